@@ -1,0 +1,53 @@
+// Command ledgerd runs one CloudLedger node: flags → config → server.Start.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/cloudledger/cloudledger/server"
+)
+
+func main() {
+	var cfg server.Config
+	flag.StringVar(&cfg.DataDir, "data-dir", "./data", "directory for the Raft log, snapshots, the ledger state and admin.token")
+	flag.StringVar(&cfg.HTTPAddr, "http", "127.0.0.1:8080", "listen address of the API (Connect, gRPC, HTTP/1.1 and h2c)")
+	flag.StringVar(&cfg.HTTPAdvertise, "advertise-http", "", "API URL other nodes and clients reach this node at (default http://<--http>)")
+	flag.StringVar(&cfg.RaftAddr, "raft", "127.0.0.1:8081", "listen address of the Raft transport (TCP)")
+	flag.StringVar(&cfg.RaftAdvertise, "advertise-raft", "", "Raft address other nodes reach this node at (default --raft)")
+	flag.StringVar(&cfg.NodeID, "node-id", "node1", "this node's Raft server ID, unique in the cluster")
+	flag.StringVar(&cfg.Join, "join", "", "API URL of a cluster member to join (empty: bootstrap a single-node cluster on an empty data dir, or restart)")
+	flag.StringVar(&cfg.Token, "token", os.Getenv("CLOUDLEDGER_TOKEN"), "admin token to install at bootstrap or to present when joining (env CLOUDLEDGER_TOKEN; default: generate one at bootstrap)")
+	flag.DurationVar(&cfg.TickInterval, "tick-interval", time.Second, "how often the leader checks for expiries that are due")
+	flag.Uint64Var(&cfg.SnapshotThreshold, "snapshot-threshold", 8192, "Raft entries between snapshots")
+	flag.Uint64Var(&cfg.TrailingLogs, "trailing-logs", 10240, "Raft entries kept after a snapshot for followers that lag")
+	flag.BoolVar(&cfg.FastTimeouts, "fast-elections", false, "sub-second Raft timeouts, for clusters on one machine (tests, benchmarks)")
+	logLevel := flag.String("log-level", "info", "debug, info, warn or error")
+	flag.Parse()
+
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(os.Stderr, "ledgerd: --log-level: %v\n", err)
+		os.Exit(2)
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	s, err := server.Start(cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "ledgerd: %v\n", err)
+		os.Exit(1)
+	}
+	fmt.Fprintf(os.Stderr, "ledgerd: node %s serving %s; admin token in %s\n", cfg.NodeID, s.URL, cfg.DataDir+"/"+server.TokenFile)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	<-sig
+	fmt.Fprintln(os.Stderr, "ledgerd: shutting down")
+	if err := s.Close(); err != nil {
+		fmt.Fprintf(os.Stderr, "ledgerd: shutdown: %v\n", err)
+		os.Exit(1)
+	}
+}

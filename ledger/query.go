@@ -1,0 +1,279 @@
+package ledger
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/shopspring/decimal"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/cloudledger/cloudledger/calendar"
+)
+
+// OverrunStatus classifies a (department, quota class) whose allocation exceeds its quota.
+type OverrunStatus string
+
+const (
+	StatusOver      OverrunStatus = "over"      // A > Q, at most 120 %
+	StatusApproved  OverrunStatus = "approved"  // above 120 % under a covering approval
+	StatusViolation OverrunStatus = "violation" // above 120 % with no covering approval
+)
+
+// Overrun is one row of the overrun report (SPEC: Quota).
+type Overrun struct {
+	Department     string
+	DepartmentName string
+	QuotaClass     string
+	Quota          decimal.Decimal // Q
+	Allocated      decimal.Decimal // A
+	Ratio          decimal.Decimal // A/Q rounded half-up to 4 places; zero when Q = 0
+	Status         OverrunStatus
+	Ceiling        decimal.Decimal // the approval's ceiling, zero if none
+	ApprovalRef    string
+}
+
+// Overruns lists every (department, class) with A > Q, sorted by department and class.
+func (l *Ledger) Overruns() []Overrun {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	t := l.root
+	var out []Overrun
+	for k, a := range t.held.m {
+		q := t.deptQuota(k.Department, k.QuotaClass)
+		if !a.GreaterThan(q) {
+			continue
+		}
+		row := Overrun{Department: k.Department, QuotaClass: k.QuotaClass, Quota: q, Allocated: a, Status: StatusOver}
+		if d, ok := t.departments.get(k.Department); ok {
+			row.DepartmentName = d.Name
+		}
+		if q.IsPositive() {
+			row.Ratio = a.DivRound(q, 4)
+		}
+		if appr, ok := t.approvals.get(k); ok {
+			row.Ceiling, row.ApprovalRef = appr.Ceiling, appr.Ref
+		}
+		if a.GreaterThan(q.Mul(ratioLimit)) {
+			if row.ApprovalRef != "" && row.Ceiling.GreaterThanOrEqual(a) {
+				row.Status = StatusApproved
+			} else {
+				row.Status = StatusViolation
+			}
+		}
+		out = append(out, row)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Department != out[j].Department {
+			return out[i].Department < out[j].Department
+		}
+		return out[i].QuotaClass < out[j].QuotaClass
+	})
+	return out
+}
+
+// Head is the chain's head: the number of line items and the hash of the last.
+type Head struct {
+	Seq          uint64
+	Hash         Hash
+	AppliedIndex uint64
+}
+
+// Head returns the current head of the chain.
+func (l *Ledger) Head() Head {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return Head{Seq: l.root.seq, Hash: l.root.head, AppliedIndex: l.applied}
+}
+
+// Verify re-reads every stored line item, recomputes the hash chain and checks it against
+// the stored hashes and the head. A mismatch names the first altered line item.
+func (l *Ledger) Verify() (Head, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	want := Head{Seq: l.root.seq, Hash: l.root.head, AppliedIndex: l.applied}
+	var prev Hash
+	var n uint64
+	err := l.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketLineItems).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			n++
+			if binary.BigEndian.Uint64(k) != n {
+				return fmt.Errorf("line item %d missing (found %d)", n, binary.BigEndian.Uint64(k))
+			}
+			li, canon, err := decodeLineItem(v)
+			if err != nil {
+				return fmt.Errorf("line item %d: %v", n, err)
+			}
+			if li.Seq != n {
+				return fmt.Errorf("line item %d claims sequence %d", n, li.Seq)
+			}
+			h := chainHash(prev, canon)
+			if h != li.Hash {
+				return fmt.Errorf("line item %d (key %q): hash mismatch: content or order altered", n, li.Key)
+			}
+			prev = h
+		}
+		return nil
+	})
+	if err != nil {
+		return Head{}, err
+	}
+	if n != want.Seq || prev != want.Hash {
+		return Head{}, fmt.Errorf("chain ends at %d %s but the head says %d %s", n, prev, want.Seq, want.Hash)
+	}
+	return want, nil
+}
+
+// LineItems calls fn for each line item with sequence ≥ from, in order, until fn returns false.
+func (l *Ledger) LineItems(from uint64, fn func(*LineItem) bool) error {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketLineItems).Cursor()
+		var start [8]byte
+		binary.BigEndian.PutUint64(start[:], from)
+		for k, v := c.Seek(start[:]); k != nil; k, v = c.Next() {
+			li, _, err := decodeLineItem(v)
+			if err != nil {
+				return err
+			}
+			if !fn(li) {
+				return nil
+			}
+		}
+		return nil
+	})
+}
+
+// LineItemByKey returns the line item an idempotency key produced.
+func (l *Ledger) LineItemByKey(key string) (*LineItem, bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	rec, ok := l.storedKey(key)
+	if !ok {
+		return nil, false
+	}
+	var li *LineItem
+	_ = l.db.View(func(tx *bolt.Tx) error {
+		var k [8]byte
+		binary.BigEndian.PutUint64(k[:], rec.Seq)
+		if v := tx.Bucket(bucketLineItems).Get(k[:]); v != nil {
+			li, _, _ = decodeLineItem(bytes.Clone(v))
+		}
+		return nil
+	})
+	return li, li != nil
+}
+
+// Resource returns a copy of a resource's current state.
+func (l *Ledger) Resource(id string) (Resource, bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	r, ok := l.root.resources.get(id)
+	if !ok {
+		return Resource{}, false
+	}
+	return *r, true
+}
+
+// Department returns a department.
+func (l *Ledger) Department(id string) (Department, bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	d, ok := l.root.departments.get(id)
+	if !ok {
+		return Department{}, false
+	}
+	return *d, true
+}
+
+// Project returns a copy of a project.
+func (l *Ledger) Project(id string) (Project, bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	p, ok := l.root.projects.get(id)
+	if !ok {
+		return Project{}, false
+	}
+	c := *p
+	c.Quotas = make(map[string]decimal.Decimal, len(p.Quotas))
+	for k, v := range p.Quotas {
+		c.Quotas[k] = v
+	}
+	return c, true
+}
+
+// Counts is a summary of what the ledger holds.
+type Counts struct {
+	Departments, Providers, Projects, Items, Resources, OpenResources, ClosedMonths int
+}
+
+// Counts returns entity counts.
+func (l *Ledger) Counts() Counts {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	t := l.root
+	c := Counts{Departments: len(t.departments.m), Providers: len(t.providers.m), Projects: len(t.projects.m),
+		Items: len(t.items.m), Resources: len(t.resources.m), ClosedMonths: len(t.closed.m)}
+	for _, r := range t.resources.m {
+		if !r.Closed {
+			c.OpenResources++
+		}
+	}
+	return c
+}
+
+// AdminTokenSHA256 is the hex SHA-256 of the admin token, "" before one is set.
+func (l *Ledger) AdminTokenSHA256() string {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	v, _ := l.root.meta.get(metaAdminToken)
+	return v
+}
+
+// NextExpiry is the earliest pending expiry (zero if none).
+func (l *Ledger) NextExpiry() time.Time {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.root.nextExpiry()
+}
+
+// Calendar is the working-day calendar in force (built-in years plus loaded ones).
+func (l *Ledger) Calendar() *calendar.Calendar {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.root.cal
+}
+
+// IsMonthClosed reports whether a month is closed.
+func (l *Ledger) IsMonthClosed(m calendar.Month) bool {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.root.isClosed(m)
+}
+
+// DryRun checks requests against the current state plus everything the dry run accepted
+// before, without changing the ledger. An import validates a whole file through one DryRun
+// before anything is proposed, so rows that depend on earlier rows are checked in order.
+type DryRun struct {
+	l *Ledger
+	t *txn
+}
+
+// NewDryRun starts a dry run on top of the current state.
+func (l *Ledger) NewDryRun() *DryRun {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return &DryRun{l: l, t: l.root.child()}
+}
+
+// Apply checks one request; if it would succeed its effects stay visible to later requests
+// of this dry run.
+func (d *DryRun) Apply(r Request, recordedAt time.Time) RequestResult {
+	d.l.mu.RLock()
+	defer d.l.mu.RUnlock()
+	return d.t.applyRequest(r, applyContext{actor: r.Actor, recordedAt: recordedAt})
+}

@@ -1,0 +1,426 @@
+package ledger
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/cloudledger/cloudledger/calendar"
+)
+
+// Buckets of the bbolt state file. Entities are JSON (small, read at start); line items use
+// the canonical binary encoding, keyed by big-endian sequence number.
+var (
+	bucketMeta        = []byte("meta")
+	bucketLineItems   = []byte("line_items")
+	bucketKeys        = []byte("idempotency_keys")
+	bucketDepartments = []byte("departments")
+	bucketProviders   = []byte("providers")
+	bucketProjects    = []byte("projects")
+	bucketItems       = []byte("catalog_items")
+	bucketResources   = []byte("resources")
+	bucketApprovals   = []byte("approvals")
+	bucketClosed      = []byte("closed_months")
+	bucketCalendars   = []byte("calendars")
+	bucketSettings    = []byte("settings")
+	allBuckets        = [][]byte{bucketMeta, bucketLineItems, bucketKeys, bucketDepartments, bucketProviders, bucketProjects,
+		bucketItems, bucketResources, bucketApprovals, bucketClosed, bucketCalendars, bucketSettings}
+)
+
+const schemaVersion = "1"
+
+// Ledger is the state machine: an in-memory view of the entities for fast rule checks,
+// backed by a bbolt file that holds everything (line items and idempotency keys only there)
+// and is written once per applied batch.
+type Ledger struct {
+	mu   sync.RWMutex
+	path string
+	db   *bolt.DB
+	root *txn
+	// applied is the last Raft index whose effects are in bbolt.
+	applied uint64
+}
+
+// Entry is one committed Raft entry for the ledger.
+type Entry struct {
+	Index uint64
+	Data  []byte
+}
+
+// Open opens (or creates) the state file at path and loads it.
+func Open(path string) (*Ledger, error) {
+	l := &Ledger{path: path}
+	if err := l.open(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *Ledger) open() error {
+	db, err := bolt.Open(l.path, 0o600, &bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true})
+	if err != nil {
+		return fmt.Errorf("ledger: open %s: %w", l.path, err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error {
+		for _, b := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		m := tx.Bucket(bucketMeta)
+		if v := m.Get([]byte("schema")); v == nil {
+			return m.Put([]byte("schema"), []byte(schemaVersion))
+		} else if string(v) != schemaVersion {
+			return fmt.Errorf("state schema %s, this binary reads %s", v, schemaVersion)
+		}
+		return nil
+	}); err != nil {
+		db.Close()
+		return fmt.Errorf("ledger: init %s: %w", l.path, err)
+	}
+	l.db = db
+	if err := l.load(); err != nil {
+		db.Close()
+		return fmt.Errorf("ledger: load %s: %w", l.path, err)
+	}
+	return nil
+}
+
+// Close closes the state file.
+func (l *Ledger) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.db == nil {
+		return nil
+	}
+	err := l.db.Close()
+	l.db = nil
+	return err
+}
+
+// load rebuilds the in-memory view from bbolt.
+func (l *Ledger) load() error {
+	root := newRootTxn(l)
+	err := l.db.View(func(tx *bolt.Tx) error {
+		m := tx.Bucket(bucketMeta)
+		l.applied = getUint(m, "applied")
+		root.seq = getUint(m, "seq")
+		copy(root.head[:], m.Get([]byte("head")))
+		if v := m.Get([]byte("clock")); v != nil {
+			n, _ := strconv.ParseInt(string(v), 10, 64)
+			root.clock = time.Unix(0, n).In(calendar.Shanghai)
+		}
+		if err := loadJSON(tx, bucketDepartments, root.departments, func(d *Department) string { return d.ID }); err != nil {
+			return err
+		}
+		if err := loadJSON(tx, bucketProviders, root.providers, func(p *Provider) string { return p.ID }); err != nil {
+			return err
+		}
+		if err := loadJSON(tx, bucketProjects, root.projects, func(p *Project) string { return p.ID }); err != nil {
+			return err
+		}
+		if err := loadJSON(tx, bucketItems, root.items, func(i *CatalogItem) string { return i.ID }); err != nil {
+			return err
+		}
+		if err := loadJSON(tx, bucketResources, root.resources, func(r *Resource) string { return r.ID }); err != nil {
+			return err
+		}
+		if err := loadJSON(tx, bucketApprovals, root.approvals, func(a *Approval) deptClass { return deptClass{a.Department, a.QuotaClass} }); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketClosed).ForEach(func(k, _ []byte) error {
+			m, err := calendar.ParseMonth(string(k))
+			if err != nil {
+				return err
+			}
+			root.closed.m[m] = true
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketCalendars).ForEach(func(k, v []byte) error {
+			var s calendar.YearSchedule
+			if err := json.Unmarshal(v, &s); err != nil {
+				return err
+			}
+			root.calendars.m[s.Year] = s
+			return nil
+		}); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketSettings).ForEach(func(k, v []byte) error {
+			root.meta.m[string(k)] = string(v)
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	// derived indexes
+	for _, p := range root.projects.m {
+		root.deptProjects.m[p.Department] = append(root.deptProjects.m[p.Department], p.ID)
+	}
+	for d, ids := range root.deptProjects.m {
+		slices.Sort(ids)
+		root.deptProjects.m[d] = ids
+	}
+	for _, r := range root.resources.m {
+		if r.Closed {
+			continue
+		}
+		root.addHeld(r, r.Quantity)
+		if !r.Expires.IsZero() {
+			root.timeLimited.m[r.ID] = r.Expires
+		}
+	}
+	root.rebuildCalendar()
+	clearDirty(root)
+	l.root = root
+	return nil
+}
+
+func loadJSON[K comparable, V any](tx *bolt.Tx, bucket []byte, into *layer[K, *V], key func(*V) K) error {
+	return tx.Bucket(bucket).ForEach(func(k, v []byte) error {
+		x := new(V)
+		if err := json.Unmarshal(v, x); err != nil {
+			return fmt.Errorf("%s/%s: %w", bucket, k, err)
+		}
+		into.m[key(x)] = x
+		return nil
+	})
+}
+
+func clearDirty(t *txn) {
+	clear(t.departments.dirty)
+	clear(t.providers.dirty)
+	clear(t.projects.dirty)
+	clear(t.items.dirty)
+	clear(t.resources.dirty)
+	clear(t.approvals.dirty)
+	clear(t.closed.dirty)
+	clear(t.calendars.dirty)
+	clear(t.meta.dirty)
+}
+
+func getUint(b *bolt.Bucket, k string) uint64 {
+	v := b.Get([]byte(k))
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+func putUint(b *bolt.Bucket, k string, v uint64) error {
+	var buf [8]byte
+	binary.BigEndian.PutUint64(buf[:], v)
+	return b.Put([]byte(k), buf[:])
+}
+
+// storedKey looks an idempotency key up in bbolt.
+func (l *Ledger) storedKey(k string) (keyRecord, bool) {
+	var rec keyRecord
+	found := false
+	_ = l.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketKeys).Get([]byte(k))
+		if len(v) == 8+16 {
+			rec.Seq = binary.BigEndian.Uint64(v)
+			copy(rec.Content[:], v[8:])
+			found = true
+		}
+		return nil
+	})
+	return rec, found
+}
+
+// AppliedIndex is the last Raft index applied and durable in bbolt.
+func (l *Ledger) AppliedIndex() uint64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.applied
+}
+
+// ApplyBatch applies committed entries in order and makes their effects durable in one
+// bbolt transaction (group commit). Entries at or below the applied index are skipped, so a
+// restart never applies anything twice. It returns one *ProposalResult per entry.
+func (l *Ledger) ApplyBatch(entries []Entry) []any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]any, len(entries))
+	last := l.applied
+	for i, e := range entries {
+		if e.Index <= last {
+			out[i] = &ProposalResult{Err: Errf(CodeMalformed, "", "entry %d already applied", e.Index)}
+			continue
+		}
+		last = e.Index
+		p, err := DecodeProposal(e.Data)
+		if err != nil {
+			out[i] = &ProposalResult{Err: err.(*Error)}
+			continue
+		}
+		out[i] = l.root.applyProposal(p, e.Index)
+	}
+	if err := l.flush(last); err != nil {
+		// Our own state could not be made durable: continuing would let memory and disk
+		// disagree. Stop loudly (TIGER_STYLE); Raft replays the entries on restart.
+		panic(fmt.Sprintf("ledger: cannot persist applied entries up to %d: %v", last, err))
+	}
+	return out
+}
+
+// flush writes what the root txn changed since the last flush, and the applied index.
+func (l *Ledger) flush(applied uint64) error {
+	r := l.root
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		li := tx.Bucket(bucketLineItems)
+		keys := tx.Bucket(bucketKeys)
+		var kbuf [8]byte
+		for _, item := range r.added {
+			binary.BigEndian.PutUint64(kbuf[:], item.Seq)
+			if err := li.Put(kbuf[:], item.encodeStored()); err != nil {
+				return err
+			}
+			if item.Key != "" {
+				v := make([]byte, 8+16)
+				binary.BigEndian.PutUint64(v, item.Seq)
+				c := contentHash(item.body)
+				copy(v[8:], c[:])
+				if err := keys.Put([]byte(item.Key), v); err != nil {
+					return err
+				}
+			}
+		}
+		if err := putDirty(tx, bucketDepartments, r.departments, func(k string) string { return k }); err != nil {
+			return err
+		}
+		if err := putDirty(tx, bucketProviders, r.providers, func(k string) string { return k }); err != nil {
+			return err
+		}
+		if err := putDirty(tx, bucketProjects, r.projects, func(k string) string { return k }); err != nil {
+			return err
+		}
+		if err := putDirty(tx, bucketItems, r.items, func(k string) string { return k }); err != nil {
+			return err
+		}
+		if err := putDirty(tx, bucketResources, r.resources, func(k string) string { return k }); err != nil {
+			return err
+		}
+		if err := putDirty(tx, bucketApprovals, r.approvals, func(k deptClass) string { return k.Department + "\x00" + k.QuotaClass }); err != nil {
+			return err
+		}
+		for m := range r.closed.dirty {
+			if err := tx.Bucket(bucketClosed).Put([]byte(m.String()), []byte{1}); err != nil {
+				return err
+			}
+		}
+		if err := putDirty(tx, bucketCalendars, r.calendars, func(y int) string { return strconv.Itoa(y) }); err != nil {
+			return err
+		}
+		for k := range r.meta.dirty {
+			if err := tx.Bucket(bucketSettings).Put([]byte(k), []byte(r.meta.m[k])); err != nil {
+				return err
+			}
+		}
+		m := tx.Bucket(bucketMeta)
+		if err := putUint(m, "applied", applied); err != nil {
+			return err
+		}
+		if err := putUint(m, "seq", r.seq); err != nil {
+			return err
+		}
+		if err := m.Put([]byte("head"), r.head[:]); err != nil {
+			return err
+		}
+		return m.Put([]byte("clock"), []byte(strconv.FormatInt(r.clock.UnixNano(), 10)))
+	})
+	if err != nil {
+		return err
+	}
+	l.applied = applied
+	r.added = r.added[:0]
+	clear(r.keys)
+	clearDirty(r)
+	for id, at := range r.timeLimited.m {
+		if at.IsZero() {
+			delete(r.timeLimited.m, id)
+		}
+	}
+	return nil
+}
+
+func putDirty[K comparable, V any](tx *bolt.Tx, bucket []byte, l *layer[K, V], name func(K) string) error {
+	b := tx.Bucket(bucket)
+	for k := range l.dirty {
+		raw, err := json.Marshal(l.m[k])
+		if err != nil {
+			return err
+		}
+		if err := b.Put([]byte(name(k)), raw); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Snapshot is a consistent point-in-time copy of the whole state file.
+type Snapshot struct{ tx *bolt.Tx }
+
+// Snapshot opens a read transaction; Persist may then run while later batches apply.
+func (l *Ledger) Snapshot() (*Snapshot, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	tx, err := l.db.Begin(false)
+	if err != nil {
+		return nil, err
+	}
+	return &Snapshot{tx: tx}, nil
+}
+
+// Persist writes the snapshot.
+func (s *Snapshot) Persist(w io.Writer) error {
+	_, err := s.tx.WriteTo(w)
+	return err
+}
+
+// Release ends the snapshot's read transaction.
+func (s *Snapshot) Release() { _ = s.tx.Rollback() }
+
+// Restore replaces the whole state with a snapshot written by Persist.
+func (l *Ledger) Restore(r io.Reader) error {
+	tmp := l.path + ".restore"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.db != nil {
+		if err := l.db.Close(); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(tmp, l.path); err != nil {
+		return err
+	}
+	return l.open()
+}
+

@@ -1,0 +1,231 @@
+package ledger
+
+import (
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/cloudledger/cloudledger/calendar"
+)
+
+// layer is one level of a copy-on-write map. The root layer's map is the committed state;
+// a child layer holds what a request (or a dry-run import) changed, and is merged into its
+// parent only when the whole request succeeded, so a rejected request leaves nothing behind.
+type layer[K comparable, V any] struct {
+	m      map[K]V
+	parent *layer[K, V]
+	dirty  map[K]struct{} // root only: what the next flush must write to bbolt
+}
+
+func newRoot[K comparable, V any](persisted bool) *layer[K, V] {
+	l := &layer[K, V]{m: map[K]V{}}
+	if persisted {
+		l.dirty = map[K]struct{}{}
+	}
+	return l
+}
+
+func (l *layer[K, V]) child() *layer[K, V] { return &layer[K, V]{parent: l} }
+
+func (l *layer[K, V]) get(k K) (V, bool) {
+	for x := l; x != nil; x = x.parent {
+		if v, ok := x.m[k]; ok {
+			return v, true
+		}
+	}
+	var zero V
+	return zero, false
+}
+
+func (l *layer[K, V]) put(k K, v V) {
+	if l.m == nil {
+		l.m = map[K]V{}
+	}
+	l.m[k] = v
+	if l.dirty != nil {
+		l.dirty[k] = struct{}{}
+	}
+}
+
+func (l *layer[K, V]) mergeIntoParent() {
+	for k, v := range l.m {
+		l.parent.put(k, v)
+	}
+}
+
+// keyRecord is what an idempotency key was used for.
+type keyRecord struct {
+	Seq     uint64
+	Content [16]byte
+}
+
+// txn is a view of the ledger state with a stack of uncommitted changes on top. The root
+// txn is the committed state itself.
+type txn struct {
+	parent *txn
+	store  *Ledger // for idempotency keys and line items that live only in bbolt
+
+	departments *layer[string, *Department]
+	providers   *layer[string, *Provider]
+	projects    *layer[string, *Project]
+	items       *layer[string, *CatalogItem]
+	resources   *layer[string, *Resource]
+	approvals   *layer[deptClass, *Approval]
+	closed      *layer[calendar.Month, bool]
+	calendars   *layer[int, calendar.YearSchedule]
+	meta        *layer[string, string] // admin token and other small settings
+
+	// derived indexes, rebuilt at load, never persisted
+	held         *layer[deptClass, decimal.Decimal] // A of SPEC's Quota rule
+	devHeld      *layer[projectClass, decimal.Decimal]
+	deptProjects *layer[string, []string]
+	timeLimited  *layer[string, time.Time] // open time-limited resources → expiry
+
+	keys    map[string]keyRecord // keys used in this layer
+	added   []*LineItem          // line items appended in this layer
+	seq     uint64
+	head    Hash
+	clock   time.Time // the latest proposal time seen
+	cal     *calendar.Calendar
+	calDirt bool
+}
+
+type deptClass struct{ Department, QuotaClass string }
+type projectClass struct{ Project, QuotaClass string }
+
+func newRootTxn(store *Ledger) *txn {
+	return &txn{
+		store:        store,
+		departments:  newRoot[string, *Department](true),
+		providers:    newRoot[string, *Provider](true),
+		projects:     newRoot[string, *Project](true),
+		items:        newRoot[string, *CatalogItem](true),
+		resources:    newRoot[string, *Resource](true),
+		approvals:    newRoot[deptClass, *Approval](true),
+		closed:       newRoot[calendar.Month, bool](true),
+		calendars:    newRoot[int, calendar.YearSchedule](true),
+		meta:         newRoot[string, string](true),
+		held:         newRoot[deptClass, decimal.Decimal](false),
+		devHeld:      newRoot[projectClass, decimal.Decimal](false),
+		deptProjects: newRoot[string, []string](false),
+		timeLimited:  newRoot[string, time.Time](false),
+		keys:         map[string]keyRecord{},
+		cal:          calendar.New(calendar.Builtin()...),
+	}
+}
+
+func (t *txn) child() *txn {
+	return &txn{
+		parent:       t,
+		store:        t.store,
+		departments:  t.departments.child(),
+		providers:    t.providers.child(),
+		projects:     t.projects.child(),
+		items:        t.items.child(),
+		resources:    t.resources.child(),
+		approvals:    t.approvals.child(),
+		closed:       t.closed.child(),
+		calendars:    t.calendars.child(),
+		meta:         t.meta.child(),
+		held:         t.held.child(),
+		devHeld:      t.devHeld.child(),
+		deptProjects: t.deptProjects.child(),
+		timeLimited:  t.timeLimited.child(),
+		seq:          t.seq,
+		head:         t.head,
+		clock:        t.clock,
+		cal:          t.cal,
+	}
+}
+
+// commit merges a child into its parent.
+func (t *txn) commit() {
+	p := t.parent
+	t.departments.mergeIntoParent()
+	t.providers.mergeIntoParent()
+	t.projects.mergeIntoParent()
+	t.items.mergeIntoParent()
+	t.resources.mergeIntoParent()
+	t.approvals.mergeIntoParent()
+	t.closed.mergeIntoParent()
+	t.calendars.mergeIntoParent()
+	t.meta.mergeIntoParent()
+	t.held.mergeIntoParent()
+	t.devHeld.mergeIntoParent()
+	t.deptProjects.mergeIntoParent()
+	t.timeLimited.mergeIntoParent()
+	if p.keys == nil {
+		p.keys = map[string]keyRecord{}
+	}
+	for k, v := range t.keys {
+		p.keys[k] = v
+	}
+	p.added = append(p.added, t.added...)
+	p.seq, p.head, p.clock, p.cal = t.seq, t.head, t.clock, t.cal
+	p.calDirt = p.calDirt || t.calDirt
+}
+
+// lookupKey finds an idempotency key in the pending layers, then in bbolt.
+func (t *txn) lookupKey(k string) (keyRecord, bool) {
+	for x := t; x != nil; x = x.parent {
+		if r, ok := x.keys[k]; ok {
+			return r, true
+		}
+	}
+	return t.store.storedKey(k)
+}
+
+func (t *txn) heldOf(k deptClass) decimal.Decimal {
+	v, _ := t.held.get(k)
+	return v
+}
+
+func (t *txn) devHeldOf(k projectClass) decimal.Decimal {
+	v, _ := t.devHeld.get(k)
+	return v
+}
+
+func (t *txn) addHeld(r *Resource, delta decimal.Decimal) {
+	if r.QuotaClass == "" || r.Billing != BillingAllocation {
+		return
+	}
+	if r.Kind.countsTowardQuota() {
+		k := deptClass{r.Department, r.QuotaClass}
+		t.held.put(k, t.heldOf(k).Add(delta))
+	}
+	if r.Kind == KindDev {
+		k := projectClass{r.Project, r.QuotaClass}
+		t.devHeld.put(k, t.devHeldOf(k).Add(delta))
+	}
+}
+
+// deptQuota is Q of SPEC's Quota rule: the sum of the quotas of the department's active
+// projects in a class.
+func (t *txn) deptQuota(dept, class string) decimal.Decimal {
+	ids, _ := t.deptProjects.get(dept)
+	q := decimal.Zero
+	for _, id := range ids {
+		p, ok := t.projects.get(id)
+		if !ok || p.Closed {
+			continue
+		}
+		q = q.Add(p.Quotas[class])
+	}
+	return q
+}
+
+// appendItem adds a line item to the chain of this txn.
+func (t *txn) appendItem(key, actor string, recordedAt time.Time, raftIndex uint64, body Body) *LineItem {
+	li := &LineItem{Seq: t.seq + 1, RaftIndex: raftIndex, Key: key, Actor: actor, RecordedAt: recordedAt, Body: body}
+	li.body = EncodeBody(body)
+	li.Hash = chainHash(t.head, li.canonical())
+	t.seq, t.head = li.Seq, li.Hash
+	t.added = append(t.added, li)
+	if key != "" {
+		if t.keys == nil {
+			t.keys = map[string]keyRecord{}
+		}
+		t.keys[key] = keyRecord{Seq: li.Seq, Content: contentHash(li.body)}
+	}
+	return li
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Waits until the compose cluster reports three nodes and a leader, then prints its status.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CLOUDLEDGER_TOKEN="${CLOUDLEDGER_TOKEN:-compose-demo-token}"
+for i in $(seq 1 60); do
+  if out=$(bin/ledgerctl --server http://127.0.0.1:18081 cluster status 2>/dev/null) && [ "$(grep -c node <<<"$out")" -ge 3 ]; then
+    echo "$out"; exit 0
+  fi
+  sleep 1
+done
+echo "cluster did not come up; docker logs:" >&2
+docker logs deploy-node1-1 2>&1 | tail -20 >&2 || true
+exit 1

@@ -1,0 +1,81 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"connectrpc.com/connect"
+
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
+	"github.com/cloudledger/cloudledger/ledger"
+)
+
+type clusterService struct{ s *Server }
+
+func (h *clusterService) Status(ctx context.Context, _ *connect.Request[v1.StatusRequest]) (*connect.Response[v1.StatusResponse], error) {
+	servers, err := h.s.node.Servers()
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	leaderID, _, _ := h.s.node.Leader()
+	head := h.s.ledger.Head()
+	out := &v1.StatusResponse{NodeId: h.s.cfg.NodeID, LeaderId: leaderID, AppliedIndex: h.s.node.AppliedIndex(),
+		CommitIndex: h.s.node.CommitIndex(), LineItems: head.Seq, HeadHash: head.Hash.String()}
+	for _, sv := range servers {
+		out.Nodes = append(out.Nodes, &v1.ClusterNode{NodeId: sv.ID, RaftAddr: sv.RaftAddr, HttpUrl: sv.HTTPURL, Suffrage: sv.Suffrage, Leader: sv.Leader})
+	}
+	return connect.NewResponse(out), nil
+}
+
+func (h *clusterService) AddNode(ctx context.Context, req *connect.Request[v1.AddNodeRequest]) (*connect.Response[v1.AddNodeResponse], error) {
+	m := req.Msg
+	if m.GetNodeId() == "" || m.GetRaftAddr() == "" || m.GetHttpUrl() == "" {
+		return nil, errf(ledger.CodeMissingField, "node_id, raft_addr and http_url are required")
+	}
+	if err := h.s.node.AddVoter(ctx, m.GetNodeId(), m.GetRaftAddr(), m.GetHttpUrl()); err != nil {
+		return nil, toConnect(err)
+	}
+	return connect.NewResponse(&v1.AddNodeResponse{}), nil
+}
+
+func (h *clusterService) RemoveNode(ctx context.Context, req *connect.Request[v1.RemoveNodeRequest]) (*connect.Response[v1.RemoveNodeResponse], error) {
+	if req.Msg.GetNodeId() == "" {
+		return nil, errf(ledger.CodeMissingField, "node_id is required")
+	}
+	if err := h.s.node.RemoveServer(ctx, req.Msg.GetNodeId()); err != nil {
+		return nil, toConnect(err)
+	}
+	return connect.NewResponse(&v1.RemoveNodeResponse{}), nil
+}
+
+// join asks a member of the cluster (any node: followers forward) to add this node.
+func (s *Server) join(ctx context.Context, target, token string) error {
+	client := cloudledgerv1connect.NewClusterServiceClient(&http.Client{Timeout: 10 * time.Second}, target)
+	raftAddr := s.cfg.RaftAdvertise
+	if raftAddr == "" {
+		raftAddr = s.cfg.RaftAddr
+	}
+	var last error
+	for attempt := 0; attempt < 30; attempt++ {
+		req := connect.NewRequest(&v1.AddNodeRequest{NodeId: s.cfg.NodeID, RaftAddr: raftAddr, HttpUrl: s.URL})
+		req.Header().Set("Authorization", "Bearer "+token)
+		if _, err := client.AddNode(ctx, req); err == nil {
+			s.log.Info("joined cluster", "via", target)
+			return nil
+		} else {
+			last = err
+			if connect.CodeOf(err) == connect.CodeUnauthenticated {
+				return fmt.Errorf("join %s: %w", target, err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	return fmt.Errorf("join %s: %w", target, last)
+}

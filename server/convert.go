@@ -1,0 +1,75 @@
+package server
+
+import (
+	"github.com/cloudledger/cloudledger/calendar"
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+	"github.com/cloudledger/cloudledger/interchange"
+	"github.com/cloudledger/cloudledger/ledger"
+)
+
+// toCommand converts an API command with the same field parsers the file import uses, so a
+// value means the same thing whether it came from a CSV row or a JSON request.
+func toCommand(c *v1.Command) (ledger.Command, *ledger.Error) {
+	out := ledger.Command{Key: c.GetKey()}
+	var err *ledger.Error
+	switch b := c.GetBody().(type) {
+	case *v1.Command_Event:
+		e := b.Event
+		out.Body, err = interchange.ParseEvent(fields(map[string]string{
+			"op": e.Op, "time": e.Time, "department": e.Department, "project": e.Project, "provider": e.Provider,
+			"resource": e.Resource, "item": e.Item, "kind": e.Kind, "quantity": e.Quantity, "expires": e.Expires,
+		}))
+	case *v1.Command_Department:
+		d := b.Department
+		out.Body, err = interchange.ParseDepartment(fields(map[string]string{
+			"department": d.Department, "name": d.Name, "parent": d.Parent, "funding": d.Funding,
+		}))
+	case *v1.Command_Provider:
+		p := b.Provider
+		out.Body, err = interchange.ParseProvider(fields(map[string]string{
+			"provider": p.Provider, "name": p.Name, "contract_start": p.ContractStart, "contract_end": p.ContractEnd,
+		}))
+	case *v1.Command_ProjectQuota:
+		p := b.ProjectQuota
+		out.Body, err = interchange.ParseProjectQuota(fields(map[string]string{
+			"project": p.Project, "department": p.Department, "name": p.Name, "quota_class": p.QuotaClass, "quota": p.Quota,
+		}))
+	case *v1.Command_CatalogPrice:
+		p := b.CatalogPrice
+		out.Body, err = interchange.ParseCatalogPrice(fields(map[string]string{
+			"item": p.Item, "name": p.Name, "category": p.Category, "unit": p.Unit, "billing": p.Billing,
+			"quota_class": p.QuotaClass, "price": p.Price, "provider": p.Provider, "effective_from": p.EffectiveFrom, "proration": p.Proration,
+		}))
+	case *v1.Command_ApprovalGrant:
+		a := b.ApprovalGrant
+		ceiling, perr := ledger.ParseDecimal(a.Ceiling)
+		if perr != nil {
+			le := ledger.Errf(ledger.CodeInvalidQuantity, "ceiling", "%v", perr.(*ledger.Error).Message)
+			return out, le
+		}
+		out.Body = &ledger.GrantApproval{Department: a.Department, QuotaClass: a.QuotaClass, Ceiling: ceiling, Ref: a.Ref}
+	case *v1.Command_PeriodClose:
+		m, perr := calendar.ParseMonth(b.PeriodClose.Month)
+		if perr != nil {
+			return out, ledger.Errf(ledger.CodeInvalidValue, "month", "%v", perr)
+		}
+		out.Body = &ledger.ClosePeriod{Month: m}
+	case *v1.Command_CalendarYear:
+		s, perr := calendar.ParseYearSchedule([]byte(b.CalendarYear.Json))
+		if perr != nil {
+			return out, ledger.Errf(ledger.CodeInvalidValue, "json", "%v", perr)
+		}
+		out.Body = &ledger.LoadCalendar{Schedule: s}
+	default:
+		return out, ledger.Errf(ledger.CodeMissingField, "body", "a command needs a body")
+	}
+	if err != nil {
+		return out, err
+	}
+	if verr := ledger.ValidateCommand(out); verr != nil {
+		return out, verr
+	}
+	return out, nil
+}
+
+func fields(m map[string]string) func(string) string { return func(k string) string { return m[k] } }

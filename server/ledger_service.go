@@ -1,0 +1,222 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"github.com/cloudledger/cloudledger/calendar"
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+	"github.com/cloudledger/cloudledger/ledger"
+)
+
+type ledgerService struct{ s *Server }
+
+// actor is who the caller is. With the single admin token every caller is the authority;
+// roles come with their own issue.
+func actorOf(connect.AnyRequest) string { return "admin" }
+
+// readBarrier makes a read linearizable unless the caller asked for a stale one.
+func (s *Server) readBarrier(ctx context.Context, h interface{ Get(string) string }) error {
+	if v := h.Get(StaleHeader); v == "true" || v == "1" || v == "yes" {
+		return nil
+	}
+	return s.node.LinearizableRead(ctx)
+}
+
+func (h *ledgerService) Submit(ctx context.Context, req *connect.Request[v1.SubmitRequest]) (*connect.Response[v1.SubmitResponse], error) {
+	cmds := req.Msg.GetCommands()
+	if len(cmds) == 0 {
+		return nil, errf(ledger.CodeMissingField, "a request needs at least one command")
+	}
+	if len(cmds) > ledger.MaxCommandsPerBatch {
+		return nil, detailError(ledger.Errf(ledger.CodeRequestTooLarge, "commands", "%d commands; at most %d per request", len(cmds), ledger.MaxCommandsPerBatch), 0)
+	}
+	lr := ledger.Request{Actor: actorOf(req), Commands: make([]ledger.Command, len(cmds))}
+	for i, c := range cmds {
+		lc, err := toCommand(c)
+		if err != nil {
+			err.Index = i
+			return nil, detailError(err, c.GetLine())
+		}
+		lr.Commands[i] = lc
+	}
+	res, index, err := h.s.prop.submit(ctx, lr)
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	if res.Err != nil {
+		var line uint32
+		if res.Err.Index >= 0 && res.Err.Index < len(cmds) {
+			line = cmds[res.Err.Index].GetLine()
+		}
+		return nil, detailError(res.Err, line)
+	}
+	out := &v1.SubmitResponse{RaftIndex: index, Results: make([]*v1.ItemResult, len(res.Items))}
+	for i, it := range res.Items {
+		out.Results[i] = &v1.ItemResult{Seq: it.Seq, Duplicate: it.Duplicate, Unchanged: it.Unchanged}
+	}
+	return connect.NewResponse(out), nil
+}
+
+// maxReportedErrors bounds the rows a validation reports; the count is still exact.
+const maxReportedErrors = 10_000
+
+func (h *ledgerService) ValidateImport(ctx context.Context, stream *connect.ClientStream[v1.ValidateImportRequest]) (*connect.Response[v1.ValidateImportResponse], error) {
+	if err := h.s.readBarrier(ctx, stream.RequestHeader()); err != nil {
+		return nil, toConnect(err)
+	}
+	dry := h.s.ledger.NewDryRun()
+	out := &v1.ValidateImportResponse{}
+	now := h.s.cfg.Now()
+	report := func(e *ledger.Error, line uint32) {
+		if len(out.Errors) >= maxReportedErrors {
+			out.ErrorsTruncated = true
+			return
+		}
+		out.Errors = append(out.Errors, &v1.ErrorDetail{Code: string(e.Code), Field: e.Field, Message: e.Message, Index: -1, Line: line})
+	}
+	for stream.Receive() {
+		for _, c := range stream.Msg().GetCommands() {
+			out.Rows++
+			lc, err := toCommand(c)
+			if err != nil {
+				report(err, c.GetLine())
+				continue
+			}
+			res := dry.Apply(ledger.Request{Actor: actorOf(nil), Commands: []ledger.Command{lc}}, now)
+			if res.Err != nil {
+				report(res.Err, c.GetLine())
+				continue
+			}
+			out.Accepted++
+			if res.Items[0].Duplicate {
+				out.Duplicates++
+			}
+		}
+	}
+	if err := stream.Err(); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(out), nil
+}
+
+func (h *ledgerService) QuotaOverruns(ctx context.Context, req *connect.Request[v1.QuotaOverrunsRequest]) (*connect.Response[v1.QuotaOverrunsResponse], error) {
+	if err := h.s.readBarrier(ctx, req.Header()); err != nil {
+		return nil, toConnect(err)
+	}
+	rows := h.s.ledger.Overruns()
+	out := &v1.QuotaOverrunsResponse{AppliedIndex: h.s.ledger.AppliedIndex()}
+	for _, r := range rows {
+		o := &v1.QuotaOverrun{Department: r.Department, DepartmentName: r.DepartmentName, QuotaClass: r.QuotaClass,
+			Quota: r.Quota.String(), Allocated: r.Allocated.String(), Status: string(r.Status), ApprovalRef: r.ApprovalRef}
+		if r.Quota.IsPositive() {
+			o.Ratio = r.Ratio.StringFixed(4)
+		}
+		if r.ApprovalRef != "" {
+			o.Ceiling = r.Ceiling.String()
+		}
+		out.Overruns = append(out.Overruns, o)
+	}
+	return connect.NewResponse(out), nil
+}
+
+func (h *ledgerService) Verify(ctx context.Context, req *connect.Request[v1.VerifyRequest]) (*connect.Response[v1.VerifyResponse], error) {
+	if err := h.s.readBarrier(ctx, req.Header()); err != nil {
+		return nil, toConnect(err)
+	}
+	head, err := h.s.ledger.Verify()
+	if err != nil {
+		return nil, detailError(ledger.Errf("chain_broken", "", "%v", err), 0)
+	}
+	return connect.NewResponse(&v1.VerifyResponse{LineItems: head.Seq, HeadHash: head.Hash.String(), AppliedIndex: head.AppliedIndex, NodeId: h.s.cfg.NodeID}), nil
+}
+
+// Paging of ListLineItems.
+const (
+	defaultLineItemPage = 1000
+	maxLineItemPage     = 10_000
+)
+
+func (h *ledgerService) ListLineItems(ctx context.Context, req *connect.Request[v1.ListLineItemsRequest]) (*connect.Response[v1.ListLineItemsResponse], error) {
+	if err := h.s.readBarrier(ctx, req.Header()); err != nil {
+		return nil, toConnect(err)
+	}
+	limit := int(req.Msg.GetLimit())
+	if limit <= 0 {
+		limit = defaultLineItemPage
+	}
+	limit = min(limit, maxLineItemPage)
+	from := max(req.Msg.GetFromSeq(), 1)
+	out := &v1.ListLineItemsResponse{}
+	err := h.s.ledger.LineItems(from, func(li *ledger.LineItem) bool {
+		if len(out.Items) == limit {
+			out.NextSeq = li.Seq
+			return false
+		}
+		body, _ := json.Marshal(li.Body)
+		out.Items = append(out.Items, &v1.LineItem{Seq: li.Seq, RaftIndex: li.RaftIndex, Key: li.Key, Actor: li.Actor,
+			RecordedAt: li.RecordedAt.Format(time.RFC3339Nano), Type: ledger.TypeName(li.Body.Type()), BodyJson: string(body), Hash: li.Hash.String()})
+		return true
+	})
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	return connect.NewResponse(out), nil
+}
+
+func (h *ledgerService) CalendarDeadline(ctx context.Context, req *connect.Request[v1.CalendarDeadlineRequest]) (*connect.Response[v1.CalendarDeadlineResponse], error) {
+	d, n, err := h.calendarArgs(ctx, req.Header(), "before", req.Msg.GetBefore(), req.Msg.GetWorkingDays())
+	if err != nil {
+		return nil, err
+	}
+	out, cerr := h.s.ledger.Calendar().Deadline(d, n)
+	if cerr != nil {
+		return nil, detailError(ledger.Errf(ledger.CodeCalendarUnknown, "before", "%v", cerr), 0)
+	}
+	return connect.NewResponse(&v1.CalendarDeadlineResponse{Date: out.String()}), nil
+}
+
+func (h *ledgerService) CalendarDue(ctx context.Context, req *connect.Request[v1.CalendarDueRequest]) (*connect.Response[v1.CalendarDueResponse], error) {
+	d, n, err := h.calendarArgs(ctx, req.Header(), "from", req.Msg.GetFrom(), req.Msg.GetWorkingDays())
+	if err != nil {
+		return nil, err
+	}
+	out, cerr := h.s.ledger.Calendar().Due(d, n)
+	if cerr != nil {
+		return nil, detailError(ledger.Errf(ledger.CodeCalendarUnknown, "from", "%v", cerr), 0)
+	}
+	return connect.NewResponse(&v1.CalendarDueResponse{Date: out.String()}), nil
+}
+
+func (h *ledgerService) calendarArgs(ctx context.Context, hdr interface{ Get(string) string }, field, date string, n int32) (calendar.Date, int, error) {
+	if err := h.s.readBarrier(ctx, hdr); err != nil {
+		return calendar.Date{}, 0, toConnect(err)
+	}
+	d, err := calendar.ParseDate(date)
+	if err != nil {
+		return calendar.Date{}, 0, detailError(ledger.Errf(ledger.CodeInvalidDate, field, "%v", err), 0)
+	}
+	if n < 1 || n > 366 {
+		return calendar.Date{}, 0, detailError(ledger.Errf(ledger.CodeInvalidValue, "working_days", "must be 1 to 366, got %d", n), 0)
+	}
+	return d, int(n), nil
+}
+
+func (h *ledgerService) GetResource(ctx context.Context, req *connect.Request[v1.GetResourceRequest]) (*connect.Response[v1.GetResourceResponse], error) {
+	if err := h.s.readBarrier(ctx, req.Header()); err != nil {
+		return nil, toConnect(err)
+	}
+	r, ok := h.s.ledger.Resource(req.Msg.GetResource())
+	if !ok {
+		return nil, detailError(ledger.Errf(ledger.CodeUnknownResource, "resource", "unknown resource %q", req.Msg.GetResource()), 0)
+	}
+	out := &v1.GetResourceResponse{Resource: r.ID, Department: r.Department, Project: r.Project, Provider: r.Provider, Item: r.Item,
+		Kind: string(r.Kind), Quantity: r.Quantity.String(), Opened: r.Opened.Format(time.RFC3339), Closed: r.Closed}
+	if !r.Expires.IsZero() {
+		out.Expires = r.Expires.Format(time.RFC3339)
+	}
+	return connect.NewResponse(out), nil
+}

@@ -1,0 +1,140 @@
+package server
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
+	"github.com/cloudledger/cloudledger/ledger"
+)
+
+// Limits of the API (TIGER_STYLE: named, tested at the boundary).
+const (
+	MaxUnaryBodyBytes   = 32 << 20 // one request body, e.g. a Submit of 1,000 events is ~0.3 MiB
+	MaxMessageBytes     = 32 << 20 // one message of the ValidateImport stream
+	StaleHeader         = "Cloudledger-Stale"
+	forwardedHeader     = "Cloudledger-Forwarded-By"
+	streamingValidation = cloudledgerv1connect.LedgerServiceValidateImportProcedure
+)
+
+func handlerOptions() []connect.HandlerOption {
+	return []connect.HandlerOption{connect.WithReadMaxBytes(MaxMessageBytes)}
+}
+
+var errorWriter = connect.NewErrorWriter()
+
+func writeErr(w http.ResponseWriter, r *http.Request, err error) {
+	_ = errorWriter.Write(w, r, toConnect(err))
+}
+
+// withLimits refuses oversized bodies before they are read into memory.
+func (s *Server) withLimits(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != streamingValidation {
+			if r.ContentLength > MaxUnaryBodyBytes {
+				writeErr(w, r, ledger.Errf(ledger.CodeRequestTooLarge, "", "request body of %d bytes is over the limit of %d", r.ContentLength, MaxUnaryBodyBytes))
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, MaxUnaryBodyBytes)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// withAuth checks the admin token on every API call against the SHA-256 replicated on the
+// ledger, so every node accepts the same token.
+func (s *Server) withAuth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/cloudledger.") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || tok == "" {
+			writeErr(w, r, ledger.Errf(ledger.CodeUnauthenticated, "", "missing admin token (Authorization: Bearer …)"))
+			return
+		}
+		want := s.ledger.AdminTokenSHA256()
+		if want == "" {
+			writeErr(w, r, ledger.Errf(ledger.CodeUnavailable, "", "this node has not yet received the cluster's admin token; retry"))
+			return
+		}
+		if subtle.ConstantTimeCompare([]byte(tokenHash(tok)), []byte(want)) != 1 {
+			writeErr(w, r, ledger.Errf(ledger.CodeUnauthenticated, "", "wrong admin token"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// leaderOnly says whether a procedure must run on the leader: writes always, reads unless
+// the caller asked for a stale read. Cluster status is always local.
+func leaderOnly(r *http.Request) bool {
+	switch r.URL.Path {
+	case cloudledgerv1connect.ClusterServiceStatusProcedure:
+		return false
+	case cloudledgerv1connect.LedgerServiceSubmitProcedure, cloudledgerv1connect.ClusterServiceAddNodeProcedure,
+		cloudledgerv1connect.ClusterServiceRemoveNodeProcedure:
+		return true
+	}
+	return !isStale(r)
+}
+
+func isStale(r *http.Request) bool {
+	v := strings.ToLower(r.Header.Get(StaleHeader))
+	return v == "true" || v == "1" || v == "yes"
+}
+
+// withForwarding sends a request that needs the leader to the leader's API, unchanged, so a
+// client may talk to any node.
+func (s *Server) withForwarding(next http.Handler) http.Handler {
+	transport := &http.Transport{
+		MaxIdleConnsPerHost: 64,
+		IdleConnTimeout:     90 * time.Second,
+		Protocols:           h2cOnly(),
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/cloudledger.") || !leaderOnly(r) || s.node.IsLeader() {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.Header.Get(forwardedHeader) != "" {
+			writeErr(w, r, ledger.Errf(ledger.CodeUnavailable, "", "not the leader, and the request was already forwarded once"))
+			return
+		}
+		leaderID, _, leaderURL := s.node.Leader()
+		if leaderURL == "" {
+			writeErr(w, r, ledger.Errf(ledger.CodeUnavailable, "", "no leader known right now; retry"))
+			return
+		}
+		target, err := url.Parse(leaderURL)
+		if err != nil {
+			writeErr(w, r, ledger.Errf(ledger.CodeInternal, "", "leader %s has a bad URL %q", leaderID, leaderURL))
+			return
+		}
+		proxy := &httputil.ReverseProxy{
+			Rewrite: func(pr *httputil.ProxyRequest) {
+				pr.SetURL(target)
+				pr.Out.Header.Set(forwardedHeader, s.cfg.NodeID)
+			},
+			Transport:     transport,
+			FlushInterval: -1,
+			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+				writeErr(w, r, ledger.Errf(ledger.CodeUnavailable, "", "forwarding to leader %s: %v", leaderID, err))
+			},
+		}
+		proxy.ServeHTTP(w, r)
+	})
+}
+
+func h2cOnly() *http.Protocols {
+	p := new(http.Protocols)
+	p.SetUnencryptedHTTP2(true)
+	return p
+}

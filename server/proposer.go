@@ -1,0 +1,127 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cloudledger/cloudledger/ledger"
+	"github.com/cloudledger/cloudledger/raftnode"
+)
+
+// Limits of group commit: concurrent requests share one Raft entry up to these sizes.
+const (
+	maxRequestsPerEntry  = 512
+	maxCommandsPerEntry  = 20_000
+	maxEntriesInFlight   = 4
+	proposerQueueLength  = 4096
+)
+
+// proposer groups concurrent write requests into one Raft entry each round (group commit),
+// stamping it with the leader's clock. Each request stays atomic on its own inside the entry.
+type proposer struct {
+	node  *raftnode.Node
+	now   func() time.Time
+	queue chan *pending
+	slots chan struct{}
+}
+
+type pending struct {
+	req  ledger.Request
+	done chan proposeResult
+}
+
+type proposeResult struct {
+	res   ledger.RequestResult
+	index uint64
+	err   error
+}
+
+func newProposer(node *raftnode.Node, now func() time.Time) *proposer {
+	return &proposer{node: node, now: now, queue: make(chan *pending, proposerQueueLength), slots: make(chan struct{}, maxEntriesInFlight)}
+}
+
+// submit proposes one request and waits for its result.
+func (p *proposer) submit(ctx context.Context, req ledger.Request) (ledger.RequestResult, uint64, error) {
+	pd := &pending{req: req, done: make(chan proposeResult, 1)}
+	select {
+	case p.queue <- pd:
+	case <-ctx.Done():
+		return ledger.RequestResult{}, 0, ctx.Err()
+	}
+	select {
+	case r := <-pd.done:
+		return r.res, r.index, r.err
+	case <-ctx.Done():
+		// The entry may still commit: the caller retries with the same keys.
+		return ledger.RequestResult{}, 0, fmt.Errorf("%w: %v", raftnode.ErrUnknownOutcome, ctx.Err())
+	}
+}
+
+// run collects what is queued while earlier entries are in flight, so the batch size adapts
+// to load: one request alone goes at once, 64 concurrent writers share a few entries.
+func (p *proposer) run(ctx context.Context) {
+	for {
+		var first *pending
+		select {
+		case first = <-p.queue:
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case p.slots <- struct{}{}:
+		case <-ctx.Done():
+			first.done <- proposeResult{err: ctx.Err()}
+			return
+		}
+		batch := []*pending{first}
+		commands := len(first.req.Commands)
+	drain:
+		for len(batch) < maxRequestsPerEntry && commands < maxCommandsPerEntry {
+			select {
+			case pd := <-p.queue:
+				batch = append(batch, pd)
+				commands += len(pd.req.Commands)
+			default:
+				break drain
+			}
+		}
+		go func(batch []*pending) {
+			defer func() { <-p.slots }()
+			p.propose(ctx, batch)
+		}(batch)
+	}
+}
+
+func (p *proposer) propose(ctx context.Context, batch []*pending) {
+	prop := &ledger.Proposal{RecordedAt: p.now(), Requests: make([]ledger.Request, len(batch))}
+	for i, pd := range batch {
+		prop.Requests[i] = pd.req
+	}
+	res, index, err := p.apply(ctx, prop)
+	for i, pd := range batch {
+		if err != nil {
+			pd.done <- proposeResult{err: err}
+			continue
+		}
+		pd.done <- proposeResult{res: res.Requests[i], index: index}
+	}
+}
+
+func (p *proposer) apply(ctx context.Context, prop *ledger.Proposal) (*ledger.ProposalResult, uint64, error) {
+	out, err := p.node.Apply(ctx, ledger.EncodeProposal(prop))
+	if err != nil {
+		return nil, 0, err
+	}
+	res, ok := out.(*ledger.ProposalResult)
+	if !ok {
+		return nil, 0, fmt.Errorf("unexpected apply result %T", out)
+	}
+	if res.Err != nil {
+		return nil, 0, res.Err
+	}
+	if len(res.Requests) != len(prop.Requests) {
+		return nil, 0, fmt.Errorf("apply returned %d results for %d requests", len(res.Requests), len(prop.Requests))
+	}
+	return res, p.node.AppliedIndex(), nil
+}

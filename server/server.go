@@ -1,0 +1,254 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
+	"github.com/cloudledger/cloudledger/ledger"
+	"github.com/cloudledger/cloudledger/raftnode"
+)
+
+// Config is what ledgerd's flags set.
+type Config struct {
+	DataDir       string
+	HTTPAddr      string // listen address of the API
+	HTTPAdvertise string // URL other nodes use to reach this API; default http://HTTPAddr
+	RaftAddr      string // listen address of the Raft transport
+	RaftAdvertise string
+	NodeID        string
+	Join          string // API URL of any cluster member; empty = bootstrap or restart
+	Token         string // admin token to install at bootstrap / to authenticate a join; empty = generate
+
+	TickInterval      time.Duration // how often the leader checks for due expiries; default 1s
+	SnapshotThreshold uint64
+	SnapshotInterval  time.Duration
+	TrailingLogs      uint64
+	FastTimeouts      bool // test clusters on loopback: sub-second elections
+	Logger            *slog.Logger
+	Now               func() time.Time // the leader's clock; default time.Now
+}
+
+// Server is a running node.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	ledger   *ledger.Ledger
+	node     *raftnode.Node
+	prop     *proposer
+	http     *http.Server
+	listener net.Listener
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	closeMu  sync.Mutex
+	closed   bool
+	// URL is the base URL this node serves the API on.
+	URL string
+}
+
+// TokenFile is where the admin token is written inside the data dir.
+const TokenFile = "admin.token"
+
+// Start opens the state, starts Raft and serves the API. It returns once the API listens.
+func Start(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.TickInterval == 0 {
+		cfg.TickInterval = time.Second
+	}
+	if cfg.NodeID == "" {
+		cfg.NodeID = "node1"
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
+	}
+	if cfg.HTTPAdvertise == "" {
+		cfg.HTTPAdvertise = "http://" + ln.Addr().String()
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), listener: ln, URL: cfg.HTTPAdvertise}
+
+	fresh := !raftStateExists(cfg.DataDir)
+	token, err := s.prepareToken(fresh)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	s.ledger, err = ledger.Open(filepath.Join(cfg.DataDir, "ledger.db"))
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	rc := raftnode.Config{
+		NodeID: cfg.NodeID, DataDir: cfg.DataDir, RaftBind: cfg.RaftAddr, RaftAdvertise: cfg.RaftAdvertise,
+		HTTPURL: cfg.HTTPAdvertise, Bootstrap: cfg.Join == "",
+		SnapshotThreshold: cfg.SnapshotThreshold, SnapshotInterval: cfg.SnapshotInterval, TrailingLogs: cfg.TrailingLogs,
+		Logger: hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: os.Stderr}),
+	}
+	if cfg.FastTimeouts {
+		rc.HeartbeatTimeout, rc.ElectionTimeout, rc.LeaderLeaseTimeout, rc.CommitTimeout = 300*time.Millisecond, 300*time.Millisecond, 200*time.Millisecond, 5*time.Millisecond
+	}
+	s.node, err = raftnode.Open(rc, fsm{s.ledger})
+	if err != nil {
+		s.ledger.Close()
+		ln.Close()
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.prop = newProposer(s.node, cfg.Now)
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.prop.run(ctx) }()
+
+	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	p := new(http.Protocols)
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true) // h2c, so gRPC clients work without TLS
+	s.http.Protocols = p
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http server stopped", "err", err)
+		}
+	}()
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.leaderLoop(ctx, token) }()
+
+	if cfg.Join != "" && fresh {
+		if err := s.join(ctx, cfg.Join, token); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	s.log.Info("ledger node started", "api", s.URL, "raft", cfg.RaftAddr, "data_dir", cfg.DataDir)
+	return s, nil
+}
+
+func raftStateExists(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "raft", "raft.db"))
+	return err == nil
+}
+
+// prepareToken returns the admin token this node installs (bootstrap) or presents (join).
+// On first start it is written to DIR/admin.token with mode 0600.
+func (s *Server) prepareToken(fresh bool) (string, error) {
+	path := filepath.Join(s.cfg.DataDir, TokenFile)
+	if raw, err := os.ReadFile(path); err == nil {
+		tok := strings.TrimSpace(string(raw))
+		if s.cfg.Token != "" && s.cfg.Token != tok {
+			s.log.Warn("--token differs from the token file; the ledger keeps the token it was bootstrapped with", "file", path)
+		}
+		return tok, nil
+	}
+	tok := s.cfg.Token
+	if tok == "" {
+		if s.cfg.Join != "" {
+			return "", fmt.Errorf("joining a cluster needs the cluster's admin token (--token or CLOUDLEDGER_TOKEN)")
+		}
+		var b [24]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", err
+		}
+		tok = hex.EncodeToString(b[:])
+	}
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	s.log.Info("admin token written", "path", path)
+	return tok, nil
+}
+
+func tokenHash(tok string) string {
+	h := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(h[:])
+}
+
+// leaderLoop runs on every node and acts while this node leads: it installs the admin token
+// once, and proposes a tick whenever a resource's expiry has passed.
+func (s *Server) leaderLoop(ctx context.Context, token string) {
+	t := time.NewTicker(s.cfg.TickInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !s.node.IsLeader() {
+			continue
+		}
+		if s.ledger.AdminTokenSHA256() == "" && s.cfg.Join == "" {
+			req := ledger.Request{Actor: "system", Commands: []ledger.Command{{Key: "admin-token/bootstrap", Body: &ledger.SetAdminToken{TokenSHA256: tokenHash(token)}}}}
+			if _, _, err := s.prop.submit(ctx, req); err != nil {
+				s.log.Warn("installing admin token", "err", err)
+			}
+		}
+		if next := s.ledger.NextExpiry(); !next.IsZero() && !next.After(s.cfg.Now()) {
+			if _, _, err := s.prop.submit(ctx, ledger.Request{Actor: "system", Commands: []ledger.Command{{Body: &ledger.Tick{}}}}); err != nil {
+				s.log.Warn("expiry tick", "err", err)
+			}
+		}
+	}
+}
+
+// Close stops the node: API, proposer, Raft, state file.
+func (s *Server) Close() error {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = s.http.Shutdown(ctx)
+	s.cancel()
+	s.wg.Wait()
+	err := s.node.Shutdown()
+	if cerr := s.ledger.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Ledger exposes the state machine (tests, benchmarks).
+func (s *Server) Ledger() *ledger.Ledger { return s.ledger }
+
+// Node exposes the Raft node (tests, benchmarks).
+func (s *Server) Node() *raftnode.Node { return s.node }
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	opts := handlerOptions()
+	path, h := cloudledgerv1connect.NewLedgerServiceHandler(&ledgerService{s: s}, opts...)
+	mux.Handle(path, h)
+	path, h = cloudledgerv1connect.NewClusterServiceHandler(&clusterService{s: s}, opts...)
+	mux.Handle(path, h)
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		leaderID, _, _ := s.node.Leader()
+		fmt.Fprintf(w, "ok node=%s leader=%s applied=%d\n", s.cfg.NodeID, leaderID, s.node.AppliedIndex())
+	})
+	return s.withLimits(s.withAuth(s.withForwarding(mux)))
+}
