@@ -15,11 +15,11 @@ import (
 
 type encoder struct{ b []byte }
 
-func (e *encoder) u8(v uint8)      { e.b = append(e.b, v) }
+func (e *encoder) u8(v uint8)       { e.b = append(e.b, v) }
 func (e *encoder) uvarint(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
-func (e *encoder) varint(v int64)  { e.b = binary.AppendVarint(e.b, v) }
-func (e *encoder) str(s string)    { e.uvarint(uint64(len(s))); e.b = append(e.b, s...) }
-func (e *encoder) bytes(p []byte)  { e.uvarint(uint64(len(p))); e.b = append(e.b, p...) }
+func (e *encoder) varint(v int64)   { e.b = binary.AppendVarint(e.b, v) }
+func (e *encoder) str(s string)     { e.uvarint(uint64(len(s))); e.b = append(e.b, s...) }
+func (e *encoder) bytes(p []byte)   { e.uvarint(uint64(len(p))); e.b = append(e.b, p...) }
 func (e *encoder) boolean(v bool) {
 	if v {
 		e.u8(1)

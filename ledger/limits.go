@@ -8,16 +8,16 @@ import (
 
 // Limits on everything that arrives from outside (TIGER_STYLE): named, tested at the boundary.
 const (
-	MaxIDLen             = 128       // department, project, provider, resource, item, quota class ids
-	MaxKeyLen            = 256       // idempotency keys
-	MaxTextLen           = 1024      // names, approval references, actors
-	MaxCommandsPerBatch  = 10_000    // commands in one request
-	MaxDecimalLen        = 40        // characters of a decimal literal
-	MaxIntegerDigits     = 18        // digits before the point
-	MaxFractionDigits    = 6         // digits after the point
-	MaxCalendarDays      = 400       // entries in one calendar year schedule
+	MaxIDLen             = 128        // department, project, provider, resource, item, quota class ids
+	MaxKeyLen            = 256        // idempotency keys
+	MaxTextLen           = 1024       // names, approval references, actors
+	MaxCommandsPerBatch  = 10_000     // commands in one request
+	MaxDecimalLen        = 40         // characters of a decimal literal
+	MaxIntegerDigits     = 18         // digits before the point
+	MaxFractionDigits    = 6          // digits after the point
+	MaxCalendarDays      = 400        // entries in one calendar year schedule
 	MinYear, MaxYear     = 2000, 2200 // event and effective dates outside are rejected
-	MaxBatchEncodedBytes = 64 << 20  // one Raft entry
+	MaxBatchEncodedBytes = 64 << 20   // one Raft entry
 )
 
 // ParseDecimal parses a plain decimal literal from outside input. It refuses exponents

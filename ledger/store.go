@@ -423,4 +423,3 @@ func (l *Ledger) Restore(r io.Reader) error {
 	}
 	return l.open()
 }
-

@@ -11,10 +11,10 @@ import (
 
 // Limits of group commit: concurrent requests share one Raft entry up to these sizes.
 const (
-	maxRequestsPerEntry  = 512
-	maxCommandsPerEntry  = 20_000
-	maxEntriesInFlight   = 4
-	proposerQueueLength  = 4096
+	maxRequestsPerEntry = 512
+	maxCommandsPerEntry = 20_000
+	maxEntriesInFlight  = 4
+	proposerQueueLength = 4096
 )
 
 // proposer groups concurrent write requests into one Raft entry each round (group commit),
