@@ -1,0 +1,191 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+	"github.com/cloudledger/cloudledger/internal/testcluster"
+	"github.com/cloudledger/cloudledger/ledger"
+)
+
+// Loads of issue 2 (must show 6).
+const (
+	singleWriters     = 64
+	singleItems       = 48_000 // items written by the 64 single-item writers
+	importBatchSize   = 1_000  // items per request of the batched import
+	importItems       = 400_000
+	importConcurrency = 4 // import requests in flight at once
+)
+
+type result struct {
+	name      string
+	items     int
+	elapsed   time.Duration
+	latencies []time.Duration
+}
+
+func (r result) rate() float64 { return float64(r.items) / r.elapsed.Seconds() }
+
+func (r result) pct(p float64) time.Duration {
+	if len(r.latencies) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), r.latencies...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[min(len(s)-1, int(p*float64(len(s))))]
+}
+
+// drive runs `requests` calls of fn from `workers` goroutines and measures each call.
+func drive(name string, workers, requests, itemsPerRequest int, fn func(i int) error) (result, error) {
+	var next atomic.Int64
+	lat := make([][]time.Duration, workers)
+	var firstErr error
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= requests {
+					return
+				}
+				t0 := time.Now()
+				if err := fn(i); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					return
+				}
+				lat[w] = append(lat[w], time.Since(t0))
+			}
+		}(w)
+	}
+	wg.Wait()
+	r := result{name: name, items: requests * itemsPerRequest, elapsed: time.Since(start)}
+	for _, l := range lat {
+		r.latencies = append(r.latencies, l...)
+	}
+	return r, firstErr
+}
+
+func event(i int) *v1.Command {
+	t := time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("CST", 8*3600)).Add(time.Duration(i%1_000_000) * time.Second)
+	return &v1.Command{Key: fmt.Sprintf("bench/%d", i), Body: &v1.Command_Event{Event: &v1.Event{
+		Op: "allocate", Time: t.Format(time.RFC3339), Department: "d1", Project: "prj1", Provider: "p1",
+		Resource: fmt.Sprintf("r%d", i), Item: "ecs.vcpu", Kind: "standard", Quantity: "1"}}}
+}
+
+func seed() []*v1.Command {
+	return []*v1.Command{
+		{Key: "seed/d1", Body: &v1.Command_Department{Department: &v1.Department{Department: "d1", Name: "市财政局", Funding: "budget"}}},
+		{Key: "seed/p1", Body: &v1.Command_Provider{Provider: &v1.Provider{Provider: "p1", Name: "云商一", ContractStart: "2025-01-01", ContractEnd: "2027-12-31"}}},
+		{Key: "seed/prj1", Body: &v1.Command_ProjectQuota{ProjectQuota: &v1.ProjectQuota{Project: "prj1", Department: "d1", Name: "预算系统", QuotaClass: "vcpu", Quota: "1000000000"}}},
+		{Key: "seed/item", Body: &v1.Command_CatalogPrice{CatalogPrice: &v1.CatalogPrice{Item: "ecs.vcpu", Name: "vCPU", Category: "IaaS", Unit: "核·月", Billing: "allocation", QuotaClass: "vcpu", Price: "40", EffectiveFrom: "2025-01-01"}}},
+	}
+}
+
+// entryFor is the Raft entry the ledger would get for n items, so the baseline replicates
+// the same bytes.
+func entryFor(start, n int) []byte {
+	req := ledger.Request{Actor: "admin"}
+	for i := start; i < start+n; i++ {
+		t := time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("CST", 8*3600)).Add(time.Duration(i) * time.Second)
+		req.Commands = append(req.Commands, ledger.Command{Key: fmt.Sprintf("bench/%d", i), Body: &ledger.Event{Op: ledger.OpAllocate, Time: t,
+			Department: "d1", Project: "prj1", Provider: "p1", Resource: fmt.Sprintf("r%d", i), Item: "ecs.vcpu", Kind: ledger.KindStandard}})
+	}
+	return ledger.EncodeProposal(&ledger.Proposal{RecordedAt: time.Now(), Requests: []ledger.Request{req}})
+}
+
+func report(b *testing.B, rows []result, baseline map[string]result) {
+	fmt.Fprintf(os.Stdout, "\n%-44s %12s %10s %10s %10s\n", "load (3 nodes, fsync on)", "items/s", "p50", "p99", "÷baseline")
+	for _, r := range rows {
+		ratio := ""
+		if base, ok := baseline[r.name]; ok && base.rate() > 0 {
+			ratio = fmt.Sprintf("%.2f", r.rate()/base.rate())
+		}
+		fmt.Fprintf(os.Stdout, "%-44s %12.0f %10s %10s %10s\n", r.name, r.rate(), r.pct(0.50).Round(10*time.Microsecond), r.pct(0.99).Round(10*time.Microsecond), ratio)
+	}
+}
+
+// BenchmarkWrites is issue 2's write benchmark: (a) 64 concurrent single-item writers and (b)
+// batched import at 1,000 items per request, through the API of a 3-node ledgerd cluster,
+// and the same loads on a bare hashicorp/raft cluster with a no-op state machine.
+func BenchmarkWrites(b *testing.B) {
+	ctx := context.Background()
+	var rows []result
+	baseline := map[string]result{}
+
+	// Baseline first, on an idle machine.
+	bare := startBare(b)
+	leader := bare.leader()
+	single := entryFor(0, 1)
+	r, err := drive("bare raft: 64 writers × 1 item", singleWriters, singleItems, 1, func(int) error {
+		return leader.Apply(single, 10*time.Second).Error()
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	baseline["a"] = r
+	rows = append(rows, r)
+	batch := entryFor(0, importBatchSize)
+	r, err = drive("bare raft: import, 1,000 items/request", importConcurrency, importItems/importBatchSize, importBatchSize, func(int) error {
+		return leader.Apply(batch, 30*time.Second).Error()
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	baseline["b"] = r
+	rows = append(rows, r)
+	for _, f := range bare.closer {
+		f()
+	}
+	bare.closer = nil
+
+	c := testcluster.Start(b, 3, testcluster.Options{SnapshotThreshold: 1 << 20, TrailingLogs: 1 << 20})
+	lead := c.WaitLeader(20 * time.Second)
+	cl := testcluster.NewClient(c.HTTP, lead.URL)
+	if _, err := cl.Submit(ctx, seed()); err != nil {
+		b.Fatal(err)
+	}
+	r, err = drive("cloudledger: 64 writers × 1 item", singleWriters, singleItems, 1, func(i int) error {
+		_, err := cl.Submit(ctx, []*v1.Command{event(i)})
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r.name = "cloudledger: 64 writers × 1 item"
+	rows = append(rows, r)
+	a := r
+	r, err = drive("cloudledger: import, 1,000 items/request", importConcurrency, importItems/importBatchSize, importBatchSize, func(i int) error {
+		cmds := make([]*v1.Command, importBatchSize)
+		for j := range cmds {
+			cmds[j] = event(singleItems + i*importBatchSize + j)
+		}
+		_, err := cl.Submit(ctx, cmds)
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rows = append(rows, r)
+	baseline[a.name] = baseline["a"]
+	baseline[r.name] = baseline["b"]
+	report(b, rows, baseline)
+	b.ReportMetric(a.rate(), "single-items/s")
+	b.ReportMetric(r.rate(), "import-items/s")
+	st := c.WaitConverged(120 * time.Second)
+	fmt.Fprintf(os.Stdout, "converged: %d line items on every node, head %s\n", st.LineItems, st.HeadHash)
+}
