@@ -22,6 +22,7 @@ type LineItem struct {
 	RecordedAt time.Time // the leader's clock when proposed
 	Body       Body
 	body       []byte // canonical encoding of Body
+	canon      []byte // canonical encoding of the whole item, computed once when appended
 	Hash       Hash   // sha256(previous hash ‖ canonical encoding of this item)
 }
 
@@ -48,8 +49,12 @@ func chainHash(prev Hash, canonical []byte) Hash {
 
 // encodeStored is canonical ‖ hash.
 func (li *LineItem) encodeStored() []byte {
-	c := li.canonical()
-	return append(c, li.Hash[:]...)
+	c := li.canon
+	if c == nil {
+		c = li.canonical()
+	}
+	out := make([]byte, 0, len(c)+len(li.Hash))
+	return append(append(out, c...), li.Hash[:]...)
 }
 
 // decodeLineItem decodes a stored line item and returns its canonical part for verification.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -130,7 +131,14 @@ func (l *Ledger) load() error {
 		if err := loadJSON(tx, bucketItems, root.items, func(i *CatalogItem) string { return i.ID }); err != nil {
 			return err
 		}
-		if err := loadJSON(tx, bucketResources, root.resources, func(r *Resource) string { return r.ID }); err != nil {
+		if err := tx.Bucket(bucketResources).ForEach(func(k, v []byte) error {
+			r, err := decodeResource(v)
+			if err != nil {
+				return fmt.Errorf("resource %s: %w", k, err)
+			}
+			root.resources.m[r.ID] = r
+			return nil
+		}); err != nil {
 			return err
 		}
 		if err := loadJSON(tx, bucketApprovals, root.approvals, func(a *Approval) deptClass { return deptClass{a.Department, a.QuotaClass} }); err != nil {
@@ -283,19 +291,26 @@ func (l *Ledger) flush(applied uint64) error {
 		li := tx.Bucket(bucketLineItems)
 		keys := tx.Bucket(bucketKeys)
 		var kbuf [8]byte
+		li.FillPercent = 1.0 // sequence numbers only ever grow: pack the pages
+		keyed := make([]*LineItem, 0, len(r.added))
 		for _, item := range r.added {
 			binary.BigEndian.PutUint64(kbuf[:], item.Seq)
 			if err := li.Put(kbuf[:], item.encodeStored()); err != nil {
 				return err
 			}
 			if item.Key != "" {
-				v := make([]byte, 8+16)
-				binary.BigEndian.PutUint64(v, item.Seq)
-				c := contentHash(item.body)
-				copy(v[8:], c[:])
-				if err := keys.Put([]byte(item.Key), v); err != nil {
-					return err
-				}
+				keyed = append(keyed, item)
+			}
+		}
+		// Sorted inserts touch each B+tree page once instead of at random.
+		slices.SortFunc(keyed, func(a, b *LineItem) int { return strings.Compare(a.Key, b.Key) })
+		for _, item := range keyed {
+			v := make([]byte, 8+16)
+			binary.BigEndian.PutUint64(v, item.Seq)
+			c := contentHash(item.body)
+			copy(v[8:], c[:])
+			if err := keys.Put([]byte(item.Key), v); err != nil {
+				return err
 			}
 		}
 		if err := putDirty(tx, bucketDepartments, r.departments, func(k string) string { return k }); err != nil {
@@ -310,8 +325,11 @@ func (l *Ledger) flush(applied uint64) error {
 		if err := putDirty(tx, bucketItems, r.items, func(k string) string { return k }); err != nil {
 			return err
 		}
-		if err := putDirty(tx, bucketResources, r.resources, func(k string) string { return k }); err != nil {
-			return err
+		res := tx.Bucket(bucketResources)
+		for _, id := range sortedKeys(r.resources.dirty) {
+			if err := res.Put([]byte(id), encodeResource(r.resources.m[id])); err != nil {
+				return err
+			}
 		}
 		if err := putDirty(tx, bucketApprovals, r.approvals, func(k deptClass) string { return k.Department + "\x00" + k.QuotaClass }); err != nil {
 			return err
@@ -354,6 +372,15 @@ func (l *Ledger) flush(applied uint64) error {
 		}
 	}
 	return nil
+}
+
+func sortedKeys(m map[string]struct{}) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
 
 func putDirty[K comparable, V any](tx *bolt.Tx, bucket []byte, l *layer[K, V], name func(K) string) error {

@@ -218,7 +218,8 @@ func (t *txn) deptQuota(dept, class string) decimal.Decimal {
 func (t *txn) appendItem(key, actor string, recordedAt time.Time, raftIndex uint64, body Body) *LineItem {
 	li := &LineItem{Seq: t.seq + 1, RaftIndex: raftIndex, Key: key, Actor: actor, RecordedAt: recordedAt, Body: body}
 	li.body = EncodeBody(body)
-	li.Hash = chainHash(t.head, li.canonical())
+	li.canon = li.canonical()
+	li.Hash = chainHash(t.head, li.canon)
 	t.seq, t.head = li.Seq, li.Hash
 	t.added = append(t.added, li)
 	if key != "" {
