@@ -48,6 +48,9 @@ type Ledger struct {
 	root *txn
 	// applied is the last Raft index whose effects are in bbolt.
 	applied uint64
+	// batchTx is a read transaction open while ApplyBatch runs (under the write lock), so
+	// idempotency lookups do not open one each.
+	batchTx *bolt.Tx
 }
 
 // Entry is one committed Raft entry for the ledger.
@@ -236,7 +239,7 @@ func putUint(b *bolt.Bucket, k string, v uint64) error {
 func (l *Ledger) storedKey(k string) (keyRecord, bool) {
 	var rec keyRecord
 	found := false
-	_ = l.db.View(func(tx *bolt.Tx) error {
+	get := func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketKeys).Get([]byte(k))
 		if len(v) == 8+16 {
 			rec.Seq = binary.BigEndian.Uint64(v)
@@ -244,7 +247,12 @@ func (l *Ledger) storedKey(k string) (keyRecord, bool) {
 			found = true
 		}
 		return nil
-	})
+	}
+	if l.batchTx != nil {
+		_ = get(l.batchTx)
+	} else {
+		_ = l.db.View(get)
+	}
 	return rec, found
 }
 
@@ -263,6 +271,9 @@ func (l *Ledger) ApplyBatch(entries []Entry) []any {
 	defer l.mu.Unlock()
 	out := make([]any, len(entries))
 	last := l.applied
+	if tx, err := l.db.Begin(false); err == nil {
+		l.batchTx = tx
+	}
 	for i, e := range entries {
 		if e.Index <= last {
 			out[i] = &ProposalResult{Err: Errf(CodeMalformed, "", "entry %d already applied", e.Index)}
@@ -275,6 +286,11 @@ func (l *Ledger) ApplyBatch(entries []Entry) []any {
 			continue
 		}
 		out[i] = l.root.applyProposal(p, e.Index)
+	}
+	if l.batchTx != nil {
+		// Closed before the write transaction: bbolt may need to remap the file to grow it.
+		_ = l.batchTx.Rollback()
+		l.batchTx = nil
 	}
 	if err := l.flush(last); err != nil {
 		// Our own state could not be made durable: continuing would let memory and disk
