@@ -1,0 +1,177 @@
+package interchange
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/cloudledger/cloudledger/ledger"
+)
+
+// Row is one decoded row: the physical line it starts on and its command, which has passed
+// ledger.ValidateCommand.
+type Row struct {
+	Line    int
+	Command ledger.Command
+}
+
+// Decoder streams the rows of one interchange file. It holds one row at a time, never the
+// whole file.
+type Decoder struct {
+	kind   Kind
+	name   string
+	format Format
+	fileID string
+	known  map[string]bool // the columns of kind
+	get    func(string) string
+	done   bool
+
+	csv   *csvSource
+	jsonl *jsonlSource
+}
+
+// maxFileIDLen bounds a file id so that master-data keys stay well inside ledger.MaxKeyLen.
+const maxFileIDLen = 64
+
+// NewDecoder returns a decoder of a file of the kind in the format; name is the file name
+// errors report. fileID makes the idempotency keys of master-data rows
+// ("<kind>:<fileID>:<line>"); it is required for every kind but events, whose rows carry
+// their own key. A CSV header problem is returned as a *RowError (the header's line, 1).
+func NewDecoder(kind Kind, name string, r io.Reader, format Format, fileID string) (*Decoder, error) {
+	if _, ok := columnSets[kind]; !ok {
+		return nil, fmt.Errorf("interchange: unknown kind %s", echo(string(kind)))
+	}
+	if kind.isMasterData() {
+		if fileID == "" || len(fileID) > maxFileIDLen || strings.ContainsAny(fileID, ": \t\r\n") {
+			return nil, fmt.Errorf("interchange: %s rows need a file id (1–%d characters, no ':' or space) for their keys, got %s", kind, maxFileIDLen, echo(fileID))
+		}
+	}
+	d := &Decoder{kind: kind, name: name, format: format, fileID: fileID, known: map[string]bool{}}
+	for _, c := range Columns(kind) {
+		d.known[c] = true
+	}
+	switch format {
+	case FormatCSV:
+		src, rerr := newCSVSource(d, r)
+		if rerr != nil {
+			return nil, rerr
+		}
+		d.csv = src
+		d.get = src.field
+	case FormatJSONL:
+		d.jsonl = newJSONLSource(r)
+		d.get = d.jsonl.field
+	default:
+		return nil, fmt.Errorf("interchange: unknown format %s (want csv or jsonl)", echo(string(format)))
+	}
+	return d, nil
+}
+
+// OpenFile opens the file at path as a decoder of the kind, its format from the extension
+// (FormatFor). The file is read once to hash it: its id, for master-data keys, is the first
+// 16 hex characters of its SHA-256, so re-importing the same file is a no-op and a corrected
+// file applies. The caller closes the returned Closer when done.
+func OpenFile(kind Kind, path string) (*Decoder, io.Closer, error) {
+	if _, ok := columnSets[kind]; !ok {
+		return nil, nil, fmt.Errorf("interchange: unknown kind %s", echo(string(kind)))
+	}
+	format, err := FormatFor(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	fileID, err := hashFile(f)
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("interchange: %s: %w", path, err)
+	}
+	d, err := NewDecoder(kind, path, f, format, fileID)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return d, f, nil
+}
+
+// hashFile returns the file id of f and rewinds it.
+func hashFile(f *os.File) (string, error) {
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// FileID is the id that master-data keys of this file carry.
+func (d *Decoder) FileID() string { return d.fileID }
+
+// Next returns the next row. ok is false at the end of the file. A bad row gives a
+// *RowError (and ok true); decoding continues with the next row, so a caller collects every
+// error of a file by calling Next until ok is false. After an unrecoverable problem (a read
+// error, a record over MaxRecordBytes) that error is the last thing Next returns.
+func (d *Decoder) Next() (Row, *RowError, bool) {
+	if d.done {
+		return Row{}, nil, false
+	}
+	if d.csv != nil {
+		return d.nextCSV()
+	}
+	return d.nextJSONL()
+}
+
+// row builds, keys and validates the command of the row at line whose fields d.get serves.
+func (d *Decoder) row(line int) (Row, *RowError, bool) {
+	cmd := ledger.Command{}
+	if d.kind.isMasterData() {
+		cmd.Key = string(d.kind) + ":" + d.fileID + ":" + strconv.Itoa(line)
+	} else if cmd.Key = strings.TrimSpace(d.get("key")); cmd.Key == "" {
+		return Row{}, d.errAt(line, errf(ledger.CodeMissingField, "key", "an idempotency key is required")), true
+	}
+	body, err := parseBody(d.kind, d.get)
+	if err != nil {
+		return Row{}, d.errAt(line, err), true
+	}
+	cmd.Body = body
+	if err := ledger.ValidateCommand(cmd); err != nil {
+		return Row{}, d.errAt(line, err), true
+	}
+	return Row{Line: line, Command: cmd}, nil, true
+}
+
+func (d *Decoder) errAt(line int, err *ledger.Error) *RowError { return rowErr(d.name, line, err) }
+
+// fatal ends decoding with one last error.
+func (d *Decoder) fatal(line int, err error) (Row, *RowError, bool) {
+	d.done = true
+	code := ledger.CodeInternal
+	msg := "read: " + err.Error()
+	if errors.Is(err, errTooLarge) {
+		code = ledger.CodeTooLarge
+		msg = fmt.Sprintf("a row longer than %d bytes: the rest of the file is not read", MaxRecordBytes)
+	}
+	return Row{}, &RowError{File: d.name, Line: line, Code: code, Message: msg}, true
+}
+
+var errTooLarge = errors.New("record too large")
+
+// bom is the UTF-8 byte order mark Excel writes at the start of a CSV file.
+const bom = "\xef\xbb\xbf"
+
+// skipBOM drops a leading UTF-8 BOM.
+func skipBOM(br *bufio.Reader) {
+	if p, _ := br.Peek(len(bom)); string(p) == bom {
+		br.Discard(len(bom))
+	}
+}

@@ -1,0 +1,83 @@
+package interchange
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/cloudledger/cloudledger/ledger"
+)
+
+// Limits on decoded input (TIGER_STYLE: named, tested at the boundary).
+const (
+	MaxRecordBytes = 1 << 20 // one JSON line, or one CSV record (approximately: bounded by its read-ahead)
+	MaxEcho        = 64      // characters of user input quoted back in an error message
+)
+
+// RowError is one bad row (or header) of an interchange file.
+type RowError struct {
+	File    string // the name given to the decoder (the path, for OpenFile)
+	Line    int    // physical line where the row starts, 1-based (the header is line 1)
+	Field   string // the interchange field (column) at fault, "" for the row as a whole
+	Code    ledger.Code
+	Message string
+}
+
+// Error formats the error on one line: "events.csv:12: quantity: invalid_quantity: must be
+// positive, got -3" (without the field part when Field is empty).
+func (e *RowError) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File)
+		b.WriteByte(':')
+		b.WriteString(strconv.Itoa(e.Line))
+	} else {
+		b.WriteString("line ")
+		b.WriteString(strconv.Itoa(e.Line))
+	}
+	b.WriteString(": ")
+	if e.Field != "" {
+		b.WriteString(oneLine(e.Field))
+		b.WriteString(": ")
+	}
+	b.WriteString(string(e.Code))
+	b.WriteString(": ")
+	b.WriteString(oneLine(e.Message))
+	return b.String()
+}
+
+// Unwrap exposes the error as a *ledger.Error, so ledger.CodeOf and errors.As see its code.
+func (e *RowError) Unwrap() error {
+	return &ledger.Error{Code: e.Code, Field: e.Field, Message: e.Message, Index: -1}
+}
+
+func oneLine(s string) string {
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
+}
+
+// rowErr turns a field parser's or the ledger's error into a RowError.
+func rowErr(file string, line int, err *ledger.Error) *RowError {
+	return &RowError{File: file, Line: line, Field: err.Field, Code: err.Code, Message: err.Message}
+}
+
+// echo quotes user input for an error message, capped at MaxEcho characters.
+func echo(s string) string {
+	if utf8.RuneCountInString(s) <= MaxEcho {
+		return strconv.Quote(s)
+	}
+	n := 0
+	for i := range s {
+		if n == MaxEcho {
+			return strconv.Quote(s[:i]) + "…"
+		}
+		n++
+	}
+	return strconv.Quote(s)
+}
+
+func errf(code ledger.Code, field, format string, args ...any) *ledger.Error {
+	return ledger.Errf(code, field, format, args...)
+}

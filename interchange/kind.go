@@ -1,0 +1,96 @@
+package interchange
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+// Kind names an interchange file kind (SPEC.md, "Interchange formats").
+type Kind string
+
+// The kinds that decode into ledger commands. SPEC's evaluations.csv (provider, from, to,
+// score) is not among them: the ledger has no command for evaluation scores yet. Its numeric
+// field "score" is already accepted as a JSON number (see numericFields) for when it has.
+const (
+	KindDepartments Kind = "departments"
+	KindProviders   Kind = "providers"
+	KindProjects    Kind = "projects"
+	KindCatalog     Kind = "catalog"
+	KindEvents      Kind = "events"
+)
+
+// Kinds lists every kind this package decodes, in the order an initial load applies them.
+func Kinds() []Kind {
+	return []Kind{KindDepartments, KindProviders, KindProjects, KindCatalog, KindEvents}
+}
+
+// ParseKind returns the Kind named s.
+func ParseKind(s string) (Kind, error) {
+	for _, k := range Kinds() {
+		if string(k) == s {
+			return k, nil
+		}
+	}
+	return "", fmt.Errorf("interchange: unknown kind %s (want departments, providers, projects, catalog or events)", echo(s))
+}
+
+// Format is an interchange file format.
+type Format string
+
+const (
+	FormatCSV   Format = "csv"   // UTF-8 CSV with a header row
+	FormatJSONL Format = "jsonl" // one JSON object per line, the CSV column names as fields
+)
+
+// FormatFor returns the format of a file from its extension: .csv is CSV; .jsonl, .ndjson
+// and .json are JSON lines.
+func FormatFor(path string) (Format, error) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".csv":
+		return FormatCSV, nil
+	case ".jsonl", ".ndjson", ".json":
+		return FormatJSONL, nil
+	}
+	return "", fmt.Errorf("interchange: %s: unknown file type (want .csv, .jsonl, .ndjson or .json)", path)
+}
+
+// columnSet is the SPEC column order of a kind, then its optional trailing columns.
+type columnSet struct {
+	required []string
+	optional []string
+}
+
+var columnSets = map[Kind]columnSet{
+	KindDepartments: {required: []string{"department", "name", "parent", "funding"}},
+	KindProviders:   {required: []string{"provider", "name", "contract_start", "contract_end"}},
+	KindProjects:    {required: []string{"project", "department", "name", "quota_class", "quota"}},
+	KindCatalog: {
+		required: []string{"item", "name", "category", "unit", "billing", "quota_class", "price", "provider", "effective_from"},
+		optional: []string{"proration"}, // daily | monthly, empty → daily (RATING_DEFAULTS.md)
+	},
+	KindEvents: {required: []string{"key", "time", "op", "department", "project", "provider", "resource", "item", "kind", "quantity", "expires"}},
+}
+
+// Columns returns the columns of a kind in SPEC order, for writers and docs; nil for an
+// unknown kind. Optional columns come last: only catalog has one, proration. A reader
+// requires every other column in the header.
+func Columns(kind Kind) []string {
+	cs, ok := columnSets[kind]
+	if !ok {
+		return nil
+	}
+	out := make([]string, 0, len(cs.required)+len(cs.optional))
+	return append(append(out, cs.required...), cs.optional...)
+}
+
+// RequiredColumns returns the columns a header of the kind must contain.
+func RequiredColumns(kind Kind) []string {
+	return append([]string(nil), columnSets[kind].required...)
+}
+
+// isMasterData reports whether rows of the kind get keys made from the file and line.
+func (k Kind) isMasterData() bool { return k != KindEvents }
+
+// numericFields may be JSON numbers in JSON lines (their exact text is kept).
+var numericFields = map[string]bool{"quantity": true, "price": true, "quota": true, "score": true}

@@ -1,0 +1,176 @@
+package interchange
+
+import (
+	"github.com/cloudledger/cloudledger/ledger"
+)
+
+// The field parsers turn the string fields of one row (or one API message: its fields are
+// the same strings) into a command body. get returns a field's raw string, "" when absent;
+// surrounding white space is ignored. They check what needs parsing or a closed set of
+// values, with messages that quote at most MaxEcho characters of input; the caller runs
+// ledger.ValidateCommand on the finished command for the rest (required ids, lengths, ranges).
+
+var ops = []string{string(ledger.OpAllocate), string(ledger.OpExpand), string(ledger.OpReduce),
+	string(ledger.OpReclaim), string(ledger.OpUsage), string(ledger.OpExtend)}
+
+var kinds = []string{string(ledger.KindStandard), string(ledger.KindTest), string(ledger.KindDev),
+	string(ledger.KindEmergency), string(ledger.KindTemporary)}
+
+// ParseEvent parses an events row: key aside (the caller owns it), the fields time, op,
+// department, project, provider, resource, item, kind, quantity, expires (SPEC.md,
+// "Interchange formats"). quantity is required and positive for allocate, expand, reduce
+// and usage, and must be empty for reclaim and extend; kind defaults to standard for
+// allocate and usage, so the canonical command always carries one; op expire is refused
+// (only the ledger writes it).
+func ParseEvent(get func(string) string) (*ledger.Event, *ledger.Error) {
+	get = trimmed(get)
+	op := get("op")
+	if op == string(ledger.OpExpire) {
+		return nil, errf(ledger.CodeInvalidValue, "op", "expire is written by the ledger itself when a resource passes its expiry")
+	}
+	if err := oneOf("op", op, ops...); err != nil {
+		return nil, err
+	}
+	e := &ledger.Event{
+		Op:         ledger.Op(op),
+		Department: get("department"),
+		Project:    get("project"),
+		Provider:   get("provider"),
+		Resource:   get("resource"),
+		Item:       get("item"),
+		Kind:       ledger.Kind(get("kind")),
+	}
+	var err *ledger.Error
+	if e.Time, err = ParseTime("time", get("time")); err != nil {
+		return nil, err
+	}
+	if e.Kind == "" && (e.Op == ledger.OpAllocate || e.Op == ledger.OpUsage) {
+		e.Kind = ledger.KindStandard
+	}
+	if e.Kind != "" {
+		if err := oneOf("kind", string(e.Kind), kinds...); err != nil {
+			return nil, err
+		}
+	}
+	q := get("quantity")
+	switch e.Op {
+	case ledger.OpReclaim, ledger.OpExtend:
+		if q != "" {
+			return nil, errf(ledger.CodeInvalidQuantity, "quantity", "must be empty for %s, got %s", op, echo(q))
+		}
+	default:
+		if e.Quantity, err = parseAmount("quantity", q, true); err != nil {
+			return nil, err
+		}
+	}
+	if e.Expires, err = ParseExpires(get("expires")); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// ParseDepartment parses a departments row: department, name, parent, funding (budget|self).
+func ParseDepartment(get func(string) string) (*ledger.SetDepartment, *ledger.Error) {
+	get = trimmed(get)
+	d := ledger.Department{ID: get("department"), Name: get("name"), Parent: get("parent"), Funding: ledger.Funding(get("funding"))}
+	if err := oneOf("funding", string(d.Funding), string(ledger.FundingBudget), string(ledger.FundingSelf)); err != nil {
+		return nil, err
+	}
+	return &ledger.SetDepartment{Department: d}, nil
+}
+
+// ParseProvider parses a providers row: provider, name, contract_start, contract_end (dates
+// YYYY-MM-DD).
+func ParseProvider(get func(string) string) (*ledger.SetProvider, *ledger.Error) {
+	get = trimmed(get)
+	p := ledger.Provider{ID: get("provider"), Name: get("name")}
+	var err *ledger.Error
+	if p.ContractStart, err = parseDate("contract_start", get("contract_start")); err != nil {
+		return nil, err
+	}
+	if p.ContractEnd, err = parseDate("contract_end", get("contract_end")); err != nil {
+		return nil, err
+	}
+	return &ledger.SetProvider{Provider: p}, nil
+}
+
+// ParseProjectQuota parses a projects row: project, department, name, quota_class, quota
+// (a non-negative decimal). A project with several classes has a row per class.
+func ParseProjectQuota(get func(string) string) (*ledger.SetProjectQuota, *ledger.Error) {
+	get = trimmed(get)
+	p := &ledger.SetProjectQuota{Project: get("project"), Department: get("department"), Name: get("name"), QuotaClass: get("quota_class")}
+	var err *ledger.Error
+	if p.Quota, err = parseAmount("quota", get("quota"), false); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// ParseCatalogPrice parses a catalog row: item, name, category, unit, billing
+// (allocation|metered), quota_class, price (a non-negative decimal), provider ("" = the
+// default price), effective_from (YYYY-MM-DD) and the optional proration (daily|monthly,
+// "" = daily).
+func ParseCatalogPrice(get func(string) string) (*ledger.SetCatalogPrice, *ledger.Error) {
+	get = trimmed(get)
+	c := &ledger.SetCatalogPrice{
+		Item: get("item"), Name: get("name"), Category: get("category"), Unit: get("unit"),
+		Billing: ledger.Billing(get("billing")), QuotaClass: get("quota_class"),
+		Provider: get("provider"), Proration: ledger.Proration(get("proration")),
+	}
+	if err := oneOf("billing", string(c.Billing), string(ledger.BillingAllocation), string(ledger.BillingMetered)); err != nil {
+		return nil, err
+	}
+	var err *ledger.Error
+	if c.Price, err = parseAmount("price", get("price"), false); err != nil {
+		return nil, err
+	}
+	if c.EffectiveFrom, err = parseDate("effective_from", get("effective_from")); err != nil {
+		return nil, err
+	}
+	if c.Proration == "" {
+		c.Proration = ledger.ProrationDaily
+	}
+	if err := oneOf("proration", string(c.Proration), string(ledger.ProrationDaily), string(ledger.ProrationMonthly)); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// parseBody parses one row of a kind into a command body.
+func parseBody(kind Kind, get func(string) string) (ledger.Body, *ledger.Error) {
+	// Each branch returns its own error explicitly: a nil *T stored in a Body interface
+	// would not compare equal to nil.
+	switch kind {
+	case KindEvents:
+		b, err := ParseEvent(get)
+		if err != nil {
+			return nil, err
+		}
+		return b, nil
+	case KindDepartments:
+		b, err := ParseDepartment(get)
+		if err != nil {
+			return nil, err
+		}
+		return b, nil
+	case KindProviders:
+		b, err := ParseProvider(get)
+		if err != nil {
+			return nil, err
+		}
+		return b, nil
+	case KindProjects:
+		b, err := ParseProjectQuota(get)
+		if err != nil {
+			return nil, err
+		}
+		return b, nil
+	case KindCatalog:
+		b, err := ParseCatalogPrice(get)
+		if err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	return nil, errf(ledger.CodeMalformed, "", "unknown kind %s", echo(string(kind)))
+}

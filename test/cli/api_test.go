@@ -1,0 +1,126 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+
+	"connectrpc.com/connect"
+
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
+	"github.com/cloudledger/cloudledger/internal/testcluster"
+)
+
+// postJSON speaks the Connect JSON protocol exactly as `curl -H 'Content-Type:
+// application/json' -d …` does.
+func postJSON(t *testing.T, url, procedure, token string, body io.Reader, length int64) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url+procedure, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = length
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	raw, _ := io.ReadAll(res.Body)
+	_ = json.Unmarshal(raw, &out)
+	if out == nil {
+		out = map[string]any{"raw": string(raw)}
+	}
+	return res.StatusCode, out
+}
+
+func detailCode(out map[string]any) string {
+	// Connect JSON errors carry details as base64 protobuf; the message starts with our code.
+	msg, _ := out["message"].(string)
+	code, _, _ := strings.Cut(msg, ":")
+	return code
+}
+
+// Issue 2: the Connect JSON protocol works with plain HTTP; request size limits; huge
+// decimal exponents rejected before they are parsed; wrong or missing token.
+func TestAPIBoundaries(t *testing.T) {
+	e := setup(t)
+	before := e.head()
+	submit := cloudledgerv1connect.LedgerServiceSubmitProcedure
+
+	status, out := postJSON(t, e.url, cloudledgerv1connect.LedgerServiceQuotaOverrunsProcedure, testcluster.Token, strings.NewReader("{}"), 2)
+	if status != http.StatusOK {
+		t.Fatalf("plain JSON call: %d %v", status, out)
+	}
+	if status, out = postJSON(t, e.url, submit, "", strings.NewReader("{}"), 2); status != http.StatusUnauthorized || detailCode(out) != "unauthenticated" {
+		t.Fatalf("missing token: %d %v", status, out)
+	}
+	if status, out = postJSON(t, e.url, submit, "nope", strings.NewReader("{}"), 2); status != http.StatusUnauthorized || detailCode(out) != "unauthenticated" {
+		t.Fatalf("wrong token: %d %v", status, out)
+	}
+	huge := `{"commands":[{"key":"h1","event":{"op":"allocate","time":"2026-03-05T10:00:00+08:00","department":"d1","project":"prj1",` +
+		`"provider":"p1","resource":"vmh","item":"ecs.vcpu","kind":"standard","quantity":"1E1000000000"}}]}`
+	if status, out = postJSON(t, e.url, submit, testcluster.Token, strings.NewReader(huge), int64(len(huge))); status != http.StatusBadRequest || detailCode(out) != "invalid_quantity" {
+		t.Fatalf("huge exponent: %d %v", status, out)
+	}
+	// An oversized body is refused from its Content-Length, before it is read.
+	big := int64(64 << 20)
+	if status, out = postJSON(t, e.url, submit, testcluster.Token, io.LimitReader(zeroReader{}, big), big); status != http.StatusTooManyRequests || detailCode(out) != "request_too_large" {
+		t.Fatalf("oversized body: %d %v", status, out)
+	}
+	// …and one without a length is cut off at the limit.
+	status, out = postJSON(t, e.url, submit, testcluster.Token, io.MultiReader(strings.NewReader(`{"commands":[{"key":"`), io.LimitReader(repeatReader('a'), big)), -1)
+	if status < 400 {
+		t.Fatalf("chunked oversized body accepted: %d %v", status, out)
+	}
+	if after := e.head(); after != before {
+		t.Fatal("a rejected API request changed the ledger")
+	}
+}
+
+// gRPC clients work over h2c.
+func TestGRPCOverH2C(t *testing.T) {
+	e := setup(t)
+	p := new(http.Protocols)
+	p.SetUnencryptedHTTP2(true)
+	hc := &http.Client{Transport: &http.Transport{Protocols: p, DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}}}
+	client := cloudledgerv1connect.NewLedgerServiceClient(hc, e.url, connect.WithGRPC())
+	res, err := client.Verify(context.Background(), testcluster.Authorize(connect.NewRequest(&v1.VerifyRequest{}), false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Msg.LineItems == 0 || len(res.Msg.HeadHash) != 64 {
+		t.Fatalf("verify over gRPC: %+v", res.Msg)
+	}
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+type repeatReader byte
+
+func (r repeatReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(r)
+	}
+	return len(p), nil
+}
+
+var _ = bytes.MinRead

@@ -1,0 +1,226 @@
+// Package cli tests ledgerctl end to end against a real ledgerd: exit codes, one-line
+// errors naming file:line, field and code, and that a rejected input changes nothing.
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cloudledger/cloudledger/internal/testcluster"
+)
+
+var (
+	ctlOnce sync.Once
+	ctlPath string
+	ctlErr  error
+)
+
+func ledgerctl(t *testing.T) string {
+	t.Helper()
+	ctlOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "ledgerctl-bin-")
+		if err != nil {
+			ctlErr = err
+			return
+		}
+		ctlPath = filepath.Join(dir, "ledgerctl")
+		_, file, _, _ := runtime.Caller(0)
+		cmd := exec.Command("go", "build", "-o", ctlPath, "./cmd/ledgerctl")
+		cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			ctlErr = err
+			ctlPath = string(out)
+		}
+	})
+	if ctlErr != nil {
+		t.Fatalf("build ledgerctl: %v\n%s", ctlErr, ctlPath)
+	}
+	return ctlPath
+}
+
+type env struct {
+	t   *testing.T
+	c   *testcluster.Cluster
+	url string
+	dir string
+}
+
+func setup(t *testing.T) *env {
+	c := testcluster.Start(t, 1, testcluster.Options{})
+	e := &env{t: t, c: c, url: c.Nodes[0].URL, dir: t.TempDir()}
+	for _, f := range []struct{ kind, name, body string }{
+		{"departments", "departments.csv", "department,name,parent,funding\nd1,市财政局,,budget\nd2,市公交集团,,self\n"},
+		{"providers", "providers.csv", "provider,name,contract_start,contract_end\np1,云商一,2025-01-01,2027-12-31\n"},
+		{"projects", "projects.csv", "project,department,name,quota_class,quota\nprj1,d1,预算系统,vcpu,100\nprj2,d2,调度,vcpu,10\n"},
+		{"catalog", "catalog.csv", "item,name,category,unit,billing,quota_class,price,provider,effective_from\n" +
+			"ecs.vcpu,云服务器vCPU,IaaS,核·月,allocation,vcpu,40,,2025-01-01\noss.egress,对象存储流量,IaaS,GB,metered,,0.5,,2025-01-01\n"},
+		{"events", "events.csv", "key,time,op,department,project,provider,resource,item,kind,quantity,expires\n" +
+			"e1,2026-03-01T10:00:00+08:00,allocate,d1,prj1,p1,vm1,ecs.vcpu,standard,8,\n" +
+			"e2,2026-03-02T10:00:00+08:00,reclaim,,,,vm1,,,,\n" +
+			"e3,2026-03-02T10:00:00+08:00,allocate,d1,prj1,p1,vm2,ecs.vcpu,standard,4,\n"},
+	} {
+		path := e.write(f.name, f.body)
+		if out, code := e.run("import", f.kind, path); code != 0 {
+			t.Fatalf("import %s: exit %d\n%s", f.kind, code, out)
+		}
+	}
+	return e
+}
+
+func (e *env) write(name, body string) string {
+	path := filepath.Join(e.dir, name)
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+	return path
+}
+
+// run executes ledgerctl and returns its combined output and exit code.
+func (e *env) run(args ...string) (string, int) {
+	return e.runWith(testcluster.Token, args...)
+}
+
+func (e *env) runWith(token string, args ...string) (string, int) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, ledgerctl(e.t), append([]string{"--server", e.url}, args...)...)
+	cmd.Env = append(os.Environ(), "CLOUDLEDGER_TOKEN="+token)
+	cmd.Dir = e.dir
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		e.t.Fatal(err)
+	}
+	return out.String(), code
+}
+
+// head is the verified line-item count and head hash.
+func (e *env) head() string {
+	e.t.Helper()
+	out, code := e.run("verify")
+	if code != 0 {
+		e.t.Fatalf("verify: %s", out)
+	}
+	m := regexp.MustCompile(`[0-9a-f]{64}`).FindString(out)
+	if m == "" {
+		e.t.Fatalf("verify printed no head hash: %s", out)
+	}
+	return m
+}
+
+// Issue 2, must show 4: every bad input exits non-zero with a one-line error naming
+// file:line, field and code, and leaves the ledger unchanged.
+func TestBadImportsChangeNothing(t *testing.T) {
+	e := setup(t)
+	header := "key,time,op,department,project,provider,resource,item,kind,quantity,expires\n"
+	cases := []struct {
+		name, kind, body string
+		want             string // a regexp the error line must match
+	}{
+		{"malformed CSV", "events", header + "x1,\"2026-03-03T10:00:00+08:00,allocate\n", `bad\.csv:2: .*malformed`},
+		{"unknown department", "events", header + "x1,2026-03-03T10:00:00+08:00,allocate,dX,prj1,p1,vm9,ecs.vcpu,standard,1,\n", `bad\.csv:2: department: unknown_department`},
+		{"unknown project", "events", header + "x1,2026-03-03T10:00:00+08:00,allocate,d1,prjX,p1,vm9,ecs.vcpu,standard,1,\n", `bad\.csv:2: project: unknown_project`},
+		{"unknown provider", "events", header + "x1,2026-03-03T10:00:00+08:00,allocate,d1,prj1,pX,vm9,ecs.vcpu,standard,1,\n", `bad\.csv:2: provider: unknown_provider`},
+		{"unknown item", "events", header + "x1,2026-03-03T10:00:00+08:00,allocate,d1,prj1,p1,vm9,nope,standard,1,\n", `bad\.csv:2: item: unknown_item`},
+		{"negative quantity", "events", header + "x1,2026-03-03T10:00:00+08:00,allocate,d1,prj1,p1,vm9,ecs.vcpu,standard,-3,\n", `bad\.csv:2: quantity: invalid_quantity`},
+		{"non-numeric quantity", "events", header + "x1,2026-03-03T10:00:00+08:00,allocate,d1,prj1,p1,vm9,ecs.vcpu,standard,abc,\n", `bad\.csv:2: quantity: invalid_quantity`},
+		{"huge exponent", "events", header + "x1,2026-03-03T10:00:00+08:00,allocate,d1,prj1,p1,vm9,ecs.vcpu,standard,1E1000000000,\n", `bad\.csv:2: quantity: invalid_quantity`},
+		{"time without offset", "events", header + "x1,2026-03-03T10:00:00,allocate,d1,prj1,p1,vm9,ecs.vcpu,standard,1,\n", `bad\.csv:2: time: invalid_time`},
+		{"reduce below zero", "events", header + "x1,2026-03-03T10:00:00+08:00,reduce,,,,vm2,,,5,\n", `bad\.csv:2: quantity: quantity_below_zero`},
+		{"op on reclaimed resource", "events", header + "x1,2026-03-03T10:00:00+08:00,expand,,,,vm1,,,1,\n", `bad\.csv:2: resource: resource_closed`},
+		{"quota overrun", "events", header + "x1,2026-03-03T10:00:00+08:00,expand,,,,vm2,,,200,\n", `bad\.csv:2: quantity: quota_overrun_needs_approval`},
+		{"second row bad, first good", "events", header +
+			"x1,2026-03-03T10:00:00+08:00,allocate,d1,prj1,p1,vm9,ecs.vcpu,standard,1,\n" +
+			"x2,2026-03-03T10:00:00+08:00,expand,,,,vm9,,,500,\n", `bad\.csv:3: quantity: quota_overrun_needs_approval`},
+		{"department with unknown parent", "departments", "department,name,parent,funding\nd9,某局,dX,budget\n", `bad\.csv:2: parent: unknown_department`},
+		{"bad funding", "departments", "department,name,parent,funding\nd9,某局,,free\n", `bad\.csv:2: funding: invalid_value`},
+		{"catalog bad billing", "catalog", "item,name,category,unit,billing,quota_class,price,provider,effective_from\nx,x,x,x,monthly,,1,,2025-01-01\n", `bad\.csv:2: billing: invalid_value`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := e.head()
+			path := e.write("bad.csv", c.body)
+			out, code := e.run("import", c.kind, path)
+			if code == 0 {
+				t.Fatalf("exit 0 for bad input:\n%s", out)
+			}
+			line := firstErrorLine(out)
+			if !regexp.MustCompile(c.want).MatchString(line) {
+				t.Fatalf("error line %q does not match %q\nfull output:\n%s", line, c.want, out)
+			}
+			if after := e.head(); after != before {
+				t.Fatalf("ledger changed by a rejected import: %s → %s", before, after)
+			}
+		})
+	}
+}
+
+func firstErrorLine(out string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "bad.csv:") || strings.HasPrefix(l, "ledgerctl:") {
+			return l
+		}
+	}
+	return ""
+}
+
+// Issue 2, must show 4: wrong or missing token.
+func TestTokenRequired(t *testing.T) {
+	e := setup(t)
+	for _, tok := range []string{"", "wrong-token"} {
+		out, code := e.runWith(tok, "quota", "overruns")
+		if code == 0 || !strings.Contains(out, "unauthenticated") || strings.Count(strings.TrimSpace(out), "\n") != 0 {
+			t.Fatalf("token %q: exit %d, output %q", tok, code, out)
+		}
+	}
+}
+
+// SPEC.md, Interchange formats: "Re-running an import (after an interruption, or by
+// mistake) never duplicates anything."
+func TestReimportChangesNothing(t *testing.T) {
+	e := setup(t)
+	before := e.head()
+	out, code := e.run("import", "events", filepath.Join(e.dir, "events.csv"))
+	if code != 0 {
+		t.Fatalf("re-import: %s", out)
+	}
+	if after := e.head(); after != before {
+		t.Fatalf("re-import changed the ledger")
+	}
+	out, code = e.run("import", "departments", filepath.Join(e.dir, "departments.csv"))
+	if code != 0 || e.head() != before {
+		t.Fatalf("re-import of departments: %d %s", code, out)
+	}
+}
+
+// The overrun report prints a table (issue 2, must show 1).
+func TestQuotaOverrunsTable(t *testing.T) {
+	e := setup(t)
+	path := e.write("over.csv", "key,time,op,department,project,provider,resource,item,kind,quantity,expires\n"+
+		"o1,2026-03-04T10:00:00+08:00,allocate,d1,prj1,p1,vm3,ecs.vcpu,standard,100,\n")
+	if out, code := e.run("import", "events", path); code != 0 {
+		t.Fatal(out)
+	}
+	out, code := e.run("quota", "overruns")
+	if code != 0 || !strings.Contains(out, "d1") || !strings.Contains(out, "vcpu") || !strings.Contains(out, "1.0400") {
+		t.Fatalf("overruns: exit %d\n%s", code, out)
+	}
+	csv, code := e.run("quota", "overruns", "--format", "csv")
+	if code != 0 || !strings.HasPrefix(csv, "\ufeff") {
+		t.Fatalf("CSV export must start with a UTF-8 BOM for Excel: %q", csv)
+	}
+}
