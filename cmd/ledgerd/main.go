@@ -25,6 +25,7 @@ func main() {
 	flag.StringVar(&cfg.Token, "token", os.Getenv("CLOUDLEDGER_TOKEN"), "admin token to install at bootstrap or to present when joining (env CLOUDLEDGER_TOKEN; default: generate one at bootstrap)")
 	flag.DurationVar(&cfg.TickInterval, "tick-interval", time.Second, "how often the leader checks for expiries that are due")
 	flag.Uint64Var(&cfg.SnapshotThreshold, "snapshot-threshold", 8192, "Raft entries between snapshots")
+	flag.DurationVar(&cfg.SnapshotInterval, "snapshot-interval", 2*time.Minute, "how often Raft checks whether --snapshot-threshold entries have accumulated")
 	flag.Uint64Var(&cfg.TrailingLogs, "trailing-logs", 10240, "Raft entries kept after a snapshot for followers that lag")
 	flag.BoolVar(&cfg.FastTimeouts, "fast-elections", false, "sub-second Raft timeouts, for clusters on one machine (tests, benchmarks)")
 	logLevel := flag.String("log-level", "info", "debug, info, warn or error")

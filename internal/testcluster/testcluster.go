@@ -134,6 +134,9 @@ func (c *Cluster) launch(nd *Node, join string) {
 	if c.opts.SnapshotThreshold > 0 {
 		args = append(args, "--snapshot-threshold", fmt.Sprint(c.opts.SnapshotThreshold))
 	}
+	if c.opts.SnapshotThreshold > 0 && c.opts.SnapshotThreshold < 1024 {
+		args = append(args, "--snapshot-interval", "200ms")
+	}
 	if c.opts.TrailingLogs > 0 {
 		args = append(args, "--trailing-logs", fmt.Sprint(c.opts.TrailingLogs))
 	}
