@@ -141,6 +141,11 @@ func (c *Cluster) launch(nd *Node, join string) {
 		args = append(args, "--trailing-logs", fmt.Sprint(c.opts.TrailingLogs))
 	}
 	args = append(args, c.opts.ExtraArgs...)
+	if base := os.Getenv("CLOUDLEDGER_PPROF_BASE"); base != "" { // profiling benchmarks by hand
+		var port int
+		fmt.Sscan(base, &port)
+		args = append(args, "--pprof", fmt.Sprintf("127.0.0.1:%d", port+len(c.Nodes)-1))
+	}
 	logf, err := os.OpenFile(filepath.Join(nd.DataDir, "ledgerd.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		c.tb.Fatal(err)
