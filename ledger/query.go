@@ -91,6 +91,7 @@ func (l *Ledger) Head() Head {
 // Verify re-reads every stored line item, recomputes the hash chain and checks it against
 // the stored hashes and the head. A mismatch names the first altered line item.
 func (l *Ledger) Verify() (Head, error) {
+	l.ensureFlushed()
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	want := Head{Seq: l.root.seq, Hash: l.root.head, AppliedIndex: l.applied}
@@ -129,6 +130,7 @@ func (l *Ledger) Verify() (Head, error) {
 
 // LineItems calls fn for each line item with sequence ≥ from, in order, until fn returns false.
 func (l *Ledger) LineItems(from uint64, fn func(*LineItem) bool) error {
+	l.ensureFlushed()
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	return l.db.View(func(tx *bolt.Tx) error {
@@ -150,6 +152,7 @@ func (l *Ledger) LineItems(from uint64, fn func(*LineItem) bool) error {
 
 // LineItemByKey returns the line item an idempotency key produced.
 func (l *Ledger) LineItemByKey(key string) (*LineItem, bool) {
+	l.ensureFlushed()
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	rec, ok := l.storedKey(key)

@@ -46,8 +46,9 @@ type Ledger struct {
 	path string
 	db   *bolt.DB
 	root *txn
-	// applied is the last Raft index whose effects are in bbolt.
+	// applied is the last Raft index applied (in memory); flushed the last one in bbolt.
 	applied uint64
+	flushed uint64
 	// batchTx is a read transaction open while ApplyBatch runs (under the write lock), so
 	// idempotency lookups do not open one each.
 	batchTx *bolt.Tx
@@ -105,6 +106,7 @@ func (l *Ledger) Close() error {
 	if l.db == nil {
 		return nil
 	}
+	l.mustFlush()
 	err := l.db.Close()
 	l.db = nil
 	return err
@@ -116,6 +118,7 @@ func (l *Ledger) load() error {
 	err := l.db.View(func(tx *bolt.Tx) error {
 		m := tx.Bucket(bucketMeta)
 		l.applied = getUint(m, "applied")
+		l.flushed = l.applied
 		root.seq = getUint(m, "seq")
 		copy(root.head[:], m.Get([]byte("head")))
 		if v := m.Get([]byte("clock")); v != nil {
@@ -256,30 +259,36 @@ func (l *Ledger) storedKey(k string) (keyRecord, bool) {
 	return rec, found
 }
 
-// AppliedIndex is the last Raft index applied and durable in bbolt.
+// AppliedIndex is the last Raft index applied (what raftnode compares replays against;
+// after a restart it is what bbolt holds).
 func (l *Ledger) AppliedIndex() uint64 {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	return l.applied
 }
 
-// ApplyBatch applies committed entries in order and makes their effects durable in one
-// bbolt transaction (group commit). Entries at or below the applied index are skipped, so a
-// restart never applies anything twice. It returns one *ProposalResult per entry.
+// ApplyBatch applies committed entries in order. Their effects are visible at once; they
+// reach bbolt at the next flush (see Flush), which may cover many batches. Entries at or
+// below the applied index are skipped, so a restart never applies anything twice. It
+// returns one *ProposalResult per entry.
+//
+// Deferring the bbolt commit is safe because the Raft log, fsynced on a majority before an
+// entry is applied, is the durable record: after a crash Raft replays every entry above the
+// applied index bbolt holds. Snapshot flushes first, so the log is never compacted past
+// what bbolt has.
 func (l *Ledger) ApplyBatch(entries []Entry) []any {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := make([]any, len(entries))
-	last := l.applied
 	if tx, err := l.db.Begin(false); err == nil {
 		l.batchTx = tx
 	}
 	for i, e := range entries {
-		if e.Index <= last {
+		if e.Index <= l.applied {
 			out[i] = &ProposalResult{Err: Errf(CodeMalformed, "", "entry %d already applied", e.Index)}
 			continue
 		}
-		last = e.Index
+		l.applied = e.Index
 		p, err := DecodeProposal(e.Data)
 		if err != nil {
 			out[i] = &ProposalResult{Err: err.(*Error)}
@@ -288,16 +297,46 @@ func (l *Ledger) ApplyBatch(entries []Entry) []any {
 		out[i] = l.root.applyProposal(p, e.Index)
 	}
 	if l.batchTx != nil {
-		// Closed before the write transaction: bbolt may need to remap the file to grow it.
+		// Closed before any write transaction: bbolt may need to remap the file to grow it.
 		_ = l.batchTx.Rollback()
 		l.batchTx = nil
 	}
-	if err := l.flush(last); err != nil {
-		// Our own state could not be made durable: continuing would let memory and disk
-		// disagree. Stop loudly (TIGER_STYLE); Raft replays the entries on restart.
-		panic(fmt.Sprintf("ledger: cannot persist applied entries up to %d: %v", last, err))
+	if len(l.root.added) >= MaxUnflushedLineItems {
+		l.mustFlush()
 	}
 	return out
+}
+
+// MaxUnflushedLineItems bounds the memory held by line items not yet in bbolt.
+const MaxUnflushedLineItems = 200_000
+
+// Flush makes everything applied so far durable in bbolt (one transaction, fsync). The
+// server calls it every few milliseconds; queries that read bbolt call it first.
+func (l *Ledger) Flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.mustFlush()
+}
+
+func (l *Ledger) mustFlush() {
+	if l.db == nil || l.applied == l.flushed {
+		return
+	}
+	if err := l.flush(l.applied); err != nil {
+		// Our own state could not be made durable: continuing would let memory and disk
+		// disagree. Stop loudly (TIGER_STYLE); Raft replays the entries on restart.
+		panic(fmt.Sprintf("ledger: cannot persist applied entries up to %d: %v", l.applied, err))
+	}
+}
+
+// ensureFlushed is called by queries that read bbolt directly.
+func (l *Ledger) ensureFlushed() {
+	l.mu.RLock()
+	pending := l.applied != l.flushed
+	l.mu.RUnlock()
+	if pending {
+		l.Flush()
+	}
 }
 
 // flush writes what the root txn changed since the last flush, and the applied index.
@@ -378,7 +417,7 @@ func (l *Ledger) flush(applied uint64) error {
 	if err != nil {
 		return err
 	}
-	l.applied = applied
+	l.flushed = applied
 	r.added = r.added[:0]
 	clear(r.keys)
 	clearDirty(r)
@@ -418,8 +457,9 @@ type Snapshot struct{ tx *bolt.Tx }
 
 // Snapshot opens a read transaction; Persist may then run while later batches apply.
 func (l *Ledger) Snapshot() (*Snapshot, error) {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.mustFlush() // the snapshot, and the log compaction after it, must not run ahead of bbolt
 	tx, err := l.db.Begin(false)
 	if err != nil {
 		return nil, err

@@ -135,6 +135,8 @@ func Start(cfg Config) (*Server, error) {
 	}()
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.leaderLoop(ctx, token) }()
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.flushLoop(ctx) }()
 
 	if cfg.Join != "" && fresh {
 		if err := s.join(ctx, cfg.Join, token); err != nil {
@@ -209,6 +211,24 @@ func (s *Server) leaderLoop(ctx context.Context, token string) {
 			if _, _, err := s.prop.submit(ctx, ledger.Request{Actor: "system", Commands: []ledger.Command{{Body: &ledger.Tick{}}}}); err != nil {
 				s.log.Warn("expiry tick", "err", err)
 			}
+		}
+	}
+}
+
+// FlushInterval is how often applied line items are committed to the bbolt state file
+// (one transaction and fsync for everything applied since the last flush; the Raft log
+// already holds them durably).
+const FlushInterval = 10 * time.Millisecond
+
+func (s *Server) flushLoop(ctx context.Context) {
+	t := time.NewTicker(FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.ledger.Flush()
 		}
 	}
 }
