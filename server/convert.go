@@ -15,10 +15,32 @@ func toCommand(c *v1.Command) (ledger.Command, *ledger.Error) {
 	switch b := c.GetBody().(type) {
 	case *v1.Command_Event:
 		e := b.Event
-		out.Body, err = interchange.ParseEvent(fields(map[string]string{
-			"op": e.Op, "time": e.Time, "department": e.Department, "project": e.Project, "provider": e.Provider,
-			"resource": e.Resource, "item": e.Item, "kind": e.Kind, "quantity": e.Quantity, "expires": e.Expires,
-		}))
+		// A switch, not a map: this runs for every event of every import.
+		out.Body, err = interchange.ParseEvent(func(k string) string {
+			switch k {
+			case "op":
+				return e.Op
+			case "time":
+				return e.Time
+			case "department":
+				return e.Department
+			case "project":
+				return e.Project
+			case "provider":
+				return e.Provider
+			case "resource":
+				return e.Resource
+			case "item":
+				return e.Item
+			case "kind":
+				return e.Kind
+			case "quantity":
+				return e.Quantity
+			case "expires":
+				return e.Expires
+			}
+			return ""
+		})
 	case *v1.Command_Department:
 		d := b.Department
 		out.Body, err = interchange.ParseDepartment(fields(map[string]string{
