@@ -3,10 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -94,9 +92,7 @@ func TestGRPCOverH2C(t *testing.T) {
 	e := setup(t)
 	p := new(http.Protocols)
 	p.SetUnencryptedHTTP2(true)
-	hc := &http.Client{Transport: &http.Transport{Protocols: p, DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, network, addr)
-	}}}
+	hc := &http.Client{Transport: &http.Transport{Protocols: p}}
 	client := cloudledgerv1connect.NewLedgerServiceClient(hc, e.url, connect.WithGRPC())
 	res, err := client.Verify(context.Background(), testcluster.Authorize(connect.NewRequest(&v1.VerifyRequest{}), false))
 	if err != nil {

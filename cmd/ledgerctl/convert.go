@@ -1,0 +1,96 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+	"github.com/cloudledger/cloudledger/ledger"
+)
+
+// toProto converts a decoded ledger command to the API's Command. Every value travels as a
+// string as in the interchange files (proto/cloudledger/v1/ledger.proto): times RFC 3339
+// with their offset (Asia/Shanghai after decoding), dates YYYY-MM-DD, decimals as plain
+// numbers; a zero expiry is "". line is the command's source line (0: none).
+func toProto(c ledger.Command, line int) (*v1.Command, error) {
+	out := &v1.Command{Key: c.Key, Line: protoLine(line)}
+	switch b := c.Body.(type) {
+	case *ledger.Event:
+		out.Body = &v1.Command_Event{Event: &v1.Event{
+			Op:         string(b.Op),
+			Time:       protoTime(b.Time),
+			Department: b.Department,
+			Project:    b.Project,
+			Provider:   b.Provider,
+			Resource:   b.Resource,
+			Item:       b.Item,
+			Kind:       string(b.Kind),
+			Quantity:   eventQuantity(b),
+			Expires:    protoTime(b.Expires),
+		}}
+	case *ledger.SetDepartment:
+		d := b.Department
+		out.Body = &v1.Command_Department{Department: &v1.Department{
+			Department: d.ID, Name: d.Name, Parent: d.Parent, Funding: string(d.Funding),
+		}}
+	case *ledger.SetProvider:
+		p := b.Provider
+		out.Body = &v1.Command_Provider{Provider: &v1.Provider{
+			Provider: p.ID, Name: p.Name, ContractStart: p.ContractStart.String(), ContractEnd: p.ContractEnd.String(),
+		}}
+	case *ledger.SetProjectQuota:
+		out.Body = &v1.Command_ProjectQuota{ProjectQuota: &v1.ProjectQuota{
+			Project: b.Project, Department: b.Department, Name: b.Name, QuotaClass: b.QuotaClass, Quota: b.Quota.String(),
+		}}
+	case *ledger.SetCatalogPrice:
+		out.Body = &v1.Command_CatalogPrice{CatalogPrice: &v1.CatalogPrice{
+			Item: b.Item, Name: b.Name, Category: b.Category, Unit: b.Unit, Billing: string(b.Billing),
+			QuotaClass: b.QuotaClass, Price: b.Price.String(), Provider: b.Provider,
+			EffectiveFrom: b.EffectiveFrom.String(), Proration: string(b.Proration),
+		}}
+	case *ledger.GrantApproval:
+		out.Body = &v1.Command_ApprovalGrant{ApprovalGrant: &v1.ApprovalGrant{
+			Department: b.Department, QuotaClass: b.QuotaClass, Ceiling: b.Ceiling.String(), Ref: b.Ref,
+		}}
+	case *ledger.ClosePeriod:
+		out.Body = &v1.Command_PeriodClose{PeriodClose: &v1.PeriodClose{Month: b.Month.String()}}
+	case *ledger.LoadCalendar:
+		js, err := json.Marshal(b.Schedule)
+		if err != nil {
+			return nil, err
+		}
+		out.Body = &v1.Command_CalendarYear{CalendarYear: &v1.CalendarYear{Json: string(js)}}
+	default:
+		return nil, fmt.Errorf("a %T command cannot be sent through the API", c.Body)
+	}
+	return out, nil
+}
+
+// protoTime is t as RFC 3339 with its offset, "" for the zero time.
+func protoTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.RFC3339Nano)
+}
+
+// eventQuantity is an event's quantity, "" for the operations that carry none (reclaim,
+// extend), as in events.csv.
+func eventQuantity(e *ledger.Event) string {
+	switch e.Op {
+	case ledger.OpReclaim, ledger.OpExtend:
+		if e.Quantity.IsZero() {
+			return ""
+		}
+	}
+	return e.Quantity.String()
+}
+
+func protoLine(line int) uint32 {
+	if line <= 0 {
+		return 0
+	}
+	return uint32(min(int64(line), math.MaxUint32))
+}
