@@ -25,10 +25,10 @@ bin/ledgerctl import departments examples/demo/departments.csv
 bin/ledgerctl import providers examples/demo/providers.csv
 bin/ledgerctl import projects examples/demo/projects.csv
 bin/ledgerctl import catalog examples/demo/catalog.csv
-# The health commission's HIS expansion was approved by the supervisor (经信主管部门).
-if ! bin/ledgerctl quota overruns --format csv | grep -q '经信审〔2025〕12号'; then
-  bin/ledgerctl approval grant --department health --class vcpu --ceiling 200 --ref '经信审〔2025〕12号'
-fi
+# The health commission's HIS expansion was approved by the supervisor (经信主管部门). A fixed
+# key makes re-running the demo a no-op.
+bin/ledgerctl --key demo/approval/health-vcpu approval grant --department health --class vcpu --ceiling 200 --ref '经信审〔2025〕12号'
+# Expiries due by now (the demo year's test and dev resources) are written by the leader's tick.
 bin/ledgerctl import events examples/demo/events.csv
 bin/ledgerctl import projects examples/demo/projects-2026-adjust.csv
 echo

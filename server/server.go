@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -56,6 +57,9 @@ type Server struct {
 	wg       sync.WaitGroup
 	closeMu  sync.Mutex
 	closed   bool
+	// lastImport is when an import last validated or submitted a batch (Unix nanoseconds);
+	// ticks wait while one is running (see leaderLoop).
+	lastImport atomic.Int64
 	// URL is the base URL this node serves the API on.
 	URL string
 }
@@ -207,6 +211,12 @@ func (s *Server) leaderLoop(ctx context.Context, token string) {
 				s.log.Warn("installing admin token", "err", err)
 			}
 		}
+		// An import of history sent in several requests must not see its resources expire
+		// between them (an expand dated before the expiry would then be refused), so expiry
+		// ticks wait until imports have been quiet for ImportQuietPeriod.
+		if time.Since(time.Unix(0, s.lastImport.Load())) < ImportQuietPeriod {
+			continue
+		}
 		if next := s.ledger.NextExpiry(); !next.IsZero() && !next.After(s.cfg.Now()) {
 			if _, _, err := s.prop.submit(ctx, ledger.Request{Actor: "system", Commands: []ledger.Command{{Body: &ledger.Tick{}}}}); err != nil {
 				s.log.Warn("expiry tick", "err", err)
@@ -214,6 +224,12 @@ func (s *Server) leaderLoop(ctx context.Context, token string) {
 		}
 	}
 }
+
+// ImportQuietPeriod is how long expiry ticks wait after the last import activity.
+const ImportQuietPeriod = 30 * time.Second
+
+// markImport notes import activity (a validation, or a request of many commands).
+func (s *Server) markImport() { s.lastImport.Store(time.Now().UnixNano()) }
 
 // FlushInterval is how often applied line items are committed to the bbolt state file
 // (one transaction and fsync for everything applied since the last flush; the Raft log

@@ -25,7 +25,7 @@ and expansions that take the department's allocation A past 120 % of its quota a
 up to the ceiling. --ref is the approval document's reference, e.g. 经信审〔2025〕12号.`,
 		Args: cobra.NoArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			c, err := approvalCommand(newKey("approval"), department, class, ceiling, ref)
+			c, err := approvalCommand(g.keyFor("approval"), department, class, ceiling, ref)
 			if err != nil {
 				return err
 			}

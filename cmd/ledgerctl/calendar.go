@@ -87,7 +87,7 @@ isOffDay true is a holiday, false an adjusted working weekend (调休); days not
 ordinary. The file is checked locally before it is sent.`,
 		Args: cobra.ExactArgs(1),
 		RunE: action(func(cmd *cobra.Command, args []string) error {
-			c, year, err := calendarLoadCommand(newKey("calendar"), args[0])
+			c, year, err := calendarLoadCommand(g.keyFor("calendar"), args[0])
 			if err != nil {
 				return err
 			}

@@ -373,6 +373,14 @@ func newKey(noun string) string {
 	return "ctl/" + noun + "/" + hex.EncodeToString(b[:])
 }
 
+// keyFor is --key when given, else a fresh key for this invocation.
+func (g *globals) keyFor(noun string) string {
+	if g.key != "" {
+		return g.key
+	}
+	return newKey(noun)
+}
+
 // submitOne applies one keyed command of a write command line and returns its result.
 func (g *globals) submitOne(ctx context.Context, what string, cmd *v1.Command) (*v1.ItemResult, error) {
 	c, err := g.conn()

@@ -51,6 +51,7 @@ type globals struct {
 	stale   bool
 	timeout time.Duration
 	lang    string
+	key     string // --key: a fixed idempotency key for a write command
 
 	stdout io.Writer
 	stderr io.Writer
@@ -103,6 +104,8 @@ and a bad import row prints FILE:LINE: FIELD: CODE: MESSAGE.`,
 	pf.BoolVar(&g.stale, "stale", false, "let the addressed node answer reads from its own state instead of the leader's")
 	pf.DurationVar(&g.timeout, "timeout", defaultTimeout, "time limit of each call to a node")
 	pf.StringVar(&g.lang, "lang", "zh", "language of table headers and messages: zh (Chinese, then English) or en")
+	pf.StringVar(&g.key, "key", "", "idempotency key of a write command (approval, period, resource, calendar load); default a fresh random one. "+
+		"Scripts pass a fixed key so that running them again changes nothing")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr("%v (see %s --help)", err, c.CommandPath())
 	})

@@ -21,7 +21,7 @@ with period_closed; corrections go into an open month as new line items. The mon
 ended (period_not_ended otherwise).`,
 		Args: cobra.ExactArgs(1),
 		RunE: action(func(cmd *cobra.Command, args []string) error {
-			c, err := periodCommand(newKey("period"), args[0])
+			c, err := periodCommand(g.keyFor("period"), args[0])
 			if err != nil {
 				return err
 			}

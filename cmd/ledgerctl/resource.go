@@ -32,7 +32,7 @@ accepts it only if requested at least 15 working days before the current expiry
 			if at == "" {
 				at = time.Now().In(calendar.Shanghai).Format(time.RFC3339)
 			}
-			c, err := extendCommand(newKey("extend"), resource, expires, at)
+			c, err := extendCommand(g.keyFor("extend"), resource, expires, at)
 			if err != nil {
 				return err
 			}
