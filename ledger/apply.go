@@ -85,8 +85,9 @@ func (t *txn) applyCommand(cmd Command, ctx applyContext) (ItemResult, *Error) {
 		return ItemResult{}, err
 	}
 	body := EncodeBody(cmd.Body)
+	content := contentHash(body)
 	if rec, ok := t.lookupKey(cmd.Key); ok {
-		if rec.Content != contentHash(body) {
+		if rec.Content != content {
 			return ItemResult{}, Errf(CodeIdempotencyConflict, "key", "key %q was used before (line item %d) with other content", cmd.Key, rec.Seq)
 		}
 		return ItemResult{Seq: rec.Seq, Duplicate: true}, nil
@@ -120,7 +121,7 @@ func (t *txn) applyCommand(cmd Command, ctx applyContext) (ItemResult, *Error) {
 	if err != nil {
 		return ItemResult{}, err
 	}
-	li := t.appendItem(cmd.Key, ctx.actor, ctx.recordedAt, ctx.raftIndex, cmd.Body)
+	li := t.appendEncoded(cmd.Key, ctx.actor, ctx.recordedAt, ctx.raftIndex, cmd.Body, body, content)
 	return ItemResult{Seq: li.Seq}, nil
 }
 

@@ -21,9 +21,10 @@ type LineItem struct {
 	Actor      string
 	RecordedAt time.Time // the leader's clock when proposed
 	Body       Body
-	body       []byte // canonical encoding of Body
-	canon      []byte // canonical encoding of the whole item, computed once when appended
-	Hash       Hash   // sha256(previous hash ‖ canonical encoding of this item)
+	body       []byte   // canonical encoding of Body
+	canon      []byte   // canonical encoding of the whole item, computed once when appended
+	content    [16]byte // contentHash(body), for the idempotency index
+	Hash       Hash     // sha256(previous hash ‖ canonical encoding of this item)
 }
 
 // canonical is the encoding hashed into the chain and stored in bbolt (without the hash).

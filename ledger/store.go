@@ -362,8 +362,7 @@ func (l *Ledger) flush(applied uint64) error {
 		for _, item := range keyed {
 			v := make([]byte, 8+16)
 			binary.BigEndian.PutUint64(v, item.Seq)
-			c := contentHash(item.body)
-			copy(v[8:], c[:])
+			copy(v[8:], item.content[:])
 			if err := keys.Put([]byte(item.Key), v); err != nil {
 				return err
 			}

@@ -216,8 +216,14 @@ func (t *txn) deptQuota(dept, class string) decimal.Decimal {
 
 // appendItem adds a line item to the chain of this txn.
 func (t *txn) appendItem(key, actor string, recordedAt time.Time, raftIndex uint64, body Body) *LineItem {
-	li := &LineItem{Seq: t.seq + 1, RaftIndex: raftIndex, Key: key, Actor: actor, RecordedAt: recordedAt, Body: body}
-	li.body = EncodeBody(body)
+	enc := EncodeBody(body)
+	return t.appendEncoded(key, actor, recordedAt, raftIndex, body, enc, contentHash(enc))
+}
+
+// appendEncoded is appendItem for a body already encoded (and its content hash computed)
+// by the caller: apply needs both for the idempotency check anyway.
+func (t *txn) appendEncoded(key, actor string, recordedAt time.Time, raftIndex uint64, body Body, enc []byte, content [16]byte) *LineItem {
+	li := &LineItem{Seq: t.seq + 1, RaftIndex: raftIndex, Key: key, Actor: actor, RecordedAt: recordedAt, Body: body, body: enc, content: content}
 	li.canon = li.canonical()
 	li.Hash = chainHash(t.head, li.canon)
 	t.seq, t.head = li.Seq, li.Hash
@@ -226,7 +232,7 @@ func (t *txn) appendItem(key, actor string, recordedAt time.Time, raftIndex uint
 		if t.keys == nil {
 			t.keys = map[string]keyRecord{}
 		}
-		t.keys[key] = keyRecord{Seq: li.Seq, Content: contentHash(li.body)}
+		t.keys[key] = keyRecord{Seq: li.Seq, Content: content}
 	}
 	return li
 }
