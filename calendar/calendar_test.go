@@ -563,7 +563,7 @@ func TestDate(t *testing.T) {
 	}
 	for _, s := range []string{"2026-02-30", "2025-02-29", "1900-02-29", "2026-04-31", "2026-13-01", "2026-00-10",
 		"2026-01-00", "2026-01-32", "2026-1-2", "2026/01/02", "+026-01-02", "-026-01-02", "2026-01-02T00:00:00Z",
-		"", " 2026-01-02", "2026-01-0x", "2026-01-02 "} {
+		"", " 2026-01-02", "2026-01-0x", "2026-01-02 ", "0000-01-01"} {
 		if d, err := ParseDate(s); err == nil {
 			t.Errorf("%s: ParseDate(%q) = %v, want error", specRef, s, d)
 		}
@@ -686,7 +686,7 @@ func TestMonth(t *testing.T) {
 	if err != nil || m != (Month{2026, time.February}) || m.String() != "2026-02" {
 		t.Fatalf("%s: ParseMonth(2026-02) = %v, %v", specRef, m, err)
 	}
-	for _, s := range []string{"2026-2", "2026-13", "2026-00", "2026-02-01", "202602", "", "2026/02", "+026-02"} {
+	for _, s := range []string{"2026-2", "2026-13", "2026-00", "2026-02-01", "202602", "", "2026/02", "+026-02", "0000-01"} {
 		if got, err := ParseMonth(s); err == nil {
 			t.Errorf("%s: ParseMonth(%q) = %v, want error", specRef, s, got)
 		}

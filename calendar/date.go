@@ -61,6 +61,10 @@ func parseDate(s string) (Date, error) {
 	if !ok1 || !ok2 || !ok3 {
 		return Date{}, fmt.Errorf("date %q is not in YYYY-MM-DD form", s)
 	}
+	if y < 1 {
+		// Year 0 does not exist in the civil calendar, and the zero Date means "none".
+		return Date{}, fmt.Errorf("date %q has no year 0", s)
+	}
 	if m < 1 || m > 12 {
 		return Date{}, fmt.Errorf("date %q has no month %d", s, m)
 	}
@@ -202,6 +206,9 @@ func ParseMonth(s string) (Month, error) {
 	m, ok2 := digits(s[5:7])
 	if !ok1 || !ok2 {
 		return Month{}, fmt.Errorf("calendar: month %q is not in YYYY-MM form", s)
+	}
+	if y < 1 {
+		return Month{}, fmt.Errorf("calendar: month %q has no year 0", s)
 	}
 	if m < 1 || m > 12 {
 		return Month{}, fmt.Errorf("calendar: month %q has no month %d", s, m)
