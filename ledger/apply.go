@@ -84,6 +84,12 @@ func (t *txn) applyCommand(cmd Command, ctx applyContext) (ItemResult, *Error) {
 	if err := ValidateCommand(cmd); err != nil {
 		return ItemResult{}, err
 	}
+	if isBookkeeping(cmd.Body) {
+		if err := t.applyBookkeeping(cmd.Body, ctx); err != nil {
+			return ItemResult{}, err
+		}
+		return ItemResult{Unchanged: true}, nil
+	}
 	body := EncodeBody(cmd.Body)
 	content := contentHash(body)
 	if rec, ok := t.lookupKey(cmd.Key); ok {
@@ -112,6 +118,20 @@ func (t *txn) applyCommand(cmd Command, ctx applyContext) (ItemResult, *Error) {
 		err = t.applyLoadCalendar(b)
 	case *SetAdminToken:
 		err = t.applySetAdminToken(b)
+	case *SetEvaluation:
+		err = t.applySetEvaluation(b)
+	case *SetBandTable:
+		err = t.applySetBandTable(b)
+	case *SettlementRun:
+		err = t.applySettlementRun(b, ctx)
+	case *SettlementAudit:
+		err = t.applySettlementAudit(b, ctx)
+	case *SettlementAdvance:
+		err = t.applySettlementAdvance(b, ctx)
+	case *SetSettlementWindow:
+		err = t.applySetSettlementWindow(b)
+	case *RecordReconciliation:
+		err = t.applyRecordReconciliation(b, ctx)
 	default:
 		err = Errf(CodeMalformed, "", "unsupported command %T", cmd.Body)
 	}
@@ -547,6 +567,18 @@ func (t *txn) applySetCatalogPrice(b *SetCatalogPrice) *Error {
 	}
 	pv := PriceVersion{Provider: b.Provider, EffectiveFrom: b.EffectiveFrom, Price: b.Price}
 	i, found := slices.BinarySearchFunc(n.Prices, pv, comparePriceVersion)
+	if !found || !n.Prices[i].Price.Equal(b.Price) {
+		// The version is in force until the next one of the same provider.
+		var until calendar.Date
+		for _, v := range n.Prices {
+			if v.Provider == b.Provider && v.EffectiveFrom.After(b.EffectiveFrom) && (until.IsZero() || v.EffectiveFrom.Before(until)) {
+				until = v.EffectiveFrom
+			}
+		}
+		if y, ok := t.auditedOverlap(b.EffectiveFrom, until); ok {
+			return errAudited("effective_from", y)
+		}
+	}
 	if found {
 		if n.Prices[i].Price.Equal(b.Price) && old.Name == b.Name && old.Category == b.Category && old.Unit == b.Unit {
 			return errUnchanged

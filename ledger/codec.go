@@ -122,12 +122,14 @@ func (d *decoder) boolean() bool {
 	return false
 }
 
-func (d *decoder) dec() decimal.Decimal {
-	s := d.str(MaxDecimalLen)
+func (d *decoder) dec() decimal.Decimal { return d.decimalOf(d.raw(MaxDecimalLen)) }
+
+// decimalOf parses an encoded decimal already read (zero once decoding has failed).
+func (d *decoder) decimalOf(b []byte) decimal.Decimal {
 	if d.err != nil {
 		return decimal.Zero
 	}
-	v, err := ParseDecimal(s)
+	v, err := ParseDecimal(string(b))
 	if err != nil {
 		d.fail("bad decimal")
 		return decimal.Zero

@@ -12,16 +12,25 @@ import (
 type CommandType uint8
 
 const (
-	TypeEvent           CommandType = 1 // a line item operation on a resource
-	TypeSetDepartment   CommandType = 2
-	TypeSetProvider     CommandType = 3
-	TypeSetProjectQuota CommandType = 4
-	TypeSetCatalogPrice CommandType = 5
-	TypeGrantApproval   CommandType = 6
-	TypeClosePeriod     CommandType = 7
-	TypeLoadCalendar    CommandType = 8
-	TypeSetAdminToken   CommandType = 9
-	TypeTick            CommandType = 10 // leader's periodic clock: writes due expire items
+	TypeEvent                CommandType = 1 // a line item operation on a resource
+	TypeSetDepartment        CommandType = 2
+	TypeSetProvider          CommandType = 3
+	TypeSetProjectQuota      CommandType = 4
+	TypeSetCatalogPrice      CommandType = 5
+	TypeGrantApproval        CommandType = 6
+	TypeClosePeriod          CommandType = 7
+	TypeLoadCalendar         CommandType = 8
+	TypeSetAdminToken        CommandType = 9
+	TypeTick                 CommandType = 10 // leader's periodic clock: writes due expire items
+	TypeSetEvaluation        CommandType = 11 // a provider's evaluation score over a date range
+	TypeSetBandTable         CommandType = 12 // the score → multiplier table from a date on
+	TypeAdvanceOffsets       CommandType = 13 // Kafka: next offset of a partition (bookkeeping)
+	TypeMarkPublished        CommandType = 14 // Kafka: last sequence published (bookkeeping)
+	TypeSettlementRun        CommandType = 15 // open a settlement year as a draft
+	TypeSettlementAudit      CommandType = 16 // freeze a year's figures
+	TypeSettlementAdvance    CommandType = 17 // audited → submitted → paid
+	TypeSetSettlementWindow  CommandType = 18 // the last month of settlement windows
+	TypeRecordReconciliation CommandType = 19 // an invoice reconciliation's outcome
 
 	// typeIgnorableFlag marks a type that older binaries may skip (Consul's trick for
 	// rolling upgrades): an unknown type with this bit set is ignored, without it rejected.
@@ -104,6 +113,16 @@ type SetAdminToken struct{ TokenSHA256 string }
 // Tick carries the leader's clock; applying it writes the expire items that are due.
 type Tick struct{}
 
+// SetEvaluation records a provider's evaluation score over From..To (evaluations.csv).
+type SetEvaluation struct {
+	Provider string
+	From, To calendar.Date
+	Score    decimal.Decimal
+}
+
+// SetBandTable sets the score → multiplier table in force from Table.EffectiveFrom.
+type SetBandTable struct{ Table BandTable }
+
 func (*Event) Type() CommandType           { return TypeEvent }
 func (*SetDepartment) Type() CommandType   { return TypeSetDepartment }
 func (*SetProvider) Type() CommandType     { return TypeSetProvider }
@@ -114,6 +133,44 @@ func (*ClosePeriod) Type() CommandType     { return TypeClosePeriod }
 func (*LoadCalendar) Type() CommandType    { return TypeLoadCalendar }
 func (*SetAdminToken) Type() CommandType   { return TypeSetAdminToken }
 func (*Tick) Type() CommandType            { return TypeTick }
+func (*SetEvaluation) Type() CommandType   { return TypeSetEvaluation }
+func (*SetBandTable) Type() CommandType    { return TypeSetBandTable }
+
+func (b *SetEvaluation) encode(e *encoder) {
+	e.str(b.Provider)
+	e.date(b.From)
+	e.date(b.To)
+	e.dec(b.Score)
+}
+
+func (b *SetEvaluation) decode(d *decoder) {
+	b.Provider = d.str(MaxIDLen)
+	b.From = d.date()
+	b.To = d.date()
+	b.Score = d.dec()
+}
+
+func (b *SetBandTable) encode(e *encoder) {
+	e.date(b.Table.EffectiveFrom)
+	e.uvarint(uint64(len(b.Table.Bands)))
+	for _, band := range b.Table.Bands {
+		e.dec(band.MinScore)
+		e.dec(band.MaxScore)
+		e.dec(band.Multiplier)
+	}
+}
+
+func (b *SetBandTable) decode(d *decoder) {
+	b.Table.EffectiveFrom = d.date()
+	n := d.uvarint()
+	if n > MaxBands {
+		d.fail("too many bands")
+		return
+	}
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		b.Table.Bands = append(b.Table.Bands, Band{MinScore: d.dec(), MaxScore: d.dec(), Multiplier: d.dec()})
+	}
+}
 
 func (b *Event) encode(e *encoder) {
 	e.str(string(b.Op))
@@ -129,16 +186,39 @@ func (b *Event) encode(e *encoder) {
 }
 
 func (b *Event) decode(d *decoder) {
-	b.Op = Op(d.str(MaxIDLen))
-	b.Time = d.tm()
-	b.Department = d.str(MaxIDLen)
-	b.Project = d.str(MaxIDLen)
-	b.Provider = d.str(MaxIDLen)
-	b.Resource = d.str(MaxIDLen)
-	b.Item = d.str(MaxIDLen)
-	b.Kind = Kind(d.str(MaxIDLen))
-	b.Quantity = d.dec()
-	b.Expires = d.tm()
+	var f eventFields
+	f.decode(d)
+	b.Op = Op(f.op)
+	b.Time = f.time
+	b.Department = string(f.department)
+	b.Project = string(f.project)
+	b.Provider = string(f.provider)
+	b.Resource = string(f.resource)
+	b.Item = string(f.item)
+	b.Kind = Kind(f.kind)
+	b.Quantity = d.decimalOf(f.quantity)
+	b.Expires = f.expires
+}
+
+// eventFields are an encoded Event as stored, its strings still pointing into the encoding:
+// Event.decode copies them, RatingData's lean reader copies only what it keeps.
+type eventFields struct {
+	op, department, project, provider, resource, item, kind, quantity []byte
+	time, expires                                                     time.Time
+}
+
+// decode reads the layout of Event.encode.
+func (f *eventFields) decode(d *decoder) {
+	f.op = d.raw(MaxIDLen)
+	f.time = d.tm()
+	f.department = d.raw(MaxIDLen)
+	f.project = d.raw(MaxIDLen)
+	f.provider = d.raw(MaxIDLen)
+	f.resource = d.raw(MaxIDLen)
+	f.item = d.raw(MaxIDLen)
+	f.kind = d.raw(MaxIDLen)
+	f.quantity = d.raw(MaxDecimalLen)
+	f.expires = d.tm()
 }
 
 func (b *SetDepartment) encode(e *encoder) {
@@ -289,6 +369,24 @@ func newBody(t CommandType) Body {
 		return &SetAdminToken{}
 	case TypeTick:
 		return &Tick{}
+	case TypeSetEvaluation:
+		return &SetEvaluation{}
+	case TypeSetBandTable:
+		return &SetBandTable{}
+	case TypeAdvanceOffsets:
+		return &AdvanceOffsets{}
+	case TypeMarkPublished:
+		return &MarkPublished{}
+	case TypeSettlementRun:
+		return &SettlementRun{}
+	case TypeSettlementAudit:
+		return &SettlementAudit{}
+	case TypeSettlementAdvance:
+		return &SettlementAdvance{}
+	case TypeSetSettlementWindow:
+		return &SetSettlementWindow{}
+	case TypeRecordReconciliation:
+		return &RecordReconciliation{}
 	}
 	return nil
 }
@@ -424,6 +522,24 @@ func TypeName(t CommandType) string {
 		return "admin_token"
 	case TypeTick:
 		return "tick"
+	case TypeSetEvaluation:
+		return "evaluation"
+	case TypeSetBandTable:
+		return "band_table"
+	case TypeAdvanceOffsets:
+		return "kafka_offsets"
+	case TypeMarkPublished:
+		return "kafka_published"
+	case TypeSettlementRun:
+		return "settlement_run"
+	case TypeSettlementAudit:
+		return "settlement_audit"
+	case TypeSettlementAdvance:
+		return "settlement_advance"
+	case TypeSetSettlementWindow:
+		return "settlement_window"
+	case TypeRecordReconciliation:
+		return "reconciliation"
 	}
 	return "unknown"
 }

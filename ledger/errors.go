@@ -54,8 +54,22 @@ const (
 	CodePeriodNotEnded  Code = "period_not_ended"
 	CodeCalendarUnknown Code = "calendar_year_unknown"
 
+	// Rating data (SPEC: Rating; RATING_DEFAULTS.md)
+	CodeInvalidScore     Code = "invalid_score"      // an evaluation score outside 0–100
+	CodeInvalidBandTable Code = "invalid_band_table" // bands that overlap, leave a gap, or miss 0–100
+	CodeInvalidRange     Code = "invalid_range"      // a date range that ends before it starts
+
+	// Settlement (SPEC: Settlement)
+	CodeSettlementState   Code = "settlement_state"   // a transition the year's state does not allow
+	CodeSettlementBlocked Code = "settlement_blocked" // audit refused: open months or provisional charges
+	CodeStaleFigures      Code = "stale_figures"      // the ledger moved on while the figures were computed
+	CodeWindowOverlap     Code = "window_overlap"     // a settlement year whose window shares months with another year's
+
 	// Idempotency.
 	CodeIdempotencyConflict Code = "idempotency_conflict"
+
+	// Kafka bridge (issue 5).
+	CodeKafkaOffsetGap Code = "kafka_offset_gap" // a batch or a read that would skip offsets of a partition
 
 	// Infrastructure, used by the server and CLI so that every failure has a code.
 	CodeUnauthenticated Code = "unauthenticated"

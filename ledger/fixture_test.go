@@ -141,6 +141,16 @@ func (f *fixture) digest() string {
 	sort.Strings(closed)
 	dump("closed", closed)
 	dump("meta", r.meta.m)
+	dump("evaluations", r.evaluations.m)
+	var tables []string
+	for d, bt := range r.bandTables.m {
+		raw, _ := json.Marshal(bt)
+		tables = append(tables, d.String()+"="+string(raw))
+	}
+	sort.Strings(tables)
+	dump("band_tables", tables)
+	dump("settlements", r.settlements.m)
+	dump("reconciled", r.reconciled.m)
 	fmt.Fprintf(h, "head=%d %s\n", r.seq, r.head)
 	return fmt.Sprintf("%x", h.Sum(nil))
 }

@@ -280,3 +280,15 @@ func (d *DryRun) Apply(r Request, recordedAt time.Time) RequestResult {
 	defer d.l.mu.RUnlock()
 	return d.t.applyRequest(r, applyContext{actor: r.Actor, recordedAt: recordedAt})
 }
+
+// BandTables returns the band tables set on the ledger, by effective date.
+func (l *Ledger) BandTables() []BandTable {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	out := make([]BandTable, 0, len(l.root.bandTables.m))
+	for _, t := range l.root.bandTables.m {
+		out = append(out, *t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].EffectiveFrom.Before(out[j].EffectiveFrom) })
+	return out
+}

@@ -339,11 +339,19 @@ func TestIdempotencyKeys(t *testing.T) {
 	if r.Err == nil || r.Err.Code != CodeIdempotencyConflict || f.digest() != d {
 		t.Fatalf("conflict: %v", r.Err)
 	}
-	// Keys survive a restart (they live in bbolt, not memory).
+	// Keys survive a flush and a restart: the stored line items carry them, and the index
+	// is rebuilt from them.
+	f.l.Flush()
+	if again = f.propose(Command{Key: "evt-1", Body: e}); again.Err != nil || !again.Items[0].Duplicate {
+		t.Fatalf("after a flush: %+v %v", again.Items, again.Err)
+	}
 	f.reopen()
 	again = f.propose(Command{Key: "evt-1", Body: e})
-	if again.Err != nil || !again.Items[0].Duplicate {
+	if again.Err != nil || !again.Items[0].Duplicate || again.Items[0].Seq != first.Items[0].Seq {
 		t.Fatalf("after restart: %+v %v", again.Items, again.Err)
+	}
+	if r := f.propose(Command{Key: "evt-1", Body: alloc("vm1", "ecs.vcpu", KindStandard, "5", time.Time{})}); r.Err == nil || r.Err.Code != CodeIdempotencyConflict {
+		t.Fatalf("conflict after restart: %v", r.Err)
 	}
 	// A key repeated inside one request: the second is a duplicate of the first.
 	r = f.propose(Command{Key: "evt-2", Body: alloc("vm2", "ecs.vcpu", KindStandard, "1", time.Time{})},

@@ -8,7 +8,6 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -22,7 +21,7 @@ import (
 var (
 	bucketMeta        = []byte("meta")
 	bucketLineItems   = []byte("line_items")
-	bucketKeys        = []byte("idempotency_keys")
+	bucketKeys        = []byte("idempotency_keys") // no longer written: see keyIndex; kept so older files open
 	bucketDepartments = []byte("departments")
 	bucketProviders   = []byte("providers")
 	bucketProjects    = []byte("projects")
@@ -32,8 +31,13 @@ var (
 	bucketClosed      = []byte("closed_months")
 	bucketCalendars   = []byte("calendars")
 	bucketSettings    = []byte("settings")
+	bucketEvaluations = []byte("evaluations")
+	bucketBandTables  = []byte("band_tables")
+	bucketSettlements = []byte("settlements")
+	bucketReconciled  = []byte("reconciliations")
 	allBuckets        = [][]byte{bucketMeta, bucketLineItems, bucketKeys, bucketDepartments, bucketProviders, bucketProjects,
-		bucketItems, bucketResources, bucketApprovals, bucketClosed, bucketCalendars, bucketSettings}
+		bucketItems, bucketResources, bucketApprovals, bucketClosed, bucketCalendars, bucketSettings,
+		bucketEvaluations, bucketBandTables, bucketSettlements, bucketReconciled}
 )
 
 const schemaVersion = "1"
@@ -52,6 +56,9 @@ type Ledger struct {
 	// batchTx is a read transaction open while ApplyBatch runs (under the write lock), so
 	// idempotency lookups do not open one each.
 	batchTx *bolt.Tx
+	// keys indexes the idempotency keys of the flushed line items (the line items are the
+	// replicated record of them; the index is rebuilt from them at open).
+	keys *keyIndex
 }
 
 // Entry is one committed Raft entry for the ledger.
@@ -70,7 +77,9 @@ func Open(path string) (*Ledger, error) {
 }
 
 func (l *Ledger) open() error {
-	db, err := bolt.Open(l.path, 0o600, &bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true})
+	// A large initial map (address space only) spares the writer most remaps, which would
+	// wait for long readers such as a snapshot or a year's rating to finish.
+	db, err := bolt.Open(l.path, 0o600, &bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true, InitialMmapSize: 1 << 30})
 	if err != nil {
 		return fmt.Errorf("ledger: open %s: %w", l.path, err)
 	}
@@ -125,6 +134,11 @@ func (l *Ledger) load() error {
 			n, _ := strconv.ParseInt(string(v), 10, 64)
 			root.clock = time.Unix(0, n).In(calendar.Shanghai)
 		}
+		keys, err := loadKeyIndex(tx)
+		if err != nil {
+			return err
+		}
+		l.keys = keys
 		if err := loadJSON(tx, bucketDepartments, root.departments, func(d *Department) string { return d.ID }); err != nil {
 			return err
 		}
@@ -168,6 +182,18 @@ func (l *Ledger) load() error {
 			root.calendars.m[s.Year] = s
 			return nil
 		}); err != nil {
+			return err
+		}
+		if err := loadJSON(tx, bucketEvaluations, root.evaluations, func(p *ProviderScores) string { return p.Provider }); err != nil {
+			return err
+		}
+		if err := loadJSON(tx, bucketBandTables, root.bandTables, func(b *BandTable) calendar.Date { return b.EffectiveFrom }); err != nil {
+			return err
+		}
+		if err := loadJSON(tx, bucketSettlements, root.settlements, func(s *Settlement) int { return s.Year }); err != nil {
+			return err
+		}
+		if err := loadJSON(tx, bucketReconciled, root.reconciled, func(p *ProviderReconciliations) string { return p.Provider }); err != nil {
 			return err
 		}
 		return tx.Bucket(bucketSettings).ForEach(func(k, v []byte) error {
@@ -222,6 +248,10 @@ func clearDirty(t *txn) {
 	clear(t.closed.dirty)
 	clear(t.calendars.dirty)
 	clear(t.meta.dirty)
+	clear(t.evaluations.dirty)
+	clear(t.bandTables.dirty)
+	clear(t.settlements.dirty)
+	clear(t.reconciled.dirty)
 }
 
 func getUint(b *bolt.Bucket, k string) uint64 {
@@ -238,16 +268,25 @@ func putUint(b *bolt.Bucket, k string, v uint64) error {
 	return b.Put([]byte(k), buf[:])
 }
 
-// storedKey looks an idempotency key up in bbolt.
+// storedKey looks an idempotency key up among the flushed line items: the in-memory index
+// gives the sequence, the stored line item its key (checked) and content.
 func (l *Ledger) storedKey(k string) (keyRecord, bool) {
+	seq, ok := l.keys.lookup(k)
+	if !ok {
+		return keyRecord{}, false
+	}
 	var rec keyRecord
 	found := false
 	get := func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketKeys).Get([]byte(k))
-		if len(v) == 8+16 {
-			rec.Seq = binary.BigEndian.Uint64(v)
-			copy(rec.Content[:], v[8:])
-			found = true
+		var sk [8]byte
+		binary.BigEndian.PutUint64(sk[:], seq)
+		v := tx.Bucket(bucketLineItems).Get(sk[:])
+		if v == nil {
+			return nil
+		}
+		key, body, err := storedKeyBody(v)
+		if err == nil && key == k {
+			rec, found = keyRecord{Seq: seq, Content: contentHash(body)}, true
 		}
 		return nil
 	}
@@ -259,8 +298,6 @@ func (l *Ledger) storedKey(k string) (keyRecord, bool) {
 	return rec, found
 }
 
-// AppliedIndex is the last Raft index applied (what raftnode compares replays against;
-// after a restart it is what bbolt holds).
 func (l *Ledger) AppliedIndex() uint64 {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
@@ -344,26 +381,11 @@ func (l *Ledger) flush(applied uint64) error {
 	r := l.root
 	err := l.db.Update(func(tx *bolt.Tx) error {
 		li := tx.Bucket(bucketLineItems)
-		keys := tx.Bucket(bucketKeys)
 		var kbuf [8]byte
 		li.FillPercent = 1.0 // sequence numbers only ever grow: pack the pages
-		keyed := make([]*LineItem, 0, len(r.added))
 		for _, item := range r.added {
 			binary.BigEndian.PutUint64(kbuf[:], item.Seq)
 			if err := li.Put(kbuf[:], item.encodeStored()); err != nil {
-				return err
-			}
-			if item.Key != "" {
-				keyed = append(keyed, item)
-			}
-		}
-		// Sorted inserts touch each B+tree page once instead of at random.
-		slices.SortFunc(keyed, func(a, b *LineItem) int { return strings.Compare(a.Key, b.Key) })
-		for _, item := range keyed {
-			v := make([]byte, 8+16)
-			binary.BigEndian.PutUint64(v, item.Seq)
-			copy(v[8:], item.content[:])
-			if err := keys.Put([]byte(item.Key), v); err != nil {
 				return err
 			}
 		}
@@ -396,6 +418,18 @@ func (l *Ledger) flush(applied uint64) error {
 		if err := putDirty(tx, bucketCalendars, r.calendars, func(y int) string { return strconv.Itoa(y) }); err != nil {
 			return err
 		}
+		if err := putDirty(tx, bucketEvaluations, r.evaluations, func(k string) string { return k }); err != nil {
+			return err
+		}
+		if err := putDirty(tx, bucketBandTables, r.bandTables, calendar.Date.String); err != nil {
+			return err
+		}
+		if err := putDirty(tx, bucketSettlements, r.settlements, strconv.Itoa); err != nil {
+			return err
+		}
+		if err := putDirty(tx, bucketReconciled, r.reconciled, func(k string) string { return k }); err != nil {
+			return err
+		}
 		for k := range r.meta.dirty {
 			if err := tx.Bucket(bucketSettings).Put([]byte(k), []byte(r.meta.m[k])); err != nil {
 				return err
@@ -417,6 +451,9 @@ func (l *Ledger) flush(applied uint64) error {
 		return err
 	}
 	l.flushed = applied
+	for _, item := range r.added {
+		l.keys.add(item.Key, item.Seq)
+	}
 	r.added = r.added[:0]
 	clear(r.keys)
 	clearDirty(r)

@@ -31,6 +31,29 @@ func (f *fixture) reopen() {
 	f.t.Cleanup(func() { l.Close() })
 }
 
+// restoredCopy is a new ledger restored from a snapshot of l, closed when the test ends.
+func restoredCopy(t *testing.T, l *Ledger) *Ledger {
+	t.Helper()
+	snap, err := l.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := snap.Persist(&buf); err != nil {
+		t.Fatal(err)
+	}
+	snap.Release()
+	other, err := Open(filepath.Join(t.TempDir(), "other.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	if err := other.Restore(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return other
+}
+
 func populated(t *testing.T) *fixture {
 	f := newFixture(t)
 	f.seed()
@@ -62,23 +85,7 @@ func TestRestartKeepsStateAndSkipsApplied(t *testing.T) {
 // for byte (SPEC.md, Rating: "every node … produces byte-identical output").
 func TestSnapshotRestoreAndDeterminism(t *testing.T) {
 	f := populated(t)
-	snap, err := f.l.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := snap.Persist(&buf); err != nil {
-		t.Fatal(err)
-	}
-	snap.Release()
-	other, err := Open(filepath.Join(t.TempDir(), "other.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	if err := other.Restore(&buf); err != nil {
-		t.Fatal(err)
-	}
+	other := restoredCopy(t, f.l)
 	g := &fixture{t: t, l: other}
 	if g.digest() != f.digest() || other.AppliedIndex() != f.l.AppliedIndex() {
 		t.Fatal("restored state differs")

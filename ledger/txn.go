@@ -74,6 +74,10 @@ type txn struct {
 	closed      *layer[calendar.Month, bool]
 	calendars   *layer[int, calendar.YearSchedule]
 	meta        *layer[string, string] // admin token and other small settings
+	evaluations *layer[string, *ProviderScores]
+	bandTables  *layer[calendar.Date, *BandTable]
+	settlements *layer[int, *Settlement]
+	reconciled  *layer[string, *ProviderReconciliations]
 
 	// derived indexes, rebuilt at load, never persisted
 	held         *layer[deptClass, decimal.Decimal] // A of SPEC's Quota rule
@@ -105,6 +109,10 @@ func newRootTxn(store *Ledger) *txn {
 		closed:       newRoot[calendar.Month, bool](true),
 		calendars:    newRoot[int, calendar.YearSchedule](true),
 		meta:         newRoot[string, string](true),
+		evaluations:  newRoot[string, *ProviderScores](true),
+		bandTables:   newRoot[calendar.Date, *BandTable](true),
+		settlements:  newRoot[int, *Settlement](true),
+		reconciled:   newRoot[string, *ProviderReconciliations](true),
 		held:         newRoot[deptClass, decimal.Decimal](false),
 		devHeld:      newRoot[projectClass, decimal.Decimal](false),
 		deptProjects: newRoot[string, []string](false),
@@ -127,6 +135,10 @@ func (t *txn) child() *txn {
 		closed:       t.closed.child(),
 		calendars:    t.calendars.child(),
 		meta:         t.meta.child(),
+		evaluations:  t.evaluations.child(),
+		bandTables:   t.bandTables.child(),
+		settlements:  t.settlements.child(),
+		reconciled:   t.reconciled.child(),
 		held:         t.held.child(),
 		devHeld:      t.devHeld.child(),
 		deptProjects: t.deptProjects.child(),
@@ -150,6 +162,10 @@ func (t *txn) commit() {
 	t.closed.mergeIntoParent()
 	t.calendars.mergeIntoParent()
 	t.meta.mergeIntoParent()
+	t.evaluations.mergeIntoParent()
+	t.bandTables.mergeIntoParent()
+	t.settlements.mergeIntoParent()
+	t.reconciled.mergeIntoParent()
 	t.held.mergeIntoParent()
 	t.devHeld.mergeIntoParent()
 	t.deptProjects.mergeIntoParent()

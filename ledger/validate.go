@@ -18,7 +18,7 @@ func ValidateCommand(c Command) *Error {
 	if c.Body == nil {
 		return Errf(CodeMalformed, "", "empty command")
 	}
-	if _, tick := c.Body.(*Tick); !tick {
+	if _, tick := c.Body.(*Tick); !tick && !isBookkeeping(c.Body) {
 		if c.Key == "" {
 			return Errf(CodeMissingField, "key", "an idempotency key is required")
 		}
@@ -81,6 +81,17 @@ func ValidateCommand(c Command) *Error {
 		if raw, err := hex.DecodeString(b.TokenSHA256); err != nil || len(raw) != 32 {
 			return Errf(CodeInvalidValue, "token", "not a hex SHA-256")
 		}
+	case *SetEvaluation:
+		return validateEvaluation(b)
+	case *SetBandTable:
+		if err := dateInRange("effective_from", b.Table.EffectiveFrom); err != nil {
+			return err
+		}
+		return validateBands(b.Table.Bands)
+	case *AdvanceOffsets, *MarkPublished:
+		return validateBookkeeping(b)
+	case *SettlementRun, *SettlementAudit, *SettlementAdvance, *SetSettlementWindow, *RecordReconciliation:
+		return validateSettlement(b)
 	case *Tick:
 	default:
 		return Errf(CodeMalformed, "", "unsupported command %T", c.Body)
@@ -172,6 +183,10 @@ func text(field, v string, max int) *Error {
 	}
 	return nil
 }
+
+// CheckID checks a required identifier read from outside a command (an invoice line's
+// department, project or item) by the rules every command's ids follow.
+func CheckID(field, v string) *Error { return id(field, v, true) }
 
 // id checks an identifier: printable, no spaces or control characters, bounded.
 func id(field, v string, req bool) *Error {

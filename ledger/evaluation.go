@@ -1,0 +1,177 @@
+package ledger
+
+import (
+	"github.com/shopspring/decimal"
+
+	"github.com/cloudledger/cloudledger/calendar"
+)
+
+// Evaluation is a provider's evaluation score (效能评估 / 服务质量考核, 0–100) covering the
+// days From..To inclusive (SPEC: Rating). A later evaluation of the same provider overrides
+// an earlier one on the days they share, so a corrected score is a new line item.
+type Evaluation struct {
+	From  calendar.Date   `json:"from"`
+	To    calendar.Date   `json:"to"`
+	Score decimal.Decimal `json:"score"`
+}
+
+// ProviderScores is every evaluation of one provider, in the order they were entered.
+type ProviderScores struct {
+	Provider string       `json:"provider"`
+	Scores   []Evaluation `json:"scores"`
+}
+
+// Band maps the scores MinScore ≤ s < MaxScore to a multiplier; the last band of a table
+// includes MaxScore (100).
+type Band struct {
+	MinScore   decimal.Decimal `json:"min_score"`
+	MaxScore   decimal.Decimal `json:"max_score"`
+	Multiplier decimal.Decimal `json:"multiplier"`
+}
+
+// BandTable is the score → multiplier table in force from EffectiveFrom until the next one
+// (RATING_DEFAULTS.md); before any is set, DefaultBandTable applies.
+type BandTable struct {
+	EffectiveFrom calendar.Date `json:"effective_from"`
+	Bands         []Band        `json:"bands"`
+}
+
+// Limits of evaluation data.
+const (
+	MaxBands      = 20
+	MaxMultiplier = 10
+)
+
+var (
+	scoreMax         = decimal.NewFromInt(100)
+	multiplierMax    = decimal.NewFromInt(MaxMultiplier)
+	defaultBandTable = BandTable{Bands: []Band{
+		{decimal.Zero, decimal.NewFromInt(60), decimal.RequireFromString("0.80")},
+		{decimal.NewFromInt(60), decimal.NewFromInt(70), decimal.RequireFromString("0.90")},
+		{decimal.NewFromInt(70), decimal.NewFromInt(80), decimal.RequireFromString("0.95")},
+		{decimal.NewFromInt(80), decimal.NewFromInt(90), decimal.RequireFromString("0.98")},
+		{decimal.NewFromInt(90), scoreMax, decimal.RequireFromString("1.00")},
+	}}
+)
+
+// DefaultBandTable is the table of RATING_DEFAULTS.md, in force until a table is set.
+func DefaultBandTable() BandTable {
+	t := defaultBandTable
+	t.Bands = append([]Band(nil), t.Bands...)
+	return t
+}
+
+// Multiplier returns the multiplier of score s; ok is false when s is outside the table.
+func (t BandTable) Multiplier(s decimal.Decimal) (decimal.Decimal, bool) {
+	for i, b := range t.Bands {
+		last := i == len(t.Bands)-1
+		if s.GreaterThanOrEqual(b.MinScore) && (s.LessThan(b.MaxScore) || last && s.Equal(b.MaxScore)) {
+			return b.Multiplier, true
+		}
+	}
+	return decimal.Zero, false
+}
+
+// validateBands checks that the bands cover 0–100 exactly once: sorted, no overlap, no gap.
+func validateBands(bands []Band) *Error {
+	if len(bands) == 0 {
+		return Errf(CodeInvalidBandTable, "bands", "a band table needs at least one band")
+	}
+	if len(bands) > MaxBands {
+		return Errf(CodeInvalidBandTable, "bands", "at most %d bands", MaxBands)
+	}
+	for i, b := range bands {
+		if !checkDecimalBounds(b.MinScore) || !checkDecimalBounds(b.MaxScore) || !checkDecimalBounds(b.Multiplier) {
+			return Errf(CodeInvalidBandTable, "bands", "band %d: value out of range", i+1)
+		}
+		if !b.MaxScore.GreaterThan(b.MinScore) {
+			return Errf(CodeInvalidBandTable, "max_score", "band %d: max_score %s is not above min_score %s", i+1, b.MaxScore, b.MinScore)
+		}
+		if b.Multiplier.IsNegative() || b.Multiplier.GreaterThan(multiplierMax) {
+			return Errf(CodeInvalidBandTable, "multiplier", "band %d: multiplier %s outside 0–%d", i+1, b.Multiplier, MaxMultiplier)
+		}
+		switch {
+		case i == 0 && !b.MinScore.IsZero():
+			return Errf(CodeInvalidBandTable, "min_score", "the first band must start at score 0, not %s (a gap)", b.MinScore)
+		case i > 0 && b.MinScore.LessThan(bands[i-1].MaxScore):
+			return Errf(CodeInvalidBandTable, "min_score", "band %d starts at %s, inside band %d (ends %s): bands overlap", i+1, b.MinScore, i, bands[i-1].MaxScore)
+		case i > 0 && b.MinScore.GreaterThan(bands[i-1].MaxScore):
+			return Errf(CodeInvalidBandTable, "min_score", "band %d starts at %s but band %d ends at %s: a gap", i+1, b.MinScore, i, bands[i-1].MaxScore)
+		}
+	}
+	if last := bands[len(bands)-1]; !last.MaxScore.Equal(scoreMax) {
+		return Errf(CodeInvalidBandTable, "max_score", "the last band must end at score 100, not %s (a gap)", last.MaxScore)
+	}
+	return nil
+}
+
+func validateEvaluation(b *SetEvaluation) *Error {
+	if err := firstErr(id("provider", b.Provider, true), dateInRange("from", b.From), dateInRange("to", b.To)); err != nil {
+		return err
+	}
+	if b.To.Before(b.From) {
+		return Errf(CodeInvalidRange, "to", "the range ends %s before it starts %s", b.To, b.From)
+	}
+	if !checkDecimalBounds(b.Score) || b.Score.IsNegative() || b.Score.GreaterThan(scoreMax) {
+		return Errf(CodeInvalidScore, "score", "a score is between 0 and 100, not %s", b.Score)
+	}
+	return nil
+}
+
+func (t *txn) applySetEvaluation(b *SetEvaluation) *Error {
+	if _, ok := t.providers.get(b.Provider); !ok {
+		return Errf(CodeUnknownProvider, "provider", "unknown provider %q", b.Provider)
+	}
+	if y, ok := t.auditedOverlap(b.From, b.To.AddDays(1)); ok {
+		return errAudited("from", y)
+	}
+	ev := Evaluation{From: b.From, To: b.To, Score: b.Score}
+	n := &ProviderScores{Provider: b.Provider}
+	if old, ok := t.evaluations.get(b.Provider); ok {
+		if k := len(old.Scores); k > 0 && sameEvaluation(old.Scores[k-1], ev) {
+			return errUnchanged
+		}
+		n.Scores = append(n.Scores, old.Scores...)
+	}
+	n.Scores = append(n.Scores, ev)
+	t.evaluations.put(b.Provider, n)
+	return nil
+}
+
+func sameEvaluation(a, b Evaluation) bool {
+	return a.From == b.From && a.To == b.To && a.Score.Equal(b.Score)
+}
+
+func (t *txn) applySetBandTable(b *SetBandTable) *Error {
+	if old, ok := t.bandTables.get(b.Table.EffectiveFrom); ok && sameBands(old.Bands, b.Table.Bands) {
+		return errUnchanged
+	}
+	// The table is in force from its date until the next table's.
+	var until calendar.Date
+	for x := t.bandTables; x != nil; x = x.parent {
+		for d := range x.m {
+			if d.After(b.Table.EffectiveFrom) && (until.IsZero() || d.Before(until)) {
+				until = d
+			}
+		}
+	}
+	if y, ok := t.auditedOverlap(b.Table.EffectiveFrom, until); ok {
+		return errAudited("effective_from", y)
+	}
+	bt := b.Table
+	bt.Bands = append([]Band(nil), b.Table.Bands...)
+	t.bandTables.put(bt.EffectiveFrom, &bt)
+	return nil
+}
+
+func sameBands(a, b []Band) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !a[i].MinScore.Equal(b[i].MinScore) || !a[i].MaxScore.Equal(b[i].MaxScore) || !a[i].Multiplier.Equal(b[i].Multiplier) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,311 @@
+package ledger
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// AdvanceOffsets is one batch of a Kafka partition: the records read from offset From and
+// the partition's new next offset, in one command of one Raft entry. Applying it:
+//   - does nothing when the replicated next offset is already at or past Next (the batch was
+//     proposed again after an unknown outcome, or by a new leader that read it again);
+//   - refuses the whole batch (kafka_offset_gap) when From is past the replicated next offset:
+//     records in between would be skipped;
+//   - applies each record at or past the replicated next offset on its own — a refused record
+//     neither blocks nor undoes the others — and records a refused (or undecodable) one as a
+//     dead letter in the replicated outbox;
+//   - moves the next offset to Next.
+//
+// So every offset of the partition is handled exactly once, and the set of dead letters is
+// exactly the refused records, whatever the leader changes.
+type AdvanceOffsets struct {
+	Topic     string
+	Partition int32
+	From      int64 // the replicated next offset the batch was read from
+	Next      int64 // one past the last offset the batch covers
+	Records   []KafkaRecord
+}
+
+// KafkaRecord is one record of a batch. Event is nil for a record the leader could not
+// decode; Code and Reason then say why.
+type KafkaRecord struct {
+	Offset int64
+	Key    string // its own idempotency key, or one derived from topic/partition/offset
+	Event  *Event
+	Code   Code
+	Reason string
+}
+
+// MarkPublished records the last sequence published to an outgoing stream (the line items,
+// or the dead-letter outbox), so a new leader resumes publishing after it. Marks only move
+// forward.
+type MarkPublished struct {
+	Stream string
+	Seq    uint64
+}
+
+// DeadLetter is an entry of the replicated dead-letter outbox: a record of a Kafka
+// partition that was not applied, and why. Seq numbers the outbox from 1.
+type DeadLetter struct {
+	Seq       uint64 `json:"seq"`
+	Topic     string `json:"source_topic"`
+	Partition int32  `json:"source_partition"`
+	Offset    int64  `json:"source_offset"`
+	Code      Code   `json:"code"`
+	Reason    string `json:"reason"`
+}
+
+// Limits of a Kafka batch.
+const (
+	MaxKafkaBatchRecords = MaxCommandsPerBatch
+	maxDeadLetterReason  = MaxTextLen
+)
+
+func (*AdvanceOffsets) Type() CommandType { return TypeAdvanceOffsets }
+func (*MarkPublished) Type() CommandType  { return TypeMarkPublished }
+
+func (b *AdvanceOffsets) encode(e *encoder) {
+	e.str(b.Topic)
+	e.varint(int64(b.Partition))
+	e.varint(b.From)
+	e.varint(b.Next)
+	e.uvarint(uint64(len(b.Records)))
+	for _, r := range b.Records {
+		e.varint(r.Offset)
+		e.str(r.Key)
+		if r.Event != nil {
+			e.u8(1)
+			r.Event.encode(e)
+			continue
+		}
+		e.u8(0)
+		e.str(string(r.Code))
+		e.str(r.Reason)
+	}
+}
+
+func (b *AdvanceOffsets) decode(d *decoder) {
+	b.Topic = d.str(MaxIDLen)
+	b.Partition = int32(d.varint())
+	b.From = d.varint()
+	b.Next = d.varint()
+	n := d.uvarint()
+	if d.err == nil && n > MaxKafkaBatchRecords {
+		d.fail("too many records")
+	}
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		r := KafkaRecord{Offset: d.varint(), Key: d.str(MaxKeyLen)}
+		switch d.u8() {
+		case 1:
+			r.Event = &Event{}
+			r.Event.decode(d)
+		case 0:
+			r.Code = Code(d.str(MaxIDLen))
+			r.Reason = d.str(maxDeadLetterReason)
+		default:
+			d.fail("record kind")
+		}
+		b.Records = append(b.Records, r)
+	}
+}
+
+func (b *MarkPublished) encode(e *encoder) { e.str(b.Stream); e.uvarint(b.Seq) }
+func (b *MarkPublished) decode(d *decoder) { b.Stream = d.str(MaxIDLen); b.Seq = d.uvarint() }
+
+// bookkeeping commands are the Kafka bridge's replicated positions: they change no money
+// and write no line item of their own (the records of a batch write theirs), need no
+// idempotency key, and are idempotent by construction (a position only moves forward).
+func isBookkeeping(b Body) bool {
+	switch b.(type) {
+	case *AdvanceOffsets, *MarkPublished:
+		return true
+	}
+	return false
+}
+
+func validateBookkeeping(b Body) *Error {
+	switch b := b.(type) {
+	case *AdvanceOffsets:
+		if err := id("topic", b.Topic, true); err != nil {
+			return err
+		}
+		if b.Partition < 0 || b.From < 0 || b.Next < b.From {
+			return Errf(CodeInvalidValue, "offset", "partition %d, offsets %d..%d: must not be negative or backwards", b.Partition, b.From, b.Next)
+		}
+		if len(b.Records) > MaxKafkaBatchRecords {
+			return Errf(CodeTooLarge, "records", "%d records in one batch, at most %d", len(b.Records), MaxKafkaBatchRecords)
+		}
+		prev := b.From - 1
+		for _, r := range b.Records {
+			if r.Offset <= prev || r.Offset >= b.Next {
+				return Errf(CodeInvalidValue, "offset", "record offset %d outside %d..%d or out of order", r.Offset, b.From, b.Next)
+			}
+			prev = r.Offset
+			if r.Event == nil && r.Code == "" {
+				return Errf(CodeMissingField, "code", "a dead letter at offset %d has no code", r.Offset)
+			}
+		}
+	case *MarkPublished:
+		return id("stream", b.Stream, true)
+	}
+	return nil
+}
+
+func offsetKey(topic string, partition int32) string {
+	return "kafka_offset/" + topic + "/" + strconv.Itoa(int(partition))
+}
+
+func publishedKey(stream string) string { return "kafka_published/" + stream }
+
+const deadLetterCountKey = "kafka_dlq_count"
+
+func deadLetterKey(seq uint64) string { return fmt.Sprintf("kafka_dlq/%020d", seq) }
+
+func metaInt(l *layer[string, string], k string) int64 {
+	v, _ := l.get(k)
+	n, _ := strconv.ParseInt(v, 10, 64)
+	return n
+}
+
+func (t *txn) applyBookkeeping(b Body, ctx applyContext) *Error {
+	switch b := b.(type) {
+	case *AdvanceOffsets:
+		return t.applyKafkaBatch(b, ctx)
+	case *MarkPublished:
+		k := publishedKey(b.Stream)
+		if uint64(metaInt(t.meta, k)) < b.Seq {
+			t.meta.put(k, strconv.FormatUint(b.Seq, 10))
+		}
+	}
+	return nil
+}
+
+func (t *txn) applyKafkaBatch(b *AdvanceOffsets, ctx applyContext) *Error {
+	k := offsetKey(b.Topic, b.Partition)
+	cur := metaInt(t.meta, k)
+	if b.Next <= cur {
+		return nil // handled before: every offset is applied once
+	}
+	if b.From > cur {
+		return Errf(CodeKafkaOffsetGap, "offset", "%s/%d: a batch from offset %d, the replicated next offset is %d: records would be skipped", b.Topic, b.Partition, b.From, cur)
+	}
+	if !t.applyRecordsAtOnce(b, cur, ctx) {
+		t.applyRecordsOneByOne(b, cur, ctx)
+	}
+	t.meta.put(k, strconv.FormatInt(b.Next, 10))
+	return nil
+}
+
+// applyRecordsAtOnce is the common case: every decodable record applies, in one layer. On
+// the first refusal it changes nothing and returns false. Either path leaves the same state.
+func (t *txn) applyRecordsAtOnce(b *AdvanceOffsets, cur int64, ctx applyContext) bool {
+	c := t.child()
+	for _, r := range b.Records {
+		if r.Offset < cur || r.Event == nil {
+			continue
+		}
+		if _, err := c.applyCommand(Command{Key: r.Key, Body: r.Event}, ctx); err != nil {
+			return false
+		}
+	}
+	c.commit()
+	for _, r := range b.Records {
+		if r.Offset >= cur && r.Event == nil {
+			t.addDeadLetter(b, r.Offset, r.Code, r.Reason)
+		}
+	}
+	return true
+}
+
+// applyRecordsOneByOne applies each record in a layer of its own, so a refused one neither
+// blocks nor undoes the others; it becomes a dead letter.
+func (t *txn) applyRecordsOneByOne(b *AdvanceOffsets, cur int64, ctx applyContext) {
+	for _, r := range b.Records {
+		if r.Offset < cur {
+			continue // applied by an earlier batch
+		}
+		code, reason := r.Code, r.Reason
+		if r.Event != nil {
+			c := t.child()
+			_, err := c.applyCommand(Command{Key: r.Key, Body: r.Event}, ctx)
+			if err == nil {
+				c.commit()
+				continue
+			}
+			code, reason = err.Code, err.Error()
+		}
+		t.addDeadLetter(b, r.Offset, code, reason)
+	}
+}
+
+func (t *txn) addDeadLetter(b *AdvanceOffsets, offset int64, code Code, reason string) {
+	d := DeadLetter{Seq: uint64(metaInt(t.meta, deadLetterCountKey)) + 1, Topic: b.Topic, Partition: b.Partition, Offset: offset,
+		Code: code, Reason: truncate(reason, maxDeadLetterReason)}
+	v, _ := json.Marshal(d)
+	t.meta.put(deadLetterKey(d.Seq), string(v))
+	t.meta.put(deadLetterCountKey, strconv.FormatUint(d.Seq, 10))
+}
+
+// truncate cuts s to at most n bytes, dropping a rune cut in two.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}
+
+// KafkaOffset is the next offset to consume of a partition (0 when none was recorded).
+func (l *Ledger) KafkaOffset(topic string, partition int32) int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return metaInt(l.root.meta, offsetKey(topic, partition))
+}
+
+// Published is the last sequence published to a stream (0 when none).
+func (l *Ledger) Published(stream string) uint64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return uint64(metaInt(l.root.meta, publishedKey(stream)))
+}
+
+// DeadLetterCount is the number of entries of the dead-letter outbox.
+func (l *Ledger) DeadLetterCount() uint64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return uint64(metaInt(l.root.meta, deadLetterCountKey))
+}
+
+// DeadLetters returns up to limit outbox entries from sequence from on. A missing or
+// unreadable entry breaks an invariant of our own state (the outbox is dense): an error.
+func (l *Ledger) DeadLetters(from uint64, limit int) ([]DeadLetter, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	n := uint64(metaInt(l.root.meta, deadLetterCountKey))
+	var out []DeadLetter
+	for seq := max(from, 1); seq <= n && len(out) < limit; seq++ {
+		v, ok := l.root.meta.get(deadLetterKey(seq))
+		var d DeadLetter
+		if !ok || json.Unmarshal([]byte(v), &d) != nil || d.Seq != seq {
+			return out, fmt.Errorf("ledger: dead letter %d of %d missing or unreadable", seq, n)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// KafkaOffsets lists every recorded partition position, "topic/partition" → next offset.
+func (l *Ledger) KafkaOffsets() map[string]int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	out := map[string]int64{}
+	for x := l.root.meta; x != nil; x = x.parent {
+		for k, v := range x.m {
+			if rest, ok := strings.CutPrefix(k, "kafka_offset/"); ok {
+				out[rest], _ = strconv.ParseInt(v, 10, 64)
+			}
+		}
+	}
+	return out
+}
