@@ -1,0 +1,220 @@
+package settlement
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/interchange"
+	"github.com/cloudledger/cloudledger/ledger"
+	"github.com/cloudledger/cloudledger/rating"
+)
+
+// InvoiceColumns are the columns of a provider's invoice (SPEC: Settlement).
+var InvoiceColumns = interchange.Columns(interchange.KindInvoice)
+
+// MaxInvoiceLines bounds an invoice.
+const MaxInvoiceLines = 200_000
+
+// CodeDuplicateLine is an invoice line whose (department, project, item) came before.
+const CodeDuplicateLine ledger.Code = "duplicate_line"
+
+// InvoiceLine is one line of an invoice.
+type InvoiceLine struct {
+	Line       int
+	Department string
+	Project    string
+	Item       string
+	Amount     decimal.Decimal
+}
+
+// maxInvoiceErrors stops listing the bad lines of a file that is plainly not an invoice.
+const maxInvoiceErrors = 100
+
+// ParseInvoice reads an invoice for month in the interchange format (a CSV with the header
+// of InvoiceColumns, or JSON lines with those fields), through the interchange decoder: every
+// bad line is reported as FILE:LINE: FIELD: CODE: MESSAGE (a malformed amount, another
+// month, a duplicate line, a missing field), and any bad line rejects the file.
+func ParseInvoice(name string, r io.Reader, format interchange.Format, month calendar.Month) ([]InvoiceLine, []*interchange.RowError) {
+	dec, err := interchange.NewDecoder(interchange.KindInvoice, name, r, format, "")
+	if err != nil {
+		var re *interchange.RowError
+		if !errors.As(err, &re) {
+			re = &interchange.RowError{File: name, Line: 1, Code: ledger.CodeMalformed, Message: err.Error()}
+		}
+		return nil, []*interchange.RowError{re}
+	}
+	var lines []InvoiceLine
+	var errs []*interchange.RowError
+	bad := func(line int, field string, code ledger.Code, format string, args ...any) {
+		errs = append(errs, &interchange.RowError{File: name, Line: line, Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
+	}
+	seen := map[[3]string]int{}
+	for {
+		row, rerr, ok := dec.Next()
+		if !ok {
+			break
+		}
+		if len(errs) == maxInvoiceErrors {
+			line := row.Line
+			if rerr != nil {
+				line = rerr.Line
+			}
+			bad(line, "", ledger.CodeTooLarge, "more than %d bad lines: the rest of the file is not checked", maxInvoiceErrors)
+			break
+		}
+		if rerr != nil {
+			errs = append(errs, rerr)
+			continue
+		}
+		if len(lines)+len(errs) >= MaxInvoiceLines {
+			bad(row.Line, "", ledger.CodeTooLarge, "more than %d lines", MaxInvoiceLines)
+			break
+		}
+		l := row.Invoice
+		if l.Month != month {
+			bad(row.Line, "month", ledger.CodeInvalidValue, "the line is for %s, the invoice for %s", l.Month, month)
+			continue
+		}
+		k := [3]string{l.Department, l.Project, l.Item}
+		if first, dup := seen[k]; dup {
+			bad(row.Line, "item", CodeDuplicateLine, "%s/%s/%s is already on line %d", l.Department, l.Project, l.Item, first)
+			continue
+		}
+		seen[k] = row.Line
+		lines = append(lines, InvoiceLine{Line: row.Line, Department: l.Department, Project: l.Project, Item: l.Item, Amount: l.Amount})
+	}
+	return lines, errs
+}
+
+// Outcome classifies a reconciliation line.
+type Outcome string
+
+const (
+	OutcomeMatched    Outcome = "matched"    // within the tolerance
+	OutcomeMismatch   Outcome = "mismatch"   // both sides, amounts differ by more than the tolerance
+	OutcomeMissing    Outcome = "missing"    // rated, not on the invoice
+	OutcomeUnexpected Outcome = "unexpected" // on the invoice, not rated
+)
+
+// ReconLine is one line of the report.
+type ReconLine struct {
+	Outcome    Outcome         `json:"outcome"`
+	Department string          `json:"department"`
+	Project    string          `json:"project"`
+	Item       string          `json:"item"`
+	Invoiced   decimal.Decimal `json:"invoiced"`
+	Rated      decimal.Decimal `json:"rated"`
+	Difference decimal.Decimal `json:"difference"` // invoiced − rated
+	InvoiceRow int             `json:"invoice_line,omitempty"`
+	Note       string          `json:"note,omitempty"`
+}
+
+// Report is an invoice reconciliation (SPEC: Settlement).
+type Report struct {
+	Provider     string          `json:"provider"`
+	Month        calendar.Month  `json:"month"`
+	Tolerance    decimal.Decimal `json:"tolerance"`
+	Lines        []ReconLine     `json:"lines"`
+	Matched      int             `json:"matched"`
+	Mismatched   int             `json:"mismatched"`
+	Missing      int             `json:"missing"`
+	Unexpected   int             `json:"unexpected"`
+	InvoiceTotal decimal.Decimal `json:"invoice_total"`
+	RatedTotal   decimal.Decimal `json:"rated_total"`
+	Difference   decimal.Decimal `json:"difference"`
+}
+
+// AllMatch reports whether every line matched within the tolerance.
+func (r *Report) AllMatch() bool { return r.Mismatched == 0 && r.Missing == 0 && r.Unexpected == 0 }
+
+// Reconcile checks an invoice of provider for month against the rated lines (which may
+// cover more; only the provider's lines of the month count), summed per (department,
+// project, item).
+func Reconcile(d *ledger.RatingData, rated []rating.Line, provider string, month calendar.Month, invoice []InvoiceLine, tolerance decimal.Decimal) *Report {
+	rep := &Report{Provider: provider, Month: month, Tolerance: tolerance}
+	type key struct{ d, p, i string }
+	sums := map[key]decimal.Decimal{}
+	for _, l := range rated {
+		if l.Provider == provider && l.Month == month {
+			k := key{l.Department, l.Project, l.Item}
+			sums[k] = sums[k].Add(l.Amount)
+		}
+	}
+	onInvoice := map[key]bool{}
+	for _, in := range invoice {
+		k := key{in.Department, in.Project, in.Item}
+		onInvoice[k] = true
+		rl := ReconLine{Department: in.Department, Project: in.Project, Item: in.Item, Invoiced: in.Amount, InvoiceRow: in.Line}
+		rep.InvoiceTotal = rep.InvoiceTotal.Add(in.Amount)
+		if r, ok := sums[k]; ok {
+			rl.Rated = r
+			rl.Difference = in.Amount.Sub(r)
+			rl.Outcome = OutcomeMismatch
+			if rl.Difference.Abs().LessThanOrEqual(tolerance) {
+				rl.Outcome = OutcomeMatched
+			}
+		} else {
+			rl.Outcome, rl.Difference = OutcomeUnexpected, in.Amount
+			switch p := d.Projects[in.Project]; {
+			case p == nil:
+				rl.Note = "unknown project"
+			case p.Department != in.Department:
+				rl.Note = "the project belongs to department " + p.Department
+			case d.Items[in.Item] == nil:
+				rl.Note = "unknown item"
+			default:
+				rl.Note = "nothing rated"
+			}
+		}
+		rep.Lines = append(rep.Lines, rl)
+	}
+	for k, r := range sums {
+		rep.RatedTotal = rep.RatedTotal.Add(r)
+		if !onInvoice[k] {
+			rep.Lines = append(rep.Lines, ReconLine{Outcome: OutcomeMissing, Department: k.d, Project: k.p, Item: k.i, Rated: r, Difference: r.Neg()})
+		}
+	}
+	slices.SortFunc(rep.Lines, func(a, b ReconLine) int {
+		return cmp.Or(strings.Compare(a.Department, b.Department), strings.Compare(a.Project, b.Project), strings.Compare(a.Item, b.Item))
+	})
+	for _, l := range rep.Lines {
+		switch l.Outcome {
+		case OutcomeMatched:
+			rep.Matched++
+		case OutcomeMismatch:
+			rep.Mismatched++
+		case OutcomeMissing:
+			rep.Missing++
+		case OutcomeUnexpected:
+			rep.Unexpected++
+		}
+	}
+	rep.Difference = rep.InvoiceTotal.Sub(rep.RatedTotal)
+	return rep
+}
+
+// Record is what the ledger keeps of a report.
+func (r *Report) Record(invoiceSHA256 string) ledger.Reconciliation {
+	return ledger.Reconciliation{Provider: r.Provider, Month: r.Month, InvoiceSHA256: invoiceSHA256, Matched: r.Matched,
+		Mismatched: r.Mismatched, Missing: r.Missing, Unexpected: r.Unexpected, InvoiceTotal: r.InvoiceTotal,
+		RatedTotal: r.RatedTotal, Tolerance: r.Tolerance}
+}
+
+// ReportColumns are the columns of the report CSV.
+var ReportColumns = []string{"outcome", "department", "project", "item", "invoiced", "rated", "difference", "invoice_line", "note"}
+
+// Cells is a report line as CSV cells.
+func (l ReconLine) Cells() []string {
+	row := ""
+	if l.InvoiceRow > 0 {
+		row = itoa(l.InvoiceRow)
+	}
+	return []string{string(l.Outcome), l.Department, l.Project, l.Item, l.Invoiced.StringFixed(2), l.Rated.StringFixed(2), l.Difference.StringFixed(2), row, l.Note}
+}

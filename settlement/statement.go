@@ -1,0 +1,225 @@
+package settlement
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/ledger"
+	"github.com/cloudledger/cloudledger/rating"
+)
+
+// StatementResource is one resource of a monthly statement with what it cost that month.
+type StatementResource struct {
+	Resource   string          `json:"resource"`
+	Department string          `json:"department"`
+	Project    string          `json:"project"`
+	Provider   string          `json:"provider"`
+	Item       string          `json:"item"`
+	Kind       ledger.Kind     `json:"kind"`
+	Quantity   decimal.Decimal `json:"quantity"` // unit-days or units consumed; for test resources the most held
+	BaseAmount decimal.Decimal `json:"base_amount"`
+	Amount     decimal.Decimal `json:"amount"`
+}
+
+// Subtotal is a statement's sum per project (department statement) or department
+// (provider statement), from the charge lines.
+type Subtotal struct {
+	Group      string          `json:"group"`
+	BaseAmount decimal.Decimal `json:"base_amount"`
+	Amount     decimal.Decimal `json:"amount"`
+}
+
+// Statement is the monthly use statement (每月利用情况表) of a department or a provider.
+type Statement struct {
+	Month      calendar.Month      `json:"month"`
+	Department string              `json:"department,omitempty"`
+	Provider   string              `json:"provider,omitempty"`
+	RaftIndex  uint64              `json:"raft_index"`
+	Resources  []StatementResource `json:"resources"`
+	Lines      []rating.Line       `json:"-"`
+	Subtotals  []Subtotal          `json:"subtotals"`
+	Total      rating.Totals       `json:"total"`
+	// TestResources are listed apart: never charged (SPEC: Rating).
+	TestResources []StatementResource `json:"test_resources"`
+}
+
+// BuildStatement rates the month for one department or one provider (d already filtered to
+// it), per resource and per charge line, with subtotals.
+func BuildStatement(d *ledger.RatingData, month calendar.Month, department, provider string) (*Statement, error) {
+	opt := rating.Options{From: month.First(), To: month.Last(), Department: department, Provider: provider}
+	res, err := rating.Rate(d, opt)
+	if err != nil {
+		return nil, err
+	}
+	st := &Statement{Month: month, Department: department, Provider: provider, RaftIndex: d.Head.AppliedIndex, Lines: res.Lines,
+		Total: res.Total, Resources: []StatementResource{}, TestResources: []StatementResource{}}
+	one := *d
+	for _, h := range d.Resources {
+		r := StatementResource{Resource: h.ID, Department: h.Department, Project: h.Project, Provider: h.Provider, Item: h.Item, Kind: h.Kind}
+		if h.Kind == ledger.KindTest {
+			r.Quantity = maxHeldIn(rating.EffectiveOps(h), month)
+			if r.Quantity.IsPositive() {
+				st.TestResources = append(st.TestResources, r)
+			}
+			continue
+		}
+		one.Resources = []*ledger.ResourceHistory{h}
+		rr, err := rating.Rate(&one, opt)
+		if err != nil {
+			return nil, err
+		}
+		if len(rr.Lines) == 0 {
+			continue
+		}
+		for _, l := range rr.Lines {
+			r.Quantity = r.Quantity.Add(l.Quantity)
+		}
+		r.BaseAmount, r.Amount = rr.Total.BaseAmount, rr.Total.Amount
+		st.Resources = append(st.Resources, r)
+	}
+	groups := map[string]*Subtotal{}
+	for _, l := range res.Lines {
+		g := l.Project
+		if department == "" {
+			g = l.Department
+		}
+		s := groups[g]
+		if s == nil {
+			s = &Subtotal{Group: g}
+			groups[g] = s
+		}
+		s.BaseAmount = s.BaseAmount.Add(l.BaseAmount)
+		s.Amount = s.Amount.Add(l.Amount)
+	}
+	for _, s := range groups {
+		st.Subtotals = append(st.Subtotals, *s)
+	}
+	slices.SortFunc(st.Subtotals, func(a, b Subtotal) int { return strings.Compare(a.Group, b.Group) })
+	return st, nil
+}
+
+// maxHeldIn is the most a resource held at any instant of the month.
+func maxHeldIn(ops []ledger.ResourceOp, m calendar.Month) decimal.Decimal {
+	start, end := m.First().Start(), m.Next().First().Start()
+	best := rating.HeldAt(ops, start)
+	for _, op := range ops {
+		if !op.Time.Before(start) && op.Time.Before(end) {
+			if q := rating.HeldAt(ops, op.Time); q.GreaterThan(best) {
+				best = q
+			}
+		}
+	}
+	return best
+}
+
+// StatementColumns are the columns of the statement CSV.
+var StatementColumns = []string{"section", "department", "project", "provider", "item", "resource", "kind", "quantity", "base_amount", "amount"}
+
+// statementQuantityColumn is the first numeric column of a statement row; the amounts follow.
+const statementQuantityColumn = 7
+
+// WriteCSV writes the statement as one CSV (UTF-8 with a BOM): resource rows, charge lines,
+// subtotal rows, the total, then the test resources apart (section column says which).
+func (s *Statement) WriteCSV(w io.Writer) error {
+	if _, err := io.WriteString(w, "\ufeff"); err != nil {
+		return err
+	}
+	cw := csv.NewWriter(w)
+	if err := cw.WriteAll(append([][]string{StatementColumns}, s.Rows()...)); err != nil {
+		return err
+	}
+	return cw.Error()
+}
+
+// Rows are the statement's rows without the header, as in the CSV: the section column says
+// resource, line, subtotal, total or test.
+func (s *Statement) Rows() [][]string {
+	var rows [][]string
+	for _, r := range s.Resources {
+		rows = append(rows, []string{"resource", r.Department, r.Project, r.Provider, r.Item, r.Resource, string(r.Kind), r.Quantity.String(), r.BaseAmount.StringFixed(2), r.Amount.StringFixed(2)})
+	}
+	for _, l := range s.Lines {
+		rows = append(rows, []string{"line", l.Department, l.Project, l.Provider, l.Item, "", "", l.Quantity.String(), l.BaseAmount.StringFixed(2), l.Amount.StringFixed(2)})
+	}
+	for _, t := range s.Subtotals {
+		d, p := t.Group, ""
+		if s.Department != "" {
+			d, p = s.Department, t.Group
+		}
+		rows = append(rows, []string{"subtotal", d, p, s.Provider, "", "", "", "", t.BaseAmount.StringFixed(2), t.Amount.StringFixed(2)})
+	}
+	rows = append(rows, []string{"total", s.Department, "", s.Provider, "", "", "", "", s.Total.BaseAmount.StringFixed(2), s.Total.Amount.StringFixed(2)})
+	for _, r := range s.TestResources {
+		rows = append(rows, []string{"test", r.Department, r.Project, r.Provider, r.Item, r.Resource, string(r.Kind), r.Quantity.String(), "", ""})
+	}
+	return rows
+}
+
+// statementHeaders are the XLSX headers: Chinese, English beneath.
+var statementHeaders = []string{"类别", "部门", "项目", "服务商", "服务项", "资源", "类型", "用量", "基础金额(元)", "金额(元)"}
+
+// WriteXLSX writes the statement as a one-sheet workbook with the same rows as the CSV,
+// amounts as numbers; like the budget export, the bytes depend on the ledger only.
+func (s *Statement) WriteXLSX(w io.Writer) error {
+	f := excelize.NewFile()
+	defer f.Close()
+	if err := f.SetDocProps(&excelize.DocProperties{Title: "每月利用情况表 / Monthly statement " + s.Month.String(), Creator: "CloudLedger",
+		Created: fixedTime.Format(time.RFC3339), Modified: fixedTime.Format(time.RFC3339), Language: "zh-CN"}); err != nil {
+		return err
+	}
+	const sheet = "利用情况 Statement"
+	if err := f.SetSheetName("Sheet1", sheet); err != nil {
+		return err
+	}
+	money, err := f.NewStyle(&excelize.Style{NumFmt: 4})
+	if err != nil {
+		return err
+	}
+	sw, err := f.NewStreamWriter(sheet)
+	if err != nil {
+		return err
+	}
+	if err := sw.SetRow("A1", rowCells(statementHeaders, -1, -1, 0)); err != nil {
+		return err
+	}
+	if err := sw.SetRow("A2", rowCells(StatementColumns, -1, -1, 0)); err != nil {
+		return err
+	}
+	for i, r := range s.Rows() {
+		if err := sw.SetRow(cellName(0, i+3), rowCells(r, statementQuantityColumn, statementQuantityColumn+1, money)); err != nil {
+			return err
+		}
+	}
+	if err := sw.Flush(); err != nil {
+		return err
+	}
+	return writeWorkbook(f, w)
+}
+
+// WriteJSON writes the statement as one JSON object.
+func (s *Statement) WriteJSON(w io.Writer) error {
+	out := struct {
+		*Statement
+		ChargeLines []map[string]string `json:"charge_lines"`
+	}{Statement: s, ChargeLines: []map[string]string{}}
+	for _, l := range s.Lines {
+		rec := l.Record()
+		m := map[string]string{}
+		for i, c := range rating.Columns {
+			m[c] = rec[i]
+		}
+		out.ChargeLines = append(out.ChargeLines, m)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}

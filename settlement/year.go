@@ -1,0 +1,157 @@
+package settlement
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/ledger"
+	"github.com/cloudledger/cloudledger/rating"
+)
+
+// WarnWorkingDays is when the deadline warning starts: fewer working days than this left
+// before 30 September and the year not submitted.
+const WarnWorkingDays = 15
+
+// Deadline is the day settlement year Y must reach the finance bureau: 30 September Y.
+func Deadline(year int) calendar.Date { return calendar.NewDate(year, 9, 30) }
+
+// Blocker is a reason an audit is refused.
+type Blocker struct {
+	Code    string `json:"code"` // open_month | provisional
+	Message string `json:"message"`
+}
+
+// Status is where a settlement year stands.
+type Status struct {
+	Year            int                    `json:"year"`
+	State           ledger.SettlementState `json:"state"` // "" before settle run
+	From, To        calendar.Date          `json:"-"`
+	Today           calendar.Date          `json:"-"` // the ledger's clock, not the wall clock
+	Deadline        calendar.Date          `json:"-"`
+	DaysLeft        int                    `json:"days_left"` // negative when overdue
+	WorkingDaysLeft int                    `json:"working_days_left"`
+	Warning         string                 `json:"warning,omitempty"`
+	Blockers        []Blocker              `json:"blockers"`
+}
+
+// Window is the year's window: the one recorded at settle run, else the configured one.
+func Window(d *ledger.RatingData, year int) (from, to calendar.Date) {
+	if s := d.Settlements[year]; s != nil {
+		return s.From, s.To
+	}
+	return ledger.SettlementWindow(year, d.WindowEndMonth)
+}
+
+// YearStatus reports state and deadline of a settlement year, and with blockers set the
+// reasons an audit would be refused (rating the window) for a year that can still be
+// audited (draft or not yet run).
+func YearStatus(d *ledger.RatingData, cal *calendar.Calendar, year int, blockers bool) (*Status, error) {
+	st := &Status{Year: year, Deadline: Deadline(year), Today: calendar.DateOf(d.Clock), Blockers: []Blocker{}}
+	st.From, st.To = Window(d, year)
+	if s := d.Settlements[year]; s != nil {
+		st.State = s.State
+	}
+	st.DaysLeft = calendar.DaysBetween(st.Today, st.Deadline)
+	if st.DaysLeft > 0 {
+		n, err := workingDaysBetween(cal, st.Today, st.Deadline)
+		if err != nil {
+			return nil, err
+		}
+		st.WorkingDaysLeft = n
+	}
+	notSubmitted := st.State != ledger.SettlementSubmitted && st.State != ledger.SettlementPaid
+	switch {
+	case notSubmitted && st.DaysLeft < 0:
+		st.Warning = fmt.Sprintf("overdue: settlement year %d was due %s", year, st.Deadline)
+	case notSubmitted && st.WorkingDaysLeft < WarnWorkingDays && !st.Today.Before(st.To):
+		st.Warning = fmt.Sprintf("%d working days left before %s and settlement year %d is not submitted", st.WorkingDaysLeft, st.Deadline, year)
+	}
+	if blockers && (st.State == "" || st.State == ledger.SettlementDraft) {
+		_, b, err := Prepare(d, year)
+		if err != nil {
+			return nil, err
+		}
+		st.Blockers = append(st.Blockers, b...)
+	}
+	return st, nil
+}
+
+// workingDaysBetween counts the working days after a up to and including b.
+func workingDaysBetween(cal *calendar.Calendar, a, b calendar.Date) (int, error) {
+	n := 0
+	for d := a.AddDays(1); !d.After(b); d = d.AddDays(1) {
+		ok, err := cal.IsWorkingDay(d)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Prepare computes the audit of a year: the window's charges summed per (department,
+// project, provider, item), stamped with the Raft index and head they were computed at, and
+// the reasons an audit must be refused (先审再付): months of the window still open, charges
+// still provisional.
+func Prepare(d *ledger.RatingData, year int) (*ledger.SettlementAudit, []Blocker, error) {
+	from, to := Window(d, year)
+	var blockers []Blocker
+	for m := calendar.MonthOf(from); m != calendar.MonthOf(to).Next(); m = m.Next() {
+		if !d.ClosedMonths[m] {
+			blockers = append(blockers, Blocker{Code: "open_month", Message: fmt.Sprintf("month %s is not closed (period close %s)", m, m)})
+		}
+	}
+	res, err := rating.Rate(d, rating.Options{From: from, To: to})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, l := range res.Provisional {
+		blockers = append(blockers, Blocker{Code: "provisional", Message: fmt.Sprintf("%s %s/%s/%s/%s: %d days without an evaluation score",
+			l.Month, l.Department, l.Project, l.Provider, l.Item, l.ProvisionalDays)})
+	}
+	return &ledger.SettlementAudit{Year: year, AtIndex: d.Head.AppliedIndex, AtHead: d.Head.Hash.String(), Lines: auditedLines(res.Lines)}, blockers, nil
+}
+
+// auditedLines sums the monthly lines of the window per (department, project, provider,
+// item): rounded lines added up, as every total is.
+func auditedLines(lines []rating.Line) []ledger.AuditedLine {
+	type key struct{ d, p, v, i string }
+	sums := map[key]*ledger.AuditedLine{}
+	for _, l := range lines {
+		k := key{l.Department, l.Project, l.Provider, l.Item}
+		a := sums[k]
+		if a == nil {
+			a = &ledger.AuditedLine{Department: l.Department, Project: l.Project, Provider: l.Provider, Item: l.Item}
+			sums[k] = a
+		}
+		a.Quantity = a.Quantity.Add(l.Quantity)
+		a.BaseAmount = a.BaseAmount.Add(l.BaseAmount)
+		a.Amount = a.Amount.Add(l.Amount)
+	}
+	out := make([]ledger.AuditedLine, 0, len(sums))
+	for _, a := range sums {
+		out = append(out, *a)
+	}
+	slices.SortFunc(out, func(a, b ledger.AuditedLine) int {
+		return cmp.Or(strings.Compare(a.Department, b.Department), strings.Compare(a.Project, b.Project), strings.Compare(a.Provider, b.Provider), strings.Compare(a.Item, b.Item))
+	})
+	return out
+}
+
+// BlockedError is the refusal of an audit with every reason.
+func BlockedError(year int, blockers []Blocker) *ledger.Error {
+	msgs := make([]string, len(blockers))
+	for i, b := range blockers {
+		msgs[i] = b.Message
+	}
+	return ledger.Errf(ledger.CodeSettlementBlocked, "year", "settlement year %d cannot be audited: %s", year, strings.Join(msgs, "; "))
+}
+
+var twelve = decimal.NewFromInt(12)
