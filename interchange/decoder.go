@@ -15,10 +15,11 @@ import (
 )
 
 // Row is one decoded row: the physical line it starts on and its command, which has passed
-// ledger.ValidateCommand.
+// ledger.ValidateCommand; for KindInvoice, its invoice line instead.
 type Row struct {
 	Line    int
 	Command ledger.Command
+	Invoice *InvoiceLine
 }
 
 // Decoder streams the rows of one interchange file. It holds one row at a time, never the
@@ -31,6 +32,9 @@ type Decoder struct {
 	known  map[string]bool // the columns of kind
 	get    func(string) string
 	done   bool
+	// recordKey keys a row without a key of its own (a Kafka record: derived from its
+	// topic, partition and offset); empty for files, whose events rows must carry one.
+	recordKey string
 
 	csv   *csvSource
 	jsonl *jsonlSource
@@ -133,11 +137,21 @@ func (d *Decoder) Next() (Row, *RowError, bool) {
 
 // row builds, keys and validates the command of the row at line whose fields d.get serves.
 func (d *Decoder) row(line int) (Row, *RowError, bool) {
+	if d.kind == KindInvoice {
+		l, err := ParseInvoiceLine(d.get)
+		if err != nil {
+			return Row{}, d.errAt(line, err), true
+		}
+		return Row{Line: line, Invoice: l}, nil, true
+	}
 	cmd := ledger.Command{}
 	if d.kind.isMasterData() {
 		cmd.Key = string(d.kind) + ":" + d.fileID + ":" + strconv.Itoa(line)
 	} else if cmd.Key = strings.TrimSpace(d.get("key")); cmd.Key == "" {
-		return Row{}, d.errAt(line, errf(ledger.CodeMissingField, "key", "an idempotency key is required")), true
+		if d.recordKey == "" {
+			return Row{}, d.errAt(line, errf(ledger.CodeMissingField, "key", "an idempotency key is required")), true
+		}
+		cmd.Key = d.recordKey
 	}
 	body, err := parseBody(d.kind, d.get)
 	if err != nil {

@@ -98,6 +98,10 @@ func TestGoodFiles(t *testing.T) {
 			&ledger.SetCatalogPrice{Item: "oss.egress", Name: "对象存储外网流出流量", Category: "IaaS", Unit: "GB", Billing: ledger.BillingMetered,
 				Proration: ledger.ProrationDaily, Price: dec("0.5"), EffectiveFrom: date("2025-01-01")},
 		},
+		KindEvaluations: {
+			&ledger.SetEvaluation{Provider: "p.telecom", From: day("2026-01-01"), To: day("2026-03-31"), Score: dec("92.5")},
+			&ledger.SetEvaluation{Provider: "p.telecom", From: day("2026-04-01"), To: day("2026-06-30"), Score: dec("78")},
+		},
 		KindEvents: {
 			&ledger.Event{Op: ledger.OpAllocate, Time: at("2026-01-02T10:00:00+08:00"), Department: "d.finance", Project: "prj.hr", Provider: "p.telecom",
 				Resource: "vm-1", Item: "ecs.vcpu", Kind: ledger.KindStandard, Quantity: dec("8")},
@@ -529,4 +533,12 @@ func TestColumns(t *testing.T) {
 	if got := strings.Join(RequiredColumns(KindCatalog), ","); strings.Contains(got, "proration") {
 		t.Errorf("proration is optional: %s", got)
 	}
+}
+
+func day(s string) calendar.Date {
+	d, err := calendar.ParseDate(s)
+	if err != nil {
+		panic(err)
+	}
+	return d
 }

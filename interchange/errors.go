@@ -1,6 +1,8 @@
 package interchange
 
 import (
+	"encoding/csv"
+	"errors"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -80,4 +82,13 @@ func echo(s string) string {
 
 func errf(code ledger.Code, field, format string, args ...any) *ledger.Error {
 	return ledger.Errf(code, field, format, args...)
+}
+
+// CSVErrorLine is the line an encoding/csv error points at, 0 when it names none.
+func CSVErrorLine(err error) int {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return pe.Line
+	}
+	return 0
 }

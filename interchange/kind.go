@@ -9,20 +9,24 @@ import (
 // Kind names an interchange file kind (SPEC.md, "Interchange formats").
 type Kind string
 
-// The kinds that decode into ledger commands. SPEC's evaluations.csv (provider, from, to,
-// score) is not among them: the ledger has no command for evaluation scores yet. Its numeric
-// field "score" is already accepted as a JSON number (see numericFields) for when it has.
+// The kinds that decode into ledger commands.
 const (
 	KindDepartments Kind = "departments"
 	KindProviders   Kind = "providers"
 	KindProjects    Kind = "projects"
 	KindCatalog     Kind = "catalog"
 	KindEvents      Kind = "events"
+	KindEvaluations Kind = "evaluations"
 )
+
+// KindInvoice is a provider's invoice (SPEC.md, Settlement: month, department, project,
+// item, amount). Its rows are checked against the rated charges, never applied: they decode
+// into Row.Invoice, not a command, and the kind is not among Kinds (nothing imports it).
+const KindInvoice Kind = "invoice"
 
 // Kinds lists every kind this package decodes, in the order an initial load applies them.
 func Kinds() []Kind {
-	return []Kind{KindDepartments, KindProviders, KindProjects, KindCatalog, KindEvents}
+	return []Kind{KindDepartments, KindProviders, KindProjects, KindCatalog, KindEvaluations, KindEvents}
 }
 
 // ParseKind returns the Kind named s.
@@ -32,7 +36,7 @@ func ParseKind(s string) (Kind, error) {
 			return k, nil
 		}
 	}
-	return "", fmt.Errorf("interchange: unknown kind %s (want departments, providers, projects, catalog or events)", echo(s))
+	return "", fmt.Errorf("interchange: unknown kind %s (want departments, providers, projects, catalog, evaluations or events)", echo(s))
 }
 
 // Format is an interchange file format.
@@ -69,7 +73,9 @@ var columnSets = map[Kind]columnSet{
 		required: []string{"item", "name", "category", "unit", "billing", "quota_class", "price", "provider", "effective_from"},
 		optional: []string{"proration"}, // daily | monthly, empty → daily (RATING_DEFAULTS.md)
 	},
-	KindEvents: {required: []string{"key", "time", "op", "department", "project", "provider", "resource", "item", "kind", "quantity", "expires"}},
+	KindEvaluations: {required: []string{"provider", "from", "to", "score"}},
+	KindEvents:      {required: []string{"key", "time", "op", "department", "project", "provider", "resource", "item", "kind", "quantity", "expires"}},
+	KindInvoice:     {required: []string{"month", "department", "project", "item", "amount"}},
 }
 
 // Columns returns the columns of a kind in SPEC order, for writers and docs; nil for an
@@ -90,7 +96,7 @@ func RequiredColumns(kind Kind) []string {
 }
 
 // isMasterData reports whether rows of the kind get keys made from the file and line.
-func (k Kind) isMasterData() bool { return k != KindEvents }
+func (k Kind) isMasterData() bool { return k != KindEvents && k != KindInvoice }
 
 // numericFields may be JSON numbers in JSON lines (their exact text is kept).
-var numericFields = map[string]bool{"quantity": true, "price": true, "quota": true, "score": true}
+var numericFields = map[string]bool{"quantity": true, "price": true, "quota": true, "score": true, "amount": true}

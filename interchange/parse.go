@@ -1,6 +1,9 @@
 package interchange
 
 import (
+	"github.com/shopspring/decimal"
+
+	"github.com/cloudledger/cloudledger/calendar"
 	"github.com/cloudledger/cloudledger/ledger"
 )
 
@@ -136,6 +139,29 @@ func ParseCatalogPrice(get func(string) string) (*ledger.SetCatalogPrice, *ledge
 	return c, nil
 }
 
+// ParseEvaluation parses an evaluations row: provider, from and to (YYYY-MM-DD, inclusive)
+// and score (a decimal, 0–100).
+func ParseEvaluation(get func(string) string) (*ledger.SetEvaluation, *ledger.Error) {
+	get = trimmed(get)
+	e := &ledger.SetEvaluation{Provider: get("provider")}
+	var err *ledger.Error
+	if e.From, err = parseDate("from", get("from")); err != nil {
+		return nil, err
+	}
+	if e.To, err = parseDate("to", get("to")); err != nil {
+		return nil, err
+	}
+	score := get("score")
+	if score == "" {
+		return nil, errf(ledger.CodeMissingField, "score", "score is required")
+	}
+	var perr error
+	if e.Score, perr = ledger.ParseDecimal(score); perr != nil {
+		return nil, errf(ledger.CodeInvalidScore, "score", "a score is a number from 0 to 100, not %s", echo(score))
+	}
+	return e, nil
+}
+
 // parseBody parses one row of a kind into a command body.
 func parseBody(kind Kind, get func(string) string) (ledger.Body, *ledger.Error) {
 	// Each branch returns its own error explicitly: a nil *T stored in a Body interface
@@ -171,6 +197,51 @@ func parseBody(kind Kind, get func(string) string) (ledger.Body, *ledger.Error) 
 			return nil, err
 		}
 		return b, nil
+	case KindEvaluations:
+		b, err := ParseEvaluation(get)
+		if err != nil {
+			return nil, err
+		}
+		return b, nil
 	}
 	return nil, errf(ledger.CodeMalformed, "", "unknown kind %s", echo(string(kind)))
+}
+
+// InvoiceLine is one line of a provider's invoice: what the provider bills a (department,
+// project, item) for a month.
+type InvoiceLine struct {
+	Month      calendar.Month
+	Department string
+	Project    string
+	Item       string
+	Amount     decimal.Decimal // may be negative (a credit)
+}
+
+// ParseInvoiceLine parses an invoice row: month (YYYY-MM), department, project, item (ids
+// as on the ledger) and amount (a plain decimal, yuan).
+func ParseInvoiceLine(get func(string) string) (*InvoiceLine, *ledger.Error) {
+	get = trimmed(get)
+	l := &InvoiceLine{Department: get("department"), Project: get("project"), Item: get("item")}
+	month := get("month")
+	if month == "" {
+		return nil, errf(ledger.CodeMissingField, "month", "month is required (YYYY-MM)")
+	}
+	m, perr := calendar.ParseMonth(month)
+	if perr != nil {
+		return nil, errf(ledger.CodeInvalidValue, "month", "a month is YYYY-MM, not %s", echo(month))
+	}
+	l.Month = m
+	for _, f := range []struct{ field, v string }{{"department", l.Department}, {"project", l.Project}, {"item", l.Item}} {
+		if err := ledger.CheckID(f.field, f.v); err != nil {
+			return nil, err
+		}
+	}
+	amount := get("amount")
+	if amount == "" {
+		return nil, errf(ledger.CodeMissingField, "amount", "amount is required")
+	}
+	if l.Amount, perr = ledger.ParseDecimal(amount); perr != nil {
+		return nil, errf(ledger.CodeInvalidQuantity, "amount", "an amount is a plain decimal, not %s", echo(amount))
+	}
+	return l, nil
 }

@@ -1,0 +1,52 @@
+package interchange
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/cloudledger/cloudledger/ledger"
+)
+
+// RecordParser decodes single JSON-lines objects of one kind that arrive one at a time (a
+// Kafka record), with the same rules and codes as a file, reusing its buffers. It is not
+// safe for concurrent use.
+type RecordParser struct {
+	d *Decoder
+}
+
+// NewRecordParser returns a parser of events records (kinds with their own keys only).
+func NewRecordParser(kind Kind) (*RecordParser, error) {
+	if kind.isMasterData() {
+		return nil, fmt.Errorf("interchange: %s records have no keys of their own", kind)
+	}
+	d, err := NewDecoder(kind, "record", bytes.NewReader(nil), FormatJSONL, "")
+	if err != nil {
+		return nil, err
+	}
+	return &RecordParser{d: d}, nil
+}
+
+// Parse decodes one record: a single JSON object, optionally followed by a newline. A
+// record without a "key" of its own gets defaultKey (for Kafka: derived from its topic,
+// partition and offset, so it is deterministic); an empty defaultKey makes "key" required.
+func (p *RecordParser) Parse(value []byte, defaultKey string) (ledger.Command, *ledger.Error) {
+	p.d.recordKey = defaultKey
+	line := bytes.TrimSpace(value)
+	if len(line) > MaxRecordBytes {
+		return ledger.Command{}, errf(ledger.CodeTooLarge, "", "a record longer than %d bytes", MaxRecordBytes)
+	}
+	if bytes.ContainsAny(line, "\r\n") {
+		return ledger.Command{}, errf(ledger.CodeMalformed, "", "a record is one JSON object on one line")
+	}
+	if len(line) == 0 {
+		return ledger.Command{}, errf(ledger.CodeMalformed, "", "an empty record")
+	}
+	if perr := p.d.jsonl.parseObject(line, p.d.known); perr != nil {
+		return ledger.Command{}, perr
+	}
+	row, rerr, _ := p.d.row(1)
+	if rerr != nil {
+		return ledger.Command{}, &ledger.Error{Code: rerr.Code, Field: rerr.Field, Message: rerr.Message, Index: -1}
+	}
+	return row.Command, nil
+}
