@@ -1,6 +1,8 @@
 package server
 
 import (
+	"github.com/shopspring/decimal"
+
 	"github.com/cloudledger/cloudledger/calendar"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/interchange"
@@ -82,6 +84,15 @@ func toCommand(c *v1.Command) (ledger.Command, *ledger.Error) {
 			return out, ledger.Errf(ledger.CodeInvalidValue, "json", "%v", perr)
 		}
 		out.Body = &ledger.LoadCalendar{Schedule: s}
+	case *v1.Command_Evaluation:
+		e := b.Evaluation
+		out.Body, err = interchange.ParseEvaluation(fields(map[string]string{
+			"provider": e.Provider, "from": e.From, "to": e.To, "score": e.Score,
+		}))
+	case *v1.Command_BandTable:
+		out.Body, err = toBandTable(b.BandTable)
+	case *v1.Command_SettlementWindow:
+		out.Body = &ledger.SetSettlementWindow{EndMonth: int(b.SettlementWindow.GetEndMonth())}
 	default:
 		return out, ledger.Errf(ledger.CodeMissingField, "body", "a command needs a body")
 	}
@@ -95,3 +106,42 @@ func toCommand(c *v1.Command) (ledger.Command, *ledger.Error) {
 }
 
 func fields(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func toBandTable(t *v1.BandTable) (*ledger.SetBandTable, *ledger.Error) {
+	from, err := calendar.ParseDate(t.GetEffectiveFrom())
+	if err != nil {
+		return nil, ledger.Errf(ledger.CodeInvalidDate, "effective_from", "%v", err)
+	}
+	out := &ledger.SetBandTable{Table: ledger.BandTable{EffectiveFrom: from}}
+	if len(t.GetBands()) > ledger.MaxBands {
+		return nil, ledger.Errf(ledger.CodeInvalidBandTable, "bands", "at most %d bands", ledger.MaxBands)
+	}
+	for i, b := range t.GetBands() {
+		var band ledger.Band
+		for _, f := range []struct {
+			name string
+			s    string
+			into *decimal.Decimal
+		}{{"min_score", b.MinScore, &band.MinScore}, {"max_score", b.MaxScore, &band.MaxScore}, {"multiplier", b.Multiplier, &band.Multiplier}} {
+			d, err := ledger.ParseDecimal(f.s)
+			if err != nil {
+				return nil, ledger.Errf(ledger.CodeInvalidBandTable, f.name, "band %d: %s %q is not a number", i+1, f.name, f.s)
+			}
+			*f.into = d
+		}
+		out.Table.Bands = append(out.Table.Bands, band)
+	}
+	return out, nil
+}
+
+// fromBandTable is the API form of a band table.
+func fromBandTable(t ledger.BandTable) *v1.BandTable {
+	out := &v1.BandTable{}
+	if t.EffectiveFrom.Valid() {
+		out.EffectiveFrom = t.EffectiveFrom.String()
+	}
+	for _, b := range t.Bands {
+		out.Bands = append(out.Bands, &v1.Band{MinScore: b.MinScore.String(), MaxScore: b.MaxScore.String(), Multiplier: b.Multiplier.StringFixed(2)})
+	}
+	return out
+}

@@ -15,7 +15,8 @@ import (
 func connectCode(c ledger.Code) connect.Code {
 	switch c {
 	case ledger.CodeMalformed, ledger.CodeMissingField, ledger.CodeInvalidValue, ledger.CodeInvalidTime,
-		ledger.CodeInvalidDate, ledger.CodeInvalidQuantity, ledger.CodeTooLarge:
+		ledger.CodeInvalidDate, ledger.CodeInvalidQuantity, ledger.CodeTooLarge,
+		ledger.CodeInvalidScore, ledger.CodeInvalidBandTable, ledger.CodeInvalidRange:
 		return connect.CodeInvalidArgument
 	case ledger.CodeUnknownDepartment, ledger.CodeUnknownProvider, ledger.CodeUnknownProject, ledger.CodeUnknownItem, ledger.CodeUnknownResource:
 		return connect.CodeNotFound

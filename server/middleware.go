@@ -60,22 +60,28 @@ func (s *Server) withAuth(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || tok == "" {
-			writeErr(w, r, ledger.Errf(ledger.CodeUnauthenticated, "", "missing admin token (Authorization: Bearer …)"))
-			return
-		}
-		want := s.ledger.AdminTokenSHA256()
-		if want == "" {
-			writeErr(w, r, ledger.Errf(ledger.CodeUnavailable, "", "this node has not yet received the cluster's admin token; retry"))
-			return
-		}
-		if subtle.ConstantTimeCompare([]byte(tokenHash(tok)), []byte(want)) != 1 {
-			writeErr(w, r, ledger.Errf(ledger.CodeUnauthenticated, "", "wrong admin token"))
+		if err := s.checkToken(r); err != nil {
+			writeErr(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// checkToken checks the admin token a request presents.
+func (s *Server) checkToken(r *http.Request) *ledger.Error {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || tok == "" {
+		return ledger.Errf(ledger.CodeUnauthenticated, "", "missing admin token (Authorization: Bearer …)")
+	}
+	want := s.ledger.AdminTokenSHA256()
+	if want == "" {
+		return ledger.Errf(ledger.CodeUnavailable, "", "this node has not yet received the cluster's admin token; retry")
+	}
+	if subtle.ConstantTimeCompare([]byte(tokenHash(tok)), []byte(want)) != 1 {
+		return ledger.Errf(ledger.CodeUnauthenticated, "", "wrong admin token")
+	}
+	return nil
 }
 
 // leaderOnly says whether a procedure must run on the leader: writes always, reads unless
@@ -85,7 +91,8 @@ func leaderOnly(r *http.Request) bool {
 	case cloudledgerv1connect.ClusterServiceStatusProcedure:
 		return false
 	case cloudledgerv1connect.LedgerServiceSubmitProcedure, cloudledgerv1connect.ClusterServiceAddNodeProcedure,
-		cloudledgerv1connect.ClusterServiceRemoveNodeProcedure:
+		cloudledgerv1connect.ClusterServiceRemoveNodeProcedure, cloudledgerv1connect.LedgerServiceSettleProcedure,
+		cloudledgerv1connect.LedgerServiceInvoiceReconcileProcedure:
 		return true
 	}
 	return !isStale(r)

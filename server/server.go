@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -20,8 +22,10 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
+	"github.com/cloudledger/cloudledger/kafkabridge"
 	"github.com/cloudledger/cloudledger/ledger"
 	"github.com/cloudledger/cloudledger/raftnode"
+	"github.com/cloudledger/cloudledger/settlement"
 )
 
 // Config is what ledgerd's flags set.
@@ -41,7 +45,8 @@ type Config struct {
 	TrailingLogs      uint64
 	FastTimeouts      bool // test clusters on loopback: sub-second elections
 	Logger            *slog.Logger
-	Now               func() time.Time // the leader's clock; default time.Now
+	Now               func() time.Time    // the leader's clock; default time.Now
+	Kafka             *kafkabridge.Config // nil: no Kafka (the embedded default)
 }
 
 // Server is a running node.
@@ -51,6 +56,7 @@ type Server struct {
 	ledger   *ledger.Ledger
 	node     *raftnode.Node
 	prop     *proposer
+	bridge   *kafkabridge.Bridge // nil without Kafka
 	http     *http.Server
 	listener net.Listener
 	cancel   context.CancelFunc
@@ -122,6 +128,9 @@ func Start(cfg Config) (*Server, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.prop = newProposer(s.node, cfg.Now)
+	if cfg.Kafka != nil {
+		s.bridge = kafkabridge.New(*cfg.Kafka, kafkaNode{s}, s.ledger) // before the API serves /kafka
+	}
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.prop.run(ctx) }()
 
@@ -141,6 +150,12 @@ func Start(cfg Config) (*Server, error) {
 	go func() { defer s.wg.Done(); s.leaderLoop(ctx, token) }()
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.flushLoop(ctx) }()
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.deadlineLoop(ctx) }()
+	if s.bridge != nil {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.bridge.Run(ctx) }()
+	}
 
 	if cfg.Join != "" && fresh {
 		if err := s.join(ctx, cfg.Join, token); err != nil {
@@ -282,9 +297,104 @@ func (s *Server) routes() http.Handler {
 	mux.Handle(path, h)
 	path, h = cloudledgerv1connect.NewClusterServiceHandler(&clusterService{s: s}, opts...)
 	mux.Handle(path, h)
+	mux.HandleFunc("/kafka", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		rep := kafkabridge.Report{}
+		if s.bridge != nil {
+			rep = s.bridge.Report()
+		}
+		_ = json.NewEncoder(w).Encode(rep)
+	})
+	mux.HandleFunc("POST /kafka/skip", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Partition int   `json:"partition"`
+			To        int64 `json:"to"`
+		}
+		if err := s.checkToken(r); err != nil {
+			writeErr(w, r, err)
+			return
+		}
+		switch {
+		case s.bridge == nil:
+			http.Error(w, "kafka is not configured", http.StatusNotFound)
+		case !s.node.IsLeader():
+			_, _, leaderURL := s.node.Leader()
+			http.Error(w, "not the leader; ask "+leaderURL, http.StatusConflict)
+		case json.NewDecoder(io.LimitReader(r.Body, 1<<10)).Decode(&req) != nil || req.Partition < 0 || req.To < 0:
+			http.Error(w, `want {"partition": N, "to": OFFSET}`, http.StatusBadRequest)
+		default:
+			if err := s.bridge.Skip(r.Context(), req.Partition, req.To); err != nil {
+				http.Error(w, err.Error(), http.StatusConflict)
+				return
+			}
+			_ = json.NewEncoder(w).Encode(s.bridge.Report())
+		}
+	})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		leaderID, _, _ := s.node.Leader()
 		fmt.Fprintf(w, "ok node=%s leader=%s applied=%d\n", s.cfg.NodeID, leaderID, s.node.AppliedIndex())
 	})
 	return s.withLimits(s.withAuth(s.withForwarding(mux)))
+}
+
+// DeadlineCheckInterval is how often the leader checks the settlement deadline.
+const DeadlineCheckInterval = time.Hour
+
+// deadlineLoop logs a warning on the leader while a settlement year has fewer than
+// settlement.WarnWorkingDays working days left before 30 September and is not submitted
+// (the same warning `settle status` shows).
+func (s *Server) deadlineLoop(ctx context.Context) {
+	t := time.NewTimer(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		t.Reset(DeadlineCheckInterval)
+		if !s.node.IsLeader() {
+			continue
+		}
+		data, err := s.ledger.RatingData(ledger.RatingFilter{MasterDataOnly: true})
+		if err != nil || data.Clock.IsZero() {
+			continue
+		}
+		for _, year := range deadlineYears(data) {
+			st, err := settlement.YearStatus(data, s.ledger.Calendar(), year, false)
+			if err != nil {
+				s.log.Warn("settlement deadline check", "year", year, "err", err)
+				continue
+			}
+			if st.Warning != "" {
+				s.log.Warn("settlement deadline", "year", year, "state", st.State, "working_days_left", st.WorkingDaysLeft, "warning", st.Warning)
+			}
+		}
+	}
+}
+
+// deadlineYears are the settlement years whose deadline the leader watches: the year of the
+// ledger's clock, and last year's while it has been run but not submitted (an overdue year
+// stays overdue after New Year).
+func deadlineYears(d *ledger.RatingData) []int {
+	year := d.Clock.Year()
+	if s := d.Settlements[year-1]; s != nil && s.State != ledger.SettlementSubmitted && s.State != ledger.SettlementPaid {
+		return []int{year - 1, year}
+	}
+	return []int{year}
+}
+
+// kafkaNode gives the Kafka bridge leadership and one-entry proposals.
+type kafkaNode struct{ s *Server }
+
+func (k kafkaNode) IsLeader() bool { return k.s.node.IsLeader() }
+
+func (k kafkaNode) Ready(ctx context.Context) error { return k.s.node.LinearizableRead(ctx) }
+
+func (k kafkaNode) Propose(ctx context.Context, reqs []ledger.Request) ([]ledger.RequestResult, error) {
+	res, _, err := k.s.prop.apply(ctx, &ledger.Proposal{RecordedAt: k.s.cfg.Now(), Requests: reqs})
+	if err != nil {
+		return nil, err
+	}
+	return res.Requests, nil
 }

@@ -35,6 +35,9 @@ type Command struct {
 	//	*Command_ApprovalGrant
 	//	*Command_PeriodClose
 	//	*Command_CalendarYear
+	//	*Command_Evaluation
+	//	*Command_BandTable
+	//	*Command_SettlementWindow
 	Body isCommand_Body `protobuf_oneof:"body"`
 	// line is the source line of an imported row, echoed in errors; not stored.
 	Line          uint32 `protobuf:"varint,15,opt,name=line,proto3" json:"line,omitempty"`
@@ -158,6 +161,33 @@ func (x *Command) GetCalendarYear() *CalendarYear {
 	return nil
 }
 
+func (x *Command) GetEvaluation() *Evaluation {
+	if x != nil {
+		if x, ok := x.Body.(*Command_Evaluation); ok {
+			return x.Evaluation
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetBandTable() *BandTable {
+	if x != nil {
+		if x, ok := x.Body.(*Command_BandTable); ok {
+			return x.BandTable
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetSettlementWindow() *SettlementWindow {
+	if x != nil {
+		if x, ok := x.Body.(*Command_SettlementWindow); ok {
+			return x.SettlementWindow
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetLine() uint32 {
 	if x != nil {
 		return x.Line
@@ -201,6 +231,18 @@ type Command_CalendarYear struct {
 	CalendarYear *CalendarYear `protobuf:"bytes,9,opt,name=calendar_year,json=calendarYear,proto3,oneof"`
 }
 
+type Command_Evaluation struct {
+	Evaluation *Evaluation `protobuf:"bytes,10,opt,name=evaluation,proto3,oneof"`
+}
+
+type Command_BandTable struct {
+	BandTable *BandTable `protobuf:"bytes,11,opt,name=band_table,json=bandTable,proto3,oneof"`
+}
+
+type Command_SettlementWindow struct {
+	SettlementWindow *SettlementWindow `protobuf:"bytes,12,opt,name=settlement_window,json=settlementWindow,proto3,oneof"`
+}
+
 func (*Command_Event) isCommand_Body() {}
 
 func (*Command_Department) isCommand_Body() {}
@@ -216,6 +258,12 @@ func (*Command_ApprovalGrant) isCommand_Body() {}
 func (*Command_PeriodClose) isCommand_Body() {}
 
 func (*Command_CalendarYear) isCommand_Body() {}
+
+func (*Command_Evaluation) isCommand_Body() {}
+
+func (*Command_BandTable) isCommand_Body() {}
+
+func (*Command_SettlementWindow) isCommand_Body() {}
 
 // Event is a row of events.csv.
 type Event struct {
@@ -823,6 +871,234 @@ func (x *CalendarYear) GetJson() string {
 	return ""
 }
 
+// Evaluation is a row of evaluations.csv.
+type Evaluation struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Provider      string                 `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
+	From          string                 `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`
+	To            string                 `protobuf:"bytes,3,opt,name=to,proto3" json:"to,omitempty"`
+	Score         string                 `protobuf:"bytes,4,opt,name=score,proto3" json:"score,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Evaluation) Reset() {
+	*x = Evaluation{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Evaluation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Evaluation) ProtoMessage() {}
+
+func (x *Evaluation) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Evaluation.ProtoReflect.Descriptor instead.
+func (*Evaluation) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Evaluation) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *Evaluation) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *Evaluation) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *Evaluation) GetScore() string {
+	if x != nil {
+		return x.Score
+	}
+	return ""
+}
+
+// SettlementWindow sets the last month (1–12) of the window of settlement years run later.
+type SettlementWindow struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	EndMonth      int32                  `protobuf:"varint,1,opt,name=end_month,json=endMonth,proto3" json:"end_month,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SettlementWindow) Reset() {
+	*x = SettlementWindow{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SettlementWindow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SettlementWindow) ProtoMessage() {}
+
+func (x *SettlementWindow) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SettlementWindow.ProtoReflect.Descriptor instead.
+func (*SettlementWindow) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SettlementWindow) GetEndMonth() int32 {
+	if x != nil {
+		return x.EndMonth
+	}
+	return 0
+}
+
+// Band maps scores min_score ≤ s < max_score (the last band includes 100) to a multiplier.
+type Band struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MinScore      string                 `protobuf:"bytes,1,opt,name=min_score,json=minScore,proto3" json:"min_score,omitempty"`
+	MaxScore      string                 `protobuf:"bytes,2,opt,name=max_score,json=maxScore,proto3" json:"max_score,omitempty"`
+	Multiplier    string                 `protobuf:"bytes,3,opt,name=multiplier,proto3" json:"multiplier,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Band) Reset() {
+	*x = Band{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Band) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Band) ProtoMessage() {}
+
+func (x *Band) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Band.ProtoReflect.Descriptor instead.
+func (*Band) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Band) GetMinScore() string {
+	if x != nil {
+		return x.MinScore
+	}
+	return ""
+}
+
+func (x *Band) GetMaxScore() string {
+	if x != nil {
+		return x.MaxScore
+	}
+	return ""
+}
+
+func (x *Band) GetMultiplier() string {
+	if x != nil {
+		return x.Multiplier
+	}
+	return ""
+}
+
+// BandTable is in force from effective_from until the next table.
+type BandTable struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	EffectiveFrom string                 `protobuf:"bytes,1,opt,name=effective_from,json=effectiveFrom,proto3" json:"effective_from,omitempty"`
+	Bands         []*Band                `protobuf:"bytes,2,rep,name=bands,proto3" json:"bands,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BandTable) Reset() {
+	*x = BandTable{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BandTable) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BandTable) ProtoMessage() {}
+
+func (x *BandTable) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BandTable.ProtoReflect.Descriptor instead.
+func (*BandTable) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *BandTable) GetEffectiveFrom() string {
+	if x != nil {
+		return x.EffectiveFrom
+	}
+	return ""
+}
+
+func (x *BandTable) GetBands() []*Band {
+	if x != nil {
+		return x.Bands
+	}
+	return nil
+}
+
 type SubmitRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Commands      []*Command             `protobuf:"bytes,1,rep,name=commands,proto3" json:"commands,omitempty"`
@@ -832,7 +1108,7 @@ type SubmitRequest struct {
 
 func (x *SubmitRequest) Reset() {
 	*x = SubmitRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[9]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -844,7 +1120,7 @@ func (x *SubmitRequest) String() string {
 func (*SubmitRequest) ProtoMessage() {}
 
 func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[9]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -857,7 +1133,7 @@ func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitRequest.ProtoReflect.Descriptor instead.
 func (*SubmitRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{9}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SubmitRequest) GetCommands() []*Command {
@@ -878,7 +1154,7 @@ type ItemResult struct {
 
 func (x *ItemResult) Reset() {
 	*x = ItemResult{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[10]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -890,7 +1166,7 @@ func (x *ItemResult) String() string {
 func (*ItemResult) ProtoMessage() {}
 
 func (x *ItemResult) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[10]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -903,7 +1179,7 @@ func (x *ItemResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemResult.ProtoReflect.Descriptor instead.
 func (*ItemResult) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{10}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ItemResult) GetSeq() uint64 {
@@ -937,7 +1213,7 @@ type SubmitResponse struct {
 
 func (x *SubmitResponse) Reset() {
 	*x = SubmitResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[11]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -949,7 +1225,7 @@ func (x *SubmitResponse) String() string {
 func (*SubmitResponse) ProtoMessage() {}
 
 func (x *SubmitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[11]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -962,7 +1238,7 @@ func (x *SubmitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitResponse.ProtoReflect.Descriptor instead.
 func (*SubmitResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{11}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SubmitResponse) GetResults() []*ItemResult {
@@ -993,7 +1269,7 @@ type ErrorDetail struct {
 
 func (x *ErrorDetail) Reset() {
 	*x = ErrorDetail{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[12]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1005,7 +1281,7 @@ func (x *ErrorDetail) String() string {
 func (*ErrorDetail) ProtoMessage() {}
 
 func (x *ErrorDetail) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[12]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1018,7 +1294,7 @@ func (x *ErrorDetail) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorDetail.ProtoReflect.Descriptor instead.
 func (*ErrorDetail) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{12}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ErrorDetail) GetCode() string {
@@ -1065,7 +1341,7 @@ type ValidateImportRequest struct {
 
 func (x *ValidateImportRequest) Reset() {
 	*x = ValidateImportRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[13]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1077,7 +1353,7 @@ func (x *ValidateImportRequest) String() string {
 func (*ValidateImportRequest) ProtoMessage() {}
 
 func (x *ValidateImportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[13]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1090,7 +1366,7 @@ func (x *ValidateImportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateImportRequest.ProtoReflect.Descriptor instead.
 func (*ValidateImportRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{13}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ValidateImportRequest) GetCommands() []*Command {
@@ -1113,7 +1389,7 @@ type ValidateImportResponse struct {
 
 func (x *ValidateImportResponse) Reset() {
 	*x = ValidateImportResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[14]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1125,7 +1401,7 @@ func (x *ValidateImportResponse) String() string {
 func (*ValidateImportResponse) ProtoMessage() {}
 
 func (x *ValidateImportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[14]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1138,7 +1414,7 @@ func (x *ValidateImportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateImportResponse.ProtoReflect.Descriptor instead.
 func (*ValidateImportResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{14}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ValidateImportResponse) GetRows() uint64 {
@@ -1184,7 +1460,7 @@ type QuotaOverrunsRequest struct {
 
 func (x *QuotaOverrunsRequest) Reset() {
 	*x = QuotaOverrunsRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[15]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1196,7 +1472,7 @@ func (x *QuotaOverrunsRequest) String() string {
 func (*QuotaOverrunsRequest) ProtoMessage() {}
 
 func (x *QuotaOverrunsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[15]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1209,7 +1485,7 @@ func (x *QuotaOverrunsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuotaOverrunsRequest.ProtoReflect.Descriptor instead.
 func (*QuotaOverrunsRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{15}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{19}
 }
 
 type QuotaOverrun struct {
@@ -1229,7 +1505,7 @@ type QuotaOverrun struct {
 
 func (x *QuotaOverrun) Reset() {
 	*x = QuotaOverrun{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[16]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1241,7 +1517,7 @@ func (x *QuotaOverrun) String() string {
 func (*QuotaOverrun) ProtoMessage() {}
 
 func (x *QuotaOverrun) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[16]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1254,7 +1530,7 @@ func (x *QuotaOverrun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuotaOverrun.ProtoReflect.Descriptor instead.
 func (*QuotaOverrun) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{16}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *QuotaOverrun) GetDepartment() string {
@@ -1330,7 +1606,7 @@ type QuotaOverrunsResponse struct {
 
 func (x *QuotaOverrunsResponse) Reset() {
 	*x = QuotaOverrunsResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[17]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1342,7 +1618,7 @@ func (x *QuotaOverrunsResponse) String() string {
 func (*QuotaOverrunsResponse) ProtoMessage() {}
 
 func (x *QuotaOverrunsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[17]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1355,7 +1631,7 @@ func (x *QuotaOverrunsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuotaOverrunsResponse.ProtoReflect.Descriptor instead.
 func (*QuotaOverrunsResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{17}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *QuotaOverrunsResponse) GetOverruns() []*QuotaOverrun {
@@ -1380,7 +1656,7 @@ type VerifyRequest struct {
 
 func (x *VerifyRequest) Reset() {
 	*x = VerifyRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[18]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1392,7 +1668,7 @@ func (x *VerifyRequest) String() string {
 func (*VerifyRequest) ProtoMessage() {}
 
 func (x *VerifyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[18]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1405,7 +1681,7 @@ func (x *VerifyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyRequest.ProtoReflect.Descriptor instead.
 func (*VerifyRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{18}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{22}
 }
 
 type VerifyResponse struct {
@@ -1420,7 +1696,7 @@ type VerifyResponse struct {
 
 func (x *VerifyResponse) Reset() {
 	*x = VerifyResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[19]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1432,7 +1708,7 @@ func (x *VerifyResponse) String() string {
 func (*VerifyResponse) ProtoMessage() {}
 
 func (x *VerifyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[19]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1445,7 +1721,7 @@ func (x *VerifyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyResponse.ProtoReflect.Descriptor instead.
 func (*VerifyResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{19}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *VerifyResponse) GetLineItems() uint64 {
@@ -1486,7 +1762,7 @@ type ListLineItemsRequest struct {
 
 func (x *ListLineItemsRequest) Reset() {
 	*x = ListLineItemsRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[20]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1498,7 +1774,7 @@ func (x *ListLineItemsRequest) String() string {
 func (*ListLineItemsRequest) ProtoMessage() {}
 
 func (x *ListLineItemsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[20]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1511,7 +1787,7 @@ func (x *ListLineItemsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLineItemsRequest.ProtoReflect.Descriptor instead.
 func (*ListLineItemsRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{20}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListLineItemsRequest) GetFromSeq() uint64 {
@@ -1544,7 +1820,7 @@ type LineItem struct {
 
 func (x *LineItem) Reset() {
 	*x = LineItem{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[21]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1556,7 +1832,7 @@ func (x *LineItem) String() string {
 func (*LineItem) ProtoMessage() {}
 
 func (x *LineItem) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[21]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1569,7 +1845,7 @@ func (x *LineItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LineItem.ProtoReflect.Descriptor instead.
 func (*LineItem) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{21}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *LineItem) GetSeq() uint64 {
@@ -1638,7 +1914,7 @@ type ListLineItemsResponse struct {
 
 func (x *ListLineItemsResponse) Reset() {
 	*x = ListLineItemsResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[22]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1650,7 +1926,7 @@ func (x *ListLineItemsResponse) String() string {
 func (*ListLineItemsResponse) ProtoMessage() {}
 
 func (x *ListLineItemsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[22]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1663,7 +1939,7 @@ func (x *ListLineItemsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLineItemsResponse.ProtoReflect.Descriptor instead.
 func (*ListLineItemsResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{22}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListLineItemsResponse) GetItems() []*LineItem {
@@ -1690,7 +1966,7 @@ type CalendarDeadlineRequest struct {
 
 func (x *CalendarDeadlineRequest) Reset() {
 	*x = CalendarDeadlineRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[23]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1702,7 +1978,7 @@ func (x *CalendarDeadlineRequest) String() string {
 func (*CalendarDeadlineRequest) ProtoMessage() {}
 
 func (x *CalendarDeadlineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[23]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1715,7 +1991,7 @@ func (x *CalendarDeadlineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CalendarDeadlineRequest.ProtoReflect.Descriptor instead.
 func (*CalendarDeadlineRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{23}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CalendarDeadlineRequest) GetBefore() string {
@@ -1742,7 +2018,7 @@ type CalendarDueRequest struct {
 
 func (x *CalendarDueRequest) Reset() {
 	*x = CalendarDueRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[24]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1754,7 +2030,7 @@ func (x *CalendarDueRequest) String() string {
 func (*CalendarDueRequest) ProtoMessage() {}
 
 func (x *CalendarDueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[24]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1767,7 +2043,7 @@ func (x *CalendarDueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CalendarDueRequest.ProtoReflect.Descriptor instead.
 func (*CalendarDueRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{24}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CalendarDueRequest) GetFrom() string {
@@ -1793,7 +2069,7 @@ type CalendarDeadlineResponse struct {
 
 func (x *CalendarDeadlineResponse) Reset() {
 	*x = CalendarDeadlineResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[25]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1805,7 +2081,7 @@ func (x *CalendarDeadlineResponse) String() string {
 func (*CalendarDeadlineResponse) ProtoMessage() {}
 
 func (x *CalendarDeadlineResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[25]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1818,7 +2094,7 @@ func (x *CalendarDeadlineResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CalendarDeadlineResponse.ProtoReflect.Descriptor instead.
 func (*CalendarDeadlineResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{25}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CalendarDeadlineResponse) GetDate() string {
@@ -1837,7 +2113,7 @@ type CalendarDueResponse struct {
 
 func (x *CalendarDueResponse) Reset() {
 	*x = CalendarDueResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[26]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1849,7 +2125,7 @@ func (x *CalendarDueResponse) String() string {
 func (*CalendarDueResponse) ProtoMessage() {}
 
 func (x *CalendarDueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[26]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1862,7 +2138,7 @@ func (x *CalendarDueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CalendarDueResponse.ProtoReflect.Descriptor instead.
 func (*CalendarDueResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{26}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CalendarDueResponse) GetDate() string {
@@ -1881,7 +2157,7 @@ type GetResourceRequest struct {
 
 func (x *GetResourceRequest) Reset() {
 	*x = GetResourceRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[27]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1893,7 +2169,7 @@ func (x *GetResourceRequest) String() string {
 func (*GetResourceRequest) ProtoMessage() {}
 
 func (x *GetResourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[27]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1906,7 +2182,7 @@ func (x *GetResourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResourceRequest.ProtoReflect.Descriptor instead.
 func (*GetResourceRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{27}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetResourceRequest) GetResource() string {
@@ -1934,7 +2210,7 @@ type GetResourceResponse struct {
 
 func (x *GetResourceResponse) Reset() {
 	*x = GetResourceResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[28]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1946,7 +2222,7 @@ func (x *GetResourceResponse) String() string {
 func (*GetResourceResponse) ProtoMessage() {}
 
 func (x *GetResourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[28]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1959,7 +2235,7 @@ func (x *GetResourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResourceResponse.ProtoReflect.Descriptor instead.
 func (*GetResourceResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{28}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetResourceResponse) GetResource() string {
@@ -2040,7 +2316,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[29]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2052,7 +2328,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[29]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2065,7 +2341,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{29}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{33}
 }
 
 type ClusterNode struct {
@@ -2081,7 +2357,7 @@ type ClusterNode struct {
 
 func (x *ClusterNode) Reset() {
 	*x = ClusterNode{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[30]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2093,7 +2369,7 @@ func (x *ClusterNode) String() string {
 func (*ClusterNode) ProtoMessage() {}
 
 func (x *ClusterNode) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[30]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2106,7 +2382,7 @@ func (x *ClusterNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterNode.ProtoReflect.Descriptor instead.
 func (*ClusterNode) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{30}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ClusterNode) GetNodeId() string {
@@ -2159,7 +2435,7 @@ type StatusResponse struct {
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[31]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2171,7 +2447,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[31]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2184,7 +2460,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{31}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *StatusResponse) GetNodes() []*ClusterNode {
@@ -2247,7 +2523,7 @@ type AddNodeRequest struct {
 
 func (x *AddNodeRequest) Reset() {
 	*x = AddNodeRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[32]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2259,7 +2535,7 @@ func (x *AddNodeRequest) String() string {
 func (*AddNodeRequest) ProtoMessage() {}
 
 func (x *AddNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[32]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2272,7 +2548,7 @@ func (x *AddNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddNodeRequest.ProtoReflect.Descriptor instead.
 func (*AddNodeRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{32}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *AddNodeRequest) GetNodeId() string {
@@ -2304,7 +2580,7 @@ type AddNodeResponse struct {
 
 func (x *AddNodeResponse) Reset() {
 	*x = AddNodeResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[33]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2316,7 +2592,7 @@ func (x *AddNodeResponse) String() string {
 func (*AddNodeResponse) ProtoMessage() {}
 
 func (x *AddNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[33]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2329,7 +2605,7 @@ func (x *AddNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddNodeResponse.ProtoReflect.Descriptor instead.
 func (*AddNodeResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{33}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{37}
 }
 
 type RemoveNodeRequest struct {
@@ -2341,7 +2617,7 @@ type RemoveNodeRequest struct {
 
 func (x *RemoveNodeRequest) Reset() {
 	*x = RemoveNodeRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[34]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2353,7 +2629,7 @@ func (x *RemoveNodeRequest) String() string {
 func (*RemoveNodeRequest) ProtoMessage() {}
 
 func (x *RemoveNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[34]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2366,7 +2642,7 @@ func (x *RemoveNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNodeRequest.ProtoReflect.Descriptor instead.
 func (*RemoveNodeRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{34}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *RemoveNodeRequest) GetNodeId() string {
@@ -2384,7 +2660,7 @@ type RemoveNodeResponse struct {
 
 func (x *RemoveNodeResponse) Reset() {
 	*x = RemoveNodeResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[35]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2396,7 +2672,7 @@ func (x *RemoveNodeResponse) String() string {
 func (*RemoveNodeResponse) ProtoMessage() {}
 
 func (x *RemoveNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[35]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2409,14 +2685,1507 @@ func (x *RemoveNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNodeResponse.ProtoReflect.Descriptor instead.
 func (*RemoveNodeResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{35}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{39}
+}
+
+type ChargesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	From          string                 `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`             // YYYY-MM-DD, inclusive
+	To            string                 `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`                 // YYYY-MM-DD, inclusive
+	Department    string                 `protobuf:"bytes,3,opt,name=department,proto3" json:"department,omitempty"` // empty: every department
+	Provider      string                 `protobuf:"bytes,4,opt,name=provider,proto3" json:"provider,omitempty"`     // empty: every provider
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChargesRequest) Reset() {
+	*x = ChargesRequest{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChargesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChargesRequest) ProtoMessage() {}
+
+func (x *ChargesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChargesRequest.ProtoReflect.Descriptor instead.
+func (*ChargesRequest) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *ChargesRequest) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *ChargesRequest) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *ChargesRequest) GetDepartment() string {
+	if x != nil {
+		return x.Department
+	}
+	return ""
+}
+
+func (x *ChargesRequest) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+// ChargeLine is a row of charges.csv; amounts are exact decimal strings.
+type ChargeLine struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Month           string                 `protobuf:"bytes,1,opt,name=month,proto3" json:"month,omitempty"`
+	Department      string                 `protobuf:"bytes,2,opt,name=department,proto3" json:"department,omitempty"`
+	Project         string                 `protobuf:"bytes,3,opt,name=project,proto3" json:"project,omitempty"`
+	Provider        string                 `protobuf:"bytes,4,opt,name=provider,proto3" json:"provider,omitempty"`
+	Item            string                 `protobuf:"bytes,5,opt,name=item,proto3" json:"item,omitempty"`
+	Billing         string                 `protobuf:"bytes,6,opt,name=billing,proto3" json:"billing,omitempty"`
+	Quantity        string                 `protobuf:"bytes,7,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	Unit            string                 `protobuf:"bytes,8,opt,name=unit,proto3" json:"unit,omitempty"`
+	BaseAmount      string                 `protobuf:"bytes,9,opt,name=base_amount,json=baseAmount,proto3" json:"base_amount,omitempty"`
+	Multiplier      string                 `protobuf:"bytes,10,opt,name=multiplier,proto3" json:"multiplier,omitempty"`
+	Amount          string                 `protobuf:"bytes,11,opt,name=amount,proto3" json:"amount,omitempty"`
+	ProvisionalDays uint32                 `protobuf:"varint,12,opt,name=provisional_days,json=provisionalDays,proto3" json:"provisional_days,omitempty"` // days without an evaluation score (multiplier 1)
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ChargeLine) Reset() {
+	*x = ChargeLine{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChargeLine) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChargeLine) ProtoMessage() {}
+
+func (x *ChargeLine) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChargeLine.ProtoReflect.Descriptor instead.
+func (*ChargeLine) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *ChargeLine) GetMonth() string {
+	if x != nil {
+		return x.Month
+	}
+	return ""
+}
+
+func (x *ChargeLine) GetDepartment() string {
+	if x != nil {
+		return x.Department
+	}
+	return ""
+}
+
+func (x *ChargeLine) GetProject() string {
+	if x != nil {
+		return x.Project
+	}
+	return ""
+}
+
+func (x *ChargeLine) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *ChargeLine) GetItem() string {
+	if x != nil {
+		return x.Item
+	}
+	return ""
+}
+
+func (x *ChargeLine) GetBilling() string {
+	if x != nil {
+		return x.Billing
+	}
+	return ""
+}
+
+func (x *ChargeLine) GetQuantity() string {
+	if x != nil {
+		return x.Quantity
+	}
+	return ""
+}
+
+func (x *ChargeLine) GetUnit() string {
+	if x != nil {
+		return x.Unit
+	}
+	return ""
+}
+
+func (x *ChargeLine) GetBaseAmount() string {
+	if x != nil {
+		return x.BaseAmount
+	}
+	return ""
+}
+
+func (x *ChargeLine) GetMultiplier() string {
+	if x != nil {
+		return x.Multiplier
+	}
+	return ""
+}
+
+func (x *ChargeLine) GetAmount() string {
+	if x != nil {
+		return x.Amount
+	}
+	return ""
+}
+
+func (x *ChargeLine) GetProvisionalDays() uint32 {
+	if x != nil {
+		return x.ProvisionalDays
+	}
+	return 0
+}
+
+type ChargesResponse struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Lines            []*ChargeLine          `protobuf:"bytes,1,rep,name=lines,proto3" json:"lines,omitempty"`
+	TotalBaseAmount  string                 `protobuf:"bytes,2,opt,name=total_base_amount,json=totalBaseAmount,proto3" json:"total_base_amount,omitempty"`
+	TotalAmount      string                 `protobuf:"bytes,3,opt,name=total_amount,json=totalAmount,proto3" json:"total_amount,omitempty"`
+	AppliedIndex     uint64                 `protobuf:"varint,4,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"` // the Raft index rated
+	HeadHash         string                 `protobuf:"bytes,5,opt,name=head_hash,json=headHash,proto3" json:"head_hash,omitempty"`
+	ProvisionalLines uint32                 `protobuf:"varint,6,opt,name=provisional_lines,json=provisionalLines,proto3" json:"provisional_lines,omitempty"`
+	// For each provider with a provisional line, the days of the range that no evaluation
+	// score covers (what must be scored before settlement can be audited).
+	Unscored      []*UnscoredDays `protobuf:"bytes,7,rep,name=unscored,proto3" json:"unscored,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChargesResponse) Reset() {
+	*x = ChargesResponse{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChargesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChargesResponse) ProtoMessage() {}
+
+func (x *ChargesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChargesResponse.ProtoReflect.Descriptor instead.
+func (*ChargesResponse) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *ChargesResponse) GetLines() []*ChargeLine {
+	if x != nil {
+		return x.Lines
+	}
+	return nil
+}
+
+func (x *ChargesResponse) GetTotalBaseAmount() string {
+	if x != nil {
+		return x.TotalBaseAmount
+	}
+	return ""
+}
+
+func (x *ChargesResponse) GetTotalAmount() string {
+	if x != nil {
+		return x.TotalAmount
+	}
+	return ""
+}
+
+func (x *ChargesResponse) GetAppliedIndex() uint64 {
+	if x != nil {
+		return x.AppliedIndex
+	}
+	return 0
+}
+
+func (x *ChargesResponse) GetHeadHash() string {
+	if x != nil {
+		return x.HeadHash
+	}
+	return ""
+}
+
+func (x *ChargesResponse) GetProvisionalLines() uint32 {
+	if x != nil {
+		return x.ProvisionalLines
+	}
+	return 0
+}
+
+func (x *ChargesResponse) GetUnscored() []*UnscoredDays {
+	if x != nil {
+		return x.Unscored
+	}
+	return nil
+}
+
+// UnscoredDays are a provider's days without an evaluation score, as inclusive ranges.
+type UnscoredDays struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Provider      string                 `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
+	Days          []*DayRange            `protobuf:"bytes,2,rep,name=days,proto3" json:"days,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnscoredDays) Reset() {
+	*x = UnscoredDays{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnscoredDays) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnscoredDays) ProtoMessage() {}
+
+func (x *UnscoredDays) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnscoredDays.ProtoReflect.Descriptor instead.
+func (*UnscoredDays) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *UnscoredDays) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *UnscoredDays) GetDays() []*DayRange {
+	if x != nil {
+		return x.Days
+	}
+	return nil
+}
+
+// DayRange is the days from..to inclusive (YYYY-MM-DD, Asia/Shanghai).
+type DayRange struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	From          string                 `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	To            string                 `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DayRange) Reset() {
+	*x = DayRange{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DayRange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DayRange) ProtoMessage() {}
+
+func (x *DayRange) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DayRange.ProtoReflect.Descriptor instead.
+func (*DayRange) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *DayRange) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *DayRange) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+type BandTablesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BandTablesRequest) Reset() {
+	*x = BandTablesRequest{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BandTablesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BandTablesRequest) ProtoMessage() {}
+
+func (x *BandTablesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BandTablesRequest.ProtoReflect.Descriptor instead.
+func (*BandTablesRequest) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{45}
+}
+
+type BandTablesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tables        []*BandTable           `protobuf:"bytes,1,rep,name=tables,proto3" json:"tables,omitempty"`
+	DefaultTable  *BandTable             `protobuf:"bytes,2,opt,name=default_table,json=defaultTable,proto3" json:"default_table,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BandTablesResponse) Reset() {
+	*x = BandTablesResponse{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BandTablesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BandTablesResponse) ProtoMessage() {}
+
+func (x *BandTablesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BandTablesResponse.ProtoReflect.Descriptor instead.
+func (*BandTablesResponse) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *BandTablesResponse) GetTables() []*BandTable {
+	if x != nil {
+		return x.Tables
+	}
+	return nil
+}
+
+func (x *BandTablesResponse) GetDefaultTable() *BandTable {
+	if x != nil {
+		return x.DefaultTable
+	}
+	return nil
+}
+
+type SettleRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Year          int32                  `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
+	Action        string                 `protobuf:"bytes,2,opt,name=action,proto3" json:"action,omitempty"` // run | audit | submit | pay
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SettleRequest) Reset() {
+	*x = SettleRequest{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SettleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SettleRequest) ProtoMessage() {}
+
+func (x *SettleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SettleRequest.ProtoReflect.Descriptor instead.
+func (*SettleRequest) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *SettleRequest) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *SettleRequest) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+type SettlementBlocker struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"` // open_month | provisional
+	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SettlementBlocker) Reset() {
+	*x = SettlementBlocker{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SettlementBlocker) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SettlementBlocker) ProtoMessage() {}
+
+func (x *SettlementBlocker) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SettlementBlocker.ProtoReflect.Descriptor instead.
+func (*SettlementBlocker) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *SettlementBlocker) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *SettlementBlocker) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+type SettleStatusRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Year          int32                  `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SettleStatusRequest) Reset() {
+	*x = SettleStatusRequest{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SettleStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SettleStatusRequest) ProtoMessage() {}
+
+func (x *SettleStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SettleStatusRequest.ProtoReflect.Descriptor instead.
+func (*SettleStatusRequest) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *SettleStatusRequest) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+type SettleStatusResponse struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Year            int32                  `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
+	State           string                 `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"` // empty before settle run
+	WindowFrom      string                 `protobuf:"bytes,3,opt,name=window_from,json=windowFrom,proto3" json:"window_from,omitempty"`
+	WindowTo        string                 `protobuf:"bytes,4,opt,name=window_to,json=windowTo,proto3" json:"window_to,omitempty"`
+	Deadline        string                 `protobuf:"bytes,5,opt,name=deadline,proto3" json:"deadline,omitempty"`
+	DaysLeft        int32                  `protobuf:"varint,6,opt,name=days_left,json=daysLeft,proto3" json:"days_left,omitempty"` // negative when overdue; counted from the ledger's clock
+	WorkingDaysLeft int32                  `protobuf:"varint,7,opt,name=working_days_left,json=workingDaysLeft,proto3" json:"working_days_left,omitempty"`
+	Warning         string                 `protobuf:"bytes,8,opt,name=warning,proto3" json:"warning,omitempty"`
+	Blockers        []*SettlementBlocker   `protobuf:"bytes,9,rep,name=blockers,proto3" json:"blockers,omitempty"`
+	AppliedIndex    uint64                 `protobuf:"varint,10,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
+	AuditIndex      uint64                 `protobuf:"varint,11,opt,name=audit_index,json=auditIndex,proto3" json:"audit_index,omitempty"`
+	AuditHead       string                 `protobuf:"bytes,12,opt,name=audit_head,json=auditHead,proto3" json:"audit_head,omitempty"`
+	TotalAmount     string                 `protobuf:"bytes,13,opt,name=total_amount,json=totalAmount,proto3" json:"total_amount,omitempty"` // the audited total, once audited
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *SettleStatusResponse) Reset() {
+	*x = SettleStatusResponse{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SettleStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SettleStatusResponse) ProtoMessage() {}
+
+func (x *SettleStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SettleStatusResponse.ProtoReflect.Descriptor instead.
+func (*SettleStatusResponse) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *SettleStatusResponse) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *SettleStatusResponse) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *SettleStatusResponse) GetWindowFrom() string {
+	if x != nil {
+		return x.WindowFrom
+	}
+	return ""
+}
+
+func (x *SettleStatusResponse) GetWindowTo() string {
+	if x != nil {
+		return x.WindowTo
+	}
+	return ""
+}
+
+func (x *SettleStatusResponse) GetDeadline() string {
+	if x != nil {
+		return x.Deadline
+	}
+	return ""
+}
+
+func (x *SettleStatusResponse) GetDaysLeft() int32 {
+	if x != nil {
+		return x.DaysLeft
+	}
+	return 0
+}
+
+func (x *SettleStatusResponse) GetWorkingDaysLeft() int32 {
+	if x != nil {
+		return x.WorkingDaysLeft
+	}
+	return 0
+}
+
+func (x *SettleStatusResponse) GetWarning() string {
+	if x != nil {
+		return x.Warning
+	}
+	return ""
+}
+
+func (x *SettleStatusResponse) GetBlockers() []*SettlementBlocker {
+	if x != nil {
+		return x.Blockers
+	}
+	return nil
+}
+
+func (x *SettleStatusResponse) GetAppliedIndex() uint64 {
+	if x != nil {
+		return x.AppliedIndex
+	}
+	return 0
+}
+
+func (x *SettleStatusResponse) GetAuditIndex() uint64 {
+	if x != nil {
+		return x.AuditIndex
+	}
+	return 0
+}
+
+func (x *SettleStatusResponse) GetAuditHead() string {
+	if x != nil {
+		return x.AuditHead
+	}
+	return ""
+}
+
+func (x *SettleStatusResponse) GetTotalAmount() string {
+	if x != nil {
+		return x.TotalAmount
+	}
+	return ""
+}
+
+type SettleResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Status        *SettleStatusResponse  `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`             // the line item of the transition
+	Unchanged     bool                   `protobuf:"varint,3,opt,name=unchanged,proto3" json:"unchanged,omitempty"` // the year was already in that state
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SettleResponse) Reset() {
+	*x = SettleResponse{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SettleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SettleResponse) ProtoMessage() {}
+
+func (x *SettleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SettleResponse.ProtoReflect.Descriptor instead.
+func (*SettleResponse) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *SettleResponse) GetStatus() *SettleStatusResponse {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+func (x *SettleResponse) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *SettleResponse) GetUnchanged() bool {
+	if x != nil {
+		return x.Unchanged
+	}
+	return false
+}
+
+type BudgetExportRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Year          int32                  `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
+	Format        string                 `protobuf:"bytes,2,opt,name=format,proto3" json:"format,omitempty"` // csv | xlsx | json
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BudgetExportRequest) Reset() {
+	*x = BudgetExportRequest{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BudgetExportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BudgetExportRequest) ProtoMessage() {}
+
+func (x *BudgetExportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BudgetExportRequest.ProtoReflect.Descriptor instead.
+func (*BudgetExportRequest) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *BudgetExportRequest) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *BudgetExportRequest) GetFormat() string {
+	if x != nil {
+		return x.Format
+	}
+	return ""
+}
+
+type BudgetExportResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Content       []byte                 `protobuf:"bytes,1,opt,name=content,proto3" json:"content,omitempty"`
+	AppliedIndex  uint64                 `protobuf:"varint,2,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
+	HeadHash      string                 `protobuf:"bytes,3,opt,name=head_hash,json=headHash,proto3" json:"head_hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BudgetExportResponse) Reset() {
+	*x = BudgetExportResponse{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BudgetExportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BudgetExportResponse) ProtoMessage() {}
+
+func (x *BudgetExportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BudgetExportResponse.ProtoReflect.Descriptor instead.
+func (*BudgetExportResponse) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *BudgetExportResponse) GetContent() []byte {
+	if x != nil {
+		return x.Content
+	}
+	return nil
+}
+
+func (x *BudgetExportResponse) GetAppliedIndex() uint64 {
+	if x != nil {
+		return x.AppliedIndex
+	}
+	return 0
+}
+
+func (x *BudgetExportResponse) GetHeadHash() string {
+	if x != nil {
+		return x.HeadHash
+	}
+	return ""
+}
+
+type StatementRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Month         string                 `protobuf:"bytes,1,opt,name=month,proto3" json:"month,omitempty"`           // YYYY-MM
+	Department    string                 `protobuf:"bytes,2,opt,name=department,proto3" json:"department,omitempty"` // one of department and provider
+	Provider      string                 `protobuf:"bytes,3,opt,name=provider,proto3" json:"provider,omitempty"`
+	Format        string                 `protobuf:"bytes,4,opt,name=format,proto3" json:"format,omitempty"` // csv | json
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatementRequest) Reset() {
+	*x = StatementRequest{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatementRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatementRequest) ProtoMessage() {}
+
+func (x *StatementRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatementRequest.ProtoReflect.Descriptor instead.
+func (*StatementRequest) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *StatementRequest) GetMonth() string {
+	if x != nil {
+		return x.Month
+	}
+	return ""
+}
+
+func (x *StatementRequest) GetDepartment() string {
+	if x != nil {
+		return x.Department
+	}
+	return ""
+}
+
+func (x *StatementRequest) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *StatementRequest) GetFormat() string {
+	if x != nil {
+		return x.Format
+	}
+	return ""
+}
+
+type StatementResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Content       []byte                 `protobuf:"bytes,1,opt,name=content,proto3" json:"content,omitempty"`
+	AppliedIndex  uint64                 `protobuf:"varint,2,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatementResponse) Reset() {
+	*x = StatementResponse{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatementResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatementResponse) ProtoMessage() {}
+
+func (x *StatementResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatementResponse.ProtoReflect.Descriptor instead.
+func (*StatementResponse) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *StatementResponse) GetContent() []byte {
+	if x != nil {
+		return x.Content
+	}
+	return nil
+}
+
+func (x *StatementResponse) GetAppliedIndex() uint64 {
+	if x != nil {
+		return x.AppliedIndex
+	}
+	return 0
+}
+
+type InvoiceLine struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Line          uint32                 `protobuf:"varint,1,opt,name=line,proto3" json:"line,omitempty"`
+	Department    string                 `protobuf:"bytes,2,opt,name=department,proto3" json:"department,omitempty"`
+	Project       string                 `protobuf:"bytes,3,opt,name=project,proto3" json:"project,omitempty"`
+	Item          string                 `protobuf:"bytes,4,opt,name=item,proto3" json:"item,omitempty"`
+	Amount        string                 `protobuf:"bytes,5,opt,name=amount,proto3" json:"amount,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InvoiceLine) Reset() {
+	*x = InvoiceLine{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InvoiceLine) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InvoiceLine) ProtoMessage() {}
+
+func (x *InvoiceLine) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InvoiceLine.ProtoReflect.Descriptor instead.
+func (*InvoiceLine) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *InvoiceLine) GetLine() uint32 {
+	if x != nil {
+		return x.Line
+	}
+	return 0
+}
+
+func (x *InvoiceLine) GetDepartment() string {
+	if x != nil {
+		return x.Department
+	}
+	return ""
+}
+
+func (x *InvoiceLine) GetProject() string {
+	if x != nil {
+		return x.Project
+	}
+	return ""
+}
+
+func (x *InvoiceLine) GetItem() string {
+	if x != nil {
+		return x.Item
+	}
+	return ""
+}
+
+func (x *InvoiceLine) GetAmount() string {
+	if x != nil {
+		return x.Amount
+	}
+	return ""
+}
+
+type InvoiceReconcileRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Provider      string                 `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
+	Month         string                 `protobuf:"bytes,2,opt,name=month,proto3" json:"month,omitempty"`
+	Lines         []*InvoiceLine         `protobuf:"bytes,3,rep,name=lines,proto3" json:"lines,omitempty"`
+	InvoiceSha256 string                 `protobuf:"bytes,4,opt,name=invoice_sha256,json=invoiceSha256,proto3" json:"invoice_sha256,omitempty"`
+	Tolerance     string                 `protobuf:"bytes,5,opt,name=tolerance,proto3" json:"tolerance,omitempty"` // default 0.00
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InvoiceReconcileRequest) Reset() {
+	*x = InvoiceReconcileRequest{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InvoiceReconcileRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InvoiceReconcileRequest) ProtoMessage() {}
+
+func (x *InvoiceReconcileRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InvoiceReconcileRequest.ProtoReflect.Descriptor instead.
+func (*InvoiceReconcileRequest) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *InvoiceReconcileRequest) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *InvoiceReconcileRequest) GetMonth() string {
+	if x != nil {
+		return x.Month
+	}
+	return ""
+}
+
+func (x *InvoiceReconcileRequest) GetLines() []*InvoiceLine {
+	if x != nil {
+		return x.Lines
+	}
+	return nil
+}
+
+func (x *InvoiceReconcileRequest) GetInvoiceSha256() string {
+	if x != nil {
+		return x.InvoiceSha256
+	}
+	return ""
+}
+
+func (x *InvoiceReconcileRequest) GetTolerance() string {
+	if x != nil {
+		return x.Tolerance
+	}
+	return ""
+}
+
+type InvoiceReconcileResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ReportJson    []byte                 `protobuf:"bytes,1,opt,name=report_json,json=reportJson,proto3" json:"report_json,omitempty"` // the report: lines with outcome, counts, totals
+	AllMatch      bool                   `protobuf:"varint,2,opt,name=all_match,json=allMatch,proto3" json:"all_match,omitempty"`
+	Seq           uint64                 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"` // the line item that records the outcome
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InvoiceReconcileResponse) Reset() {
+	*x = InvoiceReconcileResponse{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InvoiceReconcileResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InvoiceReconcileResponse) ProtoMessage() {}
+
+func (x *InvoiceReconcileResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InvoiceReconcileResponse.ProtoReflect.Descriptor instead.
+func (*InvoiceReconcileResponse) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *InvoiceReconcileResponse) GetReportJson() []byte {
+	if x != nil {
+		return x.ReportJson
+	}
+	return nil
+}
+
+func (x *InvoiceReconcileResponse) GetAllMatch() bool {
+	if x != nil {
+		return x.AllMatch
+	}
+	return false
+}
+
+func (x *InvoiceReconcileResponse) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+type InvoiceHistoryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Provider      string                 `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InvoiceHistoryRequest) Reset() {
+	*x = InvoiceHistoryRequest{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InvoiceHistoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InvoiceHistoryRequest) ProtoMessage() {}
+
+func (x *InvoiceHistoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InvoiceHistoryRequest.ProtoReflect.Descriptor instead.
+func (*InvoiceHistoryRequest) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *InvoiceHistoryRequest) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+type Reconciliation struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Month         string                 `protobuf:"bytes,1,opt,name=month,proto3" json:"month,omitempty"`
+	InvoiceSha256 string                 `protobuf:"bytes,2,opt,name=invoice_sha256,json=invoiceSha256,proto3" json:"invoice_sha256,omitempty"`
+	Matched       uint32                 `protobuf:"varint,3,opt,name=matched,proto3" json:"matched,omitempty"`
+	Mismatched    uint32                 `protobuf:"varint,4,opt,name=mismatched,proto3" json:"mismatched,omitempty"`
+	Missing       uint32                 `protobuf:"varint,5,opt,name=missing,proto3" json:"missing,omitempty"`
+	Unexpected    uint32                 `protobuf:"varint,6,opt,name=unexpected,proto3" json:"unexpected,omitempty"`
+	InvoiceTotal  string                 `protobuf:"bytes,7,opt,name=invoice_total,json=invoiceTotal,proto3" json:"invoice_total,omitempty"`
+	RatedTotal    string                 `protobuf:"bytes,8,opt,name=rated_total,json=ratedTotal,proto3" json:"rated_total,omitempty"`
+	Tolerance     string                 `protobuf:"bytes,9,opt,name=tolerance,proto3" json:"tolerance,omitempty"`
+	Actor         string                 `protobuf:"bytes,10,opt,name=actor,proto3" json:"actor,omitempty"`
+	RecordedAt    string                 `protobuf:"bytes,11,opt,name=recorded_at,json=recordedAt,proto3" json:"recorded_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Reconciliation) Reset() {
+	*x = Reconciliation{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Reconciliation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Reconciliation) ProtoMessage() {}
+
+func (x *Reconciliation) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Reconciliation.ProtoReflect.Descriptor instead.
+func (*Reconciliation) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *Reconciliation) GetMonth() string {
+	if x != nil {
+		return x.Month
+	}
+	return ""
+}
+
+func (x *Reconciliation) GetInvoiceSha256() string {
+	if x != nil {
+		return x.InvoiceSha256
+	}
+	return ""
+}
+
+func (x *Reconciliation) GetMatched() uint32 {
+	if x != nil {
+		return x.Matched
+	}
+	return 0
+}
+
+func (x *Reconciliation) GetMismatched() uint32 {
+	if x != nil {
+		return x.Mismatched
+	}
+	return 0
+}
+
+func (x *Reconciliation) GetMissing() uint32 {
+	if x != nil {
+		return x.Missing
+	}
+	return 0
+}
+
+func (x *Reconciliation) GetUnexpected() uint32 {
+	if x != nil {
+		return x.Unexpected
+	}
+	return 0
+}
+
+func (x *Reconciliation) GetInvoiceTotal() string {
+	if x != nil {
+		return x.InvoiceTotal
+	}
+	return ""
+}
+
+func (x *Reconciliation) GetRatedTotal() string {
+	if x != nil {
+		return x.RatedTotal
+	}
+	return ""
+}
+
+func (x *Reconciliation) GetTolerance() string {
+	if x != nil {
+		return x.Tolerance
+	}
+	return ""
+}
+
+func (x *Reconciliation) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *Reconciliation) GetRecordedAt() string {
+	if x != nil {
+		return x.RecordedAt
+	}
+	return ""
+}
+
+type InvoiceHistoryResponse struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Reconciliations []*Reconciliation      `protobuf:"bytes,1,rep,name=reconciliations,proto3" json:"reconciliations,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *InvoiceHistoryResponse) Reset() {
+	*x = InvoiceHistoryResponse{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InvoiceHistoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InvoiceHistoryResponse) ProtoMessage() {}
+
+func (x *InvoiceHistoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InvoiceHistoryResponse.ProtoReflect.Descriptor instead.
+func (*InvoiceHistoryResponse) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *InvoiceHistoryResponse) GetReconciliations() []*Reconciliation {
+	if x != nil {
+		return x.Reconciliations
+	}
+	return nil
 }
 
 var File_cloudledger_v1_ledger_proto protoreflect.FileDescriptor
 
 const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\n" +
-	"\x1bcloudledger/v1/ledger.proto\x12\x0ecloudledger.v1\"\xb5\x04\n" +
+	"\x1bcloudledger/v1/ledger.proto\x12\x0ecloudledger.v1\"\x80\x06\n" +
 	"\aCommand\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12-\n" +
 	"\x05event\x18\x02 \x01(\v2\x15.cloudledger.v1.EventH\x00R\x05event\x12<\n" +
@@ -2428,7 +4197,14 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\rcatalog_price\x18\x06 \x01(\v2\x1c.cloudledger.v1.CatalogPriceH\x00R\fcatalogPrice\x12F\n" +
 	"\x0eapproval_grant\x18\a \x01(\v2\x1d.cloudledger.v1.ApprovalGrantH\x00R\rapprovalGrant\x12@\n" +
 	"\fperiod_close\x18\b \x01(\v2\x1b.cloudledger.v1.PeriodCloseH\x00R\vperiodClose\x12C\n" +
-	"\rcalendar_year\x18\t \x01(\v2\x1c.cloudledger.v1.CalendarYearH\x00R\fcalendarYear\x12\x12\n" +
+	"\rcalendar_year\x18\t \x01(\v2\x1c.cloudledger.v1.CalendarYearH\x00R\fcalendarYear\x12<\n" +
+	"\n" +
+	"evaluation\x18\n" +
+	" \x01(\v2\x1a.cloudledger.v1.EvaluationH\x00R\n" +
+	"evaluation\x12:\n" +
+	"\n" +
+	"band_table\x18\v \x01(\v2\x19.cloudledger.v1.BandTableH\x00R\tbandTable\x12O\n" +
+	"\x11settlement_window\x18\f \x01(\v2 .cloudledger.v1.SettlementWindowH\x00R\x10settlementWindow\x12\x12\n" +
 	"\x04line\x18\x0f \x01(\rR\x04lineB\x06\n" +
 	"\x04body\"\xfb\x01\n" +
 	"\x05Event\x12\x0e\n" +
@@ -2491,7 +4267,24 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\vPeriodClose\x12\x14\n" +
 	"\x05month\x18\x01 \x01(\tR\x05month\"\"\n" +
 	"\fCalendarYear\x12\x12\n" +
-	"\x04json\x18\x01 \x01(\tR\x04json\"D\n" +
+	"\x04json\x18\x01 \x01(\tR\x04json\"b\n" +
+	"\n" +
+	"Evaluation\x12\x1a\n" +
+	"\bprovider\x18\x01 \x01(\tR\bprovider\x12\x12\n" +
+	"\x04from\x18\x02 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x03 \x01(\tR\x02to\x12\x14\n" +
+	"\x05score\x18\x04 \x01(\tR\x05score\"/\n" +
+	"\x10SettlementWindow\x12\x1b\n" +
+	"\tend_month\x18\x01 \x01(\x05R\bendMonth\"`\n" +
+	"\x04Band\x12\x1b\n" +
+	"\tmin_score\x18\x01 \x01(\tR\bminScore\x12\x1b\n" +
+	"\tmax_score\x18\x02 \x01(\tR\bmaxScore\x12\x1e\n" +
+	"\n" +
+	"multiplier\x18\x03 \x01(\tR\n" +
+	"multiplier\"^\n" +
+	"\tBandTable\x12%\n" +
+	"\x0eeffective_from\x18\x01 \x01(\tR\reffectiveFrom\x12*\n" +
+	"\x05bands\x18\x02 \x03(\v2\x14.cloudledger.v1.BandR\x05bands\"D\n" +
 	"\rSubmitRequest\x123\n" +
 	"\bcommands\x18\x01 \x03(\v2\x17.cloudledger.v1.CommandR\bcommands\"Z\n" +
 	"\n" +
@@ -2609,7 +4402,141 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\x0fAddNodeResponse\",\n" +
 	"\x11RemoveNodeRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"\x14\n" +
-	"\x12RemoveNodeResponse2\xe7\x05\n" +
+	"\x12RemoveNodeResponse\"p\n" +
+	"\x0eChargesRequest\x12\x12\n" +
+	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x02 \x01(\tR\x02to\x12\x1e\n" +
+	"\n" +
+	"department\x18\x03 \x01(\tR\n" +
+	"department\x12\x1a\n" +
+	"\bprovider\x18\x04 \x01(\tR\bprovider\"\xda\x02\n" +
+	"\n" +
+	"ChargeLine\x12\x14\n" +
+	"\x05month\x18\x01 \x01(\tR\x05month\x12\x1e\n" +
+	"\n" +
+	"department\x18\x02 \x01(\tR\n" +
+	"department\x12\x18\n" +
+	"\aproject\x18\x03 \x01(\tR\aproject\x12\x1a\n" +
+	"\bprovider\x18\x04 \x01(\tR\bprovider\x12\x12\n" +
+	"\x04item\x18\x05 \x01(\tR\x04item\x12\x18\n" +
+	"\abilling\x18\x06 \x01(\tR\abilling\x12\x1a\n" +
+	"\bquantity\x18\a \x01(\tR\bquantity\x12\x12\n" +
+	"\x04unit\x18\b \x01(\tR\x04unit\x12\x1f\n" +
+	"\vbase_amount\x18\t \x01(\tR\n" +
+	"baseAmount\x12\x1e\n" +
+	"\n" +
+	"multiplier\x18\n" +
+	" \x01(\tR\n" +
+	"multiplier\x12\x16\n" +
+	"\x06amount\x18\v \x01(\tR\x06amount\x12)\n" +
+	"\x10provisional_days\x18\f \x01(\rR\x0fprovisionalDays\"\xbb\x02\n" +
+	"\x0fChargesResponse\x120\n" +
+	"\x05lines\x18\x01 \x03(\v2\x1a.cloudledger.v1.ChargeLineR\x05lines\x12*\n" +
+	"\x11total_base_amount\x18\x02 \x01(\tR\x0ftotalBaseAmount\x12!\n" +
+	"\ftotal_amount\x18\x03 \x01(\tR\vtotalAmount\x12#\n" +
+	"\rapplied_index\x18\x04 \x01(\x04R\fappliedIndex\x12\x1b\n" +
+	"\thead_hash\x18\x05 \x01(\tR\bheadHash\x12+\n" +
+	"\x11provisional_lines\x18\x06 \x01(\rR\x10provisionalLines\x128\n" +
+	"\bunscored\x18\a \x03(\v2\x1c.cloudledger.v1.UnscoredDaysR\bunscored\"X\n" +
+	"\fUnscoredDays\x12\x1a\n" +
+	"\bprovider\x18\x01 \x01(\tR\bprovider\x12,\n" +
+	"\x04days\x18\x02 \x03(\v2\x18.cloudledger.v1.DayRangeR\x04days\".\n" +
+	"\bDayRange\x12\x12\n" +
+	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x02 \x01(\tR\x02to\"\x13\n" +
+	"\x11BandTablesRequest\"\x87\x01\n" +
+	"\x12BandTablesResponse\x121\n" +
+	"\x06tables\x18\x01 \x03(\v2\x19.cloudledger.v1.BandTableR\x06tables\x12>\n" +
+	"\rdefault_table\x18\x02 \x01(\v2\x19.cloudledger.v1.BandTableR\fdefaultTable\";\n" +
+	"\rSettleRequest\x12\x12\n" +
+	"\x04year\x18\x01 \x01(\x05R\x04year\x12\x16\n" +
+	"\x06action\x18\x02 \x01(\tR\x06action\"A\n" +
+	"\x11SettlementBlocker\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\")\n" +
+	"\x13SettleStatusRequest\x12\x12\n" +
+	"\x04year\x18\x01 \x01(\x05R\x04year\"\xc4\x03\n" +
+	"\x14SettleStatusResponse\x12\x12\n" +
+	"\x04year\x18\x01 \x01(\x05R\x04year\x12\x14\n" +
+	"\x05state\x18\x02 \x01(\tR\x05state\x12\x1f\n" +
+	"\vwindow_from\x18\x03 \x01(\tR\n" +
+	"windowFrom\x12\x1b\n" +
+	"\twindow_to\x18\x04 \x01(\tR\bwindowTo\x12\x1a\n" +
+	"\bdeadline\x18\x05 \x01(\tR\bdeadline\x12\x1b\n" +
+	"\tdays_left\x18\x06 \x01(\x05R\bdaysLeft\x12*\n" +
+	"\x11working_days_left\x18\a \x01(\x05R\x0fworkingDaysLeft\x12\x18\n" +
+	"\awarning\x18\b \x01(\tR\awarning\x12=\n" +
+	"\bblockers\x18\t \x03(\v2!.cloudledger.v1.SettlementBlockerR\bblockers\x12#\n" +
+	"\rapplied_index\x18\n" +
+	" \x01(\x04R\fappliedIndex\x12\x1f\n" +
+	"\vaudit_index\x18\v \x01(\x04R\n" +
+	"auditIndex\x12\x1d\n" +
+	"\n" +
+	"audit_head\x18\f \x01(\tR\tauditHead\x12!\n" +
+	"\ftotal_amount\x18\r \x01(\tR\vtotalAmount\"~\n" +
+	"\x0eSettleResponse\x12<\n" +
+	"\x06status\x18\x01 \x01(\v2$.cloudledger.v1.SettleStatusResponseR\x06status\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x1c\n" +
+	"\tunchanged\x18\x03 \x01(\bR\tunchanged\"A\n" +
+	"\x13BudgetExportRequest\x12\x12\n" +
+	"\x04year\x18\x01 \x01(\x05R\x04year\x12\x16\n" +
+	"\x06format\x18\x02 \x01(\tR\x06format\"r\n" +
+	"\x14BudgetExportResponse\x12\x18\n" +
+	"\acontent\x18\x01 \x01(\fR\acontent\x12#\n" +
+	"\rapplied_index\x18\x02 \x01(\x04R\fappliedIndex\x12\x1b\n" +
+	"\thead_hash\x18\x03 \x01(\tR\bheadHash\"|\n" +
+	"\x10StatementRequest\x12\x14\n" +
+	"\x05month\x18\x01 \x01(\tR\x05month\x12\x1e\n" +
+	"\n" +
+	"department\x18\x02 \x01(\tR\n" +
+	"department\x12\x1a\n" +
+	"\bprovider\x18\x03 \x01(\tR\bprovider\x12\x16\n" +
+	"\x06format\x18\x04 \x01(\tR\x06format\"R\n" +
+	"\x11StatementResponse\x12\x18\n" +
+	"\acontent\x18\x01 \x01(\fR\acontent\x12#\n" +
+	"\rapplied_index\x18\x02 \x01(\x04R\fappliedIndex\"\x87\x01\n" +
+	"\vInvoiceLine\x12\x12\n" +
+	"\x04line\x18\x01 \x01(\rR\x04line\x12\x1e\n" +
+	"\n" +
+	"department\x18\x02 \x01(\tR\n" +
+	"department\x12\x18\n" +
+	"\aproject\x18\x03 \x01(\tR\aproject\x12\x12\n" +
+	"\x04item\x18\x04 \x01(\tR\x04item\x12\x16\n" +
+	"\x06amount\x18\x05 \x01(\tR\x06amount\"\xc3\x01\n" +
+	"\x17InvoiceReconcileRequest\x12\x1a\n" +
+	"\bprovider\x18\x01 \x01(\tR\bprovider\x12\x14\n" +
+	"\x05month\x18\x02 \x01(\tR\x05month\x121\n" +
+	"\x05lines\x18\x03 \x03(\v2\x1b.cloudledger.v1.InvoiceLineR\x05lines\x12%\n" +
+	"\x0einvoice_sha256\x18\x04 \x01(\tR\rinvoiceSha256\x12\x1c\n" +
+	"\ttolerance\x18\x05 \x01(\tR\ttolerance\"j\n" +
+	"\x18InvoiceReconcileResponse\x12\x1f\n" +
+	"\vreport_json\x18\x01 \x01(\fR\n" +
+	"reportJson\x12\x1b\n" +
+	"\tall_match\x18\x02 \x01(\bR\ballMatch\x12\x10\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\"3\n" +
+	"\x15InvoiceHistoryRequest\x12\x1a\n" +
+	"\bprovider\x18\x01 \x01(\tR\bprovider\"\xdc\x02\n" +
+	"\x0eReconciliation\x12\x14\n" +
+	"\x05month\x18\x01 \x01(\tR\x05month\x12%\n" +
+	"\x0einvoice_sha256\x18\x02 \x01(\tR\rinvoiceSha256\x12\x18\n" +
+	"\amatched\x18\x03 \x01(\rR\amatched\x12\x1e\n" +
+	"\n" +
+	"mismatched\x18\x04 \x01(\rR\n" +
+	"mismatched\x12\x18\n" +
+	"\amissing\x18\x05 \x01(\rR\amissing\x12\x1e\n" +
+	"\n" +
+	"unexpected\x18\x06 \x01(\rR\n" +
+	"unexpected\x12#\n" +
+	"\rinvoice_total\x18\a \x01(\tR\finvoiceTotal\x12\x1f\n" +
+	"\vrated_total\x18\b \x01(\tR\n" +
+	"ratedTotal\x12\x1c\n" +
+	"\ttolerance\x18\t \x01(\tR\ttolerance\x12\x14\n" +
+	"\x05actor\x18\n" +
+	" \x01(\tR\x05actor\x12\x1f\n" +
+	"\vrecorded_at\x18\v \x01(\tR\n" +
+	"recordedAt\"b\n" +
+	"\x16InvoiceHistoryResponse\x12H\n" +
+	"\x0freconciliations\x18\x01 \x03(\v2\x1e.cloudledger.v1.ReconciliationR\x0freconciliations2\xb1\v\n" +
 	"\rLedgerService\x12I\n" +
 	"\x06Submit\x12\x1d.cloudledger.v1.SubmitRequest\x1a\x1e.cloudledger.v1.SubmitResponse\"\x00\x12c\n" +
 	"\x0eValidateImport\x12%.cloudledger.v1.ValidateImportRequest\x1a&.cloudledger.v1.ValidateImportResponse\"\x00(\x01\x12^\n" +
@@ -2618,7 +4545,16 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\rListLineItems\x12$.cloudledger.v1.ListLineItemsRequest\x1a%.cloudledger.v1.ListLineItemsResponse\"\x00\x12g\n" +
 	"\x10CalendarDeadline\x12'.cloudledger.v1.CalendarDeadlineRequest\x1a(.cloudledger.v1.CalendarDeadlineResponse\"\x00\x12X\n" +
 	"\vCalendarDue\x12\".cloudledger.v1.CalendarDueRequest\x1a#.cloudledger.v1.CalendarDueResponse\"\x00\x12X\n" +
-	"\vGetResource\x12\".cloudledger.v1.GetResourceRequest\x1a#.cloudledger.v1.GetResourceResponse\"\x002\x80\x02\n" +
+	"\vGetResource\x12\".cloudledger.v1.GetResourceRequest\x1a#.cloudledger.v1.GetResourceResponse\"\x00\x12L\n" +
+	"\aCharges\x12\x1e.cloudledger.v1.ChargesRequest\x1a\x1f.cloudledger.v1.ChargesResponse\"\x00\x12U\n" +
+	"\n" +
+	"BandTables\x12!.cloudledger.v1.BandTablesRequest\x1a\".cloudledger.v1.BandTablesResponse\"\x00\x12I\n" +
+	"\x06Settle\x12\x1d.cloudledger.v1.SettleRequest\x1a\x1e.cloudledger.v1.SettleResponse\"\x00\x12[\n" +
+	"\fSettleStatus\x12#.cloudledger.v1.SettleStatusRequest\x1a$.cloudledger.v1.SettleStatusResponse\"\x00\x12[\n" +
+	"\fBudgetExport\x12#.cloudledger.v1.BudgetExportRequest\x1a$.cloudledger.v1.BudgetExportResponse\"\x00\x12R\n" +
+	"\tStatement\x12 .cloudledger.v1.StatementRequest\x1a!.cloudledger.v1.StatementResponse\"\x00\x12g\n" +
+	"\x10InvoiceReconcile\x12'.cloudledger.v1.InvoiceReconcileRequest\x1a(.cloudledger.v1.InvoiceReconcileResponse\"\x00\x12a\n" +
+	"\x0eInvoiceHistory\x12%.cloudledger.v1.InvoiceHistoryRequest\x1a&.cloudledger.v1.InvoiceHistoryResponse\"\x002\x80\x02\n" +
 	"\x0eClusterService\x12I\n" +
 	"\x06Status\x12\x1d.cloudledger.v1.StatusRequest\x1a\x1e.cloudledger.v1.StatusResponse\"\x00\x12L\n" +
 	"\aAddNode\x12\x1e.cloudledger.v1.AddNodeRequest\x1a\x1f.cloudledger.v1.AddNodeResponse\"\x00\x12U\n" +
@@ -2637,7 +4573,7 @@ func file_cloudledger_v1_ledger_proto_rawDescGZIP() []byte {
 	return file_cloudledger_v1_ledger_proto_rawDescData
 }
 
-var file_cloudledger_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_cloudledger_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
 var file_cloudledger_v1_ledger_proto_goTypes = []any{
 	(*Command)(nil),                  // 0: cloudledger.v1.Command
 	(*Event)(nil),                    // 1: cloudledger.v1.Event
@@ -2648,33 +4584,59 @@ var file_cloudledger_v1_ledger_proto_goTypes = []any{
 	(*ApprovalGrant)(nil),            // 6: cloudledger.v1.ApprovalGrant
 	(*PeriodClose)(nil),              // 7: cloudledger.v1.PeriodClose
 	(*CalendarYear)(nil),             // 8: cloudledger.v1.CalendarYear
-	(*SubmitRequest)(nil),            // 9: cloudledger.v1.SubmitRequest
-	(*ItemResult)(nil),               // 10: cloudledger.v1.ItemResult
-	(*SubmitResponse)(nil),           // 11: cloudledger.v1.SubmitResponse
-	(*ErrorDetail)(nil),              // 12: cloudledger.v1.ErrorDetail
-	(*ValidateImportRequest)(nil),    // 13: cloudledger.v1.ValidateImportRequest
-	(*ValidateImportResponse)(nil),   // 14: cloudledger.v1.ValidateImportResponse
-	(*QuotaOverrunsRequest)(nil),     // 15: cloudledger.v1.QuotaOverrunsRequest
-	(*QuotaOverrun)(nil),             // 16: cloudledger.v1.QuotaOverrun
-	(*QuotaOverrunsResponse)(nil),    // 17: cloudledger.v1.QuotaOverrunsResponse
-	(*VerifyRequest)(nil),            // 18: cloudledger.v1.VerifyRequest
-	(*VerifyResponse)(nil),           // 19: cloudledger.v1.VerifyResponse
-	(*ListLineItemsRequest)(nil),     // 20: cloudledger.v1.ListLineItemsRequest
-	(*LineItem)(nil),                 // 21: cloudledger.v1.LineItem
-	(*ListLineItemsResponse)(nil),    // 22: cloudledger.v1.ListLineItemsResponse
-	(*CalendarDeadlineRequest)(nil),  // 23: cloudledger.v1.CalendarDeadlineRequest
-	(*CalendarDueRequest)(nil),       // 24: cloudledger.v1.CalendarDueRequest
-	(*CalendarDeadlineResponse)(nil), // 25: cloudledger.v1.CalendarDeadlineResponse
-	(*CalendarDueResponse)(nil),      // 26: cloudledger.v1.CalendarDueResponse
-	(*GetResourceRequest)(nil),       // 27: cloudledger.v1.GetResourceRequest
-	(*GetResourceResponse)(nil),      // 28: cloudledger.v1.GetResourceResponse
-	(*StatusRequest)(nil),            // 29: cloudledger.v1.StatusRequest
-	(*ClusterNode)(nil),              // 30: cloudledger.v1.ClusterNode
-	(*StatusResponse)(nil),           // 31: cloudledger.v1.StatusResponse
-	(*AddNodeRequest)(nil),           // 32: cloudledger.v1.AddNodeRequest
-	(*AddNodeResponse)(nil),          // 33: cloudledger.v1.AddNodeResponse
-	(*RemoveNodeRequest)(nil),        // 34: cloudledger.v1.RemoveNodeRequest
-	(*RemoveNodeResponse)(nil),       // 35: cloudledger.v1.RemoveNodeResponse
+	(*Evaluation)(nil),               // 9: cloudledger.v1.Evaluation
+	(*SettlementWindow)(nil),         // 10: cloudledger.v1.SettlementWindow
+	(*Band)(nil),                     // 11: cloudledger.v1.Band
+	(*BandTable)(nil),                // 12: cloudledger.v1.BandTable
+	(*SubmitRequest)(nil),            // 13: cloudledger.v1.SubmitRequest
+	(*ItemResult)(nil),               // 14: cloudledger.v1.ItemResult
+	(*SubmitResponse)(nil),           // 15: cloudledger.v1.SubmitResponse
+	(*ErrorDetail)(nil),              // 16: cloudledger.v1.ErrorDetail
+	(*ValidateImportRequest)(nil),    // 17: cloudledger.v1.ValidateImportRequest
+	(*ValidateImportResponse)(nil),   // 18: cloudledger.v1.ValidateImportResponse
+	(*QuotaOverrunsRequest)(nil),     // 19: cloudledger.v1.QuotaOverrunsRequest
+	(*QuotaOverrun)(nil),             // 20: cloudledger.v1.QuotaOverrun
+	(*QuotaOverrunsResponse)(nil),    // 21: cloudledger.v1.QuotaOverrunsResponse
+	(*VerifyRequest)(nil),            // 22: cloudledger.v1.VerifyRequest
+	(*VerifyResponse)(nil),           // 23: cloudledger.v1.VerifyResponse
+	(*ListLineItemsRequest)(nil),     // 24: cloudledger.v1.ListLineItemsRequest
+	(*LineItem)(nil),                 // 25: cloudledger.v1.LineItem
+	(*ListLineItemsResponse)(nil),    // 26: cloudledger.v1.ListLineItemsResponse
+	(*CalendarDeadlineRequest)(nil),  // 27: cloudledger.v1.CalendarDeadlineRequest
+	(*CalendarDueRequest)(nil),       // 28: cloudledger.v1.CalendarDueRequest
+	(*CalendarDeadlineResponse)(nil), // 29: cloudledger.v1.CalendarDeadlineResponse
+	(*CalendarDueResponse)(nil),      // 30: cloudledger.v1.CalendarDueResponse
+	(*GetResourceRequest)(nil),       // 31: cloudledger.v1.GetResourceRequest
+	(*GetResourceResponse)(nil),      // 32: cloudledger.v1.GetResourceResponse
+	(*StatusRequest)(nil),            // 33: cloudledger.v1.StatusRequest
+	(*ClusterNode)(nil),              // 34: cloudledger.v1.ClusterNode
+	(*StatusResponse)(nil),           // 35: cloudledger.v1.StatusResponse
+	(*AddNodeRequest)(nil),           // 36: cloudledger.v1.AddNodeRequest
+	(*AddNodeResponse)(nil),          // 37: cloudledger.v1.AddNodeResponse
+	(*RemoveNodeRequest)(nil),        // 38: cloudledger.v1.RemoveNodeRequest
+	(*RemoveNodeResponse)(nil),       // 39: cloudledger.v1.RemoveNodeResponse
+	(*ChargesRequest)(nil),           // 40: cloudledger.v1.ChargesRequest
+	(*ChargeLine)(nil),               // 41: cloudledger.v1.ChargeLine
+	(*ChargesResponse)(nil),          // 42: cloudledger.v1.ChargesResponse
+	(*UnscoredDays)(nil),             // 43: cloudledger.v1.UnscoredDays
+	(*DayRange)(nil),                 // 44: cloudledger.v1.DayRange
+	(*BandTablesRequest)(nil),        // 45: cloudledger.v1.BandTablesRequest
+	(*BandTablesResponse)(nil),       // 46: cloudledger.v1.BandTablesResponse
+	(*SettleRequest)(nil),            // 47: cloudledger.v1.SettleRequest
+	(*SettlementBlocker)(nil),        // 48: cloudledger.v1.SettlementBlocker
+	(*SettleStatusRequest)(nil),      // 49: cloudledger.v1.SettleStatusRequest
+	(*SettleStatusResponse)(nil),     // 50: cloudledger.v1.SettleStatusResponse
+	(*SettleResponse)(nil),           // 51: cloudledger.v1.SettleResponse
+	(*BudgetExportRequest)(nil),      // 52: cloudledger.v1.BudgetExportRequest
+	(*BudgetExportResponse)(nil),     // 53: cloudledger.v1.BudgetExportResponse
+	(*StatementRequest)(nil),         // 54: cloudledger.v1.StatementRequest
+	(*StatementResponse)(nil),        // 55: cloudledger.v1.StatementResponse
+	(*InvoiceLine)(nil),              // 56: cloudledger.v1.InvoiceLine
+	(*InvoiceReconcileRequest)(nil),  // 57: cloudledger.v1.InvoiceReconcileRequest
+	(*InvoiceReconcileResponse)(nil), // 58: cloudledger.v1.InvoiceReconcileResponse
+	(*InvoiceHistoryRequest)(nil),    // 59: cloudledger.v1.InvoiceHistoryRequest
+	(*Reconciliation)(nil),           // 60: cloudledger.v1.Reconciliation
+	(*InvoiceHistoryResponse)(nil),   // 61: cloudledger.v1.InvoiceHistoryResponse
 }
 var file_cloudledger_v1_ledger_proto_depIdxs = []int32{
 	1,  // 0: cloudledger.v1.Command.event:type_name -> cloudledger.v1.Event
@@ -2685,40 +4647,69 @@ var file_cloudledger_v1_ledger_proto_depIdxs = []int32{
 	6,  // 5: cloudledger.v1.Command.approval_grant:type_name -> cloudledger.v1.ApprovalGrant
 	7,  // 6: cloudledger.v1.Command.period_close:type_name -> cloudledger.v1.PeriodClose
 	8,  // 7: cloudledger.v1.Command.calendar_year:type_name -> cloudledger.v1.CalendarYear
-	0,  // 8: cloudledger.v1.SubmitRequest.commands:type_name -> cloudledger.v1.Command
-	10, // 9: cloudledger.v1.SubmitResponse.results:type_name -> cloudledger.v1.ItemResult
-	0,  // 10: cloudledger.v1.ValidateImportRequest.commands:type_name -> cloudledger.v1.Command
-	12, // 11: cloudledger.v1.ValidateImportResponse.errors:type_name -> cloudledger.v1.ErrorDetail
-	16, // 12: cloudledger.v1.QuotaOverrunsResponse.overruns:type_name -> cloudledger.v1.QuotaOverrun
-	21, // 13: cloudledger.v1.ListLineItemsResponse.items:type_name -> cloudledger.v1.LineItem
-	30, // 14: cloudledger.v1.StatusResponse.nodes:type_name -> cloudledger.v1.ClusterNode
-	9,  // 15: cloudledger.v1.LedgerService.Submit:input_type -> cloudledger.v1.SubmitRequest
-	13, // 16: cloudledger.v1.LedgerService.ValidateImport:input_type -> cloudledger.v1.ValidateImportRequest
-	15, // 17: cloudledger.v1.LedgerService.QuotaOverruns:input_type -> cloudledger.v1.QuotaOverrunsRequest
-	18, // 18: cloudledger.v1.LedgerService.Verify:input_type -> cloudledger.v1.VerifyRequest
-	20, // 19: cloudledger.v1.LedgerService.ListLineItems:input_type -> cloudledger.v1.ListLineItemsRequest
-	23, // 20: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
-	24, // 21: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
-	27, // 22: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
-	29, // 23: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
-	32, // 24: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
-	34, // 25: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
-	11, // 26: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
-	14, // 27: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
-	17, // 28: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
-	19, // 29: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
-	22, // 30: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
-	25, // 31: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
-	26, // 32: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
-	28, // 33: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
-	31, // 34: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
-	33, // 35: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
-	35, // 36: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
-	26, // [26:37] is the sub-list for method output_type
-	15, // [15:26] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	9,  // 8: cloudledger.v1.Command.evaluation:type_name -> cloudledger.v1.Evaluation
+	12, // 9: cloudledger.v1.Command.band_table:type_name -> cloudledger.v1.BandTable
+	10, // 10: cloudledger.v1.Command.settlement_window:type_name -> cloudledger.v1.SettlementWindow
+	11, // 11: cloudledger.v1.BandTable.bands:type_name -> cloudledger.v1.Band
+	0,  // 12: cloudledger.v1.SubmitRequest.commands:type_name -> cloudledger.v1.Command
+	14, // 13: cloudledger.v1.SubmitResponse.results:type_name -> cloudledger.v1.ItemResult
+	0,  // 14: cloudledger.v1.ValidateImportRequest.commands:type_name -> cloudledger.v1.Command
+	16, // 15: cloudledger.v1.ValidateImportResponse.errors:type_name -> cloudledger.v1.ErrorDetail
+	20, // 16: cloudledger.v1.QuotaOverrunsResponse.overruns:type_name -> cloudledger.v1.QuotaOverrun
+	25, // 17: cloudledger.v1.ListLineItemsResponse.items:type_name -> cloudledger.v1.LineItem
+	34, // 18: cloudledger.v1.StatusResponse.nodes:type_name -> cloudledger.v1.ClusterNode
+	41, // 19: cloudledger.v1.ChargesResponse.lines:type_name -> cloudledger.v1.ChargeLine
+	43, // 20: cloudledger.v1.ChargesResponse.unscored:type_name -> cloudledger.v1.UnscoredDays
+	44, // 21: cloudledger.v1.UnscoredDays.days:type_name -> cloudledger.v1.DayRange
+	12, // 22: cloudledger.v1.BandTablesResponse.tables:type_name -> cloudledger.v1.BandTable
+	12, // 23: cloudledger.v1.BandTablesResponse.default_table:type_name -> cloudledger.v1.BandTable
+	48, // 24: cloudledger.v1.SettleStatusResponse.blockers:type_name -> cloudledger.v1.SettlementBlocker
+	50, // 25: cloudledger.v1.SettleResponse.status:type_name -> cloudledger.v1.SettleStatusResponse
+	56, // 26: cloudledger.v1.InvoiceReconcileRequest.lines:type_name -> cloudledger.v1.InvoiceLine
+	60, // 27: cloudledger.v1.InvoiceHistoryResponse.reconciliations:type_name -> cloudledger.v1.Reconciliation
+	13, // 28: cloudledger.v1.LedgerService.Submit:input_type -> cloudledger.v1.SubmitRequest
+	17, // 29: cloudledger.v1.LedgerService.ValidateImport:input_type -> cloudledger.v1.ValidateImportRequest
+	19, // 30: cloudledger.v1.LedgerService.QuotaOverruns:input_type -> cloudledger.v1.QuotaOverrunsRequest
+	22, // 31: cloudledger.v1.LedgerService.Verify:input_type -> cloudledger.v1.VerifyRequest
+	24, // 32: cloudledger.v1.LedgerService.ListLineItems:input_type -> cloudledger.v1.ListLineItemsRequest
+	27, // 33: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
+	28, // 34: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
+	31, // 35: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
+	40, // 36: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
+	45, // 37: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
+	47, // 38: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
+	49, // 39: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
+	52, // 40: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
+	54, // 41: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
+	57, // 42: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
+	59, // 43: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
+	33, // 44: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
+	36, // 45: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
+	38, // 46: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
+	15, // 47: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
+	18, // 48: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
+	21, // 49: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
+	23, // 50: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
+	26, // 51: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
+	29, // 52: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
+	30, // 53: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
+	32, // 54: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
+	42, // 55: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
+	46, // 56: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
+	51, // 57: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
+	50, // 58: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
+	53, // 59: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
+	55, // 60: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
+	58, // 61: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
+	61, // 62: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
+	35, // 63: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
+	37, // 64: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
+	39, // 65: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
+	47, // [47:66] is the sub-list for method output_type
+	28, // [28:47] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_cloudledger_v1_ledger_proto_init() }
@@ -2735,6 +4726,9 @@ func file_cloudledger_v1_ledger_proto_init() {
 		(*Command_ApprovalGrant)(nil),
 		(*Command_PeriodClose)(nil),
 		(*Command_CalendarYear)(nil),
+		(*Command_Evaluation)(nil),
+		(*Command_BandTable)(nil),
+		(*Command_SettlementWindow)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2742,7 +4736,7 @@ func file_cloudledger_v1_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cloudledger_v1_ledger_proto_rawDesc), len(file_cloudledger_v1_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   36,
+			NumMessages:   62,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -57,6 +57,27 @@ const (
 	// LedgerServiceGetResourceProcedure is the fully-qualified name of the LedgerService's GetResource
 	// RPC.
 	LedgerServiceGetResourceProcedure = "/cloudledger.v1.LedgerService/GetResource"
+	// LedgerServiceChargesProcedure is the fully-qualified name of the LedgerService's Charges RPC.
+	LedgerServiceChargesProcedure = "/cloudledger.v1.LedgerService/Charges"
+	// LedgerServiceBandTablesProcedure is the fully-qualified name of the LedgerService's BandTables
+	// RPC.
+	LedgerServiceBandTablesProcedure = "/cloudledger.v1.LedgerService/BandTables"
+	// LedgerServiceSettleProcedure is the fully-qualified name of the LedgerService's Settle RPC.
+	LedgerServiceSettleProcedure = "/cloudledger.v1.LedgerService/Settle"
+	// LedgerServiceSettleStatusProcedure is the fully-qualified name of the LedgerService's
+	// SettleStatus RPC.
+	LedgerServiceSettleStatusProcedure = "/cloudledger.v1.LedgerService/SettleStatus"
+	// LedgerServiceBudgetExportProcedure is the fully-qualified name of the LedgerService's
+	// BudgetExport RPC.
+	LedgerServiceBudgetExportProcedure = "/cloudledger.v1.LedgerService/BudgetExport"
+	// LedgerServiceStatementProcedure is the fully-qualified name of the LedgerService's Statement RPC.
+	LedgerServiceStatementProcedure = "/cloudledger.v1.LedgerService/Statement"
+	// LedgerServiceInvoiceReconcileProcedure is the fully-qualified name of the LedgerService's
+	// InvoiceReconcile RPC.
+	LedgerServiceInvoiceReconcileProcedure = "/cloudledger.v1.LedgerService/InvoiceReconcile"
+	// LedgerServiceInvoiceHistoryProcedure is the fully-qualified name of the LedgerService's
+	// InvoiceHistory RPC.
+	LedgerServiceInvoiceHistoryProcedure = "/cloudledger.v1.LedgerService/InvoiceHistory"
 	// ClusterServiceStatusProcedure is the fully-qualified name of the ClusterService's Status RPC.
 	ClusterServiceStatusProcedure = "/cloudledger.v1.ClusterService/Status"
 	// ClusterServiceAddNodeProcedure is the fully-qualified name of the ClusterService's AddNode RPC.
@@ -80,6 +101,25 @@ type LedgerServiceClient interface {
 	CalendarDeadline(context.Context, *connect.Request[v1.CalendarDeadlineRequest]) (*connect.Response[v1.CalendarDeadlineResponse], error)
 	CalendarDue(context.Context, *connect.Request[v1.CalendarDueRequest]) (*connect.Response[v1.CalendarDueResponse], error)
 	GetResource(context.Context, *connect.Request[v1.GetResourceRequest]) (*connect.Response[v1.GetResourceResponse], error)
+	// Charges rates the inclusive day range (SPEC: Rating) as of the applied index.
+	Charges(context.Context, *connect.Request[v1.ChargesRequest]) (*connect.Response[v1.ChargesResponse], error)
+	// BandTables lists the score → multiplier tables set on the ledger (the default of
+	// RATING_DEFAULTS.md applies before the first).
+	BandTables(context.Context, *connect.Request[v1.BandTablesRequest]) (*connect.Response[v1.BandTablesResponse], error)
+	// Settle moves a settlement year: run (draft), audit (refused with every reason while a
+	// month of the window is open or a charge provisional; freezes the figures), submit, pay.
+	Settle(context.Context, *connect.Request[v1.SettleRequest]) (*connect.Response[v1.SettleResponse], error)
+	SettleStatus(context.Context, *connect.Request[v1.SettleStatusRequest]) (*connect.Response[v1.SettleStatusResponse], error)
+	// BudgetExport renders the budget export of an audited year (csv, xlsx or json); the same
+	// Raft index always gives the same bytes.
+	BudgetExport(context.Context, *connect.Request[v1.BudgetExportRequest]) (*connect.Response[v1.BudgetExportResponse], error)
+	// Statement renders the monthly statement of a department or a provider (csv or json).
+	Statement(context.Context, *connect.Request[v1.StatementRequest]) (*connect.Response[v1.StatementResponse], error)
+	// InvoiceReconcile checks a provider's invoice against the rated charges of a month and
+	// records the outcome on the ledger.
+	InvoiceReconcile(context.Context, *connect.Request[v1.InvoiceReconcileRequest]) (*connect.Response[v1.InvoiceReconcileResponse], error)
+	// InvoiceHistory lists a provider's recorded reconciliations, oldest first.
+	InvoiceHistory(context.Context, *connect.Request[v1.InvoiceHistoryRequest]) (*connect.Response[v1.InvoiceHistoryResponse], error)
 }
 
 // NewLedgerServiceClient constructs a client for the cloudledger.v1.LedgerService service. By
@@ -141,6 +181,54 @@ func NewLedgerServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(ledgerServiceMethods.ByName("GetResource")),
 			connect.WithClientOptions(opts...),
 		),
+		charges: connect.NewClient[v1.ChargesRequest, v1.ChargesResponse](
+			httpClient,
+			baseURL+LedgerServiceChargesProcedure,
+			connect.WithSchema(ledgerServiceMethods.ByName("Charges")),
+			connect.WithClientOptions(opts...),
+		),
+		bandTables: connect.NewClient[v1.BandTablesRequest, v1.BandTablesResponse](
+			httpClient,
+			baseURL+LedgerServiceBandTablesProcedure,
+			connect.WithSchema(ledgerServiceMethods.ByName("BandTables")),
+			connect.WithClientOptions(opts...),
+		),
+		settle: connect.NewClient[v1.SettleRequest, v1.SettleResponse](
+			httpClient,
+			baseURL+LedgerServiceSettleProcedure,
+			connect.WithSchema(ledgerServiceMethods.ByName("Settle")),
+			connect.WithClientOptions(opts...),
+		),
+		settleStatus: connect.NewClient[v1.SettleStatusRequest, v1.SettleStatusResponse](
+			httpClient,
+			baseURL+LedgerServiceSettleStatusProcedure,
+			connect.WithSchema(ledgerServiceMethods.ByName("SettleStatus")),
+			connect.WithClientOptions(opts...),
+		),
+		budgetExport: connect.NewClient[v1.BudgetExportRequest, v1.BudgetExportResponse](
+			httpClient,
+			baseURL+LedgerServiceBudgetExportProcedure,
+			connect.WithSchema(ledgerServiceMethods.ByName("BudgetExport")),
+			connect.WithClientOptions(opts...),
+		),
+		statement: connect.NewClient[v1.StatementRequest, v1.StatementResponse](
+			httpClient,
+			baseURL+LedgerServiceStatementProcedure,
+			connect.WithSchema(ledgerServiceMethods.ByName("Statement")),
+			connect.WithClientOptions(opts...),
+		),
+		invoiceReconcile: connect.NewClient[v1.InvoiceReconcileRequest, v1.InvoiceReconcileResponse](
+			httpClient,
+			baseURL+LedgerServiceInvoiceReconcileProcedure,
+			connect.WithSchema(ledgerServiceMethods.ByName("InvoiceReconcile")),
+			connect.WithClientOptions(opts...),
+		),
+		invoiceHistory: connect.NewClient[v1.InvoiceHistoryRequest, v1.InvoiceHistoryResponse](
+			httpClient,
+			baseURL+LedgerServiceInvoiceHistoryProcedure,
+			connect.WithSchema(ledgerServiceMethods.ByName("InvoiceHistory")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -154,6 +242,14 @@ type ledgerServiceClient struct {
 	calendarDeadline *connect.Client[v1.CalendarDeadlineRequest, v1.CalendarDeadlineResponse]
 	calendarDue      *connect.Client[v1.CalendarDueRequest, v1.CalendarDueResponse]
 	getResource      *connect.Client[v1.GetResourceRequest, v1.GetResourceResponse]
+	charges          *connect.Client[v1.ChargesRequest, v1.ChargesResponse]
+	bandTables       *connect.Client[v1.BandTablesRequest, v1.BandTablesResponse]
+	settle           *connect.Client[v1.SettleRequest, v1.SettleResponse]
+	settleStatus     *connect.Client[v1.SettleStatusRequest, v1.SettleStatusResponse]
+	budgetExport     *connect.Client[v1.BudgetExportRequest, v1.BudgetExportResponse]
+	statement        *connect.Client[v1.StatementRequest, v1.StatementResponse]
+	invoiceReconcile *connect.Client[v1.InvoiceReconcileRequest, v1.InvoiceReconcileResponse]
+	invoiceHistory   *connect.Client[v1.InvoiceHistoryRequest, v1.InvoiceHistoryResponse]
 }
 
 // Submit calls cloudledger.v1.LedgerService.Submit.
@@ -196,6 +292,46 @@ func (c *ledgerServiceClient) GetResource(ctx context.Context, req *connect.Requ
 	return c.getResource.CallUnary(ctx, req)
 }
 
+// Charges calls cloudledger.v1.LedgerService.Charges.
+func (c *ledgerServiceClient) Charges(ctx context.Context, req *connect.Request[v1.ChargesRequest]) (*connect.Response[v1.ChargesResponse], error) {
+	return c.charges.CallUnary(ctx, req)
+}
+
+// BandTables calls cloudledger.v1.LedgerService.BandTables.
+func (c *ledgerServiceClient) BandTables(ctx context.Context, req *connect.Request[v1.BandTablesRequest]) (*connect.Response[v1.BandTablesResponse], error) {
+	return c.bandTables.CallUnary(ctx, req)
+}
+
+// Settle calls cloudledger.v1.LedgerService.Settle.
+func (c *ledgerServiceClient) Settle(ctx context.Context, req *connect.Request[v1.SettleRequest]) (*connect.Response[v1.SettleResponse], error) {
+	return c.settle.CallUnary(ctx, req)
+}
+
+// SettleStatus calls cloudledger.v1.LedgerService.SettleStatus.
+func (c *ledgerServiceClient) SettleStatus(ctx context.Context, req *connect.Request[v1.SettleStatusRequest]) (*connect.Response[v1.SettleStatusResponse], error) {
+	return c.settleStatus.CallUnary(ctx, req)
+}
+
+// BudgetExport calls cloudledger.v1.LedgerService.BudgetExport.
+func (c *ledgerServiceClient) BudgetExport(ctx context.Context, req *connect.Request[v1.BudgetExportRequest]) (*connect.Response[v1.BudgetExportResponse], error) {
+	return c.budgetExport.CallUnary(ctx, req)
+}
+
+// Statement calls cloudledger.v1.LedgerService.Statement.
+func (c *ledgerServiceClient) Statement(ctx context.Context, req *connect.Request[v1.StatementRequest]) (*connect.Response[v1.StatementResponse], error) {
+	return c.statement.CallUnary(ctx, req)
+}
+
+// InvoiceReconcile calls cloudledger.v1.LedgerService.InvoiceReconcile.
+func (c *ledgerServiceClient) InvoiceReconcile(ctx context.Context, req *connect.Request[v1.InvoiceReconcileRequest]) (*connect.Response[v1.InvoiceReconcileResponse], error) {
+	return c.invoiceReconcile.CallUnary(ctx, req)
+}
+
+// InvoiceHistory calls cloudledger.v1.LedgerService.InvoiceHistory.
+func (c *ledgerServiceClient) InvoiceHistory(ctx context.Context, req *connect.Request[v1.InvoiceHistoryRequest]) (*connect.Response[v1.InvoiceHistoryResponse], error) {
+	return c.invoiceHistory.CallUnary(ctx, req)
+}
+
 // LedgerServiceHandler is an implementation of the cloudledger.v1.LedgerService service.
 type LedgerServiceHandler interface {
 	// Submit applies one request atomically: every command applies, or none does.
@@ -210,6 +346,25 @@ type LedgerServiceHandler interface {
 	CalendarDeadline(context.Context, *connect.Request[v1.CalendarDeadlineRequest]) (*connect.Response[v1.CalendarDeadlineResponse], error)
 	CalendarDue(context.Context, *connect.Request[v1.CalendarDueRequest]) (*connect.Response[v1.CalendarDueResponse], error)
 	GetResource(context.Context, *connect.Request[v1.GetResourceRequest]) (*connect.Response[v1.GetResourceResponse], error)
+	// Charges rates the inclusive day range (SPEC: Rating) as of the applied index.
+	Charges(context.Context, *connect.Request[v1.ChargesRequest]) (*connect.Response[v1.ChargesResponse], error)
+	// BandTables lists the score → multiplier tables set on the ledger (the default of
+	// RATING_DEFAULTS.md applies before the first).
+	BandTables(context.Context, *connect.Request[v1.BandTablesRequest]) (*connect.Response[v1.BandTablesResponse], error)
+	// Settle moves a settlement year: run (draft), audit (refused with every reason while a
+	// month of the window is open or a charge provisional; freezes the figures), submit, pay.
+	Settle(context.Context, *connect.Request[v1.SettleRequest]) (*connect.Response[v1.SettleResponse], error)
+	SettleStatus(context.Context, *connect.Request[v1.SettleStatusRequest]) (*connect.Response[v1.SettleStatusResponse], error)
+	// BudgetExport renders the budget export of an audited year (csv, xlsx or json); the same
+	// Raft index always gives the same bytes.
+	BudgetExport(context.Context, *connect.Request[v1.BudgetExportRequest]) (*connect.Response[v1.BudgetExportResponse], error)
+	// Statement renders the monthly statement of a department or a provider (csv or json).
+	Statement(context.Context, *connect.Request[v1.StatementRequest]) (*connect.Response[v1.StatementResponse], error)
+	// InvoiceReconcile checks a provider's invoice against the rated charges of a month and
+	// records the outcome on the ledger.
+	InvoiceReconcile(context.Context, *connect.Request[v1.InvoiceReconcileRequest]) (*connect.Response[v1.InvoiceReconcileResponse], error)
+	// InvoiceHistory lists a provider's recorded reconciliations, oldest first.
+	InvoiceHistory(context.Context, *connect.Request[v1.InvoiceHistoryRequest]) (*connect.Response[v1.InvoiceHistoryResponse], error)
 }
 
 // NewLedgerServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -267,6 +422,54 @@ func NewLedgerServiceHandler(svc LedgerServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(ledgerServiceMethods.ByName("GetResource")),
 		connect.WithHandlerOptions(opts...),
 	)
+	ledgerServiceChargesHandler := connect.NewUnaryHandler(
+		LedgerServiceChargesProcedure,
+		svc.Charges,
+		connect.WithSchema(ledgerServiceMethods.ByName("Charges")),
+		connect.WithHandlerOptions(opts...),
+	)
+	ledgerServiceBandTablesHandler := connect.NewUnaryHandler(
+		LedgerServiceBandTablesProcedure,
+		svc.BandTables,
+		connect.WithSchema(ledgerServiceMethods.ByName("BandTables")),
+		connect.WithHandlerOptions(opts...),
+	)
+	ledgerServiceSettleHandler := connect.NewUnaryHandler(
+		LedgerServiceSettleProcedure,
+		svc.Settle,
+		connect.WithSchema(ledgerServiceMethods.ByName("Settle")),
+		connect.WithHandlerOptions(opts...),
+	)
+	ledgerServiceSettleStatusHandler := connect.NewUnaryHandler(
+		LedgerServiceSettleStatusProcedure,
+		svc.SettleStatus,
+		connect.WithSchema(ledgerServiceMethods.ByName("SettleStatus")),
+		connect.WithHandlerOptions(opts...),
+	)
+	ledgerServiceBudgetExportHandler := connect.NewUnaryHandler(
+		LedgerServiceBudgetExportProcedure,
+		svc.BudgetExport,
+		connect.WithSchema(ledgerServiceMethods.ByName("BudgetExport")),
+		connect.WithHandlerOptions(opts...),
+	)
+	ledgerServiceStatementHandler := connect.NewUnaryHandler(
+		LedgerServiceStatementProcedure,
+		svc.Statement,
+		connect.WithSchema(ledgerServiceMethods.ByName("Statement")),
+		connect.WithHandlerOptions(opts...),
+	)
+	ledgerServiceInvoiceReconcileHandler := connect.NewUnaryHandler(
+		LedgerServiceInvoiceReconcileProcedure,
+		svc.InvoiceReconcile,
+		connect.WithSchema(ledgerServiceMethods.ByName("InvoiceReconcile")),
+		connect.WithHandlerOptions(opts...),
+	)
+	ledgerServiceInvoiceHistoryHandler := connect.NewUnaryHandler(
+		LedgerServiceInvoiceHistoryProcedure,
+		svc.InvoiceHistory,
+		connect.WithSchema(ledgerServiceMethods.ByName("InvoiceHistory")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/cloudledger.v1.LedgerService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case LedgerServiceSubmitProcedure:
@@ -285,6 +488,22 @@ func NewLedgerServiceHandler(svc LedgerServiceHandler, opts ...connect.HandlerOp
 			ledgerServiceCalendarDueHandler.ServeHTTP(w, r)
 		case LedgerServiceGetResourceProcedure:
 			ledgerServiceGetResourceHandler.ServeHTTP(w, r)
+		case LedgerServiceChargesProcedure:
+			ledgerServiceChargesHandler.ServeHTTP(w, r)
+		case LedgerServiceBandTablesProcedure:
+			ledgerServiceBandTablesHandler.ServeHTTP(w, r)
+		case LedgerServiceSettleProcedure:
+			ledgerServiceSettleHandler.ServeHTTP(w, r)
+		case LedgerServiceSettleStatusProcedure:
+			ledgerServiceSettleStatusHandler.ServeHTTP(w, r)
+		case LedgerServiceBudgetExportProcedure:
+			ledgerServiceBudgetExportHandler.ServeHTTP(w, r)
+		case LedgerServiceStatementProcedure:
+			ledgerServiceStatementHandler.ServeHTTP(w, r)
+		case LedgerServiceInvoiceReconcileProcedure:
+			ledgerServiceInvoiceReconcileHandler.ServeHTTP(w, r)
+		case LedgerServiceInvoiceHistoryProcedure:
+			ledgerServiceInvoiceHistoryHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -324,6 +543,38 @@ func (UnimplementedLedgerServiceHandler) CalendarDue(context.Context, *connect.R
 
 func (UnimplementedLedgerServiceHandler) GetResource(context.Context, *connect.Request[v1.GetResourceRequest]) (*connect.Response[v1.GetResourceResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.LedgerService.GetResource is not implemented"))
+}
+
+func (UnimplementedLedgerServiceHandler) Charges(context.Context, *connect.Request[v1.ChargesRequest]) (*connect.Response[v1.ChargesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.LedgerService.Charges is not implemented"))
+}
+
+func (UnimplementedLedgerServiceHandler) BandTables(context.Context, *connect.Request[v1.BandTablesRequest]) (*connect.Response[v1.BandTablesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.LedgerService.BandTables is not implemented"))
+}
+
+func (UnimplementedLedgerServiceHandler) Settle(context.Context, *connect.Request[v1.SettleRequest]) (*connect.Response[v1.SettleResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.LedgerService.Settle is not implemented"))
+}
+
+func (UnimplementedLedgerServiceHandler) SettleStatus(context.Context, *connect.Request[v1.SettleStatusRequest]) (*connect.Response[v1.SettleStatusResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.LedgerService.SettleStatus is not implemented"))
+}
+
+func (UnimplementedLedgerServiceHandler) BudgetExport(context.Context, *connect.Request[v1.BudgetExportRequest]) (*connect.Response[v1.BudgetExportResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.LedgerService.BudgetExport is not implemented"))
+}
+
+func (UnimplementedLedgerServiceHandler) Statement(context.Context, *connect.Request[v1.StatementRequest]) (*connect.Response[v1.StatementResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.LedgerService.Statement is not implemented"))
+}
+
+func (UnimplementedLedgerServiceHandler) InvoiceReconcile(context.Context, *connect.Request[v1.InvoiceReconcileRequest]) (*connect.Response[v1.InvoiceReconcileResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.LedgerService.InvoiceReconcile is not implemented"))
+}
+
+func (UnimplementedLedgerServiceHandler) InvoiceHistory(context.Context, *connect.Request[v1.InvoiceHistoryRequest]) (*connect.Response[v1.InvoiceHistoryResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.LedgerService.InvoiceHistory is not implemented"))
 }
 
 // ClusterServiceClient is a client for the cloudledger.v1.ClusterService service.

@@ -1,0 +1,75 @@
+package server
+
+import (
+	"context"
+
+	"connectrpc.com/connect"
+
+	"github.com/cloudledger/cloudledger/calendar"
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+	"github.com/cloudledger/cloudledger/ledger"
+	"github.com/cloudledger/cloudledger/rating"
+)
+
+// Charges rates on this node after the read barrier: on the leader with a linearizable
+// read, or on the addressed node's own state when the caller asked for a stale read.
+// Either way the result names the Raft index and head hash it was computed at.
+func (h *ledgerService) Charges(ctx context.Context, req *connect.Request[v1.ChargesRequest]) (*connect.Response[v1.ChargesResponse], error) {
+	m := req.Msg
+	from, err := calendar.ParseDate(m.GetFrom())
+	if err != nil {
+		return nil, detailError(ledger.Errf(ledger.CodeInvalidDate, "from", "%v", err), 0)
+	}
+	to, err := calendar.ParseDate(m.GetTo())
+	if err != nil {
+		return nil, detailError(ledger.Errf(ledger.CodeInvalidDate, "to", "%v", err), 0)
+	}
+	if err := h.s.readBarrier(ctx, req.Header()); err != nil {
+		return nil, toConnect(err)
+	}
+	res, err := h.s.rate(rating.Options{From: from, To: to, Department: m.GetDepartment(), Provider: m.GetProvider()})
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	out := &v1.ChargesResponse{AppliedIndex: res.Head.AppliedIndex, HeadHash: res.Head.Hash.String(),
+		TotalBaseAmount: res.Total.BaseAmount.StringFixed(2), TotalAmount: res.Total.Amount.StringFixed(2),
+		ProvisionalLines: uint32(len(res.Provisional)), Lines: make([]*v1.ChargeLine, len(res.Lines))}
+	for _, u := range res.Unscored {
+		pu := &v1.UnscoredDays{Provider: u.Provider}
+		for _, d := range u.Days {
+			pu.Days = append(pu.Days, &v1.DayRange{From: d.From.String(), To: d.To.String()})
+		}
+		out.Unscored = append(out.Unscored, pu)
+	}
+	for i, l := range res.Lines {
+		r := l.Record()
+		out.Lines[i] = &v1.ChargeLine{Month: r[0], Department: r[1], Project: r[2], Provider: r[3], Item: r[4], Billing: r[5],
+			Quantity: r[6], Unit: r[7], BaseAmount: r[8], Multiplier: r[9], Amount: r[10], ProvisionalDays: uint32(l.ProvisionalDays)}
+	}
+	return connect.NewResponse(out), nil
+}
+
+// rate reads the ledger as of its applied index and rates it. Operations after the end of
+// the month of opt.To cannot change the range's charges, so they are not read.
+func (s *Server) rate(opt rating.Options) (*rating.Result, error) {
+	if opt.From.Valid() && opt.To.Valid() && opt.To.Before(opt.From) {
+		return rating.Rate(&ledger.RatingData{}, opt) // the range error, before any reading
+	}
+	data, err := s.ledger.RatingData(ledger.RatingFilter{Before: calendar.MonthOf(opt.To).Next().First().Start(),
+		Department: opt.Department, Provider: opt.Provider})
+	if err != nil {
+		return nil, err
+	}
+	return rating.Rate(data, opt)
+}
+
+func (h *ledgerService) BandTables(ctx context.Context, req *connect.Request[v1.BandTablesRequest]) (*connect.Response[v1.BandTablesResponse], error) {
+	if err := h.s.readBarrier(ctx, req.Header()); err != nil {
+		return nil, toConnect(err)
+	}
+	out := &v1.BandTablesResponse{DefaultTable: fromBandTable(ledger.DefaultBandTable())}
+	for _, t := range h.s.ledger.BandTables() {
+		out.Tables = append(out.Tables, fromBandTable(t))
+	}
+	return connect.NewResponse(out), nil
+}
