@@ -7,10 +7,10 @@ BUF_VERSION                  := v1.75.0
 PROTOC_GEN_GO_VERSION        := v1.36.12
 PROTOC_GEN_CONNECT_GO_VERSION := v1.21.1
 GOBIN     := $(shell $(GO) env GOPATH)/bin
-FUZZTIME  ?= 4s
+FUZZTIME  ?= 30000x # executions per target (a count: see scripts/fuzz.sh)
 COMPOSE   := $(shell command -v docker-compose >/dev/null 2>&1 && echo docker-compose || echo docker compose)
 
-.PHONY: build run test unit fuzz bench proto lint image cluster-up cluster-down clean demo-data
+.PHONY: build run test unit fuzz bench proto lint image cluster-up cluster-down clean demo-data kafka-dev
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ledgerd ./cmd/ledgerd
@@ -21,7 +21,7 @@ run: build
 	./scripts/run-demo.sh
 
 # What CI runs: vet, every test (unit, cluster over real TCP, CLI end to end), then each
-# fuzz target for a few seconds on top of its committed corpus.
+# fuzz target for 30,000 executions on top of its committed corpus.
 test: lint unit fuzz
 
 unit:
@@ -61,3 +61,7 @@ demo-data:
 
 clean:
 	rm -rf $(BIN)
+
+# An in-process Kafka broker (kfake) on 127.0.0.1:9092 with CloudLedger's topics.
+kafka-dev:
+	$(GO) run ./cmd/kafka-dev

@@ -17,9 +17,9 @@ import (
 // Timeouts short enough for fast tests, long enough for 2 busy cores with
 // fsync on.
 const (
-	testHeartbeat   = 150 * time.Millisecond
-	testElection    = 150 * time.Millisecond
-	testLeaderLease = 100 * time.Millisecond
+	testHeartbeat   = 400 * time.Millisecond
+	testElection    = 400 * time.Millisecond
+	testLeaderLease = 300 * time.Millisecond
 	testCommit      = 5 * time.Millisecond
 	testWait        = 15 * time.Second
 )

@@ -25,6 +25,7 @@ bin/ledgerctl import departments examples/demo/departments.csv
 bin/ledgerctl import providers examples/demo/providers.csv
 bin/ledgerctl import projects examples/demo/projects.csv
 bin/ledgerctl import catalog examples/demo/catalog.csv
+bin/ledgerctl import evaluations examples/demo/evaluations.csv
 # The health commission's HIS expansion was approved by the supervisor (经信主管部门). A fixed
 # key makes re-running the demo a no-op.
 bin/ledgerctl --key demo/approval/health-vcpu approval grant --department health --class vcpu --ceiling 200 --ref '经信审〔2025〕12号'
@@ -35,11 +36,16 @@ echo
 bin/ledgerctl verify
 echo
 bin/ledgerctl quota overruns
+echo
+echo "== charges of March 2026 (bin/ledgerctl charges --from 2026-03-01 --to 2026-03-31) =="
+bin/ledgerctl charges --from 2026-03-01 --to 2026-03-31 --department health
 cat <<MSG
 
 CloudLedger is running on $CLOUDLEDGER_SERVER (data in $DATA). In another terminal:
   export CLOUDLEDGER_TOKEN=\$(cat $DATA/admin.token)
   bin/ledgerctl quota overruns
+  bin/ledgerctl charges --from 2025-09-01 --to 2026-08-31 --format csv -o charges.csv
+  bin/ledgerctl bands show
   bin/ledgerctl cluster status
 Press Ctrl-C to stop.
 MSG

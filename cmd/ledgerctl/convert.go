@@ -62,6 +62,18 @@ func toProto(c ledger.Command, line int) (*v1.Command, error) {
 			return nil, err
 		}
 		out.Body = &v1.Command_CalendarYear{CalendarYear: &v1.CalendarYear{Json: string(js)}}
+	case *ledger.SetEvaluation:
+		out.Body = &v1.Command_Evaluation{Evaluation: &v1.Evaluation{
+			Provider: b.Provider, From: b.From.String(), To: b.To.String(), Score: b.Score.String(),
+		}}
+	case *ledger.SetBandTable:
+		bt := &v1.BandTable{EffectiveFrom: b.Table.EffectiveFrom.String()}
+		for _, band := range b.Table.Bands {
+			bt.Bands = append(bt.Bands, &v1.Band{MinScore: band.MinScore.String(), MaxScore: band.MaxScore.String(), Multiplier: band.Multiplier.String()})
+		}
+		out.Body = &v1.Command_BandTable{BandTable: bt}
+	case *ledger.SetSettlementWindow:
+		out.Body = &v1.Command_SettlementWindow{SettlementWindow: &v1.SettlementWindow{EndMonth: int32(b.EndMonth)}}
 	default:
 		return nil, fmt.Errorf("a %T command cannot be sent through the API", c.Body)
 	}

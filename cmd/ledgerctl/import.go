@@ -33,6 +33,7 @@ var kindHelp = map[interchange.Kind]string{
 	interchange.KindProviders:   "providers (云服务商)",
 	interchange.KindProjects:    "projects and their quotas, one row per quota class (项目配额)",
 	interchange.KindCatalog:     "catalog items and prices (服务目录)",
+	interchange.KindEvaluations: "providers' evaluation scores, 0–100 over a date range (效能评估)",
 	interchange.KindEvents:      "resource events: allocate, expand, reduce, reclaim, usage, extend (资源变更)",
 }
 

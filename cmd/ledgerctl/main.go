@@ -118,6 +118,12 @@ and a bad import row prints FILE:LINE: FIELD: CODE: MESSAGE.`,
 		newResourceCommand(g),
 		newCalendarCommand(g),
 		newVerifyCommand(g),
+		newChargesCommand(g),
+		newBandsCommand(g),
+		newSettleCommand(g),
+		newBudgetCommand(g),
+		newStatementCommand(g),
+		newInvoiceCommand(g),
 		newClusterCommand(g),
 	)
 	return root

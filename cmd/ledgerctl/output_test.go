@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -175,4 +177,37 @@ func TestLangLabels(t *testing.T) {
 	if got := lang("zh").m("无超配", "no overruns"); got != "无超配 / no overruns" {
 		t.Fatal(got)
 	}
+}
+
+// FuzzParseBands: a band table file never crashes the parser; a refusal carries a code,
+// and what it accepts survives a round trip through the same format.
+func FuzzParseBands(f *testing.F) {
+	f.Add([]byte("min_score,max_score,multiplier\n0,60,0.8\n60,100,1\n"))
+	f.Add([]byte("\ufeffmin_score,max_score,multiplier\n0,x,1\n"))
+	f.Add([]byte("min_score,max_score,multiplier\n\"0,60,0.8\n"))
+	f.Add([]byte("min_score,max_score\n"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		bands, err := parseBands("b.csv", raw)
+		if err != nil {
+			var ce *cliError
+			if !errors.As(err, &ce) || ce.code == "" {
+				t.Fatalf("a refusal without a code: %v", err)
+			}
+			return
+		}
+		var b strings.Builder
+		b.WriteString("min_score,max_score,multiplier\n")
+		for _, x := range bands {
+			fmt.Fprintf(&b, "%s,%s,%s\n", x.MinScore, x.MaxScore, x.Multiplier)
+		}
+		again, err := parseBands("b.csv", []byte(b.String()))
+		if err != nil || len(again) != len(bands) {
+			t.Fatalf("round trip: %v, %d bands, want %d", err, len(again), len(bands))
+		}
+		for i := range bands {
+			if !again[i].MinScore.Equal(bands[i].MinScore) || !again[i].MaxScore.Equal(bands[i].MaxScore) || !again[i].Multiplier.Equal(bands[i].Multiplier) {
+				t.Fatalf("band %d: %+v, then %+v", i, bands[i], again[i])
+			}
+		}
+	})
 }

@@ -33,6 +33,8 @@ func main() {
 	flag.BoolVar(&cfg.FastTimeouts, "fast-elections", false, "sub-second Raft timeouts, for clusters on one machine (tests, benchmarks)")
 	pprofAddr := flag.String("pprof", "", "serve Go's /debug/pprof on this address (e.g. 127.0.0.1:6060; off by default)")
 	logLevel := flag.String("log-level", "info", "debug, info, warn or error")
+	var kf kafkaFlags
+	kf.register()
 	flag.Parse()
 
 	if os.Getenv("GOGC") == "" {
@@ -49,6 +51,12 @@ func main() {
 		go func() { _ = http.ListenAndServe(*pprofAddr, nil) }() // DefaultServeMux carries net/http/pprof
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	kc, err := kf.config(cfg.Logger)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "ledgerd: %v\n", err)
+		os.Exit(2)
+	}
+	cfg.Kafka = kc
 	s, err := server.Start(cfg)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "ledgerd: %v\n", err)

@@ -98,6 +98,12 @@ func Generate(catalog string) Files {
 		"edu-exam,edu,招生考试信息平台,vcpu,80\n" +
 		"bigdata-share,bigdata,政务数据共享交换平台,storage_gb,12000\n"
 
+	// Quarterly evaluation scores (效能评估) of the settlement year 2026. Aliyun's last
+	// quarter is not scored yet, so its charges from June on are provisional.
+	f["evaluations.csv"] = "provider,from,to,score\n" +
+		"ctyun,2025-07-01,2025-09-30,92\nctyun,2025-10-01,2025-12-31,88.5\nctyun,2026-01-01,2026-03-31,91\nctyun,2026-04-01,2026-06-30,94\nctyun,2026-07-01,2026-09-30,90\n" +
+		"hwcloud,2025-07-01,2025-09-30,85\nhwcloud,2025-10-01,2025-12-31,79\nhwcloud,2026-01-01,2026-03-31,83\nhwcloud,2026-04-01,2026-06-30,86\nhwcloud,2026-07-01,2026-09-30,88\n" +
+		"aliyun,2025-07-01,2025-09-30,93\naliyun,2025-10-01,2025-12-31,91\naliyun,2026-01-01,2026-03-31,68\naliyun,2026-04-01,2026-05-31,75\n"
 	f["events.csv"] = events()
 	return f
 }

@@ -28,34 +28,42 @@ import (
 const Token = "test-admin-token"
 
 var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
+	buildMu sync.Mutex
+	built   = map[string]string{} // command → binary
 )
 
 // Binary builds cmd/ledgerd once per test process.
-func Binary(tb testing.TB) string {
+func Binary(tb testing.TB) string { return buildCommand(tb, "ledgerd") }
+
+// CtlBinary builds cmd/ledgerctl once per test process.
+func CtlBinary(tb testing.TB) string { return buildCommand(tb, "ledgerctl") }
+
+func buildCommand(tb testing.TB, name string) string {
 	tb.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "ledgerd-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "ledgerd")
-		_, file, _, _ := runtime.Caller(0)
-		root := filepath.Join(filepath.Dir(file), "..", "..")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/ledgerd")
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ledgerd: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		tb.Fatal(buildErr)
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if p, ok := built[name]; ok {
+		return p
 	}
-	return binPath
+	dir, err := os.MkdirTemp("", name+"-bin-")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	path := filepath.Join(dir, name)
+	cmd := exec.Command("go", "build", "-o", path, "./cmd/"+name)
+	cmd.Dir = RepoRoot()
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("go build %s: %v\n%s", name, err, out)
+	}
+	built[name] = path
+	return path
+}
+
+// RepoRoot is the module's root directory.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
 // Options tune a cluster.

@@ -120,3 +120,35 @@ func (r repeatReader) Read(p []byte) (int, error) {
 }
 
 var _ = bytes.MinRead
+
+// Issue 4: what the InvoiceReconcile RPC is sent is checked again on the server (a client
+// other than ledgerctl may skip settlement.ParseInvoice): duplicate lines, bad ids, bad
+// amounts and a bad file hash are refused and nothing is recorded.
+func TestInvoiceReconcileChecksItsInput(t *testing.T) {
+	e := setup(t)
+	before := e.head()
+	client := cloudledgerv1connect.NewLedgerServiceClient(http.DefaultClient, e.url)
+	sha := strings.Repeat("0f", 32)
+	line := func(n uint32, project, amount string) *v1.InvoiceLine {
+		return &v1.InvoiceLine{Line: n, Department: "d1", Project: project, Item: "ecs.vcpu", Amount: amount}
+	}
+	for _, c := range []struct {
+		name  string
+		req   *v1.InvoiceReconcileRequest
+		wants string
+	}{
+		{"duplicate", &v1.InvoiceReconcileRequest{Provider: "p1", Month: "2026-03", InvoiceSha256: sha, Lines: []*v1.InvoiceLine{line(2, "prj1", "1"), line(3, "prj1", "2")}}, "duplicate_line"},
+		{"space in an id", &v1.InvoiceReconcileRequest{Provider: "p1", Month: "2026-03", InvoiceSha256: sha, Lines: []*v1.InvoiceLine{line(2, "prj 1", "1")}}, "invalid_value"},
+		{"empty project", &v1.InvoiceReconcileRequest{Provider: "p1", Month: "2026-03", InvoiceSha256: sha, Lines: []*v1.InvoiceLine{line(2, "", "1")}}, "missing_field"},
+		{"exponent", &v1.InvoiceReconcileRequest{Provider: "p1", Month: "2026-03", InvoiceSha256: sha, Lines: []*v1.InvoiceLine{line(2, "prj1", "1E9")}}, "invalid_quantity"},
+		{"file hash", &v1.InvoiceReconcileRequest{Provider: "p1", Month: "2026-03", InvoiceSha256: "abc", Lines: []*v1.InvoiceLine{line(2, "prj1", "1")}}, "invalid_value"},
+	} {
+		_, err := client.InvoiceReconcile(context.Background(), testcluster.Authorize(connect.NewRequest(c.req), false))
+		if err == nil || !strings.Contains(err.Error(), c.wants) {
+			t.Errorf("%s: %v, want %s", c.name, err, c.wants)
+		}
+	}
+	if e.head() != before {
+		t.Fatal("a refused reconciliation was recorded")
+	}
+}

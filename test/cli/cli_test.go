@@ -9,43 +9,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cloudledger/cloudledger/internal/testcluster"
 )
 
-var (
-	ctlOnce sync.Once
-	ctlPath string
-	ctlErr  error
-)
-
-func ledgerctl(t *testing.T) string {
-	t.Helper()
-	ctlOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "ledgerctl-bin-")
-		if err != nil {
-			ctlErr = err
-			return
-		}
-		ctlPath = filepath.Join(dir, "ledgerctl")
-		_, file, _, _ := runtime.Caller(0)
-		cmd := exec.Command("go", "build", "-o", ctlPath, "./cmd/ledgerctl")
-		cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			ctlErr = err
-			ctlPath = string(out)
-		}
-	})
-	if ctlErr != nil {
-		t.Fatalf("build ledgerctl: %v\n%s", ctlErr, ctlPath)
-	}
-	return ctlPath
-}
+func ledgerctl(t *testing.T) string { return testcluster.CtlBinary(t) }
 
 type env struct {
 	t   *testing.T
@@ -149,6 +120,11 @@ func TestBadImportsChangeNothing(t *testing.T) {
 		{"department with unknown parent", "departments", "department,name,parent,funding\nd9,某局,dX,budget\n", `bad\.csv:2: parent: unknown_department`},
 		{"bad funding", "departments", "department,name,parent,funding\nd9,某局,,free\n", `bad\.csv:2: funding: invalid_value`},
 		{"catalog bad billing", "catalog", "item,name,category,unit,billing,quota_class,price,provider,effective_from\nx,x,x,x,monthly,,1,,2025-01-01\n", `bad\.csv:2: billing: invalid_value`},
+		// Issue 3, must show 5: scores outside 0–100, a range that ends before it starts.
+		{"score above 100", "evaluations", "provider,from,to,score\np1,2026-01-01,2026-03-31,100.5\n", `bad\.csv:2: score: invalid_score`},
+		{"negative score", "evaluations", "provider,from,to,score\np1,2026-01-01,2026-03-31,-2\n", `bad\.csv:2: score: invalid_score`},
+		{"evaluation range reversed", "evaluations", "provider,from,to,score\np1,2026-03-31,2026-01-01,90\n", `bad\.csv:2: to: invalid_range`},
+		{"evaluation of unknown provider", "evaluations", "provider,from,to,score\npX,2026-01-01,2026-03-31,90\n", `bad\.csv:2: provider: unknown_provider`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -222,5 +198,51 @@ func TestQuotaOverrunsTable(t *testing.T) {
 	csv, code := e.run("quota", "overruns", "--format", "csv")
 	if code != 0 || !strings.HasPrefix(csv, "\ufeff") {
 		t.Fatalf("CSV export must start with a UTF-8 BOM for Excel: %q", csv)
+	}
+}
+
+// Issue 3, must show 5: band tables that overlap or leave a gap, and charges for a reversed
+// range or an unknown department or provider: a clear error with its code, nothing changed.
+func TestBadBandTablesAndChargeQueries(t *testing.T) {
+	e := setup(t)
+	before := e.head()
+	header := "min_score,max_score,multiplier\n"
+	for _, c := range []struct{ name, body, want string }{
+		{"overlap", header + "0,70,0.9\n60,100,1\n", `invalid_band_table: min_score: .*bands\.csv:.*overlap`},
+		{"gap", header + "0,60,0.9\n70,100,1\n", `invalid_band_table: min_score: .*bands\.csv:.*gap`},
+		{"not to 100", header + "0,90,1\n", `invalid_band_table: max_score: .*gap`},
+		{"not a number", header + "0,x,1\n", `invalid_band_table: max_score: .*bands\.csv:2: `},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out, code := e.run("bands", "set", "--effective-from", "2026-07-01", e.write("bands.csv", c.body))
+			if code == 0 || !regexp.MustCompile(c.want).MatchString(firstErrorLine(out)) {
+				t.Fatalf("exit %d, output %q; want an error matching %q", code, out, c.want)
+			}
+		})
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--from", "2026-04-02", "--to", "2026-04-01"}, `invalid_range`},
+		{[]string{"--from", "2026-04-01", "--to", "2026-04-30", "--department", "dX"}, `unknown_department`},
+		{[]string{"--from", "2026-04-01", "--to", "2026-04-30", "--provider", "pX"}, `unknown_provider`},
+	} {
+		out, code := e.run(append([]string{"charges"}, c.args...)...)
+		if code == 0 || strings.Count(strings.TrimSpace(out), "\n") != 0 || !strings.Contains(out, c.want) {
+			t.Errorf("charges %v: exit %d, output %q; want one line with %s", c.args, code, out, c.want)
+		}
+	}
+	if after := e.head(); after != before {
+		t.Fatalf("rejected band tables or queries changed the ledger: %s → %s", before, after)
+	}
+	// A good table applies once; setting it again is a no-op.
+	good := e.write("bands.csv", header+"0,60,0.85\n60,100,1\n")
+	if out, code := e.run("bands", "set", "--effective-from", "2026-07-01", good); code != 0 {
+		t.Fatalf("good table: %s", out)
+	}
+	mid := e.head()
+	if out, code := e.run("bands", "set", "--effective-from", "2026-07-01", good); code != 0 || e.head() != mid {
+		t.Fatalf("setting the same table again: exit %d, %s", code, out)
 	}
 }

@@ -209,8 +209,16 @@ func TestNodeAddedLaterCatchesUpFromSnapshot(t *testing.T) {
 	if err != nil || len(snaps) == 0 {
 		t.Fatalf("new node holds no installed snapshot: %v", err)
 	}
-	st, err := c.Status(ctx, nd)
-	if err != nil || len(st.Nodes) != 4 {
-		t.Fatalf("status from new node: %v %+v", err, st)
+	// Membership reaches the new node with the log; allow it a moment on a loaded machine.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		st, err := c.Status(ctx, nd)
+		if err == nil && len(st.Nodes) == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status from new node: %v %+v", err, st)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+	"github.com/cloudledger/cloudledger/ledger"
+	"github.com/cloudledger/cloudledger/settlement"
+)
+
+func newSettleCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "settle",
+		Short: "The annual settlement: run, audit, submit, pay, status (年度结算)",
+		RunE:  needSubcommand,
+	}
+	steps := []struct{ action, short, long string }{
+		{"run", "Open settlement year Y as a draft (window 1 Sep Y−1 – 31 Aug Y by default)", ""},
+		{"audit", "Audit year Y: freeze its figures (先审再付)",
+			`Audit settlement year Y: the leader rates the window and records the figures per
+(department, project, provider, item) with the Raft index and head hash they were computed
+at; they never change afterwards. Refused with settlement_blocked, listing every reason,
+while a month of the window is open or any charge of the window is provisional (a day
+without an evaluation score).`},
+		{"submit", "Mark audited year Y as submitted to the finance bureau", ""},
+		{"pay", "Mark submitted year Y as paid", ""},
+	}
+	for _, s := range steps {
+		var year int
+		c := &cobra.Command{
+			Use:   s.action + " --year Y",
+			Short: s.short,
+			Long:  s.long,
+			Args:  cobra.NoArgs,
+			RunE: action(func(cmd *cobra.Command, _ []string) error {
+				c, err := g.conn()
+				if err != nil {
+					return err
+				}
+				res, err := unary(cmd.Context(), c, writePolicy, "settle "+s.action, &v1.SettleRequest{Year: int32(year), Action: s.action},
+					func(ep *endpoint) rpc[v1.SettleRequest, v1.SettleResponse] { return ep.ledger.Settle })
+				if err != nil {
+					return err
+				}
+				l := g.l()
+				what := l.m(fmt.Sprintf("结算年度 %d：%s", year, res.GetStatus().GetState()), fmt.Sprintf("settlement year %d: %s", year, res.GetStatus().GetState()))
+				if res.GetUnchanged() {
+					what += " (" + l.m("未变更", "unchanged") + ")"
+				} else {
+					what += fmt.Sprintf(" (%s %d)", l.h("条目", "line item"), res.GetSeq())
+				}
+				_, err = fmt.Fprintln(g.stdout, what)
+				return err
+			}),
+		}
+		c.Flags().IntVar(&year, "year", 0, "settlement year (required)")
+		_ = c.MarkFlagRequired("year")
+		cmd.AddCommand(c)
+	}
+	var endMonth int
+	window := &cobra.Command{
+		Use:   "window --end-month M",
+		Short: "Set the last month (1–12) of the window of settlement years run from now on (default 8: 1 Sep Y−1 – 31 Aug Y)",
+		Args:  cobra.NoArgs,
+		RunE: action(func(cmd *cobra.Command, _ []string) error {
+			c := ledger.Command{Key: g.keyFor("settle-window"), Body: &ledger.SetSettlementWindow{EndMonth: endMonth}}
+			if err := checkCommand(c); err != nil {
+				return err
+			}
+			return g.submitAndSay(cmd.Context(), "settle window", c, g.l().h("结算期间末月", "settlement window end month")+" "+fmt.Sprint(endMonth))
+		}),
+	}
+	window.Flags().IntVar(&endMonth, "end-month", 0, "last month of the window, 1–12 (required)")
+	_ = window.MarkFlagRequired("end-month")
+	cmd.AddCommand(window)
+	var year int
+	var format string
+	status := &cobra.Command{
+		Use:   "status --year Y",
+		Short: "State, days left before 30 September, and what blocks the audit",
+		Args:  cobra.NoArgs,
+		RunE: action(func(cmd *cobra.Command, _ []string) error {
+			if err := checkFormat(format, formatTable, formatJSON); err != nil {
+				return err
+			}
+			c, err := g.conn()
+			if err != nil {
+				return err
+			}
+			st, err := unary(cmd.Context(), c, readPolicy, "settle status", &v1.SettleStatusRequest{Year: int32(year)},
+				func(ep *endpoint) rpc[v1.SettleStatusRequest, v1.SettleStatusResponse] { return ep.ledger.SettleStatus })
+			if err != nil {
+				return err
+			}
+			if format == formatJSON {
+				return writeJSON(g.stdout, st)
+			}
+			return writeSettleStatus(g.stdout, g.l(), st)
+		}),
+	}
+	status.Flags().IntVar(&year, "year", 0, "settlement year (required)")
+	status.Flags().StringVar(&format, "format", formatTable, "table or json")
+	_ = status.MarkFlagRequired("year")
+	cmd.AddCommand(status)
+	return cmd
+}
+
+func writeSettleStatus(w io.Writer, l lang, st *v1.SettleStatusResponse) error {
+	state := st.GetState()
+	if state == "" {
+		state = l.m("未开始", "not run")
+	}
+	days := l.m(fmt.Sprintf("剩余 %d 天（%d 个工作日）", st.GetDaysLeft(), st.GetWorkingDaysLeft()), fmt.Sprintf("%d days left (%d working days)", st.GetDaysLeft(), st.GetWorkingDaysLeft()))
+	if st.GetDaysLeft() < 0 {
+		days = l.m(fmt.Sprintf("已逾期 %d 天", -st.GetDaysLeft()), fmt.Sprintf("overdue by %d days", -st.GetDaysLeft()))
+	}
+	t := &table{headers: []string{l.h("项目", "Field"), l.h("值", "Value")}}
+	t.add(l.h("结算年度", "Year"), fmt.Sprint(st.GetYear()))
+	t.add(l.h("状态", "State"), state)
+	t.add(l.h("结算期间", "Window"), st.GetWindowFrom()+" – "+st.GetWindowTo())
+	t.add(l.h("报送截止", "Deadline"), st.GetDeadline()+"  "+days)
+	if st.GetAuditIndex() > 0 {
+		t.add(l.h("审定金额", "Audited total"), st.GetTotalAmount())
+		t.add(l.h("审定索引", "Audit index"), fmt.Sprint(st.GetAuditIndex()))
+		t.add(l.h("审定链头", "Audit head"), st.GetAuditHead())
+	}
+	if st.GetWarning() != "" {
+		t.add(l.h("警告", "Warning"), st.GetWarning())
+	}
+	for _, b := range st.GetBlockers() {
+		t.add(l.h("阻碍审定", "Blocks audit"), b.GetCode()+": "+b.GetMessage())
+	}
+	return t.render(w)
+}
+
+func newBudgetCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "budget", Short: "Budget export for the finance bureau (预算)", RunE: needSubcommand}
+	var year int
+	var format, output string
+	export := &cobra.Command{
+		Use:   "export --year Y --format csv|xlsx|json -o FILE",
+		Short: "Export the audited fees of settlement year Y and the next-year estimate",
+		Long: `Export settlement year Y for the finance bureau: per budget-funded department the audited
+fees by project, provider and item, a next-year estimate (current allocations × current
+prices × 12 months), totals; the self-funded departments apart (their own sheet in XLSX, a
+funding column in CSV); and in XLSX and JSON a summary per department and a cover with year,
+window, Raft index, head hash, audit and submission actor and time, and the deadline status. Headers are Chinese with
+English beneath; amounts are exact numbers. The same Raft index always gives the same bytes.`,
+		Args: cobra.NoArgs,
+		RunE: action(func(cmd *cobra.Command, _ []string) error {
+			if err := checkFormat(format, formatCSV, "xlsx", formatJSON); err != nil {
+				return err
+			}
+			if format == "xlsx" && (output == "" || output == "-") {
+				return usageErr("--format xlsx needs -o FILE")
+			}
+			c, err := g.conn()
+			if err != nil {
+				return err
+			}
+			res, err := unary(cmd.Context(), c, readPolicy, "budget export", &v1.BudgetExportRequest{Year: int32(year), Format: format},
+				func(ep *endpoint) rpc[v1.BudgetExportRequest, v1.BudgetExportResponse] { return ep.ledger.BudgetExport })
+			if err != nil {
+				return err
+			}
+			if err := writeOutput(g, output, res.GetContent()); err != nil {
+				return err
+			}
+			// Where the export came from, for the CSV (which has no cover) and the record;
+			// on stderr when the export itself went to stdout.
+			note := g.stdout
+			if output == "" || output == "-" {
+				note = g.stderr
+			}
+			_, err = fmt.Fprintln(note, g.l().m(fmt.Sprintf("结算年度 %d 预算导出：Raft 索引 %d，链头 %s", year, res.GetAppliedIndex(), res.GetHeadHash()),
+				fmt.Sprintf("settlement year %d budget export: Raft index %d, head %s", year, res.GetAppliedIndex(), res.GetHeadHash())))
+			return err
+		}),
+	}
+	export.Flags().IntVar(&year, "year", 0, "settlement year (required)")
+	export.Flags().StringVar(&format, "format", formatCSV, "csv, xlsx or json")
+	export.Flags().StringVarP(&output, "output", "o", "", "file to write (standard output if empty; required for xlsx)")
+	_ = export.MarkFlagRequired("year")
+	cmd.AddCommand(export)
+	return cmd
+}
+
+// writeOutput writes content to the file, or to standard output for "" and "-".
+func writeOutput(g *globals, path string, content []byte) error {
+	if path == "" || path == "-" {
+		_, err := g.stdout.Write(content)
+		return err
+	}
+	if err := os.WriteFile(path, content, 0o644); err != nil {
+		return &cliError{code: codeFile, message: err.Error(), exit: exitFailure}
+	}
+	return nil
+}
+
+func newStatementCommand(g *globals) *cobra.Command {
+	var department, provider, month, format, output string
+	cmd := &cobra.Command{
+		Use:   "statement --department D | --provider P --month YYYY-MM",
+		Short: "Monthly statement of a department or a provider (每月利用情况表)",
+		Long: `The month's resources with their quantities and charges, the charge lines, subtotals per
+project (department statement) or per department (provider statement), the total, and the
+test resources apart (never charged). --format csv (UTF-8 with a BOM; a section column says
+resource, line, subtotal, total or test), table (the same rows for a terminal, headers and
+sections in the --lang language), xlsx (the same rows, amounts as numbers; -o required) or
+json.`,
+		Args: cobra.NoArgs,
+		RunE: action(func(cmd *cobra.Command, _ []string) error {
+			if err := checkFormat(format, formatCSV, formatTable, "xlsx", formatJSON); err != nil {
+				return err
+			}
+			if format == "xlsx" && (output == "" || output == "-") {
+				return usageErr("--format xlsx needs -o FILE")
+			}
+			if (department == "") == (provider == "") {
+				return usageErr("give one of --department and --provider")
+			}
+			c, err := g.conn()
+			if err != nil {
+				return err
+			}
+			wire := format
+			if format == formatTable {
+				wire = formatCSV // the server renders the rows, the table is drawn here
+			}
+			res, err := unary(cmd.Context(), c, readPolicy, "statement", &v1.StatementRequest{Month: month, Department: department, Provider: provider, Format: wire},
+				func(ep *endpoint) rpc[v1.StatementRequest, v1.StatementResponse] { return ep.ledger.Statement })
+			if err != nil {
+				return err
+			}
+			if format == formatTable {
+				var b bytes.Buffer
+				if err := writeStatementTable(&b, g.l(), res.GetContent()); err != nil {
+					return err
+				}
+				return writeOutput(g, output, b.Bytes())
+			}
+			return writeOutput(g, output, res.GetContent())
+		}),
+	}
+	cmd.Flags().StringVar(&department, "department", "", "the department")
+	cmd.Flags().StringVar(&provider, "provider", "", "the provider")
+	cmd.Flags().StringVar(&month, "month", "", "the month, YYYY-MM (required)")
+	cmd.Flags().StringVar(&format, "format", formatCSV, "csv, table, xlsx or json")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "file to write (standard output if empty; required for xlsx)")
+	_ = cmd.MarkFlagRequired("month")
+	return cmd
+}
+
+// writeStatementTable draws the statement CSV the server rendered as a terminal table.
+func writeStatementTable(w io.Writer, l lang, content []byte) error {
+	recs, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(content, []byte(utf8BOM)))).ReadAll()
+	if err != nil || len(recs) == 0 || len(recs[0]) != len(settlement.StatementColumns) {
+		return &cliError{code: codeInternal, message: fmt.Sprintf("statement: an unreadable answer (%v)", err), exit: exitFailure}
+	}
+	t := &table{headers: []string{l.h("类别", "Section"), l.h("部门", "Department"), l.h("项目", "Project"), l.h("服务商", "Provider"),
+		l.h("服务项", "Item"), l.h("资源", "Resource"), l.h("类型", "Kind"), l.h("用量", "Quantity"), l.h("基础金额", "Base amount"), l.h("金额", "Amount")},
+		right: []bool{false, false, false, false, false, false, false, true, true, true}}
+	sections := map[string]string{"resource": "资源", "line": "计费行", "subtotal": "小计", "total": "合计", "test": "测试资源"}
+	for _, r := range recs[1:] {
+		r[0] = l.h(sections[r[0]], r[0])
+		t.add(r...)
+	}
+	return t.render(w)
+}
