@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/cloudledger/cloudledger/internal/testport"
 )
 
 // Timeouts short enough for fast tests, long enough for 2 busy cores with
@@ -31,17 +32,8 @@ type testNode struct {
 	node *Node
 }
 
-// freeAddr picks a free loopback port by listening on :0 first.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return addr
-}
+// freeAddr picks a loopback port a restarted node can listen on again.
+func freeAddr(t *testing.T) string { return testport.Addr(t) }
 
 func testLogger(name string) hclog.Logger {
 	level := hclog.Error

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,6 +21,7 @@ import (
 
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
+	"github.com/cloudledger/cloudledger/internal/testport"
 )
 
 // Token is the admin token every test cluster is bootstrapped with.
@@ -209,12 +209,17 @@ func (c *Cluster) signal(nd *Node, sig syscall.Signal) {
 	nd.log.Close()
 }
 
-// Restart starts a stopped node again on the same data dir and addresses.
-func (c *Cluster) Restart(nd *Node) {
+// Restart starts stopped nodes again on the same data dirs and addresses, all at once (a
+// node alone may need the others to elect a leader), and waits until each is ready.
+func (c *Cluster) Restart(nds ...*Node) {
 	c.tb.Helper()
-	c.launch(nd, "")
-	if err := c.WaitReady(nd, 30*time.Second); err != nil {
-		c.tb.Fatalf("%s not ready after restart: %v\n%s", nd.ID, err, c.Log(nd))
+	for _, nd := range nds {
+		c.launch(nd, "")
+	}
+	for _, nd := range nds {
+		if err := c.WaitReady(nd, 30*time.Second); err != nil {
+			c.tb.Fatalf("%s not ready after restart: %v\n%s", nd.ID, err, c.Log(nd))
+		}
 	}
 }
 
@@ -336,11 +341,4 @@ func (c *Cluster) URLs() []string {
 	return out
 }
 
-func freeAddr(tb testing.TB) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+func freeAddr(tb testing.TB) string { return testport.Addr(tb) }

@@ -163,10 +163,7 @@ func TestFullRestartFromDisk(t *testing.T) {
 	for _, nd := range c.Nodes {
 		c.Kill(nd)
 	}
-	for _, nd := range c.Nodes {
-		nd := nd
-		go c.Restart(nd)
-	}
+	c.Restart(c.Nodes...)
 	c.WaitLeader(30 * time.Second)
 	after := c.WaitConverged(30 * time.Second)
 	if after.LineItems != before.LineItems || after.HeadHash != before.HeadHash {
