@@ -63,6 +63,10 @@ type Settlement struct {
 	AuditIndex  uint64          `json:"audit_index,omitempty"` // the Raft index the figures were computed at
 	AuditHead   string          `json:"audit_head,omitempty"`  // and the chain head then
 	Lines       []AuditedLine   `json:"lines,omitempty"`
+	// Funding is how each department of Lines was funded when the year was audited: the
+	// frozen figures stay on the sheet they were audited on if a department's funding
+	// changes later (SPEC: audited figures never change afterwards).
+	Funding map[string]Funding `json:"funding,omitempty"`
 	TotalBase   decimal.Decimal `json:"total_base"`
 	TotalAmount decimal.Decimal `json:"total_amount"`
 	SubmittedBy string          `json:"submitted_by,omitempty"`
@@ -315,7 +319,11 @@ func (t *txn) applySettlementAudit(b *SettlementAudit, ctx applyContext) *Error 
 	n.State, n.AuditedBy, n.AuditedAt, n.AuditIndex, n.AuditHead = SettlementAudited, ctx.actor, ctx.recordedAt, b.AtIndex, b.AtHead
 	n.Lines = append([]AuditedLine(nil), b.Lines...)
 	n.TotalBase, n.TotalAmount = decimal.Zero, decimal.Zero
+	n.Funding = map[string]Funding{}
 	for _, l := range b.Lines {
+		if d, ok := t.departments.get(l.Department); ok {
+			n.Funding[l.Department] = d.Funding
+		}
 		n.TotalBase = n.TotalBase.Add(l.BaseAmount)
 		n.TotalAmount = n.TotalAmount.Add(l.Amount)
 	}

@@ -75,6 +75,15 @@ func TestSettlementStateMachine(t *testing.T) {
 		s.AuditedBy != "test" || !s.AuditedAt.Equal(f.now) || s.AuditHead == "" {
 		t.Fatalf("after audit: %+v", s)
 	}
+	// The funding of each audited department is frozen with the figures (the budget export
+	// keeps them on the sheet they were audited on).
+	if len(s.Funding) != 2 || s.Funding["d1"] != FundingBudget || s.Funding["d2"] != FundingSelf {
+		t.Fatalf("funding at audit: %v", s.Funding)
+	}
+	f.ok(&SetDepartment{Department{ID: "d2", Name: "自筹单位", Funding: FundingBudget}})
+	if s = f.settlement(2026); s.Funding["d2"] != FundingSelf {
+		t.Fatalf("a later funding change altered the audited record: %v", s.Funding)
+	}
 	// Audited figures never change: a second audit is refused, even with the same figures.
 	f.reject(CodeSettlementState, f.audit2026(auditedLines[:1]...))
 	f.reject(CodeSettlementState, &SettlementAdvance{Year: 2026, To: SettlementPaid})

@@ -144,10 +144,18 @@ func BuildBudget(d *ledger.RatingData, cal *calendar.Calendar, year int) (*Budge
 		r := row(key{h.Department, h.Project, h.Provider, h.Item})
 		r.Estimate = r.Estimate.Add(held.Mul(price).Mul(twelve))
 	}
+	// Who pays: the funding a department had at the audit (frozen with the figures), else
+	// its funding now (a department with an estimate only).
+	selfFunded := func(dept string) bool {
+		if f, ok := s.Funding[dept]; ok {
+			return f == ledger.FundingSelf
+		}
+		dep := d.Departments[dept]
+		return dep != nil && dep.Funding == ledger.FundingSelf
+	}
 	for _, r := range rows {
 		r.Estimate = r.Estimate.Round(2)
-		dep := d.Departments[r.Department]
-		if dep != nil && dep.Funding == ledger.FundingSelf {
+		if selfFunded(r.Department) {
 			b.SelfFunded = append(b.SelfFunded, *r)
 			b.SelfTotal.add(r)
 		} else {
@@ -164,7 +172,7 @@ func BuildBudget(d *ledger.RatingData, cal *calendar.Calendar, year int) (*Budge
 			n := len(b.Departments)
 			if n == 0 || b.Departments[n-1].Department != l.Department {
 				t := DepartmentTotal{Department: l.Department, DepartmentName: l.DepartmentName, Funding: ledger.FundingBudget}
-				if dep := d.Departments[l.Department]; dep != nil && dep.Funding == ledger.FundingSelf {
+				if selfFunded(l.Department) {
 					t.Funding = ledger.FundingSelf
 				}
 				b.Departments = append(b.Departments, t)

@@ -230,3 +230,46 @@ func TestDeadlineWarning(t *testing.T) {
 		}
 	}
 }
+
+// SPEC.md, Settlement: "audited figures never change afterwards". A department that turns
+// self-funded after the audit keeps its audited fees on the budget-funded sheet (the
+// funding frozen with the figures); a department with an estimate only goes by its funding
+// now.
+func TestBudgetUsesFundingFrozenAtAudit(t *testing.T) {
+	d := yearData("2026-08-31", "2026-08-31")
+	cal := calendar.New(calendar.Builtin()...)
+	audit, _, _ := Prepare(d, 2026)
+	d.Settlements[2026] = &ledger.Settlement{Year: 2026, State: ledger.SettlementAudited, From: calendar.NewDate(2025, 9, 1), To: calendar.NewDate(2026, 8, 31),
+		Lines: audit.Lines, AuditIndex: audit.AtIndex, AuditHead: audit.AtHead, AuditedBy: "admin",
+		Funding: map[string]ledger.Funding{"health": ledger.FundingBudget, "self1": ledger.FundingSelf}}
+	// After the audit: health becomes self-funded, and a new budget-funded department
+	// allocates a vCPU (estimate only: 1 × 31 × 12 = 372).
+	d.Departments["health"] = &ledger.Department{ID: "health", Name: "卫健委", Funding: ledger.FundingSelf}
+	d.Departments["new"] = &ledger.Department{ID: "new", Name: "新单位", Funding: ledger.FundingBudget}
+	d.Projects["np"] = &ledger.Project{ID: "np", Department: "new", Name: "新项目"}
+	d.Resources = append(d.Resources, allocated("vm3", "new", "np", ledger.KindStandard, "2026-09-05T08:00:00+08:00", "1"))
+	b, err := BuildBudget(d, cal, 2026)
+	if err != nil {
+		t.Fatal(err)
+	}
+	depts := func(lines []BudgetLine) string {
+		var out []string
+		for _, l := range lines {
+			out = append(out, l.Department+"/"+l.Item)
+		}
+		return strings.Join(out, " ")
+	}
+	if got := depts(b.Funded); got != "health/ecs.vcpu health/oss.egress new/ecs.vcpu" {
+		t.Fatalf("budget-funded sheet: %s", got)
+	}
+	if got := depts(b.SelfFunded); got != "self1/ecs.vcpu" {
+		t.Fatalf("self-funded sheet: %s", got)
+	}
+	// 720 + 50 audited for health; 744 + 372 estimated.
+	if b.FundedTotal.Amount.StringFixed(2) != "770.00" || b.FundedTotal.Estimate.StringFixed(2) != "1116.00" {
+		t.Fatalf("budget-funded totals %+v", b.FundedTotal)
+	}
+	if len(b.Departments) != 3 || b.Departments[0].Department != "health" || b.Departments[0].Funding != ledger.FundingBudget {
+		t.Fatalf("departments %+v", b.Departments)
+	}
+}
