@@ -52,27 +52,27 @@ type AuditedLine struct {
 // Settlement is a settlement year and its workflow; each transition is a line item whose
 // actor and time are kept here too.
 type Settlement struct {
-	Year        int             `json:"year"`
-	State       SettlementState `json:"state"`
-	From        calendar.Date   `json:"from"`
-	To          calendar.Date   `json:"to"`
-	RunBy       string          `json:"run_by"`
-	RunAt       time.Time       `json:"run_at"`
-	AuditedBy   string          `json:"audited_by,omitempty"`
-	AuditedAt   time.Time       `json:"audited_at,omitzero"`
-	AuditIndex  uint64          `json:"audit_index,omitempty"` // the Raft index the figures were computed at
-	AuditHead   string          `json:"audit_head,omitempty"`  // and the chain head then
-	Lines       []AuditedLine   `json:"lines,omitempty"`
+	Year       int             `json:"year"`
+	State      SettlementState `json:"state"`
+	From       calendar.Date   `json:"from"`
+	To         calendar.Date   `json:"to"`
+	RunBy      string          `json:"run_by"`
+	RunAt      time.Time       `json:"run_at"`
+	AuditedBy  string          `json:"audited_by,omitempty"`
+	AuditedAt  time.Time       `json:"audited_at,omitzero"`
+	AuditIndex uint64          `json:"audit_index,omitempty"` // the Raft index the figures were computed at
+	AuditHead  string          `json:"audit_head,omitempty"`  // and the chain head then
+	Lines      []AuditedLine   `json:"lines,omitempty"`
 	// Funding is how each department of Lines was funded when the year was audited: the
 	// frozen figures stay on the sheet they were audited on if a department's funding
 	// changes later (SPEC: audited figures never change afterwards).
-	Funding map[string]Funding `json:"funding,omitempty"`
-	TotalBase   decimal.Decimal `json:"total_base"`
-	TotalAmount decimal.Decimal `json:"total_amount"`
-	SubmittedBy string          `json:"submitted_by,omitempty"`
-	SubmittedAt time.Time       `json:"submitted_at,omitzero"`
-	PaidBy      string          `json:"paid_by,omitempty"`
-	PaidAt      time.Time       `json:"paid_at,omitzero"`
+	Funding     map[string]Funding `json:"funding,omitempty"`
+	TotalBase   decimal.Decimal    `json:"total_base"`
+	TotalAmount decimal.Decimal    `json:"total_amount"`
+	SubmittedBy string             `json:"submitted_by,omitempty"`
+	SubmittedAt time.Time          `json:"submitted_at,omitzero"`
+	PaidBy      string             `json:"paid_by,omitempty"`
+	PaidAt      time.Time          `json:"paid_at,omitzero"`
 }
 
 // SettlementRun opens settlement year Year as a draft.
