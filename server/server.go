@@ -21,6 +21,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/cloudledger/cloudledger/calendar"
 	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
 	"github.com/cloudledger/cloudledger/kafkabridge"
 	"github.com/cloudledger/cloudledger/ledger"
@@ -375,10 +376,16 @@ func (s *Server) deadlineLoop(ctx context.Context) {
 
 // deadlineYears are the settlement years whose deadline the leader watches: the year of the
 // ledger's clock, and last year's while it has been run but not submitted (an overdue year
-// stays overdue after New Year).
+// stays overdue after New Year) or while its deadline is still ahead (a window ending in
+// September or later is due the next year).
 func deadlineYears(d *ledger.RatingData) []int {
 	year := d.Clock.Year()
-	if s := d.Settlements[year-1]; s != nil && s.State != ledger.SettlementSubmitted && s.State != ledger.SettlementPaid {
+	last := d.Settlements[year-1]
+	if last != nil && (last.State == ledger.SettlementSubmitted || last.State == ledger.SettlementPaid) {
+		return []int{year}
+	}
+	_, to := settlement.Window(d, year-1)
+	if last != nil || !settlement.Deadline(to).Before(calendar.DateOf(d.Clock)) {
 		return []int{year - 1, year}
 	}
 	return []int{year}

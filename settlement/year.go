@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -17,8 +18,16 @@ import (
 // before 30 September and the year not submitted.
 const WarnWorkingDays = 15
 
-// Deadline is the day settlement year Y must reach the finance bureau: 30 September Y.
-func Deadline(year int) calendar.Date { return calendar.NewDate(year, 9, 30) }
+// Deadline is the day a settlement year must reach the finance bureau: 30 September of the
+// year its window ends in, for the default window (ending 31 August) and any window ending
+// by August; a window ending in September or later (e.g. a calendar year) is due the next
+// 30 September, since it can be audited only once all its months are closed.
+func Deadline(windowEnd calendar.Date) calendar.Date {
+	if windowEnd.Month >= time.September {
+		return calendar.NewDate(windowEnd.Year+1, 9, 30)
+	}
+	return calendar.NewDate(windowEnd.Year, 9, 30)
+}
 
 // Blocker is a reason an audit is refused.
 type Blocker struct {
@@ -51,8 +60,9 @@ func Window(d *ledger.RatingData, year int) (from, to calendar.Date) {
 // reasons an audit would be refused (rating the window) for a year that can still be
 // audited (draft or not yet run).
 func YearStatus(d *ledger.RatingData, cal *calendar.Calendar, year int, blockers bool) (*Status, error) {
-	st := &Status{Year: year, Deadline: Deadline(year), Today: calendar.DateOf(d.Clock), Blockers: []Blocker{}}
+	st := &Status{Year: year, Today: calendar.DateOf(d.Clock), Blockers: []Blocker{}}
 	st.From, st.To = Window(d, year)
+	st.Deadline = Deadline(st.To)
 	if s := d.Settlements[year]; s != nil {
 		st.State = s.State
 	}

@@ -273,3 +273,31 @@ func TestBudgetUsesFundingFrozenAtAudit(t *testing.T) {
 		t.Fatalf("departments %+v", b.Departments)
 	}
 }
+
+// SPEC.md, Settlement: year Y is due 30 September Y. With a configured window ending in
+// September or later (a calendar year, say) that day comes before the window's last month
+// can be closed, so such a year is due the 30 September after its window.
+func TestDeadlineFollowsWindow(t *testing.T) {
+	for _, c := range []struct{ end, want string }{
+		{"2026-08-31", "2026-09-30"}, // the default window
+		{"2026-02-28", "2026-09-30"},
+		{"2026-09-30", "2027-09-30"},
+		{"2026-12-31", "2027-09-30"}, // a calendar-year window
+	} {
+		if got := Deadline(mustDate(c.end)); got != mustDate(c.want) {
+			t.Errorf("window ending %s: due %s, want %s", c.end, got, c.want)
+		}
+	}
+	// A calendar-year 2026 run in January 2027: 2027-09-30 is 253 days away, no warning.
+	d := yearData("2026-08-31", "2026-08-31")
+	d.WindowEndMonth = 12
+	d.Clock = at("2027-01-20T10:00:00+08:00")
+	// (2027's official schedule is not published yet: weekends only will do for this test.)
+	st, err := YearStatus(d, calendar.New(append(calendar.Builtin(), calendar.YearSchedule{Year: 2027})...), 2026, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.From != mustDate("2026-01-01") || st.To != mustDate("2026-12-31") || st.Deadline != mustDate("2027-09-30") || st.DaysLeft != 253 || st.Warning != "" {
+		t.Fatalf("calendar-year 2026: %s – %s due %s, %d days, warning %q", st.From, st.To, st.Deadline, st.DaysLeft, st.Warning)
+	}
+}
