@@ -82,6 +82,9 @@ func (sm *testSM) ApplyBatch(entries []Entry) []any {
 			}
 			results[i] = e.Index
 		}
+		// Counted before the commit makes the entries visible, so a test that saw them can
+		// read the count at once (a failed commit fails the test anyway).
+		sm.applies.Add(int64(len(entries)))
 		return tx.Bucket(testStateBucket).Put(testAppliedKey, indexKey(last))
 	})
 	if err != nil {
@@ -91,7 +94,6 @@ func (sm *testSM) ApplyBatch(entries []Entry) []any {
 		return results
 	}
 	sm.applied.Store(last)
-	sm.applies.Add(int64(len(entries)))
 	return results
 }
 
@@ -148,13 +150,13 @@ func (sm *testSM) Restore(r io.Reader) error {
 				return err
 			}
 		}
+		sm.restores.Add(1) // before the commit, as in ApplyBatch
 		return tx.Bucket(testStateBucket).Put(testAppliedKey, indexKey(applied))
 	})
 	if err != nil {
 		return err
 	}
 	sm.applied.Store(applied)
-	sm.restores.Add(1)
 	return nil
 }
 
