@@ -77,11 +77,7 @@ the first request repeated.`,
 			if err := checkFormat(format, formatTable, formatJSON); err != nil {
 				return err
 			}
-			c, err := g.conn()
-			if err != nil {
-				return err
-			}
-			res, err := unary(cmd.Context(), c, readPolicy, "bands show", &v1.BandTablesRequest{},
+			res, err := call(cmd.Context(), g, readPolicy, "bands show", &v1.BandTablesRequest{},
 				func(ep *endpoint) rpc[v1.BandTablesRequest, v1.BandTablesResponse] { return ep.ledger.BandTables })
 			if err != nil {
 				return err
@@ -113,11 +109,7 @@ the first request repeated.`,
 // when a different table is set for that date, ":after:" and that table's digest too.
 func (g *globals) bandsKey(ctx context.Context, from calendar.Date, bands []ledger.Band, sum string) (string, error) {
 	key := "bands:" + from.String() + ":" + sum
-	c, err := g.conn()
-	if err != nil {
-		return "", err
-	}
-	res, err := unary(ctx, c, readPolicy, "bands set", &v1.BandTablesRequest{},
+	res, err := call(ctx, g, readPolicy, "bands set", &v1.BandTablesRequest{},
 		func(ep *endpoint) rpc[v1.BandTablesRequest, v1.BandTablesResponse] { return ep.ledger.BandTables })
 	if err != nil {
 		return "", err

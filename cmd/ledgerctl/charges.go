@@ -46,11 +46,7 @@ computes (linearizable); --stale asks the addressed node.`,
 			if t.Before(f) {
 				return inputErr(ledger.CodeInvalidRange, "to", "the range ends %s before it starts %s", t, f)
 			}
-			c, err := g.conn()
-			if err != nil {
-				return err
-			}
-			res, err := unary(cmd.Context(), c, readPolicy, "charges",
+			res, err := call(cmd.Context(), g, readPolicy, "charges",
 				&v1.ChargesRequest{From: f.String(), To: t.String(), Department: department, Provider: provider},
 				func(ep *endpoint) rpc[v1.ChargesRequest, v1.ChargesResponse] { return ep.ledger.Charges })
 			if err != nil {

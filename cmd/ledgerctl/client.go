@@ -342,6 +342,15 @@ func outcomeUnknown(err error) bool {
 type rpc[Req, Res any] func(context.Context, *connect.Request[Req]) (*connect.Response[Res], error)
 
 // unary calls one unary method, picked from the current node's clients, under policy p.
+// call connects (once per run) and makes one unary call: the usual body of a command.
+func call[Req, Res any](ctx context.Context, g *globals, p retryPolicy, what string, msg *Req, pick func(*endpoint) rpc[Req, Res]) (*Res, error) {
+	c, err := g.conn()
+	if err != nil {
+		return nil, err
+	}
+	return unary(ctx, c, p, what, msg, pick)
+}
+
 func unary[Req, Res any](ctx context.Context, c *client, p retryPolicy, what string, msg *Req, pick func(*endpoint) rpc[Req, Res]) (*Res, error) {
 	var out *Res
 	err := c.do(ctx, p, what, func(ctx context.Context, ep *endpoint) error {

@@ -19,11 +19,7 @@ func newClusterCommand(g *globals) *cobra.Command {
 		Short: "Show the nodes of the cluster as the addressed node sees them, the leader marked",
 		Args:  cobra.NoArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			c, err := g.conn()
-			if err != nil {
-				return err
-			}
-			res, err := unary(cmd.Context(), c, readPolicy, "cluster status", &v1.StatusRequest{},
+			res, err := call(cmd.Context(), g, readPolicy, "cluster status", &v1.StatusRequest{},
 				func(ep *endpoint) rpc[v1.StatusRequest, v1.StatusResponse] { return ep.cluster.Status })
 			if err != nil {
 				return err
@@ -42,11 +38,7 @@ func newClusterCommand(g *globals) *cobra.Command {
 		Short: "Add a voter to the cluster (ledgerd --join does this itself)",
 		Args:  cobra.NoArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			c, err := g.conn()
-			if err != nil {
-				return err
-			}
-			_, err = unary(cmd.Context(), c, adminPolicy, "cluster add",
+			_, err := call(cmd.Context(), g, adminPolicy, "cluster add",
 				&v1.AddNodeRequest{NodeId: nodeID, RaftAddr: raftAddr, HttpUrl: httpURL},
 				func(ep *endpoint) rpc[v1.AddNodeRequest, v1.AddNodeResponse] { return ep.cluster.AddNode })
 			if err != nil {
@@ -69,11 +61,7 @@ func newClusterCommand(g *globals) *cobra.Command {
 		Short: "Remove a node from the cluster",
 		Args:  cobra.NoArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			c, err := g.conn()
-			if err != nil {
-				return err
-			}
-			_, err = unary(cmd.Context(), c, adminPolicy, "cluster remove", &v1.RemoveNodeRequest{NodeId: removeID},
+			_, err := call(cmd.Context(), g, adminPolicy, "cluster remove", &v1.RemoveNodeRequest{NodeId: removeID},
 				func(ep *endpoint) rpc[v1.RemoveNodeRequest, v1.RemoveNodeResponse] { return ep.cluster.RemoveNode })
 			if err != nil {
 				return err

@@ -69,11 +69,7 @@ listed as FILE:LINE: FIELD: CODE: MESSAGE. Exit status 0 only when every line ma
 			for _, l := range lines {
 				req.Lines = append(req.Lines, &v1.InvoiceLine{Line: uint32(l.Line), Department: l.Department, Project: l.Project, Item: l.Item, Amount: l.Amount.String()})
 			}
-			c, err := g.conn()
-			if err != nil {
-				return err
-			}
-			res, err := unary(cmd.Context(), c, writePolicy, "invoice reconcile", req,
+			res, err := call(cmd.Context(), g, writePolicy, "invoice reconcile", req,
 				func(ep *endpoint) rpc[v1.InvoiceReconcileRequest, v1.InvoiceReconcileResponse] {
 					return ep.ledger.InvoiceReconcile
 				})
@@ -109,11 +105,7 @@ listed as FILE:LINE: FIELD: CODE: MESSAGE. Exit status 0 only when every line ma
 			if err := checkFormat(histFormat, formatTable, formatJSON); err != nil {
 				return err
 			}
-			c, err := g.conn()
-			if err != nil {
-				return err
-			}
-			res, err := unary(cmd.Context(), c, readPolicy, "invoice history", &v1.InvoiceHistoryRequest{Provider: histProvider},
+			res, err := call(cmd.Context(), g, readPolicy, "invoice history", &v1.InvoiceHistoryRequest{Provider: histProvider},
 				func(ep *endpoint) rpc[v1.InvoiceHistoryRequest, v1.InvoiceHistoryResponse] {
 					return ep.ledger.InvoiceHistory
 				})

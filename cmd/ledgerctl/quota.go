@@ -33,11 +33,7 @@ with the same fields.`,
 			if err := checkFormat(format, formatTable, formatCSV, formatJSON); err != nil {
 				return err
 			}
-			c, err := g.conn()
-			if err != nil {
-				return err
-			}
-			res, err := unary(cmd.Context(), c, readPolicy, "quota overruns", &v1.QuotaOverrunsRequest{},
+			res, err := call(cmd.Context(), g, readPolicy, "quota overruns", &v1.QuotaOverrunsRequest{},
 				func(ep *endpoint) rpc[v1.QuotaOverrunsRequest, v1.QuotaOverrunsResponse] {
 					return ep.ledger.QuotaOverruns
 				})

@@ -39,11 +39,7 @@ without an evaluation score).`},
 			Long:  s.long,
 			Args:  cobra.NoArgs,
 			RunE: action(func(cmd *cobra.Command, _ []string) error {
-				c, err := g.conn()
-				if err != nil {
-					return err
-				}
-				res, err := unary(cmd.Context(), c, writePolicy, "settle "+s.action, &v1.SettleRequest{Year: int32(year), Action: s.action},
+				res, err := call(cmd.Context(), g, writePolicy, "settle "+s.action, &v1.SettleRequest{Year: int32(year), Action: s.action},
 					func(ep *endpoint) rpc[v1.SettleRequest, v1.SettleResponse] { return ep.ledger.Settle })
 				if err != nil {
 					return err
@@ -89,11 +85,7 @@ without an evaluation score).`},
 			if err := checkFormat(format, formatTable, formatJSON); err != nil {
 				return err
 			}
-			c, err := g.conn()
-			if err != nil {
-				return err
-			}
-			st, err := unary(cmd.Context(), c, readPolicy, "settle status", &v1.SettleStatusRequest{Year: int32(year)},
+			st, err := call(cmd.Context(), g, readPolicy, "settle status", &v1.SettleStatusRequest{Year: int32(year)},
 				func(ep *endpoint) rpc[v1.SettleStatusRequest, v1.SettleStatusResponse] { return ep.ledger.SettleStatus })
 			if err != nil {
 				return err
@@ -160,11 +152,7 @@ English beneath; amounts are exact numbers. The same Raft index always gives the
 			if format == "xlsx" && (output == "" || output == "-") {
 				return usageErr("--format xlsx needs -o FILE")
 			}
-			c, err := g.conn()
-			if err != nil {
-				return err
-			}
-			res, err := unary(cmd.Context(), c, readPolicy, "budget export", &v1.BudgetExportRequest{Year: int32(year), Format: format},
+			res, err := call(cmd.Context(), g, readPolicy, "budget export", &v1.BudgetExportRequest{Year: int32(year), Format: format},
 				func(ep *endpoint) rpc[v1.BudgetExportRequest, v1.BudgetExportResponse] { return ep.ledger.BudgetExport })
 			if err != nil {
 				return err

@@ -18,11 +18,7 @@ Raft index it was checked at and the node that checked it. A broken chain fails 
 chain_broken. With --stale the addressed node checks its own copy.`,
 		Args: cobra.NoArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			c, err := g.conn()
-			if err != nil {
-				return err
-			}
-			res, err := unary(cmd.Context(), c, readPolicy, "verify", &v1.VerifyRequest{},
+			res, err := call(cmd.Context(), g, readPolicy, "verify", &v1.VerifyRequest{},
 				func(ep *endpoint) rpc[v1.VerifyRequest, v1.VerifyResponse] { return ep.ledger.Verify })
 			if err != nil {
 				return err
