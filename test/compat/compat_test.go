@@ -1,0 +1,99 @@
+// Package compat opens data directories written by older binaries and checks that the
+// current code reaches the same chain (issue 9: on-disk format unchanged).
+package compat
+
+import (
+	"compress/gzip"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/cloudledger/cloudledger/server"
+)
+
+// What the binary that wrote testdata/datadir-v1 reported (testdata/README.md).
+const (
+	v1LineItems = 454
+	v1Head      = "a653b9a5755bd8e99aff98c9796f7fb5f3b52cc780476cd591b69b9427c786d5"
+	v1Applied   = 14
+	v1RaftAddr  = "127.0.0.1:29871" // the address in its Raft configuration
+)
+
+func TestOpensDataDirOfVersion1(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		keepLedger bool // false: the state file is gone, so the node restores the snapshot and replays the log
+	}{{"state file and log", true}, {"snapshot and log only", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := copyDataDir(t, "testdata/datadir-v1", tc.keepLedger)
+			s, err := server.Start(server.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", RaftAddr: v1RaftAddr, NodeID: "node1",
+				Token: "compat-token", FastTimeouts: true, TickInterval: time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			deadline := time.Now().Add(20 * time.Second)
+			for s.Ledger().AppliedIndex() < v1Applied && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			head, err := s.Ledger().Verify()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if head.Seq != v1LineItems || head.Hash.String() != v1Head {
+				t.Fatalf("reached %d line items, head %s; the old binary had %d, %s", head.Seq, head.Hash, v1LineItems, v1Head)
+			}
+			if head.AppliedIndex < v1Applied {
+				t.Fatalf("applied index %d, want at least %d", head.AppliedIndex, v1Applied)
+			}
+		})
+	}
+}
+
+// copyDataDir copies a committed data directory to a temporary one, gunzipping ledger.db.gz.
+func copyDataDir(t *testing.T, src string, keepLedger bool) string {
+	t.Helper()
+	dst := t.TempDir()
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o700)
+		}
+		in, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		var r io.Reader = in
+		if filepath.Base(path) == "ledger.db.gz" {
+			if !keepLedger {
+				return nil
+			}
+			zr, err := gzip.NewReader(in)
+			if err != nil {
+				return err
+			}
+			r, target = zr, filepath.Join(dst, rel[:len(rel)-len(".gz")])
+		}
+		out, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(out, r); err != nil {
+			out.Close()
+			return err
+		}
+		return out.Close()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
