@@ -105,7 +105,7 @@ func validateBands(bands []Band) *Error {
 	return nil
 }
 
-func validateEvaluation(b *SetEvaluation) *Error {
+func (b *SetEvaluation) validate() *Error {
 	if err := firstErr(id("provider", b.Provider, true), dateInRange("from", b.From), dateInRange("to", b.To)); err != nil {
 		return err
 	}
@@ -118,7 +118,7 @@ func validateEvaluation(b *SetEvaluation) *Error {
 	return nil
 }
 
-func (t *txn) applySetEvaluation(b *SetEvaluation) *Error {
+func (b *SetEvaluation) apply(t *txn, _ applyContext) *Error {
 	if _, ok := t.providers.get(b.Provider); !ok {
 		return Errf(CodeUnknownProvider, "provider", "unknown provider %q", b.Provider)
 	}
@@ -142,7 +142,7 @@ func sameEvaluation(a, b Evaluation) bool {
 	return a.From == b.From && a.To == b.To && a.Score.Equal(b.Score)
 }
 
-func (t *txn) applySetBandTable(b *SetBandTable) *Error {
+func (b *SetBandTable) apply(t *txn, _ applyContext) *Error {
 	if old, ok := t.bandTables.get(b.Table.EffectiveFrom); ok && sameBands(old.Bands, b.Table.Bands) {
 		return errUnchanged
 	}
@@ -174,4 +174,71 @@ func sameBands(a, b []Band) bool {
 		}
 	}
 	return true
+}
+
+const (
+	TypeSetEvaluation CommandType = 11 // a provider's evaluation score over a date range
+	TypeSetBandTable  CommandType = 12 // the score → multiplier table from a date on
+)
+
+func init() {
+	register(TypeSetEvaluation, "evaluation", writesLineItem, func() Body { return new(SetEvaluation) })
+	register(TypeSetBandTable, "band_table", writesLineItem, func() Body { return new(SetBandTable) })
+}
+
+// SetEvaluation records a provider's evaluation score over From..To (evaluations.csv).
+type SetEvaluation struct {
+	Provider string
+	From, To calendar.Date
+	Score    decimal.Decimal
+}
+
+func (*SetEvaluation) Type() CommandType { return TypeSetEvaluation }
+
+func (b *SetEvaluation) encode(e *encoder) {
+	e.str(b.Provider)
+	e.date(b.From)
+	e.date(b.To)
+	e.dec(b.Score)
+}
+
+func (b *SetEvaluation) decode(d *decoder) {
+	b.Provider = d.str(MaxIDLen)
+	b.From = d.date()
+	b.To = d.date()
+	b.Score = d.dec()
+}
+
+// SetBandTable sets the score → multiplier table in force from Table.EffectiveFrom.
+type SetBandTable struct{ Table BandTable }
+
+func (*SetBandTable) Type() CommandType { return TypeSetBandTable }
+
+func (b *SetBandTable) encode(e *encoder) {
+	e.date(b.Table.EffectiveFrom)
+	e.uvarint(uint64(len(b.Table.Bands)))
+	for _, band := range b.Table.Bands {
+		e.dec(band.MinScore)
+		e.dec(band.MaxScore)
+		e.dec(band.Multiplier)
+	}
+}
+
+func (b *SetBandTable) decode(d *decoder) {
+	b.Table.EffectiveFrom = d.date()
+	n := d.uvarint()
+	if n > MaxBands {
+		d.fail("too many bands")
+		return
+	}
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		b.Table.Bands = append(b.Table.Bands, Band{MinScore: d.dec(), MaxScore: d.dec(), Multiplier: d.dec()})
+	}
+}
+
+func (b *SetBandTable) validate() *Error {
+	if err := dateInRange("effective_from", b.Table.EffectiveFrom); err != nil {
+		return err
+	}
+	return validateBands(b.Table.Bands)
 }

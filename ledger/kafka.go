@@ -7,6 +7,19 @@ import (
 	"strings"
 )
 
+const (
+	TypeAdvanceOffsets CommandType = 13 // Kafka: next offset of a partition (bookkeeping)
+	TypeMarkPublished  CommandType = 14 // Kafka: last sequence published (bookkeeping)
+)
+
+// The Kafka bridge's replicated positions change no money and write no line item of their
+// own (the records of a batch write theirs), need no idempotency key, and are idempotent by
+// construction (a position only moves forward).
+func init() {
+	register(TypeAdvanceOffsets, "kafka_offsets", noLineItem, func() Body { return new(AdvanceOffsets) })
+	register(TypeMarkPublished, "kafka_published", noLineItem, func() Body { return new(MarkPublished) })
+}
+
 // AdvanceOffsets is one batch of a Kafka partition: the records read from offset From and
 // the partition's new next offset, in one command of one Raft entry. Applying it:
 //   - does nothing when the replicated next offset is already at or past Next (the batch was
@@ -114,44 +127,30 @@ func (b *AdvanceOffsets) decode(d *decoder) {
 func (b *MarkPublished) encode(e *encoder) { e.str(b.Stream); e.uvarint(b.Seq) }
 func (b *MarkPublished) decode(d *decoder) { b.Stream = d.str(MaxIDLen); b.Seq = d.uvarint() }
 
-// bookkeeping commands are the Kafka bridge's replicated positions: they change no money
-// and write no line item of their own (the records of a batch write theirs), need no
-// idempotency key, and are idempotent by construction (a position only moves forward).
-func isBookkeeping(b Body) bool {
-	switch b.(type) {
-	case *AdvanceOffsets, *MarkPublished:
-		return true
+func (b *AdvanceOffsets) validate() *Error {
+	if err := id("topic", b.Topic, true); err != nil {
+		return err
 	}
-	return false
-}
-
-func validateBookkeeping(b Body) *Error {
-	switch b := b.(type) {
-	case *AdvanceOffsets:
-		if err := id("topic", b.Topic, true); err != nil {
-			return err
+	if b.Partition < 0 || b.From < 0 || b.Next < b.From {
+		return Errf(CodeInvalidValue, "offset", "partition %d, offsets %d..%d: must not be negative or backwards", b.Partition, b.From, b.Next)
+	}
+	if len(b.Records) > MaxKafkaBatchRecords {
+		return Errf(CodeTooLarge, "records", "%d records in one batch, at most %d", len(b.Records), MaxKafkaBatchRecords)
+	}
+	prev := b.From - 1
+	for _, r := range b.Records {
+		if r.Offset <= prev || r.Offset >= b.Next {
+			return Errf(CodeInvalidValue, "offset", "record offset %d outside %d..%d or out of order", r.Offset, b.From, b.Next)
 		}
-		if b.Partition < 0 || b.From < 0 || b.Next < b.From {
-			return Errf(CodeInvalidValue, "offset", "partition %d, offsets %d..%d: must not be negative or backwards", b.Partition, b.From, b.Next)
+		prev = r.Offset
+		if r.Event == nil && r.Code == "" {
+			return Errf(CodeMissingField, "code", "a dead letter at offset %d has no code", r.Offset)
 		}
-		if len(b.Records) > MaxKafkaBatchRecords {
-			return Errf(CodeTooLarge, "records", "%d records in one batch, at most %d", len(b.Records), MaxKafkaBatchRecords)
-		}
-		prev := b.From - 1
-		for _, r := range b.Records {
-			if r.Offset <= prev || r.Offset >= b.Next {
-				return Errf(CodeInvalidValue, "offset", "record offset %d outside %d..%d or out of order", r.Offset, b.From, b.Next)
-			}
-			prev = r.Offset
-			if r.Event == nil && r.Code == "" {
-				return Errf(CodeMissingField, "code", "a dead letter at offset %d has no code", r.Offset)
-			}
-		}
-	case *MarkPublished:
-		return id("stream", b.Stream, true)
 	}
 	return nil
 }
+
+func (b *MarkPublished) validate() *Error { return id("stream", b.Stream, true) }
 
 func offsetKey(topic string, partition int32) string {
 	return "kafka_offset/" + topic + "/" + strconv.Itoa(int(partition))
@@ -169,20 +168,15 @@ func metaInt(l *layer[string, string], k string) int64 {
 	return n
 }
 
-func (t *txn) applyBookkeeping(b Body, ctx applyContext) *Error {
-	switch b := b.(type) {
-	case *AdvanceOffsets:
-		return t.applyKafkaBatch(b, ctx)
-	case *MarkPublished:
-		k := publishedKey(b.Stream)
-		if uint64(metaInt(t.meta, k)) < b.Seq {
-			t.meta.put(k, strconv.FormatUint(b.Seq, 10))
-		}
+func (b *MarkPublished) apply(t *txn, _ applyContext) *Error {
+	k := publishedKey(b.Stream)
+	if uint64(metaInt(t.meta, k)) < b.Seq {
+		t.meta.put(k, strconv.FormatUint(b.Seq, 10))
 	}
 	return nil
 }
 
-func (t *txn) applyKafkaBatch(b *AdvanceOffsets, ctx applyContext) *Error {
+func (b *AdvanceOffsets) apply(t *txn, ctx applyContext) *Error {
 	k := offsetKey(b.Topic, b.Partition)
 	cur := metaInt(t.meta, k)
 	if b.Next <= cur {

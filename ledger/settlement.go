@@ -75,6 +75,22 @@ type Settlement struct {
 	PaidAt      time.Time          `json:"paid_at,omitzero"`
 }
 
+const (
+	TypeSettlementRun        CommandType = 15 // open a settlement year as a draft
+	TypeSettlementAudit      CommandType = 16 // freeze a year's figures
+	TypeSettlementAdvance    CommandType = 17 // audited → submitted → paid
+	TypeSetSettlementWindow  CommandType = 18 // the last month of settlement windows
+	TypeRecordReconciliation CommandType = 19 // an invoice reconciliation's outcome
+)
+
+func init() {
+	register(TypeSettlementRun, "settlement_run", writesLineItem, func() Body { return new(SettlementRun) })
+	register(TypeSettlementAudit, "settlement_audit", writesLineItem, func() Body { return new(SettlementAudit) })
+	register(TypeSettlementAdvance, "settlement_advance", writesLineItem, func() Body { return new(SettlementAdvance) })
+	register(TypeSetSettlementWindow, "settlement_window", writesLineItem, func() Body { return new(SetSettlementWindow) })
+	register(TypeRecordReconciliation, "reconciliation", writesLineItem, func() Body { return new(RecordReconciliation) })
+}
+
 // SettlementRun opens settlement year Year as a draft.
 type SettlementRun struct{ Year int }
 
@@ -201,53 +217,60 @@ func (b *RecordReconciliation) decode(d *decoder) {
 	r.Tolerance = d.dec()
 }
 
-func validateSettlement(c Body) *Error {
-	year := func(y int) *Error {
-		if y < MinYear || y > MaxYear {
-			return Errf(CodeInvalidValue, "year", "year %d outside %d–%d", y, MinYear, MaxYear)
-		}
-		return nil
+func validYear(y int) *Error {
+	if y < MinYear || y > MaxYear {
+		return Errf(CodeInvalidValue, "year", "year %d outside %d–%d", y, MinYear, MaxYear)
 	}
-	switch b := c.(type) {
-	case *SettlementRun:
-		return year(b.Year)
-	case *SettlementAudit:
-		if err := year(b.Year); err != nil {
-			return err
+	return nil
+}
+
+func (b *SettlementRun) validate() *Error { return validYear(b.Year) }
+
+func (b *SettlementAudit) validate() *Error {
+	if err := validYear(b.Year); err != nil {
+		return err
+	}
+	if len(b.Lines) > MaxAuditedLines {
+		return Errf(CodeTooLarge, "lines", "at most %d audited lines", MaxAuditedLines)
+	}
+	for _, l := range b.Lines {
+		if !checkDecimalBounds(l.Quantity) || !checkDecimalBounds(l.BaseAmount) || !checkDecimalBounds(l.Amount) {
+			return Errf(CodeInvalidQuantity, "lines", "an audited figure out of range")
 		}
-		if len(b.Lines) > MaxAuditedLines {
-			return Errf(CodeTooLarge, "lines", "at most %d audited lines", MaxAuditedLines)
-		}
-		for _, l := range b.Lines {
-			if !checkDecimalBounds(l.Quantity) || !checkDecimalBounds(l.BaseAmount) || !checkDecimalBounds(l.Amount) {
-				return Errf(CodeInvalidQuantity, "lines", "an audited figure out of range")
-			}
-		}
-	case *SettlementAdvance:
-		if err := year(b.Year); err != nil {
-			return err
-		}
-		if b.To != SettlementSubmitted && b.To != SettlementPaid {
-			return Errf(CodeInvalidValue, "state", "a year moves to submitted or paid, not %q", b.To)
-		}
-	case *SetSettlementWindow:
-		if b.EndMonth < 1 || b.EndMonth > 12 {
-			return Errf(CodeInvalidValue, "end_month", "a month 1–12, not %d", b.EndMonth)
-		}
-	case *RecordReconciliation:
-		r := b.Result
-		if err := id("provider", r.Provider, true); err != nil {
-			return err
-		}
-		if r.Month.Year < MinYear || r.Month.Year > MaxYear {
-			return Errf(CodeInvalidValue, "month", "month out of range")
-		}
-		if raw, err := hex.DecodeString(r.InvoiceSHA256); err != nil || len(raw) != sha256.Size {
-			return Errf(CodeInvalidValue, "invoice_sha256", "the invoice file's SHA-256 is 64 hex digits")
-		}
-		if !checkDecimalBounds(r.InvoiceTotal) || !checkDecimalBounds(r.RatedTotal) || !checkDecimalBounds(r.Tolerance) {
-			return Errf(CodeInvalidQuantity, "amount", "an amount out of range")
-		}
+	}
+	return nil
+}
+
+func (b *SettlementAdvance) validate() *Error {
+	if err := validYear(b.Year); err != nil {
+		return err
+	}
+	if b.To != SettlementSubmitted && b.To != SettlementPaid {
+		return Errf(CodeInvalidValue, "state", "a year moves to submitted or paid, not %q", b.To)
+	}
+	return nil
+}
+
+func (b *SetSettlementWindow) validate() *Error {
+	if b.EndMonth < 1 || b.EndMonth > 12 {
+		return Errf(CodeInvalidValue, "end_month", "a month 1–12, not %d", b.EndMonth)
+	}
+	return nil
+}
+
+func (b *RecordReconciliation) validate() *Error {
+	r := b.Result
+	if err := id("provider", r.Provider, true); err != nil {
+		return err
+	}
+	if r.Month.Year < MinYear || r.Month.Year > MaxYear {
+		return Errf(CodeInvalidValue, "month", "month out of range")
+	}
+	if raw, err := hex.DecodeString(r.InvoiceSHA256); err != nil || len(raw) != sha256.Size {
+		return Errf(CodeInvalidValue, "invoice_sha256", "the invoice file's SHA-256 is 64 hex digits")
+	}
+	if !checkDecimalBounds(r.InvoiceTotal) || !checkDecimalBounds(r.RatedTotal) || !checkDecimalBounds(r.Tolerance) {
+		return Errf(CodeInvalidQuantity, "amount", "an amount out of range")
 	}
 	return nil
 }
@@ -265,7 +288,7 @@ func (t *txn) windowEndMonth() int {
 	return DefaultWindowEndMonth
 }
 
-func (t *txn) applySetSettlementWindow(b *SetSettlementWindow) *Error {
+func (b *SetSettlementWindow) apply(t *txn, _ applyContext) *Error {
 	if t.windowEndMonth() == b.EndMonth {
 		return errUnchanged
 	}
@@ -273,7 +296,7 @@ func (t *txn) applySetSettlementWindow(b *SetSettlementWindow) *Error {
 	return nil
 }
 
-func (t *txn) applySettlementRun(b *SettlementRun, ctx applyContext) *Error {
+func (b *SettlementRun) apply(t *txn, ctx applyContext) *Error {
 	if _, ok := t.settlements.get(b.Year); ok {
 		return errUnchanged
 	}
@@ -301,7 +324,7 @@ func (t *txn) openMonths(from, to calendar.Date) []string {
 	return open
 }
 
-func (t *txn) applySettlementAudit(b *SettlementAudit, ctx applyContext) *Error {
+func (b *SettlementAudit) apply(t *txn, ctx applyContext) *Error {
 	s, ok := t.settlements.get(b.Year)
 	if !ok {
 		return Errf(CodeSettlementState, "year", "settlement year %d has not been run (settle run)", b.Year)
@@ -331,7 +354,7 @@ func (t *txn) applySettlementAudit(b *SettlementAudit, ctx applyContext) *Error 
 	return nil
 }
 
-func (t *txn) applySettlementAdvance(b *SettlementAdvance, ctx applyContext) *Error {
+func (b *SettlementAdvance) apply(t *txn, ctx applyContext) *Error {
 	s, ok := t.settlements.get(b.Year)
 	if !ok {
 		return Errf(CodeSettlementState, "year", "settlement year %d has not been run (settle run)", b.Year)
@@ -354,7 +377,7 @@ func (t *txn) applySettlementAdvance(b *SettlementAdvance, ctx applyContext) *Er
 	return nil
 }
 
-func (t *txn) applyRecordReconciliation(b *RecordReconciliation, ctx applyContext) *Error {
+func (b *RecordReconciliation) apply(t *txn, ctx applyContext) *Error {
 	if _, ok := t.providers.get(b.Result.Provider); !ok {
 		return Errf(CodeUnknownProvider, "provider", "unknown provider %q", b.Result.Provider)
 	}

@@ -1,0 +1,36 @@
+package ledger
+
+import "encoding/hex"
+
+// TypeSetAdminToken replaces the SHA-256 of the admin token every node checks requests against.
+const TypeSetAdminToken CommandType = 9
+
+func init() {
+	register(TypeSetAdminToken, "admin_token", writesLineItem, func() Body { return new(SetAdminToken) })
+}
+
+// SetAdminToken replaces the SHA-256 of the admin token every node checks requests against.
+type SetAdminToken struct{ TokenSHA256 string }
+
+func (*SetAdminToken) Type() CommandType { return TypeSetAdminToken }
+
+func (b *SetAdminToken) encode(e *encoder) { e.str(b.TokenSHA256) }
+
+func (b *SetAdminToken) decode(d *decoder) { b.TokenSHA256 = d.str(MaxIDLen) }
+
+func (b *SetAdminToken) validate() *Error {
+	if raw, err := hex.DecodeString(b.TokenSHA256); err != nil || len(raw) != 32 {
+		return Errf(CodeInvalidValue, "token", "not a hex SHA-256")
+	}
+	return nil
+}
+
+func (b *SetAdminToken) apply(t *txn, _ applyContext) *Error {
+	if old, _ := t.meta.get(metaAdminToken); old == b.TokenSHA256 {
+		return errUnchanged
+	}
+	t.meta.put(metaAdminToken, b.TokenSHA256)
+	return nil
+}
+
+const metaAdminToken = "admin_token_sha256"

@@ -1,0 +1,423 @@
+package ledger
+
+import (
+	"time"
+
+	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/shopspring/decimal"
+)
+
+// TypeEvent is a line item operation on a resource (SPEC: Ledger; events.csv).
+const TypeEvent CommandType = 1
+
+func init() {
+	register(TypeEvent, "event", writesLineItem, func() Body { return new(Event) })
+}
+
+// Event is a line item operation on a resource (SPEC: Ledger; events.csv).
+type Event struct {
+	Op         Op
+	Time       time.Time // effective time
+	Department string
+	Project    string
+	Provider   string
+	Resource   string
+	Item       string
+	Kind       Kind
+	Quantity   decimal.Decimal // allocate: initial; expand/reduce: positive delta; usage: consumed
+	Expires    time.Time       // allocate of a time-limited kind, extend: the new expiry
+}
+
+func (*Event) Type() CommandType { return TypeEvent }
+
+func (b *Event) encode(e *encoder) {
+	e.str(string(b.Op))
+	e.tm(b.Time)
+	e.str(b.Department)
+	e.str(b.Project)
+	e.str(b.Provider)
+	e.str(b.Resource)
+	e.str(b.Item)
+	e.str(string(b.Kind))
+	e.dec(b.Quantity)
+	e.tm(b.Expires)
+}
+
+func (b *Event) decode(d *decoder) {
+	var f eventFields
+	f.decode(d)
+	b.Op = Op(f.op)
+	b.Time = f.time
+	b.Department = string(f.department)
+	b.Project = string(f.project)
+	b.Provider = string(f.provider)
+	b.Resource = string(f.resource)
+	b.Item = string(f.item)
+	b.Kind = Kind(f.kind)
+	b.Quantity = d.decimalOf(f.quantity)
+	b.Expires = f.expires
+}
+
+// eventFields are an encoded Event as stored, its strings still pointing into the encoding:
+// Event.decode copies them, RatingData's lean reader copies only what it keeps.
+type eventFields struct {
+	op, department, project, provider, resource, item, kind, quantity []byte
+	time, expires                                                     time.Time
+}
+
+// decode reads the layout of Event.encode.
+func (f *eventFields) decode(d *decoder) {
+	f.op = d.raw(MaxIDLen)
+	f.time = d.tm()
+	f.department = d.raw(MaxIDLen)
+	f.project = d.raw(MaxIDLen)
+	f.provider = d.raw(MaxIDLen)
+	f.resource = d.raw(MaxIDLen)
+	f.item = d.raw(MaxIDLen)
+	f.kind = d.raw(MaxIDLen)
+	f.quantity = d.raw(MaxDecimalLen)
+	f.expires = d.tm()
+}
+
+// validate checks an event without the ledger: required fields per op, domains, limits.
+func (e *Event) validate() *Error {
+	if err := firstErr(id("resource", e.Resource, true), id("department", e.Department, false), id("project", e.Project, false),
+		id("provider", e.Provider, false), id("item", e.Item, false), instant("time", e.Time, true), instant("expires", e.Expires, false)); err != nil {
+		return err
+	}
+	if e.Kind != "" && !e.Kind.valid() {
+		return Errf(CodeInvalidValue, "kind", "kind must be standard, test, dev, emergency or temporary, not %q", e.Kind)
+	}
+	if !checkDecimalBounds(e.Quantity) {
+		return Errf(CodeInvalidQuantity, "quantity", "quantity out of range")
+	}
+	needRefs := func() *Error {
+		return firstErr(required("department", e.Department), required("project", e.Project), required("provider", e.Provider), required("item", e.Item))
+	}
+	switch e.Op {
+	case OpAllocate, OpUsage:
+		if e.Kind == "" {
+			return Errf(CodeMissingField, "kind", "kind is required (standard, test, dev, emergency, temporary)")
+		}
+		if err := needRefs(); err != nil {
+			return err
+		}
+		if err := positive("quantity", e.Quantity); err != nil {
+			return err
+		}
+		if e.Op == OpUsage && !e.Expires.IsZero() {
+			return Errf(CodeExpiryNotAllowed, "expires", "usage has no expiry")
+		}
+	case OpExpand, OpReduce:
+		if err := positive("quantity", e.Quantity); err != nil {
+			return err
+		}
+		if !e.Expires.IsZero() {
+			return Errf(CodeExpiryNotAllowed, "expires", "%s takes no expiry: use extend", e.Op)
+		}
+	case OpReclaim:
+		if !e.Quantity.IsZero() {
+			return Errf(CodeInvalidQuantity, "quantity", "reclaim takes no quantity: it returns the whole resource")
+		}
+		if !e.Expires.IsZero() {
+			return Errf(CodeExpiryNotAllowed, "expires", "reclaim takes no expiry")
+		}
+	case OpExtend:
+		if !e.Quantity.IsZero() {
+			return Errf(CodeInvalidQuantity, "quantity", "extend takes no quantity")
+		}
+		if e.Expires.IsZero() {
+			return Errf(CodeExpiryRequired, "expires", "extend needs the new expiry")
+		}
+	case OpExpire:
+		return Errf(CodeInvalidValue, "op", "expire is written by the ledger itself")
+	case "":
+		return Errf(CodeMissingField, "op", "op is required")
+	default:
+		return Errf(CodeInvalidValue, "op", "op must be allocate, expand, reduce, reclaim, usage or extend, not %q", e.Op)
+	}
+	return nil
+}
+
+var (
+	ratioLimit  = decimal.RequireFromString("1.2")  // SPEC: Quota, the 20 % rule
+	devFraction = decimal.RequireFromString("0.15") // SPEC: Quota, dev resources
+)
+
+// apply enforces SPEC: Ledger and Quota for one resource operation.
+func (e *Event) apply(t *txn, _ applyContext) *Error {
+	if t.isClosed(calendar.MonthOf(calendar.DateOf(e.Time))) {
+		return Errf(CodePeriodClosed, "time", "%s falls in closed month %s", e.Time.Format(time.RFC3339), calendar.MonthOf(calendar.DateOf(e.Time)))
+	}
+	switch e.Op {
+	case OpAllocate:
+		return t.applyAllocate(e)
+	case OpExpand, OpReduce, OpReclaim:
+		return t.applyChange(e)
+	case OpUsage:
+		return t.applyUsage(e)
+	case OpExtend:
+		return t.applyExtend(e)
+	}
+	return Errf(CodeInvalidValue, "op", "unknown op %q", e.Op)
+}
+
+// references resolves and cross-checks the department, project, provider and item of an event.
+func (t *txn) references(e *Event) (*Project, *Provider, *CatalogItem, *Error) {
+	if _, ok := t.departments.get(e.Department); !ok {
+		return nil, nil, nil, Errf(CodeUnknownDepartment, "department", "unknown department %q", e.Department)
+	}
+	p, ok := t.projects.get(e.Project)
+	if !ok {
+		return nil, nil, nil, Errf(CodeUnknownProject, "project", "unknown project %q", e.Project)
+	}
+	if p.Department != e.Department {
+		return nil, nil, nil, Errf(CodeProjectMismatch, "project", "project %q belongs to department %q, not %q", e.Project, p.Department, e.Department)
+	}
+	prov, ok := t.providers.get(e.Provider)
+	if !ok {
+		return nil, nil, nil, Errf(CodeUnknownProvider, "provider", "unknown provider %q", e.Provider)
+	}
+	item, ok := t.items.get(e.Item)
+	if !ok {
+		return nil, nil, nil, Errf(CodeUnknownItem, "item", "unknown catalog item %q", e.Item)
+	}
+	return p, prov, item, nil
+}
+
+func checkContract(prov *Provider, at time.Time) *Error {
+	d := calendar.DateOf(at)
+	if d.Before(prov.ContractStart) || d.After(prov.ContractEnd) {
+		return Errf(CodeContractInactive, "provider", "provider %q has no contract on %s (contract %s to %s)", prov.ID, d, prov.ContractStart, prov.ContractEnd)
+	}
+	return nil
+}
+
+func (t *txn) applyAllocate(e *Event) *Error {
+	if _, ok := t.resources.get(e.Resource); ok {
+		return Errf(CodeResourceExists, "resource", "resource %q already exists", e.Resource)
+	}
+	p, prov, item, err := t.references(e)
+	if err != nil {
+		return err
+	}
+	if p.Closed {
+		return Errf(CodeUnknownProject, "project", "project %q is closed", p.ID)
+	}
+	if item.Billing != BillingAllocation {
+		return Errf(CodeBillingMismatch, "op", "item %q is billed by use: record usage, not allocate", item.ID)
+	}
+	if err := checkContract(prov, e.Time); err != nil {
+		return err
+	}
+	if err := t.checkExpiry(e.Kind, e.Time, e.Expires); err != nil {
+		return err
+	}
+	r := &Resource{ID: e.Resource, Department: e.Department, Project: e.Project, Provider: e.Provider, Item: e.Item,
+		Kind: e.Kind, QuotaClass: item.QuotaClass, Billing: BillingAllocation, Quantity: e.Quantity,
+		Opened: e.Time, LastTime: e.Time, Expires: e.Expires}
+	if err := t.checkQuota(r, e.Quantity); err != nil {
+		return err
+	}
+	t.resources.put(r.ID, r)
+	t.addHeld(r, e.Quantity)
+	if !r.Expires.IsZero() {
+		t.timeLimited.put(r.ID, r.Expires)
+	}
+	return nil
+}
+
+// checkExpiry enforces the kinds table of SPEC: Ledger.
+func (t *txn) checkExpiry(kind Kind, at, expires time.Time) *Error {
+	maxDay, limited := kind.maxExpiry(calendar.DateOf(at))
+	if !limited {
+		if !expires.IsZero() {
+			return Errf(CodeExpiryNotAllowed, "expires", "a %s resource has no expiry", kind)
+		}
+		return nil
+	}
+	if expires.IsZero() {
+		return Errf(CodeExpiryRequired, "expires", "a %s resource needs an expiry", kind)
+	}
+	if !expires.After(at) {
+		return Errf(CodeInvalidValue, "expires", "expiry %s is not after %s", expires.Format(time.RFC3339), at.Format(time.RFC3339))
+	}
+	if day := ExpiryDay(expires); day.After(maxDay) {
+		return Errf(CodeExpiryTooLong, "expires", "a %s resource allocated on %s may expire on %s at the latest, not %s", kind, calendar.DateOf(at), maxDay, day)
+	}
+	if m := calendar.MonthOf(ExpiryDay(expires)); t.isClosed(m) {
+		return Errf(CodePeriodClosed, "expires", "expiry falls in closed month %s", m)
+	}
+	return nil
+}
+
+// checkQuota applies SPEC's Quota rules to raising r's quantity by delta (r holds the
+// quantity before the change).
+func (t *txn) checkQuota(r *Resource, delta decimal.Decimal) *Error {
+	if r.QuotaClass == "" {
+		return nil
+	}
+	if r.Kind.countsTowardQuota() {
+		k := deptClass{r.Department, r.QuotaClass}
+		newA := t.heldOf(k).Add(delta)
+		q := t.deptQuota(r.Department, r.QuotaClass)
+		if newA.GreaterThan(q.Mul(ratioLimit)) {
+			a, ok := t.approvals.get(k)
+			if !ok || a.Ceiling.LessThan(newA) {
+				return Errf(CodeQuotaOverrun, "quantity", "department %q class %q would hold %s against a quota of %s (limit 120%% = %s); a supervisor approval with a ceiling of at least %s is needed",
+					r.Department, r.QuotaClass, newA, q, q.Mul(ratioLimit), newA)
+			}
+		}
+	}
+	if r.Kind == KindDev {
+		k := projectClass{r.Project, r.QuotaClass}
+		newDev := t.devHeldOf(k).Add(delta)
+		p, _ := t.projects.get(r.Project)
+		limit := p.Quotas[r.QuotaClass].Mul(devFraction)
+		if newDev.GreaterThan(limit) {
+			return Errf(CodeDevLimit, "quantity", "project %q would hold %s %s of dev resources, above 15%% of its quota (%s)", r.Project, newDev, r.QuotaClass, limit)
+		}
+	}
+	return nil
+}
+
+// openResource finds an open allocation-billed resource for an op at time at.
+func (t *txn) openResource(e *Event) (*Resource, *Error) {
+	r, ok := t.resources.get(e.Resource)
+	if !ok {
+		return nil, Errf(CodeUnknownResource, "resource", "unknown resource %q", e.Resource)
+	}
+	if r.Closed {
+		return nil, Errf(CodeResourceClosed, "resource", "resource %q was reclaimed or expired", e.Resource)
+	}
+	if !r.Expires.IsZero() && !e.Time.Before(r.Expires) {
+		return nil, Errf(CodeResourceExpired, "resource", "resource %q expired at %s", e.Resource, r.Expires.Format(time.RFC3339))
+	}
+	if err := matches(r, e); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// matches checks that the optional descriptive columns of an event agree with the resource.
+func matches(r *Resource, e *Event) *Error {
+	for _, f := range []struct{ field, got, want string }{
+		{"department", e.Department, r.Department}, {"project", e.Project, r.Project},
+		{"provider", e.Provider, r.Provider}, {"item", e.Item, r.Item}, {"kind", string(e.Kind), string(r.Kind)},
+	} {
+		if f.got != "" && f.got != f.want {
+			return Errf(CodeResourceMismatch, f.field, "resource %q has %s %q, not %q", r.ID, f.field, f.want, f.got)
+		}
+	}
+	return nil
+}
+
+func (t *txn) applyChange(e *Event) *Error {
+	r, err := t.openResource(e)
+	if err != nil {
+		return err
+	}
+	if r.Billing != BillingAllocation {
+		return Errf(CodeBillingMismatch, "op", "resource %q is billed by use: only usage applies", r.ID)
+	}
+	if e.Time.Before(r.LastTime) {
+		return Errf(CodeOutOfOrder, "time", "resource %q already has an operation at %s, later than %s", r.ID, r.LastTime.Format(time.RFC3339), e.Time.Format(time.RFC3339))
+	}
+	n := *r
+	n.LastTime = e.Time
+	var delta decimal.Decimal
+	switch e.Op {
+	case OpExpand:
+		prov, _ := t.providers.get(r.Provider)
+		if err := checkContract(prov, e.Time); err != nil {
+			return err
+		}
+		if err := t.checkQuota(r, e.Quantity); err != nil {
+			return err
+		}
+		delta = e.Quantity
+	case OpReduce:
+		if e.Quantity.GreaterThan(r.Quantity) {
+			return Errf(CodeBelowZero, "quantity", "resource %q holds %s; reducing by %s would go below zero", r.ID, r.Quantity, e.Quantity)
+		}
+		delta = e.Quantity.Neg()
+	case OpReclaim:
+		delta = r.Quantity.Neg()
+		n.Closed = true
+		t.timeLimited.put(r.ID, time.Time{})
+	}
+	n.Quantity = r.Quantity.Add(delta)
+	t.resources.put(n.ID, &n)
+	t.addHeld(r, delta)
+	return nil
+}
+
+func (t *txn) applyUsage(e *Event) *Error {
+	if r, ok := t.resources.get(e.Resource); ok {
+		if err := matches(r, e); err != nil {
+			return err
+		}
+		if r.Billing != BillingMetered {
+			return Errf(CodeBillingMismatch, "op", "resource %q is billed by allocation: usage does not apply", r.ID)
+		}
+		n := *r
+		n.Quantity = r.Quantity.Add(e.Quantity)
+		if e.Time.After(n.LastTime) {
+			n.LastTime = e.Time
+		}
+		t.resources.put(n.ID, &n)
+		return nil
+	}
+	_, prov, item, err := t.references(e)
+	if err != nil {
+		return err
+	}
+	if item.Billing != BillingMetered {
+		return Errf(CodeBillingMismatch, "op", "item %q is billed by allocation: allocate it, usage does not apply", item.ID)
+	}
+	if err := checkContract(prov, e.Time); err != nil {
+		return err
+	}
+	t.resources.put(e.Resource, &Resource{ID: e.Resource, Department: e.Department, Project: e.Project, Provider: e.Provider,
+		Item: e.Item, Kind: e.Kind, Billing: BillingMetered, Quantity: e.Quantity, Opened: e.Time, LastTime: e.Time})
+	return nil
+}
+
+// applyExtend enforces SH 23–24 as SPEC states them: requested at least 15 working days
+// before the current expiry, moving it by at most the kind's maximum duration.
+func (t *txn) applyExtend(e *Event) *Error {
+	r, err := t.openResource(e)
+	if err != nil {
+		return err
+	}
+	if r.Expires.IsZero() {
+		return Errf(CodeNotTimeLimited, "resource", "resource %q (%s) has no expiry to extend", r.ID, r.Kind)
+	}
+	if !e.Expires.After(r.Expires) {
+		return Errf(CodeInvalidValue, "expires", "new expiry %s is not later than the current %s", e.Expires.Format(time.RFC3339), r.Expires.Format(time.RFC3339))
+	}
+	current := ExpiryDay(r.Expires)
+	deadline, cerr := t.cal.Deadline(current, ExtensionNoticeWorkingDays)
+	if cerr != nil {
+		return Errf(CodeCalendarUnknown, "expires", "%v", cerr)
+	}
+	if requested := calendar.DateOf(e.Time); requested.After(deadline) {
+		return Errf(CodeExtensionTooLate, "time", "an extension of resource %q expiring %s had to be requested by %s (%d working days before); requested %s",
+			r.ID, current, deadline, ExtensionNoticeWorkingDays, requested)
+	}
+	maxDay, _ := r.Kind.maxExpiry(current)
+	if day := ExpiryDay(e.Expires); day.After(maxDay) {
+		return Errf(CodeExtensionTooLong, "expires", "a %s resource expiring %s may be extended to %s at the latest, not %s", r.Kind, current, maxDay, day)
+	}
+	if m := calendar.MonthOf(ExpiryDay(e.Expires)); t.isClosed(m) {
+		return Errf(CodePeriodClosed, "expires", "new expiry falls in closed month %s", m)
+	}
+	n := *r
+	n.Expires = e.Expires
+	t.resources.put(n.ID, &n)
+	t.timeLimited.put(n.ID, n.Expires)
+	return nil
+}
+
+// ExtensionNoticeWorkingDays is SH 23–24's notice period for an extension.
+const ExtensionNoticeWorkingDays = 15

@@ -1,0 +1,89 @@
+package ledger
+
+import (
+	"sort"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// TypeTick carries the leader's clock; applying it writes the expire line items that are due.
+const TypeTick CommandType = 10
+
+func init() {
+	register(TypeTick, "tick", noLineItem, func() Body { return new(Tick) })
+}
+
+// Tick carries the leader's clock; applying it writes the expire items that are due.
+type Tick struct{}
+
+func (*Tick) Type() CommandType { return TypeTick }
+
+func (b *Tick) encode(*encoder) {}
+
+func (b *Tick) decode(*decoder) {}
+
+func (*Tick) validate() *Error { return nil }
+
+// apply expires what is due. Only an explicit tick (or a month close) expires resources, never
+// an ordinary write: a bulk import of history must not see its resources expire between batches.
+func (*Tick) apply(t *txn, ctx applyContext) *Error {
+	t.expireDue(ctx.recordedAt, ctx.raftIndex)
+	return nil
+}
+
+// expireDue writes an expire line item for every open time-limited resource whose expiry
+// is at or before now, in (expiry, resource) order. The item's effective time is the expiry
+// itself (SPEC: Ledger), so when it is written does not change rating.
+func (t *txn) expireDue(now time.Time, raftIndex uint64) int {
+	type due struct {
+		id string
+		at time.Time
+	}
+	var list []due
+	seen := map[string]bool{}
+	for x := t.timeLimited; x != nil; x = x.parent {
+		for id, at := range x.m {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			if !at.IsZero() && !at.After(now) {
+				list = append(list, due{id, at})
+			}
+		}
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if !list[i].at.Equal(list[j].at) {
+			return list[i].at.Before(list[j].at)
+		}
+		return list[i].id < list[j].id
+	})
+	for _, d := range list {
+		r, _ := t.resources.get(d.id)
+		n := *r
+		n.Closed = true
+		n.Quantity = decimal.Zero
+		n.LastTime = r.Expires
+		t.resources.put(n.ID, &n)
+		t.addHeld(r, r.Quantity.Neg())
+		t.timeLimited.put(n.ID, time.Time{})
+		body := &Event{Op: OpExpire, Time: r.Expires, Department: r.Department, Project: r.Project, Provider: r.Provider,
+			Resource: r.ID, Item: r.Item, Kind: r.Kind, Quantity: r.Quantity}
+		t.appendItem("expire/"+r.ID, "system", now, raftIndex, body)
+	}
+	return len(list)
+}
+
+// NextExpiry is the earliest expiry of an open time-limited resource (zero if none); the
+// leader proposes a tick when it has passed.
+func (t *txn) nextExpiry() time.Time {
+	var next time.Time
+	for id, at := range t.timeLimited.m {
+		_ = id
+		if !at.IsZero() && (next.IsZero() || at.Before(next)) {
+			next = at
+		}
+	}
+	return next
+}
