@@ -23,8 +23,8 @@ const (
 
 // auditedYear is settlement year 2026 audited: three items on one provider per project
 // (60,000 audited lines), and a resource per line still held for the next-year estimate.
-func auditedYear() *ledger.RatingData {
-	d := &ledger.RatingData{Departments: map[string]*ledger.Department{}, Providers: map[string]*ledger.Provider{}, Projects: map[string]*ledger.Project{},
+func auditedYear() *ledger.View {
+	d := &ledger.View{Departments: map[string]*ledger.Department{}, Providers: map[string]*ledger.Provider{}, Projects: map[string]*ledger.Project{},
 		Items: map[string]*ledger.CatalogItem{}, Settlements: map[int]*ledger.Settlement{}, Clock: time.Date(2026, 9, 20, 10, 0, 0, 0, calendar.Shanghai)}
 	d.Head.AppliedIndex = 123456
 	providers := []string{"ctyun", "hwcloud", "aliyun"}

@@ -203,7 +203,7 @@ func BenchmarkRateSettlementYear(b *testing.B) {
 	var readTime time.Duration
 	for i := 0; i < b.N; i++ {
 		opt := rating.Options{From: calendar.NewDate(2025, 9, 1), To: calendar.NewDate(2026, 8, 31)}
-		data, err := l.RatingData(ledger.RatingFilter{Before: calendar.NewDate(2026, 9, 1).Start()})
+		data, err := l.View(ledger.ViewFilter{Before: calendar.NewDate(2026, 9, 1).Start()})
 		if err != nil {
 			b.Fatal(err)
 		}

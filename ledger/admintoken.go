@@ -26,10 +26,10 @@ func (b *SetAdminToken) validate() *Error {
 }
 
 func (b *SetAdminToken) apply(t *txn, _ applyContext) *Error {
-	if old, _ := t.meta.get(metaAdminToken); old == b.TokenSHA256 {
+	if old, _ := t.settings.get(metaAdminToken); old == b.TokenSHA256 {
 		return errUnchanged
 	}
-	t.meta.put(metaAdminToken, b.TokenSHA256)
+	t.settings.put(metaAdminToken, b.TokenSHA256)
 	return nil
 }
 

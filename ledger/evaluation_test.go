@@ -38,7 +38,7 @@ func TestEvaluationScoresAreCheckedAndKept(t *testing.T) {
 	}
 	f.ok(&SetEvaluation{Provider: "p1", From: day("2026-03-01"), To: day("2026-03-31"), Score: dec("79")})
 	f.reopen()
-	d, err := f.l.RatingData(RatingFilter{})
+	d, err := f.l.View(ViewFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestBandTableMustCoverZeroToHundredWithoutOverlapOrGap(t *testing.T) {
 		t.Fatalf("same table again: %+v, want unchanged", r[0])
 	}
 	f.reopen()
-	d, err := f.l.RatingData(RatingFilter{})
+	d, err := f.l.View(ViewFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,12 +117,12 @@ func TestEvaluationIdempotencyKey(t *testing.T) {
 	}
 }
 
-// RatingData groups each resource's quantity operations, in ledger order.
+// View groups each resource's quantity operations, in ledger order.
 func TestRatingDataGroupsOperationsByResource(t *testing.T) {
 	f := newFixture(t)
 	f.seed()
 	f.ok(alloc("r1", "ecs.vcpu", KindStandard, "4", time.Time{}))
-	d, err := f.l.RatingData(RatingFilter{})
+	d, err := f.l.View(ViewFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestRatingDataGroupsOperationsByResource(t *testing.T) {
 	if d.Head.Seq == 0 || d.Head.AppliedIndex != f.index || d.Items["ecs.vcpu"] == nil || d.Departments["d1"] == nil {
 		t.Fatalf("head %+v, items %d, departments %d", d.Head, len(d.Items), len(d.Departments))
 	}
-	if d2, _ := f.l.RatingData(RatingFilter{Department: "d2"}); len(d2.Resources) != 0 {
+	if d2, _ := f.l.View(ViewFilter{Department: "d2"}); len(d2.Resources) != 0 {
 		t.Fatalf("department filter kept %+v", d2.Resources)
 	}
 }
@@ -156,7 +156,7 @@ func TestEvaluationsAndBandTablesSurviveSnapshotRestore(t *testing.T) {
 	if n, err := other.Verify(); err != nil || n.Seq != f.l.Head().Seq {
 		t.Fatalf("verify after restore: %+v, %v (head seq %d)", n, err, f.l.Head().Seq)
 	}
-	d, err := other.RatingData(RatingFilter{MasterDataOnly: true})
+	d, err := other.View(ViewFilter{MasterDataOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func TestEvaluationsAndBandTablesSurviveSnapshotRestore(t *testing.T) {
 	}
 }
 
-// RatingData gives each time-limited resource its current expiry (the allocate's, moved by
+// View gives each time-limited resource its current expiry (the allocate's, moved by
 // an extend) so that rating can end its charges at the expiry before the tick writes the
 // expire (SPEC: Ledger, expire: "its effective time is the expiry itself").
 func TestRatingDataCarriesTheCurrentExpiry(t *testing.T) {
@@ -183,7 +183,7 @@ func TestRatingDataCarriesTheCurrentExpiry(t *testing.T) {
 	// In time (deadline 2026-09-15, see TestExtensionRules): the expiry moves to 2026-10-31.
 	f.ok(&Event{Op: OpExtend, Time: at("2026-09-15T18:00:00+08:00"), Resource: "tmp1", Expires: endOf("2026-10-31")})
 	read := func() *ResourceHistory {
-		d, err := f.l.RatingData(RatingFilter{})
+		d, err := f.l.View(ViewFilter{})
 		if err != nil || len(d.Resources) != 1 {
 			t.Fatalf("rating data: %v, %+v", err, d)
 		}
@@ -200,7 +200,7 @@ func TestRatingDataCarriesTheCurrentExpiry(t *testing.T) {
 	}
 }
 
-// The lean decoder of RatingData reads Event.encode's layout exactly as Event.decode does.
+// The lean decoder of View reads Event.encode's layout exactly as Event.decode does.
 func TestRatingEventDecodeAgreesWithEventDecode(t *testing.T) {
 	var rd ratingEventReader
 	for _, ev := range []*Event{

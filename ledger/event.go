@@ -59,7 +59,7 @@ func (b *Event) decode(d *decoder) {
 }
 
 // eventFields are an encoded Event as stored, its strings still pointing into the encoding:
-// Event.decode copies them, RatingData's lean reader copies only what it keeps.
+// Event.decode copies them, View's lean reader copies only what it keeps.
 type eventFields struct {
 	op, department, project, provider, resource, item, kind, quantity []byte
 	time, expires                                                     time.Time

@@ -140,7 +140,11 @@ func (f *fixture) digest() string {
 	}
 	sort.Strings(closed)
 	dump("closed", closed)
-	dump("meta", r.meta.m)
+	dump("meta", r.settings.m)
+	dump("kafka_offsets", r.kafkaOffsets.m)
+	dump("kafka_published", r.kafkaPublished.m)
+	dump("dead_letters", r.deadLetters.m)
+	fmt.Fprintf(h, "dead_letter_count=%d\n", r.deadLetterN)
 	dump("evaluations", r.evaluations.m)
 	var tables []string
 	for d, bt := range r.bandTables.m {

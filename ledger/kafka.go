@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -152,33 +151,21 @@ func (b *AdvanceOffsets) validate() *Error {
 
 func (b *MarkPublished) validate() *Error { return id("stream", b.Stream, true) }
 
-func offsetKey(topic string, partition int32) string {
-	return "kafka_offset/" + topic + "/" + strconv.Itoa(int(partition))
-}
-
-func publishedKey(stream string) string { return "kafka_published/" + stream }
-
-const deadLetterCountKey = "kafka_dlq_count"
-
-func deadLetterKey(seq uint64) string { return fmt.Sprintf("kafka_dlq/%020d", seq) }
-
-func metaInt(l *layer[string, string], k string) int64 {
-	v, _ := l.get(k)
-	n, _ := strconv.ParseInt(v, 10, 64)
-	return n
+// partitionKey names a partition in the kafka_offsets table.
+func partitionKey(topic string, partition int32) string {
+	return topic + "/" + strconv.Itoa(int(partition))
 }
 
 func (b *MarkPublished) apply(t *txn, _ applyContext) *Error {
-	k := publishedKey(b.Stream)
-	if uint64(metaInt(t.meta, k)) < b.Seq {
-		t.meta.put(k, strconv.FormatUint(b.Seq, 10))
+	if cur, _ := t.kafkaPublished.get(b.Stream); cur < b.Seq {
+		t.kafkaPublished.put(b.Stream, b.Seq)
 	}
 	return nil
 }
 
 func (b *AdvanceOffsets) apply(t *txn, ctx applyContext) *Error {
-	k := offsetKey(b.Topic, b.Partition)
-	cur := metaInt(t.meta, k)
+	k := partitionKey(b.Topic, b.Partition)
+	cur, _ := t.kafkaOffsets.get(k)
 	if b.Next <= cur {
 		return nil // handled before: every offset is applied once
 	}
@@ -188,7 +175,7 @@ func (b *AdvanceOffsets) apply(t *txn, ctx applyContext) *Error {
 	if !t.applyRecordsAtOnce(b, cur, ctx) {
 		t.applyRecordsOneByOne(b, cur, ctx)
 	}
-	t.meta.put(k, strconv.FormatInt(b.Next, 10))
+	t.kafkaOffsets.put(k, b.Next)
 	return nil
 }
 
@@ -235,11 +222,9 @@ func (t *txn) applyRecordsOneByOne(b *AdvanceOffsets, cur int64, ctx applyContex
 }
 
 func (t *txn) addDeadLetter(b *AdvanceOffsets, offset int64, code Code, reason string) {
-	d := DeadLetter{Seq: uint64(metaInt(t.meta, deadLetterCountKey)) + 1, Topic: b.Topic, Partition: b.Partition, Offset: offset,
-		Code: code, Reason: truncate(reason, maxDeadLetterReason)}
-	v, _ := json.Marshal(d)
-	t.meta.put(deadLetterKey(d.Seq), string(v))
-	t.meta.put(deadLetterCountKey, strconv.FormatUint(d.Seq, 10))
+	t.deadLetterN++
+	t.deadLetters.put(t.deadLetterN, &DeadLetter{Seq: t.deadLetterN, Topic: b.Topic, Partition: b.Partition, Offset: offset,
+		Code: code, Reason: truncate(reason, maxDeadLetterReason)})
 }
 
 // truncate cuts s to at most n bytes, dropping a rune cut in two.
@@ -254,37 +239,38 @@ func truncate(s string, n int) string {
 func (l *Ledger) KafkaOffset(topic string, partition int32) int64 {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return metaInt(l.root.meta, offsetKey(topic, partition))
+	n, _ := l.root.kafkaOffsets.get(partitionKey(topic, partition))
+	return n
 }
 
 // Published is the last sequence published to a stream (0 when none).
 func (l *Ledger) Published(stream string) uint64 {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return uint64(metaInt(l.root.meta, publishedKey(stream)))
+	n, _ := l.root.kafkaPublished.get(stream)
+	return n
 }
 
 // DeadLetterCount is the number of entries of the dead-letter outbox.
 func (l *Ledger) DeadLetterCount() uint64 {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return uint64(metaInt(l.root.meta, deadLetterCountKey))
+	return l.root.deadLetterN
 }
 
-// DeadLetters returns up to limit outbox entries from sequence from on. A missing or
-// unreadable entry breaks an invariant of our own state (the outbox is dense): an error.
+// DeadLetters returns up to limit outbox entries from sequence from on. A missing entry
+// breaks an invariant of our own state (the outbox is dense): an error.
 func (l *Ledger) DeadLetters(from uint64, limit int) ([]DeadLetter, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	n := uint64(metaInt(l.root.meta, deadLetterCountKey))
+	n := l.root.deadLetterN
 	var out []DeadLetter
 	for seq := max(from, 1); seq <= n && len(out) < limit; seq++ {
-		v, ok := l.root.meta.get(deadLetterKey(seq))
-		var d DeadLetter
-		if !ok || json.Unmarshal([]byte(v), &d) != nil || d.Seq != seq {
-			return out, fmt.Errorf("ledger: dead letter %d of %d missing or unreadable", seq, n)
+		d, ok := l.root.deadLetters.get(seq)
+		if !ok || d.Seq != seq {
+			return out, fmt.Errorf("ledger: dead letter %d of %d missing", seq, n)
 		}
-		out = append(out, d)
+		out = append(out, *d)
 	}
 	return out, nil
 }
@@ -294,12 +280,6 @@ func (l *Ledger) KafkaOffsets() map[string]int64 {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	out := map[string]int64{}
-	for x := l.root.meta; x != nil; x = x.parent {
-		for k, v := range x.m {
-			if rest, ok := strings.CutPrefix(k, "kafka_offset/"); ok {
-				out[rest], _ = strconv.ParseInt(v, 10, 64)
-			}
-		}
-	}
+	l.root.kafkaOffsets.each(func(k string, n int64) { out[k] = n })
 	return out
 }

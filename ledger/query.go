@@ -233,7 +233,7 @@ func (l *Ledger) Counts() Counts {
 func (l *Ledger) AdminTokenSHA256() string {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	v, _ := l.root.meta.get(metaAdminToken)
+	v, _ := l.root.settings.get(metaAdminToken)
 	return v
 }
 

@@ -279,7 +279,7 @@ const metaWindowEndMonth = "settlement_window_end_month"
 
 // windowEndMonth is the configured last month of a settlement window.
 func (t *txn) windowEndMonth() int {
-	if v, ok := t.meta.get(metaWindowEndMonth); ok {
+	if v, ok := t.settings.get(metaWindowEndMonth); ok {
 		var m int
 		if _, err := fmt.Sscan(v, &m); err == nil && m >= 1 && m <= 12 {
 			return m
@@ -292,7 +292,7 @@ func (b *SetSettlementWindow) apply(t *txn, _ applyContext) *Error {
 	if t.windowEndMonth() == b.EndMonth {
 		return errUnchanged
 	}
-	t.meta.put(metaWindowEndMonth, fmt.Sprint(b.EndMonth))
+	t.settings.put(metaWindowEndMonth, fmt.Sprint(b.EndMonth))
 	return nil
 }
 

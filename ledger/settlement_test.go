@@ -24,7 +24,7 @@ func (f *fixture) audit2026(lines ...AuditedLine) *SettlementAudit {
 
 func (f *fixture) settlement(year int) *Settlement {
 	f.t.Helper()
-	d, err := f.l.RatingData(RatingFilter{MasterDataOnly: true})
+	d, err := f.l.View(ViewFilter{MasterDataOnly: true})
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func TestReconciliationHistory(t *testing.T) {
 	bad = rec
 	bad.InvoiceSHA256 = "not-a-hash"
 	f.reject(CodeInvalidValue, &RecordReconciliation{Result: bad})
-	d, err := f.l.RatingData(RatingFilter{MasterDataOnly: true})
+	d, err := f.l.View(ViewFilter{MasterDataOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -16,28 +15,12 @@ import (
 	"github.com/cloudledger/cloudledger/calendar"
 )
 
-// Buckets of the bbolt state file. Entities are JSON (small, read at start); line items use
-// the canonical binary encoding, keyed by big-endian sequence number.
+// Buckets of the bbolt state file besides the tables (tables.go): the chain's bookkeeping
+// and the line items, in the canonical binary encoding keyed by big-endian sequence number.
 var (
-	bucketMeta        = []byte("meta")
-	bucketLineItems   = []byte("line_items")
-	bucketKeys        = []byte("idempotency_keys") // no longer written: see keyIndex; kept so older files open
-	bucketDepartments = []byte("departments")
-	bucketProviders   = []byte("providers")
-	bucketProjects    = []byte("projects")
-	bucketItems       = []byte("catalog_items")
-	bucketResources   = []byte("resources")
-	bucketApprovals   = []byte("approvals")
-	bucketClosed      = []byte("closed_months")
-	bucketCalendars   = []byte("calendars")
-	bucketSettings    = []byte("settings")
-	bucketEvaluations = []byte("evaluations")
-	bucketBandTables  = []byte("band_tables")
-	bucketSettlements = []byte("settlements")
-	bucketReconciled  = []byte("reconciliations")
-	allBuckets        = [][]byte{bucketMeta, bucketLineItems, bucketKeys, bucketDepartments, bucketProviders, bucketProjects,
-		bucketItems, bucketResources, bucketApprovals, bucketClosed, bucketCalendars, bucketSettings,
-		bucketEvaluations, bucketBandTables, bucketSettlements, bucketReconciled}
+	bucketMeta      = []byte("meta")
+	bucketLineItems = []byte("line_items")
+	bucketKeys      = []byte("idempotency_keys") // no longer written: see keyIndex; kept so older files open
 )
 
 const schemaVersion = "1"
@@ -84,10 +67,20 @@ func (l *Ledger) open() error {
 		return fmt.Errorf("ledger: open %s: %w", l.path, err)
 	}
 	if err := db.Update(func(tx *bolt.Tx) error {
-		for _, b := range allBuckets {
+		for _, b := range [][]byte{bucketMeta, bucketLineItems, bucketKeys} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
+		}
+		for _, tb := range tables {
+			if tb.stored() {
+				if _, err := tx.CreateBucketIfNotExists(tb.bucketName()); err != nil {
+					return err
+				}
+			}
+		}
+		if err := legacyKafkaSettings(tx); err != nil {
+			return err
 		}
 		m := tx.Bucket(bucketMeta)
 		if v := m.Get([]byte("schema")); v == nil {
@@ -125,86 +118,46 @@ func (l *Ledger) Close() error {
 func (l *Ledger) load() error {
 	root := newRootTxn(l)
 	err := l.db.View(func(tx *bolt.Tx) error {
-		m := tx.Bucket(bucketMeta)
-		l.applied = getUint(m, "applied")
+		l.applied = readChainMeta(tx, root)
 		l.flushed = l.applied
-		root.seq = getUint(m, "seq")
-		copy(root.head[:], m.Get([]byte("head")))
-		if v := m.Get([]byte("clock")); v != nil {
-			n, _ := strconv.ParseInt(string(v), 10, 64)
-			root.clock = time.Unix(0, n).In(calendar.Shanghai)
-		}
 		keys, err := loadKeyIndex(tx)
 		if err != nil {
 			return err
 		}
 		l.keys = keys
-		if err := loadJSON(tx, bucketDepartments, root.departments, func(d *Department) string { return d.ID }); err != nil {
-			return err
-		}
-		if err := loadJSON(tx, bucketProviders, root.providers, func(p *Provider) string { return p.ID }); err != nil {
-			return err
-		}
-		if err := loadJSON(tx, bucketProjects, root.projects, func(p *Project) string { return p.ID }); err != nil {
-			return err
-		}
-		if err := loadJSON(tx, bucketItems, root.items, func(i *CatalogItem) string { return i.ID }); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketResources).ForEach(func(k, v []byte) error {
-			r, err := decodeResource(v)
-			if err != nil {
-				return fmt.Errorf("resource %s: %w", k, err)
-			}
-			root.resources.m[r.ID] = r
-			return nil
-		}); err != nil {
-			return err
-		}
-		if err := loadJSON(tx, bucketApprovals, root.approvals, func(a *Approval) deptClass { return deptClass{a.Department, a.QuotaClass} }); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketClosed).ForEach(func(k, _ []byte) error {
-			m, err := calendar.ParseMonth(string(k))
-			if err != nil {
+		for _, tb := range tables {
+			if err := tb.load(tx, root); err != nil {
 				return err
 			}
-			root.closed.m[m] = true
-			return nil
-		}); err != nil {
-			return err
 		}
-		if err := tx.Bucket(bucketCalendars).ForEach(func(k, v []byte) error {
-			var s calendar.YearSchedule
-			if err := json.Unmarshal(v, &s); err != nil {
-				return err
-			}
-			root.calendars.m[s.Year] = s
-			return nil
-		}); err != nil {
-			return err
+		if k, _ := tx.Bucket([]byte("kafka_dead_letters")).Cursor().Last(); k != nil {
+			root.deadLetterN = beUint64(k)
 		}
-		if err := loadJSON(tx, bucketEvaluations, root.evaluations, func(p *ProviderScores) string { return p.Provider }); err != nil {
-			return err
-		}
-		if err := loadJSON(tx, bucketBandTables, root.bandTables, func(b *BandTable) calendar.Date { return b.EffectiveFrom }); err != nil {
-			return err
-		}
-		if err := loadJSON(tx, bucketSettlements, root.settlements, func(s *Settlement) int { return s.Year }); err != nil {
-			return err
-		}
-		if err := loadJSON(tx, bucketReconciled, root.reconciled, func(p *ProviderReconciliations) string { return p.Provider }); err != nil {
-			return err
-		}
-		return tx.Bucket(bucketSettings).ForEach(func(k, v []byte) error {
-			root.meta.m[string(k)] = string(v)
-			return nil
-		})
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	// derived indexes
+	root.deriveIndexes()
+	clearDirty(root)
+	l.root = root
+	return nil
+}
+
+// readChainMeta reads the applied index, the chain head and the clock into t.
+func readChainMeta(tx *bolt.Tx, t *txn) (applied uint64) {
+	m := tx.Bucket(bucketMeta)
+	t.seq = getUint(m, "seq")
+	copy(t.head[:], m.Get([]byte("head")))
+	if v := m.Get([]byte("clock")); v != nil {
+		n, _ := strconv.ParseInt(string(v), 10, 64)
+		t.clock = time.Unix(0, n).In(calendar.Shanghai)
+	}
+	return getUint(m, "applied")
+}
+
+// deriveIndexes rebuilds the derived tables of a freshly loaded root from the stored ones.
+func (root *txn) deriveIndexes() {
 	for _, p := range root.projects.m {
 		root.deptProjects.m[p.Department] = append(root.deptProjects.m[p.Department], p.ID)
 	}
@@ -222,36 +175,12 @@ func (l *Ledger) load() error {
 		}
 	}
 	root.rebuildCalendar()
-	clearDirty(root)
-	l.root = root
-	return nil
-}
-
-func loadJSON[K comparable, V any](tx *bolt.Tx, bucket []byte, into *layer[K, *V], key func(*V) K) error {
-	return tx.Bucket(bucket).ForEach(func(k, v []byte) error {
-		x := new(V)
-		if err := json.Unmarshal(v, x); err != nil {
-			return fmt.Errorf("%s/%s: %w", bucket, k, err)
-		}
-		into.m[key(x)] = x
-		return nil
-	})
 }
 
 func clearDirty(t *txn) {
-	clear(t.departments.dirty)
-	clear(t.providers.dirty)
-	clear(t.projects.dirty)
-	clear(t.items.dirty)
-	clear(t.resources.dirty)
-	clear(t.approvals.dirty)
-	clear(t.closed.dirty)
-	clear(t.calendars.dirty)
-	clear(t.meta.dirty)
-	clear(t.evaluations.dirty)
-	clear(t.bandTables.dirty)
-	clear(t.settlements.dirty)
-	clear(t.reconciled.dirty)
+	for _, tb := range tables {
+		tb.clearDirty(t)
+	}
 }
 
 func getUint(b *bolt.Bucket, k string) uint64 {
@@ -389,49 +318,8 @@ func (l *Ledger) flush(applied uint64) error {
 				return err
 			}
 		}
-		if err := putDirty(tx, bucketDepartments, r.departments, func(k string) string { return k }); err != nil {
-			return err
-		}
-		if err := putDirty(tx, bucketProviders, r.providers, func(k string) string { return k }); err != nil {
-			return err
-		}
-		if err := putDirty(tx, bucketProjects, r.projects, func(k string) string { return k }); err != nil {
-			return err
-		}
-		if err := putDirty(tx, bucketItems, r.items, func(k string) string { return k }); err != nil {
-			return err
-		}
-		res := tx.Bucket(bucketResources)
-		for _, id := range sortedKeys(r.resources.dirty) {
-			if err := res.Put([]byte(id), encodeResource(r.resources.m[id])); err != nil {
-				return err
-			}
-		}
-		if err := putDirty(tx, bucketApprovals, r.approvals, func(k deptClass) string { return k.Department + "\x00" + k.QuotaClass }); err != nil {
-			return err
-		}
-		for m := range r.closed.dirty {
-			if err := tx.Bucket(bucketClosed).Put([]byte(m.String()), []byte{1}); err != nil {
-				return err
-			}
-		}
-		if err := putDirty(tx, bucketCalendars, r.calendars, func(y int) string { return strconv.Itoa(y) }); err != nil {
-			return err
-		}
-		if err := putDirty(tx, bucketEvaluations, r.evaluations, func(k string) string { return k }); err != nil {
-			return err
-		}
-		if err := putDirty(tx, bucketBandTables, r.bandTables, calendar.Date.String); err != nil {
-			return err
-		}
-		if err := putDirty(tx, bucketSettlements, r.settlements, strconv.Itoa); err != nil {
-			return err
-		}
-		if err := putDirty(tx, bucketReconciled, r.reconciled, func(k string) string { return k }); err != nil {
-			return err
-		}
-		for k := range r.meta.dirty {
-			if err := tx.Bucket(bucketSettings).Put([]byte(k), []byte(r.meta.m[k])); err != nil {
+		for _, tb := range tables {
+			if err := tb.flush(tx, r); err != nil {
 				return err
 			}
 		}
@@ -460,29 +348,6 @@ func (l *Ledger) flush(applied uint64) error {
 	for id, at := range r.timeLimited.m {
 		if at.IsZero() {
 			delete(r.timeLimited.m, id)
-		}
-	}
-	return nil
-}
-
-func sortedKeys(m map[string]struct{}) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
-
-func putDirty[K comparable, V any](tx *bolt.Tx, bucket []byte, l *layer[K, V], name func(K) string) error {
-	b := tx.Bucket(bucket)
-	for k := range l.dirty {
-		raw, err := json.Marshal(l.m[k])
-		if err != nil {
-			return err
-		}
-		if err := b.Put([]byte(name(k)), raw); err != nil {
-			return err
 		}
 	}
 	return nil

@@ -47,6 +47,27 @@ func (l *layer[K, V]) put(k K, v V) {
 	}
 }
 
+// each calls fn once for every key of l and its parents, with the value in force (the
+// nearest layer's), in no particular order.
+func (l *layer[K, V]) each(fn func(K, V)) {
+	if l.parent == nil {
+		for k, v := range l.m {
+			fn(k, v)
+		}
+		return
+	}
+	seen := map[K]struct{}{}
+	for x := l; x != nil; x = x.parent {
+		for k, v := range x.m {
+			if _, ok := seen[k]; ok {
+				continue
+			}
+			seen[k] = struct{}{}
+			fn(k, v)
+		}
+	}
+}
+
 func (l *layer[K, V]) mergeIntoParent() {
 	for k, v := range l.m {
 		l.parent.put(k, v)
@@ -60,7 +81,7 @@ type keyRecord struct {
 }
 
 // txn is a view of the ledger state with a stack of uncommitted changes on top. The root
-// txn is the committed state itself.
+// txn is the committed state itself. Its tables are declared in tables.go.
 type txn struct {
 	parent *txn
 	store  *Ledger // for idempotency keys and line items that live only in bbolt
@@ -73,11 +94,15 @@ type txn struct {
 	approvals   *layer[deptClass, *Approval]
 	closed      *layer[calendar.Month, bool]
 	calendars   *layer[int, calendar.YearSchedule]
-	meta        *layer[string, string] // admin token and other small settings
+	settings    *layer[string, string] // admin token, settlement window and other small settings
 	evaluations *layer[string, *ProviderScores]
 	bandTables  *layer[calendar.Date, *BandTable]
 	settlements *layer[int, *Settlement]
 	reconciled  *layer[string, *ProviderReconciliations]
+
+	kafkaOffsets   *layer[string, int64]  // "topic/partition" → next offset to apply
+	kafkaPublished *layer[string, uint64] // stream → last sequence published
+	deadLetters    *layer[uint64, *DeadLetter]
 
 	// derived indexes, rebuilt at load, never persisted
 	held         *layer[deptClass, decimal.Decimal] // A of SPEC's Quota rule
@@ -85,91 +110,40 @@ type txn struct {
 	deptProjects *layer[string, []string]
 	timeLimited  *layer[string, time.Time] // open time-limited resources → expiry
 
-	keys    map[string]keyRecord // keys used in this layer
-	added   []*LineItem          // line items appended in this layer
-	seq     uint64
-	head    Hash
-	clock   time.Time // the latest proposal time seen
-	cal     *calendar.Calendar
-	calDirt bool
+	keys        map[string]keyRecord // keys used in this layer
+	added       []*LineItem          // line items appended in this layer
+	seq         uint64
+	head        Hash
+	clock       time.Time // the latest proposal time seen
+	deadLetterN uint64    // entries of the dead-letter outbox (numbered 1..deadLetterN)
+	cal         *calendar.Calendar
 }
 
 type deptClass struct{ Department, QuotaClass string }
 type projectClass struct{ Project, QuotaClass string }
 
 func newRootTxn(store *Ledger) *txn {
-	return &txn{
-		store:        store,
-		departments:  newRoot[string, *Department](true),
-		providers:    newRoot[string, *Provider](true),
-		projects:     newRoot[string, *Project](true),
-		items:        newRoot[string, *CatalogItem](true),
-		resources:    newRoot[string, *Resource](true),
-		approvals:    newRoot[deptClass, *Approval](true),
-		closed:       newRoot[calendar.Month, bool](true),
-		calendars:    newRoot[int, calendar.YearSchedule](true),
-		meta:         newRoot[string, string](true),
-		evaluations:  newRoot[string, *ProviderScores](true),
-		bandTables:   newRoot[calendar.Date, *BandTable](true),
-		settlements:  newRoot[int, *Settlement](true),
-		reconciled:   newRoot[string, *ProviderReconciliations](true),
-		held:         newRoot[deptClass, decimal.Decimal](false),
-		devHeld:      newRoot[projectClass, decimal.Decimal](false),
-		deptProjects: newRoot[string, []string](false),
-		timeLimited:  newRoot[string, time.Time](false),
-		keys:         map[string]keyRecord{},
-		cal:          calendar.New(calendar.Builtin()...),
+	t := &txn{store: store, keys: map[string]keyRecord{}, cal: calendar.New(calendar.Builtin()...)}
+	for _, tb := range tables {
+		tb.newRoot(t)
 	}
+	return t
 }
 
 func (t *txn) child() *txn {
-	return &txn{
-		parent:       t,
-		store:        t.store,
-		departments:  t.departments.child(),
-		providers:    t.providers.child(),
-		projects:     t.projects.child(),
-		items:        t.items.child(),
-		resources:    t.resources.child(),
-		approvals:    t.approvals.child(),
-		closed:       t.closed.child(),
-		calendars:    t.calendars.child(),
-		meta:         t.meta.child(),
-		evaluations:  t.evaluations.child(),
-		bandTables:   t.bandTables.child(),
-		settlements:  t.settlements.child(),
-		reconciled:   t.reconciled.child(),
-		held:         t.held.child(),
-		devHeld:      t.devHeld.child(),
-		deptProjects: t.deptProjects.child(),
-		timeLimited:  t.timeLimited.child(),
-		seq:          t.seq,
-		head:         t.head,
-		clock:        t.clock,
-		cal:          t.cal,
+	c := &txn{parent: t, store: t.store, seq: t.seq, head: t.head, clock: t.clock, deadLetterN: t.deadLetterN, cal: t.cal}
+	for _, tb := range tables {
+		tb.child(c, t)
 	}
+	return c
 }
 
 // commit merges a child into its parent.
 func (t *txn) commit() {
 	p := t.parent
-	t.departments.mergeIntoParent()
-	t.providers.mergeIntoParent()
-	t.projects.mergeIntoParent()
-	t.items.mergeIntoParent()
-	t.resources.mergeIntoParent()
-	t.approvals.mergeIntoParent()
-	t.closed.mergeIntoParent()
-	t.calendars.mergeIntoParent()
-	t.meta.mergeIntoParent()
-	t.evaluations.mergeIntoParent()
-	t.bandTables.mergeIntoParent()
-	t.settlements.mergeIntoParent()
-	t.reconciled.mergeIntoParent()
-	t.held.mergeIntoParent()
-	t.devHeld.mergeIntoParent()
-	t.deptProjects.mergeIntoParent()
-	t.timeLimited.mergeIntoParent()
+	for _, tb := range tables {
+		tb.commit(t)
+	}
 	if p.keys == nil {
 		p.keys = map[string]keyRecord{}
 	}
@@ -177,8 +151,7 @@ func (t *txn) commit() {
 		p.keys[k] = v
 	}
 	p.added = append(p.added, t.added...)
-	p.seq, p.head, p.clock, p.cal = t.seq, t.head, t.clock, t.cal
-	p.calDirt = p.calDirt || t.calDirt
+	p.seq, p.head, p.clock, p.deadLetterN, p.cal = t.seq, t.head, t.clock, t.deadLetterN, t.cal
 }
 
 // lookupKey finds an idempotency key in the pending layers, then in bbolt.

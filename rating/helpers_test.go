@@ -11,13 +11,13 @@ import (
 	"github.com/cloudledger/cloudledger/ledger"
 )
 
-// world builds ledger.RatingData by hand for the tests of this package.
+// world builds ledger.View by hand for the tests of this package.
 type world struct {
-	d *ledger.RatingData
+	d *ledger.View
 }
 
 func newWorld() *world {
-	d := &ledger.RatingData{Departments: map[string]*ledger.Department{}, Providers: map[string]*ledger.Provider{},
+	d := &ledger.View{Departments: map[string]*ledger.Department{}, Providers: map[string]*ledger.Provider{},
 		Projects: map[string]*ledger.Project{}, Items: map[string]*ledger.CatalogItem{}, Evaluations: map[string]*ledger.ProviderScores{}}
 	d.Departments["edu"] = &ledger.Department{ID: "edu", Name: "市教育局", Funding: ledger.FundingBudget}
 	d.Departments["fin"] = &ledger.Department{ID: "fin", Name: "市财政局", Funding: ledger.FundingBudget}

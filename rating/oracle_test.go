@@ -24,7 +24,7 @@ type oracleLine struct {
 // oracleRate rates d over from..to straight from SPEC.md's words, one resource and one day at a
 // time, with plain decimals: no runs, no tables, no int64 sums. It shares only PriceOn and
 // the band table's lookup with the code under test.
-func oracleRate(d *ledger.RatingData, from, to calendar.Date) []Line {
+func oracleRate(d *ledger.View, from, to calendar.Date) []Line {
 	lines := map[Key]*oracleLine{}
 	add := func(h *ledger.ResourceHistory, item *ledger.CatalogItem, day calendar.Date, q, price decimal.Decimal) {
 		k := Key{Month: calendar.MonthOf(day), Department: h.Department, Project: h.Project, Provider: h.Provider, Item: h.Item}
@@ -140,7 +140,7 @@ func oracleHeldOn(ops []ledger.ResourceOp, day calendar.Date) decimal.Decimal {
 
 // oracleMultiplier is the multiplier of provider on day: the last evaluation entered that
 // covers the day, through the last band table in force that day (else the default).
-func oracleMultiplier(d *ledger.RatingData, provider string, day calendar.Date) (decimal.Decimal, bool) {
+func oracleMultiplier(d *ledger.View, provider string, day calendar.Date) (decimal.Decimal, bool) {
 	ps := d.Evaluations[provider]
 	if ps == nil {
 		return decimal.NewFromInt(1), false

@@ -102,8 +102,8 @@ type UnscoredDays struct {
 type DayRange struct{ From, To calendar.Date }
 
 // Rate rates the range of opt over d. d may hold more resources than opt selects (a
-// ledger.RatingFilter with the same department and provider only saves reading them).
-func Rate(d *ledger.RatingData, opt Options) (*Result, error) {
+// ledger.ViewFilter with the same department and provider only saves reading them).
+func Rate(d *ledger.View, opt Options) (*Result, error) {
 	if err := check(d, opt); err != nil {
 		return nil, err
 	}
@@ -117,7 +117,7 @@ func Rate(d *ledger.RatingData, opt Options) (*Result, error) {
 	return r.result(), nil
 }
 
-func check(d *ledger.RatingData, opt Options) *ledger.Error {
+func check(d *ledger.View, opt Options) *ledger.Error {
 	if !opt.From.Valid() {
 		return ledger.Errf(ledger.CodeInvalidDate, "from", "a start date is required")
 	}

@@ -248,7 +248,7 @@ func wantUnscored(t *testing.T, res *Result, want ...string) {
 }
 
 // Options.Department and Options.Provider select from unfiltered data too (settlement may
-// rate one department out of a whole year's RatingData).
+// rate one department out of a whole year's View).
 func TestDepartmentAndProviderOptionsFilterTheResources(t *testing.T) {
 	w := scoredWorld()
 	w.score("p2", "2025-01-01", "2028-12-31", "95")

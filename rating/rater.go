@@ -15,7 +15,7 @@ const dayNanos = int64(24 * time.Hour)
 // day of the month of opt.From, to the last day of the month of opt.To: whole months,
 // because the monthly policy looks at a resource's whole month.
 type rater struct {
-	data    *ledger.RatingData
+	data    *ledger.View
 	opt     Options
 	base    calendar.Date
 	baseNs  int64 // 00:00 of base, Asia/Shanghai (a fixed offset: every day is 24 h)
@@ -48,7 +48,7 @@ type monthInfo struct {
 
 type priceKey struct{ item, provider string }
 
-func newRater(d *ledger.RatingData, opt Options) *rater {
+func newRater(d *ledger.View, opt Options) *rater {
 	base := calendar.MonthOf(opt.From).First()
 	end := calendar.MonthOf(opt.To).Last()
 	r := &rater{data: d, opt: opt, base: base, baseNs: base.Start().UnixNano(), days: calendar.DaysBetween(base, end) + 1,

@@ -53,9 +53,9 @@ func (h *ledgerService) Charges(ctx context.Context, req *connect.Request[v1.Cha
 // the month of opt.To cannot change the range's charges, so they are not read.
 func (s *Server) rate(opt rating.Options) (*rating.Result, error) {
 	if opt.From.Valid() && opt.To.Valid() && opt.To.Before(opt.From) {
-		return rating.Rate(&ledger.RatingData{}, opt) // the range error, before any reading
+		return rating.Rate(&ledger.View{}, opt) // the range error, before any reading
 	}
-	data, err := s.ledger.RatingData(ledger.RatingFilter{Before: calendar.MonthOf(opt.To).Next().First().Start(),
+	data, err := s.ledger.View(ledger.ViewFilter{Before: calendar.MonthOf(opt.To).Next().First().Start(),
 		Department: opt.Department, Provider: opt.Provider})
 	if err != nil {
 		return nil, err

@@ -26,7 +26,7 @@ func TestDeadlineYears(t *testing.T) {
 		{12, ledger.SettlementDraft, "[2026 2027]"},
 		{12, ledger.SettlementPaid, "[2027]"},
 	} {
-		d := &ledger.RatingData{Clock: clock, WindowEndMonth: c.endMonth, Settlements: map[int]*ledger.Settlement{}}
+		d := &ledger.View{Clock: clock, WindowEndMonth: c.endMonth, Settlements: map[int]*ledger.Settlement{}}
 		if c.last != "" {
 			from, to := ledger.SettlementWindow(2026, c.endMonth)
 			d.Settlements[2026] = &ledger.Settlement{Year: 2026, State: c.last, From: from, To: to}

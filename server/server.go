@@ -357,7 +357,7 @@ func (s *Server) deadlineLoop(ctx context.Context) {
 		if !s.node.IsLeader() {
 			continue
 		}
-		data, err := s.ledger.RatingData(ledger.RatingFilter{MasterDataOnly: true})
+		data, err := s.ledger.View(ledger.ViewFilter{MasterDataOnly: true})
 		if err != nil || data.Clock.IsZero() {
 			continue
 		}
@@ -378,7 +378,7 @@ func (s *Server) deadlineLoop(ctx context.Context) {
 // ledger's clock, and last year's while it has been run but not submitted (an overdue year
 // stays overdue after New Year) or while its deadline is still ahead (a window ending in
 // September or later is due the next year).
-func deadlineYears(d *ledger.RatingData) []int {
+func deadlineYears(d *ledger.View) []int {
 	year := d.Clock.Year()
 	last := d.Settlements[year-1]
 	if last != nil && (last.State == ledger.SettlementSubmitted || last.State == ledger.SettlementPaid) {

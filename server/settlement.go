@@ -42,7 +42,7 @@ func (h *ledgerService) Settle(ctx context.Context, req *connect.Request[v1.Sett
 			if err := h.s.node.LinearizableRead(ctx); err != nil {
 				return nil, toConnect(err)
 			}
-			data, err := h.s.ledger.RatingData(ledger.RatingFilter{})
+			data, err := h.s.ledger.View(ledger.ViewFilter{})
 			if err != nil {
 				return nil, toConnect(err)
 			}
@@ -104,7 +104,7 @@ func (s *Server) settleStatus(year int, blockers bool) (*v1.SettleStatusResponse
 	if year < ledger.MinYear || year > ledger.MaxYear {
 		return nil, ledger.Errf(ledger.CodeInvalidValue, "year", "year %d outside %d–%d", year, ledger.MinYear, ledger.MaxYear)
 	}
-	data, err := s.ledger.RatingData(ledger.RatingFilter{})
+	data, err := s.ledger.View(ledger.ViewFilter{})
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +128,7 @@ func (h *ledgerService) BudgetExport(ctx context.Context, req *connect.Request[v
 	if err := h.s.readBarrier(ctx, req.Header()); err != nil {
 		return nil, toConnect(err)
 	}
-	data, err := h.s.ledger.RatingData(ledger.RatingFilter{})
+	data, err := h.s.ledger.View(ledger.ViewFilter{})
 	if err != nil {
 		return nil, toConnect(err)
 	}
@@ -165,7 +165,7 @@ func (h *ledgerService) Statement(ctx context.Context, req *connect.Request[v1.S
 	if err := h.s.readBarrier(ctx, req.Header()); err != nil {
 		return nil, toConnect(err)
 	}
-	data, err := h.s.ledger.RatingData(ledger.RatingFilter{Before: month.Next().First().Start(), Department: m.GetDepartment(), Provider: m.GetProvider()})
+	data, err := h.s.ledger.View(ledger.ViewFilter{Before: month.Next().First().Start(), Department: m.GetDepartment(), Provider: m.GetProvider()})
 	if err != nil {
 		return nil, toConnect(err)
 	}
@@ -232,7 +232,7 @@ func (h *ledgerService) InvoiceReconcile(ctx context.Context, req *connect.Reque
 	if err != nil {
 		return nil, toConnect(err)
 	}
-	data, err := h.s.ledger.RatingData(ledger.RatingFilter{MasterDataOnly: true}) // projects and items for the notes
+	data, err := h.s.ledger.View(ledger.ViewFilter{MasterDataOnly: true}) // projects and items for the notes
 	if err != nil {
 		return nil, toConnect(err)
 	}
@@ -271,7 +271,7 @@ func (h *ledgerService) InvoiceHistory(ctx context.Context, req *connect.Request
 	if err := h.s.readBarrier(ctx, req.Header()); err != nil {
 		return nil, toConnect(err)
 	}
-	data, err := h.s.ledger.RatingData(ledger.RatingFilter{MasterDataOnly: true})
+	data, err := h.s.ledger.View(ledger.ViewFilter{MasterDataOnly: true})
 	if err != nil {
 		return nil, toConnect(err)
 	}

@@ -88,7 +88,7 @@ func (b *Budget) DeadlineText(zh bool) string {
 // BuildBudget assembles the budget export of an audited (or later) year: the frozen figures
 // of the audit, and a next-year estimate of current allocations × current prices × 12
 // months, both as of d (the ledger's clock at its index).
-func BuildBudget(d *ledger.RatingData, cal *calendar.Calendar, year int) (*Budget, error) {
+func BuildBudget(d *ledger.View, cal *calendar.Calendar, year int) (*Budget, error) {
 	s := d.Settlements[year]
 	if s == nil || s.State == ledger.SettlementDraft {
 		state := "not run"

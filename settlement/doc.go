@@ -2,6 +2,6 @@
 // settlement year's window and blockers (先审再付), the frozen figures an audit records, the
 // budget export for the finance bureau, monthly statements and invoice reconciliation.
 //
-// Like rating it is pure: functions of ledger.RatingData (the ledger as of one Raft index)
+// Like rating it is pure: functions of ledger.View (the ledger as of one Raft index)
 // and the working-day calendar, never the clock, so the same index gives the same bytes.
 package settlement

@@ -137,7 +137,7 @@ func (r *Report) AllMatch() bool { return r.Mismatched == 0 && r.Missing == 0 &&
 // Reconcile checks an invoice of provider for month against the rated lines (which may
 // cover more; only the provider's lines of the month count), summed per (department,
 // project, item).
-func Reconcile(d *ledger.RatingData, rated []rating.Line, provider string, month calendar.Month, invoice []InvoiceLine, tolerance decimal.Decimal) *Report {
+func Reconcile(d *ledger.View, rated []rating.Line, provider string, month calendar.Month, invoice []InvoiceLine, tolerance decimal.Decimal) *Report {
 	rep := &Report{Provider: provider, Month: month, Tolerance: tolerance}
 	type key struct{ d, p, i string }
 	sums := map[key]decimal.Decimal{}

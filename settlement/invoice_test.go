@@ -20,8 +20,8 @@ func ratedLine(dept, project, provider, item, amount string) rating.Line {
 	return rating.Line{Key: rating.Key{Month: march, Department: dept, Project: project, Provider: provider, Item: item}, Amount: dec(amount)}
 }
 
-func knownData() *ledger.RatingData {
-	return &ledger.RatingData{
+func knownData() *ledger.View {
+	return &ledger.View{
 		Projects: map[string]*ledger.Project{"his": {ID: "his", Department: "health"}, "exam": {ID: "exam", Department: "edu"}},
 		Items:    map[string]*ledger.CatalogItem{"ecs.vcpu": {ID: "ecs.vcpu"}, "disk.ssd": {ID: "disk.ssd"}, "oss.egress": {ID: "oss.egress"}},
 	}

@@ -53,7 +53,7 @@ type Statement struct {
 
 // BuildStatement rates the month for one department or one provider (d already filtered to
 // it), per resource and per charge line, with subtotals.
-func BuildStatement(d *ledger.RatingData, month calendar.Month, department, provider string) (*Statement, error) {
+func BuildStatement(d *ledger.View, month calendar.Month, department, provider string) (*Statement, error) {
 	opt := rating.Options{From: month.First(), To: month.Last(), Department: department, Provider: provider}
 	res, err := rating.Rate(d, opt)
 	if err != nil {

@@ -49,7 +49,7 @@ type Status struct {
 }
 
 // Window is the year's window: the one recorded at settle run, else the configured one.
-func Window(d *ledger.RatingData, year int) (from, to calendar.Date) {
+func Window(d *ledger.View, year int) (from, to calendar.Date) {
 	if s := d.Settlements[year]; s != nil {
 		return s.From, s.To
 	}
@@ -59,7 +59,7 @@ func Window(d *ledger.RatingData, year int) (from, to calendar.Date) {
 // YearStatus reports state and deadline of a settlement year, and with blockers set the
 // reasons an audit would be refused (rating the window) for a year that can still be
 // audited (draft or not yet run).
-func YearStatus(d *ledger.RatingData, cal *calendar.Calendar, year int, blockers bool) (*Status, error) {
+func YearStatus(d *ledger.View, cal *calendar.Calendar, year int, blockers bool) (*Status, error) {
 	st := &Status{Year: year, Today: calendar.DateOf(d.Clock), Blockers: []Blocker{}}
 	st.From, st.To = Window(d, year)
 	st.Deadline = Deadline(st.To)
@@ -110,7 +110,7 @@ func workingDaysBetween(cal *calendar.Calendar, a, b calendar.Date) (int, error)
 // project, provider, item), stamped with the Raft index and head they were computed at, and
 // the reasons an audit must be refused (先审再付): months of the window still open, charges
 // still provisional.
-func Prepare(d *ledger.RatingData, year int) (*ledger.SettlementAudit, []Blocker, error) {
+func Prepare(d *ledger.View, year int) (*ledger.SettlementAudit, []Blocker, error) {
 	from, to := Window(d, year)
 	var blockers []Blocker
 	for m := calendar.MonthOf(from); m != calendar.MonthOf(to).Next(); m = m.Next() {

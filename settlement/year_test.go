@@ -30,8 +30,8 @@ func allocated(id, dept, project string, kind ledger.Kind, when, qty string) *le
 // and a test VM (never charged); self1 (self-funded) 1 vCPU in August (30.00). From
 // September 2026 hw's own vCPU price is 31. hw is scored 95 (multiplier 1) through
 // scoredTo; the months of the window are closed up to closedTo.
-func yearData(scoredTo, closedTo string) *ledger.RatingData {
-	d := &ledger.RatingData{
+func yearData(scoredTo, closedTo string) *ledger.View {
+	d := &ledger.View{
 		Departments: map[string]*ledger.Department{
 			"health": {ID: "health", Name: "卫健委", Funding: ledger.FundingBudget},
 			"self1":  {ID: "self1", Name: "自筹单位", Funding: ledger.FundingSelf},

@@ -107,9 +107,9 @@ func (d *demoLedger) importFile(kind interchange.Kind, name string) {
 	}
 }
 
-func (d *demoLedger) data(f ledger.RatingFilter) *ledger.RatingData {
+func (d *demoLedger) data(f ledger.ViewFilter) *ledger.View {
 	d.t.Helper()
-	data, err := d.l.RatingData(f)
+	data, err := d.l.View(f)
 	if err != nil {
 		d.t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestDemoGolden(t *testing.T) {
 	d := newDemoLedger(t)
 
 	// The settlement year's charges, before the audit.
-	res, err := rating.Rate(d.data(ledger.RatingFilter{}), rating.Options{From: date("2025-09-01"), To: date("2026-08-31")})
+	res, err := rating.Rate(d.data(ledger.ViewFilter{}), rating.Options{From: date("2025-09-01"), To: date("2026-08-31")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestDemoGolden(t *testing.T) {
 	golden(t, "charges-2025-09..2026-08.csv", charges.Bytes())
 
 	// A department's monthly statement.
-	st, err := settlement.BuildStatement(d.data(ledger.RatingFilter{Department: "health"}), calendar.Month{Year: 2026, Month: time.March}, "health", "")
+	st, err := settlement.BuildStatement(d.data(ledger.ViewFilter{Department: "health"}), calendar.Month{Year: 2026, Month: time.March}, "health", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,13 +150,13 @@ func TestDemoGolden(t *testing.T) {
 
 	// Settlement year 2026: run, audit, submit; then the budget export.
 	d.submit("finance", ledger.Command{Key: "golden/settle/run", Body: &ledger.SettlementRun{Year: 2026}})
-	audit, blockers, err := settlement.Prepare(d.data(ledger.RatingFilter{}), 2026)
+	audit, blockers, err := settlement.Prepare(d.data(ledger.ViewFilter{}), 2026)
 	if err != nil || len(blockers) > 0 {
 		t.Fatalf("prepare: %v %v", err, blockers)
 	}
 	d.submit("auditor", ledger.Command{Key: "golden/settle/audit", Body: audit})
 	d.submit("finance", ledger.Command{Key: "golden/settle/submit", Body: &ledger.SettlementAdvance{Year: 2026, To: ledger.SettlementSubmitted}})
-	b, err := settlement.BuildBudget(d.data(ledger.RatingFilter{}), d.l.Calendar(), 2026)
+	b, err := settlement.BuildBudget(d.data(ledger.ViewFilter{}), d.l.Calendar(), 2026)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,7 @@ package ledger
 
 import "testing"
 
-// RatingData's lean event decoder never panics, and wherever Event.decode reads an event it
+// View's lean event decoder never panics, and wherever Event.decode reads an event it
 // reads the same one.
 func FuzzRatingEventDecode(f *testing.F) {
 	for _, ev := range []*Event{

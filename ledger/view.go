@@ -1,10 +1,8 @@
 package ledger
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,10 +12,11 @@ import (
 	"github.com/cloudledger/cloudledger/calendar"
 )
 
-// RatingData is everything the rating engine reads, as of one Raft index. It is read in one
-// bbolt transaction, so it is consistent while later entries apply, and every node that has
-// applied the same entries reads the same data.
-type RatingData struct {
+// View is the ledger as rating, settlement, deadlines and invoice reconciliation read it, as
+// of one Raft index. It is read in one bbolt transaction, so it is consistent while later
+// entries apply, and every node that has applied the same entries reads the same data. Its
+// tables are read by the same declarations that load the state at open (tables.go).
+type View struct {
 	Head        Head      // the chain head and Raft index the data is as of
 	Clock       time.Time // the leader's clock of the last applied entry
 	Departments map[string]*Department
@@ -54,8 +53,8 @@ type ResourceOp struct {
 	Quantity decimal.Decimal
 }
 
-// RatingFilter narrows what RatingData reads; zero values read everything.
-type RatingFilter struct {
+// ViewFilter narrows what View reads; zero values read everything.
+type ViewFilter struct {
 	Before     time.Time // operations at or after this instant are left out
 	Department string
 	Provider   string
@@ -63,9 +62,9 @@ type RatingFilter struct {
 	MasterDataOnly bool
 }
 
-// RatingData reads the rating inputs. It flushes first, then reads without holding the
-// ledger's lock, so applying goes on while a large year is read.
-func (l *Ledger) RatingData(f RatingFilter) (*RatingData, error) {
+// View reads the ledger's view. It flushes first, then reads without holding the ledger's
+// lock, so applying goes on while a large year is read.
+func (l *Ledger) View(f ViewFilter) (*View, error) {
 	l.Flush()
 	l.mu.RLock()
 	db := l.db
@@ -73,54 +72,22 @@ func (l *Ledger) RatingData(f RatingFilter) (*RatingData, error) {
 	if db == nil {
 		return nil, fmt.Errorf("ledger: closed")
 	}
-	d := &RatingData{Departments: map[string]*Department{}, Providers: map[string]*Provider{}, Projects: map[string]*Project{},
-		Items: map[string]*CatalogItem{}, Evaluations: map[string]*ProviderScores{}, ClosedMonths: map[calendar.Month]bool{},
-		Settlements: map[int]*Settlement{}, WindowEndMonth: DefaultWindowEndMonth, Reconciliations: map[string]*ProviderReconciliations{}}
+	var d *View
 	err := db.View(func(tx *bolt.Tx) error {
-		m := tx.Bucket(bucketMeta)
-		d.Head.AppliedIndex = getUint(m, "applied")
-		d.Head.Seq = getUint(m, "seq")
-		copy(d.Head.Hash[:], m.Get([]byte("head")))
-		if v := m.Get([]byte("clock")); v != nil {
-			n, _ := strconv.ParseInt(string(v), 10, 64)
-			d.Clock = time.Unix(0, n).In(calendar.Shanghai)
-		}
-		if err := firstError(
-			readJSONMap(tx, bucketDepartments, d.Departments, func(x *Department) string { return x.ID }),
-			readJSONMap(tx, bucketProviders, d.Providers, func(x *Provider) string { return x.ID }),
-			readJSONMap(tx, bucketProjects, d.Projects, func(x *Project) string { return x.ID }),
-			readJSONMap(tx, bucketItems, d.Items, func(x *CatalogItem) string { return x.ID }),
-			readJSONMap(tx, bucketEvaluations, d.Evaluations, func(x *ProviderScores) string { return x.Provider }),
-			readJSONMap(tx, bucketReconciled, d.Reconciliations, func(x *ProviderReconciliations) string { return x.Provider }),
-		); err != nil {
-			return err
-		}
-		settlements := map[string]*Settlement{}
-		if err := readJSONMap(tx, bucketSettlements, settlements, func(x *Settlement) string { return strconv.Itoa(x.Year) }); err != nil {
-			return err
-		}
-		for _, s := range settlements {
-			d.Settlements[s.Year] = s
-		}
-		if err := tx.Bucket(bucketClosed).ForEach(func(k, _ []byte) error {
-			m, err := calendar.ParseMonth(string(k))
-			if err == nil {
-				d.ClosedMonths[m] = true
-			}
-			return err
-		}); err != nil {
-			return err
-		}
-		if v := tx.Bucket(bucketSettings).Get([]byte(metaWindowEndMonth)); v != nil {
-			if n, err := strconv.Atoi(string(v)); err == nil && n >= 1 && n <= 12 {
-				d.WindowEndMonth = n
+		st := newRootTxn(nil)
+		applied := readChainMeta(tx, st)
+		for _, tb := range tables {
+			if tb.inView() {
+				if err := tb.load(tx, st); err != nil {
+					return err
+				}
 			}
 		}
-		tables := map[string]*BandTable{}
-		if err := readJSONMap(tx, bucketBandTables, tables, func(x *BandTable) string { return x.EffectiveFrom.String() }); err != nil {
-			return err
-		}
-		for _, t := range tables {
+		d = &View{Head: Head{Seq: st.seq, Hash: st.head, AppliedIndex: applied}, Clock: st.clock,
+			Departments: st.departments.m, Providers: st.providers.m, Projects: st.projects.m, Items: st.items.m,
+			Evaluations: st.evaluations.m, ClosedMonths: st.closed.m, Settlements: st.settlements.m,
+			WindowEndMonth: st.windowEndMonth(), Reconciliations: st.reconciled.m}
+		for _, t := range st.bandTables.m {
 			d.BandTables = append(d.BandTables, *t)
 		}
 		slices.SortFunc(d.BandTables, func(a, b BandTable) int { return a.EffectiveFrom.Compare(b.EffectiveFrom) })
@@ -137,30 +104,10 @@ func (l *Ledger) RatingData(f RatingFilter) (*RatingData, error) {
 	return d, nil
 }
 
-func firstError(errs ...error) error {
-	for _, e := range errs {
-		if e != nil {
-			return e
-		}
-	}
-	return nil
-}
-
-func readJSONMap[V any](tx *bolt.Tx, bucket []byte, into map[string]*V, key func(*V) string) error {
-	return tx.Bucket(bucket).ForEach(func(k, v []byte) error {
-		x := new(V)
-		if err := json.Unmarshal(v, x); err != nil {
-			return fmt.Errorf("%s/%s: %w", bucket, k, err)
-		}
-		into[key(x)] = x
-		return nil
-	})
-}
-
 // readResourceHistories scans the line items once and groups the resource operations.
 // A year holds millions of events of a few hundred thousand resources, so each event is
 // decoded lean (ratingEvent): its strings are only copied for the first event of a resource.
-func readResourceHistories(tx *bolt.Tx, f RatingFilter) ([]*ResourceHistory, error) {
+func readResourceHistories(tx *bolt.Tx, f ViewFilter) ([]*ResourceHistory, error) {
 	byID := map[string]*ResourceHistory{}
 	skipped := map[string]bool{} // resources the filter leaves out
 	var rd ratingEventReader

@@ -1,0 +1,246 @@
+package ledger
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/shopspring/decimal"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/cloudledger/cloudledger/calendar"
+)
+
+// tables declares every table of the state once: its layer in txn and, for a stored table,
+// its bbolt bucket and codec. The copy-on-write transaction (child, commit), the flush, the
+// load at open and the read view (View) all iterate this list; adding an entity is one entry
+// here and one field of txn. Line items and the chain head live outside it (store.go).
+var tables = []tableDecl{
+	jsonTable("departments", func(t *txn) **layer[string, *Department] { return &t.departments },
+		func(d *Department) string { return d.ID }, stringKey, inView),
+	jsonTable("providers", func(t *txn) **layer[string, *Provider] { return &t.providers },
+		func(p *Provider) string { return p.ID }, stringKey, inView),
+	jsonTable("projects", func(t *txn) **layer[string, *Project] { return &t.projects },
+		func(p *Project) string { return p.ID }, stringKey, inView),
+	jsonTable("catalog_items", func(t *txn) **layer[string, *CatalogItem] { return &t.items },
+		func(i *CatalogItem) string { return i.ID }, stringKey, inView),
+	&table[string, *Resource]{bucket: []byte("resources"), layer: func(t *txn) **layer[string, *Resource] { return &t.resources },
+		key: stringKey, encode: func(r *Resource) ([]byte, error) { return encodeResource(r), nil },
+		decode: func(k, v []byte) (string, *Resource, error) {
+			r, err := decodeResource(v)
+			if err != nil {
+				return "", nil, err
+			}
+			return r.ID, r, nil
+		}},
+	jsonTable("approvals", func(t *txn) **layer[deptClass, *Approval] { return &t.approvals },
+		func(a *Approval) deptClass { return deptClass{a.Department, a.QuotaClass} },
+		func(k deptClass) []byte { return []byte(k.Department + "\x00" + k.QuotaClass) }, notInView),
+	&table[calendar.Month, bool]{bucket: []byte("closed_months"), layer: func(t *txn) **layer[calendar.Month, bool] { return &t.closed },
+		key: func(m calendar.Month) []byte { return []byte(m.String()) }, encode: func(bool) ([]byte, error) { return []byte{1}, nil },
+		decode: func(k, _ []byte) (calendar.Month, bool, error) {
+			m, err := calendar.ParseMonth(string(k))
+			return m, true, err
+		}, view: true},
+	&table[int, calendar.YearSchedule]{bucket: []byte("calendars"), layer: func(t *txn) **layer[int, calendar.YearSchedule] { return &t.calendars },
+		key: func(y int) []byte { return []byte(strconv.Itoa(y)) }, encode: func(s calendar.YearSchedule) ([]byte, error) { return json.Marshal(s) },
+		decode: func(_, v []byte) (int, calendar.YearSchedule, error) {
+			var s calendar.YearSchedule
+			err := json.Unmarshal(v, &s)
+			return s.Year, s, err
+		}},
+	&table[string, string]{bucket: []byte("settings"), layer: func(t *txn) **layer[string, string] { return &t.settings },
+		key: stringKey, encode: func(v string) ([]byte, error) { return []byte(v), nil },
+		decode: func(k, v []byte) (string, string, error) { return string(k), string(v), nil }, view: true},
+	jsonTable("evaluations", func(t *txn) **layer[string, *ProviderScores] { return &t.evaluations },
+		func(p *ProviderScores) string { return p.Provider }, stringKey, inView),
+	jsonTable("band_tables", func(t *txn) **layer[calendar.Date, *BandTable] { return &t.bandTables },
+		func(b *BandTable) calendar.Date { return b.EffectiveFrom }, func(d calendar.Date) []byte { return []byte(d.String()) }, inView),
+	jsonTable("settlements", func(t *txn) **layer[int, *Settlement] { return &t.settlements },
+		func(s *Settlement) int { return s.Year }, func(y int) []byte { return []byte(strconv.Itoa(y)) }, inView),
+	jsonTable("reconciliations", func(t *txn) **layer[string, *ProviderReconciliations] { return &t.reconciled },
+		func(p *ProviderReconciliations) string { return p.Provider }, stringKey, inView),
+
+	// The Kafka bridge's replicated positions and its dead-letter outbox.
+	&table[string, int64]{bucket: []byte("kafka_offsets"), layer: func(t *txn) **layer[string, int64] { return &t.kafkaOffsets },
+		key: stringKey, encode: func(n int64) ([]byte, error) { return []byte(strconv.FormatInt(n, 10)), nil },
+		decode: func(k, v []byte) (string, int64, error) {
+			n, err := strconv.ParseInt(string(v), 10, 64)
+			return string(k), n, err
+		}},
+	&table[string, uint64]{bucket: []byte("kafka_published"), layer: func(t *txn) **layer[string, uint64] { return &t.kafkaPublished },
+		key: stringKey, encode: func(n uint64) ([]byte, error) { return []byte(strconv.FormatUint(n, 10)), nil },
+		decode: func(k, v []byte) (string, uint64, error) {
+			n, err := strconv.ParseUint(string(v), 10, 64)
+			return string(k), n, err
+		}},
+	jsonTable("kafka_dead_letters", func(t *txn) **layer[uint64, *DeadLetter] { return &t.deadLetters },
+		func(d *DeadLetter) uint64 { return d.Seq }, seqKey, notInView),
+
+	// Derived indexes: rebuilt from the tables above at load (deriveIndexes), never stored.
+	derivedTable(func(t *txn) **layer[deptClass, decimal.Decimal] { return &t.held }),
+	derivedTable(func(t *txn) **layer[projectClass, decimal.Decimal] { return &t.devHeld }),
+	derivedTable(func(t *txn) **layer[string, []string] { return &t.deptProjects }),
+	derivedTable(func(t *txn) **layer[string, time.Time] { return &t.timeLimited }),
+}
+
+// tableDecl is what the transaction, the flush and the loaders need of a table.
+type tableDecl interface {
+	newRoot(t *txn)
+	child(c, parent *txn)
+	commit(c *txn)
+	clearDirty(t *txn)
+	// stored reports whether the table has a bucket; inView whether View reads it.
+	stored() bool
+	inView() bool
+	bucketName() []byte
+	load(tx *bolt.Tx, t *txn) error
+	flush(tx *bolt.Tx, t *txn) error
+}
+
+// table is one table: K → V in a layer of txn, stored in bucket (nil: derived, not stored).
+type table[K comparable, V any] struct {
+	bucket []byte
+	layer  func(*txn) **layer[K, V]
+	key    func(K) []byte
+	encode func(V) ([]byte, error)
+	// decode returns the key and value of a stored pair; the key is taken from the value
+	// where the value holds it, so a pair stored under another key is detected.
+	decode func(k, v []byte) (K, V, error)
+	view   bool
+}
+
+const (
+	inView    = true
+	notInView = false
+)
+
+func stringKey(k string) []byte { return []byte(k) }
+
+func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+
+// jsonTable declares a table of JSON values that carry their own key.
+func jsonTable[K comparable, V any](bucket string, l func(*txn) **layer[K, *V], keyOf func(*V) K, key func(K) []byte, view bool) *table[K, *V] {
+	return &table[K, *V]{bucket: []byte(bucket), layer: l, key: key, view: view,
+		encode: func(v *V) ([]byte, error) { return json.Marshal(v) },
+		decode: func(_, raw []byte) (K, *V, error) {
+			x := new(V)
+			if err := json.Unmarshal(raw, x); err != nil {
+				var zero K
+				return zero, nil, err
+			}
+			return keyOf(x), x, nil
+		}}
+}
+
+func derivedTable[K comparable, V any](l func(*txn) **layer[K, V]) *table[K, V] {
+	return &table[K, V]{layer: l}
+}
+
+func (tb *table[K, V]) stored() bool       { return tb.bucket != nil }
+func (tb *table[K, V]) inView() bool       { return tb.view }
+func (tb *table[K, V]) bucketName() []byte { return tb.bucket }
+func (tb *table[K, V]) newRoot(t *txn)     { *tb.layer(t) = newRoot[K, V](tb.stored()) }
+func (tb *table[K, V]) child(c, p *txn)    { *tb.layer(c) = (*tb.layer(p)).child() }
+func (tb *table[K, V]) commit(c *txn)      { (*tb.layer(c)).mergeIntoParent() }
+func (tb *table[K, V]) clearDirty(t *txn)  { clear((*tb.layer(t)).dirty) }
+
+func (tb *table[K, V]) load(tx *bolt.Tx, t *txn) error {
+	if !tb.stored() {
+		return nil
+	}
+	m := (*tb.layer(t)).m
+	return tx.Bucket(tb.bucket).ForEach(func(k, v []byte) error {
+		key, val, err := tb.decode(k, v)
+		if err != nil {
+			return fmt.Errorf("%s/%q: %w", tb.bucket, k, err)
+		}
+		if !bytes.Equal(tb.key(key), k) {
+			return fmt.Errorf("%s/%q: the stored value belongs under key %q", tb.bucket, k, tb.key(key))
+		}
+		m[key] = val
+		return nil
+	})
+}
+
+// flush writes the root layer's dirty entries in key order (sorted inserts fill bbolt's
+// pages best).
+func (tb *table[K, V]) flush(tx *bolt.Tx, t *txn) error {
+	if !tb.stored() {
+		return nil
+	}
+	l := *tb.layer(t)
+	if len(l.dirty) == 0 {
+		return nil
+	}
+	type pair struct {
+		k []byte
+		v V
+	}
+	pairs := make([]pair, 0, len(l.dirty))
+	for k := range l.dirty {
+		pairs = append(pairs, pair{tb.key(k), l.m[k]})
+	}
+	slices.SortFunc(pairs, func(a, b pair) int { return bytes.Compare(a.k, b.k) })
+	b := tx.Bucket(tb.bucket)
+	for _, p := range pairs {
+		raw, err := tb.encode(p.v)
+		if err != nil {
+			return fmt.Errorf("%s/%q: %w", tb.bucket, p.k, err)
+		}
+		if err := b.Put(p.k, raw); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// legacyKafkaSettings moves the Kafka bridge's positions and outbox out of the settings
+// bucket, where state files written before the kafka_* buckets kept them.
+func legacyKafkaSettings(tx *bolt.Tx) error {
+	s := tx.Bucket([]byte("settings"))
+	type move struct {
+		bucket, key, val []byte
+	}
+	var moves []move
+	var drop [][]byte
+	err := s.ForEach(func(k, v []byte) error {
+		name := string(k)
+		switch {
+		case name == "kafka_dlq_count":
+			drop = append(drop, bytes.Clone(k))
+		case len(name) > len("kafka_offset/") && name[:len("kafka_offset/")] == "kafka_offset/":
+			moves = append(moves, move{[]byte("kafka_offsets"), []byte(name[len("kafka_offset/"):]), bytes.Clone(v)})
+		case len(name) > len("kafka_published/") && name[:len("kafka_published/")] == "kafka_published/":
+			moves = append(moves, move{[]byte("kafka_published"), []byte(name[len("kafka_published/"):]), bytes.Clone(v)})
+		case len(name) > len("kafka_dlq/") && name[:len("kafka_dlq/")] == "kafka_dlq/":
+			seq, err := strconv.ParseUint(name[len("kafka_dlq/"):], 10, 64)
+			if err != nil {
+				return fmt.Errorf("settings/%q: %w", k, err)
+			}
+			moves = append(moves, move{[]byte("kafka_dead_letters"), seqKey(seq), bytes.Clone(v)})
+		default:
+			return nil
+		}
+		drop = append(drop, bytes.Clone(k))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, m := range moves {
+		if err := tx.Bucket(m.bucket).Put(m.key, m.val); err != nil {
+			return err
+		}
+	}
+	for _, k := range drop {
+		if err := s.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
