@@ -147,8 +147,12 @@ func Start(cfg Config) (*Server, error) {
 			s.log.Error("http server stopped", "err", err)
 		}
 	}()
+	if cfg.Join == "" {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.installTokenLoop(ctx, token) }()
+	}
 	s.wg.Add(1)
-	go func() { defer s.wg.Done(); s.leaderLoop(ctx, token) }()
+	go func() { defer s.wg.Done(); s.leaderLoop(ctx) }()
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.flushLoop(ctx) }()
 	s.wg.Add(1)
@@ -207,9 +211,34 @@ func tokenHash(tok string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// leaderLoop runs on every node and acts while this node leads: it installs the admin token
-// once, and proposes a tick whenever a resource's expiry has passed.
-func (s *Server) leaderLoop(ctx context.Context, token string) {
+// installTokenLoop installs the admin token on a cluster bootstrapped by this node as soon
+// as it leads, independent of the tick interval (with --tick-interval 1h the API would
+// otherwise refuse every call for an hour). It ends once the ledger holds a token.
+func (s *Server) installTokenLoop(ctx context.Context, token string) {
+	t := time.NewTicker(tokenInstallPoll)
+	defer t.Stop()
+	for s.ledger.AdminTokenSHA256() == "" {
+		if s.node.IsLeader() {
+			req := ledger.Request{Actor: "system", Commands: []ledger.Command{{Key: "admin-token/bootstrap", Body: &ledger.SetAdminToken{TokenSHA256: tokenHash(token)}}}}
+			if _, _, err := s.prop.submit(ctx, req); err != nil {
+				s.log.Warn("installing admin token", "err", err)
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// tokenInstallPoll is how often a bootstrapping node checks whether it leads yet.
+const tokenInstallPoll = 50 * time.Millisecond
+
+// leaderLoop runs on every node and acts while this node leads: it proposes a tick whenever
+// a resource's expiry has passed.
+func (s *Server) leaderLoop(ctx context.Context) {
 	t := time.NewTicker(s.cfg.TickInterval)
 	defer t.Stop()
 	for {
@@ -220,12 +249,6 @@ func (s *Server) leaderLoop(ctx context.Context, token string) {
 		}
 		if !s.node.IsLeader() {
 			continue
-		}
-		if s.ledger.AdminTokenSHA256() == "" && s.cfg.Join == "" {
-			req := ledger.Request{Actor: "system", Commands: []ledger.Command{{Key: "admin-token/bootstrap", Body: &ledger.SetAdminToken{TokenSHA256: tokenHash(token)}}}}
-			if _, _, err := s.prop.submit(ctx, req); err != nil {
-				s.log.Warn("installing admin token", "err", err)
-			}
 		}
 		// An import of history sent in several requests must not see its resources expire
 		// between them (an expand dated before the expiry would then be refused), so expiry
