@@ -272,7 +272,7 @@ func (t *txn) checkQuota(r *Resource, delta decimal.Decimal) *Error {
 	if r.Kind == KindDev {
 		k := projectClass{r.Project, r.QuotaClass}
 		newDev := t.devHeldOf(k).Add(delta)
-		p, _ := t.projects.get(r.Project)
+		p := must(t.projects, r.Project, "project of resource "+r.ID)
 		limit := p.Quotas[r.QuotaClass].Mul(devFraction)
 		if newDev.GreaterThan(limit) {
 			return Errf(CodeDevLimit, "quantity", "project %q would hold %s %s of dev resources, above 15%% of its quota (%s)", r.Project, newDev, r.QuotaClass, limit)
@@ -328,7 +328,7 @@ func (t *txn) applyChange(e *Event) *Error {
 	var delta decimal.Decimal
 	switch e.Op {
 	case OpExpand:
-		prov, _ := t.providers.get(r.Provider)
+		prov := must(t.providers, r.Provider, "provider of resource "+r.ID)
 		if err := checkContract(prov, e.Time); err != nil {
 			return err
 		}

@@ -64,7 +64,7 @@ func (b *SetDepartment) apply(t *txn, _ applyContext) *Error {
 			if p == d.ID || hops > 64 {
 				return Errf(CodeInvalidValue, "parent", "parent %q would make a cycle", d.Parent)
 			}
-			pd, _ := t.departments.get(p)
+			pd := must(t.departments, p, "parent department")
 			p = pd.Parent
 		}
 	}

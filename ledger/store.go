@@ -36,6 +36,8 @@ type Ledger struct {
 	// applied is the last Raft index applied (in memory); flushed the last one in bbolt.
 	applied uint64
 	flushed uint64
+	// flushedSeq is the last line item in bbolt.
+	flushedSeq uint64
 	// batchTx is a read transaction open while ApplyBatch runs (under the write lock), so
 	// idempotency lookups do not open one each.
 	batchTx *bolt.Tx
@@ -114,10 +116,20 @@ func (l *Ledger) Close() error {
 	return err
 }
 
-// load rebuilds the in-memory view from bbolt.
-func (l *Ledger) load() error {
+// load rebuilds the in-memory view from bbolt. A violated invariant is an error: the node
+// refuses to serve a damaged state file.
+func (l *Ledger) load() (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			ie, ok := p.(*InvariantError)
+			if !ok {
+				panic(p)
+			}
+			l.root, err = nil, ie
+		}
+	}()
 	root := newRootTxn(l)
-	err := l.db.View(func(tx *bolt.Tx) error {
+	err = l.db.View(func(tx *bolt.Tx) error {
 		l.applied = readChainMeta(tx, root)
 		l.flushed = l.applied
 		keys, err := loadKeyIndex(tx)
@@ -133,14 +145,16 @@ func (l *Ledger) load() error {
 		if k, _ := tx.Bucket([]byte("kafka_dead_letters")).Cursor().Last(); k != nil {
 			root.deadLetterN = beUint64(k)
 		}
-		return nil
+		root.deriveIndexes()
+		l.root = root
+		return l.checkOpened(tx)
 	})
 	if err != nil {
+		l.root = nil
 		return err
 	}
-	root.deriveIndexes()
+	l.flushedSeq = root.seq
 	clearDirty(root)
-	l.root = root
 	return nil
 }
 
@@ -312,7 +326,10 @@ func (l *Ledger) flush(applied uint64) error {
 		li := tx.Bucket(bucketLineItems)
 		var kbuf [8]byte
 		li.FillPercent = 1.0 // sequence numbers only ever grow: pack the pages
+		next := l.flushedSeq + 1
 		for _, item := range r.added {
+			invariant(item.Seq == next, InvSeqDense, "flushing line item %d after %d", item.Seq, next-1)
+			next++
 			binary.BigEndian.PutUint64(kbuf[:], item.Seq)
 			if err := li.Put(kbuf[:], item.encodeStored()); err != nil {
 				return err
@@ -339,6 +356,7 @@ func (l *Ledger) flush(applied uint64) error {
 		return err
 	}
 	l.flushed = applied
+	l.flushedSeq = r.seq
 	for _, item := range r.added {
 		l.keys.add(item.Key, item.Seq)
 	}

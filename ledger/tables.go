@@ -160,7 +160,7 @@ func (tb *table[K, V]) load(tx *bolt.Tx, t *txn) error {
 			return fmt.Errorf("%s/%q: %w", tb.bucket, k, err)
 		}
 		if !bytes.Equal(tb.key(key), k) {
-			return fmt.Errorf("%s/%q: the stored value belongs under key %q", tb.bucket, k, tb.key(key))
+			return &InvariantError{InvTableKey, fmt.Sprintf("%s/%q: the stored value belongs under key %q", tb.bucket, k, tb.key(key))}
 		}
 		m[key] = val
 		return nil

@@ -60,7 +60,7 @@ func (t *txn) expireDue(now time.Time, raftIndex uint64) int {
 		return list[i].id < list[j].id
 	})
 	for _, d := range list {
-		r, _ := t.resources.get(d.id)
+		r := must(t.resources, d.id, "time-limited resource")
 		n := *r
 		n.Closed = true
 		n.Quantity = decimal.Zero

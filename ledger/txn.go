@@ -180,11 +180,15 @@ func (t *txn) addHeld(r *Resource, delta decimal.Decimal) {
 	}
 	if r.Kind.countsTowardQuota() {
 		k := deptClass{r.Department, r.QuotaClass}
-		t.held.put(k, t.heldOf(k).Add(delta))
+		n := t.heldOf(k).Add(delta)
+		invariant(!n.IsNegative(), InvHeldNonNegative, "department %q would hold %s of class %q", r.Department, n, r.QuotaClass)
+		t.held.put(k, n)
 	}
 	if r.Kind == KindDev {
 		k := projectClass{r.Project, r.QuotaClass}
-		t.devHeld.put(k, t.devHeldOf(k).Add(delta))
+		n := t.devHeldOf(k).Add(delta)
+		invariant(!n.IsNegative(), InvHeldNonNegative, "project %q would hold %s of dev class %q", r.Project, n, r.QuotaClass)
+		t.devHeld.put(k, n)
 	}
 }
 

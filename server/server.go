@@ -120,7 +120,7 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.FastTimeouts {
 		rc.HeartbeatTimeout, rc.ElectionTimeout, rc.LeaderLeaseTimeout, rc.CommitTimeout = 300*time.Millisecond, 300*time.Millisecond, 200*time.Millisecond, 5*time.Millisecond
 	}
-	s.node, err = raftnode.Open(rc, fsm{s.ledger})
+	s.node, err = raftnode.Open(rc, fsm{l: s.ledger, log: s.log})
 	if err != nil {
 		s.ledger.Close()
 		ln.Close()

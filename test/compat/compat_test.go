@@ -8,10 +8,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/cloudledger/cloudledger/ledger"
 	"github.com/cloudledger/cloudledger/server"
+	bolt "go.etcd.io/bbolt"
 )
 
 // What the binary that wrote testdata/datadir-v1 reported (testdata/README.md).
@@ -96,4 +99,28 @@ func copyDataDir(t *testing.T, src string, keepLedger bool) string {
 		t.Fatal(err)
 	}
 	return dst
+}
+
+// A node whose state file was altered behind its back refuses to start, naming the
+// invariant (issue 9): it never serves a damaged state.
+func TestNodeRefusesDamagedStateFile(t *testing.T) {
+	dir := copyDataDir(t, "testdata/datadir-v1", true)
+	db, err := bolt.Open(filepath.Join(dir, "ledger.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("meta")).Put([]byte("head"), make([]byte, 32))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err := server.Start(server.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", RaftAddr: v1RaftAddr, NodeID: "node1", FastTimeouts: true})
+	if err == nil {
+		s.Close()
+		t.Fatal("the node started on a damaged state file")
+	}
+	if !strings.Contains(err.Error(), ledger.InvHeadIsLastItem) {
+		t.Fatalf("start: %v; want it to name invariant %s", err, ledger.InvHeadIsLastItem)
+	}
 }
