@@ -8,7 +8,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/cloudledger/cloudledger/ledger"
+	"github.com/cloudledger/cloudledger/errcode"
 )
 
 const csvBufferBytes = 64 << 10
@@ -74,24 +74,24 @@ func (s *csvSource) field(name string) string {
 }
 
 func (s *csvSource) readHeader(d *Decoder) *RowError {
-	headerErr := func(line int, code ledger.Code, field, format string, args ...any) *RowError {
+	headerErr := func(line int, code errcode.Code, field, format string, args ...any) *RowError {
 		return &RowError{File: d.name, Line: line, Field: field, Code: code, Message: fmt.Sprintf(format, args...)}
 	}
 	want := strings.Join(Columns(d.kind), ",")
 	s.counter.reset()
 	rec, err := s.r.Read()
 	if err == io.EOF {
-		return headerErr(1, ledger.CodeMalformed, "", "empty file: a header row is required (%s)", want)
+		return headerErr(1, errcode.Malformed, "", "empty file: a header row is required (%s)", want)
 	}
 	if err != nil {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			return headerErr(pe.StartLine, ledger.CodeMalformed, "", "header: %s", parseErrorMessage(pe))
+			return headerErr(pe.StartLine, errcode.Malformed, "", "header: %s", parseErrorMessage(pe))
 		}
 		if errors.Is(err, errTooLarge) {
-			return headerErr(1, ledger.CodeTooLarge, "", "header longer than %d bytes", MaxRecordBytes)
+			return headerErr(1, errcode.TooLarge, "", "header longer than %d bytes", MaxRecordBytes)
 		}
-		return headerErr(1, ledger.CodeInternal, "", "read: %v", err)
+		return headerErr(1, errcode.Internal, "", "read: %v", err)
 	}
 	line, _ := s.r.FieldPos(0)
 	s.lastLine, _ = s.r.FieldPos(len(rec) - 1)
@@ -100,18 +100,18 @@ func (s *csvSource) readHeader(d *Decoder) *RowError {
 		name := strings.TrimSpace(raw)
 		switch {
 		case name == "":
-			return headerErr(line, ledger.CodeMalformed, "", "header column %d has no name (want %s)", i+1, want)
+			return headerErr(line, errcode.Malformed, "", "header column %d has no name (want %s)", i+1, want)
 		case !d.known[name]:
-			return headerErr(line, ledger.CodeMalformed, fieldName(name), "unknown column %s in the header (want %s)", echo(name), want)
+			return headerErr(line, errcode.Malformed, fieldName(name), "unknown column %s in the header (want %s)", echo(name), want)
 		}
 		if _, dup := s.index[name]; dup {
-			return headerErr(line, ledger.CodeMalformed, name, "column %q appears twice in the header", name)
+			return headerErr(line, errcode.Malformed, name, "column %q appears twice in the header", name)
 		}
 		s.index[name] = i
 	}
 	for _, c := range columnSets[d.kind].required {
 		if _, ok := s.index[c]; !ok {
-			return headerErr(line, ledger.CodeMissingField, c, "the header has no column %q (want %s)", c, want)
+			return headerErr(line, errcode.MissingField, c, "the header has no column %q (want %s)", c, want)
 		}
 	}
 	s.ncols = len(rec)
@@ -143,7 +143,7 @@ func (d *Decoder) nextCSV() (Row, *RowError, bool) {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				s.lastLine = pe.Line
-				return Row{}, &RowError{File: d.name, Line: pe.StartLine, Code: ledger.CodeMalformed, Message: parseErrorMessage(pe)}, true
+				return Row{}, &RowError{File: d.name, Line: pe.StartLine, Code: errcode.Malformed, Message: parseErrorMessage(pe)}, true
 			}
 			return d.fatal(s.lastLine+1, err)
 		}
@@ -153,7 +153,7 @@ func (d *Decoder) nextCSV() (Row, *RowError, bool) {
 			continue
 		}
 		if len(rec) != s.ncols {
-			return Row{}, &RowError{File: d.name, Line: line, Code: ledger.CodeMalformed,
+			return Row{}, &RowError{File: d.name, Line: line, Code: errcode.Malformed,
 				Message: fmt.Sprintf("%d fields, but the header has %d columns", len(rec), s.ncols)}, true
 		}
 		s.record = rec

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cloudledger/cloudledger/errcode"
 	"github.com/cloudledger/cloudledger/ledger"
 )
 
@@ -149,7 +150,7 @@ func (d *Decoder) row(line int) (Row, *RowError, bool) {
 		cmd.Key = string(d.kind) + ":" + d.fileID + ":" + strconv.Itoa(line)
 	} else if cmd.Key = strings.TrimSpace(d.get("key")); cmd.Key == "" {
 		if d.recordKey == "" {
-			return Row{}, d.errAt(line, errf(ledger.CodeMissingField, "key", "an idempotency key is required")), true
+			return Row{}, d.errAt(line, errf(errcode.MissingField, "key", "an idempotency key is required")), true
 		}
 		cmd.Key = d.recordKey
 	}
@@ -164,15 +165,15 @@ func (d *Decoder) row(line int) (Row, *RowError, bool) {
 	return Row{Line: line, Command: cmd}, nil, true
 }
 
-func (d *Decoder) errAt(line int, err *ledger.Error) *RowError { return rowErr(d.name, line, err) }
+func (d *Decoder) errAt(line int, err *errcode.Error) *RowError { return rowErr(d.name, line, err) }
 
 // fatal ends decoding with one last error.
 func (d *Decoder) fatal(line int, err error) (Row, *RowError, bool) {
 	d.done = true
-	code := ledger.CodeInternal
+	code := errcode.Internal
 	msg := "read: " + err.Error()
 	if errors.Is(err, errTooLarge) {
-		code = ledger.CodeTooLarge
+		code = errcode.TooLarge
 		msg = fmt.Sprintf("a row longer than %d bytes: the rest of the file is not read", MaxRecordBytes)
 	}
 	return Row{}, &RowError{File: d.name, Line: line, Code: code, Message: msg}, true

@@ -6,7 +6,7 @@
 //   - the column sets of each kind and the header rules (every required column present, no
 //     unknown or duplicate column, any order, an Excel BOM stripped);
 //   - a streaming Decoder that yields one ledger.Command per row and a *RowError (file,
-//     physical line, field, stable ledger.Code) per bad row, carrying on after each bad row
+//     physical line, field, stable errcode.Code) per bad row, carrying on after each bad row
 //     so that an import can list every problem of a file at once;
 //   - the per-kind field parsers (ParseEvent, ParseDepartment, …) shared with the API server,
 //     so that a value means the same thing in a CSV row, a JSON line and an RPC request;

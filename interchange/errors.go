@@ -7,7 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/cloudledger/cloudledger/ledger"
+	"github.com/cloudledger/cloudledger/errcode"
 )
 
 // Limits on decoded input (TIGER_STYLE: named, tested at the boundary).
@@ -21,7 +21,7 @@ type RowError struct {
 	File    string // the name given to the decoder (the path, for OpenFile)
 	Line    int    // physical line where the row starts, 1-based (the header is line 1)
 	Field   string // the interchange field (column) at fault, "" for the row as a whole
-	Code    ledger.Code
+	Code    errcode.Code
 	Message string
 }
 
@@ -48,9 +48,9 @@ func (e *RowError) Error() string {
 	return b.String()
 }
 
-// Unwrap exposes the error as a *ledger.Error, so ledger.CodeOf and errors.As see its code.
+// Unwrap exposes the error as a *errcode.Error, so errcode.Of and errors.As see its code.
 func (e *RowError) Unwrap() error {
-	return &ledger.Error{Code: e.Code, Field: e.Field, Message: e.Message, Index: -1}
+	return &errcode.Error{Code: e.Code, Field: e.Field, Message: e.Message, Index: -1}
 }
 
 func oneLine(s string) string {
@@ -61,7 +61,7 @@ func oneLine(s string) string {
 }
 
 // rowErr turns a field parser's or the ledger's error into a RowError.
-func rowErr(file string, line int, err *ledger.Error) *RowError {
+func rowErr(file string, line int, err *errcode.Error) *RowError {
 	return &RowError{File: file, Line: line, Field: err.Field, Code: err.Code, Message: err.Message}
 }
 
@@ -80,8 +80,8 @@ func echo(s string) string {
 	return strconv.Quote(s)
 }
 
-func errf(code ledger.Code, field, format string, args ...any) *ledger.Error {
-	return ledger.Errf(code, field, format, args...)
+func errf(code errcode.Code, field, format string, args ...any) *errcode.Error {
+	return errcode.Errf(code, field, format, args...)
 }
 
 // CSVErrorLine is the line an encoding/csv error points at, 0 when it names none.

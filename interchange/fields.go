@@ -7,6 +7,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 	"github.com/cloudledger/cloudledger/ledger"
 )
 
@@ -21,12 +22,12 @@ const maxOffset = 14 * 60 * 60
 // "2026-01-02T02:00:00Z"); a time without one ("2026-01-02T10:00:00") is invalid_time, since
 // it would mean different instants to different readers. The result is in Asia/Shanghai.
 // An empty string is missing_field. Errors name field.
-func ParseTime(field, s string) (time.Time, *ledger.Error) {
+func ParseTime(field, s string) (time.Time, *errcode.Error) {
 	if s == "" {
-		return time.Time{}, errf(ledger.CodeMissingField, field, "%s is required (RFC 3339 with an offset, e.g. 2026-01-02T10:00:00+08:00)", field)
+		return time.Time{}, errf(errcode.MissingField, field, "%s is required (RFC 3339 with an offset, e.g. 2026-01-02T10:00:00+08:00)", field)
 	}
-	bad := func() (time.Time, *ledger.Error) {
-		return time.Time{}, errf(ledger.CodeInvalidTime, field, "must be an RFC 3339 time with an offset (e.g. 2026-01-02T10:00:00+08:00), got %s", echo(s))
+	bad := func() (time.Time, *errcode.Error) {
+		return time.Time{}, errf(errcode.InvalidTime, field, "must be an RFC 3339 time with an offset (e.g. 2026-01-02T10:00:00+08:00), got %s", echo(s))
 	}
 	if len(s) > maxTimeLen {
 		return bad()
@@ -47,7 +48,7 @@ func ParseTime(field, s string) (time.Time, *ledger.Error) {
 // date YYYY-MM-DD means the END of that day in Asia/Shanghai, stored as the next day's
 // 00:00 +08:00 (ledger.ExpiryDay maps it back); anything else must be an RFC 3339 time with
 // an offset. Errors name the field "expires".
-func ParseExpires(s string) (time.Time, *ledger.Error) {
+func ParseExpires(s string) (time.Time, *errcode.Error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return time.Time{}, nil
@@ -63,16 +64,16 @@ func ParseExpires(s string) (time.Time, *ledger.Error) {
 }
 
 // parseDate parses a strict YYYY-MM-DD date; "" is missing_field.
-func parseDate(field, s string) (calendar.Date, *ledger.Error) {
+func parseDate(field, s string) (calendar.Date, *errcode.Error) {
 	if s == "" {
-		return calendar.Date{}, errf(ledger.CodeMissingField, field, "%s is required (YYYY-MM-DD)", field)
+		return calendar.Date{}, errf(errcode.MissingField, field, "%s is required (YYYY-MM-DD)", field)
 	}
 	if !dateShaped(s) {
-		return calendar.Date{}, errf(ledger.CodeInvalidDate, field, "must be a date YYYY-MM-DD, got %s", echo(s))
+		return calendar.Date{}, errf(errcode.InvalidDate, field, "must be a date YYYY-MM-DD, got %s", echo(s))
 	}
 	d, err := calendar.ParseDate(s)
 	if err != nil {
-		return calendar.Date{}, errf(ledger.CodeInvalidDate, field, "%s is not a day of the calendar", echo(s))
+		return calendar.Date{}, errf(errcode.InvalidDate, field, "%s is not a day of the calendar", echo(s))
 	}
 	return d, nil
 }
@@ -97,38 +98,38 @@ func dateShaped(s string) bool {
 // parseAmount parses a quantity, price or quota through ledger.ParseDecimal (no exponents,
 // bounded digits); "" is missing_field, a negative value invalid_quantity. positive also
 // refuses zero.
-func parseAmount(field, s string, positive bool) (decimal.Decimal, *ledger.Error) {
+func parseAmount(field, s string, positive bool) (decimal.Decimal, *errcode.Error) {
 	if s == "" {
-		return decimal.Zero, errf(ledger.CodeMissingField, field, "%s is required", field)
+		return decimal.Zero, errf(errcode.MissingField, field, "%s is required", field)
 	}
 	d, err := ledger.ParseDecimal(s)
 	if err != nil {
 		msg := err.Error()
-		if le, ok := err.(*ledger.Error); ok {
+		if le, ok := err.(*errcode.Error); ok {
 			msg = le.Message
 		}
-		return decimal.Zero, errf(ledger.CodeInvalidQuantity, field, "%s", msg)
+		return decimal.Zero, errf(errcode.InvalidQuantity, field, "%s", msg)
 	}
 	switch {
 	case positive && !d.IsPositive():
-		return decimal.Zero, errf(ledger.CodeInvalidQuantity, field, "must be positive, got %s", s)
+		return decimal.Zero, errf(errcode.InvalidQuantity, field, "must be positive, got %s", s)
 	case d.IsNegative():
-		return decimal.Zero, errf(ledger.CodeInvalidQuantity, field, "must not be negative, got %s", s)
+		return decimal.Zero, errf(errcode.InvalidQuantity, field, "must not be negative, got %s", s)
 	}
 	return d, nil
 }
 
 // oneOf checks that s is one of the allowed values; "" is missing_field.
-func oneOf(field, s string, allowed ...string) *ledger.Error {
+func oneOf(field, s string, allowed ...string) *errcode.Error {
 	if s == "" {
-		return errf(ledger.CodeMissingField, field, "%s is required (%s)", field, orList(allowed))
+		return errf(errcode.MissingField, field, "%s is required (%s)", field, orList(allowed))
 	}
 	for _, a := range allowed {
 		if s == a {
 			return nil
 		}
 	}
-	return errf(ledger.CodeInvalidValue, field, "must be %s, not %s", orList(allowed), echo(s))
+	return errf(errcode.InvalidValue, field, "must be %s, not %s", orList(allowed), echo(s))
 }
 
 func orList(v []string) string {

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudledger/cloudledger/errcode"
 	"github.com/cloudledger/cloudledger/ledger"
 )
 
@@ -13,7 +14,7 @@ func TestParseExpires(t *testing.T) {
 	cases := []struct {
 		in   string
 		want string // RFC 3339, "" for the zero time
-		code ledger.Code
+		code errcode.Code
 	}{
 		{in: "", want: ""},
 		{in: "2026-03-10", want: "2026-03-11T00:00:00+08:00"},
@@ -21,12 +22,12 @@ func TestParseExpires(t *testing.T) {
 		{in: "2026-02-28", want: "2026-03-01T00:00:00+08:00"},
 		{in: "2026-03-10T18:30:00+08:00", want: "2026-03-10T18:30:00+08:00"},
 		{in: "2026-03-10T10:30:00Z", want: "2026-03-10T18:30:00+08:00"},
-		{in: "2026-02-29", code: ledger.CodeInvalidDate},
-		{in: "2026-3-10", code: ledger.CodeInvalidDate},
-		{in: "10/03/2026", code: ledger.CodeInvalidDate},
-		{in: "tomorrow", code: ledger.CodeInvalidTime},
-		{in: "2026-03-10T18:30:00", code: ledger.CodeInvalidTime},
-		{in: "2026-03-10 18:30:00+08:00", code: ledger.CodeInvalidTime},
+		{in: "2026-02-29", code: errcode.InvalidDate},
+		{in: "2026-3-10", code: errcode.InvalidDate},
+		{in: "10/03/2026", code: errcode.InvalidDate},
+		{in: "tomorrow", code: errcode.InvalidTime},
+		{in: "2026-03-10T18:30:00", code: errcode.InvalidTime},
+		{in: "2026-03-10 18:30:00+08:00", code: errcode.InvalidTime},
 	}
 	for _, c := range cases {
 		got, err := ParseExpires(c.in)
@@ -62,17 +63,17 @@ func TestParseExpires(t *testing.T) {
 
 // TestParseTime: SPEC.md, Interchange formats — time is RFC 3339 with an offset.
 func TestParseTime(t *testing.T) {
-	for in, code := range map[string]ledger.Code{
+	for in, code := range map[string]errcode.Code{
 		"2026-01-02T10:00:00+08:00":           "",
 		"2026-01-02T02:00:00Z":                "",
 		"2026-01-02T10:00:00.123456789+08:00": "",
-		"2026-01-02T10:00:00":                 ledger.CodeInvalidTime,
-		"2026-01-02":                          ledger.CodeInvalidTime,
-		"2026-01-02T10:00:00+0800":            ledger.CodeInvalidTime,
-		"2026-01-02T10:00:00+24:00":           ledger.CodeInvalidTime,
-		"2026-01-02T24:00:00+08:00":           ledger.CodeInvalidTime,
-		"2026-01-02T10:00:00+08:00 ":          ledger.CodeInvalidTime,
-		"":                                    ledger.CodeMissingField,
+		"2026-01-02T10:00:00":                 errcode.InvalidTime,
+		"2026-01-02":                          errcode.InvalidTime,
+		"2026-01-02T10:00:00+0800":            errcode.InvalidTime,
+		"2026-01-02T10:00:00+24:00":           errcode.InvalidTime,
+		"2026-01-02T24:00:00+08:00":           errcode.InvalidTime,
+		"2026-01-02T10:00:00+08:00 ":          errcode.InvalidTime,
+		"":                                    errcode.MissingField,
 	} {
 		got, err := ParseTime("time", in)
 		if code == "" {
@@ -108,13 +109,13 @@ func TestParsersShareFieldNames(t *testing.T) {
 	if err != nil || c.Proration != ledger.ProrationDaily {
 		t.Errorf("%+v %v", c, err)
 	}
-	if _, err := ParseProjectQuota(get(map[string]string{"quota": "1e3"})); err == nil || err.Code != ledger.CodeInvalidQuantity || err.Field != "quota" {
+	if _, err := ParseProjectQuota(get(map[string]string{"quota": "1e3"})); err == nil || err.Code != errcode.InvalidQuantity || err.Field != "quota" {
 		t.Errorf("exponent quota: %v", err)
 	}
-	if _, err := ParseProvider(get(map[string]string{"contract_start": "2026-01-01"})); err == nil || err.Field != "contract_end" || err.Code != ledger.CodeMissingField {
+	if _, err := ParseProvider(get(map[string]string{"contract_start": "2026-01-01"})); err == nil || err.Field != "contract_end" || err.Code != errcode.MissingField {
 		t.Errorf("missing contract_end: %v", err)
 	}
-	if _, err := ParseDepartment(get(map[string]string{"funding": "Budget"})); err == nil || err.Code != ledger.CodeInvalidValue {
+	if _, err := ParseDepartment(get(map[string]string{"funding": "Budget"})); err == nil || err.Code != errcode.InvalidValue {
 		t.Errorf("funding: %v", err)
 	}
 }

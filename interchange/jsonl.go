@@ -9,7 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/cloudledger/cloudledger/ledger"
+	"github.com/cloudledger/cloudledger/errcode"
 )
 
 const jsonlBufferBytes = 64 << 10
@@ -68,7 +68,7 @@ func (d *Decoder) nextJSONL() (Row, *RowError, bool) {
 		}
 		s.line++
 		if tooLong {
-			return Row{}, &RowError{File: d.name, Line: s.line, Code: ledger.CodeTooLarge,
+			return Row{}, &RowError{File: d.name, Line: s.line, Code: errcode.TooLarge,
 				Message: fmt.Sprintf("line longer than %d bytes", MaxRecordBytes)}, true
 		}
 		line = bytes.TrimSpace(line)
@@ -93,13 +93,13 @@ func (d *Decoder) nextJSONL() (Row, *RowError, bool) {
 // unescaping goes through encoding/json, everything else is sliced out of the line. That is
 // several times faster than encoding/json's token API and, unlike decoding into a map, sees
 // a repeated field.
-func (s *jsonlSource) parseObject(line []byte, known map[string]bool) *ledger.Error {
+func (s *jsonlSource) parseObject(line []byte, known map[string]bool) *errcode.Error {
 	clear(s.fields)
 	p := objectScanner{b: line}
 	p.ws()
 	if !p.eat('{') {
 		if p.i < len(p.b) && (p.b[p.i] == '[' || p.b[p.i] == '"' || p.b[p.i] == '-' || p.b[p.i] == 't' || p.b[p.i] == 'f' || p.b[p.i] == 'n' || isDigit(p.b[p.i])) {
-			return errf(ledger.CodeMalformed, "", "each line must hold one JSON object")
+			return errf(errcode.Malformed, "", "each line must hold one JSON object")
 		}
 		return p.syntax("'{'")
 	}
@@ -115,10 +115,10 @@ func (s *jsonlSource) parseObject(line []byte, known map[string]bool) *ledger.Er
 				return p.syntax("a well-formed string")
 			}
 			if !known[name] {
-				return errf(ledger.CodeMalformed, fieldName(name), "unknown field %s", echo(name))
+				return errf(errcode.Malformed, fieldName(name), "unknown field %s", echo(name))
 			}
 			if _, dup := s.fields[name]; dup {
-				return errf(ledger.CodeMalformed, name, "field %q appears twice", name)
+				return errf(errcode.Malformed, name, "field %q appears twice", name)
 			}
 			p.ws()
 			if !p.eat(':') {
@@ -138,13 +138,13 @@ func (s *jsonlSource) parseObject(line []byte, known map[string]bool) *ledger.Er
 					return p.syntax("a number")
 				}
 				if !numericFields[name] {
-					return errf(ledger.CodeMalformed, name, "must be a JSON string, not a number")
+					return errf(errcode.Malformed, name, "must be a JSON string, not a number")
 				}
 				s.fields[name] = v
 			case c == 'n' && p.lit("null"):
 				s.fields[name] = ""
 			case c == 't' && p.lit("true"), c == 'f' && p.lit("false"), c == '{', c == '[':
-				return errf(ledger.CodeMalformed, name, "must be a JSON string")
+				return errf(errcode.Malformed, name, "must be a JSON string")
 			default:
 				return p.syntax("a value")
 			}
@@ -160,7 +160,7 @@ func (s *jsonlSource) parseObject(line []byte, known map[string]bool) *ledger.Er
 	}
 	p.ws()
 	if p.i != len(p.b) {
-		return errf(ledger.CodeMalformed, "", "trailing data after the JSON object (column %d)", p.i+1)
+		return errf(errcode.Malformed, "", "trailing data after the JSON object (column %d)", p.i+1)
 	}
 	return nil
 }
@@ -205,11 +205,11 @@ func (p *objectScanner) lit(word string) bool {
 	return false
 }
 
-func (p *objectScanner) syntax(want string) *ledger.Error {
+func (p *objectScanner) syntax(want string) *errcode.Error {
 	if p.i >= len(p.b) {
-		return errf(ledger.CodeMalformed, "", "not JSON: the object is not complete on this line")
+		return errf(errcode.Malformed, "", "not JSON: the object is not complete on this line")
 	}
-	return errf(ledger.CodeMalformed, "", "not JSON: expected %s at column %d", want, p.i+1)
+	return errf(errcode.Malformed, "", "not JSON: expected %s at column %d", want, p.i+1)
 }
 
 // str reads a string starting at its opening quote.

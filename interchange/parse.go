@@ -4,6 +4,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 	"github.com/cloudledger/cloudledger/ledger"
 )
 
@@ -25,11 +26,11 @@ var kinds = []string{string(ledger.KindStandard), string(ledger.KindTest), strin
 // and usage, and must be empty for reclaim and extend; kind defaults to standard for
 // allocate and usage, so the canonical command always carries one; op expire is refused
 // (only the ledger writes it).
-func ParseEvent(get func(string) string) (*ledger.Event, *ledger.Error) {
+func ParseEvent(get func(string) string) (*ledger.Event, *errcode.Error) {
 	get = trimmed(get)
 	op := get("op")
 	if op == string(ledger.OpExpire) {
-		return nil, errf(ledger.CodeInvalidValue, "op", "expire is written by the ledger itself when a resource passes its expiry")
+		return nil, errf(errcode.InvalidValue, "op", "expire is written by the ledger itself when a resource passes its expiry")
 	}
 	if err := oneOf("op", op, ops...); err != nil {
 		return nil, err
@@ -43,7 +44,7 @@ func ParseEvent(get func(string) string) (*ledger.Event, *ledger.Error) {
 		Item:       get("item"),
 		Kind:       ledger.Kind(get("kind")),
 	}
-	var err *ledger.Error
+	var err *errcode.Error
 	if e.Time, err = ParseTime("time", get("time")); err != nil {
 		return nil, err
 	}
@@ -59,7 +60,7 @@ func ParseEvent(get func(string) string) (*ledger.Event, *ledger.Error) {
 	switch e.Op {
 	case ledger.OpReclaim, ledger.OpExtend:
 		if q != "" {
-			return nil, errf(ledger.CodeInvalidQuantity, "quantity", "must be empty for %s, got %s", op, echo(q))
+			return nil, errf(errcode.InvalidQuantity, "quantity", "must be empty for %s, got %s", op, echo(q))
 		}
 	default:
 		if e.Quantity, err = parseAmount("quantity", q, true); err != nil {
@@ -73,7 +74,7 @@ func ParseEvent(get func(string) string) (*ledger.Event, *ledger.Error) {
 }
 
 // ParseDepartment parses a departments row: department, name, parent, funding (budget|self).
-func ParseDepartment(get func(string) string) (*ledger.SetDepartment, *ledger.Error) {
+func ParseDepartment(get func(string) string) (*ledger.SetDepartment, *errcode.Error) {
 	get = trimmed(get)
 	d := ledger.Department{ID: get("department"), Name: get("name"), Parent: get("parent"), Funding: ledger.Funding(get("funding"))}
 	if err := oneOf("funding", string(d.Funding), string(ledger.FundingBudget), string(ledger.FundingSelf)); err != nil {
@@ -84,10 +85,10 @@ func ParseDepartment(get func(string) string) (*ledger.SetDepartment, *ledger.Er
 
 // ParseProvider parses a providers row: provider, name, contract_start, contract_end (dates
 // YYYY-MM-DD).
-func ParseProvider(get func(string) string) (*ledger.SetProvider, *ledger.Error) {
+func ParseProvider(get func(string) string) (*ledger.SetProvider, *errcode.Error) {
 	get = trimmed(get)
 	p := ledger.Provider{ID: get("provider"), Name: get("name")}
-	var err *ledger.Error
+	var err *errcode.Error
 	if p.ContractStart, err = parseDate("contract_start", get("contract_start")); err != nil {
 		return nil, err
 	}
@@ -99,10 +100,10 @@ func ParseProvider(get func(string) string) (*ledger.SetProvider, *ledger.Error)
 
 // ParseProjectQuota parses a projects row: project, department, name, quota_class, quota
 // (a non-negative decimal). A project with several classes has a row per class.
-func ParseProjectQuota(get func(string) string) (*ledger.SetProjectQuota, *ledger.Error) {
+func ParseProjectQuota(get func(string) string) (*ledger.SetProjectQuota, *errcode.Error) {
 	get = trimmed(get)
 	p := &ledger.SetProjectQuota{Project: get("project"), Department: get("department"), Name: get("name"), QuotaClass: get("quota_class")}
-	var err *ledger.Error
+	var err *errcode.Error
 	if p.Quota, err = parseAmount("quota", get("quota"), false); err != nil {
 		return nil, err
 	}
@@ -113,7 +114,7 @@ func ParseProjectQuota(get func(string) string) (*ledger.SetProjectQuota, *ledge
 // (allocation|metered), quota_class, price (a non-negative decimal), provider ("" = the
 // default price), effective_from (YYYY-MM-DD) and the optional proration (daily|monthly,
 // "" = daily).
-func ParseCatalogPrice(get func(string) string) (*ledger.SetCatalogPrice, *ledger.Error) {
+func ParseCatalogPrice(get func(string) string) (*ledger.SetCatalogPrice, *errcode.Error) {
 	get = trimmed(get)
 	c := &ledger.SetCatalogPrice{
 		Item: get("item"), Name: get("name"), Category: get("category"), Unit: get("unit"),
@@ -123,7 +124,7 @@ func ParseCatalogPrice(get func(string) string) (*ledger.SetCatalogPrice, *ledge
 	if err := oneOf("billing", string(c.Billing), string(ledger.BillingAllocation), string(ledger.BillingMetered)); err != nil {
 		return nil, err
 	}
-	var err *ledger.Error
+	var err *errcode.Error
 	if c.Price, err = parseAmount("price", get("price"), false); err != nil {
 		return nil, err
 	}
@@ -141,10 +142,10 @@ func ParseCatalogPrice(get func(string) string) (*ledger.SetCatalogPrice, *ledge
 
 // ParseEvaluation parses an evaluations row: provider, from and to (YYYY-MM-DD, inclusive)
 // and score (a decimal, 0–100).
-func ParseEvaluation(get func(string) string) (*ledger.SetEvaluation, *ledger.Error) {
+func ParseEvaluation(get func(string) string) (*ledger.SetEvaluation, *errcode.Error) {
 	get = trimmed(get)
 	e := &ledger.SetEvaluation{Provider: get("provider")}
-	var err *ledger.Error
+	var err *errcode.Error
 	if e.From, err = parseDate("from", get("from")); err != nil {
 		return nil, err
 	}
@@ -153,17 +154,17 @@ func ParseEvaluation(get func(string) string) (*ledger.SetEvaluation, *ledger.Er
 	}
 	score := get("score")
 	if score == "" {
-		return nil, errf(ledger.CodeMissingField, "score", "score is required")
+		return nil, errf(errcode.MissingField, "score", "score is required")
 	}
 	var perr error
 	if e.Score, perr = ledger.ParseDecimal(score); perr != nil {
-		return nil, errf(ledger.CodeInvalidScore, "score", "a score is a number from 0 to 100, not %s", echo(score))
+		return nil, errf(errcode.InvalidScore, "score", "a score is a number from 0 to 100, not %s", echo(score))
 	}
 	return e, nil
 }
 
 // parseBody parses one row of a kind into a command body.
-func parseBody(kind Kind, get func(string) string) (ledger.Body, *ledger.Error) {
+func parseBody(kind Kind, get func(string) string) (ledger.Body, *errcode.Error) {
 	// Each branch returns its own error explicitly: a nil *T stored in a Body interface
 	// would not compare equal to nil.
 	switch kind {
@@ -204,7 +205,7 @@ func parseBody(kind Kind, get func(string) string) (ledger.Body, *ledger.Error) 
 		}
 		return b, nil
 	}
-	return nil, errf(ledger.CodeMalformed, "", "unknown kind %s", echo(string(kind)))
+	return nil, errf(errcode.Malformed, "", "unknown kind %s", echo(string(kind)))
 }
 
 // InvoiceLine is one line of a provider's invoice: what the provider bills a (department,
@@ -219,16 +220,16 @@ type InvoiceLine struct {
 
 // ParseInvoiceLine parses an invoice row: month (YYYY-MM), department, project, item (ids
 // as on the ledger) and amount (a plain decimal, yuan).
-func ParseInvoiceLine(get func(string) string) (*InvoiceLine, *ledger.Error) {
+func ParseInvoiceLine(get func(string) string) (*InvoiceLine, *errcode.Error) {
 	get = trimmed(get)
 	l := &InvoiceLine{Department: get("department"), Project: get("project"), Item: get("item")}
 	month := get("month")
 	if month == "" {
-		return nil, errf(ledger.CodeMissingField, "month", "month is required (YYYY-MM)")
+		return nil, errf(errcode.MissingField, "month", "month is required (YYYY-MM)")
 	}
 	m, perr := calendar.ParseMonth(month)
 	if perr != nil {
-		return nil, errf(ledger.CodeInvalidValue, "month", "a month is YYYY-MM, not %s", echo(month))
+		return nil, errf(errcode.InvalidValue, "month", "a month is YYYY-MM, not %s", echo(month))
 	}
 	l.Month = m
 	for _, f := range []struct{ field, v string }{{"department", l.Department}, {"project", l.Project}, {"item", l.Item}} {
@@ -238,10 +239,10 @@ func ParseInvoiceLine(get func(string) string) (*InvoiceLine, *ledger.Error) {
 	}
 	amount := get("amount")
 	if amount == "" {
-		return nil, errf(ledger.CodeMissingField, "amount", "amount is required")
+		return nil, errf(errcode.MissingField, "amount", "amount is required")
 	}
 	if l.Amount, perr = ledger.ParseDecimal(amount); perr != nil {
-		return nil, errf(ledger.CodeInvalidQuantity, "amount", "an amount is a plain decimal, not %s", echo(amount))
+		return nil, errf(errcode.InvalidQuantity, "amount", "an amount is a plain decimal, not %s", echo(amount))
 	}
 	return l, nil
 }

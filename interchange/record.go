@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
+	"github.com/cloudledger/cloudledger/errcode"
 	"github.com/cloudledger/cloudledger/ledger"
 )
 
@@ -29,24 +30,24 @@ func NewRecordParser(kind Kind) (*RecordParser, error) {
 // Parse decodes one record: a single JSON object, optionally followed by a newline. A
 // record without a "key" of its own gets defaultKey (for Kafka: derived from its topic,
 // partition and offset, so it is deterministic); an empty defaultKey makes "key" required.
-func (p *RecordParser) Parse(value []byte, defaultKey string) (ledger.Command, *ledger.Error) {
+func (p *RecordParser) Parse(value []byte, defaultKey string) (ledger.Command, *errcode.Error) {
 	p.d.recordKey = defaultKey
 	line := bytes.TrimSpace(value)
 	if len(line) > MaxRecordBytes {
-		return ledger.Command{}, errf(ledger.CodeTooLarge, "", "a record longer than %d bytes", MaxRecordBytes)
+		return ledger.Command{}, errf(errcode.TooLarge, "", "a record longer than %d bytes", MaxRecordBytes)
 	}
 	if bytes.ContainsAny(line, "\r\n") {
-		return ledger.Command{}, errf(ledger.CodeMalformed, "", "a record is one JSON object on one line")
+		return ledger.Command{}, errf(errcode.Malformed, "", "a record is one JSON object on one line")
 	}
 	if len(line) == 0 {
-		return ledger.Command{}, errf(ledger.CodeMalformed, "", "an empty record")
+		return ledger.Command{}, errf(errcode.Malformed, "", "an empty record")
 	}
 	if perr := p.d.jsonl.parseObject(line, p.d.known); perr != nil {
 		return ledger.Command{}, perr
 	}
 	row, rerr, _ := p.d.row(1)
 	if rerr != nil {
-		return ledger.Command{}, &ledger.Error{Code: rerr.Code, Field: rerr.Field, Message: rerr.Message, Index: -1}
+		return ledger.Command{}, &errcode.Error{Code: rerr.Code, Field: rerr.Field, Message: rerr.Message, Index: -1}
 	}
 	return row.Command, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/cloudledger/cloudledger/errcode"
 	"github.com/cloudledger/cloudledger/interchange"
 	"github.com/cloudledger/cloudledger/ledger"
 )
@@ -223,7 +224,7 @@ func (b *Bridge) batchCommand(parser *interchange.RecordParser, p int, from int6
 		} else if e, ok := c.Body.(*ledger.Event); ok {
 			r.Key, r.Event = c.Key, e
 		} else {
-			r.Code, r.Reason = ledger.CodeMalformed, "not an event"
+			r.Code, r.Reason = errcode.Malformed, "not an event"
 		}
 		cmd.Records = append(cmd.Records, r)
 	}

@@ -1,6 +1,10 @@
 package ledger
 
-import "encoding/hex"
+import (
+	"encoding/hex"
+
+	"github.com/cloudledger/cloudledger/errcode"
+)
 
 // TypeSetAdminToken replaces the SHA-256 of the admin token every node checks requests against.
 const TypeSetAdminToken CommandType = 9
@@ -20,7 +24,7 @@ func (b *SetAdminToken) decode(d *decoder) { b.TokenSHA256 = d.str(MaxIDLen) }
 
 func (b *SetAdminToken) validate() *Error {
 	if raw, err := hex.DecodeString(b.TokenSHA256); err != nil || len(raw) != 32 {
-		return Errf(CodeInvalidValue, "token", "not a hex SHA-256")
+		return Errf(errcode.InvalidValue, "token", "not a hex SHA-256")
 	}
 	return nil
 }

@@ -1,6 +1,10 @@
 package ledger
 
-import "time"
+import (
+	"time"
+
+	"github.com/cloudledger/cloudledger/errcode"
+)
 
 // ItemResult is the outcome of one accepted command.
 type ItemResult struct {
@@ -30,7 +34,7 @@ type applyContext struct {
 }
 
 // errUnchanged marks a command that restates the ledger: accepted, nothing written.
-var errUnchanged = &Error{Code: "unchanged", Index: -1}
+var errUnchanged = &Error{Code: errcode.Unchanged, Index: -1}
 
 // applyProposal applies one decoded entry on t (the root for real applies, a dry-run
 // layer otherwise). Each request runs in a child txn that is merged only if it succeeds.
@@ -78,7 +82,7 @@ func (t *txn) applyCommand(cmd Command, ctx applyContext) (ItemResult, *Error) {
 	content := contentHash(body)
 	if rec, ok := t.lookupKey(cmd.Key); ok {
 		if rec.Content != content {
-			return ItemResult{}, Errf(CodeIdempotencyConflict, "key", "key %q was used before (line item %d) with other content", cmd.Key, rec.Seq)
+			return ItemResult{}, Errf(errcode.IdempotencyConflict, "key", "key %q was used before (line item %d) with other content", cmd.Key, rec.Seq)
 		}
 		return ItemResult{Seq: rec.Seq, Duplicate: true}, nil
 	}

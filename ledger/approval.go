@@ -1,6 +1,9 @@
 package ledger
 
-import "github.com/shopspring/decimal"
+import (
+	"github.com/cloudledger/cloudledger/errcode"
+	"github.com/shopspring/decimal"
+)
 
 // TypeGrantApproval records a supervisor approval for (department, quota class).
 const TypeGrantApproval CommandType = 6
@@ -40,7 +43,7 @@ func (b *GrantApproval) validate() *Error {
 
 func (b *GrantApproval) apply(t *txn, ctx applyContext) *Error {
 	if _, ok := t.departments.get(b.Department); !ok {
-		return Errf(CodeUnknownDepartment, "department", "unknown department %q", b.Department)
+		return Errf(errcode.UnknownDepartment, "department", "unknown department %q", b.Department)
 	}
 	t.approvals.put(deptClass{b.Department, b.QuotaClass}, &Approval{Department: b.Department, QuotaClass: b.QuotaClass,
 		Ceiling: b.Ceiling, Ref: b.Ref, Actor: ctx.actor, Time: ctx.recordedAt})

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 )
 
 // TypeLoadCalendar installs (or replaces) a year of the official working-day schedule.
@@ -45,10 +46,10 @@ func (b *LoadCalendar) decode(d *decoder) {
 func (b *LoadCalendar) validate() *Error {
 	raw, err := json.Marshal(b.Schedule)
 	if err != nil {
-		return Errf(CodeMalformed, "days", "%v", err)
+		return Errf(errcode.Malformed, "days", "%v", err)
 	}
 	if _, err := calendar.ParseYearSchedule(raw); err != nil {
-		return Errf(CodeInvalidValue, "days", "%v", err)
+		return Errf(errcode.InvalidValue, "days", "%v", err)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 	"github.com/shopspring/decimal"
 )
 
@@ -64,10 +65,10 @@ func (b *SetCatalogPrice) validate() *Error {
 		return err
 	}
 	if b.Billing != BillingAllocation && b.Billing != BillingMetered {
-		return Errf(CodeInvalidValue, "billing", "billing must be allocation or metered, not %q", b.Billing)
+		return Errf(errcode.InvalidValue, "billing", "billing must be allocation or metered, not %q", b.Billing)
 	}
 	if b.Proration != ProrationDaily && b.Proration != ProrationMonthly {
-		return Errf(CodeInvalidValue, "proration", "proration must be daily or monthly, not %q", b.Proration)
+		return Errf(errcode.InvalidValue, "proration", "proration must be daily or monthly, not %q", b.Proration)
 	}
 	return nil
 }
@@ -75,14 +76,14 @@ func (b *SetCatalogPrice) validate() *Error {
 func (b *SetCatalogPrice) apply(t *txn, _ applyContext) *Error {
 	if b.Provider != "" {
 		if _, ok := t.providers.get(b.Provider); !ok {
-			return Errf(CodeUnknownProvider, "provider", "unknown provider %q", b.Provider)
+			return Errf(errcode.UnknownProvider, "provider", "unknown provider %q", b.Provider)
 		}
 	}
 	n := &CatalogItem{ID: b.Item, Name: b.Name, Category: b.Category, Unit: b.Unit, Billing: b.Billing, QuotaClass: b.QuotaClass, Proration: b.Proration}
 	old, exists := t.items.get(b.Item)
 	if exists {
 		if old.Billing != b.Billing || old.QuotaClass != b.QuotaClass || old.Proration != b.Proration {
-			return Errf(CodeCatalogConflict, "billing", "item %q is %s/%s/%s; billing, quota class and proration cannot change (add a new item)",
+			return Errf(errcode.CatalogConflict, "billing", "item %q is %s/%s/%s; billing, quota class and proration cannot change (add a new item)",
 				b.Item, old.Billing, old.QuotaClass, old.Proration)
 		}
 		n.Prices = slices.Clone(old.Prices)
@@ -106,12 +107,12 @@ func (b *SetCatalogPrice) apply(t *txn, _ applyContext) *Error {
 			return errUnchanged
 		}
 		if !n.Prices[i].Price.Equal(b.Price) && t.isClosed(calendar.MonthOf(b.EffectiveFrom)) {
-			return Errf(CodePeriodClosed, "effective_from", "the price of %q from %s is in closed month %s and cannot change", b.Item, b.EffectiveFrom, calendar.MonthOf(b.EffectiveFrom))
+			return Errf(errcode.PeriodClosed, "effective_from", "the price of %q from %s is in closed month %s and cannot change", b.Item, b.EffectiveFrom, calendar.MonthOf(b.EffectiveFrom))
 		}
 		n.Prices[i] = pv
 	} else {
 		if t.isClosed(calendar.MonthOf(b.EffectiveFrom)) {
-			return Errf(CodePeriodClosed, "effective_from", "a price effective %s would change closed month %s", b.EffectiveFrom, calendar.MonthOf(b.EffectiveFrom))
+			return Errf(errcode.PeriodClosed, "effective_from", "a price effective %s would change closed month %s", b.EffectiveFrom, calendar.MonthOf(b.EffectiveFrom))
 		}
 		n.Prices = slices.Insert(n.Prices, i, pv)
 	}

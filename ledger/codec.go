@@ -8,6 +8,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 )
 
 // A small append-only binary codec. It is the canonical encoding hashed into the chain, so
@@ -55,7 +56,7 @@ type decoder struct {
 
 func (d *decoder) fail(what string) {
 	if d.err == nil {
-		d.err = Errf(CodeMalformed, "", "bad encoding: %s", what)
+		d.err = Errf(errcode.Malformed, "", "bad encoding: %s", what)
 	}
 }
 

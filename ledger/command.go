@@ -3,6 +3,8 @@ package ledger
 import (
 	"fmt"
 	"time"
+
+	"github.com/cloudledger/cloudledger/errcode"
 )
 
 // CommandType tags a command body on the log and in the hash chain. Each command's file
@@ -90,7 +92,7 @@ func DecodeBody(p []byte) (Body, error) {
 		if t&typeIgnorableFlag != 0 {
 			return nil, errIgnorable
 		}
-		return nil, Errf(CodeMalformed, "", "unknown command type %d", t)
+		return nil, Errf(errcode.Malformed, "", "unknown command type %d", t)
 	}
 	b := spec.new()
 	b.decode(&d)
@@ -101,7 +103,7 @@ func DecodeBody(p []byte) (Body, error) {
 	return b, nil
 }
 
-var errIgnorable = Errf(CodeMalformed, "", "ignorable command type")
+var errIgnorable = Errf(errcode.Malformed, "", "ignorable command type")
 
 // Proposal is the body of one Raft entry: the leader's clock and the requests it carries.
 // Concurrent requests share an entry (group commit) but each stays atomic on its own.
@@ -139,7 +141,7 @@ func EncodeProposal(p *Proposal) []byte {
 func DecodeProposal(p []byte) (*Proposal, error) {
 	d := decoder{b: p}
 	if v := d.u8(); d.err == nil && v != proposalVersion {
-		return nil, Errf(CodeMalformed, "", "unknown proposal version %d", v)
+		return nil, Errf(errcode.Malformed, "", "unknown proposal version %d", v)
 	}
 	out := &Proposal{RecordedAt: d.tm()}
 	n := d.uvarint()

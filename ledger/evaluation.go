@@ -4,6 +4,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 )
 
 // Evaluation is a provider's evaluation score (效能评估 / 服务质量考核, 0–100) covering the
@@ -75,32 +76,32 @@ func (t BandTable) Multiplier(s decimal.Decimal) (decimal.Decimal, bool) {
 // validateBands checks that the bands cover 0–100 exactly once: sorted, no overlap, no gap.
 func validateBands(bands []Band) *Error {
 	if len(bands) == 0 {
-		return Errf(CodeInvalidBandTable, "bands", "a band table needs at least one band")
+		return Errf(errcode.InvalidBandTable, "bands", "a band table needs at least one band")
 	}
 	if len(bands) > MaxBands {
-		return Errf(CodeInvalidBandTable, "bands", "at most %d bands", MaxBands)
+		return Errf(errcode.InvalidBandTable, "bands", "at most %d bands", MaxBands)
 	}
 	for i, b := range bands {
 		if !checkDecimalBounds(b.MinScore) || !checkDecimalBounds(b.MaxScore) || !checkDecimalBounds(b.Multiplier) {
-			return Errf(CodeInvalidBandTable, "bands", "band %d: value out of range", i+1)
+			return Errf(errcode.InvalidBandTable, "bands", "band %d: value out of range", i+1)
 		}
 		if !b.MaxScore.GreaterThan(b.MinScore) {
-			return Errf(CodeInvalidBandTable, "max_score", "band %d: max_score %s is not above min_score %s", i+1, b.MaxScore, b.MinScore)
+			return Errf(errcode.InvalidBandTable, "max_score", "band %d: max_score %s is not above min_score %s", i+1, b.MaxScore, b.MinScore)
 		}
 		if b.Multiplier.IsNegative() || b.Multiplier.GreaterThan(multiplierMax) {
-			return Errf(CodeInvalidBandTable, "multiplier", "band %d: multiplier %s outside 0–%d", i+1, b.Multiplier, MaxMultiplier)
+			return Errf(errcode.InvalidBandTable, "multiplier", "band %d: multiplier %s outside 0–%d", i+1, b.Multiplier, MaxMultiplier)
 		}
 		switch {
 		case i == 0 && !b.MinScore.IsZero():
-			return Errf(CodeInvalidBandTable, "min_score", "the first band must start at score 0, not %s (a gap)", b.MinScore)
+			return Errf(errcode.InvalidBandTable, "min_score", "the first band must start at score 0, not %s (a gap)", b.MinScore)
 		case i > 0 && b.MinScore.LessThan(bands[i-1].MaxScore):
-			return Errf(CodeInvalidBandTable, "min_score", "band %d starts at %s, inside band %d (ends %s): bands overlap", i+1, b.MinScore, i, bands[i-1].MaxScore)
+			return Errf(errcode.InvalidBandTable, "min_score", "band %d starts at %s, inside band %d (ends %s): bands overlap", i+1, b.MinScore, i, bands[i-1].MaxScore)
 		case i > 0 && b.MinScore.GreaterThan(bands[i-1].MaxScore):
-			return Errf(CodeInvalidBandTable, "min_score", "band %d starts at %s but band %d ends at %s: a gap", i+1, b.MinScore, i, bands[i-1].MaxScore)
+			return Errf(errcode.InvalidBandTable, "min_score", "band %d starts at %s but band %d ends at %s: a gap", i+1, b.MinScore, i, bands[i-1].MaxScore)
 		}
 	}
 	if last := bands[len(bands)-1]; !last.MaxScore.Equal(scoreMax) {
-		return Errf(CodeInvalidBandTable, "max_score", "the last band must end at score 100, not %s (a gap)", last.MaxScore)
+		return Errf(errcode.InvalidBandTable, "max_score", "the last band must end at score 100, not %s (a gap)", last.MaxScore)
 	}
 	return nil
 }
@@ -110,17 +111,17 @@ func (b *SetEvaluation) validate() *Error {
 		return err
 	}
 	if b.To.Before(b.From) {
-		return Errf(CodeInvalidRange, "to", "the range ends %s before it starts %s", b.To, b.From)
+		return Errf(errcode.InvalidRange, "to", "the range ends %s before it starts %s", b.To, b.From)
 	}
 	if !checkDecimalBounds(b.Score) || b.Score.IsNegative() || b.Score.GreaterThan(scoreMax) {
-		return Errf(CodeInvalidScore, "score", "a score is between 0 and 100, not %s", b.Score)
+		return Errf(errcode.InvalidScore, "score", "a score is between 0 and 100, not %s", b.Score)
 	}
 	return nil
 }
 
 func (b *SetEvaluation) apply(t *txn, _ applyContext) *Error {
 	if _, ok := t.providers.get(b.Provider); !ok {
-		return Errf(CodeUnknownProvider, "provider", "unknown provider %q", b.Provider)
+		return Errf(errcode.UnknownProvider, "provider", "unknown provider %q", b.Provider)
 	}
 	if y, ok := t.auditedOverlap(b.From, b.To.AddDays(1)); ok {
 		return errAudited("from", y)

@@ -3,6 +3,8 @@ package ledger
 import (
 	"testing"
 	"time"
+
+	"github.com/cloudledger/cloudledger/errcode"
 )
 
 func bands(spec ...string) []Band {
@@ -28,10 +30,10 @@ func TestEvaluationScoresAreCheckedAndKept(t *testing.T) {
 	f := newFixture(t)
 	f.seed()
 	f.ok(&SetEvaluation{Provider: "p1", From: day("2026-01-01"), To: day("2026-03-31"), Score: dec("92.5")})
-	f.reject(CodeInvalidScore, &SetEvaluation{Provider: "p1", From: day("2026-04-01"), To: day("2026-06-30"), Score: dec("100.01")})
-	f.reject(CodeInvalidScore, &SetEvaluation{Provider: "p1", From: day("2026-04-01"), To: day("2026-06-30"), Score: dec("-1")})
-	f.reject(CodeInvalidRange, &SetEvaluation{Provider: "p1", From: day("2026-06-30"), To: day("2026-04-01"), Score: dec("80")})
-	f.reject(CodeUnknownProvider, &SetEvaluation{Provider: "nope", From: day("2026-04-01"), To: day("2026-06-30"), Score: dec("80")})
+	f.reject(errcode.InvalidScore, &SetEvaluation{Provider: "p1", From: day("2026-04-01"), To: day("2026-06-30"), Score: dec("100.01")})
+	f.reject(errcode.InvalidScore, &SetEvaluation{Provider: "p1", From: day("2026-04-01"), To: day("2026-06-30"), Score: dec("-1")})
+	f.reject(errcode.InvalidRange, &SetEvaluation{Provider: "p1", From: day("2026-06-30"), To: day("2026-04-01"), Score: dec("80")})
+	f.reject(errcode.UnknownProvider, &SetEvaluation{Provider: "nope", From: day("2026-04-01"), To: day("2026-06-30"), Score: dec("80")})
 	// Restating the latest score writes nothing; a correction is a new line item.
 	if r := f.ok(&SetEvaluation{Provider: "p1", From: day("2026-01-01"), To: day("2026-03-31"), Score: dec("92.5")}); !r[0].Unchanged {
 		t.Fatalf("restated score: %+v, want unchanged", r[0])
@@ -63,7 +65,7 @@ func TestBandTableMustCoverZeroToHundredWithoutOverlapOrGap(t *testing.T) {
 		"none":           nil,
 	} {
 		t.Run(name, func(t *testing.T) {
-			f.reject(CodeInvalidBandTable, &SetBandTable{Table: BandTable{EffectiveFrom: from, Bands: bad}})
+			f.reject(errcode.InvalidBandTable, &SetBandTable{Table: BandTable{EffectiveFrom: from, Bands: bad}})
 		})
 	}
 	table := bands("0,50,0.7", "50,90,0.95", "90,100,1.02")
@@ -112,7 +114,7 @@ func TestEvaluationIdempotencyKey(t *testing.T) {
 		t.Fatalf("first %+v, again %+v: want a duplicate of the same line item", first, again)
 	}
 	other := f.propose(Command{Key: "evaluations:abc:2", Body: &SetEvaluation{Provider: "p1", From: day("2026-01-01"), To: day("2026-03-31"), Score: dec("89")}})
-	if other.Err == nil || other.Err.Code != CodeIdempotencyConflict {
+	if other.Err == nil || other.Err.Code != errcode.IdempotencyConflict {
 		t.Fatalf("same key, other content: %+v, want idempotency_conflict", other)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 	"github.com/shopspring/decimal"
 )
 
@@ -86,10 +87,10 @@ func (e *Event) validate() *Error {
 		return err
 	}
 	if e.Kind != "" && !e.Kind.valid() {
-		return Errf(CodeInvalidValue, "kind", "kind must be standard, test, dev, emergency or temporary, not %q", e.Kind)
+		return Errf(errcode.InvalidValue, "kind", "kind must be standard, test, dev, emergency or temporary, not %q", e.Kind)
 	}
 	if !checkDecimalBounds(e.Quantity) {
-		return Errf(CodeInvalidQuantity, "quantity", "quantity out of range")
+		return Errf(errcode.InvalidQuantity, "quantity", "quantity out of range")
 	}
 	needRefs := func() *Error {
 		return firstErr(required("department", e.Department), required("project", e.Project), required("provider", e.Provider), required("item", e.Item))
@@ -97,7 +98,7 @@ func (e *Event) validate() *Error {
 	switch e.Op {
 	case OpAllocate, OpUsage:
 		if e.Kind == "" {
-			return Errf(CodeMissingField, "kind", "kind is required (standard, test, dev, emergency, temporary)")
+			return Errf(errcode.MissingField, "kind", "kind is required (standard, test, dev, emergency, temporary)")
 		}
 		if err := needRefs(); err != nil {
 			return err
@@ -106,35 +107,35 @@ func (e *Event) validate() *Error {
 			return err
 		}
 		if e.Op == OpUsage && !e.Expires.IsZero() {
-			return Errf(CodeExpiryNotAllowed, "expires", "usage has no expiry")
+			return Errf(errcode.ExpiryNotAllowed, "expires", "usage has no expiry")
 		}
 	case OpExpand, OpReduce:
 		if err := positive("quantity", e.Quantity); err != nil {
 			return err
 		}
 		if !e.Expires.IsZero() {
-			return Errf(CodeExpiryNotAllowed, "expires", "%s takes no expiry: use extend", e.Op)
+			return Errf(errcode.ExpiryNotAllowed, "expires", "%s takes no expiry: use extend", e.Op)
 		}
 	case OpReclaim:
 		if !e.Quantity.IsZero() {
-			return Errf(CodeInvalidQuantity, "quantity", "reclaim takes no quantity: it returns the whole resource")
+			return Errf(errcode.InvalidQuantity, "quantity", "reclaim takes no quantity: it returns the whole resource")
 		}
 		if !e.Expires.IsZero() {
-			return Errf(CodeExpiryNotAllowed, "expires", "reclaim takes no expiry")
+			return Errf(errcode.ExpiryNotAllowed, "expires", "reclaim takes no expiry")
 		}
 	case OpExtend:
 		if !e.Quantity.IsZero() {
-			return Errf(CodeInvalidQuantity, "quantity", "extend takes no quantity")
+			return Errf(errcode.InvalidQuantity, "quantity", "extend takes no quantity")
 		}
 		if e.Expires.IsZero() {
-			return Errf(CodeExpiryRequired, "expires", "extend needs the new expiry")
+			return Errf(errcode.ExpiryRequired, "expires", "extend needs the new expiry")
 		}
 	case OpExpire:
-		return Errf(CodeInvalidValue, "op", "expire is written by the ledger itself")
+		return Errf(errcode.InvalidValue, "op", "expire is written by the ledger itself")
 	case "":
-		return Errf(CodeMissingField, "op", "op is required")
+		return Errf(errcode.MissingField, "op", "op is required")
 	default:
-		return Errf(CodeInvalidValue, "op", "op must be allocate, expand, reduce, reclaim, usage or extend, not %q", e.Op)
+		return Errf(errcode.InvalidValue, "op", "op must be allocate, expand, reduce, reclaim, usage or extend, not %q", e.Op)
 	}
 	return nil
 }
@@ -147,7 +148,7 @@ var (
 // apply enforces SPEC: Ledger and Quota for one resource operation.
 func (e *Event) apply(t *txn, _ applyContext) *Error {
 	if t.isClosed(calendar.MonthOf(calendar.DateOf(e.Time))) {
-		return Errf(CodePeriodClosed, "time", "%s falls in closed month %s", e.Time.Format(time.RFC3339), calendar.MonthOf(calendar.DateOf(e.Time)))
+		return Errf(errcode.PeriodClosed, "time", "%s falls in closed month %s", e.Time.Format(time.RFC3339), calendar.MonthOf(calendar.DateOf(e.Time)))
 	}
 	switch e.Op {
 	case OpAllocate:
@@ -159,28 +160,28 @@ func (e *Event) apply(t *txn, _ applyContext) *Error {
 	case OpExtend:
 		return t.applyExtend(e)
 	}
-	return Errf(CodeInvalidValue, "op", "unknown op %q", e.Op)
+	return Errf(errcode.InvalidValue, "op", "unknown op %q", e.Op)
 }
 
 // references resolves and cross-checks the department, project, provider and item of an event.
 func (t *txn) references(e *Event) (*Project, *Provider, *CatalogItem, *Error) {
 	if _, ok := t.departments.get(e.Department); !ok {
-		return nil, nil, nil, Errf(CodeUnknownDepartment, "department", "unknown department %q", e.Department)
+		return nil, nil, nil, Errf(errcode.UnknownDepartment, "department", "unknown department %q", e.Department)
 	}
 	p, ok := t.projects.get(e.Project)
 	if !ok {
-		return nil, nil, nil, Errf(CodeUnknownProject, "project", "unknown project %q", e.Project)
+		return nil, nil, nil, Errf(errcode.UnknownProject, "project", "unknown project %q", e.Project)
 	}
 	if p.Department != e.Department {
-		return nil, nil, nil, Errf(CodeProjectMismatch, "project", "project %q belongs to department %q, not %q", e.Project, p.Department, e.Department)
+		return nil, nil, nil, Errf(errcode.ProjectMismatch, "project", "project %q belongs to department %q, not %q", e.Project, p.Department, e.Department)
 	}
 	prov, ok := t.providers.get(e.Provider)
 	if !ok {
-		return nil, nil, nil, Errf(CodeUnknownProvider, "provider", "unknown provider %q", e.Provider)
+		return nil, nil, nil, Errf(errcode.UnknownProvider, "provider", "unknown provider %q", e.Provider)
 	}
 	item, ok := t.items.get(e.Item)
 	if !ok {
-		return nil, nil, nil, Errf(CodeUnknownItem, "item", "unknown catalog item %q", e.Item)
+		return nil, nil, nil, Errf(errcode.UnknownItem, "item", "unknown catalog item %q", e.Item)
 	}
 	return p, prov, item, nil
 }
@@ -188,24 +189,24 @@ func (t *txn) references(e *Event) (*Project, *Provider, *CatalogItem, *Error) {
 func checkContract(prov *Provider, at time.Time) *Error {
 	d := calendar.DateOf(at)
 	if d.Before(prov.ContractStart) || d.After(prov.ContractEnd) {
-		return Errf(CodeContractInactive, "provider", "provider %q has no contract on %s (contract %s to %s)", prov.ID, d, prov.ContractStart, prov.ContractEnd)
+		return Errf(errcode.ContractInactive, "provider", "provider %q has no contract on %s (contract %s to %s)", prov.ID, d, prov.ContractStart, prov.ContractEnd)
 	}
 	return nil
 }
 
 func (t *txn) applyAllocate(e *Event) *Error {
 	if _, ok := t.resources.get(e.Resource); ok {
-		return Errf(CodeResourceExists, "resource", "resource %q already exists", e.Resource)
+		return Errf(errcode.ResourceExists, "resource", "resource %q already exists", e.Resource)
 	}
 	p, prov, item, err := t.references(e)
 	if err != nil {
 		return err
 	}
 	if p.Closed {
-		return Errf(CodeUnknownProject, "project", "project %q is closed", p.ID)
+		return Errf(errcode.UnknownProject, "project", "project %q is closed", p.ID)
 	}
 	if item.Billing != BillingAllocation {
-		return Errf(CodeBillingMismatch, "op", "item %q is billed by use: record usage, not allocate", item.ID)
+		return Errf(errcode.BillingMismatch, "op", "item %q is billed by use: record usage, not allocate", item.ID)
 	}
 	if err := checkContract(prov, e.Time); err != nil {
 		return err
@@ -232,21 +233,21 @@ func (t *txn) checkExpiry(kind Kind, at, expires time.Time) *Error {
 	maxDay, limited := kind.maxExpiry(calendar.DateOf(at))
 	if !limited {
 		if !expires.IsZero() {
-			return Errf(CodeExpiryNotAllowed, "expires", "a %s resource has no expiry", kind)
+			return Errf(errcode.ExpiryNotAllowed, "expires", "a %s resource has no expiry", kind)
 		}
 		return nil
 	}
 	if expires.IsZero() {
-		return Errf(CodeExpiryRequired, "expires", "a %s resource needs an expiry", kind)
+		return Errf(errcode.ExpiryRequired, "expires", "a %s resource needs an expiry", kind)
 	}
 	if !expires.After(at) {
-		return Errf(CodeInvalidValue, "expires", "expiry %s is not after %s", expires.Format(time.RFC3339), at.Format(time.RFC3339))
+		return Errf(errcode.InvalidValue, "expires", "expiry %s is not after %s", expires.Format(time.RFC3339), at.Format(time.RFC3339))
 	}
 	if day := ExpiryDay(expires); day.After(maxDay) {
-		return Errf(CodeExpiryTooLong, "expires", "a %s resource allocated on %s may expire on %s at the latest, not %s", kind, calendar.DateOf(at), maxDay, day)
+		return Errf(errcode.ExpiryTooLong, "expires", "a %s resource allocated on %s may expire on %s at the latest, not %s", kind, calendar.DateOf(at), maxDay, day)
 	}
 	if m := calendar.MonthOf(ExpiryDay(expires)); t.isClosed(m) {
-		return Errf(CodePeriodClosed, "expires", "expiry falls in closed month %s", m)
+		return Errf(errcode.PeriodClosed, "expires", "expiry falls in closed month %s", m)
 	}
 	return nil
 }
@@ -264,7 +265,7 @@ func (t *txn) checkQuota(r *Resource, delta decimal.Decimal) *Error {
 		if newA.GreaterThan(q.Mul(ratioLimit)) {
 			a, ok := t.approvals.get(k)
 			if !ok || a.Ceiling.LessThan(newA) {
-				return Errf(CodeQuotaOverrun, "quantity", "department %q class %q would hold %s against a quota of %s (limit 120%% = %s); a supervisor approval with a ceiling of at least %s is needed",
+				return Errf(errcode.QuotaOverrun, "quantity", "department %q class %q would hold %s against a quota of %s (limit 120%% = %s); a supervisor approval with a ceiling of at least %s is needed",
 					r.Department, r.QuotaClass, newA, q, q.Mul(ratioLimit), newA)
 			}
 		}
@@ -275,7 +276,7 @@ func (t *txn) checkQuota(r *Resource, delta decimal.Decimal) *Error {
 		p := must(t.projects, r.Project, "project of resource "+r.ID)
 		limit := p.Quotas[r.QuotaClass].Mul(devFraction)
 		if newDev.GreaterThan(limit) {
-			return Errf(CodeDevLimit, "quantity", "project %q would hold %s %s of dev resources, above 15%% of its quota (%s)", r.Project, newDev, r.QuotaClass, limit)
+			return Errf(errcode.DevLimit, "quantity", "project %q would hold %s %s of dev resources, above 15%% of its quota (%s)", r.Project, newDev, r.QuotaClass, limit)
 		}
 	}
 	return nil
@@ -285,13 +286,13 @@ func (t *txn) checkQuota(r *Resource, delta decimal.Decimal) *Error {
 func (t *txn) openResource(e *Event) (*Resource, *Error) {
 	r, ok := t.resources.get(e.Resource)
 	if !ok {
-		return nil, Errf(CodeUnknownResource, "resource", "unknown resource %q", e.Resource)
+		return nil, Errf(errcode.UnknownResource, "resource", "unknown resource %q", e.Resource)
 	}
 	if r.Closed {
-		return nil, Errf(CodeResourceClosed, "resource", "resource %q was reclaimed or expired", e.Resource)
+		return nil, Errf(errcode.ResourceClosed, "resource", "resource %q was reclaimed or expired", e.Resource)
 	}
 	if !r.Expires.IsZero() && !e.Time.Before(r.Expires) {
-		return nil, Errf(CodeResourceExpired, "resource", "resource %q expired at %s", e.Resource, r.Expires.Format(time.RFC3339))
+		return nil, Errf(errcode.ResourceExpired, "resource", "resource %q expired at %s", e.Resource, r.Expires.Format(time.RFC3339))
 	}
 	if err := matches(r, e); err != nil {
 		return nil, err
@@ -306,7 +307,7 @@ func matches(r *Resource, e *Event) *Error {
 		{"provider", e.Provider, r.Provider}, {"item", e.Item, r.Item}, {"kind", string(e.Kind), string(r.Kind)},
 	} {
 		if f.got != "" && f.got != f.want {
-			return Errf(CodeResourceMismatch, f.field, "resource %q has %s %q, not %q", r.ID, f.field, f.want, f.got)
+			return Errf(errcode.ResourceMismatch, f.field, "resource %q has %s %q, not %q", r.ID, f.field, f.want, f.got)
 		}
 	}
 	return nil
@@ -318,10 +319,10 @@ func (t *txn) applyChange(e *Event) *Error {
 		return err
 	}
 	if r.Billing != BillingAllocation {
-		return Errf(CodeBillingMismatch, "op", "resource %q is billed by use: only usage applies", r.ID)
+		return Errf(errcode.BillingMismatch, "op", "resource %q is billed by use: only usage applies", r.ID)
 	}
 	if e.Time.Before(r.LastTime) {
-		return Errf(CodeOutOfOrder, "time", "resource %q already has an operation at %s, later than %s", r.ID, r.LastTime.Format(time.RFC3339), e.Time.Format(time.RFC3339))
+		return Errf(errcode.OutOfOrder, "time", "resource %q already has an operation at %s, later than %s", r.ID, r.LastTime.Format(time.RFC3339), e.Time.Format(time.RFC3339))
 	}
 	n := *r
 	n.LastTime = e.Time
@@ -338,7 +339,7 @@ func (t *txn) applyChange(e *Event) *Error {
 		delta = e.Quantity
 	case OpReduce:
 		if e.Quantity.GreaterThan(r.Quantity) {
-			return Errf(CodeBelowZero, "quantity", "resource %q holds %s; reducing by %s would go below zero", r.ID, r.Quantity, e.Quantity)
+			return Errf(errcode.BelowZero, "quantity", "resource %q holds %s; reducing by %s would go below zero", r.ID, r.Quantity, e.Quantity)
 		}
 		delta = e.Quantity.Neg()
 	case OpReclaim:
@@ -358,7 +359,7 @@ func (t *txn) applyUsage(e *Event) *Error {
 			return err
 		}
 		if r.Billing != BillingMetered {
-			return Errf(CodeBillingMismatch, "op", "resource %q is billed by allocation: usage does not apply", r.ID)
+			return Errf(errcode.BillingMismatch, "op", "resource %q is billed by allocation: usage does not apply", r.ID)
 		}
 		n := *r
 		n.Quantity = r.Quantity.Add(e.Quantity)
@@ -373,7 +374,7 @@ func (t *txn) applyUsage(e *Event) *Error {
 		return err
 	}
 	if item.Billing != BillingMetered {
-		return Errf(CodeBillingMismatch, "op", "item %q is billed by allocation: allocate it, usage does not apply", item.ID)
+		return Errf(errcode.BillingMismatch, "op", "item %q is billed by allocation: allocate it, usage does not apply", item.ID)
 	}
 	if err := checkContract(prov, e.Time); err != nil {
 		return err
@@ -391,26 +392,26 @@ func (t *txn) applyExtend(e *Event) *Error {
 		return err
 	}
 	if r.Expires.IsZero() {
-		return Errf(CodeNotTimeLimited, "resource", "resource %q (%s) has no expiry to extend", r.ID, r.Kind)
+		return Errf(errcode.NotTimeLimited, "resource", "resource %q (%s) has no expiry to extend", r.ID, r.Kind)
 	}
 	if !e.Expires.After(r.Expires) {
-		return Errf(CodeInvalidValue, "expires", "new expiry %s is not later than the current %s", e.Expires.Format(time.RFC3339), r.Expires.Format(time.RFC3339))
+		return Errf(errcode.InvalidValue, "expires", "new expiry %s is not later than the current %s", e.Expires.Format(time.RFC3339), r.Expires.Format(time.RFC3339))
 	}
 	current := ExpiryDay(r.Expires)
 	deadline, cerr := t.cal.Deadline(current, ExtensionNoticeWorkingDays)
 	if cerr != nil {
-		return Errf(CodeCalendarUnknown, "expires", "%v", cerr)
+		return Errf(errcode.CalendarUnknown, "expires", "%v", cerr)
 	}
 	if requested := calendar.DateOf(e.Time); requested.After(deadline) {
-		return Errf(CodeExtensionTooLate, "time", "an extension of resource %q expiring %s had to be requested by %s (%d working days before); requested %s",
+		return Errf(errcode.ExtensionTooLate, "time", "an extension of resource %q expiring %s had to be requested by %s (%d working days before); requested %s",
 			r.ID, current, deadline, ExtensionNoticeWorkingDays, requested)
 	}
 	maxDay, _ := r.Kind.maxExpiry(current)
 	if day := ExpiryDay(e.Expires); day.After(maxDay) {
-		return Errf(CodeExtensionTooLong, "expires", "a %s resource expiring %s may be extended to %s at the latest, not %s", r.Kind, current, maxDay, day)
+		return Errf(errcode.ExtensionTooLong, "expires", "a %s resource expiring %s may be extended to %s at the latest, not %s", r.Kind, current, maxDay, day)
 	}
 	if m := calendar.MonthOf(ExpiryDay(e.Expires)); t.isClosed(m) {
-		return Errf(CodePeriodClosed, "expires", "new expiry falls in closed month %s", m)
+		return Errf(errcode.PeriodClosed, "expires", "new expiry falls in closed month %s", m)
 	}
 	n := *r
 	n.Expires = e.Expires

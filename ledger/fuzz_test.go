@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/cloudledger/cloudledger/errcode"
 )
 
 // FuzzApplyEntry feeds arbitrary Raft entries to the state machine: it must never panic, a
@@ -23,7 +25,7 @@ func FuzzApplyEntry(f *testing.F) {
 	f.Add(EncodeProposal(&Proposal{RecordedAt: base, Requests: []Request{{Actor: "kafka", Commands: []Command{
 		{Body: &AdvanceOffsets{Topic: "cloudledger.usage", Partition: 1, From: 0, Next: 3, Records: []KafkaRecord{
 			{Offset: 0, Key: "u1", Event: &Event{Op: OpUsage, Time: base, Department: "d1", Project: "p", Provider: "x", Resource: "b", Item: "i", Kind: KindStandard, Quantity: dec("2")}},
-			{Offset: 2, Key: "kafka:cloudledger.usage/1/2", Code: CodeMalformed, Reason: "not JSON"},
+			{Offset: 2, Key: "kafka:cloudledger.usage/1/2", Code: errcode.Malformed, Reason: "not JSON"},
 		}}},
 		{Body: &MarkPublished{Stream: "ledger", Seq: 1}},
 	}}}}))

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/cloudledger/cloudledger/errcode"
 )
 
 const (
@@ -131,19 +133,19 @@ func (b *AdvanceOffsets) validate() *Error {
 		return err
 	}
 	if b.Partition < 0 || b.From < 0 || b.Next < b.From {
-		return Errf(CodeInvalidValue, "offset", "partition %d, offsets %d..%d: must not be negative or backwards", b.Partition, b.From, b.Next)
+		return Errf(errcode.InvalidValue, "offset", "partition %d, offsets %d..%d: must not be negative or backwards", b.Partition, b.From, b.Next)
 	}
 	if len(b.Records) > MaxKafkaBatchRecords {
-		return Errf(CodeTooLarge, "records", "%d records in one batch, at most %d", len(b.Records), MaxKafkaBatchRecords)
+		return Errf(errcode.TooLarge, "records", "%d records in one batch, at most %d", len(b.Records), MaxKafkaBatchRecords)
 	}
 	prev := b.From - 1
 	for _, r := range b.Records {
 		if r.Offset <= prev || r.Offset >= b.Next {
-			return Errf(CodeInvalidValue, "offset", "record offset %d outside %d..%d or out of order", r.Offset, b.From, b.Next)
+			return Errf(errcode.InvalidValue, "offset", "record offset %d outside %d..%d or out of order", r.Offset, b.From, b.Next)
 		}
 		prev = r.Offset
 		if r.Event == nil && r.Code == "" {
-			return Errf(CodeMissingField, "code", "a dead letter at offset %d has no code", r.Offset)
+			return Errf(errcode.MissingField, "code", "a dead letter at offset %d has no code", r.Offset)
 		}
 	}
 	return nil
@@ -170,7 +172,7 @@ func (b *AdvanceOffsets) apply(t *txn, ctx applyContext) *Error {
 		return nil // handled before: every offset is applied once
 	}
 	if b.From > cur {
-		return Errf(CodeKafkaOffsetGap, "offset", "%s/%d: a batch from offset %d, the replicated next offset is %d: records would be skipped", b.Topic, b.Partition, b.From, cur)
+		return Errf(errcode.KafkaOffsetGap, "offset", "%s/%d: a batch from offset %d, the replicated next offset is %d: records would be skipped", b.Topic, b.Partition, b.From, cur)
 	}
 	if !t.applyRecordsAtOnce(b, cur, ctx) {
 		t.applyRecordsOneByOne(b, cur, ctx)

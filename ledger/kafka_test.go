@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"reflect"
 	"testing"
+
+	"github.com/cloudledger/cloudledger/errcode"
 )
 
 const usageTopic = "cloudledger.usage"
@@ -20,7 +22,7 @@ func batch(from int64, events ...*Event) *AdvanceOffsets {
 	for i, e := range events {
 		r := KafkaRecord{Offset: from + int64(i), Key: "kafka:" + usageTopic + "/0/" + string(rune('a'+i)), Event: e}
 		if e == nil {
-			r.Code, r.Reason = CodeMalformed, "not JSON"
+			r.Code, r.Reason = errcode.Malformed, "not JSON"
 		}
 		b.Records = append(b.Records, r)
 	}
@@ -53,7 +55,7 @@ func TestKafkaCommandsRoundTrip(t *testing.T) {
 	}
 	bad := batch(0, usage("b1", "1", "2026-03-02T10:00:00+08:00"))
 	bad.Records[0].Offset = 5 // beyond Next
-	if err := ValidateCommand(Command{Body: bad}); err == nil || err.Code != CodeInvalidValue {
+	if err := ValidateCommand(Command{Body: bad}); err == nil || err.Code != errcode.InvalidValue {
 		t.Fatalf("a record outside the batch's offsets: %v", err)
 	}
 }
@@ -84,8 +86,8 @@ func TestKafkaBatchAppliesEachRecordOnItsOwn(t *testing.T) {
 	}
 	dead := f.deadLetters()
 	want := []DeadLetter{
-		{Seq: 1, Topic: usageTopic, Partition: 0, Offset: 1, Code: CodeMalformed, Reason: "not JSON"},
-		{Seq: 2, Topic: usageTopic, Partition: 0, Offset: 2, Code: CodeUnknownProject},
+		{Seq: 1, Topic: usageTopic, Partition: 0, Offset: 1, Code: errcode.Malformed, Reason: "not JSON"},
+		{Seq: 2, Topic: usageTopic, Partition: 0, Offset: 2, Code: errcode.UnknownProject},
 	}
 	if len(dead) != 2 || f.l.DeadLetterCount() != 2 {
 		t.Fatalf("dead letters %+v", dead)
@@ -124,7 +126,7 @@ func TestKafkaBatchAppliesEveryOffsetOnce(t *testing.T) {
 	}
 	head, digest = f.l.Head(), f.digest()
 	r := f.propose(Command{Body: batch(9, usage("b1", "3", "2026-03-02T11:00:00+08:00"))})
-	if r.Err == nil || r.Err.Code != CodeKafkaOffsetGap {
+	if r.Err == nil || r.Err.Code != errcode.KafkaOffsetGap {
 		t.Fatalf("a batch from offset 9 after next offset 4: %+v", r)
 	}
 	if f.l.Head().Hash != head.Hash || f.digest() != digest || f.l.KafkaOffset(usageTopic, 0) != 4 {
@@ -136,7 +138,7 @@ func TestKafkaBatchAppliesEveryOffsetOnce(t *testing.T) {
 	if r := f.propose(Command{Body: clash}); r.Err != nil {
 		t.Fatal(r.Err)
 	}
-	if dead := f.deadLetters(); len(dead) != 3 || dead[2].Code != CodeIdempotencyConflict || f.l.KafkaOffset(usageTopic, 0) != 5 {
+	if dead := f.deadLetters(); len(dead) != 3 || dead[2].Code != errcode.IdempotencyConflict || f.l.KafkaOffset(usageTopic, 0) != 5 {
 		t.Fatalf("dead letters %+v", dead)
 	}
 }
@@ -169,7 +171,7 @@ func TestKafkaPositionsMoveForwardAndSurviveSnapshots(t *testing.T) {
 	if !reflect.DeepEqual(other.KafkaOffsets(), f.l.KafkaOffsets()) || other.Published("ledger") != 7 {
 		t.Fatalf("restored offsets %v", other.KafkaOffsets())
 	}
-	if r := f.propose(Command{Body: &AdvanceOffsets{Topic: "t", Partition: -1, Next: 1}}); r.Err == nil || r.Err.Code != CodeInvalidValue {
+	if r := f.propose(Command{Body: &AdvanceOffsets{Topic: "t", Partition: -1, Next: 1}}); r.Err == nil || r.Err.Code != errcode.InvalidValue {
 		t.Fatalf("negative partition: %+v", r)
 	}
 }

@@ -3,6 +3,7 @@ package ledger
 import (
 	"strings"
 
+	"github.com/cloudledger/cloudledger/errcode"
 	"github.com/shopspring/decimal"
 )
 
@@ -59,7 +60,7 @@ func ParseDecimal(s string) (decimal.Decimal, error) {
 }
 
 func errDecimal(format string, args ...any) *Error {
-	return Errf(CodeInvalidQuantity, "", format, args...)
+	return Errf(errcode.InvalidQuantity, "", format, args...)
 }
 
 // checkDecimalBounds re-checks a decimal that arrived already parsed (e.g. from a decoded

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"time"
+
+	"github.com/cloudledger/cloudledger/errcode"
 )
 
 // Hash is a SHA-256 digest in the chain.
@@ -61,7 +63,7 @@ func (li *LineItem) encodeStored() []byte {
 // decodeLineItem decodes a stored line item and returns its canonical part for verification.
 func decodeLineItem(p []byte) (*LineItem, []byte, error) {
 	if len(p) < len(Hash{}) {
-		return nil, nil, Errf(CodeMalformed, "", "stored line item too short")
+		return nil, nil, Errf(errcode.Malformed, "", "stored line item too short")
 	}
 	canon := p[:len(p)-len(Hash{})]
 	d := decoder{b: canon}

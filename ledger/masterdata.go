@@ -6,6 +6,7 @@ package ledger
 import (
 	"slices"
 
+	"github.com/cloudledger/cloudledger/errcode"
 	"github.com/shopspring/decimal"
 )
 
@@ -46,7 +47,7 @@ func (b *SetDepartment) validate() *Error {
 		return err
 	}
 	if d.Funding != FundingBudget && d.Funding != FundingSelf {
-		return Errf(CodeInvalidValue, "funding", "funding must be budget or self, not %q", d.Funding)
+		return Errf(errcode.InvalidValue, "funding", "funding must be budget or self, not %q", d.Funding)
 	}
 	return nil
 }
@@ -55,14 +56,14 @@ func (b *SetDepartment) apply(t *txn, _ applyContext) *Error {
 	d := b.Department
 	if d.Parent != "" {
 		if d.Parent == d.ID {
-			return Errf(CodeInvalidValue, "parent", "department %q cannot be its own parent", d.ID)
+			return Errf(errcode.InvalidValue, "parent", "department %q cannot be its own parent", d.ID)
 		}
 		if _, ok := t.departments.get(d.Parent); !ok {
-			return Errf(CodeUnknownDepartment, "parent", "unknown parent department %q", d.Parent)
+			return Errf(errcode.UnknownDepartment, "parent", "unknown parent department %q", d.Parent)
 		}
 		for p, hops := d.Parent, 0; p != ""; hops++ {
 			if p == d.ID || hops > 64 {
-				return Errf(CodeInvalidValue, "parent", "parent %q would make a cycle", d.Parent)
+				return Errf(errcode.InvalidValue, "parent", "parent %q would make a cycle", d.Parent)
 			}
 			pd := must(t.departments, p, "parent department")
 			p = pd.Parent
@@ -101,7 +102,7 @@ func (b *SetProvider) validate() *Error {
 		return err
 	}
 	if p.ContractEnd.Before(p.ContractStart) {
-		return Errf(CodeInvalidValue, "contract_end", "contract ends %s before it starts %s", p.ContractEnd, p.ContractStart)
+		return Errf(errcode.InvalidValue, "contract_end", "contract ends %s before it starts %s", p.ContractEnd, p.ContractStart)
 	}
 	return nil
 }
@@ -149,12 +150,12 @@ func (b *SetProjectQuota) validate() *Error {
 
 func (b *SetProjectQuota) apply(t *txn, _ applyContext) *Error {
 	if _, ok := t.departments.get(b.Department); !ok {
-		return Errf(CodeUnknownDepartment, "department", "unknown department %q", b.Department)
+		return Errf(errcode.UnknownDepartment, "department", "unknown department %q", b.Department)
 	}
 	old, exists := t.projects.get(b.Project)
 	if exists {
 		if old.Department != b.Department {
-			return Errf(CodeProjectMismatch, "department", "project %q belongs to department %q, not %q", b.Project, old.Department, b.Department)
+			return Errf(errcode.ProjectMismatch, "department", "project %q belongs to department %q, not %q", b.Project, old.Department, b.Department)
 		}
 		if q, ok := old.Quotas[b.QuotaClass]; ok && q.Equal(b.Quota) && old.Name == b.Name {
 			return errUnchanged

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 )
 
 // TypeClosePeriod closes a month.
@@ -34,7 +35,7 @@ func (b *ClosePeriod) decode(d *decoder) {
 
 func (b *ClosePeriod) validate() *Error {
 	if b.Month.Year < MinYear || b.Month.Year > MaxYear || b.Month.Month < 1 || b.Month.Month > 12 {
-		return Errf(CodeInvalidValue, "month", "month out of range")
+		return Errf(errcode.InvalidValue, "month", "month out of range")
 	}
 	return nil
 }
@@ -42,7 +43,7 @@ func (b *ClosePeriod) validate() *Error {
 func (b *ClosePeriod) apply(t *txn, ctx applyContext) *Error {
 	end := b.Month.Next().First().Start()
 	if ctx.recordedAt.Before(end) {
-		return Errf(CodePeriodNotEnded, "month", "month %s has not ended (the ledger clock reads %s)", b.Month, ctx.recordedAt.Format(time.RFC3339))
+		return Errf(errcode.PeriodNotEnded, "month", "month %s has not ended (the ledger clock reads %s)", b.Month, ctx.recordedAt.Format(time.RFC3339))
 	}
 	if t.isClosed(b.Month) {
 		return errUnchanged

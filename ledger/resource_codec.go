@@ -1,6 +1,9 @@
 package ledger
 
-import "github.com/cloudledger/cloudledger/calendar"
+import (
+	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
+)
 
 // Resources are the hot entity (one changes with almost every line item), so they are stored
 // with the binary codec rather than JSON.
@@ -29,7 +32,7 @@ func encodeResource(r *Resource) []byte {
 func decodeResource(p []byte) (*Resource, error) {
 	d := decoder{b: p}
 	if v := d.u8(); d.err == nil && v != resourceCodecVersion {
-		return nil, Errf(CodeMalformed, "", "resource codec version %d", v)
+		return nil, Errf(errcode.Malformed, "", "resource codec version %d", v)
 	}
 	r := &Resource{ID: d.str(MaxIDLen), Department: d.str(MaxIDLen), Project: d.str(MaxIDLen), Provider: d.str(MaxIDLen),
 		Item: d.str(MaxIDLen), Kind: Kind(d.str(MaxIDLen)), QuotaClass: d.str(MaxIDLen), Billing: Billing(d.str(MaxIDLen))}

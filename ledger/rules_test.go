@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cloudledger/cloudledger/errcode"
 )
 
 // SPEC.md, Quota: "An allocate or expand that would make A > 1.2 × Q is rejected
@@ -15,17 +17,17 @@ func TestQuotaTwentyPercentRule(t *testing.T) {
 	// Q(d1, vcpu) = 100 + 50 = 150, so 1.2 × Q = 180: exactly 180 is allowed.
 	f.ok(alloc("vm1", "ecs.vcpu", KindStandard, "180", time.Time{}))
 	// 181 > 180 needs an approval.
-	err := f.reject(CodeQuotaOverrun, change(OpExpand, "vm1", "1", "2026-03-03T09:00:00+08:00"))
+	err := f.reject(errcode.QuotaOverrun, change(OpExpand, "vm1", "1", "2026-03-03T09:00:00+08:00"))
 	if !strings.Contains(err.Message, "181") || err.Field != "quantity" {
 		t.Fatalf("message should name the new allocation and field: %v", err)
 	}
 	// A new resource is refused the same way.
-	f.reject(CodeQuotaOverrun, alloc("vm2", "ecs.vcpu", KindStandard, "0.5", time.Time{}))
+	f.reject(errcode.QuotaOverrun, alloc("vm2", "ecs.vcpu", KindStandard, "0.5", time.Time{}))
 	// An approval with a ceiling ≥ the new A lets it through…
 	f.ok(&GrantApproval{Department: "d1", QuotaClass: "vcpu", Ceiling: dec("200"), Ref: "经信〔2026〕1号"})
 	f.ok(change(OpExpand, "vm1", "20", "2026-03-03T09:00:00+08:00")) // A = 200 = ceiling
 	// …but not past its ceiling.
-	f.reject(CodeQuotaOverrun, change(OpExpand, "vm1", "0.01", "2026-03-03T10:00:00+08:00"))
+	f.reject(errcode.QuotaOverrun, change(OpExpand, "vm1", "0.01", "2026-03-03T10:00:00+08:00"))
 	// Another department's quota is separate: d2 has Q = 10, 1.2 × Q = 12.
 	f.ok(&Event{Op: OpAllocate, Time: at("2026-03-02T10:00:00+08:00"), Department: "d2", Project: "prj3", Provider: "p1",
 		Resource: "vm-d2", Item: "ecs.vcpu", Kind: KindStandard, Quantity: dec("12")})
@@ -35,7 +37,7 @@ func TestQuotaTwentyPercentRule(t *testing.T) {
 func TestQuotaZeroNeedsApproval(t *testing.T) {
 	f := newFixture(t)
 	f.seed()
-	f.reject(CodeQuotaOverrun, alloc("disk1", "disk.ssd", KindStandard, "1", time.Time{}))
+	f.reject(errcode.QuotaOverrun, alloc("disk1", "disk.ssd", KindStandard, "1", time.Time{}))
 	f.ok(&GrantApproval{Department: "d1", QuotaClass: "storage_gb", Ceiling: dec("500"), Ref: "批复"})
 	f.ok(alloc("disk1", "disk.ssd", KindStandard, "500", time.Time{}))
 	// Items with no quota class never touch a quota.
@@ -54,7 +56,7 @@ func TestQuotaKindsCounted(t *testing.T) {
 	f.ok(alloc("dev1", "ecs.vcpu", KindDev, "15", exp))
 	// test + dev = 115 count; 65 more reach 180.
 	f.ok(alloc("vm1", "ecs.vcpu", KindStandard, "65", time.Time{}))
-	f.reject(CodeQuotaOverrun, alloc("vm2", "ecs.vcpu", KindStandard, "1", time.Time{}))
+	f.reject(errcode.QuotaOverrun, alloc("vm2", "ecs.vcpu", KindStandard, "1", time.Time{}))
 	// Reducing a counted resource frees room; reclaiming too.
 	f.ok(change(OpReduce, "t1", "10", "2026-03-02T11:00:00+08:00"))
 	f.ok(alloc("vm2", "ecs.vcpu", KindStandard, "10", time.Time{}))
@@ -71,10 +73,10 @@ func TestDevLimitFifteenPercent(t *testing.T) {
 	// prj1 vcpu quota 100 → dev at most 15 (not 15 % of the department's 150).
 	f.ok(alloc("dev1", "ecs.vcpu", KindDev, "10", exp))
 	f.ok(alloc("dev2", "ecs.vcpu", KindDev, "5", exp))
-	f.reject(CodeDevLimit, change(OpExpand, "dev2", "0.001", "2026-03-02T11:00:00+08:00"))
+	f.reject(errcode.DevLimit, change(OpExpand, "dev2", "0.001", "2026-03-02T11:00:00+08:00"))
 	// The limit is per quota class: memory_gb quota 200 → 30.
 	f.ok(alloc("devm", "ecs.memory", KindDev, "30", exp))
-	f.reject(CodeDevLimit, alloc("devm2", "ecs.memory", KindDev, "1", exp))
+	f.reject(errcode.DevLimit, alloc("devm2", "ecs.memory", KindDev, "1", exp))
 }
 
 // SPEC.md, Ledger, resource kinds table: expiry required for test (≤ 30 days), dev and
@@ -89,18 +91,18 @@ func TestResourceKindExpiryLimits(t *testing.T) {
 		expires time.Time
 		want    Code // "" = accepted
 	}{
-		{"standard with expiry", KindStandard, endOf("2026-04-01"), CodeExpiryNotAllowed},
-		{"test without expiry", KindTest, time.Time{}, CodeExpiryRequired},
+		{"standard with expiry", KindStandard, endOf("2026-04-01"), errcode.ExpiryNotAllowed},
+		{"test without expiry", KindTest, time.Time{}, errcode.ExpiryRequired},
 		{"test 30 days", KindTest, endOf("2026-04-01"), ""}, // 2026-03-02 + 30 days = 2026-04-01
-		{"test 31 days", KindTest, endOf("2026-04-02"), CodeExpiryTooLong},
+		{"test 31 days", KindTest, endOf("2026-04-02"), errcode.ExpiryTooLong},
 		{"dev 3 months", KindDev, endOf("2026-06-02"), ""},
-		{"dev 3 months + 1 day", KindDev, endOf("2026-06-03"), CodeExpiryTooLong},
-		{"dev without expiry", KindDev, time.Time{}, CodeExpiryRequired},
+		{"dev 3 months + 1 day", KindDev, endOf("2026-06-03"), errcode.ExpiryTooLong},
+		{"dev without expiry", KindDev, time.Time{}, errcode.ExpiryRequired},
 		{"emergency 3 months", KindEmergency, endOf("2026-06-02"), ""},
-		{"emergency past 3 months", KindEmergency, endOf("2026-06-03"), CodeExpiryTooLong},
+		{"emergency past 3 months", KindEmergency, endOf("2026-06-03"), errcode.ExpiryTooLong},
 		{"temporary 6 months", KindTemporary, endOf("2026-09-02"), ""},
-		{"temporary past 6 months", KindTemporary, endOf("2026-09-03"), CodeExpiryTooLong},
-		{"expiry before allocation", KindTest, at("2026-03-01T00:00:00+08:00"), CodeInvalidValue},
+		{"temporary past 6 months", KindTemporary, endOf("2026-09-03"), errcode.ExpiryTooLong},
+		{"expiry before allocation", KindTest, at("2026-03-01T00:00:00+08:00"), errcode.InvalidValue},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -120,11 +122,11 @@ func TestResourceLifecycleErrors(t *testing.T) {
 	f.seed()
 	f.ok(alloc("vm1", "ecs.vcpu", KindStandard, "4", time.Time{}))
 	// SPEC.md, Ledger: reduce changes quantity by a positive delta; below zero is refused.
-	f.reject(CodeBelowZero, change(OpReduce, "vm1", "5", "2026-03-03T00:00:00+08:00"))
+	f.reject(errcode.BelowZero, change(OpReduce, "vm1", "5", "2026-03-03T00:00:00+08:00"))
 	f.ok(change(OpReduce, "vm1", "4", "2026-03-03T00:00:00+08:00")) // exactly zero is fine
-	f.reject(CodeResourceExists, alloc("vm1", "ecs.vcpu", KindStandard, "1", time.Time{}))
-	f.reject(CodeUnknownResource, change(OpExpand, "nope", "1", "2026-03-03T00:00:00+08:00"))
-	f.reject(CodeOutOfOrder, change(OpExpand, "vm1", "1", "2026-03-02T23:00:00+08:00"))
+	f.reject(errcode.ResourceExists, alloc("vm1", "ecs.vcpu", KindStandard, "1", time.Time{}))
+	f.reject(errcode.UnknownResource, change(OpExpand, "nope", "1", "2026-03-03T00:00:00+08:00"))
+	f.reject(errcode.OutOfOrder, change(OpExpand, "vm1", "1", "2026-03-02T23:00:00+08:00"))
 	// SPEC.md, Ledger: reclaim closes the resource; any later op on it is refused.
 	f.ok(change(OpReclaim, "vm1", "", "2026-03-04T00:00:00+08:00"))
 	for _, op := range []*Event{
@@ -133,7 +135,7 @@ func TestResourceLifecycleErrors(t *testing.T) {
 		change(OpReclaim, "vm1", "", "2026-03-05T00:00:00+08:00"),
 		{Op: OpExtend, Time: at("2026-03-05T00:00:00+08:00"), Resource: "vm1", Expires: endOf("2026-04-01")},
 	} {
-		f.reject(CodeResourceClosed, op)
+		f.reject(errcode.ResourceClosed, op)
 	}
 	r, _ := f.l.Resource("vm1")
 	if !r.Closed || !r.Quantity.IsZero() {
@@ -142,19 +144,19 @@ func TestResourceLifecycleErrors(t *testing.T) {
 	// Reference errors.
 	bad := alloc("vm9", "ecs.vcpu", KindStandard, "1", time.Time{})
 	bad.Department = "dX"
-	f.reject(CodeUnknownDepartment, bad)
+	f.reject(errcode.UnknownDepartment, bad)
 	bad = alloc("vm9", "ecs.vcpu", KindStandard, "1", time.Time{})
 	bad.Project = "prj3" // belongs to d2
-	f.reject(CodeProjectMismatch, bad)
+	f.reject(errcode.ProjectMismatch, bad)
 	bad = alloc("vm9", "ecs.vcpu", KindStandard, "1", time.Time{})
 	bad.Provider = "pX"
-	f.reject(CodeUnknownProvider, bad)
+	f.reject(errcode.UnknownProvider, bad)
 	bad = alloc("vm9", "nope.item", KindStandard, "1", time.Time{})
-	f.reject(CodeUnknownItem, bad)
-	f.reject(CodeBillingMismatch, alloc("vm9", "oss.egress", KindStandard, "1", time.Time{}))
+	f.reject(errcode.UnknownItem, bad)
+	f.reject(errcode.BillingMismatch, alloc("vm9", "oss.egress", KindStandard, "1", time.Time{}))
 	bad = alloc("vm9", "ecs.vcpu", KindStandard, "1", time.Time{})
 	bad.Time = at("2028-01-01T00:00:00+08:00") // after the contract
-	f.reject(CodeContractInactive, bad)
+	f.reject(errcode.ContractInactive, bad)
 }
 
 // SPEC.md, Ledger: usage "needs no prior allocate … repeated usage on one resource adds up".
@@ -171,10 +173,10 @@ func TestUsageAddsUp(t *testing.T) {
 	if !r.Quantity.Equal(dec("12.5")) {
 		t.Fatalf("usage total %s, want 12.5", r.Quantity)
 	}
-	f.reject(CodeBillingMismatch, change(OpExpand, "bucket1", "1", "2026-03-03T00:00:00+08:00"))
+	f.reject(errcode.BillingMismatch, change(OpExpand, "bucket1", "1", "2026-03-03T00:00:00+08:00"))
 	other := u("1")
 	other.Project = "prj2"
-	f.reject(CodeResourceMismatch, other)
+	f.reject(errcode.ResourceMismatch, other)
 }
 
 // SPEC.md, Ledger: "An extension (SH 23–24) is accepted only if requested at least 15
@@ -194,12 +196,12 @@ func TestExtensionRules(t *testing.T) {
 	ext := func(requested, expires string) *Event {
 		return &Event{Op: OpExtend, Time: at(requested), Resource: "tmp1", Expires: endOf(expires)}
 	}
-	err := f.reject(CodeExtensionTooLate, ext("2026-09-16T09:00:00+08:00", "2026-12-01"))
+	err := f.reject(errcode.ExtensionTooLate, ext("2026-09-16T09:00:00+08:00", "2026-12-01"))
 	if !strings.Contains(err.Message, "2026-09-15") {
 		t.Fatalf("the error should name the deadline 2026-09-15: %v", err)
 	}
 	// Temporary: at most 6 months past the current expiry day: 2027-04-12.
-	f.reject(CodeExtensionTooLong, ext("2026-09-15T18:00:00+08:00", "2027-04-13"))
+	f.reject(errcode.ExtensionTooLong, ext("2026-09-15T18:00:00+08:00", "2027-04-13"))
 	f.ok(ext("2026-09-15T18:00:00+08:00", "2026-12-31"))
 	r, _ := f.l.Resource("tmp1")
 	if !r.Expires.Equal(endOf("2026-12-31")) {
@@ -207,12 +209,12 @@ func TestExtensionRules(t *testing.T) {
 	}
 	// Standard resources have nothing to extend.
 	f.ok(alloc("vm1", "ecs.vcpu", KindStandard, "1", time.Time{}))
-	f.reject(CodeNotTimeLimited, &Event{Op: OpExtend, Time: at("2026-03-03T00:00:00+08:00"), Resource: "vm1", Expires: endOf("2026-12-01")})
+	f.reject(errcode.NotTimeLimited, &Event{Op: OpExtend, Time: at("2026-03-03T00:00:00+08:00"), Resource: "vm1", Expires: endOf("2026-12-01")})
 	// A year with no official schedule is an error, not a weekends-only guess.
 	late := alloc("tmp2", "ecs.vcpu", KindTemporary, "1", endOf("2027-01-20"))
 	late.Time = at("2026-12-01T00:00:00+08:00")
 	f.ok(late)
-	f.reject(CodeCalendarUnknown, &Event{Op: OpExtend, Time: at("2026-12-02T00:00:00+08:00"), Resource: "tmp2", Expires: endOf("2027-02-20")})
+	f.reject(errcode.CalendarUnknown, &Event{Op: OpExtend, Time: at("2026-12-02T00:00:00+08:00"), Resource: "tmp2", Expires: endOf("2027-02-20")})
 }
 
 // SPEC.md, Ledger: "expire: written by the system when a time-limited resource passes its
@@ -243,7 +245,7 @@ func TestTickWritesExpireAtExpiry(t *testing.T) {
 	}
 	// The quota room came back; an op on the expired resource is refused.
 	f.ok(alloc("vm2", "ecs.vcpu", KindStandard, "100", time.Time{}))
-	f.reject(CodeResourceClosed, change(OpReduce, "t1", "1", "2026-03-05T00:00:00+08:00"))
+	f.reject(errcode.ResourceClosed, change(OpReduce, "t1", "1", "2026-03-05T00:00:00+08:00"))
 	// A second tick has nothing to do.
 	f.propose(Command{Body: &Tick{}})
 	if f.l.Head().Seq != before+2 {
@@ -256,7 +258,7 @@ func TestOpAfterExpiryRefused(t *testing.T) {
 	f := newFixture(t)
 	f.seed()
 	f.ok(alloc("t1", "ecs.vcpu", KindTest, "1", endOf("2026-03-10")))
-	f.reject(CodeResourceExpired, change(OpExpand, "t1", "1", "2026-03-11T00:00:00+08:00"))
+	f.reject(errcode.ResourceExpired, change(OpExpand, "t1", "1", "2026-03-11T00:00:00+08:00"))
 }
 
 // SPEC.md, Settlement: "line items dated in a closed month are rejected (period_closed)".
@@ -265,7 +267,7 @@ func TestClosedMonth(t *testing.T) {
 	f.seed()
 	f.ok(alloc("t1", "ecs.vcpu", KindTest, "1", endOf("2026-03-20")))
 	f.now = at("2026-03-31T23:00:00+08:00")
-	f.reject(CodePeriodNotEnded, &ClosePeriod{Month: month("2026-03")})
+	f.reject(errcode.PeriodNotEnded, &ClosePeriod{Month: month("2026-03")})
 	f.now = at("2026-04-01T00:00:00+08:00")
 	seq := f.l.Head().Seq
 	f.ok(&ClosePeriod{Month: month("2026-03")})
@@ -276,14 +278,14 @@ func TestClosedMonth(t *testing.T) {
 	if !f.l.IsMonthClosed(month("2026-03")) {
 		t.Fatal("month not closed")
 	}
-	f.reject(CodePeriodClosed, alloc("vm1", "ecs.vcpu", KindStandard, "1", time.Time{}))
+	f.reject(errcode.PeriodClosed, alloc("vm1", "ecs.vcpu", KindStandard, "1", time.Time{}))
 	late := alloc("vm1", "ecs.vcpu", KindStandard, "1", time.Time{})
 	late.Time = at("2026-04-01T00:00:00+08:00")
 	f.ok(late) // corrections go into an open month
 	// A price change effective inside a closed month would alter it.
 	p := catalog("ecs.vcpu", BillingAllocation, "vcpu", "41")
 	p.EffectiveFrom = day("2026-03-15")
-	f.reject(CodePeriodClosed, p)
+	f.reject(errcode.PeriodClosed, p)
 	// Closing again restates the ledger: nothing written.
 	if items := f.ok(&ClosePeriod{Month: month("2026-03")}); !items[0].Unchanged {
 		t.Fatalf("second close: %+v", items)
@@ -298,11 +300,11 @@ func TestMasterDataRules(t *testing.T) {
 	if items := f.ok(&SetDepartment{Department{ID: "d1", Name: "财政局", Funding: FundingBudget}}); !items[0].Unchanged || f.l.Head().Seq != seq {
 		t.Fatalf("restated department wrote something: %+v", items)
 	}
-	f.reject(CodeUnknownDepartment, &SetDepartment{Department{ID: "d3", Name: "x", Parent: "dX", Funding: FundingBudget}})
-	f.reject(CodeProjectMismatch, &SetProjectQuota{Project: "prj1", Department: "d2", Name: "x", QuotaClass: "vcpu", Quota: dec("1")})
-	f.reject(CodeUnknownDepartment, &SetProjectQuota{Project: "prjX", Department: "dX", Name: "x", QuotaClass: "vcpu", Quota: dec("1")})
-	f.reject(CodeCatalogConflict, catalog("ecs.vcpu", BillingMetered, "vcpu", "40"))
-	f.reject(CodeUnknownProvider, &SetCatalogPrice{Item: "ecs.vcpu", Name: "ecs.vcpu", Category: "IaaS", Unit: "unit", Billing: BillingAllocation,
+	f.reject(errcode.UnknownDepartment, &SetDepartment{Department{ID: "d3", Name: "x", Parent: "dX", Funding: FundingBudget}})
+	f.reject(errcode.ProjectMismatch, &SetProjectQuota{Project: "prj1", Department: "d2", Name: "x", QuotaClass: "vcpu", Quota: dec("1")})
+	f.reject(errcode.UnknownDepartment, &SetProjectQuota{Project: "prjX", Department: "dX", Name: "x", QuotaClass: "vcpu", Quota: dec("1")})
+	f.reject(errcode.CatalogConflict, catalog("ecs.vcpu", BillingMetered, "vcpu", "40"))
+	f.reject(errcode.UnknownProvider, &SetCatalogPrice{Item: "ecs.vcpu", Name: "ecs.vcpu", Category: "IaaS", Unit: "unit", Billing: BillingAllocation,
 		QuotaClass: "vcpu", Proration: ProrationDaily, Price: dec("30"), Provider: "pX", EffectiveFrom: day("2026-01-01")})
 	// A provider's own price is a separate version of the item.
 	f.ok(&SetCatalogPrice{Item: "ecs.vcpu", Name: "ecs.vcpu", Category: "IaaS", Unit: "unit", Billing: BillingAllocation,
@@ -336,7 +338,7 @@ func TestIdempotencyKeys(t *testing.T) {
 	}
 	// Same key, other content: an error, nothing applied.
 	r := f.propose(Command{Key: "evt-1", Body: alloc("vm1", "ecs.vcpu", KindStandard, "5", time.Time{})})
-	if r.Err == nil || r.Err.Code != CodeIdempotencyConflict || f.digest() != d {
+	if r.Err == nil || r.Err.Code != errcode.IdempotencyConflict || f.digest() != d {
 		t.Fatalf("conflict: %v", r.Err)
 	}
 	// Keys survive a flush and a restart: the stored line items carry them, and the index
@@ -350,7 +352,7 @@ func TestIdempotencyKeys(t *testing.T) {
 	if again.Err != nil || !again.Items[0].Duplicate || again.Items[0].Seq != first.Items[0].Seq {
 		t.Fatalf("after restart: %+v %v", again.Items, again.Err)
 	}
-	if r := f.propose(Command{Key: "evt-1", Body: alloc("vm1", "ecs.vcpu", KindStandard, "5", time.Time{})}); r.Err == nil || r.Err.Code != CodeIdempotencyConflict {
+	if r := f.propose(Command{Key: "evt-1", Body: alloc("vm1", "ecs.vcpu", KindStandard, "5", time.Time{})}); r.Err == nil || r.Err.Code != errcode.IdempotencyConflict {
 		t.Fatalf("conflict after restart: %v", r.Err)
 	}
 	// A key repeated inside one request: the second is a duplicate of the first.
@@ -361,7 +363,7 @@ func TestIdempotencyKeys(t *testing.T) {
 	}
 	// A missing key is refused.
 	r = f.propose(Command{Body: alloc("vm3", "ecs.vcpu", KindStandard, "1", time.Time{})})
-	if r.Err == nil || r.Err.Code != CodeMissingField || r.Err.Field != "key" {
+	if r.Err == nil || r.Err.Code != errcode.MissingField || r.Err.Field != "key" {
 		t.Fatalf("missing key: %v", r.Err)
 	}
 }
@@ -370,7 +372,7 @@ func TestIdempotencyKeys(t *testing.T) {
 func TestRequestIsAtomic(t *testing.T) {
 	f := newFixture(t)
 	f.seed()
-	err := f.reject(CodeBelowZero,
+	err := f.reject(errcode.BelowZero,
 		alloc("vm1", "ecs.vcpu", KindStandard, "4", time.Time{}),
 		change(OpReduce, "vm1", "5", "2026-03-02T11:00:00+08:00"))
 	if err.Index != 1 {

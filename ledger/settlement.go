@@ -12,6 +12,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 )
 
 // SettlementState is where a settlement year stands (SPEC: Settlement).
@@ -219,7 +220,7 @@ func (b *RecordReconciliation) decode(d *decoder) {
 
 func validYear(y int) *Error {
 	if y < MinYear || y > MaxYear {
-		return Errf(CodeInvalidValue, "year", "year %d outside %d–%d", y, MinYear, MaxYear)
+		return Errf(errcode.InvalidValue, "year", "year %d outside %d–%d", y, MinYear, MaxYear)
 	}
 	return nil
 }
@@ -231,11 +232,11 @@ func (b *SettlementAudit) validate() *Error {
 		return err
 	}
 	if len(b.Lines) > MaxAuditedLines {
-		return Errf(CodeTooLarge, "lines", "at most %d audited lines", MaxAuditedLines)
+		return Errf(errcode.TooLarge, "lines", "at most %d audited lines", MaxAuditedLines)
 	}
 	for _, l := range b.Lines {
 		if !checkDecimalBounds(l.Quantity) || !checkDecimalBounds(l.BaseAmount) || !checkDecimalBounds(l.Amount) {
-			return Errf(CodeInvalidQuantity, "lines", "an audited figure out of range")
+			return Errf(errcode.InvalidQuantity, "lines", "an audited figure out of range")
 		}
 	}
 	return nil
@@ -246,14 +247,14 @@ func (b *SettlementAdvance) validate() *Error {
 		return err
 	}
 	if b.To != SettlementSubmitted && b.To != SettlementPaid {
-		return Errf(CodeInvalidValue, "state", "a year moves to submitted or paid, not %q", b.To)
+		return Errf(errcode.InvalidValue, "state", "a year moves to submitted or paid, not %q", b.To)
 	}
 	return nil
 }
 
 func (b *SetSettlementWindow) validate() *Error {
 	if b.EndMonth < 1 || b.EndMonth > 12 {
-		return Errf(CodeInvalidValue, "end_month", "a month 1–12, not %d", b.EndMonth)
+		return Errf(errcode.InvalidValue, "end_month", "a month 1–12, not %d", b.EndMonth)
 	}
 	return nil
 }
@@ -264,13 +265,13 @@ func (b *RecordReconciliation) validate() *Error {
 		return err
 	}
 	if r.Month.Year < MinYear || r.Month.Year > MaxYear {
-		return Errf(CodeInvalidValue, "month", "month out of range")
+		return Errf(errcode.InvalidValue, "month", "month out of range")
 	}
 	if raw, err := hex.DecodeString(r.InvoiceSHA256); err != nil || len(raw) != sha256.Size {
-		return Errf(CodeInvalidValue, "invoice_sha256", "the invoice file's SHA-256 is 64 hex digits")
+		return Errf(errcode.InvalidValue, "invoice_sha256", "the invoice file's SHA-256 is 64 hex digits")
 	}
 	if !checkDecimalBounds(r.InvoiceTotal) || !checkDecimalBounds(r.RatedTotal) || !checkDecimalBounds(r.Tolerance) {
-		return Errf(CodeInvalidQuantity, "amount", "an amount out of range")
+		return Errf(errcode.InvalidQuantity, "amount", "an amount out of range")
 	}
 	return nil
 }
@@ -305,7 +306,7 @@ func (b *SettlementRun) apply(t *txn, ctx applyContext) *Error {
 	// reach back into another year's window.
 	for _, s := range t.settlementYears() {
 		if !from.After(s.To) && !s.From.After(to) {
-			return Errf(CodeWindowOverlap, "year", "the window of settlement year %d (%s – %s) overlaps that of year %d (%s – %s)",
+			return Errf(errcode.WindowOverlap, "year", "the window of settlement year %d (%s – %s) overlaps that of year %d (%s – %s)",
 				b.Year, from, to, s.Year, s.From, s.To)
 		}
 	}
@@ -327,16 +328,16 @@ func (t *txn) openMonths(from, to calendar.Date) []string {
 func (b *SettlementAudit) apply(t *txn, ctx applyContext) *Error {
 	s, ok := t.settlements.get(b.Year)
 	if !ok {
-		return Errf(CodeSettlementState, "year", "settlement year %d has not been run (settle run)", b.Year)
+		return Errf(errcode.SettlementState, "year", "settlement year %d has not been run (settle run)", b.Year)
 	}
 	if s.State != SettlementDraft {
-		return Errf(CodeSettlementState, "year", "settlement year %d is %s, not draft", b.Year, s.State)
+		return Errf(errcode.SettlementState, "year", "settlement year %d is %s, not draft", b.Year, s.State)
 	}
 	if open := t.openMonths(s.From, s.To); len(open) > 0 {
-		return Errf(CodeSettlementBlocked, "month", "months of the window still open: %s", strings.Join(open, ", "))
+		return Errf(errcode.SettlementBlocked, "month", "months of the window still open: %s", strings.Join(open, ", "))
 	}
 	if t.head.String() != b.AtHead {
-		return Errf(CodeStaleFigures, "head", "the ledger moved on since the figures were computed (head %s, figures at %s): compute again", t.head, b.AtHead)
+		return Errf(errcode.StaleFigures, "head", "the ledger moved on since the figures were computed (head %s, figures at %s): compute again", t.head, b.AtHead)
 	}
 	n := *s
 	n.State, n.AuditedBy, n.AuditedAt, n.AuditIndex, n.AuditHead = SettlementAudited, ctx.actor, ctx.recordedAt, b.AtIndex, b.AtHead
@@ -357,14 +358,14 @@ func (b *SettlementAudit) apply(t *txn, ctx applyContext) *Error {
 func (b *SettlementAdvance) apply(t *txn, ctx applyContext) *Error {
 	s, ok := t.settlements.get(b.Year)
 	if !ok {
-		return Errf(CodeSettlementState, "year", "settlement year %d has not been run (settle run)", b.Year)
+		return Errf(errcode.SettlementState, "year", "settlement year %d has not been run (settle run)", b.Year)
 	}
 	want := map[SettlementState]SettlementState{SettlementSubmitted: SettlementAudited, SettlementPaid: SettlementSubmitted}[b.To]
 	if s.State == b.To {
 		return errUnchanged
 	}
 	if s.State != want {
-		return Errf(CodeSettlementState, "year", "settlement year %d is %s; only a %s year can become %s", b.Year, s.State, want, b.To)
+		return Errf(errcode.SettlementState, "year", "settlement year %d is %s; only a %s year can become %s", b.Year, s.State, want, b.To)
 	}
 	n := *s
 	n.State = b.To
@@ -379,7 +380,7 @@ func (b *SettlementAdvance) apply(t *txn, ctx applyContext) *Error {
 
 func (b *RecordReconciliation) apply(t *txn, ctx applyContext) *Error {
 	if _, ok := t.providers.get(b.Result.Provider); !ok {
-		return Errf(CodeUnknownProvider, "provider", "unknown provider %q", b.Result.Provider)
+		return Errf(errcode.UnknownProvider, "provider", "unknown provider %q", b.Result.Provider)
 	}
 	n := &ProviderReconciliations{Provider: b.Result.Provider}
 	if old, ok := t.reconciled.get(b.Result.Provider); ok {
@@ -426,5 +427,5 @@ func (t *txn) auditedOverlap(from, until calendar.Date) (int, bool) {
 }
 
 func errAudited(field string, year int) *Error {
-	return Errf(CodePeriodClosed, field, "it would change the charges of settlement year %d, which is audited; corrections go into an open month", year)
+	return Errf(errcode.PeriodClosed, field, "it would change the charges of settlement year %d, which is audited; corrections go into an open month", year)
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 )
 
 // closeWindow closes the twelve months of settlement year 2026's default window.
@@ -43,8 +44,8 @@ var auditedLines = []AuditedLine{
 func TestSettlementStateMachine(t *testing.T) {
 	f := newFixture(t)
 	f.seed()
-	f.reject(CodeSettlementState, f.audit2026())
-	f.reject(CodeSettlementState, &SettlementAdvance{Year: 2026, To: SettlementSubmitted})
+	f.reject(errcode.SettlementState, f.audit2026())
+	f.reject(errcode.SettlementState, &SettlementAdvance{Year: 2026, To: SettlementSubmitted})
 	f.ok(&SettlementRun{Year: 2026})
 	if items := f.ok(&SettlementRun{Year: 2026}); !items[0].Unchanged {
 		t.Fatal("a second settle run wrote a line item")
@@ -53,11 +54,11 @@ func TestSettlementStateMachine(t *testing.T) {
 	if s.State != SettlementDraft || s.From != day("2025-09-01") || s.To != day("2026-08-31") || s.RunBy != "test" || !s.RunAt.Equal(f.now) {
 		t.Fatalf("after run: %+v", s)
 	}
-	f.reject(CodeSettlementState, &SettlementAdvance{Year: 2026, To: SettlementSubmitted})
+	f.reject(errcode.SettlementState, &SettlementAdvance{Year: 2026, To: SettlementSubmitted})
 
 	// Open months: every one is named.
 	f.ok(&ClosePeriod{Month: calendar.Month{Year: 2025, Month: time.September}})
-	err := f.reject(CodeSettlementBlocked, f.audit2026(auditedLines...))
+	err := f.reject(errcode.SettlementBlocked, f.audit2026(auditedLines...))
 	if !strings.Contains(err.Message, "2025-10") || !strings.Contains(err.Message, "2026-08") || strings.Contains(err.Message, "2025-09") {
 		t.Fatalf("blocked audit message: %v", err)
 	}
@@ -66,7 +67,7 @@ func TestSettlementStateMachine(t *testing.T) {
 	// Figures computed before the last write are stale.
 	stale := f.audit2026(auditedLines...)
 	f.ok(&ClosePeriod{Month: calendar.Month{Year: 2026, Month: time.September}})
-	f.reject(CodeStaleFigures, stale)
+	f.reject(errcode.StaleFigures, stale)
 
 	f.now = f.now.Add(time.Hour)
 	f.ok(f.audit2026(auditedLines...))
@@ -85,8 +86,8 @@ func TestSettlementStateMachine(t *testing.T) {
 		t.Fatalf("a later funding change altered the audited record: %v", s.Funding)
 	}
 	// Audited figures never change: a second audit is refused, even with the same figures.
-	f.reject(CodeSettlementState, f.audit2026(auditedLines[:1]...))
-	f.reject(CodeSettlementState, &SettlementAdvance{Year: 2026, To: SettlementPaid})
+	f.reject(errcode.SettlementState, f.audit2026(auditedLines[:1]...))
+	f.reject(errcode.SettlementState, &SettlementAdvance{Year: 2026, To: SettlementPaid})
 	f.ok(&SettlementAdvance{Year: 2026, To: SettlementSubmitted})
 	if items := f.ok(&SettlementAdvance{Year: 2026, To: SettlementSubmitted}); !items[0].Unchanged {
 		t.Fatal("submitting twice wrote a line item")
@@ -96,7 +97,7 @@ func TestSettlementStateMachine(t *testing.T) {
 	if s.State != SettlementPaid || s.SubmittedBy != "test" || s.PaidBy != "test" || s.TotalAmount.StringFixed(2) != "5184.00" {
 		t.Fatalf("after pay: %+v", s)
 	}
-	f.reject(CodeSettlementState, f.audit2026(auditedLines...))
+	f.reject(errcode.SettlementState, f.audit2026(auditedLines...))
 }
 
 // SPEC.md, Settlement: line items dated in a closed month are refused (period_closed), and
@@ -111,20 +112,20 @@ func TestAuditedWindowIsFrozen(t *testing.T) {
 	f.ok(f.audit2026(auditedLines...))
 
 	// A line item dated inside the window.
-	f.reject(CodePeriodClosed, change(OpExpand, "vm1", "1", "2026-08-31T23:59:59+08:00"))
-	f.reject(CodePeriodClosed, &Event{Op: OpUsage, Time: at("2026-03-10T10:00:00+08:00"), Department: "d1", Project: "prj1", Provider: "p1",
+	f.reject(errcode.PeriodClosed, change(OpExpand, "vm1", "1", "2026-08-31T23:59:59+08:00"))
+	f.reject(errcode.PeriodClosed, &Event{Op: OpUsage, Time: at("2026-03-10T10:00:00+08:00"), Department: "d1", Project: "prj1", Provider: "p1",
 		Resource: "bucket", Item: "oss.egress", Kind: KindStandard, Quantity: dec("5")})
 	// A price, a score, a band table reaching into the window.
 	late := catalog("ecs.vcpu", BillingAllocation, "vcpu", "41")
 	late.EffectiveFrom = day("2025-08-01") // before the window, in force through it
-	f.reject(CodePeriodClosed, late)
-	err := f.reject(CodePeriodClosed, &SetEvaluation{Provider: "p1", From: day("2026-07-01"), To: day("2026-09-30"), Score: dec("95")})
+	f.reject(errcode.PeriodClosed, late)
+	err := f.reject(errcode.PeriodClosed, &SetEvaluation{Provider: "p1", From: day("2026-07-01"), To: day("2026-09-30"), Score: dec("95")})
 	if !strings.Contains(err.Message, "settlement year 2026") {
 		t.Fatalf("message should name the audited year: %v", err)
 	}
 	bands := DefaultBandTable()
 	bands.EffectiveFrom = day("2026-01-01")
-	f.reject(CodePeriodClosed, &SetBandTable{Table: bands})
+	f.reject(errcode.PeriodClosed, &SetBandTable{Table: bands})
 
 	// The same corrections in the next open month are accepted.
 	f.ok(change(OpExpand, "vm1", "1", "2026-09-01T00:00:00+08:00"))
@@ -154,12 +155,12 @@ func TestSettlementWindowSetting(t *testing.T) {
 	}
 	// A window reaching back into another year's would settle those months twice.
 	f.ok(&SetSettlementWindow{EndMonth: 2})
-	err := f.reject(CodeWindowOverlap, &SettlementRun{Year: 2027})
+	err := f.reject(errcode.WindowOverlap, &SettlementRun{Year: 2027})
 	if !strings.Contains(err.Message, "2026-03-01 – 2027-02-28") || !strings.Contains(err.Message, "year 2026") {
 		t.Fatalf("overlap message: %v", err)
 	}
 	f.ok(&SettlementRun{Year: 2028}) // 2027-03-01 – 2028-02-29: after 2026's window (a gap, not an overlap)
-	if err := ValidateCommand(Command{Key: "w", Body: &SetSettlementWindow{EndMonth: 13}}); err == nil || err.Code != CodeInvalidValue {
+	if err := ValidateCommand(Command{Key: "w", Body: &SetSettlementWindow{EndMonth: 13}}); err == nil || err.Code != errcode.InvalidValue {
 		t.Fatalf("end month 13: %v", err)
 	}
 }
@@ -176,10 +177,10 @@ func TestReconciliationHistory(t *testing.T) {
 	f.ok(&RecordReconciliation{Result: rec})
 	bad := rec
 	bad.Provider = "nobody"
-	f.reject(CodeUnknownProvider, &RecordReconciliation{Result: bad})
+	f.reject(errcode.UnknownProvider, &RecordReconciliation{Result: bad})
 	bad = rec
 	bad.InvoiceSHA256 = "not-a-hash"
-	f.reject(CodeInvalidValue, &RecordReconciliation{Result: bad})
+	f.reject(errcode.InvalidValue, &RecordReconciliation{Result: bad})
 	d, err := f.l.View(ViewFilter{MasterDataOnly: true})
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 )
 
 // Buckets of the bbolt state file besides the tables (tables.go): the chain's bookkeeping
@@ -265,7 +266,7 @@ func (l *Ledger) ApplyBatch(entries []Entry) []any {
 	}
 	for i, e := range entries {
 		if e.Index <= l.applied {
-			out[i] = &ProposalResult{Err: Errf(CodeMalformed, "", "entry %d already applied", e.Index)}
+			out[i] = &ProposalResult{Err: Errf(errcode.Malformed, "", "entry %d already applied", e.Index)}
 			continue
 		}
 		l.applied = e.Index

@@ -11,6 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 )
 
 type calendarMonth = calendar.Month
@@ -170,7 +171,7 @@ func TestDryRun(t *testing.T) {
 	r1 := dry.Apply(Request{Commands: []Command{{Key: "a", Body: alloc("vm1", "ecs.vcpu", KindStandard, "100", time.Time{})}}}, f.now)
 	r2 := dry.Apply(Request{Commands: []Command{{Key: "b", Body: change(OpExpand, "vm1", "80", "2026-03-03T00:00:00+08:00")}}}, f.now)
 	r3 := dry.Apply(Request{Commands: []Command{{Key: "c", Body: change(OpExpand, "vm1", "1", "2026-03-03T00:00:00+08:00")}}}, f.now)
-	if r1.Err != nil || r2.Err != nil || r3.Err == nil || r3.Err.Code != CodeQuotaOverrun {
+	if r1.Err != nil || r2.Err != nil || r3.Err == nil || r3.Err.Code != errcode.QuotaOverrun {
 		t.Fatalf("dry run: %v %v %v", r1.Err, r2.Err, r3.Err)
 	}
 	if f.digest() != d {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/cloudledger/cloudledger/errcode"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -21,7 +22,7 @@ func TestOpenMovesLegacyKafkaSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dl, _ := json.Marshal(DeadLetter{Seq: 1, Topic: "usage", Partition: 2, Offset: 7, Code: CodeUnknownResource, Reason: "x"})
+	dl, _ := json.Marshal(DeadLetter{Seq: 1, Topic: "usage", Partition: 2, Offset: 7, Code: errcode.UnknownResource, Reason: "x"})
 	if err := db.Update(func(tx *bolt.Tx) error {
 		s := tx.Bucket([]byte("settings"))
 		for k, v := range map[string]string{"kafka_offset/usage/2": "8", "kafka_published/ledger": "41",

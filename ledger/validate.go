@@ -5,6 +5,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 	"github.com/shopspring/decimal"
 )
 
@@ -13,15 +14,15 @@ import (
 // it before proposing; apply runs it again, because a Raft entry is outside input too.
 func ValidateCommand(c Command) *Error {
 	if c.Body == nil {
-		return Errf(CodeMalformed, "", "empty command")
+		return Errf(errcode.Malformed, "", "empty command")
 	}
 	spec := specOf(c.Body)
 	if spec == nil {
-		return Errf(CodeMalformed, "", "unsupported command %T", c.Body)
+		return Errf(errcode.Malformed, "", "unsupported command %T", c.Body)
 	}
 	if spec.lineItem {
 		if c.Key == "" {
-			return Errf(CodeMissingField, "key", "an idempotency key is required")
+			return Errf(errcode.MissingField, "key", "an idempotency key is required")
 		}
 		if err := text("key", c.Key, MaxKeyLen); err != nil {
 			return err
@@ -41,17 +42,17 @@ func firstErr(errs ...*Error) *Error {
 
 func required(field, v string) *Error {
 	if v == "" {
-		return Errf(CodeMissingField, field, "%s is required", field)
+		return Errf(errcode.MissingField, field, "%s is required", field)
 	}
 	return nil
 }
 
 func text(field, v string, max int) *Error {
 	if len(v) > max {
-		return Errf(CodeTooLarge, field, "longer than %d bytes", max)
+		return Errf(errcode.TooLarge, field, "longer than %d bytes", max)
 	}
 	if !utf8.ValidString(v) {
-		return Errf(CodeInvalidValue, field, "not valid UTF-8")
+		return Errf(errcode.InvalidValue, field, "not valid UTF-8")
 	}
 	return nil
 }
@@ -64,7 +65,7 @@ func CheckID(field, v string) *Error { return id(field, v, true) }
 func id(field, v string, req bool) *Error {
 	if v == "" {
 		if req {
-			return Errf(CodeMissingField, field, "%s is required", field)
+			return Errf(errcode.MissingField, field, "%s is required", field)
 		}
 		return nil
 	}
@@ -73,7 +74,7 @@ func id(field, v string, req bool) *Error {
 	}
 	for _, r := range v {
 		if r <= ' ' || r == 0x7f {
-			return Errf(CodeInvalidValue, field, "%q contains a space or control character", v)
+			return Errf(errcode.InvalidValue, field, "%q contains a space or control character", v)
 		}
 	}
 	return nil
@@ -81,10 +82,10 @@ func id(field, v string, req bool) *Error {
 
 func nonNegative(field string, d decimal.Decimal) *Error {
 	if !checkDecimalBounds(d) {
-		return Errf(CodeInvalidQuantity, field, "out of range")
+		return Errf(errcode.InvalidQuantity, field, "out of range")
 	}
 	if d.IsNegative() {
-		return Errf(CodeInvalidQuantity, field, "must not be negative, got %s", d)
+		return Errf(errcode.InvalidQuantity, field, "must not be negative, got %s", d)
 	}
 	return nil
 }
@@ -94,7 +95,7 @@ func positive(field string, d decimal.Decimal) *Error {
 		return err
 	}
 	if !d.IsPositive() {
-		return Errf(CodeInvalidQuantity, field, "must be positive, got %s", d)
+		return Errf(errcode.InvalidQuantity, field, "must be positive, got %s", d)
 	}
 	return nil
 }
@@ -102,19 +103,19 @@ func positive(field string, d decimal.Decimal) *Error {
 func instant(field string, t time.Time, req bool) *Error {
 	if t.IsZero() {
 		if req {
-			return Errf(CodeMissingField, field, "%s is required", field)
+			return Errf(errcode.MissingField, field, "%s is required", field)
 		}
 		return nil
 	}
 	if y := t.In(calendar.Shanghai).Year(); y < MinYear || y > MaxYear {
-		return Errf(CodeInvalidTime, field, "year %d outside %d–%d", y, MinYear, MaxYear)
+		return Errf(errcode.InvalidTime, field, "year %d outside %d–%d", y, MinYear, MaxYear)
 	}
 	return nil
 }
 
 func dateInRange(field string, d calendar.Date) *Error {
 	if d.Year < MinYear || d.Year > MaxYear {
-		return Errf(CodeInvalidDate, field, "date %s outside %d–%d", d, MinYear, MaxYear)
+		return Errf(errcode.InvalidDate, field, "date %s outside %d–%d", d, MinYear, MaxYear)
 	}
 	return nil
 }

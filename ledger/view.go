@@ -10,6 +10,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 )
 
 // View is the ledger as rating, settlement, deadlines and invoice reconciliation read it, as
@@ -220,7 +221,7 @@ func (rd *ratingEventReader) quantity(b []byte) (decimal.Decimal, error) {
 	}
 	q, err := ParseDecimal(string(b))
 	if err != nil {
-		return decimal.Zero, Errf(CodeMalformed, "", "bad decimal")
+		return decimal.Zero, Errf(errcode.Malformed, "", "bad decimal")
 	}
 	if rd.quant == nil {
 		rd.quant = map[string]decimal.Decimal{}
@@ -240,7 +241,7 @@ func storedBody(p []byte) ([]byte, error) {
 // storedKeyBody returns the idempotency key and command body of a stored line item.
 func storedKeyBody(p []byte) (string, []byte, error) {
 	if len(p) < len(Hash{}) {
-		return "", nil, Errf(CodeMalformed, "", "stored line item too short")
+		return "", nil, Errf(errcode.Malformed, "", "stored line item too short")
 	}
 	d := decoder{b: p[:len(p)-len(Hash{})]}
 	d.uvarint()

@@ -8,6 +8,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 	"github.com/cloudledger/cloudledger/ledger"
 )
 
@@ -117,24 +118,24 @@ func Rate(d *ledger.View, opt Options) (*Result, error) {
 	return r.result(), nil
 }
 
-func check(d *ledger.View, opt Options) *ledger.Error {
+func check(d *ledger.View, opt Options) *errcode.Error {
 	if !opt.From.Valid() {
-		return ledger.Errf(ledger.CodeInvalidDate, "from", "a start date is required")
+		return errcode.Errf(errcode.InvalidDate, "from", "a start date is required")
 	}
 	if !opt.To.Valid() {
-		return ledger.Errf(ledger.CodeInvalidDate, "to", "an end date is required")
+		return errcode.Errf(errcode.InvalidDate, "to", "an end date is required")
 	}
 	if opt.To.Before(opt.From) {
-		return ledger.Errf(ledger.CodeInvalidRange, "to", "the range ends %s before it starts %s", opt.To, opt.From)
+		return errcode.Errf(errcode.InvalidRange, "to", "the range ends %s before it starts %s", opt.To, opt.From)
 	}
 	if calendar.DaysBetween(opt.From, opt.To) >= MaxRangeDays {
-		return ledger.Errf(ledger.CodeTooLarge, "to", "a range of at most %d days", MaxRangeDays)
+		return errcode.Errf(errcode.TooLarge, "to", "a range of at most %d days", MaxRangeDays)
 	}
 	if opt.Department != "" && d.Departments[opt.Department] == nil {
-		return ledger.Errf(ledger.CodeUnknownDepartment, "department", "unknown department %q", opt.Department)
+		return errcode.Errf(errcode.UnknownDepartment, "department", "unknown department %q", opt.Department)
 	}
 	if opt.Provider != "" && d.Providers[opt.Provider] == nil {
-		return ledger.Errf(ledger.CodeUnknownProvider, "provider", "unknown provider %q", opt.Provider)
+		return errcode.Errf(errcode.UnknownProvider, "provider", "unknown provider %q", opt.Provider)
 	}
 	return nil
 }

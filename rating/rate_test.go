@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cloudledger/cloudledger/errcode"
 	"github.com/cloudledger/cloudledger/ledger"
 )
 
@@ -351,17 +352,17 @@ func TestBadRangeAndUnknownFilters(t *testing.T) {
 	w := scoredWorld()
 	cases := []struct {
 		opt  Options
-		code ledger.Code
+		code errcode.Code
 	}{
-		{Options{From: day("2026-04-02"), To: day("2026-04-01")}, ledger.CodeInvalidRange},
-		{Options{From: day("2026-04-01"), To: day("2026-04-30"), Department: "nope"}, ledger.CodeUnknownDepartment},
-		{Options{From: day("2026-04-01"), To: day("2026-04-30"), Provider: "nope"}, ledger.CodeUnknownProvider},
-		{Options{To: day("2026-04-30")}, ledger.CodeInvalidDate},
-		{Options{From: day("2016-01-01"), To: day("2026-04-30")}, ledger.CodeTooLarge},
+		{Options{From: day("2026-04-02"), To: day("2026-04-01")}, errcode.InvalidRange},
+		{Options{From: day("2026-04-01"), To: day("2026-04-30"), Department: "nope"}, errcode.UnknownDepartment},
+		{Options{From: day("2026-04-01"), To: day("2026-04-30"), Provider: "nope"}, errcode.UnknownProvider},
+		{Options{To: day("2026-04-30")}, errcode.InvalidDate},
+		{Options{From: day("2016-01-01"), To: day("2026-04-30")}, errcode.TooLarge},
 	}
 	for _, c := range cases {
 		_, err := Rate(w.d, c.opt)
-		if ledger.CodeOf(err) != c.code {
+		if errcode.Of(err) != c.code {
 			t.Errorf("%+v: error %v, want code %s", c.opt, err, c.code)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/ledger"
 	"github.com/cloudledger/cloudledger/rating"
@@ -18,11 +19,11 @@ func (h *ledgerService) Charges(ctx context.Context, req *connect.Request[v1.Cha
 	m := req.Msg
 	from, err := calendar.ParseDate(m.GetFrom())
 	if err != nil {
-		return nil, detailError(ledger.Errf(ledger.CodeInvalidDate, "from", "%v", err), 0)
+		return nil, detailError(errcode.Errf(errcode.InvalidDate, "from", "%v", err), 0)
 	}
 	to, err := calendar.ParseDate(m.GetTo())
 	if err != nil {
-		return nil, detailError(ledger.Errf(ledger.CodeInvalidDate, "to", "%v", err), 0)
+		return nil, detailError(errcode.Errf(errcode.InvalidDate, "to", "%v", err), 0)
 	}
 	if err := h.s.readBarrier(ctx, req.Header()); err != nil {
 		return nil, toConnect(err)

@@ -8,9 +8,9 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
-	"github.com/cloudledger/cloudledger/ledger"
 )
 
 type clusterService struct{ s *Server }
@@ -33,7 +33,7 @@ func (h *clusterService) Status(ctx context.Context, _ *connect.Request[v1.Statu
 func (h *clusterService) AddNode(ctx context.Context, req *connect.Request[v1.AddNodeRequest]) (*connect.Response[v1.AddNodeResponse], error) {
 	m := req.Msg
 	if m.GetNodeId() == "" || m.GetRaftAddr() == "" || m.GetHttpUrl() == "" {
-		return nil, errf(ledger.CodeMissingField, "node_id, raft_addr and http_url are required")
+		return nil, errf(errcode.MissingField, "node_id, raft_addr and http_url are required")
 	}
 	if err := h.s.node.AddVoter(ctx, m.GetNodeId(), m.GetRaftAddr(), m.GetHttpUrl()); err != nil {
 		return nil, toConnect(err)
@@ -43,7 +43,7 @@ func (h *clusterService) AddNode(ctx context.Context, req *connect.Request[v1.Ad
 
 func (h *clusterService) RemoveNode(ctx context.Context, req *connect.Request[v1.RemoveNodeRequest]) (*connect.Response[v1.RemoveNodeResponse], error) {
 	if req.Msg.GetNodeId() == "" {
-		return nil, errf(ledger.CodeMissingField, "node_id is required")
+		return nil, errf(errcode.MissingField, "node_id is required")
 	}
 	if err := h.s.node.RemoveServer(ctx, req.Msg.GetNodeId()); err != nil {
 		return nil, toConnect(err)

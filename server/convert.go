@@ -4,6 +4,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/interchange"
 	"github.com/cloudledger/cloudledger/ledger"
@@ -11,9 +12,9 @@ import (
 
 // toCommand converts an API command with the same field parsers the file import uses, so a
 // value means the same thing whether it came from a CSV row or a JSON request.
-func toCommand(c *v1.Command) (ledger.Command, *ledger.Error) {
+func toCommand(c *v1.Command) (ledger.Command, *errcode.Error) {
 	out := ledger.Command{Key: c.GetKey()}
-	var err *ledger.Error
+	var err *errcode.Error
 	switch b := c.GetBody().(type) {
 	case *v1.Command_Event:
 		e := b.Event
@@ -68,20 +69,20 @@ func toCommand(c *v1.Command) (ledger.Command, *ledger.Error) {
 		a := b.ApprovalGrant
 		ceiling, perr := ledger.ParseDecimal(a.Ceiling)
 		if perr != nil {
-			le := ledger.Errf(ledger.CodeInvalidQuantity, "ceiling", "%v", perr.(*ledger.Error).Message)
+			le := errcode.Errf(errcode.InvalidQuantity, "ceiling", "%v", perr.(*errcode.Error).Message)
 			return out, le
 		}
 		out.Body = &ledger.GrantApproval{Department: a.Department, QuotaClass: a.QuotaClass, Ceiling: ceiling, Ref: a.Ref}
 	case *v1.Command_PeriodClose:
 		m, perr := calendar.ParseMonth(b.PeriodClose.Month)
 		if perr != nil {
-			return out, ledger.Errf(ledger.CodeInvalidValue, "month", "%v", perr)
+			return out, errcode.Errf(errcode.InvalidValue, "month", "%v", perr)
 		}
 		out.Body = &ledger.ClosePeriod{Month: m}
 	case *v1.Command_CalendarYear:
 		s, perr := calendar.ParseYearSchedule([]byte(b.CalendarYear.Json))
 		if perr != nil {
-			return out, ledger.Errf(ledger.CodeInvalidValue, "json", "%v", perr)
+			return out, errcode.Errf(errcode.InvalidValue, "json", "%v", perr)
 		}
 		out.Body = &ledger.LoadCalendar{Schedule: s}
 	case *v1.Command_Evaluation:
@@ -94,7 +95,7 @@ func toCommand(c *v1.Command) (ledger.Command, *ledger.Error) {
 	case *v1.Command_SettlementWindow:
 		out.Body = &ledger.SetSettlementWindow{EndMonth: int(b.SettlementWindow.GetEndMonth())}
 	default:
-		return out, ledger.Errf(ledger.CodeMissingField, "body", "a command needs a body")
+		return out, errcode.Errf(errcode.MissingField, "body", "a command needs a body")
 	}
 	if err != nil {
 		return out, err
@@ -107,14 +108,14 @@ func toCommand(c *v1.Command) (ledger.Command, *ledger.Error) {
 
 func fields(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
-func toBandTable(t *v1.BandTable) (*ledger.SetBandTable, *ledger.Error) {
+func toBandTable(t *v1.BandTable) (*ledger.SetBandTable, *errcode.Error) {
 	from, err := calendar.ParseDate(t.GetEffectiveFrom())
 	if err != nil {
-		return nil, ledger.Errf(ledger.CodeInvalidDate, "effective_from", "%v", err)
+		return nil, errcode.Errf(errcode.InvalidDate, "effective_from", "%v", err)
 	}
 	out := &ledger.SetBandTable{Table: ledger.BandTable{EffectiveFrom: from}}
 	if len(t.GetBands()) > ledger.MaxBands {
-		return nil, ledger.Errf(ledger.CodeInvalidBandTable, "bands", "at most %d bands", ledger.MaxBands)
+		return nil, errcode.Errf(errcode.InvalidBandTable, "bands", "at most %d bands", ledger.MaxBands)
 	}
 	for i, b := range t.GetBands() {
 		var band ledger.Band
@@ -125,7 +126,7 @@ func toBandTable(t *v1.BandTable) (*ledger.SetBandTable, *ledger.Error) {
 		}{{"min_score", b.MinScore, &band.MinScore}, {"max_score", b.MaxScore, &band.MaxScore}, {"multiplier", b.Multiplier, &band.Multiplier}} {
 			d, err := ledger.ParseDecimal(f.s)
 			if err != nil {
-				return nil, ledger.Errf(ledger.CodeInvalidBandTable, f.name, "band %d: %s %q is not a number", i+1, f.name, f.s)
+				return nil, errcode.Errf(errcode.InvalidBandTable, f.name, "band %d: %s %q is not a number", i+1, f.name, f.s)
 			}
 			*f.into = d
 		}

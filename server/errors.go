@@ -5,32 +5,32 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
-	"github.com/cloudledger/cloudledger/ledger"
 	"github.com/cloudledger/cloudledger/raftnode"
 )
 
 // connectCode maps a ledger code to the Connect code clients branch on; the ledger code
 // itself always travels in the ErrorDetail.
-func connectCode(c ledger.Code) connect.Code {
+func connectCode(c errcode.Code) connect.Code {
 	switch c {
-	case ledger.CodeMalformed, ledger.CodeMissingField, ledger.CodeInvalidValue, ledger.CodeInvalidTime,
-		ledger.CodeInvalidDate, ledger.CodeInvalidQuantity, ledger.CodeTooLarge,
-		ledger.CodeInvalidScore, ledger.CodeInvalidBandTable, ledger.CodeInvalidRange:
+	case errcode.Malformed, errcode.MissingField, errcode.InvalidValue, errcode.InvalidTime,
+		errcode.InvalidDate, errcode.InvalidQuantity, errcode.TooLarge,
+		errcode.InvalidScore, errcode.InvalidBandTable, errcode.InvalidRange:
 		return connect.CodeInvalidArgument
-	case ledger.CodeUnknownDepartment, ledger.CodeUnknownProvider, ledger.CodeUnknownProject, ledger.CodeUnknownItem, ledger.CodeUnknownResource:
+	case errcode.UnknownDepartment, errcode.UnknownProvider, errcode.UnknownProject, errcode.UnknownItem, errcode.UnknownResource:
 		return connect.CodeNotFound
-	case ledger.CodeResourceExists, ledger.CodeIdempotencyConflict:
+	case errcode.ResourceExists, errcode.IdempotencyConflict:
 		return connect.CodeAlreadyExists
-	case ledger.CodeUnauthenticated:
+	case errcode.Unauthenticated:
 		return connect.CodeUnauthenticated
-	case ledger.CodeRequestTooLarge:
+	case errcode.RequestTooLarge:
 		return connect.CodeResourceExhausted
-	case ledger.CodeUnavailable:
+	case errcode.Unavailable:
 		return connect.CodeUnavailable
-	case ledger.CodeUnknownOutcome:
+	case errcode.UnknownOutcome:
 		return connect.CodeAborted
-	case ledger.CodeInternal:
+	case errcode.Internal:
 		return connect.CodeInternal
 	}
 	return connect.CodeFailedPrecondition
@@ -45,20 +45,20 @@ func toConnect(err error) error {
 	if errors.As(err, &ce) {
 		return ce
 	}
-	var le *ledger.Error
+	var le *errcode.Error
 	switch {
 	case errors.As(err, &le):
 	case errors.Is(err, raftnode.ErrUnknownOutcome):
-		le = ledger.Errf(ledger.CodeUnknownOutcome, "", "%v; retry with the same idempotency key", err)
+		le = errcode.Errf(errcode.UnknownOutcome, "", "%v; retry with the same idempotency key", err)
 	case errors.Is(err, raftnode.ErrNotLeader):
-		le = ledger.Errf(ledger.CodeUnavailable, "", "no leader reachable: %v", err)
+		le = errcode.Errf(errcode.Unavailable, "", "no leader reachable: %v", err)
 	default:
-		le = ledger.Errf(ledger.CodeInternal, "", "%v", err)
+		le = errcode.Errf(errcode.Internal, "", "%v", err)
 	}
 	return detailError(le, 0)
 }
 
-func detailError(le *ledger.Error, line uint32) *connect.Error {
+func detailError(le *errcode.Error, line uint32) *connect.Error {
 	ce := connect.NewError(connectCode(le.Code), errors.New(le.Error()))
 	if d, err := connect.NewErrorDetail(&v1.ErrorDetail{Code: string(le.Code), Field: le.Field, Message: le.Message, Index: int32(le.Index), Line: line}); err == nil {
 		ce.AddDetail(d)
@@ -66,6 +66,6 @@ func detailError(le *ledger.Error, line uint32) *connect.Error {
 	return ce
 }
 
-func errf(code ledger.Code, format string, args ...any) error {
-	return detailError(ledger.Errf(code, "", format, args...), 0)
+func errf(code errcode.Code, format string, args ...any) error {
+	return detailError(errcode.Errf(code, "", format, args...), 0)
 }

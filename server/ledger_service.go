@@ -8,6 +8,7 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/ledger"
 )
@@ -29,10 +30,10 @@ func (s *Server) readBarrier(ctx context.Context, h interface{ Get(string) strin
 func (h *ledgerService) Submit(ctx context.Context, req *connect.Request[v1.SubmitRequest]) (*connect.Response[v1.SubmitResponse], error) {
 	cmds := req.Msg.GetCommands()
 	if len(cmds) == 0 {
-		return nil, errf(ledger.CodeMissingField, "a request needs at least one command")
+		return nil, errf(errcode.MissingField, "a request needs at least one command")
 	}
 	if len(cmds) > ledger.MaxCommandsPerBatch {
-		return nil, detailError(ledger.Errf(ledger.CodeRequestTooLarge, "commands", "%d commands; at most %d per request", len(cmds), ledger.MaxCommandsPerBatch), 0)
+		return nil, detailError(errcode.Errf(errcode.RequestTooLarge, "commands", "%d commands; at most %d per request", len(cmds), ledger.MaxCommandsPerBatch), 0)
 	}
 	if len(cmds) >= importBatchHint {
 		h.s.markImport()
@@ -78,7 +79,7 @@ func (h *ledgerService) ValidateImport(ctx context.Context, stream *connect.Clie
 	dry := h.s.ledger.NewDryRun()
 	out := &v1.ValidateImportResponse{}
 	now := h.s.cfg.Now()
-	report := func(e *ledger.Error, line uint32) {
+	report := func(e *errcode.Error, line uint32) {
 		if len(out.Errors) >= maxReportedErrors {
 			out.ErrorsTruncated = true
 			return
@@ -136,7 +137,7 @@ func (h *ledgerService) Verify(ctx context.Context, req *connect.Request[v1.Veri
 	}
 	head, err := h.s.ledger.Verify()
 	if err != nil {
-		return nil, detailError(ledger.Errf("chain_broken", "", "%v", err), 0)
+		return nil, detailError(errcode.Errf(errcode.ChainBroken, "", "%v", err), 0)
 	}
 	return connect.NewResponse(&v1.VerifyResponse{LineItems: head.Seq, HeadHash: head.Hash.String(), AppliedIndex: head.AppliedIndex, NodeId: h.s.cfg.NodeID}), nil
 }
@@ -181,7 +182,7 @@ func (h *ledgerService) CalendarDeadline(ctx context.Context, req *connect.Reque
 	}
 	out, cerr := h.s.ledger.Calendar().Deadline(d, n)
 	if cerr != nil {
-		return nil, detailError(ledger.Errf(ledger.CodeCalendarUnknown, "before", "%v", cerr), 0)
+		return nil, detailError(errcode.Errf(errcode.CalendarUnknown, "before", "%v", cerr), 0)
 	}
 	return connect.NewResponse(&v1.CalendarDeadlineResponse{Date: out.String()}), nil
 }
@@ -193,7 +194,7 @@ func (h *ledgerService) CalendarDue(ctx context.Context, req *connect.Request[v1
 	}
 	out, cerr := h.s.ledger.Calendar().Due(d, n)
 	if cerr != nil {
-		return nil, detailError(ledger.Errf(ledger.CodeCalendarUnknown, "from", "%v", cerr), 0)
+		return nil, detailError(errcode.Errf(errcode.CalendarUnknown, "from", "%v", cerr), 0)
 	}
 	return connect.NewResponse(&v1.CalendarDueResponse{Date: out.String()}), nil
 }
@@ -204,10 +205,10 @@ func (h *ledgerService) calendarArgs(ctx context.Context, hdr interface{ Get(str
 	}
 	d, err := calendar.ParseDate(date)
 	if err != nil {
-		return calendar.Date{}, 0, detailError(ledger.Errf(ledger.CodeInvalidDate, field, "%v", err), 0)
+		return calendar.Date{}, 0, detailError(errcode.Errf(errcode.InvalidDate, field, "%v", err), 0)
 	}
 	if n < 1 || n > 366 {
-		return calendar.Date{}, 0, detailError(ledger.Errf(ledger.CodeInvalidValue, "working_days", "must be 1 to 366, got %d", n), 0)
+		return calendar.Date{}, 0, detailError(errcode.Errf(errcode.InvalidValue, "working_days", "must be 1 to 366, got %d", n), 0)
 	}
 	return d, int(n), nil
 }
@@ -218,7 +219,7 @@ func (h *ledgerService) GetResource(ctx context.Context, req *connect.Request[v1
 	}
 	r, ok := h.s.ledger.Resource(req.Msg.GetResource())
 	if !ok {
-		return nil, detailError(ledger.Errf(ledger.CodeUnknownResource, "resource", "unknown resource %q", req.Msg.GetResource()), 0)
+		return nil, detailError(errcode.Errf(errcode.UnknownResource, "resource", "unknown resource %q", req.Msg.GetResource()), 0)
 	}
 	out := &v1.GetResourceResponse{Resource: r.ID, Department: r.Department, Project: r.Project, Provider: r.Provider, Item: r.Item,
 		Kind: string(r.Kind), Quantity: r.Quantity.String(), Opened: r.Opened.Format(time.RFC3339), Closed: r.Closed}

@@ -10,8 +10,8 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/cloudledger/cloudledger/errcode"
 	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
-	"github.com/cloudledger/cloudledger/ledger"
 )
 
 // Limits of the API (TIGER_STYLE: named, tested at the boundary).
@@ -43,7 +43,7 @@ func (s *Server) withLimits(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != streamingValidation {
 			if r.ContentLength > MaxUnaryBodyBytes {
-				writeErr(w, r, ledger.Errf(ledger.CodeRequestTooLarge, "", "request body of %d bytes is over the limit of %d", r.ContentLength, MaxUnaryBodyBytes))
+				writeErr(w, r, errcode.Errf(errcode.RequestTooLarge, "", "request body of %d bytes is over the limit of %d", r.ContentLength, MaxUnaryBodyBytes))
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, MaxUnaryBodyBytes)
@@ -69,17 +69,17 @@ func (s *Server) withAuth(next http.Handler) http.Handler {
 }
 
 // checkToken checks the admin token a request presents.
-func (s *Server) checkToken(r *http.Request) *ledger.Error {
+func (s *Server) checkToken(r *http.Request) *errcode.Error {
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || tok == "" {
-		return ledger.Errf(ledger.CodeUnauthenticated, "", "missing admin token (Authorization: Bearer …)")
+		return errcode.Errf(errcode.Unauthenticated, "", "missing admin token (Authorization: Bearer …)")
 	}
 	want := s.ledger.AdminTokenSHA256()
 	if want == "" {
-		return ledger.Errf(ledger.CodeUnavailable, "", "this node has not yet received the cluster's admin token; retry")
+		return errcode.Errf(errcode.Unavailable, "", "this node has not yet received the cluster's admin token; retry")
 	}
 	if subtle.ConstantTimeCompare([]byte(tokenHash(tok)), []byte(want)) != 1 {
-		return ledger.Errf(ledger.CodeUnauthenticated, "", "wrong admin token")
+		return errcode.Errf(errcode.Unauthenticated, "", "wrong admin token")
 	}
 	return nil
 }
@@ -117,17 +117,17 @@ func (s *Server) withForwarding(next http.Handler) http.Handler {
 			return
 		}
 		if r.Header.Get(forwardedHeader) != "" {
-			writeErr(w, r, ledger.Errf(ledger.CodeUnavailable, "", "not the leader, and the request was already forwarded once"))
+			writeErr(w, r, errcode.Errf(errcode.Unavailable, "", "not the leader, and the request was already forwarded once"))
 			return
 		}
 		leaderID, _, leaderURL := s.node.Leader()
 		if leaderURL == "" {
-			writeErr(w, r, ledger.Errf(ledger.CodeUnavailable, "", "no leader known right now; retry"))
+			writeErr(w, r, errcode.Errf(errcode.Unavailable, "", "no leader known right now; retry"))
 			return
 		}
 		target, err := url.Parse(leaderURL)
 		if err != nil {
-			writeErr(w, r, ledger.Errf(ledger.CodeInternal, "", "leader %s has a bad URL %q", leaderID, leaderURL))
+			writeErr(w, r, errcode.Errf(errcode.Internal, "", "leader %s has a bad URL %q", leaderID, leaderURL))
 			return
 		}
 		proxy := &httputil.ReverseProxy{
@@ -138,7 +138,7 @@ func (s *Server) withForwarding(next http.Handler) http.Handler {
 			Transport:     transport,
 			FlushInterval: -1,
 			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-				writeErr(w, r, ledger.Errf(ledger.CodeUnavailable, "", "forwarding to leader %s: %v", leaderID, err))
+				writeErr(w, r, errcode.Errf(errcode.Unavailable, "", "forwarding to leader %s: %v", leaderID, err))
 			},
 		}
 		proxy.ServeHTTP(w, r)

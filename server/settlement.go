@@ -11,6 +11,7 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/ledger"
 	"github.com/cloudledger/cloudledger/rating"
@@ -33,7 +34,7 @@ func (h *ledgerService) Settle(ctx context.Context, req *connect.Request[v1.Sett
 		body = &ledger.SettlementAdvance{Year: year, To: ledger.SettlementPaid}
 	case "audit":
 	default:
-		return nil, detailError(ledger.Errf(ledger.CodeInvalidValue, "action", "action is run, audit, submit or pay, not %q", req.Msg.GetAction()), 0)
+		return nil, detailError(errcode.Errf(errcode.InvalidValue, "action", "action is run, audit, submit or pay, not %q", req.Msg.GetAction()), 0)
 	}
 	var item ledger.ItemResult
 	for attempt := 1; ; attempt++ {
@@ -73,7 +74,7 @@ func (h *ledgerService) Settle(ctx context.Context, req *connect.Request[v1.Sett
 			return nil, toConnect(err)
 		}
 		if res.Err != nil {
-			if res.Err.Code == ledger.CodeStaleFigures && attempt < auditAttempts {
+			if res.Err.Code == errcode.StaleFigures && attempt < auditAttempts {
 				continue
 			}
 			return nil, detailError(res.Err, 0)
@@ -102,7 +103,7 @@ func (h *ledgerService) SettleStatus(ctx context.Context, req *connect.Request[v
 
 func (s *Server) settleStatus(year int, blockers bool) (*v1.SettleStatusResponse, error) {
 	if year < ledger.MinYear || year > ledger.MaxYear {
-		return nil, ledger.Errf(ledger.CodeInvalidValue, "year", "year %d outside %d–%d", year, ledger.MinYear, ledger.MaxYear)
+		return nil, errcode.Errf(errcode.InvalidValue, "year", "year %d outside %d–%d", year, ledger.MinYear, ledger.MaxYear)
 	}
 	data, err := s.ledger.View(ledger.ViewFilter{})
 	if err != nil {
@@ -116,7 +117,7 @@ func (s *Server) settleStatus(year int, blockers bool) (*v1.SettleStatusResponse
 		Deadline: st.Deadline.String(), DaysLeft: int32(st.DaysLeft), WorkingDaysLeft: int32(st.WorkingDaysLeft), Warning: st.Warning,
 		AppliedIndex: data.Head.AppliedIndex}
 	for _, b := range st.Blockers {
-		out.Blockers = append(out.Blockers, &v1.SettlementBlocker{Code: b.Code, Message: b.Message})
+		out.Blockers = append(out.Blockers, &v1.SettlementBlocker{Code: string(b.Code), Message: b.Message})
 	}
 	if y := data.Settlements[year]; y != nil && y.AuditIndex > 0 {
 		out.AuditIndex, out.AuditHead, out.TotalAmount = y.AuditIndex, y.AuditHead, y.TotalAmount.StringFixed(2)
@@ -145,7 +146,7 @@ func (h *ledgerService) BudgetExport(ctx context.Context, req *connect.Request[v
 	case "json", "":
 		err = b.WriteJSON(&buf)
 	default:
-		return nil, detailError(ledger.Errf(ledger.CodeInvalidValue, "format", "format is csv, xlsx or json, not %q", req.Msg.GetFormat()), 0)
+		return nil, detailError(errcode.Errf(errcode.InvalidValue, "format", "format is csv, xlsx or json, not %q", req.Msg.GetFormat()), 0)
 	}
 	if err != nil {
 		return nil, toConnect(err)
@@ -157,10 +158,10 @@ func (h *ledgerService) Statement(ctx context.Context, req *connect.Request[v1.S
 	m := req.Msg
 	month, err := calendar.ParseMonth(m.GetMonth())
 	if err != nil {
-		return nil, detailError(ledger.Errf(ledger.CodeInvalidValue, "month", "a month is YYYY-MM, not %q", m.GetMonth()), 0)
+		return nil, detailError(errcode.Errf(errcode.InvalidValue, "month", "a month is YYYY-MM, not %q", m.GetMonth()), 0)
 	}
 	if (m.GetDepartment() == "") == (m.GetProvider() == "") {
-		return nil, detailError(ledger.Errf(ledger.CodeMissingField, "department", "a statement is for one department or one provider"), 0)
+		return nil, detailError(errcode.Errf(errcode.MissingField, "department", "a statement is for one department or one provider"), 0)
 	}
 	if err := h.s.readBarrier(ctx, req.Header()); err != nil {
 		return nil, toConnect(err)
@@ -182,7 +183,7 @@ func (h *ledgerService) Statement(ctx context.Context, req *connect.Request[v1.S
 	case "json", "":
 		err = st.WriteJSON(&buf)
 	default:
-		return nil, detailError(ledger.Errf(ledger.CodeInvalidValue, "format", "format is csv, xlsx or json, not %q", m.GetFormat()), 0)
+		return nil, detailError(errcode.Errf(errcode.InvalidValue, "format", "format is csv, xlsx or json, not %q", m.GetFormat()), 0)
 	}
 	if err != nil {
 		return nil, toConnect(err)
@@ -194,14 +195,14 @@ func (h *ledgerService) InvoiceReconcile(ctx context.Context, req *connect.Reque
 	m := req.Msg
 	month, err := calendar.ParseMonth(m.GetMonth())
 	if err != nil {
-		return nil, detailError(ledger.Errf(ledger.CodeInvalidValue, "month", "a month is YYYY-MM, not %q", m.GetMonth()), 0)
+		return nil, detailError(errcode.Errf(errcode.InvalidValue, "month", "a month is YYYY-MM, not %q", m.GetMonth()), 0)
 	}
 	tolerance, err := ledger.ParseDecimal(orDefault(m.GetTolerance(), "0"))
 	if err != nil || tolerance.IsNegative() {
-		return nil, detailError(ledger.Errf(ledger.CodeInvalidQuantity, "tolerance", "a tolerance is a non-negative decimal, not %q", m.GetTolerance()), 0)
+		return nil, detailError(errcode.Errf(errcode.InvalidQuantity, "tolerance", "a tolerance is a non-negative decimal, not %q", m.GetTolerance()), 0)
 	}
 	if len(m.GetLines()) > settlement.MaxInvoiceLines {
-		return nil, detailError(ledger.Errf(ledger.CodeTooLarge, "lines", "at most %d invoice lines", settlement.MaxInvoiceLines), 0)
+		return nil, detailError(errcode.Errf(errcode.TooLarge, "lines", "at most %d invoice lines", settlement.MaxInvoiceLines), 0)
 	}
 	// The client parsed the file (settlement.ParseInvoice); what reaches the ledger is
 	// checked again here.
@@ -216,12 +217,12 @@ func (h *ledgerService) InvoiceReconcile(ctx context.Context, req *connect.Reque
 		}
 		k := [3]string{l.GetDepartment(), l.GetProject(), l.GetItem()}
 		if seen[k] {
-			return nil, detailError(ledger.Errf(settlement.CodeDuplicateLine, "item", "line %d: %s/%s/%s is on the invoice twice", l.GetLine(), k[0], k[1], k[2]), l.GetLine())
+			return nil, detailError(errcode.Errf(errcode.DuplicateLine, "item", "line %d: %s/%s/%s is on the invoice twice", l.GetLine(), k[0], k[1], k[2]), l.GetLine())
 		}
 		seen[k] = true
 		amount, err := ledger.ParseDecimal(l.GetAmount())
 		if err != nil {
-			return nil, detailError(ledger.Errf(ledger.CodeInvalidQuantity, "amount", "line %d: an amount is a plain decimal, not %q", l.GetLine(), l.GetAmount()), l.GetLine())
+			return nil, detailError(errcode.Errf(errcode.InvalidQuantity, "amount", "line %d: an amount is a plain decimal, not %q", l.GetLine(), l.GetAmount()), l.GetLine())
 		}
 		lines[i] = settlement.InvoiceLine{Line: int(l.GetLine()), Department: l.GetDepartment(), Project: l.GetProject(), Item: l.GetItem(), Amount: amount}
 	}
@@ -277,7 +278,7 @@ func (h *ledgerService) InvoiceHistory(ctx context.Context, req *connect.Request
 	}
 	p := req.Msg.GetProvider()
 	if data.Providers[p] == nil {
-		return nil, detailError(ledger.Errf(ledger.CodeUnknownProvider, "provider", "unknown provider %q", p), 0)
+		return nil, detailError(errcode.Errf(errcode.UnknownProvider, "provider", "unknown provider %q", p), 0)
 	}
 	out := &v1.InvoiceHistoryResponse{}
 	if hist := data.Reconciliations[p]; hist != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 	"github.com/cloudledger/cloudledger/ledger"
 	"github.com/cloudledger/cloudledger/rating"
 )
@@ -95,7 +96,7 @@ func BuildBudget(d *ledger.View, cal *calendar.Calendar, year int) (*Budget, err
 		if s != nil {
 			state = string(s.State)
 		}
-		return nil, ledger.Errf(ledger.CodeSettlementState, "year", "settlement year %d is %s: the budget export needs audited figures", year, state)
+		return nil, errcode.Errf(errcode.SettlementState, "year", "settlement year %d is %s: the budget export needs audited figures", year, state)
 	}
 	st, err := YearStatus(d, cal, year, false)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 	"github.com/cloudledger/cloudledger/interchange"
 	"github.com/cloudledger/cloudledger/ledger"
 	"github.com/cloudledger/cloudledger/rating"
@@ -22,8 +23,7 @@ var InvoiceColumns = interchange.Columns(interchange.KindInvoice)
 // MaxInvoiceLines bounds an invoice.
 const MaxInvoiceLines = 200_000
 
-// CodeDuplicateLine is an invoice line whose (department, project, item) came before.
-const CodeDuplicateLine ledger.Code = "duplicate_line"
+// errcode.DuplicateLine is an invoice line whose (department, project, item) came before.
 
 // InvoiceLine is one line of an invoice.
 type InvoiceLine struct {
@@ -46,13 +46,13 @@ func ParseInvoice(name string, r io.Reader, format interchange.Format, month cal
 	if err != nil {
 		var re *interchange.RowError
 		if !errors.As(err, &re) {
-			re = &interchange.RowError{File: name, Line: 1, Code: ledger.CodeMalformed, Message: err.Error()}
+			re = &interchange.RowError{File: name, Line: 1, Code: errcode.Malformed, Message: err.Error()}
 		}
 		return nil, []*interchange.RowError{re}
 	}
 	var lines []InvoiceLine
 	var errs []*interchange.RowError
-	bad := func(line int, field string, code ledger.Code, format string, args ...any) {
+	bad := func(line int, field string, code errcode.Code, format string, args ...any) {
 		errs = append(errs, &interchange.RowError{File: name, Line: line, Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
 	}
 	seen := map[[3]string]int{}
@@ -66,7 +66,7 @@ func ParseInvoice(name string, r io.Reader, format interchange.Format, month cal
 			if rerr != nil {
 				line = rerr.Line
 			}
-			bad(line, "", ledger.CodeTooLarge, "more than %d bad lines: the rest of the file is not checked", maxInvoiceErrors)
+			bad(line, "", errcode.TooLarge, "more than %d bad lines: the rest of the file is not checked", maxInvoiceErrors)
 			break
 		}
 		if rerr != nil {
@@ -74,17 +74,17 @@ func ParseInvoice(name string, r io.Reader, format interchange.Format, month cal
 			continue
 		}
 		if len(lines)+len(errs) >= MaxInvoiceLines {
-			bad(row.Line, "", ledger.CodeTooLarge, "more than %d lines", MaxInvoiceLines)
+			bad(row.Line, "", errcode.TooLarge, "more than %d lines", MaxInvoiceLines)
 			break
 		}
 		l := row.Invoice
 		if l.Month != month {
-			bad(row.Line, "month", ledger.CodeInvalidValue, "the line is for %s, the invoice for %s", l.Month, month)
+			bad(row.Line, "month", errcode.InvalidValue, "the line is for %s, the invoice for %s", l.Month, month)
 			continue
 		}
 		k := [3]string{l.Department, l.Project, l.Item}
 		if first, dup := seen[k]; dup {
-			bad(row.Line, "item", CodeDuplicateLine, "%s/%s/%s is already on line %d", l.Department, l.Project, l.Item, first)
+			bad(row.Line, "item", errcode.DuplicateLine, "%s/%s/%s is already on line %d", l.Department, l.Project, l.Item, first)
 			continue
 		}
 		seen[k] = row.Line

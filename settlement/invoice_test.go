@@ -7,6 +7,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 	"github.com/cloudledger/cloudledger/interchange"
 	"github.com/cloudledger/cloudledger/ledger"
 	"github.com/cloudledger/cloudledger/rating"
@@ -124,7 +125,7 @@ func TestParseInvoiceBadLines(t *testing.T) {
 	if len(lines) != 1 {
 		t.Fatalf("good lines %d, want 1", len(lines))
 	}
-	if _, errs := ParseInvoice("inv.csv", strings.NewReader("month,department,item,amount\n"), interchange.FormatCSV, march); len(errs) != 1 || errs[0].Code != ledger.CodeMissingField {
+	if _, errs := ParseInvoice("inv.csv", strings.NewReader("month,department,item,amount\n"), interchange.FormatCSV, march); len(errs) != 1 || errs[0].Code != errcode.MissingField {
 		t.Fatalf("header without project: %v", errs)
 	}
 }
@@ -169,7 +170,7 @@ func FuzzParseInvoice(f *testing.F) {
 func TestParseInvoiceStopsAfterManyBadLines(t *testing.T) {
 	body := "month,department,project,item,amount\n" + strings.Repeat("2026-03,health,his,ecs.vcpu,x\n", 500)
 	_, errs := ParseInvoice("inv.csv", strings.NewReader(body), interchange.FormatCSV, march)
-	if len(errs) != maxInvoiceErrors+1 || errs[maxInvoiceErrors].Code != ledger.CodeTooLarge || errs[maxInvoiceErrors].Line != maxInvoiceErrors+2 {
+	if len(errs) != maxInvoiceErrors+1 || errs[maxInvoiceErrors].Code != errcode.TooLarge || errs[maxInvoiceErrors].Line != maxInvoiceErrors+2 {
 		t.Fatalf("%d errors, last %v", len(errs), errs[len(errs)-1])
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 	"github.com/cloudledger/cloudledger/ledger"
 	"github.com/cloudledger/cloudledger/rating"
 )
@@ -31,8 +32,8 @@ func Deadline(windowEnd calendar.Date) calendar.Date {
 
 // Blocker is a reason an audit is refused.
 type Blocker struct {
-	Code    string `json:"code"` // open_month | provisional
-	Message string `json:"message"`
+	Code    errcode.Code `json:"code"` // errcode.OpenMonth or errcode.Provisional
+	Message string       `json:"message"`
 }
 
 // Status is where a settlement year stands.
@@ -115,7 +116,7 @@ func Prepare(d *ledger.View, year int) (*ledger.SettlementAudit, []Blocker, erro
 	var blockers []Blocker
 	for m := calendar.MonthOf(from); m != calendar.MonthOf(to).Next(); m = m.Next() {
 		if !d.ClosedMonths[m] {
-			blockers = append(blockers, Blocker{Code: "open_month", Message: fmt.Sprintf("month %s is not closed (period close %s)", m, m)})
+			blockers = append(blockers, Blocker{Code: errcode.OpenMonth, Message: fmt.Sprintf("month %s is not closed (period close %s)", m, m)})
 		}
 	}
 	res, err := rating.Rate(d, rating.Options{From: from, To: to})
@@ -123,7 +124,7 @@ func Prepare(d *ledger.View, year int) (*ledger.SettlementAudit, []Blocker, erro
 		return nil, nil, err
 	}
 	for _, l := range res.Provisional {
-		blockers = append(blockers, Blocker{Code: "provisional", Message: fmt.Sprintf("%s %s/%s/%s/%s: %d days without an evaluation score",
+		blockers = append(blockers, Blocker{Code: errcode.Provisional, Message: fmt.Sprintf("%s %s/%s/%s/%s: %d days without an evaluation score",
 			l.Month, l.Department, l.Project, l.Provider, l.Item, l.ProvisionalDays)})
 	}
 	return &ledger.SettlementAudit{Year: year, AtIndex: d.Head.AppliedIndex, AtHead: d.Head.Hash.String(), Lines: auditedLines(res.Lines)}, blockers, nil
@@ -156,12 +157,12 @@ func auditedLines(lines []rating.Line) []ledger.AuditedLine {
 }
 
 // BlockedError is the refusal of an audit with every reason.
-func BlockedError(year int, blockers []Blocker) *ledger.Error {
+func BlockedError(year int, blockers []Blocker) *errcode.Error {
 	msgs := make([]string, len(blockers))
 	for i, b := range blockers {
 		msgs[i] = b.Message
 	}
-	return ledger.Errf(ledger.CodeSettlementBlocked, "year", "settlement year %d cannot be audited: %s", year, strings.Join(msgs, "; "))
+	return errcode.Errf(errcode.SettlementBlocked, "year", "settlement year %d cannot be audited: %s", year, strings.Join(msgs, "; "))
 }
 
 var twelve = decimal.NewFromInt(12)

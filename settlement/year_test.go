@@ -9,6 +9,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 	"github.com/cloudledger/cloudledger/ledger"
 )
 
@@ -82,7 +83,7 @@ func TestPrepareListsEveryBlocker(t *testing.T) {
 	}
 	var got []string
 	for _, b := range blockers {
-		got = append(got, b.Code+": "+b.Message)
+		got = append(got, string(b.Code)+": "+b.Message)
 	}
 	want := []string{
 		"open_month: month 2026-08 is not closed",
@@ -97,7 +98,7 @@ func TestPrepareListsEveryBlocker(t *testing.T) {
 			t.Errorf("blocker %d: %q, want %q", i, got[i], want[i])
 		}
 	}
-	if err := BlockedError(2026, blockers); err.Code != ledger.CodeSettlementBlocked || !strings.Contains(err.Message, "2026-08 self1") {
+	if err := BlockedError(2026, blockers); err.Code != errcode.SettlementBlocked || !strings.Contains(err.Message, "2026-08 self1") {
 		t.Fatalf("refusal: %v", err)
 	}
 }
@@ -128,7 +129,7 @@ func TestPrepareFreezesWindowFigures(t *testing.T) {
 func TestBuildBudget(t *testing.T) {
 	d := yearData("2026-08-31", "2026-08-31")
 	cal := calendar.New(calendar.Builtin()...)
-	if _, err := BuildBudget(d, cal, 2026); ledger.CodeOf(err) != ledger.CodeSettlementState {
+	if _, err := BuildBudget(d, cal, 2026); errcode.Of(err) != errcode.SettlementState {
 		t.Fatalf("a year not audited: %v", err)
 	}
 	audit, _, _ := Prepare(d, 2026)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cloudledger/cloudledger/errcode"
 	"github.com/cloudledger/cloudledger/ledger"
 )
 
@@ -49,15 +50,15 @@ up to the ceiling. --ref is the approval document's reference, e.g. 经信审〔
 func approvalCommand(key, department, class, ceiling, ref string) (ledger.Command, error) {
 	d, err := ledger.ParseDecimal(ceiling)
 	if err != nil {
-		return ledger.Command{}, inputErr(ledger.CodeInvalidQuantity, "ceiling", "%s", ledgerMessage(err))
+		return ledger.Command{}, inputErr(errcode.InvalidQuantity, "ceiling", "%s", ledgerMessage(err))
 	}
 	c := ledger.Command{Key: key, Body: &ledger.GrantApproval{Department: department, QuotaClass: class, Ceiling: d, Ref: ref}}
 	return c, checkCommand(c)
 }
 
-// ledgerMessage is the message of a *ledger.Error without its code, else err's text.
+// ledgerMessage is the message of a *errcode.Error without its code, else err's text.
 func ledgerMessage(err error) string {
-	var le *ledger.Error
+	var le *errcode.Error
 	if errors.As(err, &le) {
 		return le.Message
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/interchange"
 	"github.com/cloudledger/cloudledger/ledger"
@@ -47,7 +48,7 @@ the first request repeated.`,
 		RunE: action(func(cmd *cobra.Command, args []string) error {
 			from, err := calendar.ParseDate(effective)
 			if err != nil {
-				return inputErr(ledger.CodeInvalidDate, "effective-from", "must be a date YYYY-MM-DD, got %q", effective)
+				return inputErr(errcode.InvalidDate, "effective-from", "must be a date YYYY-MM-DD, got %q", effective)
 			}
 			bands, sum, err := readBands(args[0])
 			if err != nil {
@@ -161,14 +162,14 @@ func readBands(path string) ([]ledger.Band, string, error) {
 
 // parseBands decodes a band table file's content.
 func parseBands(path string, raw []byte) ([]ledger.Band, error) {
-	rowErr := func(line int, field string, code ledger.Code, format string, args ...any) error {
+	rowErr := func(line int, field string, code errcode.Code, format string, args ...any) error {
 		return &cliError{code: string(code), field: field, message: fmt.Sprintf("%s:%d: %s", path, line, fmt.Sprintf(format, args...)), exit: exitFailure}
 	}
 	r := csv.NewReader(bufio.NewReader(strings.NewReader(strings.TrimPrefix(string(raw), utf8BOM))))
 	r.FieldsPerRecord = len(bandColumns)
 	header, err := r.Read()
 	if err != nil || strings.Join(header, ",") != strings.Join(bandColumns, ",") {
-		return nil, rowErr(1, "header", ledger.CodeMalformed, "want the header %s", strings.Join(bandColumns, ","))
+		return nil, rowErr(1, "header", errcode.Malformed, "want the header %s", strings.Join(bandColumns, ","))
 	}
 	var bands []ledger.Band
 	for {
@@ -177,14 +178,14 @@ func parseBands(path string, raw []byte) ([]ledger.Band, error) {
 			break
 		}
 		if err != nil {
-			return nil, rowErr(interchange.CSVErrorLine(err), "", ledger.CodeMalformed, "%v", err)
+			return nil, rowErr(interchange.CSVErrorLine(err), "", errcode.Malformed, "%v", err)
 		}
 		line, _ := r.FieldPos(0) // safe: rec has its fields
 		var b ledger.Band
 		for i, into := range []*decimal.Decimal{&b.MinScore, &b.MaxScore, &b.Multiplier} {
 			d, err := ledger.ParseDecimal(strings.TrimSpace(rec[i]))
 			if err != nil {
-				return nil, rowErr(line, bandColumns[i], ledger.CodeInvalidBandTable, "%q is not a number", rec[i])
+				return nil, rowErr(line, bandColumns[i], errcode.InvalidBandTable, "%q is not a number", rec[i])
 			}
 			*into = d
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/ledger"
 )
@@ -105,10 +106,10 @@ ordinary. The file is checked locally before it is sent.`,
 
 func checkCalendarArgs(field, date string, n int) error {
 	if _, err := calendar.ParseDate(date); err != nil {
-		return inputErr(ledger.CodeInvalidDate, field, "must be a date YYYY-MM-DD, got %q", date)
+		return inputErr(errcode.InvalidDate, field, "must be a date YYYY-MM-DD, got %q", date)
 	}
 	if n < 1 || n > maxWorkingDays {
-		return inputErr(ledger.CodeInvalidValue, "working-days", "must be 1 to %d, got %d", maxWorkingDays, n)
+		return inputErr(errcode.InvalidValue, "working-days", "must be 1 to %d, got %d", maxWorkingDays, n)
 	}
 	return nil
 }
@@ -136,7 +137,7 @@ func calendarLoadCommand(key, path string) (*v1.Command, int, error) {
 	}
 	s, err := calendar.ParseYearSchedule(data)
 	if err != nil {
-		return nil, 0, &cliError{code: string(ledger.CodeInvalidValue), message: path + ": " + err.Error(), exit: exitFailure}
+		return nil, 0, &cliError{code: string(errcode.InvalidValue), message: path + ": " + err.Error(), exit: exitFailure}
 	}
 	lc := ledger.Command{Key: key, Body: &ledger.LoadCalendar{Schedule: s}}
 	if verr := ledger.ValidateCommand(lc); verr != nil {

@@ -9,8 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
-	"github.com/cloudledger/cloudledger/ledger"
 	"github.com/cloudledger/cloudledger/rating"
 )
 
@@ -37,14 +37,14 @@ computes (linearizable); --stale asks the addressed node.`,
 			}
 			f, err := calendar.ParseDate(from)
 			if err != nil {
-				return inputErr(ledger.CodeInvalidDate, "from", "must be a date YYYY-MM-DD, got %q", from)
+				return inputErr(errcode.InvalidDate, "from", "must be a date YYYY-MM-DD, got %q", from)
 			}
 			t, err := calendar.ParseDate(to)
 			if err != nil {
-				return inputErr(ledger.CodeInvalidDate, "to", "must be a date YYYY-MM-DD, got %q", to)
+				return inputErr(errcode.InvalidDate, "to", "must be a date YYYY-MM-DD, got %q", to)
 			}
 			if t.Before(f) {
-				return inputErr(ledger.CodeInvalidRange, "to", "the range ends %s before it starts %s", t, f)
+				return inputErr(errcode.InvalidRange, "to", "the range ends %s before it starts %s", t, f)
 			}
 			res, err := call(cmd.Context(), g, readPolicy, "charges",
 				&v1.ChargesRequest{From: f.String(), To: t.String(), Department: department, Provider: provider},

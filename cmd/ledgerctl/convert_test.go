@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/interchange"
 	"github.com/cloudledger/cloudledger/ledger"
@@ -35,7 +36,7 @@ func fromProto(t *testing.T, c *v1.Command) ledger.Command {
 	t.Helper()
 	fields := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 	out := ledger.Command{Key: c.GetKey()}
-	var err *ledger.Error
+	var err *errcode.Error
 	switch b := c.GetBody().(type) {
 	case *v1.Command_Event:
 		e := b.Event

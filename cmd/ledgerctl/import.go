@@ -14,9 +14,9 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/interchange"
-	"github.com/cloudledger/cloudledger/ledger"
 )
 
 // Limits of an import (TIGER_STYLE: named).
@@ -175,7 +175,7 @@ func rowErrorLines(path string, local []*interchange.RowError, remote []*v1.Erro
 
 // detailRowError is the ledger's verdict on an imported row, as a row error of the file.
 func detailRowError(path string, d *v1.ErrorDetail) *interchange.RowError {
-	return &interchange.RowError{File: path, Line: int(d.GetLine()), Field: d.GetField(), Code: ledger.Code(d.GetCode()), Message: d.GetMessage()}
+	return &interchange.RowError{File: path, Line: int(d.GetLine()), Field: d.GetField(), Code: errcode.Code(d.GetCode()), Message: d.GetMessage()}
 }
 
 // validate is pass 1: decode the whole file, collecting every bad row, and stream the good
@@ -234,7 +234,7 @@ func (im *importer) validateOn(ctx context.Context, ep *endpoint) (*validation, 
 		}
 		pc, err := toProto(row.Command, row.Line)
 		if err != nil {
-			v.addLocal(&interchange.RowError{File: im.path, Line: row.Line, Code: ledger.CodeInternal, Message: err.Error()})
+			v.addLocal(&interchange.RowError{File: im.path, Line: row.Line, Code: errcode.Internal, Message: err.Error()})
 			continue
 		}
 		v.rows++

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/interchange"
 	"github.com/cloudledger/cloudledger/ledger"
@@ -43,10 +44,10 @@ listed as FILE:LINE: FIELD: CODE: MESSAGE. Exit status 0 only when every line ma
 			}
 			m, err := calendar.ParseMonth(month)
 			if err != nil {
-				return inputErr(ledger.CodeInvalidValue, "month", "must be a month YYYY-MM, got %q", month)
+				return inputErr(errcode.InvalidValue, "month", "must be a month YYYY-MM, got %q", month)
 			}
 			if tol, err := ledger.ParseDecimal(tolerance); err != nil || tol.IsNegative() {
-				return inputErr(ledger.CodeInvalidQuantity, "tolerance", "must be a non-negative decimal, got %q", tolerance)
+				return inputErr(errcode.InvalidQuantity, "tolerance", "must be a non-negative decimal, got %q", tolerance)
 			}
 			fileFormat, err := interchange.FormatFor(args[0])
 			if err != nil {

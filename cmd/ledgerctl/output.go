@@ -7,17 +7,17 @@ import (
 	"io"
 	"strings"
 
-	"github.com/cloudledger/cloudledger/ledger"
+	"github.com/cloudledger/cloudledger/errcode"
 )
 
 // Codes of failures that happen around the ledger rather than in it. The first four are
 // the ledger's own infrastructure codes, so the CLI and the API print the same word.
 const (
-	codeUnauthenticated = string(ledger.CodeUnauthenticated)
-	codeRequestTooLarge = string(ledger.CodeRequestTooLarge)
-	codeUnavailable     = string(ledger.CodeUnavailable)
-	codeUnknownOutcome  = string(ledger.CodeUnknownOutcome)
-	codeInternal        = string(ledger.CodeInternal)
+	codeUnauthenticated = string(errcode.Unauthenticated)
+	codeRequestTooLarge = string(errcode.RequestTooLarge)
+	codeUnavailable     = string(errcode.Unavailable)
+	codeUnknownOutcome  = string(errcode.UnknownOutcome)
+	codeInternal        = string(errcode.Internal)
 	codeCanceled        = "canceled"
 	codeUsage           = "usage"
 	codeFile            = "file_error"      // an input file cannot be opened or read
@@ -63,7 +63,7 @@ func usageErr(format string, args ...any) *cliError {
 
 // inputErr is a bad value given on the command line for a field: exit status 2, with the
 // ledger's code for that kind of value (invalid_date, invalid_quantity …).
-func inputErr(code ledger.Code, field, format string, args ...any) *cliError {
+func inputErr(code errcode.Code, field, format string, args ...any) *cliError {
 	return &cliError{code: string(code), field: field, message: fmt.Sprintf(format, args...), exit: exitUsage}
 }
 

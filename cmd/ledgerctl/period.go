@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 	"github.com/cloudledger/cloudledger/ledger"
 )
 
@@ -35,7 +36,7 @@ ended (period_not_ended otherwise).`,
 func periodCommand(key, month string) (ledger.Command, error) {
 	m, err := calendar.ParseMonth(month)
 	if err != nil {
-		return ledger.Command{}, inputErr(ledger.CodeInvalidValue, "month", "must be a month YYYY-MM, got %q", month)
+		return ledger.Command{}, inputErr(errcode.InvalidValue, "month", "must be a month YYYY-MM, got %q", month)
 	}
 	c := ledger.Command{Key: key, Body: &ledger.ClosePeriod{Month: m}}
 	return c, checkCommand(c)

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 	"github.com/cloudledger/cloudledger/interchange"
 	"github.com/cloudledger/cloudledger/ledger"
 )
@@ -71,7 +72,7 @@ func extendCommand(key, resource, expires, requestedAt string) (ledger.Command, 
 		return ledger.Command{}, inputErr(perr.Code, flagName(perr.Field), "%s", perr.Message)
 	}
 	if e.Expires.IsZero() {
-		return ledger.Command{}, inputErr(ledger.CodeMissingField, "expires", "the new expiry is required")
+		return ledger.Command{}, inputErr(errcode.MissingField, "expires", "the new expiry is required")
 	}
 	c := ledger.Command{Key: key, Body: e}
 	if err := ledger.ValidateCommand(c); err != nil {
