@@ -7,20 +7,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
 
 	"github.com/cloudledger/cloudledger/errcode"
-	"github.com/cloudledger/cloudledger/ledger"
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 )
 
-// Row is one decoded row: the physical line it starts on and its command, which has passed
-// ledger.ValidateCommand; for KindInvoice, its invoice line instead.
+// Row is one decoded row: the physical line it starts on and its command as the API carries
+// it (the row's fields, trimmed, and its idempotency key); for KindInvoice, its invoice line
+// instead. The ledger parses and validates the fields (apimap), so that a value means the
+// same thing whether it came from a file, a Kafka record or an RPC.
 type Row struct {
 	Line    int
-	Command ledger.Command
-	Invoice *InvoiceLine
+	Command *v1.Command
+	Invoice *v1.InvoiceLine
 }
 
 // Decoder streams the rows of one interchange file. It holds one row at a time, never the
@@ -136,33 +139,50 @@ func (d *Decoder) Next() (Row, *RowError, bool) {
 	return d.nextJSONL()
 }
 
-// row builds, keys and validates the command of the row at line whose fields d.get serves.
+// row builds and keys the command of the row at line whose fields d.get serves.
 func (d *Decoder) row(line int) (Row, *RowError, bool) {
+	get := func(name string) string { return strings.TrimSpace(d.get(name)) }
 	if d.kind == KindInvoice {
-		l, err := ParseInvoiceLine(d.get)
-		if err != nil {
-			return Row{}, d.errAt(line, err), true
-		}
-		return Row{Line: line, Invoice: l}, nil, true
+		return Row{Line: line, Invoice: &v1.InvoiceLine{Line: apiLine(line), Month: get("month"), Department: get("department"),
+			Project: get("project"), Item: get("item"), Amount: get("amount")}}, nil, true
 	}
-	cmd := ledger.Command{}
+	cmd := &v1.Command{Line: apiLine(line)}
 	if d.kind.isMasterData() {
 		cmd.Key = string(d.kind) + ":" + d.fileID + ":" + strconv.Itoa(line)
-	} else if cmd.Key = strings.TrimSpace(d.get("key")); cmd.Key == "" {
+	} else if cmd.Key = get("key"); cmd.Key == "" {
 		if d.recordKey == "" {
 			return Row{}, d.errAt(line, errf(errcode.MissingField, "key", "an idempotency key is required")), true
 		}
 		cmd.Key = d.recordKey
 	}
-	body, err := parseBody(d.kind, d.get)
-	if err != nil {
-		return Row{}, d.errAt(line, err), true
-	}
-	cmd.Body = body
-	if err := ledger.ValidateCommand(cmd); err != nil {
-		return Row{}, d.errAt(line, err), true
+	switch d.kind {
+	case KindEvents:
+		cmd.Body = &v1.Command_Event{Event: &v1.Event{Op: get("op"), Time: get("time"), Department: get("department"), Project: get("project"),
+			Provider: get("provider"), Resource: get("resource"), Item: get("item"), Kind: get("kind"), Quantity: get("quantity"), Expires: get("expires")}}
+	case KindDepartments:
+		cmd.Body = &v1.Command_Department{Department: &v1.Department{Department: get("department"), Name: get("name"), Parent: get("parent"), Funding: get("funding")}}
+	case KindProviders:
+		cmd.Body = &v1.Command_Provider{Provider: &v1.Provider{Provider: get("provider"), Name: get("name"), ContractStart: get("contract_start"), ContractEnd: get("contract_end")}}
+	case KindProjects:
+		cmd.Body = &v1.Command_ProjectQuota{ProjectQuota: &v1.ProjectQuota{Project: get("project"), Department: get("department"), Name: get("name"),
+			QuotaClass: get("quota_class"), Quota: get("quota")}}
+	case KindCatalog:
+		cmd.Body = &v1.Command_CatalogPrice{CatalogPrice: &v1.CatalogPrice{Item: get("item"), Name: get("name"), Category: get("category"), Unit: get("unit"),
+			Billing: get("billing"), QuotaClass: get("quota_class"), Price: get("price"), Provider: get("provider"), EffectiveFrom: get("effective_from"), Proration: get("proration")}}
+	case KindEvaluations:
+		cmd.Body = &v1.Command_Evaluation{Evaluation: &v1.Evaluation{Provider: get("provider"), From: get("from"), To: get("to"), Score: get("score")}}
+	default:
+		return Row{}, d.errAt(line, errf(errcode.Malformed, "", "unknown kind %s", echo(string(d.kind)))), true
 	}
 	return Row{Line: line, Command: cmd}, nil, true
+}
+
+// apiLine is a row's line as the API carries it.
+func apiLine(line int) uint32 {
+	if line <= 0 {
+		return 0
+	}
+	return uint32(min(int64(line), math.MaxUint32))
 }
 
 func (d *Decoder) errAt(line int, err *errcode.Error) *RowError { return rowErr(d.name, line, err) }

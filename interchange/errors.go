@@ -65,7 +65,9 @@ func rowErr(file string, line int, err *errcode.Error) *RowError {
 	return &RowError{File: file, Line: line, Field: err.Field, Code: err.Code, Message: err.Message}
 }
 
-// echo quotes user input for an error message, capped at MaxEcho characters.
+// Echo quotes user input for an error message, capped at MaxEcho characters.
+func Echo(s string) string { return echo(s) }
+
 func echo(s string) string {
 	if utf8.RuneCountInString(s) <= MaxEcho {
 		return strconv.Quote(s)

@@ -100,3 +100,14 @@ func (k Kind) isMasterData() bool { return k != KindEvents && k != KindInvoice }
 
 // numericFields may be JSON numbers in JSON lines (their exact text is kept).
 var numericFields = map[string]bool{"quantity": true, "price": true, "quota": true, "score": true, "amount": true}
+
+// The columns of the files CloudLedger writes (SPEC.md, Rating and Settlement). They are
+// declared here, with the files it reads, so that the ledger and ledgerctl share them.
+var (
+	// ChargeColumns are charges.csv's.
+	ChargeColumns = []string{"month", "department", "project", "provider", "item", "billing", "quantity", "unit", "base_amount", "multiplier", "amount"}
+	// StatementColumns are a monthly statement CSV's.
+	StatementColumns = []string{"section", "department", "project", "provider", "item", "resource", "kind", "quantity", "base_amount", "amount"}
+	// ReconciliationColumns are an invoice reconciliation report CSV's.
+	ReconciliationColumns = []string{"outcome", "department", "project", "item", "invoiced", "rated", "difference", "invoice_line", "note"}
+)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/cloudledger/cloudledger/errcode"
-	"github.com/cloudledger/cloudledger/ledger"
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 )
 
 // RecordParser decodes single JSON-lines objects of one kind that arrive one at a time (a
@@ -30,24 +30,24 @@ func NewRecordParser(kind Kind) (*RecordParser, error) {
 // Parse decodes one record: a single JSON object, optionally followed by a newline. A
 // record without a "key" of its own gets defaultKey (for Kafka: derived from its topic,
 // partition and offset, so it is deterministic); an empty defaultKey makes "key" required.
-func (p *RecordParser) Parse(value []byte, defaultKey string) (ledger.Command, *errcode.Error) {
+func (p *RecordParser) Parse(value []byte, defaultKey string) (*v1.Command, *errcode.Error) {
 	p.d.recordKey = defaultKey
 	line := bytes.TrimSpace(value)
 	if len(line) > MaxRecordBytes {
-		return ledger.Command{}, errf(errcode.TooLarge, "", "a record longer than %d bytes", MaxRecordBytes)
+		return nil, errf(errcode.TooLarge, "", "a record longer than %d bytes", MaxRecordBytes)
 	}
 	if bytes.ContainsAny(line, "\r\n") {
-		return ledger.Command{}, errf(errcode.Malformed, "", "a record is one JSON object on one line")
+		return nil, errf(errcode.Malformed, "", "a record is one JSON object on one line")
 	}
 	if len(line) == 0 {
-		return ledger.Command{}, errf(errcode.Malformed, "", "an empty record")
+		return nil, errf(errcode.Malformed, "", "an empty record")
 	}
 	if perr := p.d.jsonl.parseObject(line, p.d.known); perr != nil {
-		return ledger.Command{}, perr
+		return nil, perr
 	}
 	row, rerr, _ := p.d.row(1)
 	if rerr != nil {
-		return ledger.Command{}, &errcode.Error{Code: rerr.Code, Field: rerr.Field, Message: rerr.Message, Index: -1}
+		return nil, &errcode.Error{Code: rerr.Code, Field: rerr.Field, Message: rerr.Message, Index: -1}
 	}
 	return row.Command, nil
 }

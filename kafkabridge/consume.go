@@ -9,8 +9,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/cloudledger/cloudledger/apimap"
 	"github.com/cloudledger/cloudledger/errcode"
-	"github.com/cloudledger/cloudledger/interchange"
 	"github.com/cloudledger/cloudledger/ledger"
 )
 
@@ -61,7 +61,7 @@ func (b *Bridge) consumeUntilGap(ctx context.Context, p int) (int64, bool) {
 		b.log.Error("kafka: set offset", "partition", p, "offset", next, "err", err)
 		return next, false
 	}
-	parser, err := interchange.NewRecordParser(interchange.KindEvents)
+	parser, err := apimap.NewEventRecordParser()
 	if err != nil {
 		panic(err) // events records have keys: a bug
 	}
@@ -212,7 +212,7 @@ func (b *Bridge) fetch(ctx context.Context, r *kafka.Reader) ([]kafka.Message, e
 
 // batchCommand decodes a batch read from offset from. A record that cannot be decoded is
 // carried as a dead letter with its code and reason; the state machine records it.
-func (b *Bridge) batchCommand(parser *interchange.RecordParser, p int, from int64, batch []kafka.Message) *ledger.AdvanceOffsets {
+func (b *Bridge) batchCommand(parser *apimap.EventRecordParser, p int, from int64, batch []kafka.Message) *ledger.AdvanceOffsets {
 	cmd := &ledger.AdvanceOffsets{Topic: b.cfg.UsageTopic, Partition: int32(p), From: from, Next: batch[len(batch)-1].Offset + 1,
 		Records: make([]ledger.KafkaRecord, 0, len(batch))}
 	for _, m := range batch {

@@ -7,7 +7,7 @@
 //
 // Adding a command: one file here declaring its type number, its Body (fields, encode,
 // decode, validate, apply) and one register call; a state it keeps is one entry of tables
-// (tables.go). Then the proto message and its mapping in server/mapping.go. Nothing else.
+// (tables.go). Then the proto message and its mapping in apimap/command.go. Nothing else.
 //
 // It must not import raftnode, net/http or anything that reads the clock: time arrives
 // inside commands (the leader stamps a proposal with its clock), so applying the same log

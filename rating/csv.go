@@ -3,10 +3,12 @@ package rating
 import (
 	"encoding/csv"
 	"io"
+
+	"github.com/cloudledger/cloudledger/interchange"
 )
 
 // Columns are the columns of charges.csv, in SPEC's order.
-var Columns = []string{"month", "department", "project", "provider", "item", "billing", "quantity", "unit", "base_amount", "multiplier", "amount"}
+var Columns = interchange.ChargeColumns
 
 // Record is a line as the strings of charges.csv: money with two places, the multiplier
 // with four, the quantity as it is (no float formatting anywhere).

@@ -5,6 +5,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/cloudledger/cloudledger/apimap"
 	"github.com/cloudledger/cloudledger/calendar"
 	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
@@ -43,9 +44,7 @@ func (h *ledgerService) Charges(ctx context.Context, req *connect.Request[v1.Cha
 		out.Unscored = append(out.Unscored, pu)
 	}
 	for i, l := range res.Lines {
-		r := l.Record()
-		out.Lines[i] = &v1.ChargeLine{Month: r[0], Department: r[1], Project: r[2], Provider: r[3], Item: r[4], Billing: r[5],
-			Quantity: r[6], Unit: r[7], BaseAmount: r[8], Multiplier: r[9], Amount: r[10], ProvisionalDays: uint32(l.ProvisionalDays)}
+		out.Lines[i] = apimap.ChargeLine(l)
 	}
 	return connect.NewResponse(out), nil
 }
@@ -68,9 +67,9 @@ func (h *ledgerService) BandTables(ctx context.Context, req *connect.Request[v1.
 	if err := h.s.readBarrier(ctx, req.Header()); err != nil {
 		return nil, toConnect(err)
 	}
-	out := &v1.BandTablesResponse{DefaultTable: fromBandTable(ledger.DefaultBandTable())}
+	out := &v1.BandTablesResponse{DefaultTable: apimap.BandTable(ledger.DefaultBandTable())}
 	for _, t := range h.s.ledger.BandTables() {
-		out.Tables = append(out.Tables, fromBandTable(t))
+		out.Tables = append(out.Tables, apimap.BandTable(t))
 	}
 	return connect.NewResponse(out), nil
 }

@@ -2,11 +2,11 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"connectrpc.com/connect"
 
+	"github.com/cloudledger/cloudledger/apimap"
 	"github.com/cloudledger/cloudledger/calendar"
 	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
@@ -40,7 +40,7 @@ func (h *ledgerService) Submit(ctx context.Context, req *connect.Request[v1.Subm
 	}
 	lr := ledger.Request{Actor: actorOf(req), Commands: make([]ledger.Command, len(cmds))}
 	for i, c := range cmds {
-		lc, err := toCommand(c)
+		lc, err := apimap.Command(c)
 		if err != nil {
 			err.Index = i
 			return nil, detailError(err, c.GetLine())
@@ -89,7 +89,7 @@ func (h *ledgerService) ValidateImport(ctx context.Context, stream *connect.Clie
 	for stream.Receive() {
 		for _, c := range stream.Msg().GetCommands() {
 			out.Rows++
-			lc, err := toCommand(c)
+			lc, err := apimap.Command(c)
 			if err != nil {
 				report(err, c.GetLine())
 				continue
@@ -164,9 +164,7 @@ func (h *ledgerService) ListLineItems(ctx context.Context, req *connect.Request[
 			out.NextSeq = li.Seq
 			return false
 		}
-		body, _ := json.Marshal(li.Body)
-		out.Items = append(out.Items, &v1.LineItem{Seq: li.Seq, RaftIndex: li.RaftIndex, Key: li.Key, Actor: li.Actor,
-			RecordedAt: li.RecordedAt.Format(time.RFC3339Nano), Type: ledger.TypeName(li.Body.Type()), BodyJson: string(body), Hash: li.Hash.String()})
+		out.Items = append(out.Items, apimap.LineItem(li))
 		return true
 	})
 	if err != nil {

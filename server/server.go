@@ -2,31 +2,23 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/cloudledger/cloudledger/calendar"
 	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
 	"github.com/cloudledger/cloudledger/kafkabridge"
 	"github.com/cloudledger/cloudledger/ledger"
 	"github.com/cloudledger/cloudledger/raftnode"
-	"github.com/cloudledger/cloudledger/settlement"
 )
 
 // Config is what ledgerd's flags set.
@@ -70,9 +62,6 @@ type Server struct {
 	// URL is the base URL this node serves the API on.
 	URL string
 }
-
-// TokenFile is where the admin token is written inside the data dir.
-const TokenFile = "admin.token"
 
 // Start opens the state, starts Raft and serves the API. It returns once the API listens.
 func Start(cfg Config) (*Server, error) {
@@ -177,117 +166,6 @@ func raftStateExists(dir string) bool {
 	return err == nil
 }
 
-// prepareToken returns the admin token this node installs (bootstrap) or presents (join).
-// On first start it is written to DIR/admin.token with mode 0600.
-func (s *Server) prepareToken(fresh bool) (string, error) {
-	path := filepath.Join(s.cfg.DataDir, TokenFile)
-	if raw, err := os.ReadFile(path); err == nil {
-		tok := strings.TrimSpace(string(raw))
-		if s.cfg.Token != "" && s.cfg.Token != tok {
-			s.log.Warn("--token differs from the token file; the ledger keeps the token it was bootstrapped with", "file", path)
-		}
-		return tok, nil
-	}
-	tok := s.cfg.Token
-	if tok == "" {
-		if s.cfg.Join != "" {
-			return "", fmt.Errorf("joining a cluster needs the cluster's admin token (--token or CLOUDLEDGER_TOKEN)")
-		}
-		var b [24]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return "", err
-		}
-		tok = hex.EncodeToString(b[:])
-	}
-	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
-		return "", err
-	}
-	s.log.Info("admin token written", "path", path)
-	return tok, nil
-}
-
-func tokenHash(tok string) string {
-	h := sha256.Sum256([]byte(tok))
-	return hex.EncodeToString(h[:])
-}
-
-// installTokenLoop installs the admin token on a cluster bootstrapped by this node as soon
-// as it leads, independent of the tick interval (with --tick-interval 1h the API would
-// otherwise refuse every call for an hour). It ends once the ledger holds a token.
-func (s *Server) installTokenLoop(ctx context.Context, token string) {
-	t := time.NewTicker(tokenInstallPoll)
-	defer t.Stop()
-	for s.ledger.AdminTokenSHA256() == "" {
-		if s.node.IsLeader() {
-			req := ledger.Request{Actor: "system", Commands: []ledger.Command{{Key: "admin-token/bootstrap", Body: &ledger.SetAdminToken{TokenSHA256: tokenHash(token)}}}}
-			if _, _, err := s.prop.submit(ctx, req); err != nil {
-				s.log.Warn("installing admin token", "err", err)
-			}
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// tokenInstallPoll is how often a bootstrapping node checks whether it leads yet.
-const tokenInstallPoll = 50 * time.Millisecond
-
-// leaderLoop runs on every node and acts while this node leads: it proposes a tick whenever
-// a resource's expiry has passed.
-func (s *Server) leaderLoop(ctx context.Context) {
-	t := time.NewTicker(s.cfg.TickInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if !s.node.IsLeader() {
-			continue
-		}
-		// An import of history sent in several requests must not see its resources expire
-		// between them (an expand dated before the expiry would then be refused), so expiry
-		// ticks wait until imports have been quiet for ImportQuietPeriod.
-		if time.Since(time.Unix(0, s.lastImport.Load())) < ImportQuietPeriod {
-			continue
-		}
-		if next := s.ledger.NextExpiry(); !next.IsZero() && !next.After(s.cfg.Now()) {
-			if _, _, err := s.prop.submit(ctx, ledger.Request{Actor: "system", Commands: []ledger.Command{{Body: &ledger.Tick{}}}}); err != nil {
-				s.log.Warn("expiry tick", "err", err)
-			}
-		}
-	}
-}
-
-// ImportQuietPeriod is how long expiry ticks wait after the last import activity.
-const ImportQuietPeriod = 30 * time.Second
-
-// markImport notes import activity (a validation, or a request of many commands).
-func (s *Server) markImport() { s.lastImport.Store(time.Now().UnixNano()) }
-
-// FlushInterval is how often applied line items are committed to the bbolt state file
-// (one transaction and fsync for everything applied since the last flush; the Raft log
-// already holds them durably).
-const FlushInterval = 10 * time.Millisecond
-
-func (s *Server) flushLoop(ctx context.Context) {
-	t := time.NewTicker(FlushInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			s.ledger.Flush()
-		}
-	}
-}
-
 // Close stops the node: API, proposer, Raft, state file.
 func (s *Server) Close() error {
 	s.closeMu.Lock()
@@ -321,110 +199,10 @@ func (s *Server) routes() http.Handler {
 	mux.Handle(path, h)
 	path, h = cloudledgerv1connect.NewClusterServiceHandler(&clusterService{s: s}, opts...)
 	mux.Handle(path, h)
-	mux.HandleFunc("/kafka", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		rep := kafkabridge.Report{}
-		if s.bridge != nil {
-			rep = s.bridge.Report()
-		}
-		_ = json.NewEncoder(w).Encode(rep)
-	})
-	mux.HandleFunc("POST /kafka/skip", func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			Partition int   `json:"partition"`
-			To        int64 `json:"to"`
-		}
-		if err := s.checkToken(r); err != nil {
-			writeErr(w, r, err)
-			return
-		}
-		switch {
-		case s.bridge == nil:
-			http.Error(w, "kafka is not configured", http.StatusNotFound)
-		case !s.node.IsLeader():
-			_, _, leaderURL := s.node.Leader()
-			http.Error(w, "not the leader; ask "+leaderURL, http.StatusConflict)
-		case json.NewDecoder(io.LimitReader(r.Body, 1<<10)).Decode(&req) != nil || req.Partition < 0 || req.To < 0:
-			http.Error(w, `want {"partition": N, "to": OFFSET}`, http.StatusBadRequest)
-		default:
-			if err := s.bridge.Skip(r.Context(), req.Partition, req.To); err != nil {
-				http.Error(w, err.Error(), http.StatusConflict)
-				return
-			}
-			_ = json.NewEncoder(w).Encode(s.bridge.Report())
-		}
-	})
+	s.kafkaRoutes(mux)
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		leaderID, _, _ := s.node.Leader()
 		fmt.Fprintf(w, "ok node=%s leader=%s applied=%d\n", s.cfg.NodeID, leaderID, s.node.AppliedIndex())
 	})
 	return s.withLimits(s.withAuth(s.withForwarding(mux)))
-}
-
-// DeadlineCheckInterval is how often the leader checks the settlement deadline.
-const DeadlineCheckInterval = time.Hour
-
-// deadlineLoop logs a warning on the leader while a settlement year has fewer than
-// settlement.WarnWorkingDays working days left before 30 September and is not submitted
-// (the same warning `settle status` shows).
-func (s *Server) deadlineLoop(ctx context.Context) {
-	t := time.NewTimer(30 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		t.Reset(DeadlineCheckInterval)
-		if !s.node.IsLeader() {
-			continue
-		}
-		data, err := s.ledger.View(ledger.ViewFilter{MasterDataOnly: true})
-		if err != nil || data.Clock.IsZero() {
-			continue
-		}
-		for _, year := range deadlineYears(data) {
-			st, err := settlement.YearStatus(data, s.ledger.Calendar(), year, false)
-			if err != nil {
-				s.log.Warn("settlement deadline check", "year", year, "err", err)
-				continue
-			}
-			if st.Warning != "" {
-				s.log.Warn("settlement deadline", "year", year, "state", st.State, "working_days_left", st.WorkingDaysLeft, "warning", st.Warning)
-			}
-		}
-	}
-}
-
-// deadlineYears are the settlement years whose deadline the leader watches: the year of the
-// ledger's clock, and last year's while it has been run but not submitted (an overdue year
-// stays overdue after New Year) or while its deadline is still ahead (a window ending in
-// September or later is due the next year).
-func deadlineYears(d *ledger.View) []int {
-	year := d.Clock.Year()
-	last := d.Settlements[year-1]
-	if last != nil && (last.State == ledger.SettlementSubmitted || last.State == ledger.SettlementPaid) {
-		return []int{year}
-	}
-	_, to := settlement.Window(d, year-1)
-	if last != nil || !settlement.Deadline(to).Before(calendar.DateOf(d.Clock)) {
-		return []int{year - 1, year}
-	}
-	return []int{year}
-}
-
-// kafkaNode gives the Kafka bridge leadership and one-entry proposals.
-type kafkaNode struct{ s *Server }
-
-func (k kafkaNode) IsLeader() bool { return k.s.node.IsLeader() }
-
-func (k kafkaNode) Ready(ctx context.Context) error { return k.s.node.LinearizableRead(ctx) }
-
-func (k kafkaNode) Propose(ctx context.Context, reqs []ledger.Request) ([]ledger.RequestResult, error) {
-	res, _, err := k.s.prop.apply(ctx, &ledger.Proposal{RecordedAt: k.s.cfg.Now(), Requests: reqs})
-	if err != nil {
-		return nil, err
-	}
-	return res.Requests, nil
 }

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"connectrpc.com/connect"
 
+	"github.com/cloudledger/cloudledger/apimap"
 	"github.com/cloudledger/cloudledger/calendar"
 	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
@@ -18,69 +18,12 @@ import (
 	"github.com/cloudledger/cloudledger/settlement"
 )
 
-// auditAttempts bounds recomputing an audit whose figures went stale while it was proposed
-// (a tick or another write landed in between).
-const auditAttempts = 3
-
+// Settle runs the settlement workflow (settlement.Advance) on this node's ledger.
 func (h *ledgerService) Settle(ctx context.Context, req *connect.Request[v1.SettleRequest]) (*connect.Response[v1.SettleResponse], error) {
 	year := int(req.Msg.GetYear())
-	var body ledger.Body
-	switch req.Msg.GetAction() {
-	case "run":
-		body = &ledger.SettlementRun{Year: year}
-	case "submit":
-		body = &ledger.SettlementAdvance{Year: year, To: ledger.SettlementSubmitted}
-	case "pay":
-		body = &ledger.SettlementAdvance{Year: year, To: ledger.SettlementPaid}
-	case "audit":
-	default:
-		return nil, detailError(errcode.Errf(errcode.InvalidValue, "action", "action is run, audit, submit or pay, not %q", req.Msg.GetAction()), 0)
-	}
-	var item ledger.ItemResult
-	for attempt := 1; ; attempt++ {
-		if body == nil || req.Msg.GetAction() == "audit" {
-			// The leader computes the figures from everything committed (linearizable).
-			if err := h.s.node.LinearizableRead(ctx); err != nil {
-				return nil, toConnect(err)
-			}
-			data, err := h.s.ledger.View(ledger.ViewFilter{})
-			if err != nil {
-				return nil, toConnect(err)
-			}
-			if y := data.Settlements[year]; y != nil && y.State != ledger.SettlementDraft {
-				// Audited already (a retry whose first attempt committed, or a second
-				// audit): the figures stand, as a second submit or run changes nothing.
-				break
-			}
-			audit, blockers, err := settlement.Prepare(data, year)
-			if err != nil {
-				return nil, toConnect(err)
-			}
-			if len(blockers) > 0 {
-				return nil, detailError(settlement.BlockedError(year, blockers), 0)
-			}
-			body = audit
-		}
-		key := fmt.Sprintf("settle/%d/%s", year, req.Msg.GetAction())
-		if a, ok := body.(*ledger.SettlementAudit); ok {
-			key += "/" + a.AtHead // figures computed at another head are another command
-		}
-		cmd := ledger.Command{Key: key, Body: body}
-		if err := ledger.ValidateCommand(cmd); err != nil {
-			return nil, detailError(err, 0)
-		}
-		res, _, err := h.s.prop.submit(ctx, ledger.Request{Actor: actorOf(req), Commands: []ledger.Command{cmd}})
-		if err != nil {
-			return nil, toConnect(err)
-		}
-		if res.Err != nil {
-			if res.Err.Code == errcode.StaleFigures && attempt < auditAttempts {
-				continue
-			}
-			return nil, detailError(res.Err, 0)
-		}
-		item = res.Items[0]
-		break
+	item, err := settlement.Advance(ctx, settleNode{h.s}, actorOf(req), year, req.Msg.GetAction())
+	if err != nil {
+		return nil, toConnect(err)
 	}
 	st, err := h.s.settleStatus(year, false)
 	if err != nil {
@@ -88,6 +31,18 @@ func (h *ledgerService) Settle(ctx context.Context, req *connect.Request[v1.Sett
 	}
 	unchanged := item.Unchanged || item.Duplicate || item.Seq == 0
 	return connect.NewResponse(&v1.SettleResponse{Status: st, Seq: item.Seq, Unchanged: unchanged}), nil
+}
+
+// settleNode is the server as the settlement workflow sees it.
+type settleNode struct{ s *Server }
+
+func (n settleNode) Barrier(ctx context.Context) error { return n.s.node.LinearizableRead(ctx) }
+
+func (n settleNode) View(f ledger.ViewFilter) (*ledger.View, error) { return n.s.ledger.View(f) }
+
+func (n settleNode) Submit(ctx context.Context, r ledger.Request) (ledger.RequestResult, error) {
+	res, _, err := n.s.prop.submit(ctx, r)
+	return res, err
 }
 
 func (h *ledgerService) SettleStatus(ctx context.Context, req *connect.Request[v1.SettleStatusRequest]) (*connect.Response[v1.SettleStatusResponse], error) {
@@ -201,30 +156,12 @@ func (h *ledgerService) InvoiceReconcile(ctx context.Context, req *connect.Reque
 	if err != nil || tolerance.IsNegative() {
 		return nil, detailError(errcode.Errf(errcode.InvalidQuantity, "tolerance", "a tolerance is a non-negative decimal, not %q", m.GetTolerance()), 0)
 	}
-	if len(m.GetLines()) > settlement.MaxInvoiceLines {
-		return nil, detailError(errcode.Errf(errcode.TooLarge, "lines", "at most %d invoice lines", settlement.MaxInvoiceLines), 0)
+	lines, bad := apimap.InvoiceLines(m.GetLines(), month)
+	if len(bad) > 0 {
+		return nil, invoiceLinesError(bad)
 	}
-	// The client parsed the file (settlement.ParseInvoice); what reaches the ledger is
-	// checked again here.
-	lines := make([]settlement.InvoiceLine, len(m.GetLines()))
-	seen := make(map[[3]string]bool, len(m.GetLines()))
-	for i, l := range m.GetLines() {
-		for _, f := range []struct{ field, v string }{{"department", l.GetDepartment()}, {"project", l.GetProject()}, {"item", l.GetItem()}} {
-			if err := ledger.CheckID(f.field, f.v); err != nil {
-				err.Message = fmt.Sprintf("line %d: %s", l.GetLine(), err.Message)
-				return nil, detailError(err, l.GetLine())
-			}
-		}
-		k := [3]string{l.GetDepartment(), l.GetProject(), l.GetItem()}
-		if seen[k] {
-			return nil, detailError(errcode.Errf(errcode.DuplicateLine, "item", "line %d: %s/%s/%s is on the invoice twice", l.GetLine(), k[0], k[1], k[2]), l.GetLine())
-		}
-		seen[k] = true
-		amount, err := ledger.ParseDecimal(l.GetAmount())
-		if err != nil {
-			return nil, detailError(errcode.Errf(errcode.InvalidQuantity, "amount", "line %d: an amount is a plain decimal, not %q", l.GetLine(), l.GetAmount()), l.GetLine())
-		}
-		lines[i] = settlement.InvoiceLine{Line: int(l.GetLine()), Department: l.GetDepartment(), Project: l.GetProject(), Item: l.GetItem(), Amount: amount}
+	if m.GetCheckOnly() {
+		return connect.NewResponse(&v1.InvoiceReconcileResponse{}), nil
 	}
 	if err := h.s.node.LinearizableRead(ctx); err != nil {
 		return nil, toConnect(err)
@@ -254,11 +191,7 @@ func (h *ledgerService) InvoiceReconcile(ctx context.Context, req *connect.Reque
 	if pr.Err != nil {
 		return nil, detailError(pr.Err, 0)
 	}
-	raw, err := json.Marshal(rep)
-	if err != nil {
-		return nil, toConnect(err)
-	}
-	return connect.NewResponse(&v1.InvoiceReconcileResponse{ReportJson: raw, AllMatch: rep.AllMatch(), Seq: pr.Items[0].Seq}), nil
+	return connect.NewResponse(&v1.InvoiceReconcileResponse{Report: apimap.ReconciliationReport(rep), AllMatch: rep.AllMatch(), Seq: pr.Items[0].Seq}), nil
 }
 
 func orDefault(s, def string) string {
@@ -290,4 +223,17 @@ func (h *ledgerService) InvoiceHistory(ctx context.Context, req *connect.Request
 		}
 	}
 	return connect.NewResponse(out), nil
+}
+
+// invoiceLinesError is one error carrying a detail per bad invoice line (the first line's
+// code is the error's).
+func invoiceLinesError(bad []apimap.LineError) *connect.Error {
+	first := bad[0].Err
+	ce := connect.NewError(connectCode(first.Code), fmt.Errorf("%d bad invoice lines; the first: line %d: %s", len(bad), bad[0].Line, first.Error()))
+	for _, b := range bad {
+		if d, err := connect.NewErrorDetail(&v1.ErrorDetail{Code: string(b.Err.Code), Field: b.Err.Field, Message: b.Err.Message, Index: -1, Line: b.Line}); err == nil {
+			ce.AddDetail(d)
+		}
+	}
+	return ce
 }

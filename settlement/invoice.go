@@ -2,16 +2,12 @@ package settlement
 
 import (
 	"cmp"
-	"errors"
-	"fmt"
-	"io"
 	"slices"
 	"strings"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/cloudledger/cloudledger/calendar"
-	"github.com/cloudledger/cloudledger/errcode"
 	"github.com/cloudledger/cloudledger/interchange"
 	"github.com/cloudledger/cloudledger/ledger"
 	"github.com/cloudledger/cloudledger/rating"
@@ -23,74 +19,13 @@ var InvoiceColumns = interchange.Columns(interchange.KindInvoice)
 // MaxInvoiceLines bounds an invoice.
 const MaxInvoiceLines = 200_000
 
-// errcode.DuplicateLine is an invoice line whose (department, project, item) came before.
-
-// InvoiceLine is one line of an invoice.
+// InvoiceLine is one line of an invoice, parsed (apimap.InvoiceLines).
 type InvoiceLine struct {
 	Line       int
 	Department string
 	Project    string
 	Item       string
 	Amount     decimal.Decimal
-}
-
-// maxInvoiceErrors stops listing the bad lines of a file that is plainly not an invoice.
-const maxInvoiceErrors = 100
-
-// ParseInvoice reads an invoice for month in the interchange format (a CSV with the header
-// of InvoiceColumns, or JSON lines with those fields), through the interchange decoder: every
-// bad line is reported as FILE:LINE: FIELD: CODE: MESSAGE (a malformed amount, another
-// month, a duplicate line, a missing field), and any bad line rejects the file.
-func ParseInvoice(name string, r io.Reader, format interchange.Format, month calendar.Month) ([]InvoiceLine, []*interchange.RowError) {
-	dec, err := interchange.NewDecoder(interchange.KindInvoice, name, r, format, "")
-	if err != nil {
-		var re *interchange.RowError
-		if !errors.As(err, &re) {
-			re = &interchange.RowError{File: name, Line: 1, Code: errcode.Malformed, Message: err.Error()}
-		}
-		return nil, []*interchange.RowError{re}
-	}
-	var lines []InvoiceLine
-	var errs []*interchange.RowError
-	bad := func(line int, field string, code errcode.Code, format string, args ...any) {
-		errs = append(errs, &interchange.RowError{File: name, Line: line, Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
-	}
-	seen := map[[3]string]int{}
-	for {
-		row, rerr, ok := dec.Next()
-		if !ok {
-			break
-		}
-		if len(errs) == maxInvoiceErrors {
-			line := row.Line
-			if rerr != nil {
-				line = rerr.Line
-			}
-			bad(line, "", errcode.TooLarge, "more than %d bad lines: the rest of the file is not checked", maxInvoiceErrors)
-			break
-		}
-		if rerr != nil {
-			errs = append(errs, rerr)
-			continue
-		}
-		if len(lines)+len(errs) >= MaxInvoiceLines {
-			bad(row.Line, "", errcode.TooLarge, "more than %d lines", MaxInvoiceLines)
-			break
-		}
-		l := row.Invoice
-		if l.Month != month {
-			bad(row.Line, "month", errcode.InvalidValue, "the line is for %s, the invoice for %s", l.Month, month)
-			continue
-		}
-		k := [3]string{l.Department, l.Project, l.Item}
-		if first, dup := seen[k]; dup {
-			bad(row.Line, "item", errcode.DuplicateLine, "%s/%s/%s is already on line %d", l.Department, l.Project, l.Item, first)
-			continue
-		}
-		seen[k] = row.Line
-		lines = append(lines, InvoiceLine{Line: row.Line, Department: l.Department, Project: l.Project, Item: l.Item, Amount: l.Amount})
-	}
-	return lines, errs
 }
 
 // Outcome classifies a reconciliation line.
@@ -208,7 +143,7 @@ func (r *Report) Record(invoiceSHA256 string) ledger.Reconciliation {
 }
 
 // ReportColumns are the columns of the report CSV.
-var ReportColumns = []string{"outcome", "department", "project", "item", "invoiced", "rated", "difference", "invoice_line", "note"}
+var ReportColumns = interchange.ReconciliationColumns
 
 // Cells is a report line as CSV cells.
 func (l ReconLine) Cells() []string {

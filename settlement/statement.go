@@ -12,6 +12,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/interchange"
 	"github.com/cloudledger/cloudledger/ledger"
 	"github.com/cloudledger/cloudledger/rating"
 )
@@ -121,7 +122,7 @@ func maxHeldIn(ops []ledger.ResourceOp, m calendar.Month) decimal.Decimal {
 }
 
 // StatementColumns are the columns of the statement CSV.
-var StatementColumns = []string{"section", "department", "project", "provider", "item", "resource", "kind", "quantity", "base_amount", "amount"}
+var StatementColumns = interchange.StatementColumns
 
 // statementQuantityColumn is the first numeric column of a statement row; the amounts follow.
 const statementQuantityColumn = 7

@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+
 	"github.com/spf13/cobra"
 
 	"github.com/cloudledger/cloudledger/errcode"
-	"github.com/cloudledger/cloudledger/ledger"
 )
 
 func newApprovalCommand(g *globals) *cobra.Command {
@@ -26,11 +27,8 @@ and expansions that take the department's allocation A past 120 % of its quota a
 up to the ceiling. --ref is the approval document's reference, e.g. 经信审〔2025〕12号.`,
 		Args: cobra.NoArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			c, err := approvalCommand(g.keyFor("approval"), department, class, ceiling, ref)
-			if err != nil {
-				return err
-			}
-			return g.submitAndSay(cmd.Context(), "approval grant", c,
+			c := approvalCommand(g.keyFor("approval"), department, class, ceiling, ref)
+			return g.submitAndSay(cmd.Context(), "approval grant", c, approvalFlags,
 				fmt.Sprintf("%s %s/%s ≤ %s (%s)", g.l().h("审批", "approval"), department, class, ceiling, ref))
 		}),
 	}
@@ -46,49 +44,46 @@ up to the ceiling. --ref is the approval document's reference, e.g. 经信审〔
 	return cmd
 }
 
-// approvalCommand builds and checks a GrantApproval from command-line values.
-func approvalCommand(key, department, class, ceiling, ref string) (ledger.Command, error) {
-	d, err := ledger.ParseDecimal(ceiling)
-	if err != nil {
-		return ledger.Command{}, inputErr(errcode.InvalidQuantity, "ceiling", "%s", ledgerMessage(err))
-	}
-	c := ledger.Command{Key: key, Body: &ledger.GrantApproval{Department: department, QuotaClass: class, Ceiling: d, Ref: ref}}
-	return c, checkCommand(c)
+// approvalCommand is the GrantApproval of command-line values; the ledger checks them.
+func approvalCommand(key, department, class, ceiling, ref string) *v1.Command {
+	return &v1.Command{Key: key, Body: &v1.Command_ApprovalGrant{ApprovalGrant: &v1.ApprovalGrant{
+		Department: department, QuotaClass: class, Ceiling: ceiling, Ref: ref}}}
 }
 
-// ledgerMessage is the message of a *errcode.Error without its code, else err's text.
-func ledgerMessage(err error) string {
-	var le *errcode.Error
-	if errors.As(err, &le) {
-		return le.Message
-	}
-	return err.Error()
-}
-
-// checkCommand runs the ledger's stateless checks on a command built from flags: a bad
-// value is a usage error (exit 2), caught before any call.
-func checkCommand(c ledger.Command) error {
-	if err := ledger.ValidateCommand(c); err != nil {
-		field := err.Field
-		if field == "quota_class" {
-			field = "class" // the flag's name
-		}
-		return inputErr(err.Code, field, "%s", err.Message)
-	}
-	return nil
-}
+// approvalFlags names the flag of each field of a GrantApproval.
+var approvalFlags = map[string]string{"quota_class": "class"}
 
 // submitAndSay applies one command of a write command line and prints what it did:
-// "<what>: recorded as line item N".
-func (g *globals) submitAndSay(ctx context.Context, call string, c ledger.Command, what string) error {
-	pc, err := toProto(c, 0)
+// "<what>: recorded as line item N". The ledger checks the values; a value it refuses
+// without looking at its state (a bad number, a missing field) is a usage error (exit 2)
+// naming the flag (flags maps a field to its flag where the names differ).
+func (g *globals) submitAndSay(ctx context.Context, call string, c *v1.Command, flags map[string]string, what string) error {
+	r, err := g.submitOne(ctx, call, c)
 	if err != nil {
-		return err
-	}
-	r, err := g.submitOne(ctx, call, pc)
-	if err != nil {
-		return err
+		return flagError(err, flags)
 	}
 	_, err = fmt.Fprintf(g.stdout, "%s: %s\n", what, resultText(g.l(), r))
 	return err
+}
+
+// inputCodes are the codes of values refused for their shape alone.
+var inputCodes = map[string]bool{string(errcode.Malformed): true, string(errcode.MissingField): true, string(errcode.InvalidValue): true,
+	string(errcode.InvalidTime): true, string(errcode.InvalidDate): true, string(errcode.InvalidQuantity): true, string(errcode.TooLarge): true,
+	string(errcode.InvalidBandTable): true, string(errcode.InvalidScore): true}
+
+// flagError turns the ledger's refusal of a flag's value into a usage error naming the flag.
+func flagError(err error, flags map[string]string) error {
+	ce := callFailure(err)
+	if ce == nil {
+		errors.As(err, &ce)
+	}
+	if ce == nil || !inputCodes[ce.code] || ce.field == "" {
+		return err
+	}
+	out := *ce
+	if f, ok := flags[out.field]; ok {
+		out.field = f
+	}
+	out.exit = exitUsage
+	return &out
 }

@@ -19,8 +19,20 @@ import (
 	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/interchange"
-	"github.com/cloudledger/cloudledger/ledger"
 )
+
+// band is one row of a band table file: scores min ≤ s < max get the multiplier.
+type band struct{ min, max, mult decimal.Decimal }
+
+// plainDecimal reads a plain decimal number (no exponent). The ledger applies its own
+// limits to what it receives; this only catches what is not a number at all.
+func plainDecimal(s string) (decimal.Decimal, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || strings.ContainsAny(s, "eE") {
+		return decimal.Zero, fmt.Errorf("%q is not a plain decimal", s)
+	}
+	return decimal.NewFromString(s)
+}
 
 // bandColumns is the header of a band table file.
 var bandColumns = []string{"min_score", "max_score", "multiplier"}
@@ -60,11 +72,21 @@ the first request repeated.`,
 					return err
 				}
 			}
-			c := ledger.Command{Key: key, Body: &ledger.SetBandTable{Table: ledger.BandTable{EffectiveFrom: from, Bands: bands}}}
-			if err := ledger.ValidateCommand(c); err != nil {
-				return &cliError{code: string(err.Code), field: err.Field, message: args[0] + ": " + err.Message, exit: exitFailure}
+			bt := &v1.BandTable{EffectiveFrom: from.String()}
+			for _, b := range bands {
+				bt.Bands = append(bt.Bands, &v1.Band{MinScore: b.min.String(), MaxScore: b.max.String(), Multiplier: b.mult.String()})
 			}
-			return g.submitAndSay(cmd.Context(), "bands set", c, g.l().h("档位表", "band table")+" "+from.String())
+			c := &v1.Command{Key: key, Body: &v1.Command_BandTable{BandTable: bt}}
+			r, err := g.submitOne(cmd.Context(), "bands set", c)
+			if err != nil {
+				if ce := callFailure(err); ce != nil && inputCodes[ce.code] {
+					ce.message = args[0] + ": " + ce.message
+					return ce
+				}
+				return err
+			}
+			_, err = fmt.Fprintf(g.stdout, "%s: %s\n", g.l().h("档位表", "band table")+" "+from.String(), resultText(g.l(), r))
+			return err
 		}),
 	}
 	set.Flags().StringVar(&effective, "effective-from", "", "first day the table applies, YYYY-MM-DD (required)")
@@ -108,7 +130,7 @@ the first request repeated.`,
 
 // bandsKey is the idempotency key of setting bands from a date: "bands:DATE:FILESUM", and
 // when a different table is set for that date, ":after:" and that table's digest too.
-func (g *globals) bandsKey(ctx context.Context, from calendar.Date, bands []ledger.Band, sum string) (string, error) {
+func (g *globals) bandsKey(ctx context.Context, from calendar.Date, bands []band, sum string) (string, error) {
 	key := "bands:" + from.String() + ":" + sum
 	res, err := call(ctx, g, readPolicy, "bands set", &v1.BandTablesRequest{},
 		func(ep *endpoint) rpc[v1.BandTablesRequest, v1.BandTablesResponse] { return ep.ledger.BandTables })
@@ -127,7 +149,7 @@ func (g *globals) bandsKey(ctx context.Context, from calendar.Date, bands []ledg
 }
 
 // bandsDigest is a digest of the bands set on the ledger, and whether they equal want.
-func bandsDigest(set []*v1.Band, want []ledger.Band) (string, bool) {
+func bandsDigest(set []*v1.Band, want []band) (string, bool) {
 	h := sha256.New()
 	same := len(set) == len(want)
 	for i, b := range set {
@@ -137,7 +159,7 @@ func bandsDigest(set []*v1.Band, want []ledger.Band) (string, bool) {
 			if err != nil {
 				same = false
 			} else if same {
-				same = d.Equal([]decimal.Decimal{want[i].MinScore, want[i].MaxScore, want[i].Multiplier}[j])
+				same = d.Equal([]decimal.Decimal{want[i].min, want[i].max, want[i].mult}[j])
 			}
 			fmt.Fprintf(h, "%s,", d.String())
 		}
@@ -147,7 +169,7 @@ func bandsDigest(set []*v1.Band, want []ledger.Band) (string, bool) {
 }
 
 // readBands reads a band table CSV; a bad row is FILE:LINE: FIELD: CODE: MESSAGE.
-func readBands(path string) ([]ledger.Band, string, error) {
+func readBands(path string) ([]band, string, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, "", &cliError{code: codeFile, message: err.Error(), exit: exitFailure}
@@ -161,7 +183,7 @@ func readBands(path string) ([]ledger.Band, string, error) {
 }
 
 // parseBands decodes a band table file's content.
-func parseBands(path string, raw []byte) ([]ledger.Band, error) {
+func parseBands(path string, raw []byte) ([]band, error) {
 	rowErr := func(line int, field string, code errcode.Code, format string, args ...any) error {
 		return &cliError{code: string(code), field: field, message: fmt.Sprintf("%s:%d: %s", path, line, fmt.Sprintf(format, args...)), exit: exitFailure}
 	}
@@ -171,7 +193,7 @@ func parseBands(path string, raw []byte) ([]ledger.Band, error) {
 	if err != nil || strings.Join(header, ",") != strings.Join(bandColumns, ",") {
 		return nil, rowErr(1, "header", errcode.Malformed, "want the header %s", strings.Join(bandColumns, ","))
 	}
-	var bands []ledger.Band
+	var bands []band
 	for {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
@@ -181,9 +203,9 @@ func parseBands(path string, raw []byte) ([]ledger.Band, error) {
 			return nil, rowErr(interchange.CSVErrorLine(err), "", errcode.Malformed, "%v", err)
 		}
 		line, _ := r.FieldPos(0) // safe: rec has its fields
-		var b ledger.Band
-		for i, into := range []*decimal.Decimal{&b.MinScore, &b.MaxScore, &b.Multiplier} {
-			d, err := ledger.ParseDecimal(strings.TrimSpace(rec[i]))
+		var b band
+		for i, into := range []*decimal.Decimal{&b.min, &b.max, &b.mult} {
+			d, err := plainDecimal(rec[i])
 			if err != nil {
 				return nil, rowErr(line, bandColumns[i], errcode.InvalidBandTable, "%q is not a number", rec[i])
 			}

@@ -12,7 +12,6 @@ import (
 	"github.com/cloudledger/cloudledger/calendar"
 	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
-	"github.com/cloudledger/cloudledger/ledger"
 )
 
 // Limits of calendar commands.
@@ -138,10 +137,6 @@ func calendarLoadCommand(key, path string) (*v1.Command, int, error) {
 	s, err := calendar.ParseYearSchedule(data)
 	if err != nil {
 		return nil, 0, &cliError{code: string(errcode.InvalidValue), message: path + ": " + err.Error(), exit: exitFailure}
-	}
-	lc := ledger.Command{Key: key, Body: &ledger.LoadCalendar{Schedule: s}}
-	if verr := ledger.ValidateCommand(lc); verr != nil {
-		return nil, 0, &cliError{code: string(verr.Code), field: verr.Field, message: path + ": " + verr.Message, exit: exitFailure}
 	}
 	return &v1.Command{Key: key, Body: &v1.Command_CalendarYear{CalendarYear: &v1.CalendarYear{Json: string(data)}}}, s.Year, nil
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/cloudledger/cloudledger/calendar"
 	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
-	"github.com/cloudledger/cloudledger/rating"
+	"github.com/cloudledger/cloudledger/interchange"
 )
 
 func newChargesCommand(g *globals) *cobra.Command {
@@ -24,7 +24,7 @@ section defines: catalog price × actual use × the provider's evaluation multip
 line per (month, department, project, provider, item).
 
 --format csv writes charges.csv (UTF-8 with a BOM for Excel) with exactly the columns
-` + strings.Join(rating.Columns, ",") + `;
+` + strings.Join(interchange.ChargeColumns, ",") + `;
 json an object with the lines, totals, the Raft index and head hash rated; table (default)
 a bilingual table with totals. A line with days that had no evaluation score is provisional
 (multiplier 1 on those days): the table and JSON mark it, and every format reports the count
@@ -149,7 +149,7 @@ func writeCharges(w io.Writer, format string, l lang, res *v1.ChargesResponse) e
 		for _, c := range res.GetLines() {
 			recs = append(recs, chargeFields(c))
 		}
-		return writeCSV(w, rating.Columns, recs)
+		return writeCSV(w, interchange.ChargeColumns, recs)
 	case formatJSON:
 		out := chargesJSON{AppliedIndex: res.GetAppliedIndex(), HeadHash: res.GetHeadHash(), TotalBaseAmount: res.GetTotalBaseAmount(),
 			TotalAmount: res.GetTotalAmount(), ProvisionalLines: res.GetProvisionalLines(), Unscored: []unscoredDaysJSON{}, Lines: []chargeLineJSON{}}

@@ -254,16 +254,25 @@ func retryable(err error) bool {
 
 // detailOf returns the ErrorDetail a CloudLedger node attaches to every failed call.
 func detailOf(ce *connect.Error) *v1.ErrorDetail {
+	if d := detailsOf(ce); len(d) > 0 {
+		return d[0]
+	}
+	return nil
+}
+
+// detailsOf returns every ErrorDetail of a failed call (a refused invoice has one per line).
+func detailsOf(ce *connect.Error) []*v1.ErrorDetail {
+	var out []*v1.ErrorDetail
 	for _, d := range ce.Details() {
 		v, err := d.Value()
 		if err != nil {
 			continue
 		}
 		if ed, ok := v.(*v1.ErrorDetail); ok {
-			return ed
+			out = append(out, ed)
 		}
 	}
-	return nil
+	return out
 }
 
 // callFailure turns a failed call into the CLI's failure, with the ledger's code when the

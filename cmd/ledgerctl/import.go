@@ -232,11 +232,7 @@ func (im *importer) validateOn(ctx context.Context, ep *endpoint) (*validation, 
 			v.addLocal(rerr)
 			continue
 		}
-		pc, err := toProto(row.Command, row.Line)
-		if err != nil {
-			v.addLocal(&interchange.RowError{File: im.path, Line: row.Line, Code: errcode.Internal, Message: err.Error()})
-			continue
-		}
+		pc := row.Command
 		v.rows++
 		chunk = append(chunk, pc)
 		chunkBytes += proto.Size(pc)
@@ -420,11 +416,7 @@ func produceBatches(ctx context.Context, dec *interchange.Decoder, closer io.Clo
 				message: fmt.Sprintf("%s changed while it was being imported (line %d no longer decodes)", path, rerr.Line)}})
 			return
 		}
-		pc, err := toProto(row.Command, row.Line)
-		if err != nil {
-			emit(batch{err: &cliError{code: codeInternal, exit: exitFailure, message: fmt.Sprintf("%s:%d: %v", path, row.Line, err)}})
-			return
-		}
+		pc := row.Command
 		cur.cmds = append(cur.cmds, pc)
 		cur.lastLine = row.Line
 		size += proto.Size(pc)

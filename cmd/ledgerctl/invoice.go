@@ -4,20 +4,20 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 
+	"connectrpc.com/connect"
 	"github.com/spf13/cobra"
 
 	"github.com/cloudledger/cloudledger/calendar"
 	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/interchange"
-	"github.com/cloudledger/cloudledger/ledger"
-	"github.com/cloudledger/cloudledger/settlement"
 )
 
 // codeInvoiceMismatch is the exit reason when an invoice does not match within the tolerance.
@@ -29,7 +29,7 @@ func newInvoiceCommand(g *globals) *cobra.Command {
 	reconcile := &cobra.Command{
 		Use:   "reconcile --provider P --month YYYY-MM FILE.csv|FILE.jsonl",
 		Short: "Check a provider's invoice against the rated charges of a month",
-		Long: `Check a provider's invoice (CSV with the header ` + strings.Join(settlement.InvoiceColumns, ",") + `, or
+		Long: `Check a provider's invoice (CSV with the header ` + strings.Join(interchange.Columns(interchange.KindInvoice), ",") + `, or
 JSON lines with those fields; the format from the extension, as for import) against the
 rated charges of that provider and month, summed per (department, project, item). Each line
 is matched (within --tolerance), mismatch (with the difference invoiced − rated), missing
@@ -46,7 +46,7 @@ listed as FILE:LINE: FIELD: CODE: MESSAGE. Exit status 0 only when every line ma
 			if err != nil {
 				return inputErr(errcode.InvalidValue, "month", "must be a month YYYY-MM, got %q", month)
 			}
-			if tol, err := ledger.ParseDecimal(tolerance); err != nil || tol.IsNegative() {
+			if tol, err := plainDecimal(tolerance); err != nil || tol.IsNegative() {
 				return inputErr(errcode.InvalidQuantity, "tolerance", "must be a non-negative decimal, got %q", tolerance)
 			}
 			fileFormat, err := interchange.FormatFor(args[0])
@@ -57,36 +57,36 @@ listed as FILE:LINE: FIELD: CODE: MESSAGE. Exit status 0 only when every line ma
 			if err != nil {
 				return &cliError{code: codeFile, message: err.Error(), exit: exitFailure}
 			}
-			lines, bad := settlement.ParseInvoice(args[0], bytes.NewReader(raw), fileFormat, m)
-			if len(bad) > 0 {
-				rows := make([]string, len(bad))
-				for i, e := range bad {
-					rows[i] = e.Error()
-				}
-				return &cliError{code: codeImportRejected, message: fmt.Sprintf("%s: %d bad lines; nothing was reconciled", args[0], len(bad)), exit: exitFailure, rows: rows}
-			}
 			sum := sha256.Sum256(raw)
 			req := &v1.InvoiceReconcileRequest{Provider: provider, Month: m.String(), InvoiceSha256: hex.EncodeToString(sum[:]), Tolerance: tolerance}
-			for _, l := range lines {
-				req.Lines = append(req.Lines, &v1.InvoiceLine{Line: uint32(l.Line), Department: l.Department, Project: l.Project, Item: l.Item, Amount: l.Amount.String()})
+			var bad []*interchange.RowError
+			req.Lines, bad = readInvoice(args[0], raw, fileFormat)
+			rpcCall := func(ep *endpoint) rpc[v1.InvoiceReconcileRequest, v1.InvoiceReconcileResponse] {
+				return ep.ledger.InvoiceReconcile
 			}
-			res, err := call(cmd.Context(), g, writePolicy, "invoice reconcile", req,
-				func(ep *endpoint) rpc[v1.InvoiceReconcileRequest, v1.InvoiceReconcileResponse] {
-					return ep.ledger.InvoiceReconcile
-				})
+			if len(bad) > 0 {
+				// Ask the ledger for its findings on the lines that did decode, so that every bad
+				// line is listed at once; nothing is recorded.
+				req.CheckOnly = true
+				if _, err := call(cmd.Context(), g, readPolicy, "invoice reconcile", req, rpcCall); err != nil {
+					bad = append(bad, invoiceLineErrors(args[0], err)...)
+				}
+				return invoiceRejected(args[0], bad)
+			}
+			res, err := call(cmd.Context(), g, writePolicy, "invoice reconcile", req, rpcCall)
 			if err != nil {
+				if lines := invoiceLineErrors(args[0], err); len(lines) > 0 {
+					return invoiceRejected(args[0], lines)
+				}
 				return err
 			}
-			var rep settlement.Report
-			if err := json.Unmarshal(res.GetReportJson(), &rep); err != nil {
-				return &cliError{code: codeInternal, message: "report: " + err.Error(), exit: exitFailure}
-			}
-			if err := writeReport(g.stdout, format, g.l(), &rep, res.GetReportJson()); err != nil {
+			rep := res.GetReport()
+			if err := writeReport(g.stdout, format, g.l(), rep); err != nil {
 				return err
 			}
 			if !res.GetAllMatch() {
 				return &cliError{code: codeInvoiceMismatch, message: fmt.Sprintf("%d mismatched, %d missing, %d unexpected; invoiced %s, rated %s (recorded as line item %d)",
-					rep.Mismatched, rep.Missing, rep.Unexpected, rep.InvoiceTotal.StringFixed(2), rep.RatedTotal.StringFixed(2), res.GetSeq()), exit: exitFailure}
+					rep.GetMismatched(), rep.GetMissing(), rep.GetUnexpected(), rep.GetInvoiceTotal(), rep.GetRatedTotal(), res.GetSeq()), exit: exitFailure}
 			}
 			return nil
 		}),
@@ -135,31 +135,95 @@ listed as FILE:LINE: FIELD: CODE: MESSAGE. Exit status 0 only when every line ma
 	return cmd
 }
 
-func writeReport(w io.Writer, format string, l lang, rep *settlement.Report, raw []byte) error {
+// maxInvoiceErrors stops listing the bad lines of a file that is plainly not an invoice.
+const maxInvoiceErrors = 100
+
+// readInvoice decodes an invoice file: its lines as read, and the lines that do not decode.
+func readInvoice(path string, raw []byte, format interchange.Format) ([]*v1.InvoiceLine, []*interchange.RowError) {
+	dec, err := interchange.NewDecoder(interchange.KindInvoice, path, bytes.NewReader(raw), format, "")
+	if err != nil {
+		var re *interchange.RowError
+		if !errors.As(err, &re) {
+			re = &interchange.RowError{File: path, Line: 1, Code: errcode.Malformed, Message: err.Error()}
+		}
+		return nil, []*interchange.RowError{re}
+	}
+	var lines []*v1.InvoiceLine
+	var bad []*interchange.RowError
+	for len(bad) < maxInvoiceErrors {
+		row, rerr, ok := dec.Next()
+		if !ok {
+			break
+		}
+		if rerr != nil {
+			bad = append(bad, rerr)
+			continue
+		}
+		lines = append(lines, row.Invoice)
+	}
+	return lines, bad
+}
+
+// invoiceLineErrors are the bad lines a node named in a refusal (one detail per line).
+func invoiceLineErrors(path string, err error) []*interchange.RowError {
+	var ce *connect.Error
+	if !errors.As(err, &ce) {
+		return nil
+	}
+	var out []*interchange.RowError
+	for _, d := range detailsOf(ce) {
+		if d.GetLine() > 0 {
+			out = append(out, detailRowError(path, d))
+		}
+	}
+	return out
+}
+
+// invoiceRejected lists every bad line of an invoice, in line order.
+func invoiceRejected(path string, bad []*interchange.RowError) error {
+	sort.SliceStable(bad, func(i, j int) bool { return bad[i].Line < bad[j].Line })
+	if len(bad) > maxInvoiceErrors {
+		bad = append(bad[:maxInvoiceErrors], &interchange.RowError{File: path, Line: bad[maxInvoiceErrors].Line, Code: errcode.TooLarge,
+			Message: fmt.Sprintf("more than %d bad lines: the rest of the file is not checked", maxInvoiceErrors)})
+	}
+	rows := make([]string, len(bad))
+	for i, e := range bad {
+		rows[i] = e.Error()
+	}
+	return &cliError{code: codeImportRejected, message: fmt.Sprintf("%s: %d bad lines; nothing was reconciled", path, len(bad)), exit: exitFailure, rows: rows}
+}
+
+// reportCells is a report line as CSV cells.
+func reportCells(l *v1.ReconciliationLine) []string {
+	row := ""
+	if l.GetInvoiceLine() > 0 {
+		row = fmt.Sprint(l.GetInvoiceLine())
+	}
+	return []string{l.GetOutcome(), l.GetDepartment(), l.GetProject(), l.GetItem(), l.GetInvoiced(), l.GetRated(), l.GetDifference(), row, l.GetNote()}
+}
+
+func writeReport(w io.Writer, format string, l lang, rep *v1.ReconciliationReport) error {
 	switch format {
 	case formatJSON:
-		var v any
-		_ = json.Unmarshal(raw, &v)
-		return writeJSON(w, v)
+		return writeJSON(w, rep)
 	case formatCSV:
-		rows := make([][]string, 0, len(rep.Lines)+1)
-		for _, line := range rep.Lines {
-			rows = append(rows, line.Cells())
+		rows := make([][]string, 0, len(rep.GetLines())+1)
+		for _, line := range rep.GetLines() {
+			rows = append(rows, reportCells(line))
 		}
-		rows = append(rows, []string{"total", "", "", "", rep.InvoiceTotal.StringFixed(2), rep.RatedTotal.StringFixed(2), rep.Difference.StringFixed(2), "", ""})
-		return writeCSV(w, settlement.ReportColumns, rows)
+		rows = append(rows, []string{"total", "", "", "", rep.GetInvoiceTotal(), rep.GetRatedTotal(), rep.GetDifference(), "", ""})
+		return writeCSV(w, interchange.ReconciliationColumns, rows)
 	}
 	t := &table{headers: []string{l.h("结果", "Outcome"), l.h("部门", "Department"), l.h("项目", "Project"), l.h("服务项", "Item"),
 		l.h("发票金额", "Invoiced"), l.h("计费金额", "Rated"), l.h("差额", "Difference"), l.h("发票行", "Line"), l.h("说明", "Note")},
 		right: []bool{false, false, false, false, true, true, true, true, false}}
-	names := map[settlement.Outcome]string{settlement.OutcomeMatched: "一致", settlement.OutcomeMismatch: "金额不符",
-		settlement.OutcomeMissing: "发票缺项", settlement.OutcomeUnexpected: "发票多项"}
-	for _, line := range rep.Lines {
-		c := line.Cells()
-		c[0] = l.h(names[line.Outcome], string(line.Outcome))
+	names := map[string]string{"matched": "一致", "mismatch": "金额不符", "missing": "发票缺项", "unexpected": "发票多项"}
+	for _, line := range rep.GetLines() {
+		c := reportCells(line)
+		c[0] = l.h(names[line.GetOutcome()], line.GetOutcome())
 		t.add(c...)
 	}
-	t.add(l.h("合计", "Total"), "", "", "", rep.InvoiceTotal.StringFixed(2), rep.RatedTotal.StringFixed(2), rep.Difference.StringFixed(2), "",
-		fmt.Sprintf("%d/%d/%d/%d", rep.Matched, rep.Mismatched, rep.Missing, rep.Unexpected))
+	t.add(l.h("合计", "Total"), "", "", "", rep.GetInvoiceTotal(), rep.GetRatedTotal(), rep.GetDifference(), "",
+		fmt.Sprintf("%d/%d/%d/%d", rep.GetMatched(), rep.GetMismatched(), rep.GetMissing(), rep.GetUnexpected()))
 	return t.render(w)
 }

@@ -198,14 +198,14 @@ func FuzzParseBands(f *testing.F) {
 		var b strings.Builder
 		b.WriteString("min_score,max_score,multiplier\n")
 		for _, x := range bands {
-			fmt.Fprintf(&b, "%s,%s,%s\n", x.MinScore, x.MaxScore, x.Multiplier)
+			fmt.Fprintf(&b, "%s,%s,%s\n", x.min, x.max, x.mult)
 		}
 		again, err := parseBands("b.csv", []byte(b.String()))
 		if err != nil || len(again) != len(bands) {
 			t.Fatalf("round trip: %v, %d bands, want %d", err, len(again), len(bands))
 		}
 		for i := range bands {
-			if !again[i].MinScore.Equal(bands[i].MinScore) || !again[i].MaxScore.Equal(bands[i].MaxScore) || !again[i].Multiplier.Equal(bands[i].Multiplier) {
+			if !again[i].min.Equal(bands[i].min) || !again[i].max.Equal(bands[i].max) || !again[i].mult.Equal(bands[i].mult) {
 				t.Fatalf("band %d: %+v, then %+v", i, bands[i], again[i])
 			}
 		}

@@ -1,11 +1,11 @@
 package main
 
 import (
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/cloudledger/cloudledger/calendar"
 	"github.com/cloudledger/cloudledger/errcode"
-	"github.com/cloudledger/cloudledger/ledger"
 )
 
 func newPeriodCommand(g *globals) *cobra.Command {
@@ -26,18 +26,17 @@ ended (period_not_ended otherwise).`,
 			if err != nil {
 				return err
 			}
-			return g.submitAndSay(cmd.Context(), "period close", c, g.l().h("账期", "period")+" "+args[0])
+			return g.submitAndSay(cmd.Context(), "period close", c, nil, g.l().h("账期", "period")+" "+args[0])
 		}),
 	})
 	return cmd
 }
 
-// periodCommand builds and checks a ClosePeriod from a YYYY-MM argument.
-func periodCommand(key, month string) (ledger.Command, error) {
+// periodCommand is the PeriodClose of a YYYY-MM argument.
+func periodCommand(key, month string) (*v1.Command, error) {
 	m, err := calendar.ParseMonth(month)
 	if err != nil {
-		return ledger.Command{}, inputErr(errcode.InvalidValue, "month", "must be a month YYYY-MM, got %q", month)
+		return nil, inputErr(errcode.InvalidValue, "month", "must be a month YYYY-MM, got %q", month)
 	}
-	c := ledger.Command{Key: key, Body: &ledger.ClosePeriod{Month: m}}
-	return c, checkCommand(c)
+	return &v1.Command{Key: key, Body: &v1.Command_PeriodClose{PeriodClose: &v1.PeriodClose{Month: m.String()}}}, nil
 }

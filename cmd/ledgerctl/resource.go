@@ -4,12 +4,12 @@ import (
 	"strings"
 	"time"
 
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+
 	"github.com/spf13/cobra"
 
 	"github.com/cloudledger/cloudledger/calendar"
 	"github.com/cloudledger/cloudledger/errcode"
-	"github.com/cloudledger/cloudledger/interchange"
-	"github.com/cloudledger/cloudledger/ledger"
 )
 
 func newResourceCommand(g *globals) *cobra.Command {
@@ -33,11 +33,11 @@ accepts it only if requested at least 15 working days before the current expiry
 			if at == "" {
 				at = time.Now().In(calendar.Shanghai).Format(time.RFC3339)
 			}
-			c, err := extendCommand(g.keyFor("extend"), resource, expires, at)
-			if err != nil {
-				return err
+			if strings.TrimSpace(expires) == "" {
+				return inputErr(errcode.MissingField, "expires", "the new expiry is required")
 			}
-			return g.submitAndSay(cmd.Context(), "resource extend", c,
+			c := extendCommand(g.keyFor("extend"), resource, expires, at)
+			return g.submitAndSay(cmd.Context(), "resource extend", c, map[string]string{"time": "requested-at"},
 				g.l().h("资源", "resource")+" "+resource+" → "+strings.TrimSpace(expires))
 		}),
 	}
@@ -51,40 +51,10 @@ accepts it only if requested at least 15 working days before the current expiry
 	return cmd
 }
 
-// extendCommand builds and checks an extend event: op extend at requestedAt on resource,
-// with the new expiry; it names no department, project or item (the resource has them).
-func extendCommand(key, resource, expires, requestedAt string) (ledger.Command, error) {
-	get := func(name string) string {
-		switch name {
-		case "op":
-			return string(ledger.OpExtend)
-		case "time":
-			return requestedAt
-		case "resource":
-			return resource
-		case "expires":
-			return expires
-		}
-		return ""
-	}
-	e, perr := interchange.ParseEvent(get)
-	if perr != nil {
-		return ledger.Command{}, inputErr(perr.Code, flagName(perr.Field), "%s", perr.Message)
-	}
-	if e.Expires.IsZero() {
-		return ledger.Command{}, inputErr(errcode.MissingField, "expires", "the new expiry is required")
-	}
-	c := ledger.Command{Key: key, Body: e}
-	if err := ledger.ValidateCommand(c); err != nil {
-		return ledger.Command{}, inputErr(err.Code, flagName(err.Field), "%s", err.Message)
-	}
-	return c, nil
-}
-
-// flagName is the flag of resource extend that sets an event field.
-func flagName(field string) string {
-	if field == "time" {
-		return "requested-at"
-	}
-	return field
+// extendCommand is the extend event of command-line values: op extend at requestedAt on
+// resource, with the new expiry; it names no department, project or item (the resource has
+// them). The ledger checks the values.
+func extendCommand(key, resource, expires, requestedAt string) *v1.Command {
+	return &v1.Command{Key: key, Body: &v1.Command_Event{Event: &v1.Event{Op: "extend", Time: strings.TrimSpace(requestedAt),
+		Resource: strings.TrimSpace(resource), Expires: strings.TrimSpace(expires)}}}
 }

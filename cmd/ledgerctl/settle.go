@@ -10,8 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
-	"github.com/cloudledger/cloudledger/ledger"
-	"github.com/cloudledger/cloudledger/settlement"
+	"github.com/cloudledger/cloudledger/interchange"
 )
 
 func newSettleCommand(g *globals) *cobra.Command {
@@ -65,11 +64,9 @@ without an evaluation score).`},
 		Short: "Set the last month (1–12) of the window of settlement years run from now on (default 8: 1 Sep Y−1 – 31 Aug Y)",
 		Args:  cobra.NoArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			c := ledger.Command{Key: g.keyFor("settle-window"), Body: &ledger.SetSettlementWindow{EndMonth: endMonth}}
-			if err := checkCommand(c); err != nil {
-				return err
-			}
-			return g.submitAndSay(cmd.Context(), "settle window", c, g.l().h("结算期间末月", "settlement window end month")+" "+fmt.Sprint(endMonth))
+			c := &v1.Command{Key: g.keyFor("settle-window"), Body: &v1.Command_SettlementWindow{SettlementWindow: &v1.SettlementWindow{EndMonth: int32(endMonth)}}}
+			return g.submitAndSay(cmd.Context(), "settle window", c, map[string]string{"end_month": "end-month"},
+				g.l().h("结算期间末月", "settlement window end month")+" "+fmt.Sprint(endMonth))
 		}),
 	}
 	window.Flags().IntVar(&endMonth, "end-month", 0, "last month of the window, 1–12 (required)")
@@ -248,7 +245,7 @@ json.`,
 // writeStatementTable draws the statement CSV the server rendered as a terminal table.
 func writeStatementTable(w io.Writer, l lang, content []byte) error {
 	recs, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(content, []byte(utf8BOM)))).ReadAll()
-	if err != nil || len(recs) == 0 || len(recs[0]) != len(settlement.StatementColumns) {
+	if err != nil || len(recs) == 0 || len(recs[0]) != len(interchange.StatementColumns) {
 		return &cliError{code: codeInternal, message: fmt.Sprintf("statement: an unreadable answer (%v)", err), exit: exitFailure}
 	}
 	t := &table{headers: []string{l.h("类别", "Section"), l.h("部门", "Department"), l.h("项目", "Project"), l.h("服务商", "Provider"),

@@ -121,16 +121,16 @@ func (r repeatReader) Read(p []byte) (int, error) {
 
 var _ = bytes.MinRead
 
-// Issue 4: what the InvoiceReconcile RPC is sent is checked again on the server (a client
-// other than ledgerctl may skip settlement.ParseInvoice): duplicate lines, bad ids, bad
-// amounts and a bad file hash are refused and nothing is recorded.
+// Issue 4: the lines the InvoiceReconcile RPC is sent are parsed on the server (ledgerctl
+// sends them as read): duplicate lines, bad ids, bad amounts and a bad file hash are
+// refused and nothing is recorded.
 func TestInvoiceReconcileChecksItsInput(t *testing.T) {
 	e := setup(t)
 	before := e.head()
 	client := cloudledgerv1connect.NewLedgerServiceClient(http.DefaultClient, e.url)
 	sha := strings.Repeat("0f", 32)
 	line := func(n uint32, project, amount string) *v1.InvoiceLine {
-		return &v1.InvoiceLine{Line: n, Department: "d1", Project: project, Item: "ecs.vcpu", Amount: amount}
+		return &v1.InvoiceLine{Line: n, Month: "2026-03", Department: "d1", Project: project, Item: "ecs.vcpu", Amount: amount}
 	}
 	for _, c := range []struct {
 		name  string

@@ -246,3 +246,33 @@ func TestBadBandTablesAndChargeQueries(t *testing.T) {
 		t.Fatalf("setting the same table again: exit %d, %s", code, out)
 	}
 }
+
+// TestFlagValuesRefusedByTheLedger: ledgerctl sends a command line's values as they are and
+// the ledger checks them (one place for the rules); a value refused for its shape is a
+// usage error (exit 2) naming the flag, and nothing is written.
+func TestFlagValuesRefusedByTheLedger(t *testing.T) {
+	e := setup(t)
+	before := e.head()
+	for _, c := range []struct {
+		args        []string
+		code, field string
+	}{
+		{[]string{"approval", "grant", "--department", "d1", "--class", "vcpu", "--ceiling", "-1x", "--ref", "r"}, "invalid_quantity", "ceiling"},
+		{[]string{"approval", "grant", "--department", "d1", "--class", "vcpu", "--ceiling", "1E9", "--ref", "r"}, "invalid_quantity", "ceiling"},
+		{[]string{"approval", "grant", "--department", "d1", "--class", "", "--ceiling", "200", "--ref", "r"}, "missing_field", "class"},
+		{[]string{"resource", "extend", "--resource", "vm2", "--expires", "tomorrow"}, "invalid_time", "expires"},
+		{[]string{"resource", "extend", "--resource", "vm2", "--expires", "2026-5-1"}, "invalid_date", "expires"},
+		{[]string{"resource", "extend", "--resource", "vm2", "--expires", "2026-05-01", "--requested-at", "2026-03-01T10:00:00"}, "invalid_time", "requested-at"},
+		{[]string{"resource", "extend", "--resource", "", "--expires", "2026-05-01"}, "missing_field", "resource"},
+		{[]string{"settle", "window", "--end-month", "0"}, "invalid_value", "end-month"},
+	} {
+		out, code := e.run(c.args...)
+		want := "ledgerctl: " + c.code + ": " + c.field + ": "
+		if code != 2 || !strings.HasPrefix(out, want) || strings.Count(out, "\n") != 1 {
+			t.Errorf("%q: exit %d, %q; want exit 2 and %q", c.args, code, out, want)
+		}
+	}
+	if e.head() != before {
+		t.Fatal("a refused command line changed the ledger")
+	}
+}

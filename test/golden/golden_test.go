@@ -16,6 +16,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/cloudledger/cloudledger/apimap"
 	"github.com/cloudledger/cloudledger/calendar"
 	"github.com/cloudledger/cloudledger/interchange"
 	"github.com/cloudledger/cloudledger/ledger"
@@ -96,7 +97,11 @@ func (d *demoLedger) importFile(kind interchange.Kind, name string) {
 		if rerr != nil {
 			d.t.Fatal(rerr)
 		}
-		batch = append(batch, row.Command)
+		cmd, err := apimap.Command(row.Command)
+		if err != nil {
+			d.t.Fatalf("%s:%d: %v", name, row.Line, err)
+		}
+		batch = append(batch, cmd)
 		if len(batch) == 50 {
 			d.submit("demo", batch...)
 			batch = nil

@@ -170,12 +170,12 @@ func TestExactlyOnceIngestionAcrossLeaderKills(t *testing.T) {
 				if li.Type != "event" {
 					continue
 				}
-				var body struct{ Quantity string }
-				if err := json.Unmarshal([]byte(li.BodyJson), &body); err != nil {
-					t.Fatal(err)
+				ev := li.GetCommand().GetEvent()
+				if ev == nil || li.GetCommand().GetKey() != li.Key {
+					t.Fatalf("line item %d: an event without its API form: %v", li.Seq, li)
 				}
 				got++
-				gotSum = gotSum.Add(decimal.RequireFromString(body.Quantity))
+				gotSum = gotSum.Add(decimal.RequireFromString(ev.GetQuantity()))
 				if keys[li.Key] {
 					t.Fatalf("%s: record %s applied twice", c.Nodes[node].ID, li.Key)
 				}

@@ -1805,15 +1805,20 @@ func (x *ListLineItemsRequest) GetLimit() uint32 {
 }
 
 type LineItem struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
-	RaftIndex     uint64                 `protobuf:"varint,2,opt,name=raft_index,json=raftIndex,proto3" json:"raft_index,omitempty"`
-	Key           string                 `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
-	Actor         string                 `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
-	RecordedAt    string                 `protobuf:"bytes,5,opt,name=recorded_at,json=recordedAt,proto3" json:"recorded_at,omitempty"`
-	Type          string                 `protobuf:"bytes,6,opt,name=type,proto3" json:"type,omitempty"`
-	BodyJson      string                 `protobuf:"bytes,7,opt,name=body_json,json=bodyJson,proto3" json:"body_json,omitempty"`
-	Hash          string                 `protobuf:"bytes,8,opt,name=hash,proto3" json:"hash,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Seq        uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	RaftIndex  uint64                 `protobuf:"varint,2,opt,name=raft_index,json=raftIndex,proto3" json:"raft_index,omitempty"`
+	Key        string                 `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
+	Actor      string                 `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
+	RecordedAt string                 `protobuf:"bytes,5,opt,name=recorded_at,json=recordedAt,proto3" json:"recorded_at,omitempty"`
+	Type       string                 `protobuf:"bytes,6,opt,name=type,proto3" json:"type,omitempty"`
+	// body_json is the body of a command that has no API form (settlement transitions,
+	// reconciliation records, the admin token's hash); empty when command is set.
+	BodyJson string `protobuf:"bytes,7,opt,name=body_json,json=bodyJson,proto3" json:"body_json,omitempty"`
+	Hash     string `protobuf:"bytes,8,opt,name=hash,proto3" json:"hash,omitempty"`
+	// command is the body of the line item as the API writes it (every event, expire
+	// included, and every master-data change), with the line item's key.
+	Command       *Command `protobuf:"bytes,9,opt,name=command,proto3" json:"command,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1902,6 +1907,13 @@ func (x *LineItem) GetHash() string {
 		return x.Hash
 	}
 	return ""
+}
+
+func (x *LineItem) GetCommand() *Command {
+	if x != nil {
+		return x.Command
+	}
+	return nil
 }
 
 type ListLineItemsResponse struct {
@@ -3757,6 +3769,7 @@ func (x *StatementResponse) GetAppliedIndex() uint64 {
 	return 0
 }
 
+// InvoiceLine is a row of a provider's invoice file, as read (the ledger parses it).
 type InvoiceLine struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Line          uint32                 `protobuf:"varint,1,opt,name=line,proto3" json:"line,omitempty"`
@@ -3764,6 +3777,7 @@ type InvoiceLine struct {
 	Project       string                 `protobuf:"bytes,3,opt,name=project,proto3" json:"project,omitempty"`
 	Item          string                 `protobuf:"bytes,4,opt,name=item,proto3" json:"item,omitempty"`
 	Amount        string                 `protobuf:"bytes,5,opt,name=amount,proto3" json:"amount,omitempty"`
+	Month         string                 `protobuf:"bytes,6,opt,name=month,proto3" json:"month,omitempty"` // YYYY-MM: must be the month reconciled
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3833,6 +3847,13 @@ func (x *InvoiceLine) GetAmount() string {
 	return ""
 }
 
+func (x *InvoiceLine) GetMonth() string {
+	if x != nil {
+		return x.Month
+	}
+	return ""
+}
+
 type InvoiceReconcileRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Provider      string                 `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
@@ -3840,6 +3861,9 @@ type InvoiceReconcileRequest struct {
 	Lines         []*InvoiceLine         `protobuf:"bytes,3,rep,name=lines,proto3" json:"lines,omitempty"`
 	InvoiceSha256 string                 `protobuf:"bytes,4,opt,name=invoice_sha256,json=invoiceSha256,proto3" json:"invoice_sha256,omitempty"`
 	Tolerance     string                 `protobuf:"bytes,5,opt,name=tolerance,proto3" json:"tolerance,omitempty"` // default 0.00
+	// check_only checks the lines and records nothing (a client that found bad lines of its
+	// own asks for the ledger's before it reports them all).
+	CheckOnly     bool `protobuf:"varint,6,opt,name=check_only,json=checkOnly,proto3" json:"check_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3909,11 +3933,18 @@ func (x *InvoiceReconcileRequest) GetTolerance() string {
 	return ""
 }
 
+func (x *InvoiceReconcileRequest) GetCheckOnly() bool {
+	if x != nil {
+		return x.CheckOnly
+	}
+	return false
+}
+
 type InvoiceReconcileResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	ReportJson    []byte                 `protobuf:"bytes,1,opt,name=report_json,json=reportJson,proto3" json:"report_json,omitempty"` // the report: lines with outcome, counts, totals
 	AllMatch      bool                   `protobuf:"varint,2,opt,name=all_match,json=allMatch,proto3" json:"all_match,omitempty"`
 	Seq           uint64                 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"` // the line item that records the outcome
+	Report        *ReconciliationReport  `protobuf:"bytes,4,opt,name=report,proto3" json:"report,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3948,13 +3979,6 @@ func (*InvoiceReconcileResponse) Descriptor() ([]byte, []int) {
 	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{58}
 }
 
-func (x *InvoiceReconcileResponse) GetReportJson() []byte {
-	if x != nil {
-		return x.ReportJson
-	}
-	return nil
-}
-
 func (x *InvoiceReconcileResponse) GetAllMatch() bool {
 	if x != nil {
 		return x.AllMatch
@@ -3969,6 +3993,247 @@ func (x *InvoiceReconcileResponse) GetSeq() uint64 {
 	return 0
 }
 
+func (x *InvoiceReconcileResponse) GetReport() *ReconciliationReport {
+	if x != nil {
+		return x.Report
+	}
+	return nil
+}
+
+// ReconciliationReport is an invoice checked against the rated charges of its month.
+type ReconciliationReport struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Provider      string                 `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
+	Month         string                 `protobuf:"bytes,2,opt,name=month,proto3" json:"month,omitempty"`
+	Tolerance     string                 `protobuf:"bytes,3,opt,name=tolerance,proto3" json:"tolerance,omitempty"`
+	Lines         []*ReconciliationLine  `protobuf:"bytes,4,rep,name=lines,proto3" json:"lines,omitempty"`
+	Matched       uint32                 `protobuf:"varint,5,opt,name=matched,proto3" json:"matched,omitempty"`
+	Mismatched    uint32                 `protobuf:"varint,6,opt,name=mismatched,proto3" json:"mismatched,omitempty"`
+	Missing       uint32                 `protobuf:"varint,7,opt,name=missing,proto3" json:"missing,omitempty"`
+	Unexpected    uint32                 `protobuf:"varint,8,opt,name=unexpected,proto3" json:"unexpected,omitempty"`
+	InvoiceTotal  string                 `protobuf:"bytes,9,opt,name=invoice_total,json=invoiceTotal,proto3" json:"invoice_total,omitempty"`
+	RatedTotal    string                 `protobuf:"bytes,10,opt,name=rated_total,json=ratedTotal,proto3" json:"rated_total,omitempty"`
+	Difference    string                 `protobuf:"bytes,11,opt,name=difference,proto3" json:"difference,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReconciliationReport) Reset() {
+	*x = ReconciliationReport{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReconciliationReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReconciliationReport) ProtoMessage() {}
+
+func (x *ReconciliationReport) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReconciliationReport.ProtoReflect.Descriptor instead.
+func (*ReconciliationReport) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *ReconciliationReport) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *ReconciliationReport) GetMonth() string {
+	if x != nil {
+		return x.Month
+	}
+	return ""
+}
+
+func (x *ReconciliationReport) GetTolerance() string {
+	if x != nil {
+		return x.Tolerance
+	}
+	return ""
+}
+
+func (x *ReconciliationReport) GetLines() []*ReconciliationLine {
+	if x != nil {
+		return x.Lines
+	}
+	return nil
+}
+
+func (x *ReconciliationReport) GetMatched() uint32 {
+	if x != nil {
+		return x.Matched
+	}
+	return 0
+}
+
+func (x *ReconciliationReport) GetMismatched() uint32 {
+	if x != nil {
+		return x.Mismatched
+	}
+	return 0
+}
+
+func (x *ReconciliationReport) GetMissing() uint32 {
+	if x != nil {
+		return x.Missing
+	}
+	return 0
+}
+
+func (x *ReconciliationReport) GetUnexpected() uint32 {
+	if x != nil {
+		return x.Unexpected
+	}
+	return 0
+}
+
+func (x *ReconciliationReport) GetInvoiceTotal() string {
+	if x != nil {
+		return x.InvoiceTotal
+	}
+	return ""
+}
+
+func (x *ReconciliationReport) GetRatedTotal() string {
+	if x != nil {
+		return x.RatedTotal
+	}
+	return ""
+}
+
+func (x *ReconciliationReport) GetDifference() string {
+	if x != nil {
+		return x.Difference
+	}
+	return ""
+}
+
+// ReconciliationLine is one (department, project, item) of a reconciliation.
+type ReconciliationLine struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Outcome       string                 `protobuf:"bytes,1,opt,name=outcome,proto3" json:"outcome,omitempty"` // matched | mismatch | missing | unexpected
+	Department    string                 `protobuf:"bytes,2,opt,name=department,proto3" json:"department,omitempty"`
+	Project       string                 `protobuf:"bytes,3,opt,name=project,proto3" json:"project,omitempty"`
+	Item          string                 `protobuf:"bytes,4,opt,name=item,proto3" json:"item,omitempty"`
+	Invoiced      string                 `protobuf:"bytes,5,opt,name=invoiced,proto3" json:"invoiced,omitempty"`
+	Rated         string                 `protobuf:"bytes,6,opt,name=rated,proto3" json:"rated,omitempty"`
+	Difference    string                 `protobuf:"bytes,7,opt,name=difference,proto3" json:"difference,omitempty"`                       // invoiced − rated
+	InvoiceLine   uint32                 `protobuf:"varint,8,opt,name=invoice_line,json=invoiceLine,proto3" json:"invoice_line,omitempty"` // the invoice's line, 0 for a missing line
+	Note          string                 `protobuf:"bytes,9,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReconciliationLine) Reset() {
+	*x = ReconciliationLine{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReconciliationLine) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReconciliationLine) ProtoMessage() {}
+
+func (x *ReconciliationLine) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReconciliationLine.ProtoReflect.Descriptor instead.
+func (*ReconciliationLine) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *ReconciliationLine) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
+func (x *ReconciliationLine) GetDepartment() string {
+	if x != nil {
+		return x.Department
+	}
+	return ""
+}
+
+func (x *ReconciliationLine) GetProject() string {
+	if x != nil {
+		return x.Project
+	}
+	return ""
+}
+
+func (x *ReconciliationLine) GetItem() string {
+	if x != nil {
+		return x.Item
+	}
+	return ""
+}
+
+func (x *ReconciliationLine) GetInvoiced() string {
+	if x != nil {
+		return x.Invoiced
+	}
+	return ""
+}
+
+func (x *ReconciliationLine) GetRated() string {
+	if x != nil {
+		return x.Rated
+	}
+	return ""
+}
+
+func (x *ReconciliationLine) GetDifference() string {
+	if x != nil {
+		return x.Difference
+	}
+	return ""
+}
+
+func (x *ReconciliationLine) GetInvoiceLine() uint32 {
+	if x != nil {
+		return x.InvoiceLine
+	}
+	return 0
+}
+
+func (x *ReconciliationLine) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
 type InvoiceHistoryRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Provider      string                 `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
@@ -3978,7 +4243,7 @@ type InvoiceHistoryRequest struct {
 
 func (x *InvoiceHistoryRequest) Reset() {
 	*x = InvoiceHistoryRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[59]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3990,7 +4255,7 @@ func (x *InvoiceHistoryRequest) String() string {
 func (*InvoiceHistoryRequest) ProtoMessage() {}
 
 func (x *InvoiceHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[59]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4003,7 +4268,7 @@ func (x *InvoiceHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceHistoryRequest.ProtoReflect.Descriptor instead.
 func (*InvoiceHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{59}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *InvoiceHistoryRequest) GetProvider() string {
@@ -4032,7 +4297,7 @@ type Reconciliation struct {
 
 func (x *Reconciliation) Reset() {
 	*x = Reconciliation{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[60]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4044,7 +4309,7 @@ func (x *Reconciliation) String() string {
 func (*Reconciliation) ProtoMessage() {}
 
 func (x *Reconciliation) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[60]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4057,7 +4322,7 @@ func (x *Reconciliation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reconciliation.ProtoReflect.Descriptor instead.
 func (*Reconciliation) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{60}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *Reconciliation) GetMonth() string {
@@ -4146,7 +4411,7 @@ type InvoiceHistoryResponse struct {
 
 func (x *InvoiceHistoryResponse) Reset() {
 	*x = InvoiceHistoryResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[61]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4158,7 +4423,7 @@ func (x *InvoiceHistoryResponse) String() string {
 func (*InvoiceHistoryResponse) ProtoMessage() {}
 
 func (x *InvoiceHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[61]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4171,7 +4436,7 @@ func (x *InvoiceHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceHistoryResponse.ProtoReflect.Descriptor instead.
 func (*InvoiceHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{61}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *InvoiceHistoryResponse) GetReconciliations() []*Reconciliation {
@@ -4338,7 +4603,7 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\anode_id\x18\x04 \x01(\tR\x06nodeId\"G\n" +
 	"\x14ListLineItemsRequest\x12\x19\n" +
 	"\bfrom_seq\x18\x01 \x01(\x04R\afromSeq\x12\x14\n" +
-	"\x05limit\x18\x02 \x01(\rR\x05limit\"\xc9\x01\n" +
+	"\x05limit\x18\x02 \x01(\rR\x05limit\"\xfc\x01\n" +
 	"\bLineItem\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1d\n" +
 	"\n" +
@@ -4349,7 +4614,8 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"recordedAt\x12\x12\n" +
 	"\x04type\x18\x06 \x01(\tR\x04type\x12\x1b\n" +
 	"\tbody_json\x18\a \x01(\tR\bbodyJson\x12\x12\n" +
-	"\x04hash\x18\b \x01(\tR\x04hash\"b\n" +
+	"\x04hash\x18\b \x01(\tR\x04hash\x121\n" +
+	"\acommand\x18\t \x01(\v2\x17.cloudledger.v1.CommandR\acommand\"b\n" +
 	"\x15ListLineItemsResponse\x12.\n" +
 	"\x05items\x18\x01 \x03(\v2\x18.cloudledger.v1.LineItemR\x05items\x12\x19\n" +
 	"\bnext_seq\x18\x02 \x01(\x04R\anextSeq\"T\n" +
@@ -4494,7 +4760,7 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\x06format\x18\x04 \x01(\tR\x06format\"R\n" +
 	"\x11StatementResponse\x12\x18\n" +
 	"\acontent\x18\x01 \x01(\fR\acontent\x12#\n" +
-	"\rapplied_index\x18\x02 \x01(\x04R\fappliedIndex\"\x87\x01\n" +
+	"\rapplied_index\x18\x02 \x01(\x04R\fappliedIndex\"\x9d\x01\n" +
 	"\vInvoiceLine\x12\x12\n" +
 	"\x04line\x18\x01 \x01(\rR\x04line\x12\x1e\n" +
 	"\n" +
@@ -4502,18 +4768,54 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"department\x12\x18\n" +
 	"\aproject\x18\x03 \x01(\tR\aproject\x12\x12\n" +
 	"\x04item\x18\x04 \x01(\tR\x04item\x12\x16\n" +
-	"\x06amount\x18\x05 \x01(\tR\x06amount\"\xc3\x01\n" +
+	"\x06amount\x18\x05 \x01(\tR\x06amount\x12\x14\n" +
+	"\x05month\x18\x06 \x01(\tR\x05month\"\xe2\x01\n" +
 	"\x17InvoiceReconcileRequest\x12\x1a\n" +
 	"\bprovider\x18\x01 \x01(\tR\bprovider\x12\x14\n" +
 	"\x05month\x18\x02 \x01(\tR\x05month\x121\n" +
 	"\x05lines\x18\x03 \x03(\v2\x1b.cloudledger.v1.InvoiceLineR\x05lines\x12%\n" +
 	"\x0einvoice_sha256\x18\x04 \x01(\tR\rinvoiceSha256\x12\x1c\n" +
-	"\ttolerance\x18\x05 \x01(\tR\ttolerance\"j\n" +
-	"\x18InvoiceReconcileResponse\x12\x1f\n" +
-	"\vreport_json\x18\x01 \x01(\fR\n" +
-	"reportJson\x12\x1b\n" +
+	"\ttolerance\x18\x05 \x01(\tR\ttolerance\x12\x1d\n" +
+	"\n" +
+	"check_only\x18\x06 \x01(\bR\tcheckOnly\"\x8d\x01\n" +
+	"\x18InvoiceReconcileResponse\x12\x1b\n" +
 	"\tall_match\x18\x02 \x01(\bR\ballMatch\x12\x10\n" +
-	"\x03seq\x18\x03 \x01(\x04R\x03seq\"3\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\x12<\n" +
+	"\x06report\x18\x04 \x01(\v2$.cloudledger.v1.ReconciliationReportR\x06reportJ\x04\b\x01\x10\x02\"\xfa\x02\n" +
+	"\x14ReconciliationReport\x12\x1a\n" +
+	"\bprovider\x18\x01 \x01(\tR\bprovider\x12\x14\n" +
+	"\x05month\x18\x02 \x01(\tR\x05month\x12\x1c\n" +
+	"\ttolerance\x18\x03 \x01(\tR\ttolerance\x128\n" +
+	"\x05lines\x18\x04 \x03(\v2\".cloudledger.v1.ReconciliationLineR\x05lines\x12\x18\n" +
+	"\amatched\x18\x05 \x01(\rR\amatched\x12\x1e\n" +
+	"\n" +
+	"mismatched\x18\x06 \x01(\rR\n" +
+	"mismatched\x12\x18\n" +
+	"\amissing\x18\a \x01(\rR\amissing\x12\x1e\n" +
+	"\n" +
+	"unexpected\x18\b \x01(\rR\n" +
+	"unexpected\x12#\n" +
+	"\rinvoice_total\x18\t \x01(\tR\finvoiceTotal\x12\x1f\n" +
+	"\vrated_total\x18\n" +
+	" \x01(\tR\n" +
+	"ratedTotal\x12\x1e\n" +
+	"\n" +
+	"difference\x18\v \x01(\tR\n" +
+	"difference\"\x85\x02\n" +
+	"\x12ReconciliationLine\x12\x18\n" +
+	"\aoutcome\x18\x01 \x01(\tR\aoutcome\x12\x1e\n" +
+	"\n" +
+	"department\x18\x02 \x01(\tR\n" +
+	"department\x12\x18\n" +
+	"\aproject\x18\x03 \x01(\tR\aproject\x12\x12\n" +
+	"\x04item\x18\x04 \x01(\tR\x04item\x12\x1a\n" +
+	"\binvoiced\x18\x05 \x01(\tR\binvoiced\x12\x14\n" +
+	"\x05rated\x18\x06 \x01(\tR\x05rated\x12\x1e\n" +
+	"\n" +
+	"difference\x18\a \x01(\tR\n" +
+	"difference\x12!\n" +
+	"\finvoice_line\x18\b \x01(\rR\vinvoiceLine\x12\x12\n" +
+	"\x04note\x18\t \x01(\tR\x04note\"3\n" +
 	"\x15InvoiceHistoryRequest\x12\x1a\n" +
 	"\bprovider\x18\x01 \x01(\tR\bprovider\"\xdc\x02\n" +
 	"\x0eReconciliation\x12\x14\n" +
@@ -4573,7 +4875,7 @@ func file_cloudledger_v1_ledger_proto_rawDescGZIP() []byte {
 	return file_cloudledger_v1_ledger_proto_rawDescData
 }
 
-var file_cloudledger_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
+var file_cloudledger_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
 var file_cloudledger_v1_ledger_proto_goTypes = []any{
 	(*Command)(nil),                  // 0: cloudledger.v1.Command
 	(*Event)(nil),                    // 1: cloudledger.v1.Event
@@ -4634,9 +4936,11 @@ var file_cloudledger_v1_ledger_proto_goTypes = []any{
 	(*InvoiceLine)(nil),              // 56: cloudledger.v1.InvoiceLine
 	(*InvoiceReconcileRequest)(nil),  // 57: cloudledger.v1.InvoiceReconcileRequest
 	(*InvoiceReconcileResponse)(nil), // 58: cloudledger.v1.InvoiceReconcileResponse
-	(*InvoiceHistoryRequest)(nil),    // 59: cloudledger.v1.InvoiceHistoryRequest
-	(*Reconciliation)(nil),           // 60: cloudledger.v1.Reconciliation
-	(*InvoiceHistoryResponse)(nil),   // 61: cloudledger.v1.InvoiceHistoryResponse
+	(*ReconciliationReport)(nil),     // 59: cloudledger.v1.ReconciliationReport
+	(*ReconciliationLine)(nil),       // 60: cloudledger.v1.ReconciliationLine
+	(*InvoiceHistoryRequest)(nil),    // 61: cloudledger.v1.InvoiceHistoryRequest
+	(*Reconciliation)(nil),           // 62: cloudledger.v1.Reconciliation
+	(*InvoiceHistoryResponse)(nil),   // 63: cloudledger.v1.InvoiceHistoryResponse
 }
 var file_cloudledger_v1_ledger_proto_depIdxs = []int32{
 	1,  // 0: cloudledger.v1.Command.event:type_name -> cloudledger.v1.Event
@@ -4656,60 +4960,63 @@ var file_cloudledger_v1_ledger_proto_depIdxs = []int32{
 	0,  // 14: cloudledger.v1.ValidateImportRequest.commands:type_name -> cloudledger.v1.Command
 	16, // 15: cloudledger.v1.ValidateImportResponse.errors:type_name -> cloudledger.v1.ErrorDetail
 	20, // 16: cloudledger.v1.QuotaOverrunsResponse.overruns:type_name -> cloudledger.v1.QuotaOverrun
-	25, // 17: cloudledger.v1.ListLineItemsResponse.items:type_name -> cloudledger.v1.LineItem
-	34, // 18: cloudledger.v1.StatusResponse.nodes:type_name -> cloudledger.v1.ClusterNode
-	41, // 19: cloudledger.v1.ChargesResponse.lines:type_name -> cloudledger.v1.ChargeLine
-	43, // 20: cloudledger.v1.ChargesResponse.unscored:type_name -> cloudledger.v1.UnscoredDays
-	44, // 21: cloudledger.v1.UnscoredDays.days:type_name -> cloudledger.v1.DayRange
-	12, // 22: cloudledger.v1.BandTablesResponse.tables:type_name -> cloudledger.v1.BandTable
-	12, // 23: cloudledger.v1.BandTablesResponse.default_table:type_name -> cloudledger.v1.BandTable
-	48, // 24: cloudledger.v1.SettleStatusResponse.blockers:type_name -> cloudledger.v1.SettlementBlocker
-	50, // 25: cloudledger.v1.SettleResponse.status:type_name -> cloudledger.v1.SettleStatusResponse
-	56, // 26: cloudledger.v1.InvoiceReconcileRequest.lines:type_name -> cloudledger.v1.InvoiceLine
-	60, // 27: cloudledger.v1.InvoiceHistoryResponse.reconciliations:type_name -> cloudledger.v1.Reconciliation
-	13, // 28: cloudledger.v1.LedgerService.Submit:input_type -> cloudledger.v1.SubmitRequest
-	17, // 29: cloudledger.v1.LedgerService.ValidateImport:input_type -> cloudledger.v1.ValidateImportRequest
-	19, // 30: cloudledger.v1.LedgerService.QuotaOverruns:input_type -> cloudledger.v1.QuotaOverrunsRequest
-	22, // 31: cloudledger.v1.LedgerService.Verify:input_type -> cloudledger.v1.VerifyRequest
-	24, // 32: cloudledger.v1.LedgerService.ListLineItems:input_type -> cloudledger.v1.ListLineItemsRequest
-	27, // 33: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
-	28, // 34: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
-	31, // 35: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
-	40, // 36: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
-	45, // 37: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
-	47, // 38: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
-	49, // 39: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
-	52, // 40: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
-	54, // 41: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
-	57, // 42: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
-	59, // 43: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
-	33, // 44: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
-	36, // 45: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
-	38, // 46: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
-	15, // 47: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
-	18, // 48: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
-	21, // 49: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
-	23, // 50: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
-	26, // 51: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
-	29, // 52: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
-	30, // 53: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
-	32, // 54: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
-	42, // 55: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
-	46, // 56: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
-	51, // 57: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
-	50, // 58: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
-	53, // 59: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
-	55, // 60: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
-	58, // 61: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
-	61, // 62: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
-	35, // 63: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
-	37, // 64: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
-	39, // 65: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
-	47, // [47:66] is the sub-list for method output_type
-	28, // [28:47] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	0,  // 17: cloudledger.v1.LineItem.command:type_name -> cloudledger.v1.Command
+	25, // 18: cloudledger.v1.ListLineItemsResponse.items:type_name -> cloudledger.v1.LineItem
+	34, // 19: cloudledger.v1.StatusResponse.nodes:type_name -> cloudledger.v1.ClusterNode
+	41, // 20: cloudledger.v1.ChargesResponse.lines:type_name -> cloudledger.v1.ChargeLine
+	43, // 21: cloudledger.v1.ChargesResponse.unscored:type_name -> cloudledger.v1.UnscoredDays
+	44, // 22: cloudledger.v1.UnscoredDays.days:type_name -> cloudledger.v1.DayRange
+	12, // 23: cloudledger.v1.BandTablesResponse.tables:type_name -> cloudledger.v1.BandTable
+	12, // 24: cloudledger.v1.BandTablesResponse.default_table:type_name -> cloudledger.v1.BandTable
+	48, // 25: cloudledger.v1.SettleStatusResponse.blockers:type_name -> cloudledger.v1.SettlementBlocker
+	50, // 26: cloudledger.v1.SettleResponse.status:type_name -> cloudledger.v1.SettleStatusResponse
+	56, // 27: cloudledger.v1.InvoiceReconcileRequest.lines:type_name -> cloudledger.v1.InvoiceLine
+	59, // 28: cloudledger.v1.InvoiceReconcileResponse.report:type_name -> cloudledger.v1.ReconciliationReport
+	60, // 29: cloudledger.v1.ReconciliationReport.lines:type_name -> cloudledger.v1.ReconciliationLine
+	62, // 30: cloudledger.v1.InvoiceHistoryResponse.reconciliations:type_name -> cloudledger.v1.Reconciliation
+	13, // 31: cloudledger.v1.LedgerService.Submit:input_type -> cloudledger.v1.SubmitRequest
+	17, // 32: cloudledger.v1.LedgerService.ValidateImport:input_type -> cloudledger.v1.ValidateImportRequest
+	19, // 33: cloudledger.v1.LedgerService.QuotaOverruns:input_type -> cloudledger.v1.QuotaOverrunsRequest
+	22, // 34: cloudledger.v1.LedgerService.Verify:input_type -> cloudledger.v1.VerifyRequest
+	24, // 35: cloudledger.v1.LedgerService.ListLineItems:input_type -> cloudledger.v1.ListLineItemsRequest
+	27, // 36: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
+	28, // 37: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
+	31, // 38: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
+	40, // 39: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
+	45, // 40: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
+	47, // 41: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
+	49, // 42: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
+	52, // 43: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
+	54, // 44: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
+	57, // 45: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
+	61, // 46: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
+	33, // 47: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
+	36, // 48: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
+	38, // 49: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
+	15, // 50: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
+	18, // 51: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
+	21, // 52: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
+	23, // 53: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
+	26, // 54: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
+	29, // 55: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
+	30, // 56: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
+	32, // 57: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
+	42, // 58: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
+	46, // 59: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
+	51, // 60: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
+	50, // 61: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
+	53, // 62: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
+	55, // 63: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
+	58, // 64: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
+	63, // 65: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
+	35, // 66: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
+	37, // 67: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
+	39, // 68: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
+	50, // [50:69] is the sub-list for method output_type
+	31, // [31:50] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_cloudledger_v1_ledger_proto_init() }
@@ -4736,7 +5043,7 @@ func file_cloudledger_v1_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cloudledger_v1_ledger_proto_rawDesc), len(file_cloudledger_v1_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   62,
+			NumMessages:   64,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -1,4 +1,4 @@
-package interchange
+package apimap
 
 import (
 	"bytes"
@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	. "github.com/cloudledger/cloudledger/interchange"
+	"github.com/cloudledger/cloudledger/settlement"
+
 	"github.com/shopspring/decimal"
 
 	"github.com/cloudledger/cloudledger/calendar"
@@ -18,8 +21,35 @@ import (
 	"github.com/cloudledger/cloudledger/ledger"
 )
 
-// decodeAll runs a decoder over input to the end.
-func decodeAll(t testing.TB, kind Kind, format Format, input string) (rows []Row, errs []*RowError, headerErr error) {
+// decoded is a row of a file as the ledger reads it: decoded by interchange, then mapped.
+type decoded struct {
+	Line    int
+	Command ledger.Command
+	Invoice *settlement.InvoiceLine
+}
+
+// mapRow maps a decoded row as the ledger does: the API command through Command, an invoice
+// line through invoiceLine (against the month it names).
+func mapRow(name string, row Row) (decoded, *RowError) {
+	out := decoded{Line: row.Line}
+	var err *errcode.Error
+	if row.Invoice != nil {
+		month, _ := calendar.ParseMonth(row.Invoice.GetMonth())
+		var l settlement.InvoiceLine
+		if l, err = invoiceLine(row.Invoice, month); err == nil {
+			out.Invoice = &l
+		}
+	} else {
+		out.Command, err = Command(row.Command)
+	}
+	if err != nil {
+		return decoded{}, &RowError{File: name, Line: row.Line, Field: err.Field, Code: err.Code, Message: err.Message}
+	}
+	return out, nil
+}
+
+// decodeAll runs a decoder over input to the end, mapping each row.
+func decodeAll(t testing.TB, kind Kind, format Format, input string) (rows []decoded, errs []*RowError, headerErr error) {
 	t.Helper()
 	d, err := NewDecoder(kind, string(kind)+"."+string(format), strings.NewReader(input), format, "f00d")
 	if err != nil {
@@ -36,11 +66,14 @@ func decodeAll(t testing.TB, kind Kind, format Format, input string) (rows []Row
 			}
 			return rows, errs, nil
 		}
-		if rerr != nil {
-			errs = append(errs, rerr)
-		} else {
-			rows = append(rows, row)
+		if rerr == nil {
+			var r decoded
+			if r, rerr = mapRow(string(kind)+"."+string(format), row); rerr == nil {
+				rows = append(rows, r)
+				continue
+			}
 		}
+		errs = append(errs, rerr)
 	}
 }
 

@@ -1,4 +1,4 @@
-package interchange
+package apimap
 
 import (
 	"strings"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/cloudledger/cloudledger/calendar"
 	"github.com/cloudledger/cloudledger/errcode"
+	"github.com/cloudledger/cloudledger/interchange"
 	"github.com/cloudledger/cloudledger/ledger"
 )
 
@@ -27,7 +28,7 @@ func ParseTime(field, s string) (time.Time, *errcode.Error) {
 		return time.Time{}, errf(errcode.MissingField, field, "%s is required (RFC 3339 with an offset, e.g. 2026-01-02T10:00:00+08:00)", field)
 	}
 	bad := func() (time.Time, *errcode.Error) {
-		return time.Time{}, errf(errcode.InvalidTime, field, "must be an RFC 3339 time with an offset (e.g. 2026-01-02T10:00:00+08:00), got %s", echo(s))
+		return time.Time{}, errf(errcode.InvalidTime, field, "must be an RFC 3339 time with an offset (e.g. 2026-01-02T10:00:00+08:00), got %s", interchange.Echo(s))
 	}
 	if len(s) > maxTimeLen {
 		return bad()
@@ -69,11 +70,11 @@ func parseDate(field, s string) (calendar.Date, *errcode.Error) {
 		return calendar.Date{}, errf(errcode.MissingField, field, "%s is required (YYYY-MM-DD)", field)
 	}
 	if !dateShaped(s) {
-		return calendar.Date{}, errf(errcode.InvalidDate, field, "must be a date YYYY-MM-DD, got %s", echo(s))
+		return calendar.Date{}, errf(errcode.InvalidDate, field, "must be a date YYYY-MM-DD, got %s", interchange.Echo(s))
 	}
 	d, err := calendar.ParseDate(s)
 	if err != nil {
-		return calendar.Date{}, errf(errcode.InvalidDate, field, "%s is not a day of the calendar", echo(s))
+		return calendar.Date{}, errf(errcode.InvalidDate, field, "%s is not a day of the calendar", interchange.Echo(s))
 	}
 	return d, nil
 }
@@ -129,7 +130,7 @@ func oneOf(field, s string, allowed ...string) *errcode.Error {
 			return nil
 		}
 	}
-	return errf(errcode.InvalidValue, field, "must be %s, not %s", orList(allowed), echo(s))
+	return errf(errcode.InvalidValue, field, "must be %s, not %s", orList(allowed), interchange.Echo(s))
 }
 
 func orList(v []string) string {

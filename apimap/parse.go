@@ -1,15 +1,13 @@
-package interchange
+package apimap
 
 import (
-	"github.com/shopspring/decimal"
-
-	"github.com/cloudledger/cloudledger/calendar"
 	"github.com/cloudledger/cloudledger/errcode"
+	"github.com/cloudledger/cloudledger/interchange"
 	"github.com/cloudledger/cloudledger/ledger"
 )
 
-// The field parsers turn the string fields of one row (or one API message: its fields are
-// the same strings) into a command body. get returns a field's raw string, "" when absent;
+// The field parsers turn the string fields of one API message (the fields of one row of an
+// interchange file, a Kafka record, or an RPC request: the same strings) into a command body. get returns a field's raw string, "" when absent;
 // surrounding white space is ignored. They check what needs parsing or a closed set of
 // values, with messages that quote at most MaxEcho characters of input; the caller runs
 // ledger.ValidateCommand on the finished command for the rest (required ids, lengths, ranges).
@@ -60,7 +58,7 @@ func ParseEvent(get func(string) string) (*ledger.Event, *errcode.Error) {
 	switch e.Op {
 	case ledger.OpReclaim, ledger.OpExtend:
 		if q != "" {
-			return nil, errf(errcode.InvalidQuantity, "quantity", "must be empty for %s, got %s", op, echo(q))
+			return nil, errf(errcode.InvalidQuantity, "quantity", "must be empty for %s, got %s", op, interchange.Echo(q))
 		}
 	default:
 		if e.Quantity, err = parseAmount("quantity", q, true); err != nil {
@@ -158,91 +156,7 @@ func ParseEvaluation(get func(string) string) (*ledger.SetEvaluation, *errcode.E
 	}
 	var perr error
 	if e.Score, perr = ledger.ParseDecimal(score); perr != nil {
-		return nil, errf(errcode.InvalidScore, "score", "a score is a number from 0 to 100, not %s", echo(score))
+		return nil, errf(errcode.InvalidScore, "score", "a score is a number from 0 to 100, not %s", interchange.Echo(score))
 	}
 	return e, nil
-}
-
-// parseBody parses one row of a kind into a command body.
-func parseBody(kind Kind, get func(string) string) (ledger.Body, *errcode.Error) {
-	// Each branch returns its own error explicitly: a nil *T stored in a Body interface
-	// would not compare equal to nil.
-	switch kind {
-	case KindEvents:
-		b, err := ParseEvent(get)
-		if err != nil {
-			return nil, err
-		}
-		return b, nil
-	case KindDepartments:
-		b, err := ParseDepartment(get)
-		if err != nil {
-			return nil, err
-		}
-		return b, nil
-	case KindProviders:
-		b, err := ParseProvider(get)
-		if err != nil {
-			return nil, err
-		}
-		return b, nil
-	case KindProjects:
-		b, err := ParseProjectQuota(get)
-		if err != nil {
-			return nil, err
-		}
-		return b, nil
-	case KindCatalog:
-		b, err := ParseCatalogPrice(get)
-		if err != nil {
-			return nil, err
-		}
-		return b, nil
-	case KindEvaluations:
-		b, err := ParseEvaluation(get)
-		if err != nil {
-			return nil, err
-		}
-		return b, nil
-	}
-	return nil, errf(errcode.Malformed, "", "unknown kind %s", echo(string(kind)))
-}
-
-// InvoiceLine is one line of a provider's invoice: what the provider bills a (department,
-// project, item) for a month.
-type InvoiceLine struct {
-	Month      calendar.Month
-	Department string
-	Project    string
-	Item       string
-	Amount     decimal.Decimal // may be negative (a credit)
-}
-
-// ParseInvoiceLine parses an invoice row: month (YYYY-MM), department, project, item (ids
-// as on the ledger) and amount (a plain decimal, yuan).
-func ParseInvoiceLine(get func(string) string) (*InvoiceLine, *errcode.Error) {
-	get = trimmed(get)
-	l := &InvoiceLine{Department: get("department"), Project: get("project"), Item: get("item")}
-	month := get("month")
-	if month == "" {
-		return nil, errf(errcode.MissingField, "month", "month is required (YYYY-MM)")
-	}
-	m, perr := calendar.ParseMonth(month)
-	if perr != nil {
-		return nil, errf(errcode.InvalidValue, "month", "a month is YYYY-MM, not %s", echo(month))
-	}
-	l.Month = m
-	for _, f := range []struct{ field, v string }{{"department", l.Department}, {"project", l.Project}, {"item", l.Item}} {
-		if err := ledger.CheckID(f.field, f.v); err != nil {
-			return nil, err
-		}
-	}
-	amount := get("amount")
-	if amount == "" {
-		return nil, errf(errcode.MissingField, "amount", "amount is required")
-	}
-	if l.Amount, perr = ledger.ParseDecimal(amount); perr != nil {
-		return nil, errf(errcode.InvalidQuantity, "amount", "an amount is a plain decimal, not %s", echo(amount))
-	}
-	return l, nil
 }

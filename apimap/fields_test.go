@@ -1,4 +1,4 @@
-package interchange
+package apimap
 
 import (
 	"testing"
@@ -117,49 +117,5 @@ func TestParsersShareFieldNames(t *testing.T) {
 	}
 	if _, err := ParseDepartment(get(map[string]string{"funding": "Budget"})); err == nil || err.Code != errcode.InvalidValue {
 		t.Errorf("funding: %v", err)
-	}
-}
-
-// TestJSONObjectScanner: SPEC.md, Interchange formats — JSON lines carry the same field
-// names as CSV columns; escapes, numbers and null read as encoding/json reads them.
-func TestJSONObjectScanner(t *testing.T) {
-	for _, line := range []string{
-		`{}`,
-		` { "key" : "k\u0031\"\\\/\n" , "name":"市\u8d22政局" ,"quantity": -0.5e-3, "price":0, "quota":null } `,
-		`{"name":"\ud83d\ude00","unit":"\ud800"}`,
-		"{\"name\":\"bad \xff utf8\"}",
-		`{"key":"k",}`,
-		`{"key":"k"`,
-		`{"key":"\x41"}`,
-		`{"quantity":01}`,
-		`{"quantity":1.}`,
-		`{"quantity":.5}`,
-		`{"quantity":+1}`,
-		`{"key":"a` + "\t" + `b"}`,
-		`{"key":"a"}}`,
-		`{"key" "a"}`,
-		`{'key':"a"}`,
-		`nul`,
-		`"key"`,
-		`{"key":nul}`,
-		`{"key":truex}`,
-	} {
-		checkObjectScanner(t, []byte(line))
-	}
-	s := &jsonlSource{fields: map[string]string{}}
-	if err := s.parseObject([]byte(`{"key":"k\u0031","quantity":1.50}`), allFields); err != nil || s.fields["key"] != "k1" || s.fields["quantity"] != "1.50" {
-		t.Errorf("%v %v", err, s.fields)
-	}
-}
-
-// TestParseKind: SPEC.md, Interchange formats — the file kinds an import names.
-func TestParseKind(t *testing.T) {
-	for _, k := range Kinds() {
-		if got, err := ParseKind(string(k)); err != nil || got != k {
-			t.Errorf("%s: %v %v", k, got, err)
-		}
-	}
-	if _, err := ParseKind("invoices"); err == nil {
-		t.Error("an unknown kind was accepted")
 	}
 }

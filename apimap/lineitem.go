@@ -1,21 +1,21 @@
-package main
+package apimap
 
 import (
 	"encoding/json"
-	"fmt"
-	"math"
 	"time"
 
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/ledger"
 )
 
-// toProto converts a decoded ledger command to the API's Command. Every value travels as a
-// string as in the interchange files (proto/cloudledger/v1/ledger.proto): times RFC 3339
-// with their offset (Asia/Shanghai after decoding), dates YYYY-MM-DD, decimals as plain
-// numbers; a zero expiry is "". line is the command's source line (0: none).
-func toProto(c ledger.Command, line int) (*v1.Command, error) {
-	out := &v1.Command{Key: c.Key, Line: protoLine(line)}
+// FromCommand is the API form of a ledger command (a line item's body and key), nil for a
+// body that has no API form (the settlement workflow's transitions, reconciliation records,
+// the admin token, the machinery's bookkeeping). Every value travels as a string as in the
+// interchange files: times RFC 3339 with their offset, dates YYYY-MM-DD, decimals as plain
+// numbers; a zero expiry is "". An expire event, which only the ledger writes, has op
+// "expire".
+func FromCommand(c ledger.Command) *v1.Command {
+	out := &v1.Command{Key: c.Key}
 	switch b := c.Body.(type) {
 	case *ledger.Event:
 		out.Body = &v1.Command_Event{Event: &v1.Event{
@@ -59,7 +59,7 @@ func toProto(c ledger.Command, line int) (*v1.Command, error) {
 	case *ledger.LoadCalendar:
 		js, err := json.Marshal(b.Schedule)
 		if err != nil {
-			return nil, err
+			return nil // a schedule that was validated always marshals
 		}
 		out.Body = &v1.Command_CalendarYear{CalendarYear: &v1.CalendarYear{Json: string(js)}}
 	case *ledger.SetEvaluation:
@@ -75,9 +75,9 @@ func toProto(c ledger.Command, line int) (*v1.Command, error) {
 	case *ledger.SetSettlementWindow:
 		out.Body = &v1.Command_SettlementWindow{SettlementWindow: &v1.SettlementWindow{EndMonth: int32(b.EndMonth)}}
 	default:
-		return nil, fmt.Errorf("a %T command cannot be sent through the API", c.Body)
+		return nil
 	}
-	return out, nil
+	return out
 }
 
 // protoTime is t as RFC 3339 with its offset, "" for the zero time.
@@ -98,11 +98,4 @@ func eventQuantity(e *ledger.Event) string {
 		}
 	}
 	return e.Quantity.String()
-}
-
-func protoLine(line int) uint32 {
-	if line <= 0 {
-		return 0
-	}
-	return uint32(min(int64(line), math.MaxUint32))
 }

@@ -1,4 +1,4 @@
-package server
+package apimap
 
 import (
 	"github.com/shopspring/decimal"
@@ -10,16 +10,16 @@ import (
 	"github.com/cloudledger/cloudledger/ledger"
 )
 
-// toCommand converts an API command with the same field parsers the file import uses, so a
-// value means the same thing whether it came from a CSV row or a JSON request.
-func toCommand(c *v1.Command) (ledger.Command, *errcode.Error) {
+// Command converts an API command into a ledger command that has passed
+// ledger.ValidateCommand, with the same field parsers for every source.
+func Command(c *v1.Command) (ledger.Command, *errcode.Error) {
 	out := ledger.Command{Key: c.GetKey()}
 	var err *errcode.Error
 	switch b := c.GetBody().(type) {
 	case *v1.Command_Event:
 		e := b.Event
 		// A switch, not a map: this runs for every event of every import.
-		out.Body, err = interchange.ParseEvent(func(k string) string {
+		out.Body, err = ParseEvent(func(k string) string {
 			switch k {
 			case "op":
 				return e.Op
@@ -46,22 +46,22 @@ func toCommand(c *v1.Command) (ledger.Command, *errcode.Error) {
 		})
 	case *v1.Command_Department:
 		d := b.Department
-		out.Body, err = interchange.ParseDepartment(fields(map[string]string{
+		out.Body, err = ParseDepartment(fields(map[string]string{
 			"department": d.Department, "name": d.Name, "parent": d.Parent, "funding": d.Funding,
 		}))
 	case *v1.Command_Provider:
 		p := b.Provider
-		out.Body, err = interchange.ParseProvider(fields(map[string]string{
+		out.Body, err = ParseProvider(fields(map[string]string{
 			"provider": p.Provider, "name": p.Name, "contract_start": p.ContractStart, "contract_end": p.ContractEnd,
 		}))
 	case *v1.Command_ProjectQuota:
 		p := b.ProjectQuota
-		out.Body, err = interchange.ParseProjectQuota(fields(map[string]string{
+		out.Body, err = ParseProjectQuota(fields(map[string]string{
 			"project": p.Project, "department": p.Department, "name": p.Name, "quota_class": p.QuotaClass, "quota": p.Quota,
 		}))
 	case *v1.Command_CatalogPrice:
 		p := b.CatalogPrice
-		out.Body, err = interchange.ParseCatalogPrice(fields(map[string]string{
+		out.Body, err = ParseCatalogPrice(fields(map[string]string{
 			"item": p.Item, "name": p.Name, "category": p.Category, "unit": p.Unit, "billing": p.Billing,
 			"quota_class": p.QuotaClass, "price": p.Price, "provider": p.Provider, "effective_from": p.EffectiveFrom, "proration": p.Proration,
 		}))
@@ -87,7 +87,7 @@ func toCommand(c *v1.Command) (ledger.Command, *errcode.Error) {
 		out.Body = &ledger.LoadCalendar{Schedule: s}
 	case *v1.Command_Evaluation:
 		e := b.Evaluation
-		out.Body, err = interchange.ParseEvaluation(fields(map[string]string{
+		out.Body, err = ParseEvaluation(fields(map[string]string{
 			"provider": e.Provider, "from": e.From, "to": e.To, "score": e.Score,
 		}))
 	case *v1.Command_BandTable:
@@ -135,8 +135,8 @@ func toBandTable(t *v1.BandTable) (*ledger.SetBandTable, *errcode.Error) {
 	return out, nil
 }
 
-// fromBandTable is the API form of a band table.
-func fromBandTable(t ledger.BandTable) *v1.BandTable {
+// BandTable is the API form of a band table.
+func BandTable(t ledger.BandTable) *v1.BandTable {
 	out := &v1.BandTable{}
 	if t.EffectiveFrom.Valid() {
 		out.EffectiveFrom = t.EffectiveFrom.String()
@@ -145,4 +145,27 @@ func fromBandTable(t ledger.BandTable) *v1.BandTable {
 		out.Bands = append(out.Bands, &v1.Band{MinScore: b.MinScore.String(), MaxScore: b.MaxScore.String(), Multiplier: b.Multiplier.StringFixed(2)})
 	}
 	return out
+}
+
+// EventRecordParser parses single JSON-lines records of events (Kafka messages) into ledger
+// commands, with the rules and codes of a file row. It is not safe for concurrent use.
+type EventRecordParser struct{ p *interchange.RecordParser }
+
+// NewEventRecordParser returns a parser of events records.
+func NewEventRecordParser() (*EventRecordParser, error) {
+	p, err := interchange.NewRecordParser(interchange.KindEvents)
+	if err != nil {
+		return nil, err
+	}
+	return &EventRecordParser{p: p}, nil
+}
+
+// Parse decodes one record; a record without a "key" of its own gets defaultKey (see
+// interchange.RecordParser.Parse).
+func (p *EventRecordParser) Parse(value []byte, defaultKey string) (ledger.Command, *errcode.Error) {
+	c, err := p.p.Parse(value, defaultKey)
+	if err != nil {
+		return ledger.Command{}, err
+	}
+	return Command(c)
 }

@@ -1,9 +1,11 @@
-package interchange
+package apimap
 
 import (
 	"fmt"
 	"strings"
 	"testing"
+
+	. "github.com/cloudledger/cloudledger/interchange"
 )
 
 // eventsInput returns n allocate rows of an events file in the format.

@@ -1,0 +1,46 @@
+package apimap
+
+import (
+	"encoding/json"
+	"time"
+
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+	"github.com/cloudledger/cloudledger/ledger"
+	"github.com/cloudledger/cloudledger/rating"
+	"github.com/cloudledger/cloudledger/settlement"
+)
+
+// ChargeLine is the API form of a charge line: the same decimal text as charges.csv
+// (amounts to 2 places, the multiplier to 4).
+func ChargeLine(l rating.Line) *v1.ChargeLine {
+	return &v1.ChargeLine{Month: l.Month.String(), Department: l.Department, Project: l.Project, Provider: l.Provider, Item: l.Item,
+		Billing: string(l.Billing), Quantity: l.Quantity.String(), Unit: l.Unit, BaseAmount: l.BaseAmount.StringFixed(2),
+		Multiplier: l.Multiplier.StringFixed(4), Amount: l.Amount.StringFixed(2), ProvisionalDays: uint32(l.ProvisionalDays)}
+}
+
+// LineItem is the API form of a line item: its body as a Command where the API writes that
+// kind of body, as JSON otherwise.
+func LineItem(li *ledger.LineItem) *v1.LineItem {
+	out := &v1.LineItem{Seq: li.Seq, RaftIndex: li.RaftIndex, Key: li.Key, Actor: li.Actor,
+		RecordedAt: li.RecordedAt.Format(time.RFC3339Nano), Type: ledger.TypeName(li.Body.Type()), Hash: li.Hash.String()}
+	if c := FromCommand(ledger.Command{Key: li.Key, Body: li.Body}); c != nil {
+		out.Command = c
+	} else {
+		body, _ := json.Marshal(li.Body) // ledger bodies are plain data: always marshal
+		out.BodyJson = string(body)
+	}
+	return out
+}
+
+// ReconciliationReport is the API form of an invoice reconciliation.
+func ReconciliationReport(r *settlement.Report) *v1.ReconciliationReport {
+	out := &v1.ReconciliationReport{Provider: r.Provider, Month: r.Month.String(), Tolerance: r.Tolerance.StringFixed(2),
+		Matched: uint32(r.Matched), Mismatched: uint32(r.Mismatched), Missing: uint32(r.Missing), Unexpected: uint32(r.Unexpected),
+		InvoiceTotal: r.InvoiceTotal.StringFixed(2), RatedTotal: r.RatedTotal.StringFixed(2), Difference: r.Difference.StringFixed(2)}
+	for _, l := range r.Lines {
+		out.Lines = append(out.Lines, &v1.ReconciliationLine{Outcome: string(l.Outcome), Department: l.Department, Project: l.Project,
+			Item: l.Item, Invoiced: l.Invoiced.StringFixed(2), Rated: l.Rated.StringFixed(2), Difference: l.Difference.StringFixed(2),
+			InvoiceLine: uint32(l.InvoiceRow), Note: l.Note})
+	}
+	return out
+}

@@ -1,0 +1,118 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/ledger"
+	"github.com/cloudledger/cloudledger/settlement"
+)
+
+// The leader's duties: expiry ticks, the settlement deadline watch, and on every node the
+// flush of applied line items to the state file.
+
+// leaderLoop runs on every node and acts while this node leads: it proposes a tick whenever
+// a resource's expiry has passed.
+func (s *Server) leaderLoop(ctx context.Context) {
+	t := time.NewTicker(s.cfg.TickInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !s.node.IsLeader() {
+			continue
+		}
+		// An import of history sent in several requests must not see its resources expire
+		// between them (an expand dated before the expiry would then be refused), so expiry
+		// ticks wait until imports have been quiet for ImportQuietPeriod.
+		if time.Since(time.Unix(0, s.lastImport.Load())) < ImportQuietPeriod {
+			continue
+		}
+		if next := s.ledger.NextExpiry(); !next.IsZero() && !next.After(s.cfg.Now()) {
+			if _, _, err := s.prop.submit(ctx, ledger.Request{Actor: "system", Commands: []ledger.Command{{Body: &ledger.Tick{}}}}); err != nil {
+				s.log.Warn("expiry tick", "err", err)
+			}
+		}
+	}
+}
+
+// ImportQuietPeriod is how long expiry ticks wait after the last import activity.
+const ImportQuietPeriod = 30 * time.Second
+
+// markImport notes import activity (a validation, or a request of many commands).
+func (s *Server) markImport() { s.lastImport.Store(time.Now().UnixNano()) }
+
+// FlushInterval is how often applied line items are committed to the bbolt state file
+// (one transaction and fsync for everything applied since the last flush; the Raft log
+// already holds them durably).
+const FlushInterval = 10 * time.Millisecond
+
+func (s *Server) flushLoop(ctx context.Context) {
+	t := time.NewTicker(FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.ledger.Flush()
+		}
+	}
+}
+
+// DeadlineCheckInterval is how often the leader checks the settlement deadline.
+const DeadlineCheckInterval = time.Hour
+
+// deadlineLoop logs a warning on the leader while a settlement year has fewer than
+// settlement.WarnWorkingDays working days left before 30 September and is not submitted
+// (the same warning `settle status` shows).
+func (s *Server) deadlineLoop(ctx context.Context) {
+	t := time.NewTimer(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		t.Reset(DeadlineCheckInterval)
+		if !s.node.IsLeader() {
+			continue
+		}
+		data, err := s.ledger.View(ledger.ViewFilter{MasterDataOnly: true})
+		if err != nil || data.Clock.IsZero() {
+			continue
+		}
+		for _, year := range deadlineYears(data) {
+			st, err := settlement.YearStatus(data, s.ledger.Calendar(), year, false)
+			if err != nil {
+				s.log.Warn("settlement deadline check", "year", year, "err", err)
+				continue
+			}
+			if st.Warning != "" {
+				s.log.Warn("settlement deadline", "year", year, "state", st.State, "working_days_left", st.WorkingDaysLeft, "warning", st.Warning)
+			}
+		}
+	}
+}
+
+// deadlineYears are the settlement years whose deadline the leader watches: the year of the
+// ledger's clock, and last year's while it has been run but not submitted (an overdue year
+// stays overdue after New Year) or while its deadline is still ahead (a window ending in
+// September or later is due the next year).
+func deadlineYears(d *ledger.View) []int {
+	year := d.Clock.Year()
+	last := d.Settlements[year-1]
+	if last != nil && (last.State == ledger.SettlementSubmitted || last.State == ledger.SettlementPaid) {
+		return []int{year}
+	}
+	_, to := settlement.Window(d, year-1)
+	if last != nil || !settlement.Deadline(to).Before(calendar.DateOf(d.Clock)) {
+		return []int{year - 1, year}
+	}
+	return []int{year}
+}

@@ -1,0 +1,77 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cloudledger/cloudledger/ledger"
+)
+
+// TokenFile is where the admin token is written inside the data dir.
+const TokenFile = "admin.token"
+
+// prepareToken returns the admin token this node installs (bootstrap) or presents (join).
+// On first start it is written to DIR/admin.token with mode 0600.
+func (s *Server) prepareToken(fresh bool) (string, error) {
+	path := filepath.Join(s.cfg.DataDir, TokenFile)
+	if raw, err := os.ReadFile(path); err == nil {
+		tok := strings.TrimSpace(string(raw))
+		if s.cfg.Token != "" && s.cfg.Token != tok {
+			s.log.Warn("--token differs from the token file; the ledger keeps the token it was bootstrapped with", "file", path)
+		}
+		return tok, nil
+	}
+	tok := s.cfg.Token
+	if tok == "" {
+		if s.cfg.Join != "" {
+			return "", fmt.Errorf("joining a cluster needs the cluster's admin token (--token or CLOUDLEDGER_TOKEN)")
+		}
+		var b [24]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", err
+		}
+		tok = hex.EncodeToString(b[:])
+	}
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	s.log.Info("admin token written", "path", path)
+	return tok, nil
+}
+
+func tokenHash(tok string) string {
+	h := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(h[:])
+}
+
+// installTokenLoop installs the admin token on a cluster bootstrapped by this node as soon
+// as it leads, independent of the tick interval (with --tick-interval 1h the API would
+// otherwise refuse every call for an hour). It ends once the ledger holds a token.
+func (s *Server) installTokenLoop(ctx context.Context, token string) {
+	t := time.NewTicker(tokenInstallPoll)
+	defer t.Stop()
+	for s.ledger.AdminTokenSHA256() == "" {
+		if s.node.IsLeader() {
+			req := ledger.Request{Actor: "system", Commands: []ledger.Command{{Key: "admin-token/bootstrap", Body: &ledger.SetAdminToken{TokenSHA256: tokenHash(token)}}}}
+			if _, _, err := s.prop.submit(ctx, req); err != nil {
+				s.log.Warn("installing admin token", "err", err)
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// tokenInstallPoll is how often a bootstrapping node checks whether it leads yet.
+const tokenInstallPoll = 50 * time.Millisecond
