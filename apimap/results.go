@@ -44,3 +44,13 @@ func ReconciliationReport(r *settlement.Report) *v1.ReconciliationReport {
 	}
 	return out
 }
+
+// Approval is the API form of an approval, with its standing at the ledger's clock.
+func Approval(a *ledger.Approval, clock time.Time) *v1.Approval {
+	out := &v1.Approval{Department: a.Department, QuotaClass: a.QuotaClass, Ceiling: a.Ceiling.String(), Ref: a.Ref,
+		Expires: dateText(a.Expires), Status: a.Status(clock), GrantedBy: a.Actor, GrantedAt: a.Time.Format(time.RFC3339)}
+	if a.Revoked() {
+		out.RevokedBy, out.RevokedAt = a.RevokedBy, a.RevokedAt.Format(time.RFC3339)
+	}
+	return out
+}

@@ -33,6 +33,8 @@ const (
 	ProjectMismatch   Code = "project_department_mismatch"
 	ResourceMismatch  Code = "resource_mismatch"
 	CatalogConflict   Code = "catalog_item_conflict"
+	UnknownQuotaClass Code = "unknown_quota_class" // no catalog item or project quota uses the class
+	UnknownApproval   Code = "unknown_approval"    // no approval in force for (department, class) with that ref
 
 	// Quota (SPEC: Quota).
 	QuotaOverrun Code = "quota_overrun_needs_approval"

@@ -217,7 +217,7 @@ func (t *txn) applyAllocate(e *Event) *Error {
 	r := &Resource{ID: e.Resource, Department: e.Department, Project: e.Project, Provider: e.Provider, Item: e.Item,
 		Kind: e.Kind, QuotaClass: item.QuotaClass, Billing: BillingAllocation, Quantity: e.Quantity,
 		Opened: e.Time, LastTime: e.Time, Expires: e.Expires}
-	if err := t.checkQuota(r, e.Quantity); err != nil {
+	if err := t.checkQuota(r, e.Quantity, e.Time); err != nil {
 		return err
 	}
 	t.resources.put(r.ID, r)
@@ -252,9 +252,9 @@ func (t *txn) checkExpiry(kind Kind, at, expires time.Time) *Error {
 	return nil
 }
 
-// checkQuota applies SPEC's Quota rules to raising r's quantity by delta (r holds the
-// quantity before the change).
-func (t *txn) checkQuota(r *Resource, delta decimal.Decimal) *Error {
+// checkQuota applies SPEC's Quota rules to raising r's quantity by delta at time at (r holds the
+// quantity before the change); an approval covers the raise if it is in force at at.
+func (t *txn) checkQuota(r *Resource, delta decimal.Decimal, at time.Time) *Error {
 	if r.QuotaClass == "" {
 		return nil
 	}
@@ -264,7 +264,7 @@ func (t *txn) checkQuota(r *Resource, delta decimal.Decimal) *Error {
 		q := t.deptQuota(r.Department, r.QuotaClass)
 		if newA.GreaterThan(q.Mul(ratioLimit)) {
 			a, ok := t.approvals.get(k)
-			if !ok || a.Ceiling.LessThan(newA) {
+			if !ok || !a.InForce(at) || a.Ceiling.LessThan(newA) {
 				return Errf(errcode.QuotaOverrun, "quantity", "department %q class %q would hold %s against a quota of %s (limit 120%% = %s); a supervisor approval with a ceiling of at least %s is needed",
 					r.Department, r.QuotaClass, newA, q, q.Mul(ratioLimit), newA)
 			}
@@ -333,7 +333,7 @@ func (t *txn) applyChange(e *Event) *Error {
 		if err := checkContract(prov, e.Time); err != nil {
 			return err
 		}
-		if err := t.checkQuota(r, e.Quantity); err != nil {
+		if err := t.checkQuota(r, e.Quantity, e.Time); err != nil {
 			return err
 		}
 		delta = e.Quantity

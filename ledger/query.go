@@ -53,7 +53,7 @@ func (l *Ledger) Overruns() []Overrun {
 		if q.IsPositive() {
 			row.Ratio = a.DivRound(q, 4)
 		}
-		if appr, ok := t.approvals.get(k); ok {
+		if appr, ok := t.approvals.get(k); ok && appr.InForce(t.clock) {
 			row.Ceiling, row.ApprovalRef = appr.Ceiling, appr.Ref
 		}
 		if a.GreaterThan(q.Mul(ratioLimit)) {

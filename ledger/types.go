@@ -124,8 +124,11 @@ type Approval struct {
 	QuotaClass string          `json:"quota_class"`
 	Ceiling    decimal.Decimal `json:"ceiling"`
 	Ref        string          `json:"ref"`
+	Expires    calendar.Date   `json:"expires,omitzero"` // last day in force; zero: until revoked
 	Actor      string          `json:"actor"`
 	Time       time.Time       `json:"time"`
+	RevokedBy  string          `json:"revoked_by,omitempty"`
+	RevokedAt  time.Time       `json:"revoked_at,omitzero"`
 }
 
 // countsTowardQuota reports whether a kind is part of A in SPEC's Quota rule.

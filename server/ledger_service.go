@@ -226,3 +226,15 @@ func (h *ledgerService) GetResource(ctx context.Context, req *connect.Request[v1
 	}
 	return connect.NewResponse(out), nil
 }
+
+func (h *ledgerService) ListApprovals(ctx context.Context, req *connect.Request[v1.ListApprovalsRequest]) (*connect.Response[v1.ListApprovalsResponse], error) {
+	if err := h.s.readBarrier(ctx, req.Header()); err != nil {
+		return nil, toConnect(err)
+	}
+	list, clock := h.s.ledger.Approvals()
+	out := &v1.ListApprovalsResponse{AsOf: clock.Format(time.RFC3339)}
+	for _, a := range list {
+		out.Approvals = append(out.Approvals, apimap.Approval(&a, clock))
+	}
+	return connect.NewResponse(out), nil
+}

@@ -276,3 +276,41 @@ func TestFlagValuesRefusedByTheLedger(t *testing.T) {
 		t.Fatal("a refused command line changed the ledger")
 	}
 }
+
+// Issue 12, item 2 (SPEC.md, Command line: approval grant [--expires], list, revoke): an
+// unknown class is refused; a grant says what it replaces and warns when the new ceiling
+// leaves the department in violation; revoke names the approval; list shows each status.
+func TestApprovalGrantListRevoke(t *testing.T) {
+	e := setup(t)
+	if out, code := e.run("approval", "grant", "--department", "d1", "--class", "vpcu", "--ceiling", "200", "--ref", "A"); code != 1 || !strings.Contains(out, "unknown_quota_class") {
+		t.Fatalf("unknown class: exit %d\n%s", code, out)
+	}
+	if out, code := e.run("approval", "grant", "--department", "d9", "--class", "vcpu", "--ceiling", "200", "--ref", "A"); code != 1 || !strings.Contains(out, "unknown_department") {
+		t.Fatalf("unknown department: exit %d\n%s", code, out)
+	}
+	if out, code := e.run("--lang", "en", "approval", "grant", "--department", "d1", "--class", "vcpu", "--ceiling", "200", "--ref", "A"); code != 0 {
+		t.Fatalf("grant: exit %d\n%s", code, out)
+	}
+	ev := e.write("more.csv", "key,time,op,department,project,provider,resource,item,kind,quantity,expires\n"+
+		"e9,2026-03-05T10:00:00+08:00,allocate,d1,prj1,p1,vm3,ecs.vcpu,standard,125,\n") // A = 4 + 125 = 129 > 120
+	if out, code := e.run("import", "events", ev); code != 0 {
+		t.Fatalf("import: exit %d\n%s", code, out)
+	}
+	out, code := e.run("--lang", "en", "approval", "grant", "--department", "d1", "--class", "vcpu", "--ceiling", "100", "--ref", "B", "--expires", "2099-12-31")
+	if code != 0 || !strings.Contains(out, "replaces the approval d1/vcpu ≤ 200 (A)") || !strings.Contains(out, "warning: d1/vcpu holds 129") {
+		t.Fatalf("a lower grant: exit %d\n%s", code, out)
+	}
+	if out, _ := e.run("quota", "overruns", "--format", "csv"); !strings.Contains(out, "d1,市财政局,vcpu,100,129,1.2900,violation,100,B") {
+		t.Fatalf("the overrun report does not show the violation:\n%s", out)
+	}
+	if out, code := e.run("approval", "revoke", "--department", "d1", "--class", "vcpu", "--ref", "A"); code != 1 || !strings.Contains(out, "unknown_approval") {
+		t.Fatalf("revoke of a replaced approval: exit %d\n%s", code, out)
+	}
+	if out, code := e.run("--lang", "en", "approval", "revoke", "--department", "d1", "--class", "vcpu", "--ref", "B"); code != 0 || !strings.Contains(out, "recorded as line item") {
+		t.Fatalf("revoke: exit %d\n%s", code, out)
+	}
+	out, code = e.run("approval", "list", "--format", "csv")
+	if code != 0 || !strings.Contains(out, "department,quota_class,ceiling,ref,expires,status,") || !strings.Contains(out, "d1,vcpu,100,B,2099-12-31,revoked,admin,") {
+		t.Fatalf("list: exit %d\n%s", code, out)
+	}
+}

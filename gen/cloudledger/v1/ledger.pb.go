@@ -38,6 +38,7 @@ type Command struct {
 	//	*Command_Evaluation
 	//	*Command_BandTable
 	//	*Command_SettlementWindow
+	//	*Command_ApprovalRevoke
 	Body isCommand_Body `protobuf_oneof:"body"`
 	// line is the source line of an imported row, echoed in errors; not stored.
 	Line          uint32 `protobuf:"varint,15,opt,name=line,proto3" json:"line,omitempty"`
@@ -188,6 +189,15 @@ func (x *Command) GetSettlementWindow() *SettlementWindow {
 	return nil
 }
 
+func (x *Command) GetApprovalRevoke() *ApprovalRevoke {
+	if x != nil {
+		if x, ok := x.Body.(*Command_ApprovalRevoke); ok {
+			return x.ApprovalRevoke
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetLine() uint32 {
 	if x != nil {
 		return x.Line
@@ -243,6 +253,10 @@ type Command_SettlementWindow struct {
 	SettlementWindow *SettlementWindow `protobuf:"bytes,12,opt,name=settlement_window,json=settlementWindow,proto3,oneof"`
 }
 
+type Command_ApprovalRevoke struct {
+	ApprovalRevoke *ApprovalRevoke `protobuf:"bytes,13,opt,name=approval_revoke,json=approvalRevoke,proto3,oneof"`
+}
+
 func (*Command_Event) isCommand_Body() {}
 
 func (*Command_Department) isCommand_Body() {}
@@ -264,6 +278,8 @@ func (*Command_Evaluation) isCommand_Body() {}
 func (*Command_BandTable) isCommand_Body() {}
 
 func (*Command_SettlementWindow) isCommand_Body() {}
+
+func (*Command_ApprovalRevoke) isCommand_Body() {}
 
 // Event is a row of events.csv.
 type Event struct {
@@ -714,12 +730,15 @@ func (x *CatalogPrice) GetProration() string {
 	return ""
 }
 
+// ApprovalGrant records a supervisor approval; it replaces the one in force for
+// (department, quota_class).
 type ApprovalGrant struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Department    string                 `protobuf:"bytes,1,opt,name=department,proto3" json:"department,omitempty"`
 	QuotaClass    string                 `protobuf:"bytes,2,opt,name=quota_class,json=quotaClass,proto3" json:"quota_class,omitempty"`
 	Ceiling       string                 `protobuf:"bytes,3,opt,name=ceiling,proto3" json:"ceiling,omitempty"`
 	Ref           string                 `protobuf:"bytes,4,opt,name=ref,proto3" json:"ref,omitempty"`
+	Expires       string                 `protobuf:"bytes,5,opt,name=expires,proto3" json:"expires,omitempty"` // YYYY-MM-DD, the last day in force; empty: until revoked
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -782,6 +801,279 @@ func (x *ApprovalGrant) GetRef() string {
 	return ""
 }
 
+func (x *ApprovalGrant) GetExpires() string {
+	if x != nil {
+		return x.Expires
+	}
+	return ""
+}
+
+// ApprovalRevoke ends the approval in force for (department, quota_class); ref names it.
+type ApprovalRevoke struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Department    string                 `protobuf:"bytes,1,opt,name=department,proto3" json:"department,omitempty"`
+	QuotaClass    string                 `protobuf:"bytes,2,opt,name=quota_class,json=quotaClass,proto3" json:"quota_class,omitempty"`
+	Ref           string                 `protobuf:"bytes,3,opt,name=ref,proto3" json:"ref,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApprovalRevoke) Reset() {
+	*x = ApprovalRevoke{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApprovalRevoke) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApprovalRevoke) ProtoMessage() {}
+
+func (x *ApprovalRevoke) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApprovalRevoke.ProtoReflect.Descriptor instead.
+func (*ApprovalRevoke) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ApprovalRevoke) GetDepartment() string {
+	if x != nil {
+		return x.Department
+	}
+	return ""
+}
+
+func (x *ApprovalRevoke) GetQuotaClass() string {
+	if x != nil {
+		return x.QuotaClass
+	}
+	return ""
+}
+
+func (x *ApprovalRevoke) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+type ListApprovalsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListApprovalsRequest) Reset() {
+	*x = ListApprovalsRequest{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListApprovalsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListApprovalsRequest) ProtoMessage() {}
+
+func (x *ListApprovalsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListApprovalsRequest.ProtoReflect.Descriptor instead.
+func (*ListApprovalsRequest) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{8}
+}
+
+// Approval is one approval on the ledger with its standing as of the ledger's clock.
+type Approval struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Department    string                 `protobuf:"bytes,1,opt,name=department,proto3" json:"department,omitempty"`
+	QuotaClass    string                 `protobuf:"bytes,2,opt,name=quota_class,json=quotaClass,proto3" json:"quota_class,omitempty"`
+	Ceiling       string                 `protobuf:"bytes,3,opt,name=ceiling,proto3" json:"ceiling,omitempty"`
+	Ref           string                 `protobuf:"bytes,4,opt,name=ref,proto3" json:"ref,omitempty"`
+	Expires       string                 `protobuf:"bytes,5,opt,name=expires,proto3" json:"expires,omitempty"`
+	Status        string                 `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"` // active | expired | revoked
+	GrantedBy     string                 `protobuf:"bytes,7,opt,name=granted_by,json=grantedBy,proto3" json:"granted_by,omitempty"`
+	GrantedAt     string                 `protobuf:"bytes,8,opt,name=granted_at,json=grantedAt,proto3" json:"granted_at,omitempty"`
+	RevokedBy     string                 `protobuf:"bytes,9,opt,name=revoked_by,json=revokedBy,proto3" json:"revoked_by,omitempty"`
+	RevokedAt     string                 `protobuf:"bytes,10,opt,name=revoked_at,json=revokedAt,proto3" json:"revoked_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Approval) Reset() {
+	*x = Approval{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Approval) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Approval) ProtoMessage() {}
+
+func (x *Approval) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Approval.ProtoReflect.Descriptor instead.
+func (*Approval) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Approval) GetDepartment() string {
+	if x != nil {
+		return x.Department
+	}
+	return ""
+}
+
+func (x *Approval) GetQuotaClass() string {
+	if x != nil {
+		return x.QuotaClass
+	}
+	return ""
+}
+
+func (x *Approval) GetCeiling() string {
+	if x != nil {
+		return x.Ceiling
+	}
+	return ""
+}
+
+func (x *Approval) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *Approval) GetExpires() string {
+	if x != nil {
+		return x.Expires
+	}
+	return ""
+}
+
+func (x *Approval) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *Approval) GetGrantedBy() string {
+	if x != nil {
+		return x.GrantedBy
+	}
+	return ""
+}
+
+func (x *Approval) GetGrantedAt() string {
+	if x != nil {
+		return x.GrantedAt
+	}
+	return ""
+}
+
+func (x *Approval) GetRevokedBy() string {
+	if x != nil {
+		return x.RevokedBy
+	}
+	return ""
+}
+
+func (x *Approval) GetRevokedAt() string {
+	if x != nil {
+		return x.RevokedAt
+	}
+	return ""
+}
+
+type ListApprovalsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Approvals     []*Approval            `protobuf:"bytes,1,rep,name=approvals,proto3" json:"approvals,omitempty"`
+	AsOf          string                 `protobuf:"bytes,2,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"` // the ledger's clock, RFC 3339
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListApprovalsResponse) Reset() {
+	*x = ListApprovalsResponse{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListApprovalsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListApprovalsResponse) ProtoMessage() {}
+
+func (x *ListApprovalsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListApprovalsResponse.ProtoReflect.Descriptor instead.
+func (*ListApprovalsResponse) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListApprovalsResponse) GetApprovals() []*Approval {
+	if x != nil {
+		return x.Approvals
+	}
+	return nil
+}
+
+func (x *ListApprovalsResponse) GetAsOf() string {
+	if x != nil {
+		return x.AsOf
+	}
+	return ""
+}
+
 type PeriodClose struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Month         string                 `protobuf:"bytes,1,opt,name=month,proto3" json:"month,omitempty"` // YYYY-MM
@@ -791,7 +1083,7 @@ type PeriodClose struct {
 
 func (x *PeriodClose) Reset() {
 	*x = PeriodClose{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[7]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -803,7 +1095,7 @@ func (x *PeriodClose) String() string {
 func (*PeriodClose) ProtoMessage() {}
 
 func (x *PeriodClose) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[7]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -816,7 +1108,7 @@ func (x *PeriodClose) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeriodClose.ProtoReflect.Descriptor instead.
 func (*PeriodClose) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{7}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PeriodClose) GetMonth() string {
@@ -836,7 +1128,7 @@ type CalendarYear struct {
 
 func (x *CalendarYear) Reset() {
 	*x = CalendarYear{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[8]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -848,7 +1140,7 @@ func (x *CalendarYear) String() string {
 func (*CalendarYear) ProtoMessage() {}
 
 func (x *CalendarYear) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[8]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -861,7 +1153,7 @@ func (x *CalendarYear) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CalendarYear.ProtoReflect.Descriptor instead.
 func (*CalendarYear) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{8}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CalendarYear) GetJson() string {
@@ -884,7 +1176,7 @@ type Evaluation struct {
 
 func (x *Evaluation) Reset() {
 	*x = Evaluation{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[9]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -896,7 +1188,7 @@ func (x *Evaluation) String() string {
 func (*Evaluation) ProtoMessage() {}
 
 func (x *Evaluation) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[9]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -909,7 +1201,7 @@ func (x *Evaluation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Evaluation.ProtoReflect.Descriptor instead.
 func (*Evaluation) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{9}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Evaluation) GetProvider() string {
@@ -950,7 +1242,7 @@ type SettlementWindow struct {
 
 func (x *SettlementWindow) Reset() {
 	*x = SettlementWindow{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[10]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -962,7 +1254,7 @@ func (x *SettlementWindow) String() string {
 func (*SettlementWindow) ProtoMessage() {}
 
 func (x *SettlementWindow) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[10]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -975,7 +1267,7 @@ func (x *SettlementWindow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettlementWindow.ProtoReflect.Descriptor instead.
 func (*SettlementWindow) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{10}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SettlementWindow) GetEndMonth() int32 {
@@ -997,7 +1289,7 @@ type Band struct {
 
 func (x *Band) Reset() {
 	*x = Band{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[11]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1009,7 +1301,7 @@ func (x *Band) String() string {
 func (*Band) ProtoMessage() {}
 
 func (x *Band) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[11]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1022,7 +1314,7 @@ func (x *Band) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Band.ProtoReflect.Descriptor instead.
 func (*Band) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{11}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Band) GetMinScore() string {
@@ -1057,7 +1349,7 @@ type BandTable struct {
 
 func (x *BandTable) Reset() {
 	*x = BandTable{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[12]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1069,7 +1361,7 @@ func (x *BandTable) String() string {
 func (*BandTable) ProtoMessage() {}
 
 func (x *BandTable) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[12]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1082,7 +1374,7 @@ func (x *BandTable) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BandTable.ProtoReflect.Descriptor instead.
 func (*BandTable) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{12}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *BandTable) GetEffectiveFrom() string {
@@ -1108,7 +1400,7 @@ type SubmitRequest struct {
 
 func (x *SubmitRequest) Reset() {
 	*x = SubmitRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[13]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1120,7 +1412,7 @@ func (x *SubmitRequest) String() string {
 func (*SubmitRequest) ProtoMessage() {}
 
 func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[13]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1133,7 +1425,7 @@ func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitRequest.ProtoReflect.Descriptor instead.
 func (*SubmitRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{13}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SubmitRequest) GetCommands() []*Command {
@@ -1154,7 +1446,7 @@ type ItemResult struct {
 
 func (x *ItemResult) Reset() {
 	*x = ItemResult{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[14]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1166,7 +1458,7 @@ func (x *ItemResult) String() string {
 func (*ItemResult) ProtoMessage() {}
 
 func (x *ItemResult) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[14]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1179,7 +1471,7 @@ func (x *ItemResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemResult.ProtoReflect.Descriptor instead.
 func (*ItemResult) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{14}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ItemResult) GetSeq() uint64 {
@@ -1213,7 +1505,7 @@ type SubmitResponse struct {
 
 func (x *SubmitResponse) Reset() {
 	*x = SubmitResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[15]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1225,7 +1517,7 @@ func (x *SubmitResponse) String() string {
 func (*SubmitResponse) ProtoMessage() {}
 
 func (x *SubmitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[15]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1238,7 +1530,7 @@ func (x *SubmitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitResponse.ProtoReflect.Descriptor instead.
 func (*SubmitResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{15}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SubmitResponse) GetResults() []*ItemResult {
@@ -1269,7 +1561,7 @@ type ErrorDetail struct {
 
 func (x *ErrorDetail) Reset() {
 	*x = ErrorDetail{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[16]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1281,7 +1573,7 @@ func (x *ErrorDetail) String() string {
 func (*ErrorDetail) ProtoMessage() {}
 
 func (x *ErrorDetail) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[16]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1294,7 +1586,7 @@ func (x *ErrorDetail) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorDetail.ProtoReflect.Descriptor instead.
 func (*ErrorDetail) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{16}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ErrorDetail) GetCode() string {
@@ -1341,7 +1633,7 @@ type ValidateImportRequest struct {
 
 func (x *ValidateImportRequest) Reset() {
 	*x = ValidateImportRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[17]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1353,7 +1645,7 @@ func (x *ValidateImportRequest) String() string {
 func (*ValidateImportRequest) ProtoMessage() {}
 
 func (x *ValidateImportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[17]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1366,7 +1658,7 @@ func (x *ValidateImportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateImportRequest.ProtoReflect.Descriptor instead.
 func (*ValidateImportRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{17}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ValidateImportRequest) GetCommands() []*Command {
@@ -1389,7 +1681,7 @@ type ValidateImportResponse struct {
 
 func (x *ValidateImportResponse) Reset() {
 	*x = ValidateImportResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[18]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1401,7 +1693,7 @@ func (x *ValidateImportResponse) String() string {
 func (*ValidateImportResponse) ProtoMessage() {}
 
 func (x *ValidateImportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[18]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1414,7 +1706,7 @@ func (x *ValidateImportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateImportResponse.ProtoReflect.Descriptor instead.
 func (*ValidateImportResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{18}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ValidateImportResponse) GetRows() uint64 {
@@ -1460,7 +1752,7 @@ type QuotaOverrunsRequest struct {
 
 func (x *QuotaOverrunsRequest) Reset() {
 	*x = QuotaOverrunsRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[19]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1472,7 +1764,7 @@ func (x *QuotaOverrunsRequest) String() string {
 func (*QuotaOverrunsRequest) ProtoMessage() {}
 
 func (x *QuotaOverrunsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[19]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1485,7 +1777,7 @@ func (x *QuotaOverrunsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuotaOverrunsRequest.ProtoReflect.Descriptor instead.
 func (*QuotaOverrunsRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{19}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{23}
 }
 
 type QuotaOverrun struct {
@@ -1505,7 +1797,7 @@ type QuotaOverrun struct {
 
 func (x *QuotaOverrun) Reset() {
 	*x = QuotaOverrun{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[20]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1517,7 +1809,7 @@ func (x *QuotaOverrun) String() string {
 func (*QuotaOverrun) ProtoMessage() {}
 
 func (x *QuotaOverrun) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[20]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1530,7 +1822,7 @@ func (x *QuotaOverrun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuotaOverrun.ProtoReflect.Descriptor instead.
 func (*QuotaOverrun) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{20}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *QuotaOverrun) GetDepartment() string {
@@ -1606,7 +1898,7 @@ type QuotaOverrunsResponse struct {
 
 func (x *QuotaOverrunsResponse) Reset() {
 	*x = QuotaOverrunsResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[21]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1618,7 +1910,7 @@ func (x *QuotaOverrunsResponse) String() string {
 func (*QuotaOverrunsResponse) ProtoMessage() {}
 
 func (x *QuotaOverrunsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[21]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1631,7 +1923,7 @@ func (x *QuotaOverrunsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuotaOverrunsResponse.ProtoReflect.Descriptor instead.
 func (*QuotaOverrunsResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{21}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *QuotaOverrunsResponse) GetOverruns() []*QuotaOverrun {
@@ -1656,7 +1948,7 @@ type VerifyRequest struct {
 
 func (x *VerifyRequest) Reset() {
 	*x = VerifyRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[22]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1668,7 +1960,7 @@ func (x *VerifyRequest) String() string {
 func (*VerifyRequest) ProtoMessage() {}
 
 func (x *VerifyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[22]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1681,7 +1973,7 @@ func (x *VerifyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyRequest.ProtoReflect.Descriptor instead.
 func (*VerifyRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{22}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{26}
 }
 
 type VerifyResponse struct {
@@ -1696,7 +1988,7 @@ type VerifyResponse struct {
 
 func (x *VerifyResponse) Reset() {
 	*x = VerifyResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[23]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1708,7 +2000,7 @@ func (x *VerifyResponse) String() string {
 func (*VerifyResponse) ProtoMessage() {}
 
 func (x *VerifyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[23]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1721,7 +2013,7 @@ func (x *VerifyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyResponse.ProtoReflect.Descriptor instead.
 func (*VerifyResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{23}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *VerifyResponse) GetLineItems() uint64 {
@@ -1762,7 +2054,7 @@ type ListLineItemsRequest struct {
 
 func (x *ListLineItemsRequest) Reset() {
 	*x = ListLineItemsRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[24]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1774,7 +2066,7 @@ func (x *ListLineItemsRequest) String() string {
 func (*ListLineItemsRequest) ProtoMessage() {}
 
 func (x *ListLineItemsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[24]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1787,7 +2079,7 @@ func (x *ListLineItemsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLineItemsRequest.ProtoReflect.Descriptor instead.
 func (*ListLineItemsRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{24}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListLineItemsRequest) GetFromSeq() uint64 {
@@ -1825,7 +2117,7 @@ type LineItem struct {
 
 func (x *LineItem) Reset() {
 	*x = LineItem{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[25]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1837,7 +2129,7 @@ func (x *LineItem) String() string {
 func (*LineItem) ProtoMessage() {}
 
 func (x *LineItem) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[25]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1850,7 +2142,7 @@ func (x *LineItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LineItem.ProtoReflect.Descriptor instead.
 func (*LineItem) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{25}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *LineItem) GetSeq() uint64 {
@@ -1926,7 +2218,7 @@ type ListLineItemsResponse struct {
 
 func (x *ListLineItemsResponse) Reset() {
 	*x = ListLineItemsResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[26]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1938,7 +2230,7 @@ func (x *ListLineItemsResponse) String() string {
 func (*ListLineItemsResponse) ProtoMessage() {}
 
 func (x *ListLineItemsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[26]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1951,7 +2243,7 @@ func (x *ListLineItemsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLineItemsResponse.ProtoReflect.Descriptor instead.
 func (*ListLineItemsResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{26}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListLineItemsResponse) GetItems() []*LineItem {
@@ -1978,7 +2270,7 @@ type CalendarDeadlineRequest struct {
 
 func (x *CalendarDeadlineRequest) Reset() {
 	*x = CalendarDeadlineRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[27]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1990,7 +2282,7 @@ func (x *CalendarDeadlineRequest) String() string {
 func (*CalendarDeadlineRequest) ProtoMessage() {}
 
 func (x *CalendarDeadlineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[27]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2003,7 +2295,7 @@ func (x *CalendarDeadlineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CalendarDeadlineRequest.ProtoReflect.Descriptor instead.
 func (*CalendarDeadlineRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{27}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CalendarDeadlineRequest) GetBefore() string {
@@ -2030,7 +2322,7 @@ type CalendarDueRequest struct {
 
 func (x *CalendarDueRequest) Reset() {
 	*x = CalendarDueRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[28]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2042,7 +2334,7 @@ func (x *CalendarDueRequest) String() string {
 func (*CalendarDueRequest) ProtoMessage() {}
 
 func (x *CalendarDueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[28]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2055,7 +2347,7 @@ func (x *CalendarDueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CalendarDueRequest.ProtoReflect.Descriptor instead.
 func (*CalendarDueRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{28}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CalendarDueRequest) GetFrom() string {
@@ -2081,7 +2373,7 @@ type CalendarDeadlineResponse struct {
 
 func (x *CalendarDeadlineResponse) Reset() {
 	*x = CalendarDeadlineResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[29]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2093,7 +2385,7 @@ func (x *CalendarDeadlineResponse) String() string {
 func (*CalendarDeadlineResponse) ProtoMessage() {}
 
 func (x *CalendarDeadlineResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[29]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2106,7 +2398,7 @@ func (x *CalendarDeadlineResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CalendarDeadlineResponse.ProtoReflect.Descriptor instead.
 func (*CalendarDeadlineResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{29}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CalendarDeadlineResponse) GetDate() string {
@@ -2125,7 +2417,7 @@ type CalendarDueResponse struct {
 
 func (x *CalendarDueResponse) Reset() {
 	*x = CalendarDueResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[30]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2137,7 +2429,7 @@ func (x *CalendarDueResponse) String() string {
 func (*CalendarDueResponse) ProtoMessage() {}
 
 func (x *CalendarDueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[30]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2150,7 +2442,7 @@ func (x *CalendarDueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CalendarDueResponse.ProtoReflect.Descriptor instead.
 func (*CalendarDueResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{30}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CalendarDueResponse) GetDate() string {
@@ -2169,7 +2461,7 @@ type GetResourceRequest struct {
 
 func (x *GetResourceRequest) Reset() {
 	*x = GetResourceRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[31]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2181,7 +2473,7 @@ func (x *GetResourceRequest) String() string {
 func (*GetResourceRequest) ProtoMessage() {}
 
 func (x *GetResourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[31]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2194,7 +2486,7 @@ func (x *GetResourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResourceRequest.ProtoReflect.Descriptor instead.
 func (*GetResourceRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{31}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetResourceRequest) GetResource() string {
@@ -2222,7 +2514,7 @@ type GetResourceResponse struct {
 
 func (x *GetResourceResponse) Reset() {
 	*x = GetResourceResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[32]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2234,7 +2526,7 @@ func (x *GetResourceResponse) String() string {
 func (*GetResourceResponse) ProtoMessage() {}
 
 func (x *GetResourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[32]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2247,7 +2539,7 @@ func (x *GetResourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResourceResponse.ProtoReflect.Descriptor instead.
 func (*GetResourceResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{32}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetResourceResponse) GetResource() string {
@@ -2328,7 +2620,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[33]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2340,7 +2632,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[33]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2353,7 +2645,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{33}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{37}
 }
 
 type ClusterNode struct {
@@ -2369,7 +2661,7 @@ type ClusterNode struct {
 
 func (x *ClusterNode) Reset() {
 	*x = ClusterNode{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[34]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2381,7 +2673,7 @@ func (x *ClusterNode) String() string {
 func (*ClusterNode) ProtoMessage() {}
 
 func (x *ClusterNode) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[34]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2394,7 +2686,7 @@ func (x *ClusterNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterNode.ProtoReflect.Descriptor instead.
 func (*ClusterNode) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{34}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ClusterNode) GetNodeId() string {
@@ -2447,7 +2739,7 @@ type StatusResponse struct {
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[35]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2459,7 +2751,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[35]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2472,7 +2764,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{35}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *StatusResponse) GetNodes() []*ClusterNode {
@@ -2535,7 +2827,7 @@ type AddNodeRequest struct {
 
 func (x *AddNodeRequest) Reset() {
 	*x = AddNodeRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[36]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2547,7 +2839,7 @@ func (x *AddNodeRequest) String() string {
 func (*AddNodeRequest) ProtoMessage() {}
 
 func (x *AddNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[36]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2560,7 +2852,7 @@ func (x *AddNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddNodeRequest.ProtoReflect.Descriptor instead.
 func (*AddNodeRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{36}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *AddNodeRequest) GetNodeId() string {
@@ -2592,7 +2884,7 @@ type AddNodeResponse struct {
 
 func (x *AddNodeResponse) Reset() {
 	*x = AddNodeResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[37]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2604,7 +2896,7 @@ func (x *AddNodeResponse) String() string {
 func (*AddNodeResponse) ProtoMessage() {}
 
 func (x *AddNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[37]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2617,7 +2909,7 @@ func (x *AddNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddNodeResponse.ProtoReflect.Descriptor instead.
 func (*AddNodeResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{37}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{41}
 }
 
 type RemoveNodeRequest struct {
@@ -2629,7 +2921,7 @@ type RemoveNodeRequest struct {
 
 func (x *RemoveNodeRequest) Reset() {
 	*x = RemoveNodeRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[38]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2641,7 +2933,7 @@ func (x *RemoveNodeRequest) String() string {
 func (*RemoveNodeRequest) ProtoMessage() {}
 
 func (x *RemoveNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[38]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2654,7 +2946,7 @@ func (x *RemoveNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNodeRequest.ProtoReflect.Descriptor instead.
 func (*RemoveNodeRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{38}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *RemoveNodeRequest) GetNodeId() string {
@@ -2672,7 +2964,7 @@ type RemoveNodeResponse struct {
 
 func (x *RemoveNodeResponse) Reset() {
 	*x = RemoveNodeResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[39]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2684,7 +2976,7 @@ func (x *RemoveNodeResponse) String() string {
 func (*RemoveNodeResponse) ProtoMessage() {}
 
 func (x *RemoveNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[39]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2697,7 +2989,7 @@ func (x *RemoveNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNodeResponse.ProtoReflect.Descriptor instead.
 func (*RemoveNodeResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{39}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{43}
 }
 
 type ChargesRequest struct {
@@ -2712,7 +3004,7 @@ type ChargesRequest struct {
 
 func (x *ChargesRequest) Reset() {
 	*x = ChargesRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[40]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2724,7 +3016,7 @@ func (x *ChargesRequest) String() string {
 func (*ChargesRequest) ProtoMessage() {}
 
 func (x *ChargesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[40]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2737,7 +3029,7 @@ func (x *ChargesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChargesRequest.ProtoReflect.Descriptor instead.
 func (*ChargesRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{40}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ChargesRequest) GetFrom() string {
@@ -2789,7 +3081,7 @@ type ChargeLine struct {
 
 func (x *ChargeLine) Reset() {
 	*x = ChargeLine{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[41]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2801,7 +3093,7 @@ func (x *ChargeLine) String() string {
 func (*ChargeLine) ProtoMessage() {}
 
 func (x *ChargeLine) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[41]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2814,7 +3106,7 @@ func (x *ChargeLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChargeLine.ProtoReflect.Descriptor instead.
 func (*ChargeLine) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{41}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ChargeLine) GetMonth() string {
@@ -2918,7 +3210,7 @@ type ChargesResponse struct {
 
 func (x *ChargesResponse) Reset() {
 	*x = ChargesResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[42]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2930,7 +3222,7 @@ func (x *ChargesResponse) String() string {
 func (*ChargesResponse) ProtoMessage() {}
 
 func (x *ChargesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[42]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2943,7 +3235,7 @@ func (x *ChargesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChargesResponse.ProtoReflect.Descriptor instead.
 func (*ChargesResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{42}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ChargesResponse) GetLines() []*ChargeLine {
@@ -3006,7 +3298,7 @@ type UnscoredDays struct {
 
 func (x *UnscoredDays) Reset() {
 	*x = UnscoredDays{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[43]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3018,7 +3310,7 @@ func (x *UnscoredDays) String() string {
 func (*UnscoredDays) ProtoMessage() {}
 
 func (x *UnscoredDays) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[43]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3031,7 +3323,7 @@ func (x *UnscoredDays) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnscoredDays.ProtoReflect.Descriptor instead.
 func (*UnscoredDays) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{43}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *UnscoredDays) GetProvider() string {
@@ -3059,7 +3351,7 @@ type DayRange struct {
 
 func (x *DayRange) Reset() {
 	*x = DayRange{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[44]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3071,7 +3363,7 @@ func (x *DayRange) String() string {
 func (*DayRange) ProtoMessage() {}
 
 func (x *DayRange) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[44]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3084,7 +3376,7 @@ func (x *DayRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DayRange.ProtoReflect.Descriptor instead.
 func (*DayRange) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{44}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *DayRange) GetFrom() string {
@@ -3109,7 +3401,7 @@ type BandTablesRequest struct {
 
 func (x *BandTablesRequest) Reset() {
 	*x = BandTablesRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[45]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3121,7 +3413,7 @@ func (x *BandTablesRequest) String() string {
 func (*BandTablesRequest) ProtoMessage() {}
 
 func (x *BandTablesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[45]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3134,7 +3426,7 @@ func (x *BandTablesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BandTablesRequest.ProtoReflect.Descriptor instead.
 func (*BandTablesRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{45}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{49}
 }
 
 type BandTablesResponse struct {
@@ -3147,7 +3439,7 @@ type BandTablesResponse struct {
 
 func (x *BandTablesResponse) Reset() {
 	*x = BandTablesResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[46]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3159,7 +3451,7 @@ func (x *BandTablesResponse) String() string {
 func (*BandTablesResponse) ProtoMessage() {}
 
 func (x *BandTablesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[46]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3172,7 +3464,7 @@ func (x *BandTablesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BandTablesResponse.ProtoReflect.Descriptor instead.
 func (*BandTablesResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{46}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *BandTablesResponse) GetTables() []*BandTable {
@@ -3199,7 +3491,7 @@ type SettleRequest struct {
 
 func (x *SettleRequest) Reset() {
 	*x = SettleRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[47]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3211,7 +3503,7 @@ func (x *SettleRequest) String() string {
 func (*SettleRequest) ProtoMessage() {}
 
 func (x *SettleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[47]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3224,7 +3516,7 @@ func (x *SettleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettleRequest.ProtoReflect.Descriptor instead.
 func (*SettleRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{47}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *SettleRequest) GetYear() int32 {
@@ -3251,7 +3543,7 @@ type SettlementBlocker struct {
 
 func (x *SettlementBlocker) Reset() {
 	*x = SettlementBlocker{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[48]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3263,7 +3555,7 @@ func (x *SettlementBlocker) String() string {
 func (*SettlementBlocker) ProtoMessage() {}
 
 func (x *SettlementBlocker) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[48]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3276,7 +3568,7 @@ func (x *SettlementBlocker) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettlementBlocker.ProtoReflect.Descriptor instead.
 func (*SettlementBlocker) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{48}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *SettlementBlocker) GetCode() string {
@@ -3302,7 +3594,7 @@ type SettleStatusRequest struct {
 
 func (x *SettleStatusRequest) Reset() {
 	*x = SettleStatusRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[49]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3314,7 +3606,7 @@ func (x *SettleStatusRequest) String() string {
 func (*SettleStatusRequest) ProtoMessage() {}
 
 func (x *SettleStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[49]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3327,7 +3619,7 @@ func (x *SettleStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettleStatusRequest.ProtoReflect.Descriptor instead.
 func (*SettleStatusRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{49}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *SettleStatusRequest) GetYear() int32 {
@@ -3358,7 +3650,7 @@ type SettleStatusResponse struct {
 
 func (x *SettleStatusResponse) Reset() {
 	*x = SettleStatusResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[50]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3370,7 +3662,7 @@ func (x *SettleStatusResponse) String() string {
 func (*SettleStatusResponse) ProtoMessage() {}
 
 func (x *SettleStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[50]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3383,7 +3675,7 @@ func (x *SettleStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettleStatusResponse.ProtoReflect.Descriptor instead.
 func (*SettleStatusResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{50}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *SettleStatusResponse) GetYear() int32 {
@@ -3488,7 +3780,7 @@ type SettleResponse struct {
 
 func (x *SettleResponse) Reset() {
 	*x = SettleResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[51]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3500,7 +3792,7 @@ func (x *SettleResponse) String() string {
 func (*SettleResponse) ProtoMessage() {}
 
 func (x *SettleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[51]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3513,7 +3805,7 @@ func (x *SettleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettleResponse.ProtoReflect.Descriptor instead.
 func (*SettleResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{51}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *SettleResponse) GetStatus() *SettleStatusResponse {
@@ -3547,7 +3839,7 @@ type BudgetExportRequest struct {
 
 func (x *BudgetExportRequest) Reset() {
 	*x = BudgetExportRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[52]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3559,7 +3851,7 @@ func (x *BudgetExportRequest) String() string {
 func (*BudgetExportRequest) ProtoMessage() {}
 
 func (x *BudgetExportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[52]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3572,7 +3864,7 @@ func (x *BudgetExportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BudgetExportRequest.ProtoReflect.Descriptor instead.
 func (*BudgetExportRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{52}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *BudgetExportRequest) GetYear() int32 {
@@ -3600,7 +3892,7 @@ type BudgetExportResponse struct {
 
 func (x *BudgetExportResponse) Reset() {
 	*x = BudgetExportResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[53]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3612,7 +3904,7 @@ func (x *BudgetExportResponse) String() string {
 func (*BudgetExportResponse) ProtoMessage() {}
 
 func (x *BudgetExportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[53]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3625,7 +3917,7 @@ func (x *BudgetExportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BudgetExportResponse.ProtoReflect.Descriptor instead.
 func (*BudgetExportResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{53}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *BudgetExportResponse) GetContent() []byte {
@@ -3661,7 +3953,7 @@ type StatementRequest struct {
 
 func (x *StatementRequest) Reset() {
 	*x = StatementRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[54]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3673,7 +3965,7 @@ func (x *StatementRequest) String() string {
 func (*StatementRequest) ProtoMessage() {}
 
 func (x *StatementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[54]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3686,7 +3978,7 @@ func (x *StatementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatementRequest.ProtoReflect.Descriptor instead.
 func (*StatementRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{54}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *StatementRequest) GetMonth() string {
@@ -3727,7 +4019,7 @@ type StatementResponse struct {
 
 func (x *StatementResponse) Reset() {
 	*x = StatementResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[55]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3739,7 +4031,7 @@ func (x *StatementResponse) String() string {
 func (*StatementResponse) ProtoMessage() {}
 
 func (x *StatementResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[55]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3752,7 +4044,7 @@ func (x *StatementResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatementResponse.ProtoReflect.Descriptor instead.
 func (*StatementResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{55}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *StatementResponse) GetContent() []byte {
@@ -3784,7 +4076,7 @@ type InvoiceLine struct {
 
 func (x *InvoiceLine) Reset() {
 	*x = InvoiceLine{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[56]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3796,7 +4088,7 @@ func (x *InvoiceLine) String() string {
 func (*InvoiceLine) ProtoMessage() {}
 
 func (x *InvoiceLine) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[56]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3809,7 +4101,7 @@ func (x *InvoiceLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceLine.ProtoReflect.Descriptor instead.
 func (*InvoiceLine) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{56}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *InvoiceLine) GetLine() uint32 {
@@ -3870,7 +4162,7 @@ type InvoiceReconcileRequest struct {
 
 func (x *InvoiceReconcileRequest) Reset() {
 	*x = InvoiceReconcileRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[57]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3882,7 +4174,7 @@ func (x *InvoiceReconcileRequest) String() string {
 func (*InvoiceReconcileRequest) ProtoMessage() {}
 
 func (x *InvoiceReconcileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[57]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3895,7 +4187,7 @@ func (x *InvoiceReconcileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceReconcileRequest.ProtoReflect.Descriptor instead.
 func (*InvoiceReconcileRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{57}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *InvoiceReconcileRequest) GetProvider() string {
@@ -3951,7 +4243,7 @@ type InvoiceReconcileResponse struct {
 
 func (x *InvoiceReconcileResponse) Reset() {
 	*x = InvoiceReconcileResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[58]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3963,7 +4255,7 @@ func (x *InvoiceReconcileResponse) String() string {
 func (*InvoiceReconcileResponse) ProtoMessage() {}
 
 func (x *InvoiceReconcileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[58]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3976,7 +4268,7 @@ func (x *InvoiceReconcileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceReconcileResponse.ProtoReflect.Descriptor instead.
 func (*InvoiceReconcileResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{58}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *InvoiceReconcileResponse) GetAllMatch() bool {
@@ -4020,7 +4312,7 @@ type ReconciliationReport struct {
 
 func (x *ReconciliationReport) Reset() {
 	*x = ReconciliationReport{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[59]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4032,7 +4324,7 @@ func (x *ReconciliationReport) String() string {
 func (*ReconciliationReport) ProtoMessage() {}
 
 func (x *ReconciliationReport) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[59]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4045,7 +4337,7 @@ func (x *ReconciliationReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconciliationReport.ProtoReflect.Descriptor instead.
 func (*ReconciliationReport) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{59}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *ReconciliationReport) GetProvider() string {
@@ -4143,7 +4435,7 @@ type ReconciliationLine struct {
 
 func (x *ReconciliationLine) Reset() {
 	*x = ReconciliationLine{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[60]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4155,7 +4447,7 @@ func (x *ReconciliationLine) String() string {
 func (*ReconciliationLine) ProtoMessage() {}
 
 func (x *ReconciliationLine) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[60]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4168,7 +4460,7 @@ func (x *ReconciliationLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconciliationLine.ProtoReflect.Descriptor instead.
 func (*ReconciliationLine) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{60}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ReconciliationLine) GetOutcome() string {
@@ -4243,7 +4535,7 @@ type InvoiceHistoryRequest struct {
 
 func (x *InvoiceHistoryRequest) Reset() {
 	*x = InvoiceHistoryRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[61]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4255,7 +4547,7 @@ func (x *InvoiceHistoryRequest) String() string {
 func (*InvoiceHistoryRequest) ProtoMessage() {}
 
 func (x *InvoiceHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[61]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4268,7 +4560,7 @@ func (x *InvoiceHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceHistoryRequest.ProtoReflect.Descriptor instead.
 func (*InvoiceHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{61}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *InvoiceHistoryRequest) GetProvider() string {
@@ -4297,7 +4589,7 @@ type Reconciliation struct {
 
 func (x *Reconciliation) Reset() {
 	*x = Reconciliation{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[62]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4309,7 +4601,7 @@ func (x *Reconciliation) String() string {
 func (*Reconciliation) ProtoMessage() {}
 
 func (x *Reconciliation) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[62]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4322,7 +4614,7 @@ func (x *Reconciliation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reconciliation.ProtoReflect.Descriptor instead.
 func (*Reconciliation) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{62}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *Reconciliation) GetMonth() string {
@@ -4411,7 +4703,7 @@ type InvoiceHistoryResponse struct {
 
 func (x *InvoiceHistoryResponse) Reset() {
 	*x = InvoiceHistoryResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[63]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4423,7 +4715,7 @@ func (x *InvoiceHistoryResponse) String() string {
 func (*InvoiceHistoryResponse) ProtoMessage() {}
 
 func (x *InvoiceHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[63]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4436,7 +4728,7 @@ func (x *InvoiceHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceHistoryResponse.ProtoReflect.Descriptor instead.
 func (*InvoiceHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{63}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *InvoiceHistoryResponse) GetReconciliations() []*Reconciliation {
@@ -4450,7 +4742,7 @@ var File_cloudledger_v1_ledger_proto protoreflect.FileDescriptor
 
 const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\n" +
-	"\x1bcloudledger/v1/ledger.proto\x12\x0ecloudledger.v1\"\x80\x06\n" +
+	"\x1bcloudledger/v1/ledger.proto\x12\x0ecloudledger.v1\"\xcb\x06\n" +
 	"\aCommand\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12-\n" +
 	"\x05event\x18\x02 \x01(\v2\x15.cloudledger.v1.EventH\x00R\x05event\x12<\n" +
@@ -4469,7 +4761,8 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"evaluation\x12:\n" +
 	"\n" +
 	"band_table\x18\v \x01(\v2\x19.cloudledger.v1.BandTableH\x00R\tbandTable\x12O\n" +
-	"\x11settlement_window\x18\f \x01(\v2 .cloudledger.v1.SettlementWindowH\x00R\x10settlementWindow\x12\x12\n" +
+	"\x11settlement_window\x18\f \x01(\v2 .cloudledger.v1.SettlementWindowH\x00R\x10settlementWindow\x12I\n" +
+	"\x0fapproval_revoke\x18\r \x01(\v2\x1e.cloudledger.v1.ApprovalRevokeH\x00R\x0eapprovalRevoke\x12\x12\n" +
 	"\x04line\x18\x0f \x01(\rR\x04lineB\x06\n" +
 	"\x04body\"\xfb\x01\n" +
 	"\x05Event\x12\x0e\n" +
@@ -4520,7 +4813,7 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\bprovider\x18\b \x01(\tR\bprovider\x12%\n" +
 	"\x0eeffective_from\x18\t \x01(\tR\reffectiveFrom\x12\x1c\n" +
 	"\tproration\x18\n" +
-	" \x01(\tR\tproration\"|\n" +
+	" \x01(\tR\tproration\"\x96\x01\n" +
 	"\rApprovalGrant\x12\x1e\n" +
 	"\n" +
 	"department\x18\x01 \x01(\tR\n" +
@@ -4528,7 +4821,38 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\vquota_class\x18\x02 \x01(\tR\n" +
 	"quotaClass\x12\x18\n" +
 	"\aceiling\x18\x03 \x01(\tR\aceiling\x12\x10\n" +
-	"\x03ref\x18\x04 \x01(\tR\x03ref\"#\n" +
+	"\x03ref\x18\x04 \x01(\tR\x03ref\x12\x18\n" +
+	"\aexpires\x18\x05 \x01(\tR\aexpires\"c\n" +
+	"\x0eApprovalRevoke\x12\x1e\n" +
+	"\n" +
+	"department\x18\x01 \x01(\tR\n" +
+	"department\x12\x1f\n" +
+	"\vquota_class\x18\x02 \x01(\tR\n" +
+	"quotaClass\x12\x10\n" +
+	"\x03ref\x18\x03 \x01(\tR\x03ref\"\x16\n" +
+	"\x14ListApprovalsRequest\"\xa5\x02\n" +
+	"\bApproval\x12\x1e\n" +
+	"\n" +
+	"department\x18\x01 \x01(\tR\n" +
+	"department\x12\x1f\n" +
+	"\vquota_class\x18\x02 \x01(\tR\n" +
+	"quotaClass\x12\x18\n" +
+	"\aceiling\x18\x03 \x01(\tR\aceiling\x12\x10\n" +
+	"\x03ref\x18\x04 \x01(\tR\x03ref\x12\x18\n" +
+	"\aexpires\x18\x05 \x01(\tR\aexpires\x12\x16\n" +
+	"\x06status\x18\x06 \x01(\tR\x06status\x12\x1d\n" +
+	"\n" +
+	"granted_by\x18\a \x01(\tR\tgrantedBy\x12\x1d\n" +
+	"\n" +
+	"granted_at\x18\b \x01(\tR\tgrantedAt\x12\x1d\n" +
+	"\n" +
+	"revoked_by\x18\t \x01(\tR\trevokedBy\x12\x1d\n" +
+	"\n" +
+	"revoked_at\x18\n" +
+	" \x01(\tR\trevokedAt\"d\n" +
+	"\x15ListApprovalsResponse\x126\n" +
+	"\tapprovals\x18\x01 \x03(\v2\x18.cloudledger.v1.ApprovalR\tapprovals\x12\x13\n" +
+	"\x05as_of\x18\x02 \x01(\tR\x04asOf\"#\n" +
 	"\vPeriodClose\x12\x14\n" +
 	"\x05month\x18\x01 \x01(\tR\x05month\"\"\n" +
 	"\fCalendarYear\x12\x12\n" +
@@ -4838,7 +5162,7 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\vrecorded_at\x18\v \x01(\tR\n" +
 	"recordedAt\"b\n" +
 	"\x16InvoiceHistoryResponse\x12H\n" +
-	"\x0freconciliations\x18\x01 \x03(\v2\x1e.cloudledger.v1.ReconciliationR\x0freconciliations2\xb1\v\n" +
+	"\x0freconciliations\x18\x01 \x03(\v2\x1e.cloudledger.v1.ReconciliationR\x0freconciliations2\x91\f\n" +
 	"\rLedgerService\x12I\n" +
 	"\x06Submit\x12\x1d.cloudledger.v1.SubmitRequest\x1a\x1e.cloudledger.v1.SubmitResponse\"\x00\x12c\n" +
 	"\x0eValidateImport\x12%.cloudledger.v1.ValidateImportRequest\x1a&.cloudledger.v1.ValidateImportResponse\"\x00(\x01\x12^\n" +
@@ -4850,7 +5174,8 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\vGetResource\x12\".cloudledger.v1.GetResourceRequest\x1a#.cloudledger.v1.GetResourceResponse\"\x00\x12L\n" +
 	"\aCharges\x12\x1e.cloudledger.v1.ChargesRequest\x1a\x1f.cloudledger.v1.ChargesResponse\"\x00\x12U\n" +
 	"\n" +
-	"BandTables\x12!.cloudledger.v1.BandTablesRequest\x1a\".cloudledger.v1.BandTablesResponse\"\x00\x12I\n" +
+	"BandTables\x12!.cloudledger.v1.BandTablesRequest\x1a\".cloudledger.v1.BandTablesResponse\"\x00\x12^\n" +
+	"\rListApprovals\x12$.cloudledger.v1.ListApprovalsRequest\x1a%.cloudledger.v1.ListApprovalsResponse\"\x00\x12I\n" +
 	"\x06Settle\x12\x1d.cloudledger.v1.SettleRequest\x1a\x1e.cloudledger.v1.SettleResponse\"\x00\x12[\n" +
 	"\fSettleStatus\x12#.cloudledger.v1.SettleStatusRequest\x1a$.cloudledger.v1.SettleStatusResponse\"\x00\x12[\n" +
 	"\fBudgetExport\x12#.cloudledger.v1.BudgetExportRequest\x1a$.cloudledger.v1.BudgetExportResponse\"\x00\x12R\n" +
@@ -4875,7 +5200,7 @@ func file_cloudledger_v1_ledger_proto_rawDescGZIP() []byte {
 	return file_cloudledger_v1_ledger_proto_rawDescData
 }
 
-var file_cloudledger_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
+var file_cloudledger_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 68)
 var file_cloudledger_v1_ledger_proto_goTypes = []any{
 	(*Command)(nil),                  // 0: cloudledger.v1.Command
 	(*Event)(nil),                    // 1: cloudledger.v1.Event
@@ -4884,63 +5209,67 @@ var file_cloudledger_v1_ledger_proto_goTypes = []any{
 	(*ProjectQuota)(nil),             // 4: cloudledger.v1.ProjectQuota
 	(*CatalogPrice)(nil),             // 5: cloudledger.v1.CatalogPrice
 	(*ApprovalGrant)(nil),            // 6: cloudledger.v1.ApprovalGrant
-	(*PeriodClose)(nil),              // 7: cloudledger.v1.PeriodClose
-	(*CalendarYear)(nil),             // 8: cloudledger.v1.CalendarYear
-	(*Evaluation)(nil),               // 9: cloudledger.v1.Evaluation
-	(*SettlementWindow)(nil),         // 10: cloudledger.v1.SettlementWindow
-	(*Band)(nil),                     // 11: cloudledger.v1.Band
-	(*BandTable)(nil),                // 12: cloudledger.v1.BandTable
-	(*SubmitRequest)(nil),            // 13: cloudledger.v1.SubmitRequest
-	(*ItemResult)(nil),               // 14: cloudledger.v1.ItemResult
-	(*SubmitResponse)(nil),           // 15: cloudledger.v1.SubmitResponse
-	(*ErrorDetail)(nil),              // 16: cloudledger.v1.ErrorDetail
-	(*ValidateImportRequest)(nil),    // 17: cloudledger.v1.ValidateImportRequest
-	(*ValidateImportResponse)(nil),   // 18: cloudledger.v1.ValidateImportResponse
-	(*QuotaOverrunsRequest)(nil),     // 19: cloudledger.v1.QuotaOverrunsRequest
-	(*QuotaOverrun)(nil),             // 20: cloudledger.v1.QuotaOverrun
-	(*QuotaOverrunsResponse)(nil),    // 21: cloudledger.v1.QuotaOverrunsResponse
-	(*VerifyRequest)(nil),            // 22: cloudledger.v1.VerifyRequest
-	(*VerifyResponse)(nil),           // 23: cloudledger.v1.VerifyResponse
-	(*ListLineItemsRequest)(nil),     // 24: cloudledger.v1.ListLineItemsRequest
-	(*LineItem)(nil),                 // 25: cloudledger.v1.LineItem
-	(*ListLineItemsResponse)(nil),    // 26: cloudledger.v1.ListLineItemsResponse
-	(*CalendarDeadlineRequest)(nil),  // 27: cloudledger.v1.CalendarDeadlineRequest
-	(*CalendarDueRequest)(nil),       // 28: cloudledger.v1.CalendarDueRequest
-	(*CalendarDeadlineResponse)(nil), // 29: cloudledger.v1.CalendarDeadlineResponse
-	(*CalendarDueResponse)(nil),      // 30: cloudledger.v1.CalendarDueResponse
-	(*GetResourceRequest)(nil),       // 31: cloudledger.v1.GetResourceRequest
-	(*GetResourceResponse)(nil),      // 32: cloudledger.v1.GetResourceResponse
-	(*StatusRequest)(nil),            // 33: cloudledger.v1.StatusRequest
-	(*ClusterNode)(nil),              // 34: cloudledger.v1.ClusterNode
-	(*StatusResponse)(nil),           // 35: cloudledger.v1.StatusResponse
-	(*AddNodeRequest)(nil),           // 36: cloudledger.v1.AddNodeRequest
-	(*AddNodeResponse)(nil),          // 37: cloudledger.v1.AddNodeResponse
-	(*RemoveNodeRequest)(nil),        // 38: cloudledger.v1.RemoveNodeRequest
-	(*RemoveNodeResponse)(nil),       // 39: cloudledger.v1.RemoveNodeResponse
-	(*ChargesRequest)(nil),           // 40: cloudledger.v1.ChargesRequest
-	(*ChargeLine)(nil),               // 41: cloudledger.v1.ChargeLine
-	(*ChargesResponse)(nil),          // 42: cloudledger.v1.ChargesResponse
-	(*UnscoredDays)(nil),             // 43: cloudledger.v1.UnscoredDays
-	(*DayRange)(nil),                 // 44: cloudledger.v1.DayRange
-	(*BandTablesRequest)(nil),        // 45: cloudledger.v1.BandTablesRequest
-	(*BandTablesResponse)(nil),       // 46: cloudledger.v1.BandTablesResponse
-	(*SettleRequest)(nil),            // 47: cloudledger.v1.SettleRequest
-	(*SettlementBlocker)(nil),        // 48: cloudledger.v1.SettlementBlocker
-	(*SettleStatusRequest)(nil),      // 49: cloudledger.v1.SettleStatusRequest
-	(*SettleStatusResponse)(nil),     // 50: cloudledger.v1.SettleStatusResponse
-	(*SettleResponse)(nil),           // 51: cloudledger.v1.SettleResponse
-	(*BudgetExportRequest)(nil),      // 52: cloudledger.v1.BudgetExportRequest
-	(*BudgetExportResponse)(nil),     // 53: cloudledger.v1.BudgetExportResponse
-	(*StatementRequest)(nil),         // 54: cloudledger.v1.StatementRequest
-	(*StatementResponse)(nil),        // 55: cloudledger.v1.StatementResponse
-	(*InvoiceLine)(nil),              // 56: cloudledger.v1.InvoiceLine
-	(*InvoiceReconcileRequest)(nil),  // 57: cloudledger.v1.InvoiceReconcileRequest
-	(*InvoiceReconcileResponse)(nil), // 58: cloudledger.v1.InvoiceReconcileResponse
-	(*ReconciliationReport)(nil),     // 59: cloudledger.v1.ReconciliationReport
-	(*ReconciliationLine)(nil),       // 60: cloudledger.v1.ReconciliationLine
-	(*InvoiceHistoryRequest)(nil),    // 61: cloudledger.v1.InvoiceHistoryRequest
-	(*Reconciliation)(nil),           // 62: cloudledger.v1.Reconciliation
-	(*InvoiceHistoryResponse)(nil),   // 63: cloudledger.v1.InvoiceHistoryResponse
+	(*ApprovalRevoke)(nil),           // 7: cloudledger.v1.ApprovalRevoke
+	(*ListApprovalsRequest)(nil),     // 8: cloudledger.v1.ListApprovalsRequest
+	(*Approval)(nil),                 // 9: cloudledger.v1.Approval
+	(*ListApprovalsResponse)(nil),    // 10: cloudledger.v1.ListApprovalsResponse
+	(*PeriodClose)(nil),              // 11: cloudledger.v1.PeriodClose
+	(*CalendarYear)(nil),             // 12: cloudledger.v1.CalendarYear
+	(*Evaluation)(nil),               // 13: cloudledger.v1.Evaluation
+	(*SettlementWindow)(nil),         // 14: cloudledger.v1.SettlementWindow
+	(*Band)(nil),                     // 15: cloudledger.v1.Band
+	(*BandTable)(nil),                // 16: cloudledger.v1.BandTable
+	(*SubmitRequest)(nil),            // 17: cloudledger.v1.SubmitRequest
+	(*ItemResult)(nil),               // 18: cloudledger.v1.ItemResult
+	(*SubmitResponse)(nil),           // 19: cloudledger.v1.SubmitResponse
+	(*ErrorDetail)(nil),              // 20: cloudledger.v1.ErrorDetail
+	(*ValidateImportRequest)(nil),    // 21: cloudledger.v1.ValidateImportRequest
+	(*ValidateImportResponse)(nil),   // 22: cloudledger.v1.ValidateImportResponse
+	(*QuotaOverrunsRequest)(nil),     // 23: cloudledger.v1.QuotaOverrunsRequest
+	(*QuotaOverrun)(nil),             // 24: cloudledger.v1.QuotaOverrun
+	(*QuotaOverrunsResponse)(nil),    // 25: cloudledger.v1.QuotaOverrunsResponse
+	(*VerifyRequest)(nil),            // 26: cloudledger.v1.VerifyRequest
+	(*VerifyResponse)(nil),           // 27: cloudledger.v1.VerifyResponse
+	(*ListLineItemsRequest)(nil),     // 28: cloudledger.v1.ListLineItemsRequest
+	(*LineItem)(nil),                 // 29: cloudledger.v1.LineItem
+	(*ListLineItemsResponse)(nil),    // 30: cloudledger.v1.ListLineItemsResponse
+	(*CalendarDeadlineRequest)(nil),  // 31: cloudledger.v1.CalendarDeadlineRequest
+	(*CalendarDueRequest)(nil),       // 32: cloudledger.v1.CalendarDueRequest
+	(*CalendarDeadlineResponse)(nil), // 33: cloudledger.v1.CalendarDeadlineResponse
+	(*CalendarDueResponse)(nil),      // 34: cloudledger.v1.CalendarDueResponse
+	(*GetResourceRequest)(nil),       // 35: cloudledger.v1.GetResourceRequest
+	(*GetResourceResponse)(nil),      // 36: cloudledger.v1.GetResourceResponse
+	(*StatusRequest)(nil),            // 37: cloudledger.v1.StatusRequest
+	(*ClusterNode)(nil),              // 38: cloudledger.v1.ClusterNode
+	(*StatusResponse)(nil),           // 39: cloudledger.v1.StatusResponse
+	(*AddNodeRequest)(nil),           // 40: cloudledger.v1.AddNodeRequest
+	(*AddNodeResponse)(nil),          // 41: cloudledger.v1.AddNodeResponse
+	(*RemoveNodeRequest)(nil),        // 42: cloudledger.v1.RemoveNodeRequest
+	(*RemoveNodeResponse)(nil),       // 43: cloudledger.v1.RemoveNodeResponse
+	(*ChargesRequest)(nil),           // 44: cloudledger.v1.ChargesRequest
+	(*ChargeLine)(nil),               // 45: cloudledger.v1.ChargeLine
+	(*ChargesResponse)(nil),          // 46: cloudledger.v1.ChargesResponse
+	(*UnscoredDays)(nil),             // 47: cloudledger.v1.UnscoredDays
+	(*DayRange)(nil),                 // 48: cloudledger.v1.DayRange
+	(*BandTablesRequest)(nil),        // 49: cloudledger.v1.BandTablesRequest
+	(*BandTablesResponse)(nil),       // 50: cloudledger.v1.BandTablesResponse
+	(*SettleRequest)(nil),            // 51: cloudledger.v1.SettleRequest
+	(*SettlementBlocker)(nil),        // 52: cloudledger.v1.SettlementBlocker
+	(*SettleStatusRequest)(nil),      // 53: cloudledger.v1.SettleStatusRequest
+	(*SettleStatusResponse)(nil),     // 54: cloudledger.v1.SettleStatusResponse
+	(*SettleResponse)(nil),           // 55: cloudledger.v1.SettleResponse
+	(*BudgetExportRequest)(nil),      // 56: cloudledger.v1.BudgetExportRequest
+	(*BudgetExportResponse)(nil),     // 57: cloudledger.v1.BudgetExportResponse
+	(*StatementRequest)(nil),         // 58: cloudledger.v1.StatementRequest
+	(*StatementResponse)(nil),        // 59: cloudledger.v1.StatementResponse
+	(*InvoiceLine)(nil),              // 60: cloudledger.v1.InvoiceLine
+	(*InvoiceReconcileRequest)(nil),  // 61: cloudledger.v1.InvoiceReconcileRequest
+	(*InvoiceReconcileResponse)(nil), // 62: cloudledger.v1.InvoiceReconcileResponse
+	(*ReconciliationReport)(nil),     // 63: cloudledger.v1.ReconciliationReport
+	(*ReconciliationLine)(nil),       // 64: cloudledger.v1.ReconciliationLine
+	(*InvoiceHistoryRequest)(nil),    // 65: cloudledger.v1.InvoiceHistoryRequest
+	(*Reconciliation)(nil),           // 66: cloudledger.v1.Reconciliation
+	(*InvoiceHistoryResponse)(nil),   // 67: cloudledger.v1.InvoiceHistoryResponse
 }
 var file_cloudledger_v1_ledger_proto_depIdxs = []int32{
 	1,  // 0: cloudledger.v1.Command.event:type_name -> cloudledger.v1.Event
@@ -4949,74 +5278,78 @@ var file_cloudledger_v1_ledger_proto_depIdxs = []int32{
 	4,  // 3: cloudledger.v1.Command.project_quota:type_name -> cloudledger.v1.ProjectQuota
 	5,  // 4: cloudledger.v1.Command.catalog_price:type_name -> cloudledger.v1.CatalogPrice
 	6,  // 5: cloudledger.v1.Command.approval_grant:type_name -> cloudledger.v1.ApprovalGrant
-	7,  // 6: cloudledger.v1.Command.period_close:type_name -> cloudledger.v1.PeriodClose
-	8,  // 7: cloudledger.v1.Command.calendar_year:type_name -> cloudledger.v1.CalendarYear
-	9,  // 8: cloudledger.v1.Command.evaluation:type_name -> cloudledger.v1.Evaluation
-	12, // 9: cloudledger.v1.Command.band_table:type_name -> cloudledger.v1.BandTable
-	10, // 10: cloudledger.v1.Command.settlement_window:type_name -> cloudledger.v1.SettlementWindow
-	11, // 11: cloudledger.v1.BandTable.bands:type_name -> cloudledger.v1.Band
-	0,  // 12: cloudledger.v1.SubmitRequest.commands:type_name -> cloudledger.v1.Command
-	14, // 13: cloudledger.v1.SubmitResponse.results:type_name -> cloudledger.v1.ItemResult
-	0,  // 14: cloudledger.v1.ValidateImportRequest.commands:type_name -> cloudledger.v1.Command
-	16, // 15: cloudledger.v1.ValidateImportResponse.errors:type_name -> cloudledger.v1.ErrorDetail
-	20, // 16: cloudledger.v1.QuotaOverrunsResponse.overruns:type_name -> cloudledger.v1.QuotaOverrun
-	0,  // 17: cloudledger.v1.LineItem.command:type_name -> cloudledger.v1.Command
-	25, // 18: cloudledger.v1.ListLineItemsResponse.items:type_name -> cloudledger.v1.LineItem
-	34, // 19: cloudledger.v1.StatusResponse.nodes:type_name -> cloudledger.v1.ClusterNode
-	41, // 20: cloudledger.v1.ChargesResponse.lines:type_name -> cloudledger.v1.ChargeLine
-	43, // 21: cloudledger.v1.ChargesResponse.unscored:type_name -> cloudledger.v1.UnscoredDays
-	44, // 22: cloudledger.v1.UnscoredDays.days:type_name -> cloudledger.v1.DayRange
-	12, // 23: cloudledger.v1.BandTablesResponse.tables:type_name -> cloudledger.v1.BandTable
-	12, // 24: cloudledger.v1.BandTablesResponse.default_table:type_name -> cloudledger.v1.BandTable
-	48, // 25: cloudledger.v1.SettleStatusResponse.blockers:type_name -> cloudledger.v1.SettlementBlocker
-	50, // 26: cloudledger.v1.SettleResponse.status:type_name -> cloudledger.v1.SettleStatusResponse
-	56, // 27: cloudledger.v1.InvoiceReconcileRequest.lines:type_name -> cloudledger.v1.InvoiceLine
-	59, // 28: cloudledger.v1.InvoiceReconcileResponse.report:type_name -> cloudledger.v1.ReconciliationReport
-	60, // 29: cloudledger.v1.ReconciliationReport.lines:type_name -> cloudledger.v1.ReconciliationLine
-	62, // 30: cloudledger.v1.InvoiceHistoryResponse.reconciliations:type_name -> cloudledger.v1.Reconciliation
-	13, // 31: cloudledger.v1.LedgerService.Submit:input_type -> cloudledger.v1.SubmitRequest
-	17, // 32: cloudledger.v1.LedgerService.ValidateImport:input_type -> cloudledger.v1.ValidateImportRequest
-	19, // 33: cloudledger.v1.LedgerService.QuotaOverruns:input_type -> cloudledger.v1.QuotaOverrunsRequest
-	22, // 34: cloudledger.v1.LedgerService.Verify:input_type -> cloudledger.v1.VerifyRequest
-	24, // 35: cloudledger.v1.LedgerService.ListLineItems:input_type -> cloudledger.v1.ListLineItemsRequest
-	27, // 36: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
-	28, // 37: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
-	31, // 38: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
-	40, // 39: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
-	45, // 40: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
-	47, // 41: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
-	49, // 42: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
-	52, // 43: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
-	54, // 44: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
-	57, // 45: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
-	61, // 46: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
-	33, // 47: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
-	36, // 48: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
-	38, // 49: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
-	15, // 50: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
-	18, // 51: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
-	21, // 52: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
-	23, // 53: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
-	26, // 54: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
-	29, // 55: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
-	30, // 56: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
-	32, // 57: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
-	42, // 58: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
-	46, // 59: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
-	51, // 60: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
-	50, // 61: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
-	53, // 62: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
-	55, // 63: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
-	58, // 64: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
-	63, // 65: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
-	35, // 66: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
-	37, // 67: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
-	39, // 68: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
-	50, // [50:69] is the sub-list for method output_type
-	31, // [31:50] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	11, // 6: cloudledger.v1.Command.period_close:type_name -> cloudledger.v1.PeriodClose
+	12, // 7: cloudledger.v1.Command.calendar_year:type_name -> cloudledger.v1.CalendarYear
+	13, // 8: cloudledger.v1.Command.evaluation:type_name -> cloudledger.v1.Evaluation
+	16, // 9: cloudledger.v1.Command.band_table:type_name -> cloudledger.v1.BandTable
+	14, // 10: cloudledger.v1.Command.settlement_window:type_name -> cloudledger.v1.SettlementWindow
+	7,  // 11: cloudledger.v1.Command.approval_revoke:type_name -> cloudledger.v1.ApprovalRevoke
+	9,  // 12: cloudledger.v1.ListApprovalsResponse.approvals:type_name -> cloudledger.v1.Approval
+	15, // 13: cloudledger.v1.BandTable.bands:type_name -> cloudledger.v1.Band
+	0,  // 14: cloudledger.v1.SubmitRequest.commands:type_name -> cloudledger.v1.Command
+	18, // 15: cloudledger.v1.SubmitResponse.results:type_name -> cloudledger.v1.ItemResult
+	0,  // 16: cloudledger.v1.ValidateImportRequest.commands:type_name -> cloudledger.v1.Command
+	20, // 17: cloudledger.v1.ValidateImportResponse.errors:type_name -> cloudledger.v1.ErrorDetail
+	24, // 18: cloudledger.v1.QuotaOverrunsResponse.overruns:type_name -> cloudledger.v1.QuotaOverrun
+	0,  // 19: cloudledger.v1.LineItem.command:type_name -> cloudledger.v1.Command
+	29, // 20: cloudledger.v1.ListLineItemsResponse.items:type_name -> cloudledger.v1.LineItem
+	38, // 21: cloudledger.v1.StatusResponse.nodes:type_name -> cloudledger.v1.ClusterNode
+	45, // 22: cloudledger.v1.ChargesResponse.lines:type_name -> cloudledger.v1.ChargeLine
+	47, // 23: cloudledger.v1.ChargesResponse.unscored:type_name -> cloudledger.v1.UnscoredDays
+	48, // 24: cloudledger.v1.UnscoredDays.days:type_name -> cloudledger.v1.DayRange
+	16, // 25: cloudledger.v1.BandTablesResponse.tables:type_name -> cloudledger.v1.BandTable
+	16, // 26: cloudledger.v1.BandTablesResponse.default_table:type_name -> cloudledger.v1.BandTable
+	52, // 27: cloudledger.v1.SettleStatusResponse.blockers:type_name -> cloudledger.v1.SettlementBlocker
+	54, // 28: cloudledger.v1.SettleResponse.status:type_name -> cloudledger.v1.SettleStatusResponse
+	60, // 29: cloudledger.v1.InvoiceReconcileRequest.lines:type_name -> cloudledger.v1.InvoiceLine
+	63, // 30: cloudledger.v1.InvoiceReconcileResponse.report:type_name -> cloudledger.v1.ReconciliationReport
+	64, // 31: cloudledger.v1.ReconciliationReport.lines:type_name -> cloudledger.v1.ReconciliationLine
+	66, // 32: cloudledger.v1.InvoiceHistoryResponse.reconciliations:type_name -> cloudledger.v1.Reconciliation
+	17, // 33: cloudledger.v1.LedgerService.Submit:input_type -> cloudledger.v1.SubmitRequest
+	21, // 34: cloudledger.v1.LedgerService.ValidateImport:input_type -> cloudledger.v1.ValidateImportRequest
+	23, // 35: cloudledger.v1.LedgerService.QuotaOverruns:input_type -> cloudledger.v1.QuotaOverrunsRequest
+	26, // 36: cloudledger.v1.LedgerService.Verify:input_type -> cloudledger.v1.VerifyRequest
+	28, // 37: cloudledger.v1.LedgerService.ListLineItems:input_type -> cloudledger.v1.ListLineItemsRequest
+	31, // 38: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
+	32, // 39: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
+	35, // 40: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
+	44, // 41: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
+	49, // 42: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
+	8,  // 43: cloudledger.v1.LedgerService.ListApprovals:input_type -> cloudledger.v1.ListApprovalsRequest
+	51, // 44: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
+	53, // 45: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
+	56, // 46: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
+	58, // 47: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
+	61, // 48: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
+	65, // 49: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
+	37, // 50: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
+	40, // 51: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
+	42, // 52: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
+	19, // 53: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
+	22, // 54: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
+	25, // 55: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
+	27, // 56: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
+	30, // 57: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
+	33, // 58: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
+	34, // 59: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
+	36, // 60: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
+	46, // 61: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
+	50, // 62: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
+	10, // 63: cloudledger.v1.LedgerService.ListApprovals:output_type -> cloudledger.v1.ListApprovalsResponse
+	55, // 64: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
+	54, // 65: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
+	57, // 66: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
+	59, // 67: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
+	62, // 68: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
+	67, // 69: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
+	39, // 70: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
+	41, // 71: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
+	43, // 72: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
+	53, // [53:73] is the sub-list for method output_type
+	33, // [33:53] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_cloudledger_v1_ledger_proto_init() }
@@ -5036,6 +5369,7 @@ func file_cloudledger_v1_ledger_proto_init() {
 		(*Command_Evaluation)(nil),
 		(*Command_BandTable)(nil),
 		(*Command_SettlementWindow)(nil),
+		(*Command_ApprovalRevoke)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -5043,7 +5377,7 @@ func file_cloudledger_v1_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cloudledger_v1_ledger_proto_rawDesc), len(file_cloudledger_v1_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   64,
+			NumMessages:   68,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

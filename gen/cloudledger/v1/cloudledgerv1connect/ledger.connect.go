@@ -62,6 +62,9 @@ const (
 	// LedgerServiceBandTablesProcedure is the fully-qualified name of the LedgerService's BandTables
 	// RPC.
 	LedgerServiceBandTablesProcedure = "/cloudledger.v1.LedgerService/BandTables"
+	// LedgerServiceListApprovalsProcedure is the fully-qualified name of the LedgerService's
+	// ListApprovals RPC.
+	LedgerServiceListApprovalsProcedure = "/cloudledger.v1.LedgerService/ListApprovals"
 	// LedgerServiceSettleProcedure is the fully-qualified name of the LedgerService's Settle RPC.
 	LedgerServiceSettleProcedure = "/cloudledger.v1.LedgerService/Settle"
 	// LedgerServiceSettleStatusProcedure is the fully-qualified name of the LedgerService's
@@ -106,6 +109,8 @@ type LedgerServiceClient interface {
 	// BandTables lists the score → multiplier tables set on the ledger (the default of
 	// RATING_DEFAULTS.md applies before the first).
 	BandTables(context.Context, *connect.Request[v1.BandTablesRequest]) (*connect.Response[v1.BandTablesResponse], error)
+	// ListApprovals lists the supervisor approvals: in force, expired and revoked.
+	ListApprovals(context.Context, *connect.Request[v1.ListApprovalsRequest]) (*connect.Response[v1.ListApprovalsResponse], error)
 	// Settle moves a settlement year: run (draft), audit (refused with every reason while a
 	// month of the window is open or a charge provisional; freezes the figures), submit, pay.
 	Settle(context.Context, *connect.Request[v1.SettleRequest]) (*connect.Response[v1.SettleResponse], error)
@@ -193,6 +198,12 @@ func NewLedgerServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(ledgerServiceMethods.ByName("BandTables")),
 			connect.WithClientOptions(opts...),
 		),
+		listApprovals: connect.NewClient[v1.ListApprovalsRequest, v1.ListApprovalsResponse](
+			httpClient,
+			baseURL+LedgerServiceListApprovalsProcedure,
+			connect.WithSchema(ledgerServiceMethods.ByName("ListApprovals")),
+			connect.WithClientOptions(opts...),
+		),
 		settle: connect.NewClient[v1.SettleRequest, v1.SettleResponse](
 			httpClient,
 			baseURL+LedgerServiceSettleProcedure,
@@ -244,6 +255,7 @@ type ledgerServiceClient struct {
 	getResource      *connect.Client[v1.GetResourceRequest, v1.GetResourceResponse]
 	charges          *connect.Client[v1.ChargesRequest, v1.ChargesResponse]
 	bandTables       *connect.Client[v1.BandTablesRequest, v1.BandTablesResponse]
+	listApprovals    *connect.Client[v1.ListApprovalsRequest, v1.ListApprovalsResponse]
 	settle           *connect.Client[v1.SettleRequest, v1.SettleResponse]
 	settleStatus     *connect.Client[v1.SettleStatusRequest, v1.SettleStatusResponse]
 	budgetExport     *connect.Client[v1.BudgetExportRequest, v1.BudgetExportResponse]
@@ -302,6 +314,11 @@ func (c *ledgerServiceClient) BandTables(ctx context.Context, req *connect.Reque
 	return c.bandTables.CallUnary(ctx, req)
 }
 
+// ListApprovals calls cloudledger.v1.LedgerService.ListApprovals.
+func (c *ledgerServiceClient) ListApprovals(ctx context.Context, req *connect.Request[v1.ListApprovalsRequest]) (*connect.Response[v1.ListApprovalsResponse], error) {
+	return c.listApprovals.CallUnary(ctx, req)
+}
+
 // Settle calls cloudledger.v1.LedgerService.Settle.
 func (c *ledgerServiceClient) Settle(ctx context.Context, req *connect.Request[v1.SettleRequest]) (*connect.Response[v1.SettleResponse], error) {
 	return c.settle.CallUnary(ctx, req)
@@ -351,6 +368,8 @@ type LedgerServiceHandler interface {
 	// BandTables lists the score → multiplier tables set on the ledger (the default of
 	// RATING_DEFAULTS.md applies before the first).
 	BandTables(context.Context, *connect.Request[v1.BandTablesRequest]) (*connect.Response[v1.BandTablesResponse], error)
+	// ListApprovals lists the supervisor approvals: in force, expired and revoked.
+	ListApprovals(context.Context, *connect.Request[v1.ListApprovalsRequest]) (*connect.Response[v1.ListApprovalsResponse], error)
 	// Settle moves a settlement year: run (draft), audit (refused with every reason while a
 	// month of the window is open or a charge provisional; freezes the figures), submit, pay.
 	Settle(context.Context, *connect.Request[v1.SettleRequest]) (*connect.Response[v1.SettleResponse], error)
@@ -434,6 +453,12 @@ func NewLedgerServiceHandler(svc LedgerServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(ledgerServiceMethods.ByName("BandTables")),
 		connect.WithHandlerOptions(opts...),
 	)
+	ledgerServiceListApprovalsHandler := connect.NewUnaryHandler(
+		LedgerServiceListApprovalsProcedure,
+		svc.ListApprovals,
+		connect.WithSchema(ledgerServiceMethods.ByName("ListApprovals")),
+		connect.WithHandlerOptions(opts...),
+	)
 	ledgerServiceSettleHandler := connect.NewUnaryHandler(
 		LedgerServiceSettleProcedure,
 		svc.Settle,
@@ -492,6 +517,8 @@ func NewLedgerServiceHandler(svc LedgerServiceHandler, opts ...connect.HandlerOp
 			ledgerServiceChargesHandler.ServeHTTP(w, r)
 		case LedgerServiceBandTablesProcedure:
 			ledgerServiceBandTablesHandler.ServeHTTP(w, r)
+		case LedgerServiceListApprovalsProcedure:
+			ledgerServiceListApprovalsHandler.ServeHTTP(w, r)
 		case LedgerServiceSettleProcedure:
 			ledgerServiceSettleHandler.ServeHTTP(w, r)
 		case LedgerServiceSettleStatusProcedure:
@@ -551,6 +578,10 @@ func (UnimplementedLedgerServiceHandler) Charges(context.Context, *connect.Reque
 
 func (UnimplementedLedgerServiceHandler) BandTables(context.Context, *connect.Request[v1.BandTablesRequest]) (*connect.Response[v1.BandTablesResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.LedgerService.BandTables is not implemented"))
+}
+
+func (UnimplementedLedgerServiceHandler) ListApprovals(context.Context, *connect.Request[v1.ListApprovalsRequest]) (*connect.Response[v1.ListApprovalsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.LedgerService.ListApprovals is not implemented"))
 }
 
 func (UnimplementedLedgerServiceHandler) Settle(context.Context, *connect.Request[v1.SettleRequest]) (*connect.Response[v1.SettleResponse], error) {
