@@ -127,6 +127,20 @@ func (b *RevokeApproval) apply(t *txn, ctx applyContext) *Error {
 	return nil
 }
 
+// Approval is a supervisor approval for a (department, quota class): allocations up to
+// Ceiling may exceed 120 % of the quota.
+type Approval struct {
+	Department string          `json:"department"`
+	QuotaClass string          `json:"quota_class"`
+	Ceiling    decimal.Decimal `json:"ceiling"`
+	Ref        string          `json:"ref"`
+	Expires    calendar.Date   `json:"expires,omitzero"` // last day in force; zero: until revoked
+	Actor      string          `json:"actor"`
+	Time       time.Time       `json:"time"`
+	RevokedBy  string          `json:"revoked_by,omitempty"`
+	RevokedAt  time.Time       `json:"revoked_at,omitzero"`
+}
+
 // Revoked reports whether the approval was revoked.
 func (a *Approval) Revoked() bool { return !a.RevokedAt.IsZero() }
 

@@ -117,20 +117,6 @@ type Resource struct {
 	Closed     bool            `json:"closed,omitempty"`
 }
 
-// Approval is a supervisor approval for a (department, quota class): allocations up to
-// Ceiling may exceed 120 % of the quota.
-type Approval struct {
-	Department string          `json:"department"`
-	QuotaClass string          `json:"quota_class"`
-	Ceiling    decimal.Decimal `json:"ceiling"`
-	Ref        string          `json:"ref"`
-	Expires    calendar.Date   `json:"expires,omitzero"` // last day in force; zero: until revoked
-	Actor      string          `json:"actor"`
-	Time       time.Time       `json:"time"`
-	RevokedBy  string          `json:"revoked_by,omitempty"`
-	RevokedAt  time.Time       `json:"revoked_at,omitzero"`
-}
-
 // countsTowardQuota reports whether a kind is part of A in SPEC's Quota rule.
 func (k Kind) countsTowardQuota() bool {
 	return k == KindStandard || k == KindTest || k == KindDev
