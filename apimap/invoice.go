@@ -2,7 +2,6 @@ package apimap
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -24,7 +23,7 @@ type LineError struct {
 // Limits of an invoice.
 const (
 	MaxInvoiceLines  = settlement.MaxInvoiceLines
-	maxInvoiceErrors = 100 // a file plainly not an invoice stops being listed here
+	maxInvoiceErrors = interchange.MaxInvoiceErrors
 )
 
 // InvoiceLines parses a provider's invoice for month (SPEC: Settlement; the rows of an
@@ -97,27 +96,7 @@ func invoiceLine(l *v1.InvoiceLine, month calendar.Month) (settlement.InvoiceLin
 // Any bad line rejects the file. For servers reading an uploaded file; ledgerctl decodes
 // the file itself and lets the ledger check the lines.
 func ParseInvoiceFile(name string, r io.Reader, format interchange.Format, month calendar.Month) ([]settlement.InvoiceLine, []*interchange.RowError) {
-	dec, err := interchange.NewDecoder(interchange.KindInvoice, name, r, format, "")
-	if err != nil {
-		var re *interchange.RowError
-		if !errors.As(err, &re) {
-			re = &interchange.RowError{File: name, Line: 1, Code: errcode.Malformed, Message: err.Error()}
-		}
-		return nil, []*interchange.RowError{re}
-	}
-	var rows []*v1.InvoiceLine
-	var errs []*interchange.RowError
-	for len(errs) < maxInvoiceErrors && len(rows) <= MaxInvoiceLines {
-		row, rerr, ok := dec.Next()
-		if !ok {
-			break
-		}
-		if rerr != nil {
-			errs = append(errs, rerr)
-			continue
-		}
-		rows = append(rows, row.Invoice)
-	}
+	rows, errs := interchange.ReadInvoice(name, r, format)
 	lines, bad := InvoiceLines(rows, month)
 	for _, b := range bad {
 		errs = append(errs, &interchange.RowError{File: name, Line: int(b.Line), Field: b.Err.Field, Code: b.Err.Code, Message: b.Err.Message})

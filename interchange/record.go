@@ -2,7 +2,9 @@ package interchange
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 
 	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
@@ -50,4 +52,35 @@ func (p *RecordParser) Parse(value []byte, defaultKey string) (*v1.Command, *err
 		return nil, &errcode.Error{Code: rerr.Code, Field: rerr.Field, Message: rerr.Message, Index: -1}
 	}
 	return row.Command, nil
+}
+
+// MaxInvoiceErrors stops listing the bad lines of a file that is plainly not an invoice.
+const MaxInvoiceErrors = 100
+
+// ReadInvoice decodes a whole invoice file (kind invoice): its lines as read, and the lines
+// that do not decode (at most MaxInvoiceErrors; a header problem is the one error). The
+// ledger parses the lines (apimap.InvoiceLines).
+func ReadInvoice(name string, r io.Reader, format Format) ([]*v1.InvoiceLine, []*RowError) {
+	dec, err := NewDecoder(KindInvoice, name, r, format, "")
+	if err != nil {
+		var re *RowError
+		if !errors.As(err, &re) {
+			re = &RowError{File: name, Line: 1, Code: errcode.Malformed, Message: err.Error()}
+		}
+		return nil, []*RowError{re}
+	}
+	var lines []*v1.InvoiceLine
+	var bad []*RowError
+	for len(bad) < MaxInvoiceErrors {
+		row, rerr, ok := dec.Next()
+		if !ok {
+			break
+		}
+		if rerr != nil {
+			bad = append(bad, rerr)
+			continue
+		}
+		lines = append(lines, row.Invoice)
+	}
+	return lines, bad
 }

@@ -60,7 +60,7 @@ listed as FILE:LINE: FIELD: CODE: MESSAGE. Exit status 0 only when every line ma
 			sum := sha256.Sum256(raw)
 			req := &v1.InvoiceReconcileRequest{Provider: provider, Month: m.String(), InvoiceSha256: hex.EncodeToString(sum[:]), Tolerance: tolerance}
 			var bad []*interchange.RowError
-			req.Lines, bad = readInvoice(args[0], raw, fileFormat)
+			req.Lines, bad = interchange.ReadInvoice(args[0], bytes.NewReader(raw), fileFormat)
 			rpcCall := func(ep *endpoint) rpc[v1.InvoiceReconcileRequest, v1.InvoiceReconcileResponse] {
 				return ep.ledger.InvoiceReconcile
 			}
@@ -135,34 +135,7 @@ listed as FILE:LINE: FIELD: CODE: MESSAGE. Exit status 0 only when every line ma
 	return cmd
 }
 
-// maxInvoiceErrors stops listing the bad lines of a file that is plainly not an invoice.
-const maxInvoiceErrors = 100
-
-// readInvoice decodes an invoice file: its lines as read, and the lines that do not decode.
-func readInvoice(path string, raw []byte, format interchange.Format) ([]*v1.InvoiceLine, []*interchange.RowError) {
-	dec, err := interchange.NewDecoder(interchange.KindInvoice, path, bytes.NewReader(raw), format, "")
-	if err != nil {
-		var re *interchange.RowError
-		if !errors.As(err, &re) {
-			re = &interchange.RowError{File: path, Line: 1, Code: errcode.Malformed, Message: err.Error()}
-		}
-		return nil, []*interchange.RowError{re}
-	}
-	var lines []*v1.InvoiceLine
-	var bad []*interchange.RowError
-	for len(bad) < maxInvoiceErrors {
-		row, rerr, ok := dec.Next()
-		if !ok {
-			break
-		}
-		if rerr != nil {
-			bad = append(bad, rerr)
-			continue
-		}
-		lines = append(lines, row.Invoice)
-	}
-	return lines, bad
-}
+const maxInvoiceErrors = interchange.MaxInvoiceErrors
 
 // invoiceLineErrors are the bad lines a node named in a refusal (one detail per line).
 func invoiceLineErrors(path string, err error) []*interchange.RowError {

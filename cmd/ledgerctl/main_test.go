@@ -121,6 +121,14 @@ func (f *fakeLedger) Verify(_ context.Context, req *connect.Request[v1.VerifyReq
 	return connect.NewResponse(&v1.VerifyResponse{LineItems: uint64(len(f.applied)), HeadHash: strings.Repeat("ab", 32), AppliedIndex: 9, NodeId: "node1"}), nil
 }
 
+// ListApprovals answers that there are none (approval grant asks first what it replaces).
+func (f *fakeLedger) ListApprovals(_ context.Context, req *connect.Request[v1.ListApprovalsRequest]) (*connect.Response[v1.ListApprovalsResponse], error) {
+	if err := f.auth(req.Header()); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&v1.ListApprovalsResponse{}), nil
+}
+
 func (f *fakeLedger) QuotaOverruns(_ context.Context, req *connect.Request[v1.QuotaOverrunsRequest]) (*connect.Response[v1.QuotaOverrunsResponse], error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
