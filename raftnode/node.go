@@ -47,6 +47,9 @@ type Config struct {
 
 	MaxAppendEntries int          // zero = 512
 	Logger           hclog.Logger // nil = hclog at level warn to stderr
+
+	// TLS secures the transport with mutual TLS and member checks (tls.go); nil is plain TCP.
+	TLS *TLS
 }
 
 // Node is one member of a raft cluster replicating a StateMachine.
@@ -57,6 +60,7 @@ type Node struct {
 	store     *raftboltdb.BoltStore
 	logs      raft.LogStore // store behind a cache
 	transport *raft.NetworkTransport
+	stream    *tlsStream // nil without TLS
 	raft      *raft.Raft
 
 	mu           sync.Mutex
@@ -157,7 +161,7 @@ func Open(cfg Config, sm StateMachine) (*Node, error) {
 		return nil, err
 	}
 
-	n.transport, err = newTransport(cfg, cfg.Logger)
+	n.transport, n.stream, err = newTransport(cfg, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -176,6 +180,11 @@ func Open(cfg Config, sm StateMachine) (*Node, error) {
 	}
 	n.wg.Add(1)
 	go n.watchLeadership()
+	if n.stream != nil {
+		n.refreshMembers()
+		n.wg.Add(1)
+		go n.watchMembers()
+	}
 	ok = true
 	return n, nil
 }
@@ -373,4 +382,32 @@ func (n *Node) advanceApplied(index uint64) {
 func (n *Node) broadcastLocked() {
 	close(n.changed)
 	n.changed = make(chan struct{})
+}
+
+// watchMembers keeps the TLS stream layer's view of the members current, so a removed
+// node's connections close and its certificate stops working.
+func (n *Node) watchMembers() {
+	defer n.wg.Done()
+	t := time.NewTicker(membershipPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.closing:
+			return
+		case <-t.C:
+			n.refreshMembers()
+		}
+	}
+}
+
+func (n *Node) refreshMembers() {
+	f := n.raft.GetConfiguration()
+	if f.Error() != nil {
+		return
+	}
+	m := map[string]string{}
+	for _, s := range f.Configuration().Servers {
+		m[string(s.ID)] = string(s.Address)
+	}
+	n.stream.setMembers(m)
 }

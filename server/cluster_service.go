@@ -2,15 +2,11 @@ package server
 
 import (
 	"context"
-	"fmt"
-	"net/http"
-	"time"
 
 	"connectrpc.com/connect"
 
 	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
-	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
 )
 
 type clusterService struct{ s *Server }
@@ -35,10 +31,23 @@ func (h *clusterService) AddNode(ctx context.Context, req *connect.Request[v1.Ad
 	if m.GetNodeId() == "" || m.GetRaftAddr() == "" || m.GetHttpUrl() == "" {
 		return nil, errf(errcode.MissingField, "node_id, raft_addr and http_url are required")
 	}
-	if err := h.s.node.AddVoter(ctx, m.GetNodeId(), m.GetRaftAddr(), m.GetHttpUrl()); err != nil {
+	out, err := h.s.admitCertificate(req.Peer().Addr, m)
+	if err != nil {
 		return nil, toConnect(err)
 	}
-	return connect.NewResponse(&v1.AddNodeResponse{}), nil
+	if !m.GetCertificateOnly() {
+		if err := h.s.node.AddVoter(ctx, m.GetNodeId(), m.GetRaftAddr(), m.GetHttpUrl()); err != nil {
+			return nil, toConnect(err)
+		}
+	}
+	servers, err := h.s.node.Servers()
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	for _, sv := range servers {
+		out.Members = append(out.Members, sv.ID)
+	}
+	return connect.NewResponse(out), nil
 }
 
 func (h *clusterService) RemoveNode(ctx context.Context, req *connect.Request[v1.RemoveNodeRequest]) (*connect.Response[v1.RemoveNodeResponse], error) {
@@ -49,33 +58,4 @@ func (h *clusterService) RemoveNode(ctx context.Context, req *connect.Request[v1
 		return nil, toConnect(err)
 	}
 	return connect.NewResponse(&v1.RemoveNodeResponse{}), nil
-}
-
-// join asks a member of the cluster (any node: followers forward) to add this node.
-func (s *Server) join(ctx context.Context, target, token string) error {
-	client := cloudledgerv1connect.NewClusterServiceClient(&http.Client{Timeout: 10 * time.Second}, target)
-	raftAddr := s.cfg.RaftAdvertise
-	if raftAddr == "" {
-		raftAddr = s.cfg.RaftAddr
-	}
-	var last error
-	for attempt := 0; attempt < 30; attempt++ {
-		req := connect.NewRequest(&v1.AddNodeRequest{NodeId: s.cfg.NodeID, RaftAddr: raftAddr, HttpUrl: s.URL})
-		req.Header().Set("Authorization", "Bearer "+token)
-		if _, err := client.AddNode(ctx, req); err == nil {
-			s.log.Info("joined cluster", "via", target)
-			return nil
-		} else {
-			last = err
-			if connect.CodeOf(err) == connect.CodeUnauthenticated {
-				return fmt.Errorf("join %s: %w", target, err)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Second):
-		}
-	}
-	return fmt.Errorf("join %s: %w", target, last)
 }

@@ -106,10 +106,13 @@ func isStale(r *http.Request) bool {
 // withForwarding sends a request that needs the leader to the leader's API, unchanged, so a
 // client may talk to any node.
 func (s *Server) withForwarding(next http.Handler) http.Handler {
-	transport := &http.Transport{
+	var transport http.RoundTripper = &http.Transport{
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     90 * time.Second,
 		Protocols:           h2cOnly(),
+	}
+	if s.apiTLS != nil {
+		transport = s.clientTransport() // the leader's API is HTTPS too
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(r.URL.Path, "/cloudledger.") || !leaderOnly(r) || s.node.IsLeader() {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
+	"github.com/cloudledger/cloudledger/internal/pki"
 	"github.com/cloudledger/cloudledger/kafkabridge"
 	"github.com/cloudledger/cloudledger/ledger"
 	"github.com/cloudledger/cloudledger/raftnode"
@@ -40,6 +42,16 @@ type Config struct {
 	Logger            *slog.Logger
 	Now               func() time.Time    // the leader's clock; default time.Now
 	Kafka             *kafkabridge.Config // nil: no Kafka (the embedded default)
+
+	// Raft transport security (raft_tls.go): mutual TLS with the cluster's own CA unless
+	// RaftInsecure, or the operator's PKI when RaftCA, RaftCert and RaftKey are set.
+	RaftInsecure              bool
+	RaftCA, RaftCert, RaftKey string
+
+	// API TLS (tls.go): TLSCert and TLSKey serve the API over TLS only; TLSClientCA also
+	// requires a client certificate of that CA; TLSCA verifies other nodes' API
+	// certificates (joining, forwarding to the leader), with the system roots and the Raft CA.
+	TLSCert, TLSKey, TLSClientCA, TLSCA string
 }
 
 // Server is a running node.
@@ -52,6 +64,8 @@ type Server struct {
 	bridge   *kafkabridge.Bridge // nil without Kafka
 	http     *http.Server
 	listener net.Listener
+	raftCA   *pki.CA // the Raft CA; its Key is set when this node can admit nodes
+	apiTLS   *tls.Config
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	closeMu  sync.Mutex
@@ -80,14 +94,23 @@ func Start(cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, err
 	}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID)}
+	var err error
+	if s.apiTLS, err = s.loadAPITLS(); err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
 	}
-	if cfg.HTTPAdvertise == "" {
-		cfg.HTTPAdvertise = "http://" + ln.Addr().String()
+	scheme := "http://"
+	if s.apiTLS != nil {
+		scheme = "https://"
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), listener: ln, URL: cfg.HTTPAdvertise}
+	if cfg.HTTPAdvertise == "" {
+		cfg.HTTPAdvertise = scheme + ln.Addr().String()
+	}
+	s.cfg, s.listener, s.URL = cfg, ln, cfg.HTTPAdvertise
 
 	fresh := !raftStateExists(cfg.DataDir)
 	token, err := s.prepareToken(fresh)
@@ -100,7 +123,15 @@ func Start(cfg Config) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
-	rc := raftnode.Config{
+	joinCtx, joinCancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	raftTLS, err := s.raftTLS(joinCtx, fresh, token)
+	joinCancel()
+	if err != nil {
+		s.ledger.Close()
+		ln.Close()
+		return nil, err
+	}
+	rc := raftnode.Config{TLS: raftTLS,
 		NodeID: cfg.NodeID, DataDir: cfg.DataDir, RaftBind: cfg.RaftAddr, RaftAdvertise: cfg.RaftAdvertise,
 		HTTPURL: cfg.HTTPAdvertise, Bootstrap: cfg.Join == "",
 		SnapshotThreshold: cfg.SnapshotThreshold, SnapshotInterval: cfg.SnapshotInterval, TrailingLogs: cfg.TrailingLogs,
@@ -127,7 +158,14 @@ func Start(cfg Config) (*Server, error) {
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	p := new(http.Protocols)
 	p.SetHTTP1(true)
-	p.SetUnencryptedHTTP2(true) // h2c, so gRPC clients work without TLS
+	if s.apiTLS != nil {
+		p.SetHTTP2(true)
+		s.http.TLSConfig = s.apiTLS
+		ln = tls.NewListener(ln, s.apiTLS)
+	} else {
+		p.SetUnencryptedHTTP2(true) // h2c, so gRPC clients work without TLS
+		s.log.Warn("the API is plain HTTP (no --tls-cert): serve it on loopback only", "api", s.URL)
+	}
 	s.http.Protocols = p
 	s.wg.Add(1)
 	go func() {
@@ -152,12 +190,12 @@ func Start(cfg Config) (*Server, error) {
 	}
 
 	if cfg.Join != "" && fresh {
-		if err := s.join(ctx, cfg.Join, token); err != nil {
+		if _, err := s.join(ctx, cfg.Join, token, "", false); err != nil {
 			s.Close()
 			return nil, err
 		}
 	}
-	s.log.Info("ledger node started", "api", s.URL, "raft", cfg.RaftAddr, "data_dir", cfg.DataDir)
+	s.log.Info("ledger node started", "api", s.URL, "raft", cfg.RaftAddr, "raft_tls", raftTLS != nil, "data_dir", cfg.DataDir)
 	return s, nil
 }
 

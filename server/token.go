@@ -24,7 +24,7 @@ func (s *Server) prepareToken(fresh bool) (string, error) {
 	if raw, err := os.ReadFile(path); err == nil {
 		tok := strings.TrimSpace(string(raw))
 		if s.cfg.Token != "" && s.cfg.Token != tok {
-			s.log.Warn("--token differs from the token file; the ledger keeps the token it was bootstrapped with", "file", path)
+			s.log.Warn("the token given (--token-file or CLOUDLEDGER_TOKEN) differs from the token file; the ledger keeps the token it was bootstrapped with", "file", path)
 		}
 		return tok, nil
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -19,13 +20,24 @@ import (
 func main() {
 	var cfg server.Config
 	flag.StringVar(&cfg.DataDir, "data-dir", "./data", "directory for the Raft log, snapshots, the ledger state and admin.token")
-	flag.StringVar(&cfg.HTTPAddr, "http", "127.0.0.1:8080", "listen address of the API (Connect, gRPC, HTTP/1.1 and h2c)")
-	flag.StringVar(&cfg.HTTPAdvertise, "advertise-http", "", "API URL other nodes and clients reach this node at (default http://<--http>)")
-	flag.StringVar(&cfg.RaftAddr, "raft", "127.0.0.1:8081", "listen address of the Raft transport (TCP)")
+	flag.StringVar(&cfg.HTTPAddr, "http", "127.0.0.1:8080", "listen address of the API (Connect, gRPC; HTTP/1.1 and h2c, or HTTPS with --tls-cert)")
+	flag.StringVar(&cfg.HTTPAdvertise, "advertise-http", "", "API URL other nodes and clients reach this node at (default http(s)://<--http>)")
+	flag.StringVar(&cfg.RaftAddr, "raft", "127.0.0.1:8081", "listen address of the Raft transport (mutual TLS unless --raft-insecure)")
 	flag.StringVar(&cfg.RaftAdvertise, "advertise-raft", "", "Raft address other nodes reach this node at (default --raft)")
 	flag.StringVar(&cfg.NodeID, "node-id", "node1", "this node's Raft server ID, unique in the cluster")
 	flag.StringVar(&cfg.Join, "join", "", "API URL of a cluster member to join (empty: bootstrap a single-node cluster on an empty data dir, or restart)")
-	flag.StringVar(&cfg.Token, "token", os.Getenv("CLOUDLEDGER_TOKEN"), "admin token to install at bootstrap or to present when joining (env CLOUDLEDGER_TOKEN; default: generate one at bootstrap)")
+	tokenFile := flag.String("token-file", "", "file holding the admin token to install at bootstrap or to present when joining (or the environment variable CLOUDLEDGER_TOKEN; default: generate one at bootstrap). Never on the command line")
+	flag.Func("token", "refused: a token on the command line is visible to every user of the host (use --token-file or CLOUDLEDGER_TOKEN)", func(string) error {
+		return fmt.Errorf("a token on the command line shows in ps and /proc: use --token-file FILE or the environment variable CLOUDLEDGER_TOKEN")
+	})
+	flag.BoolVar(&cfg.RaftInsecure, "raft-insecure", false, "run Raft over plain TCP: anyone who reaches the Raft port can then write to the ledger (benchmark baselines only)")
+	flag.StringVar(&cfg.RaftCA, "raft-ca", "", "PEM CA of the operator's PKI for Raft (with --raft-cert, --raft-key; default: the cluster's own CA in the data dir)")
+	flag.StringVar(&cfg.RaftCert, "raft-cert", "", "PEM certificate of this node for Raft, its common name the node id")
+	flag.StringVar(&cfg.RaftKey, "raft-key", "", "PEM key of --raft-cert")
+	flag.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate of the API: serve it over TLS only (with --tls-key)")
+	flag.StringVar(&cfg.TLSKey, "tls-key", "", "PEM key of --tls-cert")
+	flag.StringVar(&cfg.TLSClientCA, "tls-client-ca", "", "PEM CA whose client certificates the API requires (mutual TLS)")
+	flag.StringVar(&cfg.TLSCA, "tls-ca", "", "PEM CA that signed the other nodes' API certificates (for joining and forwarding; the system roots and the Raft CA are trusted too)")
 	flag.DurationVar(&cfg.TickInterval, "tick-interval", time.Second, "how often the leader checks for expiries that are due")
 	flag.Uint64Var(&cfg.SnapshotThreshold, "snapshot-threshold", 8192, "Raft entries between snapshots")
 	flag.DurationVar(&cfg.SnapshotInterval, "snapshot-interval", 2*time.Minute, "how often Raft checks whether --snapshot-threshold entries have accumulated")
@@ -36,6 +48,16 @@ func main() {
 	var kf kafkaFlags
 	kf.register()
 	flag.Parse()
+	if *tokenFile != "" {
+		raw, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "ledgerd: --token-file: %v\n", err)
+			os.Exit(2)
+		}
+		cfg.Token = strings.TrimSpace(string(raw))
+	} else {
+		cfg.Token = os.Getenv("CLOUDLEDGER_TOKEN")
+	}
 
 	if os.Getenv("GOGC") == "" {
 		// The ledger allocates many short-lived decimals per line item; trading some heap for

@@ -135,7 +135,7 @@ func (c *Cluster) launch(nd *Node, join string) {
 		c.tb.Fatal(err)
 	}
 	args := []string{"--data-dir", nd.DataDir, "--http", nd.HTTPAddr, "--raft", nd.RaftAddr, "--node-id", nd.ID,
-		"--token", Token, "--fast-elections", "--tick-interval", "200ms", "--log-level", "warn"}
+		"--fast-elections", "--tick-interval", "200ms", "--log-level", "warn"}
 	if join != "" {
 		args = append(args, "--join", join)
 	}
@@ -159,6 +159,7 @@ func (c *Cluster) launch(nd *Node, join string) {
 		c.tb.Fatal(err)
 	}
 	cmd := exec.Command(c.bin, args...)
+	cmd.Env = append(os.Environ(), "CLOUDLEDGER_TOKEN="+Token) // never on the command line
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		c.tb.Fatal(err)

@@ -2817,12 +2817,19 @@ func (x *StatusResponse) GetHeadHash() string {
 }
 
 type AddNodeRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	NodeId        string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
-	RaftAddr      string                 `protobuf:"bytes,2,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
-	HttpUrl       string                 `protobuf:"bytes,3,opt,name=http_url,json=httpUrl,proto3" json:"http_url,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	NodeId   string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	RaftAddr string                 `protobuf:"bytes,2,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
+	HttpUrl  string                 `protobuf:"bytes,3,opt,name=http_url,json=httpUrl,proto3" json:"http_url,omitempty"`
+	// csr is the joining node's PEM certificate request (common name its node id) when the
+	// cluster runs its own CA; empty when the node brings a certificate of the operator's PKI
+	// or the cluster runs Raft without TLS.
+	Csr string `protobuf:"bytes,4,opt,name=csr,proto3" json:"csr,omitempty"`
+	// certificate_only issues the certificate for csr and adds nothing: a joining node asks
+	// for its certificate first, starts its Raft transport with it, then asks to be added.
+	CertificateOnly bool `protobuf:"varint,5,opt,name=certificate_only,json=certificateOnly,proto3" json:"certificate_only,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *AddNodeRequest) Reset() {
@@ -2876,8 +2883,28 @@ func (x *AddNodeRequest) GetHttpUrl() string {
 	return ""
 }
 
+func (x *AddNodeRequest) GetCsr() string {
+	if x != nil {
+		return x.Csr
+	}
+	return ""
+}
+
+func (x *AddNodeRequest) GetCertificateOnly() bool {
+	if x != nil {
+		return x.CertificateOnly
+	}
+	return false
+}
+
 type AddNodeResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	CaPem   string                 `protobuf:"bytes,1,opt,name=ca_pem,json=caPem,proto3" json:"ca_pem,omitempty"`       // the cluster CA's certificate
+	CertPem string                 `protobuf:"bytes,2,opt,name=cert_pem,json=certPem,proto3" json:"cert_pem,omitempty"` // the node's certificate, signed for its csr
+	// ca_key_pem is the CA's key, so that this node can admit nodes in turn when it leads;
+	// sent only over TLS or to a node on the same host.
+	CaKeyPem      string   `protobuf:"bytes,3,opt,name=ca_key_pem,json=caKeyPem,proto3" json:"ca_key_pem,omitempty"`
+	Members       []string `protobuf:"bytes,4,rep,name=members,proto3" json:"members,omitempty"` // the node ids of the cluster, the new one included
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2910,6 +2937,34 @@ func (x *AddNodeResponse) ProtoReflect() protoreflect.Message {
 // Deprecated: Use AddNodeResponse.ProtoReflect.Descriptor instead.
 func (*AddNodeResponse) Descriptor() ([]byte, []int) {
 	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *AddNodeResponse) GetCaPem() string {
+	if x != nil {
+		return x.CaPem
+	}
+	return ""
+}
+
+func (x *AddNodeResponse) GetCertPem() string {
+	if x != nil {
+		return x.CertPem
+	}
+	return ""
+}
+
+func (x *AddNodeResponse) GetCaKeyPem() string {
+	if x != nil {
+		return x.CaKeyPem
+	}
+	return ""
+}
+
+func (x *AddNodeResponse) GetMembers() []string {
+	if x != nil {
+		return x.Members
+	}
+	return nil
 }
 
 type RemoveNodeRequest struct {
@@ -4984,12 +5039,19 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\fcommit_index\x18\x05 \x01(\x04R\vcommitIndex\x12\x1d\n" +
 	"\n" +
 	"line_items\x18\x06 \x01(\x04R\tlineItems\x12\x1b\n" +
-	"\thead_hash\x18\a \x01(\tR\bheadHash\"a\n" +
+	"\thead_hash\x18\a \x01(\tR\bheadHash\"\x9e\x01\n" +
 	"\x0eAddNodeRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
 	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x19\n" +
-	"\bhttp_url\x18\x03 \x01(\tR\ahttpUrl\"\x11\n" +
-	"\x0fAddNodeResponse\",\n" +
+	"\bhttp_url\x18\x03 \x01(\tR\ahttpUrl\x12\x10\n" +
+	"\x03csr\x18\x04 \x01(\tR\x03csr\x12)\n" +
+	"\x10certificate_only\x18\x05 \x01(\bR\x0fcertificateOnly\"{\n" +
+	"\x0fAddNodeResponse\x12\x15\n" +
+	"\x06ca_pem\x18\x01 \x01(\tR\x05caPem\x12\x19\n" +
+	"\bcert_pem\x18\x02 \x01(\tR\acertPem\x12\x1c\n" +
+	"\n" +
+	"ca_key_pem\x18\x03 \x01(\tR\bcaKeyPem\x12\x18\n" +
+	"\amembers\x18\x04 \x03(\tR\amembers\",\n" +
 	"\x11RemoveNodeRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"\x14\n" +
 	"\x12RemoveNodeResponse\"p\n" +
