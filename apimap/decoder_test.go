@@ -427,7 +427,9 @@ func TestBadInput(t *testing.T) {
 			rows:  []int{2}, errs: []wantErr{{3, "quantity", errcode.InvalidQuantity}}},
 		{name: "quoted multi-line field keeps later line numbers right", kind: KindCatalog, format: FormatCSV,
 			input: catalogHeader + "a,\"two\nline name\",c,d,metered,,1,,2026-01-01,\n" + "b,\"x\n\ny\",c,d,metered,,1,,2026-01-01,\n" + "c,n,c,d,metered,,-1,,2026-01-01,\n" + "d,n,c,d,metered,,1,,2026-01-01,\n",
-			rows:  []int{2, 4, 8}, errs: []wantErr{{7, "price", errcode.InvalidQuantity}}},
+			// A line break inside a name is a control character, refused (issue 10), on the
+			// line where its row starts.
+			rows: []int{8}, errs: []wantErr{{2, "name", errcode.InvalidValue}, {4, "name", errcode.InvalidValue}, {7, "price", errcode.InvalidQuantity}}},
 		{name: "blank and empty rows are skipped, lines still counted", kind: KindEvents, format: FormatCSV,
 			input: eventsHeader + "\n" + good + "   \n,,,,,,,,,,\n" + eventRow("key", "k2", "quantity", "x"),
 			rows:  []int{3}, errs: []wantErr{{6, "quantity", errcode.InvalidQuantity}}},

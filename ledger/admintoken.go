@@ -22,7 +22,7 @@ func (b *SetAdminToken) encode(e *encoder) { e.str(b.TokenSHA256) }
 
 func (b *SetAdminToken) decode(d *decoder) { b.TokenSHA256 = d.str(MaxIDLen) }
 
-func (b *SetAdminToken) validate() *Error {
+func (b *SetAdminToken) validate(rl rules) *Error {
 	if raw, err := hex.DecodeString(b.TokenSHA256); err != nil || len(raw) != 32 {
 		return Errf(errcode.InvalidValue, "token", "not a hex SHA-256")
 	}

@@ -31,6 +31,7 @@ type applyContext struct {
 	actor      string
 	recordedAt time.Time
 	raftIndex  uint64
+	rules      rules // the stateless rules of the entry's proposal version
 }
 
 // errUnchanged marks a command that restates the ledger: accepted, nothing written.
@@ -44,7 +45,7 @@ func (t *txn) applyProposal(p *Proposal, raftIndex uint64) *ProposalResult {
 		t.clock = p.RecordedAt
 	}
 	for _, r := range p.Requests {
-		res.Requests = append(res.Requests, t.applyRequest(r, applyContext{actor: r.Actor, recordedAt: p.RecordedAt, raftIndex: raftIndex}))
+		res.Requests = append(res.Requests, t.applyRequest(r, applyContext{actor: r.Actor, recordedAt: p.RecordedAt, raftIndex: raftIndex, rules: rulesFor(p.Version)}))
 	}
 	return res
 }
@@ -69,7 +70,7 @@ func (t *txn) applyRequest(r Request, ctx applyContext) RequestResult {
 // applies as it is; a command that writes a line item is first checked against its
 // idempotency key (a repeat with the same content returns the original line item).
 func (t *txn) applyCommand(cmd Command, ctx applyContext) (ItemResult, *Error) {
-	if err := ValidateCommand(cmd); err != nil {
+	if err := validateCommand(cmd, ctx.rules); err != nil {
 		return ItemResult{}, err
 	}
 	if !specOf(cmd.Body).lineItem {
@@ -80,7 +81,10 @@ func (t *txn) applyCommand(cmd Command, ctx applyContext) (ItemResult, *Error) {
 	}
 	body := EncodeBody(cmd.Body)
 	content := contentHash(body)
-	if rec, ok := t.lookupKey(cmd.Key); ok {
+	if rec, pending, ok := t.lookupKey(cmd.Key); ok {
+		if rec.Content != content && pending {
+			return ItemResult{}, Errf(errcode.IdempotencyConflict, "key", "key %q is used twice in this request, with other content", cmd.Key)
+		}
 		if rec.Content != content {
 			return ItemResult{}, Errf(errcode.IdempotencyConflict, "key", "key %q was used before (line item %d) with other content", cmd.Key, rec.Seq)
 		}

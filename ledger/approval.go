@@ -78,9 +78,9 @@ func (b *RevokeApproval) decode(d *decoder) {
 	b.Ref = d.str(MaxTextLen)
 }
 
-func (b *GrantApproval) validate() *Error {
-	if err := firstErr(id("department", b.Department, true), id("quota_class", b.QuotaClass, true),
-		nonNegative("ceiling", b.Ceiling), text("ref", b.Ref, MaxTextLen), required("ref", b.Ref)); err != nil {
+func (b *GrantApproval) validate(rl rules) *Error {
+	if err := firstErr(rl.id("department", b.Department, true), rl.id("quota_class", b.QuotaClass, true),
+		nonNegative("ceiling", b.Ceiling), rl.text("ref", b.Ref, MaxTextLen), required("ref", b.Ref)); err != nil {
 		return err
 	}
 	if !b.Expires.IsZero() {
@@ -89,9 +89,9 @@ func (b *GrantApproval) validate() *Error {
 	return nil
 }
 
-func (b *RevokeApproval) validate() *Error {
-	return firstErr(id("department", b.Department, true), id("quota_class", b.QuotaClass, true),
-		text("ref", b.Ref, MaxTextLen), required("ref", b.Ref))
+func (b *RevokeApproval) validate(rl rules) *Error {
+	return firstErr(rl.id("department", b.Department, true), rl.id("quota_class", b.QuotaClass, true),
+		rl.text("ref", b.Ref, MaxTextLen), required("ref", b.Ref))
 }
 
 func (b *GrantApproval) apply(t *txn, ctx applyContext) *Error {

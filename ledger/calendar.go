@@ -43,7 +43,7 @@ func (b *LoadCalendar) decode(d *decoder) {
 	}
 }
 
-func (b *LoadCalendar) validate() *Error {
+func (b *LoadCalendar) validate(rl rules) *Error {
 	raw, err := json.Marshal(b.Schedule)
 	if err != nil {
 		return Errf(errcode.Malformed, "days", "%v", err)

@@ -57,10 +57,10 @@ func (b *SetCatalogPrice) decode(d *decoder) {
 	b.EffectiveFrom = d.date()
 }
 
-func (b *SetCatalogPrice) validate() *Error {
-	if err := firstErr(id("item", b.Item, true), text("name", b.Name, MaxTextLen), required("name", b.Name),
-		text("category", b.Category, MaxTextLen), text("unit", b.Unit, MaxTextLen), required("unit", b.Unit),
-		id("quota_class", b.QuotaClass, false), nonNegative("price", b.Price), id("provider", b.Provider, false),
+func (b *SetCatalogPrice) validate(rl rules) *Error {
+	if err := firstErr(rl.id("item", b.Item, true), rl.text("name", b.Name, MaxTextLen), required("name", b.Name),
+		rl.text("category", b.Category, MaxTextLen), rl.text("unit", b.Unit, MaxTextLen), required("unit", b.Unit),
+		rl.id("quota_class", b.QuotaClass, false), nonNegative("price", b.Price), rl.id("provider", b.Provider, false),
 		dateInRange("effective_from", b.EffectiveFrom)); err != nil {
 		return err
 	}

@@ -22,8 +22,8 @@ type Body interface {
 	encode(e *encoder)
 	decode(d *decoder)
 	// validate checks what can be checked without the ledger's state: required fields,
-	// domains, limits.
-	validate() *Error
+	// domains, limits, by the rules of the entry's proposal version.
+	validate(rl rules) *Error
 	// apply changes t, or returns why not (errUnchanged: accepted, nothing to write).
 	apply(t *txn, ctx applyContext) *Error
 }
@@ -110,6 +110,9 @@ var errIgnorable = Errf(errcode.Malformed, "", "ignorable command type")
 type Proposal struct {
 	RecordedAt time.Time
 	Requests   []Request
+	// Version is the proposal format and rule version it was written under (decoded; new
+	// proposals are always written as proposalVersion). Its stateless rules are rulesFor it.
+	Version uint8
 }
 
 // Request is what one client asked for: all of its commands apply, or none.
@@ -118,7 +121,10 @@ type Request struct {
 	Commands []Command
 }
 
-const proposalVersion = 1
+// proposalVersion is the version new proposals are written as: 1 until issue 10, 2 since
+// (stricter characters in ids, keys and names). Older versions still decode and apply by
+// their own rules.
+const proposalVersion = 2
 
 // EncodeProposal encodes p for the Raft log.
 func EncodeProposal(p *Proposal) []byte {
@@ -140,10 +146,11 @@ func EncodeProposal(p *Proposal) []byte {
 // DecodeProposal decodes a Raft entry. It never panics: a bad entry is an error.
 func DecodeProposal(p []byte) (*Proposal, error) {
 	d := decoder{b: p}
-	if v := d.u8(); d.err == nil && v != proposalVersion {
+	v := d.u8()
+	if d.err == nil && (v < 1 || v > proposalVersion) {
 		return nil, Errf(errcode.Malformed, "", "unknown proposal version %d", v)
 	}
-	out := &Proposal{RecordedAt: d.tm()}
+	out := &Proposal{Version: v, RecordedAt: d.tm()}
 	n := d.uvarint()
 	if d.err == nil && n > MaxCommandsPerBatch {
 		d.fail("too many requests")

@@ -106,8 +106,8 @@ func validateBands(bands []Band) *Error {
 	return nil
 }
 
-func (b *SetEvaluation) validate() *Error {
-	if err := firstErr(id("provider", b.Provider, true), dateInRange("from", b.From), dateInRange("to", b.To)); err != nil {
+func (b *SetEvaluation) validate(rl rules) *Error {
+	if err := firstErr(rl.id("provider", b.Provider, true), dateInRange("from", b.From), dateInRange("to", b.To)); err != nil {
 		return err
 	}
 	if b.To.Before(b.From) {
@@ -237,7 +237,7 @@ func (b *SetBandTable) decode(d *decoder) {
 	}
 }
 
-func (b *SetBandTable) validate() *Error {
+func (b *SetBandTable) validate(rl rules) *Error {
 	if err := dateInRange("effective_from", b.Table.EffectiveFrom); err != nil {
 		return err
 	}

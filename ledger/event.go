@@ -81,9 +81,9 @@ func (f *eventFields) decode(d *decoder) {
 }
 
 // validate checks an event without the ledger: required fields per op, domains, limits.
-func (e *Event) validate() *Error {
-	if err := firstErr(id("resource", e.Resource, true), id("department", e.Department, false), id("project", e.Project, false),
-		id("provider", e.Provider, false), id("item", e.Item, false), instant("time", e.Time, true), instant("expires", e.Expires, false)); err != nil {
+func (e *Event) validate(rl rules) *Error {
+	if err := firstErr(rl.id("resource", e.Resource, true), rl.id("department", e.Department, false), rl.id("project", e.Project, false),
+		rl.id("provider", e.Provider, false), rl.id("item", e.Item, false), instant("time", e.Time, true), instant("expires", e.Expires, false)); err != nil {
 		return err
 	}
 	if e.Kind != "" && !e.Kind.valid() {

@@ -128,8 +128,8 @@ func (b *AdvanceOffsets) decode(d *decoder) {
 func (b *MarkPublished) encode(e *encoder) { e.str(b.Stream); e.uvarint(b.Seq) }
 func (b *MarkPublished) decode(d *decoder) { b.Stream = d.str(MaxIDLen); b.Seq = d.uvarint() }
 
-func (b *AdvanceOffsets) validate() *Error {
-	if err := id("topic", b.Topic, true); err != nil {
+func (b *AdvanceOffsets) validate(rl rules) *Error {
+	if err := rl.id("topic", b.Topic, true); err != nil {
 		return err
 	}
 	if b.Partition < 0 || b.From < 0 || b.Next < b.From {
@@ -151,7 +151,7 @@ func (b *AdvanceOffsets) validate() *Error {
 	return nil
 }
 
-func (b *MarkPublished) validate() *Error { return id("stream", b.Stream, true) }
+func (b *MarkPublished) validate(rl rules) *Error { return rl.id("stream", b.Stream, true) }
 
 // partitionKey names a partition in the kafka_offsets table.
 func partitionKey(topic string, partition int32) string {

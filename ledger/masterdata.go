@@ -41,9 +41,9 @@ func (b *SetDepartment) decode(d *decoder) {
 	b.Department.Funding = Funding(d.str(MaxIDLen))
 }
 
-func (b *SetDepartment) validate() *Error {
+func (b *SetDepartment) validate(rl rules) *Error {
 	d := b.Department
-	if err := firstErr(id("department", d.ID, true), text("name", d.Name, MaxTextLen), required("name", d.Name), id("parent", d.Parent, false)); err != nil {
+	if err := firstErr(rl.id("department", d.ID, true), rl.text("name", d.Name, MaxTextLen), required("name", d.Name), rl.id("parent", d.Parent, false)); err != nil {
 		return err
 	}
 	if d.Funding != FundingBudget && d.Funding != FundingSelf {
@@ -95,9 +95,9 @@ func (b *SetProvider) decode(d *decoder) {
 	b.Provider.ContractEnd = d.date()
 }
 
-func (b *SetProvider) validate() *Error {
+func (b *SetProvider) validate(rl rules) *Error {
 	p := b.Provider
-	if err := firstErr(id("provider", p.ID, true), text("name", p.Name, MaxTextLen), required("name", p.Name),
+	if err := firstErr(rl.id("provider", p.ID, true), rl.text("name", p.Name, MaxTextLen), required("name", p.Name),
 		dateInRange("contract_start", p.ContractStart), dateInRange("contract_end", p.ContractEnd)); err != nil {
 		return err
 	}
@@ -143,9 +143,9 @@ func (b *SetProjectQuota) decode(d *decoder) {
 	b.Quota = d.dec()
 }
 
-func (b *SetProjectQuota) validate() *Error {
-	return firstErr(id("project", b.Project, true), id("department", b.Department, true), text("name", b.Name, MaxTextLen),
-		required("name", b.Name), id("quota_class", b.QuotaClass, true), nonNegative("quota", b.Quota))
+func (b *SetProjectQuota) validate(rl rules) *Error {
+	return firstErr(rl.id("project", b.Project, true), rl.id("department", b.Department, true), rl.text("name", b.Name, MaxTextLen),
+		required("name", b.Name), rl.id("quota_class", b.QuotaClass, true), nonNegative("quota", b.Quota))
 }
 
 func (b *SetProjectQuota) apply(t *txn, _ applyContext) *Error {

@@ -33,7 +33,7 @@ func (b *ClosePeriod) decode(d *decoder) {
 	b.Month = calendar.Month{Year: int(y), Month: time.Month(m)}
 }
 
-func (b *ClosePeriod) validate() *Error {
+func (b *ClosePeriod) validate(rl rules) *Error {
 	if b.Month.Year < MinYear || b.Month.Year > MaxYear || b.Month.Month < 1 || b.Month.Month > 12 {
 		return Errf(errcode.InvalidValue, "month", "month out of range")
 	}

@@ -278,7 +278,7 @@ func (l *Ledger) NewDryRun() *DryRun {
 func (d *DryRun) Apply(r Request, recordedAt time.Time) RequestResult {
 	d.l.mu.RLock()
 	defer d.l.mu.RUnlock()
-	return d.t.applyRequest(r, applyContext{actor: r.Actor, recordedAt: recordedAt})
+	return d.t.applyRequest(r, applyContext{actor: r.Actor, recordedAt: recordedAt, rules: currentRules})
 }
 
 // BandTables returns the band tables set on the ledger, by effective date.

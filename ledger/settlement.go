@@ -225,9 +225,9 @@ func validYear(y int) *Error {
 	return nil
 }
 
-func (b *SettlementRun) validate() *Error { return validYear(b.Year) }
+func (b *SettlementRun) validate(rl rules) *Error { return validYear(b.Year) }
 
-func (b *SettlementAudit) validate() *Error {
+func (b *SettlementAudit) validate(rl rules) *Error {
 	if err := validYear(b.Year); err != nil {
 		return err
 	}
@@ -242,7 +242,7 @@ func (b *SettlementAudit) validate() *Error {
 	return nil
 }
 
-func (b *SettlementAdvance) validate() *Error {
+func (b *SettlementAdvance) validate(rl rules) *Error {
 	if err := validYear(b.Year); err != nil {
 		return err
 	}
@@ -252,16 +252,16 @@ func (b *SettlementAdvance) validate() *Error {
 	return nil
 }
 
-func (b *SetSettlementWindow) validate() *Error {
+func (b *SetSettlementWindow) validate(rl rules) *Error {
 	if b.EndMonth < 1 || b.EndMonth > 12 {
 		return Errf(errcode.InvalidValue, "end_month", "a month 1–12, not %d", b.EndMonth)
 	}
 	return nil
 }
 
-func (b *RecordReconciliation) validate() *Error {
+func (b *RecordReconciliation) validate(rl rules) *Error {
 	r := b.Result
-	if err := id("provider", r.Provider, true); err != nil {
+	if err := rl.id("provider", r.Provider, true); err != nil {
 		return err
 	}
 	if r.Month.Year < MinYear || r.Month.Year > MaxYear {

@@ -23,7 +23,7 @@ func (b *Tick) encode(*encoder) {}
 
 func (b *Tick) decode(*decoder) {}
 
-func (*Tick) validate() *Error { return nil }
+func (*Tick) validate(rl rules) *Error { return nil }
 
 // apply expires what is due. Only an explicit tick (or a month close) expires resources, never
 // an ordinary write: a bulk import of history must not see its resources expire between batches.

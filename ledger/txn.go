@@ -154,14 +154,17 @@ func (t *txn) commit() {
 	p.seq, p.head, p.clock, p.deadLetterN, p.cal = t.seq, t.head, t.clock, t.deadLetterN, t.cal
 }
 
-// lookupKey finds an idempotency key in the pending layers, then in bbolt.
-func (t *txn) lookupKey(k string) (keyRecord, bool) {
+// lookupKey finds an idempotency key in the pending layers, then in bbolt. pending says the
+// line item it names is not committed yet (it is in a request still being applied, which
+// may roll back), so a message must not name it as if it existed.
+func (t *txn) lookupKey(k string) (rec keyRecord, pending, ok bool) {
 	for x := t; x != nil; x = x.parent {
 		if r, ok := x.keys[k]; ok {
-			return r, true
+			return r, x.parent != nil, true
 		}
 	}
-	return t.store.storedKey(k)
+	rec, ok = t.store.storedKey(k)
+	return rec, false, ok
 }
 
 func (t *txn) heldOf(k deptClass) decimal.Decimal {

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/cloudledger/cloudledger/calendar"
@@ -9,10 +10,15 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// ValidateCommand checks what can be checked without the ledger's state: the idempotency
-// key of a command that writes a line item, then the command's own validate. The leader runs
-// it before proposing; apply runs it again, because a Raft entry is outside input too.
-func ValidateCommand(c Command) *Error {
+// ValidateCommand checks what can be checked without the ledger's state, by the rules in
+// force now: the idempotency key of a command that writes a line item, then the command's
+// own validate. The leader runs it before proposing.
+func ValidateCommand(c Command) *Error { return validateCommand(c, currentRules) }
+
+// validateCommand checks a command by the rules of a proposal version: apply runs it again,
+// because a Raft entry is outside input too, with the rules the entry was written under, so
+// that replaying an old log gives the state it gave then.
+func validateCommand(c Command, rl rules) *Error {
 	if c.Body == nil {
 		return Errf(errcode.Malformed, "", "empty command")
 	}
@@ -24,11 +30,32 @@ func ValidateCommand(c Command) *Error {
 		if c.Key == "" {
 			return Errf(errcode.MissingField, "key", "an idempotency key is required")
 		}
-		if err := text("key", c.Key, MaxKeyLen); err != nil {
+		if err := rl.key(c.Key); err != nil {
 			return err
 		}
 	}
-	return c.Body.validate()
+	return c.Body.validate(rl)
+}
+
+// rules are the stateless rules of one proposal version.
+type rules struct {
+	// strictText (version 2 on): ids and keys refuse control, format (zero-width, bidi
+	// overrides), line and paragraph separators and every space, so that two ids cannot look
+	// the same in a statement; names and other text refuse C0 and C1 controls.
+	strictText bool
+}
+
+// Rules by proposal version: 1 before the stricter characters of issue 10, 2 since.
+var (
+	rulesV1      = rules{}
+	currentRules = rules{strictText: true}
+)
+
+func rulesFor(version uint8) rules {
+	if version < 2 {
+		return rulesV1
+	}
+	return currentRules
 }
 
 func firstErr(errs ...*Error) *Error {
@@ -47,37 +74,69 @@ func required(field, v string) *Error {
 	return nil
 }
 
-func text(field, v string, max int) *Error {
+// text checks free text (names, references): bounded, UTF-8, no control characters.
+func (rl rules) text(field, v string, max int) *Error {
 	if len(v) > max {
 		return Errf(errcode.TooLarge, field, "longer than %d bytes", max)
 	}
 	if !utf8.ValidString(v) {
 		return Errf(errcode.InvalidValue, field, "not valid UTF-8")
 	}
+	if rl.strictText {
+		for _, r := range v {
+			if unicode.IsControl(r) { // C0, DEL and C1
+				return Errf(errcode.InvalidValue, field, "contains the control character %U", r)
+			}
+		}
+	}
 	return nil
 }
 
 // CheckID checks a required identifier read from outside a command (an invoice line's
 // department, project or item) by the rules every command's ids follow.
-func CheckID(field, v string) *Error { return id(field, v, true) }
+func CheckID(field, v string) *Error { return currentRules.id(field, v, true) }
 
-// id checks an identifier: printable, no spaces or control characters, bounded.
-func id(field, v string, req bool) *Error {
+// id checks an identifier: printable, no spaces, control or format characters, bounded.
+func (rl rules) id(field, v string, req bool) *Error {
 	if v == "" {
 		if req {
 			return Errf(errcode.MissingField, field, "%s is required", field)
 		}
 		return nil
 	}
-	if err := text(field, v, MaxIDLen); err != nil {
+	if err := rl.text(field, v, MaxIDLen); err != nil {
 		return err
 	}
+	return rl.idChars(field, v)
+}
+
+// key checks an idempotency key: bounded, and the characters of an id.
+func (rl rules) key(v string) *Error {
+	if err := rl.text("key", v, MaxKeyLen); err != nil {
+		return err
+	}
+	if !rl.strictText {
+		return nil // version 1 keys were checked as text only
+	}
+	return rl.idChars("key", v)
+}
+
+func (rl rules) idChars(field, v string) *Error {
 	for _, r := range v {
 		if r <= ' ' || r == 0x7f {
 			return Errf(errcode.InvalidValue, field, "%q contains a space or control character", v)
 		}
+		if rl.strictText && invisible(r) {
+			return Errf(errcode.InvalidValue, field, "%+q contains %U, a character that does not show (a space, separator, control or format character)", v, r)
+		}
 	}
 	return nil
+}
+
+// invisible reports the characters an id must not hold: controls, format characters
+// (zero-width, bidi overrides, BOM), line and paragraph separators and every space.
+func invisible(r rune) bool {
+	return unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Zs)
 }
 
 func nonNegative(field string, d decimal.Decimal) *Error {

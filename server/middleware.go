@@ -29,6 +29,8 @@ func handlerOptions() []connect.HandlerOption {
 		// Gzip only what is worth it: compressing every small reply cost a fifth of the
 		// leader's CPU under 64 concurrent writers.
 		connect.WithCompressMinBytes(8 << 10),
+		connect.WithCodec(strictJSONCodec{"json"}),
+		connect.WithCodec(strictJSONCodec{"json; charset=utf-8"}),
 	}
 }
 

@@ -242,5 +242,5 @@ func (s *Server) routes() http.Handler {
 		leaderID, _, _ := s.node.Leader()
 		fmt.Fprintf(w, "ok node=%s leader=%s applied=%d\n", s.cfg.NodeID, leaderID, s.node.AppliedIndex())
 	})
-	return s.withLimits(s.withAuth(s.withForwarding(mux)))
+	return s.withLimits(s.withAuth(withStrictJSON(s.withForwarding(mux))))
 }

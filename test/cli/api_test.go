@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
@@ -150,5 +151,45 @@ func TestInvoiceReconcileChecksItsInput(t *testing.T) {
 	}
 	if e.head() != before {
 		t.Fatal("a refused reconciliation was recorded")
+	}
+}
+
+// Issue 10, must show 7: an unknown JSON field is refused (malformed, naming it), never
+// dropped — a typo "proation" was once stored as the default and could not be corrected —
+// through the plain JSON body and through a gzip-compressed one; nothing is written.
+func TestUnknownJSONFieldRefused(t *testing.T) {
+	e := setup(t)
+	before := e.head()
+	body := `{"commands":[{"key":"typo","catalogPrice":{"item":"x.item","name":"x","category":"c","unit":"个·月","billing":"allocation",` +
+		`"quotaClass":"","price":"1","provider":"","effectiveFrom":"2026-01-01","proation":"monthly"}}]}`
+	status, out := postJSON(t, e.url, cloudledgerv1connect.LedgerServiceSubmitProcedure, testcluster.Token, strings.NewReader(body), int64(len(body)))
+	msg, _ := out["message"].(string)
+	if status != http.StatusBadRequest || detailCode(out) != "malformed" || !strings.Contains(msg, `"proation"`) {
+		t.Fatalf("unknown field: %d %v", status, out)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(body))
+	zw.Close()
+	req, _ := http.NewRequest(http.MethodPost, e.url+cloudledgerv1connect.LedgerServiceSubmitProcedure, bytes.NewReader(gz.Bytes()))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Encoding", "gzip")
+	req.Header.Set("Authorization", "Bearer "+testcluster.Token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(string(raw), "proation") {
+		t.Fatalf("unknown field, gzip: %d %s", res.StatusCode, raw)
+	}
+	if e.head() != before {
+		t.Fatal("a refused request changed the ledger")
+	}
+	// The same body without the typo is accepted: the refusal was the field's.
+	good := strings.Replace(body, `,"proation":"monthly"`, `,"proration":"monthly"`, 1)
+	if status, out := postJSON(t, e.url, cloudledgerv1connect.LedgerServiceSubmitProcedure, testcluster.Token, strings.NewReader(good), int64(len(good))); status != http.StatusOK {
+		t.Fatalf("the corrected body: %d %v", status, out)
 	}
 }
