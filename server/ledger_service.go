@@ -89,6 +89,9 @@ func (h *ledgerService) ValidateImport(ctx context.Context, stream *connect.Clie
 	for stream.Receive() {
 		for _, c := range stream.Msg().GetCommands() {
 			out.Rows++
+			if out.Rows > MaxStreamRows {
+				return nil, toConnect(errcode.Errf(errcode.TooLarge, "", "an import of more than %d rows: split the file", MaxStreamRows))
+			}
 			lc, err := apimap.Command(c)
 			if err != nil {
 				report(err, c.GetLine())

@@ -66,6 +66,7 @@ type Server struct {
 	listener net.Listener
 	raftCA   *pki.CA // the Raft CA; its Key is set when this node can admit nodes
 	apiTLS   *tls.Config
+	inFlight inFlight // request bytes held by all requests (limits.go)
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	closeMu  sync.Mutex
@@ -155,7 +156,8 @@ func Start(cfg Config) (*Server, error) {
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.prop.run(ctx) }()
 
-	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: ReadHeaderTimeout, IdleTimeout: IdleTimeout, MaxHeaderBytes: 64 << 10}
+	ln = newLimitListener(ln, MaxConnections)
 	p := new(http.Protocols)
 	p.SetHTTP1(true)
 	if s.apiTLS != nil {
@@ -232,15 +234,28 @@ func (s *Server) Node() *raftnode.Node { return s.node }
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	opts := handlerOptions()
+	opts := s.handlerOptions()
 	path, h := cloudledgerv1connect.NewLedgerServiceHandler(&ledgerService{s: s}, opts...)
 	mux.Handle(path, h)
 	path, h = cloudledgerv1connect.NewClusterServiceHandler(&clusterService{s: s}, opts...)
 	mux.Handle(path, h)
 	s.kafkaRoutes(mux)
+	mux.HandleFunc("/livez", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		leaderID, _, _ := s.node.Leader()
 		fmt.Fprintf(w, "ok node=%s leader=%s applied=%d\n", s.cfg.NodeID, leaderID, s.node.AppliedIndex())
 	})
 	return s.withLimits(s.withAuth(withStrictJSON(s.withForwarding(mux))))
+}
+
+// DebugHandler serves Go's /debug/pprof and /debug/vars (http.DefaultServeMux) to callers
+// presenting the admin token: profiles and expvar tell an attacker much about a node.
+func (s *Server) DebugHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.checkToken(r); err != nil {
+			writeErr(w, r, err)
+			return
+		}
+		http.DefaultServeMux.ServeHTTP(w, r)
+	})
 }

@@ -69,9 +69,6 @@ func main() {
 		fmt.Fprintf(os.Stderr, "ledgerd: --log-level: %v\n", err)
 		os.Exit(2)
 	}
-	if *pprofAddr != "" {
-		go func() { _ = http.ListenAndServe(*pprofAddr, nil) }() // DefaultServeMux carries net/http/pprof
-	}
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 	kc, err := kf.config(cfg.Logger)
 	if err != nil {
@@ -85,6 +82,11 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Fprintf(os.Stderr, "ledgerd: node %s serving %s; admin token in %s\n", cfg.NodeID, s.URL, cfg.DataDir+"/"+server.TokenFile)
+	if *pprofAddr != "" {
+		// DefaultServeMux carries net/http/pprof and expvar; the admin token is required.
+		dbg := &http.Server{Addr: *pprofAddr, Handler: s.DebugHandler(), ReadHeaderTimeout: server.ReadHeaderTimeout}
+		go func() { _ = dbg.ListenAndServe() }()
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig

@@ -343,3 +343,11 @@ func (c *Cluster) URLs() []string {
 }
 
 func freeAddr(tb testing.TB) string { return testport.Addr(tb) }
+
+// PID is the node's process id (0 when it is not running).
+func (nd *Node) PID() int {
+	if !nd.Running() {
+		return 0
+	}
+	return nd.cmd.Process.Pid
+}
