@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -10,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -82,8 +85,8 @@ type client struct {
 	lastNoteAt time.Time
 }
 
-func newClient(urls []string, token string, stale bool, timeout time.Duration, log io.Writer) *client {
-	hc := newHTTPClient(timeout)
+func newClient(urls []string, token string, stale bool, timeout time.Duration, tc *tls.Config, log io.Writer) *client {
+	hc := newHTTPClient(timeout, tc)
 	c := &client{token: token, stale: stale, timeout: timeout, log: log, sleep: sleepCtx}
 	for _, u := range urls {
 		c.endpoints = append(c.endpoints, endpoint{
@@ -98,8 +101,10 @@ func newClient(urls []string, token string, stale bool, timeout time.Duration, l
 // newHTTPClient speaks HTTP/1.1 (HTTP/2 over TLS when a URL is https). It has no overall
 // Client.Timeout, since a ValidateImport stream of a big file runs for long: every call has
 // its own deadline, and the transport bounds each step of a connection.
-func newHTTPClient(timeout time.Duration) *http.Client {
+func newHTTPClient(timeout time.Duration, tc *tls.Config) *http.Client {
 	return &http.Client{Transport: &http.Transport{
+		TLSClientConfig:       tc,
+		ForceAttemptHTTP2:     true,
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: min(timeout, maxDialTimeout), KeepAlive: 30 * time.Second}).DialContext,
 		TLSHandshakeTimeout:   min(timeout, maxDialTimeout),
@@ -424,4 +429,22 @@ func resultText(l lang, r *v1.ItemResult) string {
 		return l.m(fmt.Sprintf("已记录过，条目 %d", r.GetSeq()), fmt.Sprintf("already recorded as line item %d", r.GetSeq()))
 	}
 	return l.m(fmt.Sprintf("已记录，条目 %d", r.GetSeq()), fmt.Sprintf("recorded as line item %d", r.GetSeq()))
+}
+
+// tlsClientConfig trusts the system roots and, with --ca, the CA of the nodes' certificates.
+func tlsClientConfig(caPath string) (*tls.Config, error) {
+	roots, err := x509.SystemCertPool()
+	if err != nil || roots == nil {
+		roots = x509.NewCertPool()
+	}
+	if caPath != "" {
+		raw, err := os.ReadFile(caPath)
+		if err != nil {
+			return nil, err
+		}
+		if !roots.AppendCertsFromPEM(raw) {
+			return nil, fmt.Errorf("%s holds no PEM certificate", caPath)
+		}
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots}, nil
 }

@@ -52,6 +52,8 @@ type globals struct {
 	timeout time.Duration
 	lang    string
 	key     string // --key: a fixed idempotency key for a write command
+	ca      string // --ca: PEM CA of the nodes' API certificates
+	tokenFile string // --token-file
 
 	stdout io.Writer
 	stderr io.Writer
@@ -100,7 +102,9 @@ and a bad import row prints FILE:LINE: FIELD: CODE: MESSAGE.`,
 	pf.StringVar(&g.server, "server", defaultServer,
 		"API URL of a node, or a comma-separated list to fail over between (env "+envServer+")")
 	pf.StringVar(&g.token, "token", "",
-		"admin token (env "+envToken+"; when neither is given, ./"+defaultTokenFile+" is read if it exists)")
+		"admin token; prefer --token-file or env "+envToken+", since a command line is visible to other users of the host")
+	pf.StringVar(&g.tokenFile, "token-file", "", "file holding the admin token (else env "+envToken+"; for the default local server "+defaultServer+" only, ./"+defaultTokenFile+" if it exists)")
+	pf.StringVar(&g.ca, "ca", "", "PEM CA that signed the nodes' API certificates, for https:// servers (default: the system roots)")
 	pf.BoolVar(&g.stale, "stale", false, "let the addressed node answer reads from its own state instead of the leader's")
 	pf.DurationVar(&g.timeout, "timeout", defaultTimeout, "time limit of each call to a node")
 	pf.StringVar(&g.lang, "lang", "zh", "language of table headers and messages: zh (Chinese, then English) or en")
@@ -125,6 +129,7 @@ and a bad import row prints FILE:LINE: FIELD: CODE: MESSAGE.`,
 		newStatementCommand(g),
 		newInvoiceCommand(g),
 		newClusterCommand(g),
+		newCertsCommand(g),
 	)
 	return root
 }
@@ -138,8 +143,18 @@ func (g *globals) resolve(cmd *cobra.Command) error {
 		}
 	}
 	if !flags.Changed("token") {
-		g.token = strings.TrimSpace(os.Getenv(envToken))
-		if g.token == "" {
+		switch {
+		case g.tokenFile != "":
+			b, err := os.ReadFile(g.tokenFile)
+			if err != nil {
+				return usageErr("--token-file: %v", err)
+			}
+			g.token = strings.TrimSpace(string(b))
+		default:
+			g.token = strings.TrimSpace(os.Getenv(envToken))
+		}
+		// The token `make run` wrote is the local demo node's: it is never sent elsewhere.
+		if g.token == "" && g.server == defaultServer {
 			if b, err := os.ReadFile(defaultTokenFile); err == nil {
 				g.token = strings.TrimSpace(string(b))
 			}
@@ -164,13 +179,17 @@ func (g *globals) conn() (*client, error) {
 	}
 	if g.token == "" {
 		return nil, &cliError{code: codeUnauthenticated, exit: exitFailure,
-			message: "no admin token: give --token, set " + envToken + ", or run where ./" + defaultTokenFile + " exists"}
+			message: "no admin token: give --token-file or set " + envToken + " (./" + defaultTokenFile + " is read for the default local server " + defaultServer + " only)"}
 	}
 	urls, err := parseServers(g.server)
 	if err != nil {
 		return nil, usageErr("--server: %v", err)
 	}
-	g.client = newClient(urls, g.token, g.stale, g.timeout, g.stderr)
+	tc, err := tlsClientConfig(g.ca)
+	if err != nil {
+		return nil, usageErr("--ca: %v", err)
+	}
+	g.client = newClient(urls, g.token, g.stale, g.timeout, tc, g.stderr)
 	return g.client, nil
 }
 

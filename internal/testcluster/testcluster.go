@@ -4,6 +4,7 @@ package testcluster
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
+	"github.com/cloudledger/cloudledger/internal/pki"
 	"github.com/cloudledger/cloudledger/internal/testport"
 )
 
@@ -71,6 +73,9 @@ type Options struct {
 	SnapshotThreshold uint64 // default 8192
 	TrailingLogs      uint64 // default 10240
 	ExtraArgs         []string
+	// OperatorTLS runs the API over TLS and Raft with the operator's PKI: a CA of the
+	// test's (CAFile) and a certificate per node, as `ledgerctl certs` makes them.
+	OperatorTLS bool
 }
 
 // Node is one ledgerd process.
@@ -93,6 +98,9 @@ type Cluster struct {
 	opts  Options
 	Nodes []*Node
 	HTTP  *http.Client
+	// CAFile is the PEM CA of the nodes' certificates with OperatorTLS ("" otherwise).
+	CAFile string
+	ca     *pki.CA
 }
 
 // Start starts n nodes: the first bootstraps, the others join it.
@@ -101,6 +109,17 @@ func Start(tb testing.TB, n int, opts Options) *Cluster {
 	c := &Cluster{tb: tb, bin: Binary(tb), dir: tb.TempDir(), opts: opts,
 		HTTP: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}}
 	tb.Cleanup(c.StopAll)
+	if opts.OperatorTLS {
+		ca, err := pki.NewCA("test cluster CA", time.Now())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		c.ca, c.CAFile = ca, filepath.Join(c.dir, "ca.pem")
+		if err := os.WriteFile(c.CAFile, ca.CertPEM, 0o600); err != nil {
+			tb.Fatal(err)
+		}
+		c.HTTP.Transport = &http.Transport{MaxIdleConnsPerHost: 256, ForceAttemptHTTP2: true, TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}}
+	}
 	for i := 0; i < n; i++ {
 		c.AddNode()
 	}
@@ -114,6 +133,9 @@ func (c *Cluster) AddNode() *Node {
 	nd := &Node{ID: fmt.Sprintf("node%d", i), DataDir: filepath.Join(c.dir, fmt.Sprintf("node%d", i)),
 		HTTPAddr: freeAddr(c.tb), RaftAddr: freeAddr(c.tb)}
 	nd.URL = "http://" + nd.HTTPAddr
+	if c.ca != nil {
+		nd.URL = "https://" + nd.HTTPAddr
+	}
 	join := ""
 	if len(c.Nodes) > 0 {
 		join = c.Nodes[0].URL
@@ -138,6 +160,23 @@ func (c *Cluster) launch(nd *Node, join string) {
 		"--fast-elections", "--tick-interval", "200ms", "--log-level", "warn"}
 	if join != "" {
 		args = append(args, "--join", join)
+	}
+	if c.ca != nil {
+		cert, key := filepath.Join(c.dir, nd.ID+".pem"), filepath.Join(c.dir, nd.ID+"-key.pem")
+		if _, err := os.Stat(cert); err != nil {
+			certPEM, keyPEM, err := c.ca.NewNode(nd.ID, []string{"127.0.0.1", "localhost"}, time.Now())
+			if err != nil {
+				c.tb.Fatal(err)
+			}
+			if err := os.WriteFile(cert, certPEM, 0o600); err != nil {
+				c.tb.Fatal(err)
+			}
+			if err := os.WriteFile(key, keyPEM, 0o600); err != nil {
+				c.tb.Fatal(err)
+			}
+		}
+		args = append(args, "--tls-cert", cert, "--tls-key", key, "--tls-ca", c.CAFile,
+			"--raft-ca", c.CAFile, "--raft-cert", cert, "--raft-key", key)
 	}
 	if c.opts.SnapshotThreshold > 0 {
 		args = append(args, "--snapshot-threshold", fmt.Sprint(c.opts.SnapshotThreshold))
