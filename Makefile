@@ -10,7 +10,7 @@ GOBIN     := $(shell $(GO) env GOPATH)/bin
 FUZZTIME  ?= 30000x # executions per target (a count: see scripts/fuzz.sh)
 COMPOSE   := $(shell command -v docker-compose >/dev/null 2>&1 && echo docker-compose || echo docker compose)
 
-.PHONY: build run test unit fuzz bench proto lint image cluster-up cluster-down clean demo-data kafka-dev
+.PHONY: build run test unit fuzz bench proto lint image cluster-up cluster-certs cluster-down cluster-clean clean demo-data kafka-dev
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ledgerd ./cmd/ledgerd
@@ -48,11 +48,20 @@ lint:
 image: build
 	docker build -f deploy/Dockerfile -t cloudledger:dev .
 
-cluster-up: image
+cluster-up: image cluster-certs
 	$(COMPOSE) -f deploy/docker-compose.yml up -d
 	./scripts/cluster-wait.sh
 
+# The compose cluster's CA and node certificates (made once; deploy/certs is not committed).
+cluster-certs: build
+	@test -f deploy/certs/ca.pem || $(BIN)/ledgerctl certs --out deploy/certs \
+	  --node node1=node1,localhost,127.0.0.1 --node node2=node2,localhost,127.0.0.1 --node node3=node3,localhost,127.0.0.1
+
+# Stops the cluster and keeps its data volumes (cluster-clean deletes them).
 cluster-down:
+	$(COMPOSE) -f deploy/docker-compose.yml down
+
+cluster-clean:
 	$(COMPOSE) -f deploy/docker-compose.yml down -v
 
 # Regenerates the demo data set (deterministic).

@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CLOUDLEDGER_TOKEN="${CLOUDLEDGER_TOKEN:-compose-demo-token}"
 for i in $(seq 1 60); do
-  if out=$(bin/ledgerctl --server http://127.0.0.1:18081 cluster status 2>/dev/null) && [ "$(grep -c node <<<"$out")" -ge 3 ]; then
+  if out=$(bin/ledgerctl --server https://127.0.0.1:18081 --ca deploy/certs/ca.pem cluster status 2>/dev/null) && [ "$(grep -c node <<<"$out")" -ge 3 ]; then
     echo "$out"; exit 0
   fi
   sleep 1
