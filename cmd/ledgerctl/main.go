@@ -46,13 +46,13 @@ func main() {
 
 // globals are the values of the global flags, resolved against the environment.
 type globals struct {
-	server  string
-	token   string
-	stale   bool
-	timeout time.Duration
-	lang    string
-	key     string // --key: a fixed idempotency key for a write command
-	ca      string // --ca: PEM CA of the nodes' API certificates
+	server    string
+	token     string
+	stale     bool
+	timeout   time.Duration
+	lang      string
+	key       string // --key: a fixed idempotency key for a write command
+	ca        string // --ca: PEM CA of the nodes' API certificates
 	tokenFile string // --token-file
 
 	stdout io.Writer
