@@ -32,8 +32,10 @@ func Deadline(windowEnd calendar.Date) calendar.Date {
 
 // Blocker is a reason an audit is refused.
 type Blocker struct {
-	Code    errcode.Code `json:"code"` // errcode.OpenMonth or errcode.Provisional
-	Message string       `json:"message"`
+	Code     errcode.Code `json:"code"` // errcode.OpenMonth or errcode.Provisional
+	Message  string       `json:"message"`
+	Provider string       `json:"provider,omitempty"` // of a provisional blocker
+	Detail   []string     `json:"detail,omitempty"`   // the charge lines it leaves provisional
 }
 
 // Status is where a settlement year stands.
@@ -123,9 +125,23 @@ func Prepare(d *ledger.View, year int) (*ledger.SettlementAudit, []Blocker, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, l := range res.Provisional {
-		blockers = append(blockers, Blocker{Code: errcode.Provisional, Message: fmt.Sprintf("%s %s/%s/%s/%s: %d days without an evaluation score",
-			l.Month, l.Department, l.Project, l.Provider, l.Item, l.ProvisionalDays)})
+	// One blocker per provider with unscored days, naming the date ranges to score; the
+	// charge lines they leave provisional are its detail (settle status --format json).
+	for _, u := range res.Unscored {
+		ranges := make([]string, len(u.Days))
+		for i, d := range u.Days {
+			ranges[i] = d.From.String() + ".." + d.To.String()
+		}
+		b := Blocker{Code: errcode.Provisional, Provider: u.Provider}
+		for _, l := range res.Provisional {
+			if l.Provider == u.Provider {
+				b.Detail = append(b.Detail, fmt.Sprintf("%s %s/%s/%s/%s: %d days without an evaluation score",
+					l.Month, l.Department, l.Project, l.Provider, l.Item, l.ProvisionalDays))
+			}
+		}
+		b.Message = fmt.Sprintf("provider %s has no evaluation score for %s (%d charge lines provisional; import its evaluations)",
+			u.Provider, strings.Join(ranges, ", "), len(b.Detail))
+		blockers = append(blockers, b)
 	}
 	return &ledger.SettlementAudit{Year: year, AtIndex: d.Head.AppliedIndex, AtHead: d.Head.Hash.String(), Lines: auditedLines(res.Lines)}, blockers, nil
 }
@@ -156,7 +172,8 @@ func auditedLines(lines []rating.Line) []ledger.AuditedLine {
 	return out
 }
 
-// BlockedError is the refusal of an audit with every reason.
+// BlockedError is the refusal of an audit with every reason, one each (no charge line
+// detail: settle status has it).
 func BlockedError(year int, blockers []Blocker) *errcode.Error {
 	msgs := make([]string, len(blockers))
 	for i, b := range blockers {

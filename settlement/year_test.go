@@ -85,10 +85,11 @@ func TestPrepareListsEveryBlocker(t *testing.T) {
 	for _, b := range blockers {
 		got = append(got, string(b.Code)+": "+b.Message)
 	}
+	// Issue 12, item 5: one line per open month and one per provider with its unscored
+	// date ranges; the charge lines are the provider's detail.
 	want := []string{
 		"open_month: month 2026-08 is not closed",
-		"provisional: 2026-08 health/his/hw/ecs.vcpu: 31 days without an evaluation score",
-		"provisional: 2026-08 self1/own/hw/ecs.vcpu: 31 days without an evaluation score",
+		"provisional: provider hw has no evaluation score for 2026-08-01..2026-08-31 (2 charge lines provisional",
 	}
 	if len(got) != len(want) {
 		t.Fatalf("blockers:\n%s", strings.Join(got, "\n"))
@@ -98,7 +99,12 @@ func TestPrepareListsEveryBlocker(t *testing.T) {
 			t.Errorf("blocker %d: %q, want %q", i, got[i], want[i])
 		}
 	}
-	if err := BlockedError(2026, blockers); err.Code != errcode.SettlementBlocked || !strings.Contains(err.Message, "2026-08 self1") {
+	detail := blockers[1].Detail
+	if len(detail) != 2 || !strings.HasPrefix(detail[0], "2026-08 health/his/hw/ecs.vcpu: 31 days without an evaluation score") ||
+		!strings.HasPrefix(detail[1], "2026-08 self1/own/hw/ecs.vcpu: 31 days") {
+		t.Errorf("detail %q", detail)
+	}
+	if err := BlockedError(2026, blockers); err.Code != errcode.SettlementBlocked || !strings.Contains(err.Message, "provider hw has no evaluation score") || strings.Contains(err.Message, "self1") {
 		t.Fatalf("refusal: %v", err)
 	}
 }

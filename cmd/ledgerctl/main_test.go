@@ -239,7 +239,7 @@ func TestTokenRequired(t *testing.T) {
 	oneFailureLine(t, stderr, "unauthenticated")
 }
 
-// TestTokenFromEnvAndFile: CLOUDLEDGER_TOKEN, else ./data/admin.token.
+// TestTokenFromEnvAndFile: CLOUDLEDGER_TOKEN, --token-file; ./data/admin.token only for the default server.
 func TestTokenFromEnvAndFile(t *testing.T) {
 	_, url := startFake(t)
 	t.Setenv(envServer, url)
@@ -258,10 +258,18 @@ func TestTokenFromEnvAndFile(t *testing.T) {
 	if err := os.WriteFile(filepath.Join("data", "admin.token"), []byte(fakeToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// Issue 12, item 7: ./data/admin.token is the local demo node's token; it is never sent
+	// to another server.
 	o.Reset()
 	e.Reset()
-	if code := run(context.Background(), []string{"--lang", "en", "verify"}, &o, &e); code != 0 {
-		t.Fatalf("token from ./data/admin.token: exit %d %s", code, e.String())
+	if code := run(context.Background(), []string{"--lang", "en", "verify"}, &o, &e); code != exitFailure ||
+		!strings.Contains(e.String(), "unauthenticated") || !strings.Contains(e.String(), "default local server") {
+		t.Fatalf("./data/admin.token sent to %s: exit %d %s", url, code, e.String())
+	}
+	o.Reset()
+	e.Reset()
+	if code := run(context.Background(), []string{"--lang", "en", "--token-file", filepath.Join("data", "admin.token"), "verify"}, &o, &e); code != 0 {
+		t.Fatalf("--token-file: exit %d %s", code, e.String())
 	}
 	if !strings.Contains(o.String(), strings.Repeat("ab", 32)) || !strings.Contains(o.String(), "Line items") {
 		t.Fatalf("verify output %q", o.String())

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -41,7 +42,7 @@ without an evaluation score).`},
 				res, err := call(cmd.Context(), g, writePolicy, "settle "+s.action, &v1.SettleRequest{Year: int32(year), Action: s.action},
 					func(ep *endpoint) rpc[v1.SettleRequest, v1.SettleResponse] { return ep.ledger.Settle })
 				if err != nil {
-					return err
+					return g.blockedAudit(cmd.Context(), year, err)
 				}
 				l := g.l()
 				what := l.m(fmt.Sprintf("结算年度 %d：%s", year, res.GetStatus().GetState()), fmt.Sprintf("settlement year %d: %s", year, res.GetStatus().GetState()))
@@ -257,4 +258,27 @@ func writeStatementTable(w io.Writer, l lang, content []byte) error {
 		t.add(r...)
 	}
 	return t.render(w)
+}
+
+// blockedAudit lists the reasons of a refused audit one per line (a month not closed, a
+// provider's unscored days), not the one long line of the refusal; settle status --format
+// json has every charge line they leave provisional.
+func (g *globals) blockedAudit(ctx context.Context, year int, err error) error {
+	ce := callFailure(err)
+	if ce == nil || ce.code != "settlement_blocked" {
+		return err
+	}
+	st, serr := call(ctx, g, readPolicy, "settle status", &v1.SettleStatusRequest{Year: int32(year)},
+		func(ep *endpoint) rpc[v1.SettleStatusRequest, v1.SettleStatusResponse] { return ep.ledger.SettleStatus })
+	if serr != nil || len(st.GetBlockers()) == 0 {
+		return err
+	}
+	out := *ce
+	for _, b := range st.GetBlockers() {
+		out.rows = append(out.rows, "  "+b.GetCode()+": "+b.GetMessage())
+	}
+	l := g.l()
+	out.message = l.m(fmt.Sprintf("结算年度 %d 不能审定：%d 项原因（见上；逐条计费明细见 settle status --year %d --format json）", year, len(out.rows), year),
+		fmt.Sprintf("settlement year %d cannot be audited: %d reasons (above; settle status --year %d --format json lists every charge line)", year, len(out.rows), year))
+	return &out
 }

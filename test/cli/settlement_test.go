@@ -56,8 +56,11 @@ func TestSettlementYearEndToEnd(t *testing.T) {
 	}
 	// All twelve months open and Aliyun unscored from June: both reasons are listed.
 	out, code := e.run("settle", "audit", "--year", "2026")
-	if code == 0 || !strings.Contains(out, "settlement_blocked") || !strings.Contains(out, "month 2025-09 is not closed") ||
-		!strings.Contains(out, "without an evaluation score") {
+	// Issue 12, item 5: one line per open month and one per unscored provider, not a line
+	// per charge line (once 9 KB on one line).
+	if code == 0 || !strings.Contains(out, "settlement_blocked") || !strings.HasPrefix(out, "  open_month: month 2025-09 is not closed") ||
+		!strings.Contains(out, "\n  provisional: provider aliyun has no evaluation score for 2026-06-01..2026-08-31") ||
+		strings.Count(out, "\n") != 14 || len(out) > 3000 {
 		t.Fatalf("audit with open months and provisional charges: exit %d\n%s", code, out)
 	}
 	for m := 0; m < 12; m++ {
@@ -65,7 +68,7 @@ func TestSettlementYearEndToEnd(t *testing.T) {
 		e.must("period", "close", month)
 	}
 	out, code = e.run("settle", "audit", "--year", "2026")
-	if code == 0 || strings.Contains(out, "not closed") || !regexp.MustCompile(`aliyun/[a-z.]+: \d+ days without an evaluation score`).MatchString(out) {
+	if code == 0 || strings.Contains(out, "not closed") || !regexp.MustCompile(`provider aliyun has no evaluation score for 2026-06-01\.\.2026-08-31 \(\d+ charge lines provisional`).MatchString(out) {
 		t.Fatalf("audit with provisional charges only: exit %d\n%s", code, out)
 	}
 	// The missing scores arrive (months are closed, the year is not audited yet: allowed).

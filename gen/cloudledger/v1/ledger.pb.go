@@ -3588,10 +3588,14 @@ func (x *SettleRequest) GetAction() string {
 	return ""
 }
 
+// SettlementBlocker is one reason an audit is refused: a month not closed, or a provider
+// with days of the window that no evaluation score covers.
 type SettlementBlocker struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Code          string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"` // open_month | provisional
 	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	Provider      string                 `protobuf:"bytes,3,opt,name=provider,proto3" json:"provider,omitempty"` // of a provisional blocker
+	Detail        []string               `protobuf:"bytes,4,rep,name=detail,proto3" json:"detail,omitempty"`     // the charge lines it leaves provisional
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3638,6 +3642,20 @@ func (x *SettlementBlocker) GetMessage() string {
 		return x.Message
 	}
 	return ""
+}
+
+func (x *SettlementBlocker) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *SettlementBlocker) GetDetail() []string {
+	if x != nil {
+		return x.Detail
+	}
+	return nil
 }
 
 type SettleStatusRequest struct {
@@ -5102,10 +5120,12 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\rdefault_table\x18\x02 \x01(\v2\x19.cloudledger.v1.BandTableR\fdefaultTable\";\n" +
 	"\rSettleRequest\x12\x12\n" +
 	"\x04year\x18\x01 \x01(\x05R\x04year\x12\x16\n" +
-	"\x06action\x18\x02 \x01(\tR\x06action\"A\n" +
+	"\x06action\x18\x02 \x01(\tR\x06action\"u\n" +
 	"\x11SettlementBlocker\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\")\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1a\n" +
+	"\bprovider\x18\x03 \x01(\tR\bprovider\x12\x16\n" +
+	"\x06detail\x18\x04 \x03(\tR\x06detail\")\n" +
 	"\x13SettleStatusRequest\x12\x12\n" +
 	"\x04year\x18\x01 \x01(\x05R\x04year\"\xc4\x03\n" +
 	"\x14SettleStatusResponse\x12\x12\n" +
