@@ -67,10 +67,12 @@ type Server struct {
 	raftCA   *pki.CA // the Raft CA; its Key is set when this node can admit nodes
 	apiTLS   *tls.Config
 	inFlight inFlight // request bytes held by all requests (limits.go)
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	closeMu  sync.Mutex
-	closed   bool
+	// probeClient calls the other members' /healthz (cluster status).
+	probeClient *http.Client
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup
+	closeMu     sync.Mutex
+	closed      bool
 	// lastImport is when an import last validated or submitted a batch (Unix nanoseconds);
 	// ticks wait while one is running (see leaderLoop).
 	lastImport atomic.Int64
@@ -132,6 +134,7 @@ func Start(cfg Config) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
+	s.probeClient = s.clientHTTP(ProbeTimeout) // trusts the Raft CA, known now
 	rc := raftnode.Config{TLS: raftTLS,
 		NodeID: cfg.NodeID, DataDir: cfg.DataDir, RaftBind: cfg.RaftAddr, RaftAdvertise: cfg.RaftAdvertise,
 		HTTPURL: cfg.HTTPAdvertise, Bootstrap: cfg.Join == "",

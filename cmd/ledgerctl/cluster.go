@@ -95,14 +95,19 @@ func statusPairs(l lang, r *v1.StatusResponse) [][2]string {
 // nodesTable lists the members, the leader marked in the Role column.
 func nodesTable(l lang, nodes []*v1.ClusterNode) *table {
 	t := &table{headers: []string{
-		l.h("节点", "Node"), l.h("角色", "Role"), l.h("投票权", "Suffrage"), l.h("Raft 地址", "Raft address"), l.h("API 地址", "API URL"),
-	}}
+		l.h("节点", "Node"), l.h("角色", "Role"), l.h("投票权", "Suffrage"), l.h("可达", "Reachable"), l.h("已应用", "Applied"),
+		l.h("落后", "Lag"), l.h("Raft 地址", "Raft address"), l.h("API 地址", "API URL"),
+	}, right: []bool{false, false, false, false, true, true, false, false}}
 	for _, n := range nodes {
 		role := l.h("跟随者", "follower")
 		if n.GetLeader() {
 			role = "★ " + l.h("领导者", "leader")
 		}
-		t.add(n.GetNodeId(), role, n.GetSuffrage(), n.GetRaftAddr(), n.GetHttpUrl())
+		reach, applied, lag := l.h("是", "yes"), fmt.Sprint(n.GetAppliedIndex()), fmt.Sprint(n.GetLag())
+		if !n.GetReachable() {
+			reach, applied, lag = "✗ "+l.h("不可达", "unreachable"), "-", "-"
+		}
+		t.add(n.GetNodeId(), role, n.GetSuffrage(), reach, applied, lag, n.GetRaftAddr(), n.GetHttpUrl())
 	}
 	return t
 }

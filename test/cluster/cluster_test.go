@@ -219,3 +219,32 @@ func TestNodeAddedLaterCatchesUpFromSnapshot(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// Issue 12, item 7: cluster status shows a stopped node as unreachable, not as a healthy
+// follower, and how far each reachable node lags.
+func TestClusterStatusShowsAStoppedNode(t *testing.T) {
+	c := testcluster.Start(t, 3, testcluster.Options{})
+	leader := c.WaitLeader(10 * time.Second)
+	var stopped *testcluster.Node
+	for _, nd := range c.Nodes {
+		if nd != leader {
+			stopped = nd
+			break
+		}
+	}
+	c.Kill(stopped)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := c.Status(ctx, leader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range st.Nodes {
+		switch {
+		case n.NodeId == stopped.ID && (n.Reachable || n.Error == ""):
+			t.Fatalf("the stopped node %s shows as reachable: %+v", n.NodeId, n)
+		case n.NodeId != stopped.ID && (!n.Reachable || n.AppliedIndex == 0):
+			t.Fatalf("a running node shows as unreachable: %+v", n)
+		}
+	}
+}

@@ -2649,12 +2649,18 @@ func (*StatusRequest) Descriptor() ([]byte, []int) {
 }
 
 type ClusterNode struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	NodeId        string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
-	RaftAddr      string                 `protobuf:"bytes,2,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
-	HttpUrl       string                 `protobuf:"bytes,3,opt,name=http_url,json=httpUrl,proto3" json:"http_url,omitempty"`
-	Suffrage      string                 `protobuf:"bytes,4,opt,name=suffrage,proto3" json:"suffrage,omitempty"`
-	Leader        bool                   `protobuf:"varint,5,opt,name=leader,proto3" json:"leader,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	NodeId   string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	RaftAddr string                 `protobuf:"bytes,2,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
+	HttpUrl  string                 `protobuf:"bytes,3,opt,name=http_url,json=httpUrl,proto3" json:"http_url,omitempty"`
+	Suffrage string                 `protobuf:"bytes,4,opt,name=suffrage,proto3" json:"suffrage,omitempty"`
+	Leader   bool                   `protobuf:"varint,5,opt,name=leader,proto3" json:"leader,omitempty"`
+	// reachable: the node's API answered this node's probe (/livez, /healthz) within
+	// a second; error says why not.
+	Reachable     bool   `protobuf:"varint,6,opt,name=reachable,proto3" json:"reachable,omitempty"`
+	Error         string `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	AppliedIndex  uint64 `protobuf:"varint,8,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"` // the node's own, when reachable
+	Lag           uint64 `protobuf:"varint,9,opt,name=lag,proto3" json:"lag,omitempty"`                                       // entries it is behind this node's commit index, when reachable
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2722,6 +2728,34 @@ func (x *ClusterNode) GetLeader() bool {
 		return x.Leader
 	}
 	return false
+}
+
+func (x *ClusterNode) GetReachable() bool {
+	if x != nil {
+		return x.Reachable
+	}
+	return false
+}
+
+func (x *ClusterNode) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *ClusterNode) GetAppliedIndex() uint64 {
+	if x != nil {
+		return x.AppliedIndex
+	}
+	return 0
+}
+
+func (x *ClusterNode) GetLag() uint64 {
+	if x != nil {
+		return x.Lag
+	}
+	return 0
 }
 
 type StatusResponse struct {
@@ -5042,13 +5076,17 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\aexpires\x18\t \x01(\tR\aexpires\x12\x16\n" +
 	"\x06closed\x18\n" +
 	" \x01(\bR\x06closed\"\x0f\n" +
-	"\rStatusRequest\"\x92\x01\n" +
+	"\rStatusRequest\"\xfd\x01\n" +
 	"\vClusterNode\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
 	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x19\n" +
 	"\bhttp_url\x18\x03 \x01(\tR\ahttpUrl\x12\x1a\n" +
 	"\bsuffrage\x18\x04 \x01(\tR\bsuffrage\x12\x16\n" +
-	"\x06leader\x18\x05 \x01(\bR\x06leader\"\xfd\x01\n" +
+	"\x06leader\x18\x05 \x01(\bR\x06leader\x12\x1c\n" +
+	"\treachable\x18\x06 \x01(\bR\treachable\x12\x14\n" +
+	"\x05error\x18\a \x01(\tR\x05error\x12#\n" +
+	"\rapplied_index\x18\b \x01(\x04R\fappliedIndex\x12\x10\n" +
+	"\x03lag\x18\t \x01(\x04R\x03lag\"\xfd\x01\n" +
 	"\x0eStatusResponse\x121\n" +
 	"\x05nodes\x18\x01 \x03(\v2\x1b.cloudledger.v1.ClusterNodeR\x05nodes\x12\x17\n" +
 	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x12\x1b\n" +
