@@ -37,7 +37,7 @@ bin/ledgerctl verify
 echo
 bin/ledgerctl quota overruns
 echo
-echo "== charges of March 2026 (bin/ledgerctl charges --from 2026-03-01 --to 2026-03-31) =="
+echo "== charges of the health commission in March 2026 (bin/ledgerctl charges --from 2026-03-01 --to 2026-03-31 --department health) =="
 bin/ledgerctl charges --from 2026-03-01 --to 2026-03-31 --department health
 cat <<MSG
 

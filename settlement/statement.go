@@ -209,8 +209,9 @@ func (s *Statement) WriteXLSX(w io.Writer) error {
 func (s *Statement) WriteJSON(w io.Writer) error {
 	out := struct {
 		*Statement
+		Total       totalsJSON          `json:"total"`
 		ChargeLines []map[string]string `json:"charge_lines"`
-	}{Statement: s, ChargeLines: []map[string]string{}}
+	}{Statement: s, Total: statementTotal(s.Total), ChargeLines: []map[string]string{}}
 	for _, l := range s.Lines {
 		rec := l.Record()
 		m := map[string]string{}

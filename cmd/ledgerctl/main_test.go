@@ -212,6 +212,11 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"charges", "--from", "2026-04-31", "--to", "2026-05-01"},
 		{"charges", "--from", "2026-04-01", "--to", "2026-04-30", "--format", "xml"},
 		{"bands", "set", "x.csv"},
+		// Issue 12, item 9: a bad --month or --year is a usage error like a bad --from.
+		{"statement", "--department", "d1", "--month", "2026-13"},
+		{"settle", "status", "--year", "99999"},
+		{"budget", "export", "--year", "0", "--format", "csv"},
+		{"settle", "audit", "--year", "1999"},
 		{"cluster", "add", "--node-id", "n4"},
 		{"--timeout", "0s", "verify"},
 		{"--server", "ftp://x", "verify"},

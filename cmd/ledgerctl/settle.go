@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/interchange"
 )
@@ -39,6 +41,9 @@ without an evaluation score).`},
 			Long:  s.long,
 			Args:  cobra.NoArgs,
 			RunE: action(func(cmd *cobra.Command, _ []string) error {
+				if err := checkYear(year); err != nil {
+					return err
+				}
 				res, err := call(cmd.Context(), g, writePolicy, "settle "+s.action, &v1.SettleRequest{Year: int32(year), Action: s.action},
 					func(ep *endpoint) rpc[v1.SettleRequest, v1.SettleResponse] { return ep.ledger.Settle })
 				if err != nil {
@@ -81,6 +86,9 @@ without an evaluation score).`},
 		Args:  cobra.NoArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
 			if err := checkFormat(format, formatTable, formatJSON); err != nil {
+				return err
+			}
+			if err := checkYear(year); err != nil {
 				return err
 			}
 			st, err := call(cmd.Context(), g, readPolicy, "settle status", &v1.SettleStatusRequest{Year: int32(year)},
@@ -150,6 +158,9 @@ English beneath; amounts are exact numbers. The same Raft index always gives the
 			if format == "xlsx" && (output == "" || output == "-") {
 				return usageErr("--format xlsx needs -o FILE")
 			}
+			if err := checkYear(year); err != nil {
+				return err
+			}
 			res, err := call(cmd.Context(), g, readPolicy, "budget export", &v1.BudgetExportRequest{Year: int32(year), Format: format},
 				func(ep *endpoint) rpc[v1.BudgetExportRequest, v1.BudgetExportResponse] { return ep.ledger.BudgetExport })
 			if err != nil {
@@ -210,6 +221,9 @@ json.`,
 			}
 			if (department == "") == (provider == "") {
 				return usageErr("give one of --department and --provider")
+			}
+			if err := checkMonth("month", month); err != nil {
+				return err
 			}
 			c, err := g.conn()
 			if err != nil {
@@ -281,4 +295,20 @@ func (g *globals) blockedAudit(ctx context.Context, year int, err error) error {
 	out.message = l.m(fmt.Sprintf("结算年度 %d 不能审定：%d 项原因（见上；逐条计费明细见 settle status --year %d --format json）", year, len(out.rows), year),
 		fmt.Sprintf("settlement year %d cannot be audited: %d reasons (above; settle status --year %d --format json lists every charge line)", year, len(out.rows), year))
 	return &out
+}
+
+// checkMonth and checkYear refuse a bad --month or --year as every bad flag value is
+// refused: a usage error (exit 2) naming the flag, before any call.
+func checkMonth(flag, v string) error {
+	if _, err := calendar.ParseMonth(v); err != nil {
+		return inputErr(errcode.InvalidValue, flag, "must be a month YYYY-MM, got %q", v)
+	}
+	return nil
+}
+
+func checkYear(y int) error {
+	if y < 2000 || y > 2200 {
+		return inputErr(errcode.InvalidValue, "year", "a settlement year from 2000 to 2200, not %d", y)
+	}
+	return nil
 }
