@@ -3,8 +3,10 @@ package rating
 import (
 	"encoding/csv"
 	"io"
+	"strings"
 
 	"github.com/cloudledger/cloudledger/interchange"
+	"github.com/cloudledger/cloudledger/ledger"
 )
 
 // Columns are the columns of charges.csv, in SPEC's order.
@@ -30,4 +32,24 @@ func WriteCSV(w io.Writer, lines []Line) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// QuantityUnit is what a charge line's quantity counts (SPEC: Rating): unit-days of the
+// item's base unit for allocation billing ("GB·天" for an item priced per "GB·月": 6,400 GB
+// held 31 days is 198,400 GB·天), the catalog unit for metered billing.
+func QuantityUnit(item *ledger.CatalogItem) string {
+	if item.Billing == ledger.BillingMetered {
+		return item.Unit
+	}
+	return BaseUnit(item.Unit) + "·天"
+}
+
+// BaseUnit is a catalog unit without its period: "GB·月" → "GB", "核/月" → "核".
+func BaseUnit(unit string) string {
+	for _, suffix := range []string{"·月", "/月", "／月", "/month", "·month"} {
+		if u, ok := strings.CutSuffix(unit, suffix); ok && u != "" {
+			return u
+		}
+	}
+	return unit
 }

@@ -2,6 +2,7 @@ package rating
 
 import (
 	"math/rand"
+	"strings"
 	"testing"
 	"testing/quick"
 
@@ -30,7 +31,12 @@ func oracleRate(d *ledger.View, from, to calendar.Date) []Line {
 		k := Key{Month: calendar.MonthOf(day), Department: h.Department, Project: h.Project, Provider: h.Provider, Item: h.Item}
 		l := lines[k]
 		if l == nil {
-			l = &oracleLine{billing: item.Billing, divisor: 1, unscored: map[calendar.Date]bool{}, unit: item.Unit}
+			// SPEC: Rating — an allocation line counts unit-days of the unit (GB·月 → GB·天).
+			unit := item.Unit
+			if item.Billing == ledger.BillingAllocation {
+				unit = strings.TrimSuffix(unit, "·月") + "·天"
+			}
+			l = &oracleLine{billing: item.Billing, divisor: 1, unscored: map[calendar.Date]bool{}, unit: unit}
 			if item.Billing == ledger.BillingAllocation {
 				l.divisor = int64(day.DaysIn())
 			}

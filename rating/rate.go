@@ -51,7 +51,7 @@ func (k Key) compare(o Key) int {
 type Line struct {
 	Key
 	Billing    ledger.Billing
-	Unit       string
+	Unit       string          // what Quantity counts: QuantityUnit of the item (GB·天, or the metered unit)
 	Quantity   decimal.Decimal // unit-days Σ q_d (allocation) or units consumed (metered)
 	BaseAmount decimal.Decimal // Σ charges of the line's days, half-up to 0.01
 	Multiplier decimal.Decimal // unrounded amount ÷ unrounded base, half-up to 4 places

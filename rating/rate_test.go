@@ -338,10 +338,10 @@ func TestChargesCSVColumnsAndOrder(t *testing.T) {
 	}
 	// 31 Mar: 31 × 1 / 31 = 1.00 per resource; 1 Apr: 31 × 1 / 30 = 1.0333… → 1.03.
 	want := "month,department,project,provider,item,billing,quantity,unit,base_amount,multiplier,amount\n" +
-		"2026-03,edu,alpha,p1,vcpu,allocation,1,unit,1.00,1.0000,1.00\n" +
-		"2026-03,edu,zeta,p1,vcpu,allocation,1,unit,1.00,1.0000,1.00\n" +
-		"2026-04,edu,alpha,p1,vcpu,allocation,1,unit,1.03,1.0000,1.03\n" +
-		"2026-04,edu,zeta,p1,vcpu,allocation,1,unit,1.03,1.0000,1.03\n"
+		"2026-03,edu,alpha,p1,vcpu,allocation,1,unit·天,1.00,1.0000,1.00\n" +
+		"2026-03,edu,zeta,p1,vcpu,allocation,1,unit·天,1.00,1.0000,1.00\n" +
+		"2026-04,edu,alpha,p1,vcpu,allocation,1,unit·天,1.03,1.0000,1.03\n" +
+		"2026-04,edu,zeta,p1,vcpu,allocation,1,unit·天,1.03,1.0000,1.03\n"
 	if b.String() != want {
 		t.Fatalf("charges.csv:\n%s\nwant:\n%s", b.String(), want)
 	}

@@ -88,7 +88,7 @@ func (r *rater) acc(h *ledger.ResourceHistory, item *ledger.CatalogItem, mnth in
 	k := Key{Month: r.months[mnth].month, Department: h.Department, Project: h.Project, Provider: h.Provider, Item: h.Item}
 	a := r.lines[k]
 	if a == nil {
-		a = &accumulator{billing: item.Billing, unit: item.Unit, divisor: divisor}
+		a = &accumulator{billing: item.Billing, unit: QuantityUnit(item), divisor: divisor}
 		r.lines[k] = a
 	}
 	r.last.h, r.last.mnth, r.last.a = h, mnth, a

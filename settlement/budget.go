@@ -25,6 +25,7 @@ type BudgetLine struct {
 	ProviderName   string          `json:"provider_name"`
 	Item           string          `json:"item"`
 	ItemName       string          `json:"item_name"`
+	Unit           string          `json:"unit"`        // what Quantity counts (GB·天, or the metered unit)
 	Quantity       decimal.Decimal `json:"quantity"`    // unit-days or units consumed in the window
 	BaseAmount     decimal.Decimal `json:"base_amount"` // before evaluation multipliers
 	Amount         decimal.Decimal `json:"amount"`      // the audited fee
@@ -121,7 +122,7 @@ func BuildBudget(d *ledger.View, cal *calendar.Calendar, year int) (*Budget, err
 				r.ProviderName = x.Name
 			}
 			if x := d.Items[k.i]; x != nil {
-				r.ItemName = x.Name
+				r.ItemName, r.Unit = x.Name, rating.QuantityUnit(x)
 			}
 			rows[k] = r
 		}

@@ -25,19 +25,19 @@ import (
 var budgetColumns = [][2]string{
 	{"部门", "Department"}, {"部门名称", "Department name"}, {"项目", "Project"}, {"项目名称", "Project name"},
 	{"服务商", "Provider"}, {"服务商名称", "Provider name"}, {"服务项", "Item"}, {"服务项名称", "Item name"},
-	{"用量", "Quantity"}, {"基础金额(元)", "Base amount (yuan)"}, {"审定费用(元)", "Audited fee (yuan)"},
+	{"单位", "Unit"}, {"用量", "Quantity"}, {"基础金额(元)", "Base amount (yuan)"}, {"审定费用(元)", "Audited fee (yuan)"},
 	{"下年预估(元)", "Next-year estimate (yuan)"},
 }
 
 // Budget sheet columns: the first numeric one (quantity), the first money one (base amount).
 const (
-	budgetQuantityColumn = 8
-	budgetMoneyColumn    = 9
+	budgetQuantityColumn = 9
+	budgetMoneyColumn    = 10
 )
 
 func (l BudgetLine) cells() []string {
 	return []string{l.Department, l.DepartmentName, l.Project, l.ProjectName, l.Provider, l.ProviderName, l.Item, l.ItemName,
-		l.Quantity.String(), l.BaseAmount.StringFixed(2), l.Amount.StringFixed(2), l.Estimate.StringFixed(2)}
+		l.Unit, l.Quantity.String(), l.BaseAmount.StringFixed(2), l.Amount.StringFixed(2), l.Estimate.StringFixed(2)}
 }
 
 // WriteJSON writes the export as one JSON object.

@@ -51,8 +51,8 @@ func TestNumericCellsKeepEveryDigit(t *testing.T) {
 		cell, raw string
 		number    bool
 	}{
-		{"I3", "2190", true}, {"J3", "1234567890123.45", true}, {"K3", "0.1", true}, {"L3", "-7", true},
-		{"I4", "12345678901234.5", true}, {"J4", "12345678901234.56", false}, {"K4", "100000000000000000", true}, {"L4", "0", true},
+		{"J3", "2190", true}, {"K3", "1234567890123.45", true}, {"L3", "0.1", true}, {"M3", "-7", true},
+		{"J4", "12345678901234.5", true}, {"K4", "12345678901234.56", false}, {"L4", "100000000000000000", true}, {"M4", "0", true},
 	} {
 		raw, err := f.GetCellValue(SheetFunded, c.cell, excelize.Options{RawCellValue: true})
 		if err != nil {
@@ -77,7 +77,7 @@ func TestStatementXLSXCellTypes(t *testing.T) {
 	for _, c := range []struct {
 		cell, raw string
 		numFmt    int
-	}{{"H3", "124", 0}, {"I3", "1234.5", 4}, {"J3", "1209.81", 4}} {
+	}{{"I3", "124", 0}, {"J3", "1234.5", 4}, {"K3", "1209.81", 4}} {
 		raw, _ := f.GetCellValue(sheet, c.cell, excelize.Options{RawCellValue: true})
 		typ, _ := f.GetCellType(sheet, c.cell)
 		id, _ := f.GetCellStyle(sheet, c.cell)

@@ -25,6 +25,7 @@ type StatementResource struct {
 	Provider   string          `json:"provider"`
 	Item       string          `json:"item"`
 	Kind       ledger.Kind     `json:"kind"`
+	Unit       string          `json:"unit"`     // what Quantity counts (GB·天, the metered unit; for test resources the unit held)
 	Quantity   decimal.Decimal `json:"quantity"` // unit-days or units consumed; for test resources the most held
 	BaseAmount decimal.Decimal `json:"base_amount"`
 	Amount     decimal.Decimal `json:"amount"`
@@ -65,6 +66,12 @@ func BuildStatement(d *ledger.View, month calendar.Month, department, provider s
 	one := *d
 	for _, h := range d.Resources {
 		r := StatementResource{Resource: h.ID, Department: h.Department, Project: h.Project, Provider: h.Provider, Item: h.Item, Kind: h.Kind}
+		if item := d.Items[h.Item]; item != nil {
+			r.Unit = rating.QuantityUnit(item)
+			if h.Kind == ledger.KindTest {
+				r.Unit = rating.BaseUnit(item.Unit) // the most held, not unit-days
+			}
+		}
 		if h.Kind == ledger.KindTest {
 			r.Quantity = maxHeldIn(rating.EffectiveOps(h), month)
 			if r.Quantity.IsPositive() {
@@ -125,7 +132,7 @@ func maxHeldIn(ops []ledger.ResourceOp, m calendar.Month) decimal.Decimal {
 var StatementColumns = interchange.StatementColumns
 
 // statementQuantityColumn is the first numeric column of a statement row; the amounts follow.
-const statementQuantityColumn = 7
+const statementQuantityColumn = 8
 
 // WriteCSV writes the statement as one CSV (UTF-8 with a BOM): resource rows, charge lines,
 // subtotal rows, the total, then the test resources apart (section column says which).
@@ -145,27 +152,27 @@ func (s *Statement) WriteCSV(w io.Writer) error {
 func (s *Statement) Rows() [][]string {
 	var rows [][]string
 	for _, r := range s.Resources {
-		rows = append(rows, []string{"resource", r.Department, r.Project, r.Provider, r.Item, r.Resource, string(r.Kind), r.Quantity.String(), r.BaseAmount.StringFixed(2), r.Amount.StringFixed(2)})
+		rows = append(rows, []string{"resource", r.Department, r.Project, r.Provider, r.Item, r.Resource, string(r.Kind), r.Unit, r.Quantity.String(), r.BaseAmount.StringFixed(2), r.Amount.StringFixed(2)})
 	}
 	for _, l := range s.Lines {
-		rows = append(rows, []string{"line", l.Department, l.Project, l.Provider, l.Item, "", "", l.Quantity.String(), l.BaseAmount.StringFixed(2), l.Amount.StringFixed(2)})
+		rows = append(rows, []string{"line", l.Department, l.Project, l.Provider, l.Item, "", "", l.Unit, l.Quantity.String(), l.BaseAmount.StringFixed(2), l.Amount.StringFixed(2)})
 	}
 	for _, t := range s.Subtotals {
 		d, p := t.Group, ""
 		if s.Department != "" {
 			d, p = s.Department, t.Group
 		}
-		rows = append(rows, []string{"subtotal", d, p, s.Provider, "", "", "", "", t.BaseAmount.StringFixed(2), t.Amount.StringFixed(2)})
+		rows = append(rows, []string{"subtotal", d, p, s.Provider, "", "", "", "", "", t.BaseAmount.StringFixed(2), t.Amount.StringFixed(2)})
 	}
-	rows = append(rows, []string{"total", s.Department, "", s.Provider, "", "", "", "", s.Total.BaseAmount.StringFixed(2), s.Total.Amount.StringFixed(2)})
+	rows = append(rows, []string{"total", s.Department, "", s.Provider, "", "", "", "", "", s.Total.BaseAmount.StringFixed(2), s.Total.Amount.StringFixed(2)})
 	for _, r := range s.TestResources {
-		rows = append(rows, []string{"test", r.Department, r.Project, r.Provider, r.Item, r.Resource, string(r.Kind), r.Quantity.String(), "", ""})
+		rows = append(rows, []string{"test", r.Department, r.Project, r.Provider, r.Item, r.Resource, string(r.Kind), r.Unit, r.Quantity.String(), "", ""})
 	}
 	return rows
 }
 
 // statementHeaders are the XLSX headers: Chinese, English beneath.
-var statementHeaders = []string{"类别", "部门", "项目", "服务商", "服务项", "资源", "类型", "用量", "基础金额(元)", "金额(元)"}
+var statementHeaders = []string{"类别", "部门", "项目", "服务商", "服务项", "资源", "类型", "单位", "用量", "基础金额(元)", "金额(元)"}
 
 // WriteXLSX writes the statement as a one-sheet workbook with the same rows as the CSV,
 // amounts as numbers; like the budget export, the bytes depend on the ledger only.
