@@ -22,7 +22,8 @@ func ChargeLine(l rating.Line) *v1.ChargeLine {
 // kind of body, as JSON otherwise.
 func LineItem(li *ledger.LineItem) *v1.LineItem {
 	out := &v1.LineItem{Seq: li.Seq, RaftIndex: li.RaftIndex, Key: li.Key, Actor: li.Actor,
-		RecordedAt: li.RecordedAt.Format(time.RFC3339Nano), Type: ledger.TypeName(li.Body.Type()), Hash: li.Hash.String()}
+		RecordedAt: li.RecordedAt.Format(time.RFC3339Nano), Type: ledger.TypeName(li.Body.Type()), Hash: li.Hash.String(),
+		Body: li.BodyBytes(), RecordedAtUnixNano: li.RecordedAt.UnixNano()}
 	if c := FromCommand(ledger.Command{Key: li.Key, Body: li.Body}); c != nil {
 		out.Command = c
 	} else {

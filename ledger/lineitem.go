@@ -29,6 +29,9 @@ type LineItem struct {
 	Hash       Hash     // sha256(previous hash ‖ canonical encoding of this item)
 }
 
+// BodyBytes is the canonical encoding of the body, as hashed into the chain.
+func (li *LineItem) BodyBytes() []byte { return li.body }
+
 // canonical is the encoding hashed into the chain and stored in bbolt (without the hash).
 func (li *LineItem) canonical() []byte {
 	e := encoder{b: make([]byte, 0, 64+len(li.body)+len(li.Key))}

@@ -130,6 +130,7 @@ and a bad import row prints FILE:LINE: FIELD: CODE: MESSAGE.`,
 		newInvoiceCommand(g),
 		newClusterCommand(g),
 		newCertsCommand(g),
+		newLineItemsCommand(g),
 	)
 	return root
 }

@@ -2110,9 +2110,13 @@ type LineItem struct {
 	Hash     string `protobuf:"bytes,8,opt,name=hash,proto3" json:"hash,omitempty"`
 	// command is the body of the line item as the API writes it (every event, expire
 	// included, and every master-data change), with the line item's key.
-	Command       *Command `protobuf:"bytes,9,opt,name=command,proto3" json:"command,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Command *Command `protobuf:"bytes,9,opt,name=command,proto3" json:"command,omitempty"`
+	// body is the canonical encoding of the body, as hashed into the chain (README,
+	// "Verifying the chain"); recorded_at_unix_nano the recorded time as hashed.
+	Body               []byte `protobuf:"bytes,10,opt,name=body,proto3" json:"body,omitempty"`
+	RecordedAtUnixNano int64  `protobuf:"varint,11,opt,name=recorded_at_unix_nano,json=recordedAtUnixNano,proto3" json:"recorded_at_unix_nano,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *LineItem) Reset() {
@@ -2206,6 +2210,20 @@ func (x *LineItem) GetCommand() *Command {
 		return x.Command
 	}
 	return nil
+}
+
+func (x *LineItem) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+func (x *LineItem) GetRecordedAtUnixNano() int64 {
+	if x != nil {
+		return x.RecordedAtUnixNano
+	}
+	return 0
 }
 
 type ListLineItemsResponse struct {
@@ -5034,7 +5052,7 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\anode_id\x18\x04 \x01(\tR\x06nodeId\"G\n" +
 	"\x14ListLineItemsRequest\x12\x19\n" +
 	"\bfrom_seq\x18\x01 \x01(\x04R\afromSeq\x12\x14\n" +
-	"\x05limit\x18\x02 \x01(\rR\x05limit\"\xfc\x01\n" +
+	"\x05limit\x18\x02 \x01(\rR\x05limit\"\xc3\x02\n" +
 	"\bLineItem\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1d\n" +
 	"\n" +
@@ -5046,7 +5064,10 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\x04type\x18\x06 \x01(\tR\x04type\x12\x1b\n" +
 	"\tbody_json\x18\a \x01(\tR\bbodyJson\x12\x12\n" +
 	"\x04hash\x18\b \x01(\tR\x04hash\x121\n" +
-	"\acommand\x18\t \x01(\v2\x17.cloudledger.v1.CommandR\acommand\"b\n" +
+	"\acommand\x18\t \x01(\v2\x17.cloudledger.v1.CommandR\acommand\x12\x12\n" +
+	"\x04body\x18\n" +
+	" \x01(\fR\x04body\x121\n" +
+	"\x15recorded_at_unix_nano\x18\v \x01(\x03R\x12recordedAtUnixNano\"b\n" +
 	"\x15ListLineItemsResponse\x12.\n" +
 	"\x05items\x18\x01 \x03(\v2\x18.cloudledger.v1.LineItemR\x05items\x12\x19\n" +
 	"\bnext_seq\x18\x02 \x01(\x04R\anextSeq\"T\n" +
