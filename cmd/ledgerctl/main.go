@@ -74,8 +74,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	ce := asCLIError(err)
-	for _, line := range ce.lines() {
-		fmt.Fprintln(stderr, line)
+	zh := g.lang != "en"
+	for _, row := range ce.rows {
+		if zh {
+			row = localize(row)
+		}
+		fmt.Fprintln(stderr, row)
+	}
+	if zh {
+		fmt.Fprintln(stderr, errorLine(ce.code, ce.field, withChinese(ce.code, ce.message)))
+	} else {
+		fmt.Fprintln(stderr, ce.Error())
 	}
 	return ce.exit
 }

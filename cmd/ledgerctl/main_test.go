@@ -374,7 +374,7 @@ func TestImportRejectsWholeFile(t *testing.T) {
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, stderr, code := ctl(t, "--server", url, "--token", fakeToken, "import", "events", path)
+	_, stderr, code := ctl(t, "--server", url, "--token", fakeToken, "--lang", "en", "import", "events", path)
 	if code != exitFailure {
 		t.Fatalf("exit %d", code)
 	}
@@ -432,7 +432,7 @@ func TestImportStoppedByLedger(t *testing.T) {
 	f.failAfter = 2
 	f.failWith = detailErr(connect.CodeFailedPrecondition, &v1.ErrorDetail{Code: "period_closed", Field: "time", Message: "2026-03 is closed", Index: 3, Line: 1005})
 	path := eventsFile(t, 2500)
-	_, stderr, code := ctl(t, "--server", url, "--token", fakeToken, "import", "events", path)
+	_, stderr, code := ctl(t, "--server", url, "--token", fakeToken, "--lang", "en", "import", "events", path)
 	if code != exitFailure {
 		t.Fatalf("exit %d", code)
 	}
@@ -488,9 +488,15 @@ func TestFailureCodes(t *testing.T) {
 	oneFailureLine(t, stderr, "request_too_large")
 
 	f.failNext = []error{detailErr(connect.CodeFailedPrecondition, &v1.ErrorDetail{Code: "period_closed", Field: "time", Message: "2026-03 is closed", Index: 0})}
-	_, stderr, _ = ctl(t, "--server", url, "--token", fakeToken, "resource", "extend", "--resource", "vm1", "--expires", "2026-05-01", "--requested-at", "2026-03-01T10:00:00+08:00")
+	_, stderr, _ = ctl(t, "--server", url, "--token", fakeToken, "--lang", "en", "resource", "extend", "--resource", "vm1", "--expires", "2026-05-01", "--requested-at", "2026-03-01T10:00:00+08:00")
 	if stderr != "ledgerctl: period_closed: time: 2026-03 is closed\n" {
 		t.Fatalf("stderr %q", stderr)
+	}
+	// Issue 12, item 6: in Chinese (the default) the code's meaning comes first; the code stays.
+	f.failNext = []error{detailErr(connect.CodeFailedPrecondition, &v1.ErrorDetail{Code: "period_closed", Field: "time", Message: "2026-03 is closed", Index: 0})}
+	_, stderr, _ = ctl(t, "--server", url, "--token", fakeToken, "resource", "extend", "--resource", "vm1", "--expires", "2026-05-01", "--requested-at", "2026-03-01T10:00:00+08:00")
+	if stderr != "ledgerctl: period_closed: time: 账期已关闭（更正须记入未关闭的月份）：2026-03 is closed\n" {
+		t.Fatalf("stderr in Chinese %q", stderr)
 	}
 
 	// A write that timed out has an unknown outcome; a read that timed out, an unavailable node.

@@ -25,6 +25,38 @@ const (
 	codeImportStopped   = "import_stopped"  // a batch failed after earlier batches applied
 )
 
+func init() {
+	for code, zh := range map[string]string{
+		codeCanceled: "已取消", codeUsage: "用法错误", codeFile: "文件无法读取",
+		codeImportRejected: "文件有错误行，未导入任何内容", codeImportStopped: "导入中途停止（重新执行同一导入即可补全）",
+		codeInvoiceMismatch: "发票与计费不一致",
+	} {
+		errcode.Describe(errcode.Code(code), zh)
+	}
+}
+
+// withChinese puts the Chinese meaning of a code before the message (Chinese first; the
+// code stays, for scripts): "ledgerctl: CODE: FIELD: 中文说明：message".
+func withChinese(code, message string) string {
+	if zh := errcode.Code(code).Zh(); zh != "" {
+		return zh + "：" + message
+	}
+	return message
+}
+
+// localize does the same for a FILE:LINE: FIELD: CODE: MESSAGE line of a file's bad rows
+// (or a listed reason, "  CODE: MESSAGE"): the meaning goes after the code.
+func localize(line string) string {
+	parts := strings.Split(line, ": ")
+	for i, p := range parts[:len(parts)-1] {
+		if zh := errcode.Code(strings.TrimSpace(p)).Zh(); zh != "" && i+1 < len(parts) {
+			parts[i+1] = zh + "：" + parts[i+1]
+			return strings.Join(parts, ": ")
+		}
+	}
+	return line
+}
+
 // cliError is a failure of one command line: the one-line reason printed on stderr, and
 // the exit status.
 type cliError struct {

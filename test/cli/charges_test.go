@@ -23,7 +23,7 @@ func TestChargesSayWhichDaysAreProvisionalOutsideTheCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "\ufeffmonth,department,project,provider,item,billing,quantity,unit,base_amount,multiplier,amount\n" +
-		"2026-03,d1,prj1,p1,ecs.vcpu,allocation,136,核·月,175.48,1.0000,175.48\n"
+		"2026-03,d1,prj1,p1,ecs.vcpu,allocation,136,核·天,175.48,1.0000,175.48\n"
 	if string(raw) != want {
 		t.Fatalf("charges.csv:\n%q\nwant:\n%q", raw, want)
 	}

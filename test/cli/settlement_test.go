@@ -55,7 +55,7 @@ func TestSettlementYearEndToEnd(t *testing.T) {
 		t.Fatalf("settle run: %s", out)
 	}
 	// All twelve months open and Aliyun unscored from June: both reasons are listed.
-	out, code := e.run("settle", "audit", "--year", "2026")
+	out, code := e.run("--lang", "en", "settle", "audit", "--year", "2026")
 	// Issue 12, item 5: one line per open month and one per unscored provider, not a line
 	// per charge line (once 9 KB on one line).
 	if code == 0 || !strings.Contains(out, "settlement_blocked") || !strings.HasPrefix(out, "  open_month: month 2025-09 is not closed") ||
@@ -136,10 +136,10 @@ func TestSettlementYearEndToEnd(t *testing.T) {
 			t.Fatalf("%s: headers %v", sheet, rows[:min(2, len(rows))])
 		}
 		for _, r := range rows[2 : len(rows)-1] { // data rows, without the total row
-			sum = sum.Add(decimal.RequireFromString(r[10]))
+			sum = sum.Add(decimal.RequireFromString(r[11])) // the audited fee (after 单位 / Unit and the quantity)
 		}
-		if typ, _ := f.GetCellType(sheet, "K3"); len(rows) > 3 && typ != excelize.CellTypeNumber && typ != excelize.CellTypeUnset {
-			t.Errorf("%s K3 is %v, not a number", sheet, typ)
+		if typ, _ := f.GetCellType(sheet, "L3"); len(rows) > 3 && typ != excelize.CellTypeNumber && typ != excelize.CellTypeUnset {
+			t.Errorf("%s L3 is %v, not a number", sheet, typ)
 		}
 	}
 	if sum.StringFixed(2) != charges.TotalAmount {
@@ -185,11 +185,11 @@ func TestStatementAndInvoiceReconcile(t *testing.T) {
 	}
 	rows, _ := f.GetRows("利用情况 Statement", excelize.Options{RawCellValue: true})
 	f.Close()
-	csvTotal := regexp.MustCompile(`\ntotal,health,,,,,,,[0-9.]+,([0-9.]+)`).FindStringSubmatch(st)
+	csvTotal := regexp.MustCompile(`\ntotal,health,,,,,,,,[0-9.]+,([0-9.]+)`).FindStringSubmatch(st)
 	var xlTotal string
 	for _, r := range rows {
-		if len(r) > 9 && r[0] == "total" {
-			xlTotal = r[9]
+		if len(r) > 10 && r[0] == "total" {
+			xlTotal = r[10]
 		}
 	}
 	if csvTotal == nil || xlTotal == "" || decimal.RequireFromString(xlTotal).StringFixed(2) != csvTotal[1] {
