@@ -11,9 +11,12 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/transform"
 )
 
 // Row is one decoded row: the physical line it starts on and its command as the API carries
@@ -86,6 +89,21 @@ func NewDecoder(kind Kind, name string, r io.Reader, format Format, fileID strin
 // 16 hex characters of its SHA-256, so re-importing the same file is a no-op and a corrected
 // file applies. The caller closes the returned Closer when done.
 func OpenFile(kind Kind, path string) (*Decoder, io.Closer, error) {
+	return OpenFileEncoded(kind, path, EncodingUTF8)
+}
+
+// Encodings a file may be read in.
+const (
+	EncodingUTF8    = "utf-8"
+	EncodingGB18030 = "gb18030" // GB18030, which includes GBK and GB2312: what Excel saves as CSV on Chinese Windows
+)
+
+// OpenFileEncoded is OpenFile for a file in an encoding: GB18030 is converted to UTF-8 as
+// it is read (the file id stays the hash of the file's own bytes).
+func OpenFileEncoded(kind Kind, path, encoding string) (*Decoder, io.Closer, error) {
+	if encoding != EncodingUTF8 && encoding != EncodingGB18030 {
+		return nil, nil, fmt.Errorf("interchange: unknown encoding %s (want utf-8 or gb18030)", echo(encoding))
+	}
 	if _, ok := columnSets[kind]; !ok {
 		return nil, nil, fmt.Errorf("interchange: unknown kind %s", echo(string(kind)))
 	}
@@ -102,7 +120,11 @@ func OpenFile(kind Kind, path string) (*Decoder, io.Closer, error) {
 		f.Close()
 		return nil, nil, fmt.Errorf("interchange: %s: %w", path, err)
 	}
-	d, err := NewDecoder(kind, path, f, format, fileID)
+	var r io.Reader = f
+	if encoding == EncodingGB18030 {
+		r = transform.NewReader(f, simplifiedchinese.GB18030.NewDecoder())
+	}
+	d, err := NewDecoder(kind, path, r, format, fileID)
 	if err != nil {
 		f.Close()
 		return nil, nil, err
@@ -142,6 +164,11 @@ func (d *Decoder) Next() (Row, *RowError, bool) {
 // row builds and keys the command of the row at line whose fields d.get serves.
 func (d *Decoder) row(line int) (Row, *RowError, bool) {
 	get := func(name string) string { return strings.TrimSpace(d.get(name)) }
+	for _, c := range Columns(d.kind) { // in SPEC order: the same field is named every time
+		if v := d.get(c); !utf8.ValidString(v) {
+			return Row{}, d.errAt(line, notUTF8(c, v)), true
+		}
+	}
 	if d.kind == KindInvoice {
 		return Row{Line: line, Invoice: &v1.InvoiceLine{Line: apiLine(line), Month: get("month"), Department: get("department"),
 			Project: get("project"), Item: get("item"), Amount: get("amount")}}, nil, true
@@ -209,4 +236,13 @@ func skipBOM(br *bufio.Reader) {
 	if p, _ := br.Peek(len(bom)); string(p) == bom {
 		br.Discard(len(bom))
 	}
+}
+
+// notUTF8 says a field is not UTF-8, and when its bytes read as GB18030 (GBK), how to fix it.
+func notUTF8(field, v string) *errcode.Error {
+	if zh, err := simplifiedchinese.GB18030.NewDecoder().String(v); err == nil && utf8.ValidString(zh) {
+		return errf(errcode.InvalidValue, field, "not UTF-8: the file looks like GB18030/GBK (%s), as Excel saves CSV on Chinese Windows; "+
+			"save it as \"CSV UTF-8\" (另存为 CSV UTF-8), or import it with --encoding gb18030", echo(zh))
+	}
+	return errf(errcode.InvalidValue, field, "not valid UTF-8")
 }

@@ -50,9 +50,14 @@ FILE:LINE: FIELD: CODE: MESSAGE and nothing is applied. A good file is then appl
 requests of 1,000 rows, each atomic; a request whose outcome is unknown (leader lost, node
 down, timeout) is retried with the same keys for about two minutes, failing over between
 the --server URLs. Re-running an import never duplicates anything: rows already applied
-count as duplicates.`,
+count as duplicates.
+
+Files saved by Excel on Chinese Windows are often GB18030 (GBK): such a file is refused
+with the advice to save it as "CSV UTF-8", or give --encoding gb18030 to read it as it is.`,
 		RunE: needSubcommand,
 	}
+	var encoding string
+	cmd.PersistentFlags().StringVar(&encoding, "encoding", interchange.EncodingUTF8, "the file's encoding: utf-8 or gb18030 (GBK)")
 	for _, kind := range interchange.Kinds() {
 		cmd.AddCommand(&cobra.Command{
 			Use:   string(kind) + " FILE",
@@ -61,7 +66,10 @@ count as duplicates.`,
 				kindHelp[kind], strings.Join(interchange.Columns(kind), ",")),
 			Args: cobra.ExactArgs(1),
 			RunE: action(func(cmd *cobra.Command, args []string) error {
-				return g.importFile(cmd.Context(), kind, args[0])
+				if encoding != interchange.EncodingUTF8 && encoding != interchange.EncodingGB18030 {
+					return usageErr("--encoding must be utf-8 or gb18030, not %q", encoding)
+				}
+				return g.importFile(cmd.Context(), kind, args[0], encoding)
 			}),
 		})
 	}
@@ -70,23 +78,24 @@ count as duplicates.`,
 
 // importer runs one import.
 type importer struct {
-	c      *client
-	kind   interchange.Kind
-	path   string
-	l      lang
-	stderr io.Writer
-	tty    bool
+	c        *client
+	encoding string // interchange.EncodingUTF8 or EncodingGB18030
+	kind     interchange.Kind
+	path     string
+	l        lang
+	stderr   io.Writer
+	tty      bool
 }
 
 // importFile imports one interchange file: pass 1 checks every row (locally, then by the
 // ledger, streamed), and only a file without a bad row gets pass 2, which re-reads it and
 // applies it in atomic batches. Neither pass holds more than a few batches in memory.
-func (g *globals) importFile(ctx context.Context, kind interchange.Kind, path string) error {
+func (g *globals) importFile(ctx context.Context, kind interchange.Kind, path, encoding string) error {
 	c, err := g.conn()
 	if err != nil {
 		return err
 	}
-	im := &importer{c: c, kind: kind, path: path, l: g.l(), stderr: g.stderr, tty: isTerminal(g.stderr)}
+	im := &importer{c: c, kind: kind, path: path, encoding: encoding, l: g.l(), stderr: g.stderr, tty: isTerminal(g.stderr)}
 	start := time.Now()
 	v, err := im.validate(ctx)
 	if err != nil {
@@ -194,7 +203,7 @@ func (im *importer) validate(ctx context.Context) (*validation, error) {
 var errIdle = errors.New("idle")
 
 func (im *importer) validateOn(ctx context.Context, ep *endpoint) (*validation, error) {
-	dec, closer, err := interchange.OpenFile(im.kind, im.path)
+	dec, closer, err := interchange.OpenFileEncoded(im.kind, im.path, im.encoding)
 	if err != nil {
 		return nil, fileFailure(im.path, err)
 	}
@@ -316,7 +325,7 @@ func (im *importer) submit(ctx context.Context, v *validation) (*importSummary, 
 	if v.rows == 0 {
 		return sum, nil
 	}
-	dec, closer, err := interchange.OpenFile(im.kind, im.path)
+	dec, closer, err := interchange.OpenFileEncoded(im.kind, im.path, im.encoding)
 	if err != nil {
 		return nil, fileFailure(im.path, err)
 	}

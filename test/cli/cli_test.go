@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cloudledger/cloudledger/internal/testcluster"
+	"golang.org/x/text/encoding/simplifiedchinese"
 )
 
 func ledgerctl(t *testing.T) string { return testcluster.CtlBinary(t) }
@@ -361,5 +362,25 @@ func TestLineItemExportVerifiesOffline(t *testing.T) {
 		if got, err := exec.Command(py, "testdata/verify_export.py", bad).CombinedOutput(); err == nil || !strings.Contains(string(got), "seq ") {
 			t.Fatalf("the independent verifier passed an altered export: %s", got)
 		}
+	}
+}
+
+// Issue 12, item 6: a GB18030 (GBK) file, as Excel saves CSV on Chinese Windows, is refused
+// with advice, not as bare "not valid UTF-8"; with --encoding gb18030 it imports.
+func TestGB18030File(t *testing.T) {
+	e := setup(t)
+	utf8Body := "department,name,parent,funding\nd7,市民政局,,budget\n"
+	gbk, err := simplifiedchinese.GB18030.NewEncoder().String(utf8Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := e.write("gbk.csv", gbk)
+	out, code := e.run("--lang", "en", "import", "departments", path)
+	if code != 1 || !strings.Contains(out, "gbk.csv:2: name: invalid_value: not UTF-8: the file looks like GB18030/GBK (\"市民政局\")") ||
+		!strings.Contains(out, "--encoding gb18030") {
+		t.Fatalf("a GBK file: exit %d\n%s", code, out)
+	}
+	if out, code := e.run("--lang", "en", "import", "departments", "--encoding", "gb18030", path); code != 0 || !strings.Contains(out, "New line items                1") {
+		t.Fatalf("--encoding gb18030: exit %d\n%s", code, out)
 	}
 }
