@@ -32,6 +32,15 @@ bin/ledgerctl --key demo/approval/health-vcpu approval grant --department health
 # Expiries due by now (the demo year's test and dev resources) are written by the leader's tick.
 bin/ledgerctl import events examples/demo/events.csv
 bin/ledgerctl import projects examples/demo/projects-2026-adjust.csv
+# Settlement year 2026 (1 Sep 2025 – 31 Aug 2026): the late scores arrive, its months close,
+# the finance bureau runs, audits and submits it, so the budget export works at once.
+bin/ledgerctl import evaluations examples/demo/evaluations-late.csv
+for m in 2025-09 2025-10 2025-11 2025-12 2026-01 2026-02 2026-03 2026-04 2026-05 2026-06 2026-07 2026-08; do
+  bin/ledgerctl --key "demo/close/$m" period close "$m" >/dev/null
+done
+bin/ledgerctl settle run --year 2026
+bin/ledgerctl settle audit --year 2026
+bin/ledgerctl settle submit --year 2026
 echo
 bin/ledgerctl verify
 echo
@@ -45,6 +54,8 @@ CloudLedger is running on $CLOUDLEDGER_SERVER (data in $DATA). In another termin
   export CLOUDLEDGER_TOKEN=\$(cat $DATA/admin.token)
   bin/ledgerctl quota overruns
   bin/ledgerctl charges --from 2025-09-01 --to 2026-08-31 --format csv -o charges.csv
+  bin/ledgerctl settle status --year 2026
+  bin/ledgerctl budget export --year 2026 --format xlsx -o budget-2026.xlsx
   bin/ledgerctl bands show
   bin/ledgerctl cluster status
 Press Ctrl-C to stop.

@@ -115,7 +115,10 @@ func writeSettleStatus(w io.Writer, l lang, st *v1.SettleStatusResponse) error {
 		state = l.m("未开始", "not run")
 	}
 	days := l.m(fmt.Sprintf("剩余 %d 天（%d 个工作日）", st.GetDaysLeft(), st.GetWorkingDaysLeft()), fmt.Sprintf("%d days left (%d working days)", st.GetDaysLeft(), st.GetWorkingDaysLeft()))
-	if st.GetDaysLeft() < 0 {
+	switch {
+	case st.GetState() == "submitted" || st.GetState() == "paid":
+		days = l.m("已报送，无需倒计时", "submitted: nothing left to count down") // a submitted year is never overdue
+	case st.GetDaysLeft() < 0:
 		days = l.m(fmt.Sprintf("已逾期 %d 天", -st.GetDaysLeft()), fmt.Sprintf("overdue by %d days", -st.GetDaysLeft()))
 	}
 	t := &table{headers: []string{l.h("项目", "Field"), l.h("值", "Value")}}
