@@ -58,6 +58,13 @@ func NewDecoder(kind Kind, name string, r io.Reader, format Format, fileID strin
 	if _, ok := columnSets[kind]; !ok {
 		return nil, fmt.Errorf("interchange: unknown kind %s", echo(string(kind)))
 	}
+	if format == FormatXLSX {
+		buf, err := xlsxToCSV(r)
+		if err != nil {
+			return nil, &RowError{File: name, Line: 1, Code: errcode.Malformed, Message: err.Error()}
+		}
+		r, format = buf, FormatCSV
+	}
 	if kind.isMasterData() {
 		if fileID == "" || len(fileID) > maxFileIDLen || strings.ContainsAny(fileID, ": \t\r\n") {
 			return nil, fmt.Errorf("interchange: %s rows need a file id (1–%d characters, no ':' or space) for their keys, got %s", kind, maxFileIDLen, echo(fileID))

@@ -55,8 +55,10 @@ func FormatFor(path string) (Format, error) {
 		return FormatCSV, nil
 	case ".jsonl", ".ndjson", ".json":
 		return FormatJSONL, nil
+	case ".xlsx":
+		return FormatXLSX, nil
 	}
-	return "", fmt.Errorf("interchange: %s: unknown file type (want .csv, .jsonl, .ndjson or .json)", path)
+	return "", fmt.Errorf("interchange: %s: unknown file type (want .csv, .xlsx, .jsonl, .ndjson or .json)", path)
 }
 
 // columnSet is the SPEC column order of a kind, then its optional trailing columns.

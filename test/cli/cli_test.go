@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cloudledger/cloudledger/internal/testcluster"
+	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/simplifiedchinese"
 )
 
@@ -382,5 +383,37 @@ func TestGB18030File(t *testing.T) {
 	}
 	if out, code := e.run("--lang", "en", "import", "departments", "--encoding", "gb18030", path); code != 0 || !strings.Contains(out, "New line items                1") {
 		t.Fatalf("--encoding gb18030: exit %d\n%s", code, out)
+	}
+}
+
+// Issue 12, item 6: officials keep these files in Excel: an XLSX workbook imports (its first
+// sheet, a header row), dates typed as Excel dates included, and a bad cell is reported by
+// its row like a CSV line.
+func TestImportXLSX(t *testing.T) {
+	e := setup(t)
+	f := excelize.NewFile()
+	sheet := f.GetSheetName(0)
+	rows := [][]any{{"provider", "name", "contract_start", "contract_end"}, {"p7", "云商七", nil, "2027-12-31"}, {"p8", "云商八", "2026-01-01", "2026-13-01"}}
+	for i, r := range rows {
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		f.SetSheetRow(sheet, cell, &r)
+	}
+	f.SetCellValue(sheet, "C2", time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)) // an Excel date cell
+	style, _ := f.NewStyle(&excelize.Style{NumFmt: 14})
+	f.SetCellStyle(sheet, "C2", "C2", style)
+	path := filepath.Join(e.dir, "providers.xlsx")
+	if err := f.SaveAs(path); err != nil {
+		t.Fatal(err)
+	}
+	out, code := e.run("--lang", "en", "import", "providers", path)
+	if code != 1 || !strings.Contains(out, "providers.xlsx:3: contract_end: invalid_date") || strings.Contains(out, "providers.xlsx:2:") {
+		t.Fatalf("an XLSX with a bad date on row 3: exit %d\n%s", code, out)
+	}
+	f.SetCellValue(sheet, "D3", "2026-12-31")
+	if err := f.SaveAs(path); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := e.run("--lang", "en", "import", "providers", path); code != 0 || !strings.Contains(out, "New line items                2") {
+		t.Fatalf("the corrected XLSX: exit %d\n%s", code, out)
 	}
 }
