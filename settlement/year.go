@@ -70,15 +70,20 @@ func YearStatus(d *ledger.View, cal *calendar.Calendar, year int, blockers bool)
 		st.State = s.State
 	}
 	st.DaysLeft = calendar.DaysBetween(st.Today, st.Deadline)
+	calendarMissing := ""
 	if st.DaysLeft > 0 {
 		n, err := workingDaysBetween(cal, st.Today, st.Deadline)
 		if err != nil {
-			return nil, err
+			// A year whose official schedule is not published yet: the days are known, the
+			// working days are not (-1), and the status says so rather than failing.
+			n, calendarMissing = -1, fmt.Sprintf("working days unknown: %v (load it with ledgerctl calendar load)", err)
 		}
 		st.WorkingDaysLeft = n
 	}
 	notSubmitted := st.State != ledger.SettlementSubmitted && st.State != ledger.SettlementPaid
 	switch {
+	case calendarMissing != "":
+		st.Warning = calendarMissing
 	case notSubmitted && st.DaysLeft < 0:
 		st.Warning = fmt.Sprintf("overdue: settlement year %d was due %s", year, st.Deadline)
 	case notSubmitted && st.WorkingDaysLeft < WarnWorkingDays && !st.Today.Before(st.To):

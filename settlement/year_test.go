@@ -308,3 +308,17 @@ func TestDeadlineFollowsWindow(t *testing.T) {
 		t.Fatalf("calendar-year 2026: %s – %s due %s, %d days, warning %q", st.From, st.To, st.Deadline, st.DaysLeft, st.Warning)
 	}
 }
+
+// A year whose official schedule is not loaded yet (2027 here) still has a status: its days
+// left, working days unknown (-1) and a warning saying why, not an internal error.
+func TestYearStatusWithoutTheCalendar(t *testing.T) {
+	d := yearData("2026-07-31", "2026-07-31")
+	d.Clock = time.Date(2026, 12, 1, 10, 0, 0, 0, calendar.Shanghai)
+	st, err := YearStatus(d, calendar.New(calendar.Builtin()...), 2027, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.DaysLeft <= 0 || st.WorkingDaysLeft != -1 || !strings.Contains(st.Warning, "working days unknown") {
+		t.Fatalf("%+v", st)
+	}
+}

@@ -116,6 +116,8 @@ func writeSettleStatus(w io.Writer, l lang, st *v1.SettleStatusResponse) error {
 	}
 	days := l.m(fmt.Sprintf("剩余 %d 天（%d 个工作日）", st.GetDaysLeft(), st.GetWorkingDaysLeft()), fmt.Sprintf("%d days left (%d working days)", st.GetDaysLeft(), st.GetWorkingDaysLeft()))
 	switch {
+	case st.GetWorkingDaysLeft() < 0:
+		days = l.m(fmt.Sprintf("剩余 %d 天（工作日未知：该年度法定日历未载入）", st.GetDaysLeft()), fmt.Sprintf("%d days left (working days unknown: that year's calendar is not loaded)", st.GetDaysLeft()))
 	case st.GetState() == "submitted" || st.GetState() == "paid":
 		days = l.m("已报送，无需倒计时", "submitted: nothing left to count down") // a submitted year is never overdue
 	case st.GetDaysLeft() < 0:
