@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -199,9 +198,4 @@ func (l *Ledger) Approvals() ([]Approval, time.Time) {
 		return strings.Compare(a.Department+"\x00"+a.QuotaClass, b.Department+"\x00"+b.QuotaClass)
 	})
 	return out, l.root.clock
-}
-
-// approvalString names an approval in messages.
-func approvalString(a *Approval) string {
-	return fmt.Sprintf("%s/%s ≤ %s (%s)", a.Department, a.QuotaClass, a.Ceiling, a.Ref)
 }

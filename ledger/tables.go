@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -210,20 +211,17 @@ func legacyKafkaSettings(tx *bolt.Tx) error {
 	var drop [][]byte
 	err := s.ForEach(func(k, v []byte) error {
 		name := string(k)
-		switch {
-		case name == "kafka_dlq_count":
-			drop = append(drop, bytes.Clone(k))
-		case len(name) > len("kafka_offset/") && name[:len("kafka_offset/")] == "kafka_offset/":
-			moves = append(moves, move{[]byte("kafka_offsets"), []byte(name[len("kafka_offset/"):]), bytes.Clone(v)})
-		case len(name) > len("kafka_published/") && name[:len("kafka_published/")] == "kafka_published/":
-			moves = append(moves, move{[]byte("kafka_published"), []byte(name[len("kafka_published/"):]), bytes.Clone(v)})
-		case len(name) > len("kafka_dlq/") && name[:len("kafka_dlq/")] == "kafka_dlq/":
-			seq, err := strconv.ParseUint(name[len("kafka_dlq/"):], 10, 64)
+		if rest, ok := strings.CutPrefix(name, "kafka_offset/"); ok {
+			moves = append(moves, move{[]byte("kafka_offsets"), []byte(rest), bytes.Clone(v)})
+		} else if rest, ok := strings.CutPrefix(name, "kafka_published/"); ok {
+			moves = append(moves, move{[]byte("kafka_published"), []byte(rest), bytes.Clone(v)})
+		} else if rest, ok := strings.CutPrefix(name, "kafka_dlq/"); ok {
+			seq, err := strconv.ParseUint(rest, 10, 64)
 			if err != nil {
 				return fmt.Errorf("settings/%q: %w", k, err)
 			}
 			moves = append(moves, move{[]byte("kafka_dead_letters"), seqKey(seq), bytes.Clone(v)})
-		default:
+		} else if name != "kafka_dlq_count" { // the count is derived from the outbox now
 			return nil
 		}
 		drop = append(drop, bytes.Clone(k))

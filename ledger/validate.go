@@ -126,7 +126,7 @@ func (rl rules) idChars(field, v string) *Error {
 		if r <= ' ' || r == 0x7f {
 			return Errf(errcode.InvalidValue, field, "%q contains a space or control character", v)
 		}
-		if rl.strictText && invisible(r) {
+		if r >= 0x80 && rl.strictText && invisible(r) { // ASCII ids (nearly all) skip the tables
 			return Errf(errcode.InvalidValue, field, "%+q contains %U, a character that does not show (a space, separator, control or format character)", v, r)
 		}
 	}

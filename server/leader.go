@@ -15,27 +15,34 @@ import (
 // leaderLoop runs on every node and acts while this node leads: it proposes a tick whenever
 // a resource's expiry has passed.
 func (s *Server) leaderLoop(ctx context.Context) {
-	t := time.NewTicker(s.cfg.TickInterval)
+	every(ctx, s.cfg.TickInterval, func() {
+		if !s.node.IsLeader() {
+			return
+		}
+		// An import of history sent in several requests must not see its resources expire
+		// between them (an expand dated before the expiry would then be refused), so expiry
+		// ticks wait until imports have been quiet for ImportQuietPeriod.
+		if time.Since(time.Unix(0, s.lastImport.Load())) < ImportQuietPeriod {
+			return
+		}
+		if next := s.ledger.NextExpiry(); !next.IsZero() && !next.After(s.cfg.Now()) {
+			if _, _, err := s.prop.submit(ctx, ledger.Request{Actor: "system", Commands: []ledger.Command{{Body: &ledger.Tick{}}}}); err != nil {
+				s.log.Warn("expiry tick", "err", err)
+			}
+		}
+	})
+}
+
+// every calls fn every interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, fn func()) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		}
-		if !s.node.IsLeader() {
-			continue
-		}
-		// An import of history sent in several requests must not see its resources expire
-		// between them (an expand dated before the expiry would then be refused), so expiry
-		// ticks wait until imports have been quiet for ImportQuietPeriod.
-		if time.Since(time.Unix(0, s.lastImport.Load())) < ImportQuietPeriod {
-			continue
-		}
-		if next := s.ledger.NextExpiry(); !next.IsZero() && !next.After(s.cfg.Now()) {
-			if _, _, err := s.prop.submit(ctx, ledger.Request{Actor: "system", Commands: []ledger.Command{{Body: &ledger.Tick{}}}}); err != nil {
-				s.log.Warn("expiry tick", "err", err)
-			}
+			fn()
 		}
 	}
 }
@@ -51,18 +58,7 @@ func (s *Server) markImport() { s.lastImport.Store(time.Now().UnixNano()) }
 // already holds them durably).
 const FlushInterval = 10 * time.Millisecond
 
-func (s *Server) flushLoop(ctx context.Context) {
-	t := time.NewTicker(FlushInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			s.ledger.Flush()
-		}
-	}
-}
+func (s *Server) flushLoop(ctx context.Context) { every(ctx, FlushInterval, s.ledger.Flush) }
 
 // DeadlineCheckInterval is how often the leader checks the settlement deadline.
 const DeadlineCheckInterval = time.Hour

@@ -70,13 +70,11 @@ func TestConnectionLimitBoundary(t *testing.T) {
 			accepted <- c
 		}
 	}()
-	var clients []net.Conn
 	for range n + 1 {
 		c, err := net.Dial("tcp", raw.Addr().String())
 		if err != nil {
 			t.Fatal(err)
 		}
-		clients = append(clients, c)
 		defer c.Close()
 	}
 	var held []net.Conn

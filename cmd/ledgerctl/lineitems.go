@@ -167,12 +167,11 @@ func (ew *exportWriter) flush() error {
 
 // exportRow is one line item of an export as read back.
 type exportRow struct {
-	line                 int
-	seq, raftIndex       uint64
-	key, actor, hash     string
-	recordedAtUnixNano   int64
-	body                 []byte
-	recordedAt, typeName string
+	line               int
+	seq, raftIndex     uint64
+	key, actor, hash   string
+	recordedAtUnixNano int64
+	body               []byte
 }
 
 // verifyExport recomputes the chain of an export from its fields alone: each hash is
@@ -290,7 +289,8 @@ func jsonlRows(r io.Reader) func() (*exportRow, error) {
 }
 
 func parseExportRow(line int, field func(int) string) (*exportRow, error) {
-	r := &exportRow{line: line, key: field(2), actor: field(3), recordedAt: field(4), typeName: field(6), hash: field(8)}
+	// recorded_at and type are for people; the chain covers recorded_at_unix_nano and the body.
+	r := &exportRow{line: line, key: field(2), actor: field(3), hash: field(8)}
 	var err error
 	if r.seq, err = strconv.ParseUint(field(0), 10, 64); err != nil {
 		return nil, fmt.Errorf("line %d: seq: %v", line, err)
