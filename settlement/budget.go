@@ -74,8 +74,21 @@ type Budget struct {
 	SelfTotal       BudgetTotals           `json:"self_funded_total"`
 }
 
-// DeadlineText is the deadline status for people.
+// DeadlineText is the deadline status for people: for a submitted year whether it was
+// submitted on time (a submitted year is never "overdue"), else the days left or overdue.
 func (b *Budget) DeadlineText(zh bool) string {
+	if !b.SubmittedAt.IsZero() {
+		late := calendar.DaysBetween(b.Deadline, calendar.DateOf(b.SubmittedAt))
+		switch {
+		case late > 0 && zh:
+			return "已报送（逾期 " + itoa(late) + " 天报送）"
+		case late > 0:
+			return "submitted " + itoa(late) + " days late"
+		case zh:
+			return "已按期报送"
+		}
+		return "submitted on time"
+	}
 	switch {
 	case b.DaysLeft < 0 && zh:
 		return "已逾期 " + itoa(-b.DaysLeft) + " 天"
