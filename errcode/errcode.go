@@ -90,6 +90,18 @@ const (
 	// Kafka bridge (issue 5).
 	KafkaOffsetGap Code = "kafka_offset_gap" // a batch or a read that would skip offsets of a partition
 
+	// Accounts and access (SPEC: Access).
+	PermissionDenied Code = "permission_denied" // the caller's role or scope does not allow it
+	AccountExists    Code = "account_exists"
+	UnknownAccount   Code = "unknown_account"
+	UnknownToken     Code = "unknown_token"       // no token in force with that id
+	AccountDisabled  Code = "account_disabled"    // sign-in or call by a disabled account
+	AccountLocked    Code = "account_locked"      // 5 failed sign-ins in a row: locked for 30 minutes
+	SessionExpired   Code = "session_expired"     // idle for 30 minutes, signed out, or too old
+	PasswordPolicy   Code = "password_too_weak"   // fewer than 8 characters or 3 classes
+	TOTPRequired     Code = "totp_required"       // the account signs in with a TOTP code
+	TrailBroken      Code = "access_trail_broken" // the access trail's verify found an altered record
+
 	// Infrastructure, used by the server and CLI so that every failure has a code.
 	Unauthenticated Code = "unauthenticated"
 	RequestTooLarge Code = "request_too_large"

@@ -27,6 +27,7 @@ const (
 	InvHeadIsLastItem    = "head_is_last_item"    // the stored head is the last stored line item's hash
 	InvReferenceResolves = "reference_resolves"   // an entity the state refers to exists
 	InvTableKey          = "table_key_consistent" // a stored entity sits under its own key
+	InvCredentialStaged  = "credential_staged"    // a credential's record follows its hash in the same request
 )
 
 // invariant panics with an *InvariantError when ok is false.

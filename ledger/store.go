@@ -37,8 +37,9 @@ type Ledger struct {
 	// applied is the last Raft index applied (in memory); flushed the last one in bbolt.
 	applied uint64
 	flushed uint64
-	// flushedSeq is the last line item in bbolt.
-	flushedSeq uint64
+	// flushedSeq is the last line item in bbolt; flushedAccess the last access record.
+	flushedSeq    uint64
+	flushedAccess uint64
 	// batchTx is a read transaction open while ApplyBatch runs (under the write lock), so
 	// idempotency lookups do not open one each.
 	batchTx *bolt.Tx
@@ -70,7 +71,7 @@ func (l *Ledger) open() error {
 		return fmt.Errorf("ledger: open %s: %w", l.path, err)
 	}
 	if err := db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMeta, bucketLineItems, bucketKeys} {
+		for _, b := range [][]byte{bucketMeta, bucketLineItems, bucketKeys, bucketAccess} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -155,6 +156,7 @@ func (l *Ledger) load() (err error) {
 		return err
 	}
 	l.flushedSeq = root.seq
+	l.flushedAccess = root.access.seq
 	clearDirty(root)
 	return nil
 }
@@ -164,6 +166,8 @@ func readChainMeta(tx *bolt.Tx, t *txn) (applied uint64) {
 	m := tx.Bucket(bucketMeta)
 	t.seq = getUint(m, "seq")
 	copy(t.head[:], m.Get([]byte("head")))
+	t.access.seq = getUint(m, "access_seq")
+	copy(t.access.head[:], m.Get([]byte("access_head")))
 	if v := m.Get([]byte("clock")); v != nil {
 		n, _ := strconv.ParseInt(string(v), 10, 64)
 		t.clock = time.Unix(0, n).In(calendar.Shanghai)
@@ -341,6 +345,9 @@ func (l *Ledger) flush(applied uint64) error {
 				return err
 			}
 		}
+		if err := flushAccess(tx, &r.access, l.flushedAccess); err != nil {
+			return err
+		}
 		m := tx.Bucket(bucketMeta)
 		if err := putUint(m, "applied", applied); err != nil {
 			return err
@@ -358,6 +365,8 @@ func (l *Ledger) flush(applied uint64) error {
 	}
 	l.flushed = applied
 	l.flushedSeq = r.seq
+	l.flushedAccess = r.access.seq
+	r.access.added = r.access.added[:0]
 	for _, item := range r.added {
 		l.keys.add(item.Key, item.Seq)
 	}

@@ -82,6 +82,17 @@ var tables = []tableDecl{
 	jsonTable("kafka_dead_letters", func(t *txn) **layer[uint64, *DeadLetter] { return &t.deadLetters },
 		func(d *DeadLetter) uint64 { return d.Seq }, seqKey, notInView),
 
+	// Accounts and their credentials (account.go). Credentials and tokens hold hashes: no
+	// read view, list or export iterates them.
+	jsonTable("accounts", func(t *txn) **layer[string, *Account] { return &t.accounts },
+		func(a *Account) string { return a.ID }, stringKey, notInView),
+	jsonTable("credentials", func(t *txn) **layer[string, *Credentials] { return &t.credentials },
+		func(c *Credentials) string { return c.Account }, stringKey, notInView),
+	jsonTable("tokens", func(t *txn) **layer[string, *TokenGrants] { return &t.tokens },
+		func(g *TokenGrants) string { return g.SHA256 }, stringKey, notInView),
+	jsonTable("ended_sessions", func(t *txn) **layer[string, *EndedSession] { return &t.endedSessions },
+		func(e *EndedSession) string { return e.ID }, stringKey, notInView),
+
 	// Derived indexes: rebuilt from the tables above at load (deriveIndexes), never stored.
 	derivedTable(func(t *txn) **layer[deptClass, decimal.Decimal] { return &t.held }),
 	derivedTable(func(t *txn) **layer[projectClass, decimal.Decimal] { return &t.devHeld }),

@@ -104,6 +104,11 @@ type txn struct {
 	kafkaPublished *layer[string, uint64] // stream → last sequence published
 	deadLetters    *layer[uint64, *DeadLetter]
 
+	accounts      *layer[string, *Account]
+	credentials   *layer[string, *Credentials]
+	tokens        *layer[string, *TokenGrants] // by the token's SHA-256
+	endedSessions *layer[string, *EndedSession]
+
 	// derived indexes, rebuilt at load, never persisted
 	held         *layer[deptClass, decimal.Decimal] // A of SPEC's Quota rule
 	devHeld      *layer[projectClass, decimal.Decimal]
@@ -116,6 +121,7 @@ type txn struct {
 	head        Hash
 	clock       time.Time // the latest proposal time seen
 	deadLetterN uint64    // entries of the dead-letter outbox (numbered 1..deadLetterN)
+	access      accessChain // the access trail's records appended in this layer, and its head
 	cal         *calendar.Calendar
 }
 
@@ -131,7 +137,7 @@ func newRootTxn(store *Ledger) *txn {
 }
 
 func (t *txn) child() *txn {
-	c := &txn{parent: t, store: t.store, seq: t.seq, head: t.head, clock: t.clock, deadLetterN: t.deadLetterN, cal: t.cal}
+	c := &txn{parent: t, store: t.store, seq: t.seq, head: t.head, clock: t.clock, deadLetterN: t.deadLetterN, cal: t.cal, access: t.access.child()}
 	for _, tb := range tables {
 		tb.child(c, t)
 	}
@@ -152,6 +158,7 @@ func (t *txn) commit() {
 	}
 	p.added = append(p.added, t.added...)
 	p.seq, p.head, p.clock, p.deadLetterN, p.cal = t.seq, t.head, t.clock, t.deadLetterN, t.cal
+	p.access.merge(t.access)
 }
 
 // lookupKey finds an idempotency key in the pending layers, then in bbolt. pending says the

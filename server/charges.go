@@ -29,9 +29,17 @@ func (h *ledgerService) Charges(ctx context.Context, req *connect.Request[v1.Cha
 	if err := h.s.readBarrier(ctx, req.Header()); err != nil {
 		return nil, toConnect(err)
 	}
-	res, err := h.s.rate(rating.Options{From: from, To: to, Department: m.GetDepartment(), Provider: m.GetProvider()})
+	opt := rating.Options{From: from, To: to, Department: m.GetDepartment(), Provider: m.GetProvider()}
+	p := principalOf(ctx)
+	if p.account.Role == ledger.RoleProvider {
+		opt.Provider = p.account.Provider // authz checked that a named provider is its own
+	}
+	res, err := h.s.rate(opt)
 	if err != nil {
 		return nil, toConnect(err)
+	}
+	if p.scoped() {
+		res = h.s.withinScope(p, res)
 	}
 	out := &v1.ChargesResponse{AppliedIndex: res.Head.AppliedIndex, HeadHash: res.Head.Hash.String(),
 		TotalBaseAmount: res.Total.BaseAmount.StringFixed(2), TotalAmount: res.Total.Amount.StringFixed(2),
@@ -47,6 +55,25 @@ func (h *ledgerService) Charges(ctx context.Context, req *connect.Request[v1.Cha
 		out.Lines[i] = apimap.ChargeLine(l)
 	}
 	return connect.NewResponse(out), nil
+}
+
+// withinScope keeps the lines a department account sees (its department and those below
+// it) and sums them again; totals are sums of rounded lines, so they stay exact.
+func (s *Server) withinScope(p *principal, res *rating.Result) *rating.Result {
+	out := *res
+	out.Lines, out.Provisional, out.Total = nil, nil, rating.Totals{}
+	for _, l := range res.Lines {
+		if !p.sees(s, l.Department, l.Provider) {
+			continue
+		}
+		out.Lines = append(out.Lines, l)
+		out.Total.BaseAmount, out.Total.Amount = out.Total.BaseAmount.Add(l.BaseAmount), out.Total.Amount.Add(l.Amount)
+		out.Total.Lines++
+		if l.Provisional() {
+			out.Provisional = append(out.Provisional, l)
+		}
+	}
+	return &out
 }
 
 // rate reads the ledger as of its applied index and rates it. Operations after the end of

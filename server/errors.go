@@ -22,8 +22,14 @@ func connectCode(c errcode.Code) connect.Code {
 		return connect.CodeNotFound
 	case errcode.ResourceExists, errcode.IdempotencyConflict:
 		return connect.CodeAlreadyExists
-	case errcode.Unauthenticated:
+	case errcode.Unauthenticated, errcode.SessionExpired, errcode.AccountLocked, errcode.AccountDisabled, errcode.TOTPRequired:
 		return connect.CodeUnauthenticated
+	case errcode.PermissionDenied:
+		return connect.CodePermissionDenied
+	case errcode.UnknownAccount, errcode.UnknownToken:
+		return connect.CodeNotFound
+	case errcode.AccountExists:
+		return connect.CodeAlreadyExists
 	case errcode.RequestTooLarge:
 		return connect.CodeResourceExhausted
 	case errcode.Unavailable:

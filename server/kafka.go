@@ -14,21 +14,17 @@ import (
 // kafkaRoutes serves the Kafka bridge's status and its skip over an offset gap. Answers,
 // errors included, are JSON; an error carries its code as every API error does.
 func (s *Server) kafkaRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("/kafka", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/kafka", s.authHTTP(pathKafka, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rep := kafkabridge.Report{}
 		if s.bridge != nil {
 			rep = s.bridge.Report()
 		}
 		writeJSONStatus(w, http.StatusOK, rep)
-	})
-	mux.HandleFunc("POST /kafka/skip", func(w http.ResponseWriter, r *http.Request) {
+	})))
+	mux.Handle("POST /kafka/skip", s.authHTTP(pathKafkaSkip, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Partition int   `json:"partition"`
 			To        int64 `json:"to"`
-		}
-		if err := s.checkToken(r); err != nil {
-			writeErr(w, r, err)
-			return
 		}
 		switch {
 		case s.bridge == nil:
@@ -45,7 +41,7 @@ func (s *Server) kafkaRoutes(mux *http.ServeMux) {
 			}
 			writeJSONStatus(w, http.StatusOK, s.bridge.Report())
 		}
-	})
+	})))
 }
 
 // jsonError is the body of a failed plain-HTTP call: the fields of the API's ErrorDetail.

@@ -15,10 +15,6 @@ import (
 
 type ledgerService struct{ s *Server }
 
-// actor is who the caller is. With the single admin token every caller is the authority;
-// roles come with their own issue.
-func actorOf(connect.AnyRequest) string { return "admin" }
-
 // readBarrier makes a read linearizable unless the caller asked for a stale one.
 func (s *Server) readBarrier(ctx context.Context, h interface{ Get(string) string }) error {
 	if v := h.Get(StaleHeader); v == "true" || v == "1" || v == "yes" {
@@ -38,7 +34,7 @@ func (h *ledgerService) Submit(ctx context.Context, req *connect.Request[v1.Subm
 	if len(cmds) >= importBatchHint {
 		h.s.markImport()
 	}
-	lr := ledger.Request{Actor: actorOf(req), Commands: make([]ledger.Command, len(cmds))}
+	lr := ledger.Request{Actor: actorOf(ctx), Commands: make([]ledger.Command, len(cmds))}
 	for i, c := range cmds {
 		lc, err := apimap.Command(c)
 		if err != nil {
@@ -97,7 +93,7 @@ func (h *ledgerService) ValidateImport(ctx context.Context, stream *connect.Clie
 				report(err, c.GetLine())
 				continue
 			}
-			res := dry.Apply(ledger.Request{Actor: actorOf(nil), Commands: []ledger.Command{lc}}, now)
+			res := dry.Apply(ledger.Request{Actor: actorOf(ctx), Commands: []ledger.Command{lc}}, now)
 			if res.Err != nil {
 				report(res.Err, c.GetLine())
 				continue
@@ -120,7 +116,11 @@ func (h *ledgerService) QuotaOverruns(ctx context.Context, req *connect.Request[
 	}
 	rows := h.s.ledger.Overruns()
 	out := &v1.QuotaOverrunsResponse{AppliedIndex: h.s.ledger.AppliedIndex()}
+	p := principalOf(ctx)
 	for _, r := range rows {
+		if !p.sees(h.s, r.Department, "") {
+			continue
+		}
 		o := &v1.QuotaOverrun{Department: r.Department, DepartmentName: r.DepartmentName, QuotaClass: r.QuotaClass,
 			Quota: r.Quota.String(), Allocated: r.Allocated.String(), Status: string(r.Status), ApprovalRef: r.ApprovalRef}
 		if r.Quota.IsPositive() {
@@ -162,12 +162,21 @@ func (h *ledgerService) ListLineItems(ctx context.Context, req *connect.Request[
 	limit = min(limit, maxLineItemPage)
 	from := max(req.Msg.GetFromSeq(), 1)
 	out := &v1.ListLineItemsResponse{}
+	p := principalOf(ctx)
 	err := h.s.ledger.LineItems(from, func(li *ledger.LineItem) bool {
 		if len(out.Items) == limit {
 			out.NextSeq = li.Seq
 			return false
 		}
-		out.Items = append(out.Items, apimap.LineItem(li))
+		item := apimap.LineItem(li)
+		if p.scoped() {
+			// A department or provider sees the events of its scope, nothing else.
+			ev := item.GetCommand().GetEvent()
+			if ev == nil || !p.sees(h.s, ev.GetDepartment(), ev.GetProvider()) {
+				return true
+			}
+		}
+		out.Items = append(out.Items, item)
 		return true
 	})
 	if err != nil {
@@ -236,7 +245,11 @@ func (h *ledgerService) ListApprovals(ctx context.Context, req *connect.Request[
 	}
 	list, clock := h.s.ledger.Approvals()
 	out := &v1.ListApprovalsResponse{AsOf: clock.Format(time.RFC3339)}
+	p := principalOf(ctx)
 	for _, a := range list {
+		if !p.sees(h.s, a.Department, "") {
+			continue
+		}
 		out.Approvals = append(out.Approvals, apimap.Approval(&a, clock))
 	}
 	return connect.NewResponse(out), nil

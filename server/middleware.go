@@ -2,7 +2,7 @@ package server
 
 import (
 	"compress/gzip"
-	"crypto/subtle"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/httputil"
@@ -34,6 +34,7 @@ func (s *Server) handlerOptions() []connect.HandlerOption {
 		connect.WithCompressMinBytes(8 << 10),
 		connect.WithCodec(strictJSONCodec{"json"}),
 		connect.WithCodec(strictJSONCodec{"json; charset=utf-8"}),
+		connect.WithInterceptors(authInterceptor{s}),
 	}
 }
 
@@ -41,38 +42,6 @@ var errorWriter = connect.NewErrorWriter()
 
 func writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	_ = errorWriter.Write(w, r, toConnect(err))
-}
-
-// withAuth checks the admin token on every API call against the SHA-256 replicated on the
-// ledger, so every node accepts the same token.
-func (s *Server) withAuth(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Path, "/cloudledger.") {
-			next.ServeHTTP(w, r)
-			return
-		}
-		if err := s.checkToken(r); err != nil {
-			writeErr(w, r, err)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// checkToken checks the admin token a request presents.
-func (s *Server) checkToken(r *http.Request) *errcode.Error {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || tok == "" {
-		return errcode.Errf(errcode.Unauthenticated, "", "missing admin token (Authorization: Bearer …)")
-	}
-	want := s.ledger.AdminTokenSHA256()
-	if want == "" {
-		return errcode.Errf(errcode.Unavailable, "", "this node has not yet received the cluster's admin token; retry")
-	}
-	if subtle.ConstantTimeCompare([]byte(tokenHash(tok)), []byte(want)) != 1 {
-		return errcode.Errf(errcode.Unauthenticated, "", "wrong admin token")
-	}
-	return nil
 }
 
 // leaderOnly says whether a procedure must run on the leader: writes always, reads unless
@@ -83,8 +52,15 @@ func leaderOnly(r *http.Request) bool {
 		return false
 	case cloudledgerv1connect.LedgerServiceSubmitProcedure, cloudledgerv1connect.ClusterServiceAddNodeProcedure,
 		cloudledgerv1connect.ClusterServiceRemoveNodeProcedure, cloudledgerv1connect.LedgerServiceSettleProcedure,
-		cloudledgerv1connect.LedgerServiceInvoiceReconcileProcedure:
+		cloudledgerv1connect.LedgerServiceInvoiceReconcileProcedure,
+		// account changes and sign-in / sign-out are writes (the lockout counts on the leader)
+		cloudledgerv1connect.AccountServiceAddAccountProcedure, cloudledgerv1connect.AccountServiceSetAccountStatusProcedure,
+		cloudledgerv1connect.AccountServiceIssueTokenProcedure, cloudledgerv1connect.AccountServiceRevokeTokenProcedure,
+		cloudledgerv1connect.AccountServiceSetPasswordProcedure, cloudledgerv1connect.AccountServiceSignInProcedure,
+		cloudledgerv1connect.AccountServiceSignOutProcedure:
 		return true
+	case cloudledgerv1connect.AccountServiceWhoAmIProcedure:
+		return false
 	}
 	return !isStale(r)
 }
@@ -128,6 +104,11 @@ func (s *Server) withForwarding(next http.Handler) http.Handler {
 			Rewrite: func(pr *httputil.ProxyRequest) {
 				pr.SetURL(target)
 				pr.Out.Header.Set(forwardedHeader, s.cfg.NodeID)
+				// The leader authenticates and authorizes the call again; what it learns
+				// from us is only the caller's address, signed.
+				addr := s.callerAddress(r.Header, r.RemoteAddr)
+				pr.Out.Header.Set(forwardedForHeader, addr)
+				pr.Out.Header.Set(forwardedMACHeader, hex.EncodeToString(s.forwardMAC(addr)))
 			},
 			Transport:     transport,
 			FlushInterval: -1,

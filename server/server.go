@@ -66,6 +66,10 @@ type Server struct {
 	listener net.Listener
 	raftCA   *pki.CA // the Raft CA; its Key is set when this node can admit nodes
 	apiTLS   *tls.Config
+	trail    *trailRecorder // the access trail's collection (trail.go)
+	// trailCancel stops the trail's delivery first at Close, trailDone says it stopped.
+	trailCancel context.CancelFunc
+	trailDone   chan struct{}
 	inFlight inFlight // request bytes held by all requests (limits.go)
 	// probeClient calls the other members' /healthz (cluster status).
 	probeClient *http.Client
@@ -158,6 +162,11 @@ func Start(cfg Config) (*Server, error) {
 	}
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.prop.run(ctx) }()
+	s.trail = newTrailRecorder(s)
+	trailCtx, trailCancel := context.WithCancel(context.Background())
+	s.trailCancel = trailCancel
+	s.trailDone = make(chan struct{})
+	go func() { defer close(s.trailDone); s.trail.run(trailCtx) }()
 
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: ReadHeaderTimeout, IdleTimeout: IdleTimeout, MaxHeaderBytes: 64 << 10}
 	ln = newLimitListener(ln, MaxConnections)
@@ -183,6 +192,8 @@ func Start(cfg Config) (*Server, error) {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.installTokenLoop(ctx, token) }()
 	}
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.accessSetupLoop(ctx) }()
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.leaderLoop(ctx) }()
 	s.wg.Add(1)
@@ -220,6 +231,8 @@ func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = s.http.Shutdown(ctx)
+	s.trailCancel() // its last delivery needs the proposer: before s.cancel
+	<-s.trailDone
 	s.cancel()
 	s.wg.Wait()
 	err := s.node.Shutdown()
@@ -242,23 +255,20 @@ func (s *Server) routes() http.Handler {
 	mux.Handle(path, h)
 	path, h = cloudledgerv1connect.NewClusterServiceHandler(&clusterService{s: s}, opts...)
 	mux.Handle(path, h)
+	path, h = cloudledgerv1connect.NewAccountServiceHandler(&accountService{s: s}, opts...)
+	mux.Handle(path, h)
+	mux.HandleFunc(trailPath, s.trailHandler)
 	s.kafkaRoutes(mux)
 	mux.HandleFunc("/livez", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		leaderID, _, _ := s.node.Leader()
 		fmt.Fprintf(w, "ok node=%s leader=%s applied=%d\n", s.cfg.NodeID, leaderID, s.node.AppliedIndex())
 	})
-	return s.withLimits(s.withAuth(withStrictJSON(s.withForwarding(mux))))
+	return s.withLimits(withStrictJSON(s.withForwarding(mux)))
 }
 
-// DebugHandler serves Go's /debug/pprof and /debug/vars (http.DefaultServeMux) to callers
-// presenting the admin token: profiles and expvar tell an attacker much about a node.
+// DebugHandler serves Go's /debug/pprof and /debug/vars (http.DefaultServeMux) to the
+// authority and auditor roles only: profiles and expvar tell an attacker much about a node.
 func (s *Server) DebugHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.checkToken(r); err != nil {
-			writeErr(w, r, err)
-			return
-		}
-		http.DefaultServeMux.ServeHTTP(w, r)
-	})
+	return s.authHTTP(pathDebug, http.DefaultServeMux)
 }

@@ -21,7 +21,7 @@ import (
 // Settle runs the settlement workflow (settlement.Advance) on this node's ledger.
 func (h *ledgerService) Settle(ctx context.Context, req *connect.Request[v1.SettleRequest]) (*connect.Response[v1.SettleResponse], error) {
 	year := int(req.Msg.GetYear())
-	item, err := settlement.Advance(ctx, settleNode{h.s}, actorOf(req), year, req.Msg.GetAction())
+	item, err := settlement.Advance(ctx, settleNode{h.s}, actorOf(ctx), year, req.Msg.GetAction())
 	if err != nil {
 		return nil, toConnect(err)
 	}
@@ -184,7 +184,7 @@ func (h *ledgerService) InvoiceReconcile(ctx context.Context, req *connect.Reque
 	if verr := ledger.ValidateCommand(cmd); verr != nil {
 		return nil, detailError(verr, 0)
 	}
-	pr, _, err := h.s.prop.submit(ctx, ledger.Request{Actor: actorOf(req), Commands: []ledger.Command{cmd}})
+	pr, _, err := h.s.prop.submit(ctx, ledger.Request{Actor: actorOf(ctx), Commands: []ledger.Command{cmd}})
 	if err != nil {
 		return nil, toConnect(err)
 	}

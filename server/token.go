@@ -73,5 +73,34 @@ func (s *Server) installTokenLoop(ctx context.Context, token string) {
 	}
 }
 
-// tokenInstallPoll is how often a bootstrapping node checks whether it leads yet.
+// accessSetupLoop makes sure, on new and existing data directories alike, that the ledger
+// has its bootstrap accounts (the admin token as the credential of `admin` and `security`)
+// and a session key. Whichever node leads proposes what is missing; it ends when both are.
+func (s *Server) accessSetupLoop(ctx context.Context) {
+	t := time.NewTicker(tokenInstallPoll)
+	defer t.Stop()
+	for s.ledger.AccountCount() == 0 || s.ledger.SessionKey() == nil {
+		if s.node.IsLeader() && s.ledger.AdminTokenSHA256() != "" {
+			var cmds []ledger.Command
+			if s.ledger.AccountCount() == 0 {
+				cmds = append(cmds, ledger.Command{Key: "accounts/bootstrap", Body: &ledger.BootstrapAccounts{}})
+			}
+			if s.ledger.SessionKey() == nil {
+				var k [32]byte
+				_, _ = rand.Read(k[:])
+				cmds = append(cmds, ledger.Command{Body: &ledger.SetSessionKey{Key: hex.EncodeToString(k[:])}})
+			}
+			if res, _, err := s.prop.submit(ctx, ledger.Request{Actor: "system", Commands: cmds}); err != nil || res.Err != nil {
+				s.log.Warn("installing the bootstrap accounts and the session key", "err", err, "result", res.Err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// tokenInstallPoll is how often a node checks whether it leads yet.
 const tokenInstallPoll = 50 * time.Millisecond

@@ -1,0 +1,280 @@
+package server
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cloudledger/cloudledger/errcode"
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
+	"github.com/cloudledger/cloudledger/ledger"
+)
+
+// Authorization in one place (SPEC: Access). Every procedure of the API, and every HTTP
+// endpoint with data, declares who may call it and how its target is scoped; the
+// interceptor (auth.go) refuses a procedure with no rule. Department and provider accounts
+// are scoped: a refusal of another's data is permission_denied, and lists are filtered to
+// the caller's scope by the handlers through principal.sees.
+type rule struct {
+	roles []ledger.Role
+	// public: no credential needed (sign-in); the call is still recorded.
+	public bool
+	// check refuses what the caller's role or scope excludes beyond the role list: the
+	// department or provider a request names, the commands of a Submit, a settlement action.
+	check func(s *Server, p *principal, msg proto.Message) *errcode.Error
+	// target names what the call is about, for the access trail.
+	target func(msg proto.Message) string
+}
+
+var (
+	everyone      = ledger.Roles
+	readers       = []ledger.Role{ledger.RoleAuthority, ledger.RoleSupervisor, ledger.RoleFinance, ledger.RoleAuditor}
+	chargeReaders = append(slices.Clone(readers), ledger.RoleProvider, ledger.RoleDepartment)
+	trailReaders  = []ledger.Role{ledger.RoleAuditor, ledger.RoleSecurity}
+	security      = []ledger.Role{ledger.RoleSecurity}
+	authority     = []ledger.Role{ledger.RoleAuthority}
+)
+
+func roles(r ...ledger.Role) []ledger.Role { return r }
+
+// rules is the table; the README's table of permissions is tested against it.
+var rules = map[string]rule{
+	cloudledgerv1connect.LedgerServiceSubmitProcedure: {roles: roles(ledger.RoleAuthority, ledger.RoleSupervisor, ledger.RoleProvider),
+		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
+			return checkCommands(s, p, m.(*v1.SubmitRequest).GetCommands())
+		}},
+	cloudledgerv1connect.LedgerServiceValidateImportProcedure: {roles: roles(ledger.RoleAuthority, ledger.RoleProvider),
+		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
+			return checkCommands(s, p, m.(*v1.ValidateImportRequest).GetCommands())
+		}},
+	cloudledgerv1connect.LedgerServiceQuotaOverrunsProcedure: {roles: roles(ledger.RoleAuthority, ledger.RoleSupervisor, ledger.RoleAuditor, ledger.RoleDepartment)},
+	cloudledgerv1connect.LedgerServiceVerifyProcedure:        {roles: roles(ledger.RoleAuthority, ledger.RoleAuditor)},
+	cloudledgerv1connect.LedgerServiceListLineItemsProcedure: {roles: roles(ledger.RoleAuthority, ledger.RoleAuditor, ledger.RoleDepartment, ledger.RoleProvider)},
+	cloudledgerv1connect.LedgerServiceCalendarDeadlineProcedure: {roles: everyone},
+	cloudledgerv1connect.LedgerServiceCalendarDueProcedure:      {roles: everyone},
+	cloudledgerv1connect.LedgerServiceBandTablesProcedure:       {roles: everyone},
+	cloudledgerv1connect.LedgerServiceGetResourceProcedure: {roles: chargeReaders,
+		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
+			r, ok := s.ledger.Resource(m.(*v1.GetResourceRequest).GetResource())
+			if ok && !p.sees(s, r.Department, r.Provider) {
+				return denied(p, "resource %s of department %s, provider %s", r.ID, r.Department, r.Provider)
+			}
+			return nil
+		},
+		target: func(m proto.Message) string { return "resource=" + m.(*v1.GetResourceRequest).GetResource() }},
+	cloudledgerv1connect.LedgerServiceChargesProcedure: {roles: chargeReaders,
+		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
+			r := m.(*v1.ChargesRequest)
+			return p.mayName(s, r.GetDepartment(), r.GetProvider(), false)
+		},
+		target: func(m proto.Message) string {
+			r := m.(*v1.ChargesRequest)
+			return targetOf("department", r.GetDepartment(), "provider", r.GetProvider(), "from", r.GetFrom(), "to", r.GetTo())
+		}},
+	cloudledgerv1connect.LedgerServiceListApprovalsProcedure: {roles: roles(ledger.RoleAuthority, ledger.RoleSupervisor, ledger.RoleAuditor, ledger.RoleDepartment)},
+	cloudledgerv1connect.LedgerServiceSettleProcedure: {roles: roles(ledger.RoleAuthority, ledger.RoleFinance),
+		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
+			// SPEC: the authority runs, audits and submits; the finance bureau records payment.
+			want := ledger.RoleAuthority
+			if m.(*v1.SettleRequest).GetAction() == "pay" {
+				want = ledger.RoleFinance
+			}
+			if p.account.Role != want {
+				return denied(p, "settle %s is for the %s role", m.(*v1.SettleRequest).GetAction(), want)
+			}
+			return nil
+		},
+		target: func(m proto.Message) string {
+			r := m.(*v1.SettleRequest)
+			return targetOf("year", fmt.Sprint(r.GetYear()), "action", r.GetAction())
+		}},
+	cloudledgerv1connect.LedgerServiceSettleStatusProcedure: {roles: readers,
+		target: func(m proto.Message) string { return targetOf("year", fmt.Sprint(m.(*v1.SettleStatusRequest).GetYear())) }},
+	cloudledgerv1connect.LedgerServiceBudgetExportProcedure: {roles: roles(ledger.RoleAuthority, ledger.RoleFinance, ledger.RoleAuditor),
+		target: func(m proto.Message) string {
+			r := m.(*v1.BudgetExportRequest)
+			return targetOf("year", fmt.Sprint(r.GetYear()), "format", r.GetFormat())
+		}},
+	cloudledgerv1connect.LedgerServiceStatementProcedure: {roles: chargeReaders,
+		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
+			r := m.(*v1.StatementRequest)
+			return p.mayName(s, r.GetDepartment(), r.GetProvider(), true)
+		},
+		target: func(m proto.Message) string {
+			r := m.(*v1.StatementRequest)
+			return targetOf("department", r.GetDepartment(), "provider", r.GetProvider(), "month", r.GetMonth())
+		}},
+	cloudledgerv1connect.LedgerServiceInvoiceReconcileProcedure: {roles: roles(ledger.RoleAuthority, ledger.RoleProvider),
+		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
+			return p.mayName(s, "", m.(*v1.InvoiceReconcileRequest).GetProvider(), true)
+		},
+		target: func(m proto.Message) string {
+			r := m.(*v1.InvoiceReconcileRequest)
+			return targetOf("provider", r.GetProvider(), "month", r.GetMonth())
+		}},
+	cloudledgerv1connect.LedgerServiceInvoiceHistoryProcedure: {roles: roles(ledger.RoleAuthority, ledger.RoleFinance, ledger.RoleAuditor, ledger.RoleProvider),
+		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
+			return p.mayName(s, "", m.(*v1.InvoiceHistoryRequest).GetProvider(), true)
+		},
+		target: func(m proto.Message) string { return targetOf("provider", m.(*v1.InvoiceHistoryRequest).GetProvider()) }},
+
+	cloudledgerv1connect.ClusterServiceStatusProcedure:     {roles: roles(ledger.RoleAuthority, ledger.RoleAuditor)},
+	cloudledgerv1connect.ClusterServiceAddNodeProcedure:    {roles: authority, target: func(m proto.Message) string { return "node=" + m.(*v1.AddNodeRequest).GetNodeId() }},
+	cloudledgerv1connect.ClusterServiceRemoveNodeProcedure: {roles: authority, target: func(m proto.Message) string { return "node=" + m.(*v1.RemoveNodeRequest).GetNodeId() }},
+
+	cloudledgerv1connect.AccountServiceAddAccountProcedure: {roles: security, target: func(m proto.Message) string {
+		r := m.(*v1.AddAccountRequest)
+		return targetOf("account", r.GetId(), "role", r.GetRole())
+	}},
+	cloudledgerv1connect.AccountServiceListAccountsProcedure: {roles: security},
+	cloudledgerv1connect.AccountServiceSetAccountStatusProcedure: {roles: security, target: func(m proto.Message) string {
+		return "account=" + m.(*v1.SetAccountStatusRequest).GetId()
+	}},
+	cloudledgerv1connect.AccountServiceIssueTokenProcedure: {roles: security, target: func(m proto.Message) string {
+		return "account=" + m.(*v1.IssueTokenRequest).GetAccount()
+	}},
+	cloudledgerv1connect.AccountServiceRevokeTokenProcedure: {roles: security, target: func(m proto.Message) string {
+		return "account=" + m.(*v1.RevokeTokenRequest).GetAccount()
+	}},
+	cloudledgerv1connect.AccountServiceSetPasswordProcedure: {roles: security, target: func(m proto.Message) string {
+		return "account=" + m.(*v1.SetPasswordRequest).GetAccount()
+	}},
+	cloudledgerv1connect.AccountServiceSignInProcedure:           {public: true},
+	cloudledgerv1connect.AccountServiceSignOutProcedure:          {roles: everyone},
+	cloudledgerv1connect.AccountServiceWhoAmIProcedure:           {roles: everyone},
+	cloudledgerv1connect.AccountServiceAccessLogProcedure:        {roles: trailReaders},
+	cloudledgerv1connect.AccountServiceVerifyAccessTrailProcedure: {roles: trailReaders},
+
+	// HTTP endpoints with data (their paths are the procedures of the trail).
+	pathKafka: {roles: roles(ledger.RoleAuthority, ledger.RoleAuditor)},
+	pathKafkaSkip: {roles: authority},
+	pathDebug:     {roles: roles(ledger.RoleAuthority, ledger.RoleAuditor)},
+}
+
+const (
+	pathKafka     = "/kafka"
+	pathKafkaSkip = "/kafka/skip"
+	pathDebug = "/debug/"
+)
+
+// commandRules says who may submit each command of v1.Command's body, by its field name.
+// A provider imports events of its own provider only (SPEC: Access).
+var commandRules = map[string][]ledger.Role{
+	"event":             roles(ledger.RoleAuthority, ledger.RoleProvider),
+	"department":        authority,
+	"provider":          authority,
+	"project_quota":     authority,
+	"catalog_price":     authority,
+	"period_close":      authority,
+	"calendar_year":     authority,
+	"evaluation":        authority,
+	"band_table":        authority,
+	"settlement_window": authority,
+	"approval_grant":    roles(ledger.RoleSupervisor),
+	"approval_revoke":   roles(ledger.RoleSupervisor),
+}
+
+// commandKind is the name of a command's body field ("" for an empty command).
+func commandKind(c *v1.Command) string {
+	od := c.ProtoReflect().Descriptor().Oneofs().ByName("body")
+	if f := c.ProtoReflect().WhichOneof(od); f != nil {
+		return string(f.Name())
+	}
+	return ""
+}
+
+func checkCommands(_ *Server, p *principal, cmds []*v1.Command) *errcode.Error {
+	for i, c := range cmds {
+		kind := commandKind(c)
+		if kind == "" {
+			continue // the handler refuses it as malformed
+		}
+		who, ok := commandRules[kind]
+		if !ok {
+			return denied(p, "command %d: %s has no access rule", i, kind)
+		}
+		if !slices.Contains(who, p.account.Role) {
+			return denied(p, "command %d: %s is for the %s role", i, kind, joinRoles(who))
+		}
+		if p.account.Role == ledger.RoleProvider && c.GetEvent().GetProvider() != p.account.Provider {
+			return denied(p, "command %d: an event of provider %q; this account imports for %q only", i, c.GetEvent().GetProvider(), p.account.Provider)
+		}
+	}
+	return nil
+}
+
+// principal is the account a call acts as.
+type principal struct {
+	account ledger.Account
+	session *sessionClaims // nil for a token
+}
+
+// sees reports whether the caller may see data of department d / provider v. An empty
+// argument does not restrict.
+func (p *principal) sees(s *Server, d, v string) bool {
+	switch p.account.Role {
+	case ledger.RoleDepartment:
+		return d != "" && s.ledger.DepartmentWithin(d, p.account.Department)
+	case ledger.RoleProvider:
+		return v != "" && v == p.account.Provider
+	}
+	return true
+}
+
+// scoped reports whether the caller's answers are filtered to a scope.
+func (p *principal) scoped() bool {
+	return p.account.Role == ledger.RoleDepartment || p.account.Role == ledger.RoleProvider
+}
+
+// mayName checks a request naming a department and/or a provider. owned: the answer is
+// the named party's own document (a statement, an invoice), so a department account may
+// not name a provider, nor a provider account a department.
+func (p *principal) mayName(s *Server, d, v string, owned bool) *errcode.Error {
+	switch p.account.Role {
+	case ledger.RoleDepartment:
+		if d != "" && !s.ledger.DepartmentWithin(d, p.account.Department) {
+			return denied(p, "department %s is outside this account's scope (%s and the departments below it)", d, p.account.Department)
+		}
+		if owned && v != "" {
+			return denied(p, "provider %s's documents are the provider's", v)
+		}
+	case ledger.RoleProvider:
+		if v != "" && v != p.account.Provider {
+			return denied(p, "provider %s is not this account's provider (%s)", v, p.account.Provider)
+		}
+		if owned && d != "" {
+			return denied(p, "department %s's documents are the department's", d)
+		}
+	}
+	return nil
+}
+
+func denied(p *principal, format string, args ...any) *errcode.Error {
+	return errcode.Errf(errcode.PermissionDenied, "", "account %s (%s): %s", p.account.ID, p.account.Role, fmt.Sprintf(format, args...))
+}
+
+func joinRoles(rs []ledger.Role) string {
+	s := make([]string, len(rs))
+	for i, r := range rs {
+		s[i] = string(r)
+	}
+	return strings.Join(s, " or ")
+}
+
+// targetOf formats name=value pairs, leaving out empty values.
+func targetOf(kv ...string) string {
+	var b strings.Builder
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "" || kv[i+1] == "0" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(kv[i] + "=" + kv[i+1])
+	}
+	return b.String()
+}
