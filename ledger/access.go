@@ -265,3 +265,15 @@ func (l *Ledger) VerifyAccessTrail() (uint64, Hash, *Error) {
 	}
 	return n, head, nil
 }
+
+// accessOnly reports whether an entry carries nothing but access-trail records.
+func (p *Proposal) accessOnly() bool {
+	for _, r := range p.Requests {
+		for _, c := range r.Commands {
+			if c.Body.Type() != TypeAppendAccess {
+				return false
+			}
+		}
+	}
+	return len(p.Requests) > 0
+}

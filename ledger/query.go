@@ -76,8 +76,10 @@ func (l *Ledger) Overruns() []Overrun {
 
 // Head is the chain's head: the number of line items and the hash of the last.
 type Head struct {
-	Seq          uint64
-	Hash         Hash
+	Seq  uint64
+	Hash Hash
+	// AppliedIndex is the Raft index of the state: the last entry applied that changed
+	// more than the access trail (whose entries do not change what is rated or exported).
 	AppliedIndex uint64
 }
 
@@ -85,7 +87,7 @@ type Head struct {
 func (l *Ledger) Head() Head {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return Head{Seq: l.root.seq, Hash: l.root.head, AppliedIndex: l.applied}
+	return Head{Seq: l.root.seq, Hash: l.root.head, AppliedIndex: l.stateIndex}
 }
 
 // Verify re-reads every stored line item, recomputes the hash chain and checks it against
@@ -94,7 +96,7 @@ func (l *Ledger) Verify() (Head, error) {
 	l.ensureFlushed()
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	want := Head{Seq: l.root.seq, Hash: l.root.head, AppliedIndex: l.applied}
+	want := Head{Seq: l.root.seq, Hash: l.root.head, AppliedIndex: l.stateIndex}
 	var prev Hash
 	var n uint64
 	err := l.db.View(func(tx *bolt.Tx) error {

@@ -37,6 +37,10 @@ type Ledger struct {
 	// applied is the last Raft index applied (in memory); flushed the last one in bbolt.
 	applied uint64
 	flushed uint64
+	// stateIndex is the last applied entry that changed more than the access trail: the
+	// index reads and exports name, so that the trail's own entries (which every call
+	// causes) do not make two exports of the same figures differ.
+	stateIndex uint64
 	// flushedSeq is the last line item in bbolt; flushedAccess the last access record.
 	flushedSeq    uint64
 	flushedAccess uint64
@@ -134,6 +138,7 @@ func (l *Ledger) load() (err error) {
 	err = l.db.View(func(tx *bolt.Tx) error {
 		l.applied = readChainMeta(tx, root)
 		l.flushed = l.applied
+		l.stateIndex = stateIndexOf(tx, l.applied)
 		keys, err := loadKeyIndex(tx)
 		if err != nil {
 			return err
@@ -173,6 +178,15 @@ func readChainMeta(tx *bolt.Tx, t *txn) (applied uint64) {
 		t.clock = time.Unix(0, n).In(calendar.Shanghai)
 	}
 	return getUint(m, "applied")
+}
+
+// stateIndexOf reads the state index; a file written before it existed has none, and
+// there its applied index is the state index.
+func stateIndexOf(tx *bolt.Tx, applied uint64) uint64 {
+	if v := getUint(tx.Bucket(bucketMeta), "state_index"); v != 0 {
+		return v
+	}
+	return applied
 }
 
 // deriveIndexes rebuilds the derived tables of a freshly loaded root from the stored ones.
@@ -280,6 +294,9 @@ func (l *Ledger) ApplyBatch(entries []Entry) []any {
 			continue
 		}
 		out[i] = l.root.applyProposal(p, e.Index)
+		if !p.accessOnly() {
+			l.stateIndex = e.Index
+		}
 	}
 	if l.batchTx != nil {
 		// Closed before any write transaction: bbolt may need to remap the file to grow it.
@@ -350,6 +367,9 @@ func (l *Ledger) flush(applied uint64) error {
 		}
 		m := tx.Bucket(bucketMeta)
 		if err := putUint(m, "applied", applied); err != nil {
+			return err
+		}
+		if err := putUint(m, "state_index", l.stateIndex); err != nil {
 			return err
 		}
 		if err := putUint(m, "seq", r.seq); err != nil {

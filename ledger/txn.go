@@ -119,8 +119,8 @@ type txn struct {
 	added       []*LineItem          // line items appended in this layer
 	seq         uint64
 	head        Hash
-	clock       time.Time // the latest proposal time seen
-	deadLetterN uint64    // entries of the dead-letter outbox (numbered 1..deadLetterN)
+	clock       time.Time   // the latest proposal time seen
+	deadLetterN uint64      // entries of the dead-letter outbox (numbered 1..deadLetterN)
 	access      accessChain // the access trail's records appended in this layer, and its head
 	cal         *calendar.Calendar
 }

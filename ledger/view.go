@@ -84,7 +84,7 @@ func (l *Ledger) View(f ViewFilter) (*View, error) {
 				}
 			}
 		}
-		d = &View{Head: Head{Seq: st.seq, Hash: st.head, AppliedIndex: applied}, Clock: st.clock,
+		d = &View{Head: Head{Seq: st.seq, Hash: st.head, AppliedIndex: stateIndexOf(tx, applied)}, Clock: st.clock,
 			Departments: st.departments.m, Providers: st.providers.m, Projects: st.projects.m, Items: st.items.m,
 			Evaluations: st.evaluations.m, ClosedMonths: st.closed.m, Settlements: st.settlements.m,
 			WindowEndMonth: st.windowEndMonth(), Reconciliations: st.reconciled.m}

@@ -50,9 +50,9 @@ var rules = map[string]rule{
 		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
 			return checkCommands(s, p, m.(*v1.ValidateImportRequest).GetCommands())
 		}},
-	cloudledgerv1connect.LedgerServiceQuotaOverrunsProcedure: {roles: roles(ledger.RoleAuthority, ledger.RoleSupervisor, ledger.RoleAuditor, ledger.RoleDepartment)},
-	cloudledgerv1connect.LedgerServiceVerifyProcedure:        {roles: roles(ledger.RoleAuthority, ledger.RoleAuditor)},
-	cloudledgerv1connect.LedgerServiceListLineItemsProcedure: {roles: roles(ledger.RoleAuthority, ledger.RoleAuditor, ledger.RoleDepartment, ledger.RoleProvider)},
+	cloudledgerv1connect.LedgerServiceQuotaOverrunsProcedure:    {roles: roles(ledger.RoleAuthority, ledger.RoleSupervisor, ledger.RoleAuditor, ledger.RoleDepartment)},
+	cloudledgerv1connect.LedgerServiceVerifyProcedure:           {roles: roles(ledger.RoleAuthority, ledger.RoleAuditor)},
+	cloudledgerv1connect.LedgerServiceListLineItemsProcedure:    {roles: roles(ledger.RoleAuthority, ledger.RoleAuditor, ledger.RoleDepartment, ledger.RoleProvider)},
 	cloudledgerv1connect.LedgerServiceCalendarDeadlineProcedure: {roles: everyone},
 	cloudledgerv1connect.LedgerServiceCalendarDueProcedure:      {roles: everyone},
 	cloudledgerv1connect.LedgerServiceBandTablesProcedure:       {roles: everyone},
@@ -92,7 +92,9 @@ var rules = map[string]rule{
 			return targetOf("year", fmt.Sprint(r.GetYear()), "action", r.GetAction())
 		}},
 	cloudledgerv1connect.LedgerServiceSettleStatusProcedure: {roles: readers,
-		target: func(m proto.Message) string { return targetOf("year", fmt.Sprint(m.(*v1.SettleStatusRequest).GetYear())) }},
+		target: func(m proto.Message) string {
+			return targetOf("year", fmt.Sprint(m.(*v1.SettleStatusRequest).GetYear()))
+		}},
 	cloudledgerv1connect.LedgerServiceBudgetExportProcedure: {roles: roles(ledger.RoleAuthority, ledger.RoleFinance, ledger.RoleAuditor),
 		target: func(m proto.Message) string {
 			r := m.(*v1.BudgetExportRequest)
@@ -142,14 +144,14 @@ var rules = map[string]rule{
 	cloudledgerv1connect.AccountServiceSetPasswordProcedure: {roles: security, target: func(m proto.Message) string {
 		return "account=" + m.(*v1.SetPasswordRequest).GetAccount()
 	}},
-	cloudledgerv1connect.AccountServiceSignInProcedure:           {public: true},
-	cloudledgerv1connect.AccountServiceSignOutProcedure:          {roles: everyone},
-	cloudledgerv1connect.AccountServiceWhoAmIProcedure:           {roles: everyone},
-	cloudledgerv1connect.AccountServiceAccessLogProcedure:        {roles: trailReaders},
+	cloudledgerv1connect.AccountServiceSignInProcedure:            {public: true},
+	cloudledgerv1connect.AccountServiceSignOutProcedure:           {roles: everyone},
+	cloudledgerv1connect.AccountServiceWhoAmIProcedure:            {roles: everyone},
+	cloudledgerv1connect.AccountServiceAccessLogProcedure:         {roles: trailReaders},
 	cloudledgerv1connect.AccountServiceVerifyAccessTrailProcedure: {roles: trailReaders},
 
 	// HTTP endpoints with data (their paths are the procedures of the trail).
-	pathKafka: {roles: roles(ledger.RoleAuthority, ledger.RoleAuditor)},
+	pathKafka:     {roles: roles(ledger.RoleAuthority, ledger.RoleAuditor)},
 	pathKafkaSkip: {roles: authority},
 	pathDebug:     {roles: roles(ledger.RoleAuthority, ledger.RoleAuditor)},
 }
@@ -157,7 +159,7 @@ var rules = map[string]rule{
 const (
 	pathKafka     = "/kafka"
 	pathKafkaSkip = "/kafka/skip"
-	pathDebug = "/debug/"
+	pathDebug     = "/debug/"
 )
 
 // commandRules says who may submit each command of v1.Command's body, by its field name.

@@ -70,7 +70,7 @@ type Server struct {
 	// trailCancel stops the trail's delivery first at Close, trailDone says it stopped.
 	trailCancel context.CancelFunc
 	trailDone   chan struct{}
-	inFlight inFlight // request bytes held by all requests (limits.go)
+	inFlight    inFlight // request bytes held by all requests (limits.go)
 	// probeClient calls the other members' /healthz (cluster status).
 	probeClient *http.Client
 	cancel      context.CancelFunc

@@ -67,6 +67,7 @@ type endpoint struct {
 	url     string
 	ledger  cloudledgerv1connect.LedgerServiceClient
 	cluster cloudledgerv1connect.ClusterServiceClient
+	account cloudledgerv1connect.AccountServiceClient
 }
 
 // client calls the cluster through a list of nodes, failing over to the next one when a
@@ -93,6 +94,7 @@ func newClient(urls []string, token string, stale bool, timeout time.Duration, t
 			url:     u,
 			ledger:  cloudledgerv1connect.NewLedgerServiceClient(hc, u, connect.WithReadMaxBytes(maxResponseBytes)),
 			cluster: cloudledgerv1connect.NewClusterServiceClient(hc, u, connect.WithReadMaxBytes(maxResponseBytes)),
+			account: cloudledgerv1connect.NewAccountServiceClient(hc, u, connect.WithReadMaxBytes(maxResponseBytes)),
 		})
 	}
 	return c

@@ -56,6 +56,7 @@ type globals struct {
 	tokenFile string // --token-file
 
 	stdout io.Writer
+	stdin  io.Reader // account password set reads the password from it
 	stderr io.Writer
 
 	client *client // made on first use, so usage errors never need a server
@@ -64,7 +65,7 @@ type globals struct {
 // run executes one ledgerctl command line and returns its exit status. It prints at most
 // the command's output on stdout and its diagnostics on stderr.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	g := &globals{stdout: stdout, stderr: stderr}
+	g := &globals{stdout: stdout, stderr: stderr, stdin: os.Stdin}
 	root := newRootCommand(g)
 	root.SetArgs(args)
 	root.SetOut(stdout)
@@ -140,6 +141,8 @@ and a bad import row prints FILE:LINE: FIELD: CODE: MESSAGE.`,
 		newClusterCommand(g),
 		newCertsCommand(g),
 		newLineItemsCommand(g),
+		newAccountCommand(g),
+		newAccessCommand(g),
 	)
 	return root
 }

@@ -25,6 +25,38 @@ type env struct {
 	c   *testcluster.Cluster
 	url string
 	dir string
+	// tokens of the accounts asFor made, by account id
+	tokens map[string]string
+}
+
+// as returns an env whose commands act as an account of the role (SPEC: Access), made on
+// first use: supervisor for approvals, finance for payment, and so on.
+func (e *env) as(role string) *roleEnv {
+	e.t.Helper()
+	if e.tokens == nil {
+		e.tokens = map[string]string{}
+	}
+	id := "test-" + role
+	if e.tokens[id] == "" {
+		e.tokens[id] = testcluster.RoleToken(e.t, nil, e.url, id, role, "")
+	}
+	return &roleEnv{e: e, token: e.tokens[id]}
+}
+
+type roleEnv struct {
+	e     *env
+	token string
+}
+
+func (r *roleEnv) run(args ...string) (string, int) { return r.e.runWith(r.token, args...) }
+
+func (r *roleEnv) must(args ...string) string {
+	r.e.t.Helper()
+	out, code := r.run(args...)
+	if code != 0 {
+		r.e.t.Fatalf("ledgerctl %s: exit %d\n%s", strings.Join(args, " "), code, out)
+	}
+	return out
 }
 
 func setup(t *testing.T) *env {
@@ -254,21 +286,26 @@ func TestBadBandTablesAndChargeQueries(t *testing.T) {
 // usage error (exit 2) naming the flag, and nothing is written.
 func TestFlagValuesRefusedByTheLedger(t *testing.T) {
 	e := setup(t)
+	e.as("supervisor") // its account is made before the head is taken
 	before := e.head()
 	for _, c := range []struct {
 		args        []string
 		code, field string
 	}{
-		{[]string{"approval", "grant", "--department", "d1", "--class", "vcpu", "--ceiling", "-1x", "--ref", "r"}, "invalid_quantity", "ceiling"},
-		{[]string{"approval", "grant", "--department", "d1", "--class", "vcpu", "--ceiling", "1E9", "--ref", "r"}, "invalid_quantity", "ceiling"},
-		{[]string{"approval", "grant", "--department", "d1", "--class", "", "--ceiling", "200", "--ref", "r"}, "missing_field", "class"},
+		{[]string{"supervisor", "approval", "grant", "--department", "d1", "--class", "vcpu", "--ceiling", "-1x", "--ref", "r"}, "invalid_quantity", "ceiling"},
+		{[]string{"supervisor", "approval", "grant", "--department", "d1", "--class", "vcpu", "--ceiling", "1E9", "--ref", "r"}, "invalid_quantity", "ceiling"},
+		{[]string{"supervisor", "approval", "grant", "--department", "d1", "--class", "", "--ceiling", "200", "--ref", "r"}, "missing_field", "class"},
 		{[]string{"resource", "extend", "--resource", "vm2", "--expires", "tomorrow"}, "invalid_time", "expires"},
 		{[]string{"resource", "extend", "--resource", "vm2", "--expires", "2026-5-1"}, "invalid_date", "expires"},
 		{[]string{"resource", "extend", "--resource", "vm2", "--expires", "2026-05-01", "--requested-at", "2026-03-01T10:00:00"}, "invalid_time", "requested-at"},
 		{[]string{"resource", "extend", "--resource", "", "--expires", "2026-05-01"}, "missing_field", "resource"},
 		{[]string{"settle", "window", "--end-month", "0"}, "invalid_value", "end-month"},
 	} {
-		out, code := e.run(c.args...)
+		run := e.run
+		if c.args[0] == "supervisor" {
+			run, c.args = e.as("supervisor").run, c.args[1:]
+		}
+		out, code := run(c.args...)
 		want := "ledgerctl: " + c.code + ": " + c.field + ": "
 		if code != 2 || !strings.HasPrefix(out, want) || strings.Count(out, "\n") != 1 {
 			t.Errorf("%q: exit %d, %q; want exit 2 and %q", c.args, code, out, want)
@@ -284,13 +321,14 @@ func TestFlagValuesRefusedByTheLedger(t *testing.T) {
 // leaves the department in violation; revoke names the approval; list shows each status.
 func TestApprovalGrantListRevoke(t *testing.T) {
 	e := setup(t)
-	if out, code := e.run("approval", "grant", "--department", "d1", "--class", "vpcu", "--ceiling", "200", "--ref", "A"); code != 1 || !strings.Contains(out, "unknown_quota_class") {
+	sup := e.as("supervisor")
+	if out, code := sup.run("approval", "grant", "--department", "d1", "--class", "vpcu", "--ceiling", "200", "--ref", "A"); code != 1 || !strings.Contains(out, "unknown_quota_class") {
 		t.Fatalf("unknown class: exit %d\n%s", code, out)
 	}
-	if out, code := e.run("approval", "grant", "--department", "d9", "--class", "vcpu", "--ceiling", "200", "--ref", "A"); code != 1 || !strings.Contains(out, "unknown_department") {
+	if out, code := sup.run("approval", "grant", "--department", "d9", "--class", "vcpu", "--ceiling", "200", "--ref", "A"); code != 1 || !strings.Contains(out, "unknown_department") {
 		t.Fatalf("unknown department: exit %d\n%s", code, out)
 	}
-	if out, code := e.run("--lang", "en", "approval", "grant", "--department", "d1", "--class", "vcpu", "--ceiling", "200", "--ref", "A"); code != 0 {
+	if out, code := sup.run("--lang", "en", "approval", "grant", "--department", "d1", "--class", "vcpu", "--ceiling", "200", "--ref", "A"); code != 0 {
 		t.Fatalf("grant: exit %d\n%s", code, out)
 	}
 	ev := e.write("more.csv", "key,time,op,department,project,provider,resource,item,kind,quantity,expires\n"+
@@ -298,21 +336,21 @@ func TestApprovalGrantListRevoke(t *testing.T) {
 	if out, code := e.run("import", "events", ev); code != 0 {
 		t.Fatalf("import: exit %d\n%s", code, out)
 	}
-	out, code := e.run("--lang", "en", "approval", "grant", "--department", "d1", "--class", "vcpu", "--ceiling", "100", "--ref", "B", "--expires", "2099-12-31")
+	out, code := sup.run("--lang", "en", "approval", "grant", "--department", "d1", "--class", "vcpu", "--ceiling", "100", "--ref", "B", "--expires", "2099-12-31")
 	if code != 0 || !strings.Contains(out, "replaces the approval d1/vcpu ≤ 200 (A)") || !strings.Contains(out, "warning: d1/vcpu holds 129") {
 		t.Fatalf("a lower grant: exit %d\n%s", code, out)
 	}
 	if out, _ := e.run("quota", "overruns", "--format", "csv"); !strings.Contains(out, "d1,市财政局,vcpu,100,129,1.2900,violation,100,B") {
 		t.Fatalf("the overrun report does not show the violation:\n%s", out)
 	}
-	if out, code := e.run("approval", "revoke", "--department", "d1", "--class", "vcpu", "--ref", "A"); code != 1 || !strings.Contains(out, "unknown_approval") {
+	if out, code := sup.run("approval", "revoke", "--department", "d1", "--class", "vcpu", "--ref", "A"); code != 1 || !strings.Contains(out, "unknown_approval") {
 		t.Fatalf("revoke of a replaced approval: exit %d\n%s", code, out)
 	}
-	if out, code := e.run("--lang", "en", "approval", "revoke", "--department", "d1", "--class", "vcpu", "--ref", "B"); code != 0 || !strings.Contains(out, "recorded as line item") {
+	if out, code := sup.run("--lang", "en", "approval", "revoke", "--department", "d1", "--class", "vcpu", "--ref", "B"); code != 0 || !strings.Contains(out, "recorded as line item") {
 		t.Fatalf("revoke: exit %d\n%s", code, out)
 	}
-	out, code = e.run("approval", "list", "--format", "csv")
-	if code != 0 || !strings.Contains(out, "department,quota_class,ceiling,ref,expires,status,") || !strings.Contains(out, "d1,vcpu,100,B,2099-12-31,revoked,admin,") {
+	out, code = sup.run("approval", "list", "--format", "csv")
+	if code != 0 || !strings.Contains(out, "department,quota_class,ceiling,ref,expires,status,") || !strings.Contains(out, "d1,vcpu,100,B,2099-12-31,revoked,test-supervisor,") {
 		t.Fatalf("list: exit %d\n%s", code, out)
 	}
 }

@@ -25,9 +25,14 @@ func demoEnv(t *testing.T) *env {
 	for _, kind := range []string{"departments", "providers", "projects", "catalog", "evaluations"} {
 		steps = append(steps, []string{"import", kind, filepath.Join(demo, kind+".csv")})
 	}
-	steps = append(steps,
-		[]string{"--key", "demo/approval", "approval", "grant", "--department", "health", "--class", "vcpu", "--ceiling", "200", "--ref", "r"},
-		[]string{"import", "events", filepath.Join(demo, "events.csv")})
+	for _, s := range steps {
+		if out, code := e.run(s...); code != 0 {
+			t.Fatalf("%v: exit %d\n%s", s, code, out)
+		}
+	}
+	// SPEC: Access — approvals are the supervisor's.
+	e.as("supervisor").must("--key", "demo/approval", "approval", "grant", "--department", "health", "--class", "vcpu", "--ceiling", "200", "--ref", "r")
+	steps = [][]string{{"import", "events", filepath.Join(demo, "events.csv")}}
 	for _, s := range steps {
 		if out, code := e.run(s...); code != 0 {
 			t.Fatalf("%v: exit %d\n%s", s, code, out)
@@ -103,7 +108,7 @@ func TestSettlementYearEndToEnd(t *testing.T) {
 		t.Fatalf("audited total is not the charges total %s:\n%s", charges.TotalAmount, status)
 	}
 	e.must("settle", "submit", "--year", "2026")
-	if out := e.must("settle", "pay", "--year", "2026"); !strings.Contains(out, "paid") {
+	if out := e.as("finance").must("settle", "pay", "--year", "2026"); !strings.Contains(out, "paid") {
 		t.Fatalf("settle pay: %s", out)
 	}
 	if out, code := e.run("settle", "submit", "--year", "2026"); code != 0 || !strings.Contains(out, "unchanged") {

@@ -20,9 +20,10 @@ func TestChargesCSVIdenticalOnEveryNode(t *testing.T) {
 	c := testcluster.Start(t, 3, testcluster.Options{})
 	lead := c.WaitLeader(20 * time.Second)
 	ctl := testcluster.CtlBinary(t)
+	token := testcluster.Token
 	run := func(server string, args ...string) []byte {
 		t.Helper()
-		cmd := exec.Command(ctl, append([]string{"--server", server, "--token", testcluster.Token}, args...)...)
+		cmd := exec.Command(ctl, append([]string{"--server", server, "--token", token}, args...)...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
@@ -36,7 +37,10 @@ func TestChargesCSVIdenticalOnEveryNode(t *testing.T) {
 		run(lead.URL, "import", kind, filepath.Join(demo, kind+".csv"))
 	}
 	// As scripts/run-demo.sh: the supervisor approval the demo's overrun needs, then the year.
+	// Approvals are the supervisor's (SPEC: Access).
+	token = testcluster.RoleToken(t, nil, lead.URL, "supervisor1", "supervisor", "")
 	run(lead.URL, "--key", "demo/approval", "approval", "grant", "--department", "health", "--class", "vcpu", "--ceiling", "200", "--ref", "r")
+	token = testcluster.Token
 	run(lead.URL, "import", "events", filepath.Join(demo, "events.csv"))
 	st := c.WaitConverged(30 * time.Second)
 	want := run(lead.URL, "charges", "--from", "2025-09-01", "--to", "2026-08-31", "--format", "csv")
