@@ -59,7 +59,12 @@ func (s *Server) installTokenLoop(ctx context.Context, token string) {
 	defer t.Stop()
 	for s.ledger.AdminTokenSHA256() == "" {
 		if s.node.IsLeader() {
-			req := ledger.Request{Actor: "system", Commands: []ledger.Command{{Key: "admin-token/bootstrap", Body: &ledger.SetAdminToken{TokenSHA256: tokenHash(token)}}}}
+			// The bootstrap accounts and the session key come with the token, so a new
+			// cluster's first call already finds its accounts.
+			req := ledger.Request{Actor: "system", Commands: []ledger.Command{
+				{Key: "admin-token/bootstrap", Body: &ledger.SetAdminToken{TokenSHA256: tokenHash(token)}},
+				{Key: "accounts/bootstrap", Body: &ledger.BootstrapAccounts{}},
+				{Body: &ledger.SetSessionKey{Key: newSessionKey()}}}}
 			if _, _, err := s.prop.submit(ctx, req); err != nil {
 				s.log.Warn("installing admin token", "err", err)
 			}
@@ -86,9 +91,7 @@ func (s *Server) accessSetupLoop(ctx context.Context) {
 				cmds = append(cmds, ledger.Command{Key: "accounts/bootstrap", Body: &ledger.BootstrapAccounts{}})
 			}
 			if s.ledger.SessionKey() == nil {
-				var k [32]byte
-				_, _ = rand.Read(k[:])
-				cmds = append(cmds, ledger.Command{Body: &ledger.SetSessionKey{Key: hex.EncodeToString(k[:])}})
+				cmds = append(cmds, ledger.Command{Body: &ledger.SetSessionKey{Key: newSessionKey()}})
 			}
 			if res, _, err := s.prop.submit(ctx, ledger.Request{Actor: "system", Commands: cmds}); err != nil || res.Err != nil {
 				s.log.Warn("installing the bootstrap accounts and the session key", "err", err, "result", res.Err)
@@ -104,3 +107,9 @@ func (s *Server) accessSetupLoop(ctx context.Context) {
 
 // tokenInstallPoll is how often a node checks whether it leads yet.
 const tokenInstallPoll = 50 * time.Millisecond
+
+func newSessionKey() string {
+	var k [32]byte
+	_, _ = rand.Read(k[:])
+	return hex.EncodeToString(k[:])
+}

@@ -138,8 +138,8 @@ func TestLeaderKilledDuringImport(t *testing.T) {
 			t.Errorf("%s: verified head %s, cluster head %s", c.Nodes[n].ID, res.Msg.HeadHash, st.HeadHash)
 		}
 	}
-	// The events, the seed rows, and the admin token installed at bootstrap.
-	if got, want := len(refChain), total+len(seedCommands())+1; got != want {
+	// The events, the seed rows, the admin token and the bootstrap accounts (SPEC: Access).
+	if got, want := len(refChain), total+len(seedCommands())+2; got != want {
 		t.Errorf("%d line items, want %d", got, want)
 	}
 }
