@@ -23,12 +23,29 @@ for i in $(seq 1 50); do bin/ledgerctl verify >/dev/null 2>&1 && break; sleep 0.
 echo "== loading the demo data set (examples/demo) =="
 bin/ledgerctl import departments examples/demo/departments.csv
 bin/ledgerctl import providers examples/demo/providers.csv
+# One account per role (SPEC: Access), each with a token in $DATA/demo-tokens/ (mode 0600):
+# a demo convenience — a real deployment hands each token to its holder once.
+mkdir -p "$DATA/demo-tokens" && chmod 700 "$DATA/demo-tokens"
+demo_account() { # id role name [scope flag] [scope]
+  local id=$1 role=$2 name=$3; shift 3
+  bin/ledgerctl account add --id "$id" --role "$role" --name "$name" "$@" >/dev/null 2>&1 || true
+  if [ ! -s "$DATA/demo-tokens/$id.token" ]; then
+    (umask 077; bin/ledgerctl account token issue --id "$id" >"$DATA/demo-tokens/$id.token" 2>/dev/null)
+  fi
+}
+demo_account authority1 authority "运行管理单位 张工"
+demo_account supervisor1 supervisor "经信委 李处"
+demo_account finance1 finance "财政局 王科"
+demo_account auditor1 auditor "审计 赵工"
+demo_account edu-it department "教育局信息科" --department edu
+demo_account aliyun-am provider "阿里云客户经理" --provider aliyun
+as_role() { CLOUDLEDGER_TOKEN="$(cat "$DATA/demo-tokens/$1.token")" "${@:2}"; }
 bin/ledgerctl import projects examples/demo/projects.csv
 bin/ledgerctl import catalog examples/demo/catalog.csv
 bin/ledgerctl import evaluations examples/demo/evaluations.csv
 # The health commission's HIS expansion was approved by the supervisor (经信主管部门). A fixed
 # key makes re-running the demo a no-op.
-bin/ledgerctl --key demo/approval/health-vcpu approval grant --department health --class vcpu --ceiling 200 --ref '经信审〔2025〕12号'
+as_role supervisor1 bin/ledgerctl --key demo/approval/health-vcpu approval grant --department health --class vcpu --ceiling 200 --ref '经信审〔2025〕12号'
 # Expiries due by now (the demo year's test and dev resources) are written by the leader's tick.
 bin/ledgerctl import events examples/demo/events.csv
 bin/ledgerctl import projects examples/demo/projects-2026-adjust.csv
@@ -58,6 +75,9 @@ CloudLedger is running on $CLOUDLEDGER_SERVER (data in $DATA). In another termin
   bin/ledgerctl budget export --year 2026 --format xlsx -o budget-2026.xlsx
   bin/ledgerctl bands show
   bin/ledgerctl cluster status
+As another role (tokens of the demo accounts in $DATA/demo-tokens/):
+  CLOUDLEDGER_TOKEN=\$(cat $DATA/demo-tokens/edu-it.token) bin/ledgerctl charges --from 2026-03-01 --to 2026-03-31
+  CLOUDLEDGER_TOKEN=\$(cat $DATA/demo-tokens/auditor1.token) bin/ledgerctl access log --result denied
 Press Ctrl-C to stop.
 MSG
 wait $pid

@@ -1,0 +1,210 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
+	"github.com/cloudledger/cloudledger/internal/testport"
+	"github.com/cloudledger/cloudledger/ledger"
+)
+
+// fakeClock is the injected clock of every node of a test cluster.
+type fakeClock struct {
+	mu sync.Mutex
+	at time.Time
+}
+
+func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.at }
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.at = c.at.Add(d)
+	c.mu.Unlock()
+}
+
+const testToken = "credentials-test-token"
+
+// startThree starts three in-process nodes sharing one injected clock.
+func startThree(t *testing.T, clock *fakeClock) []*Server {
+	t.Helper()
+	var nodes []*Server
+	for i, id := range []string{"node1", "node2", "node3"} {
+		cfg := Config{DataDir: t.TempDir(), HTTPAddr: testport.Addr(t), RaftAddr: testport.Addr(t), NodeID: id, Token: testToken,
+			FastTimeouts: true, Now: clock.now, TickInterval: time.Hour}
+		if i > 0 {
+			cfg.Join = nodes[0].URL
+		}
+		s, err := Start(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		nodes = append(nodes, s)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for _, s := range nodes {
+		for s.ledger.AccountCount() == 0 || s.ledger.SessionKey() == nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s has no bootstrap accounts after 20 s", s.cfg.NodeID)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return nodes
+}
+
+func bearer[T any](m *T, tok string) *connect.Request[T] {
+	r := connect.NewRequest(m)
+	r.Header().Set("Authorization", "Bearer "+tok)
+	return r
+}
+
+func withSession[T any](m *T, ses string) *connect.Request[T] {
+	r := connect.NewRequest(m)
+	r.Header().Set("Authorization", "Session "+ses)
+	return r
+}
+
+// waitApplied waits until every node has applied what the first one has.
+func waitApplied(t *testing.T, nodes []*Server) {
+	t.Helper()
+	want := nodes[0].node.AppliedIndex()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, s := range nodes {
+		for s.node.AppliedIndex() < want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s applied %d, want %d", s.cfg.NodeID, s.node.AppliedIndex(), want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// Issue 11, must show 3 (SPEC: Access, credentials): on three nodes a token revoked through
+// one node is refused by every node; five failed sign-ins in a row lock the password on
+// every node for 30 minutes; a session is refused on every node after 30 minutes idle and
+// renewed by each call before that. The clock is injected, shared by the nodes.
+func TestCredentialsAcrossThreeNodes(t *testing.T) {
+	clock := &fakeClock{at: time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)}
+	nodes := startThree(t, clock)
+	ctx := context.Background()
+	acct := func(i int) cloudledgerv1connect.AccountServiceClient {
+		return cloudledgerv1connect.NewAccountServiceClient(http.DefaultClient, nodes[i].URL)
+	}
+	whoami := func(i int, req *connect.Request[v1.WhoAmIRequest]) error {
+		req.Header().Set(StaleHeader, "true") // answered by the node itself, not the leader
+		_, err := acct(i).WhoAmI(ctx, req)
+		return err
+	}
+
+	// A token issued through node2 works on every node; revoked through node3, none accepts it.
+	if _, err := acct(1).AddAccount(ctx, bearer(&v1.AddAccountRequest{Id: "fin1", Name: "财政局", Role: "finance"}, testToken)); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := acct(1).IssueToken(ctx, bearer(&v1.IssueTokenRequest{Account: "fin1"}, testToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitApplied(t, nodes)
+	for i := range nodes {
+		if err := whoami(i, bearer(&v1.WhoAmIRequest{}, tok.Msg.GetToken())); err != nil {
+			t.Fatalf("node%d refuses a token in force: %v", i+1, err)
+		}
+	}
+	if _, err := acct(2).RevokeToken(ctx, bearer(&v1.RevokeTokenRequest{Account: "fin1"}, testToken)); err != nil {
+		t.Fatal(err)
+	}
+	waitApplied(t, nodes)
+	for i := range nodes {
+		if err := whoami(i, bearer(&v1.WhoAmIRequest{}, tok.Msg.GetToken())); connect.CodeOf(err) != connect.CodeUnauthenticated {
+			t.Fatalf("node%d after the revocation: %v, want unauthenticated", i+1, err)
+		}
+	}
+
+	// Passwords: five failures in a row, through different nodes, lock it everywhere.
+	if _, err := acct(0).AddAccount(ctx, bearer(&v1.AddAccountRequest{Id: "sup1", Name: "经信委", Role: "supervisor"}, testToken)); err != nil {
+		t.Fatal(err)
+	}
+	const pw = "Jingxin-2026"
+	if _, err := acct(0).SetPassword(ctx, bearer(&v1.SetPasswordRequest{Account: "sup1", Password: "short"}, testToken)); connect.CodeOf(err) != connect.CodeFailedPrecondition {
+		t.Fatalf("a weak password: %v", err)
+	}
+	if _, err := acct(0).SetPassword(ctx, bearer(&v1.SetPasswordRequest{Account: "sup1", Password: pw}, testToken)); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < ledger.MaxFailedSignIns; i++ {
+		_, err := acct(i%3).SignIn(ctx, connect.NewRequest(&v1.SignInRequest{Account: "sup1", Password: "wrong-Password-1"}))
+		want := connect.CodeUnauthenticated
+		if err == nil || connect.CodeOf(err) != want {
+			t.Fatalf("failed sign-in %d: %v", i+1, err)
+		}
+	}
+	waitApplied(t, nodes)
+	for i := range nodes {
+		_, err := acct(i).SignIn(ctx, connect.NewRequest(&v1.SignInRequest{Account: "sup1", Password: pw}))
+		if !hasCode(err, "account_locked") {
+			t.Fatalf("node%d: the right password after 5 failures: %v, want account_locked", i+1, err)
+		}
+	}
+	clock.advance(ledger.LockoutDuration + time.Second)
+	ses, err := acct(1).SignIn(ctx, connect.NewRequest(&v1.SignInRequest{Account: "sup1", Password: pw}))
+	if err != nil {
+		t.Fatalf("sign-in after the lockout: %v", err)
+	}
+
+	// Sessions: valid on every node; each call renews it; idle past the limit, refused.
+	session := ses.Msg.GetSession()
+	for i := range nodes {
+		if err := whoami(i, withSession(&v1.WhoAmIRequest{}, session)); err != nil {
+			t.Fatalf("node%d refuses a fresh session: %v", i+1, err)
+		}
+	}
+	clock.advance(SessionIdle - time.Minute)
+	res, err := acct(2).WhoAmI(ctx, withSession(&v1.WhoAmIRequest{}, session))
+	if err != nil {
+		t.Fatalf("a session idle 29 minutes: %v", err)
+	}
+	renewed := res.Header().Get(SessionHeader)
+	if renewed == "" || renewed == session {
+		t.Fatal("the answer carries no renewed session")
+	}
+	clock.advance(2 * time.Minute) // 31 minutes after the first call, 2 after the renewal
+	for i := range nodes {
+		if err := whoami(i, withSession(&v1.WhoAmIRequest{}, session)); !hasCode(err, "session_expired") {
+			t.Fatalf("node%d: a session idle 31 minutes: %v, want session_expired", i+1, err)
+		}
+		if err := whoami(i, withSession(&v1.WhoAmIRequest{}, renewed)); err != nil {
+			t.Fatalf("node%d refuses the renewed session: %v", i+1, err)
+		}
+	}
+	clock.advance(SessionIdle + time.Second)
+	for i := range nodes {
+		if err := whoami(i, withSession(&v1.WhoAmIRequest{}, renewed)); !hasCode(err, "session_expired") {
+			t.Fatalf("node%d: the renewed session idle past the limit: %v, want session_expired", i+1, err)
+		}
+	}
+}
+
+func hasCode(err error, code string) bool {
+	var ce *connect.Error
+	if err == nil || !asConnect(err, &ce) {
+		return false
+	}
+	for _, d := range ce.Details() {
+		if m, e := d.Value(); e == nil {
+			if ed, ok := m.(*v1.ErrorDetail); ok && ed.GetCode() == code {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func asConnect(err error, target **connect.Error) bool { return errors.As(err, target) }
