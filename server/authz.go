@@ -50,7 +50,13 @@ var rules = map[string]rule{
 		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
 			return checkCommands(s, p, m.(*v1.ValidateImportRequest).GetCommands())
 		}},
-	cloudledgerv1connect.LedgerServiceQuotaOverrunsProcedure:    {roles: roles(ledger.RoleAuthority, ledger.RoleSupervisor, ledger.RoleAuditor, ledger.RoleDepartment)},
+	cloudledgerv1connect.LedgerServiceQuotaOverrunsProcedure: {roles: roles(ledger.RoleAuthority, ledger.RoleSupervisor, ledger.RoleAuditor, ledger.RoleDepartment),
+		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
+			return p.mayName(s, m.(*v1.QuotaOverrunsRequest).GetDepartment(), "", false)
+		},
+		target: func(m proto.Message) string {
+			return targetOf("department", m.(*v1.QuotaOverrunsRequest).GetDepartment())
+		}},
 	cloudledgerv1connect.LedgerServiceVerifyProcedure:           {roles: roles(ledger.RoleAuthority, ledger.RoleAuditor)},
 	cloudledgerv1connect.LedgerServiceListLineItemsProcedure:    {roles: roles(ledger.RoleAuthority, ledger.RoleAuditor, ledger.RoleDepartment, ledger.RoleProvider)},
 	cloudledgerv1connect.LedgerServiceCalendarDeadlineProcedure: {roles: everyone},

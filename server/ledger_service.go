@@ -117,8 +117,9 @@ func (h *ledgerService) QuotaOverruns(ctx context.Context, req *connect.Request[
 	rows := h.s.ledger.Overruns()
 	out := &v1.QuotaOverrunsResponse{AppliedIndex: h.s.ledger.AppliedIndex()}
 	p := principalOf(ctx)
+	only := req.Msg.GetDepartment()
 	for _, r := range rows {
-		if !p.sees(h.s, r.Department, "") {
+		if !p.sees(h.s, r.Department, "") || (only != "" && r.Department != only) {
 			continue
 		}
 		o := &v1.QuotaOverrun{Department: r.Department, DepartmentName: r.DepartmentName, QuotaClass: r.QuotaClass,

@@ -1746,6 +1746,7 @@ func (x *ValidateImportResponse) GetErrorsTruncated() bool {
 
 type QuotaOverrunsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
+	Department    string                 `protobuf:"bytes,1,opt,name=department,proto3" json:"department,omitempty"` // empty: every department the caller sees
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1778,6 +1779,13 @@ func (x *QuotaOverrunsRequest) ProtoReflect() protoreflect.Message {
 // Deprecated: Use QuotaOverrunsRequest.ProtoReflect.Descriptor instead.
 func (*QuotaOverrunsRequest) Descriptor() ([]byte, []int) {
 	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *QuotaOverrunsRequest) GetDepartment() string {
+	if x != nil {
+		return x.Department
+	}
+	return ""
 }
 
 type QuotaOverrun struct {
@@ -5025,8 +5033,11 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"duplicates\x18\x03 \x01(\x04R\n" +
 	"duplicates\x123\n" +
 	"\x06errors\x18\x04 \x03(\v2\x1b.cloudledger.v1.ErrorDetailR\x06errors\x12)\n" +
-	"\x10errors_truncated\x18\x05 \x01(\bR\x0ferrorsTruncated\"\x16\n" +
-	"\x14QuotaOverrunsRequest\"\x97\x02\n" +
+	"\x10errors_truncated\x18\x05 \x01(\bR\x0ferrorsTruncated\"6\n" +
+	"\x14QuotaOverrunsRequest\x12\x1e\n" +
+	"\n" +
+	"department\x18\x01 \x01(\tR\n" +
+	"department\"\x97\x02\n" +
 	"\fQuotaOverrun\x12\x1e\n" +
 	"\n" +
 	"department\x18\x01 \x01(\tR\n" +
