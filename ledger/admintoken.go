@@ -9,8 +9,26 @@ import (
 // TypeSetAdminToken replaces the SHA-256 of the admin token every node checks requests against.
 const TypeSetAdminToken CommandType = 9
 
+// TypeInstallAdminToken installs it as bookkeeping, without a line item: a new cluster's
+// bootstrap uses it, so that no hash of a credential is in the chain (SPEC: Access). Ledgers
+// bootstrapped before keep their SetAdminToken line item; history is never rewritten.
+const TypeInstallAdminToken CommandType = 29
+
 func init() {
 	register(TypeSetAdminToken, "admin_token", writesLineItem, func() Body { return new(SetAdminToken) })
+	register(TypeInstallAdminToken, "admin_token_secret", noLineItem, func() Body { return new(InstallAdminToken) })
+}
+
+// InstallAdminToken is SetAdminToken as bookkeeping.
+type InstallAdminToken struct{ SetAdminToken }
+
+func (*InstallAdminToken) Type() CommandType { return TypeInstallAdminToken }
+
+func (b *InstallAdminToken) apply(t *txn, ctx applyContext) *Error {
+	if err := b.SetAdminToken.apply(t, ctx); err != errUnchanged {
+		return err
+	}
+	return nil
 }
 
 // SetAdminToken replaces the SHA-256 of the admin token every node checks requests against.

@@ -62,7 +62,7 @@ func (s *Server) installTokenLoop(ctx context.Context, token string) {
 			// The bootstrap accounts and the session key come with the token, so a new
 			// cluster's first call already finds its accounts.
 			req := ledger.Request{Actor: "system", Commands: []ledger.Command{
-				{Key: "admin-token/bootstrap", Body: &ledger.SetAdminToken{TokenSHA256: tokenHash(token)}},
+				{Body: &ledger.InstallAdminToken{SetAdminToken: ledger.SetAdminToken{TokenSHA256: tokenHash(token)}}},
 				{Key: "accounts/bootstrap", Body: &ledger.BootstrapAccounts{}},
 				{Body: &ledger.SetSessionKey{Key: newSessionKey()}}}}
 			if _, _, err := s.prop.submit(ctx, req); err != nil {
