@@ -216,3 +216,39 @@ func combine(x, y result) result {
 	return result{name: x.name + " (2 runs)", items: x.items + y.items, elapsed: x.elapsed + y.elapsed,
 		latencies: append(append([]time.Duration(nil), x.latencies...), y.latencies...)}
 }
+
+// BenchmarkAccessControl is issue 11's ratio: 64 single-item writers through the API with
+// authorization and the access trail on (the ledgerd every build makes) against the same
+// load in the same run on a binary built with -tags benchnoaccess (both off). Two rounds in
+// opposite order (on, off, off, on); the ratio is of the rounds' sums. Target ≥ 0.9.
+func BenchmarkAccessControl(b *testing.B) {
+	ctx := context.Background()
+	load := func(name, tags string) result {
+		c := testcluster.Start(b, 3, testcluster.Options{SnapshotThreshold: 1 << 20, TrailingLogs: 1 << 20, BuildTags: tags})
+		defer c.StopAll()
+		lead := c.WaitLeader(20 * time.Second)
+		cl := testcluster.NewClient(c.HTTP, lead.URL)
+		if _, err := cl.Submit(ctx, seed()); err != nil {
+			b.Fatal(err)
+		}
+		r, err := drive(name+": 64 writers × 1 item", singleWriters, singleItems, 1, func(i int) error {
+			_, err := cl.Submit(ctx, []*v1.Command{event(i)})
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		st := c.WaitConverged(120 * time.Second)
+		fmt.Fprintf(os.Stdout, "%s converged: %d line items on every node\n", name, st.LineItems)
+		return r
+	}
+	on := load("access control on", "")
+	off := load("access control off", "benchnoaccess")
+	off2 := load("access control off", "benchnoaccess")
+	on2 := load("access control on", "")
+	fmt.Fprintf(os.Stdout, "rounds: on %.0f and %.0f items/s, off %.0f and %.0f items/s\n", on.rate(), on2.rate(), off.rate(), off2.rate())
+	on, off = combine(on, on2), combine(off, off2)
+	report(b, []result{on, off}, map[string]result{on.name: off, off.name: off})
+	fmt.Fprintf(os.Stdout, "authorization and access trail on ÷ off, 64 writers × 1 item: %.2f\n", on.rate()/off.rate())
+	b.ReportMetric(on.rate()/off.rate(), "access-ratio")
+}

@@ -35,16 +35,19 @@ var (
 )
 
 // Binary builds cmd/ledgerd once per test process.
-func Binary(tb testing.TB) string { return buildCommand(tb, "ledgerd") }
+func Binary(tb testing.TB) string { return buildCommand(tb, "ledgerd", "") }
+
+// BinaryWithTags builds cmd/ledgerd with build tags (benchmark baselines).
+func BinaryWithTags(tb testing.TB, tags string) string { return buildCommand(tb, "ledgerd", tags) }
 
 // CtlBinary builds cmd/ledgerctl once per test process.
-func CtlBinary(tb testing.TB) string { return buildCommand(tb, "ledgerctl") }
+func CtlBinary(tb testing.TB) string { return buildCommand(tb, "ledgerctl", "") }
 
-func buildCommand(tb testing.TB, name string) string {
+func buildCommand(tb testing.TB, name, tags string) string {
 	tb.Helper()
 	buildMu.Lock()
 	defer buildMu.Unlock()
-	if p, ok := built[name]; ok {
+	if p, ok := built[name+"/"+tags]; ok {
 		return p
 	}
 	dir, err := os.MkdirTemp("", name+"-bin-")
@@ -52,13 +55,13 @@ func buildCommand(tb testing.TB, name string) string {
 		tb.Fatal(err)
 	}
 	path := filepath.Join(dir, name)
-	cmd := exec.Command("go", "build", "-o", path, "./cmd/"+name)
+	cmd := exec.Command("go", "build", "-tags", tags, "-o", path, "./cmd/"+name)
 	cmd.Dir = RepoRoot()
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		tb.Fatalf("go build %s: %v\n%s", name, err, out)
 	}
-	built[name] = path
+	built[name+"/"+tags] = path
 	return path
 }
 
@@ -76,6 +79,8 @@ type Options struct {
 	// OperatorTLS runs the API over TLS and Raft with the operator's PKI: a CA of the
 	// test's (CAFile) and a certificate per node, as `ledgerctl certs` makes them.
 	OperatorTLS bool
+	// BuildTags builds the nodes' binary with these tags (benchmark baselines).
+	BuildTags string
 }
 
 // Node is one ledgerd process.
@@ -106,7 +111,7 @@ type Cluster struct {
 // Start starts n nodes: the first bootstraps, the others join it.
 func Start(tb testing.TB, n int, opts Options) *Cluster {
 	tb.Helper()
-	c := &Cluster{tb: tb, bin: Binary(tb), dir: tb.TempDir(), opts: opts,
+	c := &Cluster{tb: tb, bin: BinaryWithTags(tb, opts.BuildTags), dir: tb.TempDir(), opts: opts,
 		HTTP: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}}
 	tb.Cleanup(c.StopAll)
 	if opts.OperatorTLS {
