@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
 
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
@@ -189,6 +191,29 @@ func TestCredentialsAcrossThreeNodes(t *testing.T) {
 		if err := whoami(i, withSession(&v1.WhoAmIRequest{}, renewed)); !hasCode(err, "session_expired") {
 			t.Fatalf("node%d: the renewed session idle past the limit: %v, want session_expired", i+1, err)
 		}
+	}
+
+	// A TOTP second factor (RFC 6238): the password alone is not enough, a wrong code fails.
+	set, err := acct(0).SetPassword(ctx, bearer(&v1.SetPasswordRequest{Account: "sup1", Password: pw, Totp: true}, testToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := otp.NewKeyFromURL(set.Msg.GetTotpUrl())
+	if err != nil {
+		t.Fatalf("TOTP URL %q: %v", set.Msg.GetTotpUrl(), err)
+	}
+	if _, err := acct(1).SignIn(ctx, connect.NewRequest(&v1.SignInRequest{Account: "sup1", Password: pw})); !hasCode(err, "totp_required") {
+		t.Fatalf("sign-in without the code: %v, want totp_required", err)
+	}
+	if _, err := acct(1).SignIn(ctx, connect.NewRequest(&v1.SignInRequest{Account: "sup1", Password: pw, TotpCode: "000000"})); connect.CodeOf(err) != connect.CodeUnauthenticated {
+		t.Fatalf("sign-in with a wrong code: %v", err)
+	}
+	code, err := totp.GenerateCode(key.Secret(), time.Now()) // TOTP runs on the wall clock
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := acct(2).SignIn(ctx, connect.NewRequest(&v1.SignInRequest{Account: "sup1", Password: pw, TotpCode: code})); err != nil {
+		t.Fatalf("sign-in with the code: %v", err)
 	}
 }
 
