@@ -146,7 +146,7 @@ var (
 )
 
 // apply enforces SPEC: Ledger and Quota for one resource operation.
-func (e *Event) apply(t *txn, _ applyContext) *Error {
+func (e *Event) apply(t *txn, ctx applyContext) *Error {
 	if t.isClosed(calendar.MonthOf(calendar.DateOf(e.Time))) {
 		return Errf(errcode.PeriodClosed, "time", "%s falls in closed month %s", e.Time.Format(time.RFC3339), calendar.MonthOf(calendar.DateOf(e.Time)))
 	}
@@ -154,11 +154,11 @@ func (e *Event) apply(t *txn, _ applyContext) *Error {
 	case OpAllocate:
 		return t.applyAllocate(e)
 	case OpExpand, OpReduce, OpReclaim:
-		return t.applyChange(e)
+		return t.applyChange(e, ctx.rules)
 	case OpUsage:
 		return t.applyUsage(e)
 	case OpExtend:
-		return t.applyExtend(e)
+		return t.applyExtend(e, ctx.rules)
 	}
 	return Errf(errcode.InvalidValue, "op", "unknown op %q", e.Op)
 }
@@ -282,22 +282,25 @@ func (t *txn) checkQuota(r *Resource, delta decimal.Decimal, at time.Time) *Erro
 	return nil
 }
 
-// openResource finds an open allocation-billed resource for an op at time at.
-func (t *txn) openResource(e *Event) (*Resource, *Error) {
+// openResource finds the allocation-billed resource an op at e.Time changes: an open one,
+// or by version 3's rules one closed by its expiry if the op is dated before the expiry
+// (late history: SPEC's expire is effective at the expiry itself, whenever it was written).
+// late reports the second case.
+func (t *txn) openResource(e *Event, rl rules) (r *Resource, late bool, err *Error) {
 	r, ok := t.resources.get(e.Resource)
 	if !ok {
-		return nil, Errf(errcode.UnknownResource, "resource", "unknown resource %q", e.Resource)
-	}
-	if r.Closed {
-		return nil, Errf(errcode.ResourceClosed, "resource", "resource %q was reclaimed or expired", e.Resource)
+		return nil, false, Errf(errcode.UnknownResource, "resource", "unknown resource %q", e.Resource)
 	}
 	if !r.Expires.IsZero() && !e.Time.Before(r.Expires) {
-		return nil, Errf(errcode.ResourceExpired, "resource", "resource %q expired at %s", e.Resource, r.Expires.Format(time.RFC3339))
+		return nil, false, Errf(errcode.ResourceExpired, "resource", "resource %q expired at %s", e.Resource, r.Expires.Format(time.RFC3339))
+	}
+	if r.Closed && !(rl.lateHistory && r.Expired) {
+		return nil, false, Errf(errcode.ResourceClosed, "resource", "resource %q was reclaimed or expired", e.Resource)
 	}
 	if err := matches(r, e); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return r, nil
+	return r, r.Closed, nil
 }
 
 // matches checks that the optional descriptive columns of an event agree with the resource.
@@ -313,8 +316,8 @@ func matches(r *Resource, e *Event) *Error {
 	return nil
 }
 
-func (t *txn) applyChange(e *Event) *Error {
-	r, err := t.openResource(e)
+func (t *txn) applyChange(e *Event, rl rules) *Error {
+	r, late, err := t.openResource(e, rl)
 	if err != nil {
 		return err
 	}
@@ -326,6 +329,12 @@ func (t *txn) applyChange(e *Event) *Error {
 	}
 	n := *r
 	n.LastTime = e.Time
+	// held is what the resource holds when the op takes effect: now, or until its expiry
+	// for a late op on an expired resource (which holds nothing now).
+	held := r.Quantity
+	if late {
+		held = r.HeldAtExpiry
+	}
 	var delta decimal.Decimal
 	switch e.Op {
 	case OpExpand:
@@ -333,19 +342,26 @@ func (t *txn) applyChange(e *Event) *Error {
 		if err := checkContract(prov, e.Time); err != nil {
 			return err
 		}
+		// A late expand is checked against what the department holds when it arrives,
+		// plus the expansion (README: late history and quotas).
 		if err := t.checkQuota(r, e.Quantity, e.Time); err != nil {
 			return err
 		}
 		delta = e.Quantity
 	case OpReduce:
-		if e.Quantity.GreaterThan(r.Quantity) {
-			return Errf(errcode.BelowZero, "quantity", "resource %q holds %s; reducing by %s would go below zero", r.ID, r.Quantity, e.Quantity)
+		if e.Quantity.GreaterThan(held) {
+			return Errf(errcode.BelowZero, "quantity", "resource %q holds %s; reducing by %s would go below zero", r.ID, held, e.Quantity)
 		}
 		delta = e.Quantity.Neg()
 	case OpReclaim:
-		delta = r.Quantity.Neg()
-		n.Closed = true
+		delta = held.Neg()
+		n.Closed, n.Expired = true, false
 		t.timeLimited.put(r.ID, time.Time{})
+	}
+	if late {
+		n.HeldAtExpiry = held.Add(delta) // nothing held now changes
+		t.resources.put(n.ID, &n)
+		return nil
 	}
 	n.Quantity = r.Quantity.Add(delta)
 	t.resources.put(n.ID, &n)
@@ -386,8 +402,8 @@ func (t *txn) applyUsage(e *Event) *Error {
 
 // applyExtend enforces SH 23–24 as SPEC states them: requested at least 15 working days
 // before the current expiry, moving it by at most the kind's maximum duration.
-func (t *txn) applyExtend(e *Event) *Error {
-	r, err := t.openResource(e)
+func (t *txn) applyExtend(e *Event, rl rules) *Error {
+	r, late, err := t.openResource(e, rl)
 	if err != nil {
 		return err
 	}
@@ -415,6 +431,13 @@ func (t *txn) applyExtend(e *Event) *Error {
 	}
 	n := *r
 	n.Expires = e.Expires
+	if late {
+		// An extension asked in time but delivered after the expire was written re-opens
+		// the resource: it never stopped. Its expire line item no longer counts (rating
+		// reads only the expire at the final expiry); the next tick writes the new one.
+		n.Closed, n.Expired, n.Quantity, n.HeldAtExpiry = false, false, r.HeldAtExpiry, decimal.Zero
+		t.addHeld(&n, n.Quantity)
+	}
 	t.resources.put(n.ID, &n)
 	t.timeLimited.put(n.ID, n.Expires)
 	return nil

@@ -16,11 +16,12 @@ import (
 
 // fixture is a ledger on disk with a Raft index of its own, fed proposals like raftnode would.
 type fixture struct {
-	t     *testing.T
-	l     *Ledger
-	index uint64
-	now   time.Time // the "leader clock" stamped on proposals
-	n     int       // key counter
+	t       *testing.T
+	l       *Ledger
+	index   uint64
+	now     time.Time // the "leader clock" stamped on proposals
+	n       int       // key counter
+	version uint8     // proposal version written (0: the current one)
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -61,6 +62,9 @@ func (f *fixture) propose(cmds ...Command) RequestResult {
 	f.t.Helper()
 	f.index++
 	data := EncodeProposal(&Proposal{RecordedAt: f.now, Requests: []Request{{Actor: "test", Commands: cmds}}})
+	if f.version != 0 {
+		data[0] = f.version // as a binary of that version wrote it
+	}
 	res := f.l.ApplyBatch([]Entry{{Index: f.index, Data: data}})[0].(*ProposalResult)
 	if res.Err != nil {
 		f.t.Fatalf("proposal rejected: %v", res.Err)

@@ -49,7 +49,7 @@ func (b *ClosePeriod) apply(t *txn, ctx applyContext) *Error {
 		return errUnchanged
 	}
 	// Write the month's due expiries before it closes, so none lands in a closed month later.
-	t.expireDue(ctx.recordedAt, ctx.raftIndex)
+	t.expireDue(ctx.recordedAt, ctx.raftIndex, ctx.rules)
 	t.closed.put(b.Month, true)
 	return nil
 }

@@ -26,6 +26,10 @@ func encodeResource(r *Resource) []byte {
 	e.tm(r.LastTime)
 	e.tm(r.Expires)
 	e.boolean(r.Closed)
+	if r.Expired { // written only then, so resources stored before keep their encoding
+		e.boolean(true)
+		e.dec(r.HeldAtExpiry)
+	}
 	return e.b
 }
 
@@ -39,6 +43,10 @@ func decodeResource(p []byte) (*Resource, error) {
 	r.Quantity = d.dec()
 	r.Opened, r.LastTime, r.Expires = d.tm(), d.tm(), d.tm()
 	r.Closed = d.boolean()
+	if d.err == nil && len(d.b) > 0 {
+		r.Expired = d.boolean()
+		r.HeldAtExpiry = d.dec()
+	}
 	d.done()
 	if d.err != nil {
 		return nil, d.err

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -243,9 +244,10 @@ func TestTickWritesExpireAtExpiry(t *testing.T) {
 	if ev.Op != OpExpire || !ev.Time.Equal(endOf("2026-03-10")) || !ev.Quantity.Equal(dec("100")) {
 		t.Fatalf("expire item %+v", ev)
 	}
-	// The quota room came back; an op on the expired resource is refused.
+	// The quota room came back; an op dated after the expiry is refused (one dated before
+	// it is late history: TestLateHistoryAfterTheExpireIsWritten).
 	f.ok(alloc("vm2", "ecs.vcpu", KindStandard, "100", time.Time{}))
-	f.reject(errcode.ResourceClosed, change(OpReduce, "t1", "1", "2026-03-05T00:00:00+08:00"))
+	f.reject(errcode.ResourceExpired, change(OpReduce, "t1", "1", "2026-03-11T00:00:00+08:00"))
 	// A second tick has nothing to do.
 	f.propose(Command{Body: &Tick{}})
 	if f.l.Head().Seq != before+2 {
@@ -422,4 +424,81 @@ func month(s string) calendarMonth {
 		panic(err)
 	}
 	return m
+}
+
+// Issue 12, item 1 (SPEC.md, Ledger: an expire "is effective at the expiry itself, so a
+// ledger fed history in bulk rates exactly like one that lived through it"): an operation
+// dated before a resource's expiry is accepted after the tick wrote the expire, while its
+// month is open; version 2's entries keep refusing it, so old logs replay as they did.
+func TestLateHistoryAfterTheExpireIsWritten(t *testing.T) {
+	for _, version := range []uint8{2, proposalVersion} {
+		f := newFixture(t)
+		f.version = version
+		f.seed()
+		f.ok(alloc("t1", "ecs.vcpu", KindTest, "100", endOf("2026-03-20")))
+		f.now = at("2026-11-20T12:00:00+08:00") // a restarted node or a new leader ticks at once
+		f.propose(Command{Body: &Tick{}})
+		if _, ok := f.l.LineItemByKey("expire/t1"); !ok {
+			t.Fatal("no expire line item")
+		}
+		late := change(OpReduce, "t1", "30", "2026-03-09T10:00:00+08:00")
+		if version == 2 {
+			f.reject(errcode.ResourceClosed, late)
+			continue
+		}
+		f.ok(late)
+		r, _ := f.l.Resource("t1")
+		if !r.Closed || !r.Expired || !r.HeldAtExpiry.Equal(dec("70")) || !r.Quantity.IsZero() {
+			t.Fatalf("after the late reduce: %+v", r)
+		}
+		f.reject(errcode.BelowZero, change(OpReduce, "t1", "71", "2026-03-10T10:00:00+08:00"))
+		f.reject(errcode.OutOfOrder, change(OpReduce, "t1", "1", "2026-03-08T10:00:00+08:00"))
+		f.reject(errcode.ResourceExpired, change(OpReduce, "t1", "1", "2026-03-21T00:00:00+08:00"))
+		// Rating reads the operations by effective time: the late reduce before the expire.
+		v, err := f.l.View(ViewFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ops []Op
+		for _, h := range v.Resources {
+			if h.ID == "t1" {
+				for _, op := range h.Ops {
+					ops = append(ops, op.Op)
+				}
+			}
+		}
+		if fmt.Sprint(ops) != "[allocate reduce expire]" {
+			t.Fatalf("t1's operations in rating order: %v", ops)
+		}
+		// A late reclaim ends it for good.
+		f.ok(&Event{Op: OpReclaim, Time: at("2026-03-12T10:00:00+08:00"), Resource: "t1"})
+		f.reject(errcode.ResourceClosed, change(OpReduce, "t1", "1", "2026-03-13T10:00:00+08:00"))
+	}
+}
+
+// A late extension (asked in time, delivered after the expire was written) re-opens the
+// resource; the earlier expire no longer counts and the next tick writes the new one.
+func TestLateExtensionReopens(t *testing.T) {
+	f := newFixture(t)
+	f.seed()
+	f.ok(alloc("tmp", "ecs.vcpu", KindTemporary, "10", endOf("2026-05-31")))
+	f.now = at("2026-11-20T12:00:00+08:00")
+	f.propose(Command{Body: &Tick{}})
+	f.ok(&Event{Op: OpExtend, Time: at("2026-04-01T10:00:00+08:00"), Resource: "tmp", Expires: endOf("2026-07-31")})
+	r, _ := f.l.Resource("tmp")
+	if r.Closed || !r.Quantity.Equal(dec("10")) || !r.Expires.Equal(endOf("2026-07-31")) {
+		t.Fatalf("after the late extension: %+v", r)
+	}
+	f.propose(Command{Body: &Tick{}})
+	if _, ok := f.l.LineItemByKey("expire/tmp/" + endOf("2026-07-31").UTC().Format(time.RFC3339)); !ok {
+		t.Fatal("no second expire line item")
+	}
+	v, _ := f.l.View(ViewFilter{})
+	for _, h := range v.Resources {
+		if h.ID == "tmp" {
+			if len(h.Ops) != 2 || h.Ops[1].Op != OpExpire || !h.Ops[1].Time.Equal(endOf("2026-07-31")) {
+				t.Fatalf("tmp's operations: %+v (the first expire must be void)", h.Ops)
+			}
+		}
+	}
 }

@@ -28,14 +28,18 @@ func (*Tick) validate(rl rules) *Error { return nil }
 // apply expires what is due. Only an explicit tick (or a month close) expires resources, never
 // an ordinary write: a bulk import of history must not see its resources expire between batches.
 func (*Tick) apply(t *txn, ctx applyContext) *Error {
-	t.expireDue(ctx.recordedAt, ctx.raftIndex)
+	t.expireDue(ctx.recordedAt, ctx.raftIndex, ctx.rules)
 	return nil
 }
 
 // expireDue writes an expire line item for every open time-limited resource whose expiry
 // is at or before now, in (expiry, resource) order. The item's effective time is the expiry
 // itself (SPEC: Ledger), so when it is written does not change rating.
-func (t *txn) expireDue(now time.Time, raftIndex uint64) int {
+//
+// By version 3's rules the resource keeps its last operation time and what it held (an
+// operation dated before the expiry may still arrive: late history); a second expire of a
+// resource (re-opened by a late extension) has the expiry in its key.
+func (t *txn) expireDue(now time.Time, raftIndex uint64, rl rules) int {
 	type due struct {
 		id string
 		at time.Time
@@ -64,13 +68,21 @@ func (t *txn) expireDue(now time.Time, raftIndex uint64) int {
 		n := *r
 		n.Closed = true
 		n.Quantity = decimal.Zero
-		n.LastTime = r.Expires
+		key := "expire/" + r.ID
+		if rl.lateHistory {
+			n.Expired, n.HeldAtExpiry = true, r.Quantity
+			if _, _, used := t.lookupKey(key); used { // expiring again after a late extension
+				key += "/" + r.Expires.UTC().Format(time.RFC3339)
+			}
+		} else {
+			n.LastTime = r.Expires
+		}
 		t.resources.put(n.ID, &n)
 		t.addHeld(r, r.Quantity.Neg())
 		t.timeLimited.put(n.ID, time.Time{})
 		body := &Event{Op: OpExpire, Time: r.Expires, Department: r.Department, Project: r.Project, Provider: r.Provider,
 			Resource: r.ID, Item: r.Item, Kind: r.Kind, Quantity: r.Quantity}
-		t.appendItem("expire/"+r.ID, "system", now, raftIndex, body)
+		t.appendItem(key, "system", now, raftIndex, body)
 	}
 	return len(list)
 }

@@ -115,6 +115,11 @@ type Resource struct {
 	LastTime   time.Time       `json:"last_time"`         // effective time of the latest op
 	Expires    time.Time       `json:"expires,omitempty"` // zero: not time-limited
 	Closed     bool            `json:"closed,omitempty"`
+	// Expired (version 3 on) marks a resource closed by its expiry rather than reclaimed:
+	// an operation dated before the expiry may still arrive (late history), against
+	// HeldAtExpiry, what it held until the expiry as the ledger knows it so far.
+	Expired      bool            `json:"expired,omitempty"`
+	HeldAtExpiry decimal.Decimal `json:"held_at_expiry,omitzero"`
 }
 
 // countsTowardQuota reports whether a kind is part of A in SPEC's Quota rule.

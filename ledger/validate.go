@@ -43,17 +43,26 @@ type rules struct {
 	// overrides), line and paragraph separators and every space, so that two ids cannot look
 	// the same in a statement; names and other text refuse C0 and C1 controls.
 	strictText bool
+	// lateHistory (version 3 on; issue 12): an operation dated before a resource's expiry is
+	// accepted while its month is open even after the expire line item was written, and the
+	// expire no longer moves the resource's last operation time (see event.go, tick.go).
+	lateHistory bool
 }
 
-// Rules by proposal version: 1 before the stricter characters of issue 10, 2 since.
+// Rules by proposal version: 1 before the stricter characters of issue 10, 2 since, 3 with
+// late history.
 var (
 	rulesV1      = rules{}
-	currentRules = rules{strictText: true}
+	rulesV2      = rules{strictText: true}
+	currentRules = rules{strictText: true, lateHistory: true}
 )
 
 func rulesFor(version uint8) rules {
-	if version < 2 {
+	switch {
+	case version < 2:
 		return rulesV1
+	case version < 3:
+		return rulesV2
 	}
 	return currentRules
 }

@@ -111,6 +111,7 @@ func (l *Ledger) View(f ViewFilter) (*View, error) {
 func readResourceHistories(tx *bolt.Tx, f ViewFilter) ([]*ResourceHistory, error) {
 	byID := map[string]*ResourceHistory{}
 	skipped := map[string]bool{} // resources the filter leaves out
+	unordered := map[*ResourceHistory]bool{}
 	var rd ratingEventReader
 	c := tx.Bucket(bucketLineItems).Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -155,10 +156,24 @@ func readResourceHistories(tx *bolt.Tx, f ViewFilter) ([]*ResourceHistory, error
 		if err != nil {
 			return nil, fmt.Errorf("line item %x: %w", k, err)
 		}
+		if n := len(h.Ops); n > 0 && e.time.Before(h.Ops[n-1].Time) {
+			unordered[h] = true
+		}
 		h.Ops = append(h.Ops, ResourceOp{Time: e.time, Op: e.ratingOp, Quantity: q})
 	}
 	out := make([]*ResourceHistory, 0, len(byID))
 	for _, h := range byID {
+		if unordered[h] {
+			// Late history (issue 12): an operation dated before an expire written earlier.
+			// Rating takes operations by their effective time; those of one instant keep
+			// their chain order.
+			slices.SortStableFunc(h.Ops, func(a, b ResourceOp) int { return a.Time.Compare(b.Time) })
+		}
+		h.Ops = slices.DeleteFunc(h.Ops, func(op ResourceOp) bool {
+			// An expire counts only at the resource's final expiry: one written before a
+			// late extension re-opened the resource is void.
+			return op.Op == OpExpire && !op.Time.Equal(h.Expires)
+		})
 		out = append(out, h)
 	}
 	slices.SortFunc(out, func(a, b *ResourceHistory) int { return strings.Compare(a.ID, b.ID) })
