@@ -114,8 +114,8 @@ func (r *rater) rateResource(h *ledger.ResourceHistory) {
 }
 
 // EffectiveOps is the resource's operations, closed at its expiry when the expire line item is
-// not written yet: the ledger writes it at the leader's next tick (after an import has been
-// quiet), with the expiry as its effective time, and rating must not depend on when that
+// not written yet: the ledger writes it at the leader's next tick, with the expiry as its
+// effective time, and rating must not depend on when that
 // happens (SPEC: Ledger, expire). The ledger refuses changes at or after the expiry, so the
 // expiry comes after every operation. Use it wherever quantities held are read (HeldAt).
 func EffectiveOps(h *ledger.ResourceHistory) []ledger.ResourceOp {

@@ -19,12 +19,8 @@ func (s *Server) leaderLoop(ctx context.Context) {
 		if !s.node.IsLeader() {
 			return
 		}
-		// An import of history sent in several requests must not see its resources expire
-		// between them (an expand dated before the expiry would then be refused), so expiry
-		// ticks wait until imports have been quiet for ImportQuietPeriod.
-		if time.Since(time.Unix(0, s.lastImport.Load())) < ImportQuietPeriod {
-			return
-		}
+		// No waiting for imports to be quiet: an operation dated before an expiry is
+		// accepted after the expire was written (late history, ledger version 3).
 		if next := s.ledger.NextExpiry(); !next.IsZero() && !next.After(s.cfg.Now()) {
 			if _, _, err := s.prop.submit(ctx, ledger.Request{Actor: "system", Commands: []ledger.Command{{Body: &ledger.Tick{}}}}); err != nil {
 				s.log.Warn("expiry tick", "err", err)
@@ -46,12 +42,6 @@ func every(ctx context.Context, interval time.Duration, fn func()) {
 		}
 	}
 }
-
-// ImportQuietPeriod is how long expiry ticks wait after the last import activity.
-const ImportQuietPeriod = 30 * time.Second
-
-// markImport notes import activity (a validation, or a request of many commands).
-func (s *Server) markImport() { s.lastImport.Store(time.Now().UnixNano()) }
 
 // FlushInterval is how often applied line items are committed to the bbolt state file
 // (one transaction and fsync for everything applied since the last flush; the Raft log

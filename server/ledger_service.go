@@ -31,9 +31,6 @@ func (h *ledgerService) Submit(ctx context.Context, req *connect.Request[v1.Subm
 	if len(cmds) > ledger.MaxCommandsPerBatch {
 		return nil, detailError(errcode.Errf(errcode.RequestTooLarge, "commands", "%d commands; at most %d per request", len(cmds), ledger.MaxCommandsPerBatch), 0)
 	}
-	if len(cmds) >= importBatchHint {
-		h.s.markImport()
-	}
 	lr := ledger.Request{Actor: actorOf(ctx), Commands: make([]ledger.Command, len(cmds))}
 	for i, c := range cmds {
 		lc, err := apimap.Command(c)
@@ -61,9 +58,6 @@ func (h *ledgerService) Submit(ctx context.Context, req *connect.Request[v1.Subm
 	return connect.NewResponse(out), nil
 }
 
-// importBatchHint: a request this large is taken for part of an import.
-const importBatchHint = 100
-
 // maxReportedErrors bounds the rows a validation reports; the count is still exact.
 const maxReportedErrors = 10_000
 
@@ -71,7 +65,6 @@ func (h *ledgerService) ValidateImport(ctx context.Context, stream *connect.Clie
 	if err := h.s.readBarrier(ctx, stream.RequestHeader()); err != nil {
 		return nil, toConnect(err)
 	}
-	h.s.markImport()
 	dry := h.s.ledger.NewDryRun()
 	out := &v1.ValidateImportResponse{}
 	now := h.s.cfg.Now()

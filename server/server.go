@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -77,9 +76,6 @@ type Server struct {
 	wg          sync.WaitGroup
 	closeMu     sync.Mutex
 	closed      bool
-	// lastImport is when an import last validated or submitted a batch (Unix nanoseconds);
-	// ticks wait while one is running (see leaderLoop).
-	lastImport atomic.Int64
 	// URL is the base URL this node serves the API on.
 	URL string
 }
