@@ -66,6 +66,9 @@ type PartitionStatus struct {
 	NextOffset int64  `json:"next_offset"`
 	Stopped    bool   `json:"stopped"`
 	Error      string `json:"error,omitempty"`
+	// Lag is the records of the partition after NextOffset as of the last fetch (-1: not
+	// known yet).
+	Lag int64 `json:"lag"`
 }
 
 // Bridge runs ingestion and export while this node leads.
@@ -135,13 +138,21 @@ func (b *Bridge) setStatus(p int, next int64, err error) {
 	defer b.mu.Unlock()
 	s := b.status[p]
 	if s == nil {
-		s = &PartitionStatus{Partition: p}
+		s = &PartitionStatus{Partition: p, Lag: -1}
 		b.status[p] = s
 	}
 	s.NextOffset = next
 	s.Stopped, s.Error = err != nil, ""
 	if err != nil {
 		s.Error = err.Error()
+	}
+}
+
+func (b *Bridge) setLag(p int, lag int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s := b.status[p]; s != nil {
+		s.Lag = lag
 	}
 }
 

@@ -115,6 +115,7 @@ func (b *Bridge) consumeUntilGap(ctx context.Context, p int) (int64, bool) {
 		RecordsHandled.Add(int64(len(cmd.Records)))
 		next = cmd.Next
 		b.setStatus(p, next, nil)
+		b.setLag(p, r.Lag())
 	}
 	return next, false
 }

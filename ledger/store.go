@@ -260,6 +260,13 @@ func (l *Ledger) storedKey(k string) (keyRecord, bool) {
 	return rec, found
 }
 
+// FlushedIndex is the last applied index already in bbolt.
+func (l *Ledger) FlushedIndex() uint64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.flushed
+}
+
 func (l *Ledger) AppliedIndex() uint64 {
 	l.mu.RLock()
 	defer l.mu.RUnlock()

@@ -411,3 +411,21 @@ func (n *Node) refreshMembers() {
 	}
 	n.stream.setMembers(m)
 }
+
+// Ready reports why this node should not take traffic, or nil: a leader must be known, a
+// follower must have heard from it within maxContact, and the node must have applied what
+// it knows to be committed, within maxLag entries (the load balancer's /readyz).
+func (n *Node) Ready(maxLag uint64, maxContact time.Duration) error {
+	if id, _, _ := n.Leader(); id == "" {
+		return errors.New("no leader known")
+	}
+	if !n.IsLeader() {
+		if last := n.raft.LastContact(); last.IsZero() || time.Since(last) > maxContact {
+			return fmt.Errorf("no contact with the leader for %s", time.Since(last).Round(time.Millisecond))
+		}
+	}
+	if applied, commit := n.AppliedIndex(), n.CommitIndex(); commit > applied+maxLag {
+		return fmt.Errorf("applied %d of %d committed entries", applied, commit)
+	}
+	return nil
+}

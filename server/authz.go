@@ -163,12 +163,14 @@ var rules = map[string]rule{
 	// HTTP endpoints with data (their paths are the procedures of the trail).
 	pathKafka:     {roles: roles(ledger.RoleAuthority, ledger.RoleAuditor)},
 	pathKafkaSkip: {roles: authority},
+	pathMetrics:   {roles: roles(ledger.RoleAuthority, ledger.RoleAuditor)},
 	pathDebug:     {roles: roles(ledger.RoleAuthority, ledger.RoleAuditor)},
 }
 
 const (
 	pathKafka     = "/kafka"
 	pathKafkaSkip = "/kafka/skip"
+	pathMetrics   = "/metrics"
 	pathDebug     = "/debug/"
 )
 

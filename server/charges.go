@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"time"
 
 	"connectrpc.com/connect"
 
@@ -79,6 +80,7 @@ func (s *Server) withinScope(p *principal, res *rating.Result) *rating.Result {
 // rate reads the ledger as of its applied index and rates it. Operations after the end of
 // the month of opt.To cannot change the range's charges, so they are not read.
 func (s *Server) rate(opt rating.Options) (*rating.Result, error) {
+	defer observeSince(s.metrics.ratingSeconds, time.Now())
 	if opt.From.Valid() && opt.To.Valid() && opt.To.Before(opt.From) {
 		return rating.Rate(&ledger.View{}, opt) // the range error, before any reading
 	}
@@ -99,4 +101,8 @@ func (h *ledgerService) BandTables(ctx context.Context, req *connect.Request[v1.
 		out.Tables = append(out.Tables, apimap.BandTable(t))
 	}
 	return connect.NewResponse(out), nil
+}
+
+func observeSince(h interface{ Observe(float64) }, start time.Time) {
+	h.Observe(time.Since(start).Seconds())
 }

@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/cloudledger/cloudledger/ledger"
 	"github.com/cloudledger/cloudledger/raftnode"
@@ -13,6 +14,7 @@ import (
 type fsm struct {
 	l   *ledger.Ledger
 	log *slog.Logger
+	m   *nodeMetrics
 }
 
 // ApplyBatch applies committed entries. A violated invariant of the ledger's own state is a
@@ -32,7 +34,11 @@ func (f fsm) ApplyBatch(entries []raftnode.Entry) []any {
 	for i, e := range entries {
 		in[i] = ledger.Entry{Index: e.Index, Data: e.Data}
 	}
-	return f.l.ApplyBatch(in)
+	start, before := time.Now(), f.l.Head().Seq
+	out := f.l.ApplyBatch(in)
+	f.m.applySeconds.Observe(time.Since(start).Seconds())
+	f.m.lineItems.Add(float64(f.l.Head().Seq - before))
+	return out
 }
 
 func (f fsm) AppliedIndex() uint64 { return f.l.AppliedIndex() }

@@ -48,7 +48,31 @@ func every(ctx context.Context, interval time.Duration, fn func()) {
 // already holds them durably).
 const FlushInterval = 10 * time.Millisecond
 
-func (s *Server) flushLoop(ctx context.Context) { every(ctx, FlushInterval, s.ledger.Flush) }
+func (s *Server) flushLoop(ctx context.Context) {
+	every(ctx, FlushInterval, func() {
+		if s.ledger.AppliedIndex() == s.ledger.FlushedIndex() {
+			return // nothing to flush: not a flush to time
+		}
+		start := time.Now()
+		s.ledger.Flush()
+		s.metrics.flushSeconds.Observe(time.Since(start).Seconds())
+	})
+}
+
+// watchLeaderChanges counts the changes of leader this node sees (cloudledger_leader_changes_total).
+func (s *Server) watchLeaderChanges(ctx context.Context) {
+	last, _, _ := s.node.Leader()
+	every(ctx, leaderWatchInterval, func() {
+		if id, _, _ := s.node.Leader(); id != last {
+			if id != "" {
+				s.metrics.leaderChanges.Inc()
+			}
+			last = id
+		}
+	})
+}
+
+const leaderWatchInterval = 100 * time.Millisecond
 
 // DeadlineCheckInterval is how often the leader checks the settlement deadline.
 const DeadlineCheckInterval = time.Hour
@@ -73,6 +97,7 @@ func (s *Server) deadlineLoop(ctx context.Context) {
 		if err != nil || data.Clock.IsZero() {
 			continue
 		}
+		s.metrics.updateDeadlines(s, data)
 		for _, year := range deadlineYears(data) {
 			st, err := settlement.YearStatus(data, s.ledger.Calendar(), year, false)
 			if err != nil {

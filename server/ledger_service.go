@@ -31,6 +31,7 @@ func (h *ledgerService) Submit(ctx context.Context, req *connect.Request[v1.Subm
 	if len(cmds) > ledger.MaxCommandsPerBatch {
 		return nil, detailError(errcode.Errf(errcode.RequestTooLarge, "commands", "%d commands; at most %d per request", len(cmds), ledger.MaxCommandsPerBatch), 0)
 	}
+	h.s.metrics.importRows.Add(float64(len(cmds)))
 	lr := ledger.Request{Actor: actorOf(ctx), Commands: make([]ledger.Command, len(cmds))}
 	for i, c := range cmds {
 		lc, err := apimap.Command(c)

@@ -24,6 +24,8 @@ type proposer struct {
 	now   func() time.Time
 	queue chan *pending
 	slots chan struct{}
+	// observe, if set, is told the size of each entry proposed (metrics).
+	observe func(bytes int)
 }
 
 type pending struct {
@@ -109,7 +111,11 @@ func (p *proposer) propose(ctx context.Context, batch []*pending) {
 }
 
 func (p *proposer) apply(ctx context.Context, prop *ledger.Proposal) (*ledger.ProposalResult, uint64, error) {
-	out, err := p.node.Apply(ctx, ledger.EncodeProposal(prop))
+	data := ledger.EncodeProposal(prop)
+	if p.observe != nil {
+		p.observe(len(data))
+	}
+	out, err := p.node.Apply(ctx, data)
 	if err != nil {
 		return nil, 0, err
 	}

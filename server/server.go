@@ -66,6 +66,7 @@ type Server struct {
 	raftCA   *pki.CA // the Raft CA; its Key is set when this node can admit nodes
 	apiTLS   *tls.Config
 	trail    *trailRecorder // the access trail's collection (trail.go)
+	metrics  *nodeMetrics   // /metrics (metrics.go)
 	// trailCancel stops the trail's delivery first at Close, trailDone says it stopped.
 	trailCancel context.CancelFunc
 	trailDone   chan struct{}
@@ -144,7 +145,8 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.FastTimeouts {
 		rc.HeartbeatTimeout, rc.ElectionTimeout, rc.LeaderLeaseTimeout, rc.CommitTimeout = 300*time.Millisecond, 300*time.Millisecond, 200*time.Millisecond, 5*time.Millisecond
 	}
-	s.node, err = raftnode.Open(rc, fsm{l: s.ledger, log: s.log})
+	s.metrics = newNodeMetrics(s)
+	s.node, err = raftnode.Open(rc, fsm{l: s.ledger, log: s.log, m: s.metrics})
 	if err != nil {
 		s.ledger.Close()
 		ln.Close()
@@ -153,6 +155,7 @@ func Start(cfg Config) (*Server, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.prop = newProposer(s.node, cfg.Now)
+	s.prop.observe = func(n int) { s.metrics.proposals.Inc(); s.metrics.proposalBytes.Observe(float64(n)) }
 	if cfg.Kafka != nil {
 		s.bridge = kafkabridge.New(*cfg.Kafka, kafkaNode{s}, s.ledger) // before the API serves /kafka
 	}
@@ -192,6 +195,8 @@ func Start(cfg Config) (*Server, error) {
 	go func() { defer s.wg.Done(); s.accessSetupLoop(ctx) }()
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.leaderLoop(ctx) }()
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.watchLeaderChanges(ctx) }()
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.flushLoop(ctx) }()
 	s.wg.Add(1)
@@ -255,7 +260,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle(path, h)
 	mux.HandleFunc(trailPath, s.trailHandler)
 	s.kafkaRoutes(mux)
+	mux.Handle("/metrics", s.authHTTP(pathMetrics, s.metrics.handler()))
 	mux.HandleFunc("/livez", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	s.healthRoutes(mux)
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		leaderID, _, _ := s.node.Leader()
 		fmt.Fprintf(w, "ok node=%s leader=%s applied=%d\n", s.cfg.NodeID, leaderID, s.node.AppliedIndex())

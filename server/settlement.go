@@ -81,6 +81,7 @@ func (s *Server) settleStatus(year int, blockers bool) (*v1.SettleStatusResponse
 }
 
 func (h *ledgerService) BudgetExport(ctx context.Context, req *connect.Request[v1.BudgetExportRequest]) (*connect.Response[v1.BudgetExportResponse], error) {
+	defer observeSince(h.s.metrics.exportSeconds.WithLabelValues("budget"), time.Now())
 	if err := h.s.readBarrier(ctx, req.Header()); err != nil {
 		return nil, toConnect(err)
 	}
@@ -110,6 +111,7 @@ func (h *ledgerService) BudgetExport(ctx context.Context, req *connect.Request[v
 }
 
 func (h *ledgerService) Statement(ctx context.Context, req *connect.Request[v1.StatementRequest]) (*connect.Response[v1.StatementResponse], error) {
+	defer observeSince(h.s.metrics.exportSeconds.WithLabelValues("statement"), time.Now())
 	m := req.Msg
 	month, err := calendar.ParseMonth(m.GetMonth())
 	if err != nil {

@@ -59,6 +59,9 @@ func (t *trailRecorder) add(rec ledger.AccessRecord, err error) {
 	}
 	rec.Time = t.s.cfg.Now()
 	rec.Result = resultOf(err)
+	if rec.Result == string(errcode.PermissionDenied) {
+		t.s.metrics.accessRefusals.Inc()
+	}
 	t.mu.Lock()
 	t.buf = append(t.buf, rec)
 	n := len(t.buf)

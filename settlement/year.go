@@ -51,6 +51,10 @@ type Status struct {
 	Blockers        []Blocker              `json:"blockers"`
 }
 
+// UnknownWorkingDays is WorkingDaysLeft while the official calendar of a year on the way to
+// the deadline is not loaded.
+const UnknownWorkingDays = -1
+
 // Window is the year's window: the one recorded at settle run, else the configured one.
 func Window(d *ledger.View, year int) (from, to calendar.Date) {
 	if s := d.Settlements[year]; s != nil {
@@ -76,7 +80,7 @@ func YearStatus(d *ledger.View, cal *calendar.Calendar, year int, blockers bool)
 		if err != nil {
 			// A year whose official schedule is not published yet: the days are known, the
 			// working days are not (-1), and the status says so rather than failing.
-			n, calendarMissing = -1, fmt.Sprintf("working days unknown: %v (load it with ledgerctl calendar load)", err)
+			n, calendarMissing = UnknownWorkingDays, fmt.Sprintf("working days unknown: %v (load it with ledgerctl calendar load)", err)
 		}
 		st.WorkingDaysLeft = n
 	}

@@ -1,0 +1,151 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	gometrics "github.com/hashicorp/go-metrics"
+	gmprom "github.com/hashicorp/go-metrics/prometheus"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cloudledger/cloudledger/ledger"
+	"github.com/cloudledger/cloudledger/settlement"
+)
+
+// Metrics at /metrics (issue 13), in Prometheus' conventions: the cloudledger_ prefix, base
+// units, _total counters, _seconds histograms, no label with unbounded values (no resource,
+// department or account). Each node has its own registry (tests run several in one
+// process); hashicorp/raft's metrics go through go-metrics' Prometheus sink, which is
+// process-wide, as is go-metrics.
+type nodeMetrics struct {
+	reg             *prometheus.Registry
+	lineItems       prometheus.Counter
+	applySeconds    prometheus.Histogram
+	flushSeconds    prometheus.Histogram
+	proposals       prometheus.Counter
+	proposalBytes   prometheus.Histogram
+	importRows      prometheus.Counter
+	ratingSeconds   prometheus.Histogram
+	exportSeconds   *prometheus.HistogramVec
+	accessRefusals  prometheus.Counter
+	leaderChanges   prometheus.Counter
+	accessPending   prometheus.GaugeFunc
+	workingDaysLeft *prometheus.GaugeVec
+}
+
+var (
+	raftSinkOnce sync.Once
+	raftRegistry = prometheus.NewRegistry()
+)
+
+// installRaftSink sends go-metrics (hashicorp/raft's) to raftRegistry, once per process.
+func installRaftSink() {
+	raftSinkOnce.Do(func() {
+		sink, err := gmprom.NewPrometheusSinkFrom(gmprom.PrometheusOpts{Expiration: time.Minute, Registerer: raftRegistry})
+		if err != nil {
+			return
+		}
+		cfg := gometrics.DefaultConfig("cloudledger")
+		cfg.EnableHostname, cfg.EnableRuntimeMetrics, cfg.EnableServiceLabel = false, false, false
+		_, _ = gometrics.NewGlobal(cfg, sink)
+	})
+}
+
+func newNodeMetrics(s *Server) *nodeMetrics {
+	installRaftSink()
+	m := &nodeMetrics{reg: prometheus.NewRegistry()}
+	seconds := prometheus.ExponentialBuckets(0.0005, 2, 16) // 0.5 ms … 16 s
+	m.lineItems = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_line_items_applied_total", Help: "Line items appended to the chain by this node's state machine."})
+	m.applySeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "cloudledger_apply_seconds", Help: "Time to apply one batch of committed Raft entries.", Buckets: seconds})
+	m.flushSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "cloudledger_flush_seconds", Help: "Time to commit applied state to the bbolt file (fsync included).", Buckets: seconds})
+	m.proposals = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_proposals_total", Help: "Raft entries proposed by this node as leader."})
+	m.proposalBytes = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "cloudledger_proposal_bytes", Help: "Size of the Raft entries proposed.", Buckets: prometheus.ExponentialBuckets(64, 4, 12)})
+	m.importRows = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_import_rows_total", Help: "Commands received by Submit and rows validated by ValidateImport."})
+	m.ratingSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "cloudledger_rating_seconds", Help: "Time to read the ledger and rate a range.", Buckets: seconds})
+	m.exportSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cloudledger_export_seconds", Help: "Time to render an export.", Buckets: seconds}, []string{"export"})
+	m.accessRefusals = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_access_refusals_total", Help: "Calls refused by role or scope (permission_denied)."})
+	m.leaderChanges = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_leader_changes_total", Help: "Changes of the leader this node observed."})
+	m.accessPending = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cloudledger_access_records_pending", Help: "Access-trail records collected and not yet on the ledger."},
+		func() float64 { return float64(s.trail.pending()) })
+	m.workingDaysLeft = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "cloudledger_settlement_working_days_left", Help: "Working days before a settlement year's deadline (negative: overdue); absent while the calendar is unknown."}, []string{"year"})
+	m.reg.MustRegister(m.lineItems, m.applySeconds, m.flushSeconds, m.proposals, m.proposalBytes, m.importRows, m.ratingSeconds,
+		m.exportSeconds, m.accessRefusals, m.leaderChanges, m.accessPending, m.workingDaysLeft,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		&raftNodeCollector{s: s}, &kafkaCollector{s: s})
+	return m
+}
+
+// handler serves both registries.
+func (m *nodeMetrics) handler() http.Handler {
+	return promhttp.HandlerFor(prometheus.Gatherers{m.reg, raftRegistry}, promhttp.HandlerOpts{})
+}
+
+// updateDeadlines sets the working days left of the years the leader watches.
+func (m *nodeMetrics) updateDeadlines(s *Server, data *ledger.View) {
+	m.workingDaysLeft.Reset()
+	for _, year := range deadlineYears(data) {
+		st, err := settlement.YearStatus(data, s.ledger.Calendar(), year, false)
+		if err != nil || st.WorkingDaysLeft == settlement.UnknownWorkingDays {
+			continue
+		}
+		m.workingDaysLeft.WithLabelValues(strconv.Itoa(year)).Set(float64(st.WorkingDaysLeft))
+	}
+}
+
+// raftNodeCollector reads this node's Raft position at scrape time.
+type raftNodeCollector struct{ s *Server }
+
+var (
+	descApplied  = prometheus.NewDesc("cloudledger_raft_applied_index", "The last Raft index applied by this node.", nil, nil)
+	descCommit   = prometheus.NewDesc("cloudledger_raft_commit_index", "The Raft commit index this node knows.", nil, nil)
+	descLeader   = prometheus.NewDesc("cloudledger_raft_is_leader", "1 while this node leads.", nil, nil)
+	descChain    = prometheus.NewDesc("cloudledger_line_items", "Line items in the chain.", nil, nil)
+	descKafkaLag = prometheus.NewDesc("cloudledger_kafka_lag_records", "Records of a partition not yet applied.", []string{"partition"}, nil)
+	descGaps     = prometheus.NewDesc("cloudledger_kafka_partition_gaps_total", "Offset gaps found (records that would have been skipped).", nil, nil)
+	descDead     = prometheus.NewDesc("cloudledger_kafka_dead_letters", "Records in the dead-letter outbox.", nil, nil)
+)
+
+func (c *raftNodeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descApplied
+	ch <- descCommit
+	ch <- descLeader
+	ch <- descChain
+}
+
+func (c *raftNodeCollector) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(descApplied, prometheus.GaugeValue, float64(c.s.node.AppliedIndex()))
+	ch <- prometheus.MustNewConstMetric(descCommit, prometheus.GaugeValue, float64(c.s.node.CommitIndex()))
+	lead := 0.0
+	if c.s.node.IsLeader() {
+		lead = 1
+	}
+	ch <- prometheus.MustNewConstMetric(descLeader, prometheus.GaugeValue, lead)
+	ch <- prometheus.MustNewConstMetric(descChain, prometheus.GaugeValue, float64(c.s.ledger.Head().Seq))
+}
+
+// kafkaCollector reports the bridge, when Kafka is configured.
+type kafkaCollector struct{ s *Server }
+
+func (c *kafkaCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descKafkaLag
+	ch <- descGaps
+	ch <- descDead
+}
+
+func (c *kafkaCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.s.bridge == nil {
+		return
+	}
+	rep := c.s.bridge.Report()
+	for _, p := range rep.Partitions {
+		if p.Lag >= 0 {
+			ch <- prometheus.MustNewConstMetric(descKafkaLag, prometheus.GaugeValue, float64(p.Lag), strconv.Itoa(p.Partition))
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(descGaps, prometheus.CounterValue, float64(rep.Gaps))
+	ch <- prometheus.MustNewConstMetric(descDead, prometheus.GaugeValue, float64(rep.DeadLetters))
+}
