@@ -51,7 +51,7 @@ func installRaftSink() {
 		}
 		cfg := gometrics.DefaultConfig("cloudledger")
 		cfg.EnableHostname, cfg.EnableRuntimeMetrics, cfg.EnableServiceLabel = false, false, false
-		_, _ = gometrics.NewGlobal(cfg, sink)
+		_, _ = gometrics.NewGlobal(cfg, countersTotal{sink})
 	})
 }
 
@@ -148,4 +148,16 @@ func (c *kafkaCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(descGaps, prometheus.CounterValue, float64(rep.Gaps))
 	ch <- prometheus.MustNewConstMetric(descDead, prometheus.GaugeValue, float64(rep.DeadLetters))
+}
+
+// countersTotal gives go-metrics' counters Prometheus' _total suffix. (hashicorp/raft's
+// timings stay what go-metrics makes of them: summaries in milliseconds.)
+type countersTotal struct{ *gmprom.PrometheusSink }
+
+func (c countersTotal) IncrCounter(key []string, val float32) {
+	c.PrometheusSink.IncrCounter(append(key[:len(key):len(key)], "total"), val)
+}
+
+func (c countersTotal) IncrCounterWithLabels(key []string, val float32, labels []gometrics.Label) {
+	c.PrometheusSink.IncrCounterWithLabels(append(key[:len(key):len(key)], "total"), val, labels)
 }

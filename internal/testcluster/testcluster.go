@@ -395,3 +395,18 @@ func (nd *Node) PID() int {
 	}
 	return nd.cmd.Process.Pid
 }
+
+// Pause freezes a node with SIGSTOP (a process that hangs: no crash, no shutdown); Resume
+// lets it run on with SIGCONT.
+func (c *Cluster) Pause(nd *Node) {
+	if nd.Running() {
+		_ = nd.cmd.Process.Signal(syscall.SIGSTOP)
+	}
+}
+
+// Resume continues a paused node.
+func (c *Cluster) Resume(nd *Node) {
+	if nd.Running() {
+		_ = nd.cmd.Process.Signal(syscall.SIGCONT)
+	}
+}

@@ -193,7 +193,7 @@ func TestPermissionMatrix(t *testing.T) {
 			procedures = append(procedures, svc+"/"+m)
 		}
 	}
-	procedures = append(procedures, "GET /kafka", "POST /kafka/skip")
+	procedures = append(procedures, "GET /kafka", "POST /kafka/skip", "GET /metrics")
 	for _, proc := range procedures {
 		cells, ok := table[proc]
 		if !ok {

@@ -1,0 +1,259 @@
+// Package ops tests what an operator runs against (issue 13): /metrics, /readyz, the gRPC
+// health protocol and reflection, on real ledgerd processes.
+package ops
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
+	"connectrpc.com/grpcreflect"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+	"github.com/cloudledger/cloudledger/internal/testcluster"
+)
+
+func scrape(t *testing.T, c *testcluster.Cluster, nd *testcluster.Node, token string) (map[string]*dto.MetricFamily, int) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, nd.URL+"/metrics", nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		io.Copy(io.Discard, resp.Body)
+		return nil, resp.StatusCode
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("/metrics is not the Prometheus text format: %v", err)
+	}
+	return fams, resp.StatusCode
+}
+
+func value(f *dto.MetricFamily) float64 {
+	var v float64
+	for _, m := range f.GetMetric() {
+		switch {
+		case m.Counter != nil:
+			v += m.Counter.GetValue()
+		case m.Gauge != nil:
+			v += m.Gauge.GetValue()
+		case m.Histogram != nil:
+			v += float64(m.Histogram.GetSampleCount())
+		}
+	}
+	return v
+}
+
+func event(i int) *v1.Command {
+	t := time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("CST", 8*3600)).Add(time.Duration(i) * time.Second)
+	return &v1.Command{Key: fmt.Sprintf("ops/%d", i), Body: &v1.Command_Event{Event: &v1.Event{
+		Op: "allocate", Time: t.Format(time.RFC3339), Department: "d1", Project: "prj1", Provider: "p1",
+		Resource: fmt.Sprintf("r%d", i), Item: "ecs.vcpu", Kind: "standard", Quantity: "1"}}}
+}
+
+func seed() []*v1.Command {
+	return []*v1.Command{
+		{Key: "seed/d1", Body: &v1.Command_Department{Department: &v1.Department{Department: "d1", Name: "市财政局", Funding: "budget"}}},
+		{Key: "seed/p1", Body: &v1.Command_Provider{Provider: &v1.Provider{Provider: "p1", Name: "云商一", ContractStart: "2025-01-01", ContractEnd: "2027-12-31"}}},
+		{Key: "seed/prj1", Body: &v1.Command_ProjectQuota{ProjectQuota: &v1.ProjectQuota{Project: "prj1", Department: "d1", Name: "预算系统", QuotaClass: "vcpu", Quota: "1000000000"}}},
+		{Key: "seed/item", Body: &v1.Command_CatalogPrice{CatalogPrice: &v1.CatalogPrice{Item: "ecs.vcpu", Name: "vCPU", Category: "IaaS", Unit: "核·月", Billing: "allocation", QuotaClass: "vcpu", Price: "40", EffectiveFrom: "2025-01-01"}}},
+	}
+}
+
+// Issue 13, must show 1: /metrics during an import shows the counters rising; names and
+// types follow Prometheus' conventions; hashicorp/raft's, Go's and the process's metrics are
+// there; without a role's credential it is refused.
+func TestMetricsDuringAnImport(t *testing.T) {
+	c := testcluster.Start(t, 1, testcluster.Options{})
+	nd := c.Nodes[0]
+	ctx := context.Background()
+	cl := testcluster.NewClient(c.HTTP, nd.URL)
+	if _, err := cl.Submit(ctx, seed()); err != nil {
+		t.Fatal(err)
+	}
+	if _, code := scrape(t, c, nd, ""); code != http.StatusUnauthorized {
+		t.Fatalf("/metrics without a credential: HTTP %d, want 401", code)
+	}
+	auditor := testcluster.RoleToken(t, c.HTTP, nd.URL, "auditor1", "auditor", "")
+	before, _ := scrape(t, c, nd, auditor)
+	// The import: 100 requests of 500 events; scraped while it runs.
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for b := 0; b < 100; b++ {
+			cmds := make([]*v1.Command, 500)
+			for i := range cmds {
+				cmds[i] = event(b*500 + i)
+			}
+			if _, err := cl.Submit(ctx, cmds); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	var during []float64
+	for i := 0; i < 5; i++ {
+		time.Sleep(50 * time.Millisecond)
+		f, _ := scrape(t, c, nd, auditor)
+		during = append(during, value(f["cloudledger_line_items_applied_total"]))
+	}
+	wg.Wait()
+	after, _ := scrape(t, c, nd, auditor)
+	t.Logf("cloudledger_line_items_applied_total: before %v, during %v, after %v", value(before["cloudledger_line_items_applied_total"]), during, value(after["cloudledger_line_items_applied_total"]))
+	for _, name := range []string{"cloudledger_line_items_applied_total", "cloudledger_import_rows_total", "cloudledger_proposals_total", "cloudledger_apply_seconds", "cloudledger_proposal_bytes"} {
+		if value(after[name]) <= value(before[name]) {
+			t.Errorf("%s did not rise during the import (%v → %v)", name, value(before[name]), value(after[name]))
+		}
+	}
+	if got := value(after["cloudledger_line_items_applied_total"]) - value(before["cloudledger_line_items_applied_total"]); got != 50000 {
+		t.Errorf("line items applied rose by %v, want 50000", got)
+	}
+	rising := false
+	for i := 1; i < len(during); i++ {
+		rising = rising || during[i] > during[i-1]
+	}
+	if !rising {
+		t.Errorf("the counter did not move between scrapes during the import: %v", during)
+	}
+	want := map[string]dto.MetricType{
+		"cloudledger_line_items_applied_total": dto.MetricType_COUNTER, "cloudledger_apply_seconds": dto.MetricType_HISTOGRAM,
+		"cloudledger_flush_seconds": dto.MetricType_HISTOGRAM, "cloudledger_proposals_total": dto.MetricType_COUNTER,
+		"cloudledger_proposal_bytes": dto.MetricType_HISTOGRAM, "cloudledger_import_rows_total": dto.MetricType_COUNTER,
+		"cloudledger_access_refusals_total": dto.MetricType_COUNTER, "cloudledger_leader_changes_total": dto.MetricType_COUNTER,
+		"cloudledger_raft_applied_index": dto.MetricType_GAUGE, "cloudledger_raft_commit_index": dto.MetricType_GAUGE,
+		"cloudledger_line_items": dto.MetricType_GAUGE, "go_goroutines": dto.MetricType_GAUGE, "process_resident_memory_bytes": dto.MetricType_GAUGE,
+	}
+	for name, typ := range want {
+		f, ok := after[name]
+		if !ok {
+			t.Errorf("no metric %s", name)
+			continue
+		}
+		if f.GetType() != typ {
+			t.Errorf("%s is a %s, want %s", name, f.GetType(), typ)
+		}
+	}
+	raft := 0
+	for name, f := range after {
+		if strings.HasPrefix(name, "cloudledger_raft_") && name != "cloudledger_raft_applied_index" && name != "cloudledger_raft_commit_index" && name != "cloudledger_raft_is_leader" {
+			raft++
+		}
+		if !strings.HasPrefix(name, "cloudledger_") {
+			continue
+		}
+		switch f.GetType() {
+		case dto.MetricType_COUNTER:
+			if !strings.HasSuffix(name, "_total") {
+				t.Errorf("counter %s does not end in _total", name)
+			}
+		case dto.MetricType_HISTOGRAM: // ours; raft's timings are go-metrics summaries
+			if !strings.HasSuffix(name, "_seconds") && !strings.HasSuffix(name, "_bytes") {
+				t.Errorf("histogram %s is not in a base unit (_seconds, _bytes)", name)
+			}
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				switch l.GetName() {
+				case "resource", "department", "account", "provider":
+					t.Errorf("%s has a label %s (unbounded values)", name, l.GetName())
+				}
+			}
+		}
+	}
+	if raft == 0 {
+		t.Error("no hashicorp/raft metric (cloudledger_raft_…) reached Prometheus")
+	}
+}
+
+// Issue 13, must show 2: /readyz answers 503 on a node cut off from the leader and 200 again
+// once it has caught up; the gRPC health protocol agrees; reflection lists the services.
+func TestReadyzAndReflection(t *testing.T) {
+	c := testcluster.Start(t, 3, testcluster.Options{})
+	c.WaitConverged(30 * time.Second)
+	ready := func(nd *testcluster.Node) int {
+		resp, err := c.HTTP.Get(nd.URL + "/readyz")
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, nd := range c.Nodes {
+		if code := ready(nd); code != http.StatusOK {
+			t.Fatalf("%s /readyz: %d before any fault", nd.ID, code)
+		}
+	}
+	lead := c.Nodes[c.LeaderIndex()]
+	var alone *testcluster.Node
+	var others []*testcluster.Node
+	for _, nd := range c.Nodes {
+		if nd == lead || alone != nil {
+			others = append(others, nd)
+		} else {
+			alone = nd
+		}
+	}
+	// Cut alone off: the leader and the other follower hang (SIGSTOP).
+	for _, nd := range others {
+		c.Pause(nd)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for ready(alone) != http.StatusServiceUnavailable {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still ready 20 s after losing the leader", alone.ID)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	hc := grpchealth.NewClient(c.HTTP, alone.URL)
+	if res, err := hc.Check(context.Background(), &grpchealth.CheckRequest{}); err != nil || res.Status != grpchealth.StatusNotServing {
+		t.Errorf("gRPC health of the cut-off node: %+v %v, want NOT_SERVING", res, err)
+	}
+	for _, nd := range others {
+		c.Resume(nd)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for ready(alone) != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not ready 30 s after the others came back", alone.ID)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if res, err := hc.Check(context.Background(), &grpchealth.CheckRequest{Service: "cloudledger.v1.LedgerService"}); err != nil || res.Status != grpchealth.StatusServing {
+		t.Errorf("gRPC health after catching up: %+v %v, want SERVING", res, err)
+	}
+
+	// Reflection, as grpcurl uses it (HTTP/2 without TLS, the gRPC protocol).
+	p := new(http.Protocols)
+	p.SetUnencryptedHTTP2(true)
+	h2c := &http.Client{Transport: &http.Transport{Protocols: p}, Timeout: 10 * time.Second}
+	stream := grpcreflect.NewClient(h2c, alone.URL, connect.WithGRPC()).NewStream(context.Background())
+	names, err := stream.ListServices()
+	stream.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(names)
+	for _, want := range []string{"cloudledger.v1.LedgerService", "cloudledger.v1.ClusterService", "cloudledger.v1.AccountService", "grpc.health.v1.Health"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("reflection lists %s, without %s", got, want)
+		}
+	}
+}
