@@ -39,6 +39,7 @@ proto:
 	$(GO) install connectrpc.com/connect/cmd/protoc-gen-connect-go@$(PROTOC_GEN_CONNECT_GO_VERSION)
 	PATH="$(GOBIN):$$PATH" buf lint
 	PATH="$(GOBIN):$$PATH" buf generate
+	$(GO) run ./internal/openapigen/cmd gen/openapi/openapi.yaml
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

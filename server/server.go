@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
+	"github.com/cloudledger/cloudledger/gen/openapi"
 	"github.com/cloudledger/cloudledger/internal/pki"
 	"github.com/cloudledger/cloudledger/kafkabridge"
 	"github.com/cloudledger/cloudledger/ledger"
@@ -263,6 +264,10 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/metrics", s.authHTTP(pathMetrics, s.metrics.handler()))
 	mux.HandleFunc("/livez", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	s.healthRoutes(mux)
+	mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		_, _ = w.Write(openapi.YAML)
+	})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		leaderID, _, _ := s.node.Leader()
 		fmt.Fprintf(w, "ok node=%s leader=%s applied=%d\n", s.cfg.NodeID, leaderID, s.node.AppliedIndex())
