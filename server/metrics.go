@@ -72,6 +72,9 @@ func newNodeMetrics(s *Server) *nodeMetrics {
 	m.accessPending = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cloudledger_access_records_pending", Help: "Access-trail records collected and not yet on the ledger."},
 		func() float64 { return float64(s.trail.pending()) })
 	m.workingDaysLeft = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "cloudledger_settlement_working_days_left", Help: "Working days before a settlement year's deadline (negative: overdue); absent while the calendar is unknown."}, []string{"year"})
+	for _, e := range []string{"budget", "statement"} {
+		m.exportSeconds.WithLabelValues(e) // exposed from the start, so dashboards find it
+	}
 	m.reg.MustRegister(m.lineItems, m.applySeconds, m.flushSeconds, m.proposals, m.proposalBytes, m.importRows, m.ratingSeconds,
 		m.exportSeconds, m.accessRefusals, m.leaderChanges, m.accessPending, m.workingDaysLeft,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

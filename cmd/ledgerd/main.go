@@ -45,6 +45,7 @@ func main() {
 	flag.BoolVar(&cfg.FastTimeouts, "fast-elections", false, "sub-second Raft timeouts, for clusters on one machine (tests, benchmarks)")
 	pprofAddr := flag.String("pprof", "", "serve Go's /debug/pprof on this address (e.g. 127.0.0.1:6060; off by default)")
 	logLevel := flag.String("log-level", "info", "debug, info, warn or error")
+	logFormat := flag.String("log-format", "text", "text or json (one JSON object per line; hashicorp/raft's lines too)")
 	var kf kafkaFlags
 	kf.register()
 	flag.Parse()
@@ -69,7 +70,16 @@ func main() {
 		fmt.Fprintf(os.Stderr, "ledgerd: --log-level: %v\n", err)
 		os.Exit(2)
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	hopts := &slog.HandlerOptions{Level: lvl}
+	switch *logFormat {
+	case "text":
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, hopts))
+	case "json":
+		cfg.Logger = slog.New(slog.NewJSONHandler(os.Stderr, hopts))
+	default:
+		fmt.Fprintf(os.Stderr, "ledgerd: --log-format must be text or json, not %q\n", *logFormat)
+		os.Exit(2)
+	}
 	kc, err := kf.config(cfg.Logger)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "ledgerd: %v\n", err)
@@ -78,10 +88,10 @@ func main() {
 	cfg.Kafka = kc
 	s, err := server.Start(cfg)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "ledgerd: %v\n", err)
+		cfg.Logger.Error("ledgerd could not start", "err", err)
 		os.Exit(1)
 	}
-	fmt.Fprintf(os.Stderr, "ledgerd: node %s serving %s; admin token in %s\n", cfg.NodeID, s.URL, cfg.DataDir+"/"+server.TokenFile)
+	cfg.Logger.Info("ledgerd serving", "node", cfg.NodeID, "api", s.URL, "admin_token_file", cfg.DataDir+"/"+server.TokenFile)
 	if *pprofAddr != "" {
 		// DefaultServeMux carries net/http/pprof and expvar; the admin token is required.
 		dbg := &http.Server{Addr: *pprofAddr, Handler: s.DebugHandler(), ReadHeaderTimeout: server.ReadHeaderTimeout}
@@ -90,9 +100,9 @@ func main() {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig
-	fmt.Fprintln(os.Stderr, "ledgerd: shutting down")
+	cfg.Logger.Info("ledgerd shutting down")
 	if err := s.Close(); err != nil {
-		fmt.Fprintf(os.Stderr, "ledgerd: shutdown: %v\n", err)
+		cfg.Logger.Error("ledgerd shutdown", "err", err)
 		os.Exit(1)
 	}
 }

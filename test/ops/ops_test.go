@@ -4,9 +4,13 @@ package ops
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -254,6 +258,123 @@ func TestReadyzAndReflection(t *testing.T) {
 	for _, want := range []string{"cloudledger.v1.LedgerService", "cloudledger.v1.ClusterService", "cloudledger.v1.AccountService", "grpc.health.v1.Health"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("reflection lists %s, without %s", got, want)
+		}
+	}
+}
+
+// Issue 13: --log-format json makes every line of a node's log one JSON object, the lines
+// of hashicorp/raft included (they come through the same slog handler).
+func TestJSONLogs(t *testing.T) {
+	c := testcluster.Start(t, 1, testcluster.Options{ExtraArgs: []string{"--log-format", "json", "--log-level", "info"}})
+	if err := c.WaitReady(c.Nodes[0], 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	c.Stop(c.Nodes[0])
+	raft := 0
+	lines := strings.Split(strings.TrimSpace(c.Log(c.Nodes[0])), "\n")
+	for _, line := range lines {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("not a JSON line: %q", line)
+		}
+		if rec["component"] == "raft" {
+			raft++
+		}
+	}
+	if len(lines) < 3 || raft == 0 {
+		t.Fatalf("%d lines, %d of raft, in:\n%s", len(lines), raft, c.Log(c.Nodes[0]))
+	}
+}
+
+// dashboard is the part of Grafana's dashboard model (schemaVersion 39) the test checks.
+type dashboard struct {
+	Title         string `json:"title"`
+	UID           string `json:"uid"`
+	SchemaVersion int    `json:"schemaVersion"`
+	Templating    struct {
+		List []struct {
+			Name, Type string
+		} `json:"list"`
+	} `json:"templating"`
+	Panels []struct {
+		ID         int    `json:"id"`
+		Type       string `json:"type"`
+		Title      string `json:"title"`
+		Datasource struct {
+			Type, UID string
+		} `json:"datasource"`
+		GridPos struct{ H, W, X, Y int } `json:"gridPos"`
+		Targets []struct {
+			RefID string `json:"refId"`
+			Expr  string `json:"expr"`
+		} `json:"targets"`
+	} `json:"panels"`
+}
+
+var metricName = regexp.MustCompile(`\b(cloudledger_[a-z_]+|process_[a-z_]+|go_[a-z_]+)\b`)
+
+// Issue 13, must show 1: deploy/grafana-dashboard.json has the shape of Grafana's dashboard
+// model (unknown fields refused) and every metric it queries is one a node exposes.
+func TestGrafanaDashboard(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(testcluster.RepoRoot(), "deploy", "grafana-dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var loose map[string]any
+	if err := json.Unmarshal(raw, &loose); err != nil {
+		t.Fatalf("not JSON: %v", err)
+	}
+	var d dashboard
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Title == "" || d.UID == "" || d.SchemaVersion < 36 || len(d.Panels) < 10 {
+		t.Fatalf("dashboard %q uid %q schema %d with %d panels", d.Title, d.UID, d.SchemaVersion, len(d.Panels))
+	}
+	if len(d.Templating.List) != 1 || d.Templating.List[0].Type != "datasource" {
+		t.Fatalf("want one datasource variable, got %+v", d.Templating.List)
+	}
+	c := testcluster.Start(t, 1, testcluster.Options{})
+	nd := c.Nodes[0]
+	if err := c.WaitReady(nd, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	fams, _ := scrape(t, c, nd, testcluster.RoleToken(t, c.HTTP, nd.URL, "auditor1", "auditor", ""))
+	known := func(name string) bool {
+		for _, s := range []string{"", "_bucket", "_sum", "_count"} {
+			if _, ok := fams[strings.TrimSuffix(name, s)]; ok && strings.HasSuffix(name, s) {
+				return true
+			}
+		}
+		// Exposed only with Kafka configured, or once a settlement year is watched.
+		return strings.HasPrefix(name, "cloudledger_kafka_") || name == "cloudledger_settlement_working_days_left"
+	}
+	ids := map[int]bool{}
+	for _, p := range d.Panels {
+		switch p.Type {
+		case "timeseries", "stat", "gauge", "table", "bargauge":
+		default:
+			t.Errorf("panel %d: unknown type %q", p.ID, p.Type)
+		}
+		if ids[p.ID] || p.ID == 0 || p.Title == "" {
+			t.Errorf("panel %d %q: id missing or used twice, or no title", p.ID, p.Title)
+		}
+		ids[p.ID] = true
+		if g := p.GridPos; g.W <= 0 || g.H <= 0 || g.X < 0 || g.X+g.W > 24 || g.Y < 0 {
+			t.Errorf("panel %d: gridPos %+v outside Grafana's 24 columns", p.ID, g)
+		}
+		if p.Datasource.Type != "prometheus" || len(p.Targets) == 0 {
+			t.Errorf("panel %d: datasource %+v, %d targets", p.ID, p.Datasource, len(p.Targets))
+		}
+		for _, tg := range p.Targets {
+			if tg.RefID == "" || tg.Expr == "" {
+				t.Errorf("panel %d: a target without refId or expr", p.ID)
+			}
+			for _, m := range metricName.FindAllString(tg.Expr, -1) {
+				if !known(m) {
+					t.Errorf("panel %d %q queries %s, which no node exposes", p.ID, p.Title, m)
+				}
+			}
 		}
 	}
 }
