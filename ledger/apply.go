@@ -41,11 +41,20 @@ var errUnchanged = &Error{Code: errcode.Unchanged, Index: -1}
 // layer otherwise). Each request runs in a child txn that is merged only if it succeeds.
 func (t *txn) applyProposal(p *Proposal, raftIndex uint64) *ProposalResult {
 	res := &ProposalResult{}
-	if p.RecordedAt.After(t.clock) {
-		t.clock = p.RecordedAt
+	rl := rulesFor(p.Version)
+	recordedAt := p.RecordedAt
+	if rl.lateHistory && recordedAt.Before(t.clock) {
+		// A leader whose clock is behind (a new leader, a clock stepped back) must not
+		// stamp an earlier time than the ledger holds: line items' times never go back,
+		// and expiry ticks never see an earlier "now" (version 3 on; older entries keep
+		// the time they were proposed with).
+		recordedAt = t.clock
+	}
+	if recordedAt.After(t.clock) {
+		t.clock = recordedAt
 	}
 	for _, r := range p.Requests {
-		res.Requests = append(res.Requests, t.applyRequest(r, applyContext{actor: r.Actor, recordedAt: p.RecordedAt, raftIndex: raftIndex, rules: rulesFor(p.Version)}))
+		res.Requests = append(res.Requests, t.applyRequest(r, applyContext{actor: r.Actor, recordedAt: recordedAt, raftIndex: raftIndex, rules: rl}))
 	}
 	return res
 }

@@ -266,6 +266,7 @@ func TestOpAfterExpiryRefused(t *testing.T) {
 // SPEC.md, Settlement: "line items dated in a closed month are rejected (period_closed)".
 func TestClosedMonth(t *testing.T) {
 	f := newFixture(t)
+	f.now = at("2026-03-01T00:00:00+08:00") // the ledger's clock moves forward only
 	f.seed()
 	f.ok(alloc("t1", "ecs.vcpu", KindTest, "1", endOf("2026-03-20")))
 	f.now = at("2026-03-31T23:00:00+08:00")
@@ -500,5 +501,49 @@ func TestLateExtensionReopens(t *testing.T) {
 				t.Fatalf("tmp's operations: %+v (the first expire must be void)", h.Ops)
 			}
 		}
+	}
+}
+
+// Issue 13, must show 5 (the ledger's half): a proposal stamped earlier than the ledger's
+// clock — a new leader whose clock is an hour behind — gets the ledger's clock, so line
+// items' times never go back and an expiry tick sees no earlier "now"; the tick neither
+// fires early nor twice.
+func TestRecordedAtNeverGoesBack(t *testing.T) {
+	f := newFixture(t)
+	f.now = at("2026-03-01T00:00:00+08:00")
+	f.seed()
+	f.now = at("2026-03-05T12:00:00+08:00")
+	f.ok(alloc("t1", "ecs.vcpu", KindTest, "10", endOf("2026-03-05"))) // expires 2026-03-06 00:00
+	before := f.l.Head()
+	f.now = at("2026-03-05T11:00:00+08:00") // the clock jumped back an hour
+	f.ok(alloc("vm9", "ecs.vcpu", KindStandard, "1", time.Time{}))
+	var last time.Time
+	f.l.LineItems(before.Seq, func(li *LineItem) bool {
+		if li.RecordedAt.Before(last) {
+			t.Fatalf("line item %d recorded at %s, after one at %s", li.Seq, li.RecordedAt, last)
+		}
+		last = li.RecordedAt
+		return true
+	})
+	if !last.Equal(at("2026-03-05T12:00:00+08:00")) {
+		t.Fatalf("the behind proposal's line item is stamped %s, want the ledger's clock 12:00", last)
+	}
+	f.propose(Command{Body: &Tick{}}) // behind: 11:00 < the expiry; nothing due
+	if _, ok := f.l.LineItemByKey("expire/t1"); ok {
+		t.Fatal("the tick fired before the expiry")
+	}
+	f.now = at("2026-03-06T00:00:01+08:00")
+	f.propose(Command{Body: &Tick{}})
+	f.now = at("2026-03-05T23:00:00+08:00") // and back again
+	f.propose(Command{Body: &Tick{}})
+	n := 0
+	f.l.LineItems(1, func(li *LineItem) bool {
+		if ev, ok := li.Body.(*Event); ok && ev.Op == OpExpire {
+			n++
+		}
+		return true
+	})
+	if n != 1 {
+		t.Fatalf("%d expire line items, want 1", n)
 	}
 }

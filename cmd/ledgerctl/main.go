@@ -143,6 +143,7 @@ and a bad import row prints FILE:LINE: FIELD: CODE: MESSAGE.`,
 		newLineItemsCommand(g),
 		newAccountCommand(g),
 		newAccessCommand(g),
+		newReadyCommand(g),
 	)
 	return root
 }
