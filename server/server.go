@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-
 	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
 	"github.com/cloudledger/cloudledger/gen/openapi"
 	"github.com/cloudledger/cloudledger/internal/pki"
