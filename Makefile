@@ -10,7 +10,7 @@ GOBIN     := $(shell $(GO) env GOPATH)/bin
 FUZZTIME  ?= 30000x # executions per target (a count: see scripts/fuzz.sh)
 COMPOSE   := $(shell command -v docker-compose >/dev/null 2>&1 && echo docker-compose || echo docker compose)
 
-.PHONY: build run test unit fuzz bench proto lint image cluster-up cluster-certs cluster-down cluster-clean clean demo-data kafka-dev
+.PHONY: build run test unit fuzz bench chaos proto lint image cluster-up cluster-certs cluster-down cluster-clean clean demo-data kafka-dev
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ledgerd ./cmd/ledgerd
@@ -32,6 +32,11 @@ fuzz:
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/
+
+# The fault-injection suite at length (test/chaos: 56 faults on 3 nodes in network
+# namespaces; needs root, iproute2, iptables). make test runs a short round of it.
+chaos: build
+	CLOUDLEDGER_CHAOS_FAULTS=56 $(GO) test -count=1 -v -run TestFaultInjection -timeout 60m ./test/chaos/
 
 proto:
 	$(GO) install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)

@@ -86,6 +86,9 @@ func main() {
 		os.Exit(2)
 	}
 	cfg.Kafka = kc
+	for _, hook := range chaosHooks {
+		hook(&cfg)
+	}
 	s, err := server.Start(cfg)
 	if err != nil {
 		cfg.Logger.Error("ledgerd could not start", "err", err)
@@ -106,3 +109,7 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// chaosHooks change the configuration in a binary built for the fault-injection suite
+// (-tags chaos); empty otherwise.
+var chaosHooks []func(*server.Config)
