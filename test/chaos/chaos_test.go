@@ -327,6 +327,14 @@ func (h *hostNet) check(t *testing.T, hist *history, injected map[string]int) {
 			}
 			for _, it := range res.Msg.GetItems() {
 				counts[it.GetKey()]++
+				if strings.HasPrefix(it.GetKey(), "expire/tmp") {
+					// Not early: the leader wrote it once its clock (never behind the
+					// ledger's) had passed the expiry.
+					exp, _ := time.Parse(time.RFC3339, it.GetCommand().GetEvent().GetTime())
+					if at := time.Unix(0, it.GetRecordedAtUnixNano()); at.Before(exp) {
+						t.Errorf("%s: the expire of tmp was recorded at %s, before the expiry %s", hs.id, at, exp)
+					}
+				}
 				at := time.Unix(0, it.GetRecordedAtUnixNano())
 				if at.Before(last) {
 					backwards++
