@@ -572,3 +572,70 @@ func (l *Ledger) DepartmentWithin(d, scope string) bool {
 	}
 	return false
 }
+
+// TypeSetTOTPRoles names the roles that must sign in with a second factor.
+const TypeSetTOTPRoles CommandType = 30
+
+func init() {
+	register(TypeSetTOTPRoles, "totp_roles", writesLineItem, func() Body { return new(SetTOTPRoles) })
+}
+
+// SetTOTPRoles replaces the set of roles whose accounts must sign in with a TOTP code
+// (SPEC: Access, "a TOTP second factor that a role can be required to use").
+type SetTOTPRoles struct{ Roles []Role }
+
+func (*SetTOTPRoles) Type() CommandType { return TypeSetTOTPRoles }
+
+func (b *SetTOTPRoles) encode(e *encoder) {
+	e.uvarint(uint64(len(b.Roles)))
+	for _, r := range b.Roles {
+		e.str(string(r))
+	}
+}
+
+func (b *SetTOTPRoles) decode(d *decoder) {
+	n := d.uvarint()
+	if n > uint64(len(Roles)) {
+		d.fail("roles")
+		return
+	}
+	b.Roles = make([]Role, n)
+	for i := range b.Roles {
+		b.Roles[i] = Role(d.str(MaxIDLen))
+	}
+}
+
+func (b *SetTOTPRoles) validate(rules) *Error {
+	for i, r := range b.Roles {
+		if !r.Valid() {
+			return Errf(errcode.InvalidValue, "roles", "unknown role %q", r)
+		}
+		if i > 0 && b.Roles[i-1] >= r {
+			return Errf(errcode.InvalidValue, "roles", "roles sorted and each once")
+		}
+	}
+	return nil
+}
+
+func (b *SetTOTPRoles) apply(t *txn, _ applyContext) *Error {
+	v := make([]string, len(b.Roles))
+	for i, r := range b.Roles {
+		v[i] = string(r)
+	}
+	joined := strings.Join(v, ",")
+	if old, _ := t.settings.get(metaTOTPRoles); old == joined {
+		return errUnchanged
+	}
+	t.settings.put(metaTOTPRoles, joined)
+	return nil
+}
+
+const metaTOTPRoles = "totp_required_roles"
+
+// TOTPRequired reports whether accounts of the role must sign in with a TOTP code.
+func (l *Ledger) TOTPRequired(r Role) bool {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	v, _ := l.root.settings.get(metaTOTPRoles)
+	return slices.Contains(strings.Split(v, ","), string(r))
+}

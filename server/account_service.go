@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"slices"
 	"time"
 
 	"connectrpc.com/connect"
@@ -205,6 +206,9 @@ func (h *accountService) SignIn(ctx context.Context, req *connect.Request[v1.Sig
 	if cr.PasswordHash == "" {
 		return nil, wrong
 	}
+	if cr.TOTPSecret == "" && h.s.ledger.TOTPRequired(a.Role) {
+		return nil, detailError(errcode.Errf(errcode.TOTPRequired, "totp_code", "the %s role signs in with a TOTP second factor, and account %s has none: enrol one (ledgerctl account password set --id %s --totp)", a.Role, a.ID, a.ID), 0)
+	}
 	good := passwordMatches(cr.PasswordHash, m.GetPassword())
 	if good && cr.TOTPSecret != "" {
 		if m.GetTotpCode() == "" {
@@ -312,4 +316,19 @@ func (h *accountService) VerifyAccessTrail(ctx context.Context, req *connect.Req
 		return nil, detailError(err, 0)
 	}
 	return connect.NewResponse(&v1.VerifyAccessTrailResponse{Records: n, HeadHash: head.String()}), nil
+}
+
+func (h *accountService) SetTOTPRoles(ctx context.Context, req *connect.Request[v1.SetTOTPRolesRequest]) (*connect.Response[v1.SetTOTPRolesResponse], error) {
+	roles := make([]ledger.Role, 0, len(req.Msg.GetRoles()))
+	for _, r := range req.Msg.GetRoles() {
+		roles = append(roles, ledger.Role(r))
+	}
+	slices.Sort(roles)
+	roles = slices.Compact(roles)
+	res, err := h.change(ctx, ledger.Command{Key: "totp-roles/" + randomHex(8), Body: &ledger.SetTOTPRoles{Roles: roles}})
+	if err != nil {
+		return nil, err
+	}
+	seq, unchanged := lastSeq(res)
+	return connect.NewResponse(&v1.SetTOTPRolesResponse{Seq: seq, Unchanged: unchanged}), nil
 }

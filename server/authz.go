@@ -154,6 +154,7 @@ var rules = map[string]rule{
 	cloudledgerv1connect.AccountServiceSetPasswordProcedure: {roles: security, target: func(m proto.Message) string {
 		return "account=" + m.(*v1.SetPasswordRequest).GetAccount()
 	}},
+	cloudledgerv1connect.AccountServiceSetTOTPRolesProcedure:      {roles: security},
 	cloudledgerv1connect.AccountServiceSignInProcedure:            {public: true},
 	cloudledgerv1connect.AccountServiceSignOutProcedure:           {roles: everyone},
 	cloudledgerv1connect.AccountServiceWhoAmIProcedure:            {roles: everyone},

@@ -215,6 +215,23 @@ func TestCredentialsAcrossThreeNodes(t *testing.T) {
 	if _, err := acct(2).SignIn(ctx, connect.NewRequest(&v1.SignInRequest{Account: "sup1", Password: pw, TotpCode: code})); err != nil {
 		t.Fatalf("sign-in with the code: %v", err)
 	}
+	// A role can be required to use TOTP: a supervisor without a key cannot sign in.
+	if _, err := acct(0).AddAccount(ctx, bearer(&v1.AddAccountRequest{Id: "sup2", Name: "经信委二", Role: "supervisor"}, testToken)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := acct(0).SetPassword(ctx, bearer(&v1.SetPasswordRequest{Account: "sup2", Password: pw}, testToken)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := acct(1).SignIn(ctx, connect.NewRequest(&v1.SignInRequest{Account: "sup2", Password: pw})); err != nil {
+		t.Fatalf("sign-in before TOTP is required: %v", err)
+	}
+	if _, err := acct(1).SetTOTPRoles(ctx, bearer(&v1.SetTOTPRolesRequest{Roles: []string{"supervisor"}}, testToken)); err != nil {
+		t.Fatal(err)
+	}
+	waitApplied(t, nodes)
+	if _, err := acct(2).SignIn(ctx, connect.NewRequest(&v1.SignInRequest{Account: "sup2", Password: pw})); !hasCode(err, "totp_required") {
+		t.Fatalf("a supervisor without TOTP once the role requires it: %v, want totp_required", err)
+	}
 }
 
 func hasCode(err error, code string) bool {

@@ -57,7 +57,7 @@ func leaderOnly(r *http.Request) bool {
 		cloudledgerv1connect.AccountServiceAddAccountProcedure, cloudledgerv1connect.AccountServiceSetAccountStatusProcedure,
 		cloudledgerv1connect.AccountServiceIssueTokenProcedure, cloudledgerv1connect.AccountServiceRevokeTokenProcedure,
 		cloudledgerv1connect.AccountServiceSetPasswordProcedure, cloudledgerv1connect.AccountServiceSignInProcedure,
-		cloudledgerv1connect.AccountServiceSignOutProcedure:
+		cloudledgerv1connect.AccountServiceSignOutProcedure, cloudledgerv1connect.AccountServiceSetTOTPRolesProcedure:
 		return true
 	case cloudledgerv1connect.AccountServiceWhoAmIProcedure:
 		return false

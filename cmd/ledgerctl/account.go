@@ -210,7 +210,31 @@ lower case, upper case, digits, other; 5 failed sign-ins in a row lock it for 30
 			return nil
 		}),
 	}
-	cmd.AddCommand(add, list, status("disable", true), status("enable", false), token, password, whoami)
+	var totpRoles string
+	totpRolesCmd := &cobra.Command{
+		Use:   "totp-roles",
+		Short: "Require a TOTP second factor of every account of these roles (--roles a,b; empty: none)",
+		Args:  cobra.NoArgs,
+		RunE: action(func(cmd *cobra.Command, _ []string) error {
+			var roles []string
+			for _, r := range strings.Split(totpRoles, ",") {
+				if r = strings.TrimSpace(r); r != "" {
+					roles = append(roles, r)
+				}
+			}
+			res, err := accountCall(cmd.Context(), g, writePolicy, "account totp-roles", &v1.SetTOTPRolesRequest{Roles: roles},
+				func(c cloudledgerv1connect.AccountServiceClient) rpc[v1.SetTOTPRolesRequest, v1.SetTOTPRolesResponse] {
+					return c.SetTOTPRoles
+				})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "%s: %s — %s %d\n", g.l().h("须动态口令的角色", "roles requiring TOTP"), totpRoles, g.l().m("台账条目", "line item"), res.GetSeq())
+			return nil
+		}),
+	}
+	totpRolesCmd.Flags().StringVar(&totpRoles, "roles", "", "comma-separated roles, e.g. supervisor,finance")
+	cmd.AddCommand(add, list, status("disable", true), status("enable", false), token, password, whoami, totpRolesCmd)
 	return cmd
 }
 

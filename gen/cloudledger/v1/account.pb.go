@@ -1482,6 +1482,102 @@ func (x *VerifyAccessTrailResponse) GetHeadHash() string {
 	return ""
 }
 
+type SetTOTPRolesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Roles         []string               `protobuf:"bytes,1,rep,name=roles,proto3" json:"roles,omitempty"` // empty: no role requires TOTP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetTOTPRolesRequest) Reset() {
+	*x = SetTOTPRolesRequest{}
+	mi := &file_cloudledger_v1_account_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetTOTPRolesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetTOTPRolesRequest) ProtoMessage() {}
+
+func (x *SetTOTPRolesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_account_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetTOTPRolesRequest.ProtoReflect.Descriptor instead.
+func (*SetTOTPRolesRequest) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *SetTOTPRolesRequest) GetRoles() []string {
+	if x != nil {
+		return x.Roles
+	}
+	return nil
+}
+
+type SetTOTPRolesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	Unchanged     bool                   `protobuf:"varint,2,opt,name=unchanged,proto3" json:"unchanged,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetTOTPRolesResponse) Reset() {
+	*x = SetTOTPRolesResponse{}
+	mi := &file_cloudledger_v1_account_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetTOTPRolesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetTOTPRolesResponse) ProtoMessage() {}
+
+func (x *SetTOTPRolesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_account_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetTOTPRolesResponse.ProtoReflect.Descriptor instead.
+func (*SetTOTPRolesResponse) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *SetTOTPRolesResponse) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *SetTOTPRolesResponse) GetUnchanged() bool {
+	if x != nil {
+		return x.Unchanged
+	}
+	return false
+}
+
 var File_cloudledger_v1_account_proto protoreflect.FileDescriptor
 
 const file_cloudledger_v1_account_proto_rawDesc = "" +
@@ -1589,7 +1685,12 @@ const file_cloudledger_v1_account_proto_rawDesc = "" +
 	"\x18VerifyAccessTrailRequest\"R\n" +
 	"\x19VerifyAccessTrailResponse\x12\x18\n" +
 	"\arecords\x18\x01 \x01(\x04R\arecords\x12\x1b\n" +
-	"\thead_hash\x18\x02 \x01(\tR\bheadHash2\xdc\a\n" +
+	"\thead_hash\x18\x02 \x01(\tR\bheadHash\"+\n" +
+	"\x13SetTOTPRolesRequest\x12\x14\n" +
+	"\x05roles\x18\x01 \x03(\tR\x05roles\"F\n" +
+	"\x14SetTOTPRolesResponse\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1c\n" +
+	"\tunchanged\x18\x02 \x01(\bR\tunchanged2\xb9\b\n" +
 	"\x0eAccountService\x12U\n" +
 	"\n" +
 	"AddAccount\x12!.cloudledger.v1.AddAccountRequest\x1a\".cloudledger.v1.AddAccountResponse\"\x00\x12[\n" +
@@ -1601,7 +1702,8 @@ const file_cloudledger_v1_account_proto_rawDesc = "" +
 	"\vSetPassword\x12\".cloudledger.v1.SetPasswordRequest\x1a#.cloudledger.v1.SetPasswordResponse\"\x00\x12I\n" +
 	"\x06SignIn\x12\x1d.cloudledger.v1.SignInRequest\x1a\x1e.cloudledger.v1.SignInResponse\"\x00\x12L\n" +
 	"\aSignOut\x12\x1e.cloudledger.v1.SignOutRequest\x1a\x1f.cloudledger.v1.SignOutResponse\"\x00\x12I\n" +
-	"\x06WhoAmI\x12\x1d.cloudledger.v1.WhoAmIRequest\x1a\x1e.cloudledger.v1.WhoAmIResponse\"\x00\x12R\n" +
+	"\x06WhoAmI\x12\x1d.cloudledger.v1.WhoAmIRequest\x1a\x1e.cloudledger.v1.WhoAmIResponse\"\x00\x12[\n" +
+	"\fSetTOTPRoles\x12#.cloudledger.v1.SetTOTPRolesRequest\x1a$.cloudledger.v1.SetTOTPRolesResponse\"\x00\x12R\n" +
 	"\tAccessLog\x12 .cloudledger.v1.AccessLogRequest\x1a!.cloudledger.v1.AccessLogResponse\"\x00\x12j\n" +
 	"\x11VerifyAccessTrail\x12(.cloudledger.v1.VerifyAccessTrailRequest\x1a).cloudledger.v1.VerifyAccessTrailResponse\"\x00BEZCgithub.com/cloudledger/cloudledger/gen/cloudledger/v1;cloudledgerv1b\x06proto3"
 
@@ -1617,7 +1719,7 @@ func file_cloudledger_v1_account_proto_rawDescGZIP() []byte {
 	return file_cloudledger_v1_account_proto_rawDescData
 }
 
-var file_cloudledger_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_cloudledger_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_cloudledger_v1_account_proto_goTypes = []any{
 	(*AddAccountRequest)(nil),         // 0: cloudledger.v1.AddAccountRequest
 	(*AddAccountResponse)(nil),        // 1: cloudledger.v1.AddAccountResponse
@@ -1644,6 +1746,8 @@ var file_cloudledger_v1_account_proto_goTypes = []any{
 	(*AccessLogResponse)(nil),         // 22: cloudledger.v1.AccessLogResponse
 	(*VerifyAccessTrailRequest)(nil),  // 23: cloudledger.v1.VerifyAccessTrailRequest
 	(*VerifyAccessTrailResponse)(nil), // 24: cloudledger.v1.VerifyAccessTrailResponse
+	(*SetTOTPRolesRequest)(nil),       // 25: cloudledger.v1.SetTOTPRolesRequest
+	(*SetTOTPRolesResponse)(nil),      // 26: cloudledger.v1.SetTOTPRolesResponse
 }
 var file_cloudledger_v1_account_proto_depIdxs = []int32{
 	5,  // 0: cloudledger.v1.Account.tokens:type_name -> cloudledger.v1.AccountToken
@@ -1658,21 +1762,23 @@ var file_cloudledger_v1_account_proto_depIdxs = []int32{
 	14, // 9: cloudledger.v1.AccountService.SignIn:input_type -> cloudledger.v1.SignInRequest
 	16, // 10: cloudledger.v1.AccountService.SignOut:input_type -> cloudledger.v1.SignOutRequest
 	18, // 11: cloudledger.v1.AccountService.WhoAmI:input_type -> cloudledger.v1.WhoAmIRequest
-	20, // 12: cloudledger.v1.AccountService.AccessLog:input_type -> cloudledger.v1.AccessLogRequest
-	23, // 13: cloudledger.v1.AccountService.VerifyAccessTrail:input_type -> cloudledger.v1.VerifyAccessTrailRequest
-	1,  // 14: cloudledger.v1.AccountService.AddAccount:output_type -> cloudledger.v1.AddAccountResponse
-	7,  // 15: cloudledger.v1.AccountService.ListAccounts:output_type -> cloudledger.v1.ListAccountsResponse
-	2,  // 16: cloudledger.v1.AccountService.SetAccountStatus:output_type -> cloudledger.v1.SetAccountStatusResponse
-	10, // 17: cloudledger.v1.AccountService.IssueToken:output_type -> cloudledger.v1.IssueTokenResponse
-	3,  // 18: cloudledger.v1.AccountService.RevokeToken:output_type -> cloudledger.v1.RevokeTokenResponse
-	13, // 19: cloudledger.v1.AccountService.SetPassword:output_type -> cloudledger.v1.SetPasswordResponse
-	15, // 20: cloudledger.v1.AccountService.SignIn:output_type -> cloudledger.v1.SignInResponse
-	17, // 21: cloudledger.v1.AccountService.SignOut:output_type -> cloudledger.v1.SignOutResponse
-	19, // 22: cloudledger.v1.AccountService.WhoAmI:output_type -> cloudledger.v1.WhoAmIResponse
-	22, // 23: cloudledger.v1.AccountService.AccessLog:output_type -> cloudledger.v1.AccessLogResponse
-	24, // 24: cloudledger.v1.AccountService.VerifyAccessTrail:output_type -> cloudledger.v1.VerifyAccessTrailResponse
-	14, // [14:25] is the sub-list for method output_type
-	3,  // [3:14] is the sub-list for method input_type
+	25, // 12: cloudledger.v1.AccountService.SetTOTPRoles:input_type -> cloudledger.v1.SetTOTPRolesRequest
+	20, // 13: cloudledger.v1.AccountService.AccessLog:input_type -> cloudledger.v1.AccessLogRequest
+	23, // 14: cloudledger.v1.AccountService.VerifyAccessTrail:input_type -> cloudledger.v1.VerifyAccessTrailRequest
+	1,  // 15: cloudledger.v1.AccountService.AddAccount:output_type -> cloudledger.v1.AddAccountResponse
+	7,  // 16: cloudledger.v1.AccountService.ListAccounts:output_type -> cloudledger.v1.ListAccountsResponse
+	2,  // 17: cloudledger.v1.AccountService.SetAccountStatus:output_type -> cloudledger.v1.SetAccountStatusResponse
+	10, // 18: cloudledger.v1.AccountService.IssueToken:output_type -> cloudledger.v1.IssueTokenResponse
+	3,  // 19: cloudledger.v1.AccountService.RevokeToken:output_type -> cloudledger.v1.RevokeTokenResponse
+	13, // 20: cloudledger.v1.AccountService.SetPassword:output_type -> cloudledger.v1.SetPasswordResponse
+	15, // 21: cloudledger.v1.AccountService.SignIn:output_type -> cloudledger.v1.SignInResponse
+	17, // 22: cloudledger.v1.AccountService.SignOut:output_type -> cloudledger.v1.SignOutResponse
+	19, // 23: cloudledger.v1.AccountService.WhoAmI:output_type -> cloudledger.v1.WhoAmIResponse
+	26, // 24: cloudledger.v1.AccountService.SetTOTPRoles:output_type -> cloudledger.v1.SetTOTPRolesResponse
+	22, // 25: cloudledger.v1.AccountService.AccessLog:output_type -> cloudledger.v1.AccessLogResponse
+	24, // 26: cloudledger.v1.AccountService.VerifyAccessTrail:output_type -> cloudledger.v1.VerifyAccessTrailResponse
+	15, // [15:27] is the sub-list for method output_type
+	3,  // [3:15] is the sub-list for method input_type
 	3,  // [3:3] is the sub-list for extension type_name
 	3,  // [3:3] is the sub-list for extension extendee
 	0,  // [0:3] is the sub-list for field type_name
@@ -1689,7 +1795,7 @@ func file_cloudledger_v1_account_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cloudledger_v1_account_proto_rawDesc), len(file_cloudledger_v1_account_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

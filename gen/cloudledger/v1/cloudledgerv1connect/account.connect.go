@@ -57,6 +57,9 @@ const (
 	AccountServiceSignOutProcedure = "/cloudledger.v1.AccountService/SignOut"
 	// AccountServiceWhoAmIProcedure is the fully-qualified name of the AccountService's WhoAmI RPC.
 	AccountServiceWhoAmIProcedure = "/cloudledger.v1.AccountService/WhoAmI"
+	// AccountServiceSetTOTPRolesProcedure is the fully-qualified name of the AccountService's
+	// SetTOTPRoles RPC.
+	AccountServiceSetTOTPRolesProcedure = "/cloudledger.v1.AccountService/SetTOTPRoles"
 	// AccountServiceAccessLogProcedure is the fully-qualified name of the AccountService's AccessLog
 	// RPC.
 	AccountServiceAccessLogProcedure = "/cloudledger.v1.AccountService/AccessLog"
@@ -84,6 +87,8 @@ type AccountServiceClient interface {
 	SignOut(context.Context, *connect.Request[v1.SignOutRequest]) (*connect.Response[v1.SignOutResponse], error)
 	// WhoAmI says which account, role and scope the caller acts as.
 	WhoAmI(context.Context, *connect.Request[v1.WhoAmIRequest]) (*connect.Response[v1.WhoAmIResponse], error)
+	// SetTOTPRoles names the roles whose people must sign in with a TOTP code (SPEC: Access).
+	SetTOTPRoles(context.Context, *connect.Request[v1.SetTOTPRolesRequest]) (*connect.Response[v1.SetTOTPRolesResponse], error)
 	AccessLog(context.Context, *connect.Request[v1.AccessLogRequest]) (*connect.Response[v1.AccessLogResponse], error)
 	// VerifyAccessTrail re-checks the access trail's hash chain.
 	VerifyAccessTrail(context.Context, *connect.Request[v1.VerifyAccessTrailRequest]) (*connect.Response[v1.VerifyAccessTrailResponse], error)
@@ -154,6 +159,12 @@ func NewAccountServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(accountServiceMethods.ByName("WhoAmI")),
 			connect.WithClientOptions(opts...),
 		),
+		setTOTPRoles: connect.NewClient[v1.SetTOTPRolesRequest, v1.SetTOTPRolesResponse](
+			httpClient,
+			baseURL+AccountServiceSetTOTPRolesProcedure,
+			connect.WithSchema(accountServiceMethods.ByName("SetTOTPRoles")),
+			connect.WithClientOptions(opts...),
+		),
 		accessLog: connect.NewClient[v1.AccessLogRequest, v1.AccessLogResponse](
 			httpClient,
 			baseURL+AccountServiceAccessLogProcedure,
@@ -180,6 +191,7 @@ type accountServiceClient struct {
 	signIn            *connect.Client[v1.SignInRequest, v1.SignInResponse]
 	signOut           *connect.Client[v1.SignOutRequest, v1.SignOutResponse]
 	whoAmI            *connect.Client[v1.WhoAmIRequest, v1.WhoAmIResponse]
+	setTOTPRoles      *connect.Client[v1.SetTOTPRolesRequest, v1.SetTOTPRolesResponse]
 	accessLog         *connect.Client[v1.AccessLogRequest, v1.AccessLogResponse]
 	verifyAccessTrail *connect.Client[v1.VerifyAccessTrailRequest, v1.VerifyAccessTrailResponse]
 }
@@ -229,6 +241,11 @@ func (c *accountServiceClient) WhoAmI(ctx context.Context, req *connect.Request[
 	return c.whoAmI.CallUnary(ctx, req)
 }
 
+// SetTOTPRoles calls cloudledger.v1.AccountService.SetTOTPRoles.
+func (c *accountServiceClient) SetTOTPRoles(ctx context.Context, req *connect.Request[v1.SetTOTPRolesRequest]) (*connect.Response[v1.SetTOTPRolesResponse], error) {
+	return c.setTOTPRoles.CallUnary(ctx, req)
+}
+
 // AccessLog calls cloudledger.v1.AccountService.AccessLog.
 func (c *accountServiceClient) AccessLog(ctx context.Context, req *connect.Request[v1.AccessLogRequest]) (*connect.Response[v1.AccessLogResponse], error) {
 	return c.accessLog.CallUnary(ctx, req)
@@ -258,6 +275,8 @@ type AccountServiceHandler interface {
 	SignOut(context.Context, *connect.Request[v1.SignOutRequest]) (*connect.Response[v1.SignOutResponse], error)
 	// WhoAmI says which account, role and scope the caller acts as.
 	WhoAmI(context.Context, *connect.Request[v1.WhoAmIRequest]) (*connect.Response[v1.WhoAmIResponse], error)
+	// SetTOTPRoles names the roles whose people must sign in with a TOTP code (SPEC: Access).
+	SetTOTPRoles(context.Context, *connect.Request[v1.SetTOTPRolesRequest]) (*connect.Response[v1.SetTOTPRolesResponse], error)
 	AccessLog(context.Context, *connect.Request[v1.AccessLogRequest]) (*connect.Response[v1.AccessLogResponse], error)
 	// VerifyAccessTrail re-checks the access trail's hash chain.
 	VerifyAccessTrail(context.Context, *connect.Request[v1.VerifyAccessTrailRequest]) (*connect.Response[v1.VerifyAccessTrailResponse], error)
@@ -324,6 +343,12 @@ func NewAccountServiceHandler(svc AccountServiceHandler, opts ...connect.Handler
 		connect.WithSchema(accountServiceMethods.ByName("WhoAmI")),
 		connect.WithHandlerOptions(opts...),
 	)
+	accountServiceSetTOTPRolesHandler := connect.NewUnaryHandler(
+		AccountServiceSetTOTPRolesProcedure,
+		svc.SetTOTPRoles,
+		connect.WithSchema(accountServiceMethods.ByName("SetTOTPRoles")),
+		connect.WithHandlerOptions(opts...),
+	)
 	accountServiceAccessLogHandler := connect.NewUnaryHandler(
 		AccountServiceAccessLogProcedure,
 		svc.AccessLog,
@@ -356,6 +381,8 @@ func NewAccountServiceHandler(svc AccountServiceHandler, opts ...connect.Handler
 			accountServiceSignOutHandler.ServeHTTP(w, r)
 		case AccountServiceWhoAmIProcedure:
 			accountServiceWhoAmIHandler.ServeHTTP(w, r)
+		case AccountServiceSetTOTPRolesProcedure:
+			accountServiceSetTOTPRolesHandler.ServeHTTP(w, r)
 		case AccountServiceAccessLogProcedure:
 			accountServiceAccessLogHandler.ServeHTTP(w, r)
 		case AccountServiceVerifyAccessTrailProcedure:
@@ -403,6 +430,10 @@ func (UnimplementedAccountServiceHandler) SignOut(context.Context, *connect.Requ
 
 func (UnimplementedAccountServiceHandler) WhoAmI(context.Context, *connect.Request[v1.WhoAmIRequest]) (*connect.Response[v1.WhoAmIResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.AccountService.WhoAmI is not implemented"))
+}
+
+func (UnimplementedAccountServiceHandler) SetTOTPRoles(context.Context, *connect.Request[v1.SetTOTPRolesRequest]) (*connect.Response[v1.SetTOTPRolesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.AccountService.SetTOTPRoles is not implemented"))
 }
 
 func (UnimplementedAccountServiceHandler) AccessLog(context.Context, *connect.Request[v1.AccessLogRequest]) (*connect.Response[v1.AccessLogResponse], error) {
