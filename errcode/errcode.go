@@ -102,6 +102,12 @@ const (
 	TOTPRequired     Code = "totp_required"       // the account signs in with a TOTP code
 	TrailBroken      Code = "access_trail_broken" // the access trail's verify found an altered record
 
+	// Resource requests (issue 15).
+	UnknownRequest     Code = "unknown_request"
+	RequestState       Code = "request_state"       // the request's state does not allow the step
+	SupervisorRequired Code = "supervisor_required" // above 120 % or an emergency/temporary resource: the supervisor decides first
+	RequestMismatch    Code = "request_mismatch"    // a fulfilment that does not do what the request asked
+
 	// Infrastructure, used by the server and CLI so that every failure has a code.
 	Unauthenticated Code = "unauthenticated"
 	RequestTooLarge Code = "request_too_large"

@@ -27,6 +27,9 @@ type Event struct {
 	Kind       Kind
 	Quantity   decimal.Decimal // allocate: initial; expand/reduce: positive delta; usage: consumed
 	Expires    time.Time       // allocate of a time-limited kind, extend: the new expiry
+	// Request is the resource request the event fulfils (issue 15), "" for none. Encoded
+	// only when set, so events written before keep their encoding and hashes.
+	Request string
 }
 
 func (*Event) Type() CommandType { return TypeEvent }
@@ -42,6 +45,9 @@ func (b *Event) encode(e *encoder) {
 	e.str(string(b.Kind))
 	e.dec(b.Quantity)
 	e.tm(b.Expires)
+	if b.Request != "" {
+		e.str(b.Request)
+	}
 }
 
 func (b *Event) decode(d *decoder) {
@@ -57,6 +63,7 @@ func (b *Event) decode(d *decoder) {
 	b.Kind = Kind(f.kind)
 	b.Quantity = d.decimalOf(f.quantity)
 	b.Expires = f.expires
+	b.Request = string(f.request)
 }
 
 // eventFields are an encoded Event as stored, its strings still pointing into the encoding:
@@ -64,6 +71,7 @@ func (b *Event) decode(d *decoder) {
 type eventFields struct {
 	op, department, project, provider, resource, item, kind, quantity []byte
 	time, expires                                                     time.Time
+	request                                                           []byte
 }
 
 // decode reads the layout of Event.encode.
@@ -78,12 +86,16 @@ func (f *eventFields) decode(d *decoder) {
 	f.kind = d.raw(MaxIDLen)
 	f.quantity = d.raw(MaxDecimalLen)
 	f.expires = d.tm()
+	if d.err == nil && len(d.b) > 0 {
+		f.request = d.raw(MaxIDLen)
+	}
 }
 
 // validate checks an event without the ledger: required fields per op, domains, limits.
 func (e *Event) validate(rl rules) *Error {
 	if err := firstErr(rl.id("resource", e.Resource, true), rl.id("department", e.Department, false), rl.id("project", e.Project, false),
-		rl.id("provider", e.Provider, false), rl.id("item", e.Item, false), instant("time", e.Time, true), instant("expires", e.Expires, false)); err != nil {
+		rl.id("provider", e.Provider, false), rl.id("item", e.Item, false), instant("time", e.Time, true), instant("expires", e.Expires, false),
+		rl.id("request", e.Request, false)); err != nil {
 		return err
 	}
 	if e.Kind != "" && !e.Kind.valid() {
@@ -150,11 +162,18 @@ func (e *Event) apply(t *txn, ctx applyContext) *Error {
 	if t.isClosed(calendar.MonthOf(calendar.DateOf(e.Time))) {
 		return Errf(errcode.PeriodClosed, "time", "%s falls in closed month %s", e.Time.Format(time.RFC3339), calendar.MonthOf(calendar.DateOf(e.Time)))
 	}
+	waive := false // a request the supervisor agreed to is past the 20 % rule (SH 20)
+	if e.Request != "" {
+		var err *Error
+		if waive, err = t.fulfil(e, ctx); err != nil {
+			return err
+		}
+	}
 	switch e.Op {
 	case OpAllocate:
-		return t.applyAllocate(e)
+		return t.applyAllocate(e, waive)
 	case OpExpand, OpReduce, OpReclaim:
-		return t.applyChange(e, ctx.rules)
+		return t.applyChange(e, ctx.rules, waive)
 	case OpUsage:
 		return t.applyUsage(e)
 	case OpExtend:
@@ -194,7 +213,7 @@ func checkContract(prov *Provider, at time.Time) *Error {
 	return nil
 }
 
-func (t *txn) applyAllocate(e *Event) *Error {
+func (t *txn) applyAllocate(e *Event, waive120 bool) *Error {
 	if _, ok := t.resources.get(e.Resource); ok {
 		return Errf(errcode.ResourceExists, "resource", "resource %q already exists", e.Resource)
 	}
@@ -217,7 +236,7 @@ func (t *txn) applyAllocate(e *Event) *Error {
 	r := &Resource{ID: e.Resource, Department: e.Department, Project: e.Project, Provider: e.Provider, Item: e.Item,
 		Kind: e.Kind, QuotaClass: item.QuotaClass, Billing: BillingAllocation, Quantity: e.Quantity,
 		Opened: e.Time, LastTime: e.Time, Expires: e.Expires}
-	if err := t.checkQuota(r, e.Quantity, e.Time); err != nil {
+	if err := t.checkQuota(r, e.Quantity, e.Time, waive120); err != nil {
 		return err
 	}
 	t.resources.put(r.ID, r)
@@ -254,11 +273,14 @@ func (t *txn) checkExpiry(kind Kind, at, expires time.Time) *Error {
 
 // checkQuota applies SPEC's Quota rules to raising r's quantity by delta at time at (r holds the
 // quantity before the change); an approval covers the raise if it is in force at at.
-func (t *txn) checkQuota(r *Resource, delta decimal.Decimal, at time.Time) *Error {
+//
+// waive120: the raise fulfils a request the supervisor agreed to, which stands for the
+// approval (the dev limit still holds).
+func (t *txn) checkQuota(r *Resource, delta decimal.Decimal, at time.Time, waive120 bool) *Error {
 	if r.QuotaClass == "" {
 		return nil
 	}
-	if r.Kind.countsTowardQuota() {
+	if r.Kind.countsTowardQuota() && !waive120 {
 		k := deptClass{r.Department, r.QuotaClass}
 		newA := t.heldOf(k).Add(delta)
 		q := t.deptQuota(r.Department, r.QuotaClass)
@@ -316,7 +338,7 @@ func matches(r *Resource, e *Event) *Error {
 	return nil
 }
 
-func (t *txn) applyChange(e *Event, rl rules) *Error {
+func (t *txn) applyChange(e *Event, rl rules, waive120 bool) *Error {
 	r, late, err := t.openResource(e, rl)
 	if err != nil {
 		return err
@@ -344,7 +366,7 @@ func (t *txn) applyChange(e *Event, rl rules) *Error {
 		}
 		// A late expand is checked against what the department holds when it arrives,
 		// plus the expansion (README: late history and quotas).
-		if err := t.checkQuota(r, e.Quantity, e.Time); err != nil {
+		if err := t.checkQuota(r, e.Quantity, e.Time, waive120); err != nil {
 			return err
 		}
 		delta = e.Quantity

@@ -90,6 +90,8 @@ var tables = []tableDecl{
 		func(c *Credentials) string { return c.Account }, stringKey, notInView),
 	jsonTable("tokens", func(t *txn) **layer[string, *TokenGrants] { return &t.tokens },
 		func(g *TokenGrants) string { return g.SHA256 }, stringKey, notInView),
+	jsonTable("requests", func(t *txn) **layer[string, *ResourceRequest] { return &t.requests },
+		func(r *ResourceRequest) string { return r.ID }, stringKey, notInView),
 	jsonTable("ended_sessions", func(t *txn) **layer[string, *EndedSession] { return &t.endedSessions },
 		func(e *EndedSession) string { return e.ID }, stringKey, notInView),
 

@@ -108,6 +108,7 @@ type txn struct {
 	credentials   *layer[string, *Credentials]
 	tokens        *layer[string, *TokenGrants] // by the token's SHA-256
 	endedSessions *layer[string, *EndedSession]
+	requests      *layer[string, *ResourceRequest]
 
 	// derived indexes, rebuilt at load, never persisted
 	held         *layer[deptClass, decimal.Decimal] // A of SPEC's Quota rule
