@@ -53,6 +53,7 @@ func (b *Event) encode(e *encoder) {
 func (b *Event) decode(d *decoder) {
 	var f eventFields
 	f.decode(d)
+	f.decodeTail(d)
 	b.Op = Op(f.op)
 	b.Time = f.time
 	b.Department = string(f.department)
@@ -86,9 +87,22 @@ func (f *eventFields) decode(d *decoder) {
 	f.kind = d.raw(MaxIDLen)
 	f.quantity = d.raw(MaxDecimalLen)
 	f.expires = d.tm()
+}
+
+// decodeTail reads the optional request of an event that is a whole body (a line item);
+// an event inside a Kafka batch has none (decodeEmbedded).
+func (f *eventFields) decodeTail(d *decoder) {
 	if d.err == nil && len(d.b) > 0 {
 		f.request = d.raw(MaxIDLen)
 	}
+}
+
+// decodeEmbedded decodes an event inside another body, which never names a request.
+func (b *Event) decodeEmbedded(d *decoder) {
+	var f eventFields
+	f.decode(d)
+	b.Op, b.Time, b.Department, b.Project, b.Provider = Op(f.op), f.time, string(f.department), string(f.project), string(f.provider)
+	b.Resource, b.Item, b.Kind, b.Quantity, b.Expires = string(f.resource), string(f.item), Kind(f.kind), d.decimalOf(f.quantity), f.expires
 }
 
 // validate checks an event without the ledger: required fields per op, domains, limits.

@@ -114,7 +114,7 @@ func (b *AdvanceOffsets) decode(d *decoder) {
 		switch d.u8() {
 		case 1:
 			r.Event = &Event{}
-			r.Event.decode(d)
+			r.Event.decodeEmbedded(d)
 		case 0:
 			r.Code = Code(d.str(MaxIDLen))
 			r.Reason = d.str(maxDeadLetterReason)
@@ -146,6 +146,10 @@ func (b *AdvanceOffsets) validate(rl rules) *Error {
 		prev = r.Offset
 		if r.Event == nil && r.Code == "" {
 			return Errf(errcode.MissingField, "code", "a dead letter at offset %d has no code", r.Offset)
+		}
+		if r.Event != nil && r.Event.Request != "" {
+			// The batch encoding has no room for it (and a provider's feed fulfils nothing).
+			return Errf(errcode.InvalidValue, "request", "a Kafka record names no request (offset %d)", r.Offset)
 		}
 	}
 	return nil

@@ -65,7 +65,7 @@ func TestRequestLifecycle(t *testing.T) {
 func TestExpansionAbove120NeedsTheSupervisor(t *testing.T) {
 	f := newFixture(t)
 	f.seed()
-	f.ok(alloc("vm1", "ecs.vcpu", KindStandard, "150", time.Time{})) // d1 vcpu quota 150: A = 150
+	f.ok(alloc("vm1", "ecs.vcpu", KindStandard, "150", time.Time{}))                                  // d1 vcpu quota 150: A = 150
 	f.ok(&SubmitRequest{Kind: RequestExpand, Department: "d1", Resource: "vm1", Quantity: dec("40")}) // → 190 > 180
 	req := f.request("REQ-000001")
 	if !req.NeedsSupervisor {

@@ -204,6 +204,7 @@ var ratingOps = []Op{OpAllocate, OpExpand, OpReduce, OpReclaim, OpExpire, OpUsag
 func (rd *ratingEventReader) decode(b []byte, e *ratingEvent) error {
 	d := decoder{b: b}
 	e.eventFields.decode(&d)
+	e.eventFields.decodeTail(&d)
 	for _, o := range ratingOps {
 		if string(e.op) == string(o) {
 			e.ratingOp = o
