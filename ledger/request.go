@@ -439,3 +439,57 @@ func (l *Ledger) Request(id string) (ResourceRequest, bool) {
 	}
 	return *r, true
 }
+
+// Deadlines in working days (SH; issue 15). Each step of a request is due N working days
+// (official calendar) after the day its clock starts; the day itself is not counted.
+const (
+	stepSupervisor = "supervisor" // the supervisor's decision
+	stepReview     = "review"     // the authority's approval or rejection
+	stepFulfil     = "fulfil"     // the provider's fulfilment
+)
+
+// deadlineRule is one step's deadline: WorkingDays after the submission (FromSubmission) or
+// after the step before it.
+type deadlineRule struct {
+	WorkingDays    int
+	FromSubmission bool
+	Article        string
+}
+
+// shanghaiDeadlines are SH's: test resources reviewed and opened within 5 working days
+// (SH 19); an expansion reviewed within 5 and carried out within 5 more (SH 20); a reclaim
+// reviewed and done within 10 (SH 21); formal opening 2 working days after the department's
+// confirmation (SH 19); the supervisor's decision, for which SH names no period, 5.
+var shanghaiDeadlines = map[RequestKind]map[string]deadlineRule{
+	RequestTest:    {stepSupervisor: {5, false, "SH 19"}, stepReview: {5, true, "SH 19"}, stepFulfil: {5, true, "SH 19"}},
+	RequestOpen:    {stepSupervisor: {5, false, "SH 23–24"}, stepReview: {5, false, "SH 19"}, stepFulfil: {2, false, "SH 19"}},
+	RequestExpand:  {stepSupervisor: {5, false, "SH 20"}, stepReview: {5, false, "SH 20"}, stepFulfil: {5, false, "SH 20"}},
+	RequestReduce:  {stepSupervisor: {5, false, "SH 20"}, stepReview: {5, false, "SH 20"}, stepFulfil: {5, false, "SH 20"}},
+	RequestReclaim: {stepSupervisor: {5, false, "SH 21"}, stepReview: {10, true, "SH 21"}, stepFulfil: {10, true, "SH 21"}},
+	RequestExtend:  {stepSupervisor: {5, false, "SH 23–24"}, stepReview: {5, false, "SH 23–24"}, stepFulfil: {5, false, "SH 23–24"}},
+}
+
+// Due is the request's current step, the last day to take it, and the article behind it;
+// step "" once the request is final.
+func (r *ResourceRequest) Due(cal *calendar.Calendar) (step string, due calendar.Date, article string, err error) {
+	switch r.State {
+	case RequestSubmitted:
+		step = stepReview
+		if r.NeedsSupervisor {
+			step = stepSupervisor
+		}
+	case RequestSupervised:
+		step = stepReview
+	case RequestApproved:
+		step = stepFulfil
+	default:
+		return "", calendar.Date{}, "", nil
+	}
+	rule := shanghaiDeadlines[r.Kind][step]
+	from := r.Steps[len(r.Steps)-1].At // the step before
+	if rule.FromSubmission || step == stepSupervisor {
+		from = r.Steps[0].At
+	}
+	due, err = cal.Due(calendar.DateOf(from), rule.WorkingDays)
+	return step, due, rule.Article, err
+}

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudledger/cloudledger/calendar"
 	"github.com/cloudledger/cloudledger/errcode"
 )
 
@@ -102,4 +103,52 @@ func TestBadRequests(t *testing.T) {
 		f.reject(c.code, c.body)
 	}
 	f.reject(errcode.UnknownRequest, &DecideRequest{ID: "REQ-000009", Decision: DecisionApprove})
+}
+
+// Issue 15, must show 1 (SH 19–21, SPEC.md's 2026 calendar): deadlines count working days of
+// the official calendar across National Day (10/1–7 off, 9/20 and 10/10 worked) and the
+// Spring Festival (2/15–23 off, 2/14 and 2/28 worked).
+func TestRequestDeadlinesAcrossHolidays(t *testing.T) {
+	cal := calendar.New(calendar.Builtin()...)
+	at := func(s string) time.Time { return mustTime(t, s) }
+	for _, c := range []struct {
+		name string
+		req  ResourceRequest
+		step string
+		due  string
+	}{
+		// Submitted Tuesday 29 September: 9/30, 10/8, 10/9, 10/10 (a worked Saturday), 10/12.
+		{"expand review over National Day (SH 20)", ResourceRequest{Kind: RequestExpand, State: RequestSubmitted,
+			Steps: []RequestStep{{State: RequestSubmitted, At: at("2026-09-29T10:00:00+08:00")}}}, "review", "2026-10-12"},
+		// Approved Friday 13 February: 2/14 (a worked Saturday), then 2/24, 2/25, 2/26, 2/27.
+		{"expand fulfilment over the Spring Festival (SH 20)", ResourceRequest{Kind: RequestExpand, State: RequestApproved,
+			Steps: []RequestStep{{State: RequestSubmitted, At: at("2026-02-10T10:00:00+08:00")}, {State: RequestApproved, At: at("2026-02-13T16:00:00+08:00")}}}, "fulfil", "2026-02-27"},
+		// A reclaim: 10 working days from the submission for both steps (SH 21). Friday 25
+		// September is 中秋 (9/25–27 off): 9/28, 9/29, 9/30, 10/8, 10/9, 10/10, 10/12, 10/13, 10/14, 10/15.
+		{"reclaim (SH 21)", ResourceRequest{Kind: RequestReclaim, State: RequestApproved,
+			Steps: []RequestStep{{State: RequestSubmitted, At: at("2026-09-25T10:00:00+08:00")}, {State: RequestApproved, At: at("2026-09-28T10:00:00+08:00")}}}, "fulfil", "2026-10-15"},
+		// Test resources: reviewed and opened within 5 working days of the submission (SH 19).
+		{"test resource (SH 19)", ResourceRequest{Kind: RequestTest, State: RequestApproved,
+			Steps: []RequestStep{{State: RequestSubmitted, At: at("2026-02-12T10:00:00+08:00")}, {State: RequestApproved, At: at("2026-02-13T10:00:00+08:00")}}}, "fulfil", "2026-02-26"},
+		// Formal opening 2 working days after the approval (SH 19): Friday 9/18 → 9/20 (worked Sunday), 9/21.
+		{"open (SH 19)", ResourceRequest{Kind: RequestOpen, State: RequestApproved,
+			Steps: []RequestStep{{State: RequestSubmitted, At: at("2026-09-14T10:00:00+08:00")}, {State: RequestApproved, At: at("2026-09-18T10:00:00+08:00")}}}, "fulfil", "2026-09-21"},
+		// Submitted Wednesday 30 September: 10/8, 10/9, 10/10, 10/12, 10/13.
+		{"a supervisor's decision", ResourceRequest{Kind: RequestOpen, State: RequestSubmitted, NeedsSupervisor: true,
+			Steps: []RequestStep{{State: RequestSubmitted, At: at("2026-09-30T10:00:00+08:00")}}}, "supervisor", "2026-10-13"},
+	} {
+		step, due, article, err := c.req.Due(cal)
+		if err != nil || step != c.step || due.String() != c.due || article == "" {
+			t.Errorf("%s: %s due %s (%s, %v), want %s due %s", c.name, step, due, article, err, c.step, c.due)
+		}
+	}
+}
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
