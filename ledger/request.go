@@ -89,6 +89,7 @@ type ResourceRequest struct {
 	// NeedsSupervisor: an emergency or temporary resource (SH 23–24), or a request that would
 	// take the department above 120 % of its quota (SH 20), needs the supervisor first.
 	NeedsSupervisor bool          `json:"needs_supervisor,omitempty"`
+	Seq             uint64        `json:"seq"` // the line item that opened it
 	State           RequestState  `json:"state"`
 	Steps           []RequestStep `json:"steps"`
 }
@@ -261,6 +262,7 @@ func (b *SubmitRequest) apply(t *txn, ctx applyContext) *Error {
 	t.settings.put(metaRequestSeq, strconv.Itoa(seq))
 	r.ID = fmt.Sprintf("REQ-%06d", seq)
 	r.Steps = []RequestStep{{State: RequestSubmitted, Actor: ctx.actor, At: ctx.recordedAt}}
+	r.Seq = t.seq + 1 // the line item this command appends next
 	t.requests.put(r.ID, r)
 	return nil
 }
@@ -492,4 +494,23 @@ func (r *ResourceRequest) Due(cal *calendar.Calendar) (step string, due calendar
 	}
 	due, err = cal.Due(calendar.DateOf(from), rule.WorkingDays)
 	return step, due, rule.Article, err
+}
+
+// Clock is the ledger's clock: the latest proposal time applied (never the wall clock).
+func (l *Ledger) Clock() time.Time {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.root.clock
+}
+
+// RequestOfLineItem is the id of the request a SubmitRequest line item opened ("" if none).
+func (l *Ledger) RequestOfLineItem(seq uint64) string {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	for _, r := range l.root.requests.m {
+		if r.Seq == seq {
+			return r.ID
+		}
+	}
+	return ""
 }

@@ -161,6 +161,55 @@ var rules = map[string]rule{
 	cloudledgerv1connect.AccountServiceAccessLogProcedure:         {roles: trailReaders},
 	cloudledgerv1connect.AccountServiceVerifyAccessTrailProcedure: {roles: trailReaders},
 
+	// Resource requests (SH 19–24): the department submits and may cancel its own, the
+	// supervisor decides its cases, the authority reviews, the provider fulfils its own.
+	cloudledgerv1connect.RequestServiceSubmitRequestProcedure: {roles: roles(ledger.RoleAuthority, ledger.RoleDepartment),
+		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
+			return p.mayName(s, m.(*v1.SubmitRequestRequest).GetDepartment(), "", false)
+		},
+		target: func(m proto.Message) string {
+			r := m.(*v1.SubmitRequestRequest)
+			return targetOf("department", r.GetDepartment(), "kind", r.GetKind())
+		}},
+	cloudledgerv1connect.RequestServiceDecideRequestProcedure: {roles: roles(ledger.RoleAuthority, ledger.RoleSupervisor, ledger.RoleDepartment),
+		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
+			r := m.(*v1.DecideRequestRequest)
+			req, ok := s.ledger.Request(r.GetId())
+			if ok && !p.seesRequest(s, &req) {
+				return denied(p, "request %s of department %s", req.ID, req.Department)
+			}
+			switch {
+			case p.account.Role == ledger.RoleDepartment && r.GetDecision() != ledger.DecisionCancel && r.GetDecision() != "":
+				return denied(p, "a department cancels its requests; the authority reviews them")
+			case p.account.Role == ledger.RoleSupervisor && r.GetDecision() == ledger.DecisionCancel:
+				return denied(p, "the supervisor approves or rejects")
+			case p.account.Role == ledger.RoleSupervisor && ok && !req.NeedsSupervisor:
+				return denied(p, "request %s is not a supervisor's case (SH 20, 23, 24)", req.ID)
+			}
+			return nil
+		},
+		target: func(m proto.Message) string {
+			r := m.(*v1.DecideRequestRequest)
+			return targetOf("request", r.GetId(), "decision", r.GetDecision())
+		}},
+	cloudledgerv1connect.RequestServiceFulfilRequestProcedure: {roles: roles(ledger.RoleAuthority, ledger.RoleProvider),
+		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
+			if req, ok := s.ledger.Request(m.(*v1.FulfilRequestRequest).GetId()); ok && !p.seesRequest(s, &req) {
+				return denied(p, "request %s is for provider %s", req.ID, req.Provider)
+			}
+			return nil
+		},
+		target: func(m proto.Message) string { return "request=" + m.(*v1.FulfilRequestRequest).GetId() }},
+	cloudledgerv1connect.RequestServiceGetRequestProcedure: {roles: chargeReaders,
+		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
+			if req, ok := s.ledger.Request(m.(*v1.GetRequestRequest).GetId()); ok && !p.seesRequest(s, &req) {
+				return denied(p, "request %s of department %s, provider %s", req.ID, req.Department, req.Provider)
+			}
+			return nil
+		},
+		target: func(m proto.Message) string { return "request=" + m.(*v1.GetRequestRequest).GetId() }},
+	cloudledgerv1connect.RequestServiceListRequestsProcedure: {roles: chargeReaders},
+
 	// HTTP endpoints with data (their paths are the procedures of the trail).
 	pathKafka:     {roles: roles(ledger.RoleAuthority, ledger.RoleAuditor)},
 	pathKafkaSkip: {roles: authority},
@@ -237,6 +286,12 @@ func (p *principal) sees(s *Server, d, v string) bool {
 		return v != "" && v == p.account.Provider
 	}
 	return true
+}
+
+// seesRequest: a department its own (and its children's) requests, a provider those it is
+// to fulfil.
+func (p *principal) seesRequest(s *Server, r *ledger.ResourceRequest) bool {
+	return p.sees(s, r.Department, r.Provider)
 }
 
 // scoped reports whether the caller's answers are filtered to a scope.

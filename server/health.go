@@ -38,7 +38,8 @@ type healthChecker struct{ s *Server }
 
 func (c healthChecker) Check(_ context.Context, req *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
 	switch req.Service {
-	case "", cloudledgerv1connect.LedgerServiceName, cloudledgerv1connect.ClusterServiceName, cloudledgerv1connect.AccountServiceName:
+	case "", cloudledgerv1connect.LedgerServiceName, cloudledgerv1connect.ClusterServiceName, cloudledgerv1connect.AccountServiceName,
+		cloudledgerv1connect.RequestServiceName:
 	default:
 		return nil, grpcNotFound(req.Service)
 	}
@@ -52,7 +53,7 @@ func (s *Server) healthRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("/readyz", s.readyz)
 	mux.Handle(grpchealth.NewHandler(healthChecker{s}))
 	reflector := grpcreflect.NewStaticReflector(cloudledgerv1connect.LedgerServiceName, cloudledgerv1connect.ClusterServiceName,
-		cloudledgerv1connect.AccountServiceName, grpchealth.HealthV1ServiceName)
+		cloudledgerv1connect.AccountServiceName, cloudledgerv1connect.RequestServiceName, grpchealth.HealthV1ServiceName)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 }

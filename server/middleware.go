@@ -57,7 +57,9 @@ func leaderOnly(r *http.Request) bool {
 		cloudledgerv1connect.AccountServiceAddAccountProcedure, cloudledgerv1connect.AccountServiceSetAccountStatusProcedure,
 		cloudledgerv1connect.AccountServiceIssueTokenProcedure, cloudledgerv1connect.AccountServiceRevokeTokenProcedure,
 		cloudledgerv1connect.AccountServiceSetPasswordProcedure, cloudledgerv1connect.AccountServiceSignInProcedure,
-		cloudledgerv1connect.AccountServiceSignOutProcedure, cloudledgerv1connect.AccountServiceSetTOTPRolesProcedure:
+		cloudledgerv1connect.AccountServiceSignOutProcedure, cloudledgerv1connect.AccountServiceSetTOTPRolesProcedure,
+		cloudledgerv1connect.RequestServiceSubmitRequestProcedure, cloudledgerv1connect.RequestServiceDecideRequestProcedure,
+		cloudledgerv1connect.RequestServiceFulfilRequestProcedure:
 		return true
 	case cloudledgerv1connect.AccountServiceWhoAmIProcedure:
 		return false

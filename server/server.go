@@ -257,6 +257,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle(path, h)
 	path, h = cloudledgerv1connect.NewAccountServiceHandler(&accountService{s: s}, opts...)
 	mux.Handle(path, h)
+	path, h = cloudledgerv1connect.NewRequestServiceHandler(&requestService{s: s}, opts...)
+	mux.Handle(path, h)
 	mux.HandleFunc(trailPath, s.trailHandler)
 	s.kafkaRoutes(mux)
 	mux.Handle("/metrics", s.authHTTP(pathMetrics, s.metrics.handler()))

@@ -188,7 +188,7 @@ func TestPermissionMatrix(t *testing.T) {
 	w := setup(t)
 	table := readTable(t, "access-matrix")
 	var procedures []string
-	for _, svc := range []string{"LedgerService", "ClusterService", "AccountService"} {
+	for _, svc := range []string{"LedgerService", "ClusterService", "AccountService", "RequestService"} {
 		for _, m := range methodsOf(t, svc) {
 			procedures = append(procedures, svc+"/"+m)
 		}
@@ -243,6 +243,9 @@ func methodsOf(t *testing.T, service string) []string {
 	sd := v1.File_cloudledger_v1_ledger_proto.Services().ByName(protoName(service))
 	if sd == nil {
 		sd = v1.File_cloudledger_v1_account_proto.Services().ByName(protoName(service))
+	}
+	if sd == nil {
+		sd = v1.File_cloudledger_v1_request_proto.Services().ByName(protoName(service))
 	}
 	if sd == nil {
 		t.Fatalf("no service %s", service)

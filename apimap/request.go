@@ -1,0 +1,56 @@
+package apimap
+
+import (
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+	"github.com/cloudledger/cloudledger/ledger"
+)
+
+// SubmitRequest maps a request submission to its ledger command (the ledger checks it).
+func SubmitRequest(m *v1.SubmitRequestRequest) (*ledger.SubmitRequest, *errcode.Error) {
+	b := &ledger.SubmitRequest{Kind: ledger.RequestKind(m.GetKind()), ResourceKind: ledger.Kind(m.GetResourceKind()), Department: m.GetDepartment(),
+		Project: m.GetProject(), Provider: m.GetProvider(), Item: m.GetItem(), Resource: m.GetResource(), Reason: m.GetReason()}
+	if q := m.GetQuantity(); q != "" {
+		d, err := parseAmount("quantity", q, true)
+		if err != nil {
+			return nil, err
+		}
+		b.Quantity = d
+	} else {
+		b.Quantity = decimal.Zero
+	}
+	if e := m.GetExpires(); e != "" {
+		t, err := ParseExpires(e)
+		if err != nil {
+			return nil, err
+		}
+		b.Expires = t
+	}
+	return b, nil
+}
+
+// ResourceRequest is a request as the API shows it, with its current step's due date and
+// whether it is overdue by the ledger's clock.
+func ResourceRequest(r *ledger.ResourceRequest, cal *calendar.Calendar, clock time.Time) *v1.ResourceRequest {
+	out := &v1.ResourceRequest{Id: r.ID, Kind: string(r.Kind), ResourceKind: string(r.ResourceKind), Department: r.Department, Project: r.Project,
+		Provider: r.Provider, Item: r.Item, Resource: r.Resource, Reason: r.Reason, State: string(r.State), NeedsSupervisor: r.NeedsSupervisor}
+	if !r.Quantity.IsZero() {
+		out.Quantity = r.Quantity.String()
+	}
+	if !r.Expires.IsZero() {
+		out.Expires = protoTime(r.Expires)
+	}
+	if step, due, article, err := r.Due(cal); err == nil && step != "" {
+		out.Step, out.Due, out.Article = step, due.String(), article
+		out.Overdue = !clock.IsZero() && calendar.DateOf(clock).After(due)
+	}
+	for _, s := range r.Steps {
+		out.Steps = append(out.Steps, &v1.RequestStep{State: string(s.State), Actor: s.Actor, At: protoTime(s.At), Reason: s.Reason})
+	}
+	return out
+}

@@ -1,0 +1,149 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/shopspring/decimal"
+
+	"github.com/cloudledger/cloudledger/apimap"
+	"github.com/cloudledger/cloudledger/errcode"
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+	"github.com/cloudledger/cloudledger/ledger"
+)
+
+// requestService is the resource-request workflow (issue 15). Who may take which step is
+// in authz.go; the ledger checks the states and the quota rules.
+type requestService struct{ s *Server }
+
+func (h *requestService) show(r *ledger.ResourceRequest) *v1.ResourceRequest {
+	return apimap.ResourceRequest(r, h.s.ledger.Calendar(), h.s.ledger.Clock())
+}
+
+func (h *requestService) SubmitRequest(ctx context.Context, req *connect.Request[v1.SubmitRequestRequest]) (*connect.Response[v1.SubmitRequestResponse], error) {
+	body, err := apimap.SubmitRequest(req.Msg)
+	if err != nil {
+		return nil, detailError(err, 0)
+	}
+	key := req.Msg.GetKey()
+	if key == "" {
+		key = "request/" + randomHex(8)
+	}
+	res, _, perr := h.s.prop.submit(ctx, ledger.Request{Actor: actorOf(ctx), Commands: []ledger.Command{{Key: key, Body: body}}})
+	if perr != nil {
+		return nil, toConnect(perr)
+	}
+	if res.Err != nil {
+		return nil, detailError(res.Err, 0)
+	}
+	it := res.Items[0]
+	id := h.s.ledger.RequestOfLineItem(it.Seq)
+	return connect.NewResponse(&v1.SubmitRequestResponse{Id: id, Seq: it.Seq, Duplicate: it.Duplicate}), nil
+}
+
+// decision is what a caller's "approve" means: the supervisor's decision, or the
+// authority's approval.
+func decision(p *principal, d string) string {
+	if d == ledger.DecisionApprove && p.account.Role == ledger.RoleSupervisor {
+		return ledger.DecisionSupervise
+	}
+	return d
+}
+
+func (h *requestService) DecideRequest(ctx context.Context, req *connect.Request[v1.DecideRequestRequest]) (*connect.Response[v1.DecideRequestResponse], error) {
+	m := req.Msg
+	cmd := ledger.Command{Key: "request-decision/" + m.GetId() + "/" + randomHex(8),
+		Body: &ledger.DecideRequest{ID: m.GetId(), Decision: decision(principalOf(ctx), m.GetDecision()), Reason: m.GetReason()}}
+	res, _, err := h.s.prop.submit(ctx, ledger.Request{Actor: actorOf(ctx), Commands: []ledger.Command{cmd}})
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	if res.Err != nil {
+		return nil, detailError(res.Err, 0)
+	}
+	r, _ := h.s.ledger.Request(m.GetId())
+	return connect.NewResponse(&v1.DecideRequestResponse{Request: h.show(&r), Seq: res.Items[0].Seq}), nil
+}
+
+func (h *requestService) FulfilRequest(ctx context.Context, req *connect.Request[v1.FulfilRequestRequest]) (*connect.Response[v1.FulfilRequestResponse], error) {
+	r, ok := h.s.ledger.Request(req.Msg.GetId())
+	if !ok {
+		return nil, detailError(errcode.Errf(errcode.UnknownRequest, "id", "unknown request %q", req.Msg.GetId()), 0)
+	}
+	ev := &ledger.Event{Op: requestOp(r.Kind), Time: h.s.cfg.Now(), Department: r.Department, Project: r.Project, Provider: r.Provider,
+		Resource: r.Resource, Item: r.Item, Kind: r.ResourceKind, Quantity: r.Quantity, Expires: r.Expires, Request: r.ID}
+	switch r.Kind {
+	case ledger.RequestTest, ledger.RequestOpen:
+		ev.Resource = req.Msg.GetResource()
+		if ev.Resource == "" {
+			return nil, detailError(errcode.Errf(errcode.MissingField, "resource", "a new resource needs its id"), 0)
+		}
+	case ledger.RequestReclaim, ledger.RequestExtend:
+		ev.Quantity = decimal.Zero
+		if r.Kind == ledger.RequestExtend {
+			ev.Time = r.Steps[0].At // asked then: the 15-working-day rule is about the request (SH 23–24)
+		} else {
+			ev.Expires = time.Time{}
+		}
+	default:
+		ev.Expires = time.Time{}
+	}
+	if r.Kind != ledger.RequestTest && r.Kind != ledger.RequestOpen {
+		ev.Department, ev.Project, ev.Provider, ev.Item, ev.Kind = "", "", "", "", ""
+	}
+	cmd := ledger.Command{Key: "fulfil/" + r.ID, Body: ev}
+	res, _, err := h.s.prop.submit(ctx, ledger.Request{Actor: actorOf(ctx), Commands: []ledger.Command{cmd}})
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	if res.Err != nil {
+		return nil, detailError(res.Err, 0)
+	}
+	r, _ = h.s.ledger.Request(r.ID)
+	return connect.NewResponse(&v1.FulfilRequestResponse{Request: h.show(&r), Seq: res.Items[0].Seq}), nil
+}
+
+func requestOp(k ledger.RequestKind) ledger.Op {
+	switch k {
+	case ledger.RequestTest, ledger.RequestOpen:
+		return ledger.OpAllocate
+	case ledger.RequestExpand:
+		return ledger.OpExpand
+	case ledger.RequestReduce:
+		return ledger.OpReduce
+	case ledger.RequestReclaim:
+		return ledger.OpReclaim
+	}
+	return ledger.OpExtend
+}
+
+func (h *requestService) GetRequest(ctx context.Context, req *connect.Request[v1.GetRequestRequest]) (*connect.Response[v1.GetRequestResponse], error) {
+	if err := h.s.readBarrier(ctx, req.Header()); err != nil {
+		return nil, toConnect(err)
+	}
+	r, ok := h.s.ledger.Request(req.Msg.GetId())
+	if !ok {
+		return nil, detailError(errcode.Errf(errcode.UnknownRequest, "id", "unknown request %q", req.Msg.GetId()), 0)
+	}
+	return connect.NewResponse(&v1.GetRequestResponse{Request: h.show(&r)}), nil
+}
+
+func (h *requestService) ListRequests(ctx context.Context, req *connect.Request[v1.ListRequestsRequest]) (*connect.Response[v1.ListRequestsResponse], error) {
+	if err := h.s.readBarrier(ctx, req.Header()); err != nil {
+		return nil, toConnect(err)
+	}
+	p := principalOf(ctx)
+	out := &v1.ListRequestsResponse{AsOf: h.s.ledger.Clock().Format(time.RFC3339)}
+	for _, r := range h.s.ledger.Requests() {
+		if !p.seesRequest(h.s, &r) || (req.Msg.GetState() != "" && string(r.State) != req.Msg.GetState()) {
+			continue
+		}
+		shown := h.show(&r)
+		if req.Msg.GetOverdue() && !shown.Overdue {
+			continue
+		}
+		out.Requests = append(out.Requests, shown)
+	}
+	return connect.NewResponse(out), nil
+}
