@@ -68,6 +68,7 @@ type endpoint struct {
 	ledger  cloudledgerv1connect.LedgerServiceClient
 	cluster cloudledgerv1connect.ClusterServiceClient
 	account cloudledgerv1connect.AccountServiceClient
+	request cloudledgerv1connect.RequestServiceClient
 }
 
 // client calls the cluster through a list of nodes, failing over to the next one when a
@@ -95,6 +96,7 @@ func newClient(urls []string, token string, stale bool, timeout time.Duration, t
 			ledger:  cloudledgerv1connect.NewLedgerServiceClient(hc, u, connect.WithReadMaxBytes(maxResponseBytes)),
 			cluster: cloudledgerv1connect.NewClusterServiceClient(hc, u, connect.WithReadMaxBytes(maxResponseBytes)),
 			account: cloudledgerv1connect.NewAccountServiceClient(hc, u, connect.WithReadMaxBytes(maxResponseBytes)),
+			request: cloudledgerv1connect.NewRequestServiceClient(hc, u, connect.WithReadMaxBytes(maxResponseBytes)),
 		})
 	}
 	return c

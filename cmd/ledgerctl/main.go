@@ -144,6 +144,7 @@ and a bad import row prints FILE:LINE: FIELD: CODE: MESSAGE.`,
 		newAccountCommand(g),
 		newAccessCommand(g),
 		newReadyCommand(g),
+		newRequestCommand(g),
 	)
 	return root
 }
