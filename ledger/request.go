@@ -471,29 +471,101 @@ var shanghaiDeadlines = map[RequestKind]map[string]deadlineRule{
 	RequestExtend:  {stepSupervisor: {5, false, "SH 23–24"}, stepReview: {5, false, "SH 23–24"}, stepFulfil: {5, false, "SH 23–24"}},
 }
 
+// Step roles: who takes each step, for the SLA report.
+const (
+	PartySupervisor = "supervisor"
+	PartyAuthority  = "authority"
+	PartyProvider   = "provider"
+)
+
+// StepDeadline is one step of a request's timeline: its due day and, once taken, when.
+type StepDeadline struct {
+	Step    string        // supervisor | review | fulfil
+	Party   string        // supervisor | authority | provider
+	Due     calendar.Date // the last day to take it
+	Done    time.Time     // zero while open
+	Outcome RequestState  // the state it led to, once done
+	Article string
+}
+
+// Timeline lists the steps the request has taken and the one it waits for (none once it is
+// final), each with its due day (SH's periods, shanghaiDeadlines).
+func (r *ResourceRequest) Timeline(cal *calendar.Calendar) ([]StepDeadline, error) {
+	if len(r.Steps) == 0 {
+		return nil, nil
+	}
+	submitted := r.Steps[0].At
+	var out []StepDeadline
+	prev := submitted
+	add := func(step, party string, done time.Time, outcome RequestState) error {
+		rule := shanghaiDeadlines[r.Kind][step]
+		from := prev
+		if rule.FromSubmission || step == stepSupervisor {
+			from = submitted
+		}
+		due, err := cal.Due(calendar.DateOf(from), rule.WorkingDays)
+		if err != nil {
+			return err
+		}
+		out = append(out, StepDeadline{Step: step, Party: party, Due: due, Done: done, Outcome: outcome, Article: rule.Article})
+		if !done.IsZero() {
+			prev = done
+		}
+		return nil
+	}
+	steps := r.Steps[1:]
+	next := func() (RequestStep, bool) {
+		if len(steps) == 0 {
+			return RequestStep{}, false
+		}
+		s := steps[0]
+		steps = steps[1:]
+		return s, true
+	}
+	if r.NeedsSupervisor {
+		s, ok := next()
+		if !ok {
+			return out, add(stepSupervisor, PartySupervisor, time.Time{}, "")
+		}
+		if s.State == RequestCancelled {
+			return out, nil
+		}
+		if err := add(stepSupervisor, PartySupervisor, s.At, s.State); err != nil || s.State != RequestSupervised {
+			return out, err
+		}
+	}
+	s, ok := next()
+	if !ok {
+		return out, add(stepReview, PartyAuthority, time.Time{}, "")
+	}
+	if s.State == RequestCancelled {
+		return out, nil
+	}
+	if err := add(stepReview, PartyAuthority, s.At, s.State); err != nil || s.State != RequestApproved {
+		return out, err
+	}
+	s, ok = next()
+	if !ok {
+		return out, add(stepFulfil, PartyProvider, time.Time{}, "")
+	}
+	if s.State == RequestCancelled {
+		return out, nil
+	}
+	return out, add(stepFulfil, PartyProvider, s.At, s.State)
+}
+
 // Due is the request's current step, the last day to take it, and the article behind it;
 // step "" once the request is final.
 func (r *ResourceRequest) Due(cal *calendar.Calendar) (step string, due calendar.Date, article string, err error) {
-	switch r.State {
-	case RequestSubmitted:
-		step = stepReview
-		if r.NeedsSupervisor {
-			step = stepSupervisor
-		}
-	case RequestSupervised:
-		step = stepReview
-	case RequestApproved:
-		step = stepFulfil
-	default:
+	tl, err := r.Timeline(cal)
+	if err != nil || len(tl) == 0 || r.State.Final() {
+		return "", calendar.Date{}, "", err
+	}
+	last := tl[len(tl)-1]
+	if !last.Done.IsZero() {
 		return "", calendar.Date{}, "", nil
 	}
-	rule := shanghaiDeadlines[r.Kind][step]
-	from := r.Steps[len(r.Steps)-1].At // the step before
-	if rule.FromSubmission || step == stepSupervisor {
-		from = r.Steps[0].At
-	}
-	due, err = cal.Due(calendar.DateOf(from), rule.WorkingDays)
-	return step, due, rule.Article, err
+	return last.Step, last.Due, last.Article, nil
 }
 
 // Clock is the ledger's clock: the latest proposal time applied (never the wall clock).
