@@ -209,6 +209,8 @@ var rules = map[string]rule{
 		},
 		target: func(m proto.Message) string { return "request=" + m.(*v1.GetRequestRequest).GetId() }},
 	cloudledgerv1connect.RequestServiceListRequestsProcedure: {roles: chargeReaders},
+	cloudledgerv1connect.RequestServiceSLAReportProcedure: {roles: roles(ledger.RoleAuthority, ledger.RoleSupervisor, ledger.RoleAuditor, ledger.RoleProvider),
+		target: func(m proto.Message) string { return "month=" + m.(*v1.SLAReportRequest).GetMonth() }},
 
 	// HTTP endpoints with data (their paths are the procedures of the trail).
 	pathKafka:     {roles: roles(ledger.RoleAuthority, ledger.RoleAuditor)},

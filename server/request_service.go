@@ -8,9 +8,11 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/cloudledger/cloudledger/apimap"
+	"github.com/cloudledger/cloudledger/calendar"
 	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/ledger"
+	"github.com/cloudledger/cloudledger/sla"
 )
 
 // requestService is the resource-request workflow (issue 15). Who may take which step is
@@ -144,6 +146,40 @@ func (h *requestService) ListRequests(ctx context.Context, req *connect.Request[
 			continue
 		}
 		out.Requests = append(out.Requests, shown)
+	}
+	return connect.NewResponse(out), nil
+}
+
+func (h *requestService) SLAReport(ctx context.Context, req *connect.Request[v1.SLAReportRequest]) (*connect.Response[v1.SLAReportResponse], error) {
+	month, err := calendar.ParseMonth(req.Msg.GetMonth())
+	if err != nil {
+		return nil, detailError(errcode.Errf(errcode.InvalidValue, "month", "a month is YYYY-MM, not %q", req.Msg.GetMonth()), 0)
+	}
+	if err := h.s.readBarrier(ctx, req.Header()); err != nil {
+		return nil, toConnect(err)
+	}
+	clock := h.s.ledger.Clock()
+	rep, berr := sla.Build(h.s.ledger.Requests(), h.s.ledger.Calendar(), month, clock)
+	if berr != nil {
+		return nil, detailError(errcode.Errf(errcode.CalendarUnknown, "month", "%v", berr), 0)
+	}
+	p := principalOf(ctx)
+	mine := func(party string) bool { return p.account.Role != ledger.RoleProvider || party == p.account.Provider }
+	out := &v1.SLAReportResponse{Month: month.String(), AsOf: clock.Format(time.RFC3339)}
+	for _, r := range rep.Rows {
+		if mine(r.Party) {
+			out.Rows = append(out.Rows, &v1.SLARow{Party: r.Party, Handled: uint32(r.Handled), OnTime: uint32(r.OnTime), Late: uint32(r.Late), OpenOverdue: uint32(r.Open)})
+		}
+	}
+	for _, o := range rep.Overdue {
+		if !mine(o.Party) {
+			continue
+		}
+		done := ""
+		if !o.Done.IsZero() {
+			done = o.Done.Format(time.RFC3339)
+		}
+		out.Overdue = append(out.Overdue, &v1.SLAOverdue{Request: o.Request, Kind: o.Kind, Department: o.Department, Step: o.Step, Party: o.Party, Due: o.Due.String(), Done: done})
 	}
 	return connect.NewResponse(out), nil
 }

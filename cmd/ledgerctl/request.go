@@ -145,7 +145,30 @@ func newRequestCommand(g *globals) *cobra.Command {
 	list.Flags().BoolVar(&overdue, "overdue", false, "only requests past the due date of their current step")
 	list.Flags().StringVar(&lformat, "format", formatTable, "table, csv or json")
 
-	cmd.AddCommand(submit,
+	var month, rformat string
+	report := &cobra.Command{
+		Use:   "report",
+		Short: "The SLA report of a month: steps on time and late per provider, the authority and the supervisor (SH 33–34)",
+		Args:  cobra.NoArgs,
+		RunE: action(func(cmd *cobra.Command, _ []string) error {
+			if err := checkFormat(rformat, formatTable, formatCSV, formatJSON); err != nil {
+				return err
+			}
+			res, err := requestCall(cmd.Context(), g, readPolicy, "request report", &v1.SLAReportRequest{Month: month},
+				func(c cloudledgerv1connect.RequestServiceClient) rpc[v1.SLAReportRequest, v1.SLAReportResponse] {
+					return c.SLAReport
+				})
+			if err != nil {
+				return err
+			}
+			return writeSLA(g.stdout, rformat, g.l(), res)
+		}),
+	}
+	report.Flags().StringVar(&month, "month", "", "YYYY-MM (required)")
+	report.Flags().StringVar(&rformat, "format", formatTable, "table, csv or json")
+	_ = report.MarkFlagRequired("month")
+
+	cmd.AddCommand(report, submit,
 		decide("approve", "approve", "Approve a request (the supervisor: its decision on its cases; the authority: the review)"),
 		decide("reject", "reject", "Reject a request, with --reason"),
 		decide("cancel", "cancel", "Withdraw a request (its department, or the authority)"),
@@ -225,4 +248,40 @@ func writeRequests(w io.Writer, format string, l lang, list []*v1.ResourceReques
 		t.add(f[0], f[1], f[2], f[6], f[7], f[10], f[11], f[12], od)
 	}
 	return t.render(w)
+}
+
+var slaColumns = []string{"party", "handled", "on_time", "late", "open_overdue"}
+
+func writeSLA(w io.Writer, format string, l lang, res *v1.SLAReportResponse) error {
+	rows := make([][]string, 0, len(res.GetRows()))
+	for _, r := range res.GetRows() {
+		rows = append(rows, []string{r.GetParty(), fmt.Sprint(r.GetHandled()), fmt.Sprint(r.GetOnTime()), fmt.Sprint(r.GetLate()), fmt.Sprint(r.GetOpenOverdue())})
+	}
+	switch format {
+	case formatCSV:
+		return writeCSV(w, slaColumns, rows)
+	case formatJSON:
+		return writeJSON(w, res)
+	}
+	t := &table{headers: []string{l.h("责任方", "Party"), l.h("办理", "Handled"), l.h("按时", "On time"), l.h("超时", "Late"), l.h("逾期未办", "Open overdue")},
+		right: []bool{false, true, true, true, true}}
+	for _, r := range rows {
+		t.add(r...)
+	}
+	if err := t.render(w); err != nil {
+		return err
+	}
+	if len(res.GetOverdue()) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	o := &table{headers: []string{l.h("申请编号", "Request"), l.h("环节", "Step"), l.h("责任方", "Party"), l.h("办理期限", "Due"), l.h("办结", "Done")}}
+	for _, x := range res.GetOverdue() {
+		done := x.GetDone()
+		if done == "" {
+			done = l.m("未办", "open")
+		}
+		o.add(x.GetRequest(), x.GetStep(), x.GetParty(), x.GetDue(), done)
+	}
+	return o.render(w)
 }

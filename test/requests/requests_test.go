@@ -129,4 +129,12 @@ func TestExpansionWorkflow(t *testing.T) {
 	if out := e.must("department", "request", "list", "--format", "csv"); strings.Count(out, "\n") != 3 {
 		t.Fatalf("the department's list:\n%s", out)
 	}
+	// This month's SLA report: the authority reviewed two requests, the provider fulfilled
+	// one, all on time.
+	out := e.must("auditor", "request", "report", "--month", today[:7], "--format", "csv")
+	for _, want := range []string{"authority,2,2,0,0", "p1,1,1,0,0", "supervisor,1,1,0,0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("SLA report without %q:\n%s", want, out)
+		}
+	}
 }

@@ -861,6 +861,286 @@ func (x *ResourceRequest) GetSteps() []*RequestStep {
 	return nil
 }
 
+type SLAReportRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Month         string                 `protobuf:"bytes,1,opt,name=month,proto3" json:"month,omitempty"` // YYYY-MM
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SLAReportRequest) Reset() {
+	*x = SLAReportRequest{}
+	mi := &file_cloudledger_v1_request_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SLAReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SLAReportRequest) ProtoMessage() {}
+
+func (x *SLAReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_request_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SLAReportRequest.ProtoReflect.Descriptor instead.
+func (*SLAReportRequest) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *SLAReportRequest) GetMonth() string {
+	if x != nil {
+		return x.Month
+	}
+	return ""
+}
+
+type SLARow struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Party         string                 `protobuf:"bytes,1,opt,name=party,proto3" json:"party,omitempty"` // authority | supervisor | a provider id
+	Handled       uint32                 `protobuf:"varint,2,opt,name=handled,proto3" json:"handled,omitempty"`
+	OnTime        uint32                 `protobuf:"varint,3,opt,name=on_time,json=onTime,proto3" json:"on_time,omitempty"`
+	Late          uint32                 `protobuf:"varint,4,opt,name=late,proto3" json:"late,omitempty"`
+	OpenOverdue   uint32                 `protobuf:"varint,5,opt,name=open_overdue,json=openOverdue,proto3" json:"open_overdue,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SLARow) Reset() {
+	*x = SLARow{}
+	mi := &file_cloudledger_v1_request_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SLARow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SLARow) ProtoMessage() {}
+
+func (x *SLARow) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_request_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SLARow.ProtoReflect.Descriptor instead.
+func (*SLARow) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *SLARow) GetParty() string {
+	if x != nil {
+		return x.Party
+	}
+	return ""
+}
+
+func (x *SLARow) GetHandled() uint32 {
+	if x != nil {
+		return x.Handled
+	}
+	return 0
+}
+
+func (x *SLARow) GetOnTime() uint32 {
+	if x != nil {
+		return x.OnTime
+	}
+	return 0
+}
+
+func (x *SLARow) GetLate() uint32 {
+	if x != nil {
+		return x.Late
+	}
+	return 0
+}
+
+func (x *SLARow) GetOpenOverdue() uint32 {
+	if x != nil {
+		return x.OpenOverdue
+	}
+	return 0
+}
+
+type SLAOverdue struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Request       string                 `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	Kind          string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	Department    string                 `protobuf:"bytes,3,opt,name=department,proto3" json:"department,omitempty"`
+	Step          string                 `protobuf:"bytes,4,opt,name=step,proto3" json:"step,omitempty"`
+	Party         string                 `protobuf:"bytes,5,opt,name=party,proto3" json:"party,omitempty"`
+	Due           string                 `protobuf:"bytes,6,opt,name=due,proto3" json:"due,omitempty"`
+	Done          string                 `protobuf:"bytes,7,opt,name=done,proto3" json:"done,omitempty"` // empty: still open
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SLAOverdue) Reset() {
+	*x = SLAOverdue{}
+	mi := &file_cloudledger_v1_request_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SLAOverdue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SLAOverdue) ProtoMessage() {}
+
+func (x *SLAOverdue) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_request_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SLAOverdue.ProtoReflect.Descriptor instead.
+func (*SLAOverdue) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *SLAOverdue) GetRequest() string {
+	if x != nil {
+		return x.Request
+	}
+	return ""
+}
+
+func (x *SLAOverdue) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *SLAOverdue) GetDepartment() string {
+	if x != nil {
+		return x.Department
+	}
+	return ""
+}
+
+func (x *SLAOverdue) GetStep() string {
+	if x != nil {
+		return x.Step
+	}
+	return ""
+}
+
+func (x *SLAOverdue) GetParty() string {
+	if x != nil {
+		return x.Party
+	}
+	return ""
+}
+
+func (x *SLAOverdue) GetDue() string {
+	if x != nil {
+		return x.Due
+	}
+	return ""
+}
+
+func (x *SLAOverdue) GetDone() string {
+	if x != nil {
+		return x.Done
+	}
+	return ""
+}
+
+type SLAReportResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Month         string                 `protobuf:"bytes,1,opt,name=month,proto3" json:"month,omitempty"`
+	AsOf          string                 `protobuf:"bytes,2,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
+	Rows          []*SLARow              `protobuf:"bytes,3,rep,name=rows,proto3" json:"rows,omitempty"`
+	Overdue       []*SLAOverdue          `protobuf:"bytes,4,rep,name=overdue,proto3" json:"overdue,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SLAReportResponse) Reset() {
+	*x = SLAReportResponse{}
+	mi := &file_cloudledger_v1_request_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SLAReportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SLAReportResponse) ProtoMessage() {}
+
+func (x *SLAReportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_request_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SLAReportResponse.ProtoReflect.Descriptor instead.
+func (*SLAReportResponse) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *SLAReportResponse) GetMonth() string {
+	if x != nil {
+		return x.Month
+	}
+	return ""
+}
+
+func (x *SLAReportResponse) GetAsOf() string {
+	if x != nil {
+		return x.AsOf
+	}
+	return ""
+}
+
+func (x *SLAReportResponse) GetRows() []*SLARow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *SLAReportResponse) GetOverdue() []*SLAOverdue {
+	if x != nil {
+		return x.Overdue
+	}
+	return nil
+}
+
 var File_cloudledger_v1_request_proto protoreflect.FileDescriptor
 
 const file_cloudledger_v1_request_proto_rawDesc = "" +
@@ -934,14 +1214,39 @@ const file_cloudledger_v1_request_proto_rawDesc = "" +
 	"\x03due\x18\x0f \x01(\tR\x03due\x12\x18\n" +
 	"\aoverdue\x18\x10 \x01(\bR\aoverdue\x12\x18\n" +
 	"\aarticle\x18\x11 \x01(\tR\aarticle\x121\n" +
-	"\x05steps\x18\x12 \x03(\v2\x1b.cloudledger.v1.RequestStepR\x05steps2\xe4\x03\n" +
+	"\x05steps\x18\x12 \x03(\v2\x1b.cloudledger.v1.RequestStepR\x05steps\"(\n" +
+	"\x10SLAReportRequest\x12\x14\n" +
+	"\x05month\x18\x01 \x01(\tR\x05month\"\x88\x01\n" +
+	"\x06SLARow\x12\x14\n" +
+	"\x05party\x18\x01 \x01(\tR\x05party\x12\x18\n" +
+	"\ahandled\x18\x02 \x01(\rR\ahandled\x12\x17\n" +
+	"\aon_time\x18\x03 \x01(\rR\x06onTime\x12\x12\n" +
+	"\x04late\x18\x04 \x01(\rR\x04late\x12!\n" +
+	"\fopen_overdue\x18\x05 \x01(\rR\vopenOverdue\"\xaa\x01\n" +
+	"\n" +
+	"SLAOverdue\x12\x18\n" +
+	"\arequest\x18\x01 \x01(\tR\arequest\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x1e\n" +
+	"\n" +
+	"department\x18\x03 \x01(\tR\n" +
+	"department\x12\x12\n" +
+	"\x04step\x18\x04 \x01(\tR\x04step\x12\x14\n" +
+	"\x05party\x18\x05 \x01(\tR\x05party\x12\x10\n" +
+	"\x03due\x18\x06 \x01(\tR\x03due\x12\x12\n" +
+	"\x04done\x18\a \x01(\tR\x04done\"\xa0\x01\n" +
+	"\x11SLAReportResponse\x12\x14\n" +
+	"\x05month\x18\x01 \x01(\tR\x05month\x12\x13\n" +
+	"\x05as_of\x18\x02 \x01(\tR\x04asOf\x12*\n" +
+	"\x04rows\x18\x03 \x03(\v2\x16.cloudledger.v1.SLARowR\x04rows\x124\n" +
+	"\aoverdue\x18\x04 \x03(\v2\x1a.cloudledger.v1.SLAOverdueR\aoverdue2\xb8\x04\n" +
 	"\x0eRequestService\x12^\n" +
 	"\rSubmitRequest\x12$.cloudledger.v1.SubmitRequestRequest\x1a%.cloudledger.v1.SubmitRequestResponse\"\x00\x12^\n" +
 	"\rDecideRequest\x12$.cloudledger.v1.DecideRequestRequest\x1a%.cloudledger.v1.DecideRequestResponse\"\x00\x12^\n" +
 	"\rFulfilRequest\x12$.cloudledger.v1.FulfilRequestRequest\x1a%.cloudledger.v1.FulfilRequestResponse\"\x00\x12U\n" +
 	"\n" +
 	"GetRequest\x12!.cloudledger.v1.GetRequestRequest\x1a\".cloudledger.v1.GetRequestResponse\"\x00\x12[\n" +
-	"\fListRequests\x12#.cloudledger.v1.ListRequestsRequest\x1a$.cloudledger.v1.ListRequestsResponse\"\x00BEZCgithub.com/cloudledger/cloudledger/gen/cloudledger/v1;cloudledgerv1b\x06proto3"
+	"\fListRequests\x12#.cloudledger.v1.ListRequestsRequest\x1a$.cloudledger.v1.ListRequestsResponse\"\x00\x12R\n" +
+	"\tSLAReport\x12 .cloudledger.v1.SLAReportRequest\x1a!.cloudledger.v1.SLAReportResponse\"\x00BEZCgithub.com/cloudledger/cloudledger/gen/cloudledger/v1;cloudledgerv1b\x06proto3"
 
 var (
 	file_cloudledger_v1_request_proto_rawDescOnce sync.Once
@@ -955,7 +1260,7 @@ func file_cloudledger_v1_request_proto_rawDescGZIP() []byte {
 	return file_cloudledger_v1_request_proto_rawDescData
 }
 
-var file_cloudledger_v1_request_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_cloudledger_v1_request_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_cloudledger_v1_request_proto_goTypes = []any{
 	(*SubmitRequestRequest)(nil),  // 0: cloudledger.v1.SubmitRequestRequest
 	(*SubmitRequestResponse)(nil), // 1: cloudledger.v1.SubmitRequestResponse
@@ -969,6 +1274,10 @@ var file_cloudledger_v1_request_proto_goTypes = []any{
 	(*ListRequestsResponse)(nil),  // 9: cloudledger.v1.ListRequestsResponse
 	(*RequestStep)(nil),           // 10: cloudledger.v1.RequestStep
 	(*ResourceRequest)(nil),       // 11: cloudledger.v1.ResourceRequest
+	(*SLAReportRequest)(nil),      // 12: cloudledger.v1.SLAReportRequest
+	(*SLARow)(nil),                // 13: cloudledger.v1.SLARow
+	(*SLAOverdue)(nil),            // 14: cloudledger.v1.SLAOverdue
+	(*SLAReportResponse)(nil),     // 15: cloudledger.v1.SLAReportResponse
 }
 var file_cloudledger_v1_request_proto_depIdxs = []int32{
 	11, // 0: cloudledger.v1.DecideRequestResponse.request:type_name -> cloudledger.v1.ResourceRequest
@@ -976,21 +1285,25 @@ var file_cloudledger_v1_request_proto_depIdxs = []int32{
 	11, // 2: cloudledger.v1.GetRequestResponse.request:type_name -> cloudledger.v1.ResourceRequest
 	11, // 3: cloudledger.v1.ListRequestsResponse.requests:type_name -> cloudledger.v1.ResourceRequest
 	10, // 4: cloudledger.v1.ResourceRequest.steps:type_name -> cloudledger.v1.RequestStep
-	0,  // 5: cloudledger.v1.RequestService.SubmitRequest:input_type -> cloudledger.v1.SubmitRequestRequest
-	2,  // 6: cloudledger.v1.RequestService.DecideRequest:input_type -> cloudledger.v1.DecideRequestRequest
-	4,  // 7: cloudledger.v1.RequestService.FulfilRequest:input_type -> cloudledger.v1.FulfilRequestRequest
-	6,  // 8: cloudledger.v1.RequestService.GetRequest:input_type -> cloudledger.v1.GetRequestRequest
-	8,  // 9: cloudledger.v1.RequestService.ListRequests:input_type -> cloudledger.v1.ListRequestsRequest
-	1,  // 10: cloudledger.v1.RequestService.SubmitRequest:output_type -> cloudledger.v1.SubmitRequestResponse
-	3,  // 11: cloudledger.v1.RequestService.DecideRequest:output_type -> cloudledger.v1.DecideRequestResponse
-	5,  // 12: cloudledger.v1.RequestService.FulfilRequest:output_type -> cloudledger.v1.FulfilRequestResponse
-	7,  // 13: cloudledger.v1.RequestService.GetRequest:output_type -> cloudledger.v1.GetRequestResponse
-	9,  // 14: cloudledger.v1.RequestService.ListRequests:output_type -> cloudledger.v1.ListRequestsResponse
-	10, // [10:15] is the sub-list for method output_type
-	5,  // [5:10] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	13, // 5: cloudledger.v1.SLAReportResponse.rows:type_name -> cloudledger.v1.SLARow
+	14, // 6: cloudledger.v1.SLAReportResponse.overdue:type_name -> cloudledger.v1.SLAOverdue
+	0,  // 7: cloudledger.v1.RequestService.SubmitRequest:input_type -> cloudledger.v1.SubmitRequestRequest
+	2,  // 8: cloudledger.v1.RequestService.DecideRequest:input_type -> cloudledger.v1.DecideRequestRequest
+	4,  // 9: cloudledger.v1.RequestService.FulfilRequest:input_type -> cloudledger.v1.FulfilRequestRequest
+	6,  // 10: cloudledger.v1.RequestService.GetRequest:input_type -> cloudledger.v1.GetRequestRequest
+	8,  // 11: cloudledger.v1.RequestService.ListRequests:input_type -> cloudledger.v1.ListRequestsRequest
+	12, // 12: cloudledger.v1.RequestService.SLAReport:input_type -> cloudledger.v1.SLAReportRequest
+	1,  // 13: cloudledger.v1.RequestService.SubmitRequest:output_type -> cloudledger.v1.SubmitRequestResponse
+	3,  // 14: cloudledger.v1.RequestService.DecideRequest:output_type -> cloudledger.v1.DecideRequestResponse
+	5,  // 15: cloudledger.v1.RequestService.FulfilRequest:output_type -> cloudledger.v1.FulfilRequestResponse
+	7,  // 16: cloudledger.v1.RequestService.GetRequest:output_type -> cloudledger.v1.GetRequestResponse
+	9,  // 17: cloudledger.v1.RequestService.ListRequests:output_type -> cloudledger.v1.ListRequestsResponse
+	15, // 18: cloudledger.v1.RequestService.SLAReport:output_type -> cloudledger.v1.SLAReportResponse
+	13, // [13:19] is the sub-list for method output_type
+	7,  // [7:13] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_cloudledger_v1_request_proto_init() }
@@ -1004,7 +1317,7 @@ func file_cloudledger_v1_request_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cloudledger_v1_request_proto_rawDesc), len(file_cloudledger_v1_request_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

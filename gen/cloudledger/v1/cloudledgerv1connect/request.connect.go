@@ -48,6 +48,9 @@ const (
 	// RequestServiceListRequestsProcedure is the fully-qualified name of the RequestService's
 	// ListRequests RPC.
 	RequestServiceListRequestsProcedure = "/cloudledger.v1.RequestService/ListRequests"
+	// RequestServiceSLAReportProcedure is the fully-qualified name of the RequestService's SLAReport
+	// RPC.
+	RequestServiceSLAReportProcedure = "/cloudledger.v1.RequestService/SLAReport"
 )
 
 // RequestServiceClient is a client for the cloudledger.v1.RequestService service.
@@ -61,6 +64,9 @@ type RequestServiceClient interface {
 	FulfilRequest(context.Context, *connect.Request[v1.FulfilRequestRequest]) (*connect.Response[v1.FulfilRequestResponse], error)
 	GetRequest(context.Context, *connect.Request[v1.GetRequestRequest]) (*connect.Response[v1.GetRequestResponse], error)
 	ListRequests(context.Context, *connect.Request[v1.ListRequestsRequest]) (*connect.Response[v1.ListRequestsResponse], error)
+	// SLAReport is a month's steps taken on time and late, per provider and for the authority
+	// and the supervisor, and the steps open past due (SH 33–34: input to the evaluation).
+	SLAReport(context.Context, *connect.Request[v1.SLAReportRequest]) (*connect.Response[v1.SLAReportResponse], error)
 }
 
 // NewRequestServiceClient constructs a client for the cloudledger.v1.RequestService service. By
@@ -104,6 +110,12 @@ func NewRequestServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(requestServiceMethods.ByName("ListRequests")),
 			connect.WithClientOptions(opts...),
 		),
+		sLAReport: connect.NewClient[v1.SLAReportRequest, v1.SLAReportResponse](
+			httpClient,
+			baseURL+RequestServiceSLAReportProcedure,
+			connect.WithSchema(requestServiceMethods.ByName("SLAReport")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -114,6 +126,7 @@ type requestServiceClient struct {
 	fulfilRequest *connect.Client[v1.FulfilRequestRequest, v1.FulfilRequestResponse]
 	getRequest    *connect.Client[v1.GetRequestRequest, v1.GetRequestResponse]
 	listRequests  *connect.Client[v1.ListRequestsRequest, v1.ListRequestsResponse]
+	sLAReport     *connect.Client[v1.SLAReportRequest, v1.SLAReportResponse]
 }
 
 // SubmitRequest calls cloudledger.v1.RequestService.SubmitRequest.
@@ -141,6 +154,11 @@ func (c *requestServiceClient) ListRequests(ctx context.Context, req *connect.Re
 	return c.listRequests.CallUnary(ctx, req)
 }
 
+// SLAReport calls cloudledger.v1.RequestService.SLAReport.
+func (c *requestServiceClient) SLAReport(ctx context.Context, req *connect.Request[v1.SLAReportRequest]) (*connect.Response[v1.SLAReportResponse], error) {
+	return c.sLAReport.CallUnary(ctx, req)
+}
+
 // RequestServiceHandler is an implementation of the cloudledger.v1.RequestService service.
 type RequestServiceHandler interface {
 	SubmitRequest(context.Context, *connect.Request[v1.SubmitRequestRequest]) (*connect.Response[v1.SubmitRequestResponse], error)
@@ -152,6 +170,9 @@ type RequestServiceHandler interface {
 	FulfilRequest(context.Context, *connect.Request[v1.FulfilRequestRequest]) (*connect.Response[v1.FulfilRequestResponse], error)
 	GetRequest(context.Context, *connect.Request[v1.GetRequestRequest]) (*connect.Response[v1.GetRequestResponse], error)
 	ListRequests(context.Context, *connect.Request[v1.ListRequestsRequest]) (*connect.Response[v1.ListRequestsResponse], error)
+	// SLAReport is a month's steps taken on time and late, per provider and for the authority
+	// and the supervisor, and the steps open past due (SH 33–34: input to the evaluation).
+	SLAReport(context.Context, *connect.Request[v1.SLAReportRequest]) (*connect.Response[v1.SLAReportResponse], error)
 }
 
 // NewRequestServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -191,6 +212,12 @@ func NewRequestServiceHandler(svc RequestServiceHandler, opts ...connect.Handler
 		connect.WithSchema(requestServiceMethods.ByName("ListRequests")),
 		connect.WithHandlerOptions(opts...),
 	)
+	requestServiceSLAReportHandler := connect.NewUnaryHandler(
+		RequestServiceSLAReportProcedure,
+		svc.SLAReport,
+		connect.WithSchema(requestServiceMethods.ByName("SLAReport")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/cloudledger.v1.RequestService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case RequestServiceSubmitRequestProcedure:
@@ -203,6 +230,8 @@ func NewRequestServiceHandler(svc RequestServiceHandler, opts ...connect.Handler
 			requestServiceGetRequestHandler.ServeHTTP(w, r)
 		case RequestServiceListRequestsProcedure:
 			requestServiceListRequestsHandler.ServeHTTP(w, r)
+		case RequestServiceSLAReportProcedure:
+			requestServiceSLAReportHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -230,4 +259,8 @@ func (UnimplementedRequestServiceHandler) GetRequest(context.Context, *connect.R
 
 func (UnimplementedRequestServiceHandler) ListRequests(context.Context, *connect.Request[v1.ListRequestsRequest]) (*connect.Response[v1.ListRequestsResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.RequestService.ListRequests is not implemented"))
+}
+
+func (UnimplementedRequestServiceHandler) SLAReport(context.Context, *connect.Request[v1.SLAReportRequest]) (*connect.Response[v1.SLAReportResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.RequestService.SLAReport is not implemented"))
 }
