@@ -291,31 +291,36 @@ func (t *txn) checkExpiry(kind Kind, at, expires time.Time) *Error {
 // waive120: the raise fulfils a request the supervisor agreed to, which stands for the
 // approval (the dev limit still holds).
 func (t *txn) checkQuota(r *Resource, delta decimal.Decimal, at time.Time, waive120 bool) *Error {
-	if r.QuotaClass == "" {
-		return nil
-	}
-	if r.Kind.countsTowardQuota() && !waive120 {
-		k := deptClass{r.Department, r.QuotaClass}
-		newA := t.heldOf(k).Add(delta)
-		q := t.deptQuota(r.Department, r.QuotaClass)
-		if newA.GreaterThan(q.Mul(ratioLimit)) {
-			a, ok := t.approvals.get(k)
-			if !ok || !a.InForce(at) || a.Ceiling.LessThan(newA) {
-				return Errf(errcode.QuotaOverrun, "quantity", "department %q class %q would hold %s against a quota of %s (limit 120%% = %s); a supervisor approval with a ceiling of at least %s is needed",
-					r.Department, r.QuotaClass, newA, q, q.Mul(ratioLimit), newA)
-			}
+	over, newA, q, devErr := t.quotaAfter(r, delta)
+	if over && !waive120 {
+		if a, ok := t.approvals.get(deptClass{r.Department, r.QuotaClass}); !ok || !a.InForce(at) || a.Ceiling.LessThan(newA) {
+			return Errf(errcode.QuotaOverrun, "quantity", "department %q class %q would hold %s against a quota of %s (limit 120%% = %s); a supervisor approval with a ceiling of at least %s is needed",
+				r.Department, r.QuotaClass, newA, q, q.Mul(ratioLimit), newA)
 		}
+	}
+	return devErr
+}
+
+// quotaAfter applies SPEC's Quota rules to raising r by delta, before any approval: over says
+// the department's A would pass 1.2 × Q (newA and Q given); devErr is the dev limit of 15 %,
+// which no approval lifts.
+func (t *txn) quotaAfter(r *Resource, delta decimal.Decimal) (over bool, newA, q decimal.Decimal, devErr *Error) {
+	if r.QuotaClass == "" {
+		return false, newA, q, nil
+	}
+	if r.Kind.countsTowardQuota() {
+		newA = t.heldOf(deptClass{r.Department, r.QuotaClass}).Add(delta)
+		q = t.deptQuota(r.Department, r.QuotaClass)
+		over = newA.GreaterThan(q.Mul(ratioLimit))
 	}
 	if r.Kind == KindDev {
-		k := projectClass{r.Project, r.QuotaClass}
-		newDev := t.devHeldOf(k).Add(delta)
+		newDev := t.devHeldOf(projectClass{r.Project, r.QuotaClass}).Add(delta)
 		p := must(t.projects, r.Project, "project of resource "+r.ID)
-		limit := p.Quotas[r.QuotaClass].Mul(devFraction)
-		if newDev.GreaterThan(limit) {
-			return Errf(errcode.DevLimit, "quantity", "project %q would hold %s %s of dev resources, above 15%% of its quota (%s)", r.Project, newDev, r.QuotaClass, limit)
+		if limit := p.Quotas[r.QuotaClass].Mul(devFraction); newDev.GreaterThan(limit) {
+			devErr = Errf(errcode.DevLimit, "quantity", "project %q would hold %s %s of dev resources, above 15%% of its quota (%s)", r.Project, newDev, r.QuotaClass, limit)
 		}
 	}
-	return nil
+	return over, newA, q, devErr
 }
 
 // openResource finds the allocation-billed resource an op at e.Time changes: an open one,
@@ -449,18 +454,8 @@ func (t *txn) applyExtend(e *Event, rl rules) *Error {
 	if !e.Expires.After(r.Expires) {
 		return Errf(errcode.InvalidValue, "expires", "new expiry %s is not later than the current %s", e.Expires.Format(time.RFC3339), r.Expires.Format(time.RFC3339))
 	}
-	current := ExpiryDay(r.Expires)
-	deadline, cerr := t.cal.Deadline(current, ExtensionNoticeWorkingDays)
-	if cerr != nil {
-		return Errf(errcode.CalendarUnknown, "expires", "%v", cerr)
-	}
-	if requested := calendar.DateOf(e.Time); requested.After(deadline) {
-		return Errf(errcode.ExtensionTooLate, "time", "an extension of resource %q expiring %s had to be requested by %s (%d working days before); requested %s",
-			r.ID, current, deadline, ExtensionNoticeWorkingDays, requested)
-	}
-	maxDay, _ := r.Kind.maxExpiry(current)
-	if day := ExpiryDay(e.Expires); day.After(maxDay) {
-		return Errf(errcode.ExtensionTooLong, "expires", "a %s resource expiring %s may be extended to %s at the latest, not %s", r.Kind, current, maxDay, day)
+	if err := t.checkExtension(r, e.Time, e.Expires); err != nil {
+		return err
 	}
 	if m := calendar.MonthOf(ExpiryDay(e.Expires)); t.isClosed(m) {
 		return Errf(errcode.PeriodClosed, "expires", "new expiry falls in closed month %s", m)
@@ -476,6 +471,26 @@ func (t *txn) applyExtend(e *Event, rl rules) *Error {
 	}
 	t.resources.put(n.ID, &n)
 	t.timeLimited.put(n.ID, n.Expires)
+	return nil
+}
+
+// checkExtension applies SH 23–24 to extending r to expires, asked at requested: at least
+// ExtensionNoticeWorkingDays working days before the current expiry, by at most the kind's
+// maximum duration.
+func (t *txn) checkExtension(r *Resource, requested, expires time.Time) *Error {
+	current := ExpiryDay(r.Expires)
+	deadline, cerr := t.cal.Deadline(current, ExtensionNoticeWorkingDays)
+	if cerr != nil {
+		return Errf(errcode.CalendarUnknown, "expires", "%v", cerr)
+	}
+	if day := calendar.DateOf(requested); day.After(deadline) {
+		return Errf(errcode.ExtensionTooLate, "time", "an extension of resource %q expiring %s had to be requested by %s (%d working days before); requested %s",
+			r.ID, current, deadline, ExtensionNoticeWorkingDays, day)
+	}
+	maxDay, _ := r.Kind.maxExpiry(current)
+	if day := ExpiryDay(expires); day.After(maxDay) {
+		return Errf(errcode.ExtensionTooLong, "expires", "a %s resource expiring %s may be extended to %s at the latest, not %s", r.Kind, current, maxDay, day)
+	}
 	return nil
 }
 

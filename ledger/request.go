@@ -39,8 +39,8 @@ const (
 	RequestExtend  RequestKind = "extend"  // SH 22–24
 )
 
-// op is the line item operation that fulfils the kind.
-func (k RequestKind) op() Op {
+// Op is the line item operation that fulfils the kind.
+func (k RequestKind) Op() Op {
 	switch k {
 	case RequestTest, RequestOpen:
 		return OpAllocate
@@ -159,7 +159,7 @@ func (b *SubmitRequest) validate(rl rules) *Error {
 		} else if rk == "" || !rk.valid() || rk == KindTest {
 			return Errf(errcode.InvalidValue, "resource_kind", "an open request names the resource kind: standard, dev, emergency or temporary (test resources: --kind test)")
 		}
-		if _, limited := rk.maxExpiry(calendar.Date{Year: 2026, Month: 1, Day: 1}); limited && b.Expires.IsZero() {
+		if limited := rk.timeLimited(); limited && b.Expires.IsZero() {
 			return Errf(errcode.ExpiryRequired, "expires", "a %s resource needs an expiry", rk)
 		} else if !limited && !b.Expires.IsZero() {
 			return Errf(errcode.ExpiryNotAllowed, "expires", "a %s resource has no expiry", rk)
@@ -242,16 +242,8 @@ func (b *SubmitRequest) apply(t *txn, ctx applyContext) *Error {
 			if res.Expires.IsZero() {
 				return Errf(errcode.NotTimeLimited, "resource", "resource %q (%s) has no expiry to extend", res.ID, res.Kind)
 			}
-			if maxDay, _ := res.Kind.maxExpiry(ExpiryDay(res.Expires)); ExpiryDay(r.Expires).After(maxDay) {
-				return Errf(errcode.ExtensionTooLong, "expires", "a %s resource expiring %s may be extended to %s at the latest", res.Kind, ExpiryDay(res.Expires), maxDay)
-			}
-			// SH 23–24: asked at least 15 working days before the current expiry.
-			deadline, cerr := t.cal.Deadline(ExpiryDay(res.Expires), ExtensionNoticeWorkingDays)
-			if cerr != nil {
-				return Errf(errcode.CalendarUnknown, "expires", "%v", cerr)
-			}
-			if calendar.DateOf(ctx.recordedAt).After(deadline) {
-				return Errf(errcode.ExtensionTooLate, "time", "an extension of resource %q expiring %s had to be asked by %s (%d working days before)", res.ID, ExpiryDay(res.Expires), deadline, ExtensionNoticeWorkingDays)
+			if err := t.checkExtension(res, ctx.recordedAt, r.Expires); err != nil {
+				return err
 			}
 			r.NeedsSupervisor = res.Kind == KindEmergency || res.Kind == KindTemporary
 		}
@@ -268,24 +260,11 @@ func (b *SubmitRequest) apply(t *txn, ctx applyContext) *Error {
 }
 
 // quotaNeedsSupervisor reports whether raising r by delta takes its department above 120 %
-// of its quota in the class (SH 20: the supervisor decides), and refuses a dev request
-// over its 15 % (SH 22), which no one can approve.
+// of its quota in the class (SH 20: the supervisor decides); a dev request over its 15 %
+// (SH 22) is an error no one can approve.
 func (t *txn) quotaNeedsSupervisor(r *Resource, delta decimal.Decimal) (bool, *Error) {
-	if r.QuotaClass == "" {
-		return false, nil
-	}
-	if r.Kind == KindDev {
-		p := must(t.projects, r.Project, "project of request")
-		k := projectClass{r.Project, r.QuotaClass}
-		if limit := p.Quotas[r.QuotaClass].Mul(devFraction); t.devHeldOf(k).Add(delta).GreaterThan(limit) {
-			return false, Errf(errcode.DevLimit, "quantity", "project %q would hold %s %s of dev resources, above 15%% of its quota (%s)", r.Project, t.devHeldOf(k).Add(delta), r.QuotaClass, limit)
-		}
-	}
-	if !r.Kind.countsTowardQuota() {
-		return false, nil
-	}
-	newA := t.heldOf(deptClass{r.Department, r.QuotaClass}).Add(delta)
-	return newA.GreaterThan(t.deptQuota(r.Department, r.QuotaClass).Mul(ratioLimit)), nil
+	over, _, _, err := t.quotaAfter(r, delta)
+	return over, err
 }
 
 // Request decisions.
@@ -389,8 +368,8 @@ func (t *txn) fulfil(e *Event, ctx applyContext) (waive120 bool, err *Error) {
 	if r.State != RequestApproved {
 		return false, Errf(errcode.RequestState, "request", "request %s is %s: only an approved request is fulfilled", r.ID, r.State)
 	}
-	if e.Op != r.Kind.op() {
-		return false, Errf(errcode.RequestMismatch, "op", "request %s asks for %s, not %s", r.ID, r.Kind.op(), e.Op)
+	if e.Op != r.Kind.Op() {
+		return false, Errf(errcode.RequestMismatch, "op", "request %s asks for %s, not %s", r.ID, r.Kind.Op(), e.Op)
 	}
 	for _, f := range []struct{ field, got, want string }{
 		{"department", e.Department, r.Department}, {"project", e.Project, r.Project}, {"provider", e.Provider, r.Provider},

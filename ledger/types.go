@@ -135,6 +135,12 @@ func (k Kind) valid() bool {
 	return false
 }
 
+// timeLimited reports whether a resource of kind k has an expiry.
+func (k Kind) timeLimited() bool {
+	_, limited := k.maxExpiry(calendar.Date{})
+	return limited
+}
+
 // maxExpiry is the latest allowed expiry day for a time-limited resource of kind k
 // opened (or last expiring) on day d (SPEC: Ledger, resource kinds table).
 func (k Kind) maxExpiry(d calendar.Date) (calendar.Date, bool) {
