@@ -359,6 +359,26 @@ func (t *txn) checkRequestQuota(r *ResourceRequest) *Error {
 	return nil
 }
 
+// Fulfilment is the event that does what the request asks, dated at — an extension is dated
+// when it was asked, which SH 23–24's notice rule is about. resource names the new resource
+// of a test or open request.
+func (r *ResourceRequest) Fulfilment(resource string, at time.Time) (*Event, *Error) {
+	e := &Event{Op: r.Kind.Op(), Time: at, Resource: r.Resource, Request: r.ID}
+	switch r.Kind {
+	case RequestTest, RequestOpen:
+		if resource == "" {
+			return nil, Errf(errcode.MissingField, "resource", "a new resource needs its id")
+		}
+		e.Resource, e.Department, e.Project, e.Provider, e.Item = resource, r.Department, r.Project, r.Provider, r.Item
+		e.Kind, e.Quantity, e.Expires = r.ResourceKind, r.Quantity, r.Expires
+	case RequestExpand, RequestReduce:
+		e.Quantity = r.Quantity
+	case RequestExtend:
+		e.Time, e.Expires = r.Steps[0].At, r.Expires
+	}
+	return e, nil
+}
+
 // fulfil checks an event naming a request against it and marks the request fulfilled.
 func (t *txn) fulfil(e *Event, ctx applyContext) (waive120 bool, err *Error) {
 	r, ok := t.requests.get(e.Request)

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"github.com/shopspring/decimal"
 
 	"github.com/cloudledger/cloudledger/apimap"
 	"github.com/cloudledger/cloudledger/calendar"
@@ -73,26 +72,9 @@ func (h *requestService) FulfilRequest(ctx context.Context, req *connect.Request
 	if !ok {
 		return nil, detailError(errcode.Errf(errcode.UnknownRequest, "id", "unknown request %q", req.Msg.GetId()), 0)
 	}
-	ev := &ledger.Event{Op: requestOp(r.Kind), Time: h.s.cfg.Now(), Department: r.Department, Project: r.Project, Provider: r.Provider,
-		Resource: r.Resource, Item: r.Item, Kind: r.ResourceKind, Quantity: r.Quantity, Expires: r.Expires, Request: r.ID}
-	switch r.Kind {
-	case ledger.RequestTest, ledger.RequestOpen:
-		ev.Resource = req.Msg.GetResource()
-		if ev.Resource == "" {
-			return nil, detailError(errcode.Errf(errcode.MissingField, "resource", "a new resource needs its id"), 0)
-		}
-	case ledger.RequestReclaim, ledger.RequestExtend:
-		ev.Quantity = decimal.Zero
-		if r.Kind == ledger.RequestExtend {
-			ev.Time = r.Steps[0].At // asked then: the 15-working-day rule is about the request (SH 23–24)
-		} else {
-			ev.Expires = time.Time{}
-		}
-	default:
-		ev.Expires = time.Time{}
-	}
-	if r.Kind != ledger.RequestTest && r.Kind != ledger.RequestOpen {
-		ev.Department, ev.Project, ev.Provider, ev.Item, ev.Kind = "", "", "", "", ""
+	ev, ferr := r.Fulfilment(req.Msg.GetResource(), h.s.cfg.Now())
+	if ferr != nil {
+		return nil, detailError(ferr, 0)
 	}
 	cmd := ledger.Command{Key: "fulfil/" + r.ID, Body: ev}
 	res, _, err := h.s.prop.submit(ctx, ledger.Request{Actor: actorOf(ctx), Commands: []ledger.Command{cmd}})
@@ -104,20 +86,6 @@ func (h *requestService) FulfilRequest(ctx context.Context, req *connect.Request
 	}
 	r, _ = h.s.ledger.Request(r.ID)
 	return connect.NewResponse(&v1.FulfilRequestResponse{Request: h.show(&r), Seq: res.Items[0].Seq}), nil
-}
-
-func requestOp(k ledger.RequestKind) ledger.Op {
-	switch k {
-	case ledger.RequestTest, ledger.RequestOpen:
-		return ledger.OpAllocate
-	case ledger.RequestExpand:
-		return ledger.OpExpand
-	case ledger.RequestReduce:
-		return ledger.OpReduce
-	case ledger.RequestReclaim:
-		return ledger.OpReclaim
-	}
-	return ledger.OpExtend
 }
 
 func (h *requestService) GetRequest(ctx context.Context, req *connect.Request[v1.GetRequestRequest]) (*connect.Response[v1.GetRequestResponse], error) {
