@@ -27,7 +27,18 @@ type rule struct {
 	check func(s *Server, p *principal, msg proto.Message) *errcode.Error
 	// target names what the call is about, for the access trail.
 	target func(msg proto.Message) string
+	// placement says where the call runs: a read on the leader (linearizable) unless the
+	// caller asks for a stale one, a write always on the leader, a local call where it lands.
+	placement placement
 }
+
+type placement uint8
+
+const (
+	read  placement = iota // on the leader, or locally with Cloudledger-Stale
+	write                  // on the leader (a follower forwards it)
+	local                  // on the node addressed (its own status, the caller's identity)
+)
 
 var (
 	everyone      = ledger.Roles
@@ -42,7 +53,7 @@ func roles(r ...ledger.Role) []ledger.Role { return r }
 
 // rules is the table; the README's table of permissions is tested against it.
 var rules = map[string]rule{
-	cloudledgerv1connect.LedgerServiceSubmitProcedure: {roles: roles(ledger.RoleAuthority, ledger.RoleSupervisor, ledger.RoleProvider),
+	cloudledgerv1connect.LedgerServiceSubmitProcedure: {placement: write, roles: roles(ledger.RoleAuthority, ledger.RoleSupervisor, ledger.RoleProvider),
 		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
 			return checkCommands(s, p, m.(*v1.SubmitRequest).GetCommands())
 		}},
@@ -81,7 +92,7 @@ var rules = map[string]rule{
 			return targetOf("department", r.GetDepartment(), "provider", r.GetProvider(), "from", r.GetFrom(), "to", r.GetTo())
 		}},
 	cloudledgerv1connect.LedgerServiceListApprovalsProcedure: {roles: roles(ledger.RoleAuthority, ledger.RoleSupervisor, ledger.RoleAuditor, ledger.RoleDepartment)},
-	cloudledgerv1connect.LedgerServiceSettleProcedure: {roles: roles(ledger.RoleAuthority, ledger.RoleFinance),
+	cloudledgerv1connect.LedgerServiceSettleProcedure: {placement: write, roles: roles(ledger.RoleAuthority, ledger.RoleFinance),
 		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
 			// SPEC: the authority runs, audits and submits; the finance bureau records payment.
 			want := ledger.RoleAuthority
@@ -119,7 +130,7 @@ var rules = map[string]rule{
 			r := m.(*v1.StatementRequest)
 			return targetOf("department", r.GetDepartment(), "provider", r.GetProvider(), "month", r.GetMonth())
 		}},
-	cloudledgerv1connect.LedgerServiceInvoiceReconcileProcedure: {roles: roles(ledger.RoleAuthority, ledger.RoleProvider),
+	cloudledgerv1connect.LedgerServiceInvoiceReconcileProcedure: {placement: write, roles: roles(ledger.RoleAuthority, ledger.RoleProvider),
 		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
 			return p.mayName(s, "", m.(*v1.InvoiceReconcileRequest).GetProvider(), true)
 		},
@@ -133,37 +144,37 @@ var rules = map[string]rule{
 		},
 		target: func(m proto.Message) string { return targetOf("provider", m.(*v1.InvoiceHistoryRequest).GetProvider()) }},
 
-	cloudledgerv1connect.ClusterServiceStatusProcedure:     {roles: roles(ledger.RoleAuthority, ledger.RoleAuditor)},
-	cloudledgerv1connect.ClusterServiceAddNodeProcedure:    {roles: authority, target: func(m proto.Message) string { return "node=" + m.(*v1.AddNodeRequest).GetNodeId() }},
-	cloudledgerv1connect.ClusterServiceRemoveNodeProcedure: {roles: authority, target: func(m proto.Message) string { return "node=" + m.(*v1.RemoveNodeRequest).GetNodeId() }},
+	cloudledgerv1connect.ClusterServiceStatusProcedure:     {placement: local, roles: roles(ledger.RoleAuthority, ledger.RoleAuditor)},
+	cloudledgerv1connect.ClusterServiceAddNodeProcedure:    {placement: write, roles: authority, target: func(m proto.Message) string { return "node=" + m.(*v1.AddNodeRequest).GetNodeId() }},
+	cloudledgerv1connect.ClusterServiceRemoveNodeProcedure: {placement: write, roles: authority, target: func(m proto.Message) string { return "node=" + m.(*v1.RemoveNodeRequest).GetNodeId() }},
 
-	cloudledgerv1connect.AccountServiceAddAccountProcedure: {roles: security, target: func(m proto.Message) string {
+	cloudledgerv1connect.AccountServiceAddAccountProcedure: {placement: write, roles: security, target: func(m proto.Message) string {
 		r := m.(*v1.AddAccountRequest)
 		return targetOf("account", r.GetId(), "role", r.GetRole())
 	}},
 	cloudledgerv1connect.AccountServiceListAccountsProcedure: {roles: security},
-	cloudledgerv1connect.AccountServiceSetAccountStatusProcedure: {roles: security, target: func(m proto.Message) string {
+	cloudledgerv1connect.AccountServiceSetAccountStatusProcedure: {placement: write, roles: security, target: func(m proto.Message) string {
 		return "account=" + m.(*v1.SetAccountStatusRequest).GetId()
 	}},
-	cloudledgerv1connect.AccountServiceIssueTokenProcedure: {roles: security, target: func(m proto.Message) string {
+	cloudledgerv1connect.AccountServiceIssueTokenProcedure: {placement: write, roles: security, target: func(m proto.Message) string {
 		return "account=" + m.(*v1.IssueTokenRequest).GetAccount()
 	}},
-	cloudledgerv1connect.AccountServiceRevokeTokenProcedure: {roles: security, target: func(m proto.Message) string {
+	cloudledgerv1connect.AccountServiceRevokeTokenProcedure: {placement: write, roles: security, target: func(m proto.Message) string {
 		return "account=" + m.(*v1.RevokeTokenRequest).GetAccount()
 	}},
-	cloudledgerv1connect.AccountServiceSetPasswordProcedure: {roles: security, target: func(m proto.Message) string {
+	cloudledgerv1connect.AccountServiceSetPasswordProcedure: {placement: write, roles: security, target: func(m proto.Message) string {
 		return "account=" + m.(*v1.SetPasswordRequest).GetAccount()
 	}},
-	cloudledgerv1connect.AccountServiceSetTOTPRolesProcedure:      {roles: security},
-	cloudledgerv1connect.AccountServiceSignInProcedure:            {public: true},
-	cloudledgerv1connect.AccountServiceSignOutProcedure:           {roles: everyone},
-	cloudledgerv1connect.AccountServiceWhoAmIProcedure:            {roles: everyone},
+	cloudledgerv1connect.AccountServiceSetTOTPRolesProcedure:      {placement: write, roles: security},
+	cloudledgerv1connect.AccountServiceSignInProcedure:            {placement: write, public: true},
+	cloudledgerv1connect.AccountServiceSignOutProcedure:           {placement: write, roles: everyone},
+	cloudledgerv1connect.AccountServiceWhoAmIProcedure:            {placement: local, roles: everyone},
 	cloudledgerv1connect.AccountServiceAccessLogProcedure:         {roles: trailReaders},
 	cloudledgerv1connect.AccountServiceVerifyAccessTrailProcedure: {roles: trailReaders},
 
 	// Resource requests (SH 19–24): the department submits and may cancel its own, the
 	// supervisor decides its cases, the authority reviews, the provider fulfils its own.
-	cloudledgerv1connect.RequestServiceSubmitRequestProcedure: {roles: roles(ledger.RoleAuthority, ledger.RoleDepartment),
+	cloudledgerv1connect.RequestServiceSubmitRequestProcedure: {placement: write, roles: roles(ledger.RoleAuthority, ledger.RoleDepartment),
 		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
 			return p.mayName(s, m.(*v1.SubmitRequestRequest).GetDepartment(), "", false)
 		},
@@ -171,7 +182,7 @@ var rules = map[string]rule{
 			r := m.(*v1.SubmitRequestRequest)
 			return targetOf("department", r.GetDepartment(), "kind", r.GetKind())
 		}},
-	cloudledgerv1connect.RequestServiceDecideRequestProcedure: {roles: roles(ledger.RoleAuthority, ledger.RoleSupervisor, ledger.RoleDepartment),
+	cloudledgerv1connect.RequestServiceDecideRequestProcedure: {placement: write, roles: roles(ledger.RoleAuthority, ledger.RoleSupervisor, ledger.RoleDepartment),
 		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
 			r := m.(*v1.DecideRequestRequest)
 			req, ok := s.ledger.Request(r.GetId())
@@ -192,7 +203,7 @@ var rules = map[string]rule{
 			r := m.(*v1.DecideRequestRequest)
 			return targetOf("request", r.GetId(), "decision", r.GetDecision())
 		}},
-	cloudledgerv1connect.RequestServiceFulfilRequestProcedure: {roles: roles(ledger.RoleAuthority, ledger.RoleProvider),
+	cloudledgerv1connect.RequestServiceFulfilRequestProcedure: {placement: write, roles: roles(ledger.RoleAuthority, ledger.RoleProvider),
 		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
 			if req, ok := s.ledger.Request(m.(*v1.FulfilRequestRequest).GetId()); ok && !p.seesRequest(s, &req) {
 				return denied(p, "request %s is for provider %s", req.ID, req.Provider)

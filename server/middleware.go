@@ -47,21 +47,10 @@ func writeErr(w http.ResponseWriter, r *http.Request, err error) {
 // leaderOnly says whether a procedure must run on the leader: writes always, reads unless
 // the caller asked for a stale read. Cluster status is always local.
 func leaderOnly(r *http.Request) bool {
-	switch r.URL.Path {
-	case cloudledgerv1connect.ClusterServiceStatusProcedure:
-		return false
-	case cloudledgerv1connect.LedgerServiceSubmitProcedure, cloudledgerv1connect.ClusterServiceAddNodeProcedure,
-		cloudledgerv1connect.ClusterServiceRemoveNodeProcedure, cloudledgerv1connect.LedgerServiceSettleProcedure,
-		cloudledgerv1connect.LedgerServiceInvoiceReconcileProcedure,
-		// account changes and sign-in / sign-out are writes (the lockout counts on the leader)
-		cloudledgerv1connect.AccountServiceAddAccountProcedure, cloudledgerv1connect.AccountServiceSetAccountStatusProcedure,
-		cloudledgerv1connect.AccountServiceIssueTokenProcedure, cloudledgerv1connect.AccountServiceRevokeTokenProcedure,
-		cloudledgerv1connect.AccountServiceSetPasswordProcedure, cloudledgerv1connect.AccountServiceSignInProcedure,
-		cloudledgerv1connect.AccountServiceSignOutProcedure, cloudledgerv1connect.AccountServiceSetTOTPRolesProcedure,
-		cloudledgerv1connect.RequestServiceSubmitRequestProcedure, cloudledgerv1connect.RequestServiceDecideRequestProcedure,
-		cloudledgerv1connect.RequestServiceFulfilRequestProcedure:
+	switch rules[r.URL.Path].placement {
+	case write:
 		return true
-	case cloudledgerv1connect.AccountServiceWhoAmIProcedure:
+	case local:
 		return false
 	}
 	return !isStale(r)
