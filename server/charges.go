@@ -102,7 +102,3 @@ func (h *ledgerService) BandTables(ctx context.Context, req *connect.Request[v1.
 	}
 	return connect.NewResponse(out), nil
 }
-
-func observeSince(h interface{ Observe(float64) }, start time.Time) {
-	h.Observe(time.Since(start).Seconds())
-}

@@ -97,13 +97,14 @@ func (s *Server) deadlineLoop(ctx context.Context) {
 		if err != nil || data.Clock.IsZero() {
 			continue
 		}
-		s.metrics.updateDeadlines(s, data)
+		s.metrics.workingDaysLeft.Reset()
 		for _, year := range deadlineYears(data) {
 			st, err := settlement.YearStatus(data, s.ledger.Calendar(), year, false)
 			if err != nil {
 				s.log.Warn("settlement deadline check", "year", year, "err", err)
 				continue
 			}
+			s.metrics.setWorkingDaysLeft(year, st)
 			if st.Warning != "" {
 				s.log.Warn("settlement deadline", "year", year, "state", st.State, "working_days_left", st.WorkingDaysLeft, "warning", st.Warning)
 			}

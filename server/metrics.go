@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/cloudledger/cloudledger/ledger"
 	"github.com/cloudledger/cloudledger/settlement"
 )
 
@@ -87,16 +86,15 @@ func (m *nodeMetrics) handler() http.Handler {
 	return promhttp.HandlerFor(prometheus.Gatherers{m.reg, raftRegistry}, promhttp.HandlerOpts{})
 }
 
-// updateDeadlines sets the working days left of the years the leader watches.
-func (m *nodeMetrics) updateDeadlines(s *Server, data *ledger.View) {
-	m.workingDaysLeft.Reset()
-	for _, year := range deadlineYears(data) {
-		st, err := settlement.YearStatus(data, s.ledger.Calendar(), year, false)
-		if err != nil || st.WorkingDaysLeft == settlement.UnknownWorkingDays {
-			continue
-		}
+// setWorkingDaysLeft records a watched year's working days left (the deadline loop's status).
+func (m *nodeMetrics) setWorkingDaysLeft(year int, st *settlement.Status) {
+	if st.WorkingDaysLeft != settlement.UnknownWorkingDays {
 		m.workingDaysLeft.WithLabelValues(strconv.Itoa(year)).Set(float64(st.WorkingDaysLeft))
 	}
+}
+
+func observeSince(h interface{ Observe(float64) }, start time.Time) {
+	h.Observe(time.Since(start).Seconds())
 }
 
 // raftNodeCollector reads this node's Raft position at scrape time.
