@@ -80,21 +80,10 @@ func drive(name string, workers, requests, itemsPerRequest int, fn func(i int) e
 	return r, firstErr
 }
 
-func event(i int) *v1.Command {
-	t := time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("CST", 8*3600)).Add(time.Duration(i%1_000_000) * time.Second)
-	return &v1.Command{Key: fmt.Sprintf("bench/%d", i), Body: &v1.Command_Event{Event: &v1.Event{
-		Op: "allocate", Time: t.Format(time.RFC3339), Department: "d1", Project: "prj1", Provider: "p1",
-		Resource: fmt.Sprintf("r%d", i), Item: "ecs.vcpu", Kind: "standard", Quantity: "1"}}}
-}
+// event and seed are the load of every cluster benchmark (testcluster's, shared with test/ops).
+func event(i int) *v1.Command { return testcluster.Allocate("bench", i) }
 
-func seed() []*v1.Command {
-	return []*v1.Command{
-		{Key: "seed/d1", Body: &v1.Command_Department{Department: &v1.Department{Department: "d1", Name: "市财政局", Funding: "budget"}}},
-		{Key: "seed/p1", Body: &v1.Command_Provider{Provider: &v1.Provider{Provider: "p1", Name: "云商一", ContractStart: "2025-01-01", ContractEnd: "2027-12-31"}}},
-		{Key: "seed/prj1", Body: &v1.Command_ProjectQuota{ProjectQuota: &v1.ProjectQuota{Project: "prj1", Department: "d1", Name: "预算系统", QuotaClass: "vcpu", Quota: "1000000000"}}},
-		{Key: "seed/item", Body: &v1.Command_CatalogPrice{CatalogPrice: &v1.CatalogPrice{Item: "ecs.vcpu", Name: "vCPU", Category: "IaaS", Unit: "核·月", Billing: "allocation", QuotaClass: "vcpu", Price: "40", EffectiveFrom: "2025-01-01"}}},
-	}
-}
+func seed() []*v1.Command { return testcluster.SeedCommands() }
 
 // entryFor is the Raft entry the ledger would get for n items, so the baseline replicates
 // the same bytes.

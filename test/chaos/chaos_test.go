@@ -80,15 +80,10 @@ func expand(w, k int) *v1.Command {
 }
 
 func seed() []*v1.Command {
-	cmds := []*v1.Command{
-		{Key: "seed/d1", Body: &v1.Command_Department{Department: &v1.Department{Department: "d1", Name: "市财政局", Funding: "budget"}}},
-		{Key: "seed/p1", Body: &v1.Command_Provider{Provider: &v1.Provider{Provider: "p1", Name: "云商一", ContractStart: "2025-01-01", ContractEnd: "2027-12-31"}}},
-		{Key: "seed/prj1", Body: &v1.Command_ProjectQuota{ProjectQuota: &v1.ProjectQuota{Project: "prj1", Department: "d1", Name: "预算系统", QuotaClass: "vcpu", Quota: "1000000000"}}},
-		{Key: "seed/item", Body: &v1.Command_CatalogPrice{CatalogPrice: &v1.CatalogPrice{Item: "ecs.vcpu", Name: "vCPU", Category: "IaaS", Unit: "核·月", Billing: "allocation", QuotaClass: "vcpu", Price: "40", EffectiveFrom: "2025-01-01"}}},
+	cmds := append(testcluster.SeedCommands(),
 		// A time-limited resource whose expiry passes during the run: its tick must fire once.
-		{Key: "seed/tmp", Body: &v1.Command_Event{Event: &v1.Event{Op: "allocate", Time: base.Format(time.RFC3339), Department: "d1", Project: "prj1",
-			Provider: "p1", Resource: "tmp", Item: "ecs.vcpu", Kind: "temporary", Quantity: "1", Expires: time.Now().Add(20 * time.Second).Format(time.RFC3339)}}},
-	}
+		&v1.Command{Key: "seed/tmp", Body: &v1.Command_Event{Event: &v1.Event{Op: "allocate", Time: base.Format(time.RFC3339), Department: "d1", Project: "prj1",
+			Provider: "p1", Resource: "tmp", Item: "ecs.vcpu", Kind: "temporary", Quantity: "1", Expires: time.Now().Add(20 * time.Second).Format(time.RFC3339)}}})
 	for w := 0; w < writers; w++ {
 		cmds = append(cmds, &v1.Command{Key: fmt.Sprintf("seed/w%d", w), Body: &v1.Command_Event{Event: &v1.Event{Op: "allocate", Time: base.Format(time.RFC3339),
 			Department: "d1", Project: "prj1", Provider: "p1", Resource: fmt.Sprintf("w%d", w), Item: "ecs.vcpu", Kind: "standard", Quantity: "1"}}})

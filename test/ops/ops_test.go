@@ -65,22 +65,6 @@ func value(f *dto.MetricFamily) float64 {
 	return v
 }
 
-func event(i int) *v1.Command {
-	t := time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("CST", 8*3600)).Add(time.Duration(i) * time.Second)
-	return &v1.Command{Key: fmt.Sprintf("ops/%d", i), Body: &v1.Command_Event{Event: &v1.Event{
-		Op: "allocate", Time: t.Format(time.RFC3339), Department: "d1", Project: "prj1", Provider: "p1",
-		Resource: fmt.Sprintf("r%d", i), Item: "ecs.vcpu", Kind: "standard", Quantity: "1"}}}
-}
-
-func seed() []*v1.Command {
-	return []*v1.Command{
-		{Key: "seed/d1", Body: &v1.Command_Department{Department: &v1.Department{Department: "d1", Name: "市财政局", Funding: "budget"}}},
-		{Key: "seed/p1", Body: &v1.Command_Provider{Provider: &v1.Provider{Provider: "p1", Name: "云商一", ContractStart: "2025-01-01", ContractEnd: "2027-12-31"}}},
-		{Key: "seed/prj1", Body: &v1.Command_ProjectQuota{ProjectQuota: &v1.ProjectQuota{Project: "prj1", Department: "d1", Name: "预算系统", QuotaClass: "vcpu", Quota: "1000000000"}}},
-		{Key: "seed/item", Body: &v1.Command_CatalogPrice{CatalogPrice: &v1.CatalogPrice{Item: "ecs.vcpu", Name: "vCPU", Category: "IaaS", Unit: "核·月", Billing: "allocation", QuotaClass: "vcpu", Price: "40", EffectiveFrom: "2025-01-01"}}},
-	}
-}
-
 // Issue 13, must show 1: /metrics during an import shows the counters rising; names and
 // types follow Prometheus' conventions; hashicorp/raft's, Go's and the process's metrics are
 // there; without a role's credential it is refused.
@@ -89,7 +73,7 @@ func TestMetricsDuringAnImport(t *testing.T) {
 	nd := c.Nodes[0]
 	ctx := context.Background()
 	cl := testcluster.NewClient(c.HTTP, nd.URL)
-	if _, err := cl.Submit(ctx, seed()); err != nil {
+	if _, err := cl.Submit(ctx, testcluster.SeedCommands()); err != nil {
 		t.Fatal(err)
 	}
 	if _, code := scrape(t, c, nd, ""); code != http.StatusUnauthorized {
@@ -105,7 +89,7 @@ func TestMetricsDuringAnImport(t *testing.T) {
 		for b := 0; b < 100; b++ {
 			cmds := make([]*v1.Command, 500)
 			for i := range cmds {
-				cmds[i] = event(b*500 + i)
+				cmds[i] = testcluster.Allocate("ops", b*500+i)
 			}
 			if _, err := cl.Submit(ctx, cmds); err != nil {
 				t.Error(err)
