@@ -154,7 +154,6 @@ func (s *Server) authenticate(h http.Header, want []ledger.Role) (*principal, *e
 		candidates, claims = []ledger.Account{a}, c
 	case "token":
 		sum := tokenHash(value)
-		disabled := false
 		for _, g := range s.ledger.TokenGrants(sum) {
 			if g.Revoked || (!g.Expires.IsZero() && !now.Before(g.Expires)) {
 				continue
@@ -171,20 +170,15 @@ func (s *Server) authenticate(h http.Header, want []ledger.Role) (*principal, *e
 				candidates = []ledger.Account{{ID: ledger.BootstrapAuthority, Role: ledger.RoleAuthority}, {ID: ledger.BootstrapSecurity, Role: ledger.RoleSecurity}}
 			}
 		}
-		candidates = slices.DeleteFunc(candidates, func(a ledger.Account) bool {
-			disabled = disabled || a.Disabled
-			return a.Disabled
-		})
 		if len(candidates) == 0 {
-			if disabled {
-				return nil, errcode.Errf(errcode.AccountDisabled, "", "the token's account is disabled")
-			}
 			return nil, errcode.Errf(errcode.Unauthenticated, "", "unknown, expired or revoked token")
 		}
 	}
-	if candidates[0].Disabled {
+	active := slices.DeleteFunc(slices.Clone(candidates), func(a ledger.Account) bool { return a.Disabled })
+	if len(active) == 0 {
 		return nil, errcode.Errf(errcode.AccountDisabled, "", "account %s is disabled", candidates[0].ID)
 	}
+	candidates = active
 	p := &principal{account: candidates[0], session: claims}
 	for _, a := range candidates {
 		if slices.Contains(want, a.Role) {
