@@ -155,8 +155,7 @@ func (s *Server) trailMAC(body []byte) []byte {
 // sendTrail hands a follower's records to the leader.
 func (s *Server) sendTrail(ctx context.Context, batch []ledger.AccessRecord) error {
 	_, _, leaderURL := s.node.Leader()
-	mac := s.trailMAC(nil)
-	if leaderURL == "" || mac == nil {
+	if leaderURL == "" || s.ledger.SessionKey() == nil {
 		return errors.New("no leader or no session key yet")
 	}
 	body, err := json.Marshal(batch)
