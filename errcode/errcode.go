@@ -107,6 +107,9 @@ const (
 	RequestState       Code = "request_state"       // the request's state does not allow the step
 	SupervisorRequired Code = "supervisor_required" // above 120 % or an emergency/temporary resource: the supervisor decides first
 	RequestMismatch    Code = "request_mismatch"    // a fulfilment that does not do what the request asked
+	UnknownNotice      Code = "unknown_notice"
+	NoticeState        Code = "notice_state"          // only a dead notice is replayed
+	UnknownDeadlines   Code = "unknown_deadline_step" // a deadline table row names no kind/step of SPEC
 
 	// Infrastructure, used by the server and CLI so that every failure has a code.
 	Unauthenticated Code = "unauthenticated"

@@ -256,6 +256,7 @@ func (b *SubmitRequest) apply(t *txn, ctx applyContext) *Error {
 	r.Steps = []RequestStep{{State: RequestSubmitted, Actor: ctx.actor, At: ctx.recordedAt}}
 	r.Seq = t.seq + 1 // the line item this command appends next
 	t.requests.put(r.ID, r)
+	t.requestNotices(r, ctx, r.Seq)
 	return nil
 }
 
@@ -338,6 +339,7 @@ func (b *DecideRequest) apply(t *txn, ctx applyContext) *Error {
 	n.State = to
 	n.Steps = append(slices.Clone(r.Steps), RequestStep{State: to, Actor: ctx.actor, At: ctx.recordedAt, Reason: b.Reason})
 	t.requests.put(n.ID, &n)
+	t.requestNotices(&n, ctx, t.seq+1)
 	return nil
 }
 
@@ -415,6 +417,7 @@ func (t *txn) fulfil(e *Event, ctx applyContext) (waive120 bool, err *Error) {
 	}
 	n.Steps = append(slices.Clone(r.Steps), RequestStep{State: RequestFulfilled, Actor: ctx.actor, At: ctx.recordedAt})
 	t.requests.put(n.ID, &n)
+	t.requestNotices(&n, ctx, t.seq+1)
 	return r.NeedsSupervisor, nil
 }
 

@@ -92,6 +92,8 @@ var tables = []tableDecl{
 		func(g *TokenGrants) string { return g.SHA256 }, stringKey, notInView),
 	jsonTable("requests", func(t *txn) **layer[string, *ResourceRequest] { return &t.requests },
 		func(r *ResourceRequest) string { return r.ID }, stringKey, notInView),
+	jsonTable("notices", func(t *txn) **layer[uint64, *Notice] { return &t.notices },
+		func(n *Notice) uint64 { return n.Seq }, seqKey, notInView),
 	jsonTable("ended_sessions", func(t *txn) **layer[string, *EndedSession] { return &t.endedSessions },
 		func(e *EndedSession) string { return e.ID }, stringKey, notInView),
 

@@ -14,7 +14,8 @@ func init() {
 	register(TypeTick, "tick", noLineItem, func() Body { return new(Tick) })
 }
 
-// Tick carries the leader's clock; applying it writes the expire items that are due.
+// Tick carries the leader's clock; applying it raises the expiry notices that are due and
+// writes the expire items that are due.
 type Tick struct{}
 
 func (*Tick) Type() CommandType { return TypeTick }
@@ -28,6 +29,7 @@ func (*Tick) validate(rl rules) *Error { return nil }
 // apply expires what is due. Only an explicit tick (or a month close) expires resources, never
 // an ordinary write: a bulk import of history must not see its resources expire between batches.
 func (*Tick) apply(t *txn, ctx applyContext) *Error {
+	t.raiseExpiryNotices(ctx)
 	t.expireDue(ctx.recordedAt, ctx.raftIndex, ctx.rules)
 	return nil
 }
@@ -40,29 +42,12 @@ func (*Tick) apply(t *txn, ctx applyContext) *Error {
 // operation dated before the expiry may still arrive: late history); a second expire of a
 // resource (re-opened by a late extension) has the expiry in its key.
 func (t *txn) expireDue(now time.Time, raftIndex uint64, rl rules) int {
-	type due struct {
-		id string
-		at time.Time
-	}
-	var list []due
-	seen := map[string]bool{}
-	for x := t.timeLimited; x != nil; x = x.parent {
-		for id, at := range x.m {
-			if seen[id] {
-				continue
-			}
-			seen[id] = true
-			if !at.IsZero() && !at.After(now) {
-				list = append(list, due{id, at})
-			}
+	var list []timeLimitedDue
+	for _, d := range t.openTimeLimited() {
+		if !d.at.After(now) {
+			list = append(list, d)
 		}
 	}
-	sort.Slice(list, func(i, j int) bool {
-		if !list[i].at.Equal(list[j].at) {
-			return list[i].at.Before(list[j].at)
-		}
-		return list[i].id < list[j].id
-	})
 	for _, d := range list {
 		r := must(t.resources, d.id, "time-limited resource")
 		n := *r
@@ -85,6 +70,29 @@ func (t *txn) expireDue(now time.Time, raftIndex uint64, rl rules) int {
 		t.appendItem(key, "system", now, raftIndex, body)
 	}
 	return len(list)
+}
+
+// timeLimitedDue is an open time-limited resource and its expiry.
+type timeLimitedDue struct {
+	id string
+	at time.Time
+}
+
+// openTimeLimited lists the open time-limited resources in (expiry, resource) order.
+func (t *txn) openTimeLimited() []timeLimitedDue {
+	var list []timeLimitedDue
+	t.timeLimited.each(func(id string, at time.Time) {
+		if !at.IsZero() {
+			list = append(list, timeLimitedDue{id, at})
+		}
+	})
+	sort.Slice(list, func(i, j int) bool {
+		if !list[i].at.Equal(list[j].at) {
+			return list[i].at.Before(list[j].at)
+		}
+		return list[i].id < list[j].id
+	})
+	return list
 }
 
 // NextExpiry is the earliest expiry of an open time-limited resource (zero if none); the

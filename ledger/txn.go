@@ -109,6 +109,7 @@ type txn struct {
 	tokens        *layer[string, *TokenGrants] // by the token's SHA-256
 	endedSessions *layer[string, *EndedSession]
 	requests      *layer[string, *ResourceRequest]
+	notices       *layer[uint64, *Notice] // the notice outbox, by sequence
 
 	// derived indexes, rebuilt at load, never persisted
 	held         *layer[deptClass, decimal.Decimal] // A of SPEC's Quota rule

@@ -47,14 +47,17 @@ type rules struct {
 	// accepted while its month is open even after the expire line item was written, and the
 	// expire no longer moves the resource's last operation time (see event.go, tick.go).
 	lateHistory bool
+	// notices (version 4 on; issue 15): request transitions and ticks raise notices.
+	notices bool
 }
 
 // Rules by proposal version: 1 before the stricter characters of issue 10, 2 since, 3 with
-// late history.
+// late history, 4 with notices.
 var (
 	rulesV1      = rules{}
 	rulesV2      = rules{strictText: true}
-	currentRules = rules{strictText: true, lateHistory: true}
+	rulesV3      = rules{strictText: true, lateHistory: true}
+	currentRules = rules{strictText: true, lateHistory: true, notices: true}
 )
 
 func rulesFor(version uint8) rules {
@@ -63,6 +66,8 @@ func rulesFor(version uint8) rules {
 		return rulesV1
 	case version < 3:
 		return rulesV2
+	case version < 4:
+		return rulesV3
 	}
 	return currentRules
 }

@@ -13,7 +13,7 @@ import (
 // flush of applied line items to the state file.
 
 // leaderLoop runs on every node and acts while this node leads: it proposes a tick whenever
-// a resource's expiry has passed.
+// a resource's expiry has passed or an expiry notice is due.
 func (s *Server) leaderLoop(ctx context.Context) {
 	every(ctx, s.cfg.TickInterval, func() {
 		if !s.node.IsLeader() {
@@ -21,7 +21,8 @@ func (s *Server) leaderLoop(ctx context.Context) {
 		}
 		// No waiting for imports to be quiet: an operation dated before an expiry is
 		// accepted after the expire was written (late history, ledger version 3).
-		if next := s.ledger.NextExpiry(); !next.IsZero() && !next.After(s.cfg.Now()) {
+		now := s.cfg.Now()
+		if next := s.ledger.NextExpiry(); (!next.IsZero() && !next.After(now)) || s.ledger.ExpiryNoticesDue(now) {
 			if _, _, err := s.prop.submit(ctx, ledger.Request{Actor: "system", Commands: []ledger.Command{{Body: &ledger.Tick{}}}}); err != nil {
 				s.log.Warn("expiry tick", "err", err)
 			}
