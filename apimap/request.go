@@ -54,3 +54,47 @@ func ResourceRequest(r *ledger.ResourceRequest, cal *calendar.Calendar, clock ti
 	}
 	return out
 }
+
+// Notice is an outbox entry as the API shows it.
+func Notice(n *ledger.Notice, titleZh, titleEn string) *v1.Notice {
+	out := &v1.Notice{Id: n.ID, Kind: string(n.Kind), Party: n.Party, Recipient: n.Recipient, Request: n.Request, Resource: n.Resource,
+		State: string(n.State), Reason: n.Reason, RaisedAt: protoTime(n.RaisedAt), LineItem: n.LineItem, Delivery: n.Delivery,
+		Error: n.Error, Replays: uint32(n.Replays), TitleZh: titleZh, TitleEn: titleEn}
+	if !n.Due.IsZero() {
+		out.Due = n.Due.String()
+	}
+	if !n.Expires.IsZero() {
+		out.Expires = protoTime(n.Expires)
+	}
+	if !n.DeliveredAt.IsZero() {
+		out.DeliveredAt = protoTime(n.DeliveredAt)
+	}
+	return out
+}
+
+// DeadlineTable maps a table from the API (the ledger checks its rows).
+func DeadlineTable(m *v1.DeadlineTable) (*ledger.SetDeadlineTable, *errcode.Error) {
+	d, err := calendar.ParseDate(m.GetEffectiveFrom())
+	if err != nil {
+		return nil, errcode.Errf(errcode.InvalidDate, "effective_from", "%v", err)
+	}
+	b := &ledger.SetDeadlineTable{DeadlineTable: ledger.DeadlineTable{EffectiveFrom: d, Name: m.GetName()}}
+	for _, r := range m.GetRows() {
+		b.Rules = append(b.Rules, ledger.DeadlineRule{Kind: ledger.RequestKind(r.GetKind()), Step: r.GetStep(), WorkingDays: int(r.GetWorkingDays()),
+			Months: int(r.GetMonths()), FromSubmission: r.GetFromSubmission(), Article: r.GetArticle()})
+	}
+	return b, nil
+}
+
+// DeadlineTableOf is a table as the API shows it.
+func DeadlineTableOf(t ledger.DeadlineTable) *v1.DeadlineTable {
+	out := &v1.DeadlineTable{Name: t.Name}
+	if !t.EffectiveFrom.IsZero() {
+		out.EffectiveFrom = t.EffectiveFrom.String()
+	}
+	for _, r := range t.Rules {
+		out.Rows = append(out.Rows, &v1.DeadlineRow{Kind: string(r.Kind), Step: r.Step, WorkingDays: uint32(r.WorkingDays), Months: uint32(r.Months),
+			FromSubmission: r.FromSubmission, Article: r.Article})
+	}
+	return out
+}

@@ -18,9 +18,12 @@ const (
 	DefaultUsageTopic  = "cloudledger.usage"
 	DefaultDLQTopic    = "cloudledger.usage.dlq"
 	DefaultLedgerTopic = "cloudledger.ledger"
+	// DefaultNoticesTopic carries the notice outbox (issue 15), the webhook's payload as value.
+	DefaultNoticesTopic = "cloudledger.notices"
 	// LedgerStream and DLQStream name the published marks in the replicated state.
-	LedgerStream = "ledger"
-	DLQStream    = "dlq"
+	LedgerStream  = "ledger"
+	DLQStream     = "dlq"
+	NoticesStream = "notices"
 )
 
 // Limits of one batch.
@@ -38,6 +41,7 @@ var (
 	RecordsHandled  = expvar.NewInt("cloudledger_kafka_records_handled")
 	DeadLettersSent = expvar.NewInt("cloudledger_kafka_dead_letters_published")
 	LineItemsSent   = expvar.NewInt("cloudledger_kafka_line_items_published")
+	NoticesSent     = expvar.NewInt("cloudledger_kafka_notices_published")
 )
 
 // Config configures the bridge.
@@ -46,6 +50,7 @@ type Config struct {
 	UsageTopic  string
 	DLQTopic    string
 	LedgerTopic string
+	NoticeTopic string
 	Dialer      *kafka.Dialer // TLS and SASL for real clusters; nil: plain TCP
 	Logger      *slog.Logger
 }
@@ -89,6 +94,9 @@ func New(cfg Config, node Node, l *ledger.Ledger) *Bridge {
 	}
 	if cfg.DLQTopic == "" {
 		cfg.DLQTopic = DefaultDLQTopic
+	}
+	if cfg.NoticeTopic == "" {
+		cfg.NoticeTopic = DefaultNoticesTopic
 	}
 	if cfg.LedgerTopic == "" {
 		cfg.LedgerTopic = DefaultLedgerTopic
@@ -184,7 +192,7 @@ func (b *Bridge) Run(ctx context.Context) {
 	}
 }
 
-// lead starts a consumer per usage partition and the two publishers; the returned function
+// lead starts a consumer per usage partition and the three publishers; the returned function
 // stops them and waits. It returns nil when the node is not ready to lead yet or the
 // partitions cannot be listed yet (Run tries again).
 func (b *Bridge) lead(ctx context.Context) func() {
@@ -209,8 +217,9 @@ func (b *Bridge) lead(ctx context.Context) func() {
 		wg.Add(1)
 		go func(p int) { defer wg.Done(); b.consume(lctx, p) }(p)
 	}
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); b.publish(lctx, b.cfg.LedgerTopic, LedgerStream, b.lineItems) }()
+	go func() { defer wg.Done(); b.publish(lctx, b.cfg.NoticeTopic, NoticesStream, b.notices) }()
 	go func() { defer wg.Done(); b.publish(lctx, b.cfg.DLQTopic, DLQStream, b.deadLetters) }()
 	return func() { cancel(); wg.Wait() }
 }

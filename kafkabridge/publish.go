@@ -11,6 +11,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/cloudledger/cloudledger/ledger"
+	"github.com/cloudledger/cloudledger/notice"
 )
 
 // LedgerRecord is the value of a record of the ledger topic; its key is the department.
@@ -82,10 +83,13 @@ func (b *Bridge) publish(ctx context.Context, topic, stream string, next collect
 			}
 			continue
 		}
-		if stream == LedgerStream {
+		switch stream {
+		case LedgerStream:
 			LineItemsSent.Add(int64(len(msgs)))
-		} else {
+		case DLQStream:
 			DeadLettersSent.Add(int64(len(msgs)))
+		default:
+			NoticesSent.Add(int64(len(msgs)))
 		}
 	}
 }
@@ -116,6 +120,24 @@ func (b *Bridge) ledgerMessage(li *ledger.LineItem) kafka.Message {
 	rec.Body, _ = json.Marshal(li.Body)
 	v, _ := json.Marshal(rec)
 	return kafka.Message{Key: []byte(rec.Department), Value: v}
+}
+
+// notices collects the notice outbox for the notices topic, keyed by the recipient
+// ("supervisor" for the supervisor's), the value the webhook's payload.
+func (b *Bridge) notices(_ context.Context, from uint64) ([]kafka.Message, uint64, error) {
+	ns := b.ledger.Notices(from, publishBatch)
+	if len(ns) == 0 {
+		return nil, 0, nil
+	}
+	msgs := make([]kafka.Message, len(ns))
+	for i, n := range ns {
+		key := n.Recipient
+		if key == "" {
+			key = n.Party
+		}
+		msgs[i] = kafka.Message{Key: []byte(key), Value: notice.Body(n), Headers: []kafka.Header{{Key: notice.HeaderDelivery, Value: []byte(n.ID)}}}
+	}
+	return msgs, ns[len(ns)-1].Seq, nil
 }
 
 // deadLetters collects entries of the replicated outbox for the dead-letter topic, each

@@ -128,8 +128,10 @@ func (t *txn) requestNotices(r *ResourceRequest, ctx applyContext, lineItem uint
 	case RequestApproved:
 		to(NoticeDecided, NoticeToDepartment, r.Department)
 		to(NoticeToFulfil, NoticeToProvider, r.Provider)
-	case RequestFulfilled:
+	case RequestFulfilled, RequestVerifying: // verifying: the test resource is open, the month starts
 		to(NoticeFulfilled, NoticeToDepartment, r.Department)
+	case RequestVerified: // the department confirmed: the provider opens it formally (SH 19)
+		to(NoticeToFulfil, NoticeToProvider, r.Provider)
 	}
 }
 

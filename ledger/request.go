@@ -63,6 +63,8 @@ const (
 	RequestSubmitted  RequestState = "submitted"
 	RequestSupervised RequestState = "supervisor_approved" // the supervisor agreed; the authority reviews next
 	RequestApproved   RequestState = "approved"
+	RequestVerifying  RequestState = "verifying" // a test resource is open: the department verifies it (SH 19)
+	RequestVerified   RequestState = "verified"  // the department confirmed: the formal opening is due
 	RequestRejected   RequestState = "rejected"
 	RequestFulfilled  RequestState = "fulfilled"
 	RequestCancelled  RequestState = "cancelled"
@@ -88,10 +90,15 @@ type ResourceRequest struct {
 	Reason       string          `json:"reason,omitempty"`
 	// NeedsSupervisor: an emergency or temporary resource (SH 23–24), or a request that would
 	// take the department above 120 % of its quota (SH 20), needs the supervisor first.
-	NeedsSupervisor bool          `json:"needs_supervisor,omitempty"`
-	Seq             uint64        `json:"seq"` // the line item that opened it
-	State           RequestState  `json:"state"`
-	Steps           []RequestStep `json:"steps"`
+	NeedsSupervisor bool `json:"needs_supervisor,omitempty"`
+	// Deadlines are the periods of the table in force when it was submitted (DeadlineTable
+	// names it); empty in requests of before tables: SH's.
+	DeadlineTable  string         `json:"deadline_table,omitempty"`
+	Deadlines      []DeadlineRule `json:"deadlines,omitempty"`
+	FormalResource string         `json:"formal_resource,omitempty"` // a test request's formally opened resource
+	Seq            uint64         `json:"seq"`                       // the line item that opened it
+	State          RequestState   `json:"state"`
+	Steps          []RequestStep  `json:"steps"`
 }
 
 // RequestStep is one transition: who, when, to which state, why.
@@ -254,6 +261,7 @@ func (b *SubmitRequest) apply(t *txn, ctx applyContext) *Error {
 	t.settings.put(metaRequestSeq, strconv.Itoa(seq))
 	r.ID = fmt.Sprintf("REQ-%06d", seq)
 	r.Steps = []RequestStep{{State: RequestSubmitted, Actor: ctx.actor, At: ctx.recordedAt}}
+	r.DeadlineTable, r.Deadlines = t.deadlinesOn(calendar.DateOf(ctx.recordedAt), r.Kind)
 	r.Seq = t.seq + 1 // the line item this command appends next
 	t.requests.put(r.ID, r)
 	t.requestNotices(r, ctx, r.Seq)
@@ -274,7 +282,20 @@ const (
 	DecisionApprove   = "approve"   // the authority approves
 	DecisionReject    = "reject"    // the authority or the supervisor refuses, with a reason
 	DecisionCancel    = "cancel"    // the department withdraws it
+	DecisionConfirm   = "confirm"   // the department confirms a test resource verified (SH 19)
 )
+
+// decisionFrom lists the states each decision may be taken in and the state it leads to.
+var decisionFrom = map[string]struct {
+	from []RequestState
+	to   RequestState
+}{
+	DecisionSupervise: {[]RequestState{RequestSubmitted}, RequestSupervised},
+	DecisionApprove:   {[]RequestState{RequestSubmitted, RequestSupervised}, RequestApproved},
+	DecisionReject:    {[]RequestState{RequestSubmitted, RequestSupervised}, RequestRejected},
+	DecisionCancel:    {[]RequestState{RequestSubmitted, RequestSupervised, RequestApproved, RequestVerifying, RequestVerified}, RequestCancelled},
+	DecisionConfirm:   {[]RequestState{RequestVerifying}, RequestVerified},
+}
 
 // DecideRequest moves a request on. Who may take which decision is authorization's
 // (server/authz.go); the ledger checks the states.
@@ -299,11 +320,11 @@ func (b *DecideRequest) validate(rl rules) *Error {
 		return err
 	}
 	switch b.Decision {
-	case DecisionSupervise, DecisionApprove, DecisionCancel:
+	case DecisionSupervise, DecisionApprove, DecisionCancel, DecisionConfirm:
 	case DecisionReject:
 		return required("reason", strings.TrimSpace(b.Reason))
 	default:
-		return Errf(errcode.InvalidValue, "decision", "decision %q: want supervise, approve, reject or cancel", b.Decision)
+		return Errf(errcode.InvalidValue, "decision", "decision %q: want supervise, approve, reject, cancel or confirm", b.Decision)
 	}
 	return nil
 }
@@ -313,21 +334,22 @@ func (b *DecideRequest) apply(t *txn, ctx applyContext) *Error {
 	if !ok {
 		return Errf(errcode.UnknownRequest, "id", "unknown request %q", b.ID)
 	}
-	to := map[string]RequestState{DecisionSupervise: RequestSupervised, DecisionApprove: RequestApproved, DecisionReject: RequestRejected, DecisionCancel: RequestCancelled}[b.Decision]
+	rule := decisionFrom[b.Decision]
+	to := rule.to
 	bad := func(why string) *Error {
 		return Errf(errcode.RequestState, "id", "request %s is %s: %s", r.ID, r.State, why)
 	}
 	switch {
 	case r.State.Final():
 		return bad("nothing more can be decided")
-	case b.Decision == DecisionSupervise && (!r.NeedsSupervisor || r.State != RequestSubmitted):
-		return bad("no supervisor decision is due")
 	case b.Decision == DecisionApprove && r.State == RequestApproved:
 		return errUnchanged
+	case b.Decision == DecisionSupervise && !r.NeedsSupervisor:
+		return bad("no supervisor decision is due")
+	case !slices.Contains(rule.from, r.State):
+		return bad(fmt.Sprintf("it cannot be %s now", to))
 	case b.Decision == DecisionApprove && r.NeedsSupervisor && r.State != RequestSupervised:
 		return Errf(errcode.SupervisorRequired, "id", "request %s needs the supervisor's decision first (above 120 %% of the quota, or an emergency or temporary resource: SH 20, 23, 24)", r.ID)
-	case b.Decision == DecisionReject && r.State == RequestApproved:
-		return bad("an approved request is cancelled, not rejected")
 	}
 	if b.Decision == DecisionApprove && (r.Kind == RequestOpen || r.Kind == RequestTest || r.Kind == RequestExpand) && !r.NeedsSupervisor {
 		// The quota rule again, at approval: the department may have grown since.
@@ -361,11 +383,14 @@ func (t *txn) checkRequestQuota(r *ResourceRequest) *Error {
 	return nil
 }
 
-// Fulfilment is the event that does what the request asks, dated at — an extension is dated
-// when it was asked, which SH 23–24's notice rule is about. resource names the new resource
-// of a test or open request.
-func (r *ResourceRequest) Fulfilment(resource string, at time.Time) (*Event, *Error) {
+// Fulfilment is what does what the request asks, dated at — an extension is dated when it
+// was asked, which SH 23–24's notice rule is about — as commands with their idempotency
+// keys. resource names the new resource of a test or open request, and of a test
+// resource's formal opening: that reclaims the test resource and allocates a standard one
+// in its place, in one request (SH 19).
+func (r *ResourceRequest) Fulfilment(resource string, at time.Time) ([]Command, *Error) {
 	e := &Event{Op: r.Kind.Op(), Time: at, Resource: r.Resource, Request: r.ID}
+	key := "fulfil/" + r.ID
 	switch r.Kind {
 	case RequestTest, RequestOpen:
 		if resource == "" {
@@ -373,12 +398,19 @@ func (r *ResourceRequest) Fulfilment(resource string, at time.Time) (*Event, *Er
 		}
 		e.Resource, e.Department, e.Project, e.Provider, e.Item = resource, r.Department, r.Project, r.Provider, r.Item
 		e.Kind, e.Quantity, e.Expires = r.ResourceKind, r.Quantity, r.Expires
+		if r.Kind == RequestTest && r.State == RequestVerified {
+			e.Kind, e.Expires = KindStandard, time.Time{}
+			return []Command{
+				{Key: key + "/test-reclaim", Body: &Event{Op: OpReclaim, Time: at, Resource: r.Resource}},
+				{Key: key + "/formal", Body: e},
+			}, nil
+		}
 	case RequestExpand, RequestReduce:
 		e.Quantity = r.Quantity
 	case RequestExtend:
 		e.Time, e.Expires = r.Steps[0].At, r.Expires
 	}
-	return e, nil
+	return []Command{{Key: key, Body: e}}, nil
 }
 
 // fulfil checks an event naming a request against it and marks the request fulfilled.
@@ -387,35 +419,49 @@ func (t *txn) fulfil(e *Event, ctx applyContext) (waive120 bool, err *Error) {
 	if !ok {
 		return false, Errf(errcode.UnknownRequest, "request", "unknown request %q", e.Request)
 	}
-	if r.State != RequestApproved {
-		return false, Errf(errcode.RequestState, "request", "request %s is %s: only an approved request is fulfilled", r.ID, r.State)
+	formal := r.Kind == RequestTest && r.State == RequestVerified // SH 19's formal opening
+	if r.State != RequestApproved && !formal {
+		return false, Errf(errcode.RequestState, "request", "request %s is %s: only an approved request (or a verified test resource) is fulfilled", r.ID, r.State)
 	}
 	if e.Op != r.Kind.Op() {
 		return false, Errf(errcode.RequestMismatch, "op", "request %s asks for %s, not %s", r.ID, r.Kind.Op(), e.Op)
 	}
+	kind, expires := r.ResourceKind, r.Expires
+	if formal {
+		kind, expires = KindStandard, time.Time{}
+		if test, ok := t.resources.get(r.Resource); ok && !test.Closed {
+			return false, Errf(errcode.RequestMismatch, "resource", "request %s: the test resource %q is reclaimed when the formal one is opened", r.ID, r.Resource)
+		}
+	}
 	for _, f := range []struct{ field, got, want string }{
 		{"department", e.Department, r.Department}, {"project", e.Project, r.Project}, {"provider", e.Provider, r.Provider},
-		{"item", e.Item, r.Item}, {"kind", string(e.Kind), string(r.ResourceKind)},
+		{"item", e.Item, r.Item}, {"kind", string(e.Kind), string(kind)},
 	} {
 		if f.got != "" && f.got != f.want {
 			return false, Errf(errcode.RequestMismatch, f.field, "request %s is for %s %q, not %q", r.ID, f.field, f.want, f.got)
 		}
 	}
-	if r.Resource != "" && e.Resource != r.Resource {
+	if r.Resource != "" && e.Resource != r.Resource && !formal {
 		return false, Errf(errcode.RequestMismatch, "resource", "request %s is for resource %q, not %q", r.ID, r.Resource, e.Resource)
 	}
 	if (e.Op == OpAllocate || e.Op == OpExpand || e.Op == OpReduce) && !e.Quantity.Equal(r.Quantity) {
 		return false, Errf(errcode.RequestMismatch, "quantity", "request %s is for %s, not %s", r.ID, r.Quantity, e.Quantity)
 	}
-	if (e.Op == OpAllocate || e.Op == OpExtend) && !e.Expires.Equal(r.Expires) {
-		return false, Errf(errcode.RequestMismatch, "expires", "request %s is for an expiry of %s", r.ID, r.Expires.Format(time.RFC3339))
+	if (e.Op == OpAllocate || e.Op == OpExtend) && !e.Expires.Equal(expires) {
+		return false, Errf(errcode.RequestMismatch, "expires", "request %s is for an expiry of %s", r.ID, expires.Format(time.RFC3339))
 	}
 	n := *r
 	n.State = RequestFulfilled
-	if n.Resource == "" {
+	switch {
+	case formal:
+		n.FormalResource = e.Resource
+	case r.Kind == RequestTest:
+		n.State = RequestVerifying // the month of verification starts (SH 19)
+		n.Resource = e.Resource
+	case n.Resource == "":
 		n.Resource = e.Resource
 	}
-	n.Steps = append(slices.Clone(r.Steps), RequestStep{State: RequestFulfilled, Actor: ctx.actor, At: ctx.recordedAt})
+	n.Steps = append(slices.Clone(r.Steps), RequestStep{State: n.State, Actor: ctx.actor, At: ctx.recordedAt})
 	t.requests.put(n.ID, &n)
 	t.requestNotices(&n, ctx, t.seq+1)
 	return r.NeedsSupervisor, nil
@@ -442,132 +488,6 @@ func (l *Ledger) Request(id string) (ResourceRequest, bool) {
 		return ResourceRequest{}, false
 	}
 	return *r, true
-}
-
-// Deadlines in working days (SH; issue 15). Each step of a request is due N working days
-// (official calendar) after the day its clock starts; the day itself is not counted.
-const (
-	stepSupervisor = "supervisor" // the supervisor's decision
-	stepReview     = "review"     // the authority's approval or rejection
-	stepFulfil     = "fulfil"     // the provider's fulfilment
-)
-
-// deadlineRule is one step's deadline: WorkingDays after the submission (FromSubmission) or
-// after the step before it.
-type deadlineRule struct {
-	WorkingDays    int
-	FromSubmission bool
-	Article        string
-}
-
-// shanghaiDeadlines are SH's: test resources reviewed and opened within 5 working days
-// (SH 19); an expansion reviewed within 5 and carried out within 5 more (SH 20); a reclaim
-// reviewed and done within 10 (SH 21); formal opening 2 working days after the department's
-// confirmation (SH 19); the supervisor's decision, for which SH names no period, 5.
-var shanghaiDeadlines = map[RequestKind]map[string]deadlineRule{
-	RequestTest:    {stepSupervisor: {5, false, "SH 19"}, stepReview: {5, true, "SH 19"}, stepFulfil: {5, true, "SH 19"}},
-	RequestOpen:    {stepSupervisor: {5, false, "SH 23–24"}, stepReview: {5, false, "SH 19"}, stepFulfil: {2, false, "SH 19"}},
-	RequestExpand:  {stepSupervisor: {5, false, "SH 20"}, stepReview: {5, false, "SH 20"}, stepFulfil: {5, false, "SH 20"}},
-	RequestReduce:  {stepSupervisor: {5, false, "SH 20"}, stepReview: {5, false, "SH 20"}, stepFulfil: {5, false, "SH 20"}},
-	RequestReclaim: {stepSupervisor: {5, false, "SH 21"}, stepReview: {10, true, "SH 21"}, stepFulfil: {10, true, "SH 21"}},
-	RequestExtend:  {stepSupervisor: {5, false, "SH 23–24"}, stepReview: {5, false, "SH 23–24"}, stepFulfil: {5, false, "SH 23–24"}},
-}
-
-// Step roles: who takes each step, for the SLA report.
-const (
-	PartySupervisor = "supervisor"
-	PartyAuthority  = "authority"
-	PartyProvider   = "provider"
-)
-
-// StepDeadline is one step of a request's timeline: its due day and, once taken, when.
-type StepDeadline struct {
-	Step    string        // supervisor | review | fulfil
-	Party   string        // supervisor | authority | provider
-	Due     calendar.Date // the last day to take it
-	Done    time.Time     // zero while open
-	Outcome RequestState  // the state it led to, once done
-	Article string
-}
-
-// Timeline lists the steps the request has taken and the one it waits for (none once it is
-// final), each with its due day (SH's periods, shanghaiDeadlines).
-func (r *ResourceRequest) Timeline(cal *calendar.Calendar) ([]StepDeadline, error) {
-	if len(r.Steps) == 0 {
-		return nil, nil
-	}
-	submitted := r.Steps[0].At
-	var out []StepDeadline
-	prev := submitted
-	add := func(step, party string, done time.Time, outcome RequestState) error {
-		rule := shanghaiDeadlines[r.Kind][step]
-		from := prev
-		if rule.FromSubmission || step == stepSupervisor {
-			from = submitted
-		}
-		due, err := cal.Due(calendar.DateOf(from), rule.WorkingDays)
-		if err != nil {
-			return err
-		}
-		out = append(out, StepDeadline{Step: step, Party: party, Due: due, Done: done, Outcome: outcome, Article: rule.Article})
-		if !done.IsZero() {
-			prev = done
-		}
-		return nil
-	}
-	steps := r.Steps[1:]
-	next := func() (RequestStep, bool) {
-		if len(steps) == 0 {
-			return RequestStep{}, false
-		}
-		s := steps[0]
-		steps = steps[1:]
-		return s, true
-	}
-	if r.NeedsSupervisor {
-		s, ok := next()
-		if !ok {
-			return out, add(stepSupervisor, PartySupervisor, time.Time{}, "")
-		}
-		if s.State == RequestCancelled {
-			return out, nil
-		}
-		if err := add(stepSupervisor, PartySupervisor, s.At, s.State); err != nil || s.State != RequestSupervised {
-			return out, err
-		}
-	}
-	s, ok := next()
-	if !ok {
-		return out, add(stepReview, PartyAuthority, time.Time{}, "")
-	}
-	if s.State == RequestCancelled {
-		return out, nil
-	}
-	if err := add(stepReview, PartyAuthority, s.At, s.State); err != nil || s.State != RequestApproved {
-		return out, err
-	}
-	s, ok = next()
-	if !ok {
-		return out, add(stepFulfil, PartyProvider, time.Time{}, "")
-	}
-	if s.State == RequestCancelled {
-		return out, nil
-	}
-	return out, add(stepFulfil, PartyProvider, s.At, s.State)
-}
-
-// Due is the request's current step, the last day to take it, and the article behind it;
-// step "" once the request is final.
-func (r *ResourceRequest) Due(cal *calendar.Calendar) (step string, due calendar.Date, article string, err error) {
-	tl, err := r.Timeline(cal)
-	if err != nil || len(tl) == 0 || r.State.Final() {
-		return "", calendar.Date{}, "", err
-	}
-	last := tl[len(tl)-1]
-	if !last.Done.IsZero() {
-		return "", calendar.Date{}, "", nil
-	}
-	return last.Step, last.Due, last.Article, nil
 }
 
 // Clock is the ledger's clock: the latest proposal time applied (never the wall clock).

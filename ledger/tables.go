@@ -94,6 +94,8 @@ var tables = []tableDecl{
 		func(r *ResourceRequest) string { return r.ID }, stringKey, notInView),
 	jsonTable("notices", func(t *txn) **layer[uint64, *Notice] { return &t.notices },
 		func(n *Notice) uint64 { return n.Seq }, seqKey, notInView),
+	jsonTable("deadline_tables", func(t *txn) **layer[calendar.Date, *DeadlineTable] { return &t.deadlineTables },
+		func(d *DeadlineTable) calendar.Date { return d.EffectiveFrom }, func(d calendar.Date) []byte { return []byte(d.String()) }, notInView),
 	jsonTable("ended_sessions", func(t *txn) **layer[string, *EndedSession] { return &t.endedSessions },
 		func(e *EndedSession) string { return e.ID }, stringKey, notInView),
 

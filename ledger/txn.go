@@ -104,12 +104,13 @@ type txn struct {
 	kafkaPublished *layer[string, uint64] // stream → last sequence published
 	deadLetters    *layer[uint64, *DeadLetter]
 
-	accounts      *layer[string, *Account]
-	credentials   *layer[string, *Credentials]
-	tokens        *layer[string, *TokenGrants] // by the token's SHA-256
-	endedSessions *layer[string, *EndedSession]
-	requests      *layer[string, *ResourceRequest]
-	notices       *layer[uint64, *Notice] // the notice outbox, by sequence
+	accounts       *layer[string, *Account]
+	credentials    *layer[string, *Credentials]
+	tokens         *layer[string, *TokenGrants] // by the token's SHA-256
+	endedSessions  *layer[string, *EndedSession]
+	requests       *layer[string, *ResourceRequest]
+	notices        *layer[uint64, *Notice] // the notice outbox, by sequence
+	deadlineTables *layer[calendar.Date, *DeadlineTable]
 
 	// derived indexes, rebuilt at load, never persisted
 	held         *layer[deptClass, decimal.Decimal] // A of SPEC's Quota rule

@@ -71,7 +71,8 @@ func Body(n ledger.Notice) []byte {
 // stateZh is how a request's state reads in a notice.
 var stateZh = map[ledger.RequestState]string{
 	ledger.RequestSupervised: "经信主管部门已同意", ledger.RequestApproved: "已审核通过", ledger.RequestRejected: "未通过审核",
-	ledger.RequestFulfilled: "已开通（办结）",
+	ledger.RequestFulfilled: "已开通（办结）", ledger.RequestVerifying: "测试资源已开通，请于一个月内完成验证",
+	ledger.RequestVerified: "验证通过，待正式开通",
 }
 
 // titles are the notice's one-line texts, Chinese first.
@@ -98,6 +99,10 @@ func titles(n ledger.Notice) (zh, en string) {
 	case ledger.NoticeToFulfil:
 		return "资源申请 " + n.Request + " 已审核通过，请于 " + due + " 前开通", "Request " + n.Request + " is approved: fulfil it by " + due
 	case ledger.NoticeFulfilled:
+		if n.State == ledger.RequestVerifying {
+			return "资源申请 " + n.Request + " 测试资源已开通（资源 " + n.Resource + "），请于 " + due + " 前完成验证",
+				"Request " + n.Request + ": the test resource " + n.Resource + " is open; verify it by " + due
+		}
 		return "资源申请 " + n.Request + " 已开通（资源 " + n.Resource + "）", "Request " + n.Request + " is fulfilled (resource " + n.Resource + ")"
 	case ledger.NoticeExpiry:
 		exp := ledger.ExpiryDay(n.Expires).String()

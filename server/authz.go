@@ -190,8 +190,10 @@ var rules = map[string]rule{
 				return denied(p, "request %s of department %s", req.ID, req.Department)
 			}
 			switch {
-			case p.account.Role == ledger.RoleDepartment && r.GetDecision() != ledger.DecisionCancel && r.GetDecision() != "":
-				return denied(p, "a department cancels its requests; the authority reviews them")
+			case p.account.Role == ledger.RoleDepartment && r.GetDecision() != ledger.DecisionCancel && r.GetDecision() != ledger.DecisionConfirm && r.GetDecision() != "":
+				return denied(p, "a department cancels its requests or confirms a test resource verified; the authority reviews them")
+			case p.account.Role != ledger.RoleDepartment && r.GetDecision() == ledger.DecisionConfirm:
+				return denied(p, "the department confirms its test resource verified (SH 19)")
 			case p.account.Role == ledger.RoleSupervisor && r.GetDecision() == ledger.DecisionCancel:
 				return denied(p, "the supervisor approves or rejects")
 			case p.account.Role == ledger.RoleSupervisor && ok && !req.NeedsSupervisor:
@@ -222,6 +224,16 @@ var rules = map[string]rule{
 	cloudledgerv1connect.RequestServiceListRequestsProcedure: {roles: chargeReaders},
 	cloudledgerv1connect.RequestServiceSLAReportProcedure: {roles: roles(ledger.RoleAuthority, ledger.RoleSupervisor, ledger.RoleAuditor, ledger.RoleProvider),
 		target: func(m proto.Message) string { return "month=" + m.(*v1.SLAReportRequest).GetMonth() }},
+	// Notices: each party reads its own (filtered in the answer); the authority replays a dead one.
+	cloudledgerv1connect.RequestServiceListNoticesProcedure: {roles: roles(ledger.RoleAuthority, ledger.RoleSupervisor, ledger.RoleAuditor, ledger.RoleSecurity, ledger.RoleProvider, ledger.RoleDepartment)},
+	cloudledgerv1connect.RequestServiceReplayNoticeProcedure: {placement: write, roles: authority,
+		target: func(m proto.Message) string { return "notice=" + m.(*v1.ReplayNoticeRequest).GetId() }},
+	// Deadline tables: the authority loads its city's; everyone with requests reads them.
+	cloudledgerv1connect.RequestServiceSetDeadlineTableProcedure: {placement: write, roles: authority,
+		target: func(m proto.Message) string {
+			return "effective_from=" + m.(*v1.SetDeadlineTableRequest).GetTable().GetEffectiveFrom()
+		}},
+	cloudledgerv1connect.RequestServiceListDeadlineTablesProcedure: {roles: chargeReaders},
 
 	// HTTP endpoints with data (their paths are the procedures of the trail).
 	pathKafka:     {roles: roles(ledger.RoleAuthority, ledger.RoleAuditor)},
@@ -305,6 +317,20 @@ func (p *principal) sees(s *Server, d, v string) bool {
 // to fulfil.
 func (p *principal) seesRequest(s *Server, r *ledger.ResourceRequest) bool {
 	return p.sees(s, r.Department, r.Provider)
+}
+
+// seesNotice: a department its own (and below), a provider its own, the supervisor the
+// supervisor's; the authority, the auditor and security every one.
+func (p *principal) seesNotice(s *Server, n *ledger.Notice) bool {
+	switch p.account.Role {
+	case ledger.RoleDepartment:
+		return n.Party == ledger.NoticeToDepartment && s.ledger.DepartmentWithin(n.Recipient, p.account.Department)
+	case ledger.RoleProvider:
+		return n.Party == ledger.NoticeToProvider && n.Recipient == p.account.Provider
+	case ledger.RoleSupervisor:
+		return n.Party == ledger.NoticeToSupervisor
+	}
+	return true
 }
 
 // scoped reports whether the caller's answers are filtered to a scope.

@@ -77,7 +77,7 @@ func newNodeMetrics(s *Server) *nodeMetrics {
 	m.reg.MustRegister(m.lineItems, m.applySeconds, m.flushSeconds, m.proposals, m.proposalBytes, m.importRows, m.ratingSeconds,
 		m.exportSeconds, m.accessRefusals, m.leaderChanges, m.accessPending, m.workingDaysLeft,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		&raftNodeCollector{s: s}, &kafkaCollector{s: s})
+		&raftNodeCollector{s: s}, &kafkaCollector{s: s}, &noticeCollector{s: s})
 	return m
 }
 
@@ -95,6 +95,33 @@ func (m *nodeMetrics) setWorkingDaysLeft(year int, st *settlement.Status) {
 
 func observeSince(h interface{ Observe(float64) }, start time.Time) {
 	h.Observe(time.Since(start).Seconds())
+}
+
+// noticeCollector reads the notice outbox and this node's deliveries at scrape time.
+type noticeCollector struct{ s *Server }
+
+var (
+	descNoticesPending   = prometheus.NewDesc("cloudledger_notices_pending", "Notices in the outbox waiting for a webhook delivery.", nil, nil)
+	descNoticesDelivered = prometheus.NewDesc("cloudledger_notices_delivered_total", "Notices this node delivered as leader.", nil, nil)
+	descNoticesFailed    = prometheus.NewDesc("cloudledger_notice_attempts_failed_total", "Failed webhook attempts of this node.", nil, nil)
+	descNoticesDead      = prometheus.NewDesc("cloudledger_notices_dead_total", "Notices this node gave up on (dead-letter list).", nil, nil)
+)
+
+func (c *noticeCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descNoticesPending, descNoticesDelivered, descNoticesFailed, descNoticesDead} {
+		ch <- d
+	}
+}
+
+func (c *noticeCollector) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(descNoticesPending, prometheus.GaugeValue, float64(len(c.s.ledger.PendingNotices(0))))
+	var delivered, failed, dead int64
+	if d := c.s.notices; d != nil {
+		delivered, failed, dead = d.Delivered.Load(), d.FailedAttempts.Load(), d.Dead.Load()
+	}
+	ch <- prometheus.MustNewConstMetric(descNoticesDelivered, prometheus.CounterValue, float64(delivered))
+	ch <- prometheus.MustNewConstMetric(descNoticesFailed, prometheus.CounterValue, float64(failed))
+	ch <- prometheus.MustNewConstMetric(descNoticesDead, prometheus.CounterValue, float64(dead))
 }
 
 // raftNodeCollector reads this node's Raft position at scrape time.

@@ -11,6 +11,7 @@ import (
 	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/ledger"
+	"github.com/cloudledger/cloudledger/notice"
 	"github.com/cloudledger/cloudledger/sla"
 )
 
@@ -72,12 +73,11 @@ func (h *requestService) FulfilRequest(ctx context.Context, req *connect.Request
 	if !ok {
 		return nil, detailError(errcode.Errf(errcode.UnknownRequest, "id", "unknown request %q", req.Msg.GetId()), 0)
 	}
-	ev, ferr := r.Fulfilment(req.Msg.GetResource(), h.s.cfg.Now())
+	cmds, ferr := r.Fulfilment(req.Msg.GetResource(), h.s.cfg.Now())
 	if ferr != nil {
 		return nil, detailError(ferr, 0)
 	}
-	cmd := ledger.Command{Key: "fulfil/" + r.ID, Body: ev}
-	res, _, err := h.s.prop.submit(ctx, ledger.Request{Actor: actorOf(ctx), Commands: []ledger.Command{cmd}})
+	res, _, err := h.s.prop.submit(ctx, ledger.Request{Actor: actorOf(ctx), Commands: cmds})
 	if err != nil {
 		return nil, toConnect(err)
 	}
@@ -85,7 +85,7 @@ func (h *requestService) FulfilRequest(ctx context.Context, req *connect.Request
 		return nil, detailError(res.Err, 0)
 	}
 	r, _ = h.s.ledger.Request(r.ID)
-	return connect.NewResponse(&v1.FulfilRequestResponse{Request: h.show(&r), Seq: res.Items[0].Seq}), nil
+	return connect.NewResponse(&v1.FulfilRequestResponse{Request: h.show(&r), Seq: res.Items[len(res.Items)-1].Seq}), nil
 }
 
 func (h *requestService) GetRequest(ctx context.Context, req *connect.Request[v1.GetRequestRequest]) (*connect.Response[v1.GetRequestResponse], error) {
@@ -150,4 +150,57 @@ func (h *requestService) SLAReport(ctx context.Context, req *connect.Request[v1.
 		out.Overdue = append(out.Overdue, &v1.SLAOverdue{Request: o.Request, Kind: o.Kind, Department: o.Department, Step: o.Step, Party: o.Party, Due: o.Due.String(), Done: done})
 	}
 	return connect.NewResponse(out), nil
+}
+
+func (h *requestService) ListNotices(ctx context.Context, req *connect.Request[v1.ListNoticesRequest]) (*connect.Response[v1.ListNoticesResponse], error) {
+	if err := h.s.readBarrier(ctx, req.Header()); err != nil {
+		return nil, toConnect(err)
+	}
+	p := principalOf(ctx)
+	out := &v1.ListNoticesResponse{}
+	for _, n := range h.s.ledger.Notices(0, 0) {
+		if !p.seesNotice(h.s, &n) || (req.Msg.GetDelivery() != "" && n.Delivery != req.Msg.GetDelivery()) {
+			continue
+		}
+		pl := notice.PayloadOf(n)
+		out.Notices = append(out.Notices, apimap.Notice(&n, pl.TitleZh, pl.TitleEn))
+	}
+	return connect.NewResponse(out), nil
+}
+
+func (h *requestService) ReplayNotice(ctx context.Context, req *connect.Request[v1.ReplayNoticeRequest]) (*connect.Response[v1.ReplayNoticeResponse], error) {
+	cmd := ledger.Command{Key: "notice-replay/" + req.Msg.GetId() + "/" + randomHex(8), Body: &ledger.ReplayNotice{ID: req.Msg.GetId()}}
+	return submitOne(h, ctx, cmd, func(seq uint64) *v1.ReplayNoticeResponse { return &v1.ReplayNoticeResponse{Seq: seq} })
+}
+
+func (h *requestService) SetDeadlineTable(ctx context.Context, req *connect.Request[v1.SetDeadlineTableRequest]) (*connect.Response[v1.SetDeadlineTableResponse], error) {
+	body, merr := apimap.DeadlineTable(req.Msg.GetTable())
+	if merr != nil {
+		return nil, detailError(merr, 0)
+	}
+	cmd := ledger.Command{Key: "deadline-table/" + body.EffectiveFrom.String() + "/" + randomHex(8), Body: body}
+	return submitOne(h, ctx, cmd, func(seq uint64) *v1.SetDeadlineTableResponse { return &v1.SetDeadlineTableResponse{Seq: seq} })
+}
+
+func (h *requestService) ListDeadlineTables(ctx context.Context, req *connect.Request[v1.ListDeadlineTablesRequest]) (*connect.Response[v1.ListDeadlineTablesResponse], error) {
+	if err := h.s.readBarrier(ctx, req.Header()); err != nil {
+		return nil, toConnect(err)
+	}
+	out := &v1.ListDeadlineTablesResponse{Tables: []*v1.DeadlineTable{apimap.DeadlineTableOf(ledger.DeadlineTable{Name: "SH", Rules: ledger.ShanghaiDeadlines})}}
+	for _, t := range h.s.ledger.DeadlineTables() {
+		out.Tables = append(out.Tables, apimap.DeadlineTableOf(t))
+	}
+	return connect.NewResponse(out), nil
+}
+
+// submitOne proposes one command as the caller and answers with its line item's sequence.
+func submitOne[T any](h *requestService, ctx context.Context, cmd ledger.Command, answer func(seq uint64) *T) (*connect.Response[T], error) {
+	res, _, err := h.s.prop.submit(ctx, ledger.Request{Actor: actorOf(ctx), Commands: []ledger.Command{cmd}})
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	if res.Err != nil {
+		return nil, detailError(res.Err, 0)
+	}
+	return connect.NewResponse(answer(res.Items[0].Seq)), nil
 }

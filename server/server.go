@@ -18,6 +18,7 @@ import (
 	"github.com/cloudledger/cloudledger/internal/pki"
 	"github.com/cloudledger/cloudledger/kafkabridge"
 	"github.com/cloudledger/cloudledger/ledger"
+	"github.com/cloudledger/cloudledger/notice"
 	"github.com/cloudledger/cloudledger/raftnode"
 )
 
@@ -40,6 +41,7 @@ type Config struct {
 	Logger            *slog.Logger
 	Now               func() time.Time    // the leader's clock; default time.Now
 	Kafka             *kafkabridge.Config // nil: no Kafka (the embedded default)
+	Notices           *notice.Config      // nil: no webhook (notices stay in the outbox, and go to Kafka if configured)
 
 	// Raft transport security (raft_tls.go): mutual TLS with the cluster's own CA unless
 	// RaftInsecure, or the operator's PKI when RaftCA, RaftCert and RaftKey are set.
@@ -60,6 +62,7 @@ type Server struct {
 	node     *raftnode.Node
 	prop     *proposer
 	bridge   *kafkabridge.Bridge // nil without Kafka
+	notices  *notice.Deliverer   // nil without a webhook
 	http     *http.Server
 	listener net.Listener
 	raftCA   *pki.CA // the Raft CA; its Key is set when this node can admit nodes
@@ -158,6 +161,11 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.Kafka != nil {
 		s.bridge = kafkabridge.New(*cfg.Kafka, kafkaNode{s}, s.ledger) // before the API serves /kafka
 	}
+	if cfg.Notices != nil {
+		nc := *cfg.Notices
+		nc.Log, nc.Now = s.log, cfg.Now
+		s.notices = notice.New(nc, kafkaNode{s}, s.ledger) // before the metrics read its counters
+	}
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.prop.run(ctx) }()
 	s.trail = newTrailRecorder(s)
@@ -203,6 +211,10 @@ func Start(cfg Config) (*Server, error) {
 	if s.bridge != nil {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.bridge.Run(ctx) }()
+	}
+	if s.notices != nil {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.notices.Run(ctx) }()
 	}
 
 	if cfg.Join != "" && fresh {

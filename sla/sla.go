@@ -59,6 +59,9 @@ func Build(reqs []ledger.ResourceRequest, cal *calendar.Calendar, m calendar.Mon
 		}
 		for _, st := range tl {
 			party := st.Party
+			if party == ledger.PartyDepartment {
+				continue // the department's verification is not a service level
+			}
 			if party == ledger.PartyProvider {
 				party = r.Provider
 			}

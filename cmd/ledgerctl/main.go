@@ -145,6 +145,7 @@ and a bad import row prints FILE:LINE: FIELD: CODE: MESSAGE.`,
 		newAccessCommand(g),
 		newReadyCommand(g),
 		newRequestCommand(g),
+		newNoticeCommand(g),
 	)
 	return root
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 )
 
@@ -207,6 +209,41 @@ func FuzzParseBands(f *testing.F) {
 		for i := range bands {
 			if !again[i].min.Equal(bands[i].min) || !again[i].max.Equal(bands[i].max) || !again[i].mult.Equal(bands[i].mult) {
 				t.Fatalf("band %d: %+v, then %+v", i, bands[i], again[i])
+			}
+		}
+	})
+}
+
+// FuzzParseDeadlines: a deadline table file never crashes the parser; a refusal carries a
+// code and names the file; what it accepts survives a round trip through the same format.
+func FuzzParseDeadlines(f *testing.F) {
+	f.Add([]byte("kind,step,working_days,months,from_submission,article\ntest,review,5,,true,SH 19\ntest,verify,0,1,false,SH 19\n"))
+	f.Add([]byte("\ufeffkind,step,working_days,months,from_submission,article\nopen,fulfil,x,,no,XM 12\n"))
+	f.Add([]byte("kind,step,working_days,months,from_submission,article\n\"open,fulfil\n"))
+	f.Add([]byte("kind,step\n"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		rows, err := parseDeadlines("d.csv", raw)
+		if err != nil {
+			var ce *cliError
+			if !errors.As(err, &ce) || ce.code == "" || !strings.HasPrefix(ce.message, "d.csv:") {
+				t.Fatalf("a refusal without a code or the file: %v", err)
+			}
+			return
+		}
+		var b strings.Builder
+		w := csv.NewWriter(&b)
+		_ = w.Write(deadlineColumns)
+		for _, r := range rows {
+			_ = w.Write([]string{r.GetKind(), r.GetStep(), fmt.Sprint(r.GetWorkingDays()), fmt.Sprint(r.GetMonths()), fmt.Sprint(r.GetFromSubmission()), r.GetArticle()})
+		}
+		w.Flush()
+		again, err := parseDeadlines("d.csv", []byte(b.String()))
+		if err != nil || len(again) != len(rows) {
+			t.Fatalf("round trip: %v, %d rows, want %d", err, len(again), len(rows))
+		}
+		for i := range rows {
+			if !proto.Equal(again[i], rows[i]) {
+				t.Fatalf("row %d: %v, then %v", i, rows[i], again[i])
 			}
 		}
 	})

@@ -81,7 +81,7 @@ func newRequestCommand(g *globals) *cobra.Command {
 	var fid, fres string
 	fulfil := &cobra.Command{
 		Use:   "fulfil",
-		Short: "Fulfil an approved request (role provider): writes the line item it asks for",
+		Short: "Fulfil an approved request (role provider): writes the line item it asks for; a verified test resource's formal opening reclaims it and opens --resource as standard",
 		Args:  cobra.NoArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
 			res, err := requestCall(cmd.Context(), g, writePolicy, "request fulfil", &v1.FulfilRequestRequest{Id: fid, Resource: fres},
@@ -141,7 +141,7 @@ func newRequestCommand(g *globals) *cobra.Command {
 			return writeRequests(g.stdout, lformat, g.l(), res.GetRequests())
 		}),
 	}
-	list.Flags().StringVar(&state, "state", "", "only this state: submitted, supervisor_approved, approved, rejected, fulfilled, cancelled")
+	list.Flags().StringVar(&state, "state", "", "only this state: submitted, supervisor_approved, approved, verifying, verified, rejected, fulfilled, cancelled")
 	list.Flags().BoolVar(&overdue, "overdue", false, "only requests past the due date of their current step")
 	list.Flags().StringVar(&lformat, "format", formatTable, "table, csv or json")
 
@@ -172,7 +172,8 @@ func newRequestCommand(g *globals) *cobra.Command {
 		decide("approve", "approve", "Approve a request (the supervisor: its decision on its cases; the authority: the review)"),
 		decide("reject", "reject", "Reject a request, with --reason"),
 		decide("cancel", "cancel", "Withdraw a request (its department, or the authority)"),
-		fulfil, show, list)
+		decide("confirm", "confirm", "Confirm a test resource verified (its department, SH 19): the formal opening is due 2 working days later"),
+		fulfil, show, list, newDeadlinesCommand(g))
 	return cmd
 }
 

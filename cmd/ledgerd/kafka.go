@@ -20,9 +20,9 @@ import (
 
 // kafkaFlags are the optional Kafka settings: without --kafka-brokers there is no Kafka.
 type kafkaFlags struct {
-	brokers, usage, dlq, out string
-	tls                      bool
-	ca, mechanism, user      string
+	brokers, usage, dlq, out, notices string
+	tls                               bool
+	ca, mechanism, user               string
 }
 
 func (k *kafkaFlags) register() {
@@ -30,6 +30,7 @@ func (k *kafkaFlags) register() {
 	flag.StringVar(&k.usage, "kafka-usage-topic", kafkabridge.DefaultUsageTopic, "topic of usage records to ingest (JSON lines of events.csv's fields)")
 	flag.StringVar(&k.dlq, "kafka-dlq-topic", kafkabridge.DefaultDLQTopic, "dead-letter topic for records that cannot be applied")
 	flag.StringVar(&k.out, "kafka-ledger-topic", kafkabridge.DefaultLedgerTopic, "topic every committed line item is published to")
+	flag.StringVar(&k.notices, "kafka-notices-topic", kafkabridge.DefaultNoticesTopic, "topic the notices (request decisions, expiry notices) are published to")
 	flag.BoolVar(&k.tls, "kafka-tls", false, "connect to the brokers with TLS")
 	flag.StringVar(&k.ca, "kafka-tls-ca", "", "PEM file of the CA that signed the brokers' certificates (default: the system roots)")
 	flag.StringVar(&k.mechanism, "kafka-sasl-mechanism", "", "SASL: plain, scram-sha-256 or scram-sha-512 (password in CLOUDLEDGER_KAFKA_PASSWORD)")
@@ -75,5 +76,5 @@ func (k *kafkaFlags) config(log *slog.Logger) (*kafkabridge.Config, error) {
 		}
 		d.SASLMechanism = m
 	}
-	return &kafkabridge.Config{Brokers: strings.Split(k.brokers, ","), UsageTopic: k.usage, DLQTopic: k.dlq, LedgerTopic: k.out, Dialer: d, Logger: log}, nil
+	return &kafkabridge.Config{Brokers: strings.Split(k.brokers, ","), UsageTopic: k.usage, DLQTopic: k.dlq, LedgerTopic: k.out, NoticeTopic: k.notices, Dialer: d, Logger: log}, nil
 }

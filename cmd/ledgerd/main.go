@@ -48,6 +48,8 @@ func main() {
 	logFormat := flag.String("log-format", "text", "text or json (one JSON object per line; hashicorp/raft's lines too)")
 	var kf kafkaFlags
 	kf.register()
+	var nf noticeFlags
+	nf.register()
 	flag.Parse()
 	if *tokenFile != "" {
 		raw, err := os.ReadFile(*tokenFile)
@@ -86,6 +88,10 @@ func main() {
 		os.Exit(2)
 	}
 	cfg.Kafka = kc
+	if err := nf.config(&cfg); err != nil {
+		fmt.Fprintf(os.Stderr, "ledgerd: %v\n", err)
+		os.Exit(2)
+	}
 	for _, hook := range chaosHooks {
 		hook(&cfg)
 	}

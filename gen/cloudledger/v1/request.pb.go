@@ -21,6 +21,674 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type ListNoticesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Delivery      string                 `protobuf:"bytes,1,opt,name=delivery,proto3" json:"delivery,omitempty"` // pending | delivered | dead; empty: all
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNoticesRequest) Reset() {
+	*x = ListNoticesRequest{}
+	mi := &file_cloudledger_v1_request_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNoticesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNoticesRequest) ProtoMessage() {}
+
+func (x *ListNoticesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_request_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNoticesRequest.ProtoReflect.Descriptor instead.
+func (*ListNoticesRequest) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ListNoticesRequest) GetDelivery() string {
+	if x != nil {
+		return x.Delivery
+	}
+	return ""
+}
+
+type Notice struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"` // the delivery id
+	Kind          string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	Party         string                 `protobuf:"bytes,3,opt,name=party,proto3" json:"party,omitempty"`
+	Recipient     string                 `protobuf:"bytes,4,opt,name=recipient,proto3" json:"recipient,omitempty"`
+	Request       string                 `protobuf:"bytes,5,opt,name=request,proto3" json:"request,omitempty"`
+	Resource      string                 `protobuf:"bytes,6,opt,name=resource,proto3" json:"resource,omitempty"`
+	State         string                 `protobuf:"bytes,7,opt,name=state,proto3" json:"state,omitempty"`
+	Reason        string                 `protobuf:"bytes,8,opt,name=reason,proto3" json:"reason,omitempty"`
+	Due           string                 `protobuf:"bytes,9,opt,name=due,proto3" json:"due,omitempty"`
+	Expires       string                 `protobuf:"bytes,10,opt,name=expires,proto3" json:"expires,omitempty"`
+	RaisedAt      string                 `protobuf:"bytes,11,opt,name=raised_at,json=raisedAt,proto3" json:"raised_at,omitempty"`
+	LineItem      uint64                 `protobuf:"varint,12,opt,name=line_item,json=lineItem,proto3" json:"line_item,omitempty"`
+	Delivery      string                 `protobuf:"bytes,13,opt,name=delivery,proto3" json:"delivery,omitempty"`
+	DeliveredAt   string                 `protobuf:"bytes,14,opt,name=delivered_at,json=deliveredAt,proto3" json:"delivered_at,omitempty"`
+	Error         string                 `protobuf:"bytes,15,opt,name=error,proto3" json:"error,omitempty"`
+	Replays       uint32                 `protobuf:"varint,16,opt,name=replays,proto3" json:"replays,omitempty"`
+	TitleZh       string                 `protobuf:"bytes,17,opt,name=title_zh,json=titleZh,proto3" json:"title_zh,omitempty"`
+	TitleEn       string                 `protobuf:"bytes,18,opt,name=title_en,json=titleEn,proto3" json:"title_en,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Notice) Reset() {
+	*x = Notice{}
+	mi := &file_cloudledger_v1_request_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Notice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Notice) ProtoMessage() {}
+
+func (x *Notice) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_request_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Notice.ProtoReflect.Descriptor instead.
+func (*Notice) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Notice) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Notice) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Notice) GetParty() string {
+	if x != nil {
+		return x.Party
+	}
+	return ""
+}
+
+func (x *Notice) GetRecipient() string {
+	if x != nil {
+		return x.Recipient
+	}
+	return ""
+}
+
+func (x *Notice) GetRequest() string {
+	if x != nil {
+		return x.Request
+	}
+	return ""
+}
+
+func (x *Notice) GetResource() string {
+	if x != nil {
+		return x.Resource
+	}
+	return ""
+}
+
+func (x *Notice) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *Notice) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Notice) GetDue() string {
+	if x != nil {
+		return x.Due
+	}
+	return ""
+}
+
+func (x *Notice) GetExpires() string {
+	if x != nil {
+		return x.Expires
+	}
+	return ""
+}
+
+func (x *Notice) GetRaisedAt() string {
+	if x != nil {
+		return x.RaisedAt
+	}
+	return ""
+}
+
+func (x *Notice) GetLineItem() uint64 {
+	if x != nil {
+		return x.LineItem
+	}
+	return 0
+}
+
+func (x *Notice) GetDelivery() string {
+	if x != nil {
+		return x.Delivery
+	}
+	return ""
+}
+
+func (x *Notice) GetDeliveredAt() string {
+	if x != nil {
+		return x.DeliveredAt
+	}
+	return ""
+}
+
+func (x *Notice) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *Notice) GetReplays() uint32 {
+	if x != nil {
+		return x.Replays
+	}
+	return 0
+}
+
+func (x *Notice) GetTitleZh() string {
+	if x != nil {
+		return x.TitleZh
+	}
+	return ""
+}
+
+func (x *Notice) GetTitleEn() string {
+	if x != nil {
+		return x.TitleEn
+	}
+	return ""
+}
+
+type ListNoticesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Notices       []*Notice              `protobuf:"bytes,1,rep,name=notices,proto3" json:"notices,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNoticesResponse) Reset() {
+	*x = ListNoticesResponse{}
+	mi := &file_cloudledger_v1_request_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNoticesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNoticesResponse) ProtoMessage() {}
+
+func (x *ListNoticesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_request_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNoticesResponse.ProtoReflect.Descriptor instead.
+func (*ListNoticesResponse) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ListNoticesResponse) GetNotices() []*Notice {
+	if x != nil {
+		return x.Notices
+	}
+	return nil
+}
+
+type ReplayNoticeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplayNoticeRequest) Reset() {
+	*x = ReplayNoticeRequest{}
+	mi := &file_cloudledger_v1_request_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayNoticeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayNoticeRequest) ProtoMessage() {}
+
+func (x *ReplayNoticeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_request_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayNoticeRequest.ProtoReflect.Descriptor instead.
+func (*ReplayNoticeRequest) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ReplayNoticeRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type ReplayNoticeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplayNoticeResponse) Reset() {
+	*x = ReplayNoticeResponse{}
+	mi := &file_cloudledger_v1_request_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayNoticeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayNoticeResponse) ProtoMessage() {}
+
+func (x *ReplayNoticeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_request_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayNoticeResponse.ProtoReflect.Descriptor instead.
+func (*ReplayNoticeResponse) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ReplayNoticeResponse) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+type DeadlineRow struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Kind           string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`                                   // test | open | expand | reduce | reclaim | extend
+	Step           string                 `protobuf:"bytes,2,opt,name=step,proto3" json:"step,omitempty"`                                   // supervisor | review | fulfil | verify | formal_open
+	WorkingDays    uint32                 `protobuf:"varint,3,opt,name=working_days,json=workingDays,proto3" json:"working_days,omitempty"` // verify: calendar months instead (months)
+	Months         uint32                 `protobuf:"varint,4,opt,name=months,proto3" json:"months,omitempty"`
+	FromSubmission bool                   `protobuf:"varint,5,opt,name=from_submission,json=fromSubmission,proto3" json:"from_submission,omitempty"` // counted from the submission, not the step before
+	Article        string                 `protobuf:"bytes,6,opt,name=article,proto3" json:"article,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *DeadlineRow) Reset() {
+	*x = DeadlineRow{}
+	mi := &file_cloudledger_v1_request_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeadlineRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeadlineRow) ProtoMessage() {}
+
+func (x *DeadlineRow) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_request_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeadlineRow.ProtoReflect.Descriptor instead.
+func (*DeadlineRow) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *DeadlineRow) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *DeadlineRow) GetStep() string {
+	if x != nil {
+		return x.Step
+	}
+	return ""
+}
+
+func (x *DeadlineRow) GetWorkingDays() uint32 {
+	if x != nil {
+		return x.WorkingDays
+	}
+	return 0
+}
+
+func (x *DeadlineRow) GetMonths() uint32 {
+	if x != nil {
+		return x.Months
+	}
+	return 0
+}
+
+func (x *DeadlineRow) GetFromSubmission() bool {
+	if x != nil {
+		return x.FromSubmission
+	}
+	return false
+}
+
+func (x *DeadlineRow) GetArticle() string {
+	if x != nil {
+		return x.Article
+	}
+	return ""
+}
+
+type DeadlineTable struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	EffectiveFrom string                 `protobuf:"bytes,1,opt,name=effective_from,json=effectiveFrom,proto3" json:"effective_from,omitempty"` // YYYY-MM-DD: requests submitted on or after it
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`                                        // e.g. "XM 12"
+	Rows          []*DeadlineRow         `protobuf:"bytes,3,rep,name=rows,proto3" json:"rows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeadlineTable) Reset() {
+	*x = DeadlineTable{}
+	mi := &file_cloudledger_v1_request_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeadlineTable) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeadlineTable) ProtoMessage() {}
+
+func (x *DeadlineTable) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_request_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeadlineTable.ProtoReflect.Descriptor instead.
+func (*DeadlineTable) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *DeadlineTable) GetEffectiveFrom() string {
+	if x != nil {
+		return x.EffectiveFrom
+	}
+	return ""
+}
+
+func (x *DeadlineTable) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeadlineTable) GetRows() []*DeadlineRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+type SetDeadlineTableRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Table         *DeadlineTable         `protobuf:"bytes,1,opt,name=table,proto3" json:"table,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetDeadlineTableRequest) Reset() {
+	*x = SetDeadlineTableRequest{}
+	mi := &file_cloudledger_v1_request_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetDeadlineTableRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetDeadlineTableRequest) ProtoMessage() {}
+
+func (x *SetDeadlineTableRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_request_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetDeadlineTableRequest.ProtoReflect.Descriptor instead.
+func (*SetDeadlineTableRequest) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SetDeadlineTableRequest) GetTable() *DeadlineTable {
+	if x != nil {
+		return x.Table
+	}
+	return nil
+}
+
+type SetDeadlineTableResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetDeadlineTableResponse) Reset() {
+	*x = SetDeadlineTableResponse{}
+	mi := &file_cloudledger_v1_request_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetDeadlineTableResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetDeadlineTableResponse) ProtoMessage() {}
+
+func (x *SetDeadlineTableResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_request_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetDeadlineTableResponse.ProtoReflect.Descriptor instead.
+func (*SetDeadlineTableResponse) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *SetDeadlineTableResponse) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+type ListDeadlineTablesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeadlineTablesRequest) Reset() {
+	*x = ListDeadlineTablesRequest{}
+	mi := &file_cloudledger_v1_request_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeadlineTablesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeadlineTablesRequest) ProtoMessage() {}
+
+func (x *ListDeadlineTablesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_request_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeadlineTablesRequest.ProtoReflect.Descriptor instead.
+func (*ListDeadlineTablesRequest) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{9}
+}
+
+type ListDeadlineTablesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tables        []*DeadlineTable       `protobuf:"bytes,1,rep,name=tables,proto3" json:"tables,omitempty"` // the built-in SH table first (effective_from empty)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeadlineTablesResponse) Reset() {
+	*x = ListDeadlineTablesResponse{}
+	mi := &file_cloudledger_v1_request_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeadlineTablesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeadlineTablesResponse) ProtoMessage() {}
+
+func (x *ListDeadlineTablesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_request_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeadlineTablesResponse.ProtoReflect.Descriptor instead.
+func (*ListDeadlineTablesResponse) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListDeadlineTablesResponse) GetTables() []*DeadlineTable {
+	if x != nil {
+		return x.Tables
+	}
+	return nil
+}
+
 type SubmitRequestRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`                                       // idempotency key: the same key twice is one request
@@ -40,7 +708,7 @@ type SubmitRequestRequest struct {
 
 func (x *SubmitRequestRequest) Reset() {
 	*x = SubmitRequestRequest{}
-	mi := &file_cloudledger_v1_request_proto_msgTypes[0]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -52,7 +720,7 @@ func (x *SubmitRequestRequest) String() string {
 func (*SubmitRequestRequest) ProtoMessage() {}
 
 func (x *SubmitRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_request_proto_msgTypes[0]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -65,7 +733,7 @@ func (x *SubmitRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitRequestRequest.ProtoReflect.Descriptor instead.
 func (*SubmitRequestRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{0}
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SubmitRequestRequest) GetKey() string {
@@ -156,7 +824,7 @@ type SubmitRequestResponse struct {
 
 func (x *SubmitRequestResponse) Reset() {
 	*x = SubmitRequestResponse{}
-	mi := &file_cloudledger_v1_request_proto_msgTypes[1]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -168,7 +836,7 @@ func (x *SubmitRequestResponse) String() string {
 func (*SubmitRequestResponse) ProtoMessage() {}
 
 func (x *SubmitRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_request_proto_msgTypes[1]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -181,7 +849,7 @@ func (x *SubmitRequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitRequestResponse.ProtoReflect.Descriptor instead.
 func (*SubmitRequestResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{1}
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SubmitRequestResponse) GetId() string {
@@ -216,7 +884,7 @@ type DecideRequestRequest struct {
 
 func (x *DecideRequestRequest) Reset() {
 	*x = DecideRequestRequest{}
-	mi := &file_cloudledger_v1_request_proto_msgTypes[2]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -228,7 +896,7 @@ func (x *DecideRequestRequest) String() string {
 func (*DecideRequestRequest) ProtoMessage() {}
 
 func (x *DecideRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_request_proto_msgTypes[2]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -241,7 +909,7 @@ func (x *DecideRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideRequestRequest.ProtoReflect.Descriptor instead.
 func (*DecideRequestRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{2}
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DecideRequestRequest) GetId() string {
@@ -275,7 +943,7 @@ type DecideRequestResponse struct {
 
 func (x *DecideRequestResponse) Reset() {
 	*x = DecideRequestResponse{}
-	mi := &file_cloudledger_v1_request_proto_msgTypes[3]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -287,7 +955,7 @@ func (x *DecideRequestResponse) String() string {
 func (*DecideRequestResponse) ProtoMessage() {}
 
 func (x *DecideRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_request_proto_msgTypes[3]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -300,7 +968,7 @@ func (x *DecideRequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideRequestResponse.ProtoReflect.Descriptor instead.
 func (*DecideRequestResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{3}
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DecideRequestResponse) GetRequest() *ResourceRequest {
@@ -327,7 +995,7 @@ type FulfilRequestRequest struct {
 
 func (x *FulfilRequestRequest) Reset() {
 	*x = FulfilRequestRequest{}
-	mi := &file_cloudledger_v1_request_proto_msgTypes[4]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -339,7 +1007,7 @@ func (x *FulfilRequestRequest) String() string {
 func (*FulfilRequestRequest) ProtoMessage() {}
 
 func (x *FulfilRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_request_proto_msgTypes[4]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -352,7 +1020,7 @@ func (x *FulfilRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FulfilRequestRequest.ProtoReflect.Descriptor instead.
 func (*FulfilRequestRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{4}
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *FulfilRequestRequest) GetId() string {
@@ -379,7 +1047,7 @@ type FulfilRequestResponse struct {
 
 func (x *FulfilRequestResponse) Reset() {
 	*x = FulfilRequestResponse{}
-	mi := &file_cloudledger_v1_request_proto_msgTypes[5]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -391,7 +1059,7 @@ func (x *FulfilRequestResponse) String() string {
 func (*FulfilRequestResponse) ProtoMessage() {}
 
 func (x *FulfilRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_request_proto_msgTypes[5]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -404,7 +1072,7 @@ func (x *FulfilRequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FulfilRequestResponse.ProtoReflect.Descriptor instead.
 func (*FulfilRequestResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{5}
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *FulfilRequestResponse) GetRequest() *ResourceRequest {
@@ -430,7 +1098,7 @@ type GetRequestRequest struct {
 
 func (x *GetRequestRequest) Reset() {
 	*x = GetRequestRequest{}
-	mi := &file_cloudledger_v1_request_proto_msgTypes[6]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -442,7 +1110,7 @@ func (x *GetRequestRequest) String() string {
 func (*GetRequestRequest) ProtoMessage() {}
 
 func (x *GetRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_request_proto_msgTypes[6]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -455,7 +1123,7 @@ func (x *GetRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequestRequest.ProtoReflect.Descriptor instead.
 func (*GetRequestRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{6}
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetRequestRequest) GetId() string {
@@ -474,7 +1142,7 @@ type GetRequestResponse struct {
 
 func (x *GetRequestResponse) Reset() {
 	*x = GetRequestResponse{}
-	mi := &file_cloudledger_v1_request_proto_msgTypes[7]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -486,7 +1154,7 @@ func (x *GetRequestResponse) String() string {
 func (*GetRequestResponse) ProtoMessage() {}
 
 func (x *GetRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_request_proto_msgTypes[7]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -499,7 +1167,7 @@ func (x *GetRequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequestResponse.ProtoReflect.Descriptor instead.
 func (*GetRequestResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{7}
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetRequestResponse) GetRequest() *ResourceRequest {
@@ -519,7 +1187,7 @@ type ListRequestsRequest struct {
 
 func (x *ListRequestsRequest) Reset() {
 	*x = ListRequestsRequest{}
-	mi := &file_cloudledger_v1_request_proto_msgTypes[8]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -531,7 +1199,7 @@ func (x *ListRequestsRequest) String() string {
 func (*ListRequestsRequest) ProtoMessage() {}
 
 func (x *ListRequestsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_request_proto_msgTypes[8]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -544,7 +1212,7 @@ func (x *ListRequestsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequestsRequest.ProtoReflect.Descriptor instead.
 func (*ListRequestsRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{8}
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListRequestsRequest) GetState() string {
@@ -571,7 +1239,7 @@ type ListRequestsResponse struct {
 
 func (x *ListRequestsResponse) Reset() {
 	*x = ListRequestsResponse{}
-	mi := &file_cloudledger_v1_request_proto_msgTypes[9]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -583,7 +1251,7 @@ func (x *ListRequestsResponse) String() string {
 func (*ListRequestsResponse) ProtoMessage() {}
 
 func (x *ListRequestsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_request_proto_msgTypes[9]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -596,7 +1264,7 @@ func (x *ListRequestsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequestsResponse.ProtoReflect.Descriptor instead.
 func (*ListRequestsResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{9}
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListRequestsResponse) GetRequests() []*ResourceRequest {
@@ -625,7 +1293,7 @@ type RequestStep struct {
 
 func (x *RequestStep) Reset() {
 	*x = RequestStep{}
-	mi := &file_cloudledger_v1_request_proto_msgTypes[10]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -637,7 +1305,7 @@ func (x *RequestStep) String() string {
 func (*RequestStep) ProtoMessage() {}
 
 func (x *RequestStep) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_request_proto_msgTypes[10]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -650,7 +1318,7 @@ func (x *RequestStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestStep.ProtoReflect.Descriptor instead.
 func (*RequestStep) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{10}
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RequestStep) GetState() string {
@@ -707,7 +1375,7 @@ type ResourceRequest struct {
 
 func (x *ResourceRequest) Reset() {
 	*x = ResourceRequest{}
-	mi := &file_cloudledger_v1_request_proto_msgTypes[11]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -719,7 +1387,7 @@ func (x *ResourceRequest) String() string {
 func (*ResourceRequest) ProtoMessage() {}
 
 func (x *ResourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_request_proto_msgTypes[11]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -732,7 +1400,7 @@ func (x *ResourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceRequest.ProtoReflect.Descriptor instead.
 func (*ResourceRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{11}
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ResourceRequest) GetId() string {
@@ -870,7 +1538,7 @@ type SLAReportRequest struct {
 
 func (x *SLAReportRequest) Reset() {
 	*x = SLAReportRequest{}
-	mi := &file_cloudledger_v1_request_proto_msgTypes[12]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -882,7 +1550,7 @@ func (x *SLAReportRequest) String() string {
 func (*SLAReportRequest) ProtoMessage() {}
 
 func (x *SLAReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_request_proto_msgTypes[12]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -895,7 +1563,7 @@ func (x *SLAReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SLAReportRequest.ProtoReflect.Descriptor instead.
 func (*SLAReportRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{12}
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SLAReportRequest) GetMonth() string {
@@ -918,7 +1586,7 @@ type SLARow struct {
 
 func (x *SLARow) Reset() {
 	*x = SLARow{}
-	mi := &file_cloudledger_v1_request_proto_msgTypes[13]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -930,7 +1598,7 @@ func (x *SLARow) String() string {
 func (*SLARow) ProtoMessage() {}
 
 func (x *SLARow) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_request_proto_msgTypes[13]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -943,7 +1611,7 @@ func (x *SLARow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SLARow.ProtoReflect.Descriptor instead.
 func (*SLARow) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{13}
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SLARow) GetParty() string {
@@ -996,7 +1664,7 @@ type SLAOverdue struct {
 
 func (x *SLAOverdue) Reset() {
 	*x = SLAOverdue{}
-	mi := &file_cloudledger_v1_request_proto_msgTypes[14]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1008,7 +1676,7 @@ func (x *SLAOverdue) String() string {
 func (*SLAOverdue) ProtoMessage() {}
 
 func (x *SLAOverdue) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_request_proto_msgTypes[14]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1021,7 +1689,7 @@ func (x *SLAOverdue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SLAOverdue.ProtoReflect.Descriptor instead.
 func (*SLAOverdue) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{14}
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SLAOverdue) GetRequest() string {
@@ -1085,7 +1753,7 @@ type SLAReportResponse struct {
 
 func (x *SLAReportResponse) Reset() {
 	*x = SLAReportResponse{}
-	mi := &file_cloudledger_v1_request_proto_msgTypes[15]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1097,7 +1765,7 @@ func (x *SLAReportResponse) String() string {
 func (*SLAReportResponse) ProtoMessage() {}
 
 func (x *SLAReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_request_proto_msgTypes[15]
+	mi := &file_cloudledger_v1_request_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1110,7 +1778,7 @@ func (x *SLAReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SLAReportResponse.ProtoReflect.Descriptor instead.
 func (*SLAReportResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{15}
+	return file_cloudledger_v1_request_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SLAReportResponse) GetMonth() string {
@@ -1145,7 +1813,53 @@ var File_cloudledger_v1_request_proto protoreflect.FileDescriptor
 
 const file_cloudledger_v1_request_proto_rawDesc = "" +
 	"\n" +
-	"\x1ccloudledger/v1/request.proto\x12\x0ecloudledger.v1\"\xb5\x02\n" +
+	"\x1ccloudledger/v1/request.proto\x12\x0ecloudledger.v1\"0\n" +
+	"\x12ListNoticesRequest\x12\x1a\n" +
+	"\bdelivery\x18\x01 \x01(\tR\bdelivery\"\xcf\x03\n" +
+	"\x06Notice\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x14\n" +
+	"\x05party\x18\x03 \x01(\tR\x05party\x12\x1c\n" +
+	"\trecipient\x18\x04 \x01(\tR\trecipient\x12\x18\n" +
+	"\arequest\x18\x05 \x01(\tR\arequest\x12\x1a\n" +
+	"\bresource\x18\x06 \x01(\tR\bresource\x12\x14\n" +
+	"\x05state\x18\a \x01(\tR\x05state\x12\x16\n" +
+	"\x06reason\x18\b \x01(\tR\x06reason\x12\x10\n" +
+	"\x03due\x18\t \x01(\tR\x03due\x12\x18\n" +
+	"\aexpires\x18\n" +
+	" \x01(\tR\aexpires\x12\x1b\n" +
+	"\traised_at\x18\v \x01(\tR\braisedAt\x12\x1b\n" +
+	"\tline_item\x18\f \x01(\x04R\blineItem\x12\x1a\n" +
+	"\bdelivery\x18\r \x01(\tR\bdelivery\x12!\n" +
+	"\fdelivered_at\x18\x0e \x01(\tR\vdeliveredAt\x12\x14\n" +
+	"\x05error\x18\x0f \x01(\tR\x05error\x12\x18\n" +
+	"\areplays\x18\x10 \x01(\rR\areplays\x12\x19\n" +
+	"\btitle_zh\x18\x11 \x01(\tR\atitleZh\x12\x19\n" +
+	"\btitle_en\x18\x12 \x01(\tR\atitleEn\"G\n" +
+	"\x13ListNoticesResponse\x120\n" +
+	"\anotices\x18\x01 \x03(\v2\x16.cloudledger.v1.NoticeR\anotices\"%\n" +
+	"\x13ReplayNoticeRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"(\n" +
+	"\x14ReplayNoticeResponse\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\xb3\x01\n" +
+	"\vDeadlineRow\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
+	"\x04step\x18\x02 \x01(\tR\x04step\x12!\n" +
+	"\fworking_days\x18\x03 \x01(\rR\vworkingDays\x12\x16\n" +
+	"\x06months\x18\x04 \x01(\rR\x06months\x12'\n" +
+	"\x0ffrom_submission\x18\x05 \x01(\bR\x0efromSubmission\x12\x18\n" +
+	"\aarticle\x18\x06 \x01(\tR\aarticle\"{\n" +
+	"\rDeadlineTable\x12%\n" +
+	"\x0eeffective_from\x18\x01 \x01(\tR\reffectiveFrom\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12/\n" +
+	"\x04rows\x18\x03 \x03(\v2\x1b.cloudledger.v1.DeadlineRowR\x04rows\"N\n" +
+	"\x17SetDeadlineTableRequest\x123\n" +
+	"\x05table\x18\x01 \x01(\v2\x1d.cloudledger.v1.DeadlineTableR\x05table\",\n" +
+	"\x18SetDeadlineTableResponse\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\x1b\n" +
+	"\x19ListDeadlineTablesRequest\"S\n" +
+	"\x1aListDeadlineTablesResponse\x125\n" +
+	"\x06tables\x18\x01 \x03(\v2\x1d.cloudledger.v1.DeadlineTableR\x06tables\"\xb5\x02\n" +
 	"\x14SubmitRequestRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12#\n" +
@@ -1238,7 +1952,7 @@ const file_cloudledger_v1_request_proto_rawDesc = "" +
 	"\x05month\x18\x01 \x01(\tR\x05month\x12\x13\n" +
 	"\x05as_of\x18\x02 \x01(\tR\x04asOf\x12*\n" +
 	"\x04rows\x18\x03 \x03(\v2\x16.cloudledger.v1.SLARowR\x04rows\x124\n" +
-	"\aoverdue\x18\x04 \x03(\v2\x1a.cloudledger.v1.SLAOverdueR\aoverdue2\xb8\x04\n" +
+	"\aoverdue\x18\x04 \x03(\v2\x1a.cloudledger.v1.SLAOverdueR\aoverdue2\xc7\a\n" +
 	"\x0eRequestService\x12^\n" +
 	"\rSubmitRequest\x12$.cloudledger.v1.SubmitRequestRequest\x1a%.cloudledger.v1.SubmitRequestResponse\"\x00\x12^\n" +
 	"\rDecideRequest\x12$.cloudledger.v1.DecideRequestRequest\x1a%.cloudledger.v1.DecideRequestResponse\"\x00\x12^\n" +
@@ -1246,7 +1960,11 @@ const file_cloudledger_v1_request_proto_rawDesc = "" +
 	"\n" +
 	"GetRequest\x12!.cloudledger.v1.GetRequestRequest\x1a\".cloudledger.v1.GetRequestResponse\"\x00\x12[\n" +
 	"\fListRequests\x12#.cloudledger.v1.ListRequestsRequest\x1a$.cloudledger.v1.ListRequestsResponse\"\x00\x12R\n" +
-	"\tSLAReport\x12 .cloudledger.v1.SLAReportRequest\x1a!.cloudledger.v1.SLAReportResponse\"\x00BEZCgithub.com/cloudledger/cloudledger/gen/cloudledger/v1;cloudledgerv1b\x06proto3"
+	"\tSLAReport\x12 .cloudledger.v1.SLAReportRequest\x1a!.cloudledger.v1.SLAReportResponse\"\x00\x12X\n" +
+	"\vListNotices\x12\".cloudledger.v1.ListNoticesRequest\x1a#.cloudledger.v1.ListNoticesResponse\"\x00\x12[\n" +
+	"\fReplayNotice\x12#.cloudledger.v1.ReplayNoticeRequest\x1a$.cloudledger.v1.ReplayNoticeResponse\"\x00\x12g\n" +
+	"\x10SetDeadlineTable\x12'.cloudledger.v1.SetDeadlineTableRequest\x1a(.cloudledger.v1.SetDeadlineTableResponse\"\x00\x12m\n" +
+	"\x12ListDeadlineTables\x12).cloudledger.v1.ListDeadlineTablesRequest\x1a*.cloudledger.v1.ListDeadlineTablesResponse\"\x00BEZCgithub.com/cloudledger/cloudledger/gen/cloudledger/v1;cloudledgerv1b\x06proto3"
 
 var (
 	file_cloudledger_v1_request_proto_rawDescOnce sync.Once
@@ -1260,50 +1978,73 @@ func file_cloudledger_v1_request_proto_rawDescGZIP() []byte {
 	return file_cloudledger_v1_request_proto_rawDescData
 }
 
-var file_cloudledger_v1_request_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_cloudledger_v1_request_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_cloudledger_v1_request_proto_goTypes = []any{
-	(*SubmitRequestRequest)(nil),  // 0: cloudledger.v1.SubmitRequestRequest
-	(*SubmitRequestResponse)(nil), // 1: cloudledger.v1.SubmitRequestResponse
-	(*DecideRequestRequest)(nil),  // 2: cloudledger.v1.DecideRequestRequest
-	(*DecideRequestResponse)(nil), // 3: cloudledger.v1.DecideRequestResponse
-	(*FulfilRequestRequest)(nil),  // 4: cloudledger.v1.FulfilRequestRequest
-	(*FulfilRequestResponse)(nil), // 5: cloudledger.v1.FulfilRequestResponse
-	(*GetRequestRequest)(nil),     // 6: cloudledger.v1.GetRequestRequest
-	(*GetRequestResponse)(nil),    // 7: cloudledger.v1.GetRequestResponse
-	(*ListRequestsRequest)(nil),   // 8: cloudledger.v1.ListRequestsRequest
-	(*ListRequestsResponse)(nil),  // 9: cloudledger.v1.ListRequestsResponse
-	(*RequestStep)(nil),           // 10: cloudledger.v1.RequestStep
-	(*ResourceRequest)(nil),       // 11: cloudledger.v1.ResourceRequest
-	(*SLAReportRequest)(nil),      // 12: cloudledger.v1.SLAReportRequest
-	(*SLARow)(nil),                // 13: cloudledger.v1.SLARow
-	(*SLAOverdue)(nil),            // 14: cloudledger.v1.SLAOverdue
-	(*SLAReportResponse)(nil),     // 15: cloudledger.v1.SLAReportResponse
+	(*ListNoticesRequest)(nil),         // 0: cloudledger.v1.ListNoticesRequest
+	(*Notice)(nil),                     // 1: cloudledger.v1.Notice
+	(*ListNoticesResponse)(nil),        // 2: cloudledger.v1.ListNoticesResponse
+	(*ReplayNoticeRequest)(nil),        // 3: cloudledger.v1.ReplayNoticeRequest
+	(*ReplayNoticeResponse)(nil),       // 4: cloudledger.v1.ReplayNoticeResponse
+	(*DeadlineRow)(nil),                // 5: cloudledger.v1.DeadlineRow
+	(*DeadlineTable)(nil),              // 6: cloudledger.v1.DeadlineTable
+	(*SetDeadlineTableRequest)(nil),    // 7: cloudledger.v1.SetDeadlineTableRequest
+	(*SetDeadlineTableResponse)(nil),   // 8: cloudledger.v1.SetDeadlineTableResponse
+	(*ListDeadlineTablesRequest)(nil),  // 9: cloudledger.v1.ListDeadlineTablesRequest
+	(*ListDeadlineTablesResponse)(nil), // 10: cloudledger.v1.ListDeadlineTablesResponse
+	(*SubmitRequestRequest)(nil),       // 11: cloudledger.v1.SubmitRequestRequest
+	(*SubmitRequestResponse)(nil),      // 12: cloudledger.v1.SubmitRequestResponse
+	(*DecideRequestRequest)(nil),       // 13: cloudledger.v1.DecideRequestRequest
+	(*DecideRequestResponse)(nil),      // 14: cloudledger.v1.DecideRequestResponse
+	(*FulfilRequestRequest)(nil),       // 15: cloudledger.v1.FulfilRequestRequest
+	(*FulfilRequestResponse)(nil),      // 16: cloudledger.v1.FulfilRequestResponse
+	(*GetRequestRequest)(nil),          // 17: cloudledger.v1.GetRequestRequest
+	(*GetRequestResponse)(nil),         // 18: cloudledger.v1.GetRequestResponse
+	(*ListRequestsRequest)(nil),        // 19: cloudledger.v1.ListRequestsRequest
+	(*ListRequestsResponse)(nil),       // 20: cloudledger.v1.ListRequestsResponse
+	(*RequestStep)(nil),                // 21: cloudledger.v1.RequestStep
+	(*ResourceRequest)(nil),            // 22: cloudledger.v1.ResourceRequest
+	(*SLAReportRequest)(nil),           // 23: cloudledger.v1.SLAReportRequest
+	(*SLARow)(nil),                     // 24: cloudledger.v1.SLARow
+	(*SLAOverdue)(nil),                 // 25: cloudledger.v1.SLAOverdue
+	(*SLAReportResponse)(nil),          // 26: cloudledger.v1.SLAReportResponse
 }
 var file_cloudledger_v1_request_proto_depIdxs = []int32{
-	11, // 0: cloudledger.v1.DecideRequestResponse.request:type_name -> cloudledger.v1.ResourceRequest
-	11, // 1: cloudledger.v1.FulfilRequestResponse.request:type_name -> cloudledger.v1.ResourceRequest
-	11, // 2: cloudledger.v1.GetRequestResponse.request:type_name -> cloudledger.v1.ResourceRequest
-	11, // 3: cloudledger.v1.ListRequestsResponse.requests:type_name -> cloudledger.v1.ResourceRequest
-	10, // 4: cloudledger.v1.ResourceRequest.steps:type_name -> cloudledger.v1.RequestStep
-	13, // 5: cloudledger.v1.SLAReportResponse.rows:type_name -> cloudledger.v1.SLARow
-	14, // 6: cloudledger.v1.SLAReportResponse.overdue:type_name -> cloudledger.v1.SLAOverdue
-	0,  // 7: cloudledger.v1.RequestService.SubmitRequest:input_type -> cloudledger.v1.SubmitRequestRequest
-	2,  // 8: cloudledger.v1.RequestService.DecideRequest:input_type -> cloudledger.v1.DecideRequestRequest
-	4,  // 9: cloudledger.v1.RequestService.FulfilRequest:input_type -> cloudledger.v1.FulfilRequestRequest
-	6,  // 10: cloudledger.v1.RequestService.GetRequest:input_type -> cloudledger.v1.GetRequestRequest
-	8,  // 11: cloudledger.v1.RequestService.ListRequests:input_type -> cloudledger.v1.ListRequestsRequest
-	12, // 12: cloudledger.v1.RequestService.SLAReport:input_type -> cloudledger.v1.SLAReportRequest
-	1,  // 13: cloudledger.v1.RequestService.SubmitRequest:output_type -> cloudledger.v1.SubmitRequestResponse
-	3,  // 14: cloudledger.v1.RequestService.DecideRequest:output_type -> cloudledger.v1.DecideRequestResponse
-	5,  // 15: cloudledger.v1.RequestService.FulfilRequest:output_type -> cloudledger.v1.FulfilRequestResponse
-	7,  // 16: cloudledger.v1.RequestService.GetRequest:output_type -> cloudledger.v1.GetRequestResponse
-	9,  // 17: cloudledger.v1.RequestService.ListRequests:output_type -> cloudledger.v1.ListRequestsResponse
-	15, // 18: cloudledger.v1.RequestService.SLAReport:output_type -> cloudledger.v1.SLAReportResponse
-	13, // [13:19] is the sub-list for method output_type
-	7,  // [7:13] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	1,  // 0: cloudledger.v1.ListNoticesResponse.notices:type_name -> cloudledger.v1.Notice
+	5,  // 1: cloudledger.v1.DeadlineTable.rows:type_name -> cloudledger.v1.DeadlineRow
+	6,  // 2: cloudledger.v1.SetDeadlineTableRequest.table:type_name -> cloudledger.v1.DeadlineTable
+	6,  // 3: cloudledger.v1.ListDeadlineTablesResponse.tables:type_name -> cloudledger.v1.DeadlineTable
+	22, // 4: cloudledger.v1.DecideRequestResponse.request:type_name -> cloudledger.v1.ResourceRequest
+	22, // 5: cloudledger.v1.FulfilRequestResponse.request:type_name -> cloudledger.v1.ResourceRequest
+	22, // 6: cloudledger.v1.GetRequestResponse.request:type_name -> cloudledger.v1.ResourceRequest
+	22, // 7: cloudledger.v1.ListRequestsResponse.requests:type_name -> cloudledger.v1.ResourceRequest
+	21, // 8: cloudledger.v1.ResourceRequest.steps:type_name -> cloudledger.v1.RequestStep
+	24, // 9: cloudledger.v1.SLAReportResponse.rows:type_name -> cloudledger.v1.SLARow
+	25, // 10: cloudledger.v1.SLAReportResponse.overdue:type_name -> cloudledger.v1.SLAOverdue
+	11, // 11: cloudledger.v1.RequestService.SubmitRequest:input_type -> cloudledger.v1.SubmitRequestRequest
+	13, // 12: cloudledger.v1.RequestService.DecideRequest:input_type -> cloudledger.v1.DecideRequestRequest
+	15, // 13: cloudledger.v1.RequestService.FulfilRequest:input_type -> cloudledger.v1.FulfilRequestRequest
+	17, // 14: cloudledger.v1.RequestService.GetRequest:input_type -> cloudledger.v1.GetRequestRequest
+	19, // 15: cloudledger.v1.RequestService.ListRequests:input_type -> cloudledger.v1.ListRequestsRequest
+	23, // 16: cloudledger.v1.RequestService.SLAReport:input_type -> cloudledger.v1.SLAReportRequest
+	0,  // 17: cloudledger.v1.RequestService.ListNotices:input_type -> cloudledger.v1.ListNoticesRequest
+	3,  // 18: cloudledger.v1.RequestService.ReplayNotice:input_type -> cloudledger.v1.ReplayNoticeRequest
+	7,  // 19: cloudledger.v1.RequestService.SetDeadlineTable:input_type -> cloudledger.v1.SetDeadlineTableRequest
+	9,  // 20: cloudledger.v1.RequestService.ListDeadlineTables:input_type -> cloudledger.v1.ListDeadlineTablesRequest
+	12, // 21: cloudledger.v1.RequestService.SubmitRequest:output_type -> cloudledger.v1.SubmitRequestResponse
+	14, // 22: cloudledger.v1.RequestService.DecideRequest:output_type -> cloudledger.v1.DecideRequestResponse
+	16, // 23: cloudledger.v1.RequestService.FulfilRequest:output_type -> cloudledger.v1.FulfilRequestResponse
+	18, // 24: cloudledger.v1.RequestService.GetRequest:output_type -> cloudledger.v1.GetRequestResponse
+	20, // 25: cloudledger.v1.RequestService.ListRequests:output_type -> cloudledger.v1.ListRequestsResponse
+	26, // 26: cloudledger.v1.RequestService.SLAReport:output_type -> cloudledger.v1.SLAReportResponse
+	2,  // 27: cloudledger.v1.RequestService.ListNotices:output_type -> cloudledger.v1.ListNoticesResponse
+	4,  // 28: cloudledger.v1.RequestService.ReplayNotice:output_type -> cloudledger.v1.ReplayNoticeResponse
+	8,  // 29: cloudledger.v1.RequestService.SetDeadlineTable:output_type -> cloudledger.v1.SetDeadlineTableResponse
+	10, // 30: cloudledger.v1.RequestService.ListDeadlineTables:output_type -> cloudledger.v1.ListDeadlineTablesResponse
+	21, // [21:31] is the sub-list for method output_type
+	11, // [11:21] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_cloudledger_v1_request_proto_init() }
@@ -1317,7 +2058,7 @@ func file_cloudledger_v1_request_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cloudledger_v1_request_proto_rawDesc), len(file_cloudledger_v1_request_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

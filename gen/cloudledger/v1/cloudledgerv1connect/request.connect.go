@@ -51,6 +51,18 @@ const (
 	// RequestServiceSLAReportProcedure is the fully-qualified name of the RequestService's SLAReport
 	// RPC.
 	RequestServiceSLAReportProcedure = "/cloudledger.v1.RequestService/SLAReport"
+	// RequestServiceListNoticesProcedure is the fully-qualified name of the RequestService's
+	// ListNotices RPC.
+	RequestServiceListNoticesProcedure = "/cloudledger.v1.RequestService/ListNotices"
+	// RequestServiceReplayNoticeProcedure is the fully-qualified name of the RequestService's
+	// ReplayNotice RPC.
+	RequestServiceReplayNoticeProcedure = "/cloudledger.v1.RequestService/ReplayNotice"
+	// RequestServiceSetDeadlineTableProcedure is the fully-qualified name of the RequestService's
+	// SetDeadlineTable RPC.
+	RequestServiceSetDeadlineTableProcedure = "/cloudledger.v1.RequestService/SetDeadlineTable"
+	// RequestServiceListDeadlineTablesProcedure is the fully-qualified name of the RequestService's
+	// ListDeadlineTables RPC.
+	RequestServiceListDeadlineTablesProcedure = "/cloudledger.v1.RequestService/ListDeadlineTables"
 )
 
 // RequestServiceClient is a client for the cloudledger.v1.RequestService service.
@@ -67,6 +79,14 @@ type RequestServiceClient interface {
 	// SLAReport is a month's steps taken on time and late, per provider and for the authority
 	// and the supervisor, and the steps open past due (SH 33–34: input to the evaluation).
 	SLAReport(context.Context, *connect.Request[v1.SLAReportRequest]) (*connect.Response[v1.SLAReportResponse], error)
+	// ListNotices is the notice outbox (request decisions, expiry notices) with each
+	// notice's delivery state; a department, provider or the supervisor sees its own.
+	ListNotices(context.Context, *connect.Request[v1.ListNoticesRequest]) (*connect.Response[v1.ListNoticesResponse], error)
+	// ReplayNotice puts a dead notice back to be delivered again, under its own id.
+	ReplayNotice(context.Context, *connect.Request[v1.ReplayNoticeRequest]) (*connect.Response[v1.ReplayNoticeResponse], error)
+	// SetDeadlineTable loads a city's deadline table in force from a day on (defaults: SH's).
+	SetDeadlineTable(context.Context, *connect.Request[v1.SetDeadlineTableRequest]) (*connect.Response[v1.SetDeadlineTableResponse], error)
+	ListDeadlineTables(context.Context, *connect.Request[v1.ListDeadlineTablesRequest]) (*connect.Response[v1.ListDeadlineTablesResponse], error)
 }
 
 // NewRequestServiceClient constructs a client for the cloudledger.v1.RequestService service. By
@@ -116,17 +136,45 @@ func NewRequestServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(requestServiceMethods.ByName("SLAReport")),
 			connect.WithClientOptions(opts...),
 		),
+		listNotices: connect.NewClient[v1.ListNoticesRequest, v1.ListNoticesResponse](
+			httpClient,
+			baseURL+RequestServiceListNoticesProcedure,
+			connect.WithSchema(requestServiceMethods.ByName("ListNotices")),
+			connect.WithClientOptions(opts...),
+		),
+		replayNotice: connect.NewClient[v1.ReplayNoticeRequest, v1.ReplayNoticeResponse](
+			httpClient,
+			baseURL+RequestServiceReplayNoticeProcedure,
+			connect.WithSchema(requestServiceMethods.ByName("ReplayNotice")),
+			connect.WithClientOptions(opts...),
+		),
+		setDeadlineTable: connect.NewClient[v1.SetDeadlineTableRequest, v1.SetDeadlineTableResponse](
+			httpClient,
+			baseURL+RequestServiceSetDeadlineTableProcedure,
+			connect.WithSchema(requestServiceMethods.ByName("SetDeadlineTable")),
+			connect.WithClientOptions(opts...),
+		),
+		listDeadlineTables: connect.NewClient[v1.ListDeadlineTablesRequest, v1.ListDeadlineTablesResponse](
+			httpClient,
+			baseURL+RequestServiceListDeadlineTablesProcedure,
+			connect.WithSchema(requestServiceMethods.ByName("ListDeadlineTables")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // requestServiceClient implements RequestServiceClient.
 type requestServiceClient struct {
-	submitRequest *connect.Client[v1.SubmitRequestRequest, v1.SubmitRequestResponse]
-	decideRequest *connect.Client[v1.DecideRequestRequest, v1.DecideRequestResponse]
-	fulfilRequest *connect.Client[v1.FulfilRequestRequest, v1.FulfilRequestResponse]
-	getRequest    *connect.Client[v1.GetRequestRequest, v1.GetRequestResponse]
-	listRequests  *connect.Client[v1.ListRequestsRequest, v1.ListRequestsResponse]
-	sLAReport     *connect.Client[v1.SLAReportRequest, v1.SLAReportResponse]
+	submitRequest      *connect.Client[v1.SubmitRequestRequest, v1.SubmitRequestResponse]
+	decideRequest      *connect.Client[v1.DecideRequestRequest, v1.DecideRequestResponse]
+	fulfilRequest      *connect.Client[v1.FulfilRequestRequest, v1.FulfilRequestResponse]
+	getRequest         *connect.Client[v1.GetRequestRequest, v1.GetRequestResponse]
+	listRequests       *connect.Client[v1.ListRequestsRequest, v1.ListRequestsResponse]
+	sLAReport          *connect.Client[v1.SLAReportRequest, v1.SLAReportResponse]
+	listNotices        *connect.Client[v1.ListNoticesRequest, v1.ListNoticesResponse]
+	replayNotice       *connect.Client[v1.ReplayNoticeRequest, v1.ReplayNoticeResponse]
+	setDeadlineTable   *connect.Client[v1.SetDeadlineTableRequest, v1.SetDeadlineTableResponse]
+	listDeadlineTables *connect.Client[v1.ListDeadlineTablesRequest, v1.ListDeadlineTablesResponse]
 }
 
 // SubmitRequest calls cloudledger.v1.RequestService.SubmitRequest.
@@ -159,6 +207,26 @@ func (c *requestServiceClient) SLAReport(ctx context.Context, req *connect.Reque
 	return c.sLAReport.CallUnary(ctx, req)
 }
 
+// ListNotices calls cloudledger.v1.RequestService.ListNotices.
+func (c *requestServiceClient) ListNotices(ctx context.Context, req *connect.Request[v1.ListNoticesRequest]) (*connect.Response[v1.ListNoticesResponse], error) {
+	return c.listNotices.CallUnary(ctx, req)
+}
+
+// ReplayNotice calls cloudledger.v1.RequestService.ReplayNotice.
+func (c *requestServiceClient) ReplayNotice(ctx context.Context, req *connect.Request[v1.ReplayNoticeRequest]) (*connect.Response[v1.ReplayNoticeResponse], error) {
+	return c.replayNotice.CallUnary(ctx, req)
+}
+
+// SetDeadlineTable calls cloudledger.v1.RequestService.SetDeadlineTable.
+func (c *requestServiceClient) SetDeadlineTable(ctx context.Context, req *connect.Request[v1.SetDeadlineTableRequest]) (*connect.Response[v1.SetDeadlineTableResponse], error) {
+	return c.setDeadlineTable.CallUnary(ctx, req)
+}
+
+// ListDeadlineTables calls cloudledger.v1.RequestService.ListDeadlineTables.
+func (c *requestServiceClient) ListDeadlineTables(ctx context.Context, req *connect.Request[v1.ListDeadlineTablesRequest]) (*connect.Response[v1.ListDeadlineTablesResponse], error) {
+	return c.listDeadlineTables.CallUnary(ctx, req)
+}
+
 // RequestServiceHandler is an implementation of the cloudledger.v1.RequestService service.
 type RequestServiceHandler interface {
 	SubmitRequest(context.Context, *connect.Request[v1.SubmitRequestRequest]) (*connect.Response[v1.SubmitRequestResponse], error)
@@ -173,6 +241,14 @@ type RequestServiceHandler interface {
 	// SLAReport is a month's steps taken on time and late, per provider and for the authority
 	// and the supervisor, and the steps open past due (SH 33–34: input to the evaluation).
 	SLAReport(context.Context, *connect.Request[v1.SLAReportRequest]) (*connect.Response[v1.SLAReportResponse], error)
+	// ListNotices is the notice outbox (request decisions, expiry notices) with each
+	// notice's delivery state; a department, provider or the supervisor sees its own.
+	ListNotices(context.Context, *connect.Request[v1.ListNoticesRequest]) (*connect.Response[v1.ListNoticesResponse], error)
+	// ReplayNotice puts a dead notice back to be delivered again, under its own id.
+	ReplayNotice(context.Context, *connect.Request[v1.ReplayNoticeRequest]) (*connect.Response[v1.ReplayNoticeResponse], error)
+	// SetDeadlineTable loads a city's deadline table in force from a day on (defaults: SH's).
+	SetDeadlineTable(context.Context, *connect.Request[v1.SetDeadlineTableRequest]) (*connect.Response[v1.SetDeadlineTableResponse], error)
+	ListDeadlineTables(context.Context, *connect.Request[v1.ListDeadlineTablesRequest]) (*connect.Response[v1.ListDeadlineTablesResponse], error)
 }
 
 // NewRequestServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -218,6 +294,30 @@ func NewRequestServiceHandler(svc RequestServiceHandler, opts ...connect.Handler
 		connect.WithSchema(requestServiceMethods.ByName("SLAReport")),
 		connect.WithHandlerOptions(opts...),
 	)
+	requestServiceListNoticesHandler := connect.NewUnaryHandler(
+		RequestServiceListNoticesProcedure,
+		svc.ListNotices,
+		connect.WithSchema(requestServiceMethods.ByName("ListNotices")),
+		connect.WithHandlerOptions(opts...),
+	)
+	requestServiceReplayNoticeHandler := connect.NewUnaryHandler(
+		RequestServiceReplayNoticeProcedure,
+		svc.ReplayNotice,
+		connect.WithSchema(requestServiceMethods.ByName("ReplayNotice")),
+		connect.WithHandlerOptions(opts...),
+	)
+	requestServiceSetDeadlineTableHandler := connect.NewUnaryHandler(
+		RequestServiceSetDeadlineTableProcedure,
+		svc.SetDeadlineTable,
+		connect.WithSchema(requestServiceMethods.ByName("SetDeadlineTable")),
+		connect.WithHandlerOptions(opts...),
+	)
+	requestServiceListDeadlineTablesHandler := connect.NewUnaryHandler(
+		RequestServiceListDeadlineTablesProcedure,
+		svc.ListDeadlineTables,
+		connect.WithSchema(requestServiceMethods.ByName("ListDeadlineTables")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/cloudledger.v1.RequestService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case RequestServiceSubmitRequestProcedure:
@@ -232,6 +332,14 @@ func NewRequestServiceHandler(svc RequestServiceHandler, opts ...connect.Handler
 			requestServiceListRequestsHandler.ServeHTTP(w, r)
 		case RequestServiceSLAReportProcedure:
 			requestServiceSLAReportHandler.ServeHTTP(w, r)
+		case RequestServiceListNoticesProcedure:
+			requestServiceListNoticesHandler.ServeHTTP(w, r)
+		case RequestServiceReplayNoticeProcedure:
+			requestServiceReplayNoticeHandler.ServeHTTP(w, r)
+		case RequestServiceSetDeadlineTableProcedure:
+			requestServiceSetDeadlineTableHandler.ServeHTTP(w, r)
+		case RequestServiceListDeadlineTablesProcedure:
+			requestServiceListDeadlineTablesHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -263,4 +371,20 @@ func (UnimplementedRequestServiceHandler) ListRequests(context.Context, *connect
 
 func (UnimplementedRequestServiceHandler) SLAReport(context.Context, *connect.Request[v1.SLAReportRequest]) (*connect.Response[v1.SLAReportResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.RequestService.SLAReport is not implemented"))
+}
+
+func (UnimplementedRequestServiceHandler) ListNotices(context.Context, *connect.Request[v1.ListNoticesRequest]) (*connect.Response[v1.ListNoticesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.RequestService.ListNotices is not implemented"))
+}
+
+func (UnimplementedRequestServiceHandler) ReplayNotice(context.Context, *connect.Request[v1.ReplayNoticeRequest]) (*connect.Response[v1.ReplayNoticeResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.RequestService.ReplayNotice is not implemented"))
+}
+
+func (UnimplementedRequestServiceHandler) SetDeadlineTable(context.Context, *connect.Request[v1.SetDeadlineTableRequest]) (*connect.Response[v1.SetDeadlineTableResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.RequestService.SetDeadlineTable is not implemented"))
+}
+
+func (UnimplementedRequestServiceHandler) ListDeadlineTables(context.Context, *connect.Request[v1.ListDeadlineTablesRequest]) (*connect.Response[v1.ListDeadlineTablesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.RequestService.ListDeadlineTables is not implemented"))
 }
