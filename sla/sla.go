@@ -65,14 +65,10 @@ func Build(reqs []ledger.ResourceRequest, cal *calendar.Calendar, m calendar.Mon
 			if party == ledger.PartyProvider {
 				party = r.Provider
 			}
-			if !st.Done.IsZero() {
-				done := calendar.DateOf(st.Done)
-				if calendar.MonthOf(done) != m {
-					continue
-				}
+			if !st.Done.IsZero() && calendar.MonthOf(calendar.DateOf(st.Done)) == m {
 				x := row(party)
 				x.Handled++
-				if done.After(st.Due) {
+				if calendar.DateOf(st.Done).After(st.Due) {
 					x.Late++
 					rep.Overdue = append(rep.Overdue, Overdue{Request: r.ID, Kind: string(r.Kind), Department: r.Department, Step: st.Step, Party: party, Due: st.Due, Done: st.Done})
 				} else {
@@ -81,8 +77,10 @@ func Build(reqs []ledger.ResourceRequest, cal *calendar.Calendar, m calendar.Mon
 				continue
 			}
 			// Open and past its due day when the month is judged (its last day, or the
-			// ledger's clock within the month); a step open for months is in each of them.
-			if st.Due.Before(judged) && r.Steps[0].At.Before(end.Start()) {
+			// ledger's clock within the month) — also a step taken only after the month —;
+			// a step open for months is in each of them.
+			open := st.Done.IsZero() || !calendar.DateOf(st.Done).Before(end)
+			if open && st.Due.Before(judged) && r.Steps[0].At.Before(end.Start()) {
 				row(party).Open++
 				rep.Overdue = append(rep.Overdue, Overdue{Request: r.ID, Kind: string(r.Kind), Department: r.Department, Step: st.Step, Party: party, Due: st.Due})
 			}
