@@ -65,7 +65,9 @@ func (b *book) apply(cmds ...ledger.Command) {
 	}
 }
 
-func (b *book) decide(id, decision, reason string) { b.ok(&ledger.DecideRequest{ID: id, Decision: decision, Reason: reason}) }
+func (b *book) decide(id, decision, reason string) {
+	b.ok(&ledger.DecideRequest{ID: id, Decision: decision, Reason: reason})
+}
 
 // fulfil writes the request's fulfilment as the provider's call does.
 func (b *book) fulfil(id, resource string) {
@@ -101,7 +103,9 @@ func (b *book) wantDue(id, want string) {
 func qty(n int64) decimal.Decimal { return decimal.NewFromInt(n) }
 
 // expiresEnd is an expiry given as a date: the end of that day.
-func expiresEnd(y int, m time.Month, d int) time.Time { return calendar.NewDate(y, m, d).AddDays(1).Start() }
+func expiresEnd(y int, m time.Month, d int) time.Time {
+	return calendar.NewDate(y, m, d).AddDays(1).Start()
+}
 
 // Issue 15, must shows 1 and 3: every request kind end to end, with the due date of each
 // step computed across the 2026 Spring Festival (2/15–23 off, 2/14 and 2/28 worked) and

@@ -46,8 +46,15 @@ func (e *env) must(role string, args ...string) string {
 }
 
 func setup(t *testing.T) *env {
-	c := testcluster.Start(t, 1, testcluster.Options{})
-	e := &env{t: t, url: c.Nodes[0].URL, dir: t.TempDir(), tokens: map[string]string{"admin": testcluster.Token}}
+	e, _ := setupCluster(t, 1, nil)
+	return e
+}
+
+// setupCluster starts n nodes with extra ledgerd flags, loads the master data and makes an
+// account per role; ledgerctl fails over between the nodes.
+func setupCluster(t *testing.T, n int, extra []string) (*env, *testcluster.Cluster) {
+	c := testcluster.Start(t, n, testcluster.Options{ExtraArgs: extra})
+	e := &env{t: t, url: strings.Join(c.URLs(), ","), dir: t.TempDir(), tokens: map[string]string{"admin": testcluster.Token}}
 	for _, f := range []struct{ kind, body string }{
 		{"departments", "department,name,parent,funding\nd1,市财政局,,budget\n"},
 		{"providers", "provider,name,contract_start,contract_end\np1,云商一,2025-01-01,2027-12-31\n"},
@@ -62,9 +69,9 @@ func setup(t *testing.T) *env {
 	for _, a := range []struct{ id, role, scope string }{
 		{"authority", "authority", ""}, {"supervisor", "supervisor", ""}, {"department", "department", "d1"}, {"provider", "provider", "p1"}, {"auditor", "auditor", ""},
 	} {
-		e.tokens[a.id] = testcluster.RoleToken(t, c.HTTP, e.url, a.id+"1", a.role, a.scope)
+		e.tokens[a.id] = testcluster.RoleToken(t, c.HTTP, c.Nodes[0].URL, a.id+"1", a.role, a.scope)
 	}
-	return e
+	return e, c
 }
 
 func (e *env) show(id string) map[string]any {
@@ -137,4 +144,18 @@ func TestExpansionWorkflow(t *testing.T) {
 			t.Errorf("SLA report without %q:\n%s", want, out)
 		}
 	}
+}
+
+// stdout runs ledgerctl and returns its standard output alone (a failover note goes to
+// standard error).
+func (e *env) stdout(role string, args ...string) []byte {
+	e.t.Helper()
+	cmd := exec.Command(testcluster.CtlBinary(e.t), append([]string{"--server", e.url, "--lang", "en"}, args...)...)
+	cmd.Env = append(os.Environ(), "CLOUDLEDGER_TOKEN="+e.tokens[role])
+	cmd.Dir = e.dir
+	out, err := cmd.Output()
+	if err != nil {
+		e.t.Fatalf("ledgerctl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
 }
