@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -151,4 +152,47 @@ func mustTime(t *testing.T, s string) time.Time {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// Issue 15, Deadlines: an authority loads its city's table (here XM 12: 5 working days to
+// open virtual resources) from a day on; a request submitted from then keeps it, one
+// submitted before keeps SH's; a table missing a step or naming an unknown one is refused.
+func TestCityDeadlineTable(t *testing.T) {
+	f := newFixture(t)
+	f.now = at("2026-09-14T10:00:00+08:00")
+	f.seed()
+	open := &SubmitRequest{Kind: RequestOpen, ResourceKind: KindStandard, Department: "d1", Project: "prj1", Provider: "p1", Item: "ecs.vcpu", Quantity: dec("2")}
+	f.ok(open) // REQ-000001 under SH
+	xm := DeadlineTable{EffectiveFrom: day("2026-09-15"), Name: "XM 12"}
+	for _, r := range ShanghaiDeadlines {
+		if r.Kind == RequestOpen && r.Step == StepFulfil {
+			r.WorkingDays, r.Article = 5, "XM 12"
+		}
+		xm.Rules = append(xm.Rules, r)
+	}
+	short := xm
+	short.Rules = xm.Rules[1:]
+	f.reject(errcode.MissingField, &SetDeadlineTable{short})
+	bad := xm
+	bad.Rules = append(slices.Clone(xm.Rules), DeadlineRule{Kind: RequestOpen, Step: StepVerify, Months: 1, Article: "x"})
+	f.reject(errcode.UnknownDeadlines, &SetDeadlineTable{bad})
+	f.ok(&SetDeadlineTable{xm})
+	f.now = at("2026-09-15T10:00:00+08:00")
+	f.ok(open) // REQ-000002 under XM
+	for _, id := range []string{"REQ-000001", "REQ-000002"} {
+		f.ok(&DecideRequest{ID: id, Decision: DecisionApprove})
+	}
+	// Approved Tuesday 9/15: SH's 2 working days → 9/17; XM's 5 → 9/16, 9/17, 9/18, 9/20
+	// (worked Sunday), 9/21.
+	cal := f.l.Calendar()
+	for id, want := range map[string]string{"REQ-000001": "fulfil 2026-09-17 SH 19", "REQ-000002": "fulfil 2026-09-21 XM 12"} {
+		r := f.request(id)
+		step, due, article, err := r.Due(cal)
+		if got := step + " " + due.String() + " " + article; err != nil || got != want {
+			t.Errorf("%s: %q (%v), want %q", id, got, err, want)
+		}
+	}
+	if r := f.request("REQ-000002"); r.DeadlineTable != "XM 12" {
+		t.Fatalf("%+v", r)
+	}
 }
