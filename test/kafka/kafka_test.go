@@ -25,7 +25,7 @@ import (
 const partitions = 4
 
 func broker(t *testing.T) string {
-	return kafkatest.Broker(t, partitions, kafkabridge.DefaultUsageTopic, kafkabridge.DefaultDLQTopic, kafkabridge.DefaultLedgerTopic)
+	return kafkatest.Broker(t, partitions, kafkabridge.DefaultUsageTopic, kafkabridge.DefaultDLQTopic, kafkabridge.DefaultLedgerTopic, kafkabridge.DefaultNoticesTopic)
 }
 
 func seed() []*v1.Command {
