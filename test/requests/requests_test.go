@@ -102,6 +102,9 @@ func TestExpansionWorkflow(t *testing.T) {
 	if out, code := e.run("department", "request", "approve", "--id", id); code != 1 || !strings.Contains(out, "permission_denied") {
 		t.Fatalf("the department approves its own request: exit %d\n%s", code, out)
 	}
+	if out, code := e.run("authority", "request", "confirm", "--id", id); code != 1 || !strings.Contains(out, "permission_denied") {
+		t.Fatalf("the authority confirms a test resource for the department (SH 19): exit %d\n%s", code, out)
+	}
 	e.must("supervisor", "request", "approve", "--id", id, "--reason", "经信审〔2026〕7号")
 	if v := e.show(id); v["state"] != "supervisor_approved" || v["step"] != "review" {
 		t.Fatalf("after the supervisor: %v", v)
