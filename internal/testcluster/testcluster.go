@@ -149,11 +149,25 @@ func (c *Cluster) AddNode() *Node {
 		}
 	}
 	c.Nodes = append(c.Nodes, nd)
-	c.launch(nd, join)
-	if err := c.WaitReady(nd, 30*time.Second); err != nil {
+	for attempt := 1; ; attempt++ {
+		c.launch(nd, join)
+		err := c.WaitReady(nd, 30*time.Second)
+		if err == nil {
+			return nd
+		}
+		// Another test process may take a port between testport's check and the bind: a
+		// new node starts again on other ports (a restarted one keeps its own).
+		if log := c.Log(nd); attempt < 3 && !nd.Running() && strings.Contains(log, "address already in use") {
+			if nd.log != nil {
+				nd.log.Close()
+			}
+			_ = os.RemoveAll(nd.DataDir)
+			nd.HTTPAddr, nd.RaftAddr = freeAddr(c.tb), freeAddr(c.tb)
+			nd.URL = strings.SplitN(nd.URL, "//", 2)[0] + "//" + nd.HTTPAddr
+			continue
+		}
 		c.tb.Fatalf("%s not ready: %v\n%s", nd.ID, err, c.Log(nd))
 	}
-	return nd
 }
 
 func (c *Cluster) launch(nd *Node, join string) {

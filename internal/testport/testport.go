@@ -4,6 +4,7 @@ package testport
 import (
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -21,7 +22,7 @@ const (
 var nextPort = struct {
 	sync.Mutex
 	n int
-}{n: portLow + int(time.Now().UnixNano()%int64(portHigh-portLow))} // test processes run in parallel: start apart
+}{n: portLow + int((time.Now().UnixNano()/1000+int64(os.Getpid())*7919)%int64(portHigh-portLow))} // test processes run in parallel: start apart
 
 // Addr returns a free loopback address ("127.0.0.1:port") for a test server that may be
 // stopped and started again on the same address.
