@@ -82,11 +82,8 @@ type Notice struct {
 	Replays     int       `json:"replays,omitempty"`
 }
 
-const (
-	metaNoticeSeq = "notice_seq"
-	// metaNoticeKey + key marks an expiry notice raised, so a tick raises it once.
-	metaNoticeKey = "notice_key/"
-)
+// metaNoticeSeq is the settings key of the outbox's last sequence.
+const metaNoticeSeq = "notice_seq"
 
 // raiseNotice appends a notice to the outbox.
 func (t *txn) raiseNotice(n Notice, ctx applyContext) {
@@ -140,7 +137,7 @@ type expiryNotice struct {
 	resource *Resource
 	kind     NoticeKind
 	due      calendar.Date // the notice's day (for the extension deadline: the last day to ask)
-	key      string
+	key      string        // its mark in noticeMarks, so a tick raises it once
 }
 
 // dueExpiryNotices lists the expiry notices due on day today and not yet raised, in
@@ -168,8 +165,8 @@ func (t *txn) dueExpiryNotices(today calendar.Date) []expiryNotice {
 		case today.Before(first):
 			continue
 		}
-		key := metaNoticeKey + string(kind) + "/" + r.ID + "/" + r.Expires.UTC().Format(time.RFC3339)
-		if _, raised := t.settings.get(key); raised {
+		key := string(kind) + "/" + r.ID + "/" + r.Expires.UTC().Format(time.RFC3339)
+		if _, raised := t.noticeMarks.get(key); raised {
 			continue
 		}
 		out = append(out, expiryNotice{resource: r, kind: kind, due: due, key: key})
@@ -183,7 +180,7 @@ func (t *txn) raiseExpiryNotices(ctx applyContext) {
 		return
 	}
 	for _, n := range t.dueExpiryNotices(calendar.DateOf(ctx.recordedAt)) {
-		t.settings.put(n.key, "1")
+		t.noticeMarks.put(n.key, n.resource.ID)
 		t.raiseNotice(Notice{Kind: n.kind, Party: NoticeToDepartment, Recipient: n.resource.Department, Resource: n.resource.ID,
 			Due: n.due, Expires: n.resource.Expires}, ctx)
 	}

@@ -94,6 +94,11 @@ var tables = []tableDecl{
 		func(r *ResourceRequest) string { return r.ID }, stringKey, notInView),
 	jsonTable("notices", func(t *txn) **layer[uint64, *Notice] { return &t.notices },
 		func(n *Notice) uint64 { return n.Seq }, seqKey, notInView),
+	// Which expiry notices were raised (one mark per resource, expiry and notice), kept out
+	// of settings so that a read view does not load them.
+	&table[string, string]{bucket: []byte("notice_marks"), layer: func(t *txn) **layer[string, string] { return &t.noticeMarks },
+		key: stringKey, encode: func(v string) ([]byte, error) { return []byte(v), nil },
+		decode: func(k, v []byte) (string, string, error) { return string(k), string(v), nil }},
 	jsonTable("deadline_tables", func(t *txn) **layer[calendar.Date, *DeadlineTable] { return &t.deadlineTables },
 		func(d *DeadlineTable) calendar.Date { return d.EffectiveFrom }, func(d calendar.Date) []byte { return []byte(d.String()) }, notInView),
 	jsonTable("ended_sessions", func(t *txn) **layer[string, *EndedSession] { return &t.endedSessions },

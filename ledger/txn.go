@@ -110,6 +110,7 @@ type txn struct {
 	endedSessions  *layer[string, *EndedSession]
 	requests       *layer[string, *ResourceRequest]
 	notices        *layer[uint64, *Notice] // the notice outbox, by sequence
+	noticeMarks    *layer[string, string]  // expiry notices raised (notice.go)
 	deadlineTables *layer[calendar.Date, *DeadlineTable]
 
 	// derived indexes, rebuilt at load, never persisted
