@@ -34,18 +34,6 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// change submits the commands of one account change as one request by the caller.
-func (h *accountService) change(ctx context.Context, cmds ...ledger.Command) (ledger.RequestResult, error) {
-	res, _, err := h.s.prop.submit(ctx, ledger.Request{Actor: actorOf(ctx), Commands: cmds})
-	if err != nil {
-		return res, toConnect(err)
-	}
-	if res.Err != nil {
-		return res, detailError(res.Err, 0)
-	}
-	return res, nil
-}
-
 // lastSeq is the line item a change wrote (its last command writes the public record).
 func lastSeq(res ledger.RequestResult) (uint64, bool) {
 	if len(res.Items) == 0 {
@@ -57,7 +45,7 @@ func lastSeq(res ledger.RequestResult) (uint64, bool) {
 
 func (h *accountService) AddAccount(ctx context.Context, req *connect.Request[v1.AddAccountRequest]) (*connect.Response[v1.AddAccountResponse], error) {
 	m := req.Msg
-	res, err := h.change(ctx, ledger.Command{Key: "account/add/" + m.GetId(), Body: &ledger.AccountChange{Op: "add", ID: m.GetId(), Name: m.GetName(),
+	res, err := h.s.submitAsCaller(ctx, ledger.Command{Key: "account/add/" + m.GetId(), Body: &ledger.AccountChange{Op: "add", ID: m.GetId(), Name: m.GetName(),
 		Role: ledger.Role(m.GetRole()), Department: m.GetDepartment(), Provider: m.GetProvider()}})
 	if err != nil {
 		return nil, err
@@ -101,7 +89,7 @@ func (h *accountService) SetAccountStatus(ctx context.Context, req *connect.Requ
 		op = "disable"
 	}
 	id := req.Msg.GetId()
-	res, err := h.change(ctx, ledger.Command{Key: "account/" + op + "/" + id + "/" + randomHex(8), Body: &ledger.AccountChange{Op: op, ID: id}})
+	res, err := h.s.submitAsCaller(ctx, ledger.Command{Key: "account/" + op + "/" + id + "/" + randomHex(8), Body: &ledger.AccountChange{Op: op, ID: id}})
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +115,7 @@ func (h *accountService) IssueToken(ctx context.Context, req *connect.Request[v1
 	}
 	token := TokenPrefix + randomHex(32)
 	id := randomHex(4)
-	res, err := h.change(ctx,
+	res, err := h.s.submitAsCaller(ctx,
 		ledger.Command{Body: &ledger.CredentialSecret{Op: ledger.CredTokenIssued, Account: m.GetAccount(), TokenID: id, Secret: tokenHash(token), Expires: expires}},
 		ledger.Command{Key: "token/" + m.GetAccount() + "/" + id, Body: &ledger.CredentialChange{Op: ledger.CredTokenIssued, Account: m.GetAccount(), TokenID: id, Expires: expires}})
 	if err != nil {
@@ -143,7 +131,7 @@ func (h *accountService) IssueToken(ctx context.Context, req *connect.Request[v1
 
 func (h *accountService) RevokeToken(ctx context.Context, req *connect.Request[v1.RevokeTokenRequest]) (*connect.Response[v1.RevokeTokenResponse], error) {
 	m := req.Msg
-	res, err := h.change(ctx, ledger.Command{Key: "token-revoke/" + m.GetAccount() + "/" + randomHex(8),
+	res, err := h.s.submitAsCaller(ctx, ledger.Command{Key: "token-revoke/" + m.GetAccount() + "/" + randomHex(8),
 		Body: &ledger.CredentialChange{Op: ledger.CredTokenRevoked, Account: m.GetAccount(), TokenID: m.GetTokenId()}})
 	if err != nil {
 		return nil, err
@@ -175,7 +163,7 @@ func (h *accountService) SetPassword(ctx context.Context, req *connect.Request[v
 		cmds = append(cmds[:1], ledger.Command{Body: &ledger.CredentialSecret{Op: ledger.CredTOTPSet, Account: m.GetAccount(), Secret: key.Secret()}},
 			cmds[1], ledger.Command{Key: "totp/" + m.GetAccount() + "/" + nonce, Body: &ledger.CredentialChange{Op: ledger.CredTOTPSet, Account: m.GetAccount()}})
 	}
-	res, err := h.change(ctx, cmds...)
+	res, err := h.s.submitAsCaller(ctx, cmds...)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +236,7 @@ func (h *accountService) SignOut(ctx context.Context, _ *connect.Request[v1.Sign
 	if p.session == nil {
 		return connect.NewResponse(&v1.SignOutResponse{}), nil // a token has no session to end
 	}
-	if _, err := h.change(ctx, ledger.Command{Body: &ledger.EndSession{ID: p.session.ID}}); err != nil {
+	if _, err := h.s.submitAsCaller(ctx, ledger.Command{Body: &ledger.EndSession{ID: p.session.ID}}); err != nil {
 		return nil, err
 	}
 	p.session = nil // no renewal header on the answer
@@ -325,7 +313,7 @@ func (h *accountService) SetTOTPRoles(ctx context.Context, req *connect.Request[
 	}
 	slices.Sort(roles)
 	roles = slices.Compact(roles)
-	res, err := h.change(ctx, ledger.Command{Key: "totp-roles/" + randomHex(8), Body: &ledger.SetTOTPRoles{Roles: roles}})
+	res, err := h.s.submitAsCaller(ctx, ledger.Command{Key: "totp-roles/" + randomHex(8), Body: &ledger.SetTOTPRoles{Roles: roles}})
 	if err != nil {
 		return nil, err
 	}

@@ -1,14 +1,12 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 
 	"github.com/cloudledger/cloudledger/errcode"
 	"github.com/cloudledger/cloudledger/kafkabridge"
-	"github.com/cloudledger/cloudledger/ledger"
 )
 
 // kafkaRoutes serves the Kafka bridge's status and its skip over an offset gap. Answers,
@@ -59,19 +57,4 @@ func writeJSONStatus(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-// kafkaNode gives the Kafka bridge leadership and one-entry proposals.
-type kafkaNode struct{ s *Server }
-
-func (k kafkaNode) IsLeader() bool { return k.s.node.IsLeader() }
-
-func (k kafkaNode) Ready(ctx context.Context) error { return k.s.node.LinearizableRead(ctx) }
-
-func (k kafkaNode) Propose(ctx context.Context, reqs []ledger.Request) ([]ledger.RequestResult, error) {
-	res, _, err := k.s.prop.apply(ctx, &ledger.Proposal{RecordedAt: k.s.cfg.Now(), Requests: reqs})
-	if err != nil {
-		return nil, err
-	}
-	return res.Requests, nil
 }

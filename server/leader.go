@@ -129,3 +129,19 @@ func deadlineYears(d *ledger.View) []int {
 	}
 	return []int{year}
 }
+
+// leaderNode gives the leader's background workers — the Kafka bridge, the notice
+// deliverer — leadership, readiness and one-entry proposals.
+type leaderNode struct{ s *Server }
+
+func (k leaderNode) IsLeader() bool { return k.s.node.IsLeader() }
+
+func (k leaderNode) Ready(ctx context.Context) error { return k.s.node.LinearizableRead(ctx) }
+
+func (k leaderNode) Propose(ctx context.Context, reqs []ledger.Request) ([]ledger.RequestResult, error) {
+	res, _, err := k.s.prop.apply(ctx, &ledger.Proposal{RecordedAt: k.s.cfg.Now(), Requests: reqs})
+	if err != nil {
+		return nil, err
+	}
+	return res.Requests, nil
+}

@@ -131,3 +131,16 @@ func (p *proposer) apply(ctx context.Context, prop *ledger.Proposal) (*ledger.Pr
 	}
 	return res, p.node.AppliedIndex(), nil
 }
+
+// submitAsCaller proposes commands as one request by the calling account; a refusal is
+// the API's error with its code.
+func (s *Server) submitAsCaller(ctx context.Context, cmds ...ledger.Command) (ledger.RequestResult, error) {
+	res, _, err := s.prop.submit(ctx, ledger.Request{Actor: actorOf(ctx), Commands: cmds})
+	if err != nil {
+		return res, toConnect(err)
+	}
+	if res.Err != nil {
+		return res, detailError(res.Err, 0)
+	}
+	return res, nil
+}

@@ -32,12 +32,9 @@ func (h *requestService) SubmitRequest(ctx context.Context, req *connect.Request
 	if key == "" {
 		key = "request/" + randomHex(8)
 	}
-	res, _, perr := h.s.prop.submit(ctx, ledger.Request{Actor: actorOf(ctx), Commands: []ledger.Command{{Key: key, Body: body}}})
-	if perr != nil {
-		return nil, toConnect(perr)
-	}
-	if res.Err != nil {
-		return nil, detailError(res.Err, 0)
+	res, serr := h.s.submitAsCaller(ctx, ledger.Command{Key: key, Body: body})
+	if serr != nil {
+		return nil, serr
 	}
 	it := res.Items[0]
 	id := h.s.ledger.RequestOfLineItem(it.Seq)
@@ -57,12 +54,9 @@ func (h *requestService) DecideRequest(ctx context.Context, req *connect.Request
 	m := req.Msg
 	cmd := ledger.Command{Key: "request-decision/" + m.GetId() + "/" + randomHex(8),
 		Body: &ledger.DecideRequest{ID: m.GetId(), Decision: decision(principalOf(ctx), m.GetDecision()), Reason: m.GetReason()}}
-	res, _, err := h.s.prop.submit(ctx, ledger.Request{Actor: actorOf(ctx), Commands: []ledger.Command{cmd}})
+	res, err := h.s.submitAsCaller(ctx, cmd)
 	if err != nil {
-		return nil, toConnect(err)
-	}
-	if res.Err != nil {
-		return nil, detailError(res.Err, 0)
+		return nil, err
 	}
 	r, _ := h.s.ledger.Request(m.GetId())
 	return connect.NewResponse(&v1.DecideRequestResponse{Request: h.show(&r), Seq: res.Items[0].Seq}), nil
@@ -77,12 +71,9 @@ func (h *requestService) FulfilRequest(ctx context.Context, req *connect.Request
 	if ferr != nil {
 		return nil, detailError(ferr, 0)
 	}
-	res, _, err := h.s.prop.submit(ctx, ledger.Request{Actor: actorOf(ctx), Commands: cmds})
+	res, err := h.s.submitAsCaller(ctx, cmds...)
 	if err != nil {
-		return nil, toConnect(err)
-	}
-	if res.Err != nil {
-		return nil, detailError(res.Err, 0)
+		return nil, err
 	}
 	r, _ = h.s.ledger.Request(r.ID)
 	return connect.NewResponse(&v1.FulfilRequestResponse{Request: h.show(&r), Seq: res.Items[len(res.Items)-1].Seq}), nil
@@ -169,8 +160,11 @@ func (h *requestService) ListNotices(ctx context.Context, req *connect.Request[v
 }
 
 func (h *requestService) ReplayNotice(ctx context.Context, req *connect.Request[v1.ReplayNoticeRequest]) (*connect.Response[v1.ReplayNoticeResponse], error) {
-	cmd := ledger.Command{Key: "notice-replay/" + req.Msg.GetId() + "/" + randomHex(8), Body: &ledger.ReplayNotice{ID: req.Msg.GetId()}}
-	return submitOne(h, ctx, cmd, func(seq uint64) *v1.ReplayNoticeResponse { return &v1.ReplayNoticeResponse{Seq: seq} })
+	res, err := h.s.submitAsCaller(ctx, ledger.Command{Key: "notice-replay/" + req.Msg.GetId() + "/" + randomHex(8), Body: &ledger.ReplayNotice{ID: req.Msg.GetId()}})
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&v1.ReplayNoticeResponse{Seq: res.Items[0].Seq}), nil
 }
 
 func (h *requestService) SetDeadlineTable(ctx context.Context, req *connect.Request[v1.SetDeadlineTableRequest]) (*connect.Response[v1.SetDeadlineTableResponse], error) {
@@ -178,8 +172,11 @@ func (h *requestService) SetDeadlineTable(ctx context.Context, req *connect.Requ
 	if merr != nil {
 		return nil, detailError(merr, 0)
 	}
-	cmd := ledger.Command{Key: "deadline-table/" + body.EffectiveFrom.String() + "/" + randomHex(8), Body: body}
-	return submitOne(h, ctx, cmd, func(seq uint64) *v1.SetDeadlineTableResponse { return &v1.SetDeadlineTableResponse{Seq: seq} })
+	res, err := h.s.submitAsCaller(ctx, ledger.Command{Key: "deadline-table/" + body.EffectiveFrom.String() + "/" + randomHex(8), Body: body})
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&v1.SetDeadlineTableResponse{Seq: res.Items[0].Seq}), nil
 }
 
 func (h *requestService) ListDeadlineTables(ctx context.Context, req *connect.Request[v1.ListDeadlineTablesRequest]) (*connect.Response[v1.ListDeadlineTablesResponse], error) {
@@ -191,16 +188,4 @@ func (h *requestService) ListDeadlineTables(ctx context.Context, req *connect.Re
 		out.Tables = append(out.Tables, apimap.DeadlineTableOf(t))
 	}
 	return connect.NewResponse(out), nil
-}
-
-// submitOne proposes one command as the caller and answers with its line item's sequence.
-func submitOne[T any](h *requestService, ctx context.Context, cmd ledger.Command, answer func(seq uint64) *T) (*connect.Response[T], error) {
-	res, _, err := h.s.prop.submit(ctx, ledger.Request{Actor: actorOf(ctx), Commands: []ledger.Command{cmd}})
-	if err != nil {
-		return nil, toConnect(err)
-	}
-	if res.Err != nil {
-		return nil, detailError(res.Err, 0)
-	}
-	return connect.NewResponse(answer(res.Items[0].Seq)), nil
 }

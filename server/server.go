@@ -159,12 +159,12 @@ func Start(cfg Config) (*Server, error) {
 	s.prop = newProposer(s.node, cfg.Now)
 	s.prop.observe = func(n int) { s.metrics.proposals.Inc(); s.metrics.proposalBytes.Observe(float64(n)) }
 	if cfg.Kafka != nil {
-		s.bridge = kafkabridge.New(*cfg.Kafka, kafkaNode{s}, s.ledger) // before the API serves /kafka
+		s.bridge = kafkabridge.New(*cfg.Kafka, leaderNode{s}, s.ledger) // before the API serves /kafka
 	}
 	if cfg.Notices != nil {
 		nc := *cfg.Notices
 		nc.Log, nc.Now = s.log, cfg.Now
-		s.notices = notice.New(nc, kafkaNode{s}, s.ledger) // before the metrics read its counters
+		s.notices = notice.New(nc, leaderNode{s}, s.ledger) // before the metrics read its counters
 	}
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.prop.run(ctx) }()

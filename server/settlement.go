@@ -186,12 +186,9 @@ func (h *ledgerService) InvoiceReconcile(ctx context.Context, req *connect.Reque
 	if verr := ledger.ValidateCommand(cmd); verr != nil {
 		return nil, detailError(verr, 0)
 	}
-	pr, _, err := h.s.prop.submit(ctx, ledger.Request{Actor: actorOf(ctx), Commands: []ledger.Command{cmd}})
+	pr, err := h.s.submitAsCaller(ctx, cmd)
 	if err != nil {
-		return nil, toConnect(err)
-	}
-	if pr.Err != nil {
-		return nil, detailError(pr.Err, 0)
+		return nil, err
 	}
 	return connect.NewResponse(&v1.InvoiceReconcileResponse{Report: apimap.ReconciliationReport(rep), AllMatch: rep.AllMatch(), Seq: pr.Items[0].Seq}), nil
 }
