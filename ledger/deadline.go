@@ -76,6 +76,9 @@ var ShanghaiDeadlines = []DeadlineRule{
 	{RequestExtend, StepFulfil, 5, 0, false, "SH 23–24"},
 }
 
+// ShanghaiTable is the built-in table, in force before (and unless) an authority loads one.
+var ShanghaiTable = DeadlineTable{Name: "SH", Rules: ShanghaiDeadlines}
+
 // stepsOf are the steps of a kind, in order (the supervisor's only where needed).
 func stepsOf(k RequestKind) []string {
 	if k == RequestTest {
@@ -185,17 +188,15 @@ func (t *txn) deadlinesOn(d calendar.Date, k RequestKind) (name string, out []De
 			best = tb
 		}
 	})
-	rulesOf := ShanghaiDeadlines
-	name = "SH"
-	if best != nil {
-		rulesOf, name = best.Rules, best.Name
+	if best == nil {
+		best = &ShanghaiTable
 	}
-	for _, r := range rulesOf {
+	for _, r := range best.Rules {
 		if r.Kind == k {
 			out = append(out, r)
 		}
 	}
-	return name, out
+	return best.Name, out
 }
 
 // DeadlineTables lists the loaded tables by day.

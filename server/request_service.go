@@ -183,7 +183,7 @@ func (h *requestService) ListDeadlineTables(ctx context.Context, req *connect.Re
 	if err := h.s.readBarrier(ctx, req.Header()); err != nil {
 		return nil, toConnect(err)
 	}
-	out := &v1.ListDeadlineTablesResponse{Tables: []*v1.DeadlineTable{apimap.DeadlineTableOf(ledger.DeadlineTable{Name: "SH", Rules: ledger.ShanghaiDeadlines})}}
+	out := &v1.ListDeadlineTablesResponse{Tables: []*v1.DeadlineTable{apimap.DeadlineTableOf(ledger.ShanghaiTable)}}
 	for _, t := range h.s.ledger.DeadlineTables() {
 		out.Tables = append(out.Tables, apimap.DeadlineTableOf(t))
 	}
