@@ -184,34 +184,48 @@ func readBands(path string) ([]band, string, error) {
 
 // parseBands decodes a band table file's content.
 func parseBands(path string, raw []byte) ([]band, error) {
-	rowErr := func(line int, field string, code errcode.Code, format string, args ...any) error {
-		return &cliError{code: string(code), field: field, message: fmt.Sprintf("%s:%d: %s", path, line, fmt.Sprintf(format, args...)), exit: exitFailure}
-	}
-	r := csv.NewReader(bufio.NewReader(strings.NewReader(strings.TrimPrefix(string(raw), utf8BOM))))
-	r.FieldsPerRecord = len(bandColumns)
-	header, err := r.Read()
-	if err != nil || strings.Join(header, ",") != strings.Join(bandColumns, ",") {
-		return nil, rowErr(1, "header", errcode.Malformed, "want the header %s", strings.Join(bandColumns, ","))
-	}
 	var bands []band
-	for {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, rowErr(interchange.CSVErrorLine(err), "", errcode.Malformed, "%v", err)
-		}
-		line, _ := r.FieldPos(0) // safe: rec has its fields
+	err := readCSVTable(path, raw, bandColumns, func(line int, rec []string) error {
 		var b band
 		for i, into := range []*decimal.Decimal{&b.min, &b.max, &b.mult} {
 			d, err := plainDecimal(rec[i])
 			if err != nil {
-				return nil, rowErr(line, bandColumns[i], errcode.InvalidBandTable, "%q is not a number", rec[i])
+				return rowError(path, line, bandColumns[i], errcode.InvalidBandTable, "%q is not a number", rec[i])
 			}
 			*into = d
 		}
 		bands = append(bands, b)
+		return nil
+	})
+	return bands, err
+}
+
+// readCSVTable reads a small CSV file with exactly the header columns (a UTF-8 BOM, as
+// Excel writes, is allowed) and calls row for each record with its line; errors name the
+// file and line.
+func readCSVTable(path string, raw []byte, columns []string, row func(line int, rec []string) error) error {
+	r := csv.NewReader(bufio.NewReader(strings.NewReader(strings.TrimPrefix(string(raw), utf8BOM))))
+	r.FieldsPerRecord = len(columns)
+	header, err := r.Read()
+	if err != nil || strings.Join(header, ",") != strings.Join(columns, ",") {
+		return rowError(path, 1, "header", errcode.Malformed, "want the header %s", strings.Join(columns, ","))
 	}
-	return bands, nil
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return rowError(path, interchange.CSVErrorLine(err), "", errcode.Malformed, "%v", err)
+		}
+		line, _ := r.FieldPos(0) // safe: rec has its fields
+		if err := row(line, rec); err != nil {
+			return err
+		}
+	}
+}
+
+// rowError is a refused row of a file read by readCSVTable: FILE:LINE: message, with its code.
+func rowError(path string, line int, field string, code errcode.Code, format string, args ...any) error {
+	return &cliError{code: string(code), field: field, message: fmt.Sprintf("%s:%d: %s", path, line, fmt.Sprintf(format, args...)), exit: exitFailure}
 }

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,7 +13,6 @@ import (
 	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
-	"github.com/cloudledger/cloudledger/interchange"
 )
 
 // Notices (the outbox and its dead-letter list) and deadline tables (issue 15).
@@ -197,48 +193,30 @@ on the day it was submitted.`,
 
 // parseDeadlines decodes a deadline table file (the ledger checks the values' meaning).
 func parseDeadlines(path string, raw []byte) ([]*v1.DeadlineRow, error) {
-	rowErr := func(line int, field string, code errcode.Code, format string, args ...any) error {
-		return &cliError{code: string(code), field: field, message: fmt.Sprintf("%s:%d: %s", path, line, fmt.Sprintf(format, args...)), exit: exitFailure}
-	}
-	r := csv.NewReader(bufio.NewReader(strings.NewReader(strings.TrimPrefix(string(raw), utf8BOM))))
-	r.FieldsPerRecord = len(deadlineColumns)
-	header, err := r.Read()
-	if err != nil || strings.Join(header, ",") != strings.Join(deadlineColumns, ",") {
-		return nil, rowErr(1, "header", errcode.Malformed, "want the header %s", strings.Join(deadlineColumns, ","))
-	}
 	var rows []*v1.DeadlineRow
-	for {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, rowErr(interchange.CSVErrorLine(err), "", errcode.Malformed, "%v", err)
-		}
-		line, _ := r.FieldPos(0)
+	err := readCSVTable(path, raw, deadlineColumns, func(line int, rec []string) error {
 		if len(rows) >= 64 {
-			return nil, rowErr(line, "", errcode.TooLarge, "at most 64 rows")
+			return rowError(path, line, "", errcode.TooLarge, "at most 64 rows")
 		}
 		row := &v1.DeadlineRow{Kind: strings.TrimSpace(rec[0]), Step: strings.TrimSpace(rec[1]), Article: strings.TrimSpace(rec[5])}
 		for i, into := range []*uint32{&row.WorkingDays, &row.Months} {
-			s := strings.TrimSpace(rec[2+i])
-			if s == "" {
-				continue
+			if s := strings.TrimSpace(rec[2+i]); s != "" {
+				n, err := strconv.ParseUint(s, 10, 16)
+				if err != nil {
+					return rowError(path, line, deadlineColumns[2+i], errcode.InvalidValue, "%q is not a whole number of days or months", rec[2+i])
+				}
+				*into = uint32(n)
 			}
-			n, err := strconv.ParseUint(s, 10, 16)
-			if err != nil {
-				return nil, rowErr(line, deadlineColumns[2+i], errcode.InvalidValue, "%q is not a whole number of days or months", rec[2+i])
-			}
-			*into = uint32(n)
 		}
 		switch strings.ToLower(strings.TrimSpace(rec[4])) {
 		case "true", "yes", "1", "是":
 			row.FromSubmission = true
 		case "false", "no", "0", "否", "":
 		default:
-			return nil, rowErr(line, "from_submission", errcode.InvalidValue, "%q: want true or false", rec[4])
+			return rowError(path, line, "from_submission", errcode.InvalidValue, "%q: want true or false", rec[4])
 		}
 		rows = append(rows, row)
-	}
-	return rows, nil
+		return nil
+	})
+	return rows, err
 }
