@@ -58,10 +58,11 @@ type Deliverer struct {
 	Delivered, FailedAttempts, Dead atomic.Int64
 }
 
+// attempts is this leader's record of one notice: how many failed, when to try next
+// (guarded by Deliverer.mu).
 type attempts struct {
-	n       int
-	next    time.Time
-	lastErr string
+	n    int
+	next time.Time
 }
 
 // New makes a deliverer; Run starts it.
@@ -138,32 +139,31 @@ func (d *Deliverer) Run(ctx context.Context) {
 }
 
 // attempt posts a notice once and records what that came to.
-func (d *Deliverer) attempt(ctx context.Context, n ledger.Notice, a *attempts) {
-	err := d.post(ctx, n)
+func (d *Deliverer) attempt(ctx context.Context, notice ledger.Notice, a *attempts) {
+	err := d.post(ctx, notice)
 	if ctx.Err() != nil {
 		return
 	}
 	if err == nil {
 		d.Delivered.Add(1)
-		d.record(ctx, &ledger.NoticeOutcome{ID: n.ID, Outcome: ledger.NoticeDelivered, At: d.cfg.Now()})
+		d.record(ctx, &ledger.NoticeOutcome{ID: notice.ID, Outcome: ledger.NoticeDelivered, At: d.cfg.Now()})
 		return
 	}
 	d.FailedAttempts.Add(1)
 	d.mu.Lock()
 	a.n++
-	a.lastErr = err.Error()
-	wait := d.cfg.RetryBase << min(a.n-1, 30)
+	n := a.n
+	wait := d.cfg.RetryBase << min(n-1, 30)
 	if wait > d.cfg.RetryMax || wait <= 0 {
 		wait = d.cfg.RetryMax
 	}
 	a.next = d.cfg.Now().Add(wait)
-	give := a.n >= d.cfg.MaxAttempts
 	d.mu.Unlock()
-	d.cfg.Log.Warn("notice: delivery failed", "notice", n.ID, "attempt", a.n, "of", d.cfg.MaxAttempts, "retry_in", wait, "err", err)
-	if give {
+	d.cfg.Log.Warn("notice: delivery failed", "notice", notice.ID, "attempt", n, "of", d.cfg.MaxAttempts, "retry_in", wait, "err", err)
+	if n >= d.cfg.MaxAttempts {
 		d.Dead.Add(1)
-		d.record(ctx, &ledger.NoticeOutcome{ID: n.ID, Outcome: ledger.NoticeDead, At: d.cfg.Now(),
-			Error: fmt.Sprintf("%d attempts; the last: %v", a.n, err)})
+		d.record(ctx, &ledger.NoticeOutcome{ID: notice.ID, Outcome: ledger.NoticeDead, At: d.cfg.Now(),
+			Error: fmt.Sprintf("%d attempts; the last: %v", n, err)})
 	}
 }
 
