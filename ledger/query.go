@@ -17,6 +17,7 @@ import (
 type OverrunStatus string
 
 const (
+	StatusWithin    OverrunStatus = "within"    // A ≤ Q (QuotaUse only)
 	StatusOver      OverrunStatus = "over"      // A > Q, at most 120 %
 	StatusApproved  OverrunStatus = "approved"  // above 120 % under a covering approval
 	StatusViolation OverrunStatus = "violation" // above 120 % with no covering approval
@@ -36,17 +37,39 @@ type Overrun struct {
 }
 
 // Overruns lists every (department, class) with A > Q, sorted by department and class.
-func (l *Ledger) Overruns() []Overrun {
+func (l *Ledger) Overruns() []Overrun { return l.quotaRows(false) }
+
+// QuotaUse lists every (department, class) with a quota or an allocation, A ≤ Q among
+// them (status within): the quota page of the console.
+func (l *Ledger) QuotaUse() []Overrun { return l.quotaRows(true) }
+
+func (l *Ledger) quotaRows(within bool) []Overrun {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	t := l.root
+	keys := map[deptClass]bool{}
+	t.held.each(func(k deptClass, a decimal.Decimal) { keys[k] = true })
+	if within {
+		t.projects.each(func(_ string, p *Project) {
+			if p.Closed {
+				return
+			}
+			for c := range p.Quotas {
+				keys[deptClass{Department: p.Department, QuotaClass: c}] = true
+			}
+		})
+	}
 	var out []Overrun
-	for k, a := range t.held.m {
+	for k := range keys {
+		a, _ := t.held.get(k)
 		q := t.deptQuota(k.Department, k.QuotaClass)
-		if !a.GreaterThan(q) {
+		if !a.GreaterThan(q) && !within {
 			continue
 		}
-		row := Overrun{Department: k.Department, QuotaClass: k.QuotaClass, Quota: q, Allocated: a, Status: StatusOver}
+		row := Overrun{Department: k.Department, QuotaClass: k.QuotaClass, Quota: q, Allocated: a, Status: StatusWithin}
+		if a.GreaterThan(q) {
+			row.Status = StatusOver
+		}
 		if d, ok := t.departments.get(k.Department); ok {
 			row.DepartmentName = d.Name
 		}
@@ -71,6 +94,85 @@ func (l *Ledger) Overruns() []Overrun {
 		}
 		return out[i].QuotaClass < out[j].QuotaClass
 	})
+	return out
+}
+
+// Projects lists the projects, closed ones included, sorted by id.
+func (l *Ledger) Projects() []Project {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var out []Project
+	l.root.projects.each(func(_ string, p *Project) { out = append(out, *p) })
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// ResourceFilter narrows Resources; empty fields match everything.
+type ResourceFilter struct {
+	Department func(string) bool // nil: every department
+	Project    string
+	Kind       Kind
+	Provider   string
+	OpenOnly   bool
+}
+
+// Resources lists the resources the filter matches, sorted by id.
+func (l *Ledger) Resources(f ResourceFilter) []Resource {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var out []Resource
+	l.root.resources.each(func(_ string, r *Resource) {
+		switch {
+		case f.Department != nil && !f.Department(r.Department),
+			f.Project != "" && r.Project != f.Project,
+			f.Kind != "" && r.Kind != f.Kind,
+			f.Provider != "" && r.Provider != f.Provider,
+			f.OpenOnly && r.Closed:
+			return
+		}
+		out = append(out, *r)
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// CatalogItems lists the catalog with every price version, sorted by item.
+func (l *Ledger) CatalogItems() []CatalogItem {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var out []CatalogItem
+	l.root.items.each(func(_ string, it *CatalogItem) { out = append(out, *it) })
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// EvaluationScores lists each provider's evaluation scores, sorted by provider.
+func (l *Ledger) EvaluationScores() []ProviderScores {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var out []ProviderScores
+	l.root.evaluations.each(func(_ string, p *ProviderScores) { out = append(out, *p) })
+	sort.Slice(out, func(i, j int) bool { return out[i].Provider < out[j].Provider })
+	return out
+}
+
+// Providers lists the providers, sorted by id.
+func (l *Ledger) Providers() []Provider {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var out []Provider
+	l.root.providers.each(func(_ string, p *Provider) { out = append(out, *p) })
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Departments lists the departments, sorted by id.
+func (l *Ledger) Departments() []Department {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var out []Department
+	l.root.departments.each(func(_ string, d *Department) { out = append(out, *d) })
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }
 

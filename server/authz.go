@@ -144,6 +144,23 @@ var rules = map[string]rule{
 		},
 		target: func(m proto.Message) string { return targetOf("provider", m.(*v1.InvoiceHistoryRequest).GetProvider()) }},
 
+	// The console's read views, scoped in the answer (directory.go).
+	cloudledgerv1connect.LedgerServiceQuotaUseProcedure: {roles: roles(ledger.RoleAuthority, ledger.RoleSupervisor, ledger.RoleFinance, ledger.RoleAuditor, ledger.RoleDepartment),
+		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
+			return p.mayName(s, m.(*v1.QuotaUseRequest).GetDepartment(), "", false)
+		},
+		target: func(m proto.Message) string { return targetOf("department", m.(*v1.QuotaUseRequest).GetDepartment()) }},
+	cloudledgerv1connect.LedgerServiceListResourcesProcedure: {roles: chargeReaders,
+		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
+			r := m.(*v1.ListResourcesRequest)
+			return p.mayName(s, r.GetDepartment(), r.GetProvider(), false)
+		},
+		target: func(m proto.Message) string {
+			r := m.(*v1.ListResourcesRequest)
+			return targetOf("department", r.GetDepartment(), "provider", r.GetProvider(), "project", r.GetProject())
+		}},
+	cloudledgerv1connect.LedgerServiceDirectoryProcedure: {roles: chargeReaders},
+
 	cloudledgerv1connect.ClusterServiceStatusProcedure:     {placement: local, roles: roles(ledger.RoleAuthority, ledger.RoleAuditor)},
 	cloudledgerv1connect.ClusterServiceAddNodeProcedure:    {placement: write, roles: authority, target: func(m proto.Message) string { return "node=" + m.(*v1.AddNodeRequest).GetNodeId() }},
 	cloudledgerv1connect.ClusterServiceRemoveNodeProcedure: {placement: write, roles: authority, target: func(m proto.Message) string { return "node=" + m.(*v1.RemoveNodeRequest).GetNodeId() }},

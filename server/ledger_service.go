@@ -116,15 +116,7 @@ func (h *ledgerService) QuotaOverruns(ctx context.Context, req *connect.Request[
 		if !p.sees(h.s, r.Department, "") || (only != "" && r.Department != only) {
 			continue
 		}
-		o := &v1.QuotaOverrun{Department: r.Department, DepartmentName: r.DepartmentName, QuotaClass: r.QuotaClass,
-			Quota: r.Quota.String(), Allocated: r.Allocated.String(), Status: string(r.Status), ApprovalRef: r.ApprovalRef}
-		if r.Quota.IsPositive() {
-			o.Ratio = r.Ratio.StringFixed(4)
-		}
-		if r.ApprovalRef != "" {
-			o.Ceiling = r.Ceiling.String()
-		}
-		out.Overruns = append(out.Overruns, o)
+		out.Overruns = append(out.Overruns, quotaRow(r))
 	}
 	return connect.NewResponse(out), nil
 }
@@ -144,6 +136,9 @@ func (h *ledgerService) Verify(ctx context.Context, req *connect.Request[v1.Veri
 const (
 	defaultLineItemPage = 1000
 	maxLineItemPage     = 10_000
+	// MaxLineItemScan bounds the line items one filtered ListLineItems call examines, so a
+	// search of a rare department over millions of items answers in pages, not all at once.
+	MaxLineItemScan = 100_000
 )
 
 func (h *ledgerService) ListLineItems(ctx context.Context, req *connect.Request[v1.ListLineItemsRequest]) (*connect.Response[v1.ListLineItemsResponse], error) {
@@ -155,23 +150,39 @@ func (h *ledgerService) ListLineItems(ctx context.Context, req *connect.Request[
 		limit = defaultLineItemPage
 	}
 	limit = min(limit, maxLineItemPage)
-	from := max(req.Msg.GetFromSeq(), 1)
-	out := &v1.ListLineItemsResponse{}
+	m := req.Msg
+	from := max(m.GetFromSeq(), 1)
+	out := &v1.ListLineItemsResponse{HeadSeq: h.s.ledger.Head().Seq}
 	p := principalOf(ctx)
+	// visible: a department or provider sees the events of its scope, nothing else; a
+	// search keeps the events of its department or resource.
+	visible := func(item *v1.LineItem) bool {
+		ev := item.GetCommand().GetEvent()
+		if p.scoped() && (ev == nil || !p.sees(h.s, ev.GetDepartment(), ev.GetProvider())) {
+			return false
+		}
+		return (m.GetDepartment() == "" || ev.GetDepartment() == m.GetDepartment()) &&
+			(m.GetResource() == "" || ev.GetResource() == m.GetResource())
+	}
+	if m.GetKey() != "" {
+		if li, ok := h.s.ledger.LineItemByKey(m.GetKey()); ok && li.Seq >= from {
+			out.Examined = 1
+			if item := apimap.LineItem(li); visible(item) {
+				out.Items = append(out.Items, item)
+			}
+		}
+		return connect.NewResponse(out), nil
+	}
+	search := m.GetDepartment() != "" || m.GetResource() != "" || p.scoped()
 	err := h.s.ledger.LineItems(from, func(li *ledger.LineItem) bool {
-		if len(out.Items) == limit {
+		if len(out.Items) == limit || (search && out.Examined == MaxLineItemScan) {
 			out.NextSeq = li.Seq
 			return false
 		}
-		item := apimap.LineItem(li)
-		if p.scoped() {
-			// A department or provider sees the events of its scope, nothing else.
-			ev := item.GetCommand().GetEvent()
-			if ev == nil || !p.sees(h.s, ev.GetDepartment(), ev.GetProvider()) {
-				return true
-			}
+		out.Examined++
+		if item := apimap.LineItem(li); visible(item) {
+			out.Items = append(out.Items, item)
 		}
-		out.Items = append(out.Items, item)
 		return true
 	})
 	if err != nil {

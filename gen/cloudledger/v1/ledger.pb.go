@@ -2053,9 +2053,15 @@ func (x *VerifyResponse) GetNodeId() string {
 }
 
 type ListLineItemsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	FromSeq       uint64                 `protobuf:"varint,1,opt,name=from_seq,json=fromSeq,proto3" json:"from_seq,omitempty"`
-	Limit         uint32                 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"` // default 1000, at most 10000
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	FromSeq uint64                 `protobuf:"varint,1,opt,name=from_seq,json=fromSeq,proto3" json:"from_seq,omitempty"`
+	Limit   uint32                 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"` // default 1000, at most 10000
+	// Search (the auditor's line-item browser): only the events of a department, or of a
+	// resource; key finds the one line item with that idempotency key. A search examines at
+	// most 100,000 line items per call and answers next_seq to go on from.
+	Department    string `protobuf:"bytes,3,opt,name=department,proto3" json:"department,omitempty"`
+	Resource      string `protobuf:"bytes,4,opt,name=resource,proto3" json:"resource,omitempty"`
+	Key           string `protobuf:"bytes,5,opt,name=key,proto3" json:"key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2102,6 +2108,27 @@ func (x *ListLineItemsRequest) GetLimit() uint32 {
 		return x.Limit
 	}
 	return 0
+}
+
+func (x *ListLineItemsRequest) GetDepartment() string {
+	if x != nil {
+		return x.Department
+	}
+	return ""
+}
+
+func (x *ListLineItemsRequest) GetResource() string {
+	if x != nil {
+		return x.Resource
+	}
+	return ""
+}
+
+func (x *ListLineItemsRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
 }
 
 type LineItem struct {
@@ -2238,6 +2265,8 @@ type ListLineItemsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Items         []*LineItem            `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
 	NextSeq       uint64                 `protobuf:"varint,2,opt,name=next_seq,json=nextSeq,proto3" json:"next_seq,omitempty"` // 0 when there is no more
+	Examined      uint64                 `protobuf:"varint,3,opt,name=examined,proto3" json:"examined,omitempty"`              // line items looked at for this answer
+	HeadSeq       uint64                 `protobuf:"varint,4,opt,name=head_seq,json=headSeq,proto3" json:"head_seq,omitempty"` // the number of line items on the ledger
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2282,6 +2311,20 @@ func (x *ListLineItemsResponse) GetItems() []*LineItem {
 func (x *ListLineItemsResponse) GetNextSeq() uint64 {
 	if x != nil {
 		return x.NextSeq
+	}
+	return 0
+}
+
+func (x *ListLineItemsResponse) GetExamined() uint64 {
+	if x != nil {
+		return x.Examined
+	}
+	return 0
+}
+
+func (x *ListLineItemsResponse) GetHeadSeq() uint64 {
+	if x != nil {
+		return x.HeadSeq
 	}
 	return 0
 }
@@ -4871,6 +4914,619 @@ func (x *InvoiceHistoryResponse) GetReconciliations() []*Reconciliation {
 	return nil
 }
 
+type QuotaUseRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Department    string                 `protobuf:"bytes,1,opt,name=department,proto3" json:"department,omitempty"` // empty: every department the caller sees
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QuotaUseRequest) Reset() {
+	*x = QuotaUseRequest{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[68]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QuotaUseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QuotaUseRequest) ProtoMessage() {}
+
+func (x *QuotaUseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[68]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QuotaUseRequest.ProtoReflect.Descriptor instead.
+func (*QuotaUseRequest) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{68}
+}
+
+func (x *QuotaUseRequest) GetDepartment() string {
+	if x != nil {
+		return x.Department
+	}
+	return ""
+}
+
+type ProjectInfo struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Project       string                 `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
+	Department    string                 `protobuf:"bytes,2,opt,name=department,proto3" json:"department,omitempty"`
+	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	Closed        bool                   `protobuf:"varint,4,opt,name=closed,proto3" json:"closed,omitempty"`
+	Quotas        []*ProjectQuotaClass   `protobuf:"bytes,5,rep,name=quotas,proto3" json:"quotas,omitempty"` // sorted by class
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProjectInfo) Reset() {
+	*x = ProjectInfo{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[69]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProjectInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProjectInfo) ProtoMessage() {}
+
+func (x *ProjectInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[69]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProjectInfo.ProtoReflect.Descriptor instead.
+func (*ProjectInfo) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{69}
+}
+
+func (x *ProjectInfo) GetProject() string {
+	if x != nil {
+		return x.Project
+	}
+	return ""
+}
+
+func (x *ProjectInfo) GetDepartment() string {
+	if x != nil {
+		return x.Department
+	}
+	return ""
+}
+
+func (x *ProjectInfo) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ProjectInfo) GetClosed() bool {
+	if x != nil {
+		return x.Closed
+	}
+	return false
+}
+
+func (x *ProjectInfo) GetQuotas() []*ProjectQuotaClass {
+	if x != nil {
+		return x.Quotas
+	}
+	return nil
+}
+
+type ProjectQuotaClass struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	QuotaClass    string                 `protobuf:"bytes,1,opt,name=quota_class,json=quotaClass,proto3" json:"quota_class,omitempty"`
+	Quota         string                 `protobuf:"bytes,2,opt,name=quota,proto3" json:"quota,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProjectQuotaClass) Reset() {
+	*x = ProjectQuotaClass{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[70]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProjectQuotaClass) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProjectQuotaClass) ProtoMessage() {}
+
+func (x *ProjectQuotaClass) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[70]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProjectQuotaClass.ProtoReflect.Descriptor instead.
+func (*ProjectQuotaClass) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{70}
+}
+
+func (x *ProjectQuotaClass) GetQuotaClass() string {
+	if x != nil {
+		return x.QuotaClass
+	}
+	return ""
+}
+
+func (x *ProjectQuotaClass) GetQuota() string {
+	if x != nil {
+		return x.Quota
+	}
+	return ""
+}
+
+type QuotaUseResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// classes: one row per (department, class); status within | over | approved | violation.
+	Classes       []*QuotaOverrun `protobuf:"bytes,1,rep,name=classes,proto3" json:"classes,omitempty"`
+	Projects      []*ProjectInfo  `protobuf:"bytes,2,rep,name=projects,proto3" json:"projects,omitempty"`
+	AppliedIndex  uint64          `protobuf:"varint,3,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QuotaUseResponse) Reset() {
+	*x = QuotaUseResponse{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[71]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QuotaUseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QuotaUseResponse) ProtoMessage() {}
+
+func (x *QuotaUseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[71]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QuotaUseResponse.ProtoReflect.Descriptor instead.
+func (*QuotaUseResponse) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{71}
+}
+
+func (x *QuotaUseResponse) GetClasses() []*QuotaOverrun {
+	if x != nil {
+		return x.Classes
+	}
+	return nil
+}
+
+func (x *QuotaUseResponse) GetProjects() []*ProjectInfo {
+	if x != nil {
+		return x.Projects
+	}
+	return nil
+}
+
+func (x *QuotaUseResponse) GetAppliedIndex() uint64 {
+	if x != nil {
+		return x.AppliedIndex
+	}
+	return 0
+}
+
+type ListResourcesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Department    string                 `protobuf:"bytes,1,opt,name=department,proto3" json:"department,omitempty"` // empty: every department the caller sees
+	Project       string                 `protobuf:"bytes,2,opt,name=project,proto3" json:"project,omitempty"`
+	Kind          string                 `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	Provider      string                 `protobuf:"bytes,4,opt,name=provider,proto3" json:"provider,omitempty"`
+	OpenOnly      bool                   `protobuf:"varint,5,opt,name=open_only,json=openOnly,proto3" json:"open_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListResourcesRequest) Reset() {
+	*x = ListResourcesRequest{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListResourcesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListResourcesRequest) ProtoMessage() {}
+
+func (x *ListResourcesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListResourcesRequest.ProtoReflect.Descriptor instead.
+func (*ListResourcesRequest) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *ListResourcesRequest) GetDepartment() string {
+	if x != nil {
+		return x.Department
+	}
+	return ""
+}
+
+func (x *ListResourcesRequest) GetProject() string {
+	if x != nil {
+		return x.Project
+	}
+	return ""
+}
+
+func (x *ListResourcesRequest) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ListResourcesRequest) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *ListResourcesRequest) GetOpenOnly() bool {
+	if x != nil {
+		return x.OpenOnly
+	}
+	return false
+}
+
+type ResourceInfo struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	Resource          string                 `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`
+	Department        string                 `protobuf:"bytes,2,opt,name=department,proto3" json:"department,omitempty"`
+	Project           string                 `protobuf:"bytes,3,opt,name=project,proto3" json:"project,omitempty"`
+	Provider          string                 `protobuf:"bytes,4,opt,name=provider,proto3" json:"provider,omitempty"`
+	Item              string                 `protobuf:"bytes,5,opt,name=item,proto3" json:"item,omitempty"`
+	Kind              string                 `protobuf:"bytes,6,opt,name=kind,proto3" json:"kind,omitempty"`
+	Quantity          string                 `protobuf:"bytes,7,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	Opened            string                 `protobuf:"bytes,8,opt,name=opened,proto3" json:"opened,omitempty"`
+	Expires           string                 `protobuf:"bytes,9,opt,name=expires,proto3" json:"expires,omitempty"` // RFC 3339; empty when not time-limited
+	Closed            bool                   `protobuf:"varint,10,opt,name=closed,proto3" json:"closed,omitempty"`
+	ExtensionDeadline string                 `protobuf:"bytes,11,opt,name=extension_deadline,json=extensionDeadline,proto3" json:"extension_deadline,omitempty"` // YYYY-MM-DD: the last day to ask for an extension (15 working days before the expiry); empty when unknown or not time-limited
+	WorkingDaysLeft   int32                  `protobuf:"varint,12,opt,name=working_days_left,json=workingDaysLeft,proto3" json:"working_days_left,omitempty"`    // working days from the ledger's clock to extension_deadline; negative once passed
+	QuotaClass        string                 `protobuf:"bytes,13,opt,name=quota_class,json=quotaClass,proto3" json:"quota_class,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ResourceInfo) Reset() {
+	*x = ResourceInfo{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResourceInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResourceInfo) ProtoMessage() {}
+
+func (x *ResourceInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResourceInfo.ProtoReflect.Descriptor instead.
+func (*ResourceInfo) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *ResourceInfo) GetResource() string {
+	if x != nil {
+		return x.Resource
+	}
+	return ""
+}
+
+func (x *ResourceInfo) GetDepartment() string {
+	if x != nil {
+		return x.Department
+	}
+	return ""
+}
+
+func (x *ResourceInfo) GetProject() string {
+	if x != nil {
+		return x.Project
+	}
+	return ""
+}
+
+func (x *ResourceInfo) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *ResourceInfo) GetItem() string {
+	if x != nil {
+		return x.Item
+	}
+	return ""
+}
+
+func (x *ResourceInfo) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ResourceInfo) GetQuantity() string {
+	if x != nil {
+		return x.Quantity
+	}
+	return ""
+}
+
+func (x *ResourceInfo) GetOpened() string {
+	if x != nil {
+		return x.Opened
+	}
+	return ""
+}
+
+func (x *ResourceInfo) GetExpires() string {
+	if x != nil {
+		return x.Expires
+	}
+	return ""
+}
+
+func (x *ResourceInfo) GetClosed() bool {
+	if x != nil {
+		return x.Closed
+	}
+	return false
+}
+
+func (x *ResourceInfo) GetExtensionDeadline() string {
+	if x != nil {
+		return x.ExtensionDeadline
+	}
+	return ""
+}
+
+func (x *ResourceInfo) GetWorkingDaysLeft() int32 {
+	if x != nil {
+		return x.WorkingDaysLeft
+	}
+	return 0
+}
+
+func (x *ResourceInfo) GetQuotaClass() string {
+	if x != nil {
+		return x.QuotaClass
+	}
+	return ""
+}
+
+type ListResourcesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Resources     []*ResourceInfo        `protobuf:"bytes,1,rep,name=resources,proto3" json:"resources,omitempty"`
+	AsOf          string                 `protobuf:"bytes,2,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"` // the ledger's clock
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListResourcesResponse) Reset() {
+	*x = ListResourcesResponse{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[74]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListResourcesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListResourcesResponse) ProtoMessage() {}
+
+func (x *ListResourcesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[74]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListResourcesResponse.ProtoReflect.Descriptor instead.
+func (*ListResourcesResponse) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{74}
+}
+
+func (x *ListResourcesResponse) GetResources() []*ResourceInfo {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+func (x *ListResourcesResponse) GetAsOf() string {
+	if x != nil {
+		return x.AsOf
+	}
+	return ""
+}
+
+type DirectoryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DirectoryRequest) Reset() {
+	*x = DirectoryRequest{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[75]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DirectoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DirectoryRequest) ProtoMessage() {}
+
+func (x *DirectoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[75]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DirectoryRequest.ProtoReflect.Descriptor instead.
+func (*DirectoryRequest) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{75}
+}
+
+type DirectoryResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Departments   []*Department          `protobuf:"bytes,1,rep,name=departments,proto3" json:"departments,omitempty"`
+	Providers     []*Provider            `protobuf:"bytes,2,rep,name=providers,proto3" json:"providers,omitempty"`
+	Prices        []*CatalogPrice        `protobuf:"bytes,3,rep,name=prices,proto3" json:"prices,omitempty"` // one row per item and price version
+	Evaluations   []*Evaluation          `protobuf:"bytes,4,rep,name=evaluations,proto3" json:"evaluations,omitempty"`
+	Projects      []*ProjectQuota        `protobuf:"bytes,5,rep,name=projects,proto3" json:"projects,omitempty"` // one row per project and class
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DirectoryResponse) Reset() {
+	*x = DirectoryResponse{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[76]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DirectoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DirectoryResponse) ProtoMessage() {}
+
+func (x *DirectoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[76]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DirectoryResponse.ProtoReflect.Descriptor instead.
+func (*DirectoryResponse) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{76}
+}
+
+func (x *DirectoryResponse) GetDepartments() []*Department {
+	if x != nil {
+		return x.Departments
+	}
+	return nil
+}
+
+func (x *DirectoryResponse) GetProviders() []*Provider {
+	if x != nil {
+		return x.Providers
+	}
+	return nil
+}
+
+func (x *DirectoryResponse) GetPrices() []*CatalogPrice {
+	if x != nil {
+		return x.Prices
+	}
+	return nil
+}
+
+func (x *DirectoryResponse) GetEvaluations() []*Evaluation {
+	if x != nil {
+		return x.Evaluations
+	}
+	return nil
+}
+
+func (x *DirectoryResponse) GetProjects() []*ProjectQuota {
+	if x != nil {
+		return x.Projects
+	}
+	return nil
+}
+
 var File_cloudledger_v1_ledger_proto protoreflect.FileDescriptor
 
 const file_cloudledger_v1_ledger_proto_rawDesc = "" +
@@ -5060,10 +5716,15 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"line_items\x18\x01 \x01(\x04R\tlineItems\x12\x1b\n" +
 	"\thead_hash\x18\x02 \x01(\tR\bheadHash\x12#\n" +
 	"\rapplied_index\x18\x03 \x01(\x04R\fappliedIndex\x12\x17\n" +
-	"\anode_id\x18\x04 \x01(\tR\x06nodeId\"G\n" +
+	"\anode_id\x18\x04 \x01(\tR\x06nodeId\"\x95\x01\n" +
 	"\x14ListLineItemsRequest\x12\x19\n" +
 	"\bfrom_seq\x18\x01 \x01(\x04R\afromSeq\x12\x14\n" +
-	"\x05limit\x18\x02 \x01(\rR\x05limit\"\xc3\x02\n" +
+	"\x05limit\x18\x02 \x01(\rR\x05limit\x12\x1e\n" +
+	"\n" +
+	"department\x18\x03 \x01(\tR\n" +
+	"department\x12\x1a\n" +
+	"\bresource\x18\x04 \x01(\tR\bresource\x12\x10\n" +
+	"\x03key\x18\x05 \x01(\tR\x03key\"\xc3\x02\n" +
 	"\bLineItem\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1d\n" +
 	"\n" +
@@ -5078,10 +5739,12 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\acommand\x18\t \x01(\v2\x17.cloudledger.v1.CommandR\acommand\x12\x12\n" +
 	"\x04body\x18\n" +
 	" \x01(\fR\x04body\x121\n" +
-	"\x15recorded_at_unix_nano\x18\v \x01(\x03R\x12recordedAtUnixNano\"b\n" +
+	"\x15recorded_at_unix_nano\x18\v \x01(\x03R\x12recordedAtUnixNano\"\x99\x01\n" +
 	"\x15ListLineItemsResponse\x12.\n" +
 	"\x05items\x18\x01 \x03(\v2\x18.cloudledger.v1.LineItemR\x05items\x12\x19\n" +
-	"\bnext_seq\x18\x02 \x01(\x04R\anextSeq\"T\n" +
+	"\bnext_seq\x18\x02 \x01(\x04R\anextSeq\x12\x1a\n" +
+	"\bexamined\x18\x03 \x01(\x04R\bexamined\x12\x19\n" +
+	"\bhead_seq\x18\x04 \x01(\x04R\aheadSeq\"T\n" +
 	"\x17CalendarDeadlineRequest\x12\x16\n" +
 	"\x06before\x18\x01 \x01(\tR\x06before\x12!\n" +
 	"\fworking_days\x18\x02 \x01(\x05R\vworkingDays\"K\n" +
@@ -5314,7 +5977,63 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\vrecorded_at\x18\v \x01(\tR\n" +
 	"recordedAt\"b\n" +
 	"\x16InvoiceHistoryResponse\x12H\n" +
-	"\x0freconciliations\x18\x01 \x03(\v2\x1e.cloudledger.v1.ReconciliationR\x0freconciliations2\x91\f\n" +
+	"\x0freconciliations\x18\x01 \x03(\v2\x1e.cloudledger.v1.ReconciliationR\x0freconciliations\"1\n" +
+	"\x0fQuotaUseRequest\x12\x1e\n" +
+	"\n" +
+	"department\x18\x01 \x01(\tR\n" +
+	"department\"\xae\x01\n" +
+	"\vProjectInfo\x12\x18\n" +
+	"\aproject\x18\x01 \x01(\tR\aproject\x12\x1e\n" +
+	"\n" +
+	"department\x18\x02 \x01(\tR\n" +
+	"department\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x16\n" +
+	"\x06closed\x18\x04 \x01(\bR\x06closed\x129\n" +
+	"\x06quotas\x18\x05 \x03(\v2!.cloudledger.v1.ProjectQuotaClassR\x06quotas\"J\n" +
+	"\x11ProjectQuotaClass\x12\x1f\n" +
+	"\vquota_class\x18\x01 \x01(\tR\n" +
+	"quotaClass\x12\x14\n" +
+	"\x05quota\x18\x02 \x01(\tR\x05quota\"\xa8\x01\n" +
+	"\x10QuotaUseResponse\x126\n" +
+	"\aclasses\x18\x01 \x03(\v2\x1c.cloudledger.v1.QuotaOverrunR\aclasses\x127\n" +
+	"\bprojects\x18\x02 \x03(\v2\x1b.cloudledger.v1.ProjectInfoR\bprojects\x12#\n" +
+	"\rapplied_index\x18\x03 \x01(\x04R\fappliedIndex\"\x9d\x01\n" +
+	"\x14ListResourcesRequest\x12\x1e\n" +
+	"\n" +
+	"department\x18\x01 \x01(\tR\n" +
+	"department\x12\x18\n" +
+	"\aproject\x18\x02 \x01(\tR\aproject\x12\x12\n" +
+	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x1a\n" +
+	"\bprovider\x18\x04 \x01(\tR\bprovider\x12\x1b\n" +
+	"\topen_only\x18\x05 \x01(\bR\bopenOnly\"\x8a\x03\n" +
+	"\fResourceInfo\x12\x1a\n" +
+	"\bresource\x18\x01 \x01(\tR\bresource\x12\x1e\n" +
+	"\n" +
+	"department\x18\x02 \x01(\tR\n" +
+	"department\x12\x18\n" +
+	"\aproject\x18\x03 \x01(\tR\aproject\x12\x1a\n" +
+	"\bprovider\x18\x04 \x01(\tR\bprovider\x12\x12\n" +
+	"\x04item\x18\x05 \x01(\tR\x04item\x12\x12\n" +
+	"\x04kind\x18\x06 \x01(\tR\x04kind\x12\x1a\n" +
+	"\bquantity\x18\a \x01(\tR\bquantity\x12\x16\n" +
+	"\x06opened\x18\b \x01(\tR\x06opened\x12\x18\n" +
+	"\aexpires\x18\t \x01(\tR\aexpires\x12\x16\n" +
+	"\x06closed\x18\n" +
+	" \x01(\bR\x06closed\x12-\n" +
+	"\x12extension_deadline\x18\v \x01(\tR\x11extensionDeadline\x12*\n" +
+	"\x11working_days_left\x18\f \x01(\x05R\x0fworkingDaysLeft\x12\x1f\n" +
+	"\vquota_class\x18\r \x01(\tR\n" +
+	"quotaClass\"h\n" +
+	"\x15ListResourcesResponse\x12:\n" +
+	"\tresources\x18\x01 \x03(\v2\x1c.cloudledger.v1.ResourceInfoR\tresources\x12\x13\n" +
+	"\x05as_of\x18\x02 \x01(\tR\x04asOf\"\x12\n" +
+	"\x10DirectoryRequest\"\xb7\x02\n" +
+	"\x11DirectoryResponse\x12<\n" +
+	"\vdepartments\x18\x01 \x03(\v2\x1a.cloudledger.v1.DepartmentR\vdepartments\x126\n" +
+	"\tproviders\x18\x02 \x03(\v2\x18.cloudledger.v1.ProviderR\tproviders\x124\n" +
+	"\x06prices\x18\x03 \x03(\v2\x1c.cloudledger.v1.CatalogPriceR\x06prices\x12<\n" +
+	"\vevaluations\x18\x04 \x03(\v2\x1a.cloudledger.v1.EvaluationR\vevaluations\x128\n" +
+	"\bprojects\x18\x05 \x03(\v2\x1c.cloudledger.v1.ProjectQuotaR\bprojects2\x96\x0e\n" +
 	"\rLedgerService\x12I\n" +
 	"\x06Submit\x12\x1d.cloudledger.v1.SubmitRequest\x1a\x1e.cloudledger.v1.SubmitResponse\"\x00\x12c\n" +
 	"\x0eValidateImport\x12%.cloudledger.v1.ValidateImportRequest\x1a&.cloudledger.v1.ValidateImportResponse\"\x00(\x01\x12^\n" +
@@ -5333,7 +6052,10 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\fBudgetExport\x12#.cloudledger.v1.BudgetExportRequest\x1a$.cloudledger.v1.BudgetExportResponse\"\x00\x12R\n" +
 	"\tStatement\x12 .cloudledger.v1.StatementRequest\x1a!.cloudledger.v1.StatementResponse\"\x00\x12g\n" +
 	"\x10InvoiceReconcile\x12'.cloudledger.v1.InvoiceReconcileRequest\x1a(.cloudledger.v1.InvoiceReconcileResponse\"\x00\x12a\n" +
-	"\x0eInvoiceHistory\x12%.cloudledger.v1.InvoiceHistoryRequest\x1a&.cloudledger.v1.InvoiceHistoryResponse\"\x002\x80\x02\n" +
+	"\x0eInvoiceHistory\x12%.cloudledger.v1.InvoiceHistoryRequest\x1a&.cloudledger.v1.InvoiceHistoryResponse\"\x00\x12O\n" +
+	"\bQuotaUse\x12\x1f.cloudledger.v1.QuotaUseRequest\x1a .cloudledger.v1.QuotaUseResponse\"\x00\x12^\n" +
+	"\rListResources\x12$.cloudledger.v1.ListResourcesRequest\x1a%.cloudledger.v1.ListResourcesResponse\"\x00\x12R\n" +
+	"\tDirectory\x12 .cloudledger.v1.DirectoryRequest\x1a!.cloudledger.v1.DirectoryResponse\"\x002\x80\x02\n" +
 	"\x0eClusterService\x12I\n" +
 	"\x06Status\x12\x1d.cloudledger.v1.StatusRequest\x1a\x1e.cloudledger.v1.StatusResponse\"\x00\x12L\n" +
 	"\aAddNode\x12\x1e.cloudledger.v1.AddNodeRequest\x1a\x1f.cloudledger.v1.AddNodeResponse\"\x00\x12U\n" +
@@ -5352,7 +6074,7 @@ func file_cloudledger_v1_ledger_proto_rawDescGZIP() []byte {
 	return file_cloudledger_v1_ledger_proto_rawDescData
 }
 
-var file_cloudledger_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 68)
+var file_cloudledger_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 77)
 var file_cloudledger_v1_ledger_proto_goTypes = []any{
 	(*Command)(nil),                  // 0: cloudledger.v1.Command
 	(*Event)(nil),                    // 1: cloudledger.v1.Event
@@ -5422,6 +6144,15 @@ var file_cloudledger_v1_ledger_proto_goTypes = []any{
 	(*InvoiceHistoryRequest)(nil),    // 65: cloudledger.v1.InvoiceHistoryRequest
 	(*Reconciliation)(nil),           // 66: cloudledger.v1.Reconciliation
 	(*InvoiceHistoryResponse)(nil),   // 67: cloudledger.v1.InvoiceHistoryResponse
+	(*QuotaUseRequest)(nil),          // 68: cloudledger.v1.QuotaUseRequest
+	(*ProjectInfo)(nil),              // 69: cloudledger.v1.ProjectInfo
+	(*ProjectQuotaClass)(nil),        // 70: cloudledger.v1.ProjectQuotaClass
+	(*QuotaUseResponse)(nil),         // 71: cloudledger.v1.QuotaUseResponse
+	(*ListResourcesRequest)(nil),     // 72: cloudledger.v1.ListResourcesRequest
+	(*ResourceInfo)(nil),             // 73: cloudledger.v1.ResourceInfo
+	(*ListResourcesResponse)(nil),    // 74: cloudledger.v1.ListResourcesResponse
+	(*DirectoryRequest)(nil),         // 75: cloudledger.v1.DirectoryRequest
+	(*DirectoryResponse)(nil),        // 76: cloudledger.v1.DirectoryResponse
 }
 var file_cloudledger_v1_ledger_proto_depIdxs = []int32{
 	1,  // 0: cloudledger.v1.Command.event:type_name -> cloudledger.v1.Event
@@ -5457,51 +6188,66 @@ var file_cloudledger_v1_ledger_proto_depIdxs = []int32{
 	63, // 30: cloudledger.v1.InvoiceReconcileResponse.report:type_name -> cloudledger.v1.ReconciliationReport
 	64, // 31: cloudledger.v1.ReconciliationReport.lines:type_name -> cloudledger.v1.ReconciliationLine
 	66, // 32: cloudledger.v1.InvoiceHistoryResponse.reconciliations:type_name -> cloudledger.v1.Reconciliation
-	17, // 33: cloudledger.v1.LedgerService.Submit:input_type -> cloudledger.v1.SubmitRequest
-	21, // 34: cloudledger.v1.LedgerService.ValidateImport:input_type -> cloudledger.v1.ValidateImportRequest
-	23, // 35: cloudledger.v1.LedgerService.QuotaOverruns:input_type -> cloudledger.v1.QuotaOverrunsRequest
-	26, // 36: cloudledger.v1.LedgerService.Verify:input_type -> cloudledger.v1.VerifyRequest
-	28, // 37: cloudledger.v1.LedgerService.ListLineItems:input_type -> cloudledger.v1.ListLineItemsRequest
-	31, // 38: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
-	32, // 39: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
-	35, // 40: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
-	44, // 41: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
-	49, // 42: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
-	8,  // 43: cloudledger.v1.LedgerService.ListApprovals:input_type -> cloudledger.v1.ListApprovalsRequest
-	51, // 44: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
-	53, // 45: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
-	56, // 46: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
-	58, // 47: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
-	61, // 48: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
-	65, // 49: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
-	37, // 50: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
-	40, // 51: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
-	42, // 52: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
-	19, // 53: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
-	22, // 54: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
-	25, // 55: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
-	27, // 56: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
-	30, // 57: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
-	33, // 58: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
-	34, // 59: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
-	36, // 60: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
-	46, // 61: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
-	50, // 62: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
-	10, // 63: cloudledger.v1.LedgerService.ListApprovals:output_type -> cloudledger.v1.ListApprovalsResponse
-	55, // 64: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
-	54, // 65: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
-	57, // 66: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
-	59, // 67: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
-	62, // 68: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
-	67, // 69: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
-	39, // 70: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
-	41, // 71: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
-	43, // 72: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
-	53, // [53:73] is the sub-list for method output_type
-	33, // [33:53] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	70, // 33: cloudledger.v1.ProjectInfo.quotas:type_name -> cloudledger.v1.ProjectQuotaClass
+	24, // 34: cloudledger.v1.QuotaUseResponse.classes:type_name -> cloudledger.v1.QuotaOverrun
+	69, // 35: cloudledger.v1.QuotaUseResponse.projects:type_name -> cloudledger.v1.ProjectInfo
+	73, // 36: cloudledger.v1.ListResourcesResponse.resources:type_name -> cloudledger.v1.ResourceInfo
+	2,  // 37: cloudledger.v1.DirectoryResponse.departments:type_name -> cloudledger.v1.Department
+	3,  // 38: cloudledger.v1.DirectoryResponse.providers:type_name -> cloudledger.v1.Provider
+	5,  // 39: cloudledger.v1.DirectoryResponse.prices:type_name -> cloudledger.v1.CatalogPrice
+	13, // 40: cloudledger.v1.DirectoryResponse.evaluations:type_name -> cloudledger.v1.Evaluation
+	4,  // 41: cloudledger.v1.DirectoryResponse.projects:type_name -> cloudledger.v1.ProjectQuota
+	17, // 42: cloudledger.v1.LedgerService.Submit:input_type -> cloudledger.v1.SubmitRequest
+	21, // 43: cloudledger.v1.LedgerService.ValidateImport:input_type -> cloudledger.v1.ValidateImportRequest
+	23, // 44: cloudledger.v1.LedgerService.QuotaOverruns:input_type -> cloudledger.v1.QuotaOverrunsRequest
+	26, // 45: cloudledger.v1.LedgerService.Verify:input_type -> cloudledger.v1.VerifyRequest
+	28, // 46: cloudledger.v1.LedgerService.ListLineItems:input_type -> cloudledger.v1.ListLineItemsRequest
+	31, // 47: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
+	32, // 48: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
+	35, // 49: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
+	44, // 50: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
+	49, // 51: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
+	8,  // 52: cloudledger.v1.LedgerService.ListApprovals:input_type -> cloudledger.v1.ListApprovalsRequest
+	51, // 53: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
+	53, // 54: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
+	56, // 55: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
+	58, // 56: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
+	61, // 57: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
+	65, // 58: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
+	68, // 59: cloudledger.v1.LedgerService.QuotaUse:input_type -> cloudledger.v1.QuotaUseRequest
+	72, // 60: cloudledger.v1.LedgerService.ListResources:input_type -> cloudledger.v1.ListResourcesRequest
+	75, // 61: cloudledger.v1.LedgerService.Directory:input_type -> cloudledger.v1.DirectoryRequest
+	37, // 62: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
+	40, // 63: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
+	42, // 64: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
+	19, // 65: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
+	22, // 66: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
+	25, // 67: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
+	27, // 68: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
+	30, // 69: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
+	33, // 70: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
+	34, // 71: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
+	36, // 72: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
+	46, // 73: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
+	50, // 74: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
+	10, // 75: cloudledger.v1.LedgerService.ListApprovals:output_type -> cloudledger.v1.ListApprovalsResponse
+	55, // 76: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
+	54, // 77: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
+	57, // 78: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
+	59, // 79: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
+	62, // 80: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
+	67, // 81: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
+	71, // 82: cloudledger.v1.LedgerService.QuotaUse:output_type -> cloudledger.v1.QuotaUseResponse
+	74, // 83: cloudledger.v1.LedgerService.ListResources:output_type -> cloudledger.v1.ListResourcesResponse
+	76, // 84: cloudledger.v1.LedgerService.Directory:output_type -> cloudledger.v1.DirectoryResponse
+	39, // 85: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
+	41, // 86: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
+	43, // 87: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
+	65, // [65:88] is the sub-list for method output_type
+	42, // [42:65] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_cloudledger_v1_ledger_proto_init() }
@@ -5529,7 +6275,7 @@ func file_cloudledger_v1_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cloudledger_v1_ledger_proto_rawDesc), len(file_cloudledger_v1_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   68,
+			NumMessages:   77,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

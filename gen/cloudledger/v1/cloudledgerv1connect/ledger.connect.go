@@ -81,6 +81,13 @@ const (
 	// LedgerServiceInvoiceHistoryProcedure is the fully-qualified name of the LedgerService's
 	// InvoiceHistory RPC.
 	LedgerServiceInvoiceHistoryProcedure = "/cloudledger.v1.LedgerService/InvoiceHistory"
+	// LedgerServiceQuotaUseProcedure is the fully-qualified name of the LedgerService's QuotaUse RPC.
+	LedgerServiceQuotaUseProcedure = "/cloudledger.v1.LedgerService/QuotaUse"
+	// LedgerServiceListResourcesProcedure is the fully-qualified name of the LedgerService's
+	// ListResources RPC.
+	LedgerServiceListResourcesProcedure = "/cloudledger.v1.LedgerService/ListResources"
+	// LedgerServiceDirectoryProcedure is the fully-qualified name of the LedgerService's Directory RPC.
+	LedgerServiceDirectoryProcedure = "/cloudledger.v1.LedgerService/Directory"
 	// ClusterServiceStatusProcedure is the fully-qualified name of the ClusterService's Status RPC.
 	ClusterServiceStatusProcedure = "/cloudledger.v1.ClusterService/Status"
 	// ClusterServiceAddNodeProcedure is the fully-qualified name of the ClusterService's AddNode RPC.
@@ -125,6 +132,15 @@ type LedgerServiceClient interface {
 	InvoiceReconcile(context.Context, *connect.Request[v1.InvoiceReconcileRequest]) (*connect.Response[v1.InvoiceReconcileResponse], error)
 	// InvoiceHistory lists a provider's recorded reconciliations, oldest first.
 	InvoiceHistory(context.Context, *connect.Request[v1.InvoiceHistoryRequest]) (*connect.Response[v1.InvoiceHistoryResponse], error)
+	// QuotaUse is Q and A for every (department, quota class) with a quota or an
+	// allocation, with the projects and their quotas: the quota page of a department.
+	QuotaUse(context.Context, *connect.Request[v1.QuotaUseRequest]) (*connect.Response[v1.QuotaUseResponse], error)
+	// ListResources lists the resources the caller sees, filtered; a time-limited open one
+	// carries its expiry and the last day to ask for an extension (SH 24).
+	ListResources(context.Context, *connect.Request[v1.ListResourcesRequest]) (*connect.Response[v1.ListResourcesResponse], error)
+	// Directory is the master data the caller sees: departments, providers, the catalog
+	// with every price version, evaluation scores.
+	Directory(context.Context, *connect.Request[v1.DirectoryRequest]) (*connect.Response[v1.DirectoryResponse], error)
 }
 
 // NewLedgerServiceClient constructs a client for the cloudledger.v1.LedgerService service. By
@@ -240,6 +256,24 @@ func NewLedgerServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(ledgerServiceMethods.ByName("InvoiceHistory")),
 			connect.WithClientOptions(opts...),
 		),
+		quotaUse: connect.NewClient[v1.QuotaUseRequest, v1.QuotaUseResponse](
+			httpClient,
+			baseURL+LedgerServiceQuotaUseProcedure,
+			connect.WithSchema(ledgerServiceMethods.ByName("QuotaUse")),
+			connect.WithClientOptions(opts...),
+		),
+		listResources: connect.NewClient[v1.ListResourcesRequest, v1.ListResourcesResponse](
+			httpClient,
+			baseURL+LedgerServiceListResourcesProcedure,
+			connect.WithSchema(ledgerServiceMethods.ByName("ListResources")),
+			connect.WithClientOptions(opts...),
+		),
+		directory: connect.NewClient[v1.DirectoryRequest, v1.DirectoryResponse](
+			httpClient,
+			baseURL+LedgerServiceDirectoryProcedure,
+			connect.WithSchema(ledgerServiceMethods.ByName("Directory")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -262,6 +296,9 @@ type ledgerServiceClient struct {
 	statement        *connect.Client[v1.StatementRequest, v1.StatementResponse]
 	invoiceReconcile *connect.Client[v1.InvoiceReconcileRequest, v1.InvoiceReconcileResponse]
 	invoiceHistory   *connect.Client[v1.InvoiceHistoryRequest, v1.InvoiceHistoryResponse]
+	quotaUse         *connect.Client[v1.QuotaUseRequest, v1.QuotaUseResponse]
+	listResources    *connect.Client[v1.ListResourcesRequest, v1.ListResourcesResponse]
+	directory        *connect.Client[v1.DirectoryRequest, v1.DirectoryResponse]
 }
 
 // Submit calls cloudledger.v1.LedgerService.Submit.
@@ -349,6 +386,21 @@ func (c *ledgerServiceClient) InvoiceHistory(ctx context.Context, req *connect.R
 	return c.invoiceHistory.CallUnary(ctx, req)
 }
 
+// QuotaUse calls cloudledger.v1.LedgerService.QuotaUse.
+func (c *ledgerServiceClient) QuotaUse(ctx context.Context, req *connect.Request[v1.QuotaUseRequest]) (*connect.Response[v1.QuotaUseResponse], error) {
+	return c.quotaUse.CallUnary(ctx, req)
+}
+
+// ListResources calls cloudledger.v1.LedgerService.ListResources.
+func (c *ledgerServiceClient) ListResources(ctx context.Context, req *connect.Request[v1.ListResourcesRequest]) (*connect.Response[v1.ListResourcesResponse], error) {
+	return c.listResources.CallUnary(ctx, req)
+}
+
+// Directory calls cloudledger.v1.LedgerService.Directory.
+func (c *ledgerServiceClient) Directory(ctx context.Context, req *connect.Request[v1.DirectoryRequest]) (*connect.Response[v1.DirectoryResponse], error) {
+	return c.directory.CallUnary(ctx, req)
+}
+
 // LedgerServiceHandler is an implementation of the cloudledger.v1.LedgerService service.
 type LedgerServiceHandler interface {
 	// Submit applies one request atomically: every command applies, or none does.
@@ -384,6 +436,15 @@ type LedgerServiceHandler interface {
 	InvoiceReconcile(context.Context, *connect.Request[v1.InvoiceReconcileRequest]) (*connect.Response[v1.InvoiceReconcileResponse], error)
 	// InvoiceHistory lists a provider's recorded reconciliations, oldest first.
 	InvoiceHistory(context.Context, *connect.Request[v1.InvoiceHistoryRequest]) (*connect.Response[v1.InvoiceHistoryResponse], error)
+	// QuotaUse is Q and A for every (department, quota class) with a quota or an
+	// allocation, with the projects and their quotas: the quota page of a department.
+	QuotaUse(context.Context, *connect.Request[v1.QuotaUseRequest]) (*connect.Response[v1.QuotaUseResponse], error)
+	// ListResources lists the resources the caller sees, filtered; a time-limited open one
+	// carries its expiry and the last day to ask for an extension (SH 24).
+	ListResources(context.Context, *connect.Request[v1.ListResourcesRequest]) (*connect.Response[v1.ListResourcesResponse], error)
+	// Directory is the master data the caller sees: departments, providers, the catalog
+	// with every price version, evaluation scores.
+	Directory(context.Context, *connect.Request[v1.DirectoryRequest]) (*connect.Response[v1.DirectoryResponse], error)
 }
 
 // NewLedgerServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -495,6 +556,24 @@ func NewLedgerServiceHandler(svc LedgerServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(ledgerServiceMethods.ByName("InvoiceHistory")),
 		connect.WithHandlerOptions(opts...),
 	)
+	ledgerServiceQuotaUseHandler := connect.NewUnaryHandler(
+		LedgerServiceQuotaUseProcedure,
+		svc.QuotaUse,
+		connect.WithSchema(ledgerServiceMethods.ByName("QuotaUse")),
+		connect.WithHandlerOptions(opts...),
+	)
+	ledgerServiceListResourcesHandler := connect.NewUnaryHandler(
+		LedgerServiceListResourcesProcedure,
+		svc.ListResources,
+		connect.WithSchema(ledgerServiceMethods.ByName("ListResources")),
+		connect.WithHandlerOptions(opts...),
+	)
+	ledgerServiceDirectoryHandler := connect.NewUnaryHandler(
+		LedgerServiceDirectoryProcedure,
+		svc.Directory,
+		connect.WithSchema(ledgerServiceMethods.ByName("Directory")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/cloudledger.v1.LedgerService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case LedgerServiceSubmitProcedure:
@@ -531,6 +610,12 @@ func NewLedgerServiceHandler(svc LedgerServiceHandler, opts ...connect.HandlerOp
 			ledgerServiceInvoiceReconcileHandler.ServeHTTP(w, r)
 		case LedgerServiceInvoiceHistoryProcedure:
 			ledgerServiceInvoiceHistoryHandler.ServeHTTP(w, r)
+		case LedgerServiceQuotaUseProcedure:
+			ledgerServiceQuotaUseHandler.ServeHTTP(w, r)
+		case LedgerServiceListResourcesProcedure:
+			ledgerServiceListResourcesHandler.ServeHTTP(w, r)
+		case LedgerServiceDirectoryProcedure:
+			ledgerServiceDirectoryHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -606,6 +691,18 @@ func (UnimplementedLedgerServiceHandler) InvoiceReconcile(context.Context, *conn
 
 func (UnimplementedLedgerServiceHandler) InvoiceHistory(context.Context, *connect.Request[v1.InvoiceHistoryRequest]) (*connect.Response[v1.InvoiceHistoryResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.LedgerService.InvoiceHistory is not implemented"))
+}
+
+func (UnimplementedLedgerServiceHandler) QuotaUse(context.Context, *connect.Request[v1.QuotaUseRequest]) (*connect.Response[v1.QuotaUseResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.LedgerService.QuotaUse is not implemented"))
+}
+
+func (UnimplementedLedgerServiceHandler) ListResources(context.Context, *connect.Request[v1.ListResourcesRequest]) (*connect.Response[v1.ListResourcesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.LedgerService.ListResources is not implemented"))
+}
+
+func (UnimplementedLedgerServiceHandler) Directory(context.Context, *connect.Request[v1.DirectoryRequest]) (*connect.Response[v1.DirectoryResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.LedgerService.Directory is not implemented"))
 }
 
 // ClusterServiceClient is a client for the cloudledger.v1.ClusterService service.
