@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -13,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cloudledger/cloudledger/console"
 	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
 	"github.com/cloudledger/cloudledger/gen/openapi"
 	"github.com/cloudledger/cloudledger/internal/pki"
@@ -284,7 +287,26 @@ func (s *Server) routes() http.Handler {
 		leaderID, _, _ := s.node.Leader()
 		fmt.Fprintf(w, "ok node=%s leader=%s applied=%d\n", s.cfg.NodeID, leaderID, s.node.AppliedIndex())
 	})
-	return s.withLimits(withStrictJSON(s.withForwarding(mux)))
+	api := s.withLimits(withStrictJSON(s.withForwarding(mux)))
+	// The web console at "/" calls this same handler in process, as the signed-in account.
+	con, err := console.New(console.Config{API: api, Secure: s.apiTLS != nil, CSRFKey: s.consoleCSRFKey, Log: s.log})
+	if err != nil {
+		panic(fmt.Sprintf("console templates: %v", err)) // embedded: a build defect, not a runtime condition
+	}
+	mux.Handle("/", con)
+	return api
+}
+
+// consoleCSRFKey is the console forms' CSRF key: derived from the cluster's session key, so
+// every node accepts a form another node served.
+func (s *Server) consoleCSRFKey() []byte {
+	key := s.ledger.SessionKey()
+	if key == nil {
+		return nil
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("cloudledger console csrf key"))
+	return m.Sum(nil)
 }
 
 // DebugHandler serves Go's /debug/pprof and /debug/vars (http.DefaultServeMux) to the

@@ -255,7 +255,7 @@ func rowCells(cells []string, numericFrom, moneyFrom, moneyStyle int) []any {
 		if numericFrom < 0 || i < numericFrom || v == "" {
 			continue
 		}
-		if f, ok := exactFloat(v); ok {
+		if f, ok := ExcelNumber(v); ok {
 			style := 0
 			if i >= moneyFrom {
 				style = moneyStyle
@@ -269,9 +269,9 @@ func rowCells(cells []string, numericFrom, moneyFrom, moneyStyle int) []any {
 // excelDigits is the number of significant digits Excel (and excelize) keeps of a number.
 const excelDigits = 15
 
-// exactFloat is the float64 of a plain decimal text ("-1234.50") when that float prints
+// ExcelNumber is the float64 of a plain decimal text ("-1234.50") when that float prints
 // back, shortest and cut to Excel's digits, as the same number; ok is false otherwise.
-func exactFloat(text string) (float64, bool) {
+func ExcelNumber(text string) (float64, bool) {
 	first, last, n := -1, -1, 0 // positions of the first and last non-zero digit
 	for i := 0; i < len(text); i++ {
 		switch c := text[i]; {

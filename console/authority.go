@@ -1,0 +1,525 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cloudledger/cloudledger/errcode"
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+	"github.com/cloudledger/cloudledger/interchange"
+)
+
+// The authority's pages (主管部门): file import (upload, whole-file validation listing
+// every bad row, apply with progress), periods and settlement, catalog and scores.
+
+// Import limits.
+const (
+	importChunkRows = 1_000   // commands per ValidateImport message and per Submit request
+	importChunkSize = 8 << 20 // encoded bytes per message or request
+	MaxImportJobs   = 16      // imports kept per node (the oldest finished one goes first)
+	importJobTTL    = 2 * time.Hour
+	maxShownErrors  = 1_000
+)
+
+func (c *Console) authorityImport(rq *request) (*Page, error) {
+	kinds := []Option{}
+	for _, k := range interchange.Kinds() {
+		kinds = append(kinds, Option{string(k), string(k)})
+	}
+	form := &Form{Action: "/authority", Multipart: true, Submit: rq.t("上传并校验", "Upload and validate"), Fields: []Field{
+		{Name: "kind", Label: rq.t("文件类型", "Kind"), Type: "select", Value: orDefault(rq.r.FormValue("kind"), "events"), Options: kinds},
+		{Name: "file", Label: rq.t("文件（CSV、XLSX 或 JSON lines）", "File (CSV, XLSX or JSON lines)"), Type: "file", Required: true}}}
+	page := flash(rq, &Page{Title: rq.t("导入", "Import"), Sections: []*Section{{Form: form,
+		Note: rq.t("先校验整个文件：有任何错误行则全部列出且不写入；无误后点“写入台账”，按每批 1,000 行写入并显示进度。重复导入同一文件不会重复记账。",
+			"The whole file is validated first: every bad row is listed and nothing is written. A good file is then applied in batches of 1,000 rows with progress. Importing a file again never duplicates anything.")}}})
+	if rq.r.Method != "POST" {
+		return c.withOverview(rq, page)
+	}
+	kind, err := interchange.ParseKind(rq.r.FormValue("kind"))
+	if err != nil {
+		page.Error, page.Status = err.Error(), 400
+		return page, nil
+	}
+	file, hdr, err := rq.r.FormFile("file")
+	if err != nil {
+		page.Error, page.Status = rq.t("请选择文件", "Choose a file"), 400
+		return page, nil
+	}
+	defer file.Close()
+	body, err := io.ReadAll(io.LimitReader(file, c.cfg.MaxUploadBytes+1))
+	if err != nil || int64(len(body)) > c.cfg.MaxUploadBytes {
+		page.Error, page.Status = fmt.Sprintf(rq.t("文件超过 %d MiB", "The file is larger than %d MiB"), c.cfg.MaxUploadBytes>>20), 413
+		return page, nil
+	}
+	job := &importJob{owner: rq.me.Account, kind: kind, name: filepath.Base(hdr.Filename), body: body, created: time.Now()}
+	bad, local, rows, err := c.validateImport(rq.ctx(), job)
+	if err != nil {
+		return nil, err
+	}
+	job.rows = rows
+	if len(bad) > 0 {
+		t := &Table{ID: "import-errors", Columns: []Column{{rq.t("文件", "File"), Text}, {rq.t("行", "Line"), Number},
+			{rq.t("字段", "Field"), Mono}, {rq.t("错误码", "Code"), Mono}, {rq.t("说明", "Message"), Text}}}
+		for i, e := range bad {
+			if i == maxShownErrors {
+				break
+			}
+			t.add("violation", C(e.File), C(strconv.Itoa(e.Line)), C(e.Field), C(string(e.Code)), C(errMessage(e)))
+		}
+		page.Error = fmt.Sprintf(rq.t("%s：%d 行中有 %d 行有错误，整个文件未写入", "%s: %d of %d rows are bad; nothing was written"), job.name, len(bad), rows+local)
+		if rq.lang == "en" {
+			page.Error = fmt.Sprintf("%s: %d bad rows of %d; nothing was written", job.name, len(bad), rows+local)
+		}
+		page.Status = 422
+		page.Sections = append(page.Sections, &Section{ID: "bad-rows", Title: rq.t("错误行", "Bad rows"), Table: t})
+		return page, nil
+	}
+	id := c.imports.add(job)
+	return &Page{Redirect: "/authority/import/" + id}, nil
+}
+
+// withOverview adds what the ledger holds to the authority's home page.
+func (c *Console) withOverview(rq *request, p *Page) (*Page, error) {
+	v, err := c.ledger.Verify(rq.ctx(), connect.NewRequest(&v1.VerifyRequest{}))
+	if err != nil {
+		return nil, err
+	}
+	dir, err := c.ledger.Directory(rq.ctx(), connect.NewRequest(&v1.DirectoryRequest{}))
+	if err != nil {
+		return nil, err
+	}
+	items := map[string]bool{}
+	for _, pr := range dir.Msg.GetPrices() {
+		items[pr.GetItem()] = true
+	}
+	projects := map[string]bool{}
+	for _, pr := range dir.Msg.GetProjects() {
+		projects[pr.GetProject()] = true
+	}
+	n := func(i int) string { return formatNumber(strconv.Itoa(i)) }
+	p.Sections = append(p.Sections, &Section{Title: rq.t("台账概况", "The ledger"), Facts: []Fact{
+		{Label: rq.t("台账记录", "Line items"), Value: formatNumber(strconv.FormatUint(v.Msg.GetLineItems(), 10))},
+		{Label: rq.t("使用单位", "Departments"), Value: n(len(dir.Msg.GetDepartments()))},
+		{Label: rq.t("项目", "Projects"), Value: n(len(projects))},
+		{Label: rq.t("服务商", "Providers"), Value: n(len(dir.Msg.GetProviders())), Href: "/authority/catalog"},
+		{Label: rq.t("目录项", "Catalog items"), Value: n(len(items)), Href: "/authority/catalog"},
+		{Label: rq.t("链头哈希", "Head hash"), Value: v.Msg.GetHeadHash(), Mono: true}}})
+	return p, nil
+}
+
+func errMessage(e *interchange.RowError) string {
+	if zh := e.Code.Zh(); zh != "" {
+		return zh + " — " + e.Message
+	}
+	return e.Message
+}
+
+// decoder opens the job's file.
+func (j *importJob) decoder() (*interchange.Decoder, error) {
+	format, err := interchange.FormatFor(j.name)
+	if err != nil {
+		return nil, &interchange.RowError{File: j.name, Line: 1, Code: errcode.Malformed, Message: err.Error()}
+	}
+	sum := sha256.Sum256(j.body)
+	return interchange.NewDecoder(j.kind, j.name, bytes.NewReader(j.body), format, hex.EncodeToString(sum[:])[:16])
+}
+
+// validateImport checks every row, locally and by the ledger against its state (a dry
+// run that writes nothing): the bad rows, how many of them failed to decode, and the
+// number of rows sent to the ledger.
+func (c *Console) validateImport(ctx context.Context, j *importJob) (bad []*interchange.RowError, local, rows int, err error) {
+	dec, err := j.decoder()
+	if err != nil {
+		var re *interchange.RowError
+		if errors.As(err, &re) {
+			return []*interchange.RowError{re}, 1, 0, nil
+		}
+		return nil, 0, 0, err
+	}
+	stream := c.ledger.ValidateImport(ctx)
+	chunk, size := []*v1.Command{}, 0
+	send := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		err := stream.Send(&v1.ValidateImportRequest{Commands: chunk})
+		chunk, size = nil, 0
+		return err
+	}
+	for {
+		row, rerr, ok := dec.Next()
+		if !ok {
+			break
+		}
+		if rerr != nil {
+			local++
+			bad = append(bad, rerr)
+			continue
+		}
+		rows++
+		chunk = append(chunk, row.Command)
+		size += proto.Size(row.Command)
+		if len(chunk) >= importChunkRows || size >= importChunkSize {
+			if err := send(); err != nil {
+				break // the answer says why
+			}
+		}
+	}
+	_ = send()
+	res, err := stream.CloseAndReceive()
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	for _, d := range res.Msg.GetErrors() {
+		bad = append(bad, &interchange.RowError{File: j.name, Line: int(d.GetLine()), Field: d.GetField(), Code: errcode.Code(d.GetCode()), Message: d.GetMessage()})
+	}
+	return bad, local, rows, nil
+}
+
+// importJob is a validated file being applied in the background.
+type importJob struct {
+	owner   string
+	kind    interchange.Kind
+	name    string
+	body    []byte
+	rows    int
+	created time.Time
+
+	mu                      sync.Mutex
+	started, finished       bool
+	done, written, repeated int
+	err                     error
+}
+
+type importJobs struct {
+	mu   sync.Mutex
+	jobs map[string]*importJob
+}
+
+func newImportJobs() *importJobs { return &importJobs{jobs: map[string]*importJob{}} }
+
+func (js *importJobs) add(j *importJob) string {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	for id, old := range js.jobs { // drop the expired, then the oldest finished one if full
+		if time.Since(old.created) > importJobTTL {
+			delete(js.jobs, id)
+		}
+	}
+	for len(js.jobs) >= MaxImportJobs {
+		oldest := ""
+		for id, old := range js.jobs {
+			if oldest == "" || old.created.Before(js.jobs[oldest].created) {
+				oldest = id
+			}
+		}
+		delete(js.jobs, oldest)
+	}
+	id := newKey()
+	js.jobs[id] = j
+	return id
+}
+
+func (js *importJobs) get(id, owner string) (*importJob, bool) {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	j, ok := js.jobs[id]
+	if !ok || j.owner != owner {
+		return nil, false // another account's import is not found, as if it did not exist
+	}
+	return j, true
+}
+
+func (c *Console) authorityImportJob(rq *request) (*Page, error) {
+	j, ok := c.imports.get(rq.r.PathValue("job"), rq.me.Account)
+	if !ok {
+		return &Page{Title: rq.t("导入", "Import"), Status: 404, Error: rq.t("没有这个导入（已过期或不是本账号的）", "No such import (expired, or not this account's)")}, nil
+	}
+	if rq.r.Method == "POST" {
+		j.mu.Lock()
+		start := !j.started
+		j.started = true
+		j.mu.Unlock()
+		if start {
+			// The apply outlives this request; it speaks for the same session and address.
+			cl := &caller{session: rq.caller.session, addr: rq.caller.addr}
+			go c.applyImport(withCaller(context.Background(), cl), cl, j)
+		}
+		return &Page{Redirect: rq.r.URL.Path}, nil
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	p := &Page{Title: rq.t("导入", "Import") + " · " + j.name}
+	facts := []Fact{{Label: rq.t("文件", "File"), Value: j.name}, {Label: rq.t("类型", "Kind"), Value: string(j.kind)},
+		{Label: rq.t("行数", "Rows"), Value: formatNumber(strconv.Itoa(j.rows))}}
+	sec := &Section{ID: "import", Facts: facts}
+	p.Sections = []*Section{sec}
+	switch {
+	case !j.started:
+		sec.Note = rq.t("整个文件校验通过，尚未写入。", "The whole file validated; nothing is written yet.")
+		sec.Form = &Form{Action: rq.r.URL.Path, Submit: rq.t("写入台账", "Apply to the ledger")}
+	case !j.finished:
+		p.Refresh = 1
+		sec.Progress = &Progress{Done: j.done, Total: j.rows, Label: fmt.Sprintf(rq.t("已写入 %s / %s 行", "%s of %s rows applied"), formatNumber(strconv.Itoa(j.done)), formatNumber(strconv.Itoa(j.rows)))}
+	default:
+		sec.Progress = &Progress{Done: j.done, Total: max(j.rows, 1), Label: fmt.Sprintf(rq.t("已写入 %s / %s 行", "%s of %s rows applied"), formatNumber(strconv.Itoa(j.done)), formatNumber(strconv.Itoa(j.rows)))}
+		if j.rows == 0 {
+			sec.Progress.Done = 1
+		}
+		sec.Facts = append(sec.Facts, Fact{Label: rq.t("新记账", "New line items"), Value: formatNumber(strconv.Itoa(j.written))},
+			Fact{Label: rq.t("重复（已在台账）", "Already on the ledger"), Value: formatNumber(strconv.Itoa(j.repeated))})
+		if j.err != nil {
+			_, msg := apiError(j.err)
+			p.Error = fmt.Sprintf(rq.t("导入在第 %d 行后停止：%s（重新导入同一文件是安全的，已写入的行会跳过）", "The import stopped after %d rows: %s (importing the file again is safe: applied rows are skipped)"), j.done, msg)
+		} else {
+			p.Flash = rq.t("导入完成", "The import is done")
+		}
+	}
+	return p, nil
+}
+
+// applyImport submits the file in atomic batches; a batch whose outcome is unknown is
+// sent again with the same keys (the ledger keeps one line item per key).
+func (c *Console) applyImport(ctx context.Context, cl *caller, j *importJob) {
+	fail := func(err error) {
+		j.mu.Lock()
+		j.err, j.finished = err, true
+		j.mu.Unlock()
+	}
+	dec, err := j.decoder()
+	if err != nil {
+		fail(err)
+		return
+	}
+	batch, size := []*v1.Command{}, 0
+	submit := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		var res *connect.Response[v1.SubmitResponse]
+		var err error
+		for attempt := 0; attempt < 20; attempt++ {
+			cctx, cancel := context.WithTimeout(ctx, pageTimeout)
+			res, err = c.ledger.Submit(cctx, connect.NewRequest(&v1.SubmitRequest{Commands: batch}))
+			cancel()
+			if err == nil || !retryable(err) {
+				break
+			}
+			time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
+		}
+		if err != nil {
+			return err
+		}
+		cl.mu.Lock()
+		if cl.renewed != "" {
+			cl.session = cl.renewed // keep the session alive through a long import
+		}
+		cl.mu.Unlock()
+		j.mu.Lock()
+		for _, r := range res.Msg.GetResults() {
+			if r.GetDuplicate() || r.GetUnchanged() {
+				j.repeated++
+			} else {
+				j.written++
+			}
+		}
+		j.done += len(batch)
+		j.mu.Unlock()
+		batch, size = nil, 0
+		return nil
+	}
+	for {
+		row, rerr, ok := dec.Next()
+		if !ok {
+			break
+		}
+		if rerr != nil {
+			fail(rerr)
+			return
+		}
+		batch = append(batch, row.Command)
+		size += proto.Size(row.Command)
+		if len(batch) >= importChunkRows || size >= importChunkSize {
+			if err := submit(); err != nil {
+				fail(err)
+				return
+			}
+		}
+	}
+	if err := submit(); err != nil {
+		fail(err)
+		return
+	}
+	j.mu.Lock()
+	j.finished = true
+	j.mu.Unlock()
+}
+
+func retryable(err error) bool {
+	switch connect.CodeOf(err) {
+	case connect.CodeUnavailable, connect.CodeDeadlineExceeded, connect.CodeAborted:
+		return true
+	}
+	return false
+}
+
+func (c *Console) authorityPeriods(rq *request) (*Page, error) {
+	now := time.Now().In(shanghai)
+	if rq.r.Method == "POST" {
+		f := rq.r.PostFormValue
+		switch f("op") {
+		case "close":
+			cmd := &v1.Command{Key: "console/close/" + f("month"), Body: &v1.Command_PeriodClose{PeriodClose: &v1.PeriodClose{Month: f("month")}}}
+			if _, err := c.ledger.Submit(rq.ctx(), connect.NewRequest(&v1.SubmitRequest{Commands: []*v1.Command{cmd}})); err != nil {
+				return nil, err
+			}
+			return &Page{Redirect: "/authority/periods?flash=closed"}, nil
+		case "run", "audit", "submit":
+			y, _ := strconv.Atoi(f("year"))
+			if _, err := c.ledger.Settle(rq.ctx(), connect.NewRequest(&v1.SettleRequest{Year: int32(y), Action: f("op")})); err != nil {
+				return nil, err
+			}
+			return &Page{Redirect: fmt.Sprintf("/authority/periods?year=%d&flash=settled", y)}, nil
+		}
+		return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("unknown action %q", f("op")))
+	}
+	year, _ := strconv.Atoi(rq.r.URL.Query().Get("year"))
+	if year == 0 {
+		year = now.Year()
+		if now.Month() >= time.September {
+			year++ // the window of the year ending next August is the one being filled
+		}
+	}
+	st, err := c.ledger.SettleStatus(rq.ctx(), connect.NewRequest(&v1.SettleStatusRequest{Year: int32(year)}))
+	if err != nil {
+		return nil, err
+	}
+	s := st.Msg
+	// Per month of the window: open or closed (from the blockers), not one line per charge.
+	open := map[string]bool{}
+	var provisional []*v1.SettlementBlocker
+	for _, b := range s.GetBlockers() {
+		switch b.GetCode() {
+		case "open_month":
+			for _, m := range monthsIn(b.GetMessage()) {
+				open[m] = true
+			}
+		default:
+			provisional = append(provisional, b)
+		}
+	}
+	months := &Table{ID: fmt.Sprintf("months-%d", year), Columns: []Column{{rq.t("月份", "Month"), Date}, {rq.t("状态", "State"), Text}, {rq.t("操作", "Action"), Text}}}
+	from, _ := time.Parse("2006-01-02", s.GetWindowFrom())
+	to, _ := time.Parse("2006-01-02", s.GetWindowTo())
+	for m := from; !m.After(to); m = m.AddDate(0, 1, 0) {
+		key := m.Format("2006-01")
+		if open[key] {
+			months.add("over", C(key), C(rq.t("未关闭", "open")), Cell{Form: &Form{Action: "/authority/periods", Inline: true, Submit: rq.t("关闭账期", "Close"),
+				Confirm: rq.t("关闭后该月不再接受新记录，确定？", "A closed month takes no more history. Close it?"),
+				Fields: []Field{{Name: "op", Type: "hidden", Value: "close"}, {Name: "month", Type: "hidden", Value: key}}}})
+		} else {
+			months.add("approved", C(key), C(rq.t("已关闭", "closed")), C(""))
+		}
+	}
+	blockers := &Table{ID: fmt.Sprintf("unscored-%d", year), Columns: []Column{{rq.t("服务商", "Provider"), Mono}, {rq.t("未评分日期", "Days without a score"), Text}, {rq.t("说明", "Message"), Text}}}
+	ch, err := c.ledger.Charges(rq.ctx(), connect.NewRequest(&v1.ChargesRequest{From: s.GetWindowFrom(), To: s.GetWindowTo()}))
+	if err == nil {
+		for _, u := range ch.Msg.GetUnscored() {
+			ranges := ""
+			for i, d := range u.GetDays() {
+				if i > 0 {
+					ranges += "；"
+				}
+				ranges += formatDate(rq.lang, d.GetFrom()) + " – " + formatDate(rq.lang, d.GetTo())
+			}
+			msg := ""
+			for _, b := range provisional {
+				if b.GetProvider() == u.GetProvider() {
+					msg = b.GetMessage()
+				}
+			}
+			blockers.add("violation", C(u.GetProvider()), C(ranges), C(msg))
+		}
+	}
+	actions := []*Section{}
+	for _, a := range []struct{ op, zh, en string }{{"run", "生成草稿", "Run (draft)"}, {"audit", "审核", "Audit"}, {"submit", "报送财政", "Submit to finance"}} {
+		actions = append(actions, &Section{Class: "inline-action", Form: &Form{Action: "/authority/periods", Inline: true, Submit: rq.t(a.zh, a.en),
+			Fields: []Field{{Name: "op", Type: "hidden", Value: a.op}, {Name: "year", Type: "hidden", Value: strconv.Itoa(year)}}}})
+	}
+	yearOpts := []Option{}
+	for y := now.Year() + 1; y >= now.Year()-2; y-- {
+		yearOpts = append(yearOpts, Option{strconv.Itoa(y), strconv.Itoa(y)})
+	}
+	summary := &Section{Title: fmt.Sprintf(rq.t("%d 结算年度", "Settlement year %d"), year),
+		Form: &Form{Method: "get", Action: "/authority/periods", Submit: rq.t("查看", "Show"), Fields: []Field{{Name: "year", Label: rq.t("年度", "Year"), Type: "select", Value: strconv.Itoa(year), Options: yearOpts}}},
+		Facts: []Fact{{Label: rq.t("状态", "State"), Value: stateText(rq, s.GetState())},
+			{Label: rq.t("窗口", "Window"), Value: formatDate(rq.lang, s.GetWindowFrom()) + " – " + formatDate(rq.lang, s.GetWindowTo())},
+			{Label: rq.t("截止日", "Deadline"), Value: formatDate(rq.lang, s.GetDeadline())},
+			{Label: rq.t("剩余天数 / 工作日", "Days / working days left"), Value: fmt.Sprintf("%d / %d", s.GetDaysLeft(), s.GetWorkingDaysLeft())},
+			{Label: rq.t("未关闭月份", "Open months"), Value: strconv.Itoa(len(open)), Class: warnIf(len(open) > 0)},
+			{Label: rq.t("缺评分的服务商", "Providers with unscored days"), Value: strconv.Itoa(len(blockers.Rows)), Class: warnIf(len(blockers.Rows) > 0)}}}
+	if s.GetWarning() != "" {
+		summary.Note = s.GetWarning()
+	}
+	p := flash(rq, &Page{Title: rq.t("账期与结算", "Periods and settlement"), Sections: append([]*Section{summary}, actions...)})
+	p.Sections = append(p.Sections, &Section{Title: rq.t("审核阻碍：缺评分", "Blocking the audit: unscored days"), Table: blockers},
+		&Section{Title: rq.t("窗口内各月", "Months of the window"), Table: months})
+	return p, nil
+}
+
+// monthsIn finds the YYYY-MM months named in a blocker's message.
+func monthsIn(s string) []string {
+	var out []string
+	for i := 0; i+7 <= len(s); i++ {
+		m := s[i : i+7]
+		if _, err := time.Parse("2006-01", m); err == nil && (i+7 == len(s) || s[i+7] < '0' || s[i+7] > '9') && (i == 0 || s[i-1] < '0' || s[i-1] > '9') {
+			out = append(out, m)
+			i += 6
+		}
+	}
+	return out
+}
+
+func (c *Console) authorityCatalog(rq *request) (*Page, error) {
+	res, err := c.ledger.Directory(rq.ctx(), connect.NewRequest(&v1.DirectoryRequest{}))
+	if err != nil {
+		return nil, err
+	}
+	prices := &Table{ID: "catalog", Columns: []Column{{rq.t("目录项", "Item"), Mono}, {rq.t("名称", "Name"), Text}, {rq.t("类别", "Category"), Text},
+		{rq.t("计量单位", "Unit"), Text}, {rq.t("计费方式", "Billing"), Text}, {rq.t("配额类别", "Quota class"), Mono},
+		{rq.t("单价（元）", "Price (CNY)"), Money}, {rq.t("服务商", "Provider"), Mono}, {rq.t("生效日", "Effective from"), Date}}}
+	for _, p := range res.Msg.GetPrices() {
+		prov := p.GetProvider()
+		if prov == "" {
+			prov = rq.t("（默认）", "(default)")
+		}
+		prices.add("", C(p.GetItem()), C(p.GetName()), C(p.GetCategory()), C(p.GetUnit()), C(p.GetBilling()), C(p.GetQuotaClass()),
+			C(p.GetPrice()), C(prov), C(p.GetEffectiveFrom()))
+	}
+	scores := &Table{ID: "evaluations", Columns: []Column{{rq.t("服务商", "Provider"), Mono}, {rq.t("起", "From"), Date}, {rq.t("止", "To"), Date}, {rq.t("评分", "Score"), Number}}}
+	for _, e := range res.Msg.GetEvaluations() {
+		scores.add("", C(e.GetProvider()), C(e.GetFrom()), C(e.GetTo()), C(e.GetScore()))
+	}
+	provs := &Table{ID: "providers", Columns: []Column{{rq.t("服务商", "Provider"), Mono}, {rq.t("名称", "Name"), Text}, {rq.t("合同起", "Contract from"), Date}, {rq.t("合同止", "Contract to"), Date}}}
+	for _, v := range res.Msg.GetProviders() {
+		provs.add("", Link(v.GetProvider(), "/p/"+url.PathEscape(v.GetProvider())), C(v.GetName()), C(v.GetContractStart()), C(v.GetContractEnd()))
+	}
+	return &Page{Title: rq.t("目录与评分", "Catalog and scores"), Sections: []*Section{
+		{Title: rq.t("服务目录价格", "Catalog prices"), Note: rq.t("修改价格或评分：导入 catalog 或 evaluations 文件。", "To change prices or scores, import a catalog or evaluations file."), Table: prices},
+		{Title: rq.t("服务商评分", "Evaluation scores"), Table: scores},
+		{Title: rq.t("服务商", "Providers"), Table: provs},
+	}}, nil
+}

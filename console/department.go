@@ -1,0 +1,338 @@
+package console
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sort"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/shopspring/decimal"
+
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+)
+
+// The department's pages (使用单位): projects and quota, resources, charges, statements.
+// The supervisor, the authority and the auditor reach them too (the overrun report's
+// drill-down); the API refuses a department another department's pages (403).
+
+func statusText(rq *request, s string) string {
+	switch s {
+	case "within":
+		return rq.t("未超配额", "within")
+	case "over":
+		return rq.t("超配额（≤120%）", "over (≤120 %)")
+	case "approved":
+		return rq.t("已审批", "approved")
+	case "violation":
+		return rq.t("违规超配", "violation")
+	}
+	return s
+}
+
+func (c *Console) departmentHome(rq *request) (*Page, error) {
+	dept := rq.r.PathValue("dept")
+	res, err := c.ledger.QuotaUse(rq.ctx(), connect.NewRequest(&v1.QuotaUseRequest{Department: dept}))
+	if err != nil {
+		return nil, err
+	}
+	name := dept
+	classes := &Table{ID: "quota-" + dept, Columns: []Column{
+		{rq.t("配额类别", "Quota class"), Mono}, {rq.t("配额 Q", "Quota Q"), Number}, {rq.t("已分配 A", "Allocated A"), Number},
+		{rq.t("A/Q", "A/Q"), Number}, {rq.t("状态", "Status"), Text}, {rq.t("审批上限", "Approved ceiling"), Number}, {rq.t("审批文号", "Approval"), Text}}}
+	var bars []ratioBar
+	for _, q := range res.Msg.GetClasses() {
+		if q.GetDepartmentName() != "" {
+			name = q.GetDepartmentName()
+		}
+		ratio := ""
+		if q.GetRatio() != "" {
+			r, _ := decimal.NewFromString(q.GetRatio())
+			ratio = r.Shift(2).StringFixed(1) + "%"
+			bars = append(bars, ratioBar{Label: q.GetQuotaClass(), Ratio: r, Text: ratio + "  (" + formatNumber(q.GetAllocated()) + " / " + formatNumber(q.GetQuota()) + ")", Class: q.GetStatus()})
+		} else {
+			bars = append(bars, ratioBar{Label: q.GetQuotaClass(), Ratio: decimal.NewFromFloat(1.5), Text: rq.t("无配额", "no quota"), Class: "violation"})
+		}
+		classes.add(q.GetStatus(), C(q.GetQuotaClass()), C(q.GetQuota()), C(q.GetAllocated()), C(ratio),
+			Cell{Text: statusText(rq, q.GetStatus()), Class: "status"}, C(q.GetCeiling()), C(q.GetApprovalRef()))
+	}
+	projects := &Table{ID: "projects-" + dept, Columns: []Column{
+		{rq.t("项目", "Project"), Mono}, {rq.t("名称", "Name"), Text}, {rq.t("单位", "Department"), Mono},
+		{rq.t("配额类别", "Quota class"), Mono}, {rq.t("配额", "Quota"), Number}, {rq.t("状态", "State"), Text}}}
+	for _, p := range res.Msg.GetProjects() {
+		state := rq.t("在用", "active")
+		if p.GetClosed() {
+			state = rq.t("已关闭", "closed")
+		}
+		for _, q := range p.GetQuotas() {
+			projects.add("", Link(p.GetProject(), "/d/"+url.PathEscape(p.GetDepartment())+"/resources?project="+url.QueryEscape(p.GetProject())),
+				C(p.GetName()), C(p.GetDepartment()), C(q.GetQuotaClass()), C(q.GetQuota()), C(state))
+		}
+	}
+	return &Page{Title: name + " · " + rq.t("项目与配额", "Projects and quota"), Sections: []*Section{
+		{Title: rq.t("各配额类别的使用（A/Q）", "Use of each quota class (A/Q)"),
+			Note:  rq.t("虚线为 100% 与 120%：超过 120% 需经济信息化主管部门审批（SH 20）。", "Dashed lines at 100 % and 120 %: above 120 % needs the supervisor's approval (SH 20)."),
+			Chart: ratioBars(rq.t("配额使用", "Quota use"), bars), Table: classes},
+		{Title: rq.t("项目", "Projects"), Table: projects},
+	}}, nil
+}
+
+func kindText(rq *request, k string) string {
+	m := map[string][2]string{"standard": {"正式", "standard"}, "test": {"测试", "test"}, "dev": {"开发", "dev"},
+		"temporary": {"临时", "temporary"}, "emergency": {"应急", "emergency"}}
+	if v, ok := m[k]; ok {
+		return rq.t(v[0], v[1])
+	}
+	return k
+}
+
+func (c *Console) departmentResources(rq *request) (*Page, error) {
+	dept := rq.r.PathValue("dept")
+	q := rq.r.URL.Query()
+	req := &v1.ListResourcesRequest{Department: dept, Project: q.Get("project"), Kind: q.Get("kind"), Provider: q.Get("provider"), OpenOnly: q.Get("open") == "1"}
+	res, err := c.ledger.ListResources(rq.ctx(), connect.NewRequest(req))
+	if err != nil {
+		return nil, err
+	}
+	all, err := c.ledger.ListResources(rq.ctx(), connect.NewRequest(&v1.ListResourcesRequest{Department: dept}))
+	if err != nil {
+		return nil, err
+	}
+	projects, providers := map[string]bool{}, map[string]bool{}
+	for _, r := range all.Msg.GetResources() {
+		projects[r.GetProject()], providers[r.GetProvider()] = true, true
+	}
+	opts := func(set map[string]bool) []Option {
+		out := []Option{{"", rq.t("全部", "all")}}
+		for _, k := range sortedKeys(set) {
+			out = append(out, Option{k, k})
+		}
+		return out
+	}
+	kinds := []Option{{"", rq.t("全部", "all")}}
+	for _, k := range []string{"standard", "test", "dev", "temporary", "emergency"} {
+		kinds = append(kinds, Option{k, kindText(rq, k)})
+	}
+	filter := &Form{Method: "get", Action: rq.r.URL.Path, Submit: rq.t("筛选", "Filter"), Fields: []Field{
+		{Name: "project", Label: rq.t("项目", "Project"), Type: "select", Value: req.Project, Options: opts(projects)},
+		{Name: "kind", Label: rq.t("类型", "Kind"), Type: "select", Value: req.Kind, Options: kinds},
+		{Name: "provider", Label: rq.t("服务商", "Provider"), Type: "select", Value: req.Provider, Options: opts(providers)},
+		{Name: "open", Label: rq.t("状态", "State"), Type: "select", Value: q.Get("open"), Options: []Option{{"", rq.t("全部", "all")}, {"1", rq.t("仅在用", "open only")}}},
+	}}
+	t := &Table{ID: "resources-" + dept, Columns: []Column{
+		{rq.t("资源", "Resource"), Mono}, {rq.t("项目", "Project"), Mono}, {rq.t("服务商", "Provider"), Mono}, {rq.t("目录项", "Item"), Mono},
+		{rq.t("类型", "Kind"), Text}, {rq.t("数量", "Quantity"), Number}, {rq.t("开通时间", "Opened"), Date}, {rq.t("到期", "Expires"), Date},
+		{rq.t("延期申请截止", "Extension deadline"), Date}, {rq.t("剩余工作日", "Working days left"), Number}, {rq.t("状态", "State"), Text}}}
+	for _, r := range res.Msg.GetResources() {
+		state, class := rq.t("在用", "open"), ""
+		if r.GetClosed() {
+			state = rq.t("已回收/到期", "closed")
+		}
+		left := ""
+		if r.GetExtensionDeadline() != "" {
+			left = fmt.Sprint(r.GetWorkingDaysLeft())
+			if r.GetWorkingDaysLeft() <= 5 {
+				class = "over"
+			}
+		}
+		t.add(class, C(r.GetResource()), C(r.GetProject()), C(r.GetProvider()), C(r.GetItem()), C(kindText(rq, r.GetKind())),
+			C(r.GetQuantity()), C(r.GetOpened()), C(r.GetExpires()), C(r.GetExtensionDeadline()), C(left), C(state))
+	}
+	return &Page{Title: dept + " · " + rq.t("云资源", "Resources"), Sections: []*Section{
+		{Form: filter, Note: rq.t("限时资源（测试、开发、临时、应急）须在到期前 15 个工作日内申请延期（SH 24）。", "A time-limited resource's extension must be asked at least 15 working days before its expiry (SH 24).")},
+		{Table: t},
+	}}, nil
+}
+
+// monthRange is the 12 months ending with this one (Asia/Shanghai), or ?from=&to=.
+func monthRange(rq *request) (from, to string) {
+	q := rq.r.URL.Query()
+	if f, t := q.Get("from"), q.Get("to"); f != "" && t != "" {
+		return f, t
+	}
+	now := time.Now().In(shanghai)
+	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, shanghai)
+	return first.AddDate(0, -11, 0).Format("2006-01-02"), first.AddDate(0, 1, -1).Format("2006-01-02")
+}
+
+func rangeForm(rq *request, from, to string) *Form {
+	return &Form{Method: "get", Action: rq.r.URL.Path, Submit: rq.t("查询", "Show"), Fields: []Field{
+		{Name: "from", Label: rq.t("起始日", "From"), Type: "date", Value: from},
+		{Name: "to", Label: rq.t("截止日", "To"), Type: "date", Value: to}}}
+}
+
+// byMonth sums charge lines per month: the chart's bars and a table.
+func byMonth(rq *request, id string, lines []*v1.ChargeLine) ([]Bar, *Table) {
+	base, amt := map[string]decimal.Decimal{}, map[string]decimal.Decimal{}
+	for _, l := range lines {
+		b, _ := decimal.NewFromString(l.GetBaseAmount())
+		a, _ := decimal.NewFromString(l.GetAmount())
+		base[l.GetMonth()] = base[l.GetMonth()].Add(b)
+		amt[l.GetMonth()] = amt[l.GetMonth()].Add(a)
+	}
+	t := &Table{ID: id, Columns: []Column{{rq.t("月份", "Month"), Date}, {rq.t("基础费用（元）", "Base amount (CNY)"), Money}, {rq.t("应付费用（元）", "Amount (CNY)"), Money}}}
+	var bars []Bar
+	tb, ta := decimal.Zero, decimal.Zero
+	for _, m := range sortedKeys(amt) {
+		t.add("", C(m), C(base[m].StringFixed(2)), C(amt[m].StringFixed(2)))
+		bars = append(bars, Bar{Label: m[2:], Value: amt[m]})
+		tb, ta = tb.Add(base[m]), ta.Add(amt[m])
+	}
+	t.Foot = &Row{Cells: []Cell{C(rq.t("合计", "Total")), C(tb.StringFixed(2)), C(ta.StringFixed(2))}}
+	return bars, t
+}
+
+func (c *Console) departmentCharges(rq *request) (*Page, error) {
+	dept := rq.r.PathValue("dept")
+	from, to := monthRange(rq)
+	res, err := c.ledger.Charges(rq.ctx(), connect.NewRequest(&v1.ChargesRequest{From: from, To: to, Department: dept}))
+	if err != nil {
+		return nil, err
+	}
+	bars, months := byMonth(rq, "charges-by-month-"+dept, res.Msg.GetLines())
+	return &Page{Title: dept + " · " + rq.t("费用", "Charges"), Sections: []*Section{
+		{Form: rangeForm(rq, from, to), Facts: chargeFacts(rq, res.Msg)},
+		{Title: rq.t("按月费用", "Charges by month"), Chart: columnChart(rq.t("按月费用（元）", "Charges by month (CNY)"), bars), Table: months},
+		{Title: rq.t("费用明细", "Charge lines"), Table: chargeLines(rq, "charges-"+dept, res.Msg.GetLines())},
+	}}, nil
+}
+
+func chargeFacts(rq *request, m *v1.ChargesResponse) []Fact {
+	f := []Fact{{Label: rq.t("应付合计（元）", "Total (CNY)"), Value: formatMoney(m.GetTotalAmount())},
+		{Label: rq.t("基础费用合计（元）", "Base total (CNY)"), Value: formatMoney(m.GetTotalBaseAmount())},
+		{Label: rq.t("Raft 索引", "Raft index"), Value: fmt.Sprint(m.GetAppliedIndex())}}
+	if n := m.GetProvisionalLines(); n > 0 {
+		f = append(f, Fact{Label: rq.t("暂估行（缺评分）", "Provisional lines (unscored)"), Value: fmt.Sprint(n), Class: "warn"})
+	}
+	return f
+}
+
+func chargeLines(rq *request, id string, lines []*v1.ChargeLine) *Table {
+	t := &Table{ID: id, Columns: []Column{{rq.t("月份", "Month"), Date}, {rq.t("单位", "Department"), Mono}, {rq.t("项目", "Project"), Mono},
+		{rq.t("服务商", "Provider"), Mono}, {rq.t("目录项", "Item"), Mono}, {rq.t("数量", "Quantity"), Number}, {rq.t("单位", "Unit"), Text},
+		{rq.t("基础费用", "Base"), Money}, {rq.t("系数", "Multiplier"), Number}, {rq.t("应付费用", "Amount"), Money}}}
+	for _, l := range lines {
+		class := ""
+		if l.GetProvisionalDays() > 0 {
+			class = "over"
+		}
+		t.add(class, C(l.GetMonth()), C(l.GetDepartment()), C(l.GetProject()), C(l.GetProvider()), C(l.GetItem()),
+			C(l.GetQuantity()), C(l.GetUnit()), C(l.GetBaseAmount()), C(l.GetMultiplier()), C(l.GetAmount()))
+	}
+	return t
+}
+
+// statementJSON is the JSON of a statement as the API renders it (settlement.Statement).
+type statementJSON struct {
+	Month      string `json:"month"`
+	Department string `json:"department"`
+	Provider   string `json:"provider"`
+	RaftIndex  uint64 `json:"raft_index"`
+	Resources  []struct {
+		Resource   string          `json:"resource"`
+		Department string          `json:"department"`
+		Project    string          `json:"project"`
+		Provider   string          `json:"provider"`
+		Item       string          `json:"item"`
+		Kind       string          `json:"kind"`
+		Unit       string          `json:"unit"`
+		Quantity   decimal.Decimal `json:"quantity"`
+		BaseAmount decimal.Decimal `json:"base_amount"`
+		Amount     decimal.Decimal `json:"amount"`
+	} `json:"resources"`
+	Subtotals []struct {
+		Group      string          `json:"group"`
+		BaseAmount decimal.Decimal `json:"base_amount"`
+		Amount     decimal.Decimal `json:"amount"`
+	} `json:"subtotals"`
+	Total struct {
+		BaseAmount string `json:"base_amount"`
+		Amount     string `json:"amount"`
+		Lines      int    `json:"lines"`
+	} `json:"total"`
+}
+
+func (c *Console) departmentStatement(rq *request) (*Page, error) {
+	return c.statement(rq, rq.r.PathValue("dept"), "")
+}
+
+// statement is the monthly statement of a department or a provider: a printable page
+// for the seal, the API's own XLSX and CSV.
+func (c *Console) statement(rq *request, dept, prov string) (*Page, error) {
+	month := rq.r.URL.Query().Get("month")
+	months := recentMonths(15)
+	if month == "" {
+		month = months[1] // last month: this one is still running
+	}
+	if f := rq.r.URL.Query().Get("official"); f == "xlsx" || f == "csv" {
+		res, err := c.ledger.Statement(rq.ctx(), connect.NewRequest(&v1.StatementRequest{Month: month, Department: dept, Provider: prov, Format: f}))
+		if err != nil {
+			return nil, err
+		}
+		ct := xlsxType
+		if f == "csv" {
+			ct = "text/csv; charset=utf-8"
+		}
+		return &Page{Download: &Download{Name: fmt.Sprintf("statement-%s%s-%s.%s", dept, prov, month, f), ContentType: ct, Body: res.Msg.GetContent()}}, nil
+	}
+	res, err := c.ledger.Statement(rq.ctx(), connect.NewRequest(&v1.StatementRequest{Month: month, Department: dept, Provider: prov, Format: "json"}))
+	if err != nil {
+		return nil, err
+	}
+	var st statementJSON
+	if err := json.Unmarshal(res.Msg.GetContent(), &st); err != nil {
+		return nil, fmt.Errorf("statement: %w", err)
+	}
+	who := dept + prov
+	opts := make([]Option, len(months))
+	for i, m := range months {
+		opts[i] = Option{m, formatDate(rq.lang, m)}
+	}
+	pick := &Form{Method: "get", Action: rq.r.URL.Path, Submit: rq.t("查看", "Show"), Fields: []Field{
+		{Name: "month", Label: rq.t("月份", "Month"), Type: "select", Value: month, Options: opts}}}
+	t := &Table{ID: "statement-" + who + "-" + month, Columns: []Column{{rq.t("资源", "Resource"), Mono}, {rq.t("单位", "Department"), Mono},
+		{rq.t("项目", "Project"), Mono}, {rq.t("服务商", "Provider"), Mono}, {rq.t("目录项", "Item"), Mono}, {rq.t("类型", "Kind"), Text},
+		{rq.t("计量单位", "Unit"), Text}, {rq.t("数量", "Quantity"), Number}, {rq.t("基础费用（元）", "Base (CNY)"), Money}, {rq.t("应付费用（元）", "Amount (CNY)"), Money}}}
+	for _, r := range st.Resources {
+		t.add("", C(r.Resource), C(r.Department), C(r.Project), C(r.Provider), C(r.Item), C(kindText(rq, r.Kind)), C(r.Unit),
+			C(r.Quantity.String()), C(r.BaseAmount.StringFixed(2)), C(r.Amount.StringFixed(2)))
+	}
+	t.Foot = &Row{Cells: []Cell{C(rq.t("合计", "Total")), C(""), C(""), C(""), C(""), C(""), C(""), C(""), C(st.Total.BaseAmount), C(st.Total.Amount)}}
+	sub := &Table{ID: "subtotals-" + who + "-" + month, Columns: []Column{{rq.t("分组", "Group"), Mono}, {rq.t("基础费用（元）", "Base (CNY)"), Money}, {rq.t("应付费用（元）", "Amount (CNY)"), Money}}}
+	for _, s := range st.Subtotals {
+		sub.add("", C(s.Group), C(s.BaseAmount.StringFixed(2)), C(s.Amount.StringFixed(2)))
+	}
+	official := rq.r.URL.Path + "?month=" + url.QueryEscape(month) + "&official="
+	return &Page{Title: rq.t("月度对账单", "Monthly statement") + " · " + who + " · " + formatDate(rq.lang, month), Printable: true, Sections: []*Section{
+		{Class: "noprint", Form: pick},
+		{Facts: []Fact{{Label: rq.t("对象", "For"), Value: who}, {Label: rq.t("月份", "Month"), Value: formatDate(rq.lang, month)},
+			{Label: rq.t("应付合计（元）", "Total (CNY)"), Value: formatMoney(st.Total.Amount)},
+			{Label: rq.t("费用行数", "Charge lines"), Value: fmt.Sprint(st.Total.Lines)},
+			{Label: rq.t("Raft 索引", "Raft index"), Value: fmt.Sprint(st.RaftIndex)},
+			{Label: rq.t("正式对账单", "Official statement"), Value: "XLSX", Href: official + "xlsx"},
+			{Label: rq.t("正式对账单", "Official statement"), Value: "CSV", Href: official + "csv"}}},
+		{Title: rq.t("资源明细", "Resources"), Table: t},
+		{Title: rq.t("小计", "Subtotals"), Table: sub, Stamp: true},
+	}}, nil
+}
+
+// recentMonths is this month and the n-1 before it, newest first (YYYY-MM).
+func recentMonths(n int) []string {
+	now := time.Now().In(shanghai)
+	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, shanghai)
+	out := make([]string, n)
+	for i := range out {
+		out[i] = first.AddDate(0, -i, 0).Format("2006-01")
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,156 @@
+package console
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/shopspring/decimal"
+
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+)
+
+// The finance bureau's page (财政局): settlement years with their state and deadline,
+// audited totals by department (budget-funded and self-funded apart), the budget export,
+// fees by month.
+
+func stateText(rq *request, s string) string {
+	m := map[string][2]string{"": {"未开始", "not started"}, "draft": {"草稿", "draft"}, "audited": {"已审核", "audited"},
+		"submitted": {"已报送", "submitted"}, "paid": {"已支付", "paid"}}
+	if v, ok := m[s]; ok {
+		return rq.t(v[0], v[1])
+	}
+	return s
+}
+
+// budgetJSON is the part of the budget export's JSON the page shows (settlement.Budget).
+type budgetJSON struct {
+	RaftIndex   uint64 `json:"raft_index"`
+	HeadHash    string `json:"head_hash"`
+	AuditedBy   string `json:"audited_by"`
+	Departments []struct {
+		Department     string          `json:"department"`
+		DepartmentName string          `json:"department_name"`
+		Funding        string          `json:"funding"`
+		BaseAmount     decimal.Decimal `json:"base_amount"`
+		Amount         decimal.Decimal `json:"amount"`
+		Estimate       decimal.Decimal `json:"next_year_estimate"`
+	} `json:"departments"`
+}
+
+func (c *Console) financeHome(rq *request) (*Page, error) {
+	now := time.Now().In(shanghai)
+	year, _ := strconv.Atoi(rq.r.URL.Query().Get("year"))
+	years := &Table{ID: "settlement-years", Columns: []Column{{rq.t("结算年度", "Settlement year"), Text}, {rq.t("状态", "State"), Text},
+		{rq.t("结算窗口起", "Window from"), Date}, {rq.t("结算窗口止", "Window to"), Date}, {rq.t("截止日", "Deadline"), Date},
+		{rq.t("剩余天数", "Days left"), Number}, {rq.t("剩余工作日", "Working days left"), Number}, {rq.t("审核总额（元）", "Audited total (CNY)"), Money}}}
+	var chosen *v1.SettleStatusResponse
+	for y := now.Year() + 1; y >= now.Year()-1; y-- {
+		res, err := c.ledger.SettleStatus(rq.ctx(), connect.NewRequest(&v1.SettleStatusRequest{Year: int32(y)}))
+		if err != nil {
+			return nil, err
+		}
+		s := res.Msg
+		class := ""
+		if s.GetState() == "" && s.GetDaysLeft() < 60 {
+			class = "over"
+		}
+		years.add(class, Link(fmt.Sprint(y), fmt.Sprintf("/finance?year=%d", y)), C(stateText(rq, s.GetState())), C(s.GetWindowFrom()), C(s.GetWindowTo()),
+			C(s.GetDeadline()), C(fmt.Sprint(s.GetDaysLeft())), C(workingDays(s)), C(s.GetTotalAmount()))
+		if (year == 0 && chosen == nil && s.GetState() != "") || int(s.GetYear()) == year {
+			chosen = s
+		}
+	}
+	p := &Page{Title: rq.t("年度结算", "Settlement years"), Sections: []*Section{
+		{Note: rq.t("结算须在每年 9 月 30 日前完成（SH 27）；剩余工作日按官方节假日安排计算。", "Settlement is due by 30 September (SH 27); working days follow the official holiday schedule."), Table: years}}}
+	if chosen == nil {
+		return p, nil
+	}
+	y := chosen.GetYear()
+	if f := rq.r.URL.Query().Get("budget"); f == "xlsx" || f == "csv" {
+		res, err := c.ledger.BudgetExport(rq.ctx(), connect.NewRequest(&v1.BudgetExportRequest{Year: y, Format: f}))
+		if err != nil {
+			return nil, err
+		}
+		ct := xlsxType
+		if f == "csv" {
+			ct = "text/csv; charset=utf-8"
+		}
+		return &Page{Download: &Download{Name: fmt.Sprintf("budget-%d.%s", y, f), ContentType: ct, Body: res.Msg.GetContent()}}, nil
+	}
+	sec := &Section{Title: fmt.Sprintf(rq.t("%d 年度", "Settlement year %d"), y)}
+	p.Sections = append(p.Sections, sec)
+	if chosen.GetState() == "" || chosen.GetState() == "draft" {
+		sec.Note = rq.t("本年度尚未审核：审核后可下载预算汇总。", "This year is not audited yet: the budget export follows the audit.")
+	} else {
+		res, err := c.ledger.BudgetExport(rq.ctx(), connect.NewRequest(&v1.BudgetExportRequest{Year: y, Format: "json"}))
+		if err != nil {
+			return nil, err
+		}
+		var b budgetJSON
+		if err := json.Unmarshal(res.Msg.GetContent(), &b); err != nil {
+			return nil, fmt.Errorf("budget export: %w", err)
+		}
+		total := decimal.Zero
+		bud, self := deptTotals(rq, "budget-funded", y), deptTotals(rq, "self-funded", y)
+		for _, d := range b.Departments {
+			t := bud
+			if d.Funding == "self" {
+				t = self
+			}
+			t.add("", C(d.Department), C(d.DepartmentName), C(d.BaseAmount.StringFixed(2)), C(d.Amount.StringFixed(2)), C(d.Estimate.StringFixed(2)))
+			total = total.Add(d.Amount)
+		}
+		foot(bud)
+		foot(self)
+		sec.Facts = []Fact{{Label: rq.t("审核总额（元）", "Audited total (CNY)"), Value: formatMoney(total.StringFixed(2))},
+			{Label: rq.t("状态", "State"), Value: stateText(rq, chosen.GetState())},
+			{Label: rq.t("Raft 索引", "Raft index"), Value: fmt.Sprint(res.Msg.GetAppliedIndex())},
+			{Label: rq.t("链头哈希", "Head hash"), Value: res.Msg.GetHeadHash(), Mono: true},
+			{Label: rq.t("审核人", "Audited by"), Value: b.AuditedBy},
+			{Label: rq.t("预算汇总", "Budget export"), Value: "XLSX", Href: fmt.Sprintf("/finance?year=%d&budget=xlsx", y)},
+			{Label: rq.t("预算汇总", "Budget export"), Value: "CSV", Href: fmt.Sprintf("/finance?year=%d&budget=csv", y)}}
+		p.Sections = append(p.Sections, &Section{Title: rq.t("财政预算单位", "Budget-funded departments"), Table: bud},
+			&Section{Title: rq.t("非财政预算单位（自行支付）", "Self-funded departments (pay their providers)"), Table: self})
+	}
+	ch, err := c.ledger.Charges(rq.ctx(), connect.NewRequest(&v1.ChargesRequest{From: chosen.GetWindowFrom(), To: chosen.GetWindowTo()}))
+	if err != nil {
+		return nil, err
+	}
+	bars, months := byMonth(rq, fmt.Sprintf("fees-by-month-%d", y), ch.Msg.GetLines())
+	p.Sections = append(p.Sections, &Section{Title: rq.t("按月费用", "Fees by month"),
+		Chart: columnChart(rq.t("按月费用（元）", "Fees by month (CNY)"), bars), Table: months})
+	return p, nil
+}
+
+func deptTotals(rq *request, id string, year int32) *Table {
+	return &Table{ID: fmt.Sprintf("%s-%d", id, year), Columns: []Column{{rq.t("使用单位", "Department"), Mono}, {rq.t("名称", "Name"), Text},
+		{rq.t("基础费用（元）", "Base (CNY)"), Money}, {rq.t("审核费用（元）", "Audited fee (CNY)"), Money}, {rq.t("下年度预估（元）", "Next year's estimate (CNY)"), Money}}}
+}
+
+// foot adds the totals row of the money columns (2, 3, 4).
+func foot(t *Table) {
+	sums := make([]decimal.Decimal, len(t.Columns))
+	for _, r := range t.Rows {
+		for i := 2; i < len(r.Cells); i++ {
+			d, _ := decimal.NewFromString(r.Cells[i].Text)
+			sums[i] = sums[i].Add(d)
+		}
+	}
+	cells := []Cell{C("合计 Total"), C("")}
+	for i := 2; i < len(t.Columns); i++ {
+		cells = append(cells, C(sums[i].StringFixed(2)))
+	}
+	t.Foot = &Row{Cells: cells}
+}
+
+// workingDays is a year's working days left, "—" while the calendar of a day before its
+// deadline is not loaded (the status's warning says which).
+func workingDays(s *v1.SettleStatusResponse) string {
+	if s.GetWorkingDaysLeft() < 0 && s.GetDaysLeft() > 0 {
+		return "—"
+	}
+	return fmt.Sprint(s.GetWorkingDaysLeft())
+}

@@ -1,0 +1,142 @@
+package console
+
+import (
+	"fmt"
+	"html/template"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+var shanghai = func() *time.Location {
+	l, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		return time.FixedZone("CST", 8*3600)
+	}
+	return l
+}()
+
+var funcs = template.FuncMap{
+	"t": func(lang, zh, en string) string {
+		if lang == "en" {
+			return en
+		}
+		return zh
+	},
+	"cell":    formatCell,
+	"numeric": func(k Kind) bool { return k == Money || k == Number },
+	"money":   func(s string) string { return formatMoney(s) },
+	"add":     func(a, b int) int { return a + b },
+	"roleName": roleName,
+	"formArgs": func(p *Page, f *Form) formArgs { return formArgs{p, f} },
+	"tableArgs": func(p *Page, t *Table) tableArgs { return tableArgs{p, t} },
+	"downloadURL": func(p *Page, table, format string) string {
+		q, _ := url.ParseQuery(p.Query)
+		q.Set("download", format)
+		q.Set("table", table)
+		return p.Path + "?" + q.Encode()
+	},
+}
+
+type formArgs struct {
+	Page *Page
+	Form *Form
+}
+
+type tableArgs struct {
+	Page  *Page
+	Table *Table
+}
+
+// roleName is a role in the words of GLOSSARY.md.
+func roleName(lang, role string) string {
+	zh := map[string]string{"authority": "主管部门", "supervisor": "经济信息化主管部门", "finance": "财政局",
+		"provider": "云服务商", "department": "使用单位", "auditor": "审计管理员", "security": "安全管理员"}
+	if lang == "en" || zh[role] == "" {
+		return role
+	}
+	return zh[role]
+}
+
+// formatCell is a cell's text as the page shows it.
+func formatCell(k Kind, lang, v string) string {
+	switch k {
+	case Money:
+		return formatMoney(v)
+	case Number:
+		return formatNumber(v)
+	case Date:
+		return formatDate(lang, v)
+	}
+	return v
+}
+
+// formatMoney is an amount with thousands separators and two decimals: 1,234,567.80.
+func formatMoney(s string) string {
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return s
+	}
+	return group(d.StringFixedBank(2))
+}
+
+// formatNumber is a quantity with thousands separators and its own decimals.
+func formatNumber(s string) string {
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return s
+	}
+	return group(d.String())
+}
+
+// group puts thousands separators into a plain decimal text.
+func group(s string) string {
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	intPart, frac, hasFrac := strings.Cut(s, ".")
+	var b strings.Builder
+	for i, r := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	out := b.String()
+	if hasFrac {
+		out += "." + frac
+	}
+	if neg {
+		out = "-" + out
+	}
+	return out
+}
+
+// formatDate shows YYYY-MM-DD, an RFC 3339 time or YYYY-MM as 2026年3月1日 (Chinese) or
+// 1 Mar 2026; anything else as it is.
+func formatDate(lang, s string) string {
+	if s == "" {
+		return ""
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		t = t.In(shanghai)
+		if lang == "en" {
+			return t.Format("2 Jan 2006 15:04")
+		}
+		return fmt.Sprintf("%d年%d月%d日 %s", t.Year(), int(t.Month()), t.Day(), t.Format("15:04"))
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		if lang == "en" {
+			return t.Format("2 Jan 2006")
+		}
+		return fmt.Sprintf("%d年%d月%d日", t.Year(), int(t.Month()), t.Day())
+	}
+	if t, err := time.Parse("2006-01", s); err == nil {
+		if lang == "en" {
+			return t.Format("Jan 2006")
+		}
+		return fmt.Sprintf("%d年%d月", t.Year(), int(t.Month()))
+	}
+	return s
+}

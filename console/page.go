@@ -1,0 +1,191 @@
+package console
+
+import (
+	"errors"
+	"html/template"
+	"net/http"
+	"strings"
+
+	"connectrpc.com/connect"
+
+	"github.com/cloudledger/cloudledger/errcode"
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+)
+
+// Page is what a page handler returns; the console fills in the rest (who, language, the
+// form token, the menu) and renders it with the page template, or downloads one of its
+// tables, or redirects.
+type Page struct {
+	Title    string
+	Template string // "" is "page": the sections one under another
+	Sections []*Section
+	// Redirect answers a form with a redirect (post, redirect, get).
+	Redirect string
+	// Download answers with a file the API rendered (a statement, the budget export).
+	Download *Download
+	Refresh  int // seconds: a page of progress reloads itself
+	// SignedOut clears the session cookie (sign-out).
+	SignedOut bool
+	Printable bool
+
+	// Filled in by the console.
+	Me        *Me
+	Lang      string
+	CSRF      string
+	Nav       []NavLink
+	Path      string
+	Query     string
+	Status    int
+	Error     string
+	ErrorCode string
+	Flash     string
+}
+
+// Section is one block of a page.
+type Section struct {
+	ID       string
+	Title    string
+	Note     string
+	Facts    []Fact
+	Chart    template.HTML // SVG from chart.go: built from escaped text only
+	Table    *Table
+	Form     *Form
+	Progress *Progress
+	Stamp    bool // the statement's box for the seal (盖章)
+	Class    string
+}
+
+// Fact is a labelled value.
+type Fact struct {
+	Label, Value string
+	Mono         bool
+	Class        string
+	Href         string
+}
+
+// Progress is a bar of work done.
+type Progress struct {
+	Done, Total int
+	Label       string
+}
+
+// Percent is the share done, 0–100.
+func (p *Progress) Percent() int {
+	if p.Total <= 0 {
+		return 0
+	}
+	return p.Done * 100 / p.Total
+}
+
+// Form is a form of fields.
+type Form struct {
+	Action    string
+	Submit    string
+	Fields    []Field
+	Multipart bool
+	Inline    bool
+	Method    string // "" is post
+	Class     string // of the submit button
+	Confirm   string
+}
+
+// Field is one input.
+type Field struct {
+	Name, Label, Type, Value, Placeholder string
+	Options                               []Option
+	Required                              bool
+}
+
+// Option is a choice of a select.
+type Option struct {
+	Value, Label string
+}
+
+// Download is a file to send.
+type Download struct {
+	Name, ContentType string
+	Body              []byte
+}
+
+// NavLink is an entry of the menu.
+type NavLink struct {
+	Href, Label string
+	Active      bool
+}
+
+func (p *Page) fill(rq *request) {
+	p.Lang, p.Me, p.Path = rq.lang, rq.me, rq.r.URL.Path
+	p.Query = rq.r.URL.RawQuery
+	p.CSRF = rq.csrf
+	if p.Me != nil {
+		p.Nav = nav(rq)
+		for i := range p.Nav {
+			h := p.Nav[i].Href
+			p.Nav[i].Active = p.Path == h || (strings.Count(h, "/") > 1 && strings.HasPrefix(p.Path, h+"/"))
+		}
+	}
+}
+
+// nav is the menu of a role.
+func nav(rq *request) []NavLink {
+	me := rq.me
+	l := func(href, zh, en string) NavLink { return NavLink{Href: href, Label: rq.t(zh, en)} }
+	switch me.Role {
+	case "department":
+		d := "/d/" + me.Department
+		return []NavLink{l(d, "项目与配额", "Projects & quota"), l(d+"/resources", "云资源", "Resources"),
+			l(d+"/charges", "费用", "Charges"), l(d+"/statement", "月度对账单", "Statements")}
+	case "provider":
+		p := "/p/" + me.Provider
+		return []NavLink{l(p, "费用", "Charges"), l(p+"/statement", "对账单", "Statements"),
+			l(p+"/invoice", "发票核对", "Invoice check"), l(p+"/invoices", "核对记录", "History")}
+	case "supervisor":
+		return []NavLink{l("/supervisor", "超配额报告", "Overrun report"), l("/supervisor/approvals", "审批", "Approvals")}
+	case "finance":
+		return []NavLink{l("/finance", "年度结算", "Settlement years")}
+	case "authority":
+		return []NavLink{l("/authority", "导入", "Import"), l("/authority/periods", "账期与结算", "Periods & settlement"),
+			l("/authority/catalog", "目录与评分", "Catalog & scores"), l("/supervisor", "超配额报告", "Overrun report")}
+	case "auditor":
+		return []NavLink{l("/auditor", "校验", "Verify"), l("/auditor/line-items", "台账明细", "Line items"), l("/access", "访问记录", "Access trail")}
+	case "security":
+		return []NavLink{l("/access", "访问记录", "Access trail")}
+	}
+	return nil
+}
+
+// apiError is an API error's code and the message to show: the code's Chinese meaning,
+// then the ledger's own message.
+func apiError(err error) (code, msg string) {
+	var ce *connect.Error
+	if !asConnect(err, &ce) {
+		return "", err.Error()
+	}
+	for _, d := range ce.Details() {
+		if v, derr := d.Value(); derr == nil {
+			if ed, ok := v.(*v1.ErrorDetail); ok {
+				code, msg = ed.GetCode(), ed.GetMessage()
+				if f := ed.GetField(); f != "" {
+					msg = f + ": " + msg
+				}
+			}
+		}
+	}
+	if msg == "" {
+		msg = ce.Message()
+	}
+	if zh := errcode.Code(code).Zh(); zh != "" {
+		msg = zh + " — " + msg
+	}
+	return code, msg
+}
+
+func asConnect(err error, target **connect.Error) bool { return errors.As(err, target) }
+
+// statusOf is the HTTP status of a page's answer.
+func statusOf(p *Page) int {
+	if p.Status != 0 {
+		return p.Status
+	}
+	return http.StatusOK
+}

@@ -1,0 +1,191 @@
+package console
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/url"
+	"path/filepath"
+	"strings"
+
+	"connectrpc.com/connect"
+	"github.com/shopspring/decimal"
+
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+	"github.com/cloudledger/cloudledger/interchange"
+)
+
+// The provider's pages (云服务商): its charges by month and department, its statements,
+// the invoice check and its history.
+
+func (c *Console) providerHome(rq *request) (*Page, error) {
+	prov := rq.r.PathValue("prov")
+	from, to := monthRange(rq)
+	res, err := c.ledger.Charges(rq.ctx(), connect.NewRequest(&v1.ChargesRequest{From: from, To: to, Provider: prov}))
+	if err != nil {
+		return nil, err
+	}
+	bars, months := byMonth(rq, "charges-by-month-"+prov, res.Msg.GetLines())
+	// month × department
+	sums := map[[2]string]decimal.Decimal{}
+	for _, l := range res.Msg.GetLines() {
+		a, _ := decimal.NewFromString(l.GetAmount())
+		k := [2]string{l.GetMonth(), l.GetDepartment()}
+		sums[k] = sums[k].Add(a)
+	}
+	md := &Table{ID: "charges-by-department-" + prov, Columns: []Column{{rq.t("月份", "Month"), Date}, {rq.t("使用单位", "Department"), Mono}, {rq.t("应付费用（元）", "Amount (CNY)"), Money}}}
+	keys := make([]string, 0, len(sums))
+	for k := range sums {
+		keys = append(keys, k[0]+"\x00"+k[1])
+	}
+	for _, k := range sortedKeys(toSet(keys)) {
+		m, d, _ := strings.Cut(k, "\x00")
+		md.add("", C(m), C(d), C(sums[[2]string{m, d}].StringFixed(2)))
+	}
+	return &Page{Title: prov + " · " + rq.t("费用", "Charges"), Sections: []*Section{
+		{Form: rangeForm(rq, from, to), Facts: chargeFacts(rq, res.Msg)},
+		{Title: rq.t("按月费用", "Charges by month"), Chart: columnChart(rq.t("按月费用（元）", "Charges by month (CNY)"), bars), Table: months},
+		{Title: rq.t("按月、按使用单位", "By month and department"), Table: md},
+	}}, nil
+}
+
+func toSet(keys []string) map[string]bool {
+	m := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		m[k] = true
+	}
+	return m
+}
+
+func (c *Console) providerStatement(rq *request) (*Page, error) {
+	return c.statement(rq, "", rq.r.PathValue("prov"))
+}
+
+// providerInvoice: the upload form, and on POST the reconciliation report with its four
+// outcomes. The file is read by the interchange decoder (CSV, XLSX or JSON lines).
+func (c *Console) providerInvoice(rq *request) (*Page, error) {
+	prov := rq.r.PathValue("prov")
+	months := recentMonths(15)
+	month := rq.r.FormValue("month")
+	if month == "" {
+		month = months[1]
+	}
+	opts := make([]Option, len(months))
+	for i, m := range months {
+		opts[i] = Option{m, formatDate(rq.lang, m)}
+	}
+	form := &Form{Action: rq.r.URL.Path, Multipart: true, Submit: rq.t("上传并核对", "Upload and check"), Fields: []Field{
+		{Name: "month", Label: rq.t("账期月份", "Month"), Type: "select", Value: month, Options: opts},
+		{Name: "tolerance", Label: rq.t("容差（元）", "Tolerance (CNY)"), Value: orDefault(rq.r.FormValue("tolerance"), "0.00")},
+		{Name: "invoice", Label: rq.t("发票文件（CSV 或 XLSX）", "Invoice file (CSV or XLSX)"), Type: "file", Required: true}}}
+	page := &Page{Title: prov + " · " + rq.t("发票核对", "Invoice check"), Sections: []*Section{{Form: form,
+		Note: rq.t("列：department, project, item, amount, month（CSV 为 UTF-8；Excel 另存为“CSV UTF-8”或直接上传 XLSX）。", "Columns: department, project, item, amount, month (UTF-8 CSV, or XLSX).")}}}
+	if rq.r.Method != "POST" {
+		return page, nil
+	}
+	file, hdr, err := rq.r.FormFile("invoice")
+	if err != nil {
+		page.Error = rq.t("请选择发票文件", "Choose an invoice file")
+		page.Status = 400
+		return page, nil
+	}
+	defer file.Close()
+	body, err := io.ReadAll(io.LimitReader(file, c.cfg.MaxUploadBytes+1))
+	if err != nil || int64(len(body)) > c.cfg.MaxUploadBytes {
+		page.Error, page.Status = rq.t("文件过大", "The file is too large"), 413
+		return page, nil
+	}
+	name := filepath.Base(hdr.Filename)
+	format, ferr := interchange.FormatFor(name)
+	if ferr != nil {
+		page.Error, page.Status = name+": "+ferr.Error(), 400
+		return page, nil
+	}
+	lines, rowErrs := interchange.ReadInvoice(name, bytes.NewReader(body), format)
+	if len(rowErrs) > 0 {
+		t := &Table{ID: "invoice-errors", NoDownload: true, Columns: []Column{{rq.t("错误", "Error"), Text}}}
+		for _, e := range rowErrs {
+			t.add("violation", C(e.Error()))
+		}
+		page.Error, page.Status = fmt.Sprintf(rq.t("%s 有 %d 行无法读取，未核对", "%s has %d bad rows; nothing was checked"), name, len(rowErrs)), 400
+		page.Sections = append(page.Sections, &Section{Title: rq.t("无法读取的行", "Bad rows"), Table: t})
+		return page, nil
+	}
+	sum := sha256.Sum256(body)
+	res, err := c.ledger.InvoiceReconcile(rq.ctx(), connect.NewRequest(&v1.InvoiceReconcileRequest{Provider: prov, Month: month,
+		Lines: lines, InvoiceSha256: hex.EncodeToString(sum[:]), Tolerance: rq.r.FormValue("tolerance")}))
+	if err != nil {
+		return nil, err
+	}
+	page.Sections = append(page.Sections, reconciliationSections(rq, res.Msg.GetReport(), name)...)
+	return page, nil
+}
+
+func outcomeText(rq *request, o string) string {
+	m := map[string][2]string{"matched": {"一致", "matched"}, "mismatch": {"金额不符", "mismatch"}, "missing": {"发票缺项", "missing"}, "unexpected": {"多开项", "unexpected"}}
+	if v, ok := m[o]; ok {
+		return rq.t(v[0], v[1])
+	}
+	return o
+}
+
+func reconciliationSections(rq *request, r *v1.ReconciliationReport, file string) []*Section {
+	class := map[string]string{"matched": "approved", "mismatch": "violation", "missing": "over", "unexpected": "over"}
+	t := &Table{ID: "reconciliation-" + r.GetProvider() + "-" + r.GetMonth(), Columns: []Column{{rq.t("结果", "Outcome"), Text},
+		{rq.t("使用单位", "Department"), Mono}, {rq.t("项目", "Project"), Mono}, {rq.t("目录项", "Item"), Mono},
+		{rq.t("发票金额", "Invoiced"), Money}, {rq.t("台账金额", "Rated"), Money}, {rq.t("差额", "Difference"), Money},
+		{rq.t("发票行", "Invoice line"), Number}, {rq.t("说明", "Note"), Text}}}
+	for _, l := range r.GetLines() {
+		line := ""
+		if l.GetInvoiceLine() > 0 {
+			line = fmt.Sprint(l.GetInvoiceLine())
+		}
+		t.add(class[l.GetOutcome()], Cell{Text: outcomeText(rq, l.GetOutcome()), Class: "status"}, C(l.GetDepartment()), C(l.GetProject()), C(l.GetItem()),
+			C(l.GetInvoiced()), C(l.GetRated()), C(l.GetDifference()), C(line), C(l.GetNote()))
+	}
+	return []*Section{
+		{Title: rq.t("核对结果", "Reconciliation") + " · " + file, ID: "reconciliation", Facts: []Fact{
+			{Label: outcomeText(rq, "matched"), Value: fmt.Sprint(r.GetMatched())},
+			{Label: outcomeText(rq, "mismatch"), Value: fmt.Sprint(r.GetMismatched()), Class: warnIf(r.GetMismatched() > 0)},
+			{Label: outcomeText(rq, "missing"), Value: fmt.Sprint(r.GetMissing()), Class: warnIf(r.GetMissing() > 0)},
+			{Label: outcomeText(rq, "unexpected"), Value: fmt.Sprint(r.GetUnexpected()), Class: warnIf(r.GetUnexpected() > 0)},
+			{Label: rq.t("发票合计（元）", "Invoice total (CNY)"), Value: formatMoney(r.GetInvoiceTotal())},
+			{Label: rq.t("台账合计（元）", "Rated total (CNY)"), Value: formatMoney(r.GetRatedTotal())},
+			{Label: rq.t("差额（元）", "Difference (CNY)"), Value: formatMoney(r.GetDifference())}}},
+		{Table: t},
+	}
+}
+
+func warnIf(b bool) string {
+	if b {
+		return "warn"
+	}
+	return ""
+}
+
+func (c *Console) providerInvoices(rq *request) (*Page, error) {
+	prov := rq.r.PathValue("prov")
+	res, err := c.ledger.InvoiceHistory(rq.ctx(), connect.NewRequest(&v1.InvoiceHistoryRequest{Provider: prov}))
+	if err != nil {
+		return nil, err
+	}
+	t := &Table{ID: "invoice-history-" + prov, Columns: []Column{{rq.t("月份", "Month"), Date}, {rq.t("一致", "Matched"), Number},
+		{rq.t("金额不符", "Mismatch"), Number}, {rq.t("发票缺项", "Missing"), Number}, {rq.t("多开项", "Unexpected"), Number},
+		{rq.t("发票合计", "Invoice total"), Money}, {rq.t("台账合计", "Rated total"), Money}, {rq.t("容差", "Tolerance"), Money},
+		{rq.t("提交人", "By"), Mono}, {rq.t("时间", "At"), Date}, {rq.t("发票 SHA-256", "Invoice SHA-256"), Mono}}}
+	for _, h := range res.Msg.GetReconciliations() {
+		class := "approved"
+		if h.GetMismatched()+h.GetMissing()+h.GetUnexpected() > 0 {
+			class = "over"
+		}
+		t.add(class, C(h.GetMonth()), C(fmt.Sprint(h.GetMatched())), C(fmt.Sprint(h.GetMismatched())), C(fmt.Sprint(h.GetMissing())),
+			C(fmt.Sprint(h.GetUnexpected())), C(h.GetInvoiceTotal()), C(h.GetRatedTotal()), C(h.GetTolerance()), C(h.GetActor()),
+			C(h.GetRecordedAt()), C(h.GetInvoiceSha256()))
+	}
+	return &Page{Title: prov + " · " + rq.t("核对记录", "Reconciliation history"), Sections: []*Section{
+		{Note: rq.t("每次核对都记入台账（最早的在前）。", "Every check is recorded on the ledger (oldest first)."), Table: t},
+		{Facts: []Fact{{Label: rq.t("再次核对", "Check another"), Value: rq.t("上传发票", "Upload an invoice"), Href: "/p/" + url.PathEscape(prov) + "/invoice"}}},
+	}}, nil
+}

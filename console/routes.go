@@ -1,0 +1,242 @@
+package console
+
+import (
+	"context"
+	"io/fs"
+	"net/http"
+	"strings"
+
+	"connectrpc.com/connect"
+
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+)
+
+// handler builds one page from a console request.
+type handler func(rq *request) (*Page, error)
+
+func (c *Console) routes() {
+	m := http.NewServeMux()
+	static, _ := fs.Sub(staticFS, "static")
+	m.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	m.HandleFunc("GET /{$}", c.home)
+	m.HandleFunc("GET /signin", c.signInPage)
+	m.HandleFunc("POST /signin", c.signIn)
+	m.HandleFunc("GET /lang", c.switchLang)
+	m.Handle("POST /signout", c.page(c.signOut))
+
+	m.Handle("/d/{dept}", c.page(c.departmentHome))
+	m.Handle("/d/{dept}/resources", c.page(c.departmentResources))
+	m.Handle("/d/{dept}/charges", c.page(c.departmentCharges))
+	m.Handle("/d/{dept}/statement", c.page(c.departmentStatement))
+
+	m.Handle("/p/{prov}", c.page(c.providerHome))
+	m.Handle("/p/{prov}/statement", c.page(c.providerStatement))
+	m.Handle("/p/{prov}/invoice", c.page(c.providerInvoice))
+	m.Handle("/p/{prov}/invoices", c.page(c.providerInvoices))
+
+	m.Handle("/supervisor", c.page(c.supervisorHome))
+	m.Handle("/supervisor/approvals", c.page(c.supervisorApprovals))
+
+	m.Handle("/finance", c.page(c.financeHome))
+
+	m.Handle("/authority", c.page(c.authorityImport))
+	m.Handle("/authority/import/{job}", c.page(c.authorityImportJob))
+	m.Handle("/authority/periods", c.page(c.authorityPeriods))
+	m.Handle("/authority/catalog", c.page(c.authorityCatalog))
+
+	m.Handle("/auditor", c.page(c.auditorHome))
+	m.Handle("/auditor/line-items", c.page(c.auditorLineItems))
+	m.Handle("/access", c.page(c.accessTrail))
+	c.mux = m
+}
+
+// page serves a handler for a signed-in account: the session is checked by the API
+// (WhoAmI), a form must carry this session's CSRF token, and the page is rendered, or one
+// of its tables downloaded, or the form answered with a redirect.
+func (c *Console) page(h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rq := c.newRequest(r)
+		ctx, cancel := context.WithTimeout(rq.context, pageTimeout)
+		defer cancel()
+		rq.context = ctx
+		if err := c.whoAmI(rq); err != nil {
+			c.fail(w, r, rq, err)
+			return
+		}
+		rq.csrf = c.csrfToken(rq.csrfBind())
+		switch r.Method {
+		case http.MethodGet, http.MethodHead:
+		case http.MethodPost:
+			r.Body = http.MaxBytesReader(w, r.Body, c.cfg.MaxUploadBytes+1<<20)
+			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+				if err := r.ParseMultipartForm(8 << 20); err != nil {
+					c.refuse(w, r, rq, http.StatusRequestEntityTooLarge, "upload_too_large", rq.t("文件过大或表单无效", "The file is too large or the form is bad"))
+					return
+				}
+			}
+			if !c.checkCSRF(rq) {
+				c.refuse(w, r, rq, http.StatusForbidden, "csrf_token_invalid", rq.t("表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试", "The form expired or came from elsewhere (CSRF check failed); reload the page and try again"))
+				return
+			}
+		default:
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		p, err := h(rq)
+		if err != nil {
+			c.fail(w, r, rq, err)
+			return
+		}
+		switch {
+		case p.Redirect != "":
+			if p.SignedOut {
+				c.clearSession(w)
+			} else {
+				c.renewCookie(w, rq)
+			}
+			http.Redirect(w, r, p.Redirect, http.StatusSeeOther)
+		case p.Download != nil:
+			c.renewCookie(w, rq)
+			sendFile(w, p.Download)
+		case r.URL.Query().Get("download") != "":
+			c.download(w, r, rq, p)
+		default:
+			c.render(w, r, rq, statusOf(p), orDefault(p.Template, "page"), p)
+		}
+	})
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+// download sends one of the page's tables as CSV or XLSX.
+func (c *Console) download(w http.ResponseWriter, r *http.Request, rq *request, p *Page) {
+	q := r.URL.Query()
+	var t *Table
+	for _, s := range p.Sections {
+		if s.Table != nil && s.Table.ID == q.Get("table") && !s.Table.NoDownload {
+			t = s.Table
+		}
+	}
+	if t == nil {
+		c.refuse(w, r, rq, http.StatusNotFound, "unknown_table", rq.t("没有这个表格", "No such table"))
+		return
+	}
+	c.renewCookie(w, rq)
+	switch q.Get("download") {
+	case "csv":
+		sendFile(w, &Download{Name: t.ID + ".csv", ContentType: "text/csv; charset=utf-8", Body: t.CSV()})
+	case "xlsx":
+		b, err := t.XLSX(p.Title)
+		if err != nil {
+			c.fail(w, r, rq, err)
+			return
+		}
+		sendFile(w, &Download{Name: t.ID + ".xlsx", ContentType: xlsxType, Body: b})
+	default:
+		c.refuse(w, r, rq, http.StatusBadRequest, "unknown_format", rq.t("格式只能是 xlsx 或 csv", "The format is xlsx or csv"))
+	}
+}
+
+const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+func sendFile(w http.ResponseWriter, d *Download) {
+	w.Header().Set("Content-Type", d.ContentType)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+strings.ReplaceAll(d.Name, `"`, "")+`"`)
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(d.Body)
+}
+
+func (c *Console) refuse(w http.ResponseWriter, r *http.Request, rq *request, status int, code, msg string) {
+	c.render(w, r, rq, status, "error", &Page{Title: rq.t("无法完成", "Not possible"), ErrorCode: code, Error: msg})
+}
+
+// home sends a signed-in account to its role's page, anyone else to sign in.
+func (c *Console) home(w http.ResponseWriter, r *http.Request) {
+	rq := c.newRequest(r)
+	if err := c.whoAmI(rq); err != nil {
+		http.Redirect(w, r, "/signin", http.StatusSeeOther)
+		return
+	}
+	c.renewCookie(w, rq)
+	http.Redirect(w, r, rq.me.Home(), http.StatusSeeOther)
+}
+
+func (c *Console) switchLang(w http.ResponseWriter, r *http.Request) {
+	to := "zh"
+	if r.URL.Query().Get("to") == "en" {
+		to = "en"
+	}
+	http.SetCookie(w, &http.Cookie{Name: LangCookie, Value: to, Path: "/", MaxAge: 365 * 86400, SameSite: http.SameSiteLaxMode, Secure: c.cfg.Secure, HttpOnly: true})
+	http.Redirect(w, r, unescapeNext(r.URL.Query().Get("back")), http.StatusSeeOther)
+}
+
+func (c *Console) signInForm(rq *request, account, next string, totp bool) *Page {
+	f := &Form{Action: "/signin", Submit: rq.t("登录", "Sign in"), Fields: []Field{
+		{Name: "account", Label: rq.t("账号", "Account"), Value: account, Required: true},
+		{Name: "password", Label: rq.t("密码", "Password"), Type: "password", Required: true},
+	}}
+	if totp {
+		f.Fields = append(f.Fields, Field{Name: "totp", Label: rq.t("动态口令（TOTP）", "TOTP code"), Placeholder: "123456"})
+	}
+	f.Fields = append(f.Fields, Field{Name: "next", Type: "hidden", Value: next})
+	return &Page{Title: rq.t("登录", "Sign in"), Template: "signin", Sections: []*Section{{Form: f}}}
+}
+
+func (c *Console) signInPage(w http.ResponseWriter, r *http.Request) {
+	rq := c.newRequest(r)
+	c.ensurePresession(w, rq)
+	rq.caller.session = "" // a sign-in page binds its form to the pre-session
+	rq.csrf = c.csrfToken(rq.csrfBind())
+	p := c.signInForm(rq, "", unescapeNext(r.URL.Query().Get("next")), false)
+	if r.URL.Query().Get("expired") != "" {
+		p.Flash = rq.t("会话已结束（30 分钟无操作或已退出），请重新登录。", "The session ended (30 minutes idle, or signed out); please sign in again.")
+	}
+	c.render(w, r, rq, http.StatusOK, "signin", p)
+}
+
+// signIn checks the password (and TOTP code) through the API and sets the session cookie.
+func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
+	rq := c.newRequest(r)
+	rq.caller.session = ""
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if !c.checkCSRF(rq) {
+		c.ensurePresession(w, rq)
+		rq.csrf = c.csrfToken(rq.csrfBind())
+		c.refuse(w, r, rq, http.StatusForbidden, "csrf_token_invalid", rq.t("表单已过期（CSRF 校验失败），请刷新登录页后重试", "The form expired (CSRF check failed); reload the sign-in page"))
+		return
+	}
+	account, next := strings.TrimSpace(r.PostFormValue("account")), unescapeNext(r.PostFormValue("next"))
+	res, err := c.accounts.SignIn(rq.ctx(), connect.NewRequest(&v1.SignInRequest{Account: account, Password: r.PostFormValue("password"), TotpCode: strings.TrimSpace(r.PostFormValue("totp"))}))
+	if err != nil {
+		code, msg := apiError(err)
+		rq.csrf = c.csrfToken(rq.csrfBind())
+		p := c.signInForm(rq, account, next, code == "totp_required" || r.PostFormValue("totp") != "")
+		p.ErrorCode, p.Error = code, msg
+		if code == "unauthenticated" {
+			p.Error = rq.t("账号或密码错误", "Wrong account or password")
+		}
+		c.render(w, r, rq, http.StatusUnauthorized, "signin", p)
+		return
+	}
+	http.SetCookie(w, c.cookie(SessionCookie, res.Msg.GetSession(), 0))
+	http.SetCookie(w, c.cookie(PresessionCookie, "", -1))
+	if next == "/" {
+		rq.caller.session = res.Msg.GetSession()
+		if c.whoAmI(rq) == nil {
+			next = rq.me.Home()
+		}
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (c *Console) signOut(rq *request) (*Page, error) {
+	if _, err := c.accounts.SignOut(rq.ctx(), connect.NewRequest(&v1.SignOutRequest{})); err != nil {
+		return nil, err
+	}
+	return &Page{Redirect: "/signin", SignedOut: true}, nil
+}

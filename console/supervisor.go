@@ -1,0 +1,132 @@
+package console
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"connectrpc.com/connect"
+	"github.com/shopspring/decimal"
+
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+)
+
+// The supervisor's pages (经济信息化主管部门): the overrun report with its drill-down to a
+// department's pages, and the approvals (grant, list, revoke).
+
+var flashes = map[string][2]string{
+	"granted":  {"审批已记入台账", "The approval is on the ledger"},
+	"revoked":  {"审批已撤销", "The approval was revoked"},
+	"closed":   {"账期已关闭", "The month is closed"},
+	"settled":  {"结算操作已记入台账", "The settlement step is on the ledger"},
+	"imported": {"导入完成", "The import is done"},
+}
+
+func flash(rq *request, p *Page) *Page {
+	if f, ok := flashes[rq.r.URL.Query().Get("flash")]; ok {
+		p.Flash = rq.t(f[0], f[1])
+	}
+	return p
+}
+
+func (c *Console) supervisorHome(rq *request) (*Page, error) {
+	res, err := c.ledger.QuotaOverruns(rq.ctx(), connect.NewRequest(&v1.QuotaOverrunsRequest{}))
+	if err != nil {
+		return nil, err
+	}
+	t := &Table{ID: "overruns", Columns: []Column{{rq.t("使用单位", "Department"), Mono}, {rq.t("名称", "Name"), Text},
+		{rq.t("配额类别", "Quota class"), Mono}, {rq.t("配额 Q", "Quota Q"), Number}, {rq.t("已分配 A", "Allocated A"), Number},
+		{rq.t("A/Q", "A/Q"), Number}, {rq.t("状态", "Status"), Text}, {rq.t("审批上限", "Ceiling"), Number}, {rq.t("审批文号", "Approval"), Text}}}
+	counts := map[string]int{}
+	for _, o := range res.Msg.GetOverruns() {
+		counts[o.GetStatus()]++
+		ratio := ""
+		if o.GetRatio() != "" {
+			r, _ := decimal.NewFromString(o.GetRatio())
+			ratio = r.Shift(2).StringFixed(1) + "%"
+		}
+		t.add(o.GetStatus(), Link(o.GetDepartment(), "/d/"+url.PathEscape(o.GetDepartment())), C(o.GetDepartmentName()), C(o.GetQuotaClass()),
+			C(o.GetQuota()), C(o.GetAllocated()), C(ratio), Cell{Text: statusText(rq, o.GetStatus()), Class: "status"}, C(o.GetCeiling()), C(o.GetApprovalRef()))
+	}
+	return flash(rq, &Page{Title: rq.t("超配额报告", "Overrun report"), Sections: []*Section{
+		{Facts: []Fact{{Label: statusText(rq, "over"), Value: fmt.Sprint(counts["over"])},
+			{Label: statusText(rq, "approved"), Value: fmt.Sprint(counts["approved"])},
+			{Label: statusText(rq, "violation"), Value: fmt.Sprint(counts["violation"]), Class: warnIf(counts["violation"] > 0)},
+			{Label: rq.t("Raft 索引", "Raft index"), Value: fmt.Sprint(res.Msg.GetAppliedIndex())}},
+			Note: rq.t("列出已分配超过配额的单位与类别；超过 120% 且无有效审批为违规（SH 20）。点单位查看其项目与资源。", "Every department and class allocated above its quota; above 120 % without a covering approval is a violation (SH 20). Click a department for its projects and resources.")},
+		{Table: t},
+	}}), nil
+}
+
+func newKey() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (c *Console) supervisorApprovals(rq *request) (*Page, error) {
+	if rq.r.Method == "POST" {
+		return c.approvalAction(rq)
+	}
+	res, err := c.ledger.ListApprovals(rq.ctx(), connect.NewRequest(&v1.ListApprovalsRequest{}))
+	if err != nil {
+		return nil, err
+	}
+	t := &Table{ID: "approvals", Columns: []Column{{rq.t("使用单位", "Department"), Mono}, {rq.t("配额类别", "Quota class"), Mono},
+		{rq.t("上限", "Ceiling"), Number}, {rq.t("文号", "Reference"), Text}, {rq.t("有效至", "Expires"), Date}, {rq.t("状态", "Status"), Text},
+		{rq.t("审批人", "Granted by"), Mono}, {rq.t("审批时间", "Granted at"), Date}, {rq.t("操作", "Action"), Text}}}
+	st := map[string][2]string{"active": {"有效", "active"}, "expired": {"已过期", "expired"}, "revoked": {"已撤销", "revoked"}}
+	for _, a := range res.Msg.GetApprovals() {
+		action := C("")
+		class := ""
+		if a.GetStatus() == "active" {
+			class = "approved"
+			action = Cell{Form: &Form{Action: "/supervisor/approvals", Inline: true, Submit: rq.t("撤销", "Revoke"), Class: "danger",
+				Confirm: rq.t("撤销该审批？", "Revoke this approval?"), Fields: []Field{
+					{Name: "op", Type: "hidden", Value: "revoke"}, {Name: "department", Type: "hidden", Value: a.GetDepartment()},
+					{Name: "class", Type: "hidden", Value: a.GetQuotaClass()}, {Name: "ref", Type: "hidden", Value: a.GetRef()},
+					{Name: "key", Type: "hidden", Value: newKey()}}}}
+		}
+		s := st[a.GetStatus()]
+		t.add(class, C(a.GetDepartment()), C(a.GetQuotaClass()), C(a.GetCeiling()), C(a.GetRef()), C(a.GetExpires()),
+			C(rq.t(s[0], s[1])), C(a.GetGrantedBy()), C(a.GetGrantedAt()), action)
+	}
+	q := rq.r.URL.Query()
+	grant := &Form{Action: "/supervisor/approvals", Submit: rq.t("批准", "Grant"), Fields: []Field{
+		{Name: "op", Type: "hidden", Value: "grant"}, {Name: "key", Type: "hidden", Value: newKey()},
+		{Name: "department", Label: rq.t("使用单位", "Department"), Value: q.Get("department"), Required: true},
+		{Name: "class", Label: rq.t("配额类别", "Quota class"), Value: q.Get("class"), Required: true, Placeholder: "vcpu"},
+		{Name: "ceiling", Label: rq.t("上限", "Ceiling"), Required: true},
+		{Name: "ref", Label: rq.t("审批文号", "Reference"), Required: true, Placeholder: "经信审〔2026〕1号"},
+		{Name: "expires", Label: rq.t("有效至（可空）", "Expires (optional)"), Type: "date"}}}
+	return flash(rq, &Page{Title: rq.t("超配额审批", "Overrun approvals"), Sections: []*Section{
+		{Title: rq.t("批准超配额", "Grant an approval"), Form: grant, Note: rq.t("新的审批取代该单位该类别现有的审批（SH 20）。", "A new approval replaces the one in force for the department and class (SH 20).")},
+		{Title: rq.t("全部审批", "All approvals"), Table: t},
+	}}), nil
+}
+
+// approvalAction grants or revokes through Submit; the form's key makes a second click
+// the same line item, not another.
+func (c *Console) approvalAction(rq *request) (*Page, error) {
+	f := rq.r.PostFormValue
+	key := "console/approval/" + f("key")
+	var cmd *v1.Command
+	switch f("op") {
+	case "grant":
+		cmd = &v1.Command{Key: key, Body: &v1.Command_ApprovalGrant{ApprovalGrant: &v1.ApprovalGrant{Department: strings.TrimSpace(f("department")),
+			QuotaClass: strings.TrimSpace(f("class")), Ceiling: strings.TrimSpace(f("ceiling")), Ref: strings.TrimSpace(f("ref")), Expires: f("expires")}}}
+	case "revoke":
+		cmd = &v1.Command{Key: key, Body: &v1.Command_ApprovalRevoke{ApprovalRevoke: &v1.ApprovalRevoke{Department: f("department"), QuotaClass: f("class"), Ref: f("ref")}}}
+	default:
+		return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("unknown action %q", f("op")))
+	}
+	if _, err := c.ledger.Submit(rq.ctx(), connect.NewRequest(&v1.SubmitRequest{Commands: []*v1.Command{cmd}})); err != nil {
+		return nil, err
+	}
+	if f("op") == "grant" {
+		return &Page{Redirect: "/supervisor?flash=granted"}, nil
+	}
+	return &Page{Redirect: "/supervisor/approvals?flash=revoked"}, nil
+}

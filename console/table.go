@@ -1,0 +1,176 @@
+package console
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"strings"
+
+	"github.com/shopspring/decimal"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/cloudledger/cloudledger/settlement"
+)
+
+// Table is a table of a page, downloadable as CSV and XLSX with the same columns.
+type Table struct {
+	ID      string // the download's name and its ?table= key
+	Columns []Column
+	Rows    []Row
+	Foot    *Row // totals, kept in the downloads
+	Empty   string
+	NoDownload bool
+}
+
+// Kind says how a column's values are shown: money right-aligned with thousands
+// separators and two decimals, numbers right-aligned, dates in the reader's language.
+type Kind uint8
+
+const (
+	Text Kind = iota
+	Money
+	Number
+	Date
+	Mono // ids, hashes and keys
+)
+
+// Column is a header and its kind.
+type Column struct {
+	Label string
+	Kind  Kind
+}
+
+// Row is a row of cells; Class colours it (over, approved, violation …).
+type Row struct {
+	Cells []Cell
+	Class string
+}
+
+// Cell holds the raw value (a decimal string for money and numbers, YYYY-MM-DD for dates):
+// the page formats it, the downloads keep it exact.
+type Cell struct {
+	Text  string
+	Href  string
+	Class string
+	Form  *Form // a button in the cell (revoke …): not in the downloads
+}
+
+// C is a cell of text.
+func C(s string) Cell { return Cell{Text: s} }
+
+// Link is a cell linking to href.
+func Link(s, href string) Cell { return Cell{Text: s, Href: href} }
+
+func (t *Table) add(class string, cells ...Cell) {
+	t.Rows = append(t.Rows, Row{Cells: cells, Class: class})
+}
+
+// records are the table as strings: the header, the rows, the totals.
+func (t *Table) records() [][]string {
+	var out [][]string
+	h := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		h[i] = c.Label
+	}
+	out = append(out, h)
+	row := func(r Row) []string {
+		rec := make([]string, len(t.Columns))
+		for i := range t.Columns {
+			if i < len(r.Cells) {
+				rec[i] = r.Cells[i].Text
+			}
+		}
+		return rec
+	}
+	for _, r := range t.Rows {
+		out = append(out, row(r))
+	}
+	if t.Foot != nil {
+		out = append(out, row(*t.Foot))
+	}
+	return out
+}
+
+// CSV is the table as UTF-8 CSV with a byte-order mark, which Excel needs to read UTF-8.
+// A value a spreadsheet would run as a formula is quoted with an apostrophe.
+func (t *Table) CSV() []byte {
+	var b bytes.Buffer
+	b.WriteString("\ufeff")
+	w := csv.NewWriter(&b)
+	for _, rec := range t.records() {
+		for i, v := range rec {
+			rec[i] = defuse(v)
+		}
+		_ = w.Write(rec)
+	}
+	w.Flush()
+	return b.Bytes()
+}
+
+// defuse keeps a text cell from being read as a formula (CSV injection).
+func defuse(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		if _, err := decimal.NewFromString(v); err == nil {
+			return v // a negative amount
+		}
+		return "'" + v
+	}
+	return v
+}
+
+// XLSX is the table as a workbook: money and numbers as numbers (money formatted
+// #,##0.00), the header bold, the columns wide enough.
+func (t *Table) XLSX(sheet string) ([]byte, error) {
+	f := excelize.NewFile()
+	defer f.Close()
+	if sheet == "" {
+		sheet = "Sheet1"
+	}
+	if err := f.SetSheetName("Sheet1", sheet); err != nil {
+		return nil, err
+	}
+	bold, _ := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
+	moneyFmt := "#,##0.00"
+	money, _ := f.NewStyle(&excelize.Style{CustomNumFmt: &moneyFmt})
+	sw, err := f.NewStreamWriter(sheet)
+	if err != nil {
+		return nil, err
+	}
+	for i := range t.Columns {
+		_ = sw.SetColWidth(i+1, i+1, 16)
+	}
+	recs := t.records()
+	for r, rec := range recs {
+		cells := make([]any, len(rec))
+		for i, v := range rec {
+			switch {
+			case r == 0:
+				cells[i] = excelize.Cell{StyleID: bold, Value: v}
+			case (t.Columns[i].Kind == Money || t.Columns[i].Kind == Number) && v != "":
+				if fv, ok := settlement.ExcelNumber(v); ok { // only when Excel keeps it exact
+					st := 0
+					if t.Columns[i].Kind == Money {
+						st = money
+					}
+					cells[i] = excelize.Cell{StyleID: st, Value: fv}
+					continue
+				}
+				cells[i] = v
+			default:
+				cells[i] = v
+			}
+		}
+		cell, _ := excelize.CoordinatesToCellName(1, r+1)
+		if err := sw.SetRow(cell, cells); err != nil {
+			return nil, err
+		}
+	}
+	if err := sw.Flush(); err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if _, err := f.WriteTo(&b); err != nil {
+		return nil, fmt.Errorf("xlsx: %w", err)
+	}
+	return b.Bytes(), nil
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Loads the demo data set (examples/demo) into a running ledger through the real import
+# path, with one account per role. `make run` calls it; so do the console's browser tests.
+# Needs CLOUDLEDGER_SERVER, CLOUDLEDGER_TOKEN (the admin token) and DATA (where the demo
+# accounts' tokens go). Re-running is safe: imports are idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LEDGERCTL="${LEDGERCTL:-bin/ledgerctl}"
+DEMO_PASSWORD="${DEMO_PASSWORD:-Demo@2026}"
+echo "== loading the demo data set (examples/demo) =="
+"$LEDGERCTL" import departments examples/demo/departments.csv
+"$LEDGERCTL" import providers examples/demo/providers.csv
+# One account per role (SPEC: Access), each with a token in $DATA/demo-tokens/ (mode 0600):
+# a demo convenience — a real deployment hands each token to its holder once.
+mkdir -p "$DATA/demo-tokens" && chmod 700 "$DATA/demo-tokens"
+demo_account() { # id role name [scope flag] [scope]
+  local id=$1 role=$2 name=$3; shift 3
+  "$LEDGERCTL" account add --id "$id" --role "$role" --name "$name" "$@" >/dev/null 2>&1 || true
+  if [ ! -s "$DATA/demo-tokens/$id.token" ]; then
+    (umask 077; "$LEDGERCTL" account token issue --id "$id" >"$DATA/demo-tokens/$id.token" 2>/dev/null)
+  fi
+  # The console's sign-in: the demo password, set once (setting it again would end sessions).
+  if [ ! -e "$DATA/demo-tokens/$id.password-set" ]; then
+    printf '%s\n' "$DEMO_PASSWORD" | "$LEDGERCTL" account password set --id "$id" >/dev/null 2>&1 && touch "$DATA/demo-tokens/$id.password-set"
+  fi
+}
+demo_account authority1 authority "运行管理单位 张工"
+demo_account supervisor1 supervisor "经信委 李处"
+demo_account finance1 finance "财政局 王科"
+demo_account auditor1 auditor "审计 赵工"
+demo_account edu-it department "教育局信息科" --department edu
+demo_account aliyun-am provider "阿里云客户经理" --provider aliyun
+demo_account security1 security "安全管理员 钱工"
+as_role() { CLOUDLEDGER_TOKEN="$(cat "$DATA/demo-tokens/$1.token")" "${@:2}"; }
+"$LEDGERCTL" import projects examples/demo/projects.csv
+"$LEDGERCTL" import catalog examples/demo/catalog.csv
+"$LEDGERCTL" import evaluations examples/demo/evaluations.csv
+# The health commission's HIS expansion was approved by the supervisor (经信主管部门). A fixed
+# key makes re-running the demo a no-op.
+as_role supervisor1 "$LEDGERCTL" --key demo/approval/health-vcpu approval grant --department health --class vcpu --ceiling 200 --ref '经信审〔2025〕12号'
+# Expiries due by now (the demo year's test and dev resources) are written by the leader's tick.
+"$LEDGERCTL" import events examples/demo/events.csv
+"$LEDGERCTL" import projects examples/demo/projects-2026-adjust.csv
+# Settlement year 2026 (1 Sep 2025 – 31 Aug 2026): the late scores arrive, its months close,
+# the finance bureau runs, audits and submits it, so the budget export works at once.
+"$LEDGERCTL" import evaluations examples/demo/evaluations-late.csv
+for m in 2025-09 2025-10 2025-11 2025-12 2026-01 2026-02 2026-03 2026-04 2026-05 2026-06 2026-07 2026-08; do
+  "$LEDGERCTL" --key "demo/close/$m" period close "$m" >/dev/null
+done
+"$LEDGERCTL" settle run --year 2026
+"$LEDGERCTL" settle audit --year 2026
+"$LEDGERCTL" settle submit --year 2026
+echo
+"$LEDGERCTL" verify
+echo
+"$LEDGERCTL" quota overruns
+echo
+echo "== charges of the health commission in March 2026 ("$LEDGERCTL" charges --from 2026-03-01 --to 2026-03-31 --department health) =="
+"$LEDGERCTL" charges --from 2026-03-01 --to 2026-03-31 --department health

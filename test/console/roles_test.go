@@ -1,0 +1,231 @@
+package console
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/shopspring/decimal"
+	"github.com/xuri/excelize/v2"
+
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+	"github.com/cloudledger/cloudledger/internal/testcluster"
+)
+
+// TestConsoleRoles is issue 14's first must-show: for each role, sign in and do its main
+// task end to end in a real Chromium, and photograph its home page (docs/console/, -update).
+func TestConsoleRoles(t *testing.T) {
+	d := startDemo(t, testcluster.Options{})
+	downloads := t.TempDir()
+	ctx := browserCtx(t, downloads)
+	home := func(t *testing.T, account, path, shot string) {
+		t.Helper()
+		signIn(t, ctx, d.url, account)
+		if got := location(t, ctx); got != d.url+path {
+			t.Fatalf("%s landed on %s, want %s", account, got, d.url+path)
+		}
+		screenshot(t, ctx, shot)
+	}
+
+	t.Run("department", func(t *testing.T) {
+		home(t, "edu-it", "/d/edu", "department")
+		if s := text(t, ctx, "main"); !strings.Contains(s, "vcpu") || !strings.Contains(s, "edu-exam") {
+			t.Errorf("edu's home page lacks its quota classes and projects:\n%s", s)
+		}
+		// The statement of March 2026 as XLSX, against the API's statement of the month.
+		run(t, ctx, chromedp.Navigate(d.url+"/d/edu/statement?month=2026-03"), chromedp.WaitVisible(chromedp.CSS(`table.data`)))
+		path := download(t, ctx, downloads, `a[href$="official=xlsx"]`)
+		f := ok(excelize.OpenFile(path))(t)
+		defer f.Close()
+		res := ok(d.ledger().Statement(context.Background(), authed(&v1.StatementRequest{Month: "2026-03", Department: "edu", Format: "json"}, d.token("edu-it"))))(t)
+		want := jsonField(t, res.Msg.GetContent(), "total", "amount")
+		if !workbookHas(t, f, want) {
+			t.Errorf("the statement XLSX %v has no cell with the API's total %s", f.GetSheetList(), want)
+		}
+		// Another department's page: 403, and the refusal is in the access trail.
+		run(t, ctx, chromedp.Navigate(d.url+"/d/bus"), chromedp.WaitVisible(chromedp.CSS(`p.error`)))
+		if s := text(t, ctx, "h1"); s != "无权访问" {
+			t.Errorf("edu-it on /d/bus sees %q, want 无权访问", s)
+		}
+		if code := statusOf(t, d, "edu-it", "/d/bus"); code != 403 {
+			t.Errorf("GET /d/bus as edu-it: HTTP %d, want 403", code)
+		}
+		if !trailHas(t, d, "edu-it", "denied", "department=bus") {
+			t.Error("the access trail has no denied record of edu-it for department bus")
+		}
+		signOut(t, ctx)
+	})
+
+	t.Run("provider", func(t *testing.T) {
+		home(t, "aliyun-am", "/p/aliyun", "provider")
+		// An invoice of March 2026 made from the rated charges: one line as rated, one off by
+		// 10.00, one left out, one that was never rated.
+		res := ok(d.ledger().Charges(context.Background(), authed(&v1.ChargesRequest{From: "2026-03-01", To: "2026-03-31", Provider: "aliyun"}, d.token("aliyun-am"))))(t)
+		sums := map[string]decimal.Decimal{}
+		var keys []string
+		for _, l := range res.Msg.GetLines() {
+			k := l.GetDepartment() + "," + l.GetProject() + "," + l.GetItem()
+			if _, ok := sums[k]; !ok {
+				keys = append(keys, k)
+			}
+			sums[k] = sums[k].Add(decimal.RequireFromString(l.GetAmount()))
+		}
+		if len(keys) < 3 {
+			t.Fatalf("aliyun has %d rated lines in March 2026", len(keys))
+		}
+		var b strings.Builder
+		b.WriteString("department,project,item,amount,month\n")
+		fmt.Fprintf(&b, "%s,%s,2026-03\n", keys[0], sums[keys[0]].StringFixed(2))
+		fmt.Fprintf(&b, "%s,%s,2026-03\n", keys[1], sums[keys[1]].Add(decimal.NewFromInt(10)).StringFixed(2))
+		for _, k := range keys[3:] {
+			fmt.Fprintf(&b, "%s,%s,2026-03\n", k, sums[k].StringFixed(2))
+		}
+		b.WriteString("edu,edu-exam,gpu.a100,999.00,2026-03\n")
+		inv := filepath.Join(t.TempDir(), "aliyun-2026-03.csv")
+		if err := os.WriteFile(inv, []byte(b.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		run(t, ctx, chromedp.Navigate(d.url+"/p/aliyun/invoice"),
+			chromedp.SetValue(chromedp.CSS(`select[name=month]`), "2026-03"),
+			chromedp.SetUploadFiles(chromedp.CSS(`input[name=invoice]`), []string{inv}),
+			chromedp.Click(chromedp.CSS(`form[enctype="multipart/form-data"] button`)),
+			chromedp.WaitVisible(chromedp.CSS(`#reconciliation`)))
+		facts := text(t, ctx, "#reconciliation")
+		for _, want := range []string{fmt.Sprintf("一致\n%d", len(keys)-2), "金额不符\n1", "发票缺项\n1", "多开项\n1"} {
+			if !strings.Contains(facts, want) {
+				t.Errorf("the reconciliation lacks %q:\n%s", want, facts)
+			}
+		}
+		run(t, ctx, chromedp.Navigate(d.url+"/p/aliyun/invoices"), chromedp.WaitVisible(chromedp.CSS(`table.data`)))
+		if s := text(t, ctx, "table.data tbody"); !strings.Contains(s, "2026年3月") {
+			t.Errorf("the history lacks March 2026:\n%s", s)
+		}
+		signOut(t, ctx)
+	})
+
+	t.Run("supervisor", func(t *testing.T) {
+		home(t, "supervisor1", "/supervisor", "supervisor")
+		row := `tr:has(a[href="/d/bigdata"])`
+		if cls := attr(t, ctx, row, "class"); cls != "violation" {
+			t.Fatalf("bigdata's storage_gb row is %q, want violation", cls)
+		}
+		run(t, ctx, chromedp.Navigate(d.url+"/supervisor/approvals?department=bigdata&class=storage_gb"),
+			chromedp.SendKeys(chromedp.CSS(`input[name=ceiling]`), "16000"),
+			chromedp.SendKeys(chromedp.CSS(`input[name=ref]`), "经信审〔2026〕7号"),
+			chromedp.Click(chromedp.CSS(`form[action="/supervisor/approvals"] button`)),
+			chromedp.WaitVisible(chromedp.CSS(`p.flash`)))
+		if got := location(t, ctx); !strings.HasPrefix(got, d.url+"/supervisor?") {
+			t.Errorf("after the grant: %s", got)
+		}
+		if cls := attr(t, ctx, row, "class"); cls != "approved" {
+			t.Errorf("after the grant bigdata's row is %q, want approved", cls)
+		}
+		signOut(t, ctx)
+	})
+
+	t.Run("finance", func(t *testing.T) {
+		home(t, "finance1", "/finance", "finance")
+		path := download(t, ctx, downloads, `a[href$="budget=xlsx"]`)
+		f := ok(excelize.OpenFile(path))(t)
+		defer f.Close()
+		res := ok(d.ledger().BudgetExport(context.Background(), authed(&v1.BudgetExportRequest{Year: 2026, Format: "json"}, d.token("finance1"))))(t)
+		apiTotal := decimal.Zero
+		for _, a := range jsonList(t, res.Msg.GetContent(), "departments", "amount") {
+			apiTotal = apiTotal.Add(decimal.RequireFromString(a))
+		}
+		funded := coverValue(t, f, "预算单位审定费用合计")
+		self := coverValue(t, f, "自筹单位审定费用合计")
+		if got := funded.Add(self); !got.Equal(apiTotal) {
+			t.Errorf("the budget XLSX totals %s + %s = %s, the API's export %s", funded, self, got, apiTotal)
+		}
+		if s := text(t, ctx, "main"); !strings.Contains(s, formatMoney(apiTotal)) {
+			t.Errorf("the finance page does not show the audited total %s", formatMoney(apiTotal))
+		}
+		signOut(t, ctx)
+	})
+
+	t.Run("authority", func(t *testing.T) {
+		home(t, "authority1", "/authority", "authority")
+		dir := t.TempDir()
+		day := time.Now().In(shanghai).AddDate(0, 0, -1).Format("2006-01-02")
+		header := "key,time,op,department,project,provider,resource,item,kind,quantity,expires\n"
+		bad := filepath.Join(dir, "bad-events.csv")
+		os.WriteFile(bad, []byte(header+
+			"console-bad-1,"+day+"T10:00:00+08:00,usage,bus,bus-dispatch,aliyun,bus-dispatch-backup,backup.data,standard,5,\n"+
+			"console-bad-2,"+day+"T10:00:00+08:00,usage,nobody,bus-dispatch,aliyun,bus-dispatch-backup,backup.data,standard,5,\n"+
+			"console-bad-3,"+day+"T10:00:00+08:00,usage,bus,bus-dispatch,aliyun,bus-dispatch-backup,backup.data,standard,-5,\n"), 0o600)
+		before := ok(d.ledger().Verify(context.Background(), authed(&v1.VerifyRequest{}, d.admin)))(t).Msg.GetLineItems()
+		upload(t, ctx, d.url, bad)
+		run(t, ctx, chromedp.WaitVisible(chromedp.CSS(`#bad-rows`)))
+		rows := text(t, ctx, "#bad-rows tbody")
+		for _, want := range []string{"bad-events.csv\t3", "bad-events.csv\t4"} {
+			if !strings.Contains(rows, want) {
+				t.Errorf("the bad rows lack %q:\n%s", want, rows)
+			}
+		}
+		if strings.Contains(rows, "bad-events.csv\t2\t") {
+			t.Errorf("the good row 2 is listed as bad:\n%s", rows)
+		}
+		if after := ok(d.ledger().Verify(context.Background(), authed(&v1.VerifyRequest{}, d.admin)))(t).Msg.GetLineItems(); after != before {
+			t.Errorf("a rejected file wrote %d line items", after-before)
+		}
+		// A good file of 2,500 rows: validated, then applied in three batches with progress.
+		var b strings.Builder
+		b.WriteString(header)
+		for i := range 2500 {
+			fmt.Fprintf(&b, "console-good-%d,%sT10:%02d:00+08:00,usage,bus,bus-dispatch,aliyun,bus-dispatch-backup,backup.data,standard,1,\n", i, day, i%60)
+		}
+		good := filepath.Join(dir, "good-events.csv")
+		os.WriteFile(good, []byte(b.String()), 0o600)
+		upload(t, ctx, d.url, good)
+		run(t, ctx, chromedp.WaitVisible(chromedp.CSS(`#import form button`)),
+			chromedp.Click(chromedp.CSS(`#import form button`)),
+			chromedp.WaitVisible(chromedp.CSS(`#import progress`)))
+		deadline := time.Now().Add(60 * time.Second)
+		for !strings.Contains(text(t, ctx, "#import"), "2,500 / 2,500") {
+			if time.Now().After(deadline) {
+				t.Fatalf("the import did not finish: %s", text(t, ctx, "#import"))
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+		run(t, ctx, chromedp.WaitVisible(chromedp.CSS(`p.flash`)))
+		if s := text(t, ctx, "#import"); !strings.Contains(s, "新记账\n2,500") {
+			t.Errorf("the import's summary: %s", s)
+		}
+		signOut(t, ctx)
+	})
+
+	t.Run("auditor", func(t *testing.T) {
+		before := ok(d.ledger().Verify(context.Background(), authed(&v1.VerifyRequest{}, d.token("auditor1"))))(t).Msg
+		home(t, "auditor1", "/auditor", "auditor")
+		s := text(t, ctx, "#verify")
+		if !strings.Contains(s, "哈希链完整") || !strings.Contains(s, before.GetHeadHash()[:16]) && !strings.Contains(s, formatNumber(before.GetLineItems())) {
+			t.Errorf("the verify page does not show the chain the API verifies (%d line items, head %s):\n%s", before.GetLineItems(), before.GetHeadHash(), s)
+		}
+		run(t, ctx, chromedp.Navigate(d.url+"/auditor/line-items?department=edu"), chromedp.WaitVisible(chromedp.CSS(`table.data`)))
+		if s := text(t, ctx, "table.data tbody"); !strings.Contains(s, "/edu-") || strings.Contains(s, "bus/") {
+			t.Errorf("the search by department edu shows other departments' events:\n%.2000s", s)
+		}
+		signOut(t, ctx)
+	})
+}
+
+// upload sends a file through the authority's import form.
+func upload(t *testing.T, ctx context.Context, base, path string) {
+	t.Helper()
+	run(t, ctx, chromedp.Navigate(base+"/authority"),
+		chromedp.SetValue(chromedp.CSS(`select[name=kind]`), "events"),
+		chromedp.SetUploadFiles(chromedp.CSS(`input[name=file]`), []string{path}),
+		chromedp.Click(chromedp.CSS(`form[enctype="multipart/form-data"] button`)))
+}
+
+func attr(t *testing.T, ctx context.Context, sel, name string) string {
+	t.Helper()
+	v := get(t, ctx, chromedp.AttributeValue(chromedp.CSS(sel), name))
+	return v.Value
+}
