@@ -429,7 +429,7 @@ func (c *Console) authorityPeriods(rq *request) (*Page, error) {
 		if open[key] {
 			months.add("over", C(key), C(rq.t("未关闭", "open")), Cell{Form: &Form{Action: "/authority/periods", Inline: true, Submit: rq.t("关闭账期", "Close"),
 				Confirm: rq.t("关闭后该月不再接受新记录，确定？", "A closed month takes no more history. Close it?"),
-				Fields: []Field{{Name: "op", Type: "hidden", Value: "close"}, {Name: "month", Type: "hidden", Value: key}}}})
+				Fields:  []Field{{Name: "op", Type: "hidden", Value: "close"}, {Name: "month", Type: "hidden", Value: key}}}})
 		} else {
 			months.add("approved", C(key), C(rq.t("已关闭", "closed")), C(""))
 		}

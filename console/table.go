@@ -14,11 +14,11 @@ import (
 
 // Table is a table of a page, downloadable as CSV and XLSX with the same columns.
 type Table struct {
-	ID      string // the download's name and its ?table= key
-	Columns []Column
-	Rows    []Row
-	Foot    *Row // totals, kept in the downloads
-	Empty   string
+	ID         string // the download's name and its ?table= key
+	Columns    []Column
+	Rows       []Row
+	Foot       *Row // totals, kept in the downloads
+	Empty      string
 	NoDownload bool
 }
 

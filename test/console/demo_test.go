@@ -108,7 +108,11 @@ func browserCtx(t *testing.T, dir string) context.Context {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
 		chromedp.WindowSize(1366, 768), chromedp.Flag("lang", "zh-CN"), chromedp.DisableGPU)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx, chromedp.WithDebugf(func(f string, a ...any) { if os.Getenv("CDP_DEBUG") != "" { t.Logf(f, a...) } }))
+	ctx, cancel := chromedp.NewContext(actx, chromedp.WithDebugf(func(f string, a ...any) {
+		if os.Getenv("CDP_DEBUG") != "" {
+			t.Logf(f, a...)
+		}
+	}))
 	t.Cleanup(func() { cancel(); cancelAlloc() })
 	yes := true
 	if _, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
