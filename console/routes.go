@@ -189,8 +189,8 @@ func (c *Console) signInForm(rq *request, account, next string, totp bool) *Page
 
 func (c *Console) signInPage(w http.ResponseWriter, r *http.Request) {
 	rq := c.newRequest(r)
+	rq.caller.session = "" // a sign-in page binds its form to the pre-session, signed in or not
 	c.ensurePresession(w, rq)
-	rq.caller.session = "" // a sign-in page binds its form to the pre-session
 	rq.csrf = c.csrfToken(rq.csrfBind())
 	p := c.signInForm(rq, "", unescapeNext(r.URL.Query().Get("next")), false)
 	if r.URL.Query().Get("expired") != "" {

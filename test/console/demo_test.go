@@ -62,9 +62,6 @@ func startDemo(t *testing.T, opts testcluster.Options) *demo {
 	cmd.Dir = testcluster.RepoRoot()
 	env := []string{"CLOUDLEDGER_SERVER=" + d.url, "CLOUDLEDGER_TOKEN=" + testcluster.Token, "DATA=" + d.dataDir,
 		"LEDGERCTL=" + testcluster.CtlBinary(t), "DEMO_PASSWORD=" + DemoPassword}
-	if c.CAFile != "" {
-		env = append(env, "CLOUDLEDGER_CA="+c.CAFile)
-	}
 	cmd.Env = append(os.Environ(), env...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("load-demo.sh: %v\n%s", err, out)
