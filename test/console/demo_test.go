@@ -9,10 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
-	"net/http/cookiejar"
-	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -35,7 +32,7 @@ import (
 var update = flag.Bool("update", false, "write the home-page screenshots to docs/console/")
 
 // DemoPassword is the demo accounts' password (scripts/load-demo.sh).
-const DemoPassword = "Demo@2026"
+const DemoPassword = testcluster.DemoPassword
 
 type demo struct {
 	t       *testing.T
@@ -58,25 +55,12 @@ func startDemo(t *testing.T, opts testcluster.Options) *demo {
 	}
 	c := testcluster.Start(t, 1, opts)
 	d := &demo{t: t, c: c, url: c.Nodes[0].URL, dataDir: t.TempDir(), hc: c.HTTP, admin: testcluster.Token}
-	cmd := exec.Command(filepath.Join(testcluster.RepoRoot(), "scripts", "load-demo.sh"))
-	cmd.Dir = testcluster.RepoRoot()
-	env := []string{"CLOUDLEDGER_SERVER=" + d.url, "CLOUDLEDGER_TOKEN=" + testcluster.Token, "DATA=" + d.dataDir,
-		"LEDGERCTL=" + testcluster.CtlBinary(t), "DEMO_PASSWORD=" + DemoPassword}
-	cmd.Env = append(os.Environ(), env...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("load-demo.sh: %v\n%s", err, out)
-	}
+	testcluster.LoadDemo(t, d.url, d.dataDir)
 	return d
 }
 
 // token is a demo account's API token.
-func (d *demo) token(account string) string {
-	b, err := os.ReadFile(filepath.Join(d.dataDir, "demo-tokens", account+".token"))
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	return strings.TrimSpace(string(b))
-}
+func (d *demo) token(account string) string { return testcluster.DemoToken(d.t, d.dataDir, account) }
 
 func authed[T any](m *T, token string) *connect.Request[T] {
 	r := connect.NewRequest(m)
@@ -220,51 +204,15 @@ func download(t *testing.T, ctx context.Context, dir, sel string) string {
 	}
 }
 
-// httpClient is a cookie-keeping client for the console without a browser.
-func (d *demo) httpClient() *http.Client {
-	jar, _ := cookiejar.New(nil)
-	return &http.Client{Jar: jar, Transport: d.hc.Transport, Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-}
+// httpClient is a cookie-keeping client of the console that does not follow redirects.
+func (d *demo) httpClient() *http.Client { return testcluster.ConsoleClient(d.hc.Transport) }
 
-// formToken reads the CSRF token of the first form of a page.
-func formToken(t *testing.T, hc *http.Client, u string) string {
-	t.Helper()
-	res, err := hc.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var b strings.Builder
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := res.Body.Read(buf)
-		b.WriteString(string(buf[:n]))
-		if err != nil {
-			break
-		}
-	}
-	s := b.String()
-	i := strings.Index(s, `name="csrf" value="`)
-	if i < 0 {
-		t.Fatalf("%s has no CSRF field:\n%.2000s", u, s)
-	}
-	s = s[i+len(`name="csrf" value="`):]
-	return s[:strings.IndexByte(s, '"')]
-}
+func formToken(t *testing.T, hc *http.Client, u string) string { return testcluster.FormToken(t, hc, u) }
 
 // signInHTTP signs in with a plain client (the form, its token bound to the pre-session).
 func (d *demo) signInHTTP(t *testing.T, hc *http.Client, account string) {
 	t.Helper()
-	tok := formToken(t, hc, d.url+"/signin")
-	res, err := hc.PostForm(d.url+"/signin", url.Values{"csrf": {tok}, "account": {account}, "password": {DemoPassword}, "next": {"/"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusSeeOther {
-		t.Fatalf("sign-in of %s: %s", account, res.Status)
-	}
+	testcluster.ConsoleSignIn(t, hc, d.url, account, DemoPassword)
 }
 
 // ok checks a call's error: ok(f())(t) is f's value, or the test stops.
