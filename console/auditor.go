@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 )
@@ -26,6 +28,10 @@ func (c *Console) auditorHome(rq *request) (*Page, error) {
 		return nil, err
 	}
 	m := res.Msg
+	recent, err := c.ledger.ListLineItems(rq.ctx(), connect.NewRequest(&v1.ListLineItemsRequest{FromSeq: max(m.GetLineItems(), 10) - 9, Limit: 10}))
+	if err != nil {
+		return nil, err
+	}
 	return &Page{Title: rq.t("台账校验", "Verify the ledger"), Sections: []*Section{
 		{ID: "verify", Title: rq.t("哈希链完整", "The hash chain is intact"),
 			Note: rq.t("每次打开本页都重新计算整条哈希链；任何被改动的记录都会使校验失败。", "Each visit recomputes the whole hash chain; any altered line item fails it."),
@@ -37,7 +43,22 @@ func (c *Console) auditorHome(rq *request) (*Page, error) {
 		{Title: rq.t("访问记录链完整", "The access trail is intact"), Facts: []Fact{
 			{Label: rq.t("访问记录数", "Records"), Value: formatNumber(strconv.FormatUint(trail.Msg.GetRecords(), 10))},
 			{Label: rq.t("链头哈希", "Head hash"), Value: trail.Msg.GetHeadHash(), Mono: true}}},
+		{Title: rq.t("最近的台账记录", "The latest line items"), Table: lineItemTable(rq, "latest-line-items", recent.Msg.GetItems())},
 	}}, nil
+}
+
+func lineItemTable(rq *request, id string, items []*v1.LineItem) *Table {
+	t := &Table{ID: id, Columns: []Column{{rq.t("序号", "Seq"), Number}, {rq.t("Raft 索引", "Raft index"), Number}, {rq.t("记账时间", "Recorded"), Date},
+		{rq.t("类型", "Type"), Mono}, {rq.t("操作人", "Actor"), Mono}, {rq.t("幂等键", "Key"), Mono}, {rq.t("内容", "Content"), Text}, {rq.t("哈希", "Hash"), Mono}}}
+	for _, li := range items {
+		h := li.GetHash()
+		if len(h) > 16 {
+			h = h[:16] + "…"
+		}
+		t.add("", C(strconv.FormatUint(li.GetSeq(), 10)), C(strconv.FormatUint(li.GetRaftIndex(), 10)), C(li.GetRecordedAt()), C(li.GetType()),
+			C(li.GetActor()), C(li.GetKey()), C(summary(li)), C(h))
+	}
+	return t
 }
 
 // LineItemPage is the line-item browser's page size.
@@ -51,12 +72,7 @@ func (c *Console) auditorLineItems(rq *request) (*Page, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Table{ID: "line-items", Columns: []Column{{rq.t("序号", "Seq"), Number}, {rq.t("Raft 索引", "Raft index"), Number}, {rq.t("记账时间", "Recorded"), Date},
-		{rq.t("类型", "Type"), Mono}, {rq.t("操作人", "Actor"), Mono}, {rq.t("幂等键", "Key"), Mono}, {rq.t("内容", "Content"), Text}, {rq.t("哈希", "Hash"), Mono}}}
-	for _, li := range res.Msg.GetItems() {
-		t.add("", C(strconv.FormatUint(li.GetSeq(), 10)), C(strconv.FormatUint(li.GetRaftIndex(), 10)), C(li.GetRecordedAt()), C(li.GetType()),
-			C(li.GetActor()), C(li.GetKey()), C(summary(li)), C(li.GetHash()[:16]+"…"))
-	}
+	t := lineItemTable(rq, "line-items", res.Msg.GetItems())
 	search := &Form{Method: "get", Action: "/auditor/line-items", Submit: rq.t("查找", "Search"), Fields: []Field{
 		{Name: "from", Label: rq.t("起始序号", "From seq"), Value: q.Get("from"), Type: "number"},
 		{Name: "department", Label: rq.t("使用单位", "Department"), Value: req.Department},
@@ -84,7 +100,7 @@ func (c *Console) auditorLineItems(rq *request) (*Page, error) {
 		facts = append(facts, Fact{Label: rq.t("下一页（自序号）", "Next page (from seq)"), Value: strconv.FormatUint(n, 10), Href: page(n)})
 	}
 	return &Page{Title: rq.t("台账明细", "Line items"), Sections: []*Section{
-		{Form: search, Note: fmt.Sprintf(rq.t("每页 %d 条，按序号读取，不会一次载入全部台账；按单位或资源查找时每次最多查看 100,000 条。", "%d per page, read by sequence, never the whole ledger at once; a search by department or resource looks at up to 100,000 line items per page."), LineItemPage), Facts: facts},
+		{Form: search, Note: fmt.Sprintf(rq.t("每页 %d 条，按序号读取，不会一次载入全部台账；按单位或资源查找时每页最多查看 50,000 条。", "%d per page, read by sequence, never the whole ledger at once; a search by department or resource looks at up to 50,000 line items per page."), LineItemPage), Facts: facts},
 		{Table: t},
 	}}, nil
 }
@@ -96,7 +112,10 @@ func summary(li *v1.LineItem) string {
 		return fmt.Sprintf("%s %s %s/%s %s ×%s", ev.GetOp(), ev.GetTime(), ev.GetDepartment(), ev.GetProject(), ev.GetResource(), ev.GetQuantity())
 	}
 	if cmd != nil {
-		s := fmt.Sprint(cmd.GetBody())
+		body := proto.Clone(cmd).(*v1.Command)
+		body.Key = "" // shown in its own column
+		raw, _ := protojson.Marshal(body)
+		s := string(raw)
 		if len(s) > 160 {
 			s = s[:160] + "…"
 		}

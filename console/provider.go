@@ -8,8 +8,7 @@ import (
 	"io"
 	"net/url"
 	"path/filepath"
-	"strings"
-
+	
 	"connectrpc.com/connect"
 	"github.com/shopspring/decimal"
 
@@ -28,22 +27,7 @@ func (c *Console) providerHome(rq *request) (*Page, error) {
 		return nil, err
 	}
 	bars, months := byMonth(rq, "charges-by-month-"+prov, res.Msg.GetLines())
-	// month × department
-	sums := map[[2]string]decimal.Decimal{}
-	for _, l := range res.Msg.GetLines() {
-		a, _ := decimal.NewFromString(l.GetAmount())
-		k := [2]string{l.GetMonth(), l.GetDepartment()}
-		sums[k] = sums[k].Add(a)
-	}
-	md := &Table{ID: "charges-by-department-" + prov, Columns: []Column{{rq.t("月份", "Month"), Date}, {rq.t("使用单位", "Department"), Mono}, {rq.t("应付费用（元）", "Amount (CNY)"), Money}}}
-	keys := make([]string, 0, len(sums))
-	for k := range sums {
-		keys = append(keys, k[0]+"\x00"+k[1])
-	}
-	for _, k := range sortedKeys(toSet(keys)) {
-		m, d, _ := strings.Cut(k, "\x00")
-		md.add("", C(m), C(d), C(sums[[2]string{m, d}].StringFixed(2)))
-	}
+	md := monthByDepartment(rq, "charges-by-department-"+prov, res.Msg.GetLines())
 	return &Page{Title: prov + " · " + rq.t("费用", "Charges"), Sections: []*Section{
 		{Form: rangeForm(rq, from, to), Facts: chargeFacts(rq, res.Msg)},
 		{Title: rq.t("按月费用", "Charges by month"), Chart: columnChart(rq.t("按月费用（元）", "Charges by month (CNY)"), bars), Table: months},
@@ -51,12 +35,43 @@ func (c *Console) providerHome(rq *request) (*Page, error) {
 	}}, nil
 }
 
-func toSet(keys []string) map[string]bool {
-	m := make(map[string]bool, len(keys))
-	for _, k := range keys {
-		m[k] = true
+// monthByDepartment is a pivot of the amounts: a row per month, a column per department.
+func monthByDepartment(rq *request, id string, lines []*v1.ChargeLine) *Table {
+	sums := map[string]map[string]decimal.Decimal{}
+	depts := map[string]bool{}
+	for _, l := range lines {
+		a, _ := decimal.NewFromString(l.GetAmount())
+		if sums[l.GetMonth()] == nil {
+			sums[l.GetMonth()] = map[string]decimal.Decimal{}
+		}
+		sums[l.GetMonth()][l.GetDepartment()] = sums[l.GetMonth()][l.GetDepartment()].Add(a)
+		depts[l.GetDepartment()] = true
 	}
-	return m
+	cols := sortedKeys(depts)
+	t := &Table{ID: id, Columns: []Column{{rq.t("月份", "Month"), Date}}}
+	for _, d := range cols {
+		t.Columns = append(t.Columns, Column{d, Money})
+	}
+	t.Columns = append(t.Columns, Column{rq.t("合计", "Total"), Money})
+	colTotals := make([]decimal.Decimal, len(cols)+1)
+	for _, m := range sortedKeys(sums) {
+		cells := []Cell{C(m)}
+		row := decimal.Zero
+		for i, d := range cols {
+			v := sums[m][d]
+			cells = append(cells, C(v.StringFixed(2)))
+			row = row.Add(v)
+			colTotals[i] = colTotals[i].Add(v)
+		}
+		colTotals[len(cols)] = colTotals[len(cols)].Add(row)
+		t.add("", append(cells, C(row.StringFixed(2)))...)
+	}
+	foot := []Cell{C(rq.t("合计", "Total"))}
+	for _, v := range colTotals {
+		foot = append(foot, C(v.StringFixed(2)))
+	}
+	t.Foot = &Row{Cells: foot}
+	return t
 }
 
 func (c *Console) providerStatement(rq *request) (*Page, error) {

@@ -38,7 +38,7 @@ func (c *Console) supervisorHome(rq *request) (*Page, error) {
 	}
 	t := &Table{ID: "overruns", Columns: []Column{{rq.t("使用单位", "Department"), Mono}, {rq.t("名称", "Name"), Text},
 		{rq.t("配额类别", "Quota class"), Mono}, {rq.t("配额 Q", "Quota Q"), Number}, {rq.t("已分配 A", "Allocated A"), Number},
-		{rq.t("A/Q", "A/Q"), Number}, {rq.t("状态", "Status"), Text}, {rq.t("审批上限", "Ceiling"), Number}, {rq.t("审批文号", "Approval"), Text}}}
+		{rq.t("A/Q", "A/Q"), Number}, {rq.t("状态", "Status"), Text}, {rq.t("审批上限", "Ceiling"), Number}, {rq.t("审批文号", "Approval"), Text}, {rq.t("操作", "Action"), Text}}}
 	counts := map[string]int{}
 	for _, o := range res.Msg.GetOverruns() {
 		counts[o.GetStatus()]++
@@ -48,7 +48,8 @@ func (c *Console) supervisorHome(rq *request) (*Page, error) {
 			ratio = r.Shift(2).StringFixed(1) + "%"
 		}
 		t.add(o.GetStatus(), Link(o.GetDepartment(), "/d/"+url.PathEscape(o.GetDepartment())), C(o.GetDepartmentName()), C(o.GetQuotaClass()),
-			C(o.GetQuota()), C(o.GetAllocated()), C(ratio), Cell{Text: statusText(rq, o.GetStatus()), Class: "status"}, C(o.GetCeiling()), C(o.GetApprovalRef()))
+			C(o.GetQuota()), C(o.GetAllocated()), C(ratio), Cell{Text: statusText(rq, o.GetStatus()), Class: "status"}, C(o.GetCeiling()), C(o.GetApprovalRef()),
+			Link(rq.t("审批", "Approve"), "/supervisor/approvals?department="+url.QueryEscape(o.GetDepartment())+"&class="+url.QueryEscape(o.GetQuotaClass())))
 	}
 	return flash(rq, &Page{Title: rq.t("超配额报告", "Overrun report"), Sections: []*Section{
 		{Facts: []Fact{{Label: statusText(rq, "over"), Value: fmt.Sprint(counts["over"])},

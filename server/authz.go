@@ -350,6 +350,26 @@ func (p *principal) seesNotice(s *Server, n *ledger.Notice) bool {
 	return true
 }
 
+// scopeFunc is sees as a function that takes no lock of the ledger, for code that runs
+// while the ledger is locked (a scan of line items): the departments of a department
+// account's scope are read once, before.
+func (p *principal) scopeFunc(s *Server) func(d, v string) bool {
+	switch p.account.Role {
+	case ledger.RoleDepartment:
+		in := map[string]bool{}
+		for _, d := range s.ledger.Departments() {
+			if s.ledger.DepartmentWithin(d.ID, p.account.Department) {
+				in[d.ID] = true
+			}
+		}
+		return func(d, _ string) bool { return in[d] }
+	case ledger.RoleProvider:
+		prov := p.account.Provider
+		return func(_, v string) bool { return v != "" && v == prov }
+	}
+	return func(string, string) bool { return true }
+}
+
 // scoped reports whether the caller's answers are filtered to a scope.
 func (p *principal) scoped() bool {
 	return p.account.Role == ledger.RoleDepartment || p.account.Role == ledger.RoleProvider

@@ -138,7 +138,7 @@ const (
 	maxLineItemPage     = 10_000
 	// MaxLineItemScan bounds the line items one filtered ListLineItems call examines, so a
 	// search of a rare department over millions of items answers in pages, not all at once.
-	MaxLineItemScan = 100_000
+	MaxLineItemScan = 50_000
 )
 
 func (h *ledgerService) ListLineItems(ctx context.Context, req *connect.Request[v1.ListLineItemsRequest]) (*connect.Response[v1.ListLineItemsResponse], error) {
@@ -155,20 +155,27 @@ func (h *ledgerService) ListLineItems(ctx context.Context, req *connect.Request[
 	out := &v1.ListLineItemsResponse{HeadSeq: h.s.ledger.Head().Seq}
 	p := principalOf(ctx)
 	// visible: a department or provider sees the events of its scope, nothing else; a
-	// search keeps the events of its department or resource.
-	visible := func(item *v1.LineItem) bool {
-		ev := item.GetCommand().GetEvent()
-		if p.scoped() && (ev == nil || !p.sees(h.s, ev.GetDepartment(), ev.GetProvider())) {
+	// search keeps the events of its department or resource. It reads the ledger body, not
+	// its API form (a search looks at up to MaxLineItemScan items), and never takes the
+	// ledger's lock: it runs inside LineItems, which holds it (a second read lock would wait
+	// behind a writer that waits for the first).
+	sees := p.scopeFunc(h.s)
+	visible := func(li *ledger.LineItem) bool {
+		ev, _ := li.Body.(*ledger.Event)
+		if p.scoped() && (ev == nil || !sees(ev.Department, ev.Provider)) {
 			return false
 		}
-		return (m.GetDepartment() == "" || ev.GetDepartment() == m.GetDepartment()) &&
-			(m.GetResource() == "" || ev.GetResource() == m.GetResource())
+		if m.GetDepartment() == "" && m.GetResource() == "" {
+			return true
+		}
+		return ev != nil && (m.GetDepartment() == "" || ev.Department == m.GetDepartment()) &&
+			(m.GetResource() == "" || ev.Resource == m.GetResource())
 	}
 	if m.GetKey() != "" {
 		if li, ok := h.s.ledger.LineItemByKey(m.GetKey()); ok && li.Seq >= from {
 			out.Examined = 1
-			if item := apimap.LineItem(li); visible(item) {
-				out.Items = append(out.Items, item)
+			if visible(li) {
+				out.Items = append(out.Items, apimap.LineItem(li))
 			}
 		}
 		return connect.NewResponse(out), nil
@@ -180,8 +187,8 @@ func (h *ledgerService) ListLineItems(ctx context.Context, req *connect.Request[
 			return false
 		}
 		out.Examined++
-		if item := apimap.LineItem(li); visible(item) {
-			out.Items = append(out.Items, item)
+		if visible(li) {
+			out.Items = append(out.Items, apimap.LineItem(li))
 		}
 		return true
 	})

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
@@ -30,6 +32,10 @@ func TestConsoleRoles(t *testing.T) {
 			t.Fatalf("%s landed on %s, want %s", account, got, d.url+path)
 		}
 		screenshot(t, ctx, shot)
+		// Usable at 1366×768: nothing wider than the window.
+		if w := get(t, ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 1366 {
+			t.Errorf("%s's home page is %d px wide at a 1366 px window", account, w)
+		}
 	}
 
 	t.Run("department", func(t *testing.T) {
@@ -46,6 +52,20 @@ func TestConsoleRoles(t *testing.T) {
 		want := jsonField(t, res.Msg.GetContent(), "total", "amount")
 		if !workbookHas(t, f, want) {
 			t.Errorf("the statement XLSX %v has no cell with the API's total %s", f.GetSheetList(), want)
+		}
+		// Printable: the statement prints (menus and forms hidden by the print style).
+		pdf, err := chromedp.Call(ctx, page.PrintToPDF, page.PrintToPDFParams{})
+		if err != nil || len(pdf.Data) < 10_000 {
+			t.Errorf("printing the statement: %v (%d bytes)", err, len(pdf.Data))
+		}
+		if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"}); err != nil {
+			t.Fatal(err)
+		}
+		menu := get(t, ctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector("nav.menu")).display`))
+		stamp := get(t, ctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector(".stamp")).display`))
+		chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{})
+		if menu != "none" || stamp == "none" {
+			t.Errorf("printed, the menu is %q (want none) and the seal box %q", menu, stamp)
 		}
 		// Another department's page: 403, and the refusal is in the access trail.
 		run(t, ctx, chromedp.Navigate(d.url+"/d/bus"), chromedp.WaitVisible(chromedp.CSS(`p.error`)))

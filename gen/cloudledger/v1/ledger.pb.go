@@ -2058,7 +2058,7 @@ type ListLineItemsRequest struct {
 	Limit   uint32                 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"` // default 1000, at most 10000
 	// Search (the auditor's line-item browser): only the events of a department, or of a
 	// resource; key finds the one line item with that idempotency key. A search examines at
-	// most 100,000 line items per call and answers next_seq to go on from.
+	// most 50,000 line items per call and answers next_seq to go on from.
 	Department    string `protobuf:"bytes,3,opt,name=department,proto3" json:"department,omitempty"`
 	Resource      string `protobuf:"bytes,4,opt,name=resource,proto3" json:"resource,omitempty"`
 	Key           string `protobuf:"bytes,5,opt,name=key,proto3" json:"key,omitempty"`
