@@ -8,7 +8,7 @@ import (
 	"io"
 	"net/url"
 	"path/filepath"
-	
+
 	"connectrpc.com/connect"
 	"github.com/shopspring/decimal"
 

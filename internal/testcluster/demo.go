@@ -39,7 +39,6 @@ func DemoToken(tb testing.TB, dataDir, account string) string {
 	return strings.TrimSpace(string(b))
 }
 
-
 // ConsoleClient is a cookie-keeping HTTP client of the web console that does not follow
 // redirects (a test sees each answer), over transport.
 func ConsoleClient(transport http.RoundTripper) *http.Client {

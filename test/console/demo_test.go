@@ -207,7 +207,9 @@ func download(t *testing.T, ctx context.Context, dir, sel string) string {
 // httpClient is a cookie-keeping client of the console that does not follow redirects.
 func (d *demo) httpClient() *http.Client { return testcluster.ConsoleClient(d.hc.Transport) }
 
-func formToken(t *testing.T, hc *http.Client, u string) string { return testcluster.FormToken(t, hc, u) }
+func formToken(t *testing.T, hc *http.Client, u string) string {
+	return testcluster.FormToken(t, hc, u)
+}
 
 // signInHTTP signs in with a plain client (the form, its token bound to the pre-session).
 func (d *demo) signInHTTP(t *testing.T, hc *http.Client, account string) {
