@@ -390,6 +390,10 @@ func (c *Console) authorityPeriods(rq *request) (*Page, error) {
 		case "run", "audit", "submit":
 			y, _ := strconv.Atoi(f("year"))
 			if _, err := c.ledger.Settle(rq.ctx(), connect.NewRequest(&v1.SettleRequest{Year: int32(y), Action: f("op")})); err != nil {
+				if code, _ := apiError(err); code == "settlement_blocked" {
+					// The page summarises the blockers (per month, per provider), not one line each.
+					return &Page{Redirect: fmt.Sprintf("/authority/periods?year=%d&refused=%s", y, url.QueryEscape(f("op")))}, nil
+				}
 				return nil, err
 			}
 			return &Page{Redirect: fmt.Sprintf("/authority/periods?year=%d&flash=settled", y)}, nil
@@ -424,14 +428,18 @@ func (c *Console) authorityPeriods(rq *request) (*Page, error) {
 	months := &Table{ID: fmt.Sprintf("months-%d", year), Columns: []Column{{rq.t("月份", "Month"), Date}, {rq.t("状态", "State"), Text}, {rq.t("操作", "Action"), Text}}}
 	from, _ := time.Parse("2006-01-02", s.GetWindowFrom())
 	to, _ := time.Parse("2006-01-02", s.GetWindowTo())
+	thisMonth := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 	for m := from; !m.After(to); m = m.AddDate(0, 1, 0) {
 		key := m.Format("2006-01")
-		if open[key] {
-			months.add("over", C(key), C(rq.t("未关闭", "open")), Cell{Form: &Form{Action: "/authority/periods", Inline: true, Submit: rq.t("关闭账期", "Close"),
+		switch {
+		case open[key] && !m.Before(thisMonth):
+			months.add("", C(key), C(rq.t("未关账（本月或以后）", "open (this month or later)")), C(""))
+		case open[key]:
+			months.add("over", C(key), C(rq.t("未关账", "open")), Cell{Form: &Form{Action: "/authority/periods", Inline: true, Submit: rq.t("关账", "Close"),
 				Confirm: rq.t("关闭后该月不再接受新记录，确定？", "A closed month takes no more history. Close it?"),
 				Fields:  []Field{{Name: "op", Type: "hidden", Value: "close"}, {Name: "month", Type: "hidden", Value: key}}}})
-		} else {
-			months.add("approved", C(key), C(rq.t("已关闭", "closed")), C(""))
+		default:
+			months.add("approved", C(key), C(rq.t("已关账", "closed")), C(""))
 		}
 	}
 	blockers := &Table{ID: fmt.Sprintf("unscored-%d", year), Columns: []Column{{rq.t("服务商", "Provider"), Mono}, {rq.t("未评分日期", "Days without a score"), Text}, {rq.t("说明", "Message"), Text}}}
@@ -454,10 +462,10 @@ func (c *Console) authorityPeriods(rq *request) (*Page, error) {
 			blockers.add("violation", C(u.GetProvider()), C(ranges), C(msg))
 		}
 	}
-	actions := []*Section{}
-	for _, a := range []struct{ op, zh, en string }{{"run", "生成草稿", "Run (draft)"}, {"audit", "审核", "Audit"}, {"submit", "报送财政", "Submit to finance"}} {
-		actions = append(actions, &Section{Class: "inline-action", Form: &Form{Action: "/authority/periods", Inline: true, Submit: rq.t(a.zh, a.en),
-			Fields: []Field{{Name: "op", Type: "hidden", Value: a.op}, {Name: "year", Type: "hidden", Value: strconv.Itoa(year)}}}})
+	var actions []*Form
+	for _, a := range []struct{ op, zh, en string }{{"run", "生成草稿", "Run (draft)"}, {"audit", "审核", "Audit"}, {"submit", "提交财政", "Submit to finance"}} {
+		actions = append(actions, &Form{Action: "/authority/periods", Inline: true, Submit: rq.t(a.zh, a.en),
+			Fields: []Field{{Name: "op", Type: "hidden", Value: a.op}, {Name: "year", Type: "hidden", Value: strconv.Itoa(year)}}})
 	}
 	yearOpts := []Option{}
 	for y := now.Year() + 1; y >= now.Year()-2; y-- {
@@ -465,16 +473,22 @@ func (c *Console) authorityPeriods(rq *request) (*Page, error) {
 	}
 	summary := &Section{Title: fmt.Sprintf(rq.t("%d 结算年度", "Settlement year %d"), year),
 		Form: &Form{Method: "get", Action: "/authority/periods", Submit: rq.t("查看", "Show"), Fields: []Field{{Name: "year", Label: rq.t("年度", "Year"), Type: "select", Value: strconv.Itoa(year), Options: yearOpts}}},
-		Facts: []Fact{{Label: rq.t("状态", "State"), Value: stateText(rq, s.GetState())},
+		Facts: []Fact{{Label: rq.t("状态", "State"), Value: rq.word("state", s.GetState())},
 			{Label: rq.t("窗口", "Window"), Value: formatDate(rq.lang, s.GetWindowFrom()) + " – " + formatDate(rq.lang, s.GetWindowTo())},
 			{Label: rq.t("截止日", "Deadline"), Value: formatDate(rq.lang, s.GetDeadline())},
-			{Label: rq.t("剩余天数 / 工作日", "Days / working days left"), Value: fmt.Sprintf("%d / %d", s.GetDaysLeft(), s.GetWorkingDaysLeft())},
-			{Label: rq.t("未关闭月份", "Open months"), Value: strconv.Itoa(len(open)), Class: warnIf(len(open) > 0)},
+			{Label: rq.t("剩余天数 / 工作日", "Days / working days left"), Value: fmt.Sprintf("%d / %s", s.GetDaysLeft(), workingDays(s))},
+			{Label: rq.t("未关账月份", "Open months"), Value: strconv.Itoa(len(open)), Class: warnIf(len(open) > 0)},
 			{Label: rq.t("缺评分的服务商", "Providers with unscored days"), Value: strconv.Itoa(len(blockers.Rows)), Class: warnIf(len(blockers.Rows) > 0)}}}
 	if s.GetWarning() != "" {
 		summary.Note = s.GetWarning()
 	}
-	p := flash(rq, &Page{Title: rq.t("账期与结算", "Periods and settlement"), Sections: append([]*Section{summary}, actions...)})
+	summary.Actions = actions
+	p := flash(rq, &Page{Title: rq.t("关账与结算", "Periods and settlement"), Sections: []*Section{summary}})
+	if op := rq.r.URL.Query().Get("refused"); op != "" {
+		p.ErrorCode = "settlement_blocked"
+		p.Error = fmt.Sprintf(rq.t("%d 结算年度不能%s：%d 个月未关账，%d 家服务商有未评分的日期（见下）。", "Settlement year %d cannot be %s: %d months open, %d providers with unscored days (below)."),
+			year, rq.word("settle", op), len(open), len(blockers.Rows))
+	}
 	p.Sections = append(p.Sections, &Section{Title: rq.t("审核阻碍：缺评分", "Blocking the audit: unscored days"), Table: blockers},
 		&Section{Title: rq.t("窗口内各月", "Months of the window"), Table: months})
 	return p, nil
@@ -499,7 +513,7 @@ func (c *Console) authorityCatalog(rq *request) (*Page, error) {
 		return nil, err
 	}
 	prices := &Table{ID: "catalog", Columns: []Column{{rq.t("目录项", "Item"), Mono}, {rq.t("名称", "Name"), Text}, {rq.t("类别", "Category"), Text},
-		{rq.t("计量单位", "Unit"), Text}, {rq.t("计费方式", "Billing"), Text}, {rq.t("配额类别", "Quota class"), Mono},
+		{rq.t("计价单位", "Unit"), Text}, {rq.t("计费方式", "Billing"), Text}, {rq.t("配额类别", "Quota class"), Mono},
 		{rq.t("单价（元）", "Price (CNY)"), Money}, {rq.t("服务商", "Provider"), Mono}, {rq.t("生效日", "Effective from"), Date}}}
 	for _, p := range res.Msg.GetPrices() {
 		prov := p.GetProvider()
@@ -509,7 +523,7 @@ func (c *Console) authorityCatalog(rq *request) (*Page, error) {
 		prices.add("", C(p.GetItem()), C(p.GetName()), C(p.GetCategory()), C(p.GetUnit()), C(p.GetBilling()), C(p.GetQuotaClass()),
 			C(p.GetPrice()), C(prov), C(p.GetEffectiveFrom()))
 	}
-	scores := &Table{ID: "evaluations", Columns: []Column{{rq.t("服务商", "Provider"), Mono}, {rq.t("起", "From"), Date}, {rq.t("止", "To"), Date}, {rq.t("评分", "Score"), Number}}}
+	scores := &Table{ID: "evaluations", Columns: []Column{{rq.t("服务商", "Provider"), Mono}, {rq.t("起", "From"), Date}, {rq.t("止", "To"), Date}, {rq.t("效能评估得分", "Score"), Number}}}
 	for _, e := range res.Msg.GetEvaluations() {
 		scores.add("", C(e.GetProvider()), C(e.GetFrom()), C(e.GetTo()), C(e.GetScore()))
 	}
@@ -519,7 +533,7 @@ func (c *Console) authorityCatalog(rq *request) (*Page, error) {
 	}
 	return &Page{Title: rq.t("目录与评分", "Catalog and scores"), Sections: []*Section{
 		{Title: rq.t("服务目录价格", "Catalog prices"), Note: rq.t("修改价格或评分：导入 catalog 或 evaluations 文件。", "To change prices or scores, import a catalog or evaluations file."), Table: prices},
-		{Title: rq.t("服务商评分", "Evaluation scores"), Table: scores},
+		{Title: rq.t("效能评估得分", "Evaluation scores"), Table: scores},
 		{Title: rq.t("服务商", "Providers"), Table: provs},
 	}}, nil
 }

@@ -17,20 +17,6 @@ import (
 // The supervisor, the authority and the auditor reach them too (the overrun report's
 // drill-down); the API refuses a department another department's pages (403).
 
-func statusText(rq *request, s string) string {
-	switch s {
-	case "within":
-		return rq.t("未超配额", "within")
-	case "over":
-		return rq.t("超配额（≤120%）", "over (≤120 %)")
-	case "approved":
-		return rq.t("已审批", "approved")
-	case "violation":
-		return rq.t("违规超配", "violation")
-	}
-	return s
-}
-
 func (c *Console) departmentHome(rq *request) (*Page, error) {
 	dept := rq.r.PathValue("dept")
 	res, err := c.ledger.QuotaUse(rq.ctx(), connect.NewRequest(&v1.QuotaUseRequest{Department: dept}))
@@ -40,7 +26,7 @@ func (c *Console) departmentHome(rq *request) (*Page, error) {
 	name := dept
 	classes := &Table{ID: "quota-" + dept, Columns: []Column{
 		{rq.t("配额类别", "Quota class"), Mono}, {rq.t("配额 Q", "Quota Q"), Number}, {rq.t("已分配 A", "Allocated A"), Number},
-		{rq.t("A/Q", "A/Q"), Number}, {rq.t("状态", "Status"), Text}, {rq.t("审批上限", "Approved ceiling"), Number}, {rq.t("审批文号", "Approval"), Text}}}
+		{rq.t("A/Q", "A/Q"), Number}, {rq.t("状态", "Status"), Text}, {rq.t("批准上限", "Approved ceiling"), Number}, {rq.t("审批文号", "Approval"), Text}}}
 	var bars []ratioBar
 	for _, q := range res.Msg.GetClasses() {
 		if q.GetDepartmentName() != "" {
@@ -55,7 +41,7 @@ func (c *Console) departmentHome(rq *request) (*Page, error) {
 			bars = append(bars, ratioBar{Label: q.GetQuotaClass(), Ratio: decimal.NewFromFloat(1.5), Text: rq.t("无配额", "no quota"), Class: "violation"})
 		}
 		classes.add(q.GetStatus(), C(q.GetQuotaClass()), C(q.GetQuota()), C(q.GetAllocated()), C(ratio),
-			Cell{Text: statusText(rq, q.GetStatus()), Class: "status"}, C(q.GetCeiling()), C(q.GetApprovalRef()))
+			Cell{Text: rq.word("overrun", q.GetStatus()), Class: "status"}, C(q.GetCeiling()), C(q.GetApprovalRef()))
 	}
 	projects := &Table{ID: "projects-" + dept, Columns: []Column{
 		{rq.t("项目", "Project"), Mono}, {rq.t("名称", "Name"), Text}, {rq.t("单位", "Department"), Mono},
@@ -63,7 +49,7 @@ func (c *Console) departmentHome(rq *request) (*Page, error) {
 	for _, p := range res.Msg.GetProjects() {
 		state := rq.t("在用", "active")
 		if p.GetClosed() {
-			state = rq.t("已关闭", "closed")
+			state = rq.t("已关账", "closed")
 		}
 		for _, q := range p.GetQuotas() {
 			projects.add("", Link(p.GetProject(), "/d/"+url.PathEscape(p.GetDepartment())+"/resources?project="+url.QueryEscape(p.GetProject())),
@@ -76,15 +62,6 @@ func (c *Console) departmentHome(rq *request) (*Page, error) {
 			Chart: ratioBars(rq.t("配额使用", "Quota use"), bars), Table: classes},
 		{Title: rq.t("项目", "Projects"), Table: projects},
 	}}, nil
-}
-
-func kindText(rq *request, k string) string {
-	m := map[string][2]string{"standard": {"正式", "standard"}, "test": {"测试", "test"}, "dev": {"开发", "dev"},
-		"temporary": {"临时", "temporary"}, "emergency": {"应急", "emergency"}}
-	if v, ok := m[k]; ok {
-		return rq.t(v[0], v[1])
-	}
-	return k
 }
 
 func (c *Console) departmentResources(rq *request) (*Page, error) {
@@ -112,7 +89,7 @@ func (c *Console) departmentResources(rq *request) (*Page, error) {
 	}
 	kinds := []Option{{"", rq.t("全部", "all")}}
 	for _, k := range []string{"standard", "test", "dev", "temporary", "emergency"} {
-		kinds = append(kinds, Option{k, kindText(rq, k)})
+		kinds = append(kinds, Option{k, rq.word("kind", k)})
 	}
 	filter := &Form{Method: "get", Action: rq.r.URL.Path, Submit: rq.t("筛选", "Filter"), Fields: []Field{
 		{Name: "project", Label: rq.t("项目", "Project"), Type: "select", Value: req.Project, Options: opts(projects)},
@@ -136,7 +113,7 @@ func (c *Console) departmentResources(rq *request) (*Page, error) {
 				class = "over"
 			}
 		}
-		t.add(class, C(r.GetResource()), C(r.GetProject()), C(r.GetProvider()), C(r.GetItem()), C(kindText(rq, r.GetKind())),
+		t.add(class, C(r.GetResource()), C(r.GetProject()), C(r.GetProvider()), C(r.GetItem()), C(rq.word("kind", r.GetKind())),
 			C(r.GetQuantity()), C(r.GetOpened()), C(r.GetExpires()), C(r.GetExtensionDeadline()), C(left), C(state))
 	}
 	return &Page{Title: dept + " · " + rq.t("云资源", "Resources"), Sections: []*Section{
@@ -171,7 +148,7 @@ func byMonth(rq *request, id string, lines []*v1.ChargeLine) ([]Bar, *Table) {
 		base[l.GetMonth()] = base[l.GetMonth()].Add(b)
 		amt[l.GetMonth()] = amt[l.GetMonth()].Add(a)
 	}
-	t := &Table{ID: id, Columns: []Column{{rq.t("月份", "Month"), Date}, {rq.t("基础费用（元）", "Base amount (CNY)"), Money}, {rq.t("应付费用（元）", "Amount (CNY)"), Money}}}
+	t := &Table{ID: id, Columns: []Column{{rq.t("月份", "Month"), Date}, {rq.t("基础金额（元）", "Base amount (CNY)"), Money}, {rq.t("应付金额（元）", "Amount (CNY)"), Money}}}
 	var bars []Bar
 	tb, ta := decimal.Zero, decimal.Zero
 	for _, m := range sortedKeys(amt) {
@@ -194,13 +171,13 @@ func (c *Console) departmentCharges(rq *request) (*Page, error) {
 	return &Page{Title: dept + " · " + rq.t("费用", "Charges"), Sections: []*Section{
 		{Form: rangeForm(rq, from, to), Facts: chargeFacts(rq, res.Msg)},
 		{Title: rq.t("按月费用", "Charges by month"), Chart: columnChart(rq.t("按月费用（元）", "Charges by month (CNY)"), bars), Table: months},
-		{Title: rq.t("费用明细", "Charge lines"), Table: chargeLines(rq, "charges-"+dept, res.Msg.GetLines())},
+		{Title: rq.t("计费明细", "Charge lines"), Table: chargeLines(rq, "charges-"+dept, res.Msg.GetLines())},
 	}}, nil
 }
 
 func chargeFacts(rq *request, m *v1.ChargesResponse) []Fact {
-	f := []Fact{{Label: rq.t("应付合计（元）", "Total (CNY)"), Value: formatMoney(m.GetTotalAmount())},
-		{Label: rq.t("基础费用合计（元）", "Base total (CNY)"), Value: formatMoney(m.GetTotalBaseAmount())},
+	f := []Fact{{Label: rq.t("应付金额合计（元）", "Total (CNY)"), Value: formatMoney(m.GetTotalAmount())},
+		{Label: rq.t("基础金额合计（元）", "Base total (CNY)"), Value: formatMoney(m.GetTotalBaseAmount())},
 		{Label: rq.t("Raft 索引", "Raft index"), Value: fmt.Sprint(m.GetAppliedIndex())}}
 	if n := m.GetProvisionalLines(); n > 0 {
 		f = append(f, Fact{Label: rq.t("暂估行（缺评分）", "Provisional lines (unscored)"), Value: fmt.Sprint(n), Class: "warn"})
@@ -211,7 +188,7 @@ func chargeFacts(rq *request, m *v1.ChargesResponse) []Fact {
 func chargeLines(rq *request, id string, lines []*v1.ChargeLine) *Table {
 	t := &Table{ID: id, Columns: []Column{{rq.t("月份", "Month"), Date}, {rq.t("单位", "Department"), Mono}, {rq.t("项目", "Project"), Mono},
 		{rq.t("服务商", "Provider"), Mono}, {rq.t("目录项", "Item"), Mono}, {rq.t("数量", "Quantity"), Number}, {rq.t("单位", "Unit"), Text},
-		{rq.t("基础费用", "Base"), Money}, {rq.t("系数", "Multiplier"), Number}, {rq.t("应付费用", "Amount"), Money}}}
+		{rq.t("基础金额", "Base"), Money}, {rq.t("评估系数", "Multiplier"), Number}, {rq.t("应付金额", "Amount"), Money}}}
 	for _, l := range lines {
 		class := ""
 		if l.GetProvisionalDays() > 0 {
@@ -293,25 +270,25 @@ func (c *Console) statement(rq *request, dept, prov string) (*Page, error) {
 		{Name: "month", Label: rq.t("月份", "Month"), Type: "select", Value: month, Options: opts}}}
 	t := &Table{ID: "statement-" + who + "-" + month, Columns: []Column{{rq.t("资源", "Resource"), Mono}, {rq.t("单位", "Department"), Mono},
 		{rq.t("项目", "Project"), Mono}, {rq.t("服务商", "Provider"), Mono}, {rq.t("目录项", "Item"), Mono}, {rq.t("类型", "Kind"), Text},
-		{rq.t("计量单位", "Unit"), Text}, {rq.t("数量", "Quantity"), Number}, {rq.t("基础费用（元）", "Base (CNY)"), Money}, {rq.t("应付费用（元）", "Amount (CNY)"), Money}}}
+		{rq.t("计价单位", "Unit"), Text}, {rq.t("数量", "Quantity"), Number}, {rq.t("基础金额（元）", "Base (CNY)"), Money}, {rq.t("应付金额（元）", "Amount (CNY)"), Money}}}
 	for _, r := range st.Resources {
-		t.add("", C(r.Resource), C(r.Department), C(r.Project), C(r.Provider), C(r.Item), C(kindText(rq, r.Kind)), C(r.Unit),
+		t.add("", C(r.Resource), C(r.Department), C(r.Project), C(r.Provider), C(r.Item), C(rq.word("kind", r.Kind)), C(r.Unit),
 			C(r.Quantity.String()), C(r.BaseAmount.StringFixed(2)), C(r.Amount.StringFixed(2)))
 	}
 	t.Foot = &Row{Cells: []Cell{C(rq.t("合计", "Total")), C(""), C(""), C(""), C(""), C(""), C(""), C(""), C(st.Total.BaseAmount), C(st.Total.Amount)}}
-	sub := &Table{ID: "subtotals-" + who + "-" + month, Columns: []Column{{rq.t("分组", "Group"), Mono}, {rq.t("基础费用（元）", "Base (CNY)"), Money}, {rq.t("应付费用（元）", "Amount (CNY)"), Money}}}
+	sub := &Table{ID: "subtotals-" + who + "-" + month, Columns: []Column{{rq.t("分组", "Group"), Mono}, {rq.t("基础金额（元）", "Base (CNY)"), Money}, {rq.t("应付金额（元）", "Amount (CNY)"), Money}}}
 	for _, s := range st.Subtotals {
 		sub.add("", C(s.Group), C(s.BaseAmount.StringFixed(2)), C(s.Amount.StringFixed(2)))
 	}
 	official := rq.r.URL.Path + "?month=" + url.QueryEscape(month) + "&official="
-	return &Page{Title: rq.t("月度对账单", "Monthly statement") + " · " + who + " · " + formatDate(rq.lang, month), Printable: true, Sections: []*Section{
+	return &Page{Title: rq.t("月度使用情况表", "Monthly statement") + " · " + who + " · " + formatDate(rq.lang, month), Printable: true, Sections: []*Section{
 		{Class: "noprint", Form: pick},
 		{Facts: []Fact{{Label: rq.t("对象", "For"), Value: who}, {Label: rq.t("月份", "Month"), Value: formatDate(rq.lang, month)},
-			{Label: rq.t("应付合计（元）", "Total (CNY)"), Value: formatMoney(st.Total.Amount)},
+			{Label: rq.t("应付金额合计（元）", "Total (CNY)"), Value: formatMoney(st.Total.Amount)},
 			{Label: rq.t("费用行数", "Charge lines"), Value: fmt.Sprint(st.Total.Lines)},
 			{Label: rq.t("Raft 索引", "Raft index"), Value: fmt.Sprint(st.RaftIndex)},
-			{Label: rq.t("正式对账单", "Official statement"), Value: "XLSX", Href: official + "xlsx"},
-			{Label: rq.t("正式对账单", "Official statement"), Value: "CSV", Href: official + "csv"}}},
+			{Label: rq.t("正式文件", "Official statement"), Value: "XLSX", Href: official + "xlsx"},
+			{Label: rq.t("正式文件", "Official statement"), Value: "CSV", Href: official + "csv"}}},
 		{Title: rq.t("资源明细", "Resources"), Table: t},
 		{Title: rq.t("小计", "Subtotals"), Table: sub, Stamp: true},
 	}}, nil

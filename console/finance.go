@@ -16,15 +16,6 @@ import (
 // audited totals by department (budget-funded and self-funded apart), the budget export,
 // fees by month.
 
-func stateText(rq *request, s string) string {
-	m := map[string][2]string{"": {"未开始", "not started"}, "draft": {"草稿", "draft"}, "audited": {"已审核", "audited"},
-		"submitted": {"已报送", "submitted"}, "paid": {"已支付", "paid"}}
-	if v, ok := m[s]; ok {
-		return rq.t(v[0], v[1])
-	}
-	return s
-}
-
 // budgetJSON is the part of the budget export's JSON the page shows (settlement.Budget).
 type budgetJSON struct {
 	RaftIndex   uint64 `json:"raft_index"`
@@ -57,7 +48,7 @@ func (c *Console) financeHome(rq *request) (*Page, error) {
 		if s.GetState() == "" && s.GetDaysLeft() < 60 {
 			class = "over"
 		}
-		years.add(class, Link(fmt.Sprint(y), fmt.Sprintf("/finance?year=%d", y)), C(stateText(rq, s.GetState())), C(s.GetWindowFrom()), C(s.GetWindowTo()),
+		years.add(class, Link(fmt.Sprint(y), fmt.Sprintf("/finance?year=%d", y)), C(rq.word("state", s.GetState())), C(s.GetWindowFrom()), C(s.GetWindowTo()),
 			C(s.GetDeadline()), C(fmt.Sprint(s.GetDaysLeft())), C(workingDays(s)), C(s.GetTotalAmount()))
 		if (year == 0 && chosen == nil && s.GetState() != "") || int(s.GetYear()) == year {
 			chosen = s
@@ -106,12 +97,12 @@ func (c *Console) financeHome(rq *request) (*Page, error) {
 		foot(bud)
 		foot(self)
 		sec.Facts = []Fact{{Label: rq.t("审核总额（元）", "Audited total (CNY)"), Value: formatMoney(total.StringFixed(2))},
-			{Label: rq.t("状态", "State"), Value: stateText(rq, chosen.GetState())},
+			{Label: rq.t("状态", "State"), Value: rq.word("state", chosen.GetState())},
 			{Label: rq.t("Raft 索引", "Raft index"), Value: fmt.Sprint(res.Msg.GetAppliedIndex())},
 			{Label: rq.t("链头哈希", "Head hash"), Value: res.Msg.GetHeadHash(), Mono: true},
 			{Label: rq.t("审核人", "Audited by"), Value: b.AuditedBy},
-			{Label: rq.t("预算汇总", "Budget export"), Value: "XLSX", Href: fmt.Sprintf("/finance?year=%d&budget=xlsx", y)},
-			{Label: rq.t("预算汇总", "Budget export"), Value: "CSV", Href: fmt.Sprintf("/finance?year=%d&budget=csv", y)}}
+			{Label: rq.t("年度预算汇总", "Budget export"), Value: "XLSX", Href: fmt.Sprintf("/finance?year=%d&budget=xlsx", y)},
+			{Label: rq.t("年度预算汇总", "Budget export"), Value: "CSV", Href: fmt.Sprintf("/finance?year=%d&budget=csv", y)}}
 		p.Sections = append(p.Sections, &Section{Title: rq.t("财政预算单位", "Budget-funded departments"), Table: bud},
 			&Section{Title: rq.t("非财政预算单位（自行支付）", "Self-funded departments (pay their providers)"), Table: self})
 	}
@@ -127,7 +118,7 @@ func (c *Console) financeHome(rq *request) (*Page, error) {
 
 func deptTotals(rq *request, id string, year int32) *Table {
 	return &Table{ID: fmt.Sprintf("%s-%d", id, year), Columns: []Column{{rq.t("使用单位", "Department"), Mono}, {rq.t("名称", "Name"), Text},
-		{rq.t("基础费用（元）", "Base (CNY)"), Money}, {rq.t("审核费用（元）", "Audited fee (CNY)"), Money}, {rq.t("下年度预估（元）", "Next year's estimate (CNY)"), Money}}}
+		{rq.t("基础金额（元）", "Base (CNY)"), Money}, {rq.t("审核费用（元）", "Audited fee (CNY)"), Money}, {rq.t("下年度预估（元）", "Next year's estimate (CNY)"), Money}}}
 }
 
 // foot adds the totals row of the money columns (2, 3, 4).

@@ -50,6 +50,7 @@ type Section struct {
 	Chart    template.HTML // SVG from chart.go: built from escaped text only
 	Table    *Table
 	Form     *Form
+	Actions  []*Form // buttons in one row
 	Progress *Progress
 	Stamp    bool // the statement's box for the seal (盖章)
 	Class    string
@@ -119,9 +120,14 @@ func (p *Page) fill(rq *request) {
 	p.CSRF = rq.csrf
 	if p.Me != nil {
 		p.Nav = nav(rq)
-		for i := range p.Nav {
-			h := p.Nav[i].Href
-			p.Nav[i].Active = p.Path == h || (strings.Count(h, "/") > 1 && strings.HasPrefix(p.Path, h+"/"))
+		best := -1 // the entry whose link is the longest prefix of the path
+		for i, n := range p.Nav {
+			if (p.Path == n.Href || strings.HasPrefix(p.Path, n.Href+"/")) && (best < 0 || len(n.Href) > len(p.Nav[best].Href)) {
+				best = i
+			}
+		}
+		if best >= 0 {
+			p.Nav[best].Active = true
 		}
 	}
 }
@@ -134,18 +140,18 @@ func nav(rq *request) []NavLink {
 	case "department":
 		d := "/d/" + me.Department
 		return []NavLink{l(d, "项目与配额", "Projects & quota"), l(d+"/resources", "云资源", "Resources"),
-			l(d+"/charges", "费用", "Charges"), l(d+"/statement", "月度对账单", "Statements")}
+			l(d+"/charges", "费用", "Charges"), l(d+"/statement", "月度使用情况表", "Statements")}
 	case "provider":
 		p := "/p/" + me.Provider
-		return []NavLink{l(p, "费用", "Charges"), l(p+"/statement", "对账单", "Statements"),
-			l(p+"/invoice", "发票核对", "Invoice check"), l(p+"/invoices", "核对记录", "History")}
+		return []NavLink{l(p, "费用", "Charges"), l(p+"/statement", "月度使用情况表", "Statements"),
+			l(p+"/invoice", "账单核对", "Invoice check"), l(p+"/invoices", "核对记录", "History")}
 	case "supervisor":
-		return []NavLink{l("/supervisor", "超配额报告", "Overrun report"), l("/supervisor/approvals", "审批", "Approvals")}
+		return []NavLink{l("/supervisor", "超配报告", "Overrun report"), l("/supervisor/approvals", "审批", "Approvals")}
 	case "finance":
 		return []NavLink{l("/finance", "年度结算", "Settlement years")}
 	case "authority":
-		return []NavLink{l("/authority", "导入", "Import"), l("/authority/periods", "账期与结算", "Periods & settlement"),
-			l("/authority/catalog", "目录与评分", "Catalog & scores"), l("/supervisor", "超配额报告", "Overrun report")}
+		return []NavLink{l("/authority", "导入", "Import"), l("/authority/periods", "关账与结算", "Periods & settlement"),
+			l("/authority/catalog", "目录与评分", "Catalog & scores"), l("/supervisor", "超配报告", "Overrun report")}
 	case "auditor":
 		return []NavLink{l("/auditor", "校验", "Verify"), l("/auditor/line-items", "台账明细", "Line items"), l("/access", "访问记录", "Access trail")}
 	case "security":

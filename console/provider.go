@@ -95,7 +95,7 @@ func (c *Console) providerInvoice(rq *request) (*Page, error) {
 		{Name: "month", Label: rq.t("账期月份", "Month"), Type: "select", Value: month, Options: opts},
 		{Name: "tolerance", Label: rq.t("容差（元）", "Tolerance (CNY)"), Value: orDefault(rq.r.FormValue("tolerance"), "0.00")},
 		{Name: "invoice", Label: rq.t("发票文件（CSV 或 XLSX）", "Invoice file (CSV or XLSX)"), Type: "file", Required: true}}}
-	page := &Page{Title: prov + " · " + rq.t("发票核对", "Invoice check"), Sections: []*Section{{Form: form,
+	page := &Page{Title: prov + " · " + rq.t("账单核对", "Invoice check"), Sections: []*Section{{Form: form,
 		Note: rq.t("列：department, project, item, amount, month（CSV 为 UTF-8；Excel 另存为“CSV UTF-8”或直接上传 XLSX）。", "Columns: department, project, item, amount, month (UTF-8 CSV, or XLSX).")}}}
 	if rq.r.Method != "POST" {
 		return page, nil
@@ -138,14 +138,6 @@ func (c *Console) providerInvoice(rq *request) (*Page, error) {
 	return page, nil
 }
 
-func outcomeText(rq *request, o string) string {
-	m := map[string][2]string{"matched": {"一致", "matched"}, "mismatch": {"金额不符", "mismatch"}, "missing": {"发票缺项", "missing"}, "unexpected": {"多开项", "unexpected"}}
-	if v, ok := m[o]; ok {
-		return rq.t(v[0], v[1])
-	}
-	return o
-}
-
 func reconciliationSections(rq *request, r *v1.ReconciliationReport, file string) []*Section {
 	class := map[string]string{"matched": "approved", "mismatch": "violation", "missing": "over", "unexpected": "over"}
 	t := &Table{ID: "reconciliation-" + r.GetProvider() + "-" + r.GetMonth(), Columns: []Column{{rq.t("结果", "Outcome"), Text},
@@ -157,15 +149,15 @@ func reconciliationSections(rq *request, r *v1.ReconciliationReport, file string
 		if l.GetInvoiceLine() > 0 {
 			line = fmt.Sprint(l.GetInvoiceLine())
 		}
-		t.add(class[l.GetOutcome()], Cell{Text: outcomeText(rq, l.GetOutcome()), Class: "status"}, C(l.GetDepartment()), C(l.GetProject()), C(l.GetItem()),
+		t.add(class[l.GetOutcome()], Cell{Text: rq.word("outcome", l.GetOutcome()), Class: "status"}, C(l.GetDepartment()), C(l.GetProject()), C(l.GetItem()),
 			C(l.GetInvoiced()), C(l.GetRated()), C(l.GetDifference()), C(line), C(l.GetNote()))
 	}
 	return []*Section{
-		{Title: rq.t("核对结果", "Reconciliation") + " · " + file, ID: "reconciliation", Facts: []Fact{
-			{Label: outcomeText(rq, "matched"), Value: fmt.Sprint(r.GetMatched())},
-			{Label: outcomeText(rq, "mismatch"), Value: fmt.Sprint(r.GetMismatched()), Class: warnIf(r.GetMismatched() > 0)},
-			{Label: outcomeText(rq, "missing"), Value: fmt.Sprint(r.GetMissing()), Class: warnIf(r.GetMissing() > 0)},
-			{Label: outcomeText(rq, "unexpected"), Value: fmt.Sprint(r.GetUnexpected()), Class: warnIf(r.GetUnexpected() > 0)},
+		{Title: rq.t("账单核对结果", "Reconciliation") + " · " + file, ID: "reconciliation", Facts: []Fact{
+			{Label: rq.word("outcome", "matched"), Value: fmt.Sprint(r.GetMatched())},
+			{Label: rq.word("outcome", "mismatch"), Value: fmt.Sprint(r.GetMismatched()), Class: warnIf(r.GetMismatched() > 0)},
+			{Label: rq.word("outcome", "missing"), Value: fmt.Sprint(r.GetMissing()), Class: warnIf(r.GetMissing() > 0)},
+			{Label: rq.word("outcome", "unexpected"), Value: fmt.Sprint(r.GetUnexpected()), Class: warnIf(r.GetUnexpected() > 0)},
 			{Label: rq.t("发票合计（元）", "Invoice total (CNY)"), Value: formatMoney(r.GetInvoiceTotal())},
 			{Label: rq.t("台账合计（元）", "Rated total (CNY)"), Value: formatMoney(r.GetRatedTotal())},
 			{Label: rq.t("差额（元）", "Difference (CNY)"), Value: formatMoney(r.GetDifference())}}},

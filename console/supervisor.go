@@ -19,7 +19,7 @@ import (
 var flashes = map[string][2]string{
 	"granted":  {"审批已记入台账", "The approval is on the ledger"},
 	"revoked":  {"审批已撤销", "The approval was revoked"},
-	"closed":   {"账期已关闭", "The month is closed"},
+	"closed":   {"已关账", "The month is closed"},
 	"settled":  {"结算操作已记入台账", "The settlement step is on the ledger"},
 	"imported": {"导入完成", "The import is done"},
 }
@@ -38,7 +38,7 @@ func (c *Console) supervisorHome(rq *request) (*Page, error) {
 	}
 	t := &Table{ID: "overruns", Columns: []Column{{rq.t("使用单位", "Department"), Mono}, {rq.t("名称", "Name"), Text},
 		{rq.t("配额类别", "Quota class"), Mono}, {rq.t("配额 Q", "Quota Q"), Number}, {rq.t("已分配 A", "Allocated A"), Number},
-		{rq.t("A/Q", "A/Q"), Number}, {rq.t("状态", "Status"), Text}, {rq.t("审批上限", "Ceiling"), Number}, {rq.t("审批文号", "Approval"), Text}, {rq.t("操作", "Action"), Text}}}
+		{rq.t("A/Q", "A/Q"), Number}, {rq.t("状态", "Status"), Text}, {rq.t("批准上限", "Ceiling"), Number}, {rq.t("审批文号", "Approval"), Text}, {rq.t("操作", "Action"), Text}}}
 	counts := map[string]int{}
 	for _, o := range res.Msg.GetOverruns() {
 		counts[o.GetStatus()]++
@@ -48,13 +48,13 @@ func (c *Console) supervisorHome(rq *request) (*Page, error) {
 			ratio = r.Shift(2).StringFixed(1) + "%"
 		}
 		t.add(o.GetStatus(), Link(o.GetDepartment(), "/d/"+url.PathEscape(o.GetDepartment())), C(o.GetDepartmentName()), C(o.GetQuotaClass()),
-			C(o.GetQuota()), C(o.GetAllocated()), C(ratio), Cell{Text: statusText(rq, o.GetStatus()), Class: "status"}, C(o.GetCeiling()), C(o.GetApprovalRef()),
+			C(o.GetQuota()), C(o.GetAllocated()), C(ratio), Cell{Text: rq.word("overrun", o.GetStatus()), Class: "status"}, C(o.GetCeiling()), C(o.GetApprovalRef()),
 			Link(rq.t("审批", "Approve"), "/supervisor/approvals?department="+url.QueryEscape(o.GetDepartment())+"&class="+url.QueryEscape(o.GetQuotaClass())))
 	}
-	return flash(rq, &Page{Title: rq.t("超配额报告", "Overrun report"), Sections: []*Section{
-		{Facts: []Fact{{Label: statusText(rq, "over"), Value: fmt.Sprint(counts["over"])},
-			{Label: statusText(rq, "approved"), Value: fmt.Sprint(counts["approved"])},
-			{Label: statusText(rq, "violation"), Value: fmt.Sprint(counts["violation"]), Class: warnIf(counts["violation"] > 0)},
+	return flash(rq, &Page{Title: rq.t("超配报告", "Overrun report"), Sections: []*Section{
+		{Facts: []Fact{{Label: rq.word("overrun", "over"), Value: fmt.Sprint(counts["over"])},
+			{Label: rq.word("overrun", "approved"), Value: fmt.Sprint(counts["approved"])},
+			{Label: rq.word("overrun", "violation"), Value: fmt.Sprint(counts["violation"]), Class: warnIf(counts["violation"] > 0)},
 			{Label: rq.t("Raft 索引", "Raft index"), Value: fmt.Sprint(res.Msg.GetAppliedIndex())}},
 			Note: rq.t("列出已分配超过配额的单位与类别；超过 120% 且无有效审批为违规（SH 20）。点单位查看其项目与资源。", "Every department and class allocated above its quota; above 120 % without a covering approval is a violation (SH 20). Click a department for its projects and resources.")},
 		{Table: t},
@@ -76,9 +76,8 @@ func (c *Console) supervisorApprovals(rq *request) (*Page, error) {
 		return nil, err
 	}
 	t := &Table{ID: "approvals", Columns: []Column{{rq.t("使用单位", "Department"), Mono}, {rq.t("配额类别", "Quota class"), Mono},
-		{rq.t("上限", "Ceiling"), Number}, {rq.t("文号", "Reference"), Text}, {rq.t("有效至", "Expires"), Date}, {rq.t("状态", "Status"), Text},
+		{rq.t("批准上限", "Ceiling"), Number}, {rq.t("文号", "Reference"), Text}, {rq.t("有效至", "Expires"), Date}, {rq.t("状态", "Status"), Text},
 		{rq.t("审批人", "Granted by"), Mono}, {rq.t("审批时间", "Granted at"), Date}, {rq.t("操作", "Action"), Text}}}
-	st := map[string][2]string{"active": {"有效", "active"}, "expired": {"已过期", "expired"}, "revoked": {"已撤销", "revoked"}}
 	for _, a := range res.Msg.GetApprovals() {
 		action := C("")
 		class := ""
@@ -90,20 +89,19 @@ func (c *Console) supervisorApprovals(rq *request) (*Page, error) {
 					{Name: "class", Type: "hidden", Value: a.GetQuotaClass()}, {Name: "ref", Type: "hidden", Value: a.GetRef()},
 					{Name: "key", Type: "hidden", Value: newKey()}}}}
 		}
-		s := st[a.GetStatus()]
 		t.add(class, C(a.GetDepartment()), C(a.GetQuotaClass()), C(a.GetCeiling()), C(a.GetRef()), C(a.GetExpires()),
-			C(rq.t(s[0], s[1])), C(a.GetGrantedBy()), C(a.GetGrantedAt()), action)
+			C(rq.word("approval", a.GetStatus())), C(a.GetGrantedBy()), C(a.GetGrantedAt()), action)
 	}
 	q := rq.r.URL.Query()
 	grant := &Form{Action: "/supervisor/approvals", Submit: rq.t("批准", "Grant"), Fields: []Field{
 		{Name: "op", Type: "hidden", Value: "grant"}, {Name: "key", Type: "hidden", Value: newKey()},
 		{Name: "department", Label: rq.t("使用单位", "Department"), Value: q.Get("department"), Required: true},
 		{Name: "class", Label: rq.t("配额类别", "Quota class"), Value: q.Get("class"), Required: true, Placeholder: "vcpu"},
-		{Name: "ceiling", Label: rq.t("上限", "Ceiling"), Required: true},
+		{Name: "ceiling", Label: rq.t("批准上限", "Ceiling"), Required: true},
 		{Name: "ref", Label: rq.t("审批文号", "Reference"), Required: true, Placeholder: "经信审〔2026〕1号"},
 		{Name: "expires", Label: rq.t("有效至（可空）", "Expires (optional)"), Type: "date"}}}
-	return flash(rq, &Page{Title: rq.t("超配额审批", "Overrun approvals"), Sections: []*Section{
-		{Title: rq.t("批准超配额", "Grant an approval"), Form: grant, Note: rq.t("新的审批取代该单位该类别现有的审批（SH 20）。", "A new approval replaces the one in force for the department and class (SH 20).")},
+	return flash(rq, &Page{Title: rq.t("超配审批", "Overrun approvals"), Sections: []*Section{
+		{Title: rq.t("批准超配", "Grant an approval"), Form: grant, Note: rq.t("新的审批取代该单位该类别现有的审批（SH 20）。", "A new approval replaces the one in force for the department and class (SH 20).")},
 		{Title: rq.t("全部审批", "All approvals"), Table: t},
 	}}), nil
 }

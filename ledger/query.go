@@ -97,14 +97,19 @@ func (l *Ledger) quotaRows(within bool) []Overrun {
 	return out
 }
 
-// Projects lists the projects, closed ones included, sorted by id.
-func (l *Ledger) Projects() []Project {
+// sortedCopies copies the values of one table of the committed state, sorted by id.
+func sortedCopies[V any](l *Ledger, table func(*txn) *layer[string, *V], id func(*V) string) []V {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	var out []Project
-	l.root.projects.each(func(_ string, p *Project) { out = append(out, *p) })
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	var out []V
+	table(l.root).each(func(_ string, v *V) { out = append(out, *v) })
+	sort.Slice(out, func(i, j int) bool { return id(&out[i]) < id(&out[j]) })
 	return out
+}
+
+// Projects lists the projects, closed ones included, sorted by id.
+func (l *Ledger) Projects() []Project {
+	return sortedCopies(l, func(t *txn) *layer[string, *Project] { return t.projects }, func(v *Project) string { return v.ID })
 }
 
 // ResourceFilter narrows Resources; empty fields match everything.
@@ -138,42 +143,22 @@ func (l *Ledger) Resources(f ResourceFilter) []Resource {
 
 // CatalogItems lists the catalog with every price version, sorted by item.
 func (l *Ledger) CatalogItems() []CatalogItem {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	var out []CatalogItem
-	l.root.items.each(func(_ string, it *CatalogItem) { out = append(out, *it) })
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
+	return sortedCopies(l, func(t *txn) *layer[string, *CatalogItem] { return t.items }, func(v *CatalogItem) string { return v.ID })
 }
 
 // EvaluationScores lists each provider's evaluation scores, sorted by provider.
 func (l *Ledger) EvaluationScores() []ProviderScores {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	var out []ProviderScores
-	l.root.evaluations.each(func(_ string, p *ProviderScores) { out = append(out, *p) })
-	sort.Slice(out, func(i, j int) bool { return out[i].Provider < out[j].Provider })
-	return out
+	return sortedCopies(l, func(t *txn) *layer[string, *ProviderScores] { return t.evaluations }, func(v *ProviderScores) string { return v.Provider })
 }
 
 // Providers lists the providers, sorted by id.
 func (l *Ledger) Providers() []Provider {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	var out []Provider
-	l.root.providers.each(func(_ string, p *Provider) { out = append(out, *p) })
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
+	return sortedCopies(l, func(t *txn) *layer[string, *Provider] { return t.providers }, func(v *Provider) string { return v.ID })
 }
 
 // Departments lists the departments, sorted by id.
 func (l *Ledger) Departments() []Department {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	var out []Department
-	l.root.departments.each(func(_ string, d *Department) { out = append(out, *d) })
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
+	return sortedCopies(l, func(t *txn) *layer[string, *Department] { return t.departments }, func(v *Department) string { return v.ID })
 }
 
 // Head is the chain's head: the number of line items and the hash of the last.

@@ -43,6 +43,15 @@ func TestConsoleRoles(t *testing.T) {
 		if s := text(t, ctx, "main"); !strings.Contains(s, "vcpu") || !strings.Contains(s, "edu-exam") {
 			t.Errorf("edu's home page lacks its quota classes and projects:\n%s", s)
 		}
+		// English by the switch, and back.
+		run(t, ctx, chromedp.Click(chromedp.CSS(`a.lang`)), chromedp.WaitVisible(chromedp.CSS(`h1`)))
+		if h := text(t, ctx, "h1"); !strings.Contains(h, "Projects and quota") {
+			t.Errorf("in English the heading is %q", h)
+		}
+		run(t, ctx, chromedp.Click(chromedp.CSS(`a.lang`)), chromedp.WaitVisible(chromedp.CSS(`h1`)))
+		if h := text(t, ctx, "h1"); !strings.Contains(h, "项目与配额") {
+			t.Errorf("back in Chinese the heading is %q", h)
+		}
 		// The statement of March 2026 as XLSX, against the API's statement of the month.
 		run(t, ctx, chromedp.Navigate(d.url+"/d/edu/statement?month=2026-03"), chromedp.WaitVisible(chromedp.CSS(`table.data`)))
 		path := download(t, ctx, downloads, `a[href$="official=xlsx"]`)
@@ -121,6 +130,28 @@ func TestConsoleRoles(t *testing.T) {
 				t.Errorf("the reconciliation lacks %q:\n%s", want, facts)
 			}
 		}
+		// The same invoice as an XLSX workbook: the same four outcomes.
+		x := excelize.NewFile()
+		for r, line := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+			cells := []any{}
+			for _, f := range strings.Split(line, ",") {
+				cells = append(cells, f)
+			}
+			cell, _ := excelize.CoordinatesToCellName(1, r+1)
+			x.SetSheetRow("Sheet1", cell, &cells)
+		}
+		xlsx := filepath.Join(t.TempDir(), "aliyun-2026-03.xlsx")
+		if err := x.SaveAs(xlsx); err != nil {
+			t.Fatal(err)
+		}
+		run(t, ctx, chromedp.Navigate(d.url+"/p/aliyun/invoice"),
+			chromedp.SetValue(chromedp.CSS(`select[name=month]`), "2026-03"),
+			chromedp.SetUploadFiles(chromedp.CSS(`input[name=invoice]`), []string{xlsx}),
+			chromedp.Click(chromedp.CSS(`form[enctype="multipart/form-data"] button`)),
+			chromedp.WaitVisible(chromedp.CSS(`#reconciliation`)))
+		if got := text(t, ctx, "#reconciliation"); got != strings.ReplaceAll(facts, ".csv", ".xlsx") {
+			t.Errorf("the XLSX invoice reconciles as\n%s\nthe CSV as\n%s", got, strings.ReplaceAll(facts, ".csv", ".xlsx"))
+		}
 		run(t, ctx, chromedp.Navigate(d.url+"/p/aliyun/invoices"), chromedp.WaitVisible(chromedp.CSS(`table.data`)))
 		if s := text(t, ctx, "table.data tbody"); !strings.Contains(s, "2026年3月") {
 			t.Errorf("the history lacks March 2026:\n%s", s)
@@ -144,6 +175,21 @@ func TestConsoleRoles(t *testing.T) {
 		}
 		if cls := attr(t, ctx, row, "class"); cls != "approved" {
 			t.Errorf("after the grant bigdata's row is %q, want approved", cls)
+		}
+		// Drill-down: the department's projects and resources.
+		run(t, ctx, chromedp.Click(chromedp.CSS(`a[href="/d/bigdata"]`)), chromedp.WaitVisible(chromedp.CSS(`table.data`)))
+		if s := text(t, ctx, "main"); !strings.Contains(s, "storage_gb") || !strings.Contains(s, "bigdata-") {
+			t.Errorf("the drill-down to bigdata lacks its classes or projects:\n%.1500s", s)
+		}
+		run(t, ctx, chromedp.Navigate(d.url+"/d/bigdata/resources"), chromedp.WaitVisible(chromedp.CSS(`table.data`)))
+		// Revoke it again: the row is a violation once more.
+		run(t, ctx, chromedp.Navigate(d.url+"/supervisor/approvals"))
+		get(t, ctx, chromedp.Evaluate[bool](`(window.confirm = () => true, true)`)) // the revoke asks first
+		run(t, ctx, chromedp.Click(chromedp.CSS(`tr:has(td[data-sort="经信审〔2026〕7号"]) button.danger`)),
+			chromedp.WaitVisible(chromedp.CSS(`p.flash`)))
+		run(t, ctx, chromedp.Navigate(d.url+"/supervisor"), chromedp.WaitVisible(chromedp.CSS(`table.data`)))
+		if cls := attr(t, ctx, row, "class"); cls != "violation" {
+			t.Errorf("after the revoke bigdata's row is %q, want violation", cls)
 		}
 		signOut(t, ctx)
 	})
@@ -217,6 +263,18 @@ func TestConsoleRoles(t *testing.T) {
 		if s := text(t, ctx, "#import"); !strings.Contains(s, "新记账\n2,500") {
 			t.Errorf("the import's summary: %s", s)
 		}
+		// Periods: settlement year 2026 is closed month by month; an audit of 2027 is refused
+		// with its blockers while its months are open.
+		run(t, ctx, chromedp.Navigate(d.url+"/authority/periods?year=2026"), chromedp.WaitVisible(chromedp.CSS(`table.data`)))
+		if s := text(t, ctx, "#t-months-2026 tbody"); strings.Contains(s, "未关账") || strings.Count(s, "已关账") != 12 || !strings.Contains(text(t, ctx, "main"), "已提交") {
+			t.Errorf("settlement year 2026 should be submitted with its 12 months closed:\n%.1500s", s)
+		}
+		run(t, ctx, chromedp.Navigate(d.url+"/authority/periods?year=2027"), chromedp.WaitVisible(chromedp.CSS(`table.data`)))
+		get(t, ctx, chromedp.Evaluate[bool](`(document.querySelector('form:has(input[value="audit"]) button').click(), true)`))
+		run(t, ctx, chromedp.WaitVisible(chromedp.CSS(`p.error`)))
+		if s := text(t, ctx, "p.error"); !strings.Contains(s, "settlement") && !strings.Contains(s, "结算") {
+			t.Errorf("the refused audit says %q", s)
+		}
 		signOut(t, ctx)
 	})
 
@@ -230,6 +288,11 @@ func TestConsoleRoles(t *testing.T) {
 		run(t, ctx, chromedp.Navigate(d.url+"/auditor/line-items?department=edu"), chromedp.WaitVisible(chromedp.CSS(`table.data`)))
 		if s := text(t, ctx, "table.data tbody"); !strings.Contains(s, "/edu-") || strings.Contains(s, "bus/") {
 			t.Errorf("the search by department edu shows other departments' events:\n%.2000s", s)
+		}
+		// The access trail: edu-it's refusal of /d/bus is there.
+		run(t, ctx, chromedp.Navigate(d.url+"/access?account=edu-it&result=denied"), chromedp.WaitVisible(chromedp.CSS(`table.data`)))
+		if s := text(t, ctx, "table.data tbody"); !strings.Contains(s, "department=bus") {
+			t.Errorf("the access trail page lacks edu-it's refusal:\n%.2000s", s)
 		}
 		signOut(t, ctx)
 	})

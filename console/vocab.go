@@ -1,0 +1,24 @@
+package console
+
+// The domain's words as officials read them (../shared/GLOSSARY.md), Chinese first, by the
+// code the API uses: one table, so that a page and its download say the same.
+var vocab = map[string]map[string][2]string{
+	"kind": {"standard": {"正式资源", "standard"}, "test": {"测试资源", "test"}, "dev": {"开发资源", "dev"},
+		"temporary": {"临时资源", "temporary"}, "emergency": {"应急资源", "emergency"}},
+	"state": {"": {"未开始", "not started"}, "draft": {"草稿", "draft"}, "audited": {"已审核", "audited"},
+		"submitted": {"已提交", "submitted"}, "paid": {"已支付", "paid"}},
+	"outcome": {"matched": {"一致", "matched"}, "mismatch": {"金额不符", "mismatch"}, "missing": {"发票缺项", "missing"},
+		"unexpected": {"多开项", "unexpected"}},
+	"overrun": {"within": {"未超配", "within"}, "over": {"超配（≤120%）", "over (≤120 %)"}, "approved": {"已审批", "approved"},
+		"violation": {"违规超配", "violation"}},
+	"settle":   {"run": {"生成草稿", "run"}, "audit": {"审核", "audited"}, "submit": {"提交", "submitted"}},
+	"approval": {"active": {"有效", "active"}, "expired": {"已过期", "expired"}, "revoked": {"已撤销", "revoked"}},
+}
+
+// word is a code's word in the request's language; an unknown code shows as it is.
+func (rq *request) word(table, code string) string {
+	if w, ok := vocab[table][code]; ok {
+		return rq.t(w[0], w[1])
+	}
+	return code
+}
