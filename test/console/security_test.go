@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -174,21 +176,64 @@ func TestConsoleSecurity(t *testing.T) {
 // TestSecureCookieWithTLS: with the API on TLS the session cookie is Secure as well.
 func TestSecureCookieWithTLS(t *testing.T) {
 	c := testcluster.Start(t, 1, testcluster.Options{OperatorTLS: true})
+	d := personWithPassword(t, c, "sup-tls")
+	hc := d.httpClient()
+	d.signInHTTP(t, hc, "sup-tls")
+	sessionCookie(t, d.url, hc, true)
+}
+
+// TestIdleTimeout: a console session ends after 30 minutes without a page, and each page
+// renews it (SPEC: Access). The node's clock is moved by the chaos build's clock offset.
+func TestIdleTimeout(t *testing.T) {
+	c := testcluster.Start(t, 1, testcluster.Options{BuildTags: "chaos"})
+	d := personWithPassword(t, c, "sup-idle")
+	hc := d.httpClient()
+	d.signInHTTP(t, hc, "sup-idle")
+	at := func(offset string) (int, string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(c.Nodes[0].DataDir, "chaos-clock-offset"), []byte(offset), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(250 * time.Millisecond) // the node re-reads the offset every 100 ms
+		res, err := hc.Get(d.url + "/supervisor")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode, res.Header.Get("Location")
+	}
+	for _, step := range []struct {
+		offset string
+		want   int
+	}{{"0s", 200}, {"29m", 200}, {"58m", 200}, {"89m", 303}} { // 29 min idle each, then 31
+		code, loc := at(step.offset)
+		if code != step.want {
+			t.Fatalf("at +%s: HTTP %d (%s), want %d", step.offset, code, loc, step.want)
+		}
+		if code == 303 && !strings.HasPrefix(loc, "/signin?expired=1") {
+			t.Errorf("an idle session goes to %q, want the sign-in page with its note", loc)
+		}
+	}
+	if code, _ := at("89m"); code != 303 {
+		t.Errorf("the ended session still opens pages: HTTP %d", code)
+	}
+}
+
+// personWithPassword adds a supervisor account with the demo password to a cluster.
+func personWithPassword(t *testing.T, c *testcluster.Cluster, id string) *demo {
+	t.Helper()
 	u := c.Nodes[0].URL
 	ac := cloudledgerv1connect.NewAccountServiceClient(c.HTTP, u)
 	ctx := context.Background()
 	retry(t, func() error {
-		_, err := ac.AddAccount(ctx, testcluster.Authorize(connect.NewRequest(&v1.AddAccountRequest{Id: "sup-tls", Name: "TLS", Role: "supervisor"}), false))
+		_, err := ac.AddAccount(ctx, testcluster.Authorize(connect.NewRequest(&v1.AddAccountRequest{Id: id, Name: id, Role: "supervisor"}), false))
 		return err
 	})
 	retry(t, func() error {
-		_, err := ac.SetPassword(ctx, testcluster.Authorize(connect.NewRequest(&v1.SetPasswordRequest{Account: "sup-tls", Password: DemoPassword}), false))
+		_, err := ac.SetPassword(ctx, testcluster.Authorize(connect.NewRequest(&v1.SetPasswordRequest{Account: id, Password: DemoPassword}), false))
 		return err
 	})
-	d := &demo{t: t, c: c, url: u, hc: c.HTTP}
-	hc := d.httpClient()
-	d.signInHTTP(t, hc, "sup-tls")
-	sessionCookie(t, u, hc, true)
+	return &demo{t: t, c: c, url: u, hc: c.HTTP, admin: testcluster.Token}
 }
 
 // sessionCookie signs in again and checks the flags of the session cookie as the server
