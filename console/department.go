@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+	"github.com/cloudledger/cloudledger/settlement"
 )
 
 // The department's pages (使用单位): projects and quota, resources, charges, statements.
@@ -200,30 +201,16 @@ func chargeLines(rq *request, id string, lines []*v1.ChargeLine) *Table {
 	return t
 }
 
-// statementJSON is the JSON of a statement as the API renders it (settlement.Statement).
+// statementJSON is the JSON of a statement as the API renders it (settlement.Statement,
+// whose total is written as text).
 type statementJSON struct {
-	Month      string `json:"month"`
-	Department string `json:"department"`
-	Provider   string `json:"provider"`
-	RaftIndex  uint64 `json:"raft_index"`
-	Resources  []struct {
-		Resource   string          `json:"resource"`
-		Department string          `json:"department"`
-		Project    string          `json:"project"`
-		Provider   string          `json:"provider"`
-		Item       string          `json:"item"`
-		Kind       string          `json:"kind"`
-		Unit       string          `json:"unit"`
-		Quantity   decimal.Decimal `json:"quantity"`
-		BaseAmount decimal.Decimal `json:"base_amount"`
-		Amount     decimal.Decimal `json:"amount"`
-	} `json:"resources"`
-	Subtotals []struct {
-		Group      string          `json:"group"`
-		BaseAmount decimal.Decimal `json:"base_amount"`
-		Amount     decimal.Decimal `json:"amount"`
-	} `json:"subtotals"`
-	Total struct {
+	Month      string                         `json:"month"`
+	Department string                         `json:"department"`
+	Provider   string                         `json:"provider"`
+	RaftIndex  uint64                         `json:"raft_index"`
+	Resources  []settlement.StatementResource `json:"resources"`
+	Subtotals  []settlement.Subtotal          `json:"subtotals"`
+	Total      struct {
 		BaseAmount string `json:"base_amount"`
 		Amount     string `json:"amount"`
 		Lines      int    `json:"lines"`
@@ -272,7 +259,7 @@ func (c *Console) statement(rq *request, dept, prov string) (*Page, error) {
 		{rq.t("项目", "Project"), Mono}, {rq.t("服务商", "Provider"), Mono}, {rq.t("目录项", "Item"), Mono}, {rq.t("类型", "Kind"), Text},
 		{rq.t("计价单位", "Unit"), Text}, {rq.t("数量", "Quantity"), Number}, {rq.t("基础金额（元）", "Base (CNY)"), Money}, {rq.t("应付金额（元）", "Amount (CNY)"), Money}}}
 	for _, r := range st.Resources {
-		t.add("", C(r.Resource), C(r.Department), C(r.Project), C(r.Provider), C(r.Item), C(rq.word("kind", r.Kind)), C(r.Unit),
+		t.add("", C(r.Resource), C(r.Department), C(r.Project), C(r.Provider), C(r.Item), C(rq.word("kind", string(r.Kind))), C(r.Unit),
 			C(r.Quantity.String()), C(r.BaseAmount.StringFixed(2)), C(r.Amount.StringFixed(2)))
 	}
 	t.Foot = &Row{Cells: []Cell{C(rq.t("合计", "Total")), C(""), C(""), C(""), C(""), C(""), C(""), C(""), C(st.Total.BaseAmount), C(st.Total.Amount)}}

@@ -10,6 +10,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+	"github.com/cloudledger/cloudledger/ledger"
+	"github.com/cloudledger/cloudledger/settlement"
 )
 
 // The finance bureau's page (财政局): settlement years with their state and deadline,
@@ -18,17 +20,10 @@ import (
 
 // budgetJSON is the part of the budget export's JSON the page shows (settlement.Budget).
 type budgetJSON struct {
-	RaftIndex   uint64 `json:"raft_index"`
-	HeadHash    string `json:"head_hash"`
-	AuditedBy   string `json:"audited_by"`
-	Departments []struct {
-		Department     string          `json:"department"`
-		DepartmentName string          `json:"department_name"`
-		Funding        string          `json:"funding"`
-		BaseAmount     decimal.Decimal `json:"base_amount"`
-		Amount         decimal.Decimal `json:"amount"`
-		Estimate       decimal.Decimal `json:"next_year_estimate"`
-	} `json:"departments"`
+	RaftIndex   uint64                       `json:"raft_index"`
+	HeadHash    string                       `json:"head_hash"`
+	AuditedBy   string                       `json:"audited_by"`
+	Departments []settlement.DepartmentTotal `json:"departments"`
 }
 
 func (c *Console) financeHome(rq *request) (*Page, error) {
@@ -88,7 +83,7 @@ func (c *Console) financeHome(rq *request) (*Page, error) {
 		bud, self := deptTotals(rq, "budget-funded", y), deptTotals(rq, "self-funded", y)
 		for _, d := range b.Departments {
 			t := bud
-			if d.Funding == "self" {
+			if d.Funding == ledger.FundingSelf {
 				t = self
 			}
 			t.add("", C(d.Department), C(d.DepartmentName), C(d.BaseAmount.StringFixed(2)), C(d.Amount.StringFixed(2)), C(d.Estimate.StringFixed(2)))
