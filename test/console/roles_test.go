@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +43,15 @@ func TestConsoleRoles(t *testing.T) {
 		home(t, "edu-it", "/d/edu", "department")
 		if s := text(t, ctx, "main"); !strings.Contains(s, "vcpu") || !strings.Contains(s, "edu-exam") {
 			t.Errorf("edu's home page lacks its quota classes and projects:\n%s", s)
+		}
+		// Sortable: a click on the quota column of the projects sorts it, numbers as numbers.
+		quotas := `Array.from(document.querySelectorAll("#t-projects-edu tbody tr td:nth-child(5)")).map(td => Number(td.dataset.sort))`
+		run(t, ctx, chromedp.Click(chromedp.CSS(`#t-projects-edu thead th:nth-child(5)`)))
+		asc := get(t, ctx, chromedp.Evaluate[[]float64](quotas))
+		run(t, ctx, chromedp.Click(chromedp.CSS(`#t-projects-edu thead th:nth-child(5)`)))
+		desc := get(t, ctx, chromedp.Evaluate[[]float64](quotas))
+		if len(asc) < 2 || !slices.IsSorted(asc) || asc[0] != desc[len(desc)-1] || desc[0] < desc[len(desc)-1] {
+			t.Errorf("sorting the projects by quota gave %v, then %v", asc, desc)
 		}
 		// English by the switch, and back.
 		run(t, ctx, chromedp.Click(chromedp.CSS(`a.lang`)), chromedp.WaitVisible(chromedp.CSS(`h1`)))
@@ -155,6 +165,13 @@ func TestConsoleRoles(t *testing.T) {
 		run(t, ctx, chromedp.Navigate(d.url+"/p/aliyun/invoices"), chromedp.WaitVisible(chromedp.CSS(`table.data`)))
 		if s := text(t, ctx, "table.data tbody"); !strings.Contains(s, "2026年3月") {
 			t.Errorf("the history lacks March 2026:\n%s", s)
+		}
+		// Another provider's page: 403, recorded.
+		if code := statusOf(t, d, "aliyun-am", "/p/hwcloud"); code != 403 {
+			t.Errorf("GET /p/hwcloud as aliyun-am: HTTP %d, want 403", code)
+		}
+		if !trailHas(t, d, "aliyun-am", "denied", "provider=hwcloud") {
+			t.Error("the access trail has no denied record of aliyun-am for provider hwcloud")
 		}
 		signOut(t, ctx)
 	})
