@@ -47,6 +47,7 @@ func (c *Console) routes() {
 	m.Handle("/auditor", c.page(c.auditorHome))
 	m.Handle("/auditor/line-items", c.page(c.auditorLineItems))
 	m.Handle("/access", c.page(c.accessTrail))
+	m.Handle("/requests", c.page(c.requestsPage))
 	c.mux = m
 }
 

@@ -22,6 +22,7 @@ var flashes = map[string][2]string{
 	"closed":   {"已关账", "The month is closed"},
 	"settled":  {"结算操作已记入台账", "The settlement step is on the ledger"},
 	"imported": {"导入完成", "The import is done"},
+	"request":  {"申请已记入台账", "The request is on the ledger"},
 }
 
 func flash(rq *request, p *Page) *Page {

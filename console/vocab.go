@@ -11,7 +11,14 @@ var vocab = map[string]map[string][2]string{
 		"unexpected": {"多开项", "unexpected"}},
 	"overrun": {"within": {"未超配", "within"}, "over": {"超配（≤120%）", "over (≤120 %)"}, "approved": {"已审批", "approved"},
 		"violation": {"违规超配", "violation"}},
-	"settle":   {"run": {"生成草稿", "run"}, "audit": {"审核", "audited"}, "submit": {"提交", "submitted"}},
+	"settle": {"run": {"生成草稿", "run"}, "audit": {"审核", "audited"}, "submit": {"提交", "submitted"}},
+	"request": {"test": {"测试资源申请", "test"}, "open": {"开通", "open"}, "expand": {"扩容", "expand"}, "reduce": {"减容", "reduce"},
+		"reclaim": {"回收", "reclaim"}, "extend": {"延期", "extend"}},
+	"request_state": {"submitted": {"已提交", "submitted"}, "supervisor_approved": {"主管部门已同意", "supervisor agreed"}, "approved": {"已批准", "approved"},
+		"verifying": {"验证中", "verifying"}, "verified": {"已验证", "verified"}, "rejected": {"已驳回", "rejected"},
+		"fulfilled": {"已开通", "fulfilled"}, "cancelled": {"已撤回", "cancelled"}},
+	"step": {"supervisor": {"经信主管部门审批", "supervisor"}, "review": {"主管部门审核", "review"}, "fulfil": {"服务商开通", "fulfil"},
+		"verify": {"使用单位验证", "verify"}, "formal_open": {"正式开通", "formal opening"}, "": {"—", "—"}},
 	"approval": {"active": {"有效", "active"}, "expired": {"已过期", "expired"}, "revoked": {"已撤销", "revoked"}},
 }
 

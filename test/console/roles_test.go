@@ -295,6 +295,41 @@ func TestConsoleRoles(t *testing.T) {
 		signOut(t, ctx)
 	})
 
+	t.Run("requests", func(t *testing.T) {
+		// SH 20: the department asks to expand a resource, the authority approves, the
+		// provider fulfils; the resource holds the new quantity.
+		before := ok(d.ledger().GetResource(context.Background(), authed(&v1.GetResourceRequest{Resource: "edu-exam-vcpu-01"}, d.admin)))(t).Msg.GetQuantity()
+		signIn(t, ctx, d.url, "edu-it")
+		run(t, ctx, chromedp.Navigate(d.url+"/requests"),
+			chromedp.SetValue(chromedp.CSS(`select[name=kind]`), "expand"),
+			chromedp.SendKeys(chromedp.CSS(`input[name=resource]`), "edu-exam-vcpu-01"),
+			chromedp.SendKeys(chromedp.CSS(`input[name=quantity]`), "2"),
+			chromedp.SendKeys(chromedp.CSS(`input[name=reason]`), "招生季扩容"),
+			chromedp.Click(chromedp.CSS(`form:has(input[value="submit"]) button`)),
+			chromedp.WaitVisible(chromedp.CSS(`p.flash`)))
+		row := `#requests tr:has(td[data-sort="edu-exam-vcpu-01"])`
+		if s := text(t, ctx, row); !strings.Contains(s, "已提交") || !strings.Contains(s, "主管部门审核") {
+			t.Fatalf("the department's new request: %q", s)
+		}
+		signOut(t, ctx)
+		signIn(t, ctx, d.url, "authority1")
+		run(t, ctx, chromedp.Navigate(d.url+"/requests"), chromedp.Click(chromedp.CSS(row+` button[value="approve"]`)), chromedp.WaitVisible(chromedp.CSS(`p.flash`)))
+		if s := text(t, ctx, row); !strings.Contains(s, "已批准") || !strings.Contains(s, "服务商开通") {
+			t.Fatalf("after the authority's approval: %q", s)
+		}
+		signOut(t, ctx)
+		signIn(t, ctx, d.url, "aliyun-am")
+		run(t, ctx, chromedp.Navigate(d.url+"/requests"), chromedp.Click(chromedp.CSS(row+` button`)), chromedp.WaitVisible(chromedp.CSS(`p.flash`)))
+		if s := text(t, ctx, row); !strings.Contains(s, "已开通") {
+			t.Errorf("after the provider's fulfilment: %q", s)
+		}
+		signOut(t, ctx)
+		after := ok(d.ledger().GetResource(context.Background(), authed(&v1.GetResourceRequest{Resource: "edu-exam-vcpu-01"}, d.admin)))(t).Msg.GetQuantity()
+		if !decimal.RequireFromString(after).Equal(decimal.RequireFromString(before).Add(decimal.NewFromInt(2))) {
+			t.Errorf("edu-exam-vcpu-01 holds %s after the expansion, had %s", after, before)
+		}
+	})
+
 	t.Run("auditor", func(t *testing.T) {
 		before := ok(d.ledger().Verify(context.Background(), authed(&v1.VerifyRequest{}, d.token("auditor1"))))(t).Msg
 		home(t, "auditor1", "/auditor", "auditor")

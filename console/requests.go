@@ -1,0 +1,138 @@
+package console
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"connectrpc.com/connect"
+
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+)
+
+// The resource requests of SH 19–24 (资源申请): every party's list with the step it is at
+// and its due day; the department submits, cancels and confirms a test resource, the
+// supervisor and the authority decide, the provider fulfils. The API decides who may; the
+// page offers each role the buttons of its steps.
+
+func (c *Console) requestsPage(rq *request) (*Page, error) {
+	if rq.r.Method == "POST" {
+		return c.requestAction(rq)
+	}
+	q := rq.r.URL.Query()
+	res, err := c.requests.ListRequests(rq.ctx(), connect.NewRequest(&v1.ListRequestsRequest{State: q.Get("state"), Overdue: q.Get("overdue") == "1"}))
+	if err != nil {
+		return nil, err
+	}
+	t := &Table{ID: "requests", Columns: []Column{{rq.t("编号", "Id"), Mono}, {rq.t("申请类型", "Kind"), Text}, {rq.t("使用单位", "Department"), Mono},
+		{rq.t("项目", "Project"), Mono}, {rq.t("服务商", "Provider"), Mono}, {rq.t("目录项 / 资源", "Item / resource"), Mono}, {rq.t("数量", "Quantity"), Number},
+		{rq.t("到期", "Expires"), Date}, {rq.t("状态", "State"), Text}, {rq.t("当前环节", "Step"), Text}, {rq.t("办理时限", "Due"), Date},
+		{rq.t("依据", "Article"), Text}, {rq.t("操作", "Action"), Text}}}
+	for _, r := range res.Msg.GetRequests() {
+		class := ""
+		if r.GetOverdue() {
+			class = "violation"
+		}
+		what := r.GetItem()
+		if r.GetResource() != "" {
+			what = r.GetResource()
+		}
+		t.add(class, C(r.GetId()), C(rq.word("request", r.GetKind())), C(r.GetDepartment()), C(r.GetProject()), C(r.GetProvider()), C(what),
+			C(r.GetQuantity()), C(r.GetExpires()), C(rq.word("request_state", r.GetState())), C(rq.word("step", r.GetStep())), C(r.GetDue()),
+			C(r.GetArticle()), Cell{Form: requestButtons(rq, r)})
+	}
+	states := []Option{{"", rq.t("全部", "all")}}
+	for _, s := range []string{"submitted", "supervisor_approved", "approved", "verifying", "verified", "fulfilled", "rejected", "cancelled"} {
+		states = append(states, Option{s, rq.word("request_state", s)})
+	}
+	filter := &Form{Method: "get", Action: "/requests", Submit: rq.t("筛选", "Filter"), Fields: []Field{
+		{Name: "state", Label: rq.t("状态", "State"), Type: "select", Value: q.Get("state"), Options: states},
+		{Name: "overdue", Label: rq.t("超时", "Overdue"), Type: "select", Value: q.Get("overdue"), Options: []Option{{"", rq.t("全部", "all")}, {"1", rq.t("仅超时", "overdue only")}}}}}
+	p := flash(rq, &Page{Title: rq.t("资源申请", "Resource requests"), Sections: []*Section{
+		{Form: filter, Note: rq.t("办理时限按工作日计算（SH 19–24）；超时的申请标红。", "Deadlines count working days (SH 19–24); overdue requests are red.")},
+		{ID: "requests", Table: t},
+	}})
+	if rq.me.Role == "department" {
+		p.Sections = append(p.Sections, &Section{Title: rq.t("提交申请", "Submit a request"), Form: c.requestForm(rq)})
+	}
+	return p, nil
+}
+
+// requestButtons are the decisions the signed-in role takes at the request's step.
+func requestButtons(rq *request, r *v1.ResourceRequest) *Form {
+	hidden := []Field{{Name: "id", Type: "hidden", Value: r.GetId()}}
+	button := func(op, zh, en string, fields ...Field) *Form {
+		return &Form{Action: "/requests", Inline: true, Submit: rq.t(zh, en), Fields: append(append(slices.Clone(hidden), Field{Name: "op", Type: "hidden", Value: op}), fields...)}
+	}
+	decide := func(yes, zh, en string) *Form {
+		return &Form{Action: "/requests", Inline: true, Fields: append(slices.Clone(hidden), Field{Name: "reason", Placeholder: rq.t("理由（驳回必填）", "reason (needed to reject)")}),
+			Buttons: []Button{{Name: "op", Value: yes, Label: rq.t(zh, en)}, {Name: "op", Value: "reject", Label: rq.t("驳回", "Reject"), Class: "danger"}}}
+	}
+	switch step := r.GetStep(); {
+	case rq.me.Role == "supervisor" && step == "supervisor":
+		return decide("supervise", "同意", "Agree")
+	case rq.me.Role == "authority" && step == "review":
+		return decide("approve", "批准", "Approve")
+	case rq.me.Role == "provider" && (step == "fulfil" || step == "formal_open"):
+		var f []Field
+		if r.GetKind() == "test" || r.GetKind() == "open" {
+			f = append(f, Field{Name: "resource", Placeholder: rq.t("新资源编号", "new resource id"), Required: true})
+		}
+		return button("fulfil", "开通", "Fulfil", f...)
+	case rq.me.Role == "department" && step == "verify":
+		return button("confirm", "确认验证通过", "Confirm verified")
+	case rq.me.Role == "department" && step != "":
+		f := button("cancel", "撤回", "Cancel")
+		f.Class, f.Confirm = "danger", rq.t("撤回该申请？", "Cancel this request?")
+		return f
+	}
+	return nil
+}
+
+// requestAction takes a decision, a fulfilment or a submission through the API.
+func (c *Console) requestAction(rq *request) (*Page, error) {
+	f := func(k string) string { return strings.TrimSpace(rq.r.PostFormValue(k)) }
+	var err error
+	switch op := f("op"); op {
+	case "submit":
+		dept := f("department")
+		if rq.me.Role == "department" && dept == "" {
+			dept = rq.me.Department
+		}
+		_, err = c.requests.SubmitRequest(rq.ctx(), connect.NewRequest(&v1.SubmitRequestRequest{Key: "console/request/" + f("key"), Kind: f("kind"),
+			ResourceKind: f("resource_kind"), Department: dept, Project: f("project"), Provider: f("provider"), Item: f("item"),
+			Resource: f("resource"), Quantity: f("quantity"), Expires: f("expires"), Reason: f("reason")}))
+	case "fulfil":
+		_, err = c.requests.FulfilRequest(rq.ctx(), connect.NewRequest(&v1.FulfilRequestRequest{Id: f("id"), Resource: f("resource")}))
+	case "supervise", "approve", "cancel", "confirm", "reject":
+		_, err = c.requests.DecideRequest(rq.ctx(), connect.NewRequest(&v1.DecideRequestRequest{Id: f("id"), Decision: op, Reason: f("reason")}))
+	default:
+		return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("unknown action %q", op))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Page{Redirect: "/requests?flash=request"}, nil
+}
+
+func (c *Console) requestForm(rq *request) *Form {
+	kinds := []Option{}
+	for _, k := range []string{"expand", "reduce", "reclaim", "extend", "open", "test"} {
+		kinds = append(kinds, Option{k, rq.word("request", k)})
+	}
+	rkinds := []Option{{"", "—"}}
+	for _, k := range []string{"standard", "dev", "temporary", "emergency"} {
+		rkinds = append(rkinds, Option{k, rq.word("kind", k)})
+	}
+	return &Form{Action: "/requests", Submit: rq.t("提交", "Submit"), Fields: []Field{
+		{Name: "op", Type: "hidden", Value: "submit"}, {Name: "key", Type: "hidden", Value: newKey()},
+		{Name: "kind", Label: rq.t("申请类型", "Kind"), Type: "select", Value: "expand", Options: kinds},
+		{Name: "resource", Label: rq.t("资源（扩容、减容、回收、延期）", "Resource (expand, reduce, reclaim, extend)")},
+		{Name: "quantity", Label: rq.t("数量", "Quantity")},
+		{Name: "resource_kind", Label: rq.t("资源类型（开通）", "Resource kind (open)"), Type: "select", Options: rkinds},
+		{Name: "project", Label: rq.t("项目（开通、测试）", "Project (open, test)")},
+		{Name: "provider", Label: rq.t("服务商（开通、测试）", "Provider (open, test)")},
+		{Name: "item", Label: rq.t("目录项（开通、测试）", "Item (open, test)")},
+		{Name: "expires", Label: rq.t("到期日（限时资源、延期）", "Expires (time-limited, extend)"), Type: "date"},
+		{Name: "reason", Label: rq.t("理由", "Reason")}}}
+}
