@@ -55,3 +55,12 @@ func Approval(a *ledger.Approval, clock time.Time) *v1.Approval {
 	}
 	return out
 }
+
+// DayRanges is the API form of inclusive day ranges (unscored days).
+func DayRanges(days []rating.DayRange) []*v1.DayRange {
+	var out []*v1.DayRange
+	for _, d := range days {
+		out = append(out, &v1.DayRange{From: d.From.String(), To: d.To.String()})
+	}
+	return out
+}

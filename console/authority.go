@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -93,7 +94,9 @@ func (c *Console) authorityImport(rq *request) (*Page, error) {
 
 // withOverview adds what the ledger holds to the authority's home page.
 func (c *Console) withOverview(rq *request, p *Page) (*Page, error) {
-	v, err := c.ledger.Verify(rq.ctx(), connect.NewRequest(&v1.VerifyRequest{}))
+	// The count and head as the node holds them (Status), not a re-check of the chain
+	// (Verify reads every line item: the auditor's page does that).
+	st, err := c.cluster.Status(rq.ctx(), connect.NewRequest(&v1.StatusRequest{}))
 	if err != nil {
 		return nil, err
 	}
@@ -110,13 +113,20 @@ func (c *Console) withOverview(rq *request, p *Page) (*Page, error) {
 		projects[pr.GetProject()] = true
 	}
 	n := func(i int) string { return formatNumber(strconv.Itoa(i)) }
+	reachable := 0
+	for _, nd := range st.Msg.GetNodes() {
+		if nd.GetReachable() {
+			reachable++
+		}
+	}
 	p.Sections = append(p.Sections, &Section{Title: rq.t("台账概况", "The ledger"), Facts: []Fact{
-		{Label: rq.t("台账记录", "Line items"), Value: formatNumber(strconv.FormatUint(v.Msg.GetLineItems(), 10))},
+		{Label: rq.t("台账记录", "Line items"), Value: formatNumber(strconv.FormatUint(st.Msg.GetLineItems(), 10))},
 		{Label: rq.t("使用单位", "Departments"), Value: n(len(dir.Msg.GetDepartments()))},
 		{Label: rq.t("项目", "Projects"), Value: n(len(projects))},
 		{Label: rq.t("服务商", "Providers"), Value: n(len(dir.Msg.GetProviders())), Href: "/authority/catalog"},
 		{Label: rq.t("目录项", "Catalog items"), Value: n(len(items)), Href: "/authority/catalog"},
-		{Label: rq.t("链头哈希", "Head hash"), Value: v.Msg.GetHeadHash(), Mono: true}}})
+		{Label: rq.t("节点在线", "Nodes reachable"), Value: fmt.Sprintf("%d / %d", reachable, len(st.Msg.GetNodes())), Class: warnIf(reachable < len(st.Msg.GetNodes()))},
+		{Label: rq.t("链头哈希", "Head hash"), Value: st.Msg.GetHeadHash(), Mono: true}}})
 	return p, nil
 }
 
@@ -412,18 +422,20 @@ func (c *Console) authorityPeriods(rq *request) (*Page, error) {
 		return nil, err
 	}
 	s := st.Msg
-	// Per month of the window: open or closed (from the blockers), not one line per charge.
+	// Per month of the window open or closed, per provider its unscored days: the
+	// blockers as data, not one line per charge.
 	open := map[string]bool{}
-	var provisional []*v1.SettlementBlocker
+	blockers := &Table{ID: fmt.Sprintf("unscored-%d", year), Columns: []Column{{rq.t("服务商", "Provider"), Mono}, {rq.t("未评分日期", "Days without a score"), Text}, {rq.t("说明", "Message"), Text}}}
 	for _, b := range s.GetBlockers() {
-		switch b.GetCode() {
-		case "open_month":
-			for _, m := range monthsIn(b.GetMessage()) {
-				open[m] = true
-			}
-		default:
-			provisional = append(provisional, b)
+		if b.GetMonth() != "" {
+			open[b.GetMonth()] = true
+			continue
 		}
+		var ranges []string
+		for _, d := range b.GetDays() {
+			ranges = append(ranges, formatDate(rq.lang, d.GetFrom())+" – "+formatDate(rq.lang, d.GetTo()))
+		}
+		blockers.add("violation", C(b.GetProvider()), C(strings.Join(ranges, "；")), C(b.GetMessage()))
 	}
 	months := &Table{ID: fmt.Sprintf("months-%d", year), Columns: []Column{{rq.t("月份", "Month"), Date}, {rq.t("状态", "State"), Text}, {rq.t("操作", "Action"), Text}}}
 	from, _ := time.Parse("2006-01-02", s.GetWindowFrom())
@@ -440,26 +452,6 @@ func (c *Console) authorityPeriods(rq *request) (*Page, error) {
 				Fields:  []Field{{Name: "op", Type: "hidden", Value: "close"}, {Name: "month", Type: "hidden", Value: key}}}})
 		default:
 			months.add("approved", C(key), C(rq.t("已关账", "closed")), C(""))
-		}
-	}
-	blockers := &Table{ID: fmt.Sprintf("unscored-%d", year), Columns: []Column{{rq.t("服务商", "Provider"), Mono}, {rq.t("未评分日期", "Days without a score"), Text}, {rq.t("说明", "Message"), Text}}}
-	ch, err := c.ledger.Charges(rq.ctx(), connect.NewRequest(&v1.ChargesRequest{From: s.GetWindowFrom(), To: s.GetWindowTo()}))
-	if err == nil {
-		for _, u := range ch.Msg.GetUnscored() {
-			ranges := ""
-			for i, d := range u.GetDays() {
-				if i > 0 {
-					ranges += "；"
-				}
-				ranges += formatDate(rq.lang, d.GetFrom()) + " – " + formatDate(rq.lang, d.GetTo())
-			}
-			msg := ""
-			for _, b := range provisional {
-				if b.GetProvider() == u.GetProvider() {
-					msg = b.GetMessage()
-				}
-			}
-			blockers.add("violation", C(u.GetProvider()), C(ranges), C(msg))
 		}
 	}
 	var actions []*Form
@@ -492,19 +484,6 @@ func (c *Console) authorityPeriods(rq *request) (*Page, error) {
 	p.Sections = append(p.Sections, &Section{Title: rq.t("审核阻碍：缺评分", "Blocking the audit: unscored days"), Table: blockers},
 		&Section{Title: rq.t("窗口内各月", "Months of the window"), Table: months})
 	return p, nil
-}
-
-// monthsIn finds the YYYY-MM months named in a blocker's message.
-func monthsIn(s string) []string {
-	var out []string
-	for i := 0; i+7 <= len(s); i++ {
-		m := s[i : i+7]
-		if _, err := time.Parse("2006-01", m); err == nil && (i+7 == len(s) || s[i+7] < '0' || s[i+7] > '9') && (i == 0 || s[i-1] < '0' || s[i-1] > '9') {
-			out = append(out, m)
-			i += 6
-		}
-	}
-	return out
 }
 
 func (c *Console) authorityCatalog(rq *request) (*Page, error) {

@@ -46,11 +46,7 @@ func (h *ledgerService) Charges(ctx context.Context, req *connect.Request[v1.Cha
 		TotalBaseAmount: res.Total.BaseAmount.StringFixed(2), TotalAmount: res.Total.Amount.StringFixed(2),
 		ProvisionalLines: uint32(len(res.Provisional)), Lines: make([]*v1.ChargeLine, len(res.Lines))}
 	for _, u := range res.Unscored {
-		pu := &v1.UnscoredDays{Provider: u.Provider}
-		for _, d := range u.Days {
-			pu.Days = append(pu.Days, &v1.DayRange{From: d.From.String(), To: d.To.String()})
-		}
-		out.Unscored = append(out.Unscored, pu)
+		out.Unscored = append(out.Unscored, &v1.UnscoredDays{Provider: u.Provider, Days: apimap.DayRanges(u.Days)})
 	}
 	for i, l := range res.Lines {
 		out.Lines[i] = apimap.ChargeLine(l)

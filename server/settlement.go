@@ -72,7 +72,12 @@ func (s *Server) settleStatus(year int, blockers bool) (*v1.SettleStatusResponse
 		Deadline: st.Deadline.String(), DaysLeft: int32(st.DaysLeft), WorkingDaysLeft: int32(st.WorkingDaysLeft), Warning: st.Warning,
 		AppliedIndex: data.Head.AppliedIndex}
 	for _, b := range st.Blockers {
-		out.Blockers = append(out.Blockers, &v1.SettlementBlocker{Code: string(b.Code), Message: b.Message, Provider: b.Provider, Detail: b.Detail})
+		pb := &v1.SettlementBlocker{Code: string(b.Code), Message: b.Message, Provider: b.Provider, Detail: b.Detail}
+		if b.Month != (calendar.Month{}) {
+			pb.Month = b.Month.String()
+		}
+		pb.Days = apimap.DayRanges(b.Days)
+		out.Blockers = append(out.Blockers, pb)
 	}
 	if y := data.Settlements[year]; y != nil && y.AuditIndex > 0 {
 		out.AuditIndex, out.AuditHead, out.TotalAmount = y.AuditIndex, y.AuditHead, y.TotalAmount.StringFixed(2)

@@ -36,6 +36,11 @@ type Blocker struct {
 	Message  string       `json:"message"`
 	Provider string       `json:"provider,omitempty"` // of a provisional blocker
 	Detail   []string     `json:"detail,omitempty"`   // the charge lines it leaves provisional
+	// Month is an open_month blocker's month, Days a provisional blocker's days without a
+	// score: what the message says, as data (the API carries both; the JSON of settle
+	// status keeps its shape).
+	Month calendar.Month     `json:"-"`
+	Days  []rating.DayRange `json:"-"`
 }
 
 // Status is where a settlement year stands.
@@ -127,7 +132,7 @@ func Prepare(d *ledger.View, year int) (*ledger.SettlementAudit, []Blocker, erro
 	var blockers []Blocker
 	for m := calendar.MonthOf(from); m != calendar.MonthOf(to).Next(); m = m.Next() {
 		if !d.ClosedMonths[m] {
-			blockers = append(blockers, Blocker{Code: errcode.OpenMonth, Message: fmt.Sprintf("month %s is not closed (period close %s)", m, m)})
+			blockers = append(blockers, Blocker{Code: errcode.OpenMonth, Month: m, Message: fmt.Sprintf("month %s is not closed (period close %s)", m, m)})
 		}
 	}
 	res, err := rating.Rate(d, rating.Options{From: from, To: to})
@@ -141,7 +146,7 @@ func Prepare(d *ledger.View, year int) (*ledger.SettlementAudit, []Blocker, erro
 		for i, d := range u.Days {
 			ranges[i] = d.From.String() + ".." + d.To.String()
 		}
-		b := Blocker{Code: errcode.Provisional, Provider: u.Provider}
+		b := Blocker{Code: errcode.Provisional, Provider: u.Provider, Days: u.Days}
 		for _, l := range res.Provisional {
 			if l.Provider == u.Provider {
 				b.Detail = append(b.Detail, fmt.Sprintf("%s %s/%s/%s/%s: %d days without an evaluation score",

@@ -3699,6 +3699,8 @@ type SettlementBlocker struct {
 	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
 	Provider      string                 `protobuf:"bytes,3,opt,name=provider,proto3" json:"provider,omitempty"` // of a provisional blocker
 	Detail        []string               `protobuf:"bytes,4,rep,name=detail,proto3" json:"detail,omitempty"`     // the charge lines it leaves provisional
+	Month         string                 `protobuf:"bytes,5,opt,name=month,proto3" json:"month,omitempty"`       // of an open_month blocker: YYYY-MM
+	Days          []*DayRange            `protobuf:"bytes,6,rep,name=days,proto3" json:"days,omitempty"`         // of a provisional blocker: the days without an evaluation score
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3757,6 +3759,20 @@ func (x *SettlementBlocker) GetProvider() string {
 func (x *SettlementBlocker) GetDetail() []string {
 	if x != nil {
 		return x.Detail
+	}
+	return nil
+}
+
+func (x *SettlementBlocker) GetMonth() string {
+	if x != nil {
+		return x.Month
+	}
+	return ""
+}
+
+func (x *SettlementBlocker) GetDays() []*DayRange {
+	if x != nil {
+		return x.Days
 	}
 	return nil
 }
@@ -5853,12 +5869,14 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\rdefault_table\x18\x02 \x01(\v2\x19.cloudledger.v1.BandTableR\fdefaultTable\";\n" +
 	"\rSettleRequest\x12\x12\n" +
 	"\x04year\x18\x01 \x01(\x05R\x04year\x12\x16\n" +
-	"\x06action\x18\x02 \x01(\tR\x06action\"u\n" +
+	"\x06action\x18\x02 \x01(\tR\x06action\"\xb9\x01\n" +
 	"\x11SettlementBlocker\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1a\n" +
 	"\bprovider\x18\x03 \x01(\tR\bprovider\x12\x16\n" +
-	"\x06detail\x18\x04 \x03(\tR\x06detail\")\n" +
+	"\x06detail\x18\x04 \x03(\tR\x06detail\x12\x14\n" +
+	"\x05month\x18\x05 \x01(\tR\x05month\x12,\n" +
+	"\x04days\x18\x06 \x03(\v2\x18.cloudledger.v1.DayRangeR\x04days\")\n" +
 	"\x13SettleStatusRequest\x12\x12\n" +
 	"\x04year\x18\x01 \x01(\x05R\x04year\"\xc4\x03\n" +
 	"\x14SettleStatusResponse\x12\x12\n" +
@@ -6182,72 +6200,73 @@ var file_cloudledger_v1_ledger_proto_depIdxs = []int32{
 	48, // 24: cloudledger.v1.UnscoredDays.days:type_name -> cloudledger.v1.DayRange
 	16, // 25: cloudledger.v1.BandTablesResponse.tables:type_name -> cloudledger.v1.BandTable
 	16, // 26: cloudledger.v1.BandTablesResponse.default_table:type_name -> cloudledger.v1.BandTable
-	52, // 27: cloudledger.v1.SettleStatusResponse.blockers:type_name -> cloudledger.v1.SettlementBlocker
-	54, // 28: cloudledger.v1.SettleResponse.status:type_name -> cloudledger.v1.SettleStatusResponse
-	60, // 29: cloudledger.v1.InvoiceReconcileRequest.lines:type_name -> cloudledger.v1.InvoiceLine
-	63, // 30: cloudledger.v1.InvoiceReconcileResponse.report:type_name -> cloudledger.v1.ReconciliationReport
-	64, // 31: cloudledger.v1.ReconciliationReport.lines:type_name -> cloudledger.v1.ReconciliationLine
-	66, // 32: cloudledger.v1.InvoiceHistoryResponse.reconciliations:type_name -> cloudledger.v1.Reconciliation
-	70, // 33: cloudledger.v1.ProjectInfo.quotas:type_name -> cloudledger.v1.ProjectQuotaClass
-	24, // 34: cloudledger.v1.QuotaUseResponse.classes:type_name -> cloudledger.v1.QuotaOverrun
-	69, // 35: cloudledger.v1.QuotaUseResponse.projects:type_name -> cloudledger.v1.ProjectInfo
-	73, // 36: cloudledger.v1.ListResourcesResponse.resources:type_name -> cloudledger.v1.ResourceInfo
-	2,  // 37: cloudledger.v1.DirectoryResponse.departments:type_name -> cloudledger.v1.Department
-	3,  // 38: cloudledger.v1.DirectoryResponse.providers:type_name -> cloudledger.v1.Provider
-	5,  // 39: cloudledger.v1.DirectoryResponse.prices:type_name -> cloudledger.v1.CatalogPrice
-	13, // 40: cloudledger.v1.DirectoryResponse.evaluations:type_name -> cloudledger.v1.Evaluation
-	4,  // 41: cloudledger.v1.DirectoryResponse.projects:type_name -> cloudledger.v1.ProjectQuota
-	17, // 42: cloudledger.v1.LedgerService.Submit:input_type -> cloudledger.v1.SubmitRequest
-	21, // 43: cloudledger.v1.LedgerService.ValidateImport:input_type -> cloudledger.v1.ValidateImportRequest
-	23, // 44: cloudledger.v1.LedgerService.QuotaOverruns:input_type -> cloudledger.v1.QuotaOverrunsRequest
-	26, // 45: cloudledger.v1.LedgerService.Verify:input_type -> cloudledger.v1.VerifyRequest
-	28, // 46: cloudledger.v1.LedgerService.ListLineItems:input_type -> cloudledger.v1.ListLineItemsRequest
-	31, // 47: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
-	32, // 48: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
-	35, // 49: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
-	44, // 50: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
-	49, // 51: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
-	8,  // 52: cloudledger.v1.LedgerService.ListApprovals:input_type -> cloudledger.v1.ListApprovalsRequest
-	51, // 53: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
-	53, // 54: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
-	56, // 55: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
-	58, // 56: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
-	61, // 57: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
-	65, // 58: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
-	68, // 59: cloudledger.v1.LedgerService.QuotaUse:input_type -> cloudledger.v1.QuotaUseRequest
-	72, // 60: cloudledger.v1.LedgerService.ListResources:input_type -> cloudledger.v1.ListResourcesRequest
-	75, // 61: cloudledger.v1.LedgerService.Directory:input_type -> cloudledger.v1.DirectoryRequest
-	37, // 62: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
-	40, // 63: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
-	42, // 64: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
-	19, // 65: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
-	22, // 66: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
-	25, // 67: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
-	27, // 68: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
-	30, // 69: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
-	33, // 70: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
-	34, // 71: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
-	36, // 72: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
-	46, // 73: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
-	50, // 74: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
-	10, // 75: cloudledger.v1.LedgerService.ListApprovals:output_type -> cloudledger.v1.ListApprovalsResponse
-	55, // 76: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
-	54, // 77: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
-	57, // 78: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
-	59, // 79: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
-	62, // 80: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
-	67, // 81: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
-	71, // 82: cloudledger.v1.LedgerService.QuotaUse:output_type -> cloudledger.v1.QuotaUseResponse
-	74, // 83: cloudledger.v1.LedgerService.ListResources:output_type -> cloudledger.v1.ListResourcesResponse
-	76, // 84: cloudledger.v1.LedgerService.Directory:output_type -> cloudledger.v1.DirectoryResponse
-	39, // 85: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
-	41, // 86: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
-	43, // 87: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
-	65, // [65:88] is the sub-list for method output_type
-	42, // [42:65] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	48, // 27: cloudledger.v1.SettlementBlocker.days:type_name -> cloudledger.v1.DayRange
+	52, // 28: cloudledger.v1.SettleStatusResponse.blockers:type_name -> cloudledger.v1.SettlementBlocker
+	54, // 29: cloudledger.v1.SettleResponse.status:type_name -> cloudledger.v1.SettleStatusResponse
+	60, // 30: cloudledger.v1.InvoiceReconcileRequest.lines:type_name -> cloudledger.v1.InvoiceLine
+	63, // 31: cloudledger.v1.InvoiceReconcileResponse.report:type_name -> cloudledger.v1.ReconciliationReport
+	64, // 32: cloudledger.v1.ReconciliationReport.lines:type_name -> cloudledger.v1.ReconciliationLine
+	66, // 33: cloudledger.v1.InvoiceHistoryResponse.reconciliations:type_name -> cloudledger.v1.Reconciliation
+	70, // 34: cloudledger.v1.ProjectInfo.quotas:type_name -> cloudledger.v1.ProjectQuotaClass
+	24, // 35: cloudledger.v1.QuotaUseResponse.classes:type_name -> cloudledger.v1.QuotaOverrun
+	69, // 36: cloudledger.v1.QuotaUseResponse.projects:type_name -> cloudledger.v1.ProjectInfo
+	73, // 37: cloudledger.v1.ListResourcesResponse.resources:type_name -> cloudledger.v1.ResourceInfo
+	2,  // 38: cloudledger.v1.DirectoryResponse.departments:type_name -> cloudledger.v1.Department
+	3,  // 39: cloudledger.v1.DirectoryResponse.providers:type_name -> cloudledger.v1.Provider
+	5,  // 40: cloudledger.v1.DirectoryResponse.prices:type_name -> cloudledger.v1.CatalogPrice
+	13, // 41: cloudledger.v1.DirectoryResponse.evaluations:type_name -> cloudledger.v1.Evaluation
+	4,  // 42: cloudledger.v1.DirectoryResponse.projects:type_name -> cloudledger.v1.ProjectQuota
+	17, // 43: cloudledger.v1.LedgerService.Submit:input_type -> cloudledger.v1.SubmitRequest
+	21, // 44: cloudledger.v1.LedgerService.ValidateImport:input_type -> cloudledger.v1.ValidateImportRequest
+	23, // 45: cloudledger.v1.LedgerService.QuotaOverruns:input_type -> cloudledger.v1.QuotaOverrunsRequest
+	26, // 46: cloudledger.v1.LedgerService.Verify:input_type -> cloudledger.v1.VerifyRequest
+	28, // 47: cloudledger.v1.LedgerService.ListLineItems:input_type -> cloudledger.v1.ListLineItemsRequest
+	31, // 48: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
+	32, // 49: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
+	35, // 50: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
+	44, // 51: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
+	49, // 52: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
+	8,  // 53: cloudledger.v1.LedgerService.ListApprovals:input_type -> cloudledger.v1.ListApprovalsRequest
+	51, // 54: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
+	53, // 55: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
+	56, // 56: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
+	58, // 57: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
+	61, // 58: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
+	65, // 59: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
+	68, // 60: cloudledger.v1.LedgerService.QuotaUse:input_type -> cloudledger.v1.QuotaUseRequest
+	72, // 61: cloudledger.v1.LedgerService.ListResources:input_type -> cloudledger.v1.ListResourcesRequest
+	75, // 62: cloudledger.v1.LedgerService.Directory:input_type -> cloudledger.v1.DirectoryRequest
+	37, // 63: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
+	40, // 64: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
+	42, // 65: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
+	19, // 66: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
+	22, // 67: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
+	25, // 68: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
+	27, // 69: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
+	30, // 70: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
+	33, // 71: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
+	34, // 72: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
+	36, // 73: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
+	46, // 74: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
+	50, // 75: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
+	10, // 76: cloudledger.v1.LedgerService.ListApprovals:output_type -> cloudledger.v1.ListApprovalsResponse
+	55, // 77: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
+	54, // 78: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
+	57, // 79: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
+	59, // 80: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
+	62, // 81: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
+	67, // 82: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
+	71, // 83: cloudledger.v1.LedgerService.QuotaUse:output_type -> cloudledger.v1.QuotaUseResponse
+	74, // 84: cloudledger.v1.LedgerService.ListResources:output_type -> cloudledger.v1.ListResourcesResponse
+	76, // 85: cloudledger.v1.LedgerService.Directory:output_type -> cloudledger.v1.DirectoryResponse
+	39, // 86: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
+	41, // 87: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
+	43, // 88: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
+	66, // [66:89] is the sub-list for method output_type
+	43, // [43:66] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_cloudledger_v1_ledger_proto_init() }
