@@ -9,11 +9,11 @@ import (
 	"bytes"
 	"context"
 	"embed"
-	"errors"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -51,6 +51,7 @@ type Console struct {
 	ledger   cloudledgerv1connect.LedgerServiceClient
 	accounts cloudledgerv1connect.AccountServiceClient
 	requests cloudledgerv1connect.RequestServiceClient
+	cluster  cloudledgerv1connect.ClusterServiceClient
 	pages    map[string]*template.Template
 	imports  *importJobs
 	mux      *http.ServeMux
@@ -70,6 +71,7 @@ func New(cfg Config) (*Console, error) {
 		ledger:   cloudledgerv1connect.NewLedgerServiceClient(hc, base),
 		accounts: cloudledgerv1connect.NewAccountServiceClient(hc, base),
 		requests: cloudledgerv1connect.NewRequestServiceClient(hc, base),
+		cluster:  cloudledgerv1connect.NewClusterServiceClient(hc, base),
 		imports:  newImportJobs(),
 	}
 	var err error
@@ -143,10 +145,9 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, rq *request, st
 // access trail), the sign-in page for an ended session, 400 for bad input.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, rq *request, err error) {
 	code, msg := apiError(err)
-	switch connect.CodeOf(err) {
-	case connect.CodeUnauthenticated:
+	if connect.CodeOf(err) == connect.CodeUnauthenticated || code == "session_expired" {
 		c.clearSession(w)
-		http.Redirect(w, r, "/signin?expired=1&next="+safeNext(r.URL.RequestURI()), http.StatusSeeOther)
+		http.Redirect(w, r, "/signin?expired=1&next="+url.QueryEscape(safeNext(r.URL.RequestURI())), http.StatusSeeOther)
 		return
 	}
 	status := http.StatusBadRequest
@@ -160,11 +161,6 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, rq *request, err 
 	case connect.CodeInternal, connect.CodeUnknown, connect.CodeDataLoss:
 		status = http.StatusInternalServerError
 	}
-	if code == "session_expired" {
-		c.clearSession(w)
-		http.Redirect(w, r, "/signin?expired=1&next="+safeNext(r.URL.RequestURI()), http.StatusSeeOther)
-		return
-	}
 	p := &Page{Title: rq.t("无法完成", "Not possible"), ErrorCode: code, Error: msg, Status: status}
 	if status == http.StatusForbidden {
 		p.Title = rq.t("无权访问", "Access denied")
@@ -175,7 +171,5 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, rq *request, err 
 // ctx is the context of a console request's API calls.
 func (rq *request) ctx() context.Context { return rq.context }
 
-var errNoKey = errors.New("the cluster's session key is not installed yet")
-
-// timeout bounds every page's API calls.
+// pageTimeout bounds every page's API calls.
 const pageTimeout = 30 * time.Second

@@ -268,7 +268,7 @@ func (c *Console) statement(rq *request, dept, prov string) (*Page, error) {
 		sub.add("", C(s.Group), C(s.BaseAmount.StringFixed(2)), C(s.Amount.StringFixed(2)))
 	}
 	official := rq.r.URL.Path + "?month=" + url.QueryEscape(month) + "&official="
-	return &Page{Title: rq.t("月度使用情况表", "Monthly statement") + " · " + who + " · " + formatDate(rq.lang, month), Printable: true, Sections: []*Section{
+	return &Page{Title: rq.t("月度使用情况表", "Monthly statement") + " · " + who + " · " + formatDate(rq.lang, month), Sections: []*Section{
 		{Class: "noprint", Form: pick},
 		{Facts: []Fact{{Label: rq.t("对象", "For"), Value: who}, {Label: rq.t("月份", "Month"), Value: formatDate(rq.lang, month)},
 			{Label: rq.t("应付金额合计（元）", "Total (CNY)"), Value: formatMoney(st.Total.Amount)},

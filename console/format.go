@@ -27,8 +27,6 @@ var funcs = template.FuncMap{
 	},
 	"cell":      formatCell,
 	"numeric":   func(k Kind) bool { return k == Money || k == Number },
-	"money":     func(s string) string { return formatMoney(s) },
-	"add":       func(a, b int) int { return a + b },
 	"roleName":  roleName,
 	"formArgs":  func(p *Page, f *Form) formArgs { return formArgs{p, f} },
 	"tableArgs": func(p *Page, t *Table) tableArgs { return tableArgs{p, t} },

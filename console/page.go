@@ -26,7 +26,6 @@ type Page struct {
 	Refresh  int // seconds: a page of progress reloads itself
 	// SignedOut clears the session cookie (sign-out).
 	SignedOut bool
-	Printable bool
 
 	// Filled in by the console.
 	Me        *Me

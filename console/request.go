@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -99,11 +100,7 @@ func (c *Console) whoAmI(rq *request) error {
 	return nil
 }
 
-var errNoSession = &textError{"not signed in"}
-
-type textError struct{ s string }
-
-func (e *textError) Error() string { return e.s }
+var errNoSession = errors.New("not signed in")
 
 // sessionID is the id inside a session (its signature is the API's to check).
 func sessionID(tok string) string {
@@ -186,15 +183,9 @@ func (c *Console) ensurePresession(w http.ResponseWriter, rq *request) {
 	rq.r.AddCookie(&http.Cookie{Name: PresessionCookie, Value: v})
 }
 
-// safeNext keeps a redirect target on this site: a path, never a scheme or host.
+// safeNext keeps a redirect target on this site: a path, never a scheme, a host or a
+// header break; anything else is "/".
 func safeNext(s string) string {
-	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") {
-		return "/"
-	}
-	return url.QueryEscape(s)
-}
-
-func unescapeNext(s string) string {
 	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") || strings.ContainsAny(s, "\r\n") {
 		return "/"
 	}

@@ -173,7 +173,7 @@ func (c *Console) switchLang(w http.ResponseWriter, r *http.Request) {
 		to = "en"
 	}
 	http.SetCookie(w, &http.Cookie{Name: LangCookie, Value: to, Path: "/", MaxAge: 365 * 86400, SameSite: http.SameSiteLaxMode, Secure: c.cfg.Secure, HttpOnly: true})
-	http.Redirect(w, r, unescapeNext(r.URL.Query().Get("back")), http.StatusSeeOther)
+	http.Redirect(w, r, safeNext(r.URL.Query().Get("back")), http.StatusSeeOther)
 }
 
 func (c *Console) signInForm(rq *request, account, next string, totp bool) *Page {
@@ -193,7 +193,7 @@ func (c *Console) signInPage(w http.ResponseWriter, r *http.Request) {
 	rq.caller.session = "" // a sign-in page binds its form to the pre-session, signed in or not
 	c.ensurePresession(w, rq)
 	rq.csrf = c.csrfToken(rq.csrfBind())
-	p := c.signInForm(rq, "", unescapeNext(r.URL.Query().Get("next")), false)
+	p := c.signInForm(rq, "", safeNext(r.URL.Query().Get("next")), false)
 	if r.URL.Query().Get("expired") != "" {
 		p.Flash = rq.t("会话已结束（30 分钟无操作或已退出），请重新登录。", "The session ended (30 minutes idle, or signed out); please sign in again.")
 	}
@@ -211,7 +211,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		c.refuse(w, r, rq, http.StatusForbidden, "csrf_token_invalid", rq.t("表单已过期（CSRF 校验失败），请刷新登录页后重试", "The form expired (CSRF check failed); reload the sign-in page"))
 		return
 	}
-	account, next := strings.TrimSpace(r.PostFormValue("account")), unescapeNext(r.PostFormValue("next"))
+	account, next := strings.TrimSpace(r.PostFormValue("account")), safeNext(r.PostFormValue("next"))
 	res, err := c.accounts.SignIn(rq.ctx(), connect.NewRequest(&v1.SignInRequest{Account: account, Password: r.PostFormValue("password"), TotpCode: strings.TrimSpace(r.PostFormValue("totp"))}))
 	if err != nil {
 		code, msg := apiError(err)
