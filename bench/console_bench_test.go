@@ -17,6 +17,7 @@ import (
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
 	"github.com/cloudledger/cloudledger/internal/testcluster"
+	"github.com/cloudledger/cloudledger/server"
 )
 
 // consolePages are the console's pages by demo account.
@@ -80,9 +81,6 @@ func BenchmarkConsolePages(b *testing.B) {
 	}
 }
 
-// MaxScan is server.MaxLineItemScan (the bench does not link the server).
-const MaxScan = 50_000
-
 // LineItemsForBrowser is the size of the ledger the line-item browser pages through.
 const LineItemsForBrowser = 2_000_000
 
@@ -134,7 +132,7 @@ func BenchmarkLineItemBrowser(b *testing.B) {
 			{"from=1", `data-sort="1"`}, {fmt.Sprintf("from=%d", total/2), fmt.Sprintf(`data-sort="%d"`, total/2)},
 			{fmt.Sprintf("from=%d", total-49), fmt.Sprintf(`data-sort="%d"`, total-49)},
 			// a search that finds nothing in 100,000 line items, and says where to go on
-			{fmt.Sprintf("department=edu&from=%d", total/2), fmt.Sprintf(`from=%d`, total/2+MaxScan)},
+			{fmt.Sprintf("department=edu&from=%d", total/2), fmt.Sprintf(`from=%d`, total/2+server.MaxLineItemScan)},
 		} {
 			times := make([]time.Duration, 0, ConsoleLoads)
 			for range ConsoleLoads {

@@ -91,12 +91,7 @@ func TestConsoleRoles(t *testing.T) {
 		if s := text(t, ctx, "h1"); s != "无权访问" {
 			t.Errorf("edu-it on /d/bus sees %q, want 无权访问", s)
 		}
-		if code := statusOf(t, d, "edu-it", "/d/bus"); code != 403 {
-			t.Errorf("GET /d/bus as edu-it: HTTP %d, want 403", code)
-		}
-		if !trailHas(t, d, "edu-it", "denied", "department=bus") {
-			t.Error("the access trail has no denied record of edu-it for department bus")
-		}
+		refusedAndRecorded(t, d, "edu-it", "/d/bus", "department=bus")
 		signOut(t, ctx)
 	})
 
@@ -129,12 +124,7 @@ func TestConsoleRoles(t *testing.T) {
 		if err := os.WriteFile(inv, []byte(b.String()), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		run(t, ctx, chromedp.Navigate(d.url+"/p/aliyun/invoice"),
-			chromedp.SetValue(chromedp.CSS(`select[name=month]`), "2026-03"),
-			chromedp.SetUploadFiles(chromedp.CSS(`input[name=invoice]`), []string{inv}),
-			chromedp.Click(chromedp.CSS(`form[enctype="multipart/form-data"] button`)),
-			chromedp.WaitVisible(chromedp.CSS(`#reconciliation`)))
-		facts := text(t, ctx, "#reconciliation")
+		facts := uploadInvoice(t, ctx, d.url, inv)
 		for _, want := range []string{fmt.Sprintf("一致\n%d", len(keys)-2), "金额不符\n1", "发票缺项\n1", "多开项\n1"} {
 			if !strings.Contains(facts, want) {
 				t.Errorf("the reconciliation lacks %q:\n%s", want, facts)
@@ -154,12 +144,7 @@ func TestConsoleRoles(t *testing.T) {
 		if err := x.SaveAs(xlsx); err != nil {
 			t.Fatal(err)
 		}
-		run(t, ctx, chromedp.Navigate(d.url+"/p/aliyun/invoice"),
-			chromedp.SetValue(chromedp.CSS(`select[name=month]`), "2026-03"),
-			chromedp.SetUploadFiles(chromedp.CSS(`input[name=invoice]`), []string{xlsx}),
-			chromedp.Click(chromedp.CSS(`form[enctype="multipart/form-data"] button`)),
-			chromedp.WaitVisible(chromedp.CSS(`#reconciliation`)))
-		if got := text(t, ctx, "#reconciliation"); got != strings.ReplaceAll(facts, ".csv", ".xlsx") {
+		if got := uploadInvoice(t, ctx, d.url, xlsx); got != strings.ReplaceAll(facts, ".csv", ".xlsx") {
 			t.Errorf("the XLSX invoice reconciles as\n%s\nthe CSV as\n%s", got, strings.ReplaceAll(facts, ".csv", ".xlsx"))
 		}
 		run(t, ctx, chromedp.Navigate(d.url+"/p/aliyun/invoices"), chromedp.WaitVisible(chromedp.CSS(`table.data`)))
@@ -167,12 +152,7 @@ func TestConsoleRoles(t *testing.T) {
 			t.Errorf("the history lacks March 2026:\n%s", s)
 		}
 		// Another provider's page: 403, recorded.
-		if code := statusOf(t, d, "aliyun-am", "/p/hwcloud"); code != 403 {
-			t.Errorf("GET /p/hwcloud as aliyun-am: HTTP %d, want 403", code)
-		}
-		if !trailHas(t, d, "aliyun-am", "denied", "provider=hwcloud") {
-			t.Error("the access trail has no denied record of aliyun-am for provider hwcloud")
-		}
+		refusedAndRecorded(t, d, "aliyun-am", "/p/hwcloud", "provider=hwcloud")
 		signOut(t, ctx)
 	})
 
@@ -348,6 +328,30 @@ func TestConsoleRoles(t *testing.T) {
 		}
 		signOut(t, ctx)
 	})
+}
+
+// uploadInvoice sends aliyun's invoice of March 2026 through the provider's form and
+// returns the reconciliation's summary.
+func uploadInvoice(t *testing.T, ctx context.Context, base, path string) string {
+	t.Helper()
+	run(t, ctx, chromedp.Navigate(base+"/p/aliyun/invoice"),
+		chromedp.SetValue(chromedp.CSS(`select[name=month]`), "2026-03"),
+		chromedp.SetUploadFiles(chromedp.CSS(`input[name=invoice]`), []string{path}),
+		chromedp.Click(chromedp.CSS(`form[enctype="multipart/form-data"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#reconciliation`)))
+	return text(t, ctx, "#reconciliation")
+}
+
+// refusedAndRecorded: another party's page answers 403 over HTTP, and the access trail
+// holds the account's refusal naming target.
+func refusedAndRecorded(t *testing.T, d *demo, account, path, target string) {
+	t.Helper()
+	if code := statusOf(t, d, account, path); code != 403 {
+		t.Errorf("GET %s as %s: HTTP %d, want 403", path, account, code)
+	}
+	if !trailHas(t, d, account, "denied", target) {
+		t.Errorf("the access trail has no denied record of %s for %s", account, target)
+	}
 }
 
 // upload sends a file through the authority's import form.
