@@ -39,7 +39,7 @@ type Blocker struct {
 	// Month is an open_month blocker's month, Days a provisional blocker's days without a
 	// score: what the message says, as data (the API carries both; the JSON of settle
 	// status keeps its shape).
-	Month calendar.Month     `json:"-"`
+	Month calendar.Month    `json:"-"`
 	Days  []rating.DayRange `json:"-"`
 }
 
