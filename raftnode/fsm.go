@@ -64,7 +64,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 				s := n.nodeMetaSnapshot()
 				meta = &s
 			}
-			cmd.applyTo(meta.Nodes)
+			cmd.applyTo(meta)
 			meta.Index = l.Index
 		default:
 			results[i] = badEntry(l.Index, "unknown envelope byte 0x%02x", l.Data[0])
@@ -104,6 +104,7 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 		SMIndex:      n.sm.AppliedIndex(),
 		MetaIndex:    meta.Index,
 		Nodes:        meta.Nodes,
+		Retired:      meta.Retired,
 	}
 	return &fsmSnapshot{header: header, user: user}, nil
 }
@@ -120,7 +121,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	if err := n.sm.Restore(br); err != nil {
 		return fmt.Errorf("raftnode: state machine restore: %w", err)
 	}
-	n.setNodeMeta(nodeMetaState{Index: header.MetaIndex, Nodes: header.nodes()})
+	n.setNodeMeta(nodeMetaState{Index: header.MetaIndex, Nodes: header.nodes(), Retired: maps.Clone(header.Retired)})
 	n.mu.Lock()
 	n.appliedIndex = header.AppliedIndex // state replaced: the index is the snapshot's
 	n.broadcastLocked()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
 
 	"github.com/cloudledger/cloudledger/internal/testport"
 )
@@ -211,4 +212,22 @@ func requireNotLeader(t *testing.T, err error, wantLeader *testNode) {
 	if wantLeader != nil && (nle.LeaderID != wantLeader.cfg.NodeID || nle.LeaderHTTPURL != wantLeader.cfg.HTTPURL) {
 		t.Fatalf("NotLeaderError names %q %q, want %q %q", nle.LeaderID, nle.LeaderHTTPURL, wantLeader.cfg.NodeID, wantLeader.cfg.HTTPURL)
 	}
+}
+
+// fsmSnapshotHeader reads the header of the newest snapshot on disk.
+func (n *Node) fsmSnapshotHeader() (snapshotHeader, error) {
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(filepath.Join(n.cfg.DataDir, "raft"), snapshotsRetained, hclog.NewNullLogger())
+	if err != nil {
+		return snapshotHeader{}, err
+	}
+	list, err := snaps.List()
+	if err != nil || len(list) == 0 {
+		return snapshotHeader{}, fmt.Errorf("no snapshot: %v", err)
+	}
+	_, rc, err := snaps.Open(list[0].ID)
+	if err != nil {
+		return snapshotHeader{}, err
+	}
+	defer rc.Close()
+	return readSnapshotHeader(rc)
 }

@@ -15,35 +15,75 @@ type ServerInfo struct {
 	Leader                bool
 }
 
+// ErrRetired is returned when a removed member's id is to be added again: a removed node
+// never comes back under its old id (its certificate and disk may be in anyone's hands).
+var ErrRetired = errors.New("raftnode: the id belonged to a removed member")
+
+// ErrMemberExists is returned by AddMember for an id that is a member with another address
+// or suffrage: changing a member is removing it and adding a new one.
+var ErrMemberExists = errors.New("raftnode: the id is a member already")
+
 // AddVoter adds (or updates the address of) a voting member, then replicates
 // its node metadata. Leader only. Calling it again for an identical member
 // changes nothing.
 func (n *Node) AddVoter(ctx context.Context, id, raftAddr, httpURL string) error {
+	return n.addServer(ctx, id, raftAddr, httpURL, raft.Voter, true)
+}
+
+// AddMember adds a new member, a voter or (nonvoter) a replica that receives the log
+// without voting. Leader only. It refuses the id of a removed member (ErrRetired) and of a
+// member with another address or suffrage (ErrMemberExists); for an identical member it
+// changes nothing, so a retried admission succeeds.
+func (n *Node) AddMember(ctx context.Context, id, raftAddr, httpURL string, nonvoter bool) error {
+	suffrage := raft.Voter
+	if nonvoter {
+		suffrage = raft.Nonvoter
+	}
+	return n.addServer(ctx, id, raftAddr, httpURL, suffrage, false)
+}
+
+func (n *Node) addServer(ctx context.Context, id, raftAddr, httpURL string, suffrage raft.ServerSuffrage, mayChange bool) error {
 	if id == "" || raftAddr == "" {
-		return errors.New("raftnode: AddVoter needs an id and a raft address")
+		return errors.New("raftnode: adding a member needs an id and a raft address")
 	}
 	if _, err := encodeNodeMetaCommand(nodeMetaCommand{Op: nodeMetaOpSet, ID: id, HTTPURL: httpURL}); err != nil {
-		return fmt.Errorf("raftnode: AddVoter: %w", err)
+		return fmt.Errorf("raftnode: add member: %w", err)
 	}
 	if err := n.precheck(ctx); err != nil {
 		return err
+	}
+	if n.Retired(id) {
+		return fmt.Errorf("%w: %s", ErrRetired, id)
 	}
 	member, err := n.member(id)
 	if err != nil {
 		return err
 	}
-	if member == nil || member.Address != raft.ServerAddress(raftAddr) || member.Suffrage != raft.Voter {
-		f := n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(raftAddr), 0, enqueueTimeout(ctx))
+	same := member != nil && member.Address == raft.ServerAddress(raftAddr) && member.Suffrage == suffrage
+	if member != nil && !same && !mayChange {
+		return fmt.Errorf("%w: %s is a %s at %s", ErrMemberExists, id, member.Suffrage, member.Address)
+	}
+	if !same {
+		var f raft.IndexFuture
+		if suffrage == raft.Nonvoter {
+			f = n.raft.AddNonvoter(raft.ServerID(id), raft.ServerAddress(raftAddr), 0, enqueueTimeout(ctx))
+		} else {
+			f = n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(raftAddr), 0, enqueueTimeout(ctx))
+		}
 		if err := n.await(ctx, f); err != nil {
-			return fmt.Errorf("raftnode: add voter %s: %w", id, err)
+			return fmt.Errorf("raftnode: add %s %s: %w", suffrage, id, err)
 		}
 	}
-	return n.ensureNodeMeta(ctx, id, httpURL)
+	if url, ok := n.nodeURL(id); ok && url == httpURL {
+		return nil
+	}
+	return n.proposeNodeMeta(ctx, nodeMetaCommand{Op: nodeMetaOpSet, ID: id, HTTPURL: httpURL})
 }
 
-// RemoveServer removes a member and its node metadata. Leader only. Removing
-// an id that is not a member only clears leftover metadata. A leader removing
-// itself steps down (and, as raft's ShutdownOnRemove says, stops raft).
+// RemoveServer removes a member and its node metadata, and records its id as retired
+// (AddMember refuses it from then on). Leader only. Removing an id that is not a member
+// only clears leftover metadata. A leader removing itself steps down (and, as raft's
+// ShutdownOnRemove says, stops raft).
 func (n *Node) RemoveServer(ctx context.Context, id string) error {
 	if err := n.precheck(ctx); err != nil {
 		return err
@@ -112,11 +152,12 @@ func (n *Node) ensureNodeMeta(ctx context.Context, id, httpURL string) error {
 	return n.proposeNodeMeta(ctx, nodeMetaCommand{Op: nodeMetaOpSet, ID: id, HTTPURL: httpURL})
 }
 
+// deleteNodeMeta forgets id's URL and retires the id.
 func (n *Node) deleteNodeMeta(ctx context.Context, id string) error {
-	if _, ok := n.nodeURL(id); !ok {
+	if _, ok := n.nodeURL(id); !ok && n.Retired(id) {
 		return nil
 	}
-	return n.proposeNodeMeta(ctx, nodeMetaCommand{Op: nodeMetaOpDelete, ID: id})
+	return n.proposeNodeMeta(ctx, nodeMetaCommand{Op: nodeMetaOpDelete, ID: id, Retire: true})
 }
 
 func (n *Node) proposeNodeMeta(ctx context.Context, c nodeMetaCommand) error {

@@ -43,6 +43,9 @@ type nodeMetaCommand struct {
 	Op      string `json:"op"`
 	ID      string `json:"id"`
 	HTTPURL string `json:"http_url,omitempty"`
+	// Retire, with a delete, records that the id was a member: no certificate or admission
+	// is ever given to it again. (A node of an older version ignores it and only deletes.)
+	Retire bool `json:"retire,omitempty"`
 }
 
 // nodeMetaState is what the stable store and snapshots hold.
@@ -50,6 +53,8 @@ type nodeMetaState struct {
 	// Index is the log index of the last metadata entry applied.
 	Index uint64            `json:"index"`
 	Nodes map[string]string `json:"nodes"`
+	// Retired are the ids of removed members.
+	Retired map[string]bool `json:"retired,omitempty"`
 }
 
 func (c nodeMetaCommand) validate() error {
@@ -91,12 +96,18 @@ func decodeNodeMetaCommand(body []byte) (nodeMetaCommand, error) {
 	return c, c.validate()
 }
 
-func (c nodeMetaCommand) applyTo(nodes map[string]string) {
+func (c nodeMetaCommand) applyTo(s *nodeMetaState) {
 	switch c.Op {
 	case nodeMetaOpSet:
-		nodes[c.ID] = c.HTTPURL
+		s.Nodes[c.ID] = c.HTTPURL
 	case nodeMetaOpDelete:
-		delete(nodes, c.ID)
+		delete(s.Nodes, c.ID)
+		if c.Retire {
+			if s.Retired == nil {
+				s.Retired = map[string]bool{}
+			}
+			s.Retired[c.ID] = true
+		}
 	}
 }
 
@@ -136,6 +147,7 @@ func (n *Node) setNodeMeta(state nodeMetaState) {
 	}
 	n.mu.Lock()
 	n.nodes = state.Nodes
+	n.retired = state.Retired
 	n.metaIndex = state.Index
 	n.broadcastLocked()
 	n.mu.Unlock()
@@ -145,7 +157,14 @@ func (n *Node) setNodeMeta(state nodeMetaState) {
 func (n *Node) nodeMetaSnapshot() nodeMetaState {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return nodeMetaState{Index: n.metaIndex, Nodes: maps.Clone(n.nodes)}
+	return nodeMetaState{Index: n.metaIndex, Nodes: maps.Clone(n.nodes), Retired: maps.Clone(n.retired)}
+}
+
+// Retired reports whether id was a member and has been removed (as this node has applied).
+func (n *Node) Retired(id string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.retired[id]
 }
 
 func (n *Node) nodeURL(id string) (string, bool) {

@@ -68,9 +68,16 @@ type Node struct {
 	appliedIndex uint64        // every log entry <= appliedIndex is reflected in sm and nodes
 	readyTerm    uint64        // term whose leadership barrier has been applied
 	nodes        map[string]string
+	retired      map[string]bool // ids of removed members
 	metaIndex    uint64
 
-	closing      chan struct{}
+	closing  chan struct{}
+	failed   chan struct{} // closed when an invariant is violated (guard.go)
+	failOnce sync.Once
+	failErr  error
+	// openedAt is the state machine's applied index when the node opened: until raft's
+	// replay passes it, appliedIndex (the snapshot's) understates what is applied.
+	openedAt     uint64
 	wg           sync.WaitGroup
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -112,6 +119,7 @@ func Open(cfg Config, sm StateMachine) (*Node, error) {
 		logger:  cfg.Logger,
 		changed: make(chan struct{}),
 		closing: make(chan struct{}),
+		failed:  make(chan struct{}),
 	}
 	ok := false
 	defer func() {
@@ -134,10 +142,11 @@ func Open(cfg Config, sm StateMachine) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("raftnode: open raft.db: %w", err)
 	}
-	n.logs, err = raft.NewLogCache(cfg.MaxAppendEntries, n.store)
+	cache, err := raft.NewLogCache(cfg.MaxAppendEntries, n.store)
 	if err != nil {
 		return nil, fmt.Errorf("raftnode: %w", err)
 	}
+	n.logs = &guardedLogStore{LogStore: cache, n: n}
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, snapshotsRetained, cfg.Logger.Named("snapshot"))
 	if err != nil {
 		return nil, fmt.Errorf("raftnode: snapshot store: %w", err)
@@ -156,10 +165,11 @@ func Open(cfg Config, sm StateMachine) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n.nodes, n.metaIndex = meta.Nodes, meta.Index
+	n.nodes, n.retired, n.metaIndex = meta.Nodes, meta.Retired, meta.Index
 	if n.appliedIndex, err = n.restoreIfBehind(snaps); err != nil {
 		return nil, err
 	}
+	n.openedAt = max(sm.AppliedIndex(), n.metaIndex)
 
 	n.transport, n.stream, err = newTransport(cfg, cfg.Logger)
 	if err != nil {

@@ -36,6 +36,7 @@ type snapshotHeader struct {
 	// MetaIndex is the index of the last node-metadata entry it contains.
 	MetaIndex uint64            `json:"meta_index"`
 	Nodes     map[string]string `json:"nodes"`
+	Retired   map[string]bool   `json:"retired,omitempty"`
 }
 
 func writeSnapshotHeader(w io.Writer, h snapshotHeader) error {
@@ -125,10 +126,10 @@ func (n *Node) restoreIfBehind(snaps raft.SnapshotStore) (uint64, error) {
 	if n.metaIndex < header.MetaIndex {
 		n.logger.Warn("raftnode: node metadata behind the snapshot, taking the snapshot's",
 			"stored_index", n.metaIndex, "snapshot_meta_index", header.MetaIndex)
-		if err := saveNodeMeta(n.store, nodeMetaState{Index: header.MetaIndex, Nodes: header.nodes()}); err != nil {
+		if err := saveNodeMeta(n.store, nodeMetaState{Index: header.MetaIndex, Nodes: header.nodes(), Retired: header.Retired}); err != nil {
 			return 0, fmt.Errorf("raftnode: save node metadata: %w", err)
 		}
-		n.nodes, n.metaIndex = header.nodes(), header.MetaIndex
+		n.nodes, n.retired, n.metaIndex = header.nodes(), header.Retired, header.MetaIndex
 	}
 	if smIndex := n.sm.AppliedIndex(); smIndex < header.SMIndex {
 		n.logger.Warn("raftnode: state machine behind the latest snapshot, restoring it",
