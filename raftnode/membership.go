@@ -174,3 +174,10 @@ func (n *Node) proposeNodeMeta(ctx context.Context, c nodeMetaCommand) error {
 	}
 	return nil
 }
+
+// InConfiguration reports whether this node is in its latest Raft configuration: false for
+// a node that has not been admitted yet (or was removed).
+func (n *Node) InConfiguration() bool {
+	m, err := n.member(n.cfg.NodeID)
+	return err == nil && m != nil
+}

@@ -308,6 +308,9 @@ func (s *Server) admit(ctx context.Context, procedure string, h http.Header, pee
 		return ctx, nil, rec, err
 	}
 	rec.Account, rec.Role = p.account.ID, string(p.account.Role)
+	if len(r.roles) == 0 {
+		return ctx, p, rec, denied(p, "no account may call %s: membership is an operator's act on a host of the cluster (ledgerctl cluster add|remove --data-dir DIR --node-id ID)", shortProcedure(procedure))
+	}
 	if !slices.Contains(r.roles, p.account.Role) {
 		return ctx, p, rec, denied(p, "%s is for the %s role", shortProcedure(procedure), joinRoles(r.roles))
 	}

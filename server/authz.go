@@ -46,6 +46,7 @@ var (
 	chargeReaders = append(slices.Clone(readers), ledger.RoleProvider, ledger.RoleDepartment)
 	trailReaders  = []ledger.Role{ledger.RoleAuditor, ledger.RoleSecurity}
 	security      = []ledger.Role{ledger.RoleSecurity}
+	nobody        = []ledger.Role{} // procedures no account may call (membership)
 	authority     = []ledger.Role{ledger.RoleAuthority}
 )
 
@@ -161,9 +162,19 @@ var rules = map[string]rule{
 		}},
 	cloudledgerv1connect.LedgerServiceDirectoryProcedure: {roles: chargeReaders},
 
-	cloudledgerv1connect.ClusterServiceStatusProcedure:     {placement: local, roles: roles(ledger.RoleAuthority, ledger.RoleAuditor)},
-	cloudledgerv1connect.ClusterServiceAddNodeProcedure:    {placement: write, roles: authority, target: func(m proto.Message) string { return "node=" + m.(*v1.AddNodeRequest).GetNodeId() }},
-	cloudledgerv1connect.ClusterServiceRemoveNodeProcedure: {placement: write, roles: authority, target: func(m proto.Message) string { return "node=" + m.(*v1.RemoveNodeRequest).GetNodeId() }},
+	cloudledgerv1connect.ClusterServiceStatusProcedure: {placement: local, roles: roles(ledger.RoleAuthority, ledger.RoleAuditor)},
+	// Membership is not a business role (SPEC: Access): no account adds or removes a member
+	// (refused where the call lands, and recorded); a joining node and the operator's
+	// removal present a ticket made on the host of the node they call (membership.go).
+	cloudledgerv1connect.ClusterServiceAddNodeProcedure:    {placement: local, roles: nobody, target: func(m proto.Message) string { return "node=" + m.(*v1.AddNodeRequest).GetNodeId() }},
+	cloudledgerv1connect.ClusterServiceRemoveNodeProcedure: {placement: local, roles: nobody, target: func(m proto.Message) string { return "node=" + m.(*v1.RemoveNodeRequest).GetNodeId() }},
+	cloudledgerv1connect.ClusterServiceJoinClusterProcedure: {placement: local, public: true, target: func(m proto.Message) string {
+		r := m.(*v1.JoinClusterRequest)
+		return targetOf("node", r.GetNodeId(), "step", r.GetStep())
+	}},
+	cloudledgerv1connect.ClusterServiceRemoveMemberProcedure: {placement: local, public: true, target: func(m proto.Message) string {
+		return "node=" + m.(*v1.RemoveMemberRequest).GetNodeId()
+	}},
 
 	cloudledgerv1connect.AccountServiceAddAccountProcedure: {placement: write, roles: security, target: func(m proto.Message) string {
 		r := m.(*v1.AddAccountRequest)

@@ -15,6 +15,7 @@ import (
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
 	"github.com/cloudledger/cloudledger/internal/testport"
+	"github.com/cloudledger/cloudledger/internal/ticket"
 	"github.com/cloudledger/cloudledger/ledger"
 )
 
@@ -41,7 +42,14 @@ func startThree(t *testing.T, clock *fakeClock) []*Server {
 		cfg := Config{DataDir: t.TempDir(), HTTPAddr: testport.Addr(t), RaftAddr: testport.Addr(t), NodeID: id, Token: testToken,
 			FastTimeouts: true, Now: clock.now, TickInterval: time.Hour}
 		if i > 0 {
+			pin, err := ticket.DataDirPin(nodes[0].cfg.DataDir)
+			if err != nil {
+				t.Fatal(err)
+			}
 			cfg.Join = nodes[0].URL
+			if cfg.JoinTicket, err = ticket.Make(nodes[0].cfg.DataDir, ticket.Join, id, false, time.Minute, pin, time.Now()); err != nil {
+				t.Fatal(err)
+			}
 		}
 		s, err := Start(cfg)
 		if err != nil {

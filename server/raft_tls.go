@@ -13,10 +13,10 @@ import (
 
 	"connectrpc.com/connect"
 
-	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
 	"github.com/cloudledger/cloudledger/internal/pki"
+	"github.com/cloudledger/cloudledger/internal/ticket"
 	"github.com/cloudledger/cloudledger/raftnode"
 )
 
@@ -27,17 +27,22 @@ const raftPKIDir = "raft-tls"
 // raftTLS decides how this node's Raft transport is secured, before Raft opens:
 //   - --raft-insecure: plain TCP (nil);
 //   - --raft-ca/--raft-cert/--raft-key: the operator's PKI;
-//   - otherwise the cluster's own CA: loaded from DIR/raft-tls; on a fresh bootstrap it is
-//     made there; a fresh node joining gets its certificate (and the CA) from the cluster
-//     through the API, proving the admin token.
+//   - otherwise the cluster's own CA in DIR/raft-tls: made there on a fresh bootstrap; a
+//     fresh node joining makes its own key and has its certificate signed by the node at
+//     --join, on the operator's join ticket (never receiving the CA's key).
 //
-// A fresh node joining asks for its certificate here (certificate only); Start asks to be
-// added once its Raft transport listens (a voter added before it listens would cost the
-// cluster its quorum).
-func (s *Server) raftTLS(ctx context.Context, fresh bool, token string) (*raftnode.TLS, error) {
+// A fresh node joining presents its ticket here ("prepare": its certificate and the
+// members it must accept Raft from); Start asks to be admitted once its Raft transport
+// listens (a voter added before it listens would cost the cluster its quorum).
+func (s *Server) raftTLS(ctx context.Context, fresh bool) (*raftnode.TLS, error) {
 	cfg := s.cfg
+	joining := fresh && cfg.Join != ""
 	if cfg.RaftInsecure {
 		s.log.Warn("Raft runs over plain TCP (--raft-insecure): anyone who can reach the Raft port can write to the ledger")
+		if joining {
+			_, err := s.joinCall(ctx, joinPrepare, "", "")
+			return nil, err
+		}
 		return nil, nil
 	}
 	if cfg.RaftCA != "" || cfg.RaftCert != "" || cfg.RaftKey != "" {
@@ -49,9 +54,12 @@ func (s *Server) raftTLS(ctx context.Context, fresh bool, token string) (*raftno
 			return nil, fmt.Errorf("raft TLS: %w", err)
 		}
 		s.raftCA = ca
+		if s.raftCertPEM, err = os.ReadFile(cfg.RaftCert); err != nil {
+			return nil, err
+		}
 		var members []string
-		if fresh && cfg.Join != "" {
-			res, err := s.join(ctx, cfg.Join, token, "", true)
+		if joining {
+			res, err := s.joinCall(ctx, joinPrepare, "", "")
 			if err != nil {
 				return nil, err
 			}
@@ -62,18 +70,21 @@ func (s *Server) raftTLS(ctx context.Context, fresh bool, token string) (*raftno
 	files := pki.Files{Dir: filepath.Join(cfg.DataDir, raftPKIDir)}
 	switch {
 	case files.Exists():
-	case fresh && cfg.Join != "":
+	case joining:
 		csr, key, err := pki.NewCSR(cfg.NodeID)
 		if err != nil {
 			return nil, err
 		}
-		res, err := s.join(ctx, cfg.Join, token, string(csr), true)
+		res, err := s.joinCall(ctx, joinPrepare, string(csr), "")
 		if err != nil {
 			return nil, err
 		}
-		ca, err := pki.ParseCA([]byte(res.GetCaPem()), []byte(res.GetCaKeyPem()))
+		ca, err := pki.ParseCA([]byte(res.GetCaPem()), nil)
 		if err != nil {
 			return nil, fmt.Errorf("join: the cluster's CA: %w", err)
+		}
+		if pin := ticket.Pin(cfg.JoinTicket); pin != "" && pin != ticket.CAPin(ca.Cert.Raw) {
+			return nil, fmt.Errorf("join: %s answered with a CA other than the one the ticket names: not the cluster the ticket was made for", cfg.Join)
 		}
 		if err := files.Write(ca, []byte(res.GetCertPem()), key); err != nil {
 			return nil, err
@@ -83,8 +94,8 @@ func (s *Server) raftTLS(ctx context.Context, fresh bool, token string) (*raftno
 		}
 	default:
 		// A fresh bootstrap, or a data directory from before Raft had TLS: a cluster of one
-		// makes its own CA. (A multi-node cluster from then needs the operator's PKI, see
-		// `ledgerctl certs`, or --raft-insecure.)
+		// makes its own CA. Its key stays on this node only (raft-tls/ca-key.pem): joining
+		// nodes get a certificate, never the key.
 		ca, err := pki.NewCA("CloudLedger cluster CA", time.Now())
 		if err != nil {
 			return nil, err
@@ -103,6 +114,12 @@ func (s *Server) raftTLS(ctx context.Context, fresh bool, token string) (*raftno
 		return nil, fmt.Errorf("raft TLS: %w", err)
 	}
 	s.raftCA = ca
+	if s.raftCertPEM, err = os.ReadFile(files.Cert()); err != nil {
+		return nil, err
+	}
+	if ca.Key != nil {
+		s.log.Info("this node holds the cluster's CA key and can sign joining nodes' certificates; whoever reads this disk can too (move it off the host to keep it offline)", "key", files.CAKey())
+	}
 	var members []string
 	if raw, err := os.ReadFile(files.Members()); err == nil {
 		members = strings.Fields(string(raw))
@@ -127,27 +144,29 @@ func hostsOf(addrs ...string) []string {
 	return out
 }
 
-// join asks a member of the cluster (any node: followers forward) to add this node, with a
-// certificate request when the cluster CA must sign one.
-func (s *Server) join(ctx context.Context, target, token, csr string, certificateOnly bool) (*v1.AddNodeResponse, error) {
-	client := cloudledgerv1connect.NewClusterServiceClient(s.clientHTTP(10*time.Second), target)
+// joinCall presents this node's join ticket to the node at --join, at one step of
+// JoinCluster, retrying while that node is unreachable or has no leader.
+func (s *Server) joinCall(ctx context.Context, step, csr, certPEM string) (*v1.JoinClusterResponse, error) {
+	if s.cfg.JoinTicket == "" {
+		return nil, errors.New("joining a cluster needs an operator's join ticket (--join-ticket-file FILE or CLOUDLEDGER_JOIN_TICKET), made on the host of the node at --join: ledgerctl cluster add --data-dir DIR --node-id " + s.cfg.NodeID)
+	}
+	client := cloudledgerv1connect.NewClusterServiceClient(s.clientHTTP(10*time.Second), s.cfg.Join)
 	raftAddr := s.cfg.RaftAdvertise
 	if raftAddr == "" {
 		raftAddr = s.cfg.RaftAddr
 	}
 	var last error
 	for attempt := 0; attempt < 30; attempt++ {
-		req := connect.NewRequest(&v1.AddNodeRequest{NodeId: s.cfg.NodeID, RaftAddr: raftAddr, HttpUrl: s.URL, Csr: csr, CertificateOnly: certificateOnly})
-		req.Header().Set("Authorization", "Bearer "+token)
-		res, err := client.AddNode(ctx, req)
+		res, err := client.JoinCluster(ctx, connect.NewRequest(&v1.JoinClusterRequest{NodeId: s.cfg.NodeID, RaftAddr: raftAddr, HttpUrl: s.URL,
+			Ticket: s.cfg.JoinTicket, Step: step, Csr: csr, CertPem: certPEM}))
 		if err == nil {
-			s.log.Info("joined cluster", "via", target)
+			s.log.Info("join step done", "step", step, "via", s.cfg.Join)
 			return res.Msg, nil
 		}
 		last = err
 		switch connect.CodeOf(err) {
-		case connect.CodeUnauthenticated, connect.CodePermissionDenied, connect.CodeInvalidArgument, connect.CodeFailedPrecondition:
-			return nil, fmt.Errorf("join %s: %w", target, err)
+		case connect.CodeUnauthenticated, connect.CodePermissionDenied, connect.CodeInvalidArgument, connect.CodeFailedPrecondition, connect.CodeUnimplemented:
+			return nil, fmt.Errorf("join %s (%s): %w", s.cfg.Join, step, err)
 		}
 		select {
 		case <-ctx.Done():
@@ -155,42 +174,5 @@ func (s *Server) join(ctx context.Context, target, token, csr string, certificat
 		case <-time.After(time.Second):
 		}
 	}
-	return nil, fmt.Errorf("join %s: %w", target, last)
-}
-
-// admitCertificate signs a joining node's certificate request with the cluster CA; the CA's
-// key goes along only over TLS or to a node on this host.
-func (s *Server) admitCertificate(peer string, m *v1.AddNodeRequest) (*v1.AddNodeResponse, error) {
-	out := &v1.AddNodeResponse{}
-	if m.GetCsr() == "" {
-		return out, nil
-	}
-	if s.raftCA == nil || s.raftCA.Key == nil {
-		return nil, errcode.Errf(errcode.InvalidValue, "csr", "this cluster does not issue certificates (Raft without TLS, or the operator's PKI): give the node its own with --raft-ca/--raft-cert/--raft-key")
-	}
-	if servers, err := s.node.Servers(); err == nil {
-		for _, sv := range servers {
-			if sv.ID == m.GetNodeId() {
-				return nil, errcode.Errf(errcode.InvalidValue, "node_id", "%q is a member already: a certificate for it would let another process speak as it (remove the node first)", sv.ID)
-			}
-		}
-	}
-	cert, err := s.raftCA.SignCSR([]byte(m.GetCsr()), m.GetNodeId(), hostsOf(m.GetRaftAddr(), m.GetHttpUrl()), time.Now())
-	if err != nil {
-		return nil, errcode.Errf(errcode.InvalidValue, "csr", "%v", err)
-	}
-	out.CaPem, out.CertPem = string(s.raftCA.CertPEM), string(cert)
-	if s.apiTLS != nil || loopbackPeer(peer) {
-		out.CaKeyPem = string(s.raftCA.KeyPEM)
-	}
-	return out, nil
-}
-
-func loopbackPeer(remote string) bool {
-	h, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
+	return nil, fmt.Errorf("join %s (%s): %w", s.cfg.Join, step, last)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
 	"github.com/cloudledger/cloudledger/gen/openapi"
 	"github.com/cloudledger/cloudledger/internal/pki"
+	"github.com/cloudledger/cloudledger/internal/ticket"
 	"github.com/cloudledger/cloudledger/kafkabridge"
 	"github.com/cloudledger/cloudledger/ledger"
 	"github.com/cloudledger/cloudledger/notice"
@@ -33,8 +34,9 @@ type Config struct {
 	RaftAddr      string // listen address of the Raft transport
 	RaftAdvertise string
 	NodeID        string
-	Join          string // API URL of any cluster member; empty = bootstrap or restart
-	Token         string // admin token to install at bootstrap / to authenticate a join; empty = generate
+	Join          string // API URL of the member whose host made JoinTicket; empty = bootstrap or restart
+	JoinTicket    string // the operator's join ticket (ledgerctl cluster add --data-dir … on that host)
+	Token         string // admin token to install at bootstrap; empty = generate
 
 	TickInterval      time.Duration // how often the leader checks for due expiries; default 1s
 	SnapshotThreshold uint64
@@ -68,10 +70,13 @@ type Server struct {
 	notices  *notice.Deliverer   // nil without a webhook
 	http     *http.Server
 	listener net.Listener
-	raftCA   *pki.CA // the Raft CA; its Key is set when this node can admit nodes
-	apiTLS   *tls.Config
-	trail    *trailRecorder // the access trail's collection (trail.go)
-	metrics  *nodeMetrics   // /metrics (metrics.go)
+	raftCA   *pki.CA // the Raft CA; its Key is set when this node can sign joining nodes' certificates
+	// raftCertPEM is this node's Raft certificate (named when it asks to be admitted).
+	raftCertPEM []byte
+	tickets     *ticket.Book // the operator's membership tickets made on this host
+	apiTLS      *tls.Config
+	trail       *trailRecorder // the access trail's collection (trail.go)
+	metrics     *nodeMetrics   // /metrics (metrics.go)
 	// trailCancel stops the trail's delivery first at Close, trailDone says it stopped.
 	trailCancel context.CancelFunc
 	trailDone   chan struct{}
@@ -103,7 +108,7 @@ func Start(cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID)}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), tickets: ticket.Open(cfg.DataDir)}
 	var err error
 	if s.apiTLS, err = s.loadAPITLS(); err != nil {
 		return nil, err
@@ -133,7 +138,7 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	joinCtx, joinCancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	raftTLS, err := s.raftTLS(joinCtx, fresh, token)
+	raftTLS, err := s.raftTLS(joinCtx, fresh)
 	joinCancel()
 	if err != nil {
 		s.ledger.Close()
@@ -197,7 +202,7 @@ func Start(cfg Config) (*Server, error) {
 			s.log.Error("http server stopped", "err", err)
 		}
 	}()
-	if cfg.Join == "" {
+	if cfg.Join == "" && token != "" {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.installTokenLoop(ctx, token) }()
 	}
@@ -220,8 +225,9 @@ func Start(cfg Config) (*Server, error) {
 		go func() { defer s.wg.Done(); s.notices.Run(ctx) }()
 	}
 
-	if cfg.Join != "" && fresh {
-		if _, err := s.join(ctx, cfg.Join, token, "", false); err != nil {
+	if cfg.Join != "" && !s.node.InConfiguration() {
+		// Fresh, or restarted before its admission reached it: ask to be admitted.
+		if _, err := s.joinCall(ctx, joinAdmit, "", string(s.raftCertPEM)); err != nil {
 			s.Close()
 			return nil, err
 		}
@@ -260,6 +266,13 @@ func (s *Server) Close() error {
 // Ledger exposes the state machine (tests, benchmarks).
 func (s *Server) Ledger() *ledger.Ledger { return s.ledger }
 
+// Failed is closed when the node stopped because one of its invariants was violated
+// (raftnode.InvariantAppliedFinal); Failure says which. ledgerd exits then.
+func (s *Server) Failed() <-chan struct{} { return s.node.Failed() }
+
+// Failure is the invariant violation the node stopped for, or nil.
+func (s *Server) Failure() error { return s.node.Failure() }
+
 // Node exposes the Raft node (tests, benchmarks).
 func (s *Server) Node() *raftnode.Node { return s.node }
 
@@ -275,6 +288,7 @@ func (s *Server) routes() http.Handler {
 	path, h = cloudledgerv1connect.NewRequestServiceHandler(&requestService{s: s}, opts...)
 	mux.Handle(path, h)
 	mux.HandleFunc(trailPath, s.trailHandler)
+	mux.HandleFunc(membershipPath, s.membershipHandler)
 	s.kafkaRoutes(mux)
 	mux.Handle("/metrics", s.authHTTP(pathMetrics, s.metrics.handler()))
 	mux.HandleFunc("/livez", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,8 +16,9 @@ import (
 // TokenFile is where the admin token is written inside the data dir.
 const TokenFile = "admin.token"
 
-// prepareToken returns the admin token this node installs (bootstrap) or presents (join).
-// On first start it is written to DIR/admin.token with mode 0600.
+// prepareToken returns the admin token this node installs at bootstrap, written on first
+// start to DIR/admin.token with mode 0600. A node that joined holds no bootstrap credential
+// (""), and neither does a restarted node that has none in its directory.
 func (s *Server) prepareToken(fresh bool) (string, error) {
 	path := filepath.Join(s.cfg.DataDir, TokenFile)
 	if raw, err := os.ReadFile(path); err == nil {
@@ -28,11 +28,11 @@ func (s *Server) prepareToken(fresh bool) (string, error) {
 		}
 		return tok, nil
 	}
+	if !fresh || s.cfg.Join != "" {
+		return "", nil
+	}
 	tok := s.cfg.Token
 	if tok == "" {
-		if s.cfg.Join != "" {
-			return "", fmt.Errorf("joining a cluster needs the cluster's admin token (--token or CLOUDLEDGER_TOKEN)")
-		}
 		var b [24]byte
 		if _, err := rand.Read(b[:]); err != nil {
 			return "", err

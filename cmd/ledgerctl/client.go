@@ -147,7 +147,9 @@ func parseServers(s string) ([]string, error) {
 
 // authorize sets the headers every call carries.
 func (c *client) authorize(h http.Header) {
-	h.Set("Authorization", "Bearer "+c.token)
+	if c.token != "" {
+		h.Set("Authorization", "Bearer "+c.token)
+	}
 	if c.stale {
 		h.Set(staleHeader, "true")
 	}

@@ -209,6 +209,20 @@ func (g *globals) conn() (*client, error) {
 	return g.client, nil
 }
 
+// publicConn is a client that presents no account's credential: for the operator's
+// ticket-authenticated membership calls, which no account may make.
+func (g *globals) publicConn() (*client, error) {
+	urls, err := parseServers(g.server)
+	if err != nil {
+		return nil, usageErr("--server: %v", err)
+	}
+	tc, err := tlsClientConfig(g.ca)
+	if err != nil {
+		return nil, usageErr("--ca: %v", err)
+	}
+	return newClient(urls, "", g.stale, g.timeout, tc, g.stderr), nil
+}
+
 func (g *globals) l() lang { return lang(g.lang) }
 
 // needSubcommand is the RunE of a command that only groups subcommands.

@@ -217,7 +217,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"settle", "status", "--year", "99999"},
 		{"budget", "export", "--year", "0", "--format", "csv"},
 		{"settle", "audit", "--year", "1999"},
-		{"cluster", "add", "--node-id", "n4"},
+		{"cluster", "add", "--node-id", "n4"}, // --data-dir is required: an operator's act on a host
 		{"--timeout", "0s", "verify"},
 		{"--server", "ftp://x", "verify"},
 	} {

@@ -25,8 +25,9 @@ func main() {
 	flag.StringVar(&cfg.RaftAddr, "raft", "127.0.0.1:8081", "listen address of the Raft transport (mutual TLS unless --raft-insecure)")
 	flag.StringVar(&cfg.RaftAdvertise, "advertise-raft", "", "Raft address other nodes reach this node at (default --raft)")
 	flag.StringVar(&cfg.NodeID, "node-id", "node1", "this node's Raft server ID, unique in the cluster")
-	flag.StringVar(&cfg.Join, "join", "", "API URL of a cluster member to join (empty: bootstrap a single-node cluster on an empty data dir, or restart)")
-	tokenFile := flag.String("token-file", "", "file holding the admin token to install at bootstrap or to present when joining (or the environment variable CLOUDLEDGER_TOKEN; default: generate one at bootstrap). Never on the command line")
+	flag.StringVar(&cfg.Join, "join", "", "API URL of the cluster member whose host made this node's join ticket (empty: bootstrap a single-node cluster on an empty data dir, or restart)")
+	joinTicketFile := flag.String("join-ticket-file", "", "file holding the operator's join ticket for this node id (or the environment variable CLOUDLEDGER_JOIN_TICKET), made on the --join member's host with `ledgerctl cluster add --data-dir DIR --node-id ID`")
+	tokenFile := flag.String("token-file", "", "file holding the admin token to install at bootstrap (or the environment variable CLOUDLEDGER_TOKEN; default: generate one). Never on the command line")
 	flag.Func("token", "refused: a token on the command line is visible to every user of the host (use --token-file or CLOUDLEDGER_TOKEN)", func(string) error {
 		return fmt.Errorf("a token on the command line shows in ps and /proc: use --token-file FILE or the environment variable CLOUDLEDGER_TOKEN")
 	})
@@ -60,6 +61,16 @@ func main() {
 		cfg.Token = strings.TrimSpace(string(raw))
 	} else {
 		cfg.Token = os.Getenv("CLOUDLEDGER_TOKEN")
+	}
+	if *joinTicketFile != "" {
+		raw, err := os.ReadFile(*joinTicketFile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "ledgerd: --join-ticket-file: %v\n", err)
+			os.Exit(2)
+		}
+		cfg.JoinTicket = strings.TrimSpace(string(raw))
+	} else {
+		cfg.JoinTicket = os.Getenv("CLOUDLEDGER_JOIN_TICKET")
 	}
 
 	if os.Getenv("GOGC") == "" {
@@ -108,7 +119,14 @@ func main() {
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	<-sig
+	select {
+	case <-sig:
+	case <-s.Failed():
+		// An invariant of our own state was violated: stop loudly, leave the data as it is.
+		cfg.Logger.Error("ledgerd stopped: invariant violated", "err", s.Failure())
+		_ = s.Close()
+		os.Exit(3)
+	}
 	cfg.Logger.Info("ledgerd shutting down")
 	if err := s.Close(); err != nil {
 		cfg.Logger.Error("ledgerd shutdown", "err", err)

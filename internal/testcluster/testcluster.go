@@ -24,6 +24,7 @@ import (
 	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
 	"github.com/cloudledger/cloudledger/internal/pki"
 	"github.com/cloudledger/cloudledger/internal/testport"
+	"github.com/cloudledger/cloudledger/internal/ticket"
 )
 
 // Token is the admin token every test cluster is bootstrapped with.
@@ -106,6 +107,8 @@ type Cluster struct {
 	// CAFile is the PEM CA of the nodes' certificates with OperatorTLS ("" otherwise).
 	CAFile string
 	ca     *pki.CA
+	// joinTicket is the ticket of the node being launched to join (launchJoining).
+	joinTicket string
 }
 
 // Start starts n nodes: the first bootstraps, the others join it.
@@ -141,16 +144,19 @@ func (c *Cluster) AddNode() *Node {
 	if c.ca != nil {
 		nd.URL = "https://" + nd.HTTPAddr
 	}
-	join := ""
+	// A new node joins through the first (the holder of the cluster's CA key), on a ticket
+	// the operator makes on the first's host.
+	var joinVia *Node
 	if len(c.Nodes) > 0 {
-		join = c.Nodes[0].URL
-		if l := c.LeaderIndex(); l >= 0 {
-			join = c.Nodes[l].URL
-		}
+		joinVia = c.Nodes[0]
 	}
 	c.Nodes = append(c.Nodes, nd)
 	for attempt := 1; ; attempt++ {
-		c.launch(nd, join)
+		if joinVia != nil {
+			c.launchJoining(nd, joinVia, JoinTicket(c.tb, joinVia.DataDir, nd.ID))
+		} else {
+			c.launch(nd, "")
+		}
 		err := c.WaitReady(nd, 30*time.Second)
 		if err == nil {
 			return nd
@@ -168,6 +174,29 @@ func (c *Cluster) AddNode() *Node {
 		}
 		c.tb.Fatalf("%s not ready: %v\n%s", nd.ID, err, c.Log(nd))
 	}
+}
+
+// JoinTicket makes an operator's join ticket for nodeID on the host of the member whose
+// data directory is dataDir (what `ledgerctl cluster add --data-dir` does).
+func JoinTicket(tb testing.TB, dataDir, nodeID string) string {
+	tb.Helper()
+	pin, err := ticket.DataDirPin(dataDir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tok, err := ticket.Make(dataDir, ticket.Join, nodeID, false, ticket.DefaultTTL, pin, time.Now())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tok
+}
+
+// launchJoining starts a new node that joins through via with a join ticket.
+func (c *Cluster) launchJoining(nd, via *Node, joinTicket string) {
+	c.tb.Helper()
+	c.joinTicket = joinTicket
+	defer func() { c.joinTicket = "" }()
+	c.launch(nd, via.URL)
 }
 
 func (c *Cluster) launch(nd *Node, join string) {
@@ -218,6 +247,9 @@ func (c *Cluster) launch(nd *Node, join string) {
 	}
 	cmd := exec.Command(c.bin, args...)
 	cmd.Env = append(os.Environ(), "CLOUDLEDGER_TOKEN="+Token) // never on the command line
+	if join != "" {
+		cmd.Env = append(cmd.Env, "CLOUDLEDGER_JOIN_TICKET="+c.joinTicket)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		c.tb.Fatal(err)

@@ -124,6 +124,10 @@ func (h *hostNet) start(hs *host, join string) {
 	}
 	cmd := exec.Command("ip", args...)
 	cmd.Env = append(os.Environ(), "CLOUDLEDGER_TOKEN="+testcluster.Token)
+	if join != "" {
+		// The operator's join ticket, made on the first host (the CA key's).
+		cmd.Env = append(cmd.Env, "CLOUDLEDGER_JOIN_TICKET="+testcluster.JoinTicket(h.t, h.hosts[0].dir, hs.id))
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		h.t.Fatal(err)

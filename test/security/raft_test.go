@@ -232,7 +232,8 @@ func TestRemovedNodeCannotSpeakRaft(t *testing.T) {
 	}
 	c.Kill(removed) // its certificate is all that is left of it
 	ctl := testcluster.CtlBinary(t)
-	out, err := runCtl(ctl, c.Nodes[0].URL, "cluster", "remove", "--node-id", removed.ID)
+	// The operator's act on node1's host (no account involved).
+	out, err := runCtl(ctl, c.Nodes[0].URL, "cluster", "remove", "--data-dir", c.Nodes[0].DataDir, "--node-id", removed.ID)
 	if err != nil {
 		t.Fatalf("cluster remove: %v\n%s", err, out)
 	}

@@ -63,15 +63,21 @@ func TestClusterOverTLS(t *testing.T) {
 	}
 }
 
-// Issue 10, must show 2: joining without the credential, or with a wrong one, is refused,
-// and the refused node never becomes a member.
-func TestJoinNeedsTheCredential(t *testing.T) {
+// Issues 10 and 21: joining without an operator's join ticket, with a wrong one, or with
+// the cluster's admin token (which once sufficed) is refused, and the refused node never
+// gets a certificate nor becomes a member.
+func TestJoinNeedsATicket(t *testing.T) {
 	c := testcluster.Start(t, 1, testcluster.Options{})
-	for _, token := range []string{"", "wrong-token"} {
+	forOther := testcluster.JoinTicket(t, c.Nodes[0].DataDir, "node8")
+	for _, tc := range []struct{ name, ticket, want string }{
+		{"no ticket, the admin token", "", "needs an operator's join ticket"},
+		{"a made-up ticket", "clt1." + strings.Repeat("A", 43), "unauthenticated"},
+		{"another node's ticket", forOther, "unauthenticated"},
+	} {
 		dir := t.TempDir()
 		cmd := exec.Command(testcluster.Binary(t), "--data-dir", dir, "--node-id", "node9", "--http", testport.Addr(t),
 			"--raft", testport.Addr(t), "--join", c.Nodes[0].URL, "--fast-elections")
-		cmd.Env = append(os.Environ(), "CLOUDLEDGER_TOKEN="+token)
+		cmd.Env = append(os.Environ(), "CLOUDLEDGER_TOKEN="+testcluster.Token, "CLOUDLEDGER_JOIN_TICKET="+tc.ticket)
 		done := make(chan struct{})
 		var out []byte
 		var err error
@@ -80,17 +86,13 @@ func TestJoinNeedsTheCredential(t *testing.T) {
 		case <-done:
 		case <-time.After(20 * time.Second):
 			cmd.Process.Kill()
-			t.Fatalf("a join with token %q did not give up", token)
+			t.Fatalf("%s: the join did not give up", tc.name)
 		}
-		want := "unauthenticated" // the cluster refused the wrong token
-		if token == "" {
-			want = "needs the cluster's admin token" // refused before asking
-		}
-		if err == nil || !strings.Contains(string(out), want) {
-			t.Fatalf("a join with token %q: %v\n%s", token, err, out)
+		if err == nil || !strings.Contains(string(out), tc.want) {
+			t.Fatalf("%s: %v\n%s", tc.name, err, out)
 		}
 		if _, statErr := os.Stat(dir + "/raft-tls/node.pem"); statErr == nil {
-			t.Fatalf("a refused join (token %q) got a certificate", token)
+			t.Fatalf("%s: a refused join got a certificate", tc.name)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

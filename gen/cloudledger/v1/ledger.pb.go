@@ -3001,13 +3001,10 @@ func (x *AddNodeRequest) GetCertificateOnly() bool {
 }
 
 type AddNodeResponse struct {
-	state   protoimpl.MessageState `protogen:"open.v1"`
-	CaPem   string                 `protobuf:"bytes,1,opt,name=ca_pem,json=caPem,proto3" json:"ca_pem,omitempty"`       // the cluster CA's certificate
-	CertPem string                 `protobuf:"bytes,2,opt,name=cert_pem,json=certPem,proto3" json:"cert_pem,omitempty"` // the node's certificate, signed for its csr
-	// ca_key_pem is the CA's key, so that this node can admit nodes in turn when it leads;
-	// sent only over TLS or to a node on the same host.
-	CaKeyPem      string   `protobuf:"bytes,3,opt,name=ca_key_pem,json=caKeyPem,proto3" json:"ca_key_pem,omitempty"`
-	Members       []string `protobuf:"bytes,4,rep,name=members,proto3" json:"members,omitempty"` // the node ids of the cluster, the new one included
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaPem         string                 `protobuf:"bytes,1,opt,name=ca_pem,json=caPem,proto3" json:"ca_pem,omitempty"`
+	CertPem       string                 `protobuf:"bytes,2,opt,name=cert_pem,json=certPem,proto3" json:"cert_pem,omitempty"`
+	Members       []string               `protobuf:"bytes,4,rep,name=members,proto3" json:"members,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3056,18 +3053,265 @@ func (x *AddNodeResponse) GetCertPem() string {
 	return ""
 }
 
-func (x *AddNodeResponse) GetCaKeyPem() string {
-	if x != nil {
-		return x.CaKeyPem
-	}
-	return ""
-}
-
 func (x *AddNodeResponse) GetMembers() []string {
 	if x != nil {
 		return x.Members
 	}
 	return nil
+}
+
+type JoinClusterRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	NodeId   string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	RaftAddr string                 `protobuf:"bytes,2,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
+	HttpUrl  string                 `protobuf:"bytes,3,opt,name=http_url,json=httpUrl,proto3" json:"http_url,omitempty"`
+	// ticket is the operator's join ticket (`ledgerctl cluster add --data-dir … --node-id`).
+	Ticket string `protobuf:"bytes,4,opt,name=ticket,proto3" json:"ticket,omitempty"`
+	// step is "prepare" (the certificate and the members) or "admit" (membership).
+	Step string `protobuf:"bytes,5,opt,name=step,proto3" json:"step,omitempty"`
+	// csr is the node's PEM certificate request, its common name the node id, at "prepare"
+	// when the cluster runs its own CA.
+	Csr string `protobuf:"bytes,6,opt,name=csr,proto3" json:"csr,omitempty"`
+	// cert_pem is the node's Raft certificate at "admit" when Raft runs on TLS: the leader
+	// checks it is the cluster CA's for this node id.
+	CertPem       string `protobuf:"bytes,7,opt,name=cert_pem,json=certPem,proto3" json:"cert_pem,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JoinClusterRequest) Reset() {
+	*x = JoinClusterRequest{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JoinClusterRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JoinClusterRequest) ProtoMessage() {}
+
+func (x *JoinClusterRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JoinClusterRequest.ProtoReflect.Descriptor instead.
+func (*JoinClusterRequest) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *JoinClusterRequest) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *JoinClusterRequest) GetRaftAddr() string {
+	if x != nil {
+		return x.RaftAddr
+	}
+	return ""
+}
+
+func (x *JoinClusterRequest) GetHttpUrl() string {
+	if x != nil {
+		return x.HttpUrl
+	}
+	return ""
+}
+
+func (x *JoinClusterRequest) GetTicket() string {
+	if x != nil {
+		return x.Ticket
+	}
+	return ""
+}
+
+func (x *JoinClusterRequest) GetStep() string {
+	if x != nil {
+		return x.Step
+	}
+	return ""
+}
+
+func (x *JoinClusterRequest) GetCsr() string {
+	if x != nil {
+		return x.Csr
+	}
+	return ""
+}
+
+func (x *JoinClusterRequest) GetCertPem() string {
+	if x != nil {
+		return x.CertPem
+	}
+	return ""
+}
+
+type JoinClusterResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaPem         string                 `protobuf:"bytes,1,opt,name=ca_pem,json=caPem,proto3" json:"ca_pem,omitempty"`       // the cluster CA's certificate (never its key)
+	CertPem       string                 `protobuf:"bytes,2,opt,name=cert_pem,json=certPem,proto3" json:"cert_pem,omitempty"` // the node's certificate, signed for its csr
+	Members       []string               `protobuf:"bytes,3,rep,name=members,proto3" json:"members,omitempty"`                // the node ids of the cluster
+	Nonvoter      bool                   `protobuf:"varint,4,opt,name=nonvoter,proto3" json:"nonvoter,omitempty"`             // the ticket admits a replica without a vote
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JoinClusterResponse) Reset() {
+	*x = JoinClusterResponse{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JoinClusterResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JoinClusterResponse) ProtoMessage() {}
+
+func (x *JoinClusterResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JoinClusterResponse.ProtoReflect.Descriptor instead.
+func (*JoinClusterResponse) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *JoinClusterResponse) GetCaPem() string {
+	if x != nil {
+		return x.CaPem
+	}
+	return ""
+}
+
+func (x *JoinClusterResponse) GetCertPem() string {
+	if x != nil {
+		return x.CertPem
+	}
+	return ""
+}
+
+func (x *JoinClusterResponse) GetMembers() []string {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *JoinClusterResponse) GetNonvoter() bool {
+	if x != nil {
+		return x.Nonvoter
+	}
+	return false
+}
+
+type RemoveMemberRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NodeId        string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Ticket        string                 `protobuf:"bytes,2,opt,name=ticket,proto3" json:"ticket,omitempty"` // the operator's removal ticket (`ledgerctl cluster remove --data-dir …`)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveMemberRequest) Reset() {
+	*x = RemoveMemberRequest{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveMemberRequest) ProtoMessage() {}
+
+func (x *RemoveMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveMemberRequest.ProtoReflect.Descriptor instead.
+func (*RemoveMemberRequest) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *RemoveMemberRequest) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *RemoveMemberRequest) GetTicket() string {
+	if x != nil {
+		return x.Ticket
+	}
+	return ""
+}
+
+type RemoveMemberResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveMemberResponse) Reset() {
+	*x = RemoveMemberResponse{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveMemberResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveMemberResponse) ProtoMessage() {}
+
+func (x *RemoveMemberResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveMemberResponse.ProtoReflect.Descriptor instead.
+func (*RemoveMemberResponse) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{45}
 }
 
 type RemoveNodeRequest struct {
@@ -3079,7 +3323,7 @@ type RemoveNodeRequest struct {
 
 func (x *RemoveNodeRequest) Reset() {
 	*x = RemoveNodeRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[42]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3091,7 +3335,7 @@ func (x *RemoveNodeRequest) String() string {
 func (*RemoveNodeRequest) ProtoMessage() {}
 
 func (x *RemoveNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[42]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3104,7 +3348,7 @@ func (x *RemoveNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNodeRequest.ProtoReflect.Descriptor instead.
 func (*RemoveNodeRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{42}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *RemoveNodeRequest) GetNodeId() string {
@@ -3122,7 +3366,7 @@ type RemoveNodeResponse struct {
 
 func (x *RemoveNodeResponse) Reset() {
 	*x = RemoveNodeResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[43]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3134,7 +3378,7 @@ func (x *RemoveNodeResponse) String() string {
 func (*RemoveNodeResponse) ProtoMessage() {}
 
 func (x *RemoveNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[43]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3147,7 +3391,7 @@ func (x *RemoveNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNodeResponse.ProtoReflect.Descriptor instead.
 func (*RemoveNodeResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{43}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{47}
 }
 
 type ChargesRequest struct {
@@ -3162,7 +3406,7 @@ type ChargesRequest struct {
 
 func (x *ChargesRequest) Reset() {
 	*x = ChargesRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[44]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3174,7 +3418,7 @@ func (x *ChargesRequest) String() string {
 func (*ChargesRequest) ProtoMessage() {}
 
 func (x *ChargesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[44]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3187,7 +3431,7 @@ func (x *ChargesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChargesRequest.ProtoReflect.Descriptor instead.
 func (*ChargesRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{44}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ChargesRequest) GetFrom() string {
@@ -3239,7 +3483,7 @@ type ChargeLine struct {
 
 func (x *ChargeLine) Reset() {
 	*x = ChargeLine{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[45]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3251,7 +3495,7 @@ func (x *ChargeLine) String() string {
 func (*ChargeLine) ProtoMessage() {}
 
 func (x *ChargeLine) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[45]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3264,7 +3508,7 @@ func (x *ChargeLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChargeLine.ProtoReflect.Descriptor instead.
 func (*ChargeLine) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{45}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ChargeLine) GetMonth() string {
@@ -3368,7 +3612,7 @@ type ChargesResponse struct {
 
 func (x *ChargesResponse) Reset() {
 	*x = ChargesResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[46]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3380,7 +3624,7 @@ func (x *ChargesResponse) String() string {
 func (*ChargesResponse) ProtoMessage() {}
 
 func (x *ChargesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[46]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3393,7 +3637,7 @@ func (x *ChargesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChargesResponse.ProtoReflect.Descriptor instead.
 func (*ChargesResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{46}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ChargesResponse) GetLines() []*ChargeLine {
@@ -3456,7 +3700,7 @@ type UnscoredDays struct {
 
 func (x *UnscoredDays) Reset() {
 	*x = UnscoredDays{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[47]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3468,7 +3712,7 @@ func (x *UnscoredDays) String() string {
 func (*UnscoredDays) ProtoMessage() {}
 
 func (x *UnscoredDays) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[47]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3481,7 +3725,7 @@ func (x *UnscoredDays) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnscoredDays.ProtoReflect.Descriptor instead.
 func (*UnscoredDays) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{47}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *UnscoredDays) GetProvider() string {
@@ -3509,7 +3753,7 @@ type DayRange struct {
 
 func (x *DayRange) Reset() {
 	*x = DayRange{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[48]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3521,7 +3765,7 @@ func (x *DayRange) String() string {
 func (*DayRange) ProtoMessage() {}
 
 func (x *DayRange) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[48]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3534,7 +3778,7 @@ func (x *DayRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DayRange.ProtoReflect.Descriptor instead.
 func (*DayRange) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{48}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *DayRange) GetFrom() string {
@@ -3559,7 +3803,7 @@ type BandTablesRequest struct {
 
 func (x *BandTablesRequest) Reset() {
 	*x = BandTablesRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[49]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3571,7 +3815,7 @@ func (x *BandTablesRequest) String() string {
 func (*BandTablesRequest) ProtoMessage() {}
 
 func (x *BandTablesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[49]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3584,7 +3828,7 @@ func (x *BandTablesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BandTablesRequest.ProtoReflect.Descriptor instead.
 func (*BandTablesRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{49}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{53}
 }
 
 type BandTablesResponse struct {
@@ -3597,7 +3841,7 @@ type BandTablesResponse struct {
 
 func (x *BandTablesResponse) Reset() {
 	*x = BandTablesResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[50]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3609,7 +3853,7 @@ func (x *BandTablesResponse) String() string {
 func (*BandTablesResponse) ProtoMessage() {}
 
 func (x *BandTablesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[50]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3622,7 +3866,7 @@ func (x *BandTablesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BandTablesResponse.ProtoReflect.Descriptor instead.
 func (*BandTablesResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{50}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *BandTablesResponse) GetTables() []*BandTable {
@@ -3649,7 +3893,7 @@ type SettleRequest struct {
 
 func (x *SettleRequest) Reset() {
 	*x = SettleRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[51]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3661,7 +3905,7 @@ func (x *SettleRequest) String() string {
 func (*SettleRequest) ProtoMessage() {}
 
 func (x *SettleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[51]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3674,7 +3918,7 @@ func (x *SettleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettleRequest.ProtoReflect.Descriptor instead.
 func (*SettleRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{51}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *SettleRequest) GetYear() int32 {
@@ -3707,7 +3951,7 @@ type SettlementBlocker struct {
 
 func (x *SettlementBlocker) Reset() {
 	*x = SettlementBlocker{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[52]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3719,7 +3963,7 @@ func (x *SettlementBlocker) String() string {
 func (*SettlementBlocker) ProtoMessage() {}
 
 func (x *SettlementBlocker) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[52]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3732,7 +3976,7 @@ func (x *SettlementBlocker) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettlementBlocker.ProtoReflect.Descriptor instead.
 func (*SettlementBlocker) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{52}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *SettlementBlocker) GetCode() string {
@@ -3786,7 +4030,7 @@ type SettleStatusRequest struct {
 
 func (x *SettleStatusRequest) Reset() {
 	*x = SettleStatusRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[53]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3798,7 +4042,7 @@ func (x *SettleStatusRequest) String() string {
 func (*SettleStatusRequest) ProtoMessage() {}
 
 func (x *SettleStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[53]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3811,7 +4055,7 @@ func (x *SettleStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettleStatusRequest.ProtoReflect.Descriptor instead.
 func (*SettleStatusRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{53}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *SettleStatusRequest) GetYear() int32 {
@@ -3842,7 +4086,7 @@ type SettleStatusResponse struct {
 
 func (x *SettleStatusResponse) Reset() {
 	*x = SettleStatusResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[54]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3854,7 +4098,7 @@ func (x *SettleStatusResponse) String() string {
 func (*SettleStatusResponse) ProtoMessage() {}
 
 func (x *SettleStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[54]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3867,7 +4111,7 @@ func (x *SettleStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettleStatusResponse.ProtoReflect.Descriptor instead.
 func (*SettleStatusResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{54}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *SettleStatusResponse) GetYear() int32 {
@@ -3972,7 +4216,7 @@ type SettleResponse struct {
 
 func (x *SettleResponse) Reset() {
 	*x = SettleResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[55]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3984,7 +4228,7 @@ func (x *SettleResponse) String() string {
 func (*SettleResponse) ProtoMessage() {}
 
 func (x *SettleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[55]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3997,7 +4241,7 @@ func (x *SettleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettleResponse.ProtoReflect.Descriptor instead.
 func (*SettleResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{55}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *SettleResponse) GetStatus() *SettleStatusResponse {
@@ -4031,7 +4275,7 @@ type BudgetExportRequest struct {
 
 func (x *BudgetExportRequest) Reset() {
 	*x = BudgetExportRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[56]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4043,7 +4287,7 @@ func (x *BudgetExportRequest) String() string {
 func (*BudgetExportRequest) ProtoMessage() {}
 
 func (x *BudgetExportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[56]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4056,7 +4300,7 @@ func (x *BudgetExportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BudgetExportRequest.ProtoReflect.Descriptor instead.
 func (*BudgetExportRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{56}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *BudgetExportRequest) GetYear() int32 {
@@ -4084,7 +4328,7 @@ type BudgetExportResponse struct {
 
 func (x *BudgetExportResponse) Reset() {
 	*x = BudgetExportResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[57]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4096,7 +4340,7 @@ func (x *BudgetExportResponse) String() string {
 func (*BudgetExportResponse) ProtoMessage() {}
 
 func (x *BudgetExportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[57]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4109,7 +4353,7 @@ func (x *BudgetExportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BudgetExportResponse.ProtoReflect.Descriptor instead.
 func (*BudgetExportResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{57}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *BudgetExportResponse) GetContent() []byte {
@@ -4145,7 +4389,7 @@ type StatementRequest struct {
 
 func (x *StatementRequest) Reset() {
 	*x = StatementRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[58]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4157,7 +4401,7 @@ func (x *StatementRequest) String() string {
 func (*StatementRequest) ProtoMessage() {}
 
 func (x *StatementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[58]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4170,7 +4414,7 @@ func (x *StatementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatementRequest.ProtoReflect.Descriptor instead.
 func (*StatementRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{58}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *StatementRequest) GetMonth() string {
@@ -4211,7 +4455,7 @@ type StatementResponse struct {
 
 func (x *StatementResponse) Reset() {
 	*x = StatementResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[59]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4223,7 +4467,7 @@ func (x *StatementResponse) String() string {
 func (*StatementResponse) ProtoMessage() {}
 
 func (x *StatementResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[59]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4236,7 +4480,7 @@ func (x *StatementResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatementResponse.ProtoReflect.Descriptor instead.
 func (*StatementResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{59}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *StatementResponse) GetContent() []byte {
@@ -4268,7 +4512,7 @@ type InvoiceLine struct {
 
 func (x *InvoiceLine) Reset() {
 	*x = InvoiceLine{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[60]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4280,7 +4524,7 @@ func (x *InvoiceLine) String() string {
 func (*InvoiceLine) ProtoMessage() {}
 
 func (x *InvoiceLine) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[60]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4293,7 +4537,7 @@ func (x *InvoiceLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceLine.ProtoReflect.Descriptor instead.
 func (*InvoiceLine) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{60}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *InvoiceLine) GetLine() uint32 {
@@ -4354,7 +4598,7 @@ type InvoiceReconcileRequest struct {
 
 func (x *InvoiceReconcileRequest) Reset() {
 	*x = InvoiceReconcileRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[61]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4366,7 +4610,7 @@ func (x *InvoiceReconcileRequest) String() string {
 func (*InvoiceReconcileRequest) ProtoMessage() {}
 
 func (x *InvoiceReconcileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[61]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4379,7 +4623,7 @@ func (x *InvoiceReconcileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceReconcileRequest.ProtoReflect.Descriptor instead.
 func (*InvoiceReconcileRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{61}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *InvoiceReconcileRequest) GetProvider() string {
@@ -4435,7 +4679,7 @@ type InvoiceReconcileResponse struct {
 
 func (x *InvoiceReconcileResponse) Reset() {
 	*x = InvoiceReconcileResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[62]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4447,7 +4691,7 @@ func (x *InvoiceReconcileResponse) String() string {
 func (*InvoiceReconcileResponse) ProtoMessage() {}
 
 func (x *InvoiceReconcileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[62]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4460,7 +4704,7 @@ func (x *InvoiceReconcileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceReconcileResponse.ProtoReflect.Descriptor instead.
 func (*InvoiceReconcileResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{62}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *InvoiceReconcileResponse) GetAllMatch() bool {
@@ -4504,7 +4748,7 @@ type ReconciliationReport struct {
 
 func (x *ReconciliationReport) Reset() {
 	*x = ReconciliationReport{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[63]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4516,7 +4760,7 @@ func (x *ReconciliationReport) String() string {
 func (*ReconciliationReport) ProtoMessage() {}
 
 func (x *ReconciliationReport) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[63]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4529,7 +4773,7 @@ func (x *ReconciliationReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconciliationReport.ProtoReflect.Descriptor instead.
 func (*ReconciliationReport) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{63}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *ReconciliationReport) GetProvider() string {
@@ -4627,7 +4871,7 @@ type ReconciliationLine struct {
 
 func (x *ReconciliationLine) Reset() {
 	*x = ReconciliationLine{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[64]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4639,7 +4883,7 @@ func (x *ReconciliationLine) String() string {
 func (*ReconciliationLine) ProtoMessage() {}
 
 func (x *ReconciliationLine) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[64]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4652,7 +4896,7 @@ func (x *ReconciliationLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconciliationLine.ProtoReflect.Descriptor instead.
 func (*ReconciliationLine) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{64}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *ReconciliationLine) GetOutcome() string {
@@ -4727,7 +4971,7 @@ type InvoiceHistoryRequest struct {
 
 func (x *InvoiceHistoryRequest) Reset() {
 	*x = InvoiceHistoryRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[65]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4739,7 +4983,7 @@ func (x *InvoiceHistoryRequest) String() string {
 func (*InvoiceHistoryRequest) ProtoMessage() {}
 
 func (x *InvoiceHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[65]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4752,7 +4996,7 @@ func (x *InvoiceHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceHistoryRequest.ProtoReflect.Descriptor instead.
 func (*InvoiceHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{65}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *InvoiceHistoryRequest) GetProvider() string {
@@ -4781,7 +5025,7 @@ type Reconciliation struct {
 
 func (x *Reconciliation) Reset() {
 	*x = Reconciliation{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[66]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4793,7 +5037,7 @@ func (x *Reconciliation) String() string {
 func (*Reconciliation) ProtoMessage() {}
 
 func (x *Reconciliation) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[66]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4806,7 +5050,7 @@ func (x *Reconciliation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reconciliation.ProtoReflect.Descriptor instead.
 func (*Reconciliation) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{66}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *Reconciliation) GetMonth() string {
@@ -4895,7 +5139,7 @@ type InvoiceHistoryResponse struct {
 
 func (x *InvoiceHistoryResponse) Reset() {
 	*x = InvoiceHistoryResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[67]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4907,7 +5151,7 @@ func (x *InvoiceHistoryResponse) String() string {
 func (*InvoiceHistoryResponse) ProtoMessage() {}
 
 func (x *InvoiceHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[67]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4920,7 +5164,7 @@ func (x *InvoiceHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceHistoryResponse.ProtoReflect.Descriptor instead.
 func (*InvoiceHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{67}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *InvoiceHistoryResponse) GetReconciliations() []*Reconciliation {
@@ -4939,7 +5183,7 @@ type QuotaUseRequest struct {
 
 func (x *QuotaUseRequest) Reset() {
 	*x = QuotaUseRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[68]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4951,7 +5195,7 @@ func (x *QuotaUseRequest) String() string {
 func (*QuotaUseRequest) ProtoMessage() {}
 
 func (x *QuotaUseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[68]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4964,7 +5208,7 @@ func (x *QuotaUseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuotaUseRequest.ProtoReflect.Descriptor instead.
 func (*QuotaUseRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{68}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *QuotaUseRequest) GetDepartment() string {
@@ -4987,7 +5231,7 @@ type ProjectInfo struct {
 
 func (x *ProjectInfo) Reset() {
 	*x = ProjectInfo{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[69]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4999,7 +5243,7 @@ func (x *ProjectInfo) String() string {
 func (*ProjectInfo) ProtoMessage() {}
 
 func (x *ProjectInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[69]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5012,7 +5256,7 @@ func (x *ProjectInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProjectInfo.ProtoReflect.Descriptor instead.
 func (*ProjectInfo) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{69}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *ProjectInfo) GetProject() string {
@@ -5060,7 +5304,7 @@ type ProjectQuotaClass struct {
 
 func (x *ProjectQuotaClass) Reset() {
 	*x = ProjectQuotaClass{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[70]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5072,7 +5316,7 @@ func (x *ProjectQuotaClass) String() string {
 func (*ProjectQuotaClass) ProtoMessage() {}
 
 func (x *ProjectQuotaClass) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[70]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5085,7 +5329,7 @@ func (x *ProjectQuotaClass) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProjectQuotaClass.ProtoReflect.Descriptor instead.
 func (*ProjectQuotaClass) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{70}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *ProjectQuotaClass) GetQuotaClass() string {
@@ -5114,7 +5358,7 @@ type QuotaUseResponse struct {
 
 func (x *QuotaUseResponse) Reset() {
 	*x = QuotaUseResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[71]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5126,7 +5370,7 @@ func (x *QuotaUseResponse) String() string {
 func (*QuotaUseResponse) ProtoMessage() {}
 
 func (x *QuotaUseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[71]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5139,7 +5383,7 @@ func (x *QuotaUseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuotaUseResponse.ProtoReflect.Descriptor instead.
 func (*QuotaUseResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{71}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *QuotaUseResponse) GetClasses() []*QuotaOverrun {
@@ -5176,7 +5420,7 @@ type ListResourcesRequest struct {
 
 func (x *ListResourcesRequest) Reset() {
 	*x = ListResourcesRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[72]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5188,7 +5432,7 @@ func (x *ListResourcesRequest) String() string {
 func (*ListResourcesRequest) ProtoMessage() {}
 
 func (x *ListResourcesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[72]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5201,7 +5445,7 @@ func (x *ListResourcesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResourcesRequest.ProtoReflect.Descriptor instead.
 func (*ListResourcesRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{72}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *ListResourcesRequest) GetDepartment() string {
@@ -5260,7 +5504,7 @@ type ResourceInfo struct {
 
 func (x *ResourceInfo) Reset() {
 	*x = ResourceInfo{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[73]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5272,7 +5516,7 @@ func (x *ResourceInfo) String() string {
 func (*ResourceInfo) ProtoMessage() {}
 
 func (x *ResourceInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[73]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5285,7 +5529,7 @@ func (x *ResourceInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceInfo.ProtoReflect.Descriptor instead.
 func (*ResourceInfo) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{73}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *ResourceInfo) GetResource() string {
@@ -5389,7 +5633,7 @@ type ListResourcesResponse struct {
 
 func (x *ListResourcesResponse) Reset() {
 	*x = ListResourcesResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[74]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5401,7 +5645,7 @@ func (x *ListResourcesResponse) String() string {
 func (*ListResourcesResponse) ProtoMessage() {}
 
 func (x *ListResourcesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[74]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5414,7 +5658,7 @@ func (x *ListResourcesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResourcesResponse.ProtoReflect.Descriptor instead.
 func (*ListResourcesResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{74}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *ListResourcesResponse) GetResources() []*ResourceInfo {
@@ -5439,7 +5683,7 @@ type DirectoryRequest struct {
 
 func (x *DirectoryRequest) Reset() {
 	*x = DirectoryRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[75]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5451,7 +5695,7 @@ func (x *DirectoryRequest) String() string {
 func (*DirectoryRequest) ProtoMessage() {}
 
 func (x *DirectoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[75]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5464,7 +5708,7 @@ func (x *DirectoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DirectoryRequest.ProtoReflect.Descriptor instead.
 func (*DirectoryRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{75}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{79}
 }
 
 type DirectoryResponse struct {
@@ -5480,7 +5724,7 @@ type DirectoryResponse struct {
 
 func (x *DirectoryResponse) Reset() {
 	*x = DirectoryResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[76]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5492,7 +5736,7 @@ func (x *DirectoryResponse) String() string {
 func (*DirectoryResponse) ProtoMessage() {}
 
 func (x *DirectoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[76]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5505,7 +5749,7 @@ func (x *DirectoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DirectoryResponse.ProtoReflect.Descriptor instead.
 func (*DirectoryResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{76}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *DirectoryResponse) GetDepartments() []*Department {
@@ -5812,13 +6056,29 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x19\n" +
 	"\bhttp_url\x18\x03 \x01(\tR\ahttpUrl\x12\x10\n" +
 	"\x03csr\x18\x04 \x01(\tR\x03csr\x12)\n" +
-	"\x10certificate_only\x18\x05 \x01(\bR\x0fcertificateOnly\"{\n" +
+	"\x10certificate_only\x18\x05 \x01(\bR\x0fcertificateOnly\"o\n" +
 	"\x0fAddNodeResponse\x12\x15\n" +
 	"\x06ca_pem\x18\x01 \x01(\tR\x05caPem\x12\x19\n" +
-	"\bcert_pem\x18\x02 \x01(\tR\acertPem\x12\x1c\n" +
-	"\n" +
-	"ca_key_pem\x18\x03 \x01(\tR\bcaKeyPem\x12\x18\n" +
-	"\amembers\x18\x04 \x03(\tR\amembers\",\n" +
+	"\bcert_pem\x18\x02 \x01(\tR\acertPem\x12\x18\n" +
+	"\amembers\x18\x04 \x03(\tR\amembersJ\x04\b\x03\x10\x04R\n" +
+	"ca_key_pem\"\xbe\x01\n" +
+	"\x12JoinClusterRequest\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
+	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x19\n" +
+	"\bhttp_url\x18\x03 \x01(\tR\ahttpUrl\x12\x16\n" +
+	"\x06ticket\x18\x04 \x01(\tR\x06ticket\x12\x12\n" +
+	"\x04step\x18\x05 \x01(\tR\x04step\x12\x10\n" +
+	"\x03csr\x18\x06 \x01(\tR\x03csr\x12\x19\n" +
+	"\bcert_pem\x18\a \x01(\tR\acertPem\"}\n" +
+	"\x13JoinClusterResponse\x12\x15\n" +
+	"\x06ca_pem\x18\x01 \x01(\tR\x05caPem\x12\x19\n" +
+	"\bcert_pem\x18\x02 \x01(\tR\acertPem\x12\x18\n" +
+	"\amembers\x18\x03 \x03(\tR\amembers\x12\x1a\n" +
+	"\bnonvoter\x18\x04 \x01(\bR\bnonvoter\"F\n" +
+	"\x13RemoveMemberRequest\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x16\n" +
+	"\x06ticket\x18\x02 \x01(\tR\x06ticket\"\x16\n" +
+	"\x14RemoveMemberResponse\",\n" +
 	"\x11RemoveNodeRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"\x14\n" +
 	"\x12RemoveNodeResponse\"p\n" +
@@ -6073,12 +6333,14 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\x0eInvoiceHistory\x12%.cloudledger.v1.InvoiceHistoryRequest\x1a&.cloudledger.v1.InvoiceHistoryResponse\"\x00\x12O\n" +
 	"\bQuotaUse\x12\x1f.cloudledger.v1.QuotaUseRequest\x1a .cloudledger.v1.QuotaUseResponse\"\x00\x12^\n" +
 	"\rListResources\x12$.cloudledger.v1.ListResourcesRequest\x1a%.cloudledger.v1.ListResourcesResponse\"\x00\x12R\n" +
-	"\tDirectory\x12 .cloudledger.v1.DirectoryRequest\x1a!.cloudledger.v1.DirectoryResponse\"\x002\x80\x02\n" +
+	"\tDirectory\x12 .cloudledger.v1.DirectoryRequest\x1a!.cloudledger.v1.DirectoryResponse\"\x002\xb7\x03\n" +
 	"\x0eClusterService\x12I\n" +
 	"\x06Status\x12\x1d.cloudledger.v1.StatusRequest\x1a\x1e.cloudledger.v1.StatusResponse\"\x00\x12L\n" +
 	"\aAddNode\x12\x1e.cloudledger.v1.AddNodeRequest\x1a\x1f.cloudledger.v1.AddNodeResponse\"\x00\x12U\n" +
 	"\n" +
-	"RemoveNode\x12!.cloudledger.v1.RemoveNodeRequest\x1a\".cloudledger.v1.RemoveNodeResponse\"\x00BEZCgithub.com/cloudledger/cloudledger/gen/cloudledger/v1;cloudledgerv1b\x06proto3"
+	"RemoveNode\x12!.cloudledger.v1.RemoveNodeRequest\x1a\".cloudledger.v1.RemoveNodeResponse\"\x00\x12X\n" +
+	"\vJoinCluster\x12\".cloudledger.v1.JoinClusterRequest\x1a#.cloudledger.v1.JoinClusterResponse\"\x00\x12[\n" +
+	"\fRemoveMember\x12#.cloudledger.v1.RemoveMemberRequest\x1a$.cloudledger.v1.RemoveMemberResponse\"\x00BEZCgithub.com/cloudledger/cloudledger/gen/cloudledger/v1;cloudledgerv1b\x06proto3"
 
 var (
 	file_cloudledger_v1_ledger_proto_rawDescOnce sync.Once
@@ -6092,7 +6354,7 @@ func file_cloudledger_v1_ledger_proto_rawDescGZIP() []byte {
 	return file_cloudledger_v1_ledger_proto_rawDescData
 }
 
-var file_cloudledger_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 77)
+var file_cloudledger_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 81)
 var file_cloudledger_v1_ledger_proto_goTypes = []any{
 	(*Command)(nil),                  // 0: cloudledger.v1.Command
 	(*Event)(nil),                    // 1: cloudledger.v1.Event
@@ -6136,41 +6398,45 @@ var file_cloudledger_v1_ledger_proto_goTypes = []any{
 	(*StatusResponse)(nil),           // 39: cloudledger.v1.StatusResponse
 	(*AddNodeRequest)(nil),           // 40: cloudledger.v1.AddNodeRequest
 	(*AddNodeResponse)(nil),          // 41: cloudledger.v1.AddNodeResponse
-	(*RemoveNodeRequest)(nil),        // 42: cloudledger.v1.RemoveNodeRequest
-	(*RemoveNodeResponse)(nil),       // 43: cloudledger.v1.RemoveNodeResponse
-	(*ChargesRequest)(nil),           // 44: cloudledger.v1.ChargesRequest
-	(*ChargeLine)(nil),               // 45: cloudledger.v1.ChargeLine
-	(*ChargesResponse)(nil),          // 46: cloudledger.v1.ChargesResponse
-	(*UnscoredDays)(nil),             // 47: cloudledger.v1.UnscoredDays
-	(*DayRange)(nil),                 // 48: cloudledger.v1.DayRange
-	(*BandTablesRequest)(nil),        // 49: cloudledger.v1.BandTablesRequest
-	(*BandTablesResponse)(nil),       // 50: cloudledger.v1.BandTablesResponse
-	(*SettleRequest)(nil),            // 51: cloudledger.v1.SettleRequest
-	(*SettlementBlocker)(nil),        // 52: cloudledger.v1.SettlementBlocker
-	(*SettleStatusRequest)(nil),      // 53: cloudledger.v1.SettleStatusRequest
-	(*SettleStatusResponse)(nil),     // 54: cloudledger.v1.SettleStatusResponse
-	(*SettleResponse)(nil),           // 55: cloudledger.v1.SettleResponse
-	(*BudgetExportRequest)(nil),      // 56: cloudledger.v1.BudgetExportRequest
-	(*BudgetExportResponse)(nil),     // 57: cloudledger.v1.BudgetExportResponse
-	(*StatementRequest)(nil),         // 58: cloudledger.v1.StatementRequest
-	(*StatementResponse)(nil),        // 59: cloudledger.v1.StatementResponse
-	(*InvoiceLine)(nil),              // 60: cloudledger.v1.InvoiceLine
-	(*InvoiceReconcileRequest)(nil),  // 61: cloudledger.v1.InvoiceReconcileRequest
-	(*InvoiceReconcileResponse)(nil), // 62: cloudledger.v1.InvoiceReconcileResponse
-	(*ReconciliationReport)(nil),     // 63: cloudledger.v1.ReconciliationReport
-	(*ReconciliationLine)(nil),       // 64: cloudledger.v1.ReconciliationLine
-	(*InvoiceHistoryRequest)(nil),    // 65: cloudledger.v1.InvoiceHistoryRequest
-	(*Reconciliation)(nil),           // 66: cloudledger.v1.Reconciliation
-	(*InvoiceHistoryResponse)(nil),   // 67: cloudledger.v1.InvoiceHistoryResponse
-	(*QuotaUseRequest)(nil),          // 68: cloudledger.v1.QuotaUseRequest
-	(*ProjectInfo)(nil),              // 69: cloudledger.v1.ProjectInfo
-	(*ProjectQuotaClass)(nil),        // 70: cloudledger.v1.ProjectQuotaClass
-	(*QuotaUseResponse)(nil),         // 71: cloudledger.v1.QuotaUseResponse
-	(*ListResourcesRequest)(nil),     // 72: cloudledger.v1.ListResourcesRequest
-	(*ResourceInfo)(nil),             // 73: cloudledger.v1.ResourceInfo
-	(*ListResourcesResponse)(nil),    // 74: cloudledger.v1.ListResourcesResponse
-	(*DirectoryRequest)(nil),         // 75: cloudledger.v1.DirectoryRequest
-	(*DirectoryResponse)(nil),        // 76: cloudledger.v1.DirectoryResponse
+	(*JoinClusterRequest)(nil),       // 42: cloudledger.v1.JoinClusterRequest
+	(*JoinClusterResponse)(nil),      // 43: cloudledger.v1.JoinClusterResponse
+	(*RemoveMemberRequest)(nil),      // 44: cloudledger.v1.RemoveMemberRequest
+	(*RemoveMemberResponse)(nil),     // 45: cloudledger.v1.RemoveMemberResponse
+	(*RemoveNodeRequest)(nil),        // 46: cloudledger.v1.RemoveNodeRequest
+	(*RemoveNodeResponse)(nil),       // 47: cloudledger.v1.RemoveNodeResponse
+	(*ChargesRequest)(nil),           // 48: cloudledger.v1.ChargesRequest
+	(*ChargeLine)(nil),               // 49: cloudledger.v1.ChargeLine
+	(*ChargesResponse)(nil),          // 50: cloudledger.v1.ChargesResponse
+	(*UnscoredDays)(nil),             // 51: cloudledger.v1.UnscoredDays
+	(*DayRange)(nil),                 // 52: cloudledger.v1.DayRange
+	(*BandTablesRequest)(nil),        // 53: cloudledger.v1.BandTablesRequest
+	(*BandTablesResponse)(nil),       // 54: cloudledger.v1.BandTablesResponse
+	(*SettleRequest)(nil),            // 55: cloudledger.v1.SettleRequest
+	(*SettlementBlocker)(nil),        // 56: cloudledger.v1.SettlementBlocker
+	(*SettleStatusRequest)(nil),      // 57: cloudledger.v1.SettleStatusRequest
+	(*SettleStatusResponse)(nil),     // 58: cloudledger.v1.SettleStatusResponse
+	(*SettleResponse)(nil),           // 59: cloudledger.v1.SettleResponse
+	(*BudgetExportRequest)(nil),      // 60: cloudledger.v1.BudgetExportRequest
+	(*BudgetExportResponse)(nil),     // 61: cloudledger.v1.BudgetExportResponse
+	(*StatementRequest)(nil),         // 62: cloudledger.v1.StatementRequest
+	(*StatementResponse)(nil),        // 63: cloudledger.v1.StatementResponse
+	(*InvoiceLine)(nil),              // 64: cloudledger.v1.InvoiceLine
+	(*InvoiceReconcileRequest)(nil),  // 65: cloudledger.v1.InvoiceReconcileRequest
+	(*InvoiceReconcileResponse)(nil), // 66: cloudledger.v1.InvoiceReconcileResponse
+	(*ReconciliationReport)(nil),     // 67: cloudledger.v1.ReconciliationReport
+	(*ReconciliationLine)(nil),       // 68: cloudledger.v1.ReconciliationLine
+	(*InvoiceHistoryRequest)(nil),    // 69: cloudledger.v1.InvoiceHistoryRequest
+	(*Reconciliation)(nil),           // 70: cloudledger.v1.Reconciliation
+	(*InvoiceHistoryResponse)(nil),   // 71: cloudledger.v1.InvoiceHistoryResponse
+	(*QuotaUseRequest)(nil),          // 72: cloudledger.v1.QuotaUseRequest
+	(*ProjectInfo)(nil),              // 73: cloudledger.v1.ProjectInfo
+	(*ProjectQuotaClass)(nil),        // 74: cloudledger.v1.ProjectQuotaClass
+	(*QuotaUseResponse)(nil),         // 75: cloudledger.v1.QuotaUseResponse
+	(*ListResourcesRequest)(nil),     // 76: cloudledger.v1.ListResourcesRequest
+	(*ResourceInfo)(nil),             // 77: cloudledger.v1.ResourceInfo
+	(*ListResourcesResponse)(nil),    // 78: cloudledger.v1.ListResourcesResponse
+	(*DirectoryRequest)(nil),         // 79: cloudledger.v1.DirectoryRequest
+	(*DirectoryResponse)(nil),        // 80: cloudledger.v1.DirectoryResponse
 }
 var file_cloudledger_v1_ledger_proto_depIdxs = []int32{
 	1,  // 0: cloudledger.v1.Command.event:type_name -> cloudledger.v1.Event
@@ -6195,22 +6461,22 @@ var file_cloudledger_v1_ledger_proto_depIdxs = []int32{
 	0,  // 19: cloudledger.v1.LineItem.command:type_name -> cloudledger.v1.Command
 	29, // 20: cloudledger.v1.ListLineItemsResponse.items:type_name -> cloudledger.v1.LineItem
 	38, // 21: cloudledger.v1.StatusResponse.nodes:type_name -> cloudledger.v1.ClusterNode
-	45, // 22: cloudledger.v1.ChargesResponse.lines:type_name -> cloudledger.v1.ChargeLine
-	47, // 23: cloudledger.v1.ChargesResponse.unscored:type_name -> cloudledger.v1.UnscoredDays
-	48, // 24: cloudledger.v1.UnscoredDays.days:type_name -> cloudledger.v1.DayRange
+	49, // 22: cloudledger.v1.ChargesResponse.lines:type_name -> cloudledger.v1.ChargeLine
+	51, // 23: cloudledger.v1.ChargesResponse.unscored:type_name -> cloudledger.v1.UnscoredDays
+	52, // 24: cloudledger.v1.UnscoredDays.days:type_name -> cloudledger.v1.DayRange
 	16, // 25: cloudledger.v1.BandTablesResponse.tables:type_name -> cloudledger.v1.BandTable
 	16, // 26: cloudledger.v1.BandTablesResponse.default_table:type_name -> cloudledger.v1.BandTable
-	48, // 27: cloudledger.v1.SettlementBlocker.days:type_name -> cloudledger.v1.DayRange
-	52, // 28: cloudledger.v1.SettleStatusResponse.blockers:type_name -> cloudledger.v1.SettlementBlocker
-	54, // 29: cloudledger.v1.SettleResponse.status:type_name -> cloudledger.v1.SettleStatusResponse
-	60, // 30: cloudledger.v1.InvoiceReconcileRequest.lines:type_name -> cloudledger.v1.InvoiceLine
-	63, // 31: cloudledger.v1.InvoiceReconcileResponse.report:type_name -> cloudledger.v1.ReconciliationReport
-	64, // 32: cloudledger.v1.ReconciliationReport.lines:type_name -> cloudledger.v1.ReconciliationLine
-	66, // 33: cloudledger.v1.InvoiceHistoryResponse.reconciliations:type_name -> cloudledger.v1.Reconciliation
-	70, // 34: cloudledger.v1.ProjectInfo.quotas:type_name -> cloudledger.v1.ProjectQuotaClass
+	52, // 27: cloudledger.v1.SettlementBlocker.days:type_name -> cloudledger.v1.DayRange
+	56, // 28: cloudledger.v1.SettleStatusResponse.blockers:type_name -> cloudledger.v1.SettlementBlocker
+	58, // 29: cloudledger.v1.SettleResponse.status:type_name -> cloudledger.v1.SettleStatusResponse
+	64, // 30: cloudledger.v1.InvoiceReconcileRequest.lines:type_name -> cloudledger.v1.InvoiceLine
+	67, // 31: cloudledger.v1.InvoiceReconcileResponse.report:type_name -> cloudledger.v1.ReconciliationReport
+	68, // 32: cloudledger.v1.ReconciliationReport.lines:type_name -> cloudledger.v1.ReconciliationLine
+	70, // 33: cloudledger.v1.InvoiceHistoryResponse.reconciliations:type_name -> cloudledger.v1.Reconciliation
+	74, // 34: cloudledger.v1.ProjectInfo.quotas:type_name -> cloudledger.v1.ProjectQuotaClass
 	24, // 35: cloudledger.v1.QuotaUseResponse.classes:type_name -> cloudledger.v1.QuotaOverrun
-	69, // 36: cloudledger.v1.QuotaUseResponse.projects:type_name -> cloudledger.v1.ProjectInfo
-	73, // 37: cloudledger.v1.ListResourcesResponse.resources:type_name -> cloudledger.v1.ResourceInfo
+	73, // 36: cloudledger.v1.QuotaUseResponse.projects:type_name -> cloudledger.v1.ProjectInfo
+	77, // 37: cloudledger.v1.ListResourcesResponse.resources:type_name -> cloudledger.v1.ResourceInfo
 	2,  // 38: cloudledger.v1.DirectoryResponse.departments:type_name -> cloudledger.v1.Department
 	3,  // 39: cloudledger.v1.DirectoryResponse.providers:type_name -> cloudledger.v1.Provider
 	5,  // 40: cloudledger.v1.DirectoryResponse.prices:type_name -> cloudledger.v1.CatalogPrice
@@ -6224,46 +6490,50 @@ var file_cloudledger_v1_ledger_proto_depIdxs = []int32{
 	31, // 48: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
 	32, // 49: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
 	35, // 50: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
-	44, // 51: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
-	49, // 52: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
+	48, // 51: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
+	53, // 52: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
 	8,  // 53: cloudledger.v1.LedgerService.ListApprovals:input_type -> cloudledger.v1.ListApprovalsRequest
-	51, // 54: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
-	53, // 55: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
-	56, // 56: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
-	58, // 57: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
-	61, // 58: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
-	65, // 59: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
-	68, // 60: cloudledger.v1.LedgerService.QuotaUse:input_type -> cloudledger.v1.QuotaUseRequest
-	72, // 61: cloudledger.v1.LedgerService.ListResources:input_type -> cloudledger.v1.ListResourcesRequest
-	75, // 62: cloudledger.v1.LedgerService.Directory:input_type -> cloudledger.v1.DirectoryRequest
+	55, // 54: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
+	57, // 55: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
+	60, // 56: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
+	62, // 57: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
+	65, // 58: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
+	69, // 59: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
+	72, // 60: cloudledger.v1.LedgerService.QuotaUse:input_type -> cloudledger.v1.QuotaUseRequest
+	76, // 61: cloudledger.v1.LedgerService.ListResources:input_type -> cloudledger.v1.ListResourcesRequest
+	79, // 62: cloudledger.v1.LedgerService.Directory:input_type -> cloudledger.v1.DirectoryRequest
 	37, // 63: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
 	40, // 64: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
-	42, // 65: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
-	19, // 66: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
-	22, // 67: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
-	25, // 68: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
-	27, // 69: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
-	30, // 70: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
-	33, // 71: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
-	34, // 72: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
-	36, // 73: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
-	46, // 74: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
-	50, // 75: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
-	10, // 76: cloudledger.v1.LedgerService.ListApprovals:output_type -> cloudledger.v1.ListApprovalsResponse
-	55, // 77: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
-	54, // 78: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
-	57, // 79: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
-	59, // 80: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
-	62, // 81: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
-	67, // 82: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
-	71, // 83: cloudledger.v1.LedgerService.QuotaUse:output_type -> cloudledger.v1.QuotaUseResponse
-	74, // 84: cloudledger.v1.LedgerService.ListResources:output_type -> cloudledger.v1.ListResourcesResponse
-	76, // 85: cloudledger.v1.LedgerService.Directory:output_type -> cloudledger.v1.DirectoryResponse
-	39, // 86: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
-	41, // 87: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
-	43, // 88: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
-	66, // [66:89] is the sub-list for method output_type
-	43, // [43:66] is the sub-list for method input_type
+	46, // 65: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
+	42, // 66: cloudledger.v1.ClusterService.JoinCluster:input_type -> cloudledger.v1.JoinClusterRequest
+	44, // 67: cloudledger.v1.ClusterService.RemoveMember:input_type -> cloudledger.v1.RemoveMemberRequest
+	19, // 68: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
+	22, // 69: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
+	25, // 70: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
+	27, // 71: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
+	30, // 72: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
+	33, // 73: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
+	34, // 74: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
+	36, // 75: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
+	50, // 76: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
+	54, // 77: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
+	10, // 78: cloudledger.v1.LedgerService.ListApprovals:output_type -> cloudledger.v1.ListApprovalsResponse
+	59, // 79: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
+	58, // 80: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
+	61, // 81: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
+	63, // 82: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
+	66, // 83: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
+	71, // 84: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
+	75, // 85: cloudledger.v1.LedgerService.QuotaUse:output_type -> cloudledger.v1.QuotaUseResponse
+	78, // 86: cloudledger.v1.LedgerService.ListResources:output_type -> cloudledger.v1.ListResourcesResponse
+	80, // 87: cloudledger.v1.LedgerService.Directory:output_type -> cloudledger.v1.DirectoryResponse
+	39, // 88: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
+	41, // 89: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
+	47, // 90: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
+	43, // 91: cloudledger.v1.ClusterService.JoinCluster:output_type -> cloudledger.v1.JoinClusterResponse
+	45, // 92: cloudledger.v1.ClusterService.RemoveMember:output_type -> cloudledger.v1.RemoveMemberResponse
+	68, // [68:93] is the sub-list for method output_type
+	43, // [43:68] is the sub-list for method input_type
 	43, // [43:43] is the sub-list for extension type_name
 	43, // [43:43] is the sub-list for extension extendee
 	0,  // [0:43] is the sub-list for field type_name
@@ -6294,7 +6564,7 @@ func file_cloudledger_v1_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cloudledger_v1_ledger_proto_rawDesc), len(file_cloudledger_v1_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   77,
+			NumMessages:   81,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

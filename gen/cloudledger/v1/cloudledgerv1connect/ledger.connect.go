@@ -95,6 +95,12 @@ const (
 	// ClusterServiceRemoveNodeProcedure is the fully-qualified name of the ClusterService's RemoveNode
 	// RPC.
 	ClusterServiceRemoveNodeProcedure = "/cloudledger.v1.ClusterService/RemoveNode"
+	// ClusterServiceJoinClusterProcedure is the fully-qualified name of the ClusterService's
+	// JoinCluster RPC.
+	ClusterServiceJoinClusterProcedure = "/cloudledger.v1.ClusterService/JoinCluster"
+	// ClusterServiceRemoveMemberProcedure is the fully-qualified name of the ClusterService's
+	// RemoveMember RPC.
+	ClusterServiceRemoveMemberProcedure = "/cloudledger.v1.ClusterService/RemoveMember"
 )
 
 // LedgerServiceClient is a client for the cloudledger.v1.LedgerService service.
@@ -708,9 +714,18 @@ func (UnimplementedLedgerServiceHandler) Directory(context.Context, *connect.Req
 // ClusterServiceClient is a client for the cloudledger.v1.ClusterService service.
 type ClusterServiceClient interface {
 	Status(context.Context, *connect.Request[v1.StatusRequest]) (*connect.Response[v1.StatusResponse], error)
-	// AddNode adds a voter; `ledgerd --join` calls it.
+	// AddNode and RemoveNode are refused to every account, the bootstrap credential included:
+	// membership is an operator's act on a host (`ledgerctl cluster add|remove --data-dir`).
 	AddNode(context.Context, *connect.Request[v1.AddNodeRequest]) (*connect.Response[v1.AddNodeResponse], error)
 	RemoveNode(context.Context, *connect.Request[v1.RemoveNodeRequest]) (*connect.Response[v1.RemoveNodeResponse], error)
+	// JoinCluster admits a new node that presents an operator's join ticket, made on the
+	// host of the node it calls: step "prepare" signs the node's certificate request (when
+	// the cluster runs its own CA) and names the members, step "admit" makes it a member.
+	// The ticket is the credential; no account is asked for.
+	JoinCluster(context.Context, *connect.Request[v1.JoinClusterRequest]) (*connect.Response[v1.JoinClusterResponse], error)
+	// RemoveMember removes a member on an operator's removal ticket, made on the host of
+	// the node it calls.
+	RemoveMember(context.Context, *connect.Request[v1.RemoveMemberRequest]) (*connect.Response[v1.RemoveMemberResponse], error)
 }
 
 // NewClusterServiceClient constructs a client for the cloudledger.v1.ClusterService service. By
@@ -742,14 +757,28 @@ func NewClusterServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(clusterServiceMethods.ByName("RemoveNode")),
 			connect.WithClientOptions(opts...),
 		),
+		joinCluster: connect.NewClient[v1.JoinClusterRequest, v1.JoinClusterResponse](
+			httpClient,
+			baseURL+ClusterServiceJoinClusterProcedure,
+			connect.WithSchema(clusterServiceMethods.ByName("JoinCluster")),
+			connect.WithClientOptions(opts...),
+		),
+		removeMember: connect.NewClient[v1.RemoveMemberRequest, v1.RemoveMemberResponse](
+			httpClient,
+			baseURL+ClusterServiceRemoveMemberProcedure,
+			connect.WithSchema(clusterServiceMethods.ByName("RemoveMember")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // clusterServiceClient implements ClusterServiceClient.
 type clusterServiceClient struct {
-	status     *connect.Client[v1.StatusRequest, v1.StatusResponse]
-	addNode    *connect.Client[v1.AddNodeRequest, v1.AddNodeResponse]
-	removeNode *connect.Client[v1.RemoveNodeRequest, v1.RemoveNodeResponse]
+	status       *connect.Client[v1.StatusRequest, v1.StatusResponse]
+	addNode      *connect.Client[v1.AddNodeRequest, v1.AddNodeResponse]
+	removeNode   *connect.Client[v1.RemoveNodeRequest, v1.RemoveNodeResponse]
+	joinCluster  *connect.Client[v1.JoinClusterRequest, v1.JoinClusterResponse]
+	removeMember *connect.Client[v1.RemoveMemberRequest, v1.RemoveMemberResponse]
 }
 
 // Status calls cloudledger.v1.ClusterService.Status.
@@ -767,12 +796,31 @@ func (c *clusterServiceClient) RemoveNode(ctx context.Context, req *connect.Requ
 	return c.removeNode.CallUnary(ctx, req)
 }
 
+// JoinCluster calls cloudledger.v1.ClusterService.JoinCluster.
+func (c *clusterServiceClient) JoinCluster(ctx context.Context, req *connect.Request[v1.JoinClusterRequest]) (*connect.Response[v1.JoinClusterResponse], error) {
+	return c.joinCluster.CallUnary(ctx, req)
+}
+
+// RemoveMember calls cloudledger.v1.ClusterService.RemoveMember.
+func (c *clusterServiceClient) RemoveMember(ctx context.Context, req *connect.Request[v1.RemoveMemberRequest]) (*connect.Response[v1.RemoveMemberResponse], error) {
+	return c.removeMember.CallUnary(ctx, req)
+}
+
 // ClusterServiceHandler is an implementation of the cloudledger.v1.ClusterService service.
 type ClusterServiceHandler interface {
 	Status(context.Context, *connect.Request[v1.StatusRequest]) (*connect.Response[v1.StatusResponse], error)
-	// AddNode adds a voter; `ledgerd --join` calls it.
+	// AddNode and RemoveNode are refused to every account, the bootstrap credential included:
+	// membership is an operator's act on a host (`ledgerctl cluster add|remove --data-dir`).
 	AddNode(context.Context, *connect.Request[v1.AddNodeRequest]) (*connect.Response[v1.AddNodeResponse], error)
 	RemoveNode(context.Context, *connect.Request[v1.RemoveNodeRequest]) (*connect.Response[v1.RemoveNodeResponse], error)
+	// JoinCluster admits a new node that presents an operator's join ticket, made on the
+	// host of the node it calls: step "prepare" signs the node's certificate request (when
+	// the cluster runs its own CA) and names the members, step "admit" makes it a member.
+	// The ticket is the credential; no account is asked for.
+	JoinCluster(context.Context, *connect.Request[v1.JoinClusterRequest]) (*connect.Response[v1.JoinClusterResponse], error)
+	// RemoveMember removes a member on an operator's removal ticket, made on the host of
+	// the node it calls.
+	RemoveMember(context.Context, *connect.Request[v1.RemoveMemberRequest]) (*connect.Response[v1.RemoveMemberResponse], error)
 }
 
 // NewClusterServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -800,6 +848,18 @@ func NewClusterServiceHandler(svc ClusterServiceHandler, opts ...connect.Handler
 		connect.WithSchema(clusterServiceMethods.ByName("RemoveNode")),
 		connect.WithHandlerOptions(opts...),
 	)
+	clusterServiceJoinClusterHandler := connect.NewUnaryHandler(
+		ClusterServiceJoinClusterProcedure,
+		svc.JoinCluster,
+		connect.WithSchema(clusterServiceMethods.ByName("JoinCluster")),
+		connect.WithHandlerOptions(opts...),
+	)
+	clusterServiceRemoveMemberHandler := connect.NewUnaryHandler(
+		ClusterServiceRemoveMemberProcedure,
+		svc.RemoveMember,
+		connect.WithSchema(clusterServiceMethods.ByName("RemoveMember")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/cloudledger.v1.ClusterService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ClusterServiceStatusProcedure:
@@ -808,6 +868,10 @@ func NewClusterServiceHandler(svc ClusterServiceHandler, opts ...connect.Handler
 			clusterServiceAddNodeHandler.ServeHTTP(w, r)
 		case ClusterServiceRemoveNodeProcedure:
 			clusterServiceRemoveNodeHandler.ServeHTTP(w, r)
+		case ClusterServiceJoinClusterProcedure:
+			clusterServiceJoinClusterHandler.ServeHTTP(w, r)
+		case ClusterServiceRemoveMemberProcedure:
+			clusterServiceRemoveMemberHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -827,4 +891,12 @@ func (UnimplementedClusterServiceHandler) AddNode(context.Context, *connect.Requ
 
 func (UnimplementedClusterServiceHandler) RemoveNode(context.Context, *connect.Request[v1.RemoveNodeRequest]) (*connect.Response[v1.RemoveNodeResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.ClusterService.RemoveNode is not implemented"))
+}
+
+func (UnimplementedClusterServiceHandler) JoinCluster(context.Context, *connect.Request[v1.JoinClusterRequest]) (*connect.Response[v1.JoinClusterResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.ClusterService.JoinCluster is not implemented"))
+}
+
+func (UnimplementedClusterServiceHandler) RemoveMember(context.Context, *connect.Request[v1.RemoveMemberRequest]) (*connect.Response[v1.RemoveMemberResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.ClusterService.RemoveMember is not implemented"))
 }
