@@ -54,9 +54,9 @@ lint:
 image: build
 	docker build -f deploy/Dockerfile -t cloudledger:dev .
 
+# node1 first, then each other node with a join ticket made on node1's host (the operator's act).
 cluster-up: image cluster-certs
-	$(COMPOSE) -f deploy/docker-compose.yml up -d
-	./scripts/cluster-wait.sh
+	COMPOSE="$(COMPOSE)" ./scripts/cluster-up.sh
 
 # The compose cluster's CA and node certificates (made once; deploy/certs is not committed).
 cluster-certs: build

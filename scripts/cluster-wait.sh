@@ -12,5 +12,5 @@ for i in $(seq 1 60); do
   sleep 1
 done
 echo "cluster did not come up; docker logs:" >&2
-docker logs deploy-node1-1 2>&1 | tail -20 >&2 || true
+${COMPOSE:-docker-compose} -f deploy/docker-compose.yml logs --tail 20 >&2 || true
 exit 1

@@ -78,7 +78,7 @@ func (h *clusterService) RemoveNode(context.Context, *connect.Request[v1.RemoveN
 func (s *Server) ticketRefused(err error, node string) error {
 	var r *ticket.Refused
 	if errors.As(err, &r) {
-		s.log.Warn("membership ticket refused", "node", node, "reason", r.Reason)
+		s.log.Warn("membership ticket refused", "member", node, "reason", r.Reason)
 		return errf(errcode.Unauthenticated, "%v", r)
 	}
 	return toConnect(err)
@@ -118,7 +118,7 @@ func (h *clusterService) JoinCluster(ctx context.Context, req *connect.Request[v
 	if out.Members, err = s.memberIDs(); err != nil {
 		return nil, toConnect(err)
 	}
-	s.log.Info("membership ticket used", "node", m.GetNodeId(), "step", m.GetStep(), "nonvoter", t.Nonvoter)
+	s.log.Info("membership ticket used", "member", m.GetNodeId(), "step", m.GetStep(), "nonvoter", t.Nonvoter)
 	return connect.NewResponse(out), nil
 }
 
@@ -191,7 +191,7 @@ func (h *clusterService) RemoveMember(ctx context.Context, req *connect.Request[
 	if err != nil {
 		return nil, s.ticketRefused(err, m.GetNodeId())
 	}
-	s.log.Info("member removed on an operator's ticket", "node", m.GetNodeId())
+	s.log.Info("member removed on an operator's ticket", "member", m.GetNodeId())
 	return connect.NewResponse(&v1.RemoveMemberResponse{}), nil
 }
 
