@@ -101,6 +101,13 @@ const (
 	PasswordPolicy   Code = "password_too_weak"   // fewer than 8 characters or 3 classes
 	TOTPRequired     Code = "totp_required"       // the account signs in with a TOTP code
 	TrailBroken      Code = "access_trail_broken" // the access trail's verify found an altered record
+	// 三员分立 (issue 22): a privileged account acts only once a second person confirmed it;
+	// the last active auditor or security account stays.
+	AwaitingConfirmation Code = "awaiting_confirmation"
+	LastOfRole           Code = "last_account_of_role"
+	// ResourceExhausted: a bounded resource before authentication (the password-hashing
+	// pool, the failed sign-ins of one address) is full: wait and retry.
+	ResourceExhausted Code = "resource_exhausted"
 
 	// Resource requests (issue 15).
 	UnknownRequest     Code = "unknown_request"

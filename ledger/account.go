@@ -22,6 +22,7 @@ const (
 	TypeSessionKey       CommandType = 25 // bookkeeping: the cluster's session-signing key
 	TypeSessionEnd       CommandType = 26 // bookkeeping: a signed-out session
 	TypeBootstrapAccount CommandType = 27 // the first authority and security accounts
+	TypeSignInResult     CommandType = 36 // bookkeeping: a sign-in's outcome with the TOTP step used (version 5)
 )
 
 func init() {
@@ -32,6 +33,7 @@ func init() {
 	register(TypeSessionKey, "session_key", noLineItem, func() Body { return new(SetSessionKey) })
 	register(TypeSessionEnd, "session_end", noLineItem, func() Body { return new(EndSession) })
 	register(TypeBootstrapAccount, "bootstrap_accounts", writesLineItem, func() Body { return new(BootstrapAccounts) })
+	register(TypeSignInResult, "sign_in_result", noLineItem, func() Body { return new(SignInResult) })
 }
 
 // Role is what an account may do (SPEC: Access, the table of roles).
@@ -76,7 +78,33 @@ type Account struct {
 	Department string `json:"department,omitempty"` // the scope of a department account
 	Provider   string `json:"provider,omitempty"`   // the scope of a provider account
 	Disabled   bool   `json:"disabled,omitempty"`
+	// Program: a program's account (tokens from security, no password); otherwise a
+	// person's (an activation code, then their own password and tokens). Version 5 on.
+	Program bool `json:"program,omitempty"`
+	// Pending: a privileged account waiting for a second person's confirmation (SPEC:
+	// Access, 三员分立); it cannot act until confirmed. CreatedBy and ConfirmedBy name them.
+	Pending     bool   `json:"pending,omitempty"`
+	CreatedBy   string `json:"created_by,omitempty"`
+	ConfirmedBy string `json:"confirmed_by,omitempty"`
+	// SessionsFrom: sessions issued before this time are over for good (a disable or a
+	// reset ends them; re-enabling does not bring them back).
+	SessionsFrom time.Time `json:"sessions_from,omitzero"`
 }
+
+// Privileged reports whether the role needs a second person's confirmation (SPEC: Access).
+func (r Role) Privileged() bool {
+	switch r {
+	case RoleAuthority, RoleSupervisor, RoleFinance, RoleSecurity, RoleAuditor:
+		return true
+	}
+	return false
+}
+
+// Bootstrap reports whether the account is one of the two the bootstrap credential stands for.
+func (a *Account) Bootstrap() bool { return a.ID == BootstrapAuthority || a.ID == BootstrapSecurity }
+
+// Acts reports whether the account may act now: enabled and, if privileged, confirmed.
+func (a *Account) Acts() bool { return !a.Disabled && !a.Pending }
 
 // Credentials are an account's password state. They live in their own table, never in
 // Account, so nothing that lists accounts can leak a hash.
@@ -87,6 +115,12 @@ type Credentials struct {
 	Failures      int       `json:"failures,omitempty"` // failed sign-ins in a row
 	LockedUntil   time.Time `json:"locked_until,omitzero"`
 	TOTPSecret    string    `json:"totp_secret,omitempty"`
+	// ActivationSHA256 is the hash of the one-time activation code of a person's account
+	// (new, or reset), until ActivationExpires or its use.
+	ActivationSHA256  string    `json:"activation_sha256,omitempty"`
+	ActivationExpires time.Time `json:"activation_expires,omitzero"`
+	// LastTOTPStep is the last TOTP time step accepted: a code is good once.
+	LastTOTPStep uint64 `json:"last_totp_step,omitempty"`
 }
 
 // TokenGrants are the accounts a token (by its SHA-256) authenticates. The bootstrap token
@@ -110,9 +144,18 @@ type EndedSession struct {
 	At time.Time `json:"at"`
 }
 
-// AccountChange adds, disables or re-enables an account.
+// Account operations. add_program and confirm are version 5's (三员分立).
+const (
+	AccountAdd        = "add"         // a person's account
+	AccountAddProgram = "add_program" // a program's account
+	AccountDisable    = "disable"
+	AccountEnable     = "enable"
+	AccountConfirm    = "confirm" // the second person confirms a privileged account
+)
+
+// AccountChange adds, disables, re-enables or confirms an account.
 type AccountChange struct {
-	Op         string // add | disable | enable
+	Op         string // AccountAdd, AccountAddProgram, AccountDisable, AccountEnable, AccountConfirm
 	ID         string
 	Name       string
 	Role       Role
@@ -141,11 +184,20 @@ func (b *AccountChange) validate(rl rules) *Error {
 		return err
 	}
 	switch b.Op {
-	case "disable", "enable":
+	case AccountDisable, AccountEnable:
 		return nil
-	case "add":
+	case AccountConfirm:
+		if !rl.separation {
+			return Errf(errcode.InvalidValue, "op", "account op %q: want add, disable or enable", b.Op)
+		}
+		return nil
+	case AccountAdd:
+	case AccountAddProgram:
+		if !rl.separation {
+			return Errf(errcode.InvalidValue, "op", "account op %q: want add, disable or enable", b.Op)
+		}
 	default:
-		return Errf(errcode.InvalidValue, "op", "account op %q: want add, disable or enable", b.Op)
+		return Errf(errcode.InvalidValue, "op", "account op %q: want add, add_program, disable, enable or confirm", b.Op)
 	}
 	if err := firstErr(required("name", b.Name), rl.text("name", b.Name, MaxTextLen)); err != nil {
 		return err
@@ -165,7 +217,10 @@ func (b *AccountChange) validate(rl rules) *Error {
 	return nil
 }
 
-func (b *AccountChange) apply(t *txn, _ applyContext) *Error {
+func (b *AccountChange) apply(t *txn, ctx applyContext) *Error {
+	if ctx.rules.separation {
+		return b.applySeparated(t, ctx)
+	}
 	a, ok := t.accounts.get(b.ID)
 	if b.Op == "add" {
 		if ok {
@@ -197,13 +252,23 @@ func (b *AccountChange) apply(t *txn, _ applyContext) *Error {
 	return nil
 }
 
-// Credential operations.
+// Credential operations. The activation ones are version 5's (三员分立): a person's
+// account gets a one-time code (shown once to whoever created or reset it), with which the
+// person sets their own password and TOTP key.
 const (
-	CredTokenIssued  = "token_issued"
-	CredTokenRevoked = "token_revoked"
-	CredPasswordSet  = "password_set"
-	CredTOTPSet      = "totp_set"
+	CredTokenIssued      = "token_issued"
+	CredTokenRevoked     = "token_revoked"
+	CredPasswordSet      = "password_set"
+	CredTOTPSet          = "totp_set"
+	CredActivationIssued = "activation_issued" // a new code: the account's secrets are cleared until it is used
+	CredActivated        = "activated"         // the person used the code
+	// Secret-only operations (CredentialSecret): the code's hash, and the code presented.
+	CredActivationCode = "activation_code"
+	CredActivate       = "activate"
 )
+
+// ActivationValidity is how long an activation code stays good (SPEC: 72 h).
+const ActivationValidity = 72 * time.Hour
 
 // CredentialChange is the public record of a credential change: which account, which
 // token, when it expires. It never holds a secret or a hash.
@@ -230,6 +295,10 @@ func (b *CredentialChange) decode(d *decoder) {
 func (b *CredentialChange) validate(rl rules) *Error {
 	switch b.Op {
 	case CredTokenIssued, CredTokenRevoked, CredPasswordSet, CredTOTPSet:
+	case CredActivationIssued, CredActivated:
+		if !rl.separation {
+			return Errf(errcode.InvalidValue, "op", "credential op %q", b.Op)
+		}
 	default:
 		return Errf(errcode.InvalidValue, "op", "credential op %q", b.Op)
 	}
@@ -239,9 +308,15 @@ func (b *CredentialChange) validate(rl rules) *Error {
 	return firstErr(rl.id("account", b.Account, true), rl.id("token_id", b.TokenID, false))
 }
 
-func (b *CredentialChange) apply(t *txn, _ applyContext) *Error {
-	if _, ok := t.accounts.get(b.Account); !ok {
+func (b *CredentialChange) apply(t *txn, ctx applyContext) *Error {
+	target, ok := t.accounts.get(b.Account)
+	if !ok {
 		return Errf(errcode.UnknownAccount, "account", "unknown account %q", b.Account)
+	}
+	if ctx.rules.separation {
+		if err := t.mayChangeCredential(b.Op, target, ctx); err != nil {
+			return err
+		}
 	}
 	switch b.Op {
 	case CredTokenIssued:
@@ -280,6 +355,15 @@ func (b *CredentialChange) apply(t *txn, _ applyContext) *Error {
 		c, ok := t.credentials.get(b.Account)
 		invariant(ok && (b.Op != CredPasswordSet || c.PasswordHash != "") && (b.Op != CredTOTPSet || c.TOTPSecret != ""),
 			InvCredentialStaged, "%s for %s recorded without its hash", b.Op, b.Account)
+	case CredActivationIssued:
+		c, ok := t.credentials.get(b.Account)
+		invariant(ok && c.ActivationSHA256 != "", InvCredentialStaged, "an activation code for %s recorded without its hash", b.Account)
+	case CredActivated:
+		c, ok := t.credentials.get(b.Account)
+		invariant(ok && c.ActivationSHA256 == "" && c.PasswordHash != "", InvCredentialStaged, "%s activated without using its code and setting a password", b.Account)
+	}
+	if ctx.rules.separation {
+		t.tellAuditors(b.Op, b.Account, ctx)
 	}
 	return nil
 }
@@ -320,6 +404,14 @@ func (b *CredentialSecret) validate(rl rules) *Error {
 		return err
 	}
 	switch b.Op {
+	case CredActivationCode, CredActivate:
+		if !rl.separation {
+			return Errf(errcode.InvalidValue, "op", "credential secret op %q", b.Op)
+		}
+		if raw, err := hex.DecodeString(b.Secret); err != nil || len(raw) != 32 {
+			return Errf(errcode.InvalidValue, "secret", "not a hex SHA-256")
+		}
+		return nil
 	case CredTokenIssued:
 		if raw, err := hex.DecodeString(b.Secret); err != nil || len(raw) != 32 {
 			return Errf(errcode.InvalidValue, "secret", "not a hex SHA-256")
@@ -332,8 +424,14 @@ func (b *CredentialSecret) validate(rl rules) *Error {
 }
 
 func (b *CredentialSecret) apply(t *txn, ctx applyContext) *Error {
-	if _, ok := t.accounts.get(b.Account); !ok {
+	a, ok := t.accounts.get(b.Account)
+	if !ok {
 		return Errf(errcode.UnknownAccount, "account", "unknown account %q", b.Account)
+	}
+	if ctx.rules.separation {
+		if err := t.maySetSecret(b.Op, a, ctx); err != nil {
+			return err
+		}
 	}
 	switch b.Op {
 	case CredTokenIssued:
@@ -350,7 +448,24 @@ func (b *CredentialSecret) apply(t *txn, ctx applyContext) *Error {
 		t.credentials.put(b.Account, c)
 	case CredTOTPSet:
 		c := t.credentialsOf(b.Account)
-		c.TOTPSecret = b.Secret
+		c.TOTPSecret, c.LastTOTPStep = b.Secret, 0
+		t.credentials.put(b.Account, c)
+	case CredActivationCode:
+		// A new code: whatever the account could sign in with is gone, and so are its
+		// sessions, until the person uses the code.
+		c := t.credentialsOf(b.Account)
+		c.ActivationSHA256, c.ActivationExpires = b.Secret, ctx.recordedAt.Add(ActivationValidity)
+		c.PasswordHash, c.PasswordSetAt, c.TOTPSecret, c.LastTOTPStep, c.Failures, c.LockedUntil = "", time.Time{}, "", 0, 0, time.Time{}
+		t.credentials.put(b.Account, c)
+		n := *a
+		n.SessionsFrom = ctx.recordedAt
+		t.accounts.put(a.ID, &n)
+	case CredActivate:
+		c := t.credentialsOf(b.Account)
+		if c.ActivationSHA256 == "" || c.ActivationSHA256 != b.Secret || !ctx.recordedAt.Before(c.ActivationExpires) {
+			return Errf(errcode.Unauthenticated, "code", "wrong or expired activation code")
+		}
+		c.ActivationSHA256, c.ActivationExpires = "", time.Time{}
 		t.credentials.put(b.Account, c)
 	}
 	return nil
@@ -397,6 +512,42 @@ func (b *SignInAttempt) apply(t *txn, ctx applyContext) *Error {
 		}
 	}
 	t.credentials.put(b.Account, c)
+	return nil
+}
+
+// SignInResult records a sign-in check like SignInAttempt, and the TOTP time step a good
+// one used: a TOTP code is accepted once (SPEC: Access), on every node.
+type SignInResult struct {
+	Account  string
+	OK       bool
+	TOTPStep uint64 // 0: no TOTP code was used
+}
+
+func (*SignInResult) Type() CommandType { return TypeSignInResult }
+func (b *SignInResult) encode(e *encoder) {
+	e.str(b.Account)
+	e.boolean(b.OK)
+	e.uvarint(b.TOTPStep)
+}
+func (b *SignInResult) decode(d *decoder) {
+	b.Account, b.OK, b.TOTPStep = d.str(MaxIDLen), d.boolean(), d.uvarint()
+}
+func (b *SignInResult) validate(rl rules) *Error { return rl.id("account", b.Account, true) }
+
+func (b *SignInResult) apply(t *txn, ctx applyContext) *Error {
+	if b.OK && b.TOTPStep > 0 {
+		if c, ok := t.credentials.get(b.Account); ok && b.TOTPStep <= c.LastTOTPStep {
+			return Errf(errcode.Unauthenticated, "totp_code", "the TOTP code was used already")
+		}
+	}
+	if err := (&SignInAttempt{Account: b.Account, OK: b.OK}).apply(t, ctx); err != nil {
+		return err
+	}
+	if b.OK && b.TOTPStep > 0 {
+		c := t.credentialsOf(b.Account)
+		c.LastTOTPStep = b.TOTPStep
+		t.credentials.put(b.Account, c)
+	}
 	return nil
 }
 

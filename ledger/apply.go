@@ -90,7 +90,13 @@ func (t *txn) applyCommand(cmd Command, ctx applyContext) (ItemResult, *Error) {
 	}
 	body := EncodeBody(cmd.Body)
 	content := contentHash(body)
-	if rec, pending, ok := t.lookupKey(cmd.Key); ok {
+	lookup := t.lookupKey
+	if ctx.rules.separation {
+		t.markScoped()
+		tenant := t.tenantOf(ctx.actor)
+		lookup = func(k string) (keyRecord, bool, bool) { return t.lookupTenantKey(tenant, k) }
+	}
+	if rec, pending, ok := lookup(cmd.Key); ok {
 		if rec.Content != content && pending {
 			return ItemResult{}, Errf(errcode.IdempotencyConflict, "key", "key %q is used twice in this request, with other content", cmd.Key)
 		}

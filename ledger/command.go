@@ -123,8 +123,9 @@ type Request struct {
 
 // proposalVersion is the version new proposals are written as: 1 until issue 10, 2 since
 // (stricter characters in ids, keys and names), 3 since late history (issue 12), 4 since
-// notices (issue 15). Older versions still decode and apply by their own rules.
-const proposalVersion = 4
+// notices (issue 15), 5 since 三员分立 and tenant-scoped keys (issue 22). Older versions
+// still decode and apply by their own rules.
+const proposalVersion = 5
 
 // EncodeProposal encodes p for the Raft log.
 func EncodeProposal(p *Proposal) []byte {

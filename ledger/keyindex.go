@@ -43,17 +43,19 @@ func (x *keyIndex) lookup(key string) (uint64, bool) {
 	return seq, ok
 }
 
-// loadKeyIndex reads every stored line item's key.
-func loadKeyIndex(tx *bolt.Tx) (*keyIndex, error) {
+// loadKeyIndex reads every stored line item's key, scoped by its tenant from version 5
+// on (tenantkeys.go).
+func loadKeyIndex(tx *bolt.Tx, root *txn) (*keyIndex, error) {
 	x := newKeyIndex()
 	c := tx.Bucket(bucketLineItems).Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		key, _, err := storedKeyBody(v)
+		key, actor, _, err := storedKeyBody(v)
 		if err != nil {
 			return nil, fmt.Errorf("line item %x: %w", k, err)
 		}
 		if len(k) == 8 {
-			x.add(key, beUint64(k))
+			seq := beUint64(k)
+			x.add(root.indexKeyOf(key, actor, seq), seq)
 		}
 	}
 	return x, nil

@@ -26,6 +26,7 @@ type LineItem struct {
 	body       []byte   // canonical encoding of Body
 	canon      []byte   // canonical encoding of the whole item, computed once when appended
 	content    [16]byte // contentHash(body), for the idempotency index
+	indexKey   string   // the key in the idempotency index: Key, scoped by tenant from version 5 (tenantkeys.go)
 	Hash       Hash     // sha256(previous hash ‖ canonical encoding of this item)
 }
 

@@ -37,6 +37,7 @@ const (
 	NoticeFulfilled      NoticeKind = "request_fulfilled"  // to the department: its request was carried out
 	NoticeExpiry         NoticeKind = "expiry_ahead"       // to the department: 20 working days before an expiry
 	NoticeExtensionLimit NoticeKind = "extension_deadline" // to the department: the last day to ask for an extension (15 working days before)
+	NoticeAccountChange  NoticeKind = "account_change"     // to the auditors: an account or credential step (三员分立)
 )
 
 // Parties a notice is for.
@@ -44,6 +45,7 @@ const (
 	NoticeToDepartment = "department"
 	NoticeToProvider   = "provider"
 	NoticeToSupervisor = "supervisor"
+	NoticeToAuditor    = "auditor"
 )
 
 // Delivery states of a notice.
@@ -67,6 +69,8 @@ type Notice struct {
 	Party     string        `json:"party"`               // department | provider | supervisor
 	Recipient string        `json:"recipient,omitempty"` // the department or provider; "" for the supervisor
 	Request   string        `json:"request,omitempty"`
+	Account   string        `json:"account,omitempty"` // an account step's account
+	Actor     string        `json:"actor,omitempty"`   // who took an account step
 	Resource  string        `json:"resource,omitempty"`
 	State     RequestState  `json:"state,omitempty"` // the request's state the notice tells of
 	Reason    string        `json:"reason,omitempty"`

@@ -239,12 +239,13 @@ func (l *Ledger) LineItems(from uint64, fn func(*LineItem) bool) error {
 	})
 }
 
-// LineItemByKey returns the line item an idempotency key produced.
-func (l *Ledger) LineItemByKey(key string) (*LineItem, bool) {
+// LineItemByKey returns the line item an idempotency key produced: a cloud-wide key
+// (tenant ""), or a tenant's ("provider:P", "department:D"; see tenantkeys.go).
+func (l *Ledger) LineItemByKey(tenant, key string) (*LineItem, bool) {
 	l.ensureFlushed()
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	rec, ok := l.storedKey(key)
+	rec, _, ok := l.root.lookupTenantKey(tenant, key)
 	if !ok {
 		return nil, false
 	}

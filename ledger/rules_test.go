@@ -236,7 +236,7 @@ func TestTickWritesExpireAtExpiry(t *testing.T) {
 	if !r.Closed || !r.Quantity.IsZero() {
 		t.Fatalf("expired resource still open: %+v", r)
 	}
-	li, ok := f.l.LineItemByKey("expire/t1")
+	li, ok := f.l.LineItemByKey("", "expire/t1")
 	if !ok {
 		t.Fatal("no expire line item")
 	}
@@ -439,7 +439,7 @@ func TestLateHistoryAfterTheExpireIsWritten(t *testing.T) {
 		f.ok(alloc("t1", "ecs.vcpu", KindTest, "100", endOf("2026-03-20")))
 		f.now = at("2026-11-20T12:00:00+08:00") // a restarted node or a new leader ticks at once
 		f.propose(Command{Body: &Tick{}})
-		if _, ok := f.l.LineItemByKey("expire/t1"); !ok {
+		if _, ok := f.l.LineItemByKey("", "expire/t1"); !ok {
 			t.Fatal("no expire line item")
 		}
 		late := change(OpReduce, "t1", "30", "2026-03-09T10:00:00+08:00")
@@ -491,7 +491,7 @@ func TestLateExtensionReopens(t *testing.T) {
 		t.Fatalf("after the late extension: %+v", r)
 	}
 	f.propose(Command{Body: &Tick{}})
-	if _, ok := f.l.LineItemByKey("expire/tmp/" + endOf("2026-07-31").UTC().Format(time.RFC3339)); !ok {
+	if _, ok := f.l.LineItemByKey("", "expire/tmp/"+endOf("2026-07-31").UTC().Format(time.RFC3339)); !ok {
 		t.Fatal("no second expire line item")
 	}
 	v, _ := f.l.View(ViewFilter{})
@@ -529,7 +529,7 @@ func TestRecordedAtNeverGoesBack(t *testing.T) {
 		t.Fatalf("the behind proposal's line item is stamped %s, want the ledger's clock 12:00", last)
 	}
 	f.propose(Command{Body: &Tick{}}) // behind: 11:00 < the expiry; nothing due
-	if _, ok := f.l.LineItemByKey("expire/t1"); ok {
+	if _, ok := f.l.LineItemByKey("", "expire/t1"); ok {
 		t.Fatal("the tick fired before the expiry")
 	}
 	f.now = at("2026-03-06T00:00:01+08:00")

@@ -139,16 +139,16 @@ func (l *Ledger) load() (err error) {
 		l.applied = readChainMeta(tx, root)
 		l.flushed = l.applied
 		l.stateIndex = stateIndexOf(tx, l.applied)
-		keys, err := loadKeyIndex(tx)
-		if err != nil {
-			return err
-		}
-		l.keys = keys
 		for _, tb := range tables {
 			if err := tb.load(tx, root); err != nil {
 				return err
 			}
 		}
+		keys, err := loadKeyIndex(tx, root) // after the accounts and settings: keys are scoped by them
+		if err != nil {
+			return err
+		}
+		l.keys = keys
 		if k, _ := tx.Bucket([]byte("kafka_dead_letters")).Cursor().Last(); k != nil {
 			root.deadLetterN = beUint64(k)
 		}
@@ -233,6 +233,12 @@ func putUint(b *bolt.Bucket, k string, v uint64) error {
 // storedKey looks an idempotency key up among the flushed line items: the in-memory index
 // gives the sequence, the stored line item its key (checked) and content.
 func (l *Ledger) storedKey(k string) (keyRecord, bool) {
+	return l.storedKeyWhere(k, func(key, actor string, seq uint64) bool { return l.root.indexKeyOf(key, actor, seq) == k })
+}
+
+// storedKeyWhere finds the flushed line item the index holds under index key k, if
+// accept confirms it by its own key, actor and sequence (a 64-bit hash of k finds it).
+func (l *Ledger) storedKeyWhere(k string, accept func(key, actor string, seq uint64) bool) (keyRecord, bool) {
 	seq, ok := l.keys.lookup(k)
 	if !ok {
 		return keyRecord{}, false
@@ -246,8 +252,8 @@ func (l *Ledger) storedKey(k string) (keyRecord, bool) {
 		if v == nil {
 			return nil
 		}
-		key, body, err := storedKeyBody(v)
-		if err == nil && key == k {
+		key, actor, body, err := storedKeyBody(v)
+		if err == nil && accept(key, actor, seq) {
 			rec, found = keyRecord{Seq: seq, Content: contentHash(body)}, true
 		}
 		return nil
@@ -395,7 +401,7 @@ func (l *Ledger) flush(applied uint64) error {
 	l.flushedAccess = r.access.seq
 	r.access.added = r.access.added[:0]
 	for _, item := range r.added {
-		l.keys.add(item.Key, item.Seq)
+		l.keys.add(item.indexKey, item.Seq)
 	}
 	r.added = r.added[:0]
 	clear(r.keys)

@@ -78,6 +78,7 @@ func (l *layer[K, V]) mergeIntoParent() {
 type keyRecord struct {
 	Seq     uint64
 	Content [16]byte
+	Actor   string // of a line item not yet flushed (tenantkeys.go)
 }
 
 // txn is a view of the ledger state with a stack of uncommitted changes on top. The root
@@ -233,13 +234,14 @@ func (t *txn) appendEncoded(key, actor string, recordedAt time.Time, raftIndex u
 	li := &LineItem{Seq: t.seq + 1, RaftIndex: raftIndex, Key: key, Actor: actor, RecordedAt: recordedAt, Body: body, body: enc, content: content}
 	li.canon = li.canonical()
 	li.Hash = chainHash(t.head, li.canon)
+	li.indexKey = t.indexKeyOf(key, actor, li.Seq)
 	t.seq, t.head = li.Seq, li.Hash
 	t.added = append(t.added, li)
 	if key != "" {
 		if t.keys == nil {
 			t.keys = map[string]keyRecord{}
 		}
-		t.keys[key] = keyRecord{Seq: li.Seq, Content: content}
+		t.keys[li.indexKey] = keyRecord{Seq: li.Seq, Content: content, Actor: actor}
 	}
 	return li
 }

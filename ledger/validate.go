@@ -49,15 +49,21 @@ type rules struct {
 	lateHistory bool
 	// notices (version 4 on; issue 15): request transitions and ticks raise notices.
 	notices bool
+	// separation (version 5 on; issue 22): 三员分立 holds against the security officer —
+	// privileged accounts wait for a second person's confirmation, people set their own
+	// secrets (activation codes), the bootstrap credential only initialises, the last
+	// auditor and security account stay — and idempotency keys are scoped to the tenant.
+	separation bool
 }
 
 // Rules by proposal version: 1 before the stricter characters of issue 10, 2 since, 3 with
-// late history, 4 with notices.
+// late history, 4 with notices, 5 with 三员分立 and tenant-scoped keys.
 var (
 	rulesV1      = rules{}
 	rulesV2      = rules{strictText: true}
 	rulesV3      = rules{strictText: true, lateHistory: true}
-	currentRules = rules{strictText: true, lateHistory: true, notices: true}
+	rulesV4      = rules{strictText: true, lateHistory: true, notices: true}
+	currentRules = rules{strictText: true, lateHistory: true, notices: true, separation: true}
 )
 
 func rulesFor(version uint8) rules {
@@ -68,6 +74,8 @@ func rulesFor(version uint8) rules {
 		return rulesV2
 	case version < 4:
 		return rulesV3
+	case version < 5:
+		return rulesV4
 	}
 	return currentRules
 }

@@ -250,24 +250,25 @@ func (rd *ratingEventReader) quantity(b []byte) (decimal.Decimal, error) {
 
 // storedBody returns the command body of a stored line item without decoding the rest.
 func storedBody(p []byte) ([]byte, error) {
-	_, body, err := storedKeyBody(p)
+	_, _, body, err := storedKeyBody(p)
 	return body, err
 }
 
-// storedKeyBody returns the idempotency key and command body of a stored line item.
-func storedKeyBody(p []byte) (string, []byte, error) {
+// storedKeyBody returns the idempotency key, the actor and the command body of a stored
+// line item.
+func storedKeyBody(p []byte) (key, actor string, body []byte, err error) {
 	if len(p) < len(Hash{}) {
-		return "", nil, Errf(errcode.Malformed, "", "stored line item too short")
+		return "", "", nil, Errf(errcode.Malformed, "", "stored line item too short")
 	}
 	d := decoder{b: p[:len(p)-len(Hash{})]}
 	d.uvarint()
 	d.uvarint()
-	key := d.raw(MaxKeyLen)
-	d.raw(MaxTextLen)
+	k := d.raw(MaxKeyLen)
+	a := d.raw(MaxTextLen)
 	d.tm()
-	body := d.raw(MaxBatchEncodedBytes)
+	body = d.raw(MaxBatchEncodedBytes)
 	if d.err != nil {
-		return "", nil, d.err
+		return "", "", nil, d.err
 	}
-	return string(key), body, nil
+	return string(k), string(a), body, nil
 }

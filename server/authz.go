@@ -381,6 +381,9 @@ func (p *principal) scopeFunc(s *Server) func(d, v string) bool {
 	return func(string, string) bool { return true }
 }
 
+// tenant is the caller's idempotency-key namespace (ledger/tenantkeys.go).
+func (p *principal) tenant() string { return ledger.KeyTenant(&p.account) }
+
 // scoped reports whether the caller's answers are filtered to a scope.
 func (p *principal) scoped() bool {
 	return p.account.Role == ledger.RoleDepartment || p.account.Role == ledger.RoleProvider

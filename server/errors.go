@@ -24,13 +24,13 @@ func connectCode(c errcode.Code) connect.Code {
 		return connect.CodeAlreadyExists
 	case errcode.Unauthenticated, errcode.SessionExpired, errcode.AccountLocked, errcode.AccountDisabled, errcode.TOTPRequired:
 		return connect.CodeUnauthenticated
-	case errcode.PermissionDenied:
+	case errcode.PermissionDenied, errcode.LastOfRole:
 		return connect.CodePermissionDenied
 	case errcode.UnknownAccount, errcode.UnknownToken:
 		return connect.CodeNotFound
 	case errcode.AccountExists:
 		return connect.CodeAlreadyExists
-	case errcode.RequestTooLarge:
+	case errcode.RequestTooLarge, errcode.ResourceExhausted:
 		return connect.CodeResourceExhausted
 	case errcode.Unavailable:
 		return connect.CodeUnavailable

@@ -172,7 +172,7 @@ func (h *ledgerService) ListLineItems(ctx context.Context, req *connect.Request[
 			(m.GetResource() == "" || ev.Resource == m.GetResource())
 	}
 	if m.GetKey() != "" {
-		if li, ok := h.s.ledger.LineItemByKey(m.GetKey()); ok && li.Seq >= from {
+		if li, ok := h.s.ledger.LineItemByKey(p.tenant(), m.GetKey()); ok && li.Seq >= from {
 			out.Examined = 1
 			if visible(li) {
 				out.Items = append(out.Items, apimap.LineItem(li))
