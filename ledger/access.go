@@ -2,7 +2,9 @@ package ledger
 
 import (
 	"encoding/binary"
+	"fmt"
 	"time"
+	"unicode/utf8"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -24,7 +26,31 @@ func init() {
 const (
 	MaxAccessRecordsPerEntry = 10_000
 	maxAccessField           = 512
+	// MaxAccessFieldBytes is what a field of a record keeps; Bound cuts the rest.
+	MaxAccessFieldBytes = maxAccessField
 )
+
+// Bound cuts every field of the record to MaxAccessFieldBytes, marking the cut with the
+// bytes left out, so that the trail never refuses a record (issue 22: one sign-in with a
+// 600-byte account name used to make every later batch undecodable) and a cut value is
+// never mistaken for a whole one.
+func (r *AccessRecord) Bound() {
+	for _, f := range []*string{&r.Account, &r.Role, &r.Address, &r.Node, &r.Procedure, &r.Target, &r.Result} {
+		*f = boundField(*f)
+	}
+}
+
+func boundField(v string) string {
+	if len(v) <= MaxAccessFieldBytes {
+		return v
+	}
+	mark := fmt.Sprintf("…[cut %d bytes]", len(v))
+	keep := MaxAccessFieldBytes - len(mark)
+	for keep > 0 && !utf8.RuneStart(v[keep]) { // never split a character
+		keep--
+	}
+	return v[:keep] + mark
+}
 
 var bucketAccess = []byte("access_trail")
 
@@ -98,6 +124,14 @@ func (b *AppendAccess) decode(d *decoder) {
 func (b *AppendAccess) validate(rules) *Error {
 	if len(b.Records) == 0 || len(b.Records) > MaxAccessRecordsPerEntry {
 		return Errf(errcode.TooLarge, "records", "%d access records; 1 to %d per entry", len(b.Records), MaxAccessRecordsPerEntry)
+	}
+	for i := range b.Records {
+		r := &b.Records[i]
+		for _, f := range []string{r.Account, r.Role, r.Address, r.Node, r.Procedure, r.Target, r.Result} {
+			if len(f) > maxAccessField {
+				return Errf(errcode.TooLarge, "records", "access record %d has a field of %d bytes (at most %d: Bound it)", i, len(f), maxAccessField)
+			}
+		}
 	}
 	return nil
 }

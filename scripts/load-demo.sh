@@ -1,37 +1,50 @@
 #!/usr/bin/env bash
 # Loads the demo data set (examples/demo) into a running ledger through the real import
 # path, with one account per role. `make run` calls it; so do the console's browser tests.
-# Needs CLOUDLEDGER_SERVER, CLOUDLEDGER_TOKEN (the admin token) and DATA (where the demo
-# accounts' tokens go). Re-running is safe: imports are idempotent.
+# Needs CLOUDLEDGER_SERVER, CLOUDLEDGER_TOKEN (the admin token, for a new ledger's first
+# steps) and DATA (where the demo accounts' tokens go). Re-running is safe: imports are
+# idempotent and accounts with a token in $DATA/demo-tokens are left as they are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LEDGERCTL="${LEDGERCTL:-bin/ledgerctl}"
 DEMO_PASSWORD="${DEMO_PASSWORD:-Demo@2026}"
 echo "== loading the demo data set (examples/demo) =="
+if [ -s "$DATA/demo-tokens/authority1.token" ]; then
+  export CLOUDLEDGER_TOKEN="$(cat "$DATA/demo-tokens/authority1.token")" # a re-run: the bootstrap credential is retired
+fi
 "$LEDGERCTL" import departments examples/demo/departments.csv
 "$LEDGERCTL" import providers examples/demo/providers.csv
-# One account per role (SPEC: Access), each with a token in $DATA/demo-tokens/ (mode 0600):
-# a demo convenience — a real deployment hands each token to its holder once.
+# One account per role (SPEC: Access, 三员分立), each a person with the demo password (the
+# console's sign-in) and a token of their own in $DATA/demo-tokens/ (mode 0600) — a demo
+# convenience: a real deployment hands each person their activation code, and nobody else
+# ever sees their password or token. The bootstrap credential makes security1 and
+# authority1, and is retired once both exist; security1 makes the others, and a second
+# person (authority1) confirms the privileged ones.
 mkdir -p "$DATA/demo-tokens" && chmod 700 "$DATA/demo-tokens"
-demo_account() { # id role name [scope flag] [scope]
-  local id=$1 role=$2 name=$3; shift 3
-  "$LEDGERCTL" account add --id "$id" --role "$role" --name "$name" "$@" >/dev/null 2>&1 || true
-  if [ ! -s "$DATA/demo-tokens/$id.token" ]; then
-    (umask 077; "$LEDGERCTL" account token issue --id "$id" >"$DATA/demo-tokens/$id.token" 2>/dev/null)
-  fi
-  # The console's sign-in: the demo password, set once (setting it again would end sessions).
-  if [ ! -e "$DATA/demo-tokens/$id.password-set" ]; then
-    printf '%s\n' "$DEMO_PASSWORD" | "$LEDGERCTL" account password set --id "$id" >/dev/null 2>&1 && touch "$DATA/demo-tokens/$id.password-set"
-  fi
-}
-demo_account authority1 authority "运行管理单位 张工"
-demo_account supervisor1 supervisor "经信委 李处"
-demo_account finance1 finance "财政局 王科"
-demo_account auditor1 auditor "审计 赵工"
-demo_account edu-it department "教育局信息科" --department edu
-demo_account aliyun-am provider "阿里云客户经理" --provider aliyun
-demo_account security1 security "安全管理员 钱工"
+BOOT="$CLOUDLEDGER_TOKEN"
 as_role() { CLOUDLEDGER_TOKEN="$(cat "$DATA/demo-tokens/$1.token")" "${@:2}"; }
+demo_account() { # creator id role name [scope flag] [scope]
+  local creator=$1 id=$2 role=$3 name=$4; shift 4
+  [ -s "$DATA/demo-tokens/$id.token" ] && return 0
+  local tok="$BOOT"
+  [ "$creator" = bootstrap ] || tok="$(cat "$DATA/demo-tokens/$creator.token")"
+  local code
+  code=$(CLOUDLEDGER_TOKEN="$tok" "$LEDGERCTL" account add --id "$id" --role "$role" --name "$name" "$@" | tail -n 1)
+  case "$role" in supervisor|finance|auditor) as_role authority1 "$LEDGERCTL" account confirm --id "$id" >/dev/null ;; esac
+  printf '%s\n%s\n' "$code" "$DEMO_PASSWORD" | "$LEDGERCTL" account activate --id "$id" 2>/dev/null
+  local session
+  session=$(printf '%s\n' "$DEMO_PASSWORD" | "$LEDGERCTL" signin --id "$id" 2>/dev/null)
+  (umask 077; CLOUDLEDGER_TOKEN="$session" "$LEDGERCTL" account token issue >"$DATA/demo-tokens/$id.token" 2>/dev/null)
+}
+demo_account bootstrap security1 security "安全管理员 钱工"
+demo_account bootstrap authority1 authority "运行管理单位 张工"
+demo_account security1 supervisor1 supervisor "经信委 李处"
+demo_account security1 finance1 finance "财政局 王科"
+demo_account security1 auditor1 auditor "审计 赵工"
+demo_account security1 edu-it department "教育局信息科" --department edu
+demo_account security1 aliyun-am provider "阿里云客户经理" --provider aliyun
+# From here on the authority acts: the bootstrap credential is retired.
+export CLOUDLEDGER_TOKEN="$(cat "$DATA/demo-tokens/authority1.token")"
 "$LEDGERCTL" import projects examples/demo/projects.csv
 "$LEDGERCTL" import catalog examples/demo/catalog.csv
 "$LEDGERCTL" import evaluations examples/demo/evaluations.csv

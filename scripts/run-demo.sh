@@ -18,6 +18,9 @@ for i in $(seq 1 100); do
   sleep 0.2
 done
 export CLOUDLEDGER_TOKEN="$(cat "$DATA/admin.token")"
+if [ -s "$DATA/demo-tokens/authority1.token" ]; then
+  export CLOUDLEDGER_TOKEN="$(cat "$DATA/demo-tokens/authority1.token")" # the demo ran before
+fi
 # The admin token replicates through the log right after the first election.
 for i in $(seq 1 50); do bin/ledgerctl verify >/dev/null 2>&1 && break; sleep 0.2; done
 
@@ -28,8 +31,10 @@ CloudLedger is running on $CLOUDLEDGER_SERVER (data in $DATA).
 The web console: open $CLOUDLEDGER_SERVER/ and sign in as one of the demo accounts
 (authority1, supervisor1, finance1, auditor1, edu-it, aliyun-am, security1) with the demo
 password $DEMO_PASSWORD — a demo convenience; a real deployment sets each person's own.
-In another terminal:
-  export CLOUDLEDGER_TOKEN=\$(cat $DATA/admin.token)
+In another terminal (the authority's token; the bootstrap admin token is retired once the
+first security and authority accounts exist):
+  export CLOUDLEDGER_SERVER=$CLOUDLEDGER_SERVER
+  export CLOUDLEDGER_TOKEN=\$(cat $DATA/demo-tokens/authority1.token)
   bin/ledgerctl quota overruns
   bin/ledgerctl charges --from 2025-09-01 --to 2026-08-31 --format csv -o charges.csv
   bin/ledgerctl settle status --year 2026

@@ -3,9 +3,12 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base32"
 	"encoding/hex"
 	"slices"
+	"strings"
 	"time"
+	"unicode"
 
 	"connectrpc.com/connect"
 	"github.com/pquerna/otp/totp"
@@ -43,15 +46,81 @@ func lastSeq(res ledger.RequestResult) (uint64, bool) {
 	return it.Seq, it.Unchanged
 }
 
+// activation is the commands that give a person's account a new one-time code, and the
+// code (shown once, to whoever created or reset the account, to hand to the person).
+func activation(account string) (code string, cmds []ledger.Command) {
+	raw := make([]byte, 15)
+	_, _ = rand.Read(raw)
+	enc := base32.StdEncoding.EncodeToString(raw) // 24 characters, no padding
+	code = strings.Join([]string{enc[0:4], enc[4:8], enc[8:12], enc[12:16], enc[16:20], enc[20:24]}, "-")
+	return code, []ledger.Command{
+		{Body: &ledger.CredentialSecret{Op: ledger.CredActivationCode, Account: account, Secret: activationHash(code)}},
+		{Key: "activation/" + account + "/" + randomHex(8), Body: &ledger.CredentialChange{Op: ledger.CredActivationIssued, Account: account}},
+	}
+}
+
+// activationHash is the stored form of a code, as typed: case, spaces and dashes aside.
+func activationHash(code string) string {
+	norm := strings.Map(func(r rune) rune {
+		if r == '-' || r == ' ' {
+			return -1
+		}
+		return unicode.ToUpper(r)
+	}, code)
+	return tokenHash(norm)
+}
+
 func (h *accountService) AddAccount(ctx context.Context, req *connect.Request[v1.AddAccountRequest]) (*connect.Response[v1.AddAccountResponse], error) {
 	m := req.Msg
-	res, err := h.s.submitAsCaller(ctx, ledger.Command{Key: "account/add/" + m.GetId(), Body: &ledger.AccountChange{Op: "add", ID: m.GetId(), Name: m.GetName(),
-		Role: ledger.Role(m.GetRole()), Department: m.GetDepartment(), Provider: m.GetProvider()}})
+	op := ledger.AccountAdd
+	if m.GetProgram() {
+		op = ledger.AccountAddProgram
+	}
+	cmds := []ledger.Command{{Key: "account/add/" + m.GetId(), Body: &ledger.AccountChange{Op: op, ID: m.GetId(), Name: m.GetName(),
+		Role: ledger.Role(m.GetRole()), Department: m.GetDepartment(), Provider: m.GetProvider()}}}
+	var code string
+	if !m.GetProgram() {
+		var more []ledger.Command
+		code, more = activation(m.GetId())
+		cmds = append(cmds, more...)
+	}
+	res, err := h.s.submitAsCaller(ctx, cmds...)
+	if err != nil {
+		return nil, err
+	}
+	out := &v1.AddAccountResponse{Seq: res.Items[0].Seq, ActivationCode: code}
+	if a, ok := h.s.ledger.Account(m.GetId()); ok {
+		out.Pending = a.Pending
+	}
+	if c, ok := h.s.ledger.CredentialsOf(m.GetId()); ok && code != "" {
+		out.ActivationExpires = c.ActivationExpires.In(calendar.Shanghai).Format(time.RFC3339)
+	}
+	return connect.NewResponse(out), nil
+}
+
+func (h *accountService) ConfirmAccount(ctx context.Context, req *connect.Request[v1.ConfirmAccountRequest]) (*connect.Response[v1.ConfirmAccountResponse], error) {
+	id := req.Msg.GetId()
+	res, err := h.s.submitAsCaller(ctx, ledger.Command{Key: "account/confirm/" + id, Body: &ledger.AccountChange{Op: ledger.AccountConfirm, ID: id}})
+	if err != nil {
+		return nil, err
+	}
+	seq, unchanged := lastSeq(res)
+	return connect.NewResponse(&v1.ConfirmAccountResponse{Seq: seq, Unchanged: unchanged}), nil
+}
+
+func (h *accountService) ResetAccount(ctx context.Context, req *connect.Request[v1.ResetAccountRequest]) (*connect.Response[v1.ResetAccountResponse], error) {
+	id := req.Msg.GetId()
+	code, cmds := activation(id)
+	res, err := h.s.submitAsCaller(ctx, cmds...)
 	if err != nil {
 		return nil, err
 	}
 	seq, _ := lastSeq(res)
-	return connect.NewResponse(&v1.AddAccountResponse{Seq: seq}), nil
+	out := &v1.ResetAccountResponse{Seq: seq, ActivationCode: code}
+	if c, ok := h.s.ledger.CredentialsOf(id); ok {
+		out.ActivationExpires = c.ActivationExpires.In(calendar.Shanghai).Format(time.RFC3339)
+	}
+	return connect.NewResponse(out), nil
 }
 
 func (h *accountService) ListAccounts(ctx context.Context, req *connect.Request[v1.ListAccountsRequest]) (*connect.Response[v1.ListAccountsResponse], error) {
@@ -59,11 +128,18 @@ func (h *accountService) ListAccounts(ctx context.Context, req *connect.Request[
 		return nil, toConnect(err)
 	}
 	now := h.s.cfg.Now()
+	retired := h.s.ledger.BootstrapRetired()
 	out := &v1.ListAccountsResponse{}
 	for _, a := range h.s.ledger.Accounts() {
-		pa := &v1.Account{Id: a.ID, Name: a.Name, Role: string(a.Role), Department: a.Department, Provider: a.Provider, Status: "active"}
-		if a.Disabled {
+		pa := &v1.Account{Id: a.ID, Name: a.Name, Role: string(a.Role), Department: a.Department, Provider: a.Provider, Status: "active",
+			Program: a.Program, CreatedBy: a.CreatedBy, ConfirmedBy: a.ConfirmedBy}
+		switch {
+		case a.Disabled:
 			pa.Status = "disabled"
+		case a.Pending:
+			pa.Status = "pending"
+		case a.Bootstrap() && retired:
+			pa.Status = "retired" // the bootstrap credential does nothing any more
 		}
 		for _, t := range h.s.ledger.AccountTokens(a.ID) {
 			at := &v1.AccountToken{Id: t.ID, Revoked: t.Revoked}
@@ -73,7 +149,7 @@ func (h *accountService) ListAccounts(ctx context.Context, req *connect.Request[
 			pa.Tokens = append(pa.Tokens, at)
 		}
 		if c, ok := h.s.ledger.CredentialsOf(a.ID); ok {
-			pa.PasswordSet, pa.Totp = c.PasswordHash != "", c.TOTPSecret != ""
+			pa.PasswordSet, pa.Totp, pa.ActivationPending = c.PasswordHash != "", c.TOTPSecret != "", c.ActivationSHA256 != "" && c.ActivationExpires.After(now)
 			if c.LockedUntil.After(now) {
 				pa.LockedUntil = c.LockedUntil.Format(time.RFC3339)
 			}
@@ -113,11 +189,19 @@ func (h *accountService) IssueToken(ctx context.Context, req *connect.Request[v1
 			return nil, detailError(errcode.Errf(errcode.InvalidValue, "expires", "%s is past", d), 0)
 		}
 	}
+	account := m.GetAccount()
+	if p := principalOf(ctx); account == "" || account == p.account.ID {
+		// A person issues their own tokens, signed in: a token does not beget tokens.
+		if p.session == nil {
+			return nil, detailError(errcode.Errf(errcode.PermissionDenied, "", "a person issues their own tokens signed in (ledgerctl signin), not with a token"), 0)
+		}
+		account = p.account.ID
+	}
 	token := TokenPrefix + randomHex(32)
 	id := randomHex(4)
 	res, err := h.s.submitAsCaller(ctx,
-		ledger.Command{Body: &ledger.CredentialSecret{Op: ledger.CredTokenIssued, Account: m.GetAccount(), TokenID: id, Secret: tokenHash(token), Expires: expires}},
-		ledger.Command{Key: "token/" + m.GetAccount() + "/" + id, Body: &ledger.CredentialChange{Op: ledger.CredTokenIssued, Account: m.GetAccount(), TokenID: id, Expires: expires}})
+		ledger.Command{Body: &ledger.CredentialSecret{Op: ledger.CredTokenIssued, Account: account, TokenID: id, Secret: tokenHash(token), Expires: expires}},
+		ledger.Command{Key: "token/" + account + "/" + id, Body: &ledger.CredentialChange{Op: ledger.CredTokenIssued, Account: account, TokenID: id, Expires: expires}})
 	if err != nil {
 		return nil, err
 	}
@@ -131,8 +215,12 @@ func (h *accountService) IssueToken(ctx context.Context, req *connect.Request[v1
 
 func (h *accountService) RevokeToken(ctx context.Context, req *connect.Request[v1.RevokeTokenRequest]) (*connect.Response[v1.RevokeTokenResponse], error) {
 	m := req.Msg
-	res, err := h.s.submitAsCaller(ctx, ledger.Command{Key: "token-revoke/" + m.GetAccount() + "/" + randomHex(8),
-		Body: &ledger.CredentialChange{Op: ledger.CredTokenRevoked, Account: m.GetAccount(), TokenID: m.GetTokenId()}})
+	account := m.GetAccount()
+	if account == "" {
+		account = principalOf(ctx).account.ID
+	}
+	res, err := h.s.submitAsCaller(ctx, ledger.Command{Key: "token-revoke/" + account + "/" + randomHex(8),
+		Body: &ledger.CredentialChange{Op: ledger.CredTokenRevoked, Account: account, TokenID: m.GetTokenId()}})
 	if err != nil {
 		return nil, err
 	}
@@ -140,95 +228,180 @@ func (h *accountService) RevokeToken(ctx context.Context, req *connect.Request[v
 	return connect.NewResponse(&v1.RevokeTokenResponse{Seq: seq}), nil
 }
 
-func (h *accountService) SetPassword(ctx context.Context, req *connect.Request[v1.SetPasswordRequest]) (*connect.Response[v1.SetPasswordResponse], error) {
-	m := req.Msg
+// totpEnrolment makes a TOTP key for an account: the secret command and its URL, once.
+func totpEnrolment(account string) ([]ledger.Command, string, error) {
+	key, err := totp.Generate(totp.GenerateOpts{Issuer: "CloudLedger", AccountName: account})
+	if err != nil {
+		return nil, "", err
+	}
+	return []ledger.Command{
+		{Body: &ledger.CredentialSecret{Op: ledger.CredTOTPSet, Account: account, Secret: key.Secret()}},
+		{Key: "totp/" + account + "/" + randomHex(8), Body: &ledger.CredentialChange{Op: ledger.CredTOTPSet, Account: account}},
+	}, key.URL(), nil
+}
+
+// Activate: the person sets their own password (and TOTP key) with their one-time code.
+// No credential is asked for; it is bounded like a sign-in, and a wrong code or account
+// answers like a failed sign-in.
+func (h *accountService) Activate(ctx context.Context, req *connect.Request[v1.ActivateRequest]) (*connect.Response[v1.ActivateResponse], error) {
+	s, m := h.s, req.Msg
+	ci := callInfoOf(ctx)
+	ci.account = m.GetAccount()
+	addr := s.callerAddress(req.Header(), req.Peer().Addr)
+	now := time.Now()
+	if err := s.guard.addressBlocked(addr, now); err != nil {
+		return nil, err
+	}
 	if err := checkPasswordPolicy(m.GetPassword()); err != nil {
 		return nil, detailError(err, 0)
 	}
-	if _, ok := h.s.ledger.Account(m.GetAccount()); !ok {
-		return nil, detailError(errcode.Errf(errcode.UnknownAccount, "account", "unknown account %q", m.GetAccount()), 0)
+	a, ok := s.ledger.Account(m.GetAccount())
+	if len(m.GetCode()) > 64 || ledger.CheckID("account", m.GetAccount()) != nil || !ok || a.Program || a.Disabled {
+		s.guard.failed(addr, now)
+		_ = s.guard.hashing(ctx, func() { passwordMatches(dummyPHC, m.GetPassword()) })
+		return nil, signInFailed()
 	}
-	nonce := randomHex(8)
+	ci.role = string(a.Role)
+	var hash string
+	if err := s.guard.hashing(ctx, func() { hash = hashPassword(m.GetPassword()) }); err != nil {
+		return nil, err
+	}
 	cmds := []ledger.Command{
-		{Body: &ledger.CredentialSecret{Op: ledger.CredPasswordSet, Account: m.GetAccount(), Secret: hashPassword(m.GetPassword())}},
-		{Key: "password/" + m.GetAccount() + "/" + nonce, Body: &ledger.CredentialChange{Op: ledger.CredPasswordSet, Account: m.GetAccount()}},
+		{Body: &ledger.CredentialSecret{Op: ledger.CredActivate, Account: a.ID, Secret: activationHash(m.GetCode())}},
+		{Body: &ledger.CredentialSecret{Op: ledger.CredPasswordSet, Account: a.ID, Secret: hash}},
+		{Key: "activated/" + a.ID + "/" + randomHex(8), Body: &ledger.CredentialChange{Op: ledger.CredActivated, Account: a.ID}},
 	}
-	out := &v1.SetPasswordResponse{}
-	if m.GetTotp() {
-		key, err := totp.Generate(totp.GenerateOpts{Issuer: "CloudLedger", AccountName: m.GetAccount()})
+	out := &v1.ActivateResponse{}
+	if m.GetTotp() || s.ledger.TOTPRequired(a.Role) {
+		more, url, err := totpEnrolment(a.ID)
 		if err != nil {
 			return nil, toConnect(err)
 		}
-		out.TotpUrl = key.URL()
-		cmds = append(cmds[:1], ledger.Command{Body: &ledger.CredentialSecret{Op: ledger.CredTOTPSet, Account: m.GetAccount(), Secret: key.Secret()}},
-			cmds[1], ledger.Command{Key: "totp/" + m.GetAccount() + "/" + nonce, Body: &ledger.CredentialChange{Op: ledger.CredTOTPSet, Account: m.GetAccount()}})
+		cmds, out.TotpUrl = append(cmds, more...), url
 	}
-	res, err := h.s.submitAsCaller(ctx, cmds...)
+	res, _, err := s.prop.submit(ctx, ledger.Request{Actor: a.ID, Commands: cmds})
 	if err != nil {
-		return nil, err
+		return nil, toConnect(err)
+	}
+	if res.Err != nil {
+		if res.Err.Code == errcode.Unauthenticated {
+			s.guard.failed(addr, now)
+			return nil, signInFailed()
+		}
+		return nil, detailError(res.Err, 0)
 	}
 	out.Seq, _ = lastSeq(res)
 	return connect.NewResponse(out), nil
 }
 
-// SignIn checks a password where the lockout is counted: on the leader (the procedure is
-// leader-only), which records every attempt on the ledger so every node sees the lock.
-func (h *accountService) SignIn(ctx context.Context, req *connect.Request[v1.SignInRequest]) (*connect.Response[v1.SignInResponse], error) {
-	m := req.Msg
-	ci := callInfoOf(ctx)
-	ci.account = m.GetAccount()
-	wrong := detailError(errcode.Errf(errcode.Unauthenticated, "", "wrong account or password"), 0)
-	a, ok := h.s.ledger.Account(m.GetAccount())
-	if !ok || ledger.CheckID("account", m.GetAccount()) != nil {
-		return nil, wrong
+// ChangePassword: a person, signed in, changes their own password; the old one is checked
+// like a sign-in (a wrong one counts toward the lock). Sessions begun before end.
+func (h *accountService) ChangePassword(ctx context.Context, req *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error) {
+	s, m := h.s, req.Msg
+	p := principalOf(ctx)
+	if p.session == nil || p.account.Program {
+		return nil, detailError(errcode.Errf(errcode.PermissionDenied, "", "a person changes their own password, signed in"), 0)
 	}
-	ci.role = string(a.Role)
-	if a.Disabled {
-		return nil, detailError(errcode.Errf(errcode.AccountDisabled, "", "account %s is disabled", a.ID), 0)
+	if err := checkPasswordPolicy(m.GetNewPassword()); err != nil {
+		return nil, detailError(err, 0)
 	}
-	now := h.s.cfg.Now()
-	cr, _ := h.s.ledger.CredentialsOf(a.ID)
-	if cr.LockedUntil.After(now) {
-		return nil, lockedError(cr.LockedUntil)
+	if len(m.GetOldPassword()) > MaxPasswordLen {
+		return nil, signInFailed()
 	}
-	if cr.PasswordHash == "" {
-		return nil, wrong
-	}
-	if cr.TOTPSecret == "" && h.s.ledger.TOTPRequired(a.Role) {
-		return nil, detailError(errcode.Errf(errcode.TOTPRequired, "totp_code", "the %s role signs in with a TOTP second factor, and account %s has none: enrol one (ledgerctl account password set --id %s --totp)", a.Role, a.ID, a.ID), 0)
-	}
-	good := passwordMatches(cr.PasswordHash, m.GetPassword())
-	if good && cr.TOTPSecret != "" {
-		if m.GetTotpCode() == "" {
-			return nil, detailError(errcode.Errf(errcode.TOTPRequired, "totp_code", "account %s signs in with a TOTP code", a.ID), 0)
+	unlock := s.guard.account(p.account.ID)
+	defer unlock()
+	cr, _ := s.ledger.CredentialsOf(p.account.ID)
+	var good bool
+	var hash string
+	if err := s.guard.hashing(ctx, func() {
+		good = cr.PasswordHash != "" && !cr.LockedUntil.After(s.cfg.Now()) && passwordMatches(cr.PasswordHash, m.GetOldPassword())
+		if good {
+			hash = hashPassword(m.GetNewPassword())
 		}
-		good = totp.Validate(m.GetTotpCode(), cr.TOTPSecret)
-	}
-	res, _, err := h.s.prop.submit(ctx, ledger.Request{Actor: "system", Commands: []ledger.Command{{Body: &ledger.SignInAttempt{Account: a.ID, OK: good}}}})
-	if err != nil {
-		return nil, toConnect(err)
-	}
-	if res.Err != nil {
-		return nil, detailError(res.Err, 0)
+	}); err != nil {
+		return nil, err
 	}
 	if !good {
-		if cr, _ := h.s.ledger.CredentialsOf(a.ID); cr.LockedUntil.After(now) {
-			return nil, lockedError(cr.LockedUntil)
+		_, _, _ = s.prop.submit(ctx, ledger.Request{Actor: "system", Commands: []ledger.Command{{Body: &ledger.SignInResult{Account: p.account.ID}}}})
+		return nil, signInFailed()
+	}
+	res, err := s.submitAsCaller(ctx,
+		ledger.Command{Body: &ledger.CredentialSecret{Op: ledger.CredPasswordSet, Account: p.account.ID, Secret: hash}},
+		ledger.Command{Key: "password/" + p.account.ID + "/" + randomHex(8), Body: &ledger.CredentialChange{Op: ledger.CredPasswordSet, Account: p.account.ID}})
+	if err != nil {
+		return nil, err
+	}
+	p.session = nil // it ended with the old password: no renewal
+	seq, _ := lastSeq(res)
+	return connect.NewResponse(&v1.ChangePasswordResponse{Seq: seq}), nil
+}
+
+// SignIn checks a password (and TOTP code) where the lockout is counted: on the leader
+// (the procedure is leader-only), which records every check on the ledger so every node
+// sees the lock and the TOTP step used. Bounded as signin.go says.
+func (h *accountService) SignIn(ctx context.Context, req *connect.Request[v1.SignInRequest]) (*connect.Response[v1.SignInResponse], error) {
+	s, m := h.s, req.Msg
+	ci := callInfoOf(ctx)
+	ci.account = m.GetAccount() // the trail bounds it
+	addr := s.callerAddress(req.Header(), req.Peer().Addr)
+	now := s.cfg.Now()
+	if err := s.guard.addressBlocked(addr, time.Now()); err != nil {
+		return nil, err
+	}
+	if len(m.GetPassword()) > MaxPasswordLen || len(m.GetTotpCode()) > MaxTOTPCodeBytes || ledger.CheckID("account", m.GetAccount()) != nil {
+		s.guard.failed(addr, time.Now())
+		return nil, signInFailed()
+	}
+	a, known := s.ledger.Account(m.GetAccount())
+	if known {
+		ci.role = string(a.Role)
+		unlock := s.guard.account(a.ID)
+		defer unlock()
+	}
+	// Read after taking the account's turn: the checks before ours are on the ledger.
+	cr, _ := s.ledger.CredentialsOf(a.ID)
+	locked := cr.LockedUntil.After(now)
+	phc := cr.PasswordHash
+	evaluate := known && !a.Disabled && !a.Program && !locked && phc != ""
+	if !evaluate {
+		phc = dummyPHC // the same work, whatever the reason
+	}
+	var good bool
+	if err := s.guard.hashing(ctx, func() { good = passwordMatches(phc, m.GetPassword()) }); err != nil {
+		return nil, err
+	}
+	good = good && evaluate
+	var step uint64
+	switch {
+	case !good:
+	case cr.TOTPSecret != "":
+		step = totpStep(cr.TOTPSecret, m.GetTotpCode(), time.Now(), cr.LastTOTPStep)
+		good = step != 0
+	case s.ledger.TOTPRequired(a.Role):
+		good = false // the role needs a second factor this account never enrolled (security resets it)
+	}
+	if evaluate {
+		res, _, err := s.prop.submit(ctx, ledger.Request{Actor: "system", Commands: []ledger.Command{{Body: &ledger.SignInResult{Account: a.ID, OK: good, TOTPStep: step}}}})
+		if err != nil {
+			return nil, toConnect(err)
 		}
-		return nil, wrong
+		good = good && res.Err == nil // a TOTP step another sign-in used first
+	}
+	if !good {
+		s.guard.failed(addr, time.Now())
+		return nil, signInFailed()
+	}
+	if a.Pending {
+		return nil, detailError(errcode.Errf(errcode.AwaitingConfirmation, "", "account %s waits for a second person's confirmation (SPEC: Access, 三员分立)", a.ID), 0)
 	}
 	c := sessionClaims{Account: a.ID, ID: newSessionID(), Issued: now.Unix(), Last: now.Unix()}
-	tok, err := h.s.signSession(c)
+	tok, err := s.signSession(c)
 	if err != nil {
 		return nil, toConnect(err)
 	}
 	resp := connect.NewResponse(&v1.SignInResponse{Session: tok, Account: a.ID, Role: string(a.Role), IdleExpires: now.Add(SessionIdle).Format(time.RFC3339)})
 	resp.Header().Set(SessionHeader, tok)
 	return resp, nil
-}
-
-func lockedError(until time.Time) error {
-	return detailError(errcode.Errf(errcode.AccountLocked, "", "%d failed sign-ins in a row: locked until %s", ledger.MaxFailedSignIns, until.In(calendar.Shanghai).Format(time.RFC3339)), 0)
 }
 
 func (h *accountService) SignOut(ctx context.Context, _ *connect.Request[v1.SignOutRequest]) (*connect.Response[v1.SignOutResponse], error) {

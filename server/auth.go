@@ -105,6 +105,9 @@ func (s *Server) checkSession(tok string, now time.Time) (*sessionClaims, *errco
 	if cr, ok := s.ledger.CredentialsOf(c.Account); ok && cr.PasswordSetAt.Unix() > c.Issued {
 		return nil, errcode.Errf(errcode.SessionExpired, "", "the password changed after the session began")
 	}
+	if a, ok := s.ledger.Account(c.Account); ok && a.SessionsFrom.Unix() > c.Issued {
+		return nil, errcode.Errf(errcode.SessionExpired, "", "the account was disabled or reset after the session began")
+	}
 	return &c, nil
 }
 
@@ -118,6 +121,9 @@ func newSessionID() string {
 func credential(h http.Header) (kind, value string) {
 	a := h.Get("Authorization")
 	if tok, ok := strings.CutPrefix(a, "Bearer "); ok && tok != "" {
+		if strings.Count(tok, ".") == 1 && !strings.HasPrefix(tok, TokenPrefix) {
+			return "session", tok // `ledgerctl signin` prints a session for --token / CLOUDLEDGER_TOKEN
+		}
 		return "token", tok
 	}
 	if ses, ok := strings.CutPrefix(a, "Session "); ok && ses != "" {
@@ -154,8 +160,13 @@ func (s *Server) authenticate(h http.Header, want []ledger.Role) (*principal, *e
 		candidates, claims = []ledger.Account{a}, c
 	case "token":
 		sum := tokenHash(value)
+		retired := false
 		for _, g := range s.ledger.TokenGrants(sum) {
 			if g.Revoked || (!g.Expires.IsZero() && !now.Before(g.Expires)) {
+				continue
+			}
+			if g.ID == ledger.BootstrapTokenID && (g.Account == ledger.BootstrapAuthority || g.Account == ledger.BootstrapSecurity) && s.ledger.BootstrapRetired() {
+				retired = true // SPEC: the bootstrap credential does nothing once both first accounts exist
 				continue
 			}
 			if a, ok := s.ledger.Account(g.Account); ok {
@@ -170,6 +181,9 @@ func (s *Server) authenticate(h http.Header, want []ledger.Role) (*principal, *e
 				candidates = []ledger.Account{{ID: ledger.BootstrapAuthority, Role: ledger.RoleAuthority}, {ID: ledger.BootstrapSecurity, Role: ledger.RoleSecurity}}
 			}
 		}
+		if len(candidates) == 0 && retired {
+			return nil, errcode.Errf(errcode.Unauthenticated, "", "the bootstrap credential is retired: the first security and authority accounts exist (SPEC: Access, 三员分立)")
+		}
 		if len(candidates) == 0 {
 			return nil, errcode.Errf(errcode.Unauthenticated, "", "unknown, expired or revoked token")
 		}
@@ -178,11 +192,18 @@ func (s *Server) authenticate(h http.Header, want []ledger.Role) (*principal, *e
 	if len(active) == 0 {
 		return nil, errcode.Errf(errcode.AccountDisabled, "", "account %s is disabled", candidates[0].ID)
 	}
+	if confirmed := slices.DeleteFunc(slices.Clone(active), func(a ledger.Account) bool { return a.Pending }); len(confirmed) == 0 {
+		return nil, errcode.Errf(errcode.AwaitingConfirmation, "", "account %s waits for a second person's confirmation (SPEC: Access, 三员分立)", active[0].ID)
+	} else {
+		active = confirmed
+	}
 	candidates = active
+	// A credential of several accounts (the bootstrap token) acts as the account of the
+	// first role in want's order that it has.
 	p := &principal{account: candidates[0], session: claims}
-	for _, a := range candidates {
-		if slices.Contains(want, a.Role) {
-			p.account = a
+	for _, r := range want {
+		if i := slices.IndexFunc(candidates, func(a ledger.Account) bool { return a.Role == r }); i >= 0 {
+			p.account = candidates[i]
 			break
 		}
 	}

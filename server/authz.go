@@ -47,6 +47,9 @@ var (
 	trailReaders  = []ledger.Role{ledger.RoleAuditor, ledger.RoleSecurity}
 	security      = []ledger.Role{ledger.RoleSecurity}
 	nobody        = []ledger.Role{} // procedures no account may call (membership)
+	// securityFirst is everyone, the security role first: a credential of several accounts
+	// (the bootstrap token) acts as its security account here.
+	securityFirst = append([]ledger.Role{ledger.RoleSecurity}, slices.DeleteFunc(slices.Clone(ledger.Roles), func(r ledger.Role) bool { return r == ledger.RoleSecurity })...)
 	authority     = []ledger.Role{ledger.RoleAuthority}
 )
 
@@ -176,23 +179,34 @@ var rules = map[string]rule{
 		return "node=" + m.(*v1.RemoveMemberRequest).GetNodeId()
 	}},
 
+	// 三员分立 (SPEC: Access): security manages accounts; the ledger decides who confirms
+	// which (an authority, a second security officer or an auditor) and refuses the rest.
 	cloudledgerv1connect.AccountServiceAddAccountProcedure: {placement: write, roles: security, target: func(m proto.Message) string {
 		r := m.(*v1.AddAccountRequest)
 		return targetOf("account", r.GetId(), "role", r.GetRole())
 	}},
-	cloudledgerv1connect.AccountServiceListAccountsProcedure: {roles: security},
+	cloudledgerv1connect.AccountServiceConfirmAccountProcedure: {placement: write, roles: roles(ledger.RoleAuthority, ledger.RoleSecurity, ledger.RoleAuditor),
+		target: func(m proto.Message) string { return "account=" + m.(*v1.ConfirmAccountRequest).GetId() }},
+	cloudledgerv1connect.AccountServiceResetAccountProcedure: {placement: write, roles: security,
+		target: func(m proto.Message) string { return "account=" + m.(*v1.ResetAccountRequest).GetId() }},
+	cloudledgerv1connect.AccountServiceActivateProcedure:       {placement: write, public: true},
+	cloudledgerv1connect.AccountServiceChangePasswordProcedure: {placement: write, roles: everyone},
+	cloudledgerv1connect.AccountServiceListAccountsProcedure:   {roles: security},
 	cloudledgerv1connect.AccountServiceSetAccountStatusProcedure: {placement: write, roles: security, target: func(m proto.Message) string {
 		return "account=" + m.(*v1.SetAccountStatusRequest).GetId()
 	}},
-	cloudledgerv1connect.AccountServiceIssueTokenProcedure: {placement: write, roles: security, target: func(m proto.Message) string {
-		return "account=" + m.(*v1.IssueTokenRequest).GetAccount()
-	}},
-	cloudledgerv1connect.AccountServiceRevokeTokenProcedure: {placement: write, roles: security, target: func(m proto.Message) string {
-		return "account=" + m.(*v1.RevokeTokenRequest).GetAccount()
-	}},
-	cloudledgerv1connect.AccountServiceSetPasswordProcedure: {placement: write, roles: security, target: func(m proto.Message) string {
-		return "account=" + m.(*v1.SetPasswordRequest).GetAccount()
-	}},
+	// A person issues and revokes their own tokens; security a program account's (and
+	// revokes anyone's).
+	cloudledgerv1connect.AccountServiceIssueTokenProcedure: {placement: write, roles: securityFirst,
+		check: func(_ *Server, p *principal, m proto.Message) *errcode.Error {
+			return ownOrSecurity(p, m.(*v1.IssueTokenRequest).GetAccount(), "a program account's tokens")
+		},
+		target: func(m proto.Message) string { return "account=" + m.(*v1.IssueTokenRequest).GetAccount() }},
+	cloudledgerv1connect.AccountServiceRevokeTokenProcedure: {placement: write, roles: securityFirst,
+		check: func(_ *Server, p *principal, m proto.Message) *errcode.Error {
+			return ownOrSecurity(p, m.(*v1.RevokeTokenRequest).GetAccount(), "another account's tokens")
+		},
+		target: func(m proto.Message) string { return "account=" + m.(*v1.RevokeTokenRequest).GetAccount() }},
 	cloudledgerv1connect.AccountServiceSetTOTPRolesProcedure:      {placement: write, roles: security},
 	cloudledgerv1connect.AccountServiceSignInProcedure:            {placement: write, public: true},
 	cloudledgerv1connect.AccountServiceSignOutProcedure:           {placement: write, roles: everyone},
@@ -321,6 +335,14 @@ func checkCommands(_ *Server, p *principal, cmds []*v1.Command) *errcode.Error {
 		}
 	}
 	return nil
+}
+
+// ownOrSecurity lets an account act on its own credentials, and only security on another's.
+func ownOrSecurity(p *principal, account, what string) *errcode.Error {
+	if account == "" || account == p.account.ID || p.account.Role == ledger.RoleSecurity {
+		return nil
+	}
+	return denied(p, "%s are for the security role", what)
 }
 
 // principal is the account a call acts as.

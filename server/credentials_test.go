@@ -114,23 +114,48 @@ func TestCredentialsAcrossThreeNodes(t *testing.T) {
 		return err
 	}
 
+	// The staff, 三员分立 (SPEC: Access): the bootstrap credential makes the first security
+	// and authority accounts (programs here) and is retired.
+	mustOK := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	_, err := acct(0).AddAccount(ctx, bearer(&v1.AddAccountRequest{Id: "sec1", Name: "安全员", Role: "security", Program: true}, testToken))
+	mustOK("sec1", err)
+	secTok, err := acct(0).IssueToken(ctx, bearer(&v1.IssueTokenRequest{Account: "sec1"}, testToken))
+	mustOK("sec1's token", err)
+	sec := secTok.Msg.GetToken()
+	_, err = acct(0).AddAccount(ctx, bearer(&v1.AddAccountRequest{Id: "auth1", Name: "主管", Role: "authority", Program: true}, testToken))
+	mustOK("auth1", err)
+	authTok, err := acct(0).IssueToken(ctx, bearer(&v1.IssueTokenRequest{Account: "auth1"}, sec))
+	mustOK("auth1's token", err)
+	auth := authTok.Msg.GetToken()
+	waitApplied(t, nodes)
+	if err := whoami(1, bearer(&v1.WhoAmIRequest{}, testToken)); connect.CodeOf(err) != connect.CodeUnauthenticated {
+		t.Fatalf("the bootstrap credential after the first two accounts: %v, want unauthenticated", err)
+	}
+
 	// A token issued through node2 works on every node; revoked through node3, none accepts it.
-	if _, err := acct(1).AddAccount(ctx, bearer(&v1.AddAccountRequest{Id: "fin1", Name: "财政局", Role: "finance"}, testToken)); err != nil {
-		t.Fatal(err)
+	_, err = acct(1).AddAccount(ctx, bearer(&v1.AddAccountRequest{Id: "fin1", Name: "财政局", Role: "finance", Program: true}, sec))
+	mustOK("fin1", err)
+	_, err = acct(1).IssueToken(ctx, bearer(&v1.IssueTokenRequest{Account: "fin1"}, sec))
+	if !hasCode(err, "awaiting_confirmation") {
+		t.Fatalf("a token for an unconfirmed finance account: %v", err)
 	}
-	tok, err := acct(1).IssueToken(ctx, bearer(&v1.IssueTokenRequest{Account: "fin1"}, testToken))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, err = acct(1).ConfirmAccount(ctx, bearer(&v1.ConfirmAccountRequest{Id: "fin1"}, auth))
+	mustOK("confirm fin1", err)
+	tok, err := acct(1).IssueToken(ctx, bearer(&v1.IssueTokenRequest{Account: "fin1"}, sec))
+	mustOK("fin1's token", err)
 	waitApplied(t, nodes)
 	for i := range nodes {
 		if err := whoami(i, bearer(&v1.WhoAmIRequest{}, tok.Msg.GetToken())); err != nil {
 			t.Fatalf("node%d refuses a token in force: %v", i+1, err)
 		}
 	}
-	if _, err := acct(2).RevokeToken(ctx, bearer(&v1.RevokeTokenRequest{Account: "fin1"}, testToken)); err != nil {
-		t.Fatal(err)
-	}
+	_, err = acct(2).RevokeToken(ctx, bearer(&v1.RevokeTokenRequest{Account: "fin1"}, sec))
+	mustOK("revoke", err)
 	waitApplied(t, nodes)
 	for i := range nodes {
 		if err := whoami(i, bearer(&v1.WhoAmIRequest{}, tok.Msg.GetToken())); connect.CodeOf(err) != connect.CodeUnauthenticated {
@@ -138,29 +163,31 @@ func TestCredentialsAcrossThreeNodes(t *testing.T) {
 		}
 	}
 
-	// Passwords: five failures in a row, through different nodes, lock it everywhere.
-	if _, err := acct(0).AddAccount(ctx, bearer(&v1.AddAccountRequest{Id: "sup1", Name: "经信委", Role: "supervisor"}, testToken)); err != nil {
-		t.Fatal(err)
-	}
+	// A person: security hands over the activation code; the person sets the password.
+	added, err := acct(0).AddAccount(ctx, bearer(&v1.AddAccountRequest{Id: "sup1", Name: "经信委", Role: "supervisor"}, sec))
+	mustOK("sup1", err)
+	_, err = acct(0).ConfirmAccount(ctx, bearer(&v1.ConfirmAccountRequest{Id: "sup1"}, auth))
+	mustOK("confirm sup1", err)
 	const pw = "Jingxin-2026"
-	if _, err := acct(0).SetPassword(ctx, bearer(&v1.SetPasswordRequest{Account: "sup1", Password: "short"}, testToken)); connect.CodeOf(err) != connect.CodeFailedPrecondition {
+	if _, err := acct(0).Activate(ctx, connect.NewRequest(&v1.ActivateRequest{Account: "sup1", Code: added.Msg.GetActivationCode(), Password: "short"})); !hasCode(err, "password_too_weak") {
 		t.Fatalf("a weak password: %v", err)
 	}
-	if _, err := acct(0).SetPassword(ctx, bearer(&v1.SetPasswordRequest{Account: "sup1", Password: pw}, testToken)); err != nil {
-		t.Fatal(err)
-	}
+	_, err = acct(0).Activate(ctx, connect.NewRequest(&v1.ActivateRequest{Account: "sup1", Code: added.Msg.GetActivationCode(), Password: pw}))
+	mustOK("activate sup1", err)
+
+	// Passwords: five failures in a row, through different nodes, lock it everywhere; the
+	// right password is then refused exactly like a wrong one.
 	for i := 0; i < ledger.MaxFailedSignIns; i++ {
 		_, err := acct(i%3).SignIn(ctx, connect.NewRequest(&v1.SignInRequest{Account: "sup1", Password: "wrong-Password-1"}))
-		want := connect.CodeUnauthenticated
-		if err == nil || connect.CodeOf(err) != want {
+		if err == nil || connect.CodeOf(err) != connect.CodeUnauthenticated {
 			t.Fatalf("failed sign-in %d: %v", i+1, err)
 		}
 	}
 	waitApplied(t, nodes)
 	for i := range nodes {
 		_, err := acct(i).SignIn(ctx, connect.NewRequest(&v1.SignInRequest{Account: "sup1", Password: pw}))
-		if !hasCode(err, "account_locked") {
-			t.Fatalf("node%d: the right password after 5 failures: %v, want account_locked", i+1, err)
+		if !hasCode(err, "unauthenticated") {
+			t.Fatalf("node%d: the right password after 5 failures: %v, want the one failure answer", i+1, err)
 		}
 	}
 	clock.advance(ledger.LockoutDuration + time.Second)
@@ -201,19 +228,20 @@ func TestCredentialsAcrossThreeNodes(t *testing.T) {
 		}
 	}
 
-	// A TOTP second factor (RFC 6238): the password alone is not enough, a wrong code fails.
-	set, err := acct(0).SetPassword(ctx, bearer(&v1.SetPasswordRequest{Account: "sup1", Password: pw, Totp: true}, testToken))
+	// A TOTP second factor (RFC 6238), enrolled by the person at a new activation: the
+	// password alone, or with a wrong code, is the one failure; a code is good once.
+	reset, err := acct(0).ResetAccount(ctx, bearer(&v1.ResetAccountRequest{Id: "sup1"}, sec))
+	mustOK("reset", err)
+	act, err := acct(0).Activate(ctx, connect.NewRequest(&v1.ActivateRequest{Account: "sup1", Code: reset.Msg.GetActivationCode(), Password: pw, Totp: true}))
+	mustOK("activate with TOTP", err)
+	key, err := otp.NewKeyFromURL(act.Msg.GetTotpUrl())
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("TOTP URL %q: %v", act.Msg.GetTotpUrl(), err)
 	}
-	key, err := otp.NewKeyFromURL(set.Msg.GetTotpUrl())
-	if err != nil {
-		t.Fatalf("TOTP URL %q: %v", set.Msg.GetTotpUrl(), err)
+	if _, err := acct(1).SignIn(ctx, connect.NewRequest(&v1.SignInRequest{Account: "sup1", Password: pw})); !hasCode(err, "unauthenticated") {
+		t.Fatalf("sign-in without the code: %v, want the one failure answer", err)
 	}
-	if _, err := acct(1).SignIn(ctx, connect.NewRequest(&v1.SignInRequest{Account: "sup1", Password: pw})); !hasCode(err, "totp_required") {
-		t.Fatalf("sign-in without the code: %v, want totp_required", err)
-	}
-	if _, err := acct(1).SignIn(ctx, connect.NewRequest(&v1.SignInRequest{Account: "sup1", Password: pw, TotpCode: "000000"})); connect.CodeOf(err) != connect.CodeUnauthenticated {
+	if _, err := acct(1).SignIn(ctx, connect.NewRequest(&v1.SignInRequest{Account: "sup1", Password: pw, TotpCode: "000000"})); !hasCode(err, "unauthenticated") {
 		t.Fatalf("sign-in with a wrong code: %v", err)
 	}
 	code, err := totp.GenerateCode(key.Secret(), time.Now()) // TOTP runs on the wall clock
@@ -223,22 +251,29 @@ func TestCredentialsAcrossThreeNodes(t *testing.T) {
 	if _, err := acct(2).SignIn(ctx, connect.NewRequest(&v1.SignInRequest{Account: "sup1", Password: pw, TotpCode: code})); err != nil {
 		t.Fatalf("sign-in with the code: %v", err)
 	}
-	// A role can be required to use TOTP: a supervisor without a key cannot sign in.
-	if _, err := acct(0).AddAccount(ctx, bearer(&v1.AddAccountRequest{Id: "sup2", Name: "经信委二", Role: "supervisor"}, testToken)); err != nil {
-		t.Fatal(err)
+	if _, err := acct(0).SignIn(ctx, connect.NewRequest(&v1.SignInRequest{Account: "sup1", Password: pw, TotpCode: code})); !hasCode(err, "unauthenticated") {
+		t.Fatalf("the same TOTP code a second time: %v, want the one failure answer", err)
 	}
-	if _, err := acct(0).SetPassword(ctx, bearer(&v1.SetPasswordRequest{Account: "sup2", Password: pw}, testToken)); err != nil {
-		t.Fatal(err)
+
+	// A privileged person waits for the second person; a role can be required to use TOTP.
+	added2, err := acct(0).AddAccount(ctx, bearer(&v1.AddAccountRequest{Id: "sup2", Name: "经信委二", Role: "supervisor"}, sec))
+	mustOK("sup2", err)
+	_, err = acct(0).Activate(ctx, connect.NewRequest(&v1.ActivateRequest{Account: "sup2", Code: added2.Msg.GetActivationCode(), Password: pw}))
+	mustOK("activate sup2", err)
+	if _, err := acct(1).SignIn(ctx, connect.NewRequest(&v1.SignInRequest{Account: "sup2", Password: pw})); !hasCode(err, "awaiting_confirmation") {
+		t.Fatalf("an unconfirmed supervisor signs in: %v, want awaiting_confirmation", err)
 	}
+	_, err = acct(0).ConfirmAccount(ctx, bearer(&v1.ConfirmAccountRequest{Id: "sup2"}, auth))
+	mustOK("confirm sup2", err)
 	if _, err := acct(1).SignIn(ctx, connect.NewRequest(&v1.SignInRequest{Account: "sup2", Password: pw})); err != nil {
 		t.Fatalf("sign-in before TOTP is required: %v", err)
 	}
-	if _, err := acct(1).SetTOTPRoles(ctx, bearer(&v1.SetTOTPRolesRequest{Roles: []string{"supervisor"}}, testToken)); err != nil {
+	if _, err := acct(1).SetTOTPRoles(ctx, bearer(&v1.SetTOTPRolesRequest{Roles: []string{"supervisor"}}, sec)); err != nil {
 		t.Fatal(err)
 	}
 	waitApplied(t, nodes)
-	if _, err := acct(2).SignIn(ctx, connect.NewRequest(&v1.SignInRequest{Account: "sup2", Password: pw})); !hasCode(err, "totp_required") {
-		t.Fatalf("a supervisor without TOTP once the role requires it: %v, want totp_required", err)
+	if _, err := acct(2).SignIn(ctx, connect.NewRequest(&v1.SignInRequest{Account: "sup2", Password: pw})); !hasCode(err, "unauthenticated") {
+		t.Fatalf("a supervisor without TOTP once the role requires it: %v, want the one failure answer", err)
 	}
 }
 

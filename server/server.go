@@ -74,6 +74,7 @@ type Server struct {
 	// raftCertPEM is this node's Raft certificate (named when it asks to be admitted).
 	raftCertPEM []byte
 	tickets     *ticket.Book // the operator's membership tickets made on this host
+	guard       *guard       // the bounds before authentication (signin.go)
 	apiTLS      *tls.Config
 	trail       *trailRecorder // the access trail's collection (trail.go)
 	metrics     *nodeMetrics   // /metrics (metrics.go)
@@ -108,7 +109,7 @@ func Start(cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), tickets: ticket.Open(cfg.DataDir)}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), tickets: ticket.Open(cfg.DataDir), guard: newGuard()}
 	var err error
 	if s.apiTLS, err = s.loadAPITLS(); err != nil {
 		return nil, err

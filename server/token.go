@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,6 +33,9 @@ func (s *Server) prepareToken(fresh bool) (string, error) {
 		return "", nil
 	}
 	tok := s.cfg.Token
+	if strings.Contains(tok, ".") {
+		return "", errors.New("an admin token may not contain '.': a Bearer credential with one is read as a session")
+	}
 	if tok == "" {
 		var b [24]byte
 		if _, err := rand.Read(b[:]); err != nil {

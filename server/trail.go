@@ -33,6 +33,9 @@ const (
 	trailPath          = "/internal/access-trail"
 	trailMACHeader     = "Cloudledger-Trail-Mac"
 	maxTrailBodyBytes  = 8 << 20
+	// trailBatchBytes bounds one delivery, so that a follower's batch always fits in what
+	// the leader's end accepts (maxTrailBodyBytes), whatever its records hold.
+	trailBatchBytes = 2 << 20
 )
 
 type trailRecorder struct {
@@ -59,6 +62,7 @@ func (t *trailRecorder) add(rec ledger.AccessRecord, err error) {
 	}
 	rec.Time = t.s.cfg.Now()
 	rec.Result = resultOf(err)
+	rec.Bound() // a caller's oversized value is cut and marked, never refused
 	if rec.Result == string(errcode.PermissionDenied) {
 		t.s.metrics.accessRefusals.Inc()
 	}
@@ -109,7 +113,12 @@ func (t *trailRecorder) pending() int {
 // deliver sends the oldest records; on failure they stay, in order, for the next attempt.
 func (t *trailRecorder) deliver(ctx context.Context) error {
 	t.mu.Lock()
-	n := min(len(t.buf), ledger.MaxAccessRecordsPerEntry)
+	n, size := 0, 0
+	for n < len(t.buf) && n < ledger.MaxAccessRecordsPerEntry && size < trailBatchBytes {
+		r := &t.buf[n]
+		size += len(r.Account) + len(r.Role) + len(r.Address) + len(r.Node) + len(r.Procedure) + len(r.Target) + len(r.Result) + 128
+		n++
+	}
 	batch := append([]ledger.AccessRecord(nil), t.buf[:n]...)
 	t.mu.Unlock()
 	if n == 0 {

@@ -31,12 +31,19 @@ naming the acting account; secrets and their hashes never are.`,
 		RunE: needSubcommand,
 	}
 	var id, name, role, department, provider string
+	var program bool
 	add := &cobra.Command{
 		Use:   "add",
-		Short: "Add an account",
-		Args:  cobra.NoArgs,
+		Short: "Add an account; a person's prints its one-time activation code alone on the last line",
+		Long: `Add an account (role security). A person's account gets a one-time activation code (valid
+72 hours), printed alone on the last line of stdout, once: hand it to the person, who sets
+their own password with ` + "`ledgerctl account activate`" + `. --program makes a program's
+account instead: no password, tokens from security (account token issue --id).
+An account of a privileged role (authority, supervisor, finance, security, auditor) acts only
+once a second person confirms it (` + "`account confirm`" + `; SPEC: Access, 三员分立).`,
+		Args: cobra.NoArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			res, err := accountCall(cmd.Context(), g, writePolicy, "account add", &v1.AddAccountRequest{Id: id, Name: name, Role: role, Department: department, Provider: provider},
+			res, err := accountCall(cmd.Context(), g, writePolicy, "account add", &v1.AddAccountRequest{Id: id, Name: name, Role: role, Department: department, Provider: provider, Program: program},
 				func(c cloudledgerv1connect.AccountServiceClient) rpc[v1.AddAccountRequest, v1.AddAccountResponse] {
 					return c.AddAccount
 				})
@@ -44,6 +51,12 @@ naming the acting account; secrets and their hashes never are.`,
 				return err
 			}
 			fmt.Fprintf(g.stdout, "%s %s (%s) — %s %d\n", g.l().h("已添加账号", "account added"), id, role, g.l().m("台账条目", "line item"), res.GetSeq())
+			if res.GetPending() {
+				fmt.Fprintln(g.stdout, g.l().m("待第二人确认后方可使用（account confirm）", "waits for a second person's confirmation (account confirm)"))
+			}
+			if c := res.GetActivationCode(); c != "" {
+				fmt.Fprintf(g.stdout, "%s %s:\n%s\n", g.l().m("一次性激活码，有效至", "one-time activation code, valid until"), res.GetActivationExpires(), c)
+			}
 			return nil
 		}),
 	}
@@ -53,6 +66,7 @@ naming the acting account; secrets and their hashes never are.`,
 	af.StringVar(&role, "role", "", "authority, supervisor, finance, provider, department, auditor or security (required)")
 	af.StringVar(&department, "department", "", "the department of a department account")
 	af.StringVar(&provider, "provider", "", "the provider of a provider account")
+	af.BoolVar(&program, "program", false, "a program's account: tokens from security, no password")
 	for _, f := range []string{"id", "name", "role"} {
 		_ = add.MarkFlagRequired(f)
 	}
@@ -110,7 +124,7 @@ naming the acting account; secrets and their hashes never are.`,
 	var tid, expires string
 	issue := &cobra.Command{
 		Use:   "issue",
-		Short: "Issue an API token; it is printed alone on stdout, once (the ledger keeps its SHA-256 only)",
+		Short: "Issue an API token, printed alone on stdout once: your own (signed in), or --id a program account's (security)",
 		Args:  cobra.NoArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
 			res, err := accountCall(cmd.Context(), g, writePolicy, "account token issue", &v1.IssueTokenRequest{Account: tid, Expires: expires},
@@ -125,13 +139,16 @@ naming the acting account; secrets and their hashes never are.`,
 			if exp == "" {
 				exp = g.l().m("不过期", "never")
 			}
-			fmt.Fprintf(g.stderr, "%s %s: id %s, %s %s\n", g.l().m("已签发令牌", "token issued for"), tid, res.GetTokenId(), g.l().m("到期", "expires"), exp)
+			who := tid
+			if who == "" {
+				who = g.l().m("本人", "yourself")
+			}
+			fmt.Fprintf(g.stderr, "%s %s: id %s, %s %s\n", g.l().m("已签发令牌", "token issued for"), who, res.GetTokenId(), g.l().m("到期", "expires"), exp)
 			return nil
 		}),
 	}
-	issue.Flags().StringVar(&tid, "id", "", "account id (required)")
+	issue.Flags().StringVar(&tid, "id", "", "a program account's id (security); empty: your own token (signed in: ledgerctl signin)")
 	issue.Flags().StringVar(&expires, "expires", "", "last day the token is valid, YYYY-MM-DD (default: until revoked)")
-	_ = issue.MarkFlagRequired("id")
 	var rid, rtoken string
 	revoke := &cobra.Command{
 		Use:   "revoke",
@@ -149,49 +166,117 @@ naming the acting account; secrets and their hashes never are.`,
 			return nil
 		}),
 	}
-	revoke.Flags().StringVar(&rid, "id", "", "account id (required)")
+	revoke.Flags().StringVar(&rid, "id", "", "account id (security; empty: your own)")
 	revoke.Flags().StringVar(&rtoken, "token-id", "", "revoke only this token (default: every token of the account)")
-	_ = revoke.MarkFlagRequired("id")
 	token.AddCommand(issue, revoke)
 
-	password := &cobra.Command{Use: "password", Short: "Set a person's password", RunE: needSubcommand}
-	var pid string
-	var withTOTP bool
-	set := &cobra.Command{
-		Use:   "set",
-		Short: "Set an account's password, read from the first line of stdin",
-		Long: `Set an account's password, read from the first line of stdin (never a flag: a command line
-is visible to other users of the host). Policy: at least 8 characters of 3 of the classes
-lower case, upper case, digits, other; 5 failed sign-ins in a row lock it for 30 minutes.
---totp also enrols a TOTP second factor and prints its otpauth:// URL once.`,
+	password := &cobra.Command{Use: "password", Short: "Your own password", RunE: needSubcommand}
+	change := &cobra.Command{
+		Use:   "change",
+		Short: "Change your own password (signed in): the old and the new password on stdin, one a line",
+		Long: `Change your own password, signed in (ledgerctl signin). The old and the new password are read
+from stdin, one a line (never flags: a command line is visible to other users of the host).
+Policy: at least 8 characters of 3 of the classes lower case, upper case, digits, other. A
+wrong old password counts toward the lock; sessions begun before the change end.`,
 		Args: cobra.NoArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			line, err := bufio.NewReader(io.LimitReader(g.stdin, 4096)).ReadString('\n')
-			if err != nil && err != io.EOF {
+			lines, err := stdinLines(g, 2)
+			if err != nil {
 				return err
 			}
-			pw := strings.TrimRight(line, "\r\n")
-			if pw == "" {
-				return usageErr("no password on stdin")
-			}
-			res, err := accountCall(cmd.Context(), g, writePolicy, "account password set", &v1.SetPasswordRequest{Account: pid, Password: pw, Totp: withTOTP},
-				func(c cloudledgerv1connect.AccountServiceClient) rpc[v1.SetPasswordRequest, v1.SetPasswordResponse] {
-					return c.SetPassword
+			res, err := accountCall(cmd.Context(), g, writePolicy, "account password change", &v1.ChangePasswordRequest{OldPassword: lines[0], NewPassword: lines[1]},
+				func(c cloudledgerv1connect.AccountServiceClient) rpc[v1.ChangePasswordRequest, v1.ChangePasswordResponse] {
+					return c.ChangePassword
 				})
 			if err != nil {
 				return err
 			}
-			if u := res.GetTotpUrl(); u != "" {
-				fmt.Fprintln(g.stdout, u)
-			}
-			fmt.Fprintf(g.stderr, "%s %s — %s %d\n", g.l().m("已设置密码", "password set for"), pid, g.l().m("台账条目", "line item"), res.GetSeq())
+			fmt.Fprintf(g.stdout, "%s — %s %d; %s\n", g.l().h("密码已更改", "password changed"), g.l().m("台账条目", "line item"), res.GetSeq(),
+				g.l().m("请重新登录", "sign in again"))
 			return nil
 		}),
 	}
-	set.Flags().StringVar(&pid, "id", "", "account id (required)")
-	set.Flags().BoolVar(&withTOTP, "totp", false, "also enrol a TOTP second factor (prints its otpauth:// URL once)")
-	_ = set.MarkFlagRequired("id")
-	password.AddCommand(set)
+	password.AddCommand(change)
+
+	var cid string
+	confirm := &cobra.Command{
+		Use:   "confirm",
+		Short: "Confirm a privileged account as the second person (authority; security or auditor for security and auditor accounts)",
+		Args:  cobra.NoArgs,
+		RunE: action(func(cmd *cobra.Command, _ []string) error {
+			res, err := accountCall(cmd.Context(), g, writePolicy, "account confirm", &v1.ConfirmAccountRequest{Id: cid},
+				func(c cloudledgerv1connect.AccountServiceClient) rpc[v1.ConfirmAccountRequest, v1.ConfirmAccountResponse] {
+					return c.ConfirmAccount
+				})
+			if err != nil {
+				return err
+			}
+			if res.GetUnchanged() {
+				fmt.Fprintf(g.stdout, "%s %s (%s)\n", cid, g.l().h("已确认", "confirmed"), g.l().m("未变更", "unchanged"))
+				return nil
+			}
+			fmt.Fprintf(g.stdout, "%s %s — %s %d\n", cid, g.l().h("已确认", "confirmed"), g.l().m("台账条目", "line item"), res.GetSeq())
+			return nil
+		}),
+	}
+	confirm.Flags().StringVar(&cid, "id", "", "account id (required)")
+	_ = confirm.MarkFlagRequired("id")
+
+	var resetID string
+	reset := &cobra.Command{
+		Use:   "reset",
+		Short: "Give a person's account a new one-time activation code (printed alone on the last line); its password, TOTP key and sessions end",
+		Args:  cobra.NoArgs,
+		RunE: action(func(cmd *cobra.Command, _ []string) error {
+			res, err := accountCall(cmd.Context(), g, writePolicy, "account reset", &v1.ResetAccountRequest{Id: resetID},
+				func(c cloudledgerv1connect.AccountServiceClient) rpc[v1.ResetAccountRequest, v1.ResetAccountResponse] {
+					return c.ResetAccount
+				})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "%s %s — %s %d\n%s %s:\n%s\n", resetID, g.l().h("已重置", "reset"), g.l().m("台账条目", "line item"), res.GetSeq(),
+				g.l().m("一次性激活码，有效至", "one-time activation code, valid until"), res.GetActivationExpires(), res.GetActivationCode())
+			return nil
+		}),
+	}
+	reset.Flags().StringVar(&resetID, "id", "", "account id (required)")
+	_ = reset.MarkFlagRequired("id")
+
+	var actID string
+	var actTOTP bool
+	activate := &cobra.Command{
+		Use:   "activate",
+		Short: "Activate your account: the activation code and a new password on stdin, one a line (no credential needed)",
+		Long: `Activate your account with the one-time code security gave you, and set your own password.
+stdin holds the code on the first line and the new password on the second. Where your role
+requires a TOTP second factor (or with --totp), the answer is its otpauth:// URL, printed
+once: add it to your authenticator app; sign-ins then ask for its 6-digit code.`,
+		Args: cobra.NoArgs,
+		RunE: action(func(cmd *cobra.Command, _ []string) error {
+			lines, err := stdinLines(g, 2)
+			if err != nil {
+				return err
+			}
+			c, err := g.publicConn()
+			if err != nil {
+				return err
+			}
+			res, err := unary(cmd.Context(), c, writePolicy, "account activate", &v1.ActivateRequest{Account: actID, Code: lines[0], Password: lines[1], Totp: actTOTP},
+				func(ep *endpoint) rpc[v1.ActivateRequest, v1.ActivateResponse] { return ep.account.Activate })
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stderr, "%s %s — %s %d\n", actID, g.l().h("已激活", "activated"), g.l().m("台账条目", "line item"), res.GetSeq())
+			if u := res.GetTotpUrl(); u != "" {
+				fmt.Fprintln(g.stdout, u)
+			}
+			return nil
+		}),
+	}
+	activate.Flags().StringVar(&actID, "id", "", "your account id (required)")
+	activate.Flags().BoolVar(&actTOTP, "totp", false, "enrol a TOTP second factor even where the role does not require one")
+	_ = activate.MarkFlagRequired("id")
 
 	whoami := &cobra.Command{
 		Use:   "whoami",
@@ -234,12 +319,62 @@ lower case, upper case, digits, other; 5 failed sign-ins in a row lock it for 30
 		}),
 	}
 	totpRolesCmd.Flags().StringVar(&totpRoles, "roles", "", "comma-separated roles, e.g. supervisor,finance")
-	cmd.AddCommand(add, list, status("disable", true), status("enable", false), token, password, whoami, totpRolesCmd)
+	cmd.AddCommand(add, confirm, reset, activate, list, status("disable", true), status("enable", false), token, password, whoami, totpRolesCmd)
 	return cmd
 }
 
+// newSigninCommand: `ledgerctl signin --id ID` reads the password (and the TOTP code, where
+// the account has one) from stdin and prints a session token that --token and
+// CLOUDLEDGER_TOKEN accept, ended like a console session (30 minutes idle).
+func newSigninCommand(g *globals) *cobra.Command {
+	var id string
+	c := &cobra.Command{
+		Use:   "signin",
+		Short: "Sign in: password (and TOTP code) on stdin; prints a session token for --token / CLOUDLEDGER_TOKEN",
+		Args:  cobra.NoArgs,
+		RunE: action(func(cmd *cobra.Command, _ []string) error {
+			lines, err := stdinLines(g, 1)
+			if err != nil {
+				return err
+			}
+			code := ""
+			if len(lines) > 1 {
+				code = lines[1]
+			}
+			c, err := g.publicConn()
+			if err != nil {
+				return err
+			}
+			res, err := unary(cmd.Context(), c, writePolicy, "signin", &v1.SignInRequest{Account: id, Password: lines[0], TotpCode: code},
+				func(ep *endpoint) rpc[v1.SignInRequest, v1.SignInResponse] { return ep.account.SignIn })
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(g.stdout, res.GetSession())
+			fmt.Fprintf(g.stderr, "%s %s (%s), %s %s\n", g.l().m("已登录", "signed in as"), res.GetAccount(), res.GetRole(), g.l().m("空闲超时", "idle until"), res.GetIdleExpires())
+			return nil
+		}),
+	}
+	c.Flags().StringVar(&id, "id", "", "your account id (required)")
+	_ = c.MarkFlagRequired("id")
+	return c
+}
+
+// stdinLines reads at least min lines of stdin (at most 4 KiB, up to 3 lines).
+func stdinLines(g *globals, min int) ([]string, error) {
+	sc := bufio.NewScanner(io.LimitReader(g.stdin, 4096))
+	var lines []string
+	for len(lines) < 3 && sc.Scan() {
+		lines = append(lines, strings.TrimRight(sc.Text(), "\r"))
+	}
+	if len(lines) < min || lines[0] == "" {
+		return nil, usageErr("expected %d line(s) on stdin", min)
+	}
+	return lines, nil
+}
+
 // accountColumns are the CSV columns and JSON fields of account list.
-var accountColumns = []string{"id", "name", "role", "department", "provider", "status", "tokens", "password_set", "totp", "locked_until"}
+var accountColumns = []string{"id", "name", "role", "department", "provider", "status", "tokens", "password_set", "totp", "locked_until", "program", "created_by", "confirmed_by", "activation_pending"}
 
 func accountFields(a *v1.Account) []string {
 	var toks []string
@@ -253,7 +388,8 @@ func accountFields(a *v1.Account) []string {
 		toks = append(toks, s)
 	}
 	return []string{a.GetId(), a.GetName(), a.GetRole(), a.GetDepartment(), a.GetProvider(), a.GetStatus(), strings.Join(toks, " "),
-		strconv.FormatBool(a.GetPasswordSet()), strconv.FormatBool(a.GetTotp()), a.GetLockedUntil()}
+		strconv.FormatBool(a.GetPasswordSet()), strconv.FormatBool(a.GetTotp()), a.GetLockedUntil(),
+		strconv.FormatBool(a.GetProgram()), a.GetCreatedBy(), a.GetConfirmedBy(), strconv.FormatBool(a.GetActivationPending())}
 }
 
 func writeAccounts(w io.Writer, format string, l lang, list []*v1.Account) error {

@@ -28,6 +28,7 @@ type AddAccountRequest struct {
 	Role          string                 `protobuf:"bytes,3,opt,name=role,proto3" json:"role,omitempty"`
 	Department    string                 `protobuf:"bytes,4,opt,name=department,proto3" json:"department,omitempty"` // role department
 	Provider      string                 `protobuf:"bytes,5,opt,name=provider,proto3" json:"provider,omitempty"`     // role provider
+	Program       bool                   `protobuf:"varint,6,opt,name=program,proto3" json:"program,omitempty"`      // a program's account: tokens from security, no password
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -97,12 +98,23 @@ func (x *AddAccountRequest) GetProvider() string {
 	return ""
 }
 
+func (x *AddAccountRequest) GetProgram() bool {
+	if x != nil {
+		return x.Program
+	}
+	return false
+}
+
 // AddAccountResponse names the line item recording the change, as the other changes do.
 type AddAccountResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Seq   uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	// activation_code is a person's one-time code (valid 72 hours), shown this once.
+	ActivationCode    string `protobuf:"bytes,2,opt,name=activation_code,json=activationCode,proto3" json:"activation_code,omitempty"`
+	ActivationExpires string `protobuf:"bytes,3,opt,name=activation_expires,json=activationExpires,proto3" json:"activation_expires,omitempty"` // RFC 3339
+	Pending           bool   `protobuf:"varint,4,opt,name=pending,proto3" json:"pending,omitempty"`                                             // waits for a second person's confirmation
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *AddAccountResponse) Reset() {
@@ -142,6 +154,443 @@ func (x *AddAccountResponse) GetSeq() uint64 {
 	return 0
 }
 
+func (x *AddAccountResponse) GetActivationCode() string {
+	if x != nil {
+		return x.ActivationCode
+	}
+	return ""
+}
+
+func (x *AddAccountResponse) GetActivationExpires() string {
+	if x != nil {
+		return x.ActivationExpires
+	}
+	return ""
+}
+
+func (x *AddAccountResponse) GetPending() bool {
+	if x != nil {
+		return x.Pending
+	}
+	return false
+}
+
+type ConfirmAccountRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfirmAccountRequest) Reset() {
+	*x = ConfirmAccountRequest{}
+	mi := &file_cloudledger_v1_account_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfirmAccountRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfirmAccountRequest) ProtoMessage() {}
+
+func (x *ConfirmAccountRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_account_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfirmAccountRequest.ProtoReflect.Descriptor instead.
+func (*ConfirmAccountRequest) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ConfirmAccountRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type ConfirmAccountResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	Unchanged     bool                   `protobuf:"varint,2,opt,name=unchanged,proto3" json:"unchanged,omitempty"` // it was confirmed already
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfirmAccountResponse) Reset() {
+	*x = ConfirmAccountResponse{}
+	mi := &file_cloudledger_v1_account_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfirmAccountResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfirmAccountResponse) ProtoMessage() {}
+
+func (x *ConfirmAccountResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_account_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfirmAccountResponse.ProtoReflect.Descriptor instead.
+func (*ConfirmAccountResponse) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ConfirmAccountResponse) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *ConfirmAccountResponse) GetUnchanged() bool {
+	if x != nil {
+		return x.Unchanged
+	}
+	return false
+}
+
+type ResetAccountRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResetAccountRequest) Reset() {
+	*x = ResetAccountRequest{}
+	mi := &file_cloudledger_v1_account_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResetAccountRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResetAccountRequest) ProtoMessage() {}
+
+func (x *ResetAccountRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_account_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResetAccountRequest.ProtoReflect.Descriptor instead.
+func (*ResetAccountRequest) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ResetAccountRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type ResetAccountResponse struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	Seq               uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	ActivationCode    string                 `protobuf:"bytes,2,opt,name=activation_code,json=activationCode,proto3" json:"activation_code,omitempty"` // shown this once
+	ActivationExpires string                 `protobuf:"bytes,3,opt,name=activation_expires,json=activationExpires,proto3" json:"activation_expires,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ResetAccountResponse) Reset() {
+	*x = ResetAccountResponse{}
+	mi := &file_cloudledger_v1_account_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResetAccountResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResetAccountResponse) ProtoMessage() {}
+
+func (x *ResetAccountResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_account_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResetAccountResponse.ProtoReflect.Descriptor instead.
+func (*ResetAccountResponse) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ResetAccountResponse) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *ResetAccountResponse) GetActivationCode() string {
+	if x != nil {
+		return x.ActivationCode
+	}
+	return ""
+}
+
+func (x *ResetAccountResponse) GetActivationExpires() string {
+	if x != nil {
+		return x.ActivationExpires
+	}
+	return ""
+}
+
+type ActivateRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Account       string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Code          string                 `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
+	Password      string                 `protobuf:"bytes,3,opt,name=password,proto3" json:"password,omitempty"`
+	Totp          bool                   `protobuf:"varint,4,opt,name=totp,proto3" json:"totp,omitempty"` // enrol a TOTP key even where the role does not require one
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ActivateRequest) Reset() {
+	*x = ActivateRequest{}
+	mi := &file_cloudledger_v1_account_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ActivateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ActivateRequest) ProtoMessage() {}
+
+func (x *ActivateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_account_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ActivateRequest.ProtoReflect.Descriptor instead.
+func (*ActivateRequest) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ActivateRequest) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *ActivateRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *ActivateRequest) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
+func (x *ActivateRequest) GetTotp() bool {
+	if x != nil {
+		return x.Totp
+	}
+	return false
+}
+
+type ActivateResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	TotpUrl       string                 `protobuf:"bytes,2,opt,name=totp_url,json=totpUrl,proto3" json:"totp_url,omitempty"` // otpauth:// URL of the TOTP key, once, when one was enrolled
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ActivateResponse) Reset() {
+	*x = ActivateResponse{}
+	mi := &file_cloudledger_v1_account_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ActivateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ActivateResponse) ProtoMessage() {}
+
+func (x *ActivateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_account_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ActivateResponse.ProtoReflect.Descriptor instead.
+func (*ActivateResponse) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ActivateResponse) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *ActivateResponse) GetTotpUrl() string {
+	if x != nil {
+		return x.TotpUrl
+	}
+	return ""
+}
+
+type ChangePasswordRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OldPassword   string                 `protobuf:"bytes,1,opt,name=old_password,json=oldPassword,proto3" json:"old_password,omitempty"`
+	NewPassword   string                 `protobuf:"bytes,2,opt,name=new_password,json=newPassword,proto3" json:"new_password,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangePasswordRequest) Reset() {
+	*x = ChangePasswordRequest{}
+	mi := &file_cloudledger_v1_account_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangePasswordRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangePasswordRequest) ProtoMessage() {}
+
+func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_account_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangePasswordRequest.ProtoReflect.Descriptor instead.
+func (*ChangePasswordRequest) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ChangePasswordRequest) GetOldPassword() string {
+	if x != nil {
+		return x.OldPassword
+	}
+	return ""
+}
+
+func (x *ChangePasswordRequest) GetNewPassword() string {
+	if x != nil {
+		return x.NewPassword
+	}
+	return ""
+}
+
+type ChangePasswordResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangePasswordResponse) Reset() {
+	*x = ChangePasswordResponse{}
+	mi := &file_cloudledger_v1_account_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangePasswordResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangePasswordResponse) ProtoMessage() {}
+
+func (x *ChangePasswordResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_account_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangePasswordResponse.ProtoReflect.Descriptor instead.
+func (*ChangePasswordResponse) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ChangePasswordResponse) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
 type SetAccountStatusResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
@@ -152,7 +601,7 @@ type SetAccountStatusResponse struct {
 
 func (x *SetAccountStatusResponse) Reset() {
 	*x = SetAccountStatusResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[2]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -164,7 +613,7 @@ func (x *SetAccountStatusResponse) String() string {
 func (*SetAccountStatusResponse) ProtoMessage() {}
 
 func (x *SetAccountStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[2]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -177,7 +626,7 @@ func (x *SetAccountStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetAccountStatusResponse.ProtoReflect.Descriptor instead.
 func (*SetAccountStatusResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{2}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SetAccountStatusResponse) GetSeq() uint64 {
@@ -203,7 +652,7 @@ type RevokeTokenResponse struct {
 
 func (x *RevokeTokenResponse) Reset() {
 	*x = RevokeTokenResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[3]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -215,7 +664,7 @@ func (x *RevokeTokenResponse) String() string {
 func (*RevokeTokenResponse) ProtoMessage() {}
 
 func (x *RevokeTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[3]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -228,7 +677,7 @@ func (x *RevokeTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenResponse.ProtoReflect.Descriptor instead.
 func (*RevokeTokenResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{3}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RevokeTokenResponse) GetSeq() uint64 {
@@ -246,7 +695,7 @@ type ListAccountsRequest struct {
 
 func (x *ListAccountsRequest) Reset() {
 	*x = ListAccountsRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[4]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -258,7 +707,7 @@ func (x *ListAccountsRequest) String() string {
 func (*ListAccountsRequest) ProtoMessage() {}
 
 func (x *ListAccountsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[4]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -271,7 +720,7 @@ func (x *ListAccountsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccountsRequest.ProtoReflect.Descriptor instead.
 func (*ListAccountsRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{4}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{12}
 }
 
 type AccountToken struct {
@@ -285,7 +734,7 @@ type AccountToken struct {
 
 func (x *AccountToken) Reset() {
 	*x = AccountToken{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[5]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -297,7 +746,7 @@ func (x *AccountToken) String() string {
 func (*AccountToken) ProtoMessage() {}
 
 func (x *AccountToken) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[5]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -310,7 +759,7 @@ func (x *AccountToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountToken.ProtoReflect.Descriptor instead.
 func (*AccountToken) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{5}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AccountToken) GetId() string {
@@ -335,24 +784,28 @@ func (x *AccountToken) GetRevoked() bool {
 }
 
 type Account struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Role          string                 `protobuf:"bytes,3,opt,name=role,proto3" json:"role,omitempty"`
-	Department    string                 `protobuf:"bytes,4,opt,name=department,proto3" json:"department,omitempty"`
-	Provider      string                 `protobuf:"bytes,5,opt,name=provider,proto3" json:"provider,omitempty"`
-	Status        string                 `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"` // active | disabled
-	Tokens        []*AccountToken        `protobuf:"bytes,7,rep,name=tokens,proto3" json:"tokens,omitempty"`
-	PasswordSet   bool                   `protobuf:"varint,8,opt,name=password_set,json=passwordSet,proto3" json:"password_set,omitempty"`
-	LockedUntil   string                 `protobuf:"bytes,9,opt,name=locked_until,json=lockedUntil,proto3" json:"locked_until,omitempty"` // RFC 3339 while locked
-	Totp          bool                   `protobuf:"varint,10,opt,name=totp,proto3" json:"totp,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	Id                string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name              string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Role              string                 `protobuf:"bytes,3,opt,name=role,proto3" json:"role,omitempty"`
+	Department        string                 `protobuf:"bytes,4,opt,name=department,proto3" json:"department,omitempty"`
+	Provider          string                 `protobuf:"bytes,5,opt,name=provider,proto3" json:"provider,omitempty"`
+	Status            string                 `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"` // active | pending (waits for confirmation) | disabled | retired (the bootstrap accounts, once the first two exist)
+	Tokens            []*AccountToken        `protobuf:"bytes,7,rep,name=tokens,proto3" json:"tokens,omitempty"`
+	PasswordSet       bool                   `protobuf:"varint,8,opt,name=password_set,json=passwordSet,proto3" json:"password_set,omitempty"`
+	LockedUntil       string                 `protobuf:"bytes,9,opt,name=locked_until,json=lockedUntil,proto3" json:"locked_until,omitempty"` // RFC 3339 while locked
+	Totp              bool                   `protobuf:"varint,10,opt,name=totp,proto3" json:"totp,omitempty"`
+	Program           bool                   `protobuf:"varint,11,opt,name=program,proto3" json:"program,omitempty"`
+	CreatedBy         string                 `protobuf:"bytes,12,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	ConfirmedBy       string                 `protobuf:"bytes,13,opt,name=confirmed_by,json=confirmedBy,proto3" json:"confirmed_by,omitempty"`
+	ActivationPending bool                   `protobuf:"varint,14,opt,name=activation_pending,json=activationPending,proto3" json:"activation_pending,omitempty"` // an activation code waits to be used
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Account) Reset() {
 	*x = Account{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[6]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -364,7 +817,7 @@ func (x *Account) String() string {
 func (*Account) ProtoMessage() {}
 
 func (x *Account) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[6]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -377,7 +830,7 @@ func (x *Account) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Account.ProtoReflect.Descriptor instead.
 func (*Account) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{6}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Account) GetId() string {
@@ -450,6 +903,34 @@ func (x *Account) GetTotp() bool {
 	return false
 }
 
+func (x *Account) GetProgram() bool {
+	if x != nil {
+		return x.Program
+	}
+	return false
+}
+
+func (x *Account) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
+}
+
+func (x *Account) GetConfirmedBy() string {
+	if x != nil {
+		return x.ConfirmedBy
+	}
+	return ""
+}
+
+func (x *Account) GetActivationPending() bool {
+	if x != nil {
+		return x.ActivationPending
+	}
+	return false
+}
+
 type ListAccountsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Accounts      []*Account             `protobuf:"bytes,1,rep,name=accounts,proto3" json:"accounts,omitempty"`
@@ -459,7 +940,7 @@ type ListAccountsResponse struct {
 
 func (x *ListAccountsResponse) Reset() {
 	*x = ListAccountsResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[7]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -471,7 +952,7 @@ func (x *ListAccountsResponse) String() string {
 func (*ListAccountsResponse) ProtoMessage() {}
 
 func (x *ListAccountsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[7]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -484,7 +965,7 @@ func (x *ListAccountsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccountsResponse.ProtoReflect.Descriptor instead.
 func (*ListAccountsResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{7}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListAccountsResponse) GetAccounts() []*Account {
@@ -504,7 +985,7 @@ type SetAccountStatusRequest struct {
 
 func (x *SetAccountStatusRequest) Reset() {
 	*x = SetAccountStatusRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[8]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -516,7 +997,7 @@ func (x *SetAccountStatusRequest) String() string {
 func (*SetAccountStatusRequest) ProtoMessage() {}
 
 func (x *SetAccountStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[8]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -529,7 +1010,7 @@ func (x *SetAccountStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetAccountStatusRequest.ProtoReflect.Descriptor instead.
 func (*SetAccountStatusRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{8}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SetAccountStatusRequest) GetId() string {
@@ -548,7 +1029,7 @@ func (x *SetAccountStatusRequest) GetDisabled() bool {
 
 type IssueTokenRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Account       string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Account       string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"` // empty: the caller's own (a person signed in)
 	Expires       string                 `protobuf:"bytes,2,opt,name=expires,proto3" json:"expires,omitempty"` // YYYY-MM-DD (the end of that day, Asia/Shanghai); empty: no expiry
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -556,7 +1037,7 @@ type IssueTokenRequest struct {
 
 func (x *IssueTokenRequest) Reset() {
 	*x = IssueTokenRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[9]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -568,7 +1049,7 @@ func (x *IssueTokenRequest) String() string {
 func (*IssueTokenRequest) ProtoMessage() {}
 
 func (x *IssueTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[9]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -581,7 +1062,7 @@ func (x *IssueTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueTokenRequest.ProtoReflect.Descriptor instead.
 func (*IssueTokenRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{9}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *IssueTokenRequest) GetAccount() string {
@@ -610,7 +1091,7 @@ type IssueTokenResponse struct {
 
 func (x *IssueTokenResponse) Reset() {
 	*x = IssueTokenResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[10]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -622,7 +1103,7 @@ func (x *IssueTokenResponse) String() string {
 func (*IssueTokenResponse) ProtoMessage() {}
 
 func (x *IssueTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[10]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -635,7 +1116,7 @@ func (x *IssueTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueTokenResponse.ProtoReflect.Descriptor instead.
 func (*IssueTokenResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{10}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *IssueTokenResponse) GetToken() string {
@@ -676,7 +1157,7 @@ type RevokeTokenRequest struct {
 
 func (x *RevokeTokenRequest) Reset() {
 	*x = RevokeTokenRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[11]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -688,7 +1169,7 @@ func (x *RevokeTokenRequest) String() string {
 func (*RevokeTokenRequest) ProtoMessage() {}
 
 func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[11]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -701,7 +1182,7 @@ func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenRequest.ProtoReflect.Descriptor instead.
 func (*RevokeTokenRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{11}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RevokeTokenRequest) GetAccount() string {
@@ -718,118 +1199,6 @@ func (x *RevokeTokenRequest) GetTokenId() string {
 	return ""
 }
 
-type SetPasswordRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Account       string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
-	Password      string                 `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"`
-	Totp          bool                   `protobuf:"varint,3,opt,name=totp,proto3" json:"totp,omitempty"` // also enrol a TOTP second factor; the response carries its key once
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *SetPasswordRequest) Reset() {
-	*x = SetPasswordRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[12]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *SetPasswordRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*SetPasswordRequest) ProtoMessage() {}
-
-func (x *SetPasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[12]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use SetPasswordRequest.ProtoReflect.Descriptor instead.
-func (*SetPasswordRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{12}
-}
-
-func (x *SetPasswordRequest) GetAccount() string {
-	if x != nil {
-		return x.Account
-	}
-	return ""
-}
-
-func (x *SetPasswordRequest) GetPassword() string {
-	if x != nil {
-		return x.Password
-	}
-	return ""
-}
-
-func (x *SetPasswordRequest) GetTotp() bool {
-	if x != nil {
-		return x.Totp
-	}
-	return false
-}
-
-type SetPasswordResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
-	TotpUrl       string                 `protobuf:"bytes,2,opt,name=totp_url,json=totpUrl,proto3" json:"totp_url,omitempty"` // otpauth:// URL of the new TOTP key, once, when totp was asked for
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *SetPasswordResponse) Reset() {
-	*x = SetPasswordResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[13]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *SetPasswordResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*SetPasswordResponse) ProtoMessage() {}
-
-func (x *SetPasswordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[13]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use SetPasswordResponse.ProtoReflect.Descriptor instead.
-func (*SetPasswordResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{13}
-}
-
-func (x *SetPasswordResponse) GetSeq() uint64 {
-	if x != nil {
-		return x.Seq
-	}
-	return 0
-}
-
-func (x *SetPasswordResponse) GetTotpUrl() string {
-	if x != nil {
-		return x.TotpUrl
-	}
-	return ""
-}
-
 type SignInRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Account       string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
@@ -841,7 +1210,7 @@ type SignInRequest struct {
 
 func (x *SignInRequest) Reset() {
 	*x = SignInRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[14]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -853,7 +1222,7 @@ func (x *SignInRequest) String() string {
 func (*SignInRequest) ProtoMessage() {}
 
 func (x *SignInRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[14]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -866,7 +1235,7 @@ func (x *SignInRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignInRequest.ProtoReflect.Descriptor instead.
 func (*SignInRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{14}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SignInRequest) GetAccount() string {
@@ -902,7 +1271,7 @@ type SignInResponse struct {
 
 func (x *SignInResponse) Reset() {
 	*x = SignInResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[15]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -914,7 +1283,7 @@ func (x *SignInResponse) String() string {
 func (*SignInResponse) ProtoMessage() {}
 
 func (x *SignInResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[15]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -927,7 +1296,7 @@ func (x *SignInResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignInResponse.ProtoReflect.Descriptor instead.
 func (*SignInResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{15}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SignInResponse) GetSession() string {
@@ -966,7 +1335,7 @@ type SignOutRequest struct {
 
 func (x *SignOutRequest) Reset() {
 	*x = SignOutRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[16]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -978,7 +1347,7 @@ func (x *SignOutRequest) String() string {
 func (*SignOutRequest) ProtoMessage() {}
 
 func (x *SignOutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[16]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -991,7 +1360,7 @@ func (x *SignOutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignOutRequest.ProtoReflect.Descriptor instead.
 func (*SignOutRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{16}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{22}
 }
 
 type SignOutResponse struct {
@@ -1002,7 +1371,7 @@ type SignOutResponse struct {
 
 func (x *SignOutResponse) Reset() {
 	*x = SignOutResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[17]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1014,7 +1383,7 @@ func (x *SignOutResponse) String() string {
 func (*SignOutResponse) ProtoMessage() {}
 
 func (x *SignOutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[17]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1027,7 +1396,7 @@ func (x *SignOutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignOutResponse.ProtoReflect.Descriptor instead.
 func (*SignOutResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{17}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{23}
 }
 
 type WhoAmIRequest struct {
@@ -1038,7 +1407,7 @@ type WhoAmIRequest struct {
 
 func (x *WhoAmIRequest) Reset() {
 	*x = WhoAmIRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[18]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1050,7 +1419,7 @@ func (x *WhoAmIRequest) String() string {
 func (*WhoAmIRequest) ProtoMessage() {}
 
 func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[18]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1063,7 +1432,7 @@ func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WhoAmIRequest.ProtoReflect.Descriptor instead.
 func (*WhoAmIRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{18}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{24}
 }
 
 type WhoAmIResponse struct {
@@ -1079,7 +1448,7 @@ type WhoAmIResponse struct {
 
 func (x *WhoAmIResponse) Reset() {
 	*x = WhoAmIResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[19]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1091,7 +1460,7 @@ func (x *WhoAmIResponse) String() string {
 func (*WhoAmIResponse) ProtoMessage() {}
 
 func (x *WhoAmIResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[19]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1104,7 +1473,7 @@ func (x *WhoAmIResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WhoAmIResponse.ProtoReflect.Descriptor instead.
 func (*WhoAmIResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{19}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *WhoAmIResponse) GetAccount() string {
@@ -1156,7 +1525,7 @@ type AccessLogRequest struct {
 
 func (x *AccessLogRequest) Reset() {
 	*x = AccessLogRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[20]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1168,7 +1537,7 @@ func (x *AccessLogRequest) String() string {
 func (*AccessLogRequest) ProtoMessage() {}
 
 func (x *AccessLogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[20]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1181,7 +1550,7 @@ func (x *AccessLogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessLogRequest.ProtoReflect.Descriptor instead.
 func (*AccessLogRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{20}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *AccessLogRequest) GetFrom() string {
@@ -1244,7 +1613,7 @@ type AccessRecord struct {
 
 func (x *AccessRecord) Reset() {
 	*x = AccessRecord{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[21]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1256,7 +1625,7 @@ func (x *AccessRecord) String() string {
 func (*AccessRecord) ProtoMessage() {}
 
 func (x *AccessRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[21]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1269,7 +1638,7 @@ func (x *AccessRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessRecord.ProtoReflect.Descriptor instead.
 func (*AccessRecord) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{21}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *AccessRecord) GetSeq() uint64 {
@@ -1352,7 +1721,7 @@ type AccessLogResponse struct {
 
 func (x *AccessLogResponse) Reset() {
 	*x = AccessLogResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[22]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1364,7 +1733,7 @@ func (x *AccessLogResponse) String() string {
 func (*AccessLogResponse) ProtoMessage() {}
 
 func (x *AccessLogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[22]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1377,7 +1746,7 @@ func (x *AccessLogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessLogResponse.ProtoReflect.Descriptor instead.
 func (*AccessLogResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{22}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *AccessLogResponse) GetRecords() []*AccessRecord {
@@ -1402,7 +1771,7 @@ type VerifyAccessTrailRequest struct {
 
 func (x *VerifyAccessTrailRequest) Reset() {
 	*x = VerifyAccessTrailRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[23]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1414,7 +1783,7 @@ func (x *VerifyAccessTrailRequest) String() string {
 func (*VerifyAccessTrailRequest) ProtoMessage() {}
 
 func (x *VerifyAccessTrailRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[23]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1427,7 +1796,7 @@ func (x *VerifyAccessTrailRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyAccessTrailRequest.ProtoReflect.Descriptor instead.
 func (*VerifyAccessTrailRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{23}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{29}
 }
 
 type VerifyAccessTrailResponse struct {
@@ -1440,7 +1809,7 @@ type VerifyAccessTrailResponse struct {
 
 func (x *VerifyAccessTrailResponse) Reset() {
 	*x = VerifyAccessTrailResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[24]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1452,7 +1821,7 @@ func (x *VerifyAccessTrailResponse) String() string {
 func (*VerifyAccessTrailResponse) ProtoMessage() {}
 
 func (x *VerifyAccessTrailResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[24]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1465,7 +1834,7 @@ func (x *VerifyAccessTrailResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyAccessTrailResponse.ProtoReflect.Descriptor instead.
 func (*VerifyAccessTrailResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{24}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *VerifyAccessTrailResponse) GetRecords() uint64 {
@@ -1491,7 +1860,7 @@ type SetTOTPRolesRequest struct {
 
 func (x *SetTOTPRolesRequest) Reset() {
 	*x = SetTOTPRolesRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[25]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1503,7 +1872,7 @@ func (x *SetTOTPRolesRequest) String() string {
 func (*SetTOTPRolesRequest) ProtoMessage() {}
 
 func (x *SetTOTPRolesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[25]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1516,7 +1885,7 @@ func (x *SetTOTPRolesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetTOTPRolesRequest.ProtoReflect.Descriptor instead.
 func (*SetTOTPRolesRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{25}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SetTOTPRolesRequest) GetRoles() []string {
@@ -1536,7 +1905,7 @@ type SetTOTPRolesResponse struct {
 
 func (x *SetTOTPRolesResponse) Reset() {
 	*x = SetTOTPRolesResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[26]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1548,7 +1917,7 @@ func (x *SetTOTPRolesResponse) String() string {
 func (*SetTOTPRolesResponse) ProtoMessage() {}
 
 func (x *SetTOTPRolesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[26]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1561,7 +1930,7 @@ func (x *SetTOTPRolesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetTOTPRolesResponse.ProtoReflect.Descriptor instead.
 func (*SetTOTPRolesResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{26}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *SetTOTPRolesResponse) GetSeq() uint64 {
@@ -1582,7 +1951,7 @@ var File_cloudledger_v1_account_proto protoreflect.FileDescriptor
 
 const file_cloudledger_v1_account_proto_rawDesc = "" +
 	"\n" +
-	"\x1ccloudledger/v1/account.proto\x12\x0ecloudledger.v1\"\x87\x01\n" +
+	"\x1ccloudledger/v1/account.proto\x12\x0ecloudledger.v1\"\xa1\x01\n" +
 	"\x11AddAccountRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -1590,8 +1959,36 @@ const file_cloudledger_v1_account_proto_rawDesc = "" +
 	"\n" +
 	"department\x18\x04 \x01(\tR\n" +
 	"department\x12\x1a\n" +
-	"\bprovider\x18\x05 \x01(\tR\bprovider\"&\n" +
+	"\bprovider\x18\x05 \x01(\tR\bprovider\x12\x18\n" +
+	"\aprogram\x18\x06 \x01(\bR\aprogram\"\x98\x01\n" +
 	"\x12AddAccountResponse\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12'\n" +
+	"\x0factivation_code\x18\x02 \x01(\tR\x0eactivationCode\x12-\n" +
+	"\x12activation_expires\x18\x03 \x01(\tR\x11activationExpires\x12\x18\n" +
+	"\apending\x18\x04 \x01(\bR\apending\"'\n" +
+	"\x15ConfirmAccountRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"H\n" +
+	"\x16ConfirmAccountResponse\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1c\n" +
+	"\tunchanged\x18\x02 \x01(\bR\tunchanged\"%\n" +
+	"\x13ResetAccountRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\x80\x01\n" +
+	"\x14ResetAccountResponse\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12'\n" +
+	"\x0factivation_code\x18\x02 \x01(\tR\x0eactivationCode\x12-\n" +
+	"\x12activation_expires\x18\x03 \x01(\tR\x11activationExpires\"o\n" +
+	"\x0fActivateRequest\x12\x18\n" +
+	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\tR\x04code\x12\x1a\n" +
+	"\bpassword\x18\x03 \x01(\tR\bpassword\x12\x12\n" +
+	"\x04totp\x18\x04 \x01(\bR\x04totp\"?\n" +
+	"\x10ActivateResponse\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x19\n" +
+	"\btotp_url\x18\x02 \x01(\tR\atotpUrl\"]\n" +
+	"\x15ChangePasswordRequest\x12!\n" +
+	"\fold_password\x18\x01 \x01(\tR\voldPassword\x12!\n" +
+	"\fnew_password\x18\x02 \x01(\tR\vnewPassword\"*\n" +
+	"\x16ChangePasswordResponse\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\"J\n" +
 	"\x18SetAccountStatusResponse\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1c\n" +
@@ -1602,7 +1999,7 @@ const file_cloudledger_v1_account_proto_rawDesc = "" +
 	"\fAccountToken\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\aexpires\x18\x02 \x01(\tR\aexpires\x12\x18\n" +
-	"\arevoked\x18\x03 \x01(\bR\arevoked\"\xa5\x02\n" +
+	"\arevoked\x18\x03 \x01(\bR\arevoked\"\xb0\x03\n" +
 	"\aAccount\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -1616,7 +2013,12 @@ const file_cloudledger_v1_account_proto_rawDesc = "" +
 	"\fpassword_set\x18\b \x01(\bR\vpasswordSet\x12!\n" +
 	"\flocked_until\x18\t \x01(\tR\vlockedUntil\x12\x12\n" +
 	"\x04totp\x18\n" +
-	" \x01(\bR\x04totp\"K\n" +
+	" \x01(\bR\x04totp\x12\x18\n" +
+	"\aprogram\x18\v \x01(\bR\aprogram\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\f \x01(\tR\tcreatedBy\x12!\n" +
+	"\fconfirmed_by\x18\r \x01(\tR\vconfirmedBy\x12-\n" +
+	"\x12activation_pending\x18\x0e \x01(\bR\x11activationPending\"K\n" +
 	"\x14ListAccountsResponse\x123\n" +
 	"\baccounts\x18\x01 \x03(\v2\x17.cloudledger.v1.AccountR\baccounts\"E\n" +
 	"\x17SetAccountStatusRequest\x12\x0e\n" +
@@ -1632,14 +2034,7 @@ const file_cloudledger_v1_account_proto_rawDesc = "" +
 	"\x03seq\x18\x04 \x01(\x04R\x03seq\"I\n" +
 	"\x12RevokeTokenRequest\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x19\n" +
-	"\btoken_id\x18\x02 \x01(\tR\atokenId\"^\n" +
-	"\x12SetPasswordRequest\x12\x18\n" +
-	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x1a\n" +
-	"\bpassword\x18\x02 \x01(\tR\bpassword\x12\x12\n" +
-	"\x04totp\x18\x03 \x01(\bR\x04totp\"B\n" +
-	"\x13SetPasswordResponse\x12\x10\n" +
-	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x19\n" +
-	"\btotp_url\x18\x02 \x01(\tR\atotpUrl\"b\n" +
+	"\btoken_id\x18\x02 \x01(\tR\atokenId\"b\n" +
 	"\rSignInRequest\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x1a\n" +
 	"\bpassword\x18\x02 \x01(\tR\bpassword\x12\x1b\n" +
@@ -1690,16 +2085,20 @@ const file_cloudledger_v1_account_proto_rawDesc = "" +
 	"\x05roles\x18\x01 \x03(\tR\x05roles\"F\n" +
 	"\x14SetTOTPRolesResponse\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1c\n" +
-	"\tunchanged\x18\x02 \x01(\bR\tunchanged2\xb9\b\n" +
+	"\tunchanged\x18\x02 \x01(\bR\tunchanged2\xd3\n" +
+	"\n" +
 	"\x0eAccountService\x12U\n" +
 	"\n" +
-	"AddAccount\x12!.cloudledger.v1.AddAccountRequest\x1a\".cloudledger.v1.AddAccountResponse\"\x00\x12[\n" +
+	"AddAccount\x12!.cloudledger.v1.AddAccountRequest\x1a\".cloudledger.v1.AddAccountResponse\"\x00\x12a\n" +
+	"\x0eConfirmAccount\x12%.cloudledger.v1.ConfirmAccountRequest\x1a&.cloudledger.v1.ConfirmAccountResponse\"\x00\x12[\n" +
+	"\fResetAccount\x12#.cloudledger.v1.ResetAccountRequest\x1a$.cloudledger.v1.ResetAccountResponse\"\x00\x12[\n" +
 	"\fListAccounts\x12#.cloudledger.v1.ListAccountsRequest\x1a$.cloudledger.v1.ListAccountsResponse\"\x00\x12g\n" +
 	"\x10SetAccountStatus\x12'.cloudledger.v1.SetAccountStatusRequest\x1a(.cloudledger.v1.SetAccountStatusResponse\"\x00\x12U\n" +
 	"\n" +
 	"IssueToken\x12!.cloudledger.v1.IssueTokenRequest\x1a\".cloudledger.v1.IssueTokenResponse\"\x00\x12X\n" +
-	"\vRevokeToken\x12\".cloudledger.v1.RevokeTokenRequest\x1a#.cloudledger.v1.RevokeTokenResponse\"\x00\x12X\n" +
-	"\vSetPassword\x12\".cloudledger.v1.SetPasswordRequest\x1a#.cloudledger.v1.SetPasswordResponse\"\x00\x12I\n" +
+	"\vRevokeToken\x12\".cloudledger.v1.RevokeTokenRequest\x1a#.cloudledger.v1.RevokeTokenResponse\"\x00\x12O\n" +
+	"\bActivate\x12\x1f.cloudledger.v1.ActivateRequest\x1a .cloudledger.v1.ActivateResponse\"\x00\x12a\n" +
+	"\x0eChangePassword\x12%.cloudledger.v1.ChangePasswordRequest\x1a&.cloudledger.v1.ChangePasswordResponse\"\x00\x12I\n" +
 	"\x06SignIn\x12\x1d.cloudledger.v1.SignInRequest\x1a\x1e.cloudledger.v1.SignInResponse\"\x00\x12L\n" +
 	"\aSignOut\x12\x1e.cloudledger.v1.SignOutRequest\x1a\x1f.cloudledger.v1.SignOutResponse\"\x00\x12I\n" +
 	"\x06WhoAmI\x12\x1d.cloudledger.v1.WhoAmIRequest\x1a\x1e.cloudledger.v1.WhoAmIResponse\"\x00\x12[\n" +
@@ -1719,66 +2118,78 @@ func file_cloudledger_v1_account_proto_rawDescGZIP() []byte {
 	return file_cloudledger_v1_account_proto_rawDescData
 }
 
-var file_cloudledger_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_cloudledger_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_cloudledger_v1_account_proto_goTypes = []any{
 	(*AddAccountRequest)(nil),         // 0: cloudledger.v1.AddAccountRequest
 	(*AddAccountResponse)(nil),        // 1: cloudledger.v1.AddAccountResponse
-	(*SetAccountStatusResponse)(nil),  // 2: cloudledger.v1.SetAccountStatusResponse
-	(*RevokeTokenResponse)(nil),       // 3: cloudledger.v1.RevokeTokenResponse
-	(*ListAccountsRequest)(nil),       // 4: cloudledger.v1.ListAccountsRequest
-	(*AccountToken)(nil),              // 5: cloudledger.v1.AccountToken
-	(*Account)(nil),                   // 6: cloudledger.v1.Account
-	(*ListAccountsResponse)(nil),      // 7: cloudledger.v1.ListAccountsResponse
-	(*SetAccountStatusRequest)(nil),   // 8: cloudledger.v1.SetAccountStatusRequest
-	(*IssueTokenRequest)(nil),         // 9: cloudledger.v1.IssueTokenRequest
-	(*IssueTokenResponse)(nil),        // 10: cloudledger.v1.IssueTokenResponse
-	(*RevokeTokenRequest)(nil),        // 11: cloudledger.v1.RevokeTokenRequest
-	(*SetPasswordRequest)(nil),        // 12: cloudledger.v1.SetPasswordRequest
-	(*SetPasswordResponse)(nil),       // 13: cloudledger.v1.SetPasswordResponse
-	(*SignInRequest)(nil),             // 14: cloudledger.v1.SignInRequest
-	(*SignInResponse)(nil),            // 15: cloudledger.v1.SignInResponse
-	(*SignOutRequest)(nil),            // 16: cloudledger.v1.SignOutRequest
-	(*SignOutResponse)(nil),           // 17: cloudledger.v1.SignOutResponse
-	(*WhoAmIRequest)(nil),             // 18: cloudledger.v1.WhoAmIRequest
-	(*WhoAmIResponse)(nil),            // 19: cloudledger.v1.WhoAmIResponse
-	(*AccessLogRequest)(nil),          // 20: cloudledger.v1.AccessLogRequest
-	(*AccessRecord)(nil),              // 21: cloudledger.v1.AccessRecord
-	(*AccessLogResponse)(nil),         // 22: cloudledger.v1.AccessLogResponse
-	(*VerifyAccessTrailRequest)(nil),  // 23: cloudledger.v1.VerifyAccessTrailRequest
-	(*VerifyAccessTrailResponse)(nil), // 24: cloudledger.v1.VerifyAccessTrailResponse
-	(*SetTOTPRolesRequest)(nil),       // 25: cloudledger.v1.SetTOTPRolesRequest
-	(*SetTOTPRolesResponse)(nil),      // 26: cloudledger.v1.SetTOTPRolesResponse
+	(*ConfirmAccountRequest)(nil),     // 2: cloudledger.v1.ConfirmAccountRequest
+	(*ConfirmAccountResponse)(nil),    // 3: cloudledger.v1.ConfirmAccountResponse
+	(*ResetAccountRequest)(nil),       // 4: cloudledger.v1.ResetAccountRequest
+	(*ResetAccountResponse)(nil),      // 5: cloudledger.v1.ResetAccountResponse
+	(*ActivateRequest)(nil),           // 6: cloudledger.v1.ActivateRequest
+	(*ActivateResponse)(nil),          // 7: cloudledger.v1.ActivateResponse
+	(*ChangePasswordRequest)(nil),     // 8: cloudledger.v1.ChangePasswordRequest
+	(*ChangePasswordResponse)(nil),    // 9: cloudledger.v1.ChangePasswordResponse
+	(*SetAccountStatusResponse)(nil),  // 10: cloudledger.v1.SetAccountStatusResponse
+	(*RevokeTokenResponse)(nil),       // 11: cloudledger.v1.RevokeTokenResponse
+	(*ListAccountsRequest)(nil),       // 12: cloudledger.v1.ListAccountsRequest
+	(*AccountToken)(nil),              // 13: cloudledger.v1.AccountToken
+	(*Account)(nil),                   // 14: cloudledger.v1.Account
+	(*ListAccountsResponse)(nil),      // 15: cloudledger.v1.ListAccountsResponse
+	(*SetAccountStatusRequest)(nil),   // 16: cloudledger.v1.SetAccountStatusRequest
+	(*IssueTokenRequest)(nil),         // 17: cloudledger.v1.IssueTokenRequest
+	(*IssueTokenResponse)(nil),        // 18: cloudledger.v1.IssueTokenResponse
+	(*RevokeTokenRequest)(nil),        // 19: cloudledger.v1.RevokeTokenRequest
+	(*SignInRequest)(nil),             // 20: cloudledger.v1.SignInRequest
+	(*SignInResponse)(nil),            // 21: cloudledger.v1.SignInResponse
+	(*SignOutRequest)(nil),            // 22: cloudledger.v1.SignOutRequest
+	(*SignOutResponse)(nil),           // 23: cloudledger.v1.SignOutResponse
+	(*WhoAmIRequest)(nil),             // 24: cloudledger.v1.WhoAmIRequest
+	(*WhoAmIResponse)(nil),            // 25: cloudledger.v1.WhoAmIResponse
+	(*AccessLogRequest)(nil),          // 26: cloudledger.v1.AccessLogRequest
+	(*AccessRecord)(nil),              // 27: cloudledger.v1.AccessRecord
+	(*AccessLogResponse)(nil),         // 28: cloudledger.v1.AccessLogResponse
+	(*VerifyAccessTrailRequest)(nil),  // 29: cloudledger.v1.VerifyAccessTrailRequest
+	(*VerifyAccessTrailResponse)(nil), // 30: cloudledger.v1.VerifyAccessTrailResponse
+	(*SetTOTPRolesRequest)(nil),       // 31: cloudledger.v1.SetTOTPRolesRequest
+	(*SetTOTPRolesResponse)(nil),      // 32: cloudledger.v1.SetTOTPRolesResponse
 }
 var file_cloudledger_v1_account_proto_depIdxs = []int32{
-	5,  // 0: cloudledger.v1.Account.tokens:type_name -> cloudledger.v1.AccountToken
-	6,  // 1: cloudledger.v1.ListAccountsResponse.accounts:type_name -> cloudledger.v1.Account
-	21, // 2: cloudledger.v1.AccessLogResponse.records:type_name -> cloudledger.v1.AccessRecord
+	13, // 0: cloudledger.v1.Account.tokens:type_name -> cloudledger.v1.AccountToken
+	14, // 1: cloudledger.v1.ListAccountsResponse.accounts:type_name -> cloudledger.v1.Account
+	27, // 2: cloudledger.v1.AccessLogResponse.records:type_name -> cloudledger.v1.AccessRecord
 	0,  // 3: cloudledger.v1.AccountService.AddAccount:input_type -> cloudledger.v1.AddAccountRequest
-	4,  // 4: cloudledger.v1.AccountService.ListAccounts:input_type -> cloudledger.v1.ListAccountsRequest
-	8,  // 5: cloudledger.v1.AccountService.SetAccountStatus:input_type -> cloudledger.v1.SetAccountStatusRequest
-	9,  // 6: cloudledger.v1.AccountService.IssueToken:input_type -> cloudledger.v1.IssueTokenRequest
-	11, // 7: cloudledger.v1.AccountService.RevokeToken:input_type -> cloudledger.v1.RevokeTokenRequest
-	12, // 8: cloudledger.v1.AccountService.SetPassword:input_type -> cloudledger.v1.SetPasswordRequest
-	14, // 9: cloudledger.v1.AccountService.SignIn:input_type -> cloudledger.v1.SignInRequest
-	16, // 10: cloudledger.v1.AccountService.SignOut:input_type -> cloudledger.v1.SignOutRequest
-	18, // 11: cloudledger.v1.AccountService.WhoAmI:input_type -> cloudledger.v1.WhoAmIRequest
-	25, // 12: cloudledger.v1.AccountService.SetTOTPRoles:input_type -> cloudledger.v1.SetTOTPRolesRequest
-	20, // 13: cloudledger.v1.AccountService.AccessLog:input_type -> cloudledger.v1.AccessLogRequest
-	23, // 14: cloudledger.v1.AccountService.VerifyAccessTrail:input_type -> cloudledger.v1.VerifyAccessTrailRequest
-	1,  // 15: cloudledger.v1.AccountService.AddAccount:output_type -> cloudledger.v1.AddAccountResponse
-	7,  // 16: cloudledger.v1.AccountService.ListAccounts:output_type -> cloudledger.v1.ListAccountsResponse
-	2,  // 17: cloudledger.v1.AccountService.SetAccountStatus:output_type -> cloudledger.v1.SetAccountStatusResponse
-	10, // 18: cloudledger.v1.AccountService.IssueToken:output_type -> cloudledger.v1.IssueTokenResponse
-	3,  // 19: cloudledger.v1.AccountService.RevokeToken:output_type -> cloudledger.v1.RevokeTokenResponse
-	13, // 20: cloudledger.v1.AccountService.SetPassword:output_type -> cloudledger.v1.SetPasswordResponse
-	15, // 21: cloudledger.v1.AccountService.SignIn:output_type -> cloudledger.v1.SignInResponse
-	17, // 22: cloudledger.v1.AccountService.SignOut:output_type -> cloudledger.v1.SignOutResponse
-	19, // 23: cloudledger.v1.AccountService.WhoAmI:output_type -> cloudledger.v1.WhoAmIResponse
-	26, // 24: cloudledger.v1.AccountService.SetTOTPRoles:output_type -> cloudledger.v1.SetTOTPRolesResponse
-	22, // 25: cloudledger.v1.AccountService.AccessLog:output_type -> cloudledger.v1.AccessLogResponse
-	24, // 26: cloudledger.v1.AccountService.VerifyAccessTrail:output_type -> cloudledger.v1.VerifyAccessTrailResponse
-	15, // [15:27] is the sub-list for method output_type
-	3,  // [3:15] is the sub-list for method input_type
+	2,  // 4: cloudledger.v1.AccountService.ConfirmAccount:input_type -> cloudledger.v1.ConfirmAccountRequest
+	4,  // 5: cloudledger.v1.AccountService.ResetAccount:input_type -> cloudledger.v1.ResetAccountRequest
+	12, // 6: cloudledger.v1.AccountService.ListAccounts:input_type -> cloudledger.v1.ListAccountsRequest
+	16, // 7: cloudledger.v1.AccountService.SetAccountStatus:input_type -> cloudledger.v1.SetAccountStatusRequest
+	17, // 8: cloudledger.v1.AccountService.IssueToken:input_type -> cloudledger.v1.IssueTokenRequest
+	19, // 9: cloudledger.v1.AccountService.RevokeToken:input_type -> cloudledger.v1.RevokeTokenRequest
+	6,  // 10: cloudledger.v1.AccountService.Activate:input_type -> cloudledger.v1.ActivateRequest
+	8,  // 11: cloudledger.v1.AccountService.ChangePassword:input_type -> cloudledger.v1.ChangePasswordRequest
+	20, // 12: cloudledger.v1.AccountService.SignIn:input_type -> cloudledger.v1.SignInRequest
+	22, // 13: cloudledger.v1.AccountService.SignOut:input_type -> cloudledger.v1.SignOutRequest
+	24, // 14: cloudledger.v1.AccountService.WhoAmI:input_type -> cloudledger.v1.WhoAmIRequest
+	31, // 15: cloudledger.v1.AccountService.SetTOTPRoles:input_type -> cloudledger.v1.SetTOTPRolesRequest
+	26, // 16: cloudledger.v1.AccountService.AccessLog:input_type -> cloudledger.v1.AccessLogRequest
+	29, // 17: cloudledger.v1.AccountService.VerifyAccessTrail:input_type -> cloudledger.v1.VerifyAccessTrailRequest
+	1,  // 18: cloudledger.v1.AccountService.AddAccount:output_type -> cloudledger.v1.AddAccountResponse
+	3,  // 19: cloudledger.v1.AccountService.ConfirmAccount:output_type -> cloudledger.v1.ConfirmAccountResponse
+	5,  // 20: cloudledger.v1.AccountService.ResetAccount:output_type -> cloudledger.v1.ResetAccountResponse
+	15, // 21: cloudledger.v1.AccountService.ListAccounts:output_type -> cloudledger.v1.ListAccountsResponse
+	10, // 22: cloudledger.v1.AccountService.SetAccountStatus:output_type -> cloudledger.v1.SetAccountStatusResponse
+	18, // 23: cloudledger.v1.AccountService.IssueToken:output_type -> cloudledger.v1.IssueTokenResponse
+	11, // 24: cloudledger.v1.AccountService.RevokeToken:output_type -> cloudledger.v1.RevokeTokenResponse
+	7,  // 25: cloudledger.v1.AccountService.Activate:output_type -> cloudledger.v1.ActivateResponse
+	9,  // 26: cloudledger.v1.AccountService.ChangePassword:output_type -> cloudledger.v1.ChangePasswordResponse
+	21, // 27: cloudledger.v1.AccountService.SignIn:output_type -> cloudledger.v1.SignInResponse
+	23, // 28: cloudledger.v1.AccountService.SignOut:output_type -> cloudledger.v1.SignOutResponse
+	25, // 29: cloudledger.v1.AccountService.WhoAmI:output_type -> cloudledger.v1.WhoAmIResponse
+	32, // 30: cloudledger.v1.AccountService.SetTOTPRoles:output_type -> cloudledger.v1.SetTOTPRolesResponse
+	28, // 31: cloudledger.v1.AccountService.AccessLog:output_type -> cloudledger.v1.AccessLogResponse
+	30, // 32: cloudledger.v1.AccountService.VerifyAccessTrail:output_type -> cloudledger.v1.VerifyAccessTrailResponse
+	18, // [18:33] is the sub-list for method output_type
+	3,  // [3:18] is the sub-list for method input_type
 	3,  // [3:3] is the sub-list for extension type_name
 	3,  // [3:3] is the sub-list for extension extendee
 	0,  // [0:3] is the sub-list for field type_name
@@ -1795,7 +2206,7 @@ func file_cloudledger_v1_account_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cloudledger_v1_account_proto_rawDesc), len(file_cloudledger_v1_account_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   27,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

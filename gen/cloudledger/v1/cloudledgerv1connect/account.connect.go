@@ -36,6 +36,12 @@ const (
 	// AccountServiceAddAccountProcedure is the fully-qualified name of the AccountService's AddAccount
 	// RPC.
 	AccountServiceAddAccountProcedure = "/cloudledger.v1.AccountService/AddAccount"
+	// AccountServiceConfirmAccountProcedure is the fully-qualified name of the AccountService's
+	// ConfirmAccount RPC.
+	AccountServiceConfirmAccountProcedure = "/cloudledger.v1.AccountService/ConfirmAccount"
+	// AccountServiceResetAccountProcedure is the fully-qualified name of the AccountService's
+	// ResetAccount RPC.
+	AccountServiceResetAccountProcedure = "/cloudledger.v1.AccountService/ResetAccount"
 	// AccountServiceListAccountsProcedure is the fully-qualified name of the AccountService's
 	// ListAccounts RPC.
 	AccountServiceListAccountsProcedure = "/cloudledger.v1.AccountService/ListAccounts"
@@ -48,9 +54,11 @@ const (
 	// AccountServiceRevokeTokenProcedure is the fully-qualified name of the AccountService's
 	// RevokeToken RPC.
 	AccountServiceRevokeTokenProcedure = "/cloudledger.v1.AccountService/RevokeToken"
-	// AccountServiceSetPasswordProcedure is the fully-qualified name of the AccountService's
-	// SetPassword RPC.
-	AccountServiceSetPasswordProcedure = "/cloudledger.v1.AccountService/SetPassword"
+	// AccountServiceActivateProcedure is the fully-qualified name of the AccountService's Activate RPC.
+	AccountServiceActivateProcedure = "/cloudledger.v1.AccountService/Activate"
+	// AccountServiceChangePasswordProcedure is the fully-qualified name of the AccountService's
+	// ChangePassword RPC.
+	AccountServiceChangePasswordProcedure = "/cloudledger.v1.AccountService/ChangePassword"
 	// AccountServiceSignInProcedure is the fully-qualified name of the AccountService's SignIn RPC.
 	AccountServiceSignInProcedure = "/cloudledger.v1.AccountService/SignIn"
 	// AccountServiceSignOutProcedure is the fully-qualified name of the AccountService's SignOut RPC.
@@ -70,16 +78,29 @@ const (
 
 // AccountServiceClient is a client for the cloudledger.v1.AccountService service.
 type AccountServiceClient interface {
+	// AddAccount adds a person's account (the answer carries its one-time activation code)
+	// or, with program, a program's (tokens from security). A privileged role's account
+	// waits for ConfirmAccount.
 	AddAccount(context.Context, *connect.Request[v1.AddAccountRequest]) (*connect.Response[v1.AddAccountResponse], error)
+	// ConfirmAccount is the second person's confirmation of a privileged account.
+	ConfirmAccount(context.Context, *connect.Request[v1.ConfirmAccountRequest]) (*connect.Response[v1.ConfirmAccountResponse], error)
+	// ResetAccount gives a person's account a new activation code: its password, TOTP key
+	// and sessions end until the person uses it.
+	ResetAccount(context.Context, *connect.Request[v1.ResetAccountRequest]) (*connect.Response[v1.ResetAccountResponse], error)
 	ListAccounts(context.Context, *connect.Request[v1.ListAccountsRequest]) (*connect.Response[v1.ListAccountsResponse], error)
 	// SetAccountStatus disables or re-enables an account; a disabled account's tokens and
-	// sessions are refused on every node once the change is applied.
+	// sessions are refused on every node once the change is applied, and its sessions stay
+	// ended when it is enabled again.
 	SetAccountStatus(context.Context, *connect.Request[v1.SetAccountStatusRequest]) (*connect.Response[v1.SetAccountStatusResponse], error)
-	// IssueToken returns a new API token, once; the ledger keeps only its SHA-256.
+	// IssueToken returns a new API token, once; the ledger keeps only its SHA-256. A person
+	// issues their own (signed in, account empty); security a program account's.
 	IssueToken(context.Context, *connect.Request[v1.IssueTokenRequest]) (*connect.Response[v1.IssueTokenResponse], error)
 	RevokeToken(context.Context, *connect.Request[v1.RevokeTokenRequest]) (*connect.Response[v1.RevokeTokenResponse], error)
-	// SetPassword sets a person's password (argon2id; SPEC's policy).
-	SetPassword(context.Context, *connect.Request[v1.SetPasswordRequest]) (*connect.Response[v1.SetPasswordResponse], error)
+	// Activate: a person sets their password (and TOTP key, where the role requires one)
+	// with the activation code; no credential needed.
+	Activate(context.Context, *connect.Request[v1.ActivateRequest]) (*connect.Response[v1.ActivateResponse], error)
+	// ChangePassword: a person signed in changes their own password.
+	ChangePassword(context.Context, *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error)
 	// SignIn checks a password (and TOTP code) and returns a session, valid on every node
 	// until it is idle for 30 minutes; every answer carries its renewal in the header
 	// `Cloudledger-Session`.
@@ -111,6 +132,18 @@ func NewAccountServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(accountServiceMethods.ByName("AddAccount")),
 			connect.WithClientOptions(opts...),
 		),
+		confirmAccount: connect.NewClient[v1.ConfirmAccountRequest, v1.ConfirmAccountResponse](
+			httpClient,
+			baseURL+AccountServiceConfirmAccountProcedure,
+			connect.WithSchema(accountServiceMethods.ByName("ConfirmAccount")),
+			connect.WithClientOptions(opts...),
+		),
+		resetAccount: connect.NewClient[v1.ResetAccountRequest, v1.ResetAccountResponse](
+			httpClient,
+			baseURL+AccountServiceResetAccountProcedure,
+			connect.WithSchema(accountServiceMethods.ByName("ResetAccount")),
+			connect.WithClientOptions(opts...),
+		),
 		listAccounts: connect.NewClient[v1.ListAccountsRequest, v1.ListAccountsResponse](
 			httpClient,
 			baseURL+AccountServiceListAccountsProcedure,
@@ -135,10 +168,16 @@ func NewAccountServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(accountServiceMethods.ByName("RevokeToken")),
 			connect.WithClientOptions(opts...),
 		),
-		setPassword: connect.NewClient[v1.SetPasswordRequest, v1.SetPasswordResponse](
+		activate: connect.NewClient[v1.ActivateRequest, v1.ActivateResponse](
 			httpClient,
-			baseURL+AccountServiceSetPasswordProcedure,
-			connect.WithSchema(accountServiceMethods.ByName("SetPassword")),
+			baseURL+AccountServiceActivateProcedure,
+			connect.WithSchema(accountServiceMethods.ByName("Activate")),
+			connect.WithClientOptions(opts...),
+		),
+		changePassword: connect.NewClient[v1.ChangePasswordRequest, v1.ChangePasswordResponse](
+			httpClient,
+			baseURL+AccountServiceChangePasswordProcedure,
+			connect.WithSchema(accountServiceMethods.ByName("ChangePassword")),
 			connect.WithClientOptions(opts...),
 		),
 		signIn: connect.NewClient[v1.SignInRequest, v1.SignInResponse](
@@ -183,11 +222,14 @@ func NewAccountServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 // accountServiceClient implements AccountServiceClient.
 type accountServiceClient struct {
 	addAccount        *connect.Client[v1.AddAccountRequest, v1.AddAccountResponse]
+	confirmAccount    *connect.Client[v1.ConfirmAccountRequest, v1.ConfirmAccountResponse]
+	resetAccount      *connect.Client[v1.ResetAccountRequest, v1.ResetAccountResponse]
 	listAccounts      *connect.Client[v1.ListAccountsRequest, v1.ListAccountsResponse]
 	setAccountStatus  *connect.Client[v1.SetAccountStatusRequest, v1.SetAccountStatusResponse]
 	issueToken        *connect.Client[v1.IssueTokenRequest, v1.IssueTokenResponse]
 	revokeToken       *connect.Client[v1.RevokeTokenRequest, v1.RevokeTokenResponse]
-	setPassword       *connect.Client[v1.SetPasswordRequest, v1.SetPasswordResponse]
+	activate          *connect.Client[v1.ActivateRequest, v1.ActivateResponse]
+	changePassword    *connect.Client[v1.ChangePasswordRequest, v1.ChangePasswordResponse]
 	signIn            *connect.Client[v1.SignInRequest, v1.SignInResponse]
 	signOut           *connect.Client[v1.SignOutRequest, v1.SignOutResponse]
 	whoAmI            *connect.Client[v1.WhoAmIRequest, v1.WhoAmIResponse]
@@ -199,6 +241,16 @@ type accountServiceClient struct {
 // AddAccount calls cloudledger.v1.AccountService.AddAccount.
 func (c *accountServiceClient) AddAccount(ctx context.Context, req *connect.Request[v1.AddAccountRequest]) (*connect.Response[v1.AddAccountResponse], error) {
 	return c.addAccount.CallUnary(ctx, req)
+}
+
+// ConfirmAccount calls cloudledger.v1.AccountService.ConfirmAccount.
+func (c *accountServiceClient) ConfirmAccount(ctx context.Context, req *connect.Request[v1.ConfirmAccountRequest]) (*connect.Response[v1.ConfirmAccountResponse], error) {
+	return c.confirmAccount.CallUnary(ctx, req)
+}
+
+// ResetAccount calls cloudledger.v1.AccountService.ResetAccount.
+func (c *accountServiceClient) ResetAccount(ctx context.Context, req *connect.Request[v1.ResetAccountRequest]) (*connect.Response[v1.ResetAccountResponse], error) {
+	return c.resetAccount.CallUnary(ctx, req)
 }
 
 // ListAccounts calls cloudledger.v1.AccountService.ListAccounts.
@@ -221,9 +273,14 @@ func (c *accountServiceClient) RevokeToken(ctx context.Context, req *connect.Req
 	return c.revokeToken.CallUnary(ctx, req)
 }
 
-// SetPassword calls cloudledger.v1.AccountService.SetPassword.
-func (c *accountServiceClient) SetPassword(ctx context.Context, req *connect.Request[v1.SetPasswordRequest]) (*connect.Response[v1.SetPasswordResponse], error) {
-	return c.setPassword.CallUnary(ctx, req)
+// Activate calls cloudledger.v1.AccountService.Activate.
+func (c *accountServiceClient) Activate(ctx context.Context, req *connect.Request[v1.ActivateRequest]) (*connect.Response[v1.ActivateResponse], error) {
+	return c.activate.CallUnary(ctx, req)
+}
+
+// ChangePassword calls cloudledger.v1.AccountService.ChangePassword.
+func (c *accountServiceClient) ChangePassword(ctx context.Context, req *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error) {
+	return c.changePassword.CallUnary(ctx, req)
 }
 
 // SignIn calls cloudledger.v1.AccountService.SignIn.
@@ -258,16 +315,29 @@ func (c *accountServiceClient) VerifyAccessTrail(ctx context.Context, req *conne
 
 // AccountServiceHandler is an implementation of the cloudledger.v1.AccountService service.
 type AccountServiceHandler interface {
+	// AddAccount adds a person's account (the answer carries its one-time activation code)
+	// or, with program, a program's (tokens from security). A privileged role's account
+	// waits for ConfirmAccount.
 	AddAccount(context.Context, *connect.Request[v1.AddAccountRequest]) (*connect.Response[v1.AddAccountResponse], error)
+	// ConfirmAccount is the second person's confirmation of a privileged account.
+	ConfirmAccount(context.Context, *connect.Request[v1.ConfirmAccountRequest]) (*connect.Response[v1.ConfirmAccountResponse], error)
+	// ResetAccount gives a person's account a new activation code: its password, TOTP key
+	// and sessions end until the person uses it.
+	ResetAccount(context.Context, *connect.Request[v1.ResetAccountRequest]) (*connect.Response[v1.ResetAccountResponse], error)
 	ListAccounts(context.Context, *connect.Request[v1.ListAccountsRequest]) (*connect.Response[v1.ListAccountsResponse], error)
 	// SetAccountStatus disables or re-enables an account; a disabled account's tokens and
-	// sessions are refused on every node once the change is applied.
+	// sessions are refused on every node once the change is applied, and its sessions stay
+	// ended when it is enabled again.
 	SetAccountStatus(context.Context, *connect.Request[v1.SetAccountStatusRequest]) (*connect.Response[v1.SetAccountStatusResponse], error)
-	// IssueToken returns a new API token, once; the ledger keeps only its SHA-256.
+	// IssueToken returns a new API token, once; the ledger keeps only its SHA-256. A person
+	// issues their own (signed in, account empty); security a program account's.
 	IssueToken(context.Context, *connect.Request[v1.IssueTokenRequest]) (*connect.Response[v1.IssueTokenResponse], error)
 	RevokeToken(context.Context, *connect.Request[v1.RevokeTokenRequest]) (*connect.Response[v1.RevokeTokenResponse], error)
-	// SetPassword sets a person's password (argon2id; SPEC's policy).
-	SetPassword(context.Context, *connect.Request[v1.SetPasswordRequest]) (*connect.Response[v1.SetPasswordResponse], error)
+	// Activate: a person sets their password (and TOTP key, where the role requires one)
+	// with the activation code; no credential needed.
+	Activate(context.Context, *connect.Request[v1.ActivateRequest]) (*connect.Response[v1.ActivateResponse], error)
+	// ChangePassword: a person signed in changes their own password.
+	ChangePassword(context.Context, *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error)
 	// SignIn checks a password (and TOTP code) and returns a session, valid on every node
 	// until it is idle for 30 minutes; every answer carries its renewal in the header
 	// `Cloudledger-Session`.
@@ -295,6 +365,18 @@ func NewAccountServiceHandler(svc AccountServiceHandler, opts ...connect.Handler
 		connect.WithSchema(accountServiceMethods.ByName("AddAccount")),
 		connect.WithHandlerOptions(opts...),
 	)
+	accountServiceConfirmAccountHandler := connect.NewUnaryHandler(
+		AccountServiceConfirmAccountProcedure,
+		svc.ConfirmAccount,
+		connect.WithSchema(accountServiceMethods.ByName("ConfirmAccount")),
+		connect.WithHandlerOptions(opts...),
+	)
+	accountServiceResetAccountHandler := connect.NewUnaryHandler(
+		AccountServiceResetAccountProcedure,
+		svc.ResetAccount,
+		connect.WithSchema(accountServiceMethods.ByName("ResetAccount")),
+		connect.WithHandlerOptions(opts...),
+	)
 	accountServiceListAccountsHandler := connect.NewUnaryHandler(
 		AccountServiceListAccountsProcedure,
 		svc.ListAccounts,
@@ -319,10 +401,16 @@ func NewAccountServiceHandler(svc AccountServiceHandler, opts ...connect.Handler
 		connect.WithSchema(accountServiceMethods.ByName("RevokeToken")),
 		connect.WithHandlerOptions(opts...),
 	)
-	accountServiceSetPasswordHandler := connect.NewUnaryHandler(
-		AccountServiceSetPasswordProcedure,
-		svc.SetPassword,
-		connect.WithSchema(accountServiceMethods.ByName("SetPassword")),
+	accountServiceActivateHandler := connect.NewUnaryHandler(
+		AccountServiceActivateProcedure,
+		svc.Activate,
+		connect.WithSchema(accountServiceMethods.ByName("Activate")),
+		connect.WithHandlerOptions(opts...),
+	)
+	accountServiceChangePasswordHandler := connect.NewUnaryHandler(
+		AccountServiceChangePasswordProcedure,
+		svc.ChangePassword,
+		connect.WithSchema(accountServiceMethods.ByName("ChangePassword")),
 		connect.WithHandlerOptions(opts...),
 	)
 	accountServiceSignInHandler := connect.NewUnaryHandler(
@@ -365,6 +453,10 @@ func NewAccountServiceHandler(svc AccountServiceHandler, opts ...connect.Handler
 		switch r.URL.Path {
 		case AccountServiceAddAccountProcedure:
 			accountServiceAddAccountHandler.ServeHTTP(w, r)
+		case AccountServiceConfirmAccountProcedure:
+			accountServiceConfirmAccountHandler.ServeHTTP(w, r)
+		case AccountServiceResetAccountProcedure:
+			accountServiceResetAccountHandler.ServeHTTP(w, r)
 		case AccountServiceListAccountsProcedure:
 			accountServiceListAccountsHandler.ServeHTTP(w, r)
 		case AccountServiceSetAccountStatusProcedure:
@@ -373,8 +465,10 @@ func NewAccountServiceHandler(svc AccountServiceHandler, opts ...connect.Handler
 			accountServiceIssueTokenHandler.ServeHTTP(w, r)
 		case AccountServiceRevokeTokenProcedure:
 			accountServiceRevokeTokenHandler.ServeHTTP(w, r)
-		case AccountServiceSetPasswordProcedure:
-			accountServiceSetPasswordHandler.ServeHTTP(w, r)
+		case AccountServiceActivateProcedure:
+			accountServiceActivateHandler.ServeHTTP(w, r)
+		case AccountServiceChangePasswordProcedure:
+			accountServiceChangePasswordHandler.ServeHTTP(w, r)
 		case AccountServiceSignInProcedure:
 			accountServiceSignInHandler.ServeHTTP(w, r)
 		case AccountServiceSignOutProcedure:
@@ -400,6 +494,14 @@ func (UnimplementedAccountServiceHandler) AddAccount(context.Context, *connect.R
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.AccountService.AddAccount is not implemented"))
 }
 
+func (UnimplementedAccountServiceHandler) ConfirmAccount(context.Context, *connect.Request[v1.ConfirmAccountRequest]) (*connect.Response[v1.ConfirmAccountResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.AccountService.ConfirmAccount is not implemented"))
+}
+
+func (UnimplementedAccountServiceHandler) ResetAccount(context.Context, *connect.Request[v1.ResetAccountRequest]) (*connect.Response[v1.ResetAccountResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.AccountService.ResetAccount is not implemented"))
+}
+
 func (UnimplementedAccountServiceHandler) ListAccounts(context.Context, *connect.Request[v1.ListAccountsRequest]) (*connect.Response[v1.ListAccountsResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.AccountService.ListAccounts is not implemented"))
 }
@@ -416,8 +518,12 @@ func (UnimplementedAccountServiceHandler) RevokeToken(context.Context, *connect.
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.AccountService.RevokeToken is not implemented"))
 }
 
-func (UnimplementedAccountServiceHandler) SetPassword(context.Context, *connect.Request[v1.SetPasswordRequest]) (*connect.Response[v1.SetPasswordResponse], error) {
-	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.AccountService.SetPassword is not implemented"))
+func (UnimplementedAccountServiceHandler) Activate(context.Context, *connect.Request[v1.ActivateRequest]) (*connect.Response[v1.ActivateResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.AccountService.Activate is not implemented"))
+}
+
+func (UnimplementedAccountServiceHandler) ChangePassword(context.Context, *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.AccountService.ChangePassword is not implemented"))
 }
 
 func (UnimplementedAccountServiceHandler) SignIn(context.Context, *connect.Request[v1.SignInRequest]) (*connect.Response[v1.SignInResponse], error) {
