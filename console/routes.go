@@ -176,15 +176,15 @@ func (c *Console) switchLang(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, safeNext(r.URL.Query().Get("back")), http.StatusSeeOther)
 }
 
-func (c *Console) signInForm(rq *request, account, next string, totp bool) *Page {
+// signInForm always offers the TOTP field: whether an account has a second factor is not
+// told before the password is right (SPEC: Access, sign-in failures).
+func (c *Console) signInForm(rq *request, account, next string) *Page {
 	f := &Form{Action: "/signin", Submit: rq.t("登录", "Sign in"), Fields: []Field{
 		{Name: "account", Label: rq.t("账号", "Account"), Value: account, Required: true},
 		{Name: "password", Label: rq.t("密码", "Password"), Type: "password", Required: true},
+		{Name: "totp", Label: rq.t("动态口令（已启用时填写）", "TOTP code (if enrolled)"), Placeholder: "123456"},
+		{Name: "next", Type: "hidden", Value: next},
 	}}
-	if totp {
-		f.Fields = append(f.Fields, Field{Name: "totp", Label: rq.t("动态口令（TOTP）", "TOTP code"), Placeholder: "123456"})
-	}
-	f.Fields = append(f.Fields, Field{Name: "next", Type: "hidden", Value: next})
 	return &Page{Title: rq.t("登录", "Sign in"), Template: "signin", Sections: []*Section{{Form: f}}}
 }
 
@@ -193,7 +193,7 @@ func (c *Console) signInPage(w http.ResponseWriter, r *http.Request) {
 	rq.caller.session = "" // a sign-in page binds its form to the pre-session, signed in or not
 	c.ensurePresession(w, rq)
 	rq.csrf = c.csrfToken(rq.csrfBind())
-	p := c.signInForm(rq, "", safeNext(r.URL.Query().Get("next")), false)
+	p := c.signInForm(rq, "", safeNext(r.URL.Query().Get("next")))
 	if r.URL.Query().Get("expired") != "" {
 		p.Flash = rq.t("会话已结束（30 分钟无操作或已退出），请重新登录。", "The session ended (30 minutes idle, or signed out); please sign in again.")
 	}
@@ -216,10 +216,10 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		code, msg := apiError(err)
 		rq.csrf = c.csrfToken(rq.csrfBind())
-		p := c.signInForm(rq, account, next, code == "totp_required" || r.PostFormValue("totp") != "")
+		p := c.signInForm(rq, account, next)
 		p.ErrorCode, p.Error = code, msg
 		if code == "unauthenticated" {
-			p.Error = rq.t("账号或密码错误", "Wrong account or password")
+			p.Error = rq.t("账号、密码或动态口令错误（连续 5 次错误将锁定 30 分钟）", "Wrong account, password or TOTP code (5 in a row lock the account for 30 minutes)")
 		}
 		c.render(w, r, rq, http.StatusUnauthorized, "signin", p)
 		return

@@ -193,7 +193,7 @@ func (h *accountService) IssueToken(ctx context.Context, req *connect.Request[v1
 	if p := principalOf(ctx); account == "" || account == p.account.ID {
 		// A person issues their own tokens, signed in: a token does not beget tokens.
 		if p.session == nil {
-			return nil, detailError(errcode.Errf(errcode.PermissionDenied, "", "a person issues their own tokens signed in (ledgerctl signin), not with a token"), 0)
+			return nil, detailError(errcode.Errf(errcode.InvalidValue, "credential", "a person issues their own tokens signed in (ledgerctl signin), not with a token"), 0)
 		}
 		account = p.account.ID
 	}
@@ -217,7 +217,7 @@ func (h *accountService) RevokeToken(ctx context.Context, req *connect.Request[v
 	m := req.Msg
 	account := m.GetAccount()
 	if account == "" {
-		account = principalOf(ctx).account.ID
+		return nil, detailError(errcode.Errf(errcode.MissingField, "account", "name the account whose tokens to revoke (your own id for yours)"), 0)
 	}
 	res, err := h.s.submitAsCaller(ctx, ledger.Command{Key: "token-revoke/" + account + "/" + randomHex(8),
 		Body: &ledger.CredentialChange{Op: ledger.CredTokenRevoked, Account: account, TokenID: m.GetTokenId()}})
@@ -300,7 +300,7 @@ func (h *accountService) ChangePassword(ctx context.Context, req *connect.Reques
 	s, m := h.s, req.Msg
 	p := principalOf(ctx)
 	if p.session == nil || p.account.Program {
-		return nil, detailError(errcode.Errf(errcode.PermissionDenied, "", "a person changes their own password, signed in"), 0)
+		return nil, detailError(errcode.Errf(errcode.InvalidValue, "credential", "a person changes their own password signed in (a session), not with a token"), 0)
 	}
 	if err := checkPasswordPolicy(m.GetNewPassword()); err != nil {
 		return nil, detailError(err, 0)

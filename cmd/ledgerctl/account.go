@@ -166,7 +166,8 @@ once a second person confirms it (` + "`account confirm`" + `; SPEC: Access, 三
 			return nil
 		}),
 	}
-	revoke.Flags().StringVar(&rid, "id", "", "account id (security; empty: your own)")
+	revoke.Flags().StringVar(&rid, "id", "", "account id: your own, or (security) anyone's (required)")
+	_ = revoke.MarkFlagRequired("id")
 	revoke.Flags().StringVar(&rtoken, "token-id", "", "revoke only this token (default: every token of the account)")
 	token.AddCommand(issue, revoke)
 

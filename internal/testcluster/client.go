@@ -59,7 +59,7 @@ func (c *Client) Submit(ctx context.Context, cmds []*v1.Command) (*v1.SubmitResp
 		}
 		i := int(c.next.Load()) % len(c.clients)
 		req := connect.NewRequest(&v1.SubmitRequest{Commands: cmds})
-		req.Header().Set("Authorization", "Bearer "+Token)
+		req.Header().Set("Authorization", "Bearer "+adminToken(c.urls[i]))
 		callCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		res, err := c.clients[i].Submit(callCtx, req)
 		cancel()
@@ -79,8 +79,12 @@ func (c *Client) Submit(ctx context.Context, cmds []*v1.Command) (*v1.SubmitResp
 
 // Read calls fn with a node's client and the auth header set; stale asks that node to
 // answer from its own state.
+//
+// The credential is the cluster's authority's: the bootstrap token, or authority1's once a
+// test made the staff (RoleToken), which retires the bootstrap credential. Tests run their
+// clusters one after the other, so the staff of the one cluster alive is meant.
 func Authorize[T any](req *connect.Request[T], stale bool) *connect.Request[T] {
-	req.Header().Set("Authorization", "Bearer "+Token)
+	req.Header().Set("Authorization", "Bearer "+liveAdminToken())
 	if stale {
 		req.Header().Set("Cloudledger-Stale", "true")
 	}

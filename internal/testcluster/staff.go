@@ -23,8 +23,60 @@ type staff struct {
 
 var (
 	staffMu sync.Mutex
-	staffs  = map[string]*staff{}
+	staffs  = map[string]*staff{}   // by node URL
+	byURL   = map[string]*Cluster{} // every node URL of the clusters started, to share one staff per cluster
 )
+
+// liveAdminToken is adminToken of the one cluster with a staff, or the bootstrap token.
+func liveAdminToken() string {
+	staffMu.Lock()
+	defer staffMu.Unlock()
+	var found *staff
+	for _, s := range staffs {
+		if found != nil && s != found {
+			return Token // several clusters with staff: none is meant
+		}
+		found = s
+	}
+	if found != nil {
+		return found.tokens["authority1"]
+	}
+	return Token
+}
+
+// register notes a node's URL as its cluster's (a node added later shares the staff).
+func register(c *Cluster, url string) {
+	staffMu.Lock()
+	defer staffMu.Unlock()
+	byURL[url] = c
+	for _, nd := range c.Nodes {
+		if s, ok := staffs[nd.URL]; ok {
+			staffs[url] = s
+			return
+		}
+	}
+}
+
+// unregister forgets a stopped cluster's URLs (a later test may reuse the ports).
+func unregister(c *Cluster) {
+	staffMu.Lock()
+	defer staffMu.Unlock()
+	for _, nd := range c.Nodes {
+		delete(byURL, nd.URL)
+		delete(staffs, nd.URL)
+	}
+}
+
+// adminToken is the token that acts as the cluster's authority: the bootstrap token until
+// the staff exists (it retires the bootstrap credential), authority1's from then on.
+func adminToken(url string) string {
+	staffMu.Lock()
+	defer staffMu.Unlock()
+	if s, ok := staffs[url]; ok {
+		return s.tokens["authority1"]
+	}
+	return Token
+}
 
 type fataler interface {
 	Helper()
@@ -50,6 +102,11 @@ func staffOf(tb fataler, hc *http.Client, url string) *staff {
 	s.tokens["authority1"] = s.issue(tb, s.tokens["security1"], "authority1")
 	s.roles["security1"], s.roles["authority1"] = "security", "authority"
 	staffs[url] = s
+	if c, ok := byURL[url]; ok { // every node of the cluster has the same staff
+		for _, nd := range c.Nodes {
+			staffs[nd.URL] = s
+		}
+	}
 	return s
 }
 
@@ -144,4 +201,40 @@ func call(tb fataler, fn func(ctx context.Context) error) (struct{}, error) {
 func bearer[T any](req *connect.Request[T], token string) *connect.Request[T] {
 	req.Header().Set("Authorization", "Bearer "+token)
 	return req
+}
+
+// Person adds a person's account of the role with its password, as 三员分立 wants it:
+// security1 adds it, a second person confirms a privileged one, the person activates it
+// with the one-time code.
+func Person(tb fataler, hc *http.Client, url, id, role, scope, password string) {
+	tb.Helper()
+	s := staffOf(tb, hc, url)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	add := &v1.AddAccountRequest{Id: id, Name: id, Role: role}
+	switch role {
+	case "department":
+		add.Department = scope
+	case "provider":
+		add.Provider = scope
+	}
+	var code string
+	if _, err := call(tb, func(ctx context.Context) error {
+		res, err := s.ac.AddAccount(ctx, bearer(connect.NewRequest(add), s.tokens["security1"]))
+		if err == nil {
+			code = res.Msg.GetActivationCode()
+			if res.Msg.GetPending() {
+				defer s.confirm(tb, id)
+			}
+		}
+		return err
+	}); err != nil {
+		tb.Fatalf("adding %s: %v", id, err)
+	}
+	if _, err := call(tb, func(ctx context.Context) error {
+		_, err := s.ac.Activate(ctx, connect.NewRequest(&v1.ActivateRequest{Account: id, Code: code, Password: password}))
+		return err
+	}); err != nil {
+		tb.Fatalf("activating %s: %v", id, err)
+	}
 }

@@ -116,7 +116,7 @@ func Start(tb testing.TB, n int, opts Options) *Cluster {
 	tb.Helper()
 	c := &Cluster{tb: tb, bin: BinaryWithTags(tb, opts.BuildTags), dir: tb.TempDir(), opts: opts,
 		HTTP: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}}
-	tb.Cleanup(c.StopAll)
+	tb.Cleanup(func() { c.StopAll(); unregister(c) })
 	if opts.OperatorTLS {
 		ca, err := pki.NewCA("test cluster CA", time.Now())
 		if err != nil {
@@ -152,6 +152,7 @@ func (c *Cluster) AddNode() *Node {
 	}
 	c.Nodes = append(c.Nodes, nd)
 	for attempt := 1; ; attempt++ {
+		register(c, nd.URL)
 		if joinVia != nil {
 			c.launchJoining(nd, joinVia, JoinTicket(c.tb, joinVia.DataDir, nd.ID))
 		} else {
@@ -327,7 +328,7 @@ func (c *Cluster) StopAll() {
 // Status asks one node for its view of the cluster (a local read).
 func (c *Cluster) Status(ctx context.Context, nd *Node) (*v1.StatusResponse, error) {
 	req := connect.NewRequest(&v1.StatusRequest{})
-	req.Header().Set("Authorization", "Bearer "+Token)
+	req.Header().Set("Authorization", "Bearer "+adminToken(nd.URL))
 	res, err := cloudledgerv1connect.NewClusterServiceClient(c.HTTP, nd.URL).Status(ctx, req)
 	if err != nil {
 		return nil, err

@@ -51,6 +51,9 @@ func setup(t *testing.T) *world {
 	childEvents := filepath.Join(dir, "child-events.csv")
 	os.WriteFile(childEvents, []byte("key,time,op,department,project,provider,resource,item,kind,quantity,expires\n"+
 		"school-1,2026-03-02T10:00:00+08:00,allocate,edu-school,school-web,aliyun,school-vm,ecs.vcpu,standard,4,\n"), 0o600)
+	// The staff first (三员分立: the bootstrap credential makes security1 and authority1 and
+	// is retired); the authority loads the data.
+	admin := testcluster.AuthorityToken(t, c.HTTP, w.url)
 	w.tokens["supervisor1"] = testcluster.RoleToken(t, c.HTTP, w.url, "supervisor1", "supervisor", "")
 	steps := [][]string{}
 	for _, kind := range []string{"departments", "providers", "projects", "catalog", "evaluations"} {
@@ -58,11 +61,11 @@ func setup(t *testing.T) *world {
 	}
 	steps = append(steps, []string{"import", "departments", child}, []string{"import", "projects", childProj})
 	for _, s := range steps {
-		w.ctl(testcluster.Token, s...)
+		w.ctl(admin, s...)
 	}
 	w.ctl(w.tokens["supervisor1"], "--key", "demo/approval", "approval", "grant", "--department", "health", "--class", "vcpu", "--ceiling", "200", "--ref", "r")
-	w.ctl(testcluster.Token, "import", "events", filepath.Join(demo, "events.csv"))
-	w.ctl(testcluster.Token, "import", "events", childEvents)
+	w.ctl(admin, "import", "events", filepath.Join(demo, "events.csv"))
+	w.ctl(admin, "import", "events", childEvents)
 	for _, a := range []struct{ id, role, scope string }{
 		{"authority1", "authority", ""}, {"finance1", "finance", ""}, {"auditor1", "auditor", ""}, {"security1", "security", ""},
 		{"aliyun-am", "provider", "aliyun"}, {"edu-it", "department", "edu"}, {"bus-it", "department", "bus"}, {"school-it", "department", "edu-school"},
@@ -326,7 +329,7 @@ func TestTenantIsolation(t *testing.T) {
 	if len(seen) != 2 || !seen["edu"] || !seen["edu-school"] {
 		t.Errorf("edu's charges hold departments %v, want edu and edu-school", seen)
 	}
-	all, _ := lc.Charges(ctx, authed(march("", ""), testcluster.Token))
+	all, _ := lc.Charges(ctx, authed(march("", ""), w.tokens["authority1"]))
 	if ch.Msg.GetTotalAmount() == all.Msg.GetTotalAmount() || len(all.Msg.GetLines()) <= len(ch.Msg.GetLines()) {
 		t.Errorf("edu's total %s equals everyone's %s", ch.Msg.GetTotalAmount(), all.Msg.GetTotalAmount())
 	}

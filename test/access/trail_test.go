@@ -161,15 +161,24 @@ func TestActorsAndSecrets(t *testing.T) {
 	if _, err := lc.Settle(ctx, authed(&v1.SettleRequest{Year: 2026, Action: "pay"}, w.tokens["authority1"])); connect.CodeOf(err) != connect.CodePermissionDenied {
 		t.Errorf("the authority records a payment: %v, want permission_denied (the finance bureau's)", err)
 	}
-	if _, err := ac.AddAccount(ctx, authed(&v1.AddAccountRequest{Id: "new1", Name: "新账号", Role: "auditor"}, w.tokens["security1"])); err != nil {
+	// A program's account (its token from security, once a second person confirmed it) and a
+	// person's (an activation code; the person sets the password).
+	if _, err := ac.AddAccount(ctx, authed(&v1.AddAccountRequest{Id: "new1", Name: "新账号", Role: "auditor", Program: true}, w.tokens["security1"])); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ac.ConfirmAccount(ctx, authed(&v1.ConfirmAccountRequest{Id: "new1"}, w.tokens["auditor1"])); err != nil {
 		t.Fatal(err)
 	}
 	tok, err := ac.IssueToken(ctx, authed(&v1.IssueTokenRequest{Account: "new1"}, w.tokens["security1"]))
 	if err != nil {
 		t.Fatal(err)
 	}
+	person, err := ac.AddAccount(ctx, authed(&v1.AddAccountRequest{Id: "new2", Name: "新用户", Role: "department", Department: "edu"}, w.tokens["security1"]))
+	if err != nil {
+		t.Fatal(err)
+	}
 	const password = "Shen-ji-2026!"
-	if _, err := ac.SetPassword(ctx, authed(&v1.SetPasswordRequest{Account: "new1", Password: password}, w.tokens["security1"])); err != nil {
+	if _, err := ac.Activate(ctx, connect.NewRequest(&v1.ActivateRequest{Account: "new2", Code: person.Msg.GetActivationCode(), Password: password})); err != nil {
 		t.Fatal(err)
 	}
 	items, err := lc.ListLineItems(ctx, authed(&v1.ListLineItemsRequest{Limit: 10000}, w.tokens["auditor1"]))
@@ -189,15 +198,16 @@ func TestActorsAndSecrets(t *testing.T) {
 	}
 	n := 0
 	for key, actor := range actors {
-		if strings.HasPrefix(key, "token/new1/") || strings.HasPrefix(key, "password/new1/") {
+		want := map[bool]string{true: "security1", false: "new2"}[strings.HasPrefix(key, "token/new1/") || strings.HasPrefix(key, "activation/new2/")]
+		if strings.HasPrefix(key, "token/new1/") || strings.HasPrefix(key, "activation/new2/") || strings.HasPrefix(key, "activated/new2/") {
 			n++
-			if actor != "security1" {
-				t.Errorf("%s: actor %q", key, actor)
+			if actor != want {
+				t.Errorf("%s: actor %q, want %q", key, actor, want)
 			}
 		}
 	}
-	if n != 2 {
-		t.Errorf("%d credential line items for new1, want 2 (token issued, password set)", n)
+	if n != 3 {
+		t.Errorf("%d credential line items, want 3 (new1's token issued, new2's code issued and used)", n)
 	}
 	export := filepath.Join(t.TempDir(), "items.csv")
 	w.ctl(w.tokens["auditor1"], "lineitems", "export", "-o", export)
@@ -205,7 +215,8 @@ func TestActorsAndSecrets(t *testing.T) {
 	trail := w.ctl(w.tokens["auditor1"], "access", "log", "--format", "csv")
 	log := w.c.Log(w.c.Nodes[0])
 	sum := sha256Hex(tok.Msg.GetToken())
-	for _, secret := range []string{tok.Msg.GetToken(), sum, password, "argon2id", testcluster.Token, sha256Hex(testcluster.Token)} {
+	code := person.Msg.GetActivationCode()
+	for _, secret := range []string{tok.Msg.GetToken(), sum, password, "argon2id", testcluster.Token, sha256Hex(testcluster.Token), code, strings.ReplaceAll(code, "-", "")} {
 		for where, text := range map[string]string{"line items": all.String(), "export": string(exported), "access log": trail, "node log": log} {
 			if strings.Contains(text, secret) {
 				t.Errorf("the %s hold a secret (%.12s…)", where, secret)

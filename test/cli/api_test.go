@@ -58,7 +58,7 @@ func TestAPIBoundaries(t *testing.T) {
 	before := e.head()
 	submit := cloudledgerv1connect.LedgerServiceSubmitProcedure
 
-	status, out := postJSON(t, e.url, cloudledgerv1connect.LedgerServiceQuotaOverrunsProcedure, testcluster.Token, strings.NewReader("{}"), 2)
+	status, out := postJSON(t, e.url, cloudledgerv1connect.LedgerServiceQuotaOverrunsProcedure, e.admin, strings.NewReader("{}"), 2)
 	if status != http.StatusOK {
 		t.Fatalf("plain JSON call: %d %v", status, out)
 	}
@@ -70,16 +70,16 @@ func TestAPIBoundaries(t *testing.T) {
 	}
 	huge := `{"commands":[{"key":"h1","event":{"op":"allocate","time":"2026-03-05T10:00:00+08:00","department":"d1","project":"prj1",` +
 		`"provider":"p1","resource":"vmh","item":"ecs.vcpu","kind":"standard","quantity":"1E1000000000"}}]}`
-	if status, out = postJSON(t, e.url, submit, testcluster.Token, strings.NewReader(huge), int64(len(huge))); status != http.StatusBadRequest || detailCode(out) != "invalid_quantity" {
+	if status, out = postJSON(t, e.url, submit, e.admin, strings.NewReader(huge), int64(len(huge))); status != http.StatusBadRequest || detailCode(out) != "invalid_quantity" {
 		t.Fatalf("huge exponent: %d %v", status, out)
 	}
 	// An oversized body is refused from its Content-Length, before it is read.
 	big := int64(64 << 20)
-	if status, out = postJSON(t, e.url, submit, testcluster.Token, io.LimitReader(zeroReader{}, big), big); status != http.StatusTooManyRequests || detailCode(out) != "request_too_large" {
+	if status, out = postJSON(t, e.url, submit, e.admin, io.LimitReader(zeroReader{}, big), big); status != http.StatusTooManyRequests || detailCode(out) != "request_too_large" {
 		t.Fatalf("oversized body: %d %v", status, out)
 	}
 	// …and one without a length is cut off at the limit.
-	status, out = postJSON(t, e.url, submit, testcluster.Token, io.MultiReader(strings.NewReader(`{"commands":[{"key":"`), io.LimitReader(repeatReader('a'), big)), -1)
+	status, out = postJSON(t, e.url, submit, e.admin, io.MultiReader(strings.NewReader(`{"commands":[{"key":"`), io.LimitReader(repeatReader('a'), big)), -1)
 	if status < 400 {
 		t.Fatalf("chunked oversized body accepted: %d %v", status, out)
 	}
@@ -162,7 +162,7 @@ func TestUnknownJSONFieldRefused(t *testing.T) {
 	before := e.head()
 	body := `{"commands":[{"key":"typo","catalogPrice":{"item":"x.item","name":"x","category":"c","unit":"个·月","billing":"allocation",` +
 		`"quotaClass":"","price":"1","provider":"","effectiveFrom":"2026-01-01","proation":"monthly"}}]}`
-	status, out := postJSON(t, e.url, cloudledgerv1connect.LedgerServiceSubmitProcedure, testcluster.Token, strings.NewReader(body), int64(len(body)))
+	status, out := postJSON(t, e.url, cloudledgerv1connect.LedgerServiceSubmitProcedure, e.admin, strings.NewReader(body), int64(len(body)))
 	msg, _ := out["message"].(string)
 	if status != http.StatusBadRequest || detailCode(out) != "malformed" || !strings.Contains(msg, `"proation"`) {
 		t.Fatalf("unknown field: %d %v", status, out)
@@ -174,7 +174,7 @@ func TestUnknownJSONFieldRefused(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodPost, e.url+cloudledgerv1connect.LedgerServiceSubmitProcedure, bytes.NewReader(gz.Bytes()))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Content-Encoding", "gzip")
-	req.Header.Set("Authorization", "Bearer "+testcluster.Token)
+	req.Header.Set("Authorization", "Bearer "+e.admin)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +189,7 @@ func TestUnknownJSONFieldRefused(t *testing.T) {
 	}
 	// The same body without the typo is accepted: the refusal was the field's.
 	good := strings.Replace(body, `,"proation":"monthly"`, `,"proration":"monthly"`, 1)
-	if status, out := postJSON(t, e.url, cloudledgerv1connect.LedgerServiceSubmitProcedure, testcluster.Token, strings.NewReader(good), int64(len(good))); status != http.StatusOK {
+	if status, out := postJSON(t, e.url, cloudledgerv1connect.LedgerServiceSubmitProcedure, e.admin, strings.NewReader(good), int64(len(good))); status != http.StatusOK {
 		t.Fatalf("the corrected body: %d %v", status, out)
 	}
 }

@@ -27,6 +27,9 @@ type env struct {
 	dir string
 	// tokens of the accounts asFor made, by account id
 	tokens map[string]string
+	// admin is the authority's token (the staff's authority1: the bootstrap credential is
+	// retired once the first security and authority accounts exist).
+	admin string
 }
 
 // as returns an env whose commands act as an account of the role (SPEC: Access), made on
@@ -62,6 +65,7 @@ func (r *roleEnv) must(args ...string) string {
 func setup(t *testing.T) *env {
 	c := testcluster.Start(t, 1, testcluster.Options{})
 	e := &env{t: t, c: c, url: c.Nodes[0].URL, dir: t.TempDir()}
+	e.admin = testcluster.AuthorityToken(t, nil, e.url)
 	for _, f := range []struct{ kind, name, body string }{
 		{"departments", "departments.csv", "department,name,parent,funding\nd1,市财政局,,budget\nd2,市公交集团,,self\n"},
 		{"providers", "providers.csv", "provider,name,contract_start,contract_end\np1,云商一,2025-01-01,2027-12-31\n"},
@@ -91,7 +95,7 @@ func (e *env) write(name, body string) string {
 
 // run executes ledgerctl and returns its combined output and exit code.
 func (e *env) run(args ...string) (string, int) {
-	return e.runWith(testcluster.Token, args...)
+	return e.runWith(e.admin, args...)
 }
 
 func (e *env) runWith(token string, args ...string) (string, int) {
@@ -388,7 +392,7 @@ func TestLineItemExportVerifiesOffline(t *testing.T) {
 	// Alter one actor in the CSV export: both verifiers name the row.
 	path := filepath.Join(e.dir, "items.csv")
 	raw, _ := os.ReadFile(path)
-	altered := strings.Replace(string(raw), ",admin,", ",someone,", 1)
+	altered := strings.Replace(string(raw), ",authority1,", ",someone,", 1)
 	if altered == string(raw) {
 		t.Fatal("nothing to alter in the export")
 	}

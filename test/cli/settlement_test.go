@@ -20,6 +20,7 @@ import (
 func demoEnv(t *testing.T) *env {
 	c := testcluster.Start(t, 1, testcluster.Options{})
 	e := &env{t: t, c: c, url: c.Nodes[0].URL, dir: t.TempDir()}
+	e.admin = testcluster.AuthorityToken(t, nil, e.url)
 	demo := filepath.Join(testcluster.RepoRoot(), "examples", "demo")
 	steps := [][]string{}
 	for _, kind := range []string{"departments", "providers", "projects", "catalog", "evaluations"} {
@@ -152,7 +153,7 @@ func TestSettlementYearEndToEnd(t *testing.T) {
 	}
 	cover, _ := f.GetRows(settlement.SheetCover)
 	coverText := fmt.Sprint(cover)
-	for _, want := range []string{"2025-09-01 – 2026-08-31", "paid", "admin", "逾期"} {
+	for _, want := range []string{"2025-09-01 – 2026-08-31", "paid", "authority1", "逾期"} {
 		if !strings.Contains(coverText, want) {
 			t.Errorf("cover lacks %q: %s", want, coverText)
 		}

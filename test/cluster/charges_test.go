@@ -40,7 +40,7 @@ func TestChargesCSVIdenticalOnEveryNode(t *testing.T) {
 	// Approvals are the supervisor's (SPEC: Access).
 	token = testcluster.RoleToken(t, nil, lead.URL, "supervisor1", "supervisor", "")
 	run(lead.URL, "--key", "demo/approval", "approval", "grant", "--department", "health", "--class", "vcpu", "--ceiling", "200", "--ref", "r")
-	token = testcluster.Token
+	token = testcluster.AuthorityToken(t, nil, lead.URL) // the bootstrap credential is retired now
 	run(lead.URL, "import", "events", filepath.Join(demo, "events.csv"))
 	st := c.WaitConverged(30 * time.Second)
 	want := run(lead.URL, "charges", "--from", "2025-09-01", "--to", "2026-08-31", "--format", "csv")

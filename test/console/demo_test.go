@@ -40,7 +40,7 @@ type demo struct {
 	url     string
 	dataDir string
 	hc      *http.Client
-	admin   string // the bootstrap admin token
+	admin   string // the authority's token (authority1's: the demo retires the bootstrap credential)
 }
 
 // startDemo starts one ledgerd (optionally with API TLS) and loads the demo data set.
@@ -50,12 +50,13 @@ func startDemo(t *testing.T, opts testcluster.Options) *demo {
 	t.Helper()
 	if u := os.Getenv("CONSOLE_DEMO_URL"); u != "" && !opts.OperatorTLS {
 		dir := os.Getenv("CONSOLE_DEMO_DATA")
-		admin, _ := os.ReadFile(filepath.Join(dir, "admin.token"))
+		admin, _ := os.ReadFile(filepath.Join(dir, "demo-tokens", "authority1.token"))
 		return &demo{t: t, url: u, dataDir: dir, hc: http.DefaultClient, admin: strings.TrimSpace(string(admin))}
 	}
 	c := testcluster.Start(t, 1, opts)
-	d := &demo{t: t, c: c, url: c.Nodes[0].URL, dataDir: t.TempDir(), hc: c.HTTP, admin: testcluster.Token}
+	d := &demo{t: t, c: c, url: c.Nodes[0].URL, dataDir: t.TempDir(), hc: c.HTTP}
 	testcluster.LoadDemo(t, d.url, d.dataDir)
+	d.admin = d.token("authority1")
 	return d
 }
 
