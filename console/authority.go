@@ -30,9 +30,13 @@ import (
 const (
 	importChunkRows = 1_000   // commands per ValidateImport message and per Submit request
 	importChunkSize = 8 << 20 // encoded bytes per message or request
-	MaxImportJobs   = 16      // imports kept per node (the oldest finished one goes first)
-	importJobTTL    = 2 * time.Hour
-	maxShownErrors  = 1_000
+	// An account keeps at most MaxImportJobsPerAccount imports on a node (its own oldest
+	// goes first), the node at most MaxImportJobs; a new upload past that waits for one to
+	// expire: nobody's upload evicts another account's.
+	MaxImportJobsPerAccount = 4
+	MaxImportJobs           = 64
+	importJobTTL            = 2 * time.Hour
+	maxShownErrors          = 1_000
 )
 
 func (c *Console) authorityImport(rq *request) (*Page, error) {
@@ -88,7 +92,11 @@ func (c *Console) authorityImport(rq *request) (*Page, error) {
 		page.Sections = append(page.Sections, &Section{ID: "bad-rows", Title: rq.t("错误行", "Bad rows"), Table: t})
 		return page, nil
 	}
-	id := c.imports.add(job)
+	id, ok := c.imports.add(job)
+	if !ok {
+		page.Error, page.Status = fmt.Sprintf(rq.t("本节点已有 %d 个导入在进行，请稍后再试", "This node holds %d imports already; try again later"), MaxImportJobs), 503
+		return page, nil
+	}
 	return &Page{Redirect: "/authority/import/" + id}, nil
 }
 
@@ -221,26 +229,32 @@ type importJobs struct {
 
 func newImportJobs() *importJobs { return &importJobs{jobs: map[string]*importJob{}} }
 
-func (js *importJobs) add(j *importJob) string {
+func (js *importJobs) add(j *importJob) (string, bool) {
 	js.mu.Lock()
 	defer js.mu.Unlock()
-	for id, old := range js.jobs { // drop the expired, then the oldest finished one if full
+	mine := 0
+	for id, old := range js.jobs { // drop the expired
 		if time.Since(old.created) > importJobTTL {
 			delete(js.jobs, id)
+		} else if old.owner == j.owner {
+			mine++
 		}
 	}
-	for len(js.jobs) >= MaxImportJobs {
+	for ; mine >= MaxImportJobsPerAccount; mine-- { // then the owner's own oldest
 		oldest := ""
 		for id, old := range js.jobs {
-			if oldest == "" || old.created.Before(js.jobs[oldest].created) {
+			if old.owner == j.owner && (oldest == "" || old.created.Before(js.jobs[oldest].created)) {
 				oldest = id
 			}
 		}
 		delete(js.jobs, oldest)
 	}
+	if len(js.jobs) >= MaxImportJobs {
+		return "", false
+	}
 	id := newKey()
 	js.jobs[id] = j
-	return id
+	return id, true
 }
 
 func (js *importJobs) get(id, owner string) (*importJob, bool) {

@@ -40,6 +40,9 @@ type Config struct {
 	Log     *slog.Logger
 	// MaxUploadBytes bounds an uploaded file (an import or an invoice); default MaxUpload.
 	MaxUploadBytes int64
+	// Record adds a refusal the console makes itself (a form without its CSRF token, an
+	// upload by a role that may not) to the access trail; nil records nothing.
+	Record func(account, role, addr, procedure, result string)
 }
 
 // MaxUpload is the default bound of an uploaded file.

@@ -76,11 +76,16 @@ func TestTableXLSX(t *testing.T) {
 	}
 }
 
-// A redirect after sign-in or a language switch stays on this site.
+// A redirect after sign-in or a language switch stays on this site. Issue 22: the tab of
+// "/lang?back=/%09/evil.example" (decoded before it reaches safeNext) made Chromium go to
+// //evil.example — it failed here before the fix; so do the other tricks browsers forgive.
 func TestNextStaysHere(t *testing.T) {
 	for in, want := range map[string]string{
 		"/d/edu?month=2026-03": "/d/edu?month=2026-03", "//evil.example/": "/", "/\\evil.example": "/",
 		"https://evil.example/": "/", "": "/", "javascript:alert(1)": "/", "/ok\r\nSet-Cookie: x": "/",
+		"/\t/evil.example": "/", "/\n/evil.example": "/", "/\r//evil.example": "/", "\t//evil.example": "/",
+		"/%2F%2Fevil.example": "/", "/%2fevil.example": "/", "/x\\y": "/", "/\u2028/evil.example": "/",
+		"///evil.example": "/", "/d/教育局": "/d/%E6%95%99%E8%82%B2%E5%B1%80",
 	} {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)

@@ -186,8 +186,20 @@ func (c *Console) ensurePresession(w http.ResponseWriter, rq *request) {
 // safeNext keeps a redirect target on this site: a path, never a scheme, a host or a
 // header break; anything else is "/".
 func safeNext(s string) string {
-	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") || strings.ContainsAny(s, "\r\n") {
+	// Browsers drop tabs and line breaks from a URL and read a backslash as a slash, so
+	// "/\t/evil.example" would become "//evil.example": refuse every control character and
+	// backslash, then anything that is not a path on this site once parsed (issue 22).
+	if len(s) > 2048 || !strings.HasPrefix(s, "/") {
 		return "/"
 	}
-	return s
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r == '\\' || r == 0x85 || r == 0x2028 || r == 0x2029 {
+			return "/"
+		}
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
+		return "/"
+	}
+	return (&url.URL{Path: u.Path, RawQuery: u.RawQuery, Fragment: u.Fragment}).String()
 }

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"strings"
@@ -31,7 +32,9 @@ func (c *Console) routes() {
 
 	m.Handle("/p/{prov}", c.page(c.providerHome))
 	m.Handle("/p/{prov}/statement", c.page(c.providerStatement))
-	m.Handle("/p/{prov}/invoice", c.page(c.providerInvoice))
+	m.Handle("/p/{prov}/invoice", c.upload(c.providerInvoice, func(rq *request) bool {
+		return rq.me.Role == "authority" || rq.me.Role == "provider" && rq.me.Provider == rq.r.PathValue("prov")
+	}))
 	m.Handle("/p/{prov}/invoices", c.page(c.providerInvoices))
 
 	m.Handle("/supervisor", c.page(c.supervisorHome))
@@ -39,7 +42,7 @@ func (c *Console) routes() {
 
 	m.Handle("/finance", c.page(c.financeHome))
 
-	m.Handle("/authority", c.page(c.authorityImport))
+	m.Handle("/authority", c.upload(c.authorityImport, func(rq *request) bool { return rq.me.Role == "authority" }))
 	m.Handle("/authority/import/{job}", c.page(c.authorityImportJob))
 	m.Handle("/authority/periods", c.page(c.authorityPeriods))
 	m.Handle("/authority/catalog", c.page(c.authorityCatalog))
@@ -53,8 +56,15 @@ func (c *Console) routes() {
 
 // page serves a handler for a signed-in account: the session is checked by the API
 // (WhoAmI), a form must carry this session's CSRF token, and the page is rendered, or one
-// of its tables downloaded, or the form answered with a redirect.
-func (c *Console) page(h handler) http.Handler {
+// of its tables downloaded, or the form answered with a redirect. A page takes no file.
+func (c *Console) page(h handler) http.Handler { return c.serve(h, nil) }
+
+// upload is page for a page that takes a file: may says, before a byte of the body is read,
+// whether the signed-in account's role could use what it uploads (the API decides again
+// when it is used; this only spares parsing a workbook for a caller it would refuse).
+func (c *Console) upload(h handler, may func(rq *request) bool) http.Handler { return c.serve(h, may) }
+
+func (c *Console) serve(h handler, mayUpload func(rq *request) bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rq := c.newRequest(r)
 		ctx, cancel := context.WithTimeout(rq.context, pageTimeout)
@@ -68,15 +78,25 @@ func (c *Console) page(h handler) http.Handler {
 		switch r.Method {
 		case http.MethodGet, http.MethodHead:
 		case http.MethodPost:
-			r.Body = http.MaxBytesReader(w, r.Body, c.cfg.MaxUploadBytes+1<<20)
 			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
-				if err := r.ParseMultipartForm(8 << 20); err != nil {
-					c.refuse(w, r, rq, http.StatusRequestEntityTooLarge, "upload_too_large", rq.t("文件过大或表单无效", "The file is too large or the form is bad"))
+				if mayUpload == nil || !mayUpload(rq) {
+					c.refusePage(w, r, rq, http.StatusForbidden, "permission_denied", rq.t("无权上传到此页面", "This account may not upload here"))
 					return
 				}
+				if r.ContentLength > c.cfg.MaxUploadBytes+1<<20 {
+					c.refusePage(w, r, rq, http.StatusRequestEntityTooLarge, "upload_too_large", fmt.Sprintf(rq.t("文件超过 %d MiB", "The file is larger than %d MiB"), c.cfg.MaxUploadBytes>>20))
+					return
+				}
+				r.Body = http.MaxBytesReader(w, r.Body, c.cfg.MaxUploadBytes+1<<20)
+				if err := r.ParseMultipartForm(8 << 20); err != nil {
+					c.refusePage(w, r, rq, http.StatusRequestEntityTooLarge, "upload_too_large", rq.t("文件过大或表单无效", "The file is too large or the form is bad"))
+					return
+				}
+			} else {
+				r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 			}
 			if !c.checkCSRF(rq) {
-				c.refuse(w, r, rq, http.StatusForbidden, "csrf_token_invalid", rq.t("表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试", "The form expired or came from elsewhere (CSRF check failed); reload the page and try again"))
+				c.refusePage(w, r, rq, http.StatusForbidden, "csrf_token_invalid", rq.t("表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试", "The form expired or came from elsewhere (CSRF check failed); reload the page and try again"))
 				return
 			}
 		default:
@@ -156,6 +176,15 @@ func (c *Console) refuse(w http.ResponseWriter, r *http.Request, rq *request, st
 	c.render(w, r, rq, status, "error", &Page{Title: rq.t("无法完成", "Not possible"), ErrorCode: code, Error: msg})
 }
 
+// refusePage is refuse for a signed-in page, recorded in the access trail like the API's
+// own refusals (CSRF failures and uploads refused before the API sees them).
+func (c *Console) refusePage(w http.ResponseWriter, r *http.Request, rq *request, status int, code, msg string) {
+	if c.cfg.Record != nil && rq.me != nil {
+		c.cfg.Record(rq.me.Account, rq.me.Role, rq.caller.addr, "console "+r.Method+" "+r.URL.Path, code)
+	}
+	c.refuse(w, r, rq, status, code, msg)
+}
+
 // home sends a signed-in account to its role's page, anyone else to sign in.
 func (c *Console) home(w http.ResponseWriter, r *http.Request) {
 	rq := c.newRequest(r)
@@ -206,6 +235,9 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	rq.caller.session = ""
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if !c.checkCSRF(rq) {
+		if c.cfg.Record != nil {
+			c.cfg.Record(r.PostFormValue("account"), "", rq.caller.addr, "console POST /signin", "csrf_token_invalid")
+		}
 		c.ensurePresession(w, rq)
 		rq.csrf = c.csrfToken(rq.csrfBind())
 		c.refuse(w, r, rq, http.StatusForbidden, "csrf_token_invalid", rq.t("表单已过期（CSRF 校验失败），请刷新登录页后重试", "The form expired (CSRF check failed); reload the sign-in page"))

@@ -2,11 +2,9 @@ package console
 
 import (
 	"bytes"
-	"encoding/csv"
 	"fmt"
-	"strings"
+	"github.com/cloudledger/cloudledger/csvfile"
 
-	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/cloudledger/cloudledger/settlement"
@@ -95,27 +93,9 @@ func (t *Table) records() [][]string {
 // A value a spreadsheet would run as a formula is quoted with an apostrophe.
 func (t *Table) CSV() []byte {
 	var b bytes.Buffer
-	b.WriteString("\ufeff")
-	w := csv.NewWriter(&b)
-	for _, rec := range t.records() {
-		for i, v := range rec {
-			rec[i] = defuse(v)
-		}
-		_ = w.Write(rec)
-	}
-	w.Flush()
+	w, _ := csvfile.New(&b, true) // a buffer does not fail
+	_ = w.WriteAll(t.records())
 	return b.Bytes()
-}
-
-// defuse keeps a text cell from being read as a formula (CSV injection).
-func defuse(v string) string {
-	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
-		if _, err := decimal.NewFromString(v); err == nil {
-			return v // a negative amount
-		}
-		return "'" + v
-	}
-	return v
 }
 
 // XLSX is the table as a workbook: money and numbers as numbers (money formatted

@@ -1,6 +1,7 @@
 package interchange
 
 import (
+	"archive/zip"
 	"bytes"
 	"encoding/csv"
 	"fmt"
@@ -19,8 +20,17 @@ import (
 // officials keep these files. It is read into the CSV form and decoded as CSV.
 const FormatXLSX Format = "xlsx"
 
-// MaxXLSXBytes bounds a workbook read whole into memory.
-const MaxXLSXBytes = 64 << 20
+// Limits of a workbook (issue 22: a 632 KB workbook inflating to gigabytes took a node to
+// 2 GiB). A workbook is read whole into memory (MaxXLSXBytes); its zip parts may inflate to
+// MaxXLSXInflatedBytes together (the parts' declared sizes, which archive/zip holds each
+// part to), a worksheet or the shared strings above MaxXLSXPartBytes go through a temporary
+// file rather than memory, and it has at most MaxXLSXParts parts.
+const (
+	MaxXLSXBytes         = 64 << 20
+	MaxXLSXInflatedBytes = 256 << 20
+	MaxXLSXPartBytes     = 16 << 20
+	MaxXLSXParts         = 1_000
+)
 
 // dateColumns hold dates; timeColumns times: a cell Excel stores as a date serial number is
 // written as the day (YYYY-MM-DD), or the instant in Asia/Shanghai (RFC 3339, +08:00).
@@ -28,6 +38,26 @@ var (
 	dateColumns = map[string]bool{"contract_start": true, "contract_end": true, "effective_from": true, "from": true, "to": true}
 	timeColumns = map[string]bool{"time": true, "expires": true}
 )
+
+// checkXLSXParts refuses a workbook of too many parts, or whose parts declare more than
+// MaxXLSXInflatedBytes together, before anything is inflated.
+func checkXLSXParts(raw []byte) error {
+	zr, err := zip.NewReader(bytes.NewReader(raw), int64(len(raw)))
+	if err != nil {
+		return fmt.Errorf("not an XLSX workbook: %v", err)
+	}
+	if len(zr.File) > MaxXLSXParts {
+		return fmt.Errorf("a workbook of %d parts (at most %d): save it as CSV UTF-8", len(zr.File), MaxXLSXParts)
+	}
+	var total uint64
+	for _, f := range zr.File {
+		total += f.UncompressedSize64
+		if total > MaxXLSXInflatedBytes {
+			return fmt.Errorf("a workbook inflating to more than %d MiB: save it as CSV UTF-8", MaxXLSXInflatedBytes>>20)
+		}
+	}
+	return nil
+}
 
 // xlsxToCSV turns the first sheet of a workbook into CSV text: cells by their stored value
 // (numbers as typed, not as the cell's display format: no thousands separators), date
@@ -41,9 +71,12 @@ func xlsxToCSV(r io.Reader) (*bytes.Buffer, error) {
 	if len(raw) > MaxXLSXBytes {
 		return nil, fmt.Errorf("a workbook larger than %d bytes: save it as CSV UTF-8", MaxXLSXBytes)
 	}
-	f, err := excelize.OpenReader(bytes.NewReader(raw))
+	if err := checkXLSXParts(raw); err != nil {
+		return nil, err
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(raw), excelize.Options{UnzipSizeLimit: MaxXLSXInflatedBytes, UnzipXMLSizeLimit: MaxXLSXPartBytes})
 	if err != nil {
-		return nil, fmt.Errorf("not an XLSX workbook: %v", err)
+		return nil, fmt.Errorf("not an XLSX workbook, or one larger than %d MiB inflated: %v", MaxXLSXInflatedBytes>>20, err)
 	}
 	defer f.Close()
 	sheets := f.GetSheetList()

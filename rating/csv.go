@@ -1,7 +1,7 @@
 package rating
 
 import (
-	"encoding/csv"
+	"github.com/cloudledger/cloudledger/csvfile"
 	"io"
 	"strings"
 
@@ -21,7 +21,10 @@ func (l Line) Record() []string {
 
 // WriteCSV writes charges.csv: the header, then one row per line, in the lines' order.
 func WriteCSV(w io.Writer, lines []Line) error {
-	cw := csv.NewWriter(w)
+	cw, err := csvfile.New(w, false)
+	if err != nil {
+		return err
+	}
 	if err := cw.Write(Columns); err != nil {
 		return err
 	}
@@ -30,8 +33,7 @@ func WriteCSV(w io.Writer, lines []Line) error {
 			return err
 		}
 	}
-	cw.Flush()
-	return cw.Error()
+	return cw.Flush()
 }
 
 // QuantityUnit is what a charge line's quantity counts (SPEC: Rating): unit-days of the

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cloudledger/cloudledger/console"
+	"github.com/cloudledger/cloudledger/errcode"
 	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
 	"github.com/cloudledger/cloudledger/gen/openapi"
 	"github.com/cloudledger/cloudledger/internal/pki"
@@ -304,7 +305,14 @@ func (s *Server) routes() http.Handler {
 	})
 	api := s.withLimits(withStrictJSON(s.withForwarding(mux)))
 	// The web console at "/" calls this same handler in process, as the signed-in account.
-	con, err := console.New(console.Config{API: api, Secure: s.apiTLS != nil, CSRFKey: s.consoleCSRFKey, Log: s.log})
+	con, err := console.New(console.Config{API: api, Secure: s.apiTLS != nil, CSRFKey: s.consoleCSRFKey, Log: s.log,
+		Record: func(account, role, addr, procedure, result string) {
+			if host, _, err := net.SplitHostPort(addr); err == nil {
+				addr = host
+			}
+			s.trail.add(ledger.AccessRecord{Node: s.cfg.NodeID, Account: account, Role: role, Address: addr, Procedure: procedure},
+				errcode.Errf(errcode.Code(result), "", "refused by the console"))
+		}})
 	if err != nil {
 		panic(fmt.Sprintf("console templates: %v", err)) // embedded: a build defect, not a runtime condition
 	}

@@ -4,10 +4,10 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/flate"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cloudledger/cloudledger/csvfile"
 	"io"
 	"io/fs"
 	"slices"
@@ -52,10 +52,10 @@ func (b *Budget) WriteJSON(w io.Writer) error {
 // a funding column (budget | self), bilingual headers, exact decimal amounts, no total rows
 // (a column sum is the total).
 func (b *Budget) WriteCSV(w io.Writer) error {
-	if _, err := io.WriteString(w, "\ufeff"); err != nil {
+	cw, err := csvfile.New(w, true)
+	if err != nil {
 		return err
 	}
-	cw := csv.NewWriter(w)
 	header := []string{"经费来源 / Funding"}
 	for _, c := range budgetColumns {
 		header = append(header, c[0]+" / "+c[1])
@@ -73,8 +73,7 @@ func (b *Budget) WriteCSV(w io.Writer) error {
 			}
 		}
 	}
-	cw.Flush()
-	return cw.Error()
+	return cw.Flush()
 }
 
 // Sheet names of the XLSX export, in their order.

@@ -1,8 +1,8 @@
 package settlement
 
 import (
-	"encoding/csv"
 	"encoding/json"
+	"github.com/cloudledger/cloudledger/csvfile"
 	"io"
 	"slices"
 	"strings"
@@ -137,14 +137,11 @@ const statementQuantityColumn = 8
 // WriteCSV writes the statement as one CSV (UTF-8 with a BOM): resource rows, charge lines,
 // subtotal rows, the total, then the test resources apart (section column says which).
 func (s *Statement) WriteCSV(w io.Writer) error {
-	if _, err := io.WriteString(w, "\ufeff"); err != nil {
+	cw, err := csvfile.New(w, true)
+	if err != nil {
 		return err
 	}
-	cw := csv.NewWriter(w)
-	if err := cw.WriteAll(append([][]string{StatementColumns}, s.Rows()...)); err != nil {
-		return err
-	}
-	return cw.Error()
+	return cw.WriteAll(append([][]string{StatementColumns}, s.Rows()...))
 }
 
 // Rows are the statement's rows without the header, as in the CSV: the section column says

@@ -398,7 +398,7 @@ func writeAccounts(w io.Writer, format string, l lang, list []*v1.Account) error
 	case formatCSV:
 		recs := make([][]string, 0, len(list))
 		for _, a := range list {
-			recs = append(recs, csvSafe(accountFields(a)))
+			recs = append(recs, accountFields(a))
 		}
 		return writeCSV(w, accountColumns, recs)
 	case formatJSON:
@@ -419,19 +419,6 @@ func writeAccounts(w io.Writer, format string, l lang, list []*v1.Account) error
 		t.add(f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[9])
 	}
 	return t.render(w)
-}
-
-// csvSafe keeps a spreadsheet from taking a cell for a formula (=, +, -, @ first): names
-// and addresses in the access trail and account list come from outside.
-func csvSafe(cells []string) []string {
-	out := make([]string, len(cells))
-	for i, c := range cells {
-		if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
-			c = "'" + c
-		}
-		out[i] = c
-	}
-	return out
 }
 
 func newAccessCommand(g *globals) *cobra.Command {
@@ -509,7 +496,7 @@ func writeAccessLog(w io.Writer, format string, l lang, recs []*v1.AccessRecord)
 	case formatCSV:
 		rows := make([][]string, 0, len(recs))
 		for _, r := range recs {
-			rows = append(rows, csvSafe(accessFields(r)))
+			rows = append(rows, accessFields(r))
 		}
 		return writeCSV(w, accessColumns, rows)
 	case formatJSON:

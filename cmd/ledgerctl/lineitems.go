@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cloudledger/cloudledger/csvfile"
 	"io"
 	"os"
 	"strconv"
@@ -107,16 +108,11 @@ func createOutput(path string, stdout io.Writer) (io.Writer, func() error, error
 type exportWriter struct {
 	format string
 	w      io.Writer
-	cw     *csv.Writer
-	header bool
+	cw     *csvfile.Writer
 }
 
 func newExportWriter(w io.Writer, format string) *exportWriter {
-	ew := &exportWriter{format: format, w: w}
-	if format == formatCSV {
-		ew.cw = csv.NewWriter(w)
-	}
-	return ew
+	return &exportWriter{format: format, w: w}
 }
 
 func exportFields(li *v1.LineItem) []string {
@@ -126,17 +122,11 @@ func exportFields(li *v1.LineItem) []string {
 
 func (ew *exportWriter) write(li *v1.LineItem) error {
 	fields := exportFields(li)
-	if ew.cw != nil {
-		if !ew.header {
-			ew.header = true
-			if _, err := io.WriteString(ew.w, utf8BOM); err != nil {
-				return err
-			}
-			if err := ew.cw.Write(exportColumns); err != nil {
-				return err
-			}
+	if ew.format == formatCSV {
+		if err := ew.start(); err != nil {
+			return err
 		}
-		return ew.cw.Write(fields)
+		return ew.cw.Write(fields) // a key or actor like "=x" is defused, reversibly (csvfile)
 	}
 	m := make(map[string]any, len(fields))
 	for i, c := range exportColumns {
@@ -151,18 +141,27 @@ func (ew *exportWriter) write(li *v1.LineItem) error {
 	return err
 }
 
-func (ew *exportWriter) flush() error {
+// start writes the BOM and the header once (an empty export still has its header).
+func (ew *exportWriter) start() error {
 	if ew.cw != nil {
-		if !ew.header { // an empty export still has its header
-			if _, err := io.WriteString(ew.w, utf8BOM); err != nil {
-				return err
-			}
-			ew.cw.Write(exportColumns)
-		}
-		ew.cw.Flush()
-		return ew.cw.Error()
+		return nil
 	}
-	return nil
+	cw, err := csvfile.New(ew.w, true)
+	if err != nil {
+		return err
+	}
+	ew.cw = cw
+	return cw.Write(exportColumns)
+}
+
+func (ew *exportWriter) flush() error {
+	if ew.format != formatCSV {
+		return nil
+	}
+	if err := ew.start(); err != nil {
+		return err
+	}
+	return ew.cw.Flush()
 }
 
 // exportRow is one line item of an export as read back.
@@ -259,7 +258,7 @@ func csvRows(r io.Reader) func() (*exportRow, error) {
 			return nil, err
 		}
 		line, _ := cr.FieldPos(0)
-		return parseExportRow(line, func(i int) string { return rec[i] })
+		return parseExportRow(line, func(i int) string { return csvfile.Unquote(rec[i]) })
 	}
 }
 

@@ -78,7 +78,7 @@ func writeNotices(w io.Writer, format string, l lang, list []*v1.Notice) error {
 	case formatCSV:
 		rows := make([][]string, 0, len(list))
 		for _, n := range list {
-			rows = append(rows, csvSafe(noticeFields(n)))
+			rows = append(rows, noticeFields(n))
 		}
 		return writeCSV(w, noticeColumns, rows)
 	case formatJSON:

@@ -1,9 +1,9 @@
 package main
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"github.com/cloudledger/cloudledger/csvfile"
 	"io"
 	"strings"
 
@@ -258,17 +258,11 @@ const utf8BOM = "\ufeff"
 
 // writeCSV writes a UTF-8 BOM, the header row and the rows.
 func writeCSV(w io.Writer, header []string, rows [][]string) error {
-	if _, err := io.WriteString(w, utf8BOM); err != nil {
+	cw, err := csvfile.New(w, true)
+	if err != nil {
 		return err
 	}
-	cw := csv.NewWriter(w)
-	if err := cw.Write(header); err != nil {
-		return err
-	}
-	if err := cw.WriteAll(rows); err != nil { // WriteAll flushes
-		return err
-	}
-	return cw.Error()
+	return cw.WriteAll(append([][]string{header}, rows...))
 }
 
 // writeJSON writes v as indented JSON and a newline, without escaping Chinese or '<'.

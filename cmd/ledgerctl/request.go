@@ -223,7 +223,7 @@ func writeRequests(w io.Writer, format string, l lang, list []*v1.ResourceReques
 	case formatCSV:
 		rows := make([][]string, 0, len(list))
 		for _, r := range list {
-			rows = append(rows, csvSafe(requestFields(r)))
+			rows = append(rows, requestFields(r))
 		}
 		return writeCSV(w, requestColumns, rows)
 	case formatJSON:

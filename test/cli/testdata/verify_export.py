@@ -32,11 +32,20 @@ def lenbytes(b):
     return uvarint(len(b)) + b
 
 
+def unquote(cell):
+    # The CSV defuses a text cell a spreadsheet would run as a formula with a leading
+    # apostrophe (README, "Verifying the chain"): drop it to get the value back.
+    if len(cell) > 1 and cell[0] == "'" and cell[1] in "=+-@\t\r'":
+        return cell[1:]
+    return cell
+
+
 def rows(path):
     with open(path, "rb") as f:
         data = f.read().decode("utf-8-sig")
     if path.lower().endswith(".csv"):
-        yield from csv.DictReader(io.StringIO(data))
+        for row in csv.DictReader(io.StringIO(data)):
+            yield {k: unquote(v) for k, v in row.items()}
     else:
         for line in data.splitlines():
             if line.strip():
