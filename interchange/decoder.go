@@ -16,7 +16,6 @@ import (
 	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"golang.org/x/text/encoding/simplifiedchinese"
-	"golang.org/x/text/transform"
 )
 
 // Row is one decoded row: the physical line it starts on and its command as the API carries
@@ -129,7 +128,7 @@ func OpenFileEncoded(kind Kind, path, encoding string) (*Decoder, io.Closer, err
 	}
 	var r io.Reader = f
 	if encoding == EncodingGB18030 {
-		r = transform.NewReader(f, simplifiedchinese.GB18030.NewDecoder())
+		r = newStrictGB18030(f)
 	}
 	d, err := NewDecoder(kind, path, r, format, fileID)
 	if err != nil {

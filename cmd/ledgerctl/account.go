@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
 )
@@ -464,11 +465,20 @@ target, result. --from and --to are inclusive days (Asia/Shanghai); --result ok,
 	f.StringVar(&account, "account", "", "only this account's records")
 	f.StringVar(&result, "result", "", "ok, denied or failed")
 	f.StringVar(&format, "format", formatTable, "table, csv or json")
+	var cluster bool
 	verify := &cobra.Command{
-		Use:   "verify",
+		Use:   "verify [--cluster]",
 		Short: "Re-check the access trail's hash chain; prints the record count and head hash",
-		Args:  cobra.NoArgs,
+		Long: `Re-check the access trail's hash chain on the node answering, and print its record count
+and head hash. With --cluster every node re-checks its own copy (the members as cluster status
+names them, or the --server list when the role may not read it), and the copies are compared
+record by record up to the shortest: a node whose state file was rewritten consistently still
+verifies on its own, but not against the others.`,
+		Args: cobra.NoArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
+			if cluster {
+				return verifyTrailCluster(cmd.Context(), g)
+			}
 			res, err := accountCall(cmd.Context(), g, readPolicy, "access verify", &v1.VerifyAccessTrailRequest{},
 				func(c cloudledgerv1connect.AccountServiceClient) rpc[v1.VerifyAccessTrailRequest, v1.VerifyAccessTrailResponse] {
 					return c.VerifyAccessTrail
@@ -480,8 +490,92 @@ target, result. --from and --to are inclusive days (Asia/Shanghai); --result ok,
 			return nil
 		}),
 	}
+	verify.Flags().BoolVar(&cluster, "cluster", false, "compare every node's copy of the trail")
 	cmd.AddCommand(log, verify)
 	return cmd
+}
+
+// verifyTrailCluster has every node verify its own copy of the trail, then compares the
+// copies at the shortest one's last record (the trail grows while we ask: each call is
+// recorded, so the heads themselves differ; a record's hash names everything before it).
+func verifyTrailCluster(ctx context.Context, g *globals) error {
+	c, err := g.conn()
+	if err != nil {
+		return err
+	}
+	urls := []string{}
+	if st, err := call(ctx, g, readPolicy, "cluster status", &v1.StatusRequest{},
+		func(ep *endpoint) rpc[v1.StatusRequest, v1.StatusResponse] { return ep.cluster.Status }); err == nil {
+		for _, n := range st.GetNodes() {
+			urls = append(urls, n.GetHttpUrl())
+		}
+	} else {
+		for _, ep := range c.endpoints {
+			urls = append(urls, ep.url)
+		}
+	}
+	tc, _ := tlsClientConfig(g.ca)
+	type copyOf struct {
+		url     string
+		records uint64
+		hash    string
+		err     error
+	}
+	var copies []copyOf
+	short := uint64(0)
+	for _, u := range urls {
+		nc := newClient([]string{u}, g.token, true, g.timeout, tc, g.stderr) // answered from the node's own state
+		res, err := unary(ctx, nc, readPolicy, "access verify", &v1.VerifyAccessTrailRequest{},
+			func(ep *endpoint) rpc[v1.VerifyAccessTrailRequest, v1.VerifyAccessTrailResponse] {
+				return ep.account.VerifyAccessTrail
+			})
+		cp := copyOf{url: u, err: err}
+		if err == nil {
+			cp.records = res.GetRecords()
+			if short == 0 || cp.records < short {
+				short = cp.records
+			}
+		}
+		copies = append(copies, cp)
+	}
+	t := &table{headers: []string{g.l().h("节点", "Node"), g.l().h("记录数", "Records"), g.l().h("第 N 条的哈希", "Hash of record N"), g.l().h("结果", "Result")}}
+	bad := 0
+	want := ""
+	for i := range copies {
+		cp := &copies[i]
+		if cp.err == nil && short > 0 {
+			nc := newClient([]string{cp.url}, g.token, true, g.timeout, tc, g.stderr)
+			res, err := unary(ctx, nc, readPolicy, "access log", &v1.AccessLogRequest{AfterSeq: short - 1, Limit: 1},
+				func(ep *endpoint) rpc[v1.AccessLogRequest, v1.AccessLogResponse] { return ep.account.AccessLog })
+			switch {
+			case err != nil:
+				cp.err = err
+			case len(res.GetRecords()) != 1:
+				cp.err = fmt.Errorf("record %d missing", short)
+			default:
+				cp.hash = res.GetRecords()[0].GetHash()
+				if want == "" {
+					want = cp.hash
+				}
+			}
+		}
+		result := g.l().h("一致", "agrees")
+		switch {
+		case cp.err != nil:
+			result, bad = "✗ "+oneLine(cp.err.Error()), bad+1
+		case cp.hash != want:
+			result, bad = "✗ "+g.l().h("与其他节点不一致", "differs from the others"), bad+1
+		}
+		t.add(cp.url, fmt.Sprint(cp.records), cp.hash, result)
+	}
+	if err := t.render(g.stdout); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "%s N = %d\n", g.l().m("比较至第", "compared up to record"), short)
+	if bad > 0 {
+		return &cliError{code: string(errcode.TrailBroken), exit: exitFailure, message: fmt.Sprintf("%d of %d nodes do not hold the same access trail", bad, len(copies))}
+	}
+	return nil
 }
 
 var accessColumns = []string{"seq", "time", "account", "role", "address", "node", "procedure", "target", "result", "hash"}
