@@ -107,6 +107,16 @@ func Command(c *v1.Command) (ledger.Command, *errcode.Error) {
 		out.Body, err = toBandTable(b.BandTable)
 	case *v1.Command_SettlementWindow:
 		out.Body = &ledger.SetSettlementWindow{EndMonth: int(b.SettlementWindow.GetEndMonth())}
+	case *v1.Command_ImportLease:
+		l := &ledger.ImportLease{ID: strings.TrimSpace(b.ImportLease.GetId()), Release: b.ImportLease.GetRelease()}
+		for _, s := range b.ImportLease.GetMonths() {
+			m, perr := calendar.ParseMonth(s)
+			if perr != nil {
+				return out, errcode.Errf(errcode.InvalidValue, "months", "%v", perr)
+			}
+			l.Months = append(l.Months, m)
+		}
+		out.Body = l
 	default:
 		return out, errcode.Errf(errcode.MissingField, "body", "a command needs a body")
 	}

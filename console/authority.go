@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/url"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,6 +94,7 @@ func (c *Console) authorityImport(rq *request) (*Page, error) {
 		return page, nil
 	}
 	id, ok := c.imports.add(job)
+	job.id = id
 	if !ok {
 		page.Error, page.Status = fmt.Sprintf(rq.t("本节点已有 %d 个导入在进行，请稍后再试", "This node holds %d imports already; try again later"), MaxImportJobs), 503
 		return page, nil
@@ -188,6 +190,7 @@ func (c *Console) validateImport(ctx context.Context, j *importJob) (bad []*inte
 			continue
 		}
 		rows++
+		j.noteMonth(row.Command)
 		chunk = append(chunk, row.Command)
 		size += proto.Size(row.Command)
 		if len(chunk) >= importChunkRows || size >= importChunkSize {
@@ -209,12 +212,14 @@ func (c *Console) validateImport(ctx context.Context, j *importJob) (bad []*inte
 
 // importJob is a validated file being applied in the background.
 type importJob struct {
+	id      string
 	owner   string
 	kind    interchange.Kind
 	name    string
 	body    []byte
 	rows    int
 	created time.Time
+	months  map[string]bool // YYYY-MM of the events: held by an import lease while applying
 
 	mu                      sync.Mutex
 	started, finished       bool
@@ -315,8 +320,34 @@ func (c *Console) authorityImportJob(rq *request) (*Page, error) {
 	return p, nil
 }
 
+func (j *importJob) noteMonth(c *v1.Command) {
+	if ev := c.GetEvent(); ev != nil {
+		if t, err := time.Parse(time.RFC3339, strings.TrimSpace(ev.GetTime())); err == nil {
+			if j.months == nil {
+				j.months = map[string]bool{}
+			}
+			j.months[t.In(shanghai).Format("2006-01")] = true
+		}
+	}
+}
+
+// lease is the command holding the job's months (ledger: import leases), nil without any.
+func (j *importJob) lease(release bool) *v1.Command {
+	if len(j.months) == 0 {
+		return nil
+	}
+	months := make([]string, 0, len(j.months))
+	for m := range j.months {
+		months = append(months, m)
+	}
+	sort.Strings(months)
+	return &v1.Command{Body: &v1.Command_ImportLease{ImportLease: &v1.ImportLease{Id: "console-import/" + j.id, Months: months, Release: release}}}
+}
+
 // applyImport submits the file in atomic batches; a batch whose outcome is unknown is
-// sent again with the same keys (the ledger keeps one line item per key).
+// sent again with the same keys (the ledger keeps one line item per key). The file's months
+// are held first (refused, before anything is applied, if one is closed already) and each
+// batch renews the hold, so no month is closed under the import.
 func (c *Console) applyImport(ctx context.Context, cl *caller, j *importJob) {
 	fail := func(err error) {
 		j.mu.Lock()
@@ -328,24 +359,43 @@ func (c *Console) applyImport(ctx context.Context, cl *caller, j *importJob) {
 		fail(err)
 		return
 	}
-	batch, size := []*v1.Command{}, 0
-	submit := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
+	send := func(cmds []*v1.Command) (*connect.Response[v1.SubmitResponse], error) {
 		var res *connect.Response[v1.SubmitResponse]
 		var err error
 		for attempt := 0; attempt < 20; attempt++ {
 			cctx, cancel := context.WithTimeout(ctx, pageTimeout)
-			res, err = c.ledger.Submit(cctx, connect.NewRequest(&v1.SubmitRequest{Commands: batch}))
+			res, err = c.ledger.Submit(cctx, connect.NewRequest(&v1.SubmitRequest{Commands: cmds}))
 			cancel()
 			if err == nil || !retryable(err) {
 				break
 			}
 			time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
 		}
+		return res, err
+	}
+	lease := j.lease(false)
+	if lease != nil {
+		if _, err := send([]*v1.Command{lease}); err != nil {
+			fail(err)
+			return
+		}
+		defer func() { _, _ = send([]*v1.Command{j.lease(true)}) }()
+	}
+	batch, size := []*v1.Command{}, 0
+	submit := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		cmds := batch
+		if lease != nil {
+			cmds = append([]*v1.Command{lease}, batch...)
+		}
+		res, err := send(cmds)
 		if err != nil {
 			return err
+		}
+		if lease != nil {
+			res.Msg.Results = res.Msg.Results[1:]
 		}
 		cl.mu.Lock()
 		if cl.renewed != "" {

@@ -108,6 +108,8 @@ const (
 	// ResourceExhausted: a bounded resource before authentication (the password-hashing
 	// pool, the failed sign-ins of one address) is full: wait and retry.
 	ResourceExhausted Code = "resource_exhausted"
+	// ImportInProgress: a month close while an import holds the month (an import lease).
+	ImportInProgress Code = "import_in_progress"
 
 	// Resource requests (issue 15).
 	UnknownRequest     Code = "unknown_request"

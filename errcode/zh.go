@@ -65,6 +65,7 @@ var zh = map[Code]string{
 	AwaitingConfirmation: "账号须由第二人确认后方可使用（三员分立）",
 	LastOfRole:           "不能停用最后一个有效的审计管理员或安全管理员账号",
 	ResourceExhausted:    "请求过于频繁，请稍后再试",
+	ImportInProgress:     "该月份有导入正在进行，导入结束后再关账",
 	UnknownRequest:       "申请不存在",
 	RequestState:         "申请当前状态不允许此操作",
 	SupervisorRequired:   "须先经经济信息化主管部门审核（超出配额20%或应急、临时资源）",

@@ -48,6 +48,10 @@ func (b *ClosePeriod) apply(t *txn, ctx applyContext) *Error {
 	if t.isClosed(b.Month) {
 		return errUnchanged
 	}
+	if l := t.leaseOn(b.Month, ctx.recordedAt); l != nil && ctx.rules.separation {
+		return Errf(errcode.ImportInProgress, "month", "an import by %s writes into %s (lease %s, until %s): close the month once it ends",
+			l.Holder, b.Month, l.ID, l.Until.In(calendar.Shanghai).Format(time.RFC3339))
+	}
 	// Write the month's due expiries before it closes, so none lands in a closed month later.
 	t.expireDue(ctx.recordedAt, ctx.raftIndex, ctx.rules)
 	t.closed.put(b.Month, true)

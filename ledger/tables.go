@@ -103,6 +103,8 @@ var tables = []tableDecl{
 		func(d *DeadlineTable) calendar.Date { return d.EffectiveFrom }, func(d calendar.Date) []byte { return []byte(d.String()) }, notInView),
 	jsonTable("ended_sessions", func(t *txn) **layer[string, *EndedSession] { return &t.endedSessions },
 		func(e *EndedSession) string { return e.ID }, stringKey, notInView),
+	jsonTable("import_leases", func(t *txn) **layer[string, *Lease] { return &t.leases },
+		func(l *Lease) string { return l.ID }, stringKey, notInView),
 
 	// Derived indexes: rebuilt from the tables above at load (deriveIndexes), never stored.
 	derivedTable(func(t *txn) **layer[deptClass, decimal.Decimal] { return &t.held }),

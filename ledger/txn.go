@@ -113,6 +113,7 @@ type txn struct {
 	notices        *layer[uint64, *Notice] // the notice outbox, by sequence
 	noticeMarks    *layer[string, string]  // expiry notices raised (notice.go)
 	deadlineTables *layer[calendar.Date, *DeadlineTable]
+	leases         *layer[string, *Lease] // import leases (importlease.go)
 
 	// derived indexes, rebuilt at load, never persisted
 	held         *layer[deptClass, decimal.Decimal] // A of SPEC's Quota rule

@@ -306,6 +306,7 @@ var commandRules = map[string][]ledger.Role{
 	"settlement_window": authority,
 	"approval_grant":    roles(ledger.RoleSupervisor),
 	"approval_revoke":   roles(ledger.RoleSupervisor),
+	"import_lease":      roles(ledger.RoleAuthority, ledger.RoleProvider), // who imports holds its months
 }
 
 // commandKind is the name of a command's body field ("" for an empty command).

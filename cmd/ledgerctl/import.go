@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/cloudledger/cloudledger/calendar"
 	"io"
 	"os"
 	"sort"
@@ -139,6 +142,25 @@ type validation struct {
 	// remoteCount is the rows the ledger refused (remote holds the first it reported).
 	remoteCount int
 	duplicates  int // rows the ledger already holds
+	// months are the months (YYYY-MM) the file's events are dated in: an import holds them
+	// (an import lease) so that none is closed while it runs.
+	months map[string]bool
+}
+
+// noteMonth records the month of an event row's time.
+func (v *validation) noteMonth(c *v1.Command) {
+	ev := c.GetEvent()
+	if ev == nil {
+		return
+	}
+	t, err := time.Parse(time.RFC3339, strings.TrimSpace(ev.GetTime()))
+	if err != nil {
+		return // the ledger refuses the row
+	}
+	if v.months == nil {
+		v.months = map[string]bool{}
+	}
+	v.months[t.In(calendar.Shanghai).Format("2006-01")] = true
 }
 
 func (v *validation) bad() int { return v.localCount + v.remoteCount }
@@ -243,6 +265,7 @@ func (im *importer) validateOn(ctx context.Context, ep *endpoint) (*validation, 
 		}
 		pc := row.Command
 		v.rows++
+		v.noteMonth(pc)
 		chunk = append(chunk, pc)
 		chunkBytes += proto.Size(pc)
 		if len(chunk) >= validateChunkRows || chunkBytes >= maxChunkBytes {
@@ -343,6 +366,20 @@ func (im *importer) submit(ctx context.Context, v *validation) (*importSummary, 
 		}
 	}()
 
+	// Hold the file's months so that none is closed before the last batch (refused, before
+	// anything is applied, if one is closed already); each batch renews the hold.
+	lease := importLease(v)
+	if lease != nil {
+		if _, err := im.c.submit(ctx, writePolicy, "hold the months of "+im.path, []*v1.Command{lease}); err != nil {
+			ce := callFailure(err)
+			if ce == nil {
+				ce = &cliError{code: codeInternal, message: err.Error(), exit: exitFailure}
+			}
+			ce.message += fmt.Sprintf("; nothing of %s was applied", im.path)
+			return nil, ce
+		}
+		defer im.releaseLease(lease)
+	}
 	p := newProgress(im.stderr, im.tty, im.l, im.path, v.rows)
 	if v.rows <= submitBatchRows {
 		p = nil // one request: no progress to show
@@ -354,15 +391,22 @@ func (im *importer) submit(ctx context.Context, v *validation) (*importSummary, 
 			return nil, b.err
 		}
 		what := fmt.Sprintf("%s rows to line %d", im.path, b.lastLine)
-		res, err := im.c.submit(ctx, batchPolicy, what, b.cmds)
+		cmds := b.cmds
+		if lease != nil {
+			cmds = append([]*v1.Command{lease}, b.cmds...)
+		}
+		res, err := im.c.submit(ctx, batchPolicy, what, cmds)
 		if err != nil {
 			p.clear()
 			return nil, im.stopped(err, done, v.rows)
 		}
-		if len(res.GetResults()) != len(b.cmds) {
+		if len(res.GetResults()) != len(cmds) {
 			p.clear()
 			return nil, &cliError{code: codeInternal, exit: exitFailure,
-				message: fmt.Sprintf("the node returned %d results for %d commands", len(res.GetResults()), len(b.cmds))}
+				message: fmt.Sprintf("the node returned %d results for %d commands", len(res.GetResults()), len(cmds))}
+		}
+		if lease != nil {
+			res.Results = res.Results[1:]
 		}
 		sum.add(res)
 		done += len(b.cmds)
@@ -374,6 +418,34 @@ func (im *importer) submit(ctx context.Context, v *validation) (*importSummary, 
 			message: fmt.Sprintf("%s: %d rows read for applying, %d when checking; %d were applied", im.path, done, v.rows, done)}
 	}
 	return sum, nil
+}
+
+// importLease is the lease command holding the months of a validated file, nil when its
+// rows are dated in no month (master data).
+func importLease(v *validation) *v1.Command {
+	if len(v.months) == 0 {
+		return nil
+	}
+	months := make([]string, 0, len(v.months))
+	for m := range v.months {
+		months = append(months, m)
+	}
+	sort.Strings(months)
+	var nonce [6]byte
+	_, _ = rand.Read(nonce[:])
+	return &v1.Command{Body: &v1.Command_ImportLease{ImportLease: &v1.ImportLease{
+		Id: "import/" + v.fileID + "/" + hex.EncodeToString(nonce[:]), Months: months}}}
+}
+
+// releaseLease lets go of the months (best effort: an unreleased lease ends by itself).
+func (im *importer) releaseLease(lease *v1.Command) {
+	rel := proto.Clone(lease).(*v1.Command)
+	rel.GetImportLease().Release = true
+	ctx, cancel := context.WithTimeout(context.Background(), im.c.timeout)
+	defer cancel()
+	if _, err := im.c.submit(ctx, readPolicy, "release the months of "+im.path, []*v1.Command{rel}); err != nil {
+		fmt.Fprintf(im.stderr, "%s: %v\n", im.l.m("未能释放导入占用的月份（10 分钟后自动释放）", "could not release the import's months (they free themselves in 10 minutes)"), err)
+	}
 }
 
 // stopped is the failure of a batch after done rows of total were applied.

@@ -5,6 +5,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,6 +116,18 @@ func (e *env) runWith(token string, args ...string) (string, int) {
 		e.t.Fatal(err)
 	}
 	return out.String(), code
+}
+
+// lineItems is the node's line-item count.
+func (e *env) lineItems() uint64 {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := e.c.Status(ctx, e.c.Nodes[0])
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return st.LineItems
 }
 
 // head is the verified line-item count and head hash.
@@ -457,5 +470,62 @@ func TestImportXLSX(t *testing.T) {
 	}
 	if out, code := e.run("--lang", "en", "import", "providers", path); code != 0 || !strings.Contains(out, "New line items                2") {
 		t.Fatalf("the corrected XLSX: exit %d\n%s", code, out)
+	}
+}
+
+// Issue 22: a month closed while an import writes into it used to leave the file half
+// applied (the close landed between two batches; the rest was refused period_closed and a
+// re-run could never finish) — this test failed so before import leases. Now the close is
+// refused (import_in_progress) until the import ends, every row lands, and then the month
+// closes; a file dated in a month closed already applies nothing.
+func TestMonthCloseWaitsForAnImport(t *testing.T) {
+	e := setup(t)
+	const rows = 40_000
+	var b strings.Builder
+	b.WriteString("key,time,op,department,project,provider,resource,item,kind,quantity,expires\n")
+	for i := 0; i < rows; i++ {
+		fmt.Fprintf(&b, "big-%d,2026-04-%02dT10:00:00+08:00,usage,d1,prj1,p1,bucket-%d,oss.egress,standard,1,\n", i, 1+i%30, i%50)
+	}
+	path := e.write("big.csv", b.String())
+	before := e.lineItems()
+	done := make(chan string, 1)
+	go func() {
+		out, code := e.run("import", "events", path)
+		done <- fmt.Sprintf("exit %d\n%s", code, out)
+	}()
+	closed := ""
+	for closed == "" {
+		select {
+		case res := <-done:
+			t.Fatalf("the import ended before the close was tried (make the file bigger): %s", res)
+		default:
+		}
+		if n := e.lineItems(); n > before { // the first batch landed: the import runs
+			out, code := e.run("--key", "close-april", "period", "close", "2026-04")
+			if code == 0 || !strings.Contains(out, "import_in_progress") {
+				t.Fatalf("closing April during the import: exit %d\n%s", code, out)
+			}
+			closed = out
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if res := <-done; !strings.HasPrefix(res, "exit 0") {
+		t.Fatalf("the import: %s", res)
+	}
+	if n := e.lineItems(); n != before+rows {
+		t.Fatalf("%d line items after the import, want %d", n, before+rows)
+	}
+	if out, code := e.run("--key", "close-april-2", "period", "close", "2026-04"); code != 0 {
+		t.Fatalf("closing April after the import: exit %d\n%s", code, out)
+	}
+	late := e.write("late.csv", "key,time,op,department,project,provider,resource,item,kind,quantity,expires\n"+
+		"late-1,2026-05-02T10:00:00+08:00,usage,d1,prj1,p1,bucket-x,oss.egress,standard,1,\n"+
+		"late-2,2026-04-30T10:00:00+08:00,usage,d1,prj1,p1,bucket-x,oss.egress,standard,1,\n")
+	n0 := e.lineItems()
+	if out, code := e.run("import", "events", late); code == 0 || !strings.Contains(out, "period_closed") {
+		t.Fatalf("a file dated in a closed month: exit %d\n%s", code, out)
+	}
+	if n := e.lineItems(); n != n0 {
+		t.Fatalf("a refused file applied %d line items", n-n0)
 	}
 }

@@ -39,6 +39,7 @@ type Command struct {
 	//	*Command_BandTable
 	//	*Command_SettlementWindow
 	//	*Command_ApprovalRevoke
+	//	*Command_ImportLease
 	Body isCommand_Body `protobuf_oneof:"body"`
 	// line is the source line of an imported row, echoed in errors; not stored.
 	Line          uint32 `protobuf:"varint,15,opt,name=line,proto3" json:"line,omitempty"`
@@ -198,6 +199,15 @@ func (x *Command) GetApprovalRevoke() *ApprovalRevoke {
 	return nil
 }
 
+func (x *Command) GetImportLease() *ImportLease {
+	if x != nil {
+		if x, ok := x.Body.(*Command_ImportLease); ok {
+			return x.ImportLease
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetLine() uint32 {
 	if x != nil {
 		return x.Line
@@ -257,6 +267,10 @@ type Command_ApprovalRevoke struct {
 	ApprovalRevoke *ApprovalRevoke `protobuf:"bytes,13,opt,name=approval_revoke,json=approvalRevoke,proto3,oneof"`
 }
 
+type Command_ImportLease struct {
+	ImportLease *ImportLease `protobuf:"bytes,16,opt,name=import_lease,json=importLease,proto3,oneof"`
+}
+
 func (*Command_Event) isCommand_Body() {}
 
 func (*Command_Department) isCommand_Body() {}
@@ -281,6 +295,72 @@ func (*Command_SettlementWindow) isCommand_Body() {}
 
 func (*Command_ApprovalRevoke) isCommand_Body() {}
 
+func (*Command_ImportLease) isCommand_Body() {}
+
+// ImportLease holds the months an import writes into while it runs: closing one of them is
+// refused (import_in_progress) until the import releases the lease or it expires (10
+// minutes after its last renewal); it is refused for a month already closed. An import
+// takes it after validating the file and renews it in each batch. Needs no key.
+type ImportLease struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Months        []string               `protobuf:"bytes,2,rep,name=months,proto3" json:"months,omitempty"` // YYYY-MM, sorted, each once
+	Release       bool                   `protobuf:"varint,3,opt,name=release,proto3" json:"release,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportLease) Reset() {
+	*x = ImportLease{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportLease) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportLease) ProtoMessage() {}
+
+func (x *ImportLease) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportLease.ProtoReflect.Descriptor instead.
+func (*ImportLease) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ImportLease) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ImportLease) GetMonths() []string {
+	if x != nil {
+		return x.Months
+	}
+	return nil
+}
+
+func (x *ImportLease) GetRelease() bool {
+	if x != nil {
+		return x.Release
+	}
+	return false
+}
+
 // Event is a row of events.csv.
 type Event struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -300,7 +380,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[1]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -312,7 +392,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[1]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -325,7 +405,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{1}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Event) GetOp() string {
@@ -411,7 +491,7 @@ type Department struct {
 
 func (x *Department) Reset() {
 	*x = Department{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[2]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -423,7 +503,7 @@ func (x *Department) String() string {
 func (*Department) ProtoMessage() {}
 
 func (x *Department) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[2]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -436,7 +516,7 @@ func (x *Department) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Department.ProtoReflect.Descriptor instead.
 func (*Department) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{2}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Department) GetDepartment() string {
@@ -480,7 +560,7 @@ type Provider struct {
 
 func (x *Provider) Reset() {
 	*x = Provider{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[3]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -492,7 +572,7 @@ func (x *Provider) String() string {
 func (*Provider) ProtoMessage() {}
 
 func (x *Provider) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[3]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -505,7 +585,7 @@ func (x *Provider) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Provider.ProtoReflect.Descriptor instead.
 func (*Provider) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{3}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Provider) GetProvider() string {
@@ -550,7 +630,7 @@ type ProjectQuota struct {
 
 func (x *ProjectQuota) Reset() {
 	*x = ProjectQuota{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[4]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -562,7 +642,7 @@ func (x *ProjectQuota) String() string {
 func (*ProjectQuota) ProtoMessage() {}
 
 func (x *ProjectQuota) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[4]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -575,7 +655,7 @@ func (x *ProjectQuota) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProjectQuota.ProtoReflect.Descriptor instead.
 func (*ProjectQuota) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{4}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ProjectQuota) GetProject() string {
@@ -632,7 +712,7 @@ type CatalogPrice struct {
 
 func (x *CatalogPrice) Reset() {
 	*x = CatalogPrice{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[5]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -644,7 +724,7 @@ func (x *CatalogPrice) String() string {
 func (*CatalogPrice) ProtoMessage() {}
 
 func (x *CatalogPrice) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[5]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -657,7 +737,7 @@ func (x *CatalogPrice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogPrice.ProtoReflect.Descriptor instead.
 func (*CatalogPrice) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{5}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CatalogPrice) GetItem() string {
@@ -745,7 +825,7 @@ type ApprovalGrant struct {
 
 func (x *ApprovalGrant) Reset() {
 	*x = ApprovalGrant{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[6]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -757,7 +837,7 @@ func (x *ApprovalGrant) String() string {
 func (*ApprovalGrant) ProtoMessage() {}
 
 func (x *ApprovalGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[6]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -770,7 +850,7 @@ func (x *ApprovalGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApprovalGrant.ProtoReflect.Descriptor instead.
 func (*ApprovalGrant) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{6}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ApprovalGrant) GetDepartment() string {
@@ -820,7 +900,7 @@ type ApprovalRevoke struct {
 
 func (x *ApprovalRevoke) Reset() {
 	*x = ApprovalRevoke{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[7]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -832,7 +912,7 @@ func (x *ApprovalRevoke) String() string {
 func (*ApprovalRevoke) ProtoMessage() {}
 
 func (x *ApprovalRevoke) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[7]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -845,7 +925,7 @@ func (x *ApprovalRevoke) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApprovalRevoke.ProtoReflect.Descriptor instead.
 func (*ApprovalRevoke) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{7}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ApprovalRevoke) GetDepartment() string {
@@ -877,7 +957,7 @@ type ListApprovalsRequest struct {
 
 func (x *ListApprovalsRequest) Reset() {
 	*x = ListApprovalsRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[8]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -889,7 +969,7 @@ func (x *ListApprovalsRequest) String() string {
 func (*ListApprovalsRequest) ProtoMessage() {}
 
 func (x *ListApprovalsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[8]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -902,7 +982,7 @@ func (x *ListApprovalsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApprovalsRequest.ProtoReflect.Descriptor instead.
 func (*ListApprovalsRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{8}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{9}
 }
 
 // Approval is one approval on the ledger with its standing as of the ledger's clock.
@@ -924,7 +1004,7 @@ type Approval struct {
 
 func (x *Approval) Reset() {
 	*x = Approval{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[9]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -936,7 +1016,7 @@ func (x *Approval) String() string {
 func (*Approval) ProtoMessage() {}
 
 func (x *Approval) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[9]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -949,7 +1029,7 @@ func (x *Approval) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Approval.ProtoReflect.Descriptor instead.
 func (*Approval) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{9}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Approval) GetDepartment() string {
@@ -1032,7 +1112,7 @@ type ListApprovalsResponse struct {
 
 func (x *ListApprovalsResponse) Reset() {
 	*x = ListApprovalsResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[10]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1044,7 +1124,7 @@ func (x *ListApprovalsResponse) String() string {
 func (*ListApprovalsResponse) ProtoMessage() {}
 
 func (x *ListApprovalsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[10]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1057,7 +1137,7 @@ func (x *ListApprovalsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApprovalsResponse.ProtoReflect.Descriptor instead.
 func (*ListApprovalsResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{10}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListApprovalsResponse) GetApprovals() []*Approval {
@@ -1083,7 +1163,7 @@ type PeriodClose struct {
 
 func (x *PeriodClose) Reset() {
 	*x = PeriodClose{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[11]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1095,7 +1175,7 @@ func (x *PeriodClose) String() string {
 func (*PeriodClose) ProtoMessage() {}
 
 func (x *PeriodClose) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[11]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1108,7 +1188,7 @@ func (x *PeriodClose) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeriodClose.ProtoReflect.Descriptor instead.
 func (*PeriodClose) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{11}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PeriodClose) GetMonth() string {
@@ -1128,7 +1208,7 @@ type CalendarYear struct {
 
 func (x *CalendarYear) Reset() {
 	*x = CalendarYear{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[12]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1140,7 +1220,7 @@ func (x *CalendarYear) String() string {
 func (*CalendarYear) ProtoMessage() {}
 
 func (x *CalendarYear) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[12]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1153,7 +1233,7 @@ func (x *CalendarYear) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CalendarYear.ProtoReflect.Descriptor instead.
 func (*CalendarYear) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{12}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CalendarYear) GetJson() string {
@@ -1176,7 +1256,7 @@ type Evaluation struct {
 
 func (x *Evaluation) Reset() {
 	*x = Evaluation{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[13]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1188,7 +1268,7 @@ func (x *Evaluation) String() string {
 func (*Evaluation) ProtoMessage() {}
 
 func (x *Evaluation) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[13]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1201,7 +1281,7 @@ func (x *Evaluation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Evaluation.ProtoReflect.Descriptor instead.
 func (*Evaluation) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{13}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Evaluation) GetProvider() string {
@@ -1242,7 +1322,7 @@ type SettlementWindow struct {
 
 func (x *SettlementWindow) Reset() {
 	*x = SettlementWindow{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[14]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1254,7 +1334,7 @@ func (x *SettlementWindow) String() string {
 func (*SettlementWindow) ProtoMessage() {}
 
 func (x *SettlementWindow) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[14]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1267,7 +1347,7 @@ func (x *SettlementWindow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettlementWindow.ProtoReflect.Descriptor instead.
 func (*SettlementWindow) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{14}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SettlementWindow) GetEndMonth() int32 {
@@ -1289,7 +1369,7 @@ type Band struct {
 
 func (x *Band) Reset() {
 	*x = Band{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[15]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1301,7 +1381,7 @@ func (x *Band) String() string {
 func (*Band) ProtoMessage() {}
 
 func (x *Band) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[15]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1314,7 +1394,7 @@ func (x *Band) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Band.ProtoReflect.Descriptor instead.
 func (*Band) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{15}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Band) GetMinScore() string {
@@ -1349,7 +1429,7 @@ type BandTable struct {
 
 func (x *BandTable) Reset() {
 	*x = BandTable{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[16]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1361,7 +1441,7 @@ func (x *BandTable) String() string {
 func (*BandTable) ProtoMessage() {}
 
 func (x *BandTable) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[16]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1374,7 +1454,7 @@ func (x *BandTable) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BandTable.ProtoReflect.Descriptor instead.
 func (*BandTable) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{16}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *BandTable) GetEffectiveFrom() string {
@@ -1400,7 +1480,7 @@ type SubmitRequest struct {
 
 func (x *SubmitRequest) Reset() {
 	*x = SubmitRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[17]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1412,7 +1492,7 @@ func (x *SubmitRequest) String() string {
 func (*SubmitRequest) ProtoMessage() {}
 
 func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[17]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1425,7 +1505,7 @@ func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitRequest.ProtoReflect.Descriptor instead.
 func (*SubmitRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{17}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SubmitRequest) GetCommands() []*Command {
@@ -1446,7 +1526,7 @@ type ItemResult struct {
 
 func (x *ItemResult) Reset() {
 	*x = ItemResult{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[18]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1458,7 +1538,7 @@ func (x *ItemResult) String() string {
 func (*ItemResult) ProtoMessage() {}
 
 func (x *ItemResult) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[18]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1471,7 +1551,7 @@ func (x *ItemResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemResult.ProtoReflect.Descriptor instead.
 func (*ItemResult) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{18}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ItemResult) GetSeq() uint64 {
@@ -1505,7 +1585,7 @@ type SubmitResponse struct {
 
 func (x *SubmitResponse) Reset() {
 	*x = SubmitResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[19]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1517,7 +1597,7 @@ func (x *SubmitResponse) String() string {
 func (*SubmitResponse) ProtoMessage() {}
 
 func (x *SubmitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[19]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1530,7 +1610,7 @@ func (x *SubmitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitResponse.ProtoReflect.Descriptor instead.
 func (*SubmitResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{19}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SubmitResponse) GetResults() []*ItemResult {
@@ -1561,7 +1641,7 @@ type ErrorDetail struct {
 
 func (x *ErrorDetail) Reset() {
 	*x = ErrorDetail{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[20]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1573,7 +1653,7 @@ func (x *ErrorDetail) String() string {
 func (*ErrorDetail) ProtoMessage() {}
 
 func (x *ErrorDetail) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[20]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1586,7 +1666,7 @@ func (x *ErrorDetail) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorDetail.ProtoReflect.Descriptor instead.
 func (*ErrorDetail) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{20}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ErrorDetail) GetCode() string {
@@ -1633,7 +1713,7 @@ type ValidateImportRequest struct {
 
 func (x *ValidateImportRequest) Reset() {
 	*x = ValidateImportRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[21]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1645,7 +1725,7 @@ func (x *ValidateImportRequest) String() string {
 func (*ValidateImportRequest) ProtoMessage() {}
 
 func (x *ValidateImportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[21]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1658,7 +1738,7 @@ func (x *ValidateImportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateImportRequest.ProtoReflect.Descriptor instead.
 func (*ValidateImportRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{21}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ValidateImportRequest) GetCommands() []*Command {
@@ -1681,7 +1761,7 @@ type ValidateImportResponse struct {
 
 func (x *ValidateImportResponse) Reset() {
 	*x = ValidateImportResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[22]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1693,7 +1773,7 @@ func (x *ValidateImportResponse) String() string {
 func (*ValidateImportResponse) ProtoMessage() {}
 
 func (x *ValidateImportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[22]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1706,7 +1786,7 @@ func (x *ValidateImportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateImportResponse.ProtoReflect.Descriptor instead.
 func (*ValidateImportResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{22}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ValidateImportResponse) GetRows() uint64 {
@@ -1753,7 +1833,7 @@ type QuotaOverrunsRequest struct {
 
 func (x *QuotaOverrunsRequest) Reset() {
 	*x = QuotaOverrunsRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[23]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1765,7 +1845,7 @@ func (x *QuotaOverrunsRequest) String() string {
 func (*QuotaOverrunsRequest) ProtoMessage() {}
 
 func (x *QuotaOverrunsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[23]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1778,7 +1858,7 @@ func (x *QuotaOverrunsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuotaOverrunsRequest.ProtoReflect.Descriptor instead.
 func (*QuotaOverrunsRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{23}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *QuotaOverrunsRequest) GetDepartment() string {
@@ -1805,7 +1885,7 @@ type QuotaOverrun struct {
 
 func (x *QuotaOverrun) Reset() {
 	*x = QuotaOverrun{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[24]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1817,7 +1897,7 @@ func (x *QuotaOverrun) String() string {
 func (*QuotaOverrun) ProtoMessage() {}
 
 func (x *QuotaOverrun) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[24]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1830,7 +1910,7 @@ func (x *QuotaOverrun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuotaOverrun.ProtoReflect.Descriptor instead.
 func (*QuotaOverrun) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{24}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *QuotaOverrun) GetDepartment() string {
@@ -1906,7 +1986,7 @@ type QuotaOverrunsResponse struct {
 
 func (x *QuotaOverrunsResponse) Reset() {
 	*x = QuotaOverrunsResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[25]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1918,7 +1998,7 @@ func (x *QuotaOverrunsResponse) String() string {
 func (*QuotaOverrunsResponse) ProtoMessage() {}
 
 func (x *QuotaOverrunsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[25]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1931,7 +2011,7 @@ func (x *QuotaOverrunsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuotaOverrunsResponse.ProtoReflect.Descriptor instead.
 func (*QuotaOverrunsResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{25}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *QuotaOverrunsResponse) GetOverruns() []*QuotaOverrun {
@@ -1956,7 +2036,7 @@ type VerifyRequest struct {
 
 func (x *VerifyRequest) Reset() {
 	*x = VerifyRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[26]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1968,7 +2048,7 @@ func (x *VerifyRequest) String() string {
 func (*VerifyRequest) ProtoMessage() {}
 
 func (x *VerifyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[26]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1981,7 +2061,7 @@ func (x *VerifyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyRequest.ProtoReflect.Descriptor instead.
 func (*VerifyRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{26}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{27}
 }
 
 type VerifyResponse struct {
@@ -1996,7 +2076,7 @@ type VerifyResponse struct {
 
 func (x *VerifyResponse) Reset() {
 	*x = VerifyResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[27]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2008,7 +2088,7 @@ func (x *VerifyResponse) String() string {
 func (*VerifyResponse) ProtoMessage() {}
 
 func (x *VerifyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[27]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2021,7 +2101,7 @@ func (x *VerifyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyResponse.ProtoReflect.Descriptor instead.
 func (*VerifyResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{27}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *VerifyResponse) GetLineItems() uint64 {
@@ -2068,7 +2148,7 @@ type ListLineItemsRequest struct {
 
 func (x *ListLineItemsRequest) Reset() {
 	*x = ListLineItemsRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[28]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2080,7 +2160,7 @@ func (x *ListLineItemsRequest) String() string {
 func (*ListLineItemsRequest) ProtoMessage() {}
 
 func (x *ListLineItemsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[28]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2093,7 +2173,7 @@ func (x *ListLineItemsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLineItemsRequest.ProtoReflect.Descriptor instead.
 func (*ListLineItemsRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{28}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListLineItemsRequest) GetFromSeq() uint64 {
@@ -2156,7 +2236,7 @@ type LineItem struct {
 
 func (x *LineItem) Reset() {
 	*x = LineItem{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[29]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2168,7 +2248,7 @@ func (x *LineItem) String() string {
 func (*LineItem) ProtoMessage() {}
 
 func (x *LineItem) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[29]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2181,7 +2261,7 @@ func (x *LineItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LineItem.ProtoReflect.Descriptor instead.
 func (*LineItem) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{29}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *LineItem) GetSeq() uint64 {
@@ -2273,7 +2353,7 @@ type ListLineItemsResponse struct {
 
 func (x *ListLineItemsResponse) Reset() {
 	*x = ListLineItemsResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[30]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2285,7 +2365,7 @@ func (x *ListLineItemsResponse) String() string {
 func (*ListLineItemsResponse) ProtoMessage() {}
 
 func (x *ListLineItemsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[30]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2298,7 +2378,7 @@ func (x *ListLineItemsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLineItemsResponse.ProtoReflect.Descriptor instead.
 func (*ListLineItemsResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{30}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListLineItemsResponse) GetItems() []*LineItem {
@@ -2339,7 +2419,7 @@ type CalendarDeadlineRequest struct {
 
 func (x *CalendarDeadlineRequest) Reset() {
 	*x = CalendarDeadlineRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[31]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2351,7 +2431,7 @@ func (x *CalendarDeadlineRequest) String() string {
 func (*CalendarDeadlineRequest) ProtoMessage() {}
 
 func (x *CalendarDeadlineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[31]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2364,7 +2444,7 @@ func (x *CalendarDeadlineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CalendarDeadlineRequest.ProtoReflect.Descriptor instead.
 func (*CalendarDeadlineRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{31}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CalendarDeadlineRequest) GetBefore() string {
@@ -2391,7 +2471,7 @@ type CalendarDueRequest struct {
 
 func (x *CalendarDueRequest) Reset() {
 	*x = CalendarDueRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[32]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2403,7 +2483,7 @@ func (x *CalendarDueRequest) String() string {
 func (*CalendarDueRequest) ProtoMessage() {}
 
 func (x *CalendarDueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[32]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2416,7 +2496,7 @@ func (x *CalendarDueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CalendarDueRequest.ProtoReflect.Descriptor instead.
 func (*CalendarDueRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{32}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CalendarDueRequest) GetFrom() string {
@@ -2442,7 +2522,7 @@ type CalendarDeadlineResponse struct {
 
 func (x *CalendarDeadlineResponse) Reset() {
 	*x = CalendarDeadlineResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[33]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2454,7 +2534,7 @@ func (x *CalendarDeadlineResponse) String() string {
 func (*CalendarDeadlineResponse) ProtoMessage() {}
 
 func (x *CalendarDeadlineResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[33]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2467,7 +2547,7 @@ func (x *CalendarDeadlineResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CalendarDeadlineResponse.ProtoReflect.Descriptor instead.
 func (*CalendarDeadlineResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{33}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CalendarDeadlineResponse) GetDate() string {
@@ -2486,7 +2566,7 @@ type CalendarDueResponse struct {
 
 func (x *CalendarDueResponse) Reset() {
 	*x = CalendarDueResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[34]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2498,7 +2578,7 @@ func (x *CalendarDueResponse) String() string {
 func (*CalendarDueResponse) ProtoMessage() {}
 
 func (x *CalendarDueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[34]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2511,7 +2591,7 @@ func (x *CalendarDueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CalendarDueResponse.ProtoReflect.Descriptor instead.
 func (*CalendarDueResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{34}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CalendarDueResponse) GetDate() string {
@@ -2530,7 +2610,7 @@ type GetResourceRequest struct {
 
 func (x *GetResourceRequest) Reset() {
 	*x = GetResourceRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[35]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2542,7 +2622,7 @@ func (x *GetResourceRequest) String() string {
 func (*GetResourceRequest) ProtoMessage() {}
 
 func (x *GetResourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[35]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2555,7 +2635,7 @@ func (x *GetResourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResourceRequest.ProtoReflect.Descriptor instead.
 func (*GetResourceRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{35}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetResourceRequest) GetResource() string {
@@ -2583,7 +2663,7 @@ type GetResourceResponse struct {
 
 func (x *GetResourceResponse) Reset() {
 	*x = GetResourceResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[36]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2595,7 +2675,7 @@ func (x *GetResourceResponse) String() string {
 func (*GetResourceResponse) ProtoMessage() {}
 
 func (x *GetResourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[36]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2608,7 +2688,7 @@ func (x *GetResourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResourceResponse.ProtoReflect.Descriptor instead.
 func (*GetResourceResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{36}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetResourceResponse) GetResource() string {
@@ -2689,7 +2769,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[37]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2701,7 +2781,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[37]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2714,7 +2794,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{37}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{38}
 }
 
 type ClusterNode struct {
@@ -2736,7 +2816,7 @@ type ClusterNode struct {
 
 func (x *ClusterNode) Reset() {
 	*x = ClusterNode{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[38]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2748,7 +2828,7 @@ func (x *ClusterNode) String() string {
 func (*ClusterNode) ProtoMessage() {}
 
 func (x *ClusterNode) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[38]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2761,7 +2841,7 @@ func (x *ClusterNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterNode.ProtoReflect.Descriptor instead.
 func (*ClusterNode) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{38}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ClusterNode) GetNodeId() string {
@@ -2842,7 +2922,7 @@ type StatusResponse struct {
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[39]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2854,7 +2934,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[39]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2867,7 +2947,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{39}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *StatusResponse) GetNodes() []*ClusterNode {
@@ -2937,7 +3017,7 @@ type AddNodeRequest struct {
 
 func (x *AddNodeRequest) Reset() {
 	*x = AddNodeRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[40]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2949,7 +3029,7 @@ func (x *AddNodeRequest) String() string {
 func (*AddNodeRequest) ProtoMessage() {}
 
 func (x *AddNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[40]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2962,7 +3042,7 @@ func (x *AddNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddNodeRequest.ProtoReflect.Descriptor instead.
 func (*AddNodeRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{40}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *AddNodeRequest) GetNodeId() string {
@@ -3011,7 +3091,7 @@ type AddNodeResponse struct {
 
 func (x *AddNodeResponse) Reset() {
 	*x = AddNodeResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[41]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3023,7 +3103,7 @@ func (x *AddNodeResponse) String() string {
 func (*AddNodeResponse) ProtoMessage() {}
 
 func (x *AddNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[41]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3036,7 +3116,7 @@ func (x *AddNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddNodeResponse.ProtoReflect.Descriptor instead.
 func (*AddNodeResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{41}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *AddNodeResponse) GetCaPem() string {
@@ -3081,7 +3161,7 @@ type JoinClusterRequest struct {
 
 func (x *JoinClusterRequest) Reset() {
 	*x = JoinClusterRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[42]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3093,7 +3173,7 @@ func (x *JoinClusterRequest) String() string {
 func (*JoinClusterRequest) ProtoMessage() {}
 
 func (x *JoinClusterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[42]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3106,7 +3186,7 @@ func (x *JoinClusterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinClusterRequest.ProtoReflect.Descriptor instead.
 func (*JoinClusterRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{42}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *JoinClusterRequest) GetNodeId() string {
@@ -3170,7 +3250,7 @@ type JoinClusterResponse struct {
 
 func (x *JoinClusterResponse) Reset() {
 	*x = JoinClusterResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[43]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3182,7 +3262,7 @@ func (x *JoinClusterResponse) String() string {
 func (*JoinClusterResponse) ProtoMessage() {}
 
 func (x *JoinClusterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[43]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3195,7 +3275,7 @@ func (x *JoinClusterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinClusterResponse.ProtoReflect.Descriptor instead.
 func (*JoinClusterResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{43}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *JoinClusterResponse) GetCaPem() string {
@@ -3236,7 +3316,7 @@ type RemoveMemberRequest struct {
 
 func (x *RemoveMemberRequest) Reset() {
 	*x = RemoveMemberRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[44]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3248,7 +3328,7 @@ func (x *RemoveMemberRequest) String() string {
 func (*RemoveMemberRequest) ProtoMessage() {}
 
 func (x *RemoveMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[44]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3261,7 +3341,7 @@ func (x *RemoveMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMemberRequest.ProtoReflect.Descriptor instead.
 func (*RemoveMemberRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{44}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *RemoveMemberRequest) GetNodeId() string {
@@ -3286,7 +3366,7 @@ type RemoveMemberResponse struct {
 
 func (x *RemoveMemberResponse) Reset() {
 	*x = RemoveMemberResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[45]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3298,7 +3378,7 @@ func (x *RemoveMemberResponse) String() string {
 func (*RemoveMemberResponse) ProtoMessage() {}
 
 func (x *RemoveMemberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[45]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3311,7 +3391,7 @@ func (x *RemoveMemberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMemberResponse.ProtoReflect.Descriptor instead.
 func (*RemoveMemberResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{45}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{46}
 }
 
 type RemoveNodeRequest struct {
@@ -3323,7 +3403,7 @@ type RemoveNodeRequest struct {
 
 func (x *RemoveNodeRequest) Reset() {
 	*x = RemoveNodeRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[46]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3335,7 +3415,7 @@ func (x *RemoveNodeRequest) String() string {
 func (*RemoveNodeRequest) ProtoMessage() {}
 
 func (x *RemoveNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[46]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3348,7 +3428,7 @@ func (x *RemoveNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNodeRequest.ProtoReflect.Descriptor instead.
 func (*RemoveNodeRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{46}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *RemoveNodeRequest) GetNodeId() string {
@@ -3366,7 +3446,7 @@ type RemoveNodeResponse struct {
 
 func (x *RemoveNodeResponse) Reset() {
 	*x = RemoveNodeResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[47]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3378,7 +3458,7 @@ func (x *RemoveNodeResponse) String() string {
 func (*RemoveNodeResponse) ProtoMessage() {}
 
 func (x *RemoveNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[47]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3391,7 +3471,7 @@ func (x *RemoveNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNodeResponse.ProtoReflect.Descriptor instead.
 func (*RemoveNodeResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{47}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{48}
 }
 
 type ChargesRequest struct {
@@ -3406,7 +3486,7 @@ type ChargesRequest struct {
 
 func (x *ChargesRequest) Reset() {
 	*x = ChargesRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[48]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3418,7 +3498,7 @@ func (x *ChargesRequest) String() string {
 func (*ChargesRequest) ProtoMessage() {}
 
 func (x *ChargesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[48]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3431,7 +3511,7 @@ func (x *ChargesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChargesRequest.ProtoReflect.Descriptor instead.
 func (*ChargesRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{48}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ChargesRequest) GetFrom() string {
@@ -3483,7 +3563,7 @@ type ChargeLine struct {
 
 func (x *ChargeLine) Reset() {
 	*x = ChargeLine{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[49]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3495,7 +3575,7 @@ func (x *ChargeLine) String() string {
 func (*ChargeLine) ProtoMessage() {}
 
 func (x *ChargeLine) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[49]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3508,7 +3588,7 @@ func (x *ChargeLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChargeLine.ProtoReflect.Descriptor instead.
 func (*ChargeLine) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{49}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ChargeLine) GetMonth() string {
@@ -3612,7 +3692,7 @@ type ChargesResponse struct {
 
 func (x *ChargesResponse) Reset() {
 	*x = ChargesResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[50]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3624,7 +3704,7 @@ func (x *ChargesResponse) String() string {
 func (*ChargesResponse) ProtoMessage() {}
 
 func (x *ChargesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[50]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3637,7 +3717,7 @@ func (x *ChargesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChargesResponse.ProtoReflect.Descriptor instead.
 func (*ChargesResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{50}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ChargesResponse) GetLines() []*ChargeLine {
@@ -3700,7 +3780,7 @@ type UnscoredDays struct {
 
 func (x *UnscoredDays) Reset() {
 	*x = UnscoredDays{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[51]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3712,7 +3792,7 @@ func (x *UnscoredDays) String() string {
 func (*UnscoredDays) ProtoMessage() {}
 
 func (x *UnscoredDays) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[51]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3725,7 +3805,7 @@ func (x *UnscoredDays) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnscoredDays.ProtoReflect.Descriptor instead.
 func (*UnscoredDays) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{51}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *UnscoredDays) GetProvider() string {
@@ -3753,7 +3833,7 @@ type DayRange struct {
 
 func (x *DayRange) Reset() {
 	*x = DayRange{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[52]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3765,7 +3845,7 @@ func (x *DayRange) String() string {
 func (*DayRange) ProtoMessage() {}
 
 func (x *DayRange) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[52]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3778,7 +3858,7 @@ func (x *DayRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DayRange.ProtoReflect.Descriptor instead.
 func (*DayRange) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{52}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *DayRange) GetFrom() string {
@@ -3803,7 +3883,7 @@ type BandTablesRequest struct {
 
 func (x *BandTablesRequest) Reset() {
 	*x = BandTablesRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[53]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3815,7 +3895,7 @@ func (x *BandTablesRequest) String() string {
 func (*BandTablesRequest) ProtoMessage() {}
 
 func (x *BandTablesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[53]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3828,7 +3908,7 @@ func (x *BandTablesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BandTablesRequest.ProtoReflect.Descriptor instead.
 func (*BandTablesRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{53}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{54}
 }
 
 type BandTablesResponse struct {
@@ -3841,7 +3921,7 @@ type BandTablesResponse struct {
 
 func (x *BandTablesResponse) Reset() {
 	*x = BandTablesResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[54]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3853,7 +3933,7 @@ func (x *BandTablesResponse) String() string {
 func (*BandTablesResponse) ProtoMessage() {}
 
 func (x *BandTablesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[54]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3866,7 +3946,7 @@ func (x *BandTablesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BandTablesResponse.ProtoReflect.Descriptor instead.
 func (*BandTablesResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{54}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *BandTablesResponse) GetTables() []*BandTable {
@@ -3893,7 +3973,7 @@ type SettleRequest struct {
 
 func (x *SettleRequest) Reset() {
 	*x = SettleRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[55]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3905,7 +3985,7 @@ func (x *SettleRequest) String() string {
 func (*SettleRequest) ProtoMessage() {}
 
 func (x *SettleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[55]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3918,7 +3998,7 @@ func (x *SettleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettleRequest.ProtoReflect.Descriptor instead.
 func (*SettleRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{55}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *SettleRequest) GetYear() int32 {
@@ -3951,7 +4031,7 @@ type SettlementBlocker struct {
 
 func (x *SettlementBlocker) Reset() {
 	*x = SettlementBlocker{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[56]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3963,7 +4043,7 @@ func (x *SettlementBlocker) String() string {
 func (*SettlementBlocker) ProtoMessage() {}
 
 func (x *SettlementBlocker) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[56]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3976,7 +4056,7 @@ func (x *SettlementBlocker) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettlementBlocker.ProtoReflect.Descriptor instead.
 func (*SettlementBlocker) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{56}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *SettlementBlocker) GetCode() string {
@@ -4030,7 +4110,7 @@ type SettleStatusRequest struct {
 
 func (x *SettleStatusRequest) Reset() {
 	*x = SettleStatusRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[57]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4042,7 +4122,7 @@ func (x *SettleStatusRequest) String() string {
 func (*SettleStatusRequest) ProtoMessage() {}
 
 func (x *SettleStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[57]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4055,7 +4135,7 @@ func (x *SettleStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettleStatusRequest.ProtoReflect.Descriptor instead.
 func (*SettleStatusRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{57}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *SettleStatusRequest) GetYear() int32 {
@@ -4086,7 +4166,7 @@ type SettleStatusResponse struct {
 
 func (x *SettleStatusResponse) Reset() {
 	*x = SettleStatusResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[58]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4098,7 +4178,7 @@ func (x *SettleStatusResponse) String() string {
 func (*SettleStatusResponse) ProtoMessage() {}
 
 func (x *SettleStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[58]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4111,7 +4191,7 @@ func (x *SettleStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettleStatusResponse.ProtoReflect.Descriptor instead.
 func (*SettleStatusResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{58}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *SettleStatusResponse) GetYear() int32 {
@@ -4216,7 +4296,7 @@ type SettleResponse struct {
 
 func (x *SettleResponse) Reset() {
 	*x = SettleResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[59]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4228,7 +4308,7 @@ func (x *SettleResponse) String() string {
 func (*SettleResponse) ProtoMessage() {}
 
 func (x *SettleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[59]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4241,7 +4321,7 @@ func (x *SettleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettleResponse.ProtoReflect.Descriptor instead.
 func (*SettleResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{59}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *SettleResponse) GetStatus() *SettleStatusResponse {
@@ -4275,7 +4355,7 @@ type BudgetExportRequest struct {
 
 func (x *BudgetExportRequest) Reset() {
 	*x = BudgetExportRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[60]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4287,7 +4367,7 @@ func (x *BudgetExportRequest) String() string {
 func (*BudgetExportRequest) ProtoMessage() {}
 
 func (x *BudgetExportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[60]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4300,7 +4380,7 @@ func (x *BudgetExportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BudgetExportRequest.ProtoReflect.Descriptor instead.
 func (*BudgetExportRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{60}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *BudgetExportRequest) GetYear() int32 {
@@ -4328,7 +4408,7 @@ type BudgetExportResponse struct {
 
 func (x *BudgetExportResponse) Reset() {
 	*x = BudgetExportResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[61]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4340,7 +4420,7 @@ func (x *BudgetExportResponse) String() string {
 func (*BudgetExportResponse) ProtoMessage() {}
 
 func (x *BudgetExportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[61]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4353,7 +4433,7 @@ func (x *BudgetExportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BudgetExportResponse.ProtoReflect.Descriptor instead.
 func (*BudgetExportResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{61}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *BudgetExportResponse) GetContent() []byte {
@@ -4389,7 +4469,7 @@ type StatementRequest struct {
 
 func (x *StatementRequest) Reset() {
 	*x = StatementRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[62]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4401,7 +4481,7 @@ func (x *StatementRequest) String() string {
 func (*StatementRequest) ProtoMessage() {}
 
 func (x *StatementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[62]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4414,7 +4494,7 @@ func (x *StatementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatementRequest.ProtoReflect.Descriptor instead.
 func (*StatementRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{62}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *StatementRequest) GetMonth() string {
@@ -4455,7 +4535,7 @@ type StatementResponse struct {
 
 func (x *StatementResponse) Reset() {
 	*x = StatementResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[63]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4467,7 +4547,7 @@ func (x *StatementResponse) String() string {
 func (*StatementResponse) ProtoMessage() {}
 
 func (x *StatementResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[63]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4480,7 +4560,7 @@ func (x *StatementResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatementResponse.ProtoReflect.Descriptor instead.
 func (*StatementResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{63}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *StatementResponse) GetContent() []byte {
@@ -4512,7 +4592,7 @@ type InvoiceLine struct {
 
 func (x *InvoiceLine) Reset() {
 	*x = InvoiceLine{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[64]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4524,7 +4604,7 @@ func (x *InvoiceLine) String() string {
 func (*InvoiceLine) ProtoMessage() {}
 
 func (x *InvoiceLine) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[64]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4537,7 +4617,7 @@ func (x *InvoiceLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceLine.ProtoReflect.Descriptor instead.
 func (*InvoiceLine) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{64}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *InvoiceLine) GetLine() uint32 {
@@ -4598,7 +4678,7 @@ type InvoiceReconcileRequest struct {
 
 func (x *InvoiceReconcileRequest) Reset() {
 	*x = InvoiceReconcileRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[65]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4610,7 +4690,7 @@ func (x *InvoiceReconcileRequest) String() string {
 func (*InvoiceReconcileRequest) ProtoMessage() {}
 
 func (x *InvoiceReconcileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[65]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4623,7 +4703,7 @@ func (x *InvoiceReconcileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceReconcileRequest.ProtoReflect.Descriptor instead.
 func (*InvoiceReconcileRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{65}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *InvoiceReconcileRequest) GetProvider() string {
@@ -4679,7 +4759,7 @@ type InvoiceReconcileResponse struct {
 
 func (x *InvoiceReconcileResponse) Reset() {
 	*x = InvoiceReconcileResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[66]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4691,7 +4771,7 @@ func (x *InvoiceReconcileResponse) String() string {
 func (*InvoiceReconcileResponse) ProtoMessage() {}
 
 func (x *InvoiceReconcileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[66]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4704,7 +4784,7 @@ func (x *InvoiceReconcileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceReconcileResponse.ProtoReflect.Descriptor instead.
 func (*InvoiceReconcileResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{66}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *InvoiceReconcileResponse) GetAllMatch() bool {
@@ -4748,7 +4828,7 @@ type ReconciliationReport struct {
 
 func (x *ReconciliationReport) Reset() {
 	*x = ReconciliationReport{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[67]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4760,7 +4840,7 @@ func (x *ReconciliationReport) String() string {
 func (*ReconciliationReport) ProtoMessage() {}
 
 func (x *ReconciliationReport) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[67]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4773,7 +4853,7 @@ func (x *ReconciliationReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconciliationReport.ProtoReflect.Descriptor instead.
 func (*ReconciliationReport) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{67}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *ReconciliationReport) GetProvider() string {
@@ -4871,7 +4951,7 @@ type ReconciliationLine struct {
 
 func (x *ReconciliationLine) Reset() {
 	*x = ReconciliationLine{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[68]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4883,7 +4963,7 @@ func (x *ReconciliationLine) String() string {
 func (*ReconciliationLine) ProtoMessage() {}
 
 func (x *ReconciliationLine) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[68]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4896,7 +4976,7 @@ func (x *ReconciliationLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconciliationLine.ProtoReflect.Descriptor instead.
 func (*ReconciliationLine) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{68}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *ReconciliationLine) GetOutcome() string {
@@ -4971,7 +5051,7 @@ type InvoiceHistoryRequest struct {
 
 func (x *InvoiceHistoryRequest) Reset() {
 	*x = InvoiceHistoryRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[69]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4983,7 +5063,7 @@ func (x *InvoiceHistoryRequest) String() string {
 func (*InvoiceHistoryRequest) ProtoMessage() {}
 
 func (x *InvoiceHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[69]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4996,7 +5076,7 @@ func (x *InvoiceHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceHistoryRequest.ProtoReflect.Descriptor instead.
 func (*InvoiceHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{69}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *InvoiceHistoryRequest) GetProvider() string {
@@ -5025,7 +5105,7 @@ type Reconciliation struct {
 
 func (x *Reconciliation) Reset() {
 	*x = Reconciliation{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[70]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5037,7 +5117,7 @@ func (x *Reconciliation) String() string {
 func (*Reconciliation) ProtoMessage() {}
 
 func (x *Reconciliation) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[70]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5050,7 +5130,7 @@ func (x *Reconciliation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reconciliation.ProtoReflect.Descriptor instead.
 func (*Reconciliation) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{70}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *Reconciliation) GetMonth() string {
@@ -5139,7 +5219,7 @@ type InvoiceHistoryResponse struct {
 
 func (x *InvoiceHistoryResponse) Reset() {
 	*x = InvoiceHistoryResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[71]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5151,7 +5231,7 @@ func (x *InvoiceHistoryResponse) String() string {
 func (*InvoiceHistoryResponse) ProtoMessage() {}
 
 func (x *InvoiceHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[71]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5164,7 +5244,7 @@ func (x *InvoiceHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceHistoryResponse.ProtoReflect.Descriptor instead.
 func (*InvoiceHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{71}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *InvoiceHistoryResponse) GetReconciliations() []*Reconciliation {
@@ -5183,7 +5263,7 @@ type QuotaUseRequest struct {
 
 func (x *QuotaUseRequest) Reset() {
 	*x = QuotaUseRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[72]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5195,7 +5275,7 @@ func (x *QuotaUseRequest) String() string {
 func (*QuotaUseRequest) ProtoMessage() {}
 
 func (x *QuotaUseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[72]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5208,7 +5288,7 @@ func (x *QuotaUseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuotaUseRequest.ProtoReflect.Descriptor instead.
 func (*QuotaUseRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{72}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *QuotaUseRequest) GetDepartment() string {
@@ -5231,7 +5311,7 @@ type ProjectInfo struct {
 
 func (x *ProjectInfo) Reset() {
 	*x = ProjectInfo{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[73]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5243,7 +5323,7 @@ func (x *ProjectInfo) String() string {
 func (*ProjectInfo) ProtoMessage() {}
 
 func (x *ProjectInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[73]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5256,7 +5336,7 @@ func (x *ProjectInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProjectInfo.ProtoReflect.Descriptor instead.
 func (*ProjectInfo) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{73}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *ProjectInfo) GetProject() string {
@@ -5304,7 +5384,7 @@ type ProjectQuotaClass struct {
 
 func (x *ProjectQuotaClass) Reset() {
 	*x = ProjectQuotaClass{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[74]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5316,7 +5396,7 @@ func (x *ProjectQuotaClass) String() string {
 func (*ProjectQuotaClass) ProtoMessage() {}
 
 func (x *ProjectQuotaClass) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[74]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5329,7 +5409,7 @@ func (x *ProjectQuotaClass) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProjectQuotaClass.ProtoReflect.Descriptor instead.
 func (*ProjectQuotaClass) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{74}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *ProjectQuotaClass) GetQuotaClass() string {
@@ -5358,7 +5438,7 @@ type QuotaUseResponse struct {
 
 func (x *QuotaUseResponse) Reset() {
 	*x = QuotaUseResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[75]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5370,7 +5450,7 @@ func (x *QuotaUseResponse) String() string {
 func (*QuotaUseResponse) ProtoMessage() {}
 
 func (x *QuotaUseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[75]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5383,7 +5463,7 @@ func (x *QuotaUseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuotaUseResponse.ProtoReflect.Descriptor instead.
 func (*QuotaUseResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{75}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *QuotaUseResponse) GetClasses() []*QuotaOverrun {
@@ -5420,7 +5500,7 @@ type ListResourcesRequest struct {
 
 func (x *ListResourcesRequest) Reset() {
 	*x = ListResourcesRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[76]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5432,7 +5512,7 @@ func (x *ListResourcesRequest) String() string {
 func (*ListResourcesRequest) ProtoMessage() {}
 
 func (x *ListResourcesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[76]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5445,7 +5525,7 @@ func (x *ListResourcesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResourcesRequest.ProtoReflect.Descriptor instead.
 func (*ListResourcesRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{76}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *ListResourcesRequest) GetDepartment() string {
@@ -5504,7 +5584,7 @@ type ResourceInfo struct {
 
 func (x *ResourceInfo) Reset() {
 	*x = ResourceInfo{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[77]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5516,7 +5596,7 @@ func (x *ResourceInfo) String() string {
 func (*ResourceInfo) ProtoMessage() {}
 
 func (x *ResourceInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[77]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5529,7 +5609,7 @@ func (x *ResourceInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceInfo.ProtoReflect.Descriptor instead.
 func (*ResourceInfo) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{77}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *ResourceInfo) GetResource() string {
@@ -5633,7 +5713,7 @@ type ListResourcesResponse struct {
 
 func (x *ListResourcesResponse) Reset() {
 	*x = ListResourcesResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[78]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5645,7 +5725,7 @@ func (x *ListResourcesResponse) String() string {
 func (*ListResourcesResponse) ProtoMessage() {}
 
 func (x *ListResourcesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[78]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5658,7 +5738,7 @@ func (x *ListResourcesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResourcesResponse.ProtoReflect.Descriptor instead.
 func (*ListResourcesResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{78}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *ListResourcesResponse) GetResources() []*ResourceInfo {
@@ -5683,7 +5763,7 @@ type DirectoryRequest struct {
 
 func (x *DirectoryRequest) Reset() {
 	*x = DirectoryRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[79]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5695,7 +5775,7 @@ func (x *DirectoryRequest) String() string {
 func (*DirectoryRequest) ProtoMessage() {}
 
 func (x *DirectoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[79]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5708,7 +5788,7 @@ func (x *DirectoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DirectoryRequest.ProtoReflect.Descriptor instead.
 func (*DirectoryRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{79}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{80}
 }
 
 type DirectoryResponse struct {
@@ -5724,7 +5804,7 @@ type DirectoryResponse struct {
 
 func (x *DirectoryResponse) Reset() {
 	*x = DirectoryResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[80]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5736,7 +5816,7 @@ func (x *DirectoryResponse) String() string {
 func (*DirectoryResponse) ProtoMessage() {}
 
 func (x *DirectoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[80]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5749,7 +5829,7 @@ func (x *DirectoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DirectoryResponse.ProtoReflect.Descriptor instead.
 func (*DirectoryResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{80}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *DirectoryResponse) GetDepartments() []*Department {
@@ -5791,7 +5871,7 @@ var File_cloudledger_v1_ledger_proto protoreflect.FileDescriptor
 
 const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\n" +
-	"\x1bcloudledger/v1/ledger.proto\x12\x0ecloudledger.v1\"\xcb\x06\n" +
+	"\x1bcloudledger/v1/ledger.proto\x12\x0ecloudledger.v1\"\x8d\a\n" +
 	"\aCommand\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12-\n" +
 	"\x05event\x18\x02 \x01(\v2\x15.cloudledger.v1.EventH\x00R\x05event\x12<\n" +
@@ -5811,9 +5891,14 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\n" +
 	"band_table\x18\v \x01(\v2\x19.cloudledger.v1.BandTableH\x00R\tbandTable\x12O\n" +
 	"\x11settlement_window\x18\f \x01(\v2 .cloudledger.v1.SettlementWindowH\x00R\x10settlementWindow\x12I\n" +
-	"\x0fapproval_revoke\x18\r \x01(\v2\x1e.cloudledger.v1.ApprovalRevokeH\x00R\x0eapprovalRevoke\x12\x12\n" +
+	"\x0fapproval_revoke\x18\r \x01(\v2\x1e.cloudledger.v1.ApprovalRevokeH\x00R\x0eapprovalRevoke\x12@\n" +
+	"\fimport_lease\x18\x10 \x01(\v2\x1b.cloudledger.v1.ImportLeaseH\x00R\vimportLease\x12\x12\n" +
 	"\x04line\x18\x0f \x01(\rR\x04lineB\x06\n" +
-	"\x04body\"\xfb\x01\n" +
+	"\x04body\"O\n" +
+	"\vImportLease\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06months\x18\x02 \x03(\tR\x06months\x12\x18\n" +
+	"\arelease\x18\x03 \x01(\bR\arelease\"\xfb\x01\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02op\x18\x01 \x01(\tR\x02op\x12\x12\n" +
 	"\x04time\x18\x02 \x01(\tR\x04time\x12\x1e\n" +
@@ -6354,189 +6439,191 @@ func file_cloudledger_v1_ledger_proto_rawDescGZIP() []byte {
 	return file_cloudledger_v1_ledger_proto_rawDescData
 }
 
-var file_cloudledger_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 81)
+var file_cloudledger_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 82)
 var file_cloudledger_v1_ledger_proto_goTypes = []any{
 	(*Command)(nil),                  // 0: cloudledger.v1.Command
-	(*Event)(nil),                    // 1: cloudledger.v1.Event
-	(*Department)(nil),               // 2: cloudledger.v1.Department
-	(*Provider)(nil),                 // 3: cloudledger.v1.Provider
-	(*ProjectQuota)(nil),             // 4: cloudledger.v1.ProjectQuota
-	(*CatalogPrice)(nil),             // 5: cloudledger.v1.CatalogPrice
-	(*ApprovalGrant)(nil),            // 6: cloudledger.v1.ApprovalGrant
-	(*ApprovalRevoke)(nil),           // 7: cloudledger.v1.ApprovalRevoke
-	(*ListApprovalsRequest)(nil),     // 8: cloudledger.v1.ListApprovalsRequest
-	(*Approval)(nil),                 // 9: cloudledger.v1.Approval
-	(*ListApprovalsResponse)(nil),    // 10: cloudledger.v1.ListApprovalsResponse
-	(*PeriodClose)(nil),              // 11: cloudledger.v1.PeriodClose
-	(*CalendarYear)(nil),             // 12: cloudledger.v1.CalendarYear
-	(*Evaluation)(nil),               // 13: cloudledger.v1.Evaluation
-	(*SettlementWindow)(nil),         // 14: cloudledger.v1.SettlementWindow
-	(*Band)(nil),                     // 15: cloudledger.v1.Band
-	(*BandTable)(nil),                // 16: cloudledger.v1.BandTable
-	(*SubmitRequest)(nil),            // 17: cloudledger.v1.SubmitRequest
-	(*ItemResult)(nil),               // 18: cloudledger.v1.ItemResult
-	(*SubmitResponse)(nil),           // 19: cloudledger.v1.SubmitResponse
-	(*ErrorDetail)(nil),              // 20: cloudledger.v1.ErrorDetail
-	(*ValidateImportRequest)(nil),    // 21: cloudledger.v1.ValidateImportRequest
-	(*ValidateImportResponse)(nil),   // 22: cloudledger.v1.ValidateImportResponse
-	(*QuotaOverrunsRequest)(nil),     // 23: cloudledger.v1.QuotaOverrunsRequest
-	(*QuotaOverrun)(nil),             // 24: cloudledger.v1.QuotaOverrun
-	(*QuotaOverrunsResponse)(nil),    // 25: cloudledger.v1.QuotaOverrunsResponse
-	(*VerifyRequest)(nil),            // 26: cloudledger.v1.VerifyRequest
-	(*VerifyResponse)(nil),           // 27: cloudledger.v1.VerifyResponse
-	(*ListLineItemsRequest)(nil),     // 28: cloudledger.v1.ListLineItemsRequest
-	(*LineItem)(nil),                 // 29: cloudledger.v1.LineItem
-	(*ListLineItemsResponse)(nil),    // 30: cloudledger.v1.ListLineItemsResponse
-	(*CalendarDeadlineRequest)(nil),  // 31: cloudledger.v1.CalendarDeadlineRequest
-	(*CalendarDueRequest)(nil),       // 32: cloudledger.v1.CalendarDueRequest
-	(*CalendarDeadlineResponse)(nil), // 33: cloudledger.v1.CalendarDeadlineResponse
-	(*CalendarDueResponse)(nil),      // 34: cloudledger.v1.CalendarDueResponse
-	(*GetResourceRequest)(nil),       // 35: cloudledger.v1.GetResourceRequest
-	(*GetResourceResponse)(nil),      // 36: cloudledger.v1.GetResourceResponse
-	(*StatusRequest)(nil),            // 37: cloudledger.v1.StatusRequest
-	(*ClusterNode)(nil),              // 38: cloudledger.v1.ClusterNode
-	(*StatusResponse)(nil),           // 39: cloudledger.v1.StatusResponse
-	(*AddNodeRequest)(nil),           // 40: cloudledger.v1.AddNodeRequest
-	(*AddNodeResponse)(nil),          // 41: cloudledger.v1.AddNodeResponse
-	(*JoinClusterRequest)(nil),       // 42: cloudledger.v1.JoinClusterRequest
-	(*JoinClusterResponse)(nil),      // 43: cloudledger.v1.JoinClusterResponse
-	(*RemoveMemberRequest)(nil),      // 44: cloudledger.v1.RemoveMemberRequest
-	(*RemoveMemberResponse)(nil),     // 45: cloudledger.v1.RemoveMemberResponse
-	(*RemoveNodeRequest)(nil),        // 46: cloudledger.v1.RemoveNodeRequest
-	(*RemoveNodeResponse)(nil),       // 47: cloudledger.v1.RemoveNodeResponse
-	(*ChargesRequest)(nil),           // 48: cloudledger.v1.ChargesRequest
-	(*ChargeLine)(nil),               // 49: cloudledger.v1.ChargeLine
-	(*ChargesResponse)(nil),          // 50: cloudledger.v1.ChargesResponse
-	(*UnscoredDays)(nil),             // 51: cloudledger.v1.UnscoredDays
-	(*DayRange)(nil),                 // 52: cloudledger.v1.DayRange
-	(*BandTablesRequest)(nil),        // 53: cloudledger.v1.BandTablesRequest
-	(*BandTablesResponse)(nil),       // 54: cloudledger.v1.BandTablesResponse
-	(*SettleRequest)(nil),            // 55: cloudledger.v1.SettleRequest
-	(*SettlementBlocker)(nil),        // 56: cloudledger.v1.SettlementBlocker
-	(*SettleStatusRequest)(nil),      // 57: cloudledger.v1.SettleStatusRequest
-	(*SettleStatusResponse)(nil),     // 58: cloudledger.v1.SettleStatusResponse
-	(*SettleResponse)(nil),           // 59: cloudledger.v1.SettleResponse
-	(*BudgetExportRequest)(nil),      // 60: cloudledger.v1.BudgetExportRequest
-	(*BudgetExportResponse)(nil),     // 61: cloudledger.v1.BudgetExportResponse
-	(*StatementRequest)(nil),         // 62: cloudledger.v1.StatementRequest
-	(*StatementResponse)(nil),        // 63: cloudledger.v1.StatementResponse
-	(*InvoiceLine)(nil),              // 64: cloudledger.v1.InvoiceLine
-	(*InvoiceReconcileRequest)(nil),  // 65: cloudledger.v1.InvoiceReconcileRequest
-	(*InvoiceReconcileResponse)(nil), // 66: cloudledger.v1.InvoiceReconcileResponse
-	(*ReconciliationReport)(nil),     // 67: cloudledger.v1.ReconciliationReport
-	(*ReconciliationLine)(nil),       // 68: cloudledger.v1.ReconciliationLine
-	(*InvoiceHistoryRequest)(nil),    // 69: cloudledger.v1.InvoiceHistoryRequest
-	(*Reconciliation)(nil),           // 70: cloudledger.v1.Reconciliation
-	(*InvoiceHistoryResponse)(nil),   // 71: cloudledger.v1.InvoiceHistoryResponse
-	(*QuotaUseRequest)(nil),          // 72: cloudledger.v1.QuotaUseRequest
-	(*ProjectInfo)(nil),              // 73: cloudledger.v1.ProjectInfo
-	(*ProjectQuotaClass)(nil),        // 74: cloudledger.v1.ProjectQuotaClass
-	(*QuotaUseResponse)(nil),         // 75: cloudledger.v1.QuotaUseResponse
-	(*ListResourcesRequest)(nil),     // 76: cloudledger.v1.ListResourcesRequest
-	(*ResourceInfo)(nil),             // 77: cloudledger.v1.ResourceInfo
-	(*ListResourcesResponse)(nil),    // 78: cloudledger.v1.ListResourcesResponse
-	(*DirectoryRequest)(nil),         // 79: cloudledger.v1.DirectoryRequest
-	(*DirectoryResponse)(nil),        // 80: cloudledger.v1.DirectoryResponse
+	(*ImportLease)(nil),              // 1: cloudledger.v1.ImportLease
+	(*Event)(nil),                    // 2: cloudledger.v1.Event
+	(*Department)(nil),               // 3: cloudledger.v1.Department
+	(*Provider)(nil),                 // 4: cloudledger.v1.Provider
+	(*ProjectQuota)(nil),             // 5: cloudledger.v1.ProjectQuota
+	(*CatalogPrice)(nil),             // 6: cloudledger.v1.CatalogPrice
+	(*ApprovalGrant)(nil),            // 7: cloudledger.v1.ApprovalGrant
+	(*ApprovalRevoke)(nil),           // 8: cloudledger.v1.ApprovalRevoke
+	(*ListApprovalsRequest)(nil),     // 9: cloudledger.v1.ListApprovalsRequest
+	(*Approval)(nil),                 // 10: cloudledger.v1.Approval
+	(*ListApprovalsResponse)(nil),    // 11: cloudledger.v1.ListApprovalsResponse
+	(*PeriodClose)(nil),              // 12: cloudledger.v1.PeriodClose
+	(*CalendarYear)(nil),             // 13: cloudledger.v1.CalendarYear
+	(*Evaluation)(nil),               // 14: cloudledger.v1.Evaluation
+	(*SettlementWindow)(nil),         // 15: cloudledger.v1.SettlementWindow
+	(*Band)(nil),                     // 16: cloudledger.v1.Band
+	(*BandTable)(nil),                // 17: cloudledger.v1.BandTable
+	(*SubmitRequest)(nil),            // 18: cloudledger.v1.SubmitRequest
+	(*ItemResult)(nil),               // 19: cloudledger.v1.ItemResult
+	(*SubmitResponse)(nil),           // 20: cloudledger.v1.SubmitResponse
+	(*ErrorDetail)(nil),              // 21: cloudledger.v1.ErrorDetail
+	(*ValidateImportRequest)(nil),    // 22: cloudledger.v1.ValidateImportRequest
+	(*ValidateImportResponse)(nil),   // 23: cloudledger.v1.ValidateImportResponse
+	(*QuotaOverrunsRequest)(nil),     // 24: cloudledger.v1.QuotaOverrunsRequest
+	(*QuotaOverrun)(nil),             // 25: cloudledger.v1.QuotaOverrun
+	(*QuotaOverrunsResponse)(nil),    // 26: cloudledger.v1.QuotaOverrunsResponse
+	(*VerifyRequest)(nil),            // 27: cloudledger.v1.VerifyRequest
+	(*VerifyResponse)(nil),           // 28: cloudledger.v1.VerifyResponse
+	(*ListLineItemsRequest)(nil),     // 29: cloudledger.v1.ListLineItemsRequest
+	(*LineItem)(nil),                 // 30: cloudledger.v1.LineItem
+	(*ListLineItemsResponse)(nil),    // 31: cloudledger.v1.ListLineItemsResponse
+	(*CalendarDeadlineRequest)(nil),  // 32: cloudledger.v1.CalendarDeadlineRequest
+	(*CalendarDueRequest)(nil),       // 33: cloudledger.v1.CalendarDueRequest
+	(*CalendarDeadlineResponse)(nil), // 34: cloudledger.v1.CalendarDeadlineResponse
+	(*CalendarDueResponse)(nil),      // 35: cloudledger.v1.CalendarDueResponse
+	(*GetResourceRequest)(nil),       // 36: cloudledger.v1.GetResourceRequest
+	(*GetResourceResponse)(nil),      // 37: cloudledger.v1.GetResourceResponse
+	(*StatusRequest)(nil),            // 38: cloudledger.v1.StatusRequest
+	(*ClusterNode)(nil),              // 39: cloudledger.v1.ClusterNode
+	(*StatusResponse)(nil),           // 40: cloudledger.v1.StatusResponse
+	(*AddNodeRequest)(nil),           // 41: cloudledger.v1.AddNodeRequest
+	(*AddNodeResponse)(nil),          // 42: cloudledger.v1.AddNodeResponse
+	(*JoinClusterRequest)(nil),       // 43: cloudledger.v1.JoinClusterRequest
+	(*JoinClusterResponse)(nil),      // 44: cloudledger.v1.JoinClusterResponse
+	(*RemoveMemberRequest)(nil),      // 45: cloudledger.v1.RemoveMemberRequest
+	(*RemoveMemberResponse)(nil),     // 46: cloudledger.v1.RemoveMemberResponse
+	(*RemoveNodeRequest)(nil),        // 47: cloudledger.v1.RemoveNodeRequest
+	(*RemoveNodeResponse)(nil),       // 48: cloudledger.v1.RemoveNodeResponse
+	(*ChargesRequest)(nil),           // 49: cloudledger.v1.ChargesRequest
+	(*ChargeLine)(nil),               // 50: cloudledger.v1.ChargeLine
+	(*ChargesResponse)(nil),          // 51: cloudledger.v1.ChargesResponse
+	(*UnscoredDays)(nil),             // 52: cloudledger.v1.UnscoredDays
+	(*DayRange)(nil),                 // 53: cloudledger.v1.DayRange
+	(*BandTablesRequest)(nil),        // 54: cloudledger.v1.BandTablesRequest
+	(*BandTablesResponse)(nil),       // 55: cloudledger.v1.BandTablesResponse
+	(*SettleRequest)(nil),            // 56: cloudledger.v1.SettleRequest
+	(*SettlementBlocker)(nil),        // 57: cloudledger.v1.SettlementBlocker
+	(*SettleStatusRequest)(nil),      // 58: cloudledger.v1.SettleStatusRequest
+	(*SettleStatusResponse)(nil),     // 59: cloudledger.v1.SettleStatusResponse
+	(*SettleResponse)(nil),           // 60: cloudledger.v1.SettleResponse
+	(*BudgetExportRequest)(nil),      // 61: cloudledger.v1.BudgetExportRequest
+	(*BudgetExportResponse)(nil),     // 62: cloudledger.v1.BudgetExportResponse
+	(*StatementRequest)(nil),         // 63: cloudledger.v1.StatementRequest
+	(*StatementResponse)(nil),        // 64: cloudledger.v1.StatementResponse
+	(*InvoiceLine)(nil),              // 65: cloudledger.v1.InvoiceLine
+	(*InvoiceReconcileRequest)(nil),  // 66: cloudledger.v1.InvoiceReconcileRequest
+	(*InvoiceReconcileResponse)(nil), // 67: cloudledger.v1.InvoiceReconcileResponse
+	(*ReconciliationReport)(nil),     // 68: cloudledger.v1.ReconciliationReport
+	(*ReconciliationLine)(nil),       // 69: cloudledger.v1.ReconciliationLine
+	(*InvoiceHistoryRequest)(nil),    // 70: cloudledger.v1.InvoiceHistoryRequest
+	(*Reconciliation)(nil),           // 71: cloudledger.v1.Reconciliation
+	(*InvoiceHistoryResponse)(nil),   // 72: cloudledger.v1.InvoiceHistoryResponse
+	(*QuotaUseRequest)(nil),          // 73: cloudledger.v1.QuotaUseRequest
+	(*ProjectInfo)(nil),              // 74: cloudledger.v1.ProjectInfo
+	(*ProjectQuotaClass)(nil),        // 75: cloudledger.v1.ProjectQuotaClass
+	(*QuotaUseResponse)(nil),         // 76: cloudledger.v1.QuotaUseResponse
+	(*ListResourcesRequest)(nil),     // 77: cloudledger.v1.ListResourcesRequest
+	(*ResourceInfo)(nil),             // 78: cloudledger.v1.ResourceInfo
+	(*ListResourcesResponse)(nil),    // 79: cloudledger.v1.ListResourcesResponse
+	(*DirectoryRequest)(nil),         // 80: cloudledger.v1.DirectoryRequest
+	(*DirectoryResponse)(nil),        // 81: cloudledger.v1.DirectoryResponse
 }
 var file_cloudledger_v1_ledger_proto_depIdxs = []int32{
-	1,  // 0: cloudledger.v1.Command.event:type_name -> cloudledger.v1.Event
-	2,  // 1: cloudledger.v1.Command.department:type_name -> cloudledger.v1.Department
-	3,  // 2: cloudledger.v1.Command.provider:type_name -> cloudledger.v1.Provider
-	4,  // 3: cloudledger.v1.Command.project_quota:type_name -> cloudledger.v1.ProjectQuota
-	5,  // 4: cloudledger.v1.Command.catalog_price:type_name -> cloudledger.v1.CatalogPrice
-	6,  // 5: cloudledger.v1.Command.approval_grant:type_name -> cloudledger.v1.ApprovalGrant
-	11, // 6: cloudledger.v1.Command.period_close:type_name -> cloudledger.v1.PeriodClose
-	12, // 7: cloudledger.v1.Command.calendar_year:type_name -> cloudledger.v1.CalendarYear
-	13, // 8: cloudledger.v1.Command.evaluation:type_name -> cloudledger.v1.Evaluation
-	16, // 9: cloudledger.v1.Command.band_table:type_name -> cloudledger.v1.BandTable
-	14, // 10: cloudledger.v1.Command.settlement_window:type_name -> cloudledger.v1.SettlementWindow
-	7,  // 11: cloudledger.v1.Command.approval_revoke:type_name -> cloudledger.v1.ApprovalRevoke
-	9,  // 12: cloudledger.v1.ListApprovalsResponse.approvals:type_name -> cloudledger.v1.Approval
-	15, // 13: cloudledger.v1.BandTable.bands:type_name -> cloudledger.v1.Band
-	0,  // 14: cloudledger.v1.SubmitRequest.commands:type_name -> cloudledger.v1.Command
-	18, // 15: cloudledger.v1.SubmitResponse.results:type_name -> cloudledger.v1.ItemResult
-	0,  // 16: cloudledger.v1.ValidateImportRequest.commands:type_name -> cloudledger.v1.Command
-	20, // 17: cloudledger.v1.ValidateImportResponse.errors:type_name -> cloudledger.v1.ErrorDetail
-	24, // 18: cloudledger.v1.QuotaOverrunsResponse.overruns:type_name -> cloudledger.v1.QuotaOverrun
-	0,  // 19: cloudledger.v1.LineItem.command:type_name -> cloudledger.v1.Command
-	29, // 20: cloudledger.v1.ListLineItemsResponse.items:type_name -> cloudledger.v1.LineItem
-	38, // 21: cloudledger.v1.StatusResponse.nodes:type_name -> cloudledger.v1.ClusterNode
-	49, // 22: cloudledger.v1.ChargesResponse.lines:type_name -> cloudledger.v1.ChargeLine
-	51, // 23: cloudledger.v1.ChargesResponse.unscored:type_name -> cloudledger.v1.UnscoredDays
-	52, // 24: cloudledger.v1.UnscoredDays.days:type_name -> cloudledger.v1.DayRange
-	16, // 25: cloudledger.v1.BandTablesResponse.tables:type_name -> cloudledger.v1.BandTable
-	16, // 26: cloudledger.v1.BandTablesResponse.default_table:type_name -> cloudledger.v1.BandTable
-	52, // 27: cloudledger.v1.SettlementBlocker.days:type_name -> cloudledger.v1.DayRange
-	56, // 28: cloudledger.v1.SettleStatusResponse.blockers:type_name -> cloudledger.v1.SettlementBlocker
-	58, // 29: cloudledger.v1.SettleResponse.status:type_name -> cloudledger.v1.SettleStatusResponse
-	64, // 30: cloudledger.v1.InvoiceReconcileRequest.lines:type_name -> cloudledger.v1.InvoiceLine
-	67, // 31: cloudledger.v1.InvoiceReconcileResponse.report:type_name -> cloudledger.v1.ReconciliationReport
-	68, // 32: cloudledger.v1.ReconciliationReport.lines:type_name -> cloudledger.v1.ReconciliationLine
-	70, // 33: cloudledger.v1.InvoiceHistoryResponse.reconciliations:type_name -> cloudledger.v1.Reconciliation
-	74, // 34: cloudledger.v1.ProjectInfo.quotas:type_name -> cloudledger.v1.ProjectQuotaClass
-	24, // 35: cloudledger.v1.QuotaUseResponse.classes:type_name -> cloudledger.v1.QuotaOverrun
-	73, // 36: cloudledger.v1.QuotaUseResponse.projects:type_name -> cloudledger.v1.ProjectInfo
-	77, // 37: cloudledger.v1.ListResourcesResponse.resources:type_name -> cloudledger.v1.ResourceInfo
-	2,  // 38: cloudledger.v1.DirectoryResponse.departments:type_name -> cloudledger.v1.Department
-	3,  // 39: cloudledger.v1.DirectoryResponse.providers:type_name -> cloudledger.v1.Provider
-	5,  // 40: cloudledger.v1.DirectoryResponse.prices:type_name -> cloudledger.v1.CatalogPrice
-	13, // 41: cloudledger.v1.DirectoryResponse.evaluations:type_name -> cloudledger.v1.Evaluation
-	4,  // 42: cloudledger.v1.DirectoryResponse.projects:type_name -> cloudledger.v1.ProjectQuota
-	17, // 43: cloudledger.v1.LedgerService.Submit:input_type -> cloudledger.v1.SubmitRequest
-	21, // 44: cloudledger.v1.LedgerService.ValidateImport:input_type -> cloudledger.v1.ValidateImportRequest
-	23, // 45: cloudledger.v1.LedgerService.QuotaOverruns:input_type -> cloudledger.v1.QuotaOverrunsRequest
-	26, // 46: cloudledger.v1.LedgerService.Verify:input_type -> cloudledger.v1.VerifyRequest
-	28, // 47: cloudledger.v1.LedgerService.ListLineItems:input_type -> cloudledger.v1.ListLineItemsRequest
-	31, // 48: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
-	32, // 49: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
-	35, // 50: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
-	48, // 51: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
-	53, // 52: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
-	8,  // 53: cloudledger.v1.LedgerService.ListApprovals:input_type -> cloudledger.v1.ListApprovalsRequest
-	55, // 54: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
-	57, // 55: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
-	60, // 56: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
-	62, // 57: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
-	65, // 58: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
-	69, // 59: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
-	72, // 60: cloudledger.v1.LedgerService.QuotaUse:input_type -> cloudledger.v1.QuotaUseRequest
-	76, // 61: cloudledger.v1.LedgerService.ListResources:input_type -> cloudledger.v1.ListResourcesRequest
-	79, // 62: cloudledger.v1.LedgerService.Directory:input_type -> cloudledger.v1.DirectoryRequest
-	37, // 63: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
-	40, // 64: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
-	46, // 65: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
-	42, // 66: cloudledger.v1.ClusterService.JoinCluster:input_type -> cloudledger.v1.JoinClusterRequest
-	44, // 67: cloudledger.v1.ClusterService.RemoveMember:input_type -> cloudledger.v1.RemoveMemberRequest
-	19, // 68: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
-	22, // 69: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
-	25, // 70: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
-	27, // 71: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
-	30, // 72: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
-	33, // 73: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
-	34, // 74: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
-	36, // 75: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
-	50, // 76: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
-	54, // 77: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
-	10, // 78: cloudledger.v1.LedgerService.ListApprovals:output_type -> cloudledger.v1.ListApprovalsResponse
-	59, // 79: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
-	58, // 80: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
-	61, // 81: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
-	63, // 82: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
-	66, // 83: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
-	71, // 84: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
-	75, // 85: cloudledger.v1.LedgerService.QuotaUse:output_type -> cloudledger.v1.QuotaUseResponse
-	78, // 86: cloudledger.v1.LedgerService.ListResources:output_type -> cloudledger.v1.ListResourcesResponse
-	80, // 87: cloudledger.v1.LedgerService.Directory:output_type -> cloudledger.v1.DirectoryResponse
-	39, // 88: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
-	41, // 89: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
-	47, // 90: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
-	43, // 91: cloudledger.v1.ClusterService.JoinCluster:output_type -> cloudledger.v1.JoinClusterResponse
-	45, // 92: cloudledger.v1.ClusterService.RemoveMember:output_type -> cloudledger.v1.RemoveMemberResponse
-	68, // [68:93] is the sub-list for method output_type
-	43, // [43:68] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	2,  // 0: cloudledger.v1.Command.event:type_name -> cloudledger.v1.Event
+	3,  // 1: cloudledger.v1.Command.department:type_name -> cloudledger.v1.Department
+	4,  // 2: cloudledger.v1.Command.provider:type_name -> cloudledger.v1.Provider
+	5,  // 3: cloudledger.v1.Command.project_quota:type_name -> cloudledger.v1.ProjectQuota
+	6,  // 4: cloudledger.v1.Command.catalog_price:type_name -> cloudledger.v1.CatalogPrice
+	7,  // 5: cloudledger.v1.Command.approval_grant:type_name -> cloudledger.v1.ApprovalGrant
+	12, // 6: cloudledger.v1.Command.period_close:type_name -> cloudledger.v1.PeriodClose
+	13, // 7: cloudledger.v1.Command.calendar_year:type_name -> cloudledger.v1.CalendarYear
+	14, // 8: cloudledger.v1.Command.evaluation:type_name -> cloudledger.v1.Evaluation
+	17, // 9: cloudledger.v1.Command.band_table:type_name -> cloudledger.v1.BandTable
+	15, // 10: cloudledger.v1.Command.settlement_window:type_name -> cloudledger.v1.SettlementWindow
+	8,  // 11: cloudledger.v1.Command.approval_revoke:type_name -> cloudledger.v1.ApprovalRevoke
+	1,  // 12: cloudledger.v1.Command.import_lease:type_name -> cloudledger.v1.ImportLease
+	10, // 13: cloudledger.v1.ListApprovalsResponse.approvals:type_name -> cloudledger.v1.Approval
+	16, // 14: cloudledger.v1.BandTable.bands:type_name -> cloudledger.v1.Band
+	0,  // 15: cloudledger.v1.SubmitRequest.commands:type_name -> cloudledger.v1.Command
+	19, // 16: cloudledger.v1.SubmitResponse.results:type_name -> cloudledger.v1.ItemResult
+	0,  // 17: cloudledger.v1.ValidateImportRequest.commands:type_name -> cloudledger.v1.Command
+	21, // 18: cloudledger.v1.ValidateImportResponse.errors:type_name -> cloudledger.v1.ErrorDetail
+	25, // 19: cloudledger.v1.QuotaOverrunsResponse.overruns:type_name -> cloudledger.v1.QuotaOverrun
+	0,  // 20: cloudledger.v1.LineItem.command:type_name -> cloudledger.v1.Command
+	30, // 21: cloudledger.v1.ListLineItemsResponse.items:type_name -> cloudledger.v1.LineItem
+	39, // 22: cloudledger.v1.StatusResponse.nodes:type_name -> cloudledger.v1.ClusterNode
+	50, // 23: cloudledger.v1.ChargesResponse.lines:type_name -> cloudledger.v1.ChargeLine
+	52, // 24: cloudledger.v1.ChargesResponse.unscored:type_name -> cloudledger.v1.UnscoredDays
+	53, // 25: cloudledger.v1.UnscoredDays.days:type_name -> cloudledger.v1.DayRange
+	17, // 26: cloudledger.v1.BandTablesResponse.tables:type_name -> cloudledger.v1.BandTable
+	17, // 27: cloudledger.v1.BandTablesResponse.default_table:type_name -> cloudledger.v1.BandTable
+	53, // 28: cloudledger.v1.SettlementBlocker.days:type_name -> cloudledger.v1.DayRange
+	57, // 29: cloudledger.v1.SettleStatusResponse.blockers:type_name -> cloudledger.v1.SettlementBlocker
+	59, // 30: cloudledger.v1.SettleResponse.status:type_name -> cloudledger.v1.SettleStatusResponse
+	65, // 31: cloudledger.v1.InvoiceReconcileRequest.lines:type_name -> cloudledger.v1.InvoiceLine
+	68, // 32: cloudledger.v1.InvoiceReconcileResponse.report:type_name -> cloudledger.v1.ReconciliationReport
+	69, // 33: cloudledger.v1.ReconciliationReport.lines:type_name -> cloudledger.v1.ReconciliationLine
+	71, // 34: cloudledger.v1.InvoiceHistoryResponse.reconciliations:type_name -> cloudledger.v1.Reconciliation
+	75, // 35: cloudledger.v1.ProjectInfo.quotas:type_name -> cloudledger.v1.ProjectQuotaClass
+	25, // 36: cloudledger.v1.QuotaUseResponse.classes:type_name -> cloudledger.v1.QuotaOverrun
+	74, // 37: cloudledger.v1.QuotaUseResponse.projects:type_name -> cloudledger.v1.ProjectInfo
+	78, // 38: cloudledger.v1.ListResourcesResponse.resources:type_name -> cloudledger.v1.ResourceInfo
+	3,  // 39: cloudledger.v1.DirectoryResponse.departments:type_name -> cloudledger.v1.Department
+	4,  // 40: cloudledger.v1.DirectoryResponse.providers:type_name -> cloudledger.v1.Provider
+	6,  // 41: cloudledger.v1.DirectoryResponse.prices:type_name -> cloudledger.v1.CatalogPrice
+	14, // 42: cloudledger.v1.DirectoryResponse.evaluations:type_name -> cloudledger.v1.Evaluation
+	5,  // 43: cloudledger.v1.DirectoryResponse.projects:type_name -> cloudledger.v1.ProjectQuota
+	18, // 44: cloudledger.v1.LedgerService.Submit:input_type -> cloudledger.v1.SubmitRequest
+	22, // 45: cloudledger.v1.LedgerService.ValidateImport:input_type -> cloudledger.v1.ValidateImportRequest
+	24, // 46: cloudledger.v1.LedgerService.QuotaOverruns:input_type -> cloudledger.v1.QuotaOverrunsRequest
+	27, // 47: cloudledger.v1.LedgerService.Verify:input_type -> cloudledger.v1.VerifyRequest
+	29, // 48: cloudledger.v1.LedgerService.ListLineItems:input_type -> cloudledger.v1.ListLineItemsRequest
+	32, // 49: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
+	33, // 50: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
+	36, // 51: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
+	49, // 52: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
+	54, // 53: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
+	9,  // 54: cloudledger.v1.LedgerService.ListApprovals:input_type -> cloudledger.v1.ListApprovalsRequest
+	56, // 55: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
+	58, // 56: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
+	61, // 57: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
+	63, // 58: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
+	66, // 59: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
+	70, // 60: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
+	73, // 61: cloudledger.v1.LedgerService.QuotaUse:input_type -> cloudledger.v1.QuotaUseRequest
+	77, // 62: cloudledger.v1.LedgerService.ListResources:input_type -> cloudledger.v1.ListResourcesRequest
+	80, // 63: cloudledger.v1.LedgerService.Directory:input_type -> cloudledger.v1.DirectoryRequest
+	38, // 64: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
+	41, // 65: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
+	47, // 66: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
+	43, // 67: cloudledger.v1.ClusterService.JoinCluster:input_type -> cloudledger.v1.JoinClusterRequest
+	45, // 68: cloudledger.v1.ClusterService.RemoveMember:input_type -> cloudledger.v1.RemoveMemberRequest
+	20, // 69: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
+	23, // 70: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
+	26, // 71: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
+	28, // 72: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
+	31, // 73: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
+	34, // 74: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
+	35, // 75: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
+	37, // 76: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
+	51, // 77: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
+	55, // 78: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
+	11, // 79: cloudledger.v1.LedgerService.ListApprovals:output_type -> cloudledger.v1.ListApprovalsResponse
+	60, // 80: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
+	59, // 81: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
+	62, // 82: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
+	64, // 83: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
+	67, // 84: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
+	72, // 85: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
+	76, // 86: cloudledger.v1.LedgerService.QuotaUse:output_type -> cloudledger.v1.QuotaUseResponse
+	79, // 87: cloudledger.v1.LedgerService.ListResources:output_type -> cloudledger.v1.ListResourcesResponse
+	81, // 88: cloudledger.v1.LedgerService.Directory:output_type -> cloudledger.v1.DirectoryResponse
+	40, // 89: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
+	42, // 90: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
+	48, // 91: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
+	44, // 92: cloudledger.v1.ClusterService.JoinCluster:output_type -> cloudledger.v1.JoinClusterResponse
+	46, // 93: cloudledger.v1.ClusterService.RemoveMember:output_type -> cloudledger.v1.RemoveMemberResponse
+	69, // [69:94] is the sub-list for method output_type
+	44, // [44:69] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_cloudledger_v1_ledger_proto_init() }
@@ -6557,6 +6644,7 @@ func file_cloudledger_v1_ledger_proto_init() {
 		(*Command_BandTable)(nil),
 		(*Command_SettlementWindow)(nil),
 		(*Command_ApprovalRevoke)(nil),
+		(*Command_ImportLease)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -6564,7 +6652,7 @@ func file_cloudledger_v1_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cloudledger_v1_ledger_proto_rawDesc), len(file_cloudledger_v1_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   81,
+			NumMessages:   82,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
