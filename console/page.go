@@ -158,11 +158,13 @@ func nav(rq *request) []NavLink {
 		return []NavLink{l("/finance", "年度结算", "Settlement years")}
 	case "authority":
 		return []NavLink{l("/authority", "导入", "Import"), l("/authority/periods", "关账与结算", "Periods & settlement"),
-			l("/authority/catalog", "目录与评分", "Catalog & scores"), l("/requests", "资源申请", "Requests"), l("/supervisor", "超配报告", "Overrun report")}
+			l("/authority/catalog", "目录与评分", "Catalog & scores"), l("/requests", "资源申请", "Requests"), l("/supervisor", "超配报告", "Overrun report"),
+			l("/accounts/pending", "待确认账号", "Accounts to confirm")}
 	case "auditor":
-		return []NavLink{l("/auditor", "校验", "Verify"), l("/auditor/line-items", "台账明细", "Line items"), l("/access", "访问记录", "Access trail")}
+		return []NavLink{l("/auditor", "校验", "Verify"), l("/auditor/line-items", "台账明细", "Line items"), l("/access", "访问记录", "Access trail"),
+			l("/accounts/pending", "待确认账号", "Accounts to confirm")}
 	case "security":
-		return []NavLink{l("/access", "访问记录", "Access trail")}
+		return []NavLink{l("/accounts", "账号管理", "Accounts"), l("/accounts/pending", "待确认账号", "Accounts to confirm"), l("/access", "访问记录", "Access trail")}
 	}
 	return nil
 }

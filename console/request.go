@@ -50,7 +50,7 @@ func (m *Me) Home() string {
 	case "auditor":
 		return "/auditor"
 	case "security":
-		return "/access"
+		return "/accounts"
 	}
 	return "/"
 }

@@ -51,6 +51,11 @@ func (c *Console) routes() {
 	m.Handle("/auditor/line-items", c.page(c.auditorLineItems))
 	m.Handle("/access", c.page(c.accessTrail))
 	m.Handle("/requests", c.page(c.requestsPage))
+	m.Handle("/accounts", c.page(c.accountsPage))
+	m.Handle("/accounts/pending", c.page(c.pendingPage))
+	m.Handle("/password", c.page(c.passwordPage))
+	m.HandleFunc("GET /activate", c.activatePage)
+	m.HandleFunc("POST /activate", c.activate)
 	c.mux = m
 }
 
@@ -225,6 +230,9 @@ func (c *Console) signInPage(w http.ResponseWriter, r *http.Request) {
 	p := c.signInForm(rq, "", safeNext(r.URL.Query().Get("next")))
 	if r.URL.Query().Get("expired") != "" {
 		p.Flash = rq.t("会话已结束（30 分钟无操作或已退出），请重新登录。", "The session ended (30 minutes idle, or signed out); please sign in again.")
+	}
+	if r.URL.Query().Get("changed") != "" {
+		p.Flash = rq.t("密码已修改，请用新密码登录。", "The password changed: sign in with the new one.")
 	}
 	c.render(w, r, rq, http.StatusOK, "signin", p)
 }

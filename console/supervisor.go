@@ -17,12 +17,15 @@ import (
 // department's pages, and the approvals (grant, list, revoke).
 
 var flashes = map[string][2]string{
-	"granted":  {"审批已记入台账", "The approval is on the ledger"},
-	"revoked":  {"审批已撤销", "The approval was revoked"},
-	"closed":   {"已关账", "The month is closed"},
-	"settled":  {"结算操作已记入台账", "The settlement step is on the ledger"},
-	"imported": {"导入完成", "The import is done"},
-	"request":  {"申请已记入台账", "The request is on the ledger"},
+	"granted":           {"审批已记入台账", "The approval is on the ledger"},
+	"revoked":           {"审批已撤销", "The approval was revoked"},
+	"closed":            {"已关账", "The month is closed"},
+	"settled":           {"结算操作已记入台账", "The settlement step is on the ledger"},
+	"imported":          {"导入完成", "The import is done"},
+	"request":           {"申请已记入台账", "The request is on the ledger"},
+	"account_disable":   {"账号已停用", "The account is disabled"},
+	"account_enable":    {"账号已启用", "The account is enabled"},
+	"account_confirmed": {"账号已确认", "The account is confirmed"},
 }
 
 func flash(rq *request, p *Page) *Page {

@@ -50,7 +50,8 @@ type Cell struct {
 	Text  string
 	Href  string
 	Class string
-	Form  *Form // a button in the cell (revoke …): not in the downloads
+	Form  *Form   // a button in the cell (revoke …): not in the downloads
+	Forms []*Form // several buttons in one cell (disable, reset …)
 }
 
 // C is a cell of text.

@@ -20,6 +20,10 @@ var vocab = map[string]map[string][2]string{
 	"step": {"supervisor": {"经信主管部门审批", "supervisor"}, "review": {"主管部门审核", "review"}, "fulfil": {"服务商开通", "fulfil"},
 		"verify": {"使用单位验证", "verify"}, "formal_open": {"正式开通", "formal opening"}, "": {"—", "—"}},
 	"approval": {"active": {"有效", "active"}, "expired": {"已过期", "expired"}, "revoked": {"已撤销", "revoked"}},
+	"role": {"authority": {"主管部门", "authority"}, "supervisor": {"经信主管部门", "supervisor"}, "finance": {"财政局", "finance"},
+		"provider": {"云服务商", "provider"}, "department": {"使用单位", "department"}, "auditor": {"审计管理员", "auditor"}, "security": {"安全管理员", "security"}},
+	"account_status": {"active": {"有效", "active"}, "pending": {"待第二人确认", "awaiting confirmation"}, "disabled": {"已停用", "disabled"},
+		"retired": {"已废止（初始凭证）", "retired (bootstrap)"}},
 }
 
 // word is a code's word in the request's language; an unknown code shows as it is.

@@ -162,15 +162,15 @@ func (t *txn) mayChangeCredential(op string, target *Account, ctx applyContext) 
 	self := ctx.actor == target.ID
 	switch op {
 	case CredTokenIssued:
+		mayIssue := self && !target.Program || // a person issues their own tokens
+			target.Program && actor != nil && actor.Role == RoleSecurity && actor.Acts() && (!actor.Bootstrap() || target.CreatedBy == actor.ID) // a program's come from security (the bootstrap: only for the accounts it made)
 		switch {
+		case !mayIssue:
+			return Errf(errcode.PermissionDenied, "account", "a person's tokens are issued by that person, signed in; a program's (--program) by security")
 		case target.Pending:
 			return Errf(errcode.AwaitingConfirmation, "account", "%s waits for a second person's confirmation", target.ID)
-		case self && !target.Program:
-			return nil // a person issues their own tokens
-		case target.Program && actor != nil && actor.Role == RoleSecurity && actor.Acts() && (!actor.Bootstrap() || target.CreatedBy == actor.ID):
-			return nil // a program's tokens come from security (the bootstrap: only for the accounts it made)
 		}
-		return Errf(errcode.PermissionDenied, "account", "a person's tokens are issued by that person, signed in; a program's (--program) by security")
+		return nil
 	case CredTokenRevoked:
 		if self || actor != nil && actor.Role == RoleSecurity && actor.Acts() && !actor.Bootstrap() {
 			return nil
