@@ -368,7 +368,11 @@ func (h *accountService) SignIn(ctx context.Context, req *connect.Request[v1.Sig
 	}
 	var good bool
 	if err := s.guard.hashing(ctx, func() { good = passwordMatches(phc, m.GetPassword()) }); err != nil {
+		s.metrics.hashFull.Inc()
 		return nil, err
+	}
+	if evaluate {
+		s.metrics.passwordChecks.Inc()
 	}
 	good = good && evaluate
 	var step uint64

@@ -332,7 +332,7 @@ func checkCommands(_ *Server, p *principal, cmds []*v1.Command) *errcode.Error {
 		if !slices.Contains(who, p.account.Role) {
 			return denied(p, "command %d: %s is for the %s role", i, kind, joinRoles(who))
 		}
-		if p.account.Role == ledger.RoleProvider && c.GetEvent().GetProvider() != p.account.Provider {
+		if p.account.Role == ledger.RoleProvider && c.GetEvent() != nil && c.GetEvent().GetProvider() != p.account.Provider {
 			return denied(p, "command %d: an event of provider %q; this account imports for %q only", i, c.GetEvent().GetProvider(), p.account.Provider)
 		}
 	}

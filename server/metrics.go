@@ -21,16 +21,21 @@ import (
 // process); hashicorp/raft's metrics go through go-metrics' Prometheus sink, which is
 // process-wide, as is go-metrics.
 type nodeMetrics struct {
-	reg             *prometheus.Registry
-	lineItems       prometheus.Counter
-	applySeconds    prometheus.Histogram
-	flushSeconds    prometheus.Histogram
-	proposals       prometheus.Counter
-	proposalBytes   prometheus.Histogram
-	importRows      prometheus.Counter
-	ratingSeconds   prometheus.Histogram
-	exportSeconds   *prometheus.HistogramVec
-	accessRefusals  prometheus.Counter
+	reg            *prometheus.Registry
+	lineItems      prometheus.Counter
+	applySeconds   prometheus.Histogram
+	flushSeconds   prometheus.Histogram
+	proposals      prometheus.Counter
+	proposalBytes  prometheus.Histogram
+	importRows     prometheus.Counter
+	ratingSeconds  prometheus.Histogram
+	exportSeconds  *prometheus.HistogramVec
+	accessRefusals prometheus.Counter
+	// passwordChecks counts the sign-ins whose password was checked against an account's
+	// hash (not the equal-cost check of a failure decided before: a locked, unknown or
+	// disabled account), hashFull the checks refused because the hashing pool stayed full.
+	passwordChecks  prometheus.Counter
+	hashFull        prometheus.Counter
 	leaderChanges   prometheus.Counter
 	accessPending   prometheus.GaugeFunc
 	workingDaysLeft *prometheus.GaugeVec
@@ -67,6 +72,11 @@ func newNodeMetrics(s *Server) *nodeMetrics {
 	m.ratingSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "cloudledger_rating_seconds", Help: "Time to read the ledger and rate a range.", Buckets: seconds})
 	m.exportSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cloudledger_export_seconds", Help: "Time to render an export.", Buckets: seconds}, []string{"export"})
 	m.accessRefusals = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_access_refusals_total", Help: "Calls refused by role or scope (permission_denied)."})
+	m.passwordChecks = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_password_checks_total", Help: "Sign-ins whose password was checked against the account's hash (at most 5 in a row per account before the lock)."})
+	m.hashFull = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_password_pool_full_total", Help: "Password checks refused (resource_exhausted) because the hashing pool stayed full."})
+	poolSize := prometheus.NewGauge(prometheus.GaugeOpts{Name: "cloudledger_password_pool_size", Help: "Password checks (argon2id, 19 MiB each) that run at once."})
+	poolSize.Set(float64(HashPoolSize()))
+	m.reg.MustRegister(poolSize)
 	m.leaderChanges = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_leader_changes_total", Help: "Changes of the leader this node observed."})
 	m.accessPending = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cloudledger_access_records_pending", Help: "Access-trail records collected and not yet on the ledger."},
 		func() float64 { return float64(s.trail.pending()) })
@@ -75,7 +85,7 @@ func newNodeMetrics(s *Server) *nodeMetrics {
 		m.exportSeconds.WithLabelValues(e) // exposed from the start, so dashboards find it
 	}
 	m.reg.MustRegister(m.lineItems, m.applySeconds, m.flushSeconds, m.proposals, m.proposalBytes, m.importRows, m.ratingSeconds,
-		m.exportSeconds, m.accessRefusals, m.leaderChanges, m.accessPending, m.workingDaysLeft,
+		m.exportSeconds, m.accessRefusals, m.passwordChecks, m.hashFull, m.leaderChanges, m.accessPending, m.workingDaysLeft,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&raftNodeCollector{s: s}, &kafkaCollector{s: s}, &noticeCollector{s: s})
 	return m

@@ -7,23 +7,28 @@ import (
 	"encoding/base32"
 	"encoding/binary"
 	"fmt"
+	"math"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cloudledger/cloudledger/errcode"
 )
 
 // What comes before authentication is bounded (SPEC: Access, sign-in failures; issue 22):
-// every password check (argon2id, 19 MiB each) runs in a pool of HashPoolSize slots, a
-// caller waiting longer than HashPoolWait for one is told resource_exhausted; one account's
+// every password check (argon2id, 19 MiB each) runs in a pool of HashPoolSize() slots
+// (one a core, 2 to 4: a check is all CPU, more at once only costs memory), a caller
+// waiting longer than HashPoolWait for one is told resource_exhausted; one account's
 // checks run one at a time, so a burst of guesses is counted one by one and the lock
 // (5 failures) stops it after 5; failed sign-ins are also counted per source address.
 // Every failure answers the same code and message after one password check, whether the
 // account exists, is disabled, locked or has no password, and whether the password or the
 // TOTP code was wrong.
 const (
-	HashPoolSize = 4
 	HashPoolWait = 2 * time.Second
 	// AddressFailureLimit failed sign-ins or activations from one address within
 	// AddressFailureWindow: further attempts from it are refused unchecked until the
@@ -45,6 +50,13 @@ func signInFailed() error {
 // guard holds the bounds of the work before authentication.
 type guard struct {
 	pool chan struct{}
+	// hashing counts the checks in flight: while there are any, the Go runtime's memory
+	// limit holds the process to what it held before plus the pool's hashes (argon2
+	// allocates its 19 MiB afresh for every check, and the collector, paced by GOGC=400,
+	// would otherwise let a burst of them grow the heap fivefold before collecting).
+	hashingNow atomic.Int32
+	limit      atomic.Int64 // bytes, while checks run
+	limitMu    sync.Mutex
 
 	mu       sync.Mutex
 	accounts map[string]*sync.Mutex // one sign-in at a time per account (known accounts only)
@@ -52,8 +64,11 @@ type guard struct {
 	order    []string               // addresses in the order first seen, for eviction
 }
 
+// HashPoolSize is how many password checks run at once: one a core, at least 2, at most 4.
+func HashPoolSize() int { return min(4, max(2, runtime.GOMAXPROCS(0))) }
+
 func newGuard() *guard {
-	return &guard{pool: make(chan struct{}, HashPoolSize), accounts: map[string]*sync.Mutex{}, failures: map[string][]time.Time{}}
+	return &guard{pool: make(chan struct{}, HashPoolSize()), accounts: map[string]*sync.Mutex{}, failures: map[string][]time.Time{}}
 }
 
 // hashing runs fn (a password hash or check) in the pool.
@@ -63,13 +78,67 @@ func (g *guard) hashing(ctx context.Context, fn func()) error {
 	select {
 	case g.pool <- struct{}{}:
 	case <-t.C:
-		return detailError(errcode.Errf(errcode.ResourceExhausted, "", "the node is checking %d passwords already; retry in a moment", HashPoolSize), 0)
+		return detailError(errcode.Errf(errcode.ResourceExhausted, "", "the node is checking %d passwords already; retry in a moment", cap(g.pool)), 0)
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	defer func() { <-g.pool }()
+	g.enter()
+	defer g.leave()
 	fn()
+	// The collector, paced by GOGC and capped in CPU, can fall behind a burst of checks on
+	// few cores: past the burst's bound, collect now, on the checking goroutine (which
+	// slows the burst, not the node's other work).
+	if limit := g.limit.Load(); limit > 0 && int64(runtimeTotal()) > limit {
+		runtime.GC()
+	}
 	return nil
+}
+
+// argonMiB is what one password check allocates (argonMemory KiB).
+const argonMiB = argonMemory >> 10
+
+func (g *guard) enter() {
+	g.limitMu.Lock()
+	defer g.limitMu.Unlock()
+	if g.hashingNow.Add(1) == 1 {
+		limit := int64(burstBase()) + int64(cap(g.pool)*argonMiB+16)<<20
+		g.limit.Store(limit)
+		debug.SetMemoryLimit(limit)
+	}
+}
+
+func (g *guard) leave() {
+	g.limitMu.Lock()
+	defer g.limitMu.Unlock()
+	if g.hashingNow.Add(-1) == 0 {
+		g.limit.Store(0)
+		debug.SetMemoryLimit(math.MaxInt64)
+	}
+}
+
+// runtimeTotal is the memory the Go runtime holds (what the memory limit counts).
+func runtimeTotal() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64() - s[1].Value.Uint64()
+}
+
+// burstBase is the memory the process needs without garbage: what the runtime holds
+// beside the heap, plus the heap's objects live at the last collection (free and
+// fragmented heap memory left from an earlier burst does not count).
+func burstBase() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/free:bytes"},
+		{Name: "/memory/classes/heap/released:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}, {Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	var v [6]uint64
+	for i, x := range s {
+		if x.Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		v[i] = x.Value.Uint64()
+	}
+	return v[0] - v[1] - v[2] - v[3] - v[4] + v[5]
 }
 
 // account serializes the sign-ins of one (existing) account.

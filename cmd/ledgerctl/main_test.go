@@ -30,9 +30,10 @@ type fakeLedger struct {
 
 	mu        sync.Mutex
 	applied   map[string]bool
-	submits   [][]*v1.Command // every Submit request received, failed ones too
-	chunks    []int           // commands per ValidateImport message
-	stale     []string        // the Cloudledger-Stale header of each call
+	submits   [][]*v1.Command // every Submit request's rows received, failed ones too
+	leases    []*v1.ImportLease
+	chunks    []int    // commands per ValidateImport message
+	stale     []string // the Cloudledger-Stale header of each call
 	refuse    map[uint32]*v1.ErrorDetail
 	failNext  []error // Submit answers these first, one per call
 	overruns  []*v1.QuotaOverrun
@@ -66,7 +67,18 @@ func (f *fakeLedger) Submit(_ context.Context, req *connect.Request[v1.SubmitReq
 	if err := f.auth(req.Header()); err != nil {
 		return nil, err
 	}
-	f.submits = append(f.submits, req.Msg.GetCommands())
+	// Import leases (the months an import holds) are kept apart from the rows.
+	rows := req.Msg.GetCommands()
+	var leases []*v1.ItemResult
+	for len(rows) > 0 && rows[0].GetImportLease() != nil {
+		f.leases = append(f.leases, rows[0].GetImportLease())
+		leases = append(leases, &v1.ItemResult{Unchanged: true})
+		rows = rows[1:]
+	}
+	if len(rows) == 0 {
+		return connect.NewResponse(&v1.SubmitResponse{RaftIndex: 7, Results: leases}), nil
+	}
+	f.submits = append(f.submits, rows)
 	if len(f.failNext) > 0 {
 		err := f.failNext[0]
 		f.failNext = f.failNext[1:]
@@ -75,8 +87,8 @@ func (f *fakeLedger) Submit(_ context.Context, req *connect.Request[v1.SubmitReq
 	if f.failAfter > 0 && len(f.submits) == f.failAfter {
 		return nil, f.failWith
 	}
-	out := &v1.SubmitResponse{RaftIndex: 7}
-	for _, c := range req.Msg.GetCommands() {
+	out := &v1.SubmitResponse{RaftIndex: 7, Results: leases}
+	for _, c := range rows {
 		r := &v1.ItemResult{Seq: uint64(len(f.applied) + 1)}
 		if f.applied[c.GetKey()] {
 			r.Duplicate = true
@@ -337,6 +349,10 @@ func TestImportBatches(t *testing.T) {
 	}
 	if c := f.submits[1][0]; c.GetKey() != "u1000" || c.GetLine() != 1002 || c.GetEvent().GetQuantity() != "2.5" {
 		t.Fatalf("first command of batch 2: %v", c)
+	}
+	// The months are held before the first batch, renewed by each, released after the last.
+	if n := len(f.leases); n != 5 || fmt.Sprint(f.leases[0].GetMonths()) != "[2026-03]" || f.leases[0].GetRelease() || !f.leases[4].GetRelease() {
+		t.Fatalf("import leases %v", f.leases)
 	}
 	for _, want := range []string{"Rows                          2500", "New line items                2500", "Duplicates (already applied)  0"} {
 		if !strings.Contains(stdout, want) {
