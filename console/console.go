@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -169,6 +170,25 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, rq *request, err 
 		p.Title = rq.t("无权访问", "Access denied")
 	}
 	c.render(w, r, rq, status, "error", p)
+}
+
+// TooLarge answers a request whose body is over the node's limit, before the console has
+// read it: the error page (413) in the reader's language, not the API's JSON.
+func (c *Console) TooLarge(w http.ResponseWriter, r *http.Request, limitBytes int64) {
+	rq := c.newRequest(r)
+	c.refuse(w, r, rq, http.StatusRequestEntityTooLarge, "upload_too_large",
+		fmt.Sprintf(rq.t("上传内容超过 %d MiB，未处理；请拆分文件或另存为 CSV", "The upload is larger than %d MiB and was not read; split the file or save it as CSV"), limitBytes>>20))
+}
+
+// IsPage reports whether a path is the console's rather than the API's or an operator
+// endpoint's.
+func IsPage(path string) bool {
+	for _, p := range []string{"/cloudledger.", "/internal/", "/kafka", "/metrics", "/debug/", "/healthz", "/livez", "/readyz", "/openapi.yaml"} {
+		if strings.HasPrefix(path, p) {
+			return false
+		}
+	}
+	return true
 }
 
 // ctx is the context of a console request's API calls.

@@ -3,6 +3,7 @@ package server
 import (
 	"compress/gzip"
 	"errors"
+	"github.com/cloudledger/cloudledger/console"
 	"io"
 	"net"
 	"net/http"
@@ -117,6 +118,10 @@ func (s *Server) withLimits(next http.Handler) http.Handler {
 			return
 		}
 		if r.ContentLength > MaxUnaryBodyBytes {
+			if s.consolePages != nil && console.IsPage(r.URL.Path) {
+				s.consolePages.TooLarge(w, r, MaxUnaryBodyBytes) // a person's upload: the page, not JSON
+				return
+			}
 			writeErr(w, r, errcode.Errf(errcode.RequestTooLarge, "", "request body of %d bytes is over the limit of %d", r.ContentLength, MaxUnaryBodyBytes))
 			return
 		}

@@ -76,9 +76,11 @@ type Server struct {
 	raftCertPEM []byte
 	tickets     *ticket.Book // the operator's membership tickets made on this host
 	guard       *guard       // the bounds before authentication (signin.go)
-	apiTLS      *tls.Config
-	trail       *trailRecorder // the access trail's collection (trail.go)
-	metrics     *nodeMetrics   // /metrics (metrics.go)
+	// consolePages is the web console, for the error pages the limits answer it with.
+	consolePages *console.Console
+	apiTLS       *tls.Config
+	trail        *trailRecorder // the access trail's collection (trail.go)
+	metrics      *nodeMetrics   // /metrics (metrics.go)
 	// trailCancel stops the trail's delivery first at Close, trailDone says it stopped.
 	trailCancel context.CancelFunc
 	trailDone   chan struct{}
@@ -317,6 +319,7 @@ func (s *Server) routes() http.Handler {
 		panic(fmt.Sprintf("console templates: %v", err)) // embedded: a build defect, not a runtime condition
 	}
 	mux.Handle("/", con)
+	s.consolePages = con
 	return api
 }
 

@@ -88,6 +88,10 @@ func TestConsoleSecurity(t *testing.T) {
 		if res.StatusCode != http.StatusForbidden {
 			t.Errorf("a sign-out without its token: HTTP %d, want 403", res.StatusCode)
 		}
+		// Issue 22: the refusals are in the access trail (they were never recorded before).
+		if !recorded(t, d, "supervisor1", "csrf_token_invalid", "/supervisor/approvals") {
+			t.Error("the CSRF refusals of supervisor1's forms are not in the access trail")
+		}
 	})
 
 	t.Run("escaping", func(t *testing.T) {
@@ -219,6 +223,26 @@ func TestIdleTimeout(t *testing.T) {
 	if code, _ := at("89m"); code != 303 {
 		t.Errorf("the ended session still opens pages: HTTP %d", code)
 	}
+}
+
+// recorded reports whether the trail holds a record of the account with the result whose
+// procedure contains proc (the console's own refusals name the page).
+func recorded(t *testing.T, d *demo, account, result, proc string) bool {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		res, err := d.accounts().AccessLog(context.Background(), authed(&v1.AccessLogRequest{Account: account}, d.token("auditor1")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res.Msg.GetRecords() {
+			if r.GetResult() == result && strings.Contains(r.GetProcedure(), proc) {
+				return true
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return false
 }
 
 // personWithPassword adds a supervisor account with the demo password to a cluster.
