@@ -2,8 +2,10 @@ package console
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 )
@@ -115,4 +117,41 @@ func FuzzSessionID(f *testing.F) {
 		}
 		_ = safeNext(s)
 	})
+}
+
+// Issue 22: imports are kept per account — a burst of uploads by one account evicts only
+// that account's own oldest import, never another's (before, any uploader could push out
+// another account's validated import); a full node refuses new ones instead of evicting.
+func TestImportJobsPerAccount(t *testing.T) {
+	js := newImportJobs()
+	theirs, ok := js.add(&importJob{owner: "authority1", created: time.Now()})
+	if !ok {
+		t.Fatal("the first import refused")
+	}
+	for i := 0; i < 3*MaxImportJobsPerAccount; i++ {
+		if _, ok := js.add(&importJob{owner: "aliyun-am", created: time.Now().Add(time.Duration(i) * time.Millisecond)}); !ok {
+			t.Fatalf("upload %d of one account refused", i)
+		}
+	}
+	if _, ok := js.get(theirs, "authority1"); !ok {
+		t.Fatal("another account's uploads evicted authority1's import")
+	}
+	mine := 0
+	for _, j := range js.jobs {
+		if j.owner == "aliyun-am" {
+			mine++
+		}
+	}
+	if mine != MaxImportJobsPerAccount {
+		t.Fatalf("aliyun-am keeps %d imports, want %d", mine, MaxImportJobsPerAccount)
+	}
+	for i := 0; len(js.jobs) < MaxImportJobs; i++ {
+		js.add(&importJob{owner: fmt.Sprintf("acct-%d", i), created: time.Now()})
+	}
+	if _, ok := js.add(&importJob{owner: "newcomer", created: time.Now()}); ok {
+		t.Fatal("a full node evicted someone's import for a newcomer")
+	}
+	if _, ok := js.get(theirs, "authority1"); !ok {
+		t.Fatal("authority1's import is gone")
+	}
 }

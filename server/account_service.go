@@ -398,7 +398,7 @@ func (h *accountService) SignIn(ctx context.Context, req *connect.Request[v1.Sig
 	if a.Pending {
 		return nil, detailError(errcode.Errf(errcode.AwaitingConfirmation, "", "account %s waits for a second person's confirmation (SPEC: Access, 三员分立)", a.ID), 0)
 	}
-	c := sessionClaims{Account: a.ID, ID: newSessionID(), Issued: now.Unix(), Last: now.Unix()}
+	c := sessionClaims{Account: a.ID, ID: newSessionID(), Issued: now.Unix(), IssuedNano: now.UnixNano(), Last: now.Unix()}
 	tok, err := s.signSession(c)
 	if err != nil {
 		return nil, toConnect(err)

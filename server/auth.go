@@ -43,7 +43,18 @@ type sessionClaims struct {
 	Account string `json:"a"`
 	ID      string `json:"s"`
 	Issued  int64  `json:"i"` // Unix seconds
-	Last    int64  `json:"l"` // the last call, Unix seconds
+	// IssuedNano is the same instant to the nanosecond (sessions from before it have
+	// none), so that a disable or reset ends exactly the sessions begun before it.
+	IssuedNano int64 `json:"n,omitempty"`
+	Last       int64 `json:"l"` // the last call, Unix seconds
+}
+
+// issuedAt is when the session began (to the second for a session from before IssuedNano).
+func (c *sessionClaims) issuedAt() time.Time {
+	if c.IssuedNano != 0 {
+		return time.Unix(0, c.IssuedNano)
+	}
+	return time.Unix(c.Issued, 0)
 }
 
 func (s *Server) signSession(c sessionClaims) (string, error) {
@@ -105,7 +116,7 @@ func (s *Server) checkSession(tok string, now time.Time) (*sessionClaims, *errco
 	if cr, ok := s.ledger.CredentialsOf(c.Account); ok && cr.PasswordSetAt.Unix() > c.Issued {
 		return nil, errcode.Errf(errcode.SessionExpired, "", "the password changed after the session began")
 	}
-	if a, ok := s.ledger.Account(c.Account); ok && a.SessionsFrom.Unix() > c.Issued {
+	if a, ok := s.ledger.Account(c.Account); ok && !a.SessionsFrom.IsZero() && !a.SessionsFrom.Before(c.issuedAt()) {
 		return nil, errcode.Errf(errcode.SessionExpired, "", "the account was disabled or reset after the session began")
 	}
 	return &c, nil

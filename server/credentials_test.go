@@ -265,8 +265,22 @@ func TestCredentialsAcrossThreeNodes(t *testing.T) {
 	}
 	_, err = acct(0).ConfirmAccount(ctx, bearer(&v1.ConfirmAccountRequest{Id: "sup2"}, auth))
 	mustOK("confirm sup2", err)
-	if _, err := acct(1).SignIn(ctx, connect.NewRequest(&v1.SignInRequest{Account: "sup2", Password: pw})); err != nil {
+	s2, err := acct(1).SignIn(ctx, connect.NewRequest(&v1.SignInRequest{Account: "sup2", Password: pw}))
+	if err != nil {
 		t.Fatalf("sign-in before TOTP is required: %v", err)
+	}
+	// Issue 22: a session of a disabled account stays ended when the account is enabled
+	// again (before, the old sessions worked again).
+	_, err = acct(0).SetAccountStatus(ctx, bearer(&v1.SetAccountStatusRequest{Id: "sup2", Disabled: true}, sec))
+	mustOK("disable sup2", err)
+	clock.advance(time.Second)
+	_, err = acct(0).SetAccountStatus(ctx, bearer(&v1.SetAccountStatusRequest{Id: "sup2"}, sec))
+	mustOK("enable sup2", err)
+	waitApplied(t, nodes)
+	for i := range nodes {
+		if err := whoami(i, withSession(&v1.WhoAmIRequest{}, s2.Msg.GetSession())); !hasCode(err, "session_expired") {
+			t.Fatalf("node%d: a session from before the disable, after the enable: %v, want session_expired", i+1, err)
+		}
 	}
 	if _, err := acct(1).SetTOTPRoles(ctx, bearer(&v1.SetTOTPRolesRequest{Roles: []string{"supervisor"}}, sec)); err != nil {
 		t.Fatal(err)

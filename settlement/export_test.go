@@ -3,6 +3,7 @@ package settlement
 import (
 	"bytes"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,4 +105,22 @@ func readBack(t *testing.T, write func(io.Writer) error) *excelize.File {
 	}
 	t.Cleanup(func() { f.Close() })
 	return f
+}
+
+// Issue 22: a department name that a spreadsheet would run as a formula arrives quoted in
+// the budget CSV; a negative amount stays a number (both failed before: the budget CSV
+// wrote names as they were).
+func TestBudgetCSVDefusesFormulas(t *testing.T) {
+	b := &Budget{Funded: []BudgetLine{{Department: "d9", DepartmentName: `=cmd|' /C calc'!A0`, Project: "p", ProjectName: "@SUM(1+1)", Provider: "v",
+		Item: "i", BaseAmount: decimal.RequireFromString("-12.5"), Amount: decimal.RequireFromString("-12.5")}}}
+	var out bytes.Buffer
+	if err := b.WriteCSV(&out); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	for _, want := range []string{",'=cmd|' /C calc'!A0,", ",'@SUM(1+1),", ",-12.50,"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the budget CSV lacks %s:\n%s", want, s)
+		}
+	}
 }

@@ -246,3 +246,41 @@ func codeOf(err error) string {
 	}
 	return err.Error()
 }
+
+// Issue 22, must show 4: idempotency keys are scoped to the tenant. Two providers using
+// the same key both land; each one's retry returns its own line item; a conflict names
+// nothing of the other's; the cloud-wide roles' key is a namespace of its own. (Before,
+// one global namespace let a provider squat another's keys and probe them by conflicts.)
+func TestKeysPerTenant(t *testing.T) {
+	w := setup(t)
+	ctx := context.Background()
+	lc := cloudledgerv1connect.NewLedgerServiceClient(w.c.HTTP, w.url)
+	hw := testcluster.RoleToken(t, w.c.HTTP, w.url, "hw-am", "provider", "hwcloud")
+	usage := func(prov, res string) []*v1.Command {
+		return []*v1.Command{{Key: "shared-key-1", Body: &v1.Command_Event{Event: &v1.Event{Op: "usage", Time: "2026-03-05T10:00:00+08:00", Department: "edu",
+			Project: "edu-exam", Provider: prov, Resource: res, Item: "oss.egress", Kind: "standard", Quantity: "1"}}}}
+	}
+	a, err := lc.Submit(ctx, authed(&v1.SubmitRequest{Commands: usage("aliyun", "bucket-a")}, w.tokens["aliyun-am"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := lc.Submit(ctx, authed(&v1.SubmitRequest{Commands: usage("hwcloud", "bucket-h")}, hw))
+	if err != nil {
+		t.Fatalf("hwcloud's use of the same key: %v", err)
+	}
+	if a.Msg.Results[0].Seq == h.Msg.Results[0].Seq || h.Msg.Results[0].Duplicate {
+		t.Fatalf("the second provider's key did not land: %+v %+v", a.Msg.Results[0], h.Msg.Results[0])
+	}
+	again, err := lc.Submit(ctx, authed(&v1.SubmitRequest{Commands: usage("aliyun", "bucket-a")}, w.tokens["aliyun-am"]))
+	if err != nil || !again.Msg.Results[0].Duplicate || again.Msg.Results[0].Seq != a.Msg.Results[0].Seq {
+		t.Fatalf("aliyun's retry: %v %+v", err, again)
+	}
+	_, err = lc.Submit(ctx, authed(&v1.SubmitRequest{Commands: usage("hwcloud", "bucket-other")}, hw))
+	if codeOf(err) != "idempotency_conflict" || strings.Contains(err.Error(), fmt.Sprint(a.Msg.Results[0].Seq)) || strings.Contains(err.Error(), "aliyun") {
+		t.Fatalf("hwcloud's conflict: %v (must name nothing of aliyun's)", err)
+	}
+	wide, err := lc.Submit(ctx, authed(&v1.SubmitRequest{Commands: usage("ctyun", "bucket-c")}, w.tokens["authority1"]))
+	if err != nil || wide.Msg.Results[0].Duplicate {
+		t.Fatalf("the authority's own key: %v %+v", err, wide)
+	}
+}

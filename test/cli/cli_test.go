@@ -529,3 +529,54 @@ func TestMonthCloseWaitsForAnImport(t *testing.T) {
 		t.Fatalf("a refused file applied %d line items", n-n0)
 	}
 }
+
+// Issue 22, must show 3: a formula planted in a resource id, a department name and an
+// approval reference arrives quoted in the CSVs the product writes (statement, approval
+// list, line-item export; the budget's in settlement's test — all through csvfile), ids and
+// amounts of charges.csv stay as they are, and verify --file (and the README's independent
+// verifier) still verify an export whose keys start with '='.
+func TestFormulasArriveQuotedInEveryCSV(t *testing.T) {
+	e := setup(t)
+	deps := e.write("formula-deps.csv", "department,name,parent,funding\nd9,\"=cmd|' /C calc'!A0\",,budget\n")
+	if out, code := e.run("import", "departments", deps); code != 0 {
+		t.Fatalf("import: %s", out)
+	}
+	ev := e.write("formula-events.csv", "key,time,op,department,project,provider,resource,item,kind,quantity,expires\n"+
+		"=k1,2026-03-03T10:00:00+08:00,allocate,d1,prj1,p1,=HYPERLINK(1),ecs.vcpu,standard,2,\n")
+	if out, code := e.run("import", "events", ev); code != 0 {
+		t.Fatalf("import: %s", out)
+	}
+	sup := e.as("supervisor")
+	sup.must("--key", "formula-approval", "approval", "grant", "--department", "d1", "--class", "vcpu", "--ceiling", "500", "--ref", "@SUM(1+1)")
+
+	statement := e.must("statement", "--department", "d1", "--month", "2026-03", "--format", "csv")
+	if !strings.Contains(statement, ",'=HYPERLINK(1),") || strings.Contains(statement, ",=HYPERLINK(1),") {
+		t.Errorf("the statement CSV:\n%s", statement)
+	}
+	approvals := sup.must("approval", "list", "--format", "csv")
+	if !strings.Contains(approvals, ",'@SUM(1+1),") {
+		t.Errorf("the approval list CSV:\n%s", approvals)
+	}
+	path := filepath.Join(e.dir, "formula-items.csv")
+	e.must("lineitems", "export", "-o", path)
+	raw, _ := os.ReadFile(path)
+	if !strings.Contains(string(raw), ",'=k1,") {
+		t.Errorf("the line-item export does not quote the key =k1")
+	}
+	if out := e.must("--lang", "en", "verify", "--file", path); !strings.Contains(out, "Head hash") && !strings.Contains(out, "head") {
+		t.Errorf("verify --file: %s", out)
+	}
+	if py, err := exec.LookPath("python3"); err == nil {
+		if got, err := exec.Command(py, "testdata/verify_export.py", path).CombinedOutput(); err != nil {
+			t.Errorf("the independent verifier: %v %s", err, got)
+		}
+	}
+	charges := e.must("charges", "--from", "2026-03-01", "--to", "2026-03-31", "--format", "csv")
+	for _, line := range strings.Split(charges, "\n")[1:] {
+		for _, cell := range strings.Split(line, ",") {
+			if strings.HasPrefix(cell, "'") {
+				t.Errorf("a number or id of charges.csv was quoted: %q in %q", cell, line)
+			}
+		}
+	}
+}
