@@ -66,6 +66,35 @@ func buildCommand(tb testing.TB, name, tags string) string {
 	return path
 }
 
+// BinaryAt builds cmd/ledgerd as it was at a commit of this repository (benchmarks against
+// the code before a change), in a git worktree of its own; once per test process.
+func BinaryAt(tb testing.TB, commit string) string {
+	tb.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if p, ok := built["ledgerd@"+commit]; ok {
+		return p
+	}
+	dir, err := os.MkdirTemp("", "ledgerd-"+commit+"-")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tree := filepath.Join(dir, "src")
+	if out, err := exec.Command("git", "-C", RepoRoot(), "worktree", "add", "--detach", tree, commit).CombinedOutput(); err != nil {
+		tb.Fatalf("git worktree add %s: %v\n%s", commit, err, out)
+	}
+	defer exec.Command("git", "-C", RepoRoot(), "worktree", "remove", "--force", tree).Run()
+	path := filepath.Join(dir, "ledgerd")
+	cmd := exec.Command("go", "build", "-o", path, "./cmd/ledgerd")
+	cmd.Dir = tree
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("go build ledgerd@%s: %v\n%s", commit, err, out)
+	}
+	built["ledgerd@"+commit] = path
+	return path
+}
+
 // RepoRoot is the module's root directory.
 func RepoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
@@ -82,6 +111,8 @@ type Options struct {
 	OperatorTLS bool
 	// BuildTags builds the nodes' binary with these tags (benchmark baselines).
 	BuildTags string
+	// Binary runs this ledgerd instead of the one built from the tree (BinaryAt).
+	Binary string
 }
 
 // Node is one ledgerd process.
@@ -114,7 +145,11 @@ type Cluster struct {
 // Start starts n nodes: the first bootstraps, the others join it.
 func Start(tb testing.TB, n int, opts Options) *Cluster {
 	tb.Helper()
-	c := &Cluster{tb: tb, bin: BinaryWithTags(tb, opts.BuildTags), dir: tb.TempDir(), opts: opts,
+	bin := opts.Binary
+	if bin == "" {
+		bin = BinaryWithTags(tb, opts.BuildTags)
+	}
+	c := &Cluster{tb: tb, bin: bin, dir: tb.TempDir(), opts: opts,
 		HTTP: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}}
 	tb.Cleanup(func() { c.StopAll(); unregister(c) })
 	if opts.OperatorTLS {
