@@ -85,7 +85,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	if meta != nil {
 		n.setNodeMeta(*meta)
 	}
-	n.advanceApplied(logs[len(logs)-1].Index)
+	n.advanceApplied(logs[len(logs)-1].Index, logs[len(logs)-1].Term)
 	return results
 }
 
@@ -101,6 +101,7 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 	header := snapshotHeader{
 		Version:      snapshotVersion,
 		AppliedIndex: n.AppliedIndex(),
+		AppliedTerm:  n.appliedTermNow(),
 		SMIndex:      n.sm.AppliedIndex(),
 		MetaIndex:    meta.Index,
 		Nodes:        meta.Nodes,
@@ -118,12 +119,19 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	if err != nil {
 		return err
 	}
+	if final := n.finalIndex(); header.AppliedIndex < final {
+		// A leader installs a snapshot on a follower that is behind it; one older than
+		// what this node applied would take applied entries back.
+		return n.violate(fmt.Errorf("%w: %s: asked to install a snapshot at index %d, applied up to %d",
+			ErrInvariant, InvariantAppliedFinal, header.AppliedIndex, final))
+	}
 	if err := n.sm.Restore(br); err != nil {
 		return fmt.Errorf("raftnode: state machine restore: %w", err)
 	}
 	n.setNodeMeta(nodeMetaState{Index: header.MetaIndex, Nodes: header.nodes(), Retired: maps.Clone(header.Retired)})
 	n.mu.Lock()
 	n.appliedIndex = header.AppliedIndex // state replaced: the index is the snapshot's
+	n.appliedTerm = header.AppliedTerm
 	n.broadcastLocked()
 	n.mu.Unlock()
 	return nil

@@ -38,6 +38,10 @@ func (g *guardedLogStore) DeleteRange(min, max uint64) error {
 		return err
 	}
 	if applied := g.n.finalIndex(); max >= last && min <= applied {
+		if g.n.staleAt(applied) {
+			g.n.logger.Warn("raftnode: clearing a log suffix that holds no applied entry (the state came from a snapshot)", "from", min, "to", max, "applied", applied)
+			return g.LogStore.DeleteRange(min, max)
+		}
 		return g.n.violate(fmt.Errorf("%w: %s: asked to delete log entries %d–%d, of which %d–%d are applied (a leader of a higher term sent a different entry at index %d)",
 			ErrInvariant, InvariantAppliedFinal, min, max, min, applied, min))
 	}
@@ -63,6 +67,37 @@ func (g *guardedLogStore) StoreLogs(logs []*raft.Log) error {
 	return g.LogStore.StoreLogs(logs)
 }
 
+// staleAt reports whether the local log's entry at the applied index is known to be
+// another entry than the one applied there (a snapshot replaced the state and the log
+// still holds an older term's entry): by Raft's log matching, the entries at and below it
+// in this log are then not what the state was built from, and clearing them undoes
+// nothing. Unknown terms count as not stale.
+func (n *Node) staleAt(applied uint64) bool {
+	n.mu.Lock()
+	var want uint64
+	switch applied {
+	case n.appliedIndex:
+		want = n.appliedTerm
+	case n.openedAt:
+		want = n.openedTerm
+	}
+	n.mu.Unlock()
+	if want == 0 {
+		return false
+	}
+	got := n.termAt(applied)
+	return got != 0 && got != want
+}
+
+// termAt is the term of the local log's entry at index, or 0 when it holds none.
+func (n *Node) termAt(index uint64) uint64 {
+	var l raft.Log
+	if index == 0 || n.logs.GetLog(index, &l) != nil {
+		return 0
+	}
+	return l.Term
+}
+
 // finalIndex is the highest index this node has applied, to the state machine or to the
 // node metadata, before or since it opened.
 func (n *Node) finalIndex() uint64 { return max(n.AppliedIndex(), n.openedAt) }
@@ -73,7 +108,7 @@ func (n *Node) finalIndex() uint64 { return max(n.AppliedIndex(), n.openedAt) }
 func (n *Node) violate(err error) error {
 	n.failOnce.Do(func() {
 		n.failErr = err
-		n.logger.Error("raftnode: stopping: invariant violated", "invariant", InvariantAppliedFinal, "error", err)
+		n.logger.Error("raftnode: stopping: invariant violated", "error", err)
 		close(n.failed)
 		go func() { _ = n.Shutdown() }()
 	})

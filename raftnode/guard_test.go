@@ -1,8 +1,10 @@
 package raftnode
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -129,5 +131,52 @@ func TestGuardLetsCompactionAndUnappliedSuffixesThrough(t *testing.T) {
 	}
 	if last, _ := store.LastIndex(); last != 8 {
 		t.Fatalf("last index %d after refused changes, want 8", last)
+	}
+}
+
+// A follower whose state came from a leader's snapshot may still hold an older term's
+// entries at and below the applied index; clearing those undoes nothing applied, and the
+// guard tells them apart by the applied entry's term.
+func TestGuardLetsAStaleSuffixBelowASnapshotGo(t *testing.T) {
+	store := raft.NewInmemStore()
+	for i := uint64(1); i <= 10; i++ {
+		if err := store.StoreLog(&raft.Log{Index: i, Term: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Applied up to 6 in term 2 (the snapshot's), while the local entry at 6 is term 1's.
+	n := &Node{failed: make(chan struct{}), closing: make(chan struct{}), logger: hclog.NewNullLogger(), appliedIndex: 6, appliedTerm: 2}
+	n.shutdownOnce.Do(func() {})
+	g := &guardedLogStore{LogStore: store, n: n}
+	n.logs = g
+	if err := g.DeleteRange(5, 10); err != nil {
+		t.Fatalf("clearing term 1's entries 5–10 under a term 2 snapshot at 6: %v", err)
+	}
+	if n.Failure() != nil {
+		t.Fatalf("the node stopped: %v", n.Failure())
+	}
+	// The same request when the entry at 6 is the applied one (term 2) is the violation.
+	for i := uint64(5); i <= 10; i++ {
+		if err := store.StoreLog(&raft.Log{Index: i, Term: 2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := g.DeleteRange(5, 10); !errors.Is(err, ErrInvariant) {
+		t.Fatalf("clearing the applied term 2 entries 5–10: %v, want the invariant", err)
+	}
+}
+
+// A snapshot older than what the node applied is refused, and the node stops: installing
+// it would take applied entries back.
+func TestGuardRefusesAnOlderSnapshot(t *testing.T) {
+	n := &Node{failed: make(chan struct{}), closing: make(chan struct{}), logger: hclog.NewNullLogger(), appliedIndex: 6}
+	n.shutdownOnce.Do(func() {})
+	var buf bytes.Buffer
+	if err := writeSnapshotHeader(&buf, snapshotHeader{Version: snapshotVersion, AppliedIndex: 3, SMIndex: 3}); err != nil {
+		t.Fatal(err)
+	}
+	err := (&fsm{n: n}).Restore(io.NopCloser(&buf))
+	if !errors.Is(err, ErrInvariant) || n.Failure() == nil {
+		t.Fatalf("restoring a snapshot at 3 with 6 applied: %v (failure %v), want the invariant", err, n.Failure())
 	}
 }

@@ -73,7 +73,7 @@ func (n *Node) establishLeadership(ctx context.Context) {
 			// The barrier is never handed to the FSM, but the future resolves
 			// only after everything before it was applied.
 			if f, ok := f.(raft.IndexFuture); ok && f.Index() > n.appliedIndex {
-				n.appliedIndex = f.Index()
+				n.appliedIndex, n.appliedTerm = f.Index(), 0 // the barrier's term is not told
 			}
 			n.readyTerm = term
 			n.broadcastLocked()

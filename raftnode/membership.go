@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hashicorp/raft"
 )
@@ -22,6 +23,16 @@ var ErrRetired = errors.New("raftnode: the id belonged to a removed member")
 // ErrMemberExists is returned by AddMember for an id that is a member with another address
 // or suffrage: changing a member is removing it and adding a new one.
 var ErrMemberExists = errors.New("raftnode: the id is a member already")
+
+// ErrAddressInUse is returned by AddMember for a Raft address another member has.
+var ErrAddressInUse = errors.New("raftnode: the address is another member's")
+
+// ErrNotAnswering is returned by AddMember, over TLS, when nothing answers at the new
+// member's Raft address with a certificate of the cluster's CA for its id.
+var ErrNotAnswering = errors.New("raftnode: the new member does not answer at its Raft address as itself")
+
+// probeTimeout bounds the TLS handshake AddMember makes with a new member.
+const probeTimeout = 5 * time.Second
 
 // AddVoter adds (or updates the address of) a voting member, then replicates
 // its node metadata. Leader only. Calling it again for an identical member
@@ -63,6 +74,18 @@ func (n *Node) addServer(ctx context.Context, id, raftAddr, httpURL string, suff
 	if member != nil && !same && !mayChange {
 		return fmt.Errorf("%w: %s is a %s at %s", ErrMemberExists, id, member.Suffrage, member.Address)
 	}
+	if other, err := n.memberAt(raftAddr); err != nil {
+		return err
+	} else if other != "" && other != id {
+		return fmt.Errorf("%w: %s is the Raft address of member %s", ErrAddressInUse, raftAddr, other)
+	}
+	if !same && n.stream != nil {
+		// The node must answer at its address as itself before it counts towards the
+		// quorum: a wrong address would cost a vote, another member's would be a hijack.
+		if err := n.stream.probe(raftAddr, id, probeTimeout); err != nil {
+			return fmt.Errorf("%w: %s at %s: %v", ErrNotAnswering, id, raftAddr, err)
+		}
+	}
 	if !same {
 		var f raft.IndexFuture
 		if suffrage == raft.Nonvoter {
@@ -92,12 +115,11 @@ func (n *Node) RemoveServer(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if id == n.cfg.NodeID {
-		// Once removed we are no longer leader and could not propose the
-		// metadata deletion, so do it first.
-		if err := n.deleteNodeMeta(ctx, id); err != nil {
-			return err
-		}
+	// Retire the id before the configuration changes: a leader that fails between the two
+	// leaves an id that can no longer be added back, never a removed member that can. (A
+	// leader removing itself could not propose anything afterwards either.)
+	if err := n.deleteNodeMeta(ctx, id); err != nil {
+		return err
 	}
 	if member != nil {
 		f := n.raft.RemoveServer(raft.ServerID(id), 0, enqueueTimeout(ctx))
@@ -105,10 +127,7 @@ func (n *Node) RemoveServer(ctx context.Context, id string) error {
 			return fmt.Errorf("raftnode: remove server %s: %w", id, err)
 		}
 	}
-	if id == n.cfg.NodeID {
-		return nil
-	}
-	return n.deleteNodeMeta(ctx, id)
+	return nil
 }
 
 // Servers lists the latest raft configuration with each member's HTTP URL.
@@ -128,6 +147,20 @@ func (n *Node) Servers() ([]ServerInfo, error) {
 		})
 	}
 	return out, nil
+}
+
+// memberAt returns the id of the member whose Raft address is addr, or "".
+func (n *Node) memberAt(addr string) (string, error) {
+	f := n.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return "", n.mapRaftError(err)
+	}
+	for _, s := range f.Configuration().Servers {
+		if s.Address == raft.ServerAddress(addr) {
+			return string(s.ID), nil
+		}
+	}
+	return "", nil
 }
 
 // member returns the server with id in the latest configuration, or nil.

@@ -77,7 +77,12 @@ type Node struct {
 	failErr  error
 	// openedAt is the state machine's applied index when the node opened: until raft's
 	// replay passes it, appliedIndex (the snapshot's) understates what is applied.
-	openedAt     uint64
+	openedAt uint64
+	// appliedTerm is the term of the entry at appliedIndex, 0 when unknown (a barrier, or a
+	// snapshot from before terms were recorded): the guard tells an applied entry from a
+	// stale one at the same index by it.
+	appliedTerm  uint64
+	openedTerm   uint64 // the term of the local entry at openedAt, 0 when unknown
 	wg           sync.WaitGroup
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -170,6 +175,7 @@ func Open(cfg Config, sm StateMachine) (*Node, error) {
 		return nil, err
 	}
 	n.openedAt = max(sm.AppliedIndex(), n.metaIndex)
+	n.openedTerm = n.termAt(n.openedAt)
 
 	n.transport, n.stream, err = newTransport(cfg, cfg.Logger)
 	if err != nil {
@@ -379,14 +385,22 @@ func (n *Node) Snapshot() error {
 	return nil
 }
 
-// advanceApplied is called on the apply goroutine after a batch.
-func (n *Node) advanceApplied(index uint64) {
+// advanceApplied is called on the apply goroutine after a batch, with the index and term
+// of its last entry.
+func (n *Node) advanceApplied(index, term uint64) {
 	n.mu.Lock()
 	if index > n.appliedIndex {
-		n.appliedIndex = index
+		n.appliedIndex, n.appliedTerm = index, term
 		n.broadcastLocked()
 	}
 	n.mu.Unlock()
+}
+
+// appliedTermNow is the term of the entry at the applied index, or 0 when unknown.
+func (n *Node) appliedTermNow() uint64 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.appliedTerm
 }
 
 func (n *Node) broadcastLocked() {

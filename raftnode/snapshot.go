@@ -30,6 +30,9 @@ type snapshotHeader struct {
 	// AppliedIndex is raftnode's applied index when the snapshot was taken:
 	// every log entry at or below it is reflected in the snapshot.
 	AppliedIndex uint64 `json:"applied_index"`
+	// AppliedTerm is the term of the entry at AppliedIndex (0: unknown, as in snapshots
+	// from before it was recorded).
+	AppliedTerm uint64 `json:"applied_term,omitempty"`
 	// SMIndex is StateMachine.AppliedIndex when the snapshot was taken: the
 	// last user entry the snapshot contains.
 	SMIndex uint64 `json:"sm_index"`

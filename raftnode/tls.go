@@ -193,6 +193,29 @@ func (s *tlsStream) Dial(address raft.ServerAddress, timeout time.Duration) (net
 	return &trackedConn{Conn: c, s: s}, nil
 }
 
+// probe makes a TLS handshake with address and checks that it answers with a certificate
+// of the CA for id (whether or not id is a member yet), then hangs up.
+func (s *tlsStream) probe(address, id string, timeout time.Duration) error {
+	cfg := s.baseConfig()
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		got, err := s.verify(cs, x509.ExtKeyUsageServerAuth)
+		if err != nil {
+			return err
+		}
+		if got != id {
+			return fmt.Errorf("answered as %q", got)
+		}
+		return nil
+	}
+	raw, err := net.DialTimeout("tcp", address, timeout)
+	if err != nil {
+		return err
+	}
+	defer raw.Close()
+	_ = raw.SetDeadline(time.Now().Add(timeout))
+	return tls.Client(raw, cfg).Handshake()
+}
+
 func (s *tlsStream) track(c *tls.Conn, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
