@@ -3,9 +3,15 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
@@ -14,6 +20,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -37,16 +44,26 @@ const (
 )
 
 // membershipPath is the members' internal channel: a ticket's node asks the leader to
-// change the configuration. The body is signed with a key derived from the cluster's
-// session key, which only members hold.
+// change the configuration. With Raft on TLS the asking node signs the change with its
+// Raft key and sends its certificate: the leader accepts it only from a current member of
+// its CA, so a removed node, or whoever holds a copy of the ledger's state, cannot. With
+// --raft-insecure there is no such key and the change carries a MAC under a key derived
+// from the cluster's session key, which every member (and every copy of its state) holds.
 const (
-	membershipPath      = "/internal/membership"
-	membershipMACHeader = "Cloudledger-Membership-Mac"
-	// membershipMaxSkew bounds how old a signed membership change may be (a replay within
-	// it repeats the same change, which changes nothing the second time).
+	membershipPath            = "/internal/membership"
+	membershipMACHeader       = "Cloudledger-Membership-Mac"
+	membershipCertHeader      = "Cloudledger-Membership-Certificate"
+	membershipSignatureHeader = "Cloudledger-Membership-Signature"
+	// membershipMaxSkew bounds how old a signed membership change may be; within it, the
+	// leader refuses a change whose nonce it has seen.
 	membershipMaxSkew       = 2 * time.Minute
 	maxMembershipBodyBytes  = 16 << 10
 	maxJoinCertificateBytes = 8 << 10
+	// membershipCallTimeout bounds a call to the leader: an admission waits for a Raft
+	// configuration change and a TLS handshake with the new node.
+	membershipCallTimeout = 30 * time.Second
+	// maxSeenChanges bounds the leader's memory of nonces (changes within the skew).
+	maxSeenChanges = 4096
 )
 
 // membershipChange is the body of the internal channel.
@@ -57,7 +74,33 @@ type membershipChange struct {
 	HTTPURL  string    `json:"http_url,omitempty"`
 	Nonvoter bool      `json:"nonvoter,omitempty"`
 	CertPEM  string    `json:"cert_pem,omitempty"`
-	At       int64     `json:"at"` // Unix seconds, the asking node's clock
+	At       int64     `json:"at"`    // Unix seconds, the asking node's clock
+	Nonce    string    `json:"nonce"` // 16 random bytes, hex: a change is accepted once
+}
+
+// nonceCache remembers the nonces of accepted membership changes for twice the skew.
+type nonceCache struct {
+	mu   sync.Mutex
+	seen map[string]time.Time
+}
+
+// first records nonce and reports whether it was not seen before; a full cache refuses.
+func (c *nonceCache) first(nonce string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.seen == nil {
+		c.seen = map[string]time.Time{}
+	}
+	for n, at := range c.seen {
+		if now.Sub(at) > 2*membershipMaxSkew {
+			delete(c.seen, n)
+		}
+	}
+	if _, ok := c.seen[nonce]; ok || len(c.seen) >= maxSeenChanges {
+		return false
+	}
+	c.seen[nonce] = now
+	return true
 }
 
 // refuseMembership is what AddNode and RemoveNode answer if a call ever got past authz.
@@ -86,8 +129,9 @@ func (s *Server) ticketRefused(err error, node string) error {
 
 func (h *clusterService) JoinCluster(ctx context.Context, req *connect.Request[v1.JoinClusterRequest]) (*connect.Response[v1.JoinClusterResponse], error) {
 	s, m := h.s, req.Msg
-	if err := ticket.Wellformed(m.GetTicket()); err != nil {
-		return nil, s.ticketRefused(err, m.GetNodeId())
+	node := logSafeNodeID(m.GetNodeId())
+	if err := ticket.Wellformed(m.GetTicketId(), m.GetTicketProof()); err != nil {
+		return nil, s.ticketRefused(err, node)
 	}
 	if !ticket.ValidNodeID(m.GetNodeId()) || m.GetRaftAddr() == "" || m.GetHttpUrl() == "" || len(m.GetRaftAddr()) > 256 || len(m.GetHttpUrl()) > 2048 ||
 		len(m.GetCsr()) > maxJoinCertificateBytes || len(m.GetCertPem()) > maxJoinCertificateBytes {
@@ -96,15 +140,20 @@ func (h *clusterService) JoinCluster(ctx context.Context, req *connect.Request[v
 	out := &v1.JoinClusterResponse{}
 	var t ticket.Ticket
 	var err error
-	switch m.GetStep() {
+	switch step := m.GetStep(); step {
 	case joinPrepare:
-		t, err = s.tickets.Use(m.GetTicket(), ticket.Join, m.GetNodeId(), []ticket.State{ticket.New}, ticket.Prepared, time.Now(),
+		msg := ticket.JoinMessage(step, m.GetNodeId(), m.GetRaftAddr(), m.GetHttpUrl(), []byte(m.GetCsr()))
+		t, err = s.tickets.Use(m.GetTicketId(), m.GetTicketProof(), msg, ticket.Join, m.GetNodeId(), []ticket.State{ticket.New}, ticket.Prepared, time.Now(),
 			func(ticket.Ticket) (string, error) { return s.prepareJoin(m, out) })
 	case joinAdmit:
 		// A used ticket may admit again only what it admitted (an identical member: a
 		// retry after a lost answer); a removed id is refused by the leader.
-		t, err = s.tickets.Use(m.GetTicket(), ticket.Join, m.GetNodeId(), []ticket.State{ticket.Prepared, ticket.Used}, ticket.Used, time.Now(),
+		msg := ticket.JoinMessage(step, m.GetNodeId(), m.GetRaftAddr(), m.GetHttpUrl(), []byte(m.GetCertPem()))
+		t, err = s.tickets.Use(m.GetTicketId(), m.GetTicketProof(), msg, ticket.Join, m.GetNodeId(), []ticket.State{ticket.Prepared, ticket.Used}, ticket.Used, time.Now(),
 			func(t ticket.Ticket) (string, error) {
+				if err := sameCertificate(t, m.GetCertPem()); err != nil {
+					return "", err
+				}
 				return "", s.changeMembership(ctx, membershipChange{Op: ticket.Join, NodeID: m.GetNodeId(), RaftAddr: m.GetRaftAddr(),
 					HTTPURL: m.GetHttpUrl(), Nonvoter: t.Nonvoter, CertPEM: m.GetCertPem()})
 			})
@@ -112,14 +161,40 @@ func (h *clusterService) JoinCluster(ctx context.Context, req *connect.Request[v
 		return nil, errf(errcode.InvalidValue, "step must be %q or %q", joinPrepare, joinAdmit)
 	}
 	if err != nil {
-		return nil, s.ticketRefused(err, m.GetNodeId())
+		return nil, s.ticketRefused(err, node)
 	}
 	out.Nonvoter = t.Nonvoter
 	if out.Members, err = s.memberIDs(); err != nil {
 		return nil, toConnect(err)
 	}
-	s.log.Info("membership ticket used", "member", m.GetNodeId(), "step", m.GetStep(), "nonvoter", t.Nonvoter)
+	s.log.Info("membership ticket used", "member", node, "step", m.GetStep(), "nonvoter", t.Nonvoter)
 	return connect.NewResponse(out), nil
+}
+
+// sameCertificate refuses an admission naming another certificate than the one this
+// node signed for the ticket at "prepare" (when it signed one).
+func sameCertificate(t ticket.Ticket, certPEM string) error {
+	if t.CertificateSHA256 == "" {
+		return nil
+	}
+	b, _ := pem.Decode([]byte(certPEM))
+	if b == nil {
+		return &ticket.Refused{Reason: "the admission names no certificate; the ticket's node was given one at prepare"}
+	}
+	sum := sha256.Sum256(b.Bytes)
+	if hex.EncodeToString(sum[:]) != t.CertificateSHA256 {
+		return &ticket.Refused{Reason: "the admission names another certificate than the one signed for the ticket at prepare"}
+	}
+	return nil
+}
+
+// logSafeNodeID is a node id as this node's log may show it: a valid id, or a note that
+// the caller sent something else (never the caller's bytes).
+func logSafeNodeID(id string) string {
+	if ticket.ValidNodeID(id) {
+		return id
+	}
+	return fmt.Sprintf("(not a node id, %d bytes)", len(id))
 }
 
 // prepareJoin refuses an id that is or was a member and, when the cluster runs its own CA,
@@ -137,7 +212,9 @@ func (s *Server) prepareJoin(m *v1.JoinClusterRequest, out *v1.JoinClusterRespon
 	if s.raftCA == nil || s.raftCA.Key == nil {
 		return "", errcode.Errf(errcode.InvalidValue, "csr", "this node holds no CA key and cannot sign a certificate: make the ticket on a node that holds raft-tls/ca-key.pem, or give the new node a certificate of the cluster's CA (--raft-ca/--raft-cert/--raft-key)")
 	}
-	cert, err := s.raftCA.SignCSR([]byte(m.GetCsr()), m.GetNodeId(), hostsOf(m.GetRaftAddr(), m.GetHttpUrl()), time.Now())
+	// The certificate names the node id only: peers are checked by id, and host names the
+	// caller chose would make it a certificate for hosts nobody vouched for.
+	cert, err := s.raftCA.SignCSR([]byte(m.GetCsr()), m.GetNodeId(), nil, time.Now())
 	if err != nil {
 		return "", errcode.Errf(errcode.InvalidValue, "csr", "%v", err)
 	}
@@ -178,20 +255,21 @@ func (s *Server) memberIDs() ([]string, error) {
 
 func (h *clusterService) RemoveMember(ctx context.Context, req *connect.Request[v1.RemoveMemberRequest]) (*connect.Response[v1.RemoveMemberResponse], error) {
 	s, m := h.s, req.Msg
-	if err := ticket.Wellformed(m.GetTicket()); err != nil {
-		return nil, s.ticketRefused(err, m.GetNodeId())
+	node := logSafeNodeID(m.GetNodeId())
+	if err := ticket.Wellformed(m.GetTicketId(), m.GetTicketProof()); err != nil {
+		return nil, s.ticketRefused(err, node)
 	}
 	if !ticket.ValidNodeID(m.GetNodeId()) {
 		return nil, errf(errcode.InvalidValue, "node_id: 1–64 letters, digits, '.', '_' or '-'")
 	}
-	_, err := s.tickets.Use(m.GetTicket(), ticket.Remove, m.GetNodeId(), []ticket.State{ticket.New}, ticket.Used, time.Now(),
+	_, err := s.tickets.Use(m.GetTicketId(), m.GetTicketProof(), ticket.RemoveMessage(m.GetNodeId()), ticket.Remove, m.GetNodeId(), []ticket.State{ticket.New}, ticket.Used, time.Now(),
 		func(ticket.Ticket) (string, error) {
 			return "", s.changeMembership(ctx, membershipChange{Op: ticket.Remove, NodeID: m.GetNodeId()})
 		})
 	if err != nil {
-		return nil, s.ticketRefused(err, m.GetNodeId())
+		return nil, s.ticketRefused(err, node)
 	}
-	s.log.Info("member removed on an operator's ticket", "member", m.GetNodeId())
+	s.log.Info("member removed on an operator's ticket", "member", node)
 	return connect.NewResponse(&v1.RemoveMemberResponse{}), nil
 }
 
@@ -206,19 +284,20 @@ func (s *Server) changeMembership(ctx context.Context, c membershipChange) error
 		return errcode.Errf(errcode.Unavailable, "", "no leader known right now; retry")
 	}
 	c.At = time.Now().Unix() // the hosts' clocks, not the ledger's (which tests may move)
+	var nonce [16]byte
+	_, _ = rand.Read(nonce[:])
+	c.Nonce = hex.EncodeToString(nonce[:])
 	body, _ := json.Marshal(c)
-	mac := s.membershipMAC(body)
-	if mac == nil {
-		return errcode.Errf(errcode.Unavailable, "", "the cluster's session key is not installed yet; retry")
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, membershipCallTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(leaderURL, "/")+membershipPath, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
-	req.Header.Set(membershipMACHeader, hex.EncodeToString(mac))
-	res, err := s.probeClient.Do(req)
+	if err := s.signMembership(req, body); err != nil {
+		return err
+	}
+	res, err := s.membershipClient.Do(req)
 	if err != nil {
 		return errcode.Errf(errcode.Unavailable, "", "asking the leader: %v", err)
 	}
@@ -246,7 +325,7 @@ func (s *Server) applyMembership(ctx context.Context, c membershipChange) error 
 			}
 		}
 		err := s.node.AddMember(ctx, c.NodeID, c.RaftAddr, c.HTTPURL, c.Nonvoter)
-		if errors.Is(err, raftnode.ErrRetired) || errors.Is(err, raftnode.ErrMemberExists) {
+		if errors.Is(err, raftnode.ErrRetired) || errors.Is(err, raftnode.ErrMemberExists) || errors.Is(err, raftnode.ErrAddressInUse) {
 			return errcode.Errf(errcode.InvalidValue, "node_id", "%v", err)
 		}
 		return err
@@ -274,6 +353,87 @@ func (s *Server) checkNodeCertificate(id, certPEM string) error {
 	return nil
 }
 
+// signMembership signs a change with this node's Raft key, or (Raft without TLS) with a
+// MAC under the session key.
+func (s *Server) signMembership(req *http.Request, body []byte) error {
+	if s.raftKey != nil {
+		b, _ := pem.Decode(s.raftCertPEM)
+		if b == nil {
+			return errors.New("this node's Raft certificate is not PEM")
+		}
+		sig, err := signBytes(s.raftKey, membershipSigned(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set(membershipCertHeader, base64.StdEncoding.EncodeToString(b.Bytes))
+		req.Header.Set(membershipSignatureHeader, base64.StdEncoding.EncodeToString(sig))
+		return nil
+	}
+	mac := s.membershipMAC(body)
+	if mac == nil {
+		return errcode.Errf(errcode.Unavailable, "", "the cluster's session key is not installed yet; retry")
+	}
+	req.Header.Set(membershipMACHeader, hex.EncodeToString(mac))
+	return nil
+}
+
+func membershipSigned(body []byte) []byte {
+	return append([]byte("cloudledger membership\x00"), body...)
+}
+
+func signBytes(key crypto.Signer, msg []byte) ([]byte, error) {
+	if _, ok := key.Public().(ed25519.PublicKey); ok {
+		return key.Sign(rand.Reader, msg, crypto.Hash(0))
+	}
+	sum := sha256.Sum256(msg)
+	return key.Sign(rand.Reader, sum[:], crypto.SHA256)
+}
+
+// verifyMembershipSigner checks, when Raft runs on TLS, that the change is signed by the
+// Raft key of a current member of the cluster's CA, and returns that member's id.
+func (s *Server) verifyMembershipSigner(r *http.Request, body []byte) (string, error) {
+	der, err := base64.StdEncoding.DecodeString(r.Header.Get(membershipCertHeader))
+	if err != nil || len(der) == 0 || len(der) > maxJoinCertificateBytes {
+		return "", errors.New("no member's certificate")
+	}
+	sig, err := base64.StdEncoding.DecodeString(r.Header.Get(membershipSignatureHeader))
+	if err != nil || len(sig) == 0 || len(sig) > 1024 {
+		return "", errors.New("no signature")
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return "", err
+	}
+	if _, err := cert.Verify(x509.VerifyOptions{Roots: s.raftCA.Pool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		return "", fmt.Errorf("not a certificate of the cluster's CA: %w", err)
+	}
+	var algo x509.SignatureAlgorithm
+	switch cert.PublicKey.(type) {
+	case *ecdsa.PublicKey:
+		algo = x509.ECDSAWithSHA256
+	case *rsa.PublicKey:
+		algo = x509.SHA256WithRSA
+	case ed25519.PublicKey:
+		algo = x509.PureEd25519
+	default:
+		return "", fmt.Errorf("a %T key", cert.PublicKey)
+	}
+	if err := cert.CheckSignature(algo, membershipSigned(body), sig); err != nil {
+		return "", fmt.Errorf("signature: %w", err)
+	}
+	id := cert.Subject.CommonName
+	servers, err := s.node.Servers()
+	if err != nil {
+		return "", err
+	}
+	for _, sv := range servers {
+		if sv.ID == id && !s.node.Retired(id) {
+			return id, nil
+		}
+	}
+	return "", fmt.Errorf("%s is not a member", logSafeNodeID(id))
+}
+
 func (s *Server) membershipMAC(body []byte) []byte {
 	key := s.ledger.SessionKey()
 	if key == nil {
@@ -292,14 +452,25 @@ func (s *Server) membershipHandler(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
 		return
 	}
-	mac, err := hex.DecodeString(r.Header.Get(membershipMACHeader))
-	want := s.membershipMAC(body)
-	if err != nil || want == nil || !hmac.Equal(mac, want) {
-		http.Error(w, "not signed by a member of this cluster", http.StatusUnauthorized)
-		return
+	signer := "a holder of the session key"
+	if s.raftCA != nil {
+		id, err := s.verifyMembershipSigner(r, body)
+		if err != nil {
+			s.log.Warn("membership change refused: not signed by a member", "reason", err)
+			http.Error(w, "not signed by a member of this cluster", http.StatusUnauthorized)
+			return
+		}
+		signer = id
+	} else {
+		mac, err := hex.DecodeString(r.Header.Get(membershipMACHeader))
+		want := s.membershipMAC(body)
+		if err != nil || want == nil || !hmac.Equal(mac, want) {
+			http.Error(w, "not signed by a member of this cluster", http.StatusUnauthorized)
+			return
+		}
 	}
 	var c membershipChange
-	if err := json.Unmarshal(body, &c); err != nil || !ticket.ValidNodeID(c.NodeID) {
+	if err := json.Unmarshal(body, &c); err != nil || !ticket.ValidNodeID(c.NodeID) || len(c.Nonce) != 32 {
 		http.Error(w, "bad membership change", http.StatusBadRequest)
 		return
 	}
@@ -311,6 +482,11 @@ func (s *Server) membershipHandler(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not the leader", http.StatusServiceUnavailable)
 		return
 	}
+	if !s.seenChanges.first(c.Nonce, time.Now()) {
+		http.Error(w, "this change was made already (or too many are in flight)", http.StatusConflict)
+		return
+	}
+	s.log.Info("membership change asked by a member", "op", c.Op, "member", c.NodeID, "signed_by", signer)
 	if err := s.applyMembership(r.Context(), c); err != nil {
 		var le *errcode.Error
 		if errors.As(err, &le) && le.Code == errcode.InvalidValue {

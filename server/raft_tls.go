@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -40,7 +42,7 @@ func (s *Server) raftTLS(ctx context.Context, fresh bool) (*raftnode.TLS, error)
 	if cfg.RaftInsecure {
 		s.log.Warn("Raft runs over plain TCP (--raft-insecure): anyone who can reach the Raft port can write to the ledger")
 		if joining {
-			_, err := s.joinCall(ctx, joinPrepare, "", "")
+			_, err := s.prepareOnce(ctx)
 			return nil, err
 		}
 		return nil, nil
@@ -59,11 +61,14 @@ func (s *Server) raftTLS(ctx context.Context, fresh bool) (*raftnode.TLS, error)
 		}
 		var members []string
 		if joining {
-			res, err := s.joinCall(ctx, joinPrepare, "", "")
-			if err != nil {
+			if members, err = s.prepareOnce(ctx); err != nil {
 				return nil, err
 			}
-			members = res.GetMembers()
+		} else {
+			members = readMembers(s.joinedMembersFile())
+		}
+		if s.raftKey, err = signerOf(pair); err != nil {
+			return nil, err
 		}
 		return &raftnode.TLS{CA: ca.Pool(), Cert: pair, Members: members}, nil
 	}
@@ -75,7 +80,7 @@ func (s *Server) raftTLS(ctx context.Context, fresh bool) (*raftnode.TLS, error)
 		if err != nil {
 			return nil, err
 		}
-		res, err := s.joinCall(ctx, joinPrepare, string(csr), "")
+		res, err := s.joinCall(ctx, joinPrepare, csr, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -89,7 +94,7 @@ func (s *Server) raftTLS(ctx context.Context, fresh bool) (*raftnode.TLS, error)
 		if err := files.Write(ca, []byte(res.GetCertPem()), key); err != nil {
 			return nil, err
 		}
-		if err := os.WriteFile(files.Members(), []byte(strings.Join(res.GetMembers(), "\n")+"\n"), 0o600); err != nil {
+		if err := writeFileSynced(files.Members(), []byte(strings.Join(res.GetMembers(), "\n")+"\n")); err != nil {
 			return nil, err
 		}
 	default:
@@ -120,11 +125,71 @@ func (s *Server) raftTLS(ctx context.Context, fresh bool) (*raftnode.TLS, error)
 	if ca.Key != nil {
 		s.log.Info("this node holds the cluster's CA key and can sign joining nodes' certificates; whoever reads this disk can too (move it off the host to keep it offline)", "key", files.CAKey())
 	}
-	var members []string
-	if raw, err := os.ReadFile(files.Members()); err == nil {
-		members = strings.Fields(string(raw))
+	if s.raftKey, err = signerOf(pair); err != nil {
+		return nil, err
 	}
-	return &raftnode.TLS{CA: ca.Pool(), Cert: pair, Members: members}, nil
+	return &raftnode.TLS{CA: ca.Pool(), Cert: pair, Members: readMembers(files.Members())}, nil
+}
+
+// joinedMembersFile keeps the members a join's "prepare" named, when the node brings its
+// own certificate or runs Raft without TLS (with the cluster's CA, raft-tls/members does):
+// a node restarted before its admission still knows whom to accept Raft from, and does
+// not present its ticket for "prepare" twice.
+func (s *Server) joinedMembersFile() string { return filepath.Join(s.cfg.DataDir, "join-members") }
+
+// prepareOnce presents the ticket for "prepare" unless a previous start did, and returns
+// the members.
+func (s *Server) prepareOnce(ctx context.Context) ([]string, error) {
+	path := s.joinedMembersFile()
+	if _, err := os.Stat(path); err == nil {
+		return readMembers(path), nil
+	}
+	res, err := s.joinCall(ctx, joinPrepare, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFileSynced(path, []byte(strings.Join(res.GetMembers(), "\n")+"\n")); err != nil {
+		return nil, err
+	}
+	return res.GetMembers(), nil
+}
+
+func readMembers(path string) []string {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	return strings.Fields(string(raw))
+}
+
+// writeFileSynced writes a small file whole and durably (a crash leaves it or nothing).
+func writeFileSynced(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// signerOf is the private key of a certificate pair, to sign with.
+func signerOf(pair tls.Certificate) (crypto.Signer, error) {
+	k, ok := pair.PrivateKey.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("raft TLS: the node key (%T) cannot sign", pair.PrivateKey)
+	}
+	return k, nil
 }
 
 // hostsOf are the host parts of addresses and URLs, for a certificate's names.
@@ -146,7 +211,7 @@ func hostsOf(addrs ...string) []string {
 
 // joinCall presents this node's join ticket to the node at --join, at one step of
 // JoinCluster, retrying while that node is unreachable or has no leader.
-func (s *Server) joinCall(ctx context.Context, step, csr, certPEM string) (*v1.JoinClusterResponse, error) {
+func (s *Server) joinCall(ctx context.Context, step string, csr, certPEM []byte) (*v1.JoinClusterResponse, error) {
 	if s.cfg.JoinTicket == "" {
 		return nil, errors.New("joining a cluster needs an operator's join ticket (--join-ticket-file FILE or CLOUDLEDGER_JOIN_TICKET), made on the host of the node at --join: ledgerctl cluster add --data-dir DIR --node-id " + s.cfg.NodeID)
 	}
@@ -155,10 +220,18 @@ func (s *Server) joinCall(ctx context.Context, step, csr, certPEM string) (*v1.J
 	if raftAddr == "" {
 		raftAddr = s.cfg.RaftAddr
 	}
+	what := csr
+	if step == joinAdmit {
+		what = certPEM
+	}
+	id, proof, err := ticket.Present(s.cfg.JoinTicket, ticket.JoinMessage(step, s.cfg.NodeID, raftAddr, s.URL, what))
+	if err != nil {
+		return nil, fmt.Errorf("join: %w", err)
+	}
 	var last error
 	for attempt := 0; attempt < 30; attempt++ {
 		res, err := client.JoinCluster(ctx, connect.NewRequest(&v1.JoinClusterRequest{NodeId: s.cfg.NodeID, RaftAddr: raftAddr, HttpUrl: s.URL,
-			Ticket: s.cfg.JoinTicket, Step: step, Csr: csr, CertPem: certPEM}))
+			TicketId: id, TicketProof: proof, Step: step, Csr: string(csr), CertPem: string(certPEM)}))
 		if err == nil {
 			s.log.Info("join step done", "step", step, "via", s.cfg.Join)
 			return res.Msg, nil

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/tls"
@@ -74,8 +75,15 @@ type Server struct {
 	raftCA   *pki.CA // the Raft CA; its Key is set when this node can sign joining nodes' certificates
 	// raftCertPEM is this node's Raft certificate (named when it asks to be admitted).
 	raftCertPEM []byte
-	tickets     *ticket.Book // the operator's membership tickets made on this host
-	guard       *guard       // the bounds before authentication (signin.go)
+	// raftKey is this node's Raft key: it signs what this node asks the leader on the
+	// members' internal channel (nil without Raft TLS).
+	raftKey crypto.Signer
+	// membershipClient carries membership changes to the leader (an admission waits for a
+	// Raft configuration change).
+	membershipClient *http.Client
+	seenChanges      nonceCache   // the leader's memory of signed membership changes
+	tickets          *ticket.Book // the operator's membership tickets made on this host
+	guard            *guard       // the bounds before authentication (signin.go)
 	// consolePages is the web console, for the error pages the limits answer it with.
 	consolePages *console.Console
 	apiTLS       *tls.Config
@@ -150,6 +158,7 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.probeClient = s.clientHTTP(ProbeTimeout) // trusts the Raft CA, known now
+	s.membershipClient = s.clientHTTP(membershipCallTimeout)
 	rc := raftnode.Config{TLS: raftTLS,
 		NodeID: cfg.NodeID, DataDir: cfg.DataDir, RaftBind: cfg.RaftAddr, RaftAdvertise: cfg.RaftAdvertise,
 		HTTPURL: cfg.HTTPAdvertise, Bootstrap: cfg.Join == "",
@@ -231,7 +240,7 @@ func Start(cfg Config) (*Server, error) {
 
 	if cfg.Join != "" && !s.node.InConfiguration() {
 		// Fresh, or restarted before its admission reached it: ask to be admitted.
-		if _, err := s.joinCall(ctx, joinAdmit, "", string(s.raftCertPEM)); err != nil {
+		if _, err := s.joinCall(ctx, joinAdmit, nil, s.raftCertPEM); err != nil {
 			s.Close()
 			return nil, err
 		}

@@ -117,11 +117,15 @@ node. No account is needed or accepted. A removed node's id is never admitted ag
 			if err != nil {
 				return usageErr("%v", err)
 			}
+			id, proof, err := ticket.Present(tok, ticket.RemoveMessage(removeID))
+			if err != nil {
+				return err
+			}
 			c, err := g.publicConn()
 			if err != nil {
 				return err
 			}
-			_, err = unary(cmd.Context(), c, adminPolicy, "cluster remove", &v1.RemoveMemberRequest{NodeId: removeID, Ticket: tok},
+			_, err = unary(cmd.Context(), c, adminPolicy, "cluster remove", &v1.RemoveMemberRequest{NodeId: removeID, TicketId: id, TicketProof: proof},
 				func(ep *endpoint) rpc[v1.RemoveMemberRequest, v1.RemoveMemberResponse] {
 					return ep.cluster.RemoveMember
 				})

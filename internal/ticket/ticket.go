@@ -3,12 +3,16 @@
 // made on a node's host by writing into its data directory — never through the API — and
 // checked by that node when the joining node (or the removal command) presents the token.
 //
-// A ticket is stored as a file named by the SHA-256 of its secret; the secret itself is
-// shown once, to the operator, and kept nowhere. A ticket moves new → prepared → used (a
-// join) or new → used (a removal) and never back.
+// A ticket is stored as a file named by a hash of its secret (its id); the secret itself is
+// shown once, to the operator, and kept nowhere. The secret never travels either: whoever
+// presents a ticket sends its id and a proof, an HMAC of what is asked (the step, the node
+// id, its addresses, its certificate request) under a key derived from the secret, which
+// the file keeps — so a request seen on the wire cannot be replayed for anything else. A
+// ticket moves new → prepared → used (a join) or new → used (a removal) and never back.
 package ticket
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -22,6 +26,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -68,8 +73,11 @@ type Ticket struct {
 	Expires  time.Time `json:"expires"`
 	State    State     `json:"state"`
 	Changed  time.Time `json:"changed,omitzero"`
-	// CertificateSHA256 is the fingerprint of the certificate signed at "prepare".
+	// CertificateSHA256 is the fingerprint of the certificate signed at "prepare": the
+	// admission must name that certificate.
 	CertificateSHA256 string `json:"certificate_sha256,omitempty"`
+	// ProofKey (hex) checks the proofs a presenter sends (derived from the secret, one way).
+	ProofKey string `json:"proof_key"`
 }
 
 var nodeIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -100,11 +108,15 @@ func Make(dataDir string, op Op, nodeID string, nonvoter bool, ttl time.Duration
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
+	owner(dataDir, dir)
 	prune(dir, now)
-	t := Ticket{Op: op, NodeID: nodeID, Nonvoter: nonvoter, Created: now.UTC(), Expires: now.Add(ttl).UTC(), State: New}
-	if err := write(filepath.Join(dir, fileName(enc)), t); err != nil {
+	pk := proofKey(enc)
+	t := Ticket{Op: op, NodeID: nodeID, Nonvoter: nonvoter, Created: now.UTC(), Expires: now.Add(ttl).UTC(), State: New, ProofKey: hex.EncodeToString(pk[:])}
+	path := filepath.Join(dir, idOf(enc)+".json")
+	if err := write(path, t); err != nil {
 		return "", err
 	}
+	owner(dataDir, dir, path)
 	token := prefix + enc
 	if pin != "" {
 		token += "." + pin
@@ -151,9 +163,51 @@ func split(token string) (secret, pin string) {
 	return secret, pin
 }
 
-func fileName(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(sum[:]) + ".json"
+// idOf is a ticket's id: the name of its file, what a presenter sends instead of the secret.
+func idOf(secret string) string {
+	sum := sha256.Sum256([]byte("cloudledger ticket id\x00" + secret))
+	return hex.EncodeToString(sum[:])
+}
+
+func proofKey(secret string) [32]byte {
+	return sha256.Sum256([]byte("cloudledger ticket proof\x00" + secret))
+}
+
+// Present is what a presenter sends for a token and the message it asks for: the ticket's
+// id and the proof.
+func Present(token string, message []byte) (id, proof string, err error) {
+	secret, _ := split(token)
+	if len(token) > MaxTokenBytes || len(secret) != base64.RawURLEncoding.EncodedLen(secretBytes) {
+		return "", "", errors.New("not a ticket: clt1. followed by 43 characters (and the CA fingerprint of a join ticket)")
+	}
+	k := proofKey(secret)
+	m := hmac.New(sha256.New, k[:])
+	m.Write(message)
+	return idOf(secret), hex.EncodeToString(m.Sum(nil)), nil
+}
+
+// JoinMessage is what a join's proof covers at a step: the node, its addresses, and the
+// SHA-256 of its certificate request (prepare) or certificate (admit).
+func JoinMessage(step, nodeID, raftAddr, httpURL string, pem []byte) []byte {
+	sum := sha256.Sum256(pem)
+	return []byte(strings.Join([]string{"join", step, nodeID, raftAddr, httpURL, hex.EncodeToString(sum[:])}, "\x00"))
+}
+
+// RemoveMessage is what a removal's proof covers.
+func RemoveMessage(nodeID string) []byte { return []byte("remove\x00" + nodeID) }
+
+// owner gives what an operator made (as root, say) to the owner of the data directory,
+// the user ledgerd runs as, so that the node can read it (best effort).
+func owner(dataDir string, paths ...string) {
+	fi, err := os.Stat(dataDir)
+	if err != nil {
+		return
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		for _, p := range paths {
+			_ = os.Lchown(p, int(st.Uid), int(st.Gid))
+		}
+	}
 }
 
 // Refused is every refusal of a token, whatever the reason: the caller learns only that
@@ -166,30 +220,58 @@ func (r *Refused) Error() string {
 
 // Book is one node's tickets.
 type Book struct {
-	dir string
-	mu  sync.Mutex // one membership change at a time on this node
+	dir   string
+	mu    sync.Mutex
+	inUse map[string]*sync.Mutex // a ticket's uses one at a time; other tickets do not wait
 }
 
 // Open returns the book of a node's data directory.
-func Open(dataDir string) *Book { return &Book{dir: filepath.Join(dataDir, Dir)} }
+func Open(dataDir string) *Book {
+	return &Book{dir: filepath.Join(dataDir, Dir), inUse: map[string]*sync.Mutex{}}
+}
 
-// Use moves the ticket of token, which must be for op and nodeID, not expired and in one
-// of the states from, to the state to — but only if act succeeds: act runs under the
-// book's lock with the ticket and returns the certificate fingerprint to record (or "").
-func (b *Book) Use(token string, op Op, nodeID string, from []State, to State, now time.Time, act func(Ticket) (string, error)) (Ticket, error) {
+func (b *Book) lock(id string) func() {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if err := Wellformed(token); err != nil {
+	m, ok := b.inUse[id]
+	if !ok {
+		m = &sync.Mutex{}
+		b.inUse[id] = m
+	}
+	b.mu.Unlock()
+	m.Lock()
+	return func() {
+		m.Unlock()
+		b.mu.Lock()
+		delete(b.inUse, id) // a later use makes a new one; a waiter holds its own pointer
+		b.mu.Unlock()
+	}
+}
+
+// Use moves the ticket id, whose proof of message must hold, which must be for op and
+// nodeID, not expired and in one of the states from, to the state to — but only if act
+// succeeds: act runs while no other use of the ticket can, with the ticket, and returns
+// the certificate fingerprint to record (or "").
+func (b *Book) Use(id, proof string, message []byte, op Op, nodeID string, from []State, to State, now time.Time, act func(Ticket) (string, error)) (Ticket, error) {
+	if err := Wellformed(id, proof); err != nil {
 		return Ticket{}, err
 	}
-	secret, _ := split(token)
-	path := filepath.Join(b.dir, fileName(secret))
+	unlock := b.lock(id)
+	defer unlock()
+	path := filepath.Join(b.dir, id+".json")
 	t, err := read(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return Ticket{}, &Refused{Reason: "no such ticket on this node"}
 	case err != nil:
 		return Ticket{}, err
+	}
+	key, kerr := hex.DecodeString(t.ProofKey)
+	want := hmac.New(sha256.New, key)
+	want.Write(message)
+	got, perr := hex.DecodeString(proof)
+	switch {
+	case kerr != nil || perr != nil || !hmac.Equal(want.Sum(nil), got):
+		return t, &Refused{Reason: "the proof does not match the ticket and what was asked (another node, address, request or step)"}
 	case t.Op != op:
 		return t, &Refused{Reason: fmt.Sprintf("a %s ticket presented for a %s", t.Op, op)}
 	case t.NodeID != nodeID:
@@ -215,14 +297,22 @@ func (b *Book) Use(token string, op Op, nodeID string, from []State, to State, n
 	return t, write(path, t)
 }
 
-// Wellformed refuses (as Refused) what is not a ticket's token at all, before anything
-// else about a call is looked at.
-func Wellformed(token string) error {
-	secret, _ := split(token)
-	if len(token) > MaxTokenBytes || len(secret) != base64.RawURLEncoding.EncodedLen(secretBytes) {
-		return &Refused{Reason: "not a ticket token"}
+// Wellformed refuses (as Refused) what is not a ticket's id and proof at all, before
+// anything else about a call is looked at.
+func Wellformed(id, proof string) error {
+	if len(id) != 64 || len(proof) != 64 || !isHex(id) || !isHex(proof) {
+		return &Refused{Reason: "not a ticket's id and proof"}
 	}
 	return nil
+}
+
+func isHex(s string) bool {
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func read(path string) (Ticket, error) {

@@ -32,6 +32,20 @@ func TestTicketIsSingleUseForItsNode(t *testing.T) {
 	}
 	b := Open(dir)
 	ok := func(Ticket) (string, error) { return "", nil }
+	msg := func(node, step string) []byte {
+		return JoinMessage(step, node, "10.0.0.4:8081", "https://n4:8080", []byte("csr"))
+	}
+	present := func(token string, m []byte) (string, string) {
+		id, proof, err := Present(token, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id, proof
+	}
+	use := func(token, node string, m []byte, op Op, from []State, to State, now time.Time, act func(Ticket) (string, error)) (Ticket, error) {
+		id, proof := present(token, m)
+		return b.Use(id, proof, m, op, node, from, to, now, act)
+	}
 	refused := func(what string, err error, reason string) {
 		t.Helper()
 		var r *Refused
@@ -39,32 +53,35 @@ func TestTicketIsSingleUseForItsNode(t *testing.T) {
 			t.Fatalf("%s: %v (reason %v), want a refusal because %q", what, err, r, reason)
 		}
 	}
-	_, err = b.Use(tok, Join, "n1", []State{New}, Prepared, now, ok)
+	_, err = use(tok, "n1", msg("n1", "prepare"), Join, []State{New}, Prepared, now, ok)
 	refused("for another node", err, "for node n4")
-	_, err = b.Use(tok, Remove, "n4", []State{New}, Used, now, ok)
+	_, err = use(tok, "n4", msg("n4", "prepare"), Remove, []State{New}, Used, now, ok)
 	refused("for another operation", err, "join ticket presented for a remove")
-	_, err = b.Use("clt1."+strings.Repeat("A", 43), Join, "n4", []State{New}, Prepared, now, ok)
+	id, proof := present(tok, msg("n4", "prepare"))
+	_, err = b.Use(id, proof, msg("n4", "admit"), Join, "n4", []State{New}, Prepared, now, ok)
+	refused("a proof of another request (seen on the wire, replayed)", err, "the proof does not match")
+	_, err = use("clt1."+strings.Repeat("A", 43), "n4", msg("n4", "prepare"), Join, []State{New}, Prepared, now, ok)
 	refused("unknown", err, "no such ticket")
-	_, err = b.Use("junk", Join, "n4", []State{New}, Prepared, now, ok)
-	refused("not a token", err, "not a ticket token")
-	_, err = b.Use(tok, Join, "n4", []State{New}, Prepared, now, func(Ticket) (string, error) { return "", errors.New("signing failed") })
+	_, err = b.Use("junk", "junk", nil, Join, "n4", []State{New}, Prepared, now, ok)
+	refused("not an id and proof", err, "not a ticket's id and proof")
+	_, err = use(tok, "n4", msg("n4", "prepare"), Join, []State{New}, Prepared, now, func(Ticket) (string, error) { return "", errors.New("signing failed") })
 	if err == nil || err.Error() != "signing failed" {
 		t.Fatalf("a failed act: %v", err)
 	}
-	got, err := b.Use(tok, Join, "n4", []State{New}, Prepared, now, func(Ticket) (string, error) { return "abcd", nil })
+	got, err := use(tok, "n4", msg("n4", "prepare"), Join, []State{New}, Prepared, now, func(Ticket) (string, error) { return "abcd", nil })
 	if err != nil || got.State != Prepared || got.CertificateSHA256 != "abcd" {
 		t.Fatalf("prepare after a failed act: %+v %v", got, err)
 	}
-	_, err = b.Use(tok, Join, "n4", []State{New}, Prepared, now, ok)
+	_, err = use(tok, "n4", msg("n4", "prepare"), Join, []State{New}, Prepared, now, ok)
 	refused("a second certificate", err, "the ticket is prepared")
-	if got, err = b.Use(tok, Join, "n4", []State{Prepared}, Used, now, ok); err != nil || got.State != Used {
+	if got, err = use(tok, "n4", msg("n4", "admit"), Join, []State{Prepared}, Used, now, ok); err != nil || got.State != Used {
 		t.Fatalf("admit: %+v %v", got, err)
 	}
-	_, err = b.Use(tok, Join, "n4", []State{Prepared}, Used, now.Add(time.Minute), ok)
+	_, err = use(tok, "n4", msg("n4", "admit"), Join, []State{Prepared}, Used, now.Add(time.Minute), ok)
 	refused("used", err, "the ticket is used")
 
 	late, _ := Make(dir, Join, "n5", false, time.Hour, "", now)
-	_, err = b.Use(late, Join, "n5", []State{New}, Prepared, now.Add(time.Hour), ok)
+	_, err = use(late, "n5", msg("n5", "prepare"), Join, []State{New}, Prepared, now.Add(time.Hour), ok)
 	refused("expired at its TTL", err, "expired")
 
 	for _, bad := range []struct {

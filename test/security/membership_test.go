@@ -5,9 +5,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -199,9 +201,17 @@ func TestJoinTicketIsSingleUseAndForItsNodeOnly(t *testing.T) {
 	c := testcluster.Start(t, 3, testcluster.Options{})
 	seed(t, c)
 	holder := c.Nodes[0]
+	const raftAddr, httpURL = "127.0.0.1:1", "http://127.0.0.1:2"
+	send := func(nd *testcluster.Node, m *v1.JoinClusterRequest) (*connect.Response[v1.JoinClusterResponse], error) {
+		return cloudledgerv1connect.NewClusterServiceClient(c.HTTP, nd.URL).JoinCluster(context.Background(), connect.NewRequest(m))
+	}
 	join := func(nd *testcluster.Node, id, tok string) (string, *v1.JoinClusterResponse, error) {
-		req := connect.NewRequest(&v1.JoinClusterRequest{NodeId: id, RaftAddr: "127.0.0.1:1", HttpUrl: "http://127.0.0.1:2", Ticket: tok, Step: "prepare", Csr: csrPEM(t, id)})
-		res, err := cloudledgerv1connect.NewClusterServiceClient(c.HTTP, nd.URL).JoinCluster(context.Background(), req)
+		csr := csrPEM(t, id)
+		tid, proof, err := ticket.Present(tok, ticket.JoinMessage("prepare", id, raftAddr, httpURL, []byte(csr)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := send(nd, &v1.JoinClusterRequest{NodeId: id, RaftAddr: raftAddr, HttpUrl: httpURL, TicketId: tid, TicketProof: proof, Step: "prepare", Csr: csr})
 		if err != nil {
 			noSecret(t, "refused join of "+id, err.Error())
 			return connect.CodeOf(err).String(), nil, err
@@ -233,6 +243,16 @@ func TestJoinTicketIsSingleUseAndForItsNodeOnly(t *testing.T) {
 		t.Fatalf("a ticket for removed node3: %q %v, want invalid_argument (removed)", code, err)
 	}
 
+	// What travels is the ticket's id and a proof over the request, never the secret: a
+	// request seen on the wire, its certificate request swapped for the attacker's, fails.
+	tid, proof, _ := ticket.Present(n4, ticket.JoinMessage("prepare", "n4", raftAddr, httpURL, []byte(csrPEM(t, "n4"))))
+	if strings.Contains(tid+proof, strings.TrimPrefix(n4, "clt1.")[:20]) {
+		t.Fatal("the ticket's id or proof carries its secret")
+	}
+	if _, err := send(holder, &v1.JoinClusterRequest{NodeId: "n4", RaftAddr: raftAddr, HttpUrl: httpURL, TicketId: tid, TicketProof: proof, Step: "prepare", Csr: csrPEM(t, "n4")}); connect.CodeOf(err) != connect.CodeUnauthenticated {
+		t.Fatalf("a seen proof with another certificate request: %v, want unauthenticated", err)
+	}
+
 	_, res, err := join(holder, "n4", n4)
 	if err != nil {
 		t.Fatalf("n4's own ticket: %v", err)
@@ -260,7 +280,10 @@ func TestJoinTicketIsSingleUseAndForItsNodeOnly(t *testing.T) {
 	}
 	// The node's log says why each was refused (the caller is told nothing more).
 	log := c.Log(holder)
-	for _, why := range []string{"the ticket is for node n4, presented for node1", "the ticket is prepared", "expired"} {
+	if len(cert.DNSNames)+len(cert.IPAddresses) != 0 {
+		t.Fatalf("n4's certificate names hosts the caller chose: %v %v", cert.DNSNames, cert.IPAddresses)
+	}
+	for _, why := range []string{"the ticket is for node n4, presented for node1", "the ticket is prepared", "expired", "the proof does not match"} {
 		if !strings.Contains(log, why) {
 			t.Errorf("the ticket holder's log does not say %q", why)
 		}
@@ -313,11 +336,13 @@ func TestAuthorityCannotReachTheRaftCA(t *testing.T) {
 		t.Fatalf("AddNode as authority: %d %s %s", status, code, answer)
 	}
 	noSecret(t, "AddNode as authority", answer)
-	for _, tok := range []string{"", "clt1." + strings.Repeat("x", 43), authority} {
+	// No ticket, a made-up one, the authority's own token as the ticket.
+	made, madeProof, _ := ticket.Present("clt1."+strings.Repeat("x", 43), ticket.JoinMessage("prepare", "mallory", "127.0.0.1:1", "https://127.0.0.1:2", []byte(csr)))
+	for _, tk := range [][2]string{{"", ""}, {made, madeProof}, {authority, authority}} {
 		status, code, answer = rawCall(t, c, leader.URL, "ClusterService/JoinCluster", authority,
-			`{"nodeId":"mallory","raftAddr":"127.0.0.1:1","httpUrl":"https://127.0.0.1:2","step":"prepare","ticket":"`+tok+`","csr":`+string(q)+`}`)
+			`{"nodeId":"mallory","raftAddr":"127.0.0.1:1","httpUrl":"https://127.0.0.1:2","step":"prepare","ticketId":"`+tk[0]+`","ticketProof":"`+tk[1]+`","csr":`+string(q)+`}`)
 		if status == http.StatusOK || code != "unauthenticated" {
-			t.Fatalf("JoinCluster as authority with ticket %q: %d %s %s", tok, status, code, answer)
+			t.Fatalf("JoinCluster as authority with ticket %q: %d %s %s", tk[0], status, code, answer)
 		}
 		noSecret(t, "JoinCluster as authority", answer)
 	}
@@ -425,5 +450,65 @@ func TestOverwriteOfAppliedEntriesStopsTheNode(t *testing.T) {
 	after := c.WaitConverged(60 * time.Second)
 	if after.LineItems != st.LineItems+1 {
 		t.Fatalf("%d line items after the restart, want %d", after.LineItems, st.LineItems+1)
+	}
+}
+
+// The members' internal channel (SPEC: Access, membership) takes a change only signed by
+// the Raft key of a current member: a removed node's key, an unsigned change and a replay
+// of an accepted one are refused. The signature is made here by hand: ECDSA over SHA-256 of
+// "cloudledger membership", a NUL and the body.
+func TestMembershipChannelNeedsACurrentMember(t *testing.T) {
+	c := testcluster.Start(t, 3, testcluster.Options{})
+	leader := c.WaitLeader(10 * time.Second)
+	var follower, gone *testcluster.Node
+	for _, nd := range c.Nodes {
+		if nd != leader && follower == nil {
+			follower = nd
+		} else if nd != leader {
+			gone = nd
+		}
+	}
+	post := func(signer *testcluster.Node, body string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, leader.URL+"/internal/membership", strings.NewReader(body))
+		if signer != nil {
+			_, pair, err := pki.Files{Dir: filepath.Join(signer.DataDir, "raft-tls")}.Load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := sha256.Sum256(append([]byte("cloudledger membership\x00"), body...))
+			sig, err := ecdsa.SignASN1(rand.Reader, pair.PrivateKey.(*ecdsa.PrivateKey), sum[:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Cloudledger-Membership-Certificate", base64.StdEncoding.EncodeToString(pair.Certificate[0]))
+			req.Header.Set("Cloudledger-Membership-Signature", base64.StdEncoding.EncodeToString(sig))
+		}
+		res, err := c.HTTP.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	change := func(nonce string) string {
+		return fmt.Sprintf(`{"op":"remove","node_id":"ghost","at":%d,"nonce":"%s"}`, time.Now().Unix(), nonce)
+	}
+	if got := post(nil, change(strings.Repeat("a", 32))); got != http.StatusUnauthorized {
+		t.Fatalf("an unsigned change: %d, want 401", got)
+	}
+	body := change(strings.Repeat("b", 32))
+	if got := post(follower, body); got != http.StatusNoContent {
+		t.Fatalf("a change signed by member %s: %d, want 204", follower.ID, got)
+	}
+	if got := post(follower, body); got != http.StatusConflict {
+		t.Fatalf("the same change again: %d, want 409", got)
+	}
+	c.Kill(gone)
+	if out, err := operatorCtl(t, leader.URL, "cluster", "remove", "--data-dir", leader.DataDir, "--node-id", gone.ID); err != nil {
+		t.Fatalf("cluster remove: %v\n%s", err, out)
+	}
+	if got := post(gone, change(strings.Repeat("c", 32))); got != http.StatusUnauthorized {
+		t.Fatalf("a change signed by removed %s: %d, want 401", gone.ID, got)
 	}
 }

@@ -3007,9 +3007,13 @@ type AddNodeRequest struct {
 	// csr is the joining node's PEM certificate request (common name its node id) when the
 	// cluster runs its own CA; empty when the node brings a certificate of the operator's PKI
 	// or the cluster runs Raft without TLS.
+	// Deprecated: AddNode refuses every call; a node joins with JoinCluster on a ticket.
+	//
+	// Deprecated: Marked as deprecated in cloudledger/v1/ledger.proto.
 	Csr string `protobuf:"bytes,4,opt,name=csr,proto3" json:"csr,omitempty"`
-	// certificate_only issues the certificate for csr and adds nothing: a joining node asks
-	// for its certificate first, starts its Raft transport with it, then asks to be added.
+	// Deprecated: see csr.
+	//
+	// Deprecated: Marked as deprecated in cloudledger/v1/ledger.proto.
 	CertificateOnly bool `protobuf:"varint,5,opt,name=certificate_only,json=certificateOnly,proto3" json:"certificate_only,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
@@ -3066,6 +3070,7 @@ func (x *AddNodeRequest) GetHttpUrl() string {
 	return ""
 }
 
+// Deprecated: Marked as deprecated in cloudledger/v1/ledger.proto.
 func (x *AddNodeRequest) GetCsr() string {
 	if x != nil {
 		return x.Csr
@@ -3073,6 +3078,7 @@ func (x *AddNodeRequest) GetCsr() string {
 	return ""
 }
 
+// Deprecated: Marked as deprecated in cloudledger/v1/ledger.proto.
 func (x *AddNodeRequest) GetCertificateOnly() bool {
 	if x != nil {
 		return x.CertificateOnly
@@ -3145,8 +3151,11 @@ type JoinClusterRequest struct {
 	NodeId   string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
 	RaftAddr string                 `protobuf:"bytes,2,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
 	HttpUrl  string                 `protobuf:"bytes,3,opt,name=http_url,json=httpUrl,proto3" json:"http_url,omitempty"`
-	// ticket is the operator's join ticket (`ledgerctl cluster add --data-dir … --node-id`).
-	Ticket string `protobuf:"bytes,4,opt,name=ticket,proto3" json:"ticket,omitempty"`
+	// ticket_id names the operator's join ticket (`ledgerctl cluster add --data-dir …
+	// --node-id`); ticket_proof is the HMAC, under the key the ticket's secret derives, of
+	// what this step asks: the step, node id, addresses and the SHA-256 of csr or cert_pem.
+	TicketId    string `protobuf:"bytes,8,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	TicketProof string `protobuf:"bytes,9,opt,name=ticket_proof,json=ticketProof,proto3" json:"ticket_proof,omitempty"`
 	// step is "prepare" (the certificate and the members) or "admit" (membership).
 	Step string `protobuf:"bytes,5,opt,name=step,proto3" json:"step,omitempty"`
 	// csr is the node's PEM certificate request, its common name the node id, at "prepare"
@@ -3210,9 +3219,16 @@ func (x *JoinClusterRequest) GetHttpUrl() string {
 	return ""
 }
 
-func (x *JoinClusterRequest) GetTicket() string {
+func (x *JoinClusterRequest) GetTicketId() string {
 	if x != nil {
-		return x.Ticket
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *JoinClusterRequest) GetTicketProof() string {
+	if x != nil {
+		return x.TicketProof
 	}
 	return ""
 }
@@ -3307,9 +3323,12 @@ func (x *JoinClusterResponse) GetNonvoter() bool {
 }
 
 type RemoveMemberRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	NodeId        string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
-	Ticket        string                 `protobuf:"bytes,2,opt,name=ticket,proto3" json:"ticket,omitempty"` // the operator's removal ticket (`ledgerctl cluster remove --data-dir …`)
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	NodeId string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	// The operator's removal ticket (`ledgerctl cluster remove --data-dir …`): its id and the
+	// proof over "remove" and node_id.
+	TicketId      string `protobuf:"bytes,3,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	TicketProof   string `protobuf:"bytes,4,opt,name=ticket_proof,json=ticketProof,proto3" json:"ticket_proof,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3351,9 +3370,16 @@ func (x *RemoveMemberRequest) GetNodeId() string {
 	return ""
 }
 
-func (x *RemoveMemberRequest) GetTicket() string {
+func (x *RemoveMemberRequest) GetTicketId() string {
 	if x != nil {
-		return x.Ticket
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *RemoveMemberRequest) GetTicketProof() string {
+	if x != nil {
+		return x.TicketProof
 	}
 	return ""
 }
@@ -6135,34 +6161,36 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\fcommit_index\x18\x05 \x01(\x04R\vcommitIndex\x12\x1d\n" +
 	"\n" +
 	"line_items\x18\x06 \x01(\x04R\tlineItems\x12\x1b\n" +
-	"\thead_hash\x18\a \x01(\tR\bheadHash\"\x9e\x01\n" +
+	"\thead_hash\x18\a \x01(\tR\bheadHash\"\xa6\x01\n" +
 	"\x0eAddNodeRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
 	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x19\n" +
-	"\bhttp_url\x18\x03 \x01(\tR\ahttpUrl\x12\x10\n" +
-	"\x03csr\x18\x04 \x01(\tR\x03csr\x12)\n" +
-	"\x10certificate_only\x18\x05 \x01(\bR\x0fcertificateOnly\"o\n" +
+	"\bhttp_url\x18\x03 \x01(\tR\ahttpUrl\x12\x14\n" +
+	"\x03csr\x18\x04 \x01(\tB\x02\x18\x01R\x03csr\x12-\n" +
+	"\x10certificate_only\x18\x05 \x01(\bB\x02\x18\x01R\x0fcertificateOnly\"o\n" +
 	"\x0fAddNodeResponse\x12\x15\n" +
 	"\x06ca_pem\x18\x01 \x01(\tR\x05caPem\x12\x19\n" +
 	"\bcert_pem\x18\x02 \x01(\tR\acertPem\x12\x18\n" +
 	"\amembers\x18\x04 \x03(\tR\amembersJ\x04\b\x03\x10\x04R\n" +
-	"ca_key_pem\"\xbe\x01\n" +
+	"ca_key_pem\"\xf4\x01\n" +
 	"\x12JoinClusterRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
 	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x19\n" +
-	"\bhttp_url\x18\x03 \x01(\tR\ahttpUrl\x12\x16\n" +
-	"\x06ticket\x18\x04 \x01(\tR\x06ticket\x12\x12\n" +
+	"\bhttp_url\x18\x03 \x01(\tR\ahttpUrl\x12\x1b\n" +
+	"\tticket_id\x18\b \x01(\tR\bticketId\x12!\n" +
+	"\fticket_proof\x18\t \x01(\tR\vticketProof\x12\x12\n" +
 	"\x04step\x18\x05 \x01(\tR\x04step\x12\x10\n" +
 	"\x03csr\x18\x06 \x01(\tR\x03csr\x12\x19\n" +
-	"\bcert_pem\x18\a \x01(\tR\acertPem\"}\n" +
+	"\bcert_pem\x18\a \x01(\tR\acertPemJ\x04\b\x04\x10\x05R\x06ticket\"}\n" +
 	"\x13JoinClusterResponse\x12\x15\n" +
 	"\x06ca_pem\x18\x01 \x01(\tR\x05caPem\x12\x19\n" +
 	"\bcert_pem\x18\x02 \x01(\tR\acertPem\x12\x18\n" +
 	"\amembers\x18\x03 \x03(\tR\amembers\x12\x1a\n" +
-	"\bnonvoter\x18\x04 \x01(\bR\bnonvoter\"F\n" +
+	"\bnonvoter\x18\x04 \x01(\bR\bnonvoter\"|\n" +
 	"\x13RemoveMemberRequest\x12\x17\n" +
-	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x16\n" +
-	"\x06ticket\x18\x02 \x01(\tR\x06ticket\"\x16\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
+	"\tticket_id\x18\x03 \x01(\tR\bticketId\x12!\n" +
+	"\fticket_proof\x18\x04 \x01(\tR\vticketProofJ\x04\b\x02\x10\x03R\x06ticket\"\x16\n" +
 	"\x14RemoveMemberResponse\",\n" +
 	"\x11RemoveNodeRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"\x14\n" +
