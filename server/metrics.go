@@ -36,6 +36,7 @@ type nodeMetrics struct {
 	// disabled account), hashFull the checks refused because the hashing pool stayed full.
 	passwordChecks  prometheus.Counter
 	hashFull        prometheus.Counter
+	trailDropped    prometheus.Counter // access records the ledger refused as a batch (never expected)
 	leaderChanges   prometheus.Counter
 	accessPending   prometheus.GaugeFunc
 	workingDaysLeft *prometheus.GaugeVec
@@ -74,6 +75,7 @@ func newNodeMetrics(s *Server) *nodeMetrics {
 	m.accessRefusals = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_access_refusals_total", Help: "Calls refused by role or scope (permission_denied)."})
 	m.passwordChecks = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_password_checks_total", Help: "Sign-ins whose password was checked against the account's hash (at most 5 in a row per account before the lock)."})
 	m.hashFull = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_password_pool_full_total", Help: "Password checks refused (resource_exhausted) because the hashing pool stayed full."})
+	m.trailDropped = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_access_records_dropped_total", Help: "Access-trail records dropped because the ledger refused their batch as malformed or too large (a bug; the node's log names the batch)."})
 	poolSize := prometheus.NewGauge(prometheus.GaugeOpts{Name: "cloudledger_password_pool_size", Help: "Password checks (argon2id, 19 MiB each) that run at once."})
 	poolSize.Set(float64(HashPoolSize()))
 	m.reg.MustRegister(poolSize)
@@ -85,7 +87,7 @@ func newNodeMetrics(s *Server) *nodeMetrics {
 		m.exportSeconds.WithLabelValues(e) // exposed from the start, so dashboards find it
 	}
 	m.reg.MustRegister(m.lineItems, m.applySeconds, m.flushSeconds, m.proposals, m.proposalBytes, m.importRows, m.ratingSeconds,
-		m.exportSeconds, m.accessRefusals, m.passwordChecks, m.hashFull, m.leaderChanges, m.accessPending, m.workingDaysLeft,
+		m.exportSeconds, m.accessRefusals, m.passwordChecks, m.hashFull, m.trailDropped, m.leaderChanges, m.accessPending, m.workingDaysLeft,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&raftNodeCollector{s: s}, &kafkaCollector{s: s}, &noticeCollector{s: s})
 	return m

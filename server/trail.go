@@ -130,7 +130,13 @@ func (t *trailRecorder) deliver(ctx context.Context) error {
 	} else {
 		err = t.s.sendTrail(ctx, batch)
 	}
-	if err != nil {
+	if errors.Is(err, errTrailBatchRefused) {
+		// Retrying a batch the ledger refuses would hold every later record behind it
+		// forever: drop it, loudly. Records are bounded (Bound) and batches sized below the
+		// limits, so this is a bug, not a caller's doing.
+		t.s.log.Error("access trail: the ledger refused a batch; dropping it", "records", n, "first_procedure", batch[0].Procedure, "err", err)
+		t.s.metrics.trailDropped.Add(float64(n))
+	} else if err != nil {
 		return err
 	}
 	t.mu.Lock()
@@ -139,12 +145,20 @@ func (t *trailRecorder) deliver(ctx context.Context) error {
 	return nil
 }
 
+// errTrailBatchRefused marks a batch the ledger (or the leader) refuses for what it is,
+// not for the moment: retrying it cannot succeed.
+var errTrailBatchRefused = errors.New("access trail batch refused")
+
 func (s *Server) appendTrail(ctx context.Context, batch []ledger.AccessRecord) error {
 	res, _, err := s.prop.submit(ctx, ledger.Request{Actor: "system", Commands: []ledger.Command{{Body: &ledger.AppendAccess{Records: batch}}}})
 	if err != nil {
 		return err
 	}
 	if res.Err != nil {
+		var le *errcode.Error
+		if errors.As(res.Err, &le) && (le.Code == errcode.Malformed || le.Code == errcode.TooLarge || le.Code == errcode.InvalidValue) {
+			return fmt.Errorf("%w: %v", errTrailBatchRefused, res.Err)
+		}
 		return res.Err
 	}
 	return nil
@@ -183,6 +197,9 @@ func (s *Server) sendTrail(ctx context.Context, batch []ledger.AccessRecord) err
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusNoContent {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		if resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusRequestEntityTooLarge {
+			return fmt.Errorf("%w: leader answered %s: %s", errTrailBatchRefused, resp.Status, msg)
+		}
 		return fmt.Errorf("leader answered %s: %s", resp.Status, msg)
 	}
 	return nil
@@ -211,7 +228,11 @@ func (s *Server) trailHandler(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.appendTrail(r.Context(), batch); err != nil {
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		status := http.StatusServiceUnavailable
+		if errors.Is(err, errTrailBatchRefused) {
+			status = http.StatusBadRequest
+		}
+		http.Error(w, err.Error(), status)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
