@@ -20,11 +20,12 @@ done
 
 for n in 2 3; do
   var="NODE${n}_JOIN_TICKET"
-  if ctl 18081 cluster status 2>/dev/null | grep -q "https://node$n:8080"; then
-    export "$var="  # a member already
+  if ctl "1808$n" ready >/dev/null 2>&1; then
+    export "$var="  # running and a member already
   else
-    # The operator's act on node1's host: a ticket for this one node id, shown once.
-    export "$var=$($COMPOSE -f "$FILE" exec -T node1 /ledgerctl cluster add --data-dir /data --node-id "node$n" --ttl 10m 2>/dev/null)"
+    # The operator's act on node1's host: a ticket for this one node id, shown once. A node
+    # that is a member already (stopped, started again) does not use it; it expires unused.
+    export "$var=$($COMPOSE -f "$FILE" exec -T node1 /ledgerctl cluster add --data-dir /data --node-id "node$n" --ttl 10m)"
   fi
   $COMPOSE -f "$FILE" up -d "node$n"
 done

@@ -79,6 +79,9 @@ func TestAccessVerifyAcrossTheCluster(t *testing.T) {
 		t.Fatalf("three intact copies: %v\n%s", err, out)
 	}
 	victim := c.Nodes[2]
+	// The auditor's records reach the ledger within a flush (100 ms) and then every copy.
+	time.Sleep(time.Second)
+	c.WaitConverged(30 * time.Second)
 	c.Stop(victim)
 	rewriteTrail(t, victim.DataDir, "auditor1", "auditor9")
 	c.Restart(victim)
