@@ -84,13 +84,17 @@ func BinaryAt(tb testing.TB, commit string) string {
 		tb.Fatalf("git worktree add %s: %v\n%s", commit, err, out)
 	}
 	defer exec.Command("git", "-C", RepoRoot(), "worktree", "remove", "--force", tree).Run()
-	path := filepath.Join(dir, "ledgerd")
-	cmd := exec.Command("go", "build", "-o", path, "./cmd/ledgerd")
-	cmd.Dir = tree
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("go build ledgerd@%s: %v\n%s", commit, err, out)
+	// ledgerctl beside it: that commit's tickets are made by that commit's ledgerctl
+	// (the ticket's format is the two's business).
+	for _, name := range []string{"ledgerctl", "ledgerd"} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name), "./cmd/"+name)
+		cmd.Dir = tree
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			tb.Fatalf("go build %s@%s: %v\n%s", name, commit, err, out)
+		}
 	}
+	path := filepath.Join(dir, "ledgerd")
 	built["ledgerd@"+commit] = path
 	return path
 }
@@ -189,7 +193,7 @@ func (c *Cluster) AddNode() *Node {
 	for attempt := 1; ; attempt++ {
 		register(c, nd.URL)
 		if joinVia != nil {
-			c.launchJoining(nd, joinVia, JoinTicket(c.tb, joinVia.DataDir, nd.ID))
+			c.launchJoining(nd, joinVia, c.joinTicketFor(joinVia, nd.ID))
 		} else {
 			c.launch(nd, "")
 		}
@@ -225,6 +229,24 @@ func JoinTicket(tb testing.TB, dataDir, nodeID string) string {
 		tb.Fatal(err)
 	}
 	return tok
+}
+
+// joinTicketFor makes a join ticket on via's host: with this tree's ticket package, or,
+// for a cluster of another commit's ledgerd (Options.Binary with a ledgerctl beside it),
+// with that commit's `ledgerctl cluster add`.
+func (c *Cluster) joinTicketFor(via *Node, nodeID string) string {
+	c.tb.Helper()
+	if c.opts.Binary != "" {
+		ctl := filepath.Join(filepath.Dir(c.opts.Binary), "ledgerctl")
+		if _, err := os.Stat(ctl); err == nil {
+			out, err := exec.Command(ctl, "cluster", "add", "--data-dir", via.DataDir, "--node-id", nodeID).Output()
+			if err != nil {
+				c.tb.Fatalf("%s cluster add: %v", ctl, err)
+			}
+			return strings.TrimSpace(string(out))
+		}
+	}
+	return JoinTicket(c.tb, via.DataDir, nodeID)
 }
 
 // launchJoining starts a new node that joins through via with a join ticket.
