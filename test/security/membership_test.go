@@ -139,6 +139,7 @@ func TestNoAccountChangesMembership(t *testing.T) {
 	} {
 		tokens[a.id] = testcluster.RoleToken(t, c.HTTP, url, a.id, a.role, a.scope)
 	}
+	c.WaitConverged(30 * time.Second) // the follower knows the new tokens
 	for name, tok := range tokens {
 		try(name, tok)
 	}
