@@ -16,7 +16,7 @@ import (
 )
 
 // commandOf decodes the single row of a CSV file of a kind and maps it.
-func commandOf(t *testing.T, kind Kind, csv string) ledger.Command {
+func commandOf(t *testing.T, kind FileKind, csv string) ledger.Command {
 	t.Helper()
 	d, err := NewDecoder(kind, "test.csv", strings.NewReader(csv), FormatCSV, "f1")
 	if err != nil {
@@ -52,7 +52,7 @@ func TestFromCommandEachKind(t *testing.T) {
 	evHeader := "key,time,op,department,project,provider,resource,item,kind,quantity,expires\n"
 	cases := []struct {
 		name string
-		kind Kind
+		kind FileKind
 		csv  string
 		want *v1.Command
 	}{

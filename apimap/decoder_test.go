@@ -49,7 +49,7 @@ func mapRow(name string, row Row) (decoded, *RowError) {
 }
 
 // decodeAll runs a decoder over input to the end, mapping each row.
-func decodeAll(t testing.TB, kind Kind, format Format, input string) (rows []decoded, errs []*RowError, headerErr error) {
+func decodeAll(t testing.TB, kind FileKind, format Format, input string) (rows []decoded, errs []*RowError, headerErr error) {
 	t.Helper()
 	d, err := NewDecoder(kind, string(kind)+"."+string(format), strings.NewReader(input), format, "f00d")
 	if err != nil {
@@ -107,7 +107,7 @@ func date(s string) calendar.Date {
 // TestGoodFiles: SPEC.md, Interchange formats — a good file of each kind decodes without
 // errors, and its CSV and JSON-lines forms give identical commands.
 func TestGoodFiles(t *testing.T) {
-	want := map[Kind][]ledger.Body{
+	want := map[FileKind][]ledger.Body{
 		KindDepartments: {
 			&ledger.SetDepartment{Department: ledger.Department{ID: "d.finance", Name: "市财政局", Funding: ledger.FundingBudget}},
 			&ledger.SetDepartment{Department: ledger.Department{ID: "d.health", Name: "市卫健委", Funding: ledger.FundingBudget}},
@@ -302,7 +302,7 @@ func TestBadInput(t *testing.T) {
 	catalogHeader := strings.Join(Columns(KindCatalog), ",") + "\n"
 	cases := []struct {
 		name     string
-		kind     Kind
+		kind     FileKind
 		format   Format
 		input    string
 		rows     []int     // lines of the good rows
@@ -551,7 +551,7 @@ func TestFormatFor(t *testing.T) {
 
 // TestColumns: SPEC.md, Interchange formats — the column order of each file.
 func TestColumns(t *testing.T) {
-	want := map[Kind]string{
+	want := map[FileKind]string{
 		KindDepartments: "department,name,parent,funding",
 		KindProviders:   "provider,name,contract_start,contract_end",
 		KindProjects:    "project,department,name,quota_class,quota",

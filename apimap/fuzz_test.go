@@ -12,7 +12,7 @@ import (
 
 // fuzzKinds maps a fuzz input's kind byte to a kind (modulo its length).
 // New kinds go at the end, so the committed corpus keeps meaning what it meant.
-var fuzzKinds = []Kind{KindDepartments, KindProviders, KindProjects, KindCatalog, KindEvents, KindEvaluations, KindInvoice}
+var fuzzKinds = []FileKind{KindDepartments, KindProviders, KindProjects, KindCatalog, KindEvents, KindEvaluations, KindInvoice}
 
 // FuzzDecodeCSV: SPEC.md, Interchange formats — whatever a CSV file holds, decoding never
 // panics, every error names a line ≥ 1 (lines strictly increasing, within the file), and
@@ -38,7 +38,7 @@ func FuzzDecodeJSONL(f *testing.F) {
 	})
 }
 
-func checkDecode(t *testing.T, kind Kind, format Format, data []byte) {
+func checkDecode(t *testing.T, kind FileKind, format Format, data []byte) {
 	lines := bytes.Count(data, []byte("\n")) + 1
 	d, err := NewDecoder(kind, "fuzz", bytes.NewReader(data), format, "f00d")
 	if err != nil {

@@ -40,7 +40,7 @@ func ParseEvent(get func(string) string) (*ledger.Event, *errcode.Error) {
 		Provider:   get("provider"),
 		Resource:   get("resource"),
 		Item:       get("item"),
-		Kind:       ledger.Kind(get("kind")),
+		Kind:       ledger.ResourceKind(get("kind")),
 	}
 	var err *errcode.Error
 	if e.Time, err = ParseTime("time", get("time")); err != nil {

@@ -13,7 +13,7 @@ import (
 
 // SubmitRequest maps a request submission to its ledger command (the ledger checks it).
 func SubmitRequest(m *v1.SubmitRequestRequest) (*ledger.SubmitRequest, *errcode.Error) {
-	b := &ledger.SubmitRequest{Kind: ledger.RequestKind(m.GetKind()), ResourceKind: ledger.Kind(m.GetResourceKind()), Department: m.GetDepartment(),
+	b := &ledger.SubmitRequest{Kind: ledger.RequestKind(m.GetKind()), ResourceKind: ledger.ResourceKind(m.GetResourceKind()), Department: m.GetDepartment(),
 		Project: m.GetProject(), Provider: m.GetProvider(), Item: m.GetItem(), Resource: m.GetResource(), Reason: m.GetReason()}
 	if q := m.GetQuantity(); q != "" {
 		d, err := parseAmount("quantity", q, true)

@@ -88,13 +88,13 @@ func seed() []*v1.Command { return testcluster.SeedCommands() }
 // entryFor is the Raft entry the ledger would get for n items, so the baseline replicates
 // the same bytes.
 func entryFor(start, n int) []byte {
-	req := ledger.Request{Actor: "admin"}
+	req := ledger.Submission{Actor: "admin"}
 	for i := start; i < start+n; i++ {
 		t := time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("CST", 8*3600)).Add(time.Duration(i) * time.Second)
 		req.Commands = append(req.Commands, ledger.Command{Key: fmt.Sprintf("bench/%d", i), Body: &ledger.Event{Op: ledger.OpAllocate, Time: t,
 			Department: "d1", Project: "prj1", Provider: "p1", Resource: fmt.Sprintf("r%d", i), Item: "ecs.vcpu", Kind: ledger.KindStandard}})
 	}
-	return ledger.EncodeProposal(&ledger.Proposal{RecordedAt: time.Now(), Requests: []ledger.Request{req}})
+	return ledger.EncodeProposal(&ledger.Proposal{RecordedAt: time.Now(), Submissions: []ledger.Submission{req}})
 }
 
 func report(b *testing.B, rows []result, baseline map[string]result) {

@@ -46,10 +46,10 @@ func ratingLedger(b *testing.B) (*ledger.Ledger, string) {
 			return
 		}
 		index++
-		data := ledger.EncodeProposal(&ledger.Proposal{RecordedAt: now, Requests: []ledger.Request{{Actor: "bench", Commands: cmds}}})
+		data := ledger.EncodeProposal(&ledger.Proposal{RecordedAt: now, Submissions: []ledger.Submission{{Actor: "bench", Commands: cmds}}})
 		res := l.ApplyBatch([]ledger.Entry{{Index: index, Data: data}})[0].(*ledger.ProposalResult)
-		if res.Err != nil || res.Requests[0].Err != nil {
-			b.Fatalf("generate: %v %v", res.Err, res.Requests[0].Err)
+		if res.Err != nil || res.Submissions[0].Err != nil {
+			b.Fatalf("generate: %v %v", res.Err, res.Submissions[0].Err)
 		}
 		if index%10 == 0 {
 			l.Flush()

@@ -15,7 +15,7 @@ import (
 // auditor), the page where a person activates their account with the one-time code, and
 // the page where everyone changes their own password. The API decides who may do what.
 
-func (c *Console) accountsPage(rq *request) (*Page, error) {
+func (c *Console) accountsPage(rq *pageRequest) (*Page, error) {
 	page := &Page{Title: rq.t("账号管理", "Accounts")}
 	if rq.r.Method == "POST" {
 		done, err := c.accountAction(rq, page)
@@ -94,7 +94,7 @@ func (c *Console) accountsPage(rq *request) (*Page, error) {
 
 // accountAction carries out a form of the accounts page. A new activation code is shown
 // on the page (once) rather than redirected to, so that it is in no URL or history.
-func (c *Console) accountAction(rq *request, page *Page) (*Page, error) {
+func (c *Console) accountAction(rq *pageRequest, page *Page) (*Page, error) {
 	f := func(k string) string { return strings.TrimSpace(rq.r.PostFormValue(k)) }
 	id := f("id")
 	var code, expires string
@@ -147,7 +147,7 @@ func (c *Console) accountAction(rq *request, page *Page) (*Page, error) {
 // pendingPage lists the accounts waiting for a second person and confirms one; the ledger
 // says whether this account may (never the creator, an authority for the business roles,
 // a second security officer or an auditor for security and auditor accounts).
-func (c *Console) pendingPage(rq *request) (*Page, error) {
+func (c *Console) pendingPage(rq *pageRequest) (*Page, error) {
 	page := flash(rq, &Page{Title: rq.t("待确认账号", "Accounts to confirm")})
 	if rq.r.Method == "POST" {
 		id := strings.TrimSpace(rq.r.PostFormValue("id"))
@@ -185,7 +185,7 @@ func (c *Console) pendingPage(rq *request) (*Page, error) {
 }
 
 // passwordPage: a person changes their own password; the session ends with the old one.
-func (c *Console) passwordPage(rq *request) (*Page, error) {
+func (c *Console) passwordPage(rq *pageRequest) (*Page, error) {
 	page := &Page{Title: rq.t("修改密码", "Change password")}
 	form := &Form{Action: "/password", Submit: rq.t("修改密码", "Change password"), Fields: []Field{
 		{Name: "old", Label: rq.t("当前密码", "Current password"), Type: "password", Required: true},
@@ -209,7 +209,7 @@ func (c *Console) passwordPage(rq *request) (*Page, error) {
 }
 
 // activateForm is the page where a person sets their password with the one-time code.
-func (c *Console) activateForm(rq *request, account string) *Page {
+func (c *Console) activateForm(rq *pageRequest, account string) *Page {
 	f := &Form{Action: "/activate", Submit: rq.t("激活", "Activate"), Fields: []Field{
 		{Name: "account", Label: rq.t("账号", "Account"), Value: account, Required: true},
 		{Name: "code", Label: rq.t("一次性激活码", "One-time activation code"), Required: true, Placeholder: "XXXX-XXXX-XXXX-XXXX-XXXX-XXXX"},

@@ -16,7 +16,7 @@ import (
 // The auditor's pages (审计管理员): verify the chain, browse and search the line items,
 // the access trail (also the security officer's).
 
-func (c *Console) auditorHome(rq *request) (*Page, error) {
+func (c *Console) auditorHome(rq *pageRequest) (*Page, error) {
 	start := time.Now()
 	res, err := c.ledger.Verify(rq.ctx(), connect.NewRequest(&v1.VerifyRequest{}))
 	if err != nil {
@@ -47,7 +47,7 @@ func (c *Console) auditorHome(rq *request) (*Page, error) {
 	}}, nil
 }
 
-func lineItemTable(rq *request, id string, items []*v1.LineItem) *Table {
+func lineItemTable(rq *pageRequest, id string, items []*v1.LineItem) *Table {
 	t := &Table{ID: id, Columns: []Column{{rq.t("序号", "Seq"), Number}, {rq.t("Raft 索引", "Raft index"), Number}, {rq.t("记账时间", "Recorded"), Date},
 		{rq.t("类型", "Type"), Mono}, {rq.t("操作人", "Actor"), Mono}, {rq.t("幂等键", "Key"), Mono}, {rq.t("内容", "Content"), Text}, {rq.t("哈希", "Hash"), Mono}}}
 	for _, li := range items {
@@ -64,7 +64,7 @@ func lineItemTable(rq *request, id string, items []*v1.LineItem) *Table {
 // LineItemPage is the line-item browser's page size.
 const LineItemPage = 50
 
-func (c *Console) auditorLineItems(rq *request) (*Page, error) {
+func (c *Console) auditorLineItems(rq *pageRequest) (*Page, error) {
 	q := rq.r.URL.Query()
 	from, _ := strconv.ParseUint(q.Get("from"), 10, 64)
 	req := &v1.ListLineItemsRequest{FromSeq: max(from, 1), Limit: LineItemPage, Department: q.Get("department"), Resource: q.Get("resource"), Key: q.Get("key")}
@@ -128,7 +128,7 @@ func summary(li *v1.LineItem) string {
 	return s
 }
 
-func (c *Console) accessTrail(rq *request) (*Page, error) {
+func (c *Console) accessTrail(rq *pageRequest) (*Page, error) {
 	q := rq.r.URL.Query()
 	now := time.Now().In(shanghai)
 	from, to := orDefault(q.Get("from"), now.AddDate(0, 0, -6).Format("2006-01-02")), orDefault(q.Get("to"), now.Format("2006-01-02"))

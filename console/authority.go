@@ -40,7 +40,7 @@ const (
 	maxShownErrors          = 1_000
 )
 
-func (c *Console) authorityImport(rq *request) (*Page, error) {
+func (c *Console) authorityImport(rq *pageRequest) (*Page, error) {
 	kinds := []Option{}
 	for _, k := range interchange.Kinds() {
 		kinds = append(kinds, Option{string(k), string(k)})
@@ -103,7 +103,7 @@ func (c *Console) authorityImport(rq *request) (*Page, error) {
 }
 
 // withOverview adds what the ledger holds to the authority's home page.
-func (c *Console) withOverview(rq *request, p *Page) (*Page, error) {
+func (c *Console) withOverview(rq *pageRequest, p *Page) (*Page, error) {
 	// The count and head as the node holds them (Status), not a re-check of the chain
 	// (Verify reads every line item: the auditor's page does that).
 	st, err := c.cluster.Status(rq.ctx(), connect.NewRequest(&v1.StatusRequest{}))
@@ -214,7 +214,7 @@ func (c *Console) validateImport(ctx context.Context, j *importJob) (bad []*inte
 type importJob struct {
 	id      string
 	owner   string
-	kind    interchange.Kind
+	kind    interchange.FileKind
 	name    string
 	body    []byte
 	rows    int
@@ -272,7 +272,7 @@ func (js *importJobs) get(id, owner string) (*importJob, bool) {
 	return j, true
 }
 
-func (c *Console) authorityImportJob(rq *request) (*Page, error) {
+func (c *Console) authorityImportJob(rq *pageRequest) (*Page, error) {
 	j, ok := c.imports.get(rq.r.PathValue("job"), rq.me.Account)
 	if !ok {
 		return &Page{Title: rq.t("导入", "Import"), Status: 404, Error: rq.t("没有这个导入（已过期或不是本账号的）", "No such import (expired, or not this account's)")}, nil
@@ -450,7 +450,7 @@ func retryable(err error) bool {
 	return false
 }
 
-func (c *Console) authorityPeriods(rq *request) (*Page, error) {
+func (c *Console) authorityPeriods(rq *pageRequest) (*Page, error) {
 	now := time.Now().In(shanghai)
 	if rq.r.Method == "POST" {
 		f := rq.r.PostFormValue
@@ -550,7 +550,7 @@ func (c *Console) authorityPeriods(rq *request) (*Page, error) {
 	return p, nil
 }
 
-func (c *Console) authorityCatalog(rq *request) (*Page, error) {
+func (c *Console) authorityCatalog(rq *pageRequest) (*Page, error) {
 	res, err := c.ledger.Directory(rq.ctx(), connect.NewRequest(&v1.DirectoryRequest{}))
 	if err != nil {
 		return nil, err

@@ -124,7 +124,7 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // render writes a page: rendered into a buffer first, so that a template error is a 500
 // and not half a page, and so that the renewed session cookie goes out in the headers.
-func (c *Console) render(w http.ResponseWriter, r *http.Request, rq *request, status int, name string, p *Page) {
+func (c *Console) render(w http.ResponseWriter, r *http.Request, rq *pageRequest, status int, name string, p *Page) {
 	t, ok := c.pages[name]
 	if !ok {
 		c.cfg.Log.Error("console: no template", "page", name)
@@ -147,7 +147,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, rq *request, st
 
 // fail renders an API error as a page: 403 for a refusal (the API has recorded it in the
 // access trail), the sign-in page for an ended session, 400 for bad input.
-func (c *Console) fail(w http.ResponseWriter, r *http.Request, rq *request, err error) {
+func (c *Console) fail(w http.ResponseWriter, r *http.Request, rq *pageRequest, err error) {
 	code, msg := apiError(err)
 	if connect.CodeOf(err) == connect.CodeUnauthenticated || code == "session_expired" {
 		c.clearSession(w)
@@ -192,7 +192,7 @@ func IsPage(path string) bool {
 }
 
 // ctx is the context of a console request's API calls.
-func (rq *request) ctx() context.Context { return rq.context }
+func (rq *pageRequest) ctx() context.Context { return rq.context }
 
 // pageTimeout bounds every page's API calls.
 const pageTimeout = 30 * time.Second

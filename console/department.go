@@ -18,7 +18,7 @@ import (
 // The supervisor, the authority and the auditor reach them too (the overrun report's
 // drill-down); the API refuses a department another department's pages (403).
 
-func (c *Console) departmentHome(rq *request) (*Page, error) {
+func (c *Console) departmentHome(rq *pageRequest) (*Page, error) {
 	dept := rq.r.PathValue("dept")
 	res, err := c.ledger.QuotaUse(rq.ctx(), connect.NewRequest(&v1.QuotaUseRequest{Department: dept}))
 	if err != nil {
@@ -65,7 +65,7 @@ func (c *Console) departmentHome(rq *request) (*Page, error) {
 	}}, nil
 }
 
-func (c *Console) departmentResources(rq *request) (*Page, error) {
+func (c *Console) departmentResources(rq *pageRequest) (*Page, error) {
 	dept := rq.r.PathValue("dept")
 	q := rq.r.URL.Query()
 	req := &v1.ListResourcesRequest{Department: dept, Project: q.Get("project"), Kind: q.Get("kind"), Provider: q.Get("provider"), OpenOnly: q.Get("open") == "1"}
@@ -124,7 +124,7 @@ func (c *Console) departmentResources(rq *request) (*Page, error) {
 }
 
 // monthRange is the 12 months ending with this one (Asia/Shanghai), or ?from=&to=.
-func monthRange(rq *request) (from, to string) {
+func monthRange(rq *pageRequest) (from, to string) {
 	q := rq.r.URL.Query()
 	if f, t := q.Get("from"), q.Get("to"); f != "" && t != "" {
 		return f, t
@@ -134,14 +134,14 @@ func monthRange(rq *request) (from, to string) {
 	return first.AddDate(0, -11, 0).Format("2006-01-02"), first.AddDate(0, 1, -1).Format("2006-01-02")
 }
 
-func rangeForm(rq *request, from, to string) *Form {
+func rangeForm(rq *pageRequest, from, to string) *Form {
 	return &Form{Method: "get", Action: rq.r.URL.Path, Submit: rq.t("查询", "Show"), Fields: []Field{
 		{Name: "from", Label: rq.t("起始日", "From"), Type: "date", Value: from},
 		{Name: "to", Label: rq.t("截止日", "To"), Type: "date", Value: to}}}
 }
 
 // byMonth sums charge lines per month: the chart's bars and a table.
-func byMonth(rq *request, id string, lines []*v1.ChargeLine) ([]Bar, *Table) {
+func byMonth(rq *pageRequest, id string, lines []*v1.ChargeLine) ([]Bar, *Table) {
 	base, amt := map[string]decimal.Decimal{}, map[string]decimal.Decimal{}
 	for _, l := range lines {
 		b, _ := decimal.NewFromString(l.GetBaseAmount())
@@ -161,7 +161,7 @@ func byMonth(rq *request, id string, lines []*v1.ChargeLine) ([]Bar, *Table) {
 	return bars, t
 }
 
-func (c *Console) departmentCharges(rq *request) (*Page, error) {
+func (c *Console) departmentCharges(rq *pageRequest) (*Page, error) {
 	dept := rq.r.PathValue("dept")
 	from, to := monthRange(rq)
 	res, err := c.ledger.Charges(rq.ctx(), connect.NewRequest(&v1.ChargesRequest{From: from, To: to, Department: dept}))
@@ -176,7 +176,7 @@ func (c *Console) departmentCharges(rq *request) (*Page, error) {
 	}}, nil
 }
 
-func chargeFacts(rq *request, m *v1.ChargesResponse) []Fact {
+func chargeFacts(rq *pageRequest, m *v1.ChargesResponse) []Fact {
 	f := []Fact{{Label: rq.t("应付金额合计（元）", "Total (CNY)"), Value: formatMoney(m.GetTotalAmount())},
 		{Label: rq.t("基础金额合计（元）", "Base total (CNY)"), Value: formatMoney(m.GetTotalBaseAmount())},
 		{Label: rq.t("Raft 索引", "Raft index"), Value: fmt.Sprint(m.GetAppliedIndex())}}
@@ -186,7 +186,7 @@ func chargeFacts(rq *request, m *v1.ChargesResponse) []Fact {
 	return f
 }
 
-func chargeLines(rq *request, id string, lines []*v1.ChargeLine) *Table {
+func chargeLines(rq *pageRequest, id string, lines []*v1.ChargeLine) *Table {
 	t := &Table{ID: id, Columns: []Column{{rq.t("月份", "Month"), Date}, {rq.t("单位", "Department"), Mono}, {rq.t("项目", "Project"), Mono},
 		{rq.t("服务商", "Provider"), Mono}, {rq.t("目录项", "Item"), Mono}, {rq.t("数量", "Quantity"), Number}, {rq.t("单位", "Unit"), Text},
 		{rq.t("基础金额", "Base"), Money}, {rq.t("评估系数", "Multiplier"), Number}, {rq.t("应付金额", "Amount"), Money}}}
@@ -217,13 +217,13 @@ type statementJSON struct {
 	} `json:"total"`
 }
 
-func (c *Console) departmentStatement(rq *request) (*Page, error) {
+func (c *Console) departmentStatement(rq *pageRequest) (*Page, error) {
 	return c.statement(rq, rq.r.PathValue("dept"), "")
 }
 
 // statement is the monthly statement of a department or a provider: a printable page
 // for the seal, the API's own XLSX and CSV.
-func (c *Console) statement(rq *request, dept, prov string) (*Page, error) {
+func (c *Console) statement(rq *pageRequest, dept, prov string) (*Page, error) {
 	month := rq.r.URL.Query().Get("month")
 	months := recentMonths(15)
 	if month == "" {

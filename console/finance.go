@@ -26,7 +26,7 @@ type budgetJSON struct {
 	Departments []settlement.DepartmentTotal `json:"departments"`
 }
 
-func (c *Console) financeHome(rq *request) (*Page, error) {
+func (c *Console) financeHome(rq *pageRequest) (*Page, error) {
 	now := time.Now().In(shanghai)
 	year, _ := strconv.Atoi(rq.r.URL.Query().Get("year"))
 	years := &Table{ID: "settlement-years", Columns: []Column{{rq.t("结算年度", "Settlement year"), Text}, {rq.t("状态", "State"), Text},
@@ -111,7 +111,7 @@ func (c *Console) financeHome(rq *request) (*Page, error) {
 	return p, nil
 }
 
-func deptTotals(rq *request, id string, year int32) *Table {
+func deptTotals(rq *pageRequest, id string, year int32) *Table {
 	return &Table{ID: fmt.Sprintf("%s-%d", id, year), Columns: []Column{{rq.t("使用单位", "Department"), Mono}, {rq.t("名称", "Name"), Text},
 		{rq.t("基础金额（元）", "Base (CNY)"), Money}, {rq.t("审核费用（元）", "Audited fee (CNY)"), Money}, {rq.t("下年度预估（元）", "Next year's estimate (CNY)"), Money}}}
 }

@@ -26,7 +26,7 @@ var funcs = template.FuncMap{
 		return zh
 	},
 	"cell":      formatCell,
-	"numeric":   func(k Kind) bool { return k == Money || k == Number },
+	"numeric":   func(k ColumnKind) bool { return k == Money || k == Number },
 	"roleName":  roleName,
 	"formArgs":  func(p *Page, f *Form) formArgs { return formArgs{p, f} },
 	"tableArgs": func(p *Page, t *Table) tableArgs { return tableArgs{p, t} },
@@ -59,7 +59,7 @@ func roleName(lang, role string) string {
 }
 
 // formatCell is a cell's text as the page shows it.
-func formatCell(k Kind, lang, v string) string {
+func formatCell(k ColumnKind, lang, v string) string {
 	switch k {
 	case Money:
 		return formatMoney(v)

@@ -121,7 +121,7 @@ type NavLink struct {
 	Active      bool
 }
 
-func (p *Page) fill(rq *request) {
+func (p *Page) fill(rq *pageRequest) {
 	p.Lang, p.Me, p.Path = rq.lang, rq.me, rq.r.URL.Path
 	p.Query = rq.r.URL.RawQuery
 	p.CSRF = rq.csrf
@@ -140,7 +140,7 @@ func (p *Page) fill(rq *request) {
 }
 
 // nav is the menu of a role.
-func nav(rq *request) []NavLink {
+func nav(rq *pageRequest) []NavLink {
 	me := rq.me
 	l := func(href, zh, en string) NavLink { return NavLink{Href: href, Label: rq.t(zh, en)} }
 	switch me.Role {

@@ -19,7 +19,7 @@ import (
 // The provider's pages (云服务商): its charges by month and department, its statements,
 // the invoice check and its history.
 
-func (c *Console) providerHome(rq *request) (*Page, error) {
+func (c *Console) providerHome(rq *pageRequest) (*Page, error) {
 	prov := rq.r.PathValue("prov")
 	from, to := monthRange(rq)
 	res, err := c.ledger.Charges(rq.ctx(), connect.NewRequest(&v1.ChargesRequest{From: from, To: to, Provider: prov}))
@@ -36,7 +36,7 @@ func (c *Console) providerHome(rq *request) (*Page, error) {
 }
 
 // monthByDepartment is a pivot of the amounts: a row per month, a column per department.
-func monthByDepartment(rq *request, id string, lines []*v1.ChargeLine) *Table {
+func monthByDepartment(rq *pageRequest, id string, lines []*v1.ChargeLine) *Table {
 	sums := map[string]map[string]decimal.Decimal{}
 	depts := map[string]bool{}
 	for _, l := range lines {
@@ -74,13 +74,13 @@ func monthByDepartment(rq *request, id string, lines []*v1.ChargeLine) *Table {
 	return t
 }
 
-func (c *Console) providerStatement(rq *request) (*Page, error) {
+func (c *Console) providerStatement(rq *pageRequest) (*Page, error) {
 	return c.statement(rq, "", rq.r.PathValue("prov"))
 }
 
 // providerInvoice: the upload form, and on POST the reconciliation report with its four
 // outcomes. The file is read by the interchange decoder (CSV, XLSX or JSON lines).
-func (c *Console) providerInvoice(rq *request) (*Page, error) {
+func (c *Console) providerInvoice(rq *pageRequest) (*Page, error) {
 	prov := rq.r.PathValue("prov")
 	months := recentMonths(15)
 	month := rq.r.FormValue("month")
@@ -138,7 +138,7 @@ func (c *Console) providerInvoice(rq *request) (*Page, error) {
 	return page, nil
 }
 
-func reconciliationSections(rq *request, r *v1.ReconciliationReport, file string) []*Section {
+func reconciliationSections(rq *pageRequest, r *v1.ReconciliationReport, file string) []*Section {
 	class := map[string]string{"matched": "approved", "mismatch": "violation", "missing": "over", "unexpected": "over"}
 	t := &Table{ID: "reconciliation-" + r.GetProvider() + "-" + r.GetMonth(), Columns: []Column{{rq.t("结果", "Outcome"), Text},
 		{rq.t("使用单位", "Department"), Mono}, {rq.t("项目", "Project"), Mono}, {rq.t("目录项", "Item"), Mono},
@@ -172,7 +172,7 @@ func warnIf(b bool) string {
 	return ""
 }
 
-func (c *Console) providerInvoices(rq *request) (*Page, error) {
+func (c *Console) providerInvoices(rq *pageRequest) (*Page, error) {
 	prov := rq.r.PathValue("prov")
 	res, err := c.ledger.InvoiceHistory(rq.ctx(), connect.NewRequest(&v1.InvoiceHistoryRequest{Provider: prov}))
 	if err != nil {

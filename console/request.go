@@ -55,8 +55,8 @@ func (m *Me) Home() string {
 	return "/"
 }
 
-// request is one console request: its language, its caller, who is signed in.
-type request struct {
+// pageRequest is one page request of the console: its language, its caller, who is signed in.
+type pageRequest struct {
 	r       *http.Request
 	lang    string
 	me      *Me
@@ -65,8 +65,8 @@ type request struct {
 	csrf    string
 }
 
-func (c *Console) newRequest(r *http.Request) *request {
-	rq := &request{r: r, lang: "zh"}
+func (c *Console) newRequest(r *http.Request) *pageRequest {
+	rq := &pageRequest{r: r, lang: "zh"}
 	if ck, err := r.Cookie(LangCookie); err == nil && ck.Value == "en" {
 		rq.lang = "en"
 	}
@@ -79,7 +79,7 @@ func (c *Console) newRequest(r *http.Request) *request {
 }
 
 // t picks the text of the request's language.
-func (rq *request) t(zh, en string) string {
+func (rq *pageRequest) t(zh, en string) string {
 	if rq.lang == "en" {
 		return en
 	}
@@ -87,7 +87,7 @@ func (rq *request) t(zh, en string) string {
 }
 
 // whoAmI asks the API who the session is; an ended session is an unauthenticated error.
-func (c *Console) whoAmI(rq *request) error {
+func (c *Console) whoAmI(rq *pageRequest) error {
 	if rq.caller.session == "" {
 		return connect.NewError(connect.CodeUnauthenticated, errNoSession)
 	}
@@ -134,7 +134,7 @@ func (c *Console) csrfToken(bind string) string {
 }
 
 // csrfBind is what the request's CSRF token is bound to.
-func (rq *request) csrfBind() string {
+func (rq *pageRequest) csrfBind() string {
 	if id := sessionID(rq.caller.session); id != "" {
 		return "s:" + id
 	}
@@ -145,7 +145,7 @@ func (rq *request) csrfBind() string {
 }
 
 // checkCSRF refuses a form whose token is missing or is not this session's.
-func (c *Console) checkCSRF(rq *request) bool {
+func (c *Console) checkCSRF(rq *pageRequest) bool {
 	want := c.csrfToken(rq.csrfBind())
 	got := rq.r.PostFormValue(CSRFField)
 	return want != "" && subtle.ConstantTimeCompare([]byte(want), []byte(got)) == 1
@@ -157,7 +157,7 @@ func (c *Console) cookie(name, value string, maxAge int) *http.Cookie {
 }
 
 // renewCookie sends the session the API last renewed (each answer renews the idle time).
-func (c *Console) renewCookie(w http.ResponseWriter, rq *request) {
+func (c *Console) renewCookie(w http.ResponseWriter, rq *pageRequest) {
 	rq.caller.mu.Lock()
 	tok := rq.caller.renewed
 	rq.caller.mu.Unlock()
@@ -172,7 +172,7 @@ func (c *Console) clearSession(w http.ResponseWriter) {
 
 // ensurePresession gives a browser without a session the cookie its sign-in form's token
 // is bound to.
-func (c *Console) ensurePresession(w http.ResponseWriter, rq *request) {
+func (c *Console) ensurePresession(w http.ResponseWriter, rq *pageRequest) {
 	if rq.csrfBind() != "" {
 		return
 	}

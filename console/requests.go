@@ -15,7 +15,7 @@ import (
 // supervisor and the authority decide, the provider fulfils. The API decides who may; the
 // page offers each role the buttons of its steps.
 
-func (c *Console) requestsPage(rq *request) (*Page, error) {
+func (c *Console) requestsPage(rq *pageRequest) (*Page, error) {
 	if rq.r.Method == "POST" {
 		return c.requestAction(rq)
 	}
@@ -59,7 +59,7 @@ func (c *Console) requestsPage(rq *request) (*Page, error) {
 }
 
 // requestButtons are the decisions the signed-in role takes at the request's step.
-func requestButtons(rq *request, r *v1.ResourceRequest) *Form {
+func requestButtons(rq *pageRequest, r *v1.ResourceRequest) *Form {
 	hidden := []Field{{Name: "id", Type: "hidden", Value: r.GetId()}}
 	button := func(op, zh, en string, fields ...Field) *Form {
 		return &Form{Action: "/requests", Inline: true, Submit: rq.t(zh, en), Fields: append(append(slices.Clone(hidden), Field{Name: "op", Type: "hidden", Value: op}), fields...)}
@@ -90,7 +90,7 @@ func requestButtons(rq *request, r *v1.ResourceRequest) *Form {
 }
 
 // requestAction takes a decision, a fulfilment or a submission through the API.
-func (c *Console) requestAction(rq *request) (*Page, error) {
+func (c *Console) requestAction(rq *pageRequest) (*Page, error) {
 	f := func(k string) string { return strings.TrimSpace(rq.r.PostFormValue(k)) }
 	var err error
 	switch op := f("op"); op {
@@ -115,7 +115,7 @@ func (c *Console) requestAction(rq *request) (*Page, error) {
 	return &Page{Redirect: "/requests?flash=request"}, nil
 }
 
-func (c *Console) requestForm(rq *request) *Form {
+func (c *Console) requestForm(rq *pageRequest) *Form {
 	kinds := []Option{}
 	for _, k := range []string{"expand", "reduce", "reclaim", "extend", "open", "test"} {
 		kinds = append(kinds, Option{k, rq.word("request", k)})

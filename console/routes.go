@@ -13,7 +13,7 @@ import (
 )
 
 // handler builds one page from a console request.
-type handler func(rq *request) (*Page, error)
+type handler func(rq *pageRequest) (*Page, error)
 
 func (c *Console) routes() {
 	m := http.NewServeMux()
@@ -32,7 +32,7 @@ func (c *Console) routes() {
 
 	m.Handle("/p/{prov}", c.page(c.providerHome))
 	m.Handle("/p/{prov}/statement", c.page(c.providerStatement))
-	m.Handle("/p/{prov}/invoice", c.upload(c.providerInvoice, func(rq *request) bool {
+	m.Handle("/p/{prov}/invoice", c.upload(c.providerInvoice, func(rq *pageRequest) bool {
 		return rq.me.Role == "authority" || rq.me.Role == "provider" && rq.me.Provider == rq.r.PathValue("prov")
 	}))
 	m.Handle("/p/{prov}/invoices", c.page(c.providerInvoices))
@@ -42,7 +42,7 @@ func (c *Console) routes() {
 
 	m.Handle("/finance", c.page(c.financeHome))
 
-	m.Handle("/authority", c.upload(c.authorityImport, func(rq *request) bool { return rq.me.Role == "authority" }))
+	m.Handle("/authority", c.upload(c.authorityImport, func(rq *pageRequest) bool { return rq.me.Role == "authority" }))
 	m.Handle("/authority/import/{job}", c.page(c.authorityImportJob))
 	m.Handle("/authority/periods", c.page(c.authorityPeriods))
 	m.Handle("/authority/catalog", c.page(c.authorityCatalog))
@@ -67,9 +67,11 @@ func (c *Console) page(h handler) http.Handler { return c.serve(h, nil) }
 // upload is page for a page that takes a file: may says, before a byte of the body is read,
 // whether the signed-in account's role could use what it uploads (the API decides again
 // when it is used; this only spares parsing a workbook for a caller it would refuse).
-func (c *Console) upload(h handler, may func(rq *request) bool) http.Handler { return c.serve(h, may) }
+func (c *Console) upload(h handler, may func(rq *pageRequest) bool) http.Handler {
+	return c.serve(h, may)
+}
 
-func (c *Console) serve(h handler, mayUpload func(rq *request) bool) http.Handler {
+func (c *Console) serve(h handler, mayUpload func(rq *pageRequest) bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rq := c.newRequest(r)
 		ctx, cancel := context.WithTimeout(rq.context, pageTimeout)
@@ -140,7 +142,7 @@ func orDefault(s, d string) string {
 }
 
 // download sends one of the page's tables as CSV or XLSX.
-func (c *Console) download(w http.ResponseWriter, r *http.Request, rq *request, p *Page) {
+func (c *Console) download(w http.ResponseWriter, r *http.Request, rq *pageRequest, p *Page) {
 	q := r.URL.Query()
 	var t *Table
 	for _, s := range p.Sections {
@@ -177,13 +179,13 @@ func sendFile(w http.ResponseWriter, d *Download) {
 	_, _ = w.Write(d.Body)
 }
 
-func (c *Console) refuse(w http.ResponseWriter, r *http.Request, rq *request, status int, code, msg string) {
+func (c *Console) refuse(w http.ResponseWriter, r *http.Request, rq *pageRequest, status int, code, msg string) {
 	c.render(w, r, rq, status, "error", &Page{Title: rq.t("无法完成", "Not possible"), ErrorCode: code, Error: msg})
 }
 
 // refusePage is refuse for a signed-in page, recorded in the access trail like the API's
 // own refusals (CSRF failures and uploads refused before the API sees them).
-func (c *Console) refusePage(w http.ResponseWriter, r *http.Request, rq *request, status int, code, msg string) {
+func (c *Console) refusePage(w http.ResponseWriter, r *http.Request, rq *pageRequest, status int, code, msg string) {
 	if c.cfg.Record != nil && rq.me != nil {
 		c.cfg.Record(rq.me.Account, rq.me.Role, rq.caller.addr, "console "+r.Method+" "+r.URL.Path, code)
 	}
@@ -212,7 +214,7 @@ func (c *Console) switchLang(w http.ResponseWriter, r *http.Request) {
 
 // signInForm always offers the TOTP field: whether an account has a second factor is not
 // told before the password is right (SPEC: Access, sign-in failures).
-func (c *Console) signInForm(rq *request, account, next string) *Page {
+func (c *Console) signInForm(rq *pageRequest, account, next string) *Page {
 	f := &Form{Action: "/signin", Submit: rq.t("登录", "Sign in"), Fields: []Field{
 		{Name: "account", Label: rq.t("账号", "Account"), Value: account, Required: true},
 		{Name: "password", Label: rq.t("密码", "Password"), Type: "password", Required: true},
@@ -275,7 +277,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-func (c *Console) signOut(rq *request) (*Page, error) {
+func (c *Console) signOut(rq *pageRequest) (*Page, error) {
 	if _, err := c.accounts.SignOut(rq.ctx(), connect.NewRequest(&v1.SignOutRequest{})); err != nil {
 		return nil, err
 	}

@@ -28,14 +28,14 @@ var flashes = map[string][2]string{
 	"account_confirmed": {"账号已确认", "The account is confirmed"},
 }
 
-func flash(rq *request, p *Page) *Page {
+func flash(rq *pageRequest, p *Page) *Page {
 	if f, ok := flashes[rq.r.URL.Query().Get("flash")]; ok {
 		p.Flash = rq.t(f[0], f[1])
 	}
 	return p
 }
 
-func (c *Console) supervisorHome(rq *request) (*Page, error) {
+func (c *Console) supervisorHome(rq *pageRequest) (*Page, error) {
 	res, err := c.ledger.QuotaOverruns(rq.ctx(), connect.NewRequest(&v1.QuotaOverrunsRequest{}))
 	if err != nil {
 		return nil, err
@@ -71,7 +71,7 @@ func newKey() string {
 	return hex.EncodeToString(b[:])
 }
 
-func (c *Console) supervisorApprovals(rq *request) (*Page, error) {
+func (c *Console) supervisorApprovals(rq *pageRequest) (*Page, error) {
 	if rq.r.Method == "POST" {
 		return c.approvalAction(rq)
 	}
@@ -112,7 +112,7 @@ func (c *Console) supervisorApprovals(rq *request) (*Page, error) {
 
 // approvalAction grants or revokes through Submit; the form's key makes a second click
 // the same line item, not another.
-func (c *Console) approvalAction(rq *request) (*Page, error) {
+func (c *Console) approvalAction(rq *pageRequest) (*Page, error) {
 	f := rq.r.PostFormValue
 	key := "console/approval/" + f("key")
 	var cmd *v1.Command

@@ -20,12 +20,12 @@ type Table struct {
 	NoDownload bool
 }
 
-// Kind says how a column's values are shown: money right-aligned with thousands
+// ColumnKind says how a column's values are shown: money right-aligned with thousands
 // separators and two decimals, numbers right-aligned, dates in the reader's language.
-type Kind uint8
+type ColumnKind uint8
 
 const (
-	Text Kind = iota
+	Text ColumnKind = iota
 	Money
 	Number
 	Date
@@ -35,7 +35,7 @@ const (
 // Column is a header and its kind.
 type Column struct {
 	Label string
-	Kind  Kind
+	Kind  ColumnKind
 }
 
 // Row is a row of cells; Class colours it (over, approved, violation …).

@@ -27,7 +27,7 @@ var vocab = map[string]map[string][2]string{
 }
 
 // word is a code's word in the request's language; an unknown code shows as it is.
-func (rq *request) word(table, code string) string {
+func (rq *pageRequest) word(table, code string) string {
 	if w, ok := vocab[table][code]; ok {
 		return rq.t(w[0], w[1])
 	}

@@ -31,7 +31,7 @@ type Row struct {
 // Decoder streams the rows of one interchange file. It holds one row at a time, never the
 // whole file.
 type Decoder struct {
-	kind   Kind
+	kind   FileKind
 	name   string
 	format Format
 	fileID string
@@ -53,7 +53,7 @@ const maxFileIDLen = 64
 // errors report. fileID makes the idempotency keys of master-data rows
 // ("<kind>:<fileID>:<line>"); it is required for every kind but events, whose rows carry
 // their own key. A CSV header problem is returned as a *RowError (the header's line, 1).
-func NewDecoder(kind Kind, name string, r io.Reader, format Format, fileID string) (*Decoder, error) {
+func NewDecoder(kind FileKind, name string, r io.Reader, format Format, fileID string) (*Decoder, error) {
 	if _, ok := columnSets[kind]; !ok {
 		return nil, fmt.Errorf("interchange: unknown kind %s", echo(string(kind)))
 	}
@@ -94,7 +94,7 @@ func NewDecoder(kind Kind, name string, r io.Reader, format Format, fileID strin
 // (FormatFor). The file is read once to hash it: its id, for master-data keys, is the first
 // 16 hex characters of its SHA-256, so re-importing the same file is a no-op and a corrected
 // file applies. The caller closes the returned Closer when done.
-func OpenFile(kind Kind, path string) (*Decoder, io.Closer, error) {
+func OpenFile(kind FileKind, path string) (*Decoder, io.Closer, error) {
 	return OpenFileEncoded(kind, path, EncodingUTF8)
 }
 
@@ -106,7 +106,7 @@ const (
 
 // OpenFileEncoded is OpenFile for a file in an encoding: GB18030 is converted to UTF-8 as
 // it is read (the file id stays the hash of the file's own bytes).
-func OpenFileEncoded(kind Kind, path, encoding string) (*Decoder, io.Closer, error) {
+func OpenFileEncoded(kind FileKind, path, encoding string) (*Decoder, io.Closer, error) {
 	if encoding != EncodingUTF8 && encoding != EncodingGB18030 {
 		return nil, nil, fmt.Errorf("interchange: unknown encoding %s (want utf-8 or gb18030)", echo(encoding))
 	}

@@ -6,31 +6,31 @@ import (
 	"strings"
 )
 
-// Kind names an interchange file kind (SPEC.md, "Interchange formats").
-type Kind string
+// FileKind names an interchange file kind (SPEC.md, "Interchange formats").
+type FileKind string
 
 // The kinds that decode into ledger commands.
 const (
-	KindDepartments Kind = "departments"
-	KindProviders   Kind = "providers"
-	KindProjects    Kind = "projects"
-	KindCatalog     Kind = "catalog"
-	KindEvents      Kind = "events"
-	KindEvaluations Kind = "evaluations"
+	KindDepartments FileKind = "departments"
+	KindProviders   FileKind = "providers"
+	KindProjects    FileKind = "projects"
+	KindCatalog     FileKind = "catalog"
+	KindEvents      FileKind = "events"
+	KindEvaluations FileKind = "evaluations"
 )
 
 // KindInvoice is a provider's invoice (SPEC.md, Settlement: month, department, project,
 // item, amount). Its rows are checked against the rated charges, never applied: they decode
 // into Row.Invoice, not a command, and the kind is not among Kinds (nothing imports it).
-const KindInvoice Kind = "invoice"
+const KindInvoice FileKind = "invoice"
 
 // Kinds lists every kind this package decodes, in the order an initial load applies them.
-func Kinds() []Kind {
-	return []Kind{KindDepartments, KindProviders, KindProjects, KindCatalog, KindEvaluations, KindEvents}
+func Kinds() []FileKind {
+	return []FileKind{KindDepartments, KindProviders, KindProjects, KindCatalog, KindEvaluations, KindEvents}
 }
 
 // ParseKind returns the Kind named s.
-func ParseKind(s string) (Kind, error) {
+func ParseKind(s string) (FileKind, error) {
 	for _, k := range Kinds() {
 		if string(k) == s {
 			return k, nil
@@ -67,7 +67,7 @@ type columnSet struct {
 	optional []string
 }
 
-var columnSets = map[Kind]columnSet{
+var columnSets = map[FileKind]columnSet{
 	KindDepartments: {required: []string{"department", "name", "parent", "funding"}},
 	KindProviders:   {required: []string{"provider", "name", "contract_start", "contract_end"}},
 	KindProjects:    {required: []string{"project", "department", "name", "quota_class", "quota"}},
@@ -83,7 +83,7 @@ var columnSets = map[Kind]columnSet{
 // Columns returns the columns of a kind in SPEC order, for writers and docs; nil for an
 // unknown kind. Optional columns come last: only catalog has one, proration. A reader
 // requires every other column in the header.
-func Columns(kind Kind) []string {
+func Columns(kind FileKind) []string {
 	cs, ok := columnSets[kind]
 	if !ok {
 		return nil
@@ -93,12 +93,12 @@ func Columns(kind Kind) []string {
 }
 
 // RequiredColumns returns the columns a header of the kind must contain.
-func RequiredColumns(kind Kind) []string {
+func RequiredColumns(kind FileKind) []string {
 	return append([]string(nil), columnSets[kind].required...)
 }
 
 // isMasterData reports whether rows of the kind get keys made from the file and line.
-func (k Kind) isMasterData() bool { return k != KindEvents && k != KindInvoice }
+func (k FileKind) isMasterData() bool { return k != KindEvents && k != KindInvoice }
 
 // numericFields may be JSON numbers in JSON lines (their exact text is kept).
 var numericFields = map[string]bool{"quantity": true, "price": true, "quota": true, "score": true, "amount": true}

@@ -18,7 +18,7 @@ type RecordParser struct {
 }
 
 // NewRecordParser returns a parser of events records (kinds with their own keys only).
-func NewRecordParser(kind Kind) (*RecordParser, error) {
+func NewRecordParser(kind FileKind) (*RecordParser, error) {
 	if kind.isMasterData() {
 		return nil, fmt.Errorf("interchange: %s records have no keys of their own", kind)
 	}

@@ -62,7 +62,7 @@ type Node interface {
 	// call, so the replicated positions it reads next are current.
 	Ready(ctx context.Context) error
 	// Propose applies the requests in one Raft entry and returns their results.
-	Propose(ctx context.Context, reqs []ledger.Request) ([]ledger.RequestResult, error)
+	Propose(ctx context.Context, reqs []ledger.Submission) ([]ledger.SubmissionResult, error)
 }
 
 // PartitionStatus is the state of one usage partition on this node.

@@ -32,17 +32,17 @@ type directNode struct {
 func (n *directNode) IsLeader() bool                  { return true }
 func (n *directNode) Ready(ctx context.Context) error { return nil }
 
-func (n *directNode) Propose(_ context.Context, reqs []ledger.Request) ([]ledger.RequestResult, error) {
+func (n *directNode) Propose(_ context.Context, reqs []ledger.Submission) ([]ledger.SubmissionResult, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.index++
-	out := n.l.ApplyBatch([]ledger.Entry{{Index: n.index, Data: ledger.EncodeProposal(&ledger.Proposal{RecordedAt: time.Now(), Requests: reqs})}})
+	out := n.l.ApplyBatch([]ledger.Entry{{Index: n.index, Data: ledger.EncodeProposal(&ledger.Proposal{RecordedAt: time.Now(), Submissions: reqs})}})
 	res := out[0].(*ledger.ProposalResult)
 	if n.unknown > 0 {
 		n.unknown--
 		return nil, errors.New("leadership lost while committing: outcome unknown")
 	}
-	return res.Requests, nil
+	return res.Submissions, nil
 }
 
 func kfakeBroker(t *testing.T, partitions int) string {
@@ -76,7 +76,7 @@ func newLedger(t *testing.T, n *directNode) {
 	t.Cleanup(func() { l.Close() })
 	n.l = l
 	day := func(s string) calendar.Date { d, _ := calendar.ParseDate(s); return d }
-	_, err = n.Propose(context.Background(), []ledger.Request{{Actor: "seed", Commands: []ledger.Command{
+	_, err = n.Propose(context.Background(), []ledger.Submission{{Actor: "seed", Commands: []ledger.Command{
 		{Key: "d1", Body: &ledger.SetDepartment{Department: ledger.Department{ID: "d1", Name: "d", Funding: ledger.FundingBudget}}},
 		{Key: "p1", Body: &ledger.SetProvider{Provider: ledger.Provider{ID: "p1", Name: "p", ContractStart: day("2025-01-01"), ContractEnd: day("2027-12-31")}}},
 		{Key: "prj1", Body: &ledger.SetProjectQuota{Project: "prj1", Department: "d1", Name: "x", QuotaClass: "vcpu", Quota: decimal.RequireFromString("1")}},
@@ -158,7 +158,7 @@ func TestBridgeStopsAtAGapAfterHandledRecords(t *testing.T) {
 	n := &directNode{}
 	newLedger(t, n)
 	// The replicated position says 2 records were handled; the log loses its first 5.
-	if _, err := n.Propose(context.Background(), []ledger.Request{{Actor: "t", Commands: []ledger.Command{
+	if _, err := n.Propose(context.Background(), []ledger.Submission{{Actor: "t", Commands: []ledger.Command{
 		{Body: &ledger.AdvanceOffsets{Topic: DefaultUsageTopic, Partition: 0, Next: 2}}}}}); err != nil {
 		t.Fatal(err)
 	}

@@ -236,7 +236,7 @@ func (b *Bridge) batchCommand(parser *apimap.EventRecordParser, p int, from int6
 // same batch again: the state machine handles each offset once, so a batch that did commit
 // changes nothing the second time.
 func (b *Bridge) propose(ctx context.Context, p int, cmd *ledger.AdvanceOffsets) error {
-	req := []ledger.Request{{Actor: "kafka:" + b.cfg.UsageTopic, Commands: []ledger.Command{{Body: cmd}}}}
+	req := []ledger.Submission{{Actor: "kafka:" + b.cfg.UsageTopic, Commands: []ledger.Command{{Body: cmd}}}}
 	for {
 		if !b.node.IsLeader() {
 			return errors.New("not the leader")

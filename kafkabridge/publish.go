@@ -75,8 +75,8 @@ func (b *Bridge) publish(ctx context.Context, topic, stream string, next collect
 			}
 			continue
 		}
-		mark := ledger.Request{Actor: "kafka", Commands: []ledger.Command{{Body: &ledger.MarkPublished{Stream: stream, Seq: last}}}}
-		if _, err := b.node.Propose(ctx, []ledger.Request{mark}); err != nil {
+		mark := ledger.Submission{Actor: "kafka", Commands: []ledger.Command{{Body: &ledger.MarkPublished{Stream: stream, Seq: last}}}}
+		if _, err := b.node.Propose(ctx, []ledger.Submission{mark}); err != nil {
 			if ctx.Err() == nil {
 				b.log.Warn("kafka: recording the published mark", "stream", stream, "seq", last, "err", err)
 				sleep(ctx, idlePoll)

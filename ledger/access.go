@@ -302,12 +302,12 @@ func (l *Ledger) VerifyAccessTrail() (uint64, Hash, *Error) {
 
 // accessOnly reports whether an entry carries nothing but access-trail records.
 func (p *Proposal) accessOnly() bool {
-	for _, r := range p.Requests {
+	for _, r := range p.Submissions {
 		for _, c := range r.Commands {
 			if c.Body.Type() != TypeAppendAccess {
 				return false
 			}
 		}
 	}
-	return len(p.Requests) > 0
+	return len(p.Submissions) > 0
 }

@@ -13,17 +13,17 @@ type ItemResult struct {
 	Unchanged bool   // the command restated what the ledger already holds: nothing was written
 }
 
-// RequestResult is the outcome of one request: all of its commands applied, or Err says
-// which one failed (Err.Index) and nothing of the request was applied.
-type RequestResult struct {
+// SubmissionResult is the outcome of one submission: all of its commands applied, or Err says
+// which one failed (Err.Index) and nothing of the submission was applied.
+type SubmissionResult struct {
 	Items []ItemResult
 	Err   *Error
 }
 
 // ProposalResult is what applying one Raft entry returns.
 type ProposalResult struct {
-	Requests []RequestResult
-	Err      *Error // the entry itself could not be decoded (nothing applied)
+	Submissions []SubmissionResult
+	Err         *Error // the entry itself could not be decoded (nothing applied)
 }
 
 // applyContext is what every command of a request shares.
@@ -53,21 +53,21 @@ func (t *txn) applyProposal(p *Proposal, raftIndex uint64) *ProposalResult {
 	if recordedAt.After(t.clock) {
 		t.clock = recordedAt
 	}
-	for _, r := range p.Requests {
-		res.Requests = append(res.Requests, t.applyRequest(r, applyContext{actor: r.Actor, recordedAt: recordedAt, raftIndex: raftIndex, rules: rl}))
+	for _, r := range p.Submissions {
+		res.Submissions = append(res.Submissions, t.applySubmission(r, applyContext{actor: r.Actor, recordedAt: recordedAt, raftIndex: raftIndex, rules: rl}))
 	}
 	return res
 }
 
-func (t *txn) applyRequest(r Request, ctx applyContext) RequestResult {
+func (t *txn) applySubmission(r Submission, ctx applyContext) SubmissionResult {
 	c := t.child()
-	out := RequestResult{Items: make([]ItemResult, 0, len(r.Commands))}
+	out := SubmissionResult{Items: make([]ItemResult, 0, len(r.Commands))}
 	for i, cmd := range r.Commands {
 		ir, err := c.applyCommand(cmd, ctx)
 		if err != nil {
 			e := *err
 			e.Index = i
-			return RequestResult{Err: &e}
+			return SubmissionResult{Err: &e}
 		}
 		out.Items = append(out.Items, ir)
 	}

@@ -28,21 +28,21 @@ func BenchmarkApplyImportBatch(b *testing.B) {
 	base := at("2026-01-01T00:00:00+08:00")
 	entries := make([][]byte, b.N)
 	for n := 0; n < b.N; n++ {
-		req := Request{Actor: "bench"}
+		req := Submission{Actor: "bench"}
 		for i := 0; i < 1000; i++ {
 			k := n*1000 + i
 			req.Commands = append(req.Commands, Command{Key: fmt.Sprintf("bench/%d", k), Body: &Event{Op: OpAllocate, Time: base.Add(time.Duration(k) * time.Second),
 				Department: "d1", Project: "prj1", Provider: "p1", Resource: fmt.Sprintf("r%d", k), Item: "ecs.vcpu", Kind: KindStandard, Quantity: dec("1")}})
 		}
-		entries[n] = EncodeProposal(&Proposal{RecordedAt: f.now, Requests: []Request{req}})
+		entries[n] = EncodeProposal(&Proposal{RecordedAt: f.now, Submissions: []Submission{req}})
 	}
 	b.ResetTimer()
 	start := time.Now()
 	for n := 0; n < b.N; n++ {
 		f.index++
 		res := l.ApplyBatch([]Entry{{Index: f.index, Data: entries[n]}})[0].(*ProposalResult)
-		if res.Requests[0].Err != nil {
-			b.Fatal(res.Requests[0].Err)
+		if res.Submissions[0].Err != nil {
+			b.Fatal(res.Submissions[0].Err)
 		}
 		if n%10 == 9 {
 			l.Flush() // the server flushes every few ms: about every 10 entries under load
@@ -64,7 +64,7 @@ func BenchmarkApplyKafkaBatch(b *testing.B) {
 			entries := make([][]byte, b.N)
 			for n := 0; n < b.N; n++ {
 				batch := &AdvanceOffsets{Topic: "u", From: int64(n * 1000), Next: int64(n*1000 + 1000)}
-				req := Request{Actor: "bench"}
+				req := Submission{Actor: "bench"}
 				for i := 0; i < 1000; i++ {
 					k := n*1000 + i
 					e := &Event{Op: OpUsage, Time: base.Add(time.Duration(k) * time.Second), Department: "d1", Project: "prj1", Provider: "p1",
@@ -75,14 +75,14 @@ func BenchmarkApplyKafkaBatch(b *testing.B) {
 				if kafka {
 					req.Commands = []Command{{Body: batch}}
 				}
-				entries[n] = EncodeProposal(&Proposal{RecordedAt: f.now, Requests: []Request{req}})
+				entries[n] = EncodeProposal(&Proposal{RecordedAt: f.now, Submissions: []Submission{req}})
 			}
 			b.ResetTimer()
 			start := time.Now()
 			for n := 0; n < b.N; n++ {
 				f.index++
-				if res := l.ApplyBatch([]Entry{{Index: f.index, Data: entries[n]}})[0].(*ProposalResult); res.Requests[0].Err != nil {
-					b.Fatal(res.Requests[0].Err)
+				if res := l.ApplyBatch([]Entry{{Index: f.index, Data: entries[n]}})[0].(*ProposalResult); res.Submissions[0].Err != nil {
+					b.Fatal(res.Submissions[0].Err)
 				}
 				if n%10 == 9 {
 					l.Flush()

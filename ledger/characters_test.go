@@ -44,20 +44,20 @@ func TestIDsAndNamesRefuseInvisibleCharacters(t *testing.T) {
 // replays to the state it gave then.
 func TestVersion1EntriesApplyByTheirRules(t *testing.T) {
 	f := newFixture(t)
-	p := &Proposal{RecordedAt: f.now, Requests: []Request{{Actor: "old", Commands: []Command{
+	p := &Proposal{RecordedAt: f.now, Submissions: []Submission{{Actor: "old", Commands: []Command{
 		{Key: "k1", Body: &SetDepartment{Department{ID: "d1", Name: "旧\x1b名", Funding: FundingBudget}}}}}}}
 	raw := EncodeProposal(p)
 	raw[0] = 1 // as the binary of then wrote it
 	f.index++
 	res := f.l.ApplyBatch([]Entry{{Index: f.index, Data: raw}})[0].(*ProposalResult)
-	if res.Err != nil || res.Requests[0].Err != nil {
-		t.Fatalf("a version 1 entry refused: %+v %+v", res.Err, res.Requests)
+	if res.Err != nil || res.Submissions[0].Err != nil {
+		t.Fatalf("a version 1 entry refused: %+v %+v", res.Err, res.Submissions)
 	}
 	raw[0] = proposalVersion
 	f.index++
 	res = f.l.ApplyBatch([]Entry{{Index: f.index, Data: raw}})[0].(*ProposalResult)
-	if res.Requests[0].Err == nil || res.Requests[0].Err.Code != errcode.InvalidValue {
-		t.Fatalf("the same entry as version 2: %+v", res.Requests[0])
+	if res.Submissions[0].Err == nil || res.Submissions[0].Err.Code != errcode.InvalidValue {
+		t.Fatalf("the same entry as version 2: %+v", res.Submissions[0])
 	}
 }
 

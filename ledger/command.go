@@ -108,15 +108,15 @@ var errIgnorable = Errf(errcode.Malformed, "", "ignorable command type")
 // Proposal is the body of one Raft entry: the leader's clock and the requests it carries.
 // Concurrent requests share an entry (group commit) but each stays atomic on its own.
 type Proposal struct {
-	RecordedAt time.Time
-	Requests   []Request
+	RecordedAt  time.Time
+	Submissions []Submission
 	// Version is the proposal format and rule version it was written under (decoded; new
 	// proposals are always written as proposalVersion). Its stateless rules are rulesFor it.
 	Version uint8
 }
 
-// Request is what one client asked for: all of its commands apply, or none.
-type Request struct {
+// Submission is what one client asked for: all of its commands apply, or none.
+type Submission struct {
 	Actor    string
 	Commands []Command
 }
@@ -132,8 +132,8 @@ func EncodeProposal(p *Proposal) []byte {
 	e := encoder{b: make([]byte, 0, 256)}
 	e.u8(proposalVersion)
 	e.tm(p.RecordedAt)
-	e.uvarint(uint64(len(p.Requests)))
-	for _, r := range p.Requests {
+	e.uvarint(uint64(len(p.Submissions)))
+	for _, r := range p.Submissions {
 		e.str(r.Actor)
 		e.uvarint(uint64(len(r.Commands)))
 		for _, c := range r.Commands {
@@ -158,7 +158,7 @@ func DecodeProposal(p []byte) (*Proposal, error) {
 	}
 	total := uint64(0)
 	for i := uint64(0); i < n && d.err == nil; i++ {
-		r := Request{Actor: d.str(MaxTextLen)}
+		r := Submission{Actor: d.str(MaxTextLen)}
 		m := d.uvarint()
 		total += m
 		if d.err == nil && (m > MaxCommandsPerBatch || total > 4*MaxCommandsPerBatch) {
@@ -179,7 +179,7 @@ func DecodeProposal(p []byte) (*Proposal, error) {
 			}
 			r.Commands = append(r.Commands, Command{Key: key, Body: b})
 		}
-		out.Requests = append(out.Requests, r)
+		out.Submissions = append(out.Submissions, r)
 	}
 	d.done()
 	if d.err != nil {

@@ -9,6 +9,19 @@
 // decode, validate, apply) and one register call; a state it keeps is one entry of tables
 // (tables.go). Then the proto message and its mapping in apimap/command.go. Nothing else.
 //
+// Words (a reader should never have to ask which is meant):
+//   - Proposal: the body of one Raft entry, the leader's clock and the Submissions it carries
+//     (group commit).
+//   - Submission: what one client sent in one call — commands that apply all or none, under
+//     one actor. (The API calls the call Submit.)
+//   - Command: one change with its idempotency key and Body; a Body of a registered type.
+//   - Line item: what a command that changes money or quota appends to the hash chain.
+//   - ResourceRequest (申请): a department's request for resources, SH 19–24, and its steps;
+//     the RPC RequestService.SubmitRequest files one.
+//   - ResourceKind: standard, test, dev, emergency, temporary (a resource's kind);
+//     interchange.FileKind: the kind of an imported file; console.ColumnKind: how a column
+//     shows; NoticeKind and RequestKind: what a notice or a resource request is about.
+//
 // It must not import raftnode, net/http or anything that reads the clock: time arrives
 // inside commands (the leader stamps a proposal with its clock), so applying the same log
 // yields byte-identical state on every node.

@@ -228,7 +228,7 @@ func TestRatingEventDecodeAgreesWithEventDecode(t *testing.T) {
 		}
 		if lean.ratingOp != full.Op || !lean.time.Equal(full.Time) || !lean.expires.Equal(full.Expires) || string(lean.resource) != full.Resource ||
 			string(lean.department) != full.Department || string(lean.project) != full.Project || string(lean.provider) != full.Provider ||
-			string(lean.item) != full.Item || Kind(lean.kind) != full.Kind || !q.Equal(full.Quantity) {
+			string(lean.item) != full.Item || ResourceKind(lean.kind) != full.Kind || !q.Equal(full.Quantity) {
 			t.Fatalf("%s: lean %+v (quantity %s), full %+v", ev.Op, lean, q, full)
 		}
 	}

@@ -24,7 +24,7 @@ type Event struct {
 	Provider   string
 	Resource   string
 	Item       string
-	Kind       Kind
+	Kind       ResourceKind
 	Quantity   decimal.Decimal // allocate: initial; expand/reduce: positive delta; usage: consumed
 	Expires    time.Time       // allocate of a time-limited kind, extend: the new expiry
 	// Request is the resource request the event fulfils (issue 15), "" for none. Encoded
@@ -61,7 +61,7 @@ func (b *Event) decode(d *decoder) {
 	b.Provider = string(f.provider)
 	b.Resource = string(f.resource)
 	b.Item = string(f.item)
-	b.Kind = Kind(f.kind)
+	b.Kind = ResourceKind(f.kind)
 	b.Quantity = d.decimalOf(f.quantity)
 	b.Expires = f.expires
 	b.Request = string(f.request)
@@ -102,7 +102,7 @@ func (b *Event) decodeEmbedded(d *decoder) {
 	var f eventFields
 	f.decode(d)
 	b.Op, b.Time, b.Department, b.Project, b.Provider = Op(f.op), f.time, string(f.department), string(f.project), string(f.provider)
-	b.Resource, b.Item, b.Kind, b.Quantity, b.Expires = string(f.resource), string(f.item), Kind(f.kind), d.decimalOf(f.quantity), f.expires
+	b.Resource, b.Item, b.Kind, b.Quantity, b.Expires = string(f.resource), string(f.item), ResourceKind(f.kind), d.decimalOf(f.quantity), f.expires
 }
 
 // validate checks an event without the ledger: required fields per op, domains, limits.
@@ -262,7 +262,7 @@ func (t *txn) applyAllocate(e *Event, waive120 bool) *Error {
 }
 
 // checkExpiry enforces the kinds table of SPEC: Ledger.
-func (t *txn) checkExpiry(kind Kind, at, expires time.Time) *Error {
+func (t *txn) checkExpiry(kind ResourceKind, at, expires time.Time) *Error {
 	maxDay, limited := kind.maxExpiry(calendar.DateOf(at))
 	if !limited {
 		if !expires.IsZero() {

@@ -58,10 +58,10 @@ func endOf(s string) time.Time { return day(s).AddDays(1).Start() }
 func (f *fixture) key() string { f.n++; return fmt.Sprintf("k%d", f.n) }
 
 // propose applies one proposal holding one request.
-func (f *fixture) propose(cmds ...Command) RequestResult {
+func (f *fixture) propose(cmds ...Command) SubmissionResult {
 	f.t.Helper()
 	f.index++
-	data := EncodeProposal(&Proposal{RecordedAt: f.now, Requests: []Request{{Actor: "test", Commands: cmds}}})
+	data := EncodeProposal(&Proposal{RecordedAt: f.now, Submissions: []Submission{{Actor: "test", Commands: cmds}}})
 	if f.version != 0 {
 		data[0] = f.version // as a binary of that version wrote it
 	}
@@ -69,7 +69,7 @@ func (f *fixture) propose(cmds ...Command) RequestResult {
 	if res.Err != nil {
 		f.t.Fatalf("proposal rejected: %v", res.Err)
 	}
-	return res.Requests[0]
+	return res.Submissions[0]
 }
 
 func (f *fixture) cmd(b Body) Command { return Command{Key: f.key(), Body: b} }
@@ -192,7 +192,7 @@ func catalog(item string, b Billing, class, price string) *SetCatalogPrice {
 }
 
 // alloc is an allocate event of d1/prj1/p1 on 2026-03-02 10:00.
-func alloc(res, item string, kind Kind, qty string, expires time.Time) *Event {
+func alloc(res, item string, kind ResourceKind, qty string, expires time.Time) *Event {
 	return &Event{Op: OpAllocate, Time: at("2026-03-02T10:00:00+08:00"), Department: "d1", Project: "prj1", Provider: "p1",
 		Resource: res, Item: item, Kind: kind, Quantity: dec(qty), Expires: expires}
 }

@@ -12,17 +12,17 @@ import (
 // decodable proposal must round-trip, and the hash chain must stay valid.
 func FuzzApplyEntry(f *testing.F) {
 	base := at("2026-03-02T10:00:00+08:00")
-	f.Add(EncodeProposal(&Proposal{RecordedAt: base, Requests: []Request{{Actor: "a", Commands: []Command{
+	f.Add(EncodeProposal(&Proposal{RecordedAt: base, Submissions: []Submission{{Actor: "a", Commands: []Command{
 		{Key: "d", Body: &SetDepartment{Department{ID: "d1", Name: "n", Funding: FundingBudget}}},
 		{Key: "e", Body: &Event{Op: OpAllocate, Time: base, Department: "d1", Project: "p", Provider: "x", Resource: "r", Item: "i", Kind: KindStandard, Quantity: dec("1.5")}},
 	}}}}))
-	f.Add(EncodeProposal(&Proposal{RecordedAt: base, Requests: []Request{{Actor: "a", Commands: []Command{{Body: &Tick{}}}}}}))
-	f.Add(EncodeProposal(&Proposal{RecordedAt: base, Requests: []Request{{Actor: "a", Commands: []Command{
+	f.Add(EncodeProposal(&Proposal{RecordedAt: base, Submissions: []Submission{{Actor: "a", Commands: []Command{{Body: &Tick{}}}}}}))
+	f.Add(EncodeProposal(&Proposal{RecordedAt: base, Submissions: []Submission{{Actor: "a", Commands: []Command{
 		{Key: "p", Body: &SetProvider{Provider{ID: "x", Name: "n", ContractStart: day("2025-01-01"), ContractEnd: day("2027-12-31")}}},
 		{Key: "s", Body: &SetEvaluation{Provider: "x", From: day("2026-01-01"), To: day("2026-03-31"), Score: dec("91.5")}},
 		{Key: "b", Body: &SetBandTable{Table: BandTable{EffectiveFrom: day("2026-07-01"), Bands: DefaultBandTable().Bands}}},
 	}}}}))
-	f.Add(EncodeProposal(&Proposal{RecordedAt: base, Requests: []Request{{Actor: "kafka", Commands: []Command{
+	f.Add(EncodeProposal(&Proposal{RecordedAt: base, Submissions: []Submission{{Actor: "kafka", Commands: []Command{
 		{Body: &AdvanceOffsets{Topic: "cloudledger.usage", Partition: 1, From: 0, Next: 3, Records: []KafkaRecord{
 			{Offset: 0, Key: "u1", Event: &Event{Op: OpUsage, Time: base, Department: "d1", Project: "p", Provider: "x", Resource: "b", Item: "i", Kind: KindStandard, Quantity: dec("2")}},
 			{Offset: 2, Key: "kafka:cloudledger.usage/1/2", Code: errcode.Malformed, Reason: "not JSON"},
@@ -40,7 +40,7 @@ func FuzzApplyEntry(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if p, err := DecodeProposal(data); err == nil {
 			again, err := DecodeProposal(EncodeProposal(p))
-			if err != nil || len(again.Requests) != len(p.Requests) || !again.RecordedAt.Equal(p.RecordedAt) {
+			if err != nil || len(again.Submissions) != len(p.Submissions) || !again.RecordedAt.Equal(p.RecordedAt) {
 				t.Fatalf("round trip: %v", err)
 			}
 		}

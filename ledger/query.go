@@ -116,7 +116,7 @@ func (l *Ledger) Projects() []Project {
 type ResourceFilter struct {
 	Department func(string) bool // nil: every department
 	Project    string
-	Kind       Kind
+	Kind       ResourceKind
 	Provider   string
 	OpenOnly   bool
 }
@@ -365,10 +365,10 @@ func (l *Ledger) NewDryRun() *DryRun {
 
 // Apply checks one request; if it would succeed its effects stay visible to later requests
 // of this dry run.
-func (d *DryRun) Apply(r Request, recordedAt time.Time) RequestResult {
+func (d *DryRun) Apply(r Submission, recordedAt time.Time) SubmissionResult {
 	d.l.mu.RLock()
 	defer d.l.mu.RUnlock()
-	return d.t.applyRequest(r, applyContext{actor: r.Actor, recordedAt: recordedAt, rules: currentRules})
+	return d.t.applySubmission(r, applyContext{actor: r.Actor, recordedAt: recordedAt, rules: currentRules})
 }
 
 // BandTables returns the band tables set on the ledger, by effective date.

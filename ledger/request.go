@@ -79,7 +79,7 @@ func (s RequestState) Final() bool {
 type ResourceRequest struct {
 	ID           string          `json:"id"`
 	Kind         RequestKind     `json:"kind"`
-	ResourceKind Kind            `json:"resource_kind,omitempty"`
+	ResourceKind ResourceKind    `json:"resource_kind,omitempty"`
 	Department   string          `json:"department"`
 	Project      string          `json:"project,omitempty"`
 	Provider     string          `json:"provider,omitempty"`
@@ -112,7 +112,7 @@ type RequestStep struct {
 // SubmitRequest opens a request; the ledger numbers it (REQ-000001, …) in apply order.
 type SubmitRequest struct {
 	Kind         RequestKind
-	ResourceKind Kind
+	ResourceKind ResourceKind
 	Department   string
 	Project      string
 	Provider     string
@@ -139,7 +139,7 @@ func (b *SubmitRequest) encode(e *encoder) {
 }
 
 func (b *SubmitRequest) decode(d *decoder) {
-	b.Kind, b.ResourceKind = RequestKind(d.str(MaxIDLen)), Kind(d.str(MaxIDLen))
+	b.Kind, b.ResourceKind = RequestKind(d.str(MaxIDLen)), ResourceKind(d.str(MaxIDLen))
 	b.Department, b.Project, b.Provider, b.Item, b.Resource = d.str(MaxIDLen), d.str(MaxIDLen), d.str(MaxIDLen), d.str(MaxIDLen), d.str(MaxIDLen)
 	b.Quantity, b.Expires, b.Reason = d.dec(), d.tm(), d.str(MaxTextLen)
 }
@@ -467,8 +467,8 @@ func (t *txn) fulfil(e *Event, ctx applyContext) (waive120 bool, err *Error) {
 	return r.NeedsSupervisor, nil
 }
 
-// Requests lists the requests, by id.
-func (l *Ledger) Requests() []ResourceRequest {
+// ResourceRequests lists the resource requests (申请), by id.
+func (l *Ledger) ResourceRequests() []ResourceRequest {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	out := make([]ResourceRequest, 0, len(l.root.requests.m))
@@ -479,8 +479,8 @@ func (l *Ledger) Requests() []ResourceRequest {
 	return out
 }
 
-// Request returns one request.
-func (l *Ledger) Request(id string) (ResourceRequest, bool) {
+// ResourceRequest returns one resource request (申请).
+func (l *Ledger) ResourceRequest(id string) (ResourceRequest, bool) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	r, ok := l.root.requests.get(id)

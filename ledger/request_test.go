@@ -11,7 +11,7 @@ import (
 
 func (f *fixture) request(id string) ResourceRequest {
 	f.t.Helper()
-	r, ok := f.l.Request(id)
+	r, ok := f.l.ResourceRequest(id)
 	if !ok {
 		f.t.Fatalf("no request %s", id)
 	}
@@ -32,7 +32,7 @@ func TestRequestLifecycle(t *testing.T) {
 	if again := f.propose(Command{Key: "req-1", Body: open}); again.Err != nil || !again.Items[0].Duplicate {
 		t.Fatalf("the same request again: %+v", again)
 	}
-	if n := len(f.l.Requests()); n != 1 {
+	if n := len(f.l.ResourceRequests()); n != 1 {
 		t.Fatalf("%d requests after submitting one twice", n)
 	}
 	req := f.request("REQ-000001")

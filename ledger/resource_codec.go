@@ -39,7 +39,7 @@ func decodeResource(p []byte) (*Resource, error) {
 		return nil, Errf(errcode.Malformed, "", "resource codec version %d", v)
 	}
 	r := &Resource{ID: d.str(MaxIDLen), Department: d.str(MaxIDLen), Project: d.str(MaxIDLen), Provider: d.str(MaxIDLen),
-		Item: d.str(MaxIDLen), Kind: Kind(d.str(MaxIDLen)), QuotaClass: d.str(MaxIDLen), Billing: Billing(d.str(MaxIDLen))}
+		Item: d.str(MaxIDLen), Kind: ResourceKind(d.str(MaxIDLen)), QuotaClass: d.str(MaxIDLen), Billing: Billing(d.str(MaxIDLen))}
 	r.Quantity = d.dec()
 	r.Opened, r.LastTime, r.Expires = d.tm(), d.tm(), d.tm()
 	r.Closed = d.boolean()

@@ -88,7 +88,7 @@ func TestResourceKindExpiryLimits(t *testing.T) {
 	f.ok(&GrantApproval{Department: "d1", QuotaClass: "vcpu", Ceiling: dec("100000"), Ref: "r"})
 	cases := []struct {
 		name    string
-		kind    Kind
+		kind    ResourceKind
 		expires time.Time
 		want    Code // "" = accepted
 	}{

@@ -11,10 +11,10 @@ import (
 )
 
 // as applies one request as actor and returns its result.
-func (f *fixture) as(actor string, cmds ...Command) RequestResult {
+func (f *fixture) as(actor string, cmds ...Command) SubmissionResult {
 	f.t.Helper()
 	f.index++
-	data := EncodeProposal(&Proposal{RecordedAt: f.now, Requests: []Request{{Actor: actor, Commands: cmds}}})
+	data := EncodeProposal(&Proposal{RecordedAt: f.now, Submissions: []Submission{{Actor: actor, Commands: cmds}}})
 	if f.version != 0 {
 		data[0] = f.version
 	}
@@ -22,7 +22,7 @@ func (f *fixture) as(actor string, cmds ...Command) RequestResult {
 	if res.Err != nil {
 		f.t.Fatalf("proposal rejected: %v", res.Err)
 	}
-	return res.Requests[0]
+	return res.Submissions[0]
 }
 
 func (f *fixture) asOK(actor string, bodies ...Body) {

@@ -74,7 +74,7 @@ func TestRestartKeepsStateAndSkipsApplied(t *testing.T) {
 		t.Fatal("state differs after reopen")
 	}
 	// Raft replays an entry at or below the applied index after a crash: it must be a no-op.
-	data := EncodeProposal(&Proposal{RecordedAt: f.now, Requests: []Request{{Actor: "x", Commands: []Command{
+	data := EncodeProposal(&Proposal{RecordedAt: f.now, Submissions: []Submission{{Actor: "x", Commands: []Command{
 		{Key: "replayed", Body: alloc("vm9", "ecs.vcpu", KindStandard, "1", time.Time{})}}}}})
 	f.l.ApplyBatch([]Entry{{Index: f.index, Data: data}})
 	if f.digest() != d {
@@ -168,9 +168,9 @@ func TestDryRun(t *testing.T) {
 	f.seed()
 	d := f.digest()
 	dry := f.l.NewDryRun()
-	r1 := dry.Apply(Request{Commands: []Command{{Key: "a", Body: alloc("vm1", "ecs.vcpu", KindStandard, "100", time.Time{})}}}, f.now)
-	r2 := dry.Apply(Request{Commands: []Command{{Key: "b", Body: change(OpExpand, "vm1", "80", "2026-03-03T00:00:00+08:00")}}}, f.now)
-	r3 := dry.Apply(Request{Commands: []Command{{Key: "c", Body: change(OpExpand, "vm1", "1", "2026-03-03T00:00:00+08:00")}}}, f.now)
+	r1 := dry.Apply(Submission{Commands: []Command{{Key: "a", Body: alloc("vm1", "ecs.vcpu", KindStandard, "100", time.Time{})}}}, f.now)
+	r2 := dry.Apply(Submission{Commands: []Command{{Key: "b", Body: change(OpExpand, "vm1", "80", "2026-03-03T00:00:00+08:00")}}}, f.now)
+	r3 := dry.Apply(Submission{Commands: []Command{{Key: "c", Body: change(OpExpand, "vm1", "1", "2026-03-03T00:00:00+08:00")}}}, f.now)
 	if r1.Err != nil || r2.Err != nil || r3.Err == nil || r3.Err.Code != errcode.QuotaOverrun {
 		t.Fatalf("dry run: %v %v %v", r1.Err, r2.Err, r3.Err)
 	}

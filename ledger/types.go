@@ -32,15 +32,15 @@ const (
 	ProrationMonthly Proration = "monthly"
 )
 
-// Kind is a resource kind (SPEC: Ledger, SH 19–24).
-type Kind string
+// ResourceKind is a resource kind (SPEC: Ledger, SH 19–24).
+type ResourceKind string
 
 const (
-	KindStandard  Kind = "standard"
-	KindTest      Kind = "test"
-	KindDev       Kind = "dev"
-	KindEmergency Kind = "emergency"
-	KindTemporary Kind = "temporary"
+	KindStandard  ResourceKind = "standard"
+	KindTest      ResourceKind = "test"
+	KindDev       ResourceKind = "dev"
+	KindEmergency ResourceKind = "emergency"
+	KindTemporary ResourceKind = "temporary"
 )
 
 // Op is a line item operation on a resource.
@@ -107,7 +107,7 @@ type Resource struct {
 	Project    string          `json:"project"`
 	Provider   string          `json:"provider"`
 	Item       string          `json:"item"`
-	Kind       Kind            `json:"kind"`
+	Kind       ResourceKind    `json:"kind"`
 	QuotaClass string          `json:"quota_class,omitempty"` // the item's class when allocated
 	Billing    Billing         `json:"billing"`
 	Quantity   decimal.Decimal `json:"quantity"` // held now (allocation) or consumed in total (metered)
@@ -123,11 +123,11 @@ type Resource struct {
 }
 
 // countsTowardQuota reports whether a kind is part of A in SPEC's Quota rule.
-func (k Kind) countsTowardQuota() bool {
+func (k ResourceKind) countsTowardQuota() bool {
 	return k == KindStandard || k == KindTest || k == KindDev
 }
 
-func (k Kind) valid() bool {
+func (k ResourceKind) valid() bool {
 	switch k {
 	case KindStandard, KindTest, KindDev, KindEmergency, KindTemporary:
 		return true
@@ -136,14 +136,14 @@ func (k Kind) valid() bool {
 }
 
 // timeLimited reports whether a resource of kind k has an expiry.
-func (k Kind) timeLimited() bool {
+func (k ResourceKind) timeLimited() bool {
 	_, limited := k.maxExpiry(calendar.Date{})
 	return limited
 }
 
 // maxExpiry is the latest allowed expiry day for a time-limited resource of kind k
 // opened (or last expiring) on day d (SPEC: Ledger, resource kinds table).
-func (k Kind) maxExpiry(d calendar.Date) (calendar.Date, bool) {
+func (k ResourceKind) maxExpiry(d calendar.Date) (calendar.Date, bool) {
 	switch k {
 	case KindTest:
 		return d.AddDays(30), true

@@ -38,7 +38,7 @@ type View struct {
 // in ledger order (which is time order per resource: see the out_of_order rule).
 type ResourceHistory struct {
 	ID, Department, Project, Provider, Item string
-	Kind                                    Kind
+	Kind                                    ResourceKind
 	Ops                                     []ResourceOp
 	// Expires is the expiry of a time-limited resource (its allocate's, moved by extends),
 	// zero for none. The expire line item is written when the leader next ticks, with the
@@ -142,7 +142,7 @@ func readResourceHistories(tx *bolt.Tx, f ViewFilter) ([]*ResourceHistory, error
 				continue
 			}
 			h = &ResourceHistory{ID: string(e.resource), Department: rd.intern(e.department), Project: rd.intern(e.project),
-				Provider: rd.intern(e.provider), Item: rd.intern(e.item), Kind: Kind(rd.intern(e.kind))}
+				Provider: rd.intern(e.provider), Item: rd.intern(e.item), Kind: ResourceKind(rd.intern(e.kind))}
 			byID[h.ID] = h
 		}
 		switch e.ratingOp {

@@ -30,7 +30,7 @@ func FuzzRatingEventDecode(f *testing.F) {
 		q, qErr := rd.quantity(lean.quantity)
 		if qErr != nil || !q.Equal(full.Quantity) || !lean.time.Equal(full.Time) || !lean.expires.Equal(full.Expires) ||
 			string(lean.resource) != full.Resource || string(lean.department) != full.Department || string(lean.project) != full.Project ||
-			string(lean.provider) != full.Provider || string(lean.item) != full.Item || Kind(lean.kind) != full.Kind {
+			string(lean.provider) != full.Provider || string(lean.item) != full.Item || ResourceKind(lean.kind) != full.Kind {
 			t.Fatalf("lean %+v (quantity %s, %v), full %+v", lean, q, qErr, full)
 		}
 		switch full.Op {

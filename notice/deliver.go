@@ -41,7 +41,7 @@ type Config struct {
 // Node is what delivery needs of the Raft node: whether it leads, and a way to record.
 type Node interface {
 	IsLeader() bool
-	Propose(ctx context.Context, reqs []ledger.Request) ([]ledger.RequestResult, error)
+	Propose(ctx context.Context, reqs []ledger.Submission) ([]ledger.SubmissionResult, error)
 }
 
 // Deliverer posts the outbox while its node leads.
@@ -169,8 +169,8 @@ func (d *Deliverer) attempt(ctx context.Context, notice ledger.Notice, a *attemp
 
 // record proposes an outcome; on failure the notice stays pending and is tried again.
 func (d *Deliverer) record(ctx context.Context, o *ledger.NoticeOutcome) {
-	req := ledger.Request{Actor: "system", Commands: []ledger.Command{{Body: o}}}
-	if _, err := d.node.Propose(ctx, []ledger.Request{req}); err != nil {
+	req := ledger.Submission{Actor: "system", Commands: []ledger.Command{{Body: o}}}
+	if _, err := d.node.Propose(ctx, []ledger.Submission{req}); err != nil {
 		d.cfg.Log.Warn("notice: recording the outcome", "notice", o.ID, "outcome", o.Outcome, "err", err)
 		return
 	}

@@ -27,22 +27,22 @@ type localNode struct {
 
 func (n *localNode) IsLeader() bool { return n.leader.Load() }
 
-func (n *localNode) Propose(_ context.Context, reqs []ledger.Request) ([]ledger.RequestResult, error) {
+func (n *localNode) Propose(_ context.Context, reqs []ledger.Submission) ([]ledger.SubmissionResult, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.index++
-	data := ledger.EncodeProposal(&ledger.Proposal{RecordedAt: time.Date(2026, 9, 29, 10, 0, 0, 0, calendar.Shanghai), Requests: reqs})
+	data := ledger.EncodeProposal(&ledger.Proposal{RecordedAt: time.Date(2026, 9, 29, 10, 0, 0, 0, calendar.Shanghai), Submissions: reqs})
 	res := n.l.ApplyBatch([]ledger.Entry{{Index: n.index, Data: data}})[0].(*ledger.ProposalResult)
 	if res.Err != nil {
 		return nil, res.Err
 	}
-	return res.Requests, nil
+	return res.Submissions, nil
 }
 
 func (n *localNode) ok(t *testing.T, bodies ...ledger.Body) {
 	t.Helper()
 	for i, b := range bodies {
-		res, err := n.Propose(context.Background(), []ledger.Request{{Actor: "test", Commands: []ledger.Command{{Key: "k" + time.Now().Format("150405.000000000") + string(rune('a'+i)), Body: b}}}})
+		res, err := n.Propose(context.Background(), []ledger.Submission{{Actor: "test", Commands: []ledger.Command{{Key: "k" + time.Now().Format("150405.000000000") + string(rune('a'+i)), Body: b}}}})
 		if err != nil || res[0].Err != nil {
 			t.Fatalf("%T: %v %v", b, err, res)
 		}

@@ -63,7 +63,7 @@ func (w *world) item(id string, billing ledger.Billing, proration ledger.Prorati
 }
 
 // resource adds a resource of department edu; ops are "RFC3339 op quantity".
-func (w *world) resource(id, project, provider, item string, kind ledger.Kind, ops ...ledger.ResourceOp) {
+func (w *world) resource(id, project, provider, item string, kind ledger.ResourceKind, ops ...ledger.ResourceOp) {
 	w.d.Resources = append(w.d.Resources, &ledger.ResourceHistory{ID: id, Department: "edu", Project: project, Provider: provider,
 		Item: item, Kind: kind, Ops: ops})
 }

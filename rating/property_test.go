@@ -36,7 +36,7 @@ func randomWorld(seed int64) *world {
 	start := calendar.NewDate(2026, 1, 1).Start()
 	for i := 0; i < 40; i++ {
 		provider := []string{"p1", "p2"}[rng.Intn(2)]
-		kind := []ledger.Kind{ledger.KindStandard, ledger.KindStandard, ledger.KindDev, ledger.KindTest}[rng.Intn(4)]
+		kind := []ledger.ResourceKind{ledger.KindStandard, ledger.KindStandard, ledger.KindDev, ledger.KindTest}[rng.Intn(4)]
 		item := []string{"vcpu", "disk", "sec", "egress"}[rng.Intn(4)]
 		t := start.Add(time.Duration(rng.Int63n(int64(300 * 24 * time.Hour))))
 		var ops []ledger.ResourceOp

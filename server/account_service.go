@@ -38,7 +38,7 @@ func randomHex(n int) string {
 }
 
 // lastSeq is the line item a change wrote (its last command writes the public record).
-func lastSeq(res ledger.RequestResult) (uint64, bool) {
+func lastSeq(res ledger.SubmissionResult) (uint64, bool) {
 	if len(res.Items) == 0 {
 		return 0, false
 	}
@@ -279,7 +279,7 @@ func (h *accountService) Activate(ctx context.Context, req *connect.Request[v1.A
 		}
 		cmds, out.TotpUrl = append(cmds, more...), url
 	}
-	res, _, err := s.prop.submit(ctx, ledger.Request{Actor: a.ID, Commands: cmds})
+	res, _, err := s.prop.submit(ctx, ledger.Submission{Actor: a.ID, Commands: cmds})
 	if err != nil {
 		return nil, toConnect(err)
 	}
@@ -322,7 +322,7 @@ func (h *accountService) ChangePassword(ctx context.Context, req *connect.Reques
 		return nil, err
 	}
 	if !good {
-		_, _, _ = s.prop.submit(ctx, ledger.Request{Actor: "system", Commands: []ledger.Command{{Body: &ledger.SignInResult{Account: p.account.ID}}}})
+		_, _, _ = s.prop.submit(ctx, ledger.Submission{Actor: "system", Commands: []ledger.Command{{Body: &ledger.SignInResult{Account: p.account.ID}}}})
 		return nil, signInFailed()
 	}
 	res, err := s.submitAsCaller(ctx,
@@ -385,7 +385,7 @@ func (h *accountService) SignIn(ctx context.Context, req *connect.Request[v1.Sig
 		good = false // the role needs a second factor this account never enrolled (security resets it)
 	}
 	if evaluate {
-		res, _, err := s.prop.submit(ctx, ledger.Request{Actor: "system", Commands: []ledger.Command{{Body: &ledger.SignInResult{Account: a.ID, OK: good, TOTPStep: step}}}})
+		res, _, err := s.prop.submit(ctx, ledger.Submission{Actor: "system", Commands: []ledger.Command{{Body: &ledger.SignInResult{Account: a.ID, OK: good, TOTPStep: step}}}})
 		if err != nil {
 			return nil, toConnect(err)
 		}

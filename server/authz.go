@@ -228,7 +228,7 @@ var rules = map[string]rule{
 	cloudledgerv1connect.RequestServiceDecideRequestProcedure: {placement: write, roles: roles(ledger.RoleAuthority, ledger.RoleSupervisor, ledger.RoleDepartment),
 		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
 			r := m.(*v1.DecideRequestRequest)
-			req, ok := s.ledger.Request(r.GetId())
+			req, ok := s.ledger.ResourceRequest(r.GetId())
 			if ok && !p.seesRequest(s, &req) {
 				return denied(p, "request %s of department %s", req.ID, req.Department)
 			}
@@ -250,7 +250,7 @@ var rules = map[string]rule{
 		}},
 	cloudledgerv1connect.RequestServiceFulfilRequestProcedure: {placement: write, roles: roles(ledger.RoleAuthority, ledger.RoleProvider),
 		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
-			if req, ok := s.ledger.Request(m.(*v1.FulfilRequestRequest).GetId()); ok && !p.seesRequest(s, &req) {
+			if req, ok := s.ledger.ResourceRequest(m.(*v1.FulfilRequestRequest).GetId()); ok && !p.seesRequest(s, &req) {
 				return denied(p, "request %s is for provider %s", req.ID, req.Provider)
 			}
 			return nil
@@ -258,7 +258,7 @@ var rules = map[string]rule{
 		target: func(m proto.Message) string { return "request=" + m.(*v1.FulfilRequestRequest).GetId() }},
 	cloudledgerv1connect.RequestServiceGetRequestProcedure: {roles: chargeReaders,
 		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
-			if req, ok := s.ledger.Request(m.(*v1.GetRequestRequest).GetId()); ok && !p.seesRequest(s, &req) {
+			if req, ok := s.ledger.ResourceRequest(m.(*v1.GetRequestRequest).GetId()); ok && !p.seesRequest(s, &req) {
 				return denied(p, "request %s of department %s, provider %s", req.ID, req.Department, req.Provider)
 			}
 			return nil

@@ -59,7 +59,7 @@ func (h *ledgerService) ListResources(ctx context.Context, req *connect.Request[
 		return nil, toConnect(err)
 	}
 	p, m := principalOf(ctx), req.Msg
-	f := ledger.ResourceFilter{Project: m.GetProject(), Kind: ledger.Kind(m.GetKind()), Provider: m.GetProvider(), OpenOnly: m.GetOpenOnly(),
+	f := ledger.ResourceFilter{Project: m.GetProject(), Kind: ledger.ResourceKind(m.GetKind()), Provider: m.GetProvider(), OpenOnly: m.GetOpenOnly(),
 		Department: func(d string) bool { return m.GetDepartment() == "" || d == m.GetDepartment() }}
 	clock := h.s.ledger.Clock()
 	cal := h.s.ledger.Calendar()

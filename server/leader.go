@@ -23,7 +23,7 @@ func (s *Server) leaderLoop(ctx context.Context) {
 		// accepted after the expire was written (late history, ledger version 3).
 		now := s.cfg.Now()
 		if next := s.ledger.NextExpiry(); (!next.IsZero() && !next.After(now)) || s.ledger.ExpiryNoticesDue(now) {
-			if _, _, err := s.prop.submit(ctx, ledger.Request{Actor: "system", Commands: []ledger.Command{{Body: &ledger.Tick{}}}}); err != nil {
+			if _, _, err := s.prop.submit(ctx, ledger.Submission{Actor: "system", Commands: []ledger.Command{{Body: &ledger.Tick{}}}}); err != nil {
 				s.log.Warn("expiry tick", "err", err)
 			}
 		}
@@ -138,10 +138,10 @@ func (k leaderNode) IsLeader() bool { return k.s.node.IsLeader() }
 
 func (k leaderNode) Ready(ctx context.Context) error { return k.s.node.LinearizableRead(ctx) }
 
-func (k leaderNode) Propose(ctx context.Context, reqs []ledger.Request) ([]ledger.RequestResult, error) {
-	res, _, err := k.s.prop.apply(ctx, &ledger.Proposal{RecordedAt: k.s.cfg.Now(), Requests: reqs})
+func (k leaderNode) Propose(ctx context.Context, reqs []ledger.Submission) ([]ledger.SubmissionResult, error) {
+	res, _, err := k.s.prop.apply(ctx, &ledger.Proposal{RecordedAt: k.s.cfg.Now(), Submissions: reqs})
 	if err != nil {
 		return nil, err
 	}
-	return res.Requests, nil
+	return res.Submissions, nil
 }

@@ -32,7 +32,7 @@ func (h *ledgerService) Submit(ctx context.Context, req *connect.Request[v1.Subm
 		return nil, detailError(errcode.Errf(errcode.RequestTooLarge, "commands", "%d commands; at most %d per request", len(cmds), ledger.MaxCommandsPerBatch), 0)
 	}
 	h.s.metrics.importRows.Add(float64(len(cmds)))
-	lr := ledger.Request{Actor: actorOf(ctx), Commands: make([]ledger.Command, len(cmds))}
+	lr := ledger.Submission{Actor: actorOf(ctx), Commands: make([]ledger.Command, len(cmds))}
 	for i, c := range cmds {
 		lc, err := apimap.Command(c)
 		if err != nil {
@@ -87,7 +87,7 @@ func (h *ledgerService) ValidateImport(ctx context.Context, stream *connect.Clie
 				report(err, c.GetLine())
 				continue
 			}
-			res := dry.Apply(ledger.Request{Actor: actorOf(ctx), Commands: []ledger.Command{lc}}, now)
+			res := dry.Apply(ledger.Submission{Actor: actorOf(ctx), Commands: []ledger.Command{lc}}, now)
 			if res.Err != nil {
 				report(res.Err, c.GetLine())
 				continue

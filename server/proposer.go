@@ -29,12 +29,12 @@ type proposer struct {
 }
 
 type pending struct {
-	req  ledger.Request
+	req  ledger.Submission
 	done chan proposeResult
 }
 
 type proposeResult struct {
-	res   ledger.RequestResult
+	res   ledger.SubmissionResult
 	index uint64
 	err   error
 }
@@ -44,19 +44,19 @@ func newProposer(node *raftnode.Node, now func() time.Time) *proposer {
 }
 
 // submit proposes one request and waits for its result.
-func (p *proposer) submit(ctx context.Context, req ledger.Request) (ledger.RequestResult, uint64, error) {
+func (p *proposer) submit(ctx context.Context, req ledger.Submission) (ledger.SubmissionResult, uint64, error) {
 	pd := &pending{req: req, done: make(chan proposeResult, 1)}
 	select {
 	case p.queue <- pd:
 	case <-ctx.Done():
-		return ledger.RequestResult{}, 0, ctx.Err()
+		return ledger.SubmissionResult{}, 0, ctx.Err()
 	}
 	select {
 	case r := <-pd.done:
 		return r.res, r.index, r.err
 	case <-ctx.Done():
 		// The entry may still commit: the caller retries with the same keys.
-		return ledger.RequestResult{}, 0, fmt.Errorf("%w: %v", raftnode.ErrUnknownOutcome, ctx.Err())
+		return ledger.SubmissionResult{}, 0, fmt.Errorf("%w: %v", raftnode.ErrUnknownOutcome, ctx.Err())
 	}
 }
 
@@ -96,9 +96,9 @@ func (p *proposer) run(ctx context.Context) {
 }
 
 func (p *proposer) propose(ctx context.Context, batch []*pending) {
-	prop := &ledger.Proposal{RecordedAt: p.now(), Requests: make([]ledger.Request, len(batch))}
+	prop := &ledger.Proposal{RecordedAt: p.now(), Submissions: make([]ledger.Submission, len(batch))}
 	for i, pd := range batch {
-		prop.Requests[i] = pd.req
+		prop.Submissions[i] = pd.req
 	}
 	res, index, err := p.apply(ctx, prop)
 	for i, pd := range batch {
@@ -106,7 +106,7 @@ func (p *proposer) propose(ctx context.Context, batch []*pending) {
 			pd.done <- proposeResult{err: err}
 			continue
 		}
-		pd.done <- proposeResult{res: res.Requests[i], index: index}
+		pd.done <- proposeResult{res: res.Submissions[i], index: index}
 	}
 }
 
@@ -126,16 +126,16 @@ func (p *proposer) apply(ctx context.Context, prop *ledger.Proposal) (*ledger.Pr
 	if res.Err != nil {
 		return nil, 0, res.Err
 	}
-	if len(res.Requests) != len(prop.Requests) {
-		return nil, 0, fmt.Errorf("apply returned %d results for %d requests", len(res.Requests), len(prop.Requests))
+	if len(res.Submissions) != len(prop.Submissions) {
+		return nil, 0, fmt.Errorf("apply returned %d results for %d requests", len(res.Submissions), len(prop.Submissions))
 	}
 	return res, p.node.AppliedIndex(), nil
 }
 
 // submitAsCaller proposes commands as one request by the calling account; a refusal is
 // the API's error with its code.
-func (s *Server) submitAsCaller(ctx context.Context, cmds ...ledger.Command) (ledger.RequestResult, error) {
-	res, _, err := s.prop.submit(ctx, ledger.Request{Actor: actorOf(ctx), Commands: cmds})
+func (s *Server) submitAsCaller(ctx context.Context, cmds ...ledger.Command) (ledger.SubmissionResult, error) {
+	res, _, err := s.prop.submit(ctx, ledger.Submission{Actor: actorOf(ctx), Commands: cmds})
 	if err != nil {
 		return res, toConnect(err)
 	}

@@ -58,12 +58,12 @@ func (h *requestService) DecideRequest(ctx context.Context, req *connect.Request
 	if err != nil {
 		return nil, err
 	}
-	r, _ := h.s.ledger.Request(m.GetId())
+	r, _ := h.s.ledger.ResourceRequest(m.GetId())
 	return connect.NewResponse(&v1.DecideRequestResponse{Request: h.show(&r), Seq: res.Items[0].Seq}), nil
 }
 
 func (h *requestService) FulfilRequest(ctx context.Context, req *connect.Request[v1.FulfilRequestRequest]) (*connect.Response[v1.FulfilRequestResponse], error) {
-	r, ok := h.s.ledger.Request(req.Msg.GetId())
+	r, ok := h.s.ledger.ResourceRequest(req.Msg.GetId())
 	if !ok {
 		return nil, detailError(errcode.Errf(errcode.UnknownRequest, "id", "unknown request %q", req.Msg.GetId()), 0)
 	}
@@ -75,7 +75,7 @@ func (h *requestService) FulfilRequest(ctx context.Context, req *connect.Request
 	if err != nil {
 		return nil, err
 	}
-	r, _ = h.s.ledger.Request(r.ID)
+	r, _ = h.s.ledger.ResourceRequest(r.ID)
 	return connect.NewResponse(&v1.FulfilRequestResponse{Request: h.show(&r), Seq: res.Items[len(res.Items)-1].Seq}), nil
 }
 
@@ -83,7 +83,7 @@ func (h *requestService) GetRequest(ctx context.Context, req *connect.Request[v1
 	if err := h.s.readBarrier(ctx, req.Header()); err != nil {
 		return nil, toConnect(err)
 	}
-	r, ok := h.s.ledger.Request(req.Msg.GetId())
+	r, ok := h.s.ledger.ResourceRequest(req.Msg.GetId())
 	if !ok {
 		return nil, detailError(errcode.Errf(errcode.UnknownRequest, "id", "unknown request %q", req.Msg.GetId()), 0)
 	}
@@ -96,7 +96,7 @@ func (h *requestService) ListRequests(ctx context.Context, req *connect.Request[
 	}
 	p := principalOf(ctx)
 	out := &v1.ListRequestsResponse{AsOf: h.s.ledger.Clock().Format(time.RFC3339)}
-	for _, r := range h.s.ledger.Requests() {
+	for _, r := range h.s.ledger.ResourceRequests() {
 		if !p.seesRequest(h.s, &r) || (req.Msg.GetState() != "" && string(r.State) != req.Msg.GetState()) {
 			continue
 		}
@@ -118,7 +118,7 @@ func (h *requestService) SLAReport(ctx context.Context, req *connect.Request[v1.
 		return nil, toConnect(err)
 	}
 	clock := h.s.ledger.Clock()
-	rep, berr := sla.Build(h.s.ledger.Requests(), h.s.ledger.Calendar(), month, clock)
+	rep, berr := sla.Build(h.s.ledger.ResourceRequests(), h.s.ledger.Calendar(), month, clock)
 	if berr != nil {
 		return nil, detailError(errcode.Errf(errcode.CalendarUnknown, "month", "%v", berr), 0)
 	}

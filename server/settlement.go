@@ -40,7 +40,7 @@ func (n settleNode) Barrier(ctx context.Context) error { return n.s.node.Lineari
 
 func (n settleNode) View(f ledger.ViewFilter) (*ledger.View, error) { return n.s.ledger.View(f) }
 
-func (n settleNode) Submit(ctx context.Context, r ledger.Request) (ledger.RequestResult, error) {
+func (n settleNode) Submit(ctx context.Context, r ledger.Submission) (ledger.SubmissionResult, error) {
 	res, _, err := n.s.prop.submit(ctx, r)
 	return res, err
 }

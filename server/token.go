@@ -65,7 +65,7 @@ func (s *Server) installTokenLoop(ctx context.Context, token string) {
 		if s.node.IsLeader() {
 			// The bootstrap accounts and the session key come with the token, so a new
 			// cluster's first call already finds its accounts.
-			req := ledger.Request{Actor: "system", Commands: []ledger.Command{
+			req := ledger.Submission{Actor: "system", Commands: []ledger.Command{
 				{Body: &ledger.InstallAdminToken{SetAdminToken: ledger.SetAdminToken{TokenSHA256: tokenHash(token)}}},
 				{Key: "accounts/bootstrap", Body: &ledger.BootstrapAccounts{}},
 				{Body: &ledger.SetSessionKey{Key: newSessionKey()}}}}
@@ -97,7 +97,7 @@ func (s *Server) accessSetupLoop(ctx context.Context) {
 			if s.ledger.SessionKey() == nil {
 				cmds = append(cmds, ledger.Command{Body: &ledger.SetSessionKey{Key: newSessionKey()}})
 			}
-			if res, _, err := s.prop.submit(ctx, ledger.Request{Actor: "system", Commands: cmds}); err != nil || res.Err != nil {
+			if res, _, err := s.prop.submit(ctx, ledger.Submission{Actor: "system", Commands: cmds}); err != nil || res.Err != nil {
 				s.log.Warn("installing the bootstrap accounts and the session key", "err", err, "result", res.Err)
 			}
 		}

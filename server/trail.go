@@ -150,7 +150,7 @@ func (t *trailRecorder) deliver(ctx context.Context) error {
 var errTrailBatchRefused = errors.New("access trail batch refused")
 
 func (s *Server) appendTrail(ctx context.Context, batch []ledger.AccessRecord) error {
-	res, _, err := s.prop.submit(ctx, ledger.Request{Actor: "system", Commands: []ledger.Command{{Body: &ledger.AppendAccess{Records: batch}}}})
+	res, _, err := s.prop.submit(ctx, ledger.Submission{Actor: "system", Commands: []ledger.Command{{Body: &ledger.AppendAccess{Records: batch}}}})
 	if err != nil {
 		return err
 	}

@@ -19,16 +19,16 @@ import (
 
 // StatementResource is one resource of a monthly statement with what it cost that month.
 type StatementResource struct {
-	Resource   string          `json:"resource"`
-	Department string          `json:"department"`
-	Project    string          `json:"project"`
-	Provider   string          `json:"provider"`
-	Item       string          `json:"item"`
-	Kind       ledger.Kind     `json:"kind"`
-	Unit       string          `json:"unit"`     // what Quantity counts (GB·天, the metered unit; for test resources the unit held)
-	Quantity   decimal.Decimal `json:"quantity"` // unit-days or units consumed; for test resources the most held
-	BaseAmount decimal.Decimal `json:"base_amount"`
-	Amount     decimal.Decimal `json:"amount"`
+	Resource   string              `json:"resource"`
+	Department string              `json:"department"`
+	Project    string              `json:"project"`
+	Provider   string              `json:"provider"`
+	Item       string              `json:"item"`
+	Kind       ledger.ResourceKind `json:"kind"`
+	Unit       string              `json:"unit"`     // what Quantity counts (GB·天, the metered unit; for test resources the unit held)
+	Quantity   decimal.Decimal     `json:"quantity"` // unit-days or units consumed; for test resources the most held
+	BaseAmount decimal.Decimal     `json:"base_amount"`
+	Amount     decimal.Decimal     `json:"amount"`
 }
 
 // Subtotal is a statement's sum per project (department statement) or department

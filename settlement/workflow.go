@@ -14,7 +14,7 @@ import (
 type Node interface {
 	Barrier(ctx context.Context) error
 	View(f ledger.ViewFilter) (*ledger.View, error)
-	Submit(ctx context.Context, r ledger.Request) (ledger.RequestResult, error)
+	Submit(ctx context.Context, r ledger.Submission) (ledger.SubmissionResult, error)
 }
 
 // Actions of the settlement workflow (SPEC: Settlement).
@@ -63,7 +63,7 @@ func Advance(ctx context.Context, n Node, actor string, year int, action string)
 		if err := ledger.ValidateCommand(cmd); err != nil {
 			return ledger.ItemResult{}, err
 		}
-		res, err := n.Submit(ctx, ledger.Request{Actor: actor, Commands: []ledger.Command{cmd}})
+		res, err := n.Submit(ctx, ledger.Submission{Actor: actor, Commands: []ledger.Command{cmd}})
 		if err != nil {
 			return ledger.ItemResult{}, err
 		}

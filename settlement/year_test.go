@@ -21,7 +21,7 @@ func at(s string) time.Time {
 	return v
 }
 
-func allocated(id, dept, project string, kind ledger.Kind, when, qty string) *ledger.ResourceHistory {
+func allocated(id, dept, project string, kind ledger.ResourceKind, when, qty string) *ledger.ResourceHistory {
 	return &ledger.ResourceHistory{ID: id, Department: dept, Project: project, Provider: "hw", Item: "ecs.vcpu", Kind: kind,
 		Ops: []ledger.ResourceOp{{Time: at(when), Op: ledger.OpAllocate, Quantity: dec(qty)}}}
 }

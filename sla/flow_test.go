@@ -58,10 +58,10 @@ func (b *book) apply(cmds ...ledger.Command) {
 		}
 	}
 	b.index++
-	data := ledger.EncodeProposal(&ledger.Proposal{RecordedAt: b.now, Requests: []ledger.Request{{Actor: "test", Commands: cmds}}})
+	data := ledger.EncodeProposal(&ledger.Proposal{RecordedAt: b.now, Submissions: []ledger.Submission{{Actor: "test", Commands: cmds}}})
 	res := b.l.ApplyBatch([]ledger.Entry{{Index: b.index, Data: data}})[0].(*ledger.ProposalResult)
-	if res.Err != nil || res.Requests[0].Err != nil {
-		b.t.Fatalf("%s: %v %v", b.now.Format("2006-01-02"), res.Err, res.Requests[0].Err)
+	if res.Err != nil || res.Submissions[0].Err != nil {
+		b.t.Fatalf("%s: %v %v", b.now.Format("2006-01-02"), res.Err, res.Submissions[0].Err)
 	}
 }
 
@@ -72,7 +72,7 @@ func (b *book) decide(id, decision, reason string) {
 // fulfil writes the request's fulfilment as the provider's call does.
 func (b *book) fulfil(id, resource string) {
 	b.t.Helper()
-	r, _ := b.l.Request(id)
+	r, _ := b.l.ResourceRequest(id)
 	cmds, err := r.Fulfilment(resource, b.now)
 	if err != nil {
 		b.t.Fatal(err)
@@ -82,7 +82,7 @@ func (b *book) fulfil(id, resource string) {
 
 // due is the request's current step and its last day.
 func (b *book) due(id string) string {
-	r, _ := b.l.Request(id)
+	r, _ := b.l.ResourceRequest(id)
 	step, due, article, err := r.Due(b.l.Calendar())
 	if err != nil {
 		b.t.Fatal(err)
@@ -221,7 +221,7 @@ func TestEveryKindAcrossHolidays(t *testing.T) {
 
 func report(t *testing.T, b *book, y int, m time.Month) *Report {
 	t.Helper()
-	rep, err := Build(b.l.Requests(), b.l.Calendar(), calendar.Month{Year: y, Month: m}, b.l.Clock())
+	rep, err := Build(b.l.ResourceRequests(), b.l.Calendar(), calendar.Month{Year: y, Month: m}, b.l.Clock())
 	if err != nil {
 		t.Fatal(err)
 	}

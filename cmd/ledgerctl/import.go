@@ -31,7 +31,7 @@ const (
 	progressInterval  = 100 * time.Millisecond
 )
 
-var kindHelp = map[interchange.Kind]string{
+var kindHelp = map[interchange.FileKind]string{
 	interchange.KindDepartments: "departments (使用单位)",
 	interchange.KindProviders:   "providers (云服务商)",
 	interchange.KindProjects:    "projects and their quotas, one row per quota class (项目配额)",
@@ -83,7 +83,7 @@ with the advice to save it as "CSV UTF-8", or give --encoding gb18030 to read it
 type importer struct {
 	c        *client
 	encoding string // interchange.EncodingUTF8 or EncodingGB18030
-	kind     interchange.Kind
+	kind     interchange.FileKind
 	path     string
 	l        lang
 	stderr   io.Writer
@@ -93,7 +93,7 @@ type importer struct {
 // importFile imports one interchange file: pass 1 checks every row (locally, then by the
 // ledger, streamed), and only a file without a bad row gets pass 2, which re-reads it and
 // applies it in atomic batches. Neither pass holds more than a few batches in memory.
-func (g *globals) importFile(ctx context.Context, kind interchange.Kind, path, encoding string) error {
+func (g *globals) importFile(ctx context.Context, kind interchange.FileKind, path, encoding string) error {
 	c, err := g.conn()
 	if err != nil {
 		return err

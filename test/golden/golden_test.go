@@ -70,18 +70,18 @@ func (d *demoLedger) submit(actor string, cmds ...ledger.Command) {
 	d.t.Helper()
 	d.index++
 	d.clock = d.clock.Add(time.Second)
-	p := &ledger.Proposal{RecordedAt: d.clock, Requests: []ledger.Request{{Actor: actor, Commands: cmds}}}
+	p := &ledger.Proposal{RecordedAt: d.clock, Submissions: []ledger.Submission{{Actor: actor, Commands: cmds}}}
 	res := d.l.ApplyBatch([]ledger.Entry{{Index: d.index, Data: ledger.EncodeProposal(p)}})[0].(*ledger.ProposalResult)
 	if res.Err != nil {
 		d.t.Fatalf("entry %d: %v", d.index, res.Err)
 	}
-	if e := res.Requests[0].Err; e != nil {
+	if e := res.Submissions[0].Err; e != nil {
 		d.t.Fatalf("entry %d, command %d: %v", d.index, e.Index, e)
 	}
 }
 
 // importFile applies a demo file in requests of 50 rows.
-func (d *demoLedger) importFile(kind interchange.Kind, name string) {
+func (d *demoLedger) importFile(kind interchange.FileKind, name string) {
 	d.t.Helper()
 	dec, closer, err := interchange.OpenFile(kind, filepath.Join(demoDir, name))
 	if err != nil {

@@ -29,7 +29,7 @@ import (
 // forged is what issue 10's attacker committed: the admin token replaced and a 99,999 GB
 // usage line item.
 func forged(term, index uint64) *raft.AppendEntriesRequest {
-	p := &ledger.Proposal{RecordedAt: time.Now(), Requests: []ledger.Request{
+	p := &ledger.Proposal{RecordedAt: time.Now(), Submissions: []ledger.Submission{
 		{Actor: "intruder", Commands: []ledger.Command{{Key: "forged/token", Body: &ledger.SetAdminToken{TokenSHA256: strings.Repeat("ab", 32)}}}},
 		{Actor: "intruder", Commands: []ledger.Command{{Key: "forged/department", Body: &ledger.SetDepartment{Department: ledger.Department{ID: "forged", Name: "伪造", Funding: ledger.FundingBudget}}}}},
 		{Actor: "intruder", Commands: []ledger.Command{{Key: "forged/usage", Body: &ledger.Event{Op: ledger.OpUsage, Time: time.Now(), Department: "d1", Project: "prj1",
