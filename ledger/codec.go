@@ -75,8 +75,8 @@ func (d *decoder) uvarint() uint64 {
 		return 0
 	}
 	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail("bad uvarint")
+	if n <= 0 || n > 1 && d.b[n-1] == 0 {
+		d.fail("bad uvarint") // or an overlong one: one value, one encoding
 		return 0
 	}
 	d.b = d.b[n:]
@@ -88,7 +88,7 @@ func (d *decoder) varint() int64 {
 		return 0
 	}
 	v, n := binary.Varint(d.b)
-	if n <= 0 {
+	if n <= 0 || n > 1 && d.b[n-1] == 0 {
 		d.fail("bad varint")
 		return 0
 	}

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 
@@ -110,9 +111,11 @@ var errIgnorable = Errf(errcode.Malformed, "", "ignorable command type")
 type Proposal struct {
 	RecordedAt  time.Time
 	Submissions []Submission
-	// Version is the proposal format and rule version it was written under (decoded; new
-	// proposals are always written as proposalVersion). Its stateless rules are rulesFor it.
+	// Version is the proposal format and rule version it was written under; 0 when
+	// encoding means ProposalVersion. Its stateless rules are rulesFor it.
 	Version uint8
+	// skipped counts the commands of a newer binary's ignorable types decoding dropped.
+	skipped int
 }
 
 // Submission is what one client asked for: all of its commands apply, or none.
@@ -130,7 +133,11 @@ const proposalVersion = 5
 // EncodeProposal encodes p for the Raft log.
 func EncodeProposal(p *Proposal) []byte {
 	e := encoder{b: make([]byte, 0, 256)}
-	e.u8(proposalVersion)
+	v := p.Version
+	if v == 0 {
+		v = proposalVersion
+	}
+	e.u8(v)
 	e.tm(p.RecordedAt)
 	e.uvarint(uint64(len(p.Submissions)))
 	for _, r := range p.Submissions {
@@ -172,10 +179,16 @@ func DecodeProposal(p []byte) (*Proposal, error) {
 			}
 			b, err := DecodeBody(raw)
 			if err == errIgnorable {
+				out.skipped++
 				continue // a newer binary's optional command: skipped by design
 			}
 			if err != nil {
 				return nil, err
+			}
+			if !bytes.Equal(EncodeBody(b), raw) {
+				// One body, one encoding: what is hashed and stored is what was proposed,
+				// and a value written two ways (1.500 and 1.5) cannot enter the log.
+				return nil, Errf(errcode.Malformed, "", "command %d of submission %d is not in canonical form", j, i)
 			}
 			r.Commands = append(r.Commands, Command{Key: key, Body: b})
 		}

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"path/filepath"
 	"testing"
 	"time"
@@ -39,9 +40,10 @@ func FuzzApplyEntry(f *testing.F) {
 	var index uint64
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if p, err := DecodeProposal(data); err == nil {
-			again, err := DecodeProposal(EncodeProposal(p))
-			if err != nil || len(again.Submissions) != len(p.Submissions) || !again.RecordedAt.Equal(p.RecordedAt) {
-				t.Fatalf("round trip: %v", err)
+			// One entry, one encoding (issue 23): what decodes re-encodes to the same
+			// bytes, unless a newer binary's ignorable command was dropped.
+			if again := EncodeProposal(p); p.skipped == 0 && !bytes.Equal(again, data) {
+				t.Fatalf("decoded, but re-encodes to other bytes:\n%x\n%x", data, again)
 			}
 		}
 		index++
