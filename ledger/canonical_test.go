@@ -61,3 +61,32 @@ func encodeVarint(v int64) []byte {
 	e.varint(v)
 	return e.b
 }
+
+// Issue 23, must show 6 (the ledger's half): an entry of a rules version this binary does
+// not know stops the node with InvRulesVersionKnown, where it was recorded as a malformed
+// entry and skipped; nothing of it is applied, and the same entry applies once the binary
+// knows it (here: once it is re-encoded under the known version).
+func TestAnEntryOfANewerRulesVersionStopsTheNode(t *testing.T) {
+	l := newFixture(t).l
+	base := at("2026-03-02T10:00:00+08:00")
+	p := &Proposal{RecordedAt: base, Submissions: []Submission{{Actor: "a", Commands: []Command{
+		{Key: "d", Body: &SetDepartment{Department{ID: "d1", Name: "n", Funding: FundingBudget}}}}}}}
+	newer := EncodeProposal(p)
+	newer[0] = MaxRulesVersion() + 1
+	func() {
+		defer func() {
+			ie, ok := recover().(*InvariantError)
+			if !ok || ie.Name != InvRulesVersionKnown {
+				t.Fatalf("applying rules version %d: %v, want the %s stop", newer[0], ie, InvRulesVersionKnown)
+			}
+		}()
+		l.ApplyBatch([]Entry{{Index: 1, Data: newer}})
+	}()
+	if l.AppliedIndex() != 0 || l.Head().Seq != 0 {
+		t.Fatalf("applied %d, %d line items after the stop; want nothing", l.AppliedIndex(), l.Head().Seq)
+	}
+	res := l.ApplyBatch([]Entry{{Index: 1, Data: EncodeProposal(p)}})
+	if r := res[0].(*ProposalResult); r.Err != nil || r.Submissions[0].Err != nil || l.Head().Seq != 1 {
+		t.Fatalf("the entry under the known version: %+v", r)
+	}
+}

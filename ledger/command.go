@@ -135,7 +135,7 @@ func EncodeProposal(p *Proposal) []byte {
 	e := encoder{b: make([]byte, 0, 256)}
 	v := p.Version
 	if v == 0 {
-		v = proposalVersion
+		v = maxRulesVersion
 	}
 	e.u8(v)
 	e.tm(p.RecordedAt)
@@ -155,7 +155,7 @@ func EncodeProposal(p *Proposal) []byte {
 func DecodeProposal(p []byte) (*Proposal, error) {
 	d := decoder{b: p}
 	v := d.u8()
-	if d.err == nil && (v < 1 || v > proposalVersion) {
+	if d.err == nil && (v < 1 || v > maxRulesVersion) {
 		return nil, Errf(errcode.Malformed, "", "unknown proposal version %d", v)
 	}
 	out := &Proposal{Version: v, RecordedAt: d.tm()}

@@ -47,7 +47,18 @@ func FuzzApplyEntry(f *testing.F) {
 			}
 		}
 		index++
-		l.ApplyBatch([]Entry{{Index: index, Data: data}})
+		func() {
+			defer func() {
+				// A first byte naming a newer rules version stops the node (by design).
+				if p := recover(); p != nil {
+					if ie, ok := p.(*InvariantError); !ok || ie.Name != InvRulesVersionKnown {
+						panic(p)
+					}
+					index-- // not applied: the next entry takes its index
+				}
+			}()
+			l.ApplyBatch([]Entry{{Index: index, Data: data}})
+		}()
 		if index%64 == 0 {
 			if _, err := l.Verify(); err != nil {
 				t.Fatal(err)

@@ -296,6 +296,13 @@ func (l *Ledger) ApplyBatch(entries []Entry) []any {
 		l.batchTx = tx
 	}
 	for i, e := range entries {
+		if e.Index > l.applied && ProposalRulesVersion(e.Data) > maxRulesVersion {
+			if l.batchTx != nil {
+				_ = l.batchTx.Rollback()
+				l.batchTx = nil
+			}
+			checkRulesVersion(e.Index, e.Data)
+		}
 		if e.Index <= l.applied {
 			out[i] = &ProposalResult{Err: Errf(errcode.Malformed, "", "entry %d already applied", e.Index)}
 			continue

@@ -13,6 +13,7 @@ import (
 	"connectrpc.com/connect"
 
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+	"github.com/cloudledger/cloudledger/ledger"
 )
 
 type clusterService struct{ s *Server }
@@ -25,7 +26,7 @@ func (h *clusterService) Status(ctx context.Context, _ *connect.Request[v1.Statu
 	leaderID, _, _ := h.s.node.Leader()
 	head := h.s.ledger.Head()
 	out := &v1.StatusResponse{NodeId: h.s.cfg.NodeID, LeaderId: leaderID, AppliedIndex: h.s.node.AppliedIndex(),
-		CommitIndex: h.s.node.CommitIndex(), LineItems: head.Seq, HeadHash: head.Hash.String()}
+		CommitIndex: h.s.node.CommitIndex(), LineItems: head.Seq, HeadHash: head.Hash.String(), ProposalRulesVersion: uint32(h.s.proposalRulesVersion())}
 	nodes := make([]*v1.ClusterNode, len(servers))
 	var wg sync.WaitGroup
 	for i, sv := range servers {
@@ -46,7 +47,7 @@ const ProbeTimeout = time.Second
 // stopped node never shows as a healthy follower.
 func (s *Server) probe(ctx context.Context, n *v1.ClusterNode, commit uint64) {
 	if n.GetNodeId() == s.cfg.NodeID {
-		n.Reachable, n.AppliedIndex = true, s.node.AppliedIndex()
+		n.Reachable, n.AppliedIndex, n.RulesVersion = true, s.node.AppliedIndex(), uint32(ledger.MaxRulesVersion())
 		n.Lag = commit - min(commit, n.AppliedIndex)
 		return
 	}
@@ -75,6 +76,10 @@ func (s *Server) probe(ctx context.Context, n *v1.ClusterNode, commit uint64) {
 	for _, f := range strings.Fields(string(body)) {
 		if v, ok := strings.CutPrefix(f, "applied="); ok {
 			n.AppliedIndex, _ = strconv.ParseUint(v, 10, 64)
+		}
+		if v, ok := strings.CutPrefix(f, "rules="); ok {
+			r, _ := strconv.ParseUint(v, 10, 8)
+			n.RulesVersion = uint32(r)
 		}
 	}
 	n.Reachable = true

@@ -20,10 +20,12 @@ const (
 // proposer groups concurrent write requests into one Raft entry each round (group commit),
 // stamping it with the leader's clock. Each request stays atomic on its own inside the entry.
 type proposer struct {
-	node  *raftnode.Node
-	now   func() time.Time
-	queue chan *pending
-	slots chan struct{}
+	node *raftnode.Node
+	now  func() time.Time
+	// version is the rules version to write: the newest every voter supports (rules_gate.go).
+	version func() uint8
+	queue   chan *pending
+	slots   chan struct{}
 	// observe, if set, is told the size of each entry proposed (metrics).
 	observe func(bytes int)
 }
@@ -39,8 +41,8 @@ type proposeResult struct {
 	err   error
 }
 
-func newProposer(node *raftnode.Node, now func() time.Time) *proposer {
-	return &proposer{node: node, now: now, queue: make(chan *pending, proposerQueueLength), slots: make(chan struct{}, maxEntriesInFlight)}
+func newProposer(node *raftnode.Node, now func() time.Time, version func() uint8) *proposer {
+	return &proposer{node: node, now: now, version: version, queue: make(chan *pending, proposerQueueLength), slots: make(chan struct{}, maxEntriesInFlight)}
 }
 
 // submit proposes one request and waits for its result.
@@ -96,7 +98,7 @@ func (p *proposer) run(ctx context.Context) {
 }
 
 func (p *proposer) propose(ctx context.Context, batch []*pending) {
-	prop := &ledger.Proposal{RecordedAt: p.now(), Submissions: make([]ledger.Submission, len(batch))}
+	prop := &ledger.Proposal{RecordedAt: p.now(), Submissions: make([]ledger.Submission, len(batch)), Version: p.version()}
 	for i, pd := range batch {
 		prop.Submissions[i] = pd.req
 	}

@@ -82,6 +82,7 @@ type Server struct {
 	// Raft configuration change).
 	membershipClient *http.Client
 	seenChanges      nonceCache   // the leader's memory of signed membership changes
+	gate             rulesGate    // the rules version every voter applies (rules_gate.go)
 	tickets          *ticket.Book // the operator's membership tickets made on this host
 	guard            *guard       // the bounds before authentication (signin.go)
 	// consolePages is the web console, for the error pages the limits answer it with.
@@ -177,7 +178,7 @@ func Start(cfg Config) (*Server, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.prop = newProposer(s.node, cfg.Now)
+	s.prop = newProposer(s.node, cfg.Now, s.proposalRulesVersion)
 	s.prop.observe = func(n int) { s.metrics.proposals.Inc(); s.metrics.proposalBytes.Observe(float64(n)) }
 	if cfg.Kafka != nil {
 		s.bridge = kafkabridge.New(*cfg.Kafka, leaderNode{s}, s.ledger) // before the API serves /kafka
@@ -223,6 +224,8 @@ func Start(cfg Config) (*Server, error) {
 	go func() { defer s.wg.Done(); s.accessSetupLoop(ctx) }()
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.leaderLoop(ctx) }()
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.rulesGateLoop(ctx) }()
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.watchLeaderChanges(ctx) }()
 	s.wg.Add(1)
@@ -312,7 +315,7 @@ func (s *Server) routes() http.Handler {
 	})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		leaderID, _, _ := s.node.Leader()
-		fmt.Fprintf(w, "ok node=%s leader=%s applied=%d\n", s.cfg.NodeID, leaderID, s.node.AppliedIndex())
+		fmt.Fprintf(w, "ok node=%s leader=%s applied=%d rules=%d\n", s.cfg.NodeID, leaderID, s.node.AppliedIndex(), ledger.MaxRulesVersion())
 	})
 	api := s.withLimits(withStrictJSON(s.withForwarding(mux)))
 	// The web console at "/" calls this same handler in process, as the signed-in account.

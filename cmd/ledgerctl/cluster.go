@@ -158,6 +158,7 @@ func statusPairs(l lang, r *v1.StatusResponse) [][2]string {
 		{l.h("已提交索引", "Commit index"), fmt.Sprint(r.GetCommitIndex())},
 		{l.h("条目数", "Line items"), fmt.Sprint(r.GetLineItems())},
 		{l.h("链头哈希", "Head hash"), r.GetHeadHash()},
+		{l.h("写入规则版本", "Rules version written"), fmt.Sprint(r.GetProposalRulesVersion())},
 	}
 }
 
@@ -165,18 +166,21 @@ func statusPairs(l lang, r *v1.StatusResponse) [][2]string {
 func nodesTable(l lang, nodes []*v1.ClusterNode) *table {
 	t := &table{headers: []string{
 		l.h("节点", "Node"), l.h("角色", "Role"), l.h("投票权", "Suffrage"), l.h("可达", "Reachable"), l.h("已应用", "Applied"),
-		l.h("落后", "Lag"), l.h("Raft 地址", "Raft address"), l.h("API 地址", "API URL"),
-	}, right: []bool{false, false, false, false, true, true, false, false}}
+		l.h("落后", "Lag"), l.h("规则版本", "Rules"), l.h("Raft 地址", "Raft address"), l.h("API 地址", "API URL"),
+	}, right: []bool{false, false, false, false, true, true, true, false, false}}
 	for _, n := range nodes {
 		role := l.h("跟随者", "follower")
 		if n.GetLeader() {
 			role = "★ " + l.h("领导者", "leader")
 		}
-		reach, applied, lag := l.h("是", "yes"), fmt.Sprint(n.GetAppliedIndex()), fmt.Sprint(n.GetLag())
+		reach, applied, lag, rules := l.h("是", "yes"), fmt.Sprint(n.GetAppliedIndex()), fmt.Sprint(n.GetLag()), fmt.Sprint(n.GetRulesVersion())
 		if !n.GetReachable() {
-			reach, applied, lag = "✗ "+l.h("不可达", "unreachable"), "-", "-"
+			reach, applied, lag, rules = "✗ "+l.h("不可达", "unreachable"), "-", "-", "-"
 		}
-		t.add(n.GetNodeId(), role, n.GetSuffrage(), reach, applied, lag, n.GetRaftAddr(), n.GetHttpUrl())
+		if rules == "0" {
+			rules = "?" // a binary from before rules versions were advertised
+		}
+		t.add(n.GetNodeId(), role, n.GetSuffrage(), reach, applied, lag, rules, n.GetRaftAddr(), n.GetHttpUrl())
 	}
 	return t
 }

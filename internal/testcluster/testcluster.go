@@ -129,6 +129,8 @@ type Node struct {
 	cmd      *exec.Cmd
 	exited   chan struct{}
 	log      *os.File
+	bin      string // its own ledgerd, "" for the cluster's
+	nonvoter bool
 }
 
 // Cluster is a set of nodes started by a test.
@@ -174,11 +176,23 @@ func Start(tb testing.TB, n int, opts Options) *Cluster {
 }
 
 // AddNode starts one more node; it joins the cluster unless it is the first.
-func (c *Cluster) AddNode() *Node {
+func (c *Cluster) AddNode() *Node { return c.AddNodeWith(NodeOptions{}) }
+
+// NodeOptions tune one node of AddNodeWith.
+type NodeOptions struct {
+	// Binary runs this ledgerd for the node (another build of the tree: a mixed-version
+	// cluster); "" is the cluster's.
+	Binary string
+	// Nonvoter joins the node as a replica without a vote.
+	Nonvoter bool
+}
+
+// AddNodeWith starts one more node with its own options.
+func (c *Cluster) AddNodeWith(o NodeOptions) *Node {
 	c.tb.Helper()
 	i := len(c.Nodes) + 1
 	nd := &Node{ID: fmt.Sprintf("node%d", i), DataDir: filepath.Join(c.dir, fmt.Sprintf("node%d", i)),
-		HTTPAddr: freeAddr(c.tb), RaftAddr: freeAddr(c.tb)}
+		HTTPAddr: freeAddr(c.tb), RaftAddr: freeAddr(c.tb), bin: o.Binary, nonvoter: o.Nonvoter}
 	nd.URL = "http://" + nd.HTTPAddr
 	if c.ca != nil {
 		nd.URL = "https://" + nd.HTTPAddr
@@ -193,7 +207,7 @@ func (c *Cluster) AddNode() *Node {
 	for attempt := 1; ; attempt++ {
 		register(c, nd.URL)
 		if joinVia != nil {
-			c.launchJoining(nd, joinVia, c.joinTicketFor(joinVia, nd.ID))
+			c.launchJoining(nd, joinVia, c.joinTicketFor(joinVia, nd.ID, nd.nonvoter))
 		} else {
 			c.launch(nd, "")
 		}
@@ -234,7 +248,7 @@ func JoinTicket(tb testing.TB, dataDir, nodeID string) string {
 // joinTicketFor makes a join ticket on via's host: with this tree's ticket package, or,
 // for a cluster of another commit's ledgerd (Options.Binary with a ledgerctl beside it),
 // with that commit's `ledgerctl cluster add`.
-func (c *Cluster) joinTicketFor(via *Node, nodeID string) string {
+func (c *Cluster) joinTicketFor(via *Node, nodeID string, nonvoter bool) string {
 	c.tb.Helper()
 	if c.opts.Binary != "" {
 		ctl := filepath.Join(filepath.Dir(c.opts.Binary), "ledgerctl")
@@ -245,6 +259,17 @@ func (c *Cluster) joinTicketFor(via *Node, nodeID string) string {
 			}
 			return strings.TrimSpace(string(out))
 		}
+	}
+	if nonvoter {
+		pin, err := ticket.DataDirPin(via.DataDir)
+		if err != nil {
+			c.tb.Fatal(err)
+		}
+		tok, err := ticket.Make(via.DataDir, ticket.Join, nodeID, true, ticket.DefaultTTL, pin, time.Now())
+		if err != nil {
+			c.tb.Fatal(err)
+		}
+		return tok
 	}
 	return JoinTicket(c.tb, via.DataDir, nodeID)
 }
@@ -303,7 +328,11 @@ func (c *Cluster) launch(nd *Node, join string) {
 	if err != nil {
 		c.tb.Fatal(err)
 	}
-	cmd := exec.Command(c.bin, args...)
+	bin := c.bin
+	if nd.bin != "" {
+		bin = nd.bin
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "CLOUDLEDGER_TOKEN="+Token) // never on the command line
 	if join != "" {
 		cmd.Env = append(cmd.Env, "CLOUDLEDGER_JOIN_TICKET="+c.joinTicket)
@@ -356,6 +385,23 @@ func (c *Cluster) signal(nd *Node, sig syscall.Signal) {
 		<-nd.exited
 	}
 	nd.log.Close()
+}
+
+// SetBinary makes the node run another ledgerd from its next start ("" the cluster's): an
+// upgrade in place.
+func (nd *Node) SetBinary(bin string) { nd.bin = bin }
+
+// Exited is closed when the node's process has ended.
+func (nd *Node) Exited() <-chan struct{} { return nd.exited }
+
+// ExitCode is the node's exit status once it has ended (-1 while it runs).
+func (nd *Node) ExitCode() int {
+	select {
+	case <-nd.exited:
+		return nd.cmd.ProcessState.ExitCode()
+	default:
+		return -1
+	}
 }
 
 // Restart starts stopped nodes again on the same data dirs and addresses, all at once (a

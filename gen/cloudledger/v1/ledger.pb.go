@@ -2806,10 +2806,13 @@ type ClusterNode struct {
 	Leader   bool                   `protobuf:"varint,5,opt,name=leader,proto3" json:"leader,omitempty"`
 	// reachable: the node's API answered this node's probe (/livez, /healthz) within
 	// a second; error says why not.
-	Reachable     bool   `protobuf:"varint,6,opt,name=reachable,proto3" json:"reachable,omitempty"`
-	Error         string `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
-	AppliedIndex  uint64 `protobuf:"varint,8,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"` // the node's own, when reachable
-	Lag           uint64 `protobuf:"varint,9,opt,name=lag,proto3" json:"lag,omitempty"`                                       // entries it is behind this node's commit index, when reachable
+	Reachable    bool   `protobuf:"varint,6,opt,name=reachable,proto3" json:"reachable,omitempty"`
+	Error        string `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	AppliedIndex uint64 `protobuf:"varint,8,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"` // the node's own, when reachable
+	Lag          uint64 `protobuf:"varint,9,opt,name=lag,proto3" json:"lag,omitempty"`                                       // entries it is behind this node's commit index, when reachable
+	// rules_version is the newest rules version the node's binary applies, when reachable
+	// (0: it does not say — a binary from before rules versions were advertised).
+	RulesVersion  uint32 `protobuf:"varint,10,opt,name=rules_version,json=rulesVersion,proto3" json:"rules_version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2907,17 +2910,28 @@ func (x *ClusterNode) GetLag() uint64 {
 	return 0
 }
 
+func (x *ClusterNode) GetRulesVersion() uint32 {
+	if x != nil {
+		return x.RulesVersion
+	}
+	return 0
+}
+
 type StatusResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Nodes         []*ClusterNode         `protobuf:"bytes,1,rep,name=nodes,proto3" json:"nodes,omitempty"`
-	NodeId        string                 `protobuf:"bytes,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
-	LeaderId      string                 `protobuf:"bytes,3,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
-	AppliedIndex  uint64                 `protobuf:"varint,4,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
-	CommitIndex   uint64                 `protobuf:"varint,5,opt,name=commit_index,json=commitIndex,proto3" json:"commit_index,omitempty"`
-	LineItems     uint64                 `protobuf:"varint,6,opt,name=line_items,json=lineItems,proto3" json:"line_items,omitempty"`
-	HeadHash      string                 `protobuf:"bytes,7,opt,name=head_hash,json=headHash,proto3" json:"head_hash,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Nodes        []*ClusterNode         `protobuf:"bytes,1,rep,name=nodes,proto3" json:"nodes,omitempty"`
+	NodeId       string                 `protobuf:"bytes,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	LeaderId     string                 `protobuf:"bytes,3,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
+	AppliedIndex uint64                 `protobuf:"varint,4,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
+	CommitIndex  uint64                 `protobuf:"varint,5,opt,name=commit_index,json=commitIndex,proto3" json:"commit_index,omitempty"`
+	LineItems    uint64                 `protobuf:"varint,6,opt,name=line_items,json=lineItems,proto3" json:"line_items,omitempty"`
+	HeadHash     string                 `protobuf:"bytes,7,opt,name=head_hash,json=headHash,proto3" json:"head_hash,omitempty"`
+	// proposal_rules_version is the rules version this node writes when it leads: the newest
+	// every voter supports (a rolling upgrade writes the old rules until the last voter runs
+	// the new binary).
+	ProposalRulesVersion uint32 `protobuf:"varint,8,opt,name=proposal_rules_version,json=proposalRulesVersion,proto3" json:"proposal_rules_version,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *StatusResponse) Reset() {
@@ -2997,6 +3011,13 @@ func (x *StatusResponse) GetHeadHash() string {
 		return x.HeadHash
 	}
 	return ""
+}
+
+func (x *StatusResponse) GetProposalRulesVersion() uint32 {
+	if x != nil {
+		return x.ProposalRulesVersion
+	}
+	return 0
 }
 
 type AddNodeRequest struct {
@@ -6142,7 +6163,7 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\aexpires\x18\t \x01(\tR\aexpires\x12\x16\n" +
 	"\x06closed\x18\n" +
 	" \x01(\bR\x06closed\"\x0f\n" +
-	"\rStatusRequest\"\xfd\x01\n" +
+	"\rStatusRequest\"\xa2\x02\n" +
 	"\vClusterNode\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
 	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x19\n" +
@@ -6152,7 +6173,9 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\treachable\x18\x06 \x01(\bR\treachable\x12\x14\n" +
 	"\x05error\x18\a \x01(\tR\x05error\x12#\n" +
 	"\rapplied_index\x18\b \x01(\x04R\fappliedIndex\x12\x10\n" +
-	"\x03lag\x18\t \x01(\x04R\x03lag\"\xfd\x01\n" +
+	"\x03lag\x18\t \x01(\x04R\x03lag\x12#\n" +
+	"\rrules_version\x18\n" +
+	" \x01(\rR\frulesVersion\"\xb3\x02\n" +
 	"\x0eStatusResponse\x121\n" +
 	"\x05nodes\x18\x01 \x03(\v2\x1b.cloudledger.v1.ClusterNodeR\x05nodes\x12\x17\n" +
 	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x12\x1b\n" +
@@ -6161,7 +6184,8 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\fcommit_index\x18\x05 \x01(\x04R\vcommitIndex\x12\x1d\n" +
 	"\n" +
 	"line_items\x18\x06 \x01(\x04R\tlineItems\x12\x1b\n" +
-	"\thead_hash\x18\a \x01(\tR\bheadHash\"\xa6\x01\n" +
+	"\thead_hash\x18\a \x01(\tR\bheadHash\x124\n" +
+	"\x16proposal_rules_version\x18\b \x01(\rR\x14proposalRulesVersion\"\xa6\x01\n" +
 	"\x0eAddNodeRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
 	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x19\n" +
