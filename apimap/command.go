@@ -2,6 +2,7 @@ package apimap
 
 import (
 	"encoding/json"
+	"github.com/cloudledger/cloudledger/money"
 	"strings"
 	"time"
 
@@ -165,7 +166,7 @@ func BandTable(t ledger.BandTable) *v1.BandTable {
 		out.EffectiveFrom = t.EffectiveFrom.String()
 	}
 	for _, b := range t.Bands {
-		out.Bands = append(out.Bands, &v1.Band{MinScore: b.MinScore.String(), MaxScore: b.MaxScore.String(), Multiplier: b.Multiplier.StringFixed(2)})
+		out.Bands = append(out.Bands, &v1.Band{MinScore: b.MinScore.String(), MaxScore: b.MaxScore.String(), Multiplier: money.Text(b.Multiplier)})
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package apimap
 
 import (
 	"encoding/json"
+	"github.com/cloudledger/cloudledger/money"
 	"time"
 
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
@@ -14,8 +15,8 @@ import (
 // (amounts to 2 places, the multiplier to 4).
 func ChargeLine(l rating.Line) *v1.ChargeLine {
 	return &v1.ChargeLine{Month: l.Month.String(), Department: l.Department, Project: l.Project, Provider: l.Provider, Item: l.Item,
-		Billing: string(l.Billing), Quantity: l.Quantity.String(), Unit: l.Unit, BaseAmount: l.BaseAmount.StringFixed(2),
-		Multiplier: l.Multiplier.StringFixed(4), Amount: l.Amount.StringFixed(2), ProvisionalDays: uint32(l.ProvisionalDays)}
+		Billing: string(l.Billing), Quantity: l.Quantity.String(), Unit: l.Unit, BaseAmount: money.Text(l.BaseAmount),
+		Multiplier: money.Multiplier(l.Multiplier), Amount: money.Text(l.Amount), ProvisionalDays: uint32(l.ProvisionalDays)}
 }
 
 // LineItem is the API form of a line item: its body as a Command where the API writes that
@@ -35,12 +36,12 @@ func LineItem(li *ledger.LineItem) *v1.LineItem {
 
 // ReconciliationReport is the API form of an invoice reconciliation.
 func ReconciliationReport(r *settlement.Report) *v1.ReconciliationReport {
-	out := &v1.ReconciliationReport{Provider: r.Provider, Month: r.Month.String(), Tolerance: r.Tolerance.StringFixed(2),
+	out := &v1.ReconciliationReport{Provider: r.Provider, Month: r.Month.String(), Tolerance: money.Text(r.Tolerance),
 		Matched: uint32(r.Matched), Mismatched: uint32(r.Mismatched), Missing: uint32(r.Missing), Unexpected: uint32(r.Unexpected),
-		InvoiceTotal: r.InvoiceTotal.StringFixed(2), RatedTotal: r.RatedTotal.StringFixed(2), Difference: r.Difference.StringFixed(2)}
+		InvoiceTotal: money.Text(r.InvoiceTotal), RatedTotal: money.Text(r.RatedTotal), Difference: money.Text(r.Difference)}
 	for _, l := range r.Lines {
 		out.Lines = append(out.Lines, &v1.ReconciliationLine{Outcome: string(l.Outcome), Department: l.Department, Project: l.Project,
-			Item: l.Item, Invoiced: l.Invoiced.StringFixed(2), Rated: l.Rated.StringFixed(2), Difference: l.Difference.StringFixed(2),
+			Item: l.Item, Invoiced: money.Text(l.Invoiced), Rated: money.Text(l.Rated), Difference: money.Text(l.Difference),
 			InvoiceLine: uint32(l.InvoiceRow), Note: l.Note})
 	}
 	return out

@@ -35,13 +35,13 @@ func (c *Console) auditorHome(rq *pageRequest) (*Page, error) {
 	return &Page{Title: rq.t("台账校验", "Verify the ledger"), Sections: []*Section{
 		{ID: "verify", Title: rq.t("哈希链完整", "The hash chain is intact"),
 			Note: rq.t("每次打开本页都重新计算整条哈希链；任何被改动的记录都会使校验失败。", "Each visit recomputes the whole hash chain; any altered line item fails it."),
-			Facts: []Fact{{Label: rq.t("台账记录数", "Line items"), Value: formatNumber(strconv.FormatUint(m.GetLineItems(), 10))},
+			Facts: []Fact{{Label: rq.t("台账记录数", "Line items"), Value: formatNumber(rq.lang, strconv.FormatUint(m.GetLineItems(), 10))},
 				{Label: rq.t("链头哈希", "Head hash"), Value: m.GetHeadHash(), Mono: true},
 				{Label: rq.t("Raft 索引", "Raft index"), Value: strconv.FormatUint(m.GetAppliedIndex(), 10)},
 				{Label: rq.t("节点", "Node"), Value: m.GetNodeId()},
 				{Label: rq.t("用时", "Took"), Value: took.Round(time.Millisecond).String()}}},
 		{Title: rq.t("访问记录链完整", "The access trail is intact"), Facts: []Fact{
-			{Label: rq.t("访问记录数", "Records"), Value: formatNumber(strconv.FormatUint(trail.Msg.GetRecords(), 10))},
+			{Label: rq.t("访问记录数", "Records"), Value: formatNumber(rq.lang, strconv.FormatUint(trail.Msg.GetRecords(), 10))},
 			{Label: rq.t("链头哈希", "Head hash"), Value: trail.Msg.GetHeadHash(), Mono: true}}},
 		{Title: rq.t("最近的台账记录", "The latest line items"), Table: lineItemTable(rq, "latest-line-items", recent.Msg.GetItems())},
 	}}, nil
@@ -88,8 +88,8 @@ func (c *Console) auditorLineItems(rq *pageRequest) (*Page, error) {
 		v.Set("from", strconv.FormatUint(seq, 10))
 		return "/auditor/line-items?" + v.Encode()
 	}
-	facts := []Fact{{Label: rq.t("台账记录总数", "Line items on the ledger"), Value: formatNumber(strconv.FormatUint(res.Msg.GetHeadSeq(), 10))},
-		{Label: rq.t("本页查看", "Examined for this page"), Value: formatNumber(strconv.FormatUint(res.Msg.GetExamined(), 10))}}
+	facts := []Fact{{Label: rq.t("台账记录总数", "Line items on the ledger"), Value: formatNumber(rq.lang, strconv.FormatUint(res.Msg.GetHeadSeq(), 10))},
+		{Label: rq.t("本页查看", "Examined for this page"), Value: formatNumber(rq.lang, strconv.FormatUint(res.Msg.GetExamined(), 10))}}
 	if req.FromSeq > 1 {
 		facts = append(facts, Fact{Label: rq.t("第一页", "First page"), Value: "1", Href: page(1)})
 		if req.Department == "" && req.Resource == "" && req.Key == "" {

@@ -122,7 +122,7 @@ func (c *Console) withOverview(rq *pageRequest, p *Page) (*Page, error) {
 	for _, pr := range dir.Msg.GetProjects() {
 		projects[pr.GetProject()] = true
 	}
-	n := func(i int) string { return formatNumber(strconv.Itoa(i)) }
+	n := func(i int) string { return formatNumber(rq.lang, strconv.Itoa(i)) }
 	reachable := 0
 	for _, nd := range st.Msg.GetNodes() {
 		if nd.GetReachable() {
@@ -130,7 +130,7 @@ func (c *Console) withOverview(rq *pageRequest, p *Page) (*Page, error) {
 		}
 	}
 	p.Sections = append(p.Sections, &Section{Title: rq.t("台账概况", "The ledger"), Facts: []Fact{
-		{Label: rq.t("台账记录", "Line items"), Value: formatNumber(strconv.FormatUint(st.Msg.GetLineItems(), 10))},
+		{Label: rq.t("台账记录", "Line items"), Value: formatNumber(rq.lang, strconv.FormatUint(st.Msg.GetLineItems(), 10))},
 		{Label: rq.t("使用单位", "Departments"), Value: n(len(dir.Msg.GetDepartments()))},
 		{Label: rq.t("项目", "Projects"), Value: n(len(projects))},
 		{Label: rq.t("服务商", "Providers"), Value: n(len(dir.Msg.GetProviders())), Href: "/authority/catalog"},
@@ -293,7 +293,7 @@ func (c *Console) authorityImportJob(rq *pageRequest) (*Page, error) {
 	defer j.mu.Unlock()
 	p := &Page{Title: rq.t("导入", "Import") + " · " + j.name}
 	facts := []Fact{{Label: rq.t("文件", "File"), Value: j.name}, {Label: rq.t("类型", "Kind"), Value: string(j.kind)},
-		{Label: rq.t("行数", "Rows"), Value: formatNumber(strconv.Itoa(j.rows))}}
+		{Label: rq.t("行数", "Rows"), Value: formatNumber(rq.lang, strconv.Itoa(j.rows))}}
 	sec := &Section{ID: "import", Facts: facts}
 	p.Sections = []*Section{sec}
 	switch {
@@ -302,14 +302,14 @@ func (c *Console) authorityImportJob(rq *pageRequest) (*Page, error) {
 		sec.Form = &Form{Action: rq.r.URL.Path, Submit: rq.t("写入台账", "Apply to the ledger")}
 	case !j.finished:
 		p.Refresh = 1
-		sec.Progress = &Progress{Done: j.done, Total: j.rows, Label: fmt.Sprintf(rq.t("已写入 %s / %s 行", "%s of %s rows applied"), formatNumber(strconv.Itoa(j.done)), formatNumber(strconv.Itoa(j.rows)))}
+		sec.Progress = &Progress{Done: j.done, Total: j.rows, Label: fmt.Sprintf(rq.t("已写入 %s / %s 行", "%s of %s rows applied"), formatNumber(rq.lang, strconv.Itoa(j.done)), formatNumber(rq.lang, strconv.Itoa(j.rows)))}
 	default:
-		sec.Progress = &Progress{Done: j.done, Total: max(j.rows, 1), Label: fmt.Sprintf(rq.t("已写入 %s / %s 行", "%s of %s rows applied"), formatNumber(strconv.Itoa(j.done)), formatNumber(strconv.Itoa(j.rows)))}
+		sec.Progress = &Progress{Done: j.done, Total: max(j.rows, 1), Label: fmt.Sprintf(rq.t("已写入 %s / %s 行", "%s of %s rows applied"), formatNumber(rq.lang, strconv.Itoa(j.done)), formatNumber(rq.lang, strconv.Itoa(j.rows)))}
 		if j.rows == 0 {
 			sec.Progress.Done = 1
 		}
-		sec.Facts = append(sec.Facts, Fact{Label: rq.t("新记账", "New line items"), Value: formatNumber(strconv.Itoa(j.written))},
-			Fact{Label: rq.t("重复（已在台账）", "Already on the ledger"), Value: formatNumber(strconv.Itoa(j.repeated))})
+		sec.Facts = append(sec.Facts, Fact{Label: rq.t("新记账", "New line items"), Value: formatNumber(rq.lang, strconv.Itoa(j.written))},
+			Fact{Label: rq.t("重复（已在台账）", "Already on the ledger"), Value: formatNumber(rq.lang, strconv.Itoa(j.repeated))})
 		if j.err != nil {
 			_, msg := apiError(j.err)
 			p.Error = fmt.Sprintf(rq.t("导入在第 %d 行后停止：%s（重新导入同一文件是安全的，已写入的行会跳过）", "The import stopped after %d rows: %s (importing the file again is safe: applied rows are skipped)"), j.done, msg)

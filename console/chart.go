@@ -2,6 +2,7 @@ package console
 
 import (
 	"fmt"
+	"github.com/cloudledger/cloudledger/money"
 	"html/template"
 	"strings"
 
@@ -46,7 +47,7 @@ func columnChart(title string, bars []Bar) template.HTML {
 			cls += " " + b.Class
 		}
 		fmt.Fprintf(&s, `<rect class="%s" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s: %s</title></rect>`,
-			cls, x, y, slot*0.7, bh, esc(b.Label), esc(formatMoney(b.Value.String())))
+			cls, x, y, slot*0.7, bh, esc(b.Label), esc(money.Grouped(b.Value)))
 		fmt.Fprintf(&s, `<text class="label" x="%.1f" y="%d" text-anchor="middle">%s</text>`, x+slot*0.35, h-bottom+16, esc(b.Label))
 		if b.Value.IsPositive() {
 			fmt.Fprintf(&s, `<text class="value" x="%.1f" y="%.1f" text-anchor="middle">%s</text>`, x+slot*0.35, y-4, esc(shortMoney(b.Value)))

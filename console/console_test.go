@@ -11,19 +11,23 @@ import (
 )
 
 // Issue 14: money with thousands separators and two decimals, dates as 2026年3月1日.
+// Issue 23: rounded half-up like the ledger (1.125 → 1.13, 2.665 → 2.67: the banker's
+// rounding the console had gave 1.12 and 2.66), and a figure that is not a plain decimal is
+// not shown (it came back as it was).
 func TestFormats(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
 		{"0", "0.00"}, {"5", "5.00"}, {"999.995", "1,000.00"}, {"1234567.8", "1,234,567.80"},
-		{"-1234.5", "-1,234.50"}, {"100000", "100,000.00"}, {"not a number", "not a number"},
+		{"-1234.5", "-1,234.50"}, {"100000", "100,000.00"}, {"1.125", "1.13"}, {"2.665", "2.67"}, {"-1.125", "-1.13"},
+		{"not a number", "⚠ 数值无法识别"}, {"1e3", "⚠ 数值无法识别"}, {"", ""},
 	} {
-		if got := formatMoney(c.in); got != c.want {
+		if got := formatMoney("zh", c.in); got != c.want {
 			t.Errorf("formatMoney(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
-	if got := formatNumber("198400"); got != "198,400" {
+	if got := formatNumber("zh", "198400"); got != "198,400" {
 		t.Errorf("formatNumber = %q", got)
 	}
-	if got := formatNumber("112.62"); got != "112.62" {
+	if got := formatNumber("zh", "112.62"); got != "112.62" {
 		t.Errorf("formatNumber = %q", got)
 	}
 	for _, c := range []struct{ lang, in, want string }{

@@ -3,6 +3,7 @@ package console
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/cloudledger/cloudledger/money"
 	"net/url"
 	"sort"
 	"time"
@@ -35,9 +36,9 @@ func (c *Console) departmentHome(rq *pageRequest) (*Page, error) {
 		}
 		ratio := ""
 		if q.GetRatio() != "" {
-			r, _ := decimal.NewFromString(q.GetRatio())
+			r := rq.figure("ratio", q.GetRatio())
 			ratio = r.Shift(2).StringFixed(1) + "%"
-			bars = append(bars, ratioBar{Label: q.GetQuotaClass(), Ratio: r, Text: ratio + "  (" + formatNumber(q.GetAllocated()) + " / " + formatNumber(q.GetQuota()) + ")", Class: q.GetStatus()})
+			bars = append(bars, ratioBar{Label: q.GetQuotaClass(), Ratio: r, Text: ratio + "  (" + formatNumber(rq.lang, q.GetAllocated()) + " / " + formatNumber(rq.lang, q.GetQuota()) + ")", Class: q.GetStatus()})
 		} else {
 			bars = append(bars, ratioBar{Label: q.GetQuotaClass(), Ratio: decimal.NewFromFloat(1.5), Text: rq.t("无配额", "no quota"), Class: "violation"})
 		}
@@ -144,8 +145,8 @@ func rangeForm(rq *pageRequest, from, to string) *Form {
 func byMonth(rq *pageRequest, id string, lines []*v1.ChargeLine) ([]Bar, *Table) {
 	base, amt := map[string]decimal.Decimal{}, map[string]decimal.Decimal{}
 	for _, l := range lines {
-		b, _ := decimal.NewFromString(l.GetBaseAmount())
-		a, _ := decimal.NewFromString(l.GetAmount())
+		b := rq.figure("base_amount", l.GetBaseAmount())
+		a := rq.figure("amount", l.GetAmount())
 		base[l.GetMonth()] = base[l.GetMonth()].Add(b)
 		amt[l.GetMonth()] = amt[l.GetMonth()].Add(a)
 	}
@@ -153,11 +154,11 @@ func byMonth(rq *pageRequest, id string, lines []*v1.ChargeLine) ([]Bar, *Table)
 	var bars []Bar
 	tb, ta := decimal.Zero, decimal.Zero
 	for _, m := range sortedKeys(amt) {
-		t.add("", C(m), C(base[m].StringFixed(2)), C(amt[m].StringFixed(2)))
+		t.add("", C(m), C(money.Text(base[m])), C(money.Text(amt[m])))
 		bars = append(bars, Bar{Label: m[2:], Value: amt[m]})
 		tb, ta = tb.Add(base[m]), ta.Add(amt[m])
 	}
-	t.Foot = &Row{Cells: []Cell{C(rq.t("合计", "Total")), C(tb.StringFixed(2)), C(ta.StringFixed(2))}}
+	t.Foot = &Row{Cells: []Cell{C(rq.t("合计", "Total")), C(money.Text(tb)), C(money.Text(ta))}}
 	return bars, t
 }
 
@@ -177,8 +178,8 @@ func (c *Console) departmentCharges(rq *pageRequest) (*Page, error) {
 }
 
 func chargeFacts(rq *pageRequest, m *v1.ChargesResponse) []Fact {
-	f := []Fact{{Label: rq.t("应付金额合计（元）", "Total (CNY)"), Value: formatMoney(m.GetTotalAmount())},
-		{Label: rq.t("基础金额合计（元）", "Base total (CNY)"), Value: formatMoney(m.GetTotalBaseAmount())},
+	f := []Fact{{Label: rq.t("应付金额合计（元）", "Total (CNY)"), Value: formatMoney(rq.lang, m.GetTotalAmount())},
+		{Label: rq.t("基础金额合计（元）", "Base total (CNY)"), Value: formatMoney(rq.lang, m.GetTotalBaseAmount())},
 		{Label: rq.t("Raft 索引", "Raft index"), Value: fmt.Sprint(m.GetAppliedIndex())}}
 	if n := m.GetProvisionalLines(); n > 0 {
 		f = append(f, Fact{Label: rq.t("暂估行（缺评分）", "Provisional lines (unscored)"), Value: fmt.Sprint(n), Class: "warn"})
@@ -260,18 +261,18 @@ func (c *Console) statement(rq *pageRequest, dept, prov string) (*Page, error) {
 		{rq.t("计价单位", "Unit"), Text}, {rq.t("数量", "Quantity"), Number}, {rq.t("基础金额（元）", "Base (CNY)"), Money}, {rq.t("应付金额（元）", "Amount (CNY)"), Money}}}
 	for _, r := range st.Resources {
 		t.add("", C(r.Resource), C(r.Department), C(r.Project), C(r.Provider), C(r.Item), C(rq.word("kind", string(r.Kind))), C(r.Unit),
-			C(r.Quantity.String()), C(r.BaseAmount.StringFixed(2)), C(r.Amount.StringFixed(2)))
+			C(r.Quantity.String()), C(money.Text(r.BaseAmount)), C(money.Text(r.Amount)))
 	}
 	t.Foot = &Row{Cells: []Cell{C(rq.t("合计", "Total")), C(""), C(""), C(""), C(""), C(""), C(""), C(""), C(st.Total.BaseAmount), C(st.Total.Amount)}}
 	sub := &Table{ID: "subtotals-" + who + "-" + month, Columns: []Column{{rq.t("分组", "Group"), Mono}, {rq.t("基础金额（元）", "Base (CNY)"), Money}, {rq.t("应付金额（元）", "Amount (CNY)"), Money}}}
 	for _, s := range st.Subtotals {
-		sub.add("", C(s.Group), C(s.BaseAmount.StringFixed(2)), C(s.Amount.StringFixed(2)))
+		sub.add("", C(s.Group), C(money.Text(s.BaseAmount)), C(money.Text(s.Amount)))
 	}
 	official := rq.r.URL.Path + "?month=" + url.QueryEscape(month) + "&official="
 	return &Page{Title: rq.t("月度使用情况表", "Monthly statement") + " · " + who + " · " + formatDate(rq.lang, month), Sections: []*Section{
 		{Class: "noprint", Form: pick},
 		{Facts: []Fact{{Label: rq.t("对象", "For"), Value: who}, {Label: rq.t("月份", "Month"), Value: formatDate(rq.lang, month)},
-			{Label: rq.t("应付金额合计（元）", "Total (CNY)"), Value: formatMoney(st.Total.Amount)},
+			{Label: rq.t("应付金额合计（元）", "Total (CNY)"), Value: formatMoney(rq.lang, st.Total.Amount)},
 			{Label: rq.t("费用行数", "Charge lines"), Value: fmt.Sprint(st.Total.Lines)},
 			{Label: rq.t("Raft 索引", "Raft index"), Value: fmt.Sprint(st.RaftIndex)},
 			{Label: rq.t("正式文件", "Official statement"), Value: "XLSX", Href: official + "xlsx"},

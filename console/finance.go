@@ -3,6 +3,7 @@ package console
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/cloudledger/cloudledger/money"
 	"strconv"
 	"time"
 
@@ -86,12 +87,12 @@ func (c *Console) financeHome(rq *pageRequest) (*Page, error) {
 			if d.Funding == ledger.FundingSelf {
 				t = self
 			}
-			t.add("", C(d.Department), C(d.DepartmentName), C(d.BaseAmount.StringFixed(2)), C(d.Amount.StringFixed(2)), C(d.Estimate.StringFixed(2)))
+			t.add("", C(d.Department), C(d.DepartmentName), C(money.Text(d.BaseAmount)), C(money.Text(d.Amount)), C(money.Text(d.Estimate)))
 			total = total.Add(d.Amount)
 		}
-		foot(bud)
-		foot(self)
-		sec.Facts = []Fact{{Label: rq.t("审核总额（元）", "Audited total (CNY)"), Value: formatMoney(total.StringFixed(2))},
+		foot(rq, bud)
+		foot(rq, self)
+		sec.Facts = []Fact{{Label: rq.t("审核总额（元）", "Audited total (CNY)"), Value: formatMoney(rq.lang, money.Text(total))},
 			{Label: rq.t("状态", "State"), Value: rq.word("state", chosen.GetState())},
 			{Label: rq.t("Raft 索引", "Raft index"), Value: fmt.Sprint(res.Msg.GetAppliedIndex())},
 			{Label: rq.t("链头哈希", "Head hash"), Value: res.Msg.GetHeadHash(), Mono: true},
@@ -117,17 +118,16 @@ func deptTotals(rq *pageRequest, id string, year int32) *Table {
 }
 
 // foot adds the totals row of the money columns (2, 3, 4).
-func foot(t *Table) {
+func foot(rq *pageRequest, t *Table) {
 	sums := make([]decimal.Decimal, len(t.Columns))
 	for _, r := range t.Rows {
 		for i := 2; i < len(r.Cells); i++ {
-			d, _ := decimal.NewFromString(r.Cells[i].Text)
-			sums[i] = sums[i].Add(d)
+			sums[i] = sums[i].Add(rq.figure(t.Columns[i].Label, r.Cells[i].Text))
 		}
 	}
 	cells := []Cell{C("合计 Total"), C("")}
 	for i := 2; i < len(t.Columns); i++ {
-		cells = append(cells, C(sums[i].StringFixed(2)))
+		cells = append(cells, C(money.Text(sums[i])))
 	}
 	t.Foot = &Row{Cells: cells}
 }

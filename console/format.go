@@ -2,12 +2,11 @@ package console
 
 import (
 	"fmt"
+	"github.com/cloudledger/cloudledger/money"
 	"html/template"
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/shopspring/decimal"
 )
 
 var shanghai = func() *time.Location {
@@ -58,57 +57,55 @@ func roleName(lang, role string) string {
 	return zh[role]
 }
 
-// formatCell is a cell's text as the page shows it.
+// formatCell is a cell's text as the page shows it. A money or number cell whose text is
+// not a plain decimal is not shown at all (unreadable), never as zero or as it came.
 func formatCell(k ColumnKind, lang, v string) string {
 	switch k {
 	case Money:
-		return formatMoney(v)
+		return formatMoney(lang, v)
 	case Number:
-		return formatNumber(v)
+		return formatNumber(lang, v)
 	case Date:
 		return formatDate(lang, v)
 	}
 	return v
 }
 
-// formatMoney is an amount with thousands separators and two decimals: 1,234,567.80.
-func formatMoney(s string) string {
-	d, err := decimal.NewFromString(s)
-	if err != nil {
-		return s
+// unreadable is what a figure the console cannot read shows instead.
+func unreadable(lang string) string {
+	if lang == "en" {
+		return "⚠ unreadable figure"
 	}
-	return group(d.StringFixedBank(2))
+	return "⚠ 数值无法识别"
+}
+
+// formatMoney is an amount with thousands separators and two decimals, half-up:
+// 1,234,567.80 (package money: the ledger's rounding, not the banker's).
+func formatMoney(lang, s string) string {
+	if s == "" {
+		return ""
+	}
+	d, err := money.Parse(s)
+	if err != nil {
+		return unreadable(lang)
+	}
+	return money.Grouped(d)
 }
 
 // formatNumber is a quantity with thousands separators and its own decimals.
-func formatNumber(s string) string {
-	d, err := decimal.NewFromString(s)
+func formatNumber(lang, s string) string {
+	if s == "" {
+		return ""
+	}
+	num, percent := strings.CutSuffix(s, "%") // a ratio shown as 98.5%
+	d, err := money.Parse(num)
 	if err != nil {
-		return s
+		return unreadable(lang)
 	}
-	return group(d.String())
-}
-
-// group puts thousands separators into a plain decimal text.
-func group(s string) string {
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	intPart, frac, hasFrac := strings.Cut(s, ".")
-	var b strings.Builder
-	for i, r := range intPart {
-		if i > 0 && (len(intPart)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
+	if percent {
+		return money.Group(num) + "%"
 	}
-	out := b.String()
-	if hasFrac {
-		out += "." + frac
-	}
-	if neg {
-		out = "-" + out
-	}
-	return out
+	return money.Group(d.String())
 }
 
 // formatDate shows YYYY-MM-DD, an RFC 3339 time or YYYY-MM as 2026年3月1日 (Chinese) or

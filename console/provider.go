@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/cloudledger/cloudledger/money"
 	"io"
 	"net/url"
 	"path/filepath"
@@ -40,7 +41,7 @@ func monthByDepartment(rq *pageRequest, id string, lines []*v1.ChargeLine) *Tabl
 	sums := map[string]map[string]decimal.Decimal{}
 	depts := map[string]bool{}
 	for _, l := range lines {
-		a, _ := decimal.NewFromString(l.GetAmount())
+		a := rq.figure("amount", l.GetAmount())
 		if sums[l.GetMonth()] == nil {
 			sums[l.GetMonth()] = map[string]decimal.Decimal{}
 		}
@@ -59,16 +60,16 @@ func monthByDepartment(rq *pageRequest, id string, lines []*v1.ChargeLine) *Tabl
 		row := decimal.Zero
 		for i, d := range cols {
 			v := sums[m][d]
-			cells = append(cells, C(v.StringFixed(2)))
+			cells = append(cells, C(money.Text(v)))
 			row = row.Add(v)
 			colTotals[i] = colTotals[i].Add(v)
 		}
 		colTotals[len(cols)] = colTotals[len(cols)].Add(row)
-		t.add("", append(cells, C(row.StringFixed(2)))...)
+		t.add("", append(cells, C(money.Text(row)))...)
 	}
 	foot := []Cell{C(rq.t("合计", "Total"))}
 	for _, v := range colTotals {
-		foot = append(foot, C(v.StringFixed(2)))
+		foot = append(foot, C(money.Text(v)))
 	}
 	t.Foot = &Row{Cells: foot}
 	return t
@@ -158,9 +159,9 @@ func reconciliationSections(rq *pageRequest, r *v1.ReconciliationReport, file st
 			{Label: rq.word("outcome", "mismatch"), Value: fmt.Sprint(r.GetMismatched()), Class: warnIf(r.GetMismatched() > 0)},
 			{Label: rq.word("outcome", "missing"), Value: fmt.Sprint(r.GetMissing()), Class: warnIf(r.GetMissing() > 0)},
 			{Label: rq.word("outcome", "unexpected"), Value: fmt.Sprint(r.GetUnexpected()), Class: warnIf(r.GetUnexpected() > 0)},
-			{Label: rq.t("发票合计（元）", "Invoice total (CNY)"), Value: formatMoney(r.GetInvoiceTotal())},
-			{Label: rq.t("台账合计（元）", "Rated total (CNY)"), Value: formatMoney(r.GetRatedTotal())},
-			{Label: rq.t("差额（元）", "Difference (CNY)"), Value: formatMoney(r.GetDifference())}}},
+			{Label: rq.t("发票合计（元）", "Invoice total (CNY)"), Value: formatMoney(rq.lang, r.GetInvoiceTotal())},
+			{Label: rq.t("台账合计（元）", "Rated total (CNY)"), Value: formatMoney(rq.lang, r.GetRatedTotal())},
+			{Label: rq.t("差额（元）", "Difference (CNY)"), Value: formatMoney(rq.lang, r.GetDifference())}}},
 		{Table: t},
 	}
 }

@@ -9,6 +9,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"github.com/cloudledger/cloudledger/money"
+	"github.com/shopspring/decimal"
 	"net/http"
 	"net/url"
 	"strings"
@@ -63,6 +66,22 @@ type pageRequest struct {
 	caller  *caller
 	context context.Context
 	csrf    string
+	// unreadable lists the figures of the API's answers this page could not read: the
+	// page is then not shown (serve), rather than shown with them as zero.
+	unreadable []string
+}
+
+// figure reads a decimal of an API answer for a sum or a chart; what it cannot read is
+// recorded (the page will not be shown) and counts as zero meanwhile.
+func (rq *pageRequest) figure(field, s string) decimal.Decimal {
+	d, err := money.Parse(s)
+	if err != nil {
+		if len(rq.unreadable) < 5 {
+			rq.unreadable = append(rq.unreadable, fmt.Sprintf("%s=%.40q", field, s))
+		}
+		return decimal.Zero
+	}
+	return d
 }
 
 func (c *Console) newRequest(r *http.Request) *pageRequest {

@@ -115,6 +115,12 @@ func (c *Console) serve(h handler, mayUpload func(rq *pageRequest) bool) http.Ha
 			c.fail(w, r, rq, err)
 			return
 		}
+		if len(rq.unreadable) > 0 {
+			c.cfg.Log.Error("console: the API answered figures the page cannot read", "path", r.URL.Path, "figures", strings.Join(rq.unreadable, " "))
+			c.refusePage(w, r, rq, http.StatusBadGateway, "figure_unreadable", rq.t("服务返回了无法识别的数值，本页不予显示（以免按零计算）。请联系运行管理单位。",
+				"The service answered a figure this page cannot read; the page is not shown (rather than count it as zero). Tell the cloud authority."))
+			return
+		}
 		switch {
 		case p.Redirect != "":
 			if p.SignedOut {

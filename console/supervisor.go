@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"connectrpc.com/connect"
-	"github.com/shopspring/decimal"
 
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 )
@@ -48,7 +47,7 @@ func (c *Console) supervisorHome(rq *pageRequest) (*Page, error) {
 		counts[o.GetStatus()]++
 		ratio := ""
 		if o.GetRatio() != "" {
-			r, _ := decimal.NewFromString(o.GetRatio())
+			r := rq.figure("ratio", o.GetRatio())
 			ratio = r.Shift(2).StringFixed(1) + "%"
 		}
 		t.add(o.GetStatus(), Link(o.GetDepartment(), "/d/"+url.PathEscape(o.GetDepartment())), C(o.GetDepartmentName()), C(o.GetQuotaClass()),

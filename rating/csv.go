@@ -2,6 +2,7 @@ package rating
 
 import (
 	"github.com/cloudledger/cloudledger/csvfile"
+	"github.com/cloudledger/cloudledger/money"
 	"io"
 	"strings"
 
@@ -16,7 +17,7 @@ var Columns = interchange.ChargeColumns
 // with four, the quantity as it is (no float formatting anywhere).
 func (l Line) Record() []string {
 	return []string{l.Month.String(), l.Department, l.Project, l.Provider, l.Item, string(l.Billing),
-		l.Quantity.String(), l.Unit, l.BaseAmount.StringFixed(2), l.Multiplier.StringFixed(4), l.Amount.StringFixed(2)}
+		l.Quantity.String(), l.Unit, money.Text(l.BaseAmount), money.Multiplier(l.Multiplier), money.Text(l.Amount)}
 }
 
 // WriteCSV writes charges.csv: the header, then one row per line, in the lines' order.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"github.com/cloudledger/cloudledger/money"
 	"time"
 
 	"connectrpc.com/connect"
@@ -43,7 +44,7 @@ func (h *ledgerService) Charges(ctx context.Context, req *connect.Request[v1.Cha
 		res = h.s.withinScope(p, res)
 	}
 	out := &v1.ChargesResponse{AppliedIndex: res.Head.AppliedIndex, HeadHash: res.Head.Hash.String(),
-		TotalBaseAmount: res.Total.BaseAmount.StringFixed(2), TotalAmount: res.Total.Amount.StringFixed(2),
+		TotalBaseAmount: money.Text(res.Total.BaseAmount), TotalAmount: money.Text(res.Total.Amount),
 		ProvisionalLines: uint32(len(res.Provisional)), Lines: make([]*v1.ChargeLine, len(res.Lines))}
 	for _, u := range res.Unscored {
 		out.Unscored = append(out.Unscored, &v1.UnscoredDays{Provider: u.Provider, Days: apimap.DayRanges(u.Days)})

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"github.com/cloudledger/cloudledger/money"
 	"maps"
 	"slices"
 	"time"
@@ -46,7 +47,7 @@ func quotaRow(r ledger.Overrun) *v1.QuotaOverrun {
 	o := &v1.QuotaOverrun{Department: r.Department, DepartmentName: r.DepartmentName, QuotaClass: r.QuotaClass,
 		Quota: r.Quota.String(), Allocated: r.Allocated.String(), Status: string(r.Status), ApprovalRef: r.ApprovalRef}
 	if r.Quota.IsPositive() {
-		o.Ratio = r.Ratio.StringFixed(4)
+		o.Ratio = money.Multiplier(r.Ratio)
 	}
 	if r.ApprovalRef != "" {
 		o.Ceiling = r.Ceiling.String()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"github.com/cloudledger/cloudledger/money"
 	"time"
 
 	"connectrpc.com/connect"
@@ -80,7 +81,7 @@ func (s *Server) settleStatus(year int, blockers bool) (*v1.SettleStatusResponse
 		out.Blockers = append(out.Blockers, pb)
 	}
 	if y := data.Settlements[year]; y != nil && y.AuditIndex > 0 {
-		out.AuditIndex, out.AuditHead, out.TotalAmount = y.AuditIndex, y.AuditHead, y.TotalAmount.StringFixed(2)
+		out.AuditIndex, out.AuditHead, out.TotalAmount = y.AuditIndex, y.AuditHead, money.Text(y.TotalAmount)
 	}
 	return out, nil
 }
@@ -222,7 +223,7 @@ func (h *ledgerService) InvoiceHistory(ctx context.Context, req *connect.Request
 		for _, r := range hist.History {
 			out.Reconciliations = append(out.Reconciliations, &v1.Reconciliation{Month: r.Month.String(), InvoiceSha256: r.InvoiceSHA256,
 				Matched: uint32(r.Matched), Mismatched: uint32(r.Mismatched), Missing: uint32(r.Missing), Unexpected: uint32(r.Unexpected),
-				InvoiceTotal: r.InvoiceTotal.StringFixed(2), RatedTotal: r.RatedTotal.StringFixed(2), Tolerance: r.Tolerance.StringFixed(2),
+				InvoiceTotal: money.Text(r.InvoiceTotal), RatedTotal: money.Text(r.RatedTotal), Tolerance: money.Text(r.Tolerance),
 				Actor: r.Actor, RecordedAt: r.Time.Format(time.RFC3339)})
 		}
 	}

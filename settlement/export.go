@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/cloudledger/cloudledger/csvfile"
+	"github.com/cloudledger/cloudledger/money"
 	"io"
 	"io/fs"
 	"slices"
@@ -37,7 +38,7 @@ const (
 
 func (l BudgetLine) cells() []string {
 	return []string{l.Department, l.DepartmentName, l.Project, l.ProjectName, l.Provider, l.ProviderName, l.Item, l.ItemName,
-		l.Unit, l.Quantity.String(), l.BaseAmount.StringFixed(2), l.Amount.StringFixed(2), l.Estimate.StringFixed(2)}
+		l.Unit, l.Quantity.String(), money.Text(l.BaseAmount), money.Text(l.Amount), money.Text(l.Estimate)}
 }
 
 // WriteJSON writes the export as one JSON object.
@@ -95,7 +96,7 @@ func (d DepartmentTotal) cells() []string {
 	if d.Funding == ledger.FundingSelf {
 		funding = "自筹 self"
 	}
-	return []string{d.Department, d.DepartmentName, funding, d.BaseAmount.StringFixed(2), d.Amount.StringFixed(2), d.Estimate.StringFixed(2)}
+	return []string{d.Department, d.DepartmentName, funding, money.Text(d.BaseAmount), money.Text(d.Amount), money.Text(d.Estimate)}
 }
 
 // fixedTime is the document time of every export: the bytes must depend on the ledger only.
@@ -114,7 +115,7 @@ func (b *Budget) WriteXLSX(w io.Writer) error {
 	if err := f.SetSheetName("Sheet1", SheetCover); err != nil {
 		return err
 	}
-	money, err := f.NewStyle(&excelize.Style{NumFmt: 4}) // #,##0.00
+	moneyStyle, err := f.NewStyle(&excelize.Style{NumFmt: 4}) // #,##0.00
 	if err != nil {
 		return err
 	}
@@ -137,9 +138,9 @@ func (b *Budget) WriteXLSX(w io.Writer) error {
 		{"报送截止 / Deadline", b.Deadline.String()},
 		{"截至 / As of", b.Today.String()},
 		{"期限状态 / Deadline status", b.DeadlineText(true) + " / " + b.DeadlineText(false)},
-		{"预算单位审定费用合计 / Budget-funded audited total", b.FundedTotal.Amount.StringFixed(2)},
-		{"预算单位下年预估合计 / Budget-funded next-year estimate", b.FundedTotal.Estimate.StringFixed(2)},
-		{"自筹单位审定费用合计 / Self-funded audited total", b.SelfTotal.Amount.StringFixed(2)},
+		{"预算单位审定费用合计 / Budget-funded audited total", money.Text(b.FundedTotal.Amount)},
+		{"预算单位下年预估合计 / Budget-funded next-year estimate", money.Text(b.FundedTotal.Estimate)},
+		{"自筹单位审定费用合计 / Self-funded audited total", money.Text(b.SelfTotal.Amount)},
 	}
 	const coverTotals = 3 // the last rows
 	for i, row := range cover {
@@ -162,9 +163,9 @@ func (b *Budget) WriteXLSX(w io.Writer) error {
 	for _, d := range b.Departments {
 		deps = append(deps, d.cells())
 	}
-	if err := streamSheet(f, SheetDepartments, departmentColumns, deps, depCols-3, depCols-3, bold, money,
-		[]string{"预算单位合计 Budget-funded total", "", "", b.FundedTotal.BaseAmount.StringFixed(2), b.FundedTotal.Amount.StringFixed(2), b.FundedTotal.Estimate.StringFixed(2)},
-		[]string{"自筹单位合计 Self-funded total", "", "", b.SelfTotal.BaseAmount.StringFixed(2), b.SelfTotal.Amount.StringFixed(2), b.SelfTotal.Estimate.StringFixed(2)}); err != nil {
+	if err := streamSheet(f, SheetDepartments, departmentColumns, deps, depCols-3, depCols-3, bold, moneyStyle,
+		[]string{"预算单位合计 Budget-funded total", "", "", money.Text(b.FundedTotal.BaseAmount), money.Text(b.FundedTotal.Amount), money.Text(b.FundedTotal.Estimate)},
+		[]string{"自筹单位合计 Self-funded total", "", "", money.Text(b.SelfTotal.BaseAmount), money.Text(b.SelfTotal.Amount), money.Text(b.SelfTotal.Estimate)}); err != nil {
 		return err
 	}
 	for _, sheet := range []struct {
@@ -178,8 +179,8 @@ func (b *Budget) WriteXLSX(w io.Writer) error {
 		}
 		total := make([]string, len(budgetColumns))
 		total[0] = "合计 Total"
-		total[budgetMoneyColumn], total[budgetMoneyColumn+1], total[budgetMoneyColumn+2] = sheet.total.BaseAmount.StringFixed(2), sheet.total.Amount.StringFixed(2), sheet.total.Estimate.StringFixed(2)
-		if err := streamSheet(f, sheet.name, budgetColumns, rows, budgetQuantityColumn, budgetMoneyColumn, bold, money, total); err != nil {
+		total[budgetMoneyColumn], total[budgetMoneyColumn+1], total[budgetMoneyColumn+2] = money.Text(sheet.total.BaseAmount), money.Text(sheet.total.Amount), money.Text(sheet.total.Estimate)
+		if err := streamSheet(f, sheet.name, budgetColumns, rows, budgetQuantityColumn, budgetMoneyColumn, bold, moneyStyle, total); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,7 @@ package settlement
 
 import (
 	"cmp"
+	"github.com/cloudledger/cloudledger/money"
 	"slices"
 	"strings"
 
@@ -151,5 +152,5 @@ func (l ReconLine) Cells() []string {
 	if l.InvoiceRow > 0 {
 		row = itoa(l.InvoiceRow)
 	}
-	return []string{string(l.Outcome), l.Department, l.Project, l.Item, l.Invoiced.StringFixed(2), l.Rated.StringFixed(2), l.Difference.StringFixed(2), row, l.Note}
+	return []string{string(l.Outcome), l.Department, l.Project, l.Item, money.Text(l.Invoiced), money.Text(l.Rated), money.Text(l.Difference), row, l.Note}
 }

@@ -2,8 +2,7 @@ package settlement
 
 import (
 	"encoding/json"
-
-	"github.com/shopspring/decimal"
+	"github.com/cloudledger/cloudledger/money"
 
 	"github.com/cloudledger/cloudledger/rating"
 )
@@ -12,8 +11,6 @@ import (
 // "318030"; "729.20", not "729.2"), as in the CSV and XLSX exports. Quantities keep their
 // exact text.
 
-func money(d decimal.Decimal) string { return d.StringFixed(2) }
-
 func (l BudgetLine) MarshalJSON() ([]byte, error) {
 	type plain BudgetLine
 	return json.Marshal(struct {
@@ -21,7 +18,7 @@ func (l BudgetLine) MarshalJSON() ([]byte, error) {
 		BaseAmount string `json:"base_amount"`
 		Amount     string `json:"amount"`
 		Estimate   string `json:"next_year_estimate"`
-	}{plain(l), money(l.BaseAmount), money(l.Amount), money(l.Estimate)})
+	}{plain(l), money.Text(l.BaseAmount), money.Text(l.Amount), money.Text(l.Estimate)})
 }
 
 func (t BudgetTotals) MarshalJSON() ([]byte, error) {
@@ -29,7 +26,7 @@ func (t BudgetTotals) MarshalJSON() ([]byte, error) {
 		BaseAmount string `json:"base_amount"`
 		Amount     string `json:"amount"`
 		Estimate   string `json:"next_year_estimate"`
-	}{money(t.BaseAmount), money(t.Amount), money(t.Estimate)})
+	}{money.Text(t.BaseAmount), money.Text(t.Amount), money.Text(t.Estimate)})
 }
 
 func (d DepartmentTotal) MarshalJSON() ([]byte, error) {
@@ -39,7 +36,7 @@ func (d DepartmentTotal) MarshalJSON() ([]byte, error) {
 		BaseAmount string `json:"base_amount"`
 		Amount     string `json:"amount"`
 		Estimate   string `json:"next_year_estimate"`
-	}{plain(d), money(d.BaseAmount), money(d.Amount), money(d.Estimate)})
+	}{plain(d), money.Text(d.BaseAmount), money.Text(d.Amount), money.Text(d.Estimate)})
 }
 
 func (r StatementResource) MarshalJSON() ([]byte, error) {
@@ -48,7 +45,7 @@ func (r StatementResource) MarshalJSON() ([]byte, error) {
 		plain
 		BaseAmount string `json:"base_amount"`
 		Amount     string `json:"amount"`
-	}{plain(r), money(r.BaseAmount), money(r.Amount)})
+	}{plain(r), money.Text(r.BaseAmount), money.Text(r.Amount)})
 }
 
 func (s Subtotal) MarshalJSON() ([]byte, error) {
@@ -57,7 +54,7 @@ func (s Subtotal) MarshalJSON() ([]byte, error) {
 		plain
 		BaseAmount string `json:"base_amount"`
 		Amount     string `json:"amount"`
-	}{plain(s), money(s.BaseAmount), money(s.Amount)})
+	}{plain(s), money.Text(s.BaseAmount), money.Text(s.Amount)})
 }
 
 // totalsJSON is a statement's total.
@@ -68,5 +65,5 @@ type totalsJSON struct {
 }
 
 func statementTotal(t rating.Totals) totalsJSON {
-	return totalsJSON{money(t.BaseAmount), money(t.Amount), t.Lines}
+	return totalsJSON{money.Text(t.BaseAmount), money.Text(t.Amount), t.Lines}
 }

@@ -3,6 +3,7 @@ package settlement
 import (
 	"encoding/json"
 	"github.com/cloudledger/cloudledger/csvfile"
+	"github.com/cloudledger/cloudledger/money"
 	"io"
 	"slices"
 	"strings"
@@ -149,19 +150,19 @@ func (s *Statement) WriteCSV(w io.Writer) error {
 func (s *Statement) Rows() [][]string {
 	var rows [][]string
 	for _, r := range s.Resources {
-		rows = append(rows, []string{"resource", r.Department, r.Project, r.Provider, r.Item, r.Resource, string(r.Kind), r.Unit, r.Quantity.String(), r.BaseAmount.StringFixed(2), r.Amount.StringFixed(2)})
+		rows = append(rows, []string{"resource", r.Department, r.Project, r.Provider, r.Item, r.Resource, string(r.Kind), r.Unit, r.Quantity.String(), money.Text(r.BaseAmount), money.Text(r.Amount)})
 	}
 	for _, l := range s.Lines {
-		rows = append(rows, []string{"line", l.Department, l.Project, l.Provider, l.Item, "", "", l.Unit, l.Quantity.String(), l.BaseAmount.StringFixed(2), l.Amount.StringFixed(2)})
+		rows = append(rows, []string{"line", l.Department, l.Project, l.Provider, l.Item, "", "", l.Unit, l.Quantity.String(), money.Text(l.BaseAmount), money.Text(l.Amount)})
 	}
 	for _, t := range s.Subtotals {
 		d, p := t.Group, ""
 		if s.Department != "" {
 			d, p = s.Department, t.Group
 		}
-		rows = append(rows, []string{"subtotal", d, p, s.Provider, "", "", "", "", "", t.BaseAmount.StringFixed(2), t.Amount.StringFixed(2)})
+		rows = append(rows, []string{"subtotal", d, p, s.Provider, "", "", "", "", "", money.Text(t.BaseAmount), money.Text(t.Amount)})
 	}
-	rows = append(rows, []string{"total", s.Department, "", s.Provider, "", "", "", "", "", s.Total.BaseAmount.StringFixed(2), s.Total.Amount.StringFixed(2)})
+	rows = append(rows, []string{"total", s.Department, "", s.Provider, "", "", "", "", "", money.Text(s.Total.BaseAmount), money.Text(s.Total.Amount)})
 	for _, r := range s.TestResources {
 		rows = append(rows, []string{"test", r.Department, r.Project, r.Provider, r.Item, r.Resource, string(r.Kind), r.Unit, r.Quantity.String(), "", ""})
 	}

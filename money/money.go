@@ -1,0 +1,85 @@
+// Package money writes and reads the product's amounts, in one place (SPEC: money is a
+// decimal, rounded half-up, never a float). Amounts are yuan with two decimals; evaluation
+// multipliers have four; prices and quantities keep their own digits.
+//
+// Half-up here is what 四舍五入 means and what the ledger and the rating do: a half rounds
+// away from zero, 1.125 → 1.13 and −1.125 → −1.13 (not the banker's 1.12).
+package money
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/shopspring/decimal"
+)
+
+// Places is the number of decimals of an amount; MultiplierPlaces of a multiplier.
+const (
+	Places           = 2
+	MultiplierPlaces = 4
+	// MaxTextLen bounds a decimal text Parse reads.
+	MaxTextLen = 64
+)
+
+// Round is d to the cent, half-up.
+func Round(d decimal.Decimal) decimal.Decimal { return d.Round(Places) }
+
+// Text is an amount as every export and answer writes it: two decimals, half-up, a minus
+// sign and no thousands separators ("318030.00", "-1.13").
+func Text(d decimal.Decimal) string { return d.StringFixed(Places) }
+
+// Multiplier is an evaluation multiplier as written: four decimals, half-up ("0.9800").
+func Multiplier(d decimal.Decimal) string { return d.StringFixed(MultiplierPlaces) }
+
+// Grouped is an amount for reading: Text with thousands separators ("1,234,567.80").
+func Grouped(d decimal.Decimal) string { return Group(Text(d)) }
+
+// Group puts thousands separators into a plain decimal text, keeping its decimals.
+func Group(s string) string {
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	intPart, frac, hasFrac := strings.Cut(s, ".")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, r := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if hasFrac {
+		b.WriteByte('.')
+		b.WriteString(frac)
+	}
+	return b.String()
+}
+
+// ErrNotADecimal is returned by Parse for text that is not a plain decimal.
+var ErrNotADecimal = errors.New("not a plain decimal")
+
+// Parse reads a plain decimal as the API and the exports write it: an optional minus,
+// digits, an optional point and digits — no exponent, no plus, no separators, no spaces.
+// What it refuses is an error, never zero: a figure that cannot be read is not shown.
+func Parse(s string) (decimal.Decimal, error) {
+	if s == "" || len(s) > MaxTextLen {
+		return decimal.Zero, fmt.Errorf("%w: %q", ErrNotADecimal, s)
+	}
+	body := strings.TrimPrefix(s, "-")
+	intPart, frac, hasPoint := strings.Cut(body, ".")
+	if intPart == "" || hasPoint && frac == "" || !digits(intPart) || !digits(frac) {
+		return decimal.Zero, fmt.Errorf("%w: %q", ErrNotADecimal, s)
+	}
+	return decimal.RequireFromString(s), nil
+}
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
