@@ -65,3 +65,32 @@ func DayRanges(days []rating.DayRange) []*v1.DayRange {
 	}
 	return out
 }
+
+// Statement is a month's statement as the API answers it, typed.
+func Statement(s *settlement.Statement) *v1.Statement {
+	res := func(rs []settlement.StatementResource) []*v1.StatementResource {
+		out := make([]*v1.StatementResource, len(rs))
+		for i, r := range rs {
+			out[i] = &v1.StatementResource{Resource: r.Resource, Department: r.Department, Project: r.Project, Provider: r.Provider, Item: r.Item,
+				Kind: string(r.Kind), Unit: r.Unit, Quantity: r.Quantity.String(), BaseAmount: money.Text(r.BaseAmount), Amount: money.Text(r.Amount)}
+		}
+		return out
+	}
+	out := &v1.Statement{Month: s.Month.String(), Department: s.Department, Provider: s.Provider, RaftIndex: s.RaftIndex,
+		Resources: res(s.Resources), TestResources: res(s.TestResources), TotalBaseAmount: money.Text(s.Total.BaseAmount),
+		TotalAmount: money.Text(s.Total.Amount), Lines: uint32(s.Total.Lines)}
+	for _, st := range s.Subtotals {
+		out.Subtotals = append(out.Subtotals, &v1.StatementSubtotal{Group: st.Group, BaseAmount: money.Text(st.BaseAmount), Amount: money.Text(st.Amount)})
+	}
+	return out
+}
+
+// Budget is a settlement year's budget export as the API answers it, typed.
+func Budget(b *settlement.Budget) *v1.Budget {
+	out := &v1.Budget{Year: int32(b.Year), State: string(b.State), AuditedBy: b.AuditedBy, AuditRaftIndex: b.AuditIndex, AuditHeadHash: b.AuditHead}
+	for _, d := range b.Departments {
+		out.Departments = append(out.Departments, &v1.BudgetDepartment{Department: d.Department, DepartmentName: d.DepartmentName, Funding: string(d.Funding),
+			BaseAmount: money.Text(d.BaseAmount), Amount: money.Text(d.Amount), NextYearEstimate: money.Text(d.Estimate)})
+	}
+	return out
+}

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"encoding/json"
 	"fmt"
 	"github.com/cloudledger/cloudledger/money"
 	"net/url"
@@ -12,7 +11,6 @@ import (
 	"github.com/shopspring/decimal"
 
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
-	"github.com/cloudledger/cloudledger/settlement"
 )
 
 // The department's pages (使用单位): projects and quota, resources, charges, statements.
@@ -202,22 +200,6 @@ func chargeLines(rq *pageRequest, id string, lines []*v1.ChargeLine) *Table {
 	return t
 }
 
-// statementJSON is the JSON of a statement as the API renders it (settlement.Statement,
-// whose total is written as text).
-type statementJSON struct {
-	Month      string                         `json:"month"`
-	Department string                         `json:"department"`
-	Provider   string                         `json:"provider"`
-	RaftIndex  uint64                         `json:"raft_index"`
-	Resources  []settlement.StatementResource `json:"resources"`
-	Subtotals  []settlement.Subtotal          `json:"subtotals"`
-	Total      struct {
-		BaseAmount string `json:"base_amount"`
-		Amount     string `json:"amount"`
-		Lines      int    `json:"lines"`
-	} `json:"total"`
-}
-
 func (c *Console) departmentStatement(rq *pageRequest) (*Page, error) {
 	return c.statement(rq, rq.r.PathValue("dept"), "")
 }
@@ -241,14 +223,11 @@ func (c *Console) statement(rq *pageRequest, dept, prov string) (*Page, error) {
 		}
 		return &Page{Download: &Download{Name: fmt.Sprintf("statement-%s%s-%s.%s", dept, prov, month, f), ContentType: ct, Body: res.Msg.GetContent()}}, nil
 	}
-	res, err := c.ledger.Statement(rq.ctx(), connect.NewRequest(&v1.StatementRequest{Month: month, Department: dept, Provider: prov, Format: "json"}))
+	res, err := c.ledger.Statement(rq.ctx(), connect.NewRequest(&v1.StatementRequest{Month: month, Department: dept, Provider: prov, Format: "typed"}))
 	if err != nil {
 		return nil, err
 	}
-	var st statementJSON
-	if err := json.Unmarshal(res.Msg.GetContent(), &st); err != nil {
-		return nil, fmt.Errorf("statement: %w", err)
-	}
+	st := res.Msg.GetStatement()
 	who := dept + prov
 	opts := make([]Option, len(months))
 	for i, m := range months {
@@ -259,22 +238,22 @@ func (c *Console) statement(rq *pageRequest, dept, prov string) (*Page, error) {
 	t := &Table{ID: "statement-" + who + "-" + month, Columns: []Column{{rq.t("资源", "Resource"), Mono}, {rq.t("单位", "Department"), Mono},
 		{rq.t("项目", "Project"), Mono}, {rq.t("服务商", "Provider"), Mono}, {rq.t("目录项", "Item"), Mono}, {rq.t("类型", "Kind"), Text},
 		{rq.t("计价单位", "Unit"), Text}, {rq.t("数量", "Quantity"), Number}, {rq.t("基础金额（元）", "Base (CNY)"), Money}, {rq.t("应付金额（元）", "Amount (CNY)"), Money}}}
-	for _, r := range st.Resources {
-		t.add("", C(r.Resource), C(r.Department), C(r.Project), C(r.Provider), C(r.Item), C(rq.word("kind", string(r.Kind))), C(r.Unit),
-			C(r.Quantity.String()), C(money.Text(r.BaseAmount)), C(money.Text(r.Amount)))
+	for _, r := range st.GetResources() {
+		t.add("", C(r.GetResource()), C(r.GetDepartment()), C(r.GetProject()), C(r.GetProvider()), C(r.GetItem()), C(rq.word("kind", r.GetKind())), C(r.GetUnit()),
+			C(r.GetQuantity()), C(r.GetBaseAmount()), C(r.GetAmount()))
 	}
-	t.Foot = &Row{Cells: []Cell{C(rq.t("合计", "Total")), C(""), C(""), C(""), C(""), C(""), C(""), C(""), C(st.Total.BaseAmount), C(st.Total.Amount)}}
+	t.Foot = &Row{Cells: []Cell{C(rq.t("合计", "Total")), C(""), C(""), C(""), C(""), C(""), C(""), C(""), C(st.GetTotalBaseAmount()), C(st.GetTotalAmount())}}
 	sub := &Table{ID: "subtotals-" + who + "-" + month, Columns: []Column{{rq.t("分组", "Group"), Mono}, {rq.t("基础金额（元）", "Base (CNY)"), Money}, {rq.t("应付金额（元）", "Amount (CNY)"), Money}}}
-	for _, s := range st.Subtotals {
-		sub.add("", C(s.Group), C(money.Text(s.BaseAmount)), C(money.Text(s.Amount)))
+	for _, s := range st.GetSubtotals() {
+		sub.add("", C(s.GetGroup()), C(s.GetBaseAmount()), C(s.GetAmount()))
 	}
 	official := rq.r.URL.Path + "?month=" + url.QueryEscape(month) + "&official="
 	return &Page{Title: rq.t("月度使用情况表", "Monthly statement") + " · " + who + " · " + formatDate(rq.lang, month), Sections: []*Section{
 		{Class: "noprint", Form: pick},
 		{Facts: []Fact{{Label: rq.t("对象", "For"), Value: who}, {Label: rq.t("月份", "Month"), Value: formatDate(rq.lang, month)},
-			{Label: rq.t("应付金额合计（元）", "Total (CNY)"), Value: formatMoney(rq.lang, st.Total.Amount)},
-			{Label: rq.t("费用行数", "Charge lines"), Value: fmt.Sprint(st.Total.Lines)},
-			{Label: rq.t("Raft 索引", "Raft index"), Value: fmt.Sprint(st.RaftIndex)},
+			{Label: rq.t("应付金额合计（元）", "Total (CNY)"), Value: formatMoney(rq.lang, st.GetTotalAmount())},
+			{Label: rq.t("费用行数", "Charge lines"), Value: fmt.Sprint(st.GetLines())},
+			{Label: rq.t("Raft 索引", "Raft index"), Value: fmt.Sprint(st.GetRaftIndex())},
 			{Label: rq.t("正式文件", "Official statement"), Value: "XLSX", Href: official + "xlsx"},
 			{Label: rq.t("正式文件", "Official statement"), Value: "CSV", Href: official + "csv"}}},
 		{Title: rq.t("资源明细", "Resources"), Table: t},

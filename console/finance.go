@@ -1,7 +1,6 @@
 package console
 
 import (
-	"encoding/json"
 	"fmt"
 	"github.com/cloudledger/cloudledger/money"
 	"strconv"
@@ -11,21 +10,11 @@ import (
 	"github.com/shopspring/decimal"
 
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
-	"github.com/cloudledger/cloudledger/ledger"
-	"github.com/cloudledger/cloudledger/settlement"
 )
 
 // The finance bureau's page (财政局): settlement years with their state and deadline,
 // audited totals by department (budget-funded and self-funded apart), the budget export,
 // fees by month.
-
-// budgetJSON is the part of the budget export's JSON the page shows (settlement.Budget).
-type budgetJSON struct {
-	RaftIndex   uint64                       `json:"raft_index"`
-	HeadHash    string                       `json:"head_hash"`
-	AuditedBy   string                       `json:"audited_by"`
-	Departments []settlement.DepartmentTotal `json:"departments"`
-}
 
 func (c *Console) financeHome(rq *pageRequest) (*Page, error) {
 	now := time.Now().In(shanghai)
@@ -72,23 +61,20 @@ func (c *Console) financeHome(rq *pageRequest) (*Page, error) {
 	if chosen.GetState() == "" || chosen.GetState() == "draft" {
 		sec.Note = rq.t("本年度尚未审核：审核后可下载预算汇总。", "This year is not audited yet: the budget export follows the audit.")
 	} else {
-		res, err := c.ledger.BudgetExport(rq.ctx(), connect.NewRequest(&v1.BudgetExportRequest{Year: y, Format: "json"}))
+		res, err := c.ledger.BudgetExport(rq.ctx(), connect.NewRequest(&v1.BudgetExportRequest{Year: y, Format: "typed"}))
 		if err != nil {
 			return nil, err
 		}
-		var b budgetJSON
-		if err := json.Unmarshal(res.Msg.GetContent(), &b); err != nil {
-			return nil, fmt.Errorf("budget export: %w", err)
-		}
+		b := res.Msg.GetBudget()
 		total := decimal.Zero
 		bud, self := deptTotals(rq, "budget-funded", y), deptTotals(rq, "self-funded", y)
-		for _, d := range b.Departments {
+		for _, d := range b.GetDepartments() {
 			t := bud
-			if d.Funding == ledger.FundingSelf {
+			if d.GetFunding() == "self" {
 				t = self
 			}
-			t.add("", C(d.Department), C(d.DepartmentName), C(money.Text(d.BaseAmount)), C(money.Text(d.Amount)), C(money.Text(d.Estimate)))
-			total = total.Add(d.Amount)
+			t.add("", C(d.GetDepartment()), C(d.GetDepartmentName()), C(d.GetBaseAmount()), C(d.GetAmount()), C(d.GetNextYearEstimate()))
+			total = total.Add(rq.figure("amount", d.GetAmount()))
 		}
 		foot(rq, bud)
 		foot(rq, self)
@@ -96,7 +82,7 @@ func (c *Console) financeHome(rq *pageRequest) (*Page, error) {
 			{Label: rq.t("状态", "State"), Value: rq.word("state", chosen.GetState())},
 			{Label: rq.t("Raft 索引", "Raft index"), Value: fmt.Sprint(res.Msg.GetAppliedIndex())},
 			{Label: rq.t("链头哈希", "Head hash"), Value: res.Msg.GetHeadHash(), Mono: true},
-			{Label: rq.t("审核人", "Audited by"), Value: b.AuditedBy},
+			{Label: rq.t("审核人", "Audited by"), Value: b.GetAuditedBy()},
 			{Label: rq.t("年度预算汇总", "Budget export"), Value: "XLSX", Href: fmt.Sprintf("/finance?year=%d&budget=xlsx", y)},
 			{Label: rq.t("年度预算汇总", "Budget export"), Value: "CSV", Href: fmt.Sprintf("/finance?year=%d&budget=csv", y)}}
 		p.Sections = append(p.Sections, &Section{Title: rq.t("财政预算单位", "Budget-funded departments"), Table: bud},

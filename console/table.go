@@ -7,7 +7,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"github.com/cloudledger/cloudledger/settlement"
+	"github.com/cloudledger/cloudledger/money"
 )
 
 // Table is a table of a page, downloadable as CSV and XLSX with the same columns.
@@ -112,7 +112,7 @@ func (t *Table) XLSX(sheet string) ([]byte, error) {
 	}
 	bold, _ := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
 	moneyFmt := "#,##0.00"
-	money, _ := f.NewStyle(&excelize.Style{CustomNumFmt: &moneyFmt})
+	moneyStyle, _ := f.NewStyle(&excelize.Style{CustomNumFmt: &moneyFmt})
 	sw, err := f.NewStreamWriter(sheet)
 	if err != nil {
 		return nil, err
@@ -128,10 +128,10 @@ func (t *Table) XLSX(sheet string) ([]byte, error) {
 			case r == 0:
 				cells[i] = excelize.Cell{StyleID: bold, Value: v}
 			case (t.Columns[i].Kind == Money || t.Columns[i].Kind == Number) && v != "":
-				if fv, ok := settlement.ExcelNumber(v); ok { // only when Excel keeps it exact
+				if fv, ok := money.ExcelNumber(v); ok { // only when Excel keeps it exact
 					st := 0
 					if t.Columns[i].Kind == Money {
-						st = money
+						st = moneyStyle
 					}
 					cells[i] = excelize.Cell{StyleID: st, Value: fv}
 					continue

@@ -9,6 +9,7 @@ package money
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/shopspring/decimal"
@@ -82,4 +83,33 @@ func digits(s string) bool {
 		}
 	}
 	return true
+}
+
+// excelDigits is the number of significant digits Excel (and excelize) keeps of a number.
+const excelDigits = 15
+
+// ExcelNumber is the float64 of a plain decimal text for an XLSX cell ("-1234.50") when that float prints
+// back, shortest and cut to Excel's digits, as the same number; ok is false otherwise.
+func ExcelNumber(text string) (float64, bool) {
+	first, last, n := -1, -1, 0 // positions of the first and last non-zero digit
+	for i := 0; i < len(text); i++ {
+		switch c := text[i]; {
+		case c == '-' && i == 0, c == '.':
+		case c >= '0' && c <= '9':
+			if c != '0' {
+				if first < 0 {
+					first = n
+				}
+				last = n
+			}
+			n++
+		default:
+			return 0, false // not a plain decimal
+		}
+	}
+	if first >= 0 && last-first+1 > excelDigits {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(text, 64)
+	return f, err == nil
 }

@@ -107,13 +107,15 @@ func (h *ledgerService) BudgetExport(ctx context.Context, req *connect.Request[v
 		err = b.WriteXLSX(&buf)
 	case "json", "":
 		err = b.WriteJSON(&buf)
+	case "typed":
 	default:
-		return nil, detailError(errcode.Errf(errcode.InvalidValue, "format", "format is csv, xlsx or json, not %q", req.Msg.GetFormat()), 0)
+		return nil, detailError(errcode.Errf(errcode.InvalidValue, "format", "format is csv, xlsx, json or typed, not %q", req.Msg.GetFormat()), 0)
 	}
 	if err != nil {
 		return nil, toConnect(err)
 	}
-	return connect.NewResponse(&v1.BudgetExportResponse{Content: buf.Bytes(), AppliedIndex: data.Head.AppliedIndex, HeadHash: data.Head.Hash.String()}), nil
+	return connect.NewResponse(&v1.BudgetExportResponse{Content: buf.Bytes(), AppliedIndex: data.Head.AppliedIndex, HeadHash: data.Head.Hash.String(),
+		Budget: apimap.Budget(b)}), nil
 }
 
 func (h *ledgerService) Statement(ctx context.Context, req *connect.Request[v1.StatementRequest]) (*connect.Response[v1.StatementResponse], error) {
@@ -145,13 +147,14 @@ func (h *ledgerService) Statement(ctx context.Context, req *connect.Request[v1.S
 		err = st.WriteXLSX(&buf)
 	case "json", "":
 		err = st.WriteJSON(&buf)
+	case "typed":
 	default:
-		return nil, detailError(errcode.Errf(errcode.InvalidValue, "format", "format is csv, xlsx or json, not %q", m.GetFormat()), 0)
+		return nil, detailError(errcode.Errf(errcode.InvalidValue, "format", "format is csv, xlsx, json or typed, not %q", m.GetFormat()), 0)
 	}
 	if err != nil {
 		return nil, toConnect(err)
 	}
-	return connect.NewResponse(&v1.StatementResponse{Content: buf.Bytes(), AppliedIndex: data.Head.AppliedIndex}), nil
+	return connect.NewResponse(&v1.StatementResponse{Content: buf.Bytes(), AppliedIndex: data.Head.AppliedIndex, Statement: apimap.Statement(st)}), nil
 }
 
 func (h *ledgerService) InvoiceReconcile(ctx context.Context, req *connect.Request[v1.InvoiceReconcileRequest]) (*connect.Response[v1.InvoiceReconcileResponse], error) {

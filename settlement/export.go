@@ -12,7 +12,6 @@ import (
 	"io"
 	"io/fs"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -255,7 +254,7 @@ func rowCells(cells []string, numericFrom, moneyFrom, moneyStyle int) []any {
 		if numericFrom < 0 || i < numericFrom || v == "" {
 			continue
 		}
-		if f, ok := ExcelNumber(v); ok {
+		if f, ok := money.ExcelNumber(v); ok {
 			style := 0
 			if i >= moneyFrom {
 				style = moneyStyle
@@ -264,35 +263,6 @@ func rowCells(cells []string, numericFrom, moneyFrom, moneyStyle int) []any {
 		}
 	}
 	return out
-}
-
-// excelDigits is the number of significant digits Excel (and excelize) keeps of a number.
-const excelDigits = 15
-
-// ExcelNumber is the float64 of a plain decimal text ("-1234.50") when that float prints
-// back, shortest and cut to Excel's digits, as the same number; ok is false otherwise.
-func ExcelNumber(text string) (float64, bool) {
-	first, last, n := -1, -1, 0 // positions of the first and last non-zero digit
-	for i := 0; i < len(text); i++ {
-		switch c := text[i]; {
-		case c == '-' && i == 0, c == '.':
-		case c >= '0' && c <= '9':
-			if c != '0' {
-				if first < 0 {
-					first = n
-				}
-				last = n
-			}
-			n++
-		default:
-			return 0, false // not a plain decimal
-		}
-	}
-	if first >= 0 && last-first+1 > excelDigits {
-		return 0, false
-	}
-	f, err := strconv.ParseFloat(text, 64)
-	return f, err == nil
 }
 
 func cellName(col, row int) string {

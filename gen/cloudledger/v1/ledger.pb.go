@@ -4393,9 +4393,10 @@ func (x *SettleResponse) GetUnchanged() bool {
 }
 
 type BudgetExportRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Year          int32                  `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
-	Format        string                 `protobuf:"bytes,2,opt,name=format,proto3" json:"format,omitempty"` // csv | xlsx | json
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Year  int32                  `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
+	// csv | xlsx | json: the file in content; typed: budget only (what a program reads).
+	Format        string `protobuf:"bytes,2,opt,name=format,proto3" json:"format,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4449,6 +4450,7 @@ type BudgetExportResponse struct {
 	Content       []byte                 `protobuf:"bytes,1,opt,name=content,proto3" json:"content,omitempty"`
 	AppliedIndex  uint64                 `protobuf:"varint,2,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
 	HeadHash      string                 `protobuf:"bytes,3,opt,name=head_hash,json=headHash,proto3" json:"head_hash,omitempty"`
+	Budget        *Budget                `protobuf:"bytes,4,opt,name=budget,proto3" json:"budget,omitempty"` // the same figures, typed (every format)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4504,19 +4506,197 @@ func (x *BudgetExportResponse) GetHeadHash() string {
 	return ""
 }
 
+func (x *BudgetExportResponse) GetBudget() *Budget {
+	if x != nil {
+		return x.Budget
+	}
+	return nil
+}
+
+// Budget is a settlement year's export for the finance bureau, typed: amounts are decimal
+// text with two decimals, half-up.
+type Budget struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Year           int32                  `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
+	State          string                 `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	AuditedBy      string                 `protobuf:"bytes,3,opt,name=audited_by,json=auditedBy,proto3" json:"audited_by,omitempty"`
+	AuditRaftIndex uint64                 `protobuf:"varint,4,opt,name=audit_raft_index,json=auditRaftIndex,proto3" json:"audit_raft_index,omitempty"`
+	AuditHeadHash  string                 `protobuf:"bytes,5,opt,name=audit_head_hash,json=auditHeadHash,proto3" json:"audit_head_hash,omitempty"`
+	Departments    []*BudgetDepartment    `protobuf:"bytes,6,rep,name=departments,proto3" json:"departments,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Budget) Reset() {
+	*x = Budget{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Budget) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Budget) ProtoMessage() {}
+
+func (x *Budget) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Budget.ProtoReflect.Descriptor instead.
+func (*Budget) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *Budget) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *Budget) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *Budget) GetAuditedBy() string {
+	if x != nil {
+		return x.AuditedBy
+	}
+	return ""
+}
+
+func (x *Budget) GetAuditRaftIndex() uint64 {
+	if x != nil {
+		return x.AuditRaftIndex
+	}
+	return 0
+}
+
+func (x *Budget) GetAuditHeadHash() string {
+	if x != nil {
+		return x.AuditHeadHash
+	}
+	return ""
+}
+
+func (x *Budget) GetDepartments() []*BudgetDepartment {
+	if x != nil {
+		return x.Departments
+	}
+	return nil
+}
+
+type BudgetDepartment struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Department       string                 `protobuf:"bytes,1,opt,name=department,proto3" json:"department,omitempty"`
+	DepartmentName   string                 `protobuf:"bytes,2,opt,name=department_name,json=departmentName,proto3" json:"department_name,omitempty"`
+	Funding          string                 `protobuf:"bytes,3,opt,name=funding,proto3" json:"funding,omitempty"` // budget | self
+	BaseAmount       string                 `protobuf:"bytes,4,opt,name=base_amount,json=baseAmount,proto3" json:"base_amount,omitempty"`
+	Amount           string                 `protobuf:"bytes,5,opt,name=amount,proto3" json:"amount,omitempty"`
+	NextYearEstimate string                 `protobuf:"bytes,6,opt,name=next_year_estimate,json=nextYearEstimate,proto3" json:"next_year_estimate,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *BudgetDepartment) Reset() {
+	*x = BudgetDepartment{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BudgetDepartment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BudgetDepartment) ProtoMessage() {}
+
+func (x *BudgetDepartment) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BudgetDepartment.ProtoReflect.Descriptor instead.
+func (*BudgetDepartment) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *BudgetDepartment) GetDepartment() string {
+	if x != nil {
+		return x.Department
+	}
+	return ""
+}
+
+func (x *BudgetDepartment) GetDepartmentName() string {
+	if x != nil {
+		return x.DepartmentName
+	}
+	return ""
+}
+
+func (x *BudgetDepartment) GetFunding() string {
+	if x != nil {
+		return x.Funding
+	}
+	return ""
+}
+
+func (x *BudgetDepartment) GetBaseAmount() string {
+	if x != nil {
+		return x.BaseAmount
+	}
+	return ""
+}
+
+func (x *BudgetDepartment) GetAmount() string {
+	if x != nil {
+		return x.Amount
+	}
+	return ""
+}
+
+func (x *BudgetDepartment) GetNextYearEstimate() string {
+	if x != nil {
+		return x.NextYearEstimate
+	}
+	return ""
+}
+
 type StatementRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Month         string                 `protobuf:"bytes,1,opt,name=month,proto3" json:"month,omitempty"`           // YYYY-MM
-	Department    string                 `protobuf:"bytes,2,opt,name=department,proto3" json:"department,omitempty"` // one of department and provider
-	Provider      string                 `protobuf:"bytes,3,opt,name=provider,proto3" json:"provider,omitempty"`
-	Format        string                 `protobuf:"bytes,4,opt,name=format,proto3" json:"format,omitempty"` // csv | json
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Month      string                 `protobuf:"bytes,1,opt,name=month,proto3" json:"month,omitempty"`           // YYYY-MM
+	Department string                 `protobuf:"bytes,2,opt,name=department,proto3" json:"department,omitempty"` // one of department and provider
+	Provider   string                 `protobuf:"bytes,3,opt,name=provider,proto3" json:"provider,omitempty"`
+	// csv | xlsx | json: the file in content; typed: statement only.
+	Format        string `protobuf:"bytes,4,opt,name=format,proto3" json:"format,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StatementRequest) Reset() {
 	*x = StatementRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[63]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4528,7 +4708,7 @@ func (x *StatementRequest) String() string {
 func (*StatementRequest) ProtoMessage() {}
 
 func (x *StatementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[63]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4541,7 +4721,7 @@ func (x *StatementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatementRequest.ProtoReflect.Descriptor instead.
 func (*StatementRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{63}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *StatementRequest) GetMonth() string {
@@ -4576,13 +4756,14 @@ type StatementResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Content       []byte                 `protobuf:"bytes,1,opt,name=content,proto3" json:"content,omitempty"`
 	AppliedIndex  uint64                 `protobuf:"varint,2,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
+	Statement     *Statement             `protobuf:"bytes,3,opt,name=statement,proto3" json:"statement,omitempty"` // the same figures, typed (every format)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StatementResponse) Reset() {
 	*x = StatementResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[64]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4594,7 +4775,7 @@ func (x *StatementResponse) String() string {
 func (*StatementResponse) ProtoMessage() {}
 
 func (x *StatementResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[64]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4607,7 +4788,7 @@ func (x *StatementResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatementResponse.ProtoReflect.Descriptor instead.
 func (*StatementResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{64}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *StatementResponse) GetContent() []byte {
@@ -4622,6 +4803,306 @@ func (x *StatementResponse) GetAppliedIndex() uint64 {
 		return x.AppliedIndex
 	}
 	return 0
+}
+
+func (x *StatementResponse) GetStatement() *Statement {
+	if x != nil {
+		return x.Statement
+	}
+	return nil
+}
+
+// Statement is a month's use statement (月度使用情况表) of a department or a provider, typed.
+type Statement struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Month           string                 `protobuf:"bytes,1,opt,name=month,proto3" json:"month,omitempty"`
+	Department      string                 `protobuf:"bytes,2,opt,name=department,proto3" json:"department,omitempty"`
+	Provider        string                 `protobuf:"bytes,3,opt,name=provider,proto3" json:"provider,omitempty"`
+	RaftIndex       uint64                 `protobuf:"varint,4,opt,name=raft_index,json=raftIndex,proto3" json:"raft_index,omitempty"`
+	Resources       []*StatementResource   `protobuf:"bytes,5,rep,name=resources,proto3" json:"resources,omitempty"`
+	Subtotals       []*StatementSubtotal   `protobuf:"bytes,6,rep,name=subtotals,proto3" json:"subtotals,omitempty"`
+	TotalBaseAmount string                 `protobuf:"bytes,7,opt,name=total_base_amount,json=totalBaseAmount,proto3" json:"total_base_amount,omitempty"`
+	TotalAmount     string                 `protobuf:"bytes,8,opt,name=total_amount,json=totalAmount,proto3" json:"total_amount,omitempty"`
+	Lines           uint32                 `protobuf:"varint,9,opt,name=lines,proto3" json:"lines,omitempty"`
+	TestResources   []*StatementResource   `protobuf:"bytes,10,rep,name=test_resources,json=testResources,proto3" json:"test_resources,omitempty"` // never charged (SPEC: Rating)
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *Statement) Reset() {
+	*x = Statement{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[67]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Statement) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Statement) ProtoMessage() {}
+
+func (x *Statement) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[67]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Statement.ProtoReflect.Descriptor instead.
+func (*Statement) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{67}
+}
+
+func (x *Statement) GetMonth() string {
+	if x != nil {
+		return x.Month
+	}
+	return ""
+}
+
+func (x *Statement) GetDepartment() string {
+	if x != nil {
+		return x.Department
+	}
+	return ""
+}
+
+func (x *Statement) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *Statement) GetRaftIndex() uint64 {
+	if x != nil {
+		return x.RaftIndex
+	}
+	return 0
+}
+
+func (x *Statement) GetResources() []*StatementResource {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+func (x *Statement) GetSubtotals() []*StatementSubtotal {
+	if x != nil {
+		return x.Subtotals
+	}
+	return nil
+}
+
+func (x *Statement) GetTotalBaseAmount() string {
+	if x != nil {
+		return x.TotalBaseAmount
+	}
+	return ""
+}
+
+func (x *Statement) GetTotalAmount() string {
+	if x != nil {
+		return x.TotalAmount
+	}
+	return ""
+}
+
+func (x *Statement) GetLines() uint32 {
+	if x != nil {
+		return x.Lines
+	}
+	return 0
+}
+
+func (x *Statement) GetTestResources() []*StatementResource {
+	if x != nil {
+		return x.TestResources
+	}
+	return nil
+}
+
+type StatementResource struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Resource      string                 `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`
+	Department    string                 `protobuf:"bytes,2,opt,name=department,proto3" json:"department,omitempty"`
+	Project       string                 `protobuf:"bytes,3,opt,name=project,proto3" json:"project,omitempty"`
+	Provider      string                 `protobuf:"bytes,4,opt,name=provider,proto3" json:"provider,omitempty"`
+	Item          string                 `protobuf:"bytes,5,opt,name=item,proto3" json:"item,omitempty"`
+	Kind          string                 `protobuf:"bytes,6,opt,name=kind,proto3" json:"kind,omitempty"`
+	Unit          string                 `protobuf:"bytes,7,opt,name=unit,proto3" json:"unit,omitempty"`
+	Quantity      string                 `protobuf:"bytes,8,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	BaseAmount    string                 `protobuf:"bytes,9,opt,name=base_amount,json=baseAmount,proto3" json:"base_amount,omitempty"`
+	Amount        string                 `protobuf:"bytes,10,opt,name=amount,proto3" json:"amount,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatementResource) Reset() {
+	*x = StatementResource{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[68]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatementResource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatementResource) ProtoMessage() {}
+
+func (x *StatementResource) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[68]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatementResource.ProtoReflect.Descriptor instead.
+func (*StatementResource) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{68}
+}
+
+func (x *StatementResource) GetResource() string {
+	if x != nil {
+		return x.Resource
+	}
+	return ""
+}
+
+func (x *StatementResource) GetDepartment() string {
+	if x != nil {
+		return x.Department
+	}
+	return ""
+}
+
+func (x *StatementResource) GetProject() string {
+	if x != nil {
+		return x.Project
+	}
+	return ""
+}
+
+func (x *StatementResource) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *StatementResource) GetItem() string {
+	if x != nil {
+		return x.Item
+	}
+	return ""
+}
+
+func (x *StatementResource) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *StatementResource) GetUnit() string {
+	if x != nil {
+		return x.Unit
+	}
+	return ""
+}
+
+func (x *StatementResource) GetQuantity() string {
+	if x != nil {
+		return x.Quantity
+	}
+	return ""
+}
+
+func (x *StatementResource) GetBaseAmount() string {
+	if x != nil {
+		return x.BaseAmount
+	}
+	return ""
+}
+
+func (x *StatementResource) GetAmount() string {
+	if x != nil {
+		return x.Amount
+	}
+	return ""
+}
+
+type StatementSubtotal struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Group         string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	BaseAmount    string                 `protobuf:"bytes,2,opt,name=base_amount,json=baseAmount,proto3" json:"base_amount,omitempty"`
+	Amount        string                 `protobuf:"bytes,3,opt,name=amount,proto3" json:"amount,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatementSubtotal) Reset() {
+	*x = StatementSubtotal{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[69]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatementSubtotal) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatementSubtotal) ProtoMessage() {}
+
+func (x *StatementSubtotal) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[69]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatementSubtotal.ProtoReflect.Descriptor instead.
+func (*StatementSubtotal) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{69}
+}
+
+func (x *StatementSubtotal) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *StatementSubtotal) GetBaseAmount() string {
+	if x != nil {
+		return x.BaseAmount
+	}
+	return ""
+}
+
+func (x *StatementSubtotal) GetAmount() string {
+	if x != nil {
+		return x.Amount
+	}
+	return ""
 }
 
 // InvoiceLine is a row of a provider's invoice file, as read (the ledger parses it).
@@ -4639,7 +5120,7 @@ type InvoiceLine struct {
 
 func (x *InvoiceLine) Reset() {
 	*x = InvoiceLine{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[65]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4651,7 +5132,7 @@ func (x *InvoiceLine) String() string {
 func (*InvoiceLine) ProtoMessage() {}
 
 func (x *InvoiceLine) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[65]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4664,7 +5145,7 @@ func (x *InvoiceLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceLine.ProtoReflect.Descriptor instead.
 func (*InvoiceLine) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{65}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *InvoiceLine) GetLine() uint32 {
@@ -4725,7 +5206,7 @@ type InvoiceReconcileRequest struct {
 
 func (x *InvoiceReconcileRequest) Reset() {
 	*x = InvoiceReconcileRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[66]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4737,7 +5218,7 @@ func (x *InvoiceReconcileRequest) String() string {
 func (*InvoiceReconcileRequest) ProtoMessage() {}
 
 func (x *InvoiceReconcileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[66]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4750,7 +5231,7 @@ func (x *InvoiceReconcileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceReconcileRequest.ProtoReflect.Descriptor instead.
 func (*InvoiceReconcileRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{66}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *InvoiceReconcileRequest) GetProvider() string {
@@ -4806,7 +5287,7 @@ type InvoiceReconcileResponse struct {
 
 func (x *InvoiceReconcileResponse) Reset() {
 	*x = InvoiceReconcileResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[67]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4818,7 +5299,7 @@ func (x *InvoiceReconcileResponse) String() string {
 func (*InvoiceReconcileResponse) ProtoMessage() {}
 
 func (x *InvoiceReconcileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[67]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4831,7 +5312,7 @@ func (x *InvoiceReconcileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceReconcileResponse.ProtoReflect.Descriptor instead.
 func (*InvoiceReconcileResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{67}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *InvoiceReconcileResponse) GetAllMatch() bool {
@@ -4875,7 +5356,7 @@ type ReconciliationReport struct {
 
 func (x *ReconciliationReport) Reset() {
 	*x = ReconciliationReport{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[68]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4887,7 +5368,7 @@ func (x *ReconciliationReport) String() string {
 func (*ReconciliationReport) ProtoMessage() {}
 
 func (x *ReconciliationReport) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[68]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4900,7 +5381,7 @@ func (x *ReconciliationReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconciliationReport.ProtoReflect.Descriptor instead.
 func (*ReconciliationReport) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{68}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *ReconciliationReport) GetProvider() string {
@@ -4998,7 +5479,7 @@ type ReconciliationLine struct {
 
 func (x *ReconciliationLine) Reset() {
 	*x = ReconciliationLine{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[69]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5010,7 +5491,7 @@ func (x *ReconciliationLine) String() string {
 func (*ReconciliationLine) ProtoMessage() {}
 
 func (x *ReconciliationLine) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[69]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5023,7 +5504,7 @@ func (x *ReconciliationLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconciliationLine.ProtoReflect.Descriptor instead.
 func (*ReconciliationLine) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{69}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *ReconciliationLine) GetOutcome() string {
@@ -5098,7 +5579,7 @@ type InvoiceHistoryRequest struct {
 
 func (x *InvoiceHistoryRequest) Reset() {
 	*x = InvoiceHistoryRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[70]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5110,7 +5591,7 @@ func (x *InvoiceHistoryRequest) String() string {
 func (*InvoiceHistoryRequest) ProtoMessage() {}
 
 func (x *InvoiceHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[70]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5123,7 +5604,7 @@ func (x *InvoiceHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceHistoryRequest.ProtoReflect.Descriptor instead.
 func (*InvoiceHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{70}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *InvoiceHistoryRequest) GetProvider() string {
@@ -5152,7 +5633,7 @@ type Reconciliation struct {
 
 func (x *Reconciliation) Reset() {
 	*x = Reconciliation{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[71]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5164,7 +5645,7 @@ func (x *Reconciliation) String() string {
 func (*Reconciliation) ProtoMessage() {}
 
 func (x *Reconciliation) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[71]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5177,7 +5658,7 @@ func (x *Reconciliation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reconciliation.ProtoReflect.Descriptor instead.
 func (*Reconciliation) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{71}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *Reconciliation) GetMonth() string {
@@ -5266,7 +5747,7 @@ type InvoiceHistoryResponse struct {
 
 func (x *InvoiceHistoryResponse) Reset() {
 	*x = InvoiceHistoryResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[72]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5278,7 +5759,7 @@ func (x *InvoiceHistoryResponse) String() string {
 func (*InvoiceHistoryResponse) ProtoMessage() {}
 
 func (x *InvoiceHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[72]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5291,7 +5772,7 @@ func (x *InvoiceHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceHistoryResponse.ProtoReflect.Descriptor instead.
 func (*InvoiceHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{72}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *InvoiceHistoryResponse) GetReconciliations() []*Reconciliation {
@@ -5310,7 +5791,7 @@ type QuotaUseRequest struct {
 
 func (x *QuotaUseRequest) Reset() {
 	*x = QuotaUseRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[73]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5322,7 +5803,7 @@ func (x *QuotaUseRequest) String() string {
 func (*QuotaUseRequest) ProtoMessage() {}
 
 func (x *QuotaUseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[73]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5335,7 +5816,7 @@ func (x *QuotaUseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuotaUseRequest.ProtoReflect.Descriptor instead.
 func (*QuotaUseRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{73}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *QuotaUseRequest) GetDepartment() string {
@@ -5358,7 +5839,7 @@ type ProjectInfo struct {
 
 func (x *ProjectInfo) Reset() {
 	*x = ProjectInfo{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[74]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5370,7 +5851,7 @@ func (x *ProjectInfo) String() string {
 func (*ProjectInfo) ProtoMessage() {}
 
 func (x *ProjectInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[74]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5383,7 +5864,7 @@ func (x *ProjectInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProjectInfo.ProtoReflect.Descriptor instead.
 func (*ProjectInfo) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{74}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *ProjectInfo) GetProject() string {
@@ -5431,7 +5912,7 @@ type ProjectQuotaClass struct {
 
 func (x *ProjectQuotaClass) Reset() {
 	*x = ProjectQuotaClass{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[75]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5443,7 +5924,7 @@ func (x *ProjectQuotaClass) String() string {
 func (*ProjectQuotaClass) ProtoMessage() {}
 
 func (x *ProjectQuotaClass) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[75]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5456,7 +5937,7 @@ func (x *ProjectQuotaClass) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProjectQuotaClass.ProtoReflect.Descriptor instead.
 func (*ProjectQuotaClass) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{75}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *ProjectQuotaClass) GetQuotaClass() string {
@@ -5485,7 +5966,7 @@ type QuotaUseResponse struct {
 
 func (x *QuotaUseResponse) Reset() {
 	*x = QuotaUseResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[76]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5497,7 +5978,7 @@ func (x *QuotaUseResponse) String() string {
 func (*QuotaUseResponse) ProtoMessage() {}
 
 func (x *QuotaUseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[76]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5510,7 +5991,7 @@ func (x *QuotaUseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuotaUseResponse.ProtoReflect.Descriptor instead.
 func (*QuotaUseResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{76}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *QuotaUseResponse) GetClasses() []*QuotaOverrun {
@@ -5547,7 +6028,7 @@ type ListResourcesRequest struct {
 
 func (x *ListResourcesRequest) Reset() {
 	*x = ListResourcesRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[77]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5559,7 +6040,7 @@ func (x *ListResourcesRequest) String() string {
 func (*ListResourcesRequest) ProtoMessage() {}
 
 func (x *ListResourcesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[77]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5572,7 +6053,7 @@ func (x *ListResourcesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResourcesRequest.ProtoReflect.Descriptor instead.
 func (*ListResourcesRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{77}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *ListResourcesRequest) GetDepartment() string {
@@ -5631,7 +6112,7 @@ type ResourceInfo struct {
 
 func (x *ResourceInfo) Reset() {
 	*x = ResourceInfo{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[78]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5643,7 +6124,7 @@ func (x *ResourceInfo) String() string {
 func (*ResourceInfo) ProtoMessage() {}
 
 func (x *ResourceInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[78]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5656,7 +6137,7 @@ func (x *ResourceInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceInfo.ProtoReflect.Descriptor instead.
 func (*ResourceInfo) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{78}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *ResourceInfo) GetResource() string {
@@ -5760,7 +6241,7 @@ type ListResourcesResponse struct {
 
 func (x *ListResourcesResponse) Reset() {
 	*x = ListResourcesResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[79]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5772,7 +6253,7 @@ func (x *ListResourcesResponse) String() string {
 func (*ListResourcesResponse) ProtoMessage() {}
 
 func (x *ListResourcesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[79]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5785,7 +6266,7 @@ func (x *ListResourcesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResourcesResponse.ProtoReflect.Descriptor instead.
 func (*ListResourcesResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{79}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *ListResourcesResponse) GetResources() []*ResourceInfo {
@@ -5810,7 +6291,7 @@ type DirectoryRequest struct {
 
 func (x *DirectoryRequest) Reset() {
 	*x = DirectoryRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[80]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5822,7 +6303,7 @@ func (x *DirectoryRequest) String() string {
 func (*DirectoryRequest) ProtoMessage() {}
 
 func (x *DirectoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[80]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5835,7 +6316,7 @@ func (x *DirectoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DirectoryRequest.ProtoReflect.Descriptor instead.
 func (*DirectoryRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{80}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{85}
 }
 
 type DirectoryResponse struct {
@@ -5851,7 +6332,7 @@ type DirectoryResponse struct {
 
 func (x *DirectoryResponse) Reset() {
 	*x = DirectoryResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[81]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5863,7 +6344,7 @@ func (x *DirectoryResponse) String() string {
 func (*DirectoryResponse) ProtoMessage() {}
 
 func (x *DirectoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[81]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5876,7 +6357,7 @@ func (x *DirectoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DirectoryResponse.ProtoReflect.Descriptor instead.
 func (*DirectoryResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{81}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *DirectoryResponse) GetDepartments() []*Department {
@@ -6300,21 +6781,76 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\tunchanged\x18\x03 \x01(\bR\tunchanged\"A\n" +
 	"\x13BudgetExportRequest\x12\x12\n" +
 	"\x04year\x18\x01 \x01(\x05R\x04year\x12\x16\n" +
-	"\x06format\x18\x02 \x01(\tR\x06format\"r\n" +
+	"\x06format\x18\x02 \x01(\tR\x06format\"\xa2\x01\n" +
 	"\x14BudgetExportResponse\x12\x18\n" +
 	"\acontent\x18\x01 \x01(\fR\acontent\x12#\n" +
 	"\rapplied_index\x18\x02 \x01(\x04R\fappliedIndex\x12\x1b\n" +
-	"\thead_hash\x18\x03 \x01(\tR\bheadHash\"|\n" +
+	"\thead_hash\x18\x03 \x01(\tR\bheadHash\x12.\n" +
+	"\x06budget\x18\x04 \x01(\v2\x16.cloudledger.v1.BudgetR\x06budget\"\xe7\x01\n" +
+	"\x06Budget\x12\x12\n" +
+	"\x04year\x18\x01 \x01(\x05R\x04year\x12\x14\n" +
+	"\x05state\x18\x02 \x01(\tR\x05state\x12\x1d\n" +
+	"\n" +
+	"audited_by\x18\x03 \x01(\tR\tauditedBy\x12(\n" +
+	"\x10audit_raft_index\x18\x04 \x01(\x04R\x0eauditRaftIndex\x12&\n" +
+	"\x0faudit_head_hash\x18\x05 \x01(\tR\rauditHeadHash\x12B\n" +
+	"\vdepartments\x18\x06 \x03(\v2 .cloudledger.v1.BudgetDepartmentR\vdepartments\"\xdc\x01\n" +
+	"\x10BudgetDepartment\x12\x1e\n" +
+	"\n" +
+	"department\x18\x01 \x01(\tR\n" +
+	"department\x12'\n" +
+	"\x0fdepartment_name\x18\x02 \x01(\tR\x0edepartmentName\x12\x18\n" +
+	"\afunding\x18\x03 \x01(\tR\afunding\x12\x1f\n" +
+	"\vbase_amount\x18\x04 \x01(\tR\n" +
+	"baseAmount\x12\x16\n" +
+	"\x06amount\x18\x05 \x01(\tR\x06amount\x12,\n" +
+	"\x12next_year_estimate\x18\x06 \x01(\tR\x10nextYearEstimate\"|\n" +
 	"\x10StatementRequest\x12\x14\n" +
 	"\x05month\x18\x01 \x01(\tR\x05month\x12\x1e\n" +
 	"\n" +
 	"department\x18\x02 \x01(\tR\n" +
 	"department\x12\x1a\n" +
 	"\bprovider\x18\x03 \x01(\tR\bprovider\x12\x16\n" +
-	"\x06format\x18\x04 \x01(\tR\x06format\"R\n" +
+	"\x06format\x18\x04 \x01(\tR\x06format\"\x8b\x01\n" +
 	"\x11StatementResponse\x12\x18\n" +
 	"\acontent\x18\x01 \x01(\fR\acontent\x12#\n" +
-	"\rapplied_index\x18\x02 \x01(\x04R\fappliedIndex\"\x9d\x01\n" +
+	"\rapplied_index\x18\x02 \x01(\x04R\fappliedIndex\x127\n" +
+	"\tstatement\x18\x03 \x01(\v2\x19.cloudledger.v1.StatementR\tstatement\"\xad\x03\n" +
+	"\tStatement\x12\x14\n" +
+	"\x05month\x18\x01 \x01(\tR\x05month\x12\x1e\n" +
+	"\n" +
+	"department\x18\x02 \x01(\tR\n" +
+	"department\x12\x1a\n" +
+	"\bprovider\x18\x03 \x01(\tR\bprovider\x12\x1d\n" +
+	"\n" +
+	"raft_index\x18\x04 \x01(\x04R\traftIndex\x12?\n" +
+	"\tresources\x18\x05 \x03(\v2!.cloudledger.v1.StatementResourceR\tresources\x12?\n" +
+	"\tsubtotals\x18\x06 \x03(\v2!.cloudledger.v1.StatementSubtotalR\tsubtotals\x12*\n" +
+	"\x11total_base_amount\x18\a \x01(\tR\x0ftotalBaseAmount\x12!\n" +
+	"\ftotal_amount\x18\b \x01(\tR\vtotalAmount\x12\x14\n" +
+	"\x05lines\x18\t \x01(\rR\x05lines\x12H\n" +
+	"\x0etest_resources\x18\n" +
+	" \x03(\v2!.cloudledger.v1.StatementResourceR\rtestResources\"\x96\x02\n" +
+	"\x11StatementResource\x12\x1a\n" +
+	"\bresource\x18\x01 \x01(\tR\bresource\x12\x1e\n" +
+	"\n" +
+	"department\x18\x02 \x01(\tR\n" +
+	"department\x12\x18\n" +
+	"\aproject\x18\x03 \x01(\tR\aproject\x12\x1a\n" +
+	"\bprovider\x18\x04 \x01(\tR\bprovider\x12\x12\n" +
+	"\x04item\x18\x05 \x01(\tR\x04item\x12\x12\n" +
+	"\x04kind\x18\x06 \x01(\tR\x04kind\x12\x12\n" +
+	"\x04unit\x18\a \x01(\tR\x04unit\x12\x1a\n" +
+	"\bquantity\x18\b \x01(\tR\bquantity\x12\x1f\n" +
+	"\vbase_amount\x18\t \x01(\tR\n" +
+	"baseAmount\x12\x16\n" +
+	"\x06amount\x18\n" +
+	" \x01(\tR\x06amount\"b\n" +
+	"\x11StatementSubtotal\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\x12\x1f\n" +
+	"\vbase_amount\x18\x02 \x01(\tR\n" +
+	"baseAmount\x12\x16\n" +
+	"\x06amount\x18\x03 \x01(\tR\x06amount\"\x9d\x01\n" +
 	"\vInvoiceLine\x12\x12\n" +
 	"\x04line\x18\x01 \x01(\rR\x04line\x12\x1e\n" +
 	"\n" +
@@ -6491,7 +7027,7 @@ func file_cloudledger_v1_ledger_proto_rawDescGZIP() []byte {
 	return file_cloudledger_v1_ledger_proto_rawDescData
 }
 
-var file_cloudledger_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 82)
+var file_cloudledger_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 87)
 var file_cloudledger_v1_ledger_proto_goTypes = []any{
 	(*Command)(nil),                  // 0: cloudledger.v1.Command
 	(*ImportLease)(nil),              // 1: cloudledger.v1.ImportLease
@@ -6556,25 +7092,30 @@ var file_cloudledger_v1_ledger_proto_goTypes = []any{
 	(*SettleResponse)(nil),           // 60: cloudledger.v1.SettleResponse
 	(*BudgetExportRequest)(nil),      // 61: cloudledger.v1.BudgetExportRequest
 	(*BudgetExportResponse)(nil),     // 62: cloudledger.v1.BudgetExportResponse
-	(*StatementRequest)(nil),         // 63: cloudledger.v1.StatementRequest
-	(*StatementResponse)(nil),        // 64: cloudledger.v1.StatementResponse
-	(*InvoiceLine)(nil),              // 65: cloudledger.v1.InvoiceLine
-	(*InvoiceReconcileRequest)(nil),  // 66: cloudledger.v1.InvoiceReconcileRequest
-	(*InvoiceReconcileResponse)(nil), // 67: cloudledger.v1.InvoiceReconcileResponse
-	(*ReconciliationReport)(nil),     // 68: cloudledger.v1.ReconciliationReport
-	(*ReconciliationLine)(nil),       // 69: cloudledger.v1.ReconciliationLine
-	(*InvoiceHistoryRequest)(nil),    // 70: cloudledger.v1.InvoiceHistoryRequest
-	(*Reconciliation)(nil),           // 71: cloudledger.v1.Reconciliation
-	(*InvoiceHistoryResponse)(nil),   // 72: cloudledger.v1.InvoiceHistoryResponse
-	(*QuotaUseRequest)(nil),          // 73: cloudledger.v1.QuotaUseRequest
-	(*ProjectInfo)(nil),              // 74: cloudledger.v1.ProjectInfo
-	(*ProjectQuotaClass)(nil),        // 75: cloudledger.v1.ProjectQuotaClass
-	(*QuotaUseResponse)(nil),         // 76: cloudledger.v1.QuotaUseResponse
-	(*ListResourcesRequest)(nil),     // 77: cloudledger.v1.ListResourcesRequest
-	(*ResourceInfo)(nil),             // 78: cloudledger.v1.ResourceInfo
-	(*ListResourcesResponse)(nil),    // 79: cloudledger.v1.ListResourcesResponse
-	(*DirectoryRequest)(nil),         // 80: cloudledger.v1.DirectoryRequest
-	(*DirectoryResponse)(nil),        // 81: cloudledger.v1.DirectoryResponse
+	(*Budget)(nil),                   // 63: cloudledger.v1.Budget
+	(*BudgetDepartment)(nil),         // 64: cloudledger.v1.BudgetDepartment
+	(*StatementRequest)(nil),         // 65: cloudledger.v1.StatementRequest
+	(*StatementResponse)(nil),        // 66: cloudledger.v1.StatementResponse
+	(*Statement)(nil),                // 67: cloudledger.v1.Statement
+	(*StatementResource)(nil),        // 68: cloudledger.v1.StatementResource
+	(*StatementSubtotal)(nil),        // 69: cloudledger.v1.StatementSubtotal
+	(*InvoiceLine)(nil),              // 70: cloudledger.v1.InvoiceLine
+	(*InvoiceReconcileRequest)(nil),  // 71: cloudledger.v1.InvoiceReconcileRequest
+	(*InvoiceReconcileResponse)(nil), // 72: cloudledger.v1.InvoiceReconcileResponse
+	(*ReconciliationReport)(nil),     // 73: cloudledger.v1.ReconciliationReport
+	(*ReconciliationLine)(nil),       // 74: cloudledger.v1.ReconciliationLine
+	(*InvoiceHistoryRequest)(nil),    // 75: cloudledger.v1.InvoiceHistoryRequest
+	(*Reconciliation)(nil),           // 76: cloudledger.v1.Reconciliation
+	(*InvoiceHistoryResponse)(nil),   // 77: cloudledger.v1.InvoiceHistoryResponse
+	(*QuotaUseRequest)(nil),          // 78: cloudledger.v1.QuotaUseRequest
+	(*ProjectInfo)(nil),              // 79: cloudledger.v1.ProjectInfo
+	(*ProjectQuotaClass)(nil),        // 80: cloudledger.v1.ProjectQuotaClass
+	(*QuotaUseResponse)(nil),         // 81: cloudledger.v1.QuotaUseResponse
+	(*ListResourcesRequest)(nil),     // 82: cloudledger.v1.ListResourcesRequest
+	(*ResourceInfo)(nil),             // 83: cloudledger.v1.ResourceInfo
+	(*ListResourcesResponse)(nil),    // 84: cloudledger.v1.ListResourcesResponse
+	(*DirectoryRequest)(nil),         // 85: cloudledger.v1.DirectoryRequest
+	(*DirectoryResponse)(nil),        // 86: cloudledger.v1.DirectoryResponse
 }
 var file_cloudledger_v1_ledger_proto_depIdxs = []int32{
 	2,  // 0: cloudledger.v1.Command.event:type_name -> cloudledger.v1.Event
@@ -6608,74 +7149,80 @@ var file_cloudledger_v1_ledger_proto_depIdxs = []int32{
 	53, // 28: cloudledger.v1.SettlementBlocker.days:type_name -> cloudledger.v1.DayRange
 	57, // 29: cloudledger.v1.SettleStatusResponse.blockers:type_name -> cloudledger.v1.SettlementBlocker
 	59, // 30: cloudledger.v1.SettleResponse.status:type_name -> cloudledger.v1.SettleStatusResponse
-	65, // 31: cloudledger.v1.InvoiceReconcileRequest.lines:type_name -> cloudledger.v1.InvoiceLine
-	68, // 32: cloudledger.v1.InvoiceReconcileResponse.report:type_name -> cloudledger.v1.ReconciliationReport
-	69, // 33: cloudledger.v1.ReconciliationReport.lines:type_name -> cloudledger.v1.ReconciliationLine
-	71, // 34: cloudledger.v1.InvoiceHistoryResponse.reconciliations:type_name -> cloudledger.v1.Reconciliation
-	75, // 35: cloudledger.v1.ProjectInfo.quotas:type_name -> cloudledger.v1.ProjectQuotaClass
-	25, // 36: cloudledger.v1.QuotaUseResponse.classes:type_name -> cloudledger.v1.QuotaOverrun
-	74, // 37: cloudledger.v1.QuotaUseResponse.projects:type_name -> cloudledger.v1.ProjectInfo
-	78, // 38: cloudledger.v1.ListResourcesResponse.resources:type_name -> cloudledger.v1.ResourceInfo
-	3,  // 39: cloudledger.v1.DirectoryResponse.departments:type_name -> cloudledger.v1.Department
-	4,  // 40: cloudledger.v1.DirectoryResponse.providers:type_name -> cloudledger.v1.Provider
-	6,  // 41: cloudledger.v1.DirectoryResponse.prices:type_name -> cloudledger.v1.CatalogPrice
-	14, // 42: cloudledger.v1.DirectoryResponse.evaluations:type_name -> cloudledger.v1.Evaluation
-	5,  // 43: cloudledger.v1.DirectoryResponse.projects:type_name -> cloudledger.v1.ProjectQuota
-	18, // 44: cloudledger.v1.LedgerService.Submit:input_type -> cloudledger.v1.SubmitRequest
-	22, // 45: cloudledger.v1.LedgerService.ValidateImport:input_type -> cloudledger.v1.ValidateImportRequest
-	24, // 46: cloudledger.v1.LedgerService.QuotaOverruns:input_type -> cloudledger.v1.QuotaOverrunsRequest
-	27, // 47: cloudledger.v1.LedgerService.Verify:input_type -> cloudledger.v1.VerifyRequest
-	29, // 48: cloudledger.v1.LedgerService.ListLineItems:input_type -> cloudledger.v1.ListLineItemsRequest
-	32, // 49: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
-	33, // 50: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
-	36, // 51: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
-	49, // 52: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
-	54, // 53: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
-	9,  // 54: cloudledger.v1.LedgerService.ListApprovals:input_type -> cloudledger.v1.ListApprovalsRequest
-	56, // 55: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
-	58, // 56: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
-	61, // 57: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
-	63, // 58: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
-	66, // 59: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
-	70, // 60: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
-	73, // 61: cloudledger.v1.LedgerService.QuotaUse:input_type -> cloudledger.v1.QuotaUseRequest
-	77, // 62: cloudledger.v1.LedgerService.ListResources:input_type -> cloudledger.v1.ListResourcesRequest
-	80, // 63: cloudledger.v1.LedgerService.Directory:input_type -> cloudledger.v1.DirectoryRequest
-	38, // 64: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
-	41, // 65: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
-	47, // 66: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
-	43, // 67: cloudledger.v1.ClusterService.JoinCluster:input_type -> cloudledger.v1.JoinClusterRequest
-	45, // 68: cloudledger.v1.ClusterService.RemoveMember:input_type -> cloudledger.v1.RemoveMemberRequest
-	20, // 69: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
-	23, // 70: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
-	26, // 71: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
-	28, // 72: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
-	31, // 73: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
-	34, // 74: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
-	35, // 75: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
-	37, // 76: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
-	51, // 77: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
-	55, // 78: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
-	11, // 79: cloudledger.v1.LedgerService.ListApprovals:output_type -> cloudledger.v1.ListApprovalsResponse
-	60, // 80: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
-	59, // 81: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
-	62, // 82: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
-	64, // 83: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
-	67, // 84: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
-	72, // 85: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
-	76, // 86: cloudledger.v1.LedgerService.QuotaUse:output_type -> cloudledger.v1.QuotaUseResponse
-	79, // 87: cloudledger.v1.LedgerService.ListResources:output_type -> cloudledger.v1.ListResourcesResponse
-	81, // 88: cloudledger.v1.LedgerService.Directory:output_type -> cloudledger.v1.DirectoryResponse
-	40, // 89: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
-	42, // 90: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
-	48, // 91: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
-	44, // 92: cloudledger.v1.ClusterService.JoinCluster:output_type -> cloudledger.v1.JoinClusterResponse
-	46, // 93: cloudledger.v1.ClusterService.RemoveMember:output_type -> cloudledger.v1.RemoveMemberResponse
-	69, // [69:94] is the sub-list for method output_type
-	44, // [44:69] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	63, // 31: cloudledger.v1.BudgetExportResponse.budget:type_name -> cloudledger.v1.Budget
+	64, // 32: cloudledger.v1.Budget.departments:type_name -> cloudledger.v1.BudgetDepartment
+	67, // 33: cloudledger.v1.StatementResponse.statement:type_name -> cloudledger.v1.Statement
+	68, // 34: cloudledger.v1.Statement.resources:type_name -> cloudledger.v1.StatementResource
+	69, // 35: cloudledger.v1.Statement.subtotals:type_name -> cloudledger.v1.StatementSubtotal
+	68, // 36: cloudledger.v1.Statement.test_resources:type_name -> cloudledger.v1.StatementResource
+	70, // 37: cloudledger.v1.InvoiceReconcileRequest.lines:type_name -> cloudledger.v1.InvoiceLine
+	73, // 38: cloudledger.v1.InvoiceReconcileResponse.report:type_name -> cloudledger.v1.ReconciliationReport
+	74, // 39: cloudledger.v1.ReconciliationReport.lines:type_name -> cloudledger.v1.ReconciliationLine
+	76, // 40: cloudledger.v1.InvoiceHistoryResponse.reconciliations:type_name -> cloudledger.v1.Reconciliation
+	80, // 41: cloudledger.v1.ProjectInfo.quotas:type_name -> cloudledger.v1.ProjectQuotaClass
+	25, // 42: cloudledger.v1.QuotaUseResponse.classes:type_name -> cloudledger.v1.QuotaOverrun
+	79, // 43: cloudledger.v1.QuotaUseResponse.projects:type_name -> cloudledger.v1.ProjectInfo
+	83, // 44: cloudledger.v1.ListResourcesResponse.resources:type_name -> cloudledger.v1.ResourceInfo
+	3,  // 45: cloudledger.v1.DirectoryResponse.departments:type_name -> cloudledger.v1.Department
+	4,  // 46: cloudledger.v1.DirectoryResponse.providers:type_name -> cloudledger.v1.Provider
+	6,  // 47: cloudledger.v1.DirectoryResponse.prices:type_name -> cloudledger.v1.CatalogPrice
+	14, // 48: cloudledger.v1.DirectoryResponse.evaluations:type_name -> cloudledger.v1.Evaluation
+	5,  // 49: cloudledger.v1.DirectoryResponse.projects:type_name -> cloudledger.v1.ProjectQuota
+	18, // 50: cloudledger.v1.LedgerService.Submit:input_type -> cloudledger.v1.SubmitRequest
+	22, // 51: cloudledger.v1.LedgerService.ValidateImport:input_type -> cloudledger.v1.ValidateImportRequest
+	24, // 52: cloudledger.v1.LedgerService.QuotaOverruns:input_type -> cloudledger.v1.QuotaOverrunsRequest
+	27, // 53: cloudledger.v1.LedgerService.Verify:input_type -> cloudledger.v1.VerifyRequest
+	29, // 54: cloudledger.v1.LedgerService.ListLineItems:input_type -> cloudledger.v1.ListLineItemsRequest
+	32, // 55: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
+	33, // 56: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
+	36, // 57: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
+	49, // 58: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
+	54, // 59: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
+	9,  // 60: cloudledger.v1.LedgerService.ListApprovals:input_type -> cloudledger.v1.ListApprovalsRequest
+	56, // 61: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
+	58, // 62: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
+	61, // 63: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
+	65, // 64: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
+	71, // 65: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
+	75, // 66: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
+	78, // 67: cloudledger.v1.LedgerService.QuotaUse:input_type -> cloudledger.v1.QuotaUseRequest
+	82, // 68: cloudledger.v1.LedgerService.ListResources:input_type -> cloudledger.v1.ListResourcesRequest
+	85, // 69: cloudledger.v1.LedgerService.Directory:input_type -> cloudledger.v1.DirectoryRequest
+	38, // 70: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
+	41, // 71: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
+	47, // 72: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
+	43, // 73: cloudledger.v1.ClusterService.JoinCluster:input_type -> cloudledger.v1.JoinClusterRequest
+	45, // 74: cloudledger.v1.ClusterService.RemoveMember:input_type -> cloudledger.v1.RemoveMemberRequest
+	20, // 75: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
+	23, // 76: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
+	26, // 77: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
+	28, // 78: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
+	31, // 79: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
+	34, // 80: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
+	35, // 81: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
+	37, // 82: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
+	51, // 83: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
+	55, // 84: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
+	11, // 85: cloudledger.v1.LedgerService.ListApprovals:output_type -> cloudledger.v1.ListApprovalsResponse
+	60, // 86: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
+	59, // 87: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
+	62, // 88: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
+	66, // 89: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
+	72, // 90: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
+	77, // 91: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
+	81, // 92: cloudledger.v1.LedgerService.QuotaUse:output_type -> cloudledger.v1.QuotaUseResponse
+	84, // 93: cloudledger.v1.LedgerService.ListResources:output_type -> cloudledger.v1.ListResourcesResponse
+	86, // 94: cloudledger.v1.LedgerService.Directory:output_type -> cloudledger.v1.DirectoryResponse
+	40, // 95: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
+	42, // 96: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
+	48, // 97: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
+	44, // 98: cloudledger.v1.ClusterService.JoinCluster:output_type -> cloudledger.v1.JoinClusterResponse
+	46, // 99: cloudledger.v1.ClusterService.RemoveMember:output_type -> cloudledger.v1.RemoveMemberResponse
+	75, // [75:100] is the sub-list for method output_type
+	50, // [50:75] is the sub-list for method input_type
+	50, // [50:50] is the sub-list for extension type_name
+	50, // [50:50] is the sub-list for extension extendee
+	0,  // [0:50] is the sub-list for field type_name
 }
 
 func init() { file_cloudledger_v1_ledger_proto_init() }
@@ -6704,7 +7251,7 @@ func file_cloudledger_v1_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cloudledger_v1_ledger_proto_rawDesc), len(file_cloudledger_v1_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   82,
+			NumMessages:   87,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
