@@ -60,7 +60,8 @@ func (c *Console) requestsPage(rq *pageRequest) (*Page, error) {
 
 // requestButtons are the decisions the signed-in role takes at the request's step.
 func requestButtons(rq *pageRequest, r *v1.ResourceRequest) *Form {
-	hidden := []Field{{Name: "id", Type: "hidden", Value: r.GetId()}}
+	// The form's key makes a second press (or a resent form) the same write, not another.
+	hidden := []Field{{Name: "id", Type: "hidden", Value: r.GetId()}, {Name: "key", Type: "hidden", Value: newKey()}}
 	button := func(op, zh, en string, fields ...Field) *Form {
 		return &Form{Action: "/requests", Inline: true, Submit: rq.t(zh, en), Fields: append(append(slices.Clone(hidden), Field{Name: "op", Type: "hidden", Value: op}), fields...)}
 	}
@@ -92,20 +93,23 @@ func requestButtons(rq *pageRequest, r *v1.ResourceRequest) *Form {
 // requestAction takes a decision, a fulfilment or a submission through the API.
 func (c *Console) requestAction(rq *pageRequest) (*Page, error) {
 	f := func(k string) string { return strings.TrimSpace(rq.r.PostFormValue(k)) }
-	var err error
+	key, err := formKey(rq, "console/")
+	if err != nil {
+		return nil, err
+	}
 	switch op := f("op"); op {
 	case "submit":
 		dept := f("department")
 		if rq.me.Role == "department" && dept == "" {
 			dept = rq.me.Department
 		}
-		_, err = c.requests.SubmitRequest(rq.ctx(), connect.NewRequest(&v1.SubmitRequestRequest{Key: "console/request/" + f("key"), Kind: f("kind"),
+		_, err = c.requests.SubmitRequest(rq.ctx(), connect.NewRequest(&v1.SubmitRequestRequest{Key: key + "/request", Kind: f("kind"),
 			ResourceKind: f("resource_kind"), Department: dept, Project: f("project"), Provider: f("provider"), Item: f("item"),
 			Resource: f("resource"), Quantity: f("quantity"), Expires: f("expires"), Reason: f("reason")}))
 	case "fulfil":
-		_, err = c.requests.FulfilRequest(rq.ctx(), connect.NewRequest(&v1.FulfilRequestRequest{Id: f("id"), Resource: f("resource")}))
+		_, err = c.requests.FulfilRequest(rq.ctx(), connect.NewRequest(&v1.FulfilRequestRequest{Id: f("id"), Resource: f("resource"), Key: key + "/fulfil"}))
 	case "supervise", "approve", "cancel", "confirm", "reject":
-		_, err = c.requests.DecideRequest(rq.ctx(), connect.NewRequest(&v1.DecideRequestRequest{Id: f("id"), Decision: op, Reason: f("reason")}))
+		_, err = c.requests.DecideRequest(rq.ctx(), connect.NewRequest(&v1.DecideRequestRequest{Id: f("id"), Decision: op, Reason: f("reason"), Key: key + "/" + op}))
 	default:
 		return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("unknown action %q", op))
 	}

@@ -3,6 +3,7 @@ package console
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -64,10 +65,22 @@ func (c *Console) supervisorHome(rq *pageRequest) (*Page, error) {
 	}}), nil
 }
 
+// newKey is a form's idempotency key, made when the page is drawn: pressing twice, or
+// sending the form again, is the same write (issue 23: the client names the key).
 func newKey() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// formKey is the posted form's key under prefix; a form without one (drawn before keys,
+// or forged) is refused rather than given a key that every such form would share.
+func formKey(rq *pageRequest, prefix string) (string, error) {
+	k := strings.TrimSpace(rq.r.PostFormValue("key"))
+	if len(k) != 24 {
+		return "", connect.NewError(connect.CodeInvalidArgument, errors.New(rq.t("表单缺少幂等键，请刷新页面后重试", "The form has no idempotency key; reload the page and try again")))
+	}
+	return prefix + k, nil
 }
 
 func (c *Console) supervisorApprovals(rq *pageRequest) (*Page, error) {
@@ -113,7 +126,10 @@ func (c *Console) supervisorApprovals(rq *pageRequest) (*Page, error) {
 // the same line item, not another.
 func (c *Console) approvalAction(rq *pageRequest) (*Page, error) {
 	f := rq.r.PostFormValue
-	key := "console/approval/" + f("key")
+	key, err := formKey(rq, "console/approval/")
+	if err != nil {
+		return nil, err
+	}
 	var cmd *v1.Command
 	switch f("op") {
 	case "grant":

@@ -126,9 +126,9 @@ type Submission struct {
 
 // proposalVersion is the version new proposals are written as: 1 until issue 10, 2 since
 // (stricter characters in ids, keys and names), 3 since late history (issue 12), 4 since
-// notices (issue 15), 5 since 三员分立 and tenant-scoped keys (issue 22). Older versions
-// still decode and apply by their own rules.
-const proposalVersion = 5
+// notices (issue 15), 5 since 三员分立 and tenant-scoped keys (issue 22), 6 since the
+// fulfilment command (issue 23). Older versions still decode and apply by their own rules.
+const proposalVersion = 6
 
 // EncodeProposal encodes p for the Raft log.
 func EncodeProposal(p *Proposal) []byte {
@@ -199,6 +199,17 @@ func DecodeProposal(p []byte) (*Proposal, error) {
 		return nil, d.err
 	}
 	return out, nil
+}
+
+// CommandTypes lists the registered command types, in order.
+func CommandTypes() []CommandType {
+	var out []CommandType
+	for t := range commands {
+		if commands[t] != nil {
+			out = append(out, CommandType(t))
+		}
+	}
+	return out
 }
 
 // TypeName is a command type's name in exports and logs.

@@ -7,7 +7,9 @@
 //
 // Adding a command: one file here declaring its type number, its Body (fields, encode,
 // decode, validate, apply) and one register call; a state it keeps is one entry of tables
-// (tables.go). Then the proto message and its mapping in apimap/command.go. Nothing else.
+// (tables.go). A command clients send is then its proto message and v1.Command field and
+// one row of apimap.Catalog; one the server builds is named in apimap's list of internal
+// commands. A new command comes with a new rules version (rulesversion.go).
 //
 // Words (a reader should never have to ask which is meant):
 //   - Proposal: the body of one Raft entry, the leader's clock and the Submissions it carries

@@ -2,8 +2,10 @@ package ledger
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -249,16 +251,46 @@ func (l *Ledger) LineItemByKey(tenant, key string) (*LineItem, bool) {
 	if !ok {
 		return nil, false
 	}
+	li := l.lineItemAt(rec.Seq)
+	return li, li != nil
+}
+
+// LineItemsByKey returns the line items of every tenant written under key, by sequence:
+// what a reader of the whole ledger (the authority, an auditor) finds when searching a key
+// that two tenants may both have used.
+func (l *Ledger) LineItemsByKey(key string) []*LineItem {
+	l.ensureFlushed()
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	tenants := []string{""}
+	l.root.providers.each(func(id string, _ *Provider) { tenants = append(tenants, "provider:"+id) })
+	l.root.departments.each(func(id string, _ *Department) { tenants = append(tenants, "department:"+id) })
+	seen := map[uint64]bool{}
+	var out []*LineItem
+	for _, tn := range tenants {
+		if rec, _, ok := l.root.lookupTenantKey(tn, key); ok && !seen[rec.Seq] {
+			seen[rec.Seq] = true
+			if li := l.lineItemAt(rec.Seq); li != nil {
+				out = append(out, li)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b *LineItem) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out
+}
+
+// lineItemAt reads a stored line item (nil if there is none); the caller holds l.mu.
+func (l *Ledger) lineItemAt(seq uint64) *LineItem {
 	var li *LineItem
 	_ = l.db.View(func(tx *bolt.Tx) error {
 		var k [8]byte
-		binary.BigEndian.PutUint64(k[:], rec.Seq)
+		binary.BigEndian.PutUint64(k[:], seq)
 		if v := tx.Bucket(bucketLineItems).Get(k[:]); v != nil {
 			li, _, _ = decodeLineItem(bytes.Clone(v))
 		}
 		return nil
 	})
-	return li, li != nil
+	return li
 }
 
 // Resource returns a copy of a resource's current state.

@@ -54,16 +54,21 @@ type rules struct {
 	// secrets (activation codes), the bootstrap credential only initialises, the last
 	// auditor and security account stay — and idempotency keys are scoped to the tenant.
 	separation bool
+	// fulfilInApply (version 6 on; issue 23): a request's fulfilment is one command whose
+	// events apply derives from the request and the entry's time (fulfil.go).
+	fulfilInApply bool
 }
 
 // Rules by proposal version: 1 before the stricter characters of issue 10, 2 since, 3 with
-// late history, 4 with notices, 5 with 三员分立 and tenant-scoped keys.
+// late history, 4 with notices, 5 with 三员分立 and tenant-scoped keys, 6 with the
+// fulfilment command.
 var (
 	rulesV1      = rules{}
 	rulesV2      = rules{strictText: true}
 	rulesV3      = rules{strictText: true, lateHistory: true}
 	rulesV4      = rules{strictText: true, lateHistory: true, notices: true}
-	currentRules = rules{strictText: true, lateHistory: true, notices: true, separation: true}
+	rulesV5      = rules{strictText: true, lateHistory: true, notices: true, separation: true}
+	currentRules = rules{strictText: true, lateHistory: true, notices: true, separation: true, fulfilInApply: true}
 )
 
 func rulesFor(version uint8) rules {
@@ -76,6 +81,8 @@ func rulesFor(version uint8) rules {
 		return rulesV3
 	case version < 5:
 		return rulesV4
+	case version < 6:
+		return rulesV5
 	}
 	return currentRules
 }

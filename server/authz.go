@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"github.com/cloudledger/cloudledger/apimap"
 	"slices"
 	"strings"
 
@@ -292,48 +293,29 @@ const (
 	pathDebug     = "/debug/"
 )
 
-// commandRules says who may submit each command of v1.Command's body, by its field name.
-// A provider imports events of its own provider only (SPEC: Access).
-var commandRules = map[string][]ledger.Role{
-	"event":             roles(ledger.RoleAuthority, ledger.RoleProvider),
-	"department":        authority,
-	"provider":          authority,
-	"project_quota":     authority,
-	"catalog_price":     authority,
-	"period_close":      authority,
-	"calendar_year":     authority,
-	"evaluation":        authority,
-	"band_table":        authority,
-	"settlement_window": authority,
-	"approval_grant":    roles(ledger.RoleSupervisor),
-	"approval_revoke":   roles(ledger.RoleSupervisor),
-	"import_lease":      roles(ledger.RoleAuthority, ledger.RoleProvider), // who imports holds its months
-}
-
-// commandKind is the name of a command's body field ("" for an empty command).
-func commandKind(c *v1.Command) string {
-	od := c.ProtoReflect().Descriptor().Oneofs().ByName("body")
-	if f := c.ProtoReflect().WhichOneof(od); f != nil {
-		return string(f.Name())
-	}
-	return ""
-}
-
-func checkCommands(_ *Server, p *principal, cmds []*v1.Command) *errcode.Error {
+// checkCommands authorizes each command of a Submit by its catalog row (apimap.Catalog:
+// the roles that may send it) and the caller's scope: a provider sends events of its own
+// provider only and fulfils only the requests it is to fulfil (SPEC: Access).
+func checkCommands(s *Server, p *principal, cmds []*v1.Command) *errcode.Error {
 	for i, c := range cmds {
-		kind := commandKind(c)
-		if kind == "" {
+		k := apimap.KindOf(c)
+		if k == nil {
 			continue // the handler refuses it as malformed
 		}
-		who, ok := commandRules[kind]
-		if !ok {
-			return denied(p, "command %d: %s has no access rule", i, kind)
+		if !slices.Contains(k.Roles(), p.account.Role) {
+			return denied(p, "command %d: %s is for the %s role", i, k.Field(), joinRoles(k.Roles()))
 		}
-		if !slices.Contains(who, p.account.Role) {
-			return denied(p, "command %d: %s is for the %s role", i, kind, joinRoles(who))
+		if p.account.Role != ledger.RoleProvider {
+			continue
 		}
-		if p.account.Role == ledger.RoleProvider && c.GetEvent() != nil && c.GetEvent().GetProvider() != p.account.Provider {
-			return denied(p, "command %d: an event of provider %q; this account imports for %q only", i, c.GetEvent().GetProvider(), p.account.Provider)
+		sc := k.Scope(c)
+		if k.Type() == ledger.TypeEvent && sc.Provider != p.account.Provider {
+			return denied(p, "command %d: an event of provider %q; this account imports for %q only", i, sc.Provider, p.account.Provider)
+		}
+		if sc.Request != "" {
+			if r, ok := s.ledger.ResourceRequest(sc.Request); ok && !p.seesRequest(s, &r) {
+				return denied(p, "command %d: request %s is another provider's", i, sc.Request)
+			}
 		}
 	}
 	return nil

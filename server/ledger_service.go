@@ -172,8 +172,20 @@ func (h *ledgerService) ListLineItems(ctx context.Context, req *connect.Request[
 			(m.GetResource() == "" || ev.Resource == m.GetResource())
 	}
 	if m.GetKey() != "" {
-		if li, ok := h.s.ledger.LineItemByKey(p.tenant(), m.GetKey()); ok && li.Seq >= from {
-			out.Examined = 1
+		// A tenant finds its own key; a reader of the whole ledger, every tenant's.
+		var found []*ledger.LineItem
+		if p.scoped() {
+			if li, ok := h.s.ledger.LineItemByKey(p.tenant(), m.GetKey()); ok {
+				found = append(found, li)
+			}
+		} else {
+			found = h.s.ledger.LineItemsByKey(m.GetKey())
+		}
+		for _, li := range found {
+			if li.Seq < from {
+				continue
+			}
+			out.Examined++
 			if visible(li) {
 				out.Items = append(out.Items, apimap.LineItem(li))
 			}

@@ -30,7 +30,7 @@ func (h *requestService) SubmitRequest(ctx context.Context, req *connect.Request
 	}
 	key := req.Msg.GetKey()
 	if key == "" {
-		key = "request/" + randomHex(8)
+		return nil, errKeyRequired()
 	}
 	res, serr := h.s.submitAsCaller(ctx, ledger.Command{Key: key, Body: body})
 	if serr != nil {
@@ -52,7 +52,10 @@ func decision(p *principal, d string) string {
 
 func (h *requestService) DecideRequest(ctx context.Context, req *connect.Request[v1.DecideRequestRequest]) (*connect.Response[v1.DecideRequestResponse], error) {
 	m := req.Msg
-	cmd := ledger.Command{Key: "request-decision/" + m.GetId() + "/" + randomHex(8),
+	if m.GetKey() == "" {
+		return nil, errKeyRequired()
+	}
+	cmd := ledger.Command{Key: m.GetKey(),
 		Body: &ledger.DecideRequest{ID: m.GetId(), Decision: decision(principalOf(ctx), m.GetDecision()), Reason: m.GetReason()}}
 	res, err := h.s.submitAsCaller(ctx, cmd)
 	if err != nil {
@@ -62,20 +65,38 @@ func (h *requestService) DecideRequest(ctx context.Context, req *connect.Request
 	return connect.NewResponse(&v1.DecideRequestResponse{Request: h.show(&r), Seq: res.Items[0].Seq}), nil
 }
 
+// FulfilRequest is a convenience for one fulfil_request command (apimap.Catalog): the
+// ledger derives the events from the request and its own time, so the same call again with
+// the same key (an answer lost) returns the original result.
 func (h *requestService) FulfilRequest(ctx context.Context, req *connect.Request[v1.FulfilRequestRequest]) (*connect.Response[v1.FulfilRequestResponse], error) {
-	r, ok := h.s.ledger.ResourceRequest(req.Msg.GetId())
-	if !ok {
-		return nil, detailError(errcode.Errf(errcode.UnknownRequest, "id", "unknown request %q", req.Msg.GetId()), 0)
+	m := req.Msg
+	if m.GetKey() == "" {
+		return nil, errKeyRequired()
 	}
-	cmds, ferr := r.Fulfilment(req.Msg.GetResource(), h.s.cfg.Now())
-	if ferr != nil {
-		return nil, detailError(ferr, 0)
+	var cmds []ledger.Command
+	if h.s.proposalRulesVersion() < 6 {
+		// A voter still applies rules 5 (a rolling upgrade): the events as before, dated
+		// here; a retry of this one may answer idempotency_conflict.
+		r, ok := h.s.ledger.ResourceRequest(m.GetId())
+		if !ok {
+			return nil, detailError(errcode.Errf(errcode.UnknownRequest, "id", "unknown request %q", m.GetId()), 0)
+		}
+		var ferr *ledger.Error
+		if cmds, ferr = r.Fulfilment(m.GetResource(), h.s.cfg.Now()); ferr != nil {
+			return nil, detailError(ferr, 0)
+		}
+	} else {
+		cmd, perr := apimap.Command(&v1.Command{Key: m.GetKey(), Body: &v1.Command_FulfilRequest{FulfilRequest: &v1.FulfilRequest{Id: m.GetId(), Resource: m.GetResource()}}})
+		if perr != nil {
+			return nil, detailError(perr, 0)
+		}
+		cmds = []ledger.Command{cmd}
 	}
 	res, err := h.s.submitAsCaller(ctx, cmds...)
 	if err != nil {
 		return nil, err
 	}
-	r, _ = h.s.ledger.ResourceRequest(r.ID)
+	r, _ := h.s.ledger.ResourceRequest(m.GetId())
 	return connect.NewResponse(&v1.FulfilRequestResponse{Request: h.show(&r), Seq: res.Items[len(res.Items)-1].Seq}), nil
 }
 
@@ -160,7 +181,10 @@ func (h *requestService) ListNotices(ctx context.Context, req *connect.Request[v
 }
 
 func (h *requestService) ReplayNotice(ctx context.Context, req *connect.Request[v1.ReplayNoticeRequest]) (*connect.Response[v1.ReplayNoticeResponse], error) {
-	res, err := h.s.submitAsCaller(ctx, ledger.Command{Key: "notice-replay/" + req.Msg.GetId() + "/" + randomHex(8), Body: &ledger.ReplayNotice{ID: req.Msg.GetId()}})
+	if req.Msg.GetKey() == "" {
+		return nil, errKeyRequired()
+	}
+	res, err := h.s.submitAsCaller(ctx, ledger.Command{Key: req.Msg.GetKey(), Body: &ledger.ReplayNotice{ID: req.Msg.GetId()}})
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +196,10 @@ func (h *requestService) SetDeadlineTable(ctx context.Context, req *connect.Requ
 	if merr != nil {
 		return nil, detailError(merr, 0)
 	}
-	res, err := h.s.submitAsCaller(ctx, ledger.Command{Key: "deadline-table/" + body.EffectiveFrom.String() + "/" + randomHex(8), Body: body})
+	if req.Msg.GetKey() == "" {
+		return nil, errKeyRequired()
+	}
+	res, err := h.s.submitAsCaller(ctx, ledger.Command{Key: req.Msg.GetKey(), Body: body})
 	if err != nil {
 		return nil, err
 	}
@@ -188,4 +215,11 @@ func (h *requestService) ListDeadlineTables(ctx context.Context, req *connect.Re
 		out.Tables = append(out.Tables, apimap.DeadlineTableOf(t))
 	}
 	return connect.NewResponse(out), nil
+}
+
+// errKeyRequired refuses a write without its idempotency key: the client names it, so that
+// the same call again (an answer lost) returns the original result; the server never makes
+// one (issue 23).
+func errKeyRequired() error {
+	return detailError(errcode.Errf(errcode.MissingField, "key", "a write names its idempotency key (the same call again returns the original result)"), 0)
 }

@@ -113,7 +113,7 @@ the first request repeated.`,
 				right: []bool{false, true, true, true}}
 			add := func(from string, bt *v1.BandTable) {
 				for _, b := range bt.GetBands() {
-					t.add(from, b.GetMinScore(), b.GetMaxScore(), b.GetMultiplier())
+					t.add(from, b.GetMinScore(), b.GetMaxScore(), twoDecimalsAtLeast(b.GetMultiplier()))
 				}
 			}
 			add(l.h("默认", "default"), res.GetDefaultTable())
@@ -228,4 +228,17 @@ func readCSVTable(path string, raw []byte, columns []string, row func(line int, 
 // rowError is a refused row of a file read by readCSVTable: FILE:LINE: message, with its code.
 func rowError(path string, line int, field string, code errcode.Code, format string, args ...any) error {
 	return &cliError{code: string(code), field: field, message: fmt.Sprintf("%s:%d: %s", path, line, fmt.Sprintf(format, args...)), exit: exitFailure}
+}
+
+// twoDecimalsAtLeast shows a multiplier as people read one, 0.70 and 0.955, from the
+// API's exact text (0.7, 0.955).
+func twoDecimalsAtLeast(s string) string {
+	i := strings.IndexByte(s, '.')
+	switch {
+	case i < 0:
+		return s + ".00"
+	case len(s)-i-1 < 2:
+		return s + strings.Repeat("0", 2-(len(s)-i-1))
+	}
+	return s
 }

@@ -50,7 +50,7 @@ func newNoticeCommand(g *globals) *cobra.Command {
 		Short: "Deliver a dead notice again, under its own delivery id (role authority)",
 		Args:  cobra.NoArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			if _, err := requestCall(cmd.Context(), g, writePolicy, "notice replay", &v1.ReplayNoticeRequest{Id: id},
+			if _, err := requestCall(cmd.Context(), g, writePolicy, "notice replay", &v1.ReplayNoticeRequest{Id: id, Key: g.keyFor("notice-replay")},
 				func(c cloudledgerv1connect.RequestServiceClient) rpc[v1.ReplayNoticeRequest, v1.ReplayNoticeResponse] {
 					return c.ReplayNotice
 				}); err != nil {
@@ -136,7 +136,7 @@ on the day it was submitted.`,
 				return err
 			}
 			if _, err := requestCall(cmd.Context(), g, writePolicy, "request deadlines set",
-				&v1.SetDeadlineTableRequest{Table: &v1.DeadlineTable{EffectiveFrom: from.String(), Name: name, Rows: rows}},
+				&v1.SetDeadlineTableRequest{Table: &v1.DeadlineTable{EffectiveFrom: from.String(), Name: name, Rows: rows}, Key: g.keyFor("deadline-table")},
 				func(c cloudledgerv1connect.RequestServiceClient) rpc[v1.SetDeadlineTableRequest, v1.SetDeadlineTableResponse] {
 					return c.SetDeadlineTable
 				}); err != nil {

@@ -63,7 +63,7 @@ func newRequestCommand(g *globals) *cobra.Command {
 			Short: short,
 			Args:  cobra.NoArgs,
 			RunE: action(func(cmd *cobra.Command, _ []string) error {
-				res, err := requestCall(cmd.Context(), g, writePolicy, "request "+use, &v1.DecideRequestRequest{Id: id, Decision: decision, Reason: reason},
+				res, err := requestCall(cmd.Context(), g, writePolicy, "request "+use, &v1.DecideRequestRequest{Id: id, Decision: decision, Reason: reason, Key: g.keyFor("decision")},
 					func(c cloudledgerv1connect.RequestServiceClient) rpc[v1.DecideRequestRequest, v1.DecideRequestResponse] {
 						return c.DecideRequest
 					})
@@ -84,7 +84,7 @@ func newRequestCommand(g *globals) *cobra.Command {
 		Short: "Fulfil an approved request (role provider): writes the line item it asks for; a verified test resource's formal opening reclaims it and opens --resource as standard",
 		Args:  cobra.NoArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			res, err := requestCall(cmd.Context(), g, writePolicy, "request fulfil", &v1.FulfilRequestRequest{Id: fid, Resource: fres},
+			res, err := requestCall(cmd.Context(), g, writePolicy, "request fulfil", &v1.FulfilRequestRequest{Id: fid, Resource: fres, Key: g.keyFor("fulfil")},
 				func(c cloudledgerv1connect.RequestServiceClient) rpc[v1.FulfilRequestRequest, v1.FulfilRequestResponse] {
 					return c.FulfilRequest
 				})

@@ -41,7 +41,7 @@ func TestNoticesTopic(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := rs.DecideRequest(ctx, testcluster.Authorize(connect.NewRequest(&v1.DecideRequestRequest{Id: res.Msg.GetId(), Decision: "approve"}), false)); err != nil {
+		if _, err := rs.DecideRequest(ctx, testcluster.Authorize(connect.NewRequest(&v1.DecideRequestRequest{Id: res.Msg.GetId(), Decision: "approve", Key: fmt.Sprint("approve-", i)}), false)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -292,6 +292,7 @@ func (x *ListNoticesResponse) GetNotices() []*Notice {
 type ReplayNoticeRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Key           string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"` // idempotency key, required: a retry does not send the notice twice
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -329,6 +330,13 @@ func (*ReplayNoticeRequest) Descriptor() ([]byte, []int) {
 func (x *ReplayNoticeRequest) GetId() string {
 	if x != nil {
 		return x.Id
+	}
+	return ""
+}
+
+func (x *ReplayNoticeRequest) GetKey() string {
+	if x != nil {
+		return x.Key
 	}
 	return ""
 }
@@ -524,6 +532,7 @@ func (x *DeadlineTable) GetRows() []*DeadlineRow {
 type SetDeadlineTableRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Table         *DeadlineTable         `protobuf:"bytes,1,opt,name=table,proto3" json:"table,omitempty"`
+	Key           string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"` // idempotency key, required
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -563,6 +572,13 @@ func (x *SetDeadlineTableRequest) GetTable() *DeadlineTable {
 		return x.Table
 	}
 	return nil
+}
+
+func (x *SetDeadlineTableRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
 }
 
 type SetDeadlineTableResponse struct {
@@ -691,7 +707,7 @@ func (x *ListDeadlineTablesResponse) GetTables() []*DeadlineTable {
 
 type SubmitRequestRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`                                       // idempotency key: the same key twice is one request
+	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`                                       // idempotency key, required: the same key twice is one request
 	Kind          string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`                                     // test | open | expand | reduce | reclaim | extend
 	ResourceKind  string                 `protobuf:"bytes,3,opt,name=resource_kind,json=resourceKind,proto3" json:"resource_kind,omitempty"` // open: standard | dev | emergency | temporary
 	Department    string                 `protobuf:"bytes,4,opt,name=department,proto3" json:"department,omitempty"`
@@ -878,6 +894,7 @@ type DecideRequestRequest struct {
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	Decision      string                 `protobuf:"bytes,2,opt,name=decision,proto3" json:"decision,omitempty"` // approve | reject | cancel
 	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	Key           string                 `protobuf:"bytes,4,opt,name=key,proto3" json:"key,omitempty"` // idempotency key, required: the same call again returns the original result
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -929,6 +946,13 @@ func (x *DecideRequestRequest) GetDecision() string {
 func (x *DecideRequestRequest) GetReason() string {
 	if x != nil {
 		return x.Reason
+	}
+	return ""
+}
+
+func (x *DecideRequestRequest) GetKey() string {
+	if x != nil {
+		return x.Key
 	}
 	return ""
 }
@@ -986,9 +1010,12 @@ func (x *DecideRequestResponse) GetSeq() uint64 {
 }
 
 type FulfilRequestRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Resource      string                 `protobuf:"bytes,2,opt,name=resource,proto3" json:"resource,omitempty"` // the new resource's id (test, open)
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Id       string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Resource string                 `protobuf:"bytes,2,opt,name=resource,proto3" json:"resource,omitempty"` // the new resource's id (test, open)
+	// key is the write's idempotency key: the same call again (an answer lost) returns the
+	// original result. Required.
+	Key           string `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1033,6 +1060,13 @@ func (x *FulfilRequestRequest) GetId() string {
 func (x *FulfilRequestRequest) GetResource() string {
 	if x != nil {
 		return x.Resource
+	}
+	return ""
+}
+
+func (x *FulfilRequestRequest) GetKey() string {
+	if x != nil {
+		return x.Key
 	}
 	return ""
 }
@@ -1837,9 +1871,10 @@ const file_cloudledger_v1_request_proto_rawDesc = "" +
 	"\btitle_zh\x18\x11 \x01(\tR\atitleZh\x12\x19\n" +
 	"\btitle_en\x18\x12 \x01(\tR\atitleEn\"G\n" +
 	"\x13ListNoticesResponse\x120\n" +
-	"\anotices\x18\x01 \x03(\v2\x16.cloudledger.v1.NoticeR\anotices\"%\n" +
+	"\anotices\x18\x01 \x03(\v2\x16.cloudledger.v1.NoticeR\anotices\"7\n" +
 	"\x13ReplayNoticeRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"(\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\"(\n" +
 	"\x14ReplayNoticeResponse\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\xb3\x01\n" +
 	"\vDeadlineRow\x12\x12\n" +
@@ -1852,9 +1887,10 @@ const file_cloudledger_v1_request_proto_rawDesc = "" +
 	"\rDeadlineTable\x12%\n" +
 	"\x0eeffective_from\x18\x01 \x01(\tR\reffectiveFrom\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12/\n" +
-	"\x04rows\x18\x03 \x03(\v2\x1b.cloudledger.v1.DeadlineRowR\x04rows\"N\n" +
+	"\x04rows\x18\x03 \x03(\v2\x1b.cloudledger.v1.DeadlineRowR\x04rows\"`\n" +
 	"\x17SetDeadlineTableRequest\x123\n" +
-	"\x05table\x18\x01 \x01(\v2\x1d.cloudledger.v1.DeadlineTableR\x05table\",\n" +
+	"\x05table\x18\x01 \x01(\v2\x1d.cloudledger.v1.DeadlineTableR\x05table\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\",\n" +
 	"\x18SetDeadlineTableResponse\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\x1b\n" +
 	"\x19ListDeadlineTablesRequest\"S\n" +
@@ -1878,17 +1914,19 @@ const file_cloudledger_v1_request_proto_rawDesc = "" +
 	"\x15SubmitRequestResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x1c\n" +
-	"\tduplicate\x18\x03 \x01(\bR\tduplicate\"Z\n" +
+	"\tduplicate\x18\x03 \x01(\bR\tduplicate\"l\n" +
 	"\x14DecideRequestRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bdecision\x18\x02 \x01(\tR\bdecision\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"d\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x10\n" +
+	"\x03key\x18\x04 \x01(\tR\x03key\"d\n" +
 	"\x15DecideRequestResponse\x129\n" +
 	"\arequest\x18\x01 \x01(\v2\x1f.cloudledger.v1.ResourceRequestR\arequest\x12\x10\n" +
-	"\x03seq\x18\x02 \x01(\x04R\x03seq\"B\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\"T\n" +
 	"\x14FulfilRequestRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
-	"\bresource\x18\x02 \x01(\tR\bresource\"d\n" +
+	"\bresource\x18\x02 \x01(\tR\bresource\x12\x10\n" +
+	"\x03key\x18\x03 \x01(\tR\x03key\"d\n" +
 	"\x15FulfilRequestResponse\x129\n" +
 	"\arequest\x18\x01 \x01(\v2\x1f.cloudledger.v1.ResourceRequestR\arequest\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\"#\n" +
