@@ -2,18 +2,20 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/internal/testcluster"
+	"github.com/cloudledger/cloudledger/ledger"
 	"github.com/cloudledger/cloudledger/server"
 )
 
 // Issue 23, must show 6: a rolling upgrade. Three nodes run a binary that applies rules up
 // to version 4 (built with -tags rulesv4); node1 and node2 are upgraded in place to the
-// current one (version 5): every node writes version 4 while node3 votes, and node3 applies
+// current one (the newest): every node writes version 4 while node3 votes, and node3 applies
 // everything. A replica without a vote (node4, version 4) does not hold the version back:
 // once node3 is upgraded the cluster writes version 5, and node4, given an entry of it,
 // stops with the invariant's name (exit status 70) instead of skipping it; upgraded and
@@ -23,6 +25,7 @@ func TestRollingUpgradeWritesWhatEveryVoterApplies(t *testing.T) {
 	c := testcluster.Start(t, 3, testcluster.Options{Binary: old})
 	node3 := c.Nodes[2]
 	ctx := context.Background()
+	newest := uint32(ledger.MaxRulesVersion())
 	written := func(want uint32) {
 		t.Helper()
 		deadline := time.Now().Add(4 * server.RulesProbeInterval)
@@ -60,7 +63,7 @@ func TestRollingUpgradeWritesWhatEveryVoterApplies(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range st.GetNodes() {
-		if want := map[string]uint32{"node1": 5, "node2": 5, "node3": 4}[n.GetNodeId()]; n.GetRulesVersion() != want {
+		if want := map[string]uint32{"node1": newest, "node2": newest, "node3": 4}[n.GetNodeId()]; n.GetRulesVersion() != want {
 			t.Errorf("%s advertises rules %d, want %d", n.GetNodeId(), n.GetRulesVersion(), want)
 		}
 	}
@@ -75,9 +78,9 @@ func TestRollingUpgradeWritesWhatEveryVoterApplies(t *testing.T) {
 	c.Stop(node3)
 	node3.SetBinary(testcluster.Binary(t))
 	c.Restart(node3)
-	written(5)
+	written(newest)
 	if _, err := cl.Submit(ctx, []*v1.Command{allocate(1)}); err != nil {
-		t.Fatalf("writing under rules 5: %v", err)
+		t.Fatalf("writing under rules %d: %v", newest, err)
 	}
 	select {
 	case <-node4.Exited():
@@ -87,7 +90,7 @@ func TestRollingUpgradeWritesWhatEveryVoterApplies(t *testing.T) {
 	if code := node4.ExitCode(); code != server.ExitInvariant {
 		t.Errorf("node4 exited with %d, want %d", code, server.ExitInvariant)
 	}
-	if log := c.Log(node4); !strings.Contains(log, "rules_version_known") || !strings.Contains(log, "written under rules version 5") {
+	if log := c.Log(node4); !strings.Contains(log, "rules_version_known") || !strings.Contains(log, fmt.Sprintf("written under rules version %d", newest)) {
 		t.Errorf("node4's log does not name the stop:\n%s", log)
 	}
 	node4.SetBinary(testcluster.Binary(t))
