@@ -251,6 +251,10 @@ func (ai authInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 			ai.s.trail.add(rec, err)
 			return nil, toConnect(err)
 		}
+		if berr := ai.s.barrierFor(ctx, req.Spec().Procedure, req.Header()); berr != nil {
+			ai.s.trail.add(rec, berr)
+			return nil, toConnect(berr)
+		}
 		resp, herr := next(ctx, req)
 		if ci := callInfoOf(ctx); ci.account != "" {
 			rec.Account, rec.Role = ci.account, ci.role
@@ -279,6 +283,10 @@ func (ai authInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc
 		if err != nil {
 			ai.s.trail.add(rec, err)
 			return toConnect(err)
+		}
+		if berr := ai.s.barrierFor(ctx, conn.Spec().Procedure, conn.RequestHeader()); berr != nil {
+			ai.s.trail.add(rec, berr)
+			return toConnect(berr)
 		}
 		r := rules[conn.Spec().Procedure]
 		sc := &checkedStream{StreamingHandlerConn: conn, s: ai.s, p: p, r: r}

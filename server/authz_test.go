@@ -1,6 +1,9 @@
 package server
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -51,4 +54,34 @@ func kindProbe(f protoreflect.FieldDescriptor) *v1.Command {
 	m := c.ProtoReflect()
 	m.Set(f, protoreflect.ValueOfMessage(m.NewField(f).Message()))
 	return c
+}
+
+// Issue 23: the read barrier is the interceptor's, from each rule's placement — no handler
+// calls it by hand (it was called at 25 places, and a new read could forget it).
+func TestTheReadBarrierIsAppliedInOnePlace(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(src), "\n") {
+			if strings.Contains(line, "readBarrier(") && !strings.HasPrefix(line, "func ") {
+				calls++
+				if f != "ledger_service.go" || !strings.Contains(line, "return s.readBarrier(ctx, h)") {
+					t.Errorf("%s calls the read barrier by hand: %s", f, strings.TrimSpace(line))
+				}
+			}
+		}
+	}
+	if calls != 1 {
+		t.Errorf("%d calls of readBarrier, want the one in barrierFor", calls)
+	}
 }

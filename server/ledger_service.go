@@ -23,6 +23,15 @@ func (s *Server) readBarrier(ctx context.Context, h interface{ Get(string) strin
 	return s.node.LinearizableRead(ctx)
 }
 
+// barrierFor is the read barrier of a procedure whose rule places it as a read (authz.go):
+// applied once, by the interceptor, before the handler — no handler calls it by hand.
+func (s *Server) barrierFor(ctx context.Context, procedure string, h interface{ Get(string) string }) error {
+	if rules[procedure].placement != read {
+		return nil
+	}
+	return s.readBarrier(ctx, h)
+}
+
 func (h *ledgerService) Submit(ctx context.Context, req *connect.Request[v1.SubmitRequest]) (*connect.Response[v1.SubmitResponse], error) {
 	cmds := req.Msg.GetCommands()
 	if len(cmds) == 0 {
@@ -63,9 +72,6 @@ func (h *ledgerService) Submit(ctx context.Context, req *connect.Request[v1.Subm
 const maxReportedErrors = 10_000
 
 func (h *ledgerService) ValidateImport(ctx context.Context, stream *connect.ClientStream[v1.ValidateImportRequest]) (*connect.Response[v1.ValidateImportResponse], error) {
-	if err := h.s.readBarrier(ctx, stream.RequestHeader()); err != nil {
-		return nil, toConnect(err)
-	}
 	dry := h.s.ledger.NewDryRun()
 	out := &v1.ValidateImportResponse{}
 	now := h.s.cfg.Now()
@@ -105,9 +111,6 @@ func (h *ledgerService) ValidateImport(ctx context.Context, stream *connect.Clie
 }
 
 func (h *ledgerService) QuotaOverruns(ctx context.Context, req *connect.Request[v1.QuotaOverrunsRequest]) (*connect.Response[v1.QuotaOverrunsResponse], error) {
-	if err := h.s.readBarrier(ctx, req.Header()); err != nil {
-		return nil, toConnect(err)
-	}
 	rows := h.s.ledger.Overruns()
 	out := &v1.QuotaOverrunsResponse{AppliedIndex: h.s.ledger.AppliedIndex()}
 	p := principalOf(ctx)
@@ -122,9 +125,6 @@ func (h *ledgerService) QuotaOverruns(ctx context.Context, req *connect.Request[
 }
 
 func (h *ledgerService) Verify(ctx context.Context, req *connect.Request[v1.VerifyRequest]) (*connect.Response[v1.VerifyResponse], error) {
-	if err := h.s.readBarrier(ctx, req.Header()); err != nil {
-		return nil, toConnect(err)
-	}
 	head, err := h.s.ledger.Verify()
 	if err != nil {
 		return nil, detailError(errcode.Errf(errcode.ChainBroken, "", "%v", err), 0)
@@ -142,9 +142,6 @@ const (
 )
 
 func (h *ledgerService) ListLineItems(ctx context.Context, req *connect.Request[v1.ListLineItemsRequest]) (*connect.Response[v1.ListLineItemsResponse], error) {
-	if err := h.s.readBarrier(ctx, req.Header()); err != nil {
-		return nil, toConnect(err)
-	}
 	limit := int(req.Msg.GetLimit())
 	if limit <= 0 {
 		limit = defaultLineItemPage
@@ -211,7 +208,7 @@ func (h *ledgerService) ListLineItems(ctx context.Context, req *connect.Request[
 }
 
 func (h *ledgerService) CalendarDeadline(ctx context.Context, req *connect.Request[v1.CalendarDeadlineRequest]) (*connect.Response[v1.CalendarDeadlineResponse], error) {
-	d, n, err := h.calendarArgs(ctx, req.Header(), "before", req.Msg.GetBefore(), req.Msg.GetWorkingDays())
+	d, n, err := h.calendarArgs("before", req.Msg.GetBefore(), req.Msg.GetWorkingDays())
 	if err != nil {
 		return nil, err
 	}
@@ -223,7 +220,7 @@ func (h *ledgerService) CalendarDeadline(ctx context.Context, req *connect.Reque
 }
 
 func (h *ledgerService) CalendarDue(ctx context.Context, req *connect.Request[v1.CalendarDueRequest]) (*connect.Response[v1.CalendarDueResponse], error) {
-	d, n, err := h.calendarArgs(ctx, req.Header(), "from", req.Msg.GetFrom(), req.Msg.GetWorkingDays())
+	d, n, err := h.calendarArgs("from", req.Msg.GetFrom(), req.Msg.GetWorkingDays())
 	if err != nil {
 		return nil, err
 	}
@@ -234,10 +231,7 @@ func (h *ledgerService) CalendarDue(ctx context.Context, req *connect.Request[v1
 	return connect.NewResponse(&v1.CalendarDueResponse{Date: out.String()}), nil
 }
 
-func (h *ledgerService) calendarArgs(ctx context.Context, hdr interface{ Get(string) string }, field, date string, n int32) (calendar.Date, int, error) {
-	if err := h.s.readBarrier(ctx, hdr); err != nil {
-		return calendar.Date{}, 0, toConnect(err)
-	}
+func (h *ledgerService) calendarArgs(field, date string, n int32) (calendar.Date, int, error) {
 	d, err := calendar.ParseDate(date)
 	if err != nil {
 		return calendar.Date{}, 0, detailError(errcode.Errf(errcode.InvalidDate, field, "%v", err), 0)
@@ -249,9 +243,6 @@ func (h *ledgerService) calendarArgs(ctx context.Context, hdr interface{ Get(str
 }
 
 func (h *ledgerService) GetResource(ctx context.Context, req *connect.Request[v1.GetResourceRequest]) (*connect.Response[v1.GetResourceResponse], error) {
-	if err := h.s.readBarrier(ctx, req.Header()); err != nil {
-		return nil, toConnect(err)
-	}
 	r, ok := h.s.ledger.Resource(req.Msg.GetResource())
 	if !ok {
 		return nil, detailError(errcode.Errf(errcode.UnknownResource, "resource", "unknown resource %q", req.Msg.GetResource()), 0)
@@ -265,9 +256,6 @@ func (h *ledgerService) GetResource(ctx context.Context, req *connect.Request[v1
 }
 
 func (h *ledgerService) ListApprovals(ctx context.Context, req *connect.Request[v1.ListApprovalsRequest]) (*connect.Response[v1.ListApprovalsResponse], error) {
-	if err := h.s.readBarrier(ctx, req.Header()); err != nil {
-		return nil, toConnect(err)
-	}
 	list, clock := h.s.ledger.Approvals()
 	out := &v1.ListApprovalsResponse{AsOf: clock.Format(time.RFC3339)}
 	p := principalOf(ctx)
