@@ -231,6 +231,15 @@ var Catalog = []Kind{
 			return &v1.FulfilRequest{Id: b.ID, Resource: b.Resource}
 		},
 		scope: func(p *v1.FulfilRequest) Scope { return Scope{Request: p.GetId()} }},
+	row[*v1.NoticeReplay, *ledger.ReplayNotice]{field: "notice_replay", typ: ledger.TypeReplayNotice, roles: authority,
+		get: (*v1.Command).GetNoticeReplay,
+		wrap: func(p *v1.NoticeReplay) *v1.Command {
+			return &v1.Command{Body: &v1.Command_NoticeReplay{NoticeReplay: p}}
+		},
+		parse: func(p *v1.NoticeReplay) (*ledger.ReplayNotice, *errcode.Error) {
+			return &ledger.ReplayNotice{ID: strings.TrimSpace(p.GetId())}, nil
+		},
+		show: func(b *ledger.ReplayNotice) *v1.NoticeReplay { return &v1.NoticeReplay{Id: b.ID} }},
 }
 
 var (

@@ -34,7 +34,6 @@ var internalCommands = map[string]string{
 	"totp_roles":         "AccountService/SetTOTPRoles",
 	"request":            "RequestService/SubmitRequest",
 	"request_decision":   "RequestService/DecideRequest",
-	"notice_replay":      "RequestService/ReplayNotice",
 	"deadline_table":     "RequestService/SetDeadlineTable",
 	"settlement_run":     "LedgerService/Settle",
 	"settlement_audit":   "LedgerService/Settle",
@@ -159,6 +158,7 @@ func sampleCommands() []ledger.Command {
 		{Body: &v1.Command_ApprovalRevoke{ApprovalRevoke: &v1.ApprovalRevoke{Department: "d1", QuotaClass: "vcpu", Ref: "经信〔2026〕1号"}}},
 		{Body: &v1.Command_ImportLease{ImportLease: &v1.ImportLease{Id: "lease-1", Months: []string{"2026-02", "2026-03"}}}},
 		{Body: &v1.Command_FulfilRequest{FulfilRequest: &v1.FulfilRequest{Id: "req-1", Resource: "r-new"}}},
+		{Body: &v1.Command_NoticeReplay{NoticeReplay: &v1.NoticeReplay{Id: "n-17"}}},
 	} {
 		c.Key = fmt.Sprint("sample/", i)
 		cmd, err := Command(c)

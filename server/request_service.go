@@ -168,11 +168,16 @@ func (h *requestService) ListNotices(ctx context.Context, req *connect.Request[v
 	return connect.NewResponse(out), nil
 }
 
+// ReplayNotice is a convenience for one notice_replay command (apimap.Catalog).
 func (h *requestService) ReplayNotice(ctx context.Context, req *connect.Request[v1.ReplayNoticeRequest]) (*connect.Response[v1.ReplayNoticeResponse], error) {
 	if req.Msg.GetKey() == "" {
 		return nil, errKeyRequired()
 	}
-	res, err := h.s.submitAsCaller(ctx, ledger.Command{Key: req.Msg.GetKey(), Body: &ledger.ReplayNotice{ID: req.Msg.GetId()}})
+	cmd, perr := apimap.Command(&v1.Command{Key: req.Msg.GetKey(), Body: &v1.Command_NoticeReplay{NoticeReplay: &v1.NoticeReplay{Id: req.Msg.GetId()}}})
+	if perr != nil {
+		return nil, detailError(perr, 0)
+	}
+	res, err := h.s.submitAsCaller(ctx, cmd)
 	if err != nil {
 		return nil, err
 	}

@@ -115,6 +115,15 @@ func TestEveryCommandSurvivesALostAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A notice the request raised (delivered or waiting, not dead).
+	ln := connect.NewRequest(&v1.ListNoticesRequest{})
+	auth(authority, ln)
+	notices, err := rs(authority).ListNotices(ctx, ln)
+	if err != nil || len(notices.Msg.GetNotices()) == 0 {
+		t.Fatalf("the requests raised no notice: %v", err)
+	}
+	noticeID := notices.Msg.GetNotices()[0].GetId()
+
 	now := time.Now().In(time.FixedZone("CST", 8*3600))
 	samples := map[string]struct {
 		token string
@@ -136,7 +145,11 @@ func TestEveryCommandSurvivesALostAnswer(t *testing.T) {
 		"approval_revoke":   {supervisor, &v1.Command{Body: &v1.Command_ApprovalRevoke{ApprovalRevoke: &v1.ApprovalRevoke{Department: "d1", QuotaClass: "vcpu", Ref: "经信〔2026〕1号"}}}},
 		"import_lease":      {authority, &v1.Command{Body: &v1.Command_ImportLease{ImportLease: &v1.ImportLease{Id: "lease-1", Months: []string{now.Format("2006-01")}}}}},
 		"fulfil_request":    {provider, &v1.Command{Body: &v1.Command_FulfilRequest{FulfilRequest: &v1.FulfilRequest{Id: opened.Msg.GetId(), Resource: "r-new"}}}},
+		// No notice is dead here (they are delivered or waiting): the replay is refused,
+		// and refused the same way again, never as a conflict with itself.
+		"notice_replay": {authority, &v1.Command{Body: &v1.Command_NoticeReplay{NoticeReplay: &v1.NoticeReplay{Id: noticeID}}}},
 	}
+	refused := map[string]string{"notice_replay": "notice_state"}
 	for _, k := range apimap.Catalog {
 		s, ok := samples[k.Field()]
 		if !ok {
@@ -149,6 +162,12 @@ func TestEveryCommandSurvivesALostAnswer(t *testing.T) {
 			continue
 		}
 		res, err := send(s.token, s.cmd, false)
+		if want := refused[k.Field()]; want != "" {
+			if got := codeOf(err); got != want {
+				t.Errorf("%s sent again: %v, want %s as the first time", k.Field(), err, want)
+			}
+			continue
+		}
 		if err != nil {
 			t.Errorf("%s sent again after a lost answer: %v, want the original result", k.Field(), err)
 			continue
@@ -198,4 +217,20 @@ func TestEveryCommandSurvivesALostAnswer(t *testing.T) {
 	if _, err := rs(provider).FulfilRequest(ctx, noKey); err == nil || !strings.Contains(err.Error(), "key") {
 		t.Errorf("a FulfilRequest without a key: %v, want missing_field key", err)
 	}
+}
+
+// codeOf is the SPEC code of an API error ("" for none).
+func codeOf(err error) string {
+	var ce *connect.Error
+	if !errors.As(err, &ce) {
+		return ""
+	}
+	for _, d := range ce.Details() {
+		if m, derr := d.Value(); derr == nil {
+			if ed, ok := m.(*v1.ErrorDetail); ok {
+				return ed.GetCode()
+			}
+		}
+	}
+	return ce.Code().String()
 }
