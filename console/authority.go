@@ -10,17 +10,16 @@ import (
 	"io"
 	"net/url"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"connectrpc.com/connect"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+	"github.com/cloudledger/cloudledger/importrun"
 	"github.com/cloudledger/cloudledger/interchange"
 )
 
@@ -29,15 +28,13 @@ import (
 
 // Import limits.
 const (
-	importChunkRows = 1_000   // commands per ValidateImport message and per Submit request
-	importChunkSize = 8 << 20 // encoded bytes per message or request
 	// An account keeps at most MaxImportJobsPerAccount imports on a node (its own oldest
 	// goes first), the node at most MaxImportJobs; a new upload past that waits for one to
 	// expire: nobody's upload evicts another account's.
 	MaxImportJobsPerAccount = 4
 	MaxImportJobs           = 64
 	importJobTTL            = 2 * time.Hour
-	maxShownErrors          = 1_000
+	maxShownErrors          = importrun.MaxShownErrors
 )
 
 func (c *Console) authorityImport(rq *pageRequest) (*Page, error) {
@@ -71,12 +68,21 @@ func (c *Console) authorityImport(rq *pageRequest) (*Page, error) {
 		return page, nil
 	}
 	job := &importJob{owner: rq.me.Account, kind: kind, name: filepath.Base(hdr.Filename), body: body, created: time.Now()}
-	bad, local, rows, err := c.validateImport(rq.ctx(), job)
-	if err != nil {
+	v, err := c.importOf(job, rq.caller).Validate(rq.ctx())
+	var fe *importrun.FileError
+	switch {
+	case errors.As(err, &fe):
+		v = &importrun.Validation{File: job.name, LocalCount: 1}
+		if fe.Row != nil {
+			v.Local = []*interchange.RowError{fe.Row}
+		} else {
+			v.Local = []*interchange.RowError{{File: job.name, Line: 1, Code: errcode.Malformed, Message: fe.Error()}}
+		}
+	case err != nil:
 		return nil, err
 	}
-	job.rows = rows
-	if len(bad) > 0 {
+	job.validation, job.rows = v, v.Rows
+	if bad, rows, local := v.Errors(), v.Rows, v.LocalCount; v.Bad() > 0 {
 		t := &Table{ID: "import-errors", Columns: []Column{{rq.t("文件", "File"), Text}, {rq.t("行", "Line"), Number},
 			{rq.t("字段", "Field"), Mono}, {rq.t("错误码", "Code"), Mono}, {rq.t("说明", "Message"), Text}}}
 		for i, e := range bad {
@@ -85,9 +91,9 @@ func (c *Console) authorityImport(rq *pageRequest) (*Page, error) {
 			}
 			t.add("violation", C(e.File), C(strconv.Itoa(e.Line)), C(e.Field), C(string(e.Code)), C(errMessage(e)))
 		}
-		page.Error = fmt.Sprintf(rq.t("%s：%d 行中有 %d 行有错误，整个文件未写入", "%s: %d of %d rows are bad; nothing was written"), job.name, len(bad), rows+local)
+		page.Error = fmt.Sprintf(rq.t("%s：%d 行中有 %d 行有错误，整个文件未写入", "%s: %d of %d rows are bad; nothing was written"), job.name, rows+local, v.Bad())
 		if rq.lang == "en" {
-			page.Error = fmt.Sprintf("%s: %d bad rows of %d; nothing was written", job.name, len(bad), rows+local)
+			page.Error = fmt.Sprintf("%s: %d bad rows of %d; nothing was written", job.name, v.Bad(), rows+local)
 		}
 		page.Status = 422
 		page.Sections = append(page.Sections, &Section{ID: "bad-rows", Title: rq.t("错误行", "Bad rows"), Table: t})
@@ -147,68 +153,52 @@ func errMessage(e *interchange.RowError) string {
 	return e.Message
 }
 
-// decoder opens the job's file.
-func (j *importJob) decoder() (*interchange.Decoder, error) {
-	format, err := interchange.FormatFor(j.name)
-	if err != nil {
-		return nil, &interchange.RowError{File: j.name, Line: 1, Code: errcode.Malformed, Message: err.Error()}
-	}
-	sum := sha256.Sum256(j.body)
-	return interchange.NewDecoder(j.kind, j.name, bytes.NewReader(j.body), format, hex.EncodeToString(sum[:])[:16])
+// importOf is the job's import with the runner every client uses (package importrun),
+// speaking for the caller that uploaded it.
+func (c *Console) importOf(j *importJob, cl *caller) *importrun.Import {
+	return &importrun.Import{Kind: j.kind, File: j.name, API: consoleImportAPI{c: c, cl: cl}, LeasePrefix: "console-import", CallTimeout: pageTimeout,
+		Open: func() (*interchange.Decoder, io.Closer, error) {
+			format, err := interchange.FormatFor(j.name)
+			if err != nil {
+				return nil, nil, &interchange.RowError{File: j.name, Line: 1, Code: errcode.Malformed, Message: err.Error()}
+			}
+			sum := sha256.Sum256(j.body)
+			dec, err := interchange.NewDecoder(j.kind, j.name, bytes.NewReader(j.body), format, hex.EncodeToString(sum[:])[:16])
+			return dec, io.NopCloser(nil), err
+		},
+		Progress: func(done, total int) {
+			if total > 0 {
+				j.mu.Lock()
+				j.done = done
+				j.mu.Unlock()
+			}
+		}}
 }
 
-// validateImport checks every row, locally and by the ledger against its state (a dry
-// run that writes nothing): the bad rows, how many of them failed to decode, and the
-// number of rows sent to the ledger.
-func (c *Console) validateImport(ctx context.Context, j *importJob) (bad []*interchange.RowError, local, rows int, err error) {
-	dec, err := j.decoder()
-	if err != nil {
-		var re *interchange.RowError
-		if errors.As(err, &re) {
-			return []*interchange.RowError{re}, 1, 0, nil
-		}
-		return nil, 0, 0, err
-	}
-	stream := c.ledger.ValidateImport(ctx)
-	chunk, size := []*v1.Command{}, 0
-	send := func() error {
-		if len(chunk) == 0 {
-			return nil
-		}
-		err := stream.Send(&v1.ValidateImportRequest{Commands: chunk})
-		chunk, size = nil, 0
-		return err
-	}
-	for {
-		row, rerr, ok := dec.Next()
-		if !ok {
-			break
-		}
-		if rerr != nil {
-			local++
-			bad = append(bad, rerr)
-			continue
-		}
-		rows++
-		j.noteMonth(row.Command)
-		chunk = append(chunk, row.Command)
-		size += proto.Size(row.Command)
-		if len(chunk) >= importChunkRows || size >= importChunkSize {
-			if err := send(); err != nil {
-				break // the answer says why
-			}
-		}
-	}
-	_ = send()
-	res, err := stream.CloseAndReceive()
-	if err != nil {
-		return nil, 0, 0, err
-	}
-	for _, d := range res.Msg.GetErrors() {
-		bad = append(bad, &interchange.RowError{File: j.name, Line: int(d.GetLine()), Field: d.GetField(), Code: errcode.Code(d.GetCode()), Message: d.GetMessage()})
-	}
-	return bad, local, rows, nil
+// consoleImportAPI is the import runner's view of the API in this process, as the caller.
+type consoleImportAPI struct {
+	c  *Console
+	cl *caller
 }
+
+func (a consoleImportAPI) ValidateImport(ctx context.Context) *connect.ClientStreamForClient[v1.ValidateImportRequest, v1.ValidateImportResponse] {
+	return a.c.ledger.ValidateImport(ctx)
+}
+
+func (a consoleImportAPI) Submit(ctx context.Context, cmds []*v1.Command) (*v1.SubmitResponse, error) {
+	res, err := a.c.ledger.Submit(ctx, connect.NewRequest(&v1.SubmitRequest{Commands: cmds}))
+	if err != nil {
+		return nil, err
+	}
+	a.cl.mu.Lock()
+	if a.cl.renewed != "" {
+		a.cl.session = a.cl.renewed // keep the session alive through a long import
+	}
+	a.cl.mu.Unlock()
+	return res.Msg, nil
+}
+
+func (consoleImportAPI) Failover(error) {} // one node: this one
 
 // importJob is a validated file being applied in the background.
 type importJob struct {
@@ -219,7 +209,8 @@ type importJob struct {
 	body    []byte
 	rows    int
 	created time.Time
-	months  map[string]bool // YYYY-MM of the events: held by an import lease while applying
+	// validation is pass 1's outcome; pass 2 applies it.
+	validation *importrun.Validation
 
 	mu                      sync.Mutex
 	started, finished       bool
@@ -320,134 +311,23 @@ func (c *Console) authorityImportJob(rq *pageRequest) (*Page, error) {
 	return p, nil
 }
 
-func (j *importJob) noteMonth(c *v1.Command) {
-	if ev := c.GetEvent(); ev != nil {
-		if t, err := time.Parse(time.RFC3339, strings.TrimSpace(ev.GetTime())); err == nil {
-			if j.months == nil {
-				j.months = map[string]bool{}
-			}
-			j.months[t.In(shanghai).Format("2006-01")] = true
-		}
-	}
-}
-
-// lease is the command holding the job's months (ledger: import leases), nil without any.
-func (j *importJob) lease(release bool) *v1.Command {
-	if len(j.months) == 0 {
-		return nil
-	}
-	months := make([]string, 0, len(j.months))
-	for m := range j.months {
-		months = append(months, m)
-	}
-	sort.Strings(months)
-	return &v1.Command{Body: &v1.Command_ImportLease{ImportLease: &v1.ImportLease{Id: "console-import/" + j.id, Months: months, Release: release}}}
-}
-
-// applyImport submits the file in atomic batches; a batch whose outcome is unknown is
-// sent again with the same keys (the ledger keeps one line item per key). The file's months
-// are held first (refused, before anything is applied, if one is closed already) and each
-// batch renews the hold, so no month is closed under the import.
+// applyImport applies a validated file in the background (importrun: atomic batches sent
+// again with the same keys while their outcome is unknown, under an import lease).
 func (c *Console) applyImport(ctx context.Context, cl *caller, j *importJob) {
-	fail := func(err error) {
-		j.mu.Lock()
-		j.err, j.finished = err, true
-		j.mu.Unlock()
-	}
-	dec, err := j.decoder()
-	if err != nil {
-		fail(err)
-		return
-	}
-	send := func(cmds []*v1.Command) (*connect.Response[v1.SubmitResponse], error) {
-		var res *connect.Response[v1.SubmitResponse]
-		var err error
-		for attempt := 0; attempt < 20; attempt++ {
-			cctx, cancel := context.WithTimeout(ctx, pageTimeout)
-			res, err = c.ledger.Submit(cctx, connect.NewRequest(&v1.SubmitRequest{Commands: cmds}))
-			cancel()
-			if err == nil || !retryable(err) {
-				break
-			}
-			time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
-		}
-		return res, err
-	}
-	lease := j.lease(false)
-	if lease != nil {
-		if _, err := send([]*v1.Command{lease}); err != nil {
-			fail(err)
-			return
-		}
-		defer func() { _, _ = send([]*v1.Command{j.lease(true)}) }()
-	}
-	batch, size := []*v1.Command{}, 0
-	submit := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		cmds := batch
-		if lease != nil {
-			cmds = append([]*v1.Command{lease}, batch...)
-		}
-		res, err := send(cmds)
-		if err != nil {
-			return err
-		}
-		if lease != nil {
-			res.Msg.Results = res.Msg.Results[1:]
-		}
-		cl.mu.Lock()
-		if cl.renewed != "" {
-			cl.session = cl.renewed // keep the session alive through a long import
-		}
-		cl.mu.Unlock()
-		j.mu.Lock()
-		for _, r := range res.Msg.GetResults() {
-			if r.GetDuplicate() || r.GetUnchanged() {
-				j.repeated++
-			} else {
-				j.written++
-			}
-		}
-		j.done += len(batch)
-		j.mu.Unlock()
-		batch, size = nil, 0
-		return nil
-	}
-	for {
-		row, rerr, ok := dec.Next()
-		if !ok {
-			break
-		}
-		if rerr != nil {
-			fail(rerr)
-			return
-		}
-		batch = append(batch, row.Command)
-		size += proto.Size(row.Command)
-		if len(batch) >= importChunkRows || size >= importChunkSize {
-			if err := submit(); err != nil {
-				fail(err)
-				return
-			}
-		}
-	}
-	if err := submit(); err != nil {
-		fail(err)
-		return
-	}
+	sum, err := c.importOf(j, cl).Apply(ctx, j.validation)
 	j.mu.Lock()
+	defer j.mu.Unlock()
 	j.finished = true
-	j.mu.Unlock()
-}
-
-func retryable(err error) bool {
-	switch connect.CodeOf(err) {
-	case connect.CodeUnavailable, connect.CodeDeadlineExceeded, connect.CodeAborted:
-		return true
+	if err != nil {
+		j.err = err
+		var st *importrun.Stopped
+		if errors.As(err, &st) {
+			j.done = st.Done
+			j.err = st.Err
+		}
+		return
 	}
-	return false
+	j.done, j.written, j.repeated = sum.Rows, sum.New, sum.Duplicates+sum.Unchanged
 }
 
 func (c *Console) authorityPeriods(rq *pageRequest) (*Page, error) {

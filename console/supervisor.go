@@ -77,7 +77,9 @@ func newKey() string {
 // or forged) is refused rather than given a key that every such form would share.
 func formKey(rq *pageRequest, prefix string) (string, error) {
 	k := strings.TrimSpace(rq.r.PostFormValue("key"))
-	if len(k) != 24 {
+	if k == "" || len(k) > 64 || strings.ContainsFunc(k, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+	}) {
 		return "", connect.NewError(connect.CodeInvalidArgument, errors.New(rq.t("表单缺少幂等键，请刷新页面后重试", "The form has no idempotency key; reload the page and try again")))
 	}
 	return prefix + k, nil

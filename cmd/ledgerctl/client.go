@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/cloudledger/cloudledger/importrun"
 	"io"
 	"net"
 	"net/http"
@@ -247,21 +248,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // retryable says whether a failed call may succeed on another try or another node: the
 // node was unreachable, had no leader, timed out, or lost the outcome of a write. A ledger
 // decision (any other ErrorDetail code) is final.
-func retryable(err error) bool {
-	var ce *connect.Error
-	if !errors.As(err, &ce) {
-		return false
-	}
-	if d := detailOf(ce); d != nil {
-		return d.GetCode() == codeUnavailable || d.GetCode() == codeUnknownOutcome
-	}
-	switch ce.Code() {
-	case connect.CodeUnavailable, connect.CodeDeadlineExceeded, connect.CodeAborted,
-		connect.CodeUnknown, connect.CodeInternal, connect.CodeCanceled:
-		return true
-	}
-	return false
-}
+func retryable(err error) bool { return importrun.Retryable(err) }
 
 // detailOf returns the ErrorDetail a CloudLedger node attaches to every failed call.
 func detailOf(ce *connect.Error) *v1.ErrorDetail {

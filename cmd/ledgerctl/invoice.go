@@ -17,6 +17,7 @@ import (
 	"github.com/cloudledger/cloudledger/calendar"
 	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+	"github.com/cloudledger/cloudledger/importrun"
 	"github.com/cloudledger/cloudledger/interchange"
 )
 
@@ -51,7 +52,7 @@ listed as FILE:LINE: FIELD: CODE: MESSAGE. Exit status 0 only when every line ma
 			}
 			fileFormat, err := interchange.FormatFor(args[0])
 			if err != nil {
-				return fileFailure(args[0], err)
+				return importFailure(args[0], &importrun.FileError{File: args[0], Err: err})
 			}
 			raw, err := os.ReadFile(args[0])
 			if err != nil {
@@ -146,7 +147,7 @@ func invoiceLineErrors(path string, err error) []*interchange.RowError {
 	var out []*interchange.RowError
 	for _, d := range detailsOf(ce) {
 		if d.GetLine() > 0 {
-			out = append(out, detailRowError(path, d))
+			out = append(out, importrun.RowError(path, d))
 		}
 	}
 	return out

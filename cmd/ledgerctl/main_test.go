@@ -18,6 +18,7 @@ import (
 
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
+	"github.com/cloudledger/cloudledger/importrun"
 	"github.com/cloudledger/cloudledger/interchange"
 )
 
@@ -579,7 +580,7 @@ func TestRowErrorLines(t *testing.T) {
 		remote = append(remote, &v1.ErrorDetail{Code: "unknown_item", Field: "item", Message: "x", Line: uint32(i + 1)})
 	}
 	local := []*interchange.RowError{{File: "f.csv", Line: 1, Code: "malformed", Message: "bad header"}}
-	lines := rowErrorLines("f.csv", local, remote, 2700)
+	lines := rowErrorLines((&importrun.Validation{File: "f.csv", Local: local, Remote: remote}).Errors(), 2700)
 	if len(lines) != maxShownErrors+1 || lines[0] != "f.csv:1: malformed: bad header" ||
 		lines[1] != "f.csv:2: item: unknown_item: x" || lines[maxShownErrors] != "… and 1700 more" {
 		t.Fatalf("first %q last %q (%d lines)", lines[0], lines[len(lines)-1], len(lines))

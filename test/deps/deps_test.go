@@ -47,6 +47,7 @@ func TestTheCoreDependsOneWay(t *testing.T) {
 		"./settlement": {"net/http", repo + "/raftnode", repo + "/server", repo + "/apimap"},
 		"./raftnode":   {repo + "/ledger", repo + "/server"},
 		"./money":      {repo + "/"},
+		"./importrun":  {repo + "/ledger", repo + "/apimap", repo + "/settlement", repo + "/rating", "go.etcd.io/bbolt"},
 	} {
 		self := repo + strings.TrimPrefix(pkg, ".")
 		cmd := exec.Command("go", "list", "-f", "{{join .Imports \" \"}}", pkg)
