@@ -17,7 +17,7 @@ type ledgerService struct{ s *Server }
 
 // readBarrier makes a read linearizable unless the caller asked for a stale one.
 func (s *Server) readBarrier(ctx context.Context, h interface{ Get(string) string }) error {
-	if v := h.Get(StaleHeader); v == "true" || v == "1" || v == "yes" {
+	if staleAsked(h) {
 		return nil
 	}
 	return s.node.LinearizableRead(ctx)

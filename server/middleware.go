@@ -56,8 +56,12 @@ func leaderOnly(r *http.Request) bool {
 	return !isStale(r)
 }
 
-func isStale(r *http.Request) bool {
-	v := strings.ToLower(r.Header.Get(StaleHeader))
+func isStale(r *http.Request) bool { return staleAsked(r.Header) }
+
+// staleAsked is the one reading of Cloudledger-Stale: forwarding and the read barrier must
+// agree on it (they disagreed on "TRUE": served here, yet waiting for the leader).
+func staleAsked(h interface{ Get(string) string }) bool {
+	v := strings.ToLower(strings.TrimSpace(h.Get(StaleHeader)))
 	return v == "true" || v == "1" || v == "yes"
 }
 
