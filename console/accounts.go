@@ -98,10 +98,13 @@ func (c *Console) accountAction(rq *pageRequest, page *Page) (*Page, error) {
 	f := func(k string) string { return strings.TrimSpace(rq.r.PostFormValue(k)) }
 	id := f("id")
 	var code, expires string
-	var err error
+	key, err := formKey(rq, "console/account/")
+	if err != nil {
+		return nil, err
+	}
 	switch f("op") {
 	case "add":
-		req := &v1.AddAccountRequest{Id: id, Name: f("name"), Role: f("role"), Program: f("program") != ""}
+		req := &v1.AddAccountRequest{Key: key, Id: id, Name: f("name"), Role: f("role"), Program: f("program") != ""}
 		switch req.Role {
 		case "department":
 			req.Department = f("department")
@@ -118,12 +121,12 @@ func (c *Console) accountAction(rq *pageRequest, page *Page) (*Page, error) {
 		}
 	case "reset":
 		var res *connect.Response[v1.ResetAccountResponse]
-		if res, err = c.accounts.ResetAccount(rq.ctx(), connect.NewRequest(&v1.ResetAccountRequest{Id: id})); err == nil {
+		if res, err = c.accounts.ResetAccount(rq.ctx(), connect.NewRequest(&v1.ResetAccountRequest{Key: key, Id: id})); err == nil {
 			code, expires = res.Msg.GetActivationCode(), res.Msg.GetActivationExpires()
 			page.Flash = fmt.Sprintf(rq.t("账号 %s 已重置", "Account %s reset"), id)
 		}
 	case "disable", "enable":
-		_, err = c.accounts.SetAccountStatus(rq.ctx(), connect.NewRequest(&v1.SetAccountStatusRequest{Id: id, Disabled: f("op") == "disable"}))
+		_, err = c.accounts.SetAccountStatus(rq.ctx(), connect.NewRequest(&v1.SetAccountStatusRequest{Key: key, Id: id, Disabled: f("op") == "disable"}))
 		if err == nil {
 			return &Page{Redirect: "/accounts?flash=account_" + f("op")}, nil
 		}
@@ -151,7 +154,11 @@ func (c *Console) pendingPage(rq *pageRequest) (*Page, error) {
 	page := flash(rq, &Page{Title: rq.t("待确认账号", "Accounts to confirm")})
 	if rq.r.Method == "POST" {
 		id := strings.TrimSpace(rq.r.PostFormValue("id"))
-		if _, err := c.accounts.ConfirmAccount(rq.ctx(), connect.NewRequest(&v1.ConfirmAccountRequest{Id: id})); err != nil {
+		key, err := formKey(rq, "console/confirm/")
+		if err != nil {
+			return nil, err
+		}
+		if _, err := c.accounts.ConfirmAccount(rq.ctx(), connect.NewRequest(&v1.ConfirmAccountRequest{Key: key, Id: id})); err != nil {
 			page.ErrorCode, page.Error = apiError(err)
 			page.Status = http.StatusUnprocessableEntity
 		} else {
@@ -199,7 +206,11 @@ func (c *Console) passwordPage(rq *pageRequest) (*Page, error) {
 		page.Error, page.Status = rq.t("两次输入的新密码不一致", "The two new passwords differ"), http.StatusUnprocessableEntity
 		return page, nil
 	}
-	_, err := c.accounts.ChangePassword(rq.ctx(), connect.NewRequest(&v1.ChangePasswordRequest{OldPassword: rq.r.PostFormValue("old"), NewPassword: rq.r.PostFormValue("new")}))
+	key, err := formKey(rq, "console/password/")
+	if err != nil {
+		return nil, err
+	}
+	_, err = c.accounts.ChangePassword(rq.ctx(), connect.NewRequest(&v1.ChangePasswordRequest{Key: key, OldPassword: rq.r.PostFormValue("old"), NewPassword: rq.r.PostFormValue("new")}))
 	if err != nil {
 		page.ErrorCode, page.Error = apiError(err)
 		page.Status = http.StatusUnprocessableEntity
@@ -249,7 +260,13 @@ func (c *Console) activate(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, rq, http.StatusUnprocessableEntity, "signin", p)
 		return
 	}
-	res, err := c.accounts.Activate(rq.ctx(), connect.NewRequest(&v1.ActivateRequest{Account: account, Code: strings.TrimSpace(r.PostFormValue("code")),
+	key, kerr := formKey(rq, "console/activate/")
+	if kerr != nil {
+		p.Error = rq.t("表单已过期，请刷新后重试", "The form expired; reload and try again")
+		c.render(w, r, rq, http.StatusBadRequest, "signin", p)
+		return
+	}
+	res, err := c.accounts.Activate(rq.ctx(), connect.NewRequest(&v1.ActivateRequest{Key: key, Account: account, Code: strings.TrimSpace(r.PostFormValue("code")),
 		Password: r.PostFormValue("password"), Totp: r.PostFormValue("totp") != ""}))
 	if err != nil {
 		p.ErrorCode, p.Error = apiError(err)

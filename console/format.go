@@ -24,10 +24,20 @@ var funcs = template.FuncMap{
 		}
 		return zh
 	},
-	"cell":      formatCell,
-	"numeric":   func(k ColumnKind) bool { return k == Money || k == Number },
-	"roleName":  roleName,
-	"formArgs":  func(p *Page, f *Form) formArgs { return formArgs{p, f} },
+	"cell":     formatCell,
+	"numeric":  func(k ColumnKind) bool { return k == Money || k == Number },
+	"roleName": roleName,
+	"formArgs": func(p *Page, f *Form) formArgs { return formArgs{p, f} },
+	// Every form that posts carries an idempotency key made when it is drawn (formKey).
+	"newKey": newKey,
+	"needsKey": func(fields []Field) bool {
+		for _, f := range fields {
+			if f.Name == "key" {
+				return false
+			}
+		}
+		return true
+	},
 	"tableArgs": func(p *Page, t *Table) tableArgs { return tableArgs{p, t} },
 	"downloadURL": func(p *Page, table, format string) string {
 		q, _ := url.ParseQuery(p.Query)

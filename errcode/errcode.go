@@ -110,6 +110,10 @@ const (
 	ResourceExhausted Code = "resource_exhausted"
 	// ImportInProgress: a month close while an import holds the month (an import lease).
 	ImportInProgress Code = "import_in_progress"
+	// AlreadyDone: a write that made a secret (a token, an activation code, a TOTP key),
+	// sent again under its key: it was done, and a secret is shown once — the answer names
+	// what was made, never the secret (issue 23).
+	AlreadyDone Code = "already_done"
 
 	// Resource requests (issue 15).
 	UnknownRequest     Code = "unknown_request"

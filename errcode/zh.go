@@ -66,6 +66,7 @@ var zh = map[Code]string{
 	LastOfRole:           "不能停用最后一个有效的审计管理员或安全管理员账号",
 	ResourceExhausted:    "请求过于频繁，请稍后再试",
 	ImportInProgress:     "该月份有导入正在进行，导入结束后再关账",
+	AlreadyDone:          "该操作已完成；密钥只显示一次，如未收到请重新办理",
 	UnknownRequest:       "申请不存在",
 	RequestState:         "申请当前状态不允许此操作",
 	SupervisorRequired:   "须先经经济信息化主管部门审核（超出配额20%或应急、临时资源）",

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -48,14 +49,14 @@ func lastSeq(res ledger.SubmissionResult) (uint64, bool) {
 
 // activation is the commands that give a person's account a new one-time code, and the
 // code (shown once, to whoever created or reset the account, to hand to the person).
-func activation(account string) (code string, cmds []ledger.Command) {
+func activation(account, key string) (code string, cmds []ledger.Command) {
 	raw := make([]byte, 15)
 	_, _ = rand.Read(raw)
 	enc := base32.StdEncoding.EncodeToString(raw) // 24 characters, no padding
 	code = strings.Join([]string{enc[0:4], enc[4:8], enc[8:12], enc[12:16], enc[16:20], enc[20:24]}, "-")
 	return code, []ledger.Command{
 		{Body: &ledger.CredentialSecret{Op: ledger.CredActivationCode, Account: account, Secret: activationHash(code)}},
-		{Key: "activation/" + account + "/" + randomHex(8), Body: &ledger.CredentialChange{Op: ledger.CredActivationIssued, Account: account}},
+		{Key: key, Body: &ledger.CredentialChange{Op: ledger.CredActivationIssued, Account: account}},
 	}
 }
 
@@ -70,18 +71,46 @@ func activationHash(code string) string {
 	return tokenHash(norm)
 }
 
+// keyOf is a write's idempotency key: the client names it (issue 23).
+func keyOf(k string) (string, error) {
+	if k == "" {
+		return "", errKeyRequired()
+	}
+	return k, nil
+}
+
+// alreadyDone answers a write that makes a secret, sent again under its key after it was
+// done: the original result cannot be given again, since a secret is shown once; the
+// answer names what was made (made) and never the secret. nil when the key is unused.
+func (s *Server) alreadyDone(tenant, key string, made func(ledger.Body) string) error {
+	li, ok := s.ledger.LineItemByKey(tenant, key)
+	if !ok {
+		return nil
+	}
+	return detailError(errcode.Errf(errcode.AlreadyDone, "key", "this was done under key %q (line item %d): %s; its secret was shown once, when it was made", key, li.Seq, made(li.Body)), 0)
+}
+
 func (h *accountService) AddAccount(ctx context.Context, req *connect.Request[v1.AddAccountRequest]) (*connect.Response[v1.AddAccountResponse], error) {
 	m := req.Msg
+	key, err := keyOf(m.GetKey())
+	if err != nil {
+		return nil, err
+	}
 	op := ledger.AccountAdd
 	if m.GetProgram() {
 		op = ledger.AccountAddProgram
 	}
-	cmds := []ledger.Command{{Key: "account/add/" + m.GetId(), Body: &ledger.AccountChange{Op: op, ID: m.GetId(), Name: m.GetName(),
+	cmds := []ledger.Command{{Key: key, Body: &ledger.AccountChange{Op: op, ID: m.GetId(), Name: m.GetName(),
 		Role: ledger.Role(m.GetRole()), Department: m.GetDepartment(), Provider: m.GetProvider()}}}
 	var code string
 	if !m.GetProgram() {
+		if err := h.s.alreadyDone(principalOf(ctx).tenant(), key, func(ledger.Body) string {
+			return fmt.Sprintf("account %s was added with an activation code (account reset gives a new one)", m.GetId())
+		}); err != nil {
+			return nil, err
+		}
 		var more []ledger.Command
-		code, more = activation(m.GetId())
+		code, more = activation(m.GetId(), key+"/activation")
 		cmds = append(cmds, more...)
 	}
 	res, err := h.s.submitAsCaller(ctx, cmds...)
@@ -100,7 +129,11 @@ func (h *accountService) AddAccount(ctx context.Context, req *connect.Request[v1
 
 func (h *accountService) ConfirmAccount(ctx context.Context, req *connect.Request[v1.ConfirmAccountRequest]) (*connect.Response[v1.ConfirmAccountResponse], error) {
 	id := req.Msg.GetId()
-	res, err := h.s.submitAsCaller(ctx, ledger.Command{Key: "account/confirm/" + id, Body: &ledger.AccountChange{Op: ledger.AccountConfirm, ID: id}})
+	key, err := keyOf(req.Msg.GetKey())
+	if err != nil {
+		return nil, err
+	}
+	res, err := h.s.submitAsCaller(ctx, ledger.Command{Key: key, Body: &ledger.AccountChange{Op: ledger.AccountConfirm, ID: id}})
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +143,16 @@ func (h *accountService) ConfirmAccount(ctx context.Context, req *connect.Reques
 
 func (h *accountService) ResetAccount(ctx context.Context, req *connect.Request[v1.ResetAccountRequest]) (*connect.Response[v1.ResetAccountResponse], error) {
 	id := req.Msg.GetId()
-	code, cmds := activation(id)
+	key, err := keyOf(req.Msg.GetKey())
+	if err != nil {
+		return nil, err
+	}
+	if err := h.s.alreadyDone(principalOf(ctx).tenant(), key, func(ledger.Body) string {
+		return fmt.Sprintf("account %s was given a new activation code (reset it again for another)", id)
+	}); err != nil {
+		return nil, err
+	}
+	code, cmds := activation(id, key)
 	res, err := h.s.submitAsCaller(ctx, cmds...)
 	if err != nil {
 		return nil, err
@@ -162,7 +204,11 @@ func (h *accountService) SetAccountStatus(ctx context.Context, req *connect.Requ
 		op = "disable"
 	}
 	id := req.Msg.GetId()
-	res, err := h.s.submitAsCaller(ctx, ledger.Command{Key: "account/" + op + "/" + id + "/" + randomHex(8), Body: &ledger.AccountChange{Op: op, ID: id}})
+	key, err := keyOf(req.Msg.GetKey())
+	if err != nil {
+		return nil, err
+	}
+	res, err := h.s.submitAsCaller(ctx, ledger.Command{Key: key, Body: &ledger.AccountChange{Op: op, ID: id}})
 	if err != nil {
 		return nil, err
 	}
@@ -194,11 +240,23 @@ func (h *accountService) IssueToken(ctx context.Context, req *connect.Request[v1
 		}
 		account = p.account.ID
 	}
+	key, err := keyOf(m.GetKey())
+	if err != nil {
+		return nil, err
+	}
+	if err := h.s.alreadyDone(principalOf(ctx).tenant(), key, func(b ledger.Body) string {
+		if c, ok := b.(*ledger.CredentialChange); ok {
+			return fmt.Sprintf("token %s of %s was issued (revoke it and issue another if it was not received)", c.TokenID, c.Account)
+		}
+		return "the key was used for another write"
+	}); err != nil {
+		return nil, err
+	}
 	token := TokenPrefix + randomHex(32)
 	id := randomHex(4)
 	res, err := h.s.submitAsCaller(ctx,
 		ledger.Command{Body: &ledger.CredentialSecret{Op: ledger.CredTokenIssued, Account: account, TokenID: id, Secret: tokenHash(token), Expires: expires}},
-		ledger.Command{Key: "token/" + account + "/" + id, Body: &ledger.CredentialChange{Op: ledger.CredTokenIssued, Account: account, TokenID: id, Expires: expires}})
+		ledger.Command{Key: key, Body: &ledger.CredentialChange{Op: ledger.CredTokenIssued, Account: account, TokenID: id, Expires: expires}})
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +274,11 @@ func (h *accountService) RevokeToken(ctx context.Context, req *connect.Request[v
 	if account == "" {
 		return nil, detailError(errcode.Errf(errcode.MissingField, "account", "name the account whose tokens to revoke (your own id for yours)"), 0)
 	}
-	res, err := h.s.submitAsCaller(ctx, ledger.Command{Key: "token-revoke/" + account + "/" + randomHex(8),
+	key, err := keyOf(m.GetKey())
+	if err != nil {
+		return nil, err
+	}
+	res, err := h.s.submitAsCaller(ctx, ledger.Command{Key: key,
 		Body: &ledger.CredentialChange{Op: ledger.CredTokenRevoked, Account: account, TokenID: m.GetTokenId()}})
 	if err != nil {
 		return nil, err
@@ -226,14 +288,14 @@ func (h *accountService) RevokeToken(ctx context.Context, req *connect.Request[v
 }
 
 // totpEnrolment makes a TOTP key for an account: the secret command and its URL, once.
-func totpEnrolment(account string) ([]ledger.Command, string, error) {
+func totpEnrolment(account, idemKey string) ([]ledger.Command, string, error) {
 	key, err := totp.Generate(totp.GenerateOpts{Issuer: "CloudLedger", AccountName: account})
 	if err != nil {
 		return nil, "", err
 	}
 	return []ledger.Command{
 		{Body: &ledger.CredentialSecret{Op: ledger.CredTOTPSet, Account: account, Secret: key.Secret()}},
-		{Key: "totp/" + account + "/" + randomHex(8), Body: &ledger.CredentialChange{Op: ledger.CredTOTPSet, Account: account}},
+		{Key: idemKey, Body: &ledger.CredentialChange{Op: ledger.CredTOTPSet, Account: account}},
 	}, key.URL(), nil
 }
 
@@ -259,6 +321,17 @@ func (h *accountService) Activate(ctx context.Context, req *connect.Request[v1.A
 		return nil, signInFailed()
 	}
 	ci.role = string(a.Role)
+	key, err := keyOf(m.GetKey())
+	if err != nil {
+		return nil, err
+	}
+	// Sent again after it was done (the code is used now): said so only for this account's
+	// own activation under this key, nothing about anyone else's keys.
+	if li, ok := s.ledger.LineItemByKey(ledger.KeyTenant(&a), key); ok {
+		if c, isAct := li.Body.(*ledger.CredentialChange); isAct && c.Op == ledger.CredActivated && c.Account == a.ID {
+			return nil, detailError(errcode.Errf(errcode.AlreadyDone, "key", "account %s was activated under this key (line item %d): sign in with the password set then", a.ID, li.Seq), 0)
+		}
+	}
 	var hash string
 	if err := s.guard.hashing(ctx, func() { hash = hashPassword(m.GetPassword()) }); err != nil {
 		return nil, err
@@ -266,11 +339,11 @@ func (h *accountService) Activate(ctx context.Context, req *connect.Request[v1.A
 	cmds := []ledger.Command{
 		{Body: &ledger.CredentialSecret{Op: ledger.CredActivate, Account: a.ID, Secret: activationHash(m.GetCode())}},
 		{Body: &ledger.CredentialSecret{Op: ledger.CredPasswordSet, Account: a.ID, Secret: hash}},
-		{Key: "activated/" + a.ID + "/" + randomHex(8), Body: &ledger.CredentialChange{Op: ledger.CredActivated, Account: a.ID}},
+		{Key: key, Body: &ledger.CredentialChange{Op: ledger.CredActivated, Account: a.ID}},
 	}
 	out := &v1.ActivateResponse{}
 	if m.GetTotp() || s.ledger.TOTPRequired(a.Role) {
-		more, url, err := totpEnrolment(a.ID)
+		more, url, err := totpEnrolment(a.ID, key+"/totp")
 		if err != nil {
 			return nil, toConnect(err)
 		}
@@ -305,6 +378,15 @@ func (h *accountService) ChangePassword(ctx context.Context, req *connect.Reques
 	if len(m.GetOldPassword()) > MaxPasswordLen {
 		return nil, signInFailed()
 	}
+	key, err := keyOf(m.GetKey())
+	if err != nil {
+		return nil, err
+	}
+	// Sent again after it was done, the old password no longer matches: say it was done,
+	// rather than count a failed sign-in against the person.
+	if err := s.alreadyDone(p.tenant(), key, func(ledger.Body) string { return "the password was changed" }); err != nil {
+		return nil, err
+	}
 	unlock := s.guard.account(p.account.ID)
 	defer unlock()
 	cr, _ := s.ledger.CredentialsOf(p.account.ID)
@@ -324,7 +406,7 @@ func (h *accountService) ChangePassword(ctx context.Context, req *connect.Reques
 	}
 	res, err := s.submitAsCaller(ctx,
 		ledger.Command{Body: &ledger.CredentialSecret{Op: ledger.CredPasswordSet, Account: p.account.ID, Secret: hash}},
-		ledger.Command{Key: "password/" + p.account.ID + "/" + randomHex(8), Body: &ledger.CredentialChange{Op: ledger.CredPasswordSet, Account: p.account.ID}})
+		ledger.Command{Key: key, Body: &ledger.CredentialChange{Op: ledger.CredPasswordSet, Account: p.account.ID}})
 	if err != nil {
 		return nil, err
 	}
@@ -481,7 +563,11 @@ func (h *accountService) SetTOTPRoles(ctx context.Context, req *connect.Request[
 	}
 	slices.Sort(roles)
 	roles = slices.Compact(roles)
-	res, err := h.s.submitAsCaller(ctx, ledger.Command{Key: "totp-roles/" + randomHex(8), Body: &ledger.SetTOTPRoles{Roles: roles}})
+	key, err := keyOf(req.Msg.GetKey())
+	if err != nil {
+		return nil, err
+	}
+	res, err := h.s.submitAsCaller(ctx, ledger.Command{Key: key, Body: &ledger.SetTOTPRoles{Roles: roles}})
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -122,14 +123,14 @@ func TestCredentialsAcrossThreeNodes(t *testing.T) {
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
-	_, err := acct(0).AddAccount(ctx, bearer(&v1.AddAccountRequest{Id: "sec1", Name: "安全员", Role: "security", Program: true}, testToken))
+	_, err := acct(0).AddAccount(ctx, bearer(&v1.AddAccountRequest{Key: testKey(), Id: "sec1", Name: "安全员", Role: "security", Program: true}, testToken))
 	mustOK("sec1", err)
-	secTok, err := acct(0).IssueToken(ctx, bearer(&v1.IssueTokenRequest{Account: "sec1"}, testToken))
+	secTok, err := acct(0).IssueToken(ctx, bearer(&v1.IssueTokenRequest{Key: testKey(), Account: "sec1"}, testToken))
 	mustOK("sec1's token", err)
 	sec := secTok.Msg.GetToken()
-	_, err = acct(0).AddAccount(ctx, bearer(&v1.AddAccountRequest{Id: "auth1", Name: "主管", Role: "authority", Program: true}, testToken))
+	_, err = acct(0).AddAccount(ctx, bearer(&v1.AddAccountRequest{Key: testKey(), Id: "auth1", Name: "主管", Role: "authority", Program: true}, testToken))
 	mustOK("auth1", err)
-	authTok, err := acct(0).IssueToken(ctx, bearer(&v1.IssueTokenRequest{Account: "auth1"}, sec))
+	authTok, err := acct(0).IssueToken(ctx, bearer(&v1.IssueTokenRequest{Key: testKey(), Account: "auth1"}, sec))
 	mustOK("auth1's token", err)
 	auth := authTok.Msg.GetToken()
 	waitApplied(t, nodes)
@@ -138,23 +139,33 @@ func TestCredentialsAcrossThreeNodes(t *testing.T) {
 	}
 
 	// A token issued through node2 works on every node; revoked through node3, none accepts it.
-	_, err = acct(1).AddAccount(ctx, bearer(&v1.AddAccountRequest{Id: "fin1", Name: "财政局", Role: "finance", Program: true}, sec))
+	_, err = acct(1).AddAccount(ctx, bearer(&v1.AddAccountRequest{Key: testKey(), Id: "fin1", Name: "财政局", Role: "finance", Program: true}, sec))
 	mustOK("fin1", err)
-	_, err = acct(1).IssueToken(ctx, bearer(&v1.IssueTokenRequest{Account: "fin1"}, sec))
+	_, err = acct(1).IssueToken(ctx, bearer(&v1.IssueTokenRequest{Key: testKey(), Account: "fin1"}, sec))
 	if !hasCode(err, "awaiting_confirmation") {
 		t.Fatalf("a token for an unconfirmed finance account: %v", err)
 	}
-	_, err = acct(1).ConfirmAccount(ctx, bearer(&v1.ConfirmAccountRequest{Id: "fin1"}, auth))
+	_, err = acct(1).ConfirmAccount(ctx, bearer(&v1.ConfirmAccountRequest{Key: testKey(), Id: "fin1"}, auth))
 	mustOK("confirm fin1", err)
-	tok, err := acct(1).IssueToken(ctx, bearer(&v1.IssueTokenRequest{Account: "fin1"}, sec))
+	issueKey := testKey()
+	tok, err := acct(1).IssueToken(ctx, bearer(&v1.IssueTokenRequest{Key: issueKey, Account: "fin1"}, sec))
 	mustOK("fin1's token", err)
+	// Issue 23: the same call again (its answer lost) is already_done, naming the token it
+	// made and never showing it a second time; without a key it is refused.
+	_, err = acct(2).IssueToken(ctx, bearer(&v1.IssueTokenRequest{Key: issueKey, Account: "fin1"}, sec))
+	if !hasCode(err, "already_done") || !strings.Contains(err.Error(), tok.Msg.GetTokenId()) || strings.Contains(err.Error(), tok.Msg.GetToken()) {
+		t.Fatalf("the same token issue again: %v, want already_done naming token %s without the token", err, tok.Msg.GetTokenId())
+	}
+	if _, err = acct(1).IssueToken(ctx, bearer(&v1.IssueTokenRequest{Account: "fin1"}, sec)); !hasCode(err, "missing_field") {
+		t.Fatalf("a token issue without a key: %v, want missing_field", err)
+	}
 	waitApplied(t, nodes)
 	for i := range nodes {
 		if err := whoami(i, bearer(&v1.WhoAmIRequest{}, tok.Msg.GetToken())); err != nil {
 			t.Fatalf("node%d refuses a token in force: %v", i+1, err)
 		}
 	}
-	_, err = acct(2).RevokeToken(ctx, bearer(&v1.RevokeTokenRequest{Account: "fin1"}, sec))
+	_, err = acct(2).RevokeToken(ctx, bearer(&v1.RevokeTokenRequest{Key: testKey(), Account: "fin1"}, sec))
 	mustOK("revoke", err)
 	waitApplied(t, nodes)
 	for i := range nodes {
@@ -164,15 +175,15 @@ func TestCredentialsAcrossThreeNodes(t *testing.T) {
 	}
 
 	// A person: security hands over the activation code; the person sets the password.
-	added, err := acct(0).AddAccount(ctx, bearer(&v1.AddAccountRequest{Id: "sup1", Name: "经信委", Role: "supervisor"}, sec))
+	added, err := acct(0).AddAccount(ctx, bearer(&v1.AddAccountRequest{Key: testKey(), Id: "sup1", Name: "经信委", Role: "supervisor"}, sec))
 	mustOK("sup1", err)
-	_, err = acct(0).ConfirmAccount(ctx, bearer(&v1.ConfirmAccountRequest{Id: "sup1"}, auth))
+	_, err = acct(0).ConfirmAccount(ctx, bearer(&v1.ConfirmAccountRequest{Key: testKey(), Id: "sup1"}, auth))
 	mustOK("confirm sup1", err)
 	const pw = "Jingxin-2026"
-	if _, err := acct(0).Activate(ctx, connect.NewRequest(&v1.ActivateRequest{Account: "sup1", Code: added.Msg.GetActivationCode(), Password: "short"})); !hasCode(err, "password_too_weak") {
+	if _, err := acct(0).Activate(ctx, connect.NewRequest(&v1.ActivateRequest{Key: testKey(), Account: "sup1", Code: added.Msg.GetActivationCode(), Password: "short"})); !hasCode(err, "password_too_weak") {
 		t.Fatalf("a weak password: %v", err)
 	}
-	_, err = acct(0).Activate(ctx, connect.NewRequest(&v1.ActivateRequest{Account: "sup1", Code: added.Msg.GetActivationCode(), Password: pw}))
+	_, err = acct(0).Activate(ctx, connect.NewRequest(&v1.ActivateRequest{Key: testKey(), Account: "sup1", Code: added.Msg.GetActivationCode(), Password: pw}))
 	mustOK("activate sup1", err)
 
 	// Passwords: five failures in a row, through different nodes, lock it everywhere; the
@@ -230,9 +241,9 @@ func TestCredentialsAcrossThreeNodes(t *testing.T) {
 
 	// A TOTP second factor (RFC 6238), enrolled by the person at a new activation: the
 	// password alone, or with a wrong code, is the one failure; a code is good once.
-	reset, err := acct(0).ResetAccount(ctx, bearer(&v1.ResetAccountRequest{Id: "sup1"}, sec))
+	reset, err := acct(0).ResetAccount(ctx, bearer(&v1.ResetAccountRequest{Key: testKey(), Id: "sup1"}, sec))
 	mustOK("reset", err)
-	act, err := acct(0).Activate(ctx, connect.NewRequest(&v1.ActivateRequest{Account: "sup1", Code: reset.Msg.GetActivationCode(), Password: pw, Totp: true}))
+	act, err := acct(0).Activate(ctx, connect.NewRequest(&v1.ActivateRequest{Key: testKey(), Account: "sup1", Code: reset.Msg.GetActivationCode(), Password: pw, Totp: true}))
 	mustOK("activate with TOTP", err)
 	key, err := otp.NewKeyFromURL(act.Msg.GetTotpUrl())
 	if err != nil {
@@ -256,14 +267,14 @@ func TestCredentialsAcrossThreeNodes(t *testing.T) {
 	}
 
 	// A privileged person waits for the second person; a role can be required to use TOTP.
-	added2, err := acct(0).AddAccount(ctx, bearer(&v1.AddAccountRequest{Id: "sup2", Name: "经信委二", Role: "supervisor"}, sec))
+	added2, err := acct(0).AddAccount(ctx, bearer(&v1.AddAccountRequest{Key: testKey(), Id: "sup2", Name: "经信委二", Role: "supervisor"}, sec))
 	mustOK("sup2", err)
-	_, err = acct(0).Activate(ctx, connect.NewRequest(&v1.ActivateRequest{Account: "sup2", Code: added2.Msg.GetActivationCode(), Password: pw}))
+	_, err = acct(0).Activate(ctx, connect.NewRequest(&v1.ActivateRequest{Key: testKey(), Account: "sup2", Code: added2.Msg.GetActivationCode(), Password: pw}))
 	mustOK("activate sup2", err)
 	if _, err := acct(1).SignIn(ctx, connect.NewRequest(&v1.SignInRequest{Account: "sup2", Password: pw})); !hasCode(err, "awaiting_confirmation") {
 		t.Fatalf("an unconfirmed supervisor signs in: %v, want awaiting_confirmation", err)
 	}
-	_, err = acct(0).ConfirmAccount(ctx, bearer(&v1.ConfirmAccountRequest{Id: "sup2"}, auth))
+	_, err = acct(0).ConfirmAccount(ctx, bearer(&v1.ConfirmAccountRequest{Key: testKey(), Id: "sup2"}, auth))
 	mustOK("confirm sup2", err)
 	s2, err := acct(1).SignIn(ctx, connect.NewRequest(&v1.SignInRequest{Account: "sup2", Password: pw}))
 	if err != nil {
@@ -271,10 +282,10 @@ func TestCredentialsAcrossThreeNodes(t *testing.T) {
 	}
 	// Issue 22: a session of a disabled account stays ended when the account is enabled
 	// again (before, the old sessions worked again).
-	_, err = acct(0).SetAccountStatus(ctx, bearer(&v1.SetAccountStatusRequest{Id: "sup2", Disabled: true}, sec))
+	_, err = acct(0).SetAccountStatus(ctx, bearer(&v1.SetAccountStatusRequest{Key: testKey(), Id: "sup2", Disabled: true}, sec))
 	mustOK("disable sup2", err)
 	clock.advance(time.Second)
-	_, err = acct(0).SetAccountStatus(ctx, bearer(&v1.SetAccountStatusRequest{Id: "sup2"}, sec))
+	_, err = acct(0).SetAccountStatus(ctx, bearer(&v1.SetAccountStatusRequest{Key: testKey(), Id: "sup2"}, sec))
 	mustOK("enable sup2", err)
 	waitApplied(t, nodes)
 	for i := range nodes {
@@ -282,7 +293,7 @@ func TestCredentialsAcrossThreeNodes(t *testing.T) {
 			t.Fatalf("node%d: a session from before the disable, after the enable: %v, want session_expired", i+1, err)
 		}
 	}
-	if _, err := acct(1).SetTOTPRoles(ctx, bearer(&v1.SetTOTPRolesRequest{Roles: []string{"supervisor"}}, sec)); err != nil {
+	if _, err := acct(1).SetTOTPRoles(ctx, bearer(&v1.SetTOTPRolesRequest{Key: testKey(), Roles: []string{"supervisor"}}, sec)); err != nil {
 		t.Fatal(err)
 	}
 	waitApplied(t, nodes)
@@ -307,3 +318,5 @@ func hasCode(err error, code string) bool {
 }
 
 func asConnect(err error, target **connect.Error) bool { return errors.As(err, target) }
+
+func testKey() string { return "test/" + randomHex(12) }

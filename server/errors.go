@@ -20,7 +20,7 @@ func connectCode(c errcode.Code) connect.Code {
 		return connect.CodeInvalidArgument
 	case errcode.UnknownDepartment, errcode.UnknownProvider, errcode.UnknownProject, errcode.UnknownItem, errcode.UnknownResource:
 		return connect.CodeNotFound
-	case errcode.ResourceExists, errcode.IdempotencyConflict:
+	case errcode.ResourceExists, errcode.IdempotencyConflict, errcode.AlreadyDone:
 		return connect.CodeAlreadyExists
 	case errcode.Unauthenticated, errcode.SessionExpired, errcode.AccountLocked, errcode.AccountDisabled, errcode.TOTPRequired:
 		return connect.CodeUnauthenticated

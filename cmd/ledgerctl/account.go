@@ -44,7 +44,7 @@ An account of a privileged role (authority, supervisor, finance, security, audit
 once a second person confirms it (` + "`account confirm`" + `; SPEC: Access, 三员分立).`,
 		Args: cobra.NoArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			res, err := accountCall(cmd.Context(), g, writePolicy, "account add", &v1.AddAccountRequest{Id: id, Name: name, Role: role, Department: department, Provider: provider, Program: program},
+			res, err := accountCall(cmd.Context(), g, writePolicy, "account add", &v1.AddAccountRequest{Key: g.keyFor("account"), Id: id, Name: name, Role: role, Department: department, Provider: provider, Program: program},
 				func(c cloudledgerv1connect.AccountServiceClient) rpc[v1.AddAccountRequest, v1.AddAccountResponse] {
 					return c.AddAccount
 				})
@@ -100,7 +100,7 @@ once a second person confirms it (` + "`account confirm`" + `; SPEC: Access, 三
 			Short: map[bool]string{true: "Disable an account: its tokens and sessions are refused on every node", false: "Re-enable a disabled account"}[disabled],
 			Args:  cobra.NoArgs,
 			RunE: action(func(cmd *cobra.Command, _ []string) error {
-				res, err := accountCall(cmd.Context(), g, writePolicy, "account "+use, &v1.SetAccountStatusRequest{Id: sid, Disabled: disabled},
+				res, err := accountCall(cmd.Context(), g, writePolicy, "account "+use, &v1.SetAccountStatusRequest{Key: g.keyFor("account"), Id: sid, Disabled: disabled},
 					func(c cloudledgerv1connect.AccountServiceClient) rpc[v1.SetAccountStatusRequest, v1.SetAccountStatusResponse] {
 						return c.SetAccountStatus
 					})
@@ -128,7 +128,7 @@ once a second person confirms it (` + "`account confirm`" + `; SPEC: Access, 三
 		Short: "Issue an API token, printed alone on stdout once: your own (signed in), or --id a program account's (security)",
 		Args:  cobra.NoArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			res, err := accountCall(cmd.Context(), g, writePolicy, "account token issue", &v1.IssueTokenRequest{Account: tid, Expires: expires},
+			res, err := accountCall(cmd.Context(), g, writePolicy, "account token issue", &v1.IssueTokenRequest{Key: g.keyFor("account"), Account: tid, Expires: expires},
 				func(c cloudledgerv1connect.AccountServiceClient) rpc[v1.IssueTokenRequest, v1.IssueTokenResponse] {
 					return c.IssueToken
 				})
@@ -156,7 +156,7 @@ once a second person confirms it (` + "`account confirm`" + `; SPEC: Access, 三
 		Short: "Revoke an account's tokens (all, or --token-id); refused on every node once applied",
 		Args:  cobra.NoArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			res, err := accountCall(cmd.Context(), g, writePolicy, "account token revoke", &v1.RevokeTokenRequest{Account: rid, TokenId: rtoken},
+			res, err := accountCall(cmd.Context(), g, writePolicy, "account token revoke", &v1.RevokeTokenRequest{Key: g.keyFor("account"), Account: rid, TokenId: rtoken},
 				func(c cloudledgerv1connect.AccountServiceClient) rpc[v1.RevokeTokenRequest, v1.RevokeTokenResponse] {
 					return c.RevokeToken
 				})
@@ -186,7 +186,7 @@ wrong old password counts toward the lock; sessions begun before the change end.
 			if err != nil {
 				return err
 			}
-			res, err := accountCall(cmd.Context(), g, writePolicy, "account password change", &v1.ChangePasswordRequest{OldPassword: lines[0], NewPassword: lines[1]},
+			res, err := accountCall(cmd.Context(), g, writePolicy, "account password change", &v1.ChangePasswordRequest{Key: g.keyFor("account"), OldPassword: lines[0], NewPassword: lines[1]},
 				func(c cloudledgerv1connect.AccountServiceClient) rpc[v1.ChangePasswordRequest, v1.ChangePasswordResponse] {
 					return c.ChangePassword
 				})
@@ -206,7 +206,7 @@ wrong old password counts toward the lock; sessions begun before the change end.
 		Short: "Confirm a privileged account as the second person (authority; security or auditor for security and auditor accounts)",
 		Args:  cobra.NoArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			res, err := accountCall(cmd.Context(), g, writePolicy, "account confirm", &v1.ConfirmAccountRequest{Id: cid},
+			res, err := accountCall(cmd.Context(), g, writePolicy, "account confirm", &v1.ConfirmAccountRequest{Key: g.keyFor("account"), Id: cid},
 				func(c cloudledgerv1connect.AccountServiceClient) rpc[v1.ConfirmAccountRequest, v1.ConfirmAccountResponse] {
 					return c.ConfirmAccount
 				})
@@ -230,7 +230,7 @@ wrong old password counts toward the lock; sessions begun before the change end.
 		Short: "Give a person's account a new one-time activation code (printed alone on the last line); its password, TOTP key and sessions end",
 		Args:  cobra.NoArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			res, err := accountCall(cmd.Context(), g, writePolicy, "account reset", &v1.ResetAccountRequest{Id: resetID},
+			res, err := accountCall(cmd.Context(), g, writePolicy, "account reset", &v1.ResetAccountRequest{Key: g.keyFor("account"), Id: resetID},
 				func(c cloudledgerv1connect.AccountServiceClient) rpc[v1.ResetAccountRequest, v1.ResetAccountResponse] {
 					return c.ResetAccount
 				})
@@ -264,7 +264,7 @@ once: add it to your authenticator app; sign-ins then ask for its 6-digit code.`
 			if err != nil {
 				return err
 			}
-			res, err := unary(cmd.Context(), c, writePolicy, "account activate", &v1.ActivateRequest{Account: actID, Code: lines[0], Password: lines[1], Totp: actTOTP},
+			res, err := unary(cmd.Context(), c, writePolicy, "account activate", &v1.ActivateRequest{Key: g.keyFor("account"), Account: actID, Code: lines[0], Password: lines[1], Totp: actTOTP},
 				func(ep *endpoint) rpc[v1.ActivateRequest, v1.ActivateResponse] { return ep.account.Activate })
 			if err != nil {
 				return err
@@ -309,7 +309,7 @@ once: add it to your authenticator app; sign-ins then ask for its 6-digit code.`
 					roles = append(roles, r)
 				}
 			}
-			res, err := accountCall(cmd.Context(), g, writePolicy, "account totp-roles", &v1.SetTOTPRolesRequest{Roles: roles},
+			res, err := accountCall(cmd.Context(), g, writePolicy, "account totp-roles", &v1.SetTOTPRolesRequest{Key: g.keyFor("account"), Roles: roles},
 				func(c cloudledgerv1connect.AccountServiceClient) rpc[v1.SetTOTPRolesRequest, v1.SetTOTPRolesResponse] {
 					return c.SetTOTPRoles
 				})

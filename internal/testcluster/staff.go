@@ -2,6 +2,8 @@ package testcluster
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"net/http"
 	"sync"
 	"time"
@@ -96,9 +98,9 @@ func staffOf(tb fataler, hc *http.Client, url string) *staff {
 	s := &staff{ac: cloudledgerv1connect.NewAccountServiceClient(hc, url), tokens: map[string]string{}, roles: map[string]string{}}
 	// The bootstrap credential makes the first security and authority accounts (and the
 	// first one's token); security1 issues authority1's.
-	s.add(tb, Token, &v1.AddAccountRequest{Id: "security1", Name: "安全管理员（测试）", Role: "security", Program: true})
+	s.add(tb, Token, &v1.AddAccountRequest{Key: FreshKey(), Id: "security1", Name: "安全管理员（测试）", Role: "security", Program: true})
 	s.tokens["security1"] = s.issue(tb, Token, "security1")
-	s.add(tb, Token, &v1.AddAccountRequest{Id: "authority1", Name: "主管部门（测试）", Role: "authority", Program: true})
+	s.add(tb, Token, &v1.AddAccountRequest{Key: FreshKey(), Id: "authority1", Name: "主管部门（测试）", Role: "authority", Program: true})
 	s.tokens["authority1"] = s.issue(tb, s.tokens["security1"], "authority1")
 	s.roles["security1"], s.roles["authority1"] = "security", "authority"
 	staffs[url] = s
@@ -117,7 +119,7 @@ func (s *staff) token(tb fataler, id, role, scope string) string {
 	if tok, ok := s.tokens[id]; ok {
 		return tok
 	}
-	add := &v1.AddAccountRequest{Id: id, Name: id, Role: role, Program: true}
+	add := &v1.AddAccountRequest{Key: FreshKey(), Id: id, Name: id, Role: role, Program: true}
 	switch role {
 	case "department":
 		add.Department = scope
@@ -142,7 +144,7 @@ func (s *staff) confirm(tb fataler, id string) {
 				continue
 			}
 			_, err := call(tb, func(ctx context.Context) error {
-				_, err := s.ac.ConfirmAccount(ctx, bearer(connect.NewRequest(&v1.ConfirmAccountRequest{Id: id}), s.tokens[who]))
+				_, err := s.ac.ConfirmAccount(ctx, bearer(connect.NewRequest(&v1.ConfirmAccountRequest{Key: FreshKey(), Id: id}), s.tokens[who]))
 				return err
 			})
 			if err == nil {
@@ -174,7 +176,7 @@ func (s *staff) issue(tb fataler, token, id string) string {
 	tb.Helper()
 	var tok string
 	if _, err := call(tb, func(ctx context.Context) error {
-		res, err := s.ac.IssueToken(ctx, bearer(connect.NewRequest(&v1.IssueTokenRequest{Account: id}), token))
+		res, err := s.ac.IssueToken(ctx, bearer(connect.NewRequest(&v1.IssueTokenRequest{Key: FreshKey(), Account: id}), token))
 		if err == nil {
 			tok = res.Msg.GetToken()
 		}
@@ -211,7 +213,7 @@ func Person(tb fataler, hc *http.Client, url, id, role, scope, password string) 
 	s := staffOf(tb, hc, url)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	add := &v1.AddAccountRequest{Id: id, Name: id, Role: role}
+	add := &v1.AddAccountRequest{Key: FreshKey(), Id: id, Name: id, Role: role}
 	switch role {
 	case "department":
 		add.Department = scope
@@ -232,9 +234,17 @@ func Person(tb fataler, hc *http.Client, url, id, role, scope, password string) 
 		tb.Fatalf("adding %s: %v", id, err)
 	}
 	if _, err := call(tb, func(ctx context.Context) error {
-		_, err := s.ac.Activate(ctx, connect.NewRequest(&v1.ActivateRequest{Account: id, Code: code, Password: password}))
+		_, err := s.ac.Activate(ctx, connect.NewRequest(&v1.ActivateRequest{Key: FreshKey(), Account: id, Code: code, Password: password}))
 		return err
 	}); err != nil {
 		tb.Fatalf("activating %s: %v", id, err)
 	}
+}
+
+// FreshKey is a new idempotency key for one write a test makes (the client names the key
+// of every write).
+func FreshKey() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "test/" + hex.EncodeToString(b[:])
 }

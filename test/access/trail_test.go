@@ -163,22 +163,22 @@ func TestActorsAndSecrets(t *testing.T) {
 	}
 	// A program's account (its token from security, once a second person confirmed it) and a
 	// person's (an activation code; the person sets the password).
-	if _, err := ac.AddAccount(ctx, authed(&v1.AddAccountRequest{Id: "new1", Name: "新账号", Role: "auditor", Program: true}, w.tokens["security1"])); err != nil {
+	if _, err := ac.AddAccount(ctx, authed(&v1.AddAccountRequest{Key: "account/add/new1", Id: "new1", Name: "新账号", Role: "auditor", Program: true}, w.tokens["security1"])); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ac.ConfirmAccount(ctx, authed(&v1.ConfirmAccountRequest{Id: "new1"}, w.tokens["auditor1"])); err != nil {
+	if _, err := ac.ConfirmAccount(ctx, authed(&v1.ConfirmAccountRequest{Key: testcluster.FreshKey(), Id: "new1"}, w.tokens["auditor1"])); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := ac.IssueToken(ctx, authed(&v1.IssueTokenRequest{Account: "new1"}, w.tokens["security1"]))
+	tok, err := ac.IssueToken(ctx, authed(&v1.IssueTokenRequest{Key: "token/new1/1", Account: "new1"}, w.tokens["security1"]))
 	if err != nil {
 		t.Fatal(err)
 	}
-	person, err := ac.AddAccount(ctx, authed(&v1.AddAccountRequest{Id: "new2", Name: "新用户", Role: "department", Department: "edu"}, w.tokens["security1"]))
+	person, err := ac.AddAccount(ctx, authed(&v1.AddAccountRequest{Key: "account/add/new2", Id: "new2", Name: "新用户", Role: "department", Department: "edu"}, w.tokens["security1"]))
 	if err != nil {
 		t.Fatal(err)
 	}
 	const password = "Shen-ji-2026!"
-	if _, err := ac.Activate(ctx, connect.NewRequest(&v1.ActivateRequest{Account: "new2", Code: person.Msg.GetActivationCode(), Password: password})); err != nil {
+	if _, err := ac.Activate(ctx, connect.NewRequest(&v1.ActivateRequest{Key: "activated/new2/1", Account: "new2", Code: person.Msg.GetActivationCode(), Password: password})); err != nil {
 		t.Fatal(err)
 	}
 	items, err := lc.ListLineItems(ctx, authed(&v1.ListLineItemsRequest{Limit: 10000}, w.tokens["auditor1"]))
@@ -198,8 +198,8 @@ func TestActorsAndSecrets(t *testing.T) {
 	}
 	n := 0
 	for key, actor := range actors {
-		want := map[bool]string{true: "security1", false: "new2"}[strings.HasPrefix(key, "token/new1/") || strings.HasPrefix(key, "activation/new2/")]
-		if strings.HasPrefix(key, "token/new1/") || strings.HasPrefix(key, "activation/new2/") || strings.HasPrefix(key, "activated/new2/") {
+		want := map[bool]string{true: "security1", false: "new2"}[strings.HasPrefix(key, "token/new1/") || key == "account/add/new2/activation"]
+		if strings.HasPrefix(key, "token/new1/") || key == "account/add/new2/activation" || strings.HasPrefix(key, "activated/new2/") {
 			n++
 			if actor != want {
 				t.Errorf("%s: actor %q, want %q", key, actor, want)

@@ -158,10 +158,10 @@ func TestConsoleSecurity(t *testing.T) {
 
 	t.Run("totp", func(t *testing.T) {
 		ac := d.accounts()
-		if _, err := ac.SetTOTPRoles(context.Background(), authed(&v1.SetTOTPRolesRequest{Roles: []string{"finance"}}, d.token("security1"))); err != nil {
+		if _, err := ac.SetTOTPRoles(context.Background(), authed(&v1.SetTOTPRolesRequest{Key: testcluster.FreshKey(), Roles: []string{"finance"}}, d.token("security1"))); err != nil {
 			t.Fatal(err)
 		}
-		defer ac.SetTOTPRoles(context.Background(), authed(&v1.SetTOTPRolesRequest{}, d.token("security1")))
+		defer ac.SetTOTPRoles(context.Background(), authed(&v1.SetTOTPRolesRequest{Key: testcluster.FreshKey()}, d.token("security1")))
 		hc := d.httpClient()
 		tok := formToken(t, hc, d.url+"/signin")
 		res, err := hc.PostForm(d.url+"/signin", url.Values{"csrf": {tok}, "account": {"finance1"}, "password": {DemoPassword}})

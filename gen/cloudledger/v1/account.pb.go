@@ -22,13 +22,15 @@ const (
 )
 
 type AddAccountRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Role          string                 `protobuf:"bytes,3,opt,name=role,proto3" json:"role,omitempty"`
-	Department    string                 `protobuf:"bytes,4,opt,name=department,proto3" json:"department,omitempty"` // role department
-	Provider      string                 `protobuf:"bytes,5,opt,name=provider,proto3" json:"provider,omitempty"`     // role provider
-	Program       bool                   `protobuf:"varint,6,opt,name=program,proto3" json:"program,omitempty"`      // a program's account: tokens from security, no password
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Id         string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name       string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Role       string                 `protobuf:"bytes,3,opt,name=role,proto3" json:"role,omitempty"`
+	Department string                 `protobuf:"bytes,4,opt,name=department,proto3" json:"department,omitempty"` // role department
+	Provider   string                 `protobuf:"bytes,5,opt,name=provider,proto3" json:"provider,omitempty"`     // role provider
+	Program    bool                   `protobuf:"varint,6,opt,name=program,proto3" json:"program,omitempty"`      // a program's account: tokens from security, no password
+	// key is the write's idempotency key, required: the same call again returns the original result (a secret made by it is not shown again: already_done).
+	Key           string `protobuf:"bytes,7,opt,name=key,proto3" json:"key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -105,6 +107,13 @@ func (x *AddAccountRequest) GetProgram() bool {
 	return false
 }
 
+func (x *AddAccountRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
 // AddAccountResponse names the line item recording the change, as the other changes do.
 type AddAccountResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -176,8 +185,10 @@ func (x *AddAccountResponse) GetPending() bool {
 }
 
 type ConfirmAccountRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// key is the write's idempotency key, required: the same call again returns the original result (a secret made by it is not shown again: already_done).
+	Key           string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -215,6 +226,13 @@ func (*ConfirmAccountRequest) Descriptor() ([]byte, []int) {
 func (x *ConfirmAccountRequest) GetId() string {
 	if x != nil {
 		return x.Id
+	}
+	return ""
+}
+
+func (x *ConfirmAccountRequest) GetKey() string {
+	if x != nil {
+		return x.Key
 	}
 	return ""
 }
@@ -272,8 +290,10 @@ func (x *ConfirmAccountResponse) GetUnchanged() bool {
 }
 
 type ResetAccountRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// key is the write's idempotency key, required: the same call again returns the original result (a secret made by it is not shown again: already_done).
+	Key           string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -311,6 +331,13 @@ func (*ResetAccountRequest) Descriptor() ([]byte, []int) {
 func (x *ResetAccountRequest) GetId() string {
 	if x != nil {
 		return x.Id
+	}
+	return ""
+}
+
+func (x *ResetAccountRequest) GetKey() string {
+	if x != nil {
+		return x.Key
 	}
 	return ""
 }
@@ -376,11 +403,13 @@ func (x *ResetAccountResponse) GetActivationExpires() string {
 }
 
 type ActivateRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Account       string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
-	Code          string                 `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
-	Password      string                 `protobuf:"bytes,3,opt,name=password,proto3" json:"password,omitempty"`
-	Totp          bool                   `protobuf:"varint,4,opt,name=totp,proto3" json:"totp,omitempty"` // enrol a TOTP key even where the role does not require one
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Account  string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Code     string                 `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
+	Password string                 `protobuf:"bytes,3,opt,name=password,proto3" json:"password,omitempty"`
+	Totp     bool                   `protobuf:"varint,4,opt,name=totp,proto3" json:"totp,omitempty"` // enrol a TOTP key even where the role does not require one
+	// key is the write's idempotency key, required: the same call again returns the original result (a secret made by it is not shown again: already_done).
+	Key           string `protobuf:"bytes,5,opt,name=key,proto3" json:"key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -443,6 +472,13 @@ func (x *ActivateRequest) GetTotp() bool {
 	return false
 }
 
+func (x *ActivateRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
 type ActivateResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
@@ -496,9 +532,11 @@ func (x *ActivateResponse) GetTotpUrl() string {
 }
 
 type ChangePasswordRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	OldPassword   string                 `protobuf:"bytes,1,opt,name=old_password,json=oldPassword,proto3" json:"old_password,omitempty"`
-	NewPassword   string                 `protobuf:"bytes,2,opt,name=new_password,json=newPassword,proto3" json:"new_password,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	OldPassword string                 `protobuf:"bytes,1,opt,name=old_password,json=oldPassword,proto3" json:"old_password,omitempty"`
+	NewPassword string                 `protobuf:"bytes,2,opt,name=new_password,json=newPassword,proto3" json:"new_password,omitempty"`
+	// key is the write's idempotency key, required: the same call again returns the original result (a secret made by it is not shown again: already_done).
+	Key           string `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -543,6 +581,13 @@ func (x *ChangePasswordRequest) GetOldPassword() string {
 func (x *ChangePasswordRequest) GetNewPassword() string {
 	if x != nil {
 		return x.NewPassword
+	}
+	return ""
+}
+
+func (x *ChangePasswordRequest) GetKey() string {
+	if x != nil {
+		return x.Key
 	}
 	return ""
 }
@@ -976,9 +1021,11 @@ func (x *ListAccountsResponse) GetAccounts() []*Account {
 }
 
 type SetAccountStatusRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Disabled      bool                   `protobuf:"varint,2,opt,name=disabled,proto3" json:"disabled,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Id       string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Disabled bool                   `protobuf:"varint,2,opt,name=disabled,proto3" json:"disabled,omitempty"`
+	// key is the write's idempotency key, required: the same call again returns the original result (a secret made by it is not shown again: already_done).
+	Key           string `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1027,10 +1074,19 @@ func (x *SetAccountStatusRequest) GetDisabled() bool {
 	return false
 }
 
+func (x *SetAccountStatusRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
 type IssueTokenRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Account       string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"` // empty: the caller's own (a person signed in)
-	Expires       string                 `protobuf:"bytes,2,opt,name=expires,proto3" json:"expires,omitempty"` // YYYY-MM-DD (the end of that day, Asia/Shanghai); empty: no expiry
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Account string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"` // empty: the caller's own (a person signed in)
+	Expires string                 `protobuf:"bytes,2,opt,name=expires,proto3" json:"expires,omitempty"` // YYYY-MM-DD (the end of that day, Asia/Shanghai); empty: no expiry
+	// key is the write's idempotency key, required: the same call again returns the original result (a secret made by it is not shown again: already_done).
+	Key           string `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1075,6 +1131,13 @@ func (x *IssueTokenRequest) GetAccount() string {
 func (x *IssueTokenRequest) GetExpires() string {
 	if x != nil {
 		return x.Expires
+	}
+	return ""
+}
+
+func (x *IssueTokenRequest) GetKey() string {
+	if x != nil {
+		return x.Key
 	}
 	return ""
 }
@@ -1148,9 +1211,11 @@ func (x *IssueTokenResponse) GetSeq() uint64 {
 }
 
 type RevokeTokenRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Account       string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
-	TokenId       string                 `protobuf:"bytes,2,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"` // empty: every token of the account
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Account string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	TokenId string                 `protobuf:"bytes,2,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"` // empty: every token of the account
+	// key is the write's idempotency key, required: the same call again returns the original result (a secret made by it is not shown again: already_done).
+	Key           string `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1195,6 +1260,13 @@ func (x *RevokeTokenRequest) GetAccount() string {
 func (x *RevokeTokenRequest) GetTokenId() string {
 	if x != nil {
 		return x.TokenId
+	}
+	return ""
+}
+
+func (x *RevokeTokenRequest) GetKey() string {
+	if x != nil {
+		return x.Key
 	}
 	return ""
 }
@@ -1852,8 +1924,10 @@ func (x *VerifyAccessTrailResponse) GetHeadHash() string {
 }
 
 type SetTOTPRolesRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Roles         []string               `protobuf:"bytes,1,rep,name=roles,proto3" json:"roles,omitempty"` // empty: no role requires TOTP
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Roles []string               `protobuf:"bytes,1,rep,name=roles,proto3" json:"roles,omitempty"` // empty: no role requires TOTP
+	// key is the write's idempotency key, required: the same call again returns the original result (a secret made by it is not shown again: already_done).
+	Key           string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1893,6 +1967,13 @@ func (x *SetTOTPRolesRequest) GetRoles() []string {
 		return x.Roles
 	}
 	return nil
+}
+
+func (x *SetTOTPRolesRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
 }
 
 type SetTOTPRolesResponse struct {
@@ -1951,7 +2032,7 @@ var File_cloudledger_v1_account_proto protoreflect.FileDescriptor
 
 const file_cloudledger_v1_account_proto_rawDesc = "" +
 	"\n" +
-	"\x1ccloudledger/v1/account.proto\x12\x0ecloudledger.v1\"\xa1\x01\n" +
+	"\x1ccloudledger/v1/account.proto\x12\x0ecloudledger.v1\"\xb3\x01\n" +
 	"\x11AddAccountRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -1960,34 +2041,39 @@ const file_cloudledger_v1_account_proto_rawDesc = "" +
 	"department\x18\x04 \x01(\tR\n" +
 	"department\x12\x1a\n" +
 	"\bprovider\x18\x05 \x01(\tR\bprovider\x12\x18\n" +
-	"\aprogram\x18\x06 \x01(\bR\aprogram\"\x98\x01\n" +
+	"\aprogram\x18\x06 \x01(\bR\aprogram\x12\x10\n" +
+	"\x03key\x18\a \x01(\tR\x03key\"\x98\x01\n" +
 	"\x12AddAccountResponse\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12'\n" +
 	"\x0factivation_code\x18\x02 \x01(\tR\x0eactivationCode\x12-\n" +
 	"\x12activation_expires\x18\x03 \x01(\tR\x11activationExpires\x12\x18\n" +
-	"\apending\x18\x04 \x01(\bR\apending\"'\n" +
+	"\apending\x18\x04 \x01(\bR\apending\"9\n" +
 	"\x15ConfirmAccountRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"H\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\"H\n" +
 	"\x16ConfirmAccountResponse\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1c\n" +
-	"\tunchanged\x18\x02 \x01(\bR\tunchanged\"%\n" +
+	"\tunchanged\x18\x02 \x01(\bR\tunchanged\"7\n" +
 	"\x13ResetAccountRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\x80\x01\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\"\x80\x01\n" +
 	"\x14ResetAccountResponse\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12'\n" +
 	"\x0factivation_code\x18\x02 \x01(\tR\x0eactivationCode\x12-\n" +
-	"\x12activation_expires\x18\x03 \x01(\tR\x11activationExpires\"o\n" +
+	"\x12activation_expires\x18\x03 \x01(\tR\x11activationExpires\"\x81\x01\n" +
 	"\x0fActivateRequest\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x12\n" +
 	"\x04code\x18\x02 \x01(\tR\x04code\x12\x1a\n" +
 	"\bpassword\x18\x03 \x01(\tR\bpassword\x12\x12\n" +
-	"\x04totp\x18\x04 \x01(\bR\x04totp\"?\n" +
+	"\x04totp\x18\x04 \x01(\bR\x04totp\x12\x10\n" +
+	"\x03key\x18\x05 \x01(\tR\x03key\"?\n" +
 	"\x10ActivateResponse\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x19\n" +
-	"\btotp_url\x18\x02 \x01(\tR\atotpUrl\"]\n" +
+	"\btotp_url\x18\x02 \x01(\tR\atotpUrl\"o\n" +
 	"\x15ChangePasswordRequest\x12!\n" +
 	"\fold_password\x18\x01 \x01(\tR\voldPassword\x12!\n" +
-	"\fnew_password\x18\x02 \x01(\tR\vnewPassword\"*\n" +
+	"\fnew_password\x18\x02 \x01(\tR\vnewPassword\x12\x10\n" +
+	"\x03key\x18\x03 \x01(\tR\x03key\"*\n" +
 	"\x16ChangePasswordResponse\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\"J\n" +
 	"\x18SetAccountStatusResponse\x12\x10\n" +
@@ -2020,21 +2106,24 @@ const file_cloudledger_v1_account_proto_rawDesc = "" +
 	"\fconfirmed_by\x18\r \x01(\tR\vconfirmedBy\x12-\n" +
 	"\x12activation_pending\x18\x0e \x01(\bR\x11activationPending\"K\n" +
 	"\x14ListAccountsResponse\x123\n" +
-	"\baccounts\x18\x01 \x03(\v2\x17.cloudledger.v1.AccountR\baccounts\"E\n" +
+	"\baccounts\x18\x01 \x03(\v2\x17.cloudledger.v1.AccountR\baccounts\"W\n" +
 	"\x17SetAccountStatusRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
-	"\bdisabled\x18\x02 \x01(\bR\bdisabled\"G\n" +
+	"\bdisabled\x18\x02 \x01(\bR\bdisabled\x12\x10\n" +
+	"\x03key\x18\x03 \x01(\tR\x03key\"Y\n" +
 	"\x11IssueTokenRequest\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x18\n" +
-	"\aexpires\x18\x02 \x01(\tR\aexpires\"q\n" +
+	"\aexpires\x18\x02 \x01(\tR\aexpires\x12\x10\n" +
+	"\x03key\x18\x03 \x01(\tR\x03key\"q\n" +
 	"\x12IssueTokenResponse\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12\x19\n" +
 	"\btoken_id\x18\x02 \x01(\tR\atokenId\x12\x18\n" +
 	"\aexpires\x18\x03 \x01(\tR\aexpires\x12\x10\n" +
-	"\x03seq\x18\x04 \x01(\x04R\x03seq\"I\n" +
+	"\x03seq\x18\x04 \x01(\x04R\x03seq\"[\n" +
 	"\x12RevokeTokenRequest\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x19\n" +
-	"\btoken_id\x18\x02 \x01(\tR\atokenId\"b\n" +
+	"\btoken_id\x18\x02 \x01(\tR\atokenId\x12\x10\n" +
+	"\x03key\x18\x03 \x01(\tR\x03key\"b\n" +
 	"\rSignInRequest\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x1a\n" +
 	"\bpassword\x18\x02 \x01(\tR\bpassword\x12\x1b\n" +
@@ -2080,9 +2169,10 @@ const file_cloudledger_v1_account_proto_rawDesc = "" +
 	"\x18VerifyAccessTrailRequest\"R\n" +
 	"\x19VerifyAccessTrailResponse\x12\x18\n" +
 	"\arecords\x18\x01 \x01(\x04R\arecords\x12\x1b\n" +
-	"\thead_hash\x18\x02 \x01(\tR\bheadHash\"+\n" +
+	"\thead_hash\x18\x02 \x01(\tR\bheadHash\"=\n" +
 	"\x13SetTOTPRolesRequest\x12\x14\n" +
-	"\x05roles\x18\x01 \x03(\tR\x05roles\"F\n" +
+	"\x05roles\x18\x01 \x03(\tR\x05roles\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\"F\n" +
 	"\x14SetTOTPRolesResponse\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1c\n" +
 	"\tunchanged\x18\x02 \x01(\bR\tunchanged2\xd3\n" +
