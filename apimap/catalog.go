@@ -2,6 +2,7 @@ package apimap
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 
 	"github.com/cloudledger/cloudledger/calendar"
@@ -34,6 +35,8 @@ type Kind interface {
 	Show(b ledger.Body) *v1.Command
 	// Scope is what the command touches, for the caller's scope.
 	Scope(c *v1.Command) Scope
+	// bodyType is the Go type of v1.Command's body for this kind (its oneof wrapper).
+	bodyType() reflect.Type
 }
 
 // Scope is the department, provider or resource request a command acts on ("" for none).
@@ -66,6 +69,11 @@ func (r row[P, B]) Parse(c *v1.Command) (ledger.Body, *errcode.Error) {
 }
 
 func (r row[P, B]) Show(b ledger.Body) *v1.Command { return r.wrap(r.show(b.(B))) }
+
+func (r row[P, B]) bodyType() reflect.Type {
+	var zero P
+	return reflect.TypeOf(r.wrap(zero).Body)
+}
 
 func (r row[P, B]) Scope(c *v1.Command) Scope {
 	if r.scope == nil {
@@ -245,6 +253,7 @@ var Catalog = []Kind{
 var (
 	kindByField = map[string]Kind{}
 	kindByType  = map[ledger.CommandType]Kind{}
+	kindByBody  = map[reflect.Type]Kind{}
 )
 
 func init() {
@@ -252,17 +261,17 @@ func init() {
 		if kindByField[k.Field()] != nil || kindByType[k.Type()] != nil {
 			panic("apimap: catalog row " + k.Field() + " twice")
 		}
-		kindByField[k.Field()], kindByType[k.Type()] = k, k
+		kindByField[k.Field()], kindByType[k.Type()], kindByBody[k.bodyType()] = k, k, k
 	}
 }
 
-// KindOf is the catalog row of a command's body, nil for an empty body.
+// KindOf is the catalog row of a command's body, nil for an empty body. (By the body's Go
+// type: it runs twice for every command of every import.)
 func KindOf(c *v1.Command) Kind {
-	od := c.ProtoReflect().Descriptor().Oneofs().ByName("body")
-	if f := c.ProtoReflect().WhichOneof(od); f != nil {
-		return kindByField[string(f.Name())]
+	if c.GetBody() == nil {
+		return nil
 	}
-	return nil
+	return kindByBody[reflect.TypeOf(c.GetBody())]
 }
 
 // KindOfType is the catalog row of a ledger command type, nil for a type no client sends.

@@ -88,7 +88,10 @@ func (t *txn) applyCommand(cmd Command, ctx applyContext) (ItemResult, *Error) {
 		}
 		return ItemResult{Unchanged: true}, nil
 	}
-	body := EncodeBody(cmd.Body)
+	body := cmd.encoded // the proposal's own bytes, checked canonical when decoded
+	if body == nil {
+		body = EncodeBody(cmd.Body)
+	}
 	content := contentHash(body)
 	lookup := t.lookupKey
 	if ctx.rules.separation {

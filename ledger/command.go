@@ -33,6 +33,9 @@ type Body interface {
 type Command struct {
 	Key  string
 	Body Body
+	// encoded is Body's encoding when the command was decoded from a log entry (checked
+	// canonical there): apply hashes and stores it without encoding the body again.
+	encoded []byte
 }
 
 // lineItemRule says whether applying a command writes a line item of its own.
@@ -190,7 +193,7 @@ func DecodeProposal(p []byte) (*Proposal, error) {
 				// and a value written two ways (1.500 and 1.5) cannot enter the log.
 				return nil, Errf(errcode.Malformed, "", "command %d of submission %d is not in canonical form", j, i)
 			}
-			r.Commands = append(r.Commands, Command{Key: key, Body: b})
+			r.Commands = append(r.Commands, Command{Key: key, Body: b, encoded: raw})
 		}
 		out.Submissions = append(out.Submissions, r)
 	}
