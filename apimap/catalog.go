@@ -2,7 +2,10 @@ package apimap
 
 import (
 	"encoding/json"
+	"fmt"
+	"github.com/shopspring/decimal"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/cloudledger/cloudledger/calendar"
@@ -248,6 +251,12 @@ var Catalog = []Kind{
 			return &ledger.ReplayNotice{ID: strings.TrimSpace(p.GetId())}, nil
 		},
 		show: func(b *ledger.ReplayNotice) *v1.NoticeReplay { return &v1.NoticeReplay{Id: b.ID} }},
+	row[*v1.UtilisationDelivery, *ledger.UtilisationDelivery]{field: "utilisation_delivery", typ: ledger.TypeUtilisationDelivery, roles: importRoles,
+		get: (*v1.Command).GetUtilisationDelivery,
+		wrap: func(p *v1.UtilisationDelivery) *v1.Command {
+			return &v1.Command{Body: &v1.Command_UtilisationDelivery{UtilisationDelivery: p}}
+		},
+		parse: parseUtilisationDelivery, show: showUtilisationDelivery},
 }
 
 var (
@@ -379,4 +388,51 @@ func parseImportLease(p *v1.ImportLease) (*ledger.ImportLease, *errcode.Error) {
 		l.Months = append(l.Months, m)
 	}
 	return l, nil
+}
+
+// parseUtilisationDelivery reads a delivery's rows, sorted by resource then date on the way
+// in (the order the ledger keeps and hashes); a (resource, date) twice is refused.
+func parseUtilisationDelivery(p *v1.UtilisationDelivery) (*ledger.UtilisationDelivery, *errcode.Error) {
+	if len(p.GetRows()) > ledger.MaxUtilisationRows {
+		return nil, errcode.Errf(errcode.TooLarge, "rows", "%d rows; at most %d a delivery", len(p.GetRows()), ledger.MaxUtilisationRows)
+	}
+	out := &ledger.UtilisationDelivery{Rows: make([]ledger.UtilisationRow, len(p.GetRows()))}
+	for i, r := range p.GetRows() {
+		field := func(name string) string { return fmt.Sprintf("rows[%d].%s", i, name) }
+		row := ledger.UtilisationRow{Resource: strings.TrimSpace(r.GetResource())}
+		var err *errcode.Error
+		if row.Date, err = parseDate(field("date"), strings.TrimSpace(r.GetDate())); err != nil {
+			return nil, err
+		}
+		for _, f := range []struct {
+			name string
+			s    string
+			into *decimal.Decimal
+		}{{"mean_pct", r.GetMeanPct(), &row.Mean}, {"peak_pct", r.GetPeakPct(), &row.Peak}, {"availability_pct", r.GetAvailabilityPct(), &row.Availability}} {
+			if *f.into, err = parseAmount(field(f.name), strings.TrimSpace(f.s), false); err != nil {
+				return nil, err
+			}
+		}
+		out.Rows[i] = row
+	}
+	slices.SortStableFunc(out.Rows, func(a, b ledger.UtilisationRow) int {
+		if c := strings.Compare(a.Resource, b.Resource); c != 0 {
+			return c
+		}
+		return a.Date.Compare(b.Date)
+	})
+	for i := 1; i < len(out.Rows); i++ {
+		if a, b := out.Rows[i-1], out.Rows[i]; a.Resource == b.Resource && a.Date == b.Date {
+			return nil, errcode.Errf(errcode.InvalidValue, "rows", "resource %s has two rows for %s", a.Resource, a.Date)
+		}
+	}
+	return out, nil
+}
+
+func showUtilisationDelivery(b *ledger.UtilisationDelivery) *v1.UtilisationDelivery {
+	out := &v1.UtilisationDelivery{Rows: make([]*v1.UtilisationRow, len(b.Rows))}
+	for i, r := range b.Rows {
+		out.Rows[i] = &v1.UtilisationRow{Resource: r.Resource, Date: r.Date.String(), MeanPct: r.Mean.String(), PeakPct: r.Peak.String(), AvailabilityPct: r.Availability.String()}
+	}
+	return out
 }

@@ -39,6 +39,7 @@ var internalCommands = map[string]string{
 	"settlement_audit":   "LedgerService/Settle",
 	"settlement_advance": "LedgerService/Settle",
 	"reconciliation":     "LedgerService/InvoiceReconcile",
+	"utilisation_record": "a utilisation delivery's line item (the ledger writes it)",
 }
 
 // Issue 23, must show 2: every command the ledger registers is either a catalog row (so it
@@ -159,6 +160,9 @@ func sampleCommands() []ledger.Command {
 		{Body: &v1.Command_ImportLease{ImportLease: &v1.ImportLease{Id: "lease-1", Months: []string{"2026-02", "2026-03"}}}},
 		{Body: &v1.Command_FulfilRequest{FulfilRequest: &v1.FulfilRequest{Id: "req-1", Resource: "r-new"}}},
 		{Body: &v1.Command_NoticeReplay{NoticeReplay: &v1.NoticeReplay{Id: "n-17"}}},
+		{Body: &v1.Command_UtilisationDelivery{UtilisationDelivery: &v1.UtilisationDelivery{Rows: []*v1.UtilisationRow{
+			{Resource: "vm2", Date: "2026-03-02", MeanPct: "5.5", PeakPct: "12.25", AvailabilityPct: "100"},
+			{Resource: "vm1", Date: "2026-03-02", MeanPct: "40", PeakPct: "88", AvailabilityPct: "99.95"}}}}},
 	} {
 		c.Key = fmt.Sprint("sample/", i)
 		cmd, err := Command(c)

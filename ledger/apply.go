@@ -88,8 +88,12 @@ func (t *txn) applyCommand(cmd Command, ctx applyContext) (ItemResult, *Error) {
 		}
 		return ItemResult{Unchanged: true}, nil
 	}
+	stored := cmd.Body
 	body := cmd.encoded // the proposal's own bytes, checked canonical when decoded
-	if body == nil {
+	if rec := specOf(cmd.Body).record; rec != nil {
+		stored = rec(cmd.Body, t, ctx) // the line item keeps a record of the command
+		body = EncodeBody(stored)
+	} else if body == nil {
 		body = EncodeBody(cmd.Body)
 	}
 	content := contentHash(body)
@@ -115,6 +119,6 @@ func (t *txn) applyCommand(cmd Command, ctx applyContext) (ItemResult, *Error) {
 	if err != nil {
 		return ItemResult{}, err
 	}
-	li := t.appendEncoded(cmd.Key, ctx.actor, ctx.recordedAt, ctx.raftIndex, cmd.Body, body, content)
+	li := t.appendEncoded(cmd.Key, ctx.actor, ctx.recordedAt, ctx.raftIndex, stored, body, content)
 	return ItemResult{Seq: li.Seq}, nil
 }

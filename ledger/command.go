@@ -54,6 +54,9 @@ type commandSpec struct {
 	name     string
 	lineItem lineItemRule
 	new      func() Body
+	// record, when set, is what the command's line item holds instead of the command
+	// itself (a delivery of utilisation rows keeps its record, the rows go to their table).
+	record func(b Body, t *txn, ctx applyContext) Body
 }
 
 var commands [256]*commandSpec
@@ -130,8 +133,9 @@ type Submission struct {
 // proposalVersion is the version new proposals are written as: 1 until issue 10, 2 since
 // (stricter characters in ids, keys and names), 3 since late history (issue 12), 4 since
 // notices (issue 15), 5 since 三员分立 and tenant-scoped keys (issue 22), 6 since the
-// fulfilment command (issue 23). Older versions still decode and apply by their own rules.
-const proposalVersion = 6
+// fulfilment command (issue 23), 7 since utilisation rows (issue 24). Older versions still
+// decode and apply by their own rules.
+const proposalVersion = 7
 
 // EncodeProposal encodes p for the Raft log.
 func EncodeProposal(p *Proposal) []byte {

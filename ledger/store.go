@@ -266,6 +266,16 @@ func (l *Ledger) storedKeyWhere(k string, accept func(key, actor string, seq uin
 	return rec, found
 }
 
+// readBolt runs fn in the batch's read transaction while a batch applies (under the write
+// lock), else in a read transaction of its own.
+func (l *Ledger) readBolt(fn func(tx *bolt.Tx)) {
+	if l.batchTx != nil {
+		fn(l.batchTx)
+		return
+	}
+	_ = l.db.View(func(tx *bolt.Tx) error { fn(tx); return nil })
+}
+
 // FlushedIndex is the last applied index already in bbolt.
 func (l *Ledger) FlushedIndex() uint64 {
 	l.mu.RLock()
@@ -412,6 +422,11 @@ func (l *Ledger) flush(applied uint64) error {
 	}
 	r.added = r.added[:0]
 	clear(r.keys)
+	for _, tb := range tables {
+		if d, ok := tb.(interface{ evict(*txn) }); ok {
+			d.evict(r) // a table in bbolt only lets go of what it just wrote
+		}
+	}
 	clearDirty(r)
 	for id, at := range r.timeLimited.m {
 		if at.IsZero() {

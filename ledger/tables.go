@@ -66,6 +66,10 @@ var tables = []tableDecl{
 	jsonTable("reconciliations", func(t *txn) **layer[string, *ProviderReconciliations] { return &t.reconciled },
 		func(p *ProviderReconciliations) string { return p.Provider }, stringKey, inView),
 
+	// Utilisation rows, in bbolt only (utilisation.go).
+	utilCurrentTable,
+	utilDeliveredTable,
+
 	// The Kafka bridge's replicated positions and its dead-letter outbox.
 	&table[string, int64]{bucket: []byte("kafka_offsets"), layer: func(t *txn) **layer[string, int64] { return &t.kafkaOffsets },
 		key: stringKey, encode: func(n int64) ([]byte, error) { return []byte(strconv.FormatInt(n, 10)), nil },

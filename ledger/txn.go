@@ -101,6 +101,10 @@ type txn struct {
 	settlements *layer[int, *Settlement]
 	reconciled  *layer[string, *ProviderReconciliations]
 
+	// Utilisation rows (utilisation.go): in force per resource and day, and as delivered.
+	utilCurrent   *layer[dayKey, *StoredUtilisation]
+	utilDelivered *layer[deliveredKey, *UtilisationRow]
+
 	kafkaOffsets   *layer[string, int64]  // "topic/partition" → next offset to apply
 	kafkaPublished *layer[string, uint64] // stream → last sequence published
 	deadLetters    *layer[uint64, *DeadLetter]

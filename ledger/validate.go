@@ -57,18 +57,21 @@ type rules struct {
 	// fulfilInApply (version 6 on; issue 23): a request's fulfilment is one command whose
 	// events apply derives from the request and the entry's time (fulfil.go).
 	fulfilInApply bool
+	// utilisation (version 7 on; issue 24): deliveries of daily utilisation rows.
+	utilisation bool
 }
 
 // Rules by proposal version: 1 before the stricter characters of issue 10, 2 since, 3 with
 // late history, 4 with notices, 5 with 三员分立 and tenant-scoped keys, 6 with the
-// fulfilment command.
+// fulfilment command, 7 with utilisation rows.
 var (
 	rulesV1      = rules{}
 	rulesV2      = rules{strictText: true}
 	rulesV3      = rules{strictText: true, lateHistory: true}
 	rulesV4      = rules{strictText: true, lateHistory: true, notices: true}
 	rulesV5      = rules{strictText: true, lateHistory: true, notices: true, separation: true}
-	currentRules = rules{strictText: true, lateHistory: true, notices: true, separation: true, fulfilInApply: true}
+	rulesV6      = rules{strictText: true, lateHistory: true, notices: true, separation: true, fulfilInApply: true}
+	currentRules = rules{strictText: true, lateHistory: true, notices: true, separation: true, fulfilInApply: true, utilisation: true}
 )
 
 func rulesFor(version uint8) rules {
@@ -83,6 +86,8 @@ func rulesFor(version uint8) rules {
 		return rulesV4
 	case version < 6:
 		return rulesV5
+	case version < 7:
+		return rulesV6
 	}
 	return currentRules
 }

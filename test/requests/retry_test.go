@@ -148,6 +148,8 @@ func TestEveryCommandSurvivesALostAnswer(t *testing.T) {
 		// No notice is dead here (they are delivered or waiting): the replay is refused,
 		// and refused the same way again, never as a conflict with itself.
 		"notice_replay": {authority, &v1.Command{Body: &v1.Command_NoticeReplay{NoticeReplay: &v1.NoticeReplay{Id: noticeID}}}},
+		"utilisation_delivery": {provider, &v1.Command{Body: &v1.Command_UtilisationDelivery{UtilisationDelivery: &v1.UtilisationDelivery{Rows: []*v1.UtilisationRow{
+			{Resource: "r1", Date: now.AddDate(0, 0, -1).Format("2006-01-02"), MeanPct: "12.5", PeakPct: "40", AvailabilityPct: "100"}}}}}},
 	}
 	refused := map[string]string{"notice_replay": "notice_state"}
 	for _, k := range apimap.Catalog {

@@ -42,6 +42,7 @@ type Command struct {
 	//	*Command_ImportLease
 	//	*Command_FulfilRequest
 	//	*Command_NoticeReplay
+	//	*Command_UtilisationDelivery
 	Body isCommand_Body `protobuf_oneof:"body"`
 	// line is the source line of an imported row, echoed in errors; not stored.
 	Line          uint32 `protobuf:"varint,15,opt,name=line,proto3" json:"line,omitempty"`
@@ -228,6 +229,15 @@ func (x *Command) GetNoticeReplay() *NoticeReplay {
 	return nil
 }
 
+func (x *Command) GetUtilisationDelivery() *UtilisationDelivery {
+	if x != nil {
+		if x, ok := x.Body.(*Command_UtilisationDelivery); ok {
+			return x.UtilisationDelivery
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetLine() uint32 {
 	if x != nil {
 		return x.Line
@@ -299,6 +309,10 @@ type Command_NoticeReplay struct {
 	NoticeReplay *NoticeReplay `protobuf:"bytes,18,opt,name=notice_replay,json=noticeReplay,proto3,oneof"`
 }
 
+type Command_UtilisationDelivery struct {
+	UtilisationDelivery *UtilisationDelivery `protobuf:"bytes,19,opt,name=utilisation_delivery,json=utilisationDelivery,proto3,oneof"`
+}
+
 func (*Command_Event) isCommand_Body() {}
 
 func (*Command_Department) isCommand_Body() {}
@@ -328,6 +342,8 @@ func (*Command_ImportLease) isCommand_Body() {}
 func (*Command_FulfilRequest) isCommand_Body() {}
 
 func (*Command_NoticeReplay) isCommand_Body() {}
+
+func (*Command_UtilisationDelivery) isCommand_Body() {}
 
 // ImportLease holds the months an import writes into while it runs: closing one of them is
 // refused (import_in_progress) until the import releases the lease or it expires (10
@@ -519,6 +535,131 @@ func (x *Event) GetRequest() string {
 	return ""
 }
 
+// UtilisationDelivery is a delivery of daily utilisation rows (SPEC: Utilisation): a
+// provider's monthly report (its own resources), the authority's import. The ledger keeps
+// one line item of it (source, dates, row count, SHA-256 of the rows) and the rows in their
+// own table; rows are sorted by resource then date on the way in.
+type UtilisationDelivery struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rows          []*UtilisationRow      `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UtilisationDelivery) Reset() {
+	*x = UtilisationDelivery{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UtilisationDelivery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UtilisationDelivery) ProtoMessage() {}
+
+func (x *UtilisationDelivery) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UtilisationDelivery.ProtoReflect.Descriptor instead.
+func (*UtilisationDelivery) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *UtilisationDelivery) GetRows() []*UtilisationRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+// UtilisationRow is a row of a utilisation report: percentages with at most 2 decimals.
+type UtilisationRow struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Resource        string                 `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`
+	Date            string                 `protobuf:"bytes,2,opt,name=date,proto3" json:"date,omitempty"` // YYYY-MM-DD, Asia/Shanghai
+	MeanPct         string                 `protobuf:"bytes,3,opt,name=mean_pct,json=meanPct,proto3" json:"mean_pct,omitempty"`
+	PeakPct         string                 `protobuf:"bytes,4,opt,name=peak_pct,json=peakPct,proto3" json:"peak_pct,omitempty"`
+	AvailabilityPct string                 `protobuf:"bytes,5,opt,name=availability_pct,json=availabilityPct,proto3" json:"availability_pct,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UtilisationRow) Reset() {
+	*x = UtilisationRow{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UtilisationRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UtilisationRow) ProtoMessage() {}
+
+func (x *UtilisationRow) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UtilisationRow.ProtoReflect.Descriptor instead.
+func (*UtilisationRow) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *UtilisationRow) GetResource() string {
+	if x != nil {
+		return x.Resource
+	}
+	return ""
+}
+
+func (x *UtilisationRow) GetDate() string {
+	if x != nil {
+		return x.Date
+	}
+	return ""
+}
+
+func (x *UtilisationRow) GetMeanPct() string {
+	if x != nil {
+		return x.MeanPct
+	}
+	return ""
+}
+
+func (x *UtilisationRow) GetPeakPct() string {
+	if x != nil {
+		return x.PeakPct
+	}
+	return ""
+}
+
+func (x *UtilisationRow) GetAvailabilityPct() string {
+	if x != nil {
+		return x.AvailabilityPct
+	}
+	return ""
+}
+
 // NoticeReplay sends a dead notice again (the authority; its delivery is counted anew).
 type NoticeReplay struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -529,7 +670,7 @@ type NoticeReplay struct {
 
 func (x *NoticeReplay) Reset() {
 	*x = NoticeReplay{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[3]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -541,7 +682,7 @@ func (x *NoticeReplay) String() string {
 func (*NoticeReplay) ProtoMessage() {}
 
 func (x *NoticeReplay) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[3]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -554,7 +695,7 @@ func (x *NoticeReplay) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NoticeReplay.ProtoReflect.Descriptor instead.
 func (*NoticeReplay) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{3}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *NoticeReplay) GetId() string {
@@ -576,7 +717,7 @@ type FulfilRequest struct {
 
 func (x *FulfilRequest) Reset() {
 	*x = FulfilRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[4]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -588,7 +729,7 @@ func (x *FulfilRequest) String() string {
 func (*FulfilRequest) ProtoMessage() {}
 
 func (x *FulfilRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[4]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -601,7 +742,7 @@ func (x *FulfilRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FulfilRequest.ProtoReflect.Descriptor instead.
 func (*FulfilRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{4}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *FulfilRequest) GetId() string {
@@ -631,7 +772,7 @@ type Department struct {
 
 func (x *Department) Reset() {
 	*x = Department{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[5]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -643,7 +784,7 @@ func (x *Department) String() string {
 func (*Department) ProtoMessage() {}
 
 func (x *Department) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[5]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -656,7 +797,7 @@ func (x *Department) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Department.ProtoReflect.Descriptor instead.
 func (*Department) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{5}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Department) GetDepartment() string {
@@ -700,7 +841,7 @@ type Provider struct {
 
 func (x *Provider) Reset() {
 	*x = Provider{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[6]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -712,7 +853,7 @@ func (x *Provider) String() string {
 func (*Provider) ProtoMessage() {}
 
 func (x *Provider) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[6]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -725,7 +866,7 @@ func (x *Provider) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Provider.ProtoReflect.Descriptor instead.
 func (*Provider) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{6}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Provider) GetProvider() string {
@@ -770,7 +911,7 @@ type ProjectQuota struct {
 
 func (x *ProjectQuota) Reset() {
 	*x = ProjectQuota{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[7]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -782,7 +923,7 @@ func (x *ProjectQuota) String() string {
 func (*ProjectQuota) ProtoMessage() {}
 
 func (x *ProjectQuota) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[7]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -795,7 +936,7 @@ func (x *ProjectQuota) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProjectQuota.ProtoReflect.Descriptor instead.
 func (*ProjectQuota) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{7}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ProjectQuota) GetProject() string {
@@ -852,7 +993,7 @@ type CatalogPrice struct {
 
 func (x *CatalogPrice) Reset() {
 	*x = CatalogPrice{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[8]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -864,7 +1005,7 @@ func (x *CatalogPrice) String() string {
 func (*CatalogPrice) ProtoMessage() {}
 
 func (x *CatalogPrice) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[8]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -877,7 +1018,7 @@ func (x *CatalogPrice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogPrice.ProtoReflect.Descriptor instead.
 func (*CatalogPrice) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{8}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CatalogPrice) GetItem() string {
@@ -965,7 +1106,7 @@ type ApprovalGrant struct {
 
 func (x *ApprovalGrant) Reset() {
 	*x = ApprovalGrant{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[9]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -977,7 +1118,7 @@ func (x *ApprovalGrant) String() string {
 func (*ApprovalGrant) ProtoMessage() {}
 
 func (x *ApprovalGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[9]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -990,7 +1131,7 @@ func (x *ApprovalGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApprovalGrant.ProtoReflect.Descriptor instead.
 func (*ApprovalGrant) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{9}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ApprovalGrant) GetDepartment() string {
@@ -1040,7 +1181,7 @@ type ApprovalRevoke struct {
 
 func (x *ApprovalRevoke) Reset() {
 	*x = ApprovalRevoke{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[10]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1052,7 +1193,7 @@ func (x *ApprovalRevoke) String() string {
 func (*ApprovalRevoke) ProtoMessage() {}
 
 func (x *ApprovalRevoke) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[10]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1065,7 +1206,7 @@ func (x *ApprovalRevoke) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApprovalRevoke.ProtoReflect.Descriptor instead.
 func (*ApprovalRevoke) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{10}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ApprovalRevoke) GetDepartment() string {
@@ -1097,7 +1238,7 @@ type ListApprovalsRequest struct {
 
 func (x *ListApprovalsRequest) Reset() {
 	*x = ListApprovalsRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[11]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1109,7 +1250,7 @@ func (x *ListApprovalsRequest) String() string {
 func (*ListApprovalsRequest) ProtoMessage() {}
 
 func (x *ListApprovalsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[11]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1122,7 +1263,7 @@ func (x *ListApprovalsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApprovalsRequest.ProtoReflect.Descriptor instead.
 func (*ListApprovalsRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{11}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{13}
 }
 
 // Approval is one approval on the ledger with its standing as of the ledger's clock.
@@ -1144,7 +1285,7 @@ type Approval struct {
 
 func (x *Approval) Reset() {
 	*x = Approval{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[12]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1156,7 +1297,7 @@ func (x *Approval) String() string {
 func (*Approval) ProtoMessage() {}
 
 func (x *Approval) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[12]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1169,7 +1310,7 @@ func (x *Approval) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Approval.ProtoReflect.Descriptor instead.
 func (*Approval) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{12}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Approval) GetDepartment() string {
@@ -1252,7 +1393,7 @@ type ListApprovalsResponse struct {
 
 func (x *ListApprovalsResponse) Reset() {
 	*x = ListApprovalsResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[13]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1264,7 +1405,7 @@ func (x *ListApprovalsResponse) String() string {
 func (*ListApprovalsResponse) ProtoMessage() {}
 
 func (x *ListApprovalsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[13]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1277,7 +1418,7 @@ func (x *ListApprovalsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApprovalsResponse.ProtoReflect.Descriptor instead.
 func (*ListApprovalsResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{13}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListApprovalsResponse) GetApprovals() []*Approval {
@@ -1303,7 +1444,7 @@ type PeriodClose struct {
 
 func (x *PeriodClose) Reset() {
 	*x = PeriodClose{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[14]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1315,7 +1456,7 @@ func (x *PeriodClose) String() string {
 func (*PeriodClose) ProtoMessage() {}
 
 func (x *PeriodClose) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[14]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1328,7 +1469,7 @@ func (x *PeriodClose) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeriodClose.ProtoReflect.Descriptor instead.
 func (*PeriodClose) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{14}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *PeriodClose) GetMonth() string {
@@ -1348,7 +1489,7 @@ type CalendarYear struct {
 
 func (x *CalendarYear) Reset() {
 	*x = CalendarYear{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[15]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1360,7 +1501,7 @@ func (x *CalendarYear) String() string {
 func (*CalendarYear) ProtoMessage() {}
 
 func (x *CalendarYear) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[15]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1373,7 +1514,7 @@ func (x *CalendarYear) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CalendarYear.ProtoReflect.Descriptor instead.
 func (*CalendarYear) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{15}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CalendarYear) GetJson() string {
@@ -1396,7 +1537,7 @@ type Evaluation struct {
 
 func (x *Evaluation) Reset() {
 	*x = Evaluation{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[16]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1408,7 +1549,7 @@ func (x *Evaluation) String() string {
 func (*Evaluation) ProtoMessage() {}
 
 func (x *Evaluation) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[16]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1421,7 +1562,7 @@ func (x *Evaluation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Evaluation.ProtoReflect.Descriptor instead.
 func (*Evaluation) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{16}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Evaluation) GetProvider() string {
@@ -1462,7 +1603,7 @@ type SettlementWindow struct {
 
 func (x *SettlementWindow) Reset() {
 	*x = SettlementWindow{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[17]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1474,7 +1615,7 @@ func (x *SettlementWindow) String() string {
 func (*SettlementWindow) ProtoMessage() {}
 
 func (x *SettlementWindow) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[17]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1487,7 +1628,7 @@ func (x *SettlementWindow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettlementWindow.ProtoReflect.Descriptor instead.
 func (*SettlementWindow) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{17}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SettlementWindow) GetEndMonth() int32 {
@@ -1509,7 +1650,7 @@ type Band struct {
 
 func (x *Band) Reset() {
 	*x = Band{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[18]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1521,7 +1662,7 @@ func (x *Band) String() string {
 func (*Band) ProtoMessage() {}
 
 func (x *Band) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[18]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1534,7 +1675,7 @@ func (x *Band) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Band.ProtoReflect.Descriptor instead.
 func (*Band) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{18}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Band) GetMinScore() string {
@@ -1569,7 +1710,7 @@ type BandTable struct {
 
 func (x *BandTable) Reset() {
 	*x = BandTable{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[19]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1581,7 +1722,7 @@ func (x *BandTable) String() string {
 func (*BandTable) ProtoMessage() {}
 
 func (x *BandTable) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[19]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1594,7 +1735,7 @@ func (x *BandTable) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BandTable.ProtoReflect.Descriptor instead.
 func (*BandTable) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{19}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *BandTable) GetEffectiveFrom() string {
@@ -1620,7 +1761,7 @@ type SubmitRequest struct {
 
 func (x *SubmitRequest) Reset() {
 	*x = SubmitRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[20]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1632,7 +1773,7 @@ func (x *SubmitRequest) String() string {
 func (*SubmitRequest) ProtoMessage() {}
 
 func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[20]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1645,7 +1786,7 @@ func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitRequest.ProtoReflect.Descriptor instead.
 func (*SubmitRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{20}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SubmitRequest) GetCommands() []*Command {
@@ -1666,7 +1807,7 @@ type ItemResult struct {
 
 func (x *ItemResult) Reset() {
 	*x = ItemResult{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[21]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1678,7 +1819,7 @@ func (x *ItemResult) String() string {
 func (*ItemResult) ProtoMessage() {}
 
 func (x *ItemResult) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[21]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1691,7 +1832,7 @@ func (x *ItemResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemResult.ProtoReflect.Descriptor instead.
 func (*ItemResult) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{21}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ItemResult) GetSeq() uint64 {
@@ -1725,7 +1866,7 @@ type SubmitResponse struct {
 
 func (x *SubmitResponse) Reset() {
 	*x = SubmitResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[22]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1737,7 +1878,7 @@ func (x *SubmitResponse) String() string {
 func (*SubmitResponse) ProtoMessage() {}
 
 func (x *SubmitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[22]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1750,7 +1891,7 @@ func (x *SubmitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitResponse.ProtoReflect.Descriptor instead.
 func (*SubmitResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{22}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SubmitResponse) GetResults() []*ItemResult {
@@ -1781,7 +1922,7 @@ type ErrorDetail struct {
 
 func (x *ErrorDetail) Reset() {
 	*x = ErrorDetail{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[23]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1793,7 +1934,7 @@ func (x *ErrorDetail) String() string {
 func (*ErrorDetail) ProtoMessage() {}
 
 func (x *ErrorDetail) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[23]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1806,7 +1947,7 @@ func (x *ErrorDetail) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorDetail.ProtoReflect.Descriptor instead.
 func (*ErrorDetail) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{23}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ErrorDetail) GetCode() string {
@@ -1853,7 +1994,7 @@ type ValidateImportRequest struct {
 
 func (x *ValidateImportRequest) Reset() {
 	*x = ValidateImportRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[24]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1865,7 +2006,7 @@ func (x *ValidateImportRequest) String() string {
 func (*ValidateImportRequest) ProtoMessage() {}
 
 func (x *ValidateImportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[24]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1878,7 +2019,7 @@ func (x *ValidateImportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateImportRequest.ProtoReflect.Descriptor instead.
 func (*ValidateImportRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{24}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ValidateImportRequest) GetCommands() []*Command {
@@ -1901,7 +2042,7 @@ type ValidateImportResponse struct {
 
 func (x *ValidateImportResponse) Reset() {
 	*x = ValidateImportResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[25]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1913,7 +2054,7 @@ func (x *ValidateImportResponse) String() string {
 func (*ValidateImportResponse) ProtoMessage() {}
 
 func (x *ValidateImportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[25]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1926,7 +2067,7 @@ func (x *ValidateImportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateImportResponse.ProtoReflect.Descriptor instead.
 func (*ValidateImportResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{25}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ValidateImportResponse) GetRows() uint64 {
@@ -1973,7 +2114,7 @@ type QuotaOverrunsRequest struct {
 
 func (x *QuotaOverrunsRequest) Reset() {
 	*x = QuotaOverrunsRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[26]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1985,7 +2126,7 @@ func (x *QuotaOverrunsRequest) String() string {
 func (*QuotaOverrunsRequest) ProtoMessage() {}
 
 func (x *QuotaOverrunsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[26]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1998,7 +2139,7 @@ func (x *QuotaOverrunsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuotaOverrunsRequest.ProtoReflect.Descriptor instead.
 func (*QuotaOverrunsRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{26}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *QuotaOverrunsRequest) GetDepartment() string {
@@ -2025,7 +2166,7 @@ type QuotaOverrun struct {
 
 func (x *QuotaOverrun) Reset() {
 	*x = QuotaOverrun{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[27]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2037,7 +2178,7 @@ func (x *QuotaOverrun) String() string {
 func (*QuotaOverrun) ProtoMessage() {}
 
 func (x *QuotaOverrun) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[27]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2050,7 +2191,7 @@ func (x *QuotaOverrun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuotaOverrun.ProtoReflect.Descriptor instead.
 func (*QuotaOverrun) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{27}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *QuotaOverrun) GetDepartment() string {
@@ -2126,7 +2267,7 @@ type QuotaOverrunsResponse struct {
 
 func (x *QuotaOverrunsResponse) Reset() {
 	*x = QuotaOverrunsResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[28]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2138,7 +2279,7 @@ func (x *QuotaOverrunsResponse) String() string {
 func (*QuotaOverrunsResponse) ProtoMessage() {}
 
 func (x *QuotaOverrunsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[28]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2151,7 +2292,7 @@ func (x *QuotaOverrunsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuotaOverrunsResponse.ProtoReflect.Descriptor instead.
 func (*QuotaOverrunsResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{28}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *QuotaOverrunsResponse) GetOverruns() []*QuotaOverrun {
@@ -2176,7 +2317,7 @@ type VerifyRequest struct {
 
 func (x *VerifyRequest) Reset() {
 	*x = VerifyRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[29]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2188,7 +2329,7 @@ func (x *VerifyRequest) String() string {
 func (*VerifyRequest) ProtoMessage() {}
 
 func (x *VerifyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[29]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2201,7 +2342,7 @@ func (x *VerifyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyRequest.ProtoReflect.Descriptor instead.
 func (*VerifyRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{29}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{31}
 }
 
 type VerifyResponse struct {
@@ -2216,7 +2357,7 @@ type VerifyResponse struct {
 
 func (x *VerifyResponse) Reset() {
 	*x = VerifyResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[30]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2228,7 +2369,7 @@ func (x *VerifyResponse) String() string {
 func (*VerifyResponse) ProtoMessage() {}
 
 func (x *VerifyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[30]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2241,7 +2382,7 @@ func (x *VerifyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyResponse.ProtoReflect.Descriptor instead.
 func (*VerifyResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{30}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *VerifyResponse) GetLineItems() uint64 {
@@ -2288,7 +2429,7 @@ type ListLineItemsRequest struct {
 
 func (x *ListLineItemsRequest) Reset() {
 	*x = ListLineItemsRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[31]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2300,7 +2441,7 @@ func (x *ListLineItemsRequest) String() string {
 func (*ListLineItemsRequest) ProtoMessage() {}
 
 func (x *ListLineItemsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[31]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2313,7 +2454,7 @@ func (x *ListLineItemsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLineItemsRequest.ProtoReflect.Descriptor instead.
 func (*ListLineItemsRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{31}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListLineItemsRequest) GetFromSeq() uint64 {
@@ -2376,7 +2517,7 @@ type LineItem struct {
 
 func (x *LineItem) Reset() {
 	*x = LineItem{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[32]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2388,7 +2529,7 @@ func (x *LineItem) String() string {
 func (*LineItem) ProtoMessage() {}
 
 func (x *LineItem) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[32]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2401,7 +2542,7 @@ func (x *LineItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LineItem.ProtoReflect.Descriptor instead.
 func (*LineItem) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{32}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *LineItem) GetSeq() uint64 {
@@ -2493,7 +2634,7 @@ type ListLineItemsResponse struct {
 
 func (x *ListLineItemsResponse) Reset() {
 	*x = ListLineItemsResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[33]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2505,7 +2646,7 @@ func (x *ListLineItemsResponse) String() string {
 func (*ListLineItemsResponse) ProtoMessage() {}
 
 func (x *ListLineItemsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[33]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2518,7 +2659,7 @@ func (x *ListLineItemsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLineItemsResponse.ProtoReflect.Descriptor instead.
 func (*ListLineItemsResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{33}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListLineItemsResponse) GetItems() []*LineItem {
@@ -2559,7 +2700,7 @@ type CalendarDeadlineRequest struct {
 
 func (x *CalendarDeadlineRequest) Reset() {
 	*x = CalendarDeadlineRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[34]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2571,7 +2712,7 @@ func (x *CalendarDeadlineRequest) String() string {
 func (*CalendarDeadlineRequest) ProtoMessage() {}
 
 func (x *CalendarDeadlineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[34]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2584,7 +2725,7 @@ func (x *CalendarDeadlineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CalendarDeadlineRequest.ProtoReflect.Descriptor instead.
 func (*CalendarDeadlineRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{34}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *CalendarDeadlineRequest) GetBefore() string {
@@ -2611,7 +2752,7 @@ type CalendarDueRequest struct {
 
 func (x *CalendarDueRequest) Reset() {
 	*x = CalendarDueRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[35]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2623,7 +2764,7 @@ func (x *CalendarDueRequest) String() string {
 func (*CalendarDueRequest) ProtoMessage() {}
 
 func (x *CalendarDueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[35]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2636,7 +2777,7 @@ func (x *CalendarDueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CalendarDueRequest.ProtoReflect.Descriptor instead.
 func (*CalendarDueRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{35}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *CalendarDueRequest) GetFrom() string {
@@ -2662,7 +2803,7 @@ type CalendarDeadlineResponse struct {
 
 func (x *CalendarDeadlineResponse) Reset() {
 	*x = CalendarDeadlineResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[36]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2674,7 +2815,7 @@ func (x *CalendarDeadlineResponse) String() string {
 func (*CalendarDeadlineResponse) ProtoMessage() {}
 
 func (x *CalendarDeadlineResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[36]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2687,7 +2828,7 @@ func (x *CalendarDeadlineResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CalendarDeadlineResponse.ProtoReflect.Descriptor instead.
 func (*CalendarDeadlineResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{36}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CalendarDeadlineResponse) GetDate() string {
@@ -2706,7 +2847,7 @@ type CalendarDueResponse struct {
 
 func (x *CalendarDueResponse) Reset() {
 	*x = CalendarDueResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[37]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2718,7 +2859,7 @@ func (x *CalendarDueResponse) String() string {
 func (*CalendarDueResponse) ProtoMessage() {}
 
 func (x *CalendarDueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[37]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2731,7 +2872,7 @@ func (x *CalendarDueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CalendarDueResponse.ProtoReflect.Descriptor instead.
 func (*CalendarDueResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{37}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *CalendarDueResponse) GetDate() string {
@@ -2750,7 +2891,7 @@ type GetResourceRequest struct {
 
 func (x *GetResourceRequest) Reset() {
 	*x = GetResourceRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[38]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2762,7 +2903,7 @@ func (x *GetResourceRequest) String() string {
 func (*GetResourceRequest) ProtoMessage() {}
 
 func (x *GetResourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[38]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2775,7 +2916,7 @@ func (x *GetResourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResourceRequest.ProtoReflect.Descriptor instead.
 func (*GetResourceRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{38}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GetResourceRequest) GetResource() string {
@@ -2803,7 +2944,7 @@ type GetResourceResponse struct {
 
 func (x *GetResourceResponse) Reset() {
 	*x = GetResourceResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[39]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2815,7 +2956,7 @@ func (x *GetResourceResponse) String() string {
 func (*GetResourceResponse) ProtoMessage() {}
 
 func (x *GetResourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[39]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2828,7 +2969,7 @@ func (x *GetResourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResourceResponse.ProtoReflect.Descriptor instead.
 func (*GetResourceResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{39}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GetResourceResponse) GetResource() string {
@@ -2909,7 +3050,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[40]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2921,7 +3062,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[40]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2934,7 +3075,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{40}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{42}
 }
 
 type ClusterNode struct {
@@ -2959,7 +3100,7 @@ type ClusterNode struct {
 
 func (x *ClusterNode) Reset() {
 	*x = ClusterNode{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[41]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2971,7 +3112,7 @@ func (x *ClusterNode) String() string {
 func (*ClusterNode) ProtoMessage() {}
 
 func (x *ClusterNode) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[41]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2984,7 +3125,7 @@ func (x *ClusterNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterNode.ProtoReflect.Descriptor instead.
 func (*ClusterNode) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{41}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ClusterNode) GetNodeId() string {
@@ -3076,7 +3217,7 @@ type StatusResponse struct {
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[42]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3088,7 +3229,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[42]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3101,7 +3242,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{42}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *StatusResponse) GetNodes() []*ClusterNode {
@@ -3182,7 +3323,7 @@ type AddNodeRequest struct {
 
 func (x *AddNodeRequest) Reset() {
 	*x = AddNodeRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[43]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3194,7 +3335,7 @@ func (x *AddNodeRequest) String() string {
 func (*AddNodeRequest) ProtoMessage() {}
 
 func (x *AddNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[43]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3207,7 +3348,7 @@ func (x *AddNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddNodeRequest.ProtoReflect.Descriptor instead.
 func (*AddNodeRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{43}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *AddNodeRequest) GetNodeId() string {
@@ -3258,7 +3399,7 @@ type AddNodeResponse struct {
 
 func (x *AddNodeResponse) Reset() {
 	*x = AddNodeResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[44]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3270,7 +3411,7 @@ func (x *AddNodeResponse) String() string {
 func (*AddNodeResponse) ProtoMessage() {}
 
 func (x *AddNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[44]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3283,7 +3424,7 @@ func (x *AddNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddNodeResponse.ProtoReflect.Descriptor instead.
 func (*AddNodeResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{44}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *AddNodeResponse) GetCaPem() string {
@@ -3331,7 +3472,7 @@ type JoinClusterRequest struct {
 
 func (x *JoinClusterRequest) Reset() {
 	*x = JoinClusterRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[45]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3343,7 +3484,7 @@ func (x *JoinClusterRequest) String() string {
 func (*JoinClusterRequest) ProtoMessage() {}
 
 func (x *JoinClusterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[45]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3356,7 +3497,7 @@ func (x *JoinClusterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinClusterRequest.ProtoReflect.Descriptor instead.
 func (*JoinClusterRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{45}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *JoinClusterRequest) GetNodeId() string {
@@ -3427,7 +3568,7 @@ type JoinClusterResponse struct {
 
 func (x *JoinClusterResponse) Reset() {
 	*x = JoinClusterResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[46]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3439,7 +3580,7 @@ func (x *JoinClusterResponse) String() string {
 func (*JoinClusterResponse) ProtoMessage() {}
 
 func (x *JoinClusterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[46]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3452,7 +3593,7 @@ func (x *JoinClusterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinClusterResponse.ProtoReflect.Descriptor instead.
 func (*JoinClusterResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{46}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *JoinClusterResponse) GetCaPem() string {
@@ -3496,7 +3637,7 @@ type RemoveMemberRequest struct {
 
 func (x *RemoveMemberRequest) Reset() {
 	*x = RemoveMemberRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[47]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3508,7 +3649,7 @@ func (x *RemoveMemberRequest) String() string {
 func (*RemoveMemberRequest) ProtoMessage() {}
 
 func (x *RemoveMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[47]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3521,7 +3662,7 @@ func (x *RemoveMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMemberRequest.ProtoReflect.Descriptor instead.
 func (*RemoveMemberRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{47}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *RemoveMemberRequest) GetNodeId() string {
@@ -3553,7 +3694,7 @@ type RemoveMemberResponse struct {
 
 func (x *RemoveMemberResponse) Reset() {
 	*x = RemoveMemberResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[48]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3565,7 +3706,7 @@ func (x *RemoveMemberResponse) String() string {
 func (*RemoveMemberResponse) ProtoMessage() {}
 
 func (x *RemoveMemberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[48]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3578,7 +3719,7 @@ func (x *RemoveMemberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMemberResponse.ProtoReflect.Descriptor instead.
 func (*RemoveMemberResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{48}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{50}
 }
 
 type RemoveNodeRequest struct {
@@ -3590,7 +3731,7 @@ type RemoveNodeRequest struct {
 
 func (x *RemoveNodeRequest) Reset() {
 	*x = RemoveNodeRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[49]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3602,7 +3743,7 @@ func (x *RemoveNodeRequest) String() string {
 func (*RemoveNodeRequest) ProtoMessage() {}
 
 func (x *RemoveNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[49]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3615,7 +3756,7 @@ func (x *RemoveNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNodeRequest.ProtoReflect.Descriptor instead.
 func (*RemoveNodeRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{49}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *RemoveNodeRequest) GetNodeId() string {
@@ -3633,7 +3774,7 @@ type RemoveNodeResponse struct {
 
 func (x *RemoveNodeResponse) Reset() {
 	*x = RemoveNodeResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[50]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3645,7 +3786,7 @@ func (x *RemoveNodeResponse) String() string {
 func (*RemoveNodeResponse) ProtoMessage() {}
 
 func (x *RemoveNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[50]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3658,7 +3799,7 @@ func (x *RemoveNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNodeResponse.ProtoReflect.Descriptor instead.
 func (*RemoveNodeResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{50}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{52}
 }
 
 type ChargesRequest struct {
@@ -3673,7 +3814,7 @@ type ChargesRequest struct {
 
 func (x *ChargesRequest) Reset() {
 	*x = ChargesRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[51]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3685,7 +3826,7 @@ func (x *ChargesRequest) String() string {
 func (*ChargesRequest) ProtoMessage() {}
 
 func (x *ChargesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[51]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3698,7 +3839,7 @@ func (x *ChargesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChargesRequest.ProtoReflect.Descriptor instead.
 func (*ChargesRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{51}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ChargesRequest) GetFrom() string {
@@ -3750,7 +3891,7 @@ type ChargeLine struct {
 
 func (x *ChargeLine) Reset() {
 	*x = ChargeLine{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[52]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3762,7 +3903,7 @@ func (x *ChargeLine) String() string {
 func (*ChargeLine) ProtoMessage() {}
 
 func (x *ChargeLine) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[52]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3775,7 +3916,7 @@ func (x *ChargeLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChargeLine.ProtoReflect.Descriptor instead.
 func (*ChargeLine) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{52}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ChargeLine) GetMonth() string {
@@ -3879,7 +4020,7 @@ type ChargesResponse struct {
 
 func (x *ChargesResponse) Reset() {
 	*x = ChargesResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[53]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3891,7 +4032,7 @@ func (x *ChargesResponse) String() string {
 func (*ChargesResponse) ProtoMessage() {}
 
 func (x *ChargesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[53]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3904,7 +4045,7 @@ func (x *ChargesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChargesResponse.ProtoReflect.Descriptor instead.
 func (*ChargesResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{53}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ChargesResponse) GetLines() []*ChargeLine {
@@ -3967,7 +4108,7 @@ type UnscoredDays struct {
 
 func (x *UnscoredDays) Reset() {
 	*x = UnscoredDays{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[54]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3979,7 +4120,7 @@ func (x *UnscoredDays) String() string {
 func (*UnscoredDays) ProtoMessage() {}
 
 func (x *UnscoredDays) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[54]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3992,7 +4133,7 @@ func (x *UnscoredDays) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnscoredDays.ProtoReflect.Descriptor instead.
 func (*UnscoredDays) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{54}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *UnscoredDays) GetProvider() string {
@@ -4020,7 +4161,7 @@ type DayRange struct {
 
 func (x *DayRange) Reset() {
 	*x = DayRange{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[55]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4032,7 +4173,7 @@ func (x *DayRange) String() string {
 func (*DayRange) ProtoMessage() {}
 
 func (x *DayRange) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[55]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4045,7 +4186,7 @@ func (x *DayRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DayRange.ProtoReflect.Descriptor instead.
 func (*DayRange) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{55}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *DayRange) GetFrom() string {
@@ -4070,7 +4211,7 @@ type BandTablesRequest struct {
 
 func (x *BandTablesRequest) Reset() {
 	*x = BandTablesRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[56]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4082,7 +4223,7 @@ func (x *BandTablesRequest) String() string {
 func (*BandTablesRequest) ProtoMessage() {}
 
 func (x *BandTablesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[56]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4095,7 +4236,7 @@ func (x *BandTablesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BandTablesRequest.ProtoReflect.Descriptor instead.
 func (*BandTablesRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{56}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{58}
 }
 
 type BandTablesResponse struct {
@@ -4108,7 +4249,7 @@ type BandTablesResponse struct {
 
 func (x *BandTablesResponse) Reset() {
 	*x = BandTablesResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[57]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4120,7 +4261,7 @@ func (x *BandTablesResponse) String() string {
 func (*BandTablesResponse) ProtoMessage() {}
 
 func (x *BandTablesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[57]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4133,7 +4274,7 @@ func (x *BandTablesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BandTablesResponse.ProtoReflect.Descriptor instead.
 func (*BandTablesResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{57}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *BandTablesResponse) GetTables() []*BandTable {
@@ -4160,7 +4301,7 @@ type SettleRequest struct {
 
 func (x *SettleRequest) Reset() {
 	*x = SettleRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[58]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4172,7 +4313,7 @@ func (x *SettleRequest) String() string {
 func (*SettleRequest) ProtoMessage() {}
 
 func (x *SettleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[58]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4185,7 +4326,7 @@ func (x *SettleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettleRequest.ProtoReflect.Descriptor instead.
 func (*SettleRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{58}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *SettleRequest) GetYear() int32 {
@@ -4218,7 +4359,7 @@ type SettlementBlocker struct {
 
 func (x *SettlementBlocker) Reset() {
 	*x = SettlementBlocker{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[59]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4230,7 +4371,7 @@ func (x *SettlementBlocker) String() string {
 func (*SettlementBlocker) ProtoMessage() {}
 
 func (x *SettlementBlocker) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[59]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4243,7 +4384,7 @@ func (x *SettlementBlocker) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettlementBlocker.ProtoReflect.Descriptor instead.
 func (*SettlementBlocker) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{59}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *SettlementBlocker) GetCode() string {
@@ -4297,7 +4438,7 @@ type SettleStatusRequest struct {
 
 func (x *SettleStatusRequest) Reset() {
 	*x = SettleStatusRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[60]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4309,7 +4450,7 @@ func (x *SettleStatusRequest) String() string {
 func (*SettleStatusRequest) ProtoMessage() {}
 
 func (x *SettleStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[60]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4322,7 +4463,7 @@ func (x *SettleStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettleStatusRequest.ProtoReflect.Descriptor instead.
 func (*SettleStatusRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{60}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *SettleStatusRequest) GetYear() int32 {
@@ -4353,7 +4494,7 @@ type SettleStatusResponse struct {
 
 func (x *SettleStatusResponse) Reset() {
 	*x = SettleStatusResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[61]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4365,7 +4506,7 @@ func (x *SettleStatusResponse) String() string {
 func (*SettleStatusResponse) ProtoMessage() {}
 
 func (x *SettleStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[61]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4378,7 +4519,7 @@ func (x *SettleStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettleStatusResponse.ProtoReflect.Descriptor instead.
 func (*SettleStatusResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{61}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *SettleStatusResponse) GetYear() int32 {
@@ -4483,7 +4624,7 @@ type SettleResponse struct {
 
 func (x *SettleResponse) Reset() {
 	*x = SettleResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[62]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4495,7 +4636,7 @@ func (x *SettleResponse) String() string {
 func (*SettleResponse) ProtoMessage() {}
 
 func (x *SettleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[62]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4508,7 +4649,7 @@ func (x *SettleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettleResponse.ProtoReflect.Descriptor instead.
 func (*SettleResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{62}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *SettleResponse) GetStatus() *SettleStatusResponse {
@@ -4543,7 +4684,7 @@ type BudgetExportRequest struct {
 
 func (x *BudgetExportRequest) Reset() {
 	*x = BudgetExportRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[63]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4555,7 +4696,7 @@ func (x *BudgetExportRequest) String() string {
 func (*BudgetExportRequest) ProtoMessage() {}
 
 func (x *BudgetExportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[63]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4568,7 +4709,7 @@ func (x *BudgetExportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BudgetExportRequest.ProtoReflect.Descriptor instead.
 func (*BudgetExportRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{63}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *BudgetExportRequest) GetYear() int32 {
@@ -4597,7 +4738,7 @@ type BudgetExportResponse struct {
 
 func (x *BudgetExportResponse) Reset() {
 	*x = BudgetExportResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[64]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4609,7 +4750,7 @@ func (x *BudgetExportResponse) String() string {
 func (*BudgetExportResponse) ProtoMessage() {}
 
 func (x *BudgetExportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[64]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4622,7 +4763,7 @@ func (x *BudgetExportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BudgetExportResponse.ProtoReflect.Descriptor instead.
 func (*BudgetExportResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{64}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *BudgetExportResponse) GetContent() []byte {
@@ -4669,7 +4810,7 @@ type Budget struct {
 
 func (x *Budget) Reset() {
 	*x = Budget{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[65]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4681,7 +4822,7 @@ func (x *Budget) String() string {
 func (*Budget) ProtoMessage() {}
 
 func (x *Budget) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[65]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4694,7 +4835,7 @@ func (x *Budget) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Budget.ProtoReflect.Descriptor instead.
 func (*Budget) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{65}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *Budget) GetYear() int32 {
@@ -4753,7 +4894,7 @@ type BudgetDepartment struct {
 
 func (x *BudgetDepartment) Reset() {
 	*x = BudgetDepartment{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[66]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4765,7 +4906,7 @@ func (x *BudgetDepartment) String() string {
 func (*BudgetDepartment) ProtoMessage() {}
 
 func (x *BudgetDepartment) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[66]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4778,7 +4919,7 @@ func (x *BudgetDepartment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BudgetDepartment.ProtoReflect.Descriptor instead.
 func (*BudgetDepartment) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{66}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *BudgetDepartment) GetDepartment() string {
@@ -4836,7 +4977,7 @@ type StatementRequest struct {
 
 func (x *StatementRequest) Reset() {
 	*x = StatementRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[67]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4848,7 +4989,7 @@ func (x *StatementRequest) String() string {
 func (*StatementRequest) ProtoMessage() {}
 
 func (x *StatementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[67]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4861,7 +5002,7 @@ func (x *StatementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatementRequest.ProtoReflect.Descriptor instead.
 func (*StatementRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{67}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *StatementRequest) GetMonth() string {
@@ -4903,7 +5044,7 @@ type StatementResponse struct {
 
 func (x *StatementResponse) Reset() {
 	*x = StatementResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[68]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4915,7 +5056,7 @@ func (x *StatementResponse) String() string {
 func (*StatementResponse) ProtoMessage() {}
 
 func (x *StatementResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[68]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4928,7 +5069,7 @@ func (x *StatementResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatementResponse.ProtoReflect.Descriptor instead.
 func (*StatementResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{68}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *StatementResponse) GetContent() []byte {
@@ -4971,7 +5112,7 @@ type Statement struct {
 
 func (x *Statement) Reset() {
 	*x = Statement{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[69]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4983,7 +5124,7 @@ func (x *Statement) String() string {
 func (*Statement) ProtoMessage() {}
 
 func (x *Statement) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[69]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4996,7 +5137,7 @@ func (x *Statement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Statement.ProtoReflect.Descriptor instead.
 func (*Statement) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{69}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *Statement) GetMonth() string {
@@ -5087,7 +5228,7 @@ type StatementResource struct {
 
 func (x *StatementResource) Reset() {
 	*x = StatementResource{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[70]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5099,7 +5240,7 @@ func (x *StatementResource) String() string {
 func (*StatementResource) ProtoMessage() {}
 
 func (x *StatementResource) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[70]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5112,7 +5253,7 @@ func (x *StatementResource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatementResource.ProtoReflect.Descriptor instead.
 func (*StatementResource) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{70}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *StatementResource) GetResource() string {
@@ -5196,7 +5337,7 @@ type StatementSubtotal struct {
 
 func (x *StatementSubtotal) Reset() {
 	*x = StatementSubtotal{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[71]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5208,7 +5349,7 @@ func (x *StatementSubtotal) String() string {
 func (*StatementSubtotal) ProtoMessage() {}
 
 func (x *StatementSubtotal) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[71]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5221,7 +5362,7 @@ func (x *StatementSubtotal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatementSubtotal.ProtoReflect.Descriptor instead.
 func (*StatementSubtotal) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{71}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *StatementSubtotal) GetGroup() string {
@@ -5260,7 +5401,7 @@ type InvoiceLine struct {
 
 func (x *InvoiceLine) Reset() {
 	*x = InvoiceLine{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[72]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5272,7 +5413,7 @@ func (x *InvoiceLine) String() string {
 func (*InvoiceLine) ProtoMessage() {}
 
 func (x *InvoiceLine) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[72]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5285,7 +5426,7 @@ func (x *InvoiceLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceLine.ProtoReflect.Descriptor instead.
 func (*InvoiceLine) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{72}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *InvoiceLine) GetLine() uint32 {
@@ -5346,7 +5487,7 @@ type InvoiceReconcileRequest struct {
 
 func (x *InvoiceReconcileRequest) Reset() {
 	*x = InvoiceReconcileRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[73]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5358,7 +5499,7 @@ func (x *InvoiceReconcileRequest) String() string {
 func (*InvoiceReconcileRequest) ProtoMessage() {}
 
 func (x *InvoiceReconcileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[73]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5371,7 +5512,7 @@ func (x *InvoiceReconcileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceReconcileRequest.ProtoReflect.Descriptor instead.
 func (*InvoiceReconcileRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{73}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *InvoiceReconcileRequest) GetProvider() string {
@@ -5427,7 +5568,7 @@ type InvoiceReconcileResponse struct {
 
 func (x *InvoiceReconcileResponse) Reset() {
 	*x = InvoiceReconcileResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[74]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5439,7 +5580,7 @@ func (x *InvoiceReconcileResponse) String() string {
 func (*InvoiceReconcileResponse) ProtoMessage() {}
 
 func (x *InvoiceReconcileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[74]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5452,7 +5593,7 @@ func (x *InvoiceReconcileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceReconcileResponse.ProtoReflect.Descriptor instead.
 func (*InvoiceReconcileResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{74}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *InvoiceReconcileResponse) GetAllMatch() bool {
@@ -5496,7 +5637,7 @@ type ReconciliationReport struct {
 
 func (x *ReconciliationReport) Reset() {
 	*x = ReconciliationReport{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[75]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5508,7 +5649,7 @@ func (x *ReconciliationReport) String() string {
 func (*ReconciliationReport) ProtoMessage() {}
 
 func (x *ReconciliationReport) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[75]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5521,7 +5662,7 @@ func (x *ReconciliationReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconciliationReport.ProtoReflect.Descriptor instead.
 func (*ReconciliationReport) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{75}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *ReconciliationReport) GetProvider() string {
@@ -5619,7 +5760,7 @@ type ReconciliationLine struct {
 
 func (x *ReconciliationLine) Reset() {
 	*x = ReconciliationLine{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[76]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5631,7 +5772,7 @@ func (x *ReconciliationLine) String() string {
 func (*ReconciliationLine) ProtoMessage() {}
 
 func (x *ReconciliationLine) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[76]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5644,7 +5785,7 @@ func (x *ReconciliationLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconciliationLine.ProtoReflect.Descriptor instead.
 func (*ReconciliationLine) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{76}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *ReconciliationLine) GetOutcome() string {
@@ -5719,7 +5860,7 @@ type InvoiceHistoryRequest struct {
 
 func (x *InvoiceHistoryRequest) Reset() {
 	*x = InvoiceHistoryRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[77]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5731,7 +5872,7 @@ func (x *InvoiceHistoryRequest) String() string {
 func (*InvoiceHistoryRequest) ProtoMessage() {}
 
 func (x *InvoiceHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[77]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5744,7 +5885,7 @@ func (x *InvoiceHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceHistoryRequest.ProtoReflect.Descriptor instead.
 func (*InvoiceHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{77}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *InvoiceHistoryRequest) GetProvider() string {
@@ -5773,7 +5914,7 @@ type Reconciliation struct {
 
 func (x *Reconciliation) Reset() {
 	*x = Reconciliation{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[78]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5785,7 +5926,7 @@ func (x *Reconciliation) String() string {
 func (*Reconciliation) ProtoMessage() {}
 
 func (x *Reconciliation) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[78]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5798,7 +5939,7 @@ func (x *Reconciliation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reconciliation.ProtoReflect.Descriptor instead.
 func (*Reconciliation) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{78}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *Reconciliation) GetMonth() string {
@@ -5887,7 +6028,7 @@ type InvoiceHistoryResponse struct {
 
 func (x *InvoiceHistoryResponse) Reset() {
 	*x = InvoiceHistoryResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[79]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5899,7 +6040,7 @@ func (x *InvoiceHistoryResponse) String() string {
 func (*InvoiceHistoryResponse) ProtoMessage() {}
 
 func (x *InvoiceHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[79]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5912,7 +6053,7 @@ func (x *InvoiceHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceHistoryResponse.ProtoReflect.Descriptor instead.
 func (*InvoiceHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{79}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *InvoiceHistoryResponse) GetReconciliations() []*Reconciliation {
@@ -5931,7 +6072,7 @@ type QuotaUseRequest struct {
 
 func (x *QuotaUseRequest) Reset() {
 	*x = QuotaUseRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[80]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5943,7 +6084,7 @@ func (x *QuotaUseRequest) String() string {
 func (*QuotaUseRequest) ProtoMessage() {}
 
 func (x *QuotaUseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[80]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5956,7 +6097,7 @@ func (x *QuotaUseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuotaUseRequest.ProtoReflect.Descriptor instead.
 func (*QuotaUseRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{80}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *QuotaUseRequest) GetDepartment() string {
@@ -5979,7 +6120,7 @@ type ProjectInfo struct {
 
 func (x *ProjectInfo) Reset() {
 	*x = ProjectInfo{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[81]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5991,7 +6132,7 @@ func (x *ProjectInfo) String() string {
 func (*ProjectInfo) ProtoMessage() {}
 
 func (x *ProjectInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[81]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6004,7 +6145,7 @@ func (x *ProjectInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProjectInfo.ProtoReflect.Descriptor instead.
 func (*ProjectInfo) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{81}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *ProjectInfo) GetProject() string {
@@ -6052,7 +6193,7 @@ type ProjectQuotaClass struct {
 
 func (x *ProjectQuotaClass) Reset() {
 	*x = ProjectQuotaClass{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[82]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6064,7 +6205,7 @@ func (x *ProjectQuotaClass) String() string {
 func (*ProjectQuotaClass) ProtoMessage() {}
 
 func (x *ProjectQuotaClass) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[82]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6077,7 +6218,7 @@ func (x *ProjectQuotaClass) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProjectQuotaClass.ProtoReflect.Descriptor instead.
 func (*ProjectQuotaClass) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{82}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *ProjectQuotaClass) GetQuotaClass() string {
@@ -6106,7 +6247,7 @@ type QuotaUseResponse struct {
 
 func (x *QuotaUseResponse) Reset() {
 	*x = QuotaUseResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[83]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6118,7 +6259,7 @@ func (x *QuotaUseResponse) String() string {
 func (*QuotaUseResponse) ProtoMessage() {}
 
 func (x *QuotaUseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[83]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6131,7 +6272,7 @@ func (x *QuotaUseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuotaUseResponse.ProtoReflect.Descriptor instead.
 func (*QuotaUseResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{83}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *QuotaUseResponse) GetClasses() []*QuotaOverrun {
@@ -6168,7 +6309,7 @@ type ListResourcesRequest struct {
 
 func (x *ListResourcesRequest) Reset() {
 	*x = ListResourcesRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[84]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6180,7 +6321,7 @@ func (x *ListResourcesRequest) String() string {
 func (*ListResourcesRequest) ProtoMessage() {}
 
 func (x *ListResourcesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[84]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6193,7 +6334,7 @@ func (x *ListResourcesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResourcesRequest.ProtoReflect.Descriptor instead.
 func (*ListResourcesRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{84}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *ListResourcesRequest) GetDepartment() string {
@@ -6252,7 +6393,7 @@ type ResourceInfo struct {
 
 func (x *ResourceInfo) Reset() {
 	*x = ResourceInfo{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[85]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6264,7 +6405,7 @@ func (x *ResourceInfo) String() string {
 func (*ResourceInfo) ProtoMessage() {}
 
 func (x *ResourceInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[85]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6277,7 +6418,7 @@ func (x *ResourceInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceInfo.ProtoReflect.Descriptor instead.
 func (*ResourceInfo) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{85}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *ResourceInfo) GetResource() string {
@@ -6381,7 +6522,7 @@ type ListResourcesResponse struct {
 
 func (x *ListResourcesResponse) Reset() {
 	*x = ListResourcesResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[86]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6393,7 +6534,7 @@ func (x *ListResourcesResponse) String() string {
 func (*ListResourcesResponse) ProtoMessage() {}
 
 func (x *ListResourcesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[86]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6406,7 +6547,7 @@ func (x *ListResourcesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResourcesResponse.ProtoReflect.Descriptor instead.
 func (*ListResourcesResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{86}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *ListResourcesResponse) GetResources() []*ResourceInfo {
@@ -6431,7 +6572,7 @@ type DirectoryRequest struct {
 
 func (x *DirectoryRequest) Reset() {
 	*x = DirectoryRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[87]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6443,7 +6584,7 @@ func (x *DirectoryRequest) String() string {
 func (*DirectoryRequest) ProtoMessage() {}
 
 func (x *DirectoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[87]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6456,7 +6597,7 @@ func (x *DirectoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DirectoryRequest.ProtoReflect.Descriptor instead.
 func (*DirectoryRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{87}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{89}
 }
 
 type DirectoryResponse struct {
@@ -6472,7 +6613,7 @@ type DirectoryResponse struct {
 
 func (x *DirectoryResponse) Reset() {
 	*x = DirectoryResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[88]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6484,7 +6625,7 @@ func (x *DirectoryResponse) String() string {
 func (*DirectoryResponse) ProtoMessage() {}
 
 func (x *DirectoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[88]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6497,7 +6638,7 @@ func (x *DirectoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DirectoryResponse.ProtoReflect.Descriptor instead.
 func (*DirectoryResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{88}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *DirectoryResponse) GetDepartments() []*Department {
@@ -6539,7 +6680,7 @@ var File_cloudledger_v1_ledger_proto protoreflect.FileDescriptor
 
 const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\n" +
-	"\x1bcloudledger/v1/ledger.proto\x12\x0ecloudledger.v1\"\x9a\b\n" +
+	"\x1bcloudledger/v1/ledger.proto\x12\x0ecloudledger.v1\"\xf4\b\n" +
 	"\aCommand\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12-\n" +
 	"\x05event\x18\x02 \x01(\v2\x15.cloudledger.v1.EventH\x00R\x05event\x12<\n" +
@@ -6562,7 +6703,8 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\x0fapproval_revoke\x18\r \x01(\v2\x1e.cloudledger.v1.ApprovalRevokeH\x00R\x0eapprovalRevoke\x12@\n" +
 	"\fimport_lease\x18\x10 \x01(\v2\x1b.cloudledger.v1.ImportLeaseH\x00R\vimportLease\x12F\n" +
 	"\x0efulfil_request\x18\x11 \x01(\v2\x1d.cloudledger.v1.FulfilRequestH\x00R\rfulfilRequest\x12C\n" +
-	"\rnotice_replay\x18\x12 \x01(\v2\x1c.cloudledger.v1.NoticeReplayH\x00R\fnoticeReplay\x12\x12\n" +
+	"\rnotice_replay\x18\x12 \x01(\v2\x1c.cloudledger.v1.NoticeReplayH\x00R\fnoticeReplay\x12X\n" +
+	"\x14utilisation_delivery\x18\x13 \x01(\v2#.cloudledger.v1.UtilisationDeliveryH\x00R\x13utilisationDelivery\x12\x12\n" +
 	"\x04line\x18\x0f \x01(\rR\x04lineB\x06\n" +
 	"\x04body\"O\n" +
 	"\vImportLease\x12\x0e\n" +
@@ -6583,7 +6725,15 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\bquantity\x18\t \x01(\tR\bquantity\x12\x18\n" +
 	"\aexpires\x18\n" +
 	" \x01(\tR\aexpires\x12\x18\n" +
-	"\arequest\x18\v \x01(\tR\arequest\"\x1e\n" +
+	"\arequest\x18\v \x01(\tR\arequest\"I\n" +
+	"\x13UtilisationDelivery\x122\n" +
+	"\x04rows\x18\x01 \x03(\v2\x1e.cloudledger.v1.UtilisationRowR\x04rows\"\xa1\x01\n" +
+	"\x0eUtilisationRow\x12\x1a\n" +
+	"\bresource\x18\x01 \x01(\tR\bresource\x12\x12\n" +
+	"\x04date\x18\x02 \x01(\tR\x04date\x12\x19\n" +
+	"\bmean_pct\x18\x03 \x01(\tR\ameanPct\x12\x19\n" +
+	"\bpeak_pct\x18\x04 \x01(\tR\apeakPct\x12)\n" +
+	"\x10availability_pct\x18\x05 \x01(\tR\x0favailabilityPct\"\x1e\n" +
 	"\fNoticeReplay\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\";\n" +
 	"\rFulfilRequest\x12\x0e\n" +
@@ -7175,206 +7325,210 @@ func file_cloudledger_v1_ledger_proto_rawDescGZIP() []byte {
 	return file_cloudledger_v1_ledger_proto_rawDescData
 }
 
-var file_cloudledger_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 89)
+var file_cloudledger_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 91)
 var file_cloudledger_v1_ledger_proto_goTypes = []any{
 	(*Command)(nil),                  // 0: cloudledger.v1.Command
 	(*ImportLease)(nil),              // 1: cloudledger.v1.ImportLease
 	(*Event)(nil),                    // 2: cloudledger.v1.Event
-	(*NoticeReplay)(nil),             // 3: cloudledger.v1.NoticeReplay
-	(*FulfilRequest)(nil),            // 4: cloudledger.v1.FulfilRequest
-	(*Department)(nil),               // 5: cloudledger.v1.Department
-	(*Provider)(nil),                 // 6: cloudledger.v1.Provider
-	(*ProjectQuota)(nil),             // 7: cloudledger.v1.ProjectQuota
-	(*CatalogPrice)(nil),             // 8: cloudledger.v1.CatalogPrice
-	(*ApprovalGrant)(nil),            // 9: cloudledger.v1.ApprovalGrant
-	(*ApprovalRevoke)(nil),           // 10: cloudledger.v1.ApprovalRevoke
-	(*ListApprovalsRequest)(nil),     // 11: cloudledger.v1.ListApprovalsRequest
-	(*Approval)(nil),                 // 12: cloudledger.v1.Approval
-	(*ListApprovalsResponse)(nil),    // 13: cloudledger.v1.ListApprovalsResponse
-	(*PeriodClose)(nil),              // 14: cloudledger.v1.PeriodClose
-	(*CalendarYear)(nil),             // 15: cloudledger.v1.CalendarYear
-	(*Evaluation)(nil),               // 16: cloudledger.v1.Evaluation
-	(*SettlementWindow)(nil),         // 17: cloudledger.v1.SettlementWindow
-	(*Band)(nil),                     // 18: cloudledger.v1.Band
-	(*BandTable)(nil),                // 19: cloudledger.v1.BandTable
-	(*SubmitRequest)(nil),            // 20: cloudledger.v1.SubmitRequest
-	(*ItemResult)(nil),               // 21: cloudledger.v1.ItemResult
-	(*SubmitResponse)(nil),           // 22: cloudledger.v1.SubmitResponse
-	(*ErrorDetail)(nil),              // 23: cloudledger.v1.ErrorDetail
-	(*ValidateImportRequest)(nil),    // 24: cloudledger.v1.ValidateImportRequest
-	(*ValidateImportResponse)(nil),   // 25: cloudledger.v1.ValidateImportResponse
-	(*QuotaOverrunsRequest)(nil),     // 26: cloudledger.v1.QuotaOverrunsRequest
-	(*QuotaOverrun)(nil),             // 27: cloudledger.v1.QuotaOverrun
-	(*QuotaOverrunsResponse)(nil),    // 28: cloudledger.v1.QuotaOverrunsResponse
-	(*VerifyRequest)(nil),            // 29: cloudledger.v1.VerifyRequest
-	(*VerifyResponse)(nil),           // 30: cloudledger.v1.VerifyResponse
-	(*ListLineItemsRequest)(nil),     // 31: cloudledger.v1.ListLineItemsRequest
-	(*LineItem)(nil),                 // 32: cloudledger.v1.LineItem
-	(*ListLineItemsResponse)(nil),    // 33: cloudledger.v1.ListLineItemsResponse
-	(*CalendarDeadlineRequest)(nil),  // 34: cloudledger.v1.CalendarDeadlineRequest
-	(*CalendarDueRequest)(nil),       // 35: cloudledger.v1.CalendarDueRequest
-	(*CalendarDeadlineResponse)(nil), // 36: cloudledger.v1.CalendarDeadlineResponse
-	(*CalendarDueResponse)(nil),      // 37: cloudledger.v1.CalendarDueResponse
-	(*GetResourceRequest)(nil),       // 38: cloudledger.v1.GetResourceRequest
-	(*GetResourceResponse)(nil),      // 39: cloudledger.v1.GetResourceResponse
-	(*StatusRequest)(nil),            // 40: cloudledger.v1.StatusRequest
-	(*ClusterNode)(nil),              // 41: cloudledger.v1.ClusterNode
-	(*StatusResponse)(nil),           // 42: cloudledger.v1.StatusResponse
-	(*AddNodeRequest)(nil),           // 43: cloudledger.v1.AddNodeRequest
-	(*AddNodeResponse)(nil),          // 44: cloudledger.v1.AddNodeResponse
-	(*JoinClusterRequest)(nil),       // 45: cloudledger.v1.JoinClusterRequest
-	(*JoinClusterResponse)(nil),      // 46: cloudledger.v1.JoinClusterResponse
-	(*RemoveMemberRequest)(nil),      // 47: cloudledger.v1.RemoveMemberRequest
-	(*RemoveMemberResponse)(nil),     // 48: cloudledger.v1.RemoveMemberResponse
-	(*RemoveNodeRequest)(nil),        // 49: cloudledger.v1.RemoveNodeRequest
-	(*RemoveNodeResponse)(nil),       // 50: cloudledger.v1.RemoveNodeResponse
-	(*ChargesRequest)(nil),           // 51: cloudledger.v1.ChargesRequest
-	(*ChargeLine)(nil),               // 52: cloudledger.v1.ChargeLine
-	(*ChargesResponse)(nil),          // 53: cloudledger.v1.ChargesResponse
-	(*UnscoredDays)(nil),             // 54: cloudledger.v1.UnscoredDays
-	(*DayRange)(nil),                 // 55: cloudledger.v1.DayRange
-	(*BandTablesRequest)(nil),        // 56: cloudledger.v1.BandTablesRequest
-	(*BandTablesResponse)(nil),       // 57: cloudledger.v1.BandTablesResponse
-	(*SettleRequest)(nil),            // 58: cloudledger.v1.SettleRequest
-	(*SettlementBlocker)(nil),        // 59: cloudledger.v1.SettlementBlocker
-	(*SettleStatusRequest)(nil),      // 60: cloudledger.v1.SettleStatusRequest
-	(*SettleStatusResponse)(nil),     // 61: cloudledger.v1.SettleStatusResponse
-	(*SettleResponse)(nil),           // 62: cloudledger.v1.SettleResponse
-	(*BudgetExportRequest)(nil),      // 63: cloudledger.v1.BudgetExportRequest
-	(*BudgetExportResponse)(nil),     // 64: cloudledger.v1.BudgetExportResponse
-	(*Budget)(nil),                   // 65: cloudledger.v1.Budget
-	(*BudgetDepartment)(nil),         // 66: cloudledger.v1.BudgetDepartment
-	(*StatementRequest)(nil),         // 67: cloudledger.v1.StatementRequest
-	(*StatementResponse)(nil),        // 68: cloudledger.v1.StatementResponse
-	(*Statement)(nil),                // 69: cloudledger.v1.Statement
-	(*StatementResource)(nil),        // 70: cloudledger.v1.StatementResource
-	(*StatementSubtotal)(nil),        // 71: cloudledger.v1.StatementSubtotal
-	(*InvoiceLine)(nil),              // 72: cloudledger.v1.InvoiceLine
-	(*InvoiceReconcileRequest)(nil),  // 73: cloudledger.v1.InvoiceReconcileRequest
-	(*InvoiceReconcileResponse)(nil), // 74: cloudledger.v1.InvoiceReconcileResponse
-	(*ReconciliationReport)(nil),     // 75: cloudledger.v1.ReconciliationReport
-	(*ReconciliationLine)(nil),       // 76: cloudledger.v1.ReconciliationLine
-	(*InvoiceHistoryRequest)(nil),    // 77: cloudledger.v1.InvoiceHistoryRequest
-	(*Reconciliation)(nil),           // 78: cloudledger.v1.Reconciliation
-	(*InvoiceHistoryResponse)(nil),   // 79: cloudledger.v1.InvoiceHistoryResponse
-	(*QuotaUseRequest)(nil),          // 80: cloudledger.v1.QuotaUseRequest
-	(*ProjectInfo)(nil),              // 81: cloudledger.v1.ProjectInfo
-	(*ProjectQuotaClass)(nil),        // 82: cloudledger.v1.ProjectQuotaClass
-	(*QuotaUseResponse)(nil),         // 83: cloudledger.v1.QuotaUseResponse
-	(*ListResourcesRequest)(nil),     // 84: cloudledger.v1.ListResourcesRequest
-	(*ResourceInfo)(nil),             // 85: cloudledger.v1.ResourceInfo
-	(*ListResourcesResponse)(nil),    // 86: cloudledger.v1.ListResourcesResponse
-	(*DirectoryRequest)(nil),         // 87: cloudledger.v1.DirectoryRequest
-	(*DirectoryResponse)(nil),        // 88: cloudledger.v1.DirectoryResponse
+	(*UtilisationDelivery)(nil),      // 3: cloudledger.v1.UtilisationDelivery
+	(*UtilisationRow)(nil),           // 4: cloudledger.v1.UtilisationRow
+	(*NoticeReplay)(nil),             // 5: cloudledger.v1.NoticeReplay
+	(*FulfilRequest)(nil),            // 6: cloudledger.v1.FulfilRequest
+	(*Department)(nil),               // 7: cloudledger.v1.Department
+	(*Provider)(nil),                 // 8: cloudledger.v1.Provider
+	(*ProjectQuota)(nil),             // 9: cloudledger.v1.ProjectQuota
+	(*CatalogPrice)(nil),             // 10: cloudledger.v1.CatalogPrice
+	(*ApprovalGrant)(nil),            // 11: cloudledger.v1.ApprovalGrant
+	(*ApprovalRevoke)(nil),           // 12: cloudledger.v1.ApprovalRevoke
+	(*ListApprovalsRequest)(nil),     // 13: cloudledger.v1.ListApprovalsRequest
+	(*Approval)(nil),                 // 14: cloudledger.v1.Approval
+	(*ListApprovalsResponse)(nil),    // 15: cloudledger.v1.ListApprovalsResponse
+	(*PeriodClose)(nil),              // 16: cloudledger.v1.PeriodClose
+	(*CalendarYear)(nil),             // 17: cloudledger.v1.CalendarYear
+	(*Evaluation)(nil),               // 18: cloudledger.v1.Evaluation
+	(*SettlementWindow)(nil),         // 19: cloudledger.v1.SettlementWindow
+	(*Band)(nil),                     // 20: cloudledger.v1.Band
+	(*BandTable)(nil),                // 21: cloudledger.v1.BandTable
+	(*SubmitRequest)(nil),            // 22: cloudledger.v1.SubmitRequest
+	(*ItemResult)(nil),               // 23: cloudledger.v1.ItemResult
+	(*SubmitResponse)(nil),           // 24: cloudledger.v1.SubmitResponse
+	(*ErrorDetail)(nil),              // 25: cloudledger.v1.ErrorDetail
+	(*ValidateImportRequest)(nil),    // 26: cloudledger.v1.ValidateImportRequest
+	(*ValidateImportResponse)(nil),   // 27: cloudledger.v1.ValidateImportResponse
+	(*QuotaOverrunsRequest)(nil),     // 28: cloudledger.v1.QuotaOverrunsRequest
+	(*QuotaOverrun)(nil),             // 29: cloudledger.v1.QuotaOverrun
+	(*QuotaOverrunsResponse)(nil),    // 30: cloudledger.v1.QuotaOverrunsResponse
+	(*VerifyRequest)(nil),            // 31: cloudledger.v1.VerifyRequest
+	(*VerifyResponse)(nil),           // 32: cloudledger.v1.VerifyResponse
+	(*ListLineItemsRequest)(nil),     // 33: cloudledger.v1.ListLineItemsRequest
+	(*LineItem)(nil),                 // 34: cloudledger.v1.LineItem
+	(*ListLineItemsResponse)(nil),    // 35: cloudledger.v1.ListLineItemsResponse
+	(*CalendarDeadlineRequest)(nil),  // 36: cloudledger.v1.CalendarDeadlineRequest
+	(*CalendarDueRequest)(nil),       // 37: cloudledger.v1.CalendarDueRequest
+	(*CalendarDeadlineResponse)(nil), // 38: cloudledger.v1.CalendarDeadlineResponse
+	(*CalendarDueResponse)(nil),      // 39: cloudledger.v1.CalendarDueResponse
+	(*GetResourceRequest)(nil),       // 40: cloudledger.v1.GetResourceRequest
+	(*GetResourceResponse)(nil),      // 41: cloudledger.v1.GetResourceResponse
+	(*StatusRequest)(nil),            // 42: cloudledger.v1.StatusRequest
+	(*ClusterNode)(nil),              // 43: cloudledger.v1.ClusterNode
+	(*StatusResponse)(nil),           // 44: cloudledger.v1.StatusResponse
+	(*AddNodeRequest)(nil),           // 45: cloudledger.v1.AddNodeRequest
+	(*AddNodeResponse)(nil),          // 46: cloudledger.v1.AddNodeResponse
+	(*JoinClusterRequest)(nil),       // 47: cloudledger.v1.JoinClusterRequest
+	(*JoinClusterResponse)(nil),      // 48: cloudledger.v1.JoinClusterResponse
+	(*RemoveMemberRequest)(nil),      // 49: cloudledger.v1.RemoveMemberRequest
+	(*RemoveMemberResponse)(nil),     // 50: cloudledger.v1.RemoveMemberResponse
+	(*RemoveNodeRequest)(nil),        // 51: cloudledger.v1.RemoveNodeRequest
+	(*RemoveNodeResponse)(nil),       // 52: cloudledger.v1.RemoveNodeResponse
+	(*ChargesRequest)(nil),           // 53: cloudledger.v1.ChargesRequest
+	(*ChargeLine)(nil),               // 54: cloudledger.v1.ChargeLine
+	(*ChargesResponse)(nil),          // 55: cloudledger.v1.ChargesResponse
+	(*UnscoredDays)(nil),             // 56: cloudledger.v1.UnscoredDays
+	(*DayRange)(nil),                 // 57: cloudledger.v1.DayRange
+	(*BandTablesRequest)(nil),        // 58: cloudledger.v1.BandTablesRequest
+	(*BandTablesResponse)(nil),       // 59: cloudledger.v1.BandTablesResponse
+	(*SettleRequest)(nil),            // 60: cloudledger.v1.SettleRequest
+	(*SettlementBlocker)(nil),        // 61: cloudledger.v1.SettlementBlocker
+	(*SettleStatusRequest)(nil),      // 62: cloudledger.v1.SettleStatusRequest
+	(*SettleStatusResponse)(nil),     // 63: cloudledger.v1.SettleStatusResponse
+	(*SettleResponse)(nil),           // 64: cloudledger.v1.SettleResponse
+	(*BudgetExportRequest)(nil),      // 65: cloudledger.v1.BudgetExportRequest
+	(*BudgetExportResponse)(nil),     // 66: cloudledger.v1.BudgetExportResponse
+	(*Budget)(nil),                   // 67: cloudledger.v1.Budget
+	(*BudgetDepartment)(nil),         // 68: cloudledger.v1.BudgetDepartment
+	(*StatementRequest)(nil),         // 69: cloudledger.v1.StatementRequest
+	(*StatementResponse)(nil),        // 70: cloudledger.v1.StatementResponse
+	(*Statement)(nil),                // 71: cloudledger.v1.Statement
+	(*StatementResource)(nil),        // 72: cloudledger.v1.StatementResource
+	(*StatementSubtotal)(nil),        // 73: cloudledger.v1.StatementSubtotal
+	(*InvoiceLine)(nil),              // 74: cloudledger.v1.InvoiceLine
+	(*InvoiceReconcileRequest)(nil),  // 75: cloudledger.v1.InvoiceReconcileRequest
+	(*InvoiceReconcileResponse)(nil), // 76: cloudledger.v1.InvoiceReconcileResponse
+	(*ReconciliationReport)(nil),     // 77: cloudledger.v1.ReconciliationReport
+	(*ReconciliationLine)(nil),       // 78: cloudledger.v1.ReconciliationLine
+	(*InvoiceHistoryRequest)(nil),    // 79: cloudledger.v1.InvoiceHistoryRequest
+	(*Reconciliation)(nil),           // 80: cloudledger.v1.Reconciliation
+	(*InvoiceHistoryResponse)(nil),   // 81: cloudledger.v1.InvoiceHistoryResponse
+	(*QuotaUseRequest)(nil),          // 82: cloudledger.v1.QuotaUseRequest
+	(*ProjectInfo)(nil),              // 83: cloudledger.v1.ProjectInfo
+	(*ProjectQuotaClass)(nil),        // 84: cloudledger.v1.ProjectQuotaClass
+	(*QuotaUseResponse)(nil),         // 85: cloudledger.v1.QuotaUseResponse
+	(*ListResourcesRequest)(nil),     // 86: cloudledger.v1.ListResourcesRequest
+	(*ResourceInfo)(nil),             // 87: cloudledger.v1.ResourceInfo
+	(*ListResourcesResponse)(nil),    // 88: cloudledger.v1.ListResourcesResponse
+	(*DirectoryRequest)(nil),         // 89: cloudledger.v1.DirectoryRequest
+	(*DirectoryResponse)(nil),        // 90: cloudledger.v1.DirectoryResponse
 }
 var file_cloudledger_v1_ledger_proto_depIdxs = []int32{
 	2,  // 0: cloudledger.v1.Command.event:type_name -> cloudledger.v1.Event
-	5,  // 1: cloudledger.v1.Command.department:type_name -> cloudledger.v1.Department
-	6,  // 2: cloudledger.v1.Command.provider:type_name -> cloudledger.v1.Provider
-	7,  // 3: cloudledger.v1.Command.project_quota:type_name -> cloudledger.v1.ProjectQuota
-	8,  // 4: cloudledger.v1.Command.catalog_price:type_name -> cloudledger.v1.CatalogPrice
-	9,  // 5: cloudledger.v1.Command.approval_grant:type_name -> cloudledger.v1.ApprovalGrant
-	14, // 6: cloudledger.v1.Command.period_close:type_name -> cloudledger.v1.PeriodClose
-	15, // 7: cloudledger.v1.Command.calendar_year:type_name -> cloudledger.v1.CalendarYear
-	16, // 8: cloudledger.v1.Command.evaluation:type_name -> cloudledger.v1.Evaluation
-	19, // 9: cloudledger.v1.Command.band_table:type_name -> cloudledger.v1.BandTable
-	17, // 10: cloudledger.v1.Command.settlement_window:type_name -> cloudledger.v1.SettlementWindow
-	10, // 11: cloudledger.v1.Command.approval_revoke:type_name -> cloudledger.v1.ApprovalRevoke
+	7,  // 1: cloudledger.v1.Command.department:type_name -> cloudledger.v1.Department
+	8,  // 2: cloudledger.v1.Command.provider:type_name -> cloudledger.v1.Provider
+	9,  // 3: cloudledger.v1.Command.project_quota:type_name -> cloudledger.v1.ProjectQuota
+	10, // 4: cloudledger.v1.Command.catalog_price:type_name -> cloudledger.v1.CatalogPrice
+	11, // 5: cloudledger.v1.Command.approval_grant:type_name -> cloudledger.v1.ApprovalGrant
+	16, // 6: cloudledger.v1.Command.period_close:type_name -> cloudledger.v1.PeriodClose
+	17, // 7: cloudledger.v1.Command.calendar_year:type_name -> cloudledger.v1.CalendarYear
+	18, // 8: cloudledger.v1.Command.evaluation:type_name -> cloudledger.v1.Evaluation
+	21, // 9: cloudledger.v1.Command.band_table:type_name -> cloudledger.v1.BandTable
+	19, // 10: cloudledger.v1.Command.settlement_window:type_name -> cloudledger.v1.SettlementWindow
+	12, // 11: cloudledger.v1.Command.approval_revoke:type_name -> cloudledger.v1.ApprovalRevoke
 	1,  // 12: cloudledger.v1.Command.import_lease:type_name -> cloudledger.v1.ImportLease
-	4,  // 13: cloudledger.v1.Command.fulfil_request:type_name -> cloudledger.v1.FulfilRequest
-	3,  // 14: cloudledger.v1.Command.notice_replay:type_name -> cloudledger.v1.NoticeReplay
-	12, // 15: cloudledger.v1.ListApprovalsResponse.approvals:type_name -> cloudledger.v1.Approval
-	18, // 16: cloudledger.v1.BandTable.bands:type_name -> cloudledger.v1.Band
-	0,  // 17: cloudledger.v1.SubmitRequest.commands:type_name -> cloudledger.v1.Command
-	21, // 18: cloudledger.v1.SubmitResponse.results:type_name -> cloudledger.v1.ItemResult
-	0,  // 19: cloudledger.v1.ValidateImportRequest.commands:type_name -> cloudledger.v1.Command
-	23, // 20: cloudledger.v1.ValidateImportResponse.errors:type_name -> cloudledger.v1.ErrorDetail
-	27, // 21: cloudledger.v1.QuotaOverrunsResponse.overruns:type_name -> cloudledger.v1.QuotaOverrun
-	0,  // 22: cloudledger.v1.LineItem.command:type_name -> cloudledger.v1.Command
-	32, // 23: cloudledger.v1.ListLineItemsResponse.items:type_name -> cloudledger.v1.LineItem
-	41, // 24: cloudledger.v1.StatusResponse.nodes:type_name -> cloudledger.v1.ClusterNode
-	52, // 25: cloudledger.v1.ChargesResponse.lines:type_name -> cloudledger.v1.ChargeLine
-	54, // 26: cloudledger.v1.ChargesResponse.unscored:type_name -> cloudledger.v1.UnscoredDays
-	55, // 27: cloudledger.v1.UnscoredDays.days:type_name -> cloudledger.v1.DayRange
-	19, // 28: cloudledger.v1.BandTablesResponse.tables:type_name -> cloudledger.v1.BandTable
-	19, // 29: cloudledger.v1.BandTablesResponse.default_table:type_name -> cloudledger.v1.BandTable
-	55, // 30: cloudledger.v1.SettlementBlocker.days:type_name -> cloudledger.v1.DayRange
-	59, // 31: cloudledger.v1.SettleStatusResponse.blockers:type_name -> cloudledger.v1.SettlementBlocker
-	61, // 32: cloudledger.v1.SettleResponse.status:type_name -> cloudledger.v1.SettleStatusResponse
-	65, // 33: cloudledger.v1.BudgetExportResponse.budget:type_name -> cloudledger.v1.Budget
-	66, // 34: cloudledger.v1.Budget.departments:type_name -> cloudledger.v1.BudgetDepartment
-	69, // 35: cloudledger.v1.StatementResponse.statement:type_name -> cloudledger.v1.Statement
-	70, // 36: cloudledger.v1.Statement.resources:type_name -> cloudledger.v1.StatementResource
-	71, // 37: cloudledger.v1.Statement.subtotals:type_name -> cloudledger.v1.StatementSubtotal
-	70, // 38: cloudledger.v1.Statement.test_resources:type_name -> cloudledger.v1.StatementResource
-	72, // 39: cloudledger.v1.InvoiceReconcileRequest.lines:type_name -> cloudledger.v1.InvoiceLine
-	75, // 40: cloudledger.v1.InvoiceReconcileResponse.report:type_name -> cloudledger.v1.ReconciliationReport
-	76, // 41: cloudledger.v1.ReconciliationReport.lines:type_name -> cloudledger.v1.ReconciliationLine
-	78, // 42: cloudledger.v1.InvoiceHistoryResponse.reconciliations:type_name -> cloudledger.v1.Reconciliation
-	82, // 43: cloudledger.v1.ProjectInfo.quotas:type_name -> cloudledger.v1.ProjectQuotaClass
-	27, // 44: cloudledger.v1.QuotaUseResponse.classes:type_name -> cloudledger.v1.QuotaOverrun
-	81, // 45: cloudledger.v1.QuotaUseResponse.projects:type_name -> cloudledger.v1.ProjectInfo
-	85, // 46: cloudledger.v1.ListResourcesResponse.resources:type_name -> cloudledger.v1.ResourceInfo
-	5,  // 47: cloudledger.v1.DirectoryResponse.departments:type_name -> cloudledger.v1.Department
-	6,  // 48: cloudledger.v1.DirectoryResponse.providers:type_name -> cloudledger.v1.Provider
-	8,  // 49: cloudledger.v1.DirectoryResponse.prices:type_name -> cloudledger.v1.CatalogPrice
-	16, // 50: cloudledger.v1.DirectoryResponse.evaluations:type_name -> cloudledger.v1.Evaluation
-	7,  // 51: cloudledger.v1.DirectoryResponse.projects:type_name -> cloudledger.v1.ProjectQuota
-	20, // 52: cloudledger.v1.LedgerService.Submit:input_type -> cloudledger.v1.SubmitRequest
-	24, // 53: cloudledger.v1.LedgerService.ValidateImport:input_type -> cloudledger.v1.ValidateImportRequest
-	26, // 54: cloudledger.v1.LedgerService.QuotaOverruns:input_type -> cloudledger.v1.QuotaOverrunsRequest
-	29, // 55: cloudledger.v1.LedgerService.Verify:input_type -> cloudledger.v1.VerifyRequest
-	31, // 56: cloudledger.v1.LedgerService.ListLineItems:input_type -> cloudledger.v1.ListLineItemsRequest
-	34, // 57: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
-	35, // 58: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
-	38, // 59: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
-	51, // 60: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
-	56, // 61: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
-	11, // 62: cloudledger.v1.LedgerService.ListApprovals:input_type -> cloudledger.v1.ListApprovalsRequest
-	58, // 63: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
-	60, // 64: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
-	63, // 65: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
-	67, // 66: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
-	73, // 67: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
-	77, // 68: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
-	80, // 69: cloudledger.v1.LedgerService.QuotaUse:input_type -> cloudledger.v1.QuotaUseRequest
-	84, // 70: cloudledger.v1.LedgerService.ListResources:input_type -> cloudledger.v1.ListResourcesRequest
-	87, // 71: cloudledger.v1.LedgerService.Directory:input_type -> cloudledger.v1.DirectoryRequest
-	40, // 72: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
-	43, // 73: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
-	49, // 74: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
-	45, // 75: cloudledger.v1.ClusterService.JoinCluster:input_type -> cloudledger.v1.JoinClusterRequest
-	47, // 76: cloudledger.v1.ClusterService.RemoveMember:input_type -> cloudledger.v1.RemoveMemberRequest
-	22, // 77: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
-	25, // 78: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
-	28, // 79: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
-	30, // 80: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
-	33, // 81: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
-	36, // 82: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
-	37, // 83: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
-	39, // 84: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
-	53, // 85: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
-	57, // 86: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
-	13, // 87: cloudledger.v1.LedgerService.ListApprovals:output_type -> cloudledger.v1.ListApprovalsResponse
-	62, // 88: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
-	61, // 89: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
-	64, // 90: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
-	68, // 91: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
-	74, // 92: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
-	79, // 93: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
-	83, // 94: cloudledger.v1.LedgerService.QuotaUse:output_type -> cloudledger.v1.QuotaUseResponse
-	86, // 95: cloudledger.v1.LedgerService.ListResources:output_type -> cloudledger.v1.ListResourcesResponse
-	88, // 96: cloudledger.v1.LedgerService.Directory:output_type -> cloudledger.v1.DirectoryResponse
-	42, // 97: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
-	44, // 98: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
-	50, // 99: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
-	46, // 100: cloudledger.v1.ClusterService.JoinCluster:output_type -> cloudledger.v1.JoinClusterResponse
-	48, // 101: cloudledger.v1.ClusterService.RemoveMember:output_type -> cloudledger.v1.RemoveMemberResponse
-	77, // [77:102] is the sub-list for method output_type
-	52, // [52:77] is the sub-list for method input_type
-	52, // [52:52] is the sub-list for extension type_name
-	52, // [52:52] is the sub-list for extension extendee
-	0,  // [0:52] is the sub-list for field type_name
+	6,  // 13: cloudledger.v1.Command.fulfil_request:type_name -> cloudledger.v1.FulfilRequest
+	5,  // 14: cloudledger.v1.Command.notice_replay:type_name -> cloudledger.v1.NoticeReplay
+	3,  // 15: cloudledger.v1.Command.utilisation_delivery:type_name -> cloudledger.v1.UtilisationDelivery
+	4,  // 16: cloudledger.v1.UtilisationDelivery.rows:type_name -> cloudledger.v1.UtilisationRow
+	14, // 17: cloudledger.v1.ListApprovalsResponse.approvals:type_name -> cloudledger.v1.Approval
+	20, // 18: cloudledger.v1.BandTable.bands:type_name -> cloudledger.v1.Band
+	0,  // 19: cloudledger.v1.SubmitRequest.commands:type_name -> cloudledger.v1.Command
+	23, // 20: cloudledger.v1.SubmitResponse.results:type_name -> cloudledger.v1.ItemResult
+	0,  // 21: cloudledger.v1.ValidateImportRequest.commands:type_name -> cloudledger.v1.Command
+	25, // 22: cloudledger.v1.ValidateImportResponse.errors:type_name -> cloudledger.v1.ErrorDetail
+	29, // 23: cloudledger.v1.QuotaOverrunsResponse.overruns:type_name -> cloudledger.v1.QuotaOverrun
+	0,  // 24: cloudledger.v1.LineItem.command:type_name -> cloudledger.v1.Command
+	34, // 25: cloudledger.v1.ListLineItemsResponse.items:type_name -> cloudledger.v1.LineItem
+	43, // 26: cloudledger.v1.StatusResponse.nodes:type_name -> cloudledger.v1.ClusterNode
+	54, // 27: cloudledger.v1.ChargesResponse.lines:type_name -> cloudledger.v1.ChargeLine
+	56, // 28: cloudledger.v1.ChargesResponse.unscored:type_name -> cloudledger.v1.UnscoredDays
+	57, // 29: cloudledger.v1.UnscoredDays.days:type_name -> cloudledger.v1.DayRange
+	21, // 30: cloudledger.v1.BandTablesResponse.tables:type_name -> cloudledger.v1.BandTable
+	21, // 31: cloudledger.v1.BandTablesResponse.default_table:type_name -> cloudledger.v1.BandTable
+	57, // 32: cloudledger.v1.SettlementBlocker.days:type_name -> cloudledger.v1.DayRange
+	61, // 33: cloudledger.v1.SettleStatusResponse.blockers:type_name -> cloudledger.v1.SettlementBlocker
+	63, // 34: cloudledger.v1.SettleResponse.status:type_name -> cloudledger.v1.SettleStatusResponse
+	67, // 35: cloudledger.v1.BudgetExportResponse.budget:type_name -> cloudledger.v1.Budget
+	68, // 36: cloudledger.v1.Budget.departments:type_name -> cloudledger.v1.BudgetDepartment
+	71, // 37: cloudledger.v1.StatementResponse.statement:type_name -> cloudledger.v1.Statement
+	72, // 38: cloudledger.v1.Statement.resources:type_name -> cloudledger.v1.StatementResource
+	73, // 39: cloudledger.v1.Statement.subtotals:type_name -> cloudledger.v1.StatementSubtotal
+	72, // 40: cloudledger.v1.Statement.test_resources:type_name -> cloudledger.v1.StatementResource
+	74, // 41: cloudledger.v1.InvoiceReconcileRequest.lines:type_name -> cloudledger.v1.InvoiceLine
+	77, // 42: cloudledger.v1.InvoiceReconcileResponse.report:type_name -> cloudledger.v1.ReconciliationReport
+	78, // 43: cloudledger.v1.ReconciliationReport.lines:type_name -> cloudledger.v1.ReconciliationLine
+	80, // 44: cloudledger.v1.InvoiceHistoryResponse.reconciliations:type_name -> cloudledger.v1.Reconciliation
+	84, // 45: cloudledger.v1.ProjectInfo.quotas:type_name -> cloudledger.v1.ProjectQuotaClass
+	29, // 46: cloudledger.v1.QuotaUseResponse.classes:type_name -> cloudledger.v1.QuotaOverrun
+	83, // 47: cloudledger.v1.QuotaUseResponse.projects:type_name -> cloudledger.v1.ProjectInfo
+	87, // 48: cloudledger.v1.ListResourcesResponse.resources:type_name -> cloudledger.v1.ResourceInfo
+	7,  // 49: cloudledger.v1.DirectoryResponse.departments:type_name -> cloudledger.v1.Department
+	8,  // 50: cloudledger.v1.DirectoryResponse.providers:type_name -> cloudledger.v1.Provider
+	10, // 51: cloudledger.v1.DirectoryResponse.prices:type_name -> cloudledger.v1.CatalogPrice
+	18, // 52: cloudledger.v1.DirectoryResponse.evaluations:type_name -> cloudledger.v1.Evaluation
+	9,  // 53: cloudledger.v1.DirectoryResponse.projects:type_name -> cloudledger.v1.ProjectQuota
+	22, // 54: cloudledger.v1.LedgerService.Submit:input_type -> cloudledger.v1.SubmitRequest
+	26, // 55: cloudledger.v1.LedgerService.ValidateImport:input_type -> cloudledger.v1.ValidateImportRequest
+	28, // 56: cloudledger.v1.LedgerService.QuotaOverruns:input_type -> cloudledger.v1.QuotaOverrunsRequest
+	31, // 57: cloudledger.v1.LedgerService.Verify:input_type -> cloudledger.v1.VerifyRequest
+	33, // 58: cloudledger.v1.LedgerService.ListLineItems:input_type -> cloudledger.v1.ListLineItemsRequest
+	36, // 59: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
+	37, // 60: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
+	40, // 61: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
+	53, // 62: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
+	58, // 63: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
+	13, // 64: cloudledger.v1.LedgerService.ListApprovals:input_type -> cloudledger.v1.ListApprovalsRequest
+	60, // 65: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
+	62, // 66: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
+	65, // 67: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
+	69, // 68: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
+	75, // 69: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
+	79, // 70: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
+	82, // 71: cloudledger.v1.LedgerService.QuotaUse:input_type -> cloudledger.v1.QuotaUseRequest
+	86, // 72: cloudledger.v1.LedgerService.ListResources:input_type -> cloudledger.v1.ListResourcesRequest
+	89, // 73: cloudledger.v1.LedgerService.Directory:input_type -> cloudledger.v1.DirectoryRequest
+	42, // 74: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
+	45, // 75: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
+	51, // 76: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
+	47, // 77: cloudledger.v1.ClusterService.JoinCluster:input_type -> cloudledger.v1.JoinClusterRequest
+	49, // 78: cloudledger.v1.ClusterService.RemoveMember:input_type -> cloudledger.v1.RemoveMemberRequest
+	24, // 79: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
+	27, // 80: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
+	30, // 81: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
+	32, // 82: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
+	35, // 83: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
+	38, // 84: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
+	39, // 85: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
+	41, // 86: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
+	55, // 87: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
+	59, // 88: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
+	15, // 89: cloudledger.v1.LedgerService.ListApprovals:output_type -> cloudledger.v1.ListApprovalsResponse
+	64, // 90: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
+	63, // 91: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
+	66, // 92: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
+	70, // 93: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
+	76, // 94: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
+	81, // 95: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
+	85, // 96: cloudledger.v1.LedgerService.QuotaUse:output_type -> cloudledger.v1.QuotaUseResponse
+	88, // 97: cloudledger.v1.LedgerService.ListResources:output_type -> cloudledger.v1.ListResourcesResponse
+	90, // 98: cloudledger.v1.LedgerService.Directory:output_type -> cloudledger.v1.DirectoryResponse
+	44, // 99: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
+	46, // 100: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
+	52, // 101: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
+	48, // 102: cloudledger.v1.ClusterService.JoinCluster:output_type -> cloudledger.v1.JoinClusterResponse
+	50, // 103: cloudledger.v1.ClusterService.RemoveMember:output_type -> cloudledger.v1.RemoveMemberResponse
+	79, // [79:104] is the sub-list for method output_type
+	54, // [54:79] is the sub-list for method input_type
+	54, // [54:54] is the sub-list for extension type_name
+	54, // [54:54] is the sub-list for extension extendee
+	0,  // [0:54] is the sub-list for field type_name
 }
 
 func init() { file_cloudledger_v1_ledger_proto_init() }
@@ -7398,6 +7552,7 @@ func file_cloudledger_v1_ledger_proto_init() {
 		(*Command_ImportLease)(nil),
 		(*Command_FulfilRequest)(nil),
 		(*Command_NoticeReplay)(nil),
+		(*Command_UtilisationDelivery)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -7405,7 +7560,7 @@ func file_cloudledger_v1_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cloudledger_v1_ledger_proto_rawDesc), len(file_cloudledger_v1_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   89,
+			NumMessages:   91,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
