@@ -136,6 +136,10 @@ func TestGoodFiles(t *testing.T) {
 			&ledger.SetEvaluation{Provider: "p.telecom", From: day("2026-01-01"), To: day("2026-03-31"), Score: dec("92.5")},
 			&ledger.SetEvaluation{Provider: "p.telecom", From: day("2026-04-01"), To: day("2026-06-30"), Score: dec("78")},
 		},
+		KindUtilisation: {
+			&ledger.UtilisationDelivery{Rows: []ledger.UtilisationRow{{Resource: "vm-1", Date: day("2026-03-01"), Mean: dec("12.5"), Peak: dec("40"), Availability: dec("100")}}},
+			&ledger.UtilisationDelivery{Rows: []ledger.UtilisationRow{{Resource: "vm-1", Date: day("2026-03-02"), Mean: dec("0"), Peak: dec("0"), Availability: dec("99.95")}}},
+		},
 		KindEvents: {
 			&ledger.Event{Op: ledger.OpAllocate, Time: at("2026-01-02T10:00:00+08:00"), Department: "d.finance", Project: "prj.hr", Provider: "p.telecom",
 				Resource: "vm-1", Item: "ecs.vcpu", Kind: ledger.KindStandard, Quantity: dec("8")},

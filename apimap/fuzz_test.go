@@ -12,7 +12,7 @@ import (
 
 // fuzzKinds maps a fuzz input's kind byte to a kind (modulo its length).
 // New kinds go at the end, so the committed corpus keeps meaning what it meant.
-var fuzzKinds = []FileKind{KindDepartments, KindProviders, KindProjects, KindCatalog, KindEvents, KindEvaluations, KindInvoice}
+var fuzzKinds = []FileKind{KindDepartments, KindProviders, KindProjects, KindCatalog, KindEvents, KindEvaluations, KindInvoice, KindUtilisation}
 
 // FuzzDecodeCSV: SPEC.md, Interchange formats — whatever a CSV file holds, decoding never
 // panics, every error names a line ≥ 1 (lines strictly increasing, within the file), and
@@ -22,6 +22,7 @@ func FuzzDecodeCSV(f *testing.F) {
 	f.Add(uint8(3), []byte(strings.Join(Columns(KindCatalog), ",")+"\na,\"b\nc\",c,d,metered,,1,,2026-01-01,monthly\n"))
 	f.Add(uint8(5), []byte("provider,from,to,score\np1,2026-01-01,2026-03-31,92.5\np1,2026-04-01,2026-03-01,101\n"))
 	f.Add(uint8(6), []byte("month,department,project,item,amount\n2026-03,d,p,i,-1.50\n2026-13,d,p,i,1\n2026-03,d,p q,i,1E3\n"))
+	f.Add(uint8(7), []byte("resource,date,mean_pct,peak_pct,availability_pct\nr1,2026-03-01,12.5,40,100\nr1,2026-03-02,50,40,101\nr1,2026-3-3,1.125,x,\n"))
 	f.Fuzz(func(t *testing.T, kind uint8, data []byte) {
 		checkDecode(t, fuzzKinds[int(kind)%len(fuzzKinds)], FormatCSV, data)
 	})
@@ -33,6 +34,7 @@ func FuzzDecodeJSONL(f *testing.F) {
 	f.Add(uint8(3), []byte(`{"item":"i","name":"n","category":"c","unit":"u","billing":"metered","price":0.1,"effective_from":"2026-01-01"}`))
 	f.Add(uint8(5), []byte(`{"provider":"p1","from":"2026-01-01","to":"2026-03-31","score":88}`+"\n"+`{"provider":"p1","score":"-1"}`))
 	f.Add(uint8(6), []byte(`{"month":"2026-03","department":"d","project":"p","item":"i","amount":12.5}`+"\n"+`{"month":"2026-3","amount":"x"}`))
+	f.Add(uint8(7), []byte(`{"resource":"r1","date":"2026-03-01","mean_pct":12.5,"peak_pct":40,"availability_pct":100}`+"\n"+`{"resource":"r1","mean_pct":"-1"}`))
 	f.Fuzz(func(t *testing.T, kind uint8, data []byte) {
 		checkDecode(t, fuzzKinds[int(kind)%len(fuzzKinds)], FormatJSONL, data)
 	})

@@ -33,6 +33,9 @@ const (
 	ChunkBytes        = 8 << 20 // the API takes 32 MiB
 	// MaxShownErrors is how many bad rows a validation keeps (it counts them all).
 	MaxShownErrors = 1000
+	// DeliveryRows bounds the rows of one utilisation delivery (the ledger's
+	// MaxUtilisationRows: a day of 100,000 resources).
+	DeliveryRows = 100_000
 	// DefaultCallTimeout bounds a Submit, and how long the validation stream may be idle;
 	// DefaultRetryFor is how long a batch is sent again while its outcome is unknown.
 	DefaultCallTimeout = 30 * time.Second
@@ -103,7 +106,9 @@ func (v *Validation) Errors() []*interchange.RowError {
 
 // RowError is the ledger's verdict on a row of file as a row error.
 func RowError(file string, d *v1.ErrorDetail) *interchange.RowError {
-	return &interchange.RowError{File: file, Line: int(d.GetLine()), Field: d.GetField(), Code: errcode.Code(d.GetCode()), Message: d.GetMessage()}
+	// A utilisation row is checked as a delivery of one: its fields are the row's columns.
+	field := strings.TrimPrefix(d.GetField(), "rows[0].")
+	return &interchange.RowError{File: file, Line: int(d.GetLine()), Field: field, Code: errcode.Code(d.GetCode()), Message: d.GetMessage()}
 }
 
 func (v *Validation) noteMonth(c *v1.Command) {
@@ -383,6 +388,9 @@ func (im *Import) Apply(ctx context.Context, v *Validation) (*Summary, error) {
 
 	// Hold the file's months so that none is closed before the last batch (refused, before
 	// anything is applied, if one is closed already); each batch renews the hold.
+	if im.Kind == interchange.KindUtilisation {
+		return im.applyDeliveries(ctx, v, batches)
+	}
 	lease := im.lease(v)
 	if lease != nil {
 		if _, err := im.submit(ctx, "hold the months of "+im.File, []*v1.Command{lease}); err != nil {
@@ -508,4 +516,40 @@ func produce(ctx context.Context, dec *interchange.Decoder, closer io.Closer, fi
 	if len(cur.cmds) > 0 {
 		emit(cur)
 	}
+}
+
+// applyDeliveries applies a utilisation report: its rows, checked one by one in pass 1, go
+// to the ledger as deliveries of up to DeliveryRows rows — each one line item with the
+// SHA-256 of its rows (SPEC: Utilisation) — keyed by the file and the part, so running the
+// import again changes nothing.
+func (im *Import) applyDeliveries(ctx context.Context, v *Validation, batches <-chan batch) (*Summary, error) {
+	var rows []*v1.UtilisationRow
+	for b := range batches {
+		if b.err != nil {
+			return nil, &Stopped{File: im.File, Total: v.Rows, Err: b.err}
+		}
+		for _, c := range b.cmds {
+			rows = append(rows, c.GetUtilisationDelivery().GetRows()...)
+		}
+	}
+	if len(rows) != v.Rows {
+		return nil, &Stopped{File: im.File, Total: v.Rows, Err: fmt.Errorf("%d rows read for applying, %d when checking: %w", len(rows), v.Rows, ErrChanged)}
+	}
+	sum := &Summary{Rows: v.Rows}
+	done := 0
+	for part := 0; done < len(rows); part++ {
+		n := min(DeliveryRows, len(rows)-done)
+		cmd := &v1.Command{Key: fmt.Sprintf("utilisation/import/%s/%d", v.FileID, part),
+			Body: &v1.Command_UtilisationDelivery{UtilisationDelivery: &v1.UtilisationDelivery{Rows: rows[done : done+n]}}}
+		res, err := im.submit(ctx, fmt.Sprintf("%s rows %d–%d", im.File, done+1, done+n), []*v1.Command{cmd})
+		if err != nil {
+			return nil, &Stopped{File: im.File, Done: done, Total: v.Rows, Err: err}
+		}
+		sum.add(res) // one line item a delivery
+		done += n
+		if im.Progress != nil {
+			im.Progress(done, v.Rows)
+		}
+	}
+	return sum, nil
 }

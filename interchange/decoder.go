@@ -204,6 +204,11 @@ func (d *Decoder) row(line int) (Row, *RowError, bool) {
 			Billing: get("billing"), QuotaClass: get("quota_class"), Price: get("price"), Provider: get("provider"), EffectiveFrom: get("effective_from"), Proration: get("proration")}}
 	case KindEvaluations:
 		cmd.Body = &v1.Command_Evaluation{Evaluation: &v1.Evaluation{Provider: get("provider"), From: get("from"), To: get("to"), Score: get("score")}}
+	case KindUtilisation:
+		// A row is checked as a delivery of one; the import applies the file as deliveries
+		// of many (importrun).
+		cmd.Body = &v1.Command_UtilisationDelivery{UtilisationDelivery: &v1.UtilisationDelivery{Rows: []*v1.UtilisationRow{{Resource: get("resource"),
+			Date: get("date"), MeanPct: get("mean_pct"), PeakPct: get("peak_pct"), AvailabilityPct: get("availability_pct")}}}}
 	default:
 		return Row{}, d.errAt(line, errf(errcode.Malformed, "", "unknown kind %s", echo(string(d.kind)))), true
 	}

@@ -17,6 +17,9 @@ const (
 	KindCatalog     FileKind = "catalog"
 	KindEvents      FileKind = "events"
 	KindEvaluations FileKind = "evaluations"
+	// KindUtilisation is a utilisation report (SPEC: Utilisation): daily rows of resources,
+	// applied as deliveries of many rows, each one line item.
+	KindUtilisation FileKind = "utilisation"
 )
 
 // KindInvoice is a provider's invoice (SPEC.md, Settlement: month, department, project,
@@ -26,7 +29,7 @@ const KindInvoice FileKind = "invoice"
 
 // Kinds lists every kind this package decodes, in the order an initial load applies them.
 func Kinds() []FileKind {
-	return []FileKind{KindDepartments, KindProviders, KindProjects, KindCatalog, KindEvaluations, KindEvents}
+	return []FileKind{KindDepartments, KindProviders, KindProjects, KindCatalog, KindEvaluations, KindEvents, KindUtilisation}
 }
 
 // ParseKind returns the Kind named s.
@@ -36,7 +39,7 @@ func ParseKind(s string) (FileKind, error) {
 			return k, nil
 		}
 	}
-	return "", fmt.Errorf("interchange: unknown kind %s (want departments, providers, projects, catalog, evaluations or events)", echo(s))
+	return "", fmt.Errorf("interchange: unknown kind %s (want departments, providers, projects, catalog, evaluations, events or utilisation)", echo(s))
 }
 
 // Format is an interchange file format.
@@ -78,6 +81,7 @@ var columnSets = map[FileKind]columnSet{
 	KindEvaluations: {required: []string{"provider", "from", "to", "score"}},
 	KindEvents:      {required: []string{"key", "time", "op", "department", "project", "provider", "resource", "item", "kind", "quantity", "expires"}},
 	KindInvoice:     {required: []string{"month", "department", "project", "item", "amount"}},
+	KindUtilisation: {required: []string{"resource", "date", "mean_pct", "peak_pct", "availability_pct"}},
 }
 
 // Columns returns the columns of a kind in SPEC order, for writers and docs; nil for an
@@ -101,7 +105,8 @@ func RequiredColumns(kind FileKind) []string {
 func (k FileKind) isMasterData() bool { return k != KindEvents && k != KindInvoice }
 
 // numericFields may be JSON numbers in JSON lines (their exact text is kept).
-var numericFields = map[string]bool{"quantity": true, "price": true, "quota": true, "score": true, "amount": true}
+var numericFields = map[string]bool{"quantity": true, "price": true, "quota": true, "score": true, "amount": true,
+	"mean_pct": true, "peak_pct": true, "availability_pct": true}
 
 // The columns of the files CloudLedger writes (SPEC.md, Rating and Settlement). They are
 // declared here, with the files it reads, so that the ledger and ledgerctl share them.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -146,6 +148,9 @@ func (b *UtilisationDelivery) validate(rl rules) *Error {
 		if err := rl.id("resource", r.Resource, true); err != nil {
 			return at(err)
 		}
+		if err := dateInRange("date", r.Date); err != nil {
+			return at(err)
+		}
 		for _, f := range []struct {
 			name string
 			v    decimal.Decimal
@@ -241,6 +246,17 @@ type UtilisationRecord struct {
 }
 
 func (*UtilisationRecord) Type() CommandType { return TypeUtilisationRecord }
+
+// MarshalJSON is the record as line item exports show it, its SHA-256 in hex.
+func (b *UtilisationRecord) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Source UtilisationSource `json:"source"`
+		From   string            `json:"from"`
+		To     string            `json:"to"`
+		Rows   uint32            `json:"rows"`
+		SHA256 string            `json:"sha256"`
+	}{b.Source, b.From.String(), b.To.String(), b.Rows, hex.EncodeToString(b.SHA256[:])})
+}
 
 func (b *UtilisationRecord) encode(e *encoder) {
 	e.str(string(b.Source))

@@ -155,6 +155,15 @@ var rules = map[string]rule{
 			return p.mayName(s, m.(*v1.QuotaUseRequest).GetDepartment(), "", false)
 		},
 		target: func(m proto.Message) string { return targetOf("department", m.(*v1.QuotaUseRequest).GetDepartment()) }},
+	cloudledgerv1connect.LedgerServiceUtilisationProcedure: {roles: chargeReaders,
+		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
+			r := m.(*v1.UtilisationRequest)
+			return p.mayName(s, r.GetDepartment(), r.GetProvider(), false)
+		},
+		target: func(m proto.Message) string {
+			r := m.(*v1.UtilisationRequest)
+			return targetOf("resource", r.GetResource(), "department", r.GetDepartment(), "provider", r.GetProvider())
+		}},
 	cloudledgerv1connect.LedgerServiceListResourcesProcedure: {roles: chargeReaders,
 		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
 			r := m.(*v1.ListResourcesRequest)

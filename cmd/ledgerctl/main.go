@@ -147,6 +147,7 @@ and a bad import row prints FILE:LINE: FIELD: CODE: MESSAGE.`,
 		newReadyCommand(g),
 		newRequestCommand(g),
 		newNoticeCommand(g),
+		newUtilisationCommand(g),
 	)
 	return root
 }

@@ -6296,6 +6296,219 @@ func (x *QuotaUseResponse) GetAppliedIndex() uint64 {
 	return 0
 }
 
+type UtilisationRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Resource      string                 `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`     // one resource; or
+	Department    string                 `protobuf:"bytes,2,opt,name=department,proto3" json:"department,omitempty"` // a department's resources (and the departments below it); or
+	Provider      string                 `protobuf:"bytes,3,opt,name=provider,proto3" json:"provider,omitempty"`     // a provider's; none: every resource the caller sees
+	From          string                 `protobuf:"bytes,4,opt,name=from,proto3" json:"from,omitempty"`             // YYYY-MM-DD, inclusive
+	To            string                 `protobuf:"bytes,5,opt,name=to,proto3" json:"to,omitempty"`                 // YYYY-MM-DD, inclusive (at most 366 days after from)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UtilisationRequest) Reset() {
+	*x = UtilisationRequest{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[86]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UtilisationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UtilisationRequest) ProtoMessage() {}
+
+func (x *UtilisationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[86]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UtilisationRequest.ProtoReflect.Descriptor instead.
+func (*UtilisationRequest) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{86}
+}
+
+func (x *UtilisationRequest) GetResource() string {
+	if x != nil {
+		return x.Resource
+	}
+	return ""
+}
+
+func (x *UtilisationRequest) GetDepartment() string {
+	if x != nil {
+		return x.Department
+	}
+	return ""
+}
+
+func (x *UtilisationRequest) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *UtilisationRequest) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *UtilisationRequest) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+type UtilisationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rows          []*UtilisationDay      `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"` // by resource, then date
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UtilisationResponse) Reset() {
+	*x = UtilisationResponse{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[87]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UtilisationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UtilisationResponse) ProtoMessage() {}
+
+func (x *UtilisationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[87]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UtilisationResponse.ProtoReflect.Descriptor instead.
+func (*UtilisationResponse) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{87}
+}
+
+func (x *UtilisationResponse) GetRows() []*UtilisationDay {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+// UtilisationDay is the row in force for a resource and day, and where it came from.
+type UtilisationDay struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Resource        string                 `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`
+	Date            string                 `protobuf:"bytes,2,opt,name=date,proto3" json:"date,omitempty"`
+	MeanPct         string                 `protobuf:"bytes,3,opt,name=mean_pct,json=meanPct,proto3" json:"mean_pct,omitempty"`
+	PeakPct         string                 `protobuf:"bytes,4,opt,name=peak_pct,json=peakPct,proto3" json:"peak_pct,omitempty"`
+	AvailabilityPct string                 `protobuf:"bytes,5,opt,name=availability_pct,json=availabilityPct,proto3" json:"availability_pct,omitempty"`
+	Source          string                 `protobuf:"bytes,6,opt,name=source,proto3" json:"source,omitempty"`                               // prometheus | authority | provider | kafka
+	DeliverySeq     uint64                 `protobuf:"varint,7,opt,name=delivery_seq,json=deliverySeq,proto3" json:"delivery_seq,omitempty"` // the line item of its delivery
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UtilisationDay) Reset() {
+	*x = UtilisationDay{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[88]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UtilisationDay) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UtilisationDay) ProtoMessage() {}
+
+func (x *UtilisationDay) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[88]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UtilisationDay.ProtoReflect.Descriptor instead.
+func (*UtilisationDay) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{88}
+}
+
+func (x *UtilisationDay) GetResource() string {
+	if x != nil {
+		return x.Resource
+	}
+	return ""
+}
+
+func (x *UtilisationDay) GetDate() string {
+	if x != nil {
+		return x.Date
+	}
+	return ""
+}
+
+func (x *UtilisationDay) GetMeanPct() string {
+	if x != nil {
+		return x.MeanPct
+	}
+	return ""
+}
+
+func (x *UtilisationDay) GetPeakPct() string {
+	if x != nil {
+		return x.PeakPct
+	}
+	return ""
+}
+
+func (x *UtilisationDay) GetAvailabilityPct() string {
+	if x != nil {
+		return x.AvailabilityPct
+	}
+	return ""
+}
+
+func (x *UtilisationDay) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *UtilisationDay) GetDeliverySeq() uint64 {
+	if x != nil {
+		return x.DeliverySeq
+	}
+	return 0
+}
+
 type ListResourcesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Department    string                 `protobuf:"bytes,1,opt,name=department,proto3" json:"department,omitempty"` // empty: every department the caller sees
@@ -6309,7 +6522,7 @@ type ListResourcesRequest struct {
 
 func (x *ListResourcesRequest) Reset() {
 	*x = ListResourcesRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[86]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6321,7 +6534,7 @@ func (x *ListResourcesRequest) String() string {
 func (*ListResourcesRequest) ProtoMessage() {}
 
 func (x *ListResourcesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[86]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6334,7 +6547,7 @@ func (x *ListResourcesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResourcesRequest.ProtoReflect.Descriptor instead.
 func (*ListResourcesRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{86}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *ListResourcesRequest) GetDepartment() string {
@@ -6393,7 +6606,7 @@ type ResourceInfo struct {
 
 func (x *ResourceInfo) Reset() {
 	*x = ResourceInfo{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[87]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6405,7 +6618,7 @@ func (x *ResourceInfo) String() string {
 func (*ResourceInfo) ProtoMessage() {}
 
 func (x *ResourceInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[87]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6418,7 +6631,7 @@ func (x *ResourceInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceInfo.ProtoReflect.Descriptor instead.
 func (*ResourceInfo) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{87}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *ResourceInfo) GetResource() string {
@@ -6522,7 +6735,7 @@ type ListResourcesResponse struct {
 
 func (x *ListResourcesResponse) Reset() {
 	*x = ListResourcesResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[88]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6534,7 +6747,7 @@ func (x *ListResourcesResponse) String() string {
 func (*ListResourcesResponse) ProtoMessage() {}
 
 func (x *ListResourcesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[88]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6547,7 +6760,7 @@ func (x *ListResourcesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResourcesResponse.ProtoReflect.Descriptor instead.
 func (*ListResourcesResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{88}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *ListResourcesResponse) GetResources() []*ResourceInfo {
@@ -6572,7 +6785,7 @@ type DirectoryRequest struct {
 
 func (x *DirectoryRequest) Reset() {
 	*x = DirectoryRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[89]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6584,7 +6797,7 @@ func (x *DirectoryRequest) String() string {
 func (*DirectoryRequest) ProtoMessage() {}
 
 func (x *DirectoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[89]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6597,7 +6810,7 @@ func (x *DirectoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DirectoryRequest.ProtoReflect.Descriptor instead.
 func (*DirectoryRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{89}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{92}
 }
 
 type DirectoryResponse struct {
@@ -6613,7 +6826,7 @@ type DirectoryResponse struct {
 
 func (x *DirectoryResponse) Reset() {
 	*x = DirectoryResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[90]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6625,7 +6838,7 @@ func (x *DirectoryResponse) String() string {
 func (*DirectoryResponse) ProtoMessage() {}
 
 func (x *DirectoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[90]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6638,7 +6851,7 @@ func (x *DirectoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DirectoryResponse.ProtoReflect.Descriptor instead.
 func (*DirectoryResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{90}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *DirectoryResponse) GetDepartments() []*Department {
@@ -7246,7 +7459,25 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\x10QuotaUseResponse\x126\n" +
 	"\aclasses\x18\x01 \x03(\v2\x1c.cloudledger.v1.QuotaOverrunR\aclasses\x127\n" +
 	"\bprojects\x18\x02 \x03(\v2\x1b.cloudledger.v1.ProjectInfoR\bprojects\x12#\n" +
-	"\rapplied_index\x18\x03 \x01(\x04R\fappliedIndex\"\x9d\x01\n" +
+	"\rapplied_index\x18\x03 \x01(\x04R\fappliedIndex\"\x90\x01\n" +
+	"\x12UtilisationRequest\x12\x1a\n" +
+	"\bresource\x18\x01 \x01(\tR\bresource\x12\x1e\n" +
+	"\n" +
+	"department\x18\x02 \x01(\tR\n" +
+	"department\x12\x1a\n" +
+	"\bprovider\x18\x03 \x01(\tR\bprovider\x12\x12\n" +
+	"\x04from\x18\x04 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x05 \x01(\tR\x02to\"I\n" +
+	"\x13UtilisationResponse\x122\n" +
+	"\x04rows\x18\x01 \x03(\v2\x1e.cloudledger.v1.UtilisationDayR\x04rows\"\xdc\x01\n" +
+	"\x0eUtilisationDay\x12\x1a\n" +
+	"\bresource\x18\x01 \x01(\tR\bresource\x12\x12\n" +
+	"\x04date\x18\x02 \x01(\tR\x04date\x12\x19\n" +
+	"\bmean_pct\x18\x03 \x01(\tR\ameanPct\x12\x19\n" +
+	"\bpeak_pct\x18\x04 \x01(\tR\apeakPct\x12)\n" +
+	"\x10availability_pct\x18\x05 \x01(\tR\x0favailabilityPct\x12\x16\n" +
+	"\x06source\x18\x06 \x01(\tR\x06source\x12!\n" +
+	"\fdelivery_seq\x18\a \x01(\x04R\vdeliverySeq\"\x9d\x01\n" +
 	"\x14ListResourcesRequest\x12\x1e\n" +
 	"\n" +
 	"department\x18\x01 \x01(\tR\n" +
@@ -7282,7 +7513,7 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\tproviders\x18\x02 \x03(\v2\x18.cloudledger.v1.ProviderR\tproviders\x124\n" +
 	"\x06prices\x18\x03 \x03(\v2\x1c.cloudledger.v1.CatalogPriceR\x06prices\x12<\n" +
 	"\vevaluations\x18\x04 \x03(\v2\x1a.cloudledger.v1.EvaluationR\vevaluations\x128\n" +
-	"\bprojects\x18\x05 \x03(\v2\x1c.cloudledger.v1.ProjectQuotaR\bprojects2\x96\x0e\n" +
+	"\bprojects\x18\x05 \x03(\v2\x1c.cloudledger.v1.ProjectQuotaR\bprojects2\xf0\x0e\n" +
 	"\rLedgerService\x12I\n" +
 	"\x06Submit\x12\x1d.cloudledger.v1.SubmitRequest\x1a\x1e.cloudledger.v1.SubmitResponse\"\x00\x12c\n" +
 	"\x0eValidateImport\x12%.cloudledger.v1.ValidateImportRequest\x1a&.cloudledger.v1.ValidateImportResponse\"\x00(\x01\x12^\n" +
@@ -7304,7 +7535,8 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\x0eInvoiceHistory\x12%.cloudledger.v1.InvoiceHistoryRequest\x1a&.cloudledger.v1.InvoiceHistoryResponse\"\x00\x12O\n" +
 	"\bQuotaUse\x12\x1f.cloudledger.v1.QuotaUseRequest\x1a .cloudledger.v1.QuotaUseResponse\"\x00\x12^\n" +
 	"\rListResources\x12$.cloudledger.v1.ListResourcesRequest\x1a%.cloudledger.v1.ListResourcesResponse\"\x00\x12R\n" +
-	"\tDirectory\x12 .cloudledger.v1.DirectoryRequest\x1a!.cloudledger.v1.DirectoryResponse\"\x002\xb7\x03\n" +
+	"\tDirectory\x12 .cloudledger.v1.DirectoryRequest\x1a!.cloudledger.v1.DirectoryResponse\"\x00\x12X\n" +
+	"\vUtilisation\x12\".cloudledger.v1.UtilisationRequest\x1a#.cloudledger.v1.UtilisationResponse\"\x002\xb7\x03\n" +
 	"\x0eClusterService\x12I\n" +
 	"\x06Status\x12\x1d.cloudledger.v1.StatusRequest\x1a\x1e.cloudledger.v1.StatusResponse\"\x00\x12L\n" +
 	"\aAddNode\x12\x1e.cloudledger.v1.AddNodeRequest\x1a\x1f.cloudledger.v1.AddNodeResponse\"\x00\x12U\n" +
@@ -7325,7 +7557,7 @@ func file_cloudledger_v1_ledger_proto_rawDescGZIP() []byte {
 	return file_cloudledger_v1_ledger_proto_rawDescData
 }
 
-var file_cloudledger_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 91)
+var file_cloudledger_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 94)
 var file_cloudledger_v1_ledger_proto_goTypes = []any{
 	(*Command)(nil),                  // 0: cloudledger.v1.Command
 	(*ImportLease)(nil),              // 1: cloudledger.v1.ImportLease
@@ -7413,11 +7645,14 @@ var file_cloudledger_v1_ledger_proto_goTypes = []any{
 	(*ProjectInfo)(nil),              // 83: cloudledger.v1.ProjectInfo
 	(*ProjectQuotaClass)(nil),        // 84: cloudledger.v1.ProjectQuotaClass
 	(*QuotaUseResponse)(nil),         // 85: cloudledger.v1.QuotaUseResponse
-	(*ListResourcesRequest)(nil),     // 86: cloudledger.v1.ListResourcesRequest
-	(*ResourceInfo)(nil),             // 87: cloudledger.v1.ResourceInfo
-	(*ListResourcesResponse)(nil),    // 88: cloudledger.v1.ListResourcesResponse
-	(*DirectoryRequest)(nil),         // 89: cloudledger.v1.DirectoryRequest
-	(*DirectoryResponse)(nil),        // 90: cloudledger.v1.DirectoryResponse
+	(*UtilisationRequest)(nil),       // 86: cloudledger.v1.UtilisationRequest
+	(*UtilisationResponse)(nil),      // 87: cloudledger.v1.UtilisationResponse
+	(*UtilisationDay)(nil),           // 88: cloudledger.v1.UtilisationDay
+	(*ListResourcesRequest)(nil),     // 89: cloudledger.v1.ListResourcesRequest
+	(*ResourceInfo)(nil),             // 90: cloudledger.v1.ResourceInfo
+	(*ListResourcesResponse)(nil),    // 91: cloudledger.v1.ListResourcesResponse
+	(*DirectoryRequest)(nil),         // 92: cloudledger.v1.DirectoryRequest
+	(*DirectoryResponse)(nil),        // 93: cloudledger.v1.DirectoryResponse
 }
 var file_cloudledger_v1_ledger_proto_depIdxs = []int32{
 	2,  // 0: cloudledger.v1.Command.event:type_name -> cloudledger.v1.Event
@@ -7468,67 +7703,70 @@ var file_cloudledger_v1_ledger_proto_depIdxs = []int32{
 	84, // 45: cloudledger.v1.ProjectInfo.quotas:type_name -> cloudledger.v1.ProjectQuotaClass
 	29, // 46: cloudledger.v1.QuotaUseResponse.classes:type_name -> cloudledger.v1.QuotaOverrun
 	83, // 47: cloudledger.v1.QuotaUseResponse.projects:type_name -> cloudledger.v1.ProjectInfo
-	87, // 48: cloudledger.v1.ListResourcesResponse.resources:type_name -> cloudledger.v1.ResourceInfo
-	7,  // 49: cloudledger.v1.DirectoryResponse.departments:type_name -> cloudledger.v1.Department
-	8,  // 50: cloudledger.v1.DirectoryResponse.providers:type_name -> cloudledger.v1.Provider
-	10, // 51: cloudledger.v1.DirectoryResponse.prices:type_name -> cloudledger.v1.CatalogPrice
-	18, // 52: cloudledger.v1.DirectoryResponse.evaluations:type_name -> cloudledger.v1.Evaluation
-	9,  // 53: cloudledger.v1.DirectoryResponse.projects:type_name -> cloudledger.v1.ProjectQuota
-	22, // 54: cloudledger.v1.LedgerService.Submit:input_type -> cloudledger.v1.SubmitRequest
-	26, // 55: cloudledger.v1.LedgerService.ValidateImport:input_type -> cloudledger.v1.ValidateImportRequest
-	28, // 56: cloudledger.v1.LedgerService.QuotaOverruns:input_type -> cloudledger.v1.QuotaOverrunsRequest
-	31, // 57: cloudledger.v1.LedgerService.Verify:input_type -> cloudledger.v1.VerifyRequest
-	33, // 58: cloudledger.v1.LedgerService.ListLineItems:input_type -> cloudledger.v1.ListLineItemsRequest
-	36, // 59: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
-	37, // 60: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
-	40, // 61: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
-	53, // 62: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
-	58, // 63: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
-	13, // 64: cloudledger.v1.LedgerService.ListApprovals:input_type -> cloudledger.v1.ListApprovalsRequest
-	60, // 65: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
-	62, // 66: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
-	65, // 67: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
-	69, // 68: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
-	75, // 69: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
-	79, // 70: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
-	82, // 71: cloudledger.v1.LedgerService.QuotaUse:input_type -> cloudledger.v1.QuotaUseRequest
-	86, // 72: cloudledger.v1.LedgerService.ListResources:input_type -> cloudledger.v1.ListResourcesRequest
-	89, // 73: cloudledger.v1.LedgerService.Directory:input_type -> cloudledger.v1.DirectoryRequest
-	42, // 74: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
-	45, // 75: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
-	51, // 76: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
-	47, // 77: cloudledger.v1.ClusterService.JoinCluster:input_type -> cloudledger.v1.JoinClusterRequest
-	49, // 78: cloudledger.v1.ClusterService.RemoveMember:input_type -> cloudledger.v1.RemoveMemberRequest
-	24, // 79: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
-	27, // 80: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
-	30, // 81: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
-	32, // 82: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
-	35, // 83: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
-	38, // 84: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
-	39, // 85: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
-	41, // 86: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
-	55, // 87: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
-	59, // 88: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
-	15, // 89: cloudledger.v1.LedgerService.ListApprovals:output_type -> cloudledger.v1.ListApprovalsResponse
-	64, // 90: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
-	63, // 91: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
-	66, // 92: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
-	70, // 93: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
-	76, // 94: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
-	81, // 95: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
-	85, // 96: cloudledger.v1.LedgerService.QuotaUse:output_type -> cloudledger.v1.QuotaUseResponse
-	88, // 97: cloudledger.v1.LedgerService.ListResources:output_type -> cloudledger.v1.ListResourcesResponse
-	90, // 98: cloudledger.v1.LedgerService.Directory:output_type -> cloudledger.v1.DirectoryResponse
-	44, // 99: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
-	46, // 100: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
-	52, // 101: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
-	48, // 102: cloudledger.v1.ClusterService.JoinCluster:output_type -> cloudledger.v1.JoinClusterResponse
-	50, // 103: cloudledger.v1.ClusterService.RemoveMember:output_type -> cloudledger.v1.RemoveMemberResponse
-	79, // [79:104] is the sub-list for method output_type
-	54, // [54:79] is the sub-list for method input_type
-	54, // [54:54] is the sub-list for extension type_name
-	54, // [54:54] is the sub-list for extension extendee
-	0,  // [0:54] is the sub-list for field type_name
+	88, // 48: cloudledger.v1.UtilisationResponse.rows:type_name -> cloudledger.v1.UtilisationDay
+	90, // 49: cloudledger.v1.ListResourcesResponse.resources:type_name -> cloudledger.v1.ResourceInfo
+	7,  // 50: cloudledger.v1.DirectoryResponse.departments:type_name -> cloudledger.v1.Department
+	8,  // 51: cloudledger.v1.DirectoryResponse.providers:type_name -> cloudledger.v1.Provider
+	10, // 52: cloudledger.v1.DirectoryResponse.prices:type_name -> cloudledger.v1.CatalogPrice
+	18, // 53: cloudledger.v1.DirectoryResponse.evaluations:type_name -> cloudledger.v1.Evaluation
+	9,  // 54: cloudledger.v1.DirectoryResponse.projects:type_name -> cloudledger.v1.ProjectQuota
+	22, // 55: cloudledger.v1.LedgerService.Submit:input_type -> cloudledger.v1.SubmitRequest
+	26, // 56: cloudledger.v1.LedgerService.ValidateImport:input_type -> cloudledger.v1.ValidateImportRequest
+	28, // 57: cloudledger.v1.LedgerService.QuotaOverruns:input_type -> cloudledger.v1.QuotaOverrunsRequest
+	31, // 58: cloudledger.v1.LedgerService.Verify:input_type -> cloudledger.v1.VerifyRequest
+	33, // 59: cloudledger.v1.LedgerService.ListLineItems:input_type -> cloudledger.v1.ListLineItemsRequest
+	36, // 60: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
+	37, // 61: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
+	40, // 62: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
+	53, // 63: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
+	58, // 64: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
+	13, // 65: cloudledger.v1.LedgerService.ListApprovals:input_type -> cloudledger.v1.ListApprovalsRequest
+	60, // 66: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
+	62, // 67: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
+	65, // 68: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
+	69, // 69: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
+	75, // 70: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
+	79, // 71: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
+	82, // 72: cloudledger.v1.LedgerService.QuotaUse:input_type -> cloudledger.v1.QuotaUseRequest
+	89, // 73: cloudledger.v1.LedgerService.ListResources:input_type -> cloudledger.v1.ListResourcesRequest
+	92, // 74: cloudledger.v1.LedgerService.Directory:input_type -> cloudledger.v1.DirectoryRequest
+	86, // 75: cloudledger.v1.LedgerService.Utilisation:input_type -> cloudledger.v1.UtilisationRequest
+	42, // 76: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
+	45, // 77: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
+	51, // 78: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
+	47, // 79: cloudledger.v1.ClusterService.JoinCluster:input_type -> cloudledger.v1.JoinClusterRequest
+	49, // 80: cloudledger.v1.ClusterService.RemoveMember:input_type -> cloudledger.v1.RemoveMemberRequest
+	24, // 81: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
+	27, // 82: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
+	30, // 83: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
+	32, // 84: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
+	35, // 85: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
+	38, // 86: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
+	39, // 87: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
+	41, // 88: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
+	55, // 89: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
+	59, // 90: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
+	15, // 91: cloudledger.v1.LedgerService.ListApprovals:output_type -> cloudledger.v1.ListApprovalsResponse
+	64, // 92: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
+	63, // 93: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
+	66, // 94: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
+	70, // 95: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
+	76, // 96: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
+	81, // 97: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
+	85, // 98: cloudledger.v1.LedgerService.QuotaUse:output_type -> cloudledger.v1.QuotaUseResponse
+	91, // 99: cloudledger.v1.LedgerService.ListResources:output_type -> cloudledger.v1.ListResourcesResponse
+	93, // 100: cloudledger.v1.LedgerService.Directory:output_type -> cloudledger.v1.DirectoryResponse
+	87, // 101: cloudledger.v1.LedgerService.Utilisation:output_type -> cloudledger.v1.UtilisationResponse
+	44, // 102: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
+	46, // 103: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
+	52, // 104: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
+	48, // 105: cloudledger.v1.ClusterService.JoinCluster:output_type -> cloudledger.v1.JoinClusterResponse
+	50, // 106: cloudledger.v1.ClusterService.RemoveMember:output_type -> cloudledger.v1.RemoveMemberResponse
+	81, // [81:107] is the sub-list for method output_type
+	55, // [55:81] is the sub-list for method input_type
+	55, // [55:55] is the sub-list for extension type_name
+	55, // [55:55] is the sub-list for extension extendee
+	0,  // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_cloudledger_v1_ledger_proto_init() }
@@ -7560,7 +7798,7 @@ func file_cloudledger_v1_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cloudledger_v1_ledger_proto_rawDesc), len(file_cloudledger_v1_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   91,
+			NumMessages:   94,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

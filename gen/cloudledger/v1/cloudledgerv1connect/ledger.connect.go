@@ -88,6 +88,9 @@ const (
 	LedgerServiceListResourcesProcedure = "/cloudledger.v1.LedgerService/ListResources"
 	// LedgerServiceDirectoryProcedure is the fully-qualified name of the LedgerService's Directory RPC.
 	LedgerServiceDirectoryProcedure = "/cloudledger.v1.LedgerService/Directory"
+	// LedgerServiceUtilisationProcedure is the fully-qualified name of the LedgerService's Utilisation
+	// RPC.
+	LedgerServiceUtilisationProcedure = "/cloudledger.v1.LedgerService/Utilisation"
 	// ClusterServiceStatusProcedure is the fully-qualified name of the ClusterService's Status RPC.
 	ClusterServiceStatusProcedure = "/cloudledger.v1.ClusterService/Status"
 	// ClusterServiceAddNodeProcedure is the fully-qualified name of the ClusterService's AddNode RPC.
@@ -147,6 +150,9 @@ type LedgerServiceClient interface {
 	// Directory is the master data the caller sees: departments, providers, the catalog
 	// with every price version, evaluation scores.
 	Directory(context.Context, *connect.Request[v1.DirectoryRequest]) (*connect.Response[v1.DirectoryResponse], error)
+	// Utilisation is the daily utilisation rows in force (SPEC: Utilisation) of the resources
+	// the caller sees: one resource, or a department's, or a provider's, over dates.
+	Utilisation(context.Context, *connect.Request[v1.UtilisationRequest]) (*connect.Response[v1.UtilisationResponse], error)
 }
 
 // NewLedgerServiceClient constructs a client for the cloudledger.v1.LedgerService service. By
@@ -280,6 +286,12 @@ func NewLedgerServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(ledgerServiceMethods.ByName("Directory")),
 			connect.WithClientOptions(opts...),
 		),
+		utilisation: connect.NewClient[v1.UtilisationRequest, v1.UtilisationResponse](
+			httpClient,
+			baseURL+LedgerServiceUtilisationProcedure,
+			connect.WithSchema(ledgerServiceMethods.ByName("Utilisation")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -305,6 +317,7 @@ type ledgerServiceClient struct {
 	quotaUse         *connect.Client[v1.QuotaUseRequest, v1.QuotaUseResponse]
 	listResources    *connect.Client[v1.ListResourcesRequest, v1.ListResourcesResponse]
 	directory        *connect.Client[v1.DirectoryRequest, v1.DirectoryResponse]
+	utilisation      *connect.Client[v1.UtilisationRequest, v1.UtilisationResponse]
 }
 
 // Submit calls cloudledger.v1.LedgerService.Submit.
@@ -407,6 +420,11 @@ func (c *ledgerServiceClient) Directory(ctx context.Context, req *connect.Reques
 	return c.directory.CallUnary(ctx, req)
 }
 
+// Utilisation calls cloudledger.v1.LedgerService.Utilisation.
+func (c *ledgerServiceClient) Utilisation(ctx context.Context, req *connect.Request[v1.UtilisationRequest]) (*connect.Response[v1.UtilisationResponse], error) {
+	return c.utilisation.CallUnary(ctx, req)
+}
+
 // LedgerServiceHandler is an implementation of the cloudledger.v1.LedgerService service.
 type LedgerServiceHandler interface {
 	// Submit applies one request atomically: every command applies, or none does.
@@ -451,6 +469,9 @@ type LedgerServiceHandler interface {
 	// Directory is the master data the caller sees: departments, providers, the catalog
 	// with every price version, evaluation scores.
 	Directory(context.Context, *connect.Request[v1.DirectoryRequest]) (*connect.Response[v1.DirectoryResponse], error)
+	// Utilisation is the daily utilisation rows in force (SPEC: Utilisation) of the resources
+	// the caller sees: one resource, or a department's, or a provider's, over dates.
+	Utilisation(context.Context, *connect.Request[v1.UtilisationRequest]) (*connect.Response[v1.UtilisationResponse], error)
 }
 
 // NewLedgerServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -580,6 +601,12 @@ func NewLedgerServiceHandler(svc LedgerServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(ledgerServiceMethods.ByName("Directory")),
 		connect.WithHandlerOptions(opts...),
 	)
+	ledgerServiceUtilisationHandler := connect.NewUnaryHandler(
+		LedgerServiceUtilisationProcedure,
+		svc.Utilisation,
+		connect.WithSchema(ledgerServiceMethods.ByName("Utilisation")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/cloudledger.v1.LedgerService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case LedgerServiceSubmitProcedure:
@@ -622,6 +649,8 @@ func NewLedgerServiceHandler(svc LedgerServiceHandler, opts ...connect.HandlerOp
 			ledgerServiceListResourcesHandler.ServeHTTP(w, r)
 		case LedgerServiceDirectoryProcedure:
 			ledgerServiceDirectoryHandler.ServeHTTP(w, r)
+		case LedgerServiceUtilisationProcedure:
+			ledgerServiceUtilisationHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -709,6 +738,10 @@ func (UnimplementedLedgerServiceHandler) ListResources(context.Context, *connect
 
 func (UnimplementedLedgerServiceHandler) Directory(context.Context, *connect.Request[v1.DirectoryRequest]) (*connect.Response[v1.DirectoryResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.LedgerService.Directory is not implemented"))
+}
+
+func (UnimplementedLedgerServiceHandler) Utilisation(context.Context, *connect.Request[v1.UtilisationRequest]) (*connect.Response[v1.UtilisationResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.LedgerService.Utilisation is not implemented"))
 }
 
 // ClusterServiceClient is a client for the cloudledger.v1.ClusterService service.

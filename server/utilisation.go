@@ -1,0 +1,62 @@
+package server
+
+import (
+	"context"
+
+	"connectrpc.com/connect"
+
+	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+	"github.com/cloudledger/cloudledger/ledger"
+)
+
+// Limits of a utilisation read: the dates of one call, and the rows of one answer.
+const (
+	MaxUtilisationDays = 366
+	MaxUtilisationRows = 200_000
+)
+
+func (h *ledgerService) Utilisation(ctx context.Context, req *connect.Request[v1.UtilisationRequest]) (*connect.Response[v1.UtilisationResponse], error) {
+	p, m := principalOf(ctx), req.Msg
+	from, err := calendar.ParseDate(m.GetFrom())
+	if err != nil {
+		return nil, detailError(errcode.Errf(errcode.InvalidDate, "from", "%v", err), 0)
+	}
+	to, err := calendar.ParseDate(m.GetTo())
+	if err != nil {
+		return nil, detailError(errcode.Errf(errcode.InvalidDate, "to", "%v", err), 0)
+	}
+	if to.Before(from) || from.AddDays(MaxUtilisationDays).Before(to) {
+		return nil, detailError(errcode.Errf(errcode.InvalidRange, "to", "from %s to %s: a range of 1 to %d days", from, to, MaxUtilisationDays), 0)
+	}
+	var resources []ledger.Resource
+	if m.GetResource() != "" {
+		r, ok := h.s.ledger.Resource(m.GetResource())
+		if !ok || !p.sees(h.s, r.Department, r.Provider) {
+			return nil, detailError(errcode.Errf(errcode.UnknownResource, "resource", "unknown resource %q", m.GetResource()), 0)
+		}
+		resources = []ledger.Resource{r}
+	} else {
+		f := ledger.ResourceFilter{Provider: m.GetProvider(),
+			Department: func(d string) bool {
+				return m.GetDepartment() == "" || h.s.ledger.DepartmentWithin(d, m.GetDepartment())
+			}}
+		for _, r := range h.s.ledger.Resources(f) {
+			if p.sees(h.s, r.Department, r.Provider) {
+				resources = append(resources, r)
+			}
+		}
+	}
+	out := &v1.UtilisationResponse{}
+	for _, r := range resources {
+		for _, u := range h.s.ledger.UtilisationRows(r.ID, from, to) {
+			if len(out.Rows) == MaxUtilisationRows {
+				return nil, detailError(errcode.Errf(errcode.TooLarge, "to", "more than %d rows: ask for fewer resources or days", MaxUtilisationRows), 0)
+			}
+			out.Rows = append(out.Rows, &v1.UtilisationDay{Resource: u.Resource, Date: u.Date.String(), MeanPct: u.Mean.String(), PeakPct: u.Peak.String(),
+				AvailabilityPct: u.Availability.String(), Source: string(u.Source), DeliverySeq: u.Seq})
+		}
+	}
+	return connect.NewResponse(out), nil
+}

@@ -1,0 +1,206 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"connectrpc.com/connect"
+	"github.com/xuri/excelize/v2"
+
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
+	"github.com/cloudledger/cloudledger/internal/testcluster"
+)
+
+// utilisationRow is resource i's row on day d of March 2026, worked by a formula the test
+// knows: mean (7i + 3d) mod 90 + .25 (the quarter shows two decimals survive), peak mean +
+// 9.5, availability 100 except every 13th resource-day 99.5.
+func utilisationRow(i, d int) (res, date, mean, peak, avail string) {
+	m := (7*i + 3*d) % 90
+	av := "100"
+	if (i+d)%13 == 0 {
+		av = "99.5"
+	}
+	return fmt.Sprintf("r%04d", i), fmt.Sprintf("2026-03-%02d", d), fmt.Sprintf("%d.25", m), fmt.Sprintf("%d.75", m+9), av
+}
+
+// Issue 24, must show 2: a provider's monthly report, 31 days × 2,000 resources. A file with
+// bad rows lists each with its line and field and applies nothing; a row of another
+// provider's resource is refused; the good report lands as one delivery whose rows are the
+// file's and whose SHA-256 is the README's canonical order recomputed here; the provider's
+// row does not replace the authority's for the same day; the same report as XLSX gives the
+// same rows (the same SHA-256).
+func TestAProvidersMonthlyUtilisationReport(t *testing.T) {
+	e := setup(t)
+	const resources, days = 2000, 31
+	e.must("import", "providers", e.write("p2.csv", "provider,name,contract_start,contract_end\np2,云商二,2025-01-01,2027-12-31\n"))
+	e.must("import", "projects", e.write("big.csv", "project,department,name,quota_class,quota\nbig,d1,大系统,vcpu,1000000\n"))
+	var ev strings.Builder
+	ev.WriteString("key,time,op,department,project,provider,resource,item,kind,quantity,expires\n")
+	for i := 1; i <= resources; i++ {
+		fmt.Fprintf(&ev, "u%d,2026-02-20T10:00:00+08:00,allocate,d1,big,p1,r%04d,ecs.vcpu,standard,2,\n", i, i)
+	}
+	ev.WriteString("u-p2,2026-02-20T10:00:00+08:00,allocate,d1,big,p2,other,ecs.vcpu,standard,2,\n")
+	e.must("import", "events", e.write("alloc.csv", ev.String()))
+	p1 := testcluster.RoleToken(t, nil, e.url, "p1-am", "provider", "p1")
+
+	var report strings.Builder
+	report.WriteString("resource,date,mean_pct,peak_pct,availability_pct\n")
+	var canonical []string
+	for i := 1; i <= resources; i++ {
+		for d := 1; d <= days; d++ {
+			res, date, mean, peak, avail := utilisationRow(i, d)
+			fmt.Fprintf(&report, "%s,%s,%s,%s,%s\n", res, date, mean, peak, avail)
+			canonical = append(canonical, fmt.Sprintf("%s,%s,%s,%s,%s", res, date, mean, peak, twoDecimals(avail)))
+		}
+	}
+	good := report.String()
+
+	// Bad rows: a mean above its peak (line 3) and a date that is not one (line 10), and
+	// another provider's resource: each listed with line and field, nothing applied.
+	lines := strings.Split(good, "\n")
+	bad := slices.Clone(lines)
+	bad[2] = "r0001,2026-03-02,50,40,100"
+	bad[9] = "r0001,2026-03-32,1,2,100"
+	bad[20] = "other,2026-03-01,1,2,100"
+	before := e.head()
+	out, code := e.runWith(p1, "import", "utilisation", e.write("bad.csv", strings.Join(bad, "\n")))
+	for _, want := range []string{"bad.csv:3: mean_pct: invalid_value", "bad.csv:10: date: invalid_date", "bad.csv:21: resource: permission_denied", "3 of 62000 rows are bad"} {
+		if code == 0 || !strings.Contains(out, want) {
+			t.Errorf("the bad report: exit %d, want %q in:\n%.2000s", code, want, out)
+		}
+	}
+	if e.head() != before {
+		t.Fatal("a rejected report changed the ledger")
+	}
+
+	// The authority's row for r0001 on 5 March, before the report.
+	e.must("import", "utilisation", e.write("auth.csv", "resource,date,mean_pct,peak_pct,availability_pct\nr0001,2026-03-05,1,2,100\n"))
+	out = e.mustAs(p1, "import", "utilisation", e.write("march.csv", good))
+	if !strings.Contains(out, "62000") {
+		t.Fatalf("the report's summary:\n%s", out)
+	}
+
+	// The rows in force are the report's, but r0001 on 5 March stays the authority's.
+	shown := e.mustAs(p1, "utilisation", "show", "--provider", "p1", "--from", "2026-03-01", "--to", "2026-03-31", "--format", "csv", "-o", "shown.csv")
+	raw, err := os.ReadFile(filepath.Join(e.dir, "shown.csv"))
+	if err != nil {
+		t.Fatal(err, shown)
+	}
+	got := strings.Split(strings.TrimSpace(strings.TrimPrefix(string(raw), "\ufeff")), "\n")
+	if len(got) != resources*days+1 {
+		t.Fatalf("%d rows shown, want %d", len(got)-1, resources*days)
+	}
+	for k, line := range got[1:] {
+		f := strings.Split(line, ",")
+		res, date, mean, peak, avail := utilisationRow(k/days+1, k%days+1)
+		want := []string{res, date, trimZeros(mean), trimZeros(peak), avail, "provider"}
+		if res == "r0001" && date == "2026-03-05" {
+			want = []string{"r0001", "2026-03-05", "1", "2", "100", "authority"}
+		}
+		if !slices.Equal(f[:6], want) {
+			t.Fatalf("row %d: %v, want %v", k+1, f[:6], want)
+		}
+	}
+
+	// The delivery's line item: its SHA-256 is the file's rows, sorted by resource then date,
+	// each resource,date,mean,peak,availability with two decimals, joined by "\n".
+	slices.Sort(canonical)
+	want := sha256.Sum256([]byte(strings.Join(canonical, "\n")))
+	records := e.deliveries()
+	if len(records) != 2 || records[1].Rows != resources*days || records[1].Source != "provider" || records[1].SHA256 != hex.EncodeToString(want[:]) ||
+		records[1].From != "2026-03-01" || records[1].To != "2026-03-31" {
+		t.Fatalf("deliveries %+v, want the report's: provider, 2026-03-01..31, %d rows, sha256 %x", records, resources*days, want)
+	}
+
+	// The same report as an XLSX: the same rows, the same SHA-256.
+	x := excelize.NewFile()
+	for r, line := range strings.Split(strings.TrimSpace(good), "\n") {
+		cells := strings.Split(line, ",")
+		row := make([]any, len(cells))
+		for c, v := range cells {
+			row[c] = v
+		}
+		cell, _ := excelize.CoordinatesToCellName(1, r+1)
+		if err := x.SetSheetRow("Sheet1", cell, &row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if err := x.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	e.mustAs(p1, "import", "utilisation", e.write("march.xlsx", buf.String()))
+	if records := e.deliveries(); len(records) != 3 || records[2].SHA256 != records[1].SHA256 || records[2].Rows != records[1].Rows {
+		t.Fatalf("the XLSX delivery %+v differs from the CSV's %+v", records[len(records)-1], records[1])
+	}
+}
+
+// twoDecimals writes a plain decimal with two decimals, as the canonical order does.
+func twoDecimals(s string) string {
+	i := strings.IndexByte(s, '.')
+	switch {
+	case i < 0:
+		return s + ".00"
+	case len(s)-i == 2:
+		return s + "0"
+	}
+	return s
+}
+
+// trimZeros writes a decimal as the ledger does: no trailing zeros ("12.50" is "12.5").
+func trimZeros(s string) string {
+	if !strings.Contains(s, ".") {
+		return s
+	}
+	s = strings.TrimRight(s, "0")
+	return strings.TrimSuffix(s, ".")
+}
+
+type deliveryRecord struct {
+	Source string `json:"source"`
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Rows   int    `json:"rows"`
+	SHA256 string `json:"sha256"`
+}
+
+// deliveries are the utilisation deliveries' line items, in order.
+func (e *env) deliveries() []deliveryRecord {
+	e.t.Helper()
+	req := connect.NewRequest(&v1.ListLineItemsRequest{FromSeq: 1, Limit: 10000})
+	req.Header().Set("Authorization", "Bearer "+e.admin)
+	res, err := cloudledgerv1connect.NewLedgerServiceClient(e.c.HTTP, e.url).ListLineItems(context.Background(), req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var recs []deliveryRecord
+	for _, it := range res.Msg.GetItems() {
+		if it.GetType() == "utilisation_record" {
+			var r deliveryRecord
+			if err := json.Unmarshal([]byte(it.GetBodyJson()), &r); err != nil {
+				e.t.Fatal(err)
+			}
+			recs = append(recs, r)
+		}
+	}
+	return recs
+}
+
+func (e *env) mustAs(token string, args ...string) string {
+	e.t.Helper()
+	out, code := e.runWith(token, args...)
+	if code != 0 {
+		e.t.Fatalf("ledgerctl %s: exit %d\n%s", strings.Join(args, " "), code, out)
+	}
+	return out
+}
