@@ -482,3 +482,19 @@ func (l *Ledger) DeliveryRows(seq uint64) ([]UtilisationRow, error) {
 	})
 	return out, err
 }
+
+// MonitoredClass is the quota class utilisation measures for a resource (its item's), ok
+// false for a resource the ledger does not have or does not monitor.
+func (l *Ledger) MonitoredClass(resource string) (string, bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	r, ok := l.root.resources.get(resource)
+	if !ok {
+		return "", false
+	}
+	it, ok := l.root.items.get(r.Item)
+	if !ok || !monitoredClasses[it.QuotaClass] {
+		return "", false
+	}
+	return it.QuotaClass, true
+}

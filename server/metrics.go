@@ -34,12 +34,15 @@ type nodeMetrics struct {
 	// passwordChecks counts the sign-ins whose password was checked against an account's
 	// hash (not the equal-cost check of a failure decided before: a locked, unknown or
 	// disabled account), hashFull the checks refused because the hashing pool stayed full.
-	passwordChecks  prometheus.Counter
-	hashFull        prometheus.Counter
-	trailDropped    prometheus.Counter // access records the ledger refused as a batch (never expected)
-	leaderChanges   prometheus.Counter
-	accessPending   prometheus.GaugeFunc
-	workingDaysLeft *prometheus.GaugeVec
+	passwordChecks prometheus.Counter
+	hashFull       prometheus.Counter
+	trailDropped   prometheus.Counter // access records the ledger refused as a batch (never expected)
+	// The utilisation pull (utilisation_pull.go).
+	utilisationDaysPulled, utilisationPullErrors prometheus.Counter
+	utilisationClamped, utilisationSkipped       *prometheus.CounterVec
+	leaderChanges                                prometheus.Counter
+	accessPending                                prometheus.GaugeFunc
+	workingDaysLeft                              *prometheus.GaugeVec
 }
 
 var (
@@ -76,6 +79,16 @@ func newNodeMetrics(s *Server) *nodeMetrics {
 	m.passwordChecks = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_password_checks_total", Help: "Sign-ins whose password was checked against the account's hash (at most 5 in a row per account before the lock)."})
 	m.hashFull = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_password_pool_full_total", Help: "Password checks refused (resource_exhausted) because the hashing pool stayed full."})
 	m.trailDropped = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_access_records_dropped_total", Help: "Access-trail records dropped because the ledger refused their batch as malformed or too large (a bug; the node's log names the batch)."})
+	m.utilisationDaysPulled = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_utilisation_days_pulled_total", Help: "Days of utilisation rows the leader pulled from Prometheus and landed."})
+	m.utilisationPullErrors = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_utilisation_pull_errors_total", Help: "Pulls of a day that failed (Prometheus unreachable, a query refused): the day is tried again, the later days wait."})
+	m.utilisationClamped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cloudledger_utilisation_values_clamped_total", Help: "Pulled values taken in: above 100 as 100, a mean above its peak as the peak."}, []string{"what"})
+	m.utilisationSkipped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cloudledger_utilisation_series_skipped_total", Help: "Pulled series left out: of resources the ledger does not monitor, or without all of mean, peak and availability."}, []string{"why"})
+	for _, w := range []string{"above_100", "mean_above_peak"} {
+		m.utilisationClamped.WithLabelValues(w)
+	}
+	for _, w := range []string{"not_monitored", "incomplete"} {
+		m.utilisationSkipped.WithLabelValues(w)
+	}
 	poolSize := prometheus.NewGauge(prometheus.GaugeOpts{Name: "cloudledger_password_pool_size", Help: "Password checks (argon2id, 19 MiB each) that run at once."})
 	poolSize.Set(float64(HashPoolSize()))
 	m.reg.MustRegister(poolSize)
@@ -87,7 +100,7 @@ func newNodeMetrics(s *Server) *nodeMetrics {
 		m.exportSeconds.WithLabelValues(e) // exposed from the start, so dashboards find it
 	}
 	m.reg.MustRegister(m.lineItems, m.applySeconds, m.flushSeconds, m.proposals, m.proposalBytes, m.importRows, m.ratingSeconds,
-		m.exportSeconds, m.accessRefusals, m.passwordChecks, m.hashFull, m.trailDropped, m.leaderChanges, m.accessPending, m.workingDaysLeft,
+		m.exportSeconds, m.accessRefusals, m.passwordChecks, m.hashFull, m.trailDropped, m.utilisationDaysPulled, m.utilisationPullErrors, m.utilisationClamped, m.utilisationSkipped, m.leaderChanges, m.accessPending, m.workingDaysLeft,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&raftNodeCollector{s: s}, &kafkaCollector{s: s}, &noticeCollector{s: s})
 	return m

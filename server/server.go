@@ -49,6 +49,7 @@ type Config struct {
 	Now               func() time.Time    // the leader's clock; default time.Now
 	Kafka             *kafkabridge.Config // nil: no Kafka (the embedded default)
 	Notices           *notice.Config      // nil: no webhook (notices stay in the outbox, and go to Kafka if configured)
+	Utilisation       *UtilisationConfig  // nil: no pull from Prometheus
 
 	// Raft transport security (raft_tls.go): mutual TLS with the cluster's own CA unless
 	// RaftInsecure, or the operator's PKI when RaftCA, RaftCert and RaftKey are set.
@@ -226,6 +227,10 @@ func Start(cfg Config) (*Server, error) {
 	go func() { defer s.wg.Done(); s.leaderLoop(ctx) }()
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.rulesGateLoop(ctx) }()
+	if cfg.Utilisation != nil {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.utilisationLoop(ctx) }()
+	}
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.watchLeaderChanges(ctx) }()
 	s.wg.Add(1)

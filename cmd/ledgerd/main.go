@@ -51,6 +51,8 @@ func main() {
 	kf.register()
 	var nf noticeFlags
 	nf.register()
+	var uf utilisationFlags
+	uf.register()
 	flag.Parse()
 	if *tokenFile != "" {
 		raw, err := os.ReadFile(*tokenFile)
@@ -100,6 +102,10 @@ func main() {
 	}
 	cfg.Kafka = kc
 	if err := nf.config(&cfg); err != nil {
+		fmt.Fprintf(os.Stderr, "ledgerd: %v\n", err)
+		os.Exit(2)
+	}
+	if cfg.Utilisation, err = uf.config(time.Now()); err != nil {
 		fmt.Fprintf(os.Stderr, "ledgerd: %v\n", err)
 		os.Exit(2)
 	}
