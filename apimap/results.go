@@ -73,6 +73,9 @@ func Statement(s *settlement.Statement) *v1.Statement {
 		for i, r := range rs {
 			out[i] = &v1.StatementResource{Resource: r.Resource, Department: r.Department, Project: r.Project, Provider: r.Provider, Item: r.Item,
 				Kind: string(r.Kind), Unit: r.Unit, Quantity: r.Quantity.String(), BaseAmount: money.Text(r.BaseAmount), Amount: money.Text(r.Amount)}
+			if u := r.Utilisation; u != nil {
+				out[i].MeanPct, out[i].PeakPct, out[i].AvailabilityPct, out[i].DaysWithData = u.Mean.StringFixed(2), u.Peak.StringFixed(2), u.Availability.StringFixed(2), uint32(u.Days)
+			}
 		}
 		return out
 	}

@@ -498,3 +498,38 @@ func (l *Ledger) MonitoredClass(resource string) (string, bool) {
 	}
 	return it.QuotaClass, true
 }
+
+// MonthUtilisation is a resource's month (SPEC: Utilisation, monthly aggregates): the mean
+// of its daily means, the largest peak, the mean availability (half-up to 2 decimals), and
+// the days with a row.
+type MonthUtilisation struct {
+	Mean, Peak, Availability decimal.Decimal
+	Days                     int
+}
+
+// MonthUtilisation aggregates a resource's rows in force of month m; ok is false when it
+// has none.
+func (l *Ledger) MonthUtilisation(resource string, m calendar.Month) (MonthUtilisation, bool) {
+	rows := l.UtilisationRows(resource, m.First(), m.Last())
+	return aggregateMonth(rows)
+}
+
+func aggregateMonth(rows []StoredUtilisation) (MonthUtilisation, bool) {
+	var out MonthUtilisation
+	if len(rows) == 0 {
+		return out, false
+	}
+	sumMean, sumAvail := decimal.Zero, decimal.Zero
+	for _, r := range rows {
+		sumMean = sumMean.Add(r.Mean)
+		sumAvail = sumAvail.Add(r.Availability)
+		if r.Peak.GreaterThan(out.Peak) {
+			out.Peak = r.Peak
+		}
+	}
+	n := decimal.NewFromInt(int64(len(rows)))
+	out.Mean = sumMean.DivRound(n, 2)
+	out.Availability = sumAvail.DivRound(n, 2)
+	out.Days = len(rows)
+	return out, true
+}

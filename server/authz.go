@@ -164,6 +164,14 @@ var rules = map[string]rule{
 			r := m.(*v1.UtilisationRequest)
 			return targetOf("resource", r.GetResource(), "department", r.GetDepartment(), "provider", r.GetProvider())
 		}},
+	cloudledgerv1connect.LedgerServiceEfficiencyProcedure: {roles: roles(ledger.RoleAuthority, ledger.RoleSupervisor, ledger.RoleFinance, ledger.RoleDepartment, ledger.RoleAuditor),
+		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
+			return p.mayName(s, m.(*v1.EfficiencyRequest).GetDepartment(), "", false)
+		},
+		target: func(m proto.Message) string {
+			r := m.(*v1.EfficiencyRequest)
+			return targetOf("department", r.GetDepartment(), "quarter", r.GetQuarter())
+		}},
 	cloudledgerv1connect.LedgerServiceListResourcesProcedure: {roles: chargeReaders,
 		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
 			r := m.(*v1.ListResourcesRequest)

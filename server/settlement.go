@@ -126,7 +126,10 @@ func (h *ledgerService) Statement(ctx context.Context, req *connect.Request[v1.S
 	if err != nil {
 		return nil, toConnect(err)
 	}
-	st, err := settlement.BuildStatement(data, month, m.GetDepartment(), m.GetProvider())
+	st, err := settlement.BuildStatement(data, month, m.GetDepartment(), m.GetProvider(),
+		func(resource string) (ledger.MonthUtilisation, bool) {
+			return h.s.ledger.MonthUtilisation(resource, month)
+		})
 	if err != nil {
 		return nil, toConnect(err)
 	}

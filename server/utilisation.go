@@ -9,6 +9,7 @@ import (
 	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/ledger"
+	"github.com/cloudledger/cloudledger/settlement"
 )
 
 // Limits of a utilisation read: the dates of one call, and the rows of one answer.
@@ -57,6 +58,27 @@ func (h *ledgerService) Utilisation(ctx context.Context, req *connect.Request[v1
 			out.Rows = append(out.Rows, &v1.UtilisationDay{Resource: u.Resource, Date: u.Date.String(), MeanPct: u.Mean.String(), PeakPct: u.Peak.String(),
 				AvailabilityPct: u.Availability.String(), Source: string(u.Source), DeliverySeq: u.Seq})
 		}
+	}
+	return connect.NewResponse(out), nil
+}
+
+func (h *ledgerService) Efficiency(ctx context.Context, req *connect.Request[v1.EfficiencyRequest]) (*connect.Response[v1.EfficiencyResponse], error) {
+	m := req.Msg
+	if m.GetDepartment() == "" {
+		return nil, detailError(errcode.Errf(errcode.MissingField, "department", "name the department"), 0)
+	}
+	q, err := settlement.ParseQuarter(m.GetQuarter())
+	if err != nil {
+		return nil, detailError(errcode.Errf(errcode.InvalidValue, "quarter", "%v", err), 0)
+	}
+	data, err := h.s.ledger.View(ledger.ViewFilter{Department: m.GetDepartment()})
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	from, to := q.Days()
+	out := &v1.EfficiencyResponse{Department: m.GetDepartment(), Quarter: q.String(), From: from.String(), To: to.String()}
+	for _, c := range settlement.Efficiency(data, q, h.s.ledger.UtilisationRows) {
+		out.Classes = append(out.Classes, &v1.ClassEfficiency{QuotaClass: c.QuotaClass, EfficiencyPct: c.Efficiency.StringFixed(2), ResourceDays: uint32(c.ResourceDays)})
 	}
 	return connect.NewResponse(out), nil
 }

@@ -41,11 +41,22 @@ func (d DepartmentTotal) MarshalJSON() ([]byte, error) {
 
 func (r StatementResource) MarshalJSON() ([]byte, error) {
 	type plain StatementResource
+	type utilisation struct {
+		Mean         string `json:"mean_pct"`
+		Peak         string `json:"peak_pct"`
+		Availability string `json:"availability_pct"`
+		Days         int    `json:"days_with_data"`
+	}
+	var u *utilisation
+	if r.Utilisation != nil {
+		u = &utilisation{r.Utilisation.Mean.StringFixed(2), r.Utilisation.Peak.StringFixed(2), r.Utilisation.Availability.StringFixed(2), r.Utilisation.Days}
+	}
 	return json.Marshal(struct {
 		plain
-		BaseAmount string `json:"base_amount"`
-		Amount     string `json:"amount"`
-	}{plain(r), money.Text(r.BaseAmount), money.Text(r.Amount)})
+		BaseAmount  string       `json:"base_amount"`
+		Amount      string       `json:"amount"`
+		Utilisation *utilisation `json:"utilisation"`
+	}{plain(r), money.Text(r.BaseAmount), money.Text(r.Amount), u})
 }
 
 func (s Subtotal) MarshalJSON() ([]byte, error) {

@@ -6,6 +6,7 @@ import (
 	"github.com/cloudledger/cloudledger/money"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,6 +31,9 @@ type StatementResource struct {
 	Quantity   decimal.Decimal     `json:"quantity"` // unit-days or units consumed; for test resources the most held
 	BaseAmount decimal.Decimal     `json:"base_amount"`
 	Amount     decimal.Decimal     `json:"amount"`
+	// Utilisation is the resource's month of daily rows (SPEC: Utilisation, Reports), nil
+	// when it has none.
+	Utilisation *ledger.MonthUtilisation `json:"-"`
 }
 
 // Subtotal is a statement's sum per project (department statement) or department
@@ -54,9 +58,13 @@ type Statement struct {
 	TestResources []StatementResource `json:"test_resources"`
 }
 
+// UtilisationOf answers a resource's month of utilisation rows (ok false: none).
+type UtilisationOf func(resource string) (ledger.MonthUtilisation, bool)
+
 // BuildStatement rates the month for one department or one provider (d already filtered to
-// it), per resource and per charge line, with subtotals.
-func BuildStatement(d *ledger.View, month calendar.Month, department, provider string) (*Statement, error) {
+// it), per resource and per charge line, with subtotals, and each resource's month of
+// utilisation (util; nil: none).
+func BuildStatement(d *ledger.View, month calendar.Month, department, provider string, util UtilisationOf) (*Statement, error) {
 	opt := rating.Options{From: month.First(), To: month.Last(), Department: department, Provider: provider}
 	res, err := rating.Rate(d, opt)
 	if err != nil {
@@ -67,6 +75,11 @@ func BuildStatement(d *ledger.View, month calendar.Month, department, provider s
 	one := *d
 	for _, h := range d.Resources {
 		r := StatementResource{Resource: h.ID, Department: h.Department, Project: h.Project, Provider: h.Provider, Item: h.Item, Kind: h.Kind}
+		if util != nil {
+			if u, ok := util(h.ID); ok {
+				r.Utilisation = &u
+			}
+		}
 		if item := d.Items[h.Item]; item != nil {
 			r.Unit = rating.QuantityUnit(item)
 			if h.Kind == ledger.KindTest {
@@ -132,8 +145,12 @@ func maxHeldIn(ops []ledger.ResourceOp, m calendar.Month) decimal.Decimal {
 // StatementColumns are the columns of the statement CSV.
 var StatementColumns = interchange.StatementColumns
 
-// statementQuantityColumn is the first numeric column of a statement row; the amounts follow.
-const statementQuantityColumn = 8
+// statementQuantityColumn is the first numeric column of a statement row; the amounts follow;
+// statementUtilisationColumn is the first of the utilisation columns after them.
+const (
+	statementQuantityColumn    = 8
+	statementUtilisationColumn = 11
+)
 
 // WriteCSV writes the statement as one CSV (UTF-8 with a BOM): resource rows, charge lines,
 // subtotal rows, the total, then the test resources apart (section column says which).
@@ -149,28 +166,40 @@ func (s *Statement) WriteCSV(w io.Writer) error {
 // resource, line, subtotal, total or test.
 func (s *Statement) Rows() [][]string {
 	var rows [][]string
+	none := []string{"", "", "", ""}
 	for _, r := range s.Resources {
-		rows = append(rows, []string{"resource", r.Department, r.Project, r.Provider, r.Item, r.Resource, string(r.Kind), r.Unit, r.Quantity.String(), money.Text(r.BaseAmount), money.Text(r.Amount)})
+		rows = append(rows, append([]string{"resource", r.Department, r.Project, r.Provider, r.Item, r.Resource, string(r.Kind), r.Unit, r.Quantity.String(), money.Text(r.BaseAmount), money.Text(r.Amount)}, r.utilisationCells()...))
 	}
 	for _, l := range s.Lines {
-		rows = append(rows, []string{"line", l.Department, l.Project, l.Provider, l.Item, "", "", l.Unit, l.Quantity.String(), money.Text(l.BaseAmount), money.Text(l.Amount)})
+		rows = append(rows, append([]string{"line", l.Department, l.Project, l.Provider, l.Item, "", "", l.Unit, l.Quantity.String(), money.Text(l.BaseAmount), money.Text(l.Amount)}, none...))
 	}
 	for _, t := range s.Subtotals {
 		d, p := t.Group, ""
 		if s.Department != "" {
 			d, p = s.Department, t.Group
 		}
-		rows = append(rows, []string{"subtotal", d, p, s.Provider, "", "", "", "", "", money.Text(t.BaseAmount), money.Text(t.Amount)})
+		rows = append(rows, append([]string{"subtotal", d, p, s.Provider, "", "", "", "", "", money.Text(t.BaseAmount), money.Text(t.Amount)}, none...))
 	}
-	rows = append(rows, []string{"total", s.Department, "", s.Provider, "", "", "", "", "", money.Text(s.Total.BaseAmount), money.Text(s.Total.Amount)})
+	rows = append(rows, append([]string{"total", s.Department, "", s.Provider, "", "", "", "", "", money.Text(s.Total.BaseAmount), money.Text(s.Total.Amount)}, none...))
 	for _, r := range s.TestResources {
-		rows = append(rows, []string{"test", r.Department, r.Project, r.Provider, r.Item, r.Resource, string(r.Kind), r.Unit, r.Quantity.String(), "", ""})
+		rows = append(rows, append([]string{"test", r.Department, r.Project, r.Provider, r.Item, r.Resource, string(r.Kind), r.Unit, r.Quantity.String(), "", ""}, r.utilisationCells()...))
 	}
 	return rows
 }
 
+// utilisationCells are a resource's mean, peak and availability (percent, two decimals) and
+// days with data, or four empty cells without rows.
+func (r StatementResource) utilisationCells() []string {
+	u := r.Utilisation
+	if u == nil {
+		return []string{"", "", "", ""}
+	}
+	return []string{u.Mean.StringFixed(2), u.Peak.StringFixed(2), u.Availability.StringFixed(2), strconv.Itoa(u.Days)}
+}
+
 // statementHeaders are the XLSX headers: Chinese, English beneath.
-var statementHeaders = []string{"类别", "部门", "项目", "服务商", "服务项", "资源", "类型", "单位", "用量", "基础金额(元)", "金额(元)"}
+var statementHeaders = []string{"类别", "部门", "项目", "服务商", "服务项", "资源", "类型", "单位", "用量", "基础金额(元)", "金额(元)",
+	"平均利用率(%)", "峰值利用率(%)", "可用率(%)", "有数据天数"}
 
 // WriteXLSX writes the statement as a one-sheet workbook with the same rows as the CSV,
 // amounts as numbers; like the budget export, the bytes depend on the ledger only.
@@ -200,7 +229,9 @@ func (s *Statement) WriteXLSX(w io.Writer) error {
 		return err
 	}
 	for i, r := range s.Rows() {
-		if err := sw.SetRow(cellName(0, i+3), rowCells(r, statementQuantityColumn, statementQuantityColumn+1, money)); err != nil {
+		cells := rowCells(r[:statementUtilisationColumn], statementQuantityColumn, statementQuantityColumn+1, money)
+		cells = append(cells, rowCells(r[statementUtilisationColumn:], 0, len(r), 0)...) // percentages and days: numbers, not money
+		if err := sw.SetRow(cellName(0, i+3), cells); err != nil {
 			return err
 		}
 	}

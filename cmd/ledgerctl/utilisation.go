@@ -85,7 +85,41 @@ resource you see; at most 366 days.`,
 	for _, name := range []string{"from", "to"} {
 		_ = show.MarkFlagRequired(name)
 	}
-	cmd.AddCommand(show)
+	var effDept, quarter, effFormat string
+	eff := &cobra.Command{
+		Use:   "efficiency --department D --quarter YYYYQn",
+		Short: "A department's resource-use efficiency per quota class over an evaluation quarter (SH 33)",
+		Long: `Σ(q_d × mean_d) ÷ Σ q_d over the department's standard resource-days with a row, q_d the
+quantity the resource held at the end of day d, per quota class, half-up to 2 decimals.
+Quarters follow the settlement year: 2026Q1 is September–November 2025, 2026Q2
+December–February, 2026Q3 March–May, 2026Q4 June–August 2026.`,
+		Args: cobra.NoArgs,
+		RunE: action(func(cmd *cobra.Command, _ []string) error {
+			if err := checkFormat(effFormat, formatTable, formatJSON); err != nil {
+				return err
+			}
+			res, err := call(cmd.Context(), g, readPolicy, "utilisation efficiency", &v1.EfficiencyRequest{Department: effDept, Quarter: quarter},
+				func(ep *endpoint) rpc[v1.EfficiencyRequest, v1.EfficiencyResponse] { return ep.ledger.Efficiency })
+			if err != nil {
+				return err
+			}
+			if effFormat == formatJSON {
+				return writeJSON(g.stdout, res)
+			}
+			l := g.l()
+			t := &table{headers: []string{l.h("配额类别", "Quota class"), l.h("效率 %", "Efficiency %"), l.h("资源·天", "Resource-days")}, right: []bool{false, true, true}}
+			for _, c := range res.GetClasses() {
+				t.add(c.GetQuotaClass(), c.GetEfficiencyPct(), itoa(uint64(c.GetResourceDays())))
+			}
+			return t.render(g.stdout)
+		}),
+	}
+	eff.Flags().StringVar(&effDept, "department", "", "the department (required)")
+	eff.Flags().StringVar(&quarter, "quarter", "", "the evaluation quarter, YYYYQn (required)")
+	eff.Flags().StringVar(&effFormat, "format", formatTable, "table or json")
+	_ = eff.MarkFlagRequired("department")
+	_ = eff.MarkFlagRequired("quarter")
+	cmd.AddCommand(show, eff)
 	return cmd
 }
 

@@ -204,3 +204,126 @@ func (e *env) mustAs(token string, args ...string) string {
 	}
 	return out
 }
+
+// Issue 24, must show 3: a department's statement of a month with rows shows, per resource,
+// the month's mean (of the daily means), peak, availability and days with data, equal to
+// the rows, in CSV, XLSX, JSON and the typed answer the console draws; and the department's
+// efficiency of the quarter, worked by hand. setup's March: vm1 held 8 vCPU on 1 March (from
+// 10:00 until its reclaim on 2 March), vm2 4 vCPU from 2 March 10:00.
+//
+//	vm1: 1 Mar mean 5, peak 9, availability 100 → 5.00, 9.00, 100.00, 1 day.
+//	vm2: 3, 4, 5 Mar means 10, 20, 40 → 70 ÷ 3 = 23.333… → 23.33; peaks 30, 50, 45 → 50.00;
+//	     availability 100, 99.5, 99 → 298.5 ÷ 3 = 99.50; 3 days.
+//	Efficiency of 2026Q3 (March–May), vcpu: (8 × 5 + 4 × 10 + 4 × 20 + 4 × 40) ÷ (8 + 4 + 4 + 4)
+//	     = 320 ÷ 20 = 16.00, over 4 resource-days.
+func TestTheStatementShowsUse(t *testing.T) {
+	e := setup(t)
+	e.must("import", "utilisation", e.write("use.csv", "resource,date,mean_pct,peak_pct,availability_pct\n"+
+		"vm2,2026-03-05,40,45,99\nvm1,2026-03-01,5,9,100\nvm2,2026-03-03,10,30,100\nvm2,2026-03-04,20,50,99.5\n"))
+	want := map[string][]string{"vm1": {"5.00", "9.00", "100.00", "1"}, "vm2": {"23.33", "50.00", "99.50", "3"}}
+
+	e.must("statement", "--department", "d1", "--month", "2026-03", "-o", "st.csv")
+	raw, err := os.ReadFile(filepath.Join(e.dir, "st.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := strings.Split(strings.TrimPrefix(string(raw), "\ufeff"), "\n")
+	if !strings.HasSuffix(rows[0], ",mean_pct,peak_pct,availability_pct,days_with_data") {
+		t.Fatalf("header %q", rows[0])
+	}
+	seen := 0
+	for _, line := range rows[1:] {
+		f := strings.Split(line, ",")
+		if len(f) == 15 && f[0] == "resource" {
+			if w := want[f[5]]; !slices.Equal(f[11:], w) {
+				t.Errorf("CSV %s: %v, want %v", f[5], f[11:], w)
+			}
+			seen++
+		}
+	}
+	if seen != 2 {
+		t.Fatalf("%d resource rows in the CSV:\n%s", seen, raw)
+	}
+
+	e.must("statement", "--department", "d1", "--month", "2026-03", "--format", "xlsx", "-o", "st.xlsx")
+	x, err := excelize.OpenFile(filepath.Join(e.dir, "st.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sheetRows, err := x.GetRows(x.GetSheetName(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range sheetRows {
+		if len(r) >= 15 && r[0] == "resource" {
+			if w := want[r[5]]; !slices.Equal(xlsxNumbers(r[11:15]), xlsxNumbers(w)) {
+				t.Errorf("XLSX %s: %v, want %v", r[5], r[11:15], w)
+			}
+		}
+	}
+
+	out := e.must("statement", "--department", "d1", "--month", "2026-03", "--format", "json")
+	var st struct {
+		Resources []struct {
+			Resource    string `json:"resource"`
+			Utilisation *struct {
+				Mean         string `json:"mean_pct"`
+				Peak         string `json:"peak_pct"`
+				Availability string `json:"availability_pct"`
+				Days         int    `json:"days_with_data"`
+			} `json:"utilisation"`
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("%v\n%.500s", err, out)
+	}
+	for _, r := range st.Resources {
+		u := r.Utilisation
+		if u == nil || !slices.Equal([]string{u.Mean, u.Peak, u.Availability, fmt.Sprint(u.Days)}, want[r.Resource]) {
+			t.Errorf("JSON %s: %+v, want %v", r.Resource, u, want[r.Resource])
+		}
+	}
+
+	// The typed answer the console draws its statement page from.
+	req := connect.NewRequest(&v1.StatementRequest{Month: "2026-03", Department: "d1", Format: "typed"})
+	req.Header().Set("Authorization", "Bearer "+e.admin)
+	res, err := cloudledgerv1connect.NewLedgerServiceClient(e.c.HTTP, e.url).Statement(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.Msg.GetStatement().GetResources() {
+		got := []string{r.GetMeanPct(), r.GetPeakPct(), r.GetAvailabilityPct(), fmt.Sprint(r.GetDaysWithData())}
+		if !slices.Equal(got, want[r.GetResource()]) {
+			t.Errorf("typed %s: %v, want %v", r.GetResource(), got, want[r.GetResource()])
+		}
+	}
+
+	out = e.must("utilisation", "efficiency", "--department", "d1", "--quarter", "2026Q3", "--format", "json")
+	var eff struct {
+		From, To string
+		Classes  []struct {
+			QuotaClass    string `json:"quota_class"`
+			EfficiencyPct string `json:"efficiency_pct"`
+			ResourceDays  int    `json:"resource_days"`
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &eff); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if eff.From != "2026-03-01" || eff.To != "2026-05-31" || len(eff.Classes) != 1 || eff.Classes[0].QuotaClass != "vcpu" ||
+		eff.Classes[0].EfficiencyPct != "16.00" || eff.Classes[0].ResourceDays != 4 {
+		t.Fatalf("efficiency %+v, want vcpu 16.00 over 4 resource-days of 2026-03-01..2026-05-31", eff)
+	}
+}
+
+// xlsxNumbers reads cells as numbers where they are (Excel shows 5 for 5.00).
+func xlsxNumbers(cells []string) []string {
+	out := make([]string, len(cells))
+	for i, c := range cells {
+		out[i] = trimZeros(c)
+		if !strings.Contains(out[i], ".") && strings.HasSuffix(c, ".00") {
+			out[i] = strings.TrimSuffix(c, ".00")
+		}
+	}
+	return out
+}

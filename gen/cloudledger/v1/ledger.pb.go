@@ -5211,19 +5211,26 @@ func (x *Statement) GetTestResources() []*StatementResource {
 }
 
 type StatementResource struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Resource      string                 `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`
-	Department    string                 `protobuf:"bytes,2,opt,name=department,proto3" json:"department,omitempty"`
-	Project       string                 `protobuf:"bytes,3,opt,name=project,proto3" json:"project,omitempty"`
-	Provider      string                 `protobuf:"bytes,4,opt,name=provider,proto3" json:"provider,omitempty"`
-	Item          string                 `protobuf:"bytes,5,opt,name=item,proto3" json:"item,omitempty"`
-	Kind          string                 `protobuf:"bytes,6,opt,name=kind,proto3" json:"kind,omitempty"`
-	Unit          string                 `protobuf:"bytes,7,opt,name=unit,proto3" json:"unit,omitempty"`
-	Quantity      string                 `protobuf:"bytes,8,opt,name=quantity,proto3" json:"quantity,omitempty"`
-	BaseAmount    string                 `protobuf:"bytes,9,opt,name=base_amount,json=baseAmount,proto3" json:"base_amount,omitempty"`
-	Amount        string                 `protobuf:"bytes,10,opt,name=amount,proto3" json:"amount,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Resource   string                 `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`
+	Department string                 `protobuf:"bytes,2,opt,name=department,proto3" json:"department,omitempty"`
+	Project    string                 `protobuf:"bytes,3,opt,name=project,proto3" json:"project,omitempty"`
+	Provider   string                 `protobuf:"bytes,4,opt,name=provider,proto3" json:"provider,omitempty"`
+	Item       string                 `protobuf:"bytes,5,opt,name=item,proto3" json:"item,omitempty"`
+	Kind       string                 `protobuf:"bytes,6,opt,name=kind,proto3" json:"kind,omitempty"`
+	Unit       string                 `protobuf:"bytes,7,opt,name=unit,proto3" json:"unit,omitempty"`
+	Quantity   string                 `protobuf:"bytes,8,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	BaseAmount string                 `protobuf:"bytes,9,opt,name=base_amount,json=baseAmount,proto3" json:"base_amount,omitempty"`
+	Amount     string                 `protobuf:"bytes,10,opt,name=amount,proto3" json:"amount,omitempty"`
+	// The resource's month of utilisation rows (SPEC: Utilisation, Reports): the mean of its
+	// daily means, the largest peak, the mean availability (percent, two decimals) and the
+	// days with a row; empty and 0 without rows.
+	MeanPct         string `protobuf:"bytes,11,opt,name=mean_pct,json=meanPct,proto3" json:"mean_pct,omitempty"`
+	PeakPct         string `protobuf:"bytes,12,opt,name=peak_pct,json=peakPct,proto3" json:"peak_pct,omitempty"`
+	AvailabilityPct string `protobuf:"bytes,13,opt,name=availability_pct,json=availabilityPct,proto3" json:"availability_pct,omitempty"`
+	DaysWithData    uint32 `protobuf:"varint,14,opt,name=days_with_data,json=daysWithData,proto3" json:"days_with_data,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *StatementResource) Reset() {
@@ -5324,6 +5331,34 @@ func (x *StatementResource) GetAmount() string {
 		return x.Amount
 	}
 	return ""
+}
+
+func (x *StatementResource) GetMeanPct() string {
+	if x != nil {
+		return x.MeanPct
+	}
+	return ""
+}
+
+func (x *StatementResource) GetPeakPct() string {
+	if x != nil {
+		return x.PeakPct
+	}
+	return ""
+}
+
+func (x *StatementResource) GetAvailabilityPct() string {
+	if x != nil {
+		return x.AvailabilityPct
+	}
+	return ""
+}
+
+func (x *StatementResource) GetDaysWithData() uint32 {
+	if x != nil {
+		return x.DaysWithData
+	}
+	return 0
 }
 
 type StatementSubtotal struct {
@@ -6296,6 +6331,194 @@ func (x *QuotaUseResponse) GetAppliedIndex() uint64 {
 	return 0
 }
 
+type EfficiencyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Department    string                 `protobuf:"bytes,1,opt,name=department,proto3" json:"department,omitempty"` // required: its standard resources
+	Quarter       string                 `protobuf:"bytes,2,opt,name=quarter,proto3" json:"quarter,omitempty"`       // YYYYQn of the settlement year: 2026Q1 is September–November 2025
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EfficiencyRequest) Reset() {
+	*x = EfficiencyRequest{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[86]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EfficiencyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EfficiencyRequest) ProtoMessage() {}
+
+func (x *EfficiencyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[86]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EfficiencyRequest.ProtoReflect.Descriptor instead.
+func (*EfficiencyRequest) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{86}
+}
+
+func (x *EfficiencyRequest) GetDepartment() string {
+	if x != nil {
+		return x.Department
+	}
+	return ""
+}
+
+func (x *EfficiencyRequest) GetQuarter() string {
+	if x != nil {
+		return x.Quarter
+	}
+	return ""
+}
+
+type EfficiencyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Department    string                 `protobuf:"bytes,1,opt,name=department,proto3" json:"department,omitempty"`
+	Quarter       string                 `protobuf:"bytes,2,opt,name=quarter,proto3" json:"quarter,omitempty"`
+	From          string                 `protobuf:"bytes,3,opt,name=from,proto3" json:"from,omitempty"`
+	To            string                 `protobuf:"bytes,4,opt,name=to,proto3" json:"to,omitempty"`
+	Classes       []*ClassEfficiency     `protobuf:"bytes,5,rep,name=classes,proto3" json:"classes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EfficiencyResponse) Reset() {
+	*x = EfficiencyResponse{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[87]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EfficiencyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EfficiencyResponse) ProtoMessage() {}
+
+func (x *EfficiencyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[87]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EfficiencyResponse.ProtoReflect.Descriptor instead.
+func (*EfficiencyResponse) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{87}
+}
+
+func (x *EfficiencyResponse) GetDepartment() string {
+	if x != nil {
+		return x.Department
+	}
+	return ""
+}
+
+func (x *EfficiencyResponse) GetQuarter() string {
+	if x != nil {
+		return x.Quarter
+	}
+	return ""
+}
+
+func (x *EfficiencyResponse) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *EfficiencyResponse) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *EfficiencyResponse) GetClasses() []*ClassEfficiency {
+	if x != nil {
+		return x.Classes
+	}
+	return nil
+}
+
+type ClassEfficiency struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	QuotaClass    string                 `protobuf:"bytes,1,opt,name=quota_class,json=quotaClass,proto3" json:"quota_class,omitempty"`
+	EfficiencyPct string                 `protobuf:"bytes,2,opt,name=efficiency_pct,json=efficiencyPct,proto3" json:"efficiency_pct,omitempty"` // two decimals, half-up
+	ResourceDays  uint32                 `protobuf:"varint,3,opt,name=resource_days,json=resourceDays,proto3" json:"resource_days,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClassEfficiency) Reset() {
+	*x = ClassEfficiency{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[88]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClassEfficiency) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClassEfficiency) ProtoMessage() {}
+
+func (x *ClassEfficiency) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[88]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClassEfficiency.ProtoReflect.Descriptor instead.
+func (*ClassEfficiency) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{88}
+}
+
+func (x *ClassEfficiency) GetQuotaClass() string {
+	if x != nil {
+		return x.QuotaClass
+	}
+	return ""
+}
+
+func (x *ClassEfficiency) GetEfficiencyPct() string {
+	if x != nil {
+		return x.EfficiencyPct
+	}
+	return ""
+}
+
+func (x *ClassEfficiency) GetResourceDays() uint32 {
+	if x != nil {
+		return x.ResourceDays
+	}
+	return 0
+}
+
 type UtilisationRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Resource      string                 `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`     // one resource; or
@@ -6309,7 +6532,7 @@ type UtilisationRequest struct {
 
 func (x *UtilisationRequest) Reset() {
 	*x = UtilisationRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[86]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6321,7 +6544,7 @@ func (x *UtilisationRequest) String() string {
 func (*UtilisationRequest) ProtoMessage() {}
 
 func (x *UtilisationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[86]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6334,7 +6557,7 @@ func (x *UtilisationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UtilisationRequest.ProtoReflect.Descriptor instead.
 func (*UtilisationRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{86}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *UtilisationRequest) GetResource() string {
@@ -6381,7 +6604,7 @@ type UtilisationResponse struct {
 
 func (x *UtilisationResponse) Reset() {
 	*x = UtilisationResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[87]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6393,7 +6616,7 @@ func (x *UtilisationResponse) String() string {
 func (*UtilisationResponse) ProtoMessage() {}
 
 func (x *UtilisationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[87]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6406,7 +6629,7 @@ func (x *UtilisationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UtilisationResponse.ProtoReflect.Descriptor instead.
 func (*UtilisationResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{87}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *UtilisationResponse) GetRows() []*UtilisationDay {
@@ -6432,7 +6655,7 @@ type UtilisationDay struct {
 
 func (x *UtilisationDay) Reset() {
 	*x = UtilisationDay{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[88]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6444,7 +6667,7 @@ func (x *UtilisationDay) String() string {
 func (*UtilisationDay) ProtoMessage() {}
 
 func (x *UtilisationDay) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[88]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6457,7 +6680,7 @@ func (x *UtilisationDay) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UtilisationDay.ProtoReflect.Descriptor instead.
 func (*UtilisationDay) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{88}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *UtilisationDay) GetResource() string {
@@ -6522,7 +6745,7 @@ type ListResourcesRequest struct {
 
 func (x *ListResourcesRequest) Reset() {
 	*x = ListResourcesRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[89]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6534,7 +6757,7 @@ func (x *ListResourcesRequest) String() string {
 func (*ListResourcesRequest) ProtoMessage() {}
 
 func (x *ListResourcesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[89]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6547,7 +6770,7 @@ func (x *ListResourcesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResourcesRequest.ProtoReflect.Descriptor instead.
 func (*ListResourcesRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{89}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *ListResourcesRequest) GetDepartment() string {
@@ -6606,7 +6829,7 @@ type ResourceInfo struct {
 
 func (x *ResourceInfo) Reset() {
 	*x = ResourceInfo{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[90]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6618,7 +6841,7 @@ func (x *ResourceInfo) String() string {
 func (*ResourceInfo) ProtoMessage() {}
 
 func (x *ResourceInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[90]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6631,7 +6854,7 @@ func (x *ResourceInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceInfo.ProtoReflect.Descriptor instead.
 func (*ResourceInfo) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{90}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *ResourceInfo) GetResource() string {
@@ -6735,7 +6958,7 @@ type ListResourcesResponse struct {
 
 func (x *ListResourcesResponse) Reset() {
 	*x = ListResourcesResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[91]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6747,7 +6970,7 @@ func (x *ListResourcesResponse) String() string {
 func (*ListResourcesResponse) ProtoMessage() {}
 
 func (x *ListResourcesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[91]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6760,7 +6983,7 @@ func (x *ListResourcesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResourcesResponse.ProtoReflect.Descriptor instead.
 func (*ListResourcesResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{91}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *ListResourcesResponse) GetResources() []*ResourceInfo {
@@ -6785,7 +7008,7 @@ type DirectoryRequest struct {
 
 func (x *DirectoryRequest) Reset() {
 	*x = DirectoryRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[92]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6797,7 +7020,7 @@ func (x *DirectoryRequest) String() string {
 func (*DirectoryRequest) ProtoMessage() {}
 
 func (x *DirectoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[92]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6810,7 +7033,7 @@ func (x *DirectoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DirectoryRequest.ProtoReflect.Descriptor instead.
 func (*DirectoryRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{92}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{95}
 }
 
 type DirectoryResponse struct {
@@ -6826,7 +7049,7 @@ type DirectoryResponse struct {
 
 func (x *DirectoryResponse) Reset() {
 	*x = DirectoryResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[93]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6838,7 +7061,7 @@ func (x *DirectoryResponse) String() string {
 func (*DirectoryResponse) ProtoMessage() {}
 
 func (x *DirectoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[93]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6851,7 +7074,7 @@ func (x *DirectoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DirectoryResponse.ProtoReflect.Descriptor instead.
 func (*DirectoryResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{93}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *DirectoryResponse) GetDepartments() []*Department {
@@ -7341,7 +7564,7 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\ftotal_amount\x18\b \x01(\tR\vtotalAmount\x12\x14\n" +
 	"\x05lines\x18\t \x01(\rR\x05lines\x12H\n" +
 	"\x0etest_resources\x18\n" +
-	" \x03(\v2!.cloudledger.v1.StatementResourceR\rtestResources\"\x96\x02\n" +
+	" \x03(\v2!.cloudledger.v1.StatementResourceR\rtestResources\"\x9d\x03\n" +
 	"\x11StatementResource\x12\x1a\n" +
 	"\bresource\x18\x01 \x01(\tR\bresource\x12\x1e\n" +
 	"\n" +
@@ -7356,7 +7579,11 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\vbase_amount\x18\t \x01(\tR\n" +
 	"baseAmount\x12\x16\n" +
 	"\x06amount\x18\n" +
-	" \x01(\tR\x06amount\"b\n" +
+	" \x01(\tR\x06amount\x12\x19\n" +
+	"\bmean_pct\x18\v \x01(\tR\ameanPct\x12\x19\n" +
+	"\bpeak_pct\x18\f \x01(\tR\apeakPct\x12)\n" +
+	"\x10availability_pct\x18\r \x01(\tR\x0favailabilityPct\x12$\n" +
+	"\x0edays_with_data\x18\x0e \x01(\rR\fdaysWithData\"b\n" +
 	"\x11StatementSubtotal\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x1f\n" +
 	"\vbase_amount\x18\x02 \x01(\tR\n" +
@@ -7459,7 +7686,25 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\x10QuotaUseResponse\x126\n" +
 	"\aclasses\x18\x01 \x03(\v2\x1c.cloudledger.v1.QuotaOverrunR\aclasses\x127\n" +
 	"\bprojects\x18\x02 \x03(\v2\x1b.cloudledger.v1.ProjectInfoR\bprojects\x12#\n" +
-	"\rapplied_index\x18\x03 \x01(\x04R\fappliedIndex\"\x90\x01\n" +
+	"\rapplied_index\x18\x03 \x01(\x04R\fappliedIndex\"M\n" +
+	"\x11EfficiencyRequest\x12\x1e\n" +
+	"\n" +
+	"department\x18\x01 \x01(\tR\n" +
+	"department\x12\x18\n" +
+	"\aquarter\x18\x02 \x01(\tR\aquarter\"\xad\x01\n" +
+	"\x12EfficiencyResponse\x12\x1e\n" +
+	"\n" +
+	"department\x18\x01 \x01(\tR\n" +
+	"department\x12\x18\n" +
+	"\aquarter\x18\x02 \x01(\tR\aquarter\x12\x12\n" +
+	"\x04from\x18\x03 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x04 \x01(\tR\x02to\x129\n" +
+	"\aclasses\x18\x05 \x03(\v2\x1f.cloudledger.v1.ClassEfficiencyR\aclasses\"~\n" +
+	"\x0fClassEfficiency\x12\x1f\n" +
+	"\vquota_class\x18\x01 \x01(\tR\n" +
+	"quotaClass\x12%\n" +
+	"\x0eefficiency_pct\x18\x02 \x01(\tR\refficiencyPct\x12#\n" +
+	"\rresource_days\x18\x03 \x01(\rR\fresourceDays\"\x90\x01\n" +
 	"\x12UtilisationRequest\x12\x1a\n" +
 	"\bresource\x18\x01 \x01(\tR\bresource\x12\x1e\n" +
 	"\n" +
@@ -7513,7 +7758,7 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\tproviders\x18\x02 \x03(\v2\x18.cloudledger.v1.ProviderR\tproviders\x124\n" +
 	"\x06prices\x18\x03 \x03(\v2\x1c.cloudledger.v1.CatalogPriceR\x06prices\x12<\n" +
 	"\vevaluations\x18\x04 \x03(\v2\x1a.cloudledger.v1.EvaluationR\vevaluations\x128\n" +
-	"\bprojects\x18\x05 \x03(\v2\x1c.cloudledger.v1.ProjectQuotaR\bprojects2\xf0\x0e\n" +
+	"\bprojects\x18\x05 \x03(\v2\x1c.cloudledger.v1.ProjectQuotaR\bprojects2\xc7\x0f\n" +
 	"\rLedgerService\x12I\n" +
 	"\x06Submit\x12\x1d.cloudledger.v1.SubmitRequest\x1a\x1e.cloudledger.v1.SubmitResponse\"\x00\x12c\n" +
 	"\x0eValidateImport\x12%.cloudledger.v1.ValidateImportRequest\x1a&.cloudledger.v1.ValidateImportResponse\"\x00(\x01\x12^\n" +
@@ -7536,7 +7781,9 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\bQuotaUse\x12\x1f.cloudledger.v1.QuotaUseRequest\x1a .cloudledger.v1.QuotaUseResponse\"\x00\x12^\n" +
 	"\rListResources\x12$.cloudledger.v1.ListResourcesRequest\x1a%.cloudledger.v1.ListResourcesResponse\"\x00\x12R\n" +
 	"\tDirectory\x12 .cloudledger.v1.DirectoryRequest\x1a!.cloudledger.v1.DirectoryResponse\"\x00\x12X\n" +
-	"\vUtilisation\x12\".cloudledger.v1.UtilisationRequest\x1a#.cloudledger.v1.UtilisationResponse\"\x002\xb7\x03\n" +
+	"\vUtilisation\x12\".cloudledger.v1.UtilisationRequest\x1a#.cloudledger.v1.UtilisationResponse\"\x00\x12U\n" +
+	"\n" +
+	"Efficiency\x12!.cloudledger.v1.EfficiencyRequest\x1a\".cloudledger.v1.EfficiencyResponse\"\x002\xb7\x03\n" +
 	"\x0eClusterService\x12I\n" +
 	"\x06Status\x12\x1d.cloudledger.v1.StatusRequest\x1a\x1e.cloudledger.v1.StatusResponse\"\x00\x12L\n" +
 	"\aAddNode\x12\x1e.cloudledger.v1.AddNodeRequest\x1a\x1f.cloudledger.v1.AddNodeResponse\"\x00\x12U\n" +
@@ -7557,7 +7804,7 @@ func file_cloudledger_v1_ledger_proto_rawDescGZIP() []byte {
 	return file_cloudledger_v1_ledger_proto_rawDescData
 }
 
-var file_cloudledger_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 94)
+var file_cloudledger_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 97)
 var file_cloudledger_v1_ledger_proto_goTypes = []any{
 	(*Command)(nil),                  // 0: cloudledger.v1.Command
 	(*ImportLease)(nil),              // 1: cloudledger.v1.ImportLease
@@ -7645,14 +7892,17 @@ var file_cloudledger_v1_ledger_proto_goTypes = []any{
 	(*ProjectInfo)(nil),              // 83: cloudledger.v1.ProjectInfo
 	(*ProjectQuotaClass)(nil),        // 84: cloudledger.v1.ProjectQuotaClass
 	(*QuotaUseResponse)(nil),         // 85: cloudledger.v1.QuotaUseResponse
-	(*UtilisationRequest)(nil),       // 86: cloudledger.v1.UtilisationRequest
-	(*UtilisationResponse)(nil),      // 87: cloudledger.v1.UtilisationResponse
-	(*UtilisationDay)(nil),           // 88: cloudledger.v1.UtilisationDay
-	(*ListResourcesRequest)(nil),     // 89: cloudledger.v1.ListResourcesRequest
-	(*ResourceInfo)(nil),             // 90: cloudledger.v1.ResourceInfo
-	(*ListResourcesResponse)(nil),    // 91: cloudledger.v1.ListResourcesResponse
-	(*DirectoryRequest)(nil),         // 92: cloudledger.v1.DirectoryRequest
-	(*DirectoryResponse)(nil),        // 93: cloudledger.v1.DirectoryResponse
+	(*EfficiencyRequest)(nil),        // 86: cloudledger.v1.EfficiencyRequest
+	(*EfficiencyResponse)(nil),       // 87: cloudledger.v1.EfficiencyResponse
+	(*ClassEfficiency)(nil),          // 88: cloudledger.v1.ClassEfficiency
+	(*UtilisationRequest)(nil),       // 89: cloudledger.v1.UtilisationRequest
+	(*UtilisationResponse)(nil),      // 90: cloudledger.v1.UtilisationResponse
+	(*UtilisationDay)(nil),           // 91: cloudledger.v1.UtilisationDay
+	(*ListResourcesRequest)(nil),     // 92: cloudledger.v1.ListResourcesRequest
+	(*ResourceInfo)(nil),             // 93: cloudledger.v1.ResourceInfo
+	(*ListResourcesResponse)(nil),    // 94: cloudledger.v1.ListResourcesResponse
+	(*DirectoryRequest)(nil),         // 95: cloudledger.v1.DirectoryRequest
+	(*DirectoryResponse)(nil),        // 96: cloudledger.v1.DirectoryResponse
 }
 var file_cloudledger_v1_ledger_proto_depIdxs = []int32{
 	2,  // 0: cloudledger.v1.Command.event:type_name -> cloudledger.v1.Event
@@ -7703,70 +7953,73 @@ var file_cloudledger_v1_ledger_proto_depIdxs = []int32{
 	84, // 45: cloudledger.v1.ProjectInfo.quotas:type_name -> cloudledger.v1.ProjectQuotaClass
 	29, // 46: cloudledger.v1.QuotaUseResponse.classes:type_name -> cloudledger.v1.QuotaOverrun
 	83, // 47: cloudledger.v1.QuotaUseResponse.projects:type_name -> cloudledger.v1.ProjectInfo
-	88, // 48: cloudledger.v1.UtilisationResponse.rows:type_name -> cloudledger.v1.UtilisationDay
-	90, // 49: cloudledger.v1.ListResourcesResponse.resources:type_name -> cloudledger.v1.ResourceInfo
-	7,  // 50: cloudledger.v1.DirectoryResponse.departments:type_name -> cloudledger.v1.Department
-	8,  // 51: cloudledger.v1.DirectoryResponse.providers:type_name -> cloudledger.v1.Provider
-	10, // 52: cloudledger.v1.DirectoryResponse.prices:type_name -> cloudledger.v1.CatalogPrice
-	18, // 53: cloudledger.v1.DirectoryResponse.evaluations:type_name -> cloudledger.v1.Evaluation
-	9,  // 54: cloudledger.v1.DirectoryResponse.projects:type_name -> cloudledger.v1.ProjectQuota
-	22, // 55: cloudledger.v1.LedgerService.Submit:input_type -> cloudledger.v1.SubmitRequest
-	26, // 56: cloudledger.v1.LedgerService.ValidateImport:input_type -> cloudledger.v1.ValidateImportRequest
-	28, // 57: cloudledger.v1.LedgerService.QuotaOverruns:input_type -> cloudledger.v1.QuotaOverrunsRequest
-	31, // 58: cloudledger.v1.LedgerService.Verify:input_type -> cloudledger.v1.VerifyRequest
-	33, // 59: cloudledger.v1.LedgerService.ListLineItems:input_type -> cloudledger.v1.ListLineItemsRequest
-	36, // 60: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
-	37, // 61: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
-	40, // 62: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
-	53, // 63: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
-	58, // 64: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
-	13, // 65: cloudledger.v1.LedgerService.ListApprovals:input_type -> cloudledger.v1.ListApprovalsRequest
-	60, // 66: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
-	62, // 67: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
-	65, // 68: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
-	69, // 69: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
-	75, // 70: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
-	79, // 71: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
-	82, // 72: cloudledger.v1.LedgerService.QuotaUse:input_type -> cloudledger.v1.QuotaUseRequest
-	89, // 73: cloudledger.v1.LedgerService.ListResources:input_type -> cloudledger.v1.ListResourcesRequest
-	92, // 74: cloudledger.v1.LedgerService.Directory:input_type -> cloudledger.v1.DirectoryRequest
-	86, // 75: cloudledger.v1.LedgerService.Utilisation:input_type -> cloudledger.v1.UtilisationRequest
-	42, // 76: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
-	45, // 77: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
-	51, // 78: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
-	47, // 79: cloudledger.v1.ClusterService.JoinCluster:input_type -> cloudledger.v1.JoinClusterRequest
-	49, // 80: cloudledger.v1.ClusterService.RemoveMember:input_type -> cloudledger.v1.RemoveMemberRequest
-	24, // 81: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
-	27, // 82: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
-	30, // 83: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
-	32, // 84: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
-	35, // 85: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
-	38, // 86: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
-	39, // 87: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
-	41, // 88: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
-	55, // 89: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
-	59, // 90: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
-	15, // 91: cloudledger.v1.LedgerService.ListApprovals:output_type -> cloudledger.v1.ListApprovalsResponse
-	64, // 92: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
-	63, // 93: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
-	66, // 94: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
-	70, // 95: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
-	76, // 96: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
-	81, // 97: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
-	85, // 98: cloudledger.v1.LedgerService.QuotaUse:output_type -> cloudledger.v1.QuotaUseResponse
-	91, // 99: cloudledger.v1.LedgerService.ListResources:output_type -> cloudledger.v1.ListResourcesResponse
-	93, // 100: cloudledger.v1.LedgerService.Directory:output_type -> cloudledger.v1.DirectoryResponse
-	87, // 101: cloudledger.v1.LedgerService.Utilisation:output_type -> cloudledger.v1.UtilisationResponse
-	44, // 102: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
-	46, // 103: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
-	52, // 104: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
-	48, // 105: cloudledger.v1.ClusterService.JoinCluster:output_type -> cloudledger.v1.JoinClusterResponse
-	50, // 106: cloudledger.v1.ClusterService.RemoveMember:output_type -> cloudledger.v1.RemoveMemberResponse
-	81, // [81:107] is the sub-list for method output_type
-	55, // [55:81] is the sub-list for method input_type
-	55, // [55:55] is the sub-list for extension type_name
-	55, // [55:55] is the sub-list for extension extendee
-	0,  // [0:55] is the sub-list for field type_name
+	88, // 48: cloudledger.v1.EfficiencyResponse.classes:type_name -> cloudledger.v1.ClassEfficiency
+	91, // 49: cloudledger.v1.UtilisationResponse.rows:type_name -> cloudledger.v1.UtilisationDay
+	93, // 50: cloudledger.v1.ListResourcesResponse.resources:type_name -> cloudledger.v1.ResourceInfo
+	7,  // 51: cloudledger.v1.DirectoryResponse.departments:type_name -> cloudledger.v1.Department
+	8,  // 52: cloudledger.v1.DirectoryResponse.providers:type_name -> cloudledger.v1.Provider
+	10, // 53: cloudledger.v1.DirectoryResponse.prices:type_name -> cloudledger.v1.CatalogPrice
+	18, // 54: cloudledger.v1.DirectoryResponse.evaluations:type_name -> cloudledger.v1.Evaluation
+	9,  // 55: cloudledger.v1.DirectoryResponse.projects:type_name -> cloudledger.v1.ProjectQuota
+	22, // 56: cloudledger.v1.LedgerService.Submit:input_type -> cloudledger.v1.SubmitRequest
+	26, // 57: cloudledger.v1.LedgerService.ValidateImport:input_type -> cloudledger.v1.ValidateImportRequest
+	28, // 58: cloudledger.v1.LedgerService.QuotaOverruns:input_type -> cloudledger.v1.QuotaOverrunsRequest
+	31, // 59: cloudledger.v1.LedgerService.Verify:input_type -> cloudledger.v1.VerifyRequest
+	33, // 60: cloudledger.v1.LedgerService.ListLineItems:input_type -> cloudledger.v1.ListLineItemsRequest
+	36, // 61: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
+	37, // 62: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
+	40, // 63: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
+	53, // 64: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
+	58, // 65: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
+	13, // 66: cloudledger.v1.LedgerService.ListApprovals:input_type -> cloudledger.v1.ListApprovalsRequest
+	60, // 67: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
+	62, // 68: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
+	65, // 69: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
+	69, // 70: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
+	75, // 71: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
+	79, // 72: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
+	82, // 73: cloudledger.v1.LedgerService.QuotaUse:input_type -> cloudledger.v1.QuotaUseRequest
+	92, // 74: cloudledger.v1.LedgerService.ListResources:input_type -> cloudledger.v1.ListResourcesRequest
+	95, // 75: cloudledger.v1.LedgerService.Directory:input_type -> cloudledger.v1.DirectoryRequest
+	89, // 76: cloudledger.v1.LedgerService.Utilisation:input_type -> cloudledger.v1.UtilisationRequest
+	86, // 77: cloudledger.v1.LedgerService.Efficiency:input_type -> cloudledger.v1.EfficiencyRequest
+	42, // 78: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
+	45, // 79: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
+	51, // 80: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
+	47, // 81: cloudledger.v1.ClusterService.JoinCluster:input_type -> cloudledger.v1.JoinClusterRequest
+	49, // 82: cloudledger.v1.ClusterService.RemoveMember:input_type -> cloudledger.v1.RemoveMemberRequest
+	24, // 83: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
+	27, // 84: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
+	30, // 85: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
+	32, // 86: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
+	35, // 87: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
+	38, // 88: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
+	39, // 89: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
+	41, // 90: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
+	55, // 91: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
+	59, // 92: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
+	15, // 93: cloudledger.v1.LedgerService.ListApprovals:output_type -> cloudledger.v1.ListApprovalsResponse
+	64, // 94: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
+	63, // 95: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
+	66, // 96: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
+	70, // 97: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
+	76, // 98: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
+	81, // 99: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
+	85, // 100: cloudledger.v1.LedgerService.QuotaUse:output_type -> cloudledger.v1.QuotaUseResponse
+	94, // 101: cloudledger.v1.LedgerService.ListResources:output_type -> cloudledger.v1.ListResourcesResponse
+	96, // 102: cloudledger.v1.LedgerService.Directory:output_type -> cloudledger.v1.DirectoryResponse
+	90, // 103: cloudledger.v1.LedgerService.Utilisation:output_type -> cloudledger.v1.UtilisationResponse
+	87, // 104: cloudledger.v1.LedgerService.Efficiency:output_type -> cloudledger.v1.EfficiencyResponse
+	44, // 105: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
+	46, // 106: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
+	52, // 107: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
+	48, // 108: cloudledger.v1.ClusterService.JoinCluster:output_type -> cloudledger.v1.JoinClusterResponse
+	50, // 109: cloudledger.v1.ClusterService.RemoveMember:output_type -> cloudledger.v1.RemoveMemberResponse
+	83, // [83:110] is the sub-list for method output_type
+	56, // [56:83] is the sub-list for method input_type
+	56, // [56:56] is the sub-list for extension type_name
+	56, // [56:56] is the sub-list for extension extendee
+	0,  // [0:56] is the sub-list for field type_name
 }
 
 func init() { file_cloudledger_v1_ledger_proto_init() }
@@ -7798,7 +8051,7 @@ func file_cloudledger_v1_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cloudledger_v1_ledger_proto_rawDesc), len(file_cloudledger_v1_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   94,
+			NumMessages:   97,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -91,6 +91,9 @@ const (
 	// LedgerServiceUtilisationProcedure is the fully-qualified name of the LedgerService's Utilisation
 	// RPC.
 	LedgerServiceUtilisationProcedure = "/cloudledger.v1.LedgerService/Utilisation"
+	// LedgerServiceEfficiencyProcedure is the fully-qualified name of the LedgerService's Efficiency
+	// RPC.
+	LedgerServiceEfficiencyProcedure = "/cloudledger.v1.LedgerService/Efficiency"
 	// ClusterServiceStatusProcedure is the fully-qualified name of the ClusterService's Status RPC.
 	ClusterServiceStatusProcedure = "/cloudledger.v1.ClusterService/Status"
 	// ClusterServiceAddNodeProcedure is the fully-qualified name of the ClusterService's AddNode RPC.
@@ -153,6 +156,10 @@ type LedgerServiceClient interface {
 	// Utilisation is the daily utilisation rows in force (SPEC: Utilisation) of the resources
 	// the caller sees: one resource, or a department's, or a provider's, over dates.
 	Utilisation(context.Context, *connect.Request[v1.UtilisationRequest]) (*connect.Response[v1.UtilisationResponse], error)
+	// Efficiency is a department's resource-use efficiency per quota class over an
+	// evaluation quarter (SH 33): Σ(q_d × mean_d) ÷ Σ q_d over its standard resource-days with
+	// a row.
+	Efficiency(context.Context, *connect.Request[v1.EfficiencyRequest]) (*connect.Response[v1.EfficiencyResponse], error)
 }
 
 // NewLedgerServiceClient constructs a client for the cloudledger.v1.LedgerService service. By
@@ -292,6 +299,12 @@ func NewLedgerServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(ledgerServiceMethods.ByName("Utilisation")),
 			connect.WithClientOptions(opts...),
 		),
+		efficiency: connect.NewClient[v1.EfficiencyRequest, v1.EfficiencyResponse](
+			httpClient,
+			baseURL+LedgerServiceEfficiencyProcedure,
+			connect.WithSchema(ledgerServiceMethods.ByName("Efficiency")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -318,6 +331,7 @@ type ledgerServiceClient struct {
 	listResources    *connect.Client[v1.ListResourcesRequest, v1.ListResourcesResponse]
 	directory        *connect.Client[v1.DirectoryRequest, v1.DirectoryResponse]
 	utilisation      *connect.Client[v1.UtilisationRequest, v1.UtilisationResponse]
+	efficiency       *connect.Client[v1.EfficiencyRequest, v1.EfficiencyResponse]
 }
 
 // Submit calls cloudledger.v1.LedgerService.Submit.
@@ -425,6 +439,11 @@ func (c *ledgerServiceClient) Utilisation(ctx context.Context, req *connect.Requ
 	return c.utilisation.CallUnary(ctx, req)
 }
 
+// Efficiency calls cloudledger.v1.LedgerService.Efficiency.
+func (c *ledgerServiceClient) Efficiency(ctx context.Context, req *connect.Request[v1.EfficiencyRequest]) (*connect.Response[v1.EfficiencyResponse], error) {
+	return c.efficiency.CallUnary(ctx, req)
+}
+
 // LedgerServiceHandler is an implementation of the cloudledger.v1.LedgerService service.
 type LedgerServiceHandler interface {
 	// Submit applies one request atomically: every command applies, or none does.
@@ -472,6 +491,10 @@ type LedgerServiceHandler interface {
 	// Utilisation is the daily utilisation rows in force (SPEC: Utilisation) of the resources
 	// the caller sees: one resource, or a department's, or a provider's, over dates.
 	Utilisation(context.Context, *connect.Request[v1.UtilisationRequest]) (*connect.Response[v1.UtilisationResponse], error)
+	// Efficiency is a department's resource-use efficiency per quota class over an
+	// evaluation quarter (SH 33): Σ(q_d × mean_d) ÷ Σ q_d over its standard resource-days with
+	// a row.
+	Efficiency(context.Context, *connect.Request[v1.EfficiencyRequest]) (*connect.Response[v1.EfficiencyResponse], error)
 }
 
 // NewLedgerServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -607,6 +630,12 @@ func NewLedgerServiceHandler(svc LedgerServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(ledgerServiceMethods.ByName("Utilisation")),
 		connect.WithHandlerOptions(opts...),
 	)
+	ledgerServiceEfficiencyHandler := connect.NewUnaryHandler(
+		LedgerServiceEfficiencyProcedure,
+		svc.Efficiency,
+		connect.WithSchema(ledgerServiceMethods.ByName("Efficiency")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/cloudledger.v1.LedgerService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case LedgerServiceSubmitProcedure:
@@ -651,6 +680,8 @@ func NewLedgerServiceHandler(svc LedgerServiceHandler, opts ...connect.HandlerOp
 			ledgerServiceDirectoryHandler.ServeHTTP(w, r)
 		case LedgerServiceUtilisationProcedure:
 			ledgerServiceUtilisationHandler.ServeHTTP(w, r)
+		case LedgerServiceEfficiencyProcedure:
+			ledgerServiceEfficiencyHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -742,6 +773,10 @@ func (UnimplementedLedgerServiceHandler) Directory(context.Context, *connect.Req
 
 func (UnimplementedLedgerServiceHandler) Utilisation(context.Context, *connect.Request[v1.UtilisationRequest]) (*connect.Response[v1.UtilisationResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.LedgerService.Utilisation is not implemented"))
+}
+
+func (UnimplementedLedgerServiceHandler) Efficiency(context.Context, *connect.Request[v1.EfficiencyRequest]) (*connect.Response[v1.EfficiencyResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.LedgerService.Efficiency is not implemented"))
 }
 
 // ClusterServiceClient is a client for the cloudledger.v1.ClusterService service.
