@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -67,5 +68,27 @@ func TestTheConsoleShowsOnlyFiguresItCanRead(t *testing.T) {
 	status, body = get(t, consoleOver(t, api), "/d/edu/charges?from=2026-03-01&to=2026-03-31")
 	if status != http.StatusBadGateway || !strings.Contains(body, "figure_unreadable") {
 		t.Fatalf("a charge of 12,5: HTTP %d, want 502 figure_unreadable:\n%.2000s", status, body)
+	}
+}
+
+func (f *fakeAPI) Utilisation(_ context.Context, r *connect.Request[v1.UtilisationRequest]) (*connect.Response[v1.UtilisationResponse], error) {
+	if r.Msg.GetMonth() != "2026-03" || r.Msg.GetDepartment() != "edu" && r.Msg.GetResource() == "" {
+		return nil, connect.NewError(connect.CodePermissionDenied, errors.New("the console asked outside the department's scope"))
+	}
+	return connect.NewResponse(&v1.UtilisationResponse{
+		Months: []*v1.UtilisationMonth{{Resource: "vm1", Department: "edu", Provider: "p1", Item: "ecs.vcpu", MeanPct: "23.33", PeakPct: "50.00", AvailabilityPct: "99.50", DaysWithData: 3}},
+		Rows: []*v1.UtilisationDay{{Resource: "vm1", Date: "2026-03-03", MeanPct: "10", PeakPct: "30", AvailabilityPct: "100", Source: "provider"},
+			{Resource: "vm1", Date: "2026-03-04", MeanPct: "20", PeakPct: "50", AvailabilityPct: "99.5", Source: "prometheus"}}}), nil
+}
+
+// Issue 24: a department's utilisation page shows its resources' months (mean, peak,
+// availability, days with data, as the API answers them) and one resource's days as a chart
+// and a table, the source in words.
+func TestTheUtilisationPage(t *testing.T) {
+	status, body := get(t, consoleOver(t, &fakeAPI{}), "/utilisation?month=2026-03&resource=vm1")
+	for _, want := range []string{"23.33", "50.00", "99.50", "<svg", "服务商月报", "监测系统", "资源利用率"} {
+		if status != http.StatusOK || !strings.Contains(body, want) {
+			t.Errorf("HTTP %d, want %q on the page", status, want)
+		}
 	}
 }

@@ -51,6 +51,7 @@ func (c *Console) routes() {
 	m.Handle("/auditor/line-items", c.page(c.auditorLineItems))
 	m.Handle("/access", c.page(c.accessTrail))
 	m.Handle("/requests", c.page(c.requestsPage))
+	m.Handle("/utilisation", c.page(c.utilisationPage))
 	m.Handle("/accounts", c.page(c.accountsPage))
 	m.Handle("/accounts/pending", c.page(c.pendingPage))
 	m.Handle("/password", c.page(c.passwordPage))

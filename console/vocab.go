@@ -3,6 +3,8 @@ package console
 // The domain's words as officials read them (../shared/GLOSSARY.md), Chinese first, by the
 // code the API uses: one table, so that a page and its download say the same.
 var vocab = map[string]map[string][2]string{
+	"source": {"prometheus": {"监测系统", "monitoring (Prometheus)"}, "authority": {"主管部门导入", "the authority's import"},
+		"provider": {"服务商月报", "the provider's report"}, "kafka": {"监测数据流", "monitoring stream (Kafka)"}},
 	"kind": {"standard": {"正式资源", "standard"}, "test": {"测试资源", "test"}, "dev": {"开发资源", "dev"},
 		"temporary": {"临时资源", "temporary"}, "emergency": {"应急资源", "emergency"}},
 	"state": {"": {"未开始", "not started"}, "draft": {"草稿", "draft"}, "audited": {"已审核", "audited"},

@@ -20,13 +20,21 @@ const (
 
 func (h *ledgerService) Utilisation(ctx context.Context, req *connect.Request[v1.UtilisationRequest]) (*connect.Response[v1.UtilisationResponse], error) {
 	p, m := principalOf(ctx), req.Msg
-	from, err := calendar.ParseDate(m.GetFrom())
-	if err != nil {
-		return nil, detailError(errcode.Errf(errcode.InvalidDate, "from", "%v", err), 0)
-	}
-	to, err := calendar.ParseDate(m.GetTo())
-	if err != nil {
-		return nil, detailError(errcode.Errf(errcode.InvalidDate, "to", "%v", err), 0)
+	var from, to calendar.Date
+	var month calendar.Month
+	var err error
+	if m.GetMonth() != "" {
+		if month, err = calendar.ParseMonth(m.GetMonth()); err != nil {
+			return nil, detailError(errcode.Errf(errcode.InvalidValue, "month", "a month is YYYY-MM, not %q", m.GetMonth()), 0)
+		}
+		from, to = month.First(), month.Last()
+	} else {
+		if from, err = calendar.ParseDate(m.GetFrom()); err != nil {
+			return nil, detailError(errcode.Errf(errcode.InvalidDate, "from", "%v", err), 0)
+		}
+		if to, err = calendar.ParseDate(m.GetTo()); err != nil {
+			return nil, detailError(errcode.Errf(errcode.InvalidDate, "to", "%v", err), 0)
+		}
 	}
 	if to.Before(from) || from.AddDays(MaxUtilisationDays).Before(to) {
 		return nil, detailError(errcode.Errf(errcode.InvalidRange, "to", "from %s to %s: a range of 1 to %d days", from, to, MaxUtilisationDays), 0)
@@ -51,6 +59,12 @@ func (h *ledgerService) Utilisation(ctx context.Context, req *connect.Request[v1
 	}
 	out := &v1.UtilisationResponse{}
 	for _, r := range resources {
+		if m.GetMonth() != "" {
+			if u, ok := h.s.ledger.MonthUtilisation(r.ID, month); ok {
+				out.Months = append(out.Months, &v1.UtilisationMonth{Resource: r.ID, Department: r.Department, Provider: r.Provider, Item: r.Item,
+					MeanPct: u.Mean.StringFixed(2), PeakPct: u.Peak.StringFixed(2), AvailabilityPct: u.Availability.StringFixed(2), DaysWithData: uint32(u.Days)})
+			}
+		}
 		for _, u := range h.s.ledger.UtilisationRows(r.ID, from, to) {
 			if len(out.Rows) == MaxUtilisationRows {
 				return nil, detailError(errcode.Errf(errcode.TooLarge, "to", "more than %d rows: ask for fewer resources or days", MaxUtilisationRows), 0)

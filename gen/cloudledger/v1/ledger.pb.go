@@ -6520,12 +6520,15 @@ func (x *ClassEfficiency) GetResourceDays() uint32 {
 }
 
 type UtilisationRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Resource      string                 `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`     // one resource; or
-	Department    string                 `protobuf:"bytes,2,opt,name=department,proto3" json:"department,omitempty"` // a department's resources (and the departments below it); or
-	Provider      string                 `protobuf:"bytes,3,opt,name=provider,proto3" json:"provider,omitempty"`     // a provider's; none: every resource the caller sees
-	From          string                 `protobuf:"bytes,4,opt,name=from,proto3" json:"from,omitempty"`             // YYYY-MM-DD, inclusive
-	To            string                 `protobuf:"bytes,5,opt,name=to,proto3" json:"to,omitempty"`                 // YYYY-MM-DD, inclusive (at most 366 days after from)
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Resource   string                 `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`     // one resource; or
+	Department string                 `protobuf:"bytes,2,opt,name=department,proto3" json:"department,omitempty"` // a department's resources (and the departments below it); or
+	Provider   string                 `protobuf:"bytes,3,opt,name=provider,proto3" json:"provider,omitempty"`     // a provider's; none: every resource the caller sees
+	From       string                 `protobuf:"bytes,4,opt,name=from,proto3" json:"from,omitempty"`             // YYYY-MM-DD, inclusive
+	To         string                 `protobuf:"bytes,5,opt,name=to,proto3" json:"to,omitempty"`                 // YYYY-MM-DD, inclusive (at most 366 days after from)
+	// month (YYYY-MM) instead of from and to: the month's days, and each resource's month in
+	// months as the statement aggregates it.
+	Month         string `protobuf:"bytes,6,opt,name=month,proto3" json:"month,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6595,9 +6598,17 @@ func (x *UtilisationRequest) GetTo() string {
 	return ""
 }
 
+func (x *UtilisationRequest) GetMonth() string {
+	if x != nil {
+		return x.Month
+	}
+	return ""
+}
+
 type UtilisationResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Rows          []*UtilisationDay      `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"` // by resource, then date
+	Rows          []*UtilisationDay      `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`     // by resource, then date
+	Months        []*UtilisationMonth    `protobuf:"bytes,2,rep,name=months,proto3" json:"months,omitempty"` // with month: one a resource that has rows
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6639,6 +6650,114 @@ func (x *UtilisationResponse) GetRows() []*UtilisationDay {
 	return nil
 }
 
+func (x *UtilisationResponse) GetMonths() []*UtilisationMonth {
+	if x != nil {
+		return x.Months
+	}
+	return nil
+}
+
+// UtilisationMonth is a resource's month of rows, as the monthly statement shows it.
+type UtilisationMonth struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Resource        string                 `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`
+	Department      string                 `protobuf:"bytes,2,opt,name=department,proto3" json:"department,omitempty"`
+	Provider        string                 `protobuf:"bytes,3,opt,name=provider,proto3" json:"provider,omitempty"`
+	Item            string                 `protobuf:"bytes,4,opt,name=item,proto3" json:"item,omitempty"`
+	MeanPct         string                 `protobuf:"bytes,5,opt,name=mean_pct,json=meanPct,proto3" json:"mean_pct,omitempty"` // the mean of the daily means, two decimals half-up
+	PeakPct         string                 `protobuf:"bytes,6,opt,name=peak_pct,json=peakPct,proto3" json:"peak_pct,omitempty"`
+	AvailabilityPct string                 `protobuf:"bytes,7,opt,name=availability_pct,json=availabilityPct,proto3" json:"availability_pct,omitempty"`
+	DaysWithData    uint32                 `protobuf:"varint,8,opt,name=days_with_data,json=daysWithData,proto3" json:"days_with_data,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UtilisationMonth) Reset() {
+	*x = UtilisationMonth{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[91]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UtilisationMonth) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UtilisationMonth) ProtoMessage() {}
+
+func (x *UtilisationMonth) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[91]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UtilisationMonth.ProtoReflect.Descriptor instead.
+func (*UtilisationMonth) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{91}
+}
+
+func (x *UtilisationMonth) GetResource() string {
+	if x != nil {
+		return x.Resource
+	}
+	return ""
+}
+
+func (x *UtilisationMonth) GetDepartment() string {
+	if x != nil {
+		return x.Department
+	}
+	return ""
+}
+
+func (x *UtilisationMonth) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *UtilisationMonth) GetItem() string {
+	if x != nil {
+		return x.Item
+	}
+	return ""
+}
+
+func (x *UtilisationMonth) GetMeanPct() string {
+	if x != nil {
+		return x.MeanPct
+	}
+	return ""
+}
+
+func (x *UtilisationMonth) GetPeakPct() string {
+	if x != nil {
+		return x.PeakPct
+	}
+	return ""
+}
+
+func (x *UtilisationMonth) GetAvailabilityPct() string {
+	if x != nil {
+		return x.AvailabilityPct
+	}
+	return ""
+}
+
+func (x *UtilisationMonth) GetDaysWithData() uint32 {
+	if x != nil {
+		return x.DaysWithData
+	}
+	return 0
+}
+
 // UtilisationDay is the row in force for a resource and day, and where it came from.
 type UtilisationDay struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
@@ -6655,7 +6774,7 @@ type UtilisationDay struct {
 
 func (x *UtilisationDay) Reset() {
 	*x = UtilisationDay{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[91]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6667,7 +6786,7 @@ func (x *UtilisationDay) String() string {
 func (*UtilisationDay) ProtoMessage() {}
 
 func (x *UtilisationDay) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[91]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6680,7 +6799,7 @@ func (x *UtilisationDay) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UtilisationDay.ProtoReflect.Descriptor instead.
 func (*UtilisationDay) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{91}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *UtilisationDay) GetResource() string {
@@ -6745,7 +6864,7 @@ type ListResourcesRequest struct {
 
 func (x *ListResourcesRequest) Reset() {
 	*x = ListResourcesRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[92]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6757,7 +6876,7 @@ func (x *ListResourcesRequest) String() string {
 func (*ListResourcesRequest) ProtoMessage() {}
 
 func (x *ListResourcesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[92]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6770,7 +6889,7 @@ func (x *ListResourcesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResourcesRequest.ProtoReflect.Descriptor instead.
 func (*ListResourcesRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{92}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *ListResourcesRequest) GetDepartment() string {
@@ -6829,7 +6948,7 @@ type ResourceInfo struct {
 
 func (x *ResourceInfo) Reset() {
 	*x = ResourceInfo{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[93]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6841,7 +6960,7 @@ func (x *ResourceInfo) String() string {
 func (*ResourceInfo) ProtoMessage() {}
 
 func (x *ResourceInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[93]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6854,7 +6973,7 @@ func (x *ResourceInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceInfo.ProtoReflect.Descriptor instead.
 func (*ResourceInfo) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{93}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *ResourceInfo) GetResource() string {
@@ -6958,7 +7077,7 @@ type ListResourcesResponse struct {
 
 func (x *ListResourcesResponse) Reset() {
 	*x = ListResourcesResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[94]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6970,7 +7089,7 @@ func (x *ListResourcesResponse) String() string {
 func (*ListResourcesResponse) ProtoMessage() {}
 
 func (x *ListResourcesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[94]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6983,7 +7102,7 @@ func (x *ListResourcesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResourcesResponse.ProtoReflect.Descriptor instead.
 func (*ListResourcesResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{94}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *ListResourcesResponse) GetResources() []*ResourceInfo {
@@ -7008,7 +7127,7 @@ type DirectoryRequest struct {
 
 func (x *DirectoryRequest) Reset() {
 	*x = DirectoryRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[95]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7020,7 +7139,7 @@ func (x *DirectoryRequest) String() string {
 func (*DirectoryRequest) ProtoMessage() {}
 
 func (x *DirectoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[95]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7033,7 +7152,7 @@ func (x *DirectoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DirectoryRequest.ProtoReflect.Descriptor instead.
 func (*DirectoryRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{95}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{96}
 }
 
 type DirectoryResponse struct {
@@ -7049,7 +7168,7 @@ type DirectoryResponse struct {
 
 func (x *DirectoryResponse) Reset() {
 	*x = DirectoryResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[96]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7061,7 +7180,7 @@ func (x *DirectoryResponse) String() string {
 func (*DirectoryResponse) ProtoMessage() {}
 
 func (x *DirectoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[96]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7074,7 +7193,7 @@ func (x *DirectoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DirectoryResponse.ProtoReflect.Descriptor instead.
 func (*DirectoryResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{96}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *DirectoryResponse) GetDepartments() []*Department {
@@ -7704,7 +7823,7 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\vquota_class\x18\x01 \x01(\tR\n" +
 	"quotaClass\x12%\n" +
 	"\x0eefficiency_pct\x18\x02 \x01(\tR\refficiencyPct\x12#\n" +
-	"\rresource_days\x18\x03 \x01(\rR\fresourceDays\"\x90\x01\n" +
+	"\rresource_days\x18\x03 \x01(\rR\fresourceDays\"\xa6\x01\n" +
 	"\x12UtilisationRequest\x12\x1a\n" +
 	"\bresource\x18\x01 \x01(\tR\bresource\x12\x1e\n" +
 	"\n" +
@@ -7712,9 +7831,22 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"department\x12\x1a\n" +
 	"\bprovider\x18\x03 \x01(\tR\bprovider\x12\x12\n" +
 	"\x04from\x18\x04 \x01(\tR\x04from\x12\x0e\n" +
-	"\x02to\x18\x05 \x01(\tR\x02to\"I\n" +
+	"\x02to\x18\x05 \x01(\tR\x02to\x12\x14\n" +
+	"\x05month\x18\x06 \x01(\tR\x05month\"\x83\x01\n" +
 	"\x13UtilisationResponse\x122\n" +
-	"\x04rows\x18\x01 \x03(\v2\x1e.cloudledger.v1.UtilisationDayR\x04rows\"\xdc\x01\n" +
+	"\x04rows\x18\x01 \x03(\v2\x1e.cloudledger.v1.UtilisationDayR\x04rows\x128\n" +
+	"\x06months\x18\x02 \x03(\v2 .cloudledger.v1.UtilisationMonthR\x06months\"\x85\x02\n" +
+	"\x10UtilisationMonth\x12\x1a\n" +
+	"\bresource\x18\x01 \x01(\tR\bresource\x12\x1e\n" +
+	"\n" +
+	"department\x18\x02 \x01(\tR\n" +
+	"department\x12\x1a\n" +
+	"\bprovider\x18\x03 \x01(\tR\bprovider\x12\x12\n" +
+	"\x04item\x18\x04 \x01(\tR\x04item\x12\x19\n" +
+	"\bmean_pct\x18\x05 \x01(\tR\ameanPct\x12\x19\n" +
+	"\bpeak_pct\x18\x06 \x01(\tR\apeakPct\x12)\n" +
+	"\x10availability_pct\x18\a \x01(\tR\x0favailabilityPct\x12$\n" +
+	"\x0edays_with_data\x18\b \x01(\rR\fdaysWithData\"\xdc\x01\n" +
 	"\x0eUtilisationDay\x12\x1a\n" +
 	"\bresource\x18\x01 \x01(\tR\bresource\x12\x12\n" +
 	"\x04date\x18\x02 \x01(\tR\x04date\x12\x19\n" +
@@ -7804,7 +7936,7 @@ func file_cloudledger_v1_ledger_proto_rawDescGZIP() []byte {
 	return file_cloudledger_v1_ledger_proto_rawDescData
 }
 
-var file_cloudledger_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 97)
+var file_cloudledger_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 98)
 var file_cloudledger_v1_ledger_proto_goTypes = []any{
 	(*Command)(nil),                  // 0: cloudledger.v1.Command
 	(*ImportLease)(nil),              // 1: cloudledger.v1.ImportLease
@@ -7897,12 +8029,13 @@ var file_cloudledger_v1_ledger_proto_goTypes = []any{
 	(*ClassEfficiency)(nil),          // 88: cloudledger.v1.ClassEfficiency
 	(*UtilisationRequest)(nil),       // 89: cloudledger.v1.UtilisationRequest
 	(*UtilisationResponse)(nil),      // 90: cloudledger.v1.UtilisationResponse
-	(*UtilisationDay)(nil),           // 91: cloudledger.v1.UtilisationDay
-	(*ListResourcesRequest)(nil),     // 92: cloudledger.v1.ListResourcesRequest
-	(*ResourceInfo)(nil),             // 93: cloudledger.v1.ResourceInfo
-	(*ListResourcesResponse)(nil),    // 94: cloudledger.v1.ListResourcesResponse
-	(*DirectoryRequest)(nil),         // 95: cloudledger.v1.DirectoryRequest
-	(*DirectoryResponse)(nil),        // 96: cloudledger.v1.DirectoryResponse
+	(*UtilisationMonth)(nil),         // 91: cloudledger.v1.UtilisationMonth
+	(*UtilisationDay)(nil),           // 92: cloudledger.v1.UtilisationDay
+	(*ListResourcesRequest)(nil),     // 93: cloudledger.v1.ListResourcesRequest
+	(*ResourceInfo)(nil),             // 94: cloudledger.v1.ResourceInfo
+	(*ListResourcesResponse)(nil),    // 95: cloudledger.v1.ListResourcesResponse
+	(*DirectoryRequest)(nil),         // 96: cloudledger.v1.DirectoryRequest
+	(*DirectoryResponse)(nil),        // 97: cloudledger.v1.DirectoryResponse
 }
 var file_cloudledger_v1_ledger_proto_depIdxs = []int32{
 	2,  // 0: cloudledger.v1.Command.event:type_name -> cloudledger.v1.Event
@@ -7954,72 +8087,73 @@ var file_cloudledger_v1_ledger_proto_depIdxs = []int32{
 	29, // 46: cloudledger.v1.QuotaUseResponse.classes:type_name -> cloudledger.v1.QuotaOverrun
 	83, // 47: cloudledger.v1.QuotaUseResponse.projects:type_name -> cloudledger.v1.ProjectInfo
 	88, // 48: cloudledger.v1.EfficiencyResponse.classes:type_name -> cloudledger.v1.ClassEfficiency
-	91, // 49: cloudledger.v1.UtilisationResponse.rows:type_name -> cloudledger.v1.UtilisationDay
-	93, // 50: cloudledger.v1.ListResourcesResponse.resources:type_name -> cloudledger.v1.ResourceInfo
-	7,  // 51: cloudledger.v1.DirectoryResponse.departments:type_name -> cloudledger.v1.Department
-	8,  // 52: cloudledger.v1.DirectoryResponse.providers:type_name -> cloudledger.v1.Provider
-	10, // 53: cloudledger.v1.DirectoryResponse.prices:type_name -> cloudledger.v1.CatalogPrice
-	18, // 54: cloudledger.v1.DirectoryResponse.evaluations:type_name -> cloudledger.v1.Evaluation
-	9,  // 55: cloudledger.v1.DirectoryResponse.projects:type_name -> cloudledger.v1.ProjectQuota
-	22, // 56: cloudledger.v1.LedgerService.Submit:input_type -> cloudledger.v1.SubmitRequest
-	26, // 57: cloudledger.v1.LedgerService.ValidateImport:input_type -> cloudledger.v1.ValidateImportRequest
-	28, // 58: cloudledger.v1.LedgerService.QuotaOverruns:input_type -> cloudledger.v1.QuotaOverrunsRequest
-	31, // 59: cloudledger.v1.LedgerService.Verify:input_type -> cloudledger.v1.VerifyRequest
-	33, // 60: cloudledger.v1.LedgerService.ListLineItems:input_type -> cloudledger.v1.ListLineItemsRequest
-	36, // 61: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
-	37, // 62: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
-	40, // 63: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
-	53, // 64: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
-	58, // 65: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
-	13, // 66: cloudledger.v1.LedgerService.ListApprovals:input_type -> cloudledger.v1.ListApprovalsRequest
-	60, // 67: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
-	62, // 68: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
-	65, // 69: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
-	69, // 70: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
-	75, // 71: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
-	79, // 72: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
-	82, // 73: cloudledger.v1.LedgerService.QuotaUse:input_type -> cloudledger.v1.QuotaUseRequest
-	92, // 74: cloudledger.v1.LedgerService.ListResources:input_type -> cloudledger.v1.ListResourcesRequest
-	95, // 75: cloudledger.v1.LedgerService.Directory:input_type -> cloudledger.v1.DirectoryRequest
-	89, // 76: cloudledger.v1.LedgerService.Utilisation:input_type -> cloudledger.v1.UtilisationRequest
-	86, // 77: cloudledger.v1.LedgerService.Efficiency:input_type -> cloudledger.v1.EfficiencyRequest
-	42, // 78: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
-	45, // 79: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
-	51, // 80: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
-	47, // 81: cloudledger.v1.ClusterService.JoinCluster:input_type -> cloudledger.v1.JoinClusterRequest
-	49, // 82: cloudledger.v1.ClusterService.RemoveMember:input_type -> cloudledger.v1.RemoveMemberRequest
-	24, // 83: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
-	27, // 84: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
-	30, // 85: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
-	32, // 86: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
-	35, // 87: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
-	38, // 88: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
-	39, // 89: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
-	41, // 90: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
-	55, // 91: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
-	59, // 92: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
-	15, // 93: cloudledger.v1.LedgerService.ListApprovals:output_type -> cloudledger.v1.ListApprovalsResponse
-	64, // 94: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
-	63, // 95: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
-	66, // 96: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
-	70, // 97: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
-	76, // 98: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
-	81, // 99: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
-	85, // 100: cloudledger.v1.LedgerService.QuotaUse:output_type -> cloudledger.v1.QuotaUseResponse
-	94, // 101: cloudledger.v1.LedgerService.ListResources:output_type -> cloudledger.v1.ListResourcesResponse
-	96, // 102: cloudledger.v1.LedgerService.Directory:output_type -> cloudledger.v1.DirectoryResponse
-	90, // 103: cloudledger.v1.LedgerService.Utilisation:output_type -> cloudledger.v1.UtilisationResponse
-	87, // 104: cloudledger.v1.LedgerService.Efficiency:output_type -> cloudledger.v1.EfficiencyResponse
-	44, // 105: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
-	46, // 106: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
-	52, // 107: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
-	48, // 108: cloudledger.v1.ClusterService.JoinCluster:output_type -> cloudledger.v1.JoinClusterResponse
-	50, // 109: cloudledger.v1.ClusterService.RemoveMember:output_type -> cloudledger.v1.RemoveMemberResponse
-	83, // [83:110] is the sub-list for method output_type
-	56, // [56:83] is the sub-list for method input_type
-	56, // [56:56] is the sub-list for extension type_name
-	56, // [56:56] is the sub-list for extension extendee
-	0,  // [0:56] is the sub-list for field type_name
+	92, // 49: cloudledger.v1.UtilisationResponse.rows:type_name -> cloudledger.v1.UtilisationDay
+	91, // 50: cloudledger.v1.UtilisationResponse.months:type_name -> cloudledger.v1.UtilisationMonth
+	94, // 51: cloudledger.v1.ListResourcesResponse.resources:type_name -> cloudledger.v1.ResourceInfo
+	7,  // 52: cloudledger.v1.DirectoryResponse.departments:type_name -> cloudledger.v1.Department
+	8,  // 53: cloudledger.v1.DirectoryResponse.providers:type_name -> cloudledger.v1.Provider
+	10, // 54: cloudledger.v1.DirectoryResponse.prices:type_name -> cloudledger.v1.CatalogPrice
+	18, // 55: cloudledger.v1.DirectoryResponse.evaluations:type_name -> cloudledger.v1.Evaluation
+	9,  // 56: cloudledger.v1.DirectoryResponse.projects:type_name -> cloudledger.v1.ProjectQuota
+	22, // 57: cloudledger.v1.LedgerService.Submit:input_type -> cloudledger.v1.SubmitRequest
+	26, // 58: cloudledger.v1.LedgerService.ValidateImport:input_type -> cloudledger.v1.ValidateImportRequest
+	28, // 59: cloudledger.v1.LedgerService.QuotaOverruns:input_type -> cloudledger.v1.QuotaOverrunsRequest
+	31, // 60: cloudledger.v1.LedgerService.Verify:input_type -> cloudledger.v1.VerifyRequest
+	33, // 61: cloudledger.v1.LedgerService.ListLineItems:input_type -> cloudledger.v1.ListLineItemsRequest
+	36, // 62: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
+	37, // 63: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
+	40, // 64: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
+	53, // 65: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
+	58, // 66: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
+	13, // 67: cloudledger.v1.LedgerService.ListApprovals:input_type -> cloudledger.v1.ListApprovalsRequest
+	60, // 68: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
+	62, // 69: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
+	65, // 70: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
+	69, // 71: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
+	75, // 72: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
+	79, // 73: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
+	82, // 74: cloudledger.v1.LedgerService.QuotaUse:input_type -> cloudledger.v1.QuotaUseRequest
+	93, // 75: cloudledger.v1.LedgerService.ListResources:input_type -> cloudledger.v1.ListResourcesRequest
+	96, // 76: cloudledger.v1.LedgerService.Directory:input_type -> cloudledger.v1.DirectoryRequest
+	89, // 77: cloudledger.v1.LedgerService.Utilisation:input_type -> cloudledger.v1.UtilisationRequest
+	86, // 78: cloudledger.v1.LedgerService.Efficiency:input_type -> cloudledger.v1.EfficiencyRequest
+	42, // 79: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
+	45, // 80: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
+	51, // 81: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
+	47, // 82: cloudledger.v1.ClusterService.JoinCluster:input_type -> cloudledger.v1.JoinClusterRequest
+	49, // 83: cloudledger.v1.ClusterService.RemoveMember:input_type -> cloudledger.v1.RemoveMemberRequest
+	24, // 84: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
+	27, // 85: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
+	30, // 86: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
+	32, // 87: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
+	35, // 88: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
+	38, // 89: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
+	39, // 90: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
+	41, // 91: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
+	55, // 92: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
+	59, // 93: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
+	15, // 94: cloudledger.v1.LedgerService.ListApprovals:output_type -> cloudledger.v1.ListApprovalsResponse
+	64, // 95: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
+	63, // 96: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
+	66, // 97: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
+	70, // 98: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
+	76, // 99: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
+	81, // 100: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
+	85, // 101: cloudledger.v1.LedgerService.QuotaUse:output_type -> cloudledger.v1.QuotaUseResponse
+	95, // 102: cloudledger.v1.LedgerService.ListResources:output_type -> cloudledger.v1.ListResourcesResponse
+	97, // 103: cloudledger.v1.LedgerService.Directory:output_type -> cloudledger.v1.DirectoryResponse
+	90, // 104: cloudledger.v1.LedgerService.Utilisation:output_type -> cloudledger.v1.UtilisationResponse
+	87, // 105: cloudledger.v1.LedgerService.Efficiency:output_type -> cloudledger.v1.EfficiencyResponse
+	44, // 106: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
+	46, // 107: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
+	52, // 108: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
+	48, // 109: cloudledger.v1.ClusterService.JoinCluster:output_type -> cloudledger.v1.JoinClusterResponse
+	50, // 110: cloudledger.v1.ClusterService.RemoveMember:output_type -> cloudledger.v1.RemoveMemberResponse
+	84, // [84:111] is the sub-list for method output_type
+	57, // [57:84] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_cloudledger_v1_ledger_proto_init() }
@@ -8051,7 +8185,7 @@ func file_cloudledger_v1_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cloudledger_v1_ledger_proto_rawDesc), len(file_cloudledger_v1_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   97,
+			NumMessages:   98,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
