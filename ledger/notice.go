@@ -38,6 +38,7 @@ const (
 	NoticeExpiry         NoticeKind = "expiry_ahead"       // to the department: 20 working days before an expiry
 	NoticeExtensionLimit NoticeKind = "extension_deadline" // to the department: the last day to ask for an extension (15 working days before)
 	NoticeAccountChange  NoticeKind = "account_change"     // to the auditors: an account or credential step (三员分立)
+	NoticeStatements     NoticeKind = "statements_ready"   // to departments and providers: last month's statements (XM 18, SD 27)
 )
 
 // Parties a notice is for.
@@ -75,6 +76,7 @@ type Notice struct {
 	State     RequestState  `json:"state,omitempty"` // the request's state the notice tells of
 	Reason    string        `json:"reason,omitempty"`
 	Due       calendar.Date `json:"due,omitzero"`     // the next step's last day, or the extension deadline
+	Month     string        `json:"month,omitempty"`  // a statements notice's month (YYYY-MM)
 	Expires   time.Time     `json:"expires,omitzero"` // a resource's expiry
 	RaisedAt  time.Time     `json:"raised_at"`        // the ledger time that raised it
 	LineItem  uint64        `json:"line_item,omitempty"`
@@ -183,6 +185,9 @@ func (t *txn) raiseExpiryNotices(ctx applyContext) {
 	if !ctx.rules.notices {
 		return
 	}
+	if ctx.rules.utilisation {
+		t.raiseStatementNotices(ctx)
+	}
 	for _, n := range t.dueExpiryNotices(calendar.DateOf(ctx.recordedAt)) {
 		t.noticeMarks.put(n.key, n.resource.ID)
 		t.raiseNotice(Notice{Kind: n.kind, Party: NoticeToDepartment, Recipient: n.resource.Department, Resource: n.resource.ID,
@@ -196,6 +201,51 @@ func (l *Ledger) ExpiryNoticesDue(now time.Time) bool {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	return len(l.root.dueExpiryNotices(calendar.DateOf(now))) > 0
+}
+
+// NoticesDue reports whether a tick at now would raise a notice: an expiry's, or the
+// month's statements (the leader proposes one then).
+func (l *Ledger) NoticesDue(now time.Time) bool {
+	l.mu.RLock()
+	_, statements := l.root.dueStatementMonth(calendar.DateOf(now))
+	l.mu.RUnlock()
+	return statements || l.ExpiryNoticesDue(now)
+}
+
+// dueStatementMonth is the month whose statements are to be announced on day d (SPEC:
+// Utilisation, Reports: on the first working day of a month, the previous month's): ok
+// once d is on or after that first working day, until announced. A month of a year the
+// calendar does not know waits for it.
+func (t *txn) dueStatementMonth(d calendar.Date) (calendar.Month, bool) {
+	this := calendar.MonthOf(d)
+	prev := calendar.Month{Year: this.Year, Month: this.Month}.Prev()
+	first, err := t.cal.Due(this.First().AddDays(-1), 1)
+	if err != nil || d.Before(first) {
+		return prev, false
+	}
+	_, done := t.noticeMarks.get("statements/" + prev.String())
+	return prev, !done
+}
+
+// raiseStatementNotices tells every department and provider that last month's statements
+// are ready, once, on the first working day of the month or the first tick after it.
+func (t *txn) raiseStatementNotices(ctx applyContext) {
+	m, due := t.dueStatementMonth(calendar.DateOf(ctx.recordedAt))
+	if !due {
+		return
+	}
+	t.noticeMarks.put("statements/"+m.String(), "")
+	var depts, provs []string
+	t.departments.each(func(id string, _ *Department) { depts = append(depts, id) })
+	t.providers.each(func(id string, _ *Provider) { provs = append(provs, id) })
+	slices.Sort(depts)
+	slices.Sort(provs)
+	for _, d := range depts {
+		t.raiseNotice(Notice{Kind: NoticeStatements, Party: NoticeToDepartment, Recipient: d, Month: m.String()}, ctx)
+	}
+	for _, p := range provs {
+		t.raiseNotice(Notice{Kind: NoticeStatements, Party: NoticeToProvider, Recipient: p, Month: m.String()}, ctx)
+	}
 }
 
 // NoticeOutcome records what the leader's delivery of a notice came to.

@@ -118,3 +118,39 @@ func TestUtilisationDeliveries(t *testing.T) {
 		t.Fatalf("mem1 after a restart: %+v", got)
 	}
 }
+
+// Issue 24 (Reports): on the first working day of a month — 2 March 2026 on the official
+// calendar (1 March is a Sunday) — the tick announces February's statements to every
+// department and provider, once.
+func TestStatementsAreAnnouncedOnTheFirstWorkingDay(t *testing.T) {
+	f := newFixture(t)
+	f.now = at("2026-02-27T10:00:00+08:00") // the ledger's clock never goes back: start before
+	f.seed()
+	statements := func() []Notice {
+		var out []Notice
+		for _, n := range f.l.Notices(0, 0) {
+			if n.Kind == NoticeStatements {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	f.now = at("2026-03-01T23:00:00+08:00")
+	f.ok(&Tick{})
+	if n := statements(); len(n) != 0 {
+		t.Fatalf("announced on Sunday 1 March: %+v", n)
+	}
+	f.now = at("2026-03-02T08:00:00+08:00")
+	f.ok(&Tick{})
+	f.ok(&Tick{})
+	got := statements()
+	want := []string{"department d1", "department d2", "provider p1"}
+	if len(got) != len(want) {
+		t.Fatalf("announcements %+v, want %v", got, want)
+	}
+	for i, n := range got {
+		if s := n.Party + " " + n.Recipient; s != want[i] || n.Month != "2026-02" {
+			t.Errorf("announcement %d: %s of %s, want %s of 2026-02", i, s, n.Month, want[i])
+		}
+	}
+}

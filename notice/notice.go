@@ -39,6 +39,7 @@ type Payload struct {
 	Reason     string `json:"reason,omitempty"`
 	Due        string `json:"due,omitempty"`     // YYYY-MM-DD
 	Expires    string `json:"expires,omitempty"` // RFC 3339
+	Month      string `json:"month,omitempty"`   // a statements notice's month, YYYY-MM
 	RaisedAt   string `json:"raised_at"`
 	LineItem   uint64 `json:"line_item,omitempty"`
 	TitleZh    string `json:"title_zh"`
@@ -48,7 +49,7 @@ type Payload struct {
 // PayloadOf is the payload of a notice.
 func PayloadOf(n ledger.Notice) Payload {
 	p := Payload{DeliveryID: n.ID, Kind: string(n.Kind), Party: n.Party, Recipient: n.Recipient, Request: n.Request, Resource: n.Resource,
-		State: string(n.State), Reason: n.Reason, RaisedAt: n.RaisedAt.In(calendar.Shanghai).Format(time.RFC3339), LineItem: n.LineItem}
+		State: string(n.State), Reason: n.Reason, RaisedAt: n.RaisedAt.In(calendar.Shanghai).Format(time.RFC3339), LineItem: n.LineItem, Month: n.Month}
 	if !n.Due.IsZero() {
 		p.Due = n.Due.String()
 	}
@@ -108,6 +109,8 @@ func titles(n ledger.Notice) (zh, en string) {
 		exp := ledger.ExpiryDay(n.Expires).String()
 		return "资源 " + n.Resource + " 将于 " + exp + " 到期回收；如需延期，请于到期前 15 个工作日提出申请",
 			"Resource " + n.Resource + " expires on " + exp + "; an extension must be asked 15 working days before"
+	case ledger.NoticeStatements:
+		return n.Month + " 月度使用情况表（含资源利用率）已生成，请查阅", "The monthly statement of " + n.Month + " (with resource utilisation) is ready"
 	case ledger.NoticeExtensionLimit:
 		exp := ledger.ExpiryDay(n.Expires).String()
 		return "资源 " + n.Resource + " 将于 " + exp + " 到期；今日（" + due + "）为申请延期的最后一天",

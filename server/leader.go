@@ -22,7 +22,7 @@ func (s *Server) leaderLoop(ctx context.Context) {
 		// No waiting for imports to be quiet: an operation dated before an expiry is
 		// accepted after the expire was written (late history, ledger version 3).
 		now := s.cfg.Now()
-		if next := s.ledger.NextExpiry(); (!next.IsZero() && !next.After(now)) || s.ledger.ExpiryNoticesDue(now) {
+		if next := s.ledger.NextExpiry(); (!next.IsZero() && !next.After(now)) || s.ledger.NoticesDue(now) {
 			if _, _, err := s.prop.submit(ctx, ledger.Submission{Actor: "system", Commands: []ledger.Command{{Body: &ledger.Tick{}}}}); err != nil {
 				s.log.Warn("expiry tick", "err", err)
 			}
