@@ -174,10 +174,10 @@ func (b *UtilisationDelivery) validate(rl rules) *Error {
 
 // utilisationSourceOf is the source of a delivery by its actor.
 func (t *txn) utilisationSourceOf(actor string) (UtilisationSource, *Error) {
-	switch actor {
-	case "system":
+	switch {
+	case actor == "system":
 		return SourcePrometheus, nil
-	case "kafka":
+	case actor == "kafka" || strings.HasPrefix(actor, "kafka:"):
 		return SourceKafka, nil
 	}
 	a, ok := t.accounts.get(actor)
