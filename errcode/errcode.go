@@ -124,6 +124,11 @@ const (
 	NoticeState        Code = "notice_state"          // only a dead notice is replayed
 	UnknownDeadlines   Code = "unknown_deadline_step" // a deadline table row names no kind/step of SPEC
 
+	// Findings (issue 25; SPEC: Utilisation).
+	UnknownFinding     Code = "unknown_finding"
+	FindingState       Code = "finding_state"       // the finding's state does not allow the step
+	ResourcesSuspended Code = "resources_suspended" // an enforced finding: no allocate or expand for the department until it closes
+
 	// Infrastructure, used by the server and CLI so that every failure has a code.
 	Unauthenticated Code = "unauthenticated"
 	RequestTooLarge Code = "request_too_large"

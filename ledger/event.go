@@ -187,7 +187,7 @@ func (e *Event) apply(t *txn, ctx applyContext) *Error {
 	case OpAllocate:
 		return t.applyAllocate(e, waive)
 	case OpExpand, OpReduce, OpReclaim:
-		return t.applyChange(e, ctx.rules, waive)
+		return t.applyChange(e, ctx, waive)
 	case OpUsage:
 		return t.applyUsage(e)
 	case OpExtend:
@@ -247,6 +247,9 @@ func (t *txn) applyAllocate(e *Event, waive120 bool) *Error {
 	if err := t.checkExpiry(e.Kind, e.Time, e.Expires); err != nil {
 		return err
 	}
+	if err := t.checkSuspended(e.Department, e.Kind, waive120); err != nil {
+		return err
+	}
 	r := &Resource{ID: e.Resource, Department: e.Department, Project: e.Project, Provider: e.Provider, Item: e.Item,
 		Kind: e.Kind, QuotaClass: item.QuotaClass, Billing: BillingAllocation, Quantity: e.Quantity,
 		Opened: e.Time, LastTime: e.Time, Expires: e.Expires}
@@ -291,7 +294,7 @@ func (t *txn) checkExpiry(kind ResourceKind, at, expires time.Time) *Error {
 // waive120: the raise fulfils a request the supervisor agreed to, which stands for the
 // approval (the dev limit still holds).
 func (t *txn) checkQuota(r *Resource, delta decimal.Decimal, at time.Time, waive120 bool) *Error {
-	over, newA, q, devErr := t.quotaAfter(r, delta)
+	over, newA, q, devErr := t.quotaAfter(r, delta, calendar.DateOf(at))
 	if over && !waive120 {
 		if a, ok := t.approvals.get(deptClass{r.Department, r.QuotaClass}); !ok || !a.InForce(at) || a.Ceiling.LessThan(newA) {
 			return Errf(errcode.QuotaOverrun, "quantity", "department %q class %q would hold %s against a quota of %s (limit 120%% = %s); a supervisor approval with a ceiling of at least %s is needed",
@@ -304,19 +307,22 @@ func (t *txn) checkQuota(r *Resource, delta decimal.Decimal, at time.Time, waive
 // quotaAfter applies SPEC's Quota rules to raising r by delta, before any approval: over says
 // the department's A would pass 1.2 × Q (newA and Q given); devErr is the dev limit of 15 %,
 // which no approval lifts.
-func (t *txn) quotaAfter(r *Resource, delta decimal.Decimal) (over bool, newA, q decimal.Decimal, devErr *Error) {
+//
+// The quotas are those in force on day (a project's season's, SH 18).
+func (t *txn) quotaAfter(r *Resource, delta decimal.Decimal, day calendar.Date) (over bool, newA, q decimal.Decimal, devErr *Error) {
 	if r.QuotaClass == "" {
 		return false, newA, q, nil
 	}
 	if r.Kind.countsTowardQuota() {
 		newA = t.heldOf(deptClass{r.Department, r.QuotaClass}).Add(delta)
-		q = t.deptQuota(r.Department, r.QuotaClass)
+		q = t.deptQuota(r.Department, r.QuotaClass, day)
 		over = newA.GreaterThan(q.Mul(ratioLimit))
 	}
 	if r.Kind == KindDev {
 		newDev := t.devHeldOf(projectClass{r.Project, r.QuotaClass}).Add(delta)
 		p := must(t.projects, r.Project, "project of resource "+r.ID)
-		if limit := p.Quotas[r.QuotaClass].Mul(devFraction); newDev.GreaterThan(limit) {
+		pq, _ := t.quotaOn(p, r.QuotaClass, day)
+		if limit := pq.Mul(devFraction); newDev.GreaterThan(limit) {
 			devErr = Errf(errcode.DevLimit, "quantity", "project %q would hold %s %s of dev resources, above 15%% of its quota (%s)", r.Project, newDev, r.QuotaClass, limit)
 		}
 	}
@@ -357,8 +363,8 @@ func matches(r *Resource, e *Event) *Error {
 	return nil
 }
 
-func (t *txn) applyChange(e *Event, rl rules, waive120 bool) *Error {
-	r, late, err := t.openResource(e, rl)
+func (t *txn) applyChange(e *Event, ctx applyContext, waive120 bool) *Error {
+	r, late, err := t.openResource(e, ctx.rules)
 	if err != nil {
 		return err
 	}
@@ -381,6 +387,9 @@ func (t *txn) applyChange(e *Event, rl rules, waive120 bool) *Error {
 	case OpExpand:
 		prov := must(t.providers, r.Provider, "provider of resource "+r.ID)
 		if err := checkContract(prov, e.Time); err != nil {
+			return err
+		}
+		if err := t.checkSuspended(r.Department, r.Kind, waive120); err != nil {
 			return err
 		}
 		// A late expand is checked against what the department holds when it arrives,
@@ -407,6 +416,9 @@ func (t *txn) applyChange(e *Event, rl rules, waive120 bool) *Error {
 	n.Quantity = r.Quantity.Add(delta)
 	t.resources.put(n.ID, &n)
 	t.addHeld(r, delta)
+	if e.Op != OpExpand {
+		t.rectifyByChange(&n, e.Time, ctx)
+	}
 	return nil
 }
 

@@ -39,6 +39,7 @@ const (
 	NoticeExtensionLimit NoticeKind = "extension_deadline" // to the department: the last day to ask for an extension (15 working days before)
 	NoticeAccountChange  NoticeKind = "account_change"     // to the auditors: an account or credential step (三员分立)
 	NoticeStatements     NoticeKind = "statements_ready"   // to departments and providers: last month's statements (XM 18, SD 27)
+	NoticeFinding        NoticeKind = "finding"            // a finding's step: to the authority (review due) or the department (SH 25)
 )
 
 // Parties a notice is for.
@@ -47,6 +48,7 @@ const (
 	NoticeToProvider   = "provider"
 	NoticeToSupervisor = "supervisor"
 	NoticeToAuditor    = "auditor"
+	NoticeToAuthority  = "authority"
 )
 
 // Delivery states of a notice.
@@ -75,12 +77,15 @@ type Notice struct {
 	Resource  string        `json:"resource,omitempty"`
 	State     RequestState  `json:"state,omitempty"` // the request's state the notice tells of
 	Reason    string        `json:"reason,omitempty"`
-	Due       calendar.Date `json:"due,omitzero"`     // the next step's last day, or the extension deadline
-	Month     string        `json:"month,omitempty"`  // a statements notice's month (YYYY-MM)
-	Expires   time.Time     `json:"expires,omitzero"` // a resource's expiry
-	RaisedAt  time.Time     `json:"raised_at"`        // the ledger time that raised it
-	LineItem  uint64        `json:"line_item,omitempty"`
-	Delivery  string        `json:"delivery"` // pending | delivered | dead
+	Due       calendar.Date `json:"due,omitzero"`    // the next step's last day, or the extension deadline
+	Month     string        `json:"month,omitempty"` // a statements notice's month (YYYY-MM)
+	// Finding and FindingState: a finding notice's finding and the state it tells of.
+	Finding      string       `json:"finding,omitempty"`
+	FindingState FindingState `json:"finding_state,omitempty"`
+	Expires      time.Time    `json:"expires,omitzero"` // a resource's expiry
+	RaisedAt     time.Time    `json:"raised_at"`        // the ledger time that raised it
+	LineItem     uint64       `json:"line_item,omitempty"`
+	Delivery     string       `json:"delivery"` // pending | delivered | dead
 	// DeliveredAt: the leader's time of the successful delivery; Error: why it was given
 	// up; Replays: how many times an operator sent it again.
 	DeliveredAt time.Time `json:"delivered_at,omitzero"`

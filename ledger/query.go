@@ -38,17 +38,24 @@ type Overrun struct {
 	ApprovalRef    string
 }
 
-// Overruns lists every (department, class) with A > Q, sorted by department and class.
-func (l *Ledger) Overruns() []Overrun { return l.quotaRows(false) }
+// Overruns lists every (department, class) with A > Q, sorted by department and class, Q
+// the quotas in force on the ledger's day (a season's, SH 18).
+func (l *Ledger) Overruns() []Overrun { return l.quotaRows(false, calendar.Date{}) }
+
+// OverrunsOn is Overruns with the quotas in force on day d (what is held is today's).
+func (l *Ledger) OverrunsOn(d calendar.Date) []Overrun { return l.quotaRows(false, d) }
 
 // QuotaUse lists every (department, class) with a quota or an allocation, A ≤ Q among
 // them (status within): the quota page of the console.
-func (l *Ledger) QuotaUse() []Overrun { return l.quotaRows(true) }
+func (l *Ledger) QuotaUse() []Overrun { return l.quotaRows(true, calendar.Date{}) }
 
-func (l *Ledger) quotaRows(within bool) []Overrun {
+func (l *Ledger) quotaRows(within bool, day calendar.Date) []Overrun {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	t := l.root
+	if day.IsZero() {
+		day = calendar.DateOf(t.clock)
+	}
 	keys := map[deptClass]bool{}
 	t.held.each(func(k deptClass, a decimal.Decimal) { keys[k] = true })
 	if within {
@@ -59,12 +66,17 @@ func (l *Ledger) quotaRows(within bool) []Overrun {
 			for c := range p.Quotas {
 				keys[deptClass{Department: p.Department, QuotaClass: c}] = true
 			}
+			if ss, ok := t.seasons.get(p.ID); ok {
+				for _, s := range ss.Seasons {
+					keys[deptClass{Department: p.Department, QuotaClass: s.QuotaClass}] = true
+				}
+			}
 		})
 	}
 	var out []Overrun
 	for k := range keys {
 		a, _ := t.held.get(k)
-		q := t.deptQuota(k.Department, k.QuotaClass)
+		q := t.deptQuota(k.Department, k.QuotaClass, day)
 		if !a.GreaterThan(q) && !within {
 			continue
 		}

@@ -217,11 +217,14 @@ func (b *SubmitRequest) apply(t *txn, ctx applyContext) *Error {
 			return err
 		}
 		res := &Resource{Department: r.Department, Project: r.Project, Kind: r.ResourceKind, QuotaClass: item.QuotaClass, Billing: BillingAllocation}
-		over, err := t.quotaNeedsSupervisor(res, r.Quantity)
+		over, err := t.quotaNeedsSupervisor(res, r.Quantity, calendar.DateOf(ctx.recordedAt))
 		if err != nil {
 			return err
 		}
 		r.NeedsSupervisor = over || r.ResourceKind == KindEmergency || r.ResourceKind == KindTemporary
+		if err := t.checkSuspended(r.Department, r.ResourceKind, true); err != nil {
+			return err // an emergency resource is asked for: the supervisor decides
+		}
 	default:
 		res, ok := t.resources.get(r.Resource)
 		if !ok {
@@ -236,7 +239,10 @@ func (b *SubmitRequest) apply(t *txn, ctx applyContext) *Error {
 		r.Project, r.Provider, r.Item, r.ResourceKind = res.Project, res.Provider, res.Item, res.Kind
 		switch r.Kind {
 		case RequestExpand:
-			over, err := t.quotaNeedsSupervisor(res, r.Quantity)
+			if err := t.checkSuspended(r.Department, res.Kind, true); err != nil {
+				return err
+			}
+			over, err := t.quotaNeedsSupervisor(res, r.Quantity, calendar.DateOf(ctx.recordedAt))
 			if err != nil {
 				return err
 			}
@@ -255,11 +261,7 @@ func (b *SubmitRequest) apply(t *txn, ctx applyContext) *Error {
 			r.NeedsSupervisor = res.Kind == KindEmergency || res.Kind == KindTemporary
 		}
 	}
-	n, _ := t.settings.get(metaRequestSeq)
-	seq, _ := strconv.Atoi(n)
-	seq++
-	t.settings.put(metaRequestSeq, strconv.Itoa(seq))
-	r.ID = fmt.Sprintf("REQ-%06d", seq)
+	r.ID = t.nextRequestID()
 	r.Steps = []RequestStep{{State: RequestSubmitted, Actor: ctx.actor, At: ctx.recordedAt}}
 	r.DeadlineTable, r.Deadlines = t.deadlinesOn(calendar.DateOf(ctx.recordedAt), r.Kind)
 	r.Seq = t.seq + 1 // the line item this command appends next
@@ -268,11 +270,20 @@ func (b *SubmitRequest) apply(t *txn, ctx applyContext) *Error {
 	return nil
 }
 
+// nextRequestID numbers a new request (REQ-000001, …) in apply order.
+func (t *txn) nextRequestID() string {
+	n, _ := t.settings.get(metaRequestSeq)
+	seq, _ := strconv.Atoi(n)
+	seq++
+	t.settings.put(metaRequestSeq, strconv.Itoa(seq))
+	return fmt.Sprintf("REQ-%06d", seq)
+}
+
 // quotaNeedsSupervisor reports whether raising r by delta takes its department above 120 %
 // of its quota in the class (SH 20: the supervisor decides); a dev request over its 15 %
 // (SH 22) is an error no one can approve.
-func (t *txn) quotaNeedsSupervisor(r *Resource, delta decimal.Decimal) (bool, *Error) {
-	over, _, _, err := t.quotaAfter(r, delta)
+func (t *txn) quotaNeedsSupervisor(r *Resource, delta decimal.Decimal, day calendar.Date) (bool, *Error) {
+	over, _, _, err := t.quotaAfter(r, delta, day)
 	return over, err
 }
 
@@ -353,7 +364,7 @@ func (b *DecideRequest) apply(t *txn, ctx applyContext) *Error {
 	}
 	if b.Decision == DecisionApprove && (r.Kind == RequestOpen || r.Kind == RequestTest || r.Kind == RequestExpand) && !r.NeedsSupervisor {
 		// The quota rule again, at approval: the department may have grown since.
-		if err := t.checkRequestQuota(r); err != nil {
+		if err := t.checkRequestQuota(r, calendar.DateOf(ctx.recordedAt)); err != nil {
 			return err
 		}
 	}
@@ -367,13 +378,13 @@ func (b *DecideRequest) apply(t *txn, ctx applyContext) *Error {
 
 // checkRequestQuota refuses approving a request that would now take the department past
 // 120 % without the supervisor.
-func (t *txn) checkRequestQuota(r *ResourceRequest) *Error {
+func (t *txn) checkRequestQuota(r *ResourceRequest, day calendar.Date) *Error {
 	class := ""
 	if item, ok := t.items.get(r.Item); ok {
 		class = item.QuotaClass
 	}
 	res := &Resource{Department: r.Department, Project: r.Project, Kind: r.ResourceKind, QuotaClass: class}
-	over, err := t.quotaNeedsSupervisor(res, r.Quantity)
+	over, err := t.quotaNeedsSupervisor(res, r.Quantity, day)
 	if err != nil {
 		return err
 	}

@@ -69,6 +69,19 @@ var tables = []tableDecl{
 	// Utilisation rows, in bbolt only (utilisation.go).
 	utilCurrentTable,
 	utilDeliveredTable,
+	// Findings (findings.go) and seasons (seasons.go).
+	jsonTable("utilisation_rules", func(t *txn) **layer[calendar.Date, *UtilisationRules] { return &t.utilRules },
+		func(r *UtilisationRules) calendar.Date { return r.EffectiveFrom }, func(d calendar.Date) []byte { return []byte(d.String()) }, notInView),
+	jsonTable("findings", func(t *txn) **layer[string, *Finding] { return &t.findings },
+		func(f *Finding) string { return f.ID }, stringKey, notInView),
+	&table[string, string]{bucket: []byte("open_findings"), layer: func(t *txn) **layer[string, string] { return &t.openFindings },
+		key: stringKey, encode: func(v string) ([]byte, error) { return []byte(v), nil },
+		decode: func(k, v []byte) (string, string, error) { return string(k), string(v), nil }},
+	keyedJSONTable("utilisation_runs", func(t *txn) **layer[string, *runs] { return &t.utilRuns }),
+	keyedJSONTable("project_runs", func(t *txn) **layer[string, *projectRuns] { return &t.projectRuns }),
+	keyedJSONTable("suspensions", func(t *txn) **layer[string, *Suspension] { return &t.suspensions }),
+	jsonTable("project_seasons", func(t *txn) **layer[string, *ProjectSeasons] { return &t.seasons },
+		func(s *ProjectSeasons) string { return s.Project }, stringKey, notInView),
 
 	// The Kafka bridge's replicated positions and its dead-letter outbox.
 	&table[string, int64]{bucket: []byte("kafka_offsets"), layer: func(t *txn) **layer[string, int64] { return &t.kafkaOffsets },
@@ -163,6 +176,17 @@ func jsonTable[K comparable, V any](bucket string, l func(*txn) **layer[K, *V], 
 				return zero, nil, err
 			}
 			return keyOf(x), x, nil
+		}}
+}
+
+// keyedJSONTable declares a table of JSON values under a string key they do not carry.
+func keyedJSONTable[V any](bucket string, l func(*txn) **layer[string, *V]) *table[string, *V] {
+	return &table[string, *V]{bucket: []byte(bucket), layer: l, key: stringKey,
+		encode: func(v *V) ([]byte, error) { return json.Marshal(v) },
+		decode: func(k, raw []byte) (string, *V, error) {
+			x := new(V)
+			err := json.Unmarshal(raw, x)
+			return string(k), x, err
 		}}
 }
 

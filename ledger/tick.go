@@ -31,6 +31,7 @@ func (*Tick) validate(rl rules) *Error { return nil }
 func (*Tick) apply(t *txn, ctx applyContext) *Error {
 	t.raiseExpiryNotices(ctx)
 	t.expireDue(ctx.recordedAt, ctx.raftIndex, ctx.rules)
+	t.findingsTick(ctx)
 	return nil
 }
 

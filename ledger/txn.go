@@ -104,6 +104,14 @@ type txn struct {
 	// Utilisation rows (utilisation.go): in force per resource and day, and as delivered.
 	utilCurrent   *layer[dayKey, *StoredUtilisation]
 	utilDelivered *layer[deliveredKey, *UtilisationRow]
+	// Findings (findings.go) and seasons (seasons.go).
+	utilRules    *layer[calendar.Date, *UtilisationRules]
+	findings     *layer[string, *Finding]
+	openFindings *layer[string, string] // kind NUL subject → the open finding's id ("" once closed)
+	utilRuns     *layer[string, *runs]
+	projectRuns  *layer[string, *projectRuns]
+	seasons      *layer[string, *ProjectSeasons]
+	suspensions  *layer[string, *Suspension] // department → its enforced findings (SH 25)
 
 	kafkaOffsets   *layer[string, int64]  // "topic/partition" → next offset to apply
 	kafkaPublished *layer[string, uint64] // stream → last sequence published
@@ -214,7 +222,7 @@ func (t *txn) addHeld(r *Resource, delta decimal.Decimal) {
 
 // deptQuota is Q of SPEC's Quota rule: the sum of the quotas of the department's active
 // projects in a class.
-func (t *txn) deptQuota(dept, class string) decimal.Decimal {
+func (t *txn) deptQuota(dept, class string, day calendar.Date) decimal.Decimal {
 	ids, _ := t.deptProjects.get(dept)
 	q := decimal.Zero
 	for _, id := range ids {
@@ -222,7 +230,8 @@ func (t *txn) deptQuota(dept, class string) decimal.Decimal {
 		if !ok || p.Closed {
 			continue
 		}
-		q = q.Add(p.Quotas[class])
+		pq, _ := t.quotaOn(p, class, day)
+		q = q.Add(pq)
 	}
 	return q
 }

@@ -233,6 +233,9 @@ func (b *UtilisationDelivery) apply(t *txn, ctx applyContext) *Error {
 			continue // kept in its delivery, not in force
 		}
 		t.utilCurrent.put(dayKey{row.Resource, row.Date}, &StoredUtilisation{UtilisationRow: row, Source: source, Seq: seq})
+		if ctx.rules.findings {
+			t.noteLateRow(r, row.Date)
+		}
 	}
 	return nil
 }

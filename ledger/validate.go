@@ -59,11 +59,14 @@ type rules struct {
 	fulfilInApply bool
 	// utilisation (version 7 on; issue 24): deliveries of daily utilisation rows.
 	utilisation bool
+	// findings (version 8 on; issue 25): rules, evaluated days, findings and their
+	// lifecycle, seasons and seasonal quotas.
+	findings bool
 }
 
 // Rules by proposal version: 1 before the stricter characters of issue 10, 2 since, 3 with
 // late history, 4 with notices, 5 with 三员分立 and tenant-scoped keys, 6 with the
-// fulfilment command, 7 with utilisation rows.
+// fulfilment command, 7 with utilisation rows, 8 with findings and seasons.
 var (
 	rulesV1      = rules{}
 	rulesV2      = rules{strictText: true}
@@ -71,7 +74,8 @@ var (
 	rulesV4      = rules{strictText: true, lateHistory: true, notices: true}
 	rulesV5      = rules{strictText: true, lateHistory: true, notices: true, separation: true}
 	rulesV6      = rules{strictText: true, lateHistory: true, notices: true, separation: true, fulfilInApply: true}
-	currentRules = rules{strictText: true, lateHistory: true, notices: true, separation: true, fulfilInApply: true, utilisation: true}
+	rulesV7      = rules{strictText: true, lateHistory: true, notices: true, separation: true, fulfilInApply: true, utilisation: true}
+	currentRules = rules{strictText: true, lateHistory: true, notices: true, separation: true, fulfilInApply: true, utilisation: true, findings: true}
 )
 
 func rulesFor(version uint8) rules {
@@ -88,6 +92,8 @@ func rulesFor(version uint8) rules {
 		return rulesV5
 	case version < 7:
 		return rulesV6
+	case version < 8:
+		return rulesV7
 	}
 	return currentRules
 }

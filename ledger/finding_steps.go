@@ -1,0 +1,247 @@
+package ledger
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
+)
+
+// The lifecycle of a finding (SPEC: Utilisation, Lifecycle): the authority reviews a detected
+// finding (warn or dismiss), the department explains (the authority accepts or rejects) or
+// rectifies, the tick writes overdue past the rectification deadline, the authority
+// enforces (SH 25: 停止资源发放并回收). Who may take which action is authorization's
+// (server/authz.go); the ledger checks the states.
+
+// TypeFindingAction is one step of a finding's lifecycle (rules version 8).
+const TypeFindingAction CommandType = 44
+
+func init() {
+	register(TypeFindingAction, "finding_step", writesLineItem, func() Body { return new(FindingAction) })
+}
+
+// Finding actions.
+const (
+	ActionWarn    = "warn"    // the authority: 警告提示, the rectification period starts
+	ActionDismiss = "dismiss" // the authority: 不予警告, with a reason
+	ActionExplain = "explain" // the department: 情况说明, with a reason
+	ActionAccept  = "accept"  // the authority accepts the explanation: closed
+	ActionReject  = "reject"  // the authority rejects it: warned again, the original deadline
+	ActionEnforce = "enforce" // the authority: 停止发放并回收
+)
+
+// FindingActions lists the actions in lifecycle order.
+var FindingActions = []string{ActionWarn, ActionDismiss, ActionExplain, ActionAccept, ActionReject, ActionEnforce}
+
+// actionFrom lists the states each action may be taken in and the state it leads to.
+var actionFrom = map[string]struct {
+	from []FindingState
+	to   FindingState
+}{
+	ActionWarn:    {[]FindingState{FindingDetected}, FindingWarned},
+	ActionDismiss: {[]FindingState{FindingDetected}, FindingDismissed},
+	ActionExplain: {[]FindingState{FindingWarned, FindingOverdue}, FindingExplained},
+	ActionAccept:  {[]FindingState{FindingExplained}, FindingClosed},
+	ActionReject:  {[]FindingState{FindingExplained}, FindingWarned},
+	ActionEnforce: {[]FindingState{FindingOverdue}, FindingEnforced},
+}
+
+// FindingAction moves a finding on.
+type FindingAction struct {
+	ID     string
+	Action string
+	Reason string
+}
+
+func (*FindingAction) Type() CommandType { return TypeFindingAction }
+func (b *FindingAction) encode(e *encoder) {
+	e.str(b.ID)
+	e.str(b.Action)
+	e.str(b.Reason)
+}
+func (b *FindingAction) decode(d *decoder) {
+	b.ID, b.Action, b.Reason = d.str(MaxIDLen), d.str(MaxIDLen), d.str(MaxTextLen)
+}
+
+func (b *FindingAction) validate(rl rules) *Error {
+	if !rl.findings {
+		return Errf(errcode.InvalidValue, "", "findings need rules version 8 (the cluster is upgrading)")
+	}
+	if err := firstErr(rl.id("id", b.ID, true), rl.text("reason", b.Reason, MaxTextLen)); err != nil {
+		return err
+	}
+	switch b.Action {
+	case ActionWarn, ActionAccept, ActionEnforce:
+	case ActionDismiss, ActionExplain, ActionReject:
+		return required("reason", strings.TrimSpace(b.Reason))
+	default:
+		return Errf(errcode.InvalidValue, "action", "action %q: want %s", b.Action, strings.Join(FindingActions, ", "))
+	}
+	return nil
+}
+
+func (b *FindingAction) apply(t *txn, ctx applyContext) *Error {
+	f, ok := t.findings.get(b.ID)
+	if !ok {
+		return Errf(errcode.UnknownFinding, "id", "unknown finding %q", b.ID)
+	}
+	rule := actionFrom[b.Action]
+	if !slices.Contains(rule.from, f.State) {
+		if f.State == rule.to && b.Action != ActionReject {
+			return errUnchanged
+		}
+		return Errf(errcode.FindingState, "id", "finding %s is %s: it cannot be %s now", f.ID, f.State, rule.to)
+	}
+	rl := t.findingRules(f)
+	var change func(n *Finding)
+	switch b.Action {
+	case ActionWarn:
+		change = func(n *Finding) {
+			n.WarnedAt, n.RectifyDays = ctx.recordedAt, rl.RectifyWorkingDays
+			t.setDeadline(n, ctx.recordedAt, rl.RectifyWorkingDays)
+		}
+	case ActionExplain:
+		change = func(n *Finding) { t.setDeadline(n, ctx.recordedAt, rl.ReviewWorkingDays) }
+	case ActionReject: // back to warned, its original deadline (the tick makes it overdue if past)
+		change = func(n *Finding) { t.setDeadline(n, n.WarnedAt, n.RectifyDays) }
+	case ActionDismiss, ActionAccept:
+		change = func(n *Finding) {
+			n.ClosedOn = calendar.DateOf(ctx.recordedAt)
+			clearDeadline(n)
+		}
+	case ActionEnforce:
+		change = clearDeadline
+	}
+	n := t.stepFinding(f, rule.to, ctx.actor, b.Reason, ctx, change)
+	if b.Action == ActionEnforce {
+		t.raiseReclaims(n, ctx)
+	}
+	return nil
+}
+
+// raiseReclaims raises a reclaim request at the provider's step for the finding's resource,
+// or for each open resource of a zombie project (SH 25: 回收).
+func (t *txn) raiseReclaims(f *Finding, ctx applyContext) {
+	var ids []string
+	if f.Kind == FindingZombie {
+		t.resources.each(func(id string, r *Resource) {
+			if r.Project == f.Subject && !r.Closed && r.Billing == BillingAllocation {
+				ids = append(ids, id)
+			}
+		})
+		slices.Sort(ids)
+	} else if r, ok := t.resources.get(f.Subject); ok && !r.Closed {
+		ids = []string{r.ID}
+	}
+	for _, id := range ids {
+		res := must(t.resources, id, "resource")
+		r := &ResourceRequest{Kind: RequestReclaim, ResourceKind: res.Kind, Department: res.Department, Project: res.Project,
+			Provider: res.Provider, Item: res.Item, Resource: res.ID, State: RequestApproved,
+			Reason: fmt.Sprintf("%s %s", f.ID, f.Kind)}
+		r.ID = t.nextRequestID()
+		r.Steps = []RequestStep{{State: RequestApproved, Actor: ctx.actor, At: ctx.recordedAt, Reason: "finding " + f.ID + " enforced (SH 25)"}}
+		r.DeadlineTable, r.Deadlines = t.deadlinesOn(calendar.DateOf(ctx.recordedAt), r.Kind)
+		r.Seq = t.seq + 1 // the enforcement's line item
+		t.requests.put(r.ID, r)
+		t.requestNotices(r, ctx, r.Seq)
+	}
+}
+
+// setSuspension keeps the department's suspension (SH 25: 停止资源发放) in step with its
+// enforced findings: suspended while one is enforced.
+func (t *txn) setSuspension(f *Finding) {
+	cur, _ := t.suspensions.get(f.Department)
+	var ids []string
+	if cur != nil {
+		ids = slices.Clone(cur.Findings)
+	}
+	has := slices.Contains(ids, f.ID)
+	switch {
+	case f.State == FindingEnforced && !has:
+		ids = append(ids, f.ID)
+		slices.Sort(ids)
+	case f.State != FindingEnforced && has:
+		ids = slices.DeleteFunc(ids, func(id string) bool { return id == f.ID })
+	default:
+		return
+	}
+	t.suspensions.put(f.Department, &Suspension{Findings: ids})
+}
+
+// Suspension is a department's enforced findings.
+type Suspension struct {
+	Findings []string `json:"findings"`
+}
+
+// checkSuspended refuses an allocate or expand of a suspended department; an emergency
+// resource the supervisor approved (through a request: waived) is excepted.
+func (t *txn) checkSuspended(department string, kind ResourceKind, supervisorApproved bool) *Error {
+	s, ok := t.suspensions.get(department)
+	if !ok || len(s.Findings) == 0 || kind == KindEmergency && supervisorApproved {
+		return nil
+	}
+	return Errf(errcode.ResourcesSuspended, "department", "department %s's resources are suspended until finding %s closes (SH 25); only an emergency resource the supervisor approves is opened", department, strings.Join(s.Findings, ", "))
+}
+
+// rectifyByChange closes what a reduce or reclaim of resource r rectifies (SPEC: a reclaim,
+// or a reduce to at most the advised quantity): its open findings on a reclaim, its
+// low_utilisation finding on such a reduce, and a zombie finding of its project once no
+// monitored standard resource of it is open.
+func (t *txn) rectifyByChange(r *Resource, at time.Time, ctx applyContext) {
+	if !ctx.rules.findings {
+		return
+	}
+	day := calendar.DateOf(at)
+	if r.Closed {
+		for _, k := range []FindingKind{FindingNoMonitoring, FindingLow} {
+			if f := t.openFinding(k, r.ID); f != nil {
+				t.closeFinding(f, day, ctx)
+			}
+		}
+		if f := t.openFinding(FindingZombie, r.Project); f != nil && !t.projectHasMonitoredOpen(r.Project) {
+			t.closeFinding(f, day, ctx)
+		}
+		return
+	}
+	if f := t.openFinding(FindingLow, r.ID); f != nil && !r.Quantity.GreaterThan(f.Advice) {
+		t.closeFinding(f, day, ctx)
+	}
+}
+
+func (t *txn) projectHasMonitoredOpen(project string) bool {
+	found := false
+	t.resources.each(func(_ string, r *Resource) {
+		if !found && r.Project == project && !r.Closed && r.Kind == KindStandard && t.monitored(r) {
+			found = true
+		}
+	})
+	return found
+}
+
+// Finding notices (SPEC: each step a notice to whom it concerns).
+func (t *txn) findingNotices(f *Finding, ctx applyContext) {
+	base := Notice{Kind: NoticeFinding, Finding: f.ID, FindingState: f.State, Resource: "", Due: f.Deadline}
+	if f.Kind != FindingZombie {
+		base.Resource = f.Subject
+	}
+	if len(f.Steps) > 0 {
+		base.Reason = f.Steps[len(f.Steps)-1].Reason
+	}
+	to := func(party, recipient string) {
+		n := base
+		n.Party, n.Recipient = party, recipient
+		t.raiseNotice(n, ctx)
+	}
+	switch f.State {
+	case FindingDetected, FindingExplained: // the authority's review is due
+		to(NoticeToAuthority, "")
+	case FindingOverdue, FindingRectified:
+		to(NoticeToDepartment, f.Department)
+		to(NoticeToAuthority, "")
+	default: // warned, dismissed, closed, enforced
+		to(NoticeToDepartment, f.Department)
+	}
+}

@@ -1,0 +1,224 @@
+package ledger
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cloudledger/cloudledger/calendar"
+)
+
+// rowsOf is a resource's daily rows from..to (inclusive) at mean and peak, but for the days
+// in skip; peaks overrides the peak of single days.
+func rowsOf(res, from, to, mean, peak string, skip []string, peaks map[string]string) []UtilisationRow {
+	var out []UtilisationRow
+	for d := day(from); !d.After(day(to)); d = d.AddDays(1) {
+		if strings.Contains(strings.Join(skip, " "), d.String()) {
+			continue
+		}
+		p := peak
+		if v, ok := peaks[d.String()]; ok {
+			p = v
+		}
+		out = append(out, urow(res, d.String(), mean, p, "100"))
+	}
+	return out
+}
+
+// deliver records rows as the Prometheus pull does (actor system).
+func (f *fixture) deliver(rows ...[]UtilisationRow) {
+	f.t.Helper()
+	var all []UtilisationRow
+	for _, r := range rows {
+		all = append(all, r...)
+	}
+	if r := f.as("system", f.cmd(&UtilisationDelivery{Rows: all})); r.Err != nil {
+		f.t.Fatalf("delivery: %v", r.Err)
+	}
+}
+
+// evaluateDue plays the leader's tick at now: it proposes the next day while one is due,
+// one day per entry, and returns the days evaluated.
+func (f *fixture) evaluateDue(now time.Time) []calendar.Date {
+	f.t.Helper()
+	f.now = now
+	var days []calendar.Date
+	for {
+		d, due := f.l.NextDayToEvaluate(f.now)
+		if !due {
+			return days
+		}
+		if r := f.as("system", Command{Body: &EvaluateDay{Day: d}}); r.Err != nil {
+			f.t.Fatalf("evaluate %s: %v", d, r.Err)
+		}
+		if next, _ := f.l.NextDayToEvaluate(f.now); next != d.AddDays(1) {
+			f.t.Fatalf("evaluating %s left the next day at %s", d, next)
+		}
+		days = append(days, d)
+	}
+}
+
+func allocAt(res, project, item, qty, when string) *Event {
+	dept := "d1"
+	if project == "prj3" {
+		dept = "d2"
+	}
+	return &Event{Op: OpAllocate, Time: at(when), Department: dept, Project: project, Provider: "p1",
+		Resource: res, Item: item, Kind: KindStandard, Quantity: dec(qty)}
+}
+
+func (f *fixture) finding(id string) Finding {
+	f.t.Helper()
+	for _, x := range f.l.Findings() {
+		if x.ID == id {
+			return x
+		}
+	}
+	f.t.Fatalf("no finding %s", id)
+	return Finding{}
+}
+
+func findingLine(x Finding) string {
+	s := fmt.Sprintf("%s %s %s %s %s", x.ID, x.Kind, x.Subject, x.RaisedOn, x.State)
+	if !x.ClosedOn.IsZero() {
+		s += " closed " + x.ClosedOn.String()
+	}
+	if x.Kind == FindingLow {
+		s += " advice " + x.Advice.String()
+	}
+	return s
+}
+
+// Issue 25, must show 1 (SPEC: Utilisation, Rules, Counted days, Findings; the defaults
+// N 7 / 30 / 60, M 10, P 30 / 5, R 7, target 70 %). A hand-built half year, every day below
+// worked by hand:
+//
+//   - nm: rows 01-01..01-10 and from 01-25 (mean 50, peak 60). Counted days without a row:
+//     01-11 (1st) … 01-17 (7th) → no_monitoring raised 01-17, not 01-16; closed 01-25, its
+//     first counted day with a row.
+//   - low: q 8, mean 5 peak 20 from 01-01: day 30 of the run is 01-30 (not 01-29); advice
+//     ceil(8 × 20 ÷ 70) = ceil(2.29) = 3. 02-10..02-16 at mean 50: closed on the 7th
+//     recovered day, 02-16. Low again from 02-17: the new window's day 30 is 03-18.
+//   - gap: low, but no row on 01-15: the run restarts 01-16, day 30 is 02-14.
+//   - spike: low, but peak 30 on 01-20 (not < 30): the run restarts 01-21 → 02-19.
+//   - mid: opened 01-15 10:00, low from its first day: 01-15 is not open all day, the run
+//     starts 01-16 → 02-14.
+//   - early: opened 2025-11-01, low since 2025-12-01 at peak 29.99; monitoring is on from
+//     2026-01-01, so no window reaches before it: raised 01-30 (not in 2025, not 01-01), its
+//     window's peak 20 → advice 3 (29.99 would give 4).
+//   - dis: low from 01-01, raised 01-30, dismissed by the authority on 02-02 before 01-31
+//     was evaluated: a whole new window from 01-31, day 30 is 03-01.
+//   - z1, z2: prj2's only resources, q 2, mean 1 peak 3: low_utilisation each on 01-30
+//     (advice ceil(2 × 3 ÷ 70) = 1, at least 1); the project is a zombie on day 60,
+//     01-01 + 59 = 03-01 (not 02-28).
+//   - exam: prj3 declares one season 03-01..03-31; idle (0 %) outside it, busy in March:
+//     raised by nothing (without the season: low on 01-30, zombie on 03-01).
+//   - vpc: a VPC (no quota class): not monitored, no rows, no finding.
+//
+// Rules are set on 2026-01-20 from 2026-01-01: the backlog 01-01..01-17 (past the lateness
+// allowance of 2 days at 01-20 09:00) is evaluated then, one day per entry, in order.
+func TestFindingsOverAHalfYear(t *testing.T) {
+	f := newFixture(t)
+	f.now = at("2026-01-20T09:00:00+08:00")
+	f.seed()
+	const before = "2025-12-31T10:00:00+08:00"
+	f.ok(allocAt("nm", "prj1", "ecs.vcpu", "8", before), allocAt("low", "prj1", "ecs.vcpu", "8", before),
+		allocAt("gap", "prj1", "ecs.vcpu", "8", before), allocAt("spike", "prj1", "ecs.vcpu", "8", before),
+		allocAt("mid", "prj1", "ecs.vcpu", "8", "2026-01-15T10:00:00+08:00"), allocAt("early", "prj1", "ecs.vcpu", "8", "2025-11-01T10:00:00+08:00"),
+		allocAt("dis", "prj1", "ecs.vcpu", "8", before), allocAt("vpc", "prj1", "net.vpc", "1", before),
+		allocAt("z1", "prj2", "ecs.vcpu", "2", before), allocAt("z2", "prj2", "ecs.vcpu", "2", before),
+		allocAt("exam", "prj3", "ecs.vcpu", "4", before),
+		&SetProjectSeasons{Project: "prj3", Seasons: []Season{{From: MonthDay{3, 1}, To: MonthDay{3, 31}, QuotaClass: "vcpu", Quota: dec("10")}}})
+	const end = "2026-06-30"
+	f.deliver(rowsOf("nm", "2026-01-01", "2026-01-10", "50", "60", nil, nil), rowsOf("nm", "2026-01-25", end, "50", "60", nil, nil))
+	f.deliver(rowsOf("low", "2026-01-01", "2026-02-09", "5", "20", nil, nil), rowsOf("low", "2026-02-10", "2026-02-16", "50", "60", nil, nil),
+		rowsOf("low", "2026-02-17", end, "5", "20", nil, nil))
+	f.deliver(rowsOf("gap", "2026-01-01", end, "5", "20", []string{"2026-01-15"}, nil))
+	f.deliver(rowsOf("spike", "2026-01-01", end, "5", "20", nil, map[string]string{"2026-01-20": "30"}))
+	f.deliver(rowsOf("mid", "2026-01-15", end, "5", "20", nil, nil))
+	f.deliver(rowsOf("early", "2025-12-01", "2025-12-31", "5", "29.99", nil, nil), rowsOf("early", "2026-01-01", end, "5", "20", nil, nil))
+	f.deliver(rowsOf("dis", "2026-01-01", end, "5", "20", nil, nil))
+	f.deliver(rowsOf("z1", "2026-01-01", end, "1", "3", nil, nil), rowsOf("z2", "2026-01-01", end, "1", "3", nil, nil))
+	f.deliver(rowsOf("exam", "2026-01-01", "2026-02-28", "0", "0", nil, nil), rowsOf("exam", "2026-03-01", "2026-03-31", "60", "90", nil, nil),
+		rowsOf("exam", "2026-04-01", end, "0", "0", nil, nil))
+
+	if d, due := f.l.NextDayToEvaluate(f.now); due || !d.IsZero() {
+		t.Fatalf("no rules yet, yet a day is due: %s", d)
+	}
+	f.ok(&SetUtilisationRules{Rules: DefaultUtilisationRules(day("2026-01-01"))})
+	if days := f.evaluateDue(f.now); len(days) != 17 || days[0] != day("2026-01-01") || days[16] != day("2026-01-17") {
+		t.Fatalf("the backlog at 01-20 09:00: %v, want 01-01..01-17", days)
+	}
+	// A day proposed out of turn (a second leader's) changes nothing.
+	f.as("system", Command{Body: &EvaluateDay{Day: day("2026-01-05")}})
+	if d, _ := f.l.NextDayToEvaluate(f.now); d != day("2026-01-18") {
+		t.Fatalf("next day %s after a repeated proposal", d)
+	}
+	if got := f.l.Findings(); len(got) != 1 || findingLine(got[0]) != "FND-00000001 no_monitoring nm 2026-01-17 detected" {
+		t.Fatalf("after the backlog: %v", got)
+	}
+	// Reviewed within 5 working days of its raising (Tue 01-20): 01-21, 22, 23, 26, 27.
+	if x := f.finding("FND-00000001"); x.Deadline != day("2026-01-27") || x.Evidence.From != day("2026-01-11") || x.Evidence.Rows != 0 {
+		t.Fatalf("no_monitoring: deadline %s, evidence %+v", x.Deadline, x.Evidence)
+	}
+
+	// Then day by day: each morning at 09:00 the day before yesterday is due.
+	for now := at("2026-01-21T09:00:00+08:00"); !now.After(at("2026-07-03T09:00:00+08:00")); now = now.AddDate(0, 0, 1) {
+		days := f.evaluateDue(now)
+		if len(days) != 1 || days[0] != calendar.DateOf(now).AddDays(-3) {
+			t.Fatalf("at %s evaluated %v", now, days)
+		}
+		if calendar.DateOf(now) == day("2026-02-02") { // 01-30 was just evaluated
+			f.now = now.Add(time.Hour)
+			id := ""
+			for _, x := range f.l.Findings() {
+				if x.Subject == "dis" {
+					id = x.ID
+				}
+			}
+			f.ok(&FindingAction{ID: id, Action: ActionDismiss, Reason: "负载将于三月上线"})
+		}
+	}
+
+	want := []string{
+		"FND-00000001 no_monitoring nm 2026-01-17 rectified closed 2026-01-25",
+		"FND-00000002 low_utilisation dis 2026-01-30 dismissed closed 2026-02-02 advice 3",
+		"FND-00000003 low_utilisation early 2026-01-30 detected advice 3",
+		"FND-00000004 low_utilisation low 2026-01-30 rectified closed 2026-02-16 advice 3",
+		"FND-00000005 low_utilisation z1 2026-01-30 detected advice 1",
+		"FND-00000006 low_utilisation z2 2026-01-30 detected advice 1",
+		"FND-00000007 low_utilisation gap 2026-02-14 detected advice 3",
+		"FND-00000008 low_utilisation mid 2026-02-14 detected advice 3",
+		"FND-00000009 low_utilisation spike 2026-02-19 detected advice 3",
+		"FND-00000010 low_utilisation dis 2026-03-01 detected advice 3",
+		"FND-00000011 zombie prj2 2026-03-01 detected",
+		"FND-00000012 low_utilisation low 2026-03-18 detected advice 3",
+	}
+	got := f.l.Findings()
+	var lines []string
+	for _, x := range got {
+		lines = append(lines, findingLine(x))
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("findings:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+
+	// The evidence and the deadlines, by hand.
+	if ev := f.finding("FND-00000009").Evidence; ev.From != day("2026-01-21") || ev.To != day("2026-02-19") || ev.Days != 30 || ev.Rows != 30 ||
+		!ev.Mean.Equal(dec("5")) || !ev.Peak.Equal(dec("20")) {
+		t.Errorf("spike's evidence %+v, want 01-21..02-19, 30 days, 30 rows, mean 5, peak 20", ev)
+	}
+	if ev := f.finding("FND-00000011").Evidence; ev.From != day("2026-01-01") || ev.To != day("2026-03-01") || ev.Days != 60 {
+		t.Errorf("zombie's evidence %+v, want 01-01..03-01, 60 days", ev)
+	}
+	// early: raised at the evaluation of 01-30 on Mon 02-02: 02-03, 04, 05, 06, 09.
+	if x := f.finding("FND-00000003"); x.Deadline != day("2026-02-09") || !x.Quantity.Equal(dec("8")) {
+		t.Errorf("early: deadline %s, quantity %s", x.Deadline, x.Quantity)
+	}
+	// gap: raised on Tue 02-17 inside the Spring Festival (02-15..02-23 off, Sat 02-28 a
+	// working day): 02-24, 25, 26, 27, 28.
+	if x := f.finding("FND-00000007"); x.Deadline != day("2026-02-28") {
+		t.Errorf("gap: deadline %s, want 2026-02-28", x.Deadline)
+	}
+}
