@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 )
 
 // rowsOf is a resource's daily rows from..to (inclusive) at mean and peak, but for the days
@@ -220,5 +221,228 @@ func TestFindingsOverAHalfYear(t *testing.T) {
 	// working day): 02-24, 25, 26, 27, 28.
 	if x := f.finding("FND-00000007"); x.Deadline != day("2026-02-28") {
 		t.Errorf("gap: deadline %s, want 2026-02-28", x.Deadline)
+	}
+}
+
+// lifecycleFixture: d1/prj1 at p1 holds "vm" (8 vCPU) and "big" (64 vCPU), idle (mean 5,
+// peak 20) since 09-01; rules from 09-01 with low_days 3, so both are low_utilisation on
+// 09-03 (advice 3 and ceil(64 × 20 ÷ 70) = ceil(18.29) = 19), raised at the evaluation on
+// Mon 09-28 09:00.
+func lifecycleFixture(t *testing.T) *fixture {
+	f := newFixture(t)
+	f.now = at("2026-09-28T09:00:00+08:00")
+	f.seed()
+	f.ok(allocAt("vm", "prj1", "ecs.vcpu", "8", "2026-08-31T10:00:00+08:00"), allocAt("big", "prj1", "ecs.vcpu", "64", "2026-08-31T10:00:00+08:00"))
+	f.deliver(rowsOf("big", "2026-09-01", "2026-12-31", "5", "20", nil, nil), rowsOf("vm", "2026-09-01", "2026-12-31", "5", "20", nil, nil))
+	r := DefaultUtilisationRules(day("2026-09-01"))
+	r.LowDays = 3
+	f.ok(&SetUtilisationRules{Rules: r})
+	f.evaluateDue(f.now)
+	if got := f.l.Findings(); len(got) != 2 || findingLine(got[0]) != "FND-00000001 low_utilisation big 2026-09-03 detected advice 19" ||
+		findingLine(got[1]) != "FND-00000002 low_utilisation vm 2026-09-03 detected advice 3" {
+		t.Fatalf("findings %v", got)
+	}
+	return f
+}
+
+// Issue 25, must show 2 (the ledger's half; SPEC: Utilisation, Lifecycle): detected → warned
+// (the deadline across the National Day holiday) → explained → rejected (the original
+// deadline) → overdue (the tick, the day after the deadline, not on it) → enforced: the
+// department's expansion is refused resources_suspended, directly and as a request, while
+// an emergency resource the supervisor approved still opens; a reclaim request is raised at
+// the provider's step and its fulfilment closes the finding and lifts the suspension.
+// Another finding is rectified by a reduce to the advised 19 (a reduce by 1 of 64 does not).
+func TestFindingLifecycle(t *testing.T) {
+	f := lifecycleFixture(t)
+	const id = "FND-00000002"
+	f.now = at("2026-09-28T10:00:00+08:00")
+	f.ok(&FindingAction{ID: id, Action: ActionWarn})
+	// 20 working days from Mon 09-28: 09-29, 09-30, (10-01..07 off) 10-08, 10-09, Sat 10-10
+	// (worked), 10-12..16, 10-19..23, 10-26..30: the 20th is 10-30 (10-26 without the holiday).
+	if x := f.finding(id); x.State != FindingWarned || x.Deadline != day("2026-10-30") {
+		t.Fatalf("warned: %s, deadline %s", x.State, x.Deadline)
+	}
+	f.reject(errcode.FindingState, &FindingAction{ID: id, Action: ActionEnforce})
+	f.reject(errcode.MissingField, &FindingAction{ID: id, Action: ActionExplain})
+	f.now = at("2026-10-12T15:00:00+08:00")
+	f.ok(&FindingAction{ID: id, Action: ActionExplain, Reason: "年底上线新业务"})
+	// The authority reviews within 5 working days of Mon 10-12: 10-13..16, 10-19.
+	if x := f.finding(id); x.State != FindingExplained || x.Deadline != day("2026-10-19") {
+		t.Fatalf("explained: %s, deadline %s", x.State, x.Deadline)
+	}
+	f.now = at("2026-10-14T09:30:00+08:00")
+	f.ok(&FindingAction{ID: id, Action: ActionReject, Reason: "无上线计划"})
+	if x := f.finding(id); x.State != FindingWarned || x.Deadline != day("2026-10-30") {
+		t.Fatalf("rejected: %s, deadline %s (want the original 10-30)", x.State, x.Deadline)
+	}
+	f.now = at("2026-10-30T23:00:00+08:00")
+	f.ok(&Tick{})
+	if x := f.finding(id); x.State != FindingWarned {
+		t.Fatalf("on its deadline day: %s", x.State)
+	}
+	f.now = at("2026-10-31T00:05:00+08:00")
+	if !f.l.FindingsDue(f.now) {
+		t.Fatal("the leader is not told a tick is due")
+	}
+	f.ok(&Tick{})
+	if x := f.finding(id); x.State != FindingOverdue {
+		t.Fatalf("the day after its deadline: %s", x.State)
+	}
+	f.now = at("2026-11-02T10:00:00+08:00")
+	f.ok(&FindingAction{ID: id, Action: ActionEnforce})
+	if x := f.finding(id); x.State != FindingEnforced {
+		t.Fatalf("enforced: %s", x.State)
+	}
+	reqs := f.l.ResourceRequests()
+	if len(reqs) != 1 || reqs[0].Kind != RequestReclaim || reqs[0].Resource != "vm" || reqs[0].State != RequestApproved {
+		t.Fatalf("reclaim requests %+v", reqs)
+	}
+	reclaim := reqs[0].ID
+
+	f.now = at("2026-11-03T10:00:00+08:00")
+	f.reject(errcode.ResourcesSuspended, change(OpExpand, "big", "4", "2026-11-03T10:00:00+08:00"))
+	f.reject(errcode.ResourcesSuspended, allocAt("new", "prj1", "ecs.vcpu", "2", "2026-11-03T10:00:00+08:00"))
+	f.reject(errcode.ResourcesSuspended, &SubmitRequest{Kind: RequestExpand, Department: "d1", Resource: "big", Quantity: dec("4")})
+	// An emergency resource: asked for, agreed by the supervisor, approved, opened.
+	f.ok(&SubmitRequest{Kind: RequestOpen, ResourceKind: KindEmergency, Department: "d1", Project: "prj1", Provider: "p1",
+		Item: "ecs.vcpu", Quantity: dec("4"), Expires: endOf("2026-12-31"), Reason: "防汛应急"})
+	em := f.l.ResourceRequests()[1].ID
+	f.ok(&DecideRequest{ID: em, Decision: DecisionSupervise})
+	f.ok(&DecideRequest{ID: em, Decision: DecisionApprove})
+	f.ok(&FulfilRequest{ID: em, Resource: "em1"})
+	if r, ok := f.l.Resource("em1"); !ok || r.Closed || r.Kind != KindEmergency {
+		t.Fatalf("the emergency resource: %+v", r)
+	}
+	// The provider reclaims vm: the finding is rectified that day, the suspension lifted.
+	f.now = at("2026-11-04T11:00:00+08:00")
+	f.ok(&FulfilRequest{ID: reclaim})
+	if x := f.finding(id); x.State != FindingRectified || x.ClosedOn != day("2026-11-04") {
+		t.Fatalf("after the reclaim: %s closed %s", x.State, x.ClosedOn)
+	}
+	f.ok(change(OpExpand, "big", "4", "2026-11-04T12:00:00+08:00"))
+
+	// big: advice 19 of 68 now (64 + 4). A reduce by 1 leaves 67 > 19: still open; to 19: rectified.
+	f.ok(change(OpReduce, "big", "1", "2026-11-05T10:00:00+08:00"))
+	if x := f.finding("FND-00000001"); x.State != FindingDetected {
+		t.Fatalf("a reduce by 1: %s", x.State)
+	}
+	f.ok(change(OpReduce, "big", "48", "2026-11-06T10:00:00+08:00"))
+	if x := f.finding("FND-00000001"); x.State != FindingRectified || x.ClosedOn != day("2026-11-06") {
+		t.Fatalf("reduced to 19: %s %s", x.State, x.ClosedOn)
+	}
+
+	// Each step told whom it concerns: the department of the warning, the rejection, the
+	// overdue, the enforcement and the closing; the authority of the detection, the
+	// explanation, the overdue and the closing.
+	var told []string
+	for _, n := range f.l.Notices(0, 1000) {
+		if n.Finding == id {
+			told = append(told, string(n.FindingState)+">"+n.Party)
+		}
+	}
+	want := "detected>authority warned>department explained>authority warned>department overdue>department overdue>authority enforced>department rectified>department rectified>authority"
+	if strings.Join(told, " ") != want {
+		t.Fatalf("notices of %s:\n%s\nwant\n%s", id, strings.Join(told, " "), want)
+	}
+}
+
+// A deadline in a year whose calendar is not loaded reads unknown; the tick carries on, and
+// works it out once the year is loaded.
+func TestFindingDeadlineUnknownUntilLoaded(t *testing.T) {
+	f := lifecycleFixture(t)
+	f.now = at("2026-12-21T10:00:00+08:00")
+	f.ok(&FindingAction{ID: "FND-00000002", Action: ActionWarn}) // 20 working days from 12-21 run into 2027
+	if x := f.finding("FND-00000002"); !x.DeadlineUnknown || !x.Deadline.IsZero() {
+		t.Fatalf("deadline %s unknown %v", x.Deadline, x.DeadlineUnknown)
+	}
+	f.now = at("2026-12-22T10:00:00+08:00")
+	f.ok(&Tick{})
+	if x := f.finding("FND-00000002"); x.State != FindingWarned || !x.DeadlineUnknown {
+		t.Fatalf("after a tick: %+v", x)
+	}
+}
+
+// monthlyReporter runs Jan..early Mar 2026 for one resource "vm" whose provider reports
+// each month's rows on the 5th of the next month at 10:00 (the 1st's row ~35 days late),
+// under the given lateness allowance; the leader evaluates what is due each day at 09:00.
+func monthlyReporter(t *testing.T, lateness int) *fixture {
+	f := newFixture(t)
+	f.now = at("2026-01-01T08:00:00+08:00")
+	f.seed()
+	f.ok(allocAt("vm", "prj1", "ecs.vcpu", "8", "2025-12-31T10:00:00+08:00"),
+		&AccountChange{Op: AccountAdd, ID: "p1-am", Name: "p1", Role: RoleProvider, Provider: "p1"})
+	r := DefaultUtilisationRules(day("2026-01-01"))
+	r.LatenessDays = lateness
+	f.ok(&SetUtilisationRules{Rules: r})
+	for d := day("2026-01-01"); !d.After(day("2026-03-09")); d = d.AddDays(1) {
+		f.evaluateDue(d.Start().Add(9 * time.Hour))
+		if d.Day == 5 && d.Month > 1 {
+			f.now = d.Start().Add(10 * time.Hour)
+			prev := calendar.MonthOf(d.AddDays(-10))
+			rows := rowsOf("vm", prev.First().String(), prev.Last().String(), "50", "60", nil, nil)
+			if r := f.as("p1-am", f.cmd(&UtilisationDelivery{Rows: rows})); r.Err != nil {
+				t.Fatal(r.Err)
+			}
+		}
+	}
+	return f
+}
+
+// Issue 25, must show 3 (SPEC: Findings, "up to the last day past the allowance"; "if that
+// row arrives late, the closing is recorded at the first evaluation after it, dated that
+// day"). Under lateness_days 40 a monthly reporter is never unmonitored: 03-09 09:00 has
+// evaluated only up to 01-27, every day with its row. Under the default 2: 01-01..01-07
+// had no row when evaluated (01-04..01-10) → raised 01-07; January's rows arrive 02-05, the
+// evaluation of 02-03 on 02-06 closes it dated 01-08 (the first counted day after 01-07);
+// February's turn: no rows for 02-03..02-09 when evaluated → raised 02-09, closed dated
+// 02-10 when the rows of 03-05 are seen on 03-06.
+func TestMonthlyReporterUnderLateness(t *testing.T) {
+	f := monthlyReporter(t, 40)
+	if got := f.l.Findings(); len(got) != 0 {
+		t.Fatalf("lateness 40: %v", got)
+	}
+	if d, _ := f.l.NextDayToEvaluate(f.now); d != day("2026-01-28") {
+		t.Fatalf("lateness 40: next day %s, want 2026-01-28 (03-09 is 01-27 + 41)", d)
+	}
+	f = monthlyReporter(t, 2)
+	var lines []string
+	for _, x := range f.l.Findings() {
+		lines = append(lines, findingLine(x))
+	}
+	want := "FND-00000001 no_monitoring vm 2026-01-07 rectified closed 2026-01-08\nFND-00000002 no_monitoring vm 2026-02-09 rectified closed 2026-02-10"
+	if got := strings.Join(lines, "\n"); got != want {
+		t.Fatalf("lateness 2:\n%s\nwant\n%s", got, want)
+	}
+	x := f.finding("FND-00000001")
+	if last := x.Steps[len(x.Steps)-1]; !last.At.Equal(at("2026-02-06T09:00:00+08:00")) {
+		t.Fatalf("closing recorded at %s, want the evaluation of 02-06 09:00", last.At)
+	}
+}
+
+// Issue 25, must show 4 (SPEC: Seasonal workloads; Quota). d1's vCPU quota is 150 (prj1 100,
+// prj2 50); prj1 declares 05-15..07-15 at 200, so in season Q = 250 (limit 300), outside
+// 150 (limit 180). Holding 170, an expansion by 50 on 05-10 (220 > 180) is refused
+// quota_overrun_needs_approval; the same on 06-01 (220 ≤ 300) is allowed. The overrun
+// report: on 06-01 A = 220 ≤ Q = 250, no row; on 08-01 Q = 150, 220 ÷ 150 = 1.4667 > 120 %
+// with no approval: violation.
+func TestSeasonalQuota(t *testing.T) {
+	f := newFixture(t)
+	f.now = at("2026-04-01T09:00:00+08:00")
+	f.seed()
+	f.ok(&SetProjectSeasons{Project: "prj1", Seasons: []Season{{From: MonthDay{5, 15}, To: MonthDay{7, 15}, QuotaClass: "vcpu", Quota: dec("200")}}},
+		allocAt("exam", "prj1", "ecs.vcpu", "170", "2026-04-01T08:00:00+08:00"))
+	f.reject(errcode.QuotaOverrun, change(OpExpand, "exam", "50", "2026-05-10T10:00:00+08:00"))
+	f.ok(change(OpExpand, "exam", "50", "2026-06-01T10:00:00+08:00"))
+	if o := f.l.OverrunsOn(day("2026-06-01")); len(o) != 0 {
+		t.Fatalf("in season: %+v", o)
+	}
+	o := f.l.OverrunsOn(day("2026-08-01"))
+	if len(o) != 1 || !o[0].Quota.Equal(dec("150")) || !o[0].Allocated.Equal(dec("220")) || !o[0].Ratio.Equal(dec("1.4667")) || o[0].Status != StatusViolation {
+		t.Fatalf("outside the season: %+v", o)
+	}
+	// A season that wraps over the year's end covers 12-20 and 01-10, not 03-01.
+	s := Season{From: MonthDay{12, 1}, To: MonthDay{2, 28}}
+	if !s.covers(day("2026-12-20")) || !s.covers(day("2027-01-10")) || s.covers(day("2027-03-01")) {
+		t.Fatal("a season over the year's end")
 	}
 }
