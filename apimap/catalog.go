@@ -257,6 +257,20 @@ var Catalog = []Kind{
 			return &v1.Command{Body: &v1.Command_UtilisationDelivery{UtilisationDelivery: p}}
 		},
 		parse: parseUtilisationDelivery, show: showUtilisationDelivery},
+	row[*v1.UtilisationRules, *ledger.SetUtilisationRules]{field: "utilisation_rules", typ: ledger.TypeUtilisationRules, roles: authority,
+		get: (*v1.Command).GetUtilisationRules,
+		wrap: func(p *v1.UtilisationRules) *v1.Command {
+			return &v1.Command{Body: &v1.Command_UtilisationRules{UtilisationRules: p}}
+		},
+		parse: parseUtilisationRules,
+		show:  func(b *ledger.SetUtilisationRules) *v1.UtilisationRules { return UtilisationRulesOf(b.Rules) }},
+	row[*v1.ProjectSeasons, *ledger.SetProjectSeasons]{field: "project_seasons", typ: ledger.TypeProjectSeasons, roles: authority,
+		get: (*v1.Command).GetProjectSeasons,
+		wrap: func(p *v1.ProjectSeasons) *v1.Command {
+			return &v1.Command{Body: &v1.Command_ProjectSeasons{ProjectSeasons: p}}
+		},
+		parse: parseProjectSeasons,
+		show:  func(b *ledger.SetProjectSeasons) *v1.ProjectSeasons { return ProjectSeasonsOf(b.Project, b.Seasons) }},
 }
 
 var (

@@ -40,6 +40,8 @@ var internalCommands = map[string]string{
 	"settlement_advance": "LedgerService/Settle",
 	"reconciliation":     "LedgerService/InvoiceReconcile",
 	"utilisation_record": "a utilisation delivery's line item (the ledger writes it)",
+	"findings_evaluate":  "the leader's evaluation of a day",
+	"finding_step":       "FindingService/StepFinding",
 }
 
 // Issue 23, must show 2: every command the ledger registers is either a catalog row (so it
@@ -163,6 +165,9 @@ func sampleCommands() []ledger.Command {
 		{Body: &v1.Command_UtilisationDelivery{UtilisationDelivery: &v1.UtilisationDelivery{Rows: []*v1.UtilisationRow{
 			{Resource: "vm2", Date: "2026-03-02", MeanPct: "5.5", PeakPct: "12.25", AvailabilityPct: "100"},
 			{Resource: "vm1", Date: "2026-03-02", MeanPct: "40", PeakPct: "88", AvailabilityPct: "99.95"}}}}},
+		{Body: &v1.Command_UtilisationRules{UtilisationRules: &v1.UtilisationRules{EffectiveFrom: "2026-01-01", LatenessDays: "40", LowMeanPct: "12.5"}}},
+		{Body: &v1.Command_ProjectSeasons{ProjectSeasons: &v1.ProjectSeasons{Project: "prj1", Seasons: []*v1.Season{
+			{From: "05-15", To: "07-15", QuotaClass: "vcpu", Quota: "200"}, {From: "12-01", To: "02-28", QuotaClass: "memory_gb", Quota: "64.5"}}}}},
 	} {
 		c.Key = fmt.Sprint("sample/", i)
 		cmd, err := Command(c)

@@ -240,9 +240,9 @@ const (
 	FindingRectified FindingState = "rectified"
 )
 
-// open reports whether a finding in state s may still act (a subject has one open finding
+// Open reports whether a finding in state s may still act (a subject has one open finding
 // of a kind at a time).
-func (s FindingState) open() bool {
+func (s FindingState) Open() bool {
 	return s != FindingDismissed && s != FindingClosed && s != FindingRectified
 }
 
@@ -587,7 +587,7 @@ func (t *txn) openFinding(kind FindingKind, subject string) *Finding {
 		return nil
 	}
 	f, ok := t.findings.get(id)
-	if !ok || !f.State.open() {
+	if !ok || !f.State.Open() {
 		return nil
 	}
 	return f
@@ -617,7 +617,7 @@ func (t *txn) stepFinding(f *Finding, to FindingState, actor, reason string, ctx
 		change(&n)
 	}
 	t.findings.put(n.ID, &n)
-	if !to.open() {
+	if !to.Open() {
 		t.openFindings.put(openKey(n.Kind, n.Subject), "")
 		t.resetRuns(&n)
 	}

@@ -43,6 +43,8 @@ type Command struct {
 	//	*Command_FulfilRequest
 	//	*Command_NoticeReplay
 	//	*Command_UtilisationDelivery
+	//	*Command_UtilisationRules
+	//	*Command_ProjectSeasons
 	Body isCommand_Body `protobuf_oneof:"body"`
 	// line is the source line of an imported row, echoed in errors; not stored.
 	Line          uint32 `protobuf:"varint,15,opt,name=line,proto3" json:"line,omitempty"`
@@ -238,6 +240,24 @@ func (x *Command) GetUtilisationDelivery() *UtilisationDelivery {
 	return nil
 }
 
+func (x *Command) GetUtilisationRules() *UtilisationRules {
+	if x != nil {
+		if x, ok := x.Body.(*Command_UtilisationRules); ok {
+			return x.UtilisationRules
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetProjectSeasons() *ProjectSeasons {
+	if x != nil {
+		if x, ok := x.Body.(*Command_ProjectSeasons); ok {
+			return x.ProjectSeasons
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetLine() uint32 {
 	if x != nil {
 		return x.Line
@@ -313,6 +333,14 @@ type Command_UtilisationDelivery struct {
 	UtilisationDelivery *UtilisationDelivery `protobuf:"bytes,19,opt,name=utilisation_delivery,json=utilisationDelivery,proto3,oneof"`
 }
 
+type Command_UtilisationRules struct {
+	UtilisationRules *UtilisationRules `protobuf:"bytes,20,opt,name=utilisation_rules,json=utilisationRules,proto3,oneof"`
+}
+
+type Command_ProjectSeasons struct {
+	ProjectSeasons *ProjectSeasons `protobuf:"bytes,21,opt,name=project_seasons,json=projectSeasons,proto3,oneof"`
+}
+
 func (*Command_Event) isCommand_Body() {}
 
 func (*Command_Department) isCommand_Body() {}
@@ -344,6 +372,10 @@ func (*Command_FulfilRequest) isCommand_Body() {}
 func (*Command_NoticeReplay) isCommand_Body() {}
 
 func (*Command_UtilisationDelivery) isCommand_Body() {}
+
+func (*Command_UtilisationRules) isCommand_Body() {}
+
+func (*Command_ProjectSeasons) isCommand_Body() {}
 
 // ImportLease holds the months an import writes into while it runs: closing one of them is
 // refused (import_in_progress) until the import releases the lease or it expires (10
@@ -2106,8 +2138,11 @@ func (x *ValidateImportResponse) GetErrorsTruncated() bool {
 }
 
 type QuotaOverrunsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Department    string                 `protobuf:"bytes,1,opt,name=department,proto3" json:"department,omitempty"` // empty: every department the caller sees
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Department string                 `protobuf:"bytes,1,opt,name=department,proto3" json:"department,omitempty"` // empty: every department the caller sees
+	// on: the quotas in force on this day (YYYY-MM-DD; a project's season's), what is held
+	// today; empty: today.
+	On            string `protobuf:"bytes,2,opt,name=on,proto3" json:"on,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2145,6 +2180,13 @@ func (*QuotaOverrunsRequest) Descriptor() ([]byte, []int) {
 func (x *QuotaOverrunsRequest) GetDepartment() string {
 	if x != nil {
 		return x.Department
+	}
+	return ""
+}
+
+func (x *QuotaOverrunsRequest) GetOn() string {
+	if x != nil {
+		return x.On
 	}
 	return ""
 }
@@ -7235,7 +7277,8 @@ var File_cloudledger_v1_ledger_proto protoreflect.FileDescriptor
 
 const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\n" +
-	"\x1bcloudledger/v1/ledger.proto\x12\x0ecloudledger.v1\"\xf4\b\n" +
+	"\x1bcloudledger/v1/ledger.proto\x12\x0ecloudledger.v1\x1a\x1ccloudledger/v1/finding.proto\"\x90\n" +
+	"\n" +
 	"\aCommand\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12-\n" +
 	"\x05event\x18\x02 \x01(\v2\x15.cloudledger.v1.EventH\x00R\x05event\x12<\n" +
@@ -7259,7 +7302,9 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\fimport_lease\x18\x10 \x01(\v2\x1b.cloudledger.v1.ImportLeaseH\x00R\vimportLease\x12F\n" +
 	"\x0efulfil_request\x18\x11 \x01(\v2\x1d.cloudledger.v1.FulfilRequestH\x00R\rfulfilRequest\x12C\n" +
 	"\rnotice_replay\x18\x12 \x01(\v2\x1c.cloudledger.v1.NoticeReplayH\x00R\fnoticeReplay\x12X\n" +
-	"\x14utilisation_delivery\x18\x13 \x01(\v2#.cloudledger.v1.UtilisationDeliveryH\x00R\x13utilisationDelivery\x12\x12\n" +
+	"\x14utilisation_delivery\x18\x13 \x01(\v2#.cloudledger.v1.UtilisationDeliveryH\x00R\x13utilisationDelivery\x12O\n" +
+	"\x11utilisation_rules\x18\x14 \x01(\v2 .cloudledger.v1.UtilisationRulesH\x00R\x10utilisationRules\x12I\n" +
+	"\x0fproject_seasons\x18\x15 \x01(\v2\x1e.cloudledger.v1.ProjectSeasonsH\x00R\x0eprojectSeasons\x12\x12\n" +
 	"\x04line\x18\x0f \x01(\rR\x04lineB\x06\n" +
 	"\x04body\"O\n" +
 	"\vImportLease\x12\x0e\n" +
@@ -7415,11 +7460,12 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"duplicates\x18\x03 \x01(\x04R\n" +
 	"duplicates\x123\n" +
 	"\x06errors\x18\x04 \x03(\v2\x1b.cloudledger.v1.ErrorDetailR\x06errors\x12)\n" +
-	"\x10errors_truncated\x18\x05 \x01(\bR\x0ferrorsTruncated\"6\n" +
+	"\x10errors_truncated\x18\x05 \x01(\bR\x0ferrorsTruncated\"F\n" +
 	"\x14QuotaOverrunsRequest\x12\x1e\n" +
 	"\n" +
 	"department\x18\x01 \x01(\tR\n" +
-	"department\"\x97\x02\n" +
+	"department\x12\x0e\n" +
+	"\x02on\x18\x02 \x01(\tR\x02on\"\x97\x02\n" +
 	"\fQuotaOverrun\x12\x1e\n" +
 	"\n" +
 	"department\x18\x01 \x01(\tR\n" +
@@ -8036,6 +8082,8 @@ var file_cloudledger_v1_ledger_proto_goTypes = []any{
 	(*ListResourcesResponse)(nil),    // 95: cloudledger.v1.ListResourcesResponse
 	(*DirectoryRequest)(nil),         // 96: cloudledger.v1.DirectoryRequest
 	(*DirectoryResponse)(nil),        // 97: cloudledger.v1.DirectoryResponse
+	(*UtilisationRules)(nil),         // 98: cloudledger.v1.UtilisationRules
+	(*ProjectSeasons)(nil),           // 99: cloudledger.v1.ProjectSeasons
 }
 var file_cloudledger_v1_ledger_proto_depIdxs = []int32{
 	2,  // 0: cloudledger.v1.Command.event:type_name -> cloudledger.v1.Event
@@ -8054,106 +8102,108 @@ var file_cloudledger_v1_ledger_proto_depIdxs = []int32{
 	6,  // 13: cloudledger.v1.Command.fulfil_request:type_name -> cloudledger.v1.FulfilRequest
 	5,  // 14: cloudledger.v1.Command.notice_replay:type_name -> cloudledger.v1.NoticeReplay
 	3,  // 15: cloudledger.v1.Command.utilisation_delivery:type_name -> cloudledger.v1.UtilisationDelivery
-	4,  // 16: cloudledger.v1.UtilisationDelivery.rows:type_name -> cloudledger.v1.UtilisationRow
-	14, // 17: cloudledger.v1.ListApprovalsResponse.approvals:type_name -> cloudledger.v1.Approval
-	20, // 18: cloudledger.v1.BandTable.bands:type_name -> cloudledger.v1.Band
-	0,  // 19: cloudledger.v1.SubmitRequest.commands:type_name -> cloudledger.v1.Command
-	23, // 20: cloudledger.v1.SubmitResponse.results:type_name -> cloudledger.v1.ItemResult
-	0,  // 21: cloudledger.v1.ValidateImportRequest.commands:type_name -> cloudledger.v1.Command
-	25, // 22: cloudledger.v1.ValidateImportResponse.errors:type_name -> cloudledger.v1.ErrorDetail
-	29, // 23: cloudledger.v1.QuotaOverrunsResponse.overruns:type_name -> cloudledger.v1.QuotaOverrun
-	0,  // 24: cloudledger.v1.LineItem.command:type_name -> cloudledger.v1.Command
-	34, // 25: cloudledger.v1.ListLineItemsResponse.items:type_name -> cloudledger.v1.LineItem
-	43, // 26: cloudledger.v1.StatusResponse.nodes:type_name -> cloudledger.v1.ClusterNode
-	54, // 27: cloudledger.v1.ChargesResponse.lines:type_name -> cloudledger.v1.ChargeLine
-	56, // 28: cloudledger.v1.ChargesResponse.unscored:type_name -> cloudledger.v1.UnscoredDays
-	57, // 29: cloudledger.v1.UnscoredDays.days:type_name -> cloudledger.v1.DayRange
-	21, // 30: cloudledger.v1.BandTablesResponse.tables:type_name -> cloudledger.v1.BandTable
-	21, // 31: cloudledger.v1.BandTablesResponse.default_table:type_name -> cloudledger.v1.BandTable
-	57, // 32: cloudledger.v1.SettlementBlocker.days:type_name -> cloudledger.v1.DayRange
-	61, // 33: cloudledger.v1.SettleStatusResponse.blockers:type_name -> cloudledger.v1.SettlementBlocker
-	63, // 34: cloudledger.v1.SettleResponse.status:type_name -> cloudledger.v1.SettleStatusResponse
-	67, // 35: cloudledger.v1.BudgetExportResponse.budget:type_name -> cloudledger.v1.Budget
-	68, // 36: cloudledger.v1.Budget.departments:type_name -> cloudledger.v1.BudgetDepartment
-	71, // 37: cloudledger.v1.StatementResponse.statement:type_name -> cloudledger.v1.Statement
-	72, // 38: cloudledger.v1.Statement.resources:type_name -> cloudledger.v1.StatementResource
-	73, // 39: cloudledger.v1.Statement.subtotals:type_name -> cloudledger.v1.StatementSubtotal
-	72, // 40: cloudledger.v1.Statement.test_resources:type_name -> cloudledger.v1.StatementResource
-	74, // 41: cloudledger.v1.InvoiceReconcileRequest.lines:type_name -> cloudledger.v1.InvoiceLine
-	77, // 42: cloudledger.v1.InvoiceReconcileResponse.report:type_name -> cloudledger.v1.ReconciliationReport
-	78, // 43: cloudledger.v1.ReconciliationReport.lines:type_name -> cloudledger.v1.ReconciliationLine
-	80, // 44: cloudledger.v1.InvoiceHistoryResponse.reconciliations:type_name -> cloudledger.v1.Reconciliation
-	84, // 45: cloudledger.v1.ProjectInfo.quotas:type_name -> cloudledger.v1.ProjectQuotaClass
-	29, // 46: cloudledger.v1.QuotaUseResponse.classes:type_name -> cloudledger.v1.QuotaOverrun
-	83, // 47: cloudledger.v1.QuotaUseResponse.projects:type_name -> cloudledger.v1.ProjectInfo
-	88, // 48: cloudledger.v1.EfficiencyResponse.classes:type_name -> cloudledger.v1.ClassEfficiency
-	92, // 49: cloudledger.v1.UtilisationResponse.rows:type_name -> cloudledger.v1.UtilisationDay
-	91, // 50: cloudledger.v1.UtilisationResponse.months:type_name -> cloudledger.v1.UtilisationMonth
-	94, // 51: cloudledger.v1.ListResourcesResponse.resources:type_name -> cloudledger.v1.ResourceInfo
-	7,  // 52: cloudledger.v1.DirectoryResponse.departments:type_name -> cloudledger.v1.Department
-	8,  // 53: cloudledger.v1.DirectoryResponse.providers:type_name -> cloudledger.v1.Provider
-	10, // 54: cloudledger.v1.DirectoryResponse.prices:type_name -> cloudledger.v1.CatalogPrice
-	18, // 55: cloudledger.v1.DirectoryResponse.evaluations:type_name -> cloudledger.v1.Evaluation
-	9,  // 56: cloudledger.v1.DirectoryResponse.projects:type_name -> cloudledger.v1.ProjectQuota
-	22, // 57: cloudledger.v1.LedgerService.Submit:input_type -> cloudledger.v1.SubmitRequest
-	26, // 58: cloudledger.v1.LedgerService.ValidateImport:input_type -> cloudledger.v1.ValidateImportRequest
-	28, // 59: cloudledger.v1.LedgerService.QuotaOverruns:input_type -> cloudledger.v1.QuotaOverrunsRequest
-	31, // 60: cloudledger.v1.LedgerService.Verify:input_type -> cloudledger.v1.VerifyRequest
-	33, // 61: cloudledger.v1.LedgerService.ListLineItems:input_type -> cloudledger.v1.ListLineItemsRequest
-	36, // 62: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
-	37, // 63: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
-	40, // 64: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
-	53, // 65: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
-	58, // 66: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
-	13, // 67: cloudledger.v1.LedgerService.ListApprovals:input_type -> cloudledger.v1.ListApprovalsRequest
-	60, // 68: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
-	62, // 69: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
-	65, // 70: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
-	69, // 71: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
-	75, // 72: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
-	79, // 73: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
-	82, // 74: cloudledger.v1.LedgerService.QuotaUse:input_type -> cloudledger.v1.QuotaUseRequest
-	93, // 75: cloudledger.v1.LedgerService.ListResources:input_type -> cloudledger.v1.ListResourcesRequest
-	96, // 76: cloudledger.v1.LedgerService.Directory:input_type -> cloudledger.v1.DirectoryRequest
-	89, // 77: cloudledger.v1.LedgerService.Utilisation:input_type -> cloudledger.v1.UtilisationRequest
-	86, // 78: cloudledger.v1.LedgerService.Efficiency:input_type -> cloudledger.v1.EfficiencyRequest
-	42, // 79: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
-	45, // 80: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
-	51, // 81: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
-	47, // 82: cloudledger.v1.ClusterService.JoinCluster:input_type -> cloudledger.v1.JoinClusterRequest
-	49, // 83: cloudledger.v1.ClusterService.RemoveMember:input_type -> cloudledger.v1.RemoveMemberRequest
-	24, // 84: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
-	27, // 85: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
-	30, // 86: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
-	32, // 87: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
-	35, // 88: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
-	38, // 89: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
-	39, // 90: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
-	41, // 91: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
-	55, // 92: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
-	59, // 93: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
-	15, // 94: cloudledger.v1.LedgerService.ListApprovals:output_type -> cloudledger.v1.ListApprovalsResponse
-	64, // 95: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
-	63, // 96: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
-	66, // 97: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
-	70, // 98: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
-	76, // 99: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
-	81, // 100: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
-	85, // 101: cloudledger.v1.LedgerService.QuotaUse:output_type -> cloudledger.v1.QuotaUseResponse
-	95, // 102: cloudledger.v1.LedgerService.ListResources:output_type -> cloudledger.v1.ListResourcesResponse
-	97, // 103: cloudledger.v1.LedgerService.Directory:output_type -> cloudledger.v1.DirectoryResponse
-	90, // 104: cloudledger.v1.LedgerService.Utilisation:output_type -> cloudledger.v1.UtilisationResponse
-	87, // 105: cloudledger.v1.LedgerService.Efficiency:output_type -> cloudledger.v1.EfficiencyResponse
-	44, // 106: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
-	46, // 107: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
-	52, // 108: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
-	48, // 109: cloudledger.v1.ClusterService.JoinCluster:output_type -> cloudledger.v1.JoinClusterResponse
-	50, // 110: cloudledger.v1.ClusterService.RemoveMember:output_type -> cloudledger.v1.RemoveMemberResponse
-	84, // [84:111] is the sub-list for method output_type
-	57, // [57:84] is the sub-list for method input_type
-	57, // [57:57] is the sub-list for extension type_name
-	57, // [57:57] is the sub-list for extension extendee
-	0,  // [0:57] is the sub-list for field type_name
+	98, // 16: cloudledger.v1.Command.utilisation_rules:type_name -> cloudledger.v1.UtilisationRules
+	99, // 17: cloudledger.v1.Command.project_seasons:type_name -> cloudledger.v1.ProjectSeasons
+	4,  // 18: cloudledger.v1.UtilisationDelivery.rows:type_name -> cloudledger.v1.UtilisationRow
+	14, // 19: cloudledger.v1.ListApprovalsResponse.approvals:type_name -> cloudledger.v1.Approval
+	20, // 20: cloudledger.v1.BandTable.bands:type_name -> cloudledger.v1.Band
+	0,  // 21: cloudledger.v1.SubmitRequest.commands:type_name -> cloudledger.v1.Command
+	23, // 22: cloudledger.v1.SubmitResponse.results:type_name -> cloudledger.v1.ItemResult
+	0,  // 23: cloudledger.v1.ValidateImportRequest.commands:type_name -> cloudledger.v1.Command
+	25, // 24: cloudledger.v1.ValidateImportResponse.errors:type_name -> cloudledger.v1.ErrorDetail
+	29, // 25: cloudledger.v1.QuotaOverrunsResponse.overruns:type_name -> cloudledger.v1.QuotaOverrun
+	0,  // 26: cloudledger.v1.LineItem.command:type_name -> cloudledger.v1.Command
+	34, // 27: cloudledger.v1.ListLineItemsResponse.items:type_name -> cloudledger.v1.LineItem
+	43, // 28: cloudledger.v1.StatusResponse.nodes:type_name -> cloudledger.v1.ClusterNode
+	54, // 29: cloudledger.v1.ChargesResponse.lines:type_name -> cloudledger.v1.ChargeLine
+	56, // 30: cloudledger.v1.ChargesResponse.unscored:type_name -> cloudledger.v1.UnscoredDays
+	57, // 31: cloudledger.v1.UnscoredDays.days:type_name -> cloudledger.v1.DayRange
+	21, // 32: cloudledger.v1.BandTablesResponse.tables:type_name -> cloudledger.v1.BandTable
+	21, // 33: cloudledger.v1.BandTablesResponse.default_table:type_name -> cloudledger.v1.BandTable
+	57, // 34: cloudledger.v1.SettlementBlocker.days:type_name -> cloudledger.v1.DayRange
+	61, // 35: cloudledger.v1.SettleStatusResponse.blockers:type_name -> cloudledger.v1.SettlementBlocker
+	63, // 36: cloudledger.v1.SettleResponse.status:type_name -> cloudledger.v1.SettleStatusResponse
+	67, // 37: cloudledger.v1.BudgetExportResponse.budget:type_name -> cloudledger.v1.Budget
+	68, // 38: cloudledger.v1.Budget.departments:type_name -> cloudledger.v1.BudgetDepartment
+	71, // 39: cloudledger.v1.StatementResponse.statement:type_name -> cloudledger.v1.Statement
+	72, // 40: cloudledger.v1.Statement.resources:type_name -> cloudledger.v1.StatementResource
+	73, // 41: cloudledger.v1.Statement.subtotals:type_name -> cloudledger.v1.StatementSubtotal
+	72, // 42: cloudledger.v1.Statement.test_resources:type_name -> cloudledger.v1.StatementResource
+	74, // 43: cloudledger.v1.InvoiceReconcileRequest.lines:type_name -> cloudledger.v1.InvoiceLine
+	77, // 44: cloudledger.v1.InvoiceReconcileResponse.report:type_name -> cloudledger.v1.ReconciliationReport
+	78, // 45: cloudledger.v1.ReconciliationReport.lines:type_name -> cloudledger.v1.ReconciliationLine
+	80, // 46: cloudledger.v1.InvoiceHistoryResponse.reconciliations:type_name -> cloudledger.v1.Reconciliation
+	84, // 47: cloudledger.v1.ProjectInfo.quotas:type_name -> cloudledger.v1.ProjectQuotaClass
+	29, // 48: cloudledger.v1.QuotaUseResponse.classes:type_name -> cloudledger.v1.QuotaOverrun
+	83, // 49: cloudledger.v1.QuotaUseResponse.projects:type_name -> cloudledger.v1.ProjectInfo
+	88, // 50: cloudledger.v1.EfficiencyResponse.classes:type_name -> cloudledger.v1.ClassEfficiency
+	92, // 51: cloudledger.v1.UtilisationResponse.rows:type_name -> cloudledger.v1.UtilisationDay
+	91, // 52: cloudledger.v1.UtilisationResponse.months:type_name -> cloudledger.v1.UtilisationMonth
+	94, // 53: cloudledger.v1.ListResourcesResponse.resources:type_name -> cloudledger.v1.ResourceInfo
+	7,  // 54: cloudledger.v1.DirectoryResponse.departments:type_name -> cloudledger.v1.Department
+	8,  // 55: cloudledger.v1.DirectoryResponse.providers:type_name -> cloudledger.v1.Provider
+	10, // 56: cloudledger.v1.DirectoryResponse.prices:type_name -> cloudledger.v1.CatalogPrice
+	18, // 57: cloudledger.v1.DirectoryResponse.evaluations:type_name -> cloudledger.v1.Evaluation
+	9,  // 58: cloudledger.v1.DirectoryResponse.projects:type_name -> cloudledger.v1.ProjectQuota
+	22, // 59: cloudledger.v1.LedgerService.Submit:input_type -> cloudledger.v1.SubmitRequest
+	26, // 60: cloudledger.v1.LedgerService.ValidateImport:input_type -> cloudledger.v1.ValidateImportRequest
+	28, // 61: cloudledger.v1.LedgerService.QuotaOverruns:input_type -> cloudledger.v1.QuotaOverrunsRequest
+	31, // 62: cloudledger.v1.LedgerService.Verify:input_type -> cloudledger.v1.VerifyRequest
+	33, // 63: cloudledger.v1.LedgerService.ListLineItems:input_type -> cloudledger.v1.ListLineItemsRequest
+	36, // 64: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
+	37, // 65: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
+	40, // 66: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
+	53, // 67: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
+	58, // 68: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
+	13, // 69: cloudledger.v1.LedgerService.ListApprovals:input_type -> cloudledger.v1.ListApprovalsRequest
+	60, // 70: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
+	62, // 71: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
+	65, // 72: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
+	69, // 73: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
+	75, // 74: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
+	79, // 75: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
+	82, // 76: cloudledger.v1.LedgerService.QuotaUse:input_type -> cloudledger.v1.QuotaUseRequest
+	93, // 77: cloudledger.v1.LedgerService.ListResources:input_type -> cloudledger.v1.ListResourcesRequest
+	96, // 78: cloudledger.v1.LedgerService.Directory:input_type -> cloudledger.v1.DirectoryRequest
+	89, // 79: cloudledger.v1.LedgerService.Utilisation:input_type -> cloudledger.v1.UtilisationRequest
+	86, // 80: cloudledger.v1.LedgerService.Efficiency:input_type -> cloudledger.v1.EfficiencyRequest
+	42, // 81: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
+	45, // 82: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
+	51, // 83: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
+	47, // 84: cloudledger.v1.ClusterService.JoinCluster:input_type -> cloudledger.v1.JoinClusterRequest
+	49, // 85: cloudledger.v1.ClusterService.RemoveMember:input_type -> cloudledger.v1.RemoveMemberRequest
+	24, // 86: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
+	27, // 87: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
+	30, // 88: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
+	32, // 89: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
+	35, // 90: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
+	38, // 91: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
+	39, // 92: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
+	41, // 93: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
+	55, // 94: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
+	59, // 95: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
+	15, // 96: cloudledger.v1.LedgerService.ListApprovals:output_type -> cloudledger.v1.ListApprovalsResponse
+	64, // 97: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
+	63, // 98: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
+	66, // 99: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
+	70, // 100: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
+	76, // 101: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
+	81, // 102: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
+	85, // 103: cloudledger.v1.LedgerService.QuotaUse:output_type -> cloudledger.v1.QuotaUseResponse
+	95, // 104: cloudledger.v1.LedgerService.ListResources:output_type -> cloudledger.v1.ListResourcesResponse
+	97, // 105: cloudledger.v1.LedgerService.Directory:output_type -> cloudledger.v1.DirectoryResponse
+	90, // 106: cloudledger.v1.LedgerService.Utilisation:output_type -> cloudledger.v1.UtilisationResponse
+	87, // 107: cloudledger.v1.LedgerService.Efficiency:output_type -> cloudledger.v1.EfficiencyResponse
+	44, // 108: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
+	46, // 109: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
+	52, // 110: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
+	48, // 111: cloudledger.v1.ClusterService.JoinCluster:output_type -> cloudledger.v1.JoinClusterResponse
+	50, // 112: cloudledger.v1.ClusterService.RemoveMember:output_type -> cloudledger.v1.RemoveMemberResponse
+	86, // [86:113] is the sub-list for method output_type
+	59, // [59:86] is the sub-list for method input_type
+	59, // [59:59] is the sub-list for extension type_name
+	59, // [59:59] is the sub-list for extension extendee
+	0,  // [0:59] is the sub-list for field type_name
 }
 
 func init() { file_cloudledger_v1_ledger_proto_init() }
@@ -8161,6 +8211,7 @@ func file_cloudledger_v1_ledger_proto_init() {
 	if File_cloudledger_v1_ledger_proto != nil {
 		return
 	}
+	file_cloudledger_v1_finding_proto_init()
 	file_cloudledger_v1_ledger_proto_msgTypes[0].OneofWrappers = []any{
 		(*Command_Event)(nil),
 		(*Command_Department)(nil),
@@ -8178,6 +8229,8 @@ func file_cloudledger_v1_ledger_proto_init() {
 		(*Command_FulfilRequest)(nil),
 		(*Command_NoticeReplay)(nil),
 		(*Command_UtilisationDelivery)(nil),
+		(*Command_UtilisationRules)(nil),
+		(*Command_ProjectSeasons)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
