@@ -59,7 +59,7 @@ func ResourceRequest(r *ledger.ResourceRequest, cal *calendar.Calendar, clock ti
 func Notice(n *ledger.Notice, titleZh, titleEn string) *v1.Notice {
 	out := &v1.Notice{Id: n.ID, Kind: string(n.Kind), Party: n.Party, Recipient: n.Recipient, Request: n.Request, Resource: n.Resource,
 		State: string(n.State), Reason: n.Reason, RaisedAt: protoTime(n.RaisedAt), LineItem: n.LineItem, Delivery: n.Delivery,
-		Error: n.Error, Replays: uint32(n.Replays), TitleZh: titleZh, TitleEn: titleEn}
+		Error: n.Error, Replays: uint32(n.Replays), TitleZh: titleZh, TitleEn: titleEn, Finding: n.Finding, FindingState: string(n.FindingState)}
 	if !n.Due.IsZero() {
 		out.Due = n.Due.String()
 	}

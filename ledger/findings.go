@@ -749,3 +749,43 @@ func (l *Ledger) Findings() []Finding {
 	slices.SortFunc(out, func(a, b Finding) int { return int(a.Seq) - int(b.Seq) })
 	return out
 }
+
+// Finding returns one finding.
+func (l *Ledger) Finding(id string) (Finding, bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	f, ok := l.root.findings.get(id)
+	if !ok {
+		return Finding{}, false
+	}
+	return *f, true
+}
+
+// UtilisationRulesList lists the rules by effective day, with the day monitoring was
+// switched on and the last day evaluated (zero when none).
+func (l *Ledger) UtilisationRulesList() (rules []UtilisationRules, monitoringFrom, evaluatedThrough calendar.Date) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	t := l.root
+	t.utilRules.each(func(_ calendar.Date, r *UtilisationRules) { rules = append(rules, *r) })
+	slices.SortFunc(rules, func(a, b UtilisationRules) int { return a.EffectiveFrom.Compare(b.EffectiveFrom) })
+	monitoringFrom, _ = t.monitoringFrom()
+	if v, ok := t.settings.get(metaEvaluatedThrough); ok {
+		evaluatedThrough, _ = calendar.ParseDate(v)
+	}
+	return rules, monitoringFrom, evaluatedThrough
+}
+
+// Suspended lists the departments whose resources are suspended (an enforced finding), by id.
+func (l *Ledger) Suspended() []string {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var out []string
+	l.root.suspensions.each(func(d string, s *Suspension) {
+		if len(s.Findings) > 0 {
+			out = append(out, d)
+		}
+	})
+	slices.Sort(out)
+	return out
+}

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -153,4 +154,18 @@ func (b *SetProjectSeasons) apply(t *txn, _ applyContext) *Error {
 	}
 	t.seasons.put(b.Project, &ProjectSeasons{Project: b.Project, Seasons: b.Seasons})
 	return nil
+}
+
+// ProjectSeasonsList lists every project's seasons, by project.
+func (l *Ledger) ProjectSeasonsList() []ProjectSeasons {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var out []ProjectSeasons
+	l.root.seasons.each(func(_ string, s *ProjectSeasons) {
+		if len(s.Seasons) > 0 {
+			out = append(out, *s)
+		}
+	})
+	slices.SortFunc(out, func(a, b ProjectSeasons) int { return strings.Compare(a.Project, b.Project) })
+	return out
 }

@@ -40,6 +40,8 @@ type Payload struct {
 	Due        string `json:"due,omitempty"`     // YYYY-MM-DD
 	Expires    string `json:"expires,omitempty"` // RFC 3339
 	Month      string `json:"month,omitempty"`   // a statements notice's month, YYYY-MM
+	Finding    string `json:"finding,omitempty"` // a finding notice's finding and the state it tells of
+	FindingSt  string `json:"finding_state,omitempty"`
 	RaisedAt   string `json:"raised_at"`
 	LineItem   uint64 `json:"line_item,omitempty"`
 	TitleZh    string `json:"title_zh"`
@@ -49,7 +51,8 @@ type Payload struct {
 // PayloadOf is the payload of a notice.
 func PayloadOf(n ledger.Notice) Payload {
 	p := Payload{DeliveryID: n.ID, Kind: string(n.Kind), Party: n.Party, Recipient: n.Recipient, Request: n.Request, Resource: n.Resource,
-		State: string(n.State), Reason: n.Reason, RaisedAt: n.RaisedAt.In(calendar.Shanghai).Format(time.RFC3339), LineItem: n.LineItem, Month: n.Month}
+		State: string(n.State), Reason: n.Reason, RaisedAt: n.RaisedAt.In(calendar.Shanghai).Format(time.RFC3339), LineItem: n.LineItem, Month: n.Month,
+		Finding: n.Finding, FindingSt: string(n.FindingState)}
 	if !n.Due.IsZero() {
 		p.Due = n.Due.String()
 	}
@@ -111,12 +114,49 @@ func titles(n ledger.Notice) (zh, en string) {
 			"Resource " + n.Resource + " expires on " + exp + "; an extension must be asked 15 working days before"
 	case ledger.NoticeStatements:
 		return n.Month + " 月度使用情况表（含资源利用率）已生成，请查阅", "The monthly statement of " + n.Month + " (with resource utilisation) is ready"
+	case ledger.NoticeFinding:
+		return findingTitles(n, due)
 	case ledger.NoticeExtensionLimit:
 		exp := ledger.ExpiryDay(n.Expires).String()
 		return "资源 " + n.Resource + " 将于 " + exp + " 到期；今日（" + due + "）为申请延期的最后一天",
 			"Resource " + n.Resource + " expires on " + exp + "; " + due + " is the last day to ask for an extension"
 	}
 	return string(n.Kind), string(n.Kind)
+}
+
+// findingStateZh is how a finding's state reads in a notice (GLOSSARY.md).
+var findingStateZh = map[ledger.FindingState]string{
+	ledger.FindingDetected: "待审核", ledger.FindingWarned: "警告提示", ledger.FindingDismissed: "不予警告", ledger.FindingExplained: "已提交情况说明",
+	ledger.FindingClosed: "情况说明已采纳，已关闭", ledger.FindingOverdue: "逾期未整改", ledger.FindingEnforced: "停止发放并回收", ledger.FindingRectified: "已整改",
+}
+
+// findingTitles: what a finding's step tells its party (SPEC: Lifecycle).
+func findingTitles(n ledger.Notice, due string) (zh, en string) {
+	subject := n.Resource
+	if subject == "" {
+		subject = "（项目）"
+	}
+	zh = "资源利用率问题 " + n.Finding + "（" + subject + "）" + findingStateZh[n.FindingState]
+	en = "Utilisation finding " + n.Finding + " (" + n.Resource + ") is " + string(n.FindingState)
+	switch st := n.FindingState; {
+	case (st == ledger.FindingDetected || st == ledger.FindingExplained || st == ledger.FindingWarned) && due == "":
+		zh += "，期限待该年度日历加载后确定"
+		en += "; the deadline is unknown until the calendar of its year is loaded"
+	case st == ledger.FindingDetected || st == ledger.FindingExplained:
+		zh += "，请于 " + due + " 前审核"
+		en += ": review it by " + due
+	case st == ledger.FindingWarned:
+		zh += "，请于 " + due + " 前完成整改"
+		en += ": rectify it by " + due
+	case st == ledger.FindingEnforced:
+		zh += "：整改完成前停止新增和扩容资源，相关资源将被回收"
+		en += ": no new or expanded resources until it is rectified; the resources are reclaimed"
+	}
+	if n.Reason != "" {
+		zh += "；理由：" + n.Reason
+		en += "; reason: " + n.Reason
+	}
+	return zh, en
 }
 
 // Sign is the signature header's value for body sent at timestamp ts (Unix seconds).

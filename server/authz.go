@@ -296,6 +296,41 @@ var rules = map[string]rule{
 		}},
 	cloudledgerv1connect.RequestServiceListDeadlineTablesProcedure: {roles: chargeReaders},
 
+	// Findings (SPEC: Utilisation, Lifecycle; SH 25): the authority reviews and enforces, the
+	// department explains its own; the supervisor and the auditor read.
+	cloudledgerv1connect.FindingServiceStepFindingProcedure: {placement: write, roles: roles(ledger.RoleAuthority, ledger.RoleDepartment),
+		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
+			r := m.(*v1.StepFindingRequest)
+			if f, ok := s.ledger.Finding(r.GetId()); ok && !p.seesFinding(s, &f) {
+				return denied(p, "finding %s of department %s", f.ID, f.Department)
+			}
+			if want := stepRole(r.GetAction()); r.GetAction() != "" && p.account.Role != want {
+				return denied(p, "%s is the %s's step", r.GetAction(), want)
+			}
+			return nil
+		},
+		target: func(m proto.Message) string {
+			r := m.(*v1.StepFindingRequest)
+			return targetOf("finding", r.GetId(), "action", r.GetAction())
+		}},
+	cloudledgerv1connect.FindingServiceListFindingsProcedure: {roles: findingRoles,
+		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
+			return p.mayName(s, m.(*v1.ListFindingsRequest).GetDepartment(), "", false)
+		},
+		target: func(m proto.Message) string {
+			return targetOf("department", m.(*v1.ListFindingsRequest).GetDepartment())
+		}},
+	cloudledgerv1connect.FindingServiceGetFindingProcedure: {roles: findingRoles,
+		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
+			if f, ok := s.ledger.Finding(m.(*v1.GetFindingRequest).GetId()); ok && !p.seesFinding(s, &f) {
+				return denied(p, "finding %s of department %s", f.ID, f.Department)
+			}
+			return nil
+		},
+		target: func(m proto.Message) string { return "finding=" + m.(*v1.GetFindingRequest).GetId() }},
+	cloudledgerv1connect.FindingServiceListUtilisationRulesProcedure: {roles: findingRoles},
+	cloudledgerv1connect.FindingServiceListProjectSeasonsProcedure:   {roles: findingRoles},
+
 	// HTTP endpoints with data (their paths are the procedures of the trail).
 	pathKafka:     {roles: roles(ledger.RoleAuthority, ledger.RoleAuditor)},
 	pathKafkaSkip: {roles: authority},

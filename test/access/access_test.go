@@ -191,7 +191,7 @@ func TestPermissionMatrix(t *testing.T) {
 	w := setup(t)
 	table := readTable(t, "access-matrix")
 	var procedures []string
-	for _, svc := range []string{"LedgerService", "ClusterService", "AccountService", "RequestService"} {
+	for _, svc := range []string{"LedgerService", "ClusterService", "AccountService", "RequestService", "FindingService"} {
 		for _, m := range methodsOf(t, svc) {
 			procedures = append(procedures, svc+"/"+m)
 		}
@@ -251,12 +251,12 @@ func TestPermissionMatrix(t *testing.T) {
 
 // methodsOf lists a service's methods from the generated descriptors.
 func methodsOf(t *testing.T, service string) []string {
-	sd := v1.File_cloudledger_v1_ledger_proto.Services().ByName(protoName(service))
-	if sd == nil {
-		sd = v1.File_cloudledger_v1_account_proto.Services().ByName(protoName(service))
-	}
-	if sd == nil {
-		sd = v1.File_cloudledger_v1_request_proto.Services().ByName(protoName(service))
+	var sd protoreflect.ServiceDescriptor
+	for _, f := range []protoreflect.FileDescriptor{v1.File_cloudledger_v1_ledger_proto, v1.File_cloudledger_v1_account_proto,
+		v1.File_cloudledger_v1_request_proto, v1.File_cloudledger_v1_finding_proto} {
+		if sd = f.Services().ByName(protoName(service)); sd != nil {
+			break
+		}
 	}
 	if sd == nil {
 		t.Fatalf("no service %s", service)

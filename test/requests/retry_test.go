@@ -150,6 +150,10 @@ func TestEveryCommandSurvivesALostAnswer(t *testing.T) {
 		"notice_replay": {authority, &v1.Command{Body: &v1.Command_NoticeReplay{NoticeReplay: &v1.NoticeReplay{Id: noticeID}}}},
 		"utilisation_delivery": {provider, &v1.Command{Body: &v1.Command_UtilisationDelivery{UtilisationDelivery: &v1.UtilisationDelivery{Rows: []*v1.UtilisationRow{
 			{Resource: "r1", Date: now.AddDate(0, 0, -1).Format("2006-01-02"), MeanPct: "12.5", PeakPct: "40", AvailabilityPct: "100"}}}}}},
+		"utilisation_rules": {authority, &v1.Command{Body: &v1.Command_UtilisationRules{UtilisationRules: &v1.UtilisationRules{EffectiveFrom: now.AddDate(0, 0, -10).Format("2006-01-02"),
+			LowDays: "30", LowPeakPct: "30"}}}},
+		"project_seasons": {authority, &v1.Command{Body: &v1.Command_ProjectSeasons{ProjectSeasons: &v1.ProjectSeasons{Project: "prj1",
+			Seasons: []*v1.Season{{From: "06-01", To: "07-31", QuotaClass: "vcpu", Quota: "300"}}}}}},
 	}
 	refused := map[string]string{"notice_replay": "notice_state"}
 	for _, k := range apimap.Catalog {

@@ -85,6 +85,8 @@ type Notice struct {
 	Replays       uint32                 `protobuf:"varint,16,opt,name=replays,proto3" json:"replays,omitempty"`
 	TitleZh       string                 `protobuf:"bytes,17,opt,name=title_zh,json=titleZh,proto3" json:"title_zh,omitempty"`
 	TitleEn       string                 `protobuf:"bytes,18,opt,name=title_en,json=titleEn,proto3" json:"title_en,omitempty"`
+	Finding       string                 `protobuf:"bytes,19,opt,name=finding,proto3" json:"finding,omitempty"`                               // a finding notice's finding
+	FindingState  string                 `protobuf:"bytes,20,opt,name=finding_state,json=findingState,proto3" json:"finding_state,omitempty"` // and the state it tells of
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -241,6 +243,20 @@ func (x *Notice) GetTitleZh() string {
 func (x *Notice) GetTitleEn() string {
 	if x != nil {
 		return x.TitleEn
+	}
+	return ""
+}
+
+func (x *Notice) GetFinding() string {
+	if x != nil {
+		return x.Finding
+	}
+	return ""
+}
+
+func (x *Notice) GetFindingState() string {
+	if x != nil {
+		return x.FindingState
 	}
 	return ""
 }
@@ -1849,7 +1865,7 @@ const file_cloudledger_v1_request_proto_rawDesc = "" +
 	"\n" +
 	"\x1ccloudledger/v1/request.proto\x12\x0ecloudledger.v1\"0\n" +
 	"\x12ListNoticesRequest\x12\x1a\n" +
-	"\bdelivery\x18\x01 \x01(\tR\bdelivery\"\xcf\x03\n" +
+	"\bdelivery\x18\x01 \x01(\tR\bdelivery\"\x8e\x04\n" +
 	"\x06Notice\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x14\n" +
@@ -1869,7 +1885,9 @@ const file_cloudledger_v1_request_proto_rawDesc = "" +
 	"\x05error\x18\x0f \x01(\tR\x05error\x12\x18\n" +
 	"\areplays\x18\x10 \x01(\rR\areplays\x12\x19\n" +
 	"\btitle_zh\x18\x11 \x01(\tR\atitleZh\x12\x19\n" +
-	"\btitle_en\x18\x12 \x01(\tR\atitleEn\"G\n" +
+	"\btitle_en\x18\x12 \x01(\tR\atitleEn\x12\x18\n" +
+	"\afinding\x18\x13 \x01(\tR\afinding\x12#\n" +
+	"\rfinding_state\x18\x14 \x01(\tR\ffindingState\"G\n" +
 	"\x13ListNoticesResponse\x120\n" +
 	"\anotices\x18\x01 \x03(\v2\x16.cloudledger.v1.NoticeR\anotices\"7\n" +
 	"\x13ReplayNoticeRequest\x12\x0e\n" +
