@@ -26,7 +26,8 @@ import (
 var RuleNames = []string{"no_monitoring_days", "low_days", "low_mean_pct", "low_peak_pct", "zombie_days", "zombie_peak_pct",
 	"advice_target_pct", "recover_days", "review_working_days", "rectify_working_days", "lateness_days"}
 
-func ruleFields(p *v1.UtilisationRules) []*string {
+// RuleValues are the fields of rules in the order of RuleNames.
+func RuleValues(p *v1.UtilisationRules) []*string {
 	return []*string{&p.NoMonitoringDays, &p.LowDays, &p.LowMeanPct, &p.LowPeakPct, &p.ZombieDays, &p.ZombiePeakPct,
 		&p.AdviceTargetPct, &p.RecoverDays, &p.ReviewWorkingDays, &p.RectifyWorkingDays, &p.LatenessDays}
 }
@@ -40,7 +41,7 @@ func parseUtilisationRules(p *v1.UtilisationRules) (*ledger.SetUtilisationRules,
 	ints := map[string]*int{"no_monitoring_days": &r.NoMonitoringDays, "low_days": &r.LowDays, "zombie_days": &r.ZombieDays, "recover_days": &r.RecoverDays,
 		"review_working_days": &r.ReviewWorkingDays, "rectify_working_days": &r.RectifyWorkingDays, "lateness_days": &r.LatenessDays}
 	pcts := map[string]*decimal.Decimal{"low_mean_pct": &r.LowMean, "low_peak_pct": &r.LowPeak, "zombie_peak_pct": &r.ZombiePeak, "advice_target_pct": &r.AdviceTarget}
-	for i, f := range ruleFields(p) {
+	for i, f := range RuleValues(p) {
 		name, s := RuleNames[i], strings.TrimSpace(*f)
 		if s == "" {
 			continue // SPEC's default
@@ -186,7 +187,7 @@ func ParseRulesFile(name string, r io.Reader, effectiveFrom string) (*v1.Utilisa
 		return nil, rerr
 	}
 	out := &v1.UtilisationRules{EffectiveFrom: effectiveFrom}
-	fields := ruleFields(out)
+	fields := RuleValues(out)
 	seen := map[string]int{}
 	for i, rec := range rows {
 		idx := slices.Index(RuleNames, rec[0])

@@ -22,13 +22,42 @@ func (s *Server) leaderLoop(ctx context.Context) {
 		// No waiting for imports to be quiet: an operation dated before an expiry is
 		// accepted after the expire was written (late history, ledger version 3).
 		now := s.cfg.Now()
-		if next := s.ledger.NextExpiry(); (!next.IsZero() && !next.After(now)) || s.ledger.NoticesDue(now) {
+		if next := s.ledger.NextExpiry(); (!next.IsZero() && !next.After(now)) || s.ledger.NoticesDue(now) || s.ledger.FindingsDue(now) {
 			if _, _, err := s.prop.submit(ctx, ledger.Submission{Actor: "system", Commands: []ledger.Command{{Body: &ledger.Tick{}}}}); err != nil {
 				s.log.Warn("expiry tick", "err", err)
 			}
 		}
+		s.evaluateDays(ctx, now)
 	})
 }
+
+// evaluateDays proposes the days due for evaluation (SPEC: Utilisation, findings), in order,
+// one day per entry so that no entry's work grows with a backlog; a backlog of rules switched
+// on from a past date is worked through here, at most maxDaysPerTick days a tick.
+func (s *Server) evaluateDays(ctx context.Context, now time.Time) {
+	for n := 0; n < maxDaysPerTick && s.node.IsLeader() && ctx.Err() == nil; n++ {
+		day, due := s.ledger.NextDayToEvaluate(now)
+		if !due {
+			return
+		}
+		if _, _, err := s.prop.submit(ctx, ledger.Submission{Actor: "system", Commands: []ledger.Command{{Body: &ledger.EvaluateDay{Day: day}}}}); err != nil {
+			s.log.Warn("findings evaluation", "day", day.String(), "err", err)
+			return
+		}
+		if next, _ := s.ledger.NextDayToEvaluate(now); next == day {
+			// Applied but not moved on (rules changed under it): the next tick tries again.
+			return
+		}
+		s.metrics.daysEvaluated.Inc()
+		if n > 0 && n%30 == 0 {
+			s.log.Info("findings backlog", "evaluated_through", day.String())
+		}
+	}
+}
+
+// maxDaysPerTick bounds one tick's evaluations (a year and a month of backlog); the rest
+// wait for the next tick.
+const maxDaysPerTick = 400
 
 // every calls fn every interval until ctx ends.
 func every(ctx context.Context, interval time.Duration, fn func()) {

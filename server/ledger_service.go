@@ -112,6 +112,14 @@ func (h *ledgerService) ValidateImport(ctx context.Context, stream *connect.Clie
 
 func (h *ledgerService) QuotaOverruns(ctx context.Context, req *connect.Request[v1.QuotaOverrunsRequest]) (*connect.Response[v1.QuotaOverrunsResponse], error) {
 	rows := h.s.ledger.Overruns()
+	if on := req.Msg.GetOn(); on != "" {
+		// The report on a day: the quotas of that day's seasons (SPEC: Utilisation, seasons).
+		d, err := calendar.ParseDate(on)
+		if err != nil {
+			return nil, detailError(errcode.Errf(errcode.InvalidDate, "on", "%q is not a date (YYYY-MM-DD)", on), 0)
+		}
+		rows = h.s.ledger.OverrunsOn(d)
+	}
 	out := &v1.QuotaOverrunsResponse{AppliedIndex: h.s.ledger.AppliedIndex()}
 	p := principalOf(ctx)
 	only := req.Msg.GetDepartment()

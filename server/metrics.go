@@ -39,6 +39,7 @@ type nodeMetrics struct {
 	trailDropped   prometheus.Counter // access records the ledger refused as a batch (never expected)
 	// The utilisation pull (utilisation_pull.go).
 	utilisationDaysPulled, utilisationPullErrors prometheus.Counter
+	daysEvaluated                                prometheus.Counter
 	utilisationClamped, utilisationSkipped       *prometheus.CounterVec
 	leaderChanges                                prometheus.Counter
 	accessPending                                prometheus.GaugeFunc
@@ -79,6 +80,7 @@ func newNodeMetrics(s *Server) *nodeMetrics {
 	m.passwordChecks = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_password_checks_total", Help: "Sign-ins whose password was checked against the account's hash (at most 5 in a row per account before the lock)."})
 	m.hashFull = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_password_pool_full_total", Help: "Password checks refused (resource_exhausted) because the hashing pool stayed full."})
 	m.trailDropped = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_access_records_dropped_total", Help: "Access-trail records dropped because the ledger refused their batch as malformed or too large (a bug; the node's log names the batch)."})
+	m.daysEvaluated = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_findings_days_evaluated_total", Help: "Days the leader proposed for findings evaluation and the ledger evaluated."})
 	m.utilisationDaysPulled = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_utilisation_days_pulled_total", Help: "Days of utilisation rows the leader pulled from Prometheus and landed."})
 	m.utilisationPullErrors = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_utilisation_pull_errors_total", Help: "Pulls of a day that failed (Prometheus unreachable, a query refused): the day is tried again, the later days wait."})
 	m.utilisationClamped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cloudledger_utilisation_values_clamped_total", Help: "Pulled values taken in: above 100 as 100, a mean above its peak as the peak."}, []string{"what"})
@@ -100,7 +102,7 @@ func newNodeMetrics(s *Server) *nodeMetrics {
 		m.exportSeconds.WithLabelValues(e) // exposed from the start, so dashboards find it
 	}
 	m.reg.MustRegister(m.lineItems, m.applySeconds, m.flushSeconds, m.proposals, m.proposalBytes, m.importRows, m.ratingSeconds,
-		m.exportSeconds, m.accessRefusals, m.passwordChecks, m.hashFull, m.trailDropped, m.utilisationDaysPulled, m.utilisationPullErrors, m.utilisationClamped, m.utilisationSkipped, m.leaderChanges, m.accessPending, m.workingDaysLeft,
+		m.exportSeconds, m.accessRefusals, m.passwordChecks, m.hashFull, m.trailDropped, m.utilisationDaysPulled, m.utilisationPullErrors, m.daysEvaluated, m.utilisationClamped, m.utilisationSkipped, m.leaderChanges, m.accessPending, m.workingDaysLeft,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&raftNodeCollector{s: s}, &kafkaCollector{s: s}, &noticeCollector{s: s})
 	return m

@@ -70,6 +70,7 @@ type endpoint struct {
 	cluster cloudledgerv1connect.ClusterServiceClient
 	account cloudledgerv1connect.AccountServiceClient
 	request cloudledgerv1connect.RequestServiceClient
+	finding cloudledgerv1connect.FindingServiceClient
 }
 
 // client calls the cluster through a list of nodes, failing over to the next one when a
@@ -98,6 +99,7 @@ func newClient(urls []string, token string, stale bool, timeout time.Duration, t
 			cluster: cloudledgerv1connect.NewClusterServiceClient(hc, u, connect.WithReadMaxBytes(maxResponseBytes)),
 			account: cloudledgerv1connect.NewAccountServiceClient(hc, u, connect.WithReadMaxBytes(maxResponseBytes)),
 			request: cloudledgerv1connect.NewRequestServiceClient(hc, u, connect.WithReadMaxBytes(maxResponseBytes)),
+			finding: cloudledgerv1connect.NewFindingServiceClient(hc, u, connect.WithReadMaxBytes(maxResponseBytes)),
 		})
 	}
 	return c

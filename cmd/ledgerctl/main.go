@@ -148,6 +148,8 @@ and a bad import row prints FILE:LINE: FIELD: CODE: MESSAGE.`,
 		newRequestCommand(g),
 		newNoticeCommand(g),
 		newUtilisationCommand(g),
+		newFindingCommand(g),
+		newProjectCommand(g),
 	)
 	return root
 }

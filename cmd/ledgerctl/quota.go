@@ -15,7 +15,7 @@ func newQuotaCommand(g *globals) *cobra.Command {
 		Short: "Quota reports (配额)",
 		RunE:  needSubcommand,
 	}
-	var format string
+	var format, on string
 	overruns := &cobra.Command{
 		Use:   "overruns",
 		Short: "List departments whose allocations exceed their quota (超配)",
@@ -33,7 +33,7 @@ with the same fields.`,
 			if err := checkFormat(format, formatTable, formatCSV, formatJSON); err != nil {
 				return err
 			}
-			res, err := call(cmd.Context(), g, readPolicy, "quota overruns", &v1.QuotaOverrunsRequest{},
+			res, err := call(cmd.Context(), g, readPolicy, "quota overruns", &v1.QuotaOverrunsRequest{On: on},
 				func(ep *endpoint) rpc[v1.QuotaOverrunsRequest, v1.QuotaOverrunsResponse] {
 					return ep.ledger.QuotaOverruns
 				})
@@ -44,6 +44,7 @@ with the same fields.`,
 		}),
 	}
 	overruns.Flags().StringVar(&format, "format", formatTable, "table, csv or json")
+	overruns.Flags().StringVar(&on, "on", "", "the report on this day, YYYY-MM-DD: the quotas of that day's project seasons (default: the ledger's today)")
 	cmd.AddCommand(overruns)
 	return cmd
 }

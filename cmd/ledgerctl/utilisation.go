@@ -119,7 +119,7 @@ December–February, 2026Q3 March–May, 2026Q4 June–August 2026.`,
 	eff.Flags().StringVar(&effFormat, "format", formatTable, "table or json")
 	_ = eff.MarkFlagRequired("department")
 	_ = eff.MarkFlagRequired("quarter")
-	cmd.AddCommand(show, eff)
+	cmd.AddCommand(show, eff, newUtilisationRulesCommand(g))
 	return cmd
 }
 

@@ -1,0 +1,234 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cloudledger/cloudledger/internal/testcluster"
+)
+
+// A hand-made official calendar of 2031 for the test: National Day 1–7 October off, Saturday
+// 11 October worked (the pattern of 2026). Every other weekday works.
+const calendar2031 = `{"year": 2031, "days": [
+ {"name": "国庆节", "date": "2031-10-01", "isOffDay": true}, {"name": "国庆节", "date": "2031-10-02", "isOffDay": true},
+ {"name": "国庆节", "date": "2031-10-03", "isOffDay": true}, {"name": "国庆节", "date": "2031-10-04", "isOffDay": true},
+ {"name": "国庆节", "date": "2031-10-05", "isOffDay": true}, {"name": "国庆节", "date": "2031-10-06", "isOffDay": true},
+ {"name": "国庆节", "date": "2031-10-07", "isOffDay": true}, {"name": "国庆节", "date": "2031-10-11", "isOffDay": false}]}`
+
+// clockAt moves the node's clock (the chaos build's offset) so that it reads at, an
+// RFC 3339 time; the ledger's clock only moves forward, so a test goes on in 2031.
+func (e *env) clockAt(at string) {
+	e.t.Helper()
+	target, err := time.Parse(time.RFC3339, at)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	offset := time.Until(target)
+	if err := os.WriteFile(filepath.Join(e.c.Nodes[0].DataDir, "chaos-clock-offset"), []byte(offset.String()), 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+	time.Sleep(250 * time.Millisecond) // the node re-reads the offset every 100 ms
+}
+
+// finding is one element of `finding list --format json`.
+type findingRow struct {
+	ID       string `json:"id"`
+	Kind     string `json:"kind"`
+	Subject  string `json:"subject"`
+	RaisedOn string `json:"raised_on"`
+	State    string `json:"state"`
+	Deadline string `json:"deadline"`
+	ClosedOn string `json:"closed_on"`
+	Advice   string `json:"advice"`
+	Quantity string `json:"quantity"`
+}
+
+func (r *roleEnv) findings() []findingRow {
+	r.e.t.Helper()
+	var out []findingRow
+	if err := json.Unmarshal([]byte(r.must("finding", "list", "--format", "json")), &out); err != nil {
+		r.e.t.Fatal(err)
+	}
+	return out
+}
+
+func (r *roleEnv) finding(kind, subject string) findingRow {
+	r.e.t.Helper()
+	for _, f := range r.findings() {
+		if f.Kind == kind && f.Subject == subject {
+			return f
+		}
+	}
+	r.e.t.Fatalf("no %s finding of %s in %+v", kind, subject, r.findings())
+	return findingRow{}
+}
+
+// waitFor polls until cond holds (the leader's tick and evaluations run every second).
+func (e *env) waitFor(what string, cond func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("waited 30 s for %s", what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// Issue 25, must show 2, through ledgerctl against a node whose clock the test moves (SPEC:
+// Utilisation, Findings and Lifecycle): a resource without monitoring rows detected →
+// warned (deadline across National Day) → explained → rejected (the original deadline) →
+// overdue → enforced: the department's expansion refused resources_suspended, a
+// supervisor-approved emergency resource still opens, the reclaim request raised and
+// fulfilled closes the finding; another department's low utilisation rectified by a reduce
+// to the advised quantity, and not by a reduce of 1 of 64.
+func TestFindingLifecycleThroughLedgerctl(t *testing.T) {
+	c := testcluster.Start(t, 1, testcluster.Options{BuildTags: "chaos"})
+	e := &env{t: t, c: c, url: c.Nodes[0].URL, dir: t.TempDir()}
+	e.admin = testcluster.AuthorityToken(t, nil, e.url)
+	dept := &roleEnv{e: e, token: testcluster.RoleToken(t, nil, e.url, "d1-it", "department", "d1")}
+	dept2 := &roleEnv{e: e, token: testcluster.RoleToken(t, nil, e.url, "d2-it", "department", "d2")}
+	sup := e.as("supervisor")
+	prov := &roleEnv{e: e, token: testcluster.RoleToken(t, nil, e.url, "p1-am", "provider", "p1")}
+	auth := &roleEnv{e: e, token: e.admin}
+
+	e.clockAt("2031-08-01T09:00:00+08:00")
+	e.must("calendar", "load", e.write("2031.json", calendar2031))
+	for _, f := range []struct{ kind, body string }{
+		{"departments", "department,name,parent,funding\nd1,市教育局,,budget\nd2,市交通局,,budget\n"},
+		{"providers", "provider,name,contract_start,contract_end\np1,云商一,2030-01-01,2035-12-31\n"},
+		{"projects", "project,department,name,quota_class,quota\nprj1,d1,智慧教育,vcpu,100\nprj2,d2,交通调度,vcpu,100\n"},
+		{"catalog", "item,name,category,unit,billing,quota_class,price,provider,effective_from\necs.vcpu,云服务器vCPU,IaaS,核·月,allocation,vcpu,40,,2030-01-01\n"},
+		{"events", "key,time,op,department,project,provider,resource,item,kind,quantity,expires\n" +
+			"a1,2031-08-01T10:00:00+08:00,allocate,d1,prj1,p1,vm,ecs.vcpu,standard,8,\n" +
+			"a2,2031-08-01T10:00:00+08:00,allocate,d2,prj2,p1,big,ecs.vcpu,standard,64,\n"},
+	} {
+		e.must("import", f.kind, e.write(f.kind+".csv", f.body))
+	}
+
+	// 29 September: the rows of big (d2) from 2 August, low (mean 5, peak 20); none of vm.
+	// The rules are switched on from 2 August: the backlog is evaluated, to 26 September
+	// (lateness 2 days).
+	e.clockAt("2031-09-29T10:00:00+08:00")
+	var rows strings.Builder
+	rows.WriteString("resource,date,mean_pct,peak_pct,availability_pct\n")
+	for d := time.Date(2031, 8, 2, 0, 0, 0, 0, time.UTC); d.Before(time.Date(2031, 9, 29, 0, 0, 0, 0, time.UTC)); d = d.AddDate(0, 0, 1) {
+		rows.WriteString("big," + d.Format("2006-01-02") + ",5,20,100\n")
+	}
+	e.must("import", "utilisation", e.write("rows.csv", rows.String()))
+	e.must("utilisation", "rules", "set", "--effective-from", "2031-08-02", e.write("rules.csv", "rule,value\nlow_days,30\n"))
+	e.waitFor("the backlog evaluated through 26 September", func() bool {
+		var rs struct {
+			EvaluatedThrough string `json:"evaluated_through"`
+		}
+		_ = json.Unmarshal([]byte(auth.must("utilisation", "rules", "show", "--format", "json")), &rs)
+		return rs.EvaluatedThrough == "2031-09-26"
+	})
+	// vm: the 7th counted day without a row is 8 August; big: the 30th low day is 31
+	// August, advice ceil(64 × 20 ÷ 70) = ceil(18.29) = 19.
+	vm := auth.finding("no_monitoring", "vm")
+	if vm.RaisedOn != "2031-08-08" || vm.State != "detected" {
+		t.Fatalf("vm's finding: %+v, want no_monitoring raised on 2031-08-08, detected", vm)
+	}
+	low := auth.finding("low_utilisation", "big")
+	if low.RaisedOn != "2031-08-31" || low.Advice != "19" || low.Quantity != "64" {
+		t.Fatalf("big's finding: %+v, want raised on 2031-08-31 with the advice 19 of 64", low)
+	}
+	if fs := prov.findings(); len(fs) != 0 {
+		t.Errorf("a provider sees findings: %+v", fs)
+	}
+	if fs := dept.findings(); len(fs) != 1 || fs[0].ID != vm.ID {
+		t.Errorf("d1 sees %+v, want its own finding only", fs)
+	}
+
+	// Warned on Monday 29 September: 20 working days are 09-30, (10-01…07 off) 10-08, 10-09,
+	// 10-10, Sat 10-11 (worked), 10-13…17, 10-20…24, 10-27…31: the deadline is 31 October
+	// (27 October without the holiday).
+	if out, code := dept.run("finding", "warn", "--id", vm.ID); code == 0 || !strings.Contains(out, "permission_denied") {
+		t.Errorf("a department warning: exit %d\n%s", code, out)
+	}
+	auth.must("finding", "warn", "--id", vm.ID, "--key", "warn-vm")
+	if f := auth.finding("no_monitoring", "vm"); f.State != "warned" || f.Deadline != "2031-10-31" {
+		t.Fatalf("warned: %+v, want the deadline 2031-10-31", f)
+	}
+	// The same key again: the original step, not a second one.
+	auth.must("finding", "warn", "--id", vm.ID, "--key", "warn-vm")
+
+	// Explained on Monday 13 October: the authority reviews within 5 working days, by 20 October.
+	e.clockAt("2031-10-13T15:00:00+08:00")
+	dept.must("finding", "explain", "--id", vm.ID, "--reason", "监测代理升级中")
+	if f := auth.finding("no_monitoring", "vm"); f.State != "explained" || f.Deadline != "2031-10-20" {
+		t.Fatalf("explained: %+v, want the review deadline 2031-10-20", f)
+	}
+	e.clockAt("2031-10-14T09:30:00+08:00")
+	auth.must("finding", "reject", "--id", vm.ID, "--reason", "未提供升级计划")
+	if f := auth.finding("no_monitoring", "vm"); f.State != "warned" || f.Deadline != "2031-10-31" {
+		t.Fatalf("rejected: %+v, want warned with the original deadline 2031-10-31", f)
+	}
+
+	// On its deadline day still warned; the next day the tick writes overdue.
+	e.clockAt("2031-10-31T23:00:00+08:00")
+	time.Sleep(1500 * time.Millisecond) // a tick or more
+	if f := auth.finding("no_monitoring", "vm"); f.State != "warned" {
+		t.Fatalf("on the deadline day: %+v", f)
+	}
+	e.clockAt("2031-11-01T00:05:00+08:00")
+	e.waitFor("overdue", func() bool { return auth.finding("no_monitoring", "vm").State == "overdue" })
+
+	e.clockAt("2031-11-03T10:00:00+08:00")
+	var enforced struct {
+		State    string   `json:"state"`
+		Requests []string `json:"requests"`
+	}
+	if err := json.Unmarshal([]byte(auth.must("finding", "enforce", "--id", vm.ID, "--format", "json")), &enforced); err != nil {
+		t.Fatal(err)
+	}
+	if enforced.State != "enforced" || len(enforced.Requests) != 1 {
+		t.Fatalf("enforced: %+v, want one reclaim request", enforced)
+	}
+	// Every allocate and expand of d1, from any source, refused.
+	if out, code := dept.run("request", "submit", "--kind", "expand", "--department", "d1", "--resource", "vm", "--quantity", "4", "--reason", "扩容"); code == 0 || !strings.Contains(out, "resources_suspended") {
+		t.Errorf("an expansion request of a suspended department: exit %d\n%s", code, out)
+	}
+	if out, code := e.run("import", "events", e.write("more.csv", "key,time,op,department,project,provider,resource,item,kind,quantity,expires\n"+
+		"x1,2031-11-03T10:00:00+08:00,expand,d1,prj1,p1,vm,ecs.vcpu,standard,4,\n")); code == 0 || !strings.Contains(out, "resources_suspended") {
+		t.Errorf("an imported expansion of a suspended department: exit %d\n%s", code, out)
+	}
+	// A supervisor-approved emergency resource still opens.
+	em := strings.TrimSpace(dept.must("request", "submit", "--kind", "open", "--resource-kind", "emergency", "--department", "d1", "--project", "prj1",
+		"--provider", "p1", "--item", "ecs.vcpu", "--quantity", "4", "--expires", "2031-12-31", "--reason", "防汛应急"))
+	sup.must("request", "approve", "--id", em)
+	auth.must("request", "approve", "--id", em)
+	prov.must("request", "fulfil", "--id", em, "--resource", "em1")
+	if out := auth.must("request", "show", "--id", em, "--format", "json"); !strings.Contains(out, `"state": "fulfilled"`) {
+		t.Errorf("the emergency request:\n%s", out)
+	}
+	// The provider fulfils the reclaim: the finding closes, and d1 may expand again.
+	e.clockAt("2031-11-04T10:00:00+08:00")
+	prov.must("request", "fulfil", "--id", enforced.Requests[0])
+	if f := auth.finding("no_monitoring", "vm"); f.State != "rectified" || f.ClosedOn != "2031-11-04" {
+		t.Fatalf("after the reclaim: %+v, want rectified on 2031-11-04", f)
+	}
+	if out, code := dept.run("request", "submit", "--kind", "expand", "--department", "d1", "--resource", "em1", "--quantity", "1"); code != 0 {
+		t.Errorf("d1 after its finding closed: exit %d\n%s", code, out)
+	}
+
+	// d2: a reduce by 1 of 64 does not rectify; a reduce to the advice (63 → 19) does.
+	reduce := func(by string) {
+		id := strings.TrimSpace(dept2.must("request", "submit", "--kind", "reduce", "--department", "d2", "--resource", "big", "--quantity", by, "--reason", "按调整建议减容"))
+		auth.must("request", "approve", "--id", id)
+		prov.must("request", "fulfil", "--id", id)
+	}
+	reduce("1")
+	if f := auth.finding("low_utilisation", "big"); f.State == "rectified" || f.ClosedOn != "" {
+		t.Fatalf("after a reduce by 1 of 64: %+v, want it still open", f)
+	}
+	reduce("44")
+	if f := auth.finding("low_utilisation", "big"); f.State != "rectified" || f.ClosedOn != "2031-11-04" {
+		t.Fatalf("after a reduce to 19: %+v, want rectified on 2031-11-04", f)
+	}
+}
