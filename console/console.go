@@ -55,6 +55,7 @@ type Console struct {
 	ledger   cloudledgerv1connect.LedgerServiceClient
 	accounts cloudledgerv1connect.AccountServiceClient
 	requests cloudledgerv1connect.RequestServiceClient
+	findings cloudledgerv1connect.FindingServiceClient
 	cluster  cloudledgerv1connect.ClusterServiceClient
 	pages    map[string]*template.Template
 	imports  *importJobs
@@ -75,6 +76,7 @@ func New(cfg Config) (*Console, error) {
 		ledger:   cloudledgerv1connect.NewLedgerServiceClient(hc, base),
 		accounts: cloudledgerv1connect.NewAccountServiceClient(hc, base),
 		requests: cloudledgerv1connect.NewRequestServiceClient(hc, base),
+		findings: cloudledgerv1connect.NewFindingServiceClient(hc, base),
 		cluster:  cloudledgerv1connect.NewClusterServiceClient(hc, base),
 		imports:  newImportJobs(),
 	}

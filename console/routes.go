@@ -52,6 +52,8 @@ func (c *Console) routes() {
 	m.Handle("/access", c.page(c.accessTrail))
 	m.Handle("/requests", c.page(c.requestsPage))
 	m.Handle("/utilisation", c.page(c.utilisationPage))
+	m.Handle("/findings", c.page(c.findingsPage))
+	m.Handle("/findings/rules", c.page(c.findingRulesPage))
 	m.Handle("/accounts", c.page(c.accountsPage))
 	m.Handle("/accounts/pending", c.page(c.pendingPage))
 	m.Handle("/password", c.page(c.passwordPage))

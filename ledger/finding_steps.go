@@ -142,7 +142,11 @@ func (t *txn) raiseReclaims(f *Finding, ctx applyContext) {
 			Provider: res.Provider, Item: res.Item, Resource: res.ID, State: RequestApproved,
 			Reason: fmt.Sprintf("%s %s", f.ID, f.Kind)}
 		r.ID = t.nextRequestID()
-		r.Steps = []RequestStep{{State: RequestApproved, Actor: ctx.actor, At: ctx.recordedAt, Reason: "finding " + f.ID + " enforced (SH 25)"}}
+		// Raised and approved by the enforcement at once: its timeline starts at the
+		// provider's step (SPEC: Lifecycle), so both steps are written.
+		why := "finding " + f.ID + " enforced (SH 25)"
+		r.Steps = []RequestStep{{State: RequestSubmitted, Actor: ctx.actor, At: ctx.recordedAt, Reason: why},
+			{State: RequestApproved, Actor: ctx.actor, At: ctx.recordedAt, Reason: why}}
 		r.DeadlineTable, r.Deadlines = t.deadlinesOn(calendar.DateOf(ctx.recordedAt), r.Kind)
 		r.Seq = t.seq + 1 // the enforcement's line item
 		t.requests.put(r.ID, r)

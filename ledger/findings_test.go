@@ -297,6 +297,10 @@ func TestFindingLifecycle(t *testing.T) {
 	if len(reqs) != 1 || reqs[0].Kind != RequestReclaim || reqs[0].Resource != "vm" || reqs[0].State != RequestApproved {
 		t.Fatalf("reclaim requests %+v", reqs)
 	}
+	// It waits at the provider's step, due 10 working days from 11-02 (SH 21): 11-16.
+	if step, due, _, err := reqs[0].Due(f.l.Calendar()); err != nil || step != StepFulfil || due != day("2026-11-16") {
+		t.Fatalf("the reclaim request waits at %q due %s (%v), want the provider's fulfil due 2026-11-16", step, due, err)
+	}
 	reclaim := reqs[0].ID
 
 	f.now = at("2026-11-03T10:00:00+08:00")
