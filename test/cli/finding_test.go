@@ -232,3 +232,52 @@ func TestFindingLifecycleThroughLedgerctl(t *testing.T) {
 		t.Fatalf("after a reduce to 19: %+v, want rectified on 2031-11-04", f)
 	}
 }
+
+// Issue 25, must show 4 (SPEC: Utilisation, seasonal workloads; SH 18): a project's season
+// raises its quota from 100 to 200 vCPU in June–August. d1 holds 4 + 110 = 114 (within
+// 120 % of 100); an expansion of 50 on 10 May (164 > 120) is refused, the same on 1 June
+// (164 ≤ 240) is allowed; the overrun report on 1 June shows nothing over (164 of 200), on
+// 1 September 164 of 100, a violation.
+func TestSeasonalQuotaThroughLedgerctl(t *testing.T) {
+	e := setup(t)
+	bad, code := e.run("project", "seasons", "set", "--project", "prj1", e.write("bad.csv", "from,to,quota_class,quota\n06-01,08-31,vcpu,200\n06-31,07-01,vcpu,50\n"))
+	if code == 0 || !strings.Contains(bad, "bad.csv:3: from") {
+		t.Fatalf("a season from 31 June: exit %d\n%s", code, bad)
+	}
+	e.must("project", "seasons", "set", "--project", "prj1", e.write("seasons.csv", "from,to,quota_class,quota\n06-01,08-31,vcpu,200\n"))
+	if out := e.must("project", "seasons", "show", "--format", "json"); !strings.Contains(out, `"06-01"`) || !strings.Contains(out, `"200"`) {
+		t.Errorf("seasons show:\n%s", out)
+	}
+	e.must("import", "events", e.write("alloc.csv", "key,time,op,department,project,provider,resource,item,kind,quantity,expires\n"+
+		"s1,2026-04-01T10:00:00+08:00,allocate,d1,prj1,p1,exam,ecs.vcpu,standard,110,\n"))
+	out, code := e.run("import", "events", e.write("may.csv", "key,time,op,department,project,provider,resource,item,kind,quantity,expires\n"+
+		"s2,2026-05-10T10:00:00+08:00,expand,d1,prj1,p1,exam,ecs.vcpu,standard,50,\n"))
+	if code == 0 || !strings.Contains(out, "quota_overrun_needs_approval") {
+		t.Fatalf("an expansion to 164 outside the season: exit %d\n%s", code, out)
+	}
+	e.must("import", "events", e.write("june.csv", "key,time,op,department,project,provider,resource,item,kind,quantity,expires\n"+
+		"s3,2026-06-01T10:00:00+08:00,expand,d1,prj1,p1,exam,ecs.vcpu,standard,50,\n"))
+	type overrun struct{ Department, Quota, Allocated, Status string }
+	report := func(on string) []overrun {
+		var rows []overrun
+		if err := json.Unmarshal([]byte(e.must("quota", "overruns", "--on", on, "--format", "json")), &rows); err != nil {
+			t.Fatal(err)
+		}
+		var d1 []overrun
+		for _, r := range rows {
+			if r.Department == "d1" {
+				d1 = append(d1, r)
+			}
+		}
+		return d1
+	}
+	if rows := report("2026-06-01"); len(rows) != 0 {
+		t.Errorf("the report on 1 June (164 of the season's 200): %+v, want nothing over", rows)
+	}
+	if rows := report("2026-09-01"); len(rows) != 1 || rows[0].Quota != "100" || rows[0].Allocated != "164" || rows[0].Status != "violation" {
+		t.Errorf("the report on 1 September: %+v, want 164 of 100, a violation", rows)
+	}
+	if out, code := e.run("quota", "overruns", "--on", "2026-02-30"); code == 0 || !strings.Contains(out, "invalid_date") {
+		t.Errorf("--on 2026-02-30: exit %d\n%s", code, out)
+	}
+}
