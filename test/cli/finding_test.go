@@ -2,8 +2,6 @@ package cli
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,28 +9,8 @@ import (
 	"github.com/cloudledger/cloudledger/internal/testcluster"
 )
 
-// A hand-made official calendar of 2031 for the test: National Day 1–7 October off, Saturday
-// 11 October worked (the pattern of 2026). Every other weekday works.
-const calendar2031 = `{"year": 2031, "days": [
- {"name": "国庆节", "date": "2031-10-01", "isOffDay": true}, {"name": "国庆节", "date": "2031-10-02", "isOffDay": true},
- {"name": "国庆节", "date": "2031-10-03", "isOffDay": true}, {"name": "国庆节", "date": "2031-10-04", "isOffDay": true},
- {"name": "国庆节", "date": "2031-10-05", "isOffDay": true}, {"name": "国庆节", "date": "2031-10-06", "isOffDay": true},
- {"name": "国庆节", "date": "2031-10-07", "isOffDay": true}, {"name": "国庆节", "date": "2031-10-11", "isOffDay": false}]}`
-
-// clockAt moves the node's clock (the chaos build's offset) so that it reads at, an
-// RFC 3339 time; the ledger's clock only moves forward, so a test goes on in 2031.
-func (e *env) clockAt(at string) {
-	e.t.Helper()
-	target, err := time.Parse(time.RFC3339, at)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	offset := time.Until(target)
-	if err := os.WriteFile(filepath.Join(e.c.Nodes[0].DataDir, "chaos-clock-offset"), []byte(offset.String()), 0o600); err != nil {
-		e.t.Fatal(err)
-	}
-	time.Sleep(250 * time.Millisecond) // the node re-reads the offset every 100 ms
-}
+// clockAt moves the node's clock (the chaos build's offset).
+func (e *env) clockAt(at string) { e.c.Nodes[0].ClockAt(e.t, at) }
 
 // finding is one element of `finding list --format json`.
 type findingRow struct {
@@ -92,7 +70,7 @@ func TestFindingLifecycleThroughLedgerctl(t *testing.T) {
 	e.admin = testcluster.AuthorityToken(t, nil, e.url)
 
 	e.clockAt("2031-08-01T09:00:00+08:00")
-	e.must("calendar", "load", e.write("2031.json", calendar2031))
+	e.must("calendar", "load", e.write("2031.json", testcluster.Calendar2031))
 	for _, f := range []struct{ kind, body string }{
 		{"departments", "department,name,parent,funding\nd1,市教育局,,budget\nd2,市交通局,,budget\n"},
 		{"providers", "provider,name,contract_start,contract_end\np1,云商一,2030-01-01,2035-12-31\n"},

@@ -2,8 +2,6 @@ package console
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,14 +14,6 @@ import (
 	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
 	"github.com/cloudledger/cloudledger/internal/testcluster"
 )
-
-// The official calendar of 2031 as the test makes it: National Day 1–7 October off,
-// Saturday 11 October worked; every other weekday works.
-const calendar2031 = `{"year": 2031, "days": [
- {"name": "国庆节", "date": "2031-10-01", "isOffDay": true}, {"name": "国庆节", "date": "2031-10-02", "isOffDay": true},
- {"name": "国庆节", "date": "2031-10-03", "isOffDay": true}, {"name": "国庆节", "date": "2031-10-04", "isOffDay": true},
- {"name": "国庆节", "date": "2031-10-05", "isOffDay": true}, {"name": "国庆节", "date": "2031-10-06", "isOffDay": true},
- {"name": "国庆节", "date": "2031-10-07", "isOffDay": true}, {"name": "国庆节", "date": "2031-10-11", "isOffDay": false}]}`
 
 // Issue 25, must show 2 in Chromium (SPEC: Utilisation, Lifecycle; the node's clock moved by
 // the chaos build): the authority switches the rules on in the console from a past date; the
@@ -40,17 +30,7 @@ func TestFindingsInTheConsole(t *testing.T) {
 	admin := testcluster.AuthorityToken(t, c.HTTP, u)
 	lc := cloudledgerv1connect.NewLedgerServiceClient(c.HTTP, u)
 	fc := cloudledgerv1connect.NewFindingServiceClient(c.HTTP, u)
-	clockAt := func(at string) {
-		t.Helper()
-		target, err := time.Parse(time.RFC3339, at)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(c.Nodes[0].DataDir, "chaos-clock-offset"), []byte(time.Until(target).String()), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(250 * time.Millisecond) // the node re-reads the offset every 100 ms
-	}
+	clockAt := func(at string) { c.Nodes[0].ClockAt(t, at) }
 	submit := func(cmds ...*v1.Command) {
 		t.Helper()
 		for i, cmd := range cmds {
@@ -66,7 +46,7 @@ func TestFindingsInTheConsole(t *testing.T) {
 	}
 	clockAt("2031-08-01T09:00:00+08:00")
 	submit(
-		&v1.Command{Body: &v1.Command_CalendarYear{CalendarYear: &v1.CalendarYear{Json: calendar2031}}},
+		&v1.Command{Body: &v1.Command_CalendarYear{CalendarYear: &v1.CalendarYear{Json: testcluster.Calendar2031}}},
 		&v1.Command{Body: &v1.Command_Department{Department: &v1.Department{Department: "d1", Name: "市教育局", Funding: "budget"}}},
 		&v1.Command{Body: &v1.Command_Department{Department: &v1.Department{Department: "d2", Name: "市交通局", Funding: "budget"}}},
 		&v1.Command{Body: &v1.Command_Provider{Provider: &v1.Provider{Provider: "p1", Name: "云商一", ContractStart: "2030-01-01", ContractEnd: "2035-12-31"}}},
@@ -229,7 +209,7 @@ func TestFindingsInTheConsole(t *testing.T) {
 	if s := text(t, ctx, reclaimRow); !strings.Contains(s, "已开通") {
 		t.Errorf("the reclaim request after the provider's step: %q", s)
 	}
-	if code := pageStatus(t, c, "p1-p", "/findings"); code != 403 {
+	if code := statusOf(t, &demo{t: t, c: c, url: u, hc: c.HTTP}, "p1-p", "/findings"); code != 403 {
 		t.Errorf("a provider opens /findings: HTTP %d, want 403", code)
 	}
 	signOut(t, ctx)
@@ -268,18 +248,4 @@ func TestFindingsInTheConsole(t *testing.T) {
 		}
 		signOut(t, ctx)
 	}
-}
-
-// pageStatus is the HTTP status of a console page for an account signed in over plain HTTP.
-func pageStatus(t *testing.T, c *testcluster.Cluster, account, path string) int {
-	t.Helper()
-	d := &demo{t: t, c: c, url: c.Nodes[0].URL, hc: c.HTTP}
-	hc := d.httpClient()
-	d.signInHTTP(t, hc, account)
-	res, err := hc.Get(d.url + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	return res.StatusCode
 }
