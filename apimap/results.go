@@ -76,6 +76,12 @@ func Statement(s *settlement.Statement) *v1.Statement {
 			if u := r.Utilisation; u != nil {
 				out[i].MeanPct, out[i].PeakPct, out[i].AvailabilityPct, out[i].DaysWithData = u.Mean.StringFixed(2), u.Peak.StringFixed(2), u.Availability.StringFixed(2), uint32(u.Days)
 			}
+			for _, f := range r.Findings {
+				out[i].Findings = append(out[i].Findings, &v1.StatementFinding{Id: f.ID, Kind: string(f.Kind), State: string(f.State)})
+			}
+			if !r.Advice.IsZero() {
+				out[i].Advice = r.Advice.String()
+			}
 		}
 		return out
 	}

@@ -239,16 +239,18 @@ func (c *Console) statement(rq *pageRequest, dept, prov string) (*Page, error) {
 	t := &Table{ID: "statement-" + who + "-" + month, Columns: []Column{{rq.t("资源", "Resource"), Mono}, {rq.t("单位", "Department"), Mono},
 		{rq.t("项目", "Project"), Mono}, {rq.t("服务商", "Provider"), Mono}, {rq.t("目录项", "Item"), Mono}, {rq.t("类型", "Kind"), Text},
 		{rq.t("计价单位", "Unit"), Text}, {rq.t("数量", "Quantity"), Number}, {rq.t("基础金额（元）", "Base (CNY)"), Money}, {rq.t("应付金额（元）", "Amount (CNY)"), Money},
-		{rq.t("平均利用率 %", "Mean %"), Number}, {rq.t("峰值利用率 %", "Peak %"), Number}, {rq.t("可用率 %", "Availability %"), Number}, {rq.t("有数据天数", "Days with data"), Number}}}
+		{rq.t("平均利用率 %", "Mean %"), Number}, {rq.t("峰值利用率 %", "Peak %"), Number}, {rq.t("可用率 %", "Availability %"), Number}, {rq.t("有数据天数", "Days with data"), Number},
+		{rq.t("利用率问题", "Findings"), Text}}}
 	for _, r := range st.GetResources() {
 		days := ""
 		if r.GetDaysWithData() > 0 {
 			days = strconv.Itoa(int(r.GetDaysWithData()))
 		}
 		t.add("", C(r.GetResource()), C(r.GetDepartment()), C(r.GetProject()), C(r.GetProvider()), C(r.GetItem()), C(rq.word("kind", r.GetKind())), C(r.GetUnit()),
-			C(r.GetQuantity()), C(r.GetBaseAmount()), C(r.GetAmount()), C(r.GetMeanPct()), C(r.GetPeakPct()), C(r.GetAvailabilityPct()), C(days))
+			C(r.GetQuantity()), C(r.GetBaseAmount()), C(r.GetAmount()), C(r.GetMeanPct()), C(r.GetPeakPct()), C(r.GetAvailabilityPct()), C(days),
+			C(statementFindings(rq, r)))
 	}
-	t.Foot = &Row{Cells: []Cell{C(rq.t("合计", "Total")), C(""), C(""), C(""), C(""), C(""), C(""), C(""), C(st.GetTotalBaseAmount()), C(st.GetTotalAmount()), C(""), C(""), C(""), C("")}}
+	t.Foot = &Row{Cells: []Cell{C(rq.t("合计", "Total")), C(""), C(""), C(""), C(""), C(""), C(""), C(""), C(st.GetTotalBaseAmount()), C(st.GetTotalAmount()), C(""), C(""), C(""), C(""), C("")}}
 	sub := &Table{ID: "subtotals-" + who + "-" + month, Columns: []Column{{rq.t("分组", "Group"), Mono}, {rq.t("基础金额（元）", "Base (CNY)"), Money}, {rq.t("应付金额（元）", "Amount (CNY)"), Money}}}
 	for _, s := range st.GetSubtotals() {
 		sub.add("", C(s.GetGroup()), C(s.GetBaseAmount()), C(s.GetAmount()))

@@ -86,6 +86,20 @@ func (c *Console) findingsPage(rq *pageRequest) (*Page, error) {
 	return p, nil
 }
 
+// statementFindings are a statement row's findings in words, with the advice
+// (使用率长期较低（警告提示），建议 19).
+func statementFindings(rq *pageRequest, r *v1.StatementResource) string {
+	var parts []string
+	for _, f := range r.GetFindings() {
+		parts = append(parts, rq.word("finding_kind", f.GetKind())+rq.t("（", " (")+rq.word("finding_state", f.GetState())+rq.t("）", ")"))
+	}
+	s := strings.Join(parts, rq.t("；", "; "))
+	if r.GetAdvice() != "" {
+		s += rq.t("，建议 ", ", advice ") + r.GetAdvice()
+	}
+	return s
+}
+
 // findingDeadline is the current step's due day, or "unknown until loaded" (SPEC: Lifecycle).
 func findingDeadline(rq *pageRequest, f *v1.Finding) string {
 	if f.GetDeadlineUnknown() {

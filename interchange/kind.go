@@ -115,7 +115,7 @@ var (
 	ChargeColumns = []string{"month", "department", "project", "provider", "item", "billing", "quantity", "unit", "base_amount", "multiplier", "amount"}
 	// StatementColumns are a monthly statement CSV's.
 	StatementColumns = []string{"section", "department", "project", "provider", "item", "resource", "kind", "unit", "quantity", "base_amount", "amount",
-		"mean_pct", "peak_pct", "availability_pct", "days_with_data"}
+		"mean_pct", "peak_pct", "availability_pct", "days_with_data", "findings", "advice"}
 	// ReconciliationColumns are an invoice reconciliation report CSV's.
 	ReconciliationColumns = []string{"outcome", "department", "project", "item", "invoiced", "rated", "difference", "invoice_line", "note"}
 )

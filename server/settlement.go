@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"github.com/cloudledger/cloudledger/money"
+	"slices"
 	"time"
 
 	"connectrpc.com/connect"
@@ -126,9 +127,21 @@ func (h *ledgerService) Statement(ctx context.Context, req *connect.Request[v1.S
 	if err != nil {
 		return nil, toConnect(err)
 	}
+	// The findings by subject: a resource's own, a project's zombie (SPEC: Utilisation, Reports).
+	bySubject := map[string][]ledger.Finding{}
+	for _, f := range h.s.ledger.Findings() {
+		key := "r/" + f.Subject
+		if f.Kind == ledger.FindingZombie {
+			key = "p/" + f.Subject
+		}
+		bySubject[key] = append(bySubject[key], f)
+	}
 	st, err := settlement.BuildStatement(data, month, m.GetDepartment(), m.GetProvider(),
 		func(resource string) (ledger.MonthUtilisation, bool) {
 			return h.s.ledger.MonthUtilisation(resource, month)
+		},
+		func(resource, project string) []ledger.Finding {
+			return append(slices.Clone(bySubject["r/"+resource]), bySubject["p/"+project]...)
 		})
 	if err != nil {
 		return nil, toConnect(err)

@@ -34,6 +34,17 @@ type StatementResource struct {
 	// Utilisation is the resource's month of daily rows (SPEC: Utilisation, Reports), nil
 	// when it has none.
 	Utilisation *ledger.MonthUtilisation `json:"-"`
+	// Findings are the findings of the resource (or of its project, a zombie) open at some
+	// time in the month, by id; Advice the adjusted quantity of an open low_utilisation one.
+	Findings []StatementFinding `json:"findings,omitempty"`
+	Advice   decimal.Decimal    `json:"advice,omitzero"`
+}
+
+// StatementFinding is a finding as a statement lists it: id, kind and its state now.
+type StatementFinding struct {
+	ID    string              `json:"id"`
+	Kind  ledger.FindingKind  `json:"kind"`
+	State ledger.FindingState `json:"state"`
 }
 
 // Subtotal is a statement's sum per project (department statement) or department
@@ -61,10 +72,13 @@ type Statement struct {
 // UtilisationOf answers a resource's month of utilisation rows (ok false: none).
 type UtilisationOf func(resource string) (ledger.MonthUtilisation, bool)
 
+// FindingsOf answers the findings of a resource and of its project (SPEC: Utilisation).
+type FindingsOf func(resource, project string) []ledger.Finding
+
 // BuildStatement rates the month for one department or one provider (d already filtered to
 // it), per resource and per charge line, with subtotals, and each resource's month of
-// utilisation (util; nil: none).
-func BuildStatement(d *ledger.View, month calendar.Month, department, provider string, util UtilisationOf) (*Statement, error) {
+// utilisation (util; nil: none) and the findings open in the month (findings; nil: none).
+func BuildStatement(d *ledger.View, month calendar.Month, department, provider string, util UtilisationOf, findings FindingsOf) (*Statement, error) {
 	opt := rating.Options{From: month.First(), To: month.Last(), Department: department, Provider: provider}
 	res, err := rating.Rate(d, opt)
 	if err != nil {
@@ -79,6 +93,9 @@ func BuildStatement(d *ledger.View, month calendar.Month, department, provider s
 			if u, ok := util(h.ID); ok {
 				r.Utilisation = &u
 			}
+		}
+		if findings != nil {
+			r.addFindings(findings(h.ID, h.Project), month)
 		}
 		if item := d.Items[h.Item]; item != nil {
 			r.Unit = rating.QuantityUnit(item)
@@ -142,6 +159,21 @@ func maxHeldIn(ops []ledger.ResourceOp, m calendar.Month) decimal.Decimal {
 	return best
 }
 
+// addFindings keeps the findings open at some time in the month (raised by its last day,
+// not closed before its first), so that a past month's statement keeps what was open then.
+func (r *StatementResource) addFindings(fs []ledger.Finding, month calendar.Month) {
+	for _, f := range fs {
+		if f.RaisedOn.After(month.Last()) || !f.ClosedOn.IsZero() && f.ClosedOn.Before(month.First()) {
+			continue
+		}
+		r.Findings = append(r.Findings, StatementFinding{ID: f.ID, Kind: f.Kind, State: f.State})
+		if f.Kind == ledger.FindingLow && f.State.Open() {
+			r.Advice = f.Advice
+		}
+	}
+	slices.SortFunc(r.Findings, func(a, b StatementFinding) int { return strings.Compare(a.ID, b.ID) })
+}
+
 // StatementColumns are the columns of the statement CSV.
 var StatementColumns = interchange.StatementColumns
 
@@ -166,7 +198,7 @@ func (s *Statement) WriteCSV(w io.Writer) error {
 // resource, line, subtotal, total or test.
 func (s *Statement) Rows() [][]string {
 	var rows [][]string
-	none := []string{"", "", "", ""}
+	none := []string{"", "", "", "", "", ""}
 	for _, r := range s.Resources {
 		rows = append(rows, append([]string{"resource", r.Department, r.Project, r.Provider, r.Item, r.Resource, string(r.Kind), r.Unit, r.Quantity.String(), money.Text(r.BaseAmount), money.Text(r.Amount)}, r.utilisationCells()...))
 	}
@@ -188,18 +220,27 @@ func (s *Statement) Rows() [][]string {
 }
 
 // utilisationCells are a resource's mean, peak and availability (percent, two decimals) and
-// days with data, or four empty cells without rows.
+// days with data (empty without rows), then its findings — `id:kind:state` joined by `;` —
+// and the advice.
 func (r StatementResource) utilisationCells() []string {
-	u := r.Utilisation
-	if u == nil {
-		return []string{"", "", "", ""}
+	out := []string{"", "", "", ""}
+	if u := r.Utilisation; u != nil {
+		out = []string{u.Mean.StringFixed(2), u.Peak.StringFixed(2), u.Availability.StringFixed(2), strconv.Itoa(u.Days)}
 	}
-	return []string{u.Mean.StringFixed(2), u.Peak.StringFixed(2), u.Availability.StringFixed(2), strconv.Itoa(u.Days)}
+	fs := make([]string, len(r.Findings))
+	for i, f := range r.Findings {
+		fs[i] = f.ID + ":" + string(f.Kind) + ":" + string(f.State)
+	}
+	advice := ""
+	if !r.Advice.IsZero() {
+		advice = r.Advice.String()
+	}
+	return append(out, strings.Join(fs, ";"), advice)
 }
 
 // statementHeaders are the XLSX headers: Chinese, English beneath.
 var statementHeaders = []string{"类别", "部门", "项目", "服务商", "服务项", "资源", "类型", "单位", "用量", "基础金额(元)", "金额(元)",
-	"平均利用率(%)", "峰值利用率(%)", "可用率(%)", "有数据天数"}
+	"平均利用率(%)", "峰值利用率(%)", "可用率(%)", "有数据天数", "利用率问题", "调整建议"}
 
 // WriteXLSX writes the statement as a one-sheet workbook with the same rows as the CSV,
 // amounts as numbers; like the budget export, the bytes depend on the ledger only.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -268,13 +270,27 @@ func writeStatementTable(w io.Writer, l lang, content []byte) error {
 	if err != nil || len(recs) == 0 || len(recs[0]) != len(interchange.StatementColumns) {
 		return &cliError{code: codeInternal, message: fmt.Sprintf("statement: an unreadable answer (%v)", err), exit: exitFailure}
 	}
-	t := &table{headers: []string{l.h("类别", "Section"), l.h("部门", "Department"), l.h("项目", "Project"), l.h("服务商", "Provider"),
-		l.h("服务项", "Item"), l.h("资源", "Resource"), l.h("类型", "Kind"), l.h("用量", "Quantity"), l.h("基础金额", "Base amount"), l.h("金额", "Amount")},
-		right: []bool{false, false, false, false, false, false, false, true, true, true}}
+	// The table's columns, picked from the CSV's by name: the quantity with its unit, the
+	// amounts, the month's mean and peak, the findings and the advice.
+	shown := []struct{ column, zh, en string }{{"section", "类别", "Section"}, {"department", "部门", "Department"}, {"project", "项目", "Project"},
+		{"provider", "服务商", "Provider"}, {"item", "服务项", "Item"}, {"resource", "资源", "Resource"}, {"kind", "类型", "Kind"},
+		{"quantity", "用量", "Quantity"}, {"unit", "单位", "Unit"}, {"base_amount", "基础金额", "Base amount"}, {"amount", "金额", "Amount"},
+		{"mean_pct", "平均利用率%", "Mean %"}, {"peak_pct", "峰值利用率%", "Peak %"}, {"findings", "利用率问题", "Findings"}, {"advice", "调整建议", "Advice"}}
+	t := &table{}
+	index := make([]int, len(shown))
+	for i, c := range shown {
+		index[i] = slices.Index(interchange.StatementColumns, c.column)
+		t.headers = append(t.headers, l.h(c.zh, c.en))
+		t.right = append(t.right, c.column == "quantity" || strings.HasSuffix(c.column, "amount") || strings.HasSuffix(c.column, "_pct") || c.column == "advice")
+	}
 	sections := map[string]string{"resource": "资源", "line": "计费行", "subtotal": "小计", "total": "合计", "test": "测试资源"}
 	for _, r := range recs[1:] {
 		r[0] = l.h(sections[r[0]], r[0])
-		t.add(r...)
+		row := make([]string, len(shown))
+		for i, j := range index {
+			row[i] = r[j]
+		}
+		t.add(row...)
 	}
 	return t.render(w)
 }

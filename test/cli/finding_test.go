@@ -205,6 +205,16 @@ func TestFindingLifecycleThroughLedgerctl(t *testing.T) {
 	if f := auth.finding("low_utilisation", "big"); f.State == "rectified" || f.ClosedOn != "" {
 		t.Fatalf("after a reduce by 1 of 64: %+v, want it still open", f)
 	}
+	// September's statement of d2 lists the finding open in it, with the advice (SPEC:
+	// Utilisation, Reports): big's row ends with the findings and the advice columns.
+	stmt := dept2.must("statement", "--department", "d2", "--month", "2031-09", "--format", "csv")
+	if want := "," + low.ID + ":low_utilisation:detected,19"; !strings.Contains(stmt, "resource,d2,prj2,p1,ecs.vcpu,big,") || !strings.Contains(stmt, want) {
+		t.Errorf("d2's September statement lacks %q:\n%s", want, stmt)
+	}
+	// vm's finding, raised on 8 August and rectified since, is in d1's August statement with its state now.
+	if stmt := dept.must("statement", "--department", "d1", "--month", "2031-08", "--format", "csv"); !strings.Contains(stmt, vm.ID+":no_monitoring:rectified,") {
+		t.Errorf("d1's August statement lacks vm's finding:\n%s", stmt)
+	}
 	reduce("44")
 	if f := auth.finding("low_utilisation", "big"); f.State != "rectified" || f.ClosedOn != "2031-11-04" {
 		t.Fatalf("after a reduce to 19: %+v, want rectified on 2031-11-04", f)

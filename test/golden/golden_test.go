@@ -139,7 +139,7 @@ func TestDemoGolden(t *testing.T) {
 	golden(t, "charges-2025-09..2026-08.csv", charges.Bytes())
 
 	// A department's monthly statement.
-	st, err := settlement.BuildStatement(d.data(ledger.ViewFilter{Department: "health"}), calendar.Month{Year: 2026, Month: time.March}, "health", "", nil)
+	st, err := settlement.BuildStatement(d.data(ledger.ViewFilter{Department: "health"}), calendar.Month{Year: 2026, Month: time.March}, "health", "", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

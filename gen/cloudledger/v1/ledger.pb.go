@@ -5271,8 +5271,12 @@ type StatementResource struct {
 	PeakPct         string `protobuf:"bytes,12,opt,name=peak_pct,json=peakPct,proto3" json:"peak_pct,omitempty"`
 	AvailabilityPct string `protobuf:"bytes,13,opt,name=availability_pct,json=availabilityPct,proto3" json:"availability_pct,omitempty"`
 	DaysWithData    uint32 `protobuf:"varint,14,opt,name=days_with_data,json=daysWithData,proto3" json:"days_with_data,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The findings of the resource (or of its project, a zombie) open at some time in the
+	// month, with their state now, and the advice of an open low_utilisation one.
+	Findings      []*StatementFinding `protobuf:"bytes,15,rep,name=findings,proto3" json:"findings,omitempty"`
+	Advice        string              `protobuf:"bytes,16,opt,name=advice,proto3" json:"advice,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StatementResource) Reset() {
@@ -5403,6 +5407,80 @@ func (x *StatementResource) GetDaysWithData() uint32 {
 	return 0
 }
 
+func (x *StatementResource) GetFindings() []*StatementFinding {
+	if x != nil {
+		return x.Findings
+	}
+	return nil
+}
+
+func (x *StatementResource) GetAdvice() string {
+	if x != nil {
+		return x.Advice
+	}
+	return ""
+}
+
+type StatementFinding struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Kind          string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	State         string                 `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatementFinding) Reset() {
+	*x = StatementFinding{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatementFinding) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatementFinding) ProtoMessage() {}
+
+func (x *StatementFinding) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatementFinding.ProtoReflect.Descriptor instead.
+func (*StatementFinding) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *StatementFinding) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *StatementFinding) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *StatementFinding) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
 type StatementSubtotal struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Group         string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
@@ -5414,7 +5492,7 @@ type StatementSubtotal struct {
 
 func (x *StatementSubtotal) Reset() {
 	*x = StatementSubtotal{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[73]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5426,7 +5504,7 @@ func (x *StatementSubtotal) String() string {
 func (*StatementSubtotal) ProtoMessage() {}
 
 func (x *StatementSubtotal) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[73]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5439,7 +5517,7 @@ func (x *StatementSubtotal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatementSubtotal.ProtoReflect.Descriptor instead.
 func (*StatementSubtotal) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{73}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *StatementSubtotal) GetGroup() string {
@@ -5478,7 +5556,7 @@ type InvoiceLine struct {
 
 func (x *InvoiceLine) Reset() {
 	*x = InvoiceLine{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[74]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5490,7 +5568,7 @@ func (x *InvoiceLine) String() string {
 func (*InvoiceLine) ProtoMessage() {}
 
 func (x *InvoiceLine) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[74]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5503,7 +5581,7 @@ func (x *InvoiceLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceLine.ProtoReflect.Descriptor instead.
 func (*InvoiceLine) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{74}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *InvoiceLine) GetLine() uint32 {
@@ -5564,7 +5642,7 @@ type InvoiceReconcileRequest struct {
 
 func (x *InvoiceReconcileRequest) Reset() {
 	*x = InvoiceReconcileRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[75]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5576,7 +5654,7 @@ func (x *InvoiceReconcileRequest) String() string {
 func (*InvoiceReconcileRequest) ProtoMessage() {}
 
 func (x *InvoiceReconcileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[75]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5589,7 +5667,7 @@ func (x *InvoiceReconcileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceReconcileRequest.ProtoReflect.Descriptor instead.
 func (*InvoiceReconcileRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{75}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *InvoiceReconcileRequest) GetProvider() string {
@@ -5645,7 +5723,7 @@ type InvoiceReconcileResponse struct {
 
 func (x *InvoiceReconcileResponse) Reset() {
 	*x = InvoiceReconcileResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[76]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5657,7 +5735,7 @@ func (x *InvoiceReconcileResponse) String() string {
 func (*InvoiceReconcileResponse) ProtoMessage() {}
 
 func (x *InvoiceReconcileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[76]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5670,7 +5748,7 @@ func (x *InvoiceReconcileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceReconcileResponse.ProtoReflect.Descriptor instead.
 func (*InvoiceReconcileResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{76}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *InvoiceReconcileResponse) GetAllMatch() bool {
@@ -5714,7 +5792,7 @@ type ReconciliationReport struct {
 
 func (x *ReconciliationReport) Reset() {
 	*x = ReconciliationReport{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[77]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5726,7 +5804,7 @@ func (x *ReconciliationReport) String() string {
 func (*ReconciliationReport) ProtoMessage() {}
 
 func (x *ReconciliationReport) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[77]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5739,7 +5817,7 @@ func (x *ReconciliationReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconciliationReport.ProtoReflect.Descriptor instead.
 func (*ReconciliationReport) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{77}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *ReconciliationReport) GetProvider() string {
@@ -5837,7 +5915,7 @@ type ReconciliationLine struct {
 
 func (x *ReconciliationLine) Reset() {
 	*x = ReconciliationLine{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[78]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5849,7 +5927,7 @@ func (x *ReconciliationLine) String() string {
 func (*ReconciliationLine) ProtoMessage() {}
 
 func (x *ReconciliationLine) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[78]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5862,7 +5940,7 @@ func (x *ReconciliationLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconciliationLine.ProtoReflect.Descriptor instead.
 func (*ReconciliationLine) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{78}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *ReconciliationLine) GetOutcome() string {
@@ -5937,7 +6015,7 @@ type InvoiceHistoryRequest struct {
 
 func (x *InvoiceHistoryRequest) Reset() {
 	*x = InvoiceHistoryRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[79]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5949,7 +6027,7 @@ func (x *InvoiceHistoryRequest) String() string {
 func (*InvoiceHistoryRequest) ProtoMessage() {}
 
 func (x *InvoiceHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[79]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5962,7 +6040,7 @@ func (x *InvoiceHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceHistoryRequest.ProtoReflect.Descriptor instead.
 func (*InvoiceHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{79}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *InvoiceHistoryRequest) GetProvider() string {
@@ -5991,7 +6069,7 @@ type Reconciliation struct {
 
 func (x *Reconciliation) Reset() {
 	*x = Reconciliation{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[80]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6003,7 +6081,7 @@ func (x *Reconciliation) String() string {
 func (*Reconciliation) ProtoMessage() {}
 
 func (x *Reconciliation) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[80]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6016,7 +6094,7 @@ func (x *Reconciliation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reconciliation.ProtoReflect.Descriptor instead.
 func (*Reconciliation) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{80}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *Reconciliation) GetMonth() string {
@@ -6105,7 +6183,7 @@ type InvoiceHistoryResponse struct {
 
 func (x *InvoiceHistoryResponse) Reset() {
 	*x = InvoiceHistoryResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[81]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6117,7 +6195,7 @@ func (x *InvoiceHistoryResponse) String() string {
 func (*InvoiceHistoryResponse) ProtoMessage() {}
 
 func (x *InvoiceHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[81]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6130,7 +6208,7 @@ func (x *InvoiceHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceHistoryResponse.ProtoReflect.Descriptor instead.
 func (*InvoiceHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{81}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *InvoiceHistoryResponse) GetReconciliations() []*Reconciliation {
@@ -6149,7 +6227,7 @@ type QuotaUseRequest struct {
 
 func (x *QuotaUseRequest) Reset() {
 	*x = QuotaUseRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[82]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6161,7 +6239,7 @@ func (x *QuotaUseRequest) String() string {
 func (*QuotaUseRequest) ProtoMessage() {}
 
 func (x *QuotaUseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[82]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6174,7 +6252,7 @@ func (x *QuotaUseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuotaUseRequest.ProtoReflect.Descriptor instead.
 func (*QuotaUseRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{82}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *QuotaUseRequest) GetDepartment() string {
@@ -6197,7 +6275,7 @@ type ProjectInfo struct {
 
 func (x *ProjectInfo) Reset() {
 	*x = ProjectInfo{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[83]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6209,7 +6287,7 @@ func (x *ProjectInfo) String() string {
 func (*ProjectInfo) ProtoMessage() {}
 
 func (x *ProjectInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[83]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6222,7 +6300,7 @@ func (x *ProjectInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProjectInfo.ProtoReflect.Descriptor instead.
 func (*ProjectInfo) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{83}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *ProjectInfo) GetProject() string {
@@ -6270,7 +6348,7 @@ type ProjectQuotaClass struct {
 
 func (x *ProjectQuotaClass) Reset() {
 	*x = ProjectQuotaClass{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[84]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6282,7 +6360,7 @@ func (x *ProjectQuotaClass) String() string {
 func (*ProjectQuotaClass) ProtoMessage() {}
 
 func (x *ProjectQuotaClass) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[84]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6295,7 +6373,7 @@ func (x *ProjectQuotaClass) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProjectQuotaClass.ProtoReflect.Descriptor instead.
 func (*ProjectQuotaClass) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{84}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *ProjectQuotaClass) GetQuotaClass() string {
@@ -6324,7 +6402,7 @@ type QuotaUseResponse struct {
 
 func (x *QuotaUseResponse) Reset() {
 	*x = QuotaUseResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[85]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6336,7 +6414,7 @@ func (x *QuotaUseResponse) String() string {
 func (*QuotaUseResponse) ProtoMessage() {}
 
 func (x *QuotaUseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[85]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6349,7 +6427,7 @@ func (x *QuotaUseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuotaUseResponse.ProtoReflect.Descriptor instead.
 func (*QuotaUseResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{85}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *QuotaUseResponse) GetClasses() []*QuotaOverrun {
@@ -6383,7 +6461,7 @@ type EfficiencyRequest struct {
 
 func (x *EfficiencyRequest) Reset() {
 	*x = EfficiencyRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[86]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6395,7 +6473,7 @@ func (x *EfficiencyRequest) String() string {
 func (*EfficiencyRequest) ProtoMessage() {}
 
 func (x *EfficiencyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[86]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6408,7 +6486,7 @@ func (x *EfficiencyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EfficiencyRequest.ProtoReflect.Descriptor instead.
 func (*EfficiencyRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{86}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *EfficiencyRequest) GetDepartment() string {
@@ -6438,7 +6516,7 @@ type EfficiencyResponse struct {
 
 func (x *EfficiencyResponse) Reset() {
 	*x = EfficiencyResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[87]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6450,7 +6528,7 @@ func (x *EfficiencyResponse) String() string {
 func (*EfficiencyResponse) ProtoMessage() {}
 
 func (x *EfficiencyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[87]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6463,7 +6541,7 @@ func (x *EfficiencyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EfficiencyResponse.ProtoReflect.Descriptor instead.
 func (*EfficiencyResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{87}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *EfficiencyResponse) GetDepartment() string {
@@ -6512,7 +6590,7 @@ type ClassEfficiency struct {
 
 func (x *ClassEfficiency) Reset() {
 	*x = ClassEfficiency{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[88]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6524,7 +6602,7 @@ func (x *ClassEfficiency) String() string {
 func (*ClassEfficiency) ProtoMessage() {}
 
 func (x *ClassEfficiency) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[88]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6537,7 +6615,7 @@ func (x *ClassEfficiency) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClassEfficiency.ProtoReflect.Descriptor instead.
 func (*ClassEfficiency) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{88}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *ClassEfficiency) GetQuotaClass() string {
@@ -6577,7 +6655,7 @@ type UtilisationRequest struct {
 
 func (x *UtilisationRequest) Reset() {
 	*x = UtilisationRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[89]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6589,7 +6667,7 @@ func (x *UtilisationRequest) String() string {
 func (*UtilisationRequest) ProtoMessage() {}
 
 func (x *UtilisationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[89]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6602,7 +6680,7 @@ func (x *UtilisationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UtilisationRequest.ProtoReflect.Descriptor instead.
 func (*UtilisationRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{89}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *UtilisationRequest) GetResource() string {
@@ -6657,7 +6735,7 @@ type UtilisationResponse struct {
 
 func (x *UtilisationResponse) Reset() {
 	*x = UtilisationResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[90]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6669,7 +6747,7 @@ func (x *UtilisationResponse) String() string {
 func (*UtilisationResponse) ProtoMessage() {}
 
 func (x *UtilisationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[90]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6682,7 +6760,7 @@ func (x *UtilisationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UtilisationResponse.ProtoReflect.Descriptor instead.
 func (*UtilisationResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{90}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *UtilisationResponse) GetRows() []*UtilisationDay {
@@ -6716,7 +6794,7 @@ type UtilisationMonth struct {
 
 func (x *UtilisationMonth) Reset() {
 	*x = UtilisationMonth{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[91]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6728,7 +6806,7 @@ func (x *UtilisationMonth) String() string {
 func (*UtilisationMonth) ProtoMessage() {}
 
 func (x *UtilisationMonth) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[91]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6741,7 +6819,7 @@ func (x *UtilisationMonth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UtilisationMonth.ProtoReflect.Descriptor instead.
 func (*UtilisationMonth) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{91}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *UtilisationMonth) GetResource() string {
@@ -6816,7 +6894,7 @@ type UtilisationDay struct {
 
 func (x *UtilisationDay) Reset() {
 	*x = UtilisationDay{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[92]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6828,7 +6906,7 @@ func (x *UtilisationDay) String() string {
 func (*UtilisationDay) ProtoMessage() {}
 
 func (x *UtilisationDay) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[92]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6841,7 +6919,7 @@ func (x *UtilisationDay) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UtilisationDay.ProtoReflect.Descriptor instead.
 func (*UtilisationDay) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{92}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *UtilisationDay) GetResource() string {
@@ -6906,7 +6984,7 @@ type ListResourcesRequest struct {
 
 func (x *ListResourcesRequest) Reset() {
 	*x = ListResourcesRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[93]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6918,7 +6996,7 @@ func (x *ListResourcesRequest) String() string {
 func (*ListResourcesRequest) ProtoMessage() {}
 
 func (x *ListResourcesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[93]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6931,7 +7009,7 @@ func (x *ListResourcesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResourcesRequest.ProtoReflect.Descriptor instead.
 func (*ListResourcesRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{93}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *ListResourcesRequest) GetDepartment() string {
@@ -6990,7 +7068,7 @@ type ResourceInfo struct {
 
 func (x *ResourceInfo) Reset() {
 	*x = ResourceInfo{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[94]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7002,7 +7080,7 @@ func (x *ResourceInfo) String() string {
 func (*ResourceInfo) ProtoMessage() {}
 
 func (x *ResourceInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[94]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7015,7 +7093,7 @@ func (x *ResourceInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceInfo.ProtoReflect.Descriptor instead.
 func (*ResourceInfo) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{94}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *ResourceInfo) GetResource() string {
@@ -7119,7 +7197,7 @@ type ListResourcesResponse struct {
 
 func (x *ListResourcesResponse) Reset() {
 	*x = ListResourcesResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[95]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7131,7 +7209,7 @@ func (x *ListResourcesResponse) String() string {
 func (*ListResourcesResponse) ProtoMessage() {}
 
 func (x *ListResourcesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[95]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7144,7 +7222,7 @@ func (x *ListResourcesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResourcesResponse.ProtoReflect.Descriptor instead.
 func (*ListResourcesResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{95}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *ListResourcesResponse) GetResources() []*ResourceInfo {
@@ -7169,7 +7247,7 @@ type DirectoryRequest struct {
 
 func (x *DirectoryRequest) Reset() {
 	*x = DirectoryRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[96]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7181,7 +7259,7 @@ func (x *DirectoryRequest) String() string {
 func (*DirectoryRequest) ProtoMessage() {}
 
 func (x *DirectoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[96]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7194,7 +7272,7 @@ func (x *DirectoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DirectoryRequest.ProtoReflect.Descriptor instead.
 func (*DirectoryRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{96}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{97}
 }
 
 type DirectoryResponse struct {
@@ -7210,7 +7288,7 @@ type DirectoryResponse struct {
 
 func (x *DirectoryResponse) Reset() {
 	*x = DirectoryResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[97]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7222,7 +7300,7 @@ func (x *DirectoryResponse) String() string {
 func (*DirectoryResponse) ProtoMessage() {}
 
 func (x *DirectoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[97]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7235,7 +7313,7 @@ func (x *DirectoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DirectoryResponse.ProtoReflect.Descriptor instead.
 func (*DirectoryResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{97}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *DirectoryResponse) GetDepartments() []*Department {
@@ -7729,7 +7807,7 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\ftotal_amount\x18\b \x01(\tR\vtotalAmount\x12\x14\n" +
 	"\x05lines\x18\t \x01(\rR\x05lines\x12H\n" +
 	"\x0etest_resources\x18\n" +
-	" \x03(\v2!.cloudledger.v1.StatementResourceR\rtestResources\"\x9d\x03\n" +
+	" \x03(\v2!.cloudledger.v1.StatementResourceR\rtestResources\"\xf3\x03\n" +
 	"\x11StatementResource\x12\x1a\n" +
 	"\bresource\x18\x01 \x01(\tR\bresource\x12\x1e\n" +
 	"\n" +
@@ -7748,7 +7826,13 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\bmean_pct\x18\v \x01(\tR\ameanPct\x12\x19\n" +
 	"\bpeak_pct\x18\f \x01(\tR\apeakPct\x12)\n" +
 	"\x10availability_pct\x18\r \x01(\tR\x0favailabilityPct\x12$\n" +
-	"\x0edays_with_data\x18\x0e \x01(\rR\fdaysWithData\"b\n" +
+	"\x0edays_with_data\x18\x0e \x01(\rR\fdaysWithData\x12<\n" +
+	"\bfindings\x18\x0f \x03(\v2 .cloudledger.v1.StatementFindingR\bfindings\x12\x16\n" +
+	"\x06advice\x18\x10 \x01(\tR\x06advice\"L\n" +
+	"\x10StatementFinding\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x14\n" +
+	"\x05state\x18\x03 \x01(\tR\x05state\"b\n" +
 	"\x11StatementSubtotal\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x1f\n" +
 	"\vbase_amount\x18\x02 \x01(\tR\n" +
@@ -7982,7 +8066,7 @@ func file_cloudledger_v1_ledger_proto_rawDescGZIP() []byte {
 	return file_cloudledger_v1_ledger_proto_rawDescData
 }
 
-var file_cloudledger_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 98)
+var file_cloudledger_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 99)
 var file_cloudledger_v1_ledger_proto_goTypes = []any{
 	(*Command)(nil),                  // 0: cloudledger.v1.Command
 	(*ImportLease)(nil),              // 1: cloudledger.v1.ImportLease
@@ -8057,153 +8141,155 @@ var file_cloudledger_v1_ledger_proto_goTypes = []any{
 	(*StatementResponse)(nil),        // 70: cloudledger.v1.StatementResponse
 	(*Statement)(nil),                // 71: cloudledger.v1.Statement
 	(*StatementResource)(nil),        // 72: cloudledger.v1.StatementResource
-	(*StatementSubtotal)(nil),        // 73: cloudledger.v1.StatementSubtotal
-	(*InvoiceLine)(nil),              // 74: cloudledger.v1.InvoiceLine
-	(*InvoiceReconcileRequest)(nil),  // 75: cloudledger.v1.InvoiceReconcileRequest
-	(*InvoiceReconcileResponse)(nil), // 76: cloudledger.v1.InvoiceReconcileResponse
-	(*ReconciliationReport)(nil),     // 77: cloudledger.v1.ReconciliationReport
-	(*ReconciliationLine)(nil),       // 78: cloudledger.v1.ReconciliationLine
-	(*InvoiceHistoryRequest)(nil),    // 79: cloudledger.v1.InvoiceHistoryRequest
-	(*Reconciliation)(nil),           // 80: cloudledger.v1.Reconciliation
-	(*InvoiceHistoryResponse)(nil),   // 81: cloudledger.v1.InvoiceHistoryResponse
-	(*QuotaUseRequest)(nil),          // 82: cloudledger.v1.QuotaUseRequest
-	(*ProjectInfo)(nil),              // 83: cloudledger.v1.ProjectInfo
-	(*ProjectQuotaClass)(nil),        // 84: cloudledger.v1.ProjectQuotaClass
-	(*QuotaUseResponse)(nil),         // 85: cloudledger.v1.QuotaUseResponse
-	(*EfficiencyRequest)(nil),        // 86: cloudledger.v1.EfficiencyRequest
-	(*EfficiencyResponse)(nil),       // 87: cloudledger.v1.EfficiencyResponse
-	(*ClassEfficiency)(nil),          // 88: cloudledger.v1.ClassEfficiency
-	(*UtilisationRequest)(nil),       // 89: cloudledger.v1.UtilisationRequest
-	(*UtilisationResponse)(nil),      // 90: cloudledger.v1.UtilisationResponse
-	(*UtilisationMonth)(nil),         // 91: cloudledger.v1.UtilisationMonth
-	(*UtilisationDay)(nil),           // 92: cloudledger.v1.UtilisationDay
-	(*ListResourcesRequest)(nil),     // 93: cloudledger.v1.ListResourcesRequest
-	(*ResourceInfo)(nil),             // 94: cloudledger.v1.ResourceInfo
-	(*ListResourcesResponse)(nil),    // 95: cloudledger.v1.ListResourcesResponse
-	(*DirectoryRequest)(nil),         // 96: cloudledger.v1.DirectoryRequest
-	(*DirectoryResponse)(nil),        // 97: cloudledger.v1.DirectoryResponse
-	(*UtilisationRules)(nil),         // 98: cloudledger.v1.UtilisationRules
-	(*ProjectSeasons)(nil),           // 99: cloudledger.v1.ProjectSeasons
+	(*StatementFinding)(nil),         // 73: cloudledger.v1.StatementFinding
+	(*StatementSubtotal)(nil),        // 74: cloudledger.v1.StatementSubtotal
+	(*InvoiceLine)(nil),              // 75: cloudledger.v1.InvoiceLine
+	(*InvoiceReconcileRequest)(nil),  // 76: cloudledger.v1.InvoiceReconcileRequest
+	(*InvoiceReconcileResponse)(nil), // 77: cloudledger.v1.InvoiceReconcileResponse
+	(*ReconciliationReport)(nil),     // 78: cloudledger.v1.ReconciliationReport
+	(*ReconciliationLine)(nil),       // 79: cloudledger.v1.ReconciliationLine
+	(*InvoiceHistoryRequest)(nil),    // 80: cloudledger.v1.InvoiceHistoryRequest
+	(*Reconciliation)(nil),           // 81: cloudledger.v1.Reconciliation
+	(*InvoiceHistoryResponse)(nil),   // 82: cloudledger.v1.InvoiceHistoryResponse
+	(*QuotaUseRequest)(nil),          // 83: cloudledger.v1.QuotaUseRequest
+	(*ProjectInfo)(nil),              // 84: cloudledger.v1.ProjectInfo
+	(*ProjectQuotaClass)(nil),        // 85: cloudledger.v1.ProjectQuotaClass
+	(*QuotaUseResponse)(nil),         // 86: cloudledger.v1.QuotaUseResponse
+	(*EfficiencyRequest)(nil),        // 87: cloudledger.v1.EfficiencyRequest
+	(*EfficiencyResponse)(nil),       // 88: cloudledger.v1.EfficiencyResponse
+	(*ClassEfficiency)(nil),          // 89: cloudledger.v1.ClassEfficiency
+	(*UtilisationRequest)(nil),       // 90: cloudledger.v1.UtilisationRequest
+	(*UtilisationResponse)(nil),      // 91: cloudledger.v1.UtilisationResponse
+	(*UtilisationMonth)(nil),         // 92: cloudledger.v1.UtilisationMonth
+	(*UtilisationDay)(nil),           // 93: cloudledger.v1.UtilisationDay
+	(*ListResourcesRequest)(nil),     // 94: cloudledger.v1.ListResourcesRequest
+	(*ResourceInfo)(nil),             // 95: cloudledger.v1.ResourceInfo
+	(*ListResourcesResponse)(nil),    // 96: cloudledger.v1.ListResourcesResponse
+	(*DirectoryRequest)(nil),         // 97: cloudledger.v1.DirectoryRequest
+	(*DirectoryResponse)(nil),        // 98: cloudledger.v1.DirectoryResponse
+	(*UtilisationRules)(nil),         // 99: cloudledger.v1.UtilisationRules
+	(*ProjectSeasons)(nil),           // 100: cloudledger.v1.ProjectSeasons
 }
 var file_cloudledger_v1_ledger_proto_depIdxs = []int32{
-	2,  // 0: cloudledger.v1.Command.event:type_name -> cloudledger.v1.Event
-	7,  // 1: cloudledger.v1.Command.department:type_name -> cloudledger.v1.Department
-	8,  // 2: cloudledger.v1.Command.provider:type_name -> cloudledger.v1.Provider
-	9,  // 3: cloudledger.v1.Command.project_quota:type_name -> cloudledger.v1.ProjectQuota
-	10, // 4: cloudledger.v1.Command.catalog_price:type_name -> cloudledger.v1.CatalogPrice
-	11, // 5: cloudledger.v1.Command.approval_grant:type_name -> cloudledger.v1.ApprovalGrant
-	16, // 6: cloudledger.v1.Command.period_close:type_name -> cloudledger.v1.PeriodClose
-	17, // 7: cloudledger.v1.Command.calendar_year:type_name -> cloudledger.v1.CalendarYear
-	18, // 8: cloudledger.v1.Command.evaluation:type_name -> cloudledger.v1.Evaluation
-	21, // 9: cloudledger.v1.Command.band_table:type_name -> cloudledger.v1.BandTable
-	19, // 10: cloudledger.v1.Command.settlement_window:type_name -> cloudledger.v1.SettlementWindow
-	12, // 11: cloudledger.v1.Command.approval_revoke:type_name -> cloudledger.v1.ApprovalRevoke
-	1,  // 12: cloudledger.v1.Command.import_lease:type_name -> cloudledger.v1.ImportLease
-	6,  // 13: cloudledger.v1.Command.fulfil_request:type_name -> cloudledger.v1.FulfilRequest
-	5,  // 14: cloudledger.v1.Command.notice_replay:type_name -> cloudledger.v1.NoticeReplay
-	3,  // 15: cloudledger.v1.Command.utilisation_delivery:type_name -> cloudledger.v1.UtilisationDelivery
-	98, // 16: cloudledger.v1.Command.utilisation_rules:type_name -> cloudledger.v1.UtilisationRules
-	99, // 17: cloudledger.v1.Command.project_seasons:type_name -> cloudledger.v1.ProjectSeasons
-	4,  // 18: cloudledger.v1.UtilisationDelivery.rows:type_name -> cloudledger.v1.UtilisationRow
-	14, // 19: cloudledger.v1.ListApprovalsResponse.approvals:type_name -> cloudledger.v1.Approval
-	20, // 20: cloudledger.v1.BandTable.bands:type_name -> cloudledger.v1.Band
-	0,  // 21: cloudledger.v1.SubmitRequest.commands:type_name -> cloudledger.v1.Command
-	23, // 22: cloudledger.v1.SubmitResponse.results:type_name -> cloudledger.v1.ItemResult
-	0,  // 23: cloudledger.v1.ValidateImportRequest.commands:type_name -> cloudledger.v1.Command
-	25, // 24: cloudledger.v1.ValidateImportResponse.errors:type_name -> cloudledger.v1.ErrorDetail
-	29, // 25: cloudledger.v1.QuotaOverrunsResponse.overruns:type_name -> cloudledger.v1.QuotaOverrun
-	0,  // 26: cloudledger.v1.LineItem.command:type_name -> cloudledger.v1.Command
-	34, // 27: cloudledger.v1.ListLineItemsResponse.items:type_name -> cloudledger.v1.LineItem
-	43, // 28: cloudledger.v1.StatusResponse.nodes:type_name -> cloudledger.v1.ClusterNode
-	54, // 29: cloudledger.v1.ChargesResponse.lines:type_name -> cloudledger.v1.ChargeLine
-	56, // 30: cloudledger.v1.ChargesResponse.unscored:type_name -> cloudledger.v1.UnscoredDays
-	57, // 31: cloudledger.v1.UnscoredDays.days:type_name -> cloudledger.v1.DayRange
-	21, // 32: cloudledger.v1.BandTablesResponse.tables:type_name -> cloudledger.v1.BandTable
-	21, // 33: cloudledger.v1.BandTablesResponse.default_table:type_name -> cloudledger.v1.BandTable
-	57, // 34: cloudledger.v1.SettlementBlocker.days:type_name -> cloudledger.v1.DayRange
-	61, // 35: cloudledger.v1.SettleStatusResponse.blockers:type_name -> cloudledger.v1.SettlementBlocker
-	63, // 36: cloudledger.v1.SettleResponse.status:type_name -> cloudledger.v1.SettleStatusResponse
-	67, // 37: cloudledger.v1.BudgetExportResponse.budget:type_name -> cloudledger.v1.Budget
-	68, // 38: cloudledger.v1.Budget.departments:type_name -> cloudledger.v1.BudgetDepartment
-	71, // 39: cloudledger.v1.StatementResponse.statement:type_name -> cloudledger.v1.Statement
-	72, // 40: cloudledger.v1.Statement.resources:type_name -> cloudledger.v1.StatementResource
-	73, // 41: cloudledger.v1.Statement.subtotals:type_name -> cloudledger.v1.StatementSubtotal
-	72, // 42: cloudledger.v1.Statement.test_resources:type_name -> cloudledger.v1.StatementResource
-	74, // 43: cloudledger.v1.InvoiceReconcileRequest.lines:type_name -> cloudledger.v1.InvoiceLine
-	77, // 44: cloudledger.v1.InvoiceReconcileResponse.report:type_name -> cloudledger.v1.ReconciliationReport
-	78, // 45: cloudledger.v1.ReconciliationReport.lines:type_name -> cloudledger.v1.ReconciliationLine
-	80, // 46: cloudledger.v1.InvoiceHistoryResponse.reconciliations:type_name -> cloudledger.v1.Reconciliation
-	84, // 47: cloudledger.v1.ProjectInfo.quotas:type_name -> cloudledger.v1.ProjectQuotaClass
-	29, // 48: cloudledger.v1.QuotaUseResponse.classes:type_name -> cloudledger.v1.QuotaOverrun
-	83, // 49: cloudledger.v1.QuotaUseResponse.projects:type_name -> cloudledger.v1.ProjectInfo
-	88, // 50: cloudledger.v1.EfficiencyResponse.classes:type_name -> cloudledger.v1.ClassEfficiency
-	92, // 51: cloudledger.v1.UtilisationResponse.rows:type_name -> cloudledger.v1.UtilisationDay
-	91, // 52: cloudledger.v1.UtilisationResponse.months:type_name -> cloudledger.v1.UtilisationMonth
-	94, // 53: cloudledger.v1.ListResourcesResponse.resources:type_name -> cloudledger.v1.ResourceInfo
-	7,  // 54: cloudledger.v1.DirectoryResponse.departments:type_name -> cloudledger.v1.Department
-	8,  // 55: cloudledger.v1.DirectoryResponse.providers:type_name -> cloudledger.v1.Provider
-	10, // 56: cloudledger.v1.DirectoryResponse.prices:type_name -> cloudledger.v1.CatalogPrice
-	18, // 57: cloudledger.v1.DirectoryResponse.evaluations:type_name -> cloudledger.v1.Evaluation
-	9,  // 58: cloudledger.v1.DirectoryResponse.projects:type_name -> cloudledger.v1.ProjectQuota
-	22, // 59: cloudledger.v1.LedgerService.Submit:input_type -> cloudledger.v1.SubmitRequest
-	26, // 60: cloudledger.v1.LedgerService.ValidateImport:input_type -> cloudledger.v1.ValidateImportRequest
-	28, // 61: cloudledger.v1.LedgerService.QuotaOverruns:input_type -> cloudledger.v1.QuotaOverrunsRequest
-	31, // 62: cloudledger.v1.LedgerService.Verify:input_type -> cloudledger.v1.VerifyRequest
-	33, // 63: cloudledger.v1.LedgerService.ListLineItems:input_type -> cloudledger.v1.ListLineItemsRequest
-	36, // 64: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
-	37, // 65: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
-	40, // 66: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
-	53, // 67: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
-	58, // 68: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
-	13, // 69: cloudledger.v1.LedgerService.ListApprovals:input_type -> cloudledger.v1.ListApprovalsRequest
-	60, // 70: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
-	62, // 71: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
-	65, // 72: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
-	69, // 73: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
-	75, // 74: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
-	79, // 75: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
-	82, // 76: cloudledger.v1.LedgerService.QuotaUse:input_type -> cloudledger.v1.QuotaUseRequest
-	93, // 77: cloudledger.v1.LedgerService.ListResources:input_type -> cloudledger.v1.ListResourcesRequest
-	96, // 78: cloudledger.v1.LedgerService.Directory:input_type -> cloudledger.v1.DirectoryRequest
-	89, // 79: cloudledger.v1.LedgerService.Utilisation:input_type -> cloudledger.v1.UtilisationRequest
-	86, // 80: cloudledger.v1.LedgerService.Efficiency:input_type -> cloudledger.v1.EfficiencyRequest
-	42, // 81: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
-	45, // 82: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
-	51, // 83: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
-	47, // 84: cloudledger.v1.ClusterService.JoinCluster:input_type -> cloudledger.v1.JoinClusterRequest
-	49, // 85: cloudledger.v1.ClusterService.RemoveMember:input_type -> cloudledger.v1.RemoveMemberRequest
-	24, // 86: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
-	27, // 87: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
-	30, // 88: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
-	32, // 89: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
-	35, // 90: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
-	38, // 91: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
-	39, // 92: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
-	41, // 93: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
-	55, // 94: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
-	59, // 95: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
-	15, // 96: cloudledger.v1.LedgerService.ListApprovals:output_type -> cloudledger.v1.ListApprovalsResponse
-	64, // 97: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
-	63, // 98: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
-	66, // 99: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
-	70, // 100: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
-	76, // 101: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
-	81, // 102: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
-	85, // 103: cloudledger.v1.LedgerService.QuotaUse:output_type -> cloudledger.v1.QuotaUseResponse
-	95, // 104: cloudledger.v1.LedgerService.ListResources:output_type -> cloudledger.v1.ListResourcesResponse
-	97, // 105: cloudledger.v1.LedgerService.Directory:output_type -> cloudledger.v1.DirectoryResponse
-	90, // 106: cloudledger.v1.LedgerService.Utilisation:output_type -> cloudledger.v1.UtilisationResponse
-	87, // 107: cloudledger.v1.LedgerService.Efficiency:output_type -> cloudledger.v1.EfficiencyResponse
-	44, // 108: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
-	46, // 109: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
-	52, // 110: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
-	48, // 111: cloudledger.v1.ClusterService.JoinCluster:output_type -> cloudledger.v1.JoinClusterResponse
-	50, // 112: cloudledger.v1.ClusterService.RemoveMember:output_type -> cloudledger.v1.RemoveMemberResponse
-	86, // [86:113] is the sub-list for method output_type
-	59, // [59:86] is the sub-list for method input_type
-	59, // [59:59] is the sub-list for extension type_name
-	59, // [59:59] is the sub-list for extension extendee
-	0,  // [0:59] is the sub-list for field type_name
+	2,   // 0: cloudledger.v1.Command.event:type_name -> cloudledger.v1.Event
+	7,   // 1: cloudledger.v1.Command.department:type_name -> cloudledger.v1.Department
+	8,   // 2: cloudledger.v1.Command.provider:type_name -> cloudledger.v1.Provider
+	9,   // 3: cloudledger.v1.Command.project_quota:type_name -> cloudledger.v1.ProjectQuota
+	10,  // 4: cloudledger.v1.Command.catalog_price:type_name -> cloudledger.v1.CatalogPrice
+	11,  // 5: cloudledger.v1.Command.approval_grant:type_name -> cloudledger.v1.ApprovalGrant
+	16,  // 6: cloudledger.v1.Command.period_close:type_name -> cloudledger.v1.PeriodClose
+	17,  // 7: cloudledger.v1.Command.calendar_year:type_name -> cloudledger.v1.CalendarYear
+	18,  // 8: cloudledger.v1.Command.evaluation:type_name -> cloudledger.v1.Evaluation
+	21,  // 9: cloudledger.v1.Command.band_table:type_name -> cloudledger.v1.BandTable
+	19,  // 10: cloudledger.v1.Command.settlement_window:type_name -> cloudledger.v1.SettlementWindow
+	12,  // 11: cloudledger.v1.Command.approval_revoke:type_name -> cloudledger.v1.ApprovalRevoke
+	1,   // 12: cloudledger.v1.Command.import_lease:type_name -> cloudledger.v1.ImportLease
+	6,   // 13: cloudledger.v1.Command.fulfil_request:type_name -> cloudledger.v1.FulfilRequest
+	5,   // 14: cloudledger.v1.Command.notice_replay:type_name -> cloudledger.v1.NoticeReplay
+	3,   // 15: cloudledger.v1.Command.utilisation_delivery:type_name -> cloudledger.v1.UtilisationDelivery
+	99,  // 16: cloudledger.v1.Command.utilisation_rules:type_name -> cloudledger.v1.UtilisationRules
+	100, // 17: cloudledger.v1.Command.project_seasons:type_name -> cloudledger.v1.ProjectSeasons
+	4,   // 18: cloudledger.v1.UtilisationDelivery.rows:type_name -> cloudledger.v1.UtilisationRow
+	14,  // 19: cloudledger.v1.ListApprovalsResponse.approvals:type_name -> cloudledger.v1.Approval
+	20,  // 20: cloudledger.v1.BandTable.bands:type_name -> cloudledger.v1.Band
+	0,   // 21: cloudledger.v1.SubmitRequest.commands:type_name -> cloudledger.v1.Command
+	23,  // 22: cloudledger.v1.SubmitResponse.results:type_name -> cloudledger.v1.ItemResult
+	0,   // 23: cloudledger.v1.ValidateImportRequest.commands:type_name -> cloudledger.v1.Command
+	25,  // 24: cloudledger.v1.ValidateImportResponse.errors:type_name -> cloudledger.v1.ErrorDetail
+	29,  // 25: cloudledger.v1.QuotaOverrunsResponse.overruns:type_name -> cloudledger.v1.QuotaOverrun
+	0,   // 26: cloudledger.v1.LineItem.command:type_name -> cloudledger.v1.Command
+	34,  // 27: cloudledger.v1.ListLineItemsResponse.items:type_name -> cloudledger.v1.LineItem
+	43,  // 28: cloudledger.v1.StatusResponse.nodes:type_name -> cloudledger.v1.ClusterNode
+	54,  // 29: cloudledger.v1.ChargesResponse.lines:type_name -> cloudledger.v1.ChargeLine
+	56,  // 30: cloudledger.v1.ChargesResponse.unscored:type_name -> cloudledger.v1.UnscoredDays
+	57,  // 31: cloudledger.v1.UnscoredDays.days:type_name -> cloudledger.v1.DayRange
+	21,  // 32: cloudledger.v1.BandTablesResponse.tables:type_name -> cloudledger.v1.BandTable
+	21,  // 33: cloudledger.v1.BandTablesResponse.default_table:type_name -> cloudledger.v1.BandTable
+	57,  // 34: cloudledger.v1.SettlementBlocker.days:type_name -> cloudledger.v1.DayRange
+	61,  // 35: cloudledger.v1.SettleStatusResponse.blockers:type_name -> cloudledger.v1.SettlementBlocker
+	63,  // 36: cloudledger.v1.SettleResponse.status:type_name -> cloudledger.v1.SettleStatusResponse
+	67,  // 37: cloudledger.v1.BudgetExportResponse.budget:type_name -> cloudledger.v1.Budget
+	68,  // 38: cloudledger.v1.Budget.departments:type_name -> cloudledger.v1.BudgetDepartment
+	71,  // 39: cloudledger.v1.StatementResponse.statement:type_name -> cloudledger.v1.Statement
+	72,  // 40: cloudledger.v1.Statement.resources:type_name -> cloudledger.v1.StatementResource
+	74,  // 41: cloudledger.v1.Statement.subtotals:type_name -> cloudledger.v1.StatementSubtotal
+	72,  // 42: cloudledger.v1.Statement.test_resources:type_name -> cloudledger.v1.StatementResource
+	73,  // 43: cloudledger.v1.StatementResource.findings:type_name -> cloudledger.v1.StatementFinding
+	75,  // 44: cloudledger.v1.InvoiceReconcileRequest.lines:type_name -> cloudledger.v1.InvoiceLine
+	78,  // 45: cloudledger.v1.InvoiceReconcileResponse.report:type_name -> cloudledger.v1.ReconciliationReport
+	79,  // 46: cloudledger.v1.ReconciliationReport.lines:type_name -> cloudledger.v1.ReconciliationLine
+	81,  // 47: cloudledger.v1.InvoiceHistoryResponse.reconciliations:type_name -> cloudledger.v1.Reconciliation
+	85,  // 48: cloudledger.v1.ProjectInfo.quotas:type_name -> cloudledger.v1.ProjectQuotaClass
+	29,  // 49: cloudledger.v1.QuotaUseResponse.classes:type_name -> cloudledger.v1.QuotaOverrun
+	84,  // 50: cloudledger.v1.QuotaUseResponse.projects:type_name -> cloudledger.v1.ProjectInfo
+	89,  // 51: cloudledger.v1.EfficiencyResponse.classes:type_name -> cloudledger.v1.ClassEfficiency
+	93,  // 52: cloudledger.v1.UtilisationResponse.rows:type_name -> cloudledger.v1.UtilisationDay
+	92,  // 53: cloudledger.v1.UtilisationResponse.months:type_name -> cloudledger.v1.UtilisationMonth
+	95,  // 54: cloudledger.v1.ListResourcesResponse.resources:type_name -> cloudledger.v1.ResourceInfo
+	7,   // 55: cloudledger.v1.DirectoryResponse.departments:type_name -> cloudledger.v1.Department
+	8,   // 56: cloudledger.v1.DirectoryResponse.providers:type_name -> cloudledger.v1.Provider
+	10,  // 57: cloudledger.v1.DirectoryResponse.prices:type_name -> cloudledger.v1.CatalogPrice
+	18,  // 58: cloudledger.v1.DirectoryResponse.evaluations:type_name -> cloudledger.v1.Evaluation
+	9,   // 59: cloudledger.v1.DirectoryResponse.projects:type_name -> cloudledger.v1.ProjectQuota
+	22,  // 60: cloudledger.v1.LedgerService.Submit:input_type -> cloudledger.v1.SubmitRequest
+	26,  // 61: cloudledger.v1.LedgerService.ValidateImport:input_type -> cloudledger.v1.ValidateImportRequest
+	28,  // 62: cloudledger.v1.LedgerService.QuotaOverruns:input_type -> cloudledger.v1.QuotaOverrunsRequest
+	31,  // 63: cloudledger.v1.LedgerService.Verify:input_type -> cloudledger.v1.VerifyRequest
+	33,  // 64: cloudledger.v1.LedgerService.ListLineItems:input_type -> cloudledger.v1.ListLineItemsRequest
+	36,  // 65: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
+	37,  // 66: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
+	40,  // 67: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
+	53,  // 68: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
+	58,  // 69: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
+	13,  // 70: cloudledger.v1.LedgerService.ListApprovals:input_type -> cloudledger.v1.ListApprovalsRequest
+	60,  // 71: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
+	62,  // 72: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
+	65,  // 73: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
+	69,  // 74: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
+	76,  // 75: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
+	80,  // 76: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
+	83,  // 77: cloudledger.v1.LedgerService.QuotaUse:input_type -> cloudledger.v1.QuotaUseRequest
+	94,  // 78: cloudledger.v1.LedgerService.ListResources:input_type -> cloudledger.v1.ListResourcesRequest
+	97,  // 79: cloudledger.v1.LedgerService.Directory:input_type -> cloudledger.v1.DirectoryRequest
+	90,  // 80: cloudledger.v1.LedgerService.Utilisation:input_type -> cloudledger.v1.UtilisationRequest
+	87,  // 81: cloudledger.v1.LedgerService.Efficiency:input_type -> cloudledger.v1.EfficiencyRequest
+	42,  // 82: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
+	45,  // 83: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
+	51,  // 84: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
+	47,  // 85: cloudledger.v1.ClusterService.JoinCluster:input_type -> cloudledger.v1.JoinClusterRequest
+	49,  // 86: cloudledger.v1.ClusterService.RemoveMember:input_type -> cloudledger.v1.RemoveMemberRequest
+	24,  // 87: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
+	27,  // 88: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
+	30,  // 89: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
+	32,  // 90: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
+	35,  // 91: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
+	38,  // 92: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
+	39,  // 93: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
+	41,  // 94: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
+	55,  // 95: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
+	59,  // 96: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
+	15,  // 97: cloudledger.v1.LedgerService.ListApprovals:output_type -> cloudledger.v1.ListApprovalsResponse
+	64,  // 98: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
+	63,  // 99: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
+	66,  // 100: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
+	70,  // 101: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
+	77,  // 102: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
+	82,  // 103: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
+	86,  // 104: cloudledger.v1.LedgerService.QuotaUse:output_type -> cloudledger.v1.QuotaUseResponse
+	96,  // 105: cloudledger.v1.LedgerService.ListResources:output_type -> cloudledger.v1.ListResourcesResponse
+	98,  // 106: cloudledger.v1.LedgerService.Directory:output_type -> cloudledger.v1.DirectoryResponse
+	91,  // 107: cloudledger.v1.LedgerService.Utilisation:output_type -> cloudledger.v1.UtilisationResponse
+	88,  // 108: cloudledger.v1.LedgerService.Efficiency:output_type -> cloudledger.v1.EfficiencyResponse
+	44,  // 109: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
+	46,  // 110: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
+	52,  // 111: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
+	48,  // 112: cloudledger.v1.ClusterService.JoinCluster:output_type -> cloudledger.v1.JoinClusterResponse
+	50,  // 113: cloudledger.v1.ClusterService.RemoveMember:output_type -> cloudledger.v1.RemoveMemberResponse
+	87,  // [87:114] is the sub-list for method output_type
+	60,  // [60:87] is the sub-list for method input_type
+	60,  // [60:60] is the sub-list for extension type_name
+	60,  // [60:60] is the sub-list for extension extendee
+	0,   // [0:60] is the sub-list for field type_name
 }
 
 func init() { file_cloudledger_v1_ledger_proto_init() }
@@ -8238,7 +8324,7 @@ func file_cloudledger_v1_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cloudledger_v1_ledger_proto_rawDesc), len(file_cloudledger_v1_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   98,
+			NumMessages:   99,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
