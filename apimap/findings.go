@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strconv"
@@ -236,6 +237,20 @@ func ParseSeasonsFile(name string, r io.Reader) ([]*v1.Season, *interchange.RowE
 			return nil, &interchange.RowError{File: name, Line: lines[i], Field: err.Field, Code: err.Code, Message: err.Message}
 		}
 		out = append(out, s)
+	}
+	// The seasons together, checked as the ledger will (one quota a day): an error names the
+	// row of the season it is about.
+	cmd, perr := parseProjectSeasons(&v1.ProjectSeasons{Project: "check", Seasons: out})
+	if perr == nil {
+		perr = ledger.ValidateCommand(ledger.Command{Key: "check", Body: cmd})
+	}
+	if perr != nil {
+		line := lines[0]
+		var i int
+		if _, err := fmt.Sscanf(perr.Field, "seasons[%d]", &i); err == nil && i < len(lines) {
+			line = lines[i]
+		}
+		return nil, &interchange.RowError{File: name, Line: line, Field: "from", Code: perr.Code, Message: perr.Message}
 	}
 	return out, nil
 }

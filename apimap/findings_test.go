@@ -3,6 +3,8 @@ package apimap
 import (
 	"strings"
 	"testing"
+
+	"github.com/cloudledger/cloudledger/errcode"
 )
 
 // SPEC: Utilisation, Rules ("a CSV rule,value … a row left out takes the default") and
@@ -78,4 +80,16 @@ func FuzzRulesAndSeasonsFiles(f *testing.F) {
 			t.Fatalf("an error without a line: %v", err)
 		}
 	})
+}
+
+// Two seasons of one class that share a day are refused naming the later one's line (SPEC:
+// Utilisation, seasons; a day has one quota).
+func TestOverlappingSeasonsFile(t *testing.T) {
+	_, err := ParseSeasonsFile("s.csv", strings.NewReader("from,to,quota_class,quota\n11-15,02-15,vcpu,200\n06-01,06-30,vcpu,100\n02-10,03-01,vcpu,50\n02-10,03-01,memory_gb,50\n"))
+	if err == nil || err.Line != 4 || err.Code != errcode.InvalidValue || !strings.Contains(err.Message, "overlaps") {
+		t.Fatalf("overlapping seasons: %v, want line 4 invalid_value overlaps", err)
+	}
+	if _, err := ParseSeasonsFile("s.csv", strings.NewReader("from,to,quota_class,quota\n11-15,02-15,vcpu,200\n02-16,03-01,vcpu,50\n")); err != nil {
+		t.Fatalf("adjacent seasons: %v", err)
+	}
 }

@@ -416,6 +416,9 @@ func (t *txn) applyChange(e *Event, ctx applyContext, waive120 bool) *Error {
 	n.Quantity = r.Quantity.Add(delta)
 	t.resources.put(n.ID, &n)
 	t.addHeld(r, delta)
+	if e.Op != OpReclaim {
+		t.noteQuantityChange(&n, e.Time, delta, ctx)
+	}
 	if e.Op != OpExpand {
 		t.rectifyByChange(&n, e.Time, ctx)
 	}

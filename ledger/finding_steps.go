@@ -43,7 +43,7 @@ var actionFrom = map[string]struct {
 }{
 	ActionWarn:    {[]FindingState{FindingDetected}, FindingWarned},
 	ActionDismiss: {[]FindingState{FindingDetected}, FindingDismissed},
-	ActionExplain: {[]FindingState{FindingWarned, FindingOverdue}, FindingExplained},
+	ActionExplain: {[]FindingState{FindingWarned}, FindingExplained}, // past the deadline it is too late: overdue
 	ActionAccept:  {[]FindingState{FindingExplained}, FindingClosed},
 	ActionReject:  {[]FindingState{FindingExplained}, FindingWarned},
 	ActionEnforce: {[]FindingState{FindingOverdue}, FindingEnforced},
@@ -139,7 +139,7 @@ func (t *txn) raiseReclaims(f *Finding, ctx applyContext) {
 	for _, id := range ids {
 		res := must(t.resources, id, "resource")
 		r := &ResourceRequest{Kind: RequestReclaim, ResourceKind: res.Kind, Department: res.Department, Project: res.Project,
-			Provider: res.Provider, Item: res.Item, Resource: res.ID, State: RequestApproved,
+			Provider: res.Provider, Item: res.Item, Resource: res.ID, State: RequestApproved, Finding: f.ID,
 			Reason: fmt.Sprintf("%s %s", f.ID, f.Kind)}
 		r.ID = t.nextRequestID()
 		// Raised and approved by the enforcement at once: its timeline starts at the
@@ -178,6 +178,33 @@ func (t *txn) setSuspension(f *Finding) {
 // Suspension is a department's enforced findings.
 type Suspension struct {
 	Findings []string `json:"findings"`
+}
+
+// suspended reports whether a department's resources are suspended (an enforced finding).
+func (t *txn) suspended(department string) bool {
+	s, ok := t.suspensions.get(department)
+	return ok && len(s.Findings) > 0
+}
+
+// cancelReclaims withdraws the reclaim requests a finding's enforcement raised that the
+// provider has not fulfilled, once the finding closes another way (a reduce to the advice,
+// recovered use): nothing is left to reclaim for it.
+func (t *txn) cancelReclaims(f *Finding, ctx applyContext) {
+	var ids []string
+	t.requests.each(func(id string, r *ResourceRequest) {
+		if r.Finding == f.ID && r.State == RequestApproved {
+			ids = append(ids, id)
+		}
+	})
+	slices.Sort(ids)
+	for _, id := range ids {
+		r := must(t.requests, id, "request")
+		n := *r
+		n.State = RequestCancelled
+		n.Steps = append(slices.Clone(r.Steps), RequestStep{State: RequestCancelled, Actor: "system", At: ctx.recordedAt, Reason: "finding " + f.ID + " closed"})
+		t.requests.put(n.ID, &n)
+		t.requestNotices(&n, ctx, 0) // the closing may be an evaluation's, which writes no line item
+	}
 }
 
 // checkSuspended refuses an allocate or expand of a suspended department; an emergency
@@ -227,10 +254,8 @@ func (t *txn) projectHasMonitoredOpen(project string) bool {
 
 // Finding notices (SPEC: each step a notice to whom it concerns).
 func (t *txn) findingNotices(f *Finding, ctx applyContext) {
-	base := Notice{Kind: NoticeFinding, Finding: f.ID, FindingState: f.State, Resource: "", Due: f.Deadline}
-	if f.Kind != FindingZombie {
-		base.Resource = f.Subject
-	}
+	// Resource names the subject: a resource, or a zombie's project.
+	base := Notice{Kind: NoticeFinding, Finding: f.ID, FindingState: f.State, Resource: f.Subject, Due: f.Deadline}
 	if len(f.Steps) > 0 {
 		base.Reason = f.Steps[len(f.Steps)-1].Reason
 	}
@@ -245,7 +270,10 @@ func (t *txn) findingNotices(f *Finding, ctx applyContext) {
 	case FindingOverdue, FindingRectified:
 		to(NoticeToDepartment, f.Department)
 		to(NoticeToAuthority, "")
-	default: // warned, dismissed, closed, enforced
+	case FindingEnforced: // the supervisor decides the emergency resources it still allows
+		to(NoticeToDepartment, f.Department)
+		to(NoticeToSupervisor, "")
+	default: // warned, dismissed, closed
 		to(NoticeToDepartment, f.Department)
 	}
 }

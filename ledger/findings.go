@@ -45,6 +45,14 @@ type UtilisationRules struct {
 	LatenessDays       int             `json:"lateness_days"`
 }
 
+// equal compares rules by value (decimals by their value, not their representation).
+func (r *UtilisationRules) equal(o *UtilisationRules) bool {
+	return r.EffectiveFrom == o.EffectiveFrom && r.NoMonitoringDays == o.NoMonitoringDays && r.LowDays == o.LowDays &&
+		r.LowMean.Equal(o.LowMean) && r.LowPeak.Equal(o.LowPeak) && r.ZombieDays == o.ZombieDays && r.ZombiePeak.Equal(o.ZombiePeak) &&
+		r.AdviceTarget.Equal(o.AdviceTarget) && r.RecoverDays == o.RecoverDays && r.ReviewWorkingDays == o.ReviewWorkingDays &&
+		r.RectifyWorkingDays == o.RectifyWorkingDays && r.LatenessDays == o.LatenessDays
+}
+
 // DefaultUtilisationRules are SPEC's defaults.
 func DefaultUtilisationRules(from calendar.Date) UtilisationRules {
 	return UtilisationRules{EffectiveFrom: from, NoMonitoringDays: 7, LowDays: 30, LowMean: decimal.NewFromInt(10), LowPeak: decimal.NewFromInt(30),
@@ -115,13 +123,24 @@ func (b *SetUtilisationRules) validate(rl rules) *Error {
 			return Errf(errcode.InvalidValue, c.name, "%s is a percentage above 0 and at most 100 with at most 2 decimals, not %s", c.name, c.v)
 		}
 	}
+	if r.AdviceTarget.LessThan(r.LowPeak) {
+		// Below it the advice could exceed what is held: no reduce would follow it.
+		return Errf(errcode.InvalidValue, "advice_target_pct", "advice_target_pct (%s) is at least low_peak_pct (%s)", r.AdviceTarget, r.LowPeak)
+	}
 	return nil
 }
 
 func (b *SetUtilisationRules) apply(t *txn, _ applyContext) *Error {
 	r := b.Rules
-	if cur, ok := t.utilRules.get(r.EffectiveFrom); ok && *cur == r {
+	if cur, ok := t.utilRules.get(r.EffectiveFrom); ok && cur.equal(&r) {
 		return errUnchanged
+	}
+	// The days evaluated stay as they were judged, and so do the periods of the findings
+	// raised on them: rules apply from the first day not yet evaluated (SPEC: Rules).
+	if v, ok := t.settings.get(metaEvaluatedThrough); ok {
+		if through, err := calendar.ParseDate(v); err == nil && !r.EffectiveFrom.After(through) {
+			return Errf(errcode.InvalidValue, "effective_from", "the days through %s are evaluated: new rules apply from %s on", through, through.AddDays(1))
+		}
 	}
 	t.utilRules.put(r.EffectiveFrom, &r)
 	// Monitoring is switched on from the first rules' day; until a day is evaluated an
@@ -307,6 +326,34 @@ type runs struct {
 	// whose row arrived after the day was evaluated: the next evaluation closes the
 	// finding, dated that day.
 	LateRow calendar.Date `json:"late_row,omitzero"`
+	// Changes are its expansions and reductions dated after the evaluation's frontier (the
+	// next day to evaluate), so that a day evaluated late knows what it held at its end.
+	Changes []quantityChange `json:"changes,omitempty"`
+}
+
+// quantityChange is an expansion (positive) or reduction (negative) and its effective time.
+type quantityChange struct {
+	At    time.Time       `json:"at"`
+	Delta decimal.Decimal `json:"delta"`
+}
+
+// noteQuantityChange remembers a change of a counted kind of resource dated at or after
+// the start of the next day to evaluate (heldAtEnd subtracts it from days before it).
+func (t *txn) noteQuantityChange(r *Resource, at time.Time, delta decimal.Decimal, ctx applyContext) {
+	if !ctx.rules.findings || r.Kind != KindStandard || !t.monitored(r) {
+		return
+	}
+	next, ok := t.nextDayToEvaluate()
+	if !ok || at.Before(next.Start()) {
+		return
+	}
+	st, _ := t.utilRuns.get(r.ID)
+	n := runs{}
+	if st != nil {
+		n = *st
+	}
+	n.Changes = append(slices.Clone(n.Changes), quantityChange{At: at, Delta: delta})
+	t.utilRuns.put(r.ID, &n)
 }
 
 // projectRuns is a project's recovery counter of its open zombie finding.
@@ -358,6 +405,7 @@ func (t *txn) evaluate(d calendar.Date, rl *UtilisationRules, ctx applyContext) 
 		recovering    bool // one has a row at peak ≥ P
 		anyRow        bool // one has a row
 		open          int
+		members       []*Resource // its monitored standard resources open at the end of d
 	}
 	projects := map[string]*projectDay{}
 	for _, id := range ids {
@@ -373,6 +421,7 @@ func (t *txn) evaluate(d calendar.Date, rl *UtilisationRules, ctx applyContext) 
 		openAtEnd := r.Opened.Before(d.AddDays(1).Start()) && (!r.Closed || !closeTime(r).Before(d.AddDays(1).Start()))
 		if openAtEnd {
 			pd.open++
+			pd.members = append(pd.members, r)
 		}
 		st, _ := t.utilRuns.get(id)
 		n := runs{}
@@ -389,6 +438,10 @@ func (t *txn) evaluate(d calendar.Date, rl *UtilisationRules, ctx applyContext) 
 		if !t.counted(r, d, from) {
 			if openAtEnd {
 				pd.idle = false // open at the end of d but not counted on it: the project is not idle on d
+			}
+			if len(n.Changes) > 0 {
+				n.Changes = pastFrontier(n.Changes, d)
+				t.utilRuns.put(id, &n)
 			}
 			continue
 		}
@@ -420,13 +473,22 @@ func (t *txn) evaluate(d calendar.Date, rl *UtilisationRules, ctx applyContext) 
 			}
 		}
 		n.Last = d
+		// A closed resource (reclaimed or expired since) is rectified: its findings close,
+		// dated the day it closed, and none is raised (nothing is left to warn about).
+		if r.Closed {
+			for _, k := range []FindingKind{FindingNoMonitoring, FindingLow} {
+				if f := t.openFinding(k, id); f != nil {
+					t.closeFinding(f, calendar.DateOf(closeTime(r)), ctx)
+				}
+			}
+		}
 		// no_monitoring: closed by the first counted day with a row; raised after N without.
 		if f := t.openFinding(FindingNoMonitoring, id); f != nil {
 			if has {
 				t.closeFinding(f, d, ctx)
 				n.NoRow = 0
 			}
-		} else if n.NoRow >= rl.NoMonitoringDays {
+		} else if n.NoRow >= rl.NoMonitoringDays && !r.Closed {
 			t.raiseFinding(&Finding{Kind: FindingNoMonitoring, Subject: id, Department: r.Department, Provider: r.Provider,
 				Evidence: t.evidence(r, d, rl.NoMonitoringDays, from)}, d, rl, ctx)
 		}
@@ -443,9 +505,9 @@ func (t *txn) evaluate(d calendar.Date, rl *UtilisationRules, ctx applyContext) 
 				t.closeFinding(f, d, ctx)
 				n.Recover, n.Low = 0, 0
 			}
-		} else if n.Low >= rl.LowDays {
+		} else if n.Low >= rl.LowDays && !r.Closed {
 			ev := t.evidence(r, d, rl.LowDays, from)
-			q := t.heldAtEnd(r, d)
+			q := t.heldAtEnd(r, &n, d)
 			advice := q.Mul(ev.Peak).Div(rl.AdviceTarget).Ceil()
 			if advice.LessThan(decimal.NewFromInt(1)) {
 				advice = decimal.NewFromInt(1)
@@ -454,6 +516,7 @@ func (t *txn) evaluate(d calendar.Date, rl *UtilisationRules, ctx applyContext) 
 				Advice: advice, Quantity: q}, d, rl, ctx)
 			n.Recover = 0
 		}
+		n.Changes = pastFrontier(n.Changes, d)
 		t.utilRuns.put(id, &n)
 	}
 	var pids []string
@@ -497,7 +560,7 @@ func (t *txn) evaluate(d calendar.Date, rl *UtilisationRules, ctx applyContext) 
 				dept = prj.Department
 			}
 			t.raiseFinding(&Finding{Kind: FindingZombie, Subject: p, Department: dept,
-				Evidence: Evidence{From: d.AddDays(-(rl.ZombieDays - 1)), To: d, Days: rl.ZombieDays}}, d, rl, ctx)
+				Evidence: t.projectEvidence(pd.members, d, rl.ZombieDays, from)}, d, rl, ctx)
 		}
 	}
 }
@@ -570,10 +633,47 @@ func (t *txn) evidence(r *Resource, d calendar.Date, n int, from calendar.Date) 
 	return ev
 }
 
-// heldAtEnd is what a resource holds at the end of day d as the ledger knows it now: its
-// quantity, when nothing changed it after d.
-func (t *txn) heldAtEnd(r *Resource, d calendar.Date) decimal.Decimal {
-	return r.Quantity
+// pastFrontier drops the changes dated by the end of d, the day just evaluated: no day
+// still to evaluate is before them.
+func pastFrontier(cs []quantityChange, d calendar.Date) []quantityChange {
+	return slices.DeleteFunc(slices.Clone(cs), func(c quantityChange) bool { return c.At.Before(d.AddDays(1).Start()) })
+}
+
+// projectEvidence is a zombie project's window: its resources' last n counted days, the
+// earliest first day, the most days, all their rows, the mean of the rows' means and the
+// largest peak.
+func (t *txn) projectEvidence(members []*Resource, d calendar.Date, n int, from calendar.Date) Evidence {
+	ev := Evidence{To: d, From: d}
+	weighted := decimal.Zero
+	for _, r := range members {
+		e := t.evidence(r, d, n, from)
+		if e.From.Before(ev.From) {
+			ev.From = e.From
+		}
+		ev.Days = max(ev.Days, e.Days)
+		ev.Rows += e.Rows
+		weighted = weighted.Add(e.Mean.Mul(decimal.NewFromInt(int64(e.Rows))))
+		if e.Peak.GreaterThan(ev.Peak) {
+			ev.Peak = e.Peak
+		}
+	}
+	if ev.Rows > 0 {
+		ev.Mean = weighted.DivRound(decimal.NewFromInt(int64(ev.Rows)), 2)
+	}
+	return ev
+}
+
+// heldAtEnd is what a resource holds at the end of day d (SPEC: q at the end of D): its
+// quantity now less the changes dated after d (runs.Changes).
+func (t *txn) heldAtEnd(r *Resource, n *runs, d calendar.Date) decimal.Decimal {
+	q := r.Quantity
+	end := d.AddDays(1).Start()
+	for _, c := range n.Changes {
+		if !c.At.Before(end) {
+			q = q.Sub(c.Delta)
+		}
+	}
+	return q
 }
 
 const metaFindingSeq = "finding_seq"
@@ -620,6 +720,7 @@ func (t *txn) stepFinding(f *Finding, to FindingState, actor, reason string, ctx
 	if !to.Open() {
 		t.openFindings.put(openKey(n.Kind, n.Subject), "")
 		t.resetRuns(&n)
+		t.cancelReclaims(&n, ctx)
 	}
 	t.setSuspension(&n)
 	t.findingNotices(&n, ctx)
@@ -642,8 +743,12 @@ func clearDeadline(f *Finding) {
 	f.Deadline, f.DeadlineUnknown, f.DueFrom, f.DueDays = calendar.Date{}, false, time.Time{}, 0
 }
 
-// closeFinding closes a finding by itself as rectified, dated d.
+// closeFinding closes a finding by itself as rectified, dated d (never before it was
+// raised: a change of late history may be dated earlier).
 func (t *txn) closeFinding(f *Finding, d calendar.Date, ctx applyContext) {
+	if d.Before(f.RaisedOn) {
+		d = f.RaisedOn
+	}
 	t.stepFinding(f, FindingRectified, "system", "", ctx, func(n *Finding) {
 		n.ClosedOn = d
 		clearDeadline(n)
@@ -689,6 +794,7 @@ func (t *txn) findingsTick(ctx applyContext) {
 				continue
 			}
 			t.findings.put(id, &n)
+			t.findingNotices(&n, ctx) // the deadline is known now: its party is told the day
 			f = &n
 		}
 		if f.State == FindingWarned && f.Deadline.Before(today) {

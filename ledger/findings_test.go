@@ -344,7 +344,7 @@ func TestFindingLifecycle(t *testing.T) {
 			told = append(told, string(n.FindingState)+">"+n.Party)
 		}
 	}
-	want := "detected>authority warned>department explained>authority warned>department overdue>department overdue>authority enforced>department rectified>department rectified>authority"
+	want := "detected>authority warned>department explained>authority warned>department overdue>department overdue>authority enforced>department enforced>supervisor rectified>department rectified>authority"
 	if strings.Join(told, " ") != want {
 		t.Fatalf("notices of %s:\n%s\nwant\n%s", id, strings.Join(told, " "), want)
 	}
@@ -449,4 +449,75 @@ func TestSeasonalQuota(t *testing.T) {
 	if !s.covers(day("2026-12-20")) || !s.covers(day("2027-01-10")) || s.covers(day("2027-03-01")) {
 		t.Fatal("a season over the year's end")
 	}
+}
+
+// What a review of issue 25 found, each worked by hand (SPEC: Utilisation). Rows of vm and
+// big from 1 September are low (mean 5, peak 20); rules from 1 September with low_days 3,
+// so both would be raised on 3 September. On 4 September, before 3 September is evaluated
+// (lateness 2: on the 6th), vm is reclaimed and big expanded from 64 to 100.
+//   - vm, closed by the time its day is evaluated, raises nothing (nothing is left to warn).
+//   - big's advice is worked from q at the end of 3 September, 64: ceil(64 × 20 ÷ 70) = 19,
+//     not from the 100 it holds when evaluated (29).
+//   - Rules dated on or before the last evaluated day are refused; so is an advice target
+//     below the low peak.
+//   - Past its deadline a finding can no longer be explained (it is overdue: the authority
+//     decides); enforced, a suspended department's emergency resource grows only as the
+//     supervisor agrees; closed by a reduce to the advice, the reclaim request its
+//     enforcement raised is withdrawn and the suspension lifted.
+func TestFindingReviewEdges(t *testing.T) {
+	f := newFixture(t)
+	f.now = at("2026-09-04T12:00:00+08:00")
+	f.seed()
+	f.ok(allocAt("vm", "prj1", "ecs.vcpu", "8", "2026-08-31T10:00:00+08:00"), allocAt("big", "prj1", "ecs.vcpu", "64", "2026-08-31T10:00:00+08:00"))
+	f.deliver(rowsOf("big", "2026-09-01", "2026-12-31", "5", "20", nil, nil), rowsOf("vm", "2026-09-01", "2026-09-03", "5", "20", nil, nil))
+	r := DefaultUtilisationRules(day("2026-09-01"))
+	r.LowDays = 3
+	f.ok(&SetUtilisationRules{Rules: r})
+	f.ok(change(OpReclaim, "vm", "", "2026-09-04T10:00:00+08:00"), change(OpExpand, "big", "36", "2026-09-04T10:00:00+08:00"))
+	if days := f.evaluateDue(at("2026-09-06T01:00:00+08:00")); len(days) != 3 {
+		t.Fatalf("evaluated %v, want 09-01..09-03", days)
+	}
+	if got := f.l.Findings(); len(got) != 1 || findingLine(got[0]) != "FND-00000001 low_utilisation big 2026-09-03 detected advice 19" || !got[0].Quantity.Equal(dec("64")) {
+		t.Fatalf("findings %v, want big's alone, advice 19 of 64", got)
+	}
+	const id = "FND-00000001"
+
+	late := DefaultUtilisationRules(day("2026-09-03"))
+	f.reject(errcode.InvalidValue, &SetUtilisationRules{Rules: late})
+	low := DefaultUtilisationRules(day("2026-09-10"))
+	low.AdviceTarget = dec("25")
+	f.reject(errcode.InvalidValue, &SetUtilisationRules{Rules: low})
+
+	f.now = at("2026-09-28T10:00:00+08:00")
+	f.ok(&FindingAction{ID: id, Action: ActionWarn}) // due 2026-10-30 (TestFindingLifecycle)
+	f.now = at("2026-10-31T00:05:00+08:00")
+	f.ok(&Tick{})
+	f.reject(errcode.FindingState, &FindingAction{ID: id, Action: ActionExplain, Reason: "来不及了"})
+	f.now = at("2026-11-02T10:00:00+08:00")
+	f.ok(&FindingAction{ID: id, Action: ActionEnforce})
+	reclaim := f.l.ResourceRequests()[0]
+	if reclaim.Finding != id || reclaim.Resource != "big" {
+		t.Fatalf("the enforcement's request: %+v", reclaim)
+	}
+	f.ok(&SubmitRequest{Kind: RequestOpen, ResourceKind: KindEmergency, Department: "d1", Project: "prj1", Provider: "p1",
+		Item: "ecs.vcpu", Quantity: dec("4"), Expires: endOf("2026-12-31"), Reason: "防汛应急"})
+	em := f.l.ResourceRequests()[1].ID
+	f.ok(&DecideRequest{ID: em, Decision: DecisionSupervise}, &DecideRequest{ID: em, Decision: DecisionApprove}, &FulfilRequest{ID: em, Resource: "em1"})
+	f.ok(&SubmitRequest{Kind: RequestExpand, Department: "d1", Resource: "em1", Quantity: dec("2"), Reason: "应急扩容"})
+	grow := f.l.ResourceRequests()[2]
+	if !grow.NeedsSupervisor {
+		t.Fatalf("a suspended department's emergency expansion: %+v, want the supervisor's case", grow)
+	}
+	f.reject(errcode.SupervisorRequired, &DecideRequest{ID: grow.ID, Decision: DecisionApprove})
+
+	// Reduced to the advice (64 + 36 = 100, by 81 to 19): rectified, the reclaim withdrawn.
+	f.now = at("2026-11-03T10:00:00+08:00")
+	f.ok(change(OpReduce, "big", "81", "2026-11-03T10:00:00+08:00"))
+	if x := f.finding(id); x.State != FindingRectified || x.ClosedOn != day("2026-11-03") {
+		t.Fatalf("reduced to the advice: %s closed %s", x.State, x.ClosedOn)
+	}
+	if r, _ := f.l.ResourceRequest(reclaim.ID); r.State != RequestCancelled {
+		t.Fatalf("the enforcement's reclaim request after the finding closed: %s, want cancelled", r.State)
+	}
+	f.ok(allocAt("new", "prj1", "ecs.vcpu", "2", "2026-11-03T11:00:00+08:00"))
 }

@@ -96,6 +96,9 @@ type ResourceRequest struct {
 	DeadlineTable  string         `json:"deadline_table,omitempty"`
 	Deadlines      []DeadlineRule `json:"deadlines,omitempty"`
 	FormalResource string         `json:"formal_resource,omitempty"` // a test request's formally opened resource
+	// Finding is the finding whose enforcement raised the request (a reclaim, SH 25): only
+	// the authority withdraws it, and its closing withdraws it.
+	Finding string `json:"finding,omitempty"`
 	Seq            uint64         `json:"seq"`                       // the line item that opened it
 	State          RequestState   `json:"state"`
 	Steps          []RequestStep  `json:"steps"`
@@ -246,7 +249,8 @@ func (b *SubmitRequest) apply(t *txn, ctx applyContext) *Error {
 			if err != nil {
 				return err
 			}
-			r.NeedsSupervisor = over
+			// A suspended department's emergency resource grows only as the supervisor agrees.
+			r.NeedsSupervisor = over || res.Kind == KindEmergency && t.suspended(r.Department)
 		case RequestReduce:
 			if r.Quantity.GreaterThan(res.Quantity) {
 				return Errf(errcode.BelowZero, "quantity", "resource %q holds %s; reducing by %s would go below zero", res.ID, res.Quantity, r.Quantity)

@@ -144,13 +144,35 @@ func (b *SetProjectSeasons) validate(rl rules) *Error {
 		if s.Quota.IsNegative() || !checkDecimalBounds(s.Quota) {
 			return Errf(errcode.InvalidQuantity, "quota", "a season's quota is a non-negative decimal, not %s", s.Quota)
 		}
+		for j, o := range b.Seasons[:i] {
+			if o.QuotaClass == s.QuotaClass && o.overlaps(s) {
+				return Errf(errcode.InvalidValue, fmt.Sprintf("seasons[%d]", i), "%s–%s overlaps %s–%s (seasons[%d]) in quota class %s: a day has one quota",
+					s.From, s.To, o.From, o.To, j, s.QuotaClass)
+			}
+		}
 	}
 	return nil
+}
+
+// overlaps reports whether two seasons share a day (of a leap year: 02-29 counts).
+func (s Season) overlaps(o Season) bool {
+	for d := (calendar.Date{Year: 2024, Month: time.January, Day: 1}); d.Year == 2024; d = d.AddDays(1) {
+		if s.covers(d) && o.covers(d) {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *SetProjectSeasons) apply(t *txn, _ applyContext) *Error {
 	if _, ok := t.projects.get(b.Project); !ok {
 		return Errf(errcode.UnknownProject, "project", "unknown project %q", b.Project)
+	}
+	for _, s := range b.Seasons {
+		if !t.knownQuotaClass(s.QuotaClass) {
+			return Errf(errcode.UnknownQuotaClass, "quota_class", "no catalog item or project quota uses quota class %q (known: %s)",
+				s.QuotaClass, strings.Join(t.quotaClasses(), ", "))
+		}
 	}
 	t.seasons.put(b.Project, &ProjectSeasons{Project: b.Project, Seasons: b.Seasons})
 	return nil
