@@ -38,7 +38,7 @@ func SubmitRequest(m *v1.SubmitRequestRequest) (*ledger.SubmitRequest, *errcode.
 // whether it is overdue by the ledger's clock.
 func ResourceRequest(r *ledger.ResourceRequest, cal *calendar.Calendar, clock time.Time) *v1.ResourceRequest {
 	out := &v1.ResourceRequest{Id: r.ID, Kind: string(r.Kind), ResourceKind: string(r.ResourceKind), Department: r.Department, Project: r.Project,
-		Provider: r.Provider, Item: r.Item, Resource: r.Resource, Reason: r.Reason, State: string(r.State), NeedsSupervisor: r.NeedsSupervisor}
+		Provider: r.Provider, Item: r.Item, Resource: r.Resource, Reason: r.Reason, State: string(r.State), NeedsSupervisor: r.NeedsSupervisor, Finding: r.Finding}
 	if !r.Quantity.IsZero() {
 		out.Quantity = r.Quantity.String()
 	}

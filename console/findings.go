@@ -218,8 +218,18 @@ func (c *Console) reduceToAdvice(rq *pageRequest, id, key string) error {
 		return err
 	}
 	f := fr.Msg.GetFinding()
-	if f.GetAdvice() == "" {
-		return connect.NewError(connect.CodeFailedPrecondition, errors.New(rq.t("该问题没有调整建议", "The finding has no advice")))
+	if f.GetAdvice() == "" || !f.GetOpen() {
+		return connect.NewError(connect.CodeFailedPrecondition, errors.New(rq.t("该问题已关闭或没有调整建议", "The finding is closed or has no advice")))
+	}
+	// One reduce at a time: a second (another tab, a resent form) would go below the advice.
+	reqs, err := c.requests.ListRequests(rq.ctx(), connect.NewRequest(&v1.ListRequestsRequest{}))
+	if err != nil {
+		return err
+	}
+	for _, r := range reqs.Msg.GetRequests() {
+		if r.GetKind() == "reduce" && r.GetResource() == f.GetSubject() && r.GetStep() != "" {
+			return connect.NewError(connect.CodeFailedPrecondition, fmt.Errorf(rq.t("资源 %s 已有办理中的减容申请 %s", "Resource %s already has a reduce request in progress, %s"), f.GetSubject(), r.GetId()))
+		}
 	}
 	res, err := c.ledger.GetResource(rq.ctx(), connect.NewRequest(&v1.GetResourceRequest{Resource: f.GetSubject()}))
 	if err != nil {

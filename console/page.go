@@ -153,12 +153,13 @@ func nav(rq *pageRequest) []NavLink {
 	case "provider":
 		p := "/p/" + me.Provider
 		return []NavLink{l(p, "费用", "Charges"), l(p+"/statement", "月度使用情况表", "Statements"),
-			l(p+"/invoice", "账单核对", "Invoice check"), l(p+"/invoices", "核对记录", "History"), l("/utilisation", "资源利用率", "Utilisation"), l("/requests", "资源申请", "Requests")}
+			l(p+"/invoice", "账单核对", "Invoice check"), l(p+"/invoices", "核对记录", "History"), l("/utilisation", "资源利用率", "Utilisation"),
+			l("/findings", "利用率问题", "Findings"), l("/requests", "资源申请", "Requests")}
 	case "supervisor":
 		return []NavLink{l("/supervisor", "超配报告", "Overrun report"), l("/supervisor/approvals", "审批", "Approvals"), l("/utilisation", "资源利用率", "Utilisation"),
 			l("/findings", "利用率问题", "Findings"), l("/requests", "资源申请", "Requests")}
 	case "finance":
-		return []NavLink{l("/finance", "年度结算", "Settlement years")}
+		return []NavLink{l("/finance", "年度结算", "Settlement years"), l("/findings", "利用率问题", "Findings")}
 	case "authority":
 		return []NavLink{l("/authority", "导入", "Import"), l("/authority/periods", "关账与结算", "Periods & settlement"),
 			l("/authority/catalog", "目录与评分", "Catalog & scores"), l("/requests", "资源申请", "Requests"), l("/supervisor", "超配报告", "Overrun report"),

@@ -82,7 +82,7 @@ func requestButtons(rq *pageRequest, r *v1.ResourceRequest) *Form {
 		return button("fulfil", "开通", "Fulfil", f...)
 	case rq.me.Role == "department" && step == "verify":
 		return button("confirm", "确认验证通过", "Confirm verified")
-	case rq.me.Role == "department" && step != "":
+	case rq.me.Role == "department" && step != "" && r.GetFinding() == "": // an enforcement's reclaim is the authority's to withdraw
 		f := button("cancel", "撤回", "Cancel")
 		f.Class, f.Confirm = "danger", rq.t("撤回该申请？", "Cancel this request?")
 		return f

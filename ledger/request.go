@@ -98,10 +98,10 @@ type ResourceRequest struct {
 	FormalResource string         `json:"formal_resource,omitempty"` // a test request's formally opened resource
 	// Finding is the finding whose enforcement raised the request (a reclaim, SH 25): only
 	// the authority withdraws it, and its closing withdraws it.
-	Finding string `json:"finding,omitempty"`
-	Seq            uint64         `json:"seq"`                       // the line item that opened it
-	State          RequestState   `json:"state"`
-	Steps          []RequestStep  `json:"steps"`
+	Finding string        `json:"finding,omitempty"`
+	Seq     uint64        `json:"seq"` // the line item that opened it
+	State   RequestState  `json:"state"`
+	Steps   []RequestStep `json:"steps"`
 }
 
 // RequestStep is one transition: who, when, to which state, why.

@@ -257,6 +257,8 @@ var rules = map[string]rule{
 				return denied(p, "the department confirms its test resource verified (SH 19)")
 			case p.account.Role == ledger.RoleSupervisor && r.GetDecision() == ledger.DecisionCancel:
 				return denied(p, "the supervisor approves or rejects")
+			case p.account.Role != ledger.RoleAuthority && r.GetDecision() == ledger.DecisionCancel && ok && req.Finding != "":
+				return denied(p, "request %s was raised by the enforcement of finding %s: only the authority withdraws it (SH 25)", req.ID, req.Finding)
 			case p.account.Role == ledger.RoleSupervisor && ok && !req.NeedsSupervisor:
 				return denied(p, "request %s is not a supervisor's case (SH 20, 23, 24)", req.ID)
 			}
@@ -300,12 +302,17 @@ var rules = map[string]rule{
 	// department explains its own; the supervisor and the auditor read.
 	cloudledgerv1connect.FindingServiceStepFindingProcedure: {placement: write, roles: roles(ledger.RoleAuthority, ledger.RoleDepartment),
 		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
-			r := m.(*v1.StepFindingRequest)
-			if f, ok := s.ledger.Finding(r.GetId()); ok && !p.seesFinding(s, &f) {
+			// Checked on the command the handler will write (its id and action as the ledger
+			// reads them), never on the request's raw text.
+			step, perr := apimap.FindingStep(m.(*v1.StepFindingRequest))
+			if perr != nil {
+				return nil // the handler refuses it, and nothing is written
+			}
+			if f, ok := s.ledger.Finding(step.ID); ok && !p.seesFinding(s, &f) {
 				return denied(p, "finding %s of department %s", f.ID, f.Department)
 			}
-			if want := stepRole(r.GetAction()); r.GetAction() != "" && p.account.Role != want {
-				return denied(p, "%s is the %s's step", r.GetAction(), want)
+			if want := stepRole(step.Action); p.account.Role != want {
+				return denied(p, "%s is the %s's step", step.Action, want)
 			}
 			return nil
 		},
@@ -329,7 +336,16 @@ var rules = map[string]rule{
 		},
 		target: func(m proto.Message) string { return "finding=" + m.(*v1.GetFindingRequest).GetId() }},
 	cloudledgerv1connect.FindingServiceListUtilisationRulesProcedure: {roles: findingRoles},
-	cloudledgerv1connect.FindingServiceListProjectSeasonsProcedure:   {roles: findingRoles},
+	cloudledgerv1connect.FindingServiceListProjectSeasonsProcedure: {roles: findingRoles,
+		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
+			if prj, ok := s.ledger.Project(m.(*v1.ListProjectSeasonsRequest).GetProject()); ok && !p.sees(s, prj.Department, "") {
+				return denied(p, "project %s of department %s", prj.ID, prj.Department)
+			}
+			return nil
+		},
+		target: func(m proto.Message) string {
+			return targetOf("project", m.(*v1.ListProjectSeasonsRequest).GetProject())
+		}},
 
 	// HTTP endpoints with data (their paths are the procedures of the trail).
 	pathKafka:     {roles: roles(ledger.RoleAuthority, ledger.RoleAuditor)},

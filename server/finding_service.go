@@ -118,18 +118,16 @@ func (h *findingService) ListProjectSeasons(ctx context.Context, req *connect.Re
 	return connect.NewResponse(out), nil
 }
 
-// seesFinding: a department its own (and its children's) findings; a provider none (SPEC:
-// Access — findings are the department's and the authority's business); the readers every one.
+// seesFinding: a department its own (and its children's) findings, a provider those of the
+// resources it runs (SPEC: every user sees findings in its scope); the readers every one.
 func (p *principal) seesFinding(s *Server, f *ledger.Finding) bool {
-	if p.account.Role == ledger.RoleProvider {
-		return false
-	}
-	return p.sees(s, f.Department, "")
+	return p.sees(s, f.Department, f.Provider)
 }
 
-// findingRoles read findings (SPEC: Access): the authority reviews, the department reads and
-// explains its own, the supervisor and the auditor read.
-var findingRoles = []ledger.Role{ledger.RoleAuthority, ledger.RoleSupervisor, ledger.RoleAuditor, ledger.RoleDepartment}
+// findingRoles read findings (SPEC: Users — all of them see findings, each in its scope):
+// the authority reviews, the department reads and explains its own, a provider reads those
+// of its resources, the supervisor, finance and the auditor read. Security does not (三员分立).
+var findingRoles = []ledger.Role{ledger.RoleAuthority, ledger.RoleSupervisor, ledger.RoleFinance, ledger.RoleAuditor, ledger.RoleDepartment, ledger.RoleProvider}
 
 // stepRole is who takes each step: the department explains; the authority does the rest.
 func stepRole(action string) ledger.Role {

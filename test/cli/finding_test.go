@@ -116,8 +116,8 @@ func TestFindingLifecycleThroughLedgerctl(t *testing.T) {
 	if low.RaisedOn != "2031-08-31" || low.Advice != "19" || low.Quantity != "64" {
 		t.Fatalf("big's finding: %+v, want raised on 2031-08-31 with the advice 19 of 64", low)
 	}
-	if out, code := prov.run("finding", "list"); code == 0 || !strings.Contains(out, "permission_denied") {
-		t.Errorf("a provider lists findings: exit %d\n%s", code, out)
+	if fs := prov.findings(); len(fs) != 2 {
+		t.Errorf("p1 sees %+v, want the findings of the two resources it runs", fs)
 	}
 	if fs := dept.findings(); len(fs) != 1 || fs[0].ID != vm.ID {
 		t.Errorf("d1 sees %+v, want its own finding only", fs)
@@ -135,7 +135,16 @@ func TestFindingLifecycleThroughLedgerctl(t *testing.T) {
 	}
 	// The same key again: the original step, not a second one.
 	auth.must("finding", "warn", "--id", vm.ID, "--key", "warn-vm")
-
+	// Another department cannot explain it, however the id is written (the check reads the
+	// id as the ledger does); nor can the authority write the department's explanation.
+	for _, id := range []string{vm.ID, " " + vm.ID, vm.ID + " "} {
+		if out, code := dept2.run("finding", "explain", "--id", id, "--reason", "不是我们的"); code == 0 || !strings.Contains(out, "permission_denied") {
+			t.Errorf("d2 explaining d1's finding as %q: exit %d\n%s", id, code, out)
+		}
+	}
+	if out, code := auth.run("finding", "explain", "--id", vm.ID, "--reason", "代为说明"); code == 0 || !strings.Contains(out, "permission_denied") {
+		t.Errorf("the authority explaining: exit %d\n%s", code, out)
+	}
 	// Explained on Monday 13 October: the authority reviews within 5 working days, by 20 October.
 	e.clockAt("2031-10-13T15:00:00+08:00")
 	dept.must("finding", "explain", "--id", vm.ID, "--reason", "监测代理升级中")
@@ -167,6 +176,9 @@ func TestFindingLifecycleThroughLedgerctl(t *testing.T) {
 	}
 	if enforced.State != "enforced" || len(enforced.Requests) != 1 {
 		t.Fatalf("enforced: %+v, want one reclaim request", enforced)
+	}
+	if out, code := dept.run("request", "cancel", "--id", enforced.Requests[0]); code == 0 || !strings.Contains(out, "permission_denied") {
+		t.Errorf("the department withdrawing the enforcement's reclaim: exit %d\n%s", code, out)
 	}
 	// Every allocate and expand of d1, from any source, refused.
 	if out, code := dept.run("request", "submit", "--kind", "expand", "--department", "d1", "--resource", "vm", "--quantity", "4", "--reason", "扩容"); code == 0 || !strings.Contains(out, "resources_suspended") {

@@ -209,8 +209,10 @@ func TestFindingsInTheConsole(t *testing.T) {
 	if s := text(t, ctx, reclaimRow); !strings.Contains(s, "已开通") {
 		t.Errorf("the reclaim request after the provider's step: %q", s)
 	}
-	if code := statusOf(t, &demo{t: t, c: c, url: u, hc: c.HTTP}, "p1-p", "/findings"); code != 403 {
-		t.Errorf("a provider opens /findings: HTTP %d, want 403", code)
+	// The provider reads the findings of the resources it runs, and takes no step.
+	run(t, ctx, chromedp.Navigate(u+"/findings?open=0"), chromedp.WaitVisible(chromedp.CSS(vmRow)))
+	if n := get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#findings button").length`)); n != 0 {
+		t.Errorf("the provider is offered %d finding buttons, want none", n)
 	}
 	signOut(t, ctx)
 	signInAs("d1-p")

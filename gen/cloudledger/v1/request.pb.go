@@ -1419,8 +1419,11 @@ type ResourceRequest struct {
 	Overdue         bool                   `protobuf:"varint,16,opt,name=overdue,proto3" json:"overdue,omitempty"`
 	Article         string                 `protobuf:"bytes,17,opt,name=article,proto3" json:"article,omitempty"` // the regulation setting the deadline
 	Steps           []*RequestStep         `protobuf:"bytes,18,rep,name=steps,proto3" json:"steps,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// finding: the finding whose enforcement raised this reclaim (SH 25); only the authority
+	// withdraws it.
+	Finding       string `protobuf:"bytes,19,opt,name=finding,proto3" json:"finding,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ResourceRequest) Reset() {
@@ -1577,6 +1580,13 @@ func (x *ResourceRequest) GetSteps() []*RequestStep {
 		return x.Steps
 	}
 	return nil
+}
+
+func (x *ResourceRequest) GetFinding() string {
+	if x != nil {
+		return x.Finding
+	}
+	return ""
 }
 
 type SLAReportRequest struct {
@@ -1962,7 +1972,7 @@ const file_cloudledger_v1_request_proto_rawDesc = "" +
 	"\x05state\x18\x01 \x01(\tR\x05state\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\x0e\n" +
 	"\x02at\x18\x03 \x01(\tR\x02at\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason\"\xfc\x03\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\x96\x04\n" +
 	"\x0fResourceRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12#\n" +
@@ -1984,7 +1994,8 @@ const file_cloudledger_v1_request_proto_rawDesc = "" +
 	"\x03due\x18\x0f \x01(\tR\x03due\x12\x18\n" +
 	"\aoverdue\x18\x10 \x01(\bR\aoverdue\x12\x18\n" +
 	"\aarticle\x18\x11 \x01(\tR\aarticle\x121\n" +
-	"\x05steps\x18\x12 \x03(\v2\x1b.cloudledger.v1.RequestStepR\x05steps\"(\n" +
+	"\x05steps\x18\x12 \x03(\v2\x1b.cloudledger.v1.RequestStepR\x05steps\x12\x18\n" +
+	"\afinding\x18\x13 \x01(\tR\afinding\"(\n" +
 	"\x10SLAReportRequest\x12\x14\n" +
 	"\x05month\x18\x01 \x01(\tR\x05month\"\x88\x01\n" +
 	"\x06SLARow\x12\x14\n" +
