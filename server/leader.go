@@ -37,7 +37,7 @@ func (s *Server) leaderLoop(ctx context.Context) {
 func (s *Server) evaluateDays(ctx context.Context, now time.Time) {
 	for n := 0; n < maxDaysPerTick && s.node.IsLeader() && ctx.Err() == nil; n++ {
 		day, due := s.ledger.NextDayToEvaluate(now)
-		if !due {
+		if !due || s.waitsForPull(day) {
 			return
 		}
 		if _, _, err := s.prop.submit(ctx, ledger.Submission{Actor: "system", Commands: []ledger.Command{{Body: &ledger.EvaluateDay{Day: day}}}}); err != nil {

@@ -90,7 +90,10 @@ type Server struct {
 	consolePages *console.Console
 	apiTLS       *tls.Config
 	trail        *trailRecorder // the access trail's collection (trail.go)
-	metrics      *nodeMetrics   // /metrics (metrics.go)
+	// pulledThrough is the last day the leader's Prometheus pull has passed (pulled, or
+	// found empty): findings wait for it (utilisation_pull.go).
+	pulledThrough pulledDay
+	metrics       *nodeMetrics // /metrics (metrics.go)
 	// trailCancel stops the trail's delivery first at Close, trailDone says it stopped.
 	trailCancel context.CancelFunc
 	trailDone   chan struct{}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/cloudledger/cloudledger/calendar"
@@ -21,6 +22,32 @@ type UtilisationConfig struct {
 	Lateness time.Duration
 	// Interval is how often the leader looks for days due (default 1 minute).
 	Interval time.Duration
+}
+
+// pulledDay is the last day the pull has passed on this node while it led.
+type pulledDay struct {
+	mu  sync.Mutex
+	day calendar.Date
+}
+
+func (p *pulledDay) set(d calendar.Date) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.day = d
+}
+
+func (p *pulledDay) get() calendar.Date {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.day
+}
+
+// waitsForPull reports whether day d's findings must wait for the pull: with Prometheus
+// configured, a day the pull has not passed yet would be judged without its rows (a pull
+// outage must not raise no_monitoring everywhere and break every run).
+func (s *Server) waitsForPull(d calendar.Date) bool {
+	uc := s.cfg.Utilisation
+	return uc != nil && !d.Before(uc.Since) && s.pulledThrough.get().Before(d)
 }
 
 // utilisationKey is the key of a day's pull: two leaders cannot both land a day.
@@ -48,6 +75,7 @@ func (s *Server) utilisationLoop(ctx context.Context) {
 				return
 			}
 			if _, done := s.ledger.LineItemByKey("", utilisationKey(d)); done || empty[d] {
+				s.pulledThrough.set(d)
 				continue
 			}
 			n, err := s.pullDay(ctx, puller, d)
@@ -59,6 +87,7 @@ func (s *Server) utilisationLoop(ctx context.Context) {
 			if n == 0 {
 				empty[d] = true
 			}
+			s.pulledThrough.set(d)
 		}
 	}
 	pull()
