@@ -32,6 +32,7 @@ fuzz:
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/
+	$(GO) test -run '^$$' -bench 'Evaluate' -benchtime 1x -timeout 30m ./ledger/
 
 # The fault-injection suite at length (test/chaos: 56 faults on 3 nodes in network
 # namespaces; needs root, iproute2, iptables). make test runs a short round of it.
