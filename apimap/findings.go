@@ -1,12 +1,8 @@
 package apimap
 
 import (
-	"bytes"
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,16 +19,6 @@ import (
 // carries them, the two CSV files of SPEC (rules `rule,value`; seasons
 // `from,to,quota_class,quota`) and a finding's API form.
 
-// RuleNames are the rows of a rules file, in SPEC's order.
-var RuleNames = []string{"no_monitoring_days", "low_days", "low_mean_pct", "low_peak_pct", "zombie_days", "zombie_peak_pct",
-	"advice_target_pct", "recover_days", "review_working_days", "rectify_working_days", "lateness_days"}
-
-// RuleValues are the fields of rules in the order of RuleNames.
-func RuleValues(p *v1.UtilisationRules) []*string {
-	return []*string{&p.NoMonitoringDays, &p.LowDays, &p.LowMeanPct, &p.LowPeakPct, &p.ZombieDays, &p.ZombiePeakPct,
-		&p.AdviceTargetPct, &p.RecoverDays, &p.ReviewWorkingDays, &p.RectifyWorkingDays, &p.LatenessDays}
-}
-
 func parseUtilisationRules(p *v1.UtilisationRules) (*ledger.SetUtilisationRules, *errcode.Error) {
 	from, err := parseDate("effective_from", strings.TrimSpace(p.GetEffectiveFrom()))
 	if err != nil {
@@ -42,8 +28,8 @@ func parseUtilisationRules(p *v1.UtilisationRules) (*ledger.SetUtilisationRules,
 	ints := map[string]*int{"no_monitoring_days": &r.NoMonitoringDays, "low_days": &r.LowDays, "zombie_days": &r.ZombieDays, "recover_days": &r.RecoverDays,
 		"review_working_days": &r.ReviewWorkingDays, "rectify_working_days": &r.RectifyWorkingDays, "lateness_days": &r.LatenessDays}
 	pcts := map[string]*decimal.Decimal{"low_mean_pct": &r.LowMean, "low_peak_pct": &r.LowPeak, "zombie_peak_pct": &r.ZombiePeak, "advice_target_pct": &r.AdviceTarget}
-	for i, f := range RuleValues(p) {
-		name, s := RuleNames[i], strings.TrimSpace(*f)
+	for i, f := range interchange.RuleValues(p) {
+		name, s := interchange.RuleNames[i], strings.TrimSpace(*f)
 		if s == "" {
 			continue // SPEC's default
 		}
@@ -80,9 +66,10 @@ func parseProjectSeasons(p *v1.ProjectSeasons) (*ledger.SetProjectSeasons, *errc
 	if len(p.GetSeasons()) > ledger.MaxSeasons {
 		return nil, errf(errcode.TooLarge, "seasons", "%d seasons; at most %d a project", len(p.GetSeasons()), ledger.MaxSeasons)
 	}
-	for _, s := range p.GetSeasons() {
+	for i, s := range p.GetSeasons() {
 		season, err := parseSeason(s)
 		if err != nil {
+			err.Field = fmt.Sprintf("seasons[%d].%s", i, err.Field) // which season: a file names its line
 			return nil, err
 		}
 		out.Seasons = append(out.Seasons, season)
@@ -124,133 +111,36 @@ func ProjectSeasonsOf(project string, ss []ledger.Season) *v1.ProjectSeasons {
 	return out
 }
 
-// Bounds of the two CSV files.
-const (
-	MaxRulesFileBytes   = 64 << 10
-	MaxSeasonsFileBytes = 64 << 10
-)
-
-// csvRows reads a small CSV file whose first row is the header want (a UTF-8 BOM allowed);
-// each row comes with its physical line. Blank lines are skipped.
-func csvRows(name string, r io.Reader, limit int64, want []string) ([][]string, []int, *interchange.RowError) {
-	raw, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, nil, &interchange.RowError{File: name, Line: 1, Code: errcode.Malformed, Message: err.Error()}
-	}
-	if int64(len(raw)) > limit {
-		return nil, nil, &interchange.RowError{File: name, Line: 1, Code: errcode.TooLarge, Message: "the file is larger than " + strconv.FormatInt(limit>>10, 10) + " KiB"}
-	}
-	cr := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))))
-	cr.FieldsPerRecord = -1
-	header := false
-	var rows [][]string
-	var lines []int
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, nil, &interchange.RowError{File: name, Line: interchange.CSVErrorLine(err), Code: errcode.Malformed, Message: err.Error()}
-		}
-		line, _ := cr.FieldPos(0)
-		for i := range rec {
-			rec[i] = strings.TrimSpace(rec[i])
-		}
-		switch {
-		case len(rec) == 1 && rec[0] == "":
-			continue
-		case !header:
-			if !slices.Equal(rec, want) {
-				return nil, nil, &interchange.RowError{File: name, Line: line, Code: errcode.InvalidValue,
-					Message: "the header is " + strings.Join(want, ",") + ", not " + interchange.Echo(strings.Join(rec, ","))}
-			}
-			header = true
-		case len(rec) != len(want):
-			return nil, nil, &interchange.RowError{File: name, Line: line, Code: errcode.Malformed,
-				Message: strconv.Itoa(len(rec)) + " fields; a row is " + strings.Join(want, ",")}
-		default:
-			rows = append(rows, rec)
-			lines = append(lines, line)
-		}
-	}
-	if !header {
-		return nil, nil, &interchange.RowError{File: name, Line: 1, Code: errcode.MissingField, Message: "the header " + strings.Join(want, ",") + " is required"}
-	}
-	return rows, lines, nil
-}
-
-// ParseRulesFile reads a rules file (SPEC: `rule,value`; a row left out takes the default)
-// into the API form, effective from the day given. Errors name the file, line, field and code.
+// ParseRulesFile reads a rules file (interchange.ReadRulesFile) and checks its values as the
+// ledger will. Errors name the file, line, field and code.
 func ParseRulesFile(name string, r io.Reader, effectiveFrom string) (*v1.UtilisationRules, *interchange.RowError) {
-	rows, lines, rerr := csvRows(name, r, MaxRulesFileBytes, []string{"rule", "value"})
+	out, lines, rerr := interchange.ReadRulesFile(name, r, effectiveFrom)
 	if rerr != nil {
 		return nil, rerr
 	}
-	out := &v1.UtilisationRules{EffectiveFrom: effectiveFrom}
-	fields := RuleValues(out)
-	seen := map[string]int{}
-	for i, rec := range rows {
-		idx := slices.Index(RuleNames, rec[0])
-		if idx < 0 {
-			return nil, &interchange.RowError{File: name, Line: lines[i], Field: "rule", Code: errcode.InvalidValue,
-				Message: "unknown rule " + interchange.Echo(rec[0]) + "; the rules are " + strings.Join(RuleNames, ", ")}
-		}
-		if prev, ok := seen[rec[0]]; ok {
-			return nil, &interchange.RowError{File: name, Line: lines[i], Field: "rule", Code: errcode.InvalidValue,
-				Message: rec[0] + " is given twice (line " + strconv.Itoa(prev) + ")"}
-		}
-		seen[rec[0]] = lines[i]
-		if rec[1] == "" {
-			return nil, &interchange.RowError{File: name, Line: lines[i], Field: "value", Code: errcode.MissingField, Message: rec[0] + " has no value"}
-		}
-		*fields[idx] = rec[1]
-	}
-	// The values, checked as the ledger will: an error names the row of its rule.
 	b, err := parseUtilisationRules(out)
 	if err == nil {
 		err = ledger.ValidateCommand(ledger.Command{Key: "check", Body: b})
 	}
 	if err != nil {
-		line := 1
-		if l, ok := seen[err.Field]; ok {
-			line = l
-		}
-		return nil, &interchange.RowError{File: name, Line: line, Field: err.Field, Code: err.Code, Message: err.Message}
+		return nil, lines.ErrorOf(err.Field, err.Code, err.Message)
 	}
 	return out, nil
 }
 
-// ParseSeasonsFile reads a seasons file (SPEC: `from,to,quota_class,quota`, MM-DD).
+// ParseSeasonsFile reads a seasons file (interchange.ReadSeasonsFile) and checks the seasons
+// as the ledger will, one by one and together (one quota a day).
 func ParseSeasonsFile(name string, r io.Reader) ([]*v1.Season, *interchange.RowError) {
-	rows, lines, rerr := csvRows(name, r, MaxSeasonsFileBytes, []string{"from", "to", "quota_class", "quota"})
+	out, lines, rerr := interchange.ReadSeasonsFile(name, r)
 	if rerr != nil {
 		return nil, rerr
 	}
-	if len(rows) > ledger.MaxSeasons {
-		return nil, &interchange.RowError{File: name, Line: lines[ledger.MaxSeasons], Code: errcode.TooLarge, Message: "at most " + strconv.Itoa(ledger.MaxSeasons) + " seasons a project"}
+	cmd, err := parseProjectSeasons(&v1.ProjectSeasons{Project: "check", Seasons: out})
+	if err == nil {
+		err = ledger.ValidateCommand(ledger.Command{Key: "check", Body: cmd})
 	}
-	var out []*v1.Season
-	for i, rec := range rows {
-		s := &v1.Season{From: rec[0], To: rec[1], QuotaClass: rec[2], Quota: rec[3]}
-		if _, err := parseSeason(s); err != nil {
-			return nil, &interchange.RowError{File: name, Line: lines[i], Field: err.Field, Code: err.Code, Message: err.Message}
-		}
-		out = append(out, s)
-	}
-	// The seasons together, checked as the ledger will (one quota a day): an error names the
-	// row of the season it is about.
-	cmd, perr := parseProjectSeasons(&v1.ProjectSeasons{Project: "check", Seasons: out})
-	if perr == nil {
-		perr = ledger.ValidateCommand(ledger.Command{Key: "check", Body: cmd})
-	}
-	if perr != nil {
-		line := lines[0]
-		var i int
-		if _, err := fmt.Sscanf(perr.Field, "seasons[%d]", &i); err == nil && i < len(lines) {
-			line = lines[i]
-		}
-		return nil, &interchange.RowError{File: name, Line: line, Field: "from", Code: perr.Code, Message: perr.Message}
+	if err != nil {
+		return nil, lines.ErrorOf(err.Field, err.Code, err.Message)
 	}
 	return out, nil
 }

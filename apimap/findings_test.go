@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/cloudledger/cloudledger/errcode"
+	"github.com/cloudledger/cloudledger/interchange"
+	"github.com/cloudledger/cloudledger/ledger"
 )
 
 // SPEC: Utilisation, Rules ("a CSV rule,value … a row left out takes the default") and
@@ -40,8 +42,8 @@ func TestRulesAndSeasonsFiles(t *testing.T) {
 			t.Errorf("%q: %v, want %s…", c.file, err, c.want)
 		}
 	}
-	if _, err := ParseRulesFile("rules.csv", strings.NewReader("rule,value\n"+strings.Repeat("x", MaxRulesFileBytes)), "2026-01-01"); err == nil || !strings.Contains(err.Error(), "too_large") {
-		t.Errorf("a file over %d bytes: %v", MaxRulesFileBytes, err)
+	if _, err := ParseRulesFile("rules.csv", strings.NewReader("rule,value\n"+strings.Repeat("x", interchange.MaxRulesFileBytes)), "2026-01-01"); err == nil || !strings.Contains(err.Error(), "too_large") {
+		t.Errorf("a file over %d bytes: %v", interchange.MaxRulesFileBytes, err)
 	}
 
 	ss, err := ParseSeasonsFile("seasons.csv", strings.NewReader("from,to,quota_class,quota\n05-15,07-15,vcpu,200\n12-01,02-28,memory_gb,64\n"))
@@ -91,5 +93,12 @@ func TestOverlappingSeasonsFile(t *testing.T) {
 	}
 	if _, err := ParseSeasonsFile("s.csv", strings.NewReader("from,to,quota_class,quota\n11-15,02-15,vcpu,200\n02-16,03-01,vcpu,50\n")); err != nil {
 		t.Fatalf("adjacent seasons: %v", err)
+	}
+}
+
+// The clients' bound of a seasons file is the ledger's.
+func TestSeasonBoundsAgree(t *testing.T) {
+	if interchange.MaxSeasonRows != ledger.MaxSeasons {
+		t.Fatalf("interchange.MaxSeasonRows %d, ledger.MaxSeasons %d", interchange.MaxSeasonRows, ledger.MaxSeasons)
 	}
 }

@@ -9,8 +9,8 @@ import (
 
 	"connectrpc.com/connect"
 
-	"github.com/cloudledger/cloudledger/apimap"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+	"github.com/cloudledger/cloudledger/interchange"
 )
 
 // The findings of SPEC: Utilisation (资源利用率问题; SH 25, HLJ 17, SH 18): the department
@@ -264,10 +264,10 @@ func (c *Console) findingRulesPage(rq *pageRequest) (*Page, error) {
 	}
 	t := &Table{ID: "utilisation-rules", Columns: cols, Empty: rq.t("尚未设置规则：监测评估未启用", "No rules yet: monitoring is not switched on")}
 	if len(rules) > 0 {
-		for i, name := range apimap.RuleNames {
+		for i, name := range interchange.RuleNames {
 			cells := []Cell{C(ruleLabel(rq, name))}
 			for _, r := range rules {
-				cells = append(cells, C(*apimap.RuleValues(r)[i]))
+				cells = append(cells, C(*interchange.RuleValues(r)[i]))
 			}
 			t.add("", cells...)
 		}
@@ -283,10 +283,10 @@ func (c *Console) findingRulesPage(rq *pageRequest) (*Page, error) {
 		}
 		fields := []Field{{Name: "key", Type: "hidden", Value: newKey()}, {Name: "op", Type: "hidden", Value: "rules"},
 			{Name: "effective_from", Label: rq.t("生效日", "Effective from"), Type: "date", Required: true}}
-		for i, name := range apimap.RuleNames {
+		for i, name := range interchange.RuleNames {
 			v := ""
 			if current != nil {
-				v = *apimap.RuleValues(current)[i]
+				v = *interchange.RuleValues(current)[i]
 			}
 			fields = append(fields, Field{Name: name, Label: ruleLabel(rq, name), Value: v, Placeholder: rq.t("默认", "default")})
 		}
@@ -363,8 +363,8 @@ func (c *Console) rulesAction(rq *pageRequest) (*Page, error) {
 	switch f("op") {
 	case "rules":
 		r := &v1.UtilisationRules{EffectiveFrom: f("effective_from")}
-		for i, name := range apimap.RuleNames {
-			*apimap.RuleValues(r)[i] = f(name)
+		for i, name := range interchange.RuleNames {
+			*interchange.RuleValues(r)[i] = f(name)
 		}
 		cmd = &v1.Command{Key: key + "/rules", Body: &v1.Command_UtilisationRules{UtilisationRules: r}}
 	case "season_add", "season_remove":

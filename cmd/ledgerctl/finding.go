@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cloudledger/cloudledger/apimap"
 	"github.com/cloudledger/cloudledger/calendar"
 	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
@@ -255,7 +254,7 @@ func newUtilisationRulesCommand(g *globals) *cobra.Command {
 	set := &cobra.Command{
 		Use:   "set --effective-from DATE FILE",
 		Short: "Set the utilisation rules from a date (the authority); the first rules switch monitoring on",
-		Long: `FILE is a CSV "rule,value" with any of the rows ` + strings.Join(apimap.RuleNames, ", ") + `;
+		Long: `FILE is a CSV "rule,value" with any of the rows ` + strings.Join(interchange.RuleNames, ", ") + `;
 a row left out takes its default. The first rules switch monitoring on from --effective-from:
 a past date makes the ledger evaluate the days since then, in order. A later version applies
 from the first day not yet evaluated.`,
@@ -269,13 +268,13 @@ from the first day not yet evaluated.`,
 				return &cliError{code: codeFile, message: err.Error(), exit: exitFailure}
 			}
 			defer f.Close()
-			rules, rerr := apimap.ParseRulesFile(args[0], f, effective)
+			rules, lines, rerr := interchange.ReadRulesFile(args[0], f, effective)
 			if rerr != nil {
 				return fileRejected(args[0], rerr)
 			}
 			res, err := g.submitOne(cmd.Context(), "utilisation rules set", &v1.Command{Key: g.keyFor("utilisation-rules"), Body: &v1.Command_UtilisationRules{UtilisationRules: rules}})
 			if err != nil {
-				return err
+				return onFileLine(args[0], lines, err)
 			}
 			_, err = fmt.Fprintln(g.stdout, resultText(g.l(), res))
 			return err
@@ -315,10 +314,10 @@ from the first day not yet evaluated.`,
 				right = append(right, true)
 			}
 			t := &table{headers: headers, right: right}
-			for i, name := range apimap.RuleNames {
+			for i, name := range interchange.RuleNames {
 				row := []string{name}
 				for _, r := range res.GetRules() {
-					row = append(row, *apimap.RuleValues(r)[i])
+					row = append(row, *interchange.RuleValues(r)[i])
 				}
 				t.add(row...)
 			}
@@ -348,14 +347,14 @@ is the season's, outside it its base quota; findings skip the days outside the s
 				return &cliError{code: codeFile, message: err.Error(), exit: exitFailure}
 			}
 			defer f.Close()
-			list, rerr := apimap.ParseSeasonsFile(args[0], f)
+			list, lines, rerr := interchange.ReadSeasonsFile(args[0], f)
 			if rerr != nil {
 				return fileRejected(args[0], rerr)
 			}
 			res, err := g.submitOne(cmd.Context(), "project seasons set",
 				&v1.Command{Key: g.keyFor("project-seasons"), Body: &v1.Command_ProjectSeasons{ProjectSeasons: &v1.ProjectSeasons{Project: project, Seasons: list}}})
 			if err != nil {
-				return err
+				return onFileLine(args[0], lines, err)
 			}
 			_, err = fmt.Fprintln(g.stdout, resultText(g.l(), res))
 			return err
@@ -398,6 +397,16 @@ is the season's, outside it its base quota; findings skip the days outside the s
 	seasons.AddCommand(set, show)
 	cmd.AddCommand(seasons)
 	return cmd
+}
+
+// onFileLine names the line of a rules or seasons file the ledger refused a value of (its
+// error names the field: a rule, or seasons[i]); other failures stay as they are.
+func onFileLine(path string, lines interchange.FileLines, err error) error {
+	ce := callFailure(err)
+	if ce == nil || ce.field == "" || ce.code == codeUnknownOutcome {
+		return err
+	}
+	return fileRejected(path, lines.ErrorOf(ce.field, errcode.Code(ce.code), ce.message))
 }
 
 // fileRejected is a rules or seasons file with a bad row: the row, then nothing applied.

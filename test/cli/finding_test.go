@@ -241,8 +241,13 @@ func TestFindingLifecycleThroughLedgerctl(t *testing.T) {
 func TestSeasonalQuotaThroughLedgerctl(t *testing.T) {
 	e := setup(t)
 	bad, code := e.run("project", "seasons", "set", "--project", "prj1", e.write("bad.csv", "from,to,quota_class,quota\n06-01,08-31,vcpu,200\n06-31,07-01,vcpu,50\n"))
-	if code == 0 || !strings.Contains(bad, "bad.csv:3: from") {
+	if code == 0 || !strings.Contains(bad, "bad.csv:3: from: invalid_date") {
 		t.Fatalf("a season from 31 June: exit %d\n%s", code, bad)
+	}
+	// The ledger checks a rules file's values; ledgerctl names the line of the one refused.
+	if out, code := e.run("utilisation", "rules", "set", "--effective-from", "2026-01-01", e.write("rules.csv", "rule,value\nlow_days,30\nlow_peak_pct,150\n")); code == 0 ||
+		!strings.Contains(out, "rules.csv:3: low_peak_pct: invalid_value") {
+		t.Fatalf("a low peak of 150 %%: exit %d\n%s", code, out)
 	}
 	e.must("project", "seasons", "set", "--project", "prj1", e.write("seasons.csv", "from,to,quota_class,quota\n06-01,08-31,vcpu,200\n"))
 	if out := e.must("project", "seasons", "show", "--format", "json"); !strings.Contains(out, `"06-01"`) || !strings.Contains(out, `"200"`) {

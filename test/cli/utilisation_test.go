@@ -228,15 +228,15 @@ func TestTheStatementShowsUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows := strings.Split(strings.TrimPrefix(string(raw), "\ufeff"), "\n")
-	if !strings.HasSuffix(rows[0], ",mean_pct,peak_pct,availability_pct,days_with_data") {
+	if !strings.HasSuffix(rows[0], ",mean_pct,peak_pct,availability_pct,days_with_data,findings,advice") {
 		t.Fatalf("header %q", rows[0])
 	}
 	seen := 0
 	for _, line := range rows[1:] {
 		f := strings.Split(line, ",")
-		if len(f) == 15 && f[0] == "resource" {
-			if w := want[f[5]]; !slices.Equal(f[11:], w) {
-				t.Errorf("CSV %s: %v, want %v", f[5], f[11:], w)
+		if len(f) == 17 && f[0] == "resource" {
+			if w := want[f[5]]; !slices.Equal(f[11:15], w) || f[15] != "" || f[16] != "" {
+				t.Errorf("CSV %s: %v, want %v and no findings", f[5], f[11:], w)
 			}
 			seen++
 		}
