@@ -42,6 +42,7 @@ var internalCommands = map[string]string{
 	"utilisation_record": "a utilisation delivery's line item (the ledger writes it)",
 	"findings_evaluate":  "the leader's evaluation of a day",
 	"finding_step":       "FindingService/StepFinding",
+	"finding_record":     "a step the ledger takes itself (the ledger writes it)",
 }
 
 // Issue 23, must show 2: every command the ledger registers is either a catalog row (so it

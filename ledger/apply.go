@@ -82,10 +82,12 @@ func (t *txn) applyCommand(cmd Command, ctx applyContext) (ItemResult, *Error) {
 	if err := validateCommand(cmd, ctx.rules); err != nil {
 		return ItemResult{}, err
 	}
+	defer func() { t.systemSteps = nil }() // a refused command leaves none queued
 	if !specOf(cmd.Body).lineItem {
 		if err := cmd.Body.apply(t, ctx); err != nil {
 			return ItemResult{}, err
 		}
+		t.appendSystemSteps(ctx)
 		return ItemResult{Unchanged: true}, nil
 	}
 	stored := cmd.Body
@@ -120,5 +122,6 @@ func (t *txn) applyCommand(cmd Command, ctx applyContext) (ItemResult, *Error) {
 		return ItemResult{}, err
 	}
 	li := t.appendEncoded(cmd.Key, ctx.actor, ctx.recordedAt, ctx.raftIndex, stored, body, content)
+	t.appendSystemSteps(ctx)
 	return ItemResult{Seq: li.Seq}, nil
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/cloudledger/cloudledger/calendar"
 	"github.com/cloudledger/cloudledger/errcode"
 )
@@ -276,4 +278,75 @@ func (t *txn) findingNotices(f *Finding, ctx applyContext) {
 	default: // warned, dismissed, closed
 		to(NoticeToDepartment, f.Department)
 	}
+}
+
+// TypeFindingRecord is the line item of a step the ledger takes itself (SPEC: Lifecycle,
+// each step a line item): a finding detected by an evaluation, made overdue by the tick, or
+// rectified by recovered use, a reduce or a reclaim. The authority's and the department's
+// steps are their own commands' line items.
+const TypeFindingRecord CommandType = 45
+
+func init() {
+	register(TypeFindingRecord, "finding_record", noLineItem, func() Body { return new(FindingRecord) })
+}
+
+// FindingRecord records a finding's state as a system step left it.
+type FindingRecord struct {
+	ID         string
+	Kind       FindingKind
+	Subject    string
+	Department string
+	State      FindingState
+	Day        calendar.Date   // the day raised on, or closed on; the tick's day for overdue
+	Deadline   calendar.Date   // the current step's due day (zero when none or unknown)
+	Advice     decimal.Decimal // a low_utilisation finding's advice
+}
+
+func (*FindingRecord) Type() CommandType { return TypeFindingRecord }
+
+func (b *FindingRecord) encode(e *encoder) {
+	e.str(b.ID)
+	e.str(string(b.Kind))
+	e.str(b.Subject)
+	e.str(b.Department)
+	e.str(string(b.State))
+	e.date(b.Day)
+	e.boolean(!b.Deadline.IsZero()) // a date is always a real day: none is said apart
+	if !b.Deadline.IsZero() {
+		e.date(b.Deadline)
+	}
+	e.dec(b.Advice)
+}
+
+func (b *FindingRecord) decode(d *decoder) {
+	b.ID, b.Kind, b.Subject, b.Department = d.str(MaxIDLen), FindingKind(d.str(MaxIDLen)), d.str(MaxIDLen), d.str(MaxIDLen)
+	b.State, b.Day = FindingState(d.str(MaxIDLen)), d.date()
+	if d.boolean() {
+		b.Deadline = d.date()
+	}
+	b.Advice = d.dec()
+}
+
+func (*FindingRecord) validate(rules) *Error {
+	return Errf(errcode.InvalidValue, "", "a finding record is written by the ledger, not sent")
+}
+
+func (*FindingRecord) apply(*txn, applyContext) *Error {
+	return Errf(errcode.InvalidValue, "", "a finding record is written by the ledger, not sent")
+}
+
+// recordSystemStep queues the line item of a step the ledger took itself; applyCommand
+// appends it after the line item of the command that caused it (so a command's own line
+// item keeps the sequence number it expects).
+func (t *txn) recordSystemStep(f *Finding, day calendar.Date) {
+	t.systemSteps = append(t.systemSteps, &FindingRecord{ID: f.ID, Kind: f.Kind, Subject: f.Subject, Department: f.Department,
+		State: f.State, Day: day, Deadline: f.Deadline, Advice: f.Advice})
+}
+
+// appendSystemSteps writes the queued records, keyed by finding and state (each once).
+func (t *txn) appendSystemSteps(ctx applyContext) {
+	for _, r := range t.systemSteps {
+		t.appendItem("finding/"+r.ID+"/"+string(r.State), "system", ctx.recordedAt, ctx.raftIndex, r)
+	}
+	t.systemSteps = nil
 }

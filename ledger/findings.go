@@ -706,6 +706,7 @@ func (t *txn) raiseFinding(f *Finding, d calendar.Date, rl *UtilisationRules, ct
 	t.findings.put(f.ID, f)
 	t.openFindings.put(openKey(f.Kind, f.Subject), f.ID)
 	t.findingNotices(f, ctx)
+	t.recordSystemStep(f, d)
 }
 
 // stepFinding writes a finding's new state, its step, and what it tells.
@@ -724,6 +725,13 @@ func (t *txn) stepFinding(f *Finding, to FindingState, actor, reason string, ctx
 	}
 	t.setSuspension(&n)
 	t.findingNotices(&n, ctx)
+	if actor == "system" {
+		day := n.ClosedOn
+		if day.IsZero() {
+			day = calendar.DateOf(ctx.recordedAt)
+		}
+		t.recordSystemStep(&n, day)
+	}
 	return &n
 }
 

@@ -520,4 +520,30 @@ func TestFindingReviewEdges(t *testing.T) {
 		t.Fatalf("the enforcement's reclaim request after the finding closed: %s, want cancelled", r.State)
 	}
 	f.ok(allocAt("new", "prj1", "ecs.vcpu", "2", "2026-11-03T11:00:00+08:00"))
+
+	// The steps the ledger took itself are line items of the chain (SPEC: each step a line
+	// item): detected on 3 September, overdue on 31 October, rectified on 3 November — the
+	// last right after the reduce that caused it.
+	var steps []string
+	var reduceSeq uint64
+	err := f.l.LineItems(1, func(li *LineItem) bool {
+		switch b := li.Body.(type) {
+		case *FindingRecord:
+			if b.ID == id {
+				steps = append(steps, fmt.Sprintf("%s %s %s seq+%d", li.Actor, b.State, b.Day, li.Seq-reduceSeq))
+			}
+		case *Event:
+			if b.Op == OpReduce && b.Resource == "big" {
+				reduceSeq = li.Seq
+			}
+		}
+		return true
+	})
+	if err != nil {
+		t.Fatalf("the line items read back: %v", err) // a record without a deadline must decode
+	}
+	if got := strings.Join(steps, ", "); !strings.HasSuffix(got, "system rectified 2026-11-03 seq+1") || !strings.Contains(got, "system detected 2026-09-03") ||
+		!strings.Contains(got, "system overdue 2026-10-31") || len(steps) != 3 {
+		t.Fatalf("the ledger's own steps of %s: %s", id, got)
+	}
 }

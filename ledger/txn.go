@@ -141,6 +141,9 @@ type txn struct {
 	deadLetterN uint64      // entries of the dead-letter outbox (numbered 1..deadLetterN)
 	access      accessChain // the access trail's records appended in this layer, and its head
 	cal         *calendar.Calendar
+	// systemSteps are finding steps the ledger took in the command being applied, written
+	// as line items after it (finding_steps.go).
+	systemSteps []*FindingRecord
 }
 
 type deptClass struct{ Department, QuotaClass string }
@@ -175,6 +178,7 @@ func (t *txn) commit() {
 		p.keys[k] = v
 	}
 	p.added = append(p.added, t.added...)
+	p.systemSteps = append(p.systemSteps, t.systemSteps...)
 	p.seq, p.head, p.clock, p.deadLetterN, p.cal = t.seq, t.head, t.clock, t.deadLetterN, t.cal
 	p.access.merge(t.access)
 }

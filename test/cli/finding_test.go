@@ -2,6 +2,8 @@ package cli
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -231,6 +233,20 @@ func TestFindingLifecycleThroughLedgerctl(t *testing.T) {
 	if f := auth.finding("low_utilisation", "big"); f.State != "rectified" || f.ClosedOn != "2031-11-04" {
 		t.Fatalf("after a reduce to 19: %+v, want rectified on 2031-11-04", f)
 	}
+	// Every step is a line item of the chain, the ledger's own too (SPEC: Lifecycle), and
+	// the chain verifies offline from its export.
+	e.must("lineitems", "export", "--format", "jsonl", "-o", "export.jsonl")
+	raw, err := os.ReadFile(filepath.Join(e.dir, "export.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	export := string(raw)
+	for _, want := range []string{"finding/" + vm.ID + "/detected", "finding/" + vm.ID + "/overdue", "finding/" + vm.ID + "/rectified", "finding/" + low.ID + "/rectified"} {
+		if !strings.Contains(export, `"`+want+`"`) {
+			t.Errorf("the line items have no %s", want)
+		}
+	}
+	e.must("verify", "--file", filepath.Join(e.dir, "export.jsonl"))
 }
 
 // Issue 25, must show 4 (SPEC: Utilisation, seasonal workloads; SH 18): a project's season
