@@ -43,7 +43,7 @@ func parseUtilisationRules(p *v1.UtilisationRules) (*ledger.SetUtilisationRules,
 		}
 		d, derr := parseAmount(name, s, true)
 		if derr != nil {
-			return nil, derr
+			return nil, errf(errcode.InvalidValue, name, "%s is a percentage above 0 and at most 100 with at most 2 decimals, not %q", name, interchange.Echo(s))
 		}
 		*pcts[name] = d
 	}
@@ -86,7 +86,7 @@ func parseSeason(s *v1.Season) (ledger.Season, *errcode.Error) {
 	}{{"from", s.GetFrom(), &out.From}, {"to", s.GetTo(), &out.To}} {
 		md, err := ledger.ParseMonthDay(f.v)
 		if err != nil {
-			return out, errf(errcode.InvalidDate, f.name, "%v", err)
+			return out, errf(errcode.InvalidValue, f.name, "a season runs from a month-day MM-DD to another: %v", err)
 		}
 		*f.into = md
 	}
@@ -160,8 +160,10 @@ func Finding(f *ledger.Finding, deptName string, resource *ledger.Resource) *v1.
 	out := &v1.Finding{Id: f.ID, Kind: string(f.Kind), Subject: f.Subject, Department: f.Department, DepartmentName: deptName, Provider: f.Provider,
 		RaisedOn: f.RaisedOn.String(), State: string(f.State), Deadline: dateText(f.Deadline), DeadlineUnknown: f.DeadlineUnknown,
 		ClosedOn: dateText(f.ClosedOn), Open: f.State.Open(),
-		Evidence: &v1.FindingEvidence{From: dateText(f.Evidence.From), To: dateText(f.Evidence.To), Days: uint32(f.Evidence.Days), Rows: uint32(f.Evidence.Rows),
-			MeanPct: f.Evidence.Mean.StringFixed(2), PeakPct: f.Evidence.Peak.StringFixed(2)}}
+		Evidence: &v1.FindingEvidence{From: dateText(f.Evidence.From), To: dateText(f.Evidence.To), Days: uint32(f.Evidence.Days), Rows: uint32(f.Evidence.Rows)}}
+	if f.Evidence.Rows > 0 { // no rows, no figures: not a use of 0 %
+		out.Evidence.MeanPct, out.Evidence.PeakPct = f.Evidence.Mean.StringFixed(2), f.Evidence.Peak.StringFixed(2)
+	}
 	if f.Kind == ledger.FindingLow {
 		out.Advice, out.Quantity = f.Advice.String(), f.Quantity.String()
 	}

@@ -35,7 +35,7 @@ func TestRulesAndSeasonsFiles(t *testing.T) {
 		{"rule,value\nlow_days\n", "rules.csv:2: malformed"},
 		{"name,value\n", "rules.csv:1: invalid_value"},
 		{"", "rules.csv:1: missing_field"},
-		{"rule,value\nlateness_days,\n", "rules.csv:2: value: missing_field"},
+		{"rule,value\nlateness_days,\n", "rules.csv:2: lateness_days: missing_field"},
 	} {
 		_, err := ParseRulesFile("rules.csv", strings.NewReader(c.file), "2026-01-01")
 		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
@@ -51,11 +51,11 @@ func TestRulesAndSeasonsFiles(t *testing.T) {
 		t.Fatalf("seasons %v %v", ss, err)
 	}
 	for _, c := range []struct{ file, want string }{
-		{"from,to,quota_class,quota\n05-15,07-32,vcpu,200\n", "seasons.csv:2: to: invalid_date"},
-		{"from,to,quota_class,quota\n5-15,07-15,vcpu,200\n", "seasons.csv:2: from: invalid_date"},
+		{"from,to,quota_class,quota\n05-15,07-32,vcpu,200\n", "seasons.csv:2: to: invalid_value"},
+		{"from,to,quota_class,quota\n5-15,07-15,vcpu,200\n", "seasons.csv:2: from: invalid_value"},
 		{"from,to,quota_class,quota\n05-15,07-15,,200\n", "seasons.csv:2: quota_class: missing_field"},
 		{"from,to,quota_class,quota\n05-15,07-15,vcpu,-1\n", "seasons.csv:2: quota: invalid_quantity"},
-		{"from,to,quota_class,quota\n05-15,07-15,vcpu,200\n02-30,03-01,vcpu,1\n", "seasons.csv:3: from: invalid_date"},
+		{"from,to,quota_class,quota\n05-15,07-15,vcpu,200\n02-30,03-01,vcpu,1\n", "seasons.csv:3: from: invalid_value"},
 	} {
 		_, err := ParseSeasonsFile("seasons.csv", strings.NewReader(c.file))
 		if err == nil || !strings.HasPrefix(err.Error(), c.want) {

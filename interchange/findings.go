@@ -83,7 +83,7 @@ func ReadRulesFile(name string, r io.Reader, effectiveFrom string) (*v1.Utilisat
 		}
 		lines.rules[rec[0]] = at[i]
 		if rec[1] == "" {
-			return nil, lines, &RowError{File: name, Line: at[i], Field: "value", Code: errcode.MissingField, Message: rec[0] + " has no value"}
+			return nil, lines, &RowError{File: name, Line: at[i], Field: rec[0], Code: errcode.MissingField, Message: rec[0] + " has no value"}
 		}
 		*fields[idx] = rec[1]
 	}

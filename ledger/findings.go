@@ -245,6 +245,12 @@ const (
 	FindingZombie       FindingKind = "zombie"          // 僵尸系统 (a project)
 )
 
+// FindingKinds lists the kinds; FindingStates the states, in lifecycle order.
+var (
+	FindingKinds  = []FindingKind{FindingNoMonitoring, FindingLow, FindingZombie}
+	FindingStates = []FindingState{FindingDetected, FindingWarned, FindingDismissed, FindingExplained, FindingClosed, FindingOverdue, FindingEnforced, FindingRectified}
+)
+
 // FindingState is where a finding is in its lifecycle.
 type FindingState string
 

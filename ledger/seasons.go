@@ -138,16 +138,18 @@ func (b *SetProjectSeasons) validate(rl rules) *Error {
 				return Errf(errcode.InvalidValue, fmt.Sprintf("seasons[%d]", i), "%v", err)
 			}
 		}
+		at := func(field string) string { return fmt.Sprintf("seasons[%d].%s", i, field) } // a file names the season's line
 		if err := rl.id("quota_class", s.QuotaClass, true); err != nil {
+			err.Field = at("quota_class")
 			return err
 		}
 		if s.Quota.IsNegative() || !checkDecimalBounds(s.Quota) {
-			return Errf(errcode.InvalidQuantity, "quota", "a season's quota is a non-negative decimal, not %s", s.Quota)
+			return Errf(errcode.InvalidQuantity, at("quota"), "a season's quota is a non-negative decimal, not %s", s.Quota)
 		}
-		for j, o := range b.Seasons[:i] {
+		for _, o := range b.Seasons[:i] {
 			if o.QuotaClass == s.QuotaClass && o.overlaps(s) {
-				return Errf(errcode.InvalidValue, fmt.Sprintf("seasons[%d]", i), "%s–%s overlaps %s–%s (seasons[%d]) in quota class %s: a day has one quota",
-					s.From, s.To, o.From, o.To, j, s.QuotaClass)
+				return Errf(errcode.InvalidValue, at("from"), "%s–%s overlaps the season %s–%s of quota class %s: a day has one quota",
+					s.From, s.To, o.From, o.To, s.QuotaClass)
 			}
 		}
 	}
@@ -168,9 +170,9 @@ func (b *SetProjectSeasons) apply(t *txn, _ applyContext) *Error {
 	if _, ok := t.projects.get(b.Project); !ok {
 		return Errf(errcode.UnknownProject, "project", "unknown project %q", b.Project)
 	}
-	for _, s := range b.Seasons {
+	for i, s := range b.Seasons {
 		if !t.knownQuotaClass(s.QuotaClass) {
-			return Errf(errcode.UnknownQuotaClass, "quota_class", "no catalog item or project quota uses quota class %q (known: %s)",
+			return Errf(errcode.UnknownQuotaClass, fmt.Sprintf("seasons[%d].quota_class", i), "no catalog item or project quota uses quota class %q (known: %s)",
 				s.QuotaClass, strings.Join(t.quotaClasses(), ", "))
 		}
 	}

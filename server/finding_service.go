@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"connectrpc.com/connect"
@@ -44,7 +45,7 @@ func (h *findingService) StepFinding(ctx context.Context, req *connect.Request[v
 	}
 	it := res.Items[0]
 	f, _ := h.s.ledger.Finding(body.ID)
-	out := &v1.StepFindingResponse{Finding: h.show(&f), Seq: it.Seq, Duplicate: it.Duplicate}
+	out := &v1.StepFindingResponse{Finding: h.show(&f), Seq: it.Seq, Duplicate: it.Duplicate, Unchanged: it.Unchanged}
 	if body.Action == ledger.ActionEnforce {
 		// The reclaim requests this enforcement raised: those its line item opened.
 		for _, r := range h.s.ledger.ResourceRequests() {
@@ -59,6 +60,12 @@ func (h *findingService) StepFinding(ctx context.Context, req *connect.Request[v
 func (h *findingService) ListFindings(ctx context.Context, req *connect.Request[v1.ListFindingsRequest]) (*connect.Response[v1.ListFindingsResponse], error) {
 	p := principalOf(ctx)
 	m := req.Msg
+	if st := m.GetState(); st != "" && !slices.Contains(ledger.FindingStates, ledger.FindingState(st)) {
+		return nil, detailError(errcode.Errf(errcode.InvalidValue, "state", "state %q: want one of %v", st, ledger.FindingStates), 0)
+	}
+	if k := m.GetKind(); k != "" && !slices.Contains(ledger.FindingKinds, ledger.FindingKind(k)) {
+		return nil, detailError(errcode.Errf(errcode.InvalidValue, "kind", "kind %q: want one of %v", k, ledger.FindingKinds), 0)
+	}
 	out := &v1.ListFindingsResponse{AsOf: h.s.ledger.Clock().Format(time.RFC3339)}
 	for _, f := range h.s.ledger.Findings() {
 		switch {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -107,6 +108,9 @@ or for low utilisation when the resource is reduced to the advised quantity or r
 				if err != nil {
 					return err
 				}
+				if res.GetUnchanged() {
+					fmt.Fprintln(g.stderr, g.l().m("未变更：问题已是此状态，未记入台账", "unchanged: the finding is already so; nothing was written"))
+				}
 				return writeFinding(g.stdout, format, g.l(), res.GetFinding(), res.GetRequests())
 			},
 		}
@@ -189,7 +193,7 @@ func writeFindings(w io.Writer, format string, l lang, fs []*v1.Finding) error {
 		return err
 	}
 	t := &table{headers: []string{l.h("编号", "Id"), l.h("类型", "Kind"), l.h("对象", "Subject"), l.h("部门", "Department"),
-		l.h("发现日", "Raised on"), l.h("状态", "State"), l.h("整改期限", "Deadline"), l.h("建议数量", "Advice"), l.h("关闭日", "Closed on")},
+		l.h("发现日", "Raised on"), l.h("状态", "State"), l.h("办理期限", "Deadline"), l.h("建议数量", "Advice"), l.h("关闭日", "Closed on")},
 		right: []bool{false, false, false, false, false, false, false, true, false}}
 	for _, f := range fs {
 		dl := deadlineText(f)
@@ -215,8 +219,12 @@ func writeFinding(w io.Writer, format string, l lang, f *v1.Finding, requests []
 		return err
 	}
 	e := f.GetEvidence()
-	fmt.Fprintf(w, "%s: %s – %s, %d %s, %s %s %%, %s %s %%\n", l.h("依据", "Evidence"), e.GetFrom(), e.GetTo(), e.GetDays(), l.h("天", "days"),
-		l.h("平均", "mean"), e.GetMeanPct(), l.h("峰值", "peak"), e.GetPeakPct())
+	if e.GetRows() == 0 {
+		fmt.Fprintf(w, "%s: %s – %s, %d %s, %s\n", l.h("依据", "Evidence"), e.GetFrom(), e.GetTo(), e.GetDays(), l.h("天", "days"), l.m("无监测数据", "no monitoring rows"))
+	} else {
+		fmt.Fprintf(w, "%s: %s – %s, %d %s, %s %s %%, %s %s %%\n", l.h("依据", "Evidence"), e.GetFrom(), e.GetTo(), e.GetDays(), l.h("天", "days"),
+			l.h("平均", "mean"), e.GetMeanPct(), l.h("峰值", "peak"), e.GetPeakPct())
+	}
 	if f.GetAdvice() != "" {
 		fmt.Fprintf(w, "%s: %s → %s\n", l.h("调整建议", "Advice"), f.GetQuantity(), f.GetAdvice())
 	}
@@ -403,8 +411,8 @@ is the season's, outside it its base quota; findings skip the days outside the s
 // error names the field: a rule, or seasons[i]); other failures stay as they are.
 func onFileLine(path string, lines interchange.FileLines, err error) error {
 	ce := callFailure(err)
-	if ce == nil || ce.field == "" || ce.code == codeUnknownOutcome {
-		return err
+	if ce == nil || ce.code == codeUnknownOutcome || !slices.Contains(interchange.RuleNames, ce.field) && !strings.HasPrefix(ce.field, "seasons[") {
+		return err // not about the file's rows (the project, the date of the flags …)
 	}
 	return fileRejected(path, lines.ErrorOf(ce.field, errcode.Code(ce.code), ce.message))
 }

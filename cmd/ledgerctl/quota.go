@@ -6,6 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 )
 
@@ -32,6 +34,9 @@ with the same fields.`,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
 			if err := checkFormat(format, formatTable, formatCSV, formatJSON); err != nil {
 				return err
+			}
+			if _, err := calendar.ParseDate(on); on != "" && err != nil {
+				return inputErr(errcode.InvalidDate, "on", "must be a date YYYY-MM-DD, got %q", on)
 			}
 			res, err := call(cmd.Context(), g, readPolicy, "quota overruns", &v1.QuotaOverrunsRequest{On: on},
 				func(ep *endpoint) rpc[v1.QuotaOverrunsRequest, v1.QuotaOverrunsResponse] {

@@ -9,6 +9,7 @@ import (
 	"github.com/cloudledger/cloudledger/calendar"
 	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+	"github.com/cloudledger/cloudledger/interchange"
 )
 
 // UtilisationColumns are the columns `utilisation show --format csv` writes: a report's
@@ -21,9 +22,9 @@ func newUtilisationCommand(g *globals) *cobra.Command {
 		Short: "Daily utilisation of resources (资源利用率): show the rows in force; import reports with `import utilisation FILE`",
 		RunE:  needSubcommand,
 	}
-	var resource, department, provider, from, to, format, output string
+	var resource, department, provider, from, to, month, format, output string
 	show := &cobra.Command{
-		Use:   "show --from DATE --to DATE [--resource R | --department D | --provider P]",
+		Use:   "show (--month M | --from DATE --to DATE) [--resource R | --department D | --provider P]",
 		Short: "The daily rows in force (mean, peak, availability %) of the resources you see",
 		Long: `The daily utilisation rows in force, by resource then date: each resource's mean and peak
 utilisation of what it was allocated and the share of the day it was up, in percent, with
@@ -34,6 +35,13 @@ resource you see; at most 366 days.`,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
 			if err := checkFormat(format, formatTable, formatCSV, formatJSON); err != nil {
 				return err
+			}
+			if month != "" { // SPEC's form: a month, its first to its last day
+				m, err := calendar.ParseMonth(month)
+				if err != nil || from != "" || to != "" {
+					return inputErr(errcode.InvalidValue, "month", "--month is YYYY-MM, instead of --from and --to, not %q", month)
+				}
+				from, to = m.First().String(), m.Last().String()
 			}
 			for _, d := range []struct{ name, v string }{{"from", from}, {"to", to}} {
 				if _, err := calendar.ParseDate(d.v); err != nil {
@@ -78,13 +86,24 @@ resource you see; at most 366 days.`,
 	f.StringVar(&resource, "resource", "", "one resource")
 	f.StringVar(&department, "department", "", "a department's resources (and its children's)")
 	f.StringVar(&provider, "provider", "", "a provider's resources")
-	f.StringVar(&from, "from", "", "first day, YYYY-MM-DD (required)")
-	f.StringVar(&to, "to", "", "last day, YYYY-MM-DD, inclusive (required)")
+	f.StringVar(&from, "from", "", "first day, YYYY-MM-DD (or --month)")
+	f.StringVar(&to, "to", "", "last day, YYYY-MM-DD, inclusive (or --month)")
+	f.StringVar(&month, "month", "", "a month, YYYY-MM: its first to its last day")
 	f.StringVar(&format, "format", formatTable, "table, csv or json")
 	f.StringVarP(&output, "output", "o", "", "write to this file instead of stdout")
-	for _, name := range []string{"from", "to"} {
-		_ = show.MarkFlagRequired(name)
+	var encoding string
+	imp := &cobra.Command{
+		Use:   "import FILE",
+		Short: "Import a utilisation report (the same as import utilisation FILE)",
+		Args:  cobra.ExactArgs(1),
+		RunE: action(func(cmd *cobra.Command, args []string) error {
+			if encoding != interchange.EncodingUTF8 && encoding != interchange.EncodingGB18030 {
+				return usageErr("--encoding must be utf-8 or gb18030, not %q", encoding)
+			}
+			return g.importFile(cmd.Context(), interchange.KindUtilisation, args[0], encoding)
+		}),
 	}
+	imp.Flags().StringVar(&encoding, "encoding", interchange.EncodingUTF8, "the file's encoding: utf-8 or gb18030 (GBK)")
 	var effDept, quarter, effFormat string
 	eff := &cobra.Command{
 		Use:   "efficiency --department D --quarter YYYYQn",
@@ -119,7 +138,7 @@ December–February, 2026Q3 March–May, 2026Q4 June–August 2026.`,
 	eff.Flags().StringVar(&effFormat, "format", formatTable, "table or json")
 	_ = eff.MarkFlagRequired("department")
 	_ = eff.MarkFlagRequired("quarter")
-	cmd.AddCommand(show, eff, newUtilisationRulesCommand(g))
+	cmd.AddCommand(show, imp, eff, newUtilisationRulesCommand(g))
 	return cmd
 }
 

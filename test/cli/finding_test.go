@@ -135,8 +135,11 @@ func TestFindingLifecycleThroughLedgerctl(t *testing.T) {
 	if f := auth.finding("no_monitoring", "vm"); f.State != "warned" || f.Deadline != "2031-10-31" {
 		t.Fatalf("warned: %+v, want the deadline 2031-10-31", f)
 	}
-	// The same key again: the original step, not a second one.
+	// The same key again: the original step, not a second one; a new key: said unchanged.
 	auth.must("finding", "warn", "--id", vm.ID, "--key", "warn-vm")
+	if out := auth.must("finding", "warn", "--id", vm.ID, "--key", "warn-vm-again"); !strings.Contains(out, "unchanged") {
+		t.Errorf("warning a warned finding does not say unchanged:\n%s", out)
+	}
 	// Another department cannot explain it, however the id is written (the check reads the
 	// id as the ledger does); nor can the authority write the department's explanation.
 	for _, id := range []string{vm.ID, " " + vm.ID, vm.ID + " "} {
@@ -257,7 +260,7 @@ func TestFindingLifecycleThroughLedgerctl(t *testing.T) {
 func TestSeasonalQuotaThroughLedgerctl(t *testing.T) {
 	e := setup(t)
 	bad, code := e.run("project", "seasons", "set", "--project", "prj1", e.write("bad.csv", "from,to,quota_class,quota\n06-01,08-31,vcpu,200\n06-31,07-01,vcpu,50\n"))
-	if code == 0 || !strings.Contains(bad, "bad.csv:3: from: invalid_date") {
+	if code == 0 || !strings.Contains(bad, "bad.csv:3: from: invalid_value") {
 		t.Fatalf("a season from 31 June: exit %d\n%s", code, bad)
 	}
 	// The ledger checks a rules file's values; ledgerctl names the line of the one refused.
@@ -265,7 +268,16 @@ func TestSeasonalQuotaThroughLedgerctl(t *testing.T) {
 		!strings.Contains(out, "rules.csv:3: low_peak_pct: invalid_value") {
 		t.Fatalf("a low peak of 150 %%: exit %d\n%s", code, out)
 	}
-	e.must("project", "seasons", "set", "--project", "prj1", e.write("seasons.csv", "from,to,quota_class,quota\n06-01,08-31,vcpu,200\n"))
+	if out, code := e.run("project", "seasons", "set", "--project", "prj1", e.write("class.csv", "from,to,quota_class,quota\n06-01,08-31,vcpu,200\n01-01,01-31,gpu_cards,2\n")); code == 0 ||
+		!strings.Contains(out, "class.csv:3: quota_class: unknown_quota_class") {
+		t.Errorf("a season of a quota class nothing uses: exit %d\n%s", code, out)
+	}
+	e.write("seasons.csv", "from,to,quota_class,quota\n06-01,08-31,vcpu,200\n")
+	if out, code := e.run("project", "seasons", "set", "--project", "nosuch", filepath.Join(e.dir, "seasons.csv")); code == 0 ||
+		!strings.Contains(out, "unknown_project: project:") || strings.Contains(out, "seasons.csv:") {
+		t.Errorf("an unknown --project is the flag's error, not the file's: exit %d\n%s", code, out)
+	}
+	e.must("project", "seasons", "set", "--project", "prj1", filepath.Join(e.dir, "seasons.csv"))
 	if out := e.must("project", "seasons", "show", "--format", "json"); !strings.Contains(out, `"06-01"`) || !strings.Contains(out, `"200"`) {
 		t.Errorf("seasons show:\n%s", out)
 	}

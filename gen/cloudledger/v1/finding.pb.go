@@ -355,6 +355,7 @@ type StepFindingResponse struct {
 	Duplicate bool                   `protobuf:"varint,3,opt,name=duplicate,proto3" json:"duplicate,omitempty"` // the same key again: the original step
 	// requests: the reclaim requests an enforcement raised.
 	Requests      []string `protobuf:"bytes,4,rep,name=requests,proto3" json:"requests,omitempty"`
+	Unchanged     bool     `protobuf:"varint,5,opt,name=unchanged,proto3" json:"unchanged,omitempty"` // the finding was already so (a warning of a warned finding): nothing written
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -415,6 +416,13 @@ func (x *StepFindingResponse) GetRequests() []string {
 		return x.Requests
 	}
 	return nil
+}
+
+func (x *StepFindingResponse) GetUnchanged() bool {
+	if x != nil {
+		return x.Unchanged
+	}
+	return false
 }
 
 type ListFindingsRequest struct {
@@ -1185,12 +1193,13 @@ const file_cloudledger_v1_finding_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x16\n" +
 	"\x06action\x18\x03 \x01(\tR\x06action\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason\"\x94\x01\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\xb2\x01\n" +
 	"\x13StepFindingResponse\x121\n" +
 	"\afinding\x18\x01 \x01(\v2\x17.cloudledger.v1.FindingR\afinding\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x1c\n" +
 	"\tduplicate\x18\x03 \x01(\bR\tduplicate\x12\x1a\n" +
-	"\brequests\x18\x04 \x03(\tR\brequests\"s\n" +
+	"\brequests\x18\x04 \x03(\tR\brequests\x12\x1c\n" +
+	"\tunchanged\x18\x05 \x01(\bR\tunchanged\"s\n" +
 	"\x13ListFindingsRequest\x12\x14\n" +
 	"\x05state\x18\x01 \x01(\tR\x05state\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x1e\n" +
