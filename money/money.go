@@ -73,7 +73,13 @@ func Parse(s string) (decimal.Decimal, error) {
 	if intPart == "" || hasPoint && frac == "" || !digits(intPart) || !digits(frac) {
 		return decimal.Zero, fmt.Errorf("%w: %q", ErrNotADecimal, s)
 	}
-	return decimal.RequireFromString(s), nil
+	d := decimal.RequireFromString(s)
+	if len(Text(d)) > MaxTextLen {
+		// What Parse reads, Text writes back within the bound (amounts are far smaller: the
+		// ledger keeps 18 digits before the point).
+		return decimal.Zero, fmt.Errorf("%w: %q is too large", ErrNotADecimal, s)
+	}
+	return d, nil
 }
 
 func digits(s string) bool {

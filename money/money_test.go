@@ -1,6 +1,7 @@
 package money
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -46,7 +47,7 @@ func TestParseRefusesWhatIsNotAPlainDecimal(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"1.125", "-0.5", "1e3", ""} {
+	for _, s := range []string{"1.125", "-0.5", "1e3", "", strings.Repeat("1", 62), "-" + strings.Repeat("9", 60) + ".995"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
