@@ -110,14 +110,18 @@ func (s *Server) watchLeaderChanges(ctx context.Context) {
 
 const leaderWatchInterval = 100 * time.Millisecond
 
-// DeadlineCheckInterval is how often the leader checks the settlement deadline.
-const DeadlineCheckInterval = time.Hour
+// DeadlineCheckInterval is how often the leader checks the settlement deadline;
+// deadlineRetryInterval how soon it looks again while no watched year's days are known.
+const (
+	DeadlineCheckInterval = time.Hour
+	deadlineRetryInterval = 10 * time.Second
+)
 
 // deadlineLoop logs a warning on the leader while a settlement year has fewer than
 // settlement.WarnWorkingDays working days left before 30 September and is not submitted
 // (the same warning `settle status` shows).
 func (s *Server) deadlineLoop(ctx context.Context) {
-	t := time.NewTimer(30 * time.Second)
+	t := time.NewTimer(2 * time.Second)
 	defer t.Stop()
 	for {
 		select {
@@ -125,7 +129,9 @@ func (s *Server) deadlineLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		t.Reset(DeadlineCheckInterval)
+		// Until a watched year's working days are known (a leader, a ledger with a clock, its
+		// calendar loaded), look again soon; then hourly.
+		t.Reset(deadlineRetryInterval)
 		if !s.node.IsLeader() {
 			continue
 		}
@@ -139,6 +145,9 @@ func (s *Server) deadlineLoop(ctx context.Context) {
 			if err != nil {
 				s.log.Warn("settlement deadline check", "year", year, "err", err)
 				continue
+			}
+			if st.WorkingDaysLeft != settlement.UnknownWorkingDays {
+				t.Reset(DeadlineCheckInterval)
 			}
 			s.metrics.setWorkingDaysLeft(year, st)
 			if st.Warning != "" {

@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -60,7 +61,7 @@ func installRaftSink() {
 		}
 		cfg := gometrics.DefaultConfig("cloudledger")
 		cfg.EnableHostname, cfg.EnableRuntimeMetrics, cfg.EnableServiceLabel = false, false, false
-		_, _ = gometrics.NewGlobal(cfg, countersTotal{sink})
+		_, _ = gometrics.NewGlobal(cfg, raftSink{sink})
 	})
 }
 
@@ -80,8 +81,8 @@ func newNodeMetrics(s *Server) *nodeMetrics {
 	m.passwordChecks = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_password_checks_total", Help: "Sign-ins whose password was checked against the account's hash (at most 5 in a row per account before the lock)."})
 	m.hashFull = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_password_pool_full_total", Help: "Password checks refused (resource_exhausted) because the hashing pool stayed full."})
 	m.trailDropped = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_access_records_dropped_total", Help: "Access-trail records dropped because the ledger refused their batch as malformed or too large (a bug; the node's log names the batch)."})
-	m.daysEvaluated = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_findings_days_evaluated_total", Help: "Days the leader proposed for findings evaluation and the ledger evaluated."})
-	m.utilisationDaysPulled = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_utilisation_days_pulled_total", Help: "Days of utilisation rows the leader pulled from Prometheus and landed."})
+	m.daysEvaluated = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_findings_evaluations_total", Help: "Days the leader proposed for findings evaluation and the ledger evaluated."})
+	m.utilisationDaysPulled = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_utilisation_pulls_total", Help: "Days of utilisation rows the leader pulled from Prometheus and landed."})
 	m.utilisationPullErrors = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_utilisation_pull_errors_total", Help: "Pulls of a day that failed (Prometheus unreachable, a query refused): the day is tried again, the later days wait."})
 	m.utilisationClamped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cloudledger_utilisation_values_clamped_total", Help: "Pulled values taken in: above 100 as 100, a mean above its peak as the peak."}, []string{"what"})
 	m.utilisationSkipped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cloudledger_utilisation_series_skipped_total", Help: "Pulled series left out: of resources the ledger does not monitor, or without all of mean, peak and availability."}, []string{"why"})
@@ -97,7 +98,7 @@ func newNodeMetrics(s *Server) *nodeMetrics {
 	m.leaderChanges = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_leader_changes_total", Help: "Changes of the leader this node observed."})
 	m.accessPending = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cloudledger_access_records_pending", Help: "Access-trail records collected and not yet on the ledger."},
 		func() float64 { return float64(s.trail.pending()) })
-	m.workingDaysLeft = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "cloudledger_settlement_working_days_left", Help: "Working days before a settlement year's deadline (negative: overdue); absent while the calendar is unknown."}, []string{"year"})
+	m.workingDaysLeft = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "cloudledger_settlement_workdays_left", Help: "Working days before a settlement year's deadline (negative: overdue); absent while the calendar is unknown."}, []string{"year"})
 	for _, e := range []string{"budget", "statement"} {
 		m.exportSeconds.WithLabelValues(e) // exposed from the start, so dashboards find it
 	}
@@ -205,14 +206,57 @@ func (c *kafkaCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descDead, prometheus.GaugeValue, float64(rep.DeadLetters))
 }
 
-// countersTotal gives go-metrics' counters Prometheus' _total suffix. (hashicorp/raft's
-// timings stay what go-metrics makes of them: summaries in milliseconds.)
-type countersTotal struct{ *gmprom.PrometheusSink }
+// raftSink names go-metrics' series (hashicorp/raft's) as Prometheus wants them, so that
+// `promtool check metrics` accepts /metrics: snake_case (commitTime → commit_time),
+// counters with _total, timings in seconds (go-metrics measures them in milliseconds) with
+// _seconds.
+type raftSink struct{ *gmprom.PrometheusSink }
 
-func (c countersTotal) IncrCounter(key []string, val float32) {
-	c.PrometheusSink.IncrCounter(append(key[:len(key):len(key)], "total"), val)
+// promKey is a go-metrics key in Prometheus' words, with a suffix when one is due.
+func promKey(key []string, suffix string) []string {
+	out := make([]string, 0, len(key)+1)
+	for _, part := range key {
+		out = append(out, snakeCase(part))
+	}
+	if suffix != "" && out[len(out)-1] != suffix {
+		out = append(out, suffix)
+	}
+	return out
 }
 
-func (c countersTotal) IncrCounterWithLabels(key []string, val float32, labels []gometrics.Label) {
-	c.PrometheusSink.IncrCounterWithLabels(append(key[:len(key):len(key)], "total"), val, labels)
+// snakeCase is commitTime → commit_time, FSM → fsm, appendEntries → append_entries.
+func snakeCase(s string) string {
+	var b strings.Builder
+	rs := []rune(s)
+	for i, r := range rs {
+		upper := r >= 'A' && r <= 'Z'
+		if upper && i > 0 && (rs[i-1] >= 'a' && rs[i-1] <= 'z' || i+1 < len(rs) && rs[i+1] >= 'a' && rs[i+1] <= 'z' && rs[i-1] != '_') {
+			b.WriteByte('_')
+		}
+		if upper {
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func (c raftSink) SetGauge(key []string, val float32) {
+	c.PrometheusSink.SetGauge(promKey(key, ""), val)
+}
+func (c raftSink) SetGaugeWithLabels(key []string, val float32, labels []gometrics.Label) {
+	c.PrometheusSink.SetGaugeWithLabels(promKey(key, ""), val, labels)
+}
+func (c raftSink) EmitKey(key []string, val float32) { c.PrometheusSink.EmitKey(promKey(key, ""), val) }
+func (c raftSink) IncrCounter(key []string, val float32) {
+	c.PrometheusSink.IncrCounter(promKey(key, "total"), val)
+}
+func (c raftSink) IncrCounterWithLabels(key []string, val float32, labels []gometrics.Label) {
+	c.PrometheusSink.IncrCounterWithLabels(promKey(key, "total"), val, labels)
+}
+func (c raftSink) AddSample(key []string, val float32) {
+	c.PrometheusSink.AddSample(promKey(key, "seconds"), val/1000)
+}
+func (c raftSink) AddSampleWithLabels(key []string, val float32, labels []gometrics.Label) {
+	c.PrometheusSink.AddSampleWithLabels(promKey(key, "seconds"), val/1000, labels)
 }

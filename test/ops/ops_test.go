@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -331,7 +332,7 @@ func TestGrafanaDashboard(t *testing.T) {
 			}
 		}
 		// Exposed only with Kafka configured, or once a settlement year is watched.
-		return strings.HasPrefix(name, "cloudledger_kafka_") || name == "cloudledger_settlement_working_days_left"
+		return strings.HasPrefix(name, "cloudledger_kafka_") || name == "cloudledger_settlement_workdays_left"
 	}
 	ids := map[int]bool{}
 	for _, p := range d.Panels {
@@ -360,5 +361,56 @@ func TestGrafanaDashboard(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// Issue 29, must show 5: `promtool check metrics` (Debian's prometheus package, which
+// .ci/run installs) accepts a live node's /metrics — hashicorp/raft's series in snake_case
+// with seconds, the settlement's working days as a gauge without a unit it does not have.
+// A year of 2027 is loaded (a test calendar) so that the 2026 settlement year's working days
+// are known and the gauge is there.
+func TestPromtoolAcceptsTheMetrics(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Fatalf("no promtool (apt-get install -y prometheus): %v", err)
+	}
+	c := testcluster.Start(t, 1, testcluster.Options{})
+	nd := c.Nodes[0]
+	cl := testcluster.NewClient(c.HTTP, nd.URL)
+	cal := `{"year": 2027, "days": [{"name": "元旦", "date": "2027-01-01", "isOffDay": true}]}`
+	cmds := append(testcluster.SeedCommands(), &v1.Command{Key: "cal/2027", Body: &v1.Command_CalendarYear{CalendarYear: &v1.CalendarYear{Json: cal}}})
+	if _, err := cl.Submit(context.Background(), cmds); err != nil {
+		t.Fatal(err)
+	}
+	auditor := testcluster.RoleToken(t, c.HTTP, nd.URL, "auditor1", "auditor", "")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		fams, _ := scrape(t, c, nd, auditor)
+		if _, ok := fams["cloudledger_settlement_workdays_left"]; ok {
+			if _, ok := fams["cloudledger_raft_commit_time_seconds"]; !ok {
+				t.Errorf("hashicorp/raft's commit time is not exposed as cloudledger_raft_commit_time_seconds")
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("cloudledger_settlement_workdays_left did not appear within 30 s")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	req, _ := http.NewRequest(http.MethodGet, nd.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+auditor)
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader(string(text))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("promtool check metrics: %v\n%s", err, out)
 	}
 }

@@ -304,7 +304,7 @@ func TestPullFromARealPrometheus(t *testing.T) {
 		t.Fatalf("rows:\n%s\nwant (worked by hand):\n%s", strings.Join(rows, "\n"), strings.Join(wantRows, "\n"))
 	}
 	metrics := scrape(t, c, authority)
-	for _, m := range []string{`cloudledger_utilisation_values_clamped_total{what="above_100"} 3`, "cloudledger_utilisation_days_pulled_total 3"} {
+	for _, m := range []string{`cloudledger_utilisation_values_clamped_total{what="above_100"} 3`, "cloudledger_utilisation_pulls_total 3"} {
 		if !strings.Contains(metrics, m) {
 			t.Errorf("/metrics lacks %s", m)
 		}
