@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: starts the embedded single-node ledger on ./data and loads the demo data set
-# through the real import path. Re-running is safe: imports are idempotent.
+# through the real import path. Re-running is safe: imports are idempotent. Another address
+# or directory: `make run HTTP=127.0.0.1:9080 RAFT=127.0.0.1:9081 DATA=./data2`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA="${DATA:-./data}"
@@ -11,7 +12,11 @@ export DEMO_PASSWORD="${DEMO_PASSWORD:-Demo@2026}"
 
 bin/ledgerd --data-dir "$DATA" --http "$HTTP" --raft "$RAFT" &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null' INT TERM EXIT
+# Ctrl-C stops the node and ends cleanly (exit 0: make reports no error); any other exit
+# stops it too.
+stop() { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; }
+trap 'stop; echo; echo "CloudLedger stopped (data kept in $DATA)."; trap - EXIT; exit 0' INT TERM
+trap stop EXIT
 
 for i in $(seq 1 100); do
   if [ -s "$DATA/admin.token" ] && curl -sf "http://$HTTP/healthz" | grep -q 'leader=node'; then break; fi
