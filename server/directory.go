@@ -20,7 +20,7 @@ import (
 func (h *ledgerService) QuotaUse(ctx context.Context, req *connect.Request[v1.QuotaUseRequest]) (*connect.Response[v1.QuotaUseResponse], error) {
 	p, only := principalOf(ctx), req.Msg.GetDepartment()
 	keep := func(d string) bool { return p.sees(h.s, d, "") && (only == "" || d == only) }
-	out := &v1.QuotaUseResponse{AppliedIndex: h.s.ledger.AppliedIndex()}
+	out := &v1.QuotaUseResponse{AppliedIndex: h.s.ledger.Head().AppliedIndex} // the state index (SPEC), as every read names it
 	for _, r := range h.s.ledger.QuotaUse() {
 		if keep(r.Department) {
 			out.Classes = append(out.Classes, quotaRow(r))

@@ -120,7 +120,7 @@ func (h *ledgerService) QuotaOverruns(ctx context.Context, req *connect.Request[
 		}
 		rows = h.s.ledger.OverrunsOn(d)
 	}
-	out := &v1.QuotaOverrunsResponse{AppliedIndex: h.s.ledger.AppliedIndex()}
+	out := &v1.QuotaOverrunsResponse{AppliedIndex: h.s.ledger.Head().AppliedIndex} // the state index (SPEC), as every read names it
 	p := principalOf(ctx)
 	only := req.Msg.GetDepartment()
 	for _, r := range rows {

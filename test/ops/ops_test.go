@@ -414,3 +414,58 @@ func TestPromtoolAcceptsTheMetrics(t *testing.T) {
 		t.Fatalf("promtool check metrics: %v\n%s", err, out)
 	}
 }
+
+// Issue 29 (SPEC: reads name the state index): page views between two reads of unchanged
+// figures add access records, not state — the overrun report, the quota use and verify name
+// the same index before and after, and the next write moves it.
+func TestReadsNameTheStateIndex(t *testing.T) {
+	c := testcluster.Start(t, 1, testcluster.Options{})
+	nd := c.Nodes[0]
+	cl := testcluster.NewClient(c.HTTP, nd.URL)
+	ctx := context.Background()
+	if _, err := cl.Submit(ctx, testcluster.SeedCommands()); err != nil {
+		t.Fatal(err)
+	}
+	auditor := testcluster.RoleToken(t, c.HTTP, nd.URL, "auditor1", "auditor", "")
+	led := cl.Ledger(0)
+	indexes := func() [3]uint64 {
+		t.Helper()
+		o, err := led.QuotaOverruns(ctx, authed(&v1.QuotaOverrunsRequest{}, auditor))
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := led.QuotaUse(ctx, authed(&v1.QuotaUseRequest{}, auditor))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := led.Verify(ctx, authed(&v1.VerifyRequest{}, auditor))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return [3]uint64{o.Msg.GetAppliedIndex(), u.Msg.GetAppliedIndex(), v.Msg.GetAppliedIndex()}
+	}
+	time.Sleep(500 * time.Millisecond) // the trail of the set-up lands
+	before := indexes()
+	for i := 0; i < 20; i++ { // page views: each an access record
+		if _, err := led.ListLineItems(ctx, authed(&v1.ListLineItemsRequest{FromSeq: 1, Limit: 10}, auditor)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // their records land through Raft
+	after := indexes()
+	if before[0] != before[1] || before[1] != before[2] || after != before {
+		t.Fatalf("the state index read before %v and after 20 page views %v: want one index throughout", before, after)
+	}
+	if _, err := cl.Submit(ctx, []*v1.Command{testcluster.Allocate("idx", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	if moved := indexes(); moved[0] <= before[0] || moved[0] != moved[2] {
+		t.Fatalf("after a write the reads name %v (before %v)", moved, before)
+	}
+}
+
+func authed[T any](m *T, token string) *connect.Request[T] {
+	r := connect.NewRequest(m)
+	r.Header().Set("Authorization", "Bearer "+token)
+	return r
+}
