@@ -300,11 +300,16 @@ func (l *Ledger) VerifyAccessTrail() (uint64, Hash, *Error) {
 	return n, head, nil
 }
 
-// accessOnly reports whether an entry carries nothing but access-trail records.
+// accessOnly reports whether an entry carries nothing but access: the trail's records and
+// the bookkeeping of sign-ins and sign-outs. Such entries do not move the state index
+// (SPEC: reads name the state index), so that page views and sign-ins between two reads of
+// unchanged figures leave them naming one index and exporting the same bytes.
 func (p *Proposal) accessOnly() bool {
 	for _, r := range p.Submissions {
 		for _, c := range r.Commands {
-			if c.Body.Type() != TypeAppendAccess {
+			switch c.Body.Type() {
+			case TypeAppendAccess, TypeSignInAttempt, TypeSignInResult, TypeSessionEnd:
+			default:
 				return false
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
@@ -117,15 +118,28 @@ func TestSettlementYearEndToEnd(t *testing.T) {
 	}
 
 	// XLSX twice: identical bytes; read back, its audited fees add up to the charges total.
+	testcluster.Person(t, e.c.HTTP, e.url, "fin-person", "finance", "", testcluster.DemoPassword) // an account is state: made first
 	a, b := filepath.Join(e.dir, "a.xlsx"), filepath.Join(e.dir, "b.xlsx")
 	if out := e.must("budget", "export", "--year", "2026", "--format", "xlsx", "-o", a); !regexp.MustCompile(`Raft 索引 \d+，链头 [0-9a-f]{64}`).MatchString(out) {
 		t.Fatalf("budget export says nothing of its index: %s", out)
 	}
+	// Between the two: a person signs in to the console and opens pages (issue 29: sign-ins
+	// and page views are access, not state; the state index and the bytes stay).
+	hc := testcluster.ConsoleClient(e.c.HTTP.Transport)
+	testcluster.ConsoleSignIn(t, hc, e.url, "fin-person", testcluster.DemoPassword)
+	for _, page := range []string{"/finance", "/finance", "/findings"} {
+		if res, err := hc.Get(e.url + page); err != nil || res.StatusCode != 200 {
+			t.Fatalf("%s: %v %v", page, res, err)
+		} else {
+			res.Body.Close()
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // the access records land through Raft
 	e.must("budget", "export", "--year", "2026", "--format", "xlsx", "-o", b)
 	ra, _ := os.ReadFile(a)
 	rb, _ := os.ReadFile(b)
 	if len(ra) == 0 || string(ra) != string(rb) {
-		t.Fatalf("two exports of the same index differ (%d and %d bytes)", len(ra), len(rb))
+		t.Fatalf("two exports of unchanged figures differ across a sign-in and page views (%d and %d bytes)", len(ra), len(rb))
 	}
 	f, err := excelize.OpenFile(a)
 	if err != nil {
