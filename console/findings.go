@@ -1,6 +1,8 @@
 package console
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -322,6 +324,7 @@ func (c *Console) seasonsSection(rq *pageRequest) ([]*Section, error) {
 	if err != nil {
 		return nil, err
 	}
+	version := seasonsVersion(res.Msg.GetProjects())
 	t := &Table{ID: "project-seasons", Columns: []Column{{rq.t("项目", "Project"), Mono}, {rq.t("自（月-日）", "From (MM-DD)"), Mono}, {rq.t("至（月-日）", "To (MM-DD)"), Mono},
 		{rq.t("配额类别", "Quota class"), Mono}, {rq.t("周期内配额", "Quota in season"), Number}, {rq.t("操作", "Action"), Text}},
 		Empty: rq.t("没有项目声明周期", "No project declares seasons")}
@@ -331,7 +334,7 @@ func (c *Console) seasonsSection(rq *pageRequest) ([]*Section, error) {
 			if rq.me.Role == "authority" {
 				remove = &Form{Action: "/findings/rules", Inline: true, Submit: rq.t("删除", "Remove"), Class: "danger",
 					Confirm: rq.t("删除该周期？", "Remove this season?"), Fields: []Field{{Name: "key", Type: "hidden", Value: newKey()},
-						{Name: "op", Type: "hidden", Value: "season_remove"}, {Name: "project", Type: "hidden", Value: ps.GetProject()},
+						{Name: "op", Type: "hidden", Value: "season_remove"}, {Name: "version", Type: "hidden", Value: version}, {Name: "project", Type: "hidden", Value: ps.GetProject()},
 						{Name: "from", Type: "hidden", Value: s.GetFrom()}, {Name: "to", Type: "hidden", Value: s.GetTo()},
 						{Name: "quota_class", Type: "hidden", Value: s.GetQuotaClass()}}}
 			}
@@ -342,7 +345,7 @@ func (c *Console) seasonsSection(rq *pageRequest) ([]*Section, error) {
 		Note: rq.t("周期内项目配额按周期配额计算，周期外按基础配额；利用率评估跳过周期外的日子。", "Inside a season the project's quota is the season's, outside its base quota; findings skip the days outside the seasons.")}}
 	if rq.me.Role == "authority" {
 		out = append(out, &Section{Title: rq.t("增加周期", "Add a season"), Form: &Form{Action: "/findings/rules", Submit: rq.t("记入台账", "Write to the ledger"), Fields: []Field{
-			{Name: "key", Type: "hidden", Value: newKey()}, {Name: "op", Type: "hidden", Value: "season_add"},
+			{Name: "key", Type: "hidden", Value: newKey()}, {Name: "op", Type: "hidden", Value: "season_add"}, {Name: "version", Type: "hidden", Value: version},
 			{Name: "project", Label: rq.t("项目", "Project"), Required: true},
 			{Name: "from", Label: rq.t("自（月-日）", "From (MM-DD)"), Placeholder: "05-15", Required: true},
 			{Name: "to", Label: rq.t("至（月-日）", "To (MM-DD)"), Placeholder: "07-15", Required: true},
@@ -350,6 +353,18 @@ func (c *Console) seasonsSection(rq *pageRequest) ([]*Section, error) {
 			{Name: "quota", Label: rq.t("周期内配额", "Quota in season"), Required: true}}}})
 	}
 	return out, nil
+}
+
+// seasonsVersion identifies the seasons as a page drew them (a hash of their text).
+func seasonsVersion(ps []*v1.ProjectSeasons) string {
+	h := sha256.New()
+	for _, p := range ps {
+		fmt.Fprintf(h, "%s\n", p.GetProject())
+		for _, s := range p.GetSeasons() {
+			fmt.Fprintf(h, "%s,%s,%s,%s\n", s.GetFrom(), s.GetTo(), s.GetQuotaClass(), s.GetQuota())
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
 // rulesAction writes the rules, or a project's seasons with one added or removed.
@@ -368,6 +383,15 @@ func (c *Console) rulesAction(rq *pageRequest) (*Page, error) {
 		}
 		cmd = &v1.Command{Key: key + "/rules", Body: &v1.Command_UtilisationRules{UtilisationRules: r}}
 	case "season_add", "season_remove":
+		// The form rewrites a project's whole list: it is refused when the seasons changed
+		// since the page was drawn (another user's change would be lost).
+		all, err := c.findings.ListProjectSeasons(rq.ctx(), connect.NewRequest(&v1.ListProjectSeasonsRequest{}))
+		if err != nil {
+			return nil, err
+		}
+		if seasonsVersion(all.Msg.GetProjects()) != f("version") {
+			return nil, connect.NewError(connect.CodeAborted, errors.New(rq.t("周期已被修改，请刷新页面后重试", "The seasons changed since the page was drawn; reload it and try again")))
+		}
 		project := f("project")
 		res, err := c.findings.ListProjectSeasons(rq.ctx(), connect.NewRequest(&v1.ListProjectSeasonsRequest{Project: project}))
 		if err != nil {

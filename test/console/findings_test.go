@@ -2,6 +2,9 @@ package console
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -249,5 +252,63 @@ func TestFindingsInTheConsole(t *testing.T) {
 			t.Errorf("%s is offered %d finding buttons, want none (it reads)", who, n)
 		}
 		signOut(t, ctx)
+	}
+}
+
+// The seasons form rewrites a project's whole list: a form drawn before another user's
+// change is refused, not allowed to drop that change (two authority users at once).
+func TestSeasonsFormRefusesAStalePage(t *testing.T) {
+	c := testcluster.Start(t, 1, testcluster.Options{})
+	u := c.Nodes[0].URL
+	lc := cloudledgerv1connect.NewLedgerServiceClient(c.HTTP, u)
+	admin := testcluster.AuthorityToken(t, c.HTTP, u)
+	if _, err := lc.Submit(context.Background(), authed(&v1.SubmitRequest{Commands: testcluster.SeedCommands()}, admin)); err != nil {
+		t.Fatal(err)
+	}
+	testcluster.Person(t, c.HTTP, u, "auth-seasons", "authority", "", DemoPassword)
+	hc := testcluster.ConsoleClient(c.HTTP.Transport)
+	testcluster.ConsoleSignIn(t, hc, u, "auth-seasons", DemoPassword)
+	page := func() (csrf, version string) {
+		res, err := hc.Get(u + "/findings/rules")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		field := func(name string) string {
+			s := string(body)
+			i := strings.Index(s, `name="`+name+`" value="`)
+			if i < 0 {
+				t.Fatalf("/findings/rules has no %s field", name)
+			}
+			s = s[i+len(`name="`+name+`" value="`):]
+			return s[:strings.IndexByte(s, '"')]
+		}
+		return field("csrf"), field("version")
+	}
+	add := func(csrf, version, from, to string) (int, string) {
+		form := url.Values{"csrf": {csrf}, "key": {"season-" + strings.ReplaceAll(from, "-", "")}, "op": {"season_add"}, "version": {version}, "project": {"prj1"},
+			"from": {from}, "to": {to}, "quota_class": {"vcpu"}, "quota": {"200"}}
+		res, err := hc.PostForm(u+"/findings/rules", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return res.StatusCode, string(body)
+	}
+	csrf, stale := page()
+	if code, body := add(csrf, stale, "06-01", "06-30"); code != http.StatusSeeOther {
+		i := strings.Index(body, "<main>")
+		t.Fatalf("adding a season: HTTP %d\n%.800s", code, body[max(i, 0):])
+	}
+	// The same page's form again (its version is stale now): refused, nothing written.
+	if code, body := add(csrf, stale, "09-01", "09-30"); code == http.StatusSeeOther || !strings.Contains(body, "周期已被修改") {
+		t.Fatalf("a stale form: HTTP %d\n%.500s", code, body)
+	}
+	fc := cloudledgerv1connect.NewFindingServiceClient(c.HTTP, u)
+	res, err := fc.ListProjectSeasons(context.Background(), authed(&v1.ListProjectSeasonsRequest{Project: "prj1"}, admin))
+	if err != nil || len(res.Msg.GetProjects()) != 1 || len(res.Msg.GetProjects()[0].GetSeasons()) != 1 {
+		t.Fatalf("prj1's seasons after the stale form: %v %v, want the one season", res, err)
 	}
 }
