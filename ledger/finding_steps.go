@@ -343,10 +343,13 @@ func (t *txn) recordSystemStep(f *Finding, day calendar.Date) {
 		State: f.State, Day: day, Deadline: f.Deadline, Advice: f.Advice})
 }
 
+// systemFindingKeyPrefix starts the keys of the ledger's finding records; no client may use it.
+const systemFindingKeyPrefix = "finding/"
+
 // appendSystemSteps writes the queued records, keyed by finding and state (each once).
 func (t *txn) appendSystemSteps(ctx applyContext) {
 	for _, r := range t.systemSteps {
-		t.appendItem("finding/"+r.ID+"/"+string(r.State), "system", ctx.recordedAt, ctx.raftIndex, r)
+		t.appendItem(systemFindingKeyPrefix+r.ID+"/"+string(r.State), "system", ctx.recordedAt, ctx.raftIndex, r)
 	}
 	t.systemSteps = nil
 }

@@ -343,15 +343,18 @@ type quantityChange struct {
 	Delta decimal.Decimal `json:"delta"`
 }
 
-// noteQuantityChange remembers a change of a counted kind of resource dated at or after
-// the start of the next day to evaluate (heldAtEnd subtracts it from days before it).
+// noteQuantityChange remembers a change of a counted kind of resource that a day still to
+// evaluate may come before (heldAtEnd subtracts it from such days): every change until the
+// first day is evaluated — rules may yet be set, or moved, to start from any past day —
+// then those dated at or after the start of the next day to evaluate.
 func (t *txn) noteQuantityChange(r *Resource, at time.Time, delta decimal.Decimal, ctx applyContext) {
 	if !ctx.rules.findings || r.Kind != KindStandard || !t.monitored(r) {
 		return
 	}
-	next, ok := t.nextDayToEvaluate()
-	if !ok || at.Before(next.Start()) {
-		return
+	if _, evaluated := t.settings.get(metaEvaluatedThrough); evaluated {
+		if next, ok := t.nextDayToEvaluate(); ok && at.Before(next.Start()) {
+			return
+		}
 	}
 	st, _ := t.utilRuns.get(r.ID)
 	n := runs{}

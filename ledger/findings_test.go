@@ -457,9 +457,10 @@ func TestSeasonalQuota(t *testing.T) {
 // (lateness 2: on the 6th), vm is reclaimed and big expanded from 64 to 100.
 //   - vm, closed by the time its day is evaluated, raises nothing (nothing is left to warn).
 //   - big's advice is worked from q at the end of 3 September, 64: ceil(64 × 20 ÷ 70) = 19,
-//     not from the 100 it holds when evaluated (29).
+//     not from the 100 it holds when evaluated (29) — though the expansion came before the
+//     rules, which start from a past day.
 //   - Rules dated on or before the last evaluated day are refused; so is an advice target
-//     below the low peak.
+//     below the low peak; and a client's key in the ledger's own finding/ keys.
 //   - Past its deadline a finding can no longer be explained (it is overdue: the authority
 //     decides); enforced, a suspended department's emergency resource grows only as the
 //     supervisor agrees; closed by a reduce to the advice, the reclaim request its
@@ -470,10 +471,11 @@ func TestFindingReviewEdges(t *testing.T) {
 	f.seed()
 	f.ok(allocAt("vm", "prj1", "ecs.vcpu", "8", "2026-08-31T10:00:00+08:00"), allocAt("big", "prj1", "ecs.vcpu", "64", "2026-08-31T10:00:00+08:00"))
 	f.deliver(rowsOf("big", "2026-09-01", "2026-12-31", "5", "20", nil, nil), rowsOf("vm", "2026-09-01", "2026-09-03", "5", "20", nil, nil))
+	// The changes come before the rules, which then start from a past day (a backlog).
+	f.ok(change(OpReclaim, "vm", "", "2026-09-04T10:00:00+08:00"), change(OpExpand, "big", "36", "2026-09-04T10:00:00+08:00"))
 	r := DefaultUtilisationRules(day("2026-09-01"))
 	r.LowDays = 3
 	f.ok(&SetUtilisationRules{Rules: r})
-	f.ok(change(OpReclaim, "vm", "", "2026-09-04T10:00:00+08:00"), change(OpExpand, "big", "36", "2026-09-04T10:00:00+08:00"))
 	if days := f.evaluateDue(at("2026-09-06T01:00:00+08:00")); len(days) != 3 {
 		t.Fatalf("evaluated %v, want 09-01..09-03", days)
 	}
@@ -482,6 +484,9 @@ func TestFindingReviewEdges(t *testing.T) {
 	}
 	const id = "FND-00000001"
 
+	if r := f.propose(Command{Key: "finding/FND-00000002/detected", Body: allocAt("sneak", "prj1", "ecs.vcpu", "1", "2026-09-06T00:30:00+08:00")}); r.Err == nil || r.Err.Code != errcode.InvalidValue || r.Err.Field != "key" {
+		t.Fatalf("a client's key among the ledger's own: %v", r.Err)
+	}
 	late := DefaultUtilisationRules(day("2026-09-03"))
 	f.reject(errcode.InvalidValue, &SetUtilisationRules{Rules: late})
 	low := DefaultUtilisationRules(day("2026-09-10"))

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -32,6 +33,11 @@ func validateCommand(c Command, rl rules) *Error {
 		}
 		if err := rl.key(c.Key); err != nil {
 			return err
+		}
+		if rl.findings && strings.HasPrefix(c.Key, systemFindingKeyPrefix) {
+			// The ledger's own finding records are keyed so: a client's key there would
+			// collide with one (version 8 on).
+			return Errf(errcode.InvalidValue, "key", "keys beginning %q are the ledger's own", systemFindingKeyPrefix)
 		}
 	}
 	return c.Body.validate(rl)

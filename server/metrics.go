@@ -241,11 +241,44 @@ func snakeCase(s string) string {
 	return b.String()
 }
 
+// Which of hashicorp/raft's series are not what their method suggests: samples that are no
+// timings (a count, a ratio), and gauges that are timings in milliseconds.
+var (
+	untimedSamples    = map[string]bool{"applyBatchNum": true, "saturation": true}
+	millisecondGauges = map[string]bool{"lastRestoreDuration": true, "oldestLogAge": true}
+)
+
+// gauge is a gauge's key and value as exposed: milliseconds become seconds.
+func gauge(key []string, val float64) ([]string, float64) {
+	if millisecondGauges[key[len(key)-1]] {
+		return promKey(key, "seconds"), val / 1000
+	}
+	return promKey(key, ""), val
+}
+
+// sample is a sample's key and value as exposed: a timing (milliseconds) becomes seconds.
+func sample(key []string, val float32) ([]string, float32) {
+	if untimedSamples[key[len(key)-1]] {
+		return promKey(key, ""), val
+	}
+	return promKey(key, "seconds"), val / 1000
+}
+
 func (c raftSink) SetGauge(key []string, val float32) {
-	c.PrometheusSink.SetGauge(promKey(key, ""), val)
+	k, v := gauge(key, float64(val))
+	c.PrometheusSink.SetGauge(k, float32(v))
 }
 func (c raftSink) SetGaugeWithLabels(key []string, val float32, labels []gometrics.Label) {
-	c.PrometheusSink.SetGaugeWithLabels(promKey(key, ""), val, labels)
+	k, v := gauge(key, float64(val))
+	c.PrometheusSink.SetGaugeWithLabels(k, float32(v), labels)
+}
+func (c raftSink) SetPrecisionGauge(key []string, val float64) {
+	k, v := gauge(key, val)
+	c.PrometheusSink.SetPrecisionGauge(k, v)
+}
+func (c raftSink) SetPrecisionGaugeWithLabels(key []string, val float64, labels []gometrics.Label) {
+	k, v := gauge(key, val)
+	c.PrometheusSink.SetPrecisionGaugeWithLabels(k, v, labels)
 }
 func (c raftSink) EmitKey(key []string, val float32) { c.PrometheusSink.EmitKey(promKey(key, ""), val) }
 func (c raftSink) IncrCounter(key []string, val float32) {
@@ -255,8 +288,10 @@ func (c raftSink) IncrCounterWithLabels(key []string, val float32, labels []gome
 	c.PrometheusSink.IncrCounterWithLabels(promKey(key, "total"), val, labels)
 }
 func (c raftSink) AddSample(key []string, val float32) {
-	c.PrometheusSink.AddSample(promKey(key, "seconds"), val/1000)
+	k, v := sample(key, val)
+	c.PrometheusSink.AddSample(k, v)
 }
 func (c raftSink) AddSampleWithLabels(key []string, val float32, labels []gometrics.Label) {
-	c.PrometheusSink.AddSampleWithLabels(promKey(key, "seconds"), val/1000, labels)
+	k, v := sample(key, val)
+	c.PrometheusSink.AddSampleWithLabels(k, v, labels)
 }

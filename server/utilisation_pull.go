@@ -110,7 +110,10 @@ func (s *Server) pullDay(ctx context.Context, puller *utilpull.Puller, d calenda
 	if len(rows) == 0 {
 		return 0, nil
 	}
-	for at := 0; at < len(rows); at += ledger.MaxUtilisationRows {
+	// The parts in reverse: the first part's key, which says the day is pulled, lands last,
+	// so a day whose later part failed is pulled again rather than taken as whole.
+	last := (len(rows) - 1) / ledger.MaxUtilisationRows * ledger.MaxUtilisationRows
+	for at := last; at >= 0; at -= ledger.MaxUtilisationRows {
 		part := rows[at:min(at+ledger.MaxUtilisationRows, len(rows))]
 		key := utilisationKey(d)
 		if at > 0 {
