@@ -57,12 +57,18 @@ func (c *Console) departmentHome(rq *pageRequest) (*Page, error) {
 				C(p.GetName()), C(p.GetDepartment()), C(q.GetQuotaClass()), C(q.GetQuota()), C(state))
 		}
 	}
-	return &Page{Title: name + " · " + rq.t("项目与配额", "Projects and quota"), Sections: []*Section{
+	p := &Page{Title: name + " · " + rq.t("项目与配额", "Projects and quota"), Sections: []*Section{
 		{Title: rq.t("各配额类别的使用（A/Q）", "Use of each quota class (A/Q)"),
 			Note:  rq.t("虚线为 100% 与 120%：超过 120% 需经济信息化主管部门审批（SH 20）。", "Dashed lines at 100 % and 120 %: above 120 % needs the supervisor's approval (SH 20)."),
 			Chart: ratioBars(rq.t("配额使用", "Quota use"), bars), Table: classes},
 		{Title: rq.t("项目", "Projects"), Table: projects},
-	}}, nil
+	}}
+	if sec, err := c.findingsSummary(rq, dept); err != nil {
+		return nil, err
+	} else if sec != nil {
+		p.Sections = append([]*Section{sec}, p.Sections...)
+	}
+	return p, nil
 }
 
 func (c *Console) departmentResources(rq *pageRequest) (*Page, error) {

@@ -102,6 +102,34 @@ func statementFindings(rq *pageRequest, r *v1.StatementResource) string {
 	return s
 }
 
+// findingsSummary is a department's open findings in one block for its home page (none: nil);
+// red when its resources are suspended.
+func (c *Console) findingsSummary(rq *pageRequest, dept string) (*Section, error) {
+	res, err := c.findings.ListFindings(rq.ctx(), connect.NewRequest(&v1.ListFindingsRequest{Department: dept, Open: true}))
+	if err != nil {
+		return nil, err
+	}
+	fs := res.Msg.GetFindings()
+	if len(fs) == 0 {
+		return nil, nil
+	}
+	late := 0
+	for _, f := range fs {
+		if f.GetState() == "overdue" || f.GetState() == "enforced" {
+			late++
+		}
+	}
+	sec := &Section{Title: rq.t("资源利用率问题", "Utilisation findings"), Facts: []Fact{
+		{Label: rq.t("未关闭", "Open"), Value: fmt.Sprint(len(fs)), Href: "/findings"},
+		{Label: rq.t("逾期或停止发放", "Overdue or enforced"), Value: fmt.Sprint(late), Href: "/findings?state=overdue"}}}
+	if len(res.Msg.GetSuspended()) > 0 {
+		sec.Class = "violation"
+		sec.Note = rq.t("经警告拒不整改，停止新增和扩容资源，直至问题整改完毕（SH 25）；经信主管部门同意的应急资源除外。",
+			"Warned and not rectified: no new or expanded resources until the finding is rectified (SH 25), emergency resources the supervisor agrees to excepted.")
+	}
+	return sec, nil
+}
+
 // findingDeadline is the current step's due day, or "unknown until loaded" (SPEC: Lifecycle).
 func findingDeadline(rq *pageRequest, f *v1.Finding) string {
 	if f.GetDeadlineUnknown() {

@@ -191,8 +191,11 @@ func TestFindingsInTheConsole(t *testing.T) {
 	}
 	signOut(t, ctx)
 
-	// The department's expansion is refused, with the reason in Chinese.
+	// The department's home page says so; its expansion is refused, with the reason in Chinese.
 	signInAs("d1-p")
+	if s := text(t, ctx, "main"); !strings.Contains(s, "资源利用率问题") || !strings.Contains(s, "停止新增和扩容资源") {
+		t.Errorf("the suspended department's home page does not say so:\n%.800s", s)
+	}
 	run(t, ctx, chromedp.Navigate(u+"/requests"),
 		chromedp.SetValue(chromedp.CSS(`select[name=kind]`), "expand"),
 		chromedp.SendKeys(chromedp.CSS(`input[name=resource]`), "vm"),
