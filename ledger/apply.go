@@ -116,6 +116,7 @@ func (t *txn) applyCommand(cmd Command, ctx applyContext) (ItemResult, *Error) {
 	}
 	err := cmd.Body.apply(t, ctx)
 	if err == errUnchanged {
+		t.appendSystemSteps(ctx) // none today; if a restatement ever steps a finding, its record stays
 		return ItemResult{Unchanged: true}, nil
 	}
 	if err != nil {
