@@ -146,10 +146,11 @@ func BenchmarkWrites(b *testing.B) {
 	// (--raft-insecure), one cluster after the other (issue 10: TLS at least 0.8× plain).
 	// Two rounds in opposite order (TLS, plain, plain, TLS), so that a drift of the machine
 	// during the run weighs on both alike; the ratio is of the rounds' sums.
-	secureA, secureB := clusterLoads(b, ctx, "cloudledger", nil)
-	plainA, plainB := clusterLoads(b, ctx, "cloudledger --raft-insecure", []string{"--raft-insecure"})
-	plainA2, plainB2 := clusterLoads(b, ctx, "cloudledger --raft-insecure", []string{"--raft-insecure"})
-	secureA2, secureB2 := clusterLoads(b, ctx, "cloudledger", nil)
+	insecure := testcluster.Options{ExtraArgs: []string{"--raft-insecure"}}
+	secureA, secureB := clusterLoads(b, ctx, "cloudledger", testcluster.Options{})
+	plainA, plainB := clusterLoads(b, ctx, "cloudledger --raft-insecure", insecure)
+	plainA2, plainB2 := clusterLoads(b, ctx, "cloudledger --raft-insecure", insecure)
+	secureA2, secureB2 := clusterLoads(b, ctx, "cloudledger", testcluster.Options{})
 	secureA, secureB = combine(secureA, secureA2), combine(secureB, secureB2)
 	plainA, plainB = combine(plainA, plainA2), combine(plainB, plainB2)
 	rows = append(rows, secureA, secureB, plainA, plainB)
@@ -167,10 +168,11 @@ func BenchmarkWrites(b *testing.B) {
 	b.ReportMetric(secureB.rate()/plainB.rate(), "tls-ratio-import")
 }
 
-// clusterLoads runs both loads on a fresh 3-node cluster started with extra flags, checks
-// that it converged, and stops it.
-func clusterLoads(b *testing.B, ctx context.Context, name string, args []string) (result, result) {
-	c := testcluster.Start(b, 3, testcluster.Options{SnapshotThreshold: 1 << 20, TrailingLogs: 1 << 20, ExtraArgs: args})
+// clusterLoads runs both loads on a fresh 3-node cluster started with opts (extra flags,
+// another binary), checks that it converged, and stops it.
+func clusterLoads(b *testing.B, ctx context.Context, name string, opts testcluster.Options) (result, result) {
+	opts.SnapshotThreshold, opts.TrailingLogs = 1<<20, 1<<20
+	c := testcluster.Start(b, 3, opts)
 	defer c.StopAll()
 	lead := c.WaitLeader(20 * time.Second)
 	cl := testcluster.NewClient(c.HTTP, lead.URL)

@@ -15,7 +15,6 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/cloudledger/cloudledger/calendar"
-	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/internal/testcluster"
 	"github.com/cloudledger/cloudledger/internal/testport"
 	"github.com/cloudledger/cloudledger/ledger"
@@ -177,33 +176,7 @@ func writesAgainst(b *testing.B, commit string) {
 	before := testcluster.BinaryAt(b, commit)
 	type round struct{ single, imp result }
 	run := func(name, bin string) round {
-		c := testcluster.Start(b, 3, testcluster.Options{SnapshotThreshold: 1 << 20, TrailingLogs: 1 << 20, Binary: bin})
-		defer c.StopAll()
-		lead := c.WaitLeader(20 * time.Second)
-		ctx := context.Background()
-		cl := testcluster.NewClient(c.HTTP, lead.URL)
-		if _, err := cl.Submit(ctx, seed()); err != nil {
-			b.Fatal(err)
-		}
-		single, err := drive(name+": 64 writers × 1 item", singleWriters, singleItems, 1, func(i int) error {
-			_, err := cl.Submit(ctx, []*v1.Command{event(i)})
-			return err
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		imp, err := drive(name+": import, 1,000 items/request", importConcurrency, importItems/importBatchSize, importBatchSize, func(i int) error {
-			cmds := make([]*v1.Command, importBatchSize)
-			for j := range cmds {
-				cmds[j] = event(singleItems + i*importBatchSize + j)
-			}
-			_, err := cl.Submit(ctx, cmds)
-			return err
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		c.WaitConverged(120 * time.Second)
+		single, imp := clusterLoads(b, context.Background(), name, testcluster.Options{Binary: bin})
 		return round{single, imp}
 	}
 	now1 := run("now", "")
