@@ -226,19 +226,10 @@ func (tb *table[K, V]) flush(tx *bolt.Tx, t *txn) error {
 	if !tb.stored() {
 		return nil
 	}
-	l := *tb.layer(t)
-	if len(l.dirty) == 0 {
+	pairs := dirtyPairs(*tb.layer(t), tb.key)
+	if len(pairs) == 0 {
 		return nil
 	}
-	type pair struct {
-		k []byte
-		v V
-	}
-	pairs := make([]pair, 0, len(l.dirty))
-	for k := range l.dirty {
-		pairs = append(pairs, pair{tb.key(k), l.m[k]})
-	}
-	slices.SortFunc(pairs, func(a, b pair) int { return bytes.Compare(a.k, b.k) })
 	b := tx.Bucket(tb.bucket)
 	for _, p := range pairs {
 		raw, err := tb.encode(p.v)
@@ -250,6 +241,23 @@ func (tb *table[K, V]) flush(tx *bolt.Tx, t *txn) error {
 		}
 	}
 	return nil
+}
+
+// keyedValue is an entry a flush writes: its stored key and its value.
+type keyedValue[V any] struct {
+	k []byte
+	v V
+}
+
+// dirtyPairs are a root layer's changed entries in stored-key order: a flush writes them so,
+// the same pages on every node.
+func dirtyPairs[K comparable, V any](l *layer[K, V], key func(K) []byte) []keyedValue[V] {
+	pairs := make([]keyedValue[V], 0, len(l.dirty))
+	for k := range l.dirty {
+		pairs = append(pairs, keyedValue[V]{key(k), l.m[k]})
+	}
+	slices.SortFunc(pairs, func(a, b keyedValue[V]) int { return bytes.Compare(a.k, b.k) })
+	return pairs
 }
 
 // legacyKafkaSettings moves the Kafka bridge's positions and outbox out of the settings

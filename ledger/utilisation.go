@@ -404,19 +404,10 @@ func (tb *diskTable[K, V]) commit(c *txn)             { (*tb.layer(c)).mergeInto
 func (tb *diskTable[K, V]) clearDirty(t *txn)         { clear((*tb.layer(t)).dirty) }
 func (tb *diskTable[K, V]) load(*bolt.Tx, *txn) error { return nil } // read on demand
 func (tb *diskTable[K, V]) flush(tx *bolt.Tx, t *txn) error {
-	l := *tb.layer(t)
-	if len(l.dirty) == 0 {
+	pairs := dirtyPairs(*tb.layer(t), tb.key)
+	if len(pairs) == 0 {
 		return nil
 	}
-	type pair struct {
-		k []byte
-		v V
-	}
-	pairs := make([]pair, 0, len(l.dirty))
-	for k := range l.dirty {
-		pairs = append(pairs, pair{tb.key(k), l.m[k]})
-	}
-	slices.SortFunc(pairs, func(a, b pair) int { return bytes.Compare(a.k, b.k) })
 	b := tx.Bucket(tb.bucket)
 	for _, p := range pairs {
 		if err := b.Put(p.k, tb.encode(p.v)); err != nil {
