@@ -121,7 +121,7 @@ func (c *Console) findingsSummary(rq *pageRequest, dept string) (*Section, error
 	}
 	sec := &Section{Title: rq.t("资源利用率问题", "Utilisation findings"), Facts: []Fact{
 		{Label: rq.t("未关闭", "Open"), Value: fmt.Sprint(len(fs)), Href: "/findings"},
-		{Label: rq.t("逾期或停止发放", "Overdue or enforced"), Value: fmt.Sprint(late), Href: "/findings?state=overdue"}}}
+		{Label: rq.t("逾期或停止发放", "Overdue or enforced"), Value: fmt.Sprint(late)}}}
 	if len(res.Msg.GetSuspended()) > 0 {
 		sec.Class = "violation"
 		sec.Note = rq.t("经警告拒不整改，停止新增和扩容资源，直至问题整改完毕（SH 25）；经信主管部门同意的应急资源除外。",
@@ -421,13 +421,11 @@ func (c *Console) rulesAction(rq *pageRequest) (*Page, error) {
 			return nil, connect.NewError(connect.CodeAborted, errors.New(rq.t("周期已被修改，请刷新页面后重试", "The seasons changed since the page was drawn; reload it and try again")))
 		}
 		project := f("project")
-		res, err := c.findings.ListProjectSeasons(rq.ctx(), connect.NewRequest(&v1.ListProjectSeasonsRequest{Project: project}))
-		if err != nil {
-			return nil, err
-		}
 		var seasons []*v1.Season
-		for _, ps := range res.Msg.GetProjects() {
-			seasons = append(seasons, ps.GetSeasons()...)
+		for _, ps := range all.Msg.GetProjects() {
+			if ps.GetProject() == project {
+				seasons = append(seasons, ps.GetSeasons()...)
+			}
 		}
 		if f("op") == "season_add" {
 			seasons = append(seasons, &v1.Season{From: f("from"), To: f("to"), QuotaClass: f("quota_class"), Quota: f("quota")})

@@ -118,7 +118,7 @@ func smallCSV(name string, r io.Reader, limit int64, want []string) ([][]string,
 	if int64(len(raw)) > limit {
 		return nil, nil, &RowError{File: name, Line: 1, Code: errcode.TooLarge, Message: "the file is larger than " + strconv.FormatInt(limit>>10, 10) + " KiB"}
 	}
-	cr := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))))
+	cr := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(raw, []byte(bom))))
 	cr.FieldsPerRecord = -1
 	header := false
 	var rows [][]string

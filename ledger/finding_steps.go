@@ -212,10 +212,10 @@ func (t *txn) cancelReclaims(f *Finding, ctx applyContext) {
 // checkSuspended refuses an allocate or expand of a suspended department; an emergency
 // resource the supervisor approved (through a request: waived) is excepted.
 func (t *txn) checkSuspended(department string, kind ResourceKind, supervisorApproved bool) *Error {
-	s, ok := t.suspensions.get(department)
-	if !ok || len(s.Findings) == 0 || kind == KindEmergency && supervisorApproved {
+	if !t.suspended(department) || kind == KindEmergency && supervisorApproved {
 		return nil
 	}
+	s, _ := t.suspensions.get(department)
 	return Errf(errcode.ResourcesSuspended, "department", "department %s's resources are suspended until finding %s closes (SH 25); only an emergency resource the supervisor approves is opened", department, strings.Join(s.Findings, ", "))
 }
 

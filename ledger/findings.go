@@ -323,11 +323,10 @@ type Finding struct {
 
 // runs is a resource's counters over its counted days (the evaluation's state).
 type runs struct {
-	NoRow   int           `json:"no_row"`  // counted days since the last one with a row
-	Low     int           `json:"low"`     // consecutive counted days with a low row
-	Zombie  int           `json:"zombie"`  // consecutive counted days with a row of peak < P
-	Recover int           `json:"recover"` // days of recovery of its open low_utilisation finding
-	Last    calendar.Date `json:"last"`    // its last counted day
+	NoRow   int `json:"no_row"`  // counted days since the last one with a row
+	Low     int `json:"low"`     // consecutive counted days with a low row
+	Zombie  int `json:"zombie"`  // consecutive counted days with a row of peak < P
+	Recover int `json:"recover"` // days of recovery of its open low_utilisation finding
 	// LateRow is the first counted day after its open no_monitoring finding was raised
 	// whose row arrived after the day was evaluated: the next evaluation closes the
 	// finding, dated that day.
@@ -481,16 +480,9 @@ func (t *txn) evaluate(d calendar.Date, rl *UtilisationRules, ctx applyContext) 
 				pd.recovering = true
 			}
 		}
-		n.Last = d
-		// A closed resource (reclaimed or expired since) is rectified: its findings close,
-		// dated the day it closed, and none is raised (nothing is left to warn about).
-		if r.Closed {
-			for _, k := range []FindingKind{FindingNoMonitoring, FindingLow} {
-				if f := t.openFinding(k, id); f != nil {
-					t.closeFinding(f, calendar.DateOf(closeTime(r)), ctx)
-				}
-			}
-		}
+		// A closed resource raises none: nothing is left to warn about. (Its open findings
+		// closed when it was reclaimed, in rectifyByChange; a standard resource, the only
+		// kind counted, never expires.)
 		// no_monitoring: closed by the first counted day with a row; raised after N without.
 		if f := t.openFinding(FindingNoMonitoring, id); f != nil {
 			if has {
@@ -730,7 +722,9 @@ func (t *txn) stepFinding(f *Finding, to FindingState, actor, reason string, ctx
 	if !to.Open() {
 		t.openFindings.put(openKey(n.Kind, n.Subject), "")
 		t.resetRuns(&n)
-		t.cancelReclaims(&n, ctx)
+		if f.State == FindingEnforced { // only an enforcement raises reclaim requests
+			t.cancelReclaims(&n, ctx)
+		}
 	}
 	t.setSuspension(&n)
 	t.findingNotices(&n, ctx)

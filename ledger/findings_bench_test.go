@@ -48,7 +48,7 @@ func evalBenchRow(i int, d calendar.Date) (low, ok bool) {
 
 // evalBenchRuns are resource i's counters once D-1 is evaluated (history of 30 days or more).
 func evalBenchRuns(i int) runs {
-	n := runs{Last: evalBenchDay.AddDays(-1)}
+	n := runs{}
 	switch {
 	case evalBenchIdle(i):
 		n.Low = 29

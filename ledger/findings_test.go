@@ -364,6 +364,25 @@ func TestFindingDeadlineUnknownUntilLoaded(t *testing.T) {
 	if x := f.finding("FND-00000002"); x.State != FindingWarned || !x.DeadlineUnknown {
 		t.Fatalf("after a tick: %+v", x)
 	}
+	// 2027 loaded (a test calendar: 1 January off): the next tick works the deadline out from
+	// the warning's own time. 20 working days from Mon 12-21: 12-22..25 (4), 12-28..31 (8),
+	// (01-01 off) 01-04..08 (13), 01-11..15 (18), 01-18, 01-19 (20).
+	if f.l.FindingsDue(at("2026-12-22T11:00:00+08:00")) {
+		t.Fatal("a tick is said due before the year is loaded")
+	}
+	sched, err := calendar.ParseYearSchedule([]byte(`{"year": 2027, "days": [{"name": "元旦", "date": "2027-01-01", "isOffDay": true}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.ok(&LoadCalendar{Schedule: sched})
+	f.now = at("2026-12-23T10:00:00+08:00")
+	if !f.l.FindingsDue(f.now) {
+		t.Fatal("the leader is not told the deadline can be worked out")
+	}
+	f.ok(&Tick{})
+	if x := f.finding("FND-00000002"); x.DeadlineUnknown || x.Deadline != day("2027-01-19") {
+		t.Fatalf("after the year is loaded: deadline %s unknown %v, want 2027-01-19", x.Deadline, x.DeadlineUnknown)
+	}
 }
 
 // monthlyReporter runs Jan..early Mar 2026 for one resource "vm" whose provider reports

@@ -178,7 +178,6 @@ func (t *txn) commit() {
 		p.keys[k] = v
 	}
 	p.added = append(p.added, t.added...)
-	p.systemSteps = append(p.systemSteps, t.systemSteps...)
 	p.seq, p.head, p.clock, p.deadLetterN, p.cal = t.seq, t.head, t.clock, t.deadLetterN, t.cal
 	p.access.merge(t.access)
 }

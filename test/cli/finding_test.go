@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -139,6 +140,16 @@ func TestFindingLifecycleThroughLedgerctl(t *testing.T) {
 	auth.must("finding", "warn", "--id", vm.ID, "--key", "warn-vm")
 	if out := auth.must("finding", "warn", "--id", vm.ID, "--key", "warn-vm-again"); !strings.Contains(out, "unchanged") {
 		t.Errorf("warning a warned finding does not say unchanged:\n%s", out)
+	}
+	var shown struct {
+		Steps []struct{ State string } `json:"steps"`
+	}
+	if err := json.Unmarshal([]byte(auth.must("finding", "show", "--id", vm.ID, "--format", "json")), &shown); err != nil {
+		t.Fatal(err)
+	}
+	if warned := slices.IndexFunc(shown.Steps, func(s struct{ State string }) bool { return s.State == "warned" }); warned < 0 ||
+		slices.ContainsFunc(shown.Steps[warned+1:], func(s struct{ State string }) bool { return s.State == "warned" }) {
+		t.Errorf("after three warn calls the steps are %+v, want one warning", shown.Steps)
 	}
 	// Another department cannot explain it, however the id is written (the check reads the
 	// id as the ledger does); nor can the authority write the department's explanation.

@@ -444,14 +444,27 @@ func TestReadsNameTheStateIndex(t *testing.T) {
 		}
 		return [3]uint64{o.Msg.GetAppliedIndex(), u.Msg.GetAppliedIndex(), v.Msg.GetAppliedIndex()}
 	}
+	applied := func() string { // the node's applied index, from /healthz (open, unrecorded)
+		res, err := c.HTTP.Get(nd.URL + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return regexp.MustCompile(`applied=\d+`).FindString(string(body))
+	}
 	time.Sleep(500 * time.Millisecond) // the trail of the set-up lands
 	before := indexes()
+	appliedBefore := applied()
 	for i := 0; i < 20; i++ { // page views: each an access record
 		if _, err := led.ListLineItems(ctx, authed(&v1.ListLineItemsRequest{FromSeq: 1, Limit: 10}, auditor)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	time.Sleep(500 * time.Millisecond) // their records land through Raft
+	if applied() == appliedBefore {
+		t.Fatalf("the page views wrote nothing (%s before and after): the test would prove nothing", appliedBefore)
+	}
 	after := indexes()
 	if before[0] != before[1] || before[1] != before[2] || after != before {
 		t.Fatalf("the state index read before %v and after 20 page views %v: want one index throughout", before, after)
