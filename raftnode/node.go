@@ -38,6 +38,10 @@ type Config struct {
 	// Bootstrap bootstraps a single-node cluster if DataDir holds no raft
 	// state (ignored when state exists).
 	Bootstrap bool
+	// Seed, with Bootstrap, starts the new cluster from a state machine that already holds
+	// state (a restored backup): its log continues after the state's applied index
+	// (seed.go). Without it such a state machine and an empty raft directory are refused.
+	Seed bool
 
 	SnapshotThreshold uint64
 	SnapshotInterval  time.Duration
@@ -159,6 +163,16 @@ func Open(cfg Config, sm StateMachine) (*Node, error) {
 	existing, err := raft.HasExistingState(n.logs, n.store, snaps)
 	if err != nil {
 		return nil, fmt.Errorf("raftnode: %w", err)
+	}
+	if !existing && sm.AppliedIndex() > 0 && cfg.Bootstrap && cfg.Seed {
+		advertise := cfg.RaftAdvertise
+		if advertise == "" {
+			advertise = cfg.RaftBind
+		}
+		if err := seedCluster(dir, n.store, sm, cfg.NodeID, advertise, cfg.HTTPURL, nil, cfg.Logger); err != nil {
+			return nil, err
+		}
+		existing = true
 	}
 	if !existing && sm.AppliedIndex() > 0 {
 		// The state machine has applied entries of a log we no longer have:

@@ -352,6 +352,7 @@ var rules = map[string]rule{
 	pathKafkaSkip: {roles: authority},
 	pathMetrics:   {roles: roles(ledger.RoleAuthority, ledger.RoleAuditor)},
 	pathDebug:     {roles: roles(ledger.RoleAuthority, ledger.RoleAuditor)},
+	pathBackup:    {roles: roles(ledger.RoleAuthority, ledger.RoleAuditor)},
 }
 
 const (
@@ -359,6 +360,7 @@ const (
 	pathKafkaSkip = "/kafka/skip"
 	pathMetrics   = "/metrics"
 	pathDebug     = "/debug/"
+	pathBackup    = "/v1/backup"
 )
 
 // checkCommands authorizes each command of a Submit by its catalog row (apimap.Catalog:

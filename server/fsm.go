@@ -36,8 +36,10 @@ func (f fsm) ApplyBatch(entries []raftnode.Entry) []any {
 	}
 	start, before := time.Now(), f.l.Head().Seq
 	out := f.l.ApplyBatch(in)
-	f.m.applySeconds.Observe(time.Since(start).Seconds())
-	f.m.lineItems.Add(float64(f.l.Head().Seq - before))
+	if f.m != nil { // nil while a replica is promoted, before the node serves
+		f.m.applySeconds.Observe(time.Since(start).Seconds())
+		f.m.lineItems.Add(float64(f.l.Head().Seq - before))
+	}
 	return out
 }
 

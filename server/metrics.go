@@ -44,7 +44,10 @@ type nodeMetrics struct {
 	utilisationClamped, utilisationSkipped       *prometheus.CounterVec
 	leaderChanges                                prometheus.Counter
 	accessPending                                prometheus.GaugeFunc
-	workingDaysLeft                              *prometheus.GaugeVec
+	// Backups served by this node (backup.go), scheduled or asked for.
+	backups, backupFailures                    prometheus.Counter
+	backupLastSuccess, backupBytes, backupSecs prometheus.Gauge
+	workingDaysLeft                            *prometheus.GaugeVec
 }
 
 var (
@@ -99,11 +102,17 @@ func newNodeMetrics(s *Server) *nodeMetrics {
 	m.accessPending = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cloudledger_access_records_pending", Help: "Access-trail records collected and not yet on the ledger."},
 		func() float64 { return float64(s.trail.pending()) })
 	m.workingDaysLeft = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "cloudledger_settlement_workdays_left", Help: "Working days before a settlement year's deadline (negative: overdue); absent while the calendar is unknown."}, []string{"year"})
+	m.backups = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_backups_total", Help: "Backups this node wrote completely (streamed or scheduled)."})
+	m.backupFailures = prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudledger_backup_failures_total", Help: "Backups this node began and could not finish (the reader went away or stalled, the disk failed)."})
+	m.backupLastSuccess = prometheus.NewGauge(prometheus.GaugeOpts{Name: "cloudledger_backup_last_success_timestamp_seconds", Help: "Unix time of this node's last complete backup (0: none since it started)."})
+	m.backupBytes = prometheus.NewGauge(prometheus.GaugeOpts{Name: "cloudledger_backup_last_bytes", Help: "Size of this node's last complete backup."})
+	m.backupSecs = prometheus.NewGauge(prometheus.GaugeOpts{Name: "cloudledger_backup_last_duration_seconds", Help: "Time this node's last complete backup took."})
 	for _, e := range []string{"budget", "statement"} {
 		m.exportSeconds.WithLabelValues(e) // exposed from the start, so dashboards find it
 	}
 	m.reg.MustRegister(m.lineItems, m.applySeconds, m.flushSeconds, m.proposals, m.proposalBytes, m.importRows, m.ratingSeconds,
 		m.exportSeconds, m.accessRefusals, m.passwordChecks, m.hashFull, m.trailDropped, m.utilisationDaysPulled, m.utilisationPullErrors, m.daysEvaluated, m.utilisationClamped, m.utilisationSkipped, m.leaderChanges, m.accessPending, m.workingDaysLeft,
+		m.backups, m.backupFailures, m.backupLastSuccess, m.backupBytes, m.backupSecs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&raftNodeCollector{s: s}, &kafkaCollector{s: s}, &noticeCollector{s: s})
 	return m
@@ -119,6 +128,14 @@ func (m *nodeMetrics) setWorkingDaysLeft(year int, st *settlement.Status) {
 	if st.WorkingDaysLeft != settlement.UnknownWorkingDays {
 		m.workingDaysLeft.WithLabelValues(strconv.Itoa(year)).Set(float64(st.WorkingDaysLeft))
 	}
+}
+
+// backupDone records a complete backup.
+func (m *nodeMetrics) backupDone(bytes int64, took time.Duration) {
+	m.backups.Inc()
+	m.backupLastSuccess.Set(float64(time.Now().Unix()))
+	m.backupBytes.Set(float64(bytes))
+	m.backupSecs.Set(took.Seconds())
 }
 
 func observeSince(h interface{ Observe(float64) }, start time.Time) {

@@ -39,6 +39,9 @@ type Config struct {
 	Join          string // API URL of the member whose host made JoinTicket; empty = bootstrap or restart
 	JoinTicket    string // the operator's join ticket (ledgerctl cluster add --data-dir … on that host)
 	Token         string // admin token to install at bootstrap; empty = generate
+	// Restore is a backup file to start a new cluster from (backup.go); the data directory
+	// must be new.
+	Restore string
 
 	TickInterval      time.Duration // how often the leader checks for due expiries; default 1s
 	SnapshotThreshold uint64
@@ -144,10 +147,20 @@ func Start(cfg Config) (*Server, error) {
 	s.cfg, s.listener, s.URL = cfg, ln, cfg.HTTPAdvertise
 
 	fresh := !raftStateExists(cfg.DataDir)
+	if cfg.Restore != "" && !fresh {
+		ln.Close()
+		return nil, fmt.Errorf("--restore starts a new cluster in a new data directory; %s holds one already", cfg.DataDir)
+	}
 	token, err := s.prepareToken(fresh)
 	if err != nil {
 		ln.Close()
 		return nil, err
+	}
+	if cfg.Restore != "" {
+		if err := s.restoreBackup(token); err != nil {
+			ln.Close()
+			return nil, err
+		}
 	}
 	s.ledger, err = ledger.Open(filepath.Join(cfg.DataDir, "ledger.db"))
 	if err != nil {
@@ -166,7 +179,7 @@ func Start(cfg Config) (*Server, error) {
 	s.membershipClient = s.clientHTTP(membershipCallTimeout)
 	rc := raftnode.Config{TLS: raftTLS,
 		NodeID: cfg.NodeID, DataDir: cfg.DataDir, RaftBind: cfg.RaftAddr, RaftAdvertise: cfg.RaftAdvertise,
-		HTTPURL: cfg.HTTPAdvertise, Bootstrap: cfg.Join == "",
+		HTTPURL: cfg.HTTPAdvertise, Bootstrap: cfg.Join == "", Seed: cfg.Restore != "",
 		SnapshotThreshold: cfg.SnapshotThreshold, SnapshotInterval: cfg.SnapshotInterval, TrailingLogs: cfg.TrailingLogs,
 		Logger: newRaftLogger(s.log),
 	}
@@ -317,6 +330,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc(membershipPath, s.membershipHandler)
 	s.kafkaRoutes(mux)
 	mux.Handle("/metrics", s.authHTTP(pathMetrics, s.metrics.handler()))
+	mux.Handle("GET "+pathBackup, s.authHTTP(pathBackup, http.HandlerFunc(s.backupHandler)))
 	mux.HandleFunc("/livez", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	s.healthRoutes(mux)
 	mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {

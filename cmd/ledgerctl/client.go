@@ -77,7 +77,8 @@ type endpoint struct {
 // node cannot be reached or has no leader.
 type client struct {
 	endpoints []endpoint
-	cur       int // the node the next call goes to
+	hc        *http.Client // for the plain HTTP endpoints (the backup stream)
+	cur       int          // the node the next call goes to
 	token     string
 	stale     bool
 	timeout   time.Duration // of each call
@@ -91,7 +92,7 @@ type client struct {
 
 func newClient(urls []string, token string, stale bool, timeout time.Duration, tc *tls.Config, log io.Writer) *client {
 	hc := newHTTPClient(timeout, tc)
-	c := &client{token: token, stale: stale, timeout: timeout, log: log, sleep: sleepCtx}
+	c := &client{token: token, stale: stale, timeout: timeout, log: log, sleep: sleepCtx, hc: hc}
 	for _, u := range urls {
 		c.endpoints = append(c.endpoints, endpoint{
 			url:     u,

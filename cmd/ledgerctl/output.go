@@ -23,6 +23,7 @@ const (
 	codeFile            = "file_error"      // an input file cannot be opened or read
 	codeImportRejected  = "import_rejected" // a file with bad rows: nothing applied
 	codeImportStopped   = "import_stopped"  // a batch failed after earlier batches applied
+	codeBackupRefused   = "backup_refused"  // a backup file that is damaged, truncated or not one
 )
 
 func init() {
@@ -30,6 +31,7 @@ func init() {
 		codeCanceled: "已取消", codeUsage: "用法错误", codeFile: "文件无法读取",
 		codeImportRejected: "文件有错误行，未导入任何内容", codeImportStopped: "导入中途停止（重新执行同一导入即可补全）",
 		codeInvoiceMismatch: "发票与计费不一致",
+		codeBackupRefused:   "备份文件损坏、不完整或不是备份",
 	} {
 		errcode.Describe(errcode.Code(code), zh)
 	}

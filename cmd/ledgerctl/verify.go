@@ -9,9 +9,9 @@ import (
 )
 
 func newVerifyCommand(g *globals) *cobra.Command {
-	var file string
+	var file, backup string
 	cmd := &cobra.Command{
-		Use:   "verify [--file EXPORT]",
+		Use:   "verify [--file EXPORT | --backup FILE]",
 		Short: "Re-check the hash chain; print the line-item count and head hash",
 		Long: `Ask the node to re-check the whole hash chain (each line item's hash is sha256 of the
 previous hash and its canonical encoding) and print the line-item count, the head hash, the
@@ -20,9 +20,19 @@ chain_broken. With --stale the addressed node checks its own copy.
 
 With --file, recompute the chain of an export (lineitems export, CSV or JSON lines) here,
 without asking any node: the count and head hash it prints can be compared with a node's
-verify, or with an earlier export.`,
+verify, or with an earlier export.
+
+With --backup, check a backup file (ledgerctl backup -o FILE) here, without asking any node:
+its checksum, both hash chains (line items, access trail) recomputed, and the counts and
+heads its header states; a damaged or truncated file fails with backup_refused.`,
 		Args: cobra.NoArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
+			if backup != "" {
+				if file != "" {
+					return usageErr("give --file or --backup, not both")
+				}
+				return verifyBackup(g, backup)
+			}
 			if file != "" {
 				n, head, err := verifyExport(file)
 				if err != nil {
@@ -45,6 +55,7 @@ verify, or with an earlier export.`,
 		}),
 	}
 	cmd.Flags().StringVar(&file, "file", "", "an export of lineitems export to recompute offline")
+	cmd.Flags().StringVar(&backup, "backup", "", "a backup file (ledgerctl backup -o FILE) to check offline")
 	return cmd
 }
 

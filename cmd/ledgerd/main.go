@@ -44,6 +44,8 @@ func main() {
 	flag.DurationVar(&cfg.SnapshotInterval, "snapshot-interval", 2*time.Minute, "how often Raft checks whether --snapshot-threshold entries have accumulated")
 	flag.Uint64Var(&cfg.TrailingLogs, "trailing-logs", 10240, "Raft entries kept after a snapshot for followers that lag")
 	flag.BoolVar(&cfg.FastTimeouts, "fast-elections", false, "sub-second Raft timeouts, for clusters on one machine (tests, benchmarks)")
+	flag.StringVar(&cfg.Restore, "restore", "", "start a new cluster from this backup file (ledgerctl backup -o FILE) in a new --data-dir: new cluster, Raft indexes continuing after the backup's, a new bootstrap credential")
+	promote := flag.Bool("promote", false, "turn this node's data directory (a disaster-recovery replica whose main site is lost) into a new cluster of this node alone, then serve; asks no other member; the former members can never rejoin")
 	pprofAddr := flag.String("pprof", "", "serve Go's /debug/pprof on this address (e.g. 127.0.0.1:6060; off by default)")
 	logLevel := flag.String("log-level", "info", "debug, info, warn or error")
 	logFormat := flag.String("log-format", "text", "text or json (one JSON object per line; hashicorp/raft's lines too)")
@@ -111,6 +113,19 @@ func main() {
 	}
 	for _, hook := range chaosHooks {
 		hook(&cfg)
+	}
+	if *promote {
+		if cfg.Restore != "" || cfg.Join != "" {
+			fmt.Fprintln(os.Stderr, "ledgerd: --promote takes neither --restore nor --join")
+			os.Exit(2)
+		}
+		rep, err := server.Promote(cfg)
+		if err != nil {
+			cfg.Logger.Error("promotion failed: the data directory is as it was unless the message says otherwise", "err", err)
+			os.Exit(1)
+		}
+		cfg.Logger.Warn("promoted: this node is now a new cluster of its own; the former members are retired and can never rejoin",
+			"applied_before", rep.AppliedBefore, "applied", rep.Applied, "retired", strings.Join(rep.Retired, ","), "former_raft_state", rep.OldRaftDir)
 	}
 	s, err := server.Start(cfg)
 	if err != nil {

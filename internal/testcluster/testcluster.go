@@ -453,10 +453,23 @@ func (c *Cluster) WaitReady(nd *Node, timeout time.Duration) error {
 		if err == nil && st.LeaderId != "" {
 			return nil
 		}
+		if connect.CodeOf(err) == connect.CodePermissionDenied && c.readyz(nd) {
+			return nil // a restored cluster, whose bootstrap credential is security's alone
+		}
 		last = err
 		time.Sleep(50 * time.Millisecond)
 	}
 	return fmt.Errorf("timeout: %v", last)
+}
+
+// readyz reports whether the node's /readyz answers 200 (it knows a leader).
+func (c *Cluster) readyz(nd *Node) bool {
+	resp, err := c.HTTP.Get(nd.URL + "/readyz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // LeaderIndex is the index of the node that says it leads, or -1.

@@ -196,7 +196,7 @@ func TestPermissionMatrix(t *testing.T) {
 			procedures = append(procedures, svc+"/"+m)
 		}
 	}
-	procedures = append(procedures, "GET /kafka", "POST /kafka/skip", "GET /metrics")
+	procedures = append(procedures, "GET /kafka", "POST /kafka/skip", "GET /metrics", "GET /v1/backup")
 	for _, proc := range procedures {
 		cells, ok := table[proc]
 		if !ok {

@@ -1,0 +1,108 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/cloudledger/cloudledger/errcode"
+	"github.com/cloudledger/cloudledger/ledger"
+	"github.com/cloudledger/cloudledger/raftnode"
+)
+
+// Backups (SPEC: Backup and disaster recovery). GET /v1/backup streams this node's state as
+// of its last applied entry (backupfile's format); --restore starts a new cluster from one;
+// --promote turns a disaster-recovery replica into a new cluster.
+
+// Limits of the backup stream: a node serves one at a time (a backup holds a read
+// transaction, and a second one only doubles the disk reads), and a reader that takes no
+// bytes for BackupStallTimeout is cut off, so that nobody can hold the transaction open
+// (and the state file's growth waiting) by reading slowly.
+const (
+	MaxConcurrentBackups = 1
+	BackupStallTimeout   = 30 * time.Second
+)
+
+var backupsRunning atomic.Int32
+
+func (s *Server) backupHandler(w http.ResponseWriter, r *http.Request) {
+	if backupsRunning.Add(1) > MaxConcurrentBackups {
+		backupsRunning.Add(-1)
+		writeErr(w, r, errcode.Errf(errcode.Unavailable, "", "a backup is being taken on this node already (at most %d at a time); retry when it ends", MaxConcurrentBackups))
+		return
+	}
+	defer backupsRunning.Add(-1)
+	start := time.Now()
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="cloudledger-%s-%s.backup"`, s.cfg.NodeID, s.cfg.Now().Format("20060102-150405")))
+	sw := &stallWriter{rc: http.NewResponseController(w), w: w}
+	h, err := s.ledger.Backup(sw, s.cfg.NodeID, s.cfg.Now())
+	if err != nil {
+		// The status is sent; the reader finds no end frame and refuses the file.
+		s.log.Error("backup failed", "err", err, "bytes", sw.n)
+		s.metrics.backupFailures.Inc()
+		return
+	}
+	s.metrics.backupDone(sw.n, time.Since(start))
+	s.log.Info("backup served", "raft_index", h.RaftIndex, "line_items", h.LineItems, "bytes", sw.n, "seconds", time.Since(start).Seconds())
+}
+
+// stallWriter gives each write BackupStallTimeout to complete.
+type stallWriter struct {
+	rc *http.ResponseController
+	w  http.ResponseWriter
+	n  int64
+}
+
+func (s *stallWriter) Write(p []byte) (int, error) {
+	_ = s.rc.SetWriteDeadline(time.Now().Add(BackupStallTimeout))
+	n, err := s.w.Write(p)
+	s.n += int64(n)
+	return n, err
+}
+
+// restoreBackup builds the state of a new cluster in cfg.DataDir from the backup file,
+// before the node starts (Config.Restore). The data directory must be new.
+func (s *Server) restoreBackup(token string) error {
+	if s.cfg.Join != "" {
+		return errors.New("--restore starts a new cluster: it takes no --join")
+	}
+	f, err := os.Open(s.cfg.Restore)
+	if err != nil {
+		return fmt.Errorf("--restore: %w", err)
+	}
+	defer f.Close()
+	sum, err := ledger.RestoreBackup(filepath.Join(s.cfg.DataDir, "ledger.db"), f, tokenHash(token))
+	if err != nil {
+		return fmt.Errorf("--restore %s: %w", s.cfg.Restore, err)
+	}
+	h := sum.Header
+	s.log.Info("state restored from a backup: a new cluster starts after its index", "file", s.cfg.Restore,
+		"raft_index", h.RaftIndex, "line_items", h.LineItems, "head", h.Head, "trail_records", h.TrailRecords, "taken_at", h.CreatedAt)
+	return nil
+}
+
+// Promote turns this data directory — a disaster-recovery replica's — into a new cluster
+// of this node alone, before the node starts (ledgerd --promote; raftnode.Promote). The
+// node must not be running.
+func Promote(cfg Config) (raftnode.PromoteReport, error) {
+	l, err := ledger.Open(filepath.Join(cfg.DataDir, "ledger.db"))
+	if err != nil {
+		return raftnode.PromoteReport{}, err
+	}
+	httpURL := cfg.HTTPAdvertise
+	if httpURL == "" {
+		scheme := "http://"
+		if cfg.TLSCert != "" {
+			scheme = "https://"
+		}
+		httpURL = scheme + cfg.HTTPAddr
+	}
+	rep, err := raftnode.Promote(raftnode.Config{NodeID: cfg.NodeID, DataDir: cfg.DataDir, RaftBind: cfg.RaftAddr,
+		RaftAdvertise: cfg.RaftAdvertise, HTTPURL: httpURL}, fsm{l: l, log: cfg.Logger, m: nil}, time.Now())
+	return rep, errors.Join(err, l.Close())
+}
