@@ -382,6 +382,19 @@ func (n *Node) AppliedIndex() uint64 {
 // CommitIndex returns raft's commit index on this node.
 func (n *Node) CommitIndex() uint64 { return n.raft.CommitIndex() }
 
+// SinceLeaderContact is how long ago this node last heard from the leader (0 on the leader;
+// -1 when it never has): a replica's lag in time.
+func (n *Node) SinceLeaderContact() time.Duration {
+	if n.IsLeader() {
+		return 0
+	}
+	at := n.raft.LastContact()
+	if at.IsZero() {
+		return -1
+	}
+	return time.Since(at)
+}
+
 // Stats returns raft.Stats plus raftnode's own indexes.
 func (n *Node) Stats() map[string]string {
 	s := n.raft.Stats()

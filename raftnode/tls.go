@@ -22,8 +22,9 @@ import (
 type TLS struct {
 	CA   *x509.CertPool
 	Cert tls.Certificate // this node's, its common name the node id
-	// Members are the peers accepted while this node knows no configuration yet (a node
-	// joining: the members the cluster named when it admitted it).
+	// Members are the peers accepted while this node is not in the configuration it knows
+	// (a node joining, or catching up from a snapshot older than its admission: the members
+	// the cluster named when it admitted it).
 	Members []string
 }
 
@@ -88,8 +89,17 @@ func (s *tlsStream) setMembers(m map[string]string) {
 // isMember reports whether id may speak Raft to this node now.
 func (s *tlsStream) isMember(id string) bool {
 	if m := s.members.Load(); m != nil && len(*m) > 0 {
-		_, ok := (*m)[id]
-		return ok
+		if _, ok := (*m)[id]; ok {
+			return true
+		}
+		if _, self := (*m)[s.nodeID]; self {
+			return false
+		}
+		// Not in its own configuration: a node admitted after the snapshot it installed
+		// (whose configuration predates its admission) is catching up, and the entry that
+		// admitted it — with the members it was told of — is still ahead in the log. The
+		// members named at admission may speak to it until then, or the leader could be one
+		// it refuses and the entry would never arrive.
 	}
 	for _, b := range s.cfg.Members {
 		if b == id {

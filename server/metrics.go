@@ -177,6 +177,7 @@ var (
 	descCommit   = prometheus.NewDesc("cloudledger_raft_commit_index", "The Raft commit index this node knows.", nil, nil)
 	descLeader   = prometheus.NewDesc("cloudledger_raft_is_leader", "1 while this node leads.", nil, nil)
 	descChain    = prometheus.NewDesc("cloudledger_line_items", "Line items in the chain.", nil, nil)
+	descContact  = prometheus.NewDesc("cloudledger_raft_leader_contact_age_seconds", "Time since this node last heard from the leader (0 on the leader; absent before it ever has): a disaster-recovery replica's lag in time.", nil, nil)
 	descKafkaLag = prometheus.NewDesc("cloudledger_kafka_lag_records", "Records of a partition not yet applied.", []string{"partition"}, nil)
 	descGaps     = prometheus.NewDesc("cloudledger_kafka_partition_gaps_total", "Offset gaps found (records that would have been skipped).", nil, nil)
 	descDead     = prometheus.NewDesc("cloudledger_kafka_dead_letters", "Records in the dead-letter outbox.", nil, nil)
@@ -187,6 +188,7 @@ func (c *raftNodeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descCommit
 	ch <- descLeader
 	ch <- descChain
+	ch <- descContact
 }
 
 func (c *raftNodeCollector) Collect(ch chan<- prometheus.Metric) {
@@ -198,6 +200,9 @@ func (c *raftNodeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(descLeader, prometheus.GaugeValue, lead)
 	ch <- prometheus.MustNewConstMetric(descChain, prometheus.GaugeValue, float64(c.s.ledger.Head().Seq))
+	if age := c.s.node.SinceLeaderContact(); age >= 0 {
+		ch <- prometheus.MustNewConstMetric(descContact, prometheus.GaugeValue, age.Seconds())
+	}
 }
 
 // kafkaCollector reports the bridge, when Kafka is configured.

@@ -77,24 +77,7 @@ func newHostNet(t *testing.T, nodes int) *hostNet {
 	}
 	h.base = base
 	for i := 1; i <= nodes; i++ {
-		hs := &host{id: fmt.Sprintf("node%d", i), ns: fmt.Sprintf("cl%dh%d", h.n, i), ip: fmt.Sprintf("10.77.%d.%d", h.n, i),
-			dir: filepath.Join(base, fmt.Sprintf("node%d", i))}
-		hs.url = "http://" + hs.ip + ":8080"
-		veth, peer := fmt.Sprintf("clv%dh%d", h.n, i), fmt.Sprintf("clp%dh%d", h.n, i)
-		try("ip", "netns", "del", hs.ns)
-		run(t, "ip", "netns", "add", hs.ns)
-		run(t, "ip", "link", "add", veth, "type", "veth", "peer", "name", peer)
-		run(t, "ip", "link", "set", peer, "netns", hs.ns)
-		run(t, "ip", "link", "set", veth, "master", h.bridge, "up")
-		run(t, "ip", "netns", "exec", hs.ns, "ip", "addr", "add", hs.ip+"/24", "dev", peer)
-		run(t, "ip", "netns", "exec", hs.ns, "ip", "link", "set", peer, "up")
-		run(t, "ip", "netns", "exec", hs.ns, "ip", "link", "set", "lo", "up")
-		// The data directory is a small tmpfs of its own, so that one node's disk can fill.
-		if err := os.MkdirAll(hs.dir, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		run(t, "mount", "-t", "tmpfs", "-o", "size=256m,mode=0700", "tmpfs", hs.dir)
-		h.hosts = append(h.hosts, hs)
+		h.hosts = append(h.hosts, h.newHost(i))
 	}
 	for i, hs := range h.hosts {
 		join := ""
@@ -112,21 +95,61 @@ func newHostNet(t *testing.T, nodes int) *hostNet {
 	return h
 }
 
+// newHost makes host i: its network namespace on the bridge (10.77.n.i) and its data
+// directory, a tmpfs of its own so that one node's disk can fill. Nothing runs on it yet.
+func (h *hostNet) newHost(i int) *host {
+	t := h.t
+	hs := &host{id: fmt.Sprintf("node%d", i), ns: fmt.Sprintf("cl%dh%d", h.n, i), ip: fmt.Sprintf("10.77.%d.%d", h.n, i),
+		dir: filepath.Join(h.base, fmt.Sprintf("node%d", i))}
+	hs.url = "http://" + hs.ip + ":8080"
+	veth, peer := fmt.Sprintf("clv%dh%d", h.n, i), fmt.Sprintf("clp%dh%d", h.n, i)
+	try("ip", "netns", "del", hs.ns)
+	run(t, "ip", "netns", "add", hs.ns)
+	run(t, "ip", "link", "add", veth, "type", "veth", "peer", "name", peer)
+	run(t, "ip", "link", "set", peer, "netns", hs.ns)
+	run(t, "ip", "link", "set", veth, "master", h.bridge, "up")
+	run(t, "ip", "netns", "exec", hs.ns, "ip", "addr", "add", hs.ip+"/24", "dev", peer)
+	run(t, "ip", "netns", "exec", hs.ns, "ip", "link", "set", peer, "up")
+	run(t, "ip", "netns", "exec", hs.ns, "ip", "link", "set", "lo", "up")
+	if err := os.MkdirAll(hs.dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "mount", "-t", "tmpfs", "-o", "size=256m,mode=0700", "tmpfs", hs.dir)
+	return hs
+}
+
+// wipe destroys a host's disk: its tmpfs is unmounted (everything on it is gone) and an
+// empty one mounted in its place.
+func (h *hostNet) wipe(hs *host) {
+	run(h.t, "umount", "-l", hs.dir)
+	run(h.t, "mount", "-t", "tmpfs", "-o", "size=256m,mode=0700", "tmpfs", hs.dir)
+}
+
 func (h *hostNet) start(hs *host, join string) {
+	ticket := ""
+	if join != "" {
+		// The operator's join ticket, made on the first host (the CA key's).
+		ticket = testcluster.JoinTicket(h.t, h.hosts[0].dir, hs.id)
+	}
+	h.startWith(hs, join, ticket)
+}
+
+// startWith starts ledgerd on a host, joining with the ticket given, with extra flags.
+func (h *hostNet) startWith(hs *host, join, joinTicket string, extra ...string) {
 	args := []string{"netns", "exec", hs.ns, h.bin, "--data-dir", hs.dir, "--http", hs.ip + ":8080", "--raft", hs.ip + ":8081",
 		"--node-id", hs.id, "--fast-elections", "--tick-interval", "200ms", "--log-level", "warn"}
 	if join != "" {
 		args = append(args, "--join", join)
 	}
+	args = append(args, extra...)
 	logf, err := os.OpenFile(filepath.Join(h.base, hs.id+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	cmd := exec.Command("ip", args...)
 	cmd.Env = append(os.Environ(), "CLOUDLEDGER_TOKEN="+testcluster.Token)
-	if join != "" {
-		// The operator's join ticket, made on the first host (the CA key's).
-		cmd.Env = append(cmd.Env, "CLOUDLEDGER_JOIN_TICKET="+testcluster.JoinTicket(h.t, h.hosts[0].dir, hs.id))
+	if joinTicket != "" {
+		cmd.Env = append(cmd.Env, "CLOUDLEDGER_JOIN_TICKET="+joinTicket)
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
