@@ -1,11 +1,14 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -105,4 +108,86 @@ func Promote(cfg Config) (raftnode.PromoteReport, error) {
 	rep, err := raftnode.Promote(raftnode.Config{NodeID: cfg.NodeID, DataDir: cfg.DataDir, RaftBind: cfg.RaftAddr,
 		RaftAdvertise: cfg.RaftAdvertise, HTTPURL: httpURL}, fsm{l: l, log: cfg.Logger, m: nil}, time.Now())
 	return rep, errors.Join(err, l.Close())
+}
+
+// Scheduled backups: file names sort by time, so the oldest go first.
+const (
+	backupFilePrefix = "cloudledger-"
+	backupFileSuffix = ".backup"
+)
+
+// backupLoop writes a backup into cfg.BackupDir every cfg.BackupInterval and keeps the
+// newest cfg.BackupKeep. Every node with --backup-dir takes its own (a follower's serves as
+// well as the leader's: the state is the same as of its index).
+func (s *Server) backupLoop(ctx context.Context) {
+	t := time.NewTicker(s.cfg.BackupInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.scheduledBackup(); err != nil {
+			s.metrics.backupFailures.Inc()
+			s.log.Error("scheduled backup failed", "dir", s.cfg.BackupDir, "err", err)
+		}
+	}
+}
+
+func (s *Server) scheduledBackup() error {
+	if backupsRunning.Add(1) > MaxConcurrentBackups {
+		backupsRunning.Add(-1)
+		return errors.New("another backup is running on this node")
+	}
+	defer backupsRunning.Add(-1)
+	if err := os.MkdirAll(s.cfg.BackupDir, 0o700); err != nil {
+		return err
+	}
+	start := time.Now()
+	name := fmt.Sprintf("%s%s-%s%s", backupFilePrefix, s.cfg.Now().UTC().Format("20060102T150405.000Z"), s.cfg.NodeID, backupFileSuffix)
+	f, err := os.CreateTemp(s.cfg.BackupDir, ".partial-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	h, err := s.ledger.Backup(f, s.cfg.NodeID, s.cfg.Now())
+	if err == nil {
+		err = f.Sync()
+	}
+	size, _ := f.Seek(0, 2)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), filepath.Join(s.cfg.BackupDir, name)); err != nil {
+		return err
+	}
+	s.metrics.backupDone(size, time.Since(start))
+	s.log.Info("scheduled backup written", "file", name, "raft_index", h.RaftIndex, "line_items", h.LineItems, "bytes", size)
+	return s.pruneBackups()
+}
+
+// pruneBackups removes all but the newest BackupKeep scheduled backups of the directory.
+func (s *Server) pruneBackups() error {
+	entries, err := os.ReadDir(s.cfg.BackupDir)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, e := range entries {
+		if n := e.Name(); strings.HasPrefix(n, backupFilePrefix) && strings.HasSuffix(n, backupFileSuffix) {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	for len(names) > max(s.cfg.BackupKeep, 1) {
+		if err := os.Remove(filepath.Join(s.cfg.BackupDir, names[0])); err != nil {
+			return err
+		}
+		names = names[1:]
+	}
+	return nil
 }

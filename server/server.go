@@ -42,6 +42,11 @@ type Config struct {
 	// Restore is a backup file to start a new cluster from (backup.go); the data directory
 	// must be new.
 	Restore string
+	// Scheduled backups (backup.go): every BackupInterval into BackupDir, the newest
+	// BackupKeep kept; an empty BackupDir takes none.
+	BackupDir      string
+	BackupInterval time.Duration
+	BackupKeep     int
 
 	TickInterval      time.Duration // how often the leader checks for due expiries; default 1s
 	SnapshotThreshold uint64
@@ -147,6 +152,10 @@ func Start(cfg Config) (*Server, error) {
 	s.cfg, s.listener, s.URL = cfg, ln, cfg.HTTPAdvertise
 
 	fresh := !raftStateExists(cfg.DataDir)
+	if cfg.BackupDir != "" && cfg.BackupInterval <= 0 {
+		ln.Close()
+		return nil, fmt.Errorf("--backup-interval must be positive, not %s", cfg.BackupInterval)
+	}
 	if cfg.Restore != "" && !fresh {
 		ln.Close()
 		return nil, fmt.Errorf("--restore starts a new cluster in a new data directory; %s holds one already", cfg.DataDir)
@@ -253,6 +262,10 @@ func Start(cfg Config) (*Server, error) {
 	go func() { defer s.wg.Done(); s.flushLoop(ctx) }()
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.deadlineLoop(ctx) }()
+	if cfg.BackupDir != "" {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.backupLoop(ctx) }()
+	}
 	if s.bridge != nil {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.bridge.Run(ctx) }()

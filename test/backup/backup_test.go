@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -287,4 +288,52 @@ func atoi(t *testing.T, s string) uint64 {
 		t.Fatalf("%q is not an index", s)
 	}
 	return n
+}
+
+// Issue 29 (Build: scheduled backups): a node with --backup-dir writes a backup every
+// --backup-interval and keeps the newest --backup-keep; each verifies.
+func TestScheduledBackups(t *testing.T) {
+	dir := t.TempDir()
+	c := testcluster.Start(t, 1, testcluster.Options{ExtraArgs: []string{"--backup-dir", dir, "--backup-interval", "400ms", "--backup-keep", "2"}})
+	nd := c.WaitLeader(20 * time.Second)
+	cl := ctl{t: t, bin: testcluster.CtlBinary(t), node: nd.URL}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		names, _ := filepath.Glob(filepath.Join(dir, "cloudledger-*.backup"))
+		if len(names) > 2 {
+			t.Fatalf("%d scheduled backups kept, want at most 2: %v", len(names), names)
+		}
+		if len(names) == 2 && scheduledTotal(t, c, nd) >= 4 {
+			for _, n := range names {
+				out := cl.ok("", "", "verify", "--backup", n)
+				if field(t, out, "Node") != nd.ID {
+					t.Fatalf("%s names node %s", n, field(t, out, "Node"))
+				}
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 20 s: %v, %v backups written", names, scheduledTotal(t, c, nd))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// scheduledTotal reads cloudledger_backups_total from the node's /metrics.
+func scheduledTotal(t *testing.T, c *testcluster.Cluster, nd *testcluster.Node) float64 {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, nd.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+testcluster.Token)
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`(?m)^cloudledger_backups_total (\S+)$`).FindSubmatch(raw)
+	if m == nil {
+		t.Fatalf("no cloudledger_backups_total in /metrics:\n%.400s", raw)
+	}
+	v, _ := strconv.ParseFloat(string(m[1]), 64)
+	return v
 }
