@@ -110,7 +110,7 @@ func summary(rq *pageRequest, li *v1.LineItem) Cell {
 	cmd := li.GetCommand()
 	if ev := cmd.GetEvent(); ev != nil {
 		return Cell{Text: rq.word("op", ev.GetOp()) + " ×" + formatNumber(rq.lang, ev.GetQuantity()) + " · " + formatDate(rq.lang, ev.GetTime()),
-			Code: ev.GetDepartment() + "/" + ev.GetProject() + " " + ev.GetResource()}
+			Code: ev.GetDepartment() + "/" + ev.GetProject() + " " + ev.GetResource(), Class: "fields"}
 	}
 	raw := li.GetBodyJson()
 	if cmd != nil {
@@ -120,10 +120,10 @@ func summary(rq *pageRequest, li *v1.LineItem) Cell {
 		raw = string(b)
 	}
 	s := fieldsOf(raw)
-	if len(s) > 200 {
-		s = s[:200] + "…"
+	if r := []rune(s); len(r) > 200 {
+		s = string(r[:200]) + "…"
 	}
-	return Cell{Text: s, Code: s}
+	return Cell{Text: s, Code: s, Class: "fields"}
 }
 
 // fieldsOf is a JSON object as its fields, "name: value" joined by " · ", nested objects
@@ -150,6 +150,9 @@ func fieldsOf(raw string) string {
 				walk(fmt.Sprintf("%s[%d]", prefix, i), e)
 			}
 		default:
+			if x == nil || x == "" || x == "0001-01-01T00:00:00Z" {
+				return // an empty field says nothing
+			}
 			parts = append(parts, fmt.Sprintf("%s: %v", prefix, x))
 		}
 	}

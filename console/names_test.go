@@ -237,7 +237,7 @@ func TestWordsOfTheRecords(t *testing.T) {
 			t.Errorf("result %s shows as %s, want %s", result, got, want)
 		}
 	}
-	got := fieldsOf(`{"approvalGrant":{"department":"bigdata","quotaClass":"storage_gb","ceiling":"16000"},"list":[1,2]}`)
+	got := fieldsOf(`{"approvalGrant":{"department":"bigdata","quotaClass":"storage_gb","ceiling":"16000","expires":""},"list":[1,2],"At":"0001-01-01T00:00:00Z"}`)
 	if want := "approvalGrant.ceiling: 16000 · approvalGrant.department: bigdata · approvalGrant.quotaClass: storage_gb · list[0]: 1 · list[1]: 2"; got != want {
 		t.Errorf("fieldsOf = %s\nwant %s", got, want)
 	}
