@@ -44,6 +44,7 @@ func TestNoEnglishOnChinesePages(t *testing.T) {
 		"security1": {"/d/edu": http.StatusForbidden, "/finance": http.StatusForbidden, "/nothing-here": http.StatusNotFound},
 	}
 	found := map[string][]string{} // word → pages
+	bodies := map[string]string{}  // "account path" → page
 	scanned := 0
 	for account, paths := range pages {
 		hc := d.httpClient()
@@ -55,6 +56,7 @@ func TestNoEnglishOnChinesePages(t *testing.T) {
 				return
 			}
 			scanned++
+			bodies[account+" "+path] = body
 			for _, w := range latinWords(body, allow) {
 				found[w] = append(found[w], account+" "+path)
 			}
@@ -116,6 +118,33 @@ func TestNoEnglishOnChinesePages(t *testing.T) {
 		t.Errorf("Latin word %q outside code on %d page(s): %s", w, len(ps), strings.Join(ps[:min(len(ps), 4)], ", "))
 	}
 	t.Logf("%d pages scanned, %d Latin words outside code and the allow-list", scanned, len(words))
+
+	// What the pages say (issue 27, written here by hand): the statement names its party and
+	// carries that party's seal box; the month lists reach back to 2025年9月, the first month
+	// of the previous settlement year; charges run to yesterday, so titled; finance reaches a
+	// department from its totals and from the department list.
+	for _, c := range []struct{ page, want string }{
+		{"edu-it /d/edu/statement?month=2026-03", "<h1>月度使用情况表 · 市教育局 · 2026年3月</h1>"},
+		{"edu-it /d/edu/statement?month=2026-03", "使用单位（盖章）"},
+		{"aliyun-am /p/aliyun/statement?month=2026-03", "<h1>月度使用情况表 · 阿里云 · 2026年3月</h1>"},
+		{"aliyun-am /p/aliyun/statement?month=2026-03", "云服务商（盖章）"},
+		{"edu-it /d/edu/statement", `<option value="2025-09">2025年9月</option>`},
+		{"aliyun-am /p/aliyun/invoice", `<option value="2025-09">2025年9月</option>`},
+		{"edu-it /d/edu/charges", "，截至"},
+		{"finance1 /finance?year=2026", `<a href="/d/edu">市教育局 <code class="code">edu</code></a>`},
+		{"finance1 /departments", `<a href="/d/bus">市公交集团 <code class="code">bus</code></a>`},
+		{"authority1 /departments", "非预算单位（自行承担）"},
+		{"supervisor1 /supervisor", `<a href="/d/bigdata">市大数据管理局 <code class="code">bigdata</code></a>`},
+		{"edu-it /no/such/page", "<h1>页面不存在</h1>"},
+		{"security1 /d/edu", "<h1>无权访问</h1>"},
+	} {
+		if !strings.Contains(bodies[c.page], c.want) {
+			t.Errorf("%s lacks %s", c.page, c.want)
+		}
+	}
+	if s := bodies["aliyun-am /p/aliyun/statement?month=2026-03"]; strings.Contains(s, "使用单位（盖章）") {
+		t.Error("the provider's statement carries the department's seal box")
+	}
 
 	// A planted English word fails the scan; the same word marked as code does not.
 	hc := d.httpClient()
