@@ -49,7 +49,7 @@ func (c *Console) accountsPage(rq *pageRequest) (*Page, error) {
 			cred += rq.t("，动态口令", ", TOTP")
 		}
 		if a.GetLockedUntil() != "" {
-			cred += rq.t("，锁定至 ", ", locked until ") + a.GetLockedUntil()
+			cred += rq.t("，锁定至 ", ", locked until ") + formatDate(rq.lang, a.GetLockedUntil())
 		}
 		var actions []*Form
 		hidden := func(op string) []Field {
@@ -68,7 +68,7 @@ func (c *Console) accountsPage(rq *pageRequest) (*Page, error) {
 			}
 		}
 		class := map[string]string{"pending": "over", "disabled": "violation", "retired": "violation"}[a.GetStatus()]
-		t.add(class, C(a.GetId()), C(a.GetName()), C(rq.word("role", a.GetRole())), C(a.GetDepartment()+a.GetProvider()), C(kind),
+		t.add(class, C(a.GetId()), C(accountName(rq, a.GetName())), C(rq.word("role", a.GetRole())), C(a.GetDepartment()+a.GetProvider()), C(kind),
 			C(rq.word("account_status", a.GetStatus())), C(a.GetCreatedBy()), C(a.GetConfirmedBy()), C(cred), Cell{Forms: actions})
 	}
 	roleOpts := []Option{}
@@ -90,6 +90,15 @@ func (c *Console) accountsPage(rq *pageRequest) (*Page, error) {
 			"A person's account gets a one-time activation code (valid 72 hours, shown once) to hand to the person, who sets their own password; authority, supervisor, finance, auditor and security accounts act only once a second person confirms them.")},
 		&Section{Title: rq.t("全部账号", "All accounts"), Table: t})
 	return page, nil
+}
+
+// accountName is an account's name as the page shows it: the ledger names its two
+// initial credentials "… (bootstrap)", which reads 初始凭证 here.
+func accountName(rq *pageRequest, name string) string {
+	if n, ok := strings.CutSuffix(name, " (bootstrap)"); ok {
+		return n + rq.t("（初始凭证）", " (bootstrap)")
+	}
+	return name
 }
 
 // accountAction carries out a form of the accounts page. A new activation code is shown
@@ -135,13 +144,14 @@ func (c *Console) accountAction(rq *pageRequest, page *Page) (*Page, error) {
 	}
 	if err != nil {
 		page.ErrorCode, page.Error = apiError(err)
+		page.ErrorDetail = apiDetail(err)
 		page.Status = http.StatusUnprocessableEntity
 		return nil, nil
 	}
 	if code != "" {
 		page.Sections = append(page.Sections, &Section{ID: "activation-code", Title: rq.t("一次性激活码", "One-time activation code"),
 			Facts: []Fact{{Label: rq.t("账号", "Account"), Value: id, Mono: true}, {Label: rq.t("激活码", "Code"), Value: code, Mono: true},
-				{Label: rq.t("有效至", "Valid until"), Value: expires}},
+				{Label: rq.t("有效至", "Valid until"), Value: formatDate(rq.lang, expires)}},
 			Note: rq.t("此码只显示这一次：请当面或经可靠渠道交给本人，本人在“激活账号”页面用它设置自己的密码。", "Shown this once: hand it to the person, who sets their own password with it on the Activate page.")})
 	}
 	return nil, nil
@@ -160,6 +170,8 @@ func (c *Console) pendingPage(rq *pageRequest) (*Page, error) {
 		}
 		if _, err := c.accounts.ConfirmAccount(rq.ctx(), connect.NewRequest(&v1.ConfirmAccountRequest{Key: key, Id: id})); err != nil {
 			page.ErrorCode, page.Error = apiError(err)
+			page.ErrorDetail = apiDetail(err)
+			page.ErrorDetail = apiDetail(err)
 			page.Status = http.StatusUnprocessableEntity
 		} else {
 			return &Page{Redirect: "/accounts/pending?flash=account_confirmed"}, nil
@@ -176,7 +188,7 @@ func (c *Console) pendingPage(rq *pageRequest) (*Page, error) {
 			if a.GetStatus() != "pending" {
 				continue
 			}
-			t.add("over", C(a.GetId()), C(a.GetName()), C(rq.word("role", a.GetRole())), C(a.GetCreatedBy()), Cell{Forms: []*Form{{Action: "/accounts/pending",
+			t.add("over", C(a.GetId()), C(accountName(rq, a.GetName())), C(rq.word("role", a.GetRole())), C(a.GetCreatedBy()), Cell{Forms: []*Form{{Action: "/accounts/pending",
 				Inline: true, Submit: rq.t("确认", "Confirm"), Fields: []Field{{Name: "id", Type: "hidden", Value: a.GetId()}}}}})
 		}
 	}
@@ -213,6 +225,7 @@ func (c *Console) passwordPage(rq *pageRequest) (*Page, error) {
 	_, err = c.accounts.ChangePassword(rq.ctx(), connect.NewRequest(&v1.ChangePasswordRequest{Key: key, OldPassword: rq.r.PostFormValue("old"), NewPassword: rq.r.PostFormValue("new")}))
 	if err != nil {
 		page.ErrorCode, page.Error = apiError(err)
+		page.ErrorDetail = apiDetail(err)
 		page.Status = http.StatusUnprocessableEntity
 		return page, nil
 	}
@@ -270,6 +283,7 @@ func (c *Console) activate(w http.ResponseWriter, r *http.Request) {
 		Password: r.PostFormValue("password"), Totp: r.PostFormValue("totp") != ""}))
 	if err != nil {
 		p.ErrorCode, p.Error = apiError(err)
+		p.ErrorDetail = apiDetail(err)
 		if p.ErrorCode == "unauthenticated" {
 			p.Error = rq.t("账号或激活码错误，或激活码已过期", "Wrong account or code, or the code expired")
 		}

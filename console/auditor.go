@@ -1,9 +1,11 @@
 package console
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -36,27 +38,23 @@ func (c *Console) auditorHome(rq *pageRequest) (*Page, error) {
 		{ID: "verify", Title: rq.t("哈希链完整", "The hash chain is intact"),
 			Note: rq.t("每次打开本页都重新计算整条哈希链；任何被改动的记录都会使校验失败。", "Each visit recomputes the whole hash chain; any altered line item fails it."),
 			Facts: []Fact{{Label: rq.t("台账记录数", "Line items"), Value: formatNumber(rq.lang, strconv.FormatUint(m.GetLineItems(), 10))},
-				{Label: rq.t("链头哈希", "Head hash"), Value: m.GetHeadHash(), Mono: true},
-				{Label: rq.t("Raft 索引", "Raft index"), Value: strconv.FormatUint(m.GetAppliedIndex(), 10)},
-				{Label: rq.t("节点", "Node"), Value: m.GetNodeId()},
-				{Label: rq.t("用时", "Took"), Value: took.Round(time.Millisecond).String()}}},
+				{Label: rq.t("链头哈希", "Head hash"), Value: m.GetHeadHash(), Hash: true},
+				{Label: rq.t("共识日志索引", "Raft index"), Value: strconv.FormatUint(m.GetAppliedIndex(), 10)},
+				{Label: rq.t("节点", "Node"), Value: m.GetNodeId(), Mono: true},
+				{Label: rq.t("用时", "Took"), Value: fmt.Sprintf(rq.t("%d 毫秒", "%d ms"), took.Milliseconds())}}},
 		{Title: rq.t("访问记录链完整", "The access trail is intact"), Facts: []Fact{
 			{Label: rq.t("访问记录数", "Records"), Value: formatNumber(rq.lang, strconv.FormatUint(trail.Msg.GetRecords(), 10))},
-			{Label: rq.t("链头哈希", "Head hash"), Value: trail.Msg.GetHeadHash(), Mono: true}}},
+			{Label: rq.t("链头哈希", "Head hash"), Value: trail.Msg.GetHeadHash(), Hash: true}}},
 		{Title: rq.t("最近的台账记录", "The latest line items"), Table: lineItemTable(rq, "latest-line-items", recent.Msg.GetItems())},
 	}}, nil
 }
 
 func lineItemTable(rq *pageRequest, id string, items []*v1.LineItem) *Table {
-	t := &Table{ID: id, Columns: []Column{{rq.t("序号", "Seq"), Number}, {rq.t("Raft 索引", "Raft index"), Number}, {rq.t("记账时间", "Recorded"), Date},
-		{rq.t("类型", "Type"), Mono}, {rq.t("操作人", "Actor"), Mono}, {rq.t("幂等键", "Key"), Mono}, {rq.t("内容", "Content"), Text}, {rq.t("哈希", "Hash"), Mono}}}
+	t := &Table{ID: id, Columns: []Column{{rq.t("序号", "Seq"), Number}, {rq.t("共识日志索引", "Raft index"), Number}, {rq.t("记账时间", "Recorded"), Date},
+		{rq.t("类型", "Type"), Mono}, {rq.t("操作人", "Actor"), Mono}, {rq.t("幂等键", "Key"), Hash}, {rq.t("内容", "Content"), Text}, {rq.t("哈希", "Hash"), Hash}}}
 	for _, li := range items {
-		h := li.GetHash()
-		if len(h) > 16 {
-			h = h[:16] + "…"
-		}
 		t.add("", C(strconv.FormatUint(li.GetSeq(), 10)), C(strconv.FormatUint(li.GetRaftIndex(), 10)), C(li.GetRecordedAt()), C(li.GetType()),
-			C(li.GetActor()), C(li.GetKey()), C(summary(li)), C(h))
+			C(li.GetActor()), C(li.GetKey()), summary(rq, li), C(li.GetHash()))
 	}
 	return t
 }
@@ -105,27 +103,61 @@ func (c *Console) auditorLineItems(rq *pageRequest) (*Page, error) {
 	}}, nil
 }
 
-// summary is a line item's content in a few words.
-func summary(li *v1.LineItem) string {
+// summary is a line item's content: an event as its operation in words with the resource
+// (department/project resource, marked as code), anything else as its fields, name: value,
+// never raw JSON.
+func summary(rq *pageRequest, li *v1.LineItem) Cell {
 	cmd := li.GetCommand()
 	if ev := cmd.GetEvent(); ev != nil {
-		return fmt.Sprintf("%s %s %s/%s %s ×%s", ev.GetOp(), ev.GetTime(), ev.GetDepartment(), ev.GetProject(), ev.GetResource(), ev.GetQuantity())
+		return Cell{Text: rq.word("op", ev.GetOp()) + " ×" + formatNumber(rq.lang, ev.GetQuantity()) + " · " + formatDate(rq.lang, ev.GetTime()),
+			Code: ev.GetDepartment() + "/" + ev.GetProject() + " " + ev.GetResource(), Class: "fields"}
 	}
+	raw := li.GetBodyJson()
 	if cmd != nil {
 		body := proto.Clone(cmd).(*v1.Command)
 		body.Key = "" // shown in its own column
-		raw, _ := protojson.Marshal(body)
-		s := string(raw)
-		if len(s) > 160 {
-			s = s[:160] + "…"
+		b, _ := protojson.Marshal(body)
+		raw = string(b)
+	}
+	s := fieldsOf(raw)
+	if r := []rune(s); len(r) > 200 {
+		s = string(r[:200]) + "…"
+	}
+	return Cell{Text: s, Code: s, Class: "fields"}
+}
+
+// fieldsOf is a JSON object as its fields, "name: value" joined by " · ", nested objects
+// by their dotted path, in key order; what is not an object stays as it is.
+func fieldsOf(raw string) string {
+	var v any
+	if err := json.Unmarshal([]byte(raw), &v); err != nil {
+		return raw
+	}
+	var parts []string
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for _, k := range sortedKeys(x) {
+				p := k
+				if prefix != "" {
+					p = prefix + "." + k
+				}
+				walk(p, x[k])
+			}
+		case []any:
+			for i, e := range x {
+				walk(fmt.Sprintf("%s[%d]", prefix, i), e)
+			}
+		default:
+			if x == nil || x == "" || x == "0001-01-01T00:00:00Z" {
+				return // an empty field says nothing
+			}
+			parts = append(parts, fmt.Sprintf("%s: %v", prefix, x))
 		}
-		return s
 	}
-	s := li.GetBodyJson()
-	if len(s) > 160 {
-		s = s[:160] + "…"
-	}
-	return s
+	walk("", v)
+	return strings.Join(parts, " · ")
 }
 
 func (c *Console) accessTrail(rq *pageRequest) (*Page, error) {
@@ -146,12 +178,13 @@ func (c *Console) accessTrail(rq *pageRequest) (*Page, error) {
 			class = "violation"
 		}
 		t.add(class, C(strconv.FormatUint(r.GetSeq(), 10)), C(r.GetTime()), C(r.GetAccount()), C(roleName(rq.lang, r.GetRole())), C(r.GetAddress()),
-			C(r.GetNode()), C(r.GetProcedure()), C(r.GetTarget()), C(r.GetResult()))
+			C(r.GetNode()), C(procedureName(r.GetProcedure())), C(r.GetTarget()), accessResult(rq, r.GetResult()))
 	}
 	form := &Form{Method: "get", Action: "/access", Submit: rq.t("查询", "Show"), Fields: []Field{
 		{Name: "from", Label: rq.t("起始日", "From"), Type: "date", Value: from}, {Name: "to", Label: rq.t("截止日", "To"), Type: "date", Value: to},
 		{Name: "account", Label: rq.t("账号", "Account"), Value: q.Get("account")},
-		{Name: "result", Label: rq.t("结果", "Result"), Type: "select", Value: q.Get("result"), Options: []Option{{"", rq.t("全部", "all")}, {"ok", "ok"}, {"denied", "denied"}, {"failed", "failed"}}}}}
+		{Name: "result", Label: rq.t("结果", "Result"), Type: "select", Value: q.Get("result"), Options: []Option{{"", rq.t("全部", "all")},
+			{"ok", rq.word("access_result", "ok")}, {"denied", rq.word("access_result", "denied")}, {"failed", rq.word("access_result", "failed")}}}}}
 	sec := &Section{Form: form}
 	if n := res.Msg.GetNextSeq(); n > 0 {
 		v := rq.r.URL.Query()
@@ -159,4 +192,23 @@ func (c *Console) accessTrail(rq *pageRequest) (*Page, error) {
 		sec.Facts = []Fact{{Label: rq.t("更多", "More"), Value: rq.t("下一页", "Next page"), Href: "/access?" + v.Encode()}}
 	}
 	return &Page{Title: rq.t("访问记录", "Access trail"), Sections: []*Section{sec, {Table: t}}}, nil
+}
+
+// procedureName is a procedure of the access trail without its service's path
+// (/cloudledger.v1.LedgerService/QuotaUse is QuotaUse); the console's own records
+// ("console GET /d/bus") stay as they are.
+func procedureName(p string) string {
+	if i := strings.LastIndexByte(p, '/'); strings.HasPrefix(p, "/cloudledger.") && i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
+// accessResult is an access record's result in words: 成功, 拒绝, 失败; another result (a
+// refusal's code) as its code.
+func accessResult(rq *pageRequest, result string) Cell {
+	if w, ok := vocab["access_result"][result]; ok {
+		return C(rq.t(w[0], w[1]))
+	}
+	return Cell{Text: rq.t("拒绝", "refused"), Code: result}
 }

@@ -40,11 +40,11 @@ const (
 func (c *Console) authorityImport(rq *pageRequest) (*Page, error) {
 	kinds := []Option{}
 	for _, k := range interchange.Kinds() {
-		kinds = append(kinds, Option{string(k), string(k)})
+		kinds = append(kinds, Option{string(k), rq.word("file_kind", string(k))})
 	}
 	form := &Form{Action: "/authority", Multipart: true, Submit: rq.t("上传并校验", "Upload and validate"), Fields: []Field{
 		{Name: "kind", Label: rq.t("文件类型", "Kind"), Type: "select", Value: orDefault(rq.r.FormValue("kind"), "events"), Options: kinds},
-		{Name: "file", Label: rq.t("文件（CSV、XLSX 或 JSON lines）", "File (CSV, XLSX or JSON lines)"), Type: "file", Required: true}}}
+		{Name: "file", Label: rq.t("文件（CSV、XLSX 或 JSON 行格式）", "File (CSV, XLSX or JSON lines)"), Type: "file", Required: true}}}
 	page := flash(rq, &Page{Title: rq.t("导入", "Import"), Sections: []*Section{{Form: form,
 		Note: rq.t("先校验整个文件：有任何错误行则全部列出且不写入；无误后点“写入台账”，按每批 1,000 行写入并显示进度。重复导入同一文件不会重复记账。",
 			"The whole file is validated first: every bad row is listed and nothing is written. A good file is then applied in batches of 1,000 rows with progress. Importing a file again never duplicates anything.")}}})
@@ -83,18 +83,15 @@ func (c *Console) authorityImport(rq *pageRequest) (*Page, error) {
 	}
 	job.validation, job.rows = v, v.Rows
 	if bad, rows, local := v.Errors(), v.Rows, v.LocalCount; v.Bad() > 0 {
-		t := &Table{ID: "import-errors", Columns: []Column{{rq.t("文件", "File"), Text}, {rq.t("行", "Line"), Number},
+		t := &Table{ID: "import-errors", Columns: []Column{{rq.t("文件", "File"), Mono}, {rq.t("行", "Line"), Number},
 			{rq.t("字段", "Field"), Mono}, {rq.t("错误码", "Code"), Mono}, {rq.t("说明", "Message"), Text}}}
 		for i, e := range bad {
 			if i == maxShownErrors {
 				break
 			}
-			t.add("violation", C(e.File), C(strconv.Itoa(e.Line)), C(e.Field), C(string(e.Code)), C(errMessage(e)))
+			t.add("violation", C(e.File), C(strconv.Itoa(e.Line)), C(e.Field), C(string(e.Code)), errMessage(e))
 		}
-		page.Error = fmt.Sprintf(rq.t("%s：%d 行中有 %d 行有错误，整个文件未写入", "%s: %d of %d rows are bad; nothing was written"), job.name, rows+local, v.Bad())
-		if rq.lang == "en" {
-			page.Error = fmt.Sprintf("%s: %d bad rows of %d; nothing was written", job.name, v.Bad(), rows+local)
-		}
+		page.Error, page.ErrorDetail = importRefusal(rq, rows+local, v.Bad()), job.name
 		page.Status = 422
 		page.Sections = append(page.Sections, &Section{ID: "bad-rows", Title: rq.t("错误行", "Bad rows"), Table: t})
 		return page, nil
@@ -146,11 +143,23 @@ func (c *Console) withOverview(rq *pageRequest, p *Page) (*Page, error) {
 	return p, nil
 }
 
-func errMessage(e *interchange.RowError) string {
-	if zh := e.Code.Zh(); zh != "" {
-		return zh + " — " + e.Message
+// importRefusal says how many of a file's rows are bad: "4 行中有 3 行有错误" (issue 27:
+// it read 3 行中有 4 行 once).
+// The file's name is the page's error detail (marked as code).
+func importRefusal(rq *pageRequest, rows, bad int) string {
+	if rq.lang == "en" {
+		return fmt.Sprintf("%d bad rows of %d; nothing was written", bad, rows)
 	}
-	return e.Message
+	return fmt.Sprintf("%d 行中有 %d 行有错误，整个文件未写入", rows, bad)
+}
+
+// errMessage is a bad row's error: the code's Chinese meaning, the decoder's or the
+// ledger's own words beside it marked as code.
+func errMessage(e *interchange.RowError) Cell {
+	if zh := e.Code.Zh(); zh != "" {
+		return Cell{Text: zh, Code: e.Message}
+	}
+	return Cell{Text: e.Message, Code: e.Message}
 }
 
 // importOf is the job's import with the runner every client uses (package importrun),
@@ -283,7 +292,7 @@ func (c *Console) authorityImportJob(rq *pageRequest) (*Page, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	p := &Page{Title: rq.t("导入", "Import") + " · " + j.name}
-	facts := []Fact{{Label: rq.t("文件", "File"), Value: j.name}, {Label: rq.t("类型", "Kind"), Value: string(j.kind)},
+	facts := []Fact{{Label: rq.t("文件", "File"), Value: j.name, Mono: true}, {Label: rq.t("类型", "Kind"), Value: rq.word("file_kind", string(j.kind))},
 		{Label: rq.t("行数", "Rows"), Value: formatNumber(rq.lang, strconv.Itoa(j.rows))}}
 	sec := &Section{ID: "import", Facts: facts}
 	p.Sections = []*Section{sec}
@@ -303,6 +312,7 @@ func (c *Console) authorityImportJob(rq *pageRequest) (*Page, error) {
 			Fact{Label: rq.t("重复（已在台账）", "Already on the ledger"), Value: formatNumber(rq.lang, strconv.Itoa(j.repeated))})
 		if j.err != nil {
 			_, msg := apiError(j.err)
+			p.ErrorDetail = apiDetail(j.err)
 			p.Error = fmt.Sprintf(rq.t("导入在第 %d 行后停止：%s（重新导入同一文件是安全的，已写入的行会跳过）", "The import stopped after %d rows: %s (importing the file again is safe: applied rows are skipped)"), j.done, msg)
 		} else {
 			p.Flash = rq.t("导入完成", "The import is done")
@@ -369,7 +379,7 @@ func (c *Console) authorityPeriods(rq *pageRequest) (*Page, error) {
 	// Per month of the window open or closed, per provider its unscored days: the
 	// blockers as data, not one line per charge.
 	open := map[string]bool{}
-	blockers := &Table{ID: fmt.Sprintf("unscored-%d", year), Columns: []Column{{rq.t("服务商", "Provider"), Mono}, {rq.t("未评分日期", "Days without a score"), Text}, {rq.t("说明", "Message"), Text}}}
+	blockers := &Table{ID: fmt.Sprintf("unscored-%d", year), Columns: []Column{{rq.t("服务商", "Provider"), Text}, {rq.t("未评分日期", "Days without a score"), Text}, {rq.t("说明", "Message"), Text}}}
 	for _, b := range s.GetBlockers() {
 		if b.GetMonth() != "" {
 			open[b.GetMonth()] = true
@@ -379,7 +389,8 @@ func (c *Console) authorityPeriods(rq *pageRequest) (*Page, error) {
 		for _, d := range b.GetDays() {
 			ranges = append(ranges, formatDate(rq.lang, d.GetFrom())+" – "+formatDate(rq.lang, d.GetTo()))
 		}
-		blockers.add("violation", C(b.GetProvider()), C(strings.Join(ranges, "；")), C(b.GetMessage()))
+		blockers.add("violation", rq.provCell(b.GetProvider()), C(strings.Join(ranges, "；")),
+			C(rq.t("缺效能评估得分，相关费用为暂估；请导入该服务商的评估得分", "No evaluation score: its charges are provisional; import its scores")))
 	}
 	months := &Table{ID: fmt.Sprintf("months-%d", year), Columns: []Column{{rq.t("月份", "Month"), Date}, {rq.t("状态", "State"), Text}, {rq.t("操作", "Action"), Text}}}
 	from, _ := time.Parse("2006-01-02", s.GetWindowFrom())
@@ -399,8 +410,10 @@ func (c *Console) authorityPeriods(rq *pageRequest) (*Page, error) {
 		}
 	}
 	var actions []*Form
-	for _, a := range []struct{ op, zh, en string }{{"run", "生成草稿", "Run (draft)"}, {"audit", "审核", "Audit"}, {"submit", "提交财政", "Submit to finance"}} {
-		actions = append(actions, &Form{Action: "/authority/periods", Inline: true, Submit: rq.t(a.zh, a.en),
+	for _, a := range []struct{ op, zh, en, confirmZh, confirmEn string }{{"run", "生成草稿", "Run (draft)", "", ""},
+		{"audit", "审核", "Audit", "审核后本年度费用冻结，确定审核？", "The audit freezes the year's figures. Audit?"},
+		{"submit", "提交财政", "Submit to finance", "提交财政局后不可撤回，确定提交？", "Submitting to the finance bureau cannot be undone. Submit?"}} {
+		actions = append(actions, &Form{Action: "/authority/periods", Inline: true, Submit: rq.t(a.zh, a.en), Confirm: rq.t(a.confirmZh, a.confirmEn),
 			Fields: []Field{{Name: "op", Type: "hidden", Value: a.op}, {Name: "year", Type: "hidden", Value: strconv.Itoa(year)}}})
 	}
 	yearOpts := []Option{}
@@ -415,9 +428,7 @@ func (c *Console) authorityPeriods(rq *pageRequest) (*Page, error) {
 			{Label: rq.t("剩余天数 / 工作日", "Days / working days left"), Value: fmt.Sprintf("%d / %s", s.GetDaysLeft(), workingDays(s))},
 			{Label: rq.t("未关账月份", "Open months"), Value: strconv.Itoa(len(open)), Class: warnIf(len(open) > 0)},
 			{Label: rq.t("缺评分的服务商", "Providers with unscored days"), Value: strconv.Itoa(len(blockers.Rows)), Class: warnIf(len(blockers.Rows) > 0)}}}
-	if s.GetWarning() != "" {
-		summary.Note = s.GetWarning()
-	}
+	summary.Note = settleWarning(rq, s)
 	summary.Actions = actions
 	p := flash(rq, &Page{Title: rq.t("关账与结算", "Periods and settlement"), Sections: []*Section{summary}})
 	if op := rq.r.URL.Query().Get("refused"); op != "" {
@@ -436,26 +447,32 @@ func (c *Console) authorityCatalog(rq *pageRequest) (*Page, error) {
 		return nil, err
 	}
 	prices := &Table{ID: "catalog", Columns: []Column{{rq.t("目录项", "Item"), Mono}, {rq.t("名称", "Name"), Text}, {rq.t("类别", "Category"), Text},
-		{rq.t("计价单位", "Unit"), Text}, {rq.t("计费方式", "Billing"), Text}, {rq.t("配额类别", "Quota class"), Mono},
-		{rq.t("单价（元）", "Price (CNY)"), Money}, {rq.t("服务商", "Provider"), Mono}, {rq.t("生效日", "Effective from"), Date}}}
+		{rq.t("计价单位", "Unit"), Text}, {rq.t("计费方式", "Billing"), Text}, {rq.t("配额类别", "Quota class"), Text},
+		{rq.t("单价（元）", "Price (CNY)"), Money}, {rq.t("服务商", "Provider"), Text}, {rq.t("生效日", "Effective from"), Date}}}
 	for _, p := range res.Msg.GetPrices() {
-		prov := p.GetProvider()
-		if prov == "" {
-			prov = rq.t("（默认）", "(default)")
+		prov := C(rq.t("（默认）", "(default)"))
+		if p.GetProvider() != "" {
+			prov = rq.provCell(p.GetProvider())
 		}
-		prices.add("", C(p.GetItem()), C(p.GetName()), C(p.GetCategory()), C(p.GetUnit()), C(p.GetBilling()), C(p.GetQuotaClass()),
-			C(p.GetPrice()), C(prov), C(p.GetEffectiveFrom()))
+		class := C("")
+		if p.GetQuotaClass() != "" {
+			class = rq.classCell(p.GetQuotaClass())
+		}
+		prices.add("", C(p.GetItem()), C(p.GetName()), C(p.GetCategory()), C(p.GetUnit()), C(rq.word("billing", p.GetBilling())), class,
+			C(p.GetPrice()), prov, C(p.GetEffectiveFrom()))
 	}
-	scores := &Table{ID: "evaluations", Columns: []Column{{rq.t("服务商", "Provider"), Mono}, {rq.t("起", "From"), Date}, {rq.t("止", "To"), Date}, {rq.t("效能评估得分", "Score"), Number}}}
+	scores := &Table{ID: "evaluations", Columns: []Column{{rq.t("服务商", "Provider"), Text}, {rq.t("起", "From"), Date}, {rq.t("止", "To"), Date}, {rq.t("效能评估得分", "Score"), Number}}}
 	for _, e := range res.Msg.GetEvaluations() {
-		scores.add("", C(e.GetProvider()), C(e.GetFrom()), C(e.GetTo()), C(e.GetScore()))
+		scores.add("", rq.provCell(e.GetProvider()), C(e.GetFrom()), C(e.GetTo()), C(e.GetScore()))
 	}
-	provs := &Table{ID: "providers", Columns: []Column{{rq.t("服务商", "Provider"), Mono}, {rq.t("名称", "Name"), Text}, {rq.t("合同起", "Contract from"), Date}, {rq.t("合同止", "Contract to"), Date}}}
+	provs := &Table{ID: "providers", Columns: []Column{{rq.t("服务商", "Provider"), Text}, {rq.t("合同起", "Contract from"), Date}, {rq.t("合同止", "Contract to"), Date}}}
 	for _, v := range res.Msg.GetProviders() {
-		provs.add("", Link(v.GetProvider(), "/p/"+url.PathEscape(v.GetProvider())), C(v.GetName()), C(v.GetContractStart()), C(v.GetContractEnd()))
+		prov := named(v.GetName(), v.GetProvider())
+		prov.Href = "/p/" + url.PathEscape(v.GetProvider())
+		provs.add("", prov, C(v.GetContractStart()), C(v.GetContractEnd()))
 	}
 	return &Page{Title: rq.t("目录与评分", "Catalog and scores"), Sections: []*Section{
-		{Title: rq.t("服务目录价格", "Catalog prices"), Note: rq.t("修改价格或评分：导入 catalog 或 evaluations 文件。", "To change prices or scores, import a catalog or evaluations file."), Table: prices},
+		{Title: rq.t("服务目录价格", "Catalog prices"), Note: rq.t("修改价格或评分：在“导入”页导入服务目录与价格文件或效能评估得分文件。", "To change prices or scores, import a catalog or evaluations file."), Table: prices},
 		{Title: rq.t("效能评估得分", "Evaluation scores"), Table: scores},
 		{Title: rq.t("服务商", "Providers"), Table: provs},
 	}}, nil

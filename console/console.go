@@ -167,7 +167,7 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, rq *pageRequest, 
 	case connect.CodeInternal, connect.CodeUnknown, connect.CodeDataLoss:
 		status = http.StatusInternalServerError
 	}
-	p := &Page{Title: rq.t("无法完成", "Not possible"), ErrorCode: code, Error: msg, Status: status}
+	p := &Page{Title: rq.t("无法完成", "Not possible"), ErrorCode: code, Error: msg, ErrorDetail: apiDetail(err), Status: status}
 	if status == http.StatusForbidden {
 		p.Title = rq.t("无权访问", "Access denied")
 	}

@@ -24,10 +24,10 @@ func (c *Console) departmentHome(rq *pageRequest) (*Page, error) {
 	if err != nil {
 		return nil, err
 	}
-	name := dept
+	name := rq.deptName(dept)
 	classes := &Table{ID: "quota-" + dept, Columns: []Column{
-		{rq.t("配额类别", "Quota class"), Mono}, {rq.t("配额 Q", "Quota Q"), Number}, {rq.t("已分配 A", "Allocated A"), Number},
-		{rq.t("A/Q", "A/Q"), Number}, {rq.t("状态", "Status"), Text}, {rq.t("批准上限", "Approved ceiling"), Number}, {rq.t("审批文号", "Approval"), Text}}}
+		{rq.t("配额类别", "Quota class"), Text}, {rq.t("配额", "Quota"), Number}, {rq.t("已分配", "Allocated"), Number},
+		{rq.t("已分配/配额", "Allocated/quota"), Number}, {rq.t("状态", "Status"), Text}, {rq.t("批准上限", "Approved ceiling"), Number}, {rq.t("审批文号", "Approval"), Text}}}
 	var bars []ratioBar
 	for _, q := range res.Msg.GetClasses() {
 		if q.GetDepartmentName() != "" {
@@ -37,28 +37,29 @@ func (c *Console) departmentHome(rq *pageRequest) (*Page, error) {
 		if q.GetRatio() != "" {
 			r := rq.figure("ratio", q.GetRatio())
 			ratio = r.Shift(2).StringFixed(1) + "%"
-			bars = append(bars, ratioBar{Label: q.GetQuotaClass(), Ratio: r, Text: ratio + "  (" + formatNumber(rq.lang, q.GetAllocated()) + " / " + formatNumber(rq.lang, q.GetQuota()) + ")", Class: q.GetStatus()})
+			bars = append(bars, ratioBar{Label: orDefault(rq.className(q.GetQuotaClass()), q.GetQuotaClass()), Ratio: r, Text: ratio + "  (" + formatNumber(rq.lang, q.GetAllocated()) + " / " + formatNumber(rq.lang, q.GetQuota()) + ")", Class: q.GetStatus()})
 		} else {
-			bars = append(bars, ratioBar{Label: q.GetQuotaClass(), Ratio: decimal.NewFromFloat(1.5), Text: rq.t("无配额", "no quota"), Class: "violation"})
+			bars = append(bars, ratioBar{Label: orDefault(rq.className(q.GetQuotaClass()), q.GetQuotaClass()), Ratio: decimal.NewFromFloat(1.5), Text: rq.t("无配额", "no quota"), Class: "violation"})
 		}
-		classes.add(q.GetStatus(), C(q.GetQuotaClass()), C(q.GetQuota()), C(q.GetAllocated()), C(ratio),
+		classes.add(q.GetStatus(), rq.classCell(q.GetQuotaClass()), C(q.GetQuota()), C(q.GetAllocated()), C(ratio),
 			Cell{Text: rq.word("overrun", q.GetStatus()), Class: "status"}, C(q.GetCeiling()), C(q.GetApprovalRef()))
 	}
 	projects := &Table{ID: "projects-" + dept, Columns: []Column{
-		{rq.t("项目", "Project"), Mono}, {rq.t("名称", "Name"), Text}, {rq.t("单位", "Department"), Mono},
-		{rq.t("配额类别", "Quota class"), Mono}, {rq.t("配额", "Quota"), Number}, {rq.t("状态", "State"), Text}}}
+		{rq.t("项目", "Project"), Text}, {rq.t("使用单位", "Department"), Text},
+		{rq.t("配额类别", "Quota class"), Text}, {rq.t("配额", "Quota"), Number}, {rq.t("状态", "State"), Text}}}
 	for _, p := range res.Msg.GetProjects() {
 		state := rq.t("在用", "active")
 		if p.GetClosed() {
 			state = rq.t("已关账", "closed")
 		}
 		for _, q := range p.GetQuotas() {
-			projects.add("", Link(p.GetProject(), "/d/"+url.PathEscape(p.GetDepartment())+"/resources?project="+url.QueryEscape(p.GetProject())),
-				C(p.GetName()), C(p.GetDepartment()), C(q.GetQuotaClass()), C(q.GetQuota()), C(state))
+			project := named(p.GetName(), p.GetProject())
+			project.Href = "/d/" + url.PathEscape(p.GetDepartment()) + "/resources?project=" + url.QueryEscape(p.GetProject())
+			projects.add("", project, rq.deptCell(p.GetDepartment()), rq.classCell(q.GetQuotaClass()), C(q.GetQuota()), C(state))
 		}
 	}
 	p := &Page{Title: name + " · " + rq.t("项目与配额", "Projects and quota"), Sections: []*Section{
-		{Title: rq.t("各配额类别的使用（A/Q）", "Use of each quota class (A/Q)"),
+		{Title: rq.t("各配额类别的使用（已分配/配额）", "Use of each quota class (allocated/quota)"),
 			Note:  rq.t("虚线为 100% 与 120%：超过 120% 需经济信息化主管部门审批（SH 20）。", "Dashed lines at 100 % and 120 %: above 120 % needs the supervisor's approval (SH 20)."),
 			Chart: ratioBars(rq.t("配额使用", "Quota use"), bars), Table: classes},
 		{Title: rq.t("项目", "Projects"), Table: projects},
@@ -83,14 +84,15 @@ func (c *Console) departmentResources(rq *pageRequest) (*Page, error) {
 	if err != nil {
 		return nil, err
 	}
-	projects, providers := map[string]bool{}, map[string]bool{}
+	projects, providers := map[string]string{}, map[string]string{}
 	for _, r := range all.Msg.GetResources() {
-		projects[r.GetProject()], providers[r.GetProvider()] = true, true
+		projects[r.GetProject()] = rq.projectCell(r.GetProject()).Text
+		providers[r.GetProvider()] = rq.provCell(r.GetProvider()).Text
 	}
-	opts := func(set map[string]bool) []Option {
+	opts := func(set map[string]string) []Option {
 		out := []Option{{"", rq.t("全部", "all")}}
 		for _, k := range sortedKeys(set) {
-			out = append(out, Option{k, k})
+			out = append(out, Option{k, set[k]})
 		}
 		return out
 	}
@@ -105,7 +107,7 @@ func (c *Console) departmentResources(rq *pageRequest) (*Page, error) {
 		{Name: "open", Label: rq.t("状态", "State"), Type: "select", Value: q.Get("open"), Options: []Option{{"", rq.t("全部", "all")}, {"1", rq.t("仅在用", "open only")}}},
 	}}
 	t := &Table{ID: "resources-" + dept, Columns: []Column{
-		{rq.t("资源", "Resource"), Mono}, {rq.t("项目", "Project"), Mono}, {rq.t("服务商", "Provider"), Mono}, {rq.t("目录项", "Item"), Mono},
+		{rq.t("资源", "Resource"), Mono}, {rq.t("项目", "Project"), Text}, {rq.t("服务商", "Provider"), Text}, {rq.t("目录项", "Item"), Text},
 		{rq.t("类型", "Kind"), Text}, {rq.t("数量", "Quantity"), Number}, {rq.t("开通时间", "Opened"), Date}, {rq.t("到期", "Expires"), Date},
 		{rq.t("延期申请截止", "Extension deadline"), Date}, {rq.t("剩余工作日", "Working days left"), Number}, {rq.t("状态", "State"), Text}}}
 	for _, r := range res.Msg.GetResources() {
@@ -120,24 +122,44 @@ func (c *Console) departmentResources(rq *pageRequest) (*Page, error) {
 				class = "over"
 			}
 		}
-		t.add(class, C(r.GetResource()), C(r.GetProject()), C(r.GetProvider()), C(r.GetItem()), C(rq.word("kind", r.GetKind())),
+		t.add(class, C(r.GetResource()), rq.projectCell(r.GetProject()), rq.provCell(r.GetProvider()), rq.itemCell(r.GetItem()), C(rq.word("kind", r.GetKind())),
 			C(r.GetQuantity()), C(r.GetOpened()), C(r.GetExpires()), C(r.GetExtensionDeadline()), C(left), C(state))
 	}
-	return &Page{Title: dept + " · " + rq.t("云资源", "Resources"), Sections: []*Section{
+	return &Page{Title: rq.deptName(dept) + " · " + rq.t("云资源", "Resources"), Sections: []*Section{
 		{Form: filter, Note: rq.t("限时资源（测试、开发、临时、应急）须在到期前 15 个工作日内申请延期（SH 24）。", "A time-limited resource's extension must be asked at least 15 working days before its expiry (SH 24).")},
 		{Table: t},
 	}}, nil
 }
 
-// monthRange is the 12 months ending with this one (Asia/Shanghai), or ?from=&to=.
+// monthRange is ?from=&to=, or by default the settlement year (September–August, SPEC:
+// Settlement) through yesterday (Asia/Shanghai): today is not over, so nothing of it is
+// charged as if it were.
 func monthRange(rq *pageRequest) (from, to string) {
 	q := rq.r.URL.Query()
 	if f, t := q.Get("from"), q.Get("to"); f != "" && t != "" {
 		return f, t
 	}
-	now := time.Now().In(shanghai)
-	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, shanghai)
-	return first.AddDate(0, -11, 0).Format("2006-01-02"), first.AddDate(0, 1, -1).Format("2006-01-02")
+	return settlementYearToDate(time.Now().In(shanghai))
+}
+
+// settlementYearToDate is the first day of the settlement year that yesterday belongs to,
+// and yesterday (YYYY-MM-DD).
+func settlementYearToDate(now time.Time) (from, to string) {
+	y := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location()).AddDate(0, 0, -1)
+	start := y.Year()
+	if y.Month() < time.September {
+		start--
+	}
+	return fmt.Sprintf("%d-09-01", start), y.Format("2006-01-02")
+}
+
+// rangeTitle names a range of charges: 截至2026年12月6日 for the default one, the range
+// otherwise.
+func rangeTitle(rq *pageRequest, from, to string) string {
+	if df, dt := settlementYearToDate(time.Now().In(shanghai)); from == df && to == dt {
+		return fmt.Sprintf(rq.t("本结算年度（%s起），截至%s", "This settlement year (from %s), to %s"), formatDate(rq.lang, from), formatDate(rq.lang, to))
+	}
+	return formatDate(rq.lang, from) + rq.t(" 至 ", " to ") + formatDate(rq.lang, to)
 }
 
 func rangeForm(rq *pageRequest, from, to string) *Form {
@@ -175,8 +197,8 @@ func (c *Console) departmentCharges(rq *pageRequest) (*Page, error) {
 		return nil, err
 	}
 	bars, months := byMonth(rq, "charges-by-month-"+dept, res.Msg.GetLines())
-	return &Page{Title: dept + " · " + rq.t("费用", "Charges"), Sections: []*Section{
-		{Form: rangeForm(rq, from, to), Facts: chargeFacts(rq, res.Msg)},
+	return &Page{Title: rq.deptName(dept) + " · " + rq.t("费用", "Charges"), Sections: []*Section{
+		{Title: rangeTitle(rq, from, to), Form: rangeForm(rq, from, to), Facts: chargeFacts(rq, res.Msg)},
 		{Title: rq.t("按月费用", "Charges by month"), Chart: columnChart(rq.t("按月费用（元）", "Charges by month (CNY)"), bars), Table: months},
 		{Title: rq.t("计费明细", "Charge lines"), Table: chargeLines(rq, "charges-"+dept, res.Msg.GetLines())},
 	}}, nil
@@ -184,8 +206,7 @@ func (c *Console) departmentCharges(rq *pageRequest) (*Page, error) {
 
 func chargeFacts(rq *pageRequest, m *v1.ChargesResponse) []Fact {
 	f := []Fact{{Label: rq.t("应付金额合计（元）", "Total (CNY)"), Value: formatMoney(rq.lang, m.GetTotalAmount())},
-		{Label: rq.t("基础金额合计（元）", "Base total (CNY)"), Value: formatMoney(rq.lang, m.GetTotalBaseAmount())},
-		{Label: rq.t("Raft 索引", "Raft index"), Value: fmt.Sprint(m.GetAppliedIndex())}}
+		{Label: rq.t("基础金额合计（元）", "Base total (CNY)"), Value: formatMoney(rq.lang, m.GetTotalBaseAmount())}}
 	if n := m.GetProvisionalLines(); n > 0 {
 		f = append(f, Fact{Label: rq.t("暂估行（缺评分）", "Provisional lines (unscored)"), Value: fmt.Sprint(n), Class: "warn"})
 	}
@@ -193,15 +214,15 @@ func chargeFacts(rq *pageRequest, m *v1.ChargesResponse) []Fact {
 }
 
 func chargeLines(rq *pageRequest, id string, lines []*v1.ChargeLine) *Table {
-	t := &Table{ID: id, Columns: []Column{{rq.t("月份", "Month"), Date}, {rq.t("单位", "Department"), Mono}, {rq.t("项目", "Project"), Mono},
-		{rq.t("服务商", "Provider"), Mono}, {rq.t("目录项", "Item"), Mono}, {rq.t("数量", "Quantity"), Number}, {rq.t("单位", "Unit"), Text},
+	t := &Table{ID: id, Columns: []Column{{rq.t("月份", "Month"), Date}, {rq.t("使用单位", "Department"), Text}, {rq.t("项目", "Project"), Text},
+		{rq.t("服务商", "Provider"), Text}, {rq.t("目录项", "Item"), Text}, {rq.t("数量", "Quantity"), Number}, {rq.t("计量单位", "Unit"), Text},
 		{rq.t("基础金额", "Base"), Money}, {rq.t("评估系数", "Multiplier"), Number}, {rq.t("应付金额", "Amount"), Money}}}
 	for _, l := range lines {
 		class := ""
 		if l.GetProvisionalDays() > 0 {
 			class = "over"
 		}
-		t.add(class, C(l.GetMonth()), C(l.GetDepartment()), C(l.GetProject()), C(l.GetProvider()), C(l.GetItem()),
+		t.add(class, C(l.GetMonth()), rq.deptCell(l.GetDepartment()), rq.projectCell(l.GetProject()), rq.provCell(l.GetProvider()), rq.itemCell(l.GetItem()),
 			C(l.GetQuantity()), C(l.GetUnit()), C(l.GetBaseAmount()), C(l.GetMultiplier()), C(l.GetAmount()))
 	}
 	return t
@@ -215,7 +236,7 @@ func (c *Console) departmentStatement(rq *pageRequest) (*Page, error) {
 // for the seal, the API's own XLSX and CSV.
 func (c *Console) statement(rq *pageRequest, dept, prov string) (*Page, error) {
 	month := rq.r.URL.Query().Get("month")
-	months := recentMonths(15)
+	months := recentMonths()
 	if month == "" {
 		month = months[1] // last month: this one is still running
 	}
@@ -236,14 +257,18 @@ func (c *Console) statement(rq *pageRequest, dept, prov string) (*Page, error) {
 	}
 	st := res.Msg.GetStatement()
 	who := dept + prov
+	partyLabel, party, group, groupCell := rq.t("使用单位", "Department"), rq.deptName(dept), rq.t("项目", "Project"), rq.projectCell
+	if prov != "" {
+		partyLabel, party, group, groupCell = rq.t("云服务商", "Provider"), rq.provName(prov), rq.t("使用单位", "Department"), rq.deptCell
+	}
 	opts := make([]Option, len(months))
 	for i, m := range months {
 		opts[i] = Option{m, formatDate(rq.lang, m)}
 	}
 	pick := &Form{Method: "get", Action: rq.r.URL.Path, Submit: rq.t("查看", "Show"), Fields: []Field{
 		{Name: "month", Label: rq.t("月份", "Month"), Type: "select", Value: month, Options: opts}}}
-	t := &Table{ID: "statement-" + who + "-" + month, Columns: []Column{{rq.t("资源", "Resource"), Mono}, {rq.t("单位", "Department"), Mono},
-		{rq.t("项目", "Project"), Mono}, {rq.t("服务商", "Provider"), Mono}, {rq.t("目录项", "Item"), Mono}, {rq.t("类型", "Kind"), Text},
+	t := &Table{ID: "statement-" + who + "-" + month, Columns: []Column{{rq.t("资源", "Resource"), Mono}, {rq.t("使用单位", "Department"), Text},
+		{rq.t("项目", "Project"), Text}, {rq.t("服务商", "Provider"), Text}, {rq.t("目录项", "Item"), Text}, {rq.t("类型", "Kind"), Text},
 		{rq.t("计价单位", "Unit"), Text}, {rq.t("数量", "Quantity"), Number}, {rq.t("基础金额（元）", "Base (CNY)"), Money}, {rq.t("应付金额（元）", "Amount (CNY)"), Money},
 		{rq.t("平均利用率 %", "Mean %"), Number}, {rq.t("峰值利用率 %", "Peak %"), Number}, {rq.t("可用率 %", "Availability %"), Number}, {rq.t("有数据天数", "Days with data"), Number},
 		{rq.t("利用率问题", "Findings"), Text}}}
@@ -252,39 +277,51 @@ func (c *Console) statement(rq *pageRequest, dept, prov string) (*Page, error) {
 		if r.GetDaysWithData() > 0 {
 			days = strconv.Itoa(int(r.GetDaysWithData()))
 		}
-		t.add("", C(r.GetResource()), C(r.GetDepartment()), C(r.GetProject()), C(r.GetProvider()), C(r.GetItem()), C(rq.word("kind", r.GetKind())), C(r.GetUnit()),
+		t.add("", C(r.GetResource()), rq.deptCell(r.GetDepartment()), rq.projectCell(r.GetProject()), rq.provCell(r.GetProvider()), rq.itemCell(r.GetItem()), C(rq.word("kind", r.GetKind())), C(r.GetUnit()),
 			C(r.GetQuantity()), C(r.GetBaseAmount()), C(r.GetAmount()), C(r.GetMeanPct()), C(r.GetPeakPct()), C(r.GetAvailabilityPct()), C(days),
 			C(statementFindings(rq, r)))
 	}
 	t.Foot = &Row{Cells: []Cell{C(rq.t("合计", "Total")), C(""), C(""), C(""), C(""), C(""), C(""), C(""), C(st.GetTotalBaseAmount()), C(st.GetTotalAmount()), C(""), C(""), C(""), C(""), C("")}}
-	sub := &Table{ID: "subtotals-" + who + "-" + month, Columns: []Column{{rq.t("分组", "Group"), Mono}, {rq.t("基础金额（元）", "Base (CNY)"), Money}, {rq.t("应付金额（元）", "Amount (CNY)"), Money}}}
+	sub := &Table{ID: "subtotals-" + who + "-" + month, Columns: []Column{{group, Text}, {rq.t("基础金额（元）", "Base (CNY)"), Money}, {rq.t("应付金额（元）", "Amount (CNY)"), Money}}}
 	for _, s := range st.GetSubtotals() {
-		sub.add("", C(s.GetGroup()), C(s.GetBaseAmount()), C(s.GetAmount()))
+		sub.add("", groupCell(s.GetGroup()), C(s.GetBaseAmount()), C(s.GetAmount()))
+	}
+	stamp := rq.t("使用单位（盖章）", "Department (seal)")
+	if prov != "" {
+		stamp = rq.t("云服务商（盖章）", "Provider (seal)")
 	}
 	official := rq.r.URL.Path + "?month=" + url.QueryEscape(month) + "&official="
-	return &Page{Title: rq.t("月度使用情况表", "Monthly statement") + " · " + who + " · " + formatDate(rq.lang, month), Sections: []*Section{
+	return &Page{Title: rq.t("月度使用情况表", "Monthly statement") + " · " + party + " · " + formatDate(rq.lang, month), Sections: []*Section{
 		{Class: "noprint", Form: pick},
-		{Facts: []Fact{{Label: rq.t("对象", "For"), Value: who}, {Label: rq.t("月份", "Month"), Value: formatDate(rq.lang, month)},
+		{Facts: []Fact{{Label: partyLabel, Value: party, Code: who}, {Label: rq.t("月份", "Month"), Value: formatDate(rq.lang, month)},
 			{Label: rq.t("应付金额合计（元）", "Total (CNY)"), Value: formatMoney(rq.lang, st.GetTotalAmount())},
 			{Label: rq.t("费用行数", "Charge lines"), Value: fmt.Sprint(st.GetLines())},
-			{Label: rq.t("Raft 索引", "Raft index"), Value: fmt.Sprint(st.GetRaftIndex())},
-			{Label: rq.t("正式文件", "Official statement"), Value: "XLSX", Href: official + "xlsx"},
-			{Label: rq.t("正式文件", "Official statement"), Value: "CSV", Href: official + "csv"}}},
+			{Label: rq.t("正式文件", "Official statement"), Value: rq.t("下载电子表格", "XLSX"), Code: "XLSX", Href: official + "xlsx"},
+			{Label: rq.t("正式文件", "Official statement"), Value: rq.t("下载逗号分隔文件", "CSV"), Code: "CSV", Href: official + "csv"}}},
 		{Title: rq.t("资源明细", "Resources"), Table: t},
-		{Title: rq.t("小计", "Subtotals"), Table: sub, Stamp: true},
+		{Title: rq.t("小计", "Subtotals"), Table: sub, Stamp: stamp},
 	}}, nil
 }
 
-// recentMonths is this month and the n-1 before it, newest first (YYYY-MM).
-func recentMonths(n int) []string {
-	now := time.Now().In(shanghai)
-	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, shanghai)
-	out := make([]string, n)
-	for i := range out {
-		out[i] = first.AddDate(0, -i, 0).Format("2006-01")
+// statementMonths are the months a statement or an invoice may be of, newest first: this
+// month back to September of the previous settlement year, whose statements are still
+// being reconciled and audited (SPEC: Settlement; on 7 December 2026, 2026-12 … 2025-09).
+func statementMonths(now time.Time) []string {
+	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, now.Location())
+	start := now.Year() - 1
+	if now.Month() < time.September {
+		start--
+	}
+	stop := time.Date(start, time.September, 1, 0, 0, 0, 0, now.Location())
+	var out []string
+	for m := first; !m.Before(stop); m = m.AddDate(0, -1, 0) {
+		out = append(out, m.Format("2006-01"))
 	}
 	return out
 }
+
+// recentMonths is statementMonths of today.
+func recentMonths() []string { return statementMonths(time.Now().In(shanghai)) }
 
 func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))

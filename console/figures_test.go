@@ -20,9 +20,13 @@ type fakeAPI struct {
 	cloudledgerv1connect.UnimplementedLedgerServiceHandler
 	cloudledgerv1connect.UnimplementedAccountServiceHandler
 	lines []*v1.ChargeLine
+	role  string // "" is edu-it, a department's account
 }
 
 func (f *fakeAPI) WhoAmI(context.Context, *connect.Request[v1.WhoAmIRequest]) (*connect.Response[v1.WhoAmIResponse], error) {
+	if f.role == "authority" {
+		return connect.NewResponse(&v1.WhoAmIResponse{Account: "authority1", Role: "authority"}), nil
+	}
 	return connect.NewResponse(&v1.WhoAmIResponse{Account: "edu-it", Role: "department", Department: "edu"}), nil
 }
 

@@ -3,6 +3,7 @@ package console
 import (
 	"fmt"
 	"github.com/cloudledger/cloudledger/money"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -73,18 +74,18 @@ func (c *Console) financeHome(rq *pageRequest) (*Page, error) {
 			if d.GetFunding() == "self" {
 				t = self
 			}
-			t.add("", C(d.GetDepartment()), C(d.GetDepartmentName()), C(d.GetBaseAmount()), C(d.GetAmount()), C(d.GetNextYearEstimate()))
+			dept := named(d.GetDepartmentName(), d.GetDepartment())
+			dept.Href = "/d/" + url.PathEscape(d.GetDepartment())
+			t.add("", dept, C(d.GetBaseAmount()), C(d.GetAmount()), C(d.GetNextYearEstimate()))
 			total = total.Add(rq.figure("amount", d.GetAmount()))
 		}
 		foot(rq, bud)
 		foot(rq, self)
 		sec.Facts = []Fact{{Label: rq.t("审核总额（元）", "Audited total (CNY)"), Value: formatMoney(rq.lang, money.Text(total))},
 			{Label: rq.t("状态", "State"), Value: rq.word("state", chosen.GetState())},
-			{Label: rq.t("Raft 索引", "Raft index"), Value: fmt.Sprint(res.Msg.GetAppliedIndex())},
-			{Label: rq.t("链头哈希", "Head hash"), Value: res.Msg.GetHeadHash(), Mono: true},
-			{Label: rq.t("审核人", "Audited by"), Value: b.GetAuditedBy()},
-			{Label: rq.t("年度预算汇总", "Budget export"), Value: "XLSX", Href: fmt.Sprintf("/finance?year=%d&budget=xlsx", y)},
-			{Label: rq.t("年度预算汇总", "Budget export"), Value: "CSV", Href: fmt.Sprintf("/finance?year=%d&budget=csv", y)}}
+			{Label: rq.t("审核人", "Audited by"), Value: b.GetAuditedBy(), Mono: true},
+			{Label: rq.t("年度预算汇总", "Budget export"), Value: rq.t("下载电子表格", "XLSX"), Code: "XLSX", Href: fmt.Sprintf("/finance?year=%d&budget=xlsx", y)},
+			{Label: rq.t("年度预算汇总", "Budget export"), Value: rq.t("下载逗号分隔文件", "CSV"), Code: "CSV", Href: fmt.Sprintf("/finance?year=%d&budget=csv", y)}}
 		p.Sections = append(p.Sections, &Section{Title: rq.t("财政预算单位", "Budget-funded departments"), Table: bud},
 			&Section{Title: rq.t("非财政预算单位（自行支付）", "Self-funded departments (pay their providers)"), Table: self})
 	}
@@ -99,23 +100,42 @@ func (c *Console) financeHome(rq *pageRequest) (*Page, error) {
 }
 
 func deptTotals(rq *pageRequest, id string, year int32) *Table {
-	return &Table{ID: fmt.Sprintf("%s-%d", id, year), Columns: []Column{{rq.t("使用单位", "Department"), Mono}, {rq.t("名称", "Name"), Text},
+	return &Table{ID: fmt.Sprintf("%s-%d", id, year), Columns: []Column{{rq.t("使用单位", "Department"), Text},
 		{rq.t("基础金额（元）", "Base (CNY)"), Money}, {rq.t("审核费用（元）", "Audited fee (CNY)"), Money}, {rq.t("下年度预估（元）", "Next year's estimate (CNY)"), Money}}}
 }
 
-// foot adds the totals row of the money columns (2, 3, 4).
+// foot adds the totals row of the money columns (1, 2, 3).
 func foot(rq *pageRequest, t *Table) {
 	sums := make([]decimal.Decimal, len(t.Columns))
 	for _, r := range t.Rows {
-		for i := 2; i < len(r.Cells); i++ {
+		for i := 1; i < len(r.Cells); i++ {
 			sums[i] = sums[i].Add(rq.figure(t.Columns[i].Label, r.Cells[i].Text))
 		}
 	}
-	cells := []Cell{C("合计 Total"), C("")}
-	for i := 2; i < len(t.Columns); i++ {
+	cells := []Cell{C(rq.t("合计", "Total"))}
+	for i := 1; i < len(t.Columns); i++ {
 		cells = append(cells, C(money.Text(sums[i])))
 	}
 	t.Foot = &Row{Cells: cells}
+}
+
+// settleWarning is what the year's status warns of, in the reader's words, worked out
+// from the status's figures (the API's warning is English, for the CLI's log).
+func settleWarning(rq *pageRequest, s *v1.SettleStatusResponse) string {
+	submitted := s.GetState() == "submitted" || s.GetState() == "paid"
+	deadline := formatDate(rq.lang, s.GetDeadline())
+	switch {
+	case s.GetWarning() == "":
+		return ""
+	case s.GetWorkingDaysLeft() < 0 && s.GetDaysLeft() > 0:
+		return rq.t("截止日前的法定节假日安排尚未加载，剩余工作日暂无法计算；请运行管理单位加载该年度日历。",
+			"The official holiday schedule before the deadline is not loaded: working days left are unknown until the authority loads that year's calendar.")
+	case !submitted && s.GetDaysLeft() < 0:
+		return fmt.Sprintf(rq.t("已逾期：%d 结算年度应于 %s 前提交。", "Overdue: settlement year %d was due by %s."), s.GetYear(), deadline)
+	default:
+		return fmt.Sprintf(rq.t("距截止日 %[2]s 仅剩 %[3]d 个工作日，%[1]d 结算年度尚未提交。", "%[3]d working days left before %[2]s and settlement year %[1]d is not submitted."),
+			s.GetYear(), deadline, s.GetWorkingDaysLeft())
+	}
 }
 
 // workingDays is a year's working days left, "—" while the calendar of a day before its

@@ -46,12 +46,9 @@ func (c *Console) findingsPage(rq *pageRequest) (*Page, error) {
 		case "detected", "warned", "explained":
 			class = "over"
 		}
-		dept := f.GetDepartmentName()
-		if dept == "" {
-			dept = f.GetDepartment()
-		}
+		dept := named(f.GetDepartmentName(), f.GetDepartment())
 		t.add(class, Link(f.GetId(), "/findings?id="+url.QueryEscape(f.GetId())+"&open=0"), C(rq.word("finding_kind", f.GetKind())), C(f.GetSubject()),
-			C(dept), C(f.GetRaisedOn()), C(rq.word("finding_state", f.GetState())), C(findingDeadline(rq, f)), C(evidenceText(rq, f)),
+			dept, C(f.GetRaisedOn()), C(rq.word("finding_state", f.GetState())), C(findingDeadline(rq, f)), C(evidenceText(rq, f)),
 			C(f.GetQuantity()), C(f.GetAdvice()), C(f.GetClosedOn()), Cell{Forms: findingButtons(rq, f)})
 	}
 	states := []Option{{"", rq.t("全部", "all")}}
@@ -75,7 +72,7 @@ func (c *Console) findingsPage(rq *pageRequest) (*Page, error) {
 	p := flash(rq, &Page{Title: rq.t("资源利用率问题", "Utilisation findings"), Sections: []*Section{{Form: filter, Note: note}}})
 	if s := res.Msg.GetSuspended(); len(s) > 0 {
 		p.Sections = append(p.Sections, &Section{Class: "violation", Title: rq.t("停止发放资源的单位", "Departments whose resources are suspended"),
-			Note: rq.t("以下单位经警告拒不整改，整改完成前不予新增或扩容资源（经信主管部门同意的应急资源除外）：", "Warned and not rectified: no new or expanded resources until the finding closes (emergency resources the supervisor agreed excepted): ") + strings.Join(s, "、")})
+			Note: rq.t("以下单位经警告拒不整改，整改完成前不予新增或扩容资源（经信主管部门同意的应急资源除外）：", "Warned and not rectified: no new or expanded resources until the finding closes (emergency resources the supervisor agreed excepted): ") + deptNames(rq, s)})
 	}
 	p.Sections = append(p.Sections, &Section{ID: "findings", Table: t})
 	if id := q.Get("id"); id != "" {
@@ -130,6 +127,15 @@ func (c *Console) findingsSummary(rq *pageRequest, dept string) (*Section, error
 	return sec, nil
 }
 
+// deptNames are departments by name, joined as a list is in Chinese.
+func deptNames(rq *pageRequest, codes []string) string {
+	out := make([]string, len(codes))
+	for i, c := range codes {
+		out[i] = rq.deptName(c)
+	}
+	return strings.Join(out, rq.t("、", ", "))
+}
+
 // findingDeadline is the current step's due day, or "unknown until loaded" (SPEC: Lifecycle).
 func findingDeadline(rq *pageRequest, f *v1.Finding) string {
 	if f.GetDeadlineUnknown() {
@@ -144,7 +150,7 @@ func evidenceText(rq *pageRequest, f *v1.Finding) string {
 	if e == nil || e.GetFrom() == "" {
 		return ""
 	}
-	s := fmt.Sprintf(rq.t("%s 至 %s，%d 天", "%s to %s, %d days"), e.GetFrom(), e.GetTo(), e.GetDays())
+	s := fmt.Sprintf(rq.t("%s 至 %s，%d 天", "%s to %s, %d days"), formatDate(rq.lang, e.GetFrom()), formatDate(rq.lang, e.GetTo()), e.GetDays())
 	if e.GetRows() == 0 {
 		return s + rq.t("，无监测数据", ", no monitoring rows")
 	}
@@ -205,7 +211,7 @@ func (c *Console) findingDetail(rq *pageRequest, id string) ([]*Section, error) 
 	}
 	f := res.Msg.GetFinding()
 	facts := []Fact{{Label: rq.t("问题类型", "Kind"), Value: rq.word("finding_kind", f.GetKind())}, {Label: rq.t("对象", "Subject"), Value: f.GetSubject(), Mono: true},
-		{Label: rq.t("使用单位", "Department"), Value: f.GetDepartmentName()}, {Label: rq.t("状态", "State"), Value: rq.word("finding_state", f.GetState())},
+		{Label: rq.t("使用单位", "Department"), Value: orDefault(f.GetDepartmentName(), f.GetDepartment()), Code: f.GetDepartment()}, {Label: rq.t("状态", "State"), Value: rq.word("finding_state", f.GetState())},
 		{Label: rq.t("办理期限", "Deadline"), Value: findingDeadline(rq, f)}, {Label: rq.t("依据", "Evidence"), Value: evidenceText(rq, f)}}
 	if f.GetAdvice() != "" {
 		facts = append(facts, Fact{Label: rq.t("调整建议（HLJ 17）", "Adjustment advice (HLJ 17)"), Value: f.GetQuantity() + " → " + f.GetAdvice()})
@@ -341,7 +347,7 @@ func orDash(s string) string {
 // ruleLabel is a rule's name for officials.
 func ruleLabel(rq *pageRequest, name string) string {
 	if w, ok := vocab["rule"][name]; ok {
-		return rq.t(w[0], w[1]) + " (" + name + ")"
+		return rq.t(w[0], w[1])
 	}
 	return name
 }
@@ -353,8 +359,8 @@ func (c *Console) seasonsSection(rq *pageRequest) ([]*Section, error) {
 		return nil, err
 	}
 	version := seasonsVersion(res.Msg.GetProjects())
-	t := &Table{ID: "project-seasons", Columns: []Column{{rq.t("项目", "Project"), Mono}, {rq.t("自（月-日）", "From (MM-DD)"), Mono}, {rq.t("至（月-日）", "To (MM-DD)"), Mono},
-		{rq.t("配额类别", "Quota class"), Mono}, {rq.t("周期内配额", "Quota in season"), Number}, {rq.t("操作", "Action"), Text}},
+	t := &Table{ID: "project-seasons", Columns: []Column{{rq.t("项目", "Project"), Text}, {rq.t("自（月-日）", "From (MM-DD)"), Mono}, {rq.t("至（月-日）", "To (MM-DD)"), Mono},
+		{rq.t("配额类别", "Quota class"), Text}, {rq.t("周期内配额", "Quota in season"), Number}, {rq.t("操作", "Action"), Text}},
 		Empty: rq.t("没有项目声明周期", "No project declares seasons")}
 	for _, ps := range res.Msg.GetProjects() {
 		for _, s := range ps.GetSeasons() {
@@ -366,7 +372,7 @@ func (c *Console) seasonsSection(rq *pageRequest) ([]*Section, error) {
 						{Name: "from", Type: "hidden", Value: s.GetFrom()}, {Name: "to", Type: "hidden", Value: s.GetTo()},
 						{Name: "quota_class", Type: "hidden", Value: s.GetQuotaClass()}}}
 			}
-			t.add("", C(ps.GetProject()), C(s.GetFrom()), C(s.GetTo()), C(s.GetQuotaClass()), C(s.GetQuota()), Cell{Form: remove})
+			t.add("", rq.projectCell(ps.GetProject()), C(s.GetFrom()), C(s.GetTo()), rq.classCell(s.GetQuotaClass()), C(s.GetQuota()), Cell{Form: remove})
 		}
 	}
 	out := []*Section{{Title: rq.t("周期性业务（SH 18）", "Seasonal workloads (SH 18)"), Table: t,
@@ -377,7 +383,7 @@ func (c *Console) seasonsSection(rq *pageRequest) ([]*Section, error) {
 			{Name: "project", Label: rq.t("项目", "Project"), Required: true},
 			{Name: "from", Label: rq.t("自（月-日）", "From (MM-DD)"), Placeholder: "05-15", Required: true},
 			{Name: "to", Label: rq.t("至（月-日）", "To (MM-DD)"), Placeholder: "07-15", Required: true},
-			{Name: "quota_class", Label: rq.t("配额类别", "Quota class"), Placeholder: "vcpu", Required: true},
+			{Name: "quota_class", Label: rq.t("配额类别", "Quota class"), Type: "select", Options: rq.classOptions()},
 			{Name: "quota", Label: rq.t("周期内配额", "Quota in season"), Required: true}}}})
 	}
 	return out, nil

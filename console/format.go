@@ -2,8 +2,11 @@ package console
 
 import (
 	"fmt"
-	"github.com/cloudledger/cloudledger/money"
+	"html"
 	"html/template"
+
+	"github.com/cloudledger/cloudledger/money"
+
 	"net/url"
 	"strings"
 	"time"
@@ -25,6 +28,9 @@ var funcs = template.FuncMap{
 		return zh
 	},
 	"cell":     formatCell,
+	"cellBody": cellBody,
+	"codeOf":   codeHTML,
+	"hashOf":   hashHTML,
 	"numeric":  func(k ColumnKind) bool { return k == Money || k == Number },
 	"roleName": roleName,
 	"formArgs": func(p *Page, f *Form) formArgs { return formArgs{p, f} },
@@ -79,6 +85,42 @@ func formatCell(k ColumnKind, lang, v string) string {
 		return formatDate(lang, v)
 	}
 	return v
+}
+
+// cellBody is a cell's content as the page shows it: a code or a hash inside an element
+// marked as code, a name with its code small beside it, anything else as formatCell says.
+// Every text is escaped here.
+func cellBody(k ColumnKind, lang string, c Cell) template.HTML {
+	switch {
+	case k == Hash:
+		return hashHTML(c.Text)
+	case k == Mono || c.Code != "" && c.Code == c.Text:
+		return codeHTML(c.Text)
+	case c.Code != "":
+		return template.HTML(html.EscapeString(formatCell(k, lang, c.Text))) + " " + codeHTML(c.Code)
+	}
+	return template.HTML(html.EscapeString(formatCell(k, lang, c.Text)))
+}
+
+// codeHTML is a code in an element marked as code (small, monospaced; the Latin-text
+// scan of the pages passes over it).
+func codeHTML(s string) template.HTML {
+	if s == "" {
+		return ""
+	}
+	return template.HTML(`<code class="code">` + html.EscapeString(s) + `</code>`)
+}
+
+// hashShown is how many characters of a hash a table shows.
+const hashShown = 12
+
+// hashHTML is a hash shortened to its first characters, the whole in the title to hover
+// or copy.
+func hashHTML(s string) template.HTML {
+	if len(s) <= hashShown+1 {
+		return codeHTML(s)
+	}
+	return template.HTML(`<code class="code hash" title="` + html.EscapeString(s) + `">` + html.EscapeString(s[:hashShown]) + `…</code>`)
 }
 
 // unreadable is what a figure the console cannot read shows instead.

@@ -29,6 +29,7 @@ type Page struct {
 
 	// Filled in by the console.
 	Me        *Me
+	MeUnit    string // the signed-in account's department or provider, by name
 	Lang      string
 	CSRF      string
 	Nav       []NavLink
@@ -37,7 +38,10 @@ type Page struct {
 	Status    int
 	Error     string
 	ErrorCode string
-	Flash     string
+	// ErrorDetail is the ledger's own words for an error (English, technical), shown
+	// small and marked as code after the Chinese message.
+	ErrorDetail string
+	Flash       string
 }
 
 // Section is one block of a page.
@@ -51,13 +55,15 @@ type Section struct {
 	Form     *Form
 	Actions  []*Form // buttons in one row
 	Progress *Progress
-	Stamp    bool // the statement's box for the seal (盖章)
+	Stamp    string // the statement's box for the seal (盖章) of the party it names
 	Class    string
 }
 
 // Fact is a labelled value.
 type Fact struct {
 	Label, Value string
+	Code         string // beside the value, marked as code (a name's code)
+	Hash         bool   // a hash: shortened, the whole in its title
 	Mono         bool
 	Class        string
 	Href         string
@@ -127,6 +133,12 @@ func (p *Page) fill(rq *pageRequest) {
 	p.Query = rq.r.URL.RawQuery
 	p.CSRF = rq.csrf
 	if p.Me != nil {
+		switch {
+		case p.Me.Department != "":
+			p.MeUnit = rq.deptName(p.Me.Department)
+		case p.Me.Provider != "":
+			p.MeUnit = rq.provName(p.Me.Provider)
+		}
 		p.Nav = nav(rq)
 		best := -1 // the entry whose link is the longest prefix of the path
 		for i, n := range p.Nav {
@@ -159,10 +171,10 @@ func nav(rq *pageRequest) []NavLink {
 		return []NavLink{l("/supervisor", "超配报告", "Overrun report"), l("/supervisor/approvals", "审批", "Approvals"), l("/utilisation", "资源利用率", "Utilisation"),
 			l("/findings", "利用率问题", "Findings"), l("/requests", "资源申请", "Requests")}
 	case "finance":
-		return []NavLink{l("/finance", "年度结算", "Settlement years"), l("/findings", "利用率问题", "Findings")}
+		return []NavLink{l("/finance", "年度结算", "Settlement years"), l("/departments", "使用单位", "Departments"), l("/findings", "利用率问题", "Findings")}
 	case "authority":
 		return []NavLink{l("/authority", "导入", "Import"), l("/authority/periods", "关账与结算", "Periods & settlement"),
-			l("/authority/catalog", "目录与评分", "Catalog & scores"), l("/requests", "资源申请", "Requests"), l("/supervisor", "超配报告", "Overrun report"),
+			l("/authority/catalog", "目录与评分", "Catalog & scores"), l("/departments", "使用单位", "Departments"), l("/requests", "资源申请", "Requests"), l("/supervisor", "超配报告", "Overrun report"),
 			l("/utilisation", "资源利用率", "Utilisation"), l("/findings", "利用率问题", "Findings"), l("/findings/rules", "利用率规则与周期", "Rules & seasons"),
 			l("/accounts/pending", "待确认账号", "Accounts to confirm")}
 	case "auditor":
@@ -175,9 +187,31 @@ func nav(rq *pageRequest) []NavLink {
 	return nil
 }
 
-// apiError is an API error's code and the message to show: the code's Chinese meaning,
-// then the ledger's own message.
+// apiError is an API error's code and the message to show: the code's Chinese meaning
+// (errcode), or the message itself when the error is the console's own (no code). The
+// ledger's own message, English and technical, is apiDetail's, shown marked as code.
 func apiError(err error) (code, msg string) {
+	code, detail := errorParts(err)
+	if zh := errcode.Code(code).Zh(); zh != "" {
+		return code, zh
+	}
+	if code != "" {
+		return code, "操作未完成" // the detail beside it says why, in the ledger's words
+	}
+	return code, detail
+}
+
+// apiDetail is the ledger's own message of an API error whose page message is the code's
+// meaning ("" for the console's own errors, whose message is the page's).
+func apiDetail(err error) string {
+	code, detail := errorParts(err)
+	if code == "" {
+		return ""
+	}
+	return detail
+}
+
+func errorParts(err error) (code, detail string) {
 	var ce *connect.Error
 	if !asConnect(err, &ce) {
 		return "", err.Error()
@@ -185,20 +219,17 @@ func apiError(err error) (code, msg string) {
 	for _, d := range ce.Details() {
 		if v, derr := d.Value(); derr == nil {
 			if ed, ok := v.(*v1.ErrorDetail); ok {
-				code, msg = ed.GetCode(), ed.GetMessage()
+				code, detail = ed.GetCode(), ed.GetMessage()
 				if f := ed.GetField(); f != "" {
-					msg = f + ": " + msg
+					detail = f + ": " + detail
 				}
 			}
 		}
 	}
-	if msg == "" {
-		msg = ce.Message()
+	if detail == "" {
+		detail = ce.Message()
 	}
-	if zh := errcode.Code(code).Zh(); zh != "" {
-		msg = zh + " — " + msg
-	}
-	return code, msg
+	return code, detail
 }
 
 func asConnect(err error, target **connect.Error) bool { return errors.As(err, target) }

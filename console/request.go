@@ -69,6 +69,8 @@ type pageRequest struct {
 	// unreadable lists the figures of the API's answers this page could not read: the
 	// page is then not shown (serve), rather than shown with them as zero.
 	unreadable []string
+	con        *Console
+	dir        *names // the Directory's names, asked once (names.go)
 }
 
 // figure reads a decimal of an API answer for a sum or a chart; what it cannot read is
@@ -85,7 +87,7 @@ func (rq *pageRequest) figure(field, s string) decimal.Decimal {
 }
 
 func (c *Console) newRequest(r *http.Request) *pageRequest {
-	rq := &pageRequest{r: r, lang: "zh"}
+	rq := &pageRequest{r: r, lang: "zh", con: c}
 	if ck, err := r.Cookie(LangCookie); err == nil && ck.Value == "en" {
 		rq.lang = "en"
 	}

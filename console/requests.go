@@ -24,22 +24,22 @@ func (c *Console) requestsPage(rq *pageRequest) (*Page, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Table{ID: "requests", Columns: []Column{{rq.t("编号", "Id"), Mono}, {rq.t("申请类型", "Kind"), Text}, {rq.t("使用单位", "Department"), Mono},
-		{rq.t("项目", "Project"), Mono}, {rq.t("服务商", "Provider"), Mono}, {rq.t("目录项 / 资源", "Item / resource"), Mono}, {rq.t("数量", "Quantity"), Number},
+	t := &Table{ID: "requests", Columns: []Column{{rq.t("编号", "Id"), Mono}, {rq.t("申请类型", "Kind"), Text}, {rq.t("使用单位", "Department"), Text},
+		{rq.t("项目", "Project"), Text}, {rq.t("服务商", "Provider"), Text}, {rq.t("目录项 / 资源", "Item / resource"), Text}, {rq.t("数量", "Quantity"), Number},
 		{rq.t("到期", "Expires"), Date}, {rq.t("状态", "State"), Text}, {rq.t("当前环节", "Step"), Text}, {rq.t("办理时限", "Due"), Date},
-		{rq.t("依据", "Article"), Text}, {rq.t("操作", "Action"), Text}}}
+		{rq.t("依据", "Article"), Text}, {rq.t("申请理由", "Reason"), Text}, {rq.t("操作", "Action"), Text}}}
 	for _, r := range res.Msg.GetRequests() {
 		class := ""
 		if r.GetOverdue() {
 			class = "violation"
 		}
-		what := r.GetItem()
+		what := rq.itemCell(r.GetItem())
 		if r.GetResource() != "" {
-			what = r.GetResource()
+			what = Cell{Text: r.GetResource(), Code: r.GetResource()}
 		}
-		t.add(class, C(r.GetId()), C(rq.word("request", r.GetKind())), C(r.GetDepartment()), C(r.GetProject()), C(r.GetProvider()), C(what),
-			C(r.GetQuantity()), C(r.GetExpires()), C(rq.word("request_state", r.GetState())), C(rq.word("step", r.GetStep())), C(r.GetDue()),
-			C(r.GetArticle()), Cell{Form: requestButtons(rq, r)})
+		t.add(class, C(r.GetId()), C(rq.word("request", r.GetKind())), optional(rq.deptCell, r.GetDepartment()), optional(rq.projectCell, r.GetProject()),
+			optional(rq.provCell, r.GetProvider()), what, C(r.GetQuantity()), C(r.GetExpires()), C(rq.word("request_state", r.GetState())),
+			C(rq.word("step", r.GetStep())), C(r.GetDue()), C(r.GetArticle()), C(r.GetReason()), Cell{Form: requestButtons(rq, r)})
 	}
 	states := []Option{{"", rq.t("全部", "all")}}
 	for _, s := range []string{"submitted", "supervisor_approved", "approved", "verifying", "verified", "fulfilled", "rejected", "cancelled"} {

@@ -59,6 +59,8 @@ func (c *Console) routes() {
 	m.Handle("/password", c.page(c.passwordPage))
 	m.HandleFunc("GET /activate", c.activatePage)
 	m.HandleFunc("POST /activate", c.activate)
+	m.Handle("/departments", c.page(c.departmentsPage))
+	m.HandleFunc("/", c.notFound)
 	c.mux = m
 }
 
@@ -110,7 +112,7 @@ func (c *Console) serve(h handler, mayUpload func(rq *pageRequest) bool) http.Ha
 				return
 			}
 		default:
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			c.refuse(w, r, rq, http.StatusMethodNotAllowed, "method_not_allowed", rq.t("此页面不接受该请求方式", "This page does not take that method"))
 			return
 		}
 		p, err := h(rq)
@@ -201,6 +203,18 @@ func (c *Console) refusePage(w http.ResponseWriter, r *http.Request, rq *pageReq
 	c.refuse(w, r, rq, status, code, msg)
 }
 
+// notFound answers a path the console does not have with a page in the reader's
+// language (Go's own answer is a bare English "404 page not found"), with the menu for a
+// signed-in account.
+func (c *Console) notFound(w http.ResponseWriter, r *http.Request) {
+	rq := c.newRequest(r)
+	if c.whoAmI(rq) == nil {
+		rq.csrf = c.csrfToken(rq.csrfBind())
+	}
+	c.render(w, r, rq, http.StatusNotFound, "error", &Page{Title: rq.t("页面不存在", "Page not found"), ErrorCode: "not_found",
+		Error: rq.t("没有这个页面：地址可能有误，或该页面已移动。请从菜单或首页进入。", "There is no such page: the address may be wrong. Start from the menu or the home page.")})
+}
+
 // home sends a signed-in account to its role's page, anyone else to sign in.
 func (c *Console) home(w http.ResponseWriter, r *http.Request) {
 	rq := c.newRequest(r)
@@ -268,7 +282,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		code, msg := apiError(err)
 		rq.csrf = c.csrfToken(rq.csrfBind())
 		p := c.signInForm(rq, account, next)
-		p.ErrorCode, p.Error = code, msg
+		p.ErrorCode, p.Error, p.ErrorDetail = code, msg, apiDetail(err)
 		if code == "unauthenticated" {
 			p.Error = rq.t("账号、密码或动态口令错误（连续 5 次错误将锁定 30 分钟）", "Wrong account, password or TOTP code (5 in a row lock the account for 30 minutes)")
 		}

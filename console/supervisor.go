@@ -41,9 +41,9 @@ func (c *Console) supervisorHome(rq *pageRequest) (*Page, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Table{ID: "overruns", Columns: []Column{{rq.t("使用单位", "Department"), Mono}, {rq.t("名称", "Name"), Text},
-		{rq.t("配额类别", "Quota class"), Mono}, {rq.t("配额 Q", "Quota Q"), Number}, {rq.t("已分配 A", "Allocated A"), Number},
-		{rq.t("A/Q", "A/Q"), Number}, {rq.t("状态", "Status"), Text}, {rq.t("批准上限", "Ceiling"), Number}, {rq.t("审批文号", "Approval"), Text}, {rq.t("操作", "Action"), Text}}}
+	t := &Table{ID: "overruns", Columns: []Column{{rq.t("使用单位", "Department"), Text},
+		{rq.t("配额类别", "Quota class"), Text}, {rq.t("配额", "Quota"), Number}, {rq.t("已分配", "Allocated"), Number},
+		{rq.t("已分配/配额", "Allocated/quota"), Number}, {rq.t("状态", "Status"), Text}, {rq.t("批准上限", "Ceiling"), Number}, {rq.t("审批文号", "Approval"), Text}, {rq.t("操作", "Action"), Text}}}
 	counts := map[string]int{}
 	for _, o := range res.Msg.GetOverruns() {
 		counts[o.GetStatus()]++
@@ -52,15 +52,16 @@ func (c *Console) supervisorHome(rq *pageRequest) (*Page, error) {
 			r := rq.figure("ratio", o.GetRatio())
 			ratio = r.Shift(2).StringFixed(1) + "%"
 		}
-		t.add(o.GetStatus(), Link(o.GetDepartment(), "/d/"+url.PathEscape(o.GetDepartment())), C(o.GetDepartmentName()), C(o.GetQuotaClass()),
+		dept := named(o.GetDepartmentName(), o.GetDepartment())
+		dept.Href = "/d/" + url.PathEscape(o.GetDepartment())
+		t.add(o.GetStatus(), dept, rq.classCell(o.GetQuotaClass()),
 			C(o.GetQuota()), C(o.GetAllocated()), C(ratio), Cell{Text: rq.word("overrun", o.GetStatus()), Class: "status"}, C(o.GetCeiling()), C(o.GetApprovalRef()),
 			Link(rq.t("审批", "Approve"), "/supervisor/approvals?department="+url.QueryEscape(o.GetDepartment())+"&class="+url.QueryEscape(o.GetQuotaClass())))
 	}
 	return flash(rq, &Page{Title: rq.t("超配报告", "Overrun report"), Sections: []*Section{
 		{Facts: []Fact{{Label: rq.word("overrun", "over"), Value: fmt.Sprint(counts["over"])},
 			{Label: rq.word("overrun", "approved"), Value: fmt.Sprint(counts["approved"])},
-			{Label: rq.word("overrun", "violation"), Value: fmt.Sprint(counts["violation"]), Class: warnIf(counts["violation"] > 0)},
-			{Label: rq.t("Raft 索引", "Raft index"), Value: fmt.Sprint(res.Msg.GetAppliedIndex())}},
+			{Label: rq.word("overrun", "violation"), Value: fmt.Sprint(counts["violation"]), Class: warnIf(counts["violation"] > 0)}},
 			Note: rq.t("列出已分配超过配额的单位与类别；超过 120% 且无有效审批为违规（SH 20）。点单位查看其项目与资源。", "Every department and class allocated above its quota; above 120 % without a covering approval is a violation (SH 20). Click a department for its projects and resources.")},
 		{Table: t},
 	}}), nil
@@ -94,7 +95,7 @@ func (c *Console) supervisorApprovals(rq *pageRequest) (*Page, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Table{ID: "approvals", Columns: []Column{{rq.t("使用单位", "Department"), Mono}, {rq.t("配额类别", "Quota class"), Mono},
+	t := &Table{ID: "approvals", Columns: []Column{{rq.t("使用单位", "Department"), Text}, {rq.t("配额类别", "Quota class"), Text},
 		{rq.t("批准上限", "Ceiling"), Number}, {rq.t("文号", "Reference"), Text}, {rq.t("有效至", "Expires"), Date}, {rq.t("状态", "Status"), Text},
 		{rq.t("审批人", "Granted by"), Mono}, {rq.t("审批时间", "Granted at"), Date}, {rq.t("操作", "Action"), Text}}}
 	for _, a := range res.Msg.GetApprovals() {
@@ -108,14 +109,14 @@ func (c *Console) supervisorApprovals(rq *pageRequest) (*Page, error) {
 					{Name: "class", Type: "hidden", Value: a.GetQuotaClass()}, {Name: "ref", Type: "hidden", Value: a.GetRef()},
 					{Name: "key", Type: "hidden", Value: newKey()}}}}
 		}
-		t.add(class, C(a.GetDepartment()), C(a.GetQuotaClass()), C(a.GetCeiling()), C(a.GetRef()), C(a.GetExpires()),
+		t.add(class, rq.deptCell(a.GetDepartment()), rq.classCell(a.GetQuotaClass()), C(a.GetCeiling()), C(a.GetRef()), C(a.GetExpires()),
 			C(rq.word("approval", a.GetStatus())), C(a.GetGrantedBy()), C(a.GetGrantedAt()), action)
 	}
 	q := rq.r.URL.Query()
 	grant := &Form{Action: "/supervisor/approvals", Submit: rq.t("批准", "Grant"), Fields: []Field{
 		{Name: "op", Type: "hidden", Value: "grant"}, {Name: "key", Type: "hidden", Value: newKey()},
-		{Name: "department", Label: rq.t("使用单位", "Department"), Value: q.Get("department"), Required: true},
-		{Name: "class", Label: rq.t("配额类别", "Quota class"), Value: q.Get("class"), Required: true, Placeholder: "vcpu"},
+		{Name: "department", Label: rq.t("使用单位", "Department"), Type: "select", Value: q.Get("department"), Options: rq.deptOptions()},
+		{Name: "class", Label: rq.t("配额类别", "Quota class"), Type: "select", Value: q.Get("class"), Options: rq.classOptions()},
 		{Name: "ceiling", Label: rq.t("批准上限", "Ceiling"), Required: true},
 		{Name: "ref", Label: rq.t("审批文号", "Reference"), Required: true, Placeholder: "经信审〔2026〕1号"},
 		{Name: "expires", Label: rq.t("有效至（可空）", "Expires (optional)"), Type: "date"}}}

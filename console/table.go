@@ -29,7 +29,8 @@ const (
 	Money
 	Number
 	Date
-	Mono // ids, hashes and keys
+	Mono // ids and keys, shown as code
+	Hash // a hash: its first characters shown, the whole in the title (and the downloads)
 )
 
 // Column is a header and its kind.
@@ -47,7 +48,10 @@ type Row struct {
 // Cell holds the raw value (a decimal string for money and numbers, YYYY-MM-DD for dates):
 // the page formats it, the downloads keep it exact.
 type Cell struct {
-	Text  string
+	Text string
+	// Code is the code of a named thing (a department's name in Text, its code here),
+	// shown small beside the name in an element marked as code, kept in the downloads.
+	Code  string
 	Href  string
 	Class string
 	Form  *Form   // a button in the cell (revoke …): not in the downloads
@@ -77,6 +81,9 @@ func (t *Table) records() [][]string {
 		for i := range t.Columns {
 			if i < len(r.Cells) {
 				rec[i] = r.Cells[i].Text
+				if c := r.Cells[i].Code; c != "" && c != rec[i] {
+					rec[i] += "（" + c + "）"
+				}
 			}
 		}
 		return rec

@@ -17,7 +17,7 @@ import (
 // peak and availability per resource, and one resource's days as a chart.
 func (c *Console) utilisationPage(rq *pageRequest) (*Page, error) {
 	q := rq.r.URL.Query()
-	months := recentMonths(15)
+	months := recentMonths()
 	month := q.Get("month")
 	if month == "" {
 		month = months[1] // last month: this one is still running
@@ -39,8 +39,8 @@ func (c *Console) utilisationPage(rq *pageRequest) (*Page, error) {
 	}
 	pick := &Form{Method: "get", Action: "/utilisation", Submit: rq.t("查看", "Show"), Fields: []Field{
 		{Name: "month", Label: rq.t("月份", "Month"), Type: "select", Value: month, Options: opts}}}
-	t := &Table{ID: "utilisation-" + month, Columns: []Column{{rq.t("资源", "Resource"), Mono}, {rq.t("单位", "Department"), Mono},
-		{rq.t("服务商", "Provider"), Mono}, {rq.t("目录项", "Item"), Mono}, {rq.t("平均利用率 %", "Mean %"), Number},
+	t := &Table{ID: "utilisation-" + month, Columns: []Column{{rq.t("资源", "Resource"), Mono}, {rq.t("使用单位", "Department"), Text},
+		{rq.t("服务商", "Provider"), Text}, {rq.t("目录项", "Item"), Text}, {rq.t("平均利用率 %", "Mean %"), Number},
 		{rq.t("峰值利用率 %", "Peak %"), Number}, {rq.t("可用率 %", "Availability %"), Number}, {rq.t("有数据天数", "Days with data"), Number}}}
 	for _, m := range res.Msg.GetMonths() {
 		class := ""
@@ -48,7 +48,7 @@ func (c *Console) utilisationPage(rq *pageRequest) (*Page, error) {
 			class = "over" // a month below 10 % on average: a candidate for adjustment (HLJ 17)
 		}
 		t.add(class, Link(m.GetResource(), "/utilisation?month="+url.QueryEscape(month)+"&resource="+url.QueryEscape(m.GetResource())),
-			C(m.GetDepartment()), C(m.GetProvider()), C(m.GetItem()), C(m.GetMeanPct()), C(m.GetPeakPct()), C(m.GetAvailabilityPct()),
+			rq.deptCell(m.GetDepartment()), rq.provCell(m.GetProvider()), rq.itemCell(m.GetItem()), C(m.GetMeanPct()), C(m.GetPeakPct()), C(m.GetAvailabilityPct()),
 			C(strconv.Itoa(int(m.GetDaysWithData()))))
 	}
 	p := &Page{Title: rq.t("资源利用率", "Utilisation") + " · " + formatDate(rq.lang, month), Sections: []*Section{
@@ -68,8 +68,9 @@ func (c *Console) utilisationPage(rq *pageRequest) (*Page, error) {
 			bars = append(bars, Bar{Label: strings.TrimPrefix(d.GetDate()[8:], "0"), Value: rq.figure("mean_pct", d.GetMeanPct())})
 			days.add("", C(d.GetDate()), C(d.GetMeanPct()), C(d.GetPeakPct()), C(d.GetAvailabilityPct()), C(rq.word("source", d.GetSource())))
 		}
-		p.Sections = append(p.Sections, &Section{Title: res + " · " + rq.t("逐日平均利用率（%）", "Daily mean utilisation (%)"),
-			Chart: columnChart(res+" · "+rq.t("逐日平均利用率（%）", "Daily mean utilisation (%)"), bars), Table: days})
+		p.Sections = append(p.Sections, &Section{Title: rq.t("逐日平均利用率（%）", "Daily mean utilisation (%)"),
+			Facts: []Fact{{Label: rq.t("资源", "Resource"), Value: res, Mono: true}},
+			Chart: columnChart(rq.t("逐日平均利用率（%）", "Daily mean utilisation (%)"), bars), Table: days})
 	}
 	return p, nil
 }

@@ -45,10 +45,10 @@ func TestConsoleRoles(t *testing.T) {
 			t.Errorf("edu's home page lacks its quota classes and projects:\n%s", s)
 		}
 		// Sortable: a click on the quota column of the projects sorts it, numbers as numbers.
-		quotas := `Array.from(document.querySelectorAll("#t-projects-edu tbody tr td:nth-child(5)")).map(td => Number(td.dataset.sort))`
-		run(t, ctx, chromedp.Click(chromedp.CSS(`#t-projects-edu thead th:nth-child(5)`)))
+		quotas := `Array.from(document.querySelectorAll("#t-projects-edu tbody tr td:nth-child(4)")).map(td => Number(td.dataset.sort))`
+		run(t, ctx, chromedp.Click(chromedp.CSS(`#t-projects-edu thead th:nth-child(4)`)))
 		asc := get(t, ctx, chromedp.Evaluate[[]float64](quotas))
-		run(t, ctx, chromedp.Click(chromedp.CSS(`#t-projects-edu thead th:nth-child(5)`)))
+		run(t, ctx, chromedp.Click(chromedp.CSS(`#t-projects-edu thead th:nth-child(4)`)))
 		desc := get(t, ctx, chromedp.Evaluate[[]float64](quotas))
 		if len(asc) < 2 || !slices.IsSorted(asc) || asc[0] != desc[len(desc)-1] || desc[0] < desc[len(desc)-1] {
 			t.Errorf("sorting the projects by quota gave %v, then %v", asc, desc)
@@ -267,7 +267,8 @@ func TestConsoleRoles(t *testing.T) {
 			t.Errorf("settlement year 2026 should be submitted with its 12 months closed:\n%.1500s", s)
 		}
 		run(t, ctx, chromedp.Navigate(d.url+"/authority/periods?year=2027"), chromedp.WaitVisible(chromedp.CSS(`table.data`)))
-		get(t, ctx, chromedp.Evaluate[bool](`(document.querySelector('form:has(input[value="audit"]) button').click(), true)`))
+		// The audit asks first (it freezes the figures).
+		get(t, ctx, chromedp.Evaluate[bool](`(window.confirm = () => true, document.querySelector('form:has(input[value="audit"]) button').click(), true)`))
 		run(t, ctx, chromedp.WaitVisible(chromedp.CSS(`p.error`)))
 		if s := text(t, ctx, "p.error"); !strings.Contains(s, "settlement") && !strings.Contains(s, "结算") {
 			t.Errorf("the refused audit says %q", s)
