@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -56,11 +57,15 @@ func canRun() string {
 	return ""
 }
 
+var netsMade atomic.Int32
+
 func newHostNet(t *testing.T, nodes int) *hostNet {
 	if why := canRun(); why != "" {
 		t.Skip(why)
 	}
-	h := &hostNet{t: t, n: 1 + os.Getpid()%250, bin: testcluster.BinaryWithTags(t, "chaos"),
+	// Each hostNet of the process gets its own subnet and names: a namespace's links may
+	// outlive its deletion for a moment.
+	h := &hostNet{t: t, n: 1 + (os.Getpid()+int(netsMade.Add(1))*97)%250, bin: testcluster.BinaryWithTags(t, "chaos"),
 		HTTP: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 	h.bridge = fmt.Sprintf("clb%d", h.n)
 	t.Cleanup(h.teardown)
@@ -104,6 +109,7 @@ func (h *hostNet) newHost(i int) *host {
 	hs.url = "http://" + hs.ip + ":8080"
 	veth, peer := fmt.Sprintf("clv%dh%d", h.n, i), fmt.Sprintf("clp%dh%d", h.n, i)
 	try("ip", "netns", "del", hs.ns)
+	try("ip", "link", "del", veth)
 	run(t, "ip", "netns", "add", hs.ns)
 	run(t, "ip", "link", "add", veth, "type", "veth", "peer", "name", peer)
 	run(t, "ip", "link", "set", peer, "netns", hs.ns)
