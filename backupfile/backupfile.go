@@ -24,11 +24,15 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"slices"
 	"time"
 )
 
 // Format is the version of the format this package writes and reads.
 const Format = 1
+
+// KindAccessArchive is the Kind of an archive of access records.
+const KindAccessArchive = "access-archive"
 
 // Limits of what a reader accepts, so that a damaged or hostile file cannot make it
 // allocate without bound.
@@ -49,7 +53,10 @@ const (
 // Header says what the backup holds. The counts and heads are checked against the chains
 // the file carries.
 type Header struct {
-	Format     int       `json:"format"`
+	Format int `json:"format"`
+	// Kind is "" for a backup of a node's state, KindAccessArchive for a sealed archive of
+	// access records (the trail's bucket alone).
+	Kind       string    `json:"kind,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
 	SourceNode string    `json:"source_node"`
 	// RaftIndex is the last Raft entry the state reflects; StateIndex the last that wrote
@@ -61,6 +68,11 @@ type Header struct {
 	// TrailRecords and TrailHead: the access trail's length and head.
 	TrailRecords uint64 `json:"trail_records"`
 	TrailHead    string `json:"trail_head"`
+	// TrailFrom and TrailPrev: the trail's records in the file follow record TrailFrom,
+	// whose hash is TrailPrev (records archived before, or an earlier archive); 0 and "":
+	// from the first record.
+	TrailFrom uint64 `json:"trail_from,omitempty"`
+	TrailPrev string `json:"trail_prev,omitempty"`
 	// Buckets are the buckets the file carries, in order; Omitted what was left out of them
 	// on purpose (secrets), e.g. "credentials (every value: password hashes, TOTP keys)".
 	Buckets []string `json:"buckets"`
@@ -200,7 +212,24 @@ func Read(r io.Reader, v Visitor) (Summary, error) {
 	if s.Header.Format != Format {
 		return fail("format %d; this program reads format %d", s.Header.Format, Format)
 	}
-	var chains = map[string]*chain{BucketLineItems: {}, BucketTrail: {}}
+	trail := &chain{n: s.Header.TrailFrom}
+	if s.Header.TrailPrev != "" {
+		prev, err := hex.DecodeString(s.Header.TrailPrev)
+		if err != nil || len(prev) != 32 {
+			return fail("the header's trail_prev is not a SHA-256")
+		}
+		copy(trail.head[:], prev)
+	}
+	var chains = map[string]*chain{BucketLineItems: {}, BucketTrail: trail}
+	required := []string{BucketLineItems, BucketTrail}
+	switch s.Header.Kind {
+	case "":
+	case KindAccessArchive:
+		delete(chains, BucketLineItems)
+		required = []string{BucketTrail}
+	default:
+		return fail("unknown kind %q", s.Header.Kind)
+	}
 	var cur *chain
 	var bucket string
 	seen := map[string]bool{}
@@ -259,6 +288,9 @@ func Read(r io.Reader, v Visitor) (Summary, error) {
 				countField string
 			}{{BucketLineItems, h.LineItems, h.Head, "line items"}, {BucketTrail, h.TrailRecords, h.TrailHead, "access records"}} {
 				got := chains[c.name]
+				if !slices.Contains(required, c.name) {
+					continue
+				}
 				if !seen[c.name] {
 					return fail("the bucket %q is missing", c.name)
 				}

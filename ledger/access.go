@@ -15,7 +15,8 @@ import (
 // export, as a chain of its own beside the line items — sha256(previous ‖ record) — so the
 // trail is tamper-evident like the ledger without numbering line items. Nodes collect their
 // records and propose them in groups (AppendAccess), so the trail costs one Raft entry per
-// group, not one per call. Nothing is ever pruned: retention is the ledger's own (≥ 180 days).
+// group, not one per call. Records past their retention (SPEC: at least 180 days) leave the
+// live state for sealed archive files (access_archive.go); the chain runs on across them.
 const TypeAppendAccess CommandType = 28
 
 func init() {
@@ -149,12 +150,17 @@ type accessChain struct {
 	seq   uint64
 	head  Hash
 	added []*AccessRecord
+	// archived is the last record that left the live state for an archive (records
+	// 1..archived are in archive files; the flush moves them).
+	archived uint64
 }
 
-func (c accessChain) child() accessChain { return accessChain{seq: c.seq, head: c.head} }
+func (c accessChain) child() accessChain {
+	return accessChain{seq: c.seq, head: c.head, archived: c.archived}
+}
 
 func (c *accessChain) merge(ch accessChain) {
-	c.seq, c.head = ch.seq, ch.head
+	c.seq, c.head, c.archived = ch.seq, ch.head, ch.archived
 	c.added = append(c.added, ch.added...)
 }
 
@@ -166,7 +172,7 @@ func (c *accessChain) append(r *AccessRecord) {
 }
 
 // flushAccess writes the records appended since the last flush and the trail's head.
-func flushAccess(tx *bolt.Tx, c *accessChain, flushedSeq uint64) error {
+func flushAccess(tx *bolt.Tx, c *accessChain, flushedSeq uint64, archiveDir string) error {
 	b := tx.Bucket(bucketAccess)
 	b.FillPercent = 1.0
 	next := flushedSeq + 1
@@ -184,7 +190,10 @@ func flushAccess(tx *bolt.Tx, c *accessChain, flushedSeq uint64) error {
 	if err := putUint(m, "access_seq", c.seq); err != nil {
 		return err
 	}
-	return m.Put([]byte("access_head"), c.head[:])
+	if err := m.Put([]byte("access_head"), c.head[:]); err != nil {
+		return err
+	}
+	return archiveAccess(tx, c.archived, archiveDir)
 }
 
 func decodeAccessRecord(v []byte) (*AccessRecord, []byte, error) {
@@ -270,6 +279,10 @@ func (l *Ledger) VerifyAccessTrail() (uint64, Hash, *Error) {
 		m := tx.Bucket(bucketMeta)
 		wantSeq = getUint(m, "access_seq")
 		copy(want[:], m.Get([]byte("access_head")))
+		// Archived records are checked in their files (ledgerctl access verify --archive);
+		// the live chain continues from the last one's hash.
+		n = getUint(m, metaAccessArchivedSeq)
+		copy(head[:], m.Get([]byte(metaAccessArchivedHead)))
 		return tx.Bucket(bucketAccess).ForEach(func(k, v []byte) error {
 			r, canon, err := decodeAccessRecord(v)
 			if err != nil {

@@ -80,6 +80,9 @@ func (l *Ledger) Backup(w io.Writer, sourceNode string, now time.Time) (backupfi
 	if h.TrailRecords > 0 {
 		h.TrailHead = hex.EncodeToString(m.Get([]byte("access_head")))
 	}
+	if h.TrailFrom = getUint(m, metaAccessArchivedSeq); h.TrailFrom > 0 {
+		h.TrailPrev = hex.EncodeToString(m.Get([]byte(metaAccessArchivedHead)))
+	}
 	bw, err := backupfile.NewWriter(w, h)
 	if err != nil {
 		return h, err

@@ -173,6 +173,7 @@ func readChainMeta(tx *bolt.Tx, t *txn) (applied uint64) {
 	copy(t.head[:], m.Get([]byte("head")))
 	t.access.seq = getUint(m, "access_seq")
 	copy(t.access.head[:], m.Get([]byte("access_head")))
+	t.access.archived = getUint(m, metaAccessArchivedSeq)
 	if v := m.Get([]byte("clock")); v != nil {
 		n, _ := strconv.ParseInt(string(v), 10, 64)
 		t.clock = time.Unix(0, n).In(calendar.Shanghai)
@@ -392,7 +393,7 @@ func (l *Ledger) flush(applied uint64) error {
 				return err
 			}
 		}
-		if err := flushAccess(tx, &r.access, l.flushedAccess); err != nil {
+		if err := flushAccess(tx, &r.access, l.flushedAccess, l.archiveDir()); err != nil {
 			return err
 		}
 		m := tx.Bucket(bucketMeta)

@@ -68,6 +68,9 @@ type rules struct {
 	// findings (version 8 on; issue 25): rules, evaluated days, findings and their
 	// lifecycle, seasons and seasonal quotas.
 	findings bool
+	// trailArchive (version 9 on; issue 28): access records past their retention leave the
+	// live state for sealed archive files (access_archive.go).
+	trailArchive bool
 }
 
 // Rules by proposal version: 1 before the stricter characters of issue 10, 2 since, 3 with
@@ -81,7 +84,8 @@ var (
 	rulesV5      = rules{strictText: true, lateHistory: true, notices: true, separation: true}
 	rulesV6      = rules{strictText: true, lateHistory: true, notices: true, separation: true, fulfilInApply: true}
 	rulesV7      = rules{strictText: true, lateHistory: true, notices: true, separation: true, fulfilInApply: true, utilisation: true}
-	currentRules = rules{strictText: true, lateHistory: true, notices: true, separation: true, fulfilInApply: true, utilisation: true, findings: true}
+	rulesV8      = rules{strictText: true, lateHistory: true, notices: true, separation: true, fulfilInApply: true, utilisation: true, findings: true}
+	currentRules = rules{strictText: true, lateHistory: true, notices: true, separation: true, fulfilInApply: true, utilisation: true, findings: true, trailArchive: true}
 )
 
 func rulesFor(version uint8) rules {
@@ -100,6 +104,8 @@ func rulesFor(version uint8) rules {
 		return rulesV6
 	case version < 8:
 		return rulesV7
+	case version < 9:
+		return rulesV8
 	}
 	return currentRules
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/cloudledger/cloudledger/calendar"
@@ -28,7 +29,33 @@ func (s *Server) leaderLoop(ctx context.Context) {
 			}
 		}
 		s.evaluateDays(ctx, now)
+		s.archiveAccess(ctx, now)
 	})
+}
+
+// accessArchiveCheck is how often the leader looks for access records past their retention.
+const accessArchiveCheck = time.Hour
+
+// archiveAccess proposes, at most every accessArchiveCheck, to archive the access records
+// recorded before now − AccessRetention (ledger/access_archive.go).
+func (s *Server) archiveAccess(ctx context.Context, now time.Time) {
+	if s.cfg.AccessRetention == 0 || now.Sub(s.lastArchiveCheck) < accessArchiveCheck {
+		return
+	}
+	s.lastArchiveCheck = now
+	before := now.Add(-s.cfg.AccessRetention)
+	through := s.ledger.AccessArchivable(before)
+	if through <= s.ledger.AccessArchived() {
+		return
+	}
+	// The key names the cut: a second proposal of it (an unknown outcome) is a duplicate.
+	res, _, err := s.prop.submit(ctx, ledger.Submission{Actor: "system", Commands: []ledger.Command{{
+		Key: "access-archive/" + strconv.FormatUint(through, 10), Body: &ledger.ArchiveAccess{Through: through, Before: before}}}})
+	if err != nil || res.Err != nil {
+		s.log.Warn("archiving the access trail", "through", through, "err", err, "result", res.Err)
+		return
+	}
+	s.log.Info("access records archived", "through", through, "recorded_before", before)
 }
 
 // evaluateDays proposes the days due for evaluation (SPEC: Utilisation, findings), in order,

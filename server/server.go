@@ -47,6 +47,9 @@ type Config struct {
 	BackupDir      string
 	BackupInterval time.Duration
 	BackupKeep     int
+	// AccessRetention: the leader archives access records older than this out of the live
+	// state (leader.go); 0 keeps every record live. At least ledger.MinAccessRetention.
+	AccessRetention time.Duration
 
 	TickInterval      time.Duration // how often the leader checks for due expiries; default 1s
 	SnapshotThreshold uint64
@@ -110,8 +113,10 @@ type Server struct {
 	probeClient *http.Client
 	cancel      context.CancelFunc
 	wg          sync.WaitGroup
-	closeMu     sync.Mutex
-	closed      bool
+	// lastArchiveCheck is when the leader last looked for access records to archive.
+	lastArchiveCheck time.Time
+	closeMu          sync.Mutex
+	closed           bool
 	// URL is the base URL this node serves the API on.
 	URL string
 }
@@ -152,6 +157,10 @@ func Start(cfg Config) (*Server, error) {
 	s.cfg, s.listener, s.URL = cfg, ln, cfg.HTTPAdvertise
 
 	fresh := !raftStateExists(cfg.DataDir)
+	if cfg.AccessRetention != 0 && cfg.AccessRetention < ledger.MinAccessRetention {
+		ln.Close()
+		return nil, fmt.Errorf("access records are kept at least 180 days (SPEC: Access), not %s", cfg.AccessRetention)
+	}
 	if cfg.BackupDir != "" && cfg.BackupInterval <= 0 {
 		ln.Close()
 		return nil, fmt.Errorf("--backup-interval must be positive, not %s", cfg.BackupInterval)

@@ -466,16 +466,25 @@ target, result. --from and --to are inclusive days (Asia/Shanghai); --result ok,
 	f.StringVar(&result, "result", "", "ok, denied or failed")
 	f.StringVar(&format, "format", formatTable, "table, csv or json")
 	var cluster bool
+	var archives string
 	verify := &cobra.Command{
-		Use:   "verify [--cluster]",
+		Use:   "verify [--cluster | --archive DIR]",
 		Short: "Re-check the access trail's hash chain; prints the record count and head hash",
 		Long: `Re-check the access trail's hash chain on the node answering, and print its record count
 and head hash. With --cluster every node re-checks its own copy (the members as cluster status
 names them, or the --server list when the role may not read it), and the copies are compared
 record by record up to the shortest: a node whose state file was rewritten consistently still
-verifies on its own, but not against the others.`,
+verifies on its own, but not against the others.
+
+With --archive, check a node's archives of access records (DIR/access-archive of its data
+directory, or a copy) here, without asking any node: every file's checksum and chain, and
+that each continues from the one before; the last record's hash it prints is the hash the
+node's live trail continues from.`,
 		Args: cobra.NoArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
+			if archives != "" {
+				return verifyAccessArchives(g, archives)
+			}
 			if cluster {
 				return verifyTrailCluster(cmd.Context(), g)
 			}
@@ -491,6 +500,7 @@ verifies on its own, but not against the others.`,
 		}),
 	}
 	verify.Flags().BoolVar(&cluster, "cluster", false, "compare every node's copy of the trail")
+	verify.Flags().StringVar(&archives, "archive", "", "a directory of access-trail archives (a node's DIR/access-archive) to check offline")
 	cmd.AddCommand(log, verify)
 	return cmd
 }

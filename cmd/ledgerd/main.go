@@ -48,6 +48,7 @@ func main() {
 	flag.StringVar(&cfg.BackupDir, "backup-dir", "", "write a backup into this directory every --backup-interval (the same file ledgerctl backup writes); empty: no scheduled backups")
 	flag.DurationVar(&cfg.BackupInterval, "backup-interval", 24*time.Hour, "how often a scheduled backup is written (with --backup-dir)")
 	flag.IntVar(&cfg.BackupKeep, "backup-keep", 7, "how many scheduled backups are kept (the oldest removed first)")
+	retentionDays := flag.Int("access-retention-days", 366, "archive access records older than this many days out of the live state into DIR/access-archive (at least 180; 0: keep every record live)")
 	promote := flag.Bool("promote", false, "turn this node's data directory (a disaster-recovery replica whose main site is lost) into a new cluster of this node alone, then serve; asks no other member; the former members can never rejoin")
 	pprofAddr := flag.String("pprof", "", "serve Go's /debug/pprof on this address (e.g. 127.0.0.1:6060; off by default)")
 	logLevel := flag.String("log-level", "info", "debug, info, warn or error")
@@ -114,6 +115,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "ledgerd: %v\n", err)
 		os.Exit(2)
 	}
+	cfg.AccessRetention = time.Duration(*retentionDays) * 24 * time.Hour
 	for _, hook := range chaosHooks {
 		hook(&cfg)
 	}
