@@ -361,6 +361,7 @@ func (b *CredentialChange) apply(t *txn, ctx applyContext) *Error {
 	case CredActivated:
 		c, ok := t.credentials.get(b.Account)
 		invariant(ok && c.ActivationSHA256 == "" && c.PasswordHash != "", InvCredentialStaged, "%s activated without using its code and setting a password", b.Account)
+		t.endRecovery(b.Account, ctx)
 	}
 	if ctx.rules.separation {
 		t.tellAuditors(b.Op, b.Account, ctx)

@@ -125,8 +125,10 @@ const metaRestoredFrom = "restored_from"
 
 // RestoreBackup builds a new state file at path from a backup read from r, and grants the
 // new bootstrap credential (adminTokenSHA256) to the bootstrap security account. The file
-// appears at path only if the whole backup checks out; path must not exist.
-func RestoreBackup(path string, r io.Reader, adminTokenSHA256 string) (backupfile.Summary, error) {
+// appears at path only if the whole backup checks out — and, when expectHead is given, if
+// its chain ends in that hash (the operator's record of the ledger, e.g. an auditor's
+// verify, so that a file altered consistently is not taken); path must not exist.
+func RestoreBackup(path string, r io.Reader, adminTokenSHA256, expectHead string) (backupfile.Summary, error) {
 	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
 		return backupfile.Summary{}, fmt.Errorf("restore: %s exists: a backup is restored into a new data directory only", path)
 	}
@@ -136,8 +138,14 @@ func RestoreBackup(path string, r io.Reader, adminTokenSHA256 string) (backupfil
 	if err != nil {
 		return backupfile.Summary{}, err
 	}
-	rv := &restoreVisitor{db: db}
+	rv := &restoreVisitor{db: db, allowed: map[string]bool{}}
+	for _, b := range BackupBuckets() {
+		rv.allowed[b] = true
+	}
 	sum, err := backupfile.Read(r, rv)
+	if err == nil && expectHead != "" && sum.Header.Head != expectHead {
+		err = fmt.Errorf("restore: the backup's chain ends in %s, not the expected %s", sum.Header.Head, expectHead)
+	}
 	if err == nil {
 		err = rv.commit()
 	} else if rv.tx != nil {
@@ -181,6 +189,24 @@ func sealRestored(tx *bolt.Tx, h backupfile.Header, adminTokenSHA256 string) err
 	if got := getUint(m, "seq"); got != h.LineItems {
 		return fmt.Errorf("restore: the state says %d line items, the chain holds %d", got, h.LineItems)
 	}
+	// The chains' bookkeeping must be what the chains recomputed say (a file altered and its
+	// checksum recomputed is caught here if its meta and chains disagree).
+	hexOf := func(k string) string {
+		if v := m.Get([]byte(k)); len(v) > 0 {
+			return hex.EncodeToString(v)
+		}
+		return ""
+	}
+	switch {
+	case h.LineItems > 0 && hexOf("head") != h.Head:
+		return fmt.Errorf("restore: the state's head %s is not the chain's %s", hexOf("head"), h.Head)
+	case getUint(m, "access_seq") != h.TrailRecords || (h.TrailRecords > h.TrailFrom && hexOf("access_head") != h.TrailHead):
+		return fmt.Errorf("restore: the state's access trail (%d, %s) is not the chain's (%d, %s)", getUint(m, "access_seq"), hexOf("access_head"), h.TrailRecords, h.TrailHead)
+	case getUint(m, metaAccessArchivedSeq) != h.TrailFrom || hexOf(metaAccessArchivedHead) != h.TrailPrev:
+		return fmt.Errorf("restore: the state's archived trail does not match the header's")
+	case getUint(m, "state_index") > h.RaftIndex:
+		return fmt.Errorf("restore: the state index %d is beyond the applied index %d", getUint(m, "state_index"), h.RaftIndex)
+	}
 	settings, err := tx.CreateBucketIfNotExists([]byte("settings"))
 	if err != nil {
 		return err
@@ -213,14 +239,21 @@ func sealRestored(tx *bolt.Tx, h backupfile.Header, adminTokenSHA256 string) err
 // restoreVisitor writes what the reader reads, committing every so many pairs so that a
 // restore's memory does not grow with the backup.
 type restoreVisitor struct {
-	db     *bolt.DB
-	tx     *bolt.Tx
-	bucket *bolt.Bucket
-	name   string
-	n      int
+	db      *bolt.DB
+	tx      *bolt.Tx
+	bucket  *bolt.Bucket
+	name    string
+	n       int
+	bytes   int
+	allowed map[string]bool
 }
 
-const restorePairsPerTx = 50_000
+// A restore commits every restorePairsPerTx pairs or restoreBytesPerTx bytes, whichever
+// comes first, so that its memory stays bounded whatever the file holds.
+const (
+	restorePairsPerTx = 50_000
+	restoreBytesPerTx = 64 << 20
+)
 
 func (v *restoreVisitor) begin() error {
 	if v.tx != nil {
@@ -247,6 +280,9 @@ func (v *restoreVisitor) commit() error {
 }
 
 func (v *restoreVisitor) Bucket(name string) error {
+	if !v.allowed[name] {
+		return fmt.Errorf("restore: the backup carries a bucket %q that a state file does not have", name)
+	}
 	v.name = name
 	if err := v.begin(); err != nil {
 		return err
@@ -257,6 +293,14 @@ func (v *restoreVisitor) Bucket(name string) error {
 }
 
 func (v *restoreVisitor) Pair(k, val []byte) error {
+	// What a backup never carries is refused, not restored: a file altered to plant a
+	// credential, a token or a session key would otherwise hand the new cluster to its author.
+	if secret, ok := backupSecrets[v.name]; ok && (secret == nil || slices.Contains(secret, string(k))) {
+		return fmt.Errorf("restore: the backup carries %s/%q, a secret no backup holds: refused", v.name, k)
+	}
+	if v.name == "settings" && (string(k) == metaRestoredFrom || string(k) == metaRecoveryOver) {
+		return fmt.Errorf("restore: the backup carries settings/%q, which only a restore writes: refused", k)
+	}
 	if err := v.begin(); err != nil {
 		return err
 	}
@@ -266,29 +310,50 @@ func (v *restoreVisitor) Pair(k, val []byte) error {
 	if err := v.bucket.Put(slices.Clone(k), slices.Clone(val)); err != nil {
 		return err
 	}
-	if v.n++; v.n >= restorePairsPerTx {
+	v.bytes += len(k) + len(val)
+	if v.n++; v.n >= restorePairsPerTx || v.bytes >= restoreBytesPerTx {
+		v.bytes = 0
 		return v.commit()
 	}
 	return nil
 }
 
 // recovering reports whether the state was restored from a backup and no security officer
-// has set a password since (a backup carries no credential): the new bootstrap credential
-// then stands for the bootstrap security account and may give security officers
-// activation codes, nothing else (SPEC: people re-activate their accounts).
+// has re-activated since (a backup carries no credential): the new bootstrap credential
+// then stands for the bootstrap security account and may give one security officer an
+// activation code, nothing else (SPEC: people re-activate their accounts). The end is
+// latched (endRecovery): a later password change or disable does not bring it back.
 func (t *txn) recovering() bool {
-	if v, _ := t.settings.get(metaRestoredFrom); v == "" {
-		return false
+	v, _ := t.settings.get(metaRecoveryOver)
+	r, _ := t.settings.get(metaRestoredFrom)
+	return r != "" && v == ""
+}
+
+// metaRecoveryOver latches the end of a restored cluster's recovery.
+const metaRecoveryOver = "recovery_over"
+
+// endRecovery ends the recovery once a security officer (a person) has activated.
+func (t *txn) endRecovery(account string, ctx applyContext) {
+	if !t.recovering() {
+		return
 	}
-	activated := false
+	if a, ok := t.accounts.get(account); ok && a.Role == RoleSecurity && !a.Bootstrap() && !a.Program {
+		t.settings.put(metaRecoveryOver, ctx.recordedAt.UTC().Format(time.RFC3339))
+	}
+}
+
+// securityActivationPending names a security account other than except holding an unused
+// activation code ("" for none).
+func (t *txn) securityActivationPending(except string) string {
+	found := ""
 	t.accounts.each(func(_ string, a *Account) {
-		if a.Role == RoleSecurity && !a.Bootstrap() && a.Acts() {
-			if c, ok := t.credentials.get(a.ID); ok && c.PasswordHash != "" {
-				activated = true
+		if a.Role == RoleSecurity && a.ID != except && (found == "" || a.ID < found) { // the least id: the same answer on every node
+			if c, ok := t.credentials.get(a.ID); ok && c.ActivationSHA256 != "" {
+				found = a.ID
 			}
 		}
 	})
-	return !activated
+	return found
 }
 
 // RestoredFrom returns the backup a restored state came from.

@@ -160,6 +160,9 @@ func (t *txn) hasAccountOfRole(r Role) bool {
 func (t *txn) mayChangeCredential(op string, target *Account, ctx applyContext) *Error {
 	actor, _ := t.accounts.get(ctx.actor)
 	self := ctx.actor == target.ID
+	if actor != nil && actor.Bootstrap() && t.recovering() && op != CredActivationIssued {
+		return Errf(errcode.PermissionDenied, "account", "a restored cluster's bootstrap credential only gives a security officer an activation code")
+	}
 	switch op {
 	case CredTokenIssued:
 		mayIssue := self && !target.Program || // a person issues their own tokens
@@ -182,8 +185,16 @@ func (t *txn) mayChangeCredential(op string, target *Account, ctx applyContext) 
 			return Errf(errcode.InvalidValue, "account", "%s is a program's account: it has tokens, not a password", target.ID)
 		case actor != nil && actor.Role == RoleSecurity && actor.Acts() && (!actor.Bootstrap() || target.CreatedBy == actor.ID && !t.recovering()):
 			return nil
-		case actor != nil && actor.Bootstrap() && actor.Role == RoleSecurity && target.Role == RoleSecurity && t.recovering():
-			return nil // a restored cluster: security officers re-activate first (backup.go)
+		case actor != nil && actor.Bootstrap() && t.recovering():
+			// A restored cluster: one security officer re-activates first, then resets the
+			// others (backup.go) — never several at once by whoever holds the credential.
+			if target.Role != RoleSecurity || !target.Acts() {
+				return Errf(errcode.PermissionDenied, "account", "a restored cluster's bootstrap credential gives an activation code to an active security officer only")
+			}
+			if other := t.securityActivationPending(target.ID); other != "" {
+				return Errf(errcode.PermissionDenied, "account", "security officer %s holds an activation code already: one officer re-activates, then resets the others", other)
+			}
+			return nil
 		}
 		return Errf(errcode.PermissionDenied, "account", "activation codes are issued by security")
 	case CredActivated, CredPasswordSet, CredTOTPSet:

@@ -98,6 +98,11 @@ func Promote(cfg Config, sm StateMachine, now time.Time) (PromoteReport, error) 
 		cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: os.Stderr})
 	}
 	dir := filepath.Join(cfg.DataDir, "raft")
+	if done, _ := filepath.Glob(filepath.Join(cfg.DataDir, "raft.before-promotion-*")); len(done) > 0 {
+		// Promoting again would retire the members the promoted cluster has admitted since
+		// and split this node off once more: --promote is a one-time act.
+		return rep, fmt.Errorf("raftnode: promote: %s was promoted already (%s): start it without --promote", cfg.DataDir, filepath.Base(done[0]))
+	}
 	if _, err := os.Stat(filepath.Join(dir, "raft.db")); err != nil {
 		return rep, fmt.Errorf("raftnode: promote: %s holds no Raft state: only a member's data directory can be promoted", dir)
 	}
@@ -132,23 +137,44 @@ func Promote(cfg Config, sm StateMachine, now time.Time) (PromoteReport, error) 
 	if err := store.Close(); err != nil {
 		return rep, err
 	}
-	rep.OldRaftDir = filepath.Join(cfg.DataDir, fmt.Sprintf("raft.before-promotion-%s", now.UTC().Format("20060102T150405Z")))
-	if err := os.Rename(dir, rep.OldRaftDir); err != nil {
-		return rep, fmt.Errorf("raftnode: promote: %w", err)
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return rep, err
-	}
-	fresh, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db"), BoltOptions: &bolt.Options{Timeout: boltOpenTimeout}})
-	if err != nil {
-		return rep, err
-	}
+	// The new cluster's Raft state is built beside the old one (the seed snapshot flushes the
+	// state machine first), then swapped in: a crash before the swap leaves the member as it
+	// was, after it the new cluster; between the two renames a start finds no Raft state and
+	// refuses (the operator renames raft.promoting to raft).
 	advertise := cfg.RaftAdvertise
 	if advertise == "" {
 		advertise = cfg.RaftBind
 	}
-	err = seedCluster(dir, fresh, sm, cfg.NodeID, advertise, cfg.HTTPURL, retired, cfg.Logger)
-	return rep, errors.Join(err, fresh.Close())
+	building := filepath.Join(cfg.DataDir, "raft.promoting")
+	if err := os.RemoveAll(building); err != nil {
+		return rep, err
+	}
+	if err := os.MkdirAll(building, 0o700); err != nil {
+		return rep, err
+	}
+	fresh, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(building, "raft.db"), BoltOptions: &bolt.Options{Timeout: boltOpenTimeout}})
+	if err != nil {
+		return rep, err
+	}
+	err = seedCluster(building, fresh, sm, cfg.NodeID, advertise, cfg.HTTPURL, retired, cfg.Logger)
+	if err = errors.Join(err, fresh.Close()); err != nil {
+		return rep, err
+	}
+	rep.OldRaftDir = filepath.Join(cfg.DataDir, fmt.Sprintf("raft.before-promotion-%s", now.UTC().Format("20060102T150405Z")))
+	if err := os.Rename(dir, rep.OldRaftDir); err != nil {
+		return rep, fmt.Errorf("raftnode: promote: %w", err)
+	}
+	if err := os.Rename(building, dir); err != nil {
+		return rep, fmt.Errorf("raftnode: promote: %w", err)
+	}
+	if d, err := os.Open(cfg.DataDir); err == nil {
+		err = d.Sync()
+		d.Close()
+		if err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
 }
 
 // applyLocalLog applies every entry of the local log after what the state machine and the

@@ -42,6 +42,8 @@ type tlsStream struct {
 	nodeID    string
 
 	members atomic.Pointer[map[string]string] // id → raft address; nil until known
+	// wasMember: this node has been in the configuration it knows (setMembers).
+	wasMember atomic.Bool
 
 	mu    sync.Mutex
 	conns map[*tls.Conn]string // open connections → the peer's node id
@@ -76,6 +78,11 @@ func newTLSStream(bind string, advertise net.Addr, nodeID string, cfg TLS) (*tls
 // peers that are no longer among them.
 func (s *tlsStream) setMembers(m map[string]string) {
 	s.members.Store(&m)
+	if _, self := m[s.nodeID]; self {
+		// Once in its own configuration, a node never again falls back on the members named
+		// at its admission: removed, it must not take their word (some may be retired since).
+		s.wasMember.Store(true)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c, id := range s.conns {
@@ -92,7 +99,7 @@ func (s *tlsStream) isMember(id string) bool {
 		if _, ok := (*m)[id]; ok {
 			return true
 		}
-		if _, self := (*m)[s.nodeID]; self {
+		if _, self := (*m)[s.nodeID]; self || s.wasMember.Load() {
 			return false
 		}
 		// Not in its own configuration: a node admitted after the snapshot it installed

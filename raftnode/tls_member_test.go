@@ -27,4 +27,9 @@ func TestIsMemberWhileCatchingUp(t *testing.T) {
 			t.Errorf("caught up: isMember(%s) = %v, want %v", id, got, want)
 		}
 	}
+	// Removed later, it never again takes the word of the members named at its admission.
+	s.setMembers(map[string]string{"node5": "a", "node7": "c"})
+	if s.isMember("node6") {
+		t.Error("a removed node accepts a member named at its admission")
+	}
 }

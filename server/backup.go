@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cloudledger/cloudledger/errcode"
+	"github.com/cloudledger/cloudledger/internal/pki"
 	"github.com/cloudledger/cloudledger/ledger"
 	"github.com/cloudledger/cloudledger/raftnode"
 )
@@ -22,17 +23,24 @@ import (
 // --promote turns a disaster-recovery replica into a new cluster.
 
 // Limits of the backup stream: a node serves one at a time (a backup holds a read
-// transaction, and a second one only doubles the disk reads), and a reader that takes no
-// bytes for BackupStallTimeout is cut off, so that nobody can hold the transaction open
-// (and the state file's growth waiting) by reading slowly.
+// transaction, and a second one only doubles the disk reads); a reader that takes no bytes
+// for BackupStallTimeout is cut off, and so is a backup still streaming after
+// MaxBackupDuration, so that nobody can hold the transaction open (and the state file's
+// growth waiting) by reading slowly. (Two million line items stream in about 4 s.)
 const (
 	MaxConcurrentBackups = 1
 	BackupStallTimeout   = 30 * time.Second
+	MaxBackupDuration    = 30 * time.Minute
 )
 
 var backupsRunning atomic.Int32
 
 func (s *Server) backupHandler(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet { // HEAD matches the GET route: it would read the whole state for nothing
+		w.Header().Set("Allow", http.MethodGet)
+		http.Error(w, "GET only", http.StatusMethodNotAllowed)
+		return
+	}
 	if backupsRunning.Add(1) > MaxConcurrentBackups {
 		backupsRunning.Add(-1)
 		writeErr(w, r, errcode.Errf(errcode.Unavailable, "", "a backup is being taken on this node already (at most %d at a time); retry when it ends", MaxConcurrentBackups))
@@ -42,7 +50,12 @@ func (s *Server) backupHandler(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="cloudledger-%s-%s.backup"`, s.cfg.NodeID, s.cfg.Now().Format("20060102-150405")))
-	sw := &stallWriter{rc: http.NewResponseController(w), w: w}
+	sw := &stallWriter{rc: http.NewResponseController(w), w: w, until: start.Add(MaxBackupDuration)}
+	if err := sw.rc.SetWriteDeadline(time.Now().Add(BackupStallTimeout)); err != nil {
+		// Without a deadline a stalled reader would hold the read transaction for ever.
+		writeErr(w, r, errcode.Errf(errcode.Internal, "", "the connection takes no write deadline: %v", err))
+		return
+	}
 	h, err := s.ledger.Backup(sw, s.cfg.NodeID, s.cfg.Now())
 	if err != nil {
 		// The status is sent; the reader finds no end frame and refuses the file.
@@ -54,15 +67,26 @@ func (s *Server) backupHandler(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("backup served", "raft_index", h.RaftIndex, "line_items", h.LineItems, "bytes", sw.n, "seconds", time.Since(start).Seconds())
 }
 
-// stallWriter gives each write BackupStallTimeout to complete.
+// stallWriter gives each write BackupStallTimeout to complete, and the whole stream until
+// until.
 type stallWriter struct {
-	rc *http.ResponseController
-	w  http.ResponseWriter
-	n  int64
+	rc    *http.ResponseController
+	w     http.ResponseWriter
+	n     int64
+	until time.Time
 }
 
 func (s *stallWriter) Write(p []byte) (int, error) {
-	_ = s.rc.SetWriteDeadline(time.Now().Add(BackupStallTimeout))
+	if time.Now().After(s.until) {
+		return 0, fmt.Errorf("the backup streamed for longer than %s: cut off", MaxBackupDuration)
+	}
+	deadline := time.Now().Add(BackupStallTimeout)
+	if deadline.After(s.until) {
+		deadline = s.until
+	}
+	if err := s.rc.SetWriteDeadline(deadline); err != nil {
+		return 0, err
+	}
 	n, err := s.w.Write(p)
 	s.n += int64(n)
 	return n, err
@@ -79,7 +103,7 @@ func (s *Server) restoreBackup(token string) error {
 		return fmt.Errorf("--restore: %w", err)
 	}
 	defer f.Close()
-	sum, err := ledger.RestoreBackup(filepath.Join(s.cfg.DataDir, "ledger.db"), f, tokenHash(token))
+	sum, err := ledger.RestoreBackup(filepath.Join(s.cfg.DataDir, "ledger.db"), f, tokenHash(token), s.cfg.RestoreExpectHead)
 	if err != nil {
 		return fmt.Errorf("--restore %s: %w", s.cfg.Restore, err)
 	}
@@ -107,6 +131,14 @@ func Promote(cfg Config) (raftnode.PromoteReport, error) {
 	}
 	rep, err := raftnode.Promote(raftnode.Config{NodeID: cfg.NodeID, DataDir: cfg.DataDir, RaftBind: cfg.RaftAddr,
 		RaftAdvertise: cfg.RaftAdvertise, HTTPURL: httpURL}, fsm{l: l, log: cfg.Logger, m: nil}, time.Now())
+	if err == nil {
+		// The members named at this node's admission were the lost site's: its stream layer
+		// must not fall back on them while the new configuration loads.
+		files := pki.Files{Dir: filepath.Join(cfg.DataDir, raftPKIDir)}
+		if _, serr := os.Stat(files.Members()); serr == nil {
+			err = writeFileSynced(files.Members(), []byte(cfg.NodeID+"\n"))
+		}
+	}
 	return rep, errors.Join(err, l.Close())
 }
 
@@ -144,6 +176,12 @@ func (s *Server) scheduledBackup() error {
 	if err := os.MkdirAll(s.cfg.BackupDir, 0o700); err != nil {
 		return err
 	}
+	// A crash mid-backup leaves a partial file: only ours, never renamed, never restorable.
+	if stale, _ := filepath.Glob(filepath.Join(s.cfg.BackupDir, ".partial-*")); len(stale) > 0 {
+		for _, p := range stale {
+			_ = os.Remove(p)
+		}
+	}
 	start := time.Now()
 	name := fmt.Sprintf("%s%s-%s%s", backupFilePrefix, s.cfg.Now().UTC().Format("20060102T150405.000Z"), s.cfg.NodeID, backupFileSuffix)
 	f, err := os.CreateTemp(s.cfg.BackupDir, ".partial-*")
@@ -164,6 +202,10 @@ func (s *Server) scheduledBackup() error {
 	}
 	if err := os.Rename(f.Name(), filepath.Join(s.cfg.BackupDir, name)); err != nil {
 		return err
+	}
+	if d, err := os.Open(s.cfg.BackupDir); err == nil { // the rename itself durable
+		_ = d.Sync()
+		d.Close()
 	}
 	s.metrics.backupDone(size, time.Since(start))
 	s.log.Info("scheduled backup written", "file", name, "raft_index", h.RaftIndex, "line_items", h.LineItems, "bytes", size)

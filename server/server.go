@@ -42,6 +42,8 @@ type Config struct {
 	// Restore is a backup file to start a new cluster from (backup.go); the data directory
 	// must be new.
 	Restore string
+	// RestoreExpectHead, with Restore, is the head hash the backup's chain must end in.
+	RestoreExpectHead string
 	// Scheduled backups (backup.go): every BackupInterval into BackupDir, the newest
 	// BackupKeep kept; an empty BackupDir takes none.
 	BackupDir      string

@@ -49,6 +49,7 @@ func main() {
 	flag.DurationVar(&cfg.BackupInterval, "backup-interval", 24*time.Hour, "how often a scheduled backup is written (with --backup-dir)")
 	flag.IntVar(&cfg.BackupKeep, "backup-keep", 7, "how many scheduled backups are kept (the oldest removed first)")
 	retentionDays := flag.Int("access-retention-days", 366, "archive access records older than this many days out of the live state into DIR/access-archive (at least 180; 0: keep every record live)")
+	flag.StringVar(&cfg.RestoreExpectHead, "restore-expect-head", "", "with --restore: the head hash the backup's chain must end in (recorded independently, e.g. an auditor's ledgerctl verify when the backup was taken); a backup ending elsewhere is refused")
 	promote := flag.Bool("promote", false, "turn this node's data directory (a disaster-recovery replica whose main site is lost) into a new cluster of this node alone, then serve; asks no other member; the former members can never rejoin")
 	pprofAddr := flag.String("pprof", "", "serve Go's /debug/pprof on this address (e.g. 127.0.0.1:6060; off by default)")
 	logLevel := flag.String("log-level", "info", "debug, info, warn or error")

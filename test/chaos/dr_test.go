@@ -198,6 +198,7 @@ func TestDisasterRecovery(t *testing.T) {
 	copyFile(t, safe, filepath.Join(b.dir, "raft-tls", "ca-key.pem"))
 	h.startWith(b, "", "", "--advertise-raft", proxyAddr, "--promote")
 	h.waitReady(b, 60*time.Second)
+
 	bc := testcluster.NewClient(h.HTTP, b.url)
 	wctx, wcancel := context.WithTimeout(context.Background(), 30*time.Second)
 	after := testcluster.Allocate("dr/after", 1)
@@ -240,6 +241,21 @@ func TestDisasterRecovery(t *testing.T) {
 	if rpo > time.Second || len(missing) > nAcked/10 {
 		t.Errorf("the promotion lost %d acknowledged writes spanning %s", len(missing), rpo)
 	}
+
+	// Promotion is one-time: the same flags again (--promote left in a service definition)
+	// are refused, and the node starts as it is without them.
+	h.kill(b)
+	h.startWith(b, "", "", "--advertise-raft", proxyAddr, "--promote")
+	select {
+	case <-b.exited:
+		if !strings.Contains(h.logOf(b), "promoted already") {
+			t.Fatalf("a second --promote exited without saying why:\n%s", h.logOf(b))
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("a second --promote on a promoted data directory was not refused")
+	}
+	h.startWith(b, "", "", "--advertise-raft", proxyAddr)
+	h.waitReady(b, 60*time.Second)
 
 	// node2 comes back with its disk: it can neither rejoin nor take writes.
 	h.start(a2, "")
