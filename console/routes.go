@@ -41,6 +41,7 @@ func (c *Console) routes() {
 	m.Handle("/supervisor/approvals", c.page(c.supervisorApprovals))
 
 	m.Handle("/finance", c.page(c.financeHome))
+	m.Handle("/finance/settlement", c.page(c.settlementDocument))
 
 	m.Handle("/authority", c.upload(c.authorityImport, func(rq *pageRequest) bool { return rq.me.Role == "authority" }))
 	m.Handle("/authority/import/{job}", c.page(c.authorityImportJob))

@@ -45,7 +45,13 @@ func (s *statementAPI) Charges(_ context.Context, r *connect.Request[v1.ChargesR
 		Unscored: []*v1.UnscoredDays{{Provider: "aliyun", Days: []*v1.DayRange{{From: "2026-12-01", To: "2026-12-06"}}}}}), nil
 }
 
-func statementConsole(t *testing.T, api *statementAPI) *httptest.Server {
+// apiHandler is a fake of both services a console page calls.
+type apiHandler interface {
+	cloudledgerv1connect.LedgerServiceHandler
+	cloudledgerv1connect.AccountServiceHandler
+}
+
+func statementConsole(t *testing.T, api apiHandler) *httptest.Server {
 	mux := http.NewServeMux()
 	mux.Handle(cloudledgerv1connect.NewLedgerServiceHandler(api))
 	mux.Handle(cloudledgerv1connect.NewAccountServiceHandler(api))
