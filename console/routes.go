@@ -52,6 +52,7 @@ func (c *Console) routes() {
 	m.Handle("/auditor/line-items", c.page(c.auditorLineItems))
 	m.Handle("/access", c.page(c.accessTrail))
 	m.Handle("/requests", c.page(c.requestsPage))
+	m.Handle("GET /requests/{id}", c.page(c.requestDetail))
 	m.Handle("/utilisation", c.page(c.utilisationPage))
 	m.Handle("/findings", c.page(c.findingsPage))
 	m.Handle("/findings/rules", c.page(c.findingRulesPage))
