@@ -5,7 +5,6 @@ import (
 	"github.com/cloudledger/cloudledger/money"
 	"net/url"
 	"sort"
-	"strconv"
 	"time"
 
 	"connectrpc.com/connect"
@@ -230,77 +229,6 @@ func chargeLines(rq *pageRequest, id string, lines []*v1.ChargeLine) *Table {
 
 func (c *Console) departmentStatement(rq *pageRequest) (*Page, error) {
 	return c.statement(rq, rq.r.PathValue("dept"), "")
-}
-
-// statement is the monthly statement of a department or a provider: a printable page
-// for the seal, the API's own XLSX and CSV.
-func (c *Console) statement(rq *pageRequest, dept, prov string) (*Page, error) {
-	month := rq.r.URL.Query().Get("month")
-	months := recentMonths()
-	if month == "" {
-		month = months[1] // last month: this one is still running
-	}
-	if f := rq.r.URL.Query().Get("official"); f == "xlsx" || f == "csv" {
-		res, err := c.ledger.Statement(rq.ctx(), connect.NewRequest(&v1.StatementRequest{Month: month, Department: dept, Provider: prov, Format: f}))
-		if err != nil {
-			return nil, err
-		}
-		ct := xlsxType
-		if f == "csv" {
-			ct = "text/csv; charset=utf-8"
-		}
-		return &Page{Download: &Download{Name: fmt.Sprintf("statement-%s%s-%s.%s", dept, prov, month, f), ContentType: ct, Body: res.Msg.GetContent()}}, nil
-	}
-	res, err := c.ledger.Statement(rq.ctx(), connect.NewRequest(&v1.StatementRequest{Month: month, Department: dept, Provider: prov, Format: "typed"}))
-	if err != nil {
-		return nil, err
-	}
-	st := res.Msg.GetStatement()
-	who := dept + prov
-	partyLabel, party, group, groupCell := rq.t("使用单位", "Department"), rq.deptName(dept), rq.t("项目", "Project"), rq.projectCell
-	if prov != "" {
-		partyLabel, party, group, groupCell = rq.t("云服务商", "Provider"), rq.provName(prov), rq.t("使用单位", "Department"), rq.deptCell
-	}
-	opts := make([]Option, len(months))
-	for i, m := range months {
-		opts[i] = Option{m, formatDate(rq.lang, m)}
-	}
-	pick := &Form{Method: "get", Action: rq.r.URL.Path, Submit: rq.t("查看", "Show"), Fields: []Field{
-		{Name: "month", Label: rq.t("月份", "Month"), Type: "select", Value: month, Options: opts}}}
-	t := &Table{ID: "statement-" + who + "-" + month, Columns: []Column{{rq.t("资源", "Resource"), Mono}, {rq.t("使用单位", "Department"), Text},
-		{rq.t("项目", "Project"), Text}, {rq.t("服务商", "Provider"), Text}, {rq.t("目录项", "Item"), Text}, {rq.t("类型", "Kind"), Text},
-		{rq.t("计价单位", "Unit"), Text}, {rq.t("数量", "Quantity"), Number}, {rq.t("基础金额（元）", "Base (CNY)"), Money}, {rq.t("应付金额（元）", "Amount (CNY)"), Money},
-		{rq.t("平均利用率 %", "Mean %"), Number}, {rq.t("峰值利用率 %", "Peak %"), Number}, {rq.t("可用率 %", "Availability %"), Number}, {rq.t("有数据天数", "Days with data"), Number},
-		{rq.t("利用率问题", "Findings"), Text}}}
-	for _, r := range st.GetResources() {
-		days := ""
-		if r.GetDaysWithData() > 0 {
-			days = strconv.Itoa(int(r.GetDaysWithData()))
-		}
-		t.add("", C(r.GetResource()), rq.deptCell(r.GetDepartment()), rq.projectCell(r.GetProject()), rq.provCell(r.GetProvider()), rq.itemCell(r.GetItem()), C(rq.word("kind", r.GetKind())), C(r.GetUnit()),
-			C(r.GetQuantity()), C(r.GetBaseAmount()), C(r.GetAmount()), C(r.GetMeanPct()), C(r.GetPeakPct()), C(r.GetAvailabilityPct()), C(days),
-			C(statementFindings(rq, r)))
-	}
-	t.Foot = &Row{Cells: []Cell{C(rq.t("合计", "Total")), C(""), C(""), C(""), C(""), C(""), C(""), C(""), C(st.GetTotalBaseAmount()), C(st.GetTotalAmount()), C(""), C(""), C(""), C(""), C("")}}
-	sub := &Table{ID: "subtotals-" + who + "-" + month, Columns: []Column{{group, Text}, {rq.t("基础金额（元）", "Base (CNY)"), Money}, {rq.t("应付金额（元）", "Amount (CNY)"), Money}}}
-	for _, s := range st.GetSubtotals() {
-		sub.add("", groupCell(s.GetGroup()), C(s.GetBaseAmount()), C(s.GetAmount()))
-	}
-	stamp := rq.t("使用单位（盖章）", "Department (seal)")
-	if prov != "" {
-		stamp = rq.t("云服务商（盖章）", "Provider (seal)")
-	}
-	official := rq.r.URL.Path + "?month=" + url.QueryEscape(month) + "&official="
-	return &Page{Title: rq.t("月度使用情况表", "Monthly statement") + " · " + party + " · " + formatDate(rq.lang, month), Sections: []*Section{
-		{Class: "noprint", Form: pick},
-		{Facts: []Fact{{Label: partyLabel, Value: party, Code: who}, {Label: rq.t("月份", "Month"), Value: formatDate(rq.lang, month)},
-			{Label: rq.t("应付金额合计（元）", "Total (CNY)"), Value: formatMoney(rq.lang, st.GetTotalAmount())},
-			{Label: rq.t("费用行数", "Charge lines"), Value: fmt.Sprint(st.GetLines())},
-			{Label: rq.t("正式文件", "Official statement"), Value: rq.t("下载电子表格", "XLSX"), Code: "XLSX", Href: official + "xlsx"},
-			{Label: rq.t("正式文件", "Official statement"), Value: rq.t("下载逗号分隔文件", "CSV"), Code: "CSV", Href: official + "csv"}}},
-		{Title: rq.t("资源明细", "Resources"), Table: t},
-		{Title: rq.t("小计", "Subtotals"), Table: sub, Stamp: stamp},
-	}}, nil
 }
 
 // statementMonths are the months a statement or an invoice may be of, newest first: this

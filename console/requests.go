@@ -2,6 +2,7 @@ package console
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -37,7 +38,7 @@ func (c *Console) requestsPage(rq *pageRequest) (*Page, error) {
 		if r.GetResource() != "" {
 			what = Cell{Text: r.GetResource(), Code: r.GetResource()}
 		}
-		t.add(class, C(r.GetId()), C(rq.word("request", r.GetKind())), optional(rq.deptCell, r.GetDepartment()), optional(rq.projectCell, r.GetProject()),
+		t.add(class, Link(r.GetId(), "/requests/"+url.PathEscape(r.GetId())), C(rq.word("request", r.GetKind())), optional(rq.deptCell, r.GetDepartment()), optional(rq.projectCell, r.GetProject()),
 			optional(rq.provCell, r.GetProvider()), what, C(r.GetQuantity()), C(r.GetExpires()), C(rq.word("request_state", r.GetState())),
 			C(rq.word("step", r.GetStep())), C(r.GetDue()), C(r.GetArticle()), C(r.GetReason()), Cell{Form: requestButtons(rq, r)})
 	}
@@ -54,6 +55,61 @@ func (c *Console) requestsPage(rq *pageRequest) (*Page, error) {
 	}})
 	if rq.me.Role == "department" {
 		p.Sections = append(p.Sections, &Section{Title: rq.t("提交申请", "Submit a request"), Form: c.requestForm(rq)})
+	}
+	return p, nil
+}
+
+// requestDetail is one request (/requests/{id}): what was asked and why, where it stands —
+// the step, its due day and the article setting it — and every step taken, with who and
+// when; the buttons of the signed-in role's step, none when the step is not its own.
+func (c *Console) requestDetail(rq *pageRequest) (*Page, error) {
+	res, err := c.requests.GetRequest(rq.ctx(), connect.NewRequest(&v1.GetRequestRequest{Id: rq.r.PathValue("id")}))
+	if err != nil {
+		return nil, err
+	}
+	r := res.Msg.GetRequest()
+	what := Fact{Label: rq.t("目录项", "Item"), Value: rq.names().item[r.GetItem()], Code: r.GetItem()}
+	if r.GetResource() != "" {
+		what = Fact{Label: rq.t("资源", "Resource"), Value: r.GetResource(), Mono: true}
+	}
+	facts := []Fact{{Label: rq.t("编号", "Id"), Value: r.GetId(), Mono: true},
+		{Label: rq.t("申请类型", "Kind"), Value: rq.word("request", r.GetKind())},
+		{Label: rq.t("使用单位", "Department"), Value: rq.deptName(r.GetDepartment()), Code: r.GetDepartment()}}
+	if r.GetProject() != "" {
+		facts = append(facts, Fact{Label: rq.t("项目", "Project"), Value: orDefault(rq.names().project[r.GetProject()], r.GetProject()), Code: r.GetProject()})
+	}
+	if r.GetProvider() != "" {
+		facts = append(facts, Fact{Label: rq.t("服务商", "Provider"), Value: rq.provName(r.GetProvider()), Code: r.GetProvider()})
+	}
+	if r.GetItem() != "" || r.GetResource() != "" {
+		facts = append(facts, what)
+	}
+	if r.GetQuantity() != "" {
+		facts = append(facts, Fact{Label: rq.t("数量", "Quantity"), Value: formatNumber(rq.lang, r.GetQuantity())})
+	}
+	if r.GetExpires() != "" {
+		facts = append(facts, Fact{Label: rq.t("到期", "Expires"), Value: formatDate(rq.lang, r.GetExpires())})
+	}
+	facts = append(facts, Fact{Label: rq.t("状态", "State"), Value: rq.word("request_state", r.GetState())})
+	if r.GetStep() != "" {
+		due := Fact{Label: rq.t("当前环节办理时限", "Due"), Value: formatDate(rq.lang, r.GetDue()) + " · " + r.GetArticle()}
+		if r.GetOverdue() {
+			due.Class, due.Value = "warn", due.Value+rq.t("（已超时）", " (overdue)")
+		}
+		facts = append(facts, Fact{Label: rq.t("当前环节", "Step"), Value: rq.word("step", r.GetStep())}, due)
+	}
+	steps := &Table{ID: "request-steps-" + r.GetId(), Columns: []Column{{rq.t("序号", "No."), Number}, {rq.t("办理结果", "Outcome"), Text},
+		{rq.t("办理人", "By"), Mono}, {rq.t("时间", "When"), Date}, {rq.t("理由", "Reason"), Text}}}
+	for i, s := range r.GetSteps() {
+		steps.add("", C(fmt.Sprint(i+1)), C(rq.word("request_state", s.GetState())), C(s.GetActor()), C(s.GetAt()), C(s.GetReason()))
+	}
+	p := &Page{Title: rq.t("资源申请", "Resource request") + " · " + rq.word("request", r.GetKind()) + " · " + rq.deptName(r.GetDepartment()), Sections: []*Section{
+		{Facts: facts},
+		{Title: rq.t("申请理由", "Reason"), Note: orDefault(r.GetReason(), rq.t("（未填写）", "(none given)"))},
+		{Title: rq.t("办理经过", "Steps"), Table: steps},
+	}}
+	if f := requestButtons(rq, r); f != nil {
+		p.Sections = append(p.Sections, &Section{Title: rq.t("办理", "Act"), Form: f})
 	}
 	return p, nil
 }

@@ -41,6 +41,7 @@ func (c *Console) routes() {
 	m.Handle("/supervisor/approvals", c.page(c.supervisorApprovals))
 
 	m.Handle("/finance", c.page(c.financeHome))
+	m.Handle("/finance/settlement", c.page(c.settlementDocument))
 
 	m.Handle("/authority", c.upload(c.authorityImport, func(rq *pageRequest) bool { return rq.me.Role == "authority" }))
 	m.Handle("/authority/import/{job}", c.page(c.authorityImportJob))
@@ -51,6 +52,7 @@ func (c *Console) routes() {
 	m.Handle("/auditor/line-items", c.page(c.auditorLineItems))
 	m.Handle("/access", c.page(c.accessTrail))
 	m.Handle("/requests", c.page(c.requestsPage))
+	m.Handle("GET /requests/{id}", c.page(c.requestDetail))
 	m.Handle("/utilisation", c.page(c.utilisationPage))
 	m.Handle("/findings", c.page(c.findingsPage))
 	m.Handle("/findings/rules", c.page(c.findingRulesPage))

@@ -74,11 +74,11 @@ func TestStatementXLSXCellTypes(t *testing.T) {
 		{Resource: "vm-1", Department: "health", Project: "his", Provider: "hw", Item: "ecs.vcpu", Kind: ledger.KindStandard,
 			Quantity: dec("124"), BaseAmount: dec("1234.5"), Amount: dec("1209.81")}}}
 	f := readBack(t, st.WriteXLSX)
-	const sheet = "利用情况 Statement"
+	const sheet = "使用情况 2026年3月"
 	for _, c := range []struct {
 		cell, raw string
 		numFmt    int
-	}{{"I3", "124", 0}, {"J3", "1234.5", 4}, {"K3", "1209.81", 4}} {
+	}{{"I4", "124", 0}, {"J4", "1234.5", 4}, {"K4", "1209.81", 4}} {
 		raw, _ := f.GetCellValue(sheet, c.cell, excelize.Options{RawCellValue: true})
 		typ, _ := f.GetCellType(sheet, c.cell)
 		id, _ := f.GetCellStyle(sheet, c.cell)

@@ -2,6 +2,7 @@ package settlement
 
 import (
 	"encoding/json"
+	"fmt"
 	"github.com/cloudledger/cloudledger/csvfile"
 	"github.com/cloudledger/cloudledger/money"
 	"io"
@@ -67,6 +68,27 @@ type Statement struct {
 	Total      rating.Totals       `json:"total"`
 	// TestResources are listed apart: never charged (SPEC: Rating).
 	TestResources []StatementResource `json:"test_resources"`
+	// Through is the last day rated when it is before the month's last: the statement of
+	// the month the ledger's clock is in covers the days up to yesterday (month to date),
+	// never days still to come; zero for a month that is over.
+	Through calendar.Date `json:"through,omitzero"`
+	// PartyName is the department's or provider's name as the ledger holds it (the
+	// workbook's title), "" if the view does not hold it.
+	PartyName string `json:"-"`
+}
+
+// statementThrough is the last day a statement of month rates as of the ledger's clock:
+// the month's last day once the month is over, yesterday while it runs (today is not
+// over), the day before the month for a month still to come; zero for the whole month.
+func statementThrough(clock time.Time, month calendar.Month) calendar.Date {
+	if clock.IsZero() {
+		return calendar.Date{}
+	}
+	yesterday := calendar.DateOf(clock).AddDays(-1)
+	if !yesterday.Before(month.Last()) {
+		return calendar.Date{}
+	}
+	return yesterday
 }
 
 // UtilisationOf answers a resource's month of utilisation rows (ok false: none).
@@ -78,14 +100,30 @@ type FindingsOf func(resource, project string) []ledger.Finding
 // BuildStatement rates the month for one department or one provider (d already filtered to
 // it), per resource and per charge line, with subtotals, and each resource's month of
 // utilisation (util; nil: none) and the findings open in the month (findings; nil: none).
+//
+// The month the ledger's clock is in is rated through yesterday (Through), and a month
+// still to come has no charges: a statement never bills days still to come.
 func BuildStatement(d *ledger.View, month calendar.Month, department, provider string, util UtilisationOf, findings FindingsOf) (*Statement, error) {
+	st := &Statement{Month: month, Department: department, Provider: provider, RaftIndex: d.Head.AppliedIndex,
+		Resources: []StatementResource{}, TestResources: []StatementResource{}, Through: statementThrough(d.Clock, month)}
+	if dep := d.Departments[department]; department != "" && dep != nil {
+		st.PartyName = dep.Name
+	}
+	if p := d.Providers[provider]; provider != "" && p != nil {
+		st.PartyName = p.Name
+	}
 	opt := rating.Options{From: month.First(), To: month.Last(), Department: department, Provider: provider}
+	if !st.Through.IsZero() {
+		opt.To = st.Through
+	}
+	if opt.To.Before(opt.From) { // a month not begun: nothing used yet
+		return st, nil
+	}
 	res, err := rating.Rate(d, opt)
 	if err != nil {
 		return nil, err
 	}
-	st := &Statement{Month: month, Department: department, Provider: provider, RaftIndex: d.Head.AppliedIndex, Lines: res.Lines,
-		Total: res.Total, Resources: []StatementResource{}, TestResources: []StatementResource{}}
+	st.Lines, st.Total = res.Lines, res.Total
 	one := *d
 	for _, h := range d.Resources {
 		r := StatementResource{Resource: h.ID, Department: h.Department, Project: h.Project, Provider: h.Provider, Item: h.Item, Kind: h.Kind}
@@ -242,16 +280,40 @@ func (r StatementResource) utilisationCells() []string {
 var statementHeaders = []string{"类别", "部门", "项目", "服务商", "服务项", "资源", "类型", "单位", "用量", "基础金额(元)", "金额(元)",
 	"平均利用率(%)", "峰值利用率(%)", "可用率(%)", "有数据天数", "利用率问题", "调整建议"}
 
-// WriteXLSX writes the statement as a one-sheet workbook with the same rows as the CSV,
-// amounts as numbers; like the budget export, the bytes depend on the ledger only.
+// SheetName is the statement workbook's sheet: 使用情况 and the month (使用情况 2026年3月),
+// as the console and the official document word it.
+func (s *Statement) SheetName() string { return "使用情况 " + monthWords(s.Month) }
+
+// Title is the statement's title line: the document, its party by name with its code, the
+// month, and for a month still running the day it is rated through (本月至今).
+func (s *Statement) Title() string {
+	who := s.Department + s.Provider
+	if s.PartyName != "" {
+		who = s.PartyName + "（" + who + "）"
+	}
+	t := "月度使用情况表 · " + who + " · " + monthWords(s.Month)
+	if !s.Through.IsZero() {
+		if s.Through.Before(s.Month.First()) {
+			return t + "（本月尚未开始，无费用）"
+		}
+		t += fmt.Sprintf("（本月至今，截至%d年%d月%d日）", s.Through.Year, s.Through.Month, s.Through.Day)
+	}
+	return t
+}
+
+func monthWords(m calendar.Month) string { return fmt.Sprintf("%d年%d月", m.Year, m.Month) }
+
+// WriteXLSX writes the statement as a one-sheet workbook named and titled with its month
+// (row 1: Title), the headers (rows 2 and 3) and the same rows as the CSV, amounts as
+// numbers; like the budget export, the bytes depend on the ledger only.
 func (s *Statement) WriteXLSX(w io.Writer) error {
 	f := excelize.NewFile()
 	defer f.Close()
-	if err := f.SetDocProps(&excelize.DocProperties{Title: "每月利用情况表 / Monthly statement " + s.Month.String(), Creator: "CloudLedger",
+	if err := f.SetDocProps(&excelize.DocProperties{Title: s.Title(), Creator: "CloudLedger",
 		Created: fixedTime.Format(time.RFC3339), Modified: fixedTime.Format(time.RFC3339), Language: "zh-CN"}); err != nil {
 		return err
 	}
-	const sheet = "利用情况 Statement"
+	sheet := s.SheetName()
 	if err := f.SetSheetName("Sheet1", sheet); err != nil {
 		return err
 	}
@@ -263,16 +325,19 @@ func (s *Statement) WriteXLSX(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := sw.SetRow("A1", rowCells(statementHeaders, -1, -1, 0)); err != nil {
+	if err := sw.SetRow("A1", []any{s.Title()}); err != nil {
 		return err
 	}
-	if err := sw.SetRow("A2", rowCells(StatementColumns, -1, -1, 0)); err != nil {
+	if err := sw.SetRow("A2", rowCells(statementHeaders, -1, -1, 0)); err != nil {
+		return err
+	}
+	if err := sw.SetRow("A3", rowCells(StatementColumns, -1, -1, 0)); err != nil {
 		return err
 	}
 	for i, r := range s.Rows() {
 		cells := rowCells(r[:statementUtilisationColumn], statementQuantityColumn, statementQuantityColumn+1, money)
 		cells = append(cells, rowCells(r[statementUtilisationColumn:], 0, len(r), 0)...) // percentages and days: numbers, not money
-		if err := sw.SetRow(cellName(0, i+3), cells); err != nil {
+		if err := sw.SetRow(cellName(0, i+4), cells); err != nil {
 			return err
 		}
 	}

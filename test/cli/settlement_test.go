@@ -203,7 +203,7 @@ func TestStatementAndInvoiceReconcile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, _ := f.GetRows("利用情况 Statement", excelize.Options{RawCellValue: true})
+	rows, _ := f.GetRows("使用情况 2026年3月", excelize.Options{RawCellValue: true})
 	f.Close()
 	csvTotal := regexp.MustCompile(`\ntotal,health,,,,,,,,[0-9.]+,([0-9.]+)`).FindStringSubmatch(st)
 	var xlTotal string

@@ -27,13 +27,13 @@ func TestNoEnglishOnChinesePages(t *testing.T) {
 	d := startDemo(t, testcluster.Options{})
 	allow := loadAllowList(t)
 	pages := map[string][]string{
-		"edu-it": {"/d/edu", "/d/edu/resources", "/d/edu/charges", "/d/edu/statement", "/d/edu/statement?month=2026-03",
+		"edu-it": {"/d/edu", "/d/edu/resources", "/d/edu/charges", "/d/edu/statement", "/d/edu/statement?month=2026-03", "/d/edu/statement?month=2026-09",
 			"/utilisation", "/utilisation?month=2026-03&resource=edu-exam-vcpu-01", "/findings", "/requests", "/password"},
 		"aliyun-am": {"/p/aliyun", "/p/aliyun/statement", "/p/aliyun/statement?month=2026-03", "/p/aliyun/invoice", "/p/aliyun/invoices",
 			"/utilisation", "/findings", "/requests"},
 		"supervisor1": {"/supervisor", "/supervisor/approvals", "/supervisor/approvals?department=bigdata&class=storage_gb",
 			"/d/bigdata", "/d/bigdata/resources", "/utilisation", "/findings", "/requests"},
-		"finance1":   {"/finance", "/finance?year=2026", "/departments", "/d/edu", "/d/edu/charges", "/d/edu/statement", "/findings"},
+		"finance1":   {"/finance", "/finance?year=2026", "/finance/settlement?year=2026", "/departments", "/d/edu", "/d/edu/charges", "/d/edu/statement", "/findings"},
 		"authority1": {"/authority", "/authority/periods", "/authority/periods?year=2026", "/authority/periods?year=2027", "/authority/catalog", "/departments", "/requests", "/supervisor", "/utilisation", "/findings", "/findings/rules", "/accounts/pending", "/p/aliyun"},
 		"auditor1":   {"/auditor", "/auditor/line-items", "/auditor/line-items?department=edu", "/access", "/access?result=denied", "/findings", "/accounts/pending"},
 		"security1":  {"/accounts", "/accounts/pending", "/access"},
@@ -135,6 +135,10 @@ func TestNoEnglishOnChinesePages(t *testing.T) {
 		{"finance1 /departments", `<a href="/d/bus">市公交集团 <code class="code">bus</code></a>`},
 		{"authority1 /departments", "非预算单位（自行承担）"},
 		{"supervisor1 /supervisor", `<a href="/d/bigdata">市大数据管理局 <code class="code">bigdata</code></a>`},
+		{"edu-it /d/edu/statement?month=2026-09", "<h2>暂估说明</h2>"},
+		{"finance1 /finance?year=2026", `<a href="/finance/settlement?year=2026">查看并打印</a>`},
+		{"finance1 /finance/settlement?year=2026", "<h1>2026 结算年度结算单</h1>"},
+		{"finance1 /finance/settlement?year=2026", "财政局（签收盖章）"},
 		{"edu-it /no/such/page", "<h1>页面不存在</h1>"},
 		{"security1 /d/edu", "<h1>无权访问</h1>"},
 	} {
