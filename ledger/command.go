@@ -134,8 +134,9 @@ type Submission struct {
 // (stricter characters in ids, keys and names), 3 since late history (issue 12), 4 since
 // notices (issue 15), 5 since 三员分立 and tenant-scoped keys (issue 22), 6 since the
 // fulfilment command (issue 23), 7 since utilisation rows (issue 24), 8 since findings and
-// seasons (issue 25). Older versions still decode and apply by their own rules.
-const proposalVersion = 8
+// seasons (issue 25), 9 since evaluation on the ledger (issue 26). Older versions still
+// decode and apply by their own rules.
+const proposalVersion = 9
 
 // EncodeProposal encodes p for the Raft log.
 func EncodeProposal(p *Proposal) []byte {

@@ -68,11 +68,14 @@ type rules struct {
 	// findings (version 8 on; issue 25): rules, evaluated days, findings and their
 	// lifecycle, seasons and seasonal quotas.
 	findings bool
+	// evaluation (version 9 on; issue 26): the evaluation scheme, the survey, expert scores
+	// and the publication of quarters.
+	evaluation bool
 }
 
 // Rules by proposal version: 1 before the stricter characters of issue 10, 2 since, 3 with
 // late history, 4 with notices, 5 with 三员分立 and tenant-scoped keys, 6 with the
-// fulfilment command, 7 with utilisation rows, 8 with findings and seasons.
+// fulfilment command, 7 with utilisation rows, 8 with findings and seasons, 9 with evaluation.
 var (
 	rulesV1      = rules{}
 	rulesV2      = rules{strictText: true}
@@ -81,7 +84,8 @@ var (
 	rulesV5      = rules{strictText: true, lateHistory: true, notices: true, separation: true}
 	rulesV6      = rules{strictText: true, lateHistory: true, notices: true, separation: true, fulfilInApply: true}
 	rulesV7      = rules{strictText: true, lateHistory: true, notices: true, separation: true, fulfilInApply: true, utilisation: true}
-	currentRules = rules{strictText: true, lateHistory: true, notices: true, separation: true, fulfilInApply: true, utilisation: true, findings: true}
+	rulesV8      = rules{strictText: true, lateHistory: true, notices: true, separation: true, fulfilInApply: true, utilisation: true, findings: true}
+	currentRules = rules{strictText: true, lateHistory: true, notices: true, separation: true, fulfilInApply: true, utilisation: true, findings: true, evaluation: true}
 )
 
 func rulesFor(version uint8) rules {
@@ -100,6 +104,8 @@ func rulesFor(version uint8) rules {
 		return rulesV6
 	case version < 8:
 		return rulesV7
+	case version < 9:
+		return rulesV8
 	}
 	return currentRules
 }
