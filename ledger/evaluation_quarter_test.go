@@ -249,3 +249,66 @@ func TestEvaluationScheme(t *testing.T) {
 	bad.WeightSLA, bad.WeightAvailability, bad.WeightSatisfaction = dec("0"), dec("0"), dec("0")
 	f.reject(errcode.InvalidScheme, &SetEvaluationScheme{Scheme: bad})
 }
+
+// Issue 26, must show 4 (SD 38), and the audited years (SPEC: Evaluation): p1's yearly
+// scores are below the pass line 60 in settlement years 2025 and 2026 (its only published
+// quarters, 2025Q4 and 2026Q4, scored 50 by the experts alone: 50.00 each year), so the
+// publication of 2026Q4 flags it with a notice to the authority; p2 is below in 2025 only
+// (50, then 80): not flagged. Publishing closes the survey inside its window. Once
+// settlement year 2025 is audited, publishing its quarters, entering their expert scores or
+// a scheme dated in it is refused.
+func TestTwoYearRuleAndAuditedYears(t *testing.T) {
+	f := newFixture(t)
+	f.now = at("2025-03-01T09:00:00+08:00")
+	f.seed()
+	f.ok(&SetProvider{Provider{ID: "p2", Name: "云商二", ContractStart: day("2025-01-01"), ContractEnd: day("2027-12-31")}},
+		&AccountChange{Op: AccountAdd, ID: "d1-am", Name: "d1", Role: RoleDepartment, Department: "d1"})
+	q2025Q4 := calendar.Quarter{Year: 2025, Q: 4}
+	f.now = at("2025-09-01T10:00:00+08:00")
+	f.ok(&SetExpertScore{Quarter: q2025Q4, Provider: "p1", Score: dec("50"), Ref: "评审〔2025〕9号"},
+		&SetExpertScore{Quarter: q2025Q4, Provider: "p2", Score: dec("50"), Ref: "评审〔2025〕9号"})
+	f.ok(&PublishQuarter{Quarter: q2025Q4})
+	// 2 September is inside 2025Q4's survey window (31 August + 10 working days), but the
+	// quarter is published.
+	f.asRefused(errcode.SurveyClosed, "d1-am", &SurveyAnswer{Quarter: q2025Q4, Department: "d1", Provider: "p1", Score: dec("70")})
+	if pub := f.l.EvaluationQuarter(q2025Q4).Published; len(pub.Flagged) != 0 {
+		t.Fatalf("flagged after one year: %v", pub.Flagged)
+	}
+
+	// Settlement year 2025 (2024-09 – 2025-08) audited.
+	for m := (calendar.Month{Year: 2024, Month: time.September}); m != (calendar.Month{Year: 2025, Month: time.September}); m = m.Next() {
+		f.ok(&ClosePeriod{Month: m})
+	}
+	f.ok(&SettlementRun{Year: 2025})
+	h := f.l.Head()
+	f.ok(&SettlementAudit{Year: 2025, AtIndex: h.AppliedIndex, AtHead: h.Hash.String()})
+	q2025Q3 := calendar.Quarter{Year: 2025, Q: 3}
+	f.reject(errcode.PeriodClosed, &PublishQuarter{Quarter: q2025Q3})
+	f.reject(errcode.PeriodClosed, &SetExpertScore{Quarter: q2025Q3, Provider: "p1", Score: dec("90"), Ref: "x"})
+	s := evaluation.DefaultScheme()
+	s.EffectiveFrom = day("2025-05-01")
+	f.reject(errcode.PeriodClosed, &SetEvaluationScheme{Scheme: s})
+	s.EffectiveFrom = day("2025-09-01")
+	f.ok(&SetEvaluationScheme{Scheme: s})
+
+	f.now = at("2026-09-16T10:00:00+08:00")
+	f.ok(&SetExpertScore{Quarter: q2026Q4, Provider: "p1", Score: dec("50"), Ref: "评审〔2026〕9号"},
+		&SetExpertScore{Quarter: q2026Q4, Provider: "p2", Score: dec("80"), Ref: "评审〔2026〕9号"})
+	f.ok(&PublishQuarter{Quarter: q2026Q4})
+	if pub := f.l.EvaluationQuarter(q2026Q4).Published; strings.Join(pub.Flagged, ",") != "p1" {
+		t.Errorf("flagged %v, want p1", pub.Flagged)
+	}
+	ys := f.l.YearlyScores(2026)
+	if len(ys) != 2 || ys[0].Score.StringFixed(2) != "50.00" || !ys[0].Below || !ys[0].Flagged || ys[1].Score.StringFixed(2) != "80.00" || ys[1].Below || ys[1].Flagged {
+		t.Errorf("yearly scores 2026: %+v", ys)
+	}
+	var notices []Notice
+	for _, n := range f.l.Notices(0, 100) {
+		if n.Kind == NoticeReprocurement {
+			notices = append(notices, n)
+		}
+	}
+	if len(notices) != 1 || notices[0].Party != NoticeToAuthority || notices[0].Recipient != "p1" || !strings.Contains(notices[0].Reason, "2025: 50.00") {
+		t.Errorf("re-procurement notices: %+v", notices)
+	}
+}
