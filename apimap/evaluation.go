@@ -41,12 +41,6 @@ func parseScore(s string) (decimal.Decimal, *errcode.Error) {
 	return d, nil
 }
 
-// SchemeValues are the fields of a scheme in the order of evaluation.Settings.
-func SchemeValues(p *v1.EvaluationScheme) []*string {
-	return []*string{&p.WeightSla, &p.WeightAvailability, &p.WeightSatisfaction, &p.WeightExpert,
-		&p.AvailabilityFloorPct, &p.AvailabilityTargetPct, &p.SurveyWorkingDays, &p.PassScore}
-}
-
 func parseEvaluationScheme(p *v1.EvaluationScheme) (*ledger.SetEvaluationScheme, *errcode.Error) {
 	from, err := parseDate("effective_from", strings.TrimSpace(p.GetEffectiveFrom()))
 	if err != nil {
@@ -54,7 +48,7 @@ func parseEvaluationScheme(p *v1.EvaluationScheme) (*ledger.SetEvaluationScheme,
 	}
 	s := evaluation.DefaultScheme()
 	s.EffectiveFrom = from
-	for i, f := range SchemeValues(p) {
+	for i, f := range interchange.SchemeValues(p) {
 		name, v := evaluation.Settings[i], strings.TrimSpace(*f)
 		if v == "" {
 			continue // SPEC's default
@@ -72,7 +66,7 @@ func EvaluationSchemeOf(s evaluation.Scheme) *v1.EvaluationScheme {
 	if !s.EffectiveFrom.IsZero() {
 		out.EffectiveFrom = s.EffectiveFrom.String()
 	}
-	for i, f := range SchemeValues(out) {
+	for i, f := range interchange.SchemeValues(out) {
 		*f = s.Value(evaluation.Settings[i])
 	}
 	return out
