@@ -271,6 +271,32 @@ var Catalog = []Kind{
 		},
 		parse: parseProjectSeasons,
 		show:  func(b *ledger.SetProjectSeasons) *v1.ProjectSeasons { return ProjectSeasonsOf(b.Project, b.Seasons) }},
+	row[*v1.EvaluationScheme, *ledger.SetEvaluationScheme]{field: "evaluation_scheme", typ: ledger.TypeEvaluationScheme, roles: authority,
+		get: (*v1.Command).GetEvaluationScheme,
+		wrap: func(p *v1.EvaluationScheme) *v1.Command {
+			return &v1.Command{Body: &v1.Command_EvaluationScheme{EvaluationScheme: p}}
+		},
+		parse: parseEvaluationScheme,
+		show:  func(b *ledger.SetEvaluationScheme) *v1.EvaluationScheme { return EvaluationSchemeOf(b.Scheme) }},
+	row[*v1.ExpertScore, *ledger.SetExpertScore]{field: "expert_score", typ: ledger.TypeExpertScore, roles: authority,
+		get: (*v1.Command).GetExpertScore,
+		wrap: func(p *v1.ExpertScore) *v1.Command {
+			return &v1.Command{Body: &v1.Command_ExpertScore{ExpertScore: p}}
+		},
+		parse: parseExpertScore,
+		show: func(b *ledger.SetExpertScore) *v1.ExpertScore {
+			return &v1.ExpertScore{Quarter: b.Quarter.String(), Provider: b.Provider, Score: b.Score.String(), Ref: b.Ref}
+		},
+		scope: func(p *v1.ExpertScore) Scope { return Scope{Provider: p.GetProvider()} }},
+	row[*v1.QuarterPublish, *ledger.PublishQuarter]{field: "quarter_publish", typ: ledger.TypePublishQuarter, roles: authority,
+		get: (*v1.Command).GetQuarterPublish,
+		wrap: func(p *v1.QuarterPublish) *v1.Command {
+			return &v1.Command{Body: &v1.Command_QuarterPublish{QuarterPublish: p}}
+		},
+		parse: parseQuarterPublish,
+		show: func(b *ledger.PublishQuarter) *v1.QuarterPublish {
+			return &v1.QuarterPublish{Quarter: b.Quarter.String()}
+		}},
 }
 
 var (

@@ -43,6 +43,8 @@ var internalCommands = map[string]string{
 	"findings_evaluate":  "the leader's evaluation of a day",
 	"finding_step":       "FindingService/StepFinding",
 	"finding_record":     "a step the ledger takes itself (the ledger writes it)",
+	"survey_answer":      "EvaluationService/Survey",
+	"access_archive":     "the leader's archive of access records past their retention",
 }
 
 // Issue 23, must show 2: every command the ledger registers is either a catalog row (so it
@@ -169,6 +171,9 @@ func sampleCommands() []ledger.Command {
 		{Body: &v1.Command_UtilisationRules{UtilisationRules: &v1.UtilisationRules{EffectiveFrom: "2026-01-01", LatenessDays: "40", LowMeanPct: "12.5"}}},
 		{Body: &v1.Command_ProjectSeasons{ProjectSeasons: &v1.ProjectSeasons{Project: "prj1", Seasons: []*v1.Season{
 			{From: "05-15", To: "07-15", QuotaClass: "vcpu", Quota: "200"}, {From: "12-01", To: "02-28", QuotaClass: "memory_gb", Quota: "64.5"}}}}},
+		{Body: &v1.Command_EvaluationScheme{EvaluationScheme: &v1.EvaluationScheme{EffectiveFrom: "2026-06-01", WeightExpert: "10", SurveyWorkingDays: "15", AvailabilityFloorPct: "98.5"}}},
+		{Body: &v1.Command_ExpertScore{ExpertScore: &v1.ExpertScore{Quarter: "2026Q4", Provider: "p1", Score: "85.5", Ref: "评审〔2026〕7号"}}},
+		{Body: &v1.Command_QuarterPublish{QuarterPublish: &v1.QuarterPublish{Quarter: "2026Q4"}}},
 	} {
 		c.Key = fmt.Sprint("sample/", i)
 		cmd, err := Command(c)

@@ -129,6 +129,13 @@ const (
 	FindingState       Code = "finding_state"       // the finding's state does not allow the step
 	ResourcesSuspended Code = "resources_suspended" // an enforced finding: no allocate or expand for the department until it closes
 
+	// Evaluation (issue 26; SPEC: Evaluation).
+	InvalidScheme    Code = "invalid_scheme"    // an evaluation scheme setting outside its domain
+	SurveyClosed     Code = "survey_closed"     // outside the survey's window, or the quarter is published
+	ProviderNotUsed  Code = "provider_not_used" // the department used none of the provider's resources in the quarter
+	QuarterNotEnded  Code = "quarter_not_ended" // a quarter is published (or its expert score entered) once it has ended
+	QuarterPublished Code = "quarter_published" // each quarter is published once
+
 	// Infrastructure, used by the server and CLI so that every failure has a code.
 	Unauthenticated Code = "unauthenticated"
 	RequestTooLarge Code = "request_too_large"

@@ -134,9 +134,10 @@ type Submission struct {
 // (stricter characters in ids, keys and names), 3 since late history (issue 12), 4 since
 // notices (issue 15), 5 since 三员分立 and tenant-scoped keys (issue 22), 6 since the
 // fulfilment command (issue 23), 7 since utilisation rows (issue 24), 8 since findings and
-// seasons (issue 25), 9 since the access trail's archives (issue 28). Older versions still
+// seasons (issue 25), 9 since the access trail's archives (issue 28), 10 since evaluation on the
+// ledger (issue 26). Older versions still
 // decode and apply by their own rules.
-const proposalVersion = 9
+const proposalVersion = 10
 
 // EncodeProposal encodes p for the Raft log.
 func EncodeProposal(p *Proposal) []byte {

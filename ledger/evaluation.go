@@ -10,10 +10,14 @@ import (
 // Evaluation is a provider's evaluation score (效能评估 / 服务质量考核, 0–100) covering the
 // days From..To inclusive (SPEC: Rating). A later evaluation of the same provider overrides
 // an earlier one on the days they share, so a corrected score is a new line item.
+//
+// Quarter names the published quarter a score comes from (issue 26); empty for a score
+// entered by hand (evaluations.csv), which wins over a published one on the days it covers.
 type Evaluation struct {
-	From  calendar.Date   `json:"from"`
-	To    calendar.Date   `json:"to"`
-	Score decimal.Decimal `json:"score"`
+	From    calendar.Date   `json:"from"`
+	To      calendar.Date   `json:"to"`
+	Score   decimal.Decimal `json:"score"`
+	Quarter string          `json:"quarter,omitempty"`
 }
 
 // ProviderScores is every evaluation of one provider, in the order they were entered.
@@ -140,7 +144,25 @@ func (b *SetEvaluation) apply(t *txn, _ applyContext) *Error {
 }
 
 func sameEvaluation(a, b Evaluation) bool {
-	return a.From == b.From && a.To == b.To && a.Score.Equal(b.Score)
+	return a.From == b.From && a.To == b.To && a.Score.Equal(b.Score) && a.Quarter == b.Quarter
+}
+
+// ScoreOn is the score in force on day d of a provider's scores: the latest entered score
+// covering d, else the latest published one (SPEC: an entered score wins on its days); ok
+// false when none covers d.
+func (ps *ProviderScores) ScoreOn(d calendar.Date) (ev Evaluation, ok bool) {
+	if ps == nil {
+		return Evaluation{}, false
+	}
+	for _, published := range []bool{false, true} {
+		for i := len(ps.Scores) - 1; i >= 0; i-- {
+			e := ps.Scores[i]
+			if (e.Quarter != "") == published && !d.Before(e.From) && !d.After(e.To) {
+				return e, true
+			}
+		}
+	}
+	return Evaluation{}, false
 }
 
 func (b *SetBandTable) apply(t *txn, _ applyContext) *Error {

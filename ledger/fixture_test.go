@@ -159,6 +159,14 @@ func (f *fixture) digest() string {
 	dump("band_tables", tables)
 	dump("settlements", r.settlements.m)
 	dump("reconciled", r.reconciled.m)
+	var schemes []string
+	for d, s := range r.evalSchemes.m {
+		raw, _ := json.Marshal(s)
+		schemes = append(schemes, d.String()+"="+string(raw))
+	}
+	sort.Strings(schemes)
+	dump("evaluation_schemes", schemes)
+	dump("evaluation_quarters", r.evalQuarters.m)
 	fmt.Fprintf(h, "head=%d %s\n", r.seq, r.head)
 	return fmt.Sprintf("%x", h.Sum(nil))
 }

@@ -14,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/evaluation"
 )
 
 // tables declares every table of the state once: its layer in txn and, for a stored table,
@@ -82,6 +83,11 @@ var tables = []tableDecl{
 	keyedJSONTable("suspensions", func(t *txn) **layer[string, *Suspension] { return &t.suspensions }),
 	jsonTable("project_seasons", func(t *txn) **layer[string, *ProjectSeasons] { return &t.seasons },
 		func(s *ProjectSeasons) string { return s.Project }, stringKey, notInView),
+	// Evaluation (evaluation_quarter.go).
+	jsonTable("evaluation_schemes", func(t *txn) **layer[calendar.Date, *evaluation.Scheme] { return &t.evalSchemes },
+		func(s *evaluation.Scheme) calendar.Date { return s.EffectiveFrom }, func(d calendar.Date) []byte { return []byte(d.String()) }, notInView),
+	jsonTable("evaluation_quarters", func(t *txn) **layer[string, *QuarterEvaluation] { return &t.evalQuarters },
+		func(q *QuarterEvaluation) string { return q.Quarter.String() }, stringKey, notInView),
 
 	// The Kafka bridge's replicated positions and its dead-letter outbox.
 	&table[string, int64]{bucket: []byte("kafka_offsets"), layer: func(t *txn) **layer[string, int64] { return &t.kafkaOffsets },

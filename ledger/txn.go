@@ -6,6 +6,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/evaluation"
 )
 
 // layer is one level of a copy-on-write map. The root layer's map is the committed state;
@@ -112,6 +113,9 @@ type txn struct {
 	projectRuns  *layer[string, *projectRuns]
 	seasons      *layer[string, *ProjectSeasons]
 	suspensions  *layer[string, *Suspension] // department → its enforced findings (SH 25)
+	// Evaluation (evaluation_quarter.go).
+	evalSchemes  *layer[calendar.Date, *evaluation.Scheme]
+	evalQuarters *layer[string, *QuarterEvaluation] // by quarter, 2026Q4
 
 	kafkaOffsets   *layer[string, int64]  // "topic/partition" → next offset to apply
 	kafkaPublished *layer[string, uint64] // stream → last sequence published

@@ -71,11 +71,14 @@ type rules struct {
 	// trailArchive (version 9 on; issue 28): access records past their retention leave the
 	// live state for sealed archive files (access_archive.go).
 	trailArchive bool
+	// evaluation (version 10 on; issue 26): the evaluation scheme, the survey, expert scores
+	// and the publication of quarters.
+	evaluation bool
 }
 
 // Rules by proposal version: 1 before the stricter characters of issue 10, 2 since, 3 with
 // late history, 4 with notices, 5 with 三员分立 and tenant-scoped keys, 6 with the
-// fulfilment command, 7 with utilisation rows, 8 with findings and seasons.
+// fulfilment command, 7 with utilisation rows, 8 with findings and seasons, 9 with evaluation.
 var (
 	rulesV1      = rules{}
 	rulesV2      = rules{strictText: true}
@@ -85,7 +88,8 @@ var (
 	rulesV6      = rules{strictText: true, lateHistory: true, notices: true, separation: true, fulfilInApply: true}
 	rulesV7      = rules{strictText: true, lateHistory: true, notices: true, separation: true, fulfilInApply: true, utilisation: true}
 	rulesV8      = rules{strictText: true, lateHistory: true, notices: true, separation: true, fulfilInApply: true, utilisation: true, findings: true}
-	currentRules = rules{strictText: true, lateHistory: true, notices: true, separation: true, fulfilInApply: true, utilisation: true, findings: true, trailArchive: true}
+	rulesV9      = rules{strictText: true, lateHistory: true, notices: true, separation: true, fulfilInApply: true, utilisation: true, findings: true, trailArchive: true}
+	currentRules = rules{strictText: true, lateHistory: true, notices: true, separation: true, fulfilInApply: true, utilisation: true, findings: true, trailArchive: true, evaluation: true}
 )
 
 func rulesFor(version uint8) rules {
@@ -106,6 +110,8 @@ func rulesFor(version uint8) rules {
 		return rulesV7
 	case version < 9:
 		return rulesV8
+	case version < 10:
+		return rulesV9
 	}
 	return currentRules
 }

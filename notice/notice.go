@@ -116,6 +116,8 @@ func titles(n ledger.Notice) (zh, en string) {
 		return n.Month + " 月度使用情况表（含资源利用率）已生成，请查阅", "The monthly statement of " + n.Month + " (with resource utilisation) is ready"
 	case ledger.NoticeFinding:
 		return findingTitles(n, due)
+	case ledger.NoticeReprocurement:
+		return "云服务商 " + n.Recipient + " 连续两个结算年度考核不合格，应予更换（SD 38）", "Provider " + n.Recipient + " was below the pass line two settlement years in a row: re-procurement (SD 38)"
 	case ledger.NoticeExtensionLimit:
 		exp := ledger.ExpiryDay(n.Expires).String()
 		return "资源 " + n.Resource + " 将于 " + exp + " 到期；今日（" + due + "）为申请延期的最后一天",

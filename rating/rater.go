@@ -346,8 +346,9 @@ func PriceOn(item *ledger.CatalogItem, provider string, d calendar.Date) (decima
 	return decimal.Zero, false
 }
 
-// multTable is the provider's multiplier on each day: the latest evaluation covering the day,
-// through the band table in force that day; -1 where no score covers the day.
+// multTable is the provider's multiplier on each day: the latest entered evaluation covering
+// the day, else the latest published quarter's (ledger.ProviderScores.ScoreOn), through the
+// band table in force that day; -1 where no score covers the day.
 func (r *rater) multTable(provider string) []int32 {
 	if t, ok := r.mults[provider]; ok {
 		return t
@@ -355,11 +356,16 @@ func (r *rater) multTable(provider string) []int32 {
 	t := make([]int32, r.days)
 	score := make([]int, r.days) // index+1 into the provider's scores, 0 = none
 	if ps := r.data.Evaluations[provider]; ps != nil {
-		for j, ev := range ps.Scores {
-			lo := max(0, calendar.DaysBetween(r.base, ev.From))
-			hi := min(r.days-1, calendar.DaysBetween(r.base, ev.To))
-			for i := lo; i <= hi; i++ {
-				score[i] = j + 1
+		for _, published := range []bool{true, false} { // entered scores last: they win
+			for j, ev := range ps.Scores {
+				if (ev.Quarter != "") != published {
+					continue
+				}
+				lo := max(0, calendar.DaysBetween(r.base, ev.From))
+				hi := min(r.days-1, calendar.DaysBetween(r.base, ev.To))
+				for i := lo; i <= hi; i++ {
+					score[i] = j + 1
+				}
 			}
 		}
 	}

@@ -347,6 +347,24 @@ var rules = map[string]rule{
 			return targetOf("project", m.(*v1.ListProjectSeasonsRequest).GetProject())
 		}},
 
+	// Evaluation (SPEC: Evaluation): a department answers the survey for itself or a
+	// department below it; every role but security reads a quarter and a year, each in its
+	// scope (evaluation_service.go: a provider its own scores, never who rated; a department
+	// its own answers).
+	cloudledgerv1connect.EvaluationServiceSurveyProcedure: {placement: write, roles: roles(ledger.RoleDepartment),
+		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
+			return p.mayName(s, m.(*v1.SurveyRequest).GetDepartment(), "", false)
+		},
+		target: func(m proto.Message) string {
+			r := m.(*v1.SurveyRequest)
+			return targetOf("quarter", r.GetQuarter(), "department", r.GetDepartment(), "provider", r.GetProvider())
+		}},
+	cloudledgerv1connect.EvaluationServiceGetQuarterProcedure: {roles: chargeReaders,
+		target: func(m proto.Message) string { return "quarter=" + m.(*v1.GetQuarterRequest).GetQuarter() }},
+	cloudledgerv1connect.EvaluationServiceGetYearProcedure: {roles: roles(ledger.RoleAuthority, ledger.RoleSupervisor, ledger.RoleFinance, ledger.RoleAuditor, ledger.RoleProvider),
+		target: func(m proto.Message) string { return fmt.Sprintf("year=%d", m.(*v1.GetYearRequest).GetYear()) }},
+	cloudledgerv1connect.EvaluationServiceListEvaluationSchemesProcedure: {roles: chargeReaders},
+
 	// HTTP endpoints with data (their paths are the procedures of the trail).
 	pathKafka:     {roles: roles(ledger.RoleAuthority, ledger.RoleAuditor)},
 	pathKafkaSkip: {roles: authority},

@@ -350,6 +350,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle(path, h)
 	path, h = cloudledgerv1connect.NewFindingServiceHandler(&findingService{s: s}, opts...)
 	mux.Handle(path, h)
+	path, h = cloudledgerv1connect.NewEvaluationServiceHandler(&evaluationService{s: s}, opts...)
+	mux.Handle(path, h)
 	mux.HandleFunc(trailPath, s.trailHandler)
 	mux.HandleFunc(membershipPath, s.membershipHandler)
 	s.kafkaRoutes(mux)

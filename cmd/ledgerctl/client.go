@@ -71,6 +71,7 @@ type endpoint struct {
 	account cloudledgerv1connect.AccountServiceClient
 	request cloudledgerv1connect.RequestServiceClient
 	finding cloudledgerv1connect.FindingServiceClient
+	eval    cloudledgerv1connect.EvaluationServiceClient
 }
 
 // client calls the cluster through a list of nodes, failing over to the next one when a
@@ -101,6 +102,7 @@ func newClient(urls []string, token string, stale bool, timeout time.Duration, t
 			account: cloudledgerv1connect.NewAccountServiceClient(hc, u, connect.WithReadMaxBytes(maxResponseBytes)),
 			request: cloudledgerv1connect.NewRequestServiceClient(hc, u, connect.WithReadMaxBytes(maxResponseBytes)),
 			finding: cloudledgerv1connect.NewFindingServiceClient(hc, u, connect.WithReadMaxBytes(maxResponseBytes)),
+			eval:    cloudledgerv1connect.NewEvaluationServiceClient(hc, u, connect.WithReadMaxBytes(maxResponseBytes)),
 		})
 	}
 	return c

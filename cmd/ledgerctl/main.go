@@ -150,6 +150,7 @@ and a bad import row prints FILE:LINE: FIELD: CODE: MESSAGE.`,
 		newNoticeCommand(g),
 		newUtilisationCommand(g),
 		newFindingCommand(g),
+		newEvaluationCommand(g),
 		newProjectCommand(g),
 	)
 	return root

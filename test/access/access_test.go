@@ -191,7 +191,7 @@ func TestPermissionMatrix(t *testing.T) {
 	w := setup(t)
 	table := readTable(t, "access-matrix")
 	var procedures []string
-	for _, svc := range []string{"LedgerService", "ClusterService", "AccountService", "RequestService", "FindingService"} {
+	for _, svc := range []string{"LedgerService", "ClusterService", "AccountService", "RequestService", "FindingService", "EvaluationService"} {
 		for _, m := range methodsOf(t, svc) {
 			procedures = append(procedures, svc+"/"+m)
 		}
@@ -253,7 +253,7 @@ func TestPermissionMatrix(t *testing.T) {
 func methodsOf(t *testing.T, service string) []string {
 	var sd protoreflect.ServiceDescriptor
 	for _, f := range []protoreflect.FileDescriptor{v1.File_cloudledger_v1_ledger_proto, v1.File_cloudledger_v1_account_proto,
-		v1.File_cloudledger_v1_request_proto, v1.File_cloudledger_v1_finding_proto} {
+		v1.File_cloudledger_v1_request_proto, v1.File_cloudledger_v1_finding_proto, v1.File_cloudledger_v1_evaluation_proto} {
 		if sd = f.Services().ByName(protoName(service)); sd != nil {
 			break
 		}

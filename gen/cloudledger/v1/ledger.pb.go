@@ -45,6 +45,9 @@ type Command struct {
 	//	*Command_UtilisationDelivery
 	//	*Command_UtilisationRules
 	//	*Command_ProjectSeasons
+	//	*Command_EvaluationScheme
+	//	*Command_ExpertScore
+	//	*Command_QuarterPublish
 	Body isCommand_Body `protobuf_oneof:"body"`
 	// line is the source line of an imported row, echoed in errors; not stored.
 	Line          uint32 `protobuf:"varint,15,opt,name=line,proto3" json:"line,omitempty"`
@@ -258,6 +261,33 @@ func (x *Command) GetProjectSeasons() *ProjectSeasons {
 	return nil
 }
 
+func (x *Command) GetEvaluationScheme() *EvaluationScheme {
+	if x != nil {
+		if x, ok := x.Body.(*Command_EvaluationScheme); ok {
+			return x.EvaluationScheme
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetExpertScore() *ExpertScore {
+	if x != nil {
+		if x, ok := x.Body.(*Command_ExpertScore); ok {
+			return x.ExpertScore
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetQuarterPublish() *QuarterPublish {
+	if x != nil {
+		if x, ok := x.Body.(*Command_QuarterPublish); ok {
+			return x.QuarterPublish
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetLine() uint32 {
 	if x != nil {
 		return x.Line
@@ -341,6 +371,18 @@ type Command_ProjectSeasons struct {
 	ProjectSeasons *ProjectSeasons `protobuf:"bytes,21,opt,name=project_seasons,json=projectSeasons,proto3,oneof"`
 }
 
+type Command_EvaluationScheme struct {
+	EvaluationScheme *EvaluationScheme `protobuf:"bytes,22,opt,name=evaluation_scheme,json=evaluationScheme,proto3,oneof"`
+}
+
+type Command_ExpertScore struct {
+	ExpertScore *ExpertScore `protobuf:"bytes,23,opt,name=expert_score,json=expertScore,proto3,oneof"`
+}
+
+type Command_QuarterPublish struct {
+	QuarterPublish *QuarterPublish `protobuf:"bytes,24,opt,name=quarter_publish,json=quarterPublish,proto3,oneof"`
+}
+
 func (*Command_Event) isCommand_Body() {}
 
 func (*Command_Department) isCommand_Body() {}
@@ -376,6 +418,12 @@ func (*Command_UtilisationDelivery) isCommand_Body() {}
 func (*Command_UtilisationRules) isCommand_Body() {}
 
 func (*Command_ProjectSeasons) isCommand_Body() {}
+
+func (*Command_EvaluationScheme) isCommand_Body() {}
+
+func (*Command_ExpertScore) isCommand_Body() {}
+
+func (*Command_QuarterPublish) isCommand_Body() {}
 
 // ImportLease holds the months an import writes into while it runs: closing one of them is
 // refused (import_in_progress) until the import releases the lease or it expires (10
@@ -7355,8 +7403,7 @@ var File_cloudledger_v1_ledger_proto protoreflect.FileDescriptor
 
 const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\n" +
-	"\x1bcloudledger/v1/ledger.proto\x12\x0ecloudledger.v1\x1a\x1ccloudledger/v1/finding.proto\"\x90\n" +
-	"\n" +
+	"\x1bcloudledger/v1/ledger.proto\x12\x0ecloudledger.v1\x1a\x1ccloudledger/v1/finding.proto\x1a\x1fcloudledger/v1/evaluation.proto\"\xee\v\n" +
 	"\aCommand\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12-\n" +
 	"\x05event\x18\x02 \x01(\v2\x15.cloudledger.v1.EventH\x00R\x05event\x12<\n" +
@@ -7382,7 +7429,10 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\rnotice_replay\x18\x12 \x01(\v2\x1c.cloudledger.v1.NoticeReplayH\x00R\fnoticeReplay\x12X\n" +
 	"\x14utilisation_delivery\x18\x13 \x01(\v2#.cloudledger.v1.UtilisationDeliveryH\x00R\x13utilisationDelivery\x12O\n" +
 	"\x11utilisation_rules\x18\x14 \x01(\v2 .cloudledger.v1.UtilisationRulesH\x00R\x10utilisationRules\x12I\n" +
-	"\x0fproject_seasons\x18\x15 \x01(\v2\x1e.cloudledger.v1.ProjectSeasonsH\x00R\x0eprojectSeasons\x12\x12\n" +
+	"\x0fproject_seasons\x18\x15 \x01(\v2\x1e.cloudledger.v1.ProjectSeasonsH\x00R\x0eprojectSeasons\x12O\n" +
+	"\x11evaluation_scheme\x18\x16 \x01(\v2 .cloudledger.v1.EvaluationSchemeH\x00R\x10evaluationScheme\x12@\n" +
+	"\fexpert_score\x18\x17 \x01(\v2\x1b.cloudledger.v1.ExpertScoreH\x00R\vexpertScore\x12I\n" +
+	"\x0fquarter_publish\x18\x18 \x01(\v2\x1e.cloudledger.v1.QuarterPublishH\x00R\x0equarterPublish\x12\x12\n" +
 	"\x04line\x18\x0f \x01(\rR\x04lineB\x06\n" +
 	"\x04body\"O\n" +
 	"\vImportLease\x12\x0e\n" +
@@ -8169,6 +8219,9 @@ var file_cloudledger_v1_ledger_proto_goTypes = []any{
 	(*DirectoryResponse)(nil),        // 98: cloudledger.v1.DirectoryResponse
 	(*UtilisationRules)(nil),         // 99: cloudledger.v1.UtilisationRules
 	(*ProjectSeasons)(nil),           // 100: cloudledger.v1.ProjectSeasons
+	(*EvaluationScheme)(nil),         // 101: cloudledger.v1.EvaluationScheme
+	(*ExpertScore)(nil),              // 102: cloudledger.v1.ExpertScore
+	(*QuarterPublish)(nil),           // 103: cloudledger.v1.QuarterPublish
 }
 var file_cloudledger_v1_ledger_proto_depIdxs = []int32{
 	2,   // 0: cloudledger.v1.Command.event:type_name -> cloudledger.v1.Event
@@ -8189,107 +8242,110 @@ var file_cloudledger_v1_ledger_proto_depIdxs = []int32{
 	3,   // 15: cloudledger.v1.Command.utilisation_delivery:type_name -> cloudledger.v1.UtilisationDelivery
 	99,  // 16: cloudledger.v1.Command.utilisation_rules:type_name -> cloudledger.v1.UtilisationRules
 	100, // 17: cloudledger.v1.Command.project_seasons:type_name -> cloudledger.v1.ProjectSeasons
-	4,   // 18: cloudledger.v1.UtilisationDelivery.rows:type_name -> cloudledger.v1.UtilisationRow
-	14,  // 19: cloudledger.v1.ListApprovalsResponse.approvals:type_name -> cloudledger.v1.Approval
-	20,  // 20: cloudledger.v1.BandTable.bands:type_name -> cloudledger.v1.Band
-	0,   // 21: cloudledger.v1.SubmitRequest.commands:type_name -> cloudledger.v1.Command
-	23,  // 22: cloudledger.v1.SubmitResponse.results:type_name -> cloudledger.v1.ItemResult
-	0,   // 23: cloudledger.v1.ValidateImportRequest.commands:type_name -> cloudledger.v1.Command
-	25,  // 24: cloudledger.v1.ValidateImportResponse.errors:type_name -> cloudledger.v1.ErrorDetail
-	29,  // 25: cloudledger.v1.QuotaOverrunsResponse.overruns:type_name -> cloudledger.v1.QuotaOverrun
-	0,   // 26: cloudledger.v1.LineItem.command:type_name -> cloudledger.v1.Command
-	34,  // 27: cloudledger.v1.ListLineItemsResponse.items:type_name -> cloudledger.v1.LineItem
-	43,  // 28: cloudledger.v1.StatusResponse.nodes:type_name -> cloudledger.v1.ClusterNode
-	54,  // 29: cloudledger.v1.ChargesResponse.lines:type_name -> cloudledger.v1.ChargeLine
-	56,  // 30: cloudledger.v1.ChargesResponse.unscored:type_name -> cloudledger.v1.UnscoredDays
-	57,  // 31: cloudledger.v1.UnscoredDays.days:type_name -> cloudledger.v1.DayRange
-	21,  // 32: cloudledger.v1.BandTablesResponse.tables:type_name -> cloudledger.v1.BandTable
-	21,  // 33: cloudledger.v1.BandTablesResponse.default_table:type_name -> cloudledger.v1.BandTable
-	57,  // 34: cloudledger.v1.SettlementBlocker.days:type_name -> cloudledger.v1.DayRange
-	61,  // 35: cloudledger.v1.SettleStatusResponse.blockers:type_name -> cloudledger.v1.SettlementBlocker
-	63,  // 36: cloudledger.v1.SettleResponse.status:type_name -> cloudledger.v1.SettleStatusResponse
-	67,  // 37: cloudledger.v1.BudgetExportResponse.budget:type_name -> cloudledger.v1.Budget
-	68,  // 38: cloudledger.v1.Budget.departments:type_name -> cloudledger.v1.BudgetDepartment
-	71,  // 39: cloudledger.v1.StatementResponse.statement:type_name -> cloudledger.v1.Statement
-	72,  // 40: cloudledger.v1.Statement.resources:type_name -> cloudledger.v1.StatementResource
-	74,  // 41: cloudledger.v1.Statement.subtotals:type_name -> cloudledger.v1.StatementSubtotal
-	72,  // 42: cloudledger.v1.Statement.test_resources:type_name -> cloudledger.v1.StatementResource
-	73,  // 43: cloudledger.v1.StatementResource.findings:type_name -> cloudledger.v1.StatementFinding
-	75,  // 44: cloudledger.v1.InvoiceReconcileRequest.lines:type_name -> cloudledger.v1.InvoiceLine
-	78,  // 45: cloudledger.v1.InvoiceReconcileResponse.report:type_name -> cloudledger.v1.ReconciliationReport
-	79,  // 46: cloudledger.v1.ReconciliationReport.lines:type_name -> cloudledger.v1.ReconciliationLine
-	81,  // 47: cloudledger.v1.InvoiceHistoryResponse.reconciliations:type_name -> cloudledger.v1.Reconciliation
-	85,  // 48: cloudledger.v1.ProjectInfo.quotas:type_name -> cloudledger.v1.ProjectQuotaClass
-	29,  // 49: cloudledger.v1.QuotaUseResponse.classes:type_name -> cloudledger.v1.QuotaOverrun
-	84,  // 50: cloudledger.v1.QuotaUseResponse.projects:type_name -> cloudledger.v1.ProjectInfo
-	89,  // 51: cloudledger.v1.EfficiencyResponse.classes:type_name -> cloudledger.v1.ClassEfficiency
-	93,  // 52: cloudledger.v1.UtilisationResponse.rows:type_name -> cloudledger.v1.UtilisationDay
-	92,  // 53: cloudledger.v1.UtilisationResponse.months:type_name -> cloudledger.v1.UtilisationMonth
-	95,  // 54: cloudledger.v1.ListResourcesResponse.resources:type_name -> cloudledger.v1.ResourceInfo
-	7,   // 55: cloudledger.v1.DirectoryResponse.departments:type_name -> cloudledger.v1.Department
-	8,   // 56: cloudledger.v1.DirectoryResponse.providers:type_name -> cloudledger.v1.Provider
-	10,  // 57: cloudledger.v1.DirectoryResponse.prices:type_name -> cloudledger.v1.CatalogPrice
-	18,  // 58: cloudledger.v1.DirectoryResponse.evaluations:type_name -> cloudledger.v1.Evaluation
-	9,   // 59: cloudledger.v1.DirectoryResponse.projects:type_name -> cloudledger.v1.ProjectQuota
-	22,  // 60: cloudledger.v1.LedgerService.Submit:input_type -> cloudledger.v1.SubmitRequest
-	26,  // 61: cloudledger.v1.LedgerService.ValidateImport:input_type -> cloudledger.v1.ValidateImportRequest
-	28,  // 62: cloudledger.v1.LedgerService.QuotaOverruns:input_type -> cloudledger.v1.QuotaOverrunsRequest
-	31,  // 63: cloudledger.v1.LedgerService.Verify:input_type -> cloudledger.v1.VerifyRequest
-	33,  // 64: cloudledger.v1.LedgerService.ListLineItems:input_type -> cloudledger.v1.ListLineItemsRequest
-	36,  // 65: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
-	37,  // 66: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
-	40,  // 67: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
-	53,  // 68: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
-	58,  // 69: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
-	13,  // 70: cloudledger.v1.LedgerService.ListApprovals:input_type -> cloudledger.v1.ListApprovalsRequest
-	60,  // 71: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
-	62,  // 72: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
-	65,  // 73: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
-	69,  // 74: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
-	76,  // 75: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
-	80,  // 76: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
-	83,  // 77: cloudledger.v1.LedgerService.QuotaUse:input_type -> cloudledger.v1.QuotaUseRequest
-	94,  // 78: cloudledger.v1.LedgerService.ListResources:input_type -> cloudledger.v1.ListResourcesRequest
-	97,  // 79: cloudledger.v1.LedgerService.Directory:input_type -> cloudledger.v1.DirectoryRequest
-	90,  // 80: cloudledger.v1.LedgerService.Utilisation:input_type -> cloudledger.v1.UtilisationRequest
-	87,  // 81: cloudledger.v1.LedgerService.Efficiency:input_type -> cloudledger.v1.EfficiencyRequest
-	42,  // 82: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
-	45,  // 83: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
-	51,  // 84: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
-	47,  // 85: cloudledger.v1.ClusterService.JoinCluster:input_type -> cloudledger.v1.JoinClusterRequest
-	49,  // 86: cloudledger.v1.ClusterService.RemoveMember:input_type -> cloudledger.v1.RemoveMemberRequest
-	24,  // 87: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
-	27,  // 88: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
-	30,  // 89: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
-	32,  // 90: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
-	35,  // 91: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
-	38,  // 92: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
-	39,  // 93: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
-	41,  // 94: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
-	55,  // 95: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
-	59,  // 96: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
-	15,  // 97: cloudledger.v1.LedgerService.ListApprovals:output_type -> cloudledger.v1.ListApprovalsResponse
-	64,  // 98: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
-	63,  // 99: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
-	66,  // 100: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
-	70,  // 101: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
-	77,  // 102: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
-	82,  // 103: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
-	86,  // 104: cloudledger.v1.LedgerService.QuotaUse:output_type -> cloudledger.v1.QuotaUseResponse
-	96,  // 105: cloudledger.v1.LedgerService.ListResources:output_type -> cloudledger.v1.ListResourcesResponse
-	98,  // 106: cloudledger.v1.LedgerService.Directory:output_type -> cloudledger.v1.DirectoryResponse
-	91,  // 107: cloudledger.v1.LedgerService.Utilisation:output_type -> cloudledger.v1.UtilisationResponse
-	88,  // 108: cloudledger.v1.LedgerService.Efficiency:output_type -> cloudledger.v1.EfficiencyResponse
-	44,  // 109: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
-	46,  // 110: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
-	52,  // 111: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
-	48,  // 112: cloudledger.v1.ClusterService.JoinCluster:output_type -> cloudledger.v1.JoinClusterResponse
-	50,  // 113: cloudledger.v1.ClusterService.RemoveMember:output_type -> cloudledger.v1.RemoveMemberResponse
-	87,  // [87:114] is the sub-list for method output_type
-	60,  // [60:87] is the sub-list for method input_type
-	60,  // [60:60] is the sub-list for extension type_name
-	60,  // [60:60] is the sub-list for extension extendee
-	0,   // [0:60] is the sub-list for field type_name
+	101, // 18: cloudledger.v1.Command.evaluation_scheme:type_name -> cloudledger.v1.EvaluationScheme
+	102, // 19: cloudledger.v1.Command.expert_score:type_name -> cloudledger.v1.ExpertScore
+	103, // 20: cloudledger.v1.Command.quarter_publish:type_name -> cloudledger.v1.QuarterPublish
+	4,   // 21: cloudledger.v1.UtilisationDelivery.rows:type_name -> cloudledger.v1.UtilisationRow
+	14,  // 22: cloudledger.v1.ListApprovalsResponse.approvals:type_name -> cloudledger.v1.Approval
+	20,  // 23: cloudledger.v1.BandTable.bands:type_name -> cloudledger.v1.Band
+	0,   // 24: cloudledger.v1.SubmitRequest.commands:type_name -> cloudledger.v1.Command
+	23,  // 25: cloudledger.v1.SubmitResponse.results:type_name -> cloudledger.v1.ItemResult
+	0,   // 26: cloudledger.v1.ValidateImportRequest.commands:type_name -> cloudledger.v1.Command
+	25,  // 27: cloudledger.v1.ValidateImportResponse.errors:type_name -> cloudledger.v1.ErrorDetail
+	29,  // 28: cloudledger.v1.QuotaOverrunsResponse.overruns:type_name -> cloudledger.v1.QuotaOverrun
+	0,   // 29: cloudledger.v1.LineItem.command:type_name -> cloudledger.v1.Command
+	34,  // 30: cloudledger.v1.ListLineItemsResponse.items:type_name -> cloudledger.v1.LineItem
+	43,  // 31: cloudledger.v1.StatusResponse.nodes:type_name -> cloudledger.v1.ClusterNode
+	54,  // 32: cloudledger.v1.ChargesResponse.lines:type_name -> cloudledger.v1.ChargeLine
+	56,  // 33: cloudledger.v1.ChargesResponse.unscored:type_name -> cloudledger.v1.UnscoredDays
+	57,  // 34: cloudledger.v1.UnscoredDays.days:type_name -> cloudledger.v1.DayRange
+	21,  // 35: cloudledger.v1.BandTablesResponse.tables:type_name -> cloudledger.v1.BandTable
+	21,  // 36: cloudledger.v1.BandTablesResponse.default_table:type_name -> cloudledger.v1.BandTable
+	57,  // 37: cloudledger.v1.SettlementBlocker.days:type_name -> cloudledger.v1.DayRange
+	61,  // 38: cloudledger.v1.SettleStatusResponse.blockers:type_name -> cloudledger.v1.SettlementBlocker
+	63,  // 39: cloudledger.v1.SettleResponse.status:type_name -> cloudledger.v1.SettleStatusResponse
+	67,  // 40: cloudledger.v1.BudgetExportResponse.budget:type_name -> cloudledger.v1.Budget
+	68,  // 41: cloudledger.v1.Budget.departments:type_name -> cloudledger.v1.BudgetDepartment
+	71,  // 42: cloudledger.v1.StatementResponse.statement:type_name -> cloudledger.v1.Statement
+	72,  // 43: cloudledger.v1.Statement.resources:type_name -> cloudledger.v1.StatementResource
+	74,  // 44: cloudledger.v1.Statement.subtotals:type_name -> cloudledger.v1.StatementSubtotal
+	72,  // 45: cloudledger.v1.Statement.test_resources:type_name -> cloudledger.v1.StatementResource
+	73,  // 46: cloudledger.v1.StatementResource.findings:type_name -> cloudledger.v1.StatementFinding
+	75,  // 47: cloudledger.v1.InvoiceReconcileRequest.lines:type_name -> cloudledger.v1.InvoiceLine
+	78,  // 48: cloudledger.v1.InvoiceReconcileResponse.report:type_name -> cloudledger.v1.ReconciliationReport
+	79,  // 49: cloudledger.v1.ReconciliationReport.lines:type_name -> cloudledger.v1.ReconciliationLine
+	81,  // 50: cloudledger.v1.InvoiceHistoryResponse.reconciliations:type_name -> cloudledger.v1.Reconciliation
+	85,  // 51: cloudledger.v1.ProjectInfo.quotas:type_name -> cloudledger.v1.ProjectQuotaClass
+	29,  // 52: cloudledger.v1.QuotaUseResponse.classes:type_name -> cloudledger.v1.QuotaOverrun
+	84,  // 53: cloudledger.v1.QuotaUseResponse.projects:type_name -> cloudledger.v1.ProjectInfo
+	89,  // 54: cloudledger.v1.EfficiencyResponse.classes:type_name -> cloudledger.v1.ClassEfficiency
+	93,  // 55: cloudledger.v1.UtilisationResponse.rows:type_name -> cloudledger.v1.UtilisationDay
+	92,  // 56: cloudledger.v1.UtilisationResponse.months:type_name -> cloudledger.v1.UtilisationMonth
+	95,  // 57: cloudledger.v1.ListResourcesResponse.resources:type_name -> cloudledger.v1.ResourceInfo
+	7,   // 58: cloudledger.v1.DirectoryResponse.departments:type_name -> cloudledger.v1.Department
+	8,   // 59: cloudledger.v1.DirectoryResponse.providers:type_name -> cloudledger.v1.Provider
+	10,  // 60: cloudledger.v1.DirectoryResponse.prices:type_name -> cloudledger.v1.CatalogPrice
+	18,  // 61: cloudledger.v1.DirectoryResponse.evaluations:type_name -> cloudledger.v1.Evaluation
+	9,   // 62: cloudledger.v1.DirectoryResponse.projects:type_name -> cloudledger.v1.ProjectQuota
+	22,  // 63: cloudledger.v1.LedgerService.Submit:input_type -> cloudledger.v1.SubmitRequest
+	26,  // 64: cloudledger.v1.LedgerService.ValidateImport:input_type -> cloudledger.v1.ValidateImportRequest
+	28,  // 65: cloudledger.v1.LedgerService.QuotaOverruns:input_type -> cloudledger.v1.QuotaOverrunsRequest
+	31,  // 66: cloudledger.v1.LedgerService.Verify:input_type -> cloudledger.v1.VerifyRequest
+	33,  // 67: cloudledger.v1.LedgerService.ListLineItems:input_type -> cloudledger.v1.ListLineItemsRequest
+	36,  // 68: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
+	37,  // 69: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
+	40,  // 70: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
+	53,  // 71: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
+	58,  // 72: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
+	13,  // 73: cloudledger.v1.LedgerService.ListApprovals:input_type -> cloudledger.v1.ListApprovalsRequest
+	60,  // 74: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
+	62,  // 75: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
+	65,  // 76: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
+	69,  // 77: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
+	76,  // 78: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
+	80,  // 79: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
+	83,  // 80: cloudledger.v1.LedgerService.QuotaUse:input_type -> cloudledger.v1.QuotaUseRequest
+	94,  // 81: cloudledger.v1.LedgerService.ListResources:input_type -> cloudledger.v1.ListResourcesRequest
+	97,  // 82: cloudledger.v1.LedgerService.Directory:input_type -> cloudledger.v1.DirectoryRequest
+	90,  // 83: cloudledger.v1.LedgerService.Utilisation:input_type -> cloudledger.v1.UtilisationRequest
+	87,  // 84: cloudledger.v1.LedgerService.Efficiency:input_type -> cloudledger.v1.EfficiencyRequest
+	42,  // 85: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
+	45,  // 86: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
+	51,  // 87: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
+	47,  // 88: cloudledger.v1.ClusterService.JoinCluster:input_type -> cloudledger.v1.JoinClusterRequest
+	49,  // 89: cloudledger.v1.ClusterService.RemoveMember:input_type -> cloudledger.v1.RemoveMemberRequest
+	24,  // 90: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
+	27,  // 91: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
+	30,  // 92: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
+	32,  // 93: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
+	35,  // 94: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
+	38,  // 95: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
+	39,  // 96: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
+	41,  // 97: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
+	55,  // 98: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
+	59,  // 99: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
+	15,  // 100: cloudledger.v1.LedgerService.ListApprovals:output_type -> cloudledger.v1.ListApprovalsResponse
+	64,  // 101: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
+	63,  // 102: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
+	66,  // 103: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
+	70,  // 104: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
+	77,  // 105: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
+	82,  // 106: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
+	86,  // 107: cloudledger.v1.LedgerService.QuotaUse:output_type -> cloudledger.v1.QuotaUseResponse
+	96,  // 108: cloudledger.v1.LedgerService.ListResources:output_type -> cloudledger.v1.ListResourcesResponse
+	98,  // 109: cloudledger.v1.LedgerService.Directory:output_type -> cloudledger.v1.DirectoryResponse
+	91,  // 110: cloudledger.v1.LedgerService.Utilisation:output_type -> cloudledger.v1.UtilisationResponse
+	88,  // 111: cloudledger.v1.LedgerService.Efficiency:output_type -> cloudledger.v1.EfficiencyResponse
+	44,  // 112: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
+	46,  // 113: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
+	52,  // 114: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
+	48,  // 115: cloudledger.v1.ClusterService.JoinCluster:output_type -> cloudledger.v1.JoinClusterResponse
+	50,  // 116: cloudledger.v1.ClusterService.RemoveMember:output_type -> cloudledger.v1.RemoveMemberResponse
+	90,  // [90:117] is the sub-list for method output_type
+	63,  // [63:90] is the sub-list for method input_type
+	63,  // [63:63] is the sub-list for extension type_name
+	63,  // [63:63] is the sub-list for extension extendee
+	0,   // [0:63] is the sub-list for field type_name
 }
 
 func init() { file_cloudledger_v1_ledger_proto_init() }
@@ -8298,6 +8354,7 @@ func file_cloudledger_v1_ledger_proto_init() {
 		return
 	}
 	file_cloudledger_v1_finding_proto_init()
+	file_cloudledger_v1_evaluation_proto_init()
 	file_cloudledger_v1_ledger_proto_msgTypes[0].OneofWrappers = []any{
 		(*Command_Event)(nil),
 		(*Command_Department)(nil),
@@ -8317,6 +8374,9 @@ func file_cloudledger_v1_ledger_proto_init() {
 		(*Command_UtilisationDelivery)(nil),
 		(*Command_UtilisationRules)(nil),
 		(*Command_ProjectSeasons)(nil),
+		(*Command_EvaluationScheme)(nil),
+		(*Command_ExpertScore)(nil),
+		(*Command_QuarterPublish)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -1,0 +1,431 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/errcode"
+	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
+	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
+	"github.com/cloudledger/cloudledger/interchange"
+)
+
+// Evaluation (SPEC: Evaluation; SH 33–34, SD 36–38): the scheme, the survey, the expert
+// score, the publication and the report.
+
+func evalCall[Req, Res any](ctx context.Context, g *globals, p retryPolicy, what string, msg *Req, pick func(cloudledgerv1connect.EvaluationServiceClient) rpc[Req, Res]) (*Res, error) {
+	return call(ctx, g, p, what, msg, func(ep *endpoint) rpc[Req, Res] { return pick(ep.eval) })
+}
+
+func checkQuarter(flag, s string) error {
+	if _, err := calendar.ParseQuarter(s); err != nil {
+		return inputErr(errcode.InvalidValue, flag, "%v", err)
+	}
+	return nil
+}
+
+func newEvaluationCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "evaluation",
+		Short: "Provider evaluation (服务质量考核, SH 33–34, SD 36–38): scheme, survey, expert score, publication, report",
+		Long: `Quarters follow the settlement year: 2026Q1 is September–November 2025, 2026Q2
+December–February, 2026Q3 March–May, 2026Q4 June–August 2026. A provider's score is the
+weighted mean of its indicators with data (sla, availability, satisfaction, expert); the
+published score is its evaluation for the quarter's days and the bands give the multiplier.`,
+		RunE: needSubcommand,
+	}
+	cmd.AddCommand(newSchemeCommand(g), newSurveyCommand(g), newExpertCommand(g), newPublishCommand(g), newEvalReportCommand(g))
+	return cmd
+}
+
+func newSchemeCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "scheme", Short: "The evaluation scheme (weights, availability floor and target, survey days, pass line)", RunE: needSubcommand}
+	var effective string
+	set := &cobra.Command{
+		Use:   "set --effective-from DATE FILE",
+		Short: "Set the scheme from a date (the authority); it applies to the quarters ending on or after it",
+		Long: `FILE is a CSV "setting,value" with any of the rows weight_sla, weight_availability,
+weight_satisfaction, weight_expert, availability_floor_pct, availability_target_pct,
+survey_working_days, pass_score; a row left out takes its default (30, 30, 20, 20, 99.0,
+99.95, 10, 60).`,
+		Args: cobra.ExactArgs(1),
+		RunE: action(func(cmd *cobra.Command, args []string) error {
+			if _, err := calendar.ParseDate(effective); err != nil {
+				return inputErr(errcode.InvalidDate, "effective-from", "must be a date YYYY-MM-DD, got %q", effective)
+			}
+			f, err := os.Open(args[0])
+			if err != nil {
+				return &cliError{code: codeFile, message: err.Error(), exit: exitFailure}
+			}
+			defer f.Close()
+			scheme, lines, rerr := interchange.ReadSchemeFile(args[0], f, effective)
+			if rerr != nil {
+				return fileRejected(args[0], rerr)
+			}
+			res, err := g.submitOne(cmd.Context(), "evaluation scheme set", &v1.Command{Key: g.keyFor("evaluation-scheme"), Body: &v1.Command_EvaluationScheme{EvaluationScheme: scheme}})
+			if err != nil {
+				return onFileLine(args[0], lines, err)
+			}
+			_, err = fmt.Fprintln(g.stdout, resultText(g.l(), res))
+			return err
+		}),
+	}
+	set.Flags().StringVar(&effective, "effective-from", "", "the first day the scheme is in force, YYYY-MM-DD (required)")
+	_ = set.MarkFlagRequired("effective-from")
+	var format string
+	show := &cobra.Command{
+		Use:   "show",
+		Short: "Show the scheme in force and those set",
+		Args:  cobra.NoArgs,
+		RunE: action(func(cmd *cobra.Command, _ []string) error {
+			if err := checkFormat(format, formatTable, formatJSON); err != nil {
+				return err
+			}
+			res, err := evalCall(cmd.Context(), g, readPolicy, "evaluation scheme show", &v1.ListEvaluationSchemesRequest{},
+				func(c cloudledgerv1connect.EvaluationServiceClient) rpc[v1.ListEvaluationSchemesRequest, v1.ListEvaluationSchemesResponse] {
+					return c.ListEvaluationSchemes
+				})
+			if err != nil {
+				return err
+			}
+			if format == formatJSON {
+				return writeJSON(g.stdout, res)
+			}
+			l := g.l()
+			headers := []string{l.h("设置", "Setting"), l.h("现行", "In force")}
+			right := []bool{false, true}
+			for _, s := range res.GetSchemes() {
+				headers = append(headers, l.h("自", "from")+" "+s.GetEffectiveFrom())
+				right = append(right, true)
+			}
+			t := &table{headers: headers, right: right}
+			for i, name := range schemeSettings {
+				row := []string{name, *interchange.SchemeValues(res.GetInForce())[i]}
+				for _, s := range res.GetSchemes() {
+					row = append(row, *interchange.SchemeValues(s)[i])
+				}
+				t.add(row...)
+			}
+			return t.render(g.stdout)
+		}),
+	}
+	show.Flags().StringVar(&format, "format", formatTable, "table or json")
+	cmd.AddCommand(set, show)
+	return cmd
+}
+
+// schemeSettings are the rows of a scheme file (evaluation.Settings; ledgerctl links no
+// ledger package, and this one list is short).
+var schemeSettings = []string{"weight_sla", "weight_availability", "weight_satisfaction", "weight_expert",
+	"availability_floor_pct", "availability_target_pct", "survey_working_days", "pass_score"}
+
+func newSurveyCommand(g *globals) *cobra.Command {
+	var department, provider, quarter, score string
+	cmd := &cobra.Command{
+		Use:   "survey --department D --provider P --quarter Q --score N",
+		Short: "Answer the satisfaction survey (满意度调查, a department) for a provider it used in the quarter",
+		Long: `Open from the quarter's last day through the survey's working days after it, or until
+the quarter is published; an answer may be changed while it is open. A parent department's
+account answers for itself or a child, naming it.`,
+		Args: cobra.NoArgs,
+		RunE: action(func(cmd *cobra.Command, _ []string) error {
+			if err := checkQuarter("quarter", quarter); err != nil {
+				return err
+			}
+			res, err := evalCall(cmd.Context(), g, writePolicy, "evaluation survey",
+				&v1.SurveyRequest{Key: g.keyFor("survey"), Quarter: quarter, Department: department, Provider: provider, Score: score},
+				func(c cloudledgerv1connect.EvaluationServiceClient) rpc[v1.SurveyRequest, v1.SurveyResponse] {
+					return c.Survey
+				})
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(g.stdout, resultText(g.l(), &v1.ItemResult{Seq: res.GetSeq(), Unchanged: res.GetUnchanged()}))
+			return err
+		}),
+	}
+	f := cmd.Flags()
+	f.StringVar(&department, "department", "", "the department answering (yours, or one below it) (required)")
+	f.StringVar(&provider, "provider", "", "the provider rated (required)")
+	f.StringVar(&quarter, "quarter", "", "the quarter, e.g. 2026Q4 (required)")
+	f.StringVar(&score, "score", "", "the rating, 0–100 (required)")
+	for _, n := range []string{"department", "provider", "quarter", "score"} {
+		_ = cmd.MarkFlagRequired(n)
+	}
+	return cmd
+}
+
+func newExpertCommand(g *globals) *cobra.Command {
+	var provider, quarter, score, ref string
+	cmd := &cobra.Command{
+		Use:   "expert --provider P --quarter Q --score N --ref TEXT",
+		Short: "Enter the expert panel's score of a provider for a quarter, with its document number (the authority)",
+		Args:  cobra.NoArgs,
+		RunE: action(func(cmd *cobra.Command, _ []string) error {
+			if err := checkQuarter("quarter", quarter); err != nil {
+				return err
+			}
+			res, err := g.submitOne(cmd.Context(), "evaluation expert", &v1.Command{Key: g.keyFor("expert-score"),
+				Body: &v1.Command_ExpertScore{ExpertScore: &v1.ExpertScore{Quarter: quarter, Provider: provider, Score: score, Ref: ref}}})
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(g.stdout, resultText(g.l(), res))
+			return err
+		}),
+	}
+	f := cmd.Flags()
+	f.StringVar(&provider, "provider", "", "the provider (required)")
+	f.StringVar(&quarter, "quarter", "", "the quarter, e.g. 2026Q4 (required)")
+	f.StringVar(&score, "score", "", "the panel's score, 0–100 (required)")
+	f.StringVar(&ref, "ref", "", "the panel's document number (required)")
+	for _, n := range []string{"provider", "quarter", "score", "ref"} {
+		_ = cmd.MarkFlagRequired(n)
+	}
+	return cmd
+}
+
+func newPublishCommand(g *globals) *cobra.Command {
+	var quarter string
+	cmd := &cobra.Command{
+		Use:   "publish --quarter Q",
+		Short: "Publish a quarter once it has ended (the authority): its scores become the providers' evaluations and its survey closes",
+		Args:  cobra.NoArgs,
+		RunE: action(func(cmd *cobra.Command, _ []string) error {
+			if err := checkQuarter("quarter", quarter); err != nil {
+				return err
+			}
+			res, err := g.submitOne(cmd.Context(), "evaluation publish", &v1.Command{Key: g.keyFor("publish-" + quarter),
+				Body: &v1.Command_QuarterPublish{QuarterPublish: &v1.QuarterPublish{Quarter: quarter}}})
+			if err != nil {
+				return err
+			}
+			l := g.l()
+			fmt.Fprintln(g.stdout, resultText(l, res))
+			q, err := getQuarter(cmd.Context(), g, quarter)
+			if err != nil {
+				return err
+			}
+			for _, p := range q.GetUnscored() {
+				fmt.Fprintln(g.stdout, l.m("无得分（无任何指标数据，日期仍为暂估）："+p, "no score (no indicator with data; its days stay provisional): "+p))
+			}
+			for _, p := range q.GetFlagged() {
+				fmt.Fprintln(g.stdout, l.m("连续两年考核不合格，应予更换："+p, "below the pass line two years in a row, re-procurement: "+p))
+			}
+			return nil
+		}),
+	}
+	cmd.Flags().StringVar(&quarter, "quarter", "", "the quarter, e.g. 2026Q4 (required)")
+	_ = cmd.MarkFlagRequired("quarter")
+	return cmd
+}
+
+func getQuarter(ctx context.Context, g *globals, q string) (*v1.GetQuarterResponse, error) {
+	return evalCall(ctx, g, readPolicy, "evaluation report", &v1.GetQuarterRequest{Quarter: q},
+		func(c cloudledgerv1connect.EvaluationServiceClient) rpc[v1.GetQuarterRequest, v1.GetQuarterResponse] {
+			return c.GetQuarter
+		})
+}
+
+// evalIndicators are the four indicators in the report's order (SPEC: Evaluation).
+var evalIndicators = []string{"sla", "availability", "satisfaction", "expert"}
+
+// indicatorJSON is one indicator of a report row.
+type indicatorJSON struct {
+	HasData bool   `json:"has_data"`
+	Count   int32  `json:"count"`
+	Raw     string `json:"raw"`
+	Points  string `json:"points"`
+	Weight  string `json:"weight"`
+}
+
+// evalRowJSON is one provider's quarter in `evaluation report --format json` (SPEC: at least
+// provider, quarter, score, multiplier and each indicator's points).
+type evalRowJSON struct {
+	Provider   string                   `json:"provider"`
+	Quarter    string                   `json:"quarter"`
+	Status     string                   `json:"status"` // published | draft
+	Scored     bool                     `json:"scored"`
+	Score      string                   `json:"score"`
+	Multiplier string                   `json:"multiplier"`
+	ExpertRef  string                   `json:"expert_ref,omitempty"`
+	Indicators map[string]indicatorJSON `json:"indicators"`
+}
+
+type yearJSON struct {
+	Provider  string `json:"provider"`
+	Year      int32  `json:"year"`
+	Score     string `json:"score"`
+	Quarters  int32  `json:"quarters"`
+	PassScore string `json:"pass_score"`
+	BelowPass bool   `json:"below_pass"`
+	Flagged   bool   `json:"flagged"`
+}
+
+type evalReportJSON struct {
+	Quarters []string      `json:"quarters"`
+	Rows     []evalRowJSON `json:"rows"`
+	Yearly   []yearJSON    `json:"yearly,omitempty"`
+}
+
+func evalRows(q *v1.GetQuarterResponse) []evalRowJSON {
+	status := "draft"
+	if q.GetPublished() {
+		status = "published"
+	}
+	var out []evalRowJSON
+	for _, p := range q.GetProviders() {
+		r := evalRowJSON{Provider: p.GetProvider(), Quarter: q.GetQuarter(), Status: status, Scored: p.GetScored(), Score: p.GetScore(),
+			Multiplier: p.GetMultiplier(), ExpertRef: p.GetExpertRef(), Indicators: map[string]indicatorJSON{}}
+		for _, ind := range p.GetIndicators() {
+			r.Indicators[ind.GetIndicator()] = indicatorJSON{HasData: ind.GetHasData(), Count: ind.GetCount(), Raw: ind.GetRaw(), Points: ind.GetPoints(), Weight: ind.GetWeight()}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func newEvalReportCommand(g *globals) *cobra.Command {
+	var quarter, format, output string
+	var year int
+	cmd := &cobra.Command{
+		Use:   "report --quarter Q|--year Y [--format table|csv|json] [-o FILE]",
+		Short: "The evaluation report: per provider and quarter each indicator's raw value, points and weight, the score and the multiplier",
+		Args:  cobra.NoArgs,
+		RunE: action(func(cmd *cobra.Command, _ []string) error {
+			if err := checkFormat(format, formatTable, formatCSV, formatJSON); err != nil {
+				return err
+			}
+			var quarters []string
+			switch {
+			case quarter != "" && year != 0, quarter == "" && year == 0:
+				return inputErr(errcode.InvalidValue, "quarter", "give --quarter Q or --year Y")
+			case quarter != "":
+				if err := checkQuarter("quarter", quarter); err != nil {
+					return err
+				}
+				quarters = []string{quarter}
+			default:
+				for n := 1; n <= 4; n++ {
+					quarters = append(quarters, fmt.Sprintf("%04dQ%d", year, n))
+				}
+			}
+			rep := evalReportJSON{Quarters: quarters, Rows: []evalRowJSON{}}
+			for _, q := range quarters {
+				res, err := getQuarter(cmd.Context(), g, q)
+				if err != nil {
+					return err
+				}
+				rep.Rows = append(rep.Rows, evalRows(res)...)
+			}
+			if year != 0 {
+				res, err := evalCall(cmd.Context(), g, readPolicy, "evaluation report", &v1.GetYearRequest{Year: int32(year)},
+					func(c cloudledgerv1connect.EvaluationServiceClient) rpc[v1.GetYearRequest, v1.GetYearResponse] {
+						return c.GetYear
+					})
+				if err != nil {
+					return err
+				}
+				for _, s := range res.GetScores() {
+					rep.Yearly = append(rep.Yearly, yearJSON{Provider: s.GetProvider(), Year: res.GetYear(), Score: s.GetScore(), Quarters: s.GetQuarters(),
+						PassScore: s.GetPassScore(), BelowPass: s.GetBelowPass(), Flagged: s.GetFlagged()})
+				}
+			}
+			w, done, err := createOutput(output, g.stdout)
+			if err != nil {
+				return err
+			}
+			if err := writeEvalReport(w, format, g.l(), rep); err != nil {
+				return err
+			}
+			return done()
+		}),
+	}
+	f := cmd.Flags()
+	f.StringVar(&quarter, "quarter", "", "one quarter, e.g. 2026Q4")
+	f.IntVar(&year, "year", 0, "a settlement year's four quarters and yearly scores")
+	f.StringVar(&format, "format", formatTable, "table, csv or json")
+	f.StringVarP(&output, "output", "o", "", "write to this file instead of standard output")
+	return cmd
+}
+
+// evalColumns are the CSV columns of the report (one row a provider and quarter).
+func evalColumns() []string {
+	cols := []string{"quarter", "provider", "status"}
+	for _, ind := range evalIndicators {
+		cols = append(cols, ind+"_raw", ind+"_points", ind+"_weight")
+	}
+	return append(cols, "score", "multiplier", "expert_ref")
+}
+
+func evalRecord(r evalRowJSON) []string {
+	rec := []string{r.Quarter, r.Provider, r.Status}
+	for _, ind := range evalIndicators {
+		x := r.Indicators[ind]
+		rec = append(rec, x.Raw, x.Points, x.Weight)
+	}
+	return append(rec, r.Score, r.Multiplier, r.ExpertRef)
+}
+
+func writeEvalReport(w io.Writer, format string, l lang, rep evalReportJSON) error {
+	switch format {
+	case formatJSON:
+		return writeJSON(w, rep)
+	case formatCSV:
+		var rows [][]string
+		for _, r := range rep.Rows {
+			rows = append(rows, evalRecord(r))
+		}
+		return writeCSV(w, evalColumns(), rows)
+	}
+	headers := []string{l.h("季度", "Quarter"), l.h("云服务商", "Provider"), l.h("状态", "Status")}
+	right := []bool{false, false, false}
+	names := map[string][2]string{"sla": {"时限", "SLA"}, "availability": {"可用性", "Availability"}, "satisfaction": {"满意度", "Satisfaction"}, "expert": {"专家评审", "Expert"}}
+	for _, ind := range evalIndicators {
+		headers = append(headers, l.h(names[ind][0]+"得分", names[ind][1]+" points"))
+		right = append(right, true)
+	}
+	headers = append(headers, l.h("得分", "Score"), l.h("倍数", "Multiplier"))
+	right = append(right, true, true)
+	t := &table{headers: headers, right: right}
+	status := map[string][2]string{"published": {"已发布", "published"}, "draft": {"草稿", "draft"}}
+	for _, r := range rep.Rows {
+		row := []string{r.Quarter, r.Provider, l.m(status[r.Status][0], status[r.Status][1])}
+		for _, ind := range evalIndicators {
+			if x := r.Indicators[ind]; x.HasData {
+				row = append(row, x.Points)
+			} else {
+				row = append(row, "—")
+			}
+		}
+		score := r.Score
+		if !r.Scored {
+			score = l.m("无得分", "no score")
+		}
+		row = append(row, score, r.Multiplier)
+		t.add(row...)
+	}
+	if err := t.render(w); err != nil {
+		return err
+	}
+	for _, y := range rep.Yearly {
+		fmt.Fprintf(w, "%s %d %s: %s (%s %d, %s %s)\n", y.Provider, y.Year, l.m("年度得分", "yearly score"), y.Score,
+			l.m("季度数", "quarters"), y.Quarters, l.m("合格线", "pass"), y.PassScore+flagText(l, y))
+	}
+	return nil
+}
+
+func flagText(l lang, y yearJSON) string {
+	if y.Flagged {
+		return "; " + l.m("连续两年不合格，应予更换", "below two years in a row: re-procurement")
+	}
+	if y.BelowPass {
+		return "; " + l.m("不合格", "below the pass line")
+	}
+	return ""
+}
