@@ -154,6 +154,9 @@ func TestEveryCommandSurvivesALostAnswer(t *testing.T) {
 			LowDays: "30", LowPeakPct: "30"}}}},
 		"project_seasons": {authority, &v1.Command{Body: &v1.Command_ProjectSeasons{ProjectSeasons: &v1.ProjectSeasons{Project: "prj1",
 			Seasons: []*v1.Season{{From: "06-01", To: "07-31", QuotaClass: "vcpu", Quota: "300"}}}}}},
+		"evaluation_scheme": {authority, &v1.Command{Body: &v1.Command_EvaluationScheme{EvaluationScheme: &v1.EvaluationScheme{EffectiveFrom: "2027-01-01", WeightSla: "40"}}}},
+		"expert_score":      {authority, &v1.Command{Body: &v1.Command_ExpertScore{ExpertScore: &v1.ExpertScore{Quarter: "2026Q1", Provider: "p1", Score: "80", Ref: "专家〔2025〕9号"}}}},
+		"quarter_publish":   {authority, &v1.Command{Body: &v1.Command_QuarterPublish{QuarterPublish: &v1.QuarterPublish{Quarter: "2026Q1"}}}},
 	}
 	refused := map[string]string{"notice_replay": "notice_state"}
 	for _, k := range apimap.Catalog {
