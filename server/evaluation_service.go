@@ -11,6 +11,7 @@ import (
 	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/ledger"
+	"github.com/cloudledger/cloudledger/settlement"
 )
 
 // evaluationService is SPEC's Evaluation (issue 26). Who may call what is in authz.go; what
@@ -51,8 +52,9 @@ func (h *evaluationService) GetQuarter(ctx context.Context, req *connect.Request
 		out.PublishedAt, out.Flagged = v.Published.At.Format(time.RFC3339), v.Published.Flagged
 	}
 	role := p.account.Role
+	only := req.Msg.GetProvider() // authz.go refused a provider's account naming another
 	for _, pq := range v.Providers {
-		if role == ledger.RoleDepartment || role == ledger.RoleProvider && pq.Provider != p.account.Provider {
+		if role == ledger.RoleDepartment || role == ledger.RoleProvider && pq.Provider != p.account.Provider || only != "" && pq.Provider != only {
 			continue
 		}
 		out.Providers = append(out.Providers, apimap.ProviderQuarterOf(pq))
@@ -65,10 +67,25 @@ func (h *evaluationService) GetQuarter(ctx context.Context, req *connect.Request
 	}
 	for _, a := range v.Answers {
 		// Who rated is never a provider's to know (SPEC: Evaluation).
-		if role == ledger.RoleProvider || role == ledger.RoleDepartment && !p.sees(h.s, a.Department, "") {
+		if role == ledger.RoleProvider || role == ledger.RoleDepartment && !p.sees(h.s, a.Department, "") || only != "" && a.Provider != only {
 			continue
 		}
 		out.Answers = append(out.Answers, &v1.SurveyAnswer{Provider: a.Provider, Department: a.Department, Score: a.Score.String(), At: a.At.Format(time.RFC3339)})
+	}
+	// The department efficiency table (SH 33): every department ranked in each class; a
+	// department sees its own rows (and those below it) with their ranks, a provider none.
+	if role != ledger.RoleProvider {
+		view, err := h.s.ledger.View(ledger.ViewFilter{})
+		if err != nil {
+			return nil, toConnect(err)
+		}
+		for _, e := range settlement.DepartmentEfficiencies(view, settlement.Quarter{Year: q.Year, Q: q.Q}, h.s.ledger.UtilisationRows) {
+			if role == ledger.RoleDepartment && !p.sees(h.s, e.Department, "") {
+				continue
+			}
+			out.Efficiency = append(out.Efficiency, &v1.DepartmentEfficiency{Department: e.Department, QuotaClass: e.QuotaClass,
+				EfficiencyPct: e.Efficiency.StringFixed(2), ResourceDays: uint32(e.ResourceDays), Rank: int32(e.Rank), Ranked: int32(e.Ranked)})
+		}
 	}
 	return connect.NewResponse(out), nil
 }
