@@ -53,11 +53,23 @@ func (h *evaluationService) GetQuarter(ctx context.Context, req *connect.Request
 	}
 	role := p.account.Role
 	only := req.Msg.GetProvider() // authz.go refused a provider's account naming another
+	// The scores entered by hand on the quarter's days win there over the published one
+	// (rating's multTable): the report says which figure came from where.
+	entered := map[string][]*v1.EnteredScore{}
+	for _, ps := range h.s.ledger.EvaluationScores() {
+		for _, e := range ps.Scores {
+			if e.Quarter == "" && !e.To.Before(v.First) && !e.From.After(v.Last) {
+				entered[ps.Provider] = append(entered[ps.Provider], &v1.EnteredScore{From: e.From.String(), To: e.To.String(), Score: e.Score.String()})
+			}
+		}
+	}
 	for _, pq := range v.Providers {
 		if role == ledger.RoleDepartment || role == ledger.RoleProvider && pq.Provider != p.account.Provider || only != "" && pq.Provider != only {
 			continue
 		}
-		out.Providers = append(out.Providers, apimap.ProviderQuarterOf(pq))
+		row := apimap.ProviderQuarterOf(pq)
+		row.Entered = entered[pq.Provider]
+		out.Providers = append(out.Providers, row)
 	}
 	if role != ledger.RoleDepartment && role != ledger.RoleProvider {
 		out.Unscored = v.Unscored
