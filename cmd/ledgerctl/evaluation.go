@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -260,6 +261,24 @@ type evalRowJSON struct {
 	Multiplier string                   `json:"multiplier"`
 	ExpertRef  string                   `json:"expert_ref,omitempty"`
 	Indicators map[string]indicatorJSON `json:"indicators"`
+	// Entered are the scores entered by hand (evaluations.csv) on days of the quarter: on
+	// those days they, not this score, give the multiplier.
+	Entered []enteredJSON `json:"entered,omitempty"`
+}
+
+type enteredJSON struct {
+	From  string `json:"from"`
+	To    string `json:"to"`
+	Score string `json:"score"`
+}
+
+// enteredText is a row's entered scores in one cell: "FROM..TO:SCORE" joined by ";".
+func enteredText(r evalRowJSON) string {
+	parts := make([]string, len(r.Entered))
+	for i, e := range r.Entered {
+		parts[i] = e.From + ".." + e.To + ":" + e.Score
+	}
+	return strings.Join(parts, ";")
 }
 
 type yearJSON struct {
@@ -311,6 +330,9 @@ func evalRows(q *v1.GetQuarterResponse) []evalRowJSON {
 			Multiplier: p.GetMultiplier(), ExpertRef: p.GetExpertRef(), Indicators: map[string]indicatorJSON{}}
 		for _, ind := range p.GetIndicators() {
 			r.Indicators[ind.GetIndicator()] = indicatorJSON{HasData: ind.GetHasData(), Count: ind.GetCount(), Raw: ind.GetRaw(), Points: ind.GetPoints(), Weight: ind.GetWeight()}
+		}
+		for _, e := range p.GetEntered() {
+			r.Entered = append(r.Entered, enteredJSON{From: e.GetFrom(), To: e.GetTo(), Score: e.GetScore()})
 		}
 		out = append(out, r)
 	}
@@ -400,7 +422,7 @@ func evalColumns() []string {
 	for _, ind := range evalIndicators {
 		cols = append(cols, ind+"_raw", ind+"_points", ind+"_weight")
 	}
-	return append(cols, "score", "multiplier", "expert_ref")
+	return append(cols, "score", "multiplier", "expert_ref", "entered")
 }
 
 func evalRecord(r evalRowJSON) []string {
@@ -409,7 +431,7 @@ func evalRecord(r evalRowJSON) []string {
 		x := r.Indicators[ind]
 		rec = append(rec, x.Raw, x.Points, x.Weight)
 	}
-	return append(rec, r.Score, r.Multiplier, r.ExpertRef)
+	return append(rec, r.Score, r.Multiplier, r.ExpertRef, enteredText(r))
 }
 
 func writeEvalReport(w io.Writer, format string, l lang, rep evalReportJSON) error {
@@ -454,6 +476,11 @@ func writeEvalReport(w io.Writer, format string, l lang, rep evalReportJSON) err
 	}
 	if err := t.render(w); err != nil {
 		return err
+	}
+	for _, r := range rep.Rows {
+		for _, e := range r.Entered {
+			fmt.Fprintf(w, "%s %s %s %s..%s: %s\n", r.Quarter, r.Provider, l.m("录入得分（该日期段内优先于上表得分）", "entered score (wins over the score above on its days)"), e.From, e.To, e.Score)
+		}
 	}
 	if len(rep.Efficiency) > 0 {
 		fmt.Fprintln(w)

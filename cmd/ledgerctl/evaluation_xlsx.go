@@ -52,8 +52,8 @@ func writeEvalXLSX(w io.Writer, rep evalReportJSON) error {
 		zh = append(zh, n+"原始值", n+"得分", n+"权重")
 		en = append(en, ind+"_raw", ind+"_points", ind+"_weight")
 	}
-	zh = append(zh, "得分", "倍数", "专家评审文号")
-	en = append(en, "score", "multiplier", "expert_ref")
+	zh = append(zh, "得分", "倍数", "专家评审文号", "录入得分（该日期段内优先）")
+	en = append(en, "score", "multiplier", "expert_ref", "entered")
 	status := map[string]string{"published": "已发布", "draft": "草稿"}
 	var rows [][]xlsxCell
 	for _, r := range rep.Rows {
@@ -71,7 +71,7 @@ func writeEvalXLSX(w io.Writer, rep evalReportJSON) error {
 		} else {
 			row = append(row, txt(""), txt(""))
 		}
-		rows = append(rows, append(row, txt(r.ExpertRef)))
+		rows = append(rows, append(row, txt(r.ExpertRef), txt(enteredText(r))))
 	}
 	if err := evalSheet(f, sheetEvalScores, zh, en, rows); err != nil {
 		return err

@@ -36,6 +36,7 @@ type evalReport struct {
 			Points  string `json:"points"`
 			Weight  string `json:"weight"`
 		} `json:"indicators"`
+		Entered []struct{ From, To, Score string } `json:"entered"`
 	} `json:"rows"`
 	Efficiency []struct {
 		Quarter       string `json:"quarter"`
@@ -192,6 +193,12 @@ func TestEvaluationQuarterThroughLedgerctl(t *testing.T) {
 		t.Fatalf("p1's published score and p2's entered one: %v, want equal amounts, none provisional", ch)
 	}
 
+	// The report says where p2's figure comes from: its entered score on the quarter's days.
+	rep = auth.evalReport("--quarter", "2031Q3")
+	if e := rep.Rows[1].Entered; len(e) != 1 || e[0].From != "2031-03-01" || e[0].To != "2031-05-31" || e[0].Score != "87.14" || len(rep.Rows[0].Entered) != 0 {
+		t.Errorf("entered scores %+v and %+v, want p2's 2031-03-01..2031-05-31 87.14 only", rep.Rows[0].Entered, e)
+	}
+
 	// The department efficiency table: every department ranked for the authority; d1 sees
 	// its own row and rank only, a provider none.
 	eff := rep.Efficiency
@@ -250,6 +257,9 @@ func TestEvaluationQuarterThroughLedgerctl(t *testing.T) {
 			if !decEq(line[col[ind+"_weight"]], x.Weight) || x.HasData && (!decEq(line[col[ind+"_raw"]], x.Raw) || !decEq(line[col[ind+"_points"]], x.Points)) {
 				t.Errorf("%s %s in LibreOffice: %q, want %+v", r.Provider, ind, line, x)
 			}
+		}
+		if e := r.Entered; len(e) == 1 && line[col["entered"]] != e[0].From+".."+e[0].To+":"+e[0].Score {
+			t.Errorf("%s's entered score in LibreOffice: %q", r.Provider, line[col["entered"]])
 		}
 		if r.Scored && (!decEq(line[col["score"]], r.Score) || !decEq(line[col["multiplier"]], r.Multiplier)) {
 			t.Errorf("%s in LibreOffice: score %q multiplier %q, want %s %s", r.Provider, line[col["score"]], line[col["multiplier"]], r.Score, r.Multiplier)
