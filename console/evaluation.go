@@ -97,7 +97,8 @@ func (c *Console) evaluationPage(rq *pageRequest) (*Page, error) {
 		for _, ind := range indicatorNames {
 			cols = append(cols, Column{rq.t(ind.zh+"得分", ind.en+" points"), Text})
 		}
-		cols = append(cols, Column{rq.t("得分", "Score"), Text}, Column{rq.t("倍数", "Multiplier"), Text}, Column{rq.t("专家评审文号", "Panel document"), Text})
+		cols = append(cols, Column{rq.t("得分", "Score"), Text}, Column{rq.t("倍数", "Multiplier"), Text}, Column{rq.t("专家评审文号", "Panel document"), Text},
+			Column{rq.t("录入得分（该日期段内优先）", "Entered scores (win on their days)"), Text})
 		t := &Table{ID: "evaluation-scores", Columns: cols, Empty: rq.t("没有云服务商", "No provider")}
 		for _, pq := range m.GetProviders() {
 			cells := []Cell{rq.provCell(pq.GetProvider())}
@@ -120,7 +121,11 @@ func (c *Console) evaluationPage(rq *pageRequest) (*Page, error) {
 				class = "over"
 				cells = append(cells, C(rq.t("无得分（费用暂估）", "No score (charges provisional)")), C(""))
 			}
-			t.add(class, append(cells, C(pq.GetExpertRef()))...)
+			var entered []string
+			for _, e := range pq.GetEntered() {
+				entered = append(entered, fmt.Sprintf(rq.t("%s 至 %s：%s", "%s – %s: %s"), e.GetFrom(), e.GetTo(), e.GetScore()))
+			}
+			t.add(class, append(cells, C(pq.GetExpertRef()), C(strings.Join(entered, rq.t("；", "; "))))...)
 		}
 		p.Sections = append(p.Sections, &Section{ID: "scores", Title: rq.t("各云服务商得分", "Providers' scores"), Table: t,
 			Note: rq.t("得分为有数据指标的加权平均（权重按有数据的指标重新分配），精确计算后四舍五入至两位小数；发布后即为该季度各日的计费得分，倍数按得分档位确定。满意度只显示平均分，不显示评分单位。",

@@ -23,7 +23,8 @@ import (
 // answers the survey (80) in its form and cannot publish; the authority enters the expert
 // score (70): the draft is (20 × 80 + 20 × 70) ÷ 40 = 75.00, multiplier 0.95; the publish
 // button asks first, naming the quarter; published, the page says so and the forms are
-// gone. The provider sees its row and no answer. The Chinese pages carry no English word.
+// gone. A score entered by hand for May is shown beside the published one. The provider
+// sees its row and no answer. The Chinese pages carry no English word.
 func TestEvaluationInTheConsole(t *testing.T) {
 	c := testcluster.Start(t, 1, testcluster.Options{BuildTags: "chaos"})
 	u := c.Nodes[0].URL
@@ -106,7 +107,15 @@ func TestEvaluationInTheConsole(t *testing.T) {
 	if body := get(dept, "d1"); strings.Contains(body, "填写满意度调查") || !strings.Contains(body, "已关闭") {
 		t.Errorf("after publication the department can still answer")
 	}
+	// A score entered by hand on May's days wins there: the page says so beside the score.
+	score := &v1.Command{Key: "eval-entered", Body: &v1.Command_Evaluation{Evaluation: &v1.Evaluation{Provider: "p1", From: "2031-05-01", To: "2031-05-31", Score: "90"}}}
+	if _, err := lc.Submit(context.Background(), authed(&v1.SubmitRequest{Commands: []*v1.Command{score}}, admin)); err != nil {
+		t.Fatal(err)
+	}
 	own := get(prov, "p1")
+	if !strings.Contains(own, "2031-05-01 至 2031-05-31：90") {
+		t.Errorf("the provider's page does not show the entered score")
+	}
 	if !strings.Contains(own, `data-sort="75.00">75.00</td>`) || strings.Contains(own, "满意度调查答卷") || strings.Contains(own, "市财政局") {
 		t.Errorf("the provider's page: want its score and no answer, no department:\n%s", own[strings.Index(own, "<main>"):])
 	}
