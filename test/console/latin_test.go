@@ -141,6 +141,8 @@ func TestNoEnglishOnChinesePages(t *testing.T) {
 		{"finance1 /finance/settlement?year=2026", "财政局（签收盖章）"},
 		{"edu-it /no/such/page", "<h1>页面不存在</h1>"},
 		{"security1 /d/edu", "<h1>无权访问</h1>"},
+		{"authority1 /evaluation?quarter=2026Q4", "已发布"},
+		{"authority1 /evaluation?quarter=2026Q4", "评审〔2026〕9号"},
 	} {
 		if !strings.Contains(bodies[c.page], c.want) {
 			t.Errorf("%s lacks %s", c.page, c.want)
