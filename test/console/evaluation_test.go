@@ -10,15 +10,19 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	cdppage "github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
 
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
 	"github.com/cloudledger/cloudledger/internal/testcluster"
 )
 
-// Issue 26: the evaluation page over HTTP, on a node moved to 3 June 2031 (2031Q3, March–May,
+// Issue 26, must show 3 in the console: the evaluation page in Chromium and over HTTP, on a node moved to 3 June 2031 (2031Q3, March–May,
 // has ended; its survey is open). d1 holds p1's resource r0 all quarter. The department
 // answers the survey (80) in its form and cannot publish; the authority enters the expert
 // score (70): the draft is (20 × 80 + 20 × 70) ÷ 40 = 75.00, multiplier 0.95; the publish
@@ -82,24 +86,47 @@ func TestEvaluationInTheConsole(t *testing.T) {
 	if body := get(dept, "d1"); !strings.Contains(body, "填写满意度调查") || !strings.Contains(body, "开放中") {
 		t.Fatalf("the department's page has no open survey form:\n%.3000s", body)
 	}
-	if code, body := post(dept, url.Values{"op": {"survey"}, "department": {"d1"}, "provider": {"p1"}, "score": {"80"}}); code != http.StatusSeeOther {
-		t.Fatalf("the survey form: HTTP %d\n%.1500s", code, body)
+	// In Chromium: the department's survey form, the authority's expert score, and the
+	// publish button, which asks first.
+	ctx := browserCtx(t, t.TempDir())
+	var mu sync.Mutex
+	var dialogs []string
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*cdppage.EventJavascriptDialogOpening); ok {
+			mu.Lock()
+			dialogs = append(dialogs, e.Message)
+			mu.Unlock()
+			go chromedp.Call(ctx, cdppage.HandleJavaScriptDialog, cdppage.HandleJavaScriptDialogParams{Accept: true}) //nolint:errcheck // the page shows what followed
+		}
+	}); err != nil {
+		t.Fatal(err)
 	}
+	flashed := chromedp.WaitVisible(chromedp.CSS(`p.flash`))
+	in := func(op, sel string) chromedp.CSS {
+		return chromedp.CSS(`form:has(input[value="` + op + `"]) ` + sel)
+	}
+	signIn(t, ctx, u, "d1-eval")
+	run(t, ctx, chromedp.Navigate(u+page), chromedp.SetValue(in("survey", "select[name=provider]"), "p1"),
+		chromedp.SendKeys(in("survey", "input[name=score]"), "80"), chromedp.Click(in("survey", "button")), flashed)
 	if code, _ := post(dept, url.Values{"op": {"publish"}}); code != http.StatusForbidden {
 		t.Errorf("a department publishing: HTTP %d, want 403", code)
 	}
-	if code, body := post(auth, url.Values{"op": {"expert"}, "provider": {"p1"}, "score": {"70"}, "ref": {"评审〔2031〕3号"}}); code != http.StatusSeeOther {
-		t.Fatalf("the expert score form: HTTP %d\n%.1500s", code, body)
-	}
+	signIn(t, ctx, u, "auth-eval")
+	run(t, ctx, chromedp.Navigate(u+page), chromedp.SetValue(in("expert", "select[name=provider]"), "p1"),
+		chromedp.SendKeys(in("expert", "input[name=score]"), "70"), chromedp.SendKeys(in("expert", "input[name=ref]"), "评审〔2031〕3号"),
+		chromedp.Click(in("expert", "button")), flashed)
 	draft := get(auth, "the authority")
 	for _, want := range []string{"草稿", `data-sort="75.00">75.00</td>`, `data-sort="0.95">0.95</td>`, "评审〔2031〕3号", `data-confirm="发布2031 结算年度第 3 季度`} {
 		if !strings.Contains(draft, want) {
 			t.Errorf("the authority's draft lacks %s", want)
 		}
 	}
-	if code, body := post(auth, url.Values{"op": {"publish"}}); code != http.StatusSeeOther {
-		t.Fatalf("publishing: HTTP %d\n%.1500s", code, body)
+	run(t, ctx, chromedp.Navigate(u+page), chromedp.Click(in("publish", "button")), flashed)
+	mu.Lock()
+	if len(dialogs) != 1 || !strings.HasPrefix(dialogs[0], "发布2031 结算年度第 3 季度") {
+		t.Errorf("the browser's questions: %q, want one, before publishing 2031Q3", dialogs)
 	}
+	mu.Unlock()
 	published := get(auth, "the authority")
 	if !strings.Contains(published, "已发布") || strings.Contains(published, "录入专家评审得分") || strings.Contains(published, "填写满意度调查") {
 		t.Errorf("after publication the page is not published or still has the forms")
