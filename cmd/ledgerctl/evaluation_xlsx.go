@@ -117,6 +117,9 @@ func writeEvalXLSX(w io.Writer, rep evalReportJSON) error {
 func evalSheet(f *excelize.File, sheet string, zh, en []string, rows [][]xlsxCell) error {
 	set := func(row int, cells []xlsxCell) error {
 		for i, c := range cells {
+			if c.text == "" {
+				continue // an empty cell: no data, no score
+			}
 			ref, err := excelize.CoordinatesToCellName(i+1, row)
 			if err != nil {
 				return err

@@ -235,12 +235,14 @@ func TestEvaluationQuarterThroughLedgerctl(t *testing.T) {
 		return strings.Contains(trail, "d1-it") && strings.Contains(trail, "p2-am") && strings.Contains(trail, "EvaluationService/GetQuarter")
 	})
 
-	// Must show 5: the XLSX, converted to CSV by LibreOffice, has the JSON's figures.
+	// Must show 5: the settlement year's XLSX (its four quarters, three of them drafts),
+	// converted to CSV by LibreOffice, has the JSON's figures.
+	rep = auth.evalReport("--year", "2031")
 	xlsx := filepath.Join(e.dir, "eval.xlsx")
-	auth.must("evaluation", "report", "--quarter", "2031Q3", "--format", "xlsx", "-o", xlsx)
+	auth.must("evaluation", "report", "--year", "2031", "--format", "xlsx", "-o", xlsx)
 	sheets := sofficeCSV(t, xlsx)
 	scores := sheets["评估得分"]
-	if len(scores) != 4 || scores[0][0] != "季度" || scores[1][0] != "quarter" {
+	if len(rep.Rows) != 8 || len(scores) != 2+len(rep.Rows) || scores[0][0] != "季度" || scores[1][0] != "quarter" {
 		t.Fatalf("the scores sheet: %q", scores)
 	}
 	col := map[string]int{}
@@ -265,15 +267,21 @@ func TestEvaluationQuarterThroughLedgerctl(t *testing.T) {
 			t.Errorf("%s in LibreOffice: score %q multiplier %q, want %s %s", r.Provider, line[col["score"]], line[col["multiplier"]], r.Score, r.Multiplier)
 		}
 	}
-	// The figures are numbers, not text (p1's row: every cell from the availability's raw
-	// value to the multiplier).
+	// The figures are numbers, not text (p1's published row: every cell from the
+	// availability's raw value to the multiplier).
+	p1row := 0
+	for i, r := range rep.Rows {
+		if r.Provider == "p1" && r.Quarter == "2031Q3" {
+			p1row = i + 3
+		}
+	}
 	f, err := excelize.OpenFile(xlsx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	for c := col["availability_raw"]; c <= col["multiplier"]; c++ {
-		ref, _ := excelize.CoordinatesToCellName(c+1, 3)
+		ref, _ := excelize.CoordinatesToCellName(c+1, p1row)
 		if typ, _ := f.GetCellType("评估得分", ref); typ == excelize.CellTypeSharedString || typ == excelize.CellTypeInlineString {
 			t.Errorf("cell %s (%s) is text", ref, scores[1][c])
 		}
@@ -281,6 +289,10 @@ func TestEvaluationQuarterThroughLedgerctl(t *testing.T) {
 	effSheet := sheets["部门效率"]
 	if len(effSheet) != 4 || effSheet[2][1] != "d2" || !decEq(effSheet[2][3], "60") || effSheet[2][5] != "1" || effSheet[3][1] != "d1" || effSheet[3][5] != "2" {
 		t.Errorf("the efficiency sheet: %q", effSheet)
+	}
+	// p1's yearly score: its one published quarter; p2 has none.
+	if y := sheets["年度得分"]; len(y) != 3 || y[2][0] != "2031" || y[2][1] != "p1" || !decEq(y[2][2], "87.14") || y[2][3] != "1" || !decEq(y[2][4], "60") {
+		t.Errorf("the yearly sheet: %q", y)
 	}
 }
 
