@@ -381,7 +381,9 @@ numbers. A provider reads its own row; a department its own efficiency.`,
 				rep.Rows = append(rep.Rows, evalRows(res)...)
 				rep.Efficiency = append(rep.Efficiency, efficiencyRows(res)...)
 			}
-			if year != 0 {
+			// The yearly scores are the providers': a reader shown no provider's quarter (a
+			// department) has none to read, and is not refused for asking.
+			if year != 0 && len(rep.Rows) > 0 {
 				res, err := evalCall(cmd.Context(), g, readPolicy, "evaluation report", &v1.GetYearRequest{Year: int32(year)},
 					func(c cloudledgerv1connect.EvaluationServiceClient) rpc[v1.GetYearRequest, v1.GetYearResponse] {
 						return c.GetYear

@@ -209,6 +209,9 @@ func TestEvaluationQuarterThroughLedgerctl(t *testing.T) {
 	if own := dept1.evalReport("--quarter", "2031Q3"); len(own.Rows) != 0 || len(own.Efficiency) != 1 || own.Efficiency[0].Department != "d1" || own.Efficiency[0].Rank != 2 {
 		t.Errorf("d1's report: %+v, want no provider rows and its own efficiency, rank 2", own)
 	}
+	if own := dept1.evalReport("--year", "2031"); len(own.Rows) != 0 || len(own.Efficiency) != 1 {
+		t.Errorf("d1's report of the year: %+v, want its own efficiency only", own)
+	}
 	if own := prov1.evalReport("--quarter", "2031Q3"); len(own.Rows) != 1 || own.Rows[0].Provider != "p1" || own.Rows[0].Score != "87.14" || len(own.Efficiency) != 0 {
 		t.Errorf("p1's report: %+v, want its own row only", own)
 	}
