@@ -56,6 +56,7 @@ type Console struct {
 	accounts cloudledgerv1connect.AccountServiceClient
 	requests cloudledgerv1connect.RequestServiceClient
 	findings cloudledgerv1connect.FindingServiceClient
+	eval     cloudledgerv1connect.EvaluationServiceClient
 	cluster  cloudledgerv1connect.ClusterServiceClient
 	pages    map[string]*template.Template
 	imports  *importJobs
@@ -77,6 +78,7 @@ func New(cfg Config) (*Console, error) {
 		accounts: cloudledgerv1connect.NewAccountServiceClient(hc, base),
 		requests: cloudledgerv1connect.NewRequestServiceClient(hc, base),
 		findings: cloudledgerv1connect.NewFindingServiceClient(hc, base),
+		eval:     cloudledgerv1connect.NewEvaluationServiceClient(hc, base),
 		cluster:  cloudledgerv1connect.NewClusterServiceClient(hc, base),
 		imports:  newImportJobs(),
 	}

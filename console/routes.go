@@ -56,6 +56,7 @@ func (c *Console) routes() {
 	m.Handle("/utilisation", c.page(c.utilisationPage))
 	m.Handle("/findings", c.page(c.findingsPage))
 	m.Handle("/findings/rules", c.page(c.findingRulesPage))
+	m.Handle("/evaluation", c.page(c.evaluationPage))
 	m.Handle("/accounts", c.page(c.accountsPage))
 	m.Handle("/accounts/pending", c.page(c.pendingPage))
 	m.Handle("/password", c.page(c.passwordPage))

@@ -24,6 +24,7 @@ var flashes = map[string][2]string{
 	"imported":          {"导入完成", "The import is done"},
 	"request":           {"申请已记入台账", "The request is on the ledger"},
 	"finding":           {"已记入台账", "It is on the ledger"},
+	"evaluation":        {"已记入台账", "It is on the ledger"},
 	"account_disable":   {"账号已停用", "The account is disabled"},
 	"account_enable":    {"账号已启用", "The account is enabled"},
 	"account_confirmed": {"账号已确认", "The account is confirmed"},

@@ -57,6 +57,18 @@ as_role supervisor1 "$LEDGERCTL" --key demo/approval/health-vcpu approval grant 
 # Settlement year 2026 (1 Sep 2025 – 31 Aug 2026): the late scores arrive, its months close,
 # the finance bureau runs, audits and submits it, so the budget export works at once.
 "$LEDGERCTL" import evaluations examples/demo/evaluations-late.csv
+# Its last evaluation quarter, 2026Q4 (June–August 2026), on the ledger before the audit: the
+# expert panel's scores, then the authority publishes the quarter (SPEC: Evaluation). The
+# scores entered above still win on their days, so the charges stay those of the entered
+# scores. Fixed keys make re-running the demo a no-op.
+while read -r p score; do
+  "$LEDGERCTL" --key "demo/expert/2026Q4/$p" evaluation expert --provider "$p" --quarter 2026Q4 --score "$score" --ref '评审〔2026〕9号' >/dev/null
+done <<'SCORES'
+ctyun 90
+hwcloud 86
+aliyun 82
+SCORES
+"$LEDGERCTL" --key demo/publish/2026Q4 evaluation publish --quarter 2026Q4 >/dev/null
 for m in 2025-09 2025-10 2025-11 2025-12 2026-01 2026-02 2026-03 2026-04 2026-05 2026-06 2026-07 2026-08; do
   "$LEDGERCTL" --key "demo/close/$m" period close "$m" >/dev/null
 done

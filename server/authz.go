@@ -360,7 +360,13 @@ var rules = map[string]rule{
 			return targetOf("quarter", r.GetQuarter(), "department", r.GetDepartment(), "provider", r.GetProvider())
 		}},
 	cloudledgerv1connect.EvaluationServiceGetQuarterProcedure: {roles: chargeReaders,
-		target: func(m proto.Message) string { return "quarter=" + m.(*v1.GetQuarterRequest).GetQuarter() }},
+		check: func(s *Server, p *principal, m proto.Message) *errcode.Error {
+			return p.mayName(s, "", m.(*v1.GetQuarterRequest).GetProvider(), false)
+		},
+		target: func(m proto.Message) string {
+			r := m.(*v1.GetQuarterRequest)
+			return targetOf("quarter", r.GetQuarter(), "provider", r.GetProvider())
+		}},
 	cloudledgerv1connect.EvaluationServiceGetYearProcedure: {roles: roles(ledger.RoleAuthority, ledger.RoleSupervisor, ledger.RoleFinance, ledger.RoleAuditor, ledger.RoleProvider),
 		target: func(m proto.Message) string { return fmt.Sprintf("year=%d", m.(*v1.GetYearRequest).GetYear()) }},
 	cloudledgerv1connect.EvaluationServiceListEvaluationSchemesProcedure: {roles: chargeReaders},

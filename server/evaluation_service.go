@@ -11,6 +11,7 @@ import (
 	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/ledger"
+	"github.com/cloudledger/cloudledger/settlement"
 )
 
 // evaluationService is SPEC's Evaluation (issue 26). Who may call what is in authz.go; what
@@ -51,11 +52,24 @@ func (h *evaluationService) GetQuarter(ctx context.Context, req *connect.Request
 		out.PublishedAt, out.Flagged = v.Published.At.Format(time.RFC3339), v.Published.Flagged
 	}
 	role := p.account.Role
+	only := req.Msg.GetProvider() // authz.go refused a provider's account naming another
+	// The scores entered by hand on the quarter's days win there over the published one
+	// (rating's multTable): the report says which figure came from where.
+	entered := map[string][]*v1.EnteredScore{}
+	for _, ps := range h.s.ledger.EvaluationScores() {
+		for _, e := range ps.Scores {
+			if e.Quarter == "" && !e.To.Before(v.First) && !e.From.After(v.Last) {
+				entered[ps.Provider] = append(entered[ps.Provider], &v1.EnteredScore{From: e.From.String(), To: e.To.String(), Score: e.Score.String()})
+			}
+		}
+	}
 	for _, pq := range v.Providers {
-		if role == ledger.RoleDepartment || role == ledger.RoleProvider && pq.Provider != p.account.Provider {
+		if role == ledger.RoleDepartment || role == ledger.RoleProvider && pq.Provider != p.account.Provider || only != "" && pq.Provider != only {
 			continue
 		}
-		out.Providers = append(out.Providers, apimap.ProviderQuarterOf(pq))
+		row := apimap.ProviderQuarterOf(pq)
+		row.Entered = entered[pq.Provider]
+		out.Providers = append(out.Providers, row)
 	}
 	if role != ledger.RoleDepartment && role != ledger.RoleProvider {
 		out.Unscored = v.Unscored
@@ -65,10 +79,25 @@ func (h *evaluationService) GetQuarter(ctx context.Context, req *connect.Request
 	}
 	for _, a := range v.Answers {
 		// Who rated is never a provider's to know (SPEC: Evaluation).
-		if role == ledger.RoleProvider || role == ledger.RoleDepartment && !p.sees(h.s, a.Department, "") {
+		if role == ledger.RoleProvider || role == ledger.RoleDepartment && !p.sees(h.s, a.Department, "") || only != "" && a.Provider != only {
 			continue
 		}
 		out.Answers = append(out.Answers, &v1.SurveyAnswer{Provider: a.Provider, Department: a.Department, Score: a.Score.String(), At: a.At.Format(time.RFC3339)})
+	}
+	// The department efficiency table (SH 33): every department ranked in each class; a
+	// department sees its own rows (and those below it) with their ranks, a provider none.
+	if role != ledger.RoleProvider {
+		view, err := h.s.ledger.View(ledger.ViewFilter{})
+		if err != nil {
+			return nil, toConnect(err)
+		}
+		for _, e := range settlement.DepartmentEfficiencies(view, settlement.Quarter{Year: q.Year, Q: q.Q}, h.s.ledger.UtilisationRows) {
+			if role == ledger.RoleDepartment && !p.sees(h.s, e.Department, "") {
+				continue
+			}
+			out.Efficiency = append(out.Efficiency, &v1.DepartmentEfficiency{Department: e.Department, QuotaClass: e.QuotaClass,
+				EfficiencyPct: e.Efficiency.StringFixed(2), ResourceDays: uint32(e.ResourceDays), Rank: int32(e.Rank), Ranked: int32(e.Ranked)})
+		}
 	}
 	return connect.NewResponse(out), nil
 }

@@ -91,3 +91,55 @@ func Efficiency(d *ledger.View, q Quarter, rows RowsOf) []ClassEfficiency {
 	slices.SortFunc(out, func(a, b ClassEfficiency) int { return strings.Compare(a.QuotaClass, b.QuotaClass) })
 	return out
 }
+
+// DepartmentEfficiency is one department's efficiency in one quota class over a quarter,
+// with its rank among the departments with a figure in that class (1 the highest; equal
+// efficiencies share a rank, the next rank counting them: 1, 1, 3).
+type DepartmentEfficiency struct {
+	Department string `json:"department"`
+	ClassEfficiency
+	Rank   int `json:"rank"`
+	Ranked int `json:"ranked"`
+}
+
+// DepartmentEfficiencies are every department's efficiencies over a quarter (SPEC:
+// Evaluation, the department efficiency table; SH 33), each department on its own resources
+// (not those of the departments below it), sorted by class, rank and department. v holds
+// every department's resources.
+func DepartmentEfficiencies(v *ledger.View, q Quarter, rows RowsOf) []DepartmentEfficiency {
+	byDept := map[string][]*ledger.ResourceHistory{}
+	for _, h := range v.Resources {
+		byDept[h.Department] = append(byDept[h.Department], h)
+	}
+	var out []DepartmentEfficiency
+	for d, res := range byDept {
+		one := *v
+		one.Resources = res
+		for _, c := range Efficiency(&one, q, rows) {
+			out = append(out, DepartmentEfficiency{Department: d, ClassEfficiency: c})
+		}
+	}
+	slices.SortFunc(out, func(a, b DepartmentEfficiency) int {
+		if c := strings.Compare(a.QuotaClass, b.QuotaClass); c != 0 {
+			return c
+		}
+		if c := b.Efficiency.Cmp(a.Efficiency); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Department, b.Department)
+	})
+	for i := 0; i < len(out); {
+		j := i
+		for j < len(out) && out[j].QuotaClass == out[i].QuotaClass {
+			j++
+		}
+		for k := i; k < j; k++ {
+			out[k].Rank, out[k].Ranked = k-i+1, j-i
+			if k > i && out[k].Efficiency.Equal(out[k-1].Efficiency) {
+				out[k].Rank = out[k-1].Rank
+			}
+		}
+		i = j
+	}
+	return out
+}

@@ -1,6 +1,7 @@
 package settlement
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -69,5 +70,33 @@ func TestDepartmentEfficiency(t *testing.T) {
 	if len(got) != 2 || got[0].QuotaClass != "memory_gb" || got[0].Efficiency.String() != "12.5" || got[0].ResourceDays != 1 ||
 		got[1].QuotaClass != "vcpu" || got[1].Efficiency.String() != "27.14" || got[1].ResourceDays != 3 {
 		t.Fatalf("efficiency %+v, want memory_gb 12.50 over 1 resource-day, vcpu 27.14 over 3", got)
+	}
+}
+
+// Issue 26: the department efficiency table ranks every department in each class, highest
+// first, equal efficiencies sharing a rank (1, 1, 3); a department's own resources only.
+func TestDepartmentEfficienciesRanked(t *testing.T) {
+	q := Quarter{2026, 3}
+	cst := time.FixedZone("CST", 8*3600)
+	opened := time.Date(2026, 2, 1, 10, 0, 0, 0, cst)
+	res := func(id, dept string) *ledger.ResourceHistory {
+		return &ledger.ResourceHistory{ID: id, Department: dept, Item: "ecs.vcpu", Kind: ledger.KindStandard,
+			Ops: []ledger.ResourceOp{{Time: opened, Op: ledger.OpAllocate, Quantity: decimal.NewFromInt(4)}}}
+	}
+	v := &ledger.View{Items: map[string]*ledger.CatalogItem{"ecs.vcpu": {ID: "ecs.vcpu", QuotaClass: "vcpu"}},
+		Resources: []*ledger.ResourceHistory{res("a", "edu"), res("b", "bus"), res("c", "health"), res("d", "edu-school")}}
+	means := map[string]string{"a": "30", "b": "50", "c": "30", "d": "80"}
+	day, _ := calendar.ParseDate("2026-03-05")
+	got := DepartmentEfficiencies(v, q, func(r string, _, _ calendar.Date) []ledger.StoredUtilisation {
+		return []ledger.StoredUtilisation{{UtilisationRow: ledger.UtilisationRow{Resource: r, Date: day, Mean: decimal.RequireFromString(means[r])}}}
+	})
+	want := []string{"edu-school 80 1/4", "bus 50 2/4", "edu 30 3/4", "health 30 3/4"}
+	if len(got) != len(want) {
+		t.Fatalf("got %+v, want %v", got, want)
+	}
+	for i, g := range got {
+		if s := fmt.Sprintf("%s %s %d/%d", g.Department, g.Efficiency, g.Rank, g.Ranked); s != want[i] {
+			t.Errorf("row %d: %s, want %s", i, s, want[i])
+		}
 	}
 }

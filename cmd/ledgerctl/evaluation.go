@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -226,7 +227,12 @@ func newPublishCommand(g *globals) *cobra.Command {
 }
 
 func getQuarter(ctx context.Context, g *globals, q string) (*v1.GetQuarterResponse, error) {
-	return evalCall(ctx, g, readPolicy, "evaluation report", &v1.GetQuarterRequest{Quarter: q},
+	return getQuarterOf(ctx, g, q, "")
+}
+
+// getQuarterOf reads a quarter, one provider's row only when provider is given.
+func getQuarterOf(ctx context.Context, g *globals, q, provider string) (*v1.GetQuarterResponse, error) {
+	return evalCall(ctx, g, readPolicy, "evaluation report", &v1.GetQuarterRequest{Quarter: q, Provider: provider},
 		func(c cloudledgerv1connect.EvaluationServiceClient) rpc[v1.GetQuarterRequest, v1.GetQuarterResponse] {
 			return c.GetQuarter
 		})
@@ -255,6 +261,24 @@ type evalRowJSON struct {
 	Multiplier string                   `json:"multiplier"`
 	ExpertRef  string                   `json:"expert_ref,omitempty"`
 	Indicators map[string]indicatorJSON `json:"indicators"`
+	// Entered are the scores entered by hand (evaluations.csv) on days of the quarter: on
+	// those days they, not this score, give the multiplier.
+	Entered []enteredJSON `json:"entered,omitempty"`
+}
+
+type enteredJSON struct {
+	From  string `json:"from"`
+	To    string `json:"to"`
+	Score string `json:"score"`
+}
+
+// enteredText is a row's entered scores in one cell: "FROM..TO:SCORE" joined by ";".
+func enteredText(r evalRowJSON) string {
+	parts := make([]string, len(r.Entered))
+	for i, e := range r.Entered {
+		parts[i] = e.From + ".." + e.To + ":" + e.Score
+	}
+	return strings.Join(parts, ";")
 }
 
 type yearJSON struct {
@@ -267,10 +291,32 @@ type yearJSON struct {
 	Flagged   bool   `json:"flagged"`
 }
 
+// efficiencyJSON is one row of the department efficiency table: a department's efficiency
+// in a quota class over a quarter and its rank among the departments of the class.
+type efficiencyJSON struct {
+	Quarter       string `json:"quarter"`
+	Department    string `json:"department"`
+	QuotaClass    string `json:"quota_class"`
+	EfficiencyPct string `json:"efficiency_pct"`
+	ResourceDays  uint32 `json:"resource_days"`
+	Rank          int32  `json:"rank"`
+	Ranked        int32  `json:"ranked"`
+}
+
 type evalReportJSON struct {
-	Quarters []string      `json:"quarters"`
-	Rows     []evalRowJSON `json:"rows"`
-	Yearly   []yearJSON    `json:"yearly,omitempty"`
+	Quarters   []string         `json:"quarters"`
+	Rows       []evalRowJSON    `json:"rows"`
+	Yearly     []yearJSON       `json:"yearly,omitempty"`
+	Efficiency []efficiencyJSON `json:"efficiency"`
+}
+
+func efficiencyRows(q *v1.GetQuarterResponse) []efficiencyJSON {
+	var out []efficiencyJSON
+	for _, e := range q.GetEfficiency() {
+		out = append(out, efficiencyJSON{Quarter: q.GetQuarter(), Department: e.GetDepartment(), QuotaClass: e.GetQuotaClass(),
+			EfficiencyPct: e.GetEfficiencyPct(), ResourceDays: e.GetResourceDays(), Rank: e.GetRank(), Ranked: e.GetRanked()})
+	}
+	return out
 }
 
 func evalRows(q *v1.GetQuarterResponse) []evalRowJSON {
@@ -285,21 +331,32 @@ func evalRows(q *v1.GetQuarterResponse) []evalRowJSON {
 		for _, ind := range p.GetIndicators() {
 			r.Indicators[ind.GetIndicator()] = indicatorJSON{HasData: ind.GetHasData(), Count: ind.GetCount(), Raw: ind.GetRaw(), Points: ind.GetPoints(), Weight: ind.GetWeight()}
 		}
+		for _, e := range p.GetEntered() {
+			r.Entered = append(r.Entered, enteredJSON{From: e.GetFrom(), To: e.GetTo(), Score: e.GetScore()})
+		}
 		out = append(out, r)
 	}
 	return out
 }
 
 func newEvalReportCommand(g *globals) *cobra.Command {
-	var quarter, format, output string
+	var quarter, format, output, provider string
 	var year int
 	cmd := &cobra.Command{
-		Use:   "report --quarter Q|--year Y [--format table|csv|json] [-o FILE]",
+		Use:   "report --quarter Q|--year Y [--provider P] [--format table|csv|json|xlsx] [-o FILE]",
 		Short: "The evaluation report: per provider and quarter each indicator's raw value, points and weight, the score and the multiplier",
-		Args:  cobra.NoArgs,
+		Long: `Per provider and quarter each indicator's raw value, points and weight, the score and the
+multiplier; the department efficiency table (per quarter and quota class, each department's
+efficiency and its rank); with --year the yearly scores. CSV has the providers' rows only;
+XLSX (-o required) has a sheet each, headers in Chinese with English beneath, figures as
+numbers. A provider reads its own row; a department its own efficiency.`,
+		Args: cobra.NoArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			if err := checkFormat(format, formatTable, formatCSV, formatJSON); err != nil {
+			if err := checkFormat(format, formatTable, formatCSV, formatJSON, formatXLSX); err != nil {
 				return err
+			}
+			if format == formatXLSX && (output == "" || output == "-") {
+				return usageErr("--format xlsx needs -o FILE")
 			}
 			var quarters []string
 			switch {
@@ -315,15 +372,18 @@ func newEvalReportCommand(g *globals) *cobra.Command {
 					quarters = append(quarters, fmt.Sprintf("%04dQ%d", year, n))
 				}
 			}
-			rep := evalReportJSON{Quarters: quarters, Rows: []evalRowJSON{}}
+			rep := evalReportJSON{Quarters: quarters, Rows: []evalRowJSON{}, Efficiency: []efficiencyJSON{}}
 			for _, q := range quarters {
-				res, err := getQuarter(cmd.Context(), g, q)
+				res, err := getQuarterOf(cmd.Context(), g, q, provider)
 				if err != nil {
 					return err
 				}
 				rep.Rows = append(rep.Rows, evalRows(res)...)
+				rep.Efficiency = append(rep.Efficiency, efficiencyRows(res)...)
 			}
-			if year != 0 {
+			// The yearly scores are the providers': a reader shown no provider's quarter (a
+			// department) has none to read, and is not refused for asking.
+			if year != 0 && len(rep.Rows) > 0 {
 				res, err := evalCall(cmd.Context(), g, readPolicy, "evaluation report", &v1.GetYearRequest{Year: int32(year)},
 					func(c cloudledgerv1connect.EvaluationServiceClient) rpc[v1.GetYearRequest, v1.GetYearResponse] {
 						return c.GetYear
@@ -332,6 +392,9 @@ func newEvalReportCommand(g *globals) *cobra.Command {
 					return err
 				}
 				for _, s := range res.GetScores() {
+					if provider != "" && s.GetProvider() != provider {
+						continue
+					}
 					rep.Yearly = append(rep.Yearly, yearJSON{Provider: s.GetProvider(), Year: res.GetYear(), Score: s.GetScore(), Quarters: s.GetQuarters(),
 						PassScore: s.GetPassScore(), BelowPass: s.GetBelowPass(), Flagged: s.GetFlagged()})
 				}
@@ -349,7 +412,8 @@ func newEvalReportCommand(g *globals) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&quarter, "quarter", "", "one quarter, e.g. 2026Q4")
 	f.IntVar(&year, "year", 0, "a settlement year's four quarters and yearly scores")
-	f.StringVar(&format, "format", formatTable, "table, csv or json")
+	f.StringVar(&provider, "provider", "", "one provider's rows only")
+	f.StringVar(&format, "format", formatTable, "table, csv, json or xlsx")
 	f.StringVarP(&output, "output", "o", "", "write to this file instead of standard output")
 	return cmd
 }
@@ -360,7 +424,7 @@ func evalColumns() []string {
 	for _, ind := range evalIndicators {
 		cols = append(cols, ind+"_raw", ind+"_points", ind+"_weight")
 	}
-	return append(cols, "score", "multiplier", "expert_ref")
+	return append(cols, "score", "multiplier", "expert_ref", "entered")
 }
 
 func evalRecord(r evalRowJSON) []string {
@@ -369,7 +433,7 @@ func evalRecord(r evalRowJSON) []string {
 		x := r.Indicators[ind]
 		rec = append(rec, x.Raw, x.Points, x.Weight)
 	}
-	return append(rec, r.Score, r.Multiplier, r.ExpertRef)
+	return append(rec, r.Score, r.Multiplier, r.ExpertRef, enteredText(r))
 }
 
 func writeEvalReport(w io.Writer, format string, l lang, rep evalReportJSON) error {
@@ -382,6 +446,8 @@ func writeEvalReport(w io.Writer, format string, l lang, rep evalReportJSON) err
 			rows = append(rows, evalRecord(r))
 		}
 		return writeCSV(w, evalColumns(), rows)
+	case formatXLSX:
+		return writeEvalXLSX(w, rep)
 	}
 	headers := []string{l.h("季度", "Quarter"), l.h("云服务商", "Provider"), l.h("状态", "Status")}
 	right := []bool{false, false, false}
@@ -412,6 +478,22 @@ func writeEvalReport(w io.Writer, format string, l lang, rep evalReportJSON) err
 	}
 	if err := t.render(w); err != nil {
 		return err
+	}
+	for _, r := range rep.Rows {
+		for _, e := range r.Entered {
+			fmt.Fprintf(w, "%s %s %s %s..%s: %s\n", r.Quarter, r.Provider, l.m("录入得分（该日期段内优先于上表得分）", "entered score (wins over the score above on its days)"), e.From, e.To, e.Score)
+		}
+	}
+	if len(rep.Efficiency) > 0 {
+		fmt.Fprintln(w)
+		et := &table{headers: []string{l.h("季度", "Quarter"), l.h("使用单位", "Department"), l.h("配额类别", "Class"), l.h("使用效率%", "Efficiency %"),
+			l.h("资源日", "Resource-days"), l.h("排名", "Rank")}, right: []bool{false, false, false, true, true, true}}
+		for _, e := range rep.Efficiency {
+			et.add(e.Quarter, e.Department, e.QuotaClass, e.EfficiencyPct, fmt.Sprint(e.ResourceDays), fmt.Sprintf("%d/%d", e.Rank, e.Ranked))
+		}
+		if err := et.render(w); err != nil {
+			return err
+		}
 	}
 	for _, y := range rep.Yearly {
 		fmt.Fprintf(w, "%s %d %s: %s (%s %d, %s %s)\n", y.Provider, y.Year, l.m("年度得分", "yearly score"), y.Score,

@@ -28,14 +28,14 @@ func TestNoEnglishOnChinesePages(t *testing.T) {
 	allow := loadAllowList(t)
 	pages := map[string][]string{
 		"edu-it": {"/d/edu", "/d/edu/resources", "/d/edu/charges", "/d/edu/statement", "/d/edu/statement?month=2026-03", "/d/edu/statement?month=2026-09",
-			"/utilisation", "/utilisation?month=2026-03&resource=edu-exam-vcpu-01", "/findings", "/requests", "/password"},
+			"/utilisation", "/utilisation?month=2026-03&resource=edu-exam-vcpu-01", "/findings", "/requests", "/password", "/evaluation"},
 		"aliyun-am": {"/p/aliyun", "/p/aliyun/statement", "/p/aliyun/statement?month=2026-03", "/p/aliyun/invoice", "/p/aliyun/invoices",
-			"/utilisation", "/findings", "/requests"},
+			"/utilisation", "/findings", "/requests", "/evaluation"},
 		"supervisor1": {"/supervisor", "/supervisor/approvals", "/supervisor/approvals?department=bigdata&class=storage_gb",
 			"/d/bigdata", "/d/bigdata/resources", "/utilisation", "/findings", "/requests"},
-		"finance1":   {"/finance", "/finance?year=2026", "/finance/settlement?year=2026", "/departments", "/d/edu", "/d/edu/charges", "/d/edu/statement", "/findings"},
-		"authority1": {"/authority", "/authority/periods", "/authority/periods?year=2026", "/authority/periods?year=2027", "/authority/catalog", "/departments", "/requests", "/supervisor", "/utilisation", "/findings", "/findings/rules", "/accounts/pending", "/p/aliyun"},
-		"auditor1":   {"/auditor", "/auditor/line-items", "/auditor/line-items?department=edu", "/access", "/access?result=denied", "/findings", "/accounts/pending"},
+		"finance1":   {"/finance", "/finance?year=2026", "/finance/settlement?year=2026", "/departments", "/d/edu", "/d/edu/charges", "/d/edu/statement", "/findings", "/evaluation"},
+		"authority1": {"/authority", "/authority/periods", "/authority/periods?year=2026", "/authority/periods?year=2027", "/authority/catalog", "/departments", "/requests", "/supervisor", "/utilisation", "/findings", "/findings/rules", "/evaluation", "/evaluation?quarter=2026Q4", "/accounts/pending", "/p/aliyun"},
+		"auditor1":   {"/auditor", "/auditor/line-items", "/auditor/line-items?department=edu", "/access", "/access?result=denied", "/findings", "/evaluation", "/accounts/pending"},
 		"security1":  {"/accounts", "/accounts/pending", "/access"},
 	}
 	// The refusal and not-found pages, in Chinese.
@@ -141,6 +141,8 @@ func TestNoEnglishOnChinesePages(t *testing.T) {
 		{"finance1 /finance/settlement?year=2026", "财政局（签收盖章）"},
 		{"edu-it /no/such/page", "<h1>页面不存在</h1>"},
 		{"security1 /d/edu", "<h1>无权访问</h1>"},
+		{"authority1 /evaluation?quarter=2026Q4", "已发布"},
+		{"authority1 /evaluation?quarter=2026Q4", "评审〔2026〕9号"},
 	} {
 		if !strings.Contains(bodies[c.page], c.want) {
 			t.Errorf("%s lacks %s", c.page, c.want)

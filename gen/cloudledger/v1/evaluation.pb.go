@@ -374,8 +374,11 @@ func (x *SurveyResponse) GetUnchanged() bool {
 }
 
 type GetQuarterRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Quarter       string                 `protobuf:"bytes,1,opt,name=quarter,proto3" json:"quarter,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Quarter string                 `protobuf:"bytes,1,opt,name=quarter,proto3" json:"quarter,omitempty"`
+	// provider: that provider's row only (a provider's account may name only its own; another
+	// is refused permission_denied, recorded).
+	Provider      string `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -413,6 +416,13 @@ func (*GetQuarterRequest) Descriptor() ([]byte, []int) {
 func (x *GetQuarterRequest) GetQuarter() string {
 	if x != nil {
 		return x.Quarter
+	}
+	return ""
+}
+
+func (x *GetQuarterRequest) GetProvider() string {
+	if x != nil {
+		return x.Provider
 	}
 	return ""
 }
@@ -503,13 +513,16 @@ func (x *IndicatorPoints) GetWeight() string {
 }
 
 type ProviderQuarterScore struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Provider      string                 `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
-	Indicators    []*IndicatorPoints     `protobuf:"bytes,2,rep,name=indicators,proto3" json:"indicators,omitempty"`
-	Scored        bool                   `protobuf:"varint,3,opt,name=scored,proto3" json:"scored,omitempty"`
-	Score         string                 `protobuf:"bytes,4,opt,name=score,proto3" json:"score,omitempty"`
-	Multiplier    string                 `protobuf:"bytes,5,opt,name=multiplier,proto3" json:"multiplier,omitempty"`
-	ExpertRef     string                 `protobuf:"bytes,6,opt,name=expert_ref,json=expertRef,proto3" json:"expert_ref,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Provider   string                 `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
+	Indicators []*IndicatorPoints     `protobuf:"bytes,2,rep,name=indicators,proto3" json:"indicators,omitempty"`
+	Scored     bool                   `protobuf:"varint,3,opt,name=scored,proto3" json:"scored,omitempty"`
+	Score      string                 `protobuf:"bytes,4,opt,name=score,proto3" json:"score,omitempty"`
+	Multiplier string                 `protobuf:"bytes,5,opt,name=multiplier,proto3" json:"multiplier,omitempty"`
+	ExpertRef  string                 `protobuf:"bytes,6,opt,name=expert_ref,json=expertRef,proto3" json:"expert_ref,omitempty"`
+	// entered: the scores entered by hand (evaluations.csv) on days of the quarter; they win
+	// on their days over the published score (SPEC: Evaluation, publication).
+	Entered       []*EnteredScore `protobuf:"bytes,7,rep,name=entered,proto3" json:"entered,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -586,6 +599,74 @@ func (x *ProviderQuarterScore) GetExpertRef() string {
 	return ""
 }
 
+func (x *ProviderQuarterScore) GetEntered() []*EnteredScore {
+	if x != nil {
+		return x.Entered
+	}
+	return nil
+}
+
+// EnteredScore is a score entered by hand for a provider's days (from and to inclusive).
+type EnteredScore struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	From          string                 `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	To            string                 `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	Score         string                 `protobuf:"bytes,3,opt,name=score,proto3" json:"score,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EnteredScore) Reset() {
+	*x = EnteredScore{}
+	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnteredScore) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnteredScore) ProtoMessage() {}
+
+func (x *EnteredScore) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnteredScore.ProtoReflect.Descriptor instead.
+func (*EnteredScore) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_evaluation_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *EnteredScore) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *EnteredScore) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *EnteredScore) GetScore() string {
+	if x != nil {
+		return x.Score
+	}
+	return ""
+}
+
 // SurveyAnswer is one department's answer (shown to that department, and to the authority
 // and the auditors; never to a provider).
 type SurveyAnswer struct {
@@ -600,7 +681,7 @@ type SurveyAnswer struct {
 
 func (x *SurveyAnswer) Reset() {
 	*x = SurveyAnswer{}
-	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[8]
+	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -612,7 +693,7 @@ func (x *SurveyAnswer) String() string {
 func (*SurveyAnswer) ProtoMessage() {}
 
 func (x *SurveyAnswer) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[8]
+	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -625,7 +706,7 @@ func (x *SurveyAnswer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SurveyAnswer.ProtoReflect.Descriptor instead.
 func (*SurveyAnswer) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_evaluation_proto_rawDescGZIP(), []int{8}
+	return file_cloudledger_v1_evaluation_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SurveyAnswer) GetProvider() string {
@@ -657,27 +738,30 @@ func (x *SurveyAnswer) GetAt() string {
 }
 
 type GetQuarterResponse struct {
-	state         protoimpl.MessageState  `protogen:"open.v1"`
-	Quarter       string                  `protobuf:"bytes,1,opt,name=quarter,proto3" json:"quarter,omitempty"`
-	First         string                  `protobuf:"bytes,2,opt,name=first,proto3" json:"first,omitempty"`
-	Last          string                  `protobuf:"bytes,3,opt,name=last,proto3" json:"last,omitempty"`
-	SurveyUntil   string                  `protobuf:"bytes,4,opt,name=survey_until,json=surveyUntil,proto3" json:"survey_until,omitempty"`
-	SurveyOpen    bool                    `protobuf:"varint,5,opt,name=survey_open,json=surveyOpen,proto3" json:"survey_open,omitempty"`
-	Published     bool                    `protobuf:"varint,6,opt,name=published,proto3" json:"published,omitempty"`
-	PublishedAt   string                  `protobuf:"bytes,7,opt,name=published_at,json=publishedAt,proto3" json:"published_at,omitempty"`
-	Scheme        *EvaluationScheme       `protobuf:"bytes,8,opt,name=scheme,proto3" json:"scheme,omitempty"`
-	Providers     []*ProviderQuarterScore `protobuf:"bytes,9,rep,name=providers,proto3" json:"providers,omitempty"`
-	Unscored      []string                `protobuf:"bytes,10,rep,name=unscored,proto3" json:"unscored,omitempty"`
-	Flagged       []string                `protobuf:"bytes,11,rep,name=flagged,proto3" json:"flagged,omitempty"`
-	Answers       []*SurveyAnswer         `protobuf:"bytes,12,rep,name=answers,proto3" json:"answers,omitempty"`
-	StateIndex    uint64                  `protobuf:"varint,13,opt,name=state_index,json=stateIndex,proto3" json:"state_index,omitempty"`
+	state       protoimpl.MessageState  `protogen:"open.v1"`
+	Quarter     string                  `protobuf:"bytes,1,opt,name=quarter,proto3" json:"quarter,omitempty"`
+	First       string                  `protobuf:"bytes,2,opt,name=first,proto3" json:"first,omitempty"`
+	Last        string                  `protobuf:"bytes,3,opt,name=last,proto3" json:"last,omitempty"`
+	SurveyUntil string                  `protobuf:"bytes,4,opt,name=survey_until,json=surveyUntil,proto3" json:"survey_until,omitempty"`
+	SurveyOpen  bool                    `protobuf:"varint,5,opt,name=survey_open,json=surveyOpen,proto3" json:"survey_open,omitempty"`
+	Published   bool                    `protobuf:"varint,6,opt,name=published,proto3" json:"published,omitempty"`
+	PublishedAt string                  `protobuf:"bytes,7,opt,name=published_at,json=publishedAt,proto3" json:"published_at,omitempty"`
+	Scheme      *EvaluationScheme       `protobuf:"bytes,8,opt,name=scheme,proto3" json:"scheme,omitempty"`
+	Providers   []*ProviderQuarterScore `protobuf:"bytes,9,rep,name=providers,proto3" json:"providers,omitempty"`
+	Unscored    []string                `protobuf:"bytes,10,rep,name=unscored,proto3" json:"unscored,omitempty"`
+	Flagged     []string                `protobuf:"bytes,11,rep,name=flagged,proto3" json:"flagged,omitempty"`
+	Answers     []*SurveyAnswer         `protobuf:"bytes,12,rep,name=answers,proto3" json:"answers,omitempty"`
+	StateIndex  uint64                  `protobuf:"varint,13,opt,name=state_index,json=stateIndex,proto3" json:"state_index,omitempty"`
+	// efficiency: the departments' efficiency per quota class over the quarter, each with its
+	// rank among the departments of that class (a department sees only its own rows).
+	Efficiency    []*DepartmentEfficiency `protobuf:"bytes,14,rep,name=efficiency,proto3" json:"efficiency,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetQuarterResponse) Reset() {
 	*x = GetQuarterResponse{}
-	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[9]
+	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -689,7 +773,7 @@ func (x *GetQuarterResponse) String() string {
 func (*GetQuarterResponse) ProtoMessage() {}
 
 func (x *GetQuarterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[9]
+	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -702,7 +786,7 @@ func (x *GetQuarterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQuarterResponse.ProtoReflect.Descriptor instead.
 func (*GetQuarterResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_evaluation_proto_rawDescGZIP(), []int{9}
+	return file_cloudledger_v1_evaluation_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetQuarterResponse) GetQuarter() string {
@@ -796,6 +880,99 @@ func (x *GetQuarterResponse) GetStateIndex() uint64 {
 	return 0
 }
 
+func (x *GetQuarterResponse) GetEfficiency() []*DepartmentEfficiency {
+	if x != nil {
+		return x.Efficiency
+	}
+	return nil
+}
+
+// DepartmentEfficiency is a department's efficiency in one quota class over a quarter (SH 33)
+// and its rank (1 the highest; equal efficiencies share a rank) among the ranked departments.
+type DepartmentEfficiency struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Department    string                 `protobuf:"bytes,1,opt,name=department,proto3" json:"department,omitempty"`
+	QuotaClass    string                 `protobuf:"bytes,2,opt,name=quota_class,json=quotaClass,proto3" json:"quota_class,omitempty"`
+	EfficiencyPct string                 `protobuf:"bytes,3,opt,name=efficiency_pct,json=efficiencyPct,proto3" json:"efficiency_pct,omitempty"` // two decimals, half-up
+	ResourceDays  uint32                 `protobuf:"varint,4,opt,name=resource_days,json=resourceDays,proto3" json:"resource_days,omitempty"`
+	Rank          int32                  `protobuf:"varint,5,opt,name=rank,proto3" json:"rank,omitempty"`
+	Ranked        int32                  `protobuf:"varint,6,opt,name=ranked,proto3" json:"ranked,omitempty"` // how many departments have a figure in the class
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DepartmentEfficiency) Reset() {
+	*x = DepartmentEfficiency{}
+	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DepartmentEfficiency) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DepartmentEfficiency) ProtoMessage() {}
+
+func (x *DepartmentEfficiency) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DepartmentEfficiency.ProtoReflect.Descriptor instead.
+func (*DepartmentEfficiency) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_evaluation_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *DepartmentEfficiency) GetDepartment() string {
+	if x != nil {
+		return x.Department
+	}
+	return ""
+}
+
+func (x *DepartmentEfficiency) GetQuotaClass() string {
+	if x != nil {
+		return x.QuotaClass
+	}
+	return ""
+}
+
+func (x *DepartmentEfficiency) GetEfficiencyPct() string {
+	if x != nil {
+		return x.EfficiencyPct
+	}
+	return ""
+}
+
+func (x *DepartmentEfficiency) GetResourceDays() uint32 {
+	if x != nil {
+		return x.ResourceDays
+	}
+	return 0
+}
+
+func (x *DepartmentEfficiency) GetRank() int32 {
+	if x != nil {
+		return x.Rank
+	}
+	return 0
+}
+
+func (x *DepartmentEfficiency) GetRanked() int32 {
+	if x != nil {
+		return x.Ranked
+	}
+	return 0
+}
+
 type GetYearRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Year          int32                  `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
@@ -805,7 +982,7 @@ type GetYearRequest struct {
 
 func (x *GetYearRequest) Reset() {
 	*x = GetYearRequest{}
-	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[10]
+	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -817,7 +994,7 @@ func (x *GetYearRequest) String() string {
 func (*GetYearRequest) ProtoMessage() {}
 
 func (x *GetYearRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[10]
+	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -830,7 +1007,7 @@ func (x *GetYearRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetYearRequest.ProtoReflect.Descriptor instead.
 func (*GetYearRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_evaluation_proto_rawDescGZIP(), []int{10}
+	return file_cloudledger_v1_evaluation_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetYearRequest) GetYear() int32 {
@@ -854,7 +1031,7 @@ type YearlyScore struct {
 
 func (x *YearlyScore) Reset() {
 	*x = YearlyScore{}
-	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[11]
+	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -866,7 +1043,7 @@ func (x *YearlyScore) String() string {
 func (*YearlyScore) ProtoMessage() {}
 
 func (x *YearlyScore) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[11]
+	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -879,7 +1056,7 @@ func (x *YearlyScore) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use YearlyScore.ProtoReflect.Descriptor instead.
 func (*YearlyScore) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_evaluation_proto_rawDescGZIP(), []int{11}
+	return file_cloudledger_v1_evaluation_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *YearlyScore) GetProvider() string {
@@ -934,7 +1111,7 @@ type GetYearResponse struct {
 
 func (x *GetYearResponse) Reset() {
 	*x = GetYearResponse{}
-	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[12]
+	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -946,7 +1123,7 @@ func (x *GetYearResponse) String() string {
 func (*GetYearResponse) ProtoMessage() {}
 
 func (x *GetYearResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[12]
+	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -959,7 +1136,7 @@ func (x *GetYearResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetYearResponse.ProtoReflect.Descriptor instead.
 func (*GetYearResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_evaluation_proto_rawDescGZIP(), []int{12}
+	return file_cloudledger_v1_evaluation_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetYearResponse) GetYear() int32 {
@@ -984,7 +1161,7 @@ type ListEvaluationSchemesRequest struct {
 
 func (x *ListEvaluationSchemesRequest) Reset() {
 	*x = ListEvaluationSchemesRequest{}
-	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[13]
+	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -996,7 +1173,7 @@ func (x *ListEvaluationSchemesRequest) String() string {
 func (*ListEvaluationSchemesRequest) ProtoMessage() {}
 
 func (x *ListEvaluationSchemesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[13]
+	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1009,7 +1186,7 @@ func (x *ListEvaluationSchemesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEvaluationSchemesRequest.ProtoReflect.Descriptor instead.
 func (*ListEvaluationSchemesRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_evaluation_proto_rawDescGZIP(), []int{13}
+	return file_cloudledger_v1_evaluation_proto_rawDescGZIP(), []int{15}
 }
 
 type ListEvaluationSchemesResponse struct {
@@ -1022,7 +1199,7 @@ type ListEvaluationSchemesResponse struct {
 
 func (x *ListEvaluationSchemesResponse) Reset() {
 	*x = ListEvaluationSchemesResponse{}
-	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[14]
+	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1034,7 +1211,7 @@ func (x *ListEvaluationSchemesResponse) String() string {
 func (*ListEvaluationSchemesResponse) ProtoMessage() {}
 
 func (x *ListEvaluationSchemesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[14]
+	mi := &file_cloudledger_v1_evaluation_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1047,7 +1224,7 @@ func (x *ListEvaluationSchemesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEvaluationSchemesResponse.ProtoReflect.Descriptor instead.
 func (*ListEvaluationSchemesResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_evaluation_proto_rawDescGZIP(), []int{14}
+	return file_cloudledger_v1_evaluation_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListEvaluationSchemesResponse) GetSchemes() []*EvaluationScheme {
@@ -1098,16 +1275,17 @@ const file_cloudledger_v1_evaluation_proto_rawDesc = "" +
 	"\x05score\x18\x05 \x01(\tR\x05score\"@\n" +
 	"\x0eSurveyResponse\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1c\n" +
-	"\tunchanged\x18\x02 \x01(\bR\tunchanged\"-\n" +
+	"\tunchanged\x18\x02 \x01(\bR\tunchanged\"I\n" +
 	"\x11GetQuarterRequest\x12\x18\n" +
-	"\aquarter\x18\x01 \x01(\tR\aquarter\"\xa2\x01\n" +
+	"\aquarter\x18\x01 \x01(\tR\aquarter\x12\x1a\n" +
+	"\bprovider\x18\x02 \x01(\tR\bprovider\"\xa2\x01\n" +
 	"\x0fIndicatorPoints\x12\x1c\n" +
 	"\tindicator\x18\x01 \x01(\tR\tindicator\x12\x19\n" +
 	"\bhas_data\x18\x02 \x01(\bR\ahasData\x12\x14\n" +
 	"\x05count\x18\x03 \x01(\x05R\x05count\x12\x10\n" +
 	"\x03raw\x18\x04 \x01(\tR\x03raw\x12\x16\n" +
 	"\x06points\x18\x05 \x01(\tR\x06points\x12\x16\n" +
-	"\x06weight\x18\x06 \x01(\tR\x06weight\"\xe0\x01\n" +
+	"\x06weight\x18\x06 \x01(\tR\x06weight\"\x98\x02\n" +
 	"\x14ProviderQuarterScore\x12\x1a\n" +
 	"\bprovider\x18\x01 \x01(\tR\bprovider\x12?\n" +
 	"\n" +
@@ -1119,14 +1297,19 @@ const file_cloudledger_v1_evaluation_proto_rawDesc = "" +
 	"multiplier\x18\x05 \x01(\tR\n" +
 	"multiplier\x12\x1d\n" +
 	"\n" +
-	"expert_ref\x18\x06 \x01(\tR\texpertRef\"p\n" +
+	"expert_ref\x18\x06 \x01(\tR\texpertRef\x126\n" +
+	"\aentered\x18\a \x03(\v2\x1c.cloudledger.v1.EnteredScoreR\aentered\"H\n" +
+	"\fEnteredScore\x12\x12\n" +
+	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x02 \x01(\tR\x02to\x12\x14\n" +
+	"\x05score\x18\x03 \x01(\tR\x05score\"p\n" +
 	"\fSurveyAnswer\x12\x1a\n" +
 	"\bprovider\x18\x01 \x01(\tR\bprovider\x12\x1e\n" +
 	"\n" +
 	"department\x18\x02 \x01(\tR\n" +
 	"department\x12\x14\n" +
 	"\x05score\x18\x03 \x01(\tR\x05score\x12\x0e\n" +
-	"\x02at\x18\x04 \x01(\tR\x02at\"\xea\x03\n" +
+	"\x02at\x18\x04 \x01(\tR\x02at\"\xb0\x04\n" +
 	"\x12GetQuarterResponse\x12\x18\n" +
 	"\aquarter\x18\x01 \x01(\tR\aquarter\x12\x14\n" +
 	"\x05first\x18\x02 \x01(\tR\x05first\x12\x12\n" +
@@ -1143,7 +1326,20 @@ const file_cloudledger_v1_evaluation_proto_rawDesc = "" +
 	"\aflagged\x18\v \x03(\tR\aflagged\x126\n" +
 	"\aanswers\x18\f \x03(\v2\x1c.cloudledger.v1.SurveyAnswerR\aanswers\x12\x1f\n" +
 	"\vstate_index\x18\r \x01(\x04R\n" +
-	"stateIndex\"$\n" +
+	"stateIndex\x12D\n" +
+	"\n" +
+	"efficiency\x18\x0e \x03(\v2$.cloudledger.v1.DepartmentEfficiencyR\n" +
+	"efficiency\"\xcf\x01\n" +
+	"\x14DepartmentEfficiency\x12\x1e\n" +
+	"\n" +
+	"department\x18\x01 \x01(\tR\n" +
+	"department\x12\x1f\n" +
+	"\vquota_class\x18\x02 \x01(\tR\n" +
+	"quotaClass\x12%\n" +
+	"\x0eefficiency_pct\x18\x03 \x01(\tR\refficiencyPct\x12#\n" +
+	"\rresource_days\x18\x04 \x01(\rR\fresourceDays\x12\x12\n" +
+	"\x04rank\x18\x05 \x01(\x05R\x04rank\x12\x16\n" +
+	"\x06ranked\x18\x06 \x01(\x05R\x06ranked\"$\n" +
 	"\x0eGetYearRequest\x12\x12\n" +
 	"\x04year\x18\x01 \x01(\x05R\x04year\"\xb3\x01\n" +
 	"\vYearlyScore\x12\x1a\n" +
@@ -1181,7 +1377,7 @@ func file_cloudledger_v1_evaluation_proto_rawDescGZIP() []byte {
 	return file_cloudledger_v1_evaluation_proto_rawDescData
 }
 
-var file_cloudledger_v1_evaluation_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_cloudledger_v1_evaluation_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_cloudledger_v1_evaluation_proto_goTypes = []any{
 	(*EvaluationScheme)(nil),              // 0: cloudledger.v1.EvaluationScheme
 	(*ExpertScore)(nil),                   // 1: cloudledger.v1.ExpertScore
@@ -1191,35 +1387,39 @@ var file_cloudledger_v1_evaluation_proto_goTypes = []any{
 	(*GetQuarterRequest)(nil),             // 5: cloudledger.v1.GetQuarterRequest
 	(*IndicatorPoints)(nil),               // 6: cloudledger.v1.IndicatorPoints
 	(*ProviderQuarterScore)(nil),          // 7: cloudledger.v1.ProviderQuarterScore
-	(*SurveyAnswer)(nil),                  // 8: cloudledger.v1.SurveyAnswer
-	(*GetQuarterResponse)(nil),            // 9: cloudledger.v1.GetQuarterResponse
-	(*GetYearRequest)(nil),                // 10: cloudledger.v1.GetYearRequest
-	(*YearlyScore)(nil),                   // 11: cloudledger.v1.YearlyScore
-	(*GetYearResponse)(nil),               // 12: cloudledger.v1.GetYearResponse
-	(*ListEvaluationSchemesRequest)(nil),  // 13: cloudledger.v1.ListEvaluationSchemesRequest
-	(*ListEvaluationSchemesResponse)(nil), // 14: cloudledger.v1.ListEvaluationSchemesResponse
+	(*EnteredScore)(nil),                  // 8: cloudledger.v1.EnteredScore
+	(*SurveyAnswer)(nil),                  // 9: cloudledger.v1.SurveyAnswer
+	(*GetQuarterResponse)(nil),            // 10: cloudledger.v1.GetQuarterResponse
+	(*DepartmentEfficiency)(nil),          // 11: cloudledger.v1.DepartmentEfficiency
+	(*GetYearRequest)(nil),                // 12: cloudledger.v1.GetYearRequest
+	(*YearlyScore)(nil),                   // 13: cloudledger.v1.YearlyScore
+	(*GetYearResponse)(nil),               // 14: cloudledger.v1.GetYearResponse
+	(*ListEvaluationSchemesRequest)(nil),  // 15: cloudledger.v1.ListEvaluationSchemesRequest
+	(*ListEvaluationSchemesResponse)(nil), // 16: cloudledger.v1.ListEvaluationSchemesResponse
 }
 var file_cloudledger_v1_evaluation_proto_depIdxs = []int32{
 	6,  // 0: cloudledger.v1.ProviderQuarterScore.indicators:type_name -> cloudledger.v1.IndicatorPoints
-	0,  // 1: cloudledger.v1.GetQuarterResponse.scheme:type_name -> cloudledger.v1.EvaluationScheme
-	7,  // 2: cloudledger.v1.GetQuarterResponse.providers:type_name -> cloudledger.v1.ProviderQuarterScore
-	8,  // 3: cloudledger.v1.GetQuarterResponse.answers:type_name -> cloudledger.v1.SurveyAnswer
-	11, // 4: cloudledger.v1.GetYearResponse.scores:type_name -> cloudledger.v1.YearlyScore
-	0,  // 5: cloudledger.v1.ListEvaluationSchemesResponse.schemes:type_name -> cloudledger.v1.EvaluationScheme
-	0,  // 6: cloudledger.v1.ListEvaluationSchemesResponse.in_force:type_name -> cloudledger.v1.EvaluationScheme
-	3,  // 7: cloudledger.v1.EvaluationService.Survey:input_type -> cloudledger.v1.SurveyRequest
-	5,  // 8: cloudledger.v1.EvaluationService.GetQuarter:input_type -> cloudledger.v1.GetQuarterRequest
-	10, // 9: cloudledger.v1.EvaluationService.GetYear:input_type -> cloudledger.v1.GetYearRequest
-	13, // 10: cloudledger.v1.EvaluationService.ListEvaluationSchemes:input_type -> cloudledger.v1.ListEvaluationSchemesRequest
-	4,  // 11: cloudledger.v1.EvaluationService.Survey:output_type -> cloudledger.v1.SurveyResponse
-	9,  // 12: cloudledger.v1.EvaluationService.GetQuarter:output_type -> cloudledger.v1.GetQuarterResponse
-	12, // 13: cloudledger.v1.EvaluationService.GetYear:output_type -> cloudledger.v1.GetYearResponse
-	14, // 14: cloudledger.v1.EvaluationService.ListEvaluationSchemes:output_type -> cloudledger.v1.ListEvaluationSchemesResponse
-	11, // [11:15] is the sub-list for method output_type
-	7,  // [7:11] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	8,  // 1: cloudledger.v1.ProviderQuarterScore.entered:type_name -> cloudledger.v1.EnteredScore
+	0,  // 2: cloudledger.v1.GetQuarterResponse.scheme:type_name -> cloudledger.v1.EvaluationScheme
+	7,  // 3: cloudledger.v1.GetQuarterResponse.providers:type_name -> cloudledger.v1.ProviderQuarterScore
+	9,  // 4: cloudledger.v1.GetQuarterResponse.answers:type_name -> cloudledger.v1.SurveyAnswer
+	11, // 5: cloudledger.v1.GetQuarterResponse.efficiency:type_name -> cloudledger.v1.DepartmentEfficiency
+	13, // 6: cloudledger.v1.GetYearResponse.scores:type_name -> cloudledger.v1.YearlyScore
+	0,  // 7: cloudledger.v1.ListEvaluationSchemesResponse.schemes:type_name -> cloudledger.v1.EvaluationScheme
+	0,  // 8: cloudledger.v1.ListEvaluationSchemesResponse.in_force:type_name -> cloudledger.v1.EvaluationScheme
+	3,  // 9: cloudledger.v1.EvaluationService.Survey:input_type -> cloudledger.v1.SurveyRequest
+	5,  // 10: cloudledger.v1.EvaluationService.GetQuarter:input_type -> cloudledger.v1.GetQuarterRequest
+	12, // 11: cloudledger.v1.EvaluationService.GetYear:input_type -> cloudledger.v1.GetYearRequest
+	15, // 12: cloudledger.v1.EvaluationService.ListEvaluationSchemes:input_type -> cloudledger.v1.ListEvaluationSchemesRequest
+	4,  // 13: cloudledger.v1.EvaluationService.Survey:output_type -> cloudledger.v1.SurveyResponse
+	10, // 14: cloudledger.v1.EvaluationService.GetQuarter:output_type -> cloudledger.v1.GetQuarterResponse
+	14, // 15: cloudledger.v1.EvaluationService.GetYear:output_type -> cloudledger.v1.GetYearResponse
+	16, // 16: cloudledger.v1.EvaluationService.ListEvaluationSchemes:output_type -> cloudledger.v1.ListEvaluationSchemesResponse
+	13, // [13:17] is the sub-list for method output_type
+	9,  // [9:13] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_cloudledger_v1_evaluation_proto_init() }
@@ -1233,7 +1433,7 @@ func file_cloudledger_v1_evaluation_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cloudledger_v1_evaluation_proto_rawDesc), len(file_cloudledger_v1_evaluation_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
