@@ -185,10 +185,10 @@ var Catalog = []Kind{
 		get:  (*v1.Command).GetEvaluation,
 		wrap: func(p *v1.Evaluation) *v1.Command { return &v1.Command{Body: &v1.Command_Evaluation{Evaluation: p}} },
 		parse: func(e *v1.Evaluation) (*ledger.SetEvaluation, *errcode.Error) {
-			return ParseEvaluation(fields(map[string]string{"provider": e.GetProvider(), "from": e.GetFrom(), "to": e.GetTo(), "score": e.GetScore()}))
+			return ParseEvaluation(fields(map[string]string{"provider": e.GetProvider(), "from": e.GetFrom(), "to": e.GetTo(), "score": e.GetScore(), "reason": e.GetReason()}))
 		},
 		show: func(b *ledger.SetEvaluation) *v1.Evaluation {
-			return &v1.Evaluation{Provider: b.Provider, From: b.From.String(), To: b.To.String(), Score: b.Score.String()}
+			return &v1.Evaluation{Provider: b.Provider, From: b.From.String(), To: b.To.String(), Score: b.Score.String(), Reason: b.Reason}
 		},
 		scope: func(p *v1.Evaluation) Scope { return Scope{Provider: p.GetProvider()} }},
 	row[*v1.BandTable, *ledger.SetBandTable]{field: "band_table", typ: ledger.TypeSetBandTable, roles: authority,

@@ -138,11 +138,11 @@ func ParseCatalogPrice(get func(string) string) (*ledger.SetCatalogPrice, *errco
 	return c, nil
 }
 
-// ParseEvaluation parses an evaluations row: provider, from and to (YYYY-MM-DD, inclusive)
-// and score (a decimal, 0–100).
+// ParseEvaluation parses an evaluations row: provider, from and to (YYYY-MM-DD, inclusive),
+// score (a decimal, 0–100) and an optional reason.
 func ParseEvaluation(get func(string) string) (*ledger.SetEvaluation, *errcode.Error) {
 	get = trimmed(get)
-	e := &ledger.SetEvaluation{Provider: get("provider")}
+	e := &ledger.SetEvaluation{Provider: get("provider"), Reason: get("reason")}
 	var err *errcode.Error
 	if e.From, err = parseDate("from", get("from")); err != nil {
 		return nil, err

@@ -123,7 +123,11 @@ func (c *Console) evaluationPage(rq *pageRequest) (*Page, error) {
 			}
 			var entered []string
 			for _, e := range pq.GetEntered() {
-				entered = append(entered, fmt.Sprintf(rq.t("%s 至 %s：%s", "%s – %s: %s"), e.GetFrom(), e.GetTo(), e.GetScore()))
+				s := fmt.Sprintf(rq.t("%s 至 %s：%s", "%s – %s: %s"), e.GetFrom(), e.GetTo(), e.GetScore())
+				if e.GetReason() != "" {
+					s += fmt.Sprintf(rq.t("（%s）", " (%s)"), e.GetReason())
+				}
+				entered = append(entered, s)
 			}
 			t.add(class, append(cells, C(pq.GetExpertRef()), C(strings.Join(entered, rq.t("；", "; "))))...)
 		}

@@ -203,7 +203,7 @@ func (d *Decoder) row(line int) (Row, *RowError, bool) {
 		cmd.Body = &v1.Command_CatalogPrice{CatalogPrice: &v1.CatalogPrice{Item: get("item"), Name: get("name"), Category: get("category"), Unit: get("unit"),
 			Billing: get("billing"), QuotaClass: get("quota_class"), Price: get("price"), Provider: get("provider"), EffectiveFrom: get("effective_from"), Proration: get("proration")}}
 	case KindEvaluations:
-		cmd.Body = &v1.Command_Evaluation{Evaluation: &v1.Evaluation{Provider: get("provider"), From: get("from"), To: get("to"), Score: get("score")}}
+		cmd.Body = &v1.Command_Evaluation{Evaluation: &v1.Evaluation{Provider: get("provider"), From: get("from"), To: get("to"), Score: get("score"), Reason: get("reason")}}
 	case KindUtilisation:
 		// A row is checked as a delivery of one; the import applies the file as deliveries
 		// of many (importrun).

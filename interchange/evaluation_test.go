@@ -29,3 +29,24 @@ func TestReadSchemeFile(t *testing.T) {
 		}
 	}
 }
+
+// evaluations.csv takes an optional reason column (SPEC: Evaluation): given, it travels
+// with the score; a file without it reads as before.
+func TestEvaluationsReason(t *testing.T) {
+	for _, c := range []struct{ file, want string }{
+		{"provider,from,to,score,reason\np1,2026-01-01,2026-01-31,90,专家组复评\n", "专家组复评"},
+		{"provider,from,to,score\np1,2026-01-01,2026-01-31,90\n", ""},
+	} {
+		d, err := NewDecoder(KindEvaluations, "evaluations.csv", strings.NewReader(c.file), FormatCSV, "f00d")
+		if err != nil {
+			t.Fatal(err)
+		}
+		row, rerr, ok := d.Next()
+		if !ok || rerr != nil {
+			t.Fatalf("%q: %v", c.file, rerr)
+		}
+		if got := row.Command.GetEvaluation().GetReason(); got != c.want {
+			t.Errorf("%q: reason %q, want %q", c.file, got, c.want)
+		}
+	}
+}

@@ -78,14 +78,14 @@ var columnSets = map[FileKind]columnSet{
 		required: []string{"item", "name", "category", "unit", "billing", "quota_class", "price", "provider", "effective_from"},
 		optional: []string{"proration"}, // daily | monthly, empty → daily (RATING_DEFAULTS.md)
 	},
-	KindEvaluations: {required: []string{"provider", "from", "to", "score"}},
+	KindEvaluations: {required: []string{"provider", "from", "to", "score"}, optional: []string{"reason"}}, // why entered by hand
 	KindEvents:      {required: []string{"key", "time", "op", "department", "project", "provider", "resource", "item", "kind", "quantity", "expires"}},
 	KindInvoice:     {required: []string{"month", "department", "project", "item", "amount"}},
 	KindUtilisation: {required: []string{"resource", "date", "mean_pct", "peak_pct", "availability_pct"}},
 }
 
 // Columns returns the columns of a kind in SPEC order, for writers and docs; nil for an
-// unknown kind. Optional columns come last: only catalog has one, proration. A reader
+// unknown kind. Optional columns come last (catalog's proration, evaluations' reason). A reader
 // requires every other column in the header.
 func Columns(kind FileKind) []string {
 	cs, ok := columnSets[kind]

@@ -18,6 +18,9 @@ type Evaluation struct {
 	To      calendar.Date   `json:"to"`
 	Score   decimal.Decimal `json:"score"`
 	Quarter string          `json:"quarter,omitempty"`
+	// Reason says why a score was entered by hand rather than published (evaluations.csv's
+	// optional column; rules version 10).
+	Reason string `json:"reason,omitempty"`
 }
 
 // ProviderScores is every evaluation of one provider, in the order they were entered.
@@ -120,6 +123,12 @@ func (b *SetEvaluation) validate(rl rules) *Error {
 	if !checkDecimalBounds(b.Score) || b.Score.IsNegative() || b.Score.GreaterThan(scoreMax) {
 		return Errf(errcode.InvalidScore, "score", "a score is between 0 and 100, not %s", b.Score)
 	}
+	if b.Reason != "" {
+		if !rl.evaluation {
+			return Errf(errcode.InvalidValue, "reason", "a score's reason needs rules version 10 (the cluster is upgrading)")
+		}
+		return rl.text("reason", b.Reason, MaxTextLen)
+	}
 	return nil
 }
 
@@ -130,7 +139,7 @@ func (b *SetEvaluation) apply(t *txn, _ applyContext) *Error {
 	if y, ok := t.auditedOverlap(b.From, b.To.AddDays(1)); ok {
 		return errAudited("from", y)
 	}
-	ev := Evaluation{From: b.From, To: b.To, Score: b.Score}
+	ev := Evaluation{From: b.From, To: b.To, Score: b.Score, Reason: b.Reason}
 	n := &ProviderScores{Provider: b.Provider}
 	if old, ok := t.evaluations.get(b.Provider); ok {
 		if k := len(old.Scores); k > 0 && sameEvaluation(old.Scores[k-1], ev) {
@@ -214,6 +223,9 @@ type SetEvaluation struct {
 	Provider string
 	From, To calendar.Date
 	Score    decimal.Decimal
+	// Reason, from rules version 10, is encoded only when given: an entry without one keeps
+	// the encoding it always had.
+	Reason string
 }
 
 func (*SetEvaluation) Type() CommandType { return TypeSetEvaluation }
@@ -223,6 +235,9 @@ func (b *SetEvaluation) encode(e *encoder) {
 	e.date(b.From)
 	e.date(b.To)
 	e.dec(b.Score)
+	if b.Reason != "" {
+		e.str(b.Reason)
+	}
 }
 
 func (b *SetEvaluation) decode(d *decoder) {
@@ -230,6 +245,12 @@ func (b *SetEvaluation) decode(d *decoder) {
 	b.From = d.date()
 	b.To = d.date()
 	b.Score = d.dec()
+	if d.err == nil && len(d.b) > 0 {
+		b.Reason = d.str(MaxTextLen)
+		if d.err == nil && b.Reason == "" {
+			d.fail("an empty reason is not encoded") // one body, one encoding
+		}
+	}
 }
 
 // SetBandTable sets the score → multiplier table in force from Table.EffectiveFrom.

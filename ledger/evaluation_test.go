@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -237,5 +238,43 @@ func TestRatingEventDecodeAgreesWithEventDecode(t *testing.T) {
 	var lean ratingEvent
 	if err := rd.decode(e.b, &lean); err == nil || lean.ratingOp != "" {
 		t.Fatalf("a truncated event: %v, op %q", err, lean.ratingOp)
+	}
+}
+
+// evaluations.csv's optional reason (SPEC: Evaluation, "an entered score (evaluations.csv,
+// with an optional reason column)"): from rules version 10 it is kept with the score; a
+// score without one keeps the encoding it always had (old entries replay unchanged), and
+// a version-9 entry cannot carry one.
+func TestEnteredScoreReason(t *testing.T) {
+	f := newFixture(t)
+	f.seed()
+	plain := &SetEvaluation{Provider: "p1", From: day("2026-01-01"), To: day("2026-01-31"), Score: dec("90")}
+	// provider, from, to, score as version 1 wrote them: no byte more.
+	var e encoder
+	e.str("p1")
+	e.date(day("2026-01-01"))
+	e.date(day("2026-01-31"))
+	e.dec(dec("90"))
+	if got := EncodeBody(plain); !bytes.HasSuffix(got, e.b) || len(got)-len(e.b) > 2 { // the type's varint before it, nothing after
+		t.Fatalf("a score without a reason encodes as %x, want it to end in %x and no more", got, e.b)
+	}
+	withReason := &SetEvaluation{Provider: "p1", From: day("2026-02-01"), To: day("2026-02-28"), Score: dec("85.5"), Reason: "专家组复评（政务云〔2026〕3号）"}
+	raw := EncodeBody(withReason)
+	back, err := DecodeBody(raw)
+	if err != nil || back.(*SetEvaluation).Reason != withReason.Reason {
+		t.Fatalf("decoded %+v (%v)", back, err)
+	}
+	f.version = 9
+	f.reject(errcode.InvalidValue, withReason)
+	f.version = 0
+	f.ok(plain, withReason)
+	var got []Evaluation
+	for _, ps := range f.l.EvaluationScores() {
+		if ps.Provider == "p1" {
+			got = ps.Scores
+		}
+	}
+	if len(got) != 2 || got[0].Reason != "" || got[1].Reason != withReason.Reason {
+		t.Fatalf("stored scores of p1: %+v", got)
 	}
 }

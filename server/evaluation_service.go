@@ -59,7 +59,7 @@ func (h *evaluationService) GetQuarter(ctx context.Context, req *connect.Request
 	for _, ps := range h.s.ledger.EvaluationScores() {
 		for _, e := range ps.Scores {
 			if e.Quarter == "" && !e.To.Before(v.First) && !e.From.After(v.Last) {
-				entered[ps.Provider] = append(entered[ps.Provider], &v1.EnteredScore{From: e.From.String(), To: e.To.String(), Score: e.Score.String()})
+				entered[ps.Provider] = append(entered[ps.Provider], &v1.EnteredScore{From: e.From.String(), To: e.To.String(), Score: e.Score.String(), Reason: e.Reason})
 			}
 		}
 	}

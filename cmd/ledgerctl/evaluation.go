@@ -267,9 +267,10 @@ type evalRowJSON struct {
 }
 
 type enteredJSON struct {
-	From  string `json:"from"`
-	To    string `json:"to"`
-	Score string `json:"score"`
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Score  string `json:"score"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // enteredText is a row's entered scores in one cell: "FROM..TO:SCORE" joined by ";".
@@ -332,7 +333,7 @@ func evalRows(q *v1.GetQuarterResponse) []evalRowJSON {
 			r.Indicators[ind.GetIndicator()] = indicatorJSON{HasData: ind.GetHasData(), Count: ind.GetCount(), Raw: ind.GetRaw(), Points: ind.GetPoints(), Weight: ind.GetWeight()}
 		}
 		for _, e := range p.GetEntered() {
-			r.Entered = append(r.Entered, enteredJSON{From: e.GetFrom(), To: e.GetTo(), Score: e.GetScore()})
+			r.Entered = append(r.Entered, enteredJSON{From: e.GetFrom(), To: e.GetTo(), Score: e.GetScore(), Reason: e.GetReason()})
 		}
 		out = append(out, r)
 	}

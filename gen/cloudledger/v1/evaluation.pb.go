@@ -608,10 +608,12 @@ func (x *ProviderQuarterScore) GetEntered() []*EnteredScore {
 
 // EnteredScore is a score entered by hand for a provider's days (from and to inclusive).
 type EnteredScore struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	From          string                 `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
-	To            string                 `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
-	Score         string                 `protobuf:"bytes,3,opt,name=score,proto3" json:"score,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	From  string                 `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	To    string                 `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	Score string                 `protobuf:"bytes,3,opt,name=score,proto3" json:"score,omitempty"`
+	// Why it was entered by hand ("" when the file gave none).
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -663,6 +665,13 @@ func (x *EnteredScore) GetTo() string {
 func (x *EnteredScore) GetScore() string {
 	if x != nil {
 		return x.Score
+	}
+	return ""
+}
+
+func (x *EnteredScore) GetReason() string {
+	if x != nil {
+		return x.Reason
 	}
 	return ""
 }
@@ -1298,11 +1307,12 @@ const file_cloudledger_v1_evaluation_proto_rawDesc = "" +
 	"multiplier\x12\x1d\n" +
 	"\n" +
 	"expert_ref\x18\x06 \x01(\tR\texpertRef\x126\n" +
-	"\aentered\x18\a \x03(\v2\x1c.cloudledger.v1.EnteredScoreR\aentered\"H\n" +
+	"\aentered\x18\a \x03(\v2\x1c.cloudledger.v1.EnteredScoreR\aentered\"`\n" +
 	"\fEnteredScore\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\x14\n" +
-	"\x05score\x18\x03 \x01(\tR\x05score\"p\n" +
+	"\x05score\x18\x03 \x01(\tR\x05score\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"p\n" +
 	"\fSurveyAnswer\x12\x1a\n" +
 	"\bprovider\x18\x01 \x01(\tR\bprovider\x12\x1e\n" +
 	"\n" +

@@ -1606,11 +1606,13 @@ func (x *CalendarYear) GetJson() string {
 
 // Evaluation is a row of evaluations.csv.
 type Evaluation struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Provider      string                 `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
-	From          string                 `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`
-	To            string                 `protobuf:"bytes,3,opt,name=to,proto3" json:"to,omitempty"`
-	Score         string                 `protobuf:"bytes,4,opt,name=score,proto3" json:"score,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Provider string                 `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
+	From     string                 `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`
+	To       string                 `protobuf:"bytes,3,opt,name=to,proto3" json:"to,omitempty"`
+	Score    string                 `protobuf:"bytes,4,opt,name=score,proto3" json:"score,omitempty"`
+	// Why the score was entered by hand (optional).
+	Reason        string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1669,6 +1671,13 @@ func (x *Evaluation) GetTo() string {
 func (x *Evaluation) GetScore() string {
 	if x != nil {
 		return x.Score
+	}
+	return ""
+}
+
+func (x *Evaluation) GetReason() string {
+	if x != nil {
+		return x.Reason
 	}
 	return ""
 }
@@ -7544,13 +7553,14 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\vPeriodClose\x12\x14\n" +
 	"\x05month\x18\x01 \x01(\tR\x05month\"\"\n" +
 	"\fCalendarYear\x12\x12\n" +
-	"\x04json\x18\x01 \x01(\tR\x04json\"b\n" +
+	"\x04json\x18\x01 \x01(\tR\x04json\"z\n" +
 	"\n" +
 	"Evaluation\x12\x1a\n" +
 	"\bprovider\x18\x01 \x01(\tR\bprovider\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\tR\x04from\x12\x0e\n" +
 	"\x02to\x18\x03 \x01(\tR\x02to\x12\x14\n" +
-	"\x05score\x18\x04 \x01(\tR\x05score\"/\n" +
+	"\x05score\x18\x04 \x01(\tR\x05score\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"/\n" +
 	"\x10SettlementWindow\x12\x1b\n" +
 	"\tend_month\x18\x01 \x01(\x05R\bendMonth\"`\n" +
 	"\x04Band\x12\x1b\n" +
