@@ -93,6 +93,9 @@ type Form struct {
 	Method    string // "" is post
 	Class     string // of the submit button
 	Confirm   string
+	// Disabled, when set, is why the step is not possible now: the button is disabled and
+	// the reason shown beside it.
+	Disabled string
 	// Buttons replace the one submit button: each posts its own value of its name (a
 	// decision's approve and reject).
 	Buttons []Button
