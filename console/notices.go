@@ -33,6 +33,9 @@ func (c *Console) noticesPage(rq *pageRequest) (*Page, error) {
 	for i := len(ns) - 1; i >= 0; i-- {
 		n := ns[i]
 		title := rq.t(n.GetTitleZh(), n.GetTitleEn())
+		if title == "" || title == n.GetKind() { // a kind the notices have no title for: its word
+			title = rq.word("notice", n.GetKind())
+		}
 		req := C(n.GetRequest())
 		if n.GetRequest() != "" {
 			req = Link(n.GetRequest(), "/requests/"+url.PathEscape(n.GetRequest()))
