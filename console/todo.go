@@ -38,6 +38,7 @@ func myStep(role, step string) bool {
 func (c *Console) todoSection(rq *pageRequest) (*Section, error) {
 	role := rq.me.Role
 	var facts []Fact
+	// A count of work waiting (more than none) is marked todo-open.
 	item := func(zh, en string, n int, href string) {
 		f := Fact{Label: rq.t(zh, en), Value: strconv.Itoa(n), Href: href}
 		if n > 0 {
@@ -106,6 +107,7 @@ func (c *Console) todoSection(rq *pageRequest) (*Section, error) {
 			}
 		}
 		item(fmt.Sprintf("近 %d 日的通知", todoNoticeDays), fmt.Sprintf("Notices of the last %d days", todoNoticeDays), recent, "/notices")
+		facts[len(facts)-1].Class = "" // to read, not to act on: not marked as waiting
 		if role == "authority" {
 			item("投递失败待重发的通知", "Notices not delivered, to send again", dead, "/notices?delivery=dead")
 		}
