@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -21,7 +22,17 @@ type todoAPI struct {
 	cloudledgerv1connect.UnimplementedRequestServiceHandler
 	cloudledgerv1connect.UnimplementedFindingServiceHandler
 	cloudledgerv1connect.UnimplementedAccountServiceHandler
+	cloudledgerv1connect.UnimplementedLedgerServiceHandler
 	role string
+}
+
+// SettleStatus: this calendar year's settlement year is submitted to finance, the others not.
+func (*todoAPI) SettleStatus(_ context.Context, r *connect.Request[v1.SettleStatusRequest]) (*connect.Response[v1.SettleStatusResponse], error) {
+	st := "draft"
+	if int(r.Msg.GetYear()) == time.Now().In(shanghai).Year() {
+		st = "submitted"
+	}
+	return connect.NewResponse(&v1.SettleStatusResponse{Year: r.Msg.GetYear(), State: st}), nil
 }
 
 func (a *todoAPI) WhoAmI(context.Context, *connect.Request[v1.WhoAmIRequest]) (*connect.Response[v1.WhoAmIResponse], error) {
@@ -60,6 +71,7 @@ func todoFor(t *testing.T, role string) string {
 	mux.Handle(cloudledgerv1connect.NewRequestServiceHandler(api))
 	mux.Handle(cloudledgerv1connect.NewFindingServiceHandler(api))
 	mux.Handle(cloudledgerv1connect.NewAccountServiceHandler(api))
+	mux.Handle(cloudledgerv1connect.NewLedgerServiceHandler(api))
 	con, err := New(Config{API: mux, CSRFKey: func() []byte { return make([]byte, 32) }})
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +101,7 @@ func todoFor(t *testing.T, role string) string {
 // review (the authority: the explained and the detected), the notices of the last week
 // (the dead one is old: only the authority counts it, to send again), accounts a second
 // person must confirm (only those of the roles it confirms, never those it made itself) —
-// each linking to its page.
+// each linking to its page; finance's, the settlement document submitted to it.
 func TestTodoBox(t *testing.T) {
 	for role, want := range map[string]string{
 		"department": "待确认验证的申请=1→/requests?mine=1; 待答复的利用率问题=1→/findings; 近 7 日的通知=1→/notices",
@@ -99,6 +111,7 @@ func TestTodoBox(t *testing.T) {
 			"近 7 日的通知=1→/notices; 投递失败待重发的通知=1→/notices?delivery=dead; 待确认的账号=1→/accounts/pending",
 		"auditor":  "近 7 日的通知=1→/notices; 待确认的账号=1→/accounts/pending",
 		"security": "近 7 日的通知=1→/notices; 待确认的账号=1→/accounts/pending",
+		"finance":  fmt.Sprintf("已提交待签收的结算单=1→/finance/settlement?year=%d", time.Now().In(shanghai).Year()),
 	} {
 		if got := todoFor(t, role); got != want {
 			t.Errorf("%s's to-do box:\n got %s\nwant %s", role, got, want)
