@@ -304,12 +304,16 @@ func TestConsoleRoles(t *testing.T) {
 			t.Errorf("the provider list lacks 阿里云:\n%s", s)
 		}
 		screenshot(t, ctx, "authority-providers")
-		run(t, ctx, chromedp.Click(chromedp.CSS(`#t-providers a[href="/p/aliyun"]`)), chromedp.WaitVisible(chromedp.CSS(`h1`)))
+		run(t, ctx, chromedp.Click(chromedp.CSS(`#t-providers a[href="/p/aliyun"]`)), chromedp.WaitNotPresent(chromedp.CSS(`#t-providers`)),
+			chromedp.WaitVisible(chromedp.CSS(`h1`)))
 		if h := text(t, ctx, "h1"); !strings.Contains(h, "阿里云") {
 			t.Errorf("the provider list's 阿里云 leads to %q", h)
 		}
-		run(t, ctx, chromedp.Click(chromedp.CSS(`nav.menu a[href="/projects"]`)), chromedp.WaitVisible(chromedp.CSS(`#t-projects`)),
-			chromedp.SetValue(chromedp.CSS(`select[name=department]`), "edu"), chromedp.Click(chromedp.CSS(`form[method=get] button`)),
+		run(t, ctx, chromedp.Click(chromedp.CSS(`nav.menu a[href="/projects"]`)), chromedp.WaitVisible(chromedp.CSS(`#t-projects`)))
+		// The list of every department goes before the filter is sent, so that the wait is
+		// for the filtered one.
+		get(t, ctx, chromedp.Evaluate[bool](`(document.querySelector("#t-projects").remove(), true)`))
+		run(t, ctx, chromedp.SetValue(chromedp.CSS(`select[name=department]`), "edu"), chromedp.Click(chromedp.CSS(`form[method=get] button`)),
 			chromedp.WaitVisible(chromedp.CSS(`#t-projects`)))
 		if s := text(t, ctx, "#t-projects tbody"); !strings.Contains(s, "市教育局") || strings.Contains(s, "市公交集团") {
 			t.Errorf("the project list of 市教育局:\n%s", s)
