@@ -75,13 +75,21 @@ func (c *Console) accountsPage(rq *pageRequest) (*Page, error) {
 	for _, r := range []string{"department", "provider", "authority", "supervisor", "finance", "auditor", "security"} {
 		roleOpts = append(roleOpts, Option{r, rq.word("role", r)})
 	}
+	// A refused form keeps what was typed; after an account is made the form is empty again
+	// (typed into, the old id would run into the next one's).
+	typed := func(k string) string {
+		if page.Error == "" {
+			return ""
+		}
+		return rq.r.PostFormValue(k)
+	}
 	add := &Form{Action: "/accounts", Submit: rq.t("创建账号", "Create account"), Fields: []Field{
 		{Name: "op", Type: "hidden", Value: "add"},
-		{Name: "id", Label: rq.t("账号", "Account id"), Required: true, Placeholder: "edu-zhang", Value: rq.r.PostFormValue("id")},
-		{Name: "name", Label: rq.t("姓名或名称", "Name"), Required: true, Value: rq.r.PostFormValue("name")},
-		{Name: "role", Label: rq.t("角色", "Role"), Type: "select", Options: roleOpts, Value: rq.r.PostFormValue("role")},
-		{Name: "department", Label: rq.t("所属使用单位（使用单位角色）", "Department (department role)"), Value: rq.r.PostFormValue("department")},
-		{Name: "provider", Label: rq.t("所属云服务商（云服务商角色）", "Provider (provider role)"), Value: rq.r.PostFormValue("provider")},
+		{Name: "id", Label: rq.t("账号", "Account id"), Required: true, Placeholder: "edu-zhang", Value: typed("id")},
+		{Name: "name", Label: rq.t("姓名或名称", "Name"), Required: true, Value: typed("name")},
+		{Name: "role", Label: rq.t("角色", "Role"), Type: "select", Options: roleOpts, Value: typed("role")},
+		{Name: "department", Label: rq.t("所属使用单位（使用单位角色）", "Department (department role)"), Value: typed("department")},
+		{Name: "provider", Label: rq.t("所属云服务商（云服务商角色）", "Provider (provider role)"), Value: typed("provider")},
 		{Name: "program", Label: rq.t("程序账号（仅令牌，无密码）", "Program account (tokens only, no password)"), Type: "checkbox", Value: "1"},
 	}}
 	page.Sections = append(page.Sections,

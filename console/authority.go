@@ -409,12 +409,13 @@ func (c *Console) authorityPeriods(rq *pageRequest) (*Page, error) {
 			months.add("approved", C(key), C(rq.t("已关账", "closed")), C(""))
 		}
 	}
+	why := settleBlocked(rq, s.GetState(), len(open), len(blockers.Rows))
 	var actions []*Form
 	for _, a := range []struct{ op, zh, en, confirmZh, confirmEn string }{{"run", "生成草稿", "Run (draft)", "", ""},
 		{"audit", "审核", "Audit", "审核后本年度费用冻结，确定审核？", "The audit freezes the year's figures. Audit?"},
-		{"submit", "提交财政", "Submit to finance", "提交财政局后不可撤回，确定提交？", "Submitting to the finance bureau cannot be undone. Submit?"}} {
+		{"submit", "提交财政", "Submit to finance", fmt.Sprintf("将 %d 结算年度的审核结果提交财政局？提交后不可撤回。", year), fmt.Sprintf("Submit settlement year %d's audited figures to the finance bureau? This cannot be undone.", year)}} {
 		actions = append(actions, &Form{Action: "/authority/periods", Inline: true, Submit: rq.t(a.zh, a.en), Confirm: rq.t(a.confirmZh, a.confirmEn),
-			Fields: []Field{{Name: "op", Type: "hidden", Value: a.op}, {Name: "year", Type: "hidden", Value: strconv.Itoa(year)}}})
+			Disabled: why[a.op], Fields: []Field{{Name: "op", Type: "hidden", Value: a.op}, {Name: "year", Type: "hidden", Value: strconv.Itoa(year)}}})
 	}
 	yearOpts := []Option{}
 	for y := now.Year() + 1; y >= now.Year()-2; y-- {
@@ -476,4 +477,37 @@ func (c *Console) authorityCatalog(rq *pageRequest) (*Page, error) {
 		{Title: rq.t("效能评估得分", "Evaluation scores"), Table: scores},
 		{Title: rq.t("服务商", "Providers"), Table: provs},
 	}}, nil
+}
+
+// settleBlocked is why each settlement step (run, audit, submit) cannot be taken now in a
+// year of state with open months and providers with unscored days; a step possible now
+// has no entry. The ledger decides again when the step is sent.
+func settleBlocked(rq *pageRequest, state string, open, unscored int) map[string]string {
+	why := map[string]string{}
+	done := rq.t("本年度%s", "This year is already %s") // the state's word: 已审核, 已提交, 已支付
+	switch state {
+	case "":
+		why["audit"] = rq.t("须先生成草稿", "Run a draft first")
+		why["submit"] = rq.t("须先审核", "Audit first")
+	case "draft":
+		why["run"] = rq.t("草稿已生成", "The draft is run")
+		why["submit"] = rq.t("须先审核", "Audit first")
+	default: // audited, submitted, paid
+		why["run"] = fmt.Sprintf(done, rq.word("state", state))
+		why["audit"] = fmt.Sprintf(done, rq.word("state", state))
+		if state != "audited" {
+			why["submit"] = fmt.Sprintf(done, rq.word("state", state))
+		}
+	}
+	if why["audit"] == "" {
+		switch {
+		case open > 0 && unscored > 0:
+			why["audit"] = fmt.Sprintf(rq.t("%d 个月未关账，%d 家服务商缺评分", "%d months open, %d providers without scores"), open, unscored)
+		case open > 0:
+			why["audit"] = fmt.Sprintf(rq.t("%d 个月未关账", "%d months open"), open)
+		case unscored > 0:
+			why["audit"] = fmt.Sprintf(rq.t("%d 家服务商缺评分", "%d providers without scores"), unscored)
+		}
+	}
+	return why
 }

@@ -109,6 +109,10 @@ func (c *Console) departmentResources(rq *pageRequest) (*Page, error) {
 		{rq.t("资源", "Resource"), Mono}, {rq.t("项目", "Project"), Text}, {rq.t("服务商", "Provider"), Text}, {rq.t("目录项", "Item"), Text},
 		{rq.t("类型", "Kind"), Text}, {rq.t("数量", "Quantity"), Number}, {rq.t("开通时间", "Opened"), Date}, {rq.t("到期", "Expires"), Date},
 		{rq.t("延期申请截止", "Extension deadline"), Date}, {rq.t("剩余工作日", "Working days left"), Number}, {rq.t("状态", "State"), Text}}}
+	own := rq.me.Role == "department" && rq.me.Department == dept // the department asks for its own resources
+	if own {
+		t.Columns = append(t.Columns, Column{rq.t("申请", "Request"), Text})
+	}
 	for _, r := range res.Msg.GetResources() {
 		state, class := rq.t("在用", "open"), ""
 		if r.GetClosed() {
@@ -121,8 +125,16 @@ func (c *Console) departmentResources(rq *pageRequest) (*Page, error) {
 				class = "over"
 			}
 		}
-		t.add(class, C(r.GetResource()), rq.projectCell(r.GetProject()), rq.provCell(r.GetProvider()), rq.itemCell(r.GetItem()), C(rq.word("kind", r.GetKind())),
-			C(r.GetQuantity()), C(r.GetOpened()), C(r.GetExpires()), C(r.GetExtensionDeadline()), C(left), C(state))
+		cells := []Cell{C(r.GetResource()), rq.projectCell(r.GetProject()), rq.provCell(r.GetProvider()), rq.itemCell(r.GetItem()), C(rq.word("kind", r.GetKind())),
+			C(r.GetQuantity()), C(r.GetOpened()), C(r.GetExpires()), C(r.GetExtensionDeadline()), C(left), C(state)}
+		if own {
+			ask := C("")
+			if !r.GetClosed() {
+				ask = Link(rq.t("申请扩容", "Ask to expand"), "/requests?kind=expand&resource="+url.QueryEscape(r.GetResource())+"#submit-request")
+			}
+			cells = append(cells, ask)
+		}
+		t.add(class, cells...)
 	}
 	return &Page{Title: rq.deptName(dept) + " · " + rq.t("云资源", "Resources"), Sections: []*Section{
 		{Form: filter, Note: rq.t("限时资源（测试、开发、临时、应急）须在到期前 15 个工作日内申请延期（SH 24）。", "A time-limited resource's extension must be asked at least 15 working days before its expiry (SH 24).")},

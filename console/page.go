@@ -93,6 +93,9 @@ type Form struct {
 	Method    string // "" is post
 	Class     string // of the submit button
 	Confirm   string
+	// Disabled, when set, is why the step is not possible now: the button is disabled and
+	// the reason shown beside it.
+	Disabled string
 	// Buttons replace the one submit button: each posts its own value of its name (a
 	// decision's approve and reject).
 	Buttons []Button
@@ -161,29 +164,30 @@ func nav(rq *pageRequest) []NavLink {
 		d := "/d/" + me.Department
 		return []NavLink{l(d, "项目与配额", "Projects & quota"), l(d+"/resources", "云资源", "Resources"),
 			l(d+"/charges", "费用", "Charges"), l(d+"/statement", "月度使用情况表", "Statements"), l("/utilisation", "资源利用率", "Utilisation"),
-			l("/findings", "利用率问题", "Findings"), l("/requests", "资源申请", "Requests"), l("/evaluation", "服务质量考核", "Evaluation")}
+			l("/findings", "利用率问题", "Findings"), l("/requests", "资源申请", "Requests"), l("/evaluation", "服务质量考核", "Evaluation"), l("/notices", "通知", "Notices")}
 	case "provider":
 		p := "/p/" + me.Provider
 		return []NavLink{l(p, "费用", "Charges"), l(p+"/statement", "月度使用情况表", "Statements"),
 			l(p+"/invoice", "账单核对", "Invoice check"), l(p+"/invoices", "核对记录", "History"), l("/utilisation", "资源利用率", "Utilisation"),
-			l("/findings", "利用率问题", "Findings"), l("/requests", "资源申请", "Requests"), l("/evaluation", "服务质量考核", "Evaluation")}
+			l("/findings", "利用率问题", "Findings"), l("/requests", "资源申请", "Requests"), l("/evaluation", "服务质量考核", "Evaluation"), l("/notices", "通知", "Notices")}
 	case "supervisor":
 		return []NavLink{l("/supervisor", "超配报告", "Overrun report"), l("/supervisor/approvals", "审批", "Approvals"), l("/utilisation", "资源利用率", "Utilisation"),
-			l("/findings", "利用率问题", "Findings"), l("/requests", "资源申请", "Requests")}
+			l("/findings", "利用率问题", "Findings"), l("/requests", "资源申请", "Requests"), l("/notices", "通知", "Notices")}
 	case "finance":
 		return []NavLink{l("/finance", "年度结算", "Settlement years"), l("/departments", "使用单位", "Departments"), l("/findings", "利用率问题", "Findings"),
 			l("/evaluation", "服务质量考核", "Evaluation")}
 	case "authority":
 		return []NavLink{l("/authority", "导入", "Import"), l("/authority/periods", "关账与结算", "Periods & settlement"),
-			l("/authority/catalog", "目录与评分", "Catalog & scores"), l("/departments", "使用单位", "Departments"), l("/requests", "资源申请", "Requests"), l("/supervisor", "超配报告", "Overrun report"),
+			l("/authority/catalog", "目录与评分", "Catalog & scores"), l("/departments", "使用单位", "Departments"), l("/providers", "云服务商", "Providers"), l("/projects", "项目", "Projects"),
+			l("/requests", "资源申请", "Requests"), l("/notices", "通知", "Notices"), l("/supervisor", "超配报告", "Overrun report"),
 			l("/utilisation", "资源利用率", "Utilisation"), l("/findings", "利用率问题", "Findings"), l("/findings/rules", "利用率规则与周期", "Rules & seasons"),
 			l("/evaluation", "服务质量考核", "Evaluation"), l("/accounts/pending", "待确认账号", "Accounts to confirm")}
 	case "auditor":
 		return []NavLink{l("/auditor", "校验", "Verify"), l("/auditor/line-items", "台账明细", "Line items"), l("/access", "访问记录", "Access trail"),
-			l("/findings", "利用率问题", "Findings"), l("/evaluation", "服务质量考核", "Evaluation"),
+			l("/findings", "利用率问题", "Findings"), l("/evaluation", "服务质量考核", "Evaluation"), l("/notices", "通知", "Notices"),
 			l("/accounts/pending", "待确认账号", "Accounts to confirm")}
 	case "security":
-		return []NavLink{l("/accounts", "账号管理", "Accounts"), l("/accounts/pending", "待确认账号", "Accounts to confirm"), l("/access", "访问记录", "Access trail")}
+		return []NavLink{l("/accounts", "账号管理", "Accounts"), l("/accounts/pending", "待确认账号", "Accounts to confirm"), l("/access", "访问记录", "Access trail"), l("/notices", "通知", "Notices")}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package console
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -17,10 +18,16 @@ import (
 // page offers each role the buttons of its steps.
 
 func (c *Console) requestsPage(rq *pageRequest) (*Page, error) {
+	var failed error // a submission refused: the page again, with what was typed
 	if rq.r.Method == "POST" {
-		return c.requestAction(rq)
+		p, err := c.requestAction(rq)
+		if err == nil || rq.r.PostFormValue("op") != "submit" || rq.me.Role != "department" {
+			return p, err
+		}
+		failed = err
 	}
 	q := rq.r.URL.Query()
+	mine := q.Get("mine") == "1"
 	res, err := c.requests.ListRequests(rq.ctx(), connect.NewRequest(&v1.ListRequestsRequest{State: q.Get("state"), Overdue: q.Get("overdue") == "1"}))
 	if err != nil {
 		return nil, err
@@ -30,6 +37,9 @@ func (c *Console) requestsPage(rq *pageRequest) (*Page, error) {
 		{rq.t("到期", "Expires"), Date}, {rq.t("状态", "State"), Text}, {rq.t("当前环节", "Step"), Text}, {rq.t("办理时限", "Due"), Date},
 		{rq.t("依据", "Article"), Text}, {rq.t("申请理由", "Reason"), Text}, {rq.t("操作", "Action"), Text}}}
 	for _, r := range res.Msg.GetRequests() {
+		if mine && !myStep(rq.me.Role, r.GetStep()) {
+			continue
+		}
 		class := ""
 		if r.GetOverdue() {
 			class = "violation"
@@ -49,12 +59,25 @@ func (c *Console) requestsPage(rq *pageRequest) (*Page, error) {
 	filter := &Form{Method: "get", Action: "/requests", Submit: rq.t("筛选", "Filter"), Fields: []Field{
 		{Name: "state", Label: rq.t("状态", "State"), Type: "select", Value: q.Get("state"), Options: states},
 		{Name: "overdue", Label: rq.t("超时", "Overdue"), Type: "select", Value: q.Get("overdue"), Options: []Option{{"", rq.t("全部", "all")}, {"1", rq.t("仅超时", "overdue only")}}}}}
+	if myStepRoles[rq.me.Role] {
+		filter.Fields = append(filter.Fields, Field{Name: "mine", Label: rq.t("环节", "Step"), Type: "select", Value: q.Get("mine"),
+			Options: []Option{{"", rq.t("全部", "all")}, {"1", rq.t("待我办理", "waiting for me")}}})
+	}
 	p := flash(rq, &Page{Title: rq.t("资源申请", "Resource requests"), Sections: []*Section{
 		{Form: filter, Note: rq.t("办理时限按工作日计算（SH 19–24）；超时的申请标红。", "Deadlines count working days (SH 19–24); overdue requests are red.")},
 		{ID: "requests", Table: t},
 	}})
 	if rq.me.Role == "department" {
-		p.Sections = append(p.Sections, &Section{Title: rq.t("提交申请", "Submit a request"), Form: c.requestForm(rq)})
+		form, err := c.requestForm(rq)
+		if err != nil {
+			return nil, err
+		}
+		p.Sections = append(p.Sections, &Section{ID: "submit-request", Title: rq.t("提交申请", "Submit a request"), Form: form})
+	}
+	if failed != nil {
+		p.ErrorCode, p.Error = apiError(failed)
+		p.ErrorDetail = apiDetail(failed)
+		p.Status = http.StatusUnprocessableEntity
 	}
 	return p, nil
 }
@@ -175,7 +198,20 @@ func (c *Console) requestAction(rq *pageRequest) (*Page, error) {
 	return &Page{Redirect: "/requests?flash=request"}, nil
 }
 
-func (c *Console) requestForm(rq *pageRequest) *Form {
+// requestForm is the department's request form: the resource, the project, the provider
+// and the item chosen from its own open resources, its projects and the catalog, by name;
+// after a refusal it holds what was chosen and typed. ?resource= preselects a resource and
+// the expansion (the way in from the resources page).
+func (c *Console) requestForm(rq *pageRequest) (*Form, error) {
+	v := func(k, d string) string {
+		if rq.r.Method == "POST" {
+			return rq.r.PostFormValue(k)
+		}
+		if q := rq.r.URL.Query().Get(k); q != "" {
+			return q
+		}
+		return d
+	}
 	kinds := []Option{}
 	for _, k := range []string{"expand", "reduce", "reclaim", "extend", "open", "test"} {
 		kinds = append(kinds, Option{k, rq.word("request", k)})
@@ -184,15 +220,48 @@ func (c *Console) requestForm(rq *pageRequest) *Form {
 	for _, k := range []string{"standard", "dev", "temporary", "emergency"} {
 		rkinds = append(rkinds, Option{k, rq.word("kind", k)})
 	}
+	res, err := c.ledger.ListResources(rq.ctx(), connect.NewRequest(&v1.ListResourcesRequest{Department: rq.me.Department, OpenOnly: true}))
+	if err != nil {
+		return nil, err
+	}
+	resources := []Option{{"", "—"}}
+	for _, r := range res.Msg.GetResources() {
+		// By name, quantity and opening day: an option cannot mark the resource's id as code.
+		resources = append(resources, Option{r.GetResource(), rq.projectCell(r.GetProject()).Text + " · " + rq.itemCell(r.GetItem()).Text + " · " +
+			formatNumber(rq.lang, r.GetQuantity()) + " · " + formatDate(rq.lang, r.GetOpened()) + rq.t("开通", " opened")})
+	}
+	n := rq.names()
+	dir, err := c.ledger.Directory(rq.ctx(), connect.NewRequest(&v1.DirectoryRequest{}))
+	if err != nil {
+		return nil, err
+	}
+	projects, seen := []Option{{"", "—"}}, map[string]bool{}
+	for _, p := range dir.Msg.GetProjects() {
+		if p.GetDepartment() == rq.me.Department && !seen[p.GetProject()] {
+			seen[p.GetProject()] = true
+			projects = append(projects, Option{p.GetProject(), orDefault(p.GetName(), p.GetProject())})
+		}
+	}
+	providers := []Option{{"", "—"}}
+	for _, p := range dir.Msg.GetProviders() {
+		providers = append(providers, Option{p.GetProvider(), orDefault(p.GetName(), p.GetProvider())})
+	}
+	items := []Option{{"", "—"}}
+	for _, k := range sortedKeys(n.item) {
+		items = append(items, Option{k, orDefault(n.item[k], k)})
+	}
 	return &Form{Action: "/requests", Submit: rq.t("提交", "Submit"), Fields: []Field{
 		{Name: "op", Type: "hidden", Value: "submit"}, {Name: "key", Type: "hidden", Value: newKey()},
-		{Name: "kind", Label: rq.t("申请类型", "Kind"), Type: "select", Value: "expand", Options: kinds},
-		{Name: "resource", Label: rq.t("资源（扩容、减容、回收、延期）", "Resource (expand, reduce, reclaim, extend)")},
-		{Name: "quantity", Label: rq.t("数量", "Quantity")},
-		{Name: "resource_kind", Label: rq.t("资源类型（开通）", "Resource kind (open)"), Type: "select", Options: rkinds},
-		{Name: "project", Label: rq.t("项目（开通、测试）", "Project (open, test)")},
-		{Name: "provider", Label: rq.t("服务商（开通、测试）", "Provider (open, test)")},
-		{Name: "item", Label: rq.t("目录项（开通、测试）", "Item (open, test)")},
-		{Name: "expires", Label: rq.t("到期日（限时资源、延期）", "Expires (time-limited, extend)"), Type: "date"},
-		{Name: "reason", Label: rq.t("理由", "Reason")}}}
+		{Name: "kind", Label: rq.t("申请类型", "Kind"), Type: "select", Value: v("kind", "expand"), Options: kinds},
+		{Name: "resource", Label: rq.t("资源（扩容、减容、回收、延期）", "Resource (expand, reduce, reclaim, extend)"), Type: "select", Value: v("resource", ""), Options: resources},
+		{Name: "quantity", Label: rq.t("数量", "Quantity"), Value: v("quantity", "")},
+		{Name: "resource_kind", Label: rq.t("资源类型（开通）", "Resource kind (open)"), Type: "select", Value: v("resource_kind", ""), Options: rkinds},
+		{Name: "project", Label: rq.t("项目（开通、测试）", "Project (open, test)"), Type: "select", Value: v("project", ""), Options: projects},
+		{Name: "provider", Label: rq.t("服务商（开通、测试）", "Provider (open, test)"), Type: "select", Value: v("provider", ""), Options: providers},
+		{Name: "item", Label: rq.t("目录项（开通、测试）", "Item (open, test)"), Type: "select", Value: v("item", ""), Options: items},
+		{Name: "expires", Label: rq.t("到期日（限时资源、延期）", "Expires (time-limited, extend)"), Type: "date", Value: v("expires", "")},
+		{Name: "reason", Label: rq.t("理由", "Reason"), Value: v("reason", "")}}}, nil
 }
+
+// myStepRoles are the roles that take a step of a request.
+var myStepRoles = map[string]bool{"department": true, "supervisor": true, "authority": true, "provider": true}

@@ -63,6 +63,9 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /activate", c.activatePage)
 	m.HandleFunc("POST /activate", c.activate)
 	m.Handle("/departments", c.page(c.departmentsPage))
+	m.Handle("/notices", c.page(c.noticesPage))
+	m.Handle("/providers", c.page(c.providersPage))
+	m.Handle("/projects", c.page(c.projectsPage))
 	m.HandleFunc("/", c.notFound)
 	c.mux = m
 }
@@ -119,6 +122,9 @@ func (c *Console) serve(h handler, mayUpload func(rq *pageRequest) bool) http.Ha
 			return
 		}
 		p, err := h(rq)
+		if err == nil && r.Method == http.MethodGet {
+			err = c.withTodo(rq, p)
+		}
 		if err != nil {
 			c.fail(w, r, rq, err)
 			return

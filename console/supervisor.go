@@ -28,6 +28,7 @@ var flashes = map[string][2]string{
 	"account_disable":   {"账号已停用", "The account is disabled"},
 	"account_enable":    {"账号已启用", "The account is enabled"},
 	"account_confirmed": {"账号已确认", "The account is confirmed"},
+	"notice_replayed":   {"已重新投递", "The notice is queued again"},
 }
 
 func flash(rq *pageRequest, p *Page) *Page {

@@ -46,7 +46,9 @@ var vocab = map[string]map[string][2]string{
 	"access_result": {"ok": {"成功", "ok"}, "denied": {"拒绝", "denied"}, "failed": {"失败", "failed"}},
 	"op": {"allocate": {"开通", "allocate"}, "expand": {"扩容", "expand"}, "reduce": {"减容", "reduce"}, "reclaim": {"回收", "reclaim"},
 		"extend": {"延期", "extend"}, "expire": {"到期回收", "expire"}, "usage": {"用量", "usage"}},
-	"funding": {"budget": {"财政预算单位", "budget-funded"}, "self": {"非预算单位（自行承担）", "self-funded"}},
+	"funding":  {"budget": {"财政预算单位", "budget-funded"}, "self": {"非预算单位（自行承担）", "self-funded"}},
+	"notice":   {"account_change": {"账号或凭证变更（三员分立）", "account or credential change"}},
+	"delivery": {"pending": {"待投递", "pending"}, "delivered": {"已投递", "delivered"}, "dead": {"投递失败", "not delivered"}},
 	"account_status": {"active": {"有效", "active"}, "pending": {"待第二人确认", "awaiting confirmation"}, "disabled": {"已停用", "disabled"},
 		"retired": {"已废止（初始凭证）", "retired (bootstrap)"}},
 }

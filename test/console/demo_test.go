@@ -148,7 +148,8 @@ func signIn(t *testing.T, ctx context.Context, base, account string) {
 
 func signOut(t *testing.T, ctx context.Context) {
 	t.Helper()
-	run(t, ctx, chromedp.Click(chromedp.CSS(`form.signout button`)), chromedp.WaitVisible(chromedp.CSS(`input[name=account]`)))
+	// The sign-in form itself: a page's own filter may have an account field too (/access).
+	run(t, ctx, chromedp.Click(chromedp.CSS(`form.signout button`)), chromedp.WaitVisible(chromedp.CSS(`form[action="/signin"] input[name=account]`)))
 }
 
 // screenshot saves the whole page, 1366 wide, to docs/console/NAME.png with -update.

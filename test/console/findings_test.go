@@ -198,12 +198,16 @@ func TestFindingsInTheConsole(t *testing.T) {
 	}
 	run(t, ctx, chromedp.Navigate(u+"/requests"),
 		chromedp.SetValue(chromedp.CSS(`select[name=kind]`), "expand"),
-		chromedp.SendKeys(chromedp.CSS(`input[name=resource]`), "vm"),
+		chromedp.SetValue(chromedp.CSS(`select[name=resource]`), "vm"),
 		chromedp.SendKeys(chromedp.CSS(`input[name=quantity]`), "4"),
 		chromedp.Click(chromedp.CSS(`form:has(input[value="submit"]) button`)),
 		chromedp.WaitVisible(chromedp.CSS(`p.error`)))
 	if s := text(t, ctx, "p.error"); !strings.Contains(s, "停止资源发放") {
 		t.Errorf("the suspended department's expansion: the page reads\n%.1000s", s)
+	}
+	// Refused, the form still holds what was chosen and typed.
+	if v := get(t, ctx, chromedp.Evaluate[string](`document.querySelector("select[name=resource]").value + "," + document.querySelector("input[name=quantity]").value`)); v != "vm,4" {
+		t.Errorf("after the refusal the form holds %q, want vm,4", v)
 	}
 	signOut(t, ctx)
 

@@ -28,15 +28,16 @@ func TestNoEnglishOnChinesePages(t *testing.T) {
 	allow := loadAllowList(t)
 	pages := map[string][]string{
 		"edu-it": {"/d/edu", "/d/edu/resources", "/d/edu/charges", "/d/edu/statement", "/d/edu/statement?month=2026-03", "/d/edu/statement?month=2026-09",
-			"/utilisation", "/utilisation?month=2026-03&resource=edu-exam-vcpu-01", "/findings", "/requests", "/password", "/evaluation"},
+			"/utilisation", "/utilisation?month=2026-03&resource=edu-exam-vcpu-01", "/findings", "/requests", "/requests?mine=1", "/requests?kind=expand&resource=edu-exam-vcpu-01", "/notices", "/password", "/evaluation"},
 		"aliyun-am": {"/p/aliyun", "/p/aliyun/statement", "/p/aliyun/statement?month=2026-03", "/p/aliyun/invoice", "/p/aliyun/invoices",
-			"/utilisation", "/findings", "/requests", "/evaluation"},
+			"/utilisation", "/findings", "/requests", "/evaluation", "/notices"},
 		"supervisor1": {"/supervisor", "/supervisor/approvals", "/supervisor/approvals?department=bigdata&class=storage_gb",
-			"/d/bigdata", "/d/bigdata/resources", "/utilisation", "/findings", "/requests"},
-		"finance1":   {"/finance", "/finance?year=2026", "/finance/settlement?year=2026", "/departments", "/d/edu", "/d/edu/charges", "/d/edu/statement", "/findings", "/evaluation"},
-		"authority1": {"/authority", "/authority/periods", "/authority/periods?year=2026", "/authority/periods?year=2027", "/authority/catalog", "/departments", "/requests", "/supervisor", "/utilisation", "/findings", "/findings/rules", "/evaluation", "/evaluation?quarter=2026Q4", "/accounts/pending", "/p/aliyun"},
-		"auditor1":   {"/auditor", "/auditor/line-items", "/auditor/line-items?department=edu", "/access", "/access?result=denied", "/findings", "/evaluation", "/accounts/pending"},
-		"security1":  {"/accounts", "/accounts/pending", "/access"},
+			"/d/bigdata", "/d/bigdata/resources", "/utilisation", "/findings", "/requests", "/notices"},
+		"finance1": {"/finance", "/finance?year=2026", "/finance/settlement?year=2026", "/departments", "/d/edu", "/d/edu/charges", "/d/edu/statement", "/findings", "/evaluation"},
+		"authority1": {"/authority", "/authority/periods", "/authority/periods?year=2026", "/authority/periods?year=2027", "/authority/catalog", "/departments", "/requests", "/supervisor", "/utilisation", "/findings", "/findings/rules", "/evaluation", "/evaluation?quarter=2026Q4", "/accounts/pending", "/p/aliyun",
+			"/providers", "/projects", "/projects?department=edu", "/notices", "/notices?delivery=dead", "/requests?mine=1"},
+		"auditor1":  {"/auditor", "/auditor/line-items", "/auditor/line-items?department=edu", "/access", "/access?result=denied", "/findings", "/evaluation", "/accounts/pending", "/notices"},
+		"security1": {"/accounts", "/accounts/pending", "/access", "/notices"},
 	}
 	// The refusal and not-found pages, in Chinese.
 	refusals := map[string]map[string]int{
@@ -143,6 +144,20 @@ func TestNoEnglishOnChinesePages(t *testing.T) {
 		{"security1 /d/edu", "<h1>无权访问</h1>"},
 		{"authority1 /evaluation?quarter=2026Q4", "已发布"},
 		{"authority1 /evaluation?quarter=2026Q4", "评审〔2026〕9号"},
+		// The to-do box tops every home page (issue 27); the settlement buttons of a
+		// submitted year are disabled with the reason; the authority's lists by name.
+		{"edu-it /d/edu", `<section id="todo" class="block todo">`},
+		{"edu-it /d/edu", `<a href="/requests?mine=1">`},
+		{"aliyun-am /p/aliyun", `<section id="todo" class="block todo">`},
+		{"supervisor1 /supervisor", `<section id="todo" class="block todo">`},
+		{"finance1 /finance", `<section id="todo" class="block todo">`},
+		{"authority1 /authority", `<dt>待审查的利用率问题</dt>`},
+		{"auditor1 /auditor", `<a href="/accounts/pending">`},
+		{"security1 /accounts", `<dt>待确认的账号</dt>`},
+		{"authority1 /authority/periods?year=2026", `disabled title="本年度已提交">提交财政</button><span class="why">本年度已提交</span>`},
+		{"authority1 /providers", `<a href="/p/aliyun">阿里云 <code class="code">aliyun</code></a>`},
+		{"authority1 /projects?department=edu", `<a href="/d/edu">市教育局 <code class="code">edu</code></a>`},
+		{"edu-it /requests?kind=expand&resource=edu-exam-vcpu-01", `<option value="edu-exam-vcpu-01" selected>`},
 	} {
 		if !strings.Contains(bodies[c.page], c.want) {
 			t.Errorf("%s lacks %s", c.page, c.want)

@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -33,6 +34,10 @@ func TestConsoleRoles(t *testing.T) {
 			t.Fatalf("%s landed on %s, want %s", account, got, d.url+path)
 		}
 		screenshot(t, ctx, shot)
+		// The to-do box (issue 27) tops the home page, each count a link.
+		if n := get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("main section#todo dl.facts a").length`)); n == 0 {
+			t.Errorf("%s's home page has no to-do box with links", account)
+		}
 		// Usable at 1366×768: nothing wider than the window.
 		if w := get(t, ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 1366 {
 			t.Errorf("%s's home page is %d px wide at a 1366 px window", account, w)
@@ -86,6 +91,8 @@ func TestConsoleRoles(t *testing.T) {
 		if menu != "none" || stamp == "none" {
 			t.Errorf("printed, the menu is %q (want none) and the seal box %q", menu, stamp)
 		}
+		shots(t, ctx, d.url, map[string]string{"/d/edu/resources": "department-resources", "/d/edu/charges": "department-charges",
+			"/d/edu/statement?month=2026-03": "department-statement", "/requests": "department-requests", "/findings": "department-findings"})
 		// Another department's page: 403, and the refusal is in the access trail.
 		run(t, ctx, chromedp.Navigate(d.url+"/d/bus"), chromedp.WaitVisible(chromedp.CSS(`p.error`)))
 		if s := text(t, ctx, "h1"); s != "无权访问" {
@@ -151,6 +158,7 @@ func TestConsoleRoles(t *testing.T) {
 		if s := text(t, ctx, "table.data tbody"); !strings.Contains(s, "2026年3月") {
 			t.Errorf("the history lacks March 2026:\n%s", s)
 		}
+		shots(t, ctx, d.url, map[string]string{"/p/aliyun/statement?month=2026-03": "provider-statement", "/p/aliyun/invoices": "provider-invoices"})
 		// Another provider's page: 403, recorded.
 		refusedAndRecorded(t, d, "aliyun-am", "/p/hwcloud", "provider=hwcloud")
 		signOut(t, ctx)
@@ -188,6 +196,7 @@ func TestConsoleRoles(t *testing.T) {
 		if cls := attr(t, ctx, row, "class"); cls != "violation" {
 			t.Errorf("after the revoke bigdata's row is %q, want violation", cls)
 		}
+		shots(t, ctx, d.url, map[string]string{"/supervisor/approvals": "supervisor-approvals", "/requests": "supervisor-requests"})
 		signOut(t, ctx)
 	})
 
@@ -209,6 +218,7 @@ func TestConsoleRoles(t *testing.T) {
 		if s := text(t, ctx, "main"); !strings.Contains(s, formatMoney(apiTotal)) {
 			t.Errorf("the finance page does not show the audited total %s", formatMoney(apiTotal))
 		}
+		shots(t, ctx, d.url, map[string]string{"/finance/settlement?year=2026": "finance-settlement", "/departments": "finance-departments"})
 		signOut(t, ctx)
 	})
 
@@ -266,13 +276,50 @@ func TestConsoleRoles(t *testing.T) {
 		if s := text(t, ctx, "#t-months-2026 tbody"); strings.Contains(s, "未关账") || strings.Count(s, "已关账") != 12 || !strings.Contains(text(t, ctx, "main"), "已提交") {
 			t.Errorf("settlement year 2026 should be submitted with its 12 months closed:\n%.1500s", s)
 		}
-		run(t, ctx, chromedp.Navigate(d.url+"/authority/periods?year=2027"), chromedp.WaitVisible(chromedp.CSS(`table.data`)))
-		// The audit asks first (it freezes the figures).
-		get(t, ctx, chromedp.Evaluate[bool](`(window.confirm = () => true, document.querySelector('form:has(input[value="audit"]) button').click(), true)`))
-		run(t, ctx, chromedp.WaitVisible(chromedp.CSS(`p.error`)))
-		if s := text(t, ctx, "p.error"); !strings.Contains(s, "settlement") && !strings.Contains(s, "结算") {
-			t.Errorf("the refused audit says %q", s)
+		// A submitted year moves no more: its three buttons are disabled, each saying why.
+		for _, op := range []string{"run", "audit", "submit"} {
+			if why := settleButton(t, ctx, op); why != "本年度已提交" {
+				t.Errorf("2026's %s button: %q, want disabled with 本年度已提交", op, why)
+			}
 		}
+		// 2027 is not run: only the draft is possible; the audit and the submission are
+		// disabled with the step they wait for.
+		run(t, ctx, chromedp.Navigate(d.url+"/authority/periods?year=2027"), chromedp.WaitVisible(chromedp.CSS(`table.data`)))
+		for op, want := range map[string]string{"run": "", "audit": "须先生成草稿", "submit": "须先审核"} {
+			if why := settleButton(t, ctx, op); why != want {
+				t.Errorf("2027's %s button: %q, want %q", op, why, want)
+			}
+		}
+		// The draft, then the audit refused by its open months: disabled, and why.
+		run(t, ctx, chromedp.Click(chromedp.CSS(`form:has(input[value="run"]) button`)), chromedp.WaitVisible(chromedp.CSS(`p.flash`)))
+		if why := settleButton(t, ctx, "audit"); !strings.Contains(why, "个月未关账") {
+			t.Errorf("2027's audit with its months open: %q, want disabled for the open months", why)
+		}
+		if c := attr(t, ctx, `form:has(input[value="submit"]) button`, "data-confirm"); !strings.Contains(c, "2027") || !strings.Contains(c, "不可撤回") {
+			t.Errorf("提交财政 asks %q", c)
+		}
+		// The provider and project lists, from the menu.
+		run(t, ctx, chromedp.Click(chromedp.CSS(`nav.menu a[href="/providers"]`)), chromedp.WaitVisible(chromedp.CSS(`#t-providers`)))
+		if s := text(t, ctx, "#t-providers tbody"); !strings.Contains(s, "阿里云") {
+			t.Errorf("the provider list lacks 阿里云:\n%s", s)
+		}
+		screenshot(t, ctx, "authority-providers")
+		run(t, ctx, chromedp.Click(chromedp.CSS(`#t-providers a[href="/p/aliyun"]`)), chromedp.WaitNotPresent(chromedp.CSS(`#t-providers`)),
+			chromedp.WaitVisible(chromedp.CSS(`h1`)))
+		if h := text(t, ctx, "h1"); !strings.Contains(h, "阿里云") {
+			t.Errorf("the provider list's 阿里云 leads to %q", h)
+		}
+		run(t, ctx, chromedp.Click(chromedp.CSS(`nav.menu a[href="/projects"]`)), chromedp.WaitVisible(chromedp.CSS(`#t-projects`)))
+		// The list of every department goes before the filter is sent, so that the wait is
+		// for the filtered one.
+		get(t, ctx, chromedp.Evaluate[bool](`(document.querySelector("#t-projects").remove(), true)`))
+		run(t, ctx, chromedp.SetValue(chromedp.CSS(`select[name=department]`), "edu"), chromedp.Click(chromedp.CSS(`form[method=get] button`)),
+			chromedp.WaitVisible(chromedp.CSS(`#t-projects`)))
+		if s := text(t, ctx, "#t-projects tbody"); !strings.Contains(s, "市教育局") || strings.Contains(s, "市公交集团") {
+			t.Errorf("the project list of 市教育局:\n%s", s)
+		}
+		screenshot(t, ctx, "authority-projects")
+		shots(t, ctx, d.url, map[string]string{"/authority/periods?year=2026": "authority-periods", "/authority/catalog": "authority-catalog", "/departments": "authority-departments"})
 		signOut(t, ctx)
 	})
 
@@ -280,27 +327,41 @@ func TestConsoleRoles(t *testing.T) {
 		// SH 20: the department asks to expand a resource, the authority approves, the
 		// provider fulfils; the resource holds the new quantity.
 		before := ok(d.ledger().GetResource(context.Background(), authed(&v1.GetResourceRequest{Resource: "edu-exam-vcpu-01"}, d.admin)))(t).Msg.GetQuantity()
+		// The department starts from its home page and types no code: the project, then the
+		// resource's 申请扩容, which chooses it in the form (issue 27, must show 2).
 		signIn(t, ctx, d.url, "edu-it")
-		run(t, ctx, chromedp.Navigate(d.url+"/requests"),
-			chromedp.SetValue(chromedp.CSS(`select[name=kind]`), "expand"),
-			chromedp.SendKeys(chromedp.CSS(`input[name=resource]`), "edu-exam-vcpu-01"),
-			chromedp.SendKeys(chromedp.CSS(`input[name=quantity]`), "2"),
-			chromedp.SendKeys(chromedp.CSS(`input[name=reason]`), "招生季扩容"),
-			chromedp.Click(chromedp.CSS(`form:has(input[value="submit"]) button`)),
+		run(t, ctx, chromedp.Click(chromedp.CSS(`#t-projects-edu a[href$="project=edu-exam"]`)), chromedp.WaitVisible(chromedp.CSS(`#t-resources-edu`)),
+			chromedp.Click(chromedp.CSS(`#t-resources-edu a[href*="resource=edu-exam-vcpu-01"]`)), chromedp.WaitVisible(chromedp.CSS(`#submit-request`)))
+		if v := get(t, ctx, chromedp.Evaluate[string](`document.querySelector("#submit-request select[name=resource]").value + "," + document.querySelector("#submit-request select[name=kind]").value`)); v != "edu-exam-vcpu-01,expand" {
+			t.Fatalf("the resource's 申请扩容 chose %q in the form", v)
+		}
+		if n := get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#submit-request input[type=text]:not([name=quantity]):not([name=reason])").length`)); n != 0 {
+			t.Errorf("the request form has %d boxes for typed codes", n)
+		}
+		screenshot(t, ctx, "department-request-form")
+		run(t, ctx, chromedp.SendKeys(chromedp.CSS(`#submit-request input[name=quantity]`), "2"),
+			chromedp.SendKeys(chromedp.CSS(`#submit-request input[name=reason]`), "招生季扩容"),
+			chromedp.Click(chromedp.CSS(`#submit-request button`)),
 			chromedp.WaitVisible(chromedp.CSS(`p.flash`)))
 		row := `#requests tr:has(td[data-sort="edu-exam-vcpu-01"])`
 		if s := text(t, ctx, row); !strings.Contains(s, "已提交") || !strings.Contains(s, "主管部门审核") {
 			t.Fatalf("the department's new request: %q", s)
 		}
 		signOut(t, ctx)
+		// The authority finds it through its to-do box.
 		signIn(t, ctx, d.url, "authority1")
-		run(t, ctx, chromedp.Navigate(d.url+"/requests"), chromedp.Click(chromedp.CSS(row+` button[value="approve"]`)), chromedp.WaitVisible(chromedp.CSS(`p.flash`)))
+		run(t, ctx, chromedp.Click(chromedp.CSS(`#todo a[href="/requests?mine=1"]`)), chromedp.WaitVisible(chromedp.CSS(row)))
+		if n := get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#t-requests tbody tr:not(:has(button[value=approve]))").length`)); n != 0 {
+			t.Errorf("the authority's requests waiting for it list %d not at its step", n)
+		}
+		run(t, ctx, chromedp.Click(chromedp.CSS(row+` button[value="approve"]`)), chromedp.WaitVisible(chromedp.CSS(`p.flash`)))
 		if s := text(t, ctx, row); !strings.Contains(s, "已批准") || !strings.Contains(s, "服务商开通") {
 			t.Fatalf("after the authority's approval: %q", s)
 		}
 		signOut(t, ctx)
 		signIn(t, ctx, d.url, "aliyun-am")
-		run(t, ctx, chromedp.Navigate(d.url+"/requests"), chromedp.Click(chromedp.CSS(row+` button`)), chromedp.WaitVisible(chromedp.CSS(`p.flash`)))
+		run(t, ctx, chromedp.Click(chromedp.CSS(`#todo a[href="/requests?mine=1"]`)), chromedp.WaitVisible(chromedp.CSS(row)),
+			chromedp.Click(chromedp.CSS(row+` button`)), chromedp.WaitVisible(chromedp.CSS(`p.flash`)))
 		if s := text(t, ctx, row); !strings.Contains(s, "已开通") {
 			t.Errorf("after the provider's fulfilment: %q", s)
 		}
@@ -327,8 +388,94 @@ func TestConsoleRoles(t *testing.T) {
 		if s := text(t, ctx, "table.data tbody"); !strings.Contains(s, "department=bus") {
 			t.Errorf("the access trail page lacks edu-it's refusal:\n%.2000s", s)
 		}
+		shots(t, ctx, d.url, map[string]string{"/auditor/line-items?department=edu": "auditor-line-items", "/access": "auditor-access"})
 		signOut(t, ctx)
 	})
+
+	t.Run("security", func(t *testing.T) {
+		// Issue 27, must show 2: the security officer, from its home page, makes a
+		// department's account (its one-time code shown once, activated by the person, who
+		// lands on the department's page) and an authority's, which waits for a second
+		// person and shows its code.
+		home(t, "security1", "/accounts", "security")
+		code := addAccount(t, ctx, "edu-wang", "市教育局 王老师", "department", "edu")
+		if s := text(t, ctx, "main"); strings.Contains(s, "待第二人确认后方可使用") {
+			t.Errorf("a department's account waits for confirmation:\n%.800s", s)
+		}
+		authCode := addAccount(t, ctx, "auth3", "运行管理单位 赵工", "authority", "")
+		if s := text(t, ctx, "p.flash"); !strings.Contains(s, "待第二人确认后方可使用") {
+			t.Errorf("the authority's account is not said to wait for confirmation: %q", s)
+		}
+		if s := text(t, ctx, `#t-accounts tr:has(td[data-sort="auth3"])`); !strings.Contains(s, "待第二人确认") || !strings.Contains(s, "待激活") {
+			t.Errorf("auth3's row: %q", s)
+		}
+		screenshot(t, ctx, "security-accounts-created")
+		if authCode == code {
+			t.Error("two accounts were given the same activation code")
+		}
+		shots(t, ctx, d.url, map[string]string{"/accounts/pending": "security-pending"})
+		signOut(t, ctx)
+		run(t, ctx,
+			chromedp.Navigate(d.url+"/activate"),
+			chromedp.SendKeys(chromedp.CSS(`input[name=account]`), "edu-wang"),
+			chromedp.SendKeys(chromedp.CSS(`input[name=code]`), code),
+			chromedp.SendKeys(chromedp.CSS(`input[name=password]`), DemoPassword),
+			chromedp.SendKeys(chromedp.CSS(`input[name=again]`), DemoPassword),
+			chromedp.Click(chromedp.CSS(`form[action="/activate"] button`)),
+			chromedp.WaitNotPresent(chromedp.CSS(`input[name=code]`)))
+		if s := text(t, ctx, "main"); !strings.Contains(s, "账号已激活") {
+			t.Fatalf("edu-wang's activation:\n%s", s)
+		}
+		signIn(t, ctx, d.url, "edu-wang")
+		if got := location(t, ctx); got != d.url+"/d/edu" {
+			t.Errorf("edu-wang landed on %s, want /d/edu", got)
+		}
+		signOut(t, ctx)
+	})
+}
+
+// addAccount creates an account on the security officer's accounts page and returns the
+// one-time activation code the page shows.
+func addAccount(t *testing.T, ctx context.Context, id, name, role, dept string) string {
+	t.Helper()
+	// The code of an account made before is on the page: gone, so that the wait below is
+	// for this one's.
+	get(t, ctx, chromedp.Evaluate[bool](`(document.querySelectorAll("#activation-code").forEach(e => e.remove()), true)`))
+	f := `form[action="/accounts"]:not(.inline) `
+	steps := []chromedp.Action[chromedp.Void]{
+		chromedp.SendKeys(chromedp.CSS(f+`input[name=id]`), id),
+		chromedp.SendKeys(chromedp.CSS(f+`input[name=name]`), name),
+		chromedp.SetValue(chromedp.CSS(f+`select[name=role]`), role)}
+	if dept != "" {
+		steps = append(steps, chromedp.SendKeys(chromedp.CSS(f+`input[name=department]`), dept))
+	}
+	steps = append(steps, chromedp.Click(chromedp.CSS(f+`button`)), chromedp.WaitVisible(chromedp.CSS(`#activation-code`)))
+	run(t, ctx, steps...)
+	for _, w := range strings.Fields(text(t, ctx, "#activation-code")) {
+		if strings.Count(w, "-") == 5 && len(w) == 29 {
+			return w
+		}
+	}
+	t.Fatalf("no activation code on the page for %s:\n%s", id, text(t, ctx, "#activation-code"))
+	return ""
+}
+
+// settleButton is "" when the settlement step's button is enabled, else the reason shown
+// beside the disabled button.
+func settleButton(t *testing.T, ctx context.Context, op string) string {
+	t.Helper()
+	return get(t, ctx, chromedp.Evaluate[string](`(() => { const b = document.querySelector('form:has(input[value="`+op+`"]) button');
+		return b.disabled ? (b.nextElementSibling ? b.nextElementSibling.textContent : "disabled, no reason") : ""; })()`))
+}
+
+// shots photographs pages of the signed-in account (docs/console/NAME.png with -update).
+func shots(t *testing.T, ctx context.Context, base string, pages map[string]string) {
+	t.Helper()
+	for _, path := range slices.Sorted(maps.Keys(pages)) {
+		name := pages[path]
+		run(t, ctx, chromedp.Navigate(base+path), chromedp.WaitVisible(chromedp.CSS(`h1`)))
+		screenshot(t, ctx, name)
+	}
 }
 
 // uploadInvoice sends aliyun's invoice of March 2026 through the provider's form and
