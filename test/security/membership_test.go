@@ -397,11 +397,22 @@ func TestOverwriteOfAppliedEntriesStopsTheNode(t *testing.T) {
 		Term:      forgedTerm, PrevLogEntry: 0, PrevLogTerm: 0, LeaderCommitIndex: st.AppliedIndex,
 		Entries: []*raft.Log{{Index: 1, Term: forgedTerm, Type: raft.LogCommand, Data: forged(forgedTerm, 1).Entries[0].Data}},
 	}
-	var resp raft.AppendEntriesResponse
-	if err := a.trans.AppendEntries(raft.ServerID(victim.ID), raft.ServerAddress(victim.RaftAddr), req, &resp); err == nil && resp.Success {
-		t.Fatal("the follower accepted an entry overwriting applied index 1")
-	}
+	// Sent until the follower answers or stops: on a loaded machine the first attempt can
+	// time out before the follower reads it (the test then waited for a stop that the
+	// follower had no reason for).
 	deadline := time.Now().Add(20 * time.Second)
+	for victim.Running() && time.Now().Before(deadline) {
+		var resp raft.AppendEntriesResponse
+		err := a.trans.AppendEntries(raft.ServerID(victim.ID), raft.ServerAddress(victim.RaftAddr), req, &resp)
+		if err == nil && resp.Success {
+			t.Fatal("the follower accepted an entry overwriting applied index 1")
+		}
+		if err == nil {
+			break
+		}
+		t.Logf("the forged entry was not delivered (%v); again", err)
+		time.Sleep(200 * time.Millisecond)
+	}
 	for victim.Running() && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
