@@ -12,6 +12,7 @@ import (
 
 	"github.com/cloudledger/cloudledger/backupfile"
 	"github.com/cloudledger/cloudledger/errcode"
+	"github.com/cloudledger/cloudledger/internal/durable"
 )
 
 // Archives of the access trail (SPEC: Access, kept at least 180 days; issue 28): a node's
@@ -147,9 +148,8 @@ func archiveAccess(tx *bolt.Tx, through uint64, dir string) error {
 	if err := os.Rename(f.Name(), name); err != nil {
 		return err
 	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
+	if err := durable.SyncDir(dir); err != nil {
+		return err
 	}
 	for _, k := range keys {
 		if err := b.Delete(k); err != nil {
@@ -168,8 +168,8 @@ func archiveAccess(tx *bolt.Tx, through uint64, dir string) error {
 // younger one). 0 when none may.
 func (l *Ledger) AccessArchivable(before time.Time) uint64 {
 	l.ensureFlushed()
-	l.mu.RLock()
-	defer l.mu.RUnlock()
+	// No l.mu here: the read transaction is its own snapshot, and holding the lock over a scan
+	// of up to MaxAccessRecordsPerArchive records would hold every apply up.
 	var through uint64
 	_ = l.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketAccess).Cursor()

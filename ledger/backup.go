@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/cloudledger/cloudledger/backupfile"
+	"github.com/cloudledger/cloudledger/internal/durable"
 )
 
 // Backups (SPEC: Backup and disaster recovery): a logical copy of the state file as of one
@@ -161,19 +163,13 @@ func RestoreBackup(path string, r io.Reader, adminTokenSHA256, expectHead string
 		_ = os.Remove(tmp)
 		return sum, err
 	}
-	if err := syncFile(tmp); err != nil {
+	if err := durable.SyncFile(tmp); err != nil {
 		return sum, err
 	}
-	return sum, os.Rename(tmp, path)
-}
-
-func syncFile(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
+	if err := os.Rename(tmp, path); err != nil {
+		return sum, err
 	}
-	defer f.Close()
-	return f.Sync()
+	return sum, durable.SyncDir(filepath.Dir(path))
 }
 
 // sealRestored checks the restored chains' bookkeeping against the backup's header and

@@ -13,6 +13,8 @@ import (
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/cloudledger/cloudledger/internal/durable"
 )
 
 // A new cluster can start from a state machine that already holds state: a state restored
@@ -167,14 +169,7 @@ func Promote(cfg Config, sm StateMachine, now time.Time) (PromoteReport, error) 
 	if err := os.Rename(building, dir); err != nil {
 		return rep, fmt.Errorf("raftnode: promote: %w", err)
 	}
-	if d, err := os.Open(cfg.DataDir); err == nil {
-		err = d.Sync()
-		d.Close()
-		if err != nil {
-			return rep, err
-		}
-	}
-	return rep, nil
+	return rep, durable.SyncDir(cfg.DataDir)
 }
 
 // applyLocalLog applies every entry of the local log after what the state machine and the

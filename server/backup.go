@@ -9,10 +9,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/cloudledger/cloudledger/errcode"
+	"github.com/cloudledger/cloudledger/internal/durable"
 	"github.com/cloudledger/cloudledger/internal/pki"
 	"github.com/cloudledger/cloudledger/ledger"
 	"github.com/cloudledger/cloudledger/raftnode"
@@ -33,7 +33,15 @@ const (
 	MaxBackupDuration    = 30 * time.Minute
 )
 
-var backupsRunning atomic.Int32
+// takeBackupSlot reserves one of the node's MaxConcurrentBackups (served and scheduled
+// alike); release gives it back.
+func (s *Server) takeBackupSlot() (release func(), ok bool) {
+	if s.backupsRunning.Add(1) > MaxConcurrentBackups {
+		s.backupsRunning.Add(-1)
+		return nil, false
+	}
+	return func() { s.backupsRunning.Add(-1) }, true
+}
 
 func (s *Server) backupHandler(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet { // HEAD matches the GET route: it would read the whole state for nothing
@@ -41,12 +49,12 @@ func (s *Server) backupHandler(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "GET only", http.StatusMethodNotAllowed)
 		return
 	}
-	if backupsRunning.Add(1) > MaxConcurrentBackups {
-		backupsRunning.Add(-1)
+	release, ok := s.takeBackupSlot()
+	if !ok {
 		writeErr(w, r, errcode.Errf(errcode.Unavailable, "", "a backup is being taken on this node already (at most %d at a time); retry when it ends", MaxConcurrentBackups))
 		return
 	}
-	defer backupsRunning.Add(-1)
+	defer release()
 	start := time.Now()
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="cloudledger-%s-%s.backup"`, s.cfg.NodeID, s.cfg.Now().Format("20060102-150405")))
@@ -103,7 +111,7 @@ func (s *Server) restoreBackup(token string) error {
 		return fmt.Errorf("--restore: %w", err)
 	}
 	defer f.Close()
-	sum, err := ledger.RestoreBackup(filepath.Join(s.cfg.DataDir, "ledger.db"), f, tokenHash(token), s.cfg.RestoreExpectHead)
+	sum, err := ledger.RestoreBackup(stateFile(s.cfg.DataDir), f, tokenHash(token), s.cfg.RestoreExpectHead)
 	if err != nil {
 		return fmt.Errorf("--restore %s: %w", s.cfg.Restore, err)
 	}
@@ -117,7 +125,7 @@ func (s *Server) restoreBackup(token string) error {
 // of this node alone, before the node starts (ledgerd --promote; raftnode.Promote). The
 // node must not be running.
 func Promote(cfg Config) (raftnode.PromoteReport, error) {
-	l, err := ledger.Open(filepath.Join(cfg.DataDir, "ledger.db"))
+	l, err := ledger.Open(stateFile(cfg.DataDir))
 	if err != nil {
 		return raftnode.PromoteReport{}, err
 	}
@@ -168,19 +176,18 @@ func (s *Server) backupLoop(ctx context.Context) {
 }
 
 func (s *Server) scheduledBackup() error {
-	if backupsRunning.Add(1) > MaxConcurrentBackups {
-		backupsRunning.Add(-1)
+	release, ok := s.takeBackupSlot()
+	if !ok {
 		return errors.New("another backup is running on this node")
 	}
-	defer backupsRunning.Add(-1)
+	defer release()
 	if err := os.MkdirAll(s.cfg.BackupDir, 0o700); err != nil {
 		return err
 	}
 	// A crash mid-backup leaves a partial file: only ours, never renamed, never restorable.
-	if stale, _ := filepath.Glob(filepath.Join(s.cfg.BackupDir, ".partial-*")); len(stale) > 0 {
-		for _, p := range stale {
-			_ = os.Remove(p)
-		}
+	stale, _ := filepath.Glob(filepath.Join(s.cfg.BackupDir, ".partial-*"))
+	for _, p := range stale {
+		_ = os.Remove(p)
 	}
 	start := time.Now()
 	name := fmt.Sprintf("%s%s-%s%s", backupFilePrefix, s.cfg.Now().UTC().Format("20060102T150405.000Z"), s.cfg.NodeID, backupFileSuffix)
@@ -203,9 +210,8 @@ func (s *Server) scheduledBackup() error {
 	if err := os.Rename(f.Name(), filepath.Join(s.cfg.BackupDir, name)); err != nil {
 		return err
 	}
-	if d, err := os.Open(s.cfg.BackupDir); err == nil { // the rename itself durable
-		_ = d.Sync()
-		d.Close()
+	if err := durable.SyncDir(s.cfg.BackupDir); err != nil { // the rename itself durable
+		return err
 	}
 	s.metrics.backupDone(size, time.Since(start))
 	s.log.Info("scheduled backup written", "file", name, "raft_index", h.RaftIndex, "line_items", h.LineItems, "bytes", size)

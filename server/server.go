@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cloudledger/cloudledger/console"
@@ -75,6 +76,9 @@ type Config struct {
 	TLSCert, TLSKey, TLSClientCA, TLSCA string
 }
 
+// stateFile is the ledger's state file in a data directory.
+func stateFile(dataDir string) string { return filepath.Join(dataDir, "ledger.db") }
+
 // Server is a running node.
 type Server struct {
 	cfg      Config
@@ -115,6 +119,8 @@ type Server struct {
 	probeClient *http.Client
 	cancel      context.CancelFunc
 	wg          sync.WaitGroup
+	// backupsRunning counts the backups this node is taking (backup.go).
+	backupsRunning atomic.Int32
 	// lastArchiveCheck is when the leader last looked for access records to archive.
 	lastArchiveCheck time.Time
 	closeMu          sync.Mutex
@@ -182,7 +188,7 @@ func Start(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	s.ledger, err = ledger.Open(filepath.Join(cfg.DataDir, "ledger.db"))
+	s.ledger, err = ledger.Open(stateFile(cfg.DataDir))
 	if err != nil {
 		ln.Close()
 		return nil, err

@@ -2,8 +2,10 @@ package access
 
 import (
 	"bytes"
+	"encoding/csv"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -59,9 +61,18 @@ func TestAccessTrailArchives(t *testing.T) {
 	}
 	// The live log starts after the archived records; the first live record's chain
 	// continues from the archives' last hash (the node's verify just checked that).
-	log := run("access", "log", "--format", "csv")
-	if strings.Count(log, "\n") == 0 || len(last) != 64 {
-		t.Fatalf("the access log after archiving:\n%s\nlast archived hash %q", log, last)
+	through, err := strconv.Atoi(strings.TrimSpace(offline[strings.Index(offline, "–")+len("–"):][:strings.IndexByte(offline[strings.Index(offline, "–")+len("–"):], '\n')]))
+	if err != nil || through < 20 || len(last) != 64 {
+		t.Fatalf("access verify --archive names records 1–%d (%v), last hash %q:\n%s", through, err, last, offline)
+	}
+	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(run("access", "log", "--format", "csv"), "\ufeff"))).ReadAll()
+	if err != nil || len(rows) < 2 || rows[0][0] != "seq" {
+		t.Fatalf("the access log after archiving: %v %v", rows, err)
+	}
+	for _, r := range rows[1:] {
+		if seq, _ := strconv.Atoi(r[0]); seq <= through {
+			t.Fatalf("the live access log still lists record %d, archived through %d", seq, through)
+		}
 	}
 	if lines := run("lineitems", "export", "--format", "jsonl"); !strings.Contains(lines, `access_archive`) {
 		t.Fatal("the archiving is not a line item")
