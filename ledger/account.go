@@ -712,17 +712,7 @@ func (l *Ledger) SessionEnded(id string) bool {
 func (l *Ledger) DepartmentWithin(d, scope string) bool {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	for range 64 { // parent chains are short; a cycle cannot hold us
-		if d == scope {
-			return true
-		}
-		dep, ok := l.root.departments.get(d)
-		if !ok || dep.Parent == "" {
-			return false
-		}
-		d = dep.Parent
-	}
-	return false
+	return l.root.departmentWithin(d, scope)
 }
 
 // TypeSetTOTPRoles names the roles that must sign in with a second factor.

@@ -107,26 +107,32 @@ func (t *txn) quarterEvaluation(q calendar.Quarter) *QuarterEvaluation {
 // schemeOn is the scheme in force on day d: the latest set from d or before, else SPEC's
 // defaults.
 func (t *txn) schemeOn(d calendar.Date) evaluation.Scheme {
-	s := evaluation.DefaultScheme()
-	var best calendar.Date
-	t.evalSchemes.each(func(k calendar.Date, v *evaluation.Scheme) {
-		if !k.After(d) && (best.IsZero() || k.After(best)) {
-			best, s = k, *v
-		}
-	})
-	return s
+	if s, ok := latestOn(t.evalSchemes, d); ok {
+		return *s
+	}
+	return evaluation.DefaultScheme()
 }
 
 // bandTableOn is the band table in force on day d.
 func (t *txn) bandTableOn(d calendar.Date) BandTable {
-	bt := DefaultBandTable()
+	if bt, ok := latestOn(t.bandTables, d); ok {
+		return *bt
+	}
+	return DefaultBandTable()
+}
+
+// latestOn is the value of an effective-dated table in force on day d: the one keyed by the
+// latest day on or before d.
+func latestOn[V any](l *layer[calendar.Date, V], d calendar.Date) (V, bool) {
 	var best calendar.Date
-	t.bandTables.each(func(k calendar.Date, v *BandTable) {
-		if !k.After(d) && (best.IsZero() || k.After(best)) {
-			best, bt = k, *v
+	var out V
+	found := false
+	l.each(func(k calendar.Date, v V) {
+		if !k.After(d) && (!found || k.After(best)) {
+			best, out, found = k, v, true
 		}
 	})
-	return bt
+	return out, found
 }
 
 // surveyWindow is the survey's last day: N working days after the quarter's last day.
@@ -380,7 +386,7 @@ func (b *SurveyAnswer) validate(rl rules) *Error {
 
 // departmentWithin reports whether department d is scope or below it.
 func (t *txn) departmentWithin(d, scope string) bool {
-	for range 64 {
+	for range 64 { // parent chains are short; a cycle cannot hold us
 		if d == scope {
 			return true
 		}

@@ -154,13 +154,7 @@ func (b *SetUtilisationRules) apply(t *txn, _ applyContext) *Error {
 
 // rulesOn are the rules in force on day d (the latest effective on or before it).
 func (t *txn) rulesOn(d calendar.Date) (*UtilisationRules, bool) {
-	var best *UtilisationRules
-	t.utilRules.each(func(from calendar.Date, r *UtilisationRules) {
-		if !from.After(d) && (best == nil || from.After(best.EffectiveFrom)) {
-			best = r
-		}
-	})
-	return best, best != nil
+	return latestOn(t.utilRules, d)
 }
 
 // monitoringFrom is the day monitoring was switched on: the first rules' day.
