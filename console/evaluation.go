@@ -9,6 +9,7 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/evaluation"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/interchange"
 )
@@ -204,17 +205,13 @@ func (c *Console) authorityEvaluationForms(rq *pageRequest, q calendar.Quarter, 
 	}
 	fields := append(hidden("scheme"), Field{Name: "effective_from", Label: rq.t("生效日", "Effective from"), Type: "date", Required: true})
 	for i, v := range interchange.SchemeValues(m.GetScheme()) {
-		fields = append(fields, Field{Name: evaluationSettings[i], Label: rq.t(schemeLabels[i][0], schemeLabels[i][1]), Value: *v, Placeholder: rq.t("默认", "default")})
+		fields = append(fields, Field{Name: evaluation.Settings[i], Label: rq.t(schemeLabels[i][0], schemeLabels[i][1]), Value: *v, Placeholder: rq.t("默认", "default")})
 	}
 	out = append(out, &Section{ID: "scheme", Title: rq.t("设置考核方案", "Set the scheme"),
 		Note: rq.t("方案自生效日起适用于此后结束的季度；留空取默认值。", "A scheme applies to the quarters ending on or after its date; an empty setting takes its default."),
 		Form: &Form{Action: "/evaluation", Submit: rq.t("记入台账", "Write to the ledger"), Confirm: rq.t("按此方案自生效日起考核？", "Evaluate with this scheme from its date?"), Fields: fields}})
 	return out
 }
-
-// evaluationSettings are the scheme's settings (evaluation.Settings), the forms' field names.
-var evaluationSettings = []string{"weight_sla", "weight_availability", "weight_satisfaction", "weight_expert",
-	"availability_floor_pct", "availability_target_pct", "survey_working_days", "pass_score"}
 
 // evaluationAction writes a survey answer, an expert score, the publication or the scheme.
 func (c *Console) evaluationAction(rq *pageRequest) (*Page, error) {
@@ -238,7 +235,7 @@ func (c *Console) evaluationAction(rq *pageRequest) (*Page, error) {
 	case "scheme":
 		s := &v1.EvaluationScheme{EffectiveFrom: f("effective_from")}
 		for i, v := range interchange.SchemeValues(s) {
-			*v = f(evaluationSettings[i])
+			*v = f(evaluation.Settings[i])
 		}
 		cmd = &v1.Command{Key: key + "/scheme", Body: &v1.Command_EvaluationScheme{EvaluationScheme: s}}
 	default:

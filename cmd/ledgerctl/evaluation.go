@@ -11,6 +11,7 @@ import (
 
 	"github.com/cloudledger/cloudledger/calendar"
 	"github.com/cloudledger/cloudledger/errcode"
+	"github.com/cloudledger/cloudledger/evaluation"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
 	"github.com/cloudledger/cloudledger/interchange"
@@ -105,7 +106,7 @@ survey_working_days, pass_score; a row left out takes its default (30, 30, 20, 2
 				right = append(right, true)
 			}
 			t := &table{headers: headers, right: right}
-			for i, name := range schemeSettings {
+			for i, name := range evaluation.Settings {
 				row := []string{name, *interchange.SchemeValues(res.GetInForce())[i]}
 				for _, s := range res.GetSchemes() {
 					row = append(row, *interchange.SchemeValues(s)[i])
@@ -119,11 +120,6 @@ survey_working_days, pass_score; a row left out takes its default (30, 30, 20, 2
 	cmd.AddCommand(set, show)
 	return cmd
 }
-
-// schemeSettings are the rows of a scheme file (evaluation.Settings; ledgerctl links no
-// ledger package, and this one list is short).
-var schemeSettings = []string{"weight_sla", "weight_availability", "weight_satisfaction", "weight_expert",
-	"availability_floor_pct", "availability_target_pct", "survey_working_days", "pass_score"}
 
 func newSurveyCommand(g *globals) *cobra.Command {
 	var department, provider, quarter, score string
