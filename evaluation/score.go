@@ -105,8 +105,8 @@ func Compute(s Scheme, d Data) Result {
 	return res
 }
 
-// round rounds a non-negative or negative rational half-up (away from zero at the half) to
-// places decimals.
+// round rounds a rational half-up (away from zero at the half) to places decimals, from the
+// exact value: a score is rounded once, at the end (SPEC: Evaluation).
 func round(r *big.Rat, places int32) decimal.Decimal {
 	scale := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(places)), nil)
 	n := new(big.Int).Mul(new(big.Int).Abs(r.Num()), scale)

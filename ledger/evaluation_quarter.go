@@ -173,8 +173,8 @@ func resourceInQuarter(r *Resource, q calendar.Quarter) bool {
 	return !calendar.DateOf(end).Before(q.First())
 }
 
-// quarterData gathers every provider's indicators' data for quarter q as of asOf (a step
-// not done by then is not on time).
+// quarterData gathers every provider's indicators' data for quarter q as the state holds it
+// now (a step not done yet is not on time).
 func (t *txn) quarterData(q calendar.Quarter, ev *QuarterEvaluation) map[string]*evaluation.Data {
 	data := map[string]*evaluation.Data{}
 	of := func(p string) *evaluation.Data {

@@ -124,7 +124,7 @@ func evalSheet(f *excelize.File, sheet string, zh, en []string, rows [][]xlsxCel
 			if err != nil {
 				return err
 			}
-			if v, ok := money.ExcelNumber(c.text); c.number && c.text != "" && ok {
+			if v, ok := money.ExcelNumber(c.text); c.number && ok {
 				err = f.SetCellValue(sheet, ref, v)
 			} else {
 				err = f.SetCellStr(sheet, ref, c.text)
