@@ -21,6 +21,12 @@ const Calendar2031 = `{"year": 2031, "days": [
 // only moves forward: a test moves it ahead, never back.
 func (n *Node) ClockAt(tb testing.TB, at string) {
 	tb.Helper()
+	n.writeClockOffset(tb, at)
+	time.Sleep(250 * time.Millisecond) // the node re-reads the offset every 100 ms
+}
+
+func (n *Node) writeClockOffset(tb testing.TB, at string) {
+	tb.Helper()
 	target, err := time.Parse(time.RFC3339, at)
 	if err != nil {
 		tb.Fatal(err)
@@ -28,5 +34,4 @@ func (n *Node) ClockAt(tb testing.TB, at string) {
 	if err := os.WriteFile(filepath.Join(n.DataDir, "chaos-clock-offset"), []byte(time.Until(target).String()), 0o600); err != nil {
 		tb.Fatal(err)
 	}
-	time.Sleep(250 * time.Millisecond) // the node re-reads the offset every 100 ms
 }

@@ -117,6 +117,9 @@ type Options struct {
 	BuildTags string
 	// Binary runs this ledgerd instead of the one built from the tree (BinaryAt).
 	Binary string
+	// ClockAt starts every node's clock at this RFC 3339 time (with BuildTags "chaos"), so
+	// that a test can live in a past the ledger's forward-only clock cannot be moved back to.
+	ClockAt string
 }
 
 // Node is one ledgerd process.
@@ -286,6 +289,11 @@ func (c *Cluster) launch(nd *Node, join string) {
 	c.tb.Helper()
 	if err := os.MkdirAll(nd.DataDir, 0o700); err != nil {
 		c.tb.Fatal(err)
+	}
+	if c.opts.ClockAt != "" {
+		if _, err := os.Stat(filepath.Join(nd.DataDir, "chaos-clock-offset")); err != nil {
+			nd.writeClockOffset(c.tb, c.opts.ClockAt)
+		}
 	}
 	args := []string{"--data-dir", nd.DataDir, "--http", nd.HTTPAddr, "--raft", nd.RaftAddr, "--node-id", nd.ID,
 		"--fast-elections", "--tick-interval", "200ms", "--log-level", "warn"}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -354,4 +355,56 @@ func sofficeCSV(t *testing.T, xlsx string) map[string][][]string {
 		t.Fatalf("soffice wrote no CSV in %s", out)
 	}
 	return sheets
+}
+
+// Issue 26, must show 3's last clause (SPEC: Evaluation — quarters follow the settlement
+// year so that its last one can be published before the audit and the 30 September
+// deadline): `make run`'s demo loaded on a node whose clock reads Tuesday 15 September 2026.
+// 2026Q4 (June–August 2026) has ended; the expert scores are entered and the quarter
+// published, the twelve months closed, settlement year 2026 run, audited and submitted —
+// all on 15 September, two weeks before the deadline.
+func TestDemoYearSubmittedByMidSeptember(t *testing.T) {
+	c := testcluster.Start(t, 1, testcluster.Options{BuildTags: "chaos", ClockAt: "2026-09-15T09:30:00+08:00"})
+	data := t.TempDir()
+	testcluster.LoadDemo(t, c.Nodes[0].URL, data)
+	e := &env{t: t, c: c, url: c.Nodes[0].URL, dir: t.TempDir(), admin: testcluster.DemoToken(t, data, "authority1")}
+	// The quarter: every provider published, on 15 September (Beijing time).
+	ec := cloudledgerv1connect.NewEvaluationServiceClient(c.HTTP, e.url)
+	q, err := ec.GetQuarter(context.Background(), authedReq(&v1.GetQuarterRequest{Quarter: "2026Q4"}, e.admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !q.Msg.Published || !strings.HasPrefix(q.Msg.PublishedAt, "2026-09-15") || q.Msg.First != "2026-06-01" || q.Msg.Last != "2026-08-31" || len(q.Msg.Unscored) != 0 {
+		t.Fatalf("2026Q4: published %v at %q, %s..%s, unscored %v", q.Msg.Published, q.Msg.PublishedAt, q.Msg.First, q.Msg.Last, q.Msg.Unscored)
+	}
+	// The year: submitted; audited and submitted on 15 September, 15 days before the deadline.
+	if out := e.must("--lang", "en", "settle", "status", "--year", "2026"); !regexp.MustCompile(`State\s+submitted\n`).MatchString(out) ||
+		!strings.Contains(out, "2025-09-01 – 2026-08-31") || !strings.Contains(out, "2026-09-30") {
+		t.Fatalf("settle status:\n%s", out)
+	}
+	exp := filepath.Join(e.dir, "budget.json")
+	if out, code := e.runWith(testcluster.DemoToken(t, data, "finance1"), "budget", "export", "--year", "2026", "--format", "json", "-o", exp); code != 0 {
+		t.Fatalf("budget export: exit %d\n%s", code, out)
+	}
+	raw, err := os.ReadFile(exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var budget struct {
+		AuditedAt   time.Time `json:"audited_at"`
+		SubmittedAt time.Time `json:"submitted_at"`
+		Deadline    string    `json:"deadline"`
+	}
+	if err := json.Unmarshal(raw, &budget); err != nil {
+		t.Fatalf("%v\n%.300s", err, raw)
+	}
+	shanghai := time.FixedZone("CST", 8*3600)
+	for what, at := range map[string]time.Time{"audited": budget.AuditedAt, "submitted": budget.SubmittedAt} {
+		if day := at.In(shanghai).Format(time.DateOnly); day != "2026-09-15" {
+			t.Errorf("%s on %s (%v), want 2026-09-15", what, day, at)
+		}
+	}
+	if !strings.HasPrefix(budget.Deadline, "2026-09-30") {
+		t.Errorf("deadline %q, want 2026-09-30", budget.Deadline)
+	}
 }
