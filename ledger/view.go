@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
@@ -32,6 +33,10 @@ type View struct {
 	Settlements     map[int]*Settlement
 	WindowEndMonth  int // the last month of a settlement window (SetSettlementWindow)
 	Reconciliations map[string]*ProviderReconciliations
+
+	// Kept, in a view without Resources, is what rating keeps current of the line items
+	// (rating.Kept): rating reads it in their place. The ledger never sets it.
+	Kept any
 }
 
 // ResourceHistory is one resource and the operations that change what it holds or used,
@@ -61,6 +66,23 @@ type ViewFilter struct {
 	Provider   string
 	// MasterDataOnly skips the line items: no resources are read.
 	MasterDataOnly bool
+	// OnRatingEvent, with MasterDataOnly, is called with the view's master data for every
+	// operation that matters to rating (RatingEvent) of the line items after sequence
+	// RatingEventsAfter, in chain order, up to the view's head: in the same read
+	// transaction, so the events and the master data are of one state (rating.Kept).
+	OnRatingEvent     func(d *View, e *RatingEvent) error
+	RatingEventsAfter uint64
+}
+
+// RatingEvent is one line item's resource operation as rating reads it: what changes a
+// quantity held or used, or an expiry (extend).
+type RatingEvent struct {
+	Seq                                           uint64
+	Resource, Department, Project, Provider, Item string
+	Kind                                          ResourceKind
+	Op                                            Op
+	Time, Expires                                 time.Time
+	Quantity                                      decimal.Decimal
 }
 
 // View reads the ledger's view. It flushes first, then reads without holding the ledger's
@@ -93,6 +115,9 @@ func (l *Ledger) View(f ViewFilter) (*View, error) {
 		}
 		slices.SortFunc(d.BandTables, func(a, b BandTable) int { return a.EffectiveFrom.Compare(b.EffectiveFrom) })
 		if f.MasterDataOnly {
+			if f.OnRatingEvent != nil {
+				return readRatingEvents(tx, f.RatingEventsAfter, func(e *RatingEvent) error { return f.OnRatingEvent(d, e) })
+			}
 			return nil
 		}
 		var err error
@@ -113,20 +138,12 @@ func readResourceHistories(tx *bolt.Tx, f ViewFilter) ([]*ResourceHistory, error
 	skipped := map[string]bool{} // resources the filter leaves out
 	unordered := map[*ResourceHistory]bool{}
 	var rd ratingEventReader
+	var e ratingEvent
 	c := tx.Bucket(bucketLineItems).Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		body, err := storedBody(v)
-		if err != nil {
-			return nil, fmt.Errorf("line item %x: %w", k, err)
-		}
-		if len(body) == 0 || CommandType(body[0]) != TypeEvent {
-			continue
-		}
-		var e ratingEvent
-		if err := rd.decode(body[1:], &e); err != nil {
-			return nil, fmt.Errorf("line item %x: %w", k, err)
-		}
-		if e.ratingOp == "" { // an operation that changes no quantity and no expiry
+		if ok, err := rd.decodeStored(k, v, &e); err != nil {
+			return nil, err
+		} else if !ok {
 			continue
 		}
 		if !f.Before.IsZero() && !e.time.Before(f.Before) {
@@ -178,6 +195,52 @@ func readResourceHistories(tx *bolt.Tx, f ViewFilter) ([]*ResourceHistory, error
 	}
 	slices.SortFunc(out, func(a, b *ResourceHistory) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
+}
+
+// readRatingEvents calls fn for every rating event of the line items after sequence after.
+func readRatingEvents(tx *bolt.Tx, after uint64, fn func(*RatingEvent) error) error {
+	var rd ratingEventReader
+	var e ratingEvent
+	c := tx.Bucket(bucketLineItems).Cursor()
+	for k, v := c.Seek(binary.BigEndian.AppendUint64(nil, after+1)); k != nil; k, v = c.Next() {
+		if ok, err := rd.decodeStored(k, v, &e); err != nil {
+			return err
+		} else if !ok {
+			continue
+		}
+		out := &RatingEvent{Seq: binary.BigEndian.Uint64(k), Resource: string(e.resource), Department: rd.intern(e.department),
+			Project: rd.intern(e.project), Provider: rd.intern(e.provider), Item: rd.intern(e.item), Kind: ResourceKind(rd.intern(e.kind)),
+			Op: e.ratingOp, Time: e.time, Expires: e.expires}
+		if e.ratingOp != OpExtend {
+			q, err := rd.quantity(e.quantity)
+			if err != nil {
+				return fmt.Errorf("line item %x: %w", k, err)
+			}
+			out.Quantity = q
+		}
+		if err := fn(out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodeStored decodes the stored line item k, v into e; ok is false for a line item that
+// is not a resource operation rating reads (an event that changes no quantity and no
+// expiry, or another command).
+func (rd *ratingEventReader) decodeStored(k, v []byte, e *ratingEvent) (ok bool, err error) {
+	body, err := storedBody(v)
+	if err != nil {
+		return false, fmt.Errorf("line item %x: %w", k, err)
+	}
+	if len(body) == 0 || CommandType(body[0]) != TypeEvent {
+		return false, nil
+	}
+	*e = ratingEvent{}
+	if err := rd.decode(body[1:], e); err != nil {
+		return false, fmt.Errorf("line item %x: %w", k, err)
+	}
+	return e.ratingOp != "", nil
 }
 
 // ratingEvent is an Event as readResourceHistories needs it: the fields as stored (valid for

@@ -108,6 +108,9 @@ func Rate(d *ledger.View, opt Options) (*Result, error) {
 	if err := check(d, opt); err != nil {
 		return nil, err
 	}
+	if k, ok := d.Kept.(*Kept); ok && d.Resources == nil {
+		return k.rate(d, opt), nil
+	}
 	r := newRater(d, opt)
 	for _, h := range d.Resources {
 		if opt.Department != "" && h.Department != opt.Department || opt.Provider != "" && h.Provider != opt.Provider {

@@ -202,11 +202,7 @@ func (r *rater) rateDaily(h *ledger.ResourceHistory, item *ledger.CatalogItem, o
 // evenly over its days, so a range that cuts a month gets those days' share and the
 // multiplier is weighted by day like the daily policy's.
 func (r *rater) rateMonthly(h *ledger.ResourceHistory, item *ledger.CatalogItem, ops []ledger.ResourceOp) {
-	opened := calendar.DateOf(ops[0].Time)
-	firstPaying := calendar.MonthOf(opened).Next()
-	if opened.Day > 15 {
-		firstPaying = firstPaying.Next()
-	}
+	firstPaying := firstPayingMonth(ops)
 	maxQ := make([]decimal.Decimal, len(r.months))
 	r.sweep(ops, max(0, r.dayIndex(ops[0].Time)), r.days-1, func(i int, q decimal.Decimal, _ bool) {
 		if m := r.monthOf[i]; q.GreaterThan(maxQ[m]) {
@@ -227,6 +223,17 @@ func (r *rater) rateMonthly(h *ledger.ResourceHistory, item *ledger.CatalogItem,
 	}
 }
 
+// firstPayingMonth is the first month the monthly policy charges a resource opened by
+// ops[0]: opened on day 1–15, the next month; after the 15th, the one after.
+func firstPayingMonth(ops []ledger.ResourceOp) calendar.Month {
+	opened := calendar.DateOf(ops[0].Time)
+	first := calendar.MonthOf(opened).Next()
+	if opened.Day > 15 {
+		first = first.Next()
+	}
+	return first
+}
+
 func monthBefore(a, b calendar.Month) bool {
 	return a.Year < b.Year || a.Year == b.Year && a.Month < b.Month
 }
@@ -237,11 +244,16 @@ func monthBefore(a, b calendar.Month) bool {
 // previous day's (no operation on either day). Operations at one instant act together. It stops early once nothing is held and no
 // operation is left.
 func (r *rater) sweep(ops []ledger.ResourceOp, lo, hi int, fn func(i int, q decimal.Decimal, qMayDiffer bool)) {
+	sweep(r.baseNs, ops, lo, hi, fn)
+}
+
+// sweep is rater.sweep with days indexed from the day starting at baseNs.
+func sweep(baseNs int64, ops []ledger.ResourceOp, lo, hi int, fn func(i int, q decimal.Decimal, qMayDiffer bool)) {
 	held := decimal.Zero
 	k := 0
 	prevHadOps := true
 	for i := lo; i <= hi; i++ {
-		start := r.baseNs + int64(i)*dayNanos
+		start := baseNs + int64(i)*dayNanos
 		end := start + dayNanos
 		hadOps := false
 		for k < len(ops) && ops[k].Time.UnixNano() <= start {

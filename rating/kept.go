@@ -1,0 +1,475 @@
+package rating
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/ledger"
+)
+
+// Kept keeps what the charge lines are made of current as the ledger grows (issue 28): for
+// every charge key — department, project, provider, item — the units held (allocation) or
+// used (metered) on each day, summed over the key's resources. Rating a range from it reads
+// the days of the range's months, whatever the ledger holds; prices, scores and band tables
+// are applied at rating time, so a late score or a new band table changes nothing kept.
+//
+// It is a function of the line items alone, fed in chain order (ViewFilter.OnRatingEvent)
+// and caught up to the ledger's head at every read, so every node holding the same line
+// items rates the same lines. Rate over a full view stays the reference: the property test
+// compares the two line for line.
+type Kept struct {
+	mu     sync.RWMutex
+	seq    uint64 // the last line item read
+	res    map[string]*keptResource
+	series map[seriesKey]*series
+}
+
+// NewKept returns an empty Kept; its first read catches up with every line item.
+func NewKept() *Kept { return &Kept{res: map[string]*keptResource{}, series: map[seriesKey]*series{}} }
+
+// Source is what Kept reads: a ledger's views (ledger.Ledger).
+type Source interface {
+	View(ledger.ViewFilter) (*ledger.View, error)
+}
+
+// keptAttempts bounds the reads that rate without holding Kept's lock; the last holds it.
+const keptAttempts = 3
+
+// Rate rates the range of opt as Rate would over a full view of src, reading only the
+// master data and the line items since the last read.
+func (k *Kept) Rate(src Source, opt Options) (res *Result, err error) {
+	err = k.Read(src, func(d *ledger.View) error {
+		res, err = Rate(d, opt)
+		return err
+	})
+	return res, err
+}
+
+// Read calls fn with a view of src's head whose line items are Kept's (ledger.View.Kept): the
+// package's Rate rates it from the kept units, as it would a full view; it has no
+// Resources. fn must not keep the view.
+func (k *Kept) Read(src Source, fn func(d *ledger.View) error) error {
+	for attempt := 1; ; attempt++ {
+		k.mu.Lock()
+		d, err := k.catchUp(src)
+		if err != nil {
+			k.mu.Unlock()
+			return err
+		}
+		d.Kept = k
+		if attempt == keptAttempts {
+			defer k.mu.Unlock()
+			return fn(d)
+		}
+		k.mu.Unlock()
+		// Rate under the read lock so that readers rate side by side; a writer that caught
+		// up further in between makes the master data older than the days: read again.
+		k.mu.RLock()
+		if k.seq == d.Head.Seq {
+			defer k.mu.RUnlock()
+			return fn(d)
+		}
+		k.mu.RUnlock()
+	}
+}
+
+// catchUp reads the master data of src's head and applies the line items written since the
+// last read; the caller holds the lock.
+func (k *Kept) catchUp(src Source) (*ledger.View, error) {
+	d, err := src.View(ledger.ViewFilter{MasterDataOnly: true, RatingEventsAfter: k.seq, OnRatingEvent: k.add})
+	if err != nil {
+		k.reset() // a feed cut half way: start again from the first line item
+		return nil, err
+	}
+	if d.Head.Seq < k.seq { // another ledger (a restore): read it from the start
+		k.reset()
+		return k.catchUp(src)
+	}
+	k.seq = d.Head.Seq
+	return d, nil
+}
+
+func (k *Kept) reset() {
+	k.seq, k.res, k.series = 0, map[string]*keptResource{}, map[seriesKey]*series{}
+}
+
+// Seq is the last line item Kept has read.
+func (k *Kept) Seq() uint64 {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.seq
+}
+
+// CatchUp reads the line items written since the last read (a node warms Kept at start).
+func (k *Kept) CatchUp(src Source) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	_, err := k.catchUp(src)
+	return err
+}
+
+type seriesKey struct{ department, project, provider, item string }
+
+type policy uint8
+
+const (
+	policyDaily policy = iota
+	policyMonthly
+	policyMetered
+)
+
+// keptResource is what Kept needs of one resource: its key and, for allocation billing, its
+// operations as readResourceHistories would collect them.
+type keptResource struct {
+	series  *series // nil: never charged (a test resource, or an item the catalog lacks)
+	policy  policy
+	ops     []ledger.ResourceOp // chain order; void expires included (effectiveOps drops them)
+	ordered bool                // ops are in time order
+	expires time.Time
+}
+
+func (k *Kept) add(d *ledger.View, e *ledger.RatingEvent) error {
+	if e.Seq <= k.seq {
+		return fmt.Errorf("rating: line item %d read twice (kept up to %d)", e.Seq, k.seq)
+	}
+	kr := k.res[e.Resource]
+	if kr == nil {
+		kr = &keptResource{ordered: true}
+		if item := d.Items[e.Item]; item != nil && e.Kind != ledger.KindTest { // SPEC: test resources are never charged
+			kr.policy = policyOf(item)
+			key := seriesKey{e.Department, e.Project, e.Provider, e.Item}
+			kr.series = k.series[key]
+			if kr.series == nil {
+				kr.series = &series{metered: kr.policy == policyMetered}
+				k.series[key] = kr.series
+			}
+		}
+		k.res[e.Resource] = kr
+	}
+	if kr.series == nil {
+		return nil
+	}
+	if kr.policy == policyMetered {
+		if e.Op == ledger.OpUsage {
+			kr.series.addUsed(dayOf(e.Time), e.Quantity)
+		}
+		return nil
+	}
+	// What changes: the days from the operation on, and from an expiry it moves (both ways).
+	lo := dayOf(e.Time)
+	for _, t := range []time.Time{kr.expires, e.Expires} {
+		if !t.IsZero() {
+			lo = min(lo, dayOf(t))
+		}
+	}
+	if kr.policy == policyMonthly {
+		lo = dayOfDate(calendar.MonthOf(dateOf(lo)).First()) // a month is charged whole
+	}
+	before := kr.steps(lo)
+	switch e.Op {
+	case ledger.OpExtend:
+		kr.expires = e.Expires
+	case ledger.OpAllocate:
+		kr.expires = e.Expires
+		fallthrough
+	default:
+		if n := len(kr.ops); n > 0 && e.Time.Before(kr.ops[n-1].Time) {
+			kr.ordered = false
+		}
+		kr.ops = append(kr.ops, ledger.ResourceOp{Time: e.Time, Op: e.Op, Quantity: e.Quantity})
+	}
+	after := kr.steps(lo)
+	kr.series.addHeldChange(before, after)
+	return nil
+}
+
+func policyOf(item *ledger.CatalogItem) policy {
+	switch {
+	case item.Billing == ledger.BillingMetered:
+		return policyMetered
+	case item.Proration == ledger.ProrationMonthly:
+		return policyMonthly
+	}
+	return policyDaily
+}
+
+// effectiveOps are the operations rating reads, as readResourceHistories and EffectiveOps
+// leave them: in time order (those of one instant in chain order), an expire only at the
+// final expiry, closed at the expiry when its expire is not written yet.
+func (kr *keptResource) effectiveOps() []ledger.ResourceOp {
+	ops := kr.ops
+	if !kr.ordered {
+		ops = slices.Clone(ops)
+		slices.SortStableFunc(ops, func(a, b ledger.ResourceOp) int { return a.Time.Compare(b.Time) })
+	}
+	if slices.ContainsFunc(ops, func(op ledger.ResourceOp) bool { return op.Op == ledger.OpExpire && !op.Time.Equal(kr.expires) }) {
+		ops = slices.DeleteFunc(slices.Clone(ops), func(op ledger.ResourceOp) bool {
+			return op.Op == ledger.OpExpire && !op.Time.Equal(kr.expires)
+		})
+	}
+	return EffectiveOps(&ledger.ResourceHistory{Ops: ops, Expires: kr.expires})
+}
+
+// step is a change of the units a resource counts towards its key: from day on, by delta.
+type step struct {
+	day   int
+	delta decimal.Decimal
+}
+
+// steps are the units the resource counts on the days from lo on, as changes from nothing
+// before lo: the rater's q_d (daily), or the paying month's highest quantity (monthly).
+func (kr *keptResource) steps(lo int) []step {
+	ops := kr.effectiveOps()
+	if len(ops) == 0 {
+		return nil
+	}
+	var out []step
+	prev := decimal.Zero
+	emit := func(i int, q decimal.Decimal) {
+		if !q.Equal(prev) {
+			out = append(out, step{i, q.Sub(prev)})
+			prev = q
+		}
+	}
+	last := dayOf(ops[len(ops)-1].Time)
+	final := HeldAt(ops, ops[len(ops)-1].Time) // held after the last operation, for ever
+	if kr.policy == policyDaily {
+		start := max(lo, dayOf(ops[0].Time))
+		end := start - 1
+		sweep(epochNs, ops, start, max(start, last+1), func(i int, q decimal.Decimal, _ bool) {
+			emit(i, q)
+			end = i
+		})
+		emit(end+1, final) // the sweep stops once nothing is held and nothing is left
+		return out
+	}
+	// Monthly: whole months from lo's (a month start), through the month after the last
+	// operation and the first paying month.
+	firstPaying := firstPayingMonth(ops)
+	hiMonth := calendar.MonthOf(dateOf(last)).Next()
+	if hiMonth.Before(firstPaying) {
+		hiMonth = firstPaying
+	}
+	hi := dayOfDate(hiMonth.Last())
+	start := max(lo, dayOf(ops[0].Time))
+	maxQ := map[calendar.Month]decimal.Decimal{}
+	sweep(epochNs, ops, start, hi, func(i int, q decimal.Decimal, _ bool) {
+		m := calendar.MonthOf(dateOf(i))
+		if q.GreaterThan(maxQ[m]) {
+			maxQ[m] = q
+		}
+	})
+	for m := calendar.MonthOf(dateOf(lo)); !m.After(hiMonth); m = m.Next() {
+		q := decimal.Zero
+		if !m.Before(firstPaying) {
+			q = maxQ[m]
+		}
+		emit(dayOfDate(m.First()), q)
+	}
+	emit(hi+1, final)
+	return out
+}
+
+// series is one charge key's units by day, in records of one month from the first month
+// with a change to the last.
+type series struct {
+	metered bool
+	first   calendar.Month
+	months  []*monthUnits
+}
+
+// monthUnits holds, for allocation billing, the units held at the month's start and their
+// changes on each day; for metered billing, the units used on each day.
+type monthUnits struct {
+	start decimal.Decimal
+	day   [31]decimal.Decimal
+}
+
+func (s *series) last() calendar.Month { return addMonths(s.first, len(s.months)-1) }
+
+// at returns the record of month m, making the records up to it (nil for a month before
+// the first or after the last: see unitsOn).
+func (s *series) at(m calendar.Month) *monthUnits {
+	if len(s.months) == 0 {
+		s.first, s.months = m, []*monthUnits{{}}
+	}
+	for m.Before(s.first) {
+		s.first = s.first.Prev()
+		s.months = slices.Insert(s.months, 0, &monthUnits{})
+	}
+	for s.last().Before(m) {
+		s.months = append(s.months, &monthUnits{start: s.carried()})
+	}
+	return s.months[monthsBetween(s.first, m)]
+}
+
+// carried is what the last record passes to the months after it: the units held at its
+// end (allocation); nothing (metered).
+func (s *series) carried() decimal.Decimal {
+	if s.metered || len(s.months) == 0 {
+		return decimal.Zero
+	}
+	r := s.months[len(s.months)-1]
+	v := r.start
+	for _, d := range r.day {
+		v = v.Add(d)
+	}
+	return v
+}
+
+func (s *series) addUsed(day int, q decimal.Decimal) {
+	date := dateOf(day)
+	r := s.at(calendar.MonthOf(date))
+	r.day[date.Day-1] = r.day[date.Day-1].Add(q)
+}
+
+// addHeldChange replaces a resource's steps before with after.
+func (s *series) addHeldChange(before, after []step) {
+	for _, st := range before {
+		s.addHeld(st.day, st.delta.Neg())
+	}
+	for _, st := range after {
+		s.addHeld(st.day, st.delta)
+	}
+}
+
+func (s *series) addHeld(day int, delta decimal.Decimal) {
+	if delta.IsZero() {
+		return
+	}
+	date := dateOf(day)
+	m := calendar.MonthOf(date)
+	r := s.at(m)
+	r.day[date.Day-1] = r.day[date.Day-1].Add(delta)
+	for i := monthsBetween(s.first, m) + 1; i < len(s.months); i++ {
+		s.months[i].start = s.months[i].start.Add(delta)
+	}
+}
+
+// unitsOn calls fn with the units of each day of month m from day from to day to (1–31).
+func (s *series) unitsOn(m calendar.Month, from, to int, fn func(day int, q decimal.Decimal)) {
+	if len(s.months) == 0 || m.Before(s.first) {
+		return
+	}
+	if s.last().Before(m) {
+		if q := s.carried(); q.IsPositive() {
+			for day := from; day <= to; day++ {
+				fn(day, q)
+			}
+		}
+		return
+	}
+	r := s.months[monthsBetween(s.first, m)]
+	if s.metered {
+		for day := from; day <= to; day++ {
+			fn(day, r.day[day-1])
+		}
+		return
+	}
+	q := r.start
+	for day := 1; day <= to; day++ {
+		q = q.Add(r.day[day-1])
+		if day >= from {
+			fn(day, q)
+		}
+	}
+}
+
+// rate is Rate with the kept units standing in for the resources' histories; the caller
+// holds the lock and checked opt.
+func (k *Kept) rate(d *ledger.View, opt Options) *Result {
+	r := newRater(d, opt)
+	for key, s := range k.series {
+		if opt.Department != "" && key.department != opt.Department || opt.Provider != "" && key.provider != opt.Provider {
+			continue
+		}
+		item := d.Items[key.item]
+		if item == nil {
+			continue
+		}
+		pol := policyOf(item)
+		prices, mults := r.priceTable(item, key.provider), r.multTable(key.provider)
+		for mi, m := range r.months {
+			lo, hi := max(m.first, r.fi), min(m.last, r.ti)
+			if lo > hi {
+				continue
+			}
+			divisor := m.daysInMonth
+			if pol == policyMetered {
+				divisor = 1
+			}
+			var a *accumulator
+			var ru run
+			flush := func() {
+				if ru.active {
+					a.add(ru.price, ru.mult, ru.q, ru.qWhole, ru.qIsWhole, ru.day-m.first+1, ru.n)
+					ru.active = false
+				}
+			}
+			s.unitsOn(m.month, lo-m.first+1, hi-m.first+1, func(day int, q decimal.Decimal) {
+				if !q.IsPositive() {
+					flush()
+					return
+				}
+				if a == nil {
+					a = r.keyAcc(Key{Month: m.month, Department: key.department, Project: key.project, Provider: key.provider, Item: key.item}, item, divisor)
+				}
+				i := m.first + day - 1
+				price := prices[i]
+				if pol == policyMonthly {
+					price = prices[m.first] // the month's price is its first day's
+				}
+				if pol != policyMetered && ru.active && ru.price == price && ru.mult == mults[i] && ru.q.Equal(q) {
+					ru.n++
+					return
+				}
+				flush()
+				ru = run{active: true, day: i, n: 1, q: q, price: price, mult: mults[i], mnth: int32(mi)}
+				ru.qWhole, ru.qIsWhole = smallWhole(q)
+			})
+			flush()
+		}
+	}
+	return r.result()
+}
+
+// keyAcc is the accumulator of the line k (rater.acc without a resource).
+func (r *rater) keyAcc(k Key, item *ledger.CatalogItem, divisor int64) *accumulator {
+	a := r.lines[k]
+	if a == nil {
+		a = &accumulator{billing: item.Billing, unit: QuantityUnit(item), divisor: divisor}
+		r.lines[k] = a
+	}
+	return a
+}
+
+// Days are numbered from 1 January 2000 (ledger.MinYear), Asia/Shanghai.
+var (
+	epoch   = calendar.NewDate(2000, time.January, 1)
+	epochNs = epoch.Start().UnixNano()
+)
+
+func dayOf(t time.Time) int {
+	ns := t.UnixNano() - epochNs
+	if ns < 0 {
+		return int((ns - dayNanos + 1) / dayNanos)
+	}
+	return int(ns / dayNanos)
+}
+
+func dayOfDate(d calendar.Date) int { return calendar.DaysBetween(epoch, d) }
+
+func dateOf(day int) calendar.Date { return epoch.AddDays(day) }
+
+func addMonths(m calendar.Month, n int) calendar.Month {
+	return calendar.MonthOf(m.First().AddMonths(n))
+}
+
+func monthsBetween(a, b calendar.Month) int {
+	return (b.Year-a.Year)*12 + int(b.Month) - int(a.Month)
+}
