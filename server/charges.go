@@ -71,19 +71,14 @@ func (s *Server) withinScope(p *principal, res *rating.Result) *rating.Result {
 	return &out
 }
 
-// rate reads the ledger as of its applied index and rates it. Operations after the end of
-// the month of opt.To cannot change the range's charges, so they are not read.
+// rate rates the ledger as of its head from the charges kept current (rating.Kept): it reads
+// the master data and the line items written since the last read, not the whole ledger.
 func (s *Server) rate(opt rating.Options) (*rating.Result, error) {
 	defer observeSince(s.metrics.ratingSeconds, time.Now())
 	if opt.From.Valid() && opt.To.Valid() && opt.To.Before(opt.From) {
 		return rating.Rate(&ledger.View{}, opt) // the range error, before any reading
 	}
-	data, err := s.ledger.View(ledger.ViewFilter{Before: calendar.MonthOf(opt.To).Next().First().Start(),
-		Department: opt.Department, Provider: opt.Provider})
-	if err != nil {
-		return nil, err
-	}
-	return rating.Rate(data, opt)
+	return s.kept.Rate(s.ledger, opt)
 }
 
 func (h *ledgerService) BandTables(ctx context.Context, req *connect.Request[v1.BandTablesRequest]) (*connect.Response[v1.BandTablesResponse], error) {

@@ -27,6 +27,7 @@ import (
 	"github.com/cloudledger/cloudledger/ledger"
 	"github.com/cloudledger/cloudledger/notice"
 	"github.com/cloudledger/cloudledger/raftnode"
+	"github.com/cloudledger/cloudledger/rating"
 )
 
 // Config is what ledgerd's flags set.
@@ -84,6 +85,7 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	ledger   *ledger.Ledger
+	kept     *rating.Kept // the charges kept current (kept.go)
 	node     *raftnode.Node
 	prop     *proposer
 	bridge   *kafkabridge.Bridge // nil without Kafka
@@ -146,7 +148,7 @@ func Start(cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), tickets: ticket.Open(cfg.DataDir), guard: newGuard()}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), tickets: ticket.Open(cfg.DataDir), guard: newGuard(), kept: rating.NewKept()}
 	var err error
 	if s.apiTLS, err = s.loadAPITLS(); err != nil {
 		return nil, err
@@ -277,6 +279,8 @@ func Start(cfg Config) (*Server, error) {
 	go func() { defer s.wg.Done(); s.watchLeaderChanges(ctx) }()
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.flushLoop(ctx) }()
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.keptLoop(ctx) }()
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.deadlineLoop(ctx) }()
 	if cfg.BackupDir != "" {

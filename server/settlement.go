@@ -59,11 +59,14 @@ func (s *Server) settleStatus(year int, blockers bool) (*v1.SettleStatusResponse
 	if year < ledger.MinYear || year > ledger.MaxYear {
 		return nil, errcode.Errf(errcode.InvalidValue, "year", "year %d outside %d–%d", year, ledger.MinYear, ledger.MaxYear)
 	}
-	data, err := s.ledger.View(ledger.ViewFilter{})
-	if err != nil {
-		return nil, err
-	}
-	st, err := settlement.YearStatus(data, s.ledger.Calendar(), year, blockers)
+	// The blockers rate the year: from the charges kept current.
+	var data *ledger.View
+	var st *settlement.Status
+	err := s.kept.Read(s.ledger, func(d *ledger.View) (err error) {
+		data = d
+		st, err = settlement.YearStatus(d, s.ledger.Calendar(), year, blockers)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
