@@ -123,14 +123,23 @@ const (
 	policyMetered
 )
 
-// keptResource is what Kept needs of one resource: its key and, for allocation billing, its
-// operations as readResourceHistories would collect them.
+// keptResource is what Kept needs of one resource: its key and, for allocation billing, a
+// summary of its operations that gives its units from the day of its last operation on.
+//
+// The line items of a resource's quantity arrive in time order (the out_of_order rule), so
+// only the last day's operations (the last month's, monthly) can still change what it
+// counts: those are kept (tail) over what it held at that day's start (base, at baseTime).
+// An expire line item is not kept: it is written at the expiry, and the expiry in force
+// closes the operations instead (as EffectiveOps does before the expire is written, and as
+// readResourceHistories voids an expire that a late extension moved).
 type keptResource struct {
-	series  *series // nil: never charged (a test resource, or an item the catalog lacks)
-	policy  policy
-	ops     []ledger.ResourceOp // chain order; void expires included (effectiveOps drops them)
-	ordered bool                // ops are in time order
-	expires time.Time
+	series   *series // nil: never charged (a test resource, or an item the catalog lacks)
+	policy   policy
+	opened   time.Time // the first operation's time
+	baseTime time.Time // a day's start (a month's, monthly)
+	base     decimal.Decimal
+	tail     []ledger.ResourceOp // the operations after baseTime, in time order
+	expires  time.Time
 }
 
 func (k *Kept) add(d *ledger.View, e *ledger.RatingEvent) error {
@@ -139,7 +148,7 @@ func (k *Kept) add(d *ledger.View, e *ledger.RatingEvent) error {
 	}
 	kr := k.res[e.Resource]
 	if kr == nil {
-		kr = &keptResource{ordered: true}
+		kr = &keptResource{opened: e.Time}
 		if item := d.Items[e.Item]; item != nil && e.Kind != ledger.KindTest { // SPEC: test resources are never charged
 			kr.policy = policyOf(item)
 			key := seriesKey{e.Department, e.Project, e.Provider, e.Item}
@@ -149,6 +158,7 @@ func (k *Kept) add(d *ledger.View, e *ledger.RatingEvent) error {
 				k.series[key] = kr.series
 			}
 		}
+		kr.baseTime = kr.periodStart(e.Time)
 		k.res[e.Resource] = kr
 	}
 	if kr.series == nil {
@@ -160,13 +170,19 @@ func (k *Kept) add(d *ledger.View, e *ledger.RatingEvent) error {
 		}
 		return nil
 	}
-	// What changes: the days from the operation on, and from an expiry it moves (both ways).
-	lo := dayOf(e.Time)
-	for _, t := range []time.Time{kr.expires, e.Expires} {
-		if !t.IsZero() {
-			lo = min(lo, dayOf(t))
-		}
+	if e.Op == ledger.OpExpire {
+		return nil // the expiry in force closes the operations (effectiveOps)
 	}
+	// What changes: the days from the operation on; for an extension, from the expiry it
+	// moves (later: extensions only lengthen).
+	from := e.Time
+	if e.Op == ledger.OpExtend {
+		from = kr.expires
+	}
+	if from.Before(kr.baseTime) || e.Op != ledger.OpExtend && len(kr.tail) > 0 && e.Time.Before(kr.tail[len(kr.tail)-1].Time) {
+		return fmt.Errorf("rating: resource %q: operation at %s before its last (line item %d): the out_of_order rule was broken", e.Resource, e.Time, e.Seq)
+	}
+	lo := dayOf(from)
 	if kr.policy == policyMonthly {
 		lo = dayOfDate(calendar.MonthOf(dateOf(lo)).First()) // a month is charged whole
 	}
@@ -178,14 +194,29 @@ func (k *Kept) add(d *ledger.View, e *ledger.RatingEvent) error {
 		kr.expires = e.Expires
 		fallthrough
 	default:
-		if n := len(kr.ops); n > 0 && e.Time.Before(kr.ops[n-1].Time) {
-			kr.ordered = false
+		if start := kr.periodStart(e.Time); start.After(kr.baseTime) {
+			kr.base = HeldAt(kr.baseOps(), start)
+			kr.baseTime, kr.tail = start, nil
 		}
-		kr.ops = append(kr.ops, ledger.ResourceOp{Time: e.Time, Op: e.Op, Quantity: e.Quantity})
+		kr.tail = append(kr.tail, ledger.ResourceOp{Time: e.Time, Op: e.Op, Quantity: e.Quantity})
 	}
 	after := kr.steps(lo)
 	kr.series.addHeldChange(before, after)
 	return nil
+}
+
+// periodStart is the start of the day of t (of its month, monthly): what can still change.
+func (kr *keptResource) periodStart(t time.Time) time.Time {
+	d := calendar.DateOf(t)
+	if kr.policy == policyMonthly {
+		d = calendar.MonthOf(d).First()
+	}
+	return d.Start()
+}
+
+// baseOps are the base as an operation and the tail.
+func (kr *keptResource) baseOps() []ledger.ResourceOp {
+	return append([]ledger.ResourceOp{{Time: kr.baseTime, Op: ledger.OpAllocate, Quantity: kr.base}}, kr.tail...)
 }
 
 func policyOf(item *ledger.CatalogItem) policy {
@@ -198,21 +229,10 @@ func policyOf(item *ledger.CatalogItem) policy {
 	return policyDaily
 }
 
-// effectiveOps are the operations rating reads, as readResourceHistories and EffectiveOps
-// leave them: in time order (those of one instant in chain order), an expire only at the
-// final expiry, closed at the expiry when its expire is not written yet.
+// effectiveOps are the operations from baseTime on as rating reads them: closed at the
+// expiry in force unless reclaimed (EffectiveOps).
 func (kr *keptResource) effectiveOps() []ledger.ResourceOp {
-	ops := kr.ops
-	if !kr.ordered {
-		ops = slices.Clone(ops)
-		slices.SortStableFunc(ops, func(a, b ledger.ResourceOp) int { return a.Time.Compare(b.Time) })
-	}
-	if slices.ContainsFunc(ops, func(op ledger.ResourceOp) bool { return op.Op == ledger.OpExpire && !op.Time.Equal(kr.expires) }) {
-		ops = slices.DeleteFunc(slices.Clone(ops), func(op ledger.ResourceOp) bool {
-			return op.Op == ledger.OpExpire && !op.Time.Equal(kr.expires)
-		})
-	}
-	return EffectiveOps(&ledger.ResourceHistory{Ops: ops, Expires: kr.expires})
+	return EffectiveOps(&ledger.ResourceHistory{Ops: kr.baseOps(), Expires: kr.expires})
 }
 
 // step is a change of the units a resource counts towards its key: from day on, by delta.
@@ -225,8 +245,8 @@ type step struct {
 // before lo: the rater's q_d (daily), or the paying month's highest quantity (monthly).
 func (kr *keptResource) steps(lo int) []step {
 	ops := kr.effectiveOps()
-	if len(ops) == 0 {
-		return nil
+	if len(kr.tail) == 0 && kr.base.IsZero() {
+		return nil // a resource not allocated yet
 	}
 	var out []step
 	prev := decimal.Zero
@@ -238,8 +258,9 @@ func (kr *keptResource) steps(lo int) []step {
 	}
 	last := dayOf(ops[len(ops)-1].Time)
 	final := HeldAt(ops, ops[len(ops)-1].Time) // held after the last operation, for ever
+	opened := dayOf(kr.opened)
 	if kr.policy == policyDaily {
-		start := max(lo, dayOf(ops[0].Time))
+		start := max(lo, opened)
 		end := start - 1
 		sweep(epochNs, ops, start, max(start, last+1), func(i int, q decimal.Decimal, _ bool) {
 			emit(i, q)
@@ -250,13 +271,13 @@ func (kr *keptResource) steps(lo int) []step {
 	}
 	// Monthly: whole months from lo's (a month start), through the month after the last
 	// operation and the first paying month.
-	firstPaying := firstPayingMonth(ops)
+	firstPaying := firstPayingMonth([]ledger.ResourceOp{{Time: kr.opened}})
 	hiMonth := calendar.MonthOf(dateOf(last)).Next()
 	if hiMonth.Before(firstPaying) {
 		hiMonth = firstPaying
 	}
 	hi := dayOfDate(hiMonth.Last())
-	start := max(lo, dayOf(ops[0].Time))
+	start := max(lo, opened)
 	maxQ := map[calendar.Month]decimal.Decimal{}
 	sweep(epochNs, ops, start, hi, func(i int, q decimal.Decimal, _ bool) {
 		m := calendar.MonthOf(dateOf(i))
