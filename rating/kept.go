@@ -27,10 +27,14 @@ type Kept struct {
 	seq    uint64 // the last line item read
 	res    map[string]*keptResource
 	series map[seriesKey]*series
+	// changed are the series whose starts the catch-up under way is to sum again.
+	changed map[*series]struct{}
 }
 
 // NewKept returns an empty Kept; its first read catches up with every line item.
-func NewKept() *Kept { return &Kept{res: map[string]*keptResource{}, series: map[seriesKey]*series{}} }
+func NewKept() *Kept {
+	return &Kept{res: map[string]*keptResource{}, series: map[seriesKey]*series{}, changed: map[*series]struct{}{}}
+}
 
 // Source is what Kept reads: a ledger's views (ledger.Ledger).
 type Source interface {
@@ -82,6 +86,10 @@ func (k *Kept) Read(src Source, fn func(d *ledger.View) error) error {
 // last read; the caller holds the lock.
 func (k *Kept) catchUp(src Source) (*ledger.View, error) {
 	d, err := src.View(ledger.ViewFilter{MasterDataOnly: true, RatingEventsAfter: k.seq, OnRatingEvent: k.add})
+	for s := range k.changed {
+		s.fix()
+	}
+	clear(k.changed)
 	if err != nil {
 		k.reset() // a feed cut half way: start again from the first line item
 		return nil, err
@@ -96,6 +104,7 @@ func (k *Kept) catchUp(src Source) (*ledger.View, error) {
 
 func (k *Kept) reset() {
 	k.seq, k.res, k.series = 0, map[string]*keptResource{}, map[seriesKey]*series{}
+	clear(k.changed)
 }
 
 // Seq is the last line item Kept has read.
@@ -164,6 +173,7 @@ func (k *Kept) add(d *ledger.View, e *ledger.RatingEvent) error {
 	if kr.series == nil {
 		return nil
 	}
+	k.changed[kr.series] = struct{}{}
 	if kr.policy == policyMetered {
 		if e.Op == ledger.OpUsage {
 			kr.series.addUsed(dayOf(e.Time), e.Quantity)
@@ -302,51 +312,80 @@ type series struct {
 	metered bool
 	first   calendar.Month
 	months  []*monthUnits
+	// stale is the first record whose start is to be summed again (fix): a change moves the
+	// start of every later month, which is summed once per catch-up, not once per change.
+	stale int
 }
 
 // monthUnits holds, for allocation billing, the units held at the month's start and their
-// changes on each day; for metered billing, the units used on each day.
+// changes on each day; for metered billing, the units used on each day. Whole units are
+// int64s (no pointers for the collector to follow); anything else is in frac, rarely used.
 type monthUnits struct {
-	start decimal.Decimal
-	day   [31]decimal.Decimal
+	start, sum qty // allocation: held at the start; the sum of the changes
+	whole      [31]int64
+	frac       map[int8]decimal.Decimal
+}
+
+func (r *monthUnits) dayValue(i int) qty { return qty{n: r.whole[i], f: r.frac[int8(i)]} }
+
+func (r *monthUnits) addDay(i int, d decimal.Decimal) {
+	v := r.dayValue(i).add(d)
+	r.whole[i] = v.n
+	switch {
+	case !v.f.IsZero():
+		if r.frac == nil {
+			r.frac = map[int8]decimal.Decimal{}
+		}
+		r.frac[int8(i)] = v.f
+	case r.frac != nil:
+		delete(r.frac, int8(i))
+	}
 }
 
 func (s *series) last() calendar.Month { return addMonths(s.first, len(s.months)-1) }
 
-// at returns the record of month m, making the records up to it (nil for a month before
-// the first or after the last: see unitsOn).
+// at returns the record of month m, making the records up to it.
 func (s *series) at(m calendar.Month) *monthUnits {
 	if len(s.months) == 0 {
-		s.first, s.months = m, []*monthUnits{{}}
+		s.first, s.months, s.stale = m, []*monthUnits{{}}, 1
 	}
 	for m.Before(s.first) {
 		s.first = s.first.Prev()
 		s.months = slices.Insert(s.months, 0, &monthUnits{})
+		s.stale = 1
 	}
 	for s.last().Before(m) {
-		s.months = append(s.months, &monthUnits{start: s.carried()})
+		s.months = append(s.months, &monthUnits{})
+		s.stale = min(s.stale, len(s.months)-1)
 	}
 	return s.months[monthsBetween(s.first, m)]
 }
 
+// fix sums the starts again from the first stale record.
+func (s *series) fix() {
+	if s.metered {
+		s.stale = len(s.months)
+		return
+	}
+	for i := max(1, s.stale); i < len(s.months); i++ {
+		s.months[i].start = s.months[i-1].start.plus(s.months[i-1].sum)
+	}
+	s.stale = len(s.months)
+}
+
 // carried is what the last record passes to the months after it: the units held at its
 // end (allocation); nothing (metered).
-func (s *series) carried() decimal.Decimal {
+func (s *series) carried() qty {
 	if s.metered || len(s.months) == 0 {
-		return decimal.Zero
+		return qty{}
 	}
 	r := s.months[len(s.months)-1]
-	v := r.start
-	for _, d := range r.day {
-		v = v.Add(d)
-	}
-	return v
+	return r.start.plus(r.sum)
 }
 
 func (s *series) addUsed(day int, q decimal.Decimal) {
 	date := dateOf(day)
-	r := s.at(calendar.MonthOf(date))
-	r.day[date.Day-1] = r.day[date.Day-1].Add(q)
+	s.at(calendar.MonthOf(date)).addDay(date.Day-1, q)
 }
 
 // addHeldChange replaces a resource's steps before with after.
@@ -366,19 +405,21 @@ func (s *series) addHeld(day int, delta decimal.Decimal) {
 	date := dateOf(day)
 	m := calendar.MonthOf(date)
 	r := s.at(m)
-	r.day[date.Day-1] = r.day[date.Day-1].Add(delta)
-	for i := monthsBetween(s.first, m) + 1; i < len(s.months); i++ {
-		s.months[i].start = s.months[i].start.Add(delta)
-	}
+	r.addDay(date.Day-1, delta)
+	r.sum = r.sum.add(delta)
+	s.stale = min(s.stale, monthsBetween(s.first, m)+1)
 }
 
 // unitsOn calls fn with the units of each day of month m from day from to day to (1–31).
-func (s *series) unitsOn(m calendar.Month, from, to int, fn func(day int, q decimal.Decimal)) {
+func (s *series) unitsOn(m calendar.Month, from, to int, fn func(day int, q qty)) {
+	if s.stale < len(s.months) {
+		panic("rating: kept units read before their starts were summed") // catchUp fixes every series it changed
+	}
 	if len(s.months) == 0 || m.Before(s.first) {
 		return
 	}
 	if s.last().Before(m) {
-		if q := s.carried(); q.IsPositive() {
+		if q := s.carried(); q.positive() {
 			for day := from; day <= to; day++ {
 				fn(day, q)
 			}
@@ -388,17 +429,72 @@ func (s *series) unitsOn(m calendar.Month, from, to int, fn func(day int, q deci
 	r := s.months[monthsBetween(s.first, m)]
 	if s.metered {
 		for day := from; day <= to; day++ {
-			fn(day, r.day[day-1])
+			fn(day, r.dayValue(day-1))
 		}
 		return
 	}
 	q := r.start
 	for day := 1; day <= to; day++ {
-		q = q.Add(r.day[day-1])
+		if r.whole[day-1] != 0 || r.frac != nil {
+			q = q.plus(r.dayValue(day - 1))
+		}
 		if day >= from {
 			fn(day, q)
 		}
 	}
+}
+
+// qty is an exact quantity: whole units in n, the rest (fractions, or what would pass
+// ±10¹⁵) in f. Kept sums millions of them; most are whole.
+type qty struct {
+	n int64
+	f decimal.Decimal
+}
+
+const wholeLimit = 1_000_000_000_000_000
+
+func (q qty) add(d decimal.Decimal) qty {
+	if d.Exponent() == 0 && d.NumDigits() <= 15 {
+		if v := q.n + d.IntPart(); v < wholeLimit && v > -wholeLimit {
+			q.n = v
+			return q
+		}
+	}
+	q.f = q.f.Add(d)
+	return q
+}
+
+func (q qty) plus(o qty) qty {
+	if v := q.n + o.n; v < wholeLimit && v > -wholeLimit {
+		q.n = v
+	} else {
+		q.f = q.f.Add(decimal.NewFromInt(o.n))
+	}
+	if !o.f.IsZero() {
+		q.f = q.f.Add(o.f)
+	}
+	return q
+}
+
+func (q qty) decimal() decimal.Decimal {
+	if q.f.IsZero() {
+		return decimal.NewFromInt(q.n)
+	}
+	return q.f.Add(decimal.NewFromInt(q.n))
+}
+
+func (q qty) positive() bool {
+	if q.f.IsZero() {
+		return q.n > 0
+	}
+	return q.decimal().IsPositive()
+}
+
+func (q qty) equal(o qty) bool {
+	if q.f.IsZero() && o.f.IsZero() {
+		return q.n == o.n
+	}
+	return q.decimal().Equal(o.decimal())
 }
 
 // rate is Rate with the kept units standing in for the resources' histories; the caller
@@ -432,8 +528,9 @@ func (k *Kept) rate(d *ledger.View, opt Options) *Result {
 					ru.active = false
 				}
 			}
-			s.unitsOn(m.month, lo-m.first+1, hi-m.first+1, func(day int, q decimal.Decimal) {
-				if !q.IsPositive() {
+			var runQ qty
+			s.unitsOn(m.month, lo-m.first+1, hi-m.first+1, func(day int, q qty) {
+				if !q.positive() {
 					flush()
 					return
 				}
@@ -445,13 +542,14 @@ func (k *Kept) rate(d *ledger.View, opt Options) *Result {
 				if pol == policyMonthly {
 					price = prices[m.first] // the month's price is its first day's
 				}
-				if pol != policyMetered && ru.active && ru.price == price && ru.mult == mults[i] && ru.q.Equal(q) {
+				if pol != policyMetered && ru.active && ru.price == price && ru.mult == mults[i] && runQ.equal(q) {
 					ru.n++
 					return
 				}
 				flush()
-				ru = run{active: true, day: i, n: 1, q: q, price: price, mult: mults[i], mnth: int32(mi)}
-				ru.qWhole, ru.qIsWhole = smallWhole(q)
+				runQ = q
+				ru = run{active: true, day: i, n: 1, q: q.decimal(), price: price, mult: mults[i], mnth: int32(mi)}
+				ru.qWhole, ru.qIsWhole = smallWhole(ru.q)
 			})
 			flush()
 		}

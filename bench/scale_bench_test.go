@@ -1,0 +1,256 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/ledger"
+	"github.com/cloudledger/cloudledger/rating"
+	"github.com/cloudledger/cloudledger/settlement"
+)
+
+// Issue 28, must show 1 (make bench-scale): a ledger of 10,000,000 line items — five
+// settlement years (September 2021 – August 2026) of 100,000 resources — and one of
+// 1,000,000 with the same resources and the same last settlement year, less history. The
+// reads a console page makes are timed on both: charges of one month, of the last settlement
+// year, of one department's year, the settlement status of three years (the finance home
+// page) and a department's monthly statement; p99 over repeated reads, and the ratio of the
+// large ledger's to the small one's.
+const (
+	scaleResources   = 100_000
+	scaleDepartments = 200
+	scaleLastYear    = 10 // line items per resource in the last settlement year
+)
+
+// scaleLineItems is the large ledger's size (CLOUDLEDGER_SCALE_LINE_ITEMS overrides it, for a
+// quicker look); the small one holds the last settlement year only.
+func scaleLineItems() int {
+	if s := os.Getenv("CLOUDLEDGER_SCALE_LINE_ITEMS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err == nil && n >= scaleResources*scaleLastYear {
+			return n
+		}
+	}
+	return 10_000_000
+}
+
+// scaleLedger writes total line items through the state machine (bbolt, fsync on): the
+// last settlement year's scaleLastYear per resource, the rest spread over the four years
+// before it. The resources and the last year are those of every size.
+func scaleLedger(b *testing.B, total int) *ledger.Ledger {
+	l, err := ledger.Open(filepath.Join(b.TempDir(), "scale.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { l.Close() })
+	var index uint64
+	now := calendar.NewDate(2026, 11, 1).Start()
+	var cmds []ledger.Command
+	n := 0
+	flush := func() {
+		if len(cmds) == 0 {
+			return
+		}
+		index++
+		data := ledger.EncodeProposal(&ledger.Proposal{RecordedAt: now, Submissions: []ledger.Submission{{Actor: "bench", Commands: cmds}}})
+		res := l.ApplyBatch([]ledger.Entry{{Index: index, Data: data}})[0].(*ledger.ProposalResult)
+		if res.Err != nil || res.Submissions[0].Err != nil {
+			b.Fatalf("generate: %v %v", res.Err, res.Submissions[0].Err)
+		}
+		if index%10 == 0 {
+			l.Flush()
+		}
+		cmds = cmds[:0]
+	}
+	add := func(body ledger.Body) {
+		n++
+		cmds = append(cmds, ledger.Command{Key: fmt.Sprintf("g/%d", n), Body: body})
+		if len(cmds) == ratingCommandsPerTx {
+			flush()
+		}
+	}
+	d := func(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+	day := func(s string) calendar.Date { v, _ := calendar.ParseDate(s); return v }
+	providers := []string{"ctyun", "hwcloud", "aliyun"}
+	for i, p := range providers {
+		add(&ledger.SetProvider{Provider: ledger.Provider{ID: p, Name: p, ContractStart: day("2021-01-01"), ContractEnd: day("2028-12-31")}})
+		for q := 0; q < 24; q++ {
+			from := calendar.NewDate(2021, time.Month(9+3*q), 1)
+			add(&ledger.SetEvaluation{Provider: p, From: from, To: from.AddMonths(3).AddDays(-1), Score: decimal.NewFromInt(int64(75 + 5*i + q%4))})
+		}
+	}
+	items := []struct {
+		id, class string
+		billing   ledger.Billing
+		proration ledger.Proration
+		price     string
+	}{
+		{"ecs.vcpu", "vcpu", ledger.BillingAllocation, ledger.ProrationDaily, "40"},
+		{"ecs.memory", "memory_gb", ledger.BillingAllocation, ledger.ProrationDaily, "15"},
+		{"disk.ssd", "storage_gb", ledger.BillingAllocation, ledger.ProrationDaily, "1.1"},
+		{"sec.host", "", ledger.BillingAllocation, ledger.ProrationMonthly, "66"},
+		{"oss.egress", "", ledger.BillingMetered, ledger.ProrationDaily, "0.8"},
+	}
+	for _, it := range items {
+		add(&ledger.SetCatalogPrice{Item: it.id, Name: it.id, Unit: "u", Billing: it.billing, QuotaClass: it.class, Proration: it.proration, Price: d(it.price), EffectiveFrom: day("2021-01-01")})
+	}
+	add(&ledger.SetCatalogPrice{Item: "ecs.vcpu", Name: "ecs.vcpu", Unit: "u", Billing: ledger.BillingAllocation, QuotaClass: "vcpu", Proration: ledger.ProrationDaily, Price: d("38"), Provider: "hwcloud", EffectiveFrom: day("2026-01-01")})
+	for i := 0; i < scaleDepartments; i++ {
+		dep := fmt.Sprintf("dep%03d", i)
+		add(&ledger.SetDepartment{Department: ledger.Department{ID: dep, Name: dep, Funding: ledger.FundingBudget}})
+		for _, class := range []string{"vcpu", "memory_gb", "storage_gb"} {
+			add(&ledger.SetProjectQuota{Project: dep + "-sys", Department: dep, Name: dep, QuotaClass: class, Quota: d("100000000")})
+		}
+	}
+	flush()
+	lastYear := calendar.NewDate(2025, 9, 1).Start()
+	earlier := (total - scaleResources*scaleLastYear) / scaleResources // per resource, before the last year
+	first := lastYear
+	if earlier > 0 {
+		first = calendar.NewDate(2021, 9, 1).Start()
+	}
+	// Resource by resource, each in time order: its earlier years, then its last year.
+	for r := 0; r < scaleResources; r++ {
+		dep := fmt.Sprintf("dep%03d", r%scaleDepartments)
+		it := items[r%len(items)]
+		if r%ratingMeteredShare == 0 {
+			it = items[4]
+		} else if it.billing == ledger.BillingMetered {
+			it = items[0]
+		}
+		ev := ledger.Event{Department: dep, Project: dep + "-sys", Provider: providers[r%len(providers)], Resource: fmt.Sprintf("res%06d", r),
+			Item: it.id, Kind: ledger.KindStandard}
+		k := 0
+		emit := func(t time.Time, last bool) {
+			e := ev
+			e.Time = t
+			switch {
+			case it.billing == ledger.BillingMetered:
+				e.Op, e.Quantity = ledger.OpUsage, decimal.NewFromInt(int64(1+(r+k)%97))
+			case k == 0:
+				e.Op, e.Quantity = ledger.OpAllocate, decimal.NewFromInt(int64(4+r%13))
+			case last && r%3 == 0:
+				e.Op, e.Quantity = ledger.OpReclaim, decimal.Zero
+			case k%2 == 1:
+				e.Op, e.Quantity = ledger.OpExpand, decimal.NewFromInt(2)
+			default:
+				e.Op, e.Quantity = ledger.OpReduce, decimal.NewFromInt(1)
+			}
+			add(&e)
+			k++
+		}
+		span := func(from time.Time, days, count int, closing bool) {
+			t := from.Add(time.Duration(r%720) * time.Hour)
+			step := time.Duration(days) * 24 * time.Hour / time.Duration(count+1)
+			for j := 0; j < count; j++ {
+				emit(t, closing && j == count-1)
+				t = t.Add(step)
+			}
+		}
+		if earlier > 0 {
+			span(first, 4*365-30, earlier, false)
+		}
+		span(lastYear, 365-30, scaleLastYear, true)
+	}
+	flush()
+	l.Flush()
+	return l
+}
+
+// p99 runs fn reps times and returns its 99th percentile and median.
+func p99(b *testing.B, reps int, fn func() error) (time.Duration, time.Duration) {
+	var took []time.Duration
+	for i := 0; i < reps; i++ {
+		t0 := time.Now()
+		if err := fn(); err != nil {
+			b.Fatal(err)
+		}
+		took = append(took, time.Since(t0))
+	}
+	slices.Sort(took)
+	return took[len(took)*99/100], took[len(took)/2]
+}
+
+type scaleRead struct {
+	name string
+	fn   func(l *ledger.Ledger, k *rating.Kept) error
+}
+
+var scaleReads = []scaleRead{
+	{"charges of one month (2026-03)", func(l *ledger.Ledger, k *rating.Kept) error {
+		_, err := k.Rate(l, rating.Options{From: calendar.NewDate(2026, 3, 1), To: calendar.NewDate(2026, 3, 31)})
+		return err
+	}},
+	{"charges of settlement year 2026", func(l *ledger.Ledger, k *rating.Kept) error {
+		_, err := k.Rate(l, rating.Options{From: calendar.NewDate(2025, 9, 1), To: calendar.NewDate(2026, 8, 31)})
+		return err
+	}},
+	{"a department's charges of year 2026", func(l *ledger.Ledger, k *rating.Kept) error {
+		_, err := k.Rate(l, rating.Options{From: calendar.NewDate(2025, 9, 1), To: calendar.NewDate(2026, 8, 31), Department: "dep042"})
+		return err
+	}},
+	{"settlement status of 2024–2026 (/finance)", func(l *ledger.Ledger, k *rating.Kept) error {
+		return k.Read(l, func(d *ledger.View) error {
+			for y := 2024; y <= 2026; y++ {
+				if _, err := settlement.YearStatus(d, l.Calendar(), y, true); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}},
+	{"a department's statement of 2026-03", func(l *ledger.Ledger, k *rating.Kept) error {
+		d, err := l.View(ledger.ViewFilter{Before: calendar.NewDate(2026, 4, 1).Start(), Department: "dep042"})
+		if err != nil {
+			return err
+		}
+		_, err = settlement.BuildStatement(d, calendar.Month{Year: 2026, Month: time.March}, "dep042", "", nil, nil)
+		return err
+	}},
+}
+
+func BenchmarkScale(b *testing.B) {
+	type measured struct{ p99, median time.Duration }
+	results := map[int][]measured{}
+	sizes := []int{scaleResources * scaleLastYear, scaleLineItems()}
+	for _, size := range sizes {
+		t0 := time.Now()
+		l := scaleLedger(b, size)
+		head := l.Head()
+		fmt.Printf("\nscale: %d line items of %d resources written through the state machine in %s\n", head.Seq, scaleResources, time.Since(t0).Round(time.Second))
+		runtime.GC()
+		k := rating.NewKept()
+		t0 = time.Now()
+		if err := k.CatchUp(l); err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Printf("scale: charges kept current from nothing in %s (heap in use %d MiB)\n", time.Since(t0).Round(time.Millisecond), ms.HeapInuse>>20)
+		for _, rd := range scaleReads {
+			reps := 200
+			if rd.name == "a department's statement of 2026-03" {
+				reps = 20
+			}
+			hi, med := p99(b, reps, func() error { return rd.fn(l, k) })
+			results[size] = append(results[size], measured{hi, med})
+			fmt.Printf("scale: %-45s p99 %8s  median %8s\n", rd.name, hi.Round(10*time.Microsecond), med.Round(10*time.Microsecond))
+		}
+		l.Close()
+	}
+	small, large := results[sizes[0]], results[sizes[1]]
+	fmt.Printf("\nscale: large (%d) against small (%d) line items, p99 ratio:\n", sizes[1], sizes[0])
+	for i, rd := range scaleReads {
+		fmt.Printf("scale: %-45s %5.2f×\n", rd.name, float64(large[i].p99)/float64(small[i].p99))
+	}
+}
