@@ -32,7 +32,7 @@ type Key struct {
 }
 
 func (k Key) compare(o Key) int {
-	if c := strings.Compare(k.Month.String(), o.Month.String()); c != 0 {
+	if c := k.Month.Compare(o.Month); c != 0 { // as "YYYY-MM" sorts: years have four digits (ledger.MinYear)
 		return c
 	}
 	if c := strings.Compare(k.Department, o.Department); c != 0 {
