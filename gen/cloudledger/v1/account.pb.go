@@ -636,6 +636,127 @@ func (x *ChangePasswordResponse) GetSeq() uint64 {
 	return 0
 }
 
+type ChangeTOTPRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Password string                 `protobuf:"bytes,1,opt,name=password,proto3" json:"password,omitempty"`                 // the current password
+	TotpCode string                 `protobuf:"bytes,2,opt,name=totp_code,json=totpCode,proto3" json:"totp_code,omitempty"` // the current TOTP code, where one is enrolled
+	Remove   bool                   `protobuf:"varint,3,opt,name=remove,proto3" json:"remove,omitempty"`                    // remove the second factor instead of enrolling a new key
+	// key is the write's idempotency key, required: the same call again returns the original result (a secret made by it is not shown again: already_done).
+	Key           string `protobuf:"bytes,4,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangeTOTPRequest) Reset() {
+	*x = ChangeTOTPRequest{}
+	mi := &file_cloudledger_v1_account_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangeTOTPRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangeTOTPRequest) ProtoMessage() {}
+
+func (x *ChangeTOTPRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_account_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangeTOTPRequest.ProtoReflect.Descriptor instead.
+func (*ChangeTOTPRequest) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ChangeTOTPRequest) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
+func (x *ChangeTOTPRequest) GetTotpCode() string {
+	if x != nil {
+		return x.TotpCode
+	}
+	return ""
+}
+
+func (x *ChangeTOTPRequest) GetRemove() bool {
+	if x != nil {
+		return x.Remove
+	}
+	return false
+}
+
+func (x *ChangeTOTPRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+type ChangeTOTPResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	TotpUrl       string                 `protobuf:"bytes,2,opt,name=totp_url,json=totpUrl,proto3" json:"totp_url,omitempty"` // otpauth:// URL of the new key, shown this once (empty when removed)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangeTOTPResponse) Reset() {
+	*x = ChangeTOTPResponse{}
+	mi := &file_cloudledger_v1_account_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangeTOTPResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangeTOTPResponse) ProtoMessage() {}
+
+func (x *ChangeTOTPResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_account_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangeTOTPResponse.ProtoReflect.Descriptor instead.
+func (*ChangeTOTPResponse) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ChangeTOTPResponse) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *ChangeTOTPResponse) GetTotpUrl() string {
+	if x != nil {
+		return x.TotpUrl
+	}
+	return ""
+}
+
 type SetAccountStatusResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
@@ -646,7 +767,7 @@ type SetAccountStatusResponse struct {
 
 func (x *SetAccountStatusResponse) Reset() {
 	*x = SetAccountStatusResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[10]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -658,7 +779,7 @@ func (x *SetAccountStatusResponse) String() string {
 func (*SetAccountStatusResponse) ProtoMessage() {}
 
 func (x *SetAccountStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[10]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -671,7 +792,7 @@ func (x *SetAccountStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetAccountStatusResponse.ProtoReflect.Descriptor instead.
 func (*SetAccountStatusResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{10}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SetAccountStatusResponse) GetSeq() uint64 {
@@ -697,7 +818,7 @@ type RevokeTokenResponse struct {
 
 func (x *RevokeTokenResponse) Reset() {
 	*x = RevokeTokenResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[11]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -709,7 +830,7 @@ func (x *RevokeTokenResponse) String() string {
 func (*RevokeTokenResponse) ProtoMessage() {}
 
 func (x *RevokeTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[11]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -722,7 +843,7 @@ func (x *RevokeTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenResponse.ProtoReflect.Descriptor instead.
 func (*RevokeTokenResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{11}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RevokeTokenResponse) GetSeq() uint64 {
@@ -740,7 +861,7 @@ type ListAccountsRequest struct {
 
 func (x *ListAccountsRequest) Reset() {
 	*x = ListAccountsRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[12]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -752,7 +873,7 @@ func (x *ListAccountsRequest) String() string {
 func (*ListAccountsRequest) ProtoMessage() {}
 
 func (x *ListAccountsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[12]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -765,7 +886,7 @@ func (x *ListAccountsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccountsRequest.ProtoReflect.Descriptor instead.
 func (*ListAccountsRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{12}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{14}
 }
 
 type AccountToken struct {
@@ -779,7 +900,7 @@ type AccountToken struct {
 
 func (x *AccountToken) Reset() {
 	*x = AccountToken{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[13]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -791,7 +912,7 @@ func (x *AccountToken) String() string {
 func (*AccountToken) ProtoMessage() {}
 
 func (x *AccountToken) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[13]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -804,7 +925,7 @@ func (x *AccountToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountToken.ProtoReflect.Descriptor instead.
 func (*AccountToken) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{13}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AccountToken) GetId() string {
@@ -850,7 +971,7 @@ type Account struct {
 
 func (x *Account) Reset() {
 	*x = Account{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[14]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -862,7 +983,7 @@ func (x *Account) String() string {
 func (*Account) ProtoMessage() {}
 
 func (x *Account) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[14]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -875,7 +996,7 @@ func (x *Account) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Account.ProtoReflect.Descriptor instead.
 func (*Account) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{14}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Account) GetId() string {
@@ -985,7 +1106,7 @@ type ListAccountsResponse struct {
 
 func (x *ListAccountsResponse) Reset() {
 	*x = ListAccountsResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[15]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -997,7 +1118,7 @@ func (x *ListAccountsResponse) String() string {
 func (*ListAccountsResponse) ProtoMessage() {}
 
 func (x *ListAccountsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[15]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1010,7 +1131,7 @@ func (x *ListAccountsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccountsResponse.ProtoReflect.Descriptor instead.
 func (*ListAccountsResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{15}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListAccountsResponse) GetAccounts() []*Account {
@@ -1032,7 +1153,7 @@ type SetAccountStatusRequest struct {
 
 func (x *SetAccountStatusRequest) Reset() {
 	*x = SetAccountStatusRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[16]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1044,7 +1165,7 @@ func (x *SetAccountStatusRequest) String() string {
 func (*SetAccountStatusRequest) ProtoMessage() {}
 
 func (x *SetAccountStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[16]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1057,7 +1178,7 @@ func (x *SetAccountStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetAccountStatusRequest.ProtoReflect.Descriptor instead.
 func (*SetAccountStatusRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{16}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SetAccountStatusRequest) GetId() string {
@@ -1093,7 +1214,7 @@ type IssueTokenRequest struct {
 
 func (x *IssueTokenRequest) Reset() {
 	*x = IssueTokenRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[17]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1105,7 +1226,7 @@ func (x *IssueTokenRequest) String() string {
 func (*IssueTokenRequest) ProtoMessage() {}
 
 func (x *IssueTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[17]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1118,7 +1239,7 @@ func (x *IssueTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueTokenRequest.ProtoReflect.Descriptor instead.
 func (*IssueTokenRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{17}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *IssueTokenRequest) GetAccount() string {
@@ -1154,7 +1275,7 @@ type IssueTokenResponse struct {
 
 func (x *IssueTokenResponse) Reset() {
 	*x = IssueTokenResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[18]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1166,7 +1287,7 @@ func (x *IssueTokenResponse) String() string {
 func (*IssueTokenResponse) ProtoMessage() {}
 
 func (x *IssueTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[18]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1179,7 +1300,7 @@ func (x *IssueTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueTokenResponse.ProtoReflect.Descriptor instead.
 func (*IssueTokenResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{18}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *IssueTokenResponse) GetToken() string {
@@ -1222,7 +1343,7 @@ type RevokeTokenRequest struct {
 
 func (x *RevokeTokenRequest) Reset() {
 	*x = RevokeTokenRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[19]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1234,7 +1355,7 @@ func (x *RevokeTokenRequest) String() string {
 func (*RevokeTokenRequest) ProtoMessage() {}
 
 func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[19]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1247,7 +1368,7 @@ func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenRequest.ProtoReflect.Descriptor instead.
 func (*RevokeTokenRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{19}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RevokeTokenRequest) GetAccount() string {
@@ -1282,7 +1403,7 @@ type SignInRequest struct {
 
 func (x *SignInRequest) Reset() {
 	*x = SignInRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[20]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1294,7 +1415,7 @@ func (x *SignInRequest) String() string {
 func (*SignInRequest) ProtoMessage() {}
 
 func (x *SignInRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[20]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1307,7 +1428,7 @@ func (x *SignInRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignInRequest.ProtoReflect.Descriptor instead.
 func (*SignInRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{20}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SignInRequest) GetAccount() string {
@@ -1343,7 +1464,7 @@ type SignInResponse struct {
 
 func (x *SignInResponse) Reset() {
 	*x = SignInResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[21]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1355,7 +1476,7 @@ func (x *SignInResponse) String() string {
 func (*SignInResponse) ProtoMessage() {}
 
 func (x *SignInResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[21]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1368,7 +1489,7 @@ func (x *SignInResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignInResponse.ProtoReflect.Descriptor instead.
 func (*SignInResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{21}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SignInResponse) GetSession() string {
@@ -1407,7 +1528,7 @@ type SignOutRequest struct {
 
 func (x *SignOutRequest) Reset() {
 	*x = SignOutRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[22]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1419,7 +1540,7 @@ func (x *SignOutRequest) String() string {
 func (*SignOutRequest) ProtoMessage() {}
 
 func (x *SignOutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[22]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1432,7 +1553,7 @@ func (x *SignOutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignOutRequest.ProtoReflect.Descriptor instead.
 func (*SignOutRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{22}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{24}
 }
 
 type SignOutResponse struct {
@@ -1443,7 +1564,7 @@ type SignOutResponse struct {
 
 func (x *SignOutResponse) Reset() {
 	*x = SignOutResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[23]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1455,7 +1576,7 @@ func (x *SignOutResponse) String() string {
 func (*SignOutResponse) ProtoMessage() {}
 
 func (x *SignOutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[23]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1468,7 +1589,7 @@ func (x *SignOutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignOutResponse.ProtoReflect.Descriptor instead.
 func (*SignOutResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{23}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{25}
 }
 
 type WhoAmIRequest struct {
@@ -1479,7 +1600,7 @@ type WhoAmIRequest struct {
 
 func (x *WhoAmIRequest) Reset() {
 	*x = WhoAmIRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[24]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1491,7 +1612,7 @@ func (x *WhoAmIRequest) String() string {
 func (*WhoAmIRequest) ProtoMessage() {}
 
 func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[24]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1504,7 +1625,7 @@ func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WhoAmIRequest.ProtoReflect.Descriptor instead.
 func (*WhoAmIRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{24}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{26}
 }
 
 type WhoAmIResponse struct {
@@ -1520,7 +1641,7 @@ type WhoAmIResponse struct {
 
 func (x *WhoAmIResponse) Reset() {
 	*x = WhoAmIResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[25]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1532,7 +1653,7 @@ func (x *WhoAmIResponse) String() string {
 func (*WhoAmIResponse) ProtoMessage() {}
 
 func (x *WhoAmIResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[25]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1545,7 +1666,7 @@ func (x *WhoAmIResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WhoAmIResponse.ProtoReflect.Descriptor instead.
 func (*WhoAmIResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{25}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *WhoAmIResponse) GetAccount() string {
@@ -1597,7 +1718,7 @@ type AccessLogRequest struct {
 
 func (x *AccessLogRequest) Reset() {
 	*x = AccessLogRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[26]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1609,7 +1730,7 @@ func (x *AccessLogRequest) String() string {
 func (*AccessLogRequest) ProtoMessage() {}
 
 func (x *AccessLogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[26]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1622,7 +1743,7 @@ func (x *AccessLogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessLogRequest.ProtoReflect.Descriptor instead.
 func (*AccessLogRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{26}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *AccessLogRequest) GetFrom() string {
@@ -1685,7 +1806,7 @@ type AccessRecord struct {
 
 func (x *AccessRecord) Reset() {
 	*x = AccessRecord{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[27]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1697,7 +1818,7 @@ func (x *AccessRecord) String() string {
 func (*AccessRecord) ProtoMessage() {}
 
 func (x *AccessRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[27]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1710,7 +1831,7 @@ func (x *AccessRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessRecord.ProtoReflect.Descriptor instead.
 func (*AccessRecord) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{27}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *AccessRecord) GetSeq() uint64 {
@@ -1793,7 +1914,7 @@ type AccessLogResponse struct {
 
 func (x *AccessLogResponse) Reset() {
 	*x = AccessLogResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[28]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1805,7 +1926,7 @@ func (x *AccessLogResponse) String() string {
 func (*AccessLogResponse) ProtoMessage() {}
 
 func (x *AccessLogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[28]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1818,7 +1939,7 @@ func (x *AccessLogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessLogResponse.ProtoReflect.Descriptor instead.
 func (*AccessLogResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{28}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *AccessLogResponse) GetRecords() []*AccessRecord {
@@ -1843,7 +1964,7 @@ type VerifyAccessTrailRequest struct {
 
 func (x *VerifyAccessTrailRequest) Reset() {
 	*x = VerifyAccessTrailRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[29]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1855,7 +1976,7 @@ func (x *VerifyAccessTrailRequest) String() string {
 func (*VerifyAccessTrailRequest) ProtoMessage() {}
 
 func (x *VerifyAccessTrailRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[29]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1868,7 +1989,7 @@ func (x *VerifyAccessTrailRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyAccessTrailRequest.ProtoReflect.Descriptor instead.
 func (*VerifyAccessTrailRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{29}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{31}
 }
 
 type VerifyAccessTrailResponse struct {
@@ -1881,7 +2002,7 @@ type VerifyAccessTrailResponse struct {
 
 func (x *VerifyAccessTrailResponse) Reset() {
 	*x = VerifyAccessTrailResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[30]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1893,7 +2014,7 @@ func (x *VerifyAccessTrailResponse) String() string {
 func (*VerifyAccessTrailResponse) ProtoMessage() {}
 
 func (x *VerifyAccessTrailResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[30]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1906,7 +2027,7 @@ func (x *VerifyAccessTrailResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyAccessTrailResponse.ProtoReflect.Descriptor instead.
 func (*VerifyAccessTrailResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{30}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *VerifyAccessTrailResponse) GetRecords() uint64 {
@@ -1934,7 +2055,7 @@ type SetTOTPRolesRequest struct {
 
 func (x *SetTOTPRolesRequest) Reset() {
 	*x = SetTOTPRolesRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[31]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1946,7 +2067,7 @@ func (x *SetTOTPRolesRequest) String() string {
 func (*SetTOTPRolesRequest) ProtoMessage() {}
 
 func (x *SetTOTPRolesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[31]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1959,7 +2080,7 @@ func (x *SetTOTPRolesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetTOTPRolesRequest.ProtoReflect.Descriptor instead.
 func (*SetTOTPRolesRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{31}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SetTOTPRolesRequest) GetRoles() []string {
@@ -1986,7 +2107,7 @@ type SetTOTPRolesResponse struct {
 
 func (x *SetTOTPRolesResponse) Reset() {
 	*x = SetTOTPRolesResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[32]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1998,7 +2119,7 @@ func (x *SetTOTPRolesResponse) String() string {
 func (*SetTOTPRolesResponse) ProtoMessage() {}
 
 func (x *SetTOTPRolesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[32]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2011,7 +2132,7 @@ func (x *SetTOTPRolesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetTOTPRolesResponse.ProtoReflect.Descriptor instead.
 func (*SetTOTPRolesResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{32}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *SetTOTPRolesResponse) GetSeq() uint64 {
@@ -2075,7 +2196,15 @@ const file_cloudledger_v1_account_proto_rawDesc = "" +
 	"\fnew_password\x18\x02 \x01(\tR\vnewPassword\x12\x10\n" +
 	"\x03key\x18\x03 \x01(\tR\x03key\"*\n" +
 	"\x16ChangePasswordResponse\x12\x10\n" +
-	"\x03seq\x18\x01 \x01(\x04R\x03seq\"J\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\"v\n" +
+	"\x11ChangeTOTPRequest\x12\x1a\n" +
+	"\bpassword\x18\x01 \x01(\tR\bpassword\x12\x1b\n" +
+	"\ttotp_code\x18\x02 \x01(\tR\btotpCode\x12\x16\n" +
+	"\x06remove\x18\x03 \x01(\bR\x06remove\x12\x10\n" +
+	"\x03key\x18\x04 \x01(\tR\x03key\"A\n" +
+	"\x12ChangeTOTPResponse\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x19\n" +
+	"\btotp_url\x18\x02 \x01(\tR\atotpUrl\"J\n" +
 	"\x18SetAccountStatusResponse\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1c\n" +
 	"\tunchanged\x18\x02 \x01(\bR\tunchanged\"'\n" +
@@ -2175,8 +2304,7 @@ const file_cloudledger_v1_account_proto_rawDesc = "" +
 	"\x03key\x18\x02 \x01(\tR\x03key\"F\n" +
 	"\x14SetTOTPRolesResponse\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1c\n" +
-	"\tunchanged\x18\x02 \x01(\bR\tunchanged2\xd3\n" +
-	"\n" +
+	"\tunchanged\x18\x02 \x01(\bR\tunchanged2\xaa\v\n" +
 	"\x0eAccountService\x12U\n" +
 	"\n" +
 	"AddAccount\x12!.cloudledger.v1.AddAccountRequest\x1a\".cloudledger.v1.AddAccountResponse\"\x00\x12a\n" +
@@ -2188,7 +2316,9 @@ const file_cloudledger_v1_account_proto_rawDesc = "" +
 	"IssueToken\x12!.cloudledger.v1.IssueTokenRequest\x1a\".cloudledger.v1.IssueTokenResponse\"\x00\x12X\n" +
 	"\vRevokeToken\x12\".cloudledger.v1.RevokeTokenRequest\x1a#.cloudledger.v1.RevokeTokenResponse\"\x00\x12O\n" +
 	"\bActivate\x12\x1f.cloudledger.v1.ActivateRequest\x1a .cloudledger.v1.ActivateResponse\"\x00\x12a\n" +
-	"\x0eChangePassword\x12%.cloudledger.v1.ChangePasswordRequest\x1a&.cloudledger.v1.ChangePasswordResponse\"\x00\x12I\n" +
+	"\x0eChangePassword\x12%.cloudledger.v1.ChangePasswordRequest\x1a&.cloudledger.v1.ChangePasswordResponse\"\x00\x12U\n" +
+	"\n" +
+	"ChangeTOTP\x12!.cloudledger.v1.ChangeTOTPRequest\x1a\".cloudledger.v1.ChangeTOTPResponse\"\x00\x12I\n" +
 	"\x06SignIn\x12\x1d.cloudledger.v1.SignInRequest\x1a\x1e.cloudledger.v1.SignInResponse\"\x00\x12L\n" +
 	"\aSignOut\x12\x1e.cloudledger.v1.SignOutRequest\x1a\x1f.cloudledger.v1.SignOutResponse\"\x00\x12I\n" +
 	"\x06WhoAmI\x12\x1d.cloudledger.v1.WhoAmIRequest\x1a\x1e.cloudledger.v1.WhoAmIResponse\"\x00\x12[\n" +
@@ -2208,7 +2338,7 @@ func file_cloudledger_v1_account_proto_rawDescGZIP() []byte {
 	return file_cloudledger_v1_account_proto_rawDescData
 }
 
-var file_cloudledger_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_cloudledger_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_cloudledger_v1_account_proto_goTypes = []any{
 	(*AddAccountRequest)(nil),         // 0: cloudledger.v1.AddAccountRequest
 	(*AddAccountResponse)(nil),        // 1: cloudledger.v1.AddAccountResponse
@@ -2220,66 +2350,70 @@ var file_cloudledger_v1_account_proto_goTypes = []any{
 	(*ActivateResponse)(nil),          // 7: cloudledger.v1.ActivateResponse
 	(*ChangePasswordRequest)(nil),     // 8: cloudledger.v1.ChangePasswordRequest
 	(*ChangePasswordResponse)(nil),    // 9: cloudledger.v1.ChangePasswordResponse
-	(*SetAccountStatusResponse)(nil),  // 10: cloudledger.v1.SetAccountStatusResponse
-	(*RevokeTokenResponse)(nil),       // 11: cloudledger.v1.RevokeTokenResponse
-	(*ListAccountsRequest)(nil),       // 12: cloudledger.v1.ListAccountsRequest
-	(*AccountToken)(nil),              // 13: cloudledger.v1.AccountToken
-	(*Account)(nil),                   // 14: cloudledger.v1.Account
-	(*ListAccountsResponse)(nil),      // 15: cloudledger.v1.ListAccountsResponse
-	(*SetAccountStatusRequest)(nil),   // 16: cloudledger.v1.SetAccountStatusRequest
-	(*IssueTokenRequest)(nil),         // 17: cloudledger.v1.IssueTokenRequest
-	(*IssueTokenResponse)(nil),        // 18: cloudledger.v1.IssueTokenResponse
-	(*RevokeTokenRequest)(nil),        // 19: cloudledger.v1.RevokeTokenRequest
-	(*SignInRequest)(nil),             // 20: cloudledger.v1.SignInRequest
-	(*SignInResponse)(nil),            // 21: cloudledger.v1.SignInResponse
-	(*SignOutRequest)(nil),            // 22: cloudledger.v1.SignOutRequest
-	(*SignOutResponse)(nil),           // 23: cloudledger.v1.SignOutResponse
-	(*WhoAmIRequest)(nil),             // 24: cloudledger.v1.WhoAmIRequest
-	(*WhoAmIResponse)(nil),            // 25: cloudledger.v1.WhoAmIResponse
-	(*AccessLogRequest)(nil),          // 26: cloudledger.v1.AccessLogRequest
-	(*AccessRecord)(nil),              // 27: cloudledger.v1.AccessRecord
-	(*AccessLogResponse)(nil),         // 28: cloudledger.v1.AccessLogResponse
-	(*VerifyAccessTrailRequest)(nil),  // 29: cloudledger.v1.VerifyAccessTrailRequest
-	(*VerifyAccessTrailResponse)(nil), // 30: cloudledger.v1.VerifyAccessTrailResponse
-	(*SetTOTPRolesRequest)(nil),       // 31: cloudledger.v1.SetTOTPRolesRequest
-	(*SetTOTPRolesResponse)(nil),      // 32: cloudledger.v1.SetTOTPRolesResponse
+	(*ChangeTOTPRequest)(nil),         // 10: cloudledger.v1.ChangeTOTPRequest
+	(*ChangeTOTPResponse)(nil),        // 11: cloudledger.v1.ChangeTOTPResponse
+	(*SetAccountStatusResponse)(nil),  // 12: cloudledger.v1.SetAccountStatusResponse
+	(*RevokeTokenResponse)(nil),       // 13: cloudledger.v1.RevokeTokenResponse
+	(*ListAccountsRequest)(nil),       // 14: cloudledger.v1.ListAccountsRequest
+	(*AccountToken)(nil),              // 15: cloudledger.v1.AccountToken
+	(*Account)(nil),                   // 16: cloudledger.v1.Account
+	(*ListAccountsResponse)(nil),      // 17: cloudledger.v1.ListAccountsResponse
+	(*SetAccountStatusRequest)(nil),   // 18: cloudledger.v1.SetAccountStatusRequest
+	(*IssueTokenRequest)(nil),         // 19: cloudledger.v1.IssueTokenRequest
+	(*IssueTokenResponse)(nil),        // 20: cloudledger.v1.IssueTokenResponse
+	(*RevokeTokenRequest)(nil),        // 21: cloudledger.v1.RevokeTokenRequest
+	(*SignInRequest)(nil),             // 22: cloudledger.v1.SignInRequest
+	(*SignInResponse)(nil),            // 23: cloudledger.v1.SignInResponse
+	(*SignOutRequest)(nil),            // 24: cloudledger.v1.SignOutRequest
+	(*SignOutResponse)(nil),           // 25: cloudledger.v1.SignOutResponse
+	(*WhoAmIRequest)(nil),             // 26: cloudledger.v1.WhoAmIRequest
+	(*WhoAmIResponse)(nil),            // 27: cloudledger.v1.WhoAmIResponse
+	(*AccessLogRequest)(nil),          // 28: cloudledger.v1.AccessLogRequest
+	(*AccessRecord)(nil),              // 29: cloudledger.v1.AccessRecord
+	(*AccessLogResponse)(nil),         // 30: cloudledger.v1.AccessLogResponse
+	(*VerifyAccessTrailRequest)(nil),  // 31: cloudledger.v1.VerifyAccessTrailRequest
+	(*VerifyAccessTrailResponse)(nil), // 32: cloudledger.v1.VerifyAccessTrailResponse
+	(*SetTOTPRolesRequest)(nil),       // 33: cloudledger.v1.SetTOTPRolesRequest
+	(*SetTOTPRolesResponse)(nil),      // 34: cloudledger.v1.SetTOTPRolesResponse
 }
 var file_cloudledger_v1_account_proto_depIdxs = []int32{
-	13, // 0: cloudledger.v1.Account.tokens:type_name -> cloudledger.v1.AccountToken
-	14, // 1: cloudledger.v1.ListAccountsResponse.accounts:type_name -> cloudledger.v1.Account
-	27, // 2: cloudledger.v1.AccessLogResponse.records:type_name -> cloudledger.v1.AccessRecord
+	15, // 0: cloudledger.v1.Account.tokens:type_name -> cloudledger.v1.AccountToken
+	16, // 1: cloudledger.v1.ListAccountsResponse.accounts:type_name -> cloudledger.v1.Account
+	29, // 2: cloudledger.v1.AccessLogResponse.records:type_name -> cloudledger.v1.AccessRecord
 	0,  // 3: cloudledger.v1.AccountService.AddAccount:input_type -> cloudledger.v1.AddAccountRequest
 	2,  // 4: cloudledger.v1.AccountService.ConfirmAccount:input_type -> cloudledger.v1.ConfirmAccountRequest
 	4,  // 5: cloudledger.v1.AccountService.ResetAccount:input_type -> cloudledger.v1.ResetAccountRequest
-	12, // 6: cloudledger.v1.AccountService.ListAccounts:input_type -> cloudledger.v1.ListAccountsRequest
-	16, // 7: cloudledger.v1.AccountService.SetAccountStatus:input_type -> cloudledger.v1.SetAccountStatusRequest
-	17, // 8: cloudledger.v1.AccountService.IssueToken:input_type -> cloudledger.v1.IssueTokenRequest
-	19, // 9: cloudledger.v1.AccountService.RevokeToken:input_type -> cloudledger.v1.RevokeTokenRequest
+	14, // 6: cloudledger.v1.AccountService.ListAccounts:input_type -> cloudledger.v1.ListAccountsRequest
+	18, // 7: cloudledger.v1.AccountService.SetAccountStatus:input_type -> cloudledger.v1.SetAccountStatusRequest
+	19, // 8: cloudledger.v1.AccountService.IssueToken:input_type -> cloudledger.v1.IssueTokenRequest
+	21, // 9: cloudledger.v1.AccountService.RevokeToken:input_type -> cloudledger.v1.RevokeTokenRequest
 	6,  // 10: cloudledger.v1.AccountService.Activate:input_type -> cloudledger.v1.ActivateRequest
 	8,  // 11: cloudledger.v1.AccountService.ChangePassword:input_type -> cloudledger.v1.ChangePasswordRequest
-	20, // 12: cloudledger.v1.AccountService.SignIn:input_type -> cloudledger.v1.SignInRequest
-	22, // 13: cloudledger.v1.AccountService.SignOut:input_type -> cloudledger.v1.SignOutRequest
-	24, // 14: cloudledger.v1.AccountService.WhoAmI:input_type -> cloudledger.v1.WhoAmIRequest
-	31, // 15: cloudledger.v1.AccountService.SetTOTPRoles:input_type -> cloudledger.v1.SetTOTPRolesRequest
-	26, // 16: cloudledger.v1.AccountService.AccessLog:input_type -> cloudledger.v1.AccessLogRequest
-	29, // 17: cloudledger.v1.AccountService.VerifyAccessTrail:input_type -> cloudledger.v1.VerifyAccessTrailRequest
-	1,  // 18: cloudledger.v1.AccountService.AddAccount:output_type -> cloudledger.v1.AddAccountResponse
-	3,  // 19: cloudledger.v1.AccountService.ConfirmAccount:output_type -> cloudledger.v1.ConfirmAccountResponse
-	5,  // 20: cloudledger.v1.AccountService.ResetAccount:output_type -> cloudledger.v1.ResetAccountResponse
-	15, // 21: cloudledger.v1.AccountService.ListAccounts:output_type -> cloudledger.v1.ListAccountsResponse
-	10, // 22: cloudledger.v1.AccountService.SetAccountStatus:output_type -> cloudledger.v1.SetAccountStatusResponse
-	18, // 23: cloudledger.v1.AccountService.IssueToken:output_type -> cloudledger.v1.IssueTokenResponse
-	11, // 24: cloudledger.v1.AccountService.RevokeToken:output_type -> cloudledger.v1.RevokeTokenResponse
-	7,  // 25: cloudledger.v1.AccountService.Activate:output_type -> cloudledger.v1.ActivateResponse
-	9,  // 26: cloudledger.v1.AccountService.ChangePassword:output_type -> cloudledger.v1.ChangePasswordResponse
-	21, // 27: cloudledger.v1.AccountService.SignIn:output_type -> cloudledger.v1.SignInResponse
-	23, // 28: cloudledger.v1.AccountService.SignOut:output_type -> cloudledger.v1.SignOutResponse
-	25, // 29: cloudledger.v1.AccountService.WhoAmI:output_type -> cloudledger.v1.WhoAmIResponse
-	32, // 30: cloudledger.v1.AccountService.SetTOTPRoles:output_type -> cloudledger.v1.SetTOTPRolesResponse
-	28, // 31: cloudledger.v1.AccountService.AccessLog:output_type -> cloudledger.v1.AccessLogResponse
-	30, // 32: cloudledger.v1.AccountService.VerifyAccessTrail:output_type -> cloudledger.v1.VerifyAccessTrailResponse
-	18, // [18:33] is the sub-list for method output_type
-	3,  // [3:18] is the sub-list for method input_type
+	10, // 12: cloudledger.v1.AccountService.ChangeTOTP:input_type -> cloudledger.v1.ChangeTOTPRequest
+	22, // 13: cloudledger.v1.AccountService.SignIn:input_type -> cloudledger.v1.SignInRequest
+	24, // 14: cloudledger.v1.AccountService.SignOut:input_type -> cloudledger.v1.SignOutRequest
+	26, // 15: cloudledger.v1.AccountService.WhoAmI:input_type -> cloudledger.v1.WhoAmIRequest
+	33, // 16: cloudledger.v1.AccountService.SetTOTPRoles:input_type -> cloudledger.v1.SetTOTPRolesRequest
+	28, // 17: cloudledger.v1.AccountService.AccessLog:input_type -> cloudledger.v1.AccessLogRequest
+	31, // 18: cloudledger.v1.AccountService.VerifyAccessTrail:input_type -> cloudledger.v1.VerifyAccessTrailRequest
+	1,  // 19: cloudledger.v1.AccountService.AddAccount:output_type -> cloudledger.v1.AddAccountResponse
+	3,  // 20: cloudledger.v1.AccountService.ConfirmAccount:output_type -> cloudledger.v1.ConfirmAccountResponse
+	5,  // 21: cloudledger.v1.AccountService.ResetAccount:output_type -> cloudledger.v1.ResetAccountResponse
+	17, // 22: cloudledger.v1.AccountService.ListAccounts:output_type -> cloudledger.v1.ListAccountsResponse
+	12, // 23: cloudledger.v1.AccountService.SetAccountStatus:output_type -> cloudledger.v1.SetAccountStatusResponse
+	20, // 24: cloudledger.v1.AccountService.IssueToken:output_type -> cloudledger.v1.IssueTokenResponse
+	13, // 25: cloudledger.v1.AccountService.RevokeToken:output_type -> cloudledger.v1.RevokeTokenResponse
+	7,  // 26: cloudledger.v1.AccountService.Activate:output_type -> cloudledger.v1.ActivateResponse
+	9,  // 27: cloudledger.v1.AccountService.ChangePassword:output_type -> cloudledger.v1.ChangePasswordResponse
+	11, // 28: cloudledger.v1.AccountService.ChangeTOTP:output_type -> cloudledger.v1.ChangeTOTPResponse
+	23, // 29: cloudledger.v1.AccountService.SignIn:output_type -> cloudledger.v1.SignInResponse
+	25, // 30: cloudledger.v1.AccountService.SignOut:output_type -> cloudledger.v1.SignOutResponse
+	27, // 31: cloudledger.v1.AccountService.WhoAmI:output_type -> cloudledger.v1.WhoAmIResponse
+	34, // 32: cloudledger.v1.AccountService.SetTOTPRoles:output_type -> cloudledger.v1.SetTOTPRolesResponse
+	30, // 33: cloudledger.v1.AccountService.AccessLog:output_type -> cloudledger.v1.AccessLogResponse
+	32, // 34: cloudledger.v1.AccountService.VerifyAccessTrail:output_type -> cloudledger.v1.VerifyAccessTrailResponse
+	19, // [19:35] is the sub-list for method output_type
+	3,  // [3:19] is the sub-list for method input_type
 	3,  // [3:3] is the sub-list for extension type_name
 	3,  // [3:3] is the sub-list for extension extendee
 	0,  // [0:3] is the sub-list for field type_name
@@ -2296,7 +2430,7 @@ func file_cloudledger_v1_account_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cloudledger_v1_account_proto_rawDesc), len(file_cloudledger_v1_account_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   33,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -59,6 +59,9 @@ const (
 	// AccountServiceChangePasswordProcedure is the fully-qualified name of the AccountService's
 	// ChangePassword RPC.
 	AccountServiceChangePasswordProcedure = "/cloudledger.v1.AccountService/ChangePassword"
+	// AccountServiceChangeTOTPProcedure is the fully-qualified name of the AccountService's ChangeTOTP
+	// RPC.
+	AccountServiceChangeTOTPProcedure = "/cloudledger.v1.AccountService/ChangeTOTP"
 	// AccountServiceSignInProcedure is the fully-qualified name of the AccountService's SignIn RPC.
 	AccountServiceSignInProcedure = "/cloudledger.v1.AccountService/SignIn"
 	// AccountServiceSignOutProcedure is the fully-qualified name of the AccountService's SignOut RPC.
@@ -101,6 +104,10 @@ type AccountServiceClient interface {
 	Activate(context.Context, *connect.Request[v1.ActivateRequest]) (*connect.Response[v1.ActivateResponse], error)
 	// ChangePassword: a person signed in changes their own password.
 	ChangePassword(context.Context, *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error)
+	// ChangeTOTP: a person signed in enrols a TOTP second factor, replaces its key, or removes
+	// it where the role does not require one; the current password (and the current TOTP code
+	// where one is enrolled) is asked for like a sign-in.
+	ChangeTOTP(context.Context, *connect.Request[v1.ChangeTOTPRequest]) (*connect.Response[v1.ChangeTOTPResponse], error)
 	// SignIn checks a password (and TOTP code) and returns a session, valid on every node
 	// until it is idle for 30 minutes; every answer carries its renewal in the header
 	// `Cloudledger-Session`.
@@ -180,6 +187,12 @@ func NewAccountServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(accountServiceMethods.ByName("ChangePassword")),
 			connect.WithClientOptions(opts...),
 		),
+		changeTOTP: connect.NewClient[v1.ChangeTOTPRequest, v1.ChangeTOTPResponse](
+			httpClient,
+			baseURL+AccountServiceChangeTOTPProcedure,
+			connect.WithSchema(accountServiceMethods.ByName("ChangeTOTP")),
+			connect.WithClientOptions(opts...),
+		),
 		signIn: connect.NewClient[v1.SignInRequest, v1.SignInResponse](
 			httpClient,
 			baseURL+AccountServiceSignInProcedure,
@@ -230,6 +243,7 @@ type accountServiceClient struct {
 	revokeToken       *connect.Client[v1.RevokeTokenRequest, v1.RevokeTokenResponse]
 	activate          *connect.Client[v1.ActivateRequest, v1.ActivateResponse]
 	changePassword    *connect.Client[v1.ChangePasswordRequest, v1.ChangePasswordResponse]
+	changeTOTP        *connect.Client[v1.ChangeTOTPRequest, v1.ChangeTOTPResponse]
 	signIn            *connect.Client[v1.SignInRequest, v1.SignInResponse]
 	signOut           *connect.Client[v1.SignOutRequest, v1.SignOutResponse]
 	whoAmI            *connect.Client[v1.WhoAmIRequest, v1.WhoAmIResponse]
@@ -281,6 +295,11 @@ func (c *accountServiceClient) Activate(ctx context.Context, req *connect.Reques
 // ChangePassword calls cloudledger.v1.AccountService.ChangePassword.
 func (c *accountServiceClient) ChangePassword(ctx context.Context, req *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error) {
 	return c.changePassword.CallUnary(ctx, req)
+}
+
+// ChangeTOTP calls cloudledger.v1.AccountService.ChangeTOTP.
+func (c *accountServiceClient) ChangeTOTP(ctx context.Context, req *connect.Request[v1.ChangeTOTPRequest]) (*connect.Response[v1.ChangeTOTPResponse], error) {
+	return c.changeTOTP.CallUnary(ctx, req)
 }
 
 // SignIn calls cloudledger.v1.AccountService.SignIn.
@@ -338,6 +357,10 @@ type AccountServiceHandler interface {
 	Activate(context.Context, *connect.Request[v1.ActivateRequest]) (*connect.Response[v1.ActivateResponse], error)
 	// ChangePassword: a person signed in changes their own password.
 	ChangePassword(context.Context, *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error)
+	// ChangeTOTP: a person signed in enrols a TOTP second factor, replaces its key, or removes
+	// it where the role does not require one; the current password (and the current TOTP code
+	// where one is enrolled) is asked for like a sign-in.
+	ChangeTOTP(context.Context, *connect.Request[v1.ChangeTOTPRequest]) (*connect.Response[v1.ChangeTOTPResponse], error)
 	// SignIn checks a password (and TOTP code) and returns a session, valid on every node
 	// until it is idle for 30 minutes; every answer carries its renewal in the header
 	// `Cloudledger-Session`.
@@ -413,6 +436,12 @@ func NewAccountServiceHandler(svc AccountServiceHandler, opts ...connect.Handler
 		connect.WithSchema(accountServiceMethods.ByName("ChangePassword")),
 		connect.WithHandlerOptions(opts...),
 	)
+	accountServiceChangeTOTPHandler := connect.NewUnaryHandler(
+		AccountServiceChangeTOTPProcedure,
+		svc.ChangeTOTP,
+		connect.WithSchema(accountServiceMethods.ByName("ChangeTOTP")),
+		connect.WithHandlerOptions(opts...),
+	)
 	accountServiceSignInHandler := connect.NewUnaryHandler(
 		AccountServiceSignInProcedure,
 		svc.SignIn,
@@ -469,6 +498,8 @@ func NewAccountServiceHandler(svc AccountServiceHandler, opts ...connect.Handler
 			accountServiceActivateHandler.ServeHTTP(w, r)
 		case AccountServiceChangePasswordProcedure:
 			accountServiceChangePasswordHandler.ServeHTTP(w, r)
+		case AccountServiceChangeTOTPProcedure:
+			accountServiceChangeTOTPHandler.ServeHTTP(w, r)
 		case AccountServiceSignInProcedure:
 			accountServiceSignInHandler.ServeHTTP(w, r)
 		case AccountServiceSignOutProcedure:
@@ -524,6 +555,10 @@ func (UnimplementedAccountServiceHandler) Activate(context.Context, *connect.Req
 
 func (UnimplementedAccountServiceHandler) ChangePassword(context.Context, *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.AccountService.ChangePassword is not implemented"))
+}
+
+func (UnimplementedAccountServiceHandler) ChangeTOTP(context.Context, *connect.Request[v1.ChangeTOTPRequest]) (*connect.Response[v1.ChangeTOTPResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.AccountService.ChangeTOTP is not implemented"))
 }
 
 func (UnimplementedAccountServiceHandler) SignIn(context.Context, *connect.Request[v1.SignInRequest]) (*connect.Response[v1.SignInResponse], error) {
