@@ -211,20 +211,40 @@ func (c *Console) pendingPage(rq *pageRequest) (*Page, error) {
 	return page, nil
 }
 
-// passwordPage: a person changes their own password; the session ends with the old one.
+// passwordPage: a person changes their own password (the session ends with the old one)
+// and their own TOTP second factor — enrols it, replaces its key (the new key shown once,
+// on this page, never in a URL), or removes it where the role does not require one.
 func (c *Console) passwordPage(rq *pageRequest) (*Page, error) {
-	page := &Page{Title: rq.t("修改密码", "Change password")}
+	page := flash(rq, &Page{Title: rq.t("密码与动态口令", "Password and second factor")})
+	var newKey string
+	if rq.r.Method == "POST" {
+		switch rq.r.PostFormValue("op") {
+		case "totp_enrol", "totp_remove":
+			done, url, err := c.changeTOTP(rq, page)
+			if err != nil || done != nil {
+				return done, err
+			}
+			newKey = url
+		default:
+			if done, err := c.changePassword(rq, page); err != nil || done != nil {
+				return done, err
+			}
+		}
+	}
 	form := &Form{Action: "/password", Submit: rq.t("修改密码", "Change password"), Fields: []Field{
 		{Name: "old", Label: rq.t("当前密码", "Current password"), Type: "password", Required: true},
 		{Name: "new", Label: rq.t("新密码（至少 8 位，含 3 类字符）", "New password (8+ characters of 3 classes)"), Type: "password", Required: true},
 		{Name: "again", Label: rq.t("再输一次新密码", "New password again"), Type: "password", Required: true}}}
-	page.Sections = []*Section{{Form: form}}
-	if rq.r.Method != "POST" {
-		return page, nil
-	}
+	page.Sections = []*Section{{ID: "password", Title: rq.t("修改密码", "Change password"), Form: form}}
+	page.Sections = append(page.Sections, c.totpSections(rq, newKey)...)
+	return page, nil
+}
+
+// changePassword carries out the password form: nil, nil when the page shows an error.
+func (c *Console) changePassword(rq *pageRequest, page *Page) (*Page, error) {
 	if rq.r.PostFormValue("new") != rq.r.PostFormValue("again") {
 		page.Error, page.Status = rq.t("两次输入的新密码不一致", "The two new passwords differ"), http.StatusUnprocessableEntity
-		return page, nil
+		return nil, nil
 	}
 	key, err := formKey(rq, "console/password/")
 	if err != nil {
@@ -235,9 +255,80 @@ func (c *Console) passwordPage(rq *pageRequest) (*Page, error) {
 		page.ErrorCode, page.Error = apiError(err)
 		page.ErrorDetail = apiDetail(err)
 		page.Status = http.StatusUnprocessableEntity
-		return page, nil
+		return nil, nil
 	}
 	return &Page{Redirect: "/signin?changed=1", SignedOut: true}, nil
+}
+
+// changeTOTP carries out a TOTP form: enrolled, the new key's URL for the page to show
+// once; removed, a redirect; refused, the error on the page.
+func (c *Console) changeTOTP(rq *pageRequest, page *Page) (*Page, string, error) {
+	key, err := formKey(rq, "console/totp/")
+	if err != nil {
+		return nil, "", err
+	}
+	remove := rq.r.PostFormValue("op") == "totp_remove"
+	res, err := c.accounts.ChangeTOTP(rq.ctx(), connect.NewRequest(&v1.ChangeTOTPRequest{Key: key, Remove: remove,
+		Password: rq.r.PostFormValue("password"), TotpCode: strings.TrimSpace(rq.r.PostFormValue("code"))}))
+	if err != nil {
+		page.ErrorCode, page.Error = apiError(err)
+		page.ErrorDetail = apiDetail(err)
+		if page.ErrorCode == "unauthenticated" {
+			page.Error = rq.t("当前密码或动态口令错误（连续 5 次错误将锁定 30 分钟）", "Wrong password or TOTP code (5 in a row lock the account for 30 minutes)")
+		}
+		page.Status = http.StatusUnprocessableEntity
+		return nil, "", nil
+	}
+	if remove {
+		return &Page{Redirect: "/password?flash=totp_removed"}, "", nil
+	}
+	rq.me.TOTP = true
+	page.Flash = rq.t("动态口令已启用：下次登录起须输入新密钥生成的口令。", "The second factor is on: from the next sign-in, enter a code of the new key.")
+	return nil, res.Msg.GetTotpUrl(), nil
+}
+
+// totpSections are the second factor's part of the page: whether it is on, the form that
+// enrols it or replaces its key (asked to confirm a replacement: the old key stops), the
+// new key once, and the removal (asked to confirm) where the role allows it.
+func (c *Console) totpSections(rq *pageRequest, newKey string) []*Section {
+	on, required := rq.me.TOTP, rq.me.TOTPRequired
+	state := rq.t("未启用", "off")
+	if on {
+		state = rq.t("已启用", "on")
+	}
+	need := rq.t("否", "no")
+	if required {
+		need = rq.t("是（不能移除，可更换密钥）", "yes (it can be replaced, not removed)")
+	}
+	fields := func(op string) []Field {
+		f := []Field{{Name: "op", Type: "hidden", Value: op},
+			{Name: "password", Label: rq.t("当前密码", "Current password"), Type: "password", Required: true}}
+		if on {
+			f = append(f, Field{Name: "code", Label: rq.t("当前动态口令（6 位数字）", "Current TOTP code (6 digits)"), Required: true, Placeholder: "123456"})
+		}
+		return f
+	}
+	enrol := &Form{Action: "/password", Submit: rq.t("启用动态口令", "Enrol a second factor"), Fields: fields("totp_enrol")}
+	if on {
+		enrol.Submit = rq.t("更换密钥", "Replace the key")
+		enrol.Confirm = rq.t("更换后原密钥立即失效，须把新密钥添加到身份验证器。继续？", "The old key stops at once: add the new one to your authenticator app. Go on?")
+	}
+	out := []*Section{{ID: "totp", Title: rq.t("动态口令（第二重验证）", "Second factor (TOTP)"), Form: enrol,
+		Facts: []Fact{{Label: rq.t("状态", "State"), Value: state}, {Label: rq.t("角色要求", "Required by the role"), Value: need}},
+		Note: rq.t("启用后，登录时除密码外还须输入身份验证器（如手机上的验证器应用）每 30 秒生成的 6 位口令。新密钥只显示一次。",
+			"Once on, signing in takes the 6-digit code your authenticator app makes every 30 seconds besides the password. The new key is shown once.")}}
+	if newKey != "" {
+		out = append(out, &Section{ID: "totp-key", Title: rq.t("新密钥（只显示这一次）", "The new key (shown this once)"),
+			Facts: []Fact{{Label: rq.t("密钥地址", "Key"), Value: newKey, Mono: true}},
+			Note: rq.t("请立即把此地址添加到身份验证器（扫描或粘贴），离开本页后不再显示；本人以外任何人不得知晓。",
+				"Add it to your authenticator app now (paste or scan): it is not shown again once you leave this page, and nobody else may learn it.")})
+	}
+	if on && !required {
+		out = append(out, &Section{ID: "totp-remove", Title: rq.t("移除动态口令", "Remove the second factor"),
+			Form: &Form{Action: "/password", Submit: rq.t("移除动态口令", "Remove"), Class: "danger", Fields: fields("totp_remove"),
+				Confirm: rq.t("移除后登录只需密码，账号安全性降低。确定移除？", "Signing in will take the password alone. Remove the second factor?")}})
+	}
+	return out
 }
 
 // activateForm is the page where a person sets their password with the one-time code.

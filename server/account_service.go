@@ -564,7 +564,9 @@ func (h *accountService) SignOut(ctx context.Context, _ *connect.Request[v1.Sign
 
 func (h *accountService) WhoAmI(ctx context.Context, _ *connect.Request[v1.WhoAmIRequest]) (*connect.Response[v1.WhoAmIResponse], error) {
 	a := principalOf(ctx).account
-	return connect.NewResponse(&v1.WhoAmIResponse{Account: a.ID, Name: a.Name, Role: string(a.Role), Department: a.Department, Provider: a.Provider}), nil
+	cr, _ := h.s.ledger.CredentialsOf(a.ID)
+	return connect.NewResponse(&v1.WhoAmIResponse{Account: a.ID, Name: a.Name, Role: string(a.Role), Department: a.Department, Provider: a.Provider,
+		Totp: cr.TOTPSecret != "", TotpRequired: h.s.ledger.TOTPRequired(a.Role)}), nil
 }
 
 // Paging of AccessLog.

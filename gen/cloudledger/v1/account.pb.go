@@ -1635,6 +1635,8 @@ type WhoAmIResponse struct {
 	Role          string                 `protobuf:"bytes,3,opt,name=role,proto3" json:"role,omitempty"`
 	Department    string                 `protobuf:"bytes,4,opt,name=department,proto3" json:"department,omitempty"`
 	Provider      string                 `protobuf:"bytes,5,opt,name=provider,proto3" json:"provider,omitempty"`
+	Totp          bool                   `protobuf:"varint,6,opt,name=totp,proto3" json:"totp,omitempty"`                                     // the caller's account has a TOTP second factor
+	TotpRequired  bool                   `protobuf:"varint,7,opt,name=totp_required,json=totpRequired,proto3" json:"totp_required,omitempty"` // the caller's role must sign in with one (SetTOTPRoles)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1702,6 +1704,20 @@ func (x *WhoAmIResponse) GetProvider() string {
 		return x.Provider
 	}
 	return ""
+}
+
+func (x *WhoAmIResponse) GetTotp() bool {
+	if x != nil {
+		return x.Totp
+	}
+	return false
+}
+
+func (x *WhoAmIResponse) GetTotpRequired() bool {
+	if x != nil {
+		return x.TotpRequired
+	}
+	return false
 }
 
 type AccessLogRequest struct {
@@ -2264,7 +2280,7 @@ const file_cloudledger_v1_account_proto_rawDesc = "" +
 	"\fidle_expires\x18\x04 \x01(\tR\vidleExpires\"\x10\n" +
 	"\x0eSignOutRequest\"\x11\n" +
 	"\x0fSignOutResponse\"\x0f\n" +
-	"\rWhoAmIRequest\"\x8e\x01\n" +
+	"\rWhoAmIRequest\"\xc7\x01\n" +
 	"\x0eWhoAmIResponse\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -2272,7 +2288,9 @@ const file_cloudledger_v1_account_proto_rawDesc = "" +
 	"\n" +
 	"department\x18\x04 \x01(\tR\n" +
 	"department\x12\x1a\n" +
-	"\bprovider\x18\x05 \x01(\tR\bprovider\"\x9b\x01\n" +
+	"\bprovider\x18\x05 \x01(\tR\bprovider\x12\x12\n" +
+	"\x04totp\x18\x06 \x01(\bR\x04totp\x12#\n" +
+	"\rtotp_required\x18\a \x01(\bR\ftotpRequired\"\x9b\x01\n" +
 	"\x10AccessLogRequest\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\x18\n" +
