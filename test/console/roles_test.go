@@ -218,6 +218,36 @@ func TestConsoleRoles(t *testing.T) {
 		if s := text(t, ctx, "main"); !strings.Contains(s, formatMoney(apiTotal)) {
 			t.Errorf("the finance page does not show the audited total %s", formatMoney(apiTotal))
 		}
+		// The 结算单 from its page, as XLSX: one sheet named and titled with the year, whose
+		// totals are the page's audited totals, table by table.
+		run(t, ctx, chromedp.Click(chromedp.CSS(`a[href="/finance/settlement?year=2026"]`)), chromedp.WaitVisible(chromedp.CSS(`.stamp`)))
+		pageTotals := get(t, ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("table[id^='t-settlement-'] tfoot td:last-child")).map(td => td.textContent)`))
+		doc := ok(excelize.OpenFile(download(t, ctx, downloads, `a[href$="format=xlsx"]`)))(t)
+		defer doc.Close()
+		if sheets := doc.GetSheetList(); len(sheets) != 1 || sheets[0] != "结算单 2026年度" {
+			t.Errorf("the 结算单 workbook's sheets: %q, want [结算单 2026年度]", sheets)
+		}
+		rows := ok(doc.GetRows(doc.GetSheetList()[0], excelize.Options{RawCellValue: true}))(t)
+		var docTotals []string
+		for _, r := range rows {
+			if len(r) == 4 && r[0] == "合计" {
+				docTotals = append(docTotals, r[3])
+			}
+		}
+		if len(rows) == 0 || rows[0][0] != "2026 结算年度结算单" {
+			t.Errorf("the 结算单 workbook is not titled with its year: %q", rows[:min(len(rows), 1)])
+		}
+		if len(pageTotals) == 0 || len(docTotals) < len(pageTotals) {
+			t.Fatalf("the 结算单's totals: page %q, workbook %q", pageTotals, docTotals)
+		}
+		for i, shown := range pageTotals {
+			if want := strings.ReplaceAll(strings.TrimSpace(shown), ",", ""); !decimal.RequireFromString(docTotals[i]).Equal(decimal.RequireFromString(want)) {
+				t.Errorf("the 结算单 workbook's total %d is %s, the page shows %s", i+1, docTotals[i], shown)
+			}
+		}
+		if len(docTotals) != 2 || !decimal.RequireFromString(docTotals[0]).Add(decimal.RequireFromString(docTotals[1])).Equal(apiTotal) {
+			t.Errorf("the 结算单 workbook's totals %q (budget-funded, self-funded) do not add up to the API's export %s", docTotals, apiTotal)
+		}
 		shots(t, ctx, d.url, map[string]string{"/finance/settlement?year=2026": "finance-settlement", "/departments": "finance-departments"})
 		signOut(t, ctx)
 	})
