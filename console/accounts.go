@@ -31,7 +31,7 @@ func (c *Console) accountsPage(rq *pageRequest) (*Page, error) {
 		return nil, err
 	}
 	t := &Table{ID: "accounts", Columns: []Column{{rq.t("账号", "Account"), Mono}, {rq.t("名称", "Name"), Text}, {rq.t("角色", "Role"), Text},
-		{rq.t("范围", "Scope"), Mono}, {rq.t("类型", "Kind"), Text}, {rq.t("状态", "Status"), Text}, {rq.t("创建人", "Created by"), Mono},
+		{rq.t("范围", "Scope"), Text}, {rq.t("类型", "Kind"), Text}, {rq.t("状态", "Status"), Text}, {rq.t("创建人", "Created by"), Mono},
 		{rq.t("确认人", "Confirmed by"), Mono}, {rq.t("凭证", "Credentials"), Text}, {rq.t("操作", "Action"), Text}}}
 	for _, a := range res.Msg.GetAccounts() {
 		kind := rq.t("人员", "person")
@@ -68,7 +68,7 @@ func (c *Console) accountsPage(rq *pageRequest) (*Page, error) {
 			}
 		}
 		class := map[string]string{"pending": "over", "disabled": "violation", "retired": "violation"}[a.GetStatus()]
-		t.add(class, C(a.GetId()), C(accountName(rq, a.GetName())), C(rq.word("role", a.GetRole())), C(a.GetDepartment()+a.GetProvider()), C(kind),
+		t.add(class, C(a.GetId()), C(accountName(rq, a.GetName())), C(rq.word("role", a.GetRole())), scopeCell(rq, a), C(kind),
 			C(rq.word("account_status", a.GetStatus())), C(a.GetCreatedBy()), C(a.GetConfirmedBy()), C(cred), Cell{Forms: actions})
 	}
 	roleOpts := []Option{}
@@ -88,8 +88,8 @@ func (c *Console) accountsPage(rq *pageRequest) (*Page, error) {
 		{Name: "id", Label: rq.t("账号", "Account id"), Required: true, Placeholder: "edu-zhang", Value: typed("id")},
 		{Name: "name", Label: rq.t("姓名或名称", "Name"), Required: true, Value: typed("name")},
 		{Name: "role", Label: rq.t("角色", "Role"), Type: "select", Options: roleOpts, Value: typed("role")},
-		{Name: "department", Label: rq.t("所属使用单位（使用单位角色）", "Department (department role)"), Value: typed("department")},
-		{Name: "provider", Label: rq.t("所属云服务商（云服务商角色）", "Provider (provider role)"), Value: typed("provider")},
+		{Name: "department", Label: rq.t("所属使用单位（使用单位角色）", "Department (department role)"), Type: "select", Value: typed("department"), Options: scopeOptions(rq, rq.deptOptions())},
+		{Name: "provider", Label: rq.t("所属云服务商（云服务商角色）", "Provider (provider role)"), Type: "select", Value: typed("provider"), Options: scopeOptions(rq, rq.provOptions())},
 		{Name: "program", Label: rq.t("程序账号（仅令牌，无密码）", "Program account (tokens only, no password)"), Type: "checkbox", Value: "1"},
 	}}
 	page.Sections = append(page.Sections,
@@ -98,6 +98,20 @@ func (c *Console) accountsPage(rq *pageRequest) (*Page, error) {
 			"A person's account gets a one-time activation code (valid 72 hours, shown once) to hand to the person, who sets their own password; authority, supervisor, finance, auditor and security accounts act only once a second person confirms them.")},
 		&Section{Title: rq.t("全部账号", "All accounts"), Table: t})
 	return page, nil
+}
+
+// scopeOptions are a scope's choices by name (the code is each option's value), after an
+// empty choice for the roles that have no such scope.
+func scopeOptions(rq *pageRequest, opts []Option) []Option {
+	return append([]Option{{"", rq.t("（请选择）", "(choose)")}}, opts...)
+}
+
+// scopeCell is an account's department or provider by name, its code beside it.
+func scopeCell(rq *pageRequest, a *v1.Account) Cell {
+	if a.GetDepartment() != "" {
+		return rq.deptCell(a.GetDepartment())
+	}
+	return optional(rq.provCell, a.GetProvider())
 }
 
 // accountName is an account's name as the page shows it: the ledger names its two

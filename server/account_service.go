@@ -198,6 +198,19 @@ func (h *accountService) ListAccounts(ctx context.Context, req *connect.Request[
 	return connect.NewResponse(out), nil
 }
 
+// AccountScopes answers the departments and providers by id and name only: the security
+// officer scopes accounts with them and reads nothing else of the directory (SPEC: Access).
+func (h *accountService) AccountScopes(ctx context.Context, _ *connect.Request[v1.AccountScopesRequest]) (*connect.Response[v1.AccountScopesResponse], error) {
+	out := &v1.AccountScopesResponse{}
+	for _, d := range h.s.ledger.Departments() {
+		out.Departments = append(out.Departments, &v1.AccountScope{Id: d.ID, Name: d.Name})
+	}
+	for _, v := range h.s.ledger.Providers() {
+		out.Providers = append(out.Providers, &v1.AccountScope{Id: v.ID, Name: v.Name})
+	}
+	return connect.NewResponse(out), nil
+}
+
 func (h *accountService) SetAccountStatus(ctx context.Context, req *connect.Request[v1.SetAccountStatusRequest]) (*connect.Response[v1.SetAccountStatusResponse], error) {
 	op := "enable"
 	if req.Msg.GetDisabled() {

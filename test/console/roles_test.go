@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -428,7 +429,10 @@ func TestConsoleRoles(t *testing.T) {
 		// lands on the department's page) and an authority's, which waits for a second
 		// person and shows its code.
 		home(t, "security1", "/accounts", "security")
-		code := addAccount(t, ctx, "edu-wang", "市教育局 王老师", "department", "edu")
+		code := addAccount(t, ctx, "edu-wang", "市教育局 王老师", "department", "市教育局")
+		if s := text(t, ctx, `#t-accounts tr:has(td[data-sort="edu-wang"])`); !strings.Contains(s, "市教育局") {
+			t.Errorf("edu-wang's row does not name its department: %q", s)
+		}
 		if s := text(t, ctx, "main"); strings.Contains(s, "待第二人确认后方可使用") {
 			t.Errorf("a department's account waits for confirmation:\n%.800s", s)
 		}
@@ -464,9 +468,10 @@ func TestConsoleRoles(t *testing.T) {
 	})
 }
 
-// addAccount creates an account on the security officer's accounts page and returns the
-// one-time activation code the page shows.
-func addAccount(t *testing.T, ctx context.Context, id, name, role, dept string) string {
+// addAccount creates an account on the security officer's accounts page, choosing its
+// department by the name the list shows (deptName, "" for none), and returns the one-time
+// activation code the page shows.
+func addAccount(t *testing.T, ctx context.Context, id, name, role, deptName string) string {
 	t.Helper()
 	// The code of an account made before is on the page: gone, so that the wait below is
 	// for this one's.
@@ -476,8 +481,13 @@ func addAccount(t *testing.T, ctx context.Context, id, name, role, dept string) 
 		chromedp.SendKeys(chromedp.CSS(f+`input[name=id]`), id),
 		chromedp.SendKeys(chromedp.CSS(f+`input[name=name]`), name),
 		chromedp.SetValue(chromedp.CSS(f+`select[name=role]`), role)}
-	if dept != "" {
-		steps = append(steps, chromedp.SendKeys(chromedp.CSS(f+`input[name=department]`), dept))
+	if deptName != "" {
+		// The choice whose label is the name: no code is typed (issue 27, must show 2).
+		value := get(t, ctx, chromedp.Evaluate[string](`(Array.from(document.querySelectorAll(`+strconv.Quote(f+`select[name=department] option`)+`)).find(o => o.textContent.trim() === `+strconv.Quote(deptName)+`) || {value: ""}).value`))
+		if value == "" {
+			t.Fatalf("the department list of the account form has no %s", deptName)
+		}
+		steps = append(steps, chromedp.SetValue(chromedp.CSS(f+`select[name=department]`), value))
 	}
 	steps = append(steps, chromedp.Click(chromedp.CSS(f+`button`)), chromedp.WaitVisible(chromedp.CSS(`#activation-code`)))
 	run(t, ctx, steps...)

@@ -1141,6 +1141,147 @@ func (x *ListAccountsResponse) GetAccounts() []*Account {
 	return nil
 }
 
+type AccountScopesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccountScopesRequest) Reset() {
+	*x = AccountScopesRequest{}
+	mi := &file_cloudledger_v1_account_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccountScopesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccountScopesRequest) ProtoMessage() {}
+
+func (x *AccountScopesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_account_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccountScopesRequest.ProtoReflect.Descriptor instead.
+func (*AccountScopesRequest) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{18}
+}
+
+// AccountScope is a department or a provider an account can be scoped to.
+type AccountScope struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccountScope) Reset() {
+	*x = AccountScope{}
+	mi := &file_cloudledger_v1_account_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccountScope) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccountScope) ProtoMessage() {}
+
+func (x *AccountScope) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_account_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccountScope.ProtoReflect.Descriptor instead.
+func (*AccountScope) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *AccountScope) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AccountScope) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type AccountScopesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Departments   []*AccountScope        `protobuf:"bytes,1,rep,name=departments,proto3" json:"departments,omitempty"` // by id
+	Providers     []*AccountScope        `protobuf:"bytes,2,rep,name=providers,proto3" json:"providers,omitempty"`     // by id
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccountScopesResponse) Reset() {
+	*x = AccountScopesResponse{}
+	mi := &file_cloudledger_v1_account_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccountScopesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccountScopesResponse) ProtoMessage() {}
+
+func (x *AccountScopesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_account_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccountScopesResponse.ProtoReflect.Descriptor instead.
+func (*AccountScopesResponse) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *AccountScopesResponse) GetDepartments() []*AccountScope {
+	if x != nil {
+		return x.Departments
+	}
+	return nil
+}
+
+func (x *AccountScopesResponse) GetProviders() []*AccountScope {
+	if x != nil {
+		return x.Providers
+	}
+	return nil
+}
+
 type SetAccountStatusRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Id       string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1153,7 +1294,7 @@ type SetAccountStatusRequest struct {
 
 func (x *SetAccountStatusRequest) Reset() {
 	*x = SetAccountStatusRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[18]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1165,7 +1306,7 @@ func (x *SetAccountStatusRequest) String() string {
 func (*SetAccountStatusRequest) ProtoMessage() {}
 
 func (x *SetAccountStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[18]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1178,7 +1319,7 @@ func (x *SetAccountStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetAccountStatusRequest.ProtoReflect.Descriptor instead.
 func (*SetAccountStatusRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{18}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SetAccountStatusRequest) GetId() string {
@@ -1214,7 +1355,7 @@ type IssueTokenRequest struct {
 
 func (x *IssueTokenRequest) Reset() {
 	*x = IssueTokenRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[19]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1226,7 +1367,7 @@ func (x *IssueTokenRequest) String() string {
 func (*IssueTokenRequest) ProtoMessage() {}
 
 func (x *IssueTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[19]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1239,7 +1380,7 @@ func (x *IssueTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueTokenRequest.ProtoReflect.Descriptor instead.
 func (*IssueTokenRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{19}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *IssueTokenRequest) GetAccount() string {
@@ -1275,7 +1416,7 @@ type IssueTokenResponse struct {
 
 func (x *IssueTokenResponse) Reset() {
 	*x = IssueTokenResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[20]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1287,7 +1428,7 @@ func (x *IssueTokenResponse) String() string {
 func (*IssueTokenResponse) ProtoMessage() {}
 
 func (x *IssueTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[20]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1300,7 +1441,7 @@ func (x *IssueTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueTokenResponse.ProtoReflect.Descriptor instead.
 func (*IssueTokenResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{20}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *IssueTokenResponse) GetToken() string {
@@ -1343,7 +1484,7 @@ type RevokeTokenRequest struct {
 
 func (x *RevokeTokenRequest) Reset() {
 	*x = RevokeTokenRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[21]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1355,7 +1496,7 @@ func (x *RevokeTokenRequest) String() string {
 func (*RevokeTokenRequest) ProtoMessage() {}
 
 func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[21]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1368,7 +1509,7 @@ func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenRequest.ProtoReflect.Descriptor instead.
 func (*RevokeTokenRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{21}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RevokeTokenRequest) GetAccount() string {
@@ -1403,7 +1544,7 @@ type SignInRequest struct {
 
 func (x *SignInRequest) Reset() {
 	*x = SignInRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[22]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1415,7 +1556,7 @@ func (x *SignInRequest) String() string {
 func (*SignInRequest) ProtoMessage() {}
 
 func (x *SignInRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[22]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1428,7 +1569,7 @@ func (x *SignInRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignInRequest.ProtoReflect.Descriptor instead.
 func (*SignInRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{22}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SignInRequest) GetAccount() string {
@@ -1464,7 +1605,7 @@ type SignInResponse struct {
 
 func (x *SignInResponse) Reset() {
 	*x = SignInResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[23]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1476,7 +1617,7 @@ func (x *SignInResponse) String() string {
 func (*SignInResponse) ProtoMessage() {}
 
 func (x *SignInResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[23]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1489,7 +1630,7 @@ func (x *SignInResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignInResponse.ProtoReflect.Descriptor instead.
 func (*SignInResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{23}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SignInResponse) GetSession() string {
@@ -1528,7 +1669,7 @@ type SignOutRequest struct {
 
 func (x *SignOutRequest) Reset() {
 	*x = SignOutRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[24]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1540,7 +1681,7 @@ func (x *SignOutRequest) String() string {
 func (*SignOutRequest) ProtoMessage() {}
 
 func (x *SignOutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[24]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1553,7 +1694,7 @@ func (x *SignOutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignOutRequest.ProtoReflect.Descriptor instead.
 func (*SignOutRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{24}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{27}
 }
 
 type SignOutResponse struct {
@@ -1564,7 +1705,7 @@ type SignOutResponse struct {
 
 func (x *SignOutResponse) Reset() {
 	*x = SignOutResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[25]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1576,7 +1717,7 @@ func (x *SignOutResponse) String() string {
 func (*SignOutResponse) ProtoMessage() {}
 
 func (x *SignOutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[25]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1589,7 +1730,7 @@ func (x *SignOutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignOutResponse.ProtoReflect.Descriptor instead.
 func (*SignOutResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{25}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{28}
 }
 
 type WhoAmIRequest struct {
@@ -1600,7 +1741,7 @@ type WhoAmIRequest struct {
 
 func (x *WhoAmIRequest) Reset() {
 	*x = WhoAmIRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[26]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1612,7 +1753,7 @@ func (x *WhoAmIRequest) String() string {
 func (*WhoAmIRequest) ProtoMessage() {}
 
 func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[26]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1625,7 +1766,7 @@ func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WhoAmIRequest.ProtoReflect.Descriptor instead.
 func (*WhoAmIRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{26}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{29}
 }
 
 type WhoAmIResponse struct {
@@ -1643,7 +1784,7 @@ type WhoAmIResponse struct {
 
 func (x *WhoAmIResponse) Reset() {
 	*x = WhoAmIResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[27]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1655,7 +1796,7 @@ func (x *WhoAmIResponse) String() string {
 func (*WhoAmIResponse) ProtoMessage() {}
 
 func (x *WhoAmIResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[27]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1668,7 +1809,7 @@ func (x *WhoAmIResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WhoAmIResponse.ProtoReflect.Descriptor instead.
 func (*WhoAmIResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{27}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *WhoAmIResponse) GetAccount() string {
@@ -1734,7 +1875,7 @@ type AccessLogRequest struct {
 
 func (x *AccessLogRequest) Reset() {
 	*x = AccessLogRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[28]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1746,7 +1887,7 @@ func (x *AccessLogRequest) String() string {
 func (*AccessLogRequest) ProtoMessage() {}
 
 func (x *AccessLogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[28]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1759,7 +1900,7 @@ func (x *AccessLogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessLogRequest.ProtoReflect.Descriptor instead.
 func (*AccessLogRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{28}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *AccessLogRequest) GetFrom() string {
@@ -1822,7 +1963,7 @@ type AccessRecord struct {
 
 func (x *AccessRecord) Reset() {
 	*x = AccessRecord{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[29]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1834,7 +1975,7 @@ func (x *AccessRecord) String() string {
 func (*AccessRecord) ProtoMessage() {}
 
 func (x *AccessRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[29]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1847,7 +1988,7 @@ func (x *AccessRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessRecord.ProtoReflect.Descriptor instead.
 func (*AccessRecord) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{29}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *AccessRecord) GetSeq() uint64 {
@@ -1930,7 +2071,7 @@ type AccessLogResponse struct {
 
 func (x *AccessLogResponse) Reset() {
 	*x = AccessLogResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[30]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1942,7 +2083,7 @@ func (x *AccessLogResponse) String() string {
 func (*AccessLogResponse) ProtoMessage() {}
 
 func (x *AccessLogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[30]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1955,7 +2096,7 @@ func (x *AccessLogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessLogResponse.ProtoReflect.Descriptor instead.
 func (*AccessLogResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{30}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *AccessLogResponse) GetRecords() []*AccessRecord {
@@ -1980,7 +2121,7 @@ type VerifyAccessTrailRequest struct {
 
 func (x *VerifyAccessTrailRequest) Reset() {
 	*x = VerifyAccessTrailRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[31]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1992,7 +2133,7 @@ func (x *VerifyAccessTrailRequest) String() string {
 func (*VerifyAccessTrailRequest) ProtoMessage() {}
 
 func (x *VerifyAccessTrailRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[31]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2005,7 +2146,7 @@ func (x *VerifyAccessTrailRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyAccessTrailRequest.ProtoReflect.Descriptor instead.
 func (*VerifyAccessTrailRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{31}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{34}
 }
 
 type VerifyAccessTrailResponse struct {
@@ -2018,7 +2159,7 @@ type VerifyAccessTrailResponse struct {
 
 func (x *VerifyAccessTrailResponse) Reset() {
 	*x = VerifyAccessTrailResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[32]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2030,7 +2171,7 @@ func (x *VerifyAccessTrailResponse) String() string {
 func (*VerifyAccessTrailResponse) ProtoMessage() {}
 
 func (x *VerifyAccessTrailResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[32]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2043,7 +2184,7 @@ func (x *VerifyAccessTrailResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyAccessTrailResponse.ProtoReflect.Descriptor instead.
 func (*VerifyAccessTrailResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{32}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *VerifyAccessTrailResponse) GetRecords() uint64 {
@@ -2071,7 +2212,7 @@ type SetTOTPRolesRequest struct {
 
 func (x *SetTOTPRolesRequest) Reset() {
 	*x = SetTOTPRolesRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[33]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2083,7 +2224,7 @@ func (x *SetTOTPRolesRequest) String() string {
 func (*SetTOTPRolesRequest) ProtoMessage() {}
 
 func (x *SetTOTPRolesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[33]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2096,7 +2237,7 @@ func (x *SetTOTPRolesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetTOTPRolesRequest.ProtoReflect.Descriptor instead.
 func (*SetTOTPRolesRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{33}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *SetTOTPRolesRequest) GetRoles() []string {
@@ -2123,7 +2264,7 @@ type SetTOTPRolesResponse struct {
 
 func (x *SetTOTPRolesResponse) Reset() {
 	*x = SetTOTPRolesResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[34]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2135,7 +2276,7 @@ func (x *SetTOTPRolesResponse) String() string {
 func (*SetTOTPRolesResponse) ProtoMessage() {}
 
 func (x *SetTOTPRolesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[34]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2148,7 +2289,7 @@ func (x *SetTOTPRolesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetTOTPRolesResponse.ProtoReflect.Descriptor instead.
 func (*SetTOTPRolesResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{34}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *SetTOTPRolesResponse) GetSeq() uint64 {
@@ -2251,7 +2392,14 @@ const file_cloudledger_v1_account_proto_rawDesc = "" +
 	"\fconfirmed_by\x18\r \x01(\tR\vconfirmedBy\x12-\n" +
 	"\x12activation_pending\x18\x0e \x01(\bR\x11activationPending\"K\n" +
 	"\x14ListAccountsResponse\x123\n" +
-	"\baccounts\x18\x01 \x03(\v2\x17.cloudledger.v1.AccountR\baccounts\"W\n" +
+	"\baccounts\x18\x01 \x03(\v2\x17.cloudledger.v1.AccountR\baccounts\"\x16\n" +
+	"\x14AccountScopesRequest\"2\n" +
+	"\fAccountScope\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"\x93\x01\n" +
+	"\x15AccountScopesResponse\x12>\n" +
+	"\vdepartments\x18\x01 \x03(\v2\x1c.cloudledger.v1.AccountScopeR\vdepartments\x12:\n" +
+	"\tproviders\x18\x02 \x03(\v2\x1c.cloudledger.v1.AccountScopeR\tproviders\"W\n" +
 	"\x17SetAccountStatusRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bdisabled\x18\x02 \x01(\bR\bdisabled\x12\x10\n" +
@@ -2322,13 +2470,14 @@ const file_cloudledger_v1_account_proto_rawDesc = "" +
 	"\x03key\x18\x02 \x01(\tR\x03key\"F\n" +
 	"\x14SetTOTPRolesResponse\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1c\n" +
-	"\tunchanged\x18\x02 \x01(\bR\tunchanged2\xaa\v\n" +
+	"\tunchanged\x18\x02 \x01(\bR\tunchanged2\x8a\f\n" +
 	"\x0eAccountService\x12U\n" +
 	"\n" +
 	"AddAccount\x12!.cloudledger.v1.AddAccountRequest\x1a\".cloudledger.v1.AddAccountResponse\"\x00\x12a\n" +
 	"\x0eConfirmAccount\x12%.cloudledger.v1.ConfirmAccountRequest\x1a&.cloudledger.v1.ConfirmAccountResponse\"\x00\x12[\n" +
 	"\fResetAccount\x12#.cloudledger.v1.ResetAccountRequest\x1a$.cloudledger.v1.ResetAccountResponse\"\x00\x12[\n" +
-	"\fListAccounts\x12#.cloudledger.v1.ListAccountsRequest\x1a$.cloudledger.v1.ListAccountsResponse\"\x00\x12g\n" +
+	"\fListAccounts\x12#.cloudledger.v1.ListAccountsRequest\x1a$.cloudledger.v1.ListAccountsResponse\"\x00\x12^\n" +
+	"\rAccountScopes\x12$.cloudledger.v1.AccountScopesRequest\x1a%.cloudledger.v1.AccountScopesResponse\"\x00\x12g\n" +
 	"\x10SetAccountStatus\x12'.cloudledger.v1.SetAccountStatusRequest\x1a(.cloudledger.v1.SetAccountStatusResponse\"\x00\x12U\n" +
 	"\n" +
 	"IssueToken\x12!.cloudledger.v1.IssueTokenRequest\x1a\".cloudledger.v1.IssueTokenResponse\"\x00\x12X\n" +
@@ -2356,7 +2505,7 @@ func file_cloudledger_v1_account_proto_rawDescGZIP() []byte {
 	return file_cloudledger_v1_account_proto_rawDescData
 }
 
-var file_cloudledger_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_cloudledger_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_cloudledger_v1_account_proto_goTypes = []any{
 	(*AddAccountRequest)(nil),         // 0: cloudledger.v1.AddAccountRequest
 	(*AddAccountResponse)(nil),        // 1: cloudledger.v1.AddAccountResponse
@@ -2376,65 +2525,72 @@ var file_cloudledger_v1_account_proto_goTypes = []any{
 	(*AccountToken)(nil),              // 15: cloudledger.v1.AccountToken
 	(*Account)(nil),                   // 16: cloudledger.v1.Account
 	(*ListAccountsResponse)(nil),      // 17: cloudledger.v1.ListAccountsResponse
-	(*SetAccountStatusRequest)(nil),   // 18: cloudledger.v1.SetAccountStatusRequest
-	(*IssueTokenRequest)(nil),         // 19: cloudledger.v1.IssueTokenRequest
-	(*IssueTokenResponse)(nil),        // 20: cloudledger.v1.IssueTokenResponse
-	(*RevokeTokenRequest)(nil),        // 21: cloudledger.v1.RevokeTokenRequest
-	(*SignInRequest)(nil),             // 22: cloudledger.v1.SignInRequest
-	(*SignInResponse)(nil),            // 23: cloudledger.v1.SignInResponse
-	(*SignOutRequest)(nil),            // 24: cloudledger.v1.SignOutRequest
-	(*SignOutResponse)(nil),           // 25: cloudledger.v1.SignOutResponse
-	(*WhoAmIRequest)(nil),             // 26: cloudledger.v1.WhoAmIRequest
-	(*WhoAmIResponse)(nil),            // 27: cloudledger.v1.WhoAmIResponse
-	(*AccessLogRequest)(nil),          // 28: cloudledger.v1.AccessLogRequest
-	(*AccessRecord)(nil),              // 29: cloudledger.v1.AccessRecord
-	(*AccessLogResponse)(nil),         // 30: cloudledger.v1.AccessLogResponse
-	(*VerifyAccessTrailRequest)(nil),  // 31: cloudledger.v1.VerifyAccessTrailRequest
-	(*VerifyAccessTrailResponse)(nil), // 32: cloudledger.v1.VerifyAccessTrailResponse
-	(*SetTOTPRolesRequest)(nil),       // 33: cloudledger.v1.SetTOTPRolesRequest
-	(*SetTOTPRolesResponse)(nil),      // 34: cloudledger.v1.SetTOTPRolesResponse
+	(*AccountScopesRequest)(nil),      // 18: cloudledger.v1.AccountScopesRequest
+	(*AccountScope)(nil),              // 19: cloudledger.v1.AccountScope
+	(*AccountScopesResponse)(nil),     // 20: cloudledger.v1.AccountScopesResponse
+	(*SetAccountStatusRequest)(nil),   // 21: cloudledger.v1.SetAccountStatusRequest
+	(*IssueTokenRequest)(nil),         // 22: cloudledger.v1.IssueTokenRequest
+	(*IssueTokenResponse)(nil),        // 23: cloudledger.v1.IssueTokenResponse
+	(*RevokeTokenRequest)(nil),        // 24: cloudledger.v1.RevokeTokenRequest
+	(*SignInRequest)(nil),             // 25: cloudledger.v1.SignInRequest
+	(*SignInResponse)(nil),            // 26: cloudledger.v1.SignInResponse
+	(*SignOutRequest)(nil),            // 27: cloudledger.v1.SignOutRequest
+	(*SignOutResponse)(nil),           // 28: cloudledger.v1.SignOutResponse
+	(*WhoAmIRequest)(nil),             // 29: cloudledger.v1.WhoAmIRequest
+	(*WhoAmIResponse)(nil),            // 30: cloudledger.v1.WhoAmIResponse
+	(*AccessLogRequest)(nil),          // 31: cloudledger.v1.AccessLogRequest
+	(*AccessRecord)(nil),              // 32: cloudledger.v1.AccessRecord
+	(*AccessLogResponse)(nil),         // 33: cloudledger.v1.AccessLogResponse
+	(*VerifyAccessTrailRequest)(nil),  // 34: cloudledger.v1.VerifyAccessTrailRequest
+	(*VerifyAccessTrailResponse)(nil), // 35: cloudledger.v1.VerifyAccessTrailResponse
+	(*SetTOTPRolesRequest)(nil),       // 36: cloudledger.v1.SetTOTPRolesRequest
+	(*SetTOTPRolesResponse)(nil),      // 37: cloudledger.v1.SetTOTPRolesResponse
 }
 var file_cloudledger_v1_account_proto_depIdxs = []int32{
 	15, // 0: cloudledger.v1.Account.tokens:type_name -> cloudledger.v1.AccountToken
 	16, // 1: cloudledger.v1.ListAccountsResponse.accounts:type_name -> cloudledger.v1.Account
-	29, // 2: cloudledger.v1.AccessLogResponse.records:type_name -> cloudledger.v1.AccessRecord
-	0,  // 3: cloudledger.v1.AccountService.AddAccount:input_type -> cloudledger.v1.AddAccountRequest
-	2,  // 4: cloudledger.v1.AccountService.ConfirmAccount:input_type -> cloudledger.v1.ConfirmAccountRequest
-	4,  // 5: cloudledger.v1.AccountService.ResetAccount:input_type -> cloudledger.v1.ResetAccountRequest
-	14, // 6: cloudledger.v1.AccountService.ListAccounts:input_type -> cloudledger.v1.ListAccountsRequest
-	18, // 7: cloudledger.v1.AccountService.SetAccountStatus:input_type -> cloudledger.v1.SetAccountStatusRequest
-	19, // 8: cloudledger.v1.AccountService.IssueToken:input_type -> cloudledger.v1.IssueTokenRequest
-	21, // 9: cloudledger.v1.AccountService.RevokeToken:input_type -> cloudledger.v1.RevokeTokenRequest
-	6,  // 10: cloudledger.v1.AccountService.Activate:input_type -> cloudledger.v1.ActivateRequest
-	8,  // 11: cloudledger.v1.AccountService.ChangePassword:input_type -> cloudledger.v1.ChangePasswordRequest
-	10, // 12: cloudledger.v1.AccountService.ChangeTOTP:input_type -> cloudledger.v1.ChangeTOTPRequest
-	22, // 13: cloudledger.v1.AccountService.SignIn:input_type -> cloudledger.v1.SignInRequest
-	24, // 14: cloudledger.v1.AccountService.SignOut:input_type -> cloudledger.v1.SignOutRequest
-	26, // 15: cloudledger.v1.AccountService.WhoAmI:input_type -> cloudledger.v1.WhoAmIRequest
-	33, // 16: cloudledger.v1.AccountService.SetTOTPRoles:input_type -> cloudledger.v1.SetTOTPRolesRequest
-	28, // 17: cloudledger.v1.AccountService.AccessLog:input_type -> cloudledger.v1.AccessLogRequest
-	31, // 18: cloudledger.v1.AccountService.VerifyAccessTrail:input_type -> cloudledger.v1.VerifyAccessTrailRequest
-	1,  // 19: cloudledger.v1.AccountService.AddAccount:output_type -> cloudledger.v1.AddAccountResponse
-	3,  // 20: cloudledger.v1.AccountService.ConfirmAccount:output_type -> cloudledger.v1.ConfirmAccountResponse
-	5,  // 21: cloudledger.v1.AccountService.ResetAccount:output_type -> cloudledger.v1.ResetAccountResponse
-	17, // 22: cloudledger.v1.AccountService.ListAccounts:output_type -> cloudledger.v1.ListAccountsResponse
-	12, // 23: cloudledger.v1.AccountService.SetAccountStatus:output_type -> cloudledger.v1.SetAccountStatusResponse
-	20, // 24: cloudledger.v1.AccountService.IssueToken:output_type -> cloudledger.v1.IssueTokenResponse
-	13, // 25: cloudledger.v1.AccountService.RevokeToken:output_type -> cloudledger.v1.RevokeTokenResponse
-	7,  // 26: cloudledger.v1.AccountService.Activate:output_type -> cloudledger.v1.ActivateResponse
-	9,  // 27: cloudledger.v1.AccountService.ChangePassword:output_type -> cloudledger.v1.ChangePasswordResponse
-	11, // 28: cloudledger.v1.AccountService.ChangeTOTP:output_type -> cloudledger.v1.ChangeTOTPResponse
-	23, // 29: cloudledger.v1.AccountService.SignIn:output_type -> cloudledger.v1.SignInResponse
-	25, // 30: cloudledger.v1.AccountService.SignOut:output_type -> cloudledger.v1.SignOutResponse
-	27, // 31: cloudledger.v1.AccountService.WhoAmI:output_type -> cloudledger.v1.WhoAmIResponse
-	34, // 32: cloudledger.v1.AccountService.SetTOTPRoles:output_type -> cloudledger.v1.SetTOTPRolesResponse
-	30, // 33: cloudledger.v1.AccountService.AccessLog:output_type -> cloudledger.v1.AccessLogResponse
-	32, // 34: cloudledger.v1.AccountService.VerifyAccessTrail:output_type -> cloudledger.v1.VerifyAccessTrailResponse
-	19, // [19:35] is the sub-list for method output_type
-	3,  // [3:19] is the sub-list for method input_type
-	3,  // [3:3] is the sub-list for extension type_name
-	3,  // [3:3] is the sub-list for extension extendee
-	0,  // [0:3] is the sub-list for field type_name
+	19, // 2: cloudledger.v1.AccountScopesResponse.departments:type_name -> cloudledger.v1.AccountScope
+	19, // 3: cloudledger.v1.AccountScopesResponse.providers:type_name -> cloudledger.v1.AccountScope
+	32, // 4: cloudledger.v1.AccessLogResponse.records:type_name -> cloudledger.v1.AccessRecord
+	0,  // 5: cloudledger.v1.AccountService.AddAccount:input_type -> cloudledger.v1.AddAccountRequest
+	2,  // 6: cloudledger.v1.AccountService.ConfirmAccount:input_type -> cloudledger.v1.ConfirmAccountRequest
+	4,  // 7: cloudledger.v1.AccountService.ResetAccount:input_type -> cloudledger.v1.ResetAccountRequest
+	14, // 8: cloudledger.v1.AccountService.ListAccounts:input_type -> cloudledger.v1.ListAccountsRequest
+	18, // 9: cloudledger.v1.AccountService.AccountScopes:input_type -> cloudledger.v1.AccountScopesRequest
+	21, // 10: cloudledger.v1.AccountService.SetAccountStatus:input_type -> cloudledger.v1.SetAccountStatusRequest
+	22, // 11: cloudledger.v1.AccountService.IssueToken:input_type -> cloudledger.v1.IssueTokenRequest
+	24, // 12: cloudledger.v1.AccountService.RevokeToken:input_type -> cloudledger.v1.RevokeTokenRequest
+	6,  // 13: cloudledger.v1.AccountService.Activate:input_type -> cloudledger.v1.ActivateRequest
+	8,  // 14: cloudledger.v1.AccountService.ChangePassword:input_type -> cloudledger.v1.ChangePasswordRequest
+	10, // 15: cloudledger.v1.AccountService.ChangeTOTP:input_type -> cloudledger.v1.ChangeTOTPRequest
+	25, // 16: cloudledger.v1.AccountService.SignIn:input_type -> cloudledger.v1.SignInRequest
+	27, // 17: cloudledger.v1.AccountService.SignOut:input_type -> cloudledger.v1.SignOutRequest
+	29, // 18: cloudledger.v1.AccountService.WhoAmI:input_type -> cloudledger.v1.WhoAmIRequest
+	36, // 19: cloudledger.v1.AccountService.SetTOTPRoles:input_type -> cloudledger.v1.SetTOTPRolesRequest
+	31, // 20: cloudledger.v1.AccountService.AccessLog:input_type -> cloudledger.v1.AccessLogRequest
+	34, // 21: cloudledger.v1.AccountService.VerifyAccessTrail:input_type -> cloudledger.v1.VerifyAccessTrailRequest
+	1,  // 22: cloudledger.v1.AccountService.AddAccount:output_type -> cloudledger.v1.AddAccountResponse
+	3,  // 23: cloudledger.v1.AccountService.ConfirmAccount:output_type -> cloudledger.v1.ConfirmAccountResponse
+	5,  // 24: cloudledger.v1.AccountService.ResetAccount:output_type -> cloudledger.v1.ResetAccountResponse
+	17, // 25: cloudledger.v1.AccountService.ListAccounts:output_type -> cloudledger.v1.ListAccountsResponse
+	20, // 26: cloudledger.v1.AccountService.AccountScopes:output_type -> cloudledger.v1.AccountScopesResponse
+	12, // 27: cloudledger.v1.AccountService.SetAccountStatus:output_type -> cloudledger.v1.SetAccountStatusResponse
+	23, // 28: cloudledger.v1.AccountService.IssueToken:output_type -> cloudledger.v1.IssueTokenResponse
+	13, // 29: cloudledger.v1.AccountService.RevokeToken:output_type -> cloudledger.v1.RevokeTokenResponse
+	7,  // 30: cloudledger.v1.AccountService.Activate:output_type -> cloudledger.v1.ActivateResponse
+	9,  // 31: cloudledger.v1.AccountService.ChangePassword:output_type -> cloudledger.v1.ChangePasswordResponse
+	11, // 32: cloudledger.v1.AccountService.ChangeTOTP:output_type -> cloudledger.v1.ChangeTOTPResponse
+	26, // 33: cloudledger.v1.AccountService.SignIn:output_type -> cloudledger.v1.SignInResponse
+	28, // 34: cloudledger.v1.AccountService.SignOut:output_type -> cloudledger.v1.SignOutResponse
+	30, // 35: cloudledger.v1.AccountService.WhoAmI:output_type -> cloudledger.v1.WhoAmIResponse
+	37, // 36: cloudledger.v1.AccountService.SetTOTPRoles:output_type -> cloudledger.v1.SetTOTPRolesResponse
+	33, // 37: cloudledger.v1.AccountService.AccessLog:output_type -> cloudledger.v1.AccessLogResponse
+	35, // 38: cloudledger.v1.AccountService.VerifyAccessTrail:output_type -> cloudledger.v1.VerifyAccessTrailResponse
+	22, // [22:39] is the sub-list for method output_type
+	5,  // [5:22] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_cloudledger_v1_account_proto_init() }
@@ -2448,7 +2604,7 @@ func file_cloudledger_v1_account_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cloudledger_v1_account_proto_rawDesc), len(file_cloudledger_v1_account_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   35,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -45,6 +45,9 @@ const (
 	// AccountServiceListAccountsProcedure is the fully-qualified name of the AccountService's
 	// ListAccounts RPC.
 	AccountServiceListAccountsProcedure = "/cloudledger.v1.AccountService/ListAccounts"
+	// AccountServiceAccountScopesProcedure is the fully-qualified name of the AccountService's
+	// AccountScopes RPC.
+	AccountServiceAccountScopesProcedure = "/cloudledger.v1.AccountService/AccountScopes"
 	// AccountServiceSetAccountStatusProcedure is the fully-qualified name of the AccountService's
 	// SetAccountStatus RPC.
 	AccountServiceSetAccountStatusProcedure = "/cloudledger.v1.AccountService/SetAccountStatus"
@@ -91,6 +94,10 @@ type AccountServiceClient interface {
 	// and sessions end until the person uses it.
 	ResetAccount(context.Context, *connect.Request[v1.ResetAccountRequest]) (*connect.Response[v1.ResetAccountResponse], error)
 	ListAccounts(context.Context, *connect.Request[v1.ListAccountsRequest]) (*connect.Response[v1.ListAccountsResponse], error)
+	// AccountScopes names what a department's or a provider's account can be scoped to: every
+	// department and provider by id and name, nothing else (no figures, projects or prices):
+	// what the security officer chooses from when creating such an account.
+	AccountScopes(context.Context, *connect.Request[v1.AccountScopesRequest]) (*connect.Response[v1.AccountScopesResponse], error)
 	// SetAccountStatus disables or re-enables an account; a disabled account's tokens and
 	// sessions are refused on every node once the change is applied, and its sessions stay
 	// ended when it is enabled again.
@@ -155,6 +162,12 @@ func NewAccountServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			httpClient,
 			baseURL+AccountServiceListAccountsProcedure,
 			connect.WithSchema(accountServiceMethods.ByName("ListAccounts")),
+			connect.WithClientOptions(opts...),
+		),
+		accountScopes: connect.NewClient[v1.AccountScopesRequest, v1.AccountScopesResponse](
+			httpClient,
+			baseURL+AccountServiceAccountScopesProcedure,
+			connect.WithSchema(accountServiceMethods.ByName("AccountScopes")),
 			connect.WithClientOptions(opts...),
 		),
 		setAccountStatus: connect.NewClient[v1.SetAccountStatusRequest, v1.SetAccountStatusResponse](
@@ -238,6 +251,7 @@ type accountServiceClient struct {
 	confirmAccount    *connect.Client[v1.ConfirmAccountRequest, v1.ConfirmAccountResponse]
 	resetAccount      *connect.Client[v1.ResetAccountRequest, v1.ResetAccountResponse]
 	listAccounts      *connect.Client[v1.ListAccountsRequest, v1.ListAccountsResponse]
+	accountScopes     *connect.Client[v1.AccountScopesRequest, v1.AccountScopesResponse]
 	setAccountStatus  *connect.Client[v1.SetAccountStatusRequest, v1.SetAccountStatusResponse]
 	issueToken        *connect.Client[v1.IssueTokenRequest, v1.IssueTokenResponse]
 	revokeToken       *connect.Client[v1.RevokeTokenRequest, v1.RevokeTokenResponse]
@@ -270,6 +284,11 @@ func (c *accountServiceClient) ResetAccount(ctx context.Context, req *connect.Re
 // ListAccounts calls cloudledger.v1.AccountService.ListAccounts.
 func (c *accountServiceClient) ListAccounts(ctx context.Context, req *connect.Request[v1.ListAccountsRequest]) (*connect.Response[v1.ListAccountsResponse], error) {
 	return c.listAccounts.CallUnary(ctx, req)
+}
+
+// AccountScopes calls cloudledger.v1.AccountService.AccountScopes.
+func (c *accountServiceClient) AccountScopes(ctx context.Context, req *connect.Request[v1.AccountScopesRequest]) (*connect.Response[v1.AccountScopesResponse], error) {
+	return c.accountScopes.CallUnary(ctx, req)
 }
 
 // SetAccountStatus calls cloudledger.v1.AccountService.SetAccountStatus.
@@ -344,6 +363,10 @@ type AccountServiceHandler interface {
 	// and sessions end until the person uses it.
 	ResetAccount(context.Context, *connect.Request[v1.ResetAccountRequest]) (*connect.Response[v1.ResetAccountResponse], error)
 	ListAccounts(context.Context, *connect.Request[v1.ListAccountsRequest]) (*connect.Response[v1.ListAccountsResponse], error)
+	// AccountScopes names what a department's or a provider's account can be scoped to: every
+	// department and provider by id and name, nothing else (no figures, projects or prices):
+	// what the security officer chooses from when creating such an account.
+	AccountScopes(context.Context, *connect.Request[v1.AccountScopesRequest]) (*connect.Response[v1.AccountScopesResponse], error)
 	// SetAccountStatus disables or re-enables an account; a disabled account's tokens and
 	// sessions are refused on every node once the change is applied, and its sessions stay
 	// ended when it is enabled again.
@@ -404,6 +427,12 @@ func NewAccountServiceHandler(svc AccountServiceHandler, opts ...connect.Handler
 		AccountServiceListAccountsProcedure,
 		svc.ListAccounts,
 		connect.WithSchema(accountServiceMethods.ByName("ListAccounts")),
+		connect.WithHandlerOptions(opts...),
+	)
+	accountServiceAccountScopesHandler := connect.NewUnaryHandler(
+		AccountServiceAccountScopesProcedure,
+		svc.AccountScopes,
+		connect.WithSchema(accountServiceMethods.ByName("AccountScopes")),
 		connect.WithHandlerOptions(opts...),
 	)
 	accountServiceSetAccountStatusHandler := connect.NewUnaryHandler(
@@ -488,6 +517,8 @@ func NewAccountServiceHandler(svc AccountServiceHandler, opts ...connect.Handler
 			accountServiceResetAccountHandler.ServeHTTP(w, r)
 		case AccountServiceListAccountsProcedure:
 			accountServiceListAccountsHandler.ServeHTTP(w, r)
+		case AccountServiceAccountScopesProcedure:
+			accountServiceAccountScopesHandler.ServeHTTP(w, r)
 		case AccountServiceSetAccountStatusProcedure:
 			accountServiceSetAccountStatusHandler.ServeHTTP(w, r)
 		case AccountServiceIssueTokenProcedure:
@@ -535,6 +566,10 @@ func (UnimplementedAccountServiceHandler) ResetAccount(context.Context, *connect
 
 func (UnimplementedAccountServiceHandler) ListAccounts(context.Context, *connect.Request[v1.ListAccountsRequest]) (*connect.Response[v1.ListAccountsResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.AccountService.ListAccounts is not implemented"))
+}
+
+func (UnimplementedAccountServiceHandler) AccountScopes(context.Context, *connect.Request[v1.AccountScopesRequest]) (*connect.Response[v1.AccountScopesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.AccountService.AccountScopes is not implemented"))
 }
 
 func (UnimplementedAccountServiceHandler) SetAccountStatus(context.Context, *connect.Request[v1.SetAccountStatusRequest]) (*connect.Response[v1.SetAccountStatusResponse], error) {
