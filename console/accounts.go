@@ -1,11 +1,16 @@
 package console
 
 import (
+	"bytes"
+	"encoding/base64"
 	"fmt"
+	"html/template"
+	"image/png"
 	"net/http"
 	"strings"
 
 	"connectrpc.com/connect"
+	"github.com/pquerna/otp"
 
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 )
@@ -332,10 +337,17 @@ func (c *Console) totpSections(rq *pageRequest, newKey string) []*Section {
 		Note: rq.t("启用后，登录时除密码外还须输入身份验证器（如手机上的验证器应用）每 30 秒生成的 6 位口令。新密钥只显示一次。",
 			"Once on, signing in takes the 6-digit code your authenticator app makes every 30 seconds besides the password. The new key is shown once.")}}
 	if newKey != "" {
-		out = append(out, &Section{ID: "totp-key", Title: rq.t("新密钥（只显示这一次）", "The new key (shown this once)"),
+		key := &Section{ID: "totp-key", Title: rq.t("新密钥（只显示这一次）", "The new key (shown this once)"),
 			Facts: []Fact{{Label: rq.t("密钥地址", "Key"), Value: newKey, Mono: true}},
-			Note: rq.t("请立即把此地址添加到身份验证器（扫描或粘贴），离开本页后不再显示；本人以外任何人不得知晓。",
-				"Add it to your authenticator app now (paste or scan): it is not shown again once you leave this page, and nobody else may learn it.")})
+			Note: rq.t("请立即用身份验证器扫描二维码（或手工输入密钥）添加此密钥，离开本页后不再显示；本人以外任何人不得知晓。",
+				"Scan the QR code with your authenticator app now (or type the key in): it is not shown again once you leave this page, and nobody else may learn it.")}
+		if k, err := otp.NewKeyFromURL(newKey); err == nil {
+			key.Facts = append(key.Facts, Fact{Label: rq.t("密钥（手工输入）", "Key (to type in)"), Value: k.Secret(), Mono: true})
+			if img, err := qrImage(k); err == nil {
+				key.Image = &Image{Src: img, Alt: rq.t("密钥二维码", "QR code of the key"), Size: qrSize}
+			}
+		}
+		out = append(out, key)
 	}
 	if on && !required {
 		out = append(out, &Section{ID: "totp-remove", Title: rq.t("移除动态口令", "Remove the second factor"),
@@ -343,6 +355,22 @@ func (c *Console) totpSections(rq *pageRequest, newKey string) []*Section {
 				Confirm: rq.t("移除后登录只需密码，账号安全性降低。确定移除？", "Signing in will take the password alone. Remove the second factor?")}})
 	}
 	return out
+}
+
+// qrSize is the side of a key's QR code, in pixels.
+const qrSize = 200
+
+// qrImage is the key's QR code as a data URL: the key never leaves this answer.
+func qrImage(k *otp.Key) (template.URL, error) {
+	img, err := k.Image(qrSize, qrSize)
+	if err != nil {
+		return "", err
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		return "", err
+	}
+	return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b.Bytes())), nil
 }
 
 // activateForm is the page where a person sets their password with the one-time code.
@@ -407,6 +435,11 @@ func (c *Console) activate(w http.ResponseWriter, r *http.Request) {
 	sec := &Section{Facts: []Fact{{Label: rq.t("账号", "Account"), Value: account, Mono: true}, {Label: rq.t("登录", "Sign in"), Value: "/signin", Href: "/signin"}}}
 	if u := res.Msg.GetTotpUrl(); u != "" {
 		sec.Facts = append(sec.Facts, Fact{Label: rq.t("动态口令密钥（只显示一次，请添加到身份验证器）", "TOTP key (shown once: add it to your authenticator app)"), Value: u, Mono: true})
+		if k, err := otp.NewKeyFromURL(u); err == nil {
+			if img, err := qrImage(k); err == nil {
+				sec.Image = &Image{Src: img, Alt: rq.t("密钥二维码", "QR code of the key"), Size: qrSize}
+			}
+		}
 	}
 	done.Sections = []*Section{sec}
 	c.render(w, r, rq, http.StatusOK, "page", done)

@@ -66,6 +66,9 @@ func TestTOTPOnTheOwnAccountPage(t *testing.T) {
 	if secret == "" {
 		t.Fatalf("no otpauth:// key on the page:\n%s", shown)
 	}
+	if !get(t, ctx, chromedp.Evaluate[bool](`document.querySelector('#totp-key img[src^="data:image/png;base64,"]') !== null`)) {
+		t.Error("the new key has no QR code")
+	}
 	if s := text(t, ctx, "#totp"); !strings.Contains(s, "已启用") {
 		t.Errorf("after enrolling the page says:\n%s", s)
 	}
