@@ -15,7 +15,7 @@ import (
 // enrols their own second factor (the otpauth:// URL printed once) and then signs in with
 // a code of it only; a token cannot change it; a wrong password is refused; a role that
 // requires TOTP keeps it; where it does not, the person removes it with the password and a
-// fresh code.
+// fresh code; an enrolment sent again under its key is already_done, its key not shown twice.
 func TestTOTPThroughLedgerctl(t *testing.T) {
 	c := testcluster.Start(t, 1, testcluster.Options{})
 	u := c.Nodes[0].URL
@@ -71,6 +71,12 @@ func TestTOTPThroughLedgerctl(t *testing.T) {
 	refused("removing without the current code", "unauthenticated", sup, pw+"\n", "account", "totp", "remove")
 	ctl(sup, pw+"\n"+next+"\n", "account", "totp", "remove")
 	signin("sup1", "") // the password alone again
+	// Sent again under its key (a lost answer), an enrolment says it was done and shows no
+	// key a second time.
+	if again := lastLine(ctl(sup, pw+"\n", "--key", "totp-once", "account", "totp", "enrol")); !strings.HasPrefix(again, "otpauth://") {
+		t.Fatalf("enrol printed %q", again)
+	}
+	refused("the same enrolment again", "already_done", sup, pw+"\n", "--key", "totp-once", "account", "totp", "enrol")
 	if list := ctl(auth, "", "account", "list", "--format", "json"); strings.Contains(list, secret) {
 		t.Errorf("the account list holds the key: %s", list)
 	}
