@@ -85,6 +85,7 @@ func (c *Console) financeHome(rq *pageRequest) (*Page, error) {
 			{Label: rq.t("状态", "State"), Value: rq.word("state", chosen.GetState())},
 			{Label: rq.t("审核人", "Audited by"), Value: b.GetAuditedBy(), Mono: true},
 			{Label: rq.t("结算单", "Settlement document"), Value: rq.t("查看并打印", "View and print"), Href: fmt.Sprintf("/finance/settlement?year=%d", y)},
+			{Label: rq.t("结算单", "Settlement document"), Value: rq.t("下载电子表格", "XLSX"), Code: "XLSX", Href: fmt.Sprintf("/finance/settlement?year=%d&format=xlsx", y)},
 			{Label: rq.t("年度预算汇总", "Budget export"), Value: rq.t("下载电子表格", "XLSX"), Code: "XLSX", Href: fmt.Sprintf("/finance?year=%d&budget=xlsx", y)},
 			{Label: rq.t("年度预算汇总", "Budget export"), Value: rq.t("下载逗号分隔文件", "CSV"), Code: "CSV", Href: fmt.Sprintf("/finance?year=%d&budget=csv", y)}}
 		p.Sections = append(p.Sections, &Section{Title: rq.t("财政预算单位", "Budget-funded departments"), Table: bud},

@@ -17,26 +17,48 @@ type names struct {
 	dept, prov, project, item map[string]string
 }
 
-// directoryRoles may read the Directory; for the others (security) every code shows as
-// it is rather than a refusal being recorded on each page.
+// directoryRoles may read the Directory; the security officer reads the names of the
+// departments and providers alone (AccountScopes), so that no refusal is recorded on each
+// of its pages (the API's table, server/authz.go, decides either way).
 var directoryRoles = map[string]bool{"authority": true, "supervisor": true, "finance": true, "auditor": true, "provider": true, "department": true}
 
-// names asks the Directory once per page; a failure leaves the codes as they are.
+// names asks the Directory (or, for security, AccountScopes) once per page; a failure
+// leaves the codes as they are.
 func (rq *pageRequest) names() *names {
 	if rq.dir != nil {
 		return rq.dir
 	}
 	rq.dir = &names{dept: map[string]string{}, prov: map[string]string{}, project: map[string]string{}, item: map[string]string{}}
-	if rq.con == nil || rq.me == nil || !directoryRoles[rq.me.Role] {
+	if rq.con == nil || rq.me == nil {
 		return rq.dir
 	}
-	res, err := rq.con.ledger.Directory(rq.ctx(), connect.NewRequest(&v1.DirectoryRequest{}))
+	var err error
+	switch {
+	case directoryRoles[rq.me.Role]:
+		var res *connect.Response[v1.DirectoryResponse]
+		if res, err = rq.con.ledger.Directory(rq.ctx(), connect.NewRequest(&v1.DirectoryRequest{})); err == nil {
+			rq.dir.fill(res.Msg)
+		}
+	case rq.me.Role == "security":
+		var res *connect.Response[v1.AccountScopesResponse]
+		if res, err = rq.con.accounts.AccountScopes(rq.ctx(), connect.NewRequest(&v1.AccountScopesRequest{})); err == nil {
+			rq.dir.fillScopes(res.Msg)
+		}
+	}
 	if err != nil {
 		rq.con.cfg.Log.Warn("console: names unavailable, codes shown", "err", err)
-		return rq.dir
 	}
-	rq.dir.fill(res.Msg)
 	return rq.dir
+}
+
+// fillScopes takes the names AccountScopes answers: departments and providers only.
+func (n *names) fillScopes(m *v1.AccountScopesResponse) {
+	for _, d := range m.GetDepartments() {
+		n.dept[d.GetId()] = d.GetName()
+	}
+	for _, p := range m.GetProviders() {
+		n.prov[p.GetId()] = p.GetName()
+	}
 }
 
 func (n *names) fill(m *v1.DirectoryResponse) {
@@ -106,6 +128,16 @@ func (rq *pageRequest) deptOptions() []Option {
 	var out []Option
 	for _, code := range sortedKeys(n.dept) {
 		out = append(out, Option{code, n.dept[code]})
+	}
+	return out
+}
+
+// provOptions are the providers the account sees, by name, as a select's choices.
+func (rq *pageRequest) provOptions() []Option {
+	n := rq.names()
+	var out []Option
+	for _, code := range sortedKeys(n.prov) {
+		out = append(out, Option{code, n.prov[code]})
 	}
 	return out
 }

@@ -51,12 +51,20 @@ type Section struct {
 	Note     string
 	Facts    []Fact
 	Chart    template.HTML // SVG from chart.go: built from escaped text only
+	Image    *Image        // a picture the console drew (the QR code of a new TOTP key)
 	Table    *Table
 	Form     *Form
 	Actions  []*Form // buttons in one row
 	Progress *Progress
 	Stamp    string // the statement's box for the seal (盖章) of the party it names
 	Class    string
+}
+
+// Image is a square PNG drawn by the console, inline (the pages load nothing else).
+type Image struct {
+	Src  template.URL // data:image/png;base64,…
+	Alt  string
+	Size int
 }
 
 // Fact is a labelled value.

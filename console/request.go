@@ -35,6 +35,8 @@ const (
 // Me is the signed-in account.
 type Me struct {
 	Account, Name, Role, Department, Provider string
+	// TOTP: the account has a TOTP second factor; TOTPRequired: its role must have one.
+	TOTP, TOTPRequired bool
 }
 
 // Home is the page a role lands on.
@@ -117,7 +119,8 @@ func (c *Console) whoAmI(rq *pageRequest) error {
 		return err
 	}
 	m := res.Msg
-	rq.me = &Me{Account: m.GetAccount(), Name: m.GetName(), Role: m.GetRole(), Department: m.GetDepartment(), Provider: m.GetProvider()}
+	rq.me = &Me{Account: m.GetAccount(), Name: m.GetName(), Role: m.GetRole(), Department: m.GetDepartment(), Provider: m.GetProvider(),
+		TOTP: m.GetTotp(), TOTPRequired: m.GetTotpRequired()}
 	return nil
 }
 

@@ -20,25 +20,39 @@ import (
 // and their totals, the boxes for the seals of the authority that audited it and of the
 // finance bureau that receives it, and a footer for the auditor (document number, state
 // index, the SHA-256 of the budget export CSV the figures are read from). Only an
-// audited year has one: its figures no longer change (SPEC: Settlement).
+// audited year has one: its figures no longer change (SPEC: Settlement). ?format=xlsx
+// downloads the same document as a workbook of one sheet named and titled with the year.
 func (c *Console) settlementDocument(rq *pageRequest) (*Page, error) {
+	p, year, err := c.settlementPage(rq)
+	if err != nil || rq.r.URL.Query().Get("format") != "xlsx" || year == 0 {
+		return p, err
+	}
+	b, err := documentXLSX(p, fmt.Sprintf(rq.t("结算单 %d年度", "Settlement %d"), year))
+	if err != nil {
+		return nil, err
+	}
+	return &Page{Download: &Download{Name: fmt.Sprintf("settlement-%d.xlsx", year), ContentType: xlsxType, Body: b}}, nil
+}
+
+// settlementPage is the document, and its year when the year is audited (0 otherwise).
+func (c *Console) settlementPage(rq *pageRequest) (*Page, int, error) {
 	year, err := strconv.Atoi(rq.r.URL.Query().Get("year"))
 	if err != nil || year < 2000 || year > 9999 {
-		return &Page{Status: 404, Title: rq.t("结算单", "Settlement document"), Error: rq.t("请从年度结算页选择结算年度。", "Choose a settlement year on the settlement page.")}, nil
+		return &Page{Status: 404, Title: rq.t("结算单", "Settlement document"), Error: rq.t("请从年度结算页选择结算年度。", "Choose a settlement year on the settlement page.")}, 0, nil
 	}
 	st, err := c.ledger.SettleStatus(rq.ctx(), connect.NewRequest(&v1.SettleStatusRequest{Year: int32(year)}))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	s := st.Msg
 	title := fmt.Sprintf(rq.t("%d 结算年度结算单", "Settlement document, settlement year %d"), year)
 	if s.GetState() == "" || s.GetState() == "draft" {
 		return &Page{Title: title, Sections: []*Section{{Note: rq.t("本年度尚未审核，审核后才有结算单。", "This year is not audited yet: the settlement document follows the audit."),
-			Facts: []Fact{{Label: rq.t("状态", "State"), Value: rq.word("state", s.GetState())}}}}}, nil
+			Facts: []Fact{{Label: rq.t("状态", "State"), Value: rq.word("state", s.GetState())}}}}}, 0, nil
 	}
 	res, err := c.ledger.BudgetExport(rq.ctx(), connect.NewRequest(&v1.BudgetExportRequest{Year: int32(year), Format: "csv"}))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	b := res.Msg.GetBudget()
 	cols := func(id string) *Table {
@@ -66,6 +80,7 @@ func (c *Console) settlementDocument(rq *pageRequest) (*Page, error) {
 	window := formatDate(rq.lang, s.GetWindowFrom()) + rq.t("至", " to ") + formatDate(rq.lang, s.GetWindowTo())
 	return &Page{Title: title, Sections: []*Section{
 		{Class: "noprint", Facts: []Fact{{Label: rq.t("返回", "Back"), Value: rq.t("年度结算", "Settlement years"), Href: "/finance?year=" + url.QueryEscape(strconv.Itoa(year))},
+			{Label: rq.t("下载结算单", "Download"), Value: rq.t("电子表格", "XLSX"), Code: "XLSX", Href: fmt.Sprintf("/finance/settlement?year=%d&format=xlsx", year)},
 			{Label: rq.t("所据数据", "Figures from"), Value: rq.t("年度预算汇总（逗号分隔文件）", "Budget export (CSV)"), Code: "CSV", Href: fmt.Sprintf("/finance?year=%d&budget=csv", year)}}},
 		{Facts: []Fact{{Label: rq.t("报送单位", "From"), Value: rq.t("政务云主管部门", "The cloud authority")},
 			{Label: rq.t("接收单位", "To"), Value: rq.t("财政局", "The finance bureau")},
@@ -85,5 +100,45 @@ func (c *Console) settlementDocument(rq *pageRequest) (*Page, error) {
 			Facts: []Fact{{Label: rq.t("文件编号", "Document number"), Value: fmt.Sprintf("CL-%d-JS-%s", year, digest[:8]), Mono: true},
 				{Label: rq.t("状态索引", "State index"), Value: strconv.FormatUint(res.Msg.GetAppliedIndex(), 10), Mono: true},
 				{Label: rq.t("数据摘要", "Digest"), Value: digest, Mono: true, Code: "SHA-256"}}},
-	}}, nil
+	}}, year, nil
+}
+
+// documentXLSX is a printable page as a workbook of one sheet: its title, then each
+// section as the page shows it — its title, facts (label and value, with a name's code),
+// note, table (the same cells as the table's own download) and seal box — leaving out
+// what is not printed (links, buttons).
+func documentXLSX(p *Page, sheet string) ([]byte, error) {
+	parts := []sheetPart{{Line: p.Title, Bold: true}}
+	for _, s := range p.Sections {
+		if s.Class == "noprint" {
+			continue
+		}
+		first := len(parts)
+		if s.Title != "" {
+			parts = append(parts, sheetPart{Line: s.Title, Bold: true})
+		}
+		if len(s.Facts) > 0 {
+			facts := make([][2]string, len(s.Facts))
+			for i, f := range s.Facts {
+				facts[i] = [2]string{f.Label, f.Value}
+				if f.Code != "" {
+					facts[i][1] += "（" + f.Code + "）"
+				}
+			}
+			parts = append(parts, sheetPart{Facts: facts})
+		}
+		if s.Note != "" {
+			parts = append(parts, sheetPart{Line: s.Note})
+		}
+		if s.Table != nil {
+			parts = append(parts, sheetPart{Table: s.Table})
+		}
+		if s.Stamp != "" {
+			parts = append(parts, sheetPart{Line: s.Stamp})
+		}
+		if first < len(parts) {
+			parts[first].Gap = true // an empty row between sections
+		}
+	}
+	return sheetXLSX(sheet, parts)
 }

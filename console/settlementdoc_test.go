@@ -1,12 +1,15 @@
 package console
 
 import (
+	"bytes"
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
 	"connectrpc.com/connect"
+	"github.com/xuri/excelize/v2"
 
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 )
@@ -60,5 +63,44 @@ func TestSettlementDocument(t *testing.T) {
 	api.state = "draft"
 	if _, body := get(t, srv, "/finance/settlement?year=2026"); !strings.Contains(body, "本年度尚未审核，审核后才有结算单。") || strings.Contains(body, "盖章") {
 		t.Errorf("a draft year's settlement document:\n%.2000s", body)
+	}
+}
+
+// Issue 27, must show 2 (finance downloads the 结算单): the document as XLSX, one sheet
+// named and titled with the year, the parties and the window, each table with its total
+// (1,123.45 and 9.00, by hand) as numbers, the seal boxes and the auditor's footer; no
+// link of the page's.
+func TestSettlementDocumentDownloads(t *testing.T) {
+	srv := statementConsole(t, &settledAPI{fakeAPI: &fakeAPI{role: "authority"}, state: "submitted"})
+	status, body := get(t, srv, "/finance/settlement?year=2026&format=xlsx")
+	if status != http.StatusOK {
+		t.Fatalf("HTTP %d\n%.500s", status, body)
+	}
+	f, err := excelize.OpenReader(bytes.NewReader([]byte(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got := f.GetSheetList(); !slices.Equal(got, []string{"结算单 2026年度"}) {
+		t.Fatalf("sheets %q", got)
+	}
+	rows, err := f.GetRows("结算单 2026年度", excelize.Options{RawCellValue: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, r := range rows {
+		lines = append(lines, strings.Join(r, "|"))
+	}
+	all := strings.Join(lines, "\n")
+	for _, want := range []string{"2026 结算年度结算单", "接收单位|财政局", "结算期间|2025年9月1日至2026年8月31日",
+		"财政预算单位\n序号|使用单位|基础金额（元）|审核费用（元）\n1|市教育局（edu）|1000|1100.5", "合计||1020|1123.45", "合计||10|9", "政务云主管部门（盖章）", "财政局（签收盖章）",
+		"文件编号|CL-2026-JS-a14111f6"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("the 结算单 workbook lacks %q:\n%s", want, all)
+		}
+	}
+	if lines[0] != "2026 结算年度结算单" || strings.Contains(all, "/finance") {
+		t.Errorf("the workbook's title or its links:\n%s", all)
 	}
 }

@@ -29,6 +29,7 @@ var flashes = map[string][2]string{
 	"account_enable":    {"账号已启用", "The account is enabled"},
 	"account_confirmed": {"账号已确认", "The account is confirmed"},
 	"notice_replayed":   {"已重新投递", "The notice is queued again"},
+	"totp_removed":      {"动态口令已移除，登录只需密码", "The second factor is removed: signing in takes the password alone"},
 }
 
 func flash(rq *pageRequest, p *Page) *Page {

@@ -109,6 +109,24 @@ func (t *Table) CSV() []byte {
 // XLSX is the table as a workbook: money and numbers as numbers (money formatted
 // #,##0.00), the header bold, the columns wide enough.
 func (t *Table) XLSX(sheet string) ([]byte, error) {
+	return sheetXLSX(sheet, []sheetPart{{Table: t}})
+}
+
+// sheetPart is a block of a one-sheet workbook, one under another: a line of text (a
+// title, a caption, a seal box), label and value rows (the facts of a document), or a
+// table; Gap leaves an empty row before it.
+type sheetPart struct {
+	Line  string
+	Bold  bool
+	Facts [][2]string
+	Table *Table
+	Gap   bool
+}
+
+// sheetXLSX writes the parts on one sheet. Tables are written as Table.XLSX always wrote
+// them: money and numbers as numbers (money formatted #,##0.00, and only where Excel keeps
+// the decimal exact), the header bold.
+func sheetXLSX(sheet string, parts []sheetPart) ([]byte, error) {
 	f := excelize.NewFile()
 	defer f.Close()
 	if sheet == "" {
@@ -124,32 +142,46 @@ func (t *Table) XLSX(sheet string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	for i := range t.Columns {
+	width := 1
+	for _, p := range parts {
+		if p.Table != nil {
+			width = max(width, len(p.Table.Columns))
+		}
+		if len(p.Facts) > 0 {
+			width = max(width, 2)
+		}
+	}
+	for i := range width {
 		_ = sw.SetColWidth(i+1, i+1, 16)
 	}
-	recs := t.records()
-	for r, rec := range recs {
-		cells := make([]any, len(rec))
-		for i, v := range rec {
-			switch {
-			case r == 0:
-				cells[i] = excelize.Cell{StyleID: bold, Value: v}
-			case (t.Columns[i].Kind == Money || t.Columns[i].Kind == Number) && v != "":
-				if fv, ok := money.ExcelNumber(v); ok { // only when Excel keeps it exact
-					st := 0
-					if t.Columns[i].Kind == Money {
-						st = moneyStyle
-					}
-					cells[i] = excelize.Cell{StyleID: st, Value: fv}
-					continue
-				}
-				cells[i] = v
-			default:
-				cells[i] = v
-			}
+	row := 0
+	put := func(cells []any) error {
+		row++
+		cell, _ := excelize.CoordinatesToCellName(1, row)
+		return sw.SetRow(cell, cells)
+	}
+	for _, p := range parts {
+		if p.Gap {
+			row++
 		}
-		cell, _ := excelize.CoordinatesToCellName(1, r+1)
-		if err := sw.SetRow(cell, cells); err != nil {
+		var err error
+		switch {
+		case p.Line != "":
+			v := any(p.Line)
+			if p.Bold {
+				v = excelize.Cell{StyleID: bold, Value: p.Line}
+			}
+			err = put([]any{v})
+		case len(p.Facts) > 0:
+			for _, fa := range p.Facts {
+				if err = put([]any{fa[0], fa[1]}); err != nil {
+					break
+				}
+			}
+		case p.Table != nil:
+			err = p.Table.streamRows(put, bold, moneyStyle)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -161,4 +193,30 @@ func (t *Table) XLSX(sheet string) ([]byte, error) {
 		return nil, fmt.Errorf("xlsx: %w", err)
 	}
 	return b.Bytes(), nil
+}
+
+// streamRows writes the table's records (header, rows, totals) through put.
+func (t *Table) streamRows(put func([]any) error, bold, moneyStyle int) error {
+	for r, rec := range t.records() {
+		cells := make([]any, len(rec))
+		for i, v := range rec {
+			cells[i] = v
+			switch {
+			case r == 0:
+				cells[i] = excelize.Cell{StyleID: bold, Value: v}
+			case (t.Columns[i].Kind == Money || t.Columns[i].Kind == Number) && v != "":
+				if fv, ok := money.ExcelNumber(v); ok { // only when Excel keeps it exact
+					st := 0
+					if t.Columns[i].Kind == Money {
+						st = moneyStyle
+					}
+					cells[i] = excelize.Cell{StyleID: st, Value: fv}
+				}
+			}
+		}
+		if err := put(cells); err != nil {
+			return err
+		}
+	}
+	return nil
 }

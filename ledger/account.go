@@ -260,6 +260,7 @@ const (
 	CredTokenRevoked     = "token_revoked"
 	CredPasswordSet      = "password_set"
 	CredTOTPSet          = "totp_set"
+	CredTOTPRemoved      = "totp_removed"      // a person removes their own second factor (version 11)
 	CredActivationIssued = "activation_issued" // a new code: the account's secrets are cleared until it is used
 	CredActivated        = "activated"         // the person used the code
 	// Secret-only operations (CredentialSecret): the code's hash, and the code presented.
@@ -298,6 +299,10 @@ func (b *CredentialChange) validate(rl rules) *Error {
 	case CredActivationIssued, CredActivated:
 		if !rl.separation {
 			return Errf(errcode.InvalidValue, "op", "credential op %q", b.Op)
+		}
+	case CredTOTPRemoved:
+		if !rl.totpRemoval {
+			return Errf(errcode.InvalidValue, "op", "removing a TOTP key needs rules version 11 (the cluster is upgrading)")
 		}
 	default:
 		return Errf(errcode.InvalidValue, "op", "credential op %q", b.Op)
@@ -355,6 +360,10 @@ func (b *CredentialChange) apply(t *txn, ctx applyContext) *Error {
 		c, ok := t.credentials.get(b.Account)
 		invariant(ok && (b.Op != CredPasswordSet || c.PasswordHash != "") && (b.Op != CredTOTPSet || c.TOTPSecret != ""),
 			InvCredentialStaged, "%s for %s recorded without its hash", b.Op, b.Account)
+	case CredTOTPRemoved:
+		if err := t.removeTOTP(target); err != nil {
+			return err
+		}
 	case CredActivationIssued:
 		c, ok := t.credentials.get(b.Account)
 		invariant(ok && c.ActivationSHA256 != "", InvCredentialStaged, "an activation code for %s recorded without its hash", b.Account)
@@ -469,6 +478,22 @@ func (b *CredentialSecret) apply(t *txn, ctx applyContext) *Error {
 		c.ActivationSHA256, c.ActivationExpires = "", time.Time{}
 		t.credentials.put(b.Account, c)
 	}
+	return nil
+}
+
+// removeTOTP removes an account's TOTP key, unless its role requires one: a person's
+// own step (mayChangeCredential), with no secret to stage.
+func (t *txn) removeTOTP(a *Account) *Error {
+	c, ok := t.credentials.get(a.ID)
+	if !ok || c.TOTPSecret == "" {
+		return Errf(errcode.InvalidValue, "account", "%s has no TOTP key to remove", a.ID)
+	}
+	if t.totpRequired(a.Role) {
+		return Errf(errcode.PermissionDenied, "account", "the %s role signs in with a TOTP code: its key can be replaced, not removed", a.Role)
+	}
+	n := *c
+	n.TOTPSecret, n.LastTOTPStep = "", 0
+	t.credentials.put(a.ID, &n)
 	return nil
 }
 
@@ -778,6 +803,10 @@ const metaTOTPRoles = "totp_required_roles"
 func (l *Ledger) TOTPRequired(r Role) bool {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	v, _ := l.root.settings.get(metaTOTPRoles)
+	return l.root.totpRequired(r)
+}
+
+func (t *txn) totpRequired(r Role) bool {
+	v, _ := t.settings.get(metaTOTPRoles)
 	return slices.Contains(strings.Split(v, ","), string(r))
 }

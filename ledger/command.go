@@ -135,9 +135,9 @@ type Submission struct {
 // notices (issue 15), 5 since 三员分立 and tenant-scoped keys (issue 22), 6 since the
 // fulfilment command (issue 23), 7 since utilisation rows (issue 24), 8 since findings and
 // seasons (issue 25), 9 since the access trail's archives (issue 28), 10 since evaluation on the
-// ledger (issue 26). Older versions still
+// ledger (issue 26), 11 since a person removes their own TOTP key (issue 27). Older versions still
 // decode and apply by their own rules.
-const proposalVersion = 10
+const proposalVersion = 11
 
 // EncodeProposal encodes p for the Raft log.
 func EncodeProposal(p *Proposal) []byte {

@@ -197,7 +197,7 @@ func (t *txn) mayChangeCredential(op string, target *Account, ctx applyContext) 
 			return nil
 		}
 		return Errf(errcode.PermissionDenied, "account", "activation codes are issued by security")
-	case CredActivated, CredPasswordSet, CredTOTPSet:
+	case CredActivated, CredPasswordSet, CredTOTPSet, CredTOTPRemoved:
 		if self {
 			return nil
 		}

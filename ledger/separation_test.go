@@ -289,3 +289,49 @@ func TestIdempotencyKeysPerTenant(t *testing.T) {
 		}
 	}
 }
+
+// Issue 27 (SPEC: Access, a TOTP second factor that a role can be required to use): a
+// person enrols, replaces and removes their own TOTP key, nobody else; a role that
+// requires one keeps it (replaced, never removed); each step is a line item and a notice
+// to the auditors; before rules version 11 the removal is refused, so a mixed cluster
+// cannot part over it.
+func TestAPersonChangesTheirOwnTOTP(t *testing.T) {
+	f := bootstrapped(t)
+	f.asOK("sec1", add("sup1", RoleSupervisor, false))
+	f.asOK("auth1", &AccountChange{Op: AccountConfirm, ID: "sup1"})
+	enrol := func(secret string) []Body {
+		return []Body{&CredentialSecret{Op: CredTOTPSet, Account: "sup1", Secret: secret}, &CredentialChange{Op: CredTOTPSet, Account: "sup1"}}
+	}
+	removal := &CredentialChange{Op: CredTOTPRemoved, Account: "sup1"}
+	f.asRefused(errcode.InvalidValue, "sup1", removal) // nothing to remove
+	f.asOK("sup1", enrol("JBSWY3DPEHPK3PXP")...)
+	f.asOK("sup1", enrol("KRSXG5CTMVRXEZLU")...) // a new key replaces the old
+	if c, _ := f.l.CredentialsOf("sup1"); c.TOTPSecret != "KRSXG5CTMVRXEZLU" {
+		t.Fatalf("after re-enrolling: %+v", c)
+	}
+	f.asRefused(errcode.PermissionDenied, "sec1", removal)
+	f.asRefused(errcode.PermissionDenied, "sec1", enrol("MFRGGZDFMZTWQ2LK")...)
+
+	f.asOK("sec1", &SetTOTPRoles{Roles: []Role{RoleSupervisor}})
+	f.asRefused(errcode.PermissionDenied, "sup1", removal) // the role requires it
+	f.asOK("sup1", enrol("MFRGGZDFMZTWQ2LK")...)           // replaced, still
+	f.asOK("sec1", &SetTOTPRoles{})
+
+	f.version = 10
+	f.asRefused(errcode.InvalidValue, "sup1", removal)
+	f.version = 0
+	f.asOK("sup1", removal)
+	if c, _ := f.l.CredentialsOf("sup1"); c.TOTPSecret != "" || c.LastTOTPStep != 0 {
+		t.Fatalf("after removing: %+v", c)
+	}
+	n := 0
+	for _, no := range f.l.Notices(0, 1000) {
+		if no.Party == NoticeToAuditor && no.Kind == NoticeAccountChange && no.Account == "sup1" &&
+			(strings.HasPrefix(no.Reason, CredTOTPSet) || strings.HasPrefix(no.Reason, CredTOTPRemoved)) {
+			n++
+		}
+	}
+	if n != 4 { // three keys set, one removal
+		t.Fatalf("%d notices to the auditors of sup1's TOTP steps, want 4", n)
+	}
+}

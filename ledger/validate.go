@@ -74,11 +74,15 @@ type rules struct {
 	// evaluation (version 10 on; issue 26): the evaluation scheme, the survey, expert scores
 	// and the publication of quarters.
 	evaluation bool
+	// totpRemoval (version 11 on; issue 27): a person removes their own TOTP second factor
+	// where their role does not require one (CredTOTPRemoved).
+	totpRemoval bool
 }
 
 // Rules by proposal version: 1 before the stricter characters of issue 10, 2 since, 3 with
 // late history, 4 with notices, 5 with 三员分立 and tenant-scoped keys, 6 with the
-// fulfilment command, 7 with utilisation rows, 8 with findings and seasons, 9 with evaluation.
+// fulfilment command, 7 with utilisation rows, 8 with findings and seasons, 9 with the
+// access trail's archives, 10 with evaluation, 11 with the removal of one's own TOTP key.
 var (
 	rulesV1      = rules{}
 	rulesV2      = rules{strictText: true}
@@ -89,7 +93,8 @@ var (
 	rulesV7      = rules{strictText: true, lateHistory: true, notices: true, separation: true, fulfilInApply: true, utilisation: true}
 	rulesV8      = rules{strictText: true, lateHistory: true, notices: true, separation: true, fulfilInApply: true, utilisation: true, findings: true}
 	rulesV9      = rules{strictText: true, lateHistory: true, notices: true, separation: true, fulfilInApply: true, utilisation: true, findings: true, trailArchive: true}
-	currentRules = rules{strictText: true, lateHistory: true, notices: true, separation: true, fulfilInApply: true, utilisation: true, findings: true, trailArchive: true, evaluation: true}
+	rulesV10     = rules{strictText: true, lateHistory: true, notices: true, separation: true, fulfilInApply: true, utilisation: true, findings: true, trailArchive: true, evaluation: true}
+	currentRules = rules{strictText: true, lateHistory: true, notices: true, separation: true, fulfilInApply: true, utilisation: true, findings: true, trailArchive: true, evaluation: true, totpRemoval: true}
 )
 
 func rulesFor(version uint8) rules {
@@ -112,6 +117,8 @@ func rulesFor(version uint8) rules {
 		return rulesV8
 	case version < 10:
 		return rulesV9
+	case version < 11:
+		return rulesV10
 	}
 	return currentRules
 }

@@ -198,6 +198,19 @@ func (h *accountService) ListAccounts(ctx context.Context, req *connect.Request[
 	return connect.NewResponse(out), nil
 }
 
+// AccountScopes answers the departments and providers by id and name only: the security
+// officer scopes accounts with them and reads nothing else of the directory (SPEC: Access).
+func (h *accountService) AccountScopes(ctx context.Context, _ *connect.Request[v1.AccountScopesRequest]) (*connect.Response[v1.AccountScopesResponse], error) {
+	out := &v1.AccountScopesResponse{}
+	for _, d := range h.s.ledger.Departments() {
+		out.Departments = append(out.Departments, &v1.AccountScope{Id: d.ID, Name: d.Name})
+	}
+	for _, v := range h.s.ledger.Providers() {
+		out.Providers = append(out.Providers, &v1.AccountScope{Id: v.ID, Name: v.Name})
+	}
+	return connect.NewResponse(out), nil
+}
+
 func (h *accountService) SetAccountStatus(ctx context.Context, req *connect.Request[v1.SetAccountStatusRequest]) (*connect.Response[v1.SetAccountStatusResponse], error) {
 	op := "enable"
 	if req.Msg.GetDisabled() {
@@ -415,6 +428,69 @@ func (h *accountService) ChangePassword(ctx context.Context, req *connect.Reques
 	return connect.NewResponse(&v1.ChangePasswordResponse{Seq: seq}), nil
 }
 
+// ChangeTOTP: a person, signed in, enrols a TOTP second factor, replaces its key, or
+// removes it where the role does not require one. The current password, and the current
+// TOTP code where one is enrolled, are checked like a sign-in (a wrong one counts toward
+// the lock). The new key is in the answer, once; the ledger keeps it beside the public
+// record (totp_set or totp_removed), which names no secret.
+func (h *accountService) ChangeTOTP(ctx context.Context, req *connect.Request[v1.ChangeTOTPRequest]) (*connect.Response[v1.ChangeTOTPResponse], error) {
+	s, m := h.s, req.Msg
+	p := principalOf(ctx)
+	if p.session == nil || p.account.Program {
+		return nil, detailError(errcode.Errf(errcode.InvalidValue, "credential", "a person changes their own TOTP key signed in (a session), not with a token"), 0)
+	}
+	if len(m.GetPassword()) > MaxPasswordLen || len(m.GetTotpCode()) > MaxTOTPCodeBytes {
+		return nil, signInFailed()
+	}
+	key, err := keyOf(m.GetKey())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.alreadyDone(p.tenant(), key, func(ledger.Body) string {
+		return "the TOTP key was changed (change it again for another key)"
+	}); err != nil {
+		return nil, err
+	}
+	id := p.account.ID
+	unlock := s.guard.account(id)
+	defer unlock()
+	cr, _ := s.ledger.CredentialsOf(id)
+	if m.GetRemove() {
+		switch {
+		case cr.TOTPSecret == "":
+			return nil, detailError(errcode.Errf(errcode.InvalidValue, "remove", "account %s has no TOTP key to remove", id), 0)
+		case s.ledger.TOTPRequired(p.account.Role):
+			return nil, detailError(errcode.Errf(errcode.PermissionDenied, "remove", "the %s role signs in with a TOTP code: its key can be replaced, not removed", p.account.Role), 0)
+		}
+	}
+	var good bool
+	if err := s.guard.hashing(ctx, func() {
+		good = cr.PasswordHash != "" && !cr.LockedUntil.After(s.cfg.Now()) && passwordMatches(cr.PasswordHash, m.GetPassword())
+	}); err != nil {
+		return nil, err
+	}
+	if good && cr.TOTPSecret != "" {
+		good = totpStep(cr.TOTPSecret, m.GetTotpCode(), time.Now(), cr.LastTOTPStep) != 0
+	}
+	if !good {
+		_, _, _ = s.prop.submit(ctx, ledger.Submission{Actor: "system", Commands: []ledger.Command{{Body: &ledger.SignInResult{Account: id}}}})
+		return nil, signInFailed()
+	}
+	out := &v1.ChangeTOTPResponse{}
+	cmds := []ledger.Command{{Key: key, Body: &ledger.CredentialChange{Op: ledger.CredTOTPRemoved, Account: id}}}
+	if !m.GetRemove() {
+		if cmds, out.TotpUrl, err = totpEnrolment(id, key); err != nil {
+			return nil, toConnect(err)
+		}
+	}
+	res, err := s.submitAsCaller(ctx, cmds...)
+	if err != nil {
+		return nil, err
+	}
+	out.Seq, _ = lastSeq(res)
+	return connect.NewResponse(out), nil
+}
+
 // SignIn checks a password (and TOTP code) where the lockout is counted: on the leader
 // (the procedure is leader-only), which records every check on the ledger so every node
 // sees the lock and the TOTP step used. Bounded as signin.go says.
@@ -501,7 +577,9 @@ func (h *accountService) SignOut(ctx context.Context, _ *connect.Request[v1.Sign
 
 func (h *accountService) WhoAmI(ctx context.Context, _ *connect.Request[v1.WhoAmIRequest]) (*connect.Response[v1.WhoAmIResponse], error) {
 	a := principalOf(ctx).account
-	return connect.NewResponse(&v1.WhoAmIResponse{Account: a.ID, Name: a.Name, Role: string(a.Role), Department: a.Department, Provider: a.Provider}), nil
+	cr, _ := h.s.ledger.CredentialsOf(a.ID)
+	return connect.NewResponse(&v1.WhoAmIResponse{Account: a.ID, Name: a.Name, Role: string(a.Role), Department: a.Department, Provider: a.Provider,
+		Totp: cr.TOTPSecret != "", TotpRequired: h.s.ledger.TOTPRequired(a.Role)}), nil
 }
 
 // Paging of AccessLog.

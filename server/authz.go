@@ -209,8 +209,13 @@ var rules = map[string]rule{
 		target: func(m proto.Message) string { return "account=" + m.(*v1.ResetAccountRequest).GetId() }},
 	cloudledgerv1connect.AccountServiceActivateProcedure:       {placement: write, public: true},
 	cloudledgerv1connect.AccountServiceChangePasswordProcedure: {placement: write, roles: everyone},
+	// A person's own second factor, signed in (account_service.go refuses a token).
+	cloudledgerv1connect.AccountServiceChangeTOTPProcedure: {placement: write, roles: everyone},
 	// The list holds no secret: those who confirm accounts (authority, auditor) read it too.
 	cloudledgerv1connect.AccountServiceListAccountsProcedure: {roles: roles(ledger.RoleSecurity, ledger.RoleAuthority, ledger.RoleAuditor)},
+	// The names of the departments and providers, nothing of their figures: security scopes
+	// accounts with them (the other roles read the Directory).
+	cloudledgerv1connect.AccountServiceAccountScopesProcedure: {roles: security},
 	cloudledgerv1connect.AccountServiceSetAccountStatusProcedure: {placement: write, roles: security, target: func(m proto.Message) string {
 		return "account=" + m.(*v1.SetAccountStatusRequest).GetId()
 	}},

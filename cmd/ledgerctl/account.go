@@ -200,6 +200,51 @@ wrong old password counts toward the lock; sessions begun before the change end.
 	}
 	password.AddCommand(change)
 
+	totp := &cobra.Command{Use: "totp", Short: "Your own TOTP second factor", RunE: needSubcommand}
+	totpChange := func(use string, remove bool, short, long string) *cobra.Command {
+		return &cobra.Command{
+			Use: use, Short: short, Long: long + `
+stdin holds your current password on the first line and, where a TOTP key is enrolled, its
+current 6-digit code on the second (never flags: a command line is visible to other users of
+the host). A wrong password or code counts toward the lock.`,
+			Args: cobra.NoArgs,
+			RunE: action(func(cmd *cobra.Command, _ []string) error {
+				lines, err := stdinLines(g, 1)
+				if err != nil {
+					return err
+				}
+				req := &v1.ChangeTOTPRequest{Key: g.keyFor("account"), Password: lines[0], Remove: remove}
+				if len(lines) > 1 {
+					req.TotpCode = strings.TrimSpace(lines[1])
+				}
+				res, err := accountCall(cmd.Context(), g, writePolicy, "account totp "+use, req,
+					func(c cloudledgerv1connect.AccountServiceClient) rpc[v1.ChangeTOTPRequest, v1.ChangeTOTPResponse] {
+						return c.ChangeTOTP
+					})
+				if err != nil {
+					return err
+				}
+				done := g.l().h("动态口令已启用", "TOTP key enrolled")
+				if remove {
+					done = g.l().h("动态口令已移除", "TOTP key removed")
+				}
+				fmt.Fprintf(g.stderr, "%s — %s %d\n", done, g.l().m("台账条目", "line item"), res.GetSeq())
+				if u := res.GetTotpUrl(); u != "" {
+					fmt.Fprintln(g.stdout, u)
+				}
+				return nil
+			}),
+		}
+	}
+	totp.AddCommand(
+		totpChange("enrol", false, "Enrol a TOTP second factor, or replace its key (signed in): prints the new otpauth:// URL once",
+			`Enrol a TOTP second factor for your own account, signed in (ledgerctl signin), or replace
+the key you have with a new one. The answer is the new key's otpauth:// URL, printed once:
+add it to your authenticator app; sign-ins then ask for its code (the old key stops at once).`),
+		totpChange("remove", true, "Remove your TOTP second factor (signed in), unless your role requires one",
+			`Remove the TOTP second factor of your own account, signed in (ledgerctl signin). Refused
+where your role requires one (account totp-roles): replace its key with enrol instead.`))
+
 	var cid string
 	confirm := &cobra.Command{
 		Use:   "confirm",
@@ -321,7 +366,7 @@ once: add it to your authenticator app; sign-ins then ask for its 6-digit code.`
 		}),
 	}
 	totpRolesCmd.Flags().StringVar(&totpRoles, "roles", "", "comma-separated roles, e.g. supervisor,finance")
-	cmd.AddCommand(add, confirm, reset, activate, list, status("disable", true), status("enable", false), token, password, whoami, totpRolesCmd)
+	cmd.AddCommand(add, confirm, reset, activate, list, status("disable", true), status("enable", false), token, password, totp, whoami, totpRolesCmd)
 	return cmd
 }
 

@@ -37,7 +37,7 @@ func TestNoEnglishOnChinesePages(t *testing.T) {
 		"authority1": {"/authority", "/authority/periods", "/authority/periods?year=2026", "/authority/periods?year=2027", "/authority/catalog", "/departments", "/requests", "/supervisor", "/utilisation", "/findings", "/findings/rules", "/evaluation", "/evaluation?quarter=2026Q4", "/accounts/pending", "/p/aliyun",
 			"/providers", "/projects", "/projects?department=edu", "/notices", "/notices?delivery=dead", "/requests?mine=1"},
 		"auditor1":  {"/auditor", "/auditor/line-items", "/auditor/line-items?department=edu", "/access", "/access?result=denied", "/findings", "/evaluation", "/accounts/pending", "/notices"},
-		"security1": {"/accounts", "/accounts/pending", "/access", "/notices"},
+		"security1": {"/accounts", "/accounts/pending", "/access", "/notices", "/password"},
 	}
 	// The refusal and not-found pages, in Chinese.
 	refusals := map[string]map[string]int{
@@ -158,6 +158,12 @@ func TestNoEnglishOnChinesePages(t *testing.T) {
 		{"authority1 /providers", `<a href="/p/aliyun">阿里云 <code class="code">aliyun</code></a>`},
 		{"authority1 /projects?department=edu", `<a href="/d/edu">市教育局 <code class="code">edu</code></a>`},
 		{"edu-it /requests?kind=expand&resource=edu-exam-vcpu-01", `<option value="edu-exam-vcpu-01" selected>`},
+		// The security officer chooses a department by name; finance downloads the 结算单;
+		// everyone's own page has the second factor.
+		{"security1 /accounts", `<option value="edu">市教育局</option>`},
+		{"security1 /accounts", `市教育局 <code class="code">edu</code>`},
+		{"finance1 /finance/settlement?year=2026", `<a href="/finance/settlement?year=2026&amp;format=xlsx">电子表格</a>`},
+		{"edu-it /password", `<h2>动态口令（第二重验证）</h2>`},
 	} {
 		if !strings.Contains(bodies[c.page], c.want) {
 			t.Errorf("%s lacks %s", c.page, c.want)

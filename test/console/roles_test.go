@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -218,6 +219,36 @@ func TestConsoleRoles(t *testing.T) {
 		if s := text(t, ctx, "main"); !strings.Contains(s, formatMoney(apiTotal)) {
 			t.Errorf("the finance page does not show the audited total %s", formatMoney(apiTotal))
 		}
+		// The 结算单 from its page, as XLSX: one sheet named and titled with the year, whose
+		// totals are the page's audited totals, table by table.
+		run(t, ctx, chromedp.Click(chromedp.CSS(`a[href="/finance/settlement?year=2026"]`)), chromedp.WaitVisible(chromedp.CSS(`.stamp`)))
+		pageTotals := get(t, ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("table[id^='t-settlement-'] tfoot td:last-child")).map(td => td.textContent)`))
+		doc := ok(excelize.OpenFile(download(t, ctx, downloads, `a[href$="format=xlsx"]`)))(t)
+		defer doc.Close()
+		if sheets := doc.GetSheetList(); len(sheets) != 1 || sheets[0] != "结算单 2026年度" {
+			t.Errorf("the 结算单 workbook's sheets: %q, want [结算单 2026年度]", sheets)
+		}
+		rows := ok(doc.GetRows(doc.GetSheetList()[0], excelize.Options{RawCellValue: true}))(t)
+		var docTotals []string
+		for _, r := range rows {
+			if len(r) == 4 && r[0] == "合计" {
+				docTotals = append(docTotals, r[3])
+			}
+		}
+		if len(rows) == 0 || rows[0][0] != "2026 结算年度结算单" {
+			t.Errorf("the 结算单 workbook is not titled with its year: %q", rows[:min(len(rows), 1)])
+		}
+		if len(pageTotals) == 0 || len(docTotals) < len(pageTotals) {
+			t.Fatalf("the 结算单's totals: page %q, workbook %q", pageTotals, docTotals)
+		}
+		for i, shown := range pageTotals {
+			if want := strings.ReplaceAll(strings.TrimSpace(shown), ",", ""); !decimal.RequireFromString(docTotals[i]).Equal(decimal.RequireFromString(want)) {
+				t.Errorf("the 结算单 workbook's total %d is %s, the page shows %s", i+1, docTotals[i], shown)
+			}
+		}
+		if len(docTotals) != 2 || !decimal.RequireFromString(docTotals[0]).Add(decimal.RequireFromString(docTotals[1])).Equal(apiTotal) {
+			t.Errorf("the 结算单 workbook's totals %q (budget-funded, self-funded) do not add up to the API's export %s", docTotals, apiTotal)
+		}
 		shots(t, ctx, d.url, map[string]string{"/finance/settlement?year=2026": "finance-settlement", "/departments": "finance-departments"})
 		signOut(t, ctx)
 	})
@@ -398,7 +429,10 @@ func TestConsoleRoles(t *testing.T) {
 		// lands on the department's page) and an authority's, which waits for a second
 		// person and shows its code.
 		home(t, "security1", "/accounts", "security")
-		code := addAccount(t, ctx, "edu-wang", "市教育局 王老师", "department", "edu")
+		code := addAccount(t, ctx, "edu-wang", "市教育局 王老师", "department", "市教育局")
+		if s := text(t, ctx, `#t-accounts tr:has(td[data-sort="edu-wang"])`); !strings.Contains(s, "市教育局") {
+			t.Errorf("edu-wang's row does not name its department: %q", s)
+		}
 		if s := text(t, ctx, "main"); strings.Contains(s, "待第二人确认后方可使用") {
 			t.Errorf("a department's account waits for confirmation:\n%.800s", s)
 		}
@@ -434,9 +468,10 @@ func TestConsoleRoles(t *testing.T) {
 	})
 }
 
-// addAccount creates an account on the security officer's accounts page and returns the
-// one-time activation code the page shows.
-func addAccount(t *testing.T, ctx context.Context, id, name, role, dept string) string {
+// addAccount creates an account on the security officer's accounts page, choosing its
+// department by the name the list shows (deptName, "" for none), and returns the one-time
+// activation code the page shows.
+func addAccount(t *testing.T, ctx context.Context, id, name, role, deptName string) string {
 	t.Helper()
 	// The code of an account made before is on the page: gone, so that the wait below is
 	// for this one's.
@@ -446,8 +481,13 @@ func addAccount(t *testing.T, ctx context.Context, id, name, role, dept string) 
 		chromedp.SendKeys(chromedp.CSS(f+`input[name=id]`), id),
 		chromedp.SendKeys(chromedp.CSS(f+`input[name=name]`), name),
 		chromedp.SetValue(chromedp.CSS(f+`select[name=role]`), role)}
-	if dept != "" {
-		steps = append(steps, chromedp.SendKeys(chromedp.CSS(f+`input[name=department]`), dept))
+	if deptName != "" {
+		// The choice whose label is the name: no code is typed (issue 27, must show 2).
+		value := get(t, ctx, chromedp.Evaluate[string](`(Array.from(document.querySelectorAll(`+strconv.Quote(f+`select[name=department] option`)+`)).find(o => o.textContent.trim() === `+strconv.Quote(deptName)+`) || {value: ""}).value`))
+		if value == "" {
+			t.Fatalf("the department list of the account form has no %s", deptName)
+		}
+		steps = append(steps, chromedp.SetValue(chromedp.CSS(f+`select[name=department]`), value))
 	}
 	steps = append(steps, chromedp.Click(chromedp.CSS(f+`button`)), chromedp.WaitVisible(chromedp.CSS(`#activation-code`)))
 	run(t, ctx, steps...)

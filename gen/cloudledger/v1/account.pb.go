@@ -636,6 +636,127 @@ func (x *ChangePasswordResponse) GetSeq() uint64 {
 	return 0
 }
 
+type ChangeTOTPRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Password string                 `protobuf:"bytes,1,opt,name=password,proto3" json:"password,omitempty"`                 // the current password
+	TotpCode string                 `protobuf:"bytes,2,opt,name=totp_code,json=totpCode,proto3" json:"totp_code,omitempty"` // the current TOTP code, where one is enrolled
+	Remove   bool                   `protobuf:"varint,3,opt,name=remove,proto3" json:"remove,omitempty"`                    // remove the second factor instead of enrolling a new key
+	// key is the write's idempotency key, required: the same call again returns the original result (a secret made by it is not shown again: already_done).
+	Key           string `protobuf:"bytes,4,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangeTOTPRequest) Reset() {
+	*x = ChangeTOTPRequest{}
+	mi := &file_cloudledger_v1_account_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangeTOTPRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangeTOTPRequest) ProtoMessage() {}
+
+func (x *ChangeTOTPRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_account_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangeTOTPRequest.ProtoReflect.Descriptor instead.
+func (*ChangeTOTPRequest) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ChangeTOTPRequest) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
+func (x *ChangeTOTPRequest) GetTotpCode() string {
+	if x != nil {
+		return x.TotpCode
+	}
+	return ""
+}
+
+func (x *ChangeTOTPRequest) GetRemove() bool {
+	if x != nil {
+		return x.Remove
+	}
+	return false
+}
+
+func (x *ChangeTOTPRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+type ChangeTOTPResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	TotpUrl       string                 `protobuf:"bytes,2,opt,name=totp_url,json=totpUrl,proto3" json:"totp_url,omitempty"` // otpauth:// URL of the new key, shown this once (empty when removed)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangeTOTPResponse) Reset() {
+	*x = ChangeTOTPResponse{}
+	mi := &file_cloudledger_v1_account_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangeTOTPResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangeTOTPResponse) ProtoMessage() {}
+
+func (x *ChangeTOTPResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_account_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangeTOTPResponse.ProtoReflect.Descriptor instead.
+func (*ChangeTOTPResponse) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ChangeTOTPResponse) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *ChangeTOTPResponse) GetTotpUrl() string {
+	if x != nil {
+		return x.TotpUrl
+	}
+	return ""
+}
+
 type SetAccountStatusResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
@@ -646,7 +767,7 @@ type SetAccountStatusResponse struct {
 
 func (x *SetAccountStatusResponse) Reset() {
 	*x = SetAccountStatusResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[10]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -658,7 +779,7 @@ func (x *SetAccountStatusResponse) String() string {
 func (*SetAccountStatusResponse) ProtoMessage() {}
 
 func (x *SetAccountStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[10]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -671,7 +792,7 @@ func (x *SetAccountStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetAccountStatusResponse.ProtoReflect.Descriptor instead.
 func (*SetAccountStatusResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{10}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SetAccountStatusResponse) GetSeq() uint64 {
@@ -697,7 +818,7 @@ type RevokeTokenResponse struct {
 
 func (x *RevokeTokenResponse) Reset() {
 	*x = RevokeTokenResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[11]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -709,7 +830,7 @@ func (x *RevokeTokenResponse) String() string {
 func (*RevokeTokenResponse) ProtoMessage() {}
 
 func (x *RevokeTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[11]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -722,7 +843,7 @@ func (x *RevokeTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenResponse.ProtoReflect.Descriptor instead.
 func (*RevokeTokenResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{11}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RevokeTokenResponse) GetSeq() uint64 {
@@ -740,7 +861,7 @@ type ListAccountsRequest struct {
 
 func (x *ListAccountsRequest) Reset() {
 	*x = ListAccountsRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[12]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -752,7 +873,7 @@ func (x *ListAccountsRequest) String() string {
 func (*ListAccountsRequest) ProtoMessage() {}
 
 func (x *ListAccountsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[12]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -765,7 +886,7 @@ func (x *ListAccountsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccountsRequest.ProtoReflect.Descriptor instead.
 func (*ListAccountsRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{12}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{14}
 }
 
 type AccountToken struct {
@@ -779,7 +900,7 @@ type AccountToken struct {
 
 func (x *AccountToken) Reset() {
 	*x = AccountToken{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[13]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -791,7 +912,7 @@ func (x *AccountToken) String() string {
 func (*AccountToken) ProtoMessage() {}
 
 func (x *AccountToken) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[13]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -804,7 +925,7 @@ func (x *AccountToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountToken.ProtoReflect.Descriptor instead.
 func (*AccountToken) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{13}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AccountToken) GetId() string {
@@ -850,7 +971,7 @@ type Account struct {
 
 func (x *Account) Reset() {
 	*x = Account{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[14]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -862,7 +983,7 @@ func (x *Account) String() string {
 func (*Account) ProtoMessage() {}
 
 func (x *Account) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[14]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -875,7 +996,7 @@ func (x *Account) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Account.ProtoReflect.Descriptor instead.
 func (*Account) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{14}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Account) GetId() string {
@@ -985,7 +1106,7 @@ type ListAccountsResponse struct {
 
 func (x *ListAccountsResponse) Reset() {
 	*x = ListAccountsResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[15]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -997,7 +1118,7 @@ func (x *ListAccountsResponse) String() string {
 func (*ListAccountsResponse) ProtoMessage() {}
 
 func (x *ListAccountsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[15]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1010,12 +1131,153 @@ func (x *ListAccountsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccountsResponse.ProtoReflect.Descriptor instead.
 func (*ListAccountsResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{15}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListAccountsResponse) GetAccounts() []*Account {
 	if x != nil {
 		return x.Accounts
+	}
+	return nil
+}
+
+type AccountScopesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccountScopesRequest) Reset() {
+	*x = AccountScopesRequest{}
+	mi := &file_cloudledger_v1_account_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccountScopesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccountScopesRequest) ProtoMessage() {}
+
+func (x *AccountScopesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_account_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccountScopesRequest.ProtoReflect.Descriptor instead.
+func (*AccountScopesRequest) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{18}
+}
+
+// AccountScope is a department or a provider an account can be scoped to.
+type AccountScope struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccountScope) Reset() {
+	*x = AccountScope{}
+	mi := &file_cloudledger_v1_account_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccountScope) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccountScope) ProtoMessage() {}
+
+func (x *AccountScope) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_account_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccountScope.ProtoReflect.Descriptor instead.
+func (*AccountScope) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *AccountScope) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AccountScope) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type AccountScopesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Departments   []*AccountScope        `protobuf:"bytes,1,rep,name=departments,proto3" json:"departments,omitempty"` // by id
+	Providers     []*AccountScope        `protobuf:"bytes,2,rep,name=providers,proto3" json:"providers,omitempty"`     // by id
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccountScopesResponse) Reset() {
+	*x = AccountScopesResponse{}
+	mi := &file_cloudledger_v1_account_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccountScopesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccountScopesResponse) ProtoMessage() {}
+
+func (x *AccountScopesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_account_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccountScopesResponse.ProtoReflect.Descriptor instead.
+func (*AccountScopesResponse) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *AccountScopesResponse) GetDepartments() []*AccountScope {
+	if x != nil {
+		return x.Departments
+	}
+	return nil
+}
+
+func (x *AccountScopesResponse) GetProviders() []*AccountScope {
+	if x != nil {
+		return x.Providers
 	}
 	return nil
 }
@@ -1032,7 +1294,7 @@ type SetAccountStatusRequest struct {
 
 func (x *SetAccountStatusRequest) Reset() {
 	*x = SetAccountStatusRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[16]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1044,7 +1306,7 @@ func (x *SetAccountStatusRequest) String() string {
 func (*SetAccountStatusRequest) ProtoMessage() {}
 
 func (x *SetAccountStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[16]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1057,7 +1319,7 @@ func (x *SetAccountStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetAccountStatusRequest.ProtoReflect.Descriptor instead.
 func (*SetAccountStatusRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{16}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SetAccountStatusRequest) GetId() string {
@@ -1093,7 +1355,7 @@ type IssueTokenRequest struct {
 
 func (x *IssueTokenRequest) Reset() {
 	*x = IssueTokenRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[17]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1105,7 +1367,7 @@ func (x *IssueTokenRequest) String() string {
 func (*IssueTokenRequest) ProtoMessage() {}
 
 func (x *IssueTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[17]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1118,7 +1380,7 @@ func (x *IssueTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueTokenRequest.ProtoReflect.Descriptor instead.
 func (*IssueTokenRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{17}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *IssueTokenRequest) GetAccount() string {
@@ -1154,7 +1416,7 @@ type IssueTokenResponse struct {
 
 func (x *IssueTokenResponse) Reset() {
 	*x = IssueTokenResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[18]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1166,7 +1428,7 @@ func (x *IssueTokenResponse) String() string {
 func (*IssueTokenResponse) ProtoMessage() {}
 
 func (x *IssueTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[18]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1179,7 +1441,7 @@ func (x *IssueTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueTokenResponse.ProtoReflect.Descriptor instead.
 func (*IssueTokenResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{18}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *IssueTokenResponse) GetToken() string {
@@ -1222,7 +1484,7 @@ type RevokeTokenRequest struct {
 
 func (x *RevokeTokenRequest) Reset() {
 	*x = RevokeTokenRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[19]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1234,7 +1496,7 @@ func (x *RevokeTokenRequest) String() string {
 func (*RevokeTokenRequest) ProtoMessage() {}
 
 func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[19]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1247,7 +1509,7 @@ func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenRequest.ProtoReflect.Descriptor instead.
 func (*RevokeTokenRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{19}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RevokeTokenRequest) GetAccount() string {
@@ -1282,7 +1544,7 @@ type SignInRequest struct {
 
 func (x *SignInRequest) Reset() {
 	*x = SignInRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[20]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1294,7 +1556,7 @@ func (x *SignInRequest) String() string {
 func (*SignInRequest) ProtoMessage() {}
 
 func (x *SignInRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[20]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1307,7 +1569,7 @@ func (x *SignInRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignInRequest.ProtoReflect.Descriptor instead.
 func (*SignInRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{20}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SignInRequest) GetAccount() string {
@@ -1343,7 +1605,7 @@ type SignInResponse struct {
 
 func (x *SignInResponse) Reset() {
 	*x = SignInResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[21]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1355,7 +1617,7 @@ func (x *SignInResponse) String() string {
 func (*SignInResponse) ProtoMessage() {}
 
 func (x *SignInResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[21]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1368,7 +1630,7 @@ func (x *SignInResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignInResponse.ProtoReflect.Descriptor instead.
 func (*SignInResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{21}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SignInResponse) GetSession() string {
@@ -1407,7 +1669,7 @@ type SignOutRequest struct {
 
 func (x *SignOutRequest) Reset() {
 	*x = SignOutRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[22]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1419,7 +1681,7 @@ func (x *SignOutRequest) String() string {
 func (*SignOutRequest) ProtoMessage() {}
 
 func (x *SignOutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[22]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1432,7 +1694,7 @@ func (x *SignOutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignOutRequest.ProtoReflect.Descriptor instead.
 func (*SignOutRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{22}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{27}
 }
 
 type SignOutResponse struct {
@@ -1443,7 +1705,7 @@ type SignOutResponse struct {
 
 func (x *SignOutResponse) Reset() {
 	*x = SignOutResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[23]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1455,7 +1717,7 @@ func (x *SignOutResponse) String() string {
 func (*SignOutResponse) ProtoMessage() {}
 
 func (x *SignOutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[23]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1468,7 +1730,7 @@ func (x *SignOutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignOutResponse.ProtoReflect.Descriptor instead.
 func (*SignOutResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{23}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{28}
 }
 
 type WhoAmIRequest struct {
@@ -1479,7 +1741,7 @@ type WhoAmIRequest struct {
 
 func (x *WhoAmIRequest) Reset() {
 	*x = WhoAmIRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[24]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1491,7 +1753,7 @@ func (x *WhoAmIRequest) String() string {
 func (*WhoAmIRequest) ProtoMessage() {}
 
 func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[24]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1504,7 +1766,7 @@ func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WhoAmIRequest.ProtoReflect.Descriptor instead.
 func (*WhoAmIRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{24}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{29}
 }
 
 type WhoAmIResponse struct {
@@ -1514,13 +1776,15 @@ type WhoAmIResponse struct {
 	Role          string                 `protobuf:"bytes,3,opt,name=role,proto3" json:"role,omitempty"`
 	Department    string                 `protobuf:"bytes,4,opt,name=department,proto3" json:"department,omitempty"`
 	Provider      string                 `protobuf:"bytes,5,opt,name=provider,proto3" json:"provider,omitempty"`
+	Totp          bool                   `protobuf:"varint,6,opt,name=totp,proto3" json:"totp,omitempty"`                                     // the caller's account has a TOTP second factor
+	TotpRequired  bool                   `protobuf:"varint,7,opt,name=totp_required,json=totpRequired,proto3" json:"totp_required,omitempty"` // the caller's role must sign in with one (SetTOTPRoles)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WhoAmIResponse) Reset() {
 	*x = WhoAmIResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[25]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1532,7 +1796,7 @@ func (x *WhoAmIResponse) String() string {
 func (*WhoAmIResponse) ProtoMessage() {}
 
 func (x *WhoAmIResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[25]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1545,7 +1809,7 @@ func (x *WhoAmIResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WhoAmIResponse.ProtoReflect.Descriptor instead.
 func (*WhoAmIResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{25}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *WhoAmIResponse) GetAccount() string {
@@ -1583,6 +1847,20 @@ func (x *WhoAmIResponse) GetProvider() string {
 	return ""
 }
 
+func (x *WhoAmIResponse) GetTotp() bool {
+	if x != nil {
+		return x.Totp
+	}
+	return false
+}
+
+func (x *WhoAmIResponse) GetTotpRequired() bool {
+	if x != nil {
+		return x.TotpRequired
+	}
+	return false
+}
+
 type AccessLogRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	From          string                 `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"` // YYYY-MM-DD inclusive, Asia/Shanghai
@@ -1597,7 +1875,7 @@ type AccessLogRequest struct {
 
 func (x *AccessLogRequest) Reset() {
 	*x = AccessLogRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[26]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1609,7 +1887,7 @@ func (x *AccessLogRequest) String() string {
 func (*AccessLogRequest) ProtoMessage() {}
 
 func (x *AccessLogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[26]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1622,7 +1900,7 @@ func (x *AccessLogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessLogRequest.ProtoReflect.Descriptor instead.
 func (*AccessLogRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{26}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *AccessLogRequest) GetFrom() string {
@@ -1685,7 +1963,7 @@ type AccessRecord struct {
 
 func (x *AccessRecord) Reset() {
 	*x = AccessRecord{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[27]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1697,7 +1975,7 @@ func (x *AccessRecord) String() string {
 func (*AccessRecord) ProtoMessage() {}
 
 func (x *AccessRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[27]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1710,7 +1988,7 @@ func (x *AccessRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessRecord.ProtoReflect.Descriptor instead.
 func (*AccessRecord) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{27}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *AccessRecord) GetSeq() uint64 {
@@ -1793,7 +2071,7 @@ type AccessLogResponse struct {
 
 func (x *AccessLogResponse) Reset() {
 	*x = AccessLogResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[28]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1805,7 +2083,7 @@ func (x *AccessLogResponse) String() string {
 func (*AccessLogResponse) ProtoMessage() {}
 
 func (x *AccessLogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[28]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1818,7 +2096,7 @@ func (x *AccessLogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessLogResponse.ProtoReflect.Descriptor instead.
 func (*AccessLogResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{28}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *AccessLogResponse) GetRecords() []*AccessRecord {
@@ -1843,7 +2121,7 @@ type VerifyAccessTrailRequest struct {
 
 func (x *VerifyAccessTrailRequest) Reset() {
 	*x = VerifyAccessTrailRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[29]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1855,7 +2133,7 @@ func (x *VerifyAccessTrailRequest) String() string {
 func (*VerifyAccessTrailRequest) ProtoMessage() {}
 
 func (x *VerifyAccessTrailRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[29]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1868,7 +2146,7 @@ func (x *VerifyAccessTrailRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyAccessTrailRequest.ProtoReflect.Descriptor instead.
 func (*VerifyAccessTrailRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{29}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{34}
 }
 
 type VerifyAccessTrailResponse struct {
@@ -1881,7 +2159,7 @@ type VerifyAccessTrailResponse struct {
 
 func (x *VerifyAccessTrailResponse) Reset() {
 	*x = VerifyAccessTrailResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[30]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1893,7 +2171,7 @@ func (x *VerifyAccessTrailResponse) String() string {
 func (*VerifyAccessTrailResponse) ProtoMessage() {}
 
 func (x *VerifyAccessTrailResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[30]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1906,7 +2184,7 @@ func (x *VerifyAccessTrailResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyAccessTrailResponse.ProtoReflect.Descriptor instead.
 func (*VerifyAccessTrailResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{30}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *VerifyAccessTrailResponse) GetRecords() uint64 {
@@ -1934,7 +2212,7 @@ type SetTOTPRolesRequest struct {
 
 func (x *SetTOTPRolesRequest) Reset() {
 	*x = SetTOTPRolesRequest{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[31]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1946,7 +2224,7 @@ func (x *SetTOTPRolesRequest) String() string {
 func (*SetTOTPRolesRequest) ProtoMessage() {}
 
 func (x *SetTOTPRolesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[31]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1959,7 +2237,7 @@ func (x *SetTOTPRolesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetTOTPRolesRequest.ProtoReflect.Descriptor instead.
 func (*SetTOTPRolesRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{31}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *SetTOTPRolesRequest) GetRoles() []string {
@@ -1986,7 +2264,7 @@ type SetTOTPRolesResponse struct {
 
 func (x *SetTOTPRolesResponse) Reset() {
 	*x = SetTOTPRolesResponse{}
-	mi := &file_cloudledger_v1_account_proto_msgTypes[32]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1998,7 +2276,7 @@ func (x *SetTOTPRolesResponse) String() string {
 func (*SetTOTPRolesResponse) ProtoMessage() {}
 
 func (x *SetTOTPRolesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_account_proto_msgTypes[32]
+	mi := &file_cloudledger_v1_account_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2011,7 +2289,7 @@ func (x *SetTOTPRolesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetTOTPRolesResponse.ProtoReflect.Descriptor instead.
 func (*SetTOTPRolesResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{32}
+	return file_cloudledger_v1_account_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *SetTOTPRolesResponse) GetSeq() uint64 {
@@ -2075,7 +2353,15 @@ const file_cloudledger_v1_account_proto_rawDesc = "" +
 	"\fnew_password\x18\x02 \x01(\tR\vnewPassword\x12\x10\n" +
 	"\x03key\x18\x03 \x01(\tR\x03key\"*\n" +
 	"\x16ChangePasswordResponse\x12\x10\n" +
-	"\x03seq\x18\x01 \x01(\x04R\x03seq\"J\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\"v\n" +
+	"\x11ChangeTOTPRequest\x12\x1a\n" +
+	"\bpassword\x18\x01 \x01(\tR\bpassword\x12\x1b\n" +
+	"\ttotp_code\x18\x02 \x01(\tR\btotpCode\x12\x16\n" +
+	"\x06remove\x18\x03 \x01(\bR\x06remove\x12\x10\n" +
+	"\x03key\x18\x04 \x01(\tR\x03key\"A\n" +
+	"\x12ChangeTOTPResponse\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x19\n" +
+	"\btotp_url\x18\x02 \x01(\tR\atotpUrl\"J\n" +
 	"\x18SetAccountStatusResponse\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1c\n" +
 	"\tunchanged\x18\x02 \x01(\bR\tunchanged\"'\n" +
@@ -2106,7 +2392,14 @@ const file_cloudledger_v1_account_proto_rawDesc = "" +
 	"\fconfirmed_by\x18\r \x01(\tR\vconfirmedBy\x12-\n" +
 	"\x12activation_pending\x18\x0e \x01(\bR\x11activationPending\"K\n" +
 	"\x14ListAccountsResponse\x123\n" +
-	"\baccounts\x18\x01 \x03(\v2\x17.cloudledger.v1.AccountR\baccounts\"W\n" +
+	"\baccounts\x18\x01 \x03(\v2\x17.cloudledger.v1.AccountR\baccounts\"\x16\n" +
+	"\x14AccountScopesRequest\"2\n" +
+	"\fAccountScope\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"\x93\x01\n" +
+	"\x15AccountScopesResponse\x12>\n" +
+	"\vdepartments\x18\x01 \x03(\v2\x1c.cloudledger.v1.AccountScopeR\vdepartments\x12:\n" +
+	"\tproviders\x18\x02 \x03(\v2\x1c.cloudledger.v1.AccountScopeR\tproviders\"W\n" +
 	"\x17SetAccountStatusRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bdisabled\x18\x02 \x01(\bR\bdisabled\x12\x10\n" +
@@ -2135,7 +2428,7 @@ const file_cloudledger_v1_account_proto_rawDesc = "" +
 	"\fidle_expires\x18\x04 \x01(\tR\vidleExpires\"\x10\n" +
 	"\x0eSignOutRequest\"\x11\n" +
 	"\x0fSignOutResponse\"\x0f\n" +
-	"\rWhoAmIRequest\"\x8e\x01\n" +
+	"\rWhoAmIRequest\"\xc7\x01\n" +
 	"\x0eWhoAmIResponse\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -2143,7 +2436,9 @@ const file_cloudledger_v1_account_proto_rawDesc = "" +
 	"\n" +
 	"department\x18\x04 \x01(\tR\n" +
 	"department\x12\x1a\n" +
-	"\bprovider\x18\x05 \x01(\tR\bprovider\"\x9b\x01\n" +
+	"\bprovider\x18\x05 \x01(\tR\bprovider\x12\x12\n" +
+	"\x04totp\x18\x06 \x01(\bR\x04totp\x12#\n" +
+	"\rtotp_required\x18\a \x01(\bR\ftotpRequired\"\x9b\x01\n" +
 	"\x10AccessLogRequest\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\x18\n" +
@@ -2175,20 +2470,22 @@ const file_cloudledger_v1_account_proto_rawDesc = "" +
 	"\x03key\x18\x02 \x01(\tR\x03key\"F\n" +
 	"\x14SetTOTPRolesResponse\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1c\n" +
-	"\tunchanged\x18\x02 \x01(\bR\tunchanged2\xd3\n" +
-	"\n" +
+	"\tunchanged\x18\x02 \x01(\bR\tunchanged2\x8a\f\n" +
 	"\x0eAccountService\x12U\n" +
 	"\n" +
 	"AddAccount\x12!.cloudledger.v1.AddAccountRequest\x1a\".cloudledger.v1.AddAccountResponse\"\x00\x12a\n" +
 	"\x0eConfirmAccount\x12%.cloudledger.v1.ConfirmAccountRequest\x1a&.cloudledger.v1.ConfirmAccountResponse\"\x00\x12[\n" +
 	"\fResetAccount\x12#.cloudledger.v1.ResetAccountRequest\x1a$.cloudledger.v1.ResetAccountResponse\"\x00\x12[\n" +
-	"\fListAccounts\x12#.cloudledger.v1.ListAccountsRequest\x1a$.cloudledger.v1.ListAccountsResponse\"\x00\x12g\n" +
+	"\fListAccounts\x12#.cloudledger.v1.ListAccountsRequest\x1a$.cloudledger.v1.ListAccountsResponse\"\x00\x12^\n" +
+	"\rAccountScopes\x12$.cloudledger.v1.AccountScopesRequest\x1a%.cloudledger.v1.AccountScopesResponse\"\x00\x12g\n" +
 	"\x10SetAccountStatus\x12'.cloudledger.v1.SetAccountStatusRequest\x1a(.cloudledger.v1.SetAccountStatusResponse\"\x00\x12U\n" +
 	"\n" +
 	"IssueToken\x12!.cloudledger.v1.IssueTokenRequest\x1a\".cloudledger.v1.IssueTokenResponse\"\x00\x12X\n" +
 	"\vRevokeToken\x12\".cloudledger.v1.RevokeTokenRequest\x1a#.cloudledger.v1.RevokeTokenResponse\"\x00\x12O\n" +
 	"\bActivate\x12\x1f.cloudledger.v1.ActivateRequest\x1a .cloudledger.v1.ActivateResponse\"\x00\x12a\n" +
-	"\x0eChangePassword\x12%.cloudledger.v1.ChangePasswordRequest\x1a&.cloudledger.v1.ChangePasswordResponse\"\x00\x12I\n" +
+	"\x0eChangePassword\x12%.cloudledger.v1.ChangePasswordRequest\x1a&.cloudledger.v1.ChangePasswordResponse\"\x00\x12U\n" +
+	"\n" +
+	"ChangeTOTP\x12!.cloudledger.v1.ChangeTOTPRequest\x1a\".cloudledger.v1.ChangeTOTPResponse\"\x00\x12I\n" +
 	"\x06SignIn\x12\x1d.cloudledger.v1.SignInRequest\x1a\x1e.cloudledger.v1.SignInResponse\"\x00\x12L\n" +
 	"\aSignOut\x12\x1e.cloudledger.v1.SignOutRequest\x1a\x1f.cloudledger.v1.SignOutResponse\"\x00\x12I\n" +
 	"\x06WhoAmI\x12\x1d.cloudledger.v1.WhoAmIRequest\x1a\x1e.cloudledger.v1.WhoAmIResponse\"\x00\x12[\n" +
@@ -2208,7 +2505,7 @@ func file_cloudledger_v1_account_proto_rawDescGZIP() []byte {
 	return file_cloudledger_v1_account_proto_rawDescData
 }
 
-var file_cloudledger_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_cloudledger_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_cloudledger_v1_account_proto_goTypes = []any{
 	(*AddAccountRequest)(nil),         // 0: cloudledger.v1.AddAccountRequest
 	(*AddAccountResponse)(nil),        // 1: cloudledger.v1.AddAccountResponse
@@ -2220,69 +2517,80 @@ var file_cloudledger_v1_account_proto_goTypes = []any{
 	(*ActivateResponse)(nil),          // 7: cloudledger.v1.ActivateResponse
 	(*ChangePasswordRequest)(nil),     // 8: cloudledger.v1.ChangePasswordRequest
 	(*ChangePasswordResponse)(nil),    // 9: cloudledger.v1.ChangePasswordResponse
-	(*SetAccountStatusResponse)(nil),  // 10: cloudledger.v1.SetAccountStatusResponse
-	(*RevokeTokenResponse)(nil),       // 11: cloudledger.v1.RevokeTokenResponse
-	(*ListAccountsRequest)(nil),       // 12: cloudledger.v1.ListAccountsRequest
-	(*AccountToken)(nil),              // 13: cloudledger.v1.AccountToken
-	(*Account)(nil),                   // 14: cloudledger.v1.Account
-	(*ListAccountsResponse)(nil),      // 15: cloudledger.v1.ListAccountsResponse
-	(*SetAccountStatusRequest)(nil),   // 16: cloudledger.v1.SetAccountStatusRequest
-	(*IssueTokenRequest)(nil),         // 17: cloudledger.v1.IssueTokenRequest
-	(*IssueTokenResponse)(nil),        // 18: cloudledger.v1.IssueTokenResponse
-	(*RevokeTokenRequest)(nil),        // 19: cloudledger.v1.RevokeTokenRequest
-	(*SignInRequest)(nil),             // 20: cloudledger.v1.SignInRequest
-	(*SignInResponse)(nil),            // 21: cloudledger.v1.SignInResponse
-	(*SignOutRequest)(nil),            // 22: cloudledger.v1.SignOutRequest
-	(*SignOutResponse)(nil),           // 23: cloudledger.v1.SignOutResponse
-	(*WhoAmIRequest)(nil),             // 24: cloudledger.v1.WhoAmIRequest
-	(*WhoAmIResponse)(nil),            // 25: cloudledger.v1.WhoAmIResponse
-	(*AccessLogRequest)(nil),          // 26: cloudledger.v1.AccessLogRequest
-	(*AccessRecord)(nil),              // 27: cloudledger.v1.AccessRecord
-	(*AccessLogResponse)(nil),         // 28: cloudledger.v1.AccessLogResponse
-	(*VerifyAccessTrailRequest)(nil),  // 29: cloudledger.v1.VerifyAccessTrailRequest
-	(*VerifyAccessTrailResponse)(nil), // 30: cloudledger.v1.VerifyAccessTrailResponse
-	(*SetTOTPRolesRequest)(nil),       // 31: cloudledger.v1.SetTOTPRolesRequest
-	(*SetTOTPRolesResponse)(nil),      // 32: cloudledger.v1.SetTOTPRolesResponse
+	(*ChangeTOTPRequest)(nil),         // 10: cloudledger.v1.ChangeTOTPRequest
+	(*ChangeTOTPResponse)(nil),        // 11: cloudledger.v1.ChangeTOTPResponse
+	(*SetAccountStatusResponse)(nil),  // 12: cloudledger.v1.SetAccountStatusResponse
+	(*RevokeTokenResponse)(nil),       // 13: cloudledger.v1.RevokeTokenResponse
+	(*ListAccountsRequest)(nil),       // 14: cloudledger.v1.ListAccountsRequest
+	(*AccountToken)(nil),              // 15: cloudledger.v1.AccountToken
+	(*Account)(nil),                   // 16: cloudledger.v1.Account
+	(*ListAccountsResponse)(nil),      // 17: cloudledger.v1.ListAccountsResponse
+	(*AccountScopesRequest)(nil),      // 18: cloudledger.v1.AccountScopesRequest
+	(*AccountScope)(nil),              // 19: cloudledger.v1.AccountScope
+	(*AccountScopesResponse)(nil),     // 20: cloudledger.v1.AccountScopesResponse
+	(*SetAccountStatusRequest)(nil),   // 21: cloudledger.v1.SetAccountStatusRequest
+	(*IssueTokenRequest)(nil),         // 22: cloudledger.v1.IssueTokenRequest
+	(*IssueTokenResponse)(nil),        // 23: cloudledger.v1.IssueTokenResponse
+	(*RevokeTokenRequest)(nil),        // 24: cloudledger.v1.RevokeTokenRequest
+	(*SignInRequest)(nil),             // 25: cloudledger.v1.SignInRequest
+	(*SignInResponse)(nil),            // 26: cloudledger.v1.SignInResponse
+	(*SignOutRequest)(nil),            // 27: cloudledger.v1.SignOutRequest
+	(*SignOutResponse)(nil),           // 28: cloudledger.v1.SignOutResponse
+	(*WhoAmIRequest)(nil),             // 29: cloudledger.v1.WhoAmIRequest
+	(*WhoAmIResponse)(nil),            // 30: cloudledger.v1.WhoAmIResponse
+	(*AccessLogRequest)(nil),          // 31: cloudledger.v1.AccessLogRequest
+	(*AccessRecord)(nil),              // 32: cloudledger.v1.AccessRecord
+	(*AccessLogResponse)(nil),         // 33: cloudledger.v1.AccessLogResponse
+	(*VerifyAccessTrailRequest)(nil),  // 34: cloudledger.v1.VerifyAccessTrailRequest
+	(*VerifyAccessTrailResponse)(nil), // 35: cloudledger.v1.VerifyAccessTrailResponse
+	(*SetTOTPRolesRequest)(nil),       // 36: cloudledger.v1.SetTOTPRolesRequest
+	(*SetTOTPRolesResponse)(nil),      // 37: cloudledger.v1.SetTOTPRolesResponse
 }
 var file_cloudledger_v1_account_proto_depIdxs = []int32{
-	13, // 0: cloudledger.v1.Account.tokens:type_name -> cloudledger.v1.AccountToken
-	14, // 1: cloudledger.v1.ListAccountsResponse.accounts:type_name -> cloudledger.v1.Account
-	27, // 2: cloudledger.v1.AccessLogResponse.records:type_name -> cloudledger.v1.AccessRecord
-	0,  // 3: cloudledger.v1.AccountService.AddAccount:input_type -> cloudledger.v1.AddAccountRequest
-	2,  // 4: cloudledger.v1.AccountService.ConfirmAccount:input_type -> cloudledger.v1.ConfirmAccountRequest
-	4,  // 5: cloudledger.v1.AccountService.ResetAccount:input_type -> cloudledger.v1.ResetAccountRequest
-	12, // 6: cloudledger.v1.AccountService.ListAccounts:input_type -> cloudledger.v1.ListAccountsRequest
-	16, // 7: cloudledger.v1.AccountService.SetAccountStatus:input_type -> cloudledger.v1.SetAccountStatusRequest
-	17, // 8: cloudledger.v1.AccountService.IssueToken:input_type -> cloudledger.v1.IssueTokenRequest
-	19, // 9: cloudledger.v1.AccountService.RevokeToken:input_type -> cloudledger.v1.RevokeTokenRequest
-	6,  // 10: cloudledger.v1.AccountService.Activate:input_type -> cloudledger.v1.ActivateRequest
-	8,  // 11: cloudledger.v1.AccountService.ChangePassword:input_type -> cloudledger.v1.ChangePasswordRequest
-	20, // 12: cloudledger.v1.AccountService.SignIn:input_type -> cloudledger.v1.SignInRequest
-	22, // 13: cloudledger.v1.AccountService.SignOut:input_type -> cloudledger.v1.SignOutRequest
-	24, // 14: cloudledger.v1.AccountService.WhoAmI:input_type -> cloudledger.v1.WhoAmIRequest
-	31, // 15: cloudledger.v1.AccountService.SetTOTPRoles:input_type -> cloudledger.v1.SetTOTPRolesRequest
-	26, // 16: cloudledger.v1.AccountService.AccessLog:input_type -> cloudledger.v1.AccessLogRequest
-	29, // 17: cloudledger.v1.AccountService.VerifyAccessTrail:input_type -> cloudledger.v1.VerifyAccessTrailRequest
-	1,  // 18: cloudledger.v1.AccountService.AddAccount:output_type -> cloudledger.v1.AddAccountResponse
-	3,  // 19: cloudledger.v1.AccountService.ConfirmAccount:output_type -> cloudledger.v1.ConfirmAccountResponse
-	5,  // 20: cloudledger.v1.AccountService.ResetAccount:output_type -> cloudledger.v1.ResetAccountResponse
-	15, // 21: cloudledger.v1.AccountService.ListAccounts:output_type -> cloudledger.v1.ListAccountsResponse
-	10, // 22: cloudledger.v1.AccountService.SetAccountStatus:output_type -> cloudledger.v1.SetAccountStatusResponse
-	18, // 23: cloudledger.v1.AccountService.IssueToken:output_type -> cloudledger.v1.IssueTokenResponse
-	11, // 24: cloudledger.v1.AccountService.RevokeToken:output_type -> cloudledger.v1.RevokeTokenResponse
-	7,  // 25: cloudledger.v1.AccountService.Activate:output_type -> cloudledger.v1.ActivateResponse
-	9,  // 26: cloudledger.v1.AccountService.ChangePassword:output_type -> cloudledger.v1.ChangePasswordResponse
-	21, // 27: cloudledger.v1.AccountService.SignIn:output_type -> cloudledger.v1.SignInResponse
-	23, // 28: cloudledger.v1.AccountService.SignOut:output_type -> cloudledger.v1.SignOutResponse
-	25, // 29: cloudledger.v1.AccountService.WhoAmI:output_type -> cloudledger.v1.WhoAmIResponse
-	32, // 30: cloudledger.v1.AccountService.SetTOTPRoles:output_type -> cloudledger.v1.SetTOTPRolesResponse
-	28, // 31: cloudledger.v1.AccountService.AccessLog:output_type -> cloudledger.v1.AccessLogResponse
-	30, // 32: cloudledger.v1.AccountService.VerifyAccessTrail:output_type -> cloudledger.v1.VerifyAccessTrailResponse
-	18, // [18:33] is the sub-list for method output_type
-	3,  // [3:18] is the sub-list for method input_type
-	3,  // [3:3] is the sub-list for extension type_name
-	3,  // [3:3] is the sub-list for extension extendee
-	0,  // [0:3] is the sub-list for field type_name
+	15, // 0: cloudledger.v1.Account.tokens:type_name -> cloudledger.v1.AccountToken
+	16, // 1: cloudledger.v1.ListAccountsResponse.accounts:type_name -> cloudledger.v1.Account
+	19, // 2: cloudledger.v1.AccountScopesResponse.departments:type_name -> cloudledger.v1.AccountScope
+	19, // 3: cloudledger.v1.AccountScopesResponse.providers:type_name -> cloudledger.v1.AccountScope
+	32, // 4: cloudledger.v1.AccessLogResponse.records:type_name -> cloudledger.v1.AccessRecord
+	0,  // 5: cloudledger.v1.AccountService.AddAccount:input_type -> cloudledger.v1.AddAccountRequest
+	2,  // 6: cloudledger.v1.AccountService.ConfirmAccount:input_type -> cloudledger.v1.ConfirmAccountRequest
+	4,  // 7: cloudledger.v1.AccountService.ResetAccount:input_type -> cloudledger.v1.ResetAccountRequest
+	14, // 8: cloudledger.v1.AccountService.ListAccounts:input_type -> cloudledger.v1.ListAccountsRequest
+	18, // 9: cloudledger.v1.AccountService.AccountScopes:input_type -> cloudledger.v1.AccountScopesRequest
+	21, // 10: cloudledger.v1.AccountService.SetAccountStatus:input_type -> cloudledger.v1.SetAccountStatusRequest
+	22, // 11: cloudledger.v1.AccountService.IssueToken:input_type -> cloudledger.v1.IssueTokenRequest
+	24, // 12: cloudledger.v1.AccountService.RevokeToken:input_type -> cloudledger.v1.RevokeTokenRequest
+	6,  // 13: cloudledger.v1.AccountService.Activate:input_type -> cloudledger.v1.ActivateRequest
+	8,  // 14: cloudledger.v1.AccountService.ChangePassword:input_type -> cloudledger.v1.ChangePasswordRequest
+	10, // 15: cloudledger.v1.AccountService.ChangeTOTP:input_type -> cloudledger.v1.ChangeTOTPRequest
+	25, // 16: cloudledger.v1.AccountService.SignIn:input_type -> cloudledger.v1.SignInRequest
+	27, // 17: cloudledger.v1.AccountService.SignOut:input_type -> cloudledger.v1.SignOutRequest
+	29, // 18: cloudledger.v1.AccountService.WhoAmI:input_type -> cloudledger.v1.WhoAmIRequest
+	36, // 19: cloudledger.v1.AccountService.SetTOTPRoles:input_type -> cloudledger.v1.SetTOTPRolesRequest
+	31, // 20: cloudledger.v1.AccountService.AccessLog:input_type -> cloudledger.v1.AccessLogRequest
+	34, // 21: cloudledger.v1.AccountService.VerifyAccessTrail:input_type -> cloudledger.v1.VerifyAccessTrailRequest
+	1,  // 22: cloudledger.v1.AccountService.AddAccount:output_type -> cloudledger.v1.AddAccountResponse
+	3,  // 23: cloudledger.v1.AccountService.ConfirmAccount:output_type -> cloudledger.v1.ConfirmAccountResponse
+	5,  // 24: cloudledger.v1.AccountService.ResetAccount:output_type -> cloudledger.v1.ResetAccountResponse
+	17, // 25: cloudledger.v1.AccountService.ListAccounts:output_type -> cloudledger.v1.ListAccountsResponse
+	20, // 26: cloudledger.v1.AccountService.AccountScopes:output_type -> cloudledger.v1.AccountScopesResponse
+	12, // 27: cloudledger.v1.AccountService.SetAccountStatus:output_type -> cloudledger.v1.SetAccountStatusResponse
+	23, // 28: cloudledger.v1.AccountService.IssueToken:output_type -> cloudledger.v1.IssueTokenResponse
+	13, // 29: cloudledger.v1.AccountService.RevokeToken:output_type -> cloudledger.v1.RevokeTokenResponse
+	7,  // 30: cloudledger.v1.AccountService.Activate:output_type -> cloudledger.v1.ActivateResponse
+	9,  // 31: cloudledger.v1.AccountService.ChangePassword:output_type -> cloudledger.v1.ChangePasswordResponse
+	11, // 32: cloudledger.v1.AccountService.ChangeTOTP:output_type -> cloudledger.v1.ChangeTOTPResponse
+	26, // 33: cloudledger.v1.AccountService.SignIn:output_type -> cloudledger.v1.SignInResponse
+	28, // 34: cloudledger.v1.AccountService.SignOut:output_type -> cloudledger.v1.SignOutResponse
+	30, // 35: cloudledger.v1.AccountService.WhoAmI:output_type -> cloudledger.v1.WhoAmIResponse
+	37, // 36: cloudledger.v1.AccountService.SetTOTPRoles:output_type -> cloudledger.v1.SetTOTPRolesResponse
+	33, // 37: cloudledger.v1.AccountService.AccessLog:output_type -> cloudledger.v1.AccessLogResponse
+	35, // 38: cloudledger.v1.AccountService.VerifyAccessTrail:output_type -> cloudledger.v1.VerifyAccessTrailResponse
+	22, // [22:39] is the sub-list for method output_type
+	5,  // [5:22] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_cloudledger_v1_account_proto_init() }
@@ -2296,7 +2604,7 @@ func file_cloudledger_v1_account_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cloudledger_v1_account_proto_rawDesc), len(file_cloudledger_v1_account_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   33,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -45,6 +45,9 @@ const (
 	// AccountServiceListAccountsProcedure is the fully-qualified name of the AccountService's
 	// ListAccounts RPC.
 	AccountServiceListAccountsProcedure = "/cloudledger.v1.AccountService/ListAccounts"
+	// AccountServiceAccountScopesProcedure is the fully-qualified name of the AccountService's
+	// AccountScopes RPC.
+	AccountServiceAccountScopesProcedure = "/cloudledger.v1.AccountService/AccountScopes"
 	// AccountServiceSetAccountStatusProcedure is the fully-qualified name of the AccountService's
 	// SetAccountStatus RPC.
 	AccountServiceSetAccountStatusProcedure = "/cloudledger.v1.AccountService/SetAccountStatus"
@@ -59,6 +62,9 @@ const (
 	// AccountServiceChangePasswordProcedure is the fully-qualified name of the AccountService's
 	// ChangePassword RPC.
 	AccountServiceChangePasswordProcedure = "/cloudledger.v1.AccountService/ChangePassword"
+	// AccountServiceChangeTOTPProcedure is the fully-qualified name of the AccountService's ChangeTOTP
+	// RPC.
+	AccountServiceChangeTOTPProcedure = "/cloudledger.v1.AccountService/ChangeTOTP"
 	// AccountServiceSignInProcedure is the fully-qualified name of the AccountService's SignIn RPC.
 	AccountServiceSignInProcedure = "/cloudledger.v1.AccountService/SignIn"
 	// AccountServiceSignOutProcedure is the fully-qualified name of the AccountService's SignOut RPC.
@@ -88,6 +94,10 @@ type AccountServiceClient interface {
 	// and sessions end until the person uses it.
 	ResetAccount(context.Context, *connect.Request[v1.ResetAccountRequest]) (*connect.Response[v1.ResetAccountResponse], error)
 	ListAccounts(context.Context, *connect.Request[v1.ListAccountsRequest]) (*connect.Response[v1.ListAccountsResponse], error)
+	// AccountScopes names what a department's or a provider's account can be scoped to: every
+	// department and provider by id and name, nothing else (no figures, projects or prices):
+	// what the security officer chooses from when creating such an account.
+	AccountScopes(context.Context, *connect.Request[v1.AccountScopesRequest]) (*connect.Response[v1.AccountScopesResponse], error)
 	// SetAccountStatus disables or re-enables an account; a disabled account's tokens and
 	// sessions are refused on every node once the change is applied, and its sessions stay
 	// ended when it is enabled again.
@@ -101,6 +111,10 @@ type AccountServiceClient interface {
 	Activate(context.Context, *connect.Request[v1.ActivateRequest]) (*connect.Response[v1.ActivateResponse], error)
 	// ChangePassword: a person signed in changes their own password.
 	ChangePassword(context.Context, *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error)
+	// ChangeTOTP: a person signed in enrols a TOTP second factor, replaces its key, or removes
+	// it where the role does not require one; the current password (and the current TOTP code
+	// where one is enrolled) is asked for like a sign-in.
+	ChangeTOTP(context.Context, *connect.Request[v1.ChangeTOTPRequest]) (*connect.Response[v1.ChangeTOTPResponse], error)
 	// SignIn checks a password (and TOTP code) and returns a session, valid on every node
 	// until it is idle for 30 minutes; every answer carries its renewal in the header
 	// `Cloudledger-Session`.
@@ -150,6 +164,12 @@ func NewAccountServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(accountServiceMethods.ByName("ListAccounts")),
 			connect.WithClientOptions(opts...),
 		),
+		accountScopes: connect.NewClient[v1.AccountScopesRequest, v1.AccountScopesResponse](
+			httpClient,
+			baseURL+AccountServiceAccountScopesProcedure,
+			connect.WithSchema(accountServiceMethods.ByName("AccountScopes")),
+			connect.WithClientOptions(opts...),
+		),
 		setAccountStatus: connect.NewClient[v1.SetAccountStatusRequest, v1.SetAccountStatusResponse](
 			httpClient,
 			baseURL+AccountServiceSetAccountStatusProcedure,
@@ -178,6 +198,12 @@ func NewAccountServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			httpClient,
 			baseURL+AccountServiceChangePasswordProcedure,
 			connect.WithSchema(accountServiceMethods.ByName("ChangePassword")),
+			connect.WithClientOptions(opts...),
+		),
+		changeTOTP: connect.NewClient[v1.ChangeTOTPRequest, v1.ChangeTOTPResponse](
+			httpClient,
+			baseURL+AccountServiceChangeTOTPProcedure,
+			connect.WithSchema(accountServiceMethods.ByName("ChangeTOTP")),
 			connect.WithClientOptions(opts...),
 		),
 		signIn: connect.NewClient[v1.SignInRequest, v1.SignInResponse](
@@ -225,11 +251,13 @@ type accountServiceClient struct {
 	confirmAccount    *connect.Client[v1.ConfirmAccountRequest, v1.ConfirmAccountResponse]
 	resetAccount      *connect.Client[v1.ResetAccountRequest, v1.ResetAccountResponse]
 	listAccounts      *connect.Client[v1.ListAccountsRequest, v1.ListAccountsResponse]
+	accountScopes     *connect.Client[v1.AccountScopesRequest, v1.AccountScopesResponse]
 	setAccountStatus  *connect.Client[v1.SetAccountStatusRequest, v1.SetAccountStatusResponse]
 	issueToken        *connect.Client[v1.IssueTokenRequest, v1.IssueTokenResponse]
 	revokeToken       *connect.Client[v1.RevokeTokenRequest, v1.RevokeTokenResponse]
 	activate          *connect.Client[v1.ActivateRequest, v1.ActivateResponse]
 	changePassword    *connect.Client[v1.ChangePasswordRequest, v1.ChangePasswordResponse]
+	changeTOTP        *connect.Client[v1.ChangeTOTPRequest, v1.ChangeTOTPResponse]
 	signIn            *connect.Client[v1.SignInRequest, v1.SignInResponse]
 	signOut           *connect.Client[v1.SignOutRequest, v1.SignOutResponse]
 	whoAmI            *connect.Client[v1.WhoAmIRequest, v1.WhoAmIResponse]
@@ -258,6 +286,11 @@ func (c *accountServiceClient) ListAccounts(ctx context.Context, req *connect.Re
 	return c.listAccounts.CallUnary(ctx, req)
 }
 
+// AccountScopes calls cloudledger.v1.AccountService.AccountScopes.
+func (c *accountServiceClient) AccountScopes(ctx context.Context, req *connect.Request[v1.AccountScopesRequest]) (*connect.Response[v1.AccountScopesResponse], error) {
+	return c.accountScopes.CallUnary(ctx, req)
+}
+
 // SetAccountStatus calls cloudledger.v1.AccountService.SetAccountStatus.
 func (c *accountServiceClient) SetAccountStatus(ctx context.Context, req *connect.Request[v1.SetAccountStatusRequest]) (*connect.Response[v1.SetAccountStatusResponse], error) {
 	return c.setAccountStatus.CallUnary(ctx, req)
@@ -281,6 +314,11 @@ func (c *accountServiceClient) Activate(ctx context.Context, req *connect.Reques
 // ChangePassword calls cloudledger.v1.AccountService.ChangePassword.
 func (c *accountServiceClient) ChangePassword(ctx context.Context, req *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error) {
 	return c.changePassword.CallUnary(ctx, req)
+}
+
+// ChangeTOTP calls cloudledger.v1.AccountService.ChangeTOTP.
+func (c *accountServiceClient) ChangeTOTP(ctx context.Context, req *connect.Request[v1.ChangeTOTPRequest]) (*connect.Response[v1.ChangeTOTPResponse], error) {
+	return c.changeTOTP.CallUnary(ctx, req)
 }
 
 // SignIn calls cloudledger.v1.AccountService.SignIn.
@@ -325,6 +363,10 @@ type AccountServiceHandler interface {
 	// and sessions end until the person uses it.
 	ResetAccount(context.Context, *connect.Request[v1.ResetAccountRequest]) (*connect.Response[v1.ResetAccountResponse], error)
 	ListAccounts(context.Context, *connect.Request[v1.ListAccountsRequest]) (*connect.Response[v1.ListAccountsResponse], error)
+	// AccountScopes names what a department's or a provider's account can be scoped to: every
+	// department and provider by id and name, nothing else (no figures, projects or prices):
+	// what the security officer chooses from when creating such an account.
+	AccountScopes(context.Context, *connect.Request[v1.AccountScopesRequest]) (*connect.Response[v1.AccountScopesResponse], error)
 	// SetAccountStatus disables or re-enables an account; a disabled account's tokens and
 	// sessions are refused on every node once the change is applied, and its sessions stay
 	// ended when it is enabled again.
@@ -338,6 +380,10 @@ type AccountServiceHandler interface {
 	Activate(context.Context, *connect.Request[v1.ActivateRequest]) (*connect.Response[v1.ActivateResponse], error)
 	// ChangePassword: a person signed in changes their own password.
 	ChangePassword(context.Context, *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error)
+	// ChangeTOTP: a person signed in enrols a TOTP second factor, replaces its key, or removes
+	// it where the role does not require one; the current password (and the current TOTP code
+	// where one is enrolled) is asked for like a sign-in.
+	ChangeTOTP(context.Context, *connect.Request[v1.ChangeTOTPRequest]) (*connect.Response[v1.ChangeTOTPResponse], error)
 	// SignIn checks a password (and TOTP code) and returns a session, valid on every node
 	// until it is idle for 30 minutes; every answer carries its renewal in the header
 	// `Cloudledger-Session`.
@@ -383,6 +429,12 @@ func NewAccountServiceHandler(svc AccountServiceHandler, opts ...connect.Handler
 		connect.WithSchema(accountServiceMethods.ByName("ListAccounts")),
 		connect.WithHandlerOptions(opts...),
 	)
+	accountServiceAccountScopesHandler := connect.NewUnaryHandler(
+		AccountServiceAccountScopesProcedure,
+		svc.AccountScopes,
+		connect.WithSchema(accountServiceMethods.ByName("AccountScopes")),
+		connect.WithHandlerOptions(opts...),
+	)
 	accountServiceSetAccountStatusHandler := connect.NewUnaryHandler(
 		AccountServiceSetAccountStatusProcedure,
 		svc.SetAccountStatus,
@@ -411,6 +463,12 @@ func NewAccountServiceHandler(svc AccountServiceHandler, opts ...connect.Handler
 		AccountServiceChangePasswordProcedure,
 		svc.ChangePassword,
 		connect.WithSchema(accountServiceMethods.ByName("ChangePassword")),
+		connect.WithHandlerOptions(opts...),
+	)
+	accountServiceChangeTOTPHandler := connect.NewUnaryHandler(
+		AccountServiceChangeTOTPProcedure,
+		svc.ChangeTOTP,
+		connect.WithSchema(accountServiceMethods.ByName("ChangeTOTP")),
 		connect.WithHandlerOptions(opts...),
 	)
 	accountServiceSignInHandler := connect.NewUnaryHandler(
@@ -459,6 +517,8 @@ func NewAccountServiceHandler(svc AccountServiceHandler, opts ...connect.Handler
 			accountServiceResetAccountHandler.ServeHTTP(w, r)
 		case AccountServiceListAccountsProcedure:
 			accountServiceListAccountsHandler.ServeHTTP(w, r)
+		case AccountServiceAccountScopesProcedure:
+			accountServiceAccountScopesHandler.ServeHTTP(w, r)
 		case AccountServiceSetAccountStatusProcedure:
 			accountServiceSetAccountStatusHandler.ServeHTTP(w, r)
 		case AccountServiceIssueTokenProcedure:
@@ -469,6 +529,8 @@ func NewAccountServiceHandler(svc AccountServiceHandler, opts ...connect.Handler
 			accountServiceActivateHandler.ServeHTTP(w, r)
 		case AccountServiceChangePasswordProcedure:
 			accountServiceChangePasswordHandler.ServeHTTP(w, r)
+		case AccountServiceChangeTOTPProcedure:
+			accountServiceChangeTOTPHandler.ServeHTTP(w, r)
 		case AccountServiceSignInProcedure:
 			accountServiceSignInHandler.ServeHTTP(w, r)
 		case AccountServiceSignOutProcedure:
@@ -506,6 +568,10 @@ func (UnimplementedAccountServiceHandler) ListAccounts(context.Context, *connect
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.AccountService.ListAccounts is not implemented"))
 }
 
+func (UnimplementedAccountServiceHandler) AccountScopes(context.Context, *connect.Request[v1.AccountScopesRequest]) (*connect.Response[v1.AccountScopesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.AccountService.AccountScopes is not implemented"))
+}
+
 func (UnimplementedAccountServiceHandler) SetAccountStatus(context.Context, *connect.Request[v1.SetAccountStatusRequest]) (*connect.Response[v1.SetAccountStatusResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.AccountService.SetAccountStatus is not implemented"))
 }
@@ -524,6 +590,10 @@ func (UnimplementedAccountServiceHandler) Activate(context.Context, *connect.Req
 
 func (UnimplementedAccountServiceHandler) ChangePassword(context.Context, *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.AccountService.ChangePassword is not implemented"))
+}
+
+func (UnimplementedAccountServiceHandler) ChangeTOTP(context.Context, *connect.Request[v1.ChangeTOTPRequest]) (*connect.Response[v1.ChangeTOTPResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cloudledger.v1.AccountService.ChangeTOTP is not implemented"))
 }
 
 func (UnimplementedAccountServiceHandler) SignIn(context.Context, *connect.Request[v1.SignInRequest]) (*connect.Response[v1.SignInResponse], error) {
