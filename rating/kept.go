@@ -142,10 +142,14 @@ const (
 // closes the operations instead (as EffectiveOps does before the expire is written, and as
 // readResourceHistories voids an expire that a late extension moved).
 type keptResource struct {
-	series   *series // nil: never charged (a test resource, or an item the catalog lacks)
+	key      seriesKey
+	kind     ledger.ResourceKind
+	ignored  bool    // an item the catalog lacks, or a test resource billed by use: nothing to keep
+	series   *series // nil: never charged (a test resource)
 	policy   policy
-	opened   time.Time // the first operation's time
-	baseTime time.Time // a day's start (a month's, monthly)
+	hist     resourceHist // its own units by day (kept_resource.go): a statement's rows
+	opened   time.Time    // the first operation's time
+	baseTime time.Time    // a day's start (a month's, monthly)
 	base     decimal.Decimal
 	tail     []ledger.ResourceOp // the operations after baseTime, in time order
 	expires  time.Time
@@ -157,26 +161,35 @@ func (k *Kept) add(d *ledger.View, e *ledger.RatingEvent) error {
 	}
 	kr := k.res[e.Resource]
 	if kr == nil {
-		kr = &keptResource{opened: e.Time}
-		if item := d.Items[e.Item]; item != nil && e.Kind != ledger.KindTest { // SPEC: test resources are never charged
+		kr = &keptResource{opened: e.Time, key: seriesKey{e.Department, e.Project, e.Provider, e.Item}, kind: e.Kind}
+		item := d.Items[e.Item]
+		switch {
+		case item == nil:
+			kr.ignored = true
+		case e.Kind == ledger.KindTest: // SPEC: test resources are never charged; a statement lists the most they held
+			kr.policy = policyDaily
+			kr.ignored = item.Billing == ledger.BillingMetered
+		default:
 			kr.policy = policyOf(item)
-			key := seriesKey{e.Department, e.Project, e.Provider, e.Item}
-			kr.series = k.series[key]
+			kr.series = k.series[kr.key]
 			if kr.series == nil {
 				kr.series = &series{metered: kr.policy == policyMetered}
-				k.series[key] = kr.series
+				k.series[kr.key] = kr.series
 			}
 		}
 		kr.baseTime = kr.periodStart(e.Time)
 		k.res[e.Resource] = kr
 	}
-	if kr.series == nil {
+	if kr.ignored {
 		return nil
 	}
-	k.changed[kr.series] = struct{}{}
+	if kr.series != nil {
+		k.changed[kr.series] = struct{}{}
+	}
 	if kr.policy == policyMetered {
 		if e.Op == ledger.OpUsage {
 			kr.series.addUsed(dayOf(e.Time), e.Quantity)
+			kr.hist.addUsed(dayOf(e.Time), e.Quantity)
 		}
 		return nil
 	}
@@ -211,7 +224,10 @@ func (k *Kept) add(d *ledger.View, e *ledger.RatingEvent) error {
 		kr.tail = append(kr.tail, ledger.ResourceOp{Time: e.Time, Op: e.Op, Quantity: e.Quantity})
 	}
 	after := kr.steps(lo)
-	kr.series.addHeldChange(before, after)
+	if kr.series != nil {
+		kr.series.addHeldChange(before, after)
+	}
+	kr.hist.change(before, after, dayOf(kr.baseTime))
 	return nil
 }
 
@@ -505,56 +521,60 @@ func (k *Kept) rate(d *ledger.View, opt Options) *Result {
 		if opt.Department != "" && key.department != opt.Department || opt.Provider != "" && key.provider != opt.Provider {
 			continue
 		}
-		item := d.Items[key.item]
-		if item == nil {
-			continue
-		}
-		pol := policyOf(item)
-		prices, mults := r.priceTable(item, key.provider), r.multTable(key.provider)
-		for mi, m := range r.months {
-			lo, hi := max(m.first, r.fi), min(m.last, r.ti)
-			if lo > hi {
-				continue
-			}
-			divisor := m.daysInMonth
-			if pol == policyMetered {
-				divisor = 1
-			}
-			var a *accumulator
-			var ru run
-			flush := func() {
-				if ru.active {
-					a.add(ru.price, ru.mult, ru.q, ru.qWhole, ru.qIsWhole, ru.day-m.first+1, ru.n)
-					ru.active = false
-				}
-			}
-			var runQ qty
-			s.unitsOn(m.month, lo-m.first+1, hi-m.first+1, func(day int, q qty) {
-				if !q.positive() {
-					flush()
-					return
-				}
-				if a == nil {
-					a = r.keyAcc(Key{Month: m.month, Department: key.department, Project: key.project, Provider: key.provider, Item: key.item}, item, divisor)
-				}
-				i := m.first + day - 1
-				price := prices[i]
-				if pol == policyMonthly {
-					price = prices[m.first] // the month's price is its first day's
-				}
-				if pol != policyMetered && ru.active && ru.price == price && ru.mult == mults[i] && runQ.equal(q) {
-					ru.n++
-					return
-				}
-				flush()
-				runQ = q
-				ru = run{active: true, day: i, n: 1, q: q.decimal(), price: price, mult: mults[i], mnth: int32(mi)}
-				ru.qWhole, ru.qIsWhole = smallWhole(ru.q)
-			})
-			flush()
+		if item := d.Items[key.item]; item != nil {
+			r.addUnits(key, item, policyOf(item), s.unitsOn)
 		}
 	}
 	return r.result()
+}
+
+// addUnits adds to the lines of key the units of each day of the range, as units gives them
+// month by month, at each day's price and multiplier (the month's first day's price,
+// monthly): what rateDaily, rateMonthly and rateMetered add, summed across resources.
+func (r *rater) addUnits(key seriesKey, item *ledger.CatalogItem, pol policy, units func(m calendar.Month, from, to int, fn func(day int, q qty))) {
+	prices, mults := r.priceTable(item, key.provider), r.multTable(key.provider)
+	for mi, m := range r.months {
+		lo, hi := max(m.first, r.fi), min(m.last, r.ti)
+		if lo > hi {
+			continue
+		}
+		divisor := m.daysInMonth
+		if pol == policyMetered {
+			divisor = 1
+		}
+		var a *accumulator
+		var ru run
+		flush := func() {
+			if ru.active {
+				a.add(ru.price, ru.mult, ru.q, ru.qWhole, ru.qIsWhole, ru.day-m.first+1, ru.n)
+				ru.active = false
+			}
+		}
+		var runQ qty
+		units(m.month, lo-m.first+1, hi-m.first+1, func(day int, q qty) {
+			if !q.positive() {
+				flush()
+				return
+			}
+			if a == nil {
+				a = r.keyAcc(Key{Month: m.month, Department: key.department, Project: key.project, Provider: key.provider, Item: key.item}, item, divisor)
+			}
+			i := m.first + day - 1
+			price := prices[i]
+			if pol == policyMonthly {
+				price = prices[m.first] // the month's price is its first day's
+			}
+			if pol != policyMetered && ru.active && ru.price == price && ru.mult == mults[i] && runQ.equal(q) {
+				ru.n++
+				return
+			}
+			flush()
+			runQ = q
+			ru = run{active: true, day: i, n: 1, q: q.decimal(), price: price, mult: mults[i], mnth: int32(mi)}
+			ru.qWhole, ru.qIsWhole = smallWhole(ru.q)
+		})
+		flush()
+	}
 }
 
 // keyAcc is the accumulator of the line k (rater.acc without a resource).

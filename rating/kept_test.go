@@ -137,6 +137,7 @@ func keptAgainstReference(t *testing.T, seed int64) {
 		expires                          time.Time
 	}
 	var resources []*res
+	rows := 0 // resource rows compared
 	check := func(when string) {
 		t.Helper()
 		full, err := k.l.View(ledger.ViewFilter{})
@@ -161,6 +162,31 @@ func keptAgainstReference(t *testing.T, seed int64) {
 				if w, g := resultText(want), resultText(got); w != g {
 					t.Fatalf("%s, %+v: kept charges differ from the reference\nreference:\n%s\nkept:\n%s", when, opt, w, g)
 				}
+			}
+		}
+		// A statement's rows: each resource's charges of a month (to a day within it, as the
+		// current month is rated through yesterday), and the most a test resource held.
+		for m := (calendar.Month{Year: 2025, Month: time.August}); !m.After(calendar.Month{Year: 2027, Month: time.February}); m = m.Next() {
+			for _, f := range [][3]string{{"d1", "", ""}, {"d2", "", "17"}, {"", "p1", ""}} {
+				opt := Options{From: m.First(), To: m.Last(), Department: f[0], Provider: f[1]}
+				if f[2] != "" {
+					opt.To = calendar.NewDate(m.Year, m.Month, 17)
+				}
+				want, err := RateResources(full, opt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []ResourceCharge
+				if err := kept.Read(k.l, func(d *ledger.View) (err error) {
+					got, err = RateResources(d, opt)
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if w, g := fmt.Sprint(want), fmt.Sprint(got); w != g {
+					t.Fatalf("%s, %+v: kept resource charges differ from the reference\nreference:\n%s\nkept:\n%s", when, opt, w, g)
+				}
+				rows += len(want)
 			}
 		}
 	}
@@ -268,5 +294,8 @@ func keptAgainstReference(t *testing.T, seed int64) {
 		kinds = append(kinds, string(r.kind))
 	}
 	slices.Sort(kinds)
-	t.Logf("seed %d: %d resources (%s…), %d line items", seed, len(resources), strings.Join(slices.Compact(kinds), ","), kept.Seq())
+	t.Logf("seed %d: %d resources (%s…), %d line items, %d resource rows compared", seed, len(resources), strings.Join(slices.Compact(kinds), ","), kept.Seq(), rows)
+	if rows == 0 {
+		t.Fatal("no resource row compared")
+	}
 }

@@ -126,10 +126,6 @@ func (h *ledgerService) Statement(ctx context.Context, req *connect.Request[v1.S
 	if (m.GetDepartment() == "") == (m.GetProvider() == "") {
 		return nil, detailError(errcode.Errf(errcode.MissingField, "department", "a statement is for one department or one provider"), 0)
 	}
-	data, err := h.s.ledger.View(ledger.ViewFilter{Before: month.Next().First().Start(), Department: m.GetDepartment(), Provider: m.GetProvider()})
-	if err != nil {
-		return nil, toConnect(err)
-	}
 	// The findings by subject: a resource's own, a project's zombie (SPEC: Utilisation, Reports).
 	bySubject := map[string][]ledger.Finding{}
 	for _, f := range h.s.ledger.Findings() {
@@ -139,13 +135,20 @@ func (h *ledgerService) Statement(ctx context.Context, req *connect.Request[v1.S
 		}
 		bySubject[key] = append(bySubject[key], f)
 	}
-	st, err := settlement.BuildStatement(data, month, m.GetDepartment(), m.GetProvider(),
-		func(resource string) (ledger.MonthUtilisation, bool) {
-			return h.s.ledger.MonthUtilisation(resource, month)
-		},
-		func(resource, project string) []ledger.Finding {
-			return append(slices.Clone(bySubject["r/"+resource]), bySubject["p/"+project]...)
-		})
+	// Rated from the charges kept current (rating.Kept), resource by resource.
+	var st *settlement.Statement
+	var data *ledger.View
+	err = h.s.kept.Read(h.s.ledger, func(d *ledger.View) (err error) {
+		data = d
+		st, err = settlement.BuildStatement(d, month, m.GetDepartment(), m.GetProvider(),
+			func(resource string) (ledger.MonthUtilisation, bool) {
+				return h.s.ledger.MonthUtilisation(resource, month)
+			},
+			func(resource, project string) []ledger.Finding {
+				return append(slices.Clone(bySubject["r/"+resource]), bySubject["p/"+project]...)
+			})
+		return err
+	})
 	if err != nil {
 		return nil, toConnect(err)
 	}

@@ -124,42 +124,32 @@ func BuildStatement(d *ledger.View, month calendar.Month, department, provider s
 		return nil, err
 	}
 	st.Lines, st.Total = res.Lines, res.Total
-	one := *d
-	for _, h := range d.Resources {
-		r := StatementResource{Resource: h.ID, Department: h.Department, Project: h.Project, Provider: h.Provider, Item: h.Item, Kind: h.Kind}
+	rows, err := rating.RateResources(d, opt)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range rows {
+		r := StatementResource{Resource: c.Resource, Department: c.Department, Project: c.Project, Provider: c.Provider, Item: c.Item, Kind: c.Kind,
+			Quantity: c.Quantity, BaseAmount: c.BaseAmount, Amount: c.Amount}
 		if util != nil {
-			if u, ok := util(h.ID); ok {
+			if u, ok := util(c.Resource); ok {
 				r.Utilisation = &u
 			}
 		}
 		if findings != nil {
-			r.addFindings(findings(h.ID, h.Project), month)
+			r.addFindings(findings(c.Resource, c.Project), month)
 		}
-		if item := d.Items[h.Item]; item != nil {
+		if item := d.Items[c.Item]; item != nil {
 			r.Unit = rating.QuantityUnit(item)
-			if h.Kind == ledger.KindTest {
+			if c.Kind == ledger.KindTest {
 				r.Unit = rating.BaseUnit(item.Unit) // the most held, not unit-days
 			}
 		}
-		if h.Kind == ledger.KindTest {
-			r.Quantity = maxHeldIn(rating.EffectiveOps(h), month)
-			if r.Quantity.IsPositive() {
-				st.TestResources = append(st.TestResources, r)
-			}
+		if c.Kind == ledger.KindTest {
+			r.Quantity = c.MostHeld
+			st.TestResources = append(st.TestResources, r)
 			continue
 		}
-		one.Resources = []*ledger.ResourceHistory{h}
-		rr, err := rating.Rate(&one, opt)
-		if err != nil {
-			return nil, err
-		}
-		if len(rr.Lines) == 0 {
-			continue
-		}
-		for _, l := range rr.Lines {
-			r.Quantity = r.Quantity.Add(l.Quantity)
-		}
-		r.BaseAmount, r.Amount = rr.Total.BaseAmount, rr.Total.Amount
 		st.Resources = append(st.Resources, r)
 	}
 	groups := map[string]*Subtotal{}
@@ -181,20 +171,6 @@ func BuildStatement(d *ledger.View, month calendar.Month, department, provider s
 	}
 	slices.SortFunc(st.Subtotals, func(a, b Subtotal) int { return strings.Compare(a.Group, b.Group) })
 	return st, nil
-}
-
-// maxHeldIn is the most a resource held at any instant of the month.
-func maxHeldIn(ops []ledger.ResourceOp, m calendar.Month) decimal.Decimal {
-	start, end := m.First().Start(), m.Next().First().Start()
-	best := rating.HeldAt(ops, start)
-	for _, op := range ops {
-		if !op.Time.Before(start) && op.Time.Before(end) {
-			if q := rating.HeldAt(ops, op.Time); q.GreaterThan(best) {
-				best = q
-			}
-		}
-	}
-	return best
 }
 
 // addFindings keeps the findings open at some time in the month (raised by its last day,
