@@ -2,8 +2,10 @@ package rating
 
 import (
 	"encoding/binary"
+	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -256,4 +258,46 @@ func (k *Kept) rateResources(d *ledger.View, opt Options, month calendar.Month) 
 	}
 	slices.SortFunc(out, func(a, b ResourceCharge) int { return strings.Compare(a.Resource, b.Resource) })
 	return out
+}
+
+// Allocation is what one resource billed by allocation holds at an instant.
+type Allocation struct {
+	Resource, Department, Project, Provider, Item string
+	Held                                         decimal.Decimal
+}
+
+// ErrBeforeKept says that an instant asked for is before what Kept keeps of a resource (one
+// with operations dated after it): read a full view instead.
+var ErrBeforeKept = errors.New("rating: the instant is before the operations kept of a resource")
+
+// AllocationsAt lists what each resource billed by allocation (not a test resource) holds
+// at t, where it holds something, in resource order. Over a view from Kept.Read it reads the
+// kept operations, or answers ErrBeforeKept.
+func AllocationsAt(d *ledger.View, t time.Time) ([]Allocation, error) {
+	var out []Allocation
+	if k, ok := d.Kept.(*Kept); ok && d.Resources == nil {
+		for id, kr := range k.res {
+			if kr.ignored || kr.kind == ledger.KindTest || kr.policy == policyMetered {
+				continue
+			}
+			if t.Before(kr.baseTime) {
+				return nil, ErrBeforeKept
+			}
+			if held := HeldAt(kr.effectiveOps(), t); held.IsPositive() {
+				out = append(out, Allocation{Resource: id, Department: kr.key.department, Project: kr.key.project, Provider: kr.key.provider, Item: kr.key.item, Held: held})
+			}
+		}
+		slices.SortFunc(out, func(a, b Allocation) int { return strings.Compare(a.Resource, b.Resource) })
+		return out, nil
+	}
+	for _, h := range d.Resources {
+		item := d.Items[h.Item]
+		if h.Kind == ledger.KindTest || item == nil || item.Billing != ledger.BillingAllocation {
+			continue
+		}
+		if held := HeldAt(EffectiveOps(h), t); held.IsPositive() {
+			out = append(out, Allocation{Resource: h.ID, Department: h.Department, Project: h.Project, Provider: h.Provider, Item: h.Item, Held: held})
+		}
+	}
+	return out, nil
 }

@@ -1,6 +1,7 @@
 package rating
 
 import (
+	"errors"
 	"fmt"
 	"math/rand"
 	"path/filepath"
@@ -137,7 +138,7 @@ func keptAgainstReference(t *testing.T, seed int64) {
 		expires                          time.Time
 	}
 	var resources []*res
-	rows := 0 // resource rows compared
+	rows, allocations := 0, 0 // resource rows compared; instants whose allocations were
 	check := func(when string) {
 		t.Helper()
 		full, err := k.l.View(ledger.ViewFilter{})
@@ -188,6 +189,29 @@ func keptAgainstReference(t *testing.T, seed int64) {
 				}
 				rows += len(want)
 			}
+		}
+		// What each resource holds now and three days ago (the budget's estimate).
+		for _, at := range []time.Time{clock, clock.Add(-72 * time.Hour)} {
+			want, err := AllocationsAt(full, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []Allocation
+			err = kept.Read(k.l, func(d *ledger.View) (err error) {
+				got, err = AllocationsAt(d, at)
+				return err
+			})
+			if errors.Is(err, ErrBeforeKept) {
+				continue // a resource has operations dated after at: the budget reads a full view then
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w, g := fmt.Sprint(want), fmt.Sprint(got); w != g {
+				t.Fatalf("%s, at %s: kept allocations differ from the reference\nreference:\n%s\nkept:\n%s", when, at, w, g)
+			}
+			rows += len(want)
+			allocations++
 		}
 	}
 
@@ -294,8 +318,8 @@ func keptAgainstReference(t *testing.T, seed int64) {
 		kinds = append(kinds, string(r.kind))
 	}
 	slices.Sort(kinds)
-	t.Logf("seed %d: %d resources (%s…), %d line items, %d resource rows compared", seed, len(resources), strings.Join(slices.Compact(kinds), ","), kept.Seq(), rows)
-	if rows == 0 {
-		t.Fatal("no resource row compared")
+	t.Logf("seed %d: %d resources (%s…), %d line items, %d resource rows compared, allocations at %d instants", seed, len(resources), strings.Join(slices.Compact(kinds), ","), kept.Seq(), rows, allocations)
+	if rows == 0 || allocations == 0 {
+		t.Fatalf("compared %d resource rows and the allocations of %d instants", rows, allocations)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"github.com/cloudledger/cloudledger/money"
 	"slices"
@@ -89,11 +90,20 @@ func (s *Server) settleStatus(year int, blockers bool) (*v1.SettleStatusResponse
 
 func (h *ledgerService) BudgetExport(ctx context.Context, req *connect.Request[v1.BudgetExportRequest]) (*connect.Response[v1.BudgetExportResponse], error) {
 	defer observeSince(h.s.metrics.exportSeconds.WithLabelValues("budget"), time.Now())
-	data, err := h.s.ledger.View(ledger.ViewFilter{})
-	if err != nil {
-		return nil, toConnect(err)
+	// From the charges kept current (rating.Kept); a full read only where a resource has
+	// operations dated after the ledger's clock (rating.ErrBeforeKept).
+	var data *ledger.View
+	var b *settlement.Budget
+	err := h.s.kept.Read(h.s.ledger, func(d *ledger.View) (err error) {
+		data = d
+		b, err = settlement.BuildBudget(d, h.s.ledger.Calendar(), int(req.Msg.GetYear()))
+		return err
+	})
+	if errors.Is(err, rating.ErrBeforeKept) {
+		if data, err = h.s.ledger.View(ledger.ViewFilter{}); err == nil {
+			b, err = settlement.BuildBudget(data, h.s.ledger.Calendar(), int(req.Msg.GetYear()))
+		}
 	}
-	b, err := settlement.BuildBudget(data, h.s.ledger.Calendar(), int(req.Msg.GetYear()))
 	if err != nil {
 		return nil, toConnect(err)
 	}

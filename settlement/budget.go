@@ -146,18 +146,14 @@ func BuildBudget(d *ledger.View, cal *calendar.Calendar, year int) (*Budget, err
 		r.Quantity, r.BaseAmount, r.Amount = l.Quantity, l.BaseAmount, l.Amount
 	}
 	today := st.Today
-	for _, h := range d.Resources {
-		item := d.Items[h.Item]
-		if h.Kind == ledger.KindTest || item == nil || item.Billing != ledger.BillingAllocation {
-			continue
-		}
-		held := rating.HeldAt(rating.EffectiveOps(h), d.Clock)
-		if !held.IsPositive() {
-			continue
-		}
-		price, _ := rating.PriceOn(item, h.Provider, today)
-		r := row(key{h.Department, h.Project, h.Provider, h.Item})
-		r.Estimate = r.Estimate.Add(held.Mul(price).Mul(twelve))
+	held, err := rating.AllocationsAt(d, d.Clock)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range held {
+		price, _ := rating.PriceOn(d.Items[a.Item], a.Provider, today)
+		r := row(key{a.Department, a.Project, a.Provider, a.Item})
+		r.Estimate = r.Estimate.Add(a.Held.Mul(price).Mul(twelve))
 	}
 	// Who pays: the funding a department had at the audit (frozen with the figures), else
 	// its funding now (a department with an estimate only).

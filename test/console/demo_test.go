@@ -171,7 +171,19 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 // text is the text of the first element matching the CSS selector.
 func text(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()
-	return get(t, ctx, chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible))
+	// A page still loading may replace the node between finding and reading it: read again.
+	for attempt := 1; ; attempt++ {
+		tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		v, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible))
+		cancel()
+		if err == nil {
+			return v
+		}
+		if attempt == 20 || !strings.Contains(err.Error(), "No node with given id") {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // location is the page's URL.
