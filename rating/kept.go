@@ -601,9 +601,42 @@ func dayOf(t time.Time) int {
 	return int(ns / dayNanos)
 }
 
-func dayOfDate(d calendar.Date) int { return calendar.DaysBetween(epoch, d) }
+// dayOfDate and dateOf convert with integer arithmetic (the proleptic Gregorian calendar's
+// civil-from-days), not through time.Date: Kept converts a few times per line item.
+func dayOfDate(d calendar.Date) int {
+	y, m := d.Year, int(d.Month)
+	if m <= 2 {
+		y--
+	}
+	era := y / 400 // years are 2000 and later (ledger.MinYear): no negative division
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d.Day - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - daysTo2000
+}
 
-func dateOf(day int) calendar.Date { return epoch.AddDays(day) }
+func dateOf(day int) calendar.Date {
+	z := day + daysTo2000
+	era := z / 146097
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d := doy - (153*mp+2)/5 + 1
+	m := mp + 3
+	if m > 12 {
+		m -= 12
+	}
+	y := yoe + era*400
+	if m <= 2 {
+		y++
+	}
+	return calendar.Date{Year: y, Month: time.Month(m), Day: d}
+}
+
+// daysTo2000 is the day number of 2000-01-01 counted from 0000-03-01.
+const daysTo2000 = 730425
 
 func addMonths(m calendar.Month, n int) calendar.Month {
 	return calendar.MonthOf(m.First().AddMonths(n))

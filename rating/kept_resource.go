@@ -75,23 +75,21 @@ func (h *resourceHist) addUsed(day int, q decimal.Decimal) { h.pack(day, q) }
 // change replaces the steps before with after (both from one day on) and packs the steps
 // before frozen, which nothing can change any more.
 func (h *resourceHist) change(before, after []step, frozen int) {
-	byDay := map[int]decimal.Decimal{}
-	for _, st := range h.live {
-		byDay[st.day] = st.delta
+	add := func(day int, q decimal.Decimal) {
+		i, found := slices.BinarySearchFunc(h.live, day, func(st step, day int) int { return st.day - day })
+		if found {
+			h.live[i].delta = h.live[i].delta.Add(q)
+			return
+		}
+		h.live = slices.Insert(h.live, i, step{day, q})
 	}
 	for _, st := range before {
-		byDay[st.day] = byDay[st.day].Sub(st.delta)
+		add(st.day, st.delta.Neg())
 	}
 	for _, st := range after {
-		byDay[st.day] = byDay[st.day].Add(st.delta)
+		add(st.day, st.delta)
 	}
-	h.live = h.live[:0]
-	for day, q := range byDay {
-		if !q.IsZero() {
-			h.live = append(h.live, step{day, q})
-		}
-	}
-	slices.SortFunc(h.live, func(a, b step) int { return a.day - b.day })
+	h.live = slices.DeleteFunc(h.live, func(st step) bool { return st.delta.IsZero() })
 	n := 0
 	for n < len(h.live) && h.live[n].day < frozen {
 		h.pack(h.live[n].day, h.live[n].delta)
@@ -263,7 +261,7 @@ func (k *Kept) rateResources(d *ledger.View, opt Options, month calendar.Month) 
 // Allocation is what one resource billed by allocation holds at an instant.
 type Allocation struct {
 	Resource, Department, Project, Provider, Item string
-	Held                                         decimal.Decimal
+	Held                                          decimal.Decimal
 }
 
 // ErrBeforeKept says that an instant asked for is before what Kept keeps of a resource (one
