@@ -41,9 +41,11 @@ type Ledger struct {
 	// index reads and exports name, so that the trail's own entries (which every call
 	// causes) do not make two exports of the same figures differ.
 	stateIndex uint64
-	// flushedSeq is the last line item in bbolt; flushedAccess the last access record.
+	// flushedSeq is the last line item in bbolt; flushedAccess the last access record;
+	// flushedState the state index in bbolt.
 	flushedSeq    uint64
 	flushedAccess uint64
+	flushedState  uint64
 	// batchTx is a read transaction open while ApplyBatch runs (under the write lock), so
 	// idempotency lookups do not open one each.
 	batchTx *bolt.Tx
@@ -162,6 +164,7 @@ func (l *Ledger) load() (err error) {
 	}
 	l.flushedSeq = root.seq
 	l.flushedAccess = root.access.seq
+	l.flushedState = l.stateIndex
 	clearDirty(root)
 	return nil
 }
@@ -362,6 +365,18 @@ func (l *Ledger) mustFlush() {
 	}
 }
 
+// flushForState flushes before a read of the state (View): not when only access records
+// are pending — every call appends some, and they change nothing a view reads; the flush
+// loop writes them within FlushInterval.
+func (l *Ledger) flushForState() {
+	l.mu.RLock()
+	pending := l.stateIndex != l.flushedState || l.root != nil && l.root.seq != l.flushedSeq
+	l.mu.RUnlock()
+	if pending {
+		l.Flush()
+	}
+}
+
 // ensureFlushed is called by queries that read bbolt directly.
 func (l *Ledger) ensureFlushed() {
 	l.mu.RLock()
@@ -417,6 +432,7 @@ func (l *Ledger) flush(applied uint64) error {
 	l.flushed = applied
 	l.flushedSeq = r.seq
 	l.flushedAccess = r.access.seq
+	l.flushedState = l.stateIndex
 	r.access.added = r.access.added[:0]
 	for _, item := range r.added {
 		l.keys.add(item.indexKey, item.Seq)

@@ -85,10 +85,10 @@ type RatingEvent struct {
 	Quantity                                      decimal.Decimal
 }
 
-// View reads the ledger's view. It flushes first, then reads without holding the ledger's
-// lock, so applying goes on while a large year is read.
+// View reads the ledger's view. It flushes what changed the state first, then reads without
+// holding the ledger's lock, so applying goes on while a large year is read.
 func (l *Ledger) View(f ViewFilter) (*View, error) {
-	l.Flush()
+	l.flushForState()
 	l.mu.RLock()
 	db := l.db
 	l.mu.RUnlock()

@@ -56,29 +56,34 @@ func (k *Kept) Rate(src Source, opt Options) (res *Result, err error) {
 
 // Read calls fn with a view of src's head whose line items are Kept's (ledger.View.Kept): the
 // package's Rate rates it from the kept units, as it would a full view; it has no
-// Resources. fn must not keep the view.
+// Resources. fn must not keep the view. Readers of a state Kept has caught up with share a
+// read lock; the first reader after new line items catches up under the write lock.
 func (k *Kept) Read(src Source, fn func(d *ledger.View) error) error {
 	for attempt := 1; ; attempt++ {
+		d, err := src.View(ledger.ViewFilter{MasterDataOnly: true})
+		if err != nil {
+			return err
+		}
+		k.mu.RLock()
+		if k.seq == d.Head.Seq {
+			defer k.mu.RUnlock()
+			d.Kept = k
+			return fn(d)
+		}
+		ahead := k.seq > d.Head.Seq // another reader caught up with a later state: read again
+		k.mu.RUnlock()
+		if ahead && attempt < keptAttempts {
+			continue
+		}
 		k.mu.Lock()
-		d, err := k.catchUp(src)
+		d, err = k.catchUp(src)
 		if err != nil {
 			k.mu.Unlock()
 			return err
 		}
+		defer k.mu.Unlock()
 		d.Kept = k
-		if attempt == keptAttempts {
-			defer k.mu.Unlock()
-			return fn(d)
-		}
-		k.mu.Unlock()
-		// Rate under the read lock so that readers rate side by side; a writer that caught
-		// up further in between makes the master data older than the days: read again.
-		k.mu.RLock()
-		if k.seq == d.Head.Seq {
-			defer k.mu.RUnlock()
-			return fn(d)
-		}
-		k.mu.RUnlock()
+		return fn(d)
 	}
 }
 

@@ -18,6 +18,7 @@ type rater struct {
 	data    *ledger.View
 	opt     Options
 	base    calendar.Date
+	baseDay int   // base's day number (dayOfDate)
 	baseNs  int64 // 00:00 of base, Asia/Shanghai (a fixed offset: every day is 24 h)
 	days    int
 	fi, ti  int     // opt.From and opt.To as day indexes
@@ -51,7 +52,7 @@ type priceKey struct{ item, provider string }
 func newRater(d *ledger.View, opt Options) *rater {
 	base := calendar.MonthOf(opt.From).First()
 	end := calendar.MonthOf(opt.To).Last()
-	r := &rater{data: d, opt: opt, base: base, baseNs: base.Start().UnixNano(), days: calendar.DaysBetween(base, end) + 1,
+	r := &rater{data: d, opt: opt, base: base, baseDay: dayOfDate(base), baseNs: base.Start().UnixNano(), days: calendar.DaysBetween(base, end) + 1,
 		fi: calendar.DaysBetween(base, opt.From), ti: calendar.DaysBetween(base, opt.To),
 		prices: map[priceKey][]int32{}, priceIdx: map[string]int32{}, mults: map[string][]int32{}, multIdx: map[string]int32{},
 		lines: map[Key]*accumulator{}}
@@ -77,7 +78,7 @@ func (r *rater) dayIndex(t time.Time) int {
 	return int(ns / dayNanos)
 }
 
-func (r *rater) date(i int) calendar.Date { return r.base.AddDays(i) }
+func (r *rater) date(i int) calendar.Date { return dateOf(r.baseDay + i) }
 
 // acc is the accumulator of the line of resource h in month mnth (an index into r.months).
 // The last one found is kept: a resource's runs come month by month.
@@ -319,10 +320,15 @@ func (r *rater) priceTable(item *ledger.CatalogItem, provider string) []int32 {
 		return t
 	}
 	t := make([]int32, r.days)
+	var last decimal.Decimal
+	lastIdx := int32(-1)
 	for i := range t {
 		t[i] = -1
 		if p, ok := PriceOn(item, provider, r.date(i)); ok {
-			t[i] = intern(p, &r.priceVals, r.priceIdx)
+			if lastIdx < 0 || !p.Equal(last) { // interning formats the price: once per change
+				last, lastIdx = p, intern(p, &r.priceVals, r.priceIdx)
+			}
+			t[i] = lastIdx
 		}
 	}
 	r.prices[k] = t
@@ -381,6 +387,8 @@ func (r *rater) multTable(provider string) []int32 {
 			}
 		}
 	}
+	var last decimal.Decimal
+	lastIdx := int32(-1)
 	for i := range t {
 		t[i] = -1
 		if score[i] == 0 {
@@ -388,7 +396,10 @@ func (r *rater) multTable(provider string) []int32 {
 		}
 		s := r.data.Evaluations[provider].Scores[score[i]-1].Score
 		if m, ok := r.bandTableOn(r.date(i)).Multiplier(s); ok {
-			t[i] = intern(m, &r.multVals, r.multIdx)
+			if lastIdx < 0 || !m.Equal(last) {
+				last, lastIdx = m, intern(m, &r.multVals, r.multIdx)
+			}
+			t[i] = lastIdx
 		}
 	}
 	r.mults[provider] = t
