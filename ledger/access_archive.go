@@ -193,3 +193,33 @@ func (l *Ledger) AccessArchived() uint64 {
 	defer l.mu.RUnlock()
 	return l.root.access.archived
 }
+
+// VerifyAccessTrailWithArchives checks the whole access trail, archived and live, as one
+// chain: the archives in dir offline (backupfile.VerifyAccessArchives, what `ledgerctl access
+// verify --archive` runs), the live trail (VerifyAccessTrail), and the join — the archives
+// begin at record 1 and end exactly at the record, and the hash, the live trail continues
+// from. It returns what the archives hold and the trail's length and head.
+func (l *Ledger) VerifyAccessTrailWithArchives(dir string) (backupfile.Archives, uint64, Hash, error) {
+	a, err := backupfile.VerifyAccessArchives(dir)
+	if err != nil {
+		return a, 0, Hash{}, Errf(errcode.TrailBroken, "", "the access archives: %v", err)
+	}
+	l.ensureFlushed()
+	var through uint64
+	var head Hash
+	_ = l.db.View(func(tx *bolt.Tx) error {
+		m := tx.Bucket(bucketMeta)
+		through = getUint(m, metaAccessArchivedSeq)
+		copy(head[:], m.Get([]byte(metaAccessArchivedHead)))
+		return nil
+	})
+	if a.First != 1 || a.Last != through || a.Head != hex.EncodeToString(head[:]) {
+		return a, 0, Hash{}, Errf(errcode.TrailBroken, "", "the archives hold records %d–%d ending in %s; the live trail continues from record %d, %s",
+			a.First, a.Last, a.Head, through, hex.EncodeToString(head[:]))
+	}
+	n, h, verr := l.VerifyAccessTrail()
+	if verr != nil {
+		return a, n, h, verr
+	}
+	return a, n, h, nil
+}

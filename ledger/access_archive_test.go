@@ -99,3 +99,73 @@ func TestAccessArchives(t *testing.T) {
 	f.version = 8
 	f.reject(errcode.InvalidValue, &ArchiveAccess{Through: 10, Before: at("2026-01-01T10:00:00+08:00")})
 }
+
+// Issue 28: the state file gives back what was archived. bbolt only reuses the pages of the
+// records archived (the file keeps its size); at the next open the file is compacted, the
+// trail — archives and live state — still verifies as one chain, and the ledger goes on
+// appending. A compaction a crash cut short leaves its copy, which the next open removes.
+func TestArchivedRecordsLeaveTheStateFileAtOpen(t *testing.T) {
+	defer func(v int64) { CompactMinFree = v }(CompactMinFree)
+	CompactMinFree = 1 << 20
+	f := newFixture(t)
+	first := at("2025-01-01T00:00:00+08:00") // a minute apart: all older than 180 days
+	for e := 0; e < 4; e++ {
+		a := &AppendAccess{}
+		for i := 0; i < 10_000; i++ {
+			a.Records = append(a.Records, AccessRecord{Time: first.Add(time.Duration(e*10_000+i) * time.Minute), Account: "official0042",
+				Role: "department", Address: "10.20.0.42", Node: "node1", Procedure: "/cloudledger.v1.LedgerService/Charges", Target: "department=dep042", Result: "ok"})
+		}
+		f.ok(a)
+	}
+	f.l.Flush()
+	st0, err := f.l.StateFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := first.Add(30_000 * time.Minute)
+	if got := f.l.AccessArchivable(cut); got != 30_000 {
+		t.Fatalf("archivable before %s: %d, want 30000", cut, got)
+	}
+	f.ok(&ArchiveAccess{Through: 30_000, Before: cut})
+	f.l.Flush()
+	st1, _ := f.l.StateFile()
+	if st1.Size < st0.Size || st1.Free < st0.Used/2 {
+		t.Fatalf("after archiving three quarters: %+v (before: %+v)", st1, st0)
+	}
+
+	path := f.l.path
+	if err := os.WriteFile(path+compactSuffix, []byte("an interrupted compaction"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.l.Close()
+	l, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	f.l = l
+	st2, _ := l.StateFile()
+	if c := l.Compacted(); c.Err != nil || c.Before != st1.Size || c.After != st2.Size || st2.Used > st0.Used*2/5 {
+		t.Fatalf("reopened: %+v, %+v (before archiving %+v)", c, st2, st0)
+	}
+	t.Logf("state file: %+v; 30,000 of 40,000 records archived: %+v; reopened: %+v", st0, st1, st2)
+	if _, err := os.Stat(path + compactSuffix); !os.IsNotExist(err) {
+		t.Fatalf("the copy of a compaction is left: %v", err)
+	}
+	dir := filepath.Join(filepath.Dir(path), AccessArchiveDir)
+	f.now = at("2026-11-20T12:00:00+08:00")
+	f.ok(accessRecords(at("2026-11-19T00:00:00+08:00"), 5))
+	a, n, _, err := l.VerifyAccessTrailWithArchives(dir)
+	if err != nil || a.First != 1 || a.Last != 30_000 || n != 40_005 {
+		t.Fatalf("archives %+v and live trail %d: %v", a, n, err)
+	}
+	// Opened again with nothing freed: not compacted.
+	l.Close()
+	if l, err = Open(path); err != nil {
+		t.Fatal(err)
+	}
+	f.l = l
+	if c := l.Compacted(); c != (Compaction{}) {
+		t.Fatalf("compacted again: %+v", c)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/cloudledger/cloudledger/calendar"
 	"github.com/cloudledger/cloudledger/errcode"
+	"github.com/cloudledger/cloudledger/internal/durable"
 )
 
 // Buckets of the bbolt state file besides the tables (tables.go): the chain's bookkeeping
@@ -52,6 +54,8 @@ type Ledger struct {
 	// keys indexes the idempotency keys of the flushed line items (the line items are the
 	// replicated record of them; the index is rebuilt from them at open).
 	keys *keyIndex
+	// compaction is what the last open's compaction did.
+	compaction Compaction
 }
 
 // Entry is one committed Raft entry for the ledger.
@@ -69,10 +73,14 @@ func Open(path string) (*Ledger, error) {
 	return l, nil
 }
 
+// boltOptions: a large initial map (address space only) spares the writer most remaps,
+// which would wait for long readers such as a snapshot or a year's rating to finish.
+var boltOptions = bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true, InitialMmapSize: 1 << 30}
+
 func (l *Ledger) open() error {
-	// A large initial map (address space only) spares the writer most remaps, which would
-	// wait for long readers such as a snapshot or a year's rating to finish.
-	db, err := bolt.Open(l.path, 0o600, &bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true, InitialMmapSize: 1 << 30})
+	_ = os.Remove(l.path + compactSuffix) // a compaction a crash cut short: the state file is whole
+	opts := boltOptions
+	db, err := bolt.Open(l.path, 0o600, &opts)
 	if err != nil {
 		return fmt.Errorf("ledger: open %s: %w", l.path, err)
 	}
@@ -103,12 +111,101 @@ func (l *Ledger) open() error {
 		db.Close()
 		return fmt.Errorf("ledger: init %s: %w", l.path, err)
 	}
+	if db, err = l.compact(db); err != nil {
+		return fmt.Errorf("ledger: compact %s: %w", l.path, err)
+	}
 	l.db = db
 	if err := l.load(); err != nil {
 		db.Close()
 		return fmt.Errorf("ledger: load %s: %w", l.path, err)
 	}
 	return nil
+}
+
+// Compaction (issue 28). bbolt never gives pages back to the file system: the pages of
+// access records archived out of the state are reused by later writes, but the file keeps
+// its size. At open — before anything reads or writes the state — a file whose free pages
+// are at least CompactMinFree and a quarter of it is rewritten into a new one (bbolt's
+// Compact: the same buckets, pairs and sequences, pages filled), synced, and renamed over
+// it. A crash before the rename leaves the old file whole and the copy is removed at the
+// next open; a compaction that fails (a full disk) leaves the old file in use, as it was.
+const compactSuffix = ".compact"
+
+// compactTxBytes bounds one transaction of the copy: the pages it writes are held in memory
+// until it commits (copying 8,000,000 access records, 1.3 GiB: peak heap 249 MiB in
+// transactions of 64 MiB, 89 MiB in transactions of 8 MiB, and 12.2 s instead of 15.0 s).
+const compactTxBytes = 8 << 20
+
+// CompactMinFree is the least free space worth a compaction at open.
+var CompactMinFree int64 = 16 << 20
+
+// Compaction is what the last open's compaction did: the file's size before and after and
+// the time it took; zero when the free pages were not worth it; Err when it failed.
+type Compaction struct {
+	Before, After int64
+	Took          time.Duration
+	Err           error
+}
+
+// Compacted reports the compaction at the last open.
+func (l *Ledger) Compacted() Compaction {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.compaction
+}
+
+// compact rewrites the state file if its free pages are worth it and returns the database
+// to use: the compacted one, or db itself. An error is returned only when neither is open.
+func (l *Ledger) compact(db *bolt.DB) (*bolt.DB, error) {
+	l.compaction = Compaction{}
+	st, err := os.Stat(l.path)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	free := int64(db.Stats().FreeAlloc)
+	if free < CompactMinFree || free < st.Size()/4 {
+		return db, nil
+	}
+	start := time.Now()
+	tmp := l.path + compactSuffix
+	failed := func(err error) (*bolt.DB, error) {
+		_ = os.Remove(tmp)
+		l.compaction = Compaction{Before: st.Size(), After: st.Size(), Took: time.Since(start), Err: err}
+		return db, nil
+	}
+	// Unsynced commits of bounded size; one sync of the whole before the rename.
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true, NoSync: true, InitialMmapSize: 1 << 30})
+	if err != nil {
+		return failed(err)
+	}
+	err = bolt.Compact(dst, db, compactTxBytes)
+	if err == nil {
+		err = dst.Sync()
+	}
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return failed(err)
+	}
+	if err := db.Close(); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp, l.path); err != nil {
+		_ = os.Remove(tmp)
+		return nil, err
+	}
+	if err := durable.SyncDir(filepath.Dir(l.path)); err != nil {
+		return nil, err
+	}
+	opts := boltOptions
+	if db, err = bolt.Open(l.path, 0o600, &opts); err != nil {
+		return nil, err
+	}
+	after, _ := os.Stat(l.path)
+	l.compaction = Compaction{Before: st.Size(), After: after.Size(), Took: time.Since(start)}
+	return db, nil
 }
 
 // Close closes the state file.
@@ -451,6 +548,30 @@ func (l *Ledger) flush(applied uint64) error {
 		}
 	}
 	return nil
+}
+
+// StateFileStats is the state file's size, the part of it bbolt has used (its high-water
+// mark: past it the file is grown ahead of need), and the bytes of free pages below the mark —
+// pages bbolt reuses for later writes (records archived, keys deleted) but keeps in the file.
+type StateFileStats struct {
+	Size, Used, Free int64
+}
+
+// StateFile measures the state file.
+func (l *Ledger) StateFile() (StateFileStats, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var s StateFileStats
+	st, err := os.Stat(l.path)
+	if err != nil {
+		return s, err
+	}
+	s.Size, s.Free = st.Size(), int64(l.db.Stats().FreeAlloc)
+	err = l.db.View(func(tx *bolt.Tx) error {
+		s.Used = tx.Size()
+		return nil
+	})
+	return s, err
 }
 
 // Snapshot is a consistent point-in-time copy of the whole state file.

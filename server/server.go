@@ -195,6 +195,12 @@ func Start(cfg Config) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
+	switch c := s.ledger.Compacted(); {
+	case c.Err != nil:
+		s.log.Warn("state file not compacted; it keeps its free pages", "bytes", c.Before, "err", c.Err)
+	case c.Before > 0:
+		s.log.Info("state file compacted", "bytes_before", c.Before, "bytes_after", c.After, "took", c.Took)
+	}
 	joinCtx, joinCancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	raftTLS, err := s.raftTLS(joinCtx, fresh)
 	joinCancel()
