@@ -5,6 +5,8 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 )
 
@@ -284,6 +286,12 @@ var builtinFiles = []string{"data/2025.json", "data/2026.json"}
 // Sources: 国务院办公厅关于2025年部分节假日安排的通知 and 国务院办公厅关于2026年部分节假日
 // 安排的通知. Every off day is listed individually, as holiday-cn does.
 func Builtin() []YearSchedule {
+	return slices.Clone(builtinSchedules()) // a slice of its own (callers append); the calendars clone the days
+}
+
+// builtinSchedules parses the embedded schedules once: every read of the ledger's state
+// starts from them.
+var builtinSchedules = sync.OnceValue(func() []YearSchedule {
 	out := make([]YearSchedule, 0, len(builtinFiles))
 	for _, name := range builtinFiles {
 		data, err := builtinFS.ReadFile(name)
@@ -298,4 +306,4 @@ func Builtin() []YearSchedule {
 		out = append(out, s)
 	}
 	return out
-}
+})

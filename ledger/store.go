@@ -56,6 +56,8 @@ type Ledger struct {
 	keys *keyIndex
 	// compaction is what the last open's compaction did.
 	compaction Compaction
+	// master is the master data of the last state read (view.go).
+	master masterCache
 }
 
 // Entry is one committed Raft entry for the ledger.

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"sync"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -150,11 +151,15 @@ type txn struct {
 	systemSteps []*FindingRecord
 }
 
+// builtinCalendar is the official schedules built in, made once (a Calendar is not changed
+// after it is made: With returns another).
+var builtinCalendar = sync.OnceValue(func() *calendar.Calendar { return calendar.New(calendar.Builtin()...) })
+
 type deptClass struct{ Department, QuotaClass string }
 type projectClass struct{ Project, QuotaClass string }
 
 func newRootTxn(store *Ledger) *txn {
-	t := &txn{store: store, keys: map[string]keyRecord{}, cal: calendar.New(calendar.Builtin()...)}
+	t := &txn{store: store, keys: map[string]keyRecord{}, cal: builtinCalendar()}
 	for _, tb := range tables {
 		tb.newRoot(t)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -99,6 +100,16 @@ func (l *Ledger) View(f ViewFilter) (*View, error) {
 	err := db.View(func(tx *bolt.Tx) error {
 		st := newRootTxn(nil)
 		applied := readChainMeta(tx, st)
+		head := Head{Seq: st.seq, Hash: st.head, AppliedIndex: stateIndexOf(tx, applied)}
+		if f.MasterDataOnly {
+			if d = l.master.get(head); d != nil {
+				d.Clock = st.clock // the clock moves with access records too: always read
+				if f.OnRatingEvent != nil {
+					return readRatingEvents(tx, f.RatingEventsAfter, func(e *RatingEvent) error { return f.OnRatingEvent(d, e) })
+				}
+				return nil
+			}
+		}
 		for _, tb := range tables {
 			if tb.inView() {
 				if err := tb.load(tx, st); err != nil {
@@ -115,6 +126,7 @@ func (l *Ledger) View(f ViewFilter) (*View, error) {
 		}
 		slices.SortFunc(d.BandTables, func(a, b BandTable) int { return a.EffectiveFrom.Compare(b.EffectiveFrom) })
 		if f.MasterDataOnly {
+			l.master.put(d)
 			if f.OnRatingEvent != nil {
 				return readRatingEvents(tx, f.RatingEventsAfter, func(e *RatingEvent) error { return f.OnRatingEvent(d, e) })
 			}
@@ -128,6 +140,33 @@ func (l *Ledger) View(f ViewFilter) (*View, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// masterCache keeps the master data of the last state read: pages read it several times
+// a second, and decoding every table each time cost more than what they do with it. A state
+// is its head (line items, and the state index that moves with every change but the access
+// trail's). Views handed out share its maps, which no reader changes.
+type masterCache struct {
+	mu   sync.Mutex
+	view *View
+}
+
+// get returns a copy of the cached view if it is of head (nil otherwise).
+func (c *masterCache) get(head Head) *View {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.view == nil || c.view.Head != head {
+		return nil
+	}
+	cp := *c.view
+	return &cp
+}
+
+func (c *masterCache) put(d *View) {
+	cp := *d
+	c.mu.Lock()
+	c.view = &cp
+	c.mu.Unlock()
 }
 
 // readResourceHistories scans the line items once and groups the resource operations.

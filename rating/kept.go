@@ -29,7 +29,16 @@ type Kept struct {
 	series map[seriesKey]*series
 	// changed are the series whose starts the catch-up under way is to sum again.
 	changed map[*series]struct{}
+	// rated are the results of the ranges rated at seq: pages ask for the same year again
+	// and again while nothing is written (rating depends on the line items and the master
+	// data only, and every change of either is a line item).
+	ratedMu sync.Mutex
+	rated   map[Options]*Result
+	ratedAt uint64
 }
+
+// maxRated bounds the results kept for one state.
+const maxRated = 64
 
 // NewKept returns an empty Kept; its first read catches up with every line item.
 func NewKept() *Kept {
@@ -519,8 +528,27 @@ func (q qty) equal(o qty) bool {
 }
 
 // rate is Rate with the kept units standing in for the resources' histories; the caller
-// holds the lock and checked opt.
+// holds the lock and checked opt. The result is shared: callers must not change it.
 func (k *Kept) rate(d *ledger.View, opt Options) *Result {
+	k.ratedMu.Lock()
+	if k.ratedAt != k.seq {
+		k.rated, k.ratedAt = map[Options]*Result{}, k.seq
+	}
+	res, ok := k.rated[opt]
+	k.ratedMu.Unlock()
+	if ok && res.Head == d.Head {
+		return res
+	}
+	res = k.rateNow(d, opt)
+	k.ratedMu.Lock()
+	if k.ratedAt == k.seq && len(k.rated) < maxRated {
+		k.rated[opt] = res
+	}
+	k.ratedMu.Unlock()
+	return res
+}
+
+func (k *Kept) rateNow(d *ledger.View, opt Options) *Result {
 	r := newRater(d, opt)
 	for key, s := range k.series {
 		if opt.Department != "" && key.department != opt.Department || opt.Provider != "" && key.provider != opt.Provider {
