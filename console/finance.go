@@ -25,11 +25,10 @@ func (c *Console) financeHome(rq *pageRequest) (*Page, error) {
 		{rq.t("剩余天数", "Days left"), Number}, {rq.t("剩余工作日", "Working days left"), Number}, {rq.t("审核总额（元）", "Audited total (CNY)"), Money}}}
 	var chosen *v1.SettleStatusResponse
 	for y := now.Year() + 1; y >= now.Year()-1; y-- {
-		res, err := c.ledger.SettleStatus(rq.ctx(), connect.NewRequest(&v1.SettleStatusRequest{Year: int32(y)}))
+		s, err := rq.settleStatus(int32(y))
 		if err != nil {
 			return nil, err
 		}
-		s := res.Msg
 		class := ""
 		if s.GetState() == "" && s.GetDaysLeft() < 60 {
 			class = "over"

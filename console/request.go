@@ -73,6 +73,25 @@ type pageRequest struct {
 	unreadable []string
 	con        *Console
 	dir        *names // the Directory's names, asked once (names.go)
+	// statuses are the settlement years' status this page asked for (the finance home and
+	// its to-do box ask for the same three years).
+	statuses map[int32]*v1.SettleStatusResponse
+}
+
+// settleStatus asks for a settlement year's status once per page.
+func (rq *pageRequest) settleStatus(year int32) (*v1.SettleStatusResponse, error) {
+	if s, ok := rq.statuses[year]; ok {
+		return s, nil
+	}
+	res, err := rq.con.ledger.SettleStatus(rq.ctx(), connect.NewRequest(&v1.SettleStatusRequest{Year: year}))
+	if err != nil {
+		return nil, err
+	}
+	if rq.statuses == nil {
+		rq.statuses = map[int32]*v1.SettleStatusResponse{}
+	}
+	rq.statuses[year] = res.Msg
+	return res.Msg, nil
 }
 
 // figure reads a decimal of an API answer for a sum or a chart; what it cannot read is

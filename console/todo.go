@@ -129,11 +129,11 @@ func (c *Console) todoSection(rq *pageRequest) (*Section, error) {
 		now := time.Now().In(shanghai)
 		n, href := 0, "/finance"
 		for y := now.Year() - 1; y <= now.Year()+1; y++ {
-			res, err := c.ledger.SettleStatus(rq.ctx(), connect.NewRequest(&v1.SettleStatusRequest{Year: int32(y)}))
+			res, err := rq.settleStatus(int32(y))
 			if err != nil {
 				return nil, err
 			}
-			if res.Msg.GetState() == "submitted" {
+			if res.GetState() == "submitted" {
 				n, href = n+1, fmt.Sprintf("/finance/settlement?year=%d", y)
 			}
 		}

@@ -99,7 +99,7 @@ func YearStatus(d *ledger.View, cal *calendar.Calendar, year int, blockers bool)
 		st.Warning = fmt.Sprintf("%d working days left before %s and settlement year %d is not submitted", st.WorkingDaysLeft, st.Deadline, year)
 	}
 	if blockers && (st.State == "" || st.State == ledger.SettlementDraft) {
-		_, b, err := Prepare(d, year)
+		_, b, err := blockersOf(d, year) // the audit's lines are not needed to say why not
 		if err != nil {
 			return nil, err
 		}
@@ -128,6 +128,15 @@ func workingDaysBetween(cal *calendar.Calendar, a, b calendar.Date) (int, error)
 // the reasons an audit must be refused (先审再付): months of the window still open, charges
 // still provisional.
 func Prepare(d *ledger.View, year int) (*ledger.SettlementAudit, []Blocker, error) {
+	res, blockers, err := blockersOf(d, year)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &ledger.SettlementAudit{Year: year, AtIndex: d.Head.AppliedIndex, AtHead: d.Head.Hash.String(), Lines: auditedLines(res.Lines)}, blockers, nil
+}
+
+// blockersOf rates the year's window and lists what keeps it from being audited.
+func blockersOf(d *ledger.View, year int) (*rating.Result, []Blocker, error) {
 	from, to := Window(d, year)
 	var blockers []Blocker
 	for m := calendar.MonthOf(from); m != calendar.MonthOf(to).Next(); m = m.Next() {
@@ -157,7 +166,7 @@ func Prepare(d *ledger.View, year int) (*ledger.SettlementAudit, []Blocker, erro
 			u.Provider, strings.Join(ranges, ", "), len(b.Detail))
 		blockers = append(blockers, b)
 	}
-	return &ledger.SettlementAudit{Year: year, AtIndex: d.Head.AppliedIndex, AtHead: d.Head.Hash.String(), Lines: auditedLines(res.Lines)}, blockers, nil
+	return res, blockers, nil
 }
 
 // auditedLines sums the monthly lines of the window per (department, project, provider,
