@@ -188,13 +188,23 @@ func byMonth(rq *pageRequest, id string, lines []*v1.ChargeLine) ([]Bar, *Table)
 		base[l.GetMonth()] = base[l.GetMonth()].Add(b)
 		amt[l.GetMonth()] = amt[l.GetMonth()].Add(a)
 	}
+	var totals []*v1.MonthTotal
+	for _, m := range sortedKeys(amt) {
+		totals = append(totals, &v1.MonthTotal{Month: m, BaseAmount: money.Text(base[m]), Amount: money.Text(amt[m])})
+	}
+	return monthTotals(rq, id, totals)
+}
+
+// monthTotals is the chart and table of fees by month.
+func monthTotals(rq *pageRequest, id string, months []*v1.MonthTotal) ([]Bar, *Table) {
 	t := &Table{ID: id, Columns: []Column{{rq.t("月份", "Month"), Date}, {rq.t("基础金额（元）", "Base amount (CNY)"), Money}, {rq.t("应付金额（元）", "Amount (CNY)"), Money}}}
 	var bars []Bar
 	tb, ta := decimal.Zero, decimal.Zero
-	for _, m := range sortedKeys(amt) {
-		t.add("", C(m), C(money.Text(base[m])), C(money.Text(amt[m])))
-		bars = append(bars, Bar{Label: m[2:], Value: amt[m]})
-		tb, ta = tb.Add(base[m]), ta.Add(amt[m])
+	for _, m := range months {
+		b, a := rq.figure("base_amount", m.GetBaseAmount()), rq.figure("amount", m.GetAmount())
+		t.add("", C(m.GetMonth()), C(money.Text(b)), C(money.Text(a)))
+		bars = append(bars, Bar{Label: m.GetMonth()[2:], Value: a})
+		tb, ta = tb.Add(b), ta.Add(a)
 	}
 	t.Foot = &Row{Cells: []Cell{C(rq.t("合计", "Total")), C(money.Text(tb)), C(money.Text(ta))}}
 	return bars, t

@@ -90,11 +90,11 @@ func (c *Console) financeHome(rq *pageRequest) (*Page, error) {
 		p.Sections = append(p.Sections, &Section{Title: rq.t("财政预算单位", "Budget-funded departments"), Table: bud},
 			&Section{Title: rq.t("非财政预算单位（自行支付）", "Self-funded departments (pay their providers)"), Table: self})
 	}
-	ch, err := c.ledger.Charges(rq.ctx(), connect.NewRequest(&v1.ChargesRequest{From: chosen.GetWindowFrom(), To: chosen.GetWindowTo()}))
+	ch, err := c.ledger.Charges(rq.ctx(), connect.NewRequest(&v1.ChargesRequest{From: chosen.GetWindowFrom(), To: chosen.GetWindowTo(), TotalsOnly: true}))
 	if err != nil {
 		return nil, err
 	}
-	bars, months := byMonth(rq, fmt.Sprintf("fees-by-month-%d", y), ch.Msg.GetLines())
+	bars, months := monthTotals(rq, fmt.Sprintf("fees-by-month-%d", y), ch.Msg.GetByMonth())
 	p.Sections = append(p.Sections, &Section{Title: rq.t("按月费用", "Fees by month"),
 		Chart: columnChart(rq.t("按月费用（元）", "Fees by month (CNY)"), bars), Table: months})
 	return p, nil

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/shopspring/decimal"
 
 	"github.com/cloudledger/cloudledger/apimap"
 	"github.com/cloudledger/cloudledger/calendar"
@@ -42,12 +43,32 @@ func (h *ledgerService) Charges(ctx context.Context, req *connect.Request[v1.Cha
 	}
 	out := &v1.ChargesResponse{AppliedIndex: res.Head.AppliedIndex, HeadHash: res.Head.Hash.String(),
 		TotalBaseAmount: money.Text(res.Total.BaseAmount), TotalAmount: money.Text(res.Total.Amount),
-		ProvisionalLines: uint32(len(res.Provisional)), Lines: make([]*v1.ChargeLine, len(res.Lines))}
+		ProvisionalLines: uint32(len(res.Provisional))}
 	for _, u := range res.Unscored {
 		out.Unscored = append(out.Unscored, &v1.UnscoredDays{Provider: u.Provider, Days: apimap.DayRanges(u.Days)})
 	}
-	for i, l := range res.Lines {
-		out.Lines[i] = apimap.ChargeLine(l)
+	// By month, from the lines answered (a scoped caller's own): lines come in month order.
+	var month *v1.MonthTotal
+	var base, amount decimal.Decimal
+	for _, l := range res.Lines {
+		if m := l.Month.String(); month == nil || month.Month != m {
+			if month != nil {
+				month.BaseAmount, month.Amount = money.Text(base), money.Text(amount)
+			}
+			month, base, amount = &v1.MonthTotal{Month: m}, decimal.Zero, decimal.Zero
+			out.ByMonth = append(out.ByMonth, month)
+		}
+		base, amount = base.Add(l.BaseAmount), amount.Add(l.Amount)
+		month.Lines++
+	}
+	if month != nil {
+		month.BaseAmount, month.Amount = money.Text(base), money.Text(amount)
+	}
+	if !m.GetTotalsOnly() {
+		out.Lines = make([]*v1.ChargeLine, len(res.Lines))
+		for i, l := range res.Lines {
+			out.Lines[i] = apimap.ChargeLine(l)
+		}
 	}
 	return connect.NewResponse(out), nil
 }

@@ -3902,11 +3902,13 @@ func (*RemoveNodeResponse) Descriptor() ([]byte, []int) {
 }
 
 type ChargesRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	From          string                 `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`             // YYYY-MM-DD, inclusive
-	To            string                 `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`                 // YYYY-MM-DD, inclusive
-	Department    string                 `protobuf:"bytes,3,opt,name=department,proto3" json:"department,omitempty"` // empty: every department
-	Provider      string                 `protobuf:"bytes,4,opt,name=provider,proto3" json:"provider,omitempty"`     // empty: every provider
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	From       string                 `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`             // YYYY-MM-DD, inclusive
+	To         string                 `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`                 // YYYY-MM-DD, inclusive
+	Department string                 `protobuf:"bytes,3,opt,name=department,proto3" json:"department,omitempty"` // empty: every department
+	Provider   string                 `protobuf:"bytes,4,opt,name=provider,proto3" json:"provider,omitempty"`     // empty: every provider
+	// totals_only answers the totals and by_month without the lines (a page's chart).
+	TotalsOnly    bool `protobuf:"varint,5,opt,name=totals_only,json=totalsOnly,proto3" json:"totals_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3967,6 +3969,13 @@ func (x *ChargesRequest) GetProvider() string {
 		return x.Provider
 	}
 	return ""
+}
+
+func (x *ChargesRequest) GetTotalsOnly() bool {
+	if x != nil {
+		return x.TotalsOnly
+	}
+	return false
 }
 
 // ChargeLine is a row of charges.csv; amounts are exact decimal strings.
@@ -4112,7 +4121,9 @@ type ChargesResponse struct {
 	ProvisionalLines uint32                 `protobuf:"varint,6,opt,name=provisional_lines,json=provisionalLines,proto3" json:"provisional_lines,omitempty"`
 	// For each provider with a provisional line, the days of the range that no evaluation
 	// score covers (what must be scored before settlement can be audited).
-	Unscored      []*UnscoredDays `protobuf:"bytes,7,rep,name=unscored,proto3" json:"unscored,omitempty"`
+	Unscored []*UnscoredDays `protobuf:"bytes,7,rep,name=unscored,proto3" json:"unscored,omitempty"`
+	// by_month: the sums of the lines of each month of the range, in month order.
+	ByMonth       []*MonthTotal `protobuf:"bytes,8,rep,name=by_month,json=byMonth,proto3" json:"by_month,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4196,6 +4207,82 @@ func (x *ChargesResponse) GetUnscored() []*UnscoredDays {
 	return nil
 }
 
+func (x *ChargesResponse) GetByMonth() []*MonthTotal {
+	if x != nil {
+		return x.ByMonth
+	}
+	return nil
+}
+
+// MonthTotal is the sum of a month's charge lines.
+type MonthTotal struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Month         string                 `protobuf:"bytes,1,opt,name=month,proto3" json:"month,omitempty"` // YYYY-MM
+	BaseAmount    string                 `protobuf:"bytes,2,opt,name=base_amount,json=baseAmount,proto3" json:"base_amount,omitempty"`
+	Amount        string                 `protobuf:"bytes,3,opt,name=amount,proto3" json:"amount,omitempty"`
+	Lines         uint32                 `protobuf:"varint,4,opt,name=lines,proto3" json:"lines,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MonthTotal) Reset() {
+	*x = MonthTotal{}
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MonthTotal) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MonthTotal) ProtoMessage() {}
+
+func (x *MonthTotal) ProtoReflect() protoreflect.Message {
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MonthTotal.ProtoReflect.Descriptor instead.
+func (*MonthTotal) Descriptor() ([]byte, []int) {
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *MonthTotal) GetMonth() string {
+	if x != nil {
+		return x.Month
+	}
+	return ""
+}
+
+func (x *MonthTotal) GetBaseAmount() string {
+	if x != nil {
+		return x.BaseAmount
+	}
+	return ""
+}
+
+func (x *MonthTotal) GetAmount() string {
+	if x != nil {
+		return x.Amount
+	}
+	return ""
+}
+
+func (x *MonthTotal) GetLines() uint32 {
+	if x != nil {
+		return x.Lines
+	}
+	return 0
+}
+
 // UnscoredDays are a provider's days without an evaluation score, as inclusive ranges.
 type UnscoredDays struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -4207,7 +4294,7 @@ type UnscoredDays struct {
 
 func (x *UnscoredDays) Reset() {
 	*x = UnscoredDays{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[56]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4219,7 +4306,7 @@ func (x *UnscoredDays) String() string {
 func (*UnscoredDays) ProtoMessage() {}
 
 func (x *UnscoredDays) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[56]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4232,7 +4319,7 @@ func (x *UnscoredDays) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnscoredDays.ProtoReflect.Descriptor instead.
 func (*UnscoredDays) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{56}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *UnscoredDays) GetProvider() string {
@@ -4260,7 +4347,7 @@ type DayRange struct {
 
 func (x *DayRange) Reset() {
 	*x = DayRange{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[57]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4272,7 +4359,7 @@ func (x *DayRange) String() string {
 func (*DayRange) ProtoMessage() {}
 
 func (x *DayRange) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[57]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4285,7 +4372,7 @@ func (x *DayRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DayRange.ProtoReflect.Descriptor instead.
 func (*DayRange) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{57}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *DayRange) GetFrom() string {
@@ -4310,7 +4397,7 @@ type BandTablesRequest struct {
 
 func (x *BandTablesRequest) Reset() {
 	*x = BandTablesRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[58]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4322,7 +4409,7 @@ func (x *BandTablesRequest) String() string {
 func (*BandTablesRequest) ProtoMessage() {}
 
 func (x *BandTablesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[58]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4335,7 +4422,7 @@ func (x *BandTablesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BandTablesRequest.ProtoReflect.Descriptor instead.
 func (*BandTablesRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{58}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{59}
 }
 
 type BandTablesResponse struct {
@@ -4348,7 +4435,7 @@ type BandTablesResponse struct {
 
 func (x *BandTablesResponse) Reset() {
 	*x = BandTablesResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[59]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4360,7 +4447,7 @@ func (x *BandTablesResponse) String() string {
 func (*BandTablesResponse) ProtoMessage() {}
 
 func (x *BandTablesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[59]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4373,7 +4460,7 @@ func (x *BandTablesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BandTablesResponse.ProtoReflect.Descriptor instead.
 func (*BandTablesResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{59}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *BandTablesResponse) GetTables() []*BandTable {
@@ -4400,7 +4487,7 @@ type SettleRequest struct {
 
 func (x *SettleRequest) Reset() {
 	*x = SettleRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[60]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4412,7 +4499,7 @@ func (x *SettleRequest) String() string {
 func (*SettleRequest) ProtoMessage() {}
 
 func (x *SettleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[60]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4425,7 +4512,7 @@ func (x *SettleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettleRequest.ProtoReflect.Descriptor instead.
 func (*SettleRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{60}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *SettleRequest) GetYear() int32 {
@@ -4458,7 +4545,7 @@ type SettlementBlocker struct {
 
 func (x *SettlementBlocker) Reset() {
 	*x = SettlementBlocker{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[61]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4470,7 +4557,7 @@ func (x *SettlementBlocker) String() string {
 func (*SettlementBlocker) ProtoMessage() {}
 
 func (x *SettlementBlocker) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[61]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4483,7 +4570,7 @@ func (x *SettlementBlocker) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettlementBlocker.ProtoReflect.Descriptor instead.
 func (*SettlementBlocker) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{61}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *SettlementBlocker) GetCode() string {
@@ -4537,7 +4624,7 @@ type SettleStatusRequest struct {
 
 func (x *SettleStatusRequest) Reset() {
 	*x = SettleStatusRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[62]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4549,7 +4636,7 @@ func (x *SettleStatusRequest) String() string {
 func (*SettleStatusRequest) ProtoMessage() {}
 
 func (x *SettleStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[62]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4562,7 +4649,7 @@ func (x *SettleStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettleStatusRequest.ProtoReflect.Descriptor instead.
 func (*SettleStatusRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{62}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *SettleStatusRequest) GetYear() int32 {
@@ -4593,7 +4680,7 @@ type SettleStatusResponse struct {
 
 func (x *SettleStatusResponse) Reset() {
 	*x = SettleStatusResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[63]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4605,7 +4692,7 @@ func (x *SettleStatusResponse) String() string {
 func (*SettleStatusResponse) ProtoMessage() {}
 
 func (x *SettleStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[63]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4618,7 +4705,7 @@ func (x *SettleStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettleStatusResponse.ProtoReflect.Descriptor instead.
 func (*SettleStatusResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{63}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *SettleStatusResponse) GetYear() int32 {
@@ -4723,7 +4810,7 @@ type SettleResponse struct {
 
 func (x *SettleResponse) Reset() {
 	*x = SettleResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[64]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4735,7 +4822,7 @@ func (x *SettleResponse) String() string {
 func (*SettleResponse) ProtoMessage() {}
 
 func (x *SettleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[64]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4748,7 +4835,7 @@ func (x *SettleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettleResponse.ProtoReflect.Descriptor instead.
 func (*SettleResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{64}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *SettleResponse) GetStatus() *SettleStatusResponse {
@@ -4783,7 +4870,7 @@ type BudgetExportRequest struct {
 
 func (x *BudgetExportRequest) Reset() {
 	*x = BudgetExportRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[65]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4795,7 +4882,7 @@ func (x *BudgetExportRequest) String() string {
 func (*BudgetExportRequest) ProtoMessage() {}
 
 func (x *BudgetExportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[65]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4808,7 +4895,7 @@ func (x *BudgetExportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BudgetExportRequest.ProtoReflect.Descriptor instead.
 func (*BudgetExportRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{65}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *BudgetExportRequest) GetYear() int32 {
@@ -4837,7 +4924,7 @@ type BudgetExportResponse struct {
 
 func (x *BudgetExportResponse) Reset() {
 	*x = BudgetExportResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[66]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4849,7 +4936,7 @@ func (x *BudgetExportResponse) String() string {
 func (*BudgetExportResponse) ProtoMessage() {}
 
 func (x *BudgetExportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[66]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4862,7 +4949,7 @@ func (x *BudgetExportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BudgetExportResponse.ProtoReflect.Descriptor instead.
 func (*BudgetExportResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{66}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *BudgetExportResponse) GetContent() []byte {
@@ -4909,7 +4996,7 @@ type Budget struct {
 
 func (x *Budget) Reset() {
 	*x = Budget{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[67]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4921,7 +5008,7 @@ func (x *Budget) String() string {
 func (*Budget) ProtoMessage() {}
 
 func (x *Budget) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[67]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4934,7 +5021,7 @@ func (x *Budget) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Budget.ProtoReflect.Descriptor instead.
 func (*Budget) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{67}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *Budget) GetYear() int32 {
@@ -4993,7 +5080,7 @@ type BudgetDepartment struct {
 
 func (x *BudgetDepartment) Reset() {
 	*x = BudgetDepartment{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[68]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5005,7 +5092,7 @@ func (x *BudgetDepartment) String() string {
 func (*BudgetDepartment) ProtoMessage() {}
 
 func (x *BudgetDepartment) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[68]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5018,7 +5105,7 @@ func (x *BudgetDepartment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BudgetDepartment.ProtoReflect.Descriptor instead.
 func (*BudgetDepartment) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{68}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *BudgetDepartment) GetDepartment() string {
@@ -5076,7 +5163,7 @@ type StatementRequest struct {
 
 func (x *StatementRequest) Reset() {
 	*x = StatementRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[69]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5088,7 +5175,7 @@ func (x *StatementRequest) String() string {
 func (*StatementRequest) ProtoMessage() {}
 
 func (x *StatementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[69]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5101,7 +5188,7 @@ func (x *StatementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatementRequest.ProtoReflect.Descriptor instead.
 func (*StatementRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{69}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *StatementRequest) GetMonth() string {
@@ -5143,7 +5230,7 @@ type StatementResponse struct {
 
 func (x *StatementResponse) Reset() {
 	*x = StatementResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[70]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5155,7 +5242,7 @@ func (x *StatementResponse) String() string {
 func (*StatementResponse) ProtoMessage() {}
 
 func (x *StatementResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[70]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5168,7 +5255,7 @@ func (x *StatementResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatementResponse.ProtoReflect.Descriptor instead.
 func (*StatementResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{70}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *StatementResponse) GetContent() []byte {
@@ -5211,7 +5298,7 @@ type Statement struct {
 
 func (x *Statement) Reset() {
 	*x = Statement{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[71]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5223,7 +5310,7 @@ func (x *Statement) String() string {
 func (*Statement) ProtoMessage() {}
 
 func (x *Statement) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[71]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5236,7 +5323,7 @@ func (x *Statement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Statement.ProtoReflect.Descriptor instead.
 func (*Statement) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{71}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *Statement) GetMonth() string {
@@ -5338,7 +5425,7 @@ type StatementResource struct {
 
 func (x *StatementResource) Reset() {
 	*x = StatementResource{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[72]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5350,7 +5437,7 @@ func (x *StatementResource) String() string {
 func (*StatementResource) ProtoMessage() {}
 
 func (x *StatementResource) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[72]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5363,7 +5450,7 @@ func (x *StatementResource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatementResource.ProtoReflect.Descriptor instead.
 func (*StatementResource) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{72}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *StatementResource) GetResource() string {
@@ -5489,7 +5576,7 @@ type StatementFinding struct {
 
 func (x *StatementFinding) Reset() {
 	*x = StatementFinding{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[73]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5501,7 +5588,7 @@ func (x *StatementFinding) String() string {
 func (*StatementFinding) ProtoMessage() {}
 
 func (x *StatementFinding) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[73]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5514,7 +5601,7 @@ func (x *StatementFinding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatementFinding.ProtoReflect.Descriptor instead.
 func (*StatementFinding) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{73}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *StatementFinding) GetId() string {
@@ -5549,7 +5636,7 @@ type StatementSubtotal struct {
 
 func (x *StatementSubtotal) Reset() {
 	*x = StatementSubtotal{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[74]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5561,7 +5648,7 @@ func (x *StatementSubtotal) String() string {
 func (*StatementSubtotal) ProtoMessage() {}
 
 func (x *StatementSubtotal) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[74]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5574,7 +5661,7 @@ func (x *StatementSubtotal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatementSubtotal.ProtoReflect.Descriptor instead.
 func (*StatementSubtotal) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{74}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *StatementSubtotal) GetGroup() string {
@@ -5613,7 +5700,7 @@ type InvoiceLine struct {
 
 func (x *InvoiceLine) Reset() {
 	*x = InvoiceLine{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[75]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5625,7 +5712,7 @@ func (x *InvoiceLine) String() string {
 func (*InvoiceLine) ProtoMessage() {}
 
 func (x *InvoiceLine) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[75]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5638,7 +5725,7 @@ func (x *InvoiceLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceLine.ProtoReflect.Descriptor instead.
 func (*InvoiceLine) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{75}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *InvoiceLine) GetLine() uint32 {
@@ -5699,7 +5786,7 @@ type InvoiceReconcileRequest struct {
 
 func (x *InvoiceReconcileRequest) Reset() {
 	*x = InvoiceReconcileRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[76]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5711,7 +5798,7 @@ func (x *InvoiceReconcileRequest) String() string {
 func (*InvoiceReconcileRequest) ProtoMessage() {}
 
 func (x *InvoiceReconcileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[76]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5724,7 +5811,7 @@ func (x *InvoiceReconcileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceReconcileRequest.ProtoReflect.Descriptor instead.
 func (*InvoiceReconcileRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{76}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *InvoiceReconcileRequest) GetProvider() string {
@@ -5780,7 +5867,7 @@ type InvoiceReconcileResponse struct {
 
 func (x *InvoiceReconcileResponse) Reset() {
 	*x = InvoiceReconcileResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[77]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5792,7 +5879,7 @@ func (x *InvoiceReconcileResponse) String() string {
 func (*InvoiceReconcileResponse) ProtoMessage() {}
 
 func (x *InvoiceReconcileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[77]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5805,7 +5892,7 @@ func (x *InvoiceReconcileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceReconcileResponse.ProtoReflect.Descriptor instead.
 func (*InvoiceReconcileResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{77}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *InvoiceReconcileResponse) GetAllMatch() bool {
@@ -5849,7 +5936,7 @@ type ReconciliationReport struct {
 
 func (x *ReconciliationReport) Reset() {
 	*x = ReconciliationReport{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[78]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5861,7 +5948,7 @@ func (x *ReconciliationReport) String() string {
 func (*ReconciliationReport) ProtoMessage() {}
 
 func (x *ReconciliationReport) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[78]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5874,7 +5961,7 @@ func (x *ReconciliationReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconciliationReport.ProtoReflect.Descriptor instead.
 func (*ReconciliationReport) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{78}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *ReconciliationReport) GetProvider() string {
@@ -5972,7 +6059,7 @@ type ReconciliationLine struct {
 
 func (x *ReconciliationLine) Reset() {
 	*x = ReconciliationLine{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[79]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5984,7 +6071,7 @@ func (x *ReconciliationLine) String() string {
 func (*ReconciliationLine) ProtoMessage() {}
 
 func (x *ReconciliationLine) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[79]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5997,7 +6084,7 @@ func (x *ReconciliationLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconciliationLine.ProtoReflect.Descriptor instead.
 func (*ReconciliationLine) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{79}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *ReconciliationLine) GetOutcome() string {
@@ -6072,7 +6159,7 @@ type InvoiceHistoryRequest struct {
 
 func (x *InvoiceHistoryRequest) Reset() {
 	*x = InvoiceHistoryRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[80]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6084,7 +6171,7 @@ func (x *InvoiceHistoryRequest) String() string {
 func (*InvoiceHistoryRequest) ProtoMessage() {}
 
 func (x *InvoiceHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[80]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6097,7 +6184,7 @@ func (x *InvoiceHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceHistoryRequest.ProtoReflect.Descriptor instead.
 func (*InvoiceHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{80}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *InvoiceHistoryRequest) GetProvider() string {
@@ -6126,7 +6213,7 @@ type Reconciliation struct {
 
 func (x *Reconciliation) Reset() {
 	*x = Reconciliation{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[81]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6138,7 +6225,7 @@ func (x *Reconciliation) String() string {
 func (*Reconciliation) ProtoMessage() {}
 
 func (x *Reconciliation) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[81]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6151,7 +6238,7 @@ func (x *Reconciliation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reconciliation.ProtoReflect.Descriptor instead.
 func (*Reconciliation) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{81}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *Reconciliation) GetMonth() string {
@@ -6240,7 +6327,7 @@ type InvoiceHistoryResponse struct {
 
 func (x *InvoiceHistoryResponse) Reset() {
 	*x = InvoiceHistoryResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[82]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6252,7 +6339,7 @@ func (x *InvoiceHistoryResponse) String() string {
 func (*InvoiceHistoryResponse) ProtoMessage() {}
 
 func (x *InvoiceHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[82]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6265,7 +6352,7 @@ func (x *InvoiceHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceHistoryResponse.ProtoReflect.Descriptor instead.
 func (*InvoiceHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{82}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *InvoiceHistoryResponse) GetReconciliations() []*Reconciliation {
@@ -6284,7 +6371,7 @@ type QuotaUseRequest struct {
 
 func (x *QuotaUseRequest) Reset() {
 	*x = QuotaUseRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[83]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6296,7 +6383,7 @@ func (x *QuotaUseRequest) String() string {
 func (*QuotaUseRequest) ProtoMessage() {}
 
 func (x *QuotaUseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[83]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6309,7 +6396,7 @@ func (x *QuotaUseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuotaUseRequest.ProtoReflect.Descriptor instead.
 func (*QuotaUseRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{83}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *QuotaUseRequest) GetDepartment() string {
@@ -6332,7 +6419,7 @@ type ProjectInfo struct {
 
 func (x *ProjectInfo) Reset() {
 	*x = ProjectInfo{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[84]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6344,7 +6431,7 @@ func (x *ProjectInfo) String() string {
 func (*ProjectInfo) ProtoMessage() {}
 
 func (x *ProjectInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[84]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6357,7 +6444,7 @@ func (x *ProjectInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProjectInfo.ProtoReflect.Descriptor instead.
 func (*ProjectInfo) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{84}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *ProjectInfo) GetProject() string {
@@ -6405,7 +6492,7 @@ type ProjectQuotaClass struct {
 
 func (x *ProjectQuotaClass) Reset() {
 	*x = ProjectQuotaClass{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[85]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6417,7 +6504,7 @@ func (x *ProjectQuotaClass) String() string {
 func (*ProjectQuotaClass) ProtoMessage() {}
 
 func (x *ProjectQuotaClass) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[85]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6430,7 +6517,7 @@ func (x *ProjectQuotaClass) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProjectQuotaClass.ProtoReflect.Descriptor instead.
 func (*ProjectQuotaClass) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{85}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *ProjectQuotaClass) GetQuotaClass() string {
@@ -6459,7 +6546,7 @@ type QuotaUseResponse struct {
 
 func (x *QuotaUseResponse) Reset() {
 	*x = QuotaUseResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[86]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6471,7 +6558,7 @@ func (x *QuotaUseResponse) String() string {
 func (*QuotaUseResponse) ProtoMessage() {}
 
 func (x *QuotaUseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[86]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6484,7 +6571,7 @@ func (x *QuotaUseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuotaUseResponse.ProtoReflect.Descriptor instead.
 func (*QuotaUseResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{86}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *QuotaUseResponse) GetClasses() []*QuotaOverrun {
@@ -6518,7 +6605,7 @@ type EfficiencyRequest struct {
 
 func (x *EfficiencyRequest) Reset() {
 	*x = EfficiencyRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[87]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6530,7 +6617,7 @@ func (x *EfficiencyRequest) String() string {
 func (*EfficiencyRequest) ProtoMessage() {}
 
 func (x *EfficiencyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[87]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6543,7 +6630,7 @@ func (x *EfficiencyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EfficiencyRequest.ProtoReflect.Descriptor instead.
 func (*EfficiencyRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{87}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *EfficiencyRequest) GetDepartment() string {
@@ -6573,7 +6660,7 @@ type EfficiencyResponse struct {
 
 func (x *EfficiencyResponse) Reset() {
 	*x = EfficiencyResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[88]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6585,7 +6672,7 @@ func (x *EfficiencyResponse) String() string {
 func (*EfficiencyResponse) ProtoMessage() {}
 
 func (x *EfficiencyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[88]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6598,7 +6685,7 @@ func (x *EfficiencyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EfficiencyResponse.ProtoReflect.Descriptor instead.
 func (*EfficiencyResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{88}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *EfficiencyResponse) GetDepartment() string {
@@ -6647,7 +6734,7 @@ type ClassEfficiency struct {
 
 func (x *ClassEfficiency) Reset() {
 	*x = ClassEfficiency{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[89]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6659,7 +6746,7 @@ func (x *ClassEfficiency) String() string {
 func (*ClassEfficiency) ProtoMessage() {}
 
 func (x *ClassEfficiency) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[89]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6672,7 +6759,7 @@ func (x *ClassEfficiency) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClassEfficiency.ProtoReflect.Descriptor instead.
 func (*ClassEfficiency) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{89}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *ClassEfficiency) GetQuotaClass() string {
@@ -6712,7 +6799,7 @@ type UtilisationRequest struct {
 
 func (x *UtilisationRequest) Reset() {
 	*x = UtilisationRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[90]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6724,7 +6811,7 @@ func (x *UtilisationRequest) String() string {
 func (*UtilisationRequest) ProtoMessage() {}
 
 func (x *UtilisationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[90]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6737,7 +6824,7 @@ func (x *UtilisationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UtilisationRequest.ProtoReflect.Descriptor instead.
 func (*UtilisationRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{90}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *UtilisationRequest) GetResource() string {
@@ -6792,7 +6879,7 @@ type UtilisationResponse struct {
 
 func (x *UtilisationResponse) Reset() {
 	*x = UtilisationResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[91]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6804,7 +6891,7 @@ func (x *UtilisationResponse) String() string {
 func (*UtilisationResponse) ProtoMessage() {}
 
 func (x *UtilisationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[91]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6817,7 +6904,7 @@ func (x *UtilisationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UtilisationResponse.ProtoReflect.Descriptor instead.
 func (*UtilisationResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{91}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *UtilisationResponse) GetRows() []*UtilisationDay {
@@ -6851,7 +6938,7 @@ type UtilisationMonth struct {
 
 func (x *UtilisationMonth) Reset() {
 	*x = UtilisationMonth{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[92]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6863,7 +6950,7 @@ func (x *UtilisationMonth) String() string {
 func (*UtilisationMonth) ProtoMessage() {}
 
 func (x *UtilisationMonth) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[92]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6876,7 +6963,7 @@ func (x *UtilisationMonth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UtilisationMonth.ProtoReflect.Descriptor instead.
 func (*UtilisationMonth) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{92}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *UtilisationMonth) GetResource() string {
@@ -6951,7 +7038,7 @@ type UtilisationDay struct {
 
 func (x *UtilisationDay) Reset() {
 	*x = UtilisationDay{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[93]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6963,7 +7050,7 @@ func (x *UtilisationDay) String() string {
 func (*UtilisationDay) ProtoMessage() {}
 
 func (x *UtilisationDay) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[93]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6976,7 +7063,7 @@ func (x *UtilisationDay) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UtilisationDay.ProtoReflect.Descriptor instead.
 func (*UtilisationDay) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{93}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *UtilisationDay) GetResource() string {
@@ -7041,7 +7128,7 @@ type ListResourcesRequest struct {
 
 func (x *ListResourcesRequest) Reset() {
 	*x = ListResourcesRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[94]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7053,7 +7140,7 @@ func (x *ListResourcesRequest) String() string {
 func (*ListResourcesRequest) ProtoMessage() {}
 
 func (x *ListResourcesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[94]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7066,7 +7153,7 @@ func (x *ListResourcesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResourcesRequest.ProtoReflect.Descriptor instead.
 func (*ListResourcesRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{94}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *ListResourcesRequest) GetDepartment() string {
@@ -7125,7 +7212,7 @@ type ResourceInfo struct {
 
 func (x *ResourceInfo) Reset() {
 	*x = ResourceInfo{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[95]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7137,7 +7224,7 @@ func (x *ResourceInfo) String() string {
 func (*ResourceInfo) ProtoMessage() {}
 
 func (x *ResourceInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[95]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7150,7 +7237,7 @@ func (x *ResourceInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceInfo.ProtoReflect.Descriptor instead.
 func (*ResourceInfo) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{95}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *ResourceInfo) GetResource() string {
@@ -7254,7 +7341,7 @@ type ListResourcesResponse struct {
 
 func (x *ListResourcesResponse) Reset() {
 	*x = ListResourcesResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[96]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7266,7 +7353,7 @@ func (x *ListResourcesResponse) String() string {
 func (*ListResourcesResponse) ProtoMessage() {}
 
 func (x *ListResourcesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[96]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7279,7 +7366,7 @@ func (x *ListResourcesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResourcesResponse.ProtoReflect.Descriptor instead.
 func (*ListResourcesResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{96}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *ListResourcesResponse) GetResources() []*ResourceInfo {
@@ -7304,7 +7391,7 @@ type DirectoryRequest struct {
 
 func (x *DirectoryRequest) Reset() {
 	*x = DirectoryRequest{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[97]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7316,7 +7403,7 @@ func (x *DirectoryRequest) String() string {
 func (*DirectoryRequest) ProtoMessage() {}
 
 func (x *DirectoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[97]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7329,7 +7416,7 @@ func (x *DirectoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DirectoryRequest.ProtoReflect.Descriptor instead.
 func (*DirectoryRequest) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{97}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{98}
 }
 
 type DirectoryResponse struct {
@@ -7345,7 +7432,7 @@ type DirectoryResponse struct {
 
 func (x *DirectoryResponse) Reset() {
 	*x = DirectoryResponse{}
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[98]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7357,7 +7444,7 @@ func (x *DirectoryResponse) String() string {
 func (*DirectoryResponse) ProtoMessage() {}
 
 func (x *DirectoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cloudledger_v1_ledger_proto_msgTypes[98]
+	mi := &file_cloudledger_v1_ledger_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7370,7 +7457,7 @@ func (x *DirectoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DirectoryResponse.ProtoReflect.Descriptor instead.
 func (*DirectoryResponse) Descriptor() ([]byte, []int) {
-	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{98}
+	return file_cloudledger_v1_ledger_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *DirectoryResponse) GetDepartments() []*Department {
@@ -7736,14 +7823,16 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\x14RemoveMemberResponse\",\n" +
 	"\x11RemoveNodeRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"\x14\n" +
-	"\x12RemoveNodeResponse\"p\n" +
+	"\x12RemoveNodeResponse\"\x91\x01\n" +
 	"\x0eChargesRequest\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\x1e\n" +
 	"\n" +
 	"department\x18\x03 \x01(\tR\n" +
 	"department\x12\x1a\n" +
-	"\bprovider\x18\x04 \x01(\tR\bprovider\"\xda\x02\n" +
+	"\bprovider\x18\x04 \x01(\tR\bprovider\x12\x1f\n" +
+	"\vtotals_only\x18\x05 \x01(\bR\n" +
+	"totalsOnly\"\xda\x02\n" +
 	"\n" +
 	"ChargeLine\x12\x14\n" +
 	"\x05month\x18\x01 \x01(\tR\x05month\x12\x1e\n" +
@@ -7763,7 +7852,7 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	" \x01(\tR\n" +
 	"multiplier\x12\x16\n" +
 	"\x06amount\x18\v \x01(\tR\x06amount\x12)\n" +
-	"\x10provisional_days\x18\f \x01(\rR\x0fprovisionalDays\"\xbb\x02\n" +
+	"\x10provisional_days\x18\f \x01(\rR\x0fprovisionalDays\"\xf2\x02\n" +
 	"\x0fChargesResponse\x120\n" +
 	"\x05lines\x18\x01 \x03(\v2\x1a.cloudledger.v1.ChargeLineR\x05lines\x12*\n" +
 	"\x11total_base_amount\x18\x02 \x01(\tR\x0ftotalBaseAmount\x12!\n" +
@@ -7771,7 +7860,15 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\rapplied_index\x18\x04 \x01(\x04R\fappliedIndex\x12\x1b\n" +
 	"\thead_hash\x18\x05 \x01(\tR\bheadHash\x12+\n" +
 	"\x11provisional_lines\x18\x06 \x01(\rR\x10provisionalLines\x128\n" +
-	"\bunscored\x18\a \x03(\v2\x1c.cloudledger.v1.UnscoredDaysR\bunscored\"X\n" +
+	"\bunscored\x18\a \x03(\v2\x1c.cloudledger.v1.UnscoredDaysR\bunscored\x125\n" +
+	"\bby_month\x18\b \x03(\v2\x1a.cloudledger.v1.MonthTotalR\abyMonth\"q\n" +
+	"\n" +
+	"MonthTotal\x12\x14\n" +
+	"\x05month\x18\x01 \x01(\tR\x05month\x12\x1f\n" +
+	"\vbase_amount\x18\x02 \x01(\tR\n" +
+	"baseAmount\x12\x16\n" +
+	"\x06amount\x18\x03 \x01(\tR\x06amount\x12\x14\n" +
+	"\x05lines\x18\x04 \x01(\rR\x05lines\"X\n" +
 	"\fUnscoredDays\x12\x1a\n" +
 	"\bprovider\x18\x01 \x01(\tR\bprovider\x12,\n" +
 	"\x04days\x18\x02 \x03(\v2\x18.cloudledger.v1.DayRangeR\x04days\".\n" +
@@ -8126,7 +8223,7 @@ func file_cloudledger_v1_ledger_proto_rawDescGZIP() []byte {
 	return file_cloudledger_v1_ledger_proto_rawDescData
 }
 
-var file_cloudledger_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 99)
+var file_cloudledger_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 100)
 var file_cloudledger_v1_ledger_proto_goTypes = []any{
 	(*Command)(nil),                  // 0: cloudledger.v1.Command
 	(*ImportLease)(nil),              // 1: cloudledger.v1.ImportLease
@@ -8184,54 +8281,55 @@ var file_cloudledger_v1_ledger_proto_goTypes = []any{
 	(*ChargesRequest)(nil),           // 53: cloudledger.v1.ChargesRequest
 	(*ChargeLine)(nil),               // 54: cloudledger.v1.ChargeLine
 	(*ChargesResponse)(nil),          // 55: cloudledger.v1.ChargesResponse
-	(*UnscoredDays)(nil),             // 56: cloudledger.v1.UnscoredDays
-	(*DayRange)(nil),                 // 57: cloudledger.v1.DayRange
-	(*BandTablesRequest)(nil),        // 58: cloudledger.v1.BandTablesRequest
-	(*BandTablesResponse)(nil),       // 59: cloudledger.v1.BandTablesResponse
-	(*SettleRequest)(nil),            // 60: cloudledger.v1.SettleRequest
-	(*SettlementBlocker)(nil),        // 61: cloudledger.v1.SettlementBlocker
-	(*SettleStatusRequest)(nil),      // 62: cloudledger.v1.SettleStatusRequest
-	(*SettleStatusResponse)(nil),     // 63: cloudledger.v1.SettleStatusResponse
-	(*SettleResponse)(nil),           // 64: cloudledger.v1.SettleResponse
-	(*BudgetExportRequest)(nil),      // 65: cloudledger.v1.BudgetExportRequest
-	(*BudgetExportResponse)(nil),     // 66: cloudledger.v1.BudgetExportResponse
-	(*Budget)(nil),                   // 67: cloudledger.v1.Budget
-	(*BudgetDepartment)(nil),         // 68: cloudledger.v1.BudgetDepartment
-	(*StatementRequest)(nil),         // 69: cloudledger.v1.StatementRequest
-	(*StatementResponse)(nil),        // 70: cloudledger.v1.StatementResponse
-	(*Statement)(nil),                // 71: cloudledger.v1.Statement
-	(*StatementResource)(nil),        // 72: cloudledger.v1.StatementResource
-	(*StatementFinding)(nil),         // 73: cloudledger.v1.StatementFinding
-	(*StatementSubtotal)(nil),        // 74: cloudledger.v1.StatementSubtotal
-	(*InvoiceLine)(nil),              // 75: cloudledger.v1.InvoiceLine
-	(*InvoiceReconcileRequest)(nil),  // 76: cloudledger.v1.InvoiceReconcileRequest
-	(*InvoiceReconcileResponse)(nil), // 77: cloudledger.v1.InvoiceReconcileResponse
-	(*ReconciliationReport)(nil),     // 78: cloudledger.v1.ReconciliationReport
-	(*ReconciliationLine)(nil),       // 79: cloudledger.v1.ReconciliationLine
-	(*InvoiceHistoryRequest)(nil),    // 80: cloudledger.v1.InvoiceHistoryRequest
-	(*Reconciliation)(nil),           // 81: cloudledger.v1.Reconciliation
-	(*InvoiceHistoryResponse)(nil),   // 82: cloudledger.v1.InvoiceHistoryResponse
-	(*QuotaUseRequest)(nil),          // 83: cloudledger.v1.QuotaUseRequest
-	(*ProjectInfo)(nil),              // 84: cloudledger.v1.ProjectInfo
-	(*ProjectQuotaClass)(nil),        // 85: cloudledger.v1.ProjectQuotaClass
-	(*QuotaUseResponse)(nil),         // 86: cloudledger.v1.QuotaUseResponse
-	(*EfficiencyRequest)(nil),        // 87: cloudledger.v1.EfficiencyRequest
-	(*EfficiencyResponse)(nil),       // 88: cloudledger.v1.EfficiencyResponse
-	(*ClassEfficiency)(nil),          // 89: cloudledger.v1.ClassEfficiency
-	(*UtilisationRequest)(nil),       // 90: cloudledger.v1.UtilisationRequest
-	(*UtilisationResponse)(nil),      // 91: cloudledger.v1.UtilisationResponse
-	(*UtilisationMonth)(nil),         // 92: cloudledger.v1.UtilisationMonth
-	(*UtilisationDay)(nil),           // 93: cloudledger.v1.UtilisationDay
-	(*ListResourcesRequest)(nil),     // 94: cloudledger.v1.ListResourcesRequest
-	(*ResourceInfo)(nil),             // 95: cloudledger.v1.ResourceInfo
-	(*ListResourcesResponse)(nil),    // 96: cloudledger.v1.ListResourcesResponse
-	(*DirectoryRequest)(nil),         // 97: cloudledger.v1.DirectoryRequest
-	(*DirectoryResponse)(nil),        // 98: cloudledger.v1.DirectoryResponse
-	(*UtilisationRules)(nil),         // 99: cloudledger.v1.UtilisationRules
-	(*ProjectSeasons)(nil),           // 100: cloudledger.v1.ProjectSeasons
-	(*EvaluationScheme)(nil),         // 101: cloudledger.v1.EvaluationScheme
-	(*ExpertScore)(nil),              // 102: cloudledger.v1.ExpertScore
-	(*QuarterPublish)(nil),           // 103: cloudledger.v1.QuarterPublish
+	(*MonthTotal)(nil),               // 56: cloudledger.v1.MonthTotal
+	(*UnscoredDays)(nil),             // 57: cloudledger.v1.UnscoredDays
+	(*DayRange)(nil),                 // 58: cloudledger.v1.DayRange
+	(*BandTablesRequest)(nil),        // 59: cloudledger.v1.BandTablesRequest
+	(*BandTablesResponse)(nil),       // 60: cloudledger.v1.BandTablesResponse
+	(*SettleRequest)(nil),            // 61: cloudledger.v1.SettleRequest
+	(*SettlementBlocker)(nil),        // 62: cloudledger.v1.SettlementBlocker
+	(*SettleStatusRequest)(nil),      // 63: cloudledger.v1.SettleStatusRequest
+	(*SettleStatusResponse)(nil),     // 64: cloudledger.v1.SettleStatusResponse
+	(*SettleResponse)(nil),           // 65: cloudledger.v1.SettleResponse
+	(*BudgetExportRequest)(nil),      // 66: cloudledger.v1.BudgetExportRequest
+	(*BudgetExportResponse)(nil),     // 67: cloudledger.v1.BudgetExportResponse
+	(*Budget)(nil),                   // 68: cloudledger.v1.Budget
+	(*BudgetDepartment)(nil),         // 69: cloudledger.v1.BudgetDepartment
+	(*StatementRequest)(nil),         // 70: cloudledger.v1.StatementRequest
+	(*StatementResponse)(nil),        // 71: cloudledger.v1.StatementResponse
+	(*Statement)(nil),                // 72: cloudledger.v1.Statement
+	(*StatementResource)(nil),        // 73: cloudledger.v1.StatementResource
+	(*StatementFinding)(nil),         // 74: cloudledger.v1.StatementFinding
+	(*StatementSubtotal)(nil),        // 75: cloudledger.v1.StatementSubtotal
+	(*InvoiceLine)(nil),              // 76: cloudledger.v1.InvoiceLine
+	(*InvoiceReconcileRequest)(nil),  // 77: cloudledger.v1.InvoiceReconcileRequest
+	(*InvoiceReconcileResponse)(nil), // 78: cloudledger.v1.InvoiceReconcileResponse
+	(*ReconciliationReport)(nil),     // 79: cloudledger.v1.ReconciliationReport
+	(*ReconciliationLine)(nil),       // 80: cloudledger.v1.ReconciliationLine
+	(*InvoiceHistoryRequest)(nil),    // 81: cloudledger.v1.InvoiceHistoryRequest
+	(*Reconciliation)(nil),           // 82: cloudledger.v1.Reconciliation
+	(*InvoiceHistoryResponse)(nil),   // 83: cloudledger.v1.InvoiceHistoryResponse
+	(*QuotaUseRequest)(nil),          // 84: cloudledger.v1.QuotaUseRequest
+	(*ProjectInfo)(nil),              // 85: cloudledger.v1.ProjectInfo
+	(*ProjectQuotaClass)(nil),        // 86: cloudledger.v1.ProjectQuotaClass
+	(*QuotaUseResponse)(nil),         // 87: cloudledger.v1.QuotaUseResponse
+	(*EfficiencyRequest)(nil),        // 88: cloudledger.v1.EfficiencyRequest
+	(*EfficiencyResponse)(nil),       // 89: cloudledger.v1.EfficiencyResponse
+	(*ClassEfficiency)(nil),          // 90: cloudledger.v1.ClassEfficiency
+	(*UtilisationRequest)(nil),       // 91: cloudledger.v1.UtilisationRequest
+	(*UtilisationResponse)(nil),      // 92: cloudledger.v1.UtilisationResponse
+	(*UtilisationMonth)(nil),         // 93: cloudledger.v1.UtilisationMonth
+	(*UtilisationDay)(nil),           // 94: cloudledger.v1.UtilisationDay
+	(*ListResourcesRequest)(nil),     // 95: cloudledger.v1.ListResourcesRequest
+	(*ResourceInfo)(nil),             // 96: cloudledger.v1.ResourceInfo
+	(*ListResourcesResponse)(nil),    // 97: cloudledger.v1.ListResourcesResponse
+	(*DirectoryRequest)(nil),         // 98: cloudledger.v1.DirectoryRequest
+	(*DirectoryResponse)(nil),        // 99: cloudledger.v1.DirectoryResponse
+	(*UtilisationRules)(nil),         // 100: cloudledger.v1.UtilisationRules
+	(*ProjectSeasons)(nil),           // 101: cloudledger.v1.ProjectSeasons
+	(*EvaluationScheme)(nil),         // 102: cloudledger.v1.EvaluationScheme
+	(*ExpertScore)(nil),              // 103: cloudledger.v1.ExpertScore
+	(*QuarterPublish)(nil),           // 104: cloudledger.v1.QuarterPublish
 }
 var file_cloudledger_v1_ledger_proto_depIdxs = []int32{
 	2,   // 0: cloudledger.v1.Command.event:type_name -> cloudledger.v1.Event
@@ -8250,11 +8348,11 @@ var file_cloudledger_v1_ledger_proto_depIdxs = []int32{
 	6,   // 13: cloudledger.v1.Command.fulfil_request:type_name -> cloudledger.v1.FulfilRequest
 	5,   // 14: cloudledger.v1.Command.notice_replay:type_name -> cloudledger.v1.NoticeReplay
 	3,   // 15: cloudledger.v1.Command.utilisation_delivery:type_name -> cloudledger.v1.UtilisationDelivery
-	99,  // 16: cloudledger.v1.Command.utilisation_rules:type_name -> cloudledger.v1.UtilisationRules
-	100, // 17: cloudledger.v1.Command.project_seasons:type_name -> cloudledger.v1.ProjectSeasons
-	101, // 18: cloudledger.v1.Command.evaluation_scheme:type_name -> cloudledger.v1.EvaluationScheme
-	102, // 19: cloudledger.v1.Command.expert_score:type_name -> cloudledger.v1.ExpertScore
-	103, // 20: cloudledger.v1.Command.quarter_publish:type_name -> cloudledger.v1.QuarterPublish
+	100, // 16: cloudledger.v1.Command.utilisation_rules:type_name -> cloudledger.v1.UtilisationRules
+	101, // 17: cloudledger.v1.Command.project_seasons:type_name -> cloudledger.v1.ProjectSeasons
+	102, // 18: cloudledger.v1.Command.evaluation_scheme:type_name -> cloudledger.v1.EvaluationScheme
+	103, // 19: cloudledger.v1.Command.expert_score:type_name -> cloudledger.v1.ExpertScore
+	104, // 20: cloudledger.v1.Command.quarter_publish:type_name -> cloudledger.v1.QuarterPublish
 	4,   // 21: cloudledger.v1.UtilisationDelivery.rows:type_name -> cloudledger.v1.UtilisationRow
 	14,  // 22: cloudledger.v1.ListApprovalsResponse.approvals:type_name -> cloudledger.v1.Approval
 	20,  // 23: cloudledger.v1.BandTable.bands:type_name -> cloudledger.v1.Band
@@ -8267,95 +8365,96 @@ var file_cloudledger_v1_ledger_proto_depIdxs = []int32{
 	34,  // 30: cloudledger.v1.ListLineItemsResponse.items:type_name -> cloudledger.v1.LineItem
 	43,  // 31: cloudledger.v1.StatusResponse.nodes:type_name -> cloudledger.v1.ClusterNode
 	54,  // 32: cloudledger.v1.ChargesResponse.lines:type_name -> cloudledger.v1.ChargeLine
-	56,  // 33: cloudledger.v1.ChargesResponse.unscored:type_name -> cloudledger.v1.UnscoredDays
-	57,  // 34: cloudledger.v1.UnscoredDays.days:type_name -> cloudledger.v1.DayRange
-	21,  // 35: cloudledger.v1.BandTablesResponse.tables:type_name -> cloudledger.v1.BandTable
-	21,  // 36: cloudledger.v1.BandTablesResponse.default_table:type_name -> cloudledger.v1.BandTable
-	57,  // 37: cloudledger.v1.SettlementBlocker.days:type_name -> cloudledger.v1.DayRange
-	61,  // 38: cloudledger.v1.SettleStatusResponse.blockers:type_name -> cloudledger.v1.SettlementBlocker
-	63,  // 39: cloudledger.v1.SettleResponse.status:type_name -> cloudledger.v1.SettleStatusResponse
-	67,  // 40: cloudledger.v1.BudgetExportResponse.budget:type_name -> cloudledger.v1.Budget
-	68,  // 41: cloudledger.v1.Budget.departments:type_name -> cloudledger.v1.BudgetDepartment
-	71,  // 42: cloudledger.v1.StatementResponse.statement:type_name -> cloudledger.v1.Statement
-	72,  // 43: cloudledger.v1.Statement.resources:type_name -> cloudledger.v1.StatementResource
-	74,  // 44: cloudledger.v1.Statement.subtotals:type_name -> cloudledger.v1.StatementSubtotal
-	72,  // 45: cloudledger.v1.Statement.test_resources:type_name -> cloudledger.v1.StatementResource
-	73,  // 46: cloudledger.v1.StatementResource.findings:type_name -> cloudledger.v1.StatementFinding
-	75,  // 47: cloudledger.v1.InvoiceReconcileRequest.lines:type_name -> cloudledger.v1.InvoiceLine
-	78,  // 48: cloudledger.v1.InvoiceReconcileResponse.report:type_name -> cloudledger.v1.ReconciliationReport
-	79,  // 49: cloudledger.v1.ReconciliationReport.lines:type_name -> cloudledger.v1.ReconciliationLine
-	81,  // 50: cloudledger.v1.InvoiceHistoryResponse.reconciliations:type_name -> cloudledger.v1.Reconciliation
-	85,  // 51: cloudledger.v1.ProjectInfo.quotas:type_name -> cloudledger.v1.ProjectQuotaClass
-	29,  // 52: cloudledger.v1.QuotaUseResponse.classes:type_name -> cloudledger.v1.QuotaOverrun
-	84,  // 53: cloudledger.v1.QuotaUseResponse.projects:type_name -> cloudledger.v1.ProjectInfo
-	89,  // 54: cloudledger.v1.EfficiencyResponse.classes:type_name -> cloudledger.v1.ClassEfficiency
-	93,  // 55: cloudledger.v1.UtilisationResponse.rows:type_name -> cloudledger.v1.UtilisationDay
-	92,  // 56: cloudledger.v1.UtilisationResponse.months:type_name -> cloudledger.v1.UtilisationMonth
-	95,  // 57: cloudledger.v1.ListResourcesResponse.resources:type_name -> cloudledger.v1.ResourceInfo
-	7,   // 58: cloudledger.v1.DirectoryResponse.departments:type_name -> cloudledger.v1.Department
-	8,   // 59: cloudledger.v1.DirectoryResponse.providers:type_name -> cloudledger.v1.Provider
-	10,  // 60: cloudledger.v1.DirectoryResponse.prices:type_name -> cloudledger.v1.CatalogPrice
-	18,  // 61: cloudledger.v1.DirectoryResponse.evaluations:type_name -> cloudledger.v1.Evaluation
-	9,   // 62: cloudledger.v1.DirectoryResponse.projects:type_name -> cloudledger.v1.ProjectQuota
-	22,  // 63: cloudledger.v1.LedgerService.Submit:input_type -> cloudledger.v1.SubmitRequest
-	26,  // 64: cloudledger.v1.LedgerService.ValidateImport:input_type -> cloudledger.v1.ValidateImportRequest
-	28,  // 65: cloudledger.v1.LedgerService.QuotaOverruns:input_type -> cloudledger.v1.QuotaOverrunsRequest
-	31,  // 66: cloudledger.v1.LedgerService.Verify:input_type -> cloudledger.v1.VerifyRequest
-	33,  // 67: cloudledger.v1.LedgerService.ListLineItems:input_type -> cloudledger.v1.ListLineItemsRequest
-	36,  // 68: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
-	37,  // 69: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
-	40,  // 70: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
-	53,  // 71: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
-	58,  // 72: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
-	13,  // 73: cloudledger.v1.LedgerService.ListApprovals:input_type -> cloudledger.v1.ListApprovalsRequest
-	60,  // 74: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
-	62,  // 75: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
-	65,  // 76: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
-	69,  // 77: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
-	76,  // 78: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
-	80,  // 79: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
-	83,  // 80: cloudledger.v1.LedgerService.QuotaUse:input_type -> cloudledger.v1.QuotaUseRequest
-	94,  // 81: cloudledger.v1.LedgerService.ListResources:input_type -> cloudledger.v1.ListResourcesRequest
-	97,  // 82: cloudledger.v1.LedgerService.Directory:input_type -> cloudledger.v1.DirectoryRequest
-	90,  // 83: cloudledger.v1.LedgerService.Utilisation:input_type -> cloudledger.v1.UtilisationRequest
-	87,  // 84: cloudledger.v1.LedgerService.Efficiency:input_type -> cloudledger.v1.EfficiencyRequest
-	42,  // 85: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
-	45,  // 86: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
-	51,  // 87: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
-	47,  // 88: cloudledger.v1.ClusterService.JoinCluster:input_type -> cloudledger.v1.JoinClusterRequest
-	49,  // 89: cloudledger.v1.ClusterService.RemoveMember:input_type -> cloudledger.v1.RemoveMemberRequest
-	24,  // 90: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
-	27,  // 91: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
-	30,  // 92: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
-	32,  // 93: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
-	35,  // 94: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
-	38,  // 95: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
-	39,  // 96: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
-	41,  // 97: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
-	55,  // 98: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
-	59,  // 99: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
-	15,  // 100: cloudledger.v1.LedgerService.ListApprovals:output_type -> cloudledger.v1.ListApprovalsResponse
-	64,  // 101: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
-	63,  // 102: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
-	66,  // 103: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
-	70,  // 104: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
-	77,  // 105: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
-	82,  // 106: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
-	86,  // 107: cloudledger.v1.LedgerService.QuotaUse:output_type -> cloudledger.v1.QuotaUseResponse
-	96,  // 108: cloudledger.v1.LedgerService.ListResources:output_type -> cloudledger.v1.ListResourcesResponse
-	98,  // 109: cloudledger.v1.LedgerService.Directory:output_type -> cloudledger.v1.DirectoryResponse
-	91,  // 110: cloudledger.v1.LedgerService.Utilisation:output_type -> cloudledger.v1.UtilisationResponse
-	88,  // 111: cloudledger.v1.LedgerService.Efficiency:output_type -> cloudledger.v1.EfficiencyResponse
-	44,  // 112: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
-	46,  // 113: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
-	52,  // 114: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
-	48,  // 115: cloudledger.v1.ClusterService.JoinCluster:output_type -> cloudledger.v1.JoinClusterResponse
-	50,  // 116: cloudledger.v1.ClusterService.RemoveMember:output_type -> cloudledger.v1.RemoveMemberResponse
-	90,  // [90:117] is the sub-list for method output_type
-	63,  // [63:90] is the sub-list for method input_type
-	63,  // [63:63] is the sub-list for extension type_name
-	63,  // [63:63] is the sub-list for extension extendee
-	0,   // [0:63] is the sub-list for field type_name
+	57,  // 33: cloudledger.v1.ChargesResponse.unscored:type_name -> cloudledger.v1.UnscoredDays
+	56,  // 34: cloudledger.v1.ChargesResponse.by_month:type_name -> cloudledger.v1.MonthTotal
+	58,  // 35: cloudledger.v1.UnscoredDays.days:type_name -> cloudledger.v1.DayRange
+	21,  // 36: cloudledger.v1.BandTablesResponse.tables:type_name -> cloudledger.v1.BandTable
+	21,  // 37: cloudledger.v1.BandTablesResponse.default_table:type_name -> cloudledger.v1.BandTable
+	58,  // 38: cloudledger.v1.SettlementBlocker.days:type_name -> cloudledger.v1.DayRange
+	62,  // 39: cloudledger.v1.SettleStatusResponse.blockers:type_name -> cloudledger.v1.SettlementBlocker
+	64,  // 40: cloudledger.v1.SettleResponse.status:type_name -> cloudledger.v1.SettleStatusResponse
+	68,  // 41: cloudledger.v1.BudgetExportResponse.budget:type_name -> cloudledger.v1.Budget
+	69,  // 42: cloudledger.v1.Budget.departments:type_name -> cloudledger.v1.BudgetDepartment
+	72,  // 43: cloudledger.v1.StatementResponse.statement:type_name -> cloudledger.v1.Statement
+	73,  // 44: cloudledger.v1.Statement.resources:type_name -> cloudledger.v1.StatementResource
+	75,  // 45: cloudledger.v1.Statement.subtotals:type_name -> cloudledger.v1.StatementSubtotal
+	73,  // 46: cloudledger.v1.Statement.test_resources:type_name -> cloudledger.v1.StatementResource
+	74,  // 47: cloudledger.v1.StatementResource.findings:type_name -> cloudledger.v1.StatementFinding
+	76,  // 48: cloudledger.v1.InvoiceReconcileRequest.lines:type_name -> cloudledger.v1.InvoiceLine
+	79,  // 49: cloudledger.v1.InvoiceReconcileResponse.report:type_name -> cloudledger.v1.ReconciliationReport
+	80,  // 50: cloudledger.v1.ReconciliationReport.lines:type_name -> cloudledger.v1.ReconciliationLine
+	82,  // 51: cloudledger.v1.InvoiceHistoryResponse.reconciliations:type_name -> cloudledger.v1.Reconciliation
+	86,  // 52: cloudledger.v1.ProjectInfo.quotas:type_name -> cloudledger.v1.ProjectQuotaClass
+	29,  // 53: cloudledger.v1.QuotaUseResponse.classes:type_name -> cloudledger.v1.QuotaOverrun
+	85,  // 54: cloudledger.v1.QuotaUseResponse.projects:type_name -> cloudledger.v1.ProjectInfo
+	90,  // 55: cloudledger.v1.EfficiencyResponse.classes:type_name -> cloudledger.v1.ClassEfficiency
+	94,  // 56: cloudledger.v1.UtilisationResponse.rows:type_name -> cloudledger.v1.UtilisationDay
+	93,  // 57: cloudledger.v1.UtilisationResponse.months:type_name -> cloudledger.v1.UtilisationMonth
+	96,  // 58: cloudledger.v1.ListResourcesResponse.resources:type_name -> cloudledger.v1.ResourceInfo
+	7,   // 59: cloudledger.v1.DirectoryResponse.departments:type_name -> cloudledger.v1.Department
+	8,   // 60: cloudledger.v1.DirectoryResponse.providers:type_name -> cloudledger.v1.Provider
+	10,  // 61: cloudledger.v1.DirectoryResponse.prices:type_name -> cloudledger.v1.CatalogPrice
+	18,  // 62: cloudledger.v1.DirectoryResponse.evaluations:type_name -> cloudledger.v1.Evaluation
+	9,   // 63: cloudledger.v1.DirectoryResponse.projects:type_name -> cloudledger.v1.ProjectQuota
+	22,  // 64: cloudledger.v1.LedgerService.Submit:input_type -> cloudledger.v1.SubmitRequest
+	26,  // 65: cloudledger.v1.LedgerService.ValidateImport:input_type -> cloudledger.v1.ValidateImportRequest
+	28,  // 66: cloudledger.v1.LedgerService.QuotaOverruns:input_type -> cloudledger.v1.QuotaOverrunsRequest
+	31,  // 67: cloudledger.v1.LedgerService.Verify:input_type -> cloudledger.v1.VerifyRequest
+	33,  // 68: cloudledger.v1.LedgerService.ListLineItems:input_type -> cloudledger.v1.ListLineItemsRequest
+	36,  // 69: cloudledger.v1.LedgerService.CalendarDeadline:input_type -> cloudledger.v1.CalendarDeadlineRequest
+	37,  // 70: cloudledger.v1.LedgerService.CalendarDue:input_type -> cloudledger.v1.CalendarDueRequest
+	40,  // 71: cloudledger.v1.LedgerService.GetResource:input_type -> cloudledger.v1.GetResourceRequest
+	53,  // 72: cloudledger.v1.LedgerService.Charges:input_type -> cloudledger.v1.ChargesRequest
+	59,  // 73: cloudledger.v1.LedgerService.BandTables:input_type -> cloudledger.v1.BandTablesRequest
+	13,  // 74: cloudledger.v1.LedgerService.ListApprovals:input_type -> cloudledger.v1.ListApprovalsRequest
+	61,  // 75: cloudledger.v1.LedgerService.Settle:input_type -> cloudledger.v1.SettleRequest
+	63,  // 76: cloudledger.v1.LedgerService.SettleStatus:input_type -> cloudledger.v1.SettleStatusRequest
+	66,  // 77: cloudledger.v1.LedgerService.BudgetExport:input_type -> cloudledger.v1.BudgetExportRequest
+	70,  // 78: cloudledger.v1.LedgerService.Statement:input_type -> cloudledger.v1.StatementRequest
+	77,  // 79: cloudledger.v1.LedgerService.InvoiceReconcile:input_type -> cloudledger.v1.InvoiceReconcileRequest
+	81,  // 80: cloudledger.v1.LedgerService.InvoiceHistory:input_type -> cloudledger.v1.InvoiceHistoryRequest
+	84,  // 81: cloudledger.v1.LedgerService.QuotaUse:input_type -> cloudledger.v1.QuotaUseRequest
+	95,  // 82: cloudledger.v1.LedgerService.ListResources:input_type -> cloudledger.v1.ListResourcesRequest
+	98,  // 83: cloudledger.v1.LedgerService.Directory:input_type -> cloudledger.v1.DirectoryRequest
+	91,  // 84: cloudledger.v1.LedgerService.Utilisation:input_type -> cloudledger.v1.UtilisationRequest
+	88,  // 85: cloudledger.v1.LedgerService.Efficiency:input_type -> cloudledger.v1.EfficiencyRequest
+	42,  // 86: cloudledger.v1.ClusterService.Status:input_type -> cloudledger.v1.StatusRequest
+	45,  // 87: cloudledger.v1.ClusterService.AddNode:input_type -> cloudledger.v1.AddNodeRequest
+	51,  // 88: cloudledger.v1.ClusterService.RemoveNode:input_type -> cloudledger.v1.RemoveNodeRequest
+	47,  // 89: cloudledger.v1.ClusterService.JoinCluster:input_type -> cloudledger.v1.JoinClusterRequest
+	49,  // 90: cloudledger.v1.ClusterService.RemoveMember:input_type -> cloudledger.v1.RemoveMemberRequest
+	24,  // 91: cloudledger.v1.LedgerService.Submit:output_type -> cloudledger.v1.SubmitResponse
+	27,  // 92: cloudledger.v1.LedgerService.ValidateImport:output_type -> cloudledger.v1.ValidateImportResponse
+	30,  // 93: cloudledger.v1.LedgerService.QuotaOverruns:output_type -> cloudledger.v1.QuotaOverrunsResponse
+	32,  // 94: cloudledger.v1.LedgerService.Verify:output_type -> cloudledger.v1.VerifyResponse
+	35,  // 95: cloudledger.v1.LedgerService.ListLineItems:output_type -> cloudledger.v1.ListLineItemsResponse
+	38,  // 96: cloudledger.v1.LedgerService.CalendarDeadline:output_type -> cloudledger.v1.CalendarDeadlineResponse
+	39,  // 97: cloudledger.v1.LedgerService.CalendarDue:output_type -> cloudledger.v1.CalendarDueResponse
+	41,  // 98: cloudledger.v1.LedgerService.GetResource:output_type -> cloudledger.v1.GetResourceResponse
+	55,  // 99: cloudledger.v1.LedgerService.Charges:output_type -> cloudledger.v1.ChargesResponse
+	60,  // 100: cloudledger.v1.LedgerService.BandTables:output_type -> cloudledger.v1.BandTablesResponse
+	15,  // 101: cloudledger.v1.LedgerService.ListApprovals:output_type -> cloudledger.v1.ListApprovalsResponse
+	65,  // 102: cloudledger.v1.LedgerService.Settle:output_type -> cloudledger.v1.SettleResponse
+	64,  // 103: cloudledger.v1.LedgerService.SettleStatus:output_type -> cloudledger.v1.SettleStatusResponse
+	67,  // 104: cloudledger.v1.LedgerService.BudgetExport:output_type -> cloudledger.v1.BudgetExportResponse
+	71,  // 105: cloudledger.v1.LedgerService.Statement:output_type -> cloudledger.v1.StatementResponse
+	78,  // 106: cloudledger.v1.LedgerService.InvoiceReconcile:output_type -> cloudledger.v1.InvoiceReconcileResponse
+	83,  // 107: cloudledger.v1.LedgerService.InvoiceHistory:output_type -> cloudledger.v1.InvoiceHistoryResponse
+	87,  // 108: cloudledger.v1.LedgerService.QuotaUse:output_type -> cloudledger.v1.QuotaUseResponse
+	97,  // 109: cloudledger.v1.LedgerService.ListResources:output_type -> cloudledger.v1.ListResourcesResponse
+	99,  // 110: cloudledger.v1.LedgerService.Directory:output_type -> cloudledger.v1.DirectoryResponse
+	92,  // 111: cloudledger.v1.LedgerService.Utilisation:output_type -> cloudledger.v1.UtilisationResponse
+	89,  // 112: cloudledger.v1.LedgerService.Efficiency:output_type -> cloudledger.v1.EfficiencyResponse
+	44,  // 113: cloudledger.v1.ClusterService.Status:output_type -> cloudledger.v1.StatusResponse
+	46,  // 114: cloudledger.v1.ClusterService.AddNode:output_type -> cloudledger.v1.AddNodeResponse
+	52,  // 115: cloudledger.v1.ClusterService.RemoveNode:output_type -> cloudledger.v1.RemoveNodeResponse
+	48,  // 116: cloudledger.v1.ClusterService.JoinCluster:output_type -> cloudledger.v1.JoinClusterResponse
+	50,  // 117: cloudledger.v1.ClusterService.RemoveMember:output_type -> cloudledger.v1.RemoveMemberResponse
+	91,  // [91:118] is the sub-list for method output_type
+	64,  // [64:91] is the sub-list for method input_type
+	64,  // [64:64] is the sub-list for extension type_name
+	64,  // [64:64] is the sub-list for extension extendee
+	0,   // [0:64] is the sub-list for field type_name
 }
 
 func init() { file_cloudledger_v1_ledger_proto_init() }
@@ -8394,7 +8493,7 @@ func file_cloudledger_v1_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cloudledger_v1_ledger_proto_rawDesc), len(file_cloudledger_v1_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   99,
+			NumMessages:   100,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
