@@ -226,15 +226,18 @@ func BenchmarkScale(b *testing.B) {
 		head := l.Head()
 		fmt.Printf("\nscale: %d line items of %d resources written through the state machine in %s\n", head.Seq, scaleResources, time.Since(t0).Round(time.Second))
 		runtime.GC()
+		var before, ms runtime.MemStats
+		runtime.ReadMemStats(&before)
 		k := rating.NewKept()
 		t0 = time.Now()
 		if err := k.CatchUp(l); err != nil {
 			b.Fatal(err)
 		}
+		took := time.Since(t0)
 		runtime.GC()
-		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		fmt.Printf("scale: charges kept current from nothing in %s (heap in use %d MiB)\n", time.Since(t0).Round(time.Millisecond), ms.HeapInuse>>20)
+		fmt.Printf("scale: charges kept current from nothing in %s; heap in use %d MiB, of it the ledger's state %d MiB and the kept charges %d MiB\n",
+			took.Round(time.Millisecond), ms.HeapInuse>>20, before.HeapInuse>>20, (int64(ms.HeapInuse)-int64(before.HeapInuse))>>20)
 		for _, rd := range scaleReads {
 			reps := 200
 			hi, med := p99(b, reps, func() error { return rd.fn(l, k) })
