@@ -122,7 +122,7 @@ func TestExpansionWorkflow(t *testing.T) {
 		t.Fatalf("no fulfilment line item names the request:\n%s", out)
 	}
 	// The charges run from the fulfilment: 130 held from today, 100 before.
-	today := before.Format("2006-01-02")
+	today := before.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02") // the Asia/Shanghai day (from 16:00 UTC, the next one)
 	if out := e.must("auditor", "charges", "--from", today, "--to", today, "--format", "csv"); !strings.Contains(out, ",130,") {
 		t.Fatalf("today's charge line does not hold 130:\n%s", out)
 	}
