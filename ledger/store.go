@@ -69,7 +69,7 @@ type Entry struct {
 // Open opens (or creates) the state file at path and loads it.
 func Open(path string) (*Ledger, error) {
 	l := &Ledger{path: path}
-	if err := l.open(); err != nil {
+	if err := l.open(true); err != nil {
 		return nil, err
 	}
 	return l, nil
@@ -79,7 +79,7 @@ func Open(path string) (*Ledger, error) {
 // which would wait for long readers such as a snapshot or a year's rating to finish.
 var boltOptions = bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true, InitialMmapSize: 1 << 30}
 
-func (l *Ledger) open() error {
+func (l *Ledger) open(compact bool) error {
 	_ = os.Remove(l.path + compactSuffix) // a compaction a crash cut short: the state file is whole
 	opts := boltOptions
 	db, err := bolt.Open(l.path, 0o600, &opts)
@@ -113,8 +113,10 @@ func (l *Ledger) open() error {
 		db.Close()
 		return fmt.Errorf("ledger: init %s: %w", l.path, err)
 	}
-	if db, err = l.compact(db); err != nil {
-		return fmt.Errorf("ledger: compact %s: %w", l.path, err)
+	if compact {
+		if db, err = l.compact(db); err != nil {
+			return fmt.Errorf("ledger: compact %s: %w", l.path, err)
+		}
 	}
 	l.db = db
 	if err := l.load(); err != nil {
@@ -625,8 +627,12 @@ func (l *Ledger) Restore(r io.Reader) error {
 			return err
 		}
 	}
+	l.db = nil // closed: nothing reads it again, whatever fails below
+	l.master = masterCache{}
 	if err := os.Rename(tmp, l.path); err != nil {
 		return err
 	}
-	return l.open()
+	// No compaction here: it would hold the lock (every apply and read) for the copy; the
+	// next start compacts.
+	return l.open(false)
 }

@@ -35,6 +35,16 @@ type Kept struct {
 	ratedMu sync.Mutex
 	rated   map[Options]*Result
 	ratedAt uint64
+	// broken is why Kept stopped keeping (a line item it cannot take): reads get full views.
+	brokenMu sync.Mutex
+	broken   error
+}
+
+// Broken says why Kept stopped keeping the charges (nil while it keeps them).
+func (k *Kept) Broken() error {
+	k.brokenMu.Lock()
+	defer k.brokenMu.Unlock()
+	return k.broken
 }
 
 // maxRated bounds the results kept for one state.
@@ -50,7 +60,8 @@ type Source interface {
 	View(ledger.ViewFilter) (*ledger.View, error)
 }
 
-// keptAttempts bounds the reads that rate without holding Kept's lock; the last holds it.
+// keptAttempts bounds the reads of a state Kept is not at (other readers catching up in
+// between); after them a reader rates from a full view, the reference.
 const keptAttempts = 3
 
 // Rate rates the range of opt as Rate would over a full view of src, reading only the
@@ -66,47 +77,84 @@ func (k *Kept) Rate(src Source, opt Options) (res *Result, err error) {
 // Read calls fn with a view of src's head whose line items are Kept's (ledger.View.Kept): the
 // package's Rate rates it from the kept units, as it would a full view; it has no
 // Resources. fn must not keep the view. Readers of a state Kept has caught up with share a
-// read lock; the first reader after new line items catches up under the write lock.
+// read lock; the first reader after new line items catches up under the write lock, then
+// reads like the others. If Kept cannot read the line items (broken), fn gets a full view.
 func (k *Kept) Read(src Source, fn func(d *ledger.View) error) error {
 	for attempt := 1; ; attempt++ {
+		if k.isBroken() || attempt > keptAttempts {
+			d, err := src.View(ledger.ViewFilter{})
+			if err != nil {
+				return err
+			}
+			return fn(d) // the reference: rating reads the resources' histories
+		}
 		d, err := src.View(ledger.ViewFilter{MasterDataOnly: true})
 		if err != nil {
 			return err
 		}
 		k.mu.RLock()
 		if k.seq == d.Head.Seq {
-			defer k.mu.RUnlock()
-			d.Kept = k
-			return fn(d)
-		}
-		ahead := k.seq > d.Head.Seq // another reader caught up with a later state: read again
-		k.mu.RUnlock()
-		if ahead && attempt < keptAttempts {
-			continue
-		}
-		k.mu.Lock()
-		d, err = k.catchUp(src)
-		if err != nil {
-			k.mu.Unlock()
+			err := k.readLocked(d, fn)
+			k.mu.RUnlock()
 			return err
 		}
-		defer k.mu.Unlock()
-		d.Kept = k
-		return fn(d)
+		behind := k.seq < d.Head.Seq
+		k.mu.RUnlock()
+		if behind {
+			k.mu.Lock()
+			_, err := k.catchUp(src)
+			k.mu.Unlock()
+			if err != nil && !k.isBroken() {
+				return err
+			}
+		}
+		// Read again: Kept and the master data are now of one state, or a later one.
 	}
+}
+
+// readLocked calls fn with d standing for Kept's state; d cannot rate from Kept afterwards.
+func (k *Kept) readLocked(d *ledger.View, fn func(d *ledger.View) error) error {
+	d.Kept = k
+	defer func() { d.Kept = nil }()
+	return fn(d)
+}
+
+func (k *Kept) isBroken() bool {
+	k.brokenMu.Lock()
+	defer k.brokenMu.Unlock()
+	return k.broken != nil
 }
 
 // catchUp reads the master data of src's head and applies the line items written since the
 // last read; the caller holds the lock.
 func (k *Kept) catchUp(src Source) (*ledger.View, error) {
-	d, err := src.View(ledger.ViewFilter{MasterDataOnly: true, RatingEventsAfter: k.seq, OnRatingEvent: k.add})
+	var addErr error
+	read := 0
+	d, err := src.View(ledger.ViewFilter{MasterDataOnly: true, RatingEventsAfter: k.seq, OnRatingEvent: func(d *ledger.View, e *ledger.RatingEvent) error {
+		read++
+		if addErr = k.add(d, e); addErr != nil {
+			return addErr
+		}
+		return nil
+	}})
 	for s := range k.changed {
 		s.fix()
 	}
 	clear(k.changed)
-	if err != nil {
+	switch {
+	case addErr != nil:
+		// A line item Kept cannot take would fail every read again: stop keeping (reads get
+		// full views, the reference) and say so loudly.
+		k.reset()
+		k.brokenMu.Lock()
+		k.broken = addErr
+		k.brokenMu.Unlock()
+		return nil, addErr
+	case err != nil && read > 0:
 		k.reset() // a feed cut half way: start again from the first line item
 		return nil, err
+	case err != nil:
+		return nil, err // nothing was read: what is kept stands
 	}
 	if d.Head.Seq < k.seq { // another ledger (a restore): read it from the start
 		k.reset()
@@ -130,6 +178,9 @@ func (k *Kept) Seq() uint64 {
 
 // CatchUp reads the line items written since the last read (a node warms Kept at start).
 func (k *Kept) CatchUp(src Source) error {
+	if err := k.Broken(); err != nil {
+		return err
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	_, err := k.catchUp(src)

@@ -323,3 +323,55 @@ func keptAgainstReference(t *testing.T, seed int64) {
 		t.Fatalf("compared %d resource rows and the allocations of %d instants", rows, allocations)
 	}
 }
+
+// feedTwice is a ledger whose feed hands Kept a line item it has read already.
+type feedTwice struct{ l *ledger.Ledger }
+
+func (f feedTwice) View(vf ledger.ViewFilter) (*ledger.View, error) {
+	if vf.OnRatingEvent == nil {
+		return f.l.View(vf)
+	}
+	d, err := f.l.View(ledger.ViewFilter{MasterDataOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	return d, vf.OnRatingEvent(d, &ledger.RatingEvent{Seq: 1, Resource: "r1", Op: ledger.OpUsage})
+}
+
+// A line item Kept cannot take stops it keeping, loudly (Broken), and reads are then answered
+// from full views — the same figures as the reference — rather than failing or being wrong.
+func TestKeptThatCannotReadAnswersFromTheWholeLedger(t *testing.T) {
+	k := newKeptLedger(t)
+	now := calendar.NewDate(2026, 3, 1).Start()
+	k.must(now, &ledger.SetProvider{Provider: ledger.Provider{ID: "p1", Name: "p1", ContractStart: calendar.NewDate(2025, 1, 1), ContractEnd: calendar.NewDate(2028, 12, 31)}},
+		&ledger.SetDepartment{Department: ledger.Department{ID: "d1", Name: "d1", Funding: ledger.FundingBudget}},
+		&ledger.SetCatalogPrice{Item: "vcpu", Name: "vcpu", Unit: "核", Billing: ledger.BillingAllocation, QuotaClass: "vcpu", Proration: ledger.ProrationDaily, Price: dec("31"), EffectiveFrom: calendar.NewDate(2025, 1, 1)},
+		&ledger.SetProjectQuota{Project: "prj", Department: "d1", Name: "prj", QuotaClass: "vcpu", Quota: dec("100")})
+	ev := func(op ledger.Op, when string, q string) *ledger.Event {
+		return &ledger.Event{Op: op, Time: at(when), Department: "d1", Project: "prj", Provider: "p1", Resource: "r1", Item: "vcpu", Kind: ledger.KindStandard, Quantity: dec(q)}
+	}
+	k.must(now, ev(ledger.OpAllocate, "2026-03-02T10:00:00+08:00", "4"))
+	kept := NewKept()
+	opt := Options{From: calendar.NewDate(2026, 3, 1), To: calendar.NewDate(2026, 3, 31)}
+	if _, err := kept.Rate(k.l, opt); err != nil || kept.Broken() != nil {
+		t.Fatalf("a sound feed: %v, broken %v", err, kept.Broken())
+	}
+	k.must(now, ev(ledger.OpExpand, "2026-03-10T10:00:00+08:00", "2"))
+	full, err := k.l.View(ledger.ViewFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := Rate(full, opt)
+	got, err := kept.Rate(feedTwice{k.l}, opt)
+	if err != nil {
+		t.Fatalf("a read after the broken feed failed: %v", err)
+	}
+	if kept.Broken() == nil || !strings.Contains(kept.Broken().Error(), "read twice") {
+		t.Fatalf("Broken() = %v, want the line item read twice", kept.Broken())
+	}
+	// 4 cores on 2–9 March (8 days), 6 from 10 March (22 days) at 31 a core-month: 4×8 + 6×22 = 164
+	// core-days × 31 / 31 days = 164.00.
+	if w, g := resultText(want), resultText(got); w != g || got.Total.Amount.StringFixed(2) != "164.00" {
+		t.Fatalf("after the broken feed:\n%s\nwant (the reference, 164.00):\n%s", g, w)
+	}
+}

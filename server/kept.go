@@ -12,7 +12,15 @@ const KeptInterval = time.Second
 // keptLoop keeps the charges current: at start it reads every line item (a read of charges
 // meanwhile waits for it), then what was written since.
 func (s *Server) keptLoop(ctx context.Context) {
+	warned := false
 	catchUp := func() {
+		if err := s.kept.Broken(); err != nil {
+			if !warned {
+				s.log.Error("charges are no longer kept current: reads rate from the whole ledger", "err", err)
+				warned = true
+			}
+			return
+		}
 		if s.kept.Seq() == s.ledger.Head().Seq {
 			return
 		}

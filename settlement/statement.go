@@ -123,7 +123,7 @@ func BuildStatement(d *ledger.View, month calendar.Month, department, provider s
 	if err != nil {
 		return nil, err
 	}
-	st.Lines, st.Total = res.Lines, res.Total
+	st.Lines, st.Total = slices.Clone(res.Lines), res.Total // the result may be shared (rating.Kept)
 	rows, err := rating.RateResources(d, opt)
 	if err != nil {
 		return nil, err

@@ -155,7 +155,7 @@ func blockersOf(d *ledger.View, year int) (*rating.Result, []Blocker, error) {
 		for i, d := range u.Days {
 			ranges[i] = d.From.String() + ".." + d.To.String()
 		}
-		b := Blocker{Code: errcode.Provisional, Provider: u.Provider, Days: u.Days}
+		b := Blocker{Code: errcode.Provisional, Provider: u.Provider, Days: slices.Clone(u.Days)} // the result may be shared
 		for _, l := range res.Provisional {
 			if l.Provider == u.Provider {
 				b.Detail = append(b.Detail, fmt.Sprintf("%s %s/%s/%s/%s: %d days without an evaluation score",
