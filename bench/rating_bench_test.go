@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/cloudledger/cloudledger/calendar"
 	"github.com/cloudledger/cloudledger/ledger"
 	"github.com/cloudledger/cloudledger/rating"
@@ -38,100 +36,23 @@ func ratingLedger(b *testing.B) (*ledger.Ledger, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var index uint64
-	now := calendar.NewDate(2026, 11, 1).Start()
-	var cmds []ledger.Command
-	flush := func() {
-		if len(cmds) == 0 {
-			return
-		}
-		index++
-		data := ledger.EncodeProposal(&ledger.Proposal{RecordedAt: now, Submissions: []ledger.Submission{{Actor: "bench", Commands: cmds}}})
-		res := l.ApplyBatch([]ledger.Entry{{Index: index, Data: data}})[0].(*ledger.ProposalResult)
-		if res.Err != nil || res.Submissions[0].Err != nil {
-			b.Fatalf("generate: %v %v", res.Err, res.Submissions[0].Err)
-		}
-		if index%10 == 0 {
-			l.Flush()
-		}
-		cmds = cmds[:0]
-	}
-	n := 0
-	add := func(body ledger.Body) {
-		n++
-		cmds = append(cmds, ledger.Command{Key: fmt.Sprintf("g/%d", n), Body: body})
-		if len(cmds) == ratingCommandsPerTx {
-			flush()
-		}
-	}
-	d := func(s string) decimal.Decimal { return decimal.RequireFromString(s) }
-	day := func(s string) calendar.Date { v, _ := calendar.ParseDate(s); return v }
-	providers := []string{"ctyun", "hwcloud", "aliyun"}
-	for i, p := range providers {
-		add(&ledger.SetProvider{Provider: ledger.Provider{ID: p, Name: p, ContractStart: day("2025-01-01"), ContractEnd: day("2028-12-31")}})
-		for q := 0; q < 4; q++ {
-			from := calendar.NewDate(2025, time.Month(7+3*q), 1)
-			add(&ledger.SetEvaluation{Provider: p, From: from, To: from.AddMonths(3).AddDays(-1), Score: decimal.NewFromInt(int64(75 + 5*i + q))})
-		}
-	}
-	items := []struct {
-		id, class string
-		billing   ledger.Billing
-		proration ledger.Proration
-		price     string
-	}{
-		{"ecs.vcpu", "vcpu", ledger.BillingAllocation, ledger.ProrationDaily, "40"},
-		{"ecs.memory", "memory_gb", ledger.BillingAllocation, ledger.ProrationDaily, "15"},
-		{"disk.ssd", "storage_gb", ledger.BillingAllocation, ledger.ProrationDaily, "1.1"},
-		{"sec.host", "", ledger.BillingAllocation, ledger.ProrationMonthly, "66"},
-		{"oss.egress", "", ledger.BillingMetered, ledger.ProrationDaily, "0.8"},
-	}
-	for _, it := range items {
-		add(&ledger.SetCatalogPrice{Item: it.id, Name: it.id, Unit: "u", Billing: it.billing, QuotaClass: it.class, Proration: it.proration, Price: d(it.price), EffectiveFrom: day("2025-01-01")})
-	}
-	add(&ledger.SetCatalogPrice{Item: "ecs.vcpu", Name: "ecs.vcpu", Unit: "u", Billing: ledger.BillingAllocation, QuotaClass: "vcpu", Proration: ledger.ProrationDaily, Price: d("38"), Provider: "hwcloud", EffectiveFrom: day("2026-01-01")})
-	for i := 0; i < ratingDepartments; i++ {
-		dep := fmt.Sprintf("dep%03d", i)
-		add(&ledger.SetDepartment{Department: ledger.Department{ID: dep, Name: dep, Funding: ledger.FundingBudget}})
-		for _, class := range []string{"vcpu", "memory_gb", "storage_gb"} {
-			add(&ledger.SetProjectQuota{Project: dep + "-sys", Department: dep, Name: dep, QuotaClass: class, Quota: d("100000000")})
-		}
-	}
-	flush()
+	w := newStateMachine(b, l)
+	writeMasterData(w, calendar.NewDate(2025, 1, 1), calendar.NewDate(2025, 7, 1), 4, ratingDepartments)
 	start := calendar.NewDate(2025, 9, 1).Start()
 	perResource := ratingLineItems / ratingResources // 20
 	for r := 0; r < ratingResources; r++ {
-		dep := fmt.Sprintf("dep%03d", r%ratingDepartments)
-		it := items[r%len(items)]
-		if r%ratingMeteredShare == 0 {
-			it = items[4]
-		} else if it.billing == ledger.BillingMetered {
-			it = items[0]
-		}
-		ev := ledger.Event{Department: dep, Project: dep + "-sys", Provider: providers[r%len(providers)], Resource: fmt.Sprintf("res%06d", r),
-			Item: it.id, Kind: ledger.KindStandard}
+		it, ev := benchResource(r, ratingDepartments)
 		t := start.Add(time.Duration(r%720) * time.Hour)
 		step := 365 * 24 * time.Hour / time.Duration(perResource+1)
 		for k := 0; k < perResource; k++ {
 			e := ev
 			e.Time = t
-			switch {
-			case it.billing == ledger.BillingMetered:
-				e.Op, e.Quantity = ledger.OpUsage, decimal.NewFromInt(int64(1+(r+k)%97))
-			case k == 0:
-				e.Op, e.Quantity = ledger.OpAllocate, decimal.NewFromInt(int64(4+r%13))
-			case k == perResource-1 && r%3 == 0:
-				e.Op, e.Quantity = ledger.OpReclaim, decimal.Zero
-			case k%2 == 1:
-				e.Op, e.Quantity = ledger.OpExpand, decimal.NewFromInt(2)
-			default:
-				e.Op, e.Quantity = ledger.OpReduce, decimal.NewFromInt(1)
-			}
-			add(&e)
+			e.Op, e.Quantity = benchOp(it, r, k, k == perResource-1)
+			w.add(&e)
 			t = t.Add(step)
 		}
 	}
-	flush()
+	w.flush()
 	l.Flush()
 	return l, path
 }

@@ -53,125 +53,41 @@ func scaleLedger(b *testing.B, total int) (*ledger.Ledger, func()) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { l.Close() })
-	var index uint64
-	now := calendar.NewDate(2026, 11, 1).Start()
-	var cmds []ledger.Command
-	n := 0
-	flush := func() {
-		if len(cmds) == 0 {
-			return
-		}
-		index++
-		data := ledger.EncodeProposal(&ledger.Proposal{RecordedAt: now, Submissions: []ledger.Submission{{Actor: "bench", Commands: cmds}}})
-		res := l.ApplyBatch([]ledger.Entry{{Index: index, Data: data}})[0].(*ledger.ProposalResult)
-		if res.Err != nil || res.Submissions[0].Err != nil {
-			b.Fatalf("generate: %v %v", res.Err, res.Submissions[0].Err)
-		}
-		if index%10 == 0 {
-			l.Flush()
-		}
-		cmds = cmds[:0]
-	}
-	add := func(body ledger.Body) {
-		n++
-		cmds = append(cmds, ledger.Command{Key: fmt.Sprintf("g/%d", n), Body: body})
-		if len(cmds) == ratingCommandsPerTx {
-			flush()
-		}
-	}
-	d := func(s string) decimal.Decimal { return decimal.RequireFromString(s) }
-	day := func(s string) calendar.Date { v, _ := calendar.ParseDate(s); return v }
-	providers := []string{"ctyun", "hwcloud", "aliyun"}
-	for i, p := range providers {
-		add(&ledger.SetProvider{Provider: ledger.Provider{ID: p, Name: p, ContractStart: day("2021-01-01"), ContractEnd: day("2028-12-31")}})
-		for q := 0; q < 24; q++ {
-			from := calendar.NewDate(2021, time.Month(9+3*q), 1)
-			add(&ledger.SetEvaluation{Provider: p, From: from, To: from.AddMonths(3).AddDays(-1), Score: decimal.NewFromInt(int64(75 + 5*i + q%4))})
-		}
-	}
-	items := []struct {
-		id, class string
-		billing   ledger.Billing
-		proration ledger.Proration
-		price     string
-	}{
-		{"ecs.vcpu", "vcpu", ledger.BillingAllocation, ledger.ProrationDaily, "40"},
-		{"ecs.memory", "memory_gb", ledger.BillingAllocation, ledger.ProrationDaily, "15"},
-		{"disk.ssd", "storage_gb", ledger.BillingAllocation, ledger.ProrationDaily, "1.1"},
-		{"sec.host", "", ledger.BillingAllocation, ledger.ProrationMonthly, "66"},
-		{"oss.egress", "", ledger.BillingMetered, ledger.ProrationDaily, "0.8"},
-	}
-	for _, it := range items {
-		add(&ledger.SetCatalogPrice{Item: it.id, Name: it.id, Unit: "u", Billing: it.billing, QuotaClass: it.class, Proration: it.proration, Price: d(it.price), EffectiveFrom: day("2021-01-01")})
-	}
-	add(&ledger.SetCatalogPrice{Item: "ecs.vcpu", Name: "ecs.vcpu", Unit: "u", Billing: ledger.BillingAllocation, QuotaClass: "vcpu", Proration: ledger.ProrationDaily, Price: d("38"), Provider: "hwcloud", EffectiveFrom: day("2026-01-01")})
-	for i := 0; i < scaleDepartments; i++ {
-		dep := fmt.Sprintf("dep%03d", i)
-		add(&ledger.SetDepartment{Department: ledger.Department{ID: dep, Name: dep, Funding: ledger.FundingBudget}})
-		for _, class := range []string{"vcpu", "memory_gb", "storage_gb"} {
-			add(&ledger.SetProjectQuota{Project: dep + "-sys", Department: dep, Name: dep, QuotaClass: class, Quota: d("100000000")})
-		}
-	}
-	flush()
+	w := newStateMachine(b, l)
+	writeMasterData(w, calendar.NewDate(2021, 1, 1), calendar.NewDate(2021, 9, 1), 24, scaleDepartments)
 	lastYear := calendar.NewDate(2025, 9, 1).Start()
 	earlier := (total - scaleResources*scaleLastYear) / scaleResources // per resource, before the last year
-	first := lastYear
-	if earlier > 0 {
-		first = calendar.NewDate(2021, 9, 1).Start()
-	}
 	// Resource by resource, each in time order: its earlier years, then its last year.
 	for r := 0; r < scaleResources; r++ {
-		dep := fmt.Sprintf("dep%03d", r%scaleDepartments)
-		it := items[r%len(items)]
-		if r%ratingMeteredShare == 0 {
-			it = items[4]
-		} else if it.billing == ledger.BillingMetered {
-			it = items[0]
-		}
-		ev := ledger.Event{Department: dep, Project: dep + "-sys", Provider: providers[r%len(providers)], Resource: fmt.Sprintf("res%06d", r),
-			Item: it.id, Kind: ledger.KindStandard}
+		it, ev := benchResource(r, scaleDepartments)
 		k := 0
-		emit := func(t time.Time, last bool) {
-			e := ev
-			e.Time = t
-			switch {
-			case it.billing == ledger.BillingMetered:
-				e.Op, e.Quantity = ledger.OpUsage, decimal.NewFromInt(int64(1+(r+k)%97))
-			case k == 0:
-				e.Op, e.Quantity = ledger.OpAllocate, decimal.NewFromInt(int64(4+r%13))
-			case last && r%3 == 0:
-				e.Op, e.Quantity = ledger.OpReclaim, decimal.Zero
-			case k%2 == 1:
-				e.Op, e.Quantity = ledger.OpExpand, decimal.NewFromInt(2)
-			default:
-				e.Op, e.Quantity = ledger.OpReduce, decimal.NewFromInt(1)
-			}
-			add(&e)
-			k++
-		}
 		span := func(from time.Time, days, count int, closing bool) {
 			t := from.Add(time.Duration(r%720) * time.Hour)
 			step := time.Duration(days) * 24 * time.Hour / time.Duration(count+1)
 			for j := 0; j < count; j++ {
-				emit(t, closing && j == count-1)
+				e := ev
+				e.Time = t
+				e.Op, e.Quantity = benchOp(it, r, k, closing && j == count-1)
+				w.add(&e)
+				k++
 				t = t.Add(step)
 			}
 		}
 		if earlier > 0 {
-			span(first, 4*365-30, earlier, false)
+			span(calendar.NewDate(2021, 9, 1).Start(), 4*365-30, earlier, false)
 		}
 		span(lastYear, 365-30, scaleLastYear, true)
 	}
-	flush()
+	w.flush()
 	l.Flush()
 	// write applies one more line item (a day's use of a resource of its own), so that a read
 	// after it finds the state changed: nothing rated before can be answered again.
-	w := 0
+	n := 0
 	write := func() {
-		w++
-		add(&ledger.Event{Op: ledger.OpUsage, Time: calendar.NewDate(2026, 10, 1+w%28).Start(), Department: "dep000", Project: "dep000-sys",
+		n++
+		w.add(&ledger.Event{Op: ledger.OpUsage, Time: calendar.NewDate(2026, 10, 1+n%28).Start(), Department: "dep000", Project: "dep000-sys",
 			Provider: "ctyun", Resource: "writer", Item: "oss.egress", Kind: ledger.KindStandard, Quantity: decimal.NewFromInt(1)})
-		flush()
+		w.flush()
 		l.Flush()
 	}
 	return l, write
