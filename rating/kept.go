@@ -81,7 +81,7 @@ func (k *Kept) Rate(src Source, opt Options) (res *Result, err error) {
 // reads like the others. If Kept cannot read the line items (broken), fn gets a full view.
 func (k *Kept) Read(src Source, fn func(d *ledger.View) error) error {
 	for attempt := 1; ; attempt++ {
-		if k.isBroken() || attempt > keptAttempts {
+		if k.Broken() != nil || attempt > keptAttempts {
 			d, err := src.View(ledger.ViewFilter{})
 			if err != nil {
 				return err
@@ -102,9 +102,9 @@ func (k *Kept) Read(src Source, fn func(d *ledger.View) error) error {
 		k.mu.RUnlock()
 		if behind {
 			k.mu.Lock()
-			_, err := k.catchUp(src)
+			err := k.catchUp(src)
 			k.mu.Unlock()
-			if err != nil && !k.isBroken() {
+			if err != nil && k.Broken() == nil {
 				return err
 			}
 		}
@@ -119,15 +119,9 @@ func (k *Kept) readLocked(d *ledger.View, fn func(d *ledger.View) error) error {
 	return fn(d)
 }
 
-func (k *Kept) isBroken() bool {
-	k.brokenMu.Lock()
-	defer k.brokenMu.Unlock()
-	return k.broken != nil
-}
-
-// catchUp reads the master data of src's head and applies the line items written since the
-// last read; the caller holds the lock.
-func (k *Kept) catchUp(src Source) (*ledger.View, error) {
+// catchUp applies the line items written since the last read, up to src's head; the caller
+// holds the lock.
+func (k *Kept) catchUp(src Source) error {
 	var addErr error
 	read := 0
 	d, err := src.View(ledger.ViewFilter{MasterDataOnly: true, RatingEventsAfter: k.seq, OnRatingEvent: func(d *ledger.View, e *ledger.RatingEvent) error {
@@ -149,19 +143,19 @@ func (k *Kept) catchUp(src Source) (*ledger.View, error) {
 		k.brokenMu.Lock()
 		k.broken = addErr
 		k.brokenMu.Unlock()
-		return nil, addErr
+		return addErr
 	case err != nil && read > 0:
 		k.reset() // a feed cut half way: start again from the first line item
-		return nil, err
+		return err
 	case err != nil:
-		return nil, err // nothing was read: what is kept stands
+		return err // nothing was read: what is kept stands
 	}
 	if d.Head.Seq < k.seq { // another ledger (a restore): read it from the start
 		k.reset()
 		return k.catchUp(src)
 	}
 	k.seq = d.Head.Seq
-	return d, nil
+	return nil
 }
 
 func (k *Kept) reset() {
@@ -183,8 +177,7 @@ func (k *Kept) CatchUp(src Source) error {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	_, err := k.catchUp(src)
-	return err
+	return k.catchUp(src)
 }
 
 type seriesKey struct{ department, project, provider, item string }

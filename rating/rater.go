@@ -86,12 +86,7 @@ func (r *rater) acc(h *ledger.ResourceHistory, item *ledger.CatalogItem, mnth in
 	if r.last.h == h && r.last.mnth == mnth {
 		return r.last.a
 	}
-	k := Key{Month: r.months[mnth].month, Department: h.Department, Project: h.Project, Provider: h.Provider, Item: h.Item}
-	a := r.lines[k]
-	if a == nil {
-		a = &accumulator{billing: item.Billing, unit: QuantityUnit(item), divisor: divisor}
-		r.lines[k] = a
-	}
+	a := r.keyAcc(Key{Month: r.months[mnth].month, Department: h.Department, Project: h.Project, Provider: h.Provider, Item: h.Item}, item, divisor)
 	r.last.h, r.last.mnth, r.last.a = h, mnth, a
 	return a
 }
