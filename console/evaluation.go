@@ -21,14 +21,19 @@ import (
 // (EvaluationService/GetQuarter): a provider its own row and never who rated, a department
 // its own answers and efficiency.
 
-// indicatorNames are the indicators' names for officials, in the report's order.
-var indicatorNames = []struct{ code, zh, en string }{
-	{"sla", "时限达标", "On time"}, {"availability", "可用性", "Availability"},
-	{"satisfaction", "满意度", "Satisfaction"}, {"expert", "专家评审", "Expert panel"}}
+// indicatorNames are the indicators' names for officials (evaluation.Indicator.Name), in the
+// report's order.
+var indicatorNames = func() (out []struct{ code, zh, en string }) {
+	for _, i := range evaluation.Indicators {
+		zh, en := i.Name()
+		out = append(out, struct{ code, zh, en string }{string(i), zh, en})
+	}
+	return out
+}()
 
 // schemeLabels are the scheme's settings for officials, in interchange.SchemeValues' order.
-var schemeLabels = [][2]string{{"时限达标权重", "Weight: on time"}, {"可用性权重", "Weight: availability"}, {"满意度权重", "Weight: satisfaction"},
-	{"专家评审权重", "Weight: expert panel"}, {"可用性下限（%）", "Availability floor (%)"}, {"可用性目标（%）", "Availability target (%)"},
+var schemeLabels = [][2]string{{"服务时效权重", "Weight: SLA"}, {"可用性权重", "Weight: availability"}, {"满意度权重", "Weight: satisfaction"},
+	{"专家评审权重", "Weight: expert review"}, {"可用性下限（%）", "Availability floor (%)"}, {"可用性目标（%）", "Availability target (%)"},
 	{"满意度调查工作日数", "Survey working days"}, {"合格线", "Pass score"}}
 
 // quarterLabel names a quarter for officials: its settlement year, number and days.

@@ -24,6 +24,21 @@ const (
 // Indicators are the four, in the order reports list them.
 var Indicators = []Indicator{SLA, Availability, Satisfaction, Expert}
 
+// Name is the indicator's name for officials, Chinese and English (GLOSSARY.md).
+func (i Indicator) Name() (zh, en string) {
+	switch i {
+	case SLA:
+		return "服务时效", "SLA"
+	case Availability:
+		return "可用性", "Availability"
+	case Satisfaction:
+		return "满意度", "Satisfaction"
+	case Expert:
+		return "专家评审", "Expert review"
+	}
+	return string(i), string(i)
+}
+
 // Scheme is the evaluation scheme in force from EffectiveFrom (the authority's; SPEC's
 // defaults until one is set). The scheme in force on a quarter's last day applies to it.
 type Scheme struct {

@@ -77,11 +77,7 @@ func Compute(s Scheme, d Data) Result {
 			}
 		case Satisfaction:
 			if len(d.Ratings) > 0 {
-				sum := new(big.Rat)
-				for _, r := range d.Ratings {
-					sum.Add(sum, r.Rat())
-				}
-				p.exact = sum.Quo(sum, big.NewRat(int64(len(d.Ratings)), 1))
+				p.exact = meanRat(d.Ratings)
 				p.HasData, p.Count, p.Raw = true, len(d.Ratings), round(p.exact, 4)
 			}
 		case Expert:
@@ -125,9 +121,14 @@ func Mean(scores []decimal.Decimal) decimal.Decimal {
 	if len(scores) == 0 {
 		return decimal.Zero
 	}
+	return round(meanRat(scores), 2)
+}
+
+// meanRat is the exact mean of values (at least one).
+func meanRat(values []decimal.Decimal) *big.Rat {
 	sum := new(big.Rat)
-	for _, s := range scores {
-		sum.Add(sum, s.Rat())
+	for _, v := range values {
+		sum.Add(sum, v.Rat())
 	}
-	return round(sum.Quo(sum, big.NewRat(int64(len(scores)), 1)), 2)
+	return sum.Quo(sum, big.NewRat(int64(len(values)), 1))
 }

@@ -218,7 +218,7 @@ func (l *Ledger) VerifyAccessTrailWithArchives(dir string) (backupfile.Archives,
 			a.First, a.Last, a.Head, through, hex.EncodeToString(head[:]))
 	}
 	n, h, verr := l.VerifyAccessTrail()
-	if verr != nil {
+	if verr != nil { // a nil *Error must not be answered as a non-nil error
 		return a, n, h, verr
 	}
 	return a, n, h, nil

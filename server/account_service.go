@@ -477,11 +477,11 @@ func (h *accountService) ChangeTOTP(ctx context.Context, req *connect.Request[v1
 		return nil, signInFailed()
 	}
 	out := &v1.ChangeTOTPResponse{}
-	cmds := []ledger.Command{{Key: key, Body: &ledger.CredentialChange{Op: ledger.CredTOTPRemoved, Account: id}}}
-	if !m.GetRemove() {
-		if cmds, out.TotpUrl, err = totpEnrolment(id, key); err != nil {
-			return nil, toConnect(err)
-		}
+	var cmds []ledger.Command
+	if m.GetRemove() {
+		cmds = []ledger.Command{{Key: key, Body: &ledger.CredentialChange{Op: ledger.CredTOTPRemoved, Account: id}}}
+	} else if cmds, out.TotpUrl, err = totpEnrolment(id, key); err != nil {
+		return nil, toConnect(err)
 	}
 	res, err := s.submitAsCaller(ctx, cmds...)
 	if err != nil {

@@ -234,9 +234,6 @@ func getQuarterOf(ctx context.Context, g *globals, q, provider string) (*v1.GetQ
 		})
 }
 
-// evalIndicators are the four indicators in the report's order (SPEC: Evaluation).
-var evalIndicators = []string{"sla", "availability", "satisfaction", "expert"}
-
 // indicatorJSON is one indicator of a report row.
 type indicatorJSON struct {
 	HasData bool   `json:"has_data"`
@@ -418,16 +415,16 @@ numbers. A provider reads its own row; a department its own efficiency.`,
 // evalColumns are the CSV columns of the report (one row a provider and quarter).
 func evalColumns() []string {
 	cols := []string{"quarter", "provider", "status"}
-	for _, ind := range evalIndicators {
-		cols = append(cols, ind+"_raw", ind+"_points", ind+"_weight")
+	for _, ind := range evaluation.Indicators {
+		cols = append(cols, string(ind)+"_raw", string(ind)+"_points", string(ind)+"_weight")
 	}
 	return append(cols, "score", "multiplier", "expert_ref", "entered")
 }
 
 func evalRecord(r evalRowJSON) []string {
 	rec := []string{r.Quarter, r.Provider, r.Status}
-	for _, ind := range evalIndicators {
-		x := r.Indicators[ind]
+	for _, ind := range evaluation.Indicators {
+		x := r.Indicators[string(ind)]
 		rec = append(rec, x.Raw, x.Points, x.Weight)
 	}
 	return append(rec, r.Score, r.Multiplier, r.ExpertRef, enteredText(r))
@@ -448,9 +445,9 @@ func writeEvalReport(w io.Writer, format string, l lang, rep evalReportJSON) err
 	}
 	headers := []string{l.h("季度", "Quarter"), l.h("云服务商", "Provider"), l.h("状态", "Status")}
 	right := []bool{false, false, false}
-	names := map[string][2]string{"sla": {"时限", "SLA"}, "availability": {"可用性", "Availability"}, "satisfaction": {"满意度", "Satisfaction"}, "expert": {"专家评审", "Expert"}}
-	for _, ind := range evalIndicators {
-		headers = append(headers, l.h(names[ind][0]+"得分", names[ind][1]+" points"))
+	for _, ind := range evaluation.Indicators {
+		zh, en := ind.Name()
+		headers = append(headers, l.h(zh+"得分", en+" points"))
 		right = append(right, true)
 	}
 	headers = append(headers, l.h("得分", "Score"), l.h("倍数", "Multiplier"))
@@ -459,8 +456,8 @@ func writeEvalReport(w io.Writer, format string, l lang, rep evalReportJSON) err
 	status := map[string][2]string{"published": {"已发布", "published"}, "draft": {"草稿", "draft"}}
 	for _, r := range rep.Rows {
 		row := []string{r.Quarter, r.Provider, l.m(status[r.Status][0], status[r.Status][1])}
-		for _, ind := range evalIndicators {
-			if x := r.Indicators[ind]; x.HasData {
+		for _, ind := range evaluation.Indicators {
+			if x := r.Indicators[string(ind)]; x.HasData {
 				row = append(row, x.Points)
 			} else {
 				row = append(row, "—")

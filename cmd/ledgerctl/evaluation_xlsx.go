@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/cloudledger/cloudledger/evaluation"
 	"io"
 	"strconv"
 
@@ -19,9 +20,6 @@ const (
 	sheetEvalYearly     = "年度得分"
 	sheetEvalEfficiency = "部门效率"
 )
-
-// evalIndicatorNames are the indicators' Chinese names, in evalIndicators' order.
-var evalIndicatorNames = map[string]string{"sla": "时限", "availability": "可用性", "satisfaction": "满意度", "expert": "专家评审"}
 
 // xlsxCell is a cell: text, or a number written from its exact decimal text.
 type xlsxCell struct {
@@ -46,20 +44,18 @@ func writeEvalXLSX(w io.Writer, rep evalReportJSON) error {
 		return err
 	}
 	zh := []string{"季度", "云服务商", "状态"}
-	en := []string{"quarter", "provider", "status"}
-	for _, ind := range evalIndicators {
-		n := evalIndicatorNames[ind]
+	for _, ind := range evaluation.Indicators {
+		n, _ := ind.Name()
 		zh = append(zh, n+"原始值", n+"得分", n+"权重")
-		en = append(en, ind+"_raw", ind+"_points", ind+"_weight")
 	}
 	zh = append(zh, "得分", "倍数", "专家评审文号", "录入得分（该日期段内优先）")
-	en = append(en, "score", "multiplier", "expert_ref", "entered")
+	en := evalColumns()
 	status := map[string]string{"published": "已发布", "draft": "草稿"}
 	var rows [][]xlsxCell
 	for _, r := range rep.Rows {
 		row := []xlsxCell{txt(r.Quarter), txt(r.Provider), txt(status[r.Status])}
-		for _, ind := range evalIndicators {
-			x := r.Indicators[ind]
+		for _, ind := range evaluation.Indicators {
+			x := r.Indicators[string(ind)]
 			if x.HasData {
 				row = append(row, num(x.Raw), num(x.Points), num(x.Weight))
 			} else {
