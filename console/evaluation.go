@@ -76,7 +76,7 @@ func (c *Console) evaluationPage(rq *pageRequest) (*Page, error) {
 		{Name: "quarter", Label: rq.t("季度", "Quarter"), Type: "select", Value: q.String(), Options: opts}}}
 	state := rq.t("草稿（按台账现有数据计算，尚未发布）", "Draft (computed from what the ledger holds now; not published)")
 	if m.GetPublished() {
-		state = rq.t("已发布 ", "Published ") + stampText(m.GetPublishedAt())
+		state = rq.t("已发布 ", "Published ") + formatDate(rq.lang, m.GetPublishedAt())
 	}
 	survey := rq.t("未开放", "Not open")
 	switch {
@@ -145,7 +145,7 @@ func (c *Console) evaluationPage(rq *pageRequest) (*Page, error) {
 		at := &Table{ID: "survey-answers", Columns: []Column{{rq.t("使用单位", "Department"), Text}, {rq.t("云服务商", "Provider"), Text}, {rq.t("评分", "Rating"), Number}, {rq.t("时间", "At"), Text}},
 			Empty: rq.t("尚无答卷", "No answers yet")}
 		for _, a := range m.GetAnswers() {
-			at.add("", rq.deptCell(a.GetDepartment()), rq.provCell(a.GetProvider()), C(a.GetScore()), C(stampText(a.GetAt())))
+			at.add("", rq.deptCell(a.GetDepartment()), rq.provCell(a.GetProvider()), C(a.GetScore()), C(formatDate(rq.lang, a.GetAt())))
 		}
 		p.Sections = append(p.Sections, &Section{ID: "answers", Title: rq.t("满意度调查答卷", "Survey answers"), Table: at})
 		et := &Table{ID: "efficiency", Columns: []Column{{rq.t("使用单位", "Department"), Text}, {rq.t("配额类别", "Quota class"), Text},
@@ -163,16 +163,12 @@ func (c *Console) evaluationPage(rq *pageRequest) (*Page, error) {
 		p.Sections = append(p.Sections, c.authorityEvaluationForms(rq, q, m)...)
 	case "department":
 		if m.GetSurveyOpen() {
-			var provs []Option
-			for _, code := range sortedKeys(rq.names().prov) {
-				provs = append(provs, Option{code, rq.names().prov[code]})
-			}
 			p.Sections = append(p.Sections, &Section{ID: "survey", Title: rq.t("填写满意度调查", "Answer the survey"),
 				Note: rq.t("对本季度使用过的云服务商评分（0–100），调查开放期间可修改；上级单位可为下级单位填写。", "Rate each provider you used in the quarter (0–100); an answer can be changed while the survey is open; a parent department may answer for a child."),
 				Form: &Form{Action: "/evaluation", Submit: rq.t("提交评分", "Submit the rating"), Fields: []Field{
 					{Name: "key", Type: "hidden", Value: newKey()}, {Name: "op", Type: "hidden", Value: "survey"}, {Name: "quarter", Type: "hidden", Value: q.String()},
 					{Name: "department", Label: rq.t("使用单位", "Department"), Type: "select", Value: rq.me.Department, Options: rq.deptOptions()},
-					{Name: "provider", Label: rq.t("云服务商", "Provider"), Type: "select", Options: provs},
+					{Name: "provider", Label: rq.t("云服务商", "Provider"), Type: "select", Options: rq.provOptions()},
 					{Name: "score", Label: rq.t("评分（0–100）", "Rating (0–100)"), Required: true}}}})
 		}
 	}
@@ -193,7 +189,7 @@ func (c *Console) authorityEvaluationForms(rq *pageRequest, q calendar.Quarter, 
 		}
 		out = append(out, &Section{ID: "expert", Title: rq.t("录入专家评审得分", "Enter the expert panel's score"),
 			Form: &Form{Action: "/evaluation", Submit: rq.t("记入台账", "Write to the ledger"), Fields: append(hidden("expert"),
-				Field{Name: "provider", Label: rq.t("云服务商", "Provider"), Type: "select", Options: provs},
+				Field{Name: "provider", Label: rq.t("云服务商", "Provider"), Type: "select", Options: rq.provOptions()},
 				Field{Name: "score", Label: rq.t("得分（0–100）", "Score (0–100)"), Required: true},
 				Field{Name: "ref", Label: rq.t("评审文号", "Document number"), Placeholder: "评审〔2026〕7号", Required: true})}})
 		unscored := make([]string, 0, len(m.GetUnscored()))
@@ -250,13 +246,4 @@ func (c *Console) evaluationAction(rq *pageRequest) (*Page, error) {
 		return nil, err
 	}
 	return &Page{Redirect: "/evaluation?flash=evaluation&quarter=" + q}, nil
-}
-
-// stampText is an RFC 3339 time as officials read it, in Asia/Shanghai.
-func stampText(s string) string {
-	at, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return s
-	}
-	return at.In(shanghai).Format("2006-01-02 15:04")
 }
