@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"testing"
@@ -166,6 +167,9 @@ func BenchmarkScale(b *testing.B) {
 		runtime.ReadMemStats(&ms)
 		fmt.Printf("scale: charges kept current from nothing in %s; heap in use %d MiB, of it the ledger's state %d MiB and the kept charges %d MiB\n",
 			took.Round(time.Millisecond), ms.HeapInuse>>20, before.HeapInuse>>20, (int64(ms.HeapInuse)-int64(before.HeapInuse))>>20)
+		if dir := os.Getenv("CLOUDLEDGER_SCALE_HEAP_PROFILE"); dir != "" {
+			writeHeapProfile(b, filepath.Join(dir, fmt.Sprintf("heap-%d.pprof", head.Seq)))
+		}
 		for _, rd := range scaleReads {
 			reps := 200
 			hi, med := p99(b, reps, write, func() error { return rd.fn(l, k) })
@@ -179,4 +183,19 @@ func BenchmarkScale(b *testing.B) {
 	for i, rd := range scaleReads {
 		fmt.Printf("scale: %-45s %5.2f×\n", rd.name, float64(large[i].p99)/float64(small[i].p99))
 	}
+}
+
+// writeHeapProfile writes the heap's profile to path (CLOUDLEDGER_SCALE_HEAP_PROFILE names a
+// folder): what the ledger's state and the kept charges hold, by allocation site.
+func writeHeapProfile(b *testing.B, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	fmt.Printf("scale: heap profile in %s\n", path)
 }
