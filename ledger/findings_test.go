@@ -1,10 +1,13 @@
 package ledger
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shopspring/decimal"
 
 	"github.com/cloudledger/cloudledger/calendar"
 	"github.com/cloudledger/cloudledger/errcode"
@@ -569,5 +572,36 @@ func TestFindingReviewEdges(t *testing.T) {
 	if got := strings.Join(steps, ", "); !strings.HasSuffix(got, "system rectified 2026-11-03 seq+1") || !strings.Contains(got, "system detected 2026-09-03") ||
 		!strings.Contains(got, "system overdue 2026-10-31") || len(steps) != 3 {
 		t.Fatalf("the ledger's own steps of %s: %s", id, got)
+	}
+}
+
+// A remembered change is held compactly but is written as it always was: the stored runs
+// of a resource stay byte for byte what an older node writes (the JSON of a time.Time and
+// a decimal), and read back to the same time and quantity.
+func TestQuantityChangeStoredAsBefore(t *testing.T) {
+	shanghai := time.FixedZone("CST", 8*3600)
+	big, _ := decimal.NewFromString("123456789012345678901234567890.5")
+	for _, tc := range []struct {
+		at    time.Time
+		delta string
+		want  string
+	}{
+		{time.Date(2026, 3, 1, 0, 0, 0, 0, shanghai), "4", `{"at":"2026-03-01T00:00:00+08:00","delta":"4"}`},
+		{time.Date(2026, 3, 1, 9, 30, 0, 500, time.UTC), "-0.25", `{"at":"2026-03-01T09:30:00.0000005Z","delta":"-0.25"}`},
+		{time.Date(2025, 12, 31, 23, 59, 59, 0, time.FixedZone("", -5*3600)), "1E2", `{"at":"2025-12-31T23:59:59-05:00","delta":"100"}`},
+		{time.Date(2026, 1, 1, 0, 0, 0, 0, shanghai), big.String(), `{"at":"2026-01-01T00:00:00+08:00","delta":"123456789012345678901234567890.5"}`},
+	} {
+		d := decimal.RequireFromString(tc.delta)
+		got, err := json.Marshal(newQuantityChange(tc.at, d))
+		if err != nil || string(got) != tc.want {
+			t.Fatalf("%s %s: %s %v, want %s", tc.at, tc.delta, got, err, tc.want)
+		}
+		var back quantityChange
+		if err := json.Unmarshal(got, &back); err != nil || !back.At().Equal(tc.at) || !back.Delta().Equal(d) {
+			t.Fatalf("read back %s %s as %s %s (%v)", tc.at, tc.delta, back.At(), back.Delta(), err)
+		}
+		if again, _ := json.Marshal(back); string(again) != tc.want {
+			t.Fatalf("written again: %s", again)
+		}
 	}
 }

@@ -534,10 +534,12 @@ func (l *Ledger) flush(applied uint64) error {
 	l.flushedSeq = r.seq
 	l.flushedAccess = r.access.seq
 	l.flushedState = l.stateIndex
+	clear(r.access.added) // the backing array is reused: let go of what it held
 	r.access.added = r.access.added[:0]
 	for _, item := range r.added {
 		l.keys.add(item.indexKey, item.Seq)
 	}
+	clear(r.added)
 	r.added = r.added[:0]
 	clear(r.keys)
 	for _, tb := range tables {
