@@ -7,7 +7,6 @@ import (
 	"encoding/base32"
 	"encoding/binary"
 	"fmt"
-	"math"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -57,6 +56,7 @@ type guard struct {
 	hashingNow atomic.Int32
 	limit      atomic.Int64 // bytes, while checks run
 	limitMu    sync.Mutex
+	nodeLimit  int64 // the memory limit the node runs with otherwise (GOMEMLIMIT; none: MaxInt64)
 
 	mu       sync.Mutex
 	accounts map[string]*sync.Mutex // one sign-in at a time per account (known accounts only)
@@ -103,6 +103,8 @@ func (g *guard) enter() {
 	defer g.limitMu.Unlock()
 	if g.hashingNow.Add(1) == 1 {
 		limit := int64(burstBase()) + int64(cap(g.pool)*argonMiB+16)<<20
+		g.nodeLimit = debug.SetMemoryLimit(-1) // the node's own (GOMEMLIMIT), restored by leave
+		limit = min(limit, g.nodeLimit)
 		g.limit.Store(limit)
 		debug.SetMemoryLimit(limit)
 	}
@@ -113,7 +115,7 @@ func (g *guard) leave() {
 	defer g.limitMu.Unlock()
 	if g.hashingNow.Add(-1) == 0 {
 		g.limit.Store(0)
-		debug.SetMemoryLimit(math.MaxInt64)
+		debug.SetMemoryLimit(g.nodeLimit)
 	}
 }
 
