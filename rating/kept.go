@@ -24,7 +24,8 @@ import (
 // compares the two line for line.
 type Kept struct {
 	mu     sync.RWMutex
-	seq    uint64 // the last line item read
+	seq    uint64      // the last line item read
+	head   ledger.Hash // its chain hash (Save names it)
 	res    map[string]*keptResource
 	series map[seriesKey]*series
 	// changed are the series whose starts the catch-up under way is to sum again.
@@ -154,12 +155,12 @@ func (k *Kept) catchUp(src Source) error {
 		k.reset()
 		return k.catchUp(src)
 	}
-	k.seq = d.Head.Seq
+	k.seq, k.head = d.Head.Seq, d.Head.Hash
 	return nil
 }
 
 func (k *Kept) reset() {
-	k.seq, k.res, k.series = 0, map[string]*keptResource{}, map[seriesKey]*series{}
+	k.seq, k.head, k.res, k.series = 0, ledger.Hash{}, map[string]*keptResource{}, map[seriesKey]*series{}
 	clear(k.changed)
 }
 

@@ -1,6 +1,7 @@
 package rating
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math/rand"
@@ -305,6 +306,12 @@ func keptAgainstReference(t *testing.T, seed int64) {
 		if step == steps/3 || step == steps*2/3 {
 			check(fmt.Sprintf("step %d", step))
 		}
+		if step == steps/2 {
+			// A restart half way: what is kept is saved, read back into a new Kept (the
+			// node's next start), and from there on that one keeps the charges.
+			kept = savedAndLoaded(t, k.l, kept)
+			check(fmt.Sprintf("step %d, read back from its file", step))
+		}
 	}
 	check("the end")
 	// Read again from nothing: a node's first read after a restart.
@@ -373,5 +380,75 @@ func TestKeptThatCannotReadAnswersFromTheWholeLedger(t *testing.T) {
 	// core-days × 31 / 31 days = 164.00.
 	if w, g := resultText(want), resultText(got); w != g || got.Total.Amount.StringFixed(2) != "164.00" {
 		t.Fatalf("after the broken feed:\n%s\nwant (the reference, 164.00):\n%s", g, w)
+	}
+}
+
+// hashAt is the ledger's chain hash of line item seq.
+func hashAt(l *ledger.Ledger) func(uint64) (ledger.Hash, bool) {
+	return func(seq uint64) (h ledger.Hash, ok bool) {
+		l.LineItems(seq, func(li *ledger.LineItem) bool {
+			h, ok = li.Hash, li.Seq == seq
+			return false
+		})
+		return h, ok
+	}
+}
+
+// savedAndLoaded catches kept up with l, saves it and returns a new Kept loaded from the
+// file (Kept.Save, Kept.Load).
+func savedAndLoaded(t *testing.T, l *ledger.Ledger, kept *Kept) *Kept {
+	t.Helper()
+	if err := kept.CatchUp(l); err != nil {
+		t.Fatal(err)
+	}
+	var file bytes.Buffer
+	seq, err := kept.Save(&file)
+	if err != nil || seq != l.Head().Seq {
+		t.Fatalf("save: %d, %v; want the head %d", seq, err, l.Head().Seq)
+	}
+	loaded := NewKept()
+	if err := loaded.Load(bytes.NewReader(file.Bytes()), hashAt(l)); err != nil {
+		t.Fatal(err)
+	}
+	if loaded.Seq() != seq {
+		t.Fatalf("loaded up to %d, saved up to %d", loaded.Seq(), seq)
+	}
+	return loaded
+}
+
+// A kept charges' file is used only for the history it was written for, and a damaged one
+// not at all: the node reads the ledger again instead.
+func TestKeptFileOfAnotherHistoryOrDamagedIsNotUsed(t *testing.T) {
+	k := newKeptLedger(t)
+	now := calendar.NewDate(2026, 3, 1).Start()
+	k.must(now, &ledger.SetProvider{Provider: ledger.Provider{ID: "p1", Name: "p1", ContractStart: calendar.NewDate(2025, 1, 1), ContractEnd: calendar.NewDate(2028, 12, 31)}},
+		&ledger.SetDepartment{Department: ledger.Department{ID: "d1", Name: "d1", Funding: ledger.FundingBudget}})
+	kept := NewKept()
+	if err := kept.CatchUp(k.l); err != nil {
+		t.Fatal(err)
+	}
+	var file bytes.Buffer
+	if _, err := kept.Save(&file); err != nil {
+		t.Fatal(err)
+	}
+	good := file.Bytes()
+	if err := NewKept().Load(bytes.NewReader(good), func(uint64) (ledger.Hash, bool) { return ledger.Hash{1}, true }); !errors.Is(err, ErrKeptFileStale) {
+		t.Fatalf("another history's hash: %v, want ErrKeptFileStale", err)
+	}
+	if err := NewKept().Load(bytes.NewReader(good), func(uint64) (ledger.Hash, bool) { return ledger.Hash{}, false }); !errors.Is(err, ErrKeptFileStale) {
+		t.Fatalf("a ledger without that line item: %v, want ErrKeptFileStale", err)
+	}
+	for _, at := range []int{len(keptFileMagic) + 3, len(good) / 2, len(good) - 1} {
+		bad := bytes.Clone(good)
+		bad[at] ^= 0x40
+		if err := NewKept().Load(bytes.NewReader(bad), hashAt(k.l)); err == nil || !strings.Contains(err.Error(), "damaged") {
+			t.Fatalf("byte %d of %d changed: %v, want the checksum to refuse it", at, len(good), err)
+		}
+	}
+	if err := NewKept().Load(bytes.NewReader(good[:len(good)-5]), hashAt(k.l)); err == nil {
+		t.Fatal("a file cut short was read")
+	}
+	if err := NewKept().Load(bytes.NewReader(good), hashAt(k.l)); err != nil {
+		t.Fatalf("the good file: %v", err)
 	}
 }
