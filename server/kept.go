@@ -2,17 +2,39 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"time"
+
+	"github.com/cloudledger/cloudledger/ledger"
 )
 
 // KeptInterval is how often a node reads the line items written since its charges were
 // last kept current (rating.Kept), so that a read of charges has little left to read.
 const KeptInterval = time.Second
 
-// keptLoop keeps the charges current: at start it reads every line item (a read of charges
-// meanwhile waits for it), then what was written since.
+// A node writes its kept charges to keptFile so that, restarted, it reads only the line
+// items written since (rating.Kept.Save): at most every KeptSaveInterval, when at least
+// keptSaveLineItems were read since the last copy, and when it stops.
+const (
+	KeptSaveInterval  = 10 * time.Minute
+	keptSaveLineItems = 100_000
+)
+
+// keptFile is the kept charges' copy in a data directory: derived from the line items,
+// never replicated; deleting it costs one read of the whole ledger at the next start.
+func keptFile(dataDir string) string { return filepath.Join(dataDir, "kept-charges.bin") }
+
+// keptLoop keeps the charges current: at start it takes the copy of the last run, if it is
+// of this ledger's history, and reads what was written since (every line item without
+// one; a read of charges meanwhile waits for it); then what is written as it comes.
 func (s *Server) keptLoop(ctx context.Context) {
+	s.loadKept()
 	warned := false
+	var savedSeq uint64
+	savedAt := time.Now()
 	catchUp := func() {
 		if err := s.kept.Broken(); err != nil {
 			if !warned {
@@ -25,14 +47,84 @@ func (s *Server) keptLoop(ctx context.Context) {
 			return
 		}
 		start := time.Now()
+		from := s.kept.Seq()
 		if err := s.kept.CatchUp(s.ledger); err != nil {
 			s.log.Warn("keeping charges current", "err", err)
 			return
 		}
 		if d := time.Since(start); d > time.Second {
-			s.log.Info("charges kept current", "seq", s.kept.Seq(), "took", d.Round(time.Millisecond))
+			s.log.Info("charges kept current", "from_seq", from, "seq", s.kept.Seq(), "took", d.Round(time.Millisecond))
+		}
+		// The first read after a start without a copy is the long one: keep it at once.
+		if seq := s.kept.Seq(); seq-savedSeq >= keptSaveLineItems && (savedSeq == 0 || time.Since(savedAt) >= KeptSaveInterval) {
+			if s.saveKept() == nil {
+				savedSeq, savedAt = seq, time.Now()
+			}
 		}
 	}
+	savedSeq = s.kept.Seq()
 	catchUp()
 	every(ctx, KeptInterval, catchUp)
+	if s.kept.Seq() != savedSeq {
+		s.saveKept()
+	}
+}
+
+// loadKept takes the kept charges' copy, if there is one of this ledger's history.
+func (s *Server) loadKept() {
+	path := keptFile(s.cfg.DataDir)
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	if err != nil {
+		s.log.Warn("kept charges' copy not read: charges are read from the ledger", "err", err)
+		return
+	}
+	defer f.Close()
+	start := time.Now()
+	err = s.kept.Load(f, func(seq uint64) (h ledger.Hash, ok bool) {
+		s.ledger.LineItems(seq, func(li *ledger.LineItem) bool {
+			h, ok = li.Hash, li.Seq == seq
+			return false
+		})
+		return h, ok
+	})
+	if err != nil {
+		s.log.Warn("kept charges' copy not used: charges are read from the ledger", "file", path, "err", err)
+		return
+	}
+	s.log.Info("kept charges read from their copy", "seq", s.kept.Seq(), "head", s.ledger.Head().Seq, "took", time.Since(start).Round(time.Millisecond))
+}
+
+// saveKept writes the kept charges' copy: a new file, synced, then renamed over the old one.
+func (s *Server) saveKept() error {
+	start := time.Now()
+	path := keptFile(s.cfg.DataDir)
+	tmp, err := os.CreateTemp(s.cfg.DataDir, ".kept-charges-*")
+	if err != nil {
+		s.log.Warn("kept charges' copy not written", "err", err)
+		return err
+	}
+	seq, err := s.kept.Save(tmp)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		s.log.Warn("kept charges' copy not written", "err", err)
+		return fmt.Errorf("kept charges' copy: %w", err)
+	}
+	if d, err := os.Open(s.cfg.DataDir); err == nil {
+		d.Sync() // the rename itself
+		d.Close()
+	}
+	s.log.Info("kept charges' copy written", "seq", seq, "took", time.Since(start).Round(time.Millisecond))
+	return nil
 }
