@@ -131,17 +131,28 @@ func (k *Kept) Load(r io.Reader, hashAt func(seq uint64) (ledger.Hash, bool)) er
 	if s := sha256.Sum256(body); !bytes.Equal(s[:], sum) {
 		return errors.New("rating: the kept charges' file is damaged (checksum)")
 	}
-	d := &keptDecoder{b: body[len(keptFileMagic):], strings: map[string]string{}}
-	seq := d.uvarint()
-	var head ledger.Hash
-	copy(head[:], d.take(len(head)))
-	if d.err != nil {
-		return d.err
+	seq, head, res, keys, err := decodeKept(body[len(keptFileMagic):])
+	if err != nil {
+		return err
 	}
 	if h, ok := hashAt(seq); !ok || h != head {
 		return ErrKeptFileStale
 	}
-	keys := make(map[seriesKey]*series)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.seq != 0 {
+		return errors.New("rating: Load into a Kept that has read line items already")
+	}
+	k.seq, k.head, k.res, k.series = seq, head, res, keys
+	return nil
+}
+
+// decodeKept reads the body of a kept charges' file (after the magic, before the checksum).
+func decodeKept(body []byte) (seq uint64, head ledger.Hash, res map[string]*keptResource, keys map[seriesKey]*series, err error) {
+	d := &keptDecoder{b: body, strings: map[string]string{}}
+	seq = d.uvarint()
+	copy(head[:], d.take(len(head)))
+	keys = make(map[seriesKey]*series)
 	var bySeq []*series
 	for n := d.count(); n > 0 && d.err == nil; n-- {
 		key := d.key()
@@ -168,7 +179,7 @@ func (k *Kept) Load(r io.Reader, hashAt func(seq uint64) (ledger.Hash, bool)) er
 		keys[key] = s
 		bySeq = append(bySeq, s)
 	}
-	res := make(map[string]*keptResource)
+	res = make(map[string]*keptResource)
 	for n := d.count(); n > 0 && d.err == nil; n-- {
 		id := d.string()
 		kr := &keptResource{key: d.key(), kind: ledger.ResourceKind(d.name()), ignored: d.bool(), policy: policy(d.uvarint())}
@@ -201,15 +212,9 @@ func (k *Kept) Load(r io.Reader, hashAt func(seq uint64) (ledger.Hash, bool)) er
 		d.fail("%d bytes left over", len(d.b))
 	}
 	if d.err != nil {
-		return d.err
+		return 0, ledger.Hash{}, nil, nil, d.err
 	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.seq != 0 {
-		return errors.New("rating: Load into a Kept that has read line items already")
-	}
-	k.seq, k.head, k.res, k.series = seq, head, res, keys
-	return nil
+	return seq, head, res, keys, nil
 }
 
 type keptEncoder struct {

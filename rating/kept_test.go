@@ -2,6 +2,7 @@ package rating
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand"
@@ -451,4 +452,21 @@ func TestKeptFileOfAnotherHistoryOrDamagedIsNotUsed(t *testing.T) {
 	if err := NewKept().Load(bytes.NewReader(good), hashAt(k.l)); err != nil {
 		t.Fatalf("the good file: %v", err)
 	}
+}
+
+// The body of a kept charges' file, whatever it holds, is read or refused, never a panic
+// (the checksum keeps damage out; this is what is behind it).
+func FuzzKeptFileBody(f *testing.F) {
+	f.Add([]byte{})
+	f.Add(append(binary.AppendUvarint(nil, 7), make([]byte, 40)...))
+	seed := append(binary.AppendUvarint(nil, 3), make([]byte, 32)...)
+	seed = binary.AppendUvarint(seed, 1)                                        // one series
+	seed = append(seed, 1, 'd', 1, 'p', 1, 'q', 1, 'i', 0, 0x80, 0x1f, 0x02, 1) // key, metered, year, month, one month
+	f.Add(seed)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		_, _, res, keys, err := decodeKept(body)
+		if err == nil && (res == nil || keys == nil) {
+			t.Fatal("read without error but nothing made")
+		}
+	})
 }
