@@ -41,7 +41,8 @@ type settleNode struct{ s *Server }
 
 func (n settleNode) Barrier(ctx context.Context) error { return n.s.node.LinearizableRead(ctx) }
 
-func (n settleNode) View(f ledger.ViewFilter) (*ledger.View, error) { return n.s.ledger.View(f) }
+// Read rates from the charges kept current (rating.Kept), as a full view would.
+func (n settleNode) Read(fn func(d *ledger.View) error) error { return n.s.kept.Read(n.s.ledger, fn) }
 
 func (n settleNode) Submit(ctx context.Context, r ledger.Submission) (ledger.SubmissionResult, error) {
 	res, _, err := n.s.prop.submit(ctx, r)

@@ -9,11 +9,12 @@ import (
 )
 
 // Node is what the settlement workflow needs of a ledger node: a barrier after which reads
-// see everything committed (the leader's linearizable read), the view, and a way to submit
-// a request and learn its outcome.
+// see everything committed (the leader's linearizable read), a read of the head's state
+// that rates as a full view does (a node's kept charges: the audit does not read every line
+// item), and a way to submit a request and learn its outcome.
 type Node interface {
 	Barrier(ctx context.Context) error
-	View(f ledger.ViewFilter) (*ledger.View, error)
+	Read(fn func(d *ledger.View) error) error
 	Submit(ctx context.Context, r ledger.Submission) (ledger.SubmissionResult, error)
 }
 
@@ -84,16 +85,19 @@ func prepareAudit(ctx context.Context, n Node, year int) (*ledger.SettlementAudi
 	if err := n.Barrier(ctx); err != nil {
 		return nil, false, err
 	}
-	data, err := n.View(ledger.ViewFilter{})
-	if err != nil {
-		return nil, false, err
-	}
-	if y := data.Settlements[year]; y != nil && y.State != ledger.SettlementDraft {
-		return nil, true, nil
-	}
-	audit, blockers, err := Prepare(data, year)
-	if err != nil {
-		return nil, false, err
+	var audit *ledger.SettlementAudit
+	var blockers []Blocker
+	done := false
+	err := n.Read(func(data *ledger.View) (err error) {
+		if y := data.Settlements[year]; y != nil && y.State != ledger.SettlementDraft {
+			done = true
+			return nil
+		}
+		audit, blockers, err = Prepare(data, year)
+		return err
+	})
+	if err != nil || done {
+		return nil, done, err
 	}
 	if len(blockers) > 0 {
 		return nil, false, BlockedError(year, blockers)
