@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -367,6 +368,27 @@ func (c quantityChange) Delta() decimal.Decimal {
 	return decimal.New(c.coef, c.exp)
 }
 
+// cutQuantityChange splits {"at":"T","delta":"D"}, exactly as MarshalJSON writes it.
+func cutQuantityChange(b []byte) (at, delta string, ok bool) {
+	rest, ok := bytes.CutPrefix(b, []byte(`{"at":"`))
+	if !ok {
+		return "", "", false
+	}
+	i := bytes.IndexByte(rest, '"')
+	if i < 0 {
+		return "", "", false
+	}
+	at = string(rest[:i])
+	if rest, ok = bytes.CutPrefix(rest[i+1:], []byte(`,"delta":"`)); !ok {
+		return "", "", false
+	}
+	i = bytes.IndexByte(rest, '"')
+	if i < 0 || string(rest[i+1:]) != "}" || bytes.IndexByte(rest[:i], '\\') >= 0 {
+		return "", "", false
+	}
+	return at, string(rest[:i]), true
+}
+
 // quantityChangeJSON is a change as stored.
 type quantityChangeJSON struct {
 	At    time.Time       `json:"at"`
@@ -378,6 +400,16 @@ func (c quantityChange) MarshalJSON() ([]byte, error) {
 }
 
 func (c *quantityChange) UnmarshalJSON(b []byte) error {
+	// What MarshalJSON wrote is read without reflection (a state file holds millions of
+	// these, all read at open); anything else goes through encoding/json.
+	if at, delta, ok := cutQuantityChange(b); ok {
+		t, terr := time.Parse(time.RFC3339Nano, at)
+		d, derr := decimal.NewFromString(delta)
+		if terr == nil && derr == nil {
+			*c = newQuantityChange(t, d)
+			return nil
+		}
+	}
 	var j quantityChangeJSON
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err

@@ -604,4 +604,13 @@ func TestQuantityChangeStoredAsBefore(t *testing.T) {
 			t.Fatalf("written again: %s", again)
 		}
 	}
+	// Written otherwise (fields in another order, spaces): read by encoding/json alike.
+	var c quantityChange
+	if err := json.Unmarshal([]byte(`{ "delta": "-2.5", "at": "2026-03-01T00:00:00+08:00" }`), &c); err != nil ||
+		!c.Delta().Equal(decimal.RequireFromString("-2.5")) || !c.At().Equal(time.Date(2026, 3, 1, 0, 0, 0, 0, shanghai)) {
+		t.Fatalf("another layout: %s %s %v", c.At(), c.Delta(), err)
+	}
+	if err := json.Unmarshal([]byte(`{"at":"2026-03-01T00:00:00+08:00","delta":"x"}`), &c); err == nil {
+		t.Fatal("a delta that is no number was read")
+	}
 }

@@ -99,6 +99,7 @@ func (x *keyIndex) lookup(key string) (uint64, bool) {
 // on (tenantkeys.go).
 func loadKeyIndex(tx *bolt.Tx, root *txn) (*keyIndex, error) {
 	x := newKeyIndex()
+	x.sorted = make([]keySum, 0, root.seq) // most line items have a key
 	b := tx.Bucket(bucketLineItems)
 	c := b.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -112,7 +113,7 @@ func loadKeyIndex(tx *bolt.Tx, root *txn) (*keyIndex, error) {
 		}
 	}
 	// Sorted once; the later of two keys with one hash goes to overflow, by its own key.
-	slices.SortStableFunc(x.sorted, func(a, b keySum) int { return cmp.Compare(a.sum, b.sum) })
+	slices.SortFunc(x.sorted, func(a, b keySum) int { return cmp.Or(cmp.Compare(a.sum, b.sum), cmp.Compare(a.seq, b.seq)) })
 	w := 0
 	for _, e := range x.sorted {
 		if w > 0 && e.sum == x.sorted[w-1].sum {
