@@ -48,8 +48,9 @@ func scaleLineItems() int {
 // scaleLedger writes total line items through the state machine (bbolt, fsync on): the
 // last settlement year's scaleLastYear per resource, the rest spread over the four years
 // before it. The resources and the last year are those of every size.
-func scaleLedger(b *testing.B, total int) (*ledger.Ledger, func()) {
-	l, err := ledger.Open(filepath.Join(b.TempDir(), "scale.db"))
+func scaleLedger(b *testing.B, total int) (*ledger.Ledger, string, *stateMachine, func()) {
+	path := filepath.Join(b.TempDir(), "scale.db")
+	l, err := ledger.Open(path)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -91,7 +92,7 @@ func scaleLedger(b *testing.B, total int) (*ledger.Ledger, func()) {
 		w.flush()
 		l.Flush()
 	}
-	return l, write
+	return l, path, w, write
 }
 
 // p99 runs fn reps times, each after a write, and returns its 99th percentile and median.
@@ -148,10 +149,11 @@ var scaleReads = []scaleRead{
 func BenchmarkScale(b *testing.B) {
 	type measured struct{ p99, median time.Duration }
 	results := map[int][]measured{}
+	audited := map[int]measured{}
 	sizes := []int{scaleResources * scaleLastYear, scaleLineItems()}
 	for _, size := range sizes {
 		t0 := time.Now()
-		l, write := scaleLedger(b, size)
+		l, path, w, write := scaleLedger(b, size)
 		head := l.Head()
 		fmt.Printf("\nscale: %d line items of %d resources written through the state machine in %s\n", head.Seq, scaleResources, time.Since(t0).Round(time.Second))
 		runtime.GC()
@@ -176,13 +178,20 @@ func BenchmarkScale(b *testing.B) {
 			results[size] = append(results[size], measured{hi, med})
 			fmt.Printf("scale: %-45s p99 %8s  median %8s\n", rd.name, hi.Round(10*time.Microsecond), med.Round(10*time.Microsecond))
 		}
-		l.Close()
+		// A ledger that has lived five years has its past years audited: the finance page
+		// reads their frozen figures, and rates the current year's blockers only.
+		auditPastYears(b, w, l, k, 2022, 2025)
+		hi, med := p99(b, 200, write, func() error { return scaleReads[3].fn(l, k) })
+		audited[size] = measured{hi, med}
+		fmt.Printf("scale: %-45s p99 %8s  median %8s\n", "the same, 2022–2025 audited", hi.Round(10*time.Microsecond), med.Round(10*time.Microsecond))
+		restart(b, l, path, k)
 	}
 	small, large := results[sizes[0]], results[sizes[1]]
 	fmt.Printf("\nscale: large (%d) against small (%d) line items, p99 ratio:\n", sizes[1], sizes[0])
 	for i, rd := range scaleReads {
 		fmt.Printf("scale: %-45s %5.2f×\n", rd.name, float64(large[i].p99)/float64(small[i].p99))
 	}
+	fmt.Printf("scale: %-45s %5.2f×\n", "the same, 2022–2025 audited", float64(audited[sizes[1]].p99)/float64(audited[sizes[0]].p99))
 }
 
 // writeHeapProfile writes the heap's profile to path (CLOUDLEDGER_SCALE_HEAP_PROFILE names a
@@ -198,4 +207,102 @@ func writeHeapProfile(b *testing.B, path string) {
 		b.Fatal(err)
 	}
 	fmt.Printf("scale: heap profile in %s\n", path)
+}
+
+// restart is a node's restart on the ledger: the kept charges written to their file, the
+// state file closed and opened again, the file read back and caught up, a year rated.
+func restart(b *testing.B, l *ledger.Ledger, path string, k *rating.Kept) {
+	keptPath := filepath.Join(filepath.Dir(path), "kept-charges.bin")
+	f, err := os.Create(keptPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	t0 := time.Now()
+	if _, err := k.Save(f); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	saved := time.Since(t0)
+	st, _ := os.Stat(keptPath)
+	l.Close()
+	runtime.GC()
+	if dir := os.Getenv("CLOUDLEDGER_SCALE_HEAP_PROFILE"); dir != "" {
+		pf, err := os.Create(filepath.Join(dir, fmt.Sprintf("open-cpu-%d.pprof", l.Head().Seq)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		pprof.StartCPUProfile(pf)
+		defer pf.Close()
+	}
+	t0 = time.Now()
+	l, err = ledger.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pprof.StopCPUProfile()
+	defer l.Close()
+	opened := time.Since(t0)
+	t0 = time.Now()
+	k2 := rating.NewKept()
+	f, err = os.Open(keptPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	err = k2.Load(f, func(seq uint64) (h ledger.Hash, ok bool) {
+		l.LineItems(seq, func(li *ledger.LineItem) bool {
+			h, ok = li.Hash, li.Seq == seq
+			return false
+		})
+		return h, ok
+	})
+	f.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := k2.CatchUp(l); err != nil {
+		b.Fatal(err)
+	}
+	loaded := time.Since(t0)
+	t0 = time.Now()
+	if err := scaleReads[1].fn(l, k2); err != nil {
+		b.Fatal(err)
+	}
+	firstYear := time.Since(t0)
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Printf("scale: restart: kept charges written in %s (%.1f MiB); state file opened in %s; kept charges read back and caught up in %s; first year's charges %s; heap in use %d MiB\n",
+		saved.Round(time.Millisecond), float64(st.Size())/(1<<20), opened.Round(time.Millisecond), loaded.Round(time.Millisecond), firstYear.Round(time.Millisecond), ms.HeapInuse>>20)
+}
+
+// auditPastYears runs, closes and audits settlement years from..to through the state
+// machine, the audit's figures computed from the kept charges as the leader would.
+func auditPastYears(b *testing.B, w *stateMachine, l *ledger.Ledger, k *rating.Kept, from, to int) {
+	t0 := time.Now()
+	for y := from; y <= to; y++ {
+		w.add(&ledger.SettlementRun{Year: y})
+		for m := (calendar.Month{Year: y - 1, Month: time.September}); !(calendar.Month{Year: y, Month: time.August}).Before(m); m = m.Next() {
+			w.add(&ledger.ClosePeriod{Month: m})
+		}
+		w.flush()
+		l.Flush()
+		var audit *ledger.SettlementAudit
+		var blockers []settlement.Blocker
+		if err := k.Read(l, func(d *ledger.View) (err error) {
+			audit, blockers, err = settlement.Prepare(d, y)
+			return err
+		}); err != nil {
+			b.Fatal(err)
+		}
+		if len(blockers) > 0 {
+			b.Fatalf("settlement year %d blocked: %v", y, blockers)
+		}
+		w.add(audit)
+		w.flush()
+		l.Flush()
+	}
+	fmt.Printf("scale: settlement years %d–%d run, closed and audited in %s\n", from, to, time.Since(t0).Round(time.Millisecond))
 }
