@@ -332,6 +332,66 @@ type runs struct {
 	Changes []quantityChange `json:"changes,omitempty"`
 }
 
+// readStoredJSON reads runs as json.Marshal writes them — the four counters, no late row,
+// the changes as MarshalJSON writes them — without reflection: a ledger whose days are not
+// evaluated holds a change for nearly every line item, read at every open. Anything else
+// (a late row, another layout) answers false and is read by encoding/json.
+func (n *runs) readStoredJSON(raw []byte) bool {
+	b := raw
+	num := func(prefix string) (int, bool) {
+		rest, ok := bytes.CutPrefix(b, []byte(prefix))
+		if !ok {
+			return 0, false
+		}
+		i := 0
+		for i < len(rest) && (rest[i] >= '0' && rest[i] <= '9' || i == 0 && rest[i] == '-') {
+			i++
+		}
+		v, err := strconv.Atoi(string(rest[:i]))
+		b = rest[i:]
+		return v, err == nil && strconv.Itoa(v) == string(rest[:i]) // as encoding/json writes it
+	}
+	var out runs
+	var ok [4]bool
+	out.NoRow, ok[0] = num(`{"no_row":`)
+	out.Low, ok[1] = num(`,"low":`)
+	out.Zombie, ok[2] = num(`,"zombie":`)
+	out.Recover, ok[3] = num(`,"recover":`)
+	if ok != [4]bool{true, true, true, true} {
+		return false
+	}
+	if rest, has := bytes.CutPrefix(b, []byte(`,"changes":[`)); has {
+		b = rest
+		for {
+			end := bytes.IndexByte(b, '}')
+			if end < 0 {
+				return false
+			}
+			c, read := readQuantityChange(b[:end+1])
+			if !read {
+				return false
+			}
+			out.Changes = append(out.Changes, c)
+			b = b[end+1:]
+			if rest, more := bytes.CutPrefix(b, []byte(",")); more {
+				b = rest
+				continue
+			}
+			if rest, last := bytes.CutPrefix(b, []byte("]")); last {
+				b = rest
+				break
+			}
+			return false
+		}
+	}
+	if string(b) != "}" {
+		return false
+	}
+	out.Changes = slices.Clip(out.Changes)
+	*n = out
+	return true
+}
+
 // quantityChange is an expansion (positive) or reduction (negative) and its effective time,
 // held compactly: a ledger whose days are not evaluated yet keeps every change of every
 // monitored resource (noteQuantityChange), so a change is 32 bytes here where a time.Time
@@ -368,6 +428,21 @@ func (c quantityChange) Delta() decimal.Decimal {
 	return decimal.New(c.coef, c.exp)
 }
 
+// readQuantityChange reads a change exactly as MarshalJSON writes it — the time and the
+// quantity in their canonical text, so that nothing encoding/json would read otherwise.
+func readQuantityChange(b []byte) (quantityChange, bool) {
+	at, delta, ok := cutQuantityChange(b)
+	if !ok {
+		return quantityChange{}, false
+	}
+	t, terr := time.Parse(time.RFC3339Nano, at)
+	d, derr := decimal.NewFromString(delta)
+	if terr != nil || derr != nil || t.Format(time.RFC3339Nano) != at || d.String() != delta {
+		return quantityChange{}, false
+	}
+	return newQuantityChange(t, d), true
+}
+
 // cutQuantityChange splits {"at":"T","delta":"D"}, exactly as MarshalJSON writes it.
 func cutQuantityChange(b []byte) (at, delta string, ok bool) {
 	rest, ok := bytes.CutPrefix(b, []byte(`{"at":"`))
@@ -402,13 +477,9 @@ func (c quantityChange) MarshalJSON() ([]byte, error) {
 func (c *quantityChange) UnmarshalJSON(b []byte) error {
 	// What MarshalJSON wrote is read without reflection (a state file holds millions of
 	// these, all read at open); anything else goes through encoding/json.
-	if at, delta, ok := cutQuantityChange(b); ok {
-		t, terr := time.Parse(time.RFC3339Nano, at)
-		d, derr := decimal.NewFromString(delta)
-		if terr == nil && derr == nil {
-			*c = newQuantityChange(t, d)
-			return nil
-		}
+	if read, ok := readQuantityChange(b); ok {
+		*c = read
+		return nil
 	}
 	var j quantityChangeJSON
 	if err := json.Unmarshal(b, &j); err != nil {

@@ -614,3 +614,71 @@ func TestQuantityChangeStoredAsBefore(t *testing.T) {
 		t.Fatal("a delta that is no number was read")
 	}
 }
+
+// Runs read at open without reflection read exactly what encoding/json reads, and what they
+// cannot read (a late row, another layout) is left to it.
+func TestRunsReadAsEncodingJSONReadsThem(t *testing.T) {
+	shanghai := time.FixedZone("CST", 8*3600)
+	cases := []runs{
+		{},
+		{NoRow: 3, Low: 12, Zombie: 0, Recover: 7},
+		{Low: 1, Changes: []quantityChange{newQuantityChange(time.Date(2026, 3, 1, 9, 0, 0, 0, shanghai), decimal.NewFromInt(4))}},
+		{NoRow: 40, Changes: []quantityChange{
+			newQuantityChange(time.Date(2021, 9, 1, 0, 0, 0, 1, time.UTC), decimal.RequireFromString("-0.5")),
+			newQuantityChange(time.Date(2026, 8, 31, 23, 59, 59, 0, shanghai), decimal.RequireFromString("123456789012345678901234567890")),
+			newQuantityChange(time.Date(2026, 9, 1, 0, 0, 0, 0, shanghai), decimal.NewFromInt(-2)),
+		}},
+	}
+	for i, want := range cases {
+		raw, err := json.Marshal(&want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fast runs
+		if !fast.readStoredJSON(raw) {
+			t.Fatalf("case %d: %s not read", i, raw)
+		}
+		var slow runs
+		if err := json.Unmarshal(raw, &slow); err != nil {
+			t.Fatal(err)
+		}
+		a, _ := json.Marshal(&fast)
+		b, _ := json.Marshal(&slow)
+		if string(a) != string(b) || string(a) != string(raw) {
+			t.Fatalf("case %d: read as %s, encoding/json reads %s, stored %s", i, a, b, raw)
+		}
+		if len(fast.Changes) != len(want.Changes) || fast.NoRow != want.NoRow || fast.Low != want.Low || fast.Recover != want.Recover {
+			t.Fatalf("case %d: %+v, want %+v", i, fast, want)
+		}
+	}
+	withLateRow, _ := json.Marshal(&runs{NoRow: 1, LateRow: calendar.NewDate(2026, 3, 2)})
+	for _, raw := range []string{string(withLateRow), `{"low":1,"no_row":2,"zombie":0,"recover":0}`, `{"no_row":1,"low":0,"zombie":0,"recover":0,"changes":[{"at":"x","delta":"1"}]}`,
+		`{"no_row":1,"low":0,"zombie":0,"recover":0,"changes":[{"at":"2026-03-01T00:00:00Z","delta":"1"}`} {
+		var r runs
+		if r.readStoredJSON([]byte(raw)) {
+			t.Fatalf("%s was read without encoding/json", raw)
+		}
+	}
+}
+
+// Whatever bytes the fast reader of runs takes, encoding/json reads to the same runs.
+func FuzzRunsStoredJSON(f *testing.F) {
+	f.Add([]byte(`{"no_row":1,"low":0,"zombie":0,"recover":0,"changes":[{"at":"2026-03-01T00:00:00+08:00","delta":"1"}]}`))
+	f.Add([]byte(`{"no_row":0,"low":0,"zombie":0,"recover":0}`))
+	f.Add([]byte(`{"no_row":01,"low":-0,"zombie":0,"recover":0,"changes":[{"at":"2026-03-01T00:00:00.Z","delta":"1e2"}]}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var fast runs
+		if !fast.readStoredJSON(raw) {
+			return
+		}
+		var slow runs
+		if err := json.Unmarshal(raw, &slow); err != nil {
+			t.Fatalf("read %q, which encoding/json refuses: %v", raw, err)
+		}
+		a, _ := json.Marshal(&fast)
+		b, _ := json.Marshal(&slow)
+		if string(a) != string(b) {
+			t.Fatalf("%q read as %s; encoding/json reads %s", raw, a, b)
+		}
+	})
+}

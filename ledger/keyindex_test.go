@@ -69,3 +69,22 @@ func TestKeyIndexMerges(t *testing.T) {
 		t.Fatal("an unknown key was found")
 	}
 }
+
+// The radix sort orders by hash and keeps the sequence order of equal hashes, as a stable
+// comparison sort does, at every size.
+func TestRadixSortBySum(t *testing.T) {
+	for _, n := range []int{0, 1, 100, 1<<12 + 1, 100_000} {
+		keys := make([]keySum, n)
+		for i := range keys {
+			keys[i] = keySum{sum: uint64(i*2654435761) ^ uint64(i)<<40, seq: uint64(i + 1)}
+			if i%97 == 0 && i > 0 {
+				keys[i].sum = keys[i-1].sum // a hash twice
+			}
+		}
+		want := slices.Clone(keys)
+		slices.SortStableFunc(want, func(a, b keySum) int { return cmp.Compare(a.sum, b.sum) })
+		if got := radixSortBySum(keys); !slices.Equal(got, want) {
+			t.Fatalf("%d keys: the radix sort differs from a stable sort", n)
+		}
+	}
+}

@@ -191,10 +191,17 @@ func keyedJSONTable[V any](bucket string, l func(*txn) **layer[string, *V]) *tab
 		encode: func(v *V) ([]byte, error) { return json.Marshal(v) },
 		decode: func(k, raw []byte) (string, *V, error) {
 			x := new(V)
+			if f, ok := any(x).(storedJSONReader); ok && f.readStoredJSON(raw) {
+				return string(k), x, nil
+			}
 			err := json.Unmarshal(raw, x)
 			return string(k), x, err
 		}}
 }
+
+// storedJSONReader is a value that reads the JSON encoding/json wrote for it without
+// reflection where it is read by the million at open (runs); false leaves it to encoding/json.
+type storedJSONReader interface{ readStoredJSON(raw []byte) bool }
 
 func derivedTable[K comparable, V any](l func(*txn) **layer[K, V]) *table[K, V] {
 	return &table[K, V]{layer: l}
