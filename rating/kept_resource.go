@@ -281,7 +281,7 @@ func AllocationsAt(d *ledger.View, t time.Time) ([]Allocation, error) {
 			if t.Before(kr.baseTime) {
 				return nil, ErrBeforeKept
 			}
-			if held := HeldAt(kr.effectiveOps(), t); held.IsPositive() {
+			if held := kr.heldAt(t); held.IsPositive() {
 				out = append(out, Allocation{Resource: id, Department: kr.key.department, Project: kr.key.project, Provider: kr.key.provider, Item: kr.key.item, Held: held})
 			}
 		}
@@ -298,4 +298,22 @@ func AllocationsAt(d *ledger.View, t time.Time) ([]Allocation, error) {
 		}
 	}
 	return out, nil
+}
+
+// heldAt is HeldAt(kr.effectiveOps(), t) for t at or after baseTime, without building the
+// operations: the base, the tail up to t, and the expiry in force if it closes them by t
+// (a budget's estimate asks it of every resource).
+func (kr *keptResource) heldAt(t time.Time) decimal.Decimal {
+	held := kr.base
+	last := ledger.ResourceOp{Time: kr.baseTime, Op: ledger.OpAllocate}
+	for _, op := range kr.tail {
+		if !op.Time.After(t) {
+			held = applyOp(held, op)
+		}
+		last = op
+	}
+	if !kr.expires.IsZero() && last.Op != ledger.OpReclaim && last.Op != ledger.OpExpire && !last.Time.After(kr.expires) && !kr.expires.After(t) {
+		return decimal.Zero
+	}
+	return held
 }

@@ -150,10 +150,17 @@ func BuildBudget(d *ledger.View, cal *calendar.Calendar, year int) (*Budget, err
 	if err != nil {
 		return nil, err
 	}
+	// Σ held × price × 12 per line is (Σ held) × price × 12, exactly: the units are summed
+	// per line first, and each line's price taken once (a province holds ~10⁵ resources).
+	heldBy := map[key]decimal.Decimal{}
 	for _, a := range held {
-		price, _ := rating.PriceOn(d.Items[a.Item], a.Provider, today)
-		r := row(key{a.Department, a.Project, a.Provider, a.Item})
-		r.Estimate = r.Estimate.Add(a.Held.Mul(price).Mul(twelve))
+		k := key{a.Department, a.Project, a.Provider, a.Item}
+		heldBy[k] = heldBy[k].Add(a.Held)
+	}
+	for k, q := range heldBy {
+		price, _ := rating.PriceOn(d.Items[k.i], k.v, today)
+		r := row(k)
+		r.Estimate = r.Estimate.Add(q.Mul(price).Mul(twelve))
 	}
 	// Who pays: the funding a department had at the audit (frozen with the figures), else
 	// its funding now (a department with an estimate only).
