@@ -35,7 +35,8 @@ bench: build
 	$(GO) test -run '^$$' -bench 'Evaluate' -benchtime 1x -timeout 30m ./ledger/
 
 # Issue 28 at scale, on its own target and timeout (make bench skips these): reads on a
-# 10,000,000-item ledger against a 1,000,000-item one, and 20,000,000 access records archived
+# 10,000,000-item ledger against a 1,000,000-item one, the same ledger on a real node (memory,
+# console, restart, a 10-minute soak: CLOUDLEDGER_SOAK), and 20,000,000 access records archived
 # (CLOUDLEDGER_SCALE_LINE_ITEMS and CLOUDLEDGER_SCALE_ACCESS_RECORDS make smaller ledgers).
 bench-scale:
 	$(GO) test -run '^$$' -bench 'Scale' -benchtime 1x -timeout 120m ./bench/

@@ -56,30 +56,7 @@ func scaleLedger(b *testing.B, total int) (*ledger.Ledger, string, *stateMachine
 	}
 	b.Cleanup(func() { l.Close() })
 	w := newStateMachine(b, l)
-	writeMasterData(w, calendar.NewDate(2021, 1, 1), calendar.NewDate(2021, 9, 1), 24, scaleDepartments)
-	lastYear := calendar.NewDate(2025, 9, 1).Start()
-	earlier := (total - scaleResources*scaleLastYear) / scaleResources // per resource, before the last year
-	// Resource by resource, each in time order: its earlier years, then its last year.
-	for r := 0; r < scaleResources; r++ {
-		it, ev := benchResource(r, scaleDepartments)
-		k := 0
-		span := func(from time.Time, days, count int, closing bool) {
-			t := from.Add(time.Duration(r%720) * time.Hour)
-			step := time.Duration(days) * 24 * time.Hour / time.Duration(count+1)
-			for j := 0; j < count; j++ {
-				e := ev
-				e.Time = t
-				e.Op, e.Quantity = benchOp(it, r, k, closing && j == count-1)
-				w.add(&e)
-				k++
-				t = t.Add(step)
-			}
-		}
-		if earlier > 0 {
-			span(calendar.NewDate(2021, 9, 1).Start(), 4*365-30, earlier, false)
-		}
-		span(lastYear, 365-30, scaleLastYear, true)
-	}
+	writeScaleHistory(w, total)
 	w.flush()
 	l.Flush()
 	// write applies one more line item (a day's use of a resource of its own), so that a read
@@ -149,7 +126,7 @@ var scaleReads = []scaleRead{
 func BenchmarkScale(b *testing.B) {
 	type measured struct{ p99, median time.Duration }
 	results := map[int][]measured{}
-	audited := map[int]measured{}
+	audited, budget := map[int]measured{}, map[int]measured{}
 	sizes := []int{scaleResources * scaleLastYear, scaleLineItems()}
 	for _, size := range sizes {
 		t0 := time.Now()
@@ -184,6 +161,14 @@ func BenchmarkScale(b *testing.B) {
 		hi, med := p99(b, 200, write, func() error { return scaleReads[3].fn(l, k) })
 		audited[size] = measured{hi, med}
 		fmt.Printf("scale: %-45s p99 %8s  median %8s\n", "the same, 2022–2025 audited", hi.Round(10*time.Microsecond), med.Round(10*time.Microsecond))
+		hi, med = p99(b, 50, write, func() error {
+			return k.Read(l, func(d *ledger.View) error {
+				_, err := settlement.BuildBudget(d, l.Calendar(), 2025)
+				return err
+			})
+		})
+		budget[size] = measured{hi, med}
+		fmt.Printf("scale: %-45s p99 %8s  median %8s\n", "budget export of 2025 (audited)", hi.Round(10*time.Microsecond), med.Round(10*time.Microsecond))
 		restart(b, l, path, k)
 	}
 	small, large := results[sizes[0]], results[sizes[1]]
@@ -192,6 +177,7 @@ func BenchmarkScale(b *testing.B) {
 		fmt.Printf("scale: %-45s %5.2f×\n", rd.name, float64(large[i].p99)/float64(small[i].p99))
 	}
 	fmt.Printf("scale: %-45s %5.2f×\n", "the same, 2022–2025 audited", float64(audited[sizes[1]].p99)/float64(audited[sizes[0]].p99))
+	fmt.Printf("scale: %-45s %5.2f×\n", "budget export of 2025 (audited)", float64(budget[sizes[1]].p99)/float64(budget[sizes[0]].p99))
 }
 
 // writeHeapProfile writes the heap's profile to path (CLOUDLEDGER_SCALE_HEAP_PROFILE names a
@@ -305,4 +291,34 @@ func auditPastYears(b *testing.B, w *stateMachine, l *ledger.Ledger, k *rating.K
 		l.Flush()
 	}
 	fmt.Printf("scale: settlement years %d–%d run, closed and audited in %s\n", from, to, time.Since(t0).Round(time.Millisecond))
+}
+
+// writeScaleHistory writes the scale ledgers' master data and total line items of history:
+// the last settlement year's scaleLastYear per resource, the rest spread over the four years
+// before it, resource by resource, each in time order.
+func writeScaleHistory(w writer, total int) {
+	writeMasterData(w, calendar.NewDate(2021, 1, 1), calendar.NewDate(2021, 9, 1), 24, scaleDepartments)
+	lastYear := calendar.NewDate(2025, 9, 1).Start()
+	earlier := (total - scaleResources*scaleLastYear) / scaleResources // per resource, before the last year
+	// Resource by resource, each in time order: its earlier years, then its last year.
+	for r := 0; r < scaleResources; r++ {
+		it, ev := benchResource(r, scaleDepartments)
+		k := 0
+		span := func(from time.Time, days, count int, closing bool) {
+			t := from.Add(time.Duration(r%720) * time.Hour)
+			step := time.Duration(days) * 24 * time.Hour / time.Duration(count+1)
+			for j := 0; j < count; j++ {
+				e := ev
+				e.Time = t
+				e.Op, e.Quantity = benchOp(it, r, k, closing && j == count-1)
+				w.add(&e)
+				k++
+				t = t.Add(step)
+			}
+		}
+		if earlier > 0 {
+			span(calendar.NewDate(2021, 9, 1).Start(), 4*365-30, earlier, false)
+		}
+		span(lastYear, 365-30, scaleLastYear, true)
+	}
 }
