@@ -317,3 +317,49 @@ func (kr *keptResource) heldAt(t time.Time) decimal.Decimal {
 	}
 	return held
 }
+
+// LineKey is a charge line's key without its month: where a budget's estimate is summed.
+type LineKey struct{ Department, Project, Provider, Item string }
+
+// HeldByLine sums, per line, what the resources billed by allocation (not test resources)
+// hold at t — AllocationsAt summed by line, without listing every resource: over a view from
+// Kept.Read each kept resource adds to its series' sum. ErrBeforeKept as AllocationsAt.
+func HeldByLine(d *ledger.View, t time.Time) (map[LineKey]decimal.Decimal, error) {
+	out := map[LineKey]decimal.Decimal{}
+	if k, ok := d.Kept.(*Kept); ok && d.Resources == nil {
+		type sum struct {
+			key seriesKey
+			q   qty
+		}
+		sums := map[*series]*sum{}
+		for _, kr := range k.res {
+			if kr.ignored || kr.kind == ledger.KindTest || kr.policy == policyMetered {
+				continue
+			}
+			if t.Before(kr.baseTime) {
+				return nil, ErrBeforeKept
+			}
+			if held := kr.heldAt(t); held.IsPositive() {
+				s := sums[kr.series]
+				if s == nil {
+					s = &sum{key: kr.key}
+					sums[kr.series] = s
+				}
+				s.q = s.q.add(held)
+			}
+		}
+		for _, s := range sums {
+			out[LineKey{s.key.department, s.key.project, s.key.provider, s.key.item}] = s.q.decimal()
+		}
+		return out, nil
+	}
+	held, err := AllocationsAt(d, t)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range held {
+		k := LineKey{a.Department, a.Project, a.Provider, a.Item}
+		out[k] = out[k].Add(a.Held)
+	}
+	return out, nil
+}

@@ -212,6 +212,26 @@ func keptAgainstReference(t *testing.T, seed int64) {
 			if w, g := fmt.Sprint(want), fmt.Sprint(got); w != g {
 				t.Fatalf("%s, at %s: kept allocations differ from the reference\nreference:\n%s\nkept:\n%s", when, at, w, g)
 			}
+			// The same summed by line, as the budget's estimate reads it.
+			wantLines, err := HeldByLine(full, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var gotLines map[LineKey]decimal.Decimal
+			if err := kept.Read(k.l, func(d *ledger.View) (err error) {
+				gotLines, err = HeldByLine(d, at)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if len(wantLines) != len(gotLines) {
+				t.Fatalf("%s, at %s: %d lines held, the reference %d", when, at, len(gotLines), len(wantLines))
+			}
+			for l, q := range wantLines {
+				if !gotLines[l].Equal(q) {
+					t.Fatalf("%s, at %s: line %v holds %s, the reference %s", when, at, l, gotLines[l], q)
+				}
+			}
 			rows += len(want)
 			allocations++
 		}

@@ -146,20 +146,15 @@ func BuildBudget(d *ledger.View, cal *calendar.Calendar, year int) (*Budget, err
 		r.Quantity, r.BaseAmount, r.Amount = l.Quantity, l.BaseAmount, l.Amount
 	}
 	today := st.Today
-	held, err := rating.AllocationsAt(d, d.Clock)
+	// Σ held × price × 12 per line is (Σ held) × price × 12, exactly: the units are summed
+	// per line first, and each line's price taken once (a province holds ~10⁵ resources).
+	heldBy, err := rating.HeldByLine(d, d.Clock)
 	if err != nil {
 		return nil, err
 	}
-	// Σ held × price × 12 per line is (Σ held) × price × 12, exactly: the units are summed
-	// per line first, and each line's price taken once (a province holds ~10⁵ resources).
-	heldBy := map[key]decimal.Decimal{}
-	for _, a := range held {
-		k := key{a.Department, a.Project, a.Provider, a.Item}
-		heldBy[k] = heldBy[k].Add(a.Held)
-	}
-	for k, q := range heldBy {
-		price, _ := rating.PriceOn(d.Items[k.i], k.v, today)
-		r := row(k)
+	for l, q := range heldBy {
+		price, _ := rating.PriceOn(d.Items[l.Item], l.Provider, today)
+		r := row(key{l.Department, l.Project, l.Provider, l.Item})
 		r.Estimate = r.Estimate.Add(q.Mul(price).Mul(twelve))
 	}
 	// Who pays: the funding a department had at the audit (frozen with the figures), else
