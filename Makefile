@@ -10,7 +10,7 @@ GOBIN     := $(shell $(GO) env GOPATH)/bin
 FUZZTIME  ?= 30000x # executions per target (a count: see scripts/fuzz.sh)
 COMPOSE   := $(shell command -v docker-compose >/dev/null 2>&1 && echo docker-compose || echo docker compose)
 
-.PHONY: build run test unit fuzz bench bench-scale chaos proto lint image cluster-up cluster-certs cluster-down cluster-clean clean demo-data kafka-dev
+.PHONY: build run test unit fuzz bench bench-etcd bench-scale chaos proto lint image cluster-up cluster-certs cluster-down cluster-clean clean demo-data kafka-dev
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ledgerd ./cmd/ledgerd
@@ -33,6 +33,10 @@ fuzz:
 bench: build
 	$(GO) test -run '^$$' -bench . -skip 'Scale' -benchtime 1x -timeout 60m ./bench/
 	$(GO) test -run '^$$' -bench 'Evaluate' -benchtime 1x -timeout 30m ./ledger/
+
+# Issue 28's write loads against a 3-node etcd v3.7.1 built from bench/etcdload's module (make bench runs it too).
+bench-etcd:
+	$(GO) test -run '^$$' -bench 'WritesAgainstEtcd' -benchtime 1x -timeout 60m ./bench/
 
 # Issue 28 at scale, on its own target and timeout (make bench skips these): reads on a
 # 10,000,000-item ledger against a 1,000,000-item one, the same ledger on a real node (memory,
