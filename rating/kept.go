@@ -36,6 +36,10 @@ type Kept struct {
 	ratedMu sync.Mutex
 	rated   map[Options]*Result
 	ratedAt uint64
+	// held is the budget's last sum of what is held (heldByLine): asked again and again at
+	// instants where nothing changes.
+	heldMu sync.Mutex
+	held   *heldMemo
 	// broken is why Kept stopped keeping (a line item it cannot take): reads get full views.
 	brokenMu sync.Mutex
 	broken   error
@@ -160,6 +164,9 @@ func (k *Kept) catchUp(src Source) error {
 }
 
 func (k *Kept) reset() {
+	k.heldMu.Lock()
+	k.held = nil
+	k.heldMu.Unlock()
 	k.seq, k.head, k.res, k.series = 0, ledger.Hash{}, map[string]*keptResource{}, map[seriesKey]*series{}
 	clear(k.changed)
 }

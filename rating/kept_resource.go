@@ -327,31 +327,7 @@ type LineKey struct{ Department, Project, Provider, Item string }
 func HeldByLine(d *ledger.View, t time.Time) (map[LineKey]decimal.Decimal, error) {
 	out := map[LineKey]decimal.Decimal{}
 	if k, ok := d.Kept.(*Kept); ok && d.Resources == nil {
-		type sum struct {
-			key seriesKey
-			q   qty
-		}
-		sums := map[*series]*sum{}
-		for _, kr := range k.res {
-			if kr.ignored || kr.kind == ledger.KindTest || kr.policy == policyMetered {
-				continue
-			}
-			if t.Before(kr.baseTime) {
-				return nil, ErrBeforeKept
-			}
-			if held := kr.heldAt(t); held.IsPositive() {
-				s := sums[kr.series]
-				if s == nil {
-					s = &sum{key: kr.key}
-					sums[kr.series] = s
-				}
-				s.q = s.q.add(held)
-			}
-		}
-		for _, s := range sums {
-			out[LineKey{s.key.department, s.key.project, s.key.provider, s.key.item}] = s.q.decimal()
-		}
-		return out, nil
+		return k.heldByLine(t)
 	}
 	held, err := AllocationsAt(d, t)
 	if err != nil {
@@ -361,5 +337,65 @@ func HeldByLine(d *ledger.View, t time.Time) (map[LineKey]decimal.Decimal, error
 		k := LineKey{a.Department, a.Project, a.Provider, a.Item}
 		out[k] = out[k].Add(a.Held)
 	}
+	return out, nil
+}
+
+// heldMemo is the last HeldByLine answer: the same at every instant from from until until
+// (the next operation or expiry of any resource) while no line item is read.
+type heldMemo struct {
+	seq         uint64
+	from, until time.Time // until zero: nothing changes after from
+	lines       map[LineKey]decimal.Decimal
+}
+
+// heldByLine is HeldByLine over what is kept; the caller holds the read lock. The answer is
+// shared by the readers of one state: callers must not change it.
+func (k *Kept) heldByLine(t time.Time) (map[LineKey]decimal.Decimal, error) {
+	k.heldMu.Lock()
+	m := k.held
+	k.heldMu.Unlock()
+	if m != nil && m.seq == k.seq && !t.Before(m.from) && (m.until.IsZero() || t.Before(m.until)) {
+		return m.lines, nil
+	}
+	type sum struct {
+		key seriesKey
+		q   qty
+	}
+	sums := map[*series]*sum{}
+	var until time.Time
+	changesAt := func(at time.Time) {
+		if at.After(t) && (until.IsZero() || at.Before(until)) {
+			until = at
+		}
+	}
+	for _, kr := range k.res {
+		if kr.ignored || kr.kind == ledger.KindTest || kr.policy == policyMetered {
+			continue
+		}
+		if t.Before(kr.baseTime) {
+			return nil, ErrBeforeKept
+		}
+		for _, op := range kr.tail {
+			changesAt(op.Time)
+		}
+		if !kr.expires.IsZero() {
+			changesAt(kr.expires)
+		}
+		if held := kr.heldAt(t); held.IsPositive() {
+			s := sums[kr.series]
+			if s == nil {
+				s = &sum{key: kr.key}
+				sums[kr.series] = s
+			}
+			s.q = s.q.add(held)
+		}
+	}
+	out := make(map[LineKey]decimal.Decimal, len(sums))
+	for _, s := range sums {
+		out[LineKey{s.key.department, s.key.project, s.key.provider, s.key.item}] = s.q.decimal()
+	}
+	k.heldMu.Lock()
+	k.held = &heldMemo{seq: k.seq, from: t, until: until, lines: out}
+	k.heldMu.Unlock()
 	return out, nil
 }

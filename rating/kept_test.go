@@ -490,3 +490,46 @@ func FuzzKeptFileBody(f *testing.F) {
 		}
 	})
 }
+
+// What a line holds is asked at instants one after another with nothing written between
+// (the finance page, again and again): the answer kept for one instant holds only until the
+// next operation or expiry of any resource. Worked by hand: r1 holds 4 from 2 March 10:00,
+// 6 from its expansion on 10 March 10:00 (in its day's tail); the temporary r2 holds 3 from
+// 3 March until its expiry on 20 March.
+func TestHeldByLineAtInstantsOneAfterAnother(t *testing.T) {
+	k := newKeptLedger(t)
+	now := calendar.NewDate(2026, 3, 25).Start()
+	k.must(now, &ledger.SetProvider{Provider: ledger.Provider{ID: "p1", Name: "p1", ContractStart: calendar.NewDate(2025, 1, 1), ContractEnd: calendar.NewDate(2028, 12, 31)}},
+		&ledger.SetDepartment{Department: ledger.Department{ID: "d1", Name: "d1", Funding: ledger.FundingBudget}},
+		&ledger.SetCatalogPrice{Item: "vcpu", Name: "vcpu", Unit: "核", Billing: ledger.BillingAllocation, QuotaClass: "vcpu", Proration: ledger.ProrationDaily, Price: dec("31"), EffectiveFrom: calendar.NewDate(2025, 1, 1)},
+		&ledger.SetProjectQuota{Project: "prj", Department: "d1", Name: "prj", QuotaClass: "vcpu", Quota: dec("100")})
+	ev := func(res string, kind ledger.ResourceKind, op ledger.Op, when string, q string) *ledger.Event {
+		return &ledger.Event{Op: op, Time: at(when), Department: "d1", Project: "prj", Provider: "p1", Resource: res, Item: "vcpu", Kind: kind, Quantity: dec(q)}
+	}
+	tmp := ev("r2", ledger.KindTemporary, ledger.OpAllocate, "2026-03-03T09:00:00+08:00", "3")
+	tmp.Expires = at("2026-03-20T00:00:00+08:00")
+	k.must(now, ev("r1", ledger.KindStandard, ledger.OpAllocate, "2026-03-02T10:00:00+08:00", "4"), tmp,
+		ev("r1", ledger.KindStandard, ledger.OpExpand, "2026-03-10T10:00:00+08:00", "2"))
+	kept := NewKept()
+	line := LineKey{"d1", "prj", "p1", "vcpu"}
+	for _, c := range []struct{ when, want string }{
+		{"2026-03-10T09:00:00+08:00", "7"}, // r1's 4 (its base: the day's start) and r2's 3
+		{"2026-03-10T09:59:59+08:00", "7"}, // the same answer
+		{"2026-03-10T10:00:00+08:00", "9"}, // the expansion
+		{"2026-03-19T23:59:59+08:00", "9"}, // r2 still open
+		{"2026-03-20T00:00:00+08:00", "6"}, // r2 expired
+		{"2026-03-24T12:00:00+08:00", "6"}, // nothing changes after
+		{"2026-03-10T09:30:00+08:00", "7"}, // back before the expansion
+	} {
+		var got map[LineKey]decimal.Decimal
+		if err := kept.Read(k.l, func(d *ledger.View) (err error) {
+			got, err = HeldByLine(d, at(c.when))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if !got[line].Equal(dec(c.want)) {
+			t.Fatalf("at %s: %s held, want %s", c.when, got[line], c.want)
+		}
+	}
+}
