@@ -73,7 +73,13 @@ var benchProviders = []string{"ctyun", "hwcloud", "aliyun"}
 // writeMasterData writes the providers (with quarterly scores from the quarter starting
 // scoredFrom), the catalog (prices from since; Huawei's own vCPU price from 2026) and the
 // departments, each with one project holding a large quota of every class.
-func writeMasterData(w *stateMachine, since, scoredFrom calendar.Date, quarters, departments int) {
+// writer takes commands in order: the state machine itself, or a node's API (BenchmarkScaleNode).
+type writer interface {
+	add(body ledger.Body)
+	flush()
+}
+
+func writeMasterData(w writer, since, scoredFrom calendar.Date, quarters, departments int) {
 	d := decimal.RequireFromString
 	for i, p := range benchProviders {
 		w.add(&ledger.SetProvider{Provider: ledger.Provider{ID: p, Name: p, ContractStart: since, ContractEnd: calendar.NewDate(2028, 12, 31)}})
