@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -40,6 +41,9 @@ type Kept struct {
 	// instants where nothing changes.
 	heldMu sync.Mutex
 	held   *heldMemo
+	// lastRead is when Read was last called (unix nanoseconds): a node keeps up ahead of
+	// reads only while it is read (server.keptLoop).
+	lastRead atomic.Int64
 	// broken is why Kept stopped keeping (a line item it cannot take): reads get full views.
 	brokenMu sync.Mutex
 	broken   error
@@ -85,6 +89,7 @@ func (k *Kept) Rate(src Source, opt Options) (res *Result, err error) {
 // read lock; the first reader after new line items catches up under the write lock, then
 // reads like the others. If Kept cannot read the line items (broken), fn gets a full view.
 func (k *Kept) Read(src Source, fn func(d *ledger.View) error) error {
+	k.lastRead.Store(time.Now().UnixNano())
 	for attempt := 1; ; attempt++ {
 		if k.Broken() != nil || attempt > keptAttempts {
 			d, err := src.View(ledger.ViewFilter{})
@@ -169,6 +174,14 @@ func (k *Kept) reset() {
 	k.heldMu.Unlock()
 	k.seq, k.head, k.res, k.series = 0, ledger.Hash{}, map[string]*keptResource{}, map[seriesKey]*series{}
 	clear(k.changed)
+}
+
+// LastRead is when charges were last read through Kept (zero: never).
+func (k *Kept) LastRead() time.Time {
+	if n := k.lastRead.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
 }
 
 // Seq is the last line item Kept has read.
