@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -124,6 +125,8 @@ var scaleReads = []scaleRead{
 }
 
 func BenchmarkScale(b *testing.B) {
+	// The collector paced as ledgerd paces it (cmd/ledgerd: GOGC 400).
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	type measured struct{ p99, median time.Duration }
 	results := map[int][]measured{}
 	audited, budget := map[int]measured{}, map[int]measured{}
