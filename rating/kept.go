@@ -596,7 +596,7 @@ func (q qty) equal(o qty) bool {
 // holds the lock and checked opt. The result is shared: callers must not change it.
 func (k *Kept) rate(d *ledger.View, opt Options) *Result {
 	k.ratedMu.Lock()
-	if k.ratedAt != k.seq {
+	if k.rated == nil || k.ratedAt != k.seq { // nil: nothing rated yet, at any sequence (0 too)
 		k.rated, k.ratedAt = map[Options]*Result{}, k.seq
 	}
 	res, ok := k.rated[opt]

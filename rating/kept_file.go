@@ -28,24 +28,52 @@ import (
 // again from the ledger).
 const keptFileMagic = "CLOUDLEDGER-KEPT-CHARGES-1\n"
 
+// keptDerivation names how what is kept is derived from the line items. Bump it with any
+// change to what Kept.add, steps or the packed histories compute, even if the layout stays:
+// a copy made by other code is then read again from the ledger instead of standing for
+// what this code would keep.
+const keptDerivation = 1
+
 // ErrKeptFileStale says the file was written for another history than the ledger's (a
 // restore, another node's data): it is not used.
-var ErrKeptFileStale = errors.New("rating: the kept charges' file was written for another ledger history")
+var ErrKeptFileStale = errors.New("rating: the kept charges' file was written for another ledger history, or by code that keeps them otherwise")
 
-// Save writes Kept to w and returns the line item it holds up to; readers go on meanwhile.
+var errKeptDerivation = errors.New("rating: the kept charges' file was derived by other code")
+
+// Save writes Kept to w and returns the line item it holds up to. It encodes under the read
+// lock (readers go on, a catch-up waits) and writes w after letting go of it.
 func (k *Kept) Save(w io.Writer) (uint64, error) {
 	if err := k.Broken(); err != nil {
 		return 0, err
 	}
+	var buf bytes.Buffer
+	seq, err := k.encode(&buf)
+	if err != nil {
+		return 0, err
+	}
+	// The disk is written after the lock is let go: a catch-up waiting for it would hold
+	// every reader behind it.
+	sum := sha256.Sum256(buf.Bytes())
+	if _, err := w.Write(buf.Bytes()); err != nil {
+		return 0, err
+	}
+	if _, err := w.Write(sum[:]); err != nil {
+		return 0, err
+	}
+	return seq, nil
+}
+
+// encode writes the file's body (magic to the last resource) under the read lock.
+func (k *Kept) encode(w io.Writer) (uint64, error) {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
 	if k.seq == 0 {
 		return 0, errors.New("rating: nothing kept yet")
 	}
-	h := sha256.New()
-	bw := bufio.NewWriterSize(io.MultiWriter(w, h), 1<<20)
+	bw := bufio.NewWriterSize(w, 1<<20)
 	e := &keptEncoder{w: bw}
 	e.raw([]byte(keptFileMagic))
+	e.uvarint(keptDerivation)
 	e.uvarint(k.seq)
 	e.raw(k.head[:])
 	index := make(map[*series]int, len(k.series))
@@ -111,9 +139,6 @@ func (k *Kept) Save(w io.Writer) (uint64, error) {
 	if e.err != nil {
 		return 0, e.err
 	}
-	if _, err := w.Write(h.Sum(nil)); err != nil {
-		return 0, err
-	}
 	return k.seq, nil
 }
 
@@ -132,11 +157,17 @@ func (k *Kept) Load(r io.Reader, hashAt func(seq uint64) (ledger.Hash, bool)) er
 		return errors.New("rating: the kept charges' file is damaged (checksum)")
 	}
 	seq, head, res, keys, err := decodeKept(body[len(keptFileMagic):])
+	if errors.Is(err, errKeptDerivation) {
+		return ErrKeptFileStale
+	}
 	if err != nil {
 		return err
 	}
 	if h, ok := hashAt(seq); !ok || h != head {
 		return ErrKeptFileStale
+	}
+	if err := k.Broken(); err != nil {
+		return err
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -144,12 +175,21 @@ func (k *Kept) Load(r io.Reader, hashAt func(seq uint64) (ledger.Hash, bool)) er
 		return errors.New("rating: Load into a Kept that has read line items already")
 	}
 	k.seq, k.head, k.res, k.series = seq, head, res, keys
+	k.ratedMu.Lock()
+	k.rated, k.ratedAt = nil, 0
+	k.ratedMu.Unlock()
+	k.heldMu.Lock()
+	k.held = nil
+	k.heldMu.Unlock()
 	return nil
 }
 
 // decodeKept reads the body of a kept charges' file (after the magic, before the checksum).
 func decodeKept(body []byte) (seq uint64, head ledger.Hash, res map[string]*keptResource, keys map[seriesKey]*series, err error) {
 	d := &keptDecoder{b: body, strings: map[string]string{}}
+	if v := d.uvarint(); d.err == nil && v != keptDerivation {
+		return 0, ledger.Hash{}, nil, nil, fmt.Errorf("%w (%d, this code keeps %d)", errKeptDerivation, v, keptDerivation)
+	}
 	seq = d.uvarint()
 	copy(head[:], d.take(len(head)))
 	keys = make(map[seriesKey]*series)

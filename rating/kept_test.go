@@ -2,6 +2,7 @@ package rating
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -468,6 +469,13 @@ func TestKeptFileOfAnotherHistoryOrDamagedIsNotUsed(t *testing.T) {
 	}
 	if err := NewKept().Load(bytes.NewReader(good[:len(good)-5]), hashAt(k.l)); err == nil {
 		t.Fatal("a file cut short was read")
+	}
+	// Kept by other code (another derivation), its checksum intact: read again from the ledger.
+	other := bytes.Clone(good[:len(good)-32])
+	other[len(keptFileMagic)] = keptDerivation + 1
+	sum := sha256.Sum256(other)
+	if err := NewKept().Load(bytes.NewReader(append(other, sum[:]...)), hashAt(k.l)); !errors.Is(err, ErrKeptFileStale) {
+		t.Fatalf("a file of derivation %d: %v, want ErrKeptFileStale", keptDerivation+1, err)
 	}
 	if err := NewKept().Load(bytes.NewReader(good), hashAt(k.l)); err != nil {
 		t.Fatalf("the good file: %v", err)

@@ -35,6 +35,9 @@ const (
 // never replicated; deleting it costs one read of the whole ledger at the next start.
 func keptFile(dataDir string) string { return filepath.Join(dataDir, "kept-charges.bin") }
 
+// keptTempPattern names a copy being written (renamed over keptFile once synced).
+const keptTempPattern = ".kept-charges-*"
+
 // keptLoop keeps the charges current: at start it takes the copy of the last run, if it is
 // of this ledger's history, and reads what was written since (every line item without
 // one; a read of charges meanwhile waits for it); then, while charges are read, what is
@@ -43,7 +46,7 @@ func (s *Server) keptLoop(ctx context.Context) {
 	s.loadKept()
 	warned := false
 	var savedSeq uint64
-	savedAt := time.Now()
+	savedAt, tried := time.Now(), false
 	catchUp := func(atStart bool) {
 		if err := s.kept.Broken(); err != nil {
 			if !warned {
@@ -66,9 +69,10 @@ func (s *Server) keptLoop(ctx context.Context) {
 			s.log.Info("charges kept current", "from_seq", from, "seq", s.kept.Seq(), "took", d.Round(time.Millisecond))
 		}
 		// The first read after a start without a copy is the long one: keep it at once.
-		if seq := s.kept.Seq(); seq-savedSeq >= keptSaveLineItems && (savedSeq == 0 || time.Since(savedAt) >= KeptSaveInterval) {
+		if seq := s.kept.Seq(); seq-savedSeq >= keptSaveLineItems && (!tried || time.Since(savedAt) >= KeptSaveInterval) {
+			tried, savedAt = true, time.Now() // a failed copy (a full disk) is tried again after the interval
 			if s.saveKept() == nil {
-				savedSeq, savedAt = seq, time.Now()
+				savedSeq = seq
 			}
 		}
 	}
@@ -82,6 +86,12 @@ func (s *Server) keptLoop(ctx context.Context) {
 
 // loadKept takes the kept charges' copy, if there is one of this ledger's history.
 func (s *Server) loadKept() {
+	// Copies a crash cut short are of no use.
+	if left, _ := filepath.Glob(filepath.Join(s.cfg.DataDir, keptTempPattern)); len(left) > 0 {
+		for _, f := range left {
+			os.Remove(f)
+		}
+	}
 	path := keptFile(s.cfg.DataDir)
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -111,7 +121,7 @@ func (s *Server) loadKept() {
 func (s *Server) saveKept() error {
 	start := time.Now()
 	path := keptFile(s.cfg.DataDir)
-	tmp, err := os.CreateTemp(s.cfg.DataDir, ".kept-charges-*")
+	tmp, err := os.CreateTemp(s.cfg.DataDir, keptTempPattern)
 	if err != nil {
 		s.log.Warn("kept charges' copy not written", "err", err)
 		return err

@@ -56,7 +56,6 @@ type guard struct {
 	hashingNow atomic.Int32
 	limit      atomic.Int64 // bytes, while checks run
 	limitMu    sync.Mutex
-	nodeLimit  int64 // the memory limit the node runs with otherwise (GOMEMLIMIT; none: MaxInt64)
 
 	mu       sync.Mutex
 	accounts map[string]*sync.Mutex // one sign-in at a time per account (known accounts only)
@@ -103,8 +102,7 @@ func (g *guard) enter() {
 	defer g.limitMu.Unlock()
 	if g.hashingNow.Add(1) == 1 {
 		limit := int64(burstBase()) + int64(cap(g.pool)*argonMiB+16)<<20
-		g.nodeLimit = debug.SetMemoryLimit(-1) // the node's own (GOMEMLIMIT), restored by leave
-		limit = min(limit, g.nodeLimit)
+		limit = min(limit, processLimit.enter())
 		g.limit.Store(limit)
 		debug.SetMemoryLimit(limit)
 	}
@@ -115,7 +113,38 @@ func (g *guard) leave() {
 	defer g.limitMu.Unlock()
 	if g.hashingNow.Add(-1) == 0 {
 		g.limit.Store(0)
-		debug.SetMemoryLimit(g.nodeLimit)
+		processLimit.leave()
+	}
+}
+
+// processLimit remembers the process's own memory limit (GOMEMLIMIT; none: MaxInt64) while
+// any guard's burst lowers it: the limit is the process's, and a process may run several
+// servers (tests do), whose bursts overlap.
+var processLimit ownLimit
+
+type ownLimit struct {
+	mu     sync.Mutex
+	bursts int
+	own    int64
+}
+
+// enter notes a burst and returns the process's own limit (read when the first begins).
+func (p *ownLimit) enter() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bursts == 0 {
+		p.own = debug.SetMemoryLimit(-1)
+	}
+	p.bursts++
+	return p.own
+}
+
+// leave ends a burst; the last one gives the process its own limit back.
+func (p *ownLimit) leave() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bursts--; p.bursts == 0 {
+		debug.SetMemoryLimit(p.own)
 	}
 }
 

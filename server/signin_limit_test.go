@@ -19,6 +19,16 @@ func TestPasswordChecksGiveBackTheNodesMemoryLimit(t *testing.T) {
 	if after := debug.SetMemoryLimit(-1); after != nodeLimit {
 		t.Fatalf("after the checks the limit is %d, want the node's %d", after, int64(nodeLimit))
 	}
+	// Two servers' guards in one process, their bursts overlapping: the last to end gives the
+	// process its own limit back, whichever began first.
+	a, b := newGuard(), newGuard()
+	a.enter()
+	b.enter()
+	a.leave()
+	b.leave()
+	if after := debug.SetMemoryLimit(-1); after != nodeLimit {
+		t.Fatalf("after two overlapping bursts the limit is %d, want the node's %d", after, int64(nodeLimit))
+	}
 	const low = 1 << 20 // below what the process holds
 	debug.SetMemoryLimit(low)
 	g.enter()
