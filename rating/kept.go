@@ -91,12 +91,28 @@ func (k *Kept) Rate(src Source, opt Options) (res *Result, err error) {
 func (k *Kept) Read(src Source, fn func(d *ledger.View) error) error {
 	k.lastRead.Store(time.Now().UnixNano())
 	for attempt := 1; ; attempt++ {
-		if k.Broken() != nil || attempt > keptAttempts {
+		if k.Broken() != nil {
 			d, err := src.View(ledger.ViewFilter{})
 			if err != nil {
 				return err
 			}
 			return fn(d) // the reference: rating reads the resources' histories
+		}
+		if attempt > keptAttempts {
+			// Writes move the head between every view and catch-up: catch up and read
+			// under the write lock, at the state the catch-up read its master data and line
+			// items from (one transaction). A full view here held gigabytes at 10,000,000
+			// line items under a soak of writes and reads.
+			k.mu.Lock()
+			d, err := k.catchUp(src)
+			if err == nil {
+				err = k.readLocked(d, fn)
+			}
+			k.mu.Unlock()
+			if err != nil && k.Broken() != nil {
+				continue // Kept could not take a line item: the reference, above
+			}
+			return err
 		}
 		d, err := src.View(ledger.ViewFilter{MasterDataOnly: true})
 		if err != nil {
@@ -112,7 +128,7 @@ func (k *Kept) Read(src Source, fn func(d *ledger.View) error) error {
 		k.mu.RUnlock()
 		if behind {
 			k.mu.Lock()
-			err := k.catchUp(src)
+			_, err := k.catchUp(src)
 			k.mu.Unlock()
 			if err != nil && k.Broken() == nil {
 				return err
@@ -129,9 +145,9 @@ func (k *Kept) readLocked(d *ledger.View, fn func(d *ledger.View) error) error {
 	return fn(d)
 }
 
-// catchUp applies the line items written since the last read, up to src's head; the caller
-// holds the lock.
-func (k *Kept) catchUp(src Source) error {
+// catchUp applies the line items written since the last read, up to src's head, and returns
+// the master data of that state (read in the same transaction); the caller holds the lock.
+func (k *Kept) catchUp(src Source) (*ledger.View, error) {
 	var addErr error
 	read := 0
 	d, err := src.View(ledger.ViewFilter{MasterDataOnly: true, RatingEventsAfter: k.seq, OnRatingEvent: func(d *ledger.View, e *ledger.RatingEvent) error {
@@ -153,19 +169,19 @@ func (k *Kept) catchUp(src Source) error {
 		k.brokenMu.Lock()
 		k.broken = addErr
 		k.brokenMu.Unlock()
-		return addErr
+		return nil, addErr
 	case err != nil && read > 0:
 		k.reset() // a feed cut half way: start again from the first line item
-		return err
+		return nil, err
 	case err != nil:
-		return err // nothing was read: what is kept stands
+		return nil, err // nothing was read: what is kept stands
 	}
 	if d.Head.Seq < k.seq { // another ledger (a restore): read it from the start
 		k.reset()
 		return k.catchUp(src)
 	}
 	k.seq, k.head = d.Head.Seq, d.Head.Hash
-	return nil
+	return d, nil
 }
 
 func (k *Kept) reset() {
@@ -198,7 +214,8 @@ func (k *Kept) CatchUp(src Source) error {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return k.catchUp(src)
+	_, err := k.catchUp(src)
+	return err
 }
 
 type seriesKey struct{ department, project, provider, item string }

@@ -190,11 +190,13 @@ func Start(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
+	opening := time.Now()
 	s.ledger, err = ledger.Open(stateFile(cfg.DataDir))
 	if err != nil {
 		ln.Close()
 		return nil, err
 	}
+	s.log.Info("state file opened", "line_items", s.ledger.Head().Seq, "took", time.Since(opening).Round(time.Millisecond))
 	switch c := s.ledger.Compacted(); {
 	case c.Err != nil:
 		s.log.Warn("state file not compacted; it keeps its free pages", "bytes", c.Before, "err", c.Err)
