@@ -240,13 +240,7 @@ func restart(b *testing.B, l *ledger.Ledger, path string, k *rating.Kept) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	err = k2.Load(f, func(seq uint64) (h ledger.Hash, ok bool) {
-		l.LineItems(seq, func(li *ledger.LineItem) bool {
-			h, ok = li.Hash, li.Seq == seq
-			return false
-		})
-		return h, ok
-	})
+	err = k2.Load(f, l.HashAt)
 	f.Close()
 	if err != nil {
 		b.Fatal(err)

@@ -231,6 +231,16 @@ func (l *Ledger) Verify() (Head, error) {
 	return want, nil
 }
 
+// HashAt is the chain hash of line item seq, and whether the ledger holds it: what a copy
+// derived from the line items up to seq (rating.Kept's file) is checked against.
+func (l *Ledger) HashAt(seq uint64) (h Hash, ok bool) {
+	l.LineItems(seq, func(li *LineItem) bool {
+		h, ok = li.Hash, li.Seq == seq
+		return false
+	})
+	return h, ok
+}
+
 // LineItems calls fn for each line item with sequence ≥ from, in order, until fn returns false.
 func (l *Ledger) LineItems(from uint64, fn func(*LineItem) bool) error {
 	l.ensureFlushed()

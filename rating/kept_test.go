@@ -405,17 +405,6 @@ func TestKeptThatCannotReadAnswersFromTheWholeLedger(t *testing.T) {
 	}
 }
 
-// hashAt is the ledger's chain hash of line item seq.
-func hashAt(l *ledger.Ledger) func(uint64) (ledger.Hash, bool) {
-	return func(seq uint64) (h ledger.Hash, ok bool) {
-		l.LineItems(seq, func(li *ledger.LineItem) bool {
-			h, ok = li.Hash, li.Seq == seq
-			return false
-		})
-		return h, ok
-	}
-}
-
 // savedAndLoaded catches kept up with l, saves it and returns a new Kept loaded from the
 // file (Kept.Save, Kept.Load).
 func savedAndLoaded(t *testing.T, l *ledger.Ledger, kept *Kept) *Kept {
@@ -429,7 +418,7 @@ func savedAndLoaded(t *testing.T, l *ledger.Ledger, kept *Kept) *Kept {
 		t.Fatalf("save: %d, %v; want the head %d", seq, err, l.Head().Seq)
 	}
 	loaded := NewKept()
-	if err := loaded.Load(bytes.NewReader(file.Bytes()), hashAt(l)); err != nil {
+	if err := loaded.Load(bytes.NewReader(file.Bytes()), l.HashAt); err != nil {
 		t.Fatal(err)
 	}
 	if loaded.Seq() != seq {
@@ -463,21 +452,21 @@ func TestKeptFileOfAnotherHistoryOrDamagedIsNotUsed(t *testing.T) {
 	for _, at := range []int{len(keptFileMagic) + 3, len(good) / 2, len(good) - 1} {
 		bad := bytes.Clone(good)
 		bad[at] ^= 0x40
-		if err := NewKept().Load(bytes.NewReader(bad), hashAt(k.l)); err == nil || !strings.Contains(err.Error(), "damaged") {
+		if err := NewKept().Load(bytes.NewReader(bad), k.l.HashAt); err == nil || !strings.Contains(err.Error(), "damaged") {
 			t.Fatalf("byte %d of %d changed: %v, want the checksum to refuse it", at, len(good), err)
 		}
 	}
-	if err := NewKept().Load(bytes.NewReader(good[:len(good)-5]), hashAt(k.l)); err == nil {
+	if err := NewKept().Load(bytes.NewReader(good[:len(good)-5]), k.l.HashAt); err == nil {
 		t.Fatal("a file cut short was read")
 	}
 	// Kept by other code (another derivation), its checksum intact: read again from the ledger.
 	other := bytes.Clone(good[:len(good)-32])
 	other[len(keptFileMagic)] = keptDerivation + 1
 	sum := sha256.Sum256(other)
-	if err := NewKept().Load(bytes.NewReader(append(other, sum[:]...)), hashAt(k.l)); !errors.Is(err, ErrKeptFileStale) {
+	if err := NewKept().Load(bytes.NewReader(append(other, sum[:]...)), k.l.HashAt); !errors.Is(err, ErrKeptFileStale) {
 		t.Fatalf("a file of derivation %d: %v, want ErrKeptFileStale", keptDerivation+1, err)
 	}
-	if err := NewKept().Load(bytes.NewReader(good), hashAt(k.l)); err != nil {
+	if err := NewKept().Load(bytes.NewReader(good), k.l.HashAt); err != nil {
 		t.Fatalf("the good file: %v", err)
 	}
 }

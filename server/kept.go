@@ -7,8 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"time"
-
-	"github.com/cloudledger/cloudledger/ledger"
 )
 
 // KeptInterval is how often a node reads the line items written since its charges were
@@ -103,13 +101,7 @@ func (s *Server) loadKept() {
 	}
 	defer f.Close()
 	start := time.Now()
-	err = s.kept.Load(f, func(seq uint64) (h ledger.Hash, ok bool) {
-		s.ledger.LineItems(seq, func(li *ledger.LineItem) bool {
-			h, ok = li.Hash, li.Seq == seq
-			return false
-		})
-		return h, ok
-	})
+	err = s.kept.Load(f, s.ledger.HashAt)
 	if err != nil {
 		s.log.Warn("kept charges' copy not used: charges are read from the ledger", "file", path, "err", err)
 		return
