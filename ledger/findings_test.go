@@ -682,3 +682,31 @@ func FuzzRunsStoredJSON(f *testing.F) {
 		}
 	})
 }
+
+// The hand reader of a change reads what time.Parse and decimal read, for every time
+// RFC3339Nano writes, and leaves alone what they would write otherwise.
+func TestQuickQuantityChangeReadsAsTimeParse(t *testing.T) {
+	zones := []*time.Location{time.UTC, time.FixedZone("CST", 8*3600), time.FixedZone("", -5*3600-30*60), time.FixedZone("", 14*3600)}
+	for i := 0; i < 20000; i++ {
+		at := time.Date(2000+i%200, time.Month(1+i%12), 1+i%31, i%24, i*7%60, i*13%60, (i*7919)%1000000000/(1+i%4*999), zones[i%len(zones)])
+		text := at.Format(time.RFC3339Nano)
+		delta := fmt.Sprint(i%2001 - 1000)
+		quick, ok := quickQuantityChange(text, delta)
+		if !ok {
+			t.Fatalf("%s %s not read by hand", text, delta)
+		}
+		if want := newQuantityChange(at, decimal.RequireFromString(delta)); quick != want {
+			t.Fatalf("%s %s: read as %+v, want %+v", text, delta, quick, want)
+		}
+	}
+	for _, c := range [][2]string{
+		{"2026-03-01T00:00:00+00:00", "1"}, {"2026-02-30T00:00:00Z", "1"}, {"2026-03-01T00:00:00.500Z", "1"},
+		{"2026-03-01T00:00:00Z", "-0"}, {"2026-03-01T00:00:00Z", "007"}, {"2026-03-01T00:00:00Z", "1.5"},
+		{"2026-03-01T24:00:00Z", "1"}, {"2026-03-01 00:00:00Z", "1"}, {"2026-03-01T00:00:00+8:00", "1"},
+		{"2026-03-01T00:00:00-00:00", "1"}, {"2026-03-01T00:00:00.Z", "1"}, {"2026-03-01T00:00:00Z", "+1"},
+	} {
+		if _, ok := quickQuantityChange(c[0], c[1]); ok {
+			t.Fatalf("%s %s read by hand: time.Parse and decimal would write it otherwise", c[0], c[1])
+		}
+	}
+}
