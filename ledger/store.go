@@ -123,6 +123,7 @@ func (l *Ledger) open(compact bool) error {
 		db.Close()
 		return fmt.Errorf("ledger: load %s: %w", l.path, err)
 	}
+	releaseMappedPages(db)
 	return nil
 }
 
@@ -242,16 +243,29 @@ func (l *Ledger) load() (err error) {
 		l.applied = readChainMeta(tx, root)
 		l.flushed = l.applied
 		l.stateIndex = stateIndexOf(tx, l.applied)
+		// The key index reads every line item (a third of a large ledger's open) and depends
+		// only on the accounts and settings (keys are scoped by them): it is read on a second
+		// core, in a read transaction of its own, while the other tables load.
 		for _, tb := range tables {
-			if err := tb.load(tx, root); err != nil {
-				return err
+			if keyScopeTable(tb) {
+				if err := tb.load(tx, root); err != nil {
+					return err
+				}
 			}
 		}
-		keys, err := loadKeyIndex(tx, root) // after the accounts and settings: keys are scoped by them
-		if err != nil {
+		keysDone := make(chan error, 1)
+		go func() { keysDone <- l.loadKeyIndexAside(root) }()
+		for _, tb := range tables {
+			if !keyScopeTable(tb) {
+				if err := tb.load(tx, root); err != nil {
+					<-keysDone
+					return err
+				}
+			}
+		}
+		if err := <-keysDone; err != nil {
 			return err
 		}
-		l.keys = keys
 		if k, _ := tx.Bucket([]byte("kafka_dead_letters")).Cursor().Last(); k != nil {
 			root.deadLetterN = beUint64(k)
 		}
@@ -268,6 +282,33 @@ func (l *Ledger) load() (err error) {
 	l.flushedState = l.stateIndex
 	clearDirty(root)
 	return nil
+}
+
+// keyScopeTable says whether the key index needs tb loaded before it is read (indexKeyOf).
+func keyScopeTable(tb tableDecl) bool {
+	n := string(tb.bucketName())
+	return n == "accounts" || n == "settings"
+}
+
+// loadKeyIndexAside reads the key index into l.keys in a read transaction of its own; an
+// invariant it finds violated comes back as the error it is.
+func (l *Ledger) loadKeyIndexAside(root *txn) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			ie, ok := p.(*InvariantError)
+			if !ok {
+				panic(p)
+			}
+			err = ie
+		}
+	}()
+	return l.db.View(func(tx *bolt.Tx) error {
+		keys, err := loadKeyIndex(tx, root)
+		if err == nil {
+			l.keys = keys
+		}
+		return err
+	})
 }
 
 // readChainMeta reads the applied index, the chain head and the clock into t.
