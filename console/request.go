@@ -78,12 +78,13 @@ type pageRequest struct {
 	statuses map[int32]*v1.SettleStatusResponse
 }
 
-// settleStatus asks for a settlement year's status once per page.
+// settleStatus asks for a settlement year's status once per page, without its blockers:
+// neither the finance home nor the to-do box shows them, and they rate the whole window.
 func (rq *pageRequest) settleStatus(year int32) (*v1.SettleStatusResponse, error) {
 	if s, ok := rq.statuses[year]; ok {
 		return s, nil
 	}
-	res, err := rq.con.ledger.SettleStatus(rq.ctx(), connect.NewRequest(&v1.SettleStatusRequest{Year: year}))
+	res, err := rq.con.ledger.SettleStatus(rq.ctx(), connect.NewRequest(&v1.SettleStatusRequest{Year: year, SkipBlockers: true}))
 	if err != nil {
 		return nil, err
 	}

@@ -3,10 +3,11 @@ package server
 import (
 	"context"
 	"github.com/cloudledger/cloudledger/money"
+	"maps"
+	"slices"
 	"time"
 
 	"connectrpc.com/connect"
-	"github.com/shopspring/decimal"
 
 	"github.com/cloudledger/cloudledger/apimap"
 	"github.com/cloudledger/cloudledger/calendar"
@@ -47,22 +48,12 @@ func (h *ledgerService) Charges(ctx context.Context, req *connect.Request[v1.Cha
 	for _, u := range res.Unscored {
 		out.Unscored = append(out.Unscored, &v1.UnscoredDays{Provider: u.Provider, Days: apimap.DayRanges(u.Days)})
 	}
-	// By month, from the lines answered (a scoped caller's own): lines come in month order.
-	var month *v1.MonthTotal
-	var base, amount decimal.Decimal
-	for _, l := range res.Lines {
-		if m := l.Month.String(); month == nil || month.Month != m {
-			if month != nil {
-				month.BaseAmount, month.Amount = money.Text(base), money.Text(amount)
-			}
-			month, base, amount = &v1.MonthTotal{Month: m}, decimal.Zero, decimal.Zero
-			out.ByMonth = append(out.ByMonth, month)
-		}
-		base, amount = base.Add(l.BaseAmount), amount.Add(l.Amount)
-		month.Lines++
-	}
-	if month != nil {
-		month.BaseAmount, month.Amount = money.Text(base), money.Text(amount)
+	// By month, from the result's month totals (a scoped caller's: withinScope's own), not
+	// from its lines: a settlement year of 100,000 resources has 1.2 million, and the finance
+	// page asks for a year's months on every load.
+	for _, mo := range slices.Sorted(maps.Keys(res.ByMonth)) {
+		t := res.ByMonth[mo]
+		out.ByMonth = append(out.ByMonth, &v1.MonthTotal{Month: mo, BaseAmount: money.Text(t.BaseAmount), Amount: money.Text(t.Amount), Lines: uint32(t.Lines)})
 	}
 	if !m.GetTotalsOnly() {
 		out.Lines = make([]*v1.ChargeLine, len(res.Lines))
@@ -78,6 +69,8 @@ func (h *ledgerService) Charges(ctx context.Context, req *connect.Request[v1.Cha
 func (s *Server) withinScope(p *principal, res *rating.Result) *rating.Result {
 	out := *res
 	out.Lines, out.Provisional, out.Total = nil, nil, rating.Totals{}
+	out.ByDepartment, out.ByProject, out.ByProvider, out.ByItem = nil, nil, nil, nil // not summed again: unused
+	out.ByMonth = map[string]rating.Totals{}
 	for _, l := range res.Lines {
 		if !p.sees(s, l.Department, l.Provider) {
 			continue
@@ -85,6 +78,10 @@ func (s *Server) withinScope(p *principal, res *rating.Result) *rating.Result {
 		out.Lines = append(out.Lines, l)
 		out.Total.BaseAmount, out.Total.Amount = out.Total.BaseAmount.Add(l.BaseAmount), out.Total.Amount.Add(l.Amount)
 		out.Total.Lines++
+		mo := out.ByMonth[l.Month.String()]
+		mo.BaseAmount, mo.Amount = mo.BaseAmount.Add(l.BaseAmount), mo.Amount.Add(l.Amount)
+		mo.Lines++
+		out.ByMonth[l.Month.String()] = mo
 		if l.Provisional() {
 			out.Provisional = append(out.Provisional, l)
 		}

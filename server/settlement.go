@@ -50,7 +50,7 @@ func (n settleNode) Submit(ctx context.Context, r ledger.Submission) (ledger.Sub
 }
 
 func (h *ledgerService) SettleStatus(ctx context.Context, req *connect.Request[v1.SettleStatusRequest]) (*connect.Response[v1.SettleStatusResponse], error) {
-	st, err := h.s.settleStatus(int(req.Msg.GetYear()), true)
+	st, err := h.s.settleStatus(int(req.Msg.GetYear()), !req.Msg.GetSkipBlockers())
 	if err != nil {
 		return nil, toConnect(err)
 	}

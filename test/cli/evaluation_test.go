@@ -5,6 +5,9 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"github.com/cloudledger/cloudledger/calendar"
+	"github.com/cloudledger/cloudledger/money"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -381,6 +384,60 @@ func TestDemoYearSubmittedByMidSeptember(t *testing.T) {
 	if out := e.must("--lang", "en", "settle", "status", "--year", "2026"); !regexp.MustCompile(`State\s+submitted\n`).MatchString(out) ||
 		!strings.Contains(out, "2025-09-01 – 2026-08-31") || !strings.Contains(out, "2026-09-30") {
 		t.Fatalf("settle status:\n%s", out)
+	}
+	// Settlement year 2027 has begun (2026-09-01 – 2027-08-31): its twelve months are open and
+	// none of its quarters is scored, so its status names twelve open_month blockers and one
+	// provisional blocker for each of the demo's three providers — and none when the caller
+	// skips them (the finance page), with the same state, window and deadline.
+	lc := cloudledgerv1connect.NewLedgerServiceClient(c.HTTP, e.url)
+	for _, skip := range []bool{false, true} {
+		st, err := lc.SettleStatus(context.Background(), authedReq(&v1.SettleStatusRequest{Year: 2027, SkipBlockers: skip}, e.admin))
+		if err != nil {
+			t.Fatal(err)
+		}
+		codes := map[string]int{}
+		for _, b := range st.Msg.GetBlockers() {
+			codes[b.GetCode()]++
+		}
+		want := map[string]int{"open_month": 12, "provisional": 3}
+		if skip {
+			want = map[string]int{}
+		}
+		if !maps.Equal(codes, want) || st.Msg.GetWindowFrom() != "2026-09-01" || st.Msg.GetDeadline() != "2027-09-30" || st.Msg.GetState() != "" {
+			t.Fatalf("status of 2027 (skip_blockers %v): blockers %v, want %v; window from %s, deadline %s, state %q",
+				skip, codes, want, st.Msg.GetWindowFrom(), st.Msg.GetDeadline(), st.Msg.GetState())
+		}
+	}
+	// The year's charges by month (the finance page's chart, totals_only) come from the rating's
+	// month totals: each month the sum of that month's lines of the full answer, twelve months
+	// in order; for the education bureau's own account, of its own lines only.
+	for _, who := range []string{"finance1", "edu-it"} {
+		tok := testcluster.DemoToken(t, data, who)
+		totals, err := lc.Charges(context.Background(), authedReq(&v1.ChargesRequest{From: "2025-09-01", To: "2026-08-31", TotalsOnly: true}, tok))
+		if err != nil {
+			t.Fatal(err)
+		}
+		full, err := lc.Charges(context.Background(), authedReq(&v1.ChargesRequest{From: "2025-09-01", To: "2026-08-31"}, tok))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sums, lines, departments := map[string]decimal.Decimal{}, map[string]uint32{}, map[string]bool{}
+		for _, l := range full.Msg.GetLines() {
+			sums[l.GetMonth()] = sums[l.GetMonth()].Add(decimal.RequireFromString(l.GetAmount()))
+			lines[l.GetMonth()]++
+			departments[l.GetDepartment()] = true
+		}
+		if len(totals.Msg.GetLines()) != 0 || len(totals.Msg.GetByMonth()) != 12 || (who == "edu-it") != (len(departments) == 1 && departments["edu"]) {
+			t.Fatalf("%s: %d lines with totals_only, %d months, departments %v", who, len(totals.Msg.GetLines()), len(totals.Msg.GetByMonth()), departments)
+		}
+		mo := calendar.Month{Year: 2025, Month: time.September}
+		for i, m := range totals.Msg.GetByMonth() {
+			want := mo.String()
+			mo = mo.Next()
+			if m.GetMonth() != want || m.GetAmount() != money.Text(sums[want]) || m.GetLines() != lines[want] || lines[want] == 0 {
+				t.Fatalf("%s: month %d is %s %s (%d lines), want %s %s (%d lines)", who, i, m.GetMonth(), m.GetAmount(), m.GetLines(), want, money.Text(sums[want]), lines[want])
+			}
+		}
 	}
 	exp := filepath.Join(e.dir, "budget.json")
 	if out, code := e.runWith(testcluster.DemoToken(t, data, "finance1"), "budget", "export", "--year", "2026", "--format", "json", "-o", exp); code != 0 {

@@ -4616,8 +4616,11 @@ func (x *SettlementBlocker) GetDays() []*DayRange {
 }
 
 type SettleStatusRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Year          int32                  `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Year  int32                  `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
+	// The state, window and deadline only, without the blockers (which rate the whole window):
+	// what the finance page and the to-do box show.
+	SkipBlockers  bool `protobuf:"varint,2,opt,name=skip_blockers,json=skipBlockers,proto3" json:"skip_blockers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4657,6 +4660,13 @@ func (x *SettleStatusRequest) GetYear() int32 {
 		return x.Year
 	}
 	return 0
+}
+
+func (x *SettleStatusRequest) GetSkipBlockers() bool {
+	if x != nil {
+		return x.SkipBlockers
+	}
+	return false
 }
 
 type SettleStatusResponse struct {
@@ -7888,9 +7898,10 @@ const file_cloudledger_v1_ledger_proto_rawDesc = "" +
 	"\bprovider\x18\x03 \x01(\tR\bprovider\x12\x16\n" +
 	"\x06detail\x18\x04 \x03(\tR\x06detail\x12\x14\n" +
 	"\x05month\x18\x05 \x01(\tR\x05month\x12,\n" +
-	"\x04days\x18\x06 \x03(\v2\x18.cloudledger.v1.DayRangeR\x04days\")\n" +
+	"\x04days\x18\x06 \x03(\v2\x18.cloudledger.v1.DayRangeR\x04days\"N\n" +
 	"\x13SettleStatusRequest\x12\x12\n" +
-	"\x04year\x18\x01 \x01(\x05R\x04year\"\xc4\x03\n" +
+	"\x04year\x18\x01 \x01(\x05R\x04year\x12#\n" +
+	"\rskip_blockers\x18\x02 \x01(\bR\fskipBlockers\"\xc4\x03\n" +
 	"\x14SettleStatusResponse\x12\x12\n" +
 	"\x04year\x18\x01 \x01(\x05R\x04year\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x1f\n" +
