@@ -106,7 +106,7 @@ var scaleReads = []scaleRead{
 		_, err := k.Rate(l, rating.Options{From: calendar.NewDate(2025, 9, 1), To: calendar.NewDate(2026, 8, 31), Department: "dep042"})
 		return err
 	}},
-	{"settlement status of 2024–2026 (/finance)", func(l *ledger.Ledger, k *rating.Kept) error {
+	{"settle status of 2024–2026, with blockers", func(l *ledger.Ledger, k *rating.Kept) error {
 		return k.Read(l, func(d *ledger.View) error {
 			for y := 2024; y <= 2026; y++ {
 				if _, err := settlement.YearStatus(d, l.Calendar(), y, true); err != nil {
@@ -115,6 +115,24 @@ var scaleReads = []scaleRead{
 			}
 			return nil
 		})
+	}},
+	// What the finance home asks: three years' state and deadline, and a year's months.
+	{"/finance: status of 2024–2026, 2026 by month", func(l *ledger.Ledger, k *rating.Kept) error {
+		if err := k.Read(l, func(d *ledger.View) error {
+			for y := 2024; y <= 2026; y++ {
+				if _, err := settlement.YearStatus(d, l.Calendar(), y, false); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		res, err := k.Rate(l, rating.Options{From: calendar.NewDate(2025, 9, 1), To: calendar.NewDate(2026, 8, 31)})
+		if err == nil && len(res.ByMonth) != 12 {
+			err = fmt.Errorf("2026 by month: %d months", len(res.ByMonth))
+		}
+		return err
 	}},
 	{"a department's statement of 2026-03", func(l *ledger.Ledger, k *rating.Kept) error {
 		return k.Read(l, func(d *ledger.View) error {

@@ -305,6 +305,33 @@ func BenchmarkScaleNode(b *testing.B) {
 	if out, err := exec.Command("du", "-sh", nd.DataDir).Output(); err == nil {
 		fmt.Printf("scale node: data directory %s", out)
 	}
+
+	// A new member joins and catches up: from the join to holding the leader's head (it
+	// installs the leader's snapshot — the state file — and replays the Raft log after it).
+	t0 = time.Now()
+	joined := c.AddNodeWith(testcluster.NodeOptions{ReadyWithin: 5 * time.Minute})
+	ready = time.Since(t0)
+	status := func(n *testcluster.Node) *v1.StatusResponse {
+		req := connect.NewRequest(&v1.StatusRequest{})
+		req.Header().Set("Authorization", "Bearer "+authority)
+		res, err := cloudledgerv1connect.NewClusterServiceClient(c.HTTP, n.URL).Status(context.Background(), req)
+		if err != nil {
+			return nil
+		}
+		return res.Msg
+	}
+	for {
+		lead, got := status(nd), status(joined)
+		if lead != nil && got != nil && got.LineItems == lead.LineItems && got.HeadHash == lead.HeadHash {
+			fmt.Printf("scale node: a new member joined (ready in %s) and holds the leader's %d line items %s after its start; %s\n",
+				ready.Round(time.Millisecond), got.LineItems, time.Since(t0).Round(time.Millisecond), memoryText(b, joined.PID()))
+			break
+		}
+		if time.Since(t0) > 10*time.Minute {
+			b.Fatalf("the new member did not catch up in 10 minutes: %v against %v\n%s", got, lead, c.Log(joined))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // loadPageOnce loads a page once (retrying while the node starts) and says how long it took.

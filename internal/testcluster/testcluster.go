@@ -188,6 +188,9 @@ type NodeOptions struct {
 	Binary string
 	// Nonvoter joins the node as a replica without a vote.
 	Nonvoter bool
+	// ReadyWithin is how long the node may take to be ready (default 30 s): a node joining a
+	// large ledger installs its snapshot first.
+	ReadyWithin time.Duration
 }
 
 // AddNodeWith starts one more node with its own options.
@@ -214,7 +217,11 @@ func (c *Cluster) AddNodeWith(o NodeOptions) *Node {
 		} else {
 			c.launch(nd, "")
 		}
-		err := c.WaitReady(nd, 30*time.Second)
+		within := o.ReadyWithin
+		if within == 0 {
+			within = 30 * time.Second
+		}
+		err := c.WaitReady(nd, within)
 		if err == nil {
 			return nd
 		}
