@@ -61,7 +61,9 @@ func (t *txn) markScoped() {
 	}
 }
 
-// indexKeyOf is the index key a stored line item's key is held under.
+// indexKeyOf is the index key a stored line item's key is held under. It reads the accounts
+// and the settings only: the open reads the key index beside the other tables once those two
+// are loaded (keyScopeTable in store.go names them; a table read here must be named there).
 func (t *txn) indexKeyOf(key, actor string, seq uint64) string {
 	if from := t.scopedFrom(); from == 0 || seq < from {
 		return key

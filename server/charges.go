@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"github.com/cloudledger/cloudledger/money"
 	"maps"
 	"slices"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/cloudledger/cloudledger/errcode"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/ledger"
+	"github.com/cloudledger/cloudledger/money"
 	"github.com/cloudledger/cloudledger/rating"
 )
 

@@ -5,8 +5,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"github.com/cloudledger/cloudledger/calendar"
-	"github.com/cloudledger/cloudledger/money"
 	"maps"
 	"os"
 	"os/exec"
@@ -20,9 +18,11 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/cloudledger/cloudledger/calendar"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
 	"github.com/cloudledger/cloudledger/internal/testcluster"
+	"github.com/cloudledger/cloudledger/money"
 )
 
 // evalReport is `evaluation report --format json`.
@@ -385,10 +385,11 @@ func TestDemoYearSubmittedByMidSeptember(t *testing.T) {
 		!strings.Contains(out, "2025-09-01 – 2026-08-31") || !strings.Contains(out, "2026-09-30") {
 		t.Fatalf("settle status:\n%s", out)
 	}
-	// Settlement year 2027 has begun (2026-09-01 – 2027-08-31): its twelve months are open and
-	// none of its quarters is scored, so its status names twelve open_month blockers and one
-	// provisional blocker for each of the demo's three providers — and none when the caller
-	// skips them (the finance page), with the same state, window and deadline.
+	// Issue 28 (SPEC: Settlement — no audit while a charge of the window is provisional,
+	// 先审再付): settlement year 2027 has begun (2026-09-01 – 2027-08-31): its twelve months are
+	// open and none of its quarters is scored, so its status names twelve open_month blockers
+	// and one provisional blocker for each of the demo's three providers — and none when the
+	// caller skips them (the finance page), with the same state, window and deadline.
 	lc := cloudledgerv1connect.NewLedgerServiceClient(c.HTTP, e.url)
 	for _, skip := range []bool{false, true} {
 		st, err := lc.SettleStatus(context.Background(), authedReq(&v1.SettleStatusRequest{Year: 2027, SkipBlockers: skip}, e.admin))
@@ -408,9 +409,9 @@ func TestDemoYearSubmittedByMidSeptember(t *testing.T) {
 				skip, codes, want, st.Msg.GetWindowFrom(), st.Msg.GetDeadline(), st.Msg.GetState())
 		}
 	}
-	// The year's charges by month (the finance page's chart, totals_only) come from the rating's
-	// month totals: each month the sum of that month's lines of the full answer, twelve months
-	// in order; for the education bureau's own account, of its own lines only.
+	// Issue 28: the year's charges by month (the finance page's chart, totals_only) come from
+	// the rating's month totals: each month the sum of that month's lines of the full answer,
+	// twelve months in order; for the education bureau's own account, of its own lines only.
 	for _, who := range []string{"finance1", "edu-it"} {
 		tok := testcluster.DemoToken(t, data, who)
 		totals, err := lc.Charges(context.Background(), authedReq(&v1.ChargesRequest{From: "2025-09-01", To: "2026-08-31", TotalsOnly: true}, tok))
@@ -421,9 +422,10 @@ func TestDemoYearSubmittedByMidSeptember(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sums, lines, departments := map[string]decimal.Decimal{}, map[string]uint32{}, map[string]bool{}
+		sums, bases, lines, departments := map[string]decimal.Decimal{}, map[string]decimal.Decimal{}, map[string]uint32{}, map[string]bool{}
 		for _, l := range full.Msg.GetLines() {
 			sums[l.GetMonth()] = sums[l.GetMonth()].Add(decimal.RequireFromString(l.GetAmount()))
+			bases[l.GetMonth()] = bases[l.GetMonth()].Add(decimal.RequireFromString(l.GetBaseAmount()))
 			lines[l.GetMonth()]++
 			departments[l.GetDepartment()] = true
 		}
@@ -434,7 +436,7 @@ func TestDemoYearSubmittedByMidSeptember(t *testing.T) {
 		for i, m := range totals.Msg.GetByMonth() {
 			want := mo.String()
 			mo = mo.Next()
-			if m.GetMonth() != want || m.GetAmount() != money.Text(sums[want]) || m.GetLines() != lines[want] || lines[want] == 0 {
+			if m.GetMonth() != want || m.GetAmount() != money.Text(sums[want]) || m.GetBaseAmount() != money.Text(bases[want]) || m.GetLines() != lines[want] || lines[want] == 0 {
 				t.Fatalf("%s: month %d is %s %s (%d lines), want %s %s (%d lines)", who, i, m.GetMonth(), m.GetAmount(), m.GetLines(), want, money.Text(sums[want]), lines[want])
 			}
 		}
