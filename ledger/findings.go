@@ -439,6 +439,12 @@ func readQuantityChange(b []byte) (quantityChange, bool) {
 	if c, ok := quickQuantityChange(at, delta); ok {
 		return c, true
 	}
+	return parsedQuantityChange(at, delta)
+}
+
+// parsedQuantityChange reads a change's text through time.Parse and decimal, strictly: only
+// the canonical text, which MarshalJSON would write again byte for byte.
+func parsedQuantityChange(at, delta string) (quantityChange, bool) {
 	t, terr := time.Parse(time.RFC3339Nano, at)
 	d, derr := decimal.NewFromString(delta)
 	if terr != nil || derr != nil || t.Format(time.RFC3339Nano) != at || d.String() != delta {
@@ -532,9 +538,9 @@ func canonicalTime(s string) (int64, int32, bool) {
 	switch {
 	case rest == "Z":
 	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
-		oh, ok1 := strconv.Atoi(rest[1:3])
-		om, ok2 := strconv.Atoi(rest[4:6])
-		if ok1 != nil || ok2 != nil || rest[1] < '0' || rest[4] < '0' || oh > 23 || om > 59 || oh == 0 && om == 0 {
+		oh, ok1 := num(len(s)-5, 2)
+		om, ok2 := num(len(s)-2, 2)
+		if !ok1 || !ok2 || oh > 23 || om > 59 || oh == 0 && om == 0 {
 			return 0, 0, false
 		}
 		off = oh*3600 + om*60

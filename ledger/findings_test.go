@@ -683,6 +683,26 @@ func FuzzRunsStoredJSON(f *testing.F) {
 	})
 }
 
+// Whatever text the hand reader of a change takes, time.Parse and decimal take to the same
+// change (the runs' fuzzer goes through the hand reader on both of its sides).
+func FuzzQuickQuantityChange(f *testing.F) {
+	f.Add("2026-03-01T00:00:00+08:00", "1")
+	f.Add("2021-09-01T00:00:00.000000001Z", "-1000")
+	f.Add("2026-02-30T24:00:00-00:00", "01")
+	f.Add("2026-03-01T00:00:00.10+08:00", "-0")
+	f.Add("2026-03-01T09:30:00.5-05:30", "-7")
+	f.Fuzz(func(t *testing.T, at, delta string) {
+		quick, ok := quickQuantityChange(at, delta)
+		if !ok {
+			return
+		}
+		parsed, ok := parsedQuantityChange(at, delta)
+		if !ok || quick != parsed {
+			t.Fatalf("%q %q read by hand as %+v; time.Parse and decimal read %+v (%v)", at, delta, quick, parsed, ok)
+		}
+	})
+}
+
 // The hand reader of a change reads what time.Parse and decimal read, for every time
 // RFC3339Nano writes, and leaves alone what they would write otherwise.
 func TestQuickQuantityChangeReadsAsTimeParse(t *testing.T) {
