@@ -253,18 +253,19 @@ func (l *Ledger) load() (err error) {
 				}
 			}
 		}
-		keysDone := make(chan error, 1)
-		go func() { keysDone <- l.loadKeyIndexAside(root) }()
+		var wg sync.WaitGroup
+		var keysErr error
+		wg.Go(func() { keysErr = l.loadKeyIndexAside(root) })
+		defer wg.Wait() // also when a table's load fails or panics: the state file closes next
 		for _, tb := range tables {
 			if !keyScopeTable(tb) {
 				if err := tb.load(tx, root); err != nil {
-					<-keysDone
 					return err
 				}
 			}
 		}
-		if err := <-keysDone; err != nil {
-			return err
+		if wg.Wait(); keysErr != nil {
+			return keysErr
 		}
 		if k, _ := tx.Bucket([]byte("kafka_dead_letters")).Cursor().Last(); k != nil {
 			root.deadLetterN = beUint64(k)
@@ -290,18 +291,8 @@ func keyScopeTable(tb tableDecl) bool {
 	return n == "accounts" || n == "settings"
 }
 
-// loadKeyIndexAside reads the key index into l.keys in a read transaction of its own; an
-// invariant it finds violated comes back as the error it is.
-func (l *Ledger) loadKeyIndexAside(root *txn) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			ie, ok := p.(*InvariantError)
-			if !ok {
-				panic(p)
-			}
-			err = ie
-		}
-	}()
+// loadKeyIndexAside reads the key index into l.keys in a read transaction of its own.
+func (l *Ledger) loadKeyIndexAside(root *txn) error {
 	return l.db.View(func(tx *bolt.Tx) error {
 		keys, err := loadKeyIndex(tx, root)
 		if err == nil {
