@@ -23,6 +23,7 @@ import (
 	"github.com/cloudledger/cloudledger/apimap"
 	v1 "github.com/cloudledger/cloudledger/gen/cloudledger/v1"
 	"github.com/cloudledger/cloudledger/gen/cloudledger/v1/cloudledgerv1connect"
+	"github.com/cloudledger/cloudledger/internal/procmem"
 	"github.com/cloudledger/cloudledger/internal/testcluster"
 	"github.com/cloudledger/cloudledger/ledger"
 )
@@ -108,32 +109,13 @@ func memoryOf(b *testing.B, pid int) (rss, anon, file int64) {
 
 func memoryText(b *testing.B, pid int) string {
 	rss, anon, file := memoryOf(b, pid)
-	state, log := mappedOf(b, pid, "/ledger.db"), mappedOf(b, pid, "/raft.db")
-	return fmt.Sprintf("RSS %d MiB (anonymous %d MiB, file-backed %d MiB: state file %d, Raft log %d, the rest %d)",
-		rss>>20, anon>>20, file>>20, state>>20, log>>20, (file-state-log)>>20)
-}
-
-// mappedOf is the resident size of the process's mappings of files whose path ends in
-// suffix (/proc/PID/smaps): bbolt maps both the state file and the Raft log.
-func mappedOf(b *testing.B, pid int, suffix string) int64 {
-	raw, err := os.ReadFile(filepath.Join("/proc", fmt.Sprint(pid), "smaps"))
+	byFile, _, err := procmem.MappedResident(pid, "/ledger.db", "/raft.db")
 	if err != nil {
 		b.Fatal(err)
 	}
-	var total int64
-	in := false
-	for _, line := range strings.Split(string(raw), "\n") {
-		if f := strings.Fields(line); len(f) >= 5 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":") {
-			in = strings.HasSuffix(line, suffix)
-			continue
-		}
-		if in && strings.HasPrefix(line, "Rss:") {
-			var kb int64
-			fmt.Sscanf(line, "Rss: %d kB", &kb)
-			total += kb << 10
-		}
-	}
-	return total
+	state, log := byFile["/ledger.db"], byFile["/raft.db"]
+	return fmt.Sprintf("RSS %d MiB (anonymous %d MiB, file-backed %d MiB: state file %d, Raft log %d, the rest %d)",
+		rss>>20, anon>>20, file>>20, state>>20, log>>20, (file-state-log)>>20)
 }
 
 // signIn signs a demo account in through the console's form and returns its client.
